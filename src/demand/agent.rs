@@ -1,0 +1,291 @@
+//! The per-payer state machine: what a payer does after each answer.
+//!
+//! An agent holds its own random stream (seeded from the master seed and the
+//! payer's id), so its choices do not depend on the order in which answers
+//! arrive. The engine and the live driver both call [`Agent::on_response`]
+//! with whatever the target answered; nothing is decided in advance.
+
+use super::Demand;
+use crate::model::{IdemKey, PayerRef, Request, Response};
+use crate::population::{Items, Payer};
+use crate::scenario::{ChannelIdx, ChannelKind, GroupKind, SpecialKind};
+use crate::time::SimTime;
+use rand::RngExt;
+use rand_pcg::Pcg64Mcg;
+
+/// Pause between two steps of one visit (assessment then payment, look-up then
+/// certificate), in microseconds.
+const THINK_MICROS: i64 = 60 * crate::time::MICROS_PER_SECOND;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stage {
+    Assess,
+    Pay,
+    Lookup,
+    Certificate,
+    Done,
+    GaveUp,
+}
+
+/// What the agent does next.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Next {
+    /// Send [`Agent::request`] at this instant.
+    At(SimTime),
+    /// Nothing more to do in this timeline.
+    Finished,
+}
+
+#[derive(Clone, Debug)]
+pub struct Agent {
+    pub payer: PayerRef,
+    pub items: Items,
+    pub special: Option<SpecialKind>,
+    pub channel: ChannelIdx,
+    pub stage: Stage,
+    /// Attempts at the current operation.
+    pub attempts: u8,
+    /// The suspension displaced this payer's payment (read the notice and moved it, or
+    /// was refused as suspended); cleared from the backlog when it pays or gives up.
+    pub displaced: bool,
+    /// The payment was accepted.
+    pub paid: bool,
+    rng: Pcg64Mcg,
+    assessment: u64,
+    payment: u64,
+}
+
+impl Agent {
+    /// An agent for an active self-paying payer, with the instant of its first attempt.
+    pub fn new(d: &Demand, payer: &Payer) -> (Agent, Next) {
+        let mut rng = crate::rng::item(d.seed, "agent", payer.id as u64);
+        let pref = PayerRef {
+            id: payer.id,
+            group: payer.group,
+            league: payer.league,
+        };
+        let channel = d.pick_channel(&mut rng, payer.league, payer.group);
+        let mut agent = Agent {
+            payer: pref,
+            items: payer.items,
+            special: payer.special,
+            channel,
+            stage: if payer.special.is_some() {
+                Stage::Assess
+            } else {
+                Stage::Pay
+            },
+            attempts: 0,
+            displaced: false,
+            paid: false,
+            rng,
+            assessment: 0,
+            payment: 0,
+        };
+        let intended = d.intended_instant(&mut agent.rng, channel);
+        let next = agent.plan_first(d, intended);
+        (agent, next)
+    }
+
+    fn plan_first(&mut self, d: &Demand, intended: SimTime) -> Next {
+        let b = &d.spec.raw.behaviour;
+        let (g, l, c) = (self.payer.group, self.payer.league, self.channel);
+        let Some(resume) = d.rules.closure(c, g, l, intended) else {
+            return Next::At(intended);
+        };
+        let reads = self.rng.random::<f64>() < b.read_notice_share;
+        if !reads || intended < d.spec.notice_published {
+            // Comes anyway and will be refused: the state machine takes it from there.
+            return Next::At(intended);
+        }
+        self.displaced = true;
+        if self.rng.random::<f64>() < b.pay_early_share {
+            let from = d.spec.notice_published.max(d.spec.start);
+            let until = d.rules.closed_since(c, g, l, intended);
+            if until.0 - from.0 > crate::time::MICROS_PER_HOUR {
+                let pick = SimTime(self.rng.random_range(from.0..until.0));
+                if let Some(t) = d.next_serving(c, pick) {
+                    if !d.rules.is_closed(c, g, l, t) {
+                        return Next::At(t);
+                    }
+                }
+            }
+        }
+        match resume {
+            Some(r) => {
+                let delay = b.deferral_delay_days.sample(&mut self.rng);
+                let t = d.at_or_after(&mut self.rng, c, r, delay);
+                self.schedule(t)
+            }
+            None => self.give_up(),
+        }
+    }
+
+    fn schedule(&self, t: Option<SimTime>) -> Next {
+        match t {
+            Some(t) => Next::At(t),
+            // Nothing possible before the end of the timeline: the payer stays unserved.
+            None => Next::Finished,
+        }
+    }
+
+    fn give_up(&mut self) -> Next {
+        self.stage = Stage::GaveUp;
+        Next::Finished
+    }
+
+    fn finish(&mut self) -> Next {
+        self.stage = Stage::Done;
+        Next::Finished
+    }
+
+    /// The idempotency key of this payer's payment: stable across retries.
+    pub fn key(&self) -> IdemKey {
+        IdemKey(((self.payer.id as u128) << 64) | 1)
+    }
+
+    /// The request for the current stage.
+    pub fn request(&self) -> Request {
+        match self.stage {
+            Stage::Assess => Request::Assess {
+                payer: self.payer,
+                channel: self.channel,
+                kind: self.special.unwrap_or(SpecialKind::IndividualMonths),
+                items: self.items,
+            },
+            Stage::Pay | Stage::Done | Stage::GaveUp => Request::Pay {
+                key: self.key(),
+                payer: self.payer,
+                channel: self.channel,
+                items: self.items,
+                special: self.special.is_some(),
+                assessment: (self.assessment != 0).then_some(self.assessment),
+            },
+            Stage::Lookup => Request::Lookup {
+                payer: self.payer,
+                channel: self.channel,
+            },
+            Stage::Certificate => Request::Certificate {
+                payer: self.payer,
+                channel: self.channel,
+                payment: self.payment,
+            },
+        }
+    }
+
+    fn bump_attempts(&mut self, d: &Demand) -> bool {
+        self.attempts = self.attempts.saturating_add(1);
+        self.attempts as u32 >= d.spec.raw.behaviour.max_attempts
+    }
+
+    /// React to the answer the target gave at `now`.
+    pub fn on_response(&mut self, d: &Demand, now: SimTime, resp: &Response) -> Next {
+        let b = &d.spec.raw.behaviour;
+        match (self.stage, resp) {
+            (Stage::Assess, Response::Assessed { assessment }) => {
+                self.assessment = *assessment;
+                self.stage = Stage::Pay;
+                self.attempts = 0;
+                let t = d.next_serving(self.channel, now.plus_micros(THINK_MICROS));
+                self.schedule(t)
+            }
+            (Stage::Pay, Response::Accepted { payment, .. }) => {
+                self.payment = *payment;
+                self.paid = true;
+                self.attempts = 0;
+                let looks_up = matches!(
+                    self.payer.group,
+                    GroupKind::Flexible | GroupKind::ResidentPension | GroupKind::ResidentMedical
+                ) && self.rng.random::<f64>() < b.lookup_share;
+                if !looks_up {
+                    return self.finish();
+                }
+                self.stage = Stage::Lookup;
+                // Records are looked up online or at a hall; other channels send the payer online.
+                let ch = &d.spec.channels[self.channel as usize];
+                if ch.kind != ChannelKind::Online && !ch.id.contains("hall") {
+                    match d.pick_online_channel(&mut self.rng, self.payer.league, self.payer.group)
+                    {
+                        Some(c) => self.channel = c,
+                        None => return self.finish(),
+                    }
+                }
+                let delay = b.lookup_delay_days.sample(&mut self.rng);
+                let t = d.at_or_after(&mut self.rng, self.channel, now, delay);
+                self.schedule(t)
+            }
+            (Stage::Lookup, Response::Records { .. }) => {
+                if self.rng.random::<f64>() < b.certificate_share {
+                    self.stage = Stage::Certificate;
+                    self.attempts = 0;
+                    let t = d.next_serving(self.channel, now.plus_micros(THINK_MICROS));
+                    self.schedule(t)
+                } else {
+                    self.finish()
+                }
+            }
+            (Stage::Certificate, Response::Certificate { .. }) => self.finish(),
+            (Stage::Lookup | Stage::Certificate, Response::NotYetVisible { visible_at }) => {
+                if self.bump_attempts(d) {
+                    return self.give_up();
+                }
+                let delay = self.rng.random::<f64>();
+                let t = d.at_or_after(&mut self.rng, self.channel, (*visible_at).max(now), delay);
+                self.schedule(t)
+            }
+            (_, Response::Suspended { resume_at }) => {
+                if matches!(self.stage, Stage::Assess | Stage::Pay) {
+                    self.displaced = true;
+                }
+                if self.bump_attempts(d) {
+                    return self.give_up();
+                }
+                let u: f64 = self.rng.random();
+                if u < b.give_up_probability {
+                    return self.give_up();
+                }
+                if u < b.give_up_probability + b.switch_channel_probability {
+                    let (l, g) = (self.payer.league, self.payer.group);
+                    if let Some(c) =
+                        d.pick_other_open_channel(&mut self.rng, l, g, self.channel, now)
+                    {
+                        self.channel = c;
+                        let t = d.next_serving(c, now.plus_micros(THINK_MICROS));
+                        return self.schedule(t);
+                    }
+                }
+                match resume_at {
+                    None => self.give_up(),
+                    Some(r) => {
+                        let t = if self.rng.random::<f64>() < b.eager_share {
+                            let delay = b.eager_delay_seconds.sample(&mut self.rng);
+                            d.next_serving(self.channel, r.plus_seconds_f64(delay))
+                        } else {
+                            let delay = b.retry_delay_days.sample(&mut self.rng);
+                            d.at_or_after(&mut self.rng, self.channel, *r, delay)
+                        };
+                        self.schedule(t)
+                    }
+                }
+            }
+            (_, Response::Overloaded { .. } | Response::Error { .. })
+                if !matches!(self.stage, Stage::Done | Stage::GaveUp) =>
+            {
+                if self.bump_attempts(d) {
+                    return self.give_up();
+                }
+                let wait = b.overload_retry_seconds.sample(&mut self.rng);
+                let hint = match resp {
+                    Response::Overloaded { retry_after_micros } => *retry_after_micros,
+                    _ => 0,
+                };
+                let t = now.plus_micros(hint).plus_seconds_f64(wait);
+                let t = d.next_serving(self.channel, t);
+                self.schedule(t)
+            }
+            // Conflicts, missing assessments, invalid requests, missing records, or an answer
+            // that does not fit the stage: a real payer would call the hotline; here it stops.
+            _ => self.give_up(),
+        }
+    }
+}

@@ -1,0 +1,234 @@
+//! Demand: who tries what, when, on which channel, and what they do next.
+//!
+//! The first attempt of every active payer comes from the plan here (a day
+//! weighted by kind, an hour from the intra-day profile, a channel from the
+//! group's mix in the payer's league). Everything after the first answer is
+//! decided by the per-payer state machine in [`agent`], driven by the answers
+//! the target actually gives, so the same code serves the virtual-time engine
+//! and a live run. Nothing here precomputes a retry from what the model would
+//! answer: the surge after reopening comes out of deferrals, retries and batch
+//! runs reacting to refusals.
+
+pub mod agent;
+
+pub use agent::{Agent, Next, Stage};
+
+use crate::dist::Cdf;
+use crate::model::Rules;
+use crate::scenario::{ChannelIdx, ChannelKind, GroupKind, OpenDays, Spec};
+use crate::time::{DayKind, MICROS_PER_DAY, MICROS_PER_HOUR, SimTime};
+use rand::{Rng, RngExt};
+use std::sync::Arc;
+
+/// Everything the agents need to plan, precomputed once per run.
+pub struct Demand {
+    pub spec: Arc<Spec>,
+    pub rules: Arc<Rules>,
+    pub seed: u64,
+    online_hours: Cdf,
+    offline_hours: Cdf,
+    /// Channel choice per league and group: `channel_cdf[league][group]`.
+    channel_cdf: Vec<Vec<Cdf>>,
+    /// Timeline days (local day numbers) and their kinds.
+    first_day: i64,
+    /// Per channel: the first-attempt day choice over the timeline's days.
+    day_cdf: Vec<Cdf>,
+}
+
+impl Demand {
+    pub fn new(spec: Arc<Spec>, seed: u64) -> Demand {
+        let rules = Arc::new(Rules::from_spec(&spec));
+        let b = &spec.raw.behaviour;
+        let channel_cdf = (0..spec.leagues.len())
+            .map(|l| {
+                GroupKind::ALL
+                    .iter()
+                    .map(|g| Cdf::new(spec.channels.iter().map(|c| c.share[l][g.index()])))
+                    .collect()
+            })
+            .collect();
+        let first_day = spec.calendar.local_day(spec.start);
+        let last_day = spec.calendar.local_day(SimTime(spec.end.0 - 1));
+        let days = (last_day - first_day + 1).max(1);
+        let mut d = Demand {
+            online_hours: Cdf::new(b.online_hour_weights.iter().copied()),
+            offline_hours: Cdf::new(b.offline_hour_weights.iter().copied()),
+            channel_cdf,
+            first_day,
+            day_cdf: Vec::new(),
+            rules,
+            seed,
+            spec,
+        };
+        d.day_cdf = (0..d.spec.channels.len())
+            .map(|c| Cdf::new((0..days).map(|k| d.day_weight(c as ChannelIdx, first_day + k))))
+            .collect();
+        d
+    }
+
+    /// A channel for a payer of `group` in `league`, drawn from the mix.
+    pub fn pick_channel<R: Rng + ?Sized>(
+        &self,
+        rng: &mut R,
+        league: u8,
+        group: GroupKind,
+    ) -> ChannelIdx {
+        self.channel_cdf[league as usize][group.index()].pick(rng) as ChannelIdx
+    }
+
+    /// Another channel of the group's mix, open to this payer at `t`, if any.
+    pub fn pick_other_open_channel<R: Rng + ?Sized>(
+        &self,
+        rng: &mut R,
+        league: u8,
+        group: GroupKind,
+        current: ChannelIdx,
+        t: SimTime,
+    ) -> Option<ChannelIdx> {
+        let weights = self.spec.channels.iter().enumerate().map(|(i, c)| {
+            let open = i as ChannelIdx != current
+                && !self.rules.is_closed(i as ChannelIdx, group, league, t);
+            if open {
+                c.share[league as usize][group.index()]
+            } else {
+                0.0
+            }
+        });
+        let cdf = Cdf::new(weights);
+        (cdf.total() > 0.0).then(|| cdf.pick(rng) as ChannelIdx)
+    }
+
+    /// An online channel of the group's mix, for look-ups after a payment made offline.
+    pub fn pick_online_channel<R: Rng + ?Sized>(
+        &self,
+        rng: &mut R,
+        league: u8,
+        group: GroupKind,
+    ) -> Option<ChannelIdx> {
+        let cdf = Cdf::new(self.spec.channels.iter().map(|c| {
+            if c.kind == ChannelKind::Online {
+                c.share[league as usize][group.index()]
+            } else {
+                0.0
+            }
+        }));
+        (cdf.total() > 0.0).then(|| cdf.pick(rng) as ChannelIdx)
+    }
+
+    fn day_weight(&self, c: ChannelIdx, day: i64) -> f64 {
+        let b = &self.spec.raw.behaviour.day_weights;
+        let ch = &self.spec.channels[c as usize];
+        let kind = self.spec.calendar.kind_of_day(day);
+        let w = match kind {
+            DayKind::Working => b.working,
+            DayKind::Weekend => b.weekend,
+            DayKind::Holiday => b.holiday,
+        };
+        match (ch.open_days, kind) {
+            (OpenDays::AllDays, _) | (OpenDays::WorkingDays, DayKind::Working) => w,
+            (OpenDays::WorkingDays, DayKind::Holiday) => w * ch.holiday_capacity,
+            (OpenDays::WorkingDays, DayKind::Weekend) => 0.0,
+        }
+    }
+
+    /// The instant a payer first means to act on channel `c`: a timeline day weighted by
+    /// its kind, then an hour from the profile within the channel's opening hours.
+    pub fn intended_instant<R: Rng + ?Sized>(&self, rng: &mut R, c: ChannelIdx) -> SimTime {
+        let day = self.first_day + self.day_cdf[c as usize].pick(rng) as i64;
+        let t = self
+            .time_in_day(rng, c, day)
+            .unwrap_or_else(|| self.spec.calendar.day_start(day));
+        t.max(self.spec.start).min(SimTime(self.spec.end.0 - 1))
+    }
+
+    /// A time on local `day` when channel `c` serves, drawn from the hour profile.
+    pub fn time_in_day<R: Rng + ?Sized>(
+        &self,
+        rng: &mut R,
+        c: ChannelIdx,
+        day: i64,
+    ) -> Option<SimTime> {
+        let ch = &self.spec.channels[c as usize];
+        let start = self.spec.calendar.day_start(day);
+        if !self.spec.channel_serves_at(c, start) && ch.hours.is_empty() {
+            return None;
+        }
+        let profile = if ch.kind == ChannelKind::Online {
+            &self.online_hours
+        } else {
+            &self.offline_hours
+        };
+        // A bounded number of draws; then the first opening instant of the day.
+        for _ in 0..16 {
+            let hour = profile.pick(rng) as i64;
+            let t =
+                start.plus_micros(hour * MICROS_PER_HOUR + rng.random_range(0..MICROS_PER_HOUR));
+            if self.spec.channel_serves_at(c, t) {
+                return Some(t);
+            }
+        }
+        let first = start.plus_micros(ch.hours.first().map(|h| h.0).unwrap_or(0));
+        self.spec.channel_serves_at(c, first).then_some(first)
+    }
+
+    /// The first instant at or after `t_min + delay_days` (placed by the hour profile)
+    /// when channel `c` serves; `None` if not before the end of the timeline.
+    pub fn at_or_after<R: Rng + ?Sized>(
+        &self,
+        rng: &mut R,
+        c: ChannelIdx,
+        t_min: SimTime,
+        delay_days: f64,
+    ) -> Option<SimTime> {
+        let target = t_min.plus_micros((delay_days.max(0.0) * MICROS_PER_DAY as f64) as i64);
+        let mut day = self.spec.calendar.local_day(target);
+        for _ in 0..400 {
+            if self.spec.calendar.day_start(day) >= self.spec.end {
+                return None;
+            }
+            for _ in 0..4 {
+                if let Some(t) = self.time_in_day(rng, c, day) {
+                    if t >= target {
+                        return Some(t);
+                    }
+                }
+            }
+            // The profile placed us before the target on its own day: take the target itself
+            // when the channel serves then, else move on to the next day.
+            if self.spec.calendar.local_day(target) == day && self.spec.channel_serves_at(c, target)
+            {
+                return Some(target);
+            }
+            day += 1;
+        }
+        None
+    }
+
+    /// The next instant at or after `t` when channel `c` serves (offline opening hours).
+    pub fn next_serving(&self, c: ChannelIdx, t: SimTime) -> Option<SimTime> {
+        if self.spec.channel_serves_at(c, t) {
+            return Some(t);
+        }
+        let ch = &self.spec.channels[c as usize];
+        let mut day = self.spec.calendar.local_day(t);
+        for _ in 0..400 {
+            let start = self.spec.calendar.day_start(day);
+            if start >= self.spec.end {
+                return None;
+            }
+            let candidates: Vec<i64> = if ch.hours.is_empty() {
+                vec![0]
+            } else {
+                ch.hours.iter().map(|h| h.0).collect()
+            };
+            for off in candidates {
+                let s = start.plus_micros(off);
+                if s >= t && self.spec.channel_serves_at(c, s) {
+                    return Some(s);
+                }
+            }
+            day += 1;
+        }
+        None
+    }
+}

@@ -1,0 +1,187 @@
+//! Batch debits: bank withholding of flexible employees and the government's
+//! proxy payments. A run debits every enrolled payer for all periods owed since
+//! its last accepted debit, keeping a bounded number in flight. A run refused as
+//! suspended stops (its remaining debits wait for the next run, which then takes
+//! the missed period too); overloaded debits are sent again a second later.
+
+use super::queue::{Ev, EventQueue};
+use crate::model::{IdemKey, PayerRef, Request, Response};
+use crate::population::Items;
+use crate::scenario::{BatchSpec, Spec};
+use crate::time::SimTime;
+use serde::Serialize;
+
+struct Member {
+    payer: PayerRef,
+    per_period: Items,
+    owed: u16,
+}
+
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct RunReport {
+    pub at: String,
+    pub debits_sent: u64,
+    pub accepted: u64,
+    pub periods_debited: u64,
+    pub refused_suspended: u64,
+    pub overloaded: u64,
+    pub other_failures: u64,
+    pub stopped_as_suspended: bool,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct BatchReport {
+    pub name: String,
+    pub channel: String,
+    pub group: &'static str,
+    pub members: u64,
+    pub members_owing_at_end: u64,
+    pub runs: Vec<RunReport>,
+}
+
+pub struct BatchRunner {
+    index: u16,
+    channel: u8,
+    concurrency: u32,
+    members: Vec<Member>,
+    run: usize,
+    run_at: Vec<SimTime>,
+    cursor: usize,
+    in_flight: u32,
+    stopped: bool,
+    runs: Vec<RunReport>,
+}
+
+impl BatchRunner {
+    pub fn new(index: usize, spec: &BatchSpec, members: Vec<(PayerRef, Items)>) -> BatchRunner {
+        BatchRunner {
+            index: index as u16,
+            channel: spec.channel,
+            concurrency: spec.concurrency,
+            members: members
+                .into_iter()
+                .map(|(payer, per_period)| Member {
+                    payer,
+                    per_period,
+                    owed: 0,
+                })
+                .collect(),
+            run: 0,
+            run_at: spec.runs.clone(),
+            cursor: 0,
+            in_flight: 0,
+            stopped: false,
+            runs: vec![RunReport::default(); spec.runs.len()],
+        }
+    }
+
+    /// Start run `run`: every member owes one more period; returns the first debits to send.
+    pub fn start_run(&mut self, _now: SimTime, run: usize) -> Vec<u32> {
+        for m in &mut self.members {
+            m.owed = m.owed.saturating_add(1);
+        }
+        self.run = run;
+        self.cursor = 0;
+        self.stopped = false;
+        self.fill()
+    }
+
+    fn fill(&mut self) -> Vec<u32> {
+        let mut out = Vec::new();
+        while !self.stopped && self.in_flight < self.concurrency && self.cursor < self.members.len()
+        {
+            let m = self.cursor;
+            self.cursor += 1;
+            if self.members[m].owed > 0 {
+                self.in_flight += 1;
+                self.runs[self.run].debits_sent += 1;
+                out.push(m as u32);
+            }
+        }
+        out
+    }
+
+    pub fn retry(&mut self, member: u32) -> Vec<u32> {
+        self.in_flight += 1;
+        vec![member]
+    }
+
+    /// The debit request for a member, for all periods it owes.
+    pub fn request(&self, member: u32) -> Request {
+        let m = &self.members[member as usize];
+        let mut items = m.per_period;
+        for a in &mut items {
+            *a = a.saturating_mul(m.owed as i64);
+        }
+        // One key per (payer, run): a retry of the same debit reuses it.
+        let key = IdemKey(
+            ((m.payer.id as u128) << 64)
+                | (1u128 << 63)
+                | ((self.index as u128) << 32)
+                | (self.run as u128 + 1),
+        );
+        Request::Pay {
+            key,
+            payer: m.payer,
+            channel: self.channel,
+            items,
+            special: false,
+            assessment: None,
+        }
+    }
+
+    pub fn on_response(
+        &mut self,
+        now: SimTime,
+        member: u32,
+        resp: &Response,
+        submit: &mut Vec<u32>,
+        events: &mut EventQueue,
+    ) {
+        self.in_flight = self.in_flight.saturating_sub(1);
+        let r = &mut self.runs[self.run];
+        match resp {
+            Response::Accepted { .. } => {
+                r.accepted += 1;
+                let m = &mut self.members[member as usize];
+                r.periods_debited += m.owed as u64;
+                m.owed = 0;
+            }
+            Response::Suspended { .. } => {
+                r.refused_suspended += 1;
+                r.stopped_as_suspended = true;
+                self.stopped = true;
+            }
+            Response::Overloaded { retry_after_micros } => {
+                r.overloaded += 1;
+                let wait = (*retry_after_micros).max(crate::time::MICROS_PER_SECOND);
+                events.push(
+                    now.plus_micros(wait),
+                    Ev::BatchRetry {
+                        batch: self.index,
+                        member,
+                    },
+                );
+                return;
+            }
+            _ => r.other_failures += 1,
+        }
+        submit.extend(self.fill());
+    }
+
+    pub fn report(&self, spec: &Spec) -> BatchReport {
+        let b = &spec.batches[self.index as usize];
+        let mut runs = self.runs.clone();
+        for (r, at) in runs.iter_mut().zip(&self.run_at) {
+            r.at = at.format(spec.calendar.offset);
+        }
+        BatchReport {
+            name: b.name.clone(),
+            channel: spec.channels[b.channel as usize].id.clone(),
+            group: b.group.as_str(),
+            members: self.members.len() as u64,
+            members_owing_at_end: self.members.iter().filter(|m| m.owed > 0).count() as u64,
+            runs,
+        }
+    }
+}

@@ -1,0 +1,54 @@
+//! `cutover`: rehearse a payment-system cutover before it happens.
+//!
+//! Data path: scenario file → [`scenario::Spec`] → [`population::Population`]
+//! (lazy, per-payer streams) → [`demand`] (first attempts and the per-payer
+//! state machine) → [`engine`] (virtual time, queues) → [`target::Target`]
+//! (the reference [`model`]) → [`report`]. See ARCHITECTURE.md.
+
+pub mod cli;
+pub mod demand;
+pub mod dist;
+pub mod engine;
+pub mod model;
+pub mod population;
+pub mod report;
+pub mod rng;
+pub mod scenario;
+pub mod target;
+pub mod time;
+pub mod validate_view;
+
+use std::sync::Arc;
+
+/// Everything `simulate` produced.
+pub struct SimulationOutput {
+    pub report: report::Report,
+}
+
+/// Simulate a scenario through the in-process reference model, in virtual time.
+pub fn simulate(
+    spec: Arc<scenario::Spec>,
+    seed: u64,
+    scenario_file: &str,
+    progress: Option<engine::Progress>,
+) -> SimulationOutput {
+    let rules = Arc::new(model::Rules::from_spec(&spec));
+    let mut target = model::Model::new(rules);
+    let population = population::Population::new(&spec, seed);
+    let mut engine = engine::Engine::new(spec.clone(), seed, &mut target);
+    engine.populate(&population);
+    engine.run(progress);
+    let batches = engine.batch_reports();
+    let actual = target::Target::ledger(engine.target());
+    let report = report::build(report::BuildInput {
+        spec: &spec,
+        scenario_file,
+        mode: "simulate",
+        seed,
+        recorder: &engine.recorder,
+        stats: &engine.stats,
+        batches,
+        actual_ledger: actual,
+    });
+    SimulationOutput { report }
+}

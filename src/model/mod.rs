@@ -1,0 +1,454 @@
+//! The reference model of the new collection system.
+//!
+//! Pure and deterministic: a decision is a function of the model's state, the
+//! request and the instant passed in. It does no I/O and reads no clock, so the
+//! virtual-time engine, a real-time in-process target and an HTTP server can
+//! all host the same rules without re-implementing any of them.
+//!
+//! Rules kept (see `shared/domain.md`):
+//! - nothing is accepted on a channel closed by the current phase or by a staged
+//!   reopening; the refusal carries the instant service resumes;
+//! - a special payment is accepted only against an unused agency assessment of the
+//!   same payer, for the assessed amount;
+//! - payments are idempotent by key: the same key and body give the first result
+//!   again, the same key with another body is a conflict. Refusals are not stored,
+//!   so a payment refused during the suspension succeeds with the same key later;
+//! - every accepted payment lands in the ledger exactly once;
+//! - a payment's record (and certificate) is visible a configured number of working
+//!   days after it succeeded.
+
+pub mod rules;
+
+pub use rules::Rules;
+
+use crate::population::{Items, PayerId};
+use crate::scenario::{ChannelIdx, GroupKind, Insurance, SpecialKind};
+use crate::time::SimTime;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Operation {
+    Assess,
+    Pay,
+    Lookup,
+    Certificate,
+}
+
+impl Operation {
+    pub const ALL: [Operation; 4] = [
+        Operation::Assess,
+        Operation::Pay,
+        Operation::Lookup,
+        Operation::Certificate,
+    ];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Operation::Assess => "assess",
+            Operation::Pay => "pay",
+            Operation::Lookup => "lookup",
+            Operation::Certificate => "certificate",
+        }
+    }
+    pub fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// Who a request is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct PayerRef {
+    pub id: PayerId,
+    pub group: GroupKind,
+    pub league: u8,
+}
+
+/// An idempotency key (128 bits; an HTTP host hashes arbitrary key text into one).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct IdemKey(pub u128);
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Request {
+    Assess {
+        payer: PayerRef,
+        channel: ChannelIdx,
+        kind: SpecialKind,
+        items: Items,
+    },
+    Pay {
+        key: IdemKey,
+        payer: PayerRef,
+        channel: ChannelIdx,
+        items: Items,
+        special: bool,
+        assessment: Option<u64>,
+    },
+    Lookup {
+        payer: PayerRef,
+        channel: ChannelIdx,
+    },
+    Certificate {
+        payer: PayerRef,
+        channel: ChannelIdx,
+        payment: u64,
+    },
+}
+
+impl Request {
+    pub fn operation(&self) -> Operation {
+        match self {
+            Request::Assess { .. } => Operation::Assess,
+            Request::Pay { .. } => Operation::Pay,
+            Request::Lookup { .. } => Operation::Lookup,
+            Request::Certificate { .. } => Operation::Certificate,
+        }
+    }
+    pub fn payer(&self) -> PayerRef {
+        match self {
+            Request::Assess { payer, .. }
+            | Request::Pay { payer, .. }
+            | Request::Lookup { payer, .. }
+            | Request::Certificate { payer, .. } => *payer,
+        }
+    }
+    pub fn channel(&self) -> ChannelIdx {
+        match self {
+            Request::Assess { channel, .. }
+            | Request::Pay { channel, .. }
+            | Request::Lookup { channel, .. }
+            | Request::Certificate { channel, .. } => *channel,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Response {
+    Assessed {
+        assessment: u64,
+    },
+    Accepted {
+        payment: u64,
+        replayed: bool,
+    },
+    /// Refused because the channel (or the region) is suspended; `resume_at` is when
+    /// it reopens, `None` if not within the timeline.
+    Suspended {
+        resume_at: Option<SimTime>,
+    },
+    /// Same idempotency key, different body.
+    Conflict,
+    /// A special payment without a matching, unused assessment.
+    AssessmentRequired,
+    Records {
+        payments: u32,
+        latest: u64,
+    },
+    NotYetVisible {
+        visible_at: SimTime,
+    },
+    NoRecord,
+    Certificate {
+        certificate: u64,
+    },
+    Invalid {
+        reason: &'static str,
+    },
+    /// Not a model answer: the host refused for lack of capacity (queue full).
+    Overloaded {
+        retry_after_micros: i64,
+    },
+    /// Not a model answer: the target failed (timeout, reset, unexpected status).
+    Error {
+        kind: &'static str,
+    },
+}
+
+impl Response {
+    pub fn is_success(&self) -> bool {
+        matches!(
+            self,
+            Response::Assessed { .. }
+                | Response::Accepted { .. }
+                | Response::Records { .. }
+                | Response::Certificate { .. }
+        )
+    }
+}
+
+#[derive(Clone, Debug)]
+struct Assessment {
+    payer: PayerId,
+    total_fen: i64,
+    used: bool,
+}
+
+#[derive(Clone, Debug)]
+struct StoredPayment {
+    fingerprint: u64,
+    payment: u64,
+}
+
+#[derive(Clone, Debug)]
+struct PaymentRecord {
+    payer: PayerId,
+    visible_at: SimTime,
+    /// Previous payment of the same payer (0 = none): a per-payer list without a Vec each.
+    previous: u64,
+}
+
+/// Count and sum of one ledger cell.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct LedgerCell {
+    pub count: u64,
+    pub sum_fen: i64,
+}
+
+/// Key of a ledger cell: league × payer group × insurance type.
+pub type LedgerKey = (u8, GroupKind, Insurance);
+
+pub struct Model {
+    rules: Arc<Rules>,
+    assessments: Vec<Assessment>,
+    by_key: HashMap<IdemKey, StoredPayment>,
+    payments: Vec<PaymentRecord>,
+    latest_by_payer: HashMap<PayerId, u64>,
+    ledger: Vec<LedgerCell>,
+    leagues: usize,
+    certificates: u64,
+}
+
+fn fingerprint(payer: PayerId, items: &Items, special: bool, assessment: Option<u64>) -> u64 {
+    // FNV-1a over the body's fields; stable across runs and platforms.
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut feed = |x: u64| {
+        for b in x.to_le_bytes() {
+            h ^= b as u64;
+            h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    };
+    feed(payer as u64);
+    for a in items {
+        feed(*a as u64);
+    }
+    feed(special as u64);
+    feed(assessment.map(|a| a + 1).unwrap_or(0));
+    h
+}
+
+impl Model {
+    pub fn new(rules: Arc<Rules>) -> Model {
+        let leagues = rules.leagues();
+        Model {
+            rules,
+            assessments: Vec::new(),
+            by_key: HashMap::new(),
+            payments: Vec::new(),
+            latest_by_payer: HashMap::new(),
+            ledger: vec![LedgerCell::default(); leagues * 5 * 6],
+            leagues,
+            certificates: 0,
+        }
+    }
+
+    pub fn rules(&self) -> &Rules {
+        &self.rules
+    }
+
+    /// Decide one request at instant `now`.
+    pub fn handle(&mut self, now: SimTime, req: &Request) -> Response {
+        let payer = req.payer();
+        if payer.league as usize >= self.leagues {
+            return Response::Invalid {
+                reason: "unknown league",
+            };
+        }
+        if (req.channel() as usize) >= self.rules.channels() {
+            return Response::Invalid {
+                reason: "unknown channel",
+            };
+        }
+        if let Some(resume_at) = self
+            .rules
+            .closure(req.channel(), payer.group, payer.league, now)
+        {
+            return Response::Suspended { resume_at };
+        }
+        match req {
+            Request::Assess { payer, items, .. } => {
+                let total: i64 = items.iter().sum();
+                if total <= 0 || items.iter().any(|a| *a < 0) {
+                    return Response::Invalid {
+                        reason: "assessed amount must be positive",
+                    };
+                }
+                self.assessments.push(Assessment {
+                    payer: payer.id,
+                    total_fen: total,
+                    used: false,
+                });
+                Response::Assessed {
+                    assessment: self.assessments.len() as u64,
+                }
+            }
+            Request::Pay {
+                key,
+                payer,
+                items,
+                special,
+                assessment,
+                ..
+            } => self.pay(now, *key, *payer, items, *special, *assessment),
+            Request::Lookup { payer, .. } => match self.latest_by_payer.get(&payer.id) {
+                None => Response::NoRecord,
+                Some(&latest) => {
+                    // Count the visible payments, newest first; bounded by the payer's payments.
+                    let mut visible = 0u32;
+                    let mut newest_visible = 0u64;
+                    let mut earliest_hidden: Option<SimTime> = None;
+                    let mut id = latest;
+                    while id != 0 {
+                        let rec = &self.payments[(id - 1) as usize];
+                        if rec.visible_at <= now {
+                            visible += 1;
+                            if newest_visible == 0 {
+                                newest_visible = id;
+                            }
+                        } else {
+                            earliest_hidden = Some(
+                                earliest_hidden
+                                    .map_or(rec.visible_at, |e: SimTime| e.min(rec.visible_at)),
+                            );
+                        }
+                        id = rec.previous;
+                    }
+                    match (visible, earliest_hidden) {
+                        (0, Some(at)) => Response::NotYetVisible { visible_at: at },
+                        (0, None) => Response::NoRecord,
+                        _ => Response::Records {
+                            payments: visible,
+                            latest: newest_visible,
+                        },
+                    }
+                }
+            },
+            Request::Certificate { payer, payment, .. } => {
+                let Some(rec) = payment
+                    .checked_sub(1)
+                    .and_then(|i| self.payments.get(i as usize))
+                else {
+                    return Response::NoRecord;
+                };
+                if rec.payer != payer.id {
+                    return Response::NoRecord;
+                }
+                if rec.visible_at > now {
+                    return Response::NotYetVisible {
+                        visible_at: rec.visible_at,
+                    };
+                }
+                self.certificates += 1;
+                Response::Certificate {
+                    certificate: self.certificates,
+                }
+            }
+        }
+    }
+
+    fn pay(
+        &mut self,
+        now: SimTime,
+        key: IdemKey,
+        payer: PayerRef,
+        items: &Items,
+        special: bool,
+        assessment: Option<u64>,
+    ) -> Response {
+        if items.iter().any(|a| *a < 0) || items.iter().sum::<i64>() <= 0 {
+            return Response::Invalid {
+                reason: "amount must be positive",
+            };
+        }
+        let fp = fingerprint(payer.id, items, special, assessment);
+        if let Some(stored) = self.by_key.get(&key) {
+            return if stored.fingerprint == fp {
+                Response::Accepted {
+                    payment: stored.payment,
+                    replayed: true,
+                }
+            } else {
+                Response::Conflict
+            };
+        }
+        let total: i64 = items.iter().sum();
+        if special || assessment.is_some() {
+            let ok = assessment
+                .and_then(|a| a.checked_sub(1))
+                .and_then(|i| self.assessments.get(i as usize))
+                .is_some_and(|a| a.payer == payer.id && a.total_fen == total && !a.used);
+            if !ok {
+                return Response::AssessmentRequired;
+            }
+            if let Some(a) = assessment
+                .and_then(|a| a.checked_sub(1))
+                .and_then(|i| self.assessments.get_mut(i as usize))
+            {
+                a.used = true;
+            }
+        }
+        let id = self.payments.len() as u64 + 1;
+        let previous = self.latest_by_payer.insert(payer.id, id).unwrap_or(0);
+        self.payments.push(PaymentRecord {
+            payer: payer.id,
+            visible_at: self.rules.record_visible_at(now),
+            previous,
+        });
+        self.by_key.insert(
+            key,
+            StoredPayment {
+                fingerprint: fp,
+                payment: id,
+            },
+        );
+        for ins in Insurance::ALL {
+            let a = items[ins.index()];
+            if a != 0 {
+                let i = self.cell_index(payer.league, payer.group, ins);
+                let cell = &mut self.ledger[i];
+                cell.count += 1;
+                cell.sum_fen = cell.sum_fen.checked_add(a).unwrap_or(i64::MAX);
+            }
+        }
+        Response::Accepted {
+            payment: id,
+            replayed: false,
+        }
+    }
+
+    fn cell_index(&self, league: u8, group: GroupKind, ins: Insurance) -> usize {
+        (league as usize * 5 + group.index()) * 6 + ins.index()
+    }
+
+    /// Ledger totals, non-empty cells only, in key order.
+    pub fn ledger(&self) -> BTreeMap<LedgerKey, LedgerCell> {
+        let mut out = BTreeMap::new();
+        for l in 0..self.leagues {
+            for g in GroupKind::ALL {
+                for ins in Insurance::ALL {
+                    let cell = self.ledger[self.cell_index(l as u8, g, ins)];
+                    if cell.count > 0 {
+                        out.insert((l as u8, g, ins), cell);
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    pub fn payments_accepted(&self) -> u64 {
+        self.payments.len() as u64
+    }
+}
+
+#[cfg(test)]
+#[path = "tests.rs"]
+mod tests;

@@ -1,0 +1,144 @@
+//! The rules of the timeline as plain data: which channel is closed when, for
+//! whom, and until when; when a record becomes visible.
+
+use crate::scenario::{ChannelIdx, GroupKind, Spec, StagedSpec};
+use crate::time::{Calendar, SimTime};
+
+#[derive(Clone, Debug)]
+pub struct Rules {
+    /// (start, end, closed per channel) in time order.
+    phases: Vec<(SimTime, SimTime, Vec<bool>)>,
+    staged: Vec<StagedSpec>,
+    calendar: Calendar,
+    visible_working_days: u32,
+    leagues: usize,
+    channels: usize,
+}
+
+impl Rules {
+    pub fn from_spec(spec: &Spec) -> Rules {
+        Rules {
+            phases: spec
+                .phases
+                .iter()
+                .map(|p| (p.start, p.end, p.closed.clone()))
+                .collect(),
+            staged: spec.staged.clone(),
+            calendar: spec.calendar.clone(),
+            visible_working_days: spec.raw.behaviour.record_visible_working_days,
+            leagues: spec.leagues.len(),
+            channels: spec.channels.len(),
+        }
+    }
+
+    pub fn leagues(&self) -> usize {
+        self.leagues
+    }
+    pub fn channels(&self) -> usize {
+        self.channels
+    }
+
+    fn phase_index(&self, t: SimTime) -> usize {
+        self.phases.partition_point(|p| p.0 <= t).saturating_sub(1)
+    }
+
+    fn phase_closed(&self, c: ChannelIdx, t: SimTime) -> bool {
+        self.phases
+            .get(self.phase_index(t))
+            .is_some_and(|p| p.2.get(c as usize).copied().unwrap_or(true))
+    }
+
+    fn staged_until(&self, group: GroupKind, league: u8, t: SimTime) -> Option<SimTime> {
+        self.staged
+            .iter()
+            .filter(|s| {
+                s.from <= t
+                    && t < s.opens
+                    && s.groups.contains(&group)
+                    && s.leagues.get(league as usize).copied().unwrap_or(false)
+            })
+            .map(|s| s.opens)
+            .max()
+    }
+
+    /// `None` when channel `c` takes requests from this payer at `t`; otherwise
+    /// `Some(resume_at)`, the instant it reopens (`Some(None)` if never within the timeline).
+    pub fn closure(
+        &self,
+        c: ChannelIdx,
+        group: GroupKind,
+        league: u8,
+        t: SimTime,
+    ) -> Option<Option<SimTime>> {
+        if !self.phase_closed(c, t) && self.staged_until(group, league, t).is_none() {
+            return None;
+        }
+        // Walk forward through phase starts and staged openings; each step moves to a
+        // later boundary, so the walk ends within phases + staged steps.
+        let mut at = t;
+        for _ in 0..(self.phases.len() + self.staged.len() + 2) {
+            if self.phase_closed(c, at) {
+                let i = self.phase_index(at);
+                match self.phases[i + 1..]
+                    .iter()
+                    .find(|p| !p.2.get(c as usize).copied().unwrap_or(true))
+                {
+                    Some(p) => at = p.0,
+                    None => return Some(None),
+                }
+            } else if let Some(opens) = self.staged_until(group, league, at) {
+                at = opens;
+            } else {
+                return Some(Some(at));
+            }
+        }
+        Some(None)
+    }
+
+    /// The instant the closure holding `t` began (the start of the run of closing
+    /// phases, or of the staged closure).
+    pub fn closed_since(&self, c: ChannelIdx, group: GroupKind, league: u8, t: SimTime) -> SimTime {
+        if self.phase_closed(c, t) {
+            let mut i = self.phase_index(t);
+            while i > 0
+                && self.phases[i - 1]
+                    .2
+                    .get(c as usize)
+                    .copied()
+                    .unwrap_or(true)
+            {
+                i -= 1;
+            }
+            return self.phases[i].0;
+        }
+        self.staged
+            .iter()
+            .filter(|s| {
+                s.from <= t
+                    && t < s.opens
+                    && s.groups.contains(&group)
+                    && s.leagues.get(league as usize).copied().unwrap_or(false)
+            })
+            .map(|s| s.from)
+            .min()
+            .unwrap_or(t)
+    }
+
+    /// Whether any payment on channel `c` by this payer is refused at `t`.
+    pub fn is_closed(&self, c: ChannelIdx, group: GroupKind, league: u8, t: SimTime) -> bool {
+        self.closure(c, group, league, t).is_some()
+    }
+
+    /// When a payment accepted at `t` shows up in look-ups.
+    pub fn record_visible_at(&self, t: SimTime) -> SimTime {
+        if self.visible_working_days == 0 {
+            return t;
+        }
+        self.calendar
+            .nth_working_day_after(t, self.visible_working_days)
+    }
+
+    pub fn calendar(&self) -> &Calendar {
+        &self.calendar
+    }
+}

@@ -1,0 +1,507 @@
+//! The synthetic population of payers.
+//!
+//! A payer is a pure function of (seed, group, index): each has its own random
+//! stream, so the population is generated lazily and in any order (or in
+//! parallel) with byte-identical results. Nothing is stored here; callers keep
+//! what they need (the engine keeps only the payers active in the timeline).
+//! Amounts are integer fen: rates become parts per million and every product
+//! is computed in `i128` before rounding.
+
+pub mod ids;
+
+use crate::dist::Cdf;
+use crate::scenario::{GroupKind, Insurance, Spec, SpecialKind};
+use rand::RngExt;
+use rand_distr::{Distribution, LogNormal};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::io::Write;
+
+/// Amount in fen per insurance type, indexed by [`Insurance::index`].
+pub type Items = [i64; 6];
+
+/// A payer's global number: group offset + index within the group.
+pub type PayerId = u32;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Payer {
+    pub id: PayerId,
+    pub group: GroupKind,
+    pub index: u32,
+    pub league: u8,
+    /// Tier within the group (see [`Population::tier_label`]).
+    pub tier: u16,
+    /// Employees (units) or persons covered (resident medical households); 1 otherwise.
+    pub persons: u32,
+    /// Months covered by one regular payment.
+    pub months: u16,
+    /// One regular payment, or the assessed amount of a special payment.
+    pub items: Items,
+    /// Pays (or is debited) during the timeline.
+    pub active: bool,
+    /// Debited by a batch (bank withholding, government proxy payment).
+    pub batch: bool,
+    /// The payment needs an agency assessment first.
+    pub special: Option<SpecialKind>,
+}
+
+impl Payer {
+    pub fn amount_fen(&self) -> i64 {
+        self.items.iter().sum()
+    }
+}
+
+fn rate_ppm(rate: f64) -> i128 {
+    (rate * 1_000_000.0).round() as i128
+}
+
+/// `base * count * ppm / 1e6`, rounded half up, in fen.
+fn apply_rate(base_fen: i64, count: u64, ppm: i128) -> i64 {
+    let raw = base_fen as i128 * count as i128 * ppm;
+    ((raw + 500_000) / 1_000_000).clamp(0, i64::MAX as i128) as i64
+}
+
+/// Generator of payers for one scenario and seed.
+pub struct Population<'a> {
+    spec: &'a Spec,
+    seed: u64,
+    counts: [u32; 5],
+    offsets: [u32; 5],
+    league_cdf: Cdf,
+    employees: Option<LogNormal<f64>>,
+    unit_base: Option<LogNormal<f64>>,
+    work_injury: Cdf,
+    flex_base: Cdf,
+    flex_period: Cdf,
+    rp_tiers: Cdf,
+    rm_household: Cdf,
+}
+
+const UNIT_SIZE_CLASSES: [(u32, &str); 5] = [
+    (10, "1-9"),
+    (100, "10-99"),
+    (1000, "100-999"),
+    (10_000, "1000-9999"),
+    (u32::MAX, "10000+"),
+];
+
+impl<'a> Population<'a> {
+    pub fn new(spec: &'a Spec, seed: u64) -> Population<'a> {
+        let g = &spec.raw.population.groups;
+        let counts = [
+            g.unit.count as u32,
+            g.flexible.count as u32,
+            g.resident_pension.count as u32,
+            g.resident_medical.count as u32,
+            g.proxy.count as u32,
+        ];
+        let mut offsets = [0u32; 5];
+        for i in 1..5 {
+            offsets[i] = offsets[i - 1] + counts[i - 1];
+        }
+        let sigma = (2.0 * (g.unit.employees_mean / g.unit.employees_median).ln())
+            .max(0.0)
+            .sqrt();
+        let avg = spec.raw.population.average_wage_fen as f64;
+        Population {
+            spec,
+            seed,
+            counts,
+            offsets,
+            league_cdf: Cdf::new(spec.leagues.iter().map(|l| l.population as f64)),
+            employees: LogNormal::new(g.unit.employees_median.ln(), sigma).ok(),
+            // Unit average bases cluster a little below the average wage.
+            unit_base: LogNormal::new((avg * 0.9).ln(), 0.35).ok(),
+            work_injury: Cdf::from_choices(&g.unit.work_injury_classes),
+            flex_base: Cdf::from_choices(&g.flexible.base_tiers),
+            flex_period: Cdf::from_choices(&g.flexible.period_months),
+            rp_tiers: Cdf::from_choices(&g.resident_pension.tiers_fen),
+            rm_household: Cdf::from_choices(&g.resident_medical.household_size),
+        }
+    }
+
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+    pub fn count(&self, group: GroupKind) -> u32 {
+        self.counts[group.index()]
+    }
+    pub fn total(&self) -> u64 {
+        self.counts.iter().map(|c| *c as u64).sum()
+    }
+    pub fn group_of(&self, id: PayerId) -> (GroupKind, u32) {
+        let mut gi = 0;
+        for i in 0..5 {
+            if id >= self.offsets[i] {
+                gi = i;
+            }
+        }
+        // Walk down past empty groups sharing the same offset.
+        while gi > 0 && self.counts[gi] == 0 {
+            gi -= 1;
+        }
+        (GroupKind::ALL[gi], id - self.offsets[gi])
+    }
+    pub fn by_id(&self, id: PayerId) -> Payer {
+        let (g, i) = self.group_of(id);
+        self.payer(g, i)
+    }
+
+    /// Payer `index` of `group`. Deterministic in (seed, group, index).
+    pub fn payer(&self, group: GroupKind, index: u32) -> Payer {
+        let g = &self.spec.raw.population.groups;
+        let mut rng = crate::rng::item(self.seed, group.as_str(), index as u64);
+        // Draw order is part of the format: league, activity, then the rest.
+        let league = self.league_cdf.pick(&mut rng) as u8;
+        let u_active: f64 = rng.random();
+        let u_batch: f64 = rng.random();
+        let u_special: f64 = rng.random();
+        let mut p = Payer {
+            id: self.offsets[group.index()] + index,
+            group,
+            index,
+            league,
+            tier: 0,
+            persons: 1,
+            months: 1,
+            items: [0; 6],
+            active: false,
+            batch: false,
+            special: None,
+        };
+        let special_kind = |rng: &mut rand_pcg::Pcg64Mcg, kinds: &[SpecialKind]| {
+            kinds[rng.random_range(0..kinds.len())]
+        };
+        match group {
+            GroupKind::Unit => {
+                let u = &g.unit;
+                p.active = u_active < u.active_share;
+                let e = self
+                    .employees
+                    .map(|d| d.sample(&mut rng))
+                    .unwrap_or(u.employees_median);
+                p.persons = (e.round() as u32).clamp(1, u.employees_max);
+                p.tier = UNIT_SIZE_CLASSES
+                    .iter()
+                    .position(|(lim, _)| p.persons < *lim)
+                    .unwrap_or(0) as u16;
+                let b = self.unit_base.map(|d| d.sample(&mut rng)).unwrap_or(0.0);
+                // Bases are whole yuan.
+                let base =
+                    ((b / 100.0).round() as i64 * 100).clamp(u.base_floor_fen, u.base_ceiling_fen);
+                let wi_rate = u
+                    .work_injury_classes
+                    .get(self.work_injury.pick(&mut rng))
+                    .map(|c| c.value)
+                    .unwrap_or(0.0);
+                for r in &u.rates {
+                    let pays: f64 = rng.random();
+                    if pays >= r.share_of_payers {
+                        continue;
+                    }
+                    let rate = if r.insurance == Insurance::WorkInjury {
+                        wi_rate + r.individual_rate
+                    } else {
+                        r.unit_rate + r.individual_rate
+                    };
+                    p.items[r.insurance.index()] =
+                        apply_rate(base, p.persons as u64, rate_ppm(rate));
+                }
+            }
+            GroupKind::Flexible => {
+                let f = &g.flexible;
+                p.batch = u_batch < f.withholding_share;
+                p.active = p.batch || u_active < f.active_share;
+                let tier = self.flex_base.pick(&mut rng);
+                p.tier = tier as u16;
+                let fraction = f.base_tiers.get(tier).map(|t| t.value).unwrap_or(0.6);
+                let base =
+                    (self.spec.raw.population.average_wage_fen as f64 * fraction).round() as i64;
+                p.months = if p.batch {
+                    1
+                } else {
+                    f.period_months
+                        .get(self.flex_period.pick(&mut rng))
+                        .map(|m| m.value as u16)
+                        .unwrap_or(1)
+                };
+                if !p.batch && u_special < f.special_share {
+                    p.special = Some(special_kind(
+                        &mut rng,
+                        &[
+                            SpecialKind::NearRetirement,
+                            SpecialKind::IndividualMonths,
+                            SpecialKind::BaseAdjustmentBackPayment,
+                            SpecialKind::CrossYearBackPayment,
+                        ],
+                    ));
+                    p.months = rng.random_range(2..=24);
+                }
+                p.items[Insurance::Pension.index()] =
+                    apply_rate(base, p.months as u64, rate_ppm(f.pension_rate));
+            }
+            GroupKind::ResidentPension => {
+                let r = &g.resident_pension;
+                p.active = u_active < r.active_share;
+                let tier = self.rp_tiers.pick(&mut rng);
+                p.tier = tier as u16;
+                p.months = 12;
+                let yearly = r.tiers_fen.get(tier).map(|t| t.value as i64).unwrap_or(0);
+                let mut years = 1;
+                if u_special < r.special_share {
+                    p.special = Some(special_kind(
+                        &mut rng,
+                        &[
+                            SpecialKind::CrossYearBackPayment,
+                            SpecialKind::NearRetirement,
+                        ],
+                    ));
+                    years = rng.random_range(2..=5);
+                    p.months = 12 * years as u16;
+                }
+                p.items[Insurance::Pension.index()] = yearly * years;
+            }
+            GroupKind::ResidentMedical => {
+                let r = &g.resident_medical;
+                p.active = u_active < r.active_share;
+                let h = self.rm_household.pick(&mut rng);
+                p.persons = r.household_size.get(h).map(|x| x.value as u32).unwrap_or(1);
+                p.tier = p.persons.min(u16::MAX as u32) as u16;
+                p.months = 12;
+                let mut years = 1;
+                if u_special < r.special_share {
+                    p.special = Some(SpecialKind::CrossYearBackPayment);
+                    years = 2;
+                    p.months = 24;
+                }
+                p.items[Insurance::Medical.index()] = r.yearly_fen * p.persons as i64 * years;
+            }
+            GroupKind::Proxy => {
+                p.active = true;
+                p.batch = true;
+                p.months = 12;
+                p.items[Insurance::Pension.index()] = g.proxy.amount_fen;
+            }
+        }
+        p
+    }
+
+    pub fn tier_label(&self, group: GroupKind, tier: u16) -> String {
+        let g = &self.spec.raw.population.groups;
+        match group {
+            GroupKind::Unit => UNIT_SIZE_CLASSES
+                .get(tier as usize)
+                .map(|c| format!("{} employees", c.1))
+                .unwrap_or_default(),
+            GroupKind::Flexible => g
+                .flexible
+                .base_tiers
+                .get(tier as usize)
+                .map(|t| format!("base {:.0}% of average wage", t.value * 100.0))
+                .unwrap_or_default(),
+            GroupKind::ResidentPension => g
+                .resident_pension
+                .tiers_fen
+                .get(tier as usize)
+                .map(|t| format!("{} yuan a year", t.value as i64 / 100))
+                .unwrap_or_default(),
+            GroupKind::ResidentMedical => format!("household of {tier}"),
+            GroupKind::Proxy => "minimum tier".to_string(),
+        }
+    }
+
+    /// The payer's synthetic identifier: a credit code for units, a resident ID otherwise.
+    pub fn identifier(&self, p: &Payer) -> String {
+        match p.group {
+            GroupKind::Unit => ids::unit_code(p.league, p.index as u64),
+            _ => ids::resident_id(
+                p.league,
+                (p.id - self.offsets[GroupKind::Flexible.index()]) as u64,
+            ),
+        }
+    }
+
+    /// Visit every payer of every group in id order.
+    pub fn for_each(&self, mut f: impl FnMut(&Payer)) {
+        for g in GroupKind::ALL {
+            for i in 0..self.count(g) {
+                f(&self.payer(g, i));
+            }
+        }
+    }
+
+    /// Counts and amounts due, computed on all cores; the result does not depend on how
+    /// the work was split because every cell is a sum.
+    pub fn stats(&self) -> PopulationStats {
+        let threads = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+            .clamp(1, 16) as u64;
+        let total = self.total();
+        let chunk = total.div_ceil(threads).max(1);
+        let parts: Vec<PopulationStats> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..threads)
+                .map(|t| {
+                    s.spawn(move || {
+                        let mut st = PopulationStats::default();
+                        let lo = t * chunk;
+                        let hi = ((t + 1) * chunk).min(total);
+                        for id in lo..hi {
+                            st.add(self, &self.by_id(id as PayerId));
+                        }
+                        st
+                    })
+                })
+                .collect();
+            // A worker only panics on a bug; propagate it rather than report partial counts.
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("population worker"))
+                .collect()
+        });
+        let mut out = PopulationStats::default();
+        for p in parts {
+            out.merge(p);
+        }
+        out
+    }
+
+    pub fn write_jsonl(&self, w: &mut impl Write) -> std::io::Result<()> {
+        let mut err = Ok(());
+        self.for_each(|p| {
+            if err.is_err() {
+                return;
+            }
+            let items: BTreeMap<&str, i64> = Insurance::ALL
+                .iter()
+                .filter(|i| p.items[i.index()] != 0)
+                .map(|i| (i.as_str(), p.items[i.index()]))
+                .collect();
+            let line = PayerLine {
+                id: p.id,
+                identifier: self.identifier(p),
+                group: p.group.as_str(),
+                league: &self.spec.leagues[p.league as usize].name,
+                tier: self.tier_label(p.group, p.tier),
+                persons: p.persons,
+                months: p.months,
+                amount_due_fen: p.amount_fen(),
+                items_fen: items,
+                active: p.active,
+                batch: p.batch,
+                special: p.special.map(|s| s.as_str()),
+            };
+            err = serde_json::to_writer(&mut *w, &line)
+                .map_err(std::io::Error::other)
+                .and_then(|_| w.write_all(b"\n"));
+        });
+        err
+    }
+}
+
+#[derive(Serialize)]
+struct PayerLine<'a> {
+    id: PayerId,
+    identifier: String,
+    group: &'a str,
+    league: &'a str,
+    tier: String,
+    persons: u32,
+    months: u16,
+    amount_due_fen: i64,
+    items_fen: BTreeMap<&'a str, i64>,
+    active: bool,
+    batch: bool,
+    special: Option<&'a str>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Cell {
+    pub payers: u64,
+    pub active: u64,
+    pub special: u64,
+    pub amount_due_fen: i64,
+    pub active_amount_due_fen: i64,
+}
+
+impl Cell {
+    fn add(&mut self, p: &Payer, amount: i64) {
+        self.payers += 1;
+        self.amount_due_fen += amount;
+        if p.active {
+            self.active += 1;
+            self.active_amount_due_fen += amount;
+        }
+        if p.special.is_some() {
+            self.special += 1;
+        }
+    }
+    fn merge(&mut self, o: &Cell) {
+        self.payers += o.payers;
+        self.active += o.active;
+        self.special += o.special;
+        self.amount_due_fen += o.amount_due_fen;
+        self.active_amount_due_fen += o.active_amount_due_fen;
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PopulationStats {
+    pub by_group: BTreeMap<GroupKind, Cell>,
+    pub by_group_league: BTreeMap<(GroupKind, u8), Cell>,
+    pub by_group_tier: BTreeMap<(GroupKind, u16), Cell>,
+    pub by_group_insurance: BTreeMap<(GroupKind, Insurance), Cell>,
+}
+
+impl PopulationStats {
+    fn add(&mut self, _pop: &Population, p: &Payer) {
+        let amount = p.amount_fen();
+        self.by_group.entry(p.group).or_default().add(p, amount);
+        self.by_group_league
+            .entry((p.group, p.league))
+            .or_default()
+            .add(p, amount);
+        self.by_group_tier
+            .entry((p.group, p.tier))
+            .or_default()
+            .add(p, amount);
+        for ins in Insurance::ALL {
+            let a = p.items[ins.index()];
+            if a != 0 {
+                self.by_group_insurance
+                    .entry((p.group, ins))
+                    .or_default()
+                    .add(p, a);
+            }
+        }
+    }
+    fn merge(&mut self, o: PopulationStats) {
+        for (k, v) in o.by_group {
+            self.by_group.entry(k).or_default().merge(&v);
+        }
+        for (k, v) in o.by_group_league {
+            self.by_group_league.entry(k).or_default().merge(&v);
+        }
+        for (k, v) in o.by_group_tier {
+            self.by_group_tier.entry(k).or_default().merge(&v);
+        }
+        for (k, v) in o.by_group_insurance {
+            self.by_group_insurance.entry(k).or_default().merge(&v);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn rates_round_half_up_in_fen() {
+        // 3,700.00 yuan * 16% = 592.00 yuan.
+        assert_eq!(super::apply_rate(370_000, 1, super::rate_ppm(0.16)), 59_200);
+        // 1 fen * 50% = 0.5 fen -> 1 fen.
+        assert_eq!(super::apply_rate(1, 1, 500_000), 1);
+        assert_eq!(
+            super::apply_rate(1_850_000, 50_000, super::rate_ppm(0.24)),
+            22_200_000_000
+        );
+    }
+}

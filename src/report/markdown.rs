@@ -1,0 +1,229 @@
+//! The human-readable `summary.md`.
+
+use super::Report;
+use std::fmt::Write;
+
+fn yuan(fen: i64) -> String {
+    let sign = if fen < 0 { "-" } else { "" };
+    let fen = fen.unsigned_abs();
+    let y = fen / 100;
+    let mut digits = y.to_string();
+    let mut grouped = String::new();
+    while digits.len() > 3 {
+        let tail = digits.split_off(digits.len() - 3);
+        grouped = format!(",{tail}{grouped}");
+    }
+    format!("{sign}{digits}{grouped}.{:02}", fen % 100)
+}
+
+/// The short summary printed at the end of a run (also the top of `summary.md`).
+pub fn short(r: &Report) -> String {
+    let s = &r.summary;
+    let mut o = String::new();
+    let _ = writeln!(
+        o,
+        "scenario {} ({}), seed {}",
+        r.scenario.name, r.mode, s.seed
+    );
+    let _ = writeln!(
+        o,
+        "attempts {}  successes {}  payments accepted {}  rejected as suspended {}  errors {} ({:.4}%)",
+        s.attempts,
+        s.successes,
+        s.accepted,
+        s.rejected_suspended,
+        s.errors,
+        s.error_rate * 100.0
+    );
+    let _ = writeln!(
+        o,
+        "accepted while suspended {}  unexpected rejections {}",
+        s.accepted_while_suspended, s.rejected_unexpected
+    );
+    let _ = writeln!(
+        o,
+        "ledger expected {} yuan, actual {} yuan, mismatched cells {}",
+        yuan(s.ledger_expected_fen),
+        yuan(s.ledger_actual_fen),
+        s.ledger_mismatched_cells
+    );
+    if let Some(p) = &r.peak_hour {
+        let _ = writeln!(o, "peak hour {} with {} attempts", p.start, p.attempts);
+    }
+    let ro = &r.reopening;
+    let _ = writeln!(
+        o,
+        "reopening {}: {} payers displaced, backlog peak {} at {}, 99% cleared {}, cleared {}, {} still waiting at the end",
+        ro.at.as_deref().unwrap_or("-"),
+        ro.displaced_payers,
+        ro.backlog_peak,
+        ro.backlog_peak_at.as_deref().unwrap_or("-"),
+        ro.backlog_99pct_cleared_at.as_deref().unwrap_or("never"),
+        ro.backlog_cleared_at.as_deref().unwrap_or("never"),
+        ro.backlog_at_end
+    );
+    let failed: Vec<_> = r.gates.iter().filter(|g| !g.passed).collect();
+    if r.gates.is_empty() {
+        let _ = writeln!(o, "gates: none defined");
+    } else if failed.is_empty() {
+        let _ = writeln!(o, "gates: all {} passed", r.gates.len());
+    } else {
+        for g in failed {
+            let _ = writeln!(
+                o,
+                "GATE FAILED: {:?} (operation {}, channel {}, phase {}) = {} > {}",
+                g.metric, g.operation, g.channel, g.phase, g.value, g.max
+            );
+        }
+    }
+    o
+}
+
+pub fn render(r: &Report) -> String {
+    let mut o = String::new();
+    let _ = writeln!(o, "# Cutover rehearsal: {}\n", r.scenario.name);
+    let _ = writeln!(
+        o,
+        "Mode `{}`, scenario file `{}`, seed {} (replay with `--seed {}`).\n",
+        r.mode, r.scenario.file, r.summary.seed, r.summary.seed
+    );
+    let _ = writeln!(o, "```\n{}```\n", short(r));
+    let _ = writeln!(
+        o,
+        "## Phases\n\n| phase | start | end | closed channels |\n|---|---|---|---|"
+    );
+    for p in &r.phases {
+        let closed = if p.closed_channels.is_empty() {
+            "-".to_string()
+        } else {
+            p.closed_channels.join(", ")
+        };
+        let _ = writeln!(o, "| {} | {} | {} | {} |", p.name, p.start, p.end, closed);
+    }
+    let _ = writeln!(
+        o,
+        "\n## Per phase, channel and operation\n\nLatency is waiting plus service, in milliseconds.\n\n\
+         | phase | channel | operation | attempts | successes | suspended | not yet visible | unexpected | errors | p50 | p90 | p99 | p99.9 | max |\n\
+         |---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    );
+    for c in &r.cells {
+        let l = &c.latency_ms;
+        let _ = writeln!(
+            o,
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            c.phase,
+            c.channel,
+            c.operation,
+            c.attempts,
+            c.successes,
+            c.rejected_suspended,
+            c.rejected_not_yet_visible,
+            c.rejected_unexpected,
+            c.errors,
+            l.p50,
+            l.p90,
+            l.p99,
+            l.p99_9,
+            l.max
+        );
+    }
+    let _ = writeln!(
+        o,
+        "\n## Busiest hours\n\n| hour starting | phase | attempts | successes | rejections | errors | backend queue max |\n|---|---|---:|---:|---:|---:|---:|"
+    );
+    let mut hours: Vec<_> = r.hourly.iter().filter(|h| h.attempts > 0).collect();
+    hours.sort_by(|a, b| b.attempts.cmp(&a.attempts).then(a.hour.cmp(&b.hour)));
+    for h in hours.iter().take(15) {
+        let _ = writeln!(
+            o,
+            "| {} | {} | {} | {} | {} | {} | {} |",
+            h.start, h.phase, h.attempts, h.successes, h.rejections, h.errors, h.backend_queue_max
+        );
+    }
+    if !r.batches.is_empty() {
+        let _ = writeln!(
+            o,
+            "\n## Batches\n\n| batch | run | debits sent | accepted | periods debited | refused (suspended) | overloaded | stopped |\n|---|---|---:|---:|---:|---:|---:|---|"
+        );
+        for b in &r.batches {
+            for run in &b.runs {
+                let _ = writeln!(
+                    o,
+                    "| {} | {} | {} | {} | {} | {} | {} | {} |",
+                    b.name,
+                    run.at,
+                    run.debits_sent,
+                    run.accepted,
+                    run.periods_debited,
+                    run.refused_suspended,
+                    run.overloaded,
+                    if run.stopped_as_suspended {
+                        "yes"
+                    } else {
+                        "no"
+                    }
+                );
+            }
+        }
+    }
+    let _ = writeln!(
+        o,
+        "\n## Ledger\n\nExpected (from acknowledged payments) {} yuan; actual (the target's ledger) {} yuan; {} differing cell(s) of {}.\n",
+        yuan(r.ledger.expected_fen),
+        yuan(r.ledger.actual_fen),
+        r.ledger.mismatched_cells,
+        r.ledger.cells.len()
+    );
+    if let Some(e) = &r.ledger.read_error {
+        let _ = writeln!(o, "The target's ledger could not be read: {e}\n");
+    }
+    if !r.ledger.differences.is_empty() {
+        let _ = writeln!(
+            o,
+            "| league | group | insurance | expected count | expected yuan | actual count | actual yuan |\n|---|---|---|---:|---:|---:|---:|"
+        );
+        for d in &r.ledger.differences {
+            let _ = writeln!(
+                o,
+                "| {} | {} | {} | {} | {} | {} | {} |",
+                d.league,
+                d.group,
+                d.insurance,
+                d.expected_count,
+                yuan(d.expected_fen),
+                d.actual_count,
+                yuan(d.actual_fen)
+            );
+        }
+    }
+    if !r.gates.is_empty() {
+        let _ = writeln!(
+            o,
+            "\n## Gates\n\n| metric | operation | channel | phase | max | value | result |\n|---|---|---|---|---:|---:|---|"
+        );
+        for g in &r.gates {
+            let _ = writeln!(
+                o,
+                "| {:?} | {} | {} | {} | {} | {} | {} |",
+                g.metric,
+                g.operation,
+                g.channel,
+                g.phase,
+                g.max,
+                g.value,
+                if g.passed { "pass" } else { "FAIL" }
+            );
+        }
+    }
+    o
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn yuan_groups_thousands() {
+        assert_eq!(super::yuan(0), "0.00");
+        assert_eq!(super::yuan(123_456_789), "1,234,567.89");
+        assert_eq!(super::yuan(-5), "-0.05");
+    }
+}

@@ -1,0 +1,458 @@
+//! Reports: aggregation of the recorder into the `report.json` document
+//! (described in `reports/README.md`), gate evaluation, and the Markdown
+//! summary. Serialization happens only here, at the edge; every list is in a
+//! fixed order (phase, channel, operation; hour; league, group, insurance), so
+//! the same run gives the same bytes.
+
+pub mod markdown;
+pub mod recorder;
+
+use crate::engine::{BatchReport, EngineStats};
+use crate::model::{LedgerCell, LedgerKey};
+use crate::scenario::{GateMetric, Spec};
+use crate::time::{MICROS_PER_HOUR, SimTime};
+use recorder::Recorder;
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
+
+pub const REPORT_FORMAT_VERSION: u32 = 1;
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Report {
+    pub format_version: u32,
+    pub tool: Tool,
+    pub mode: String,
+    pub scenario: ScenarioInfo,
+    pub summary: Summary,
+    pub phases: Vec<PhaseInfo>,
+    pub cells: Vec<CellReport>,
+    pub hourly: Vec<HourReport>,
+    pub peak_hour: Option<PeakHour>,
+    pub reopening: Reopening,
+    pub batches: Vec<BatchReport>,
+    pub ledger: LedgerReport,
+    pub gates: Vec<GateResult>,
+    pub violations: Vec<ViolationReport>,
+    pub engine: EngineReport,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Tool {
+    pub name: &'static str,
+    pub version: &'static str,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct ScenarioInfo {
+    pub name: String,
+    pub file: String,
+    pub start: String,
+    pub end: String,
+    pub utc_offset: String,
+}
+
+/// The fields scripts and CI read; names are part of the format.
+#[derive(Clone, Debug, Serialize)]
+pub struct Summary {
+    pub seed: u64,
+    pub attempts: u64,
+    pub accepted: u64,
+    pub rejected_suspended: u64,
+    pub accepted_while_suspended: u64,
+    pub errors: u64,
+    pub ledger_expected_fen: i64,
+    pub ledger_actual_fen: i64,
+    pub ledger_mismatched_cells: u64,
+    pub gates_passed: bool,
+    pub successes: u64,
+    pub rejected_not_yet_visible: u64,
+    pub rejected_unexpected: u64,
+    pub error_rate: f64,
+    pub payers_active: u64,
+    pub gave_up: u64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct PhaseInfo {
+    pub name: String,
+    pub start: String,
+    pub end: String,
+    pub closed_channels: Vec<String>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Latency {
+    pub p50: f64,
+    pub p90: f64,
+    pub p99: f64,
+    pub p99_9: f64,
+    pub max: f64,
+    pub mean: f64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct CellReport {
+    pub phase: String,
+    pub channel: String,
+    pub operation: &'static str,
+    pub attempts: u64,
+    pub successes: u64,
+    pub rejected_suspended: u64,
+    pub rejected_not_yet_visible: u64,
+    pub rejected_unexpected: u64,
+    pub errors: u64,
+    pub latency_ms: Latency,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct HourReport {
+    pub hour: usize,
+    pub start: String,
+    pub phase: String,
+    pub attempts: u64,
+    pub successes: u64,
+    pub rejections: u64,
+    pub errors: u64,
+    pub backend_queue_max: u64,
+    pub channel_queue_max: BTreeMap<String, u64>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct PeakHour {
+    pub start: String,
+    pub attempts: u64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Reopening {
+    pub at: Option<String>,
+    pub displaced_payers: u64,
+    pub backlog_peak: u64,
+    pub backlog_peak_at: Option<String>,
+    pub backlog_cleared_at: Option<String>,
+    pub backlog_99pct_cleared_at: Option<String>,
+    pub backlog_at_end: u64,
+    pub displaced_gave_up: u64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct LedgerRow {
+    pub league: String,
+    pub group: &'static str,
+    pub insurance: &'static str,
+    pub expected_count: u64,
+    pub expected_fen: i64,
+    pub actual_count: u64,
+    pub actual_fen: i64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct LedgerReport {
+    pub expected_fen: i64,
+    pub actual_fen: i64,
+    pub mismatched_cells: u64,
+    pub differences: Vec<LedgerRow>,
+    pub cells: Vec<LedgerRow>,
+    pub read_error: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct GateResult {
+    pub metric: GateMetric,
+    pub operation: String,
+    pub channel: String,
+    pub phase: String,
+    pub max: f64,
+    pub value: f64,
+    pub passed: bool,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct ViolationReport {
+    pub at: String,
+    pub what: String,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct EngineReport {
+    pub events: u64,
+    pub agents: u64,
+    pub batch_members: u64,
+    pub in_flight_at_end: u64,
+    pub pending_at_end: u64,
+    pub unserved_at_end: u64,
+    pub turned_away_full_hall: u64,
+}
+
+fn ms(micros: u64) -> f64 {
+    // Three decimals: microsecond resolution, stable text.
+    (micros as f64 / 1000.0 * 1000.0).round() / 1000.0
+}
+
+fn latency(h: &hdrhistogram::Histogram<u64>) -> Latency {
+    Latency {
+        p50: ms(h.value_at_quantile(0.5)),
+        p90: ms(h.value_at_quantile(0.9)),
+        p99: ms(h.value_at_quantile(0.99)),
+        p99_9: ms(h.value_at_quantile(0.999)),
+        max: ms(h.max()),
+        mean: (h.mean() / 1000.0 * 1000.0).round() / 1000.0,
+    }
+}
+
+pub struct BuildInput<'a> {
+    pub spec: &'a Spec,
+    pub scenario_file: &'a str,
+    pub mode: &'a str,
+    pub seed: u64,
+    pub recorder: &'a Recorder,
+    pub stats: &'a EngineStats,
+    pub batches: Vec<BatchReport>,
+    pub actual_ledger: Result<BTreeMap<LedgerKey, LedgerCell>, String>,
+}
+
+pub fn build(input: BuildInput) -> Report {
+    let spec = input.spec;
+    let off = spec.calendar.offset;
+    let fmt = |t: SimTime| t.format(off);
+    let rec = input.recorder;
+
+    let phase_name = |i: usize| spec.phases[i].name.clone();
+    let mut cells = Vec::new();
+    let mut totals = recorder::CellCounters::default();
+    for (phase, ch, op, cell) in rec.cells() {
+        let c = &cell.counters;
+        totals.attempts += c.attempts;
+        totals.successes += c.successes;
+        totals.rejected_suspended += c.rejected_suspended;
+        totals.rejected_not_yet_visible += c.rejected_not_yet_visible;
+        totals.rejected_unexpected += c.rejected_unexpected;
+        totals.errors += c.errors;
+        cells.push(CellReport {
+            phase: phase_name(phase),
+            channel: spec.channels[ch as usize].id.clone(),
+            operation: op.as_str(),
+            attempts: c.attempts,
+            successes: c.successes,
+            rejected_suspended: c.rejected_suspended,
+            rejected_not_yet_visible: c.rejected_not_yet_visible,
+            rejected_unexpected: c.rejected_unexpected,
+            errors: c.errors,
+            latency_ms: latency(&cell.latency_micros),
+        });
+    }
+
+    let hourly: Vec<HourReport> = rec
+        .hours
+        .iter()
+        .enumerate()
+        .map(|(i, h)| {
+            let start = spec.start.plus_micros(i as i64 * MICROS_PER_HOUR);
+            HourReport {
+                hour: i,
+                start: fmt(start),
+                phase: phase_name(spec.phase_at(start)),
+                attempts: h.attempts,
+                successes: h.successes,
+                rejections: h.rejections,
+                errors: h.errors,
+                backend_queue_max: h.backend_queue_max,
+                channel_queue_max: spec
+                    .channels
+                    .iter()
+                    .zip(&h.channel_queue_max)
+                    .filter(|(c, _)| c.servers.is_some())
+                    .map(|(c, n)| (c.id.clone(), *n))
+                    .collect(),
+            }
+        })
+        .collect();
+    let peak_hour = hourly
+        .iter()
+        .filter(|h| h.attempts > 0)
+        // Highest count; the earliest such hour on ties.
+        .max_by(|a, b| a.attempts.cmp(&b.attempts).then(b.hour.cmp(&a.hour)))
+        .map(|h| PeakHour {
+            start: h.start.clone(),
+            attempts: h.attempts,
+        });
+
+    // Ledger reconciliation: the recorder's book against the target's.
+    let expected = rec.expected_ledger();
+    let (actual, read_error) = match input.actual_ledger {
+        Ok(a) => (a, None),
+        Err(e) => (BTreeMap::new(), Some(e)),
+    };
+    let keys: BTreeSet<LedgerKey> = expected.keys().chain(actual.keys()).copied().collect();
+    let mut ledger_cells = Vec::new();
+    let mut differences = Vec::new();
+    let (mut exp_total, mut act_total) = (0i64, 0i64);
+    for k in keys {
+        let e = expected.get(&k).copied().unwrap_or_default();
+        let a = actual.get(&k).copied().unwrap_or_default();
+        exp_total = exp_total.saturating_add(e.sum_fen);
+        act_total = act_total.saturating_add(a.sum_fen);
+        let row = LedgerRow {
+            league: spec
+                .leagues
+                .get(k.0 as usize)
+                .map(|l| l.name.clone())
+                .unwrap_or_else(|| format!("#{}", k.0)),
+            group: k.1.as_str(),
+            insurance: k.2.as_str(),
+            expected_count: e.count,
+            expected_fen: e.sum_fen,
+            actual_count: a.count,
+            actual_fen: a.sum_fen,
+        };
+        if e != a {
+            differences.push(row.clone());
+        }
+        ledger_cells.push(row);
+    }
+    let mismatched = differences.len() as u64 + read_error.is_some() as u64;
+
+    let error_rate = if totals.attempts == 0 {
+        0.0
+    } else {
+        totals.errors as f64 / totals.attempts as f64
+    };
+
+    // Gates.
+    let gates: Vec<GateResult> = spec
+        .raw
+        .gates
+        .iter()
+        .map(|g| {
+            let value = match g.metric {
+                GateMetric::ErrorRate => error_rate,
+                GateMetric::AcceptedWhileSuspended => rec.accepted_while_suspended as f64,
+                GateMetric::LedgerMismatchedCells => mismatched as f64,
+                m => {
+                    let q = match m {
+                        GateMetric::LatencyMsP50 => 0.5,
+                        GateMetric::LatencyMsP90 => 0.9,
+                        GateMetric::LatencyMsP99 => 0.99,
+                        _ => 0.999,
+                    };
+                    let mut merged: Option<hdrhistogram::Histogram<u64>> = None;
+                    for (phase, ch, op, cell) in rec.cells() {
+                        let ok = (g.phase == "*" || spec.phases[phase].name == g.phase)
+                            && (g.channel == "*" || spec.channels[ch as usize].id == g.channel)
+                            && (g.operation == "*" || op.as_str() == g.operation);
+                        if ok {
+                            match merged.as_mut() {
+                                None => merged = Some(cell.latency_micros.clone()),
+                                // Same bounds everywhere, so adding cannot fail.
+                                Some(m) => {
+                                    let _ = m.add(&cell.latency_micros);
+                                }
+                            }
+                        }
+                    }
+                    merged.map(|h| ms(h.value_at_quantile(q))).unwrap_or(0.0)
+                }
+            };
+            GateResult {
+                metric: g.metric,
+                operation: g.operation.clone(),
+                channel: g.channel.clone(),
+                phase: g.phase.clone(),
+                max: g.max,
+                value,
+                passed: value <= g.max,
+            }
+        })
+        .collect();
+    let gates_passed = gates.iter().all(|g| g.passed);
+
+    Report {
+        format_version: REPORT_FORMAT_VERSION,
+        tool: Tool {
+            name: "cutover",
+            version: env!("CARGO_PKG_VERSION"),
+        },
+        mode: input.mode.to_string(),
+        scenario: ScenarioInfo {
+            name: spec.raw.name.clone(),
+            file: input.scenario_file.to_string(),
+            start: fmt(spec.start),
+            end: fmt(spec.end),
+            utc_offset: spec.raw.timeline.utc_offset.clone(),
+        },
+        summary: Summary {
+            seed: input.seed,
+            attempts: totals.attempts,
+            accepted: rec.accepted,
+            rejected_suspended: totals.rejected_suspended,
+            accepted_while_suspended: rec.accepted_while_suspended,
+            errors: totals.errors,
+            ledger_expected_fen: exp_total,
+            ledger_actual_fen: act_total,
+            ledger_mismatched_cells: mismatched,
+            gates_passed,
+            successes: totals.successes,
+            rejected_not_yet_visible: totals.rejected_not_yet_visible,
+            rejected_unexpected: totals.rejected_unexpected,
+            error_rate: (error_rate * 1e6).round() / 1e6,
+            payers_active: input.stats.payers_active,
+            gave_up: rec.gave_up,
+        },
+        phases: spec
+            .phases
+            .iter()
+            .map(|p| PhaseInfo {
+                name: p.name.clone(),
+                start: fmt(p.start),
+                end: fmt(p.end),
+                closed_channels: spec
+                    .channels
+                    .iter()
+                    .zip(&p.closed)
+                    .filter(|(_, c)| **c)
+                    .map(|(ch, _)| ch.id.clone())
+                    .collect(),
+            })
+            .collect(),
+        cells,
+        hourly,
+        peak_hour,
+        reopening: Reopening {
+            at: rec.reopen_at.map(fmt),
+            displaced_payers: rec.displaced_total,
+            backlog_peak: rec.backlog_peak,
+            backlog_peak_at: rec.backlog_peak_at.map(fmt),
+            backlog_cleared_at: rec.backlog_cleared_at.map(fmt),
+            backlog_99pct_cleared_at: rec.backlog_99pct_cleared_at.map(fmt),
+            backlog_at_end: rec.backlog,
+            displaced_gave_up: rec.gave_up_displaced,
+        },
+        batches: input.batches,
+        ledger: LedgerReport {
+            expected_fen: exp_total,
+            actual_fen: act_total,
+            mismatched_cells: mismatched,
+            differences,
+            cells: ledger_cells,
+            read_error,
+        },
+        gates,
+        violations: rec
+            .violations
+            .iter()
+            .map(|v| ViolationReport {
+                at: fmt(v.at),
+                what: v.what.clone(),
+            })
+            .collect(),
+        engine: EngineReport {
+            events: input.stats.events,
+            agents: input.stats.agents,
+            batch_members: input.stats.batch_members,
+            in_flight_at_end: input.stats.in_flight_at_end,
+            pending_at_end: input.stats.pending_at_end,
+            unserved_at_end: input.stats.unserved_at_end,
+            turned_away_full_hall: input.stats.turned_away_full_hall,
+        },
+    }
+}

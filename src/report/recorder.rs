@@ -1,0 +1,295 @@
+//! The collector: the one owner of histograms, counters and the checker's view.
+//!
+//! The engine (and later the live driver) hands every attempt and answer to a
+//! [`Recorder`]. The recorder also keeps its own account of acknowledged
+//! payments, independent of the target's ledger, so the final reconciliation
+//! compares two separately kept books.
+
+use crate::model::{IdemKey, LedgerCell, LedgerKey, Operation, Request, Response, Rules};
+use crate::scenario::{Insurance, Spec};
+use crate::time::{MICROS_PER_DAY, MICROS_PER_HOUR, SimTime};
+use hdrhistogram::Histogram;
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+
+/// Largest latency recorded (longer ones are clamped): 30 days, in microseconds.
+pub const LATENCY_MAX_MICROS: u64 = 30 * MICROS_PER_DAY as u64;
+
+#[derive(Clone, Debug, Default)]
+pub struct CellCounters {
+    pub attempts: u64,
+    pub successes: u64,
+    pub rejected_suspended: u64,
+    pub rejected_not_yet_visible: u64,
+    pub rejected_unexpected: u64,
+    pub errors: u64,
+}
+
+pub struct Cell {
+    pub counters: CellCounters,
+    pub latency_micros: Histogram<u64>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Hour {
+    pub attempts: u64,
+    pub successes: u64,
+    pub rejections: u64,
+    pub errors: u64,
+    pub backend_queue_max: u64,
+    pub channel_queue_max: Vec<u64>,
+}
+
+/// A rule broken by the target, kept for the report (first few only).
+#[derive(Clone, Debug)]
+pub struct Violation {
+    pub at: SimTime,
+    pub what: String,
+}
+
+const VIOLATIONS_KEPT: usize = 20;
+
+pub struct Recorder {
+    spec: Arc<Spec>,
+    rules: Arc<Rules>,
+    channels: usize,
+    cells: Vec<Option<Box<Cell>>>,
+    pub hours: Vec<Hour>,
+    acknowledged: HashSet<IdemKey>,
+    expected: BTreeMap<LedgerKey, LedgerCell>,
+    pub accepted: u64,
+    pub accepted_while_suspended: u64,
+    pub violations: Vec<Violation>,
+    pub reopen_at: Option<SimTime>,
+    pub backlog: u64,
+    pub backlog_peak: u64,
+    pub backlog_peak_at: Option<SimTime>,
+    pub backlog_cleared_at: Option<SimTime>,
+    /// First instant after reopening with at most 1 % of the peak backlog left.
+    pub backlog_99pct_cleared_at: Option<SimTime>,
+    pub displaced_total: u64,
+    pub gave_up: u64,
+    pub gave_up_displaced: u64,
+}
+
+impl Recorder {
+    pub fn new(spec: Arc<Spec>, rules: Arc<Rules>) -> Recorder {
+        let channels = spec.channels.len();
+        let cells = (0..spec.phases.len() * channels * 4)
+            .map(|_| None)
+            .collect();
+        let hours = vec![
+            Hour {
+                channel_queue_max: vec![0; channels],
+                ..Hour::default()
+            };
+            spec.hours_total()
+        ];
+        // Reopening: the end of the last phase that suspends everything (or, failing that,
+        // of the last phase closing any channel).
+        let reopen_at = spec
+            .phases
+            .iter()
+            .rev()
+            .find(|p| p.closed.iter().all(|c| *c))
+            .or_else(|| {
+                spec.phases
+                    .iter()
+                    .rev()
+                    .find(|p| p.closed.iter().any(|c| *c))
+            })
+            .map(|p| p.end)
+            .filter(|t| *t < spec.end);
+        Recorder {
+            spec,
+            rules,
+            channels,
+            cells,
+            hours,
+            acknowledged: HashSet::new(),
+            expected: BTreeMap::new(),
+            accepted: 0,
+            accepted_while_suspended: 0,
+            violations: Vec::new(),
+            reopen_at,
+            backlog: 0,
+            backlog_peak: 0,
+            backlog_peak_at: None,
+            backlog_cleared_at: None,
+            backlog_99pct_cleared_at: None,
+            displaced_total: 0,
+            gave_up: 0,
+            gave_up_displaced: 0,
+        }
+    }
+
+    fn hour_index(&self, t: SimTime) -> Option<usize> {
+        let h = (t.0 - self.spec.start.0).div_euclid(MICROS_PER_HOUR);
+        (h >= 0 && (h as usize) < self.hours.len()).then_some(h as usize)
+    }
+
+    fn cell(&mut self, phase: usize, channel: u8, op: Operation) -> &mut Cell {
+        let i = (phase * self.channels + channel as usize) * 4 + op.index();
+        self.cells[i].get_or_insert_with(|| {
+            Box::new(Cell {
+                counters: CellCounters::default(),
+                // Bounds are constants within hdrhistogram's limits, so creation cannot fail.
+                latency_micros: Histogram::new_with_bounds(1, LATENCY_MAX_MICROS, 3)
+                    .expect("histogram bounds"),
+            })
+        })
+    }
+
+    /// A request was started (scheduled) at `start`.
+    pub fn attempt(&mut self, start: SimTime, phase: usize, req: &Request) {
+        self.cell(phase, req.channel(), req.operation())
+            .counters
+            .attempts += 1;
+        if let Some(h) = self.hour_index(start) {
+            self.hours[h].attempts += 1;
+        }
+    }
+
+    /// The answer to a request started at `start` arrived at `now`.
+    pub fn outcome(
+        &mut self,
+        now: SimTime,
+        start: SimTime,
+        phase: usize,
+        req: &Request,
+        resp: &Response,
+    ) {
+        let latency = (now.micros_since(start).max(1) as u64).min(LATENCY_MAX_MICROS);
+        let hour = self.hour_index(now);
+        let cell = self.cell(phase, req.channel(), req.operation());
+        // Clamped into the histogram's range above, so recording cannot fail.
+        let _ = cell.latency_micros.record(latency);
+        let c = &mut cell.counters;
+        let kind = match resp {
+            r if r.is_success() => {
+                c.successes += 1;
+                0
+            }
+            Response::Suspended { .. } => {
+                c.rejected_suspended += 1;
+                1
+            }
+            Response::NotYetVisible { .. } => {
+                c.rejected_not_yet_visible += 1;
+                1
+            }
+            Response::Overloaded { .. } | Response::Error { .. } => {
+                c.errors += 1;
+                2
+            }
+            _ => {
+                c.rejected_unexpected += 1;
+                1
+            }
+        };
+        if let Some(h) = hour {
+            let h = &mut self.hours[h];
+            match kind {
+                0 => h.successes += 1,
+                1 => h.rejections += 1,
+                _ => h.errors += 1,
+            }
+        }
+        if let (
+            Request::Pay {
+                key,
+                payer,
+                channel,
+                items,
+                ..
+            },
+            Response::Accepted { .. },
+        ) = (req, resp)
+        {
+            if self
+                .rules
+                .is_closed(*channel, payer.group, payer.league, now)
+            {
+                self.accepted_while_suspended += 1;
+                if self.violations.len() < VIOLATIONS_KEPT {
+                    self.violations.push(Violation {
+                        at: now,
+                        what: format!(
+                            "payment {:032x} of payer {} accepted on closed channel {}",
+                            key.0, payer.id, self.spec.channels[*channel as usize].id
+                        ),
+                    });
+                }
+            }
+            if self.acknowledged.insert(*key) {
+                self.accepted += 1;
+                for ins in Insurance::ALL {
+                    let a = items[ins.index()];
+                    if a != 0 {
+                        let cell = self
+                            .expected
+                            .entry((payer.league, payer.group, ins))
+                            .or_default();
+                        cell.count += 1;
+                        cell.sum_fen = cell.sum_fen.saturating_add(a);
+                    }
+                }
+            }
+        }
+    }
+
+    pub fn queue_lengths(&mut self, now: SimTime, backend: u64, channel: Option<(u8, u64)>) {
+        if let Some(h) = self.hour_index(now) {
+            let h = &mut self.hours[h];
+            h.backend_queue_max = h.backend_queue_max.max(backend);
+            if let Some((c, n)) = channel {
+                let m = &mut h.channel_queue_max[c as usize];
+                *m = (*m).max(n);
+            }
+        }
+    }
+
+    /// A payer joined the backlog of payments displaced by the suspension.
+    pub fn displaced(&mut self, now: SimTime) {
+        self.backlog += 1;
+        self.displaced_total += 1;
+        if self.backlog > self.backlog_peak {
+            self.backlog_peak = self.backlog;
+            self.backlog_peak_at = Some(now);
+        }
+        self.backlog_cleared_at = None;
+    }
+
+    /// A displaced payer paid or gave up.
+    pub fn resolved(&mut self, now: SimTime, gave_up: bool) {
+        self.backlog = self.backlog.saturating_sub(1);
+        if gave_up {
+            self.gave_up_displaced += 1;
+        }
+        let reopened = self.reopen_at.is_some_and(|r| now >= r);
+        if reopened && self.backlog == 0 && self.backlog_cleared_at.is_none() {
+            self.backlog_cleared_at = Some(now);
+        }
+        if reopened
+            && self.backlog * 100 <= self.backlog_peak
+            && self.backlog_99pct_cleared_at.is_none()
+        {
+            self.backlog_99pct_cleared_at = Some(now);
+        }
+    }
+
+    pub fn cells(&self) -> impl Iterator<Item = (usize, u8, Operation, &Cell)> {
+        let channels = self.channels;
+        self.cells.iter().enumerate().filter_map(move |(i, c)| {
+            let c = c.as_ref()?;
+            let op = Operation::ALL[i % 4];
+            let ch = ((i / 4) % channels) as u8;
+            let phase = i / 4 / channels;
+            Some((phase, ch, op, &**c))
+        })
+    }
+
+    pub fn expected_ledger(&self) -> &BTreeMap<LedgerKey, LedgerCell> {
+        &self.expected
+    }
+}

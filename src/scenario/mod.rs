@@ -1,0 +1,222 @@
+//! Scenario files: loading, validation with field paths, and compilation into
+//! a [`Spec`] that the rest of the crate uses.
+//!
+//! Loading runs in three passes so that one run lists every problem at once:
+//! 1. JSON syntax (line and column);
+//! 2. structure against the JSON Schema derived from [`types::Scenario`]
+//!    (unknown fields get the closest valid name suggested);
+//! 3. meaning (instants in order, shares summing to one, references to
+//!    channels and leagues that exist, sizes within the tool's limits).
+//!
+//! Nothing here does I/O except [`load`], which reads the file.
+
+pub mod types;
+mod validate;
+
+pub use types::*;
+pub use validate::{Problem, compile};
+
+use crate::time::{Calendar, SimTime};
+use std::path::Path;
+
+/// Most payers (all groups together) a scenario may describe. The population is
+/// generated lazily, but the engine keeps state for every active payer and the
+/// population report walks all of them; this bound keeps a run within a few GiB.
+pub const MAX_PAYERS: u64 = 100_000_000;
+/// Most payers active during the timeline (the engine holds one state each).
+pub const MAX_ACTIVE_PAYERS: u64 = 20_000_000;
+/// Largest single amount in fen (one hundred million yuan).
+pub const MAX_AMOUNT_FEN: i64 = 10_000_000_000;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ScenarioError {
+    #[error("{file}: cannot read: {source}")]
+    Read {
+        file: String,
+        source: std::io::Error,
+    },
+    #[error("{file}:{line}:{column}: invalid JSON: {message}")]
+    Syntax {
+        file: String,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    #[error("{file}: {} problem{}:\n{}", problems.len(), if problems.len() == 1 { "" } else { "s" }, format_problems(problems))]
+    Invalid {
+        file: String,
+        problems: Vec<Problem>,
+    },
+}
+
+fn format_problems(problems: &[Problem]) -> String {
+    problems
+        .iter()
+        .map(|p| format!("  - {p}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The JSON Schema of the scenario format, as a JSON value.
+pub fn schema() -> serde_json::Value {
+    let schema = schemars::schema_for!(Scenario);
+    // A derived schema always serializes.
+    serde_json::to_value(&schema).expect("schema serializes")
+}
+
+/// Read, validate and compile a scenario file.
+pub fn load(path: &Path) -> Result<Spec, ScenarioError> {
+    let file = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Read {
+        file: file.clone(),
+        source,
+    })?;
+    parse(&file, &text)
+}
+
+/// Validate and compile scenario text; `file` names it in messages.
+pub fn parse(file: &str, text: &str) -> Result<Spec, ScenarioError> {
+    let value: serde_json::Value =
+        serde_json::from_str(text).map_err(|e| ScenarioError::Syntax {
+            file: file.to_string(),
+            line: e.line(),
+            column: e.column(),
+            message: e.to_string(),
+        })?;
+    let problems = validate::structural(&value);
+    if !problems.is_empty() {
+        return Err(ScenarioError::Invalid {
+            file: file.to_string(),
+            problems,
+        });
+    }
+    let scenario: Scenario =
+        serde_path_to_error::deserialize(&value).map_err(|e| ScenarioError::Invalid {
+            file: file.to_string(),
+            problems: vec![Problem::new(e.path().to_string(), e.inner().to_string())],
+        })?;
+    compile(scenario).map_err(|problems| ScenarioError::Invalid {
+        file: file.to_string(),
+        problems,
+    })
+}
+
+/// Index of a channel in [`Spec::channels`].
+pub type ChannelIdx = u8;
+/// Index of a league in [`Spec::leagues`].
+pub type LeagueIdx = u8;
+
+/// A validated scenario with instants resolved and names turned into indices.
+#[derive(Clone, Debug)]
+pub struct Spec {
+    pub raw: Scenario,
+    pub start: SimTime,
+    pub end: SimTime,
+    pub notice_published: SimTime,
+    pub calendar: Calendar,
+    pub phases: Vec<PhaseSpec>,
+    pub staged: Vec<StagedSpec>,
+    pub leagues: Vec<LeagueSpec>,
+    pub channels: Vec<ChannelSpec>,
+    pub batches: Vec<BatchSpec>,
+}
+
+#[derive(Clone, Debug)]
+pub struct PhaseSpec {
+    pub name: String,
+    pub start: SimTime,
+    pub end: SimTime,
+    /// `closed[c]`: channel `c` refuses payments in this phase.
+    pub closed: Vec<bool>,
+}
+
+#[derive(Clone, Debug)]
+pub struct StagedSpec {
+    pub groups: Vec<GroupKind>,
+    /// `leagues[l]`: league `l` is concerned.
+    pub leagues: Vec<bool>,
+    pub from: SimTime,
+    pub opens: SimTime,
+}
+
+#[derive(Clone, Debug)]
+pub struct LeagueSpec {
+    pub name: String,
+    pub population: u64,
+    pub offline_factor: f64,
+}
+
+#[derive(Clone, Debug)]
+pub struct ChannelSpec {
+    pub id: String,
+    pub name: String,
+    pub kind: ChannelKind,
+    /// Share of each group's attempts, per league (`share[league][group]`), renormalised
+    /// after the league's offline factor.
+    pub share: Vec<[f64; 5]>,
+    pub open_days: OpenDays,
+    /// Opening intervals in microseconds since local midnight; empty = always open.
+    pub hours: Vec<(i64, i64)>,
+    /// Servers per league (offline channels); `None` = no queue at the channel.
+    pub servers: Option<Vec<u32>>,
+    pub holiday_capacity: f64,
+    pub service_seconds: Dist,
+}
+
+#[derive(Clone, Debug)]
+pub struct BatchSpec {
+    pub name: String,
+    pub channel: ChannelIdx,
+    pub group: GroupKind,
+    pub runs: Vec<SimTime>,
+    pub concurrency: u32,
+}
+
+impl Spec {
+    pub fn channel_index(&self, id: &str) -> Option<ChannelIdx> {
+        self.channels
+            .iter()
+            .position(|c| c.id == id)
+            .map(|i| i as ChannelIdx)
+    }
+    /// Index of the phase holding `t` (the first phase for instants before it).
+    pub fn phase_at(&self, t: SimTime) -> usize {
+        match self.phases.binary_search_by(|p| p.start.cmp(&t)) {
+            Ok(i) => i,
+            Err(0) => 0,
+            Err(i) => i - 1,
+        }
+    }
+    pub fn hours_total(&self) -> usize {
+        ((self.end.0 - self.start.0 + crate::time::MICROS_PER_HOUR - 1)
+            / crate::time::MICROS_PER_HOUR) as usize
+    }
+    pub fn total_payers(&self) -> u64 {
+        let g = &self.raw.population.groups;
+        g.unit.count
+            + g.flexible.count
+            + g.resident_pension.count
+            + g.resident_medical.count
+            + g.proxy.count
+    }
+    /// Whether a channel is open (opening hours and days, not suspension) at `t`.
+    pub fn channel_serves_at(&self, c: ChannelIdx, t: SimTime) -> bool {
+        let ch = &self.channels[c as usize];
+        let day = self.calendar.local_day(t);
+        let kind = self.calendar.kind_of_day(day);
+        let day_ok = match (ch.open_days, kind) {
+            (OpenDays::AllDays, _) => true,
+            (OpenDays::WorkingDays, crate::time::DayKind::Working) => true,
+            (OpenDays::WorkingDays, crate::time::DayKind::Holiday) => ch.holiday_capacity > 0.0,
+            (OpenDays::WorkingDays, crate::time::DayKind::Weekend) => false,
+        };
+        if !day_ok {
+            return false;
+        }
+        if ch.hours.is_empty() {
+            return true;
+        }
+        let tod = self.calendar.time_of_day_micros(t);
+        ch.hours.iter().any(|&(a, b)| tod >= a && tod < b)
+    }
+}

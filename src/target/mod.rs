@@ -1,0 +1,26 @@
+//! The system under test, as seen by the engine and the drivers.
+//!
+//! A [`Target`] answers requests at an instant and can report its ledger
+//! totals for the final reconciliation. The in-process reference model is one
+//! target; an HTTP deployment is another (issue 3). A target's failures are
+//! answers ([`Response::Error`]), counted by kind, never errors of the tool.
+
+use crate::model::{LedgerCell, LedgerKey, Model, Request, Response};
+use crate::time::SimTime;
+use std::collections::BTreeMap;
+
+pub trait Target {
+    /// Answer `req`, decided at instant `now`.
+    fn call(&mut self, now: SimTime, req: &Request) -> Response;
+    /// The target's ledger totals by league × payer group × insurance type.
+    fn ledger(&mut self) -> Result<BTreeMap<LedgerKey, LedgerCell>, String>;
+}
+
+impl Target for Model {
+    fn call(&mut self, now: SimTime, req: &Request) -> Response {
+        self.handle(now, req)
+    }
+    fn ledger(&mut self) -> Result<BTreeMap<LedgerKey, LedgerCell>, String> {
+        Ok(Model::ledger(self))
+    }
+}

@@ -1,0 +1,180 @@
+//! Virtual time and the working-day calendar.
+//!
+//! `SimTime` is an instant in microseconds since the Unix epoch (UTC). The
+//! engine owns the clock: nothing in the library reads the wall clock except
+//! the live driver. Local dates are computed with the scenario's fixed UTC
+//! offset (China has no daylight saving time, so a fixed offset is exact).
+
+use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, TimeZone, Weekday};
+use std::collections::BTreeSet;
+
+pub const MICROS_PER_SECOND: i64 = 1_000_000;
+pub const MICROS_PER_HOUR: i64 = 3_600 * MICROS_PER_SECOND;
+pub const MICROS_PER_DAY: i64 = 24 * MICROS_PER_HOUR;
+
+/// An instant, in microseconds since 1970-01-01T00:00:00Z.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct SimTime(pub i64);
+
+impl SimTime {
+    pub fn from_datetime(dt: &DateTime<FixedOffset>) -> SimTime {
+        SimTime(dt.timestamp_micros())
+    }
+    pub fn plus_micros(self, micros: i64) -> SimTime {
+        SimTime(self.0.saturating_add(micros))
+    }
+    pub fn plus_seconds_f64(self, seconds: f64) -> SimTime {
+        // Durations come from distributions in seconds; clamp to a sane range so
+        // a pathological draw cannot overflow the clock.
+        let micros = (seconds * MICROS_PER_SECOND as f64).clamp(0.0, 1e15) as i64;
+        self.plus_micros(micros)
+    }
+    pub fn micros_since(self, earlier: SimTime) -> i64 {
+        self.0 - earlier.0
+    }
+    /// RFC 3339 text in the given offset, to the second (or microsecond when needed).
+    pub fn format(self, offset: FixedOffset) -> String {
+        let secs = self.0.div_euclid(MICROS_PER_SECOND);
+        let sub = self.0.rem_euclid(MICROS_PER_SECOND);
+        match offset.timestamp_opt(secs, (sub * 1000) as u32).single() {
+            Some(dt) if sub == 0 => dt.format("%Y-%m-%dT%H:%M:%S%:z").to_string(),
+            Some(dt) => dt.format("%Y-%m-%dT%H:%M:%S%.6f%:z").to_string(),
+            None => format!("@{}us", self.0),
+        }
+    }
+}
+
+/// Local calendar arithmetic for one fixed offset.
+#[derive(Clone, Debug)]
+pub struct Calendar {
+    pub offset: FixedOffset,
+    pub holidays: BTreeSet<NaiveDate>,
+    pub makeup_workdays: BTreeSet<NaiveDate>,
+    pub weekend: Vec<Weekday>,
+}
+
+impl Calendar {
+    pub fn offset_micros(&self) -> i64 {
+        self.offset.local_minus_utc() as i64 * MICROS_PER_SECOND
+    }
+    /// Day number (days since 1970-01-01 local) of an instant.
+    pub fn local_day(&self, t: SimTime) -> i64 {
+        (t.0 + self.offset_micros()).div_euclid(MICROS_PER_DAY)
+    }
+    /// Microseconds since local midnight.
+    pub fn time_of_day_micros(&self, t: SimTime) -> i64 {
+        (t.0 + self.offset_micros()).rem_euclid(MICROS_PER_DAY)
+    }
+    /// Local midnight of a local day number.
+    pub fn day_start(&self, day: i64) -> SimTime {
+        SimTime(day * MICROS_PER_DAY - self.offset_micros())
+    }
+    pub fn date_of_day(&self, day: i64) -> NaiveDate {
+        // Day numbers within the supported range (validated timelines) always map.
+        NaiveDate::from_num_days_from_ce_opt((day + 719_163) as i32).unwrap_or(NaiveDate::MIN)
+    }
+    pub fn day_of_date(date: NaiveDate) -> i64 {
+        date.num_days_from_ce() as i64 - 719_163
+    }
+    pub fn kind_of_day(&self, day: i64) -> DayKind {
+        let date = self.date_of_day(day);
+        if self.holidays.contains(&date) {
+            DayKind::Holiday
+        } else if self.makeup_workdays.contains(&date) {
+            DayKind::Working
+        } else if self.weekend.contains(&date.weekday()) {
+            DayKind::Weekend
+        } else {
+            DayKind::Working
+        }
+    }
+    pub fn is_working_day(&self, day: i64) -> bool {
+        self.kind_of_day(day) == DayKind::Working
+    }
+    /// The start of the `n`-th working day strictly after the day of `t`.
+    /// Bounded: gives up after 366 days and returns that day.
+    pub fn nth_working_day_after(&self, t: SimTime, n: u32) -> SimTime {
+        let mut day = self.local_day(t);
+        let mut found = 0;
+        for _ in 0..366 {
+            day += 1;
+            if self.is_working_day(day) {
+                found += 1;
+                if found >= n {
+                    break;
+                }
+            }
+        }
+        self.day_start(day)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DayKind {
+    Working,
+    Weekend,
+    Holiday,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cal() -> Calendar {
+        let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        Calendar {
+            offset: FixedOffset::east_opt(8 * 3600).unwrap(),
+            holidays: [
+                "2021-05-01",
+                "2021-05-02",
+                "2021-05-03",
+                "2021-05-04",
+                "2021-05-05",
+            ]
+            .iter()
+            .map(|s| d(s))
+            .collect(),
+            makeup_workdays: ["2021-04-25", "2021-05-08"].iter().map(|s| d(s)).collect(),
+            weekend: vec![Weekday::Sat, Weekday::Sun],
+        }
+    }
+
+    #[test]
+    fn local_days_follow_the_offset() {
+        let c = cal();
+        let t = SimTime::from_datetime(
+            &DateTime::parse_from_rfc3339("2021-05-01T00:00:00+08:00").unwrap(),
+        );
+        let day = c.local_day(t);
+        assert_eq!(c.date_of_day(day).to_string(), "2021-05-01");
+        assert_eq!(c.day_start(day), t);
+        assert_eq!(
+            c.time_of_day_micros(t.plus_micros(MICROS_PER_HOUR)),
+            MICROS_PER_HOUR
+        );
+        assert_eq!(t.format(c.offset), "2021-05-01T00:00:00+08:00");
+    }
+
+    #[test]
+    fn holidays_and_makeup_days() {
+        let c = cal();
+        let day =
+            |s: &str| Calendar::day_of_date(NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap());
+        assert_eq!(c.kind_of_day(day("2021-05-03")), DayKind::Holiday);
+        assert_eq!(c.kind_of_day(day("2021-04-25")), DayKind::Working); // a Sunday made a working day
+        assert_eq!(c.kind_of_day(day("2021-05-09")), DayKind::Weekend);
+        assert_eq!(c.kind_of_day(day("2021-05-06")), DayKind::Working);
+    }
+
+    #[test]
+    fn two_working_days_skip_the_holiday() {
+        let c = cal();
+        // Paid on Fri 30 April: Sat 1 May .. Wed 5 May are holidays, Thu 6 May is the first
+        // working day and Fri 7 May the second.
+        let t = SimTime::from_datetime(
+            &DateTime::parse_from_rfc3339("2021-04-30T10:00:00+08:00").unwrap(),
+        );
+        let visible = c.nth_working_day_after(t, 2);
+        assert_eq!(visible.format(c.offset), "2021-05-07T00:00:00+08:00");
+    }
+}

@@ -1,0 +1,252 @@
+//! What `cutover validate` prints: the scenario as a reader should see it.
+
+use crate::dist::Cdf;
+use crate::scenario::{ChannelKind, GroupKind, OpenDays, Spec};
+use crate::time::{DayKind, SimTime};
+use std::fmt::Write;
+
+fn share_of(spec: &Spec, c: usize, g: GroupKind) -> f64 {
+    spec.raw.channels[c].share.get(&g).copied().unwrap_or(0.0)
+}
+
+/// Expected first attempts per local day, before any refusal, retry or deferral:
+/// active self-payers spread by each channel's day weights, plus batch debits.
+pub fn expected_attempts_per_day(spec: &Spec) -> Vec<(i64, f64)> {
+    let g = &spec.raw.population.groups;
+    let active = [
+        (GroupKind::Unit, g.unit.count as f64 * g.unit.active_share),
+        (
+            GroupKind::Flexible,
+            g.flexible.count as f64
+                * (1.0 - g.flexible.withholding_share)
+                * g.flexible.active_share,
+        ),
+        (
+            GroupKind::ResidentPension,
+            g.resident_pension.count as f64 * g.resident_pension.active_share,
+        ),
+        (
+            GroupKind::ResidentMedical,
+            g.resident_medical.count as f64 * g.resident_medical.active_share,
+        ),
+    ];
+    let first = spec.calendar.local_day(spec.start);
+    let last = spec.calendar.local_day(SimTime(spec.end.0 - 1));
+    let days = (last - first + 1).max(1) as usize;
+    let mut out = vec![0.0; days];
+    let b = &spec.raw.behaviour.day_weights;
+    for (c, ch) in spec.channels.iter().enumerate() {
+        if ch.kind == ChannelKind::Batch {
+            continue;
+        }
+        let weights: Vec<f64> = (0..days)
+            .map(|k| {
+                let kind = spec.calendar.kind_of_day(first + k as i64);
+                let w = match kind {
+                    DayKind::Working => b.working,
+                    DayKind::Weekend => b.weekend,
+                    DayKind::Holiday => b.holiday,
+                };
+                match (ch.open_days, kind) {
+                    (OpenDays::AllDays, _) | (OpenDays::WorkingDays, DayKind::Working) => w,
+                    (OpenDays::WorkingDays, DayKind::Holiday) => w * ch.holiday_capacity,
+                    (OpenDays::WorkingDays, DayKind::Weekend) => 0.0,
+                }
+            })
+            .collect();
+        let total = Cdf::new(weights.iter().copied()).total();
+        if total <= 0.0 {
+            continue;
+        }
+        for (gk, n) in active {
+            let s = share_of(spec, c, gk);
+            for k in 0..days {
+                out[k] += n * s * weights[k] / total;
+            }
+        }
+    }
+    for bt in &spec.batches {
+        let members = match bt.group {
+            GroupKind::Flexible => g.flexible.count as f64 * g.flexible.withholding_share,
+            _ => g.proxy.count as f64,
+        };
+        for r in &bt.runs {
+            let k = (spec.calendar.local_day(*r) - first) as usize;
+            if k < days {
+                out[k] += members;
+            }
+        }
+    }
+    out.into_iter()
+        .enumerate()
+        .map(|(k, v)| (first + k as i64, v))
+        .collect()
+}
+
+pub fn describe(spec: &Spec, file: &str) -> String {
+    let mut o = String::new();
+    let off = spec.calendar.offset;
+    let _ = writeln!(o, "{file}: valid scenario {:?}", spec.raw.name);
+    let _ = writeln!(
+        o,
+        "timeline {} .. {} (UTC{}), notice published {}",
+        spec.start.format(off),
+        spec.end.format(off),
+        spec.raw.timeline.utc_offset,
+        spec.notice_published.format(off)
+    );
+    let _ = writeln!(o, "\nphases:");
+    for p in &spec.phases {
+        let open: Vec<&str> = spec
+            .channels
+            .iter()
+            .zip(&p.closed)
+            .filter(|(_, c)| !**c)
+            .map(|(ch, _)| ch.id.as_str())
+            .collect();
+        let closed: Vec<&str> = spec
+            .channels
+            .iter()
+            .zip(&p.closed)
+            .filter(|(_, c)| **c)
+            .map(|(ch, _)| ch.id.as_str())
+            .collect();
+        let _ = writeln!(
+            o,
+            "  {:<20} {} .. {}",
+            p.name,
+            p.start.format(off),
+            p.end.format(off)
+        );
+        let _ = writeln!(
+            o,
+            "    open:   {}",
+            if open.is_empty() {
+                "(none)".to_string()
+            } else {
+                open.join(", ")
+            }
+        );
+        let _ = writeln!(
+            o,
+            "    closed: {}",
+            if closed.is_empty() {
+                "(none)".to_string()
+            } else {
+                closed.join(", ")
+            }
+        );
+    }
+    for st in &spec.staged {
+        let leagues: Vec<&str> = spec
+            .leagues
+            .iter()
+            .zip(&st.leagues)
+            .filter(|(_, x)| **x)
+            .map(|(l, _)| l.name.as_str())
+            .collect();
+        let groups: Vec<&str> = st.groups.iter().map(|g| g.as_str()).collect();
+        let _ = writeln!(
+            o,
+            "  staged: {} in {} closed {} .. {}",
+            groups.join(", "),
+            leagues.join(", "),
+            st.from.format(off),
+            st.opens.format(off)
+        );
+    }
+    let g = &spec.raw.population.groups;
+    let counts = [
+        (GroupKind::Unit, g.unit.count),
+        (GroupKind::Flexible, g.flexible.count),
+        (GroupKind::ResidentPension, g.resident_pension.count),
+        (GroupKind::ResidentMedical, g.resident_medical.count),
+        (GroupKind::Proxy, g.proxy.count),
+    ];
+    let pop_total: u64 = spec.leagues.iter().map(|l| l.population).sum();
+    let _ = writeln!(
+        o,
+        "\npopulation (payers per group and league, spread by census population):"
+    );
+    let _ = write!(o, "  {:<14}", "league");
+    for (gk, _) in counts {
+        let _ = write!(o, " {:>16}", gk.as_str());
+    }
+    let _ = writeln!(o);
+    for l in &spec.leagues {
+        let _ = write!(o, "  {:<14}", l.name);
+        for (_, n) in counts {
+            let _ = write!(
+                o,
+                " {:>16.0}",
+                n as f64 * l.population as f64 / pop_total.max(1) as f64
+            );
+        }
+        let _ = writeln!(o);
+    }
+    let _ = write!(o, "  {:<14}", "total");
+    for (_, n) in counts {
+        let _ = write!(o, " {:>16}", n);
+    }
+    let _ = writeln!(o);
+    let _ = writeln!(o, "\nchannels:");
+    for ch in &spec.raw.channels {
+        let shares: Vec<String> = ch
+            .share
+            .iter()
+            .filter(|(_, v)| **v > 0.0)
+            .map(|(g, v)| format!("{} {:.0}%", g.as_str(), v * 100.0))
+            .collect();
+        let hours: Vec<String> = ch
+            .hours
+            .iter()
+            .map(|h| format!("{}-{}", h.from, h.to))
+            .collect();
+        let _ = writeln!(
+            o,
+            "  {:<16} {:<8} {:<12} {:<24} servers {:<6} shares: {}",
+            ch.id,
+            format!("{:?}", ch.kind).to_lowercase(),
+            match ch.open_days {
+                OpenDays::AllDays => "all days",
+                OpenDays::WorkingDays => "working days",
+            },
+            if hours.is_empty() {
+                "around the clock".to_string()
+            } else {
+                hours.join(", ")
+            },
+            ch.servers
+                .map(|s| s.to_string())
+                .unwrap_or_else(|| "-".into()),
+            if shares.is_empty() {
+                "-".to_string()
+            } else {
+                shares.join(", ")
+            }
+        );
+    }
+    let _ = writeln!(
+        o,
+        "\nexpected first attempts per day (before refusals, retries and deferrals; batch debits on run days):"
+    );
+    for (day, n) in expected_attempts_per_day(spec) {
+        let date = spec.calendar.date_of_day(day);
+        let kind = match spec.calendar.kind_of_day(day) {
+            DayKind::Working => "working",
+            DayKind::Weekend => "weekend",
+            DayKind::Holiday => "holiday",
+        };
+        let phase = &spec.phases[spec.phase_at(spec.calendar.day_start(day).max(spec.start))].name;
+        let _ = writeln!(
+            o,
+            "  {} {} {:<8} {:<20} {:>12.0}",
+            date,
+            date.format("%a"),
+            kind,
+            phase,
+            n
+        );
+    }
+    o
+}
