@@ -289,3 +289,155 @@ impl Agent {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::population::Population;
+    use crate::scenario;
+    use std::sync::Arc;
+
+    fn setup() -> (Arc<scenario::Spec>, Demand) {
+        let spec = Arc::new(
+            scenario::parse(
+                "ci-smoke.json",
+                include_str!("../../scenarios/ci-smoke.json"),
+            )
+            .unwrap(),
+        );
+        let d = Demand::new(spec.clone(), 11);
+        (spec, d)
+    }
+
+    fn agents(spec: &scenario::Spec, d: &Demand, n: u32) -> Vec<(Agent, Next)> {
+        let pop = Population::new(spec, 11);
+        (0..n)
+            .map(|i| Agent::new(d, &pop.payer(GroupKind::ResidentPension, i)))
+            .collect()
+    }
+
+    fn at(s: &str) -> SimTime {
+        SimTime::from_datetime(&chrono::DateTime::parse_from_rfc3339(s).unwrap())
+    }
+
+    #[test]
+    fn refused_payers_wait_for_the_reopening_switch_or_give_up() {
+        let (spec, d) = setup();
+        let now = at("2021-04-27T10:00:00+08:00");
+        let resume = at("2021-05-01T00:00:00+08:00");
+        let (mut waited, mut switched, mut gave_up) = (0, 0, 0);
+        for (mut a, _) in agents(&spec, &d, 500) {
+            let before = a.channel;
+            let key = a.key();
+            match a.on_response(
+                &d,
+                now,
+                &Response::Suspended {
+                    resume_at: Some(resume),
+                },
+            ) {
+                Next::At(t) if a.channel == before => {
+                    assert!(
+                        t >= resume,
+                        "retried at {t:?} before the announced reopening"
+                    );
+                    waited += 1;
+                }
+                Next::At(t) => {
+                    assert!(t >= now);
+                    switched += 1;
+                }
+                Next::Finished => {
+                    // Gave up, or the drawn retry falls after the end of the timeline.
+                    assert!(matches!(
+                        a.stage,
+                        Stage::GaveUp | Stage::Pay | Stage::Assess
+                    ));
+                    gave_up += (a.stage == Stage::GaveUp) as u32;
+                }
+            }
+            assert!(a.displaced);
+            assert_eq!(a.key(), key, "a retry reuses the idempotency key");
+        }
+        // Every channel is closed during the suspension, so nobody can switch.
+        assert_eq!(switched, 0);
+        assert!(
+            waited > 400 && gave_up > 5,
+            "waited {waited}, gave up {gave_up}"
+        );
+    }
+
+    #[test]
+    fn the_answer_changes_what_happens_next() {
+        let (spec, d) = setup();
+        let now = at("2021-05-06T10:00:00+08:00");
+        let mut differ = 0;
+        for (a, _) in agents(&spec, &d, 100)
+            .into_iter()
+            .filter(|(a, _)| a.stage == Stage::Pay)
+        {
+            let (mut ok, mut busy) = (a.clone(), a.clone());
+            let n1 = ok.on_response(
+                &d,
+                now,
+                &Response::Accepted {
+                    payment: 1,
+                    replayed: false,
+                },
+            );
+            let n2 = busy.on_response(
+                &d,
+                now,
+                &Response::Overloaded {
+                    retry_after_micros: 5_000_000,
+                },
+            );
+            assert!(ok.paid && !busy.paid);
+            if let Next::At(t) = n2 {
+                assert!(
+                    t >= now.plus_micros(5_000_000),
+                    "overload retry before Retry-After"
+                );
+                assert_eq!(busy.request().operation(), crate::model::Operation::Pay);
+            }
+            if n1 != n2 {
+                differ += 1;
+            }
+        }
+        assert!(differ > 80, "{differ}");
+    }
+
+    #[test]
+    fn too_early_lookups_come_back_after_visibility() {
+        let (spec, d) = setup();
+        let now = at("2021-05-06T10:00:00+08:00");
+        let visible = at("2021-05-08T00:00:00+08:00");
+        let mut checked = 0;
+        for (mut a, _) in agents(&spec, &d, 300)
+            .into_iter()
+            .filter(|(a, _)| a.stage == Stage::Pay)
+        {
+            if let Next::At(_) = a.on_response(
+                &d,
+                now,
+                &Response::Accepted {
+                    payment: 3,
+                    replayed: false,
+                },
+            ) {
+                assert_eq!(a.stage, Stage::Lookup);
+                if let Next::At(t) = a.on_response(
+                    &d,
+                    now,
+                    &Response::NotYetVisible {
+                        visible_at: visible,
+                    },
+                ) {
+                    assert!(t >= visible);
+                    checked += 1;
+                }
+            }
+        }
+        assert!(checked > 20, "only {checked} payers looked up");
+    }
+}

@@ -1,0 +1,432 @@
+//! Integration tests: the real binary and the library's public entry points.
+
+mod util;
+
+use std::sync::Arc;
+use util::*;
+
+fn report(dir: &std::path::Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap()
+}
+
+#[test]
+fn simulate_smoke_rejects_the_window_and_reconciles() {
+    let dir = temp_dir("simulate_smoke");
+    let o = cutover(&[
+        "simulate",
+        "scenarios/ci-smoke.json",
+        "--out",
+        dir.to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    assert!(stdout(&o).contains("accepted while suspended 0"));
+    let r = report(&dir);
+    let s = &r["summary"];
+    for field in [
+        "seed",
+        "attempts",
+        "accepted",
+        "rejected_suspended",
+        "accepted_while_suspended",
+        "errors",
+        "ledger_expected_fen",
+        "ledger_actual_fen",
+        "ledger_mismatched_cells",
+        "gates_passed",
+    ] {
+        assert!(!s[field].is_null(), "summary.{field} missing");
+    }
+    assert!(s["rejected_suspended"].as_u64().unwrap() > 50);
+    assert_eq!(s["accepted_while_suspended"], 0);
+    assert_eq!(s["ledger_mismatched_cells"], 0);
+    assert!(s["ledger_expected_fen"].as_i64().unwrap() > 0);
+    assert_eq!(s["ledger_expected_fen"], s["ledger_actual_fen"]);
+    assert_eq!(s["gates_passed"], true);
+    // In the suspended phase nothing succeeds on any channel; every answer was a refusal.
+    let cells = r["cells"].as_array().unwrap();
+    let suspended: Vec<_> = cells.iter().filter(|c| c["phase"] == "suspended").collect();
+    assert!(!suspended.is_empty());
+    for c in &suspended {
+        assert_eq!(c["successes"], 0, "{c}");
+        assert_eq!(c["attempts"], c["rejected_suspended"], "{c}");
+    }
+    // Peripheral channels refuse from 04-22; the unit client still takes payments.
+    let cell = |phase: &str, ch: &str| {
+        cells
+            .iter()
+            .find(|c| c["phase"] == phase && c["channel"] == ch && c["operation"] == "pay")
+            .cloned()
+    };
+    assert_eq!(
+        cell("peripheral_stopped", "wechat").unwrap()["successes"],
+        0
+    );
+    assert!(
+        cell("peripheral_stopped", "unit_client").unwrap()["successes"]
+            .as_u64()
+            .unwrap()
+            > 0
+    );
+    // Latency was recorded.
+    assert!(
+        cell("new_system", "tax_hall").unwrap()["latency_ms"]["p99"]
+            .as_f64()
+            .unwrap()
+            > 0.0
+    );
+    // The withholding run in the window stopped; the next one debited two months.
+    let runs = &r["batches"][0]["runs"];
+    assert_eq!(runs[0]["stopped_as_suspended"], true);
+    assert_eq!(runs[0]["accepted"], 0);
+    assert_eq!(
+        runs[1]["periods_debited"].as_u64().unwrap(),
+        2 * runs[1]["accepted"].as_u64().unwrap()
+    );
+    // The reopening surge comes out of the model: the first hour of 1 May beats the last of 30 April.
+    let hourly = r["hourly"].as_array().unwrap();
+    let hour = |start: &str| {
+        hourly.iter().find(|h| h["start"] == start).unwrap()["attempts"]
+            .as_u64()
+            .unwrap()
+    };
+    assert!(hour("2021-05-01T00:00:00+08:00") > 5 * hour("2021-04-30T23:00:00+08:00").max(1));
+    assert!(
+        std::fs::read_to_string(dir.join("summary.md"))
+            .unwrap()
+            .contains("## Ledger")
+    );
+}
+
+#[test]
+fn same_seed_gives_identical_bytes_and_another_seed_differs() {
+    let a = temp_dir("determinism_a");
+    let b = temp_dir("determinism_b");
+    let c = temp_dir("determinism_c");
+    for d in [&a, &b] {
+        let o = cutover(&[
+            "simulate",
+            "scenarios/ci-smoke.json",
+            "--out",
+            d.to_str().unwrap(),
+            "--quiet",
+        ]);
+        assert_eq!(o.status.code(), Some(0));
+    }
+    let o = cutover(&[
+        "simulate",
+        "scenarios/ci-smoke.json",
+        "--seed",
+        "7",
+        "--out",
+        c.to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert_eq!(o.status.code(), Some(0));
+    let ra = std::fs::read(a.join("report.json")).unwrap();
+    assert_eq!(
+        ra,
+        std::fs::read(b.join("report.json")).unwrap(),
+        "same seed, different report.json"
+    );
+    assert_eq!(
+        std::fs::read(a.join("summary.md")).unwrap(),
+        std::fs::read(b.join("summary.md")).unwrap()
+    );
+    assert_ne!(ra, std::fs::read(c.join("report.json")).unwrap());
+    assert_eq!(report(&c)["summary"]["seed"], 7);
+}
+
+#[test]
+fn summary_markdown_matches_golden() {
+    let dir = temp_dir("golden_summary");
+    let o = cutover(&[
+        "simulate",
+        "scenarios/ci-smoke.json",
+        "--out",
+        dir.to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert_eq!(o.status.code(), Some(0));
+    let md = std::fs::read_to_string(dir.join("summary.md")).unwrap();
+    golden("ci-smoke-summary.md", &md);
+}
+
+#[test]
+fn validate_describes_the_scenario() {
+    let o = cutover(&["validate", "scenarios/ci-smoke.json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    golden("ci-smoke-validate.txt", &stdout(&o));
+    let o = cutover(&["validate", "scenarios/inner-mongolia-2021.json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).contains("Chifeng"));
+}
+
+#[test]
+fn malformed_scenarios_exit_2_naming_every_field() {
+    let dir = temp_dir("malformed");
+    let mut v = smoke_value();
+    v["behaviour"]["read_notise_share"] = serde_json::json!(0.5);
+    v["timeline"]["phases"][1]["closed_channel"] = serde_json::json!([]);
+    let p = write_scenario(&dir, "unknown.json", &v);
+    let o = cutover(&["validate", p.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    let e = stderr(&o);
+    assert!(e.contains("unknown.json"), "{e}");
+    assert!(
+        e.contains(
+            "behaviour.read_notise_share: unknown field (did you mean `read_notice_share`?)"
+        ),
+        "{e}"
+    );
+    assert!(
+        e.contains(
+            "timeline.phases[1].closed_channel: unknown field (did you mean `closed_channels`?)"
+        ),
+        "{e}"
+    );
+    assert!(!e.contains("panicked"));
+
+    let mut v = smoke_value();
+    v["behaviour"]["give_up_probability"] = serde_json::json!(1.5);
+    v["timeline"]["phases"][1]["closed_channels"] = serde_json::json!(["wechatt"]);
+    v["population"]["groups"]["unit"]["base_floor_fen"] = serde_json::json!(-3);
+    v["backend"]["service_ms"] =
+        serde_json::json!({"kind": "log_normal", "median": 20.0, "p90": 5.0});
+    let p = write_scenario(&dir, "meaning.json", &v);
+    let o = cutover(&[
+        "simulate",
+        p.to_str().unwrap(),
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    let e = stderr(&o);
+    assert!(
+        e.contains("behaviour.give_up_probability: must be a fraction"),
+        "{e}"
+    );
+    assert!(e.contains("timeline.phases[1].closed_channels[0]: unknown channel \"wechatt\" (did you mean `wechat`?)"), "{e}");
+    assert!(e.contains("population.groups.unit.base_floor_fen"), "{e}");
+    assert!(
+        e.contains("backend.service_ms: invalid distribution"),
+        "{e}"
+    );
+
+    let mut v = smoke_value();
+    v["population"]["groups"]["resident_medical"]["count"] = serde_json::json!(900_000_000u64);
+    let p = write_scenario(&dir, "huge.json", &v);
+    let o = cutover(&["validate", p.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("the tool holds at most 100000000"),
+        "{}",
+        stderr(&o)
+    );
+
+    let mut v = smoke_value();
+    v["population"]["groups"]["unit"]["count"] = serde_json::json!("many");
+    let p = write_scenario(&dir, "type.json", &v);
+    let o = cutover(&["validate", p.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("population.groups.unit.count"),
+        "{}",
+        stderr(&o)
+    );
+
+    std::fs::write(dir.join("syntax.json"), "{\n  \"name\": \"x\",\n  oops\n}").unwrap();
+    let o = cutover(&["validate", dir.join("syntax.json").to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("syntax.json:3:"), "{}", stderr(&o));
+
+    let o = cutover(&["validate", "scenarios/does-not-exist.json"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("does-not-exist.json: cannot read"));
+
+    let o = cutover(&["simulate"]);
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "missing argument is a usage error"
+    );
+}
+
+#[test]
+fn a_failed_gate_exits_1_and_prints_the_seed() {
+    let dir = temp_dir("gate");
+    let mut v = smoke_value();
+    v["gates"] = serde_json::json!([{"metric": "latency_ms_p99", "operation": "pay", "channel": "tax_hall", "max": 1.0}]);
+    let p = write_scenario(&dir, "tight.json", &v);
+    let o = cutover(&[
+        "simulate",
+        p.to_str().unwrap(),
+        "--out",
+        dir.to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    assert!(stdout(&o).contains("GATE FAILED"));
+    assert!(stderr(&o).contains("--seed 20210501"));
+    assert_eq!(report(&dir)["summary"]["gates_passed"], false);
+}
+
+#[test]
+fn schema_is_json_and_names_the_sections() {
+    let o = cutover(&["schema"]);
+    assert_eq!(o.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    for key in [
+        "timeline",
+        "population",
+        "channels",
+        "behaviour",
+        "batches",
+        "backend",
+        "gates",
+    ] {
+        assert!(v["properties"][key].is_object(), "schema lacks {key}");
+    }
+    assert_eq!(v["additionalProperties"], false);
+}
+
+#[test]
+fn population_is_deterministic_with_valid_ids() {
+    let dir = temp_dir("population");
+    let a = dir.join("a.jsonl");
+    let b = dir.join("b.jsonl");
+    let o = cutover(&[
+        "population",
+        "scenarios/ci-smoke.json",
+        "--jsonl",
+        a.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).contains("resident_medical"));
+    let o2 = cutover(&[
+        "population",
+        "scenarios/ci-smoke.json",
+        "--jsonl",
+        b.to_str().unwrap(),
+    ]);
+    assert_eq!(stdout(&o), stdout(&o2));
+    let text = std::fs::read_to_string(&a).unwrap();
+    assert_eq!(text, std::fs::read_to_string(&b).unwrap());
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 180 + 1400 + 5200 + 17000 + 600);
+    let mut ids = std::collections::BTreeSet::new();
+    for l in &lines {
+        let id = l["identifier"].as_str().unwrap();
+        assert!(ids.insert(id.to_string()), "duplicate identifier {id}");
+        if l["group"] == "unit" {
+            assert!(cutover::population::ids::unit_code_valid(id), "{id}");
+        } else {
+            assert!(cutover::population::ids::resident_id_valid(id), "{id}");
+        }
+        let items: i64 = l["items_fen"]
+            .as_object()
+            .unwrap()
+            .values()
+            .map(|v| v.as_i64().unwrap())
+            .sum();
+        assert_eq!(items, l["amount_due_fen"].as_i64().unwrap());
+        assert!(items > 0);
+    }
+    let withheld = lines
+        .iter()
+        .filter(|l| l["group"] == "flexible" && l["batch"] == true)
+        .count() as f64
+        / 1400.0;
+    assert!(
+        (withheld - 0.35).abs() < 0.05,
+        "withholding share {withheld}"
+    );
+}
+
+/// Erlang C: P(wait) and mean wait in queue of an M/M/c system.
+fn erlang_c_wait(lambda: f64, mu: f64, c: u32) -> f64 {
+    let a = lambda / mu;
+    let rho = a / c as f64;
+    let mut term = 1.0;
+    let mut sum = 0.0;
+    for k in 0..c {
+        if k > 0 {
+            term *= a / k as f64;
+        }
+        sum += term;
+    }
+    let last = term * a / c as f64 / (1.0 - rho);
+    let p_wait = last / (sum + last);
+    p_wait / (c as f64 * mu - lambda)
+}
+
+#[test]
+fn mmc_channel_matches_erlang_c() {
+    // One league, one offline channel open around the clock with c exponential servers,
+    // arrivals uniform over 60 days (a Poisson process in the limit), a backend that adds
+    // no time. The mean latency minus the mean service time is the mean wait in queue.
+    let (c, service_s, rho, days) = (4u32, 10.0f64, 0.8f64, 60.0f64);
+    let lambda = rho * c as f64 / service_s;
+    let n = (lambda * days * 86_400.0).round() as u64;
+    let mut v = smoke_value();
+    v["timeline"]["end"] = serde_json::json!("2021-06-18T00:00:00+08:00");
+    v["timeline"]["phases"] =
+        serde_json::json!([{"name": "open", "start": "2021-04-19T00:00:00+08:00", "source": "E"}]);
+    v["timeline"]["calendar"]["holidays"] = serde_json::json!([]);
+    v["population"]["leagues"] =
+        serde_json::json!([{"name": "Only", "population": 1, "source": "E"}]);
+    let g = &mut v["population"]["groups"];
+    g["unit"]["count"] = 0.into();
+    g["flexible"]["count"] = 0.into();
+    g["resident_medical"]["count"] = 0.into();
+    g["proxy"]["count"] = 0.into();
+    g["resident_pension"]["count"] = n.into();
+    g["resident_pension"]["active_share"] = 1.0.into();
+    g["resident_pension"]["special_share"] = 0.0.into();
+    v["batches"] = serde_json::json!([]);
+    v["channels"] = serde_json::json!([{
+        "id": "counter", "name": "M/M/c counter", "kind": "offline", "share": {"unit": 1.0, "flexible": 1.0, "resident_pension": 1.0, "resident_medical": 1.0},
+        "share_source": "E", "open_days": "all_days", "servers": c,
+        "service_seconds": {"kind": "exponential", "mean": service_s}, "capacity_source": "E"
+    }]);
+    let b = &mut v["behaviour"];
+    b["lookup_share"] = 0.0.into();
+    b["online_hour_weights"] = serde_json::json!(vec![1.0; 24]);
+    b["offline_hour_weights"] = serde_json::json!(vec![1.0; 24]);
+    b["day_weights"] = serde_json::json!({"working": 1.0, "weekend": 1.0, "holiday": 1.0});
+    v["backend"] = serde_json::json!({"concurrency": 1_000_000, "service_ms": {"kind": "fixed", "value": 0.0}, "queue_bound": 0, "source": "E"});
+    v["gates"] = serde_json::json!([]);
+    let spec = Arc::new(cutover::scenario::parse("mmc.json", &v.to_string()).unwrap());
+    let out = cutover::simulate(spec, 42, "mmc.json", None);
+    let cell = out
+        .report
+        .cells
+        .iter()
+        .find(|c| c.channel == "counter" && c.operation == "pay")
+        .unwrap();
+    assert!(
+        cell.successes + 20 >= n && cell.successes <= n,
+        "served {} of {n}",
+        cell.successes
+    );
+    let measured_wait_s = cell.latency_ms.mean / 1000.0 - service_s;
+    let theory_wait_s = erlang_c_wait(lambda, 1.0 / service_s, c);
+    let error = (measured_wait_s / theory_wait_s - 1.0).abs();
+    eprintln!("M/M/{c} rho {rho}: mean wait {measured_wait_s:.4} s, Erlang C {theory_wait_s:.4} s");
+    assert!(
+        error < 0.03,
+        "mean wait {measured_wait_s:.3} s vs Erlang C {theory_wait_s:.3} s ({:.2}% off)",
+        error * 100.0
+    );
+}
+
+#[test]
+fn erlang_c_formula_matches_a_known_value() {
+    // Textbook check: M/M/1 with rho 0.5 waits rho/(mu - lambda) = 1 s for mu = 1, lambda = 0.5.
+    assert!((erlang_c_wait(0.5, 1.0, 1) - 1.0).abs() < 1e-12);
+    // M/M/2, a = 1 (rho 0.5): P(wait) = 1/3, Wq = (1/3) / (2 - 1) = 1/3.
+    assert!((erlang_c_wait(1.0, 1.0, 2) - 1.0 / 3.0).abs() < 1e-12);
+}
