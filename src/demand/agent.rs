@@ -101,12 +101,22 @@ impl Agent {
         self.displaced = true;
         if self.rng.random::<f64>() < b.pay_early_share {
             let from = d.spec.notice_published.max(d.spec.start);
-            let until = d.rules.closed_since(c, g, l, intended);
-            if until.0 - from.0 > crate::time::MICROS_PER_HOUR {
-                let pick = SimTime(self.rng.random_range(from.0..until.0));
-                if let Some(t) = d.next_serving(c, pick) {
-                    if !d.rules.is_closed(c, g, l, t) {
-                        return Next::At(t);
+            // Pay on the own channel before it closes, or, if it is already closed when the
+            // notice comes out, on another channel of the mix that is still open then.
+            let channel = if d.rules.is_closed(c, g, l, from) {
+                d.pick_other_open_channel(&mut self.rng, l, g, c, from)
+            } else {
+                Some(c)
+            };
+            if let Some(ch) = channel {
+                let until = d.rules.closed_since(ch, g, l, intended.max(from));
+                if until.0 - from.0 > crate::time::MICROS_PER_HOUR {
+                    let pick = SimTime(self.rng.random_range(from.0..until.0));
+                    if let Some(t) = d.next_serving(ch, pick) {
+                        if !d.rules.is_closed(ch, g, l, t) {
+                            self.channel = ch;
+                            return Next::At(t);
+                        }
                     }
                 }
             }

@@ -48,16 +48,25 @@ pub fn short(r: &Report) -> String {
         s.ledger_mismatched_cells
     );
     if let Some(p) = &r.peak_hour {
-        let _ = writeln!(o, "peak hour {} with {} attempts", p.start, p.attempts);
+        let _ = write!(o, "peak hour {} with {} attempts", p.start, p.attempts);
+        match &r.peak_hour_self_paid {
+            Some(q) if q.start != p.start => {
+                let _ = writeln!(o, "; without batch debits {} with {}", q.start, q.attempts);
+            }
+            _ => {
+                let _ = writeln!(o);
+            }
+        }
     }
     let ro = &r.reopening;
     let _ = writeln!(
         o,
-        "reopening {}: {} payers displaced, backlog peak {} at {}, 99% cleared {}, cleared {}, {} still waiting at the end",
+        "reopening {}: {} payers displaced, backlog peak {} at {}, 90% cleared {}, 99% cleared {}, all cleared {}, {} still waiting at the end",
         ro.at.as_deref().unwrap_or("-"),
         ro.displaced_payers,
         ro.backlog_peak,
         ro.backlog_peak_at.as_deref().unwrap_or("-"),
+        ro.backlog_90pct_cleared_at.as_deref().unwrap_or("never"),
         ro.backlog_99pct_cleared_at.as_deref().unwrap_or("never"),
         ro.backlog_cleared_at.as_deref().unwrap_or("never"),
         ro.backlog_at_end
@@ -129,15 +138,22 @@ pub fn render(r: &Report) -> String {
     }
     let _ = writeln!(
         o,
-        "\n## Busiest hours\n\n| hour starting | phase | attempts | successes | rejections | errors | backend queue max |\n|---|---|---:|---:|---:|---:|---:|"
+        "\n## Busiest hours\n\n| hour starting | phase | attempts | of which self-paid | successes | rejections | errors | backend queue max |\n|---|---|---:|---:|---:|---:|---:|---:|"
     );
     let mut hours: Vec<_> = r.hourly.iter().filter(|h| h.attempts > 0).collect();
     hours.sort_by(|a, b| b.attempts.cmp(&a.attempts).then(a.hour.cmp(&b.hour)));
     for h in hours.iter().take(15) {
         let _ = writeln!(
             o,
-            "| {} | {} | {} | {} | {} | {} | {} |",
-            h.start, h.phase, h.attempts, h.successes, h.rejections, h.errors, h.backend_queue_max
+            "| {} | {} | {} | {} | {} | {} | {} | {} |",
+            h.start,
+            h.phase,
+            h.attempts,
+            h.self_paid_attempts,
+            h.successes,
+            h.rejections,
+            h.errors,
+            h.backend_queue_max
         );
     }
     if !r.batches.is_empty() {

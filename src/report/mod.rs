@@ -28,6 +28,8 @@ pub struct Report {
     pub cells: Vec<CellReport>,
     pub hourly: Vec<HourReport>,
     pub peak_hour: Option<PeakHour>,
+    /// The busiest hour counting only payers' own attempts (batch debits excluded).
+    pub peak_hour_self_paid: Option<PeakHour>,
     pub reopening: Reopening,
     pub batches: Vec<BatchReport>,
     pub ledger: LedgerReport,
@@ -110,6 +112,7 @@ pub struct HourReport {
     pub start: String,
     pub phase: String,
     pub attempts: u64,
+    pub self_paid_attempts: u64,
     pub successes: u64,
     pub rejections: u64,
     pub errors: u64,
@@ -130,6 +133,7 @@ pub struct Reopening {
     pub backlog_peak: u64,
     pub backlog_peak_at: Option<String>,
     pub backlog_cleared_at: Option<String>,
+    pub backlog_90pct_cleared_at: Option<String>,
     pub backlog_99pct_cleared_at: Option<String>,
     pub backlog_at_end: u64,
     pub displaced_gave_up: u64,
@@ -253,6 +257,7 @@ pub fn build(input: BuildInput) -> Report {
                 start: fmt(start),
                 phase: phase_name(spec.phase_at(start)),
                 attempts: h.attempts,
+                self_paid_attempts: h.self_paid_attempts,
                 successes: h.successes,
                 rejections: h.rejections,
                 errors: h.errors,
@@ -267,15 +272,19 @@ pub fn build(input: BuildInput) -> Report {
             }
         })
         .collect();
-    let peak_hour = hourly
-        .iter()
-        .filter(|h| h.attempts > 0)
-        // Highest count; the earliest such hour on ties.
-        .max_by(|a, b| a.attempts.cmp(&b.attempts).then(b.hour.cmp(&a.hour)))
-        .map(|h| PeakHour {
-            start: h.start.clone(),
-            attempts: h.attempts,
-        });
+    let peak = |count: fn(&HourReport) -> u64| {
+        hourly
+            .iter()
+            .filter(|h| count(h) > 0)
+            // Highest count; the earliest such hour on ties.
+            .max_by(|a, b| count(a).cmp(&count(b)).then(b.hour.cmp(&a.hour)))
+            .map(|h| PeakHour {
+                start: h.start.clone(),
+                attempts: count(h),
+            })
+    };
+    let peak_hour = peak(|h| h.attempts);
+    let peak_hour_self_paid = peak(|h| h.self_paid_attempts);
 
     // Ledger reconciliation: the recorder's book against the target's.
     let expected = rec.expected_ledger();
@@ -417,12 +426,14 @@ pub fn build(input: BuildInput) -> Report {
         cells,
         hourly,
         peak_hour,
+        peak_hour_self_paid,
         reopening: Reopening {
             at: rec.reopen_at.map(fmt),
             displaced_payers: rec.displaced_total,
             backlog_peak: rec.backlog_peak,
             backlog_peak_at: rec.backlog_peak_at.map(fmt),
             backlog_cleared_at: rec.backlog_cleared_at.map(fmt),
+            backlog_90pct_cleared_at: rec.backlog_90pct_cleared_at.map(fmt),
             backlog_99pct_cleared_at: rec.backlog_99pct_cleared_at.map(fmt),
             backlog_at_end: rec.backlog,
             displaced_gave_up: rec.gave_up_displaced,

@@ -33,6 +33,8 @@ pub struct Cell {
 #[derive(Clone, Debug, Default)]
 pub struct Hour {
     pub attempts: u64,
+    /// Attempts by payers themselves (batch debits excluded).
+    pub self_paid_attempts: u64,
     pub successes: u64,
     pub rejections: u64,
     pub errors: u64,
@@ -65,7 +67,8 @@ pub struct Recorder {
     pub backlog_peak: u64,
     pub backlog_peak_at: Option<SimTime>,
     pub backlog_cleared_at: Option<SimTime>,
-    /// First instant after reopening with at most 1 % of the peak backlog left.
+    /// First instants after reopening with at most 10 % / 1 % of the peak backlog left.
+    pub backlog_90pct_cleared_at: Option<SimTime>,
     pub backlog_99pct_cleared_at: Option<SimTime>,
     pub displaced_total: u64,
     pub gave_up: u64,
@@ -116,6 +119,7 @@ impl Recorder {
             backlog_peak: 0,
             backlog_peak_at: None,
             backlog_cleared_at: None,
+            backlog_90pct_cleared_at: None,
             backlog_99pct_cleared_at: None,
             displaced_total: 0,
             gave_up: 0,
@@ -147,6 +151,11 @@ impl Recorder {
             .attempts += 1;
         if let Some(h) = self.hour_index(start) {
             self.hours[h].attempts += 1;
+            if self.spec.channels[req.channel() as usize].kind
+                != crate::scenario::ChannelKind::Batch
+            {
+                self.hours[h].self_paid_attempts += 1;
+            }
         }
     }
 
@@ -269,6 +278,12 @@ impl Recorder {
         let reopened = self.reopen_at.is_some_and(|r| now >= r);
         if reopened && self.backlog == 0 && self.backlog_cleared_at.is_none() {
             self.backlog_cleared_at = Some(now);
+        }
+        if reopened
+            && self.backlog * 10 <= self.backlog_peak
+            && self.backlog_90pct_cleared_at.is_none()
+        {
+            self.backlog_90pct_cleared_at = Some(now);
         }
         if reopened
             && self.backlog * 100 <= self.backlog_peak
