@@ -34,25 +34,12 @@ pub fn expected_attempts_per_day(spec: &Spec) -> Vec<(i64, f64)> {
     let last = spec.calendar.local_day(SimTime(spec.end.0 - 1));
     let days = (last - first + 1).max(1) as usize;
     let mut out = vec![0.0; days];
-    let b = &spec.raw.behaviour.day_weights;
     for (c, ch) in spec.channels.iter().enumerate() {
         if ch.kind == ChannelKind::Batch {
             continue;
         }
         let weights: Vec<f64> = (0..days)
-            .map(|k| {
-                let kind = spec.calendar.kind_of_day(first + k as i64);
-                let w = match kind {
-                    DayKind::Working => b.working,
-                    DayKind::Weekend => b.weekend,
-                    DayKind::Holiday => b.holiday,
-                };
-                match (ch.open_days, kind) {
-                    (OpenDays::AllDays, _) | (OpenDays::WorkingDays, DayKind::Working) => w,
-                    (OpenDays::WorkingDays, DayKind::Holiday) => w * ch.holiday_capacity,
-                    (OpenDays::WorkingDays, DayKind::Weekend) => 0.0,
-                }
-            })
+            .map(|k| spec.first_attempt_day_weight(c as u8, first + k as i64))
             .collect();
         let total = Cdf::new(weights.iter().copied()).total();
         if total <= 0.0 {

@@ -112,11 +112,11 @@ impl Agent {
                 let until = d.rules.closed_since(ch, g, l, intended.max(from));
                 if until.0 - from.0 > crate::time::MICROS_PER_HOUR {
                     let pick = SimTime(self.rng.random_range(from.0..until.0));
-                    if let Some(t) = d.next_serving(ch, pick) {
-                        if !d.rules.is_closed(ch, g, l, t) {
-                            self.channel = ch;
-                            return Next::At(t);
-                        }
+                    if let Some(t) = d.next_serving(ch, pick)
+                        && !d.rules.is_closed(ch, g, l, t)
+                    {
+                        self.channel = ch;
+                        return Next::At(t);
                     }
                 }
             }

@@ -15,8 +15,8 @@ pub use agent::{Agent, Next, Stage};
 
 use crate::dist::Cdf;
 use crate::model::Rules;
-use crate::scenario::{ChannelIdx, ChannelKind, GroupKind, OpenDays, Spec};
-use crate::time::{DayKind, MICROS_PER_DAY, MICROS_PER_HOUR, SimTime};
+use crate::scenario::{ChannelIdx, ChannelKind, GroupKind, Spec};
+use crate::time::{MICROS_PER_DAY, MICROS_PER_HOUR, SimTime};
 use rand::{Rng, RngExt};
 use std::sync::Arc;
 
@@ -61,7 +61,12 @@ impl Demand {
             spec,
         };
         d.day_cdf = (0..d.spec.channels.len())
-            .map(|c| Cdf::new((0..days).map(|k| d.day_weight(c as ChannelIdx, first_day + k))))
+            .map(|c| {
+                Cdf::new((0..days).map(|k| {
+                    d.spec
+                        .first_attempt_day_weight(c as ChannelIdx, first_day + k)
+                }))
+            })
             .collect();
         d
     }
@@ -115,22 +120,6 @@ impl Demand {
         (cdf.total() > 0.0).then(|| cdf.pick(rng) as ChannelIdx)
     }
 
-    fn day_weight(&self, c: ChannelIdx, day: i64) -> f64 {
-        let b = &self.spec.raw.behaviour.day_weights;
-        let ch = &self.spec.channels[c as usize];
-        let kind = self.spec.calendar.kind_of_day(day);
-        let w = match kind {
-            DayKind::Working => b.working,
-            DayKind::Weekend => b.weekend,
-            DayKind::Holiday => b.holiday,
-        };
-        match (ch.open_days, kind) {
-            (OpenDays::AllDays, _) | (OpenDays::WorkingDays, DayKind::Working) => w,
-            (OpenDays::WorkingDays, DayKind::Holiday) => w * ch.holiday_capacity,
-            (OpenDays::WorkingDays, DayKind::Weekend) => 0.0,
-        }
-    }
-
     /// The instant a payer first means to act on channel `c`: a timeline day weighted by
     /// its kind, then an hour from the profile within the channel's opening hours.
     pub fn intended_instant<R: Rng + ?Sized>(&self, rng: &mut R, c: ChannelIdx) -> SimTime {
@@ -181,25 +170,23 @@ impl Demand {
         delay_days: f64,
     ) -> Option<SimTime> {
         let target = t_min.plus_micros((delay_days.max(0.0) * MICROS_PER_DAY as f64) as i64);
-        let mut day = self.spec.calendar.local_day(target);
-        for _ in 0..400 {
+        let first = self.spec.calendar.local_day(target);
+        for day in first..first + 400 {
             if self.spec.calendar.day_start(day) >= self.spec.end {
                 return None;
             }
             for _ in 0..4 {
-                if let Some(t) = self.time_in_day(rng, c, day) {
-                    if t >= target {
-                        return Some(t);
-                    }
+                if let Some(t) = self.time_in_day(rng, c, day)
+                    && t >= target
+                {
+                    return Some(t);
                 }
             }
             // The profile placed us before the target on its own day: take the target itself
             // when the channel serves then, else move on to the next day.
-            if self.spec.calendar.local_day(target) == day && self.spec.channel_serves_at(c, target)
-            {
+            if day == first && self.spec.channel_serves_at(c, target) {
                 return Some(target);
             }
-            day += 1;
         }
         None
     }
@@ -210,8 +197,8 @@ impl Demand {
             return Some(t);
         }
         let ch = &self.spec.channels[c as usize];
-        let mut day = self.spec.calendar.local_day(t);
-        for _ in 0..400 {
+        let first = self.spec.calendar.local_day(t);
+        for day in first..first + 400 {
             let start = self.spec.calendar.day_start(day);
             if start >= self.spec.end {
                 return None;
@@ -227,7 +214,6 @@ impl Demand {
                     return Some(s);
                 }
             }
-            day += 1;
         }
         None
     }

@@ -337,11 +337,11 @@ impl<'t, T: Target> Engine<'t, T> {
             let pool = &mut self.pools[p as usize];
             pool.busy -= 1;
             let pool = &self.pools[p as usize];
-            if pool.busy < self.effective_servers(now, pool) {
-                if let Some(next) = self.pools[p as usize].queue.pop_front() {
-                    self.pools[p as usize].busy += 1;
-                    self.begin_channel_service(now, p, next);
-                }
+            if pool.busy < self.effective_servers(now, pool)
+                && let Some(next) = self.pools[p as usize].queue.pop_front()
+            {
+                self.pools[p as usize].busy += 1;
+                self.begin_channel_service(now, p, next);
             }
         }
         match j.owner {

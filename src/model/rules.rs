@@ -48,17 +48,23 @@ impl Rules {
             .is_some_and(|p| p.2.get(c as usize).copied().unwrap_or(true))
     }
 
+    /// Staged closures holding this payer at `t`.
+    fn staged_at(
+        &self,
+        group: GroupKind,
+        league: u8,
+        t: SimTime,
+    ) -> impl Iterator<Item = &StagedSpec> {
+        self.staged.iter().filter(move |s| {
+            s.from <= t
+                && t < s.opens
+                && s.groups.contains(&group)
+                && s.leagues.get(league as usize).copied().unwrap_or(false)
+        })
+    }
+
     fn staged_until(&self, group: GroupKind, league: u8, t: SimTime) -> Option<SimTime> {
-        self.staged
-            .iter()
-            .filter(|s| {
-                s.from <= t
-                    && t < s.opens
-                    && s.groups.contains(&group)
-                    && s.leagues.get(league as usize).copied().unwrap_or(false)
-            })
-            .map(|s| s.opens)
-            .max()
+        self.staged_at(group, league, t).map(|s| s.opens).max()
     }
 
     /// `None` when channel `c` takes requests from this payer at `t`; otherwise
@@ -111,14 +117,7 @@ impl Rules {
             }
             return self.phases[i].0;
         }
-        self.staged
-            .iter()
-            .filter(|s| {
-                s.from <= t
-                    && t < s.opens
-                    && s.groups.contains(&group)
-                    && s.leagues.get(league as usize).copied().unwrap_or(false)
-            })
+        self.staged_at(group, league, t)
             .map(|s| s.from)
             .min()
             .unwrap_or(t)

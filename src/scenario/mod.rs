@@ -199,6 +199,26 @@ impl Spec {
             + g.resident_medical.count
             + g.proxy.count
     }
+    /// Relative weight of local `day` for a first attempt on channel `c`: the behaviour's
+    /// weight for the kind of day, zero when the channel is closed that day, scaled by the
+    /// holiday capacity on holidays.
+    pub fn first_attempt_day_weight(&self, c: ChannelIdx, day: i64) -> f64 {
+        use crate::time::DayKind;
+        let b = &self.raw.behaviour.day_weights;
+        let ch = &self.channels[c as usize];
+        let kind = self.calendar.kind_of_day(day);
+        let w = match kind {
+            DayKind::Working => b.working,
+            DayKind::Weekend => b.weekend,
+            DayKind::Holiday => b.holiday,
+        };
+        match (ch.open_days, kind) {
+            (OpenDays::AllDays, _) | (OpenDays::WorkingDays, DayKind::Working) => w,
+            (OpenDays::WorkingDays, DayKind::Holiday) => w * ch.holiday_capacity,
+            (OpenDays::WorkingDays, DayKind::Weekend) => 0.0,
+        }
+    }
+
     /// Whether a channel is open (opening hours and days, not suspension) at `t`.
     pub fn channel_serves_at(&self, c: ChannelIdx, t: SimTime) -> bool {
         let ch = &self.channels[c as usize];

@@ -137,10 +137,10 @@ fn collect_properties(
     if depth > 64 {
         return; // bound on $ref chains
     }
-    if let Some(r) = node.get("$ref").and_then(|r| r.as_str()) {
-        if let Some(target) = r.strip_prefix('#').and_then(|p| root.pointer(p)) {
-            collect_properties(root, target, segments, out, depth + 1);
-        }
+    if let Some(r) = node.get("$ref").and_then(|r| r.as_str())
+        && let Some(target) = r.strip_prefix('#').and_then(|p| root.pointer(p))
+    {
+        collect_properties(root, target, segments, out, depth + 1);
     }
     for key in ["anyOf", "oneOf", "allOf"] {
         if let Some(branches) = node.get(key).and_then(|b| b.as_array()) {
@@ -159,10 +159,10 @@ fn collect_properties(
             if let Some(child) = node.get("properties").and_then(|p| p.get(first)) {
                 collect_properties(root, child, rest, out, depth + 1);
             }
-            if first.bytes().all(|b| b.is_ascii_digit()) {
-                if let Some(items) = node.get("items") {
-                    collect_properties(root, items, rest, out, depth + 1);
-                }
+            if first.bytes().all(|b| b.is_ascii_digit())
+                && let Some(items) = node.get("items")
+            {
+                collect_properties(root, items, rest, out, depth + 1);
             }
             if let Some(extra) = node.get("additionalProperties").filter(|v| v.is_object()) {
                 collect_properties(root, extra, rest, out, depth + 1);
@@ -689,13 +689,13 @@ pub fn compile(s: Scenario) -> Result<Spec, Vec<Problem>> {
                 "an offline channel needs servers (counters or tellers)",
             );
         }
-        if let Some(n) = ch.servers {
-            if n == 0 || n > 1_000_000 {
-                c.push(
-                    format!("{path}.servers"),
-                    format!("must be between 1 and 1000000, got {n}"),
-                );
-            }
+        if let Some(n) = ch.servers
+            && (n == 0 || n > 1_000_000)
+        {
+            c.push(
+                format!("{path}.servers"),
+                format!("must be between 1 and 1000000, got {n}"),
+            );
         }
         c.fraction(&format!("{path}.holiday_capacity"), ch.holiday_capacity);
         c.dist(&format!("{path}.service_seconds"), &ch.service_seconds);
@@ -871,10 +871,10 @@ pub fn compile(s: Scenario) -> Result<Spec, Vec<Problem>> {
         let mut runs = Vec::new();
         for (j, r) in bt.runs.iter().enumerate() {
             if let Some(t) = c.instant(&format!("{path}.runs[{j}]"), r) {
-                if let (Some(a), Some(b)) = (start, end) {
-                    if t < a || t >= b {
-                        c.push(format!("{path}.runs[{j}]"), "must lie within the timeline");
-                    }
+                if let (Some(a), Some(b)) = (start, end)
+                    && (t < a || t >= b)
+                {
+                    c.push(format!("{path}.runs[{j}]"), "must lie within the timeline");
                 }
                 if runs.last().is_some_and(|p| *p >= t) {
                     c.push(
