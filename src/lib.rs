@@ -6,14 +6,17 @@
 //! (the reference [`model`]) → [`report`]. See ARCHITECTURE.md.
 
 pub mod cli;
+pub mod contract;
 pub mod demand;
 pub mod dist;
 pub mod engine;
+pub mod live;
 pub mod model;
 pub mod population;
 pub mod report;
 pub mod rng;
 pub mod scenario;
+pub mod server;
 pub mod target;
 pub mod time;
 pub mod validate_view;

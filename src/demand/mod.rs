@@ -218,3 +218,50 @@ impl Demand {
         None
     }
 }
+
+/// Everyone who acts during the timeline: an agent (with its first decision) per active
+/// self-paying payer, and the members of each batch. Shared by the engine and the live driver.
+pub struct Cast {
+    pub agents: Vec<Agent>,
+    pub first: Vec<Next>,
+    /// Per scenario batch: (payer, one period's amounts).
+    pub batch_members: Vec<Vec<(crate::model::PayerRef, crate::population::Items)>>,
+    pub payers_active: u64,
+}
+
+impl Cast {
+    pub fn new(d: &Demand, population: &crate::population::Population) -> Cast {
+        let mut cast = Cast {
+            agents: Vec::new(),
+            first: Vec::new(),
+            batch_members: vec![Vec::new(); d.spec.batches.len()],
+            payers_active: 0,
+        };
+        population.for_each(|p| {
+            if !p.active {
+                return;
+            }
+            cast.payers_active += 1;
+            if p.batch {
+                // Debited by every batch of its group.
+                for (b, bs) in d.spec.batches.iter().enumerate() {
+                    if bs.group == p.group {
+                        cast.batch_members[b].push((
+                            crate::model::PayerRef {
+                                id: p.id,
+                                group: p.group,
+                                league: p.league,
+                            },
+                            p.items,
+                        ));
+                    }
+                }
+                return;
+            }
+            let (agent, next) = Agent::new(d, p);
+            cast.agents.push(agent);
+            cast.first.push(next);
+        });
+        cast
+    }
+}

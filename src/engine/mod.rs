@@ -12,7 +12,7 @@
 //! Every loop is bounded: the event loop by the timeline's end (events due at
 //! or after it are dropped), queues by their bounds.
 
-mod batch;
+pub mod batch;
 pub mod queue;
 
 use crate::demand::{Agent, Demand, Next, Stage};
@@ -132,38 +132,17 @@ impl<'t, T: Target> Engine<'t, T> {
 
     /// Build the agents and batch members from the population and schedule first attempts.
     pub fn populate(&mut self, population: &Population) {
-        let mut batch_members: Vec<Vec<(crate::model::PayerRef, crate::population::Items)>> =
-            vec![Vec::new(); self.spec.batches.len()];
         let spec = self.spec.clone();
-        population.for_each(|p| {
-            if !p.active {
-                return;
-            }
-            self.stats.payers_active += 1;
-            if p.batch {
-                // Debited by every batch of its group.
-                for (b, bs) in spec.batches.iter().enumerate() {
-                    if bs.group == p.group {
-                        batch_members[b].push((
-                            crate::model::PayerRef {
-                                id: p.id,
-                                group: p.group,
-                                league: p.league,
-                            },
-                            p.items,
-                        ));
-                    }
-                }
-                return;
-            }
-            let (agent, next) = Agent::new(&self.demand, p);
-            let idx = self.agents.len() as u32;
-            if agent.displaced {
+        let cast = crate::demand::Cast::new(&self.demand, population);
+        self.stats.payers_active = cast.payers_active;
+        self.agents = cast.agents;
+        for (idx, next) in cast.first.into_iter().enumerate() {
+            if self.agents[idx].displaced {
                 self.recorder.displaced(spec.start);
             }
-            self.agents.push(agent);
-            self.follow(idx, next, spec.start);
-        });
+            self.follow(idx as u32, next, spec.start);
+        }
+        let batch_members = cast.batch_members;
         self.stats.agents = self.agents.len() as u64;
         for (b, members) in batch_members.into_iter().enumerate() {
             self.stats.batch_members += members.len() as u64;
@@ -331,8 +310,14 @@ impl<'t, T: Target> Engine<'t, T> {
             return;
         };
         self.free_jobs.push(job);
-        self.recorder
-            .outcome(now, j.started, j.phase as usize, &j.req, &resp);
+        self.recorder.outcome(
+            now,
+            j.phase as usize,
+            &j.req,
+            &resp,
+            now.micros_since(j.started).max(0) as u64,
+            None,
+        );
         if let Some(p) = j.pool {
             let pool = &mut self.pools[p as usize];
             pool.busy -= 1;

@@ -57,6 +57,10 @@ impl EventQueue {
     pub fn pop(&mut self) -> Option<(SimTime, Ev)> {
         self.heap.pop().map(|e| (e.at, e.ev))
     }
+    /// The instant of the earliest event.
+    pub fn peek_time(&self) -> Option<SimTime> {
+        self.heap.peek().map(|e| e.at)
+    }
     pub fn len(&self) -> usize {
         self.heap.len()
     }

@@ -56,7 +56,7 @@ impl Operation {
 }
 
 /// Who a request is about.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct PayerRef {
     pub id: PayerId,
     pub group: GroupKind,
@@ -67,7 +67,45 @@ pub struct PayerRef {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct IdemKey(pub u128);
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+impl IdemKey {
+    /// The key as sent over HTTP: 32 lowercase hex digits.
+    pub fn to_text(self) -> String {
+        format!("{:032x}", self.0)
+    }
+    /// Parse key text: 32 hex digits are taken as they are; any other text (a real
+    /// deployment's keys) is hashed into 128 bits (two FNV-1a passes with distinct seeds).
+    pub fn from_text(text: &str) -> IdemKey {
+        if text.len() == 32 {
+            if let Ok(v) = u128::from_str_radix(text, 16) {
+                return IdemKey(v);
+            }
+        }
+        let fnv = |seed: u64| {
+            let mut h = seed;
+            for b in text.bytes() {
+                h ^= b as u64;
+                h = h.wrapping_mul(0x0000_0100_0000_01b3);
+            }
+            h
+        };
+        IdemKey(((fnv(0xcbf2_9ce4_8422_2325) as u128) << 64) | fnv(0x6c62_272e_07bb_0142) as u128)
+    }
+}
+
+impl serde::Serialize for IdemKey {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_text())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for IdemKey {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<IdemKey, D::Error> {
+        let text = <String as serde::Deserialize>::deserialize(d)?;
+        Ok(IdemKey::from_text(&text))
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Request {
     Assess {
         payer: PayerRef,
@@ -186,6 +224,15 @@ struct Assessment {
 struct StoredPayment {
     fingerprint: u64,
     payment: u64,
+    items: Items,
+}
+
+/// What the model holds for one idempotency key (for reconciliation).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PaymentInfo {
+    pub payment: u64,
+    pub payer: PayerId,
+    pub items: Items,
 }
 
 #[derive(Clone, Debug)]
@@ -215,6 +262,8 @@ pub struct Model {
     ledger: Vec<LedgerCell>,
     leagues: usize,
     certificates: u64,
+    /// Fault injection for tests of auditors: accept payments on closed channels.
+    ignore_closures: bool,
 }
 
 fn fingerprint(payer: PayerId, items: &Items, special: bool, assessment: Option<u64>) -> u64 {
@@ -247,7 +296,39 @@ impl Model {
             ledger: vec![LedgerCell::default(); leagues * 5 * 6],
             leagues,
             certificates: 0,
+            ignore_closures: false,
         }
+    }
+
+    /// Make this model deliberately wrong: it accepts payments while suspended. Only for
+    /// rehearsing the auditor (`cutover serve --fault accept-while-suspended`).
+    pub fn set_fault_accept_while_suspended(&mut self, on: bool) {
+        self.ignore_closures = on;
+    }
+
+    /// Whether answering `resp` changed the model's state (so a durable host must log the
+    /// request before acknowledging it).
+    pub fn mutates(resp: &Response) -> bool {
+        matches!(
+            resp,
+            Response::Assessed { .. }
+                | Response::Accepted {
+                    replayed: false,
+                    ..
+                }
+                | Response::Certificate { .. }
+        )
+    }
+
+    /// The payment stored under an idempotency key, if any.
+    pub fn payment_by_key(&self, key: IdemKey) -> Option<PaymentInfo> {
+        let s = self.by_key.get(&key)?;
+        let rec = self.payments.get((s.payment - 1) as usize)?;
+        Some(PaymentInfo {
+            payment: s.payment,
+            payer: rec.payer,
+            items: s.items,
+        })
     }
 
     pub fn rules(&self) -> &Rules {
@@ -407,6 +488,7 @@ impl Model {
             StoredPayment {
                 fingerprint: fp,
                 payment: id,
+                items: *items,
             },
         );
         for ins in Insurance::ALL {

@@ -27,7 +27,15 @@ pub struct CellCounters {
 
 pub struct Cell {
     pub counters: CellCounters,
+    /// Response time: from the request's scheduled instant (or its start in the engine).
     pub latency_micros: Histogram<u64>,
+    /// Service time from the actual send (live runs only).
+    pub service_micros: Option<Histogram<u64>>,
+}
+
+fn histogram() -> Histogram<u64> {
+    // Bounds are constants within hdrhistogram's limits, so creation cannot fail.
+    Histogram::new_with_bounds(1, LATENCY_MAX_MICROS, 3).expect("histogram bounds")
 }
 
 #[derive(Clone, Debug, Default)]
@@ -73,6 +81,8 @@ pub struct Recorder {
     pub displaced_total: u64,
     pub gave_up: u64,
     pub gave_up_displaced: u64,
+    /// Failures and refusals by kind (overloaded, timeout, refused, unexpected_status...).
+    pub errors_by_kind: BTreeMap<&'static str, u64>,
 }
 
 impl Recorder {
@@ -124,7 +134,13 @@ impl Recorder {
             displaced_total: 0,
             gave_up: 0,
             gave_up_displaced: 0,
+            errors_by_kind: BTreeMap::new(),
         }
+    }
+
+    /// Idempotency keys of the payments acknowledged as accepted.
+    pub fn acknowledged(&self) -> &HashSet<IdemKey> {
+        &self.acknowledged
     }
 
     fn hour_index(&self, t: SimTime) -> Option<usize> {
@@ -137,9 +153,8 @@ impl Recorder {
         self.cells[i].get_or_insert_with(|| {
             Box::new(Cell {
                 counters: CellCounters::default(),
-                // Bounds are constants within hdrhistogram's limits, so creation cannot fail.
-                latency_micros: Histogram::new_with_bounds(1, LATENCY_MAX_MICROS, 3)
-                    .expect("histogram bounds"),
+                latency_micros: histogram(),
+                service_micros: None,
             })
         })
     }
@@ -159,20 +174,34 @@ impl Recorder {
         }
     }
 
-    /// The answer to a request started at `start` arrived at `now`.
+    /// The answer to a request arrived at virtual instant `now`, `response_micros` after
+    /// it was due (and, in live runs, `service_micros` after it was actually sent).
     pub fn outcome(
         &mut self,
         now: SimTime,
-        start: SimTime,
         phase: usize,
         req: &Request,
         resp: &Response,
+        response_micros: u64,
+        service_micros: Option<u64>,
     ) {
-        let latency = (now.micros_since(start).max(1) as u64).min(LATENCY_MAX_MICROS);
+        let latency = response_micros.clamp(1, LATENCY_MAX_MICROS);
         let hour = self.hour_index(now);
+        if let Response::Error { kind } | Response::Invalid { reason: kind } = resp {
+            *self.errors_by_kind.entry(kind).or_default() += 1;
+        }
+        if let Response::Overloaded { .. } = resp {
+            *self.errors_by_kind.entry("overloaded").or_default() += 1;
+        }
         let cell = self.cell(phase, req.channel(), req.operation());
-        // Clamped into the histogram's range above, so recording cannot fail.
+        // Clamped into the histogram's range, so recording cannot fail.
         let _ = cell.latency_micros.record(latency);
+        if let Some(s) = service_micros {
+            let _ = cell
+                .service_micros
+                .get_or_insert_with(histogram)
+                .record(s.clamp(1, LATENCY_MAX_MICROS));
+        }
         let c = &mut cell.counters;
         let kind = match resp {
             r if r.is_success() => {

@@ -1,0 +1,2 @@
+//! The live driver (real time, sockets); see `run`.
+pub mod clock;

@@ -1,0 +1,615 @@
+//! `cutover serve`: the reference model behind HTTP (axum on tokio).
+//!
+//! The same [`Model`] as `simulate` decides every request; this module only
+//! translates HTTP to model requests and back (see [`crate::contract`]), keeps
+//! the compressed clock, bounds the requests in flight, and (with `--data`)
+//! logs every state change durably before acknowledging it.
+
+pub mod store;
+
+use crate::contract::{self, Answer, PROBLEM_JSON, Problem};
+use crate::live::clock::VirtualClock;
+use crate::model::{IdemKey, Model, Request, Response};
+use crate::scenario::{GroupKind, Spec};
+use crate::time::SimTime;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, RwLock};
+use store::Store;
+use tokio::sync::Semaphore;
+
+pub const OPENAPI: &str = include_str!("openapi.json");
+/// Largest request body accepted.
+pub const BODY_LIMIT_BYTES: usize = 64 * 1024;
+
+#[derive(Clone, Debug)]
+pub struct ServeConfig {
+    pub admin_token: Option<String>,
+    pub max_in_flight: usize,
+    pub fault_accept_while_suspended: bool,
+    pub clock: VirtualClock,
+}
+
+pub struct AppState {
+    spec: Arc<Spec>,
+    model: Mutex<Model>,
+    clock: RwLock<VirtualClock>,
+    store: Option<Store>,
+    admin_token: Option<String>,
+    in_flight: Semaphore,
+    stall_until: Mutex<Option<tokio::time::Instant>>,
+}
+
+impl AppState {
+    pub fn new(
+        spec: Arc<Spec>,
+        mut model: Model,
+        store: Option<Store>,
+        cfg: &ServeConfig,
+    ) -> AppState {
+        model.set_fault_accept_while_suspended(cfg.fault_accept_while_suspended);
+        AppState {
+            spec,
+            model: Mutex::new(model),
+            clock: RwLock::new(cfg.clock),
+            store,
+            admin_token: cfg.admin_token.clone(),
+            in_flight: Semaphore::new(cfg.max_in_flight.max(1)),
+            stall_until: Mutex::new(None),
+        }
+    }
+    fn now(&self) -> SimTime {
+        self.clock.read().map(|c| c.now()).unwrap_or_default()
+    }
+}
+
+pub fn router(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/v1/openapi.json", get(openapi))
+        .route("/v1/health", get(|| async { "ok" }))
+        .route("/v1/status", get(status))
+        .route("/v1/assessments", post(assess))
+        .route("/v1/payments", post(pay))
+        .route("/v1/payments/{key}", get(payment_by_key))
+        .route("/v1/payers/{payer_id}/records", get(records))
+        .route("/v1/certificates", post(certificate))
+        .route("/v1/ledger", get(ledger))
+        .route("/v1/admin/clock", post(admin_clock))
+        .route("/v1/admin/stall", post(admin_stall))
+        .fallback(|| async {
+            problem(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                "no such resource",
+                None,
+                None,
+            )
+        })
+        .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
+        .with_state(state)
+}
+
+type Reply = axum::response::Response;
+
+fn problem(
+    status: StatusCode,
+    code: &str,
+    detail: &str,
+    resume_at: Option<String>,
+    visible_at: Option<String>,
+) -> Reply {
+    let p = Problem {
+        kind: format!("/v1/openapi.json#problem-{code}"),
+        title: status.canonical_reason().unwrap_or("error").to_string(),
+        status: status.as_u16(),
+        detail: detail.to_string(),
+        code: code.to_string(),
+        accepted: false,
+        resume_at,
+        visible_at,
+    };
+    let body = serde_json::to_vec(&p).unwrap_or_default();
+    (
+        status,
+        [(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON))],
+        body,
+    )
+        .into_response()
+}
+
+fn json<T: serde::Serialize>(status: StatusCode, v: &T) -> Reply {
+    (
+        status,
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        serde_json::to_vec(v).unwrap_or_default(),
+    )
+        .into_response()
+}
+
+fn http_date(t: SimTime) -> Option<HeaderValue> {
+    let st =
+        std::time::UNIX_EPOCH.checked_add(std::time::Duration::from_micros(t.0.max(0) as u64))?;
+    HeaderValue::from_str(&httpdate::fmt_http_date(st)).ok()
+}
+
+/// Turn a model answer into HTTP.
+fn reply(spec: &Spec, resp: Response) -> Reply {
+    let fmt = |t: SimTime| t.format(spec.calendar.offset);
+    match resp {
+        Response::Assessed { assessment } => json(
+            StatusCode::CREATED,
+            &Answer {
+                assessment_id: Some(assessment),
+                ..Answer::default()
+            },
+        ),
+        Response::Accepted { payment, replayed } => json(
+            if replayed {
+                StatusCode::OK
+            } else {
+                StatusCode::CREATED
+            },
+            &Answer {
+                payment_id: Some(payment),
+                status: Some("accepted".into()),
+                replayed: Some(replayed),
+                ..Answer::default()
+            },
+        ),
+        Response::Suspended { resume_at } => {
+            let detail = match resume_at {
+                Some(t) => format!(
+                    "payment is suspended on this channel until {}; nothing was accepted",
+                    fmt(t)
+                ),
+                None => "payment is suspended on this channel; nothing was accepted".to_string(),
+            };
+            let mut r = problem(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "suspended",
+                &detail,
+                resume_at.map(fmt),
+                None,
+            );
+            if let Some(v) = resume_at.and_then(http_date) {
+                r.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+            r
+        }
+        Response::Conflict => problem(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "idempotency_conflict",
+            "this Idempotency-Key was used with a different body; nothing was accepted",
+            None,
+            None,
+        ),
+        Response::AssessmentRequired => problem(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "assessment_required",
+            "a special payment needs an unused assessment of this payer for this amount; nothing was accepted",
+            None,
+            None,
+        ),
+        Response::Records { payments, latest } => json(
+            StatusCode::OK,
+            &Answer {
+                payments: Some(payments),
+                latest_payment_id: Some(latest),
+                ..Answer::default()
+            },
+        ),
+        Response::NotYetVisible { visible_at } => problem(
+            StatusCode::NOT_FOUND,
+            "not_yet_visible",
+            &format!("the payment's record is visible from {}", fmt(visible_at)),
+            None,
+            Some(fmt(visible_at)),
+        ),
+        Response::NoRecord => problem(
+            StatusCode::NOT_FOUND,
+            "no_record",
+            "no such payment record",
+            None,
+            None,
+        ),
+        Response::Certificate { certificate } => json(
+            StatusCode::CREATED,
+            &Answer {
+                certificate_id: Some(certificate),
+                ..Answer::default()
+            },
+        ),
+        Response::Invalid { reason } => {
+            problem(StatusCode::BAD_REQUEST, "invalid", reason, None, None)
+        }
+        Response::Overloaded { retry_after_micros } => {
+            let mut r = problem(
+                StatusCode::TOO_MANY_REQUESTS,
+                "overloaded",
+                "too many requests in flight; nothing was accepted",
+                None,
+                None,
+            );
+            let secs = (retry_after_micros / 1_000_000).max(1);
+            if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
+                r.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+            r
+        }
+        Response::Error { kind } => {
+            problem(StatusCode::INTERNAL_SERVER_ERROR, "error", kind, None, None)
+        }
+    }
+}
+
+fn parse_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Reply> {
+    let de = &mut serde_json::Deserializer::from_slice(body);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let detail = if path == "." {
+            format!("invalid JSON body: {}", e.inner())
+        } else {
+            format!("invalid JSON body at {path}: {}", e.inner())
+        };
+        problem(StatusCode::BAD_REQUEST, "invalid", &detail, None, None)
+    })
+}
+
+fn invalid(detail: String) -> Reply {
+    problem(StatusCode::BAD_REQUEST, "invalid", &detail, None, None)
+}
+
+/// Decide a request: bound the in-flight count, honour a stall, log durably, answer.
+async fn decide(st: &AppState, req: Request) -> Reply {
+    let Ok(_permit) = st.in_flight.try_acquire() else {
+        return reply(
+            &st.spec,
+            Response::Overloaded {
+                retry_after_micros: 1_000_000,
+            },
+        );
+    };
+    let stall = st.stall_until.lock().ok().and_then(|s| *s);
+    if let Some(until) = stall {
+        tokio::time::sleep_until(until).await;
+    }
+    let now = st.now();
+    let (resp, wait_for) = {
+        let Ok(mut model) = st.model.lock() else {
+            return reply(
+                &st.spec,
+                Response::Error {
+                    kind: "model lock poisoned",
+                },
+            );
+        };
+        let resp = model.handle(now, &req);
+        let wait_for = match &st.store {
+            Some(store) if Model::mutates(&resp) => Some(store.log(now, &req)),
+            // An answer may reveal state not yet committed (a replay): wait for it too.
+            Some(store) => Some(store.last_assigned()),
+            None => None,
+        };
+        (resp, wait_for)
+    };
+    if let (Some(store), Some(seq)) = (&st.store, wait_for) {
+        if !store.wait(seq).await {
+            return problem(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "storage_failed",
+                "storage failed; the outcome is unknown",
+                None,
+                None,
+            );
+        }
+    }
+    reply(&st.spec, resp)
+}
+
+async fn openapi() -> Reply {
+    (
+        StatusCode::OK,
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        OPENAPI,
+    )
+        .into_response()
+}
+
+async fn status(
+    State(st): State<Arc<AppState>>,
+    Query(q): Query<std::collections::BTreeMap<String, String>>,
+) -> Reply {
+    let get = |k: &str| {
+        q.get(k)
+            .cloned()
+            .ok_or_else(|| invalid(format!("query parameter {k} is required")))
+    };
+    let (channel, group, league) = match (get("channel"), get("group"), get("league")) {
+        (Ok(c), Ok(g), Ok(l)) => (c, g, l),
+        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => return e,
+    };
+    let Ok(group) = serde_json::from_value::<GroupKind>(serde_json::Value::String(group.clone()))
+    else {
+        return invalid(format!("unknown group {group:?}"));
+    };
+    let payer = match contract::payer_ref(&st.spec, 0, group, &league) {
+        Ok(p) => p,
+        Err(e) => return invalid(e),
+    };
+    let c = match contract::channel_index(&st.spec, &channel) {
+        Ok(c) => c,
+        Err(e) => return invalid(e),
+    };
+    let now = st.now();
+    let closure = st
+        .model
+        .lock()
+        .ok()
+        .and_then(|m| m.rules().closure(c, payer.group, payer.league, now));
+    let fmt = |t: SimTime| t.format(st.spec.calendar.offset);
+    json(
+        StatusCode::OK,
+        &contract::StatusWire {
+            now: fmt(now),
+            open: closure.is_none(),
+            resume_at: closure.flatten().map(fmt),
+        },
+    )
+}
+
+async fn assess(State(st): State<Arc<AppState>>, body: Bytes) -> Reply {
+    let b: contract::AssessmentBody = match parse_body(&body) {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    let (payer, channel) = match (
+        contract::payer_ref(&st.spec, b.payer_id, b.group, &b.league),
+        contract::channel_index(&st.spec, &b.channel),
+    ) {
+        (Ok(p), Ok(c)) => (p, c),
+        (Err(e), _) | (_, Err(e)) => return invalid(e),
+    };
+    decide(
+        &st,
+        Request::Assess {
+            payer,
+            channel,
+            kind: b.kind,
+            items: contract::items_from_wire(&b.items_fen),
+        },
+    )
+    .await
+}
+
+async fn pay(State(st): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -> Reply {
+    let Some(key) = headers
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .filter(|k| !k.is_empty() && k.len() <= 255)
+    else {
+        return invalid("the Idempotency-Key header is required (1 to 255 characters)".into());
+    };
+    let key = contract::key_from_header(key);
+    let b: contract::PaymentBody = match parse_body(&body) {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    let (payer, channel) = match (
+        contract::payer_ref(&st.spec, b.payer_id, b.group, &b.league),
+        contract::channel_index(&st.spec, &b.channel),
+    ) {
+        (Ok(p), Ok(c)) => (p, c),
+        (Err(e), _) | (_, Err(e)) => return invalid(e),
+    };
+    let req = Request::Pay {
+        key,
+        payer,
+        channel,
+        items: contract::items_from_wire(&b.items_fen),
+        special: b.special,
+        assessment: b.assessment_id,
+    };
+    decide(&st, req).await
+}
+
+async fn payment_by_key(State(st): State<Arc<AppState>>, Path(key): Path<String>) -> Reply {
+    let info = st
+        .model
+        .lock()
+        .ok()
+        .and_then(|m| m.payment_by_key(IdemKey::from_text(&key)));
+    match info {
+        Some(p) => json(
+            StatusCode::OK,
+            &contract::PaymentLookup {
+                payment_id: p.payment,
+                payer_id: p.payer,
+                items_fen: contract::items_to_wire(&p.items),
+                ledger_entries: 1,
+            },
+        ),
+        None => problem(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "no payment under this key",
+            None,
+            None,
+        ),
+    }
+}
+
+async fn records(
+    State(st): State<Arc<AppState>>,
+    Path(payer_id): Path<u32>,
+    Query(q): Query<contract::PayerQuery>,
+) -> Reply {
+    let (payer, channel) = match (
+        contract::payer_ref(&st.spec, payer_id, q.group, &q.league),
+        contract::channel_index(&st.spec, &q.channel),
+    ) {
+        (Ok(p), Ok(c)) => (p, c),
+        (Err(e), _) | (_, Err(e)) => return invalid(e),
+    };
+    decide(&st, Request::Lookup { payer, channel }).await
+}
+
+async fn certificate(State(st): State<Arc<AppState>>, body: Bytes) -> Reply {
+    let b: contract::CertificateBody = match parse_body(&body) {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    let (payer, channel) = match (
+        contract::payer_ref(&st.spec, b.payer_id, b.group, &b.league),
+        contract::channel_index(&st.spec, &b.channel),
+    ) {
+        (Ok(p), Ok(c)) => (p, c),
+        (Err(e), _) | (_, Err(e)) => return invalid(e),
+    };
+    decide(
+        &st,
+        Request::Certificate {
+            payer,
+            channel,
+            payment: b.payment_id,
+        },
+    )
+    .await
+}
+
+async fn ledger(State(st): State<Arc<AppState>>) -> Reply {
+    let cells = st.model.lock().map(|m| m.ledger()).unwrap_or_default();
+    let cells = cells
+        .into_iter()
+        .map(|((l, g, i), c)| contract::LedgerCellWire {
+            league: st
+                .spec
+                .leagues
+                .get(l as usize)
+                .map(|x| x.name.clone())
+                .unwrap_or_default(),
+            group: g,
+            insurance: i,
+            count: c.count,
+            sum_fen: c.sum_fen,
+        })
+        .collect();
+    json(StatusCode::OK, &contract::LedgerWire { cells })
+}
+
+fn admin_allowed(st: &AppState, peer: SocketAddr, headers: &HeaderMap) -> Result<(), Reply> {
+    match &st.admin_token {
+        Some(token) => {
+            let given = headers
+                .get(header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.strip_prefix("Bearer "));
+            if given == Some(token.as_str()) {
+                Ok(())
+            } else {
+                Err(problem(
+                    StatusCode::UNAUTHORIZED,
+                    "unauthorized",
+                    "admin endpoints need Authorization: Bearer <admin token>",
+                    None,
+                    None,
+                ))
+            }
+        }
+        None if peer.ip().is_loopback() => Ok(()),
+        None => Err(problem(
+            StatusCode::FORBIDDEN,
+            "unauthorized",
+            "without --admin-token, admin endpoints answer only loopback callers",
+            None,
+            None,
+        )),
+    }
+}
+
+async fn admin_clock(
+    State(st): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Reply {
+    if let Err(r) = admin_allowed(&st, peer, &headers) {
+        return r;
+    }
+    let b: contract::ClockBody = match parse_body(&body) {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    let Some(at) = contract::parse_instant(&b.virtual_now) else {
+        return invalid(format!(
+            "virtual_now: not an RFC 3339 instant: {:?}",
+            b.virtual_now
+        ));
+    };
+    if !(b.time_scale > 0.0 && b.time_scale <= 1e9) {
+        return invalid(format!(
+            "time_scale: must be in (0, 1e9], got {}",
+            b.time_scale
+        ));
+    }
+    if let Ok(mut c) = st.clock.write() {
+        *c = VirtualClock::starting_now(at, b.time_scale);
+    }
+    json(
+        StatusCode::OK,
+        &serde_json::json!({"virtual_now": at.format(st.spec.calendar.offset), "time_scale": b.time_scale}),
+    )
+}
+
+async fn admin_stall(
+    State(st): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Reply {
+    if let Err(r) = admin_allowed(&st, peer, &headers) {
+        return r;
+    }
+    let b: contract::StallBody = match parse_body(&body) {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    let until =
+        tokio::time::Instant::now() + std::time::Duration::from_millis(b.millis.min(60_000));
+    if let Ok(mut s) = st.stall_until.lock() {
+        *s = Some(until);
+    }
+    json(
+        StatusCode::OK,
+        &serde_json::json!({"stalled_millis": b.millis.min(60_000)}),
+    )
+}
+
+/// Bind, print `listening on http://ADDR` as the first line of standard output, and serve
+/// until Ctrl-C.
+pub async fn serve(addr: SocketAddr, state: Arc<AppState>) -> std::io::Result<()> {
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let local = listener.local_addr()?;
+    {
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "listening on http://{local}")?;
+        out.flush()?;
+    }
+    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await
+}
