@@ -1,6 +1,6 @@
 //! Command-line types (clap derive). No I/O here.
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
 #[derive(Debug, Parser)]
@@ -46,4 +46,98 @@ pub enum Command {
         #[arg(long)]
         quiet: bool,
     },
+    /// Serve the reference model over HTTP (the target contract, /v1).
+    Serve(ServeArgs),
+    /// Replay the scenario's demand in compressed real time against a target, open loop.
+    Run(RunArgs),
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Fault {
+    /// Accept payments on suspended channels (to rehearse the auditor).
+    AcceptWhileSuspended,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on (port 0 picks a free port; the first line printed names it).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub addr: std::net::SocketAddr,
+    /// Scenario whose rules, channels and leagues the server uses (default: the bundled
+    /// inner-mongolia-2021 scenario).
+    #[arg(long)]
+    pub scenario: Option<PathBuf>,
+    /// Keep the ledger durable in DIR (SQLite); without it, memory only.
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// Token required by the admin endpoints (also CUTOVER_ADMIN_TOKEN); without one they
+    /// answer loopback callers only.
+    #[arg(long)]
+    pub admin_token: Option<String>,
+    /// Virtual seconds per real second until a run sets the clock.
+    #[arg(long, default_value_t = 1.0)]
+    pub time_scale: f64,
+    /// Virtual instant at start (RFC 3339; default: the scenario's start).
+    #[arg(long)]
+    pub virtual_start: Option<String>,
+    /// Re-base the timeline to now: the virtual clock starts at the real current time.
+    #[arg(long)]
+    pub rebase_now: bool,
+    /// Requests handled at once; more are refused with 429.
+    #[arg(long, default_value_t = 4096)]
+    pub max_in_flight: usize,
+    /// Deliberately break a rule (for rehearsing the auditor).
+    #[arg(long, value_enum)]
+    pub fault: Option<Fault>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum TransportArg {
+    /// One hyper HTTP/1.1 connection per pool slot (fast path for http:// targets).
+    Hyper,
+    /// A shared reqwest client.
+    Reqwest,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    pub scenario: PathBuf,
+    /// Base address of the target (http://host:port).
+    #[arg(long, conflicts_with = "model", required_unless_present = "model")]
+    pub target: Option<String>,
+    /// Drive the in-process reference model in real time, no network.
+    #[arg(long)]
+    pub model: bool,
+    /// Virtual seconds per real second (1440: a day of the timeline per minute).
+    #[arg(long, default_value_t = 1440.0)]
+    pub time_scale: f64,
+    /// Master seed (default: the scenario's `seed`).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Directory for report.json, summary.md and journal.jsonl (default: reports/<name>-run).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Connections in the pool.
+    #[arg(long, default_value_t = 32)]
+    pub connections: usize,
+    /// Arrivals waiting for a free connection; beyond it they are counted as not sent.
+    #[arg(long, default_value_t = 100_000)]
+    pub queue_bound: usize,
+    /// Per-request timeout in milliseconds.
+    #[arg(long, default_value_t = 10_000)]
+    pub timeout_ms: u64,
+    #[arg(long, value_enum, default_value = "hyper")]
+    pub transport: TransportArg,
+    /// Do not set the target's clock (for a deployment that keeps its own time).
+    #[arg(long)]
+    pub no_clock_sync: bool,
+    /// Admin token for the clock call (also CUTOVER_ADMIN_TOKEN).
+    #[arg(long)]
+    pub admin_token: Option<String>,
+    /// Seconds to wait for answers in flight after the end or Ctrl-C.
+    #[arg(long, default_value_t = 5.0)]
+    pub drain_seconds: f64,
+    /// No progress display.
+    #[arg(long)]
+    pub quiet: bool,
 }

@@ -52,6 +52,7 @@ pub fn simulate(
         stats: &engine.stats,
         batches,
         actual_ledger: actual,
+        audit_disagreements: 0,
     });
     SimulationOutput { report }
 }

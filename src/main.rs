@@ -13,6 +13,9 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
+/// Exit code of a run stopped by Ctrl-C (after its report was written).
+const EXIT_INTERRUPTED: u8 = 130;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
@@ -72,6 +75,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::Serve(args) => serve(args),
+        Command::Run(args) => run_live(args),
         Command::Simulate {
             scenario,
             seed,
@@ -127,6 +132,142 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+const BUNDLED_SCENARIO: &str = include_str!("../scenarios/inner-mongolia-2021.json");
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
+}
+
+fn serve(args: cutover::cli::ServeArgs) -> anyhow::Result<ExitCode> {
+    use cutover::live::clock::VirtualClock;
+    let spec = match &args.scenario {
+        Some(p) => load(p)?,
+        None => scenario::parse(
+            "(bundled) scenarios/inner-mongolia-2021.json",
+            BUNDLED_SCENARIO,
+        )?,
+    };
+    let spec = Arc::new(spec);
+    if !(args.time_scale > 0.0 && args.time_scale <= 1e9) {
+        anyhow::bail!("--time-scale: must be in (0, 1e9], got {}", args.time_scale);
+    }
+    let start = match (&args.virtual_start, args.rebase_now) {
+        (Some(_), true) => anyhow::bail!("--virtual-start and --rebase-now exclude each other"),
+        (Some(s), false) => cutover::contract::parse_instant(s)
+            .ok_or_else(|| anyhow::anyhow!("--virtual-start: not an RFC 3339 instant: {s:?}"))?,
+        (None, true) => cutover::time::SimTime(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_micros() as i64)
+                .unwrap_or(0),
+        ),
+        (None, false) => spec.start,
+    };
+    let token = args
+        .admin_token
+        .clone()
+        .or_else(|| std::env::var("CUTOVER_ADMIN_TOKEN").ok())
+        .filter(|t| !t.is_empty());
+    let cfg = cutover::server::ServeConfig {
+        admin_token: token,
+        max_in_flight: args.max_in_flight,
+        fault_accept_while_suspended: matches!(
+            args.fault,
+            Some(cutover::cli::Fault::AcceptWhileSuspended)
+        ),
+        clock: VirtualClock::starting_now(start, args.time_scale),
+    };
+    let mut model = cutover::model::Model::new(Arc::new(cutover::model::Rules::from_spec(&spec)));
+    let store = match &args.data {
+        Some(dir) => {
+            let (store, replayed) = cutover::server::store::Store::open(dir, &mut model)?;
+            eprintln!(
+                "data in {}: replayed {replayed} logged requests",
+                dir.display()
+            );
+            Some(store)
+        }
+        None => None,
+    };
+    let state = Arc::new(cutover::server::AppState::new(spec, model, store, &cfg));
+    runtime()?
+        .block_on(cutover::server::serve(args.addr, state))
+        .with_context(|| format!("cannot serve on {}", args.addr))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn run_live(args: cutover::cli::RunArgs) -> anyhow::Result<ExitCode> {
+    use cutover::live::run::{RunConfig, TargetChoice, TransportKind};
+    let spec = Arc::new(load(&args.scenario)?);
+    if !(args.time_scale > 0.0 && args.time_scale <= 1e9) {
+        anyhow::bail!("--time-scale: must be in (0, 1e9], got {}", args.time_scale);
+    }
+    if args.connections == 0 || args.connections > 10_000 {
+        anyhow::bail!(
+            "--connections: must be between 1 and 10000, got {}",
+            args.connections
+        );
+    }
+    if args.queue_bound == 0 || args.queue_bound > 10_000_000 {
+        anyhow::bail!(
+            "--queue-bound: must be between 1 and 10000000, got {}",
+            args.queue_bound
+        );
+    }
+    let seed = args.seed.unwrap_or(spec.raw.seed);
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("reports").join(format!("{}-run", spec.raw.name)));
+    let target = match (&args.target, args.model) {
+        (Some(url), false) => TargetChoice::Http { url: url.clone() },
+        _ => TargetChoice::Model,
+    };
+    let cfg = RunConfig {
+        target,
+        transport: match args.transport {
+            cutover::cli::TransportArg::Hyper => TransportKind::Hyper,
+            cutover::cli::TransportArg::Reqwest => TransportKind::Reqwest,
+        },
+        time_scale: args.time_scale,
+        connections: args.connections,
+        queue_bound: args.queue_bound,
+        timeout: std::time::Duration::from_millis(args.timeout_ms.max(1)),
+        seed,
+        out: out.clone(),
+        sync_clock: !args.no_clock_sync,
+        admin_token: args
+            .admin_token
+            .clone()
+            .or_else(|| std::env::var("CUTOVER_ADMIN_TOKEN").ok())
+            .filter(|t| !t.is_empty()),
+        progress: !args.quiet,
+        drain: std::time::Duration::from_secs_f64(args.drain_seconds.clamp(0.0, 600.0)),
+    };
+    let file = args.scenario.display().to_string();
+    let output = runtime()?.block_on(cutover::live::run::run(spec, cfg, &file))?;
+    let report = output.report;
+    let json = serde_json::to_string_pretty(&report)?;
+    write_atomic(&out.join("report.json"), json.as_bytes())?;
+    write_atomic(
+        &out.join("summary.md"),
+        cutover::report::markdown::render(&report).as_bytes(),
+    )?;
+    print!("{}", cutover::report::markdown::short(&report));
+    println!("report in {}", out.join("report.json").display());
+    if output.interrupted {
+        eprintln!("interrupted: the report above covers what was sent before Ctrl-C");
+        return Ok(ExitCode::from(EXIT_INTERRUPTED));
+    }
+    if !report.summary.gates_passed {
+        eprintln!("a gate failed; replay this run with --seed {seed}");
+        return Ok(ExitCode::from(1));
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn print_population(spec: &scenario::Spec, pop: &Population) {

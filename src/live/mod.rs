@@ -1,2 +1,7 @@
 //! The live driver (real time, sockets); see `run`.
+pub mod auditor;
 pub mod clock;
+pub mod journal;
+pub mod report;
+pub mod run;
+pub mod transport;

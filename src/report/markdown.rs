@@ -71,6 +71,43 @@ pub fn short(r: &Report) -> String {
         ro.backlog_cleared_at.as_deref().unwrap_or("never"),
         ro.backlog_at_end
     );
+    if let Some(l) = &r.live {
+        let _ = writeln!(
+            o,
+            "live: {} via {} at {}x, {} requests in {:.1} s ({} req/s), not sent {}{}",
+            l.target,
+            l.transport,
+            l.time_scale,
+            l.requests_completed,
+            l.wall_seconds,
+            l.requests_per_second,
+            l.not_sent,
+            if l.interrupted { ", INTERRUPTED" } else { "" }
+        );
+        let _ = writeln!(
+            o,
+            "response time p50 {} ms p99 {} ms max {} ms; service time p50 {} ms p99 {} ms max {} ms",
+            l.response_time_ms.p50,
+            l.response_time_ms.p99,
+            l.response_time_ms.max,
+            l.service_time_ms.p50,
+            l.service_time_ms.p99,
+            l.service_time_ms.max
+        );
+        let rc = &l.reconciliation;
+        let _ = writeln!(
+            o,
+            "reconciliation: {} acknowledged, {} lost, {} phantom or duplicate ledger entries, {} unknown ({} present, {} absent); auditor: {} checked, {} disagreements",
+            rc.acknowledged,
+            rc.lost,
+            rc.phantoms_or_duplicates,
+            rc.unknown,
+            rc.unknown_present,
+            rc.unknown_absent,
+            l.audit.checked,
+            l.audit.disagreements
+        );
+    }
     let failed: Vec<_> = r.gates.iter().filter(|g| !g.passed).collect();
     if r.gates.is_empty() {
         let _ = writeln!(o, "gates: none defined");

@@ -36,6 +36,9 @@ pub struct Report {
     pub gates: Vec<GateResult>,
     pub violations: Vec<ViolationReport>,
     pub engine: EngineReport,
+    /// Live runs only (`cutover run`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub live: Option<crate::live::report::LiveReport>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -103,7 +106,11 @@ pub struct CellReport {
     pub rejected_not_yet_visible: u64,
     pub rejected_unexpected: u64,
     pub errors: u64,
+    /// Response time: from the scheduled instant (live runs) or the start (simulate).
     pub latency_ms: Latency,
+    /// Service time from the actual send (live runs only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service_ms: Option<Latency>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -193,7 +200,7 @@ fn ms(micros: u64) -> f64 {
     (micros as f64 / 1000.0 * 1000.0).round() / 1000.0
 }
 
-fn latency(h: &hdrhistogram::Histogram<u64>) -> Latency {
+pub fn latency(h: &hdrhistogram::Histogram<u64>) -> Latency {
     Latency {
         p50: ms(h.value_at_quantile(0.5)),
         p90: ms(h.value_at_quantile(0.9)),
@@ -213,6 +220,8 @@ pub struct BuildInput<'a> {
     pub stats: &'a EngineStats,
     pub batches: Vec<BatchReport>,
     pub actual_ledger: Result<BTreeMap<LedgerKey, LedgerCell>, String>,
+    /// Answers the auditor found wrong (live runs; 0 in simulate).
+    pub audit_disagreements: u64,
 }
 
 pub fn build(input: BuildInput) -> Report {
@@ -243,6 +252,7 @@ pub fn build(input: BuildInput) -> Report {
             rejected_unexpected: c.rejected_unexpected,
             errors: c.errors,
             latency_ms: latency(&cell.latency_micros),
+            service_ms: cell.service_micros.as_ref().map(latency),
         });
     }
 
@@ -337,6 +347,7 @@ pub fn build(input: BuildInput) -> Report {
                 GateMetric::ErrorRate => error_rate,
                 GateMetric::AcceptedWhileSuspended => rec.accepted_while_suspended as f64,
                 GateMetric::LedgerMismatchedCells => mismatched as f64,
+                GateMetric::AuditorDisagreements => input.audit_disagreements as f64,
                 m => {
                     let q = match m {
                         GateMetric::LatencyMsP50 => 0.5,
@@ -465,5 +476,6 @@ pub fn build(input: BuildInput) -> Report {
             unserved_at_end: input.stats.unserved_at_end,
             turned_away_full_hall: input.stats.turned_away_full_hall,
         },
+        live: None,
     }
 }

@@ -138,6 +138,33 @@ impl Recorder {
         }
     }
 
+    /// Enter an acknowledged payment into the tool's own book, once per idempotency key.
+    /// Returns false for a key already booked (or a request that is not a payment).
+    pub fn book(&mut self, req: &Request) -> bool {
+        let Request::Pay {
+            key, payer, items, ..
+        } = req
+        else {
+            return false;
+        };
+        if !self.acknowledged.insert(*key) {
+            return false;
+        }
+        self.accepted += 1;
+        for ins in Insurance::ALL {
+            let a = items[ins.index()];
+            if a != 0 {
+                let cell = self
+                    .expected
+                    .entry((payer.league, payer.group, ins))
+                    .or_default();
+                cell.count += 1;
+                cell.sum_fen = cell.sum_fen.saturating_add(a);
+            }
+        }
+        true
+    }
+
     /// Idempotency keys of the payments acknowledged as accepted.
     pub fn acknowledged(&self) -> &HashSet<IdemKey> {
         &self.acknowledged
@@ -238,7 +265,6 @@ impl Recorder {
                 key,
                 payer,
                 channel,
-                items,
                 ..
             },
             Response::Accepted { .. },
@@ -259,20 +285,7 @@ impl Recorder {
                     });
                 }
             }
-            if self.acknowledged.insert(*key) {
-                self.accepted += 1;
-                for ins in Insurance::ALL {
-                    let a = items[ins.index()];
-                    if a != 0 {
-                        let cell = self
-                            .expected
-                            .entry((payer.league, payer.group, ins))
-                            .or_default();
-                        cell.count += 1;
-                        cell.sum_fen = cell.sum_fen.saturating_add(a);
-                    }
-                }
-            }
+            self.book(req);
         }
     }
 

@@ -38,6 +38,41 @@ pub struct Scenario {
     pub backend: Backend,
     #[serde(default)]
     pub gates: Vec<Gate>,
+    /// Runbook actions at phase boundaries (run by `cutover run`, listed by `simulate`).
+    #[serde(default)]
+    pub hooks: Vec<Hook>,
+}
+
+/// An action taken when a phase starts: run a command or call an HTTP endpoint.
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Hook {
+    /// Name of the phase whose start triggers the action.
+    pub phase: String,
+    /// Program and arguments (no shell). Exactly one of `command` and `http`.
+    #[serde(default)]
+    pub command: Vec<String>,
+    #[serde(default)]
+    pub http: Option<HookHttp>,
+    /// The action is stopped and reported as failed after this long.
+    #[serde(default = "hook_timeout")]
+    pub timeout_seconds: f64,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HookHttp {
+    /// GET, POST, PUT or DELETE.
+    pub method: String,
+    /// An http:// URL.
+    pub url: String,
+    /// Optional JSON body.
+    #[serde(default)]
+    pub body: Option<serde_json::Value>,
+}
+
+fn hook_timeout() -> f64 {
+    30.0
 }
 
 // ---------------------------------------------------------------- timeline
@@ -516,6 +551,8 @@ pub enum GateMetric {
     ErrorRate,
     AcceptedWhileSuspended,
     LedgerMismatchedCells,
+    /// Answers of the target that the auditor found wrong (`cutover run`).
+    AuditorDisagreements,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]

@@ -950,6 +950,43 @@ pub fn compile(s: Scenario) -> Result<Spec, Vec<Problem>> {
         }
     }
 
+    // --- hooks
+    for (i, h) in s.hooks.iter().enumerate() {
+        let path = format!("hooks[{i}]");
+        if !phase_names.contains(&h.phase) {
+            let hint = c.suggest(&h.phase, phase_names.clone());
+            c.push(
+                format!("{path}.phase"),
+                format!("unknown phase {:?}{hint}", h.phase),
+            );
+        }
+        match (h.command.is_empty(), &h.http) {
+            (true, None) => c.push(path.clone(), "needs a `command` or an `http` action"),
+            (false, Some(_)) => c.push(path.clone(), "give either `command` or `http`, not both"),
+            _ => {}
+        }
+        if let Some(http) = &h.http {
+            if !["GET", "POST", "PUT", "DELETE"].contains(&http.method.as_str()) {
+                c.push(
+                    format!("{path}.http.method"),
+                    format!("must be GET, POST, PUT or DELETE, got {:?}", http.method),
+                );
+            }
+            if !http.url.starts_with("http://") {
+                c.push(
+                    format!("{path}.http.url"),
+                    format!("must be an http:// URL, got {:?}", http.url),
+                );
+            }
+        }
+        if !(h.timeout_seconds > 0.0 && h.timeout_seconds <= 3600.0) {
+            c.push(
+                format!("{path}.timeout_seconds"),
+                format!("must be in (0, 3600], got {}", h.timeout_seconds),
+            );
+        }
+    }
+
     if !c.problems.is_empty() {
         return Err(c.problems);
     }

@@ -1,0 +1,190 @@
+//! The auditor: every answer of the target is checked against what the reference
+//! model says a correct system answers for that request at that instant.
+//!
+//! A shadow [`Model`] receives the same requests. Because the driver only knows
+//! that the target decided somewhere between sending and receiving (widened by a
+//! margin for clock skew), a suspension answer is accepted as right when the
+//! channel was closed at either end of that window, and a decision as right when
+//! it was open at either end; the shadow then decides at an open instant. The
+//! target's assessment and payment ids are mapped to the shadow's, so later
+//! requests that quote them are checked against the right records.
+
+use crate::model::{Model, Request, Response, Rules};
+use crate::scenario::Spec;
+use crate::time::SimTime;
+use serde::Serialize;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+const KEPT: usize = 20;
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Disagreement {
+    pub kind: String,
+    pub at: String,
+    pub operation: &'static str,
+    pub channel: String,
+    pub payer_id: u32,
+    pub expected: &'static str,
+    pub got: &'static str,
+}
+
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct AuditReport {
+    pub checked: u64,
+    pub disagreements: u64,
+    pub by_kind: BTreeMap<String, u64>,
+    pub first: Vec<Disagreement>,
+}
+
+pub struct Auditor {
+    spec: Arc<Spec>,
+    rules: Arc<Rules>,
+    shadow: Model,
+    margin_micros: i64,
+    assessment_ids: HashMap<u64, u64>,
+    payment_ids: HashMap<u64, u64>,
+    report: AuditReport,
+}
+
+pub fn category(r: &Response) -> &'static str {
+    match r {
+        Response::Assessed { .. } => "assessed",
+        Response::Accepted { .. } => "accepted",
+        Response::Suspended { .. } => "suspended",
+        Response::Conflict => "idempotency_conflict",
+        Response::AssessmentRequired => "assessment_required",
+        Response::Records { .. } => "records",
+        Response::NotYetVisible { .. } => "not_yet_visible",
+        Response::NoRecord => "no_record",
+        Response::Certificate { .. } => "certificate",
+        Response::Invalid { .. } => "invalid",
+        Response::Overloaded { .. } => "overloaded",
+        Response::Error { .. } => "error",
+    }
+}
+
+impl Auditor {
+    /// `margin_micros`: virtual time added to each side of the send/receive window.
+    pub fn new(spec: Arc<Spec>, margin_micros: i64) -> Auditor {
+        let rules = Arc::new(Rules::from_spec(&spec));
+        Auditor {
+            shadow: Model::new(rules.clone()),
+            rules,
+            spec,
+            margin_micros,
+            assessment_ids: HashMap::new(),
+            payment_ids: HashMap::new(),
+            report: AuditReport::default(),
+        }
+    }
+
+    fn disagree(
+        &mut self,
+        kind: String,
+        at: SimTime,
+        req: &Request,
+        expected: &'static str,
+        got: &'static str,
+    ) {
+        self.report.disagreements += 1;
+        *self.report.by_kind.entry(kind.clone()).or_default() += 1;
+        if self.report.first.len() < KEPT {
+            self.report.first.push(Disagreement {
+                kind,
+                at: at.format(self.spec.calendar.offset),
+                operation: req.operation().as_str(),
+                channel: self.spec.channels[req.channel() as usize].id.clone(),
+                payer_id: req.payer().id,
+                expected,
+                got,
+            });
+        }
+    }
+
+    /// The request with the target's ids replaced by the shadow's.
+    fn translate(&self, req: &Request) -> Request {
+        let mut r = req.clone();
+        match &mut r {
+            Request::Pay {
+                assessment: Some(a),
+                ..
+            } => {
+                *a = self.assessment_ids.get(a).copied().unwrap_or(u64::MAX);
+            }
+            Request::Certificate { payment, .. } => {
+                *payment = self.payment_ids.get(payment).copied().unwrap_or(u64::MAX);
+            }
+            _ => {}
+        }
+        r
+    }
+
+    pub fn check(&mut self, req: &Request, got: &Response, sent: SimTime, received: SimTime) {
+        if matches!(got, Response::Overloaded { .. } | Response::Error { .. }) {
+            return; // the host's capacity or the transport, not a decision
+        }
+        self.report.checked += 1;
+        let p = req.payer();
+        let c = req.channel();
+        let lo = SimTime(sent.0 - self.margin_micros);
+        let hi = received.plus_micros(self.margin_micros);
+        let closed_lo = self.rules.is_closed(c, p.group, p.league, lo);
+        let closed_hi = self.rules.is_closed(c, p.group, p.league, hi);
+        if let Response::Suspended { .. } = got {
+            if !(closed_lo || closed_hi) {
+                self.disagree(
+                    "refused_while_open".into(),
+                    received,
+                    req,
+                    "a decision",
+                    "suspended",
+                );
+            }
+            return;
+        }
+        if closed_lo && closed_hi {
+            let kind = if matches!(got, Response::Accepted { .. }) {
+                "accepted_while_suspended"
+            } else {
+                "answered_while_suspended"
+            };
+            self.disagree(kind.into(), received, req, "suspended", category(got));
+            return;
+        }
+        let at = if !closed_hi { hi } else { lo };
+        let expected = self.shadow.handle(at, &self.translate(req));
+        match (&expected, got) {
+            (Response::Assessed { assessment: s }, Response::Assessed { assessment: t }) => {
+                self.assessment_ids.insert(*t, *s);
+            }
+            (Response::Accepted { payment: s, .. }, Response::Accepted { payment: t, .. }) => {
+                self.payment_ids.insert(*t, *s);
+            }
+            _ => {}
+        }
+        // Visibility is a function of time too: a look-up or certificate answered near the
+        // instant a record becomes visible may rightly go either way within the window.
+        let expected = if category(&expected) != category(got)
+            && matches!(req, Request::Lookup { .. } | Request::Certificate { .. })
+            && !closed_lo
+        {
+            let early = self.shadow.handle(lo, &self.translate(req));
+            if category(&early) == category(got) {
+                early
+            } else {
+                expected
+            }
+        } else {
+            expected
+        };
+        if category(&expected) != category(got) {
+            let kind = format!("expected_{}_got_{}", category(&expected), category(got));
+            self.disagree(kind, received, req, category(&expected), category(got));
+        }
+    }
+
+    pub fn report(&self) -> AuditReport {
+        self.report.clone()
+    }
+}

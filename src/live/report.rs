@@ -1,0 +1,69 @@
+//! The `live` section of a run's report.
+
+use super::auditor::AuditReport;
+use crate::report::Latency;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+#[derive(Clone, Debug, Serialize)]
+pub struct LiveReport {
+    pub target: String,
+    pub transport: String,
+    pub time_scale: f64,
+    pub connections: usize,
+    pub queue_bound: usize,
+    pub interrupted: bool,
+    pub wall_seconds: f64,
+    pub requests_completed: u64,
+    pub requests_per_second: f64,
+    /// From each request's scheduled instant to its answer (coordinated omission corrected).
+    pub response_time_ms: Latency,
+    /// From the actual send to the answer.
+    pub service_time_ms: Latency,
+    /// Arrivals refused by the driver because its queue was full (counted, never dropped).
+    pub not_sent: u64,
+    pub errors_by_kind: BTreeMap<String, u64>,
+    pub journal: JournalReport,
+    pub reconciliation: Reconciliation,
+    pub audit: AuditReport,
+    pub hooks: Vec<HookReport>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct JournalReport {
+    pub path: String,
+    pub accepted: u64,
+    pub unknown: u64,
+}
+
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Reconciliation {
+    /// Distinct payments acknowledged as accepted.
+    pub acknowledged: u64,
+    /// Whether every acknowledged and unknown key was looked up one by one.
+    pub checked_by_key: bool,
+    /// Acknowledged payments the target does not hold.
+    pub lost: u64,
+    pub lost_keys: Vec<String>,
+    /// Payments whose answer never came (timeouts, resets) and no retry settled.
+    pub unknown: u64,
+    pub unknown_present: u64,
+    pub unknown_absent: u64,
+    /// Entries in the target's ledger.
+    pub ledger_entries: u64,
+    /// Ledger entries beyond every acknowledged or found payment: phantoms or duplicates.
+    pub phantoms_or_duplicates: u64,
+    pub read_error: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct HookReport {
+    pub phase: String,
+    pub action: String,
+    pub due_at: String,
+    /// Real seconds after the run's start that the action began.
+    pub started_after_seconds: f64,
+    pub duration_ms: f64,
+    pub ok: bool,
+    pub outcome: String,
+}

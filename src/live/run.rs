@@ -1,0 +1,896 @@
+//! `cutover run`: replay the scenario's demand in real time, compressed by the time
+//! scale, open loop, against an HTTP target or the in-process model.
+//!
+//! One scheduler task owns the agents, batch runners, recorder, auditor and journal
+//! (so nothing is shared but two channels). It sends each request at its scheduled
+//! instant into a bounded queue served by a fixed pool of connection tasks; when the
+//! queue is full the arrival is counted as not sent (and its payer told so), never
+//! dropped silently. A request's response time runs from its scheduled instant, so a
+//! stalled target shows in every request that had to wait, not only in those on the wire.
+
+use super::auditor::Auditor;
+use super::clock::VirtualClock;
+use super::journal::Journal;
+use super::report::{HookReport, JournalReport, LiveReport, Reconciliation};
+use super::transport::{Base, Transport};
+use crate::contract;
+use crate::demand::{Agent, Cast, Demand, Next, Stage};
+use crate::engine::EngineStats;
+use crate::engine::batch::BatchRunner;
+use crate::engine::queue::{Ev, EventQueue};
+use crate::model::{IdemKey, LedgerCell, LedgerKey, Model, Request, Response, Rules};
+use crate::population::Population;
+use crate::report::recorder::Recorder;
+use crate::scenario::Spec;
+use crate::time::SimTime;
+use std::collections::{BTreeMap, HashSet};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+
+#[derive(Clone, Debug)]
+pub enum TargetChoice {
+    Http { url: String },
+    Model,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TransportKind {
+    Hyper,
+    Reqwest,
+}
+
+#[derive(Clone, Debug)]
+pub struct RunConfig {
+    pub target: TargetChoice,
+    pub transport: TransportKind,
+    pub time_scale: f64,
+    pub connections: usize,
+    pub queue_bound: usize,
+    pub timeout: Duration,
+    pub seed: u64,
+    pub out: PathBuf,
+    /// Tell the target the run's virtual clock through `POST /v1/admin/clock`.
+    pub sync_clock: bool,
+    pub admin_token: Option<String>,
+    /// Progress display on standard error.
+    pub progress: bool,
+    /// How long to wait for answers in flight after the end or an interrupt.
+    pub drain: Duration,
+}
+
+pub struct RunOutput {
+    pub report: crate::report::Report,
+    pub interrupted: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("{0}")]
+    Target(String),
+    #[error("cannot write {path}: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+}
+
+#[derive(Clone, Copy)]
+enum Owner {
+    Agent(u32),
+    Batch { batch: u16, member: u32 },
+}
+
+struct Job {
+    owner: Owner,
+    req: Request,
+    phase: u8,
+    due: Instant,
+}
+
+struct Work {
+    id: u32,
+    req: Request,
+}
+
+struct Done {
+    id: u32,
+    resp: Response,
+    sent: Instant,
+    done: Instant,
+}
+
+async fn worker(
+    mut t: Transport,
+    spec: Arc<Spec>,
+    rx: Arc<tokio::sync::Mutex<mpsc::Receiver<Work>>>,
+    tx: mpsc::Sender<Done>,
+    timeout: Duration,
+    scale: f64,
+) {
+    loop {
+        let w = {
+            let mut r = rx.lock().await;
+            r.recv().await
+        };
+        let Some(w) = w else { break };
+        let sent = Instant::now();
+        let resp = t.call(&spec, &w.req, timeout, scale).await;
+        let done = Instant::now();
+        if tx
+            .send(Done {
+                id: w.id,
+                resp,
+                sent,
+                done,
+            })
+            .await
+            .is_err()
+        {
+            break;
+        }
+    }
+}
+
+fn micros(d: Duration) -> u64 {
+    d.as_micros().min(u64::MAX as u128) as u64
+}
+
+struct Scheduler {
+    spec: Arc<Spec>,
+    demand: Arc<Demand>,
+    clock: VirtualClock,
+    agents: Vec<Agent>,
+    batches: Vec<BatchRunner>,
+    events: EventQueue,
+    jobs: Vec<Option<Job>>,
+    free: Vec<u32>,
+    outstanding: usize,
+    recorder: Recorder,
+    auditor: Auditor,
+    journal: Journal,
+    not_sent: u64,
+    completed: u64,
+    unknown_keys: HashSet<IdemKey>,
+    unknown_reqs: Vec<Request>,
+    stats: EngineStats,
+    response_all: hdrhistogram::Histogram<u64>,
+    service_all: hdrhistogram::Histogram<u64>,
+    journal_error: Option<String>,
+    /// Batch debits to send, decided while handling an answer.
+    pending_batch: Vec<(u16, Vec<u32>)>,
+}
+
+impl Scheduler {
+    fn follow(&mut self, idx: u32, next: Next, now: SimTime) {
+        match next {
+            Next::At(t) if t < self.spec.end => self.events.push(t.max(now), Ev::Wake(idx)),
+            Next::At(_) => self.stats.pending_at_end += 1,
+            Next::Finished => {
+                let a = &self.agents[idx as usize];
+                if a.stage == Stage::GaveUp {
+                    self.recorder.gave_up += 1;
+                }
+                if !matches!(a.stage, Stage::Done | Stage::GaveUp) && !a.paid {
+                    self.stats.unserved_at_end += 1;
+                }
+            }
+        }
+    }
+
+    fn dispatch(
+        &mut self,
+        now_v: SimTime,
+        due: Instant,
+        owner: Owner,
+        req: Request,
+        work: &mpsc::Sender<Work>,
+    ) {
+        let phase = self.spec.phase_at(now_v);
+        self.recorder.attempt(now_v, phase, &req);
+        let job = Job {
+            owner,
+            req: req.clone(),
+            phase: phase as u8,
+            due,
+        };
+        let id = match self.free.pop() {
+            Some(i) => {
+                self.jobs[i as usize] = Some(job);
+                i
+            }
+            None => {
+                self.jobs.push(Some(job));
+                (self.jobs.len() - 1) as u32
+            }
+        };
+        match work.try_send(Work { id, req }) {
+            Ok(()) => self.outstanding += 1,
+            Err(_) => {
+                // The pool and its queue are full: counted as not sent, and the payer hears so.
+                self.not_sent += 1;
+                let now = Instant::now();
+                self.complete(
+                    Done {
+                        id,
+                        resp: Response::Error { kind: "not_sent" },
+                        sent: now,
+                        done: now,
+                    },
+                    false,
+                );
+            }
+        }
+    }
+
+    fn complete(&mut self, d: Done, was_sent: bool) {
+        let Some(job) = self.jobs[d.id as usize].take() else {
+            return;
+        };
+        self.free.push(d.id);
+        if was_sent {
+            self.outstanding -= 1;
+            self.completed += 1;
+        }
+        let now_v = self.clock.at(d.done);
+        let response = micros(d.done.saturating_duration_since(job.due));
+        let service = micros(d.done.saturating_duration_since(d.sent));
+        self.recorder.outcome(
+            now_v,
+            job.phase as usize,
+            &job.req,
+            &d.resp,
+            response,
+            was_sent.then_some(service),
+        );
+        if was_sent {
+            let _ = self
+                .response_all
+                .record(response.clamp(1, crate::report::recorder::LATENCY_MAX_MICROS));
+            let _ = self
+                .service_all
+                .record(service.clamp(1, crate::report::recorder::LATENCY_MAX_MICROS));
+            self.auditor
+                .check(&job.req, &d.resp, self.clock.at(d.sent), now_v);
+        }
+        if let Request::Pay { key, .. } = &job.req {
+            let written = match &d.resp {
+                Response::Accepted { payment, .. } => {
+                    self.unknown_keys.remove(key);
+                    self.journal.accepted(&self.spec, now_v, &job.req, *payment)
+                }
+                Response::Error { kind } if was_sent && *kind != "refused" => {
+                    // The target may or may not have taken it.
+                    if self.unknown_keys.insert(*key) {
+                        self.unknown_reqs.push(job.req.clone());
+                    }
+                    self.journal.unknown(&self.spec, now_v, &job.req)
+                }
+                _ => Ok(()),
+            };
+            if let Err(e) = written {
+                self.journal_error.get_or_insert(e.to_string());
+            }
+        }
+        match job.owner {
+            Owner::Agent(idx) => {
+                let demand = self.demand.clone();
+                let agent = &mut self.agents[idx as usize];
+                let was_displaced = agent.displaced;
+                let next = agent.on_response(&demand, now_v, &d.resp);
+                let (displaced, stage, paid) = (agent.displaced, agent.stage, agent.paid);
+                if displaced && !was_displaced {
+                    self.recorder.displaced(now_v);
+                }
+                if displaced
+                    && (paid && matches!(d.resp, Response::Accepted { .. })
+                        || stage == Stage::GaveUp && !paid)
+                {
+                    self.recorder.resolved(now_v, stage == Stage::GaveUp);
+                }
+                self.follow(idx, next, now_v);
+            }
+            Owner::Batch { batch, member } => {
+                let mut submit = Vec::new();
+                self.batches[batch as usize].on_response(
+                    now_v,
+                    member,
+                    &d.resp,
+                    &mut submit,
+                    &mut self.events,
+                );
+                self.pending_batch.push((batch, submit));
+            }
+        }
+    }
+}
+
+fn histogram() -> hdrhistogram::Histogram<u64> {
+    // Constant bounds within hdrhistogram's limits: creation cannot fail.
+    hdrhistogram::Histogram::new_with_bounds(1, crate::report::recorder::LATENCY_MAX_MICROS, 3)
+        .expect("histogram bounds")
+}
+
+/// One-off HTTP calls (clock sync, ledger, reconciliation, hooks) go through reqwest.
+fn client(timeout: Duration) -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(timeout)
+        .build()
+        .unwrap_or_default()
+}
+
+async fn sync_clock(
+    base: &Base,
+    clock: &VirtualClock,
+    spec: &Spec,
+    token: Option<&str>,
+) -> Result<(), String> {
+    let body = contract::ClockBody {
+        virtual_now: clock.now().format(spec.calendar.offset),
+        time_scale: clock.scale(),
+    };
+    let mut rb = client(Duration::from_secs(10))
+        .post(format!("{}/v1/admin/clock", base.url))
+        .json(&body);
+    if let Some(t) = token {
+        rb = rb.bearer_auth(t);
+    }
+    match rb.send().await {
+        Ok(r) if r.status().is_success() => Ok(()),
+        Ok(r) => Err(format!(
+            "{}: POST /v1/admin/clock answered {} (give --admin-token, or --no-clock-sync for a target that keeps its own clock)",
+            base.url,
+            r.status()
+        )),
+        Err(e) => Err(format!("cannot reach the target {}: {e}", base.url)),
+    }
+}
+
+async fn read_ledger_http(
+    base: &Base,
+    spec: &Spec,
+) -> Result<BTreeMap<LedgerKey, LedgerCell>, String> {
+    let r = client(Duration::from_secs(30))
+        .get(format!("{}/v1/ledger", base.url))
+        .send()
+        .await
+        .map_err(|e| format!("GET /v1/ledger: {e}"))?;
+    if !r.status().is_success() {
+        return Err(format!("GET /v1/ledger answered {}", r.status()));
+    }
+    let w: contract::LedgerWire = r.json().await.map_err(|e| format!("GET /v1/ledger: {e}"))?;
+    let mut out = BTreeMap::new();
+    for c in w.cells {
+        let l = spec
+            .leagues
+            .iter()
+            .position(|x| x.name == c.league)
+            .ok_or_else(|| format!("GET /v1/ledger: unknown league {:?}", c.league))?;
+        let cell: &mut LedgerCell = out.entry((l as u8, c.group, c.insurance)).or_default();
+        cell.count += c.count;
+        cell.sum_fen += c.sum_fen;
+    }
+    Ok(out)
+}
+
+/// Whether the target holds a payment under `key`.
+async fn present(
+    target: &TargetChoice,
+    base: Option<&Base>,
+    model: Option<&Arc<Mutex<Model>>>,
+    http: &reqwest::Client,
+    key: IdemKey,
+) -> Result<bool, String> {
+    match (target, base, model) {
+        (TargetChoice::Model, _, Some(m)) => Ok(m
+            .lock()
+            .map(|m| m.payment_by_key(key).is_some())
+            .unwrap_or(false)),
+        (_, Some(b), _) => {
+            let r = http
+                .get(format!("{}/v1/payments/{}", b.url, key.to_text()))
+                .send()
+                .await
+                .map_err(|e| format!("GET /v1/payments/{{key}}: {e}"))?;
+            match r.status().as_u16() {
+                200 => Ok(true),
+                404 => Ok(false),
+                s => Err(format!("GET /v1/payments/{{key}} answered {s}")),
+            }
+        }
+        _ => Err("no target".into()),
+    }
+}
+
+async fn run_hook(hook: crate::scenario::Hook, due_at: String, started: Instant) -> HookReport {
+    let begin = Instant::now();
+    let limit = Duration::from_secs_f64(hook.timeout_seconds);
+    let (action, result) = if let Some(h) = &hook.http {
+        let mut rb = client(limit).request(
+            reqwest::Method::from_bytes(h.method.as_bytes()).unwrap_or(reqwest::Method::GET),
+            &h.url,
+        );
+        if let Some(b) = &h.body {
+            rb = rb.json(b);
+        }
+        let r = match rb.send().await {
+            Ok(r) => (
+                r.status().is_success(),
+                format!("HTTP {}", r.status().as_u16()),
+            ),
+            Err(e) => (false, format!("failed: {e}")),
+        };
+        (format!("{} {}", h.method, h.url), r)
+    } else {
+        let mut cmd = tokio::process::Command::new(&hook.command[0]);
+        cmd.args(&hook.command[1..])
+            .kill_on_drop(true)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null());
+        let r = match tokio::time::timeout(limit, async { cmd.status().await }).await {
+            Ok(Ok(st)) => (
+                st.success(),
+                format!(
+                    "exit status {}",
+                    st.code()
+                        .map(|c| c.to_string())
+                        .unwrap_or_else(|| "signal".into())
+                ),
+            ),
+            Ok(Err(e)) => (false, format!("cannot start: {e}")),
+            Err(_) => (false, format!("timed out after {} s", hook.timeout_seconds)),
+        };
+        (hook.command.join(" "), r)
+    };
+    HookReport {
+        phase: hook.phase.clone(),
+        action,
+        due_at,
+        started_after_seconds: begin.saturating_duration_since(started).as_secs_f64(),
+        duration_ms: begin.elapsed().as_secs_f64() * 1000.0,
+        ok: result.0,
+        outcome: result.1,
+    }
+}
+
+struct Progress {
+    bar: Option<indicatif::ProgressBar>,
+    last_plain: Instant,
+}
+
+impl Progress {
+    fn new(enabled: bool, spec: &Spec) -> Progress {
+        use std::io::IsTerminal;
+        let bar = (enabled && std::io::stderr().is_terminal()).then(|| {
+            let total = ((spec.end.0 - spec.start.0) / 1_000_000).max(1) as u64;
+            let b = indicatif::ProgressBar::new(total);
+            if let Ok(style) = indicatif::ProgressStyle::with_template("{bar:24} {msg}") {
+                b.set_style(style);
+            }
+            b
+        });
+        Progress {
+            bar,
+            last_plain: Instant::now(),
+        }
+    }
+    fn update(&mut self, enabled: bool, s: &Scheduler, now_v: SimTime, started: Instant) {
+        if !enabled {
+            return;
+        }
+        let elapsed = started.elapsed().as_secs_f64().max(1e-9);
+        let p99 = s.response_all.value_at_quantile(0.99) as f64 / 1000.0;
+        let errors: u64 = s.recorder.errors_by_kind.values().sum();
+        let phase = &s.spec.phases[s.spec.phase_at(now_v)].name;
+        let msg = format!(
+            "{} {:<18} {:>7.0} req/s  p99 {:>8.1} ms  errors {}  in flight {}",
+            &now_v.format(s.spec.calendar.offset)[..16],
+            phase,
+            s.completed as f64 / elapsed,
+            p99,
+            errors,
+            s.outstanding
+        );
+        match &self.bar {
+            Some(b) => {
+                b.set_position(((now_v.0 - s.spec.start.0) / 1_000_000).max(0) as u64);
+                b.set_message(msg);
+            }
+            None if self.last_plain.elapsed() >= Duration::from_secs(5) => {
+                self.last_plain = Instant::now();
+                eprintln!("run: {msg}");
+            }
+            None => {}
+        }
+    }
+    fn finish(&self) {
+        if let Some(b) = &self.bar {
+            b.finish_and_clear();
+        }
+    }
+}
+
+pub async fn run(
+    spec: Arc<Spec>,
+    cfg: RunConfig,
+    scenario_file: &str,
+) -> Result<RunOutput, RunError> {
+    let io = |path: &std::path::Path| {
+        let path = path.display().to_string();
+        move |source| RunError::Io { path, source }
+    };
+    std::fs::create_dir_all(&cfg.out).map_err(io(&cfg.out))?;
+    let scale = cfg.time_scale;
+    let demand = Arc::new(Demand::new(spec.clone(), cfg.seed));
+    let population = Population::new(&spec, cfg.seed);
+    let cast = Cast::new(&demand, &population);
+
+    let base = match &cfg.target {
+        TargetChoice::Http { url } => Some(Base::parse(url).map_err(RunError::Target)?),
+        TargetChoice::Model => None,
+    };
+    let model = matches!(cfg.target, TargetChoice::Model)
+        .then(|| Arc::new(Mutex::new(Model::new(Arc::new(Rules::from_spec(&spec))))));
+    let clock = VirtualClock::starting_now(spec.start, scale);
+    if let (Some(b), true) = (&base, cfg.sync_clock) {
+        sync_clock(b, &clock, &spec, cfg.admin_token.as_deref())
+            .await
+            .map_err(RunError::Target)?;
+    }
+    let connections = cfg.connections.max(1);
+    let shared_reqwest = client(cfg.timeout);
+    let transports: Vec<Transport> = (0..connections)
+        .map(|_| match (&base, &model, cfg.transport) {
+            (Some(b), _, TransportKind::Hyper) => Transport::Hyper {
+                base: b.clone(),
+                sender: None,
+            },
+            (Some(b), _, TransportKind::Reqwest) => Transport::Reqwest {
+                base: b.clone(),
+                client: shared_reqwest.clone(),
+            },
+            (None, Some(m), _) => Transport::Model {
+                model: m.clone(),
+                clock,
+            },
+            (None, None, _) => unreachable!("a model target always has a model"),
+        })
+        .collect();
+
+    let (work_tx, work_rx) = mpsc::channel::<Work>(cfg.queue_bound.max(1));
+    let work_rx = Arc::new(tokio::sync::Mutex::new(work_rx));
+    let (done_tx, mut done_rx) = mpsc::channel::<Done>(cfg.queue_bound + connections + 16);
+    for t in transports {
+        tokio::spawn(worker(
+            t,
+            spec.clone(),
+            work_rx.clone(),
+            done_tx.clone(),
+            cfg.timeout,
+            scale,
+        ));
+    }
+    drop(done_tx);
+
+    let rules = demand.rules.clone();
+    // The auditor's window is widened by 5 ms of real time (clock skew, scheduling).
+    let margin = (5_000.0 * scale) as i64;
+    let mut s = Scheduler {
+        spec: spec.clone(),
+        demand: demand.clone(),
+        clock,
+        agents: cast.agents,
+        batches: Vec::new(),
+        events: EventQueue::default(),
+        jobs: Vec::new(),
+        free: Vec::new(),
+        outstanding: 0,
+        recorder: Recorder::new(spec.clone(), rules),
+        auditor: Auditor::new(spec.clone(), margin),
+        journal: Journal::create(&cfg.out).map_err(io(&cfg.out.join("journal.jsonl")))?,
+        not_sent: 0,
+        completed: 0,
+        unknown_keys: HashSet::new(),
+        unknown_reqs: Vec::new(),
+        stats: EngineStats {
+            payers_active: cast.payers_active,
+            ..EngineStats::default()
+        },
+        response_all: histogram(),
+        service_all: histogram(),
+        journal_error: None,
+        pending_batch: Vec::new(),
+    };
+    s.stats.agents = s.agents.len() as u64;
+    for (idx, next) in cast.first.into_iter().enumerate() {
+        if s.agents[idx].displaced {
+            s.recorder.displaced(spec.start);
+        }
+        s.follow(idx as u32, next, spec.start);
+    }
+    for (b, members) in cast.batch_members.into_iter().enumerate() {
+        s.stats.batch_members += members.len() as u64;
+        s.batches
+            .push(BatchRunner::new(b, &spec.batches[b], members));
+        for (r, at) in spec.batches[b].runs.iter().enumerate() {
+            s.events.push(
+                *at,
+                Ev::BatchRun {
+                    batch: b as u16,
+                    run: r as u16,
+                },
+            );
+        }
+    }
+    let mut hooks: Vec<(SimTime, crate::scenario::Hook)> = spec
+        .raw
+        .hooks
+        .iter()
+        .filter_map(|h| {
+            spec.phases
+                .iter()
+                .find(|p| p.name == h.phase)
+                .map(|p| (p.start.max(spec.start), h.clone()))
+        })
+        .collect();
+    hooks.sort_by_key(|(t, _)| *t);
+    let mut hooks = std::collections::VecDeque::from(hooks);
+    let mut hook_tasks = Vec::new();
+
+    let started = Instant::now();
+    let mut progress = Progress::new(cfg.progress, &spec);
+    let mut tick = tokio::time::interval(Duration::from_millis(250));
+    let ctrl_c = tokio::signal::ctrl_c();
+    tokio::pin!(ctrl_c);
+    let mut interrupted = false;
+
+    loop {
+        // Send everything due.
+        let now_real = Instant::now();
+        let mut sent_now = 0;
+        while let Some(t) = s.events.peek_time() {
+            if t >= spec.end || s.clock.real_instant(t) > now_real || sent_now >= 20_000 {
+                break;
+            }
+            let Some((t, ev)) = s.events.pop() else { break };
+            let due = s.clock.real_instant(t);
+            sent_now += 1;
+            match ev {
+                Ev::Wake(idx) => {
+                    let req = s.agents[idx as usize].request();
+                    s.dispatch(t, due, Owner::Agent(idx), req, &work_tx);
+                }
+                Ev::BatchRun { batch, run } => {
+                    let submit = s.batches[batch as usize].start_run(t, run as usize);
+                    s.pending_batch.push((batch, submit));
+                }
+                Ev::BatchRetry { batch, member } => {
+                    let submit = s.batches[batch as usize].retry(member);
+                    s.pending_batch.push((batch, submit));
+                }
+                Ev::ChannelDone(_) | Ev::BackendDone(_) => {}
+            }
+            while let Some((batch, members)) = s.pending_batch.pop() {
+                for m in members {
+                    let req = s.batches[batch as usize].request(m);
+                    s.dispatch(t, due, Owner::Batch { batch, member: m }, req, &work_tx);
+                }
+            }
+        }
+        while hooks
+            .front()
+            .is_some_and(|(t, _)| s.clock.real_instant(*t) <= now_real)
+        {
+            if let Some((t, h)) = hooks.pop_front() {
+                hook_tasks.push(tokio::spawn(run_hook(
+                    h,
+                    t.format(spec.calendar.offset),
+                    started,
+                )));
+            }
+        }
+        let next_due = s
+            .events
+            .peek_time()
+            .filter(|t| *t < spec.end)
+            .map(|t| s.clock.real_instant(t));
+        if next_due.is_none() && s.outstanding == 0 && s.pending_batch.is_empty() {
+            break;
+        }
+        let wake = next_due
+            .map(tokio::time::Instant::from_std)
+            .unwrap_or_else(|| tokio::time::Instant::now() + Duration::from_secs(3600));
+        tokio::select! {
+            biased;
+            _ = &mut ctrl_c => { interrupted = true; break; }
+            Some(d) = done_rx.recv(), if s.outstanding > 0 => {
+                s.complete(d, true);
+                let now_v = s.clock.now();
+                while let Some((batch, members)) = s.pending_batch.pop() {
+                    for m in members {
+                        let req = s.batches[batch as usize].request(m);
+                        s.dispatch(now_v, Instant::now(), Owner::Batch { batch, member: m }, req, &work_tx);
+                    }
+                }
+            }
+            _ = tokio::time::sleep_until(wake), if next_due.is_some() => {}
+            _ = tick.tick() => progress.update(cfg.progress, &s, s.clock.now(), started),
+        }
+    }
+
+    // Stop sending; wait a bounded time for the answers in flight.
+    drop(work_tx);
+    let deadline = tokio::time::Instant::now() + cfg.drain;
+    while s.outstanding > 0 {
+        tokio::select! {
+            d = done_rx.recv() => match d {
+                Some(d) => s.complete(d, true),
+                None => break,
+            },
+            _ = tokio::time::sleep_until(deadline) => break,
+        }
+    }
+    progress.finish();
+    let wall = started.elapsed().as_secs_f64();
+    s.stats.in_flight_at_end = s.outstanding as u64;
+    s.stats.pending_at_end += s.events.len() as u64;
+    s.stats.events = s.completed + s.not_sent;
+    let mut hook_reports = Vec::new();
+    for t in hook_tasks {
+        if let Ok(r) = t.await {
+            hook_reports.push(r);
+        }
+    }
+    for (t, h) in hooks {
+        hook_reports.push(HookReport {
+            phase: h.phase.clone(),
+            action: if h.command.is_empty() {
+                h.http
+                    .as_ref()
+                    .map(|x| format!("{} {}", x.method, x.url))
+                    .unwrap_or_default()
+            } else {
+                h.command.join(" ")
+            },
+            due_at: t.format(spec.calendar.offset),
+            started_after_seconds: 0.0,
+            duration_ms: 0.0,
+            ok: false,
+            outcome: "not run: the run ended first".into(),
+        });
+    }
+
+    // Reconciliation against the target's books.
+    let http = client(Duration::from_secs(10));
+    let mut rec = Reconciliation {
+        acknowledged: s.recorder.acknowledged().len() as u64,
+        ..Reconciliation::default()
+    };
+    let unknown: Vec<Request> = s
+        .unknown_reqs
+        .iter()
+        .filter(|r| contract_key(r).is_some_and(|k| s.unknown_keys.contains(&k)))
+        .cloned()
+        .collect();
+    rec.unknown = unknown.len() as u64;
+    for req in &unknown {
+        let Some(key) = contract_key(req) else {
+            continue;
+        };
+        match present(&cfg.target, base.as_ref(), model.as_ref(), &http, key).await {
+            Ok(true) => {
+                rec.unknown_present += 1;
+                s.recorder.book(req);
+            }
+            Ok(false) => rec.unknown_absent += 1,
+            Err(e) => {
+                rec.read_error.get_or_insert(e);
+            }
+        }
+    }
+    const KEY_CHECK_LIMIT: usize = 200_000;
+    if s.recorder.acknowledged().len() <= KEY_CHECK_LIMIT {
+        rec.checked_by_key = true;
+        let mut keys: Vec<IdemKey> = s.recorder.acknowledged().iter().copied().collect();
+        keys.sort();
+        for key in keys {
+            match present(&cfg.target, base.as_ref(), model.as_ref(), &http, key).await {
+                Ok(true) => {}
+                Ok(false) => {
+                    rec.lost += 1;
+                    if rec.lost_keys.len() < 20 {
+                        rec.lost_keys.push(key.to_text());
+                    }
+                }
+                Err(e) => {
+                    rec.read_error.get_or_insert(e);
+                    break;
+                }
+            }
+        }
+    }
+    let actual = match (&base, &model) {
+        (Some(b), _) => read_ledger_http(b, &spec).await,
+        (None, Some(m)) => m
+            .lock()
+            .map(|m| m.ledger())
+            .map_err(|_| "model lock poisoned".to_string()),
+        _ => Err("no target".into()),
+    };
+    if let Ok(a) = &actual {
+        rec.ledger_entries = a.values().map(|c| c.count).sum();
+        let expected = s.recorder.expected_ledger();
+        rec.phantoms_or_duplicates = a
+            .iter()
+            .map(|(k, c)| {
+                c.count
+                    .saturating_sub(expected.get(k).map(|e| e.count).unwrap_or(0))
+            })
+            .sum();
+    }
+
+    let batches = s.batches.iter().map(|b| b.report(&spec)).collect();
+    let audit = s.auditor.report();
+    let mut report = crate::report::build(crate::report::BuildInput {
+        spec: &spec,
+        scenario_file,
+        mode: "run",
+        seed: cfg.seed,
+        recorder: &s.recorder,
+        stats: &s.stats,
+        batches,
+        actual_ledger: actual,
+        audit_disagreements: audit.disagreements,
+    });
+    let target = match &cfg.target {
+        TargetChoice::Http { url } => url.clone(),
+        TargetChoice::Model => "in-process model".into(),
+    };
+    report.live = Some(LiveReport {
+        target,
+        transport: match (&cfg.target, cfg.transport) {
+            (TargetChoice::Model, _) => "model".into(),
+            (_, TransportKind::Hyper) => "hyper-http1".into(),
+            (_, TransportKind::Reqwest) => "reqwest".into(),
+        },
+        time_scale: scale,
+        connections,
+        queue_bound: cfg.queue_bound,
+        interrupted,
+        wall_seconds: (wall * 1000.0).round() / 1000.0,
+        requests_completed: s.completed,
+        requests_per_second: (s.completed as f64 / wall.max(1e-9)).round(),
+        response_time_ms: crate::report::latency(&s.response_all),
+        service_time_ms: crate::report::latency(&s.service_all),
+        not_sent: s.not_sent,
+        errors_by_kind: s
+            .recorder
+            .errors_by_kind
+            .iter()
+            .map(|(k, v)| (k.to_string(), *v))
+            .collect(),
+        journal: JournalReport {
+            path: s.journal.path.display().to_string(),
+            accepted: s.journal.accepted,
+            unknown: s.journal.unknown,
+        },
+        reconciliation: rec,
+        audit,
+        hooks: hook_reports,
+    });
+    if let Some(e) = s.journal_error {
+        return Err(RunError::Io {
+            path: s.journal.path.display().to_string(),
+            source: std::io::Error::other(e),
+        });
+    }
+    Ok(RunOutput {
+        report,
+        interrupted,
+    })
+}
+
+fn contract_key(req: &Request) -> Option<IdemKey> {
+    super::journal::key_of(req)
+}

@@ -1,0 +1,237 @@
+//! How one connection of the live driver reaches its target.
+//!
+//! - `Hyper`: one HTTP/1.1 connection through hyper's connection-level client (the fast
+//!   path for plain `http://` targets), reconnecting after a failure;
+//! - `Reqwest`: a shared reqwest client (general, slower);
+//! - `Model`: the in-process reference model, called in real time with the run's clock.
+//!
+//! A transport never fails the run: every failure becomes [`Response::Error`] with a kind
+//! (`timeout`, `refused`, `reset`, `transport`, `unexpected_status`, `bad_body`).
+
+use super::clock::VirtualClock;
+use crate::contract::{self, WireRequest};
+use crate::model::{Model, Request, Response};
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::client::conn::http1::SendRequest;
+use hyper_util::rt::TokioIo;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// An `http://host:port` base address.
+#[derive(Clone, Debug)]
+pub struct Base {
+    pub url: String,
+    pub host: String,
+    pub addr: SocketAddr,
+}
+
+impl Base {
+    pub fn parse(url: &str) -> Result<Base, String> {
+        let rest = url.strip_prefix("http://").ok_or_else(|| {
+            format!("--target {url:?}: only http:// targets are supported (no TLS in this build)")
+        })?;
+        let hostport = rest.trim_end_matches('/');
+        if hostport.contains('/') {
+            return Err(format!(
+                "--target {url:?}: give the base address only (http://host:port); paths come from the contract"
+            ));
+        }
+        use std::net::ToSocketAddrs;
+        let addr = hostport
+            .to_socket_addrs()
+            .map_err(|e| format!("--target {url:?}: cannot resolve {hostport}: {e}"))?
+            .next()
+            .ok_or_else(|| format!("--target {url:?}: {hostport} resolves to no address"))?;
+        Ok(Base {
+            url: format!("http://{hostport}"),
+            host: hostport.to_string(),
+            addr,
+        })
+    }
+}
+
+pub enum Transport {
+    Hyper {
+        base: Base,
+        sender: Option<SendRequest<Full<Bytes>>>,
+    },
+    Reqwest {
+        base: Base,
+        client: reqwest::Client,
+    },
+    Model {
+        model: Arc<Mutex<Model>>,
+        clock: VirtualClock,
+    },
+}
+
+/// The raw answer of an HTTP exchange.
+pub struct RawAnswer {
+    pub status: u16,
+    pub retry_after: Option<String>,
+    pub body: Bytes,
+}
+
+fn classify(e: &std::io::Error) -> &'static str {
+    use std::io::ErrorKind::*;
+    match e.kind() {
+        ConnectionRefused => "refused",
+        ConnectionReset | ConnectionAborted | BrokenPipe | UnexpectedEof => "reset",
+        TimedOut => "timeout",
+        _ => "transport",
+    }
+}
+
+fn classify_hyper(e: &hyper::Error) -> &'static str {
+    if e.is_incomplete_message() || e.is_closed() || e.is_canceled() {
+        return "reset";
+    }
+    let mut src: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
+    while let Some(s) = src {
+        if let Some(io) = s.downcast_ref::<std::io::Error>() {
+            return classify(io);
+        }
+        src = s.source();
+    }
+    "transport"
+}
+
+impl Transport {
+    /// Send one request and map the answer; `timeout` bounds the whole exchange.
+    pub async fn call(
+        &mut self,
+        spec: &crate::scenario::Spec,
+        req: &Request,
+        timeout: Duration,
+        time_scale: f64,
+    ) -> Response {
+        match self {
+            Transport::Model { model, clock } => {
+                let now = clock.now();
+                match model.lock() {
+                    Ok(mut m) => m.handle(now, req),
+                    Err(_) => Response::Error { kind: "transport" },
+                }
+            }
+            _ => {
+                let wire = contract::to_wire(spec, req);
+                match tokio::time::timeout(timeout, self.exchange(&wire)).await {
+                    Err(_) => {
+                        // The connection may hold a half-read answer: start afresh.
+                        if let Transport::Hyper { sender, .. } = self {
+                            *sender = None;
+                        }
+                        Response::Error { kind: "timeout" }
+                    }
+                    Ok(Err(kind)) => Response::Error { kind },
+                    Ok(Ok(a)) => {
+                        contract::from_wire(a.status, a.retry_after.as_deref(), &a.body, time_scale)
+                    }
+                }
+            }
+        }
+    }
+
+    /// One HTTP exchange (also used for the ledger and reconciliation reads).
+    pub async fn exchange(&mut self, wire: &WireRequest) -> Result<RawAnswer, &'static str> {
+        match self {
+            Transport::Hyper { base, sender } => {
+                if sender.as_ref().is_none_or(|s| s.is_closed()) {
+                    let stream = tokio::net::TcpStream::connect(base.addr)
+                        .await
+                        .map_err(|e| classify(&e))?;
+                    let _ = stream.set_nodelay(true);
+                    let (s, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+                        .await
+                        .map_err(|e| classify_hyper(&e))?;
+                    tokio::spawn(async move {
+                        let _ = conn.await;
+                    });
+                    *sender = Some(s);
+                }
+                let Some(s) = sender.as_mut() else {
+                    return Err("transport");
+                };
+                s.ready().await.map_err(|e| classify_hyper(&e))?;
+                let mut b = hyper::Request::builder()
+                    .method(wire.method)
+                    .uri(&wire.path)
+                    .header("host", &base.host);
+                if let Some(k) = &wire.idempotency_key {
+                    b = b.header("idempotency-key", k);
+                }
+                let body = match &wire.body {
+                    Some(bytes) => {
+                        b = b.header("content-type", "application/json");
+                        Full::new(Bytes::from(bytes.clone()))
+                    }
+                    None => Full::new(Bytes::new()),
+                };
+                let request = b.body(body).map_err(|_| "transport")?;
+                let resp = match s.send_request(request).await {
+                    Ok(r) => r,
+                    Err(e) => {
+                        *sender = None;
+                        return Err(classify_hyper(&e));
+                    }
+                };
+                let status = resp.status().as_u16();
+                let retry_after = resp
+                    .headers()
+                    .get("retry-after")
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_string);
+                let body = match resp.into_body().collect().await {
+                    Ok(c) => c.to_bytes(),
+                    Err(e) => {
+                        *sender = None;
+                        return Err(classify_hyper(&e));
+                    }
+                };
+                Ok(RawAnswer {
+                    status,
+                    retry_after,
+                    body,
+                })
+            }
+            Transport::Reqwest { base, client } => {
+                let url = format!("{}{}", base.url, wire.path);
+                let method =
+                    reqwest::Method::from_bytes(wire.method.as_bytes()).map_err(|_| "transport")?;
+                let mut rb = client.request(method, url);
+                if let Some(k) = &wire.idempotency_key {
+                    rb = rb.header("idempotency-key", k);
+                }
+                if let Some(bytes) = &wire.body {
+                    rb = rb
+                        .header("content-type", "application/json")
+                        .body(bytes.clone());
+                }
+                let resp = rb.send().await.map_err(|e| {
+                    if e.is_timeout() {
+                        "timeout"
+                    } else if e.is_connect() {
+                        "refused"
+                    } else {
+                        "transport"
+                    }
+                })?;
+                let status = resp.status().as_u16();
+                let retry_after = resp
+                    .headers()
+                    .get("retry-after")
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_string);
+                let body = resp.bytes().await.map_err(|_| "reset")?;
+                Ok(RawAnswer {
+                    status,
+                    retry_after,
+                    body,
+                })
+            }
+            Transport::Model { .. } => Err("transport"),
+        }
+    }
+}
