@@ -172,7 +172,7 @@ fn serve(args: cutover::cli::ServeArgs) -> anyhow::Result<ExitCode> {
         .clone()
         .or_else(|| std::env::var("CUTOVER_ADMIN_TOKEN").ok())
         .filter(|t| !t.is_empty());
-    let cfg = cutover::server::ServeConfig {
+    let mut cfg = cutover::server::ServeConfig {
         admin_token: token,
         max_in_flight: args.max_in_flight,
         fault_accept_while_suspended: matches!(
@@ -184,11 +184,19 @@ fn serve(args: cutover::cli::ServeArgs) -> anyhow::Result<ExitCode> {
     let mut model = cutover::model::Model::new(Arc::new(cutover::model::Rules::from_spec(&spec)));
     let store = match &args.data {
         Some(dir) => {
-            let (store, replayed) = cutover::server::store::Store::open(dir, &mut model)?;
+            let (store, replayed, saved) = cutover::server::store::Store::open(dir, &mut model)?;
             eprintln!(
                 "data in {}: replayed {replayed} logged requests",
                 dir.display()
             );
+            // A restarted server keeps following the clock a run set, unless flags say otherwise.
+            if let (Some(c), None, false) = (saved, &args.virtual_start, args.rebase_now) {
+                cfg.clock = VirtualClock::from_wall(
+                    cutover::time::SimTime(c.virtual_micros),
+                    c.wall_micros,
+                    c.scale,
+                );
+            }
             Some(store)
         }
         None => None,

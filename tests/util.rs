@@ -64,3 +64,173 @@ pub fn golden(name: &str, actual: &str) {
         path.display()
     );
 }
+
+/// A `cutover serve` child process on a free loopback port; killed (by its PID) on drop.
+pub struct Server {
+    child: Option<std::process::Child>,
+    pub port: u16,
+    pub url: String,
+}
+
+impl Server {
+    /// Start `cutover serve --addr 127.0.0.1:PORT` (PORT 0 = any free one) with more args.
+    pub fn start(port: u16, args: &[&str]) -> Server {
+        use std::io::BufRead;
+        let addr = format!("127.0.0.1:{port}");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_cutover"))
+            .args(["serve", "--addr", &addr])
+            .args(args)
+            .current_dir(root())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start cutover serve");
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let _ = std::io::BufReader::new(stdout).read_line(&mut line);
+            let _ = tx.send(line);
+        });
+        let line = rx
+            .recv_timeout(std::time::Duration::from_secs(30))
+            .expect("serve printed its address");
+        let url = line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+            .to_string();
+        let port = url.rsplit(':').next().unwrap().parse().unwrap();
+        Server {
+            child: Some(child),
+            port,
+            url,
+        }
+    }
+
+    /// SIGKILL, as a crash would.
+    pub fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// A plain HTTP/1.1 exchange on loopback: (status, headers lowercased, body).
+pub fn http(
+    port: u16,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> (u16, Vec<(String, String)>, String) {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(std::time::Duration::from_secs(20)))
+        .unwrap();
+    let mut req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    if !body.is_empty() {
+        req.push_str("Content-Type: application/json\r\n");
+    }
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    req.push_str(body);
+    s.write_all(req.as_bytes()).unwrap();
+    let mut raw = String::new();
+    s.read_to_string(&mut raw).unwrap();
+    let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
+    let mut lines = head.lines();
+    let status = lines
+        .next()
+        .unwrap()
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    (status, headers, body.to_string())
+}
+
+pub fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+/// The smoke scenario cut to 19 days (to 8 May), without the proxy batch.
+pub fn short_smoke() -> serde_json::Value {
+    let mut v = smoke_value();
+    v["timeline"]["end"] = serde_json::json!("2021-05-08T00:00:00+08:00");
+    v["population"]["groups"]["proxy"]["count"] = 0.into();
+    let batches: Vec<serde_json::Value> = v["batches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|b| b["group"] != "proxy")
+        .cloned()
+        .collect();
+    v["batches"] = serde_json::Value::Array(batches);
+    v
+}
+
+/// Wait (bounded) until `file` has at least `lines` lines; false on timeout.
+pub fn wait_for_lines(file: &Path, lines: usize, limit: std::time::Duration) -> bool {
+    let start = std::time::Instant::now();
+    while start.elapsed() < limit {
+        if std::fs::read_to_string(file)
+            .map(|t| t.lines().count() >= lines)
+            .unwrap_or(false)
+        {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    false
+}
+
+pub fn spawn_cutover(args: &[&str]) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_cutover"))
+        .args(args)
+        .current_dir(root())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn cutover")
+}
+
+/// Wait for a child with a bound; kill it (by its PID) and fail if it overruns.
+pub fn wait_bounded(mut child: std::process::Child, limit: std::time::Duration) -> Output {
+    let start = std::time::Instant::now();
+    loop {
+        if let Ok(Some(_)) = child.try_wait() {
+            return child.wait_with_output().unwrap();
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            let o = child.wait_with_output().unwrap();
+            panic!(
+                "cutover did not finish within {limit:?}: {}{}",
+                stdout(&o),
+                stderr(&o)
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}

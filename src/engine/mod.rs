@@ -18,7 +18,7 @@ pub mod queue;
 use crate::demand::{Agent, Demand, Next, Stage};
 use crate::model::{Request, Response};
 use crate::population::Population;
-use crate::report::recorder::Recorder;
+use crate::report::recorder::{Recorder, Timing};
 use crate::scenario::{OpenDays, Spec};
 use crate::target::Target;
 use crate::time::{DayKind, SimTime};
@@ -310,14 +310,13 @@ impl<'t, T: Target> Engine<'t, T> {
             return;
         };
         self.free_jobs.push(job);
-        self.recorder.outcome(
-            now,
-            j.phase as usize,
-            &j.req,
-            &resp,
-            now.micros_since(j.started).max(0) as u64,
-            None,
-        );
+        let timing = Timing {
+            response_micros: now.micros_since(j.started).max(0) as u64,
+            service_micros: None,
+            decided_from: now,
+        };
+        self.recorder
+            .outcome(now, j.phase as usize, &j.req, &resp, timing);
         if let Some(p) = j.pool {
             let pool = &mut self.pools[p as usize];
             pool.busy -= 1;

@@ -20,7 +20,7 @@ use crate::engine::batch::BatchRunner;
 use crate::engine::queue::{Ev, EventQueue};
 use crate::model::{IdemKey, LedgerCell, LedgerKey, Model, Request, Response, Rules};
 use crate::population::Population;
-use crate::report::recorder::Recorder;
+use crate::report::recorder::{Recorder, Timing};
 use crate::scenario::Spec;
 use crate::time::SimTime;
 use std::collections::{BTreeMap, HashSet};
@@ -160,6 +160,8 @@ struct Scheduler {
     journal_error: Option<String>,
     /// Batch debits to send, decided while handling an answer.
     pending_batch: Vec<(u16, Vec<u32>)>,
+    /// Virtual time allowed for clock skew between driver and target.
+    margin_micros: i64,
 }
 
 impl Scheduler {
@@ -236,14 +238,15 @@ impl Scheduler {
         let now_v = self.clock.at(d.done);
         let response = micros(d.done.saturating_duration_since(job.due));
         let service = micros(d.done.saturating_duration_since(d.sent));
-        self.recorder.outcome(
-            now_v,
-            job.phase as usize,
-            &job.req,
-            &d.resp,
-            response,
-            was_sent.then_some(service),
-        );
+        // The target decided somewhere between send and answer (widened by the skew margin).
+        let decided_from = SimTime(self.clock.at(d.sent).0 - self.margin_micros);
+        let timing = Timing {
+            response_micros: response,
+            service_micros: was_sent.then_some(service),
+            decided_from,
+        };
+        self.recorder
+            .outcome(now_v, job.phase as usize, &job.req, &d.resp, timing);
         if was_sent {
             let _ = self
                 .response_all
@@ -601,6 +604,7 @@ pub async fn run(
         service_all: histogram(),
         journal_error: None,
         pending_batch: Vec::new(),
+        margin_micros: margin,
     };
     s.stats.agents = s.agents.len() as u64;
     for (idx, next) in cast.first.into_iter().enumerate() {

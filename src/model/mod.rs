@@ -75,10 +75,10 @@ impl IdemKey {
     /// Parse key text: 32 hex digits are taken as they are; any other text (a real
     /// deployment's keys) is hashed into 128 bits (two FNV-1a passes with distinct seeds).
     pub fn from_text(text: &str) -> IdemKey {
-        if text.len() == 32 {
-            if let Ok(v) = u128::from_str_radix(text, 16) {
-                return IdemKey(v);
-            }
+        if text.len() == 32
+            && let Ok(v) = u128::from_str_radix(text, 16)
+        {
+            return IdemKey(v);
         }
         let fnv = |seed: u64| {
             let mut h = seed;
@@ -351,6 +351,7 @@ impl Model {
         if let Some(resume_at) = self
             .rules
             .closure(req.channel(), payer.group, payer.league, now)
+            && !(self.ignore_closures && matches!(req, Request::Pay { .. }))
         {
             return Response::Suspended { resume_at };
         }

@@ -50,6 +50,19 @@ pub struct Hour {
     pub channel_queue_max: Vec<u64>,
 }
 
+/// How long an answer took, and the window in which the target decided.
+#[derive(Clone, Copy, Debug)]
+pub struct Timing {
+    /// From the request's due instant to its answer.
+    pub response_micros: u64,
+    /// From the actual send to the answer (live runs only).
+    pub service_micros: Option<u64>,
+    /// The earliest instant the target may have decided at (the send instant in live runs,
+    /// the answer instant in the engine): an acceptance counts as made while suspended
+    /// only if the channel was closed over the whole window.
+    pub decided_from: SimTime,
+}
+
 /// A rule broken by the target, kept for the report (first few only).
 #[derive(Clone, Debug)]
 pub struct Violation {
@@ -201,17 +214,20 @@ impl Recorder {
         }
     }
 
-    /// The answer to a request arrived at virtual instant `now`, `response_micros` after
-    /// it was due (and, in live runs, `service_micros` after it was actually sent).
+    /// The answer to a request arrived at virtual instant `now`.
     pub fn outcome(
         &mut self,
         now: SimTime,
         phase: usize,
         req: &Request,
         resp: &Response,
-        response_micros: u64,
-        service_micros: Option<u64>,
+        timing: Timing,
     ) {
+        let Timing {
+            response_micros,
+            service_micros,
+            decided_from,
+        } = timing;
         let latency = response_micros.clamp(1, LATENCY_MAX_MICROS);
         let hour = self.hour_index(now);
         if let Response::Error { kind } | Response::Invalid { reason: kind } = resp {
@@ -273,6 +289,9 @@ impl Recorder {
             if self
                 .rules
                 .is_closed(*channel, payer.group, payer.league, now)
+                && self
+                    .rules
+                    .is_closed(*channel, payer.group, payer.league, decided_from)
             {
                 self.accepted_while_suspended += 1;
                 if self.violations.len() < VIOLATIONS_KEPT {

@@ -300,16 +300,16 @@ async fn decide(st: &AppState, req: Request) -> Reply {
         };
         (resp, wait_for)
     };
-    if let (Some(store), Some(seq)) = (&st.store, wait_for) {
-        if !store.wait(seq).await {
-            return problem(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "storage_failed",
-                "storage failed; the outcome is unknown",
-                None,
-                None,
-            );
-        }
+    if let (Some(store), Some(seq)) = (&st.store, wait_for)
+        && !store.wait(seq).await
+    {
+        return problem(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "storage_failed",
+            "storage failed; the outcome is unknown",
+            None,
+            None,
+        );
     }
     reply(&st.spec, resp)
 }
@@ -562,8 +562,27 @@ async fn admin_clock(
             b.time_scale
         ));
     }
+    let wall = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_micros() as i64)
+        .unwrap_or(0);
     if let Ok(mut c) = st.clock.write() {
         *c = VirtualClock::starting_now(at, b.time_scale);
+    }
+    if let Some(store) = &st.store
+        && let Err(e) = store.save_clock(store::SavedClock {
+            virtual_micros: at.0,
+            wall_micros: wall,
+            scale: b.time_scale,
+        })
+    {
+        return problem(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "storage_failed",
+            &format!("the clock could not be saved: {e}"),
+            None,
+            None,
+        );
     }
     json(
         StatusCode::OK,

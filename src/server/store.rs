@@ -38,7 +38,17 @@ pub enum StoreError {
     },
 }
 
+/// A clock setting saved by `POST /v1/admin/clock`: virtual instant, wall-clock instant
+/// (Unix microseconds) and scale.
+#[derive(Clone, Copy, Debug)]
+pub struct SavedClock {
+    pub virtual_micros: i64,
+    pub wall_micros: i64,
+    pub scale: f64,
+}
+
 pub struct Store {
+    clock_conn: std::sync::Mutex<Connection>,
     tx: mpsc::SyncSender<(u64, i64, String)>,
     committed: watch::Receiver<u64>,
     next_seq: AtomicU64,
@@ -47,7 +57,10 @@ pub struct Store {
 impl Store {
     /// Open (or create) the log in `dir`, replay it into `model`, and start the writer.
     /// Returns the store and the number of requests replayed.
-    pub fn open(dir: &Path, model: &mut Model) -> Result<(Store, u64), StoreError> {
+    pub fn open(
+        dir: &Path,
+        model: &mut Model,
+    ) -> Result<(Store, u64, Option<SavedClock>), StoreError> {
         std::fs::create_dir_all(dir).map_err(|source| StoreError::Dir {
             path: dir.display().to_string(),
             source,
@@ -61,7 +74,8 @@ impl Store {
         let conn = Connection::open(&path).map_err(err)?;
         conn.execute_batch(
             "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;
-             CREATE TABLE IF NOT EXISTS log (seq INTEGER PRIMARY KEY, at_micros INTEGER NOT NULL, request TEXT NOT NULL);",
+             CREATE TABLE IF NOT EXISTS log (seq INTEGER PRIMARY KEY, at_micros INTEGER NOT NULL, request TEXT NOT NULL);
+             CREATE TABLE IF NOT EXISTS clock (id INTEGER PRIMARY KEY CHECK (id = 1), virtual_micros INTEGER NOT NULL, wall_micros INTEGER NOT NULL, scale REAL NOT NULL);",
         )
         .map_err(err)?;
         let mut last = 0u64;
@@ -92,6 +106,20 @@ impl Store {
                 replayed += 1;
             }
         }
+        let saved = conn
+            .query_row(
+                "SELECT virtual_micros, wall_micros, scale FROM clock WHERE id = 1",
+                [],
+                |r| {
+                    Ok(SavedClock {
+                        virtual_micros: r.get(0)?,
+                        wall_micros: r.get(1)?,
+                        scale: r.get(2)?,
+                    })
+                },
+            )
+            .ok();
+        let clock_conn = Connection::open(&path).map_err(err)?;
         let (tx, rx) = mpsc::sync_channel::<(u64, i64, String)>(65_536);
         let (committed_tx, committed) = watch::channel(last);
         std::thread::Builder::new()
@@ -101,14 +129,28 @@ impl Store {
                 path: p.clone(),
                 source,
             })?;
-        Ok((
-            Store {
-                tx,
-                committed,
-                next_seq: AtomicU64::new(last + 1),
-            },
-            replayed,
-        ))
+        let store = Store {
+            clock_conn: std::sync::Mutex::new(clock_conn),
+            tx,
+            committed,
+            next_seq: AtomicU64::new(last + 1),
+        };
+        Ok((store, replayed, saved))
+    }
+
+    /// Save the clock setting so a restarted server keeps following the run's clock.
+    pub fn save_clock(&self, c: SavedClock) -> Result<(), String> {
+        let conn = self
+            .clock_conn
+            .lock()
+            .map_err(|_| "storage lock poisoned".to_string())?;
+        conn.execute(
+            "INSERT INTO clock (id, virtual_micros, wall_micros, scale) VALUES (1, ?1, ?2, ?3)
+             ON CONFLICT(id) DO UPDATE SET virtual_micros = ?1, wall_micros = ?2, scale = ?3",
+            rusqlite::params![c.virtual_micros, c.wall_micros, c.scale],
+        )
+        .map(|_| ())
+        .map_err(|e| e.to_string())
     }
 
     /// Log a mutating request (call under the model's lock); returns its sequence number.
