@@ -108,9 +108,10 @@ pub struct RunArgs {
     /// Drive the in-process reference model in real time, no network.
     #[arg(long)]
     pub model: bool,
-    /// Virtual seconds per real second (1440: a day of the timeline per minute).
-    #[arg(long, default_value_t = 1440.0)]
-    pub time_scale: f64,
+    /// Virtual seconds per real second (1440: a day of the timeline per minute; default: the
+    /// scenario's `run.time_scale`, else 1440).
+    #[arg(long)]
+    pub time_scale: Option<f64>,
     /// Master seed (default: the scenario's `seed`).
     #[arg(long)]
     pub seed: Option<u64>,

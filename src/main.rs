@@ -211,8 +211,9 @@ fn serve(args: cutover::cli::ServeArgs) -> anyhow::Result<ExitCode> {
 fn run_live(args: cutover::cli::RunArgs) -> anyhow::Result<ExitCode> {
     use cutover::live::run::{RunConfig, TargetChoice, TransportKind};
     let spec = Arc::new(load(&args.scenario)?);
-    if !(args.time_scale > 0.0 && args.time_scale <= 1e9) {
-        anyhow::bail!("--time-scale: must be in (0, 1e9], got {}", args.time_scale);
+    let time_scale = args.time_scale.unwrap_or(spec.raw.run.time_scale);
+    if !(time_scale > 0.0 && time_scale <= 1e9) {
+        anyhow::bail!("--time-scale: must be in (0, 1e9], got {time_scale}");
     }
     if args.connections == 0 || args.connections > 10_000 {
         anyhow::bail!(
@@ -241,7 +242,7 @@ fn run_live(args: cutover::cli::RunArgs) -> anyhow::Result<ExitCode> {
             cutover::cli::TransportArg::Hyper => TransportKind::Hyper,
             cutover::cli::TransportArg::Reqwest => TransportKind::Reqwest,
         },
-        time_scale: args.time_scale,
+        time_scale,
         connections: args.connections,
         queue_bound: args.queue_bound,
         timeout: std::time::Duration::from_millis(args.timeout_ms.max(1)),

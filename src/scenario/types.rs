@@ -38,9 +38,32 @@ pub struct Scenario {
     pub backend: Backend,
     #[serde(default)]
     pub gates: Vec<Gate>,
-    /// Runbook actions at phase boundaries (run by `cutover run`, listed by `simulate`).
+    /// Runbook actions at phase boundaries, run by `cutover run` (`simulate` runs none).
     #[serde(default)]
     pub hooks: Vec<Hook>,
+    /// Defaults for `cutover run`.
+    #[serde(default)]
+    pub run: RunDefaults,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RunDefaults {
+    /// Virtual seconds per real second when `--time-scale` is not given.
+    #[serde(default = "default_time_scale")]
+    pub time_scale: f64,
+}
+
+impl Default for RunDefaults {
+    fn default() -> Self {
+        RunDefaults {
+            time_scale: default_time_scale(),
+        }
+    }
+}
+
+fn default_time_scale() -> f64 {
+    1440.0
 }
 
 /// An action taken when a phase starts: run a command or call an HTTP endpoint.

@@ -950,6 +950,13 @@ pub fn compile(s: Scenario) -> Result<Spec, Vec<Problem>> {
         }
     }
 
+    if !(s.run.time_scale > 0.0 && s.run.time_scale <= 1e9) {
+        c.push(
+            "run.time_scale",
+            format!("must be in (0, 1e9], got {}", s.run.time_scale),
+        );
+    }
+
     // --- hooks
     for (i, h) in s.hooks.iter().enumerate() {
         let path = format!("hooks[{i}]");

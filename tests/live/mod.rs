@@ -410,3 +410,59 @@ fn ctrl_c_writes_an_interrupted_report_and_exits_130() {
     // What was acknowledged before the interrupt is in the journal and reconciled.
     assert_eq!(r["summary"]["ledger_mismatched_cells"], 0);
 }
+
+#[test]
+fn phase_hooks_run_at_their_compressed_instants() {
+    let server = Server::start(0, &["--scenario", "scenarios/ci-smoke.json"]);
+    let dir = temp_dir("hooks");
+    let marker = dir.join("peripheral-stopped.marker");
+    let mut v = short_smoke();
+    v["hooks"] = serde_json::json!([
+        {"phase": "peripheral_stopped", "command": ["touch", marker.to_str().unwrap()]},
+        {"phase": "new_system", "http": {"method": "GET", "url": format!("{}/v1/health", server.url)}},
+        {"phase": "suspended", "command": ["false"]}
+    ]);
+    let scenario = write_scenario(&dir, "hooks.json", &v);
+    let o = wait_bounded(
+        spawn_cutover(&[
+            "run",
+            scenario.to_str().unwrap(),
+            "--target",
+            &server.url,
+            "--time-scale",
+            "400000",
+            "--out",
+            dir.to_str().unwrap(),
+            "--quiet",
+        ]),
+        Duration::from_secs(60),
+    );
+    assert!(
+        matches!(o.status.code(), Some(0) | Some(1)),
+        "{}{}",
+        stdout(&o),
+        stderr(&o)
+    );
+    assert!(marker.exists(), "the command hook did not run");
+    let hooks = report(&dir)["live"]["hooks"].as_array().unwrap().clone();
+    assert_eq!(hooks.len(), 3, "{hooks:?}");
+    let by_phase = |p: &str| hooks.iter().find(|h| h["phase"] == p).unwrap().clone();
+    let touch = by_phase("peripheral_stopped");
+    let health = by_phase("new_system");
+    let failing = by_phase("suspended");
+    assert_eq!(touch["ok"], true);
+    assert_eq!(touch["due_at"], "2021-04-22T00:00:00+08:00");
+    assert_eq!(health["ok"], true, "{health}");
+    assert_eq!(health["outcome"], "HTTP 200");
+    assert_eq!(failing["ok"], false);
+    assert_eq!(failing["outcome"], "exit status 1");
+    // 3 virtual days at 400000x are 0.65 s: the later phase's hook starts later.
+    let t1 = touch["started_after_seconds"].as_f64().unwrap();
+    let t2 = failing["started_after_seconds"].as_f64().unwrap();
+    let t3 = health["started_after_seconds"].as_f64().unwrap();
+    assert!(t1 < t2 && t2 < t3, "{t1} {t2} {t3}");
+    assert!(
+        (t3 - t1 - 9.0 * 86_400.0 / 400_000.0).abs() < 0.5,
+        "{t1} {t3}"
+    );
+}
