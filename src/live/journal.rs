@@ -1,5 +1,7 @@
 //! `journal.jsonl`: every acknowledged payment (and every payment whose outcome stayed
-//! unknown) appended as it arrives and flushed at once, so a stopped run loses nothing.
+//! unknown) appended as it arrives. The driver flushes after each batch of answers it
+//! handles (under load, the answers that arrived together), so a killed run loses at most
+//! the answers of that moment, and an interrupted one nothing.
 
 use crate::contract::items_to_wire;
 use crate::model::{IdemKey, Request};
@@ -72,7 +74,12 @@ impl Journal {
             items_fen: items_to_wire(items),
         };
         serde_json::to_writer(&mut self.w, &line).map_err(std::io::Error::other)?;
-        self.w.write_all(b"\n")?;
+        self.w.write_all(b"\n")
+    }
+
+    /// Hand what was written to the operating system (the driver calls this after each
+    /// batch of answers it handles, so a killed run loses at most that batch).
+    pub fn flush(&mut self) -> std::io::Result<()> {
         self.w.flush()
     }
 

@@ -16,6 +16,9 @@ pub struct LiveReport {
     pub wall_seconds: f64,
     pub requests_completed: u64,
     pub requests_per_second: f64,
+    /// CPU time of the driver process while sending (Linux /proc; null elsewhere).
+    pub client_cpu_seconds: Option<f64>,
+    pub client_cpu_micros_per_request: Option<f64>,
     /// From each request's scheduled instant to its answer (coordinated omission corrected).
     pub response_time_ms: Latency,
     /// From the actual send to the answer.

@@ -133,6 +133,17 @@ async fn worker(
     }
 }
 
+/// CPU time (user + system) of this process so far, from /proc (Linux); None elsewhere.
+fn cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name (which may hold spaces) start after the last ')'.
+    let rest = stat.rsplit_once(')')?.1;
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let (utime, stime): (f64, f64) = (f.get(11)?.parse().ok()?, f.get(12)?.parse().ok()?);
+    // Linux reports clock ticks of 1/100 s on every common configuration (USER_HZ).
+    Some((utime + stime) / 100.0)
+}
+
 fn micros(d: Duration) -> u64 {
     d.as_micros().min(u64::MAX as u128) as u64
 }
@@ -643,6 +654,7 @@ pub async fn run(
     let mut hook_tasks = Vec::new();
 
     let started = Instant::now();
+    let cpu_at_start = cpu_seconds();
     let mut progress = Progress::new(cfg.progress, &spec);
     let mut tick = tokio::time::interval(Duration::from_millis(250));
     let ctrl_c = tokio::signal::ctrl_c();
@@ -710,6 +722,13 @@ pub async fn run(
             _ = &mut ctrl_c => { interrupted = true; break; }
             Some(d) = done_rx.recv(), if s.outstanding > 0 => {
                 s.complete(d, true);
+                // Take every answer already waiting, then flush the journal once.
+                while let Ok(d) = done_rx.try_recv() {
+                    s.complete(d, true);
+                }
+                if let Err(e) = s.journal.flush() {
+                    s.journal_error.get_or_insert(e.to_string());
+                }
                 let now_v = s.clock.now();
                 while let Some((batch, members)) = s.pending_batch.pop() {
                     for m in members {
@@ -736,7 +755,11 @@ pub async fn run(
         }
     }
     progress.finish();
+    if let Err(e) = s.journal.flush() {
+        s.journal_error.get_or_insert(e.to_string());
+    }
     let wall = started.elapsed().as_secs_f64();
+    let cpu = cpu_at_start.zip(cpu_seconds()).map(|(a, b)| b - a);
     s.stats.in_flight_at_end = s.outstanding as u64;
     s.stats.pending_at_end += s.events.len() as u64;
     s.stats.events = s.completed + s.not_sent;
@@ -865,6 +888,10 @@ pub async fn run(
         wall_seconds: (wall * 1000.0).round() / 1000.0,
         requests_completed: s.completed,
         requests_per_second: (s.completed as f64 / wall.max(1e-9)).round(),
+        client_cpu_seconds: cpu.map(|c| (c * 100.0).round() / 100.0),
+        client_cpu_micros_per_request: cpu
+            .filter(|_| s.completed > 0)
+            .map(|c| (c * 1e6 / s.completed as f64 * 10.0).round() / 10.0),
         response_time_ms: crate::report::latency(&s.response_all),
         service_time_ms: crate::report::latency(&s.service_all),
         not_sent: s.not_sent,
