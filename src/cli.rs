@@ -4,11 +4,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
 #[derive(Debug, Parser)]
-#[command(
-    name = "cutover",
-    version,
-    about = "Rehearse a payment-system cutover: suspension window, reopening surge, ledger checks"
-)]
+#[command(name = "cutover", version, about = "Rehearse a payment-system cutover: suspension window, reopening surge, ledger checks")]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -132,6 +128,10 @@ pub struct RunArgs {
     /// Do not set the target's clock (for a deployment that keeps its own time).
     #[arg(long)]
     pub no_clock_sync: bool,
+    /// Target profile: how the contract's operations map onto the target's API (default:
+    /// the bundled contract, profiles/contract-v1.json).
+    #[arg(long)]
+    pub profile: Option<PathBuf>,
     /// Admin token for the clock call (also CUTOVER_ADMIN_TOKEN).
     #[arg(long)]
     pub admin_token: Option<String>,

@@ -19,11 +19,7 @@ pub const PROBLEM_JSON: &str = "application/problem+json";
 pub type ItemsWire = BTreeMap<Insurance, i64>;
 
 pub fn items_to_wire(items: &Items) -> ItemsWire {
-    Insurance::ALL
-        .iter()
-        .filter(|i| items[i.index()] != 0)
-        .map(|i| (*i, items[i.index()]))
-        .collect()
+    Insurance::ALL.iter().filter(|i| items[i.index()] != 0).map(|i| (*i, items[i.index()])).collect()
 }
 
 pub fn items_from_wire(w: &ItemsWire) -> Items {
@@ -167,33 +163,23 @@ pub struct WireRequest {
     pub method: &'static str,
     pub path: String,
     pub idempotency_key: Option<String>,
+    /// Further headers (from a target profile).
+    pub headers: Vec<(String, String)>,
     pub body: Option<Vec<u8>>,
 }
 
 fn league_name(spec: &Spec, l: u8) -> String {
-    spec.leagues
-        .get(l as usize)
-        .map(|x| x.name.clone())
-        .unwrap_or_default()
+    spec.leagues.get(l as usize).map(|x| x.name.clone()).unwrap_or_default()
 }
 
 fn channel_id(spec: &Spec, c: u8) -> String {
-    spec.channels
-        .get(c as usize)
-        .map(|x| x.id.clone())
-        .unwrap_or_default()
+    spec.channels.get(c as usize).map(|x| x.id.clone()).unwrap_or_default()
 }
 
 fn encode(s: &str) -> String {
     // Query values here are snake_case ids and league names (ASCII letters): escape the rest.
     s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b == b'_' || b == b'-' {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
+        .map(|b| if b.is_ascii_alphanumeric() || b == b'_' || b == b'-' { (b as char).to_string() } else { format!("%{b:02X}") })
         .collect()
 }
 
@@ -201,15 +187,11 @@ fn encode(s: &str) -> String {
 pub fn to_wire(spec: &Spec, req: &Request) -> WireRequest {
     let json = |v: &dyn erased::Ser| v.to_vec();
     match req {
-        Request::Assess {
-            payer,
-            channel,
-            kind,
-            items,
-        } => WireRequest {
+        Request::Assess { payer, channel, kind, items } => WireRequest {
             method: "POST",
             path: "/v1/assessments".into(),
             idempotency_key: None,
+            headers: Vec::new(),
             body: Some(json(&AssessmentBody {
                 payer_id: payer.id,
                 group: payer.group,
@@ -219,17 +201,11 @@ pub fn to_wire(spec: &Spec, req: &Request) -> WireRequest {
                 items_fen: items_to_wire(items),
             })),
         },
-        Request::Pay {
-            key,
-            payer,
-            channel,
-            items,
-            special,
-            assessment,
-        } => WireRequest {
+        Request::Pay { key, payer, channel, items, special, assessment } => WireRequest {
             method: "POST",
             path: "/v1/payments".into(),
             idempotency_key: Some(key.to_text()),
+            headers: Vec::new(),
             body: Some(json(&PaymentBody {
                 payer_id: payer.id,
                 group: payer.group,
@@ -250,16 +226,14 @@ pub fn to_wire(spec: &Spec, req: &Request) -> WireRequest {
                 encode(&channel_id(spec, *channel))
             ),
             idempotency_key: None,
+            headers: Vec::new(),
             body: None,
         },
-        Request::Certificate {
-            payer,
-            channel,
-            payment,
-        } => WireRequest {
+        Request::Certificate { payer, channel, payment } => WireRequest {
             method: "POST",
             path: "/v1/certificates".into(),
             idempotency_key: None,
+            headers: Vec::new(),
             body: Some(json(&CertificateBody {
                 payer_id: payer.id,
                 group: payer.group,
@@ -285,9 +259,7 @@ mod erased {
 }
 
 pub fn parse_instant(s: &str) -> Option<SimTime> {
-    chrono::DateTime::parse_from_rfc3339(s)
-        .ok()
-        .map(|d| SimTime::from_datetime(&d))
+    chrono::DateTime::parse_from_rfc3339(s).ok().map(|d| SimTime::from_datetime(&d))
 }
 
 /// Map an HTTP answer to a model [`Response`]. `retry_after_virtual_micros` converts a
@@ -300,15 +272,9 @@ pub fn from_wire(status: u16, retry_after: Option<&str>, body: &[u8], time_scale
         return if let Some(id) = a.assessment_id {
             Response::Assessed { assessment: id }
         } else if let Some(id) = a.payment_id {
-            Response::Accepted {
-                payment: id,
-                replayed: a.replayed.unwrap_or(false),
-            }
+            Response::Accepted { payment: id, replayed: a.replayed.unwrap_or(false) }
         } else if let Some(n) = a.payments {
-            Response::Records {
-                payments: n,
-                latest: a.latest_payment_id.unwrap_or(0),
-            }
+            Response::Records { payments: n, latest: a.latest_payment_id.unwrap_or(0) }
         } else if let Some(id) = a.certificate_id {
             Response::Certificate { certificate: id }
         } else {
@@ -320,71 +286,38 @@ pub fn from_wire(status: u16, retry_after: Option<&str>, body: &[u8], time_scale
     let retry_secs = retry_after.and_then(|v| v.trim().parse::<f64>().ok());
     match (status, code) {
         (503, "suspended") => {
-            let at = problem
-                .as_ref()
-                .and_then(|p| p.resume_at.as_deref())
-                .and_then(parse_instant)
-                .or_else(|| {
-                    retry_after
-                        .and_then(|v| httpdate::parse_http_date(v).ok())
-                        .map(|t| {
-                            let micros = t
-                                .duration_since(std::time::UNIX_EPOCH)
-                                .map(|d| d.as_micros() as i64)
-                                .unwrap_or(0);
-                            SimTime(micros)
-                        })
-                });
+            let at = problem.as_ref().and_then(|p| p.resume_at.as_deref()).and_then(parse_instant).or_else(|| {
+                retry_after.and_then(|v| httpdate::parse_http_date(v).ok()).map(|t| {
+                    let micros = t.duration_since(std::time::UNIX_EPOCH).map(|d| d.as_micros() as i64).unwrap_or(0);
+                    SimTime(micros)
+                })
+            });
             Response::Suspended { resume_at: at }
         }
         (429, _) | (503, _) => {
             let secs = retry_secs.unwrap_or(1.0).max(0.0);
-            Response::Overloaded {
-                retry_after_micros: (secs * 1e6 * time_scale.max(1.0)) as i64,
-            }
+            Response::Overloaded { retry_after_micros: (secs * 1e6 * time_scale.max(1.0)) as i64 }
         }
         (422, "idempotency_conflict") => Response::Conflict,
         (422, "assessment_required") => Response::AssessmentRequired,
-        (404, "not_yet_visible") => match problem
-            .as_ref()
-            .and_then(|p| p.visible_at.as_deref())
-            .and_then(parse_instant)
-        {
+        (404, "not_yet_visible") => match problem.as_ref().and_then(|p| p.visible_at.as_deref()).and_then(parse_instant) {
             Some(at) => Response::NotYetVisible { visible_at: at },
             None => Response::Error { kind: "bad_body" },
         },
         (404, "no_record") => Response::NoRecord,
-        (400, _) | (422, _) => Response::Invalid {
-            reason: "refused as invalid",
-        },
-        _ => Response::Error {
-            kind: "unexpected_status",
-        },
+        (400, _) | (422, _) => Response::Invalid { reason: "refused as invalid" },
+        _ => Response::Error { kind: "unexpected_status" },
     }
 }
 
 /// The payer of a wire body, resolved against the scenario.
-pub fn payer_ref(
-    spec: &Spec,
-    payer_id: u32,
-    group: GroupKind,
-    league: &str,
-) -> Result<PayerRef, String> {
-    let l = spec
-        .leagues
-        .iter()
-        .position(|x| x.name == league)
-        .ok_or_else(|| format!("unknown league {league:?}"))?;
-    Ok(PayerRef {
-        id: payer_id,
-        group,
-        league: l as u8,
-    })
+pub fn payer_ref(spec: &Spec, payer_id: u32, group: GroupKind, league: &str) -> Result<PayerRef, String> {
+    let l = spec.leagues.iter().position(|x| x.name == league).ok_or_else(|| format!("unknown league {league:?}"))?;
+    Ok(PayerRef { id: payer_id, group, league: l as u8 })
 }
 
 pub fn channel_index(spec: &Spec, channel: &str) -> Result<u8, String> {
-    spec.channel_index(channel)
-        .ok_or_else(|| format!("unknown channel {channel:?}"))
+    spec.channel_index(channel).ok_or_else(|| format!("unknown channel {channel:?}"))
 }
 
 /// Key text of an `Idempotency-Key` header.
@@ -410,43 +343,15 @@ mod tests {
             format!(r#"{{"type":"x","title":"t","status":0,"detail":"d","code":"{code}","accepted":false{extra}}}"#).into_bytes()
         };
         assert_eq!(
-            from_wire(
-                503,
-                Some("Sat, 01 May 2021 00:00:00 GMT"),
-                &p("suspended", r#","resume_at":"2021-05-01T00:00:00+08:00""#),
-                1.0
-            ),
-            Response::Suspended {
-                resume_at: parse_instant("2021-05-01T00:00:00+08:00")
-            }
+            from_wire(503, Some("Sat, 01 May 2021 00:00:00 GMT"), &p("suspended", r#","resume_at":"2021-05-01T00:00:00+08:00""#), 1.0),
+            Response::Suspended { resume_at: parse_instant("2021-05-01T00:00:00+08:00") }
         );
+        assert_eq!(from_wire(429, Some("2"), &p("overloaded", ""), 10.0), Response::Overloaded { retry_after_micros: 20_000_000 });
+        assert_eq!(from_wire(422, None, &p("idempotency_conflict", ""), 1.0), Response::Conflict);
+        assert_eq!(from_wire(500, None, b"oops", 1.0), Response::Error { kind: "unexpected_status" });
         assert_eq!(
-            from_wire(429, Some("2"), &p("overloaded", ""), 10.0),
-            Response::Overloaded {
-                retry_after_micros: 20_000_000
-            }
-        );
-        assert_eq!(
-            from_wire(422, None, &p("idempotency_conflict", ""), 1.0),
-            Response::Conflict
-        );
-        assert_eq!(
-            from_wire(500, None, b"oops", 1.0),
-            Response::Error {
-                kind: "unexpected_status"
-            }
-        );
-        assert_eq!(
-            from_wire(
-                201,
-                None,
-                br#"{"payment_id":4,"status":"accepted","replayed":false}"#,
-                1.0
-            ),
-            Response::Accepted {
-                payment: 4,
-                replayed: false
-            }
+            from_wire(201, None, br#"{"payment_id":4,"status":"accepted","replayed":false}"#, 1.0),
+            Response::Accepted { payment: 4, replayed: false }
         );
     }
 }

@@ -20,17 +20,13 @@ impl Dist {
                     min
                 }
             }
-            Dist::Exponential { mean } => {
-                Exp::new(1.0 / mean).map(|d| d.sample(rng)).unwrap_or(mean)
-            }
+            Dist::Exponential { mean } => Exp::new(1.0 / mean).map(|d| d.sample(rng)).unwrap_or(mean),
             Dist::LogNormal { median, p90 } => {
                 let sigma = (p90 / median).ln() / Z90;
                 if sigma <= 0.0 {
                     return median;
                 }
-                LogNormal::new(median.ln(), sigma)
-                    .map(|d| d.sample(rng))
-                    .unwrap_or(median)
+                LogNormal::new(median.ln(), sigma).map(|d| d.sample(rng)).unwrap_or(median)
             }
         }
     }
@@ -79,9 +75,7 @@ impl Cdf {
             return 0;
         }
         let x = rng.random::<f64>() * total;
-        self.cumulative
-            .partition_point(|&c| c <= x)
-            .min(self.cumulative.len() - 1)
+        self.cumulative.partition_point(|&c| c <= x).min(self.cumulative.len() - 1)
     }
 }
 
@@ -92,31 +86,17 @@ mod tests {
     #[test]
     fn means_match_samples() {
         let mut rng = crate::rng::component(1, "test");
-        for d in [
-            Dist::Exponential { mean: 3.0 },
-            Dist::LogNormal {
-                median: 2.0,
-                p90: 6.0,
-            },
-            Dist::Uniform { min: 1.0, max: 5.0 },
-        ] {
+        for d in [Dist::Exponential { mean: 3.0 }, Dist::LogNormal { median: 2.0, p90: 6.0 }, Dist::Uniform { min: 1.0, max: 5.0 }] {
             let n = 200_000;
             let avg: f64 = (0..n).map(|_| d.sample(&mut rng)).sum::<f64>() / n as f64;
-            assert!(
-                (avg / d.mean() - 1.0).abs() < 0.03,
-                "{d:?}: sample mean {avg} vs {}",
-                d.mean()
-            );
+            assert!((avg / d.mean() - 1.0).abs() < 0.03, "{d:?}: sample mean {avg} vs {}", d.mean());
         }
     }
 
     #[test]
     fn log_normal_p90_holds() {
         let mut rng = crate::rng::component(2, "test");
-        let d = Dist::LogNormal {
-            median: 10.0,
-            p90: 40.0,
-        };
+        let d = Dist::LogNormal { median: 10.0, p90: 40.0 };
         let mut v: Vec<f64> = (0..100_000).map(|_| d.sample(&mut rng)).collect();
         v.sort_by(|a, b| a.total_cmp(b));
         assert!((v[50_000] / 10.0 - 1.0).abs() < 0.05);

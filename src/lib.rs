@@ -29,12 +29,7 @@ pub struct SimulationOutput {
 }
 
 /// Simulate a scenario through the in-process reference model, in virtual time.
-pub fn simulate(
-    spec: Arc<scenario::Spec>,
-    seed: u64,
-    scenario_file: &str,
-    progress: Option<engine::Progress>,
-) -> SimulationOutput {
+pub fn simulate(spec: Arc<scenario::Spec>, seed: u64, scenario_file: &str, progress: Option<engine::Progress>) -> SimulationOutput {
     let rules = Arc::new(model::Rules::from_spec(&spec));
     let mut target = model::Model::new(rules);
     let population = population::Population::new(&spec, seed);

@@ -48,46 +48,30 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Validate { scenario } => {
             let spec = load(&scenario)?;
-            print!(
-                "{}",
-                cutover::validate_view::describe(&spec, &scenario.display().to_string())
-            );
+            print!("{}", cutover::validate_view::describe(&spec, &scenario.display().to_string()));
             Ok(ExitCode::SUCCESS)
         }
-        Command::Population {
-            scenario,
-            seed,
-            jsonl,
-        } => {
+        Command::Population { scenario, seed, jsonl } => {
             let spec = load(&scenario)?;
             let seed = seed.unwrap_or(spec.raw.seed);
             let pop = Population::new(&spec, seed);
             print_population(&spec, &pop);
             if let Some(path) = jsonl {
-                let file = std::fs::File::create(&path)
-                    .with_context(|| format!("cannot create {}", path.display()))?;
+                let file = std::fs::File::create(&path).with_context(|| format!("cannot create {}", path.display()))?;
                 let mut w = std::io::BufWriter::new(file);
-                pop.write_jsonl(&mut w)
-                    .with_context(|| format!("cannot write {}", path.display()))?;
-                w.flush()
-                    .with_context(|| format!("cannot write {}", path.display()))?;
+                pop.write_jsonl(&mut w).with_context(|| format!("cannot write {}", path.display()))?;
+                w.flush().with_context(|| format!("cannot write {}", path.display()))?;
                 eprintln!("wrote {} payers to {}", pop.total(), path.display());
             }
             Ok(ExitCode::SUCCESS)
         }
         Command::Serve(args) => serve(args),
         Command::Run(args) => run_live(args),
-        Command::Simulate {
-            scenario,
-            seed,
-            out,
-            quiet,
-        } => {
+        Command::Simulate { scenario, seed, out, quiet } => {
             let spec = Arc::new(load(&scenario)?);
             let seed = seed.unwrap_or(spec.raw.seed);
             let out = out.unwrap_or_else(|| PathBuf::from("reports").join(&spec.raw.name));
-            std::fs::create_dir_all(&out)
-                .with_context(|| format!("cannot create {}", out.display()))?;
+            std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
             let file = scenario.display().to_string();
             let tty = std::io::stderr().is_terminal();
             let offset = spec.calendar.offset;
@@ -100,22 +84,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
             };
             let started = std::time::Instant::now();
-            let output = cutover::simulate(
-                spec.clone(),
-                seed,
-                &file,
-                if quiet { None } else { Some(&mut progress) },
-            );
+            let output = cutover::simulate(spec.clone(), seed, &file, if quiet { None } else { Some(&mut progress) });
             if tty && !quiet {
                 eprintln!();
             }
             let report = output.report;
             let json = serde_json::to_string_pretty(&report)?;
             write_atomic(&out.join("report.json"), json.as_bytes())?;
-            write_atomic(
-                &out.join("summary.md"),
-                cutover::report::markdown::render(&report).as_bytes(),
-            )?;
+            write_atomic(&out.join("summary.md"), cutover::report::markdown::render(&report).as_bytes())?;
             print!("{}", cutover::report::markdown::short(&report));
             let wall = started.elapsed().as_secs_f64();
             println!(
@@ -137,19 +113,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 const BUNDLED_SCENARIO: &str = include_str!("../scenarios/inner-mongolia-2021.json");
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    Ok(tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?)
+    Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build()?)
 }
 
 fn serve(args: cutover::cli::ServeArgs) -> anyhow::Result<ExitCode> {
     use cutover::live::clock::VirtualClock;
     let spec = match &args.scenario {
         Some(p) => load(p)?,
-        None => scenario::parse(
-            "(bundled) scenarios/inner-mongolia-2021.json",
-            BUNDLED_SCENARIO,
-        )?,
+        None => scenario::parse("(bundled) scenarios/inner-mongolia-2021.json", BUNDLED_SCENARIO)?,
     };
     let spec = Arc::new(spec);
     if !(args.time_scale > 0.0 && args.time_scale <= 1e9) {
@@ -157,54 +128,36 @@ fn serve(args: cutover::cli::ServeArgs) -> anyhow::Result<ExitCode> {
     }
     let start = match (&args.virtual_start, args.rebase_now) {
         (Some(_), true) => anyhow::bail!("--virtual-start and --rebase-now exclude each other"),
-        (Some(s), false) => cutover::contract::parse_instant(s)
-            .ok_or_else(|| anyhow::anyhow!("--virtual-start: not an RFC 3339 instant: {s:?}"))?,
+        (Some(s), false) => {
+            cutover::contract::parse_instant(s).ok_or_else(|| anyhow::anyhow!("--virtual-start: not an RFC 3339 instant: {s:?}"))?
+        }
         (None, true) => cutover::time::SimTime(
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_micros() as i64)
-                .unwrap_or(0),
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_micros() as i64).unwrap_or(0),
         ),
         (None, false) => spec.start,
     };
-    let token = args
-        .admin_token
-        .clone()
-        .or_else(|| std::env::var("CUTOVER_ADMIN_TOKEN").ok())
-        .filter(|t| !t.is_empty());
+    let token = args.admin_token.clone().or_else(|| std::env::var("CUTOVER_ADMIN_TOKEN").ok()).filter(|t| !t.is_empty());
     let mut cfg = cutover::server::ServeConfig {
         admin_token: token,
         max_in_flight: args.max_in_flight,
-        fault_accept_while_suspended: matches!(
-            args.fault,
-            Some(cutover::cli::Fault::AcceptWhileSuspended)
-        ),
+        fault_accept_while_suspended: matches!(args.fault, Some(cutover::cli::Fault::AcceptWhileSuspended)),
         clock: VirtualClock::starting_now(start, args.time_scale),
     };
     let mut model = cutover::model::Model::new(Arc::new(cutover::model::Rules::from_spec(&spec)));
     let store = match &args.data {
         Some(dir) => {
             let (store, replayed, saved) = cutover::server::store::Store::open(dir, &mut model)?;
-            eprintln!(
-                "data in {}: replayed {replayed} logged requests",
-                dir.display()
-            );
+            eprintln!("data in {}: replayed {replayed} logged requests", dir.display());
             // A restarted server keeps following the clock a run set, unless flags say otherwise.
             if let (Some(c), None, false) = (saved, &args.virtual_start, args.rebase_now) {
-                cfg.clock = VirtualClock::from_wall(
-                    cutover::time::SimTime(c.virtual_micros),
-                    c.wall_micros,
-                    c.scale,
-                );
+                cfg.clock = VirtualClock::from_wall(cutover::time::SimTime(c.virtual_micros), c.wall_micros, c.scale);
             }
             Some(store)
         }
         None => None,
     };
     let state = Arc::new(cutover::server::AppState::new(spec, model, store, &cfg));
-    runtime()?
-        .block_on(cutover::server::serve(args.addr, state))
-        .with_context(|| format!("cannot serve on {}", args.addr))?;
+    runtime()?.block_on(cutover::server::serve(args.addr, state)).with_context(|| format!("cannot serve on {}", args.addr))?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -216,22 +169,13 @@ fn run_live(args: cutover::cli::RunArgs) -> anyhow::Result<ExitCode> {
         anyhow::bail!("--time-scale: must be in (0, 1e9], got {time_scale}");
     }
     if args.connections == 0 || args.connections > 10_000 {
-        anyhow::bail!(
-            "--connections: must be between 1 and 10000, got {}",
-            args.connections
-        );
+        anyhow::bail!("--connections: must be between 1 and 10000, got {}", args.connections);
     }
     if args.queue_bound == 0 || args.queue_bound > 10_000_000 {
-        anyhow::bail!(
-            "--queue-bound: must be between 1 and 10000000, got {}",
-            args.queue_bound
-        );
+        anyhow::bail!("--queue-bound: must be between 1 and 10000000, got {}", args.queue_bound);
     }
     let seed = args.seed.unwrap_or(spec.raw.seed);
-    let out = args
-        .out
-        .clone()
-        .unwrap_or_else(|| PathBuf::from("reports").join(format!("{}-run", spec.raw.name)));
+    let out = args.out.clone().unwrap_or_else(|| PathBuf::from("reports").join(format!("{}-run", spec.raw.name)));
     let target = match (&args.target, args.model) {
         (Some(url), false) => TargetChoice::Http { url: url.clone() },
         _ => TargetChoice::Model,
@@ -249,29 +193,24 @@ fn run_live(args: cutover::cli::RunArgs) -> anyhow::Result<ExitCode> {
         seed,
         out: out.clone(),
         sync_clock: !args.no_clock_sync,
-        admin_token: args
-            .admin_token
-            .clone()
-            .or_else(|| std::env::var("CUTOVER_ADMIN_TOKEN").ok())
-            .filter(|t| !t.is_empty()),
+        admin_token: args.admin_token.clone().or_else(|| std::env::var("CUTOVER_ADMIN_TOKEN").ok()).filter(|t| !t.is_empty()),
         progress: !args.quiet,
         drain: std::time::Duration::from_secs_f64(args.drain_seconds.clamp(0.0, 600.0)),
+        profile: match &args.profile {
+            Some(p) => Some(Arc::new(cutover::live::profile::Profile::load(p)?)),
+            None => None,
+        },
     };
     let file = args.scenario.display().to_string();
     // One thread: the scheduler, the connection tasks and the collector hand requests and
     // answers to each other constantly, and on one thread that costs no wake-ups across
     // cores (measured: see BENCHMARKS.md).
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let output = rt.block_on(cutover::live::run::run(spec, cfg, &file))?;
     let report = output.report;
     let json = serde_json::to_string_pretty(&report)?;
     write_atomic(&out.join("report.json"), json.as_bytes())?;
-    write_atomic(
-        &out.join("summary.md"),
-        cutover::report::markdown::render(&report).as_bytes(),
-    )?;
+    write_atomic(&out.join("summary.md"), cutover::report::markdown::render(&report).as_bytes())?;
     print!("{}", cutover::report::markdown::short(&report));
     println!("report in {}", out.join("report.json").display());
     if output.interrupted {
@@ -288,12 +227,7 @@ fn run_live(args: cutover::cli::RunArgs) -> anyhow::Result<ExitCode> {
 fn print_population(spec: &scenario::Spec, pop: &Population) {
     let stats = pop.stats();
     let yuan = |fen: i64| format!("{:.2}", fen as f64 / 100.0);
-    println!(
-        "population of {:?}, seed {}: {} payers",
-        spec.raw.name,
-        pop.seed(),
-        pop.total()
-    );
+    println!("population of {:?}, seed {}: {} payers", spec.raw.name, pop.seed(), pop.total());
     println!("\nper group (amount due = one regular payment each, or the assessed amount):");
     println!(
         "  {:<18} {:>12} {:>12} {:>10} {:>22} {:>22}",
@@ -323,23 +257,11 @@ fn print_population(spec: &scenario::Spec, pop: &Population) {
     }
     println!("\nper group and tier:");
     for ((g, t), c) in &stats.by_group_tier {
-        println!(
-            "  {:<18} {:<32} {:>12} payers {:>22} yuan due",
-            g.as_str(),
-            pop.tier_label(*g, *t),
-            c.payers,
-            yuan(c.amount_due_fen)
-        );
+        println!("  {:<18} {:<32} {:>12} payers {:>22} yuan due", g.as_str(), pop.tier_label(*g, *t), c.payers, yuan(c.amount_due_fen));
     }
     println!("\nper group and insurance type:");
     for ((g, i), c) in &stats.by_group_insurance {
-        println!(
-            "  {:<18} {:<22} {:>12} payers {:>22} yuan due",
-            g.as_str(),
-            i.as_str(),
-            c.payers,
-            yuan(c.amount_due_fen)
-        );
+        println!("  {:<18} {:<22} {:>12} payers {:>22} yuan due", g.as_str(), i.as_str(), c.payers, yuan(c.amount_due_fen));
     }
     let _ = (GroupKind::ALL, Insurance::ALL);
 }

@@ -124,16 +124,7 @@ mod tests {
         let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
         Calendar {
             offset: FixedOffset::east_opt(8 * 3600).unwrap(),
-            holidays: [
-                "2021-05-01",
-                "2021-05-02",
-                "2021-05-03",
-                "2021-05-04",
-                "2021-05-05",
-            ]
-            .iter()
-            .map(|s| d(s))
-            .collect(),
+            holidays: ["2021-05-01", "2021-05-02", "2021-05-03", "2021-05-04", "2021-05-05"].iter().map(|s| d(s)).collect(),
             makeup_workdays: ["2021-04-25", "2021-05-08"].iter().map(|s| d(s)).collect(),
             weekend: vec![Weekday::Sat, Weekday::Sun],
         }
@@ -142,24 +133,18 @@ mod tests {
     #[test]
     fn local_days_follow_the_offset() {
         let c = cal();
-        let t = SimTime::from_datetime(
-            &DateTime::parse_from_rfc3339("2021-05-01T00:00:00+08:00").unwrap(),
-        );
+        let t = SimTime::from_datetime(&DateTime::parse_from_rfc3339("2021-05-01T00:00:00+08:00").unwrap());
         let day = c.local_day(t);
         assert_eq!(c.date_of_day(day).to_string(), "2021-05-01");
         assert_eq!(c.day_start(day), t);
-        assert_eq!(
-            c.time_of_day_micros(t.plus_micros(MICROS_PER_HOUR)),
-            MICROS_PER_HOUR
-        );
+        assert_eq!(c.time_of_day_micros(t.plus_micros(MICROS_PER_HOUR)), MICROS_PER_HOUR);
         assert_eq!(t.format(c.offset), "2021-05-01T00:00:00+08:00");
     }
 
     #[test]
     fn holidays_and_makeup_days() {
         let c = cal();
-        let day =
-            |s: &str| Calendar::day_of_date(NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap());
+        let day = |s: &str| Calendar::day_of_date(NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap());
         assert_eq!(c.kind_of_day(day("2021-05-03")), DayKind::Holiday);
         assert_eq!(c.kind_of_day(day("2021-04-25")), DayKind::Working); // a Sunday made a working day
         assert_eq!(c.kind_of_day(day("2021-05-09")), DayKind::Weekend);
@@ -171,9 +156,7 @@ mod tests {
         let c = cal();
         // Paid on Fri 30 April: Sat 1 May .. Wed 5 May are holidays, Thu 6 May is the first
         // working day and Fri 7 May the second.
-        let t = SimTime::from_datetime(
-            &DateTime::parse_from_rfc3339("2021-04-30T10:00:00+08:00").unwrap(),
-        );
+        let t = SimTime::from_datetime(&DateTime::parse_from_rfc3339("2021-04-30T10:00:00+08:00").unwrap());
         let visible = c.nth_working_day_after(t, 2);
         assert_eq!(visible.format(c.offset), "2021-05-07T00:00:00+08:00");
     }

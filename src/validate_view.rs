@@ -15,20 +15,9 @@ pub fn expected_attempts_per_day(spec: &Spec) -> Vec<(i64, f64)> {
     let g = &spec.raw.population.groups;
     let active = [
         (GroupKind::Unit, g.unit.count as f64 * g.unit.active_share),
-        (
-            GroupKind::Flexible,
-            g.flexible.count as f64
-                * (1.0 - g.flexible.withholding_share)
-                * g.flexible.active_share,
-        ),
-        (
-            GroupKind::ResidentPension,
-            g.resident_pension.count as f64 * g.resident_pension.active_share,
-        ),
-        (
-            GroupKind::ResidentMedical,
-            g.resident_medical.count as f64 * g.resident_medical.active_share,
-        ),
+        (GroupKind::Flexible, g.flexible.count as f64 * (1.0 - g.flexible.withholding_share) * g.flexible.active_share),
+        (GroupKind::ResidentPension, g.resident_pension.count as f64 * g.resident_pension.active_share),
+        (GroupKind::ResidentMedical, g.resident_medical.count as f64 * g.resident_medical.active_share),
     ];
     let first = spec.calendar.local_day(spec.start);
     let last = spec.calendar.local_day(SimTime(spec.end.0 - 1));
@@ -38,9 +27,7 @@ pub fn expected_attempts_per_day(spec: &Spec) -> Vec<(i64, f64)> {
         if ch.kind == ChannelKind::Batch {
             continue;
         }
-        let weights: Vec<f64> = (0..days)
-            .map(|k| spec.first_attempt_day_weight(c as u8, first + k as i64))
-            .collect();
+        let weights: Vec<f64> = (0..days).map(|k| spec.first_attempt_day_weight(c as u8, first + k as i64)).collect();
         let total = Cdf::new(weights.iter().copied()).total();
         if total <= 0.0 {
             continue;
@@ -64,10 +51,7 @@ pub fn expected_attempts_per_day(spec: &Spec) -> Vec<(i64, f64)> {
             }
         }
     }
-    out.into_iter()
-        .enumerate()
-        .map(|(k, v)| (first + k as i64, v))
-        .collect()
+    out.into_iter().enumerate().map(|(k, v)| (first + k as i64, v)).collect()
 }
 
 pub fn describe(spec: &Spec, file: &str) -> String {
@@ -84,54 +68,14 @@ pub fn describe(spec: &Spec, file: &str) -> String {
     );
     let _ = writeln!(o, "\nphases:");
     for p in &spec.phases {
-        let open: Vec<&str> = spec
-            .channels
-            .iter()
-            .zip(&p.closed)
-            .filter(|(_, c)| !**c)
-            .map(|(ch, _)| ch.id.as_str())
-            .collect();
-        let closed: Vec<&str> = spec
-            .channels
-            .iter()
-            .zip(&p.closed)
-            .filter(|(_, c)| **c)
-            .map(|(ch, _)| ch.id.as_str())
-            .collect();
-        let _ = writeln!(
-            o,
-            "  {:<20} {} .. {}",
-            p.name,
-            p.start.format(off),
-            p.end.format(off)
-        );
-        let _ = writeln!(
-            o,
-            "    open:   {}",
-            if open.is_empty() {
-                "(none)".to_string()
-            } else {
-                open.join(", ")
-            }
-        );
-        let _ = writeln!(
-            o,
-            "    closed: {}",
-            if closed.is_empty() {
-                "(none)".to_string()
-            } else {
-                closed.join(", ")
-            }
-        );
+        let open: Vec<&str> = spec.channels.iter().zip(&p.closed).filter(|(_, c)| !**c).map(|(ch, _)| ch.id.as_str()).collect();
+        let closed: Vec<&str> = spec.channels.iter().zip(&p.closed).filter(|(_, c)| **c).map(|(ch, _)| ch.id.as_str()).collect();
+        let _ = writeln!(o, "  {:<20} {} .. {}", p.name, p.start.format(off), p.end.format(off));
+        let _ = writeln!(o, "    open:   {}", if open.is_empty() { "(none)".to_string() } else { open.join(", ") });
+        let _ = writeln!(o, "    closed: {}", if closed.is_empty() { "(none)".to_string() } else { closed.join(", ") });
     }
     for st in &spec.staged {
-        let leagues: Vec<&str> = spec
-            .leagues
-            .iter()
-            .zip(&st.leagues)
-            .filter(|(_, x)| **x)
-            .map(|(l, _)| l.name.as_str())
-            .collect();
+        let leagues: Vec<&str> = spec.leagues.iter().zip(&st.leagues).filter(|(_, x)| **x).map(|(l, _)| l.name.as_str()).collect();
         let groups: Vec<&str> = st.groups.iter().map(|g| g.as_str()).collect();
         let _ = writeln!(
             o,
@@ -151,10 +95,7 @@ pub fn describe(spec: &Spec, file: &str) -> String {
         (GroupKind::Proxy, g.proxy.count),
     ];
     let pop_total: u64 = spec.leagues.iter().map(|l| l.population).sum();
-    let _ = writeln!(
-        o,
-        "\npopulation (payers per group and league, spread by census population):"
-    );
+    let _ = writeln!(o, "\npopulation (payers per group and league, spread by census population):");
     let _ = write!(o, "  {:<14}", "league");
     for (gk, _) in counts {
         let _ = write!(o, " {:>16}", gk.as_str());
@@ -163,11 +104,7 @@ pub fn describe(spec: &Spec, file: &str) -> String {
     for l in &spec.leagues {
         let _ = write!(o, "  {:<14}", l.name);
         for (_, n) in counts {
-            let _ = write!(
-                o,
-                " {:>16.0}",
-                n as f64 * l.population as f64 / pop_total.max(1) as f64
-            );
+            let _ = write!(o, " {:>16.0}", n as f64 * l.population as f64 / pop_total.max(1) as f64);
         }
         let _ = writeln!(o);
     }
@@ -178,17 +115,9 @@ pub fn describe(spec: &Spec, file: &str) -> String {
     let _ = writeln!(o);
     let _ = writeln!(o, "\nchannels:");
     for ch in &spec.raw.channels {
-        let shares: Vec<String> = ch
-            .share
-            .iter()
-            .filter(|(_, v)| **v > 0.0)
-            .map(|(g, v)| format!("{} {:.0}%", g.as_str(), v * 100.0))
-            .collect();
-        let hours: Vec<String> = ch
-            .hours
-            .iter()
-            .map(|h| format!("{}-{}", h.from, h.to))
-            .collect();
+        let shares: Vec<String> =
+            ch.share.iter().filter(|(_, v)| **v > 0.0).map(|(g, v)| format!("{} {:.0}%", g.as_str(), v * 100.0)).collect();
+        let hours: Vec<String> = ch.hours.iter().map(|h| format!("{}-{}", h.from, h.to)).collect();
         let _ = writeln!(
             o,
             "  {:<16} {:<8} {:<12} {:<24} servers {:<6} shares: {}",
@@ -198,25 +127,12 @@ pub fn describe(spec: &Spec, file: &str) -> String {
                 OpenDays::AllDays => "all days",
                 OpenDays::WorkingDays => "working days",
             },
-            if hours.is_empty() {
-                "around the clock".to_string()
-            } else {
-                hours.join(", ")
-            },
-            ch.servers
-                .map(|s| s.to_string())
-                .unwrap_or_else(|| "-".into()),
-            if shares.is_empty() {
-                "-".to_string()
-            } else {
-                shares.join(", ")
-            }
+            if hours.is_empty() { "around the clock".to_string() } else { hours.join(", ") },
+            ch.servers.map(|s| s.to_string()).unwrap_or_else(|| "-".into()),
+            if shares.is_empty() { "-".to_string() } else { shares.join(", ") }
         );
     }
-    let _ = writeln!(
-        o,
-        "\nexpected first attempts per day (before refusals, retries and deferrals; batch debits on run days):"
-    );
+    let _ = writeln!(o, "\nexpected first attempts per day (before refusals, retries and deferrals; batch debits on run days):");
     for (day, n) in expected_attempts_per_day(spec) {
         let date = spec.calendar.date_of_day(day);
         let kind = match spec.calendar.kind_of_day(day) {
@@ -225,15 +141,7 @@ pub fn describe(spec: &Spec, file: &str) -> String {
             DayKind::Holiday => "holiday",
         };
         let phase = &spec.phases[spec.phase_at(spec.calendar.day_start(day).max(spec.start))].name;
-        let _ = writeln!(
-            o,
-            "  {} {} {:<8} {:<20} {:>12.0}",
-            date,
-            date.format("%a"),
-            kind,
-            phase,
-            n
-        );
+        let _ = writeln!(o, "  {} {} {:<8} {:<20} {:>12.0}", date, date.format("%a"), kind, phase, n);
     }
     o
 }

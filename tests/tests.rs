@@ -14,13 +14,7 @@ fn report(dir: &std::path::Path) -> serde_json::Value {
 #[test]
 fn simulate_smoke_rejects_the_window_and_reconciles() {
     let dir = temp_dir("simulate_smoke");
-    let o = cutover(&[
-        "simulate",
-        "scenarios/ci-smoke.json",
-        "--out",
-        dir.to_str().unwrap(),
-        "--quiet",
-    ]);
+    let o = cutover(&["simulate", "scenarios/ci-smoke.json", "--out", dir.to_str().unwrap(), "--quiet"]);
     assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
     assert!(stdout(&o).contains("accepted while suspended 0"));
     let r = report(&dir);
@@ -54,50 +48,21 @@ fn simulate_smoke_rejects_the_window_and_reconciles() {
         assert_eq!(c["attempts"], c["rejected_suspended"], "{c}");
     }
     // Peripheral channels refuse from 04-22; the unit client still takes payments.
-    let cell = |phase: &str, ch: &str| {
-        cells
-            .iter()
-            .find(|c| c["phase"] == phase && c["channel"] == ch && c["operation"] == "pay")
-            .cloned()
-    };
-    assert_eq!(
-        cell("peripheral_stopped", "wechat").unwrap()["successes"],
-        0
-    );
-    assert!(
-        cell("peripheral_stopped", "unit_client").unwrap()["successes"]
-            .as_u64()
-            .unwrap()
-            > 0
-    );
+    let cell = |phase: &str, ch: &str| cells.iter().find(|c| c["phase"] == phase && c["channel"] == ch && c["operation"] == "pay").cloned();
+    assert_eq!(cell("peripheral_stopped", "wechat").unwrap()["successes"], 0);
+    assert!(cell("peripheral_stopped", "unit_client").unwrap()["successes"].as_u64().unwrap() > 0);
     // Latency was recorded.
-    assert!(
-        cell("new_system", "tax_hall").unwrap()["latency_ms"]["p99"]
-            .as_f64()
-            .unwrap()
-            > 0.0
-    );
+    assert!(cell("new_system", "tax_hall").unwrap()["latency_ms"]["p99"].as_f64().unwrap() > 0.0);
     // The withholding run in the window stopped; the next one debited two months.
     let runs = &r["batches"][0]["runs"];
     assert_eq!(runs[0]["stopped_as_suspended"], true);
     assert_eq!(runs[0]["accepted"], 0);
-    assert_eq!(
-        runs[1]["periods_debited"].as_u64().unwrap(),
-        2 * runs[1]["accepted"].as_u64().unwrap()
-    );
+    assert_eq!(runs[1]["periods_debited"].as_u64().unwrap(), 2 * runs[1]["accepted"].as_u64().unwrap());
     // The reopening surge comes out of the model: the first hour of 1 May beats the last of 30 April.
     let hourly = r["hourly"].as_array().unwrap();
-    let hour = |start: &str| {
-        hourly.iter().find(|h| h["start"] == start).unwrap()["attempts"]
-            .as_u64()
-            .unwrap()
-    };
+    let hour = |start: &str| hourly.iter().find(|h| h["start"] == start).unwrap()["attempts"].as_u64().unwrap();
     assert!(hour("2021-05-01T00:00:00+08:00") > 5 * hour("2021-04-30T23:00:00+08:00").max(1));
-    assert!(
-        std::fs::read_to_string(dir.join("summary.md"))
-            .unwrap()
-            .contains("## Ledger")
-    );
+    assert!(std::fs::read_to_string(dir.join("summary.md")).unwrap().contains("## Ledger"));
 }
 
 #[test]
@@ -106,35 +71,14 @@ fn same_seed_gives_identical_bytes_and_another_seed_differs() {
     let b = temp_dir("determinism_b");
     let c = temp_dir("determinism_c");
     for d in [&a, &b] {
-        let o = cutover(&[
-            "simulate",
-            "scenarios/ci-smoke.json",
-            "--out",
-            d.to_str().unwrap(),
-            "--quiet",
-        ]);
+        let o = cutover(&["simulate", "scenarios/ci-smoke.json", "--out", d.to_str().unwrap(), "--quiet"]);
         assert_eq!(o.status.code(), Some(0));
     }
-    let o = cutover(&[
-        "simulate",
-        "scenarios/ci-smoke.json",
-        "--seed",
-        "7",
-        "--out",
-        c.to_str().unwrap(),
-        "--quiet",
-    ]);
+    let o = cutover(&["simulate", "scenarios/ci-smoke.json", "--seed", "7", "--out", c.to_str().unwrap(), "--quiet"]);
     assert_eq!(o.status.code(), Some(0));
     let ra = std::fs::read(a.join("report.json")).unwrap();
-    assert_eq!(
-        ra,
-        std::fs::read(b.join("report.json")).unwrap(),
-        "same seed, different report.json"
-    );
-    assert_eq!(
-        std::fs::read(a.join("summary.md")).unwrap(),
-        std::fs::read(b.join("summary.md")).unwrap()
-    );
+    assert_eq!(ra, std::fs::read(b.join("report.json")).unwrap(), "same seed, different report.json");
+    assert_eq!(std::fs::read(a.join("summary.md")).unwrap(), std::fs::read(b.join("summary.md")).unwrap());
     assert_ne!(ra, std::fs::read(c.join("report.json")).unwrap());
     assert_eq!(report(&c)["summary"]["seed"], 7);
 }
@@ -142,13 +86,7 @@ fn same_seed_gives_identical_bytes_and_another_seed_differs() {
 #[test]
 fn summary_markdown_matches_golden() {
     let dir = temp_dir("golden_summary");
-    let o = cutover(&[
-        "simulate",
-        "scenarios/ci-smoke.json",
-        "--out",
-        dir.to_str().unwrap(),
-        "--quiet",
-    ]);
+    let o = cutover(&["simulate", "scenarios/ci-smoke.json", "--out", dir.to_str().unwrap(), "--quiet"]);
     assert_eq!(o.status.code(), Some(0));
     let md = std::fs::read_to_string(dir.join("summary.md")).unwrap();
     golden("ci-smoke-summary.md", &md);
@@ -175,67 +113,37 @@ fn malformed_scenarios_exit_2_naming_every_field() {
     assert_eq!(o.status.code(), Some(2));
     let e = stderr(&o);
     assert!(e.contains("unknown.json"), "{e}");
-    assert!(
-        e.contains(
-            "behaviour.read_notise_share: unknown field (did you mean `read_notice_share`?)"
-        ),
-        "{e}"
-    );
-    assert!(
-        e.contains(
-            "timeline.phases[1].closed_channel: unknown field (did you mean `closed_channels`?)"
-        ),
-        "{e}"
-    );
+    assert!(e.contains("behaviour.read_notise_share: unknown field (did you mean `read_notice_share`?)"), "{e}");
+    assert!(e.contains("timeline.phases[1].closed_channel: unknown field (did you mean `closed_channels`?)"), "{e}");
     assert!(!e.contains("panicked"));
 
     let mut v = smoke_value();
     v["behaviour"]["give_up_probability"] = serde_json::json!(1.5);
     v["timeline"]["phases"][1]["closed_channels"] = serde_json::json!(["wechatt"]);
     v["population"]["groups"]["unit"]["base_floor_fen"] = serde_json::json!(-3);
-    v["backend"]["service_ms"] =
-        serde_json::json!({"kind": "log_normal", "median": 20.0, "p90": 5.0});
+    v["backend"]["service_ms"] = serde_json::json!({"kind": "log_normal", "median": 20.0, "p90": 5.0});
     let p = write_scenario(&dir, "meaning.json", &v);
-    let o = cutover(&[
-        "simulate",
-        p.to_str().unwrap(),
-        "--out",
-        dir.to_str().unwrap(),
-    ]);
+    let o = cutover(&["simulate", p.to_str().unwrap(), "--out", dir.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2));
     let e = stderr(&o);
-    assert!(
-        e.contains("behaviour.give_up_probability: must be a fraction"),
-        "{e}"
-    );
+    assert!(e.contains("behaviour.give_up_probability: must be a fraction"), "{e}");
     assert!(e.contains("timeline.phases[1].closed_channels[0]: unknown channel \"wechatt\" (did you mean `wechat`?)"), "{e}");
     assert!(e.contains("population.groups.unit.base_floor_fen"), "{e}");
-    assert!(
-        e.contains("backend.service_ms: invalid distribution"),
-        "{e}"
-    );
+    assert!(e.contains("backend.service_ms: invalid distribution"), "{e}");
 
     let mut v = smoke_value();
     v["population"]["groups"]["resident_medical"]["count"] = serde_json::json!(900_000_000u64);
     let p = write_scenario(&dir, "huge.json", &v);
     let o = cutover(&["validate", p.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(
-        stderr(&o).contains("the tool holds at most 100000000"),
-        "{}",
-        stderr(&o)
-    );
+    assert!(stderr(&o).contains("the tool holds at most 100000000"), "{}", stderr(&o));
 
     let mut v = smoke_value();
     v["population"]["groups"]["unit"]["count"] = serde_json::json!("many");
     let p = write_scenario(&dir, "type.json", &v);
     let o = cutover(&["validate", p.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(
-        stderr(&o).contains("population.groups.unit.count"),
-        "{}",
-        stderr(&o)
-    );
+    assert!(stderr(&o).contains("population.groups.unit.count"), "{}", stderr(&o));
 
     std::fs::write(dir.join("syntax.json"), "{\n  \"name\": \"x\",\n  oops\n}").unwrap();
     let o = cutover(&["validate", dir.join("syntax.json").to_str().unwrap()]);
@@ -247,11 +155,7 @@ fn malformed_scenarios_exit_2_naming_every_field() {
     assert!(stderr(&o).contains("does-not-exist.json: cannot read"));
 
     let o = cutover(&["simulate"]);
-    assert_eq!(
-        o.status.code(),
-        Some(2),
-        "missing argument is a usage error"
-    );
+    assert_eq!(o.status.code(), Some(2), "missing argument is a usage error");
 }
 
 #[test]
@@ -260,13 +164,7 @@ fn a_failed_gate_exits_1_and_prints_the_seed() {
     let mut v = smoke_value();
     v["gates"] = serde_json::json!([{"metric": "latency_ms_p99", "operation": "pay", "channel": "tax_hall", "max": 1.0}]);
     let p = write_scenario(&dir, "tight.json", &v);
-    let o = cutover(&[
-        "simulate",
-        p.to_str().unwrap(),
-        "--out",
-        dir.to_str().unwrap(),
-        "--quiet",
-    ]);
+    let o = cutover(&["simulate", p.to_str().unwrap(), "--out", dir.to_str().unwrap(), "--quiet"]);
     assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
     assert!(stdout(&o).contains("GATE FAILED"));
     assert!(stderr(&o).contains("--seed 20210501"));
@@ -278,15 +176,7 @@ fn schema_is_json_and_names_the_sections() {
     let o = cutover(&["schema"]);
     assert_eq!(o.status.code(), Some(0));
     let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
-    for key in [
-        "timeline",
-        "population",
-        "channels",
-        "behaviour",
-        "batches",
-        "backend",
-        "gates",
-    ] {
+    for key in ["timeline", "population", "channels", "behaviour", "batches", "backend", "gates"] {
         assert!(v["properties"][key].is_object(), "schema lacks {key}");
     }
     assert_eq!(v["additionalProperties"], false);
@@ -297,27 +187,14 @@ fn population_is_deterministic_with_valid_ids() {
     let dir = temp_dir("population");
     let a = dir.join("a.jsonl");
     let b = dir.join("b.jsonl");
-    let o = cutover(&[
-        "population",
-        "scenarios/ci-smoke.json",
-        "--jsonl",
-        a.to_str().unwrap(),
-    ]);
+    let o = cutover(&["population", "scenarios/ci-smoke.json", "--jsonl", a.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(stdout(&o).contains("resident_medical"));
-    let o2 = cutover(&[
-        "population",
-        "scenarios/ci-smoke.json",
-        "--jsonl",
-        b.to_str().unwrap(),
-    ]);
+    let o2 = cutover(&["population", "scenarios/ci-smoke.json", "--jsonl", b.to_str().unwrap()]);
     assert_eq!(stdout(&o), stdout(&o2));
     let text = std::fs::read_to_string(&a).unwrap();
     assert_eq!(text, std::fs::read_to_string(&b).unwrap());
-    let lines: Vec<serde_json::Value> = text
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let lines: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     assert_eq!(lines.len(), 180 + 1400 + 5200 + 17000 + 600);
     let mut ids = std::collections::BTreeSet::new();
     for l in &lines {
@@ -328,24 +205,12 @@ fn population_is_deterministic_with_valid_ids() {
         } else {
             assert!(cutover::population::ids::resident_id_valid(id), "{id}");
         }
-        let items: i64 = l["items_fen"]
-            .as_object()
-            .unwrap()
-            .values()
-            .map(|v| v.as_i64().unwrap())
-            .sum();
+        let items: i64 = l["items_fen"].as_object().unwrap().values().map(|v| v.as_i64().unwrap()).sum();
         assert_eq!(items, l["amount_due_fen"].as_i64().unwrap());
         assert!(items > 0);
     }
-    let withheld = lines
-        .iter()
-        .filter(|l| l["group"] == "flexible" && l["batch"] == true)
-        .count() as f64
-        / 1400.0;
-    assert!(
-        (withheld - 0.35).abs() < 0.05,
-        "withholding share {withheld}"
-    );
+    let withheld = lines.iter().filter(|l| l["group"] == "flexible" && l["batch"] == true).count() as f64 / 1400.0;
+    assert!((withheld - 0.35).abs() < 0.05, "withholding share {withheld}");
 }
 
 /// Erlang C: P(wait) and mean wait in queue of an M/M/c system.
@@ -375,11 +240,9 @@ fn mmc_channel_matches_erlang_c() {
     let n = (lambda * days * 86_400.0).round() as u64;
     let mut v = smoke_value();
     v["timeline"]["end"] = serde_json::json!("2021-06-18T00:00:00+08:00");
-    v["timeline"]["phases"] =
-        serde_json::json!([{"name": "open", "start": "2021-04-19T00:00:00+08:00", "source": "E"}]);
+    v["timeline"]["phases"] = serde_json::json!([{"name": "open", "start": "2021-04-19T00:00:00+08:00", "source": "E"}]);
     v["timeline"]["calendar"]["holidays"] = serde_json::json!([]);
-    v["population"]["leagues"] =
-        serde_json::json!([{"name": "Only", "population": 1, "source": "E"}]);
+    v["population"]["leagues"] = serde_json::json!([{"name": "Only", "population": 1, "source": "E"}]);
     let g = &mut v["population"]["groups"];
     g["unit"]["count"] = 0.into();
     g["flexible"]["count"] = 0.into();
@@ -399,30 +262,18 @@ fn mmc_channel_matches_erlang_c() {
     b["online_hour_weights"] = serde_json::json!(vec![1.0; 24]);
     b["offline_hour_weights"] = serde_json::json!(vec![1.0; 24]);
     b["day_weights"] = serde_json::json!({"working": 1.0, "weekend": 1.0, "holiday": 1.0});
-    v["backend"] = serde_json::json!({"concurrency": 1_000_000, "service_ms": {"kind": "fixed", "value": 0.0}, "queue_bound": 0, "source": "E"});
+    v["backend"] =
+        serde_json::json!({"concurrency": 1_000_000, "service_ms": {"kind": "fixed", "value": 0.0}, "queue_bound": 0, "source": "E"});
     v["gates"] = serde_json::json!([]);
     let spec = Arc::new(cutover::scenario::parse("mmc.json", &v.to_string()).unwrap());
     let out = cutover::simulate(spec, 42, "mmc.json", None);
-    let cell = out
-        .report
-        .cells
-        .iter()
-        .find(|c| c.channel == "counter" && c.operation == "pay")
-        .unwrap();
-    assert!(
-        cell.successes + 20 >= n && cell.successes <= n,
-        "served {} of {n}",
-        cell.successes
-    );
+    let cell = out.report.cells.iter().find(|c| c.channel == "counter" && c.operation == "pay").unwrap();
+    assert!(cell.successes + 20 >= n && cell.successes <= n, "served {} of {n}", cell.successes);
     let measured_wait_s = cell.latency_ms.mean / 1000.0 - service_s;
     let theory_wait_s = erlang_c_wait(lambda, 1.0 / service_s, c);
     let error = (measured_wait_s / theory_wait_s - 1.0).abs();
     eprintln!("M/M/{c} rho {rho}: mean wait {measured_wait_s:.4} s, Erlang C {theory_wait_s:.4} s");
-    assert!(
-        error < 0.03,
-        "mean wait {measured_wait_s:.3} s vs Erlang C {theory_wait_s:.3} s ({:.2}% off)",
-        error * 100.0
-    );
+    assert!(error < 0.03, "mean wait {measured_wait_s:.3} s vs Erlang C {theory_wait_s:.3} s ({:.2}% off)", error * 100.0);
 }
 
 #[test]

@@ -30,11 +30,7 @@ pub fn write_scenario(dir: &Path, name: &str, v: &serde_json::Value) -> PathBuf 
 }
 
 pub fn cutover(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_cutover"))
-        .args(args)
-        .current_dir(root())
-        .output()
-        .expect("run cutover")
+    Command::new(env!("CARGO_BIN_EXE_cutover")).args(args).current_dir(root()).output().expect("run cutover")
 }
 
 pub fn stdout(o: &Output) -> String {
@@ -52,17 +48,9 @@ pub fn golden(name: &str, actual: &str) {
         std::fs::write(&path, actual).unwrap();
         return;
     }
-    let expected = std::fs::read_to_string(&path).unwrap_or_else(|_| {
-        panic!(
-            "missing golden file {} (run with UPDATE_GOLDEN=1)",
-            path.display()
-        )
-    });
-    assert!(
-        expected == actual,
-        "output differs from {} (run with UPDATE_GOLDEN=1 to refresh):\n{actual}",
-        path.display()
-    );
+    let expected =
+        std::fs::read_to_string(&path).unwrap_or_else(|_| panic!("missing golden file {} (run with UPDATE_GOLDEN=1)", path.display()));
+    assert!(expected == actual, "output differs from {} (run with UPDATE_GOLDEN=1 to refresh):\n{actual}", path.display());
 }
 
 /// A `cutover serve` child process on a free loopback port; killed (by its PID) on drop.
@@ -92,20 +80,10 @@ impl Server {
             let _ = std::io::BufReader::new(stdout).read_line(&mut line);
             let _ = tx.send(line);
         });
-        let line = rx
-            .recv_timeout(std::time::Duration::from_secs(30))
-            .expect("serve printed its address");
-        let url = line
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-            .to_string();
+        let line = rx.recv_timeout(std::time::Duration::from_secs(30)).expect("serve printed its address");
+        let url = line.trim().strip_prefix("listening on ").unwrap_or_else(|| panic!("unexpected first line {line:?}")).to_string();
         let port = url.rsplit(':').next().unwrap().parse().unwrap();
-        Server {
-            child: Some(child),
-            port,
-            url,
-        }
+        Server { child: Some(child), port, url }
     }
 
     /// SIGKILL, as a crash would.
@@ -124,21 +102,11 @@ impl Drop for Server {
 }
 
 /// A plain HTTP/1.1 exchange on loopback: (status, headers lowercased, body).
-pub fn http(
-    port: u16,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: &str,
-) -> (u16, Vec<(String, String)>, String) {
+pub fn http(port: u16, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> (u16, Vec<(String, String)>, String) {
     use std::io::{Read, Write};
     let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-    s.set_read_timeout(Some(std::time::Duration::from_secs(20)))
-        .unwrap();
-    let mut req = format!(
-        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Length: {}\r\n",
-        body.len()
-    );
+    s.set_read_timeout(Some(std::time::Duration::from_secs(20))).unwrap();
+    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
     if !body.is_empty() {
         req.push_str("Content-Type: application/json\r\n");
     }
@@ -152,26 +120,13 @@ pub fn http(
     s.read_to_string(&mut raw).unwrap();
     let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
     let mut lines = head.lines();
-    let status = lines
-        .next()
-        .unwrap()
-        .split_whitespace()
-        .nth(1)
-        .unwrap()
-        .parse()
-        .unwrap();
-    let headers = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
-        .collect();
+    let status = lines.next().unwrap().split_whitespace().nth(1).unwrap().parse().unwrap();
+    let headers = lines.filter_map(|l| l.split_once(':')).map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string())).collect();
     (status, headers, body.to_string())
 }
 
 pub fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    headers
-        .iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.as_str())
+    headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
 }
 
 /// The smoke scenario cut to 19 days (to 8 May), without the proxy batch.
@@ -179,13 +134,7 @@ pub fn short_smoke() -> serde_json::Value {
     let mut v = smoke_value();
     v["timeline"]["end"] = serde_json::json!("2021-05-08T00:00:00+08:00");
     v["population"]["groups"]["proxy"]["count"] = 0.into();
-    let batches: Vec<serde_json::Value> = v["batches"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|b| b["group"] != "proxy")
-        .cloned()
-        .collect();
+    let batches: Vec<serde_json::Value> = v["batches"].as_array().unwrap().iter().filter(|b| b["group"] != "proxy").cloned().collect();
     v["batches"] = serde_json::Value::Array(batches);
     v
 }
@@ -194,10 +143,7 @@ pub fn short_smoke() -> serde_json::Value {
 pub fn wait_for_lines(file: &Path, lines: usize, limit: std::time::Duration) -> bool {
     let start = std::time::Instant::now();
     while start.elapsed() < limit {
-        if std::fs::read_to_string(file)
-            .map(|t| t.lines().count() >= lines)
-            .unwrap_or(false)
-        {
+        if std::fs::read_to_string(file).map(|t| t.lines().count() >= lines).unwrap_or(false) {
             return true;
         }
         std::thread::sleep(std::time::Duration::from_millis(20));
@@ -225,11 +171,7 @@ pub fn wait_bounded(mut child: std::process::Child, limit: std::time::Duration) 
         if start.elapsed() > limit {
             let _ = child.kill();
             let o = child.wait_with_output().unwrap();
-            panic!(
-                "cutover did not finish within {limit:?}: {}{}",
-                stdout(&o),
-                stderr(&o)
-            );
+            panic!("cutover did not finish within {limit:?}: {}{}", stdout(&o), stderr(&o));
         }
         std::thread::sleep(std::time::Duration::from_millis(20));
     }

@@ -59,22 +59,14 @@ impl Agent {
     /// An agent for an active self-paying payer, with the instant of its first attempt.
     pub fn new(d: &Demand, payer: &Payer) -> (Agent, Next) {
         let mut rng = crate::rng::item(d.seed, "agent", payer.id as u64);
-        let pref = PayerRef {
-            id: payer.id,
-            group: payer.group,
-            league: payer.league,
-        };
+        let pref = PayerRef { id: payer.id, group: payer.group, league: payer.league };
         let channel = d.pick_channel(&mut rng, payer.league, payer.group);
         let mut agent = Agent {
             payer: pref,
             items: payer.items,
             special: payer.special,
             channel,
-            stage: if payer.special.is_some() {
-                Stage::Assess
-            } else {
-                Stage::Pay
-            },
+            stage: if payer.special.is_some() { Stage::Assess } else { Stage::Pay },
             attempts: 0,
             displaced: false,
             paid: false,
@@ -103,11 +95,7 @@ impl Agent {
             let from = d.spec.notice_published.max(d.spec.start);
             // Pay on the own channel before it closes, or, if it is already closed when the
             // notice comes out, on another channel of the mix that is still open then.
-            let channel = if d.rules.is_closed(c, g, l, from) {
-                d.pick_other_open_channel(&mut self.rng, l, g, c, from)
-            } else {
-                Some(c)
-            };
+            let channel = if d.rules.is_closed(c, g, l, from) { d.pick_other_open_channel(&mut self.rng, l, g, c, from) } else { Some(c) };
             if let Some(ch) = channel {
                 let until = d.rules.closed_since(ch, g, l, intended.max(from));
                 if until.0 - from.0 > crate::time::MICROS_PER_HOUR {
@@ -171,15 +159,8 @@ impl Agent {
                 special: self.special.is_some(),
                 assessment: (self.assessment != 0).then_some(self.assessment),
             },
-            Stage::Lookup => Request::Lookup {
-                payer: self.payer,
-                channel: self.channel,
-            },
-            Stage::Certificate => Request::Certificate {
-                payer: self.payer,
-                channel: self.channel,
-                payment: self.payment,
-            },
+            Stage::Lookup => Request::Lookup { payer: self.payer, channel: self.channel },
+            Stage::Certificate => Request::Certificate { payer: self.payer, channel: self.channel, payment: self.payment },
         }
     }
 
@@ -203,10 +184,8 @@ impl Agent {
                 self.payment = *payment;
                 self.paid = true;
                 self.attempts = 0;
-                let looks_up = matches!(
-                    self.payer.group,
-                    GroupKind::Flexible | GroupKind::ResidentPension | GroupKind::ResidentMedical
-                ) && self.rng.random::<f64>() < b.lookup_share;
+                let looks_up = matches!(self.payer.group, GroupKind::Flexible | GroupKind::ResidentPension | GroupKind::ResidentMedical)
+                    && self.rng.random::<f64>() < b.lookup_share;
                 if !looks_up {
                     return self.finish();
                 }
@@ -214,8 +193,7 @@ impl Agent {
                 // Records are looked up online or at a hall; other channels send the payer online.
                 let ch = &d.spec.channels[self.channel as usize];
                 if ch.kind != ChannelKind::Online && !ch.id.contains("hall") {
-                    match d.pick_online_channel(&mut self.rng, self.payer.league, self.payer.group)
-                    {
+                    match d.pick_online_channel(&mut self.rng, self.payer.league, self.payer.group) {
                         Some(c) => self.channel = c,
                         None => return self.finish(),
                     }
@@ -256,9 +234,7 @@ impl Agent {
                 }
                 if u < b.give_up_probability + b.switch_channel_probability {
                     let (l, g) = (self.payer.league, self.payer.group);
-                    if let Some(c) =
-                        d.pick_other_open_channel(&mut self.rng, l, g, self.channel, now)
-                    {
+                    if let Some(c) = d.pick_other_open_channel(&mut self.rng, l, g, self.channel, now) {
                         self.channel = c;
                         let t = d.next_serving(c, now.plus_micros(THINK_MICROS));
                         return self.schedule(t);
@@ -278,9 +254,7 @@ impl Agent {
                     }
                 }
             }
-            (_, Response::Overloaded { .. } | Response::Error { .. })
-                if !matches!(self.stage, Stage::Done | Stage::GaveUp) =>
-            {
+            (_, Response::Overloaded { .. } | Response::Error { .. }) if !matches!(self.stage, Stage::Done | Stage::GaveUp) => {
                 if self.bump_attempts(d) {
                     return self.give_up();
                 }
@@ -308,22 +282,14 @@ mod tests {
     use std::sync::Arc;
 
     fn setup() -> (Arc<scenario::Spec>, Demand) {
-        let spec = Arc::new(
-            scenario::parse(
-                "ci-smoke.json",
-                include_str!("../../scenarios/ci-smoke.json"),
-            )
-            .unwrap(),
-        );
+        let spec = Arc::new(scenario::parse("ci-smoke.json", include_str!("../../scenarios/ci-smoke.json")).unwrap());
         let d = Demand::new(spec.clone(), 11);
         (spec, d)
     }
 
     fn agents(spec: &scenario::Spec, d: &Demand, n: u32) -> Vec<(Agent, Next)> {
         let pop = Population::new(spec, 11);
-        (0..n)
-            .map(|i| Agent::new(d, &pop.payer(GroupKind::ResidentPension, i)))
-            .collect()
+        (0..n).map(|i| Agent::new(d, &pop.payer(GroupKind::ResidentPension, i))).collect()
     }
 
     fn at(s: &str) -> SimTime {
@@ -339,18 +305,9 @@ mod tests {
         for (mut a, _) in agents(&spec, &d, 500) {
             let before = a.channel;
             let key = a.key();
-            match a.on_response(
-                &d,
-                now,
-                &Response::Suspended {
-                    resume_at: Some(resume),
-                },
-            ) {
+            match a.on_response(&d, now, &Response::Suspended { resume_at: Some(resume) }) {
                 Next::At(t) if a.channel == before => {
-                    assert!(
-                        t >= resume,
-                        "retried at {t:?} before the announced reopening"
-                    );
+                    assert!(t >= resume, "retried at {t:?} before the announced reopening");
                     waited += 1;
                 }
                 Next::At(t) => {
@@ -359,10 +316,7 @@ mod tests {
                 }
                 Next::Finished => {
                     // Gave up, or the drawn retry falls after the end of the timeline.
-                    assert!(matches!(
-                        a.stage,
-                        Stage::GaveUp | Stage::Pay | Stage::Assess
-                    ));
+                    assert!(matches!(a.stage, Stage::GaveUp | Stage::Pay | Stage::Assess));
                     gave_up += (a.stage == Stage::GaveUp) as u32;
                 }
             }
@@ -371,10 +325,7 @@ mod tests {
         }
         // Every channel is closed during the suspension, so nobody can switch.
         assert_eq!(switched, 0);
-        assert!(
-            waited > 400 && gave_up > 5,
-            "waited {waited}, gave up {gave_up}"
-        );
+        assert!(waited > 400 && gave_up > 5, "waited {waited}, gave up {gave_up}");
     }
 
     #[test]
@@ -382,32 +333,13 @@ mod tests {
         let (spec, d) = setup();
         let now = at("2021-05-06T10:00:00+08:00");
         let mut differ = 0;
-        for (a, _) in agents(&spec, &d, 100)
-            .into_iter()
-            .filter(|(a, _)| a.stage == Stage::Pay)
-        {
+        for (a, _) in agents(&spec, &d, 100).into_iter().filter(|(a, _)| a.stage == Stage::Pay) {
             let (mut ok, mut busy) = (a.clone(), a.clone());
-            let n1 = ok.on_response(
-                &d,
-                now,
-                &Response::Accepted {
-                    payment: 1,
-                    replayed: false,
-                },
-            );
-            let n2 = busy.on_response(
-                &d,
-                now,
-                &Response::Overloaded {
-                    retry_after_micros: 5_000_000,
-                },
-            );
+            let n1 = ok.on_response(&d, now, &Response::Accepted { payment: 1, replayed: false });
+            let n2 = busy.on_response(&d, now, &Response::Overloaded { retry_after_micros: 5_000_000 });
             assert!(ok.paid && !busy.paid);
             if let Next::At(t) = n2 {
-                assert!(
-                    t >= now.plus_micros(5_000_000),
-                    "overload retry before Retry-After"
-                );
+                assert!(t >= now.plus_micros(5_000_000), "overload retry before Retry-After");
                 assert_eq!(busy.request().operation(), crate::model::Operation::Pay);
             }
             if n1 != n2 {
@@ -423,26 +355,10 @@ mod tests {
         let now = at("2021-05-06T10:00:00+08:00");
         let visible = at("2021-05-08T00:00:00+08:00");
         let mut checked = 0;
-        for (mut a, _) in agents(&spec, &d, 300)
-            .into_iter()
-            .filter(|(a, _)| a.stage == Stage::Pay)
-        {
-            if let Next::At(_) = a.on_response(
-                &d,
-                now,
-                &Response::Accepted {
-                    payment: 3,
-                    replayed: false,
-                },
-            ) {
+        for (mut a, _) in agents(&spec, &d, 300).into_iter().filter(|(a, _)| a.stage == Stage::Pay) {
+            if let Next::At(_) = a.on_response(&d, now, &Response::Accepted { payment: 3, replayed: false }) {
                 assert_eq!(a.stage, Stage::Lookup);
-                if let Next::At(t) = a.on_response(
-                    &d,
-                    now,
-                    &Response::NotYetVisible {
-                        visible_at: visible,
-                    },
-                ) {
+                if let Next::At(t) = a.on_response(&d, now, &Response::NotYetVisible { visible_at: visible }) {
                     assert!(t >= visible);
                     checked += 1;
                 }

@@ -40,12 +40,7 @@ impl Demand {
         let rules = Arc::new(Rules::from_spec(&spec));
         let b = &spec.raw.behaviour;
         let channel_cdf = (0..spec.leagues.len())
-            .map(|l| {
-                GroupKind::ALL
-                    .iter()
-                    .map(|g| Cdf::new(spec.channels.iter().map(|c| c.share[l][g.index()])))
-                    .collect()
-            })
+            .map(|l| GroupKind::ALL.iter().map(|g| Cdf::new(spec.channels.iter().map(|c| c.share[l][g.index()]))).collect())
             .collect();
         let first_day = spec.calendar.local_day(spec.start);
         let last_day = spec.calendar.local_day(SimTime(spec.end.0 - 1));
@@ -61,23 +56,13 @@ impl Demand {
             spec,
         };
         d.day_cdf = (0..d.spec.channels.len())
-            .map(|c| {
-                Cdf::new((0..days).map(|k| {
-                    d.spec
-                        .first_attempt_day_weight(c as ChannelIdx, first_day + k)
-                }))
-            })
+            .map(|c| Cdf::new((0..days).map(|k| d.spec.first_attempt_day_weight(c as ChannelIdx, first_day + k))))
             .collect();
         d
     }
 
     /// A channel for a payer of `group` in `league`, drawn from the mix.
-    pub fn pick_channel<R: Rng + ?Sized>(
-        &self,
-        rng: &mut R,
-        league: u8,
-        group: GroupKind,
-    ) -> ChannelIdx {
+    pub fn pick_channel<R: Rng + ?Sized>(&self, rng: &mut R, league: u8, group: GroupKind) -> ChannelIdx {
         self.channel_cdf[league as usize][group.index()].pick(rng) as ChannelIdx
     }
 
@@ -91,32 +76,18 @@ impl Demand {
         t: SimTime,
     ) -> Option<ChannelIdx> {
         let weights = self.spec.channels.iter().enumerate().map(|(i, c)| {
-            let open = i as ChannelIdx != current
-                && !self.rules.is_closed(i as ChannelIdx, group, league, t);
-            if open {
-                c.share[league as usize][group.index()]
-            } else {
-                0.0
-            }
+            let open = i as ChannelIdx != current && !self.rules.is_closed(i as ChannelIdx, group, league, t);
+            if open { c.share[league as usize][group.index()] } else { 0.0 }
         });
         let cdf = Cdf::new(weights);
         (cdf.total() > 0.0).then(|| cdf.pick(rng) as ChannelIdx)
     }
 
     /// An online channel of the group's mix, for look-ups after a payment made offline.
-    pub fn pick_online_channel<R: Rng + ?Sized>(
-        &self,
-        rng: &mut R,
-        league: u8,
-        group: GroupKind,
-    ) -> Option<ChannelIdx> {
-        let cdf = Cdf::new(self.spec.channels.iter().map(|c| {
-            if c.kind == ChannelKind::Online {
-                c.share[league as usize][group.index()]
-            } else {
-                0.0
-            }
-        }));
+    pub fn pick_online_channel<R: Rng + ?Sized>(&self, rng: &mut R, league: u8, group: GroupKind) -> Option<ChannelIdx> {
+        let cdf = Cdf::new(
+            self.spec.channels.iter().map(|c| if c.kind == ChannelKind::Online { c.share[league as usize][group.index()] } else { 0.0 }),
+        );
         (cdf.total() > 0.0).then(|| cdf.pick(rng) as ChannelIdx)
     }
 
@@ -124,34 +95,22 @@ impl Demand {
     /// its kind, then an hour from the profile within the channel's opening hours.
     pub fn intended_instant<R: Rng + ?Sized>(&self, rng: &mut R, c: ChannelIdx) -> SimTime {
         let day = self.first_day + self.day_cdf[c as usize].pick(rng) as i64;
-        let t = self
-            .time_in_day(rng, c, day)
-            .unwrap_or_else(|| self.spec.calendar.day_start(day));
+        let t = self.time_in_day(rng, c, day).unwrap_or_else(|| self.spec.calendar.day_start(day));
         t.max(self.spec.start).min(SimTime(self.spec.end.0 - 1))
     }
 
     /// A time on local `day` when channel `c` serves, drawn from the hour profile.
-    pub fn time_in_day<R: Rng + ?Sized>(
-        &self,
-        rng: &mut R,
-        c: ChannelIdx,
-        day: i64,
-    ) -> Option<SimTime> {
+    pub fn time_in_day<R: Rng + ?Sized>(&self, rng: &mut R, c: ChannelIdx, day: i64) -> Option<SimTime> {
         let ch = &self.spec.channels[c as usize];
         let start = self.spec.calendar.day_start(day);
         if !self.spec.channel_serves_at(c, start) && ch.hours.is_empty() {
             return None;
         }
-        let profile = if ch.kind == ChannelKind::Online {
-            &self.online_hours
-        } else {
-            &self.offline_hours
-        };
+        let profile = if ch.kind == ChannelKind::Online { &self.online_hours } else { &self.offline_hours };
         // A bounded number of draws; then the first opening instant of the day.
         for _ in 0..16 {
             let hour = profile.pick(rng) as i64;
-            let t =
-                start.plus_micros(hour * MICROS_PER_HOUR + rng.random_range(0..MICROS_PER_HOUR));
+            let t = start.plus_micros(hour * MICROS_PER_HOUR + rng.random_range(0..MICROS_PER_HOUR));
             if self.spec.channel_serves_at(c, t) {
                 return Some(t);
             }
@@ -162,13 +121,7 @@ impl Demand {
 
     /// The first instant at or after `t_min + delay_days` (placed by the hour profile)
     /// when channel `c` serves; `None` if not before the end of the timeline.
-    pub fn at_or_after<R: Rng + ?Sized>(
-        &self,
-        rng: &mut R,
-        c: ChannelIdx,
-        t_min: SimTime,
-        delay_days: f64,
-    ) -> Option<SimTime> {
+    pub fn at_or_after<R: Rng + ?Sized>(&self, rng: &mut R, c: ChannelIdx, t_min: SimTime, delay_days: f64) -> Option<SimTime> {
         let target = t_min.plus_micros((delay_days.max(0.0) * MICROS_PER_DAY as f64) as i64);
         let first = self.spec.calendar.local_day(target);
         for day in first..first + 400 {
@@ -203,11 +156,7 @@ impl Demand {
             if start >= self.spec.end {
                 return None;
             }
-            let candidates: Vec<i64> = if ch.hours.is_empty() {
-                vec![0]
-            } else {
-                ch.hours.iter().map(|h| h.0).collect()
-            };
+            let candidates: Vec<i64> = if ch.hours.is_empty() { vec![0] } else { ch.hours.iter().map(|h| h.0).collect() };
             for off in candidates {
                 let s = start.plus_micros(off);
                 if s >= t && self.spec.channel_serves_at(c, s) {
@@ -231,12 +180,8 @@ pub struct Cast {
 
 impl Cast {
     pub fn new(d: &Demand, population: &crate::population::Population) -> Cast {
-        let mut cast = Cast {
-            agents: Vec::new(),
-            first: Vec::new(),
-            batch_members: vec![Vec::new(); d.spec.batches.len()],
-            payers_active: 0,
-        };
+        let mut cast =
+            Cast { agents: Vec::new(), first: Vec::new(), batch_members: vec![Vec::new(); d.spec.batches.len()], payers_active: 0 };
         population.for_each(|p| {
             if !p.active {
                 return;
@@ -246,14 +191,7 @@ impl Cast {
                 // Debited by every batch of its group.
                 for (b, bs) in d.spec.batches.iter().enumerate() {
                     if bs.group == p.group {
-                        cast.batch_members[b].push((
-                            crate::model::PayerRef {
-                                id: p.id,
-                                group: p.group,
-                                league: p.league,
-                            },
-                            p.items,
-                        ));
+                        cast.batch_members[b].push((crate::model::PayerRef { id: p.id, group: p.group, league: p.league }, p.items));
                     }
                 }
                 return;

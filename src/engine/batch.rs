@@ -58,14 +58,7 @@ impl BatchRunner {
             index: index as u16,
             channel: spec.channel,
             concurrency: spec.concurrency,
-            members: members
-                .into_iter()
-                .map(|(payer, per_period)| Member {
-                    payer,
-                    per_period,
-                    owed: 0,
-                })
-                .collect(),
+            members: members.into_iter().map(|(payer, per_period)| Member { payer, per_period, owed: 0 }).collect(),
             run: 0,
             run_at: spec.runs.clone(),
             cursor: 0,
@@ -88,8 +81,7 @@ impl BatchRunner {
 
     fn fill(&mut self) -> Vec<u32> {
         let mut out = Vec::new();
-        while !self.stopped && self.in_flight < self.concurrency && self.cursor < self.members.len()
-        {
+        while !self.stopped && self.in_flight < self.concurrency && self.cursor < self.members.len() {
             let m = self.cursor;
             self.cursor += 1;
             if self.members[m].owed > 0 {
@@ -114,30 +106,11 @@ impl BatchRunner {
             *a = a.saturating_mul(m.owed as i64);
         }
         // One key per (payer, run): a retry of the same debit reuses it.
-        let key = IdemKey(
-            ((m.payer.id as u128) << 64)
-                | (1u128 << 63)
-                | ((self.index as u128) << 32)
-                | (self.run as u128 + 1),
-        );
-        Request::Pay {
-            key,
-            payer: m.payer,
-            channel: self.channel,
-            items,
-            special: false,
-            assessment: None,
-        }
+        let key = IdemKey(((m.payer.id as u128) << 64) | (1u128 << 63) | ((self.index as u128) << 32) | (self.run as u128 + 1));
+        Request::Pay { key, payer: m.payer, channel: self.channel, items, special: false, assessment: None }
     }
 
-    pub fn on_response(
-        &mut self,
-        now: SimTime,
-        member: u32,
-        resp: &Response,
-        submit: &mut Vec<u32>,
-        events: &mut EventQueue,
-    ) {
+    pub fn on_response(&mut self, now: SimTime, member: u32, resp: &Response, submit: &mut Vec<u32>, events: &mut EventQueue) {
         self.in_flight = self.in_flight.saturating_sub(1);
         let r = &mut self.runs[self.run];
         match resp {
@@ -155,13 +128,7 @@ impl BatchRunner {
             Response::Overloaded { retry_after_micros } => {
                 r.overloaded += 1;
                 let wait = (*retry_after_micros).max(crate::time::MICROS_PER_SECOND);
-                events.push(
-                    now.plus_micros(wait),
-                    Ev::BatchRetry {
-                        batch: self.index,
-                        member,
-                    },
-                );
+                events.push(now.plus_micros(wait), Ev::BatchRetry { batch: self.index, member });
                 return;
             }
             _ => r.other_failures += 1,

@@ -102,12 +102,7 @@ impl<'t, T: Target> Engine<'t, T> {
             if let Some(per_league) = &ch.servers {
                 for (l, n) in per_league.iter().enumerate() {
                     pool_of[c * leagues + l] = Some(pools.len() as u32);
-                    pools.push(Pool {
-                        channel: c as u8,
-                        servers: *n,
-                        busy: 0,
-                        queue: VecDeque::new(),
-                    });
+                    pools.push(Pool { channel: c as u8, servers: *n, busy: 0, queue: VecDeque::new() });
                 }
             }
         }
@@ -148,13 +143,7 @@ impl<'t, T: Target> Engine<'t, T> {
             self.stats.batch_members += members.len() as u64;
             let runner = BatchRunner::new(b, &spec.batches[b], members);
             for (r, at) in spec.batches[b].runs.iter().enumerate() {
-                self.events.push(
-                    *at,
-                    Ev::BatchRun {
-                        batch: b as u16,
-                        run: r as u16,
-                    },
-                );
+                self.events.push(*at, Ev::BatchRun { batch: b as u16, run: r as u16 });
             }
             self.batches.push(runner);
         }
@@ -197,21 +186,12 @@ impl<'t, T: Target> Engine<'t, T> {
         let c = req.channel();
         let league = req.payer().league;
         let pool = self.pool_of[c as usize * self.spec.leagues.len() + league as usize];
-        let job = self.new_job(Job {
-            owner,
-            req,
-            started: now,
-            phase: phase as u8,
-            pool,
-        });
+        let job = self.new_job(Job { owner, req, started: now, phase: phase as u8, pool });
         match pool {
             Some(p) => self.pool_arrive(now, p, job),
             None => {
-                let d = self.spec.channels[c as usize]
-                    .service_seconds
-                    .sample(&mut self.service_rng);
-                self.events
-                    .push(now.plus_seconds_f64(d), Ev::ChannelDone(job));
+                let d = self.spec.channels[c as usize].service_seconds.sample(&mut self.service_rng);
+                self.events.push(now.plus_seconds_f64(d), Ev::ChannelDone(job));
             }
         }
     }
@@ -219,9 +199,7 @@ impl<'t, T: Target> Engine<'t, T> {
     fn effective_servers(&self, now: SimTime, p: &Pool) -> u32 {
         let ch = &self.spec.channels[p.channel as usize];
         let day = self.spec.calendar.local_day(now);
-        if ch.open_days == OpenDays::WorkingDays
-            && self.spec.calendar.kind_of_day(day) == DayKind::Holiday
-        {
+        if ch.open_days == OpenDays::WorkingDays && self.spec.calendar.kind_of_day(day) == DayKind::Holiday {
             ((p.servers as f64 * ch.holiday_capacity).ceil() as u32).min(p.servers)
         } else {
             p.servers
@@ -235,13 +213,7 @@ impl<'t, T: Target> Engine<'t, T> {
             self.begin_channel_service(now, p, job);
         } else if pool.queue.len() >= CHANNEL_QUEUE_BOUND {
             self.stats.turned_away_full_hall += 1;
-            self.finish_job(
-                now,
-                job,
-                Response::Overloaded {
-                    retry_after_micros: crate::time::MICROS_PER_HOUR,
-                },
-            );
+            self.finish_job(now, job, Response::Overloaded { retry_after_micros: crate::time::MICROS_PER_HOUR });
         } else {
             let pool = &mut self.pools[p as usize];
             pool.queue.push_back(job);
@@ -253,11 +225,8 @@ impl<'t, T: Target> Engine<'t, T> {
 
     fn begin_channel_service(&mut self, now: SimTime, p: u32, job: u32) {
         let c = self.pools[p as usize].channel as usize;
-        let d = self.spec.channels[c]
-            .service_seconds
-            .sample(&mut self.service_rng);
-        self.events
-            .push(now.plus_seconds_f64(d), Ev::ChannelDone(job));
+        let d = self.spec.channels[c].service_seconds.sample(&mut self.service_rng);
+        self.events.push(now.plus_seconds_f64(d), Ev::ChannelDone(job));
     }
 
     fn backend_arrive(&mut self, now: SimTime, job: u32) {
@@ -265,16 +234,9 @@ impl<'t, T: Target> Engine<'t, T> {
         if self.backend_busy < be.concurrency {
             self.backend_busy += 1;
             let d = be.service_ms.sample(&mut self.service_rng) / 1000.0;
-            self.events
-                .push(now.plus_seconds_f64(d), Ev::BackendDone(job));
+            self.events.push(now.plus_seconds_f64(d), Ev::BackendDone(job));
         } else if self.backend_queue.len() >= be.queue_bound as usize {
-            self.finish_job(
-                now,
-                job,
-                Response::Overloaded {
-                    retry_after_micros: crate::time::MICROS_PER_SECOND,
-                },
-            );
+            self.finish_job(now, job, Response::Overloaded { retry_after_micros: crate::time::MICROS_PER_SECOND });
         } else {
             self.backend_queue.push_back(job);
             let n = self.backend_queue.len() as u64;
@@ -286,15 +248,8 @@ impl<'t, T: Target> Engine<'t, T> {
         self.backend_busy -= 1;
         if let Some(next) = self.backend_queue.pop_front() {
             self.backend_busy += 1;
-            let d = self
-                .spec
-                .raw
-                .backend
-                .service_ms
-                .sample(&mut self.service_rng)
-                / 1000.0;
-            self.events
-                .push(now.plus_seconds_f64(d), Ev::BackendDone(next));
+            let d = self.spec.raw.backend.service_ms.sample(&mut self.service_rng) / 1000.0;
+            self.events.push(now.plus_seconds_f64(d), Ev::BackendDone(next));
         }
         let resp = {
             // The job exists: BackendDone is scheduled only for live jobs.
@@ -310,13 +265,8 @@ impl<'t, T: Target> Engine<'t, T> {
             return;
         };
         self.free_jobs.push(job);
-        let timing = Timing {
-            response_micros: now.micros_since(j.started).max(0) as u64,
-            service_micros: None,
-            decided_from: now,
-        };
-        self.recorder
-            .outcome(now, j.phase as usize, &j.req, &resp, timing);
+        let timing = Timing { response_micros: now.micros_since(j.started).max(0) as u64, service_micros: None, decided_from: now };
+        self.recorder.outcome(now, j.phase as usize, &j.req, &resp, timing);
         if let Some(p) = j.pool {
             let pool = &mut self.pools[p as usize];
             pool.busy -= 1;
@@ -338,23 +288,14 @@ impl<'t, T: Target> Engine<'t, T> {
                 if displaced && !was_displaced {
                     self.recorder.displaced(now);
                 }
-                if displaced
-                    && (paid && matches!(resp, Response::Accepted { .. })
-                        || stage == Stage::GaveUp && !paid)
-                {
+                if displaced && (paid && matches!(resp, Response::Accepted { .. }) || stage == Stage::GaveUp && !paid) {
                     self.recorder.resolved(now, stage == Stage::GaveUp);
                 }
                 self.follow(idx, next, now);
             }
             Owner::Batch { batch, member } => {
                 let mut submit = Vec::new();
-                self.batches[batch as usize].on_response(
-                    now,
-                    member,
-                    &resp,
-                    &mut submit,
-                    &mut self.events,
-                );
+                self.batches[batch as usize].on_response(now, member, &resp, &mut submit, &mut self.events);
                 self.submit_batch(now, batch, submit);
             }
         }

@@ -48,11 +48,7 @@ pub struct EventQueue {
 impl EventQueue {
     pub fn push(&mut self, at: SimTime, ev: Ev) {
         self.seq += 1;
-        self.heap.push(Entry {
-            at,
-            seq: self.seq,
-            ev,
-        });
+        self.heap.push(Entry { at, seq: self.seq, ev });
     }
     pub fn pop(&mut self) -> Option<(SimTime, Ev)> {
         self.heap.pop().map(|e| (e.at, e.ev))
@@ -81,14 +77,6 @@ mod tests {
         q.push(SimTime(5), Ev::Wake(3));
         q.push(SimTime(3), Ev::Wake(4));
         let order: Vec<_> = std::iter::from_fn(|| q.pop()).collect();
-        assert_eq!(
-            order,
-            vec![
-                (SimTime(3), Ev::Wake(2)),
-                (SimTime(3), Ev::Wake(4)),
-                (SimTime(5), Ev::Wake(1)),
-                (SimTime(5), Ev::Wake(3))
-            ]
-        );
+        assert_eq!(order, vec![(SimTime(3), Ev::Wake(2)), (SimTime(3), Ev::Wake(4)), (SimTime(5), Ev::Wake(1)), (SimTime(5), Ev::Wake(3))]);
     }
 }

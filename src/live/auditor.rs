@@ -79,14 +79,7 @@ impl Auditor {
         }
     }
 
-    fn disagree(
-        &mut self,
-        kind: String,
-        at: SimTime,
-        req: &Request,
-        expected: &'static str,
-        got: &'static str,
-    ) {
+    fn disagree(&mut self, kind: String, at: SimTime, req: &Request, expected: &'static str, got: &'static str) {
         self.report.disagreements += 1;
         *self.report.by_kind.entry(kind.clone()).or_default() += 1;
         if self.report.first.len() < KEPT {
@@ -106,10 +99,7 @@ impl Auditor {
     fn translate(&self, req: &Request) -> Request {
         let mut r = req.clone();
         match &mut r {
-            Request::Pay {
-                assessment: Some(a),
-                ..
-            } => {
+            Request::Pay { assessment: Some(a), .. } => {
                 *a = self.assessment_ids.get(a).copied().unwrap_or(u64::MAX);
             }
             Request::Certificate { payment, .. } => {
@@ -133,22 +123,12 @@ impl Auditor {
         let closed_hi = self.rules.is_closed(c, p.group, p.league, hi);
         if let Response::Suspended { .. } = got {
             if !(closed_lo || closed_hi) {
-                self.disagree(
-                    "refused_while_open".into(),
-                    received,
-                    req,
-                    "a decision",
-                    "suspended",
-                );
+                self.disagree("refused_while_open".into(), received, req, "a decision", "suspended");
             }
             return;
         }
         if closed_lo && closed_hi {
-            let kind = if matches!(got, Response::Accepted { .. }) {
-                "accepted_while_suspended"
-            } else {
-                "answered_while_suspended"
-            };
+            let kind = if matches!(got, Response::Accepted { .. }) { "accepted_while_suspended" } else { "answered_while_suspended" };
             self.disagree(kind.into(), received, req, "suspended", category(got));
             return;
         }
@@ -165,19 +145,13 @@ impl Auditor {
         }
         // Visibility is a function of time too: a look-up or certificate answered near the
         // instant a record becomes visible may rightly go either way within the window.
-        let expected = if category(&expected) != category(got)
-            && matches!(req, Request::Lookup { .. } | Request::Certificate { .. })
-            && !closed_lo
-        {
-            let early = self.shadow.handle(lo, &self.translate(req));
-            if category(&early) == category(got) {
-                early
+        let expected =
+            if category(&expected) != category(got) && matches!(req, Request::Lookup { .. } | Request::Certificate { .. }) && !closed_lo {
+                let early = self.shadow.handle(lo, &self.translate(req));
+                if category(&early) == category(got) { early } else { expected }
             } else {
                 expected
-            }
-        } else {
-            expected
-        };
+            };
         if category(&expected) != category(got) {
             let kind = format!("expected_{}_got_{}", category(&expected), category(got));
             self.disagree(kind, received, req, category(&expected), category(got));

@@ -16,31 +16,19 @@ pub struct VirtualClock {
 impl VirtualClock {
     /// A clock at which `virtual_now` is now, advancing `scale` virtual seconds per real second.
     pub fn starting_now(virtual_now: SimTime, scale: f64) -> VirtualClock {
-        VirtualClock {
-            virtual_at_anchor: virtual_now,
-            anchor: Instant::now(),
-            scale: scale.max(1e-9),
-        }
+        VirtualClock { virtual_at_anchor: virtual_now, anchor: Instant::now(), scale: scale.max(1e-9) }
     }
     /// A clock that showed `virtual_at` at wall-clock time `wall_at_unix_micros` (used to
     /// restore a server's clock after a restart).
     pub fn from_wall(virtual_at: SimTime, wall_at_unix_micros: i64, scale: f64) -> VirtualClock {
-        let now_wall = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_micros() as i64)
-            .unwrap_or(0);
+        let now_wall = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_micros() as i64).unwrap_or(0);
         let since = Duration::from_micros((now_wall - wall_at_unix_micros).max(0) as u64);
         let now = Instant::now();
         match now.checked_sub(since) {
-            Some(anchor) => VirtualClock {
-                virtual_at_anchor: virtual_at,
-                anchor,
-                scale: scale.max(1e-9),
-            },
+            Some(anchor) => VirtualClock { virtual_at_anchor: virtual_at, anchor, scale: scale.max(1e-9) },
             // The monotonic clock cannot reach that far back: anchor now, advanced by the gap.
             None => VirtualClock {
-                virtual_at_anchor: virtual_at
-                    .plus_micros((since.as_micros() as f64 * scale) as i64),
+                virtual_at_anchor: virtual_at.plus_micros((since.as_micros() as f64 * scale) as i64),
                 anchor: now,
                 scale: scale.max(1e-9),
             },
@@ -54,8 +42,7 @@ impl VirtualClock {
     }
     pub fn at(&self, real: Instant) -> SimTime {
         let real_micros = real.saturating_duration_since(self.anchor).as_micros() as f64;
-        self.virtual_at_anchor
-            .plus_micros((real_micros * self.scale) as i64)
+        self.virtual_at_anchor.plus_micros((real_micros * self.scale) as i64)
     }
     /// The real instant at which the virtual clock shows `t` (the anchor for instants before it).
     pub fn real_instant(&self, t: SimTime) -> Instant {

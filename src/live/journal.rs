@@ -36,30 +36,11 @@ impl Journal {
     pub fn create(dir: &Path) -> std::io::Result<Journal> {
         let path = dir.join("journal.jsonl");
         let f = File::create(&path)?;
-        Ok(Journal {
-            w: BufWriter::new(f),
-            path,
-            accepted: 0,
-            unknown: 0,
-        })
+        Ok(Journal { w: BufWriter::new(f), path, accepted: 0, unknown: 0 })
     }
 
-    fn write(
-        &mut self,
-        spec: &Spec,
-        event: &str,
-        at: SimTime,
-        req: &Request,
-        payment: Option<u64>,
-    ) -> std::io::Result<()> {
-        let Request::Pay {
-            key,
-            payer,
-            channel,
-            items,
-            ..
-        } = req
-        else {
+    fn write(&mut self, spec: &Spec, event: &str, at: SimTime, req: &Request, payment: Option<u64>) -> std::io::Result<()> {
+        let Request::Pay { key, payer, channel, items, .. } = req else {
             return Ok(());
         };
         let line = Line {
@@ -83,13 +64,7 @@ impl Journal {
         self.w.flush()
     }
 
-    pub fn accepted(
-        &mut self,
-        spec: &Spec,
-        at: SimTime,
-        req: &Request,
-        payment: u64,
-    ) -> std::io::Result<()> {
+    pub fn accepted(&mut self, spec: &Spec, at: SimTime, req: &Request, payment: u64) -> std::io::Result<()> {
         self.accepted += 1;
         self.write(spec, "accepted", at, req, Some(payment))
     }

@@ -2,6 +2,7 @@
 pub mod auditor;
 pub mod clock;
 pub mod journal;
+pub mod profile;
 pub mod report;
 pub mod run;
 pub mod transport;

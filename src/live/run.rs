@@ -58,6 +58,8 @@ pub struct RunConfig {
     pub progress: bool,
     /// How long to wait for answers in flight after the end or an interrupt.
     pub drain: Duration,
+    /// How the target's API looks; `None` = the bundled contract.
+    pub profile: Option<Arc<super::profile::Profile>>,
 }
 
 pub struct RunOutput {
@@ -70,10 +72,7 @@ pub enum RunError {
     #[error("{0}")]
     Target(String),
     #[error("cannot write {path}: {source}")]
-    Io {
-        path: String,
-        source: std::io::Error,
-    },
+    Io { path: String, source: std::io::Error },
 }
 
 #[derive(Clone, Copy)]
@@ -118,16 +117,7 @@ async fn worker(
         let sent = Instant::now();
         let resp = t.call(&spec, &w.req, timeout, scale).await;
         let done = Instant::now();
-        if tx
-            .send(Done {
-                id: w.id,
-                resp,
-                sent,
-                done,
-            })
-            .await
-            .is_err()
-        {
+        if tx.send(Done { id: w.id, resp, sent, done }).await.is_err() {
             break;
         }
     }
@@ -192,22 +182,10 @@ impl Scheduler {
         }
     }
 
-    fn dispatch(
-        &mut self,
-        now_v: SimTime,
-        due: Instant,
-        owner: Owner,
-        req: Request,
-        work: &mpsc::Sender<Work>,
-    ) {
+    fn dispatch(&mut self, now_v: SimTime, due: Instant, owner: Owner, req: Request, work: &mpsc::Sender<Work>) {
         let phase = self.spec.phase_at(now_v);
         self.recorder.attempt(now_v, phase, &req);
-        let job = Job {
-            owner,
-            req: req.clone(),
-            phase: phase as u8,
-            due,
-        };
+        let job = Job { owner, req: req.clone(), phase: phase as u8, due };
         let id = match self.free.pop() {
             Some(i) => {
                 self.jobs[i as usize] = Some(job);
@@ -224,15 +202,7 @@ impl Scheduler {
                 // The pool and its queue are full: counted as not sent, and the payer hears so.
                 self.not_sent += 1;
                 let now = Instant::now();
-                self.complete(
-                    Done {
-                        id,
-                        resp: Response::Error { kind: "not_sent" },
-                        sent: now,
-                        done: now,
-                    },
-                    false,
-                );
+                self.complete(Done { id, resp: Response::Error { kind: "not_sent" }, sent: now, done: now }, false);
             }
         }
     }
@@ -251,22 +221,12 @@ impl Scheduler {
         let service = micros(d.done.saturating_duration_since(d.sent));
         // The target decided somewhere between send and answer (widened by the skew margin).
         let decided_from = SimTime(self.clock.at(d.sent).0 - self.margin_micros);
-        let timing = Timing {
-            response_micros: response,
-            service_micros: was_sent.then_some(service),
-            decided_from,
-        };
-        self.recorder
-            .outcome(now_v, job.phase as usize, &job.req, &d.resp, timing);
+        let timing = Timing { response_micros: response, service_micros: was_sent.then_some(service), decided_from };
+        self.recorder.outcome(now_v, job.phase as usize, &job.req, &d.resp, timing);
         if was_sent {
-            let _ = self
-                .response_all
-                .record(response.clamp(1, crate::report::recorder::LATENCY_MAX_MICROS));
-            let _ = self
-                .service_all
-                .record(service.clamp(1, crate::report::recorder::LATENCY_MAX_MICROS));
-            self.auditor
-                .check(&job.req, &d.resp, self.clock.at(d.sent), now_v);
+            let _ = self.response_all.record(response.clamp(1, crate::report::recorder::LATENCY_MAX_MICROS));
+            let _ = self.service_all.record(service.clamp(1, crate::report::recorder::LATENCY_MAX_MICROS));
+            self.auditor.check(&job.req, &d.resp, self.clock.at(d.sent), now_v);
         }
         if let Request::Pay { key, .. } = &job.req {
             let written = match &d.resp {
@@ -297,23 +257,14 @@ impl Scheduler {
                 if displaced && !was_displaced {
                     self.recorder.displaced(now_v);
                 }
-                if displaced
-                    && (paid && matches!(d.resp, Response::Accepted { .. })
-                        || stage == Stage::GaveUp && !paid)
-                {
+                if displaced && (paid && matches!(d.resp, Response::Accepted { .. }) || stage == Stage::GaveUp && !paid) {
                     self.recorder.resolved(now_v, stage == Stage::GaveUp);
                 }
                 self.follow(idx, next, now_v);
             }
             Owner::Batch { batch, member } => {
                 let mut submit = Vec::new();
-                self.batches[batch as usize].on_response(
-                    now_v,
-                    member,
-                    &d.resp,
-                    &mut submit,
-                    &mut self.events,
-                );
+                self.batches[batch as usize].on_response(now_v, member, &d.resp, &mut submit, &mut self.events);
                 self.pending_batch.push((batch, submit));
             }
         }
@@ -322,31 +273,17 @@ impl Scheduler {
 
 fn histogram() -> hdrhistogram::Histogram<u64> {
     // Constant bounds within hdrhistogram's limits: creation cannot fail.
-    hdrhistogram::Histogram::new_with_bounds(1, crate::report::recorder::LATENCY_MAX_MICROS, 3)
-        .expect("histogram bounds")
+    hdrhistogram::Histogram::new_with_bounds(1, crate::report::recorder::LATENCY_MAX_MICROS, 3).expect("histogram bounds")
 }
 
 /// One-off HTTP calls (clock sync, ledger, reconciliation, hooks) go through reqwest.
 fn client(timeout: Duration) -> reqwest::Client {
-    reqwest::Client::builder()
-        .timeout(timeout)
-        .build()
-        .unwrap_or_default()
+    reqwest::Client::builder().timeout(timeout).build().unwrap_or_default()
 }
 
-async fn sync_clock(
-    base: &Base,
-    clock: &VirtualClock,
-    spec: &Spec,
-    token: Option<&str>,
-) -> Result<(), String> {
-    let body = contract::ClockBody {
-        virtual_now: clock.now().format(spec.calendar.offset),
-        time_scale: clock.scale(),
-    };
-    let mut rb = client(Duration::from_secs(10))
-        .post(format!("{}/v1/admin/clock", base.url))
-        .json(&body);
+async fn sync_clock(base: &Base, clock: &VirtualClock, spec: &Spec, token: Option<&str>) -> Result<(), String> {
+    let body = contract::ClockBody { virtual_now: clock.now().format(spec.calendar.offset), time_scale: clock.scale() };
+    let mut rb = client(Duration::from_secs(10)).post(format!("{}/v1/admin/clock", base.url)).json(&body);
     if let Some(t) = token {
         rb = rb.bearer_auth(t);
     }
@@ -361,26 +298,32 @@ async fn sync_clock(
     }
 }
 
-async fn read_ledger_http(
-    base: &Base,
-    spec: &Spec,
-) -> Result<BTreeMap<LedgerKey, LedgerCell>, String> {
+async fn read_ledger_profile(base: &Base, spec: &Spec, p: &super::profile::Profile) -> Result<BTreeMap<LedgerKey, LedgerCell>, String> {
+    let w = p.ledger_request();
+    let method = reqwest::Method::from_bytes(w.method.as_bytes()).unwrap_or(reqwest::Method::GET);
     let r = client(Duration::from_secs(30))
-        .get(format!("{}/v1/ledger", base.url))
+        .request(method, format!("{}{}", base.url, w.path))
         .send()
         .await
-        .map_err(|e| format!("GET /v1/ledger: {e}"))?;
+        .map_err(|e| format!("{} {}: {e}", w.method, w.path))?;
+    if !r.status().is_success() {
+        return Err(format!("{} {} answered {}", w.method, w.path, r.status()));
+    }
+    let body = r.bytes().await.map_err(|e| format!("{} {}: {e}", w.method, w.path))?;
+    p.read_ledger(spec, &body)
+}
+
+async fn read_ledger_http(base: &Base, spec: &Spec) -> Result<BTreeMap<LedgerKey, LedgerCell>, String> {
+    let r =
+        client(Duration::from_secs(30)).get(format!("{}/v1/ledger", base.url)).send().await.map_err(|e| format!("GET /v1/ledger: {e}"))?;
     if !r.status().is_success() {
         return Err(format!("GET /v1/ledger answered {}", r.status()));
     }
     let w: contract::LedgerWire = r.json().await.map_err(|e| format!("GET /v1/ledger: {e}"))?;
     let mut out = BTreeMap::new();
     for c in w.cells {
-        let l = spec
-            .leagues
-            .iter()
-            .position(|x| x.name == c.league)
-            .ok_or_else(|| format!("GET /v1/ledger: unknown league {:?}", c.league))?;
+        let l =
+            spec.leagues.iter().position(|x| x.name == c.league).ok_or_else(|| format!("GET /v1/ledger: unknown league {:?}", c.league))?;
         let cell: &mut LedgerCell = out.entry((l as u8, c.group, c.insurance)).or_default();
         cell.count += c.count;
         cell.sum_fen += c.sum_fen;
@@ -395,22 +338,20 @@ async fn present(
     model: Option<&Arc<Mutex<Model>>>,
     http: &reqwest::Client,
     key: IdemKey,
+    profile: Option<&super::profile::Profile>,
 ) -> Result<bool, String> {
     match (target, base, model) {
-        (TargetChoice::Model, _, Some(m)) => Ok(m
-            .lock()
-            .map(|m| m.payment_by_key(key).is_some())
-            .unwrap_or(false)),
+        (TargetChoice::Model, _, Some(m)) => Ok(m.lock().map(|m| m.payment_by_key(key).is_some()).unwrap_or(false)),
         (_, Some(b), _) => {
-            let r = http
-                .get(format!("{}/v1/payments/{}", b.url, key.to_text()))
-                .send()
-                .await
-                .map_err(|e| format!("GET /v1/payments/{{key}}: {e}"))?;
+            let path = match profile {
+                Some(p) => p.payment_path(key),
+                None => format!("/v1/payments/{}", key.to_text()),
+            };
+            let r = http.get(format!("{}{path}", b.url)).send().await.map_err(|e| format!("GET {path}: {e}"))?;
             match r.status().as_u16() {
                 200 => Ok(true),
                 404 => Ok(false),
-                s => Err(format!("GET /v1/payments/{{key}} answered {s}")),
+                s => Err(format!("GET {path} answered {s}")),
             }
         }
         _ => Err("no target".into()),
@@ -421,37 +362,20 @@ async fn run_hook(hook: crate::scenario::Hook, due_at: String, started: Instant)
     let begin = Instant::now();
     let limit = Duration::from_secs_f64(hook.timeout_seconds);
     let (action, result) = if let Some(h) = &hook.http {
-        let mut rb = client(limit).request(
-            reqwest::Method::from_bytes(h.method.as_bytes()).unwrap_or(reqwest::Method::GET),
-            &h.url,
-        );
+        let mut rb = client(limit).request(reqwest::Method::from_bytes(h.method.as_bytes()).unwrap_or(reqwest::Method::GET), &h.url);
         if let Some(b) = &h.body {
             rb = rb.json(b);
         }
         let r = match rb.send().await {
-            Ok(r) => (
-                r.status().is_success(),
-                format!("HTTP {}", r.status().as_u16()),
-            ),
+            Ok(r) => (r.status().is_success(), format!("HTTP {}", r.status().as_u16())),
             Err(e) => (false, format!("failed: {e}")),
         };
         (format!("{} {}", h.method, h.url), r)
     } else {
         let mut cmd = tokio::process::Command::new(&hook.command[0]);
-        cmd.args(&hook.command[1..])
-            .kill_on_drop(true)
-            .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::null());
+        cmd.args(&hook.command[1..]).kill_on_drop(true).stdin(std::process::Stdio::null()).stdout(std::process::Stdio::null());
         let r = match tokio::time::timeout(limit, async { cmd.status().await }).await {
-            Ok(Ok(st)) => (
-                st.success(),
-                format!(
-                    "exit status {}",
-                    st.code()
-                        .map(|c| c.to_string())
-                        .unwrap_or_else(|| "signal".into())
-                ),
-            ),
+            Ok(Ok(st)) => (st.success(), format!("exit status {}", st.code().map(|c| c.to_string()).unwrap_or_else(|| "signal".into()))),
             Ok(Err(e)) => (false, format!("cannot start: {e}")),
             Err(_) => (false, format!("timed out after {} s", hook.timeout_seconds)),
         };
@@ -484,10 +408,7 @@ impl Progress {
             }
             b
         });
-        Progress {
-            bar,
-            last_plain: Instant::now(),
-        }
+        Progress { bar, last_plain: Instant::now() }
     }
     fn update(&mut self, enabled: bool, s: &Scheduler, now_v: SimTime, started: Instant) {
         if !enabled {
@@ -525,11 +446,7 @@ impl Progress {
     }
 }
 
-pub async fn run(
-    spec: Arc<Spec>,
-    cfg: RunConfig,
-    scenario_file: &str,
-) -> Result<RunOutput, RunError> {
+pub async fn run(spec: Arc<Spec>, cfg: RunConfig, scenario_file: &str) -> Result<RunOutput, RunError> {
     let io = |path: &std::path::Path| {
         let path = path.display().to_string();
         move |source| RunError::Io { path, source }
@@ -544,30 +461,20 @@ pub async fn run(
         TargetChoice::Http { url } => Some(Base::parse(url).map_err(RunError::Target)?),
         TargetChoice::Model => None,
     };
-    let model = matches!(cfg.target, TargetChoice::Model)
-        .then(|| Arc::new(Mutex::new(Model::new(Arc::new(Rules::from_spec(&spec))))));
+    let model = matches!(cfg.target, TargetChoice::Model).then(|| Arc::new(Mutex::new(Model::new(Arc::new(Rules::from_spec(&spec))))));
     let clock = VirtualClock::starting_now(spec.start, scale);
     if let (Some(b), true) = (&base, cfg.sync_clock) {
-        sync_clock(b, &clock, &spec, cfg.admin_token.as_deref())
-            .await
-            .map_err(RunError::Target)?;
+        sync_clock(b, &clock, &spec, cfg.admin_token.as_deref()).await.map_err(RunError::Target)?;
     }
     let connections = cfg.connections.max(1);
     let shared_reqwest = client(cfg.timeout);
     let transports: Vec<Transport> = (0..connections)
         .map(|_| match (&base, &model, cfg.transport) {
-            (Some(b), _, TransportKind::Hyper) => Transport::Hyper {
-                base: b.clone(),
-                sender: None,
-            },
-            (Some(b), _, TransportKind::Reqwest) => Transport::Reqwest {
-                base: b.clone(),
-                client: shared_reqwest.clone(),
-            },
-            (None, Some(m), _) => Transport::Model {
-                model: m.clone(),
-                clock,
-            },
+            (Some(b), _, TransportKind::Hyper) => Transport::Hyper { base: b.clone(), sender: None, profile: cfg.profile.clone() },
+            (Some(b), _, TransportKind::Reqwest) => {
+                Transport::Reqwest { base: b.clone(), client: shared_reqwest.clone(), profile: cfg.profile.clone() }
+            }
+            (None, Some(m), _) => Transport::Model { model: m.clone(), clock },
             (None, None, _) => unreachable!("a model target always has a model"),
         })
         .collect();
@@ -576,14 +483,7 @@ pub async fn run(
     let work_rx = Arc::new(tokio::sync::Mutex::new(work_rx));
     let (done_tx, mut done_rx) = mpsc::channel::<Done>(cfg.queue_bound + connections + 16);
     for t in transports {
-        tokio::spawn(worker(
-            t,
-            spec.clone(),
-            work_rx.clone(),
-            done_tx.clone(),
-            cfg.timeout,
-            scale,
-        ));
+        tokio::spawn(worker(t, spec.clone(), work_rx.clone(), done_tx.clone(), cfg.timeout, scale));
     }
     drop(done_tx);
 
@@ -607,10 +507,7 @@ pub async fn run(
         completed: 0,
         unknown_keys: HashSet::new(),
         unknown_reqs: Vec::new(),
-        stats: EngineStats {
-            payers_active: cast.payers_active,
-            ..EngineStats::default()
-        },
+        stats: EngineStats { payers_active: cast.payers_active, ..EngineStats::default() },
         response_all: histogram(),
         service_all: histogram(),
         journal_error: None,
@@ -626,28 +523,16 @@ pub async fn run(
     }
     for (b, members) in cast.batch_members.into_iter().enumerate() {
         s.stats.batch_members += members.len() as u64;
-        s.batches
-            .push(BatchRunner::new(b, &spec.batches[b], members));
+        s.batches.push(BatchRunner::new(b, &spec.batches[b], members));
         for (r, at) in spec.batches[b].runs.iter().enumerate() {
-            s.events.push(
-                *at,
-                Ev::BatchRun {
-                    batch: b as u16,
-                    run: r as u16,
-                },
-            );
+            s.events.push(*at, Ev::BatchRun { batch: b as u16, run: r as u16 });
         }
     }
     let mut hooks: Vec<(SimTime, crate::scenario::Hook)> = spec
         .raw
         .hooks
         .iter()
-        .filter_map(|h| {
-            spec.phases
-                .iter()
-                .find(|p| p.name == h.phase)
-                .map(|p| (p.start.max(spec.start), h.clone()))
-        })
+        .filter_map(|h| spec.phases.iter().find(|p| p.name == h.phase).map(|p| (p.start.max(spec.start), h.clone())))
         .collect();
     hooks.sort_by_key(|(t, _)| *t);
     let mut hooks = std::collections::VecDeque::from(hooks);
@@ -694,29 +579,16 @@ pub async fn run(
                 }
             }
         }
-        while hooks
-            .front()
-            .is_some_and(|(t, _)| s.clock.real_instant(*t) <= now_real)
-        {
+        while hooks.front().is_some_and(|(t, _)| s.clock.real_instant(*t) <= now_real) {
             if let Some((t, h)) = hooks.pop_front() {
-                hook_tasks.push(tokio::spawn(run_hook(
-                    h,
-                    t.format(spec.calendar.offset),
-                    started,
-                )));
+                hook_tasks.push(tokio::spawn(run_hook(h, t.format(spec.calendar.offset), started)));
             }
         }
-        let next_due = s
-            .events
-            .peek_time()
-            .filter(|t| *t < spec.end)
-            .map(|t| s.clock.real_instant(t));
+        let next_due = s.events.peek_time().filter(|t| *t < spec.end).map(|t| s.clock.real_instant(t));
         if next_due.is_none() && s.outstanding == 0 && s.pending_batch.is_empty() {
             break;
         }
-        let wake = next_due
-            .map(tokio::time::Instant::from_std)
-            .unwrap_or_else(|| tokio::time::Instant::now() + Duration::from_secs(3600));
+        let wake = next_due.map(tokio::time::Instant::from_std).unwrap_or_else(|| tokio::time::Instant::now() + Duration::from_secs(3600));
         tokio::select! {
             biased;
             _ = &mut ctrl_c => { interrupted = true; break; }
@@ -773,10 +645,7 @@ pub async fn run(
         hook_reports.push(HookReport {
             phase: h.phase.clone(),
             action: if h.command.is_empty() {
-                h.http
-                    .as_ref()
-                    .map(|x| format!("{} {}", x.method, x.url))
-                    .unwrap_or_default()
+                h.http.as_ref().map(|x| format!("{} {}", x.method, x.url)).unwrap_or_default()
             } else {
                 h.command.join(" ")
             },
@@ -790,22 +659,15 @@ pub async fn run(
 
     // Reconciliation against the target's books.
     let http = client(Duration::from_secs(10));
-    let mut rec = Reconciliation {
-        acknowledged: s.recorder.acknowledged().len() as u64,
-        ..Reconciliation::default()
-    };
-    let unknown: Vec<Request> = s
-        .unknown_reqs
-        .iter()
-        .filter(|r| contract_key(r).is_some_and(|k| s.unknown_keys.contains(&k)))
-        .cloned()
-        .collect();
+    let mut rec = Reconciliation { acknowledged: s.recorder.acknowledged().len() as u64, ..Reconciliation::default() };
+    let unknown: Vec<Request> =
+        s.unknown_reqs.iter().filter(|r| contract_key(r).is_some_and(|k| s.unknown_keys.contains(&k))).cloned().collect();
     rec.unknown = unknown.len() as u64;
     for req in &unknown {
         let Some(key) = contract_key(req) else {
             continue;
         };
-        match present(&cfg.target, base.as_ref(), model.as_ref(), &http, key).await {
+        match present(&cfg.target, base.as_ref(), model.as_ref(), &http, key, cfg.profile.as_deref()).await {
             Ok(true) => {
                 rec.unknown_present += 1;
                 s.recorder.book(req);
@@ -822,7 +684,7 @@ pub async fn run(
         let mut keys: Vec<IdemKey> = s.recorder.acknowledged().iter().copied().collect();
         keys.sort();
         for key in keys {
-            match present(&cfg.target, base.as_ref(), model.as_ref(), &http, key).await {
+            match present(&cfg.target, base.as_ref(), model.as_ref(), &http, key, cfg.profile.as_deref()).await {
                 Ok(true) => {}
                 Ok(false) => {
                     rec.lost += 1;
@@ -838,23 +700,17 @@ pub async fn run(
         }
     }
     let actual = match (&base, &model) {
-        (Some(b), _) => read_ledger_http(b, &spec).await,
-        (None, Some(m)) => m
-            .lock()
-            .map(|m| m.ledger())
-            .map_err(|_| "model lock poisoned".to_string()),
+        (Some(b), _) => match &cfg.profile {
+            Some(p) => read_ledger_profile(b, &spec, p).await,
+            None => read_ledger_http(b, &spec).await,
+        },
+        (None, Some(m)) => m.lock().map(|m| m.ledger()).map_err(|_| "model lock poisoned".to_string()),
         _ => Err("no target".into()),
     };
     if let Ok(a) = &actual {
         rec.ledger_entries = a.values().map(|c| c.count).sum();
         let expected = s.recorder.expected_ledger();
-        rec.phantoms_or_duplicates = a
-            .iter()
-            .map(|(k, c)| {
-                c.count
-                    .saturating_sub(expected.get(k).map(|e| e.count).unwrap_or(0))
-            })
-            .sum();
+        rec.phantoms_or_duplicates = a.iter().map(|(k, c)| c.count.saturating_sub(expected.get(k).map(|e| e.count).unwrap_or(0))).sum();
     }
 
     let batches = s.batches.iter().map(|b| b.report(&spec)).collect();
@@ -889,37 +745,20 @@ pub async fn run(
         requests_completed: s.completed,
         requests_per_second: (s.completed as f64 / wall.max(1e-9)).round(),
         client_cpu_seconds: cpu.map(|c| (c * 100.0).round() / 100.0),
-        client_cpu_micros_per_request: cpu
-            .filter(|_| s.completed > 0)
-            .map(|c| (c * 1e6 / s.completed as f64 * 10.0).round() / 10.0),
+        client_cpu_micros_per_request: cpu.filter(|_| s.completed > 0).map(|c| (c * 1e6 / s.completed as f64 * 10.0).round() / 10.0),
         response_time_ms: crate::report::latency(&s.response_all),
         service_time_ms: crate::report::latency(&s.service_all),
         not_sent: s.not_sent,
-        errors_by_kind: s
-            .recorder
-            .errors_by_kind
-            .iter()
-            .map(|(k, v)| (k.to_string(), *v))
-            .collect(),
-        journal: JournalReport {
-            path: s.journal.path.display().to_string(),
-            accepted: s.journal.accepted,
-            unknown: s.journal.unknown,
-        },
+        errors_by_kind: s.recorder.errors_by_kind.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
+        journal: JournalReport { path: s.journal.path.display().to_string(), accepted: s.journal.accepted, unknown: s.journal.unknown },
         reconciliation: rec,
         audit,
         hooks: hook_reports,
     });
     if let Some(e) = s.journal_error {
-        return Err(RunError::Io {
-            path: s.journal.path.display().to_string(),
-            source: std::io::Error::other(e),
-        });
+        return Err(RunError::Io { path: s.journal.path.display().to_string(), source: std::io::Error::other(e) });
     }
-    Ok(RunOutput {
-        report,
-        interrupted,
-    })
+    Ok(RunOutput { report, interrupted })
 }
 
 fn contract_key(req: &Request) -> Option<IdemKey> {

@@ -9,6 +9,7 @@
 //! (`timeout`, `refused`, `reset`, `transport`, `unexpected_status`, `bad_body`).
 
 use super::clock::VirtualClock;
+use super::profile::Profile;
 use crate::contract::{self, WireRequest};
 use crate::model::{Model, Request, Response};
 use bytes::Bytes;
@@ -29,14 +30,12 @@ pub struct Base {
 
 impl Base {
     pub fn parse(url: &str) -> Result<Base, String> {
-        let rest = url.strip_prefix("http://").ok_or_else(|| {
-            format!("--target {url:?}: only http:// targets are supported (no TLS in this build)")
-        })?;
+        let rest = url
+            .strip_prefix("http://")
+            .ok_or_else(|| format!("--target {url:?}: only http:// targets are supported (no TLS in this build)"))?;
         let hostport = rest.trim_end_matches('/');
         if hostport.contains('/') {
-            return Err(format!(
-                "--target {url:?}: give the base address only (http://host:port); paths come from the contract"
-            ));
+            return Err(format!("--target {url:?}: give the base address only (http://host:port); paths come from the contract"));
         }
         use std::net::ToSocketAddrs;
         let addr = hostport
@@ -44,27 +43,14 @@ impl Base {
             .map_err(|e| format!("--target {url:?}: cannot resolve {hostport}: {e}"))?
             .next()
             .ok_or_else(|| format!("--target {url:?}: {hostport} resolves to no address"))?;
-        Ok(Base {
-            url: format!("http://{hostport}"),
-            host: hostport.to_string(),
-            addr,
-        })
+        Ok(Base { url: format!("http://{hostport}"), host: hostport.to_string(), addr })
     }
 }
 
 pub enum Transport {
-    Hyper {
-        base: Base,
-        sender: Option<SendRequest<Full<Bytes>>>,
-    },
-    Reqwest {
-        base: Base,
-        client: reqwest::Client,
-    },
-    Model {
-        model: Arc<Mutex<Model>>,
-        clock: VirtualClock,
-    },
+    Hyper { base: Base, sender: Option<SendRequest<Full<Bytes>>>, profile: Option<Arc<Profile>> },
+    Reqwest { base: Base, client: reqwest::Client, profile: Option<Arc<Profile>> },
+    Model { model: Arc<Mutex<Model>>, clock: VirtualClock },
 }
 
 /// The raw answer of an HTTP exchange.
@@ -100,13 +86,7 @@ fn classify_hyper(e: &hyper::Error) -> &'static str {
 
 impl Transport {
     /// Send one request and map the answer; `timeout` bounds the whole exchange.
-    pub async fn call(
-        &mut self,
-        spec: &crate::scenario::Spec,
-        req: &Request,
-        timeout: Duration,
-        time_scale: f64,
-    ) -> Response {
+    pub async fn call(&mut self, spec: &crate::scenario::Spec, req: &Request, timeout: Duration, time_scale: f64) -> Response {
         match self {
             Transport::Model { model, clock } => {
                 let now = clock.now();
@@ -116,7 +96,14 @@ impl Transport {
                 }
             }
             _ => {
-                let wire = contract::to_wire(spec, req);
+                let profile = match self {
+                    Transport::Hyper { profile, .. } | Transport::Reqwest { profile, .. } => profile.clone(),
+                    Transport::Model { .. } => None,
+                };
+                let wire = match &profile {
+                    Some(p) => p.render(spec, req),
+                    None => contract::to_wire(spec, req),
+                };
                 match tokio::time::timeout(timeout, self.exchange(&wire)).await {
                     Err(_) => {
                         // The connection may hold a half-read answer: start afresh.
@@ -126,9 +113,7 @@ impl Transport {
                         Response::Error { kind: "timeout" }
                     }
                     Ok(Err(kind)) => Response::Error { kind },
-                    Ok(Ok(a)) => {
-                        contract::from_wire(a.status, a.retry_after.as_deref(), &a.body, time_scale)
-                    }
+                    Ok(Ok(a)) => contract::from_wire(a.status, a.retry_after.as_deref(), &a.body, time_scale),
                 }
             }
         }
@@ -137,15 +122,11 @@ impl Transport {
     /// One HTTP exchange (also used for the ledger and reconciliation reads).
     pub async fn exchange(&mut self, wire: &WireRequest) -> Result<RawAnswer, &'static str> {
         match self {
-            Transport::Hyper { base, sender } => {
+            Transport::Hyper { base, sender, .. } => {
                 if sender.as_ref().is_none_or(|s| s.is_closed()) {
-                    let stream = tokio::net::TcpStream::connect(base.addr)
-                        .await
-                        .map_err(|e| classify(&e))?;
+                    let stream = tokio::net::TcpStream::connect(base.addr).await.map_err(|e| classify(&e))?;
                     let _ = stream.set_nodelay(true);
-                    let (s, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-                        .await
-                        .map_err(|e| classify_hyper(&e))?;
+                    let (s, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.map_err(|e| classify_hyper(&e))?;
                     tokio::spawn(async move {
                         let _ = conn.await;
                     });
@@ -155,12 +136,12 @@ impl Transport {
                     return Err("transport");
                 };
                 s.ready().await.map_err(|e| classify_hyper(&e))?;
-                let mut b = hyper::Request::builder()
-                    .method(wire.method)
-                    .uri(&wire.path)
-                    .header("host", &base.host);
+                let mut b = hyper::Request::builder().method(wire.method).uri(&wire.path).header("host", &base.host);
                 if let Some(k) = &wire.idempotency_key {
                     b = b.header("idempotency-key", k);
+                }
+                for (k, v) in &wire.headers {
+                    b = b.header(k.as_str(), v.as_str());
                 }
                 let body = match &wire.body {
                     Some(bytes) => {
@@ -178,11 +159,7 @@ impl Transport {
                     }
                 };
                 let status = resp.status().as_u16();
-                let retry_after = resp
-                    .headers()
-                    .get("retry-after")
-                    .and_then(|v| v.to_str().ok())
-                    .map(str::to_string);
+                let retry_after = resp.headers().get("retry-after").and_then(|v| v.to_str().ok()).map(str::to_string);
                 let body = match resp.into_body().collect().await {
                     Ok(c) => c.to_bytes(),
                     Err(e) => {
@@ -190,24 +167,20 @@ impl Transport {
                         return Err(classify_hyper(&e));
                     }
                 };
-                Ok(RawAnswer {
-                    status,
-                    retry_after,
-                    body,
-                })
+                Ok(RawAnswer { status, retry_after, body })
             }
-            Transport::Reqwest { base, client } => {
+            Transport::Reqwest { base, client, .. } => {
                 let url = format!("{}{}", base.url, wire.path);
-                let method =
-                    reqwest::Method::from_bytes(wire.method.as_bytes()).map_err(|_| "transport")?;
+                let method = reqwest::Method::from_bytes(wire.method.as_bytes()).map_err(|_| "transport")?;
                 let mut rb = client.request(method, url);
                 if let Some(k) = &wire.idempotency_key {
                     rb = rb.header("idempotency-key", k);
                 }
+                for (k, v) in &wire.headers {
+                    rb = rb.header(k.as_str(), v.as_str());
+                }
                 if let Some(bytes) = &wire.body {
-                    rb = rb
-                        .header("content-type", "application/json")
-                        .body(bytes.clone());
+                    rb = rb.header("content-type", "application/json").body(bytes.clone());
                 }
                 let resp = rb.send().await.map_err(|e| {
                     if e.is_timeout() {
@@ -219,17 +192,9 @@ impl Transport {
                     }
                 })?;
                 let status = resp.status().as_u16();
-                let retry_after = resp
-                    .headers()
-                    .get("retry-after")
-                    .and_then(|v| v.to_str().ok())
-                    .map(str::to_string);
+                let retry_after = resp.headers().get("retry-after").and_then(|v| v.to_str().ok()).map(str::to_string);
                 let body = resp.bytes().await.map_err(|_| "reset")?;
-                Ok(RawAnswer {
-                    status,
-                    retry_after,
-                    body,
-                })
+                Ok(RawAnswer { status, retry_after, body })
             }
             Transport::Model { .. } => Err("transport"),
         }

@@ -36,12 +36,7 @@ pub enum Operation {
 }
 
 impl Operation {
-    pub const ALL: [Operation; 4] = [
-        Operation::Assess,
-        Operation::Pay,
-        Operation::Lookup,
-        Operation::Certificate,
-    ];
+    pub const ALL: [Operation; 4] = [Operation::Assess, Operation::Pay, Operation::Lookup, Operation::Certificate];
     pub fn as_str(self) -> &'static str {
         match self {
             Operation::Assess => "assess",
@@ -107,29 +102,10 @@ impl<'de> serde::Deserialize<'de> for IdemKey {
 
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Request {
-    Assess {
-        payer: PayerRef,
-        channel: ChannelIdx,
-        kind: SpecialKind,
-        items: Items,
-    },
-    Pay {
-        key: IdemKey,
-        payer: PayerRef,
-        channel: ChannelIdx,
-        items: Items,
-        special: bool,
-        assessment: Option<u64>,
-    },
-    Lookup {
-        payer: PayerRef,
-        channel: ChannelIdx,
-    },
-    Certificate {
-        payer: PayerRef,
-        channel: ChannelIdx,
-        payment: u64,
-    },
+    Assess { payer: PayerRef, channel: ChannelIdx, kind: SpecialKind, items: Items },
+    Pay { key: IdemKey, payer: PayerRef, channel: ChannelIdx, items: Items, special: bool, assessment: Option<u64> },
+    Lookup { payer: PayerRef, channel: ChannelIdx },
+    Certificate { payer: PayerRef, channel: ChannelIdx, payment: u64 },
 }
 
 impl Request {
@@ -203,13 +179,7 @@ pub enum Response {
 
 impl Response {
     pub fn is_success(&self) -> bool {
-        matches!(
-            self,
-            Response::Assessed { .. }
-                | Response::Accepted { .. }
-                | Response::Records { .. }
-                | Response::Certificate { .. }
-        )
+        matches!(self, Response::Assessed { .. } | Response::Accepted { .. } | Response::Records { .. } | Response::Certificate { .. })
     }
 }
 
@@ -309,26 +279,14 @@ impl Model {
     /// Whether answering `resp` changed the model's state (so a durable host must log the
     /// request before acknowledging it).
     pub fn mutates(resp: &Response) -> bool {
-        matches!(
-            resp,
-            Response::Assessed { .. }
-                | Response::Accepted {
-                    replayed: false,
-                    ..
-                }
-                | Response::Certificate { .. }
-        )
+        matches!(resp, Response::Assessed { .. } | Response::Accepted { replayed: false, .. } | Response::Certificate { .. })
     }
 
     /// The payment stored under an idempotency key, if any.
     pub fn payment_by_key(&self, key: IdemKey) -> Option<PaymentInfo> {
         let s = self.by_key.get(&key)?;
         let rec = self.payments.get((s.payment - 1) as usize)?;
-        Some(PaymentInfo {
-            payment: s.payment,
-            payer: rec.payer,
-            items: s.items,
-        })
+        Some(PaymentInfo { payment: s.payment, payer: rec.payer, items: s.items })
     }
 
     pub fn rules(&self) -> &Rules {
@@ -339,18 +297,12 @@ impl Model {
     pub fn handle(&mut self, now: SimTime, req: &Request) -> Response {
         let payer = req.payer();
         if payer.league as usize >= self.leagues {
-            return Response::Invalid {
-                reason: "unknown league",
-            };
+            return Response::Invalid { reason: "unknown league" };
         }
         if (req.channel() as usize) >= self.rules.channels() {
-            return Response::Invalid {
-                reason: "unknown channel",
-            };
+            return Response::Invalid { reason: "unknown channel" };
         }
-        if let Some(resume_at) = self
-            .rules
-            .closure(req.channel(), payer.group, payer.league, now)
+        if let Some(resume_at) = self.rules.closure(req.channel(), payer.group, payer.league, now)
             && !(self.ignore_closures && matches!(req, Request::Pay { .. }))
         {
             return Response::Suspended { resume_at };
@@ -359,27 +311,12 @@ impl Model {
             Request::Assess { payer, items, .. } => {
                 let total: i64 = items.iter().sum();
                 if total <= 0 || items.iter().any(|a| *a < 0) {
-                    return Response::Invalid {
-                        reason: "assessed amount must be positive",
-                    };
+                    return Response::Invalid { reason: "assessed amount must be positive" };
                 }
-                self.assessments.push(Assessment {
-                    payer: payer.id,
-                    total_fen: total,
-                    used: false,
-                });
-                Response::Assessed {
-                    assessment: self.assessments.len() as u64,
-                }
+                self.assessments.push(Assessment { payer: payer.id, total_fen: total, used: false });
+                Response::Assessed { assessment: self.assessments.len() as u64 }
             }
-            Request::Pay {
-                key,
-                payer,
-                items,
-                special,
-                assessment,
-                ..
-            } => self.pay(now, *key, *payer, items, *special, *assessment),
+            Request::Pay { key, payer, items, special, assessment, .. } => self.pay(now, *key, *payer, items, *special, *assessment),
             Request::Lookup { payer, .. } => match self.latest_by_payer.get(&payer.id) {
                 None => Response::NoRecord,
                 Some(&latest) => {
@@ -396,67 +333,41 @@ impl Model {
                                 newest_visible = id;
                             }
                         } else {
-                            earliest_hidden = Some(
-                                earliest_hidden
-                                    .map_or(rec.visible_at, |e: SimTime| e.min(rec.visible_at)),
-                            );
+                            earliest_hidden = Some(earliest_hidden.map_or(rec.visible_at, |e: SimTime| e.min(rec.visible_at)));
                         }
                         id = rec.previous;
                     }
                     match (visible, earliest_hidden) {
                         (0, Some(at)) => Response::NotYetVisible { visible_at: at },
                         (0, None) => Response::NoRecord,
-                        _ => Response::Records {
-                            payments: visible,
-                            latest: newest_visible,
-                        },
+                        _ => Response::Records { payments: visible, latest: newest_visible },
                     }
                 }
             },
             Request::Certificate { payer, payment, .. } => {
-                let Some(rec) = payment
-                    .checked_sub(1)
-                    .and_then(|i| self.payments.get(i as usize))
-                else {
+                let Some(rec) = payment.checked_sub(1).and_then(|i| self.payments.get(i as usize)) else {
                     return Response::NoRecord;
                 };
                 if rec.payer != payer.id {
                     return Response::NoRecord;
                 }
                 if rec.visible_at > now {
-                    return Response::NotYetVisible {
-                        visible_at: rec.visible_at,
-                    };
+                    return Response::NotYetVisible { visible_at: rec.visible_at };
                 }
                 self.certificates += 1;
-                Response::Certificate {
-                    certificate: self.certificates,
-                }
+                Response::Certificate { certificate: self.certificates }
             }
         }
     }
 
-    fn pay(
-        &mut self,
-        now: SimTime,
-        key: IdemKey,
-        payer: PayerRef,
-        items: &Items,
-        special: bool,
-        assessment: Option<u64>,
-    ) -> Response {
+    fn pay(&mut self, now: SimTime, key: IdemKey, payer: PayerRef, items: &Items, special: bool, assessment: Option<u64>) -> Response {
         if items.iter().any(|a| *a < 0) || items.iter().sum::<i64>() <= 0 {
-            return Response::Invalid {
-                reason: "amount must be positive",
-            };
+            return Response::Invalid { reason: "amount must be positive" };
         }
         let fp = fingerprint(payer.id, items, special, assessment);
         if let Some(stored) = self.by_key.get(&key) {
             return if stored.fingerprint == fp {
-                Response::Accepted {
-                    payment: stored.payment,
-                    replayed: true,
-                }
+                Response::Accepted { payment: stored.payment, replayed: true }
             } else {
                 Response::Conflict
             };
@@ -470,28 +381,14 @@ impl Model {
             if !ok {
                 return Response::AssessmentRequired;
             }
-            if let Some(a) = assessment
-                .and_then(|a| a.checked_sub(1))
-                .and_then(|i| self.assessments.get_mut(i as usize))
-            {
+            if let Some(a) = assessment.and_then(|a| a.checked_sub(1)).and_then(|i| self.assessments.get_mut(i as usize)) {
                 a.used = true;
             }
         }
         let id = self.payments.len() as u64 + 1;
         let previous = self.latest_by_payer.insert(payer.id, id).unwrap_or(0);
-        self.payments.push(PaymentRecord {
-            payer: payer.id,
-            visible_at: self.rules.record_visible_at(now),
-            previous,
-        });
-        self.by_key.insert(
-            key,
-            StoredPayment {
-                fingerprint: fp,
-                payment: id,
-                items: *items,
-            },
-        );
+        self.payments.push(PaymentRecord { payer: payer.id, visible_at: self.rules.record_visible_at(now), previous });
+        self.by_key.insert(key, StoredPayment { fingerprint: fp, payment: id, items: *items });
         for ins in Insurance::ALL {
             let a = items[ins.index()];
             if a != 0 {
@@ -501,10 +398,7 @@ impl Model {
                 cell.sum_fen = cell.sum_fen.checked_add(a).unwrap_or(i64::MAX);
             }
         }
-        Response::Accepted {
-            payment: id,
-            replayed: false,
-        }
+        Response::Accepted { payment: id, replayed: false }
     }
 
     fn cell_index(&self, league: u8, group: GroupKind, ins: Insurance) -> usize {

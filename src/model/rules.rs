@@ -18,11 +18,7 @@ pub struct Rules {
 impl Rules {
     pub fn from_spec(spec: &Spec) -> Rules {
         Rules {
-            phases: spec
-                .phases
-                .iter()
-                .map(|p| (p.start, p.end, p.closed.clone()))
-                .collect(),
+            phases: spec.phases.iter().map(|p| (p.start, p.end, p.closed.clone())).collect(),
             staged: spec.staged.clone(),
             calendar: spec.calendar.clone(),
             visible_working_days: spec.raw.behaviour.record_visible_working_days,
@@ -43,23 +39,13 @@ impl Rules {
     }
 
     fn phase_closed(&self, c: ChannelIdx, t: SimTime) -> bool {
-        self.phases
-            .get(self.phase_index(t))
-            .is_some_and(|p| p.2.get(c as usize).copied().unwrap_or(true))
+        self.phases.get(self.phase_index(t)).is_some_and(|p| p.2.get(c as usize).copied().unwrap_or(true))
     }
 
     /// Staged closures holding this payer at `t`.
-    fn staged_at(
-        &self,
-        group: GroupKind,
-        league: u8,
-        t: SimTime,
-    ) -> impl Iterator<Item = &StagedSpec> {
+    fn staged_at(&self, group: GroupKind, league: u8, t: SimTime) -> impl Iterator<Item = &StagedSpec> {
         self.staged.iter().filter(move |s| {
-            s.from <= t
-                && t < s.opens
-                && s.groups.contains(&group)
-                && s.leagues.get(league as usize).copied().unwrap_or(false)
+            s.from <= t && t < s.opens && s.groups.contains(&group) && s.leagues.get(league as usize).copied().unwrap_or(false)
         })
     }
 
@@ -69,13 +55,7 @@ impl Rules {
 
     /// `None` when channel `c` takes requests from this payer at `t`; otherwise
     /// `Some(resume_at)`, the instant it reopens (`Some(None)` if never within the timeline).
-    pub fn closure(
-        &self,
-        c: ChannelIdx,
-        group: GroupKind,
-        league: u8,
-        t: SimTime,
-    ) -> Option<Option<SimTime>> {
+    pub fn closure(&self, c: ChannelIdx, group: GroupKind, league: u8, t: SimTime) -> Option<Option<SimTime>> {
         if !self.phase_closed(c, t) && self.staged_until(group, league, t).is_none() {
             return None;
         }
@@ -85,10 +65,7 @@ impl Rules {
         for _ in 0..(self.phases.len() + self.staged.len() + 2) {
             if self.phase_closed(c, at) {
                 let i = self.phase_index(at);
-                match self.phases[i + 1..]
-                    .iter()
-                    .find(|p| !p.2.get(c as usize).copied().unwrap_or(true))
-                {
+                match self.phases[i + 1..].iter().find(|p| !p.2.get(c as usize).copied().unwrap_or(true)) {
                     Some(p) => at = p.0,
                     None => return Some(None),
                 }
@@ -106,21 +83,12 @@ impl Rules {
     pub fn closed_since(&self, c: ChannelIdx, group: GroupKind, league: u8, t: SimTime) -> SimTime {
         if self.phase_closed(c, t) {
             let mut i = self.phase_index(t);
-            while i > 0
-                && self.phases[i - 1]
-                    .2
-                    .get(c as usize)
-                    .copied()
-                    .unwrap_or(true)
-            {
+            while i > 0 && self.phases[i - 1].2.get(c as usize).copied().unwrap_or(true) {
                 i -= 1;
             }
             return self.phases[i].0;
         }
-        self.staged_at(group, league, t)
-            .map(|s| s.from)
-            .min()
-            .unwrap_or(t)
+        self.staged_at(group, league, t).map(|s| s.from).min().unwrap_or(t)
     }
 
     /// Whether any payment on channel `c` by this payer is refused at `t`.
@@ -133,8 +101,7 @@ impl Rules {
         if self.visible_working_days == 0 {
             return t;
         }
-        self.calendar
-            .nth_working_day_after(t, self.visible_working_days)
+        self.calendar.nth_working_day_after(t, self.visible_working_days)
     }
 
     pub fn calendar(&self) -> &Calendar {

@@ -5,11 +5,7 @@ use crate::scenario::{self, Spec};
 use proptest::prelude::*;
 
 fn spec() -> Spec {
-    scenario::parse(
-        "ci-smoke.json",
-        include_str!("../../scenarios/ci-smoke.json"),
-    )
-    .expect("ci-smoke is valid")
+    scenario::parse("ci-smoke.json", include_str!("../../scenarios/ci-smoke.json")).expect("ci-smoke is valid")
 }
 
 fn at(s: &str) -> SimTime {
@@ -21,11 +17,7 @@ fn model(spec: &Spec) -> Model {
 }
 
 fn payer(id: u32) -> PayerRef {
-    PayerRef {
-        id,
-        group: GroupKind::Flexible,
-        league: 1,
-    }
+    PayerRef { id, group: GroupKind::Flexible, league: 1 }
 }
 
 fn items(pension: i64) -> Items {
@@ -49,29 +41,12 @@ fn pay(spec: &Spec, id: u32, key: u128, amount: i64, channel: &str) -> Request {
 fn suspension_refuses_and_names_the_reopening() {
     let s = spec();
     let mut m = model(&s);
-    let r = m.handle(
-        at("2021-04-27T10:00:00+08:00"),
-        &pay(&s, 1, 1, 100, "wechat"),
-    );
-    assert_eq!(
-        r,
-        Response::Suspended {
-            resume_at: Some(at("2021-05-01T00:00:00+08:00"))
-        }
-    );
+    let r = m.handle(at("2021-04-27T10:00:00+08:00"), &pay(&s, 1, 1, 100, "wechat"));
+    assert_eq!(r, Response::Suspended { resume_at: Some(at("2021-05-01T00:00:00+08:00")) });
     assert!(m.ledger().is_empty());
     // The same key succeeds once the new system is live: refusals are not stored.
-    let r = m.handle(
-        at("2021-05-01T00:00:01+08:00"),
-        &pay(&s, 1, 1, 100, "wechat"),
-    );
-    assert_eq!(
-        r,
-        Response::Accepted {
-            payment: 1,
-            replayed: false
-        }
-    );
+    let r = m.handle(at("2021-05-01T00:00:01+08:00"), &pay(&s, 1, 1, 100, "wechat"));
+    assert_eq!(r, Response::Accepted { payment: 1, replayed: false });
 }
 
 #[test]
@@ -79,16 +54,8 @@ fn peripheral_channels_close_first() {
     let s = spec();
     let mut m = model(&s);
     let t = at("2021-04-22T12:00:00+08:00");
-    assert_eq!(
-        m.handle(t, &pay(&s, 1, 1, 100, "wechat")),
-        Response::Suspended {
-            resume_at: Some(at("2021-05-01T00:00:00+08:00"))
-        }
-    );
-    assert!(matches!(
-        m.handle(t, &pay(&s, 2, 2, 100, "tax_hall")),
-        Response::Accepted { .. }
-    ));
+    assert_eq!(m.handle(t, &pay(&s, 1, 1, 100, "wechat")), Response::Suspended { resume_at: Some(at("2021-05-01T00:00:00+08:00")) });
+    assert!(matches!(m.handle(t, &pay(&s, 2, 2, 100, "tax_hall")), Response::Accepted { .. }));
 }
 
 #[test]
@@ -96,41 +63,14 @@ fn idempotency_replays_and_detects_conflicts() {
     let s = spec();
     let mut m = model(&s);
     let t = at("2021-05-06T10:00:00+08:00");
-    assert_eq!(
-        m.handle(t, &pay(&s, 7, 99, 500, "alipay")),
-        Response::Accepted {
-            payment: 1,
-            replayed: false
-        }
-    );
-    assert_eq!(
-        m.handle(t, &pay(&s, 7, 99, 500, "alipay")),
-        Response::Accepted {
-            payment: 1,
-            replayed: true
-        }
-    );
+    assert_eq!(m.handle(t, &pay(&s, 7, 99, 500, "alipay")), Response::Accepted { payment: 1, replayed: false });
+    assert_eq!(m.handle(t, &pay(&s, 7, 99, 500, "alipay")), Response::Accepted { payment: 1, replayed: true });
     // Same key and body through another channel is still the same payment.
-    assert_eq!(
-        m.handle(t, &pay(&s, 7, 99, 500, "wechat")),
-        Response::Accepted {
-            payment: 1,
-            replayed: true
-        }
-    );
-    assert_eq!(
-        m.handle(t, &pay(&s, 7, 99, 501, "alipay")),
-        Response::Conflict
-    );
+    assert_eq!(m.handle(t, &pay(&s, 7, 99, 500, "wechat")), Response::Accepted { payment: 1, replayed: true });
+    assert_eq!(m.handle(t, &pay(&s, 7, 99, 501, "alipay")), Response::Conflict);
     let ledger = m.ledger();
     assert_eq!(ledger.len(), 1);
-    assert_eq!(
-        ledger.values().next().copied(),
-        Some(LedgerCell {
-            count: 1,
-            sum_fen: 500
-        })
-    );
+    assert_eq!(ledger.values().next().copied(), Some(LedgerCell { count: 1, sum_fen: 500 }));
 }
 
 #[test]
@@ -139,68 +79,19 @@ fn special_payments_need_a_matching_assessment() {
     let mut m = model(&s);
     let t = at("2021-05-06T10:00:00+08:00");
     let c = s.channel_index("tax_hall").unwrap();
-    let special = |assessment, amount| Request::Pay {
-        key: IdemKey(5),
-        payer: payer(3),
-        channel: c,
-        items: items(amount),
-        special: true,
-        assessment,
-    };
-    assert_eq!(
-        m.handle(t, &special(None, 1000)),
-        Response::AssessmentRequired
-    );
-    let a = match m.handle(
-        t,
-        &Request::Assess {
-            payer: payer(3),
-            channel: c,
-            kind: SpecialKind::NearRetirement,
-            items: items(1000),
-        },
-    ) {
+    let special =
+        |assessment, amount| Request::Pay { key: IdemKey(5), payer: payer(3), channel: c, items: items(amount), special: true, assessment };
+    assert_eq!(m.handle(t, &special(None, 1000)), Response::AssessmentRequired);
+    let a = match m.handle(t, &Request::Assess { payer: payer(3), channel: c, kind: SpecialKind::NearRetirement, items: items(1000) }) {
         Response::Assessed { assessment } => assessment,
         other => panic!("expected an assessment, got {other:?}"),
     };
-    assert_eq!(
-        m.handle(t, &special(Some(a), 999)),
-        Response::AssessmentRequired,
-        "amount must be the assessed one"
-    );
-    let other_payer = Request::Pay {
-        key: IdemKey(6),
-        payer: payer(4),
-        channel: c,
-        items: items(1000),
-        special: true,
-        assessment: Some(a),
-    };
-    assert_eq!(
-        m.handle(t, &other_payer),
-        Response::AssessmentRequired,
-        "assessment belongs to payer 3"
-    );
-    assert!(matches!(
-        m.handle(t, &special(Some(a), 1000)),
-        Response::Accepted {
-            replayed: false,
-            ..
-        }
-    ));
-    let again = Request::Pay {
-        key: IdemKey(7),
-        payer: payer(3),
-        channel: c,
-        items: items(1000),
-        special: true,
-        assessment: Some(a),
-    };
-    assert_eq!(
-        m.handle(t, &again),
-        Response::AssessmentRequired,
-        "an assessment is used once"
-    );
+    assert_eq!(m.handle(t, &special(Some(a), 999)), Response::AssessmentRequired, "amount must be the assessed one");
+    let other_payer = Request::Pay { key: IdemKey(6), payer: payer(4), channel: c, items: items(1000), special: true, assessment: Some(a) };
+    assert_eq!(m.handle(t, &other_payer), Response::AssessmentRequired, "assessment belongs to payer 3");
+    assert!(matches!(m.handle(t, &special(Some(a), 1000)), Response::Accepted { replayed: false, .. }));
+    let again = Request::Pay { key: IdemKey(7), payer: payer(3), channel: c, items: items(1000), special: true, assessment: Some(a) };
+    assert_eq!(m.handle(t, &again), Response::AssessmentRequired, "an assessment is used once");
 }
 
 #[test]
@@ -208,54 +99,20 @@ fn records_show_two_working_days_later() {
     let s = spec();
     let mut m = model(&s);
     let c = s.channel_index("wechat").unwrap();
-    let lookup = Request::Lookup {
-        payer: payer(9),
-        channel: c,
-    };
-    assert_eq!(
-        m.handle(at("2021-05-06T09:00:00+08:00"), &lookup),
-        Response::NoRecord
-    );
+    let lookup = Request::Lookup { payer: payer(9), channel: c };
+    assert_eq!(m.handle(at("2021-05-06T09:00:00+08:00"), &lookup), Response::NoRecord);
     // Paid Thu 6 May; Fri 7 is the first working day after, Sat 8 (a make-up day) the second.
-    assert!(matches!(
-        m.handle(
-            at("2021-05-06T10:00:00+08:00"),
-            &pay(&s, 9, 1, 100, "wechat")
-        ),
-        Response::Accepted { .. }
-    ));
-    assert_eq!(
-        m.handle(at("2021-05-07T23:00:00+08:00"), &lookup),
-        Response::NotYetVisible {
-            visible_at: at("2021-05-08T00:00:00+08:00")
-        }
-    );
-    assert_eq!(
-        m.handle(at("2021-05-08T00:00:00+08:00"), &lookup),
-        Response::Records {
-            payments: 1,
-            latest: 1
-        }
-    );
-    let cert = |payment| Request::Certificate {
-        payer: payer(9),
-        channel: c,
-        payment,
-    };
-    assert_eq!(
-        m.handle(at("2021-05-08T01:00:00+08:00"), &cert(1)),
-        Response::Certificate { certificate: 1 }
-    );
-    assert_eq!(
-        m.handle(at("2021-05-08T01:00:00+08:00"), &cert(2)),
-        Response::NoRecord
-    );
+    assert!(matches!(m.handle(at("2021-05-06T10:00:00+08:00"), &pay(&s, 9, 1, 100, "wechat")), Response::Accepted { .. }));
+    assert_eq!(m.handle(at("2021-05-07T23:00:00+08:00"), &lookup), Response::NotYetVisible { visible_at: at("2021-05-08T00:00:00+08:00") });
+    assert_eq!(m.handle(at("2021-05-08T00:00:00+08:00"), &lookup), Response::Records { payments: 1, latest: 1 });
+    let cert = |payment| Request::Certificate { payer: payer(9), channel: c, payment };
+    assert_eq!(m.handle(at("2021-05-08T01:00:00+08:00"), &cert(1)), Response::Certificate { certificate: 1 });
+    assert_eq!(m.handle(at("2021-05-08T01:00:00+08:00"), &cert(2)), Response::NoRecord);
 }
 
 #[test]
 fn staged_reopening_keeps_named_groups_closed() {
-    let mut raw: serde_json::Value =
-        serde_json::from_str(include_str!("../../scenarios/ci-smoke.json")).unwrap();
+    let mut raw: serde_json::Value = serde_json::from_str(include_str!("../../scenarios/ci-smoke.json")).unwrap();
     raw["timeline"]["staged_reopening"] = serde_json::json!([{
         "groups": ["resident_medical"], "leagues": ["Hohhot"],
         "from": "2021-05-01T00:00:00+08:00", "opens": "2021-05-07T00:00:00+08:00", "source": "S"
@@ -265,11 +122,7 @@ fn staged_reopening_keeps_named_groups_closed() {
     let c = s.channel_index("wechat").unwrap();
     let req = |league| Request::Pay {
         key: IdemKey(league as u128),
-        payer: PayerRef {
-            id: 1,
-            group: GroupKind::ResidentMedical,
-            league,
-        },
+        payer: PayerRef { id: 1, group: GroupKind::ResidentMedical, league },
         channel: c,
         items: {
             let mut i = [0; 6];
@@ -280,51 +133,29 @@ fn staged_reopening_keeps_named_groups_closed() {
         assessment: None,
     };
     let t = at("2021-05-02T10:00:00+08:00");
-    assert_eq!(
-        m.handle(t, &req(1)),
-        Response::Suspended {
-            resume_at: Some(at("2021-05-07T00:00:00+08:00"))
-        }
-    );
-    assert!(
-        matches!(m.handle(t, &req(0)), Response::Accepted { .. }),
-        "Chifeng is not staged"
-    );
+    assert_eq!(m.handle(t, &req(1)), Response::Suspended { resume_at: Some(at("2021-05-07T00:00:00+08:00")) });
+    assert!(matches!(m.handle(t, &req(0)), Response::Accepted { .. }), "Chifeng is not staged");
     // During the suspension the resume instant skips past the staged closure too.
     assert_eq!(
         m.handle(at("2021-04-27T10:00:00+08:00"), &req(1)),
-        Response::Suspended {
-            resume_at: Some(at("2021-05-07T00:00:00+08:00"))
-        }
+        Response::Suspended { resume_at: Some(at("2021-05-07T00:00:00+08:00")) }
     );
 }
 
 fn arb_request(channels: u8) -> impl Strategy<Value = (i64, Request)> {
-    (
-        0i64..(28 * 24),
-        0u32..20,
-        0u128..30,
-        1i64..5_000,
-        0..channels,
-        0u8..12,
-    )
-        .prop_map(|(hour, id, key, amount, channel, league)| {
-            (
-                hour,
-                Request::Pay {
-                    key: IdemKey(key),
-                    payer: PayerRef {
-                        id,
-                        group: GroupKind::Flexible,
-                        league,
-                    },
-                    channel,
-                    items: items(amount),
-                    special: false,
-                    assessment: None,
-                },
-            )
-        })
+    (0i64..(28 * 24), 0u32..20, 0u128..30, 1i64..5_000, 0..channels, 0u8..12).prop_map(|(hour, id, key, amount, channel, league)| {
+        (
+            hour,
+            Request::Pay {
+                key: IdemKey(key),
+                payer: PayerRef { id, group: GroupKind::Flexible, league },
+                channel,
+                items: items(amount),
+                special: false,
+                assessment: None,
+            },
+        )
+    })
 }
 
 proptest! {

@@ -31,12 +31,7 @@ pub fn resident_id(league: u8, index: u64) -> String {
     // Birth date: 1930-01-01 plus one day per thousand persons, so (date, sequence) is unique.
     let epoch = chrono::NaiveDate::from_ymd_opt(1930, 1, 1).unwrap_or_default();
     let date = epoch + chrono::Days::new((index / 1000) % 32_000);
-    let mut s = format!(
-        "1599{:02}{}{:03}",
-        (league as u32 % 99) + 1,
-        date.format("%Y%m%d"),
-        index % 1000
-    );
+    let mut s = format!("1599{:02}{}{:03}", (league as u32 % 99) + 1, date.format("%Y%m%d"), index % 1000);
     // All 17 characters are digits by construction, so a check character exists.
     let check = resident_check(s.as_bytes()).unwrap_or(b'0');
     s.push(check as char);
@@ -49,9 +44,7 @@ pub fn resident_id_valid(id: &str) -> bool {
 }
 
 const USCC_CHARS: &[u8; 31] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
-const USCC_WEIGHTS: [u32; 17] = [
-    1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28,
-];
+const USCC_WEIGHTS: [u32; 17] = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28];
 const ORG_WEIGHTS: [u32; 8] = [3, 7, 9, 10, 5, 8, 4, 2];
 
 /// GB 11714 check character of an 8-character organisation code body.
@@ -94,12 +87,7 @@ pub fn unit_code(league: u8, index: u64) -> String {
     let body = format!("99{:06}", index % 1_000_000);
     // The body is eight digits, so both check characters exist.
     let oc = org_check(body.as_bytes()).unwrap_or(b'0');
-    let mut s = format!(
-        "911599{:02}{}{}",
-        (league as u32 % 99) + 1,
-        body,
-        oc as char
-    );
+    let mut s = format!("911599{:02}{}{}", (league as u32 % 99) + 1, body, oc as char);
     let check = uscc_check(s.as_bytes()).unwrap_or(b'0');
     s.push(check as char);
     s

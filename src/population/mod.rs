@@ -77,13 +77,7 @@ pub struct Population<'a> {
     rm_household: Cdf,
 }
 
-const UNIT_SIZE_CLASSES: [(u32, &str); 5] = [
-    (10, "1-9"),
-    (100, "10-99"),
-    (1000, "100-999"),
-    (10_000, "1000-9999"),
-    (u32::MAX, "10000+"),
-];
+const UNIT_SIZE_CLASSES: [(u32, &str); 5] = [(10, "1-9"), (100, "10-99"), (1000, "100-999"), (10_000, "1000-9999"), (u32::MAX, "10000+")];
 
 impl<'a> Population<'a> {
     pub fn new(spec: &'a Spec, seed: u64) -> Population<'a> {
@@ -99,9 +93,7 @@ impl<'a> Population<'a> {
         for i in 1..5 {
             offsets[i] = offsets[i - 1] + counts[i - 1];
         }
-        let sigma = (2.0 * (g.unit.employees_mean / g.unit.employees_median).ln())
-            .max(0.0)
-            .sqrt();
+        let sigma = (2.0 * (g.unit.employees_mean / g.unit.employees_median).ln()).max(0.0).sqrt();
         let avg = spec.raw.population.average_wage_fen as f64;
         Population {
             spec,
@@ -169,43 +161,26 @@ impl<'a> Population<'a> {
             batch: false,
             special: None,
         };
-        let special_kind = |rng: &mut rand_pcg::Pcg64Mcg, kinds: &[SpecialKind]| {
-            kinds[rng.random_range(0..kinds.len())]
-        };
+        let special_kind = |rng: &mut rand_pcg::Pcg64Mcg, kinds: &[SpecialKind]| kinds[rng.random_range(0..kinds.len())];
         match group {
             GroupKind::Unit => {
                 let u = &g.unit;
                 p.active = u_active < u.active_share;
-                let e = self
-                    .employees
-                    .map(|d| d.sample(&mut rng))
-                    .unwrap_or(u.employees_median);
+                let e = self.employees.map(|d| d.sample(&mut rng)).unwrap_or(u.employees_median);
                 p.persons = (e.round() as u32).clamp(1, u.employees_max);
-                p.tier = UNIT_SIZE_CLASSES
-                    .iter()
-                    .position(|(lim, _)| p.persons < *lim)
-                    .unwrap_or(0) as u16;
+                p.tier = UNIT_SIZE_CLASSES.iter().position(|(lim, _)| p.persons < *lim).unwrap_or(0) as u16;
                 let b = self.unit_base.map(|d| d.sample(&mut rng)).unwrap_or(0.0);
                 // Bases are whole yuan.
-                let base =
-                    ((b / 100.0).round() as i64 * 100).clamp(u.base_floor_fen, u.base_ceiling_fen);
-                let wi_rate = u
-                    .work_injury_classes
-                    .get(self.work_injury.pick(&mut rng))
-                    .map(|c| c.value)
-                    .unwrap_or(0.0);
+                let base = ((b / 100.0).round() as i64 * 100).clamp(u.base_floor_fen, u.base_ceiling_fen);
+                let wi_rate = u.work_injury_classes.get(self.work_injury.pick(&mut rng)).map(|c| c.value).unwrap_or(0.0);
                 for r in &u.rates {
                     let pays: f64 = rng.random();
                     if pays >= r.share_of_payers {
                         continue;
                     }
-                    let rate = if r.insurance == Insurance::WorkInjury {
-                        wi_rate + r.individual_rate
-                    } else {
-                        r.unit_rate + r.individual_rate
-                    };
-                    p.items[r.insurance.index()] =
-                        apply_rate(base, p.persons as u64, rate_ppm(rate));
+                    let rate =
+                        if r.insurance == Insurance::WorkInjury { wi_rate + r.individual_rate } else { r.unit_rate + r.individual_rate };
+                    p.items[r.insurance.index()] = apply_rate(base, p.persons as u64, rate_ppm(rate));
                 }
             }
             GroupKind::Flexible => {
@@ -215,16 +190,9 @@ impl<'a> Population<'a> {
                 let tier = self.flex_base.pick(&mut rng);
                 p.tier = tier as u16;
                 let fraction = f.base_tiers.get(tier).map(|t| t.value).unwrap_or(0.6);
-                let base =
-                    (self.spec.raw.population.average_wage_fen as f64 * fraction).round() as i64;
-                p.months = if p.batch {
-                    1
-                } else {
-                    f.period_months
-                        .get(self.flex_period.pick(&mut rng))
-                        .map(|m| m.value as u16)
-                        .unwrap_or(1)
-                };
+                let base = (self.spec.raw.population.average_wage_fen as f64 * fraction).round() as i64;
+                p.months =
+                    if p.batch { 1 } else { f.period_months.get(self.flex_period.pick(&mut rng)).map(|m| m.value as u16).unwrap_or(1) };
                 if !p.batch && u_special < f.special_share {
                     p.special = Some(special_kind(
                         &mut rng,
@@ -237,8 +205,7 @@ impl<'a> Population<'a> {
                     ));
                     p.months = rng.random_range(2..=24);
                 }
-                p.items[Insurance::Pension.index()] =
-                    apply_rate(base, p.months as u64, rate_ppm(f.pension_rate));
+                p.items[Insurance::Pension.index()] = apply_rate(base, p.months as u64, rate_ppm(f.pension_rate));
             }
             GroupKind::ResidentPension => {
                 let r = &g.resident_pension;
@@ -249,13 +216,7 @@ impl<'a> Population<'a> {
                 let yearly = r.tiers_fen.get(tier).map(|t| t.value as i64).unwrap_or(0);
                 let mut years = 1;
                 if u_special < r.special_share {
-                    p.special = Some(special_kind(
-                        &mut rng,
-                        &[
-                            SpecialKind::CrossYearBackPayment,
-                            SpecialKind::NearRetirement,
-                        ],
-                    ));
+                    p.special = Some(special_kind(&mut rng, &[SpecialKind::CrossYearBackPayment, SpecialKind::NearRetirement]));
                     years = rng.random_range(2..=5);
                     p.months = 12 * years as u16;
                 }
@@ -289,22 +250,16 @@ impl<'a> Population<'a> {
     pub fn tier_label(&self, group: GroupKind, tier: u16) -> String {
         let g = &self.spec.raw.population.groups;
         match group {
-            GroupKind::Unit => UNIT_SIZE_CLASSES
-                .get(tier as usize)
-                .map(|c| format!("{} employees", c.1))
-                .unwrap_or_default(),
+            GroupKind::Unit => UNIT_SIZE_CLASSES.get(tier as usize).map(|c| format!("{} employees", c.1)).unwrap_or_default(),
             GroupKind::Flexible => g
                 .flexible
                 .base_tiers
                 .get(tier as usize)
                 .map(|t| format!("base {:.0}% of average wage", t.value * 100.0))
                 .unwrap_or_default(),
-            GroupKind::ResidentPension => g
-                .resident_pension
-                .tiers_fen
-                .get(tier as usize)
-                .map(|t| format!("{} yuan a year", t.value as i64 / 100))
-                .unwrap_or_default(),
+            GroupKind::ResidentPension => {
+                g.resident_pension.tiers_fen.get(tier as usize).map(|t| format!("{} yuan a year", t.value as i64 / 100)).unwrap_or_default()
+            }
             GroupKind::ResidentMedical => format!("household of {tier}"),
             GroupKind::Proxy => "minimum tier".to_string(),
         }
@@ -314,10 +269,7 @@ impl<'a> Population<'a> {
     pub fn identifier(&self, p: &Payer) -> String {
         match p.group {
             GroupKind::Unit => ids::unit_code(p.league, p.index as u64),
-            _ => ids::resident_id(
-                p.league,
-                (p.id - self.offsets[GroupKind::Flexible.index()]) as u64,
-            ),
+            _ => ids::resident_id(p.league, (p.id - self.offsets[GroupKind::Flexible.index()]) as u64),
         }
     }
 
@@ -333,10 +285,7 @@ impl<'a> Population<'a> {
     /// Counts and amounts due, computed on all cores; the result does not depend on how
     /// the work was split because every cell is a sum.
     pub fn stats(&self) -> PopulationStats {
-        let threads = std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(1)
-            .clamp(1, 16) as u64;
+        let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).clamp(1, 16) as u64;
         let total = self.total();
         let chunk = total.div_ceil(threads).max(1);
         let parts: Vec<PopulationStats> = std::thread::scope(|s| {
@@ -354,10 +303,7 @@ impl<'a> Population<'a> {
                 })
                 .collect();
             // A worker only panics on a bug; propagate it rather than report partial counts.
-            handles
-                .into_iter()
-                .map(|h| h.join().expect("population worker"))
-                .collect()
+            handles.into_iter().map(|h| h.join().expect("population worker")).collect()
         });
         let mut out = PopulationStats::default();
         for p in parts {
@@ -372,11 +318,8 @@ impl<'a> Population<'a> {
             if err.is_err() {
                 return;
             }
-            let items: BTreeMap<&str, i64> = Insurance::ALL
-                .iter()
-                .filter(|i| p.items[i.index()] != 0)
-                .map(|i| (i.as_str(), p.items[i.index()]))
-                .collect();
+            let items: BTreeMap<&str, i64> =
+                Insurance::ALL.iter().filter(|i| p.items[i.index()] != 0).map(|i| (i.as_str(), p.items[i.index()])).collect();
             let line = PayerLine {
                 id: p.id,
                 identifier: self.identifier(p),
@@ -391,9 +334,7 @@ impl<'a> Population<'a> {
                 batch: p.batch,
                 special: p.special.map(|s| s.as_str()),
             };
-            err = serde_json::to_writer(&mut *w, &line)
-                .map_err(std::io::Error::other)
-                .and_then(|_| w.write_all(b"\n"));
+            err = serde_json::to_writer(&mut *w, &line).map_err(std::io::Error::other).and_then(|_| w.write_all(b"\n"));
         });
         err
     }
@@ -457,21 +398,12 @@ impl PopulationStats {
     fn add(&mut self, _pop: &Population, p: &Payer) {
         let amount = p.amount_fen();
         self.by_group.entry(p.group).or_default().add(p, amount);
-        self.by_group_league
-            .entry((p.group, p.league))
-            .or_default()
-            .add(p, amount);
-        self.by_group_tier
-            .entry((p.group, p.tier))
-            .or_default()
-            .add(p, amount);
+        self.by_group_league.entry((p.group, p.league)).or_default().add(p, amount);
+        self.by_group_tier.entry((p.group, p.tier)).or_default().add(p, amount);
         for ins in Insurance::ALL {
             let a = p.items[ins.index()];
             if a != 0 {
-                self.by_group_insurance
-                    .entry((p.group, ins))
-                    .or_default()
-                    .add(p, a);
+                self.by_group_insurance.entry((p.group, ins)).or_default().add(p, a);
             }
         }
     }
@@ -499,9 +431,6 @@ mod tests {
         assert_eq!(super::apply_rate(370_000, 1, super::rate_ppm(0.16)), 59_200);
         // 1 fen * 50% = 0.5 fen -> 1 fen.
         assert_eq!(super::apply_rate(1, 1, 500_000), 1);
-        assert_eq!(
-            super::apply_rate(1_850_000, 50_000, super::rate_ppm(0.24)),
-            22_200_000_000
-        );
+        assert_eq!(super::apply_rate(1_850_000, 50_000, super::rate_ppm(0.24)), 22_200_000_000);
     }
 }

@@ -20,11 +20,7 @@ fn yuan(fen: i64) -> String {
 pub fn short(r: &Report) -> String {
     let s = &r.summary;
     let mut o = String::new();
-    let _ = writeln!(
-        o,
-        "scenario {} ({}), seed {}",
-        r.scenario.name, r.mode, s.seed
-    );
+    let _ = writeln!(o, "scenario {} ({}), seed {}", r.scenario.name, r.mode, s.seed);
     let _ = writeln!(
         o,
         "attempts {}  successes {}  payments accepted {}  rejected as suspended {}  errors {} ({:.4}%)",
@@ -35,11 +31,7 @@ pub fn short(r: &Report) -> String {
         s.errors,
         s.error_rate * 100.0
     );
-    let _ = writeln!(
-        o,
-        "accepted while suspended {}  unexpected rejections {}",
-        s.accepted_while_suspended, s.rejected_unexpected
-    );
+    let _ = writeln!(o, "accepted while suspended {}  unexpected rejections {}", s.accepted_while_suspended, s.rejected_unexpected);
     let _ = writeln!(
         o,
         "ledger expected {} yuan, actual {} yuan, mismatched cells {}",
@@ -134,16 +126,9 @@ pub fn render(r: &Report) -> String {
         r.mode, r.scenario.file, r.summary.seed, r.summary.seed
     );
     let _ = writeln!(o, "```\n{}```\n", short(r));
-    let _ = writeln!(
-        o,
-        "## Phases\n\n| phase | start | end | closed channels |\n|---|---|---|---|"
-    );
+    let _ = writeln!(o, "## Phases\n\n| phase | start | end | closed channels |\n|---|---|---|---|");
     for p in &r.phases {
-        let closed = if p.closed_channels.is_empty() {
-            "-".to_string()
-        } else {
-            p.closed_channels.join(", ")
-        };
+        let closed = if p.closed_channels.is_empty() { "-".to_string() } else { p.closed_channels.join(", ") };
         let _ = writeln!(o, "| {} | {} | {} | {} |", p.name, p.start, p.end, closed);
     }
     let _ = writeln!(
@@ -183,14 +168,7 @@ pub fn render(r: &Report) -> String {
         let _ = writeln!(
             o,
             "| {} | {} | {} | {} | {} | {} | {} | {} |",
-            h.start,
-            h.phase,
-            h.attempts,
-            h.self_paid_attempts,
-            h.successes,
-            h.rejections,
-            h.errors,
-            h.backend_queue_max
+            h.start, h.phase, h.attempts, h.self_paid_attempts, h.successes, h.rejections, h.errors, h.backend_queue_max
         );
     }
     if !r.batches.is_empty() {
@@ -210,11 +188,7 @@ pub fn render(r: &Report) -> String {
                     run.periods_debited,
                     run.refused_suspended,
                     run.overloaded,
-                    if run.stopped_as_suspended {
-                        "yes"
-                    } else {
-                        "no"
-                    }
+                    if run.stopped_as_suspended { "yes" } else { "no" }
                 );
             }
         }
@@ -250,10 +224,8 @@ pub fn render(r: &Report) -> String {
         }
     }
     if !r.gates.is_empty() {
-        let _ = writeln!(
-            o,
-            "\n## Gates\n\n| metric | operation | channel | phase | max | value | result |\n|---|---|---|---|---:|---:|---|"
-        );
+        let _ =
+            writeln!(o, "\n## Gates\n\n| metric | operation | channel | phase | max | value | result |\n|---|---|---|---|---:|---:|---|");
         for g in &r.gates {
             let _ = writeln!(
                 o,

@@ -288,10 +288,7 @@ pub fn build(input: BuildInput) -> Report {
             .filter(|h| count(h) > 0)
             // Highest count; the earliest such hour on ties.
             .max_by(|a, b| count(a).cmp(&count(b)).then(b.hour.cmp(&a.hour)))
-            .map(|h| PeakHour {
-                start: h.start.clone(),
-                attempts: count(h),
-            })
+            .map(|h| PeakHour { start: h.start.clone(), attempts: count(h) })
     };
     let peak_hour = peak(|h| h.attempts);
     let peak_hour_self_paid = peak(|h| h.self_paid_attempts);
@@ -312,11 +309,7 @@ pub fn build(input: BuildInput) -> Report {
         exp_total = exp_total.saturating_add(e.sum_fen);
         act_total = act_total.saturating_add(a.sum_fen);
         let row = LedgerRow {
-            league: spec
-                .leagues
-                .get(k.0 as usize)
-                .map(|l| l.name.clone())
-                .unwrap_or_else(|| format!("#{}", k.0)),
+            league: spec.leagues.get(k.0 as usize).map(|l| l.name.clone()).unwrap_or_else(|| format!("#{}", k.0)),
             group: k.1.as_str(),
             insurance: k.2.as_str(),
             expected_count: e.count,
@@ -331,11 +324,7 @@ pub fn build(input: BuildInput) -> Report {
     }
     let mismatched = differences.len() as u64 + read_error.is_some() as u64;
 
-    let error_rate = if totals.attempts == 0 {
-        0.0
-    } else {
-        totals.errors as f64 / totals.attempts as f64
-    };
+    let error_rate = if totals.attempts == 0 { 0.0 } else { totals.errors as f64 / totals.attempts as f64 };
 
     // Gates.
     let gates: Vec<GateResult> = spec
@@ -388,10 +377,7 @@ pub fn build(input: BuildInput) -> Report {
 
     Report {
         format_version: REPORT_FORMAT_VERSION,
-        tool: Tool {
-            name: "cutover",
-            version: env!("CARGO_PKG_VERSION"),
-        },
+        tool: Tool { name: "cutover", version: env!("CARGO_PKG_VERSION") },
         mode: input.mode.to_string(),
         scenario: ScenarioInfo {
             name: spec.raw.name.clone(),
@@ -425,13 +411,7 @@ pub fn build(input: BuildInput) -> Report {
                 name: p.name.clone(),
                 start: fmt(p.start),
                 end: fmt(p.end),
-                closed_channels: spec
-                    .channels
-                    .iter()
-                    .zip(&p.closed)
-                    .filter(|(_, c)| **c)
-                    .map(|(ch, _)| ch.id.clone())
-                    .collect(),
+                closed_channels: spec.channels.iter().zip(&p.closed).filter(|(_, c)| **c).map(|(ch, _)| ch.id.clone()).collect(),
             })
             .collect(),
         cells,
@@ -459,14 +439,7 @@ pub fn build(input: BuildInput) -> Report {
             read_error,
         },
         gates,
-        violations: rec
-            .violations
-            .iter()
-            .map(|v| ViolationReport {
-                at: fmt(v.at),
-                what: v.what.clone(),
-            })
-            .collect(),
+        violations: rec.violations.iter().map(|v| ViolationReport { at: fmt(v.at), what: v.what.clone() }).collect(),
         engine: EngineReport {
             events: input.stats.events,
             agents: input.stats.agents,

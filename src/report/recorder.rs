@@ -101,16 +101,8 @@ pub struct Recorder {
 impl Recorder {
     pub fn new(spec: Arc<Spec>, rules: Arc<Rules>) -> Recorder {
         let channels = spec.channels.len();
-        let cells = (0..spec.phases.len() * channels * 4)
-            .map(|_| None)
-            .collect();
-        let hours = vec![
-            Hour {
-                channel_queue_max: vec![0; channels],
-                ..Hour::default()
-            };
-            spec.hours_total()
-        ];
+        let cells = (0..spec.phases.len() * channels * 4).map(|_| None).collect();
+        let hours = vec![Hour { channel_queue_max: vec![0; channels], ..Hour::default() }; spec.hours_total()];
         // Reopening: the end of the last phase that suspends everything (or, failing that,
         // of the last phase closing any channel).
         let reopen_at = spec
@@ -118,12 +110,7 @@ impl Recorder {
             .iter()
             .rev()
             .find(|p| p.closed.iter().all(|c| *c))
-            .or_else(|| {
-                spec.phases
-                    .iter()
-                    .rev()
-                    .find(|p| p.closed.iter().any(|c| *c))
-            })
+            .or_else(|| spec.phases.iter().rev().find(|p| p.closed.iter().any(|c| *c)))
             .map(|p| p.end)
             .filter(|t| *t < spec.end);
         Recorder {
@@ -154,10 +141,7 @@ impl Recorder {
     /// Enter an acknowledged payment into the tool's own book, once per idempotency key.
     /// Returns false for a key already booked (or a request that is not a payment).
     pub fn book(&mut self, req: &Request) -> bool {
-        let Request::Pay {
-            key, payer, items, ..
-        } = req
-        else {
+        let Request::Pay { key, payer, items, .. } = req else {
             return false;
         };
         if !self.acknowledged.insert(*key) {
@@ -167,10 +151,7 @@ impl Recorder {
         for ins in Insurance::ALL {
             let a = items[ins.index()];
             if a != 0 {
-                let cell = self
-                    .expected
-                    .entry((payer.league, payer.group, ins))
-                    .or_default();
+                let cell = self.expected.entry((payer.league, payer.group, ins)).or_default();
                 cell.count += 1;
                 cell.sum_fen = cell.sum_fen.saturating_add(a);
             }
@@ -190,44 +171,24 @@ impl Recorder {
 
     fn cell(&mut self, phase: usize, channel: u8, op: Operation) -> &mut Cell {
         let i = (phase * self.channels + channel as usize) * 4 + op.index();
-        self.cells[i].get_or_insert_with(|| {
-            Box::new(Cell {
-                counters: CellCounters::default(),
-                latency_micros: histogram(),
-                service_micros: None,
-            })
-        })
+        self.cells[i]
+            .get_or_insert_with(|| Box::new(Cell { counters: CellCounters::default(), latency_micros: histogram(), service_micros: None }))
     }
 
     /// A request was started (scheduled) at `start`.
     pub fn attempt(&mut self, start: SimTime, phase: usize, req: &Request) {
-        self.cell(phase, req.channel(), req.operation())
-            .counters
-            .attempts += 1;
+        self.cell(phase, req.channel(), req.operation()).counters.attempts += 1;
         if let Some(h) = self.hour_index(start) {
             self.hours[h].attempts += 1;
-            if self.spec.channels[req.channel() as usize].kind
-                != crate::scenario::ChannelKind::Batch
-            {
+            if self.spec.channels[req.channel() as usize].kind != crate::scenario::ChannelKind::Batch {
                 self.hours[h].self_paid_attempts += 1;
             }
         }
     }
 
     /// The answer to a request arrived at virtual instant `now`.
-    pub fn outcome(
-        &mut self,
-        now: SimTime,
-        phase: usize,
-        req: &Request,
-        resp: &Response,
-        timing: Timing,
-    ) {
-        let Timing {
-            response_micros,
-            service_micros,
-            decided_from,
-        } = timing;
+    pub fn outcome(&mut self, now: SimTime, phase: usize, req: &Request, resp: &Response, timing: Timing) {
+        let Timing { response_micros, service_micros, decided_from } = timing;
         let latency = response_micros.clamp(1, LATENCY_MAX_MICROS);
         let hour = self.hour_index(now);
         if let Response::Error { kind } | Response::Invalid { reason: kind } = resp {
@@ -240,10 +201,7 @@ impl Recorder {
         // Clamped into the histogram's range, so recording cannot fail.
         let _ = cell.latency_micros.record(latency);
         if let Some(s) = service_micros {
-            let _ = cell
-                .service_micros
-                .get_or_insert_with(histogram)
-                .record(s.clamp(1, LATENCY_MAX_MICROS));
+            let _ = cell.service_micros.get_or_insert_with(histogram).record(s.clamp(1, LATENCY_MAX_MICROS));
         }
         let c = &mut cell.counters;
         let kind = match resp {
@@ -276,22 +234,9 @@ impl Recorder {
                 _ => h.errors += 1,
             }
         }
-        if let (
-            Request::Pay {
-                key,
-                payer,
-                channel,
-                ..
-            },
-            Response::Accepted { .. },
-        ) = (req, resp)
-        {
-            if self
-                .rules
-                .is_closed(*channel, payer.group, payer.league, now)
-                && self
-                    .rules
-                    .is_closed(*channel, payer.group, payer.league, decided_from)
+        if let (Request::Pay { key, payer, channel, .. }, Response::Accepted { .. }) = (req, resp) {
+            if self.rules.is_closed(*channel, payer.group, payer.league, now)
+                && self.rules.is_closed(*channel, payer.group, payer.league, decided_from)
             {
                 self.accepted_while_suspended += 1;
                 if self.violations.len() < VIOLATIONS_KEPT {
@@ -340,16 +285,10 @@ impl Recorder {
         if reopened && self.backlog == 0 && self.backlog_cleared_at.is_none() {
             self.backlog_cleared_at = Some(now);
         }
-        if reopened
-            && self.backlog * 10 <= self.backlog_peak
-            && self.backlog_90pct_cleared_at.is_none()
-        {
+        if reopened && self.backlog * 10 <= self.backlog_peak && self.backlog_90pct_cleared_at.is_none() {
             self.backlog_90pct_cleared_at = Some(now);
         }
-        if reopened
-            && self.backlog * 100 <= self.backlog_peak
-            && self.backlog_99pct_cleared_at.is_none()
-        {
+        if reopened && self.backlog * 100 <= self.backlog_peak && self.backlog_99pct_cleared_at.is_none() {
             self.backlog_99pct_cleared_at = Some(now);
         }
     }

@@ -31,30 +31,15 @@ pub const MAX_AMOUNT_FEN: i64 = 10_000_000_000;
 #[derive(Debug, thiserror::Error)]
 pub enum ScenarioError {
     #[error("{file}: cannot read: {source}")]
-    Read {
-        file: String,
-        source: std::io::Error,
-    },
+    Read { file: String, source: std::io::Error },
     #[error("{file}:{line}:{column}: invalid JSON: {message}")]
-    Syntax {
-        file: String,
-        line: usize,
-        column: usize,
-        message: String,
-    },
+    Syntax { file: String, line: usize, column: usize, message: String },
     #[error("{file}: {} problem{}:\n{}", problems.len(), if problems.len() == 1 { "" } else { "s" }, format_problems(problems))]
-    Invalid {
-        file: String,
-        problems: Vec<Problem>,
-    },
+    Invalid { file: String, problems: Vec<Problem> },
 }
 
 fn format_problems(problems: &[Problem]) -> String {
-    problems
-        .iter()
-        .map(|p| format!("  - {p}"))
-        .collect::<Vec<_>>()
-        .join("\n")
+    problems.iter().map(|p| format!("  - {p}")).collect::<Vec<_>>().join("\n")
 }
 
 /// The JSON Schema of the scenario format, as a JSON value.
@@ -67,38 +52,27 @@ pub fn schema() -> serde_json::Value {
 /// Read, validate and compile a scenario file.
 pub fn load(path: &Path) -> Result<Spec, ScenarioError> {
     let file = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Read {
-        file: file.clone(),
-        source,
-    })?;
+    let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Read { file: file.clone(), source })?;
     parse(&file, &text)
 }
 
 /// Validate and compile scenario text; `file` names it in messages.
 pub fn parse(file: &str, text: &str) -> Result<Spec, ScenarioError> {
-    let value: serde_json::Value =
-        serde_json::from_str(text).map_err(|e| ScenarioError::Syntax {
-            file: file.to_string(),
-            line: e.line(),
-            column: e.column(),
-            message: e.to_string(),
-        })?;
+    let value: serde_json::Value = serde_json::from_str(text).map_err(|e| ScenarioError::Syntax {
+        file: file.to_string(),
+        line: e.line(),
+        column: e.column(),
+        message: e.to_string(),
+    })?;
     let problems = validate::structural(&value);
     if !problems.is_empty() {
-        return Err(ScenarioError::Invalid {
-            file: file.to_string(),
-            problems,
-        });
+        return Err(ScenarioError::Invalid { file: file.to_string(), problems });
     }
-    let scenario: Scenario =
-        serde_path_to_error::deserialize(&value).map_err(|e| ScenarioError::Invalid {
-            file: file.to_string(),
-            problems: vec![Problem::new(e.path().to_string(), e.inner().to_string())],
-        })?;
-    compile(scenario).map_err(|problems| ScenarioError::Invalid {
+    let scenario: Scenario = serde_path_to_error::deserialize(&value).map_err(|e| ScenarioError::Invalid {
         file: file.to_string(),
-        problems,
-    })
+        problems: vec![Problem::new(e.path().to_string(), e.inner().to_string())],
+    })?;
+    compile(scenario).map_err(|problems| ScenarioError::Invalid { file: file.to_string(), problems })
 }
 
 /// Index of a channel in [`Spec::channels`].
@@ -174,10 +148,7 @@ pub struct BatchSpec {
 
 impl Spec {
     pub fn channel_index(&self, id: &str) -> Option<ChannelIdx> {
-        self.channels
-            .iter()
-            .position(|c| c.id == id)
-            .map(|i| i as ChannelIdx)
+        self.channels.iter().position(|c| c.id == id).map(|i| i as ChannelIdx)
     }
     /// Index of the phase holding `t` (the first phase for instants before it).
     pub fn phase_at(&self, t: SimTime) -> usize {
@@ -188,16 +159,11 @@ impl Spec {
         }
     }
     pub fn hours_total(&self) -> usize {
-        ((self.end.0 - self.start.0 + crate::time::MICROS_PER_HOUR - 1)
-            / crate::time::MICROS_PER_HOUR) as usize
+        ((self.end.0 - self.start.0 + crate::time::MICROS_PER_HOUR - 1) / crate::time::MICROS_PER_HOUR) as usize
     }
     pub fn total_payers(&self) -> u64 {
         let g = &self.raw.population.groups;
-        g.unit.count
-            + g.flexible.count
-            + g.resident_pension.count
-            + g.resident_medical.count
-            + g.proxy.count
+        g.unit.count + g.flexible.count + g.resident_pension.count + g.resident_medical.count + g.proxy.count
     }
     /// Relative weight of local `day` for a first attempt on channel `c`: the behaviour's
     /// weight for the kind of day, zero when the channel is closed that day, scaled by the

@@ -56,9 +56,7 @@ pub struct RunDefaults {
 
 impl Default for RunDefaults {
     fn default() -> Self {
-        RunDefaults {
-            time_scale: default_time_scale(),
-        }
+        RunDefaults { time_scale: default_time_scale() }
     }
 }
 
@@ -164,9 +162,7 @@ pub struct CalendarSpec {
 
 // ---------------------------------------------------------------- population
 
-#[derive(
-    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
-)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum GroupKind {
     Unit,
@@ -177,13 +173,8 @@ pub enum GroupKind {
 }
 
 impl GroupKind {
-    pub const ALL: [GroupKind; 5] = [
-        GroupKind::Unit,
-        GroupKind::Flexible,
-        GroupKind::ResidentPension,
-        GroupKind::ResidentMedical,
-        GroupKind::Proxy,
-    ];
+    pub const ALL: [GroupKind; 5] =
+        [GroupKind::Unit, GroupKind::Flexible, GroupKind::ResidentPension, GroupKind::ResidentMedical, GroupKind::Proxy];
     pub fn as_str(self) -> &'static str {
         match self {
             GroupKind::Unit => "unit",
@@ -198,9 +189,7 @@ impl GroupKind {
     }
 }
 
-#[derive(
-    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
-)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Insurance {
     Pension,
@@ -235,9 +224,7 @@ impl Insurance {
     }
 }
 
-#[derive(
-    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
-)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum SpecialKind {
     CrossYearBackPayment,

@@ -46,12 +46,7 @@ pub struct AppState {
 }
 
 impl AppState {
-    pub fn new(
-        spec: Arc<Spec>,
-        mut model: Model,
-        store: Option<Store>,
-        cfg: &ServeConfig,
-    ) -> AppState {
+    pub fn new(spec: Arc<Spec>, mut model: Model, store: Option<Store>, cfg: &ServeConfig) -> AppState {
         model.set_fault_accept_while_suspended(cfg.fault_accept_while_suspended);
         AppState {
             spec,
@@ -81,28 +76,14 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/ledger", get(ledger))
         .route("/v1/admin/clock", post(admin_clock))
         .route("/v1/admin/stall", post(admin_stall))
-        .fallback(|| async {
-            problem(
-                StatusCode::NOT_FOUND,
-                "not_found",
-                "no such resource",
-                None,
-                None,
-            )
-        })
+        .fallback(|| async { problem(StatusCode::NOT_FOUND, "not_found", "no such resource", None, None) })
         .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
         .with_state(state)
 }
 
 type Reply = axum::response::Response;
 
-fn problem(
-    status: StatusCode,
-    code: &str,
-    detail: &str,
-    resume_at: Option<String>,
-    visible_at: Option<String>,
-) -> Reply {
+fn problem(status: StatusCode, code: &str, detail: &str, resume_at: Option<String>, visible_at: Option<String>) -> Reply {
     let p = Problem {
         kind: format!("/v1/openapi.json#problem-{code}"),
         title: status.canonical_reason().unwrap_or("error").to_string(),
@@ -114,29 +95,16 @@ fn problem(
         visible_at,
     };
     let body = serde_json::to_vec(&p).unwrap_or_default();
-    (
-        status,
-        [(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON))],
-        body,
-    )
-        .into_response()
+    (status, [(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON))], body).into_response()
 }
 
 fn json<T: serde::Serialize>(status: StatusCode, v: &T) -> Reply {
-    (
-        status,
-        [(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        )],
-        serde_json::to_vec(v).unwrap_or_default(),
-    )
+    (status, [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], serde_json::to_vec(v).unwrap_or_default())
         .into_response()
 }
 
 fn http_date(t: SimTime) -> Option<HeaderValue> {
-    let st =
-        std::time::UNIX_EPOCH.checked_add(std::time::Duration::from_micros(t.0.max(0) as u64))?;
+    let st = std::time::UNIX_EPOCH.checked_add(std::time::Duration::from_micros(t.0.max(0) as u64))?;
     HeaderValue::from_str(&httpdate::fmt_http_date(st)).ok()
 }
 
@@ -144,41 +112,17 @@ fn http_date(t: SimTime) -> Option<HeaderValue> {
 fn reply(spec: &Spec, resp: Response) -> Reply {
     let fmt = |t: SimTime| t.format(spec.calendar.offset);
     match resp {
-        Response::Assessed { assessment } => json(
-            StatusCode::CREATED,
-            &Answer {
-                assessment_id: Some(assessment),
-                ..Answer::default()
-            },
-        ),
+        Response::Assessed { assessment } => json(StatusCode::CREATED, &Answer { assessment_id: Some(assessment), ..Answer::default() }),
         Response::Accepted { payment, replayed } => json(
-            if replayed {
-                StatusCode::OK
-            } else {
-                StatusCode::CREATED
-            },
-            &Answer {
-                payment_id: Some(payment),
-                status: Some("accepted".into()),
-                replayed: Some(replayed),
-                ..Answer::default()
-            },
+            if replayed { StatusCode::OK } else { StatusCode::CREATED },
+            &Answer { payment_id: Some(payment), status: Some("accepted".into()), replayed: Some(replayed), ..Answer::default() },
         ),
         Response::Suspended { resume_at } => {
             let detail = match resume_at {
-                Some(t) => format!(
-                    "payment is suspended on this channel until {}; nothing was accepted",
-                    fmt(t)
-                ),
+                Some(t) => format!("payment is suspended on this channel until {}; nothing was accepted", fmt(t)),
                 None => "payment is suspended on this channel; nothing was accepted".to_string(),
             };
-            let mut r = problem(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "suspended",
-                &detail,
-                resume_at.map(fmt),
-                None,
-            );
+            let mut r = problem(StatusCode::SERVICE_UNAVAILABLE, "suspended", &detail, resume_at.map(fmt), None);
             if let Some(v) = resume_at.and_then(http_date) {
                 r.headers_mut().insert(header::RETRY_AFTER, v);
             }
@@ -198,14 +142,9 @@ fn reply(spec: &Spec, resp: Response) -> Reply {
             None,
             None,
         ),
-        Response::Records { payments, latest } => json(
-            StatusCode::OK,
-            &Answer {
-                payments: Some(payments),
-                latest_payment_id: Some(latest),
-                ..Answer::default()
-            },
-        ),
+        Response::Records { payments, latest } => {
+            json(StatusCode::OK, &Answer { payments: Some(payments), latest_payment_id: Some(latest), ..Answer::default() })
+        }
         Response::NotYetVisible { visible_at } => problem(
             StatusCode::NOT_FOUND,
             "not_yet_visible",
@@ -213,40 +152,21 @@ fn reply(spec: &Spec, resp: Response) -> Reply {
             None,
             Some(fmt(visible_at)),
         ),
-        Response::NoRecord => problem(
-            StatusCode::NOT_FOUND,
-            "no_record",
-            "no such payment record",
-            None,
-            None,
-        ),
-        Response::Certificate { certificate } => json(
-            StatusCode::CREATED,
-            &Answer {
-                certificate_id: Some(certificate),
-                ..Answer::default()
-            },
-        ),
-        Response::Invalid { reason } => {
-            problem(StatusCode::BAD_REQUEST, "invalid", reason, None, None)
+        Response::NoRecord => problem(StatusCode::NOT_FOUND, "no_record", "no such payment record", None, None),
+        Response::Certificate { certificate } => {
+            json(StatusCode::CREATED, &Answer { certificate_id: Some(certificate), ..Answer::default() })
         }
+        Response::Invalid { reason } => problem(StatusCode::BAD_REQUEST, "invalid", reason, None, None),
         Response::Overloaded { retry_after_micros } => {
-            let mut r = problem(
-                StatusCode::TOO_MANY_REQUESTS,
-                "overloaded",
-                "too many requests in flight; nothing was accepted",
-                None,
-                None,
-            );
+            let mut r =
+                problem(StatusCode::TOO_MANY_REQUESTS, "overloaded", "too many requests in flight; nothing was accepted", None, None);
             let secs = (retry_after_micros / 1_000_000).max(1);
             if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
                 r.headers_mut().insert(header::RETRY_AFTER, v);
             }
             r
         }
-        Response::Error { kind } => {
-            problem(StatusCode::INTERNAL_SERVER_ERROR, "error", kind, None, None)
-        }
+        Response::Error { kind } => problem(StatusCode::INTERNAL_SERVER_ERROR, "error", kind, None, None),
     }
 }
 
@@ -254,11 +174,8 @@ fn parse_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Reply> {
     let de = &mut serde_json::Deserializer::from_slice(body);
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
-        let detail = if path == "." {
-            format!("invalid JSON body: {}", e.inner())
-        } else {
-            format!("invalid JSON body at {path}: {}", e.inner())
-        };
+        let detail =
+            if path == "." { format!("invalid JSON body: {}", e.inner()) } else { format!("invalid JSON body at {path}: {}", e.inner()) };
         problem(StatusCode::BAD_REQUEST, "invalid", &detail, None, None)
     })
 }
@@ -270,12 +187,7 @@ fn invalid(detail: String) -> Reply {
 /// Decide a request: bound the in-flight count, honour a stall, log durably, answer.
 async fn decide(st: &AppState, req: Request) -> Reply {
     let Ok(_permit) = st.in_flight.try_acquire() else {
-        return reply(
-            &st.spec,
-            Response::Overloaded {
-                retry_after_micros: 1_000_000,
-            },
-        );
+        return reply(&st.spec, Response::Overloaded { retry_after_micros: 1_000_000 });
     };
     let stall = st.stall_until.lock().ok().and_then(|s| *s);
     if let Some(until) = stall {
@@ -284,12 +196,7 @@ async fn decide(st: &AppState, req: Request) -> Reply {
     let now = st.now();
     let (resp, wait_for) = {
         let Ok(mut model) = st.model.lock() else {
-            return reply(
-                &st.spec,
-                Response::Error {
-                    kind: "model lock poisoned",
-                },
-            );
+            return reply(&st.spec, Response::Error { kind: "model lock poisoned" });
         };
         let resp = model.handle(now, &req);
         let wait_for = match &st.store {
@@ -303,44 +210,22 @@ async fn decide(st: &AppState, req: Request) -> Reply {
     if let (Some(store), Some(seq)) = (&st.store, wait_for)
         && !store.wait(seq).await
     {
-        return problem(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "storage_failed",
-            "storage failed; the outcome is unknown",
-            None,
-            None,
-        );
+        return problem(StatusCode::SERVICE_UNAVAILABLE, "storage_failed", "storage failed; the outcome is unknown", None, None);
     }
     reply(&st.spec, resp)
 }
 
 async fn openapi() -> Reply {
-    (
-        StatusCode::OK,
-        [(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        )],
-        OPENAPI,
-    )
-        .into_response()
+    (StatusCode::OK, [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], OPENAPI).into_response()
 }
 
-async fn status(
-    State(st): State<Arc<AppState>>,
-    Query(q): Query<std::collections::BTreeMap<String, String>>,
-) -> Reply {
-    let get = |k: &str| {
-        q.get(k)
-            .cloned()
-            .ok_or_else(|| invalid(format!("query parameter {k} is required")))
-    };
+async fn status(State(st): State<Arc<AppState>>, Query(q): Query<std::collections::BTreeMap<String, String>>) -> Reply {
+    let get = |k: &str| q.get(k).cloned().ok_or_else(|| invalid(format!("query parameter {k} is required")));
     let (channel, group, league) = match (get("channel"), get("group"), get("league")) {
         (Ok(c), Ok(g), Ok(l)) => (c, g, l),
         (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => return e,
     };
-    let Ok(group) = serde_json::from_value::<GroupKind>(serde_json::Value::String(group.clone()))
-    else {
+    let Ok(group) = serde_json::from_value::<GroupKind>(serde_json::Value::String(group.clone())) else {
         return invalid(format!("unknown group {group:?}"));
     };
     let payer = match contract::payer_ref(&st.spec, 0, group, &league) {
@@ -352,20 +237,9 @@ async fn status(
         Err(e) => return invalid(e),
     };
     let now = st.now();
-    let closure = st
-        .model
-        .lock()
-        .ok()
-        .and_then(|m| m.rules().closure(c, payer.group, payer.league, now));
+    let closure = st.model.lock().ok().and_then(|m| m.rules().closure(c, payer.group, payer.league, now));
     let fmt = |t: SimTime| t.format(st.spec.calendar.offset);
-    json(
-        StatusCode::OK,
-        &contract::StatusWire {
-            now: fmt(now),
-            open: closure.is_none(),
-            resume_at: closure.flatten().map(fmt),
-        },
-    )
+    json(StatusCode::OK, &contract::StatusWire { now: fmt(now), open: closure.is_none(), resume_at: closure.flatten().map(fmt) })
 }
 
 async fn assess(State(st): State<Arc<AppState>>, body: Bytes) -> Reply {
@@ -373,31 +247,16 @@ async fn assess(State(st): State<Arc<AppState>>, body: Bytes) -> Reply {
         Ok(b) => b,
         Err(r) => return r,
     };
-    let (payer, channel) = match (
-        contract::payer_ref(&st.spec, b.payer_id, b.group, &b.league),
-        contract::channel_index(&st.spec, &b.channel),
-    ) {
-        (Ok(p), Ok(c)) => (p, c),
-        (Err(e), _) | (_, Err(e)) => return invalid(e),
-    };
-    decide(
-        &st,
-        Request::Assess {
-            payer,
-            channel,
-            kind: b.kind,
-            items: contract::items_from_wire(&b.items_fen),
-        },
-    )
-    .await
+    let (payer, channel) =
+        match (contract::payer_ref(&st.spec, b.payer_id, b.group, &b.league), contract::channel_index(&st.spec, &b.channel)) {
+            (Ok(p), Ok(c)) => (p, c),
+            (Err(e), _) | (_, Err(e)) => return invalid(e),
+        };
+    decide(&st, Request::Assess { payer, channel, kind: b.kind, items: contract::items_from_wire(&b.items_fen) }).await
 }
 
 async fn pay(State(st): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -> Reply {
-    let Some(key) = headers
-        .get("idempotency-key")
-        .and_then(|v| v.to_str().ok())
-        .filter(|k| !k.is_empty() && k.len() <= 255)
-    else {
+    let Some(key) = headers.get("idempotency-key").and_then(|v| v.to_str().ok()).filter(|k| !k.is_empty() && k.len() <= 255) else {
         return invalid("the Idempotency-Key header is required (1 to 255 characters)".into());
     };
     let key = contract::key_from_header(key);
@@ -405,13 +264,11 @@ async fn pay(State(st): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -
         Ok(b) => b,
         Err(r) => return r,
     };
-    let (payer, channel) = match (
-        contract::payer_ref(&st.spec, b.payer_id, b.group, &b.league),
-        contract::channel_index(&st.spec, &b.channel),
-    ) {
-        (Ok(p), Ok(c)) => (p, c),
-        (Err(e), _) | (_, Err(e)) => return invalid(e),
-    };
+    let (payer, channel) =
+        match (contract::payer_ref(&st.spec, b.payer_id, b.group, &b.league), contract::channel_index(&st.spec, &b.channel)) {
+            (Ok(p), Ok(c)) => (p, c),
+            (Err(e), _) | (_, Err(e)) => return invalid(e),
+        };
     let req = Request::Pay {
         key,
         payer,
@@ -424,11 +281,7 @@ async fn pay(State(st): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -
 }
 
 async fn payment_by_key(State(st): State<Arc<AppState>>, Path(key): Path<String>) -> Reply {
-    let info = st
-        .model
-        .lock()
-        .ok()
-        .and_then(|m| m.payment_by_key(IdemKey::from_text(&key)));
+    let info = st.model.lock().ok().and_then(|m| m.payment_by_key(IdemKey::from_text(&key)));
     match info {
         Some(p) => json(
             StatusCode::OK,
@@ -439,28 +292,16 @@ async fn payment_by_key(State(st): State<Arc<AppState>>, Path(key): Path<String>
                 ledger_entries: 1,
             },
         ),
-        None => problem(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            "no payment under this key",
-            None,
-            None,
-        ),
+        None => problem(StatusCode::NOT_FOUND, "not_found", "no payment under this key", None, None),
     }
 }
 
-async fn records(
-    State(st): State<Arc<AppState>>,
-    Path(payer_id): Path<u32>,
-    Query(q): Query<contract::PayerQuery>,
-) -> Reply {
-    let (payer, channel) = match (
-        contract::payer_ref(&st.spec, payer_id, q.group, &q.league),
-        contract::channel_index(&st.spec, &q.channel),
-    ) {
-        (Ok(p), Ok(c)) => (p, c),
-        (Err(e), _) | (_, Err(e)) => return invalid(e),
-    };
+async fn records(State(st): State<Arc<AppState>>, Path(payer_id): Path<u32>, Query(q): Query<contract::PayerQuery>) -> Reply {
+    let (payer, channel) =
+        match (contract::payer_ref(&st.spec, payer_id, q.group, &q.league), contract::channel_index(&st.spec, &q.channel)) {
+            (Ok(p), Ok(c)) => (p, c),
+            (Err(e), _) | (_, Err(e)) => return invalid(e),
+        };
     decide(&st, Request::Lookup { payer, channel }).await
 }
 
@@ -469,22 +310,12 @@ async fn certificate(State(st): State<Arc<AppState>>, body: Bytes) -> Reply {
         Ok(b) => b,
         Err(r) => return r,
     };
-    let (payer, channel) = match (
-        contract::payer_ref(&st.spec, b.payer_id, b.group, &b.league),
-        contract::channel_index(&st.spec, &b.channel),
-    ) {
-        (Ok(p), Ok(c)) => (p, c),
-        (Err(e), _) | (_, Err(e)) => return invalid(e),
-    };
-    decide(
-        &st,
-        Request::Certificate {
-            payer,
-            channel,
-            payment: b.payment_id,
-        },
-    )
-    .await
+    let (payer, channel) =
+        match (contract::payer_ref(&st.spec, b.payer_id, b.group, &b.league), contract::channel_index(&st.spec, &b.channel)) {
+            (Ok(p), Ok(c)) => (p, c),
+            (Err(e), _) | (_, Err(e)) => return invalid(e),
+        };
+    decide(&st, Request::Certificate { payer, channel, payment: b.payment_id }).await
 }
 
 async fn ledger(State(st): State<Arc<AppState>>) -> Reply {
@@ -492,12 +323,7 @@ async fn ledger(State(st): State<Arc<AppState>>) -> Reply {
     let cells = cells
         .into_iter()
         .map(|((l, g, i), c)| contract::LedgerCellWire {
-            league: st
-                .spec
-                .leagues
-                .get(l as usize)
-                .map(|x| x.name.clone())
-                .unwrap_or_default(),
+            league: st.spec.leagues.get(l as usize).map(|x| x.name.clone()).unwrap_or_default(),
             group: g,
             insurance: i,
             count: c.count,
@@ -510,10 +336,7 @@ async fn ledger(State(st): State<Arc<AppState>>) -> Reply {
 fn admin_allowed(st: &AppState, peer: SocketAddr, headers: &HeaderMap) -> Result<(), Reply> {
     match &st.admin_token {
         Some(token) => {
-            let given = headers
-                .get(header::AUTHORIZATION)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.strip_prefix("Bearer "));
+            let given = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
             if given == Some(token.as_str()) {
                 Ok(())
             } else {
@@ -551,43 +374,21 @@ async fn admin_clock(
         Err(r) => return r,
     };
     let Some(at) = contract::parse_instant(&b.virtual_now) else {
-        return invalid(format!(
-            "virtual_now: not an RFC 3339 instant: {:?}",
-            b.virtual_now
-        ));
+        return invalid(format!("virtual_now: not an RFC 3339 instant: {:?}", b.virtual_now));
     };
     if !(b.time_scale > 0.0 && b.time_scale <= 1e9) {
-        return invalid(format!(
-            "time_scale: must be in (0, 1e9], got {}",
-            b.time_scale
-        ));
+        return invalid(format!("time_scale: must be in (0, 1e9], got {}", b.time_scale));
     }
-    let wall = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_micros() as i64)
-        .unwrap_or(0);
+    let wall = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_micros() as i64).unwrap_or(0);
     if let Ok(mut c) = st.clock.write() {
         *c = VirtualClock::starting_now(at, b.time_scale);
     }
     if let Some(store) = &st.store
-        && let Err(e) = store.save_clock(store::SavedClock {
-            virtual_micros: at.0,
-            wall_micros: wall,
-            scale: b.time_scale,
-        })
+        && let Err(e) = store.save_clock(store::SavedClock { virtual_micros: at.0, wall_micros: wall, scale: b.time_scale })
     {
-        return problem(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "storage_failed",
-            &format!("the clock could not be saved: {e}"),
-            None,
-            None,
-        );
+        return problem(StatusCode::SERVICE_UNAVAILABLE, "storage_failed", &format!("the clock could not be saved: {e}"), None, None);
     }
-    json(
-        StatusCode::OK,
-        &serde_json::json!({"virtual_now": at.format(st.spec.calendar.offset), "time_scale": b.time_scale}),
-    )
+    json(StatusCode::OK, &serde_json::json!({"virtual_now": at.format(st.spec.calendar.offset), "time_scale": b.time_scale}))
 }
 
 async fn admin_stall(
@@ -603,15 +404,11 @@ async fn admin_stall(
         Ok(b) => b,
         Err(r) => return r,
     };
-    let until =
-        tokio::time::Instant::now() + std::time::Duration::from_millis(b.millis.min(60_000));
+    let until = tokio::time::Instant::now() + std::time::Duration::from_millis(b.millis.min(60_000));
     if let Ok(mut s) = st.stall_until.lock() {
         *s = Some(until);
     }
-    json(
-        StatusCode::OK,
-        &serde_json::json!({"stalled_millis": b.millis.min(60_000)}),
-    )
+    json(StatusCode::OK, &serde_json::json!({"stalled_millis": b.millis.min(60_000)}))
 }
 
 /// Bind, print `listening on http://ADDR` as the first line of standard output, and serve

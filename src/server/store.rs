@@ -21,21 +21,11 @@ const BATCH: usize = 2048;
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("{path}: {source}")]
-    Sqlite {
-        path: String,
-        source: rusqlite::Error,
-    },
+    Sqlite { path: String, source: rusqlite::Error },
     #[error("{path}: log entry {seq} is not a request: {reason}")]
-    Corrupt {
-        path: String,
-        seq: i64,
-        reason: String,
-    },
+    Corrupt { path: String, seq: i64, reason: String },
     #[error("{path}: cannot create the data directory: {source}")]
-    Dir {
-        path: String,
-        source: std::io::Error,
-    },
+    Dir { path: String, source: std::io::Error },
 }
 
 /// A clock setting saved by `POST /v1/admin/clock`: virtual instant, wall-clock instant
@@ -57,20 +47,11 @@ pub struct Store {
 impl Store {
     /// Open (or create) the log in `dir`, replay it into `model`, and start the writer.
     /// Returns the store and the number of requests replayed.
-    pub fn open(
-        dir: &Path,
-        model: &mut Model,
-    ) -> Result<(Store, u64, Option<SavedClock>), StoreError> {
-        std::fs::create_dir_all(dir).map_err(|source| StoreError::Dir {
-            path: dir.display().to_string(),
-            source,
-        })?;
+    pub fn open(dir: &Path, model: &mut Model) -> Result<(Store, u64, Option<SavedClock>), StoreError> {
+        std::fs::create_dir_all(dir).map_err(|source| StoreError::Dir { path: dir.display().to_string(), source })?;
         let path = dir.join("ledger.sqlite");
         let p = path.display().to_string();
-        let err = |source| StoreError::Sqlite {
-            path: p.clone(),
-            source,
-        };
+        let err = |source| StoreError::Sqlite { path: p.clone(), source };
         let conn = Connection::open(&path).map_err(err)?;
         conn.execute_batch(
             "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;
@@ -81,43 +62,21 @@ impl Store {
         let mut last = 0u64;
         let mut replayed = 0u64;
         {
-            let mut stmt = conn
-                .prepare("SELECT seq, at_micros, request FROM log ORDER BY seq")
-                .map_err(err)?;
-            let rows = stmt
-                .query_map([], |r| {
-                    Ok((
-                        r.get::<_, i64>(0)?,
-                        r.get::<_, i64>(1)?,
-                        r.get::<_, String>(2)?,
-                    ))
-                })
-                .map_err(err)?;
+            let mut stmt = conn.prepare("SELECT seq, at_micros, request FROM log ORDER BY seq").map_err(err)?;
+            let rows = stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, String>(2)?))).map_err(err)?;
             for row in rows {
                 let (seq, at, text) = row.map_err(err)?;
                 let req: Request =
-                    serde_json::from_str(&text).map_err(|e| StoreError::Corrupt {
-                        path: p.clone(),
-                        seq,
-                        reason: e.to_string(),
-                    })?;
+                    serde_json::from_str(&text).map_err(|e| StoreError::Corrupt { path: p.clone(), seq, reason: e.to_string() })?;
                 model.handle(SimTime(at), &req);
                 last = last.max(seq as u64);
                 replayed += 1;
             }
         }
         let saved = conn
-            .query_row(
-                "SELECT virtual_micros, wall_micros, scale FROM clock WHERE id = 1",
-                [],
-                |r| {
-                    Ok(SavedClock {
-                        virtual_micros: r.get(0)?,
-                        wall_micros: r.get(1)?,
-                        scale: r.get(2)?,
-                    })
-                },
-            )
+            .query_row("SELECT virtual_micros, wall_micros, scale FROM clock WHERE id = 1", [], |r| {
+                Ok(SavedClock { virtual_micros: r.get(0)?, wall_micros: r.get(1)?, scale: r.get(2)? })
+            })
             .ok();
         let clock_conn = Connection::open(&path).map_err(err)?;
         let (tx, rx) = mpsc::sync_channel::<(u64, i64, String)>(65_536);
@@ -125,25 +84,14 @@ impl Store {
         std::thread::Builder::new()
             .name("cutover-store".into())
             .spawn(move || writer(conn, rx, committed_tx))
-            .map_err(|source| StoreError::Dir {
-                path: p.clone(),
-                source,
-            })?;
-        let store = Store {
-            clock_conn: std::sync::Mutex::new(clock_conn),
-            tx,
-            committed,
-            next_seq: AtomicU64::new(last + 1),
-        };
+            .map_err(|source| StoreError::Dir { path: p.clone(), source })?;
+        let store = Store { clock_conn: std::sync::Mutex::new(clock_conn), tx, committed, next_seq: AtomicU64::new(last + 1) };
         Ok((store, replayed, saved))
     }
 
     /// Save the clock setting so a restarted server keeps following the run's clock.
     pub fn save_clock(&self, c: SavedClock) -> Result<(), String> {
-        let conn = self
-            .clock_conn
-            .lock()
-            .map_err(|_| "storage lock poisoned".to_string())?;
+        let conn = self.clock_conn.lock().map_err(|_| "storage lock poisoned".to_string())?;
         conn.execute(
             "INSERT INTO clock (id, virtual_micros, wall_micros, scale) VALUES (1, ?1, ?2, ?3)
              ON CONFLICT(id) DO UPDATE SET virtual_micros = ?1, wall_micros = ?2, scale = ?3",
@@ -175,11 +123,7 @@ impl Store {
     }
 }
 
-fn writer(
-    mut conn: Connection,
-    rx: mpsc::Receiver<(u64, i64, String)>,
-    committed: watch::Sender<u64>,
-) {
+fn writer(mut conn: Connection, rx: mpsc::Receiver<(u64, i64, String)>, committed: watch::Sender<u64>) {
     while let Ok(first) = rx.recv() {
         let mut batch = vec![first];
         while batch.len() < BATCH {
@@ -192,9 +136,7 @@ fn writer(
             let tx = conn.transaction()?;
             let mut top = 0;
             {
-                let mut stmt = tx.prepare_cached(
-                    "INSERT INTO log (seq, at_micros, request) VALUES (?1, ?2, ?3)",
-                )?;
+                let mut stmt = tx.prepare_cached("INSERT INTO log (seq, at_micros, request) VALUES (?1, ?2, ?3)")?;
                 for (seq, at, text) in &batch {
                     stmt.execute(rusqlite::params![*seq as i64, at, text])?;
                     top = top.max(*seq);

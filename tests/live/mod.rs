@@ -23,95 +23,38 @@ fn serve_speaks_the_contract() {
     // During the suspension: 503, Retry-After the HTTP date of reopening, nothing accepted.
     let clock = r#"{"virtual_now":"2021-04-27T10:00:00+08:00","time_scale":1}"#;
     assert_eq!(http(p, "POST", "/v1/admin/clock", &[], clock).0, 200);
-    let (status, headers, body) = http(
-        p,
-        "POST",
-        "/v1/payments",
-        &[("Idempotency-Key", "k-1")],
-        PAYMENT,
-    );
+    let (status, headers, body) = http(p, "POST", "/v1/payments", &[("Idempotency-Key", "k-1")], PAYMENT);
     assert_eq!(status, 503, "{body}");
-    assert_eq!(
-        header(&headers, "retry-after"),
-        Some("Fri, 30 Apr 2021 16:00:00 GMT")
-    );
-    assert_eq!(
-        header(&headers, "content-type"),
-        Some("application/problem+json")
-    );
+    assert_eq!(header(&headers, "retry-after"), Some("Fri, 30 Apr 2021 16:00:00 GMT"));
+    assert_eq!(header(&headers, "content-type"), Some("application/problem+json"));
     let problem: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(problem["code"], "suspended");
     assert_eq!(problem["accepted"], false);
     assert_eq!(problem["resume_at"], "2021-05-01T00:00:00+08:00");
-    assert!(
-        problem["detail"]
-            .as_str()
-            .unwrap()
-            .contains("nothing was accepted")
-    );
+    assert!(problem["detail"].as_str().unwrap().contains("nothing was accepted"));
 
     // After reopening: accepted once, replayed, conflict on another body.
     let clock = r#"{"virtual_now":"2021-05-06T10:00:00+08:00","time_scale":1}"#;
     assert_eq!(http(p, "POST", "/v1/admin/clock", &[], clock).0, 200);
-    let (status, _, body) = http(
-        p,
-        "POST",
-        "/v1/payments",
-        &[("Idempotency-Key", "k-1")],
-        PAYMENT,
-    );
+    let (status, _, body) = http(p, "POST", "/v1/payments", &[("Idempotency-Key", "k-1")], PAYMENT);
     assert_eq!(status, 201, "{body}");
-    let (status, _, body) = http(
-        p,
-        "POST",
-        "/v1/payments",
-        &[("Idempotency-Key", "k-1")],
-        PAYMENT,
-    );
+    let (status, _, body) = http(p, "POST", "/v1/payments", &[("Idempotency-Key", "k-1")], PAYMENT);
     assert_eq!(status, 200);
     assert!(body.contains(r#""replayed":true"#), "{body}");
     let other = PAYMENT.replace("74040", "74041");
-    let (status, _, body) = http(
-        p,
-        "POST",
-        "/v1/payments",
-        &[("Idempotency-Key", "k-1")],
-        &other,
-    );
+    let (status, _, body) = http(p, "POST", "/v1/payments", &[("Idempotency-Key", "k-1")], &other);
     assert_eq!(status, 422);
     assert!(body.contains("idempotency_conflict"));
 
     // Strict input: unknown fields, bad types and missing keys are 400 problems naming the field.
-    let (status, _, body) = http(
-        p,
-        "POST",
-        "/v1/payments",
-        &[("Idempotency-Key", "k-2")],
-        &PAYMENT.replace("payer_id", "payer"),
-    );
+    let (status, _, body) = http(p, "POST", "/v1/payments", &[("Idempotency-Key", "k-2")], &PAYMENT.replace("payer_id", "payer"));
     assert_eq!(status, 400);
     assert!(body.contains("payer"), "{body}");
-    let (status, _, body) = http(
-        p,
-        "POST",
-        "/v1/payments",
-        &[("Idempotency-Key", "k-3")],
-        &PAYMENT.replace("74040", "\"x\""),
-    );
+    let (status, _, body) = http(p, "POST", "/v1/payments", &[("Idempotency-Key", "k-3")], &PAYMENT.replace("74040", "\"x\""));
     assert_eq!(status, 400);
     assert!(body.contains("items_fen"), "{body}");
-    assert_eq!(
-        http(p, "POST", "/v1/payments", &[], PAYMENT).0,
-        400,
-        "the key is required"
-    );
-    let (status, _, _) = http(
-        p,
-        "POST",
-        "/v1/payments",
-        &[("Idempotency-Key", "k-4")],
-        &"x".repeat(100_000),
-    );
+    assert_eq!(http(p, "POST", "/v1/payments", &[], PAYMENT).0, 400, "the key is required");
+    let (status, _, _) = http(p, "POST", "/v1/payments", &[("Idempotency-Key", "k-4")], &"x".repeat(100_000));
     assert_eq!(status, 413, "the body limit holds");
 
     // The ledger holds the one payment.
@@ -122,30 +65,9 @@ fn serve_speaks_the_contract() {
     assert_eq!(ledger["cells"][0]["sum_fen"], 74040);
 
     // With a token, admin endpoints refuse callers without it, even on loopback.
-    let guarded = Server::start(
-        0,
-        &[
-            "--scenario",
-            "scenarios/ci-smoke.json",
-            "--admin-token",
-            "s3cret",
-        ],
-    );
-    assert_eq!(
-        http(guarded.port, "POST", "/v1/admin/clock", &[], clock).0,
-        401
-    );
-    assert_eq!(
-        http(
-            guarded.port,
-            "POST",
-            "/v1/admin/clock",
-            &[("Authorization", "Bearer s3cret")],
-            clock
-        )
-        .0,
-        200
-    );
+    let guarded = Server::start(0, &["--scenario", "scenarios/ci-smoke.json", "--admin-token", "s3cret"]);
+    assert_eq!(http(guarded.port, "POST", "/v1/admin/clock", &[], clock).0, 401);
+    assert_eq!(http(guarded.port, "POST", "/v1/admin/clock", &[("Authorization", "Bearer s3cret")], clock).0, 200);
 }
 
 #[test]
@@ -217,25 +139,11 @@ fn a_stall_shows_in_response_time_not_only_service_time() {
         dir.to_str().unwrap(),
         "--quiet",
     ]);
-    assert!(
-        wait_for_lines(&dir.join("journal.jsonl"), 200, Duration::from_secs(30)),
-        "the run did not get going"
-    );
-    let (status, _, _) = http(
-        server.port,
-        "POST",
-        "/v1/admin/stall",
-        &[],
-        r#"{"millis":1000}"#,
-    );
+    assert!(wait_for_lines(&dir.join("journal.jsonl"), 200, Duration::from_secs(30)), "the run did not get going");
+    let (status, _, _) = http(server.port, "POST", "/v1/admin/stall", &[], r#"{"millis":1000}"#);
     assert_eq!(status, 200);
     let o = wait_bounded(child, Duration::from_secs(60));
-    assert!(
-        matches!(o.status.code(), Some(0) | Some(1)),
-        "{}{}",
-        stdout(&o),
-        stderr(&o)
-    );
+    assert!(matches!(o.status.code(), Some(0) | Some(1)), "{}{}", stdout(&o), stderr(&o));
     let live = &report(&dir)["live"];
     let response_p99 = live["response_time_ms"]["p99"].as_f64().unwrap();
     let response_max = live["response_time_ms"]["max"].as_f64().unwrap();
@@ -244,10 +152,7 @@ fn a_stall_shows_in_response_time_not_only_service_time() {
     // during the stall waited for a connection, and that wait is in its response time.
     assert!(response_max >= 900.0, "response max {response_max} ms");
     assert!(response_p99 >= 300.0, "response p99 {response_p99} ms");
-    assert!(
-        service_p99 < response_p99 / 3.0,
-        "service p99 {service_p99} ms vs response p99 {response_p99} ms"
-    );
+    assert!(service_p99 < response_p99 / 3.0, "service p99 {service_p99} ms vs response p99 {response_p99} ms");
     assert_eq!(live["reconciliation"]["lost"], 0);
 }
 
@@ -259,15 +164,7 @@ fn killed_server_restarted_with_data_loses_nothing_and_counts_nothing_twice() {
     v["gates"] = serde_json::json!([{"metric": "ledger_mismatched_cells", "max": 0}]);
     let scenario = write_scenario(&dir, "short.json", &v);
     let data_arg = data.to_str().unwrap().to_string();
-    let mut server = Server::start(
-        0,
-        &[
-            "--scenario",
-            scenario.to_str().unwrap(),
-            "--data",
-            &data_arg,
-        ],
-    );
+    let mut server = Server::start(0, &["--scenario", scenario.to_str().unwrap(), "--data", &data_arg]);
     let port = server.port;
     let child = spawn_cutover(&[
         "run",
@@ -282,62 +179,24 @@ fn killed_server_restarted_with_data_loses_nothing_and_counts_nothing_twice() {
         dir.to_str().unwrap(),
         "--quiet",
     ]);
-    assert!(
-        wait_for_lines(&dir.join("journal.jsonl"), 300, Duration::from_secs(30)),
-        "the run did not get going"
-    );
+    assert!(wait_for_lines(&dir.join("journal.jsonl"), 300, Duration::from_secs(30)), "the run did not get going");
     server.kill();
-    let _restarted = Server::start(
-        port,
-        &[
-            "--scenario",
-            scenario.to_str().unwrap(),
-            "--data",
-            &data_arg,
-        ],
-    );
+    let _restarted = Server::start(port, &["--scenario", scenario.to_str().unwrap(), "--data", &data_arg]);
     let o = wait_bounded(child, Duration::from_secs(90));
     assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
     let r = report(&dir);
     let live = &r["live"];
-    let failures: u64 = ["refused", "reset", "timeout", "transport"]
-        .iter()
-        .map(|k| live["errors_by_kind"][k].as_u64().unwrap_or(0))
-        .sum();
-    assert!(
-        failures > 0,
-        "the kill went unnoticed: {}",
-        live["errors_by_kind"]
-    );
-    assert_eq!(
-        live["reconciliation"]["lost"], 0,
-        "{}",
-        live["reconciliation"]
-    );
-    assert_eq!(
-        live["reconciliation"]["phantoms_or_duplicates"], 0,
-        "{}",
-        live["reconciliation"]
-    );
-    assert_eq!(
-        r["summary"]["ledger_mismatched_cells"], 0,
-        "{}",
-        r["ledger"]["differences"]
-    );
+    let failures: u64 = ["refused", "reset", "timeout", "transport"].iter().map(|k| live["errors_by_kind"][k].as_u64().unwrap_or(0)).sum();
+    assert!(failures > 0, "the kill went unnoticed: {}", live["errors_by_kind"]);
+    assert_eq!(live["reconciliation"]["lost"], 0, "{}", live["reconciliation"]);
+    assert_eq!(live["reconciliation"]["phantoms_or_duplicates"], 0, "{}", live["reconciliation"]);
+    assert_eq!(r["summary"]["ledger_mismatched_cells"], 0, "{}", r["ledger"]["differences"]);
     assert!(r["summary"]["accepted"].as_u64().unwrap() > 300);
 }
 
 #[test]
 fn the_auditor_flags_a_target_that_accepts_while_suspended() {
-    let server = Server::start(
-        0,
-        &[
-            "--scenario",
-            "scenarios/ci-smoke.json",
-            "--fault",
-            "accept-while-suspended",
-        ],
-    );
+    let server = Server::start(0, &["--scenario", "scenarios/ci-smoke.json", "--fault", "accept-while-suspended"]);
     let dir = temp_dir("auditor");
     let scenario = write_scenario(&dir, "short.json", &short_smoke());
     let o = wait_bounded(
@@ -354,27 +213,14 @@ fn the_auditor_flags_a_target_that_accepts_while_suspended() {
         ]),
         Duration::from_secs(60),
     );
-    assert_eq!(
-        o.status.code(),
-        Some(1),
-        "the accepted_while_suspended gate fails: {}",
-        stdout(&o)
-    );
+    assert_eq!(o.status.code(), Some(1), "the accepted_while_suspended gate fails: {}", stdout(&o));
     let r = report(&dir);
     assert!(r["summary"]["accepted_while_suspended"].as_u64().unwrap() > 0);
     let audit = &r["live"]["audit"];
-    assert!(
-        audit["by_kind"]["accepted_while_suspended"]
-            .as_u64()
-            .unwrap()
-            > 0,
-        "{audit}"
-    );
+    assert!(audit["by_kind"]["accepted_while_suspended"].as_u64().unwrap() > 0, "{audit}");
     let first = audit["first"].as_array().unwrap();
     assert!(
-        first.iter().any(|d| d["kind"] == "accepted_while_suspended"
-            && d["expected"] == "suspended"
-            && d["got"] == "accepted"),
+        first.iter().any(|d| d["kind"] == "accepted_while_suspended" && d["expected"] == "suspended" && d["got"] == "accepted"),
         "{audit}"
     );
     assert!(!r["violations"].as_array().unwrap().is_empty());
@@ -383,24 +229,10 @@ fn the_auditor_flags_a_target_that_accepts_while_suspended() {
 #[test]
 fn ctrl_c_writes_an_interrupted_report_and_exits_130() {
     let dir = temp_dir("interrupt");
-    let child = spawn_cutover(&[
-        "run",
-        "scenarios/ci-smoke.json",
-        "--model",
-        "--time-scale",
-        "20000",
-        "--out",
-        dir.to_str().unwrap(),
-        "--quiet",
-    ]);
-    assert!(
-        wait_for_lines(&dir.join("journal.jsonl"), 50, Duration::from_secs(30)),
-        "the run did not get going"
-    );
-    let status = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
+    let child =
+        spawn_cutover(&["run", "scenarios/ci-smoke.json", "--model", "--time-scale", "20000", "--out", dir.to_str().unwrap(), "--quiet"]);
+    assert!(wait_for_lines(&dir.join("journal.jsonl"), 50, Duration::from_secs(30)), "the run did not get going");
+    let status = std::process::Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
     assert!(status.success());
     let o = wait_bounded(child, Duration::from_secs(30));
     assert_eq!(o.status.code(), Some(130), "{}{}", stdout(&o), stderr(&o));
@@ -437,12 +269,7 @@ fn phase_hooks_run_at_their_compressed_instants() {
         ]),
         Duration::from_secs(60),
     );
-    assert!(
-        matches!(o.status.code(), Some(0) | Some(1)),
-        "{}{}",
-        stdout(&o),
-        stderr(&o)
-    );
+    assert!(matches!(o.status.code(), Some(0) | Some(1)), "{}{}", stdout(&o), stderr(&o));
     assert!(marker.exists(), "the command hook did not run");
     let hooks = report(&dir)["live"]["hooks"].as_array().unwrap().clone();
     assert_eq!(hooks.len(), 3, "{hooks:?}");
@@ -461,8 +288,43 @@ fn phase_hooks_run_at_their_compressed_instants() {
     let t2 = failing["started_after_seconds"].as_f64().unwrap();
     let t3 = health["started_after_seconds"].as_f64().unwrap();
     assert!(t1 < t2 && t2 < t3, "{t1} {t2} {t3}");
-    assert!(
-        (t3 - t1 - 9.0 * 86_400.0 / 400_000.0).abs() < 0.5,
-        "{t1} {t3}"
+    assert!((t3 - t1 - 9.0 * 86_400.0 / 400_000.0).abs() < 0.5, "{t1} {t3}");
+}
+
+#[test]
+fn a_profile_file_drives_the_same_contract_end_to_end() {
+    let server = Server::start(0, &["--scenario", "scenarios/ci-smoke.json"]);
+    let dir = temp_dir("profile");
+    let scenario = write_scenario(&dir, "short.json", &short_smoke());
+    let o = wait_bounded(
+        spawn_cutover(&[
+            "run",
+            scenario.to_str().unwrap(),
+            "--target",
+            &server.url,
+            "--profile",
+            "profiles/contract-v1.json",
+            "--transport",
+            "reqwest",
+            "--time-scale",
+            "400000",
+            "--out",
+            dir.to_str().unwrap(),
+            "--quiet",
+        ]),
+        Duration::from_secs(60),
     );
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    let r = report(&dir);
+    assert!(r["summary"]["rejected_suspended"].as_u64().unwrap() > 20);
+    assert_eq!(r["summary"]["ledger_mismatched_cells"], 0);
+    assert_eq!(r["live"]["reconciliation"]["lost"], 0);
+    assert_eq!(r["live"]["audit"]["disagreements"], 0, "{}", r["live"]["audit"]);
+    assert_eq!(r["live"]["transport"], "reqwest");
+
+    let bad = dir.join("bad-profile.json");
+    std::fs::write(&bad, r#"{"name": "x", "operations": {}}"#).unwrap();
+    let o = cutover(&["run", "scenarios/ci-smoke.json", "--target", &server.url, "--profile", bad.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("bad-profile.json") && stderr(&o).contains("operations"), "{}", stderr(&o));
 }

@@ -1,0 +1,379 @@
+//! Target profiles: how the contract's operations map onto a real deployment's API.
+//!
+//! A profile (JSON, `--profile FILE`) gives, per operation, the method, path, headers
+//! and body as templates, and the JSON pointers to read answers back; a table maps the
+//! deployment's refusal codes onto the contract's. Without a profile the bundled
+//! contract (`profiles/contract-v1.json`) is spoken through a faster built-in path.
+//!
+//! Templates: in paths and headers `{name}` is replaced by text (URL-encoded in paths);
+//! in bodies a string that is exactly `"{name}"` becomes the typed value (a number, an
+//! object...) and other strings are interpolated. Names: `payer_id`, `group`, `league`,
+//! `channel`, `key`, `amount_fen`, `items_fen`, `special`, `assessment_id`, `payment_id`,
+//! `kind`.
+
+use crate::contract::{self, WireRequest, items_to_wire};
+use crate::model::{IdemKey, LedgerCell, LedgerKey, Request, Response};
+use crate::scenario::{GroupKind, Insurance, Spec};
+use serde::Deserialize;
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProfileError {
+    #[error("{file}: cannot read: {source}")]
+    Read { file: String, source: std::io::Error },
+    #[error("{file}: {message}")]
+    Invalid { file: String, message: String },
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Template {
+    pub method: String,
+    pub path: String,
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    #[serde(default)]
+    pub body: Option<Value>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Operations {
+    pub assess: Template,
+    pub pay: Template,
+    pub lookup: Template,
+    pub certificate: Template,
+}
+
+/// JSON pointers into answers (RFC 6901, e.g. "/data/paymentId").
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Read {
+    pub assessment_id: String,
+    pub payment_id: String,
+    #[serde(default)]
+    pub replayed: Option<String>,
+    pub payments: String,
+    pub latest_payment_id: String,
+    pub certificate_id: String,
+    /// The machine-readable reason of a refusal.
+    pub code: String,
+    pub resume_at: String,
+    pub visible_at: String,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LedgerRead {
+    pub method: String,
+    pub path: String,
+    /// Pointer to the array of cells; the others are pointers within one cell.
+    pub cells: String,
+    pub league: String,
+    pub group: String,
+    pub insurance: String,
+    pub count: String,
+    pub sum_fen: String,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Profile {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    pub operations: Operations,
+    pub read: Read,
+    /// The deployment's refusal codes -> the contract's (suspended, overloaded,
+    /// idempotency_conflict, assessment_required, not_yet_visible, no_record, invalid).
+    #[serde(default)]
+    pub codes: BTreeMap<String, String>,
+    pub ledger: LedgerRead,
+    /// Path template of the payment stored under an idempotency key (`{key}`); 200 = held.
+    pub payment_by_key: String,
+    /// Path of the clock endpoint, if the deployment follows a run's clock.
+    #[serde(default)]
+    pub clock_path: Option<String>,
+}
+
+pub const CONTRACT_V1: &str = include_str!("../../profiles/contract-v1.json");
+
+impl Profile {
+    pub fn load(path: &std::path::Path) -> Result<Profile, ProfileError> {
+        let file = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| ProfileError::Read { file: file.clone(), source })?;
+        Profile::parse(&file, &text)
+    }
+
+    pub fn parse(file: &str, text: &str) -> Result<Profile, ProfileError> {
+        let de = &mut serde_json::Deserializer::from_str(text);
+        let p: Profile = serde_path_to_error::deserialize(de)
+            .map_err(|e| ProfileError::Invalid { file: file.to_string(), message: format!("{}: {}", e.path(), e.inner()) })?;
+        for (name, t) in [
+            ("assess", &p.operations.assess),
+            ("pay", &p.operations.pay),
+            ("lookup", &p.operations.lookup),
+            ("certificate", &p.operations.certificate),
+        ] {
+            if !["GET", "POST", "PUT", "PATCH", "DELETE"].contains(&t.method.as_str()) {
+                return Err(ProfileError::Invalid {
+                    file: file.into(),
+                    message: format!("operations.{name}.method: unsupported method {:?}", t.method),
+                });
+            }
+            if !t.path.starts_with('/') {
+                return Err(ProfileError::Invalid { file: file.into(), message: format!("operations.{name}.path: must start with /") });
+            }
+        }
+        for (name, v) in p.codes.values().enumerate() {
+            let known =
+                ["suspended", "overloaded", "idempotency_conflict", "assessment_required", "not_yet_visible", "no_record", "invalid"];
+            if !known.contains(&v.as_str()) {
+                return Err(ProfileError::Invalid {
+                    file: file.into(),
+                    message: format!("codes: entry {name} maps to unknown contract code {v:?} (known: {})", known.join(", ")),
+                });
+            }
+        }
+        Ok(p)
+    }
+
+    fn vars(spec: &Spec, req: &Request) -> BTreeMap<&'static str, Value> {
+        let mut v = BTreeMap::new();
+        let p = req.payer();
+        v.insert("payer_id", Value::from(p.id));
+        v.insert("group", Value::from(p.group.as_str()));
+        v.insert("league", Value::from(spec.leagues.get(p.league as usize).map(|l| l.name.clone()).unwrap_or_default()));
+        v.insert("channel", Value::from(spec.channels.get(req.channel() as usize).map(|c| c.id.clone()).unwrap_or_default()));
+        match req {
+            Request::Assess { kind, items, .. } => {
+                v.insert("kind", Value::from(kind.as_str()));
+                v.insert("amount_fen", Value::from(items.iter().sum::<i64>()));
+                v.insert("items_fen", serde_json::to_value(items_to_wire(items)).unwrap_or(Value::Null));
+            }
+            Request::Pay { key, items, special, assessment, .. } => {
+                v.insert("key", Value::from(key.to_text()));
+                v.insert("amount_fen", Value::from(items.iter().sum::<i64>()));
+                v.insert("items_fen", serde_json::to_value(items_to_wire(items)).unwrap_or(Value::Null));
+                v.insert("special", Value::from(*special));
+                v.insert("assessment_id", assessment.map(Value::from).unwrap_or(Value::Null));
+            }
+            Request::Certificate { payment, .. } => {
+                v.insert("payment_id", Value::from(*payment));
+            }
+            Request::Lookup { .. } => {}
+        }
+        v
+    }
+
+    /// The HTTP request for a model request.
+    pub fn render(&self, spec: &Spec, req: &Request) -> WireRequest {
+        let t = match req {
+            Request::Assess { .. } => &self.operations.assess,
+            Request::Pay { .. } => &self.operations.pay,
+            Request::Lookup { .. } => &self.operations.lookup,
+            Request::Certificate { .. } => &self.operations.certificate,
+        };
+        let vars = Self::vars(spec, req);
+        let method: &'static str = match t.method.as_str() {
+            "GET" => "GET",
+            "PUT" => "PUT",
+            "PATCH" => "PATCH",
+            "DELETE" => "DELETE",
+            _ => "POST",
+        };
+        let headers: Vec<(String, String)> = t.headers.iter().map(|(k, v)| (k.clone(), interpolate(v, &vars, false))).collect();
+        WireRequest {
+            method,
+            path: interpolate(&t.path, &vars, true),
+            idempotency_key: None,
+            headers,
+            body: t.body.as_ref().map(|b| serde_json::to_vec(&fill(b, &vars)).unwrap_or_default()),
+        }
+    }
+
+    /// Map a deployment's answer onto the contract's responses.
+    pub fn read_answer(&self, req: &Request, status: u16, retry_after: Option<&str>, body: &[u8], time_scale: f64) -> Response {
+        let doc: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+        let num = |ptr: &str| doc.pointer(ptr).and_then(|v| v.as_u64().or_else(|| v.as_str().and_then(|s| s.parse().ok())));
+        if (200..300).contains(&status) {
+            let r = match req {
+                Request::Assess { .. } => num(&self.read.assessment_id).map(|a| Response::Assessed { assessment: a }),
+                Request::Pay { .. } => num(&self.read.payment_id).map(|p| Response::Accepted {
+                    payment: p,
+                    replayed: self
+                        .read
+                        .replayed
+                        .as_deref()
+                        .and_then(|ptr| doc.pointer(ptr))
+                        .and_then(|v| v.as_bool())
+                        .unwrap_or(status == 200),
+                }),
+                Request::Lookup { .. } => num(&self.read.payments)
+                    .map(|n| Response::Records { payments: n as u32, latest: num(&self.read.latest_payment_id).unwrap_or(0) }),
+                Request::Certificate { .. } => num(&self.read.certificate_id).map(|c| Response::Certificate { certificate: c }),
+            };
+            return r.unwrap_or(Response::Error { kind: "bad_body" });
+        }
+        // Rewrite the refusal into the contract's problem shape and reuse its mapping.
+        let code = doc.pointer(&self.read.code).and_then(|v| v.as_str()).unwrap_or("");
+        let code = self.codes.get(code).map(String::as_str).unwrap_or(code);
+        let problem = contract::Problem {
+            code: code.to_string(),
+            resume_at: doc.pointer(&self.read.resume_at).and_then(|v| v.as_str()).map(str::to_string),
+            visible_at: doc.pointer(&self.read.visible_at).and_then(|v| v.as_str()).map(str::to_string),
+            ..contract::Problem::default()
+        };
+        let bytes = serde_json::to_vec(&problem).unwrap_or_default();
+        contract::from_wire(status, retry_after, &bytes, time_scale)
+    }
+
+    pub fn ledger_request(&self) -> WireRequest {
+        let method = if self.ledger.method == "POST" { "POST" } else { "GET" };
+        WireRequest { method, path: self.ledger.path.clone(), idempotency_key: None, headers: Vec::new(), body: None }
+    }
+
+    pub fn read_ledger(&self, spec: &Spec, body: &[u8]) -> Result<BTreeMap<LedgerKey, LedgerCell>, String> {
+        let doc: Value = serde_json::from_slice(body).map_err(|e| format!("ledger answer is not JSON: {e}"))?;
+        let cells = doc
+            .pointer(&self.ledger.cells)
+            .and_then(|c| c.as_array())
+            .ok_or_else(|| format!("ledger answer has no array at {}", self.ledger.cells))?;
+        let mut out = BTreeMap::new();
+        for (i, c) in cells.iter().enumerate() {
+            let s = |ptr: &str| {
+                c.pointer(ptr).and_then(|v| v.as_str()).map(str::to_string).ok_or_else(|| format!("ledger cell {i}: no text at {ptr}"))
+            };
+            let n = |ptr: &str| c.pointer(ptr).and_then(|v| v.as_i64()).ok_or_else(|| format!("ledger cell {i}: no integer at {ptr}"));
+            let league = s(&self.ledger.league)?;
+            let l =
+                spec.leagues.iter().position(|x| x.name == league).ok_or_else(|| format!("ledger cell {i}: unknown league {league:?}"))?;
+            let group: GroupKind =
+                serde_json::from_value(Value::from(s(&self.ledger.group)?)).map_err(|e| format!("ledger cell {i}: group: {e}"))?;
+            let ins: Insurance =
+                serde_json::from_value(Value::from(s(&self.ledger.insurance)?)).map_err(|e| format!("ledger cell {i}: insurance: {e}"))?;
+            let cell: &mut LedgerCell = out.entry((l as u8, group, ins)).or_default();
+            cell.count += n(&self.ledger.count)?.max(0) as u64;
+            cell.sum_fen += n(&self.ledger.sum_fen)?;
+        }
+        Ok(out)
+    }
+
+    pub fn payment_path(&self, key: IdemKey) -> String {
+        self.payment_by_key.replace("{key}", &key.to_text())
+    }
+}
+
+fn text_of(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+fn encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
+        .collect()
+}
+
+fn interpolate(t: &str, vars: &BTreeMap<&'static str, Value>, url: bool) -> String {
+    let mut out = t.to_string();
+    for (k, v) in vars {
+        let needle = format!("{{{k}}}");
+        if out.contains(&needle) {
+            let text = text_of(v);
+            out = out.replace(&needle, &if url { encode(&text) } else { text });
+        }
+    }
+    out
+}
+
+fn fill(v: &Value, vars: &BTreeMap<&'static str, Value>) -> Value {
+    match v {
+        Value::String(s) => {
+            if let Some(name) = s.strip_prefix('{').and_then(|r| r.strip_suffix('}')) {
+                if let Some(val) = vars.get(name) {
+                    return val.clone();
+                }
+            }
+            Value::String(interpolate(s, vars, false))
+        }
+        Value::Array(a) => Value::Array(a.iter().map(|x| fill(x, vars)).collect()),
+        Value::Object(o) => Value::Object(o.iter().map(|(k, x)| (k.clone(), fill(x, vars))).collect()),
+        other => other.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::PayerRef;
+
+    fn spec() -> Spec {
+        crate::scenario::parse("ci-smoke.json", include_str!("../../scenarios/ci-smoke.json")).unwrap()
+    }
+
+    fn pay(spec: &Spec) -> Request {
+        let mut items = [0; 6];
+        items[Insurance::Pension.index()] = 74_040;
+        Request::Pay {
+            key: IdemKey(0xab),
+            payer: PayerRef { id: 7, group: GroupKind::Flexible, league: 1 },
+            channel: spec.channel_index("wechat").unwrap(),
+            items,
+            special: false,
+            assessment: None,
+        }
+    }
+
+    #[test]
+    fn the_bundled_profile_renders_what_the_built_in_path_sends() {
+        let s = spec();
+        let p = Profile::parse("contract-v1.json", CONTRACT_V1).unwrap();
+        let req = pay(&s);
+        let generic = p.render(&s, &req);
+        let builtin = contract::to_wire(&s, &req);
+        assert_eq!(generic.method, builtin.method);
+        assert_eq!(generic.path, builtin.path);
+        assert_eq!(generic.headers, vec![("Idempotency-Key".to_string(), builtin.idempotency_key.clone().unwrap())]);
+        let a: Value = serde_json::from_slice(&generic.body.unwrap()).unwrap();
+        let b: Value = serde_json::from_slice(&builtin.body.unwrap()).unwrap();
+        assert_eq!(a, b);
+    }
+
+    #[test]
+    fn another_api_shape_is_rendered_and_read() {
+        let s = spec();
+        let p = Profile::parse("example-other-api.json", include_str!("../../profiles/example-other-api.json")).unwrap();
+        let w = p.render(&s, &pay(&s));
+        assert_eq!(w.method, "POST");
+        assert_eq!(w.path, "/api/v2/fee-collection/leagues/Hohhot/payments");
+        assert!(w.headers.contains(&("X-Request-Id".to_string(), IdemKey(0xab).to_text())));
+        let body: Value = serde_json::from_slice(&w.body.unwrap()).unwrap();
+        assert_eq!(body["payer"]["number"], 7);
+        assert_eq!(body["amountFen"], 74_040);
+        assert_eq!(body["lines"]["pension"], 74_040);
+        assert_eq!(body["note"], "cutover rehearsal via wechat");
+        let ok = br#"{"result":{"paymentNo":"991","duplicate":false}}"#;
+        assert_eq!(p.read_answer(&pay(&s), 200, None, ok, 1.0), Response::Accepted { payment: 991, replayed: false });
+        let closed = br#"{"error":{"reason":"CHANNEL_FROZEN","reopensAt":"2021-05-01T00:00:00+08:00"}}"#;
+        assert_eq!(
+            p.read_answer(&pay(&s), 503, None, closed, 1.0),
+            Response::Suspended { resume_at: contract::parse_instant("2021-05-01T00:00:00+08:00") }
+        );
+        let dup = br#"{"error":{"reason":"KEY_REUSED"}}"#;
+        assert_eq!(p.read_answer(&pay(&s), 422, None, dup, 1.0), Response::Conflict);
+    }
+
+    #[test]
+    fn bad_profiles_name_the_field() {
+        let e = Profile::parse("p.json", r#"{"name": "x"}"#).unwrap_err().to_string();
+        assert!(e.contains("p.json") && e.contains("operations"), "{e}");
+        let bad = CONTRACT_V1.replace(r#""method": "POST""#, r#""method": "BREW""#);
+        let e = Profile::parse("p.json", &bad).unwrap_err().to_string();
+        assert!(e.contains("unsupported method"), "{e}");
+    }
+}
