@@ -90,6 +90,9 @@ pub struct Answer {
     pub latest_payment_id: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub certificate_id: Option<u64>,
+    /// When the payment was accepted (the target's clock).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub accepted_at: Option<String>,
 }
 
 /// RFC 9457 problem details, with this contract's extension members.
@@ -265,11 +268,17 @@ pub fn parse_instant(s: &str) -> Option<SimTime> {
 /// Map an HTTP answer to a model [`Response`]. `retry_after_virtual_micros` converts a
 /// `Retry-After` in real seconds into virtual time (the run's time scale).
 pub fn from_wire(status: u16, retry_after: Option<&str>, body: &[u8], time_scale: f64) -> Response {
+    from_wire_timed(status, retry_after, body, time_scale).0
+}
+
+/// [`from_wire`], plus the instant the target says it accepted a payment (`accepted_at`).
+pub fn from_wire_timed(status: u16, retry_after: Option<&str>, body: &[u8], time_scale: f64) -> (Response, Option<SimTime>) {
     if (200..300).contains(&status) {
         let Ok(a) = serde_json::from_slice::<Answer>(body) else {
-            return Response::Error { kind: "bad_body" };
+            return (Response::Error { kind: "bad_body" }, None);
         };
-        return if let Some(id) = a.assessment_id {
+        let at = a.accepted_at.as_deref().and_then(parse_instant);
+        let r = if let Some(id) = a.assessment_id {
             Response::Assessed { assessment: id }
         } else if let Some(id) = a.payment_id {
             Response::Accepted { payment: id, replayed: a.replayed.unwrap_or(false) }
@@ -280,7 +289,12 @@ pub fn from_wire(status: u16, retry_after: Option<&str>, body: &[u8], time_scale
         } else {
             Response::Error { kind: "bad_body" }
         };
+        return (r, at);
     }
+    (refusal(status, retry_after, body, time_scale), None)
+}
+
+fn refusal(status: u16, retry_after: Option<&str>, body: &[u8], time_scale: f64) -> Response {
     let problem: Option<Problem> = serde_json::from_slice(body).ok();
     let code = problem.as_ref().map(|p| p.code.as_str()).unwrap_or("");
     let retry_secs = retry_after.and_then(|v| v.trim().parse::<f64>().ok());

@@ -110,7 +110,8 @@ impl Auditor {
         r
     }
 
-    pub fn check(&mut self, req: &Request, got: &Response, sent: SimTime, received: SimTime) {
+    /// `decided_at`: the instant the target says it decided, used when it lies in the window.
+    pub fn check(&mut self, req: &Request, got: &Response, sent: SimTime, received: SimTime, decided_at: Option<SimTime>) {
         if matches!(got, Response::Overloaded { .. } | Response::Error { .. }) {
             return; // the host's capacity or the transport, not a decision
         }
@@ -132,7 +133,11 @@ impl Auditor {
             self.disagree(kind.into(), received, req, "suspended", category(got));
             return;
         }
-        let at = if !closed_hi { hi } else { lo };
+        let at = match decided_at {
+            Some(t) if t >= lo && t <= hi && !self.rules.is_closed(c, p.group, p.league, t) => t,
+            _ if !closed_hi => hi,
+            _ => lo,
+        };
         let expected = self.shadow.handle(at, &self.translate(req));
         match (&expected, got) {
             (Response::Assessed { assessment: s }, Response::Assessed { assessment: t }) => {

@@ -61,6 +61,9 @@ pub struct Read {
     pub code: String,
     pub resume_at: String,
     pub visible_at: String,
+    /// When a payment was accepted (lets the auditor judge at the target's instant).
+    #[serde(default)]
+    pub accepted_at: Option<String>,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -191,6 +194,25 @@ impl Profile {
             headers,
             body: t.body.as_ref().map(|b| serde_json::to_vec(&fill(b, &vars)).unwrap_or_default()),
         }
+    }
+
+    /// [`Profile::read_answer`], plus the acceptance instant when `read.accepted_at` names it.
+    pub fn read_answer_timed(
+        &self,
+        req: &Request,
+        status: u16,
+        retry_after: Option<&str>,
+        body: &[u8],
+        time_scale: f64,
+    ) -> (Response, Option<crate::time::SimTime>) {
+        let r = self.read_answer(req, status, retry_after, body, time_scale);
+        let at = match (&r, &self.read.accepted_at) {
+            (Response::Accepted { .. }, Some(ptr)) => serde_json::from_slice::<Value>(body)
+                .ok()
+                .and_then(|d| d.pointer(ptr).and_then(|v| v.as_str()).and_then(contract::parse_instant)),
+            _ => None,
+        };
+        (r, at)
     }
 
     /// Map a deployment's answer onto the contract's responses.

@@ -96,6 +96,8 @@ struct Work {
 struct Done {
     id: u32,
     resp: Response,
+    /// When the target says it decided (payments), if it says so.
+    decided_at: Option<SimTime>,
     sent: Instant,
     done: Instant,
 }
@@ -115,9 +117,9 @@ async fn worker(
         };
         let Some(w) = w else { break };
         let sent = Instant::now();
-        let resp = t.call(&spec, &w.req, timeout, scale).await;
+        let (resp, decided_at) = t.call(&spec, &w.req, timeout, scale).await;
         let done = Instant::now();
-        if tx.send(Done { id: w.id, resp, sent, done }).await.is_err() {
+        if tx.send(Done { id: w.id, resp, decided_at, sent, done }).await.is_err() {
             break;
         }
     }
@@ -202,7 +204,7 @@ impl Scheduler {
                 // The pool and its queue are full: counted as not sent, and the payer hears so.
                 self.not_sent += 1;
                 let now = Instant::now();
-                self.complete(Done { id, resp: Response::Error { kind: "not_sent" }, sent: now, done: now }, false);
+                self.complete(Done { id, resp: Response::Error { kind: "not_sent" }, decided_at: None, sent: now, done: now }, false);
             }
         }
     }
@@ -226,7 +228,7 @@ impl Scheduler {
         if was_sent {
             let _ = self.response_all.record(response.clamp(1, crate::report::recorder::LATENCY_MAX_MICROS));
             let _ = self.service_all.record(service.clamp(1, crate::report::recorder::LATENCY_MAX_MICROS));
-            self.auditor.check(&job.req, &d.resp, self.clock.at(d.sent), now_v);
+            self.auditor.check(&job.req, &d.resp, self.clock.at(d.sent), now_v, d.decided_at);
         }
         if let Request::Pay { key, .. } = &job.req {
             let written = match &d.resp {

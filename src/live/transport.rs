@@ -12,6 +12,7 @@ use super::clock::VirtualClock;
 use super::profile::Profile;
 use crate::contract::{self, WireRequest};
 use crate::model::{Model, Request, Response};
+use crate::time::SimTime;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1::SendRequest;
@@ -86,13 +87,20 @@ fn classify_hyper(e: &hyper::Error) -> &'static str {
 
 impl Transport {
     /// Send one request and map the answer; `timeout` bounds the whole exchange.
-    pub async fn call(&mut self, spec: &crate::scenario::Spec, req: &Request, timeout: Duration, time_scale: f64) -> Response {
+    /// Also returns the instant the target says it decided, when it says so.
+    pub async fn call(
+        &mut self,
+        spec: &crate::scenario::Spec,
+        req: &Request,
+        timeout: Duration,
+        time_scale: f64,
+    ) -> (Response, Option<SimTime>) {
         match self {
             Transport::Model { model, clock } => {
                 let now = clock.now();
                 match model.lock() {
-                    Ok(mut m) => m.handle(now, req),
-                    Err(_) => Response::Error { kind: "transport" },
+                    Ok(mut m) => (m.handle(now, req), Some(now)),
+                    Err(_) => (Response::Error { kind: "transport" }, None),
                 }
             }
             _ => {
@@ -110,10 +118,13 @@ impl Transport {
                         if let Transport::Hyper { sender, .. } = self {
                             *sender = None;
                         }
-                        Response::Error { kind: "timeout" }
+                        (Response::Error { kind: "timeout" }, None)
                     }
-                    Ok(Err(kind)) => Response::Error { kind },
-                    Ok(Ok(a)) => contract::from_wire(a.status, a.retry_after.as_deref(), &a.body, time_scale),
+                    Ok(Err(kind)) => (Response::Error { kind }, None),
+                    Ok(Ok(a)) => match &profile {
+                        Some(p) => p.read_answer_timed(req, a.status, a.retry_after.as_deref(), &a.body, time_scale),
+                        None => contract::from_wire_timed(a.status, a.retry_after.as_deref(), &a.body, time_scale),
+                    },
                 }
             }
         }

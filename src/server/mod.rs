@@ -108,14 +108,20 @@ fn http_date(t: SimTime) -> Option<HeaderValue> {
     HeaderValue::from_str(&httpdate::fmt_http_date(st)).ok()
 }
 
-/// Turn a model answer into HTTP.
-fn reply(spec: &Spec, resp: Response) -> Reply {
+/// Turn a model answer into HTTP; `now` is the instant it was decided.
+fn reply(spec: &Spec, resp: Response, now: SimTime) -> Reply {
     let fmt = |t: SimTime| t.format(spec.calendar.offset);
     match resp {
         Response::Assessed { assessment } => json(StatusCode::CREATED, &Answer { assessment_id: Some(assessment), ..Answer::default() }),
         Response::Accepted { payment, replayed } => json(
             if replayed { StatusCode::OK } else { StatusCode::CREATED },
-            &Answer { payment_id: Some(payment), status: Some("accepted".into()), replayed: Some(replayed), ..Answer::default() },
+            &Answer {
+                payment_id: Some(payment),
+                status: Some("accepted".into()),
+                replayed: Some(replayed),
+                accepted_at: Some(fmt(now)),
+                ..Answer::default()
+            },
         ),
         Response::Suspended { resume_at } => {
             let detail = match resume_at {
@@ -187,7 +193,7 @@ fn invalid(detail: String) -> Reply {
 /// Decide a request: bound the in-flight count, honour a stall, log durably, answer.
 async fn decide(st: &AppState, req: Request) -> Reply {
     let Ok(_permit) = st.in_flight.try_acquire() else {
-        return reply(&st.spec, Response::Overloaded { retry_after_micros: 1_000_000 });
+        return reply(&st.spec, Response::Overloaded { retry_after_micros: 1_000_000 }, st.now());
     };
     let stall = st.stall_until.lock().ok().and_then(|s| *s);
     if let Some(until) = stall {
@@ -196,7 +202,7 @@ async fn decide(st: &AppState, req: Request) -> Reply {
     let now = st.now();
     let (resp, wait_for) = {
         let Ok(mut model) = st.model.lock() else {
-            return reply(&st.spec, Response::Error { kind: "model lock poisoned" });
+            return reply(&st.spec, Response::Error { kind: "model lock poisoned" }, now);
         };
         let resp = model.handle(now, &req);
         let wait_for = match &st.store {
@@ -212,7 +218,7 @@ async fn decide(st: &AppState, req: Request) -> Reply {
     {
         return problem(StatusCode::SERVICE_UNAVAILABLE, "storage_failed", "storage failed; the outcome is unknown", None, None);
     }
-    reply(&st.spec, resp)
+    reply(&st.spec, resp, now)
 }
 
 async fn openapi() -> Reply {
