@@ -151,19 +151,8 @@ impl<'t, T: Target> Engine<'t, T> {
 
     /// Act on an agent's decision.
     fn follow(&mut self, idx: u32, next: Next, now: SimTime) {
-        match next {
-            Next::At(t) if t < self.spec.end => self.events.push(t.max(now), Ev::Wake(idx)),
-            Next::At(_) => self.stats.pending_at_end += 1,
-            Next::Finished => {
-                let a = &self.agents[idx as usize];
-                if a.stage == Stage::GaveUp {
-                    self.recorder.gave_up += 1;
-                }
-                if !matches!(a.stage, Stage::Done | Stage::GaveUp) && !a.paid {
-                    self.stats.unserved_at_end += 1;
-                }
-            }
-        }
+        let books = Books { events: &mut self.events, stats: &mut self.stats, recorder: &mut self.recorder, end: self.spec.end };
+        schedule_agent(books, &self.agents[idx as usize], idx, next, now);
     }
 
     fn new_job(&mut self, job: Job) -> u32 {
@@ -280,17 +269,7 @@ impl<'t, T: Target> Engine<'t, T> {
         }
         match j.owner {
             Owner::Agent(idx) => {
-                let demand = self.demand.clone();
-                let agent = &mut self.agents[idx as usize];
-                let was_displaced = agent.displaced;
-                let next = agent.on_response(&demand, now, &resp);
-                let (displaced, stage, paid) = (agent.displaced, agent.stage, agent.paid);
-                if displaced && !was_displaced {
-                    self.recorder.displaced(now);
-                }
-                if displaced && (paid && matches!(resp, Response::Accepted { .. }) || stage == Stage::GaveUp && !paid) {
-                    self.recorder.resolved(now, stage == Stage::GaveUp);
-                }
+                let next = answer_agent(&mut self.agents[idx as usize], &self.demand, &mut self.recorder, now, &resp);
                 self.follow(idx, next, now);
             }
             Owner::Batch { batch, member } => {
@@ -360,3 +339,42 @@ impl<'t, T: Target> Engine<'t, T> {
 }
 
 pub use batch::{BatchReport, RunReport};
+
+/// Hand an answer to a payer's state machine and keep the backlog books. The engine and the
+/// live driver both turn answers into next steps through here.
+pub fn answer_agent(agent: &mut Agent, demand: &Demand, recorder: &mut Recorder, now: SimTime, resp: &Response) -> Next {
+    let was_displaced = agent.displaced;
+    let next = agent.on_response(demand, now, resp);
+    if agent.displaced && !was_displaced {
+        recorder.displaced(now);
+    }
+    let gave_up = agent.stage == Stage::GaveUp && !agent.paid;
+    if agent.displaced && (agent.paid && matches!(resp, Response::Accepted { .. }) || gave_up) {
+        recorder.resolved(now, gave_up);
+    }
+    next
+}
+
+/// What [`schedule_agent`] updates.
+pub struct Books<'a> {
+    pub events: &'a mut EventQueue,
+    pub stats: &'a mut EngineStats,
+    pub recorder: &'a mut Recorder,
+    pub end: SimTime,
+}
+
+/// Act on an agent's decision: an event before the end of the timeline, or the end counters.
+pub fn schedule_agent(b: Books, agent: &Agent, idx: u32, next: Next, now: SimTime) {
+    match next {
+        Next::At(t) if t < b.end => b.events.push(t.max(now), Ev::Wake(idx)),
+        Next::At(_) => b.stats.pending_at_end += 1,
+        Next::Finished => {
+            if agent.stage == Stage::GaveUp {
+                b.recorder.gave_up += 1;
+            }
+            if !matches!(agent.stage, Stage::Done | Stage::GaveUp) && !agent.paid {
+                b.stats.unserved_at_end += 1;
+            }
+        }
+    }
+}

@@ -14,10 +14,10 @@ use super::journal::Journal;
 use super::report::{HookReport, JournalReport, LiveReport, Reconciliation};
 use super::transport::{Base, Transport};
 use crate::contract;
-use crate::demand::{Agent, Cast, Demand, Next, Stage};
-use crate::engine::EngineStats;
+use crate::demand::{Agent, Cast, Demand, Next};
 use crate::engine::batch::BatchRunner;
 use crate::engine::queue::{Ev, EventQueue};
+use crate::engine::{Books, EngineStats, answer_agent, schedule_agent};
 use crate::model::{IdemKey, LedgerCell, LedgerKey, Model, Request, Response, Rules};
 use crate::population::Population;
 use crate::report::recorder::{Recorder, Timing};
@@ -102,20 +102,32 @@ struct Done {
     done: Instant,
 }
 
-async fn worker(
-    mut t: Transport,
-    spec: Arc<Spec>,
-    rx: Arc<tokio::sync::Mutex<mpsc::Receiver<Work>>>,
-    tx: mpsc::Sender<Done>,
-    timeout: Duration,
-    scale: f64,
-) {
+/// The bounded queue in front of the connections: one queue per connection, filled round
+/// robin (a shared receiver behind a lock cost a wake-up chain per request).
+struct WorkQueues {
+    senders: Vec<mpsc::Sender<Work>>,
+    next: usize,
+}
+
+impl WorkQueues {
+    /// Hand `w` to the next connection with room; gives it back when every queue is full.
+    fn try_send(&mut self, mut w: Work) -> Result<(), Work> {
+        let n = self.senders.len();
+        for _ in 0..n {
+            let i = self.next;
+            self.next = (self.next + 1) % n;
+            match self.senders[i].try_send(w) {
+                Ok(()) => return Ok(()),
+                Err(mpsc::error::TrySendError::Full(back)) | Err(mpsc::error::TrySendError::Closed(back)) => w = back,
+            }
+        }
+        Err(w)
+    }
+}
+
+async fn worker(mut t: Transport, spec: Arc<Spec>, mut rx: mpsc::Receiver<Work>, tx: mpsc::Sender<Done>, timeout: Duration, scale: f64) {
     loop {
-        let w = {
-            let mut r = rx.lock().await;
-            r.recv().await
-        };
-        let Some(w) = w else { break };
+        let Some(w) = rx.recv().await else { break };
         let sent = Instant::now();
         let (resp, decided_at) = t.call(&spec, &w.req, timeout, scale).await;
         let done = Instant::now();
@@ -169,22 +181,11 @@ struct Scheduler {
 
 impl Scheduler {
     fn follow(&mut self, idx: u32, next: Next, now: SimTime) {
-        match next {
-            Next::At(t) if t < self.spec.end => self.events.push(t.max(now), Ev::Wake(idx)),
-            Next::At(_) => self.stats.pending_at_end += 1,
-            Next::Finished => {
-                let a = &self.agents[idx as usize];
-                if a.stage == Stage::GaveUp {
-                    self.recorder.gave_up += 1;
-                }
-                if !matches!(a.stage, Stage::Done | Stage::GaveUp) && !a.paid {
-                    self.stats.unserved_at_end += 1;
-                }
-            }
-        }
+        let books = Books { events: &mut self.events, stats: &mut self.stats, recorder: &mut self.recorder, end: self.spec.end };
+        schedule_agent(books, &self.agents[idx as usize], idx, next, now);
     }
 
-    fn dispatch(&mut self, now_v: SimTime, due: Instant, owner: Owner, req: Request, work: &mpsc::Sender<Work>) {
+    fn dispatch(&mut self, now_v: SimTime, due: Instant, owner: Owner, req: Request, work: &mut WorkQueues) {
         let phase = self.spec.phase_at(now_v);
         self.recorder.attempt(now_v, phase, &req);
         let job = Job { owner, req: req.clone(), phase: phase as u8, due };
@@ -251,17 +252,7 @@ impl Scheduler {
         }
         match job.owner {
             Owner::Agent(idx) => {
-                let demand = self.demand.clone();
-                let agent = &mut self.agents[idx as usize];
-                let was_displaced = agent.displaced;
-                let next = agent.on_response(&demand, now_v, &d.resp);
-                let (displaced, stage, paid) = (agent.displaced, agent.stage, agent.paid);
-                if displaced && !was_displaced {
-                    self.recorder.displaced(now_v);
-                }
-                if displaced && (paid && matches!(d.resp, Response::Accepted { .. }) || stage == Stage::GaveUp && !paid) {
-                    self.recorder.resolved(now_v, stage == Stage::GaveUp);
-                }
+                let next = answer_agent(&mut self.agents[idx as usize], &self.demand, &mut self.recorder, now_v, &d.resp);
                 self.follow(idx, next, now_v);
             }
             Owner::Batch { batch, member } => {
@@ -481,11 +472,13 @@ pub async fn run(spec: Arc<Spec>, cfg: RunConfig, scenario_file: &str) -> Result
         })
         .collect();
 
-    let (work_tx, work_rx) = mpsc::channel::<Work>(cfg.queue_bound.max(1));
-    let work_rx = Arc::new(tokio::sync::Mutex::new(work_rx));
+    let per_connection = cfg.queue_bound.div_ceil(connections).max(1);
+    let mut work_tx = WorkQueues { senders: Vec::new(), next: 0 };
     let (done_tx, mut done_rx) = mpsc::channel::<Done>(cfg.queue_bound + connections + 16);
     for t in transports {
-        tokio::spawn(worker(t, spec.clone(), work_rx.clone(), done_tx.clone(), cfg.timeout, scale));
+        let (tx, rx) = mpsc::channel::<Work>(per_connection);
+        work_tx.senders.push(tx);
+        tokio::spawn(worker(t, spec.clone(), rx, done_tx.clone(), cfg.timeout, scale));
     }
     drop(done_tx);
 
@@ -562,7 +555,7 @@ pub async fn run(spec: Arc<Spec>, cfg: RunConfig, scenario_file: &str) -> Result
             match ev {
                 Ev::Wake(idx) => {
                     let req = s.agents[idx as usize].request();
-                    s.dispatch(t, due, Owner::Agent(idx), req, &work_tx);
+                    s.dispatch(t, due, Owner::Agent(idx), req, &mut work_tx);
                 }
                 Ev::BatchRun { batch, run } => {
                     let submit = s.batches[batch as usize].start_run(t, run as usize);
@@ -577,7 +570,7 @@ pub async fn run(spec: Arc<Spec>, cfg: RunConfig, scenario_file: &str) -> Result
             while let Some((batch, members)) = s.pending_batch.pop() {
                 for m in members {
                     let req = s.batches[batch as usize].request(m);
-                    s.dispatch(t, due, Owner::Batch { batch, member: m }, req, &work_tx);
+                    s.dispatch(t, due, Owner::Batch { batch, member: m }, req, &mut work_tx);
                 }
             }
         }
@@ -607,7 +600,7 @@ pub async fn run(spec: Arc<Spec>, cfg: RunConfig, scenario_file: &str) -> Result
                 while let Some((batch, members)) = s.pending_batch.pop() {
                     for m in members {
                         let req = s.batches[batch as usize].request(m);
-                        s.dispatch(now_v, Instant::now(), Owner::Batch { batch, member: m }, req, &work_tx);
+                        s.dispatch(now_v, Instant::now(), Owner::Batch { batch, member: m }, req, &mut work_tx);
                     }
                 }
             }

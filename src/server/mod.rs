@@ -186,6 +186,13 @@ fn parse_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Reply> {
     })
 }
 
+/// The payer and channel a request names, or a 400 problem naming what is unknown.
+fn resolve(spec: &Spec, payer_id: u32, group: GroupKind, league: &str, channel: &str) -> Result<(crate::model::PayerRef, u8), Reply> {
+    let payer = contract::payer_ref(spec, payer_id, group, league).map_err(invalid)?;
+    let channel = contract::channel_index(spec, channel).map_err(invalid)?;
+    Ok((payer, channel))
+}
+
 fn invalid(detail: String) -> Reply {
     problem(StatusCode::BAD_REQUEST, "invalid", &detail, None, None)
 }
@@ -253,11 +260,10 @@ async fn assess(State(st): State<Arc<AppState>>, body: Bytes) -> Reply {
         Ok(b) => b,
         Err(r) => return r,
     };
-    let (payer, channel) =
-        match (contract::payer_ref(&st.spec, b.payer_id, b.group, &b.league), contract::channel_index(&st.spec, &b.channel)) {
-            (Ok(p), Ok(c)) => (p, c),
-            (Err(e), _) | (_, Err(e)) => return invalid(e),
-        };
+    let (payer, channel) = match resolve(&st.spec, b.payer_id, b.group, &b.league, &b.channel) {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
     decide(&st, Request::Assess { payer, channel, kind: b.kind, items: contract::items_from_wire(&b.items_fen) }).await
 }
 
@@ -270,11 +276,10 @@ async fn pay(State(st): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -
         Ok(b) => b,
         Err(r) => return r,
     };
-    let (payer, channel) =
-        match (contract::payer_ref(&st.spec, b.payer_id, b.group, &b.league), contract::channel_index(&st.spec, &b.channel)) {
-            (Ok(p), Ok(c)) => (p, c),
-            (Err(e), _) | (_, Err(e)) => return invalid(e),
-        };
+    let (payer, channel) = match resolve(&st.spec, b.payer_id, b.group, &b.league, &b.channel) {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
     let req = Request::Pay {
         key,
         payer,
@@ -303,11 +308,10 @@ async fn payment_by_key(State(st): State<Arc<AppState>>, Path(key): Path<String>
 }
 
 async fn records(State(st): State<Arc<AppState>>, Path(payer_id): Path<u32>, Query(q): Query<contract::PayerQuery>) -> Reply {
-    let (payer, channel) =
-        match (contract::payer_ref(&st.spec, payer_id, q.group, &q.league), contract::channel_index(&st.spec, &q.channel)) {
-            (Ok(p), Ok(c)) => (p, c),
-            (Err(e), _) | (_, Err(e)) => return invalid(e),
-        };
+    let (payer, channel) = match resolve(&st.spec, payer_id, q.group, &q.league, &q.channel) {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
     decide(&st, Request::Lookup { payer, channel }).await
 }
 
@@ -316,11 +320,10 @@ async fn certificate(State(st): State<Arc<AppState>>, body: Bytes) -> Reply {
         Ok(b) => b,
         Err(r) => return r,
     };
-    let (payer, channel) =
-        match (contract::payer_ref(&st.spec, b.payer_id, b.group, &b.league), contract::channel_index(&st.spec, &b.channel)) {
-            (Ok(p), Ok(c)) => (p, c),
-            (Err(e), _) | (_, Err(e)) => return invalid(e),
-        };
+    let (payer, channel) = match resolve(&st.spec, b.payer_id, b.group, &b.league, &b.channel) {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
     decide(&st, Request::Certificate { payer, channel, payment: b.payment_id }).await
 }
 
