@@ -128,6 +128,11 @@ pub struct RunArgs {
     /// Do not set the target's clock (for a deployment that keeps its own time).
     #[arg(long)]
     pub no_clock_sync: bool,
+    /// The target keeps real time: do not set its clock, and read the instants it states
+    /// (reopening, visibility, acceptance) as wall-clock times re-based onto the timeline.
+    /// Use with --time-scale 1 and hooks that switch the deployment's own suspension.
+    #[arg(long)]
+    pub rebase_now: bool,
     /// Target profile: how the contract's operations map onto the target's API (default:
     /// the bundled contract, profiles/contract-v1.json).
     #[arg(long)]

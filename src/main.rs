@@ -196,6 +196,7 @@ fn run_live(args: cutover::cli::RunArgs) -> anyhow::Result<ExitCode> {
         admin_token: args.admin_token.clone().or_else(|| std::env::var("CUTOVER_ADMIN_TOKEN").ok()).filter(|t| !t.is_empty()),
         progress: !args.quiet,
         drain: std::time::Duration::from_secs_f64(args.drain_seconds.clamp(0.0, 600.0)),
+        rebase_now: args.rebase_now,
         profile: match &args.profile {
             Some(p) => Some(Arc::new(cutover::live::profile::Profile::load(p)?)),
             None => None,

@@ -34,6 +34,12 @@ impl VirtualClock {
             },
         }
     }
+    /// The virtual instant corresponding to a wall-clock instant `wall` (Unix microseconds,
+    /// as a real-time deployment states it), given the wall clock now.
+    pub fn virtual_of_wall(&self, wall: SimTime, wall_now: SimTime) -> SimTime {
+        let now = self.now();
+        now.plus_micros(((wall.0 - wall_now.0) as f64 * self.scale) as i64)
+    }
     pub fn scale(&self) -> f64 {
         self.scale
     }
@@ -54,6 +60,16 @@ impl VirtualClock {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn wall_instants_map_onto_the_virtual_timeline() {
+        let c = VirtualClock::starting_now(SimTime(1_000_000_000), 1.0);
+        let wall_now = SimTime(5_000_000_000);
+        // A deployment keeping real time says "reopens in 10 s": 10 virtual seconds at 1x.
+        let v = c.virtual_of_wall(SimTime(5_010_000_000), wall_now);
+        let expected = c.now().plus_micros(10_000_000);
+        assert!((v.0 - expected.0).abs() < 50_000, "{v:?} vs {expected:?}");
+    }
 
     #[test]
     fn real_and_virtual_instants_correspond() {

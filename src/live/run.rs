@@ -58,6 +58,9 @@ pub struct RunConfig {
     pub progress: bool,
     /// How long to wait for answers in flight after the end or an interrupt.
     pub drain: Duration,
+    /// The target keeps real time (`--rebase-now`): instants it states (reopening, record
+    /// visibility, acceptance) are wall-clock instants, mapped onto the run's virtual timeline.
+    pub rebase_now: bool,
     /// How the target's API looks; `None` = the bundled contract.
     pub profile: Option<Arc<super::profile::Profile>>,
 }
@@ -125,11 +128,35 @@ impl WorkQueues {
     }
 }
 
-async fn worker(mut t: Transport, spec: Arc<Spec>, mut rx: mpsc::Receiver<Work>, tx: mpsc::Sender<Done>, timeout: Duration, scale: f64) {
+/// Map the instants a real-time target states onto the run's virtual timeline.
+fn rebase(clock: &VirtualClock, resp: Response, decided_at: Option<SimTime>) -> (Response, Option<SimTime>) {
+    let wall_now = SimTime(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_micros() as i64).unwrap_or(0));
+    let map = |t: SimTime| clock.virtual_of_wall(t, wall_now);
+    let resp = match resp {
+        Response::Suspended { resume_at } => Response::Suspended { resume_at: resume_at.map(map) },
+        Response::NotYetVisible { visible_at } => Response::NotYetVisible { visible_at: map(visible_at) },
+        other => other,
+    };
+    (resp, decided_at.map(map))
+}
+
+async fn worker(
+    mut t: Transport,
+    spec: Arc<Spec>,
+    mut rx: mpsc::Receiver<Work>,
+    tx: mpsc::Sender<Done>,
+    timeout: Duration,
+    scale: f64,
+    rebase_clock: Option<VirtualClock>,
+) {
     loop {
         let Some(w) = rx.recv().await else { break };
         let sent = Instant::now();
         let (resp, decided_at) = t.call(&spec, &w.req, timeout, scale).await;
+        let (resp, decided_at) = match &rebase_clock {
+            Some(c) => rebase(c, resp, decided_at),
+            None => (resp, decided_at),
+        };
         let done = Instant::now();
         if tx.send(Done { id: w.id, resp, decided_at, sent, done }).await.is_err() {
             break;
@@ -478,7 +505,8 @@ pub async fn run(spec: Arc<Spec>, cfg: RunConfig, scenario_file: &str) -> Result
     for t in transports {
         let (tx, rx) = mpsc::channel::<Work>(per_connection);
         work_tx.senders.push(tx);
-        tokio::spawn(worker(t, spec.clone(), rx, done_tx.clone(), cfg.timeout, scale));
+        let rebase_clock = (cfg.rebase_now && base.is_some()).then_some(clock);
+        tokio::spawn(worker(t, spec.clone(), rx, done_tx.clone(), cfg.timeout, scale, rebase_clock));
     }
     drop(done_tx);
 
