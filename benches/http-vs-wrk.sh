@@ -18,7 +18,8 @@ server_pid=""
 cleanup() { [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null; rm -rf "$work"; }
 trap cleanup EXIT
 
-# A payments-only scenario, always open, ~75k payers all due at once (time scale 1e8):
+# A payments-only scenario, always open, ~530k payments all due at once (time scale 1e8),
+# so the run lasts about as long as wrk does:
 # the driver runs saturated, like wrk.
 python3 - "$work/bench.json" <<'PY'
 import json, sys
@@ -27,7 +28,7 @@ v["name"] = "bench-payments"
 v["timeline"]["phases"] = [{"name": "open", "start": v["timeline"]["start"], "source": "E"}]
 g = v["population"]["groups"]
 for k in ("unit", "flexible", "resident_pension", "resident_medical"):
-    g[k]["count"] *= 120
+    g[k]["count"] *= 400
 g["proxy"]["count"] = 0
 g["flexible"]["special_share"] = 0.0
 g["resident_pension"]["special_share"] = 0.0

@@ -34,13 +34,22 @@ impl SimTime {
     }
     /// RFC 3339 text in the given offset, to the second (or microsecond when needed).
     pub fn format(self, offset: FixedOffset) -> String {
+        use chrono::Timelike;
+        // Written field by field: the journal formats an instant per payment, and parsing a
+        // strftime pattern each time showed in profiles.
         let secs = self.0.div_euclid(MICROS_PER_SECOND);
         let sub = self.0.rem_euclid(MICROS_PER_SECOND);
-        match offset.timestamp_opt(secs, (sub * 1000) as u32).single() {
-            Some(dt) if sub == 0 => dt.format("%Y-%m-%dT%H:%M:%S%:z").to_string(),
-            Some(dt) => dt.format("%Y-%m-%dT%H:%M:%S%.6f%:z").to_string(),
-            None => format!("@{}us", self.0),
+        let Some(dt) = offset.timestamp_opt(secs, (sub * 1000) as u32).single() else {
+            return format!("@{}us", self.0);
+        };
+        let off = offset.local_minus_utc();
+        let (sign, off) = if off < 0 { ('-', -off) } else { ('+', off) };
+        let mut out = format!("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}", dt.year(), dt.month(), dt.day(), dt.hour(), dt.minute(), dt.second());
+        if sub != 0 {
+            out.push_str(&format!(".{sub:06}"));
         }
+        out.push_str(&format!("{sign}{:02}:{:02}", off / 3600, off % 3600 / 60));
+        out
     }
 }
 
@@ -139,6 +148,13 @@ mod tests {
         assert_eq!(c.day_start(day), t);
         assert_eq!(c.time_of_day_micros(t.plus_micros(MICROS_PER_HOUR)), MICROS_PER_HOUR);
         assert_eq!(t.format(c.offset), "2021-05-01T00:00:00+08:00");
+    }
+
+    #[test]
+    fn formatting_handles_fractions_and_negative_offsets() {
+        let west = FixedOffset::west_opt(5 * 3600 + 1800).unwrap();
+        assert_eq!(SimTime(1_500_000).format(west), "1969-12-31T18:30:01.500000-05:30");
+        assert_eq!(SimTime(0).format(FixedOffset::east_opt(0).unwrap()), "1970-01-01T00:00:00+00:00");
     }
 
     #[test]
