@@ -13,6 +13,22 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
+/// Print to standard output, ignoring a closed pipe (`cutover population ... | head`): the
+/// reports are already written, and a reader that went away is no reason to panic.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
+macro_rules! say_raw {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 /// Exit code of a run stopped by Ctrl-C (after its report was written).
 const EXIT_INTERRUPTED: u8 = 130;
 
@@ -43,12 +59,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Schema => {
             let text = serde_json::to_string_pretty(&scenario::schema())?;
-            println!("{text}");
+            say!("{text}");
             Ok(ExitCode::SUCCESS)
         }
         Command::Validate { scenario } => {
             let spec = load(&scenario)?;
-            print!("{}", cutover::validate_view::describe(&spec, &scenario.display().to_string()));
+            say_raw!("{}", cutover::validate_view::describe(&spec, &scenario.display().to_string()));
             Ok(ExitCode::SUCCESS)
         }
         Command::Population { scenario, seed, jsonl } => {
@@ -92,9 +108,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let json = serde_json::to_string_pretty(&report)?;
             write_atomic(&out.join("report.json"), json.as_bytes())?;
             write_atomic(&out.join("summary.md"), cutover::report::markdown::render(&report).as_bytes())?;
-            print!("{}", cutover::report::markdown::short(&report));
+            say_raw!("{}", cutover::report::markdown::short(&report));
             let wall = started.elapsed().as_secs_f64();
-            println!(
+            say!(
                 "simulated {} events in {:.2} s ({:.0} events/s); report in {}",
                 report.engine.events,
                 wall,
@@ -212,8 +228,8 @@ fn run_live(args: cutover::cli::RunArgs) -> anyhow::Result<ExitCode> {
     let json = serde_json::to_string_pretty(&report)?;
     write_atomic(&out.join("report.json"), json.as_bytes())?;
     write_atomic(&out.join("summary.md"), cutover::report::markdown::render(&report).as_bytes())?;
-    print!("{}", cutover::report::markdown::short(&report));
-    println!("report in {}", out.join("report.json").display());
+    say_raw!("{}", cutover::report::markdown::short(&report));
+    say!("report in {}", out.join("report.json").display());
     if output.interrupted {
         eprintln!("interrupted: the report above covers what was sent before Ctrl-C");
         return Ok(ExitCode::from(EXIT_INTERRUPTED));
@@ -228,14 +244,11 @@ fn run_live(args: cutover::cli::RunArgs) -> anyhow::Result<ExitCode> {
 fn print_population(spec: &scenario::Spec, pop: &Population) {
     let stats = pop.stats();
     let yuan = |fen: i64| format!("{:.2}", fen as f64 / 100.0);
-    println!("population of {:?}, seed {}: {} payers", spec.raw.name, pop.seed(), pop.total());
-    println!("\nper group (amount due = one regular payment each, or the assessed amount):");
-    println!(
-        "  {:<18} {:>12} {:>12} {:>10} {:>22} {:>22}",
-        "group", "payers", "active", "special", "amount due (yuan)", "active due (yuan)"
-    );
+    say!("population of {:?}, seed {}: {} payers", spec.raw.name, pop.seed(), pop.total());
+    say!("\nper group (amount due = one regular payment each, or the assessed amount):");
+    say!("  {:<18} {:>12} {:>12} {:>10} {:>22} {:>22}", "group", "payers", "active", "special", "amount due (yuan)", "active due (yuan)");
     for (g, c) in &stats.by_group {
-        println!(
+        say!(
             "  {:<18} {:>12} {:>12} {:>10} {:>22} {:>22}",
             g.as_str(),
             c.payers,
@@ -245,9 +258,9 @@ fn print_population(spec: &scenario::Spec, pop: &Population) {
             yuan(c.active_amount_due_fen)
         );
     }
-    println!("\nper group and league:");
+    say!("\nper group and league:");
     for ((g, l), c) in &stats.by_group_league {
-        println!(
+        say!(
             "  {:<18} {:<12} {:>12} payers {:>12} active {:>22} yuan due",
             g.as_str(),
             spec.leagues[*l as usize].name,
@@ -256,13 +269,13 @@ fn print_population(spec: &scenario::Spec, pop: &Population) {
             yuan(c.amount_due_fen)
         );
     }
-    println!("\nper group and tier:");
+    say!("\nper group and tier:");
     for ((g, t), c) in &stats.by_group_tier {
-        println!("  {:<18} {:<32} {:>12} payers {:>22} yuan due", g.as_str(), pop.tier_label(*g, *t), c.payers, yuan(c.amount_due_fen));
+        say!("  {:<18} {:<32} {:>12} payers {:>22} yuan due", g.as_str(), pop.tier_label(*g, *t), c.payers, yuan(c.amount_due_fen));
     }
-    println!("\nper group and insurance type:");
+    say!("\nper group and insurance type:");
     for ((g, i), c) in &stats.by_group_insurance {
-        println!("  {:<18} {:<22} {:>12} payers {:>22} yuan due", g.as_str(), i.as_str(), c.payers, yuan(c.amount_due_fen));
+        say!("  {:<18} {:<22} {:>12} payers {:>22} yuan due", g.as_str(), i.as_str(), c.payers, yuan(c.amount_due_fen));
     }
     let _ = (GroupKind::ALL, Insurance::ALL);
 }

@@ -283,3 +283,19 @@ fn erlang_c_formula_matches_a_known_value() {
     // M/M/2, a = 1 (rho 0.5): P(wait) = 1/3, Wq = (1/3) / (2 - 1) = 1/3.
     assert!((erlang_c_wait(1.0, 1.0, 2) - 1.0 / 3.0).abs() < 1e-12);
 }
+
+#[test]
+fn regression_closed_stdout_pipe_does_not_panic() {
+    // `cutover population ... | head -1`: the reader goes away before the tool writes.
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_cutover"))
+        .args(["population", "scenarios/ci-smoke.json"])
+        .current_dir(root())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let o = wait_bounded(child, std::time::Duration::from_secs(60));
+    assert!(!stderr(&o).contains("panicked"), "{}", stderr(&o));
+    assert_eq!(o.status.code(), Some(0));
+}
