@@ -147,9 +147,7 @@ fn serve(args: cutover::cli::ServeArgs) -> anyhow::Result<ExitCode> {
         (Some(s), false) => {
             cutover::contract::parse_instant(s).ok_or_else(|| anyhow::anyhow!("--virtual-start: not an RFC 3339 instant: {s:?}"))?
         }
-        (None, true) => cutover::time::SimTime(
-            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_micros() as i64).unwrap_or(0),
-        ),
+        (None, true) => cutover::live::clock::wall_now(),
         (None, false) => spec.start,
     };
     let token = args.admin_token.clone().or_else(|| std::env::var("CUTOVER_ADMIN_TOKEN").ok()).filter(|t| !t.is_empty());

@@ -33,9 +33,9 @@ use std::sync::Arc;
 /// turned away as overloaded (the hall is full) and come back later.
 pub const CHANNEL_QUEUE_BOUND: usize = 200_000;
 
-/// What a job belongs to.
+/// What a job belongs to (shared with the live driver).
 #[derive(Clone, Copy, Debug)]
-enum Owner {
+pub enum Owner {
     Agent(u32),
     Batch { batch: u16, member: u32 },
 }

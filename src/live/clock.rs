@@ -6,6 +6,11 @@
 use crate::time::SimTime;
 use std::time::{Duration, Instant};
 
+/// The wall clock now, as an instant (Unix microseconds).
+pub fn wall_now() -> SimTime {
+    SimTime(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_micros() as i64).unwrap_or(0))
+}
+
 #[derive(Clone, Copy, Debug)]
 pub struct VirtualClock {
     virtual_at_anchor: SimTime,
@@ -21,7 +26,7 @@ impl VirtualClock {
     /// A clock that showed `virtual_at` at wall-clock time `wall_at_unix_micros` (used to
     /// restore a server's clock after a restart).
     pub fn from_wall(virtual_at: SimTime, wall_at_unix_micros: i64, scale: f64) -> VirtualClock {
-        let now_wall = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_micros() as i64).unwrap_or(0);
+        let now_wall = wall_now().0;
         let since = Duration::from_micros((now_wall - wall_at_unix_micros).max(0) as u64);
         let now = Instant::now();
         match now.checked_sub(since) {

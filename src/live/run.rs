@@ -17,7 +17,7 @@ use crate::contract;
 use crate::demand::{Agent, Cast, Demand, Next};
 use crate::engine::batch::BatchRunner;
 use crate::engine::queue::{Ev, EventQueue};
-use crate::engine::{Books, EngineStats, answer_agent, schedule_agent};
+use crate::engine::{Books, EngineStats, Owner, answer_agent, schedule_agent};
 use crate::model::{IdemKey, LedgerCell, LedgerKey, Model, Request, Response, Rules};
 use crate::population::Population;
 use crate::report::recorder::{Recorder, Timing};
@@ -78,12 +78,6 @@ pub enum RunError {
     Io { path: String, source: std::io::Error },
 }
 
-#[derive(Clone, Copy)]
-enum Owner {
-    Agent(u32),
-    Batch { batch: u16, member: u32 },
-}
-
 struct Job {
     owner: Owner,
     req: Request,
@@ -130,7 +124,7 @@ impl WorkQueues {
 
 /// Map the instants a real-time target states onto the run's virtual timeline.
 fn rebase(clock: &VirtualClock, resp: Response, decided_at: Option<SimTime>) -> (Response, Option<SimTime>) {
-    let wall_now = SimTime(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_micros() as i64).unwrap_or(0));
+    let wall_now = super::clock::wall_now();
     let map = |t: SimTime| clock.virtual_of_wall(t, wall_now);
     let resp = match resp {
         Response::Suspended { resume_at } => Response::Suspended { resume_at: resume_at.map(map) },

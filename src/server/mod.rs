@@ -388,7 +388,7 @@ async fn admin_clock(
     if !(b.time_scale > 0.0 && b.time_scale <= 1e9) {
         return invalid(format!("time_scale: must be in (0, 1e9], got {}", b.time_scale));
     }
-    let wall = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_micros() as i64).unwrap_or(0);
+    let wall = crate::live::clock::wall_now().0;
     if let Ok(mut c) = st.clock.write() {
         *c = VirtualClock::starting_now(at, b.time_scale);
     }
