@@ -89,7 +89,9 @@ pub struct ServeArgs {
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum TransportArg {
-    /// One hyper HTTP/1.1 connection per pool slot (fast path for http:// targets).
+    /// The driver's own HTTP/1.1 client, one connection per pool slot (fast path for http:// targets).
+    Http1,
+    /// One hyper HTTP/1.1 connection per pool slot (costs more CPU per request than http1).
     Hyper,
     /// A shared reqwest client.
     Reqwest,
@@ -123,7 +125,7 @@ pub struct RunArgs {
     /// Per-request timeout in milliseconds.
     #[arg(long, default_value_t = 10_000)]
     pub timeout_ms: u64,
-    #[arg(long, value_enum, default_value = "hyper")]
+    #[arg(long, value_enum, default_value = "http1")]
     pub transport: TransportArg,
     /// Do not set the target's clock (for a deployment that keeps its own time).
     #[arg(long)]

@@ -186,77 +186,167 @@ fn encode(s: &str) -> String {
         .collect()
 }
 
+/// A request to send, borrowed from its owner ([`WireRequest`] or a [`WireScratch`]).
+#[derive(Clone, Copy, Debug)]
+pub struct WireRef<'a> {
+    pub method: &'static str,
+    pub path: &'a str,
+    pub idempotency_key: Option<&'a str>,
+    pub headers: &'a [(String, String)],
+    pub body: Option<&'a [u8]>,
+}
+
+impl WireRequest {
+    pub fn as_ref(&self) -> WireRef<'_> {
+        WireRef {
+            method: self.method,
+            path: &self.path,
+            idempotency_key: self.idempotency_key.as_deref(),
+            headers: &self.headers,
+            body: self.body.as_deref(),
+        }
+    }
+}
+
+/// Reused buffers for [`wire_into`]: the driver's hot path encodes a request per call
+/// without allocating.
+#[derive(Default)]
+pub struct WireScratch {
+    path: String,
+    key: [u8; 32],
+    body: Vec<u8>,
+}
+
+/// The items of a request as the JSON object of its non-zero amounts, written without
+/// building a map: the same text as [`ItemsWire`] (keys in [`Insurance`] order).
+pub struct ItemsOut<'a>(pub &'a Items);
+
+impl Serialize for ItemsOut<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let items = self.0;
+        let mut m = s.serialize_map(Some(items.iter().filter(|a| **a != 0).count()))?;
+        for i in Insurance::ALL {
+            if items[i.index()] != 0 {
+                m.serialize_entry(&i, &items[i.index()])?;
+            }
+        }
+        m.end()
+    }
+}
+
+/// [`PaymentBody`] borrowed from the scenario: the same JSON text.
+#[derive(Serialize)]
+struct PaymentOut<'a> {
+    payer_id: u32,
+    group: GroupKind,
+    league: &'a str,
+    channel: &'a str,
+    items_fen: ItemsOut<'a>,
+    special: bool,
+    assessment_id: Option<u64>,
+}
+
+fn league_str(spec: &Spec, l: u8) -> &str {
+    spec.leagues.get(l as usize).map(|x| x.name.as_str()).unwrap_or_default()
+}
+
+fn channel_str(spec: &Spec, c: u8) -> &str {
+    spec.channels.get(c as usize).map(|x| x.id.as_str()).unwrap_or_default()
+}
+
 /// The bundled contract's HTTP request for a model request.
 pub fn to_wire(spec: &Spec, req: &Request) -> WireRequest {
-    let json = |v: &dyn erased::Ser| v.to_vec();
-    match req {
-        Request::Assess { payer, channel, kind, items } => WireRequest {
-            method: "POST",
-            path: "/v1/assessments".into(),
-            idempotency_key: None,
-            headers: Vec::new(),
-            body: Some(json(&AssessmentBody {
+    let mut scratch = WireScratch::default();
+    let w = wire_into(spec, req, &mut scratch);
+    WireRequest {
+        method: w.method,
+        path: w.path.to_string(),
+        idempotency_key: w.idempotency_key.map(str::to_string),
+        headers: Vec::new(),
+        body: w.body.map(<[u8]>::to_vec),
+    }
+}
+
+/// [`to_wire`] into reused buffers.
+pub fn wire_into<'a>(spec: &Spec, req: &Request, scratch: &'a mut WireScratch) -> WireRef<'a> {
+    use std::fmt::Write;
+    let WireScratch { path, key: key_text, body } = scratch;
+    path.clear();
+    body.clear();
+    // Plain structs of numbers, strings and maps with string keys always serialize.
+    let mut json = |v: &dyn erased::Ser| {
+        v.write(body);
+    };
+    let (method, key) = match req {
+        Request::Assess { payer, channel, kind, items } => {
+            path.push_str("/v1/assessments");
+            json(&AssessmentBody {
                 payer_id: payer.id,
                 group: payer.group,
                 league: league_name(spec, payer.league),
                 channel: channel_id(spec, *channel),
                 kind: *kind,
                 items_fen: items_to_wire(items),
-            })),
-        },
-        Request::Pay { key, payer, channel, items, special, assessment } => WireRequest {
-            method: "POST",
-            path: "/v1/payments".into(),
-            idempotency_key: Some(key.to_text()),
-            headers: Vec::new(),
-            body: Some(json(&PaymentBody {
+            });
+            ("POST", false)
+        }
+        Request::Pay { key, payer, channel, items, special, assessment } => {
+            path.push_str("/v1/payments");
+            *key_text = key.hex();
+            json(&PaymentOut {
                 payer_id: payer.id,
                 group: payer.group,
-                league: league_name(spec, payer.league),
-                channel: channel_id(spec, *channel),
-                items_fen: items_to_wire(items),
+                league: league_str(spec, payer.league),
+                channel: channel_str(spec, *channel),
+                items_fen: ItemsOut(items),
                 special: *special,
                 assessment_id: *assessment,
-            })),
-        },
-        Request::Lookup { payer, channel } => WireRequest {
-            method: "GET",
-            path: format!(
+            });
+            ("POST", true)
+        }
+        Request::Lookup { payer, channel } => {
+            let _ = write!(
+                path,
                 "/v1/payers/{}/records?group={}&league={}&channel={}",
                 payer.id,
                 payer.group.as_str(),
-                encode(&league_name(spec, payer.league)),
-                encode(&channel_id(spec, *channel))
-            ),
-            idempotency_key: None,
-            headers: Vec::new(),
-            body: None,
-        },
-        Request::Certificate { payer, channel, payment } => WireRequest {
-            method: "POST",
-            path: "/v1/certificates".into(),
-            idempotency_key: None,
-            headers: Vec::new(),
-            body: Some(json(&CertificateBody {
+                encode(league_str(spec, payer.league)),
+                encode(channel_str(spec, *channel))
+            );
+            ("GET", false)
+        }
+        Request::Certificate { payer, channel, payment } => {
+            path.push_str("/v1/certificates");
+            json(&CertificateBody {
                 payer_id: payer.id,
                 group: payer.group,
                 league: league_name(spec, payer.league),
                 channel: channel_id(spec, *channel),
                 payment_id: *payment,
-            })),
-        },
+            });
+            ("POST", false)
+        }
+    };
+    WireRef {
+        method,
+        path,
+        // Hex digits are ASCII.
+        idempotency_key: if key { std::str::from_utf8(&key_text[..]).ok() } else { None },
+        headers: &[],
+        body: (method != "GET").then_some(&body[..]),
     }
 }
 
 mod erased {
     /// Object-safe JSON serialization for the few body types above.
     pub trait Ser {
-        fn to_vec(&self) -> Vec<u8>;
+        fn write(&self, out: &mut Vec<u8>);
     }
     impl<T: serde::Serialize> Ser for T {
-        fn to_vec(&self) -> Vec<u8> {
+        fn write(&self, out: &mut Vec<u8>) {
             // Plain structs of numbers, strings and maps with string keys always serialize.
-            serde_json::to_vec(self).unwrap_or_default()
+            let _ = serde_json::to_writer(out, self);
         }
     }
 }
@@ -347,8 +437,33 @@ mod tests {
     fn keys_round_trip_and_foreign_keys_hash() {
         let k = IdemKey(0x1234_5678_9abc_def0_1122_3344_5566_7788);
         assert_eq!(IdemKey::from_text(&k.to_text()), k);
+        for v in [0u128, 1, u128::MAX, 0x0f0e_0d0c_0b0a_0908_0706_0504_0302_0100] {
+            assert_eq!(IdemKey(v).to_text(), format!("{v:032x}"));
+        }
         assert_ne!(IdemKey::from_text("order-1"), IdemKey::from_text("order-2"));
         assert_eq!(IdemKey::from_text("order-1"), IdemKey::from_text("order-1"));
+    }
+
+    #[test]
+    fn borrowed_payment_body_is_the_same_json_as_the_owned_one() {
+        let spec = crate::scenario::load(std::path::Path::new("scenarios/ci-smoke.json")).expect("scenario");
+        let payer = PayerRef { id: 77, group: GroupKind::Flexible, league: 1 };
+        for (items, assessment, special) in [([74040, 0, 0, 0, 0, 0], None, false), ([1, 2, 0, 4, 0, 6], Some(9), true)] {
+            let req = Request::Pay { key: IdemKey(42), payer, channel: 2, items, special, assessment };
+            let w = to_wire(&spec, &req);
+            let owned = PaymentBody {
+                payer_id: 77,
+                group: GroupKind::Flexible,
+                league: spec.leagues[1].name.clone(),
+                channel: spec.channels[2].id.clone(),
+                items_fen: items_to_wire(&items),
+                special,
+                assessment_id: assessment,
+            };
+            assert_eq!(String::from_utf8(w.body.unwrap()).unwrap(), serde_json::to_string(&owned).unwrap());
+            assert_eq!(w.idempotency_key.as_deref(), Some(IdemKey(42).to_text().as_str()));
+            assert_eq!(w.path, "/v1/payments");
+        }
     }
 
     #[test]

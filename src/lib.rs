@@ -23,6 +23,12 @@ pub mod validate_view;
 
 use std::sync::Arc;
 
+/// The hash maps on the answer path (idempotency keys, payer ids): foldhash, seeded once per
+/// process, is several times cheaper than SipHash here. Nothing iterates them into output
+/// without sorting first, so the seed never shows.
+pub type FastMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+pub type FastSet<K> = std::collections::HashSet<K, foldhash::fast::RandomState>;
+
 /// Everything `simulate` produced.
 pub struct SimulationOutput {
     pub report: report::Report,

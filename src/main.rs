@@ -197,6 +197,7 @@ fn run_live(args: cutover::cli::RunArgs) -> anyhow::Result<ExitCode> {
     let cfg = RunConfig {
         target,
         transport: match args.transport {
+            cutover::cli::TransportArg::Http1 => TransportKind::Http1,
             cutover::cli::TransportArg::Hyper => TransportKind::Hyper,
             cutover::cli::TransportArg::Reqwest => TransportKind::Reqwest,
         },

@@ -34,22 +34,52 @@ impl SimTime {
     }
     /// RFC 3339 text in the given offset, to the second (or microsecond when needed).
     pub fn format(self, offset: FixedOffset) -> String {
+        let mut out = String::with_capacity(32);
+        self.write_rfc3339(offset, &mut out);
+        out
+    }
+
+    /// [`SimTime::format`] appended to `out`. Written digit by digit: the journal writes an
+    /// instant per payment, and both strftime patterns and `format!` showed in profiles.
+    pub fn write_rfc3339(self, offset: FixedOffset, out: &mut String) {
         use chrono::Timelike;
-        // Written field by field: the journal formats an instant per payment, and parsing a
-        // strftime pattern each time showed in profiles.
         let secs = self.0.div_euclid(MICROS_PER_SECOND);
         let sub = self.0.rem_euclid(MICROS_PER_SECOND);
         let Some(dt) = offset.timestamp_opt(secs, (sub * 1000) as u32).single() else {
-            return format!("@{}us", self.0);
+            out.push_str(&format!("@{}us", self.0));
+            return;
         };
-        let off = offset.local_minus_utc();
-        let (sign, off) = if off < 0 { ('-', -off) } else { ('+', off) };
-        let mut out = format!("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}", dt.year(), dt.month(), dt.day(), dt.hour(), dt.minute(), dt.second());
-        if sub != 0 {
-            out.push_str(&format!(".{sub:06}"));
+        let digits = |out: &mut String, v: u32, width: u32| {
+            for p in (0..width).rev() {
+                out.push(char::from(b'0' + (v / 10u32.pow(p) % 10) as u8));
+            }
+        };
+        let year = dt.year();
+        if (0..=9999).contains(&year) {
+            digits(out, year as u32, 4);
+        } else {
+            out.push_str(&format!("{year:04}"));
         }
-        out.push_str(&format!("{sign}{:02}:{:02}", off / 3600, off % 3600 / 60));
-        out
+        out.push('-');
+        digits(out, dt.month(), 2);
+        out.push('-');
+        digits(out, dt.day(), 2);
+        out.push('T');
+        digits(out, dt.hour(), 2);
+        out.push(':');
+        digits(out, dt.minute(), 2);
+        out.push(':');
+        digits(out, dt.second(), 2);
+        if sub != 0 {
+            out.push('.');
+            digits(out, sub as u32, 6);
+        }
+        let off = offset.local_minus_utc();
+        out.push(if off < 0 { '-' } else { '+' });
+        let off = off.unsigned_abs();
+        digits(out, off / 3600, 2);
+        out.push(':');
+        digits(out, off % 3600 / 60, 2);
     }
 }
 

@@ -9,11 +9,12 @@
 //! target's assessment and payment ids are mapped to the shadow's, so later
 //! requests that quote them are checked against the right records.
 
+use crate::FastMap;
 use crate::model::{Model, Request, Response, Rules};
 use crate::scenario::Spec;
 use crate::time::SimTime;
 use serde::Serialize;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 const KEPT: usize = 20;
@@ -42,8 +43,8 @@ pub struct Auditor {
     rules: Arc<Rules>,
     shadow: Model,
     margin_micros: i64,
-    assessment_ids: HashMap<u64, u64>,
-    payment_ids: HashMap<u64, u64>,
+    assessment_ids: FastMap<u64, u64>,
+    payment_ids: FastMap<u64, u64>,
     report: AuditReport,
 }
 
@@ -73,8 +74,8 @@ impl Auditor {
             rules,
             spec,
             margin_micros,
-            assessment_ids: HashMap::new(),
-            payment_ids: HashMap::new(),
+            assessment_ids: FastMap::default(),
+            payment_ids: FastMap::default(),
             report: AuditReport::default(),
         }
     }

@@ -3,7 +3,7 @@
 //! handles (under load, the answers that arrived together), so a killed run loses at most
 //! the answers of that moment, and an interrupted one nothing.
 
-use crate::contract::items_to_wire;
+use crate::contract::ItemsOut;
 use crate::model::{IdemKey, Request};
 use crate::scenario::Spec;
 use crate::time::SimTime;
@@ -14,6 +14,8 @@ use std::path::{Path, PathBuf};
 
 pub struct Journal {
     w: BufWriter<File>,
+    /// Reused for the instant of each line.
+    at: String,
     pub path: PathBuf,
     pub accepted: u64,
     pub unknown: u64,
@@ -22,37 +24,41 @@ pub struct Journal {
 #[derive(Serialize)]
 struct Line<'a> {
     event: &'a str,
-    at: String,
-    key: String,
+    at: &'a str,
+    key: &'a str,
     payment_id: Option<u64>,
     payer_id: u32,
     group: &'a str,
     league: &'a str,
     channel: &'a str,
-    items_fen: crate::contract::ItemsWire,
+    items_fen: ItemsOut<'a>,
 }
 
 impl Journal {
     pub fn create(dir: &Path) -> std::io::Result<Journal> {
         let path = dir.join("journal.jsonl");
         let f = File::create(&path)?;
-        Ok(Journal { w: BufWriter::new(f), path, accepted: 0, unknown: 0 })
+        Ok(Journal { w: BufWriter::with_capacity(64 << 10, f), at: String::new(), path, accepted: 0, unknown: 0 })
     }
 
     fn write(&mut self, spec: &Spec, event: &str, at: SimTime, req: &Request, payment: Option<u64>) -> std::io::Result<()> {
         let Request::Pay { key, payer, channel, items, .. } = req else {
             return Ok(());
         };
+        self.at.clear();
+        at.write_rfc3339(spec.calendar.offset, &mut self.at);
+        let key = key.hex();
         let line = Line {
             event,
-            at: at.format(spec.calendar.offset),
-            key: key.to_text(),
+            at: &self.at,
+            // Hex digits are ASCII.
+            key: std::str::from_utf8(&key).unwrap_or_default(),
             payment_id: payment,
             payer_id: payer.id,
             group: payer.group.as_str(),
             league: &spec.leagues[payer.league as usize].name,
             channel: &spec.channels[*channel as usize].id,
-            items_fen: items_to_wire(items),
+            items_fen: ItemsOut(items),
         };
         serde_json::to_writer(&mut self.w, &line).map_err(std::io::Error::other)?;
         self.w.write_all(b"\n")

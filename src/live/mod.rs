@@ -1,6 +1,7 @@
 //! The live driver (real time, sockets); see `run`.
 pub mod auditor;
 pub mod clock;
+pub mod http1;
 pub mod journal;
 pub mod profile;
 pub mod report;

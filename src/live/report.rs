@@ -25,6 +25,10 @@ pub struct LiveReport {
     pub service_time_ms: Latency,
     /// Arrivals refused by the driver because its queue was full (counted, never dropped).
     pub not_sent: u64,
+    /// Round trip of the call that set the target's clock (None: not set by the run).
+    pub clock_sync_round_trip_ms: Option<f64>,
+    /// Real time by which the auditor widens each request's window (5 ms plus that round trip).
+    pub audit_margin_ms: f64,
     pub errors_by_kind: BTreeMap<String, u64>,
     pub journal: JournalReport,
     pub reconciliation: Reconciliation,

@@ -1,18 +1,25 @@
 //! `cutover run`: replay the scenario's demand in real time, compressed by the time
 //! scale, open loop, against an HTTP target or the in-process model.
 //!
-//! One scheduler task owns the agents, batch runners, recorder, auditor and journal
-//! (so nothing is shared but two channels). It sends each request at its scheduled
-//! instant into a bounded queue served by a fixed pool of connection tasks; when the
-//! queue is full the arrival is counted as not sent (and its payer told so), never
-//! dropped silently. A request's response time runs from its scheduled instant, so a
-//! stalled target shows in every request that had to wait, not only in those on the wire.
+//! Two threads. The scheduler (the caller's) owns the agents, batch runners, recorder,
+//! auditor and journal; the connection thread owns the fixed pool of connections. At its
+//! scheduled instant a request is handed to the connection thread, which sends it on an idle
+//! connection, as one future in a set of requests in flight; with every connection busy it
+//! waits in a backlog. The scheduler bounds what it has handed over (connections plus
+//! `--queue-bound`): past that an arrival is counted as not sent (and its payer told so),
+//! never dropped silently. Work and answers cross between the threads in batches, one
+//! message for whatever is ready, so the hand-over costs little per request; two threads
+//! because a single one gets only its fair share of two cores shared with the target, and
+//! that share, not the CPU per request, capped the rate. A request's response time runs
+//! from its scheduled instant, so a stalled target shows in every request that had to wait,
+//! not only in those on the wire.
 
 use super::auditor::Auditor;
 use super::clock::VirtualClock;
 use super::journal::Journal;
 use super::report::{HookReport, JournalReport, LiveReport, Reconciliation};
 use super::transport::{Base, Transport};
+use crate::FastSet;
 use crate::contract;
 use crate::demand::{Agent, Cast, Demand, Next};
 use crate::engine::batch::BatchRunner;
@@ -23,8 +30,13 @@ use crate::population::Population;
 use crate::report::recorder::{Recorder, Timing};
 use crate::scenario::Spec;
 use crate::time::SimTime;
-use std::collections::{BTreeMap, HashSet};
+use futures_util::FutureExt;
+use futures_util::stream::{FuturesUnordered, StreamExt};
+use std::collections::BTreeMap;
+use std::collections::VecDeque;
+use std::future::Future;
 use std::path::PathBuf;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
@@ -37,6 +49,7 @@ pub enum TargetChoice {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TransportKind {
+    Http1,
     Hyper,
     Reqwest,
 }
@@ -85,11 +98,6 @@ struct Job {
     due: Instant,
 }
 
-struct Work {
-    id: u32,
-    req: Request,
-}
-
 struct Done {
     id: u32,
     resp: Response,
@@ -99,27 +107,124 @@ struct Done {
     done: Instant,
 }
 
-/// The bounded queue in front of the connections: one queue per connection, filled round
-/// robin (a shared receiver behind a lock cost a wake-up chain per request).
-struct WorkQueues {
-    senders: Vec<mpsc::Sender<Work>>,
-    next: usize,
+struct Work {
+    id: u32,
+    req: Request,
 }
 
-impl WorkQueues {
-    /// Hand `w` to the next connection with room; gives it back when every queue is full.
-    fn try_send(&mut self, mut w: Work) -> Result<(), Work> {
-        let n = self.senders.len();
-        for _ in 0..n {
-            let i = self.next;
-            self.next = (self.next + 1) % n;
-            match self.senders[i].try_send(w) {
-                Ok(()) => return Ok(()),
-                Err(mpsc::error::TrySendError::Full(back)) | Err(mpsc::error::TrySendError::Closed(back)) => w = back,
+/// What the connection thread tells the scheduler.
+enum FromIo {
+    Answers(Vec<Done>),
+    /// Requests still waiting for a connection when sending stopped: never sent.
+    Unsent(usize),
+}
+
+/// What one request in flight needs besides its connection (shared, read-only).
+struct CallCtx {
+    spec: Arc<Spec>,
+    timeout: Duration,
+    scale: f64,
+    rebase_clock: Option<VirtualClock>,
+}
+
+/// The connection thread's state: the connections and the requests waiting for one.
+struct Pool {
+    ctx: Arc<CallCtx>,
+    idle: Vec<Transport>,
+    in_flight: FuturesUnordered<Call>,
+    backlog: VecDeque<Work>,
+}
+
+type Call = Pin<Box<dyn Future<Output = (Transport, Done)>>>;
+
+/// Send one request on connection `t`; the future gives the connection back with the answer.
+fn call(mut t: Transport, ctx: Arc<CallCtx>, id: u32, req: Request) -> Call {
+    Box::pin(async move {
+        let sent = Instant::now();
+        let (resp, decided_at) = t.call(&ctx.spec, &req, ctx.timeout, ctx.scale).await;
+        let (resp, decided_at) = match &ctx.rebase_clock {
+            Some(c) => rebase(c, resp, decided_at),
+            None => (resp, decided_at),
+        };
+        (t, Done { id, resp, decided_at, sent, done: Instant::now() })
+    })
+}
+
+impl Pool {
+    fn start(&mut self, w: Work) {
+        match self.idle.pop() {
+            Some(t) => self.in_flight.push(call(t, self.ctx.clone(), w.id, w.req)),
+            None => self.backlog.push_back(w),
+        }
+    }
+
+    /// Connection `t` is free again: give it the oldest waiting request, if any.
+    fn restart(&mut self, t: Transport) {
+        match self.backlog.pop_front() {
+            Some(w) => self.in_flight.push(call(t, self.ctx.clone(), w.id, w.req)),
+            None => self.idle.push(t),
+        }
+    }
+}
+
+/// The connection thread: take work, send it, hand the answers back in batches. When the
+/// work channel closes it drops what waits for a connection (reporting how many), finishes
+/// what is in flight, and ends; it also ends as soon as the scheduler stops listening.
+async fn connection_loop(mut pool: Pool, mut work_rx: mpsc::UnboundedReceiver<Vec<Work>>, from_io: mpsc::UnboundedSender<FromIo>) {
+    let mut open = true;
+    let mut answers = Vec::new();
+    loop {
+        if !open && pool.in_flight.is_empty() {
+            break;
+        }
+        tokio::select! {
+            biased;
+            _ = from_io.closed() => break,
+            w = work_rx.recv(), if open => match w {
+                Some(batch) => {
+                    for w in batch {
+                        pool.start(w);
+                    }
+                }
+                None => {
+                    open = false;
+                    let unsent = pool.backlog.len();
+                    pool.backlog.clear();
+                    if from_io.send(FromIo::Unsent(unsent)).is_err() {
+                        break;
+                    }
+                }
+            },
+            Some((t, d)) = pool.in_flight.next(), if !pool.in_flight.is_empty() => {
+                // Take every answer already there, putting each freed connection back to
+                // work at once, then hand the answers over in one message.
+                answers.push(d);
+                pool.restart(t);
+                while let Some(Some((t, d))) = pool.in_flight.next().now_or_never() {
+                    answers.push(d);
+                    pool.restart(t);
+                }
+                if from_io.send(FromIo::Answers(std::mem::take(&mut answers))).is_err() {
+                    break;
+                }
             }
         }
-        Err(w)
     }
+}
+
+/// Start the connection thread (its own single-threaded runtime).
+fn start_connections(
+    ctx: Arc<CallCtx>,
+    idle: Vec<Transport>,
+) -> std::io::Result<(mpsc::UnboundedSender<Vec<Work>>, mpsc::UnboundedReceiver<FromIo>, std::thread::JoinHandle<()>)> {
+    let (work_tx, work_rx) = mpsc::unbounded_channel();
+    let (io_tx, io_rx) = mpsc::unbounded_channel();
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let handle = std::thread::Builder::new().name("cutover-connections".into()).spawn(move || {
+        let pool = Pool { ctx, idle, in_flight: FuturesUnordered::new(), backlog: VecDeque::new() };
+        rt.block_on(connection_loop(pool, work_rx, io_tx));
+    })?;
+    Ok((work_tx, io_rx, handle))
 }
 
 /// Map the instants a real-time target states onto the run's virtual timeline.
@@ -132,30 +237,6 @@ fn rebase(clock: &VirtualClock, resp: Response, decided_at: Option<SimTime>) -> 
         other => other,
     };
     (resp, decided_at.map(map))
-}
-
-async fn worker(
-    mut t: Transport,
-    spec: Arc<Spec>,
-    mut rx: mpsc::Receiver<Work>,
-    tx: mpsc::Sender<Done>,
-    timeout: Duration,
-    scale: f64,
-    rebase_clock: Option<VirtualClock>,
-) {
-    loop {
-        let Some(w) = rx.recv().await else { break };
-        let sent = Instant::now();
-        let (resp, decided_at) = t.call(&spec, &w.req, timeout, scale).await;
-        let (resp, decided_at) = match &rebase_clock {
-            Some(c) => rebase(c, resp, decided_at),
-            None => (resp, decided_at),
-        };
-        let done = Instant::now();
-        if tx.send(Done { id: w.id, resp, decided_at, sent, done }).await.is_err() {
-            break;
-        }
-    }
 }
 
 /// CPU time (user + system) of this process so far, from /proc (Linux); None elsewhere.
@@ -182,13 +263,20 @@ struct Scheduler {
     events: EventQueue,
     jobs: Vec<Option<Job>>,
     free: Vec<u32>,
+    /// Requests handed to the connection thread and not answered yet.
     outstanding: usize,
+    /// At most this many outstanding: the connections plus the backlog's bound.
+    capacity: usize,
+    /// Requests to hand over at the end of this turn of the loop.
+    outbox: Vec<Work>,
+    /// `None` once sending stopped.
+    work_tx: Option<mpsc::UnboundedSender<Vec<Work>>>,
     recorder: Recorder,
     auditor: Auditor,
     journal: Journal,
     not_sent: u64,
     completed: u64,
-    unknown_keys: HashSet<IdemKey>,
+    unknown_keys: FastSet<IdemKey>,
     unknown_reqs: Vec<Request>,
     stats: EngineStats,
     response_all: hdrhistogram::Histogram<u64>,
@@ -206,7 +294,7 @@ impl Scheduler {
         schedule_agent(books, &self.agents[idx as usize], idx, next, now);
     }
 
-    fn dispatch(&mut self, now_v: SimTime, due: Instant, owner: Owner, req: Request, work: &mut WorkQueues) {
+    fn dispatch(&mut self, now_v: SimTime, due: Instant, owner: Owner, req: Request) {
         let phase = self.spec.phase_at(now_v);
         self.recorder.attempt(now_v, phase, &req);
         let job = Job { owner, req: req.clone(), phase: phase as u8, due };
@@ -220,13 +308,31 @@ impl Scheduler {
                 (self.jobs.len() - 1) as u32
             }
         };
-        match work.try_send(Work { id, req }) {
-            Ok(()) => self.outstanding += 1,
-            Err(_) => {
-                // The pool and its queue are full: counted as not sent, and the payer hears so.
+        if self.outstanding < self.capacity && self.work_tx.is_some() {
+            self.outstanding += 1;
+            self.outbox.push(Work { id, req });
+        } else {
+            // Every connection busy and the backlog full: counted as not sent, and the payer hears so.
+            self.not_sent += 1;
+            let now = Instant::now();
+            self.complete(Done { id, resp: Response::Error { kind: "not_sent" }, decided_at: None, sent: now, done: now }, false);
+        }
+    }
+
+    /// Hand the requests of this turn to the connection thread, in one message.
+    fn flush_outbox(&mut self) {
+        if self.outbox.is_empty() {
+            return;
+        }
+        let batch = std::mem::take(&mut self.outbox);
+        let Some(tx) = &self.work_tx else { return };
+        if let Err(e) = tx.send(batch) {
+            // The connection thread is gone (it never leaves first): count them as not sent.
+            for w in e.0 {
+                self.outstanding -= 1;
                 self.not_sent += 1;
                 let now = Instant::now();
-                self.complete(Done { id, resp: Response::Error { kind: "not_sent" }, decided_at: None, sent: now, done: now }, false);
+                self.complete(Done { id: w.id, resp: Response::Error { kind: "not_sent" }, decided_at: None, sent: now, done: now }, false);
             }
         }
     }
@@ -295,21 +401,37 @@ fn client(timeout: Duration) -> reqwest::Client {
     reqwest::Client::builder().timeout(timeout).build().unwrap_or_default()
 }
 
-async fn sync_clock(base: &Base, clock: &VirtualClock, spec: &Spec, token: Option<&str>) -> Result<(), String> {
-    let body = contract::ClockBody { virtual_now: clock.now().format(spec.calendar.offset), time_scale: clock.scale() };
-    let mut rb = client(Duration::from_secs(10)).post(format!("{}/v1/admin/clock", base.url)).json(&body);
-    if let Some(t) = token {
-        rb = rb.bearer_auth(t);
+/// Set the target's clock to the run's. The target adopts the instant it is sent when it
+/// receives it, so its clock lags by up to the call's round trip: the call is repeated (on
+/// the same connection) until one round trip is short, and the last round trip is returned
+/// so that the auditor's window can allow for it.
+async fn sync_clock(base: &Base, clock: &VirtualClock, spec: &Spec, token: Option<&str>) -> Result<Duration, String> {
+    const SHORT: Duration = Duration::from_millis(2);
+    let http = client(Duration::from_secs(10));
+    let mut rtt = Duration::ZERO;
+    for _ in 0..5 {
+        let body = contract::ClockBody { virtual_now: clock.now().format(spec.calendar.offset), time_scale: clock.scale() };
+        let mut rb = http.post(format!("{}/v1/admin/clock", base.url)).json(&body);
+        if let Some(t) = token {
+            rb = rb.bearer_auth(t);
+        }
+        let sent = Instant::now();
+        match rb.send().await {
+            Ok(r) if r.status().is_success() => rtt = sent.elapsed(),
+            Ok(r) => {
+                return Err(format!(
+                    "{}: POST /v1/admin/clock answered {} (give --admin-token, or --no-clock-sync for a target that keeps its own clock)",
+                    base.url,
+                    r.status()
+                ));
+            }
+            Err(e) => return Err(format!("cannot reach the target {}: {e}", base.url)),
+        }
+        if rtt < SHORT {
+            break;
+        }
     }
-    match rb.send().await {
-        Ok(r) if r.status().is_success() => Ok(()),
-        Ok(r) => Err(format!(
-            "{}: POST /v1/admin/clock answered {} (give --admin-token, or --no-clock-sync for a target that keeps its own clock)",
-            base.url,
-            r.status()
-        )),
-        Err(e) => Err(format!("cannot reach the target {}: {e}", base.url)),
-    }
+    Ok(rtt)
 }
 
 async fn read_ledger_profile(base: &Base, spec: &Spec, p: &super::profile::Profile) -> Result<BTreeMap<LedgerKey, LedgerCell>, String> {
@@ -477,13 +599,19 @@ pub async fn run(spec: Arc<Spec>, cfg: RunConfig, scenario_file: &str) -> Result
     };
     let model = matches!(cfg.target, TargetChoice::Model).then(|| Arc::new(Mutex::new(Model::new(Arc::new(Rules::from_spec(&spec))))));
     let clock = VirtualClock::starting_now(spec.start, scale);
-    if let (Some(b), true) = (&base, cfg.sync_clock) {
-        sync_clock(b, &clock, &spec, cfg.admin_token.as_deref()).await.map_err(RunError::Target)?;
-    }
+    let sync_rtt = match (&base, cfg.sync_clock) {
+        (Some(b), true) => Some(sync_clock(b, &clock, &spec, cfg.admin_token.as_deref()).await.map_err(RunError::Target)?),
+        _ => None,
+    };
     let connections = cfg.connections.max(1);
     let shared_reqwest = client(cfg.timeout);
     let transports: Vec<Transport> = (0..connections)
         .map(|_| match (&base, &model, cfg.transport) {
+            (Some(b), _, TransportKind::Http1) => Transport::Http1 {
+                conn: super::http1::Conn::new(b.addr, &b.host),
+                scratch: Default::default(),
+                profile: cfg.profile.clone(),
+            },
             (Some(b), _, TransportKind::Hyper) => Transport::Hyper { base: b.clone(), sender: None, profile: cfg.profile.clone() },
             (Some(b), _, TransportKind::Reqwest) => {
                 Transport::Reqwest { base: b.clone(), client: shared_reqwest.clone(), profile: cfg.profile.clone() }
@@ -493,20 +621,20 @@ pub async fn run(spec: Arc<Spec>, cfg: RunConfig, scenario_file: &str) -> Result
         })
         .collect();
 
-    let per_connection = cfg.queue_bound.div_ceil(connections).max(1);
-    let mut work_tx = WorkQueues { senders: Vec::new(), next: 0 };
-    let (done_tx, mut done_rx) = mpsc::channel::<Done>(cfg.queue_bound + connections + 16);
-    for t in transports {
-        let (tx, rx) = mpsc::channel::<Work>(per_connection);
-        work_tx.senders.push(tx);
-        let rebase_clock = (cfg.rebase_now && base.is_some()).then_some(clock);
-        tokio::spawn(worker(t, spec.clone(), rx, done_tx.clone(), cfg.timeout, scale, rebase_clock));
-    }
-    drop(done_tx);
+    let ctx = Arc::new(CallCtx {
+        spec: spec.clone(),
+        timeout: cfg.timeout,
+        scale,
+        rebase_clock: (cfg.rebase_now && base.is_some()).then_some(clock),
+    });
+    let (work_tx, mut from_io, io_thread) =
+        start_connections(ctx, transports).map_err(|e| RunError::Target(format!("cannot start the connection thread: {e}")))?;
 
     let rules = demand.rules.clone();
     // The auditor's window is widened by 5 ms of real time (clock skew, scheduling).
-    let margin = (5_000.0 * scale) as i64;
+    // and by the clock call's round trip (how far the target's clock may lag).
+    let margin_real = Duration::from_millis(5) + sync_rtt.unwrap_or_default();
+    let margin = (margin_real.as_secs_f64() * 1e6 * scale) as i64;
     let mut s = Scheduler {
         spec: spec.clone(),
         demand: demand.clone(),
@@ -517,12 +645,15 @@ pub async fn run(spec: Arc<Spec>, cfg: RunConfig, scenario_file: &str) -> Result
         jobs: Vec::new(),
         free: Vec::new(),
         outstanding: 0,
+        capacity: connections + cfg.queue_bound,
+        outbox: Vec::new(),
+        work_tx: Some(work_tx),
         recorder: Recorder::new(spec.clone(), rules),
         auditor: Auditor::new(spec.clone(), margin),
         journal: Journal::create(&cfg.out).map_err(io(&cfg.out.join("journal.jsonl")))?,
         not_sent: 0,
         completed: 0,
-        unknown_keys: HashSet::new(),
+        unknown_keys: FastSet::default(),
         unknown_reqs: Vec::new(),
         stats: EngineStats { payers_active: cast.payers_active, ..EngineStats::default() },
         response_all: histogram(),
@@ -577,7 +708,7 @@ pub async fn run(spec: Arc<Spec>, cfg: RunConfig, scenario_file: &str) -> Result
             match ev {
                 Ev::Wake(idx) => {
                     let req = s.agents[idx as usize].request();
-                    s.dispatch(t, due, Owner::Agent(idx), req, &mut work_tx);
+                    s.dispatch(t, due, Owner::Agent(idx), req);
                 }
                 Ev::BatchRun { batch, run } => {
                     let submit = s.batches[batch as usize].start_run(t, run as usize);
@@ -592,7 +723,7 @@ pub async fn run(spec: Arc<Spec>, cfg: RunConfig, scenario_file: &str) -> Result
             while let Some((batch, members)) = s.pending_batch.pop() {
                 for m in members {
                     let req = s.batches[batch as usize].request(m);
-                    s.dispatch(t, due, Owner::Batch { batch, member: m }, req, &mut work_tx);
+                    s.dispatch(t, due, Owner::Batch { batch, member: m }, req);
                 }
             }
         }
@@ -602,6 +733,7 @@ pub async fn run(spec: Arc<Spec>, cfg: RunConfig, scenario_file: &str) -> Result
             }
         }
         let next_due = s.events.peek_time().filter(|t| *t < spec.end).map(|t| s.clock.real_instant(t));
+        s.flush_outbox();
         if next_due.is_none() && s.outstanding == 0 && s.pending_batch.is_empty() {
             break;
         }
@@ -609,11 +741,16 @@ pub async fn run(spec: Arc<Spec>, cfg: RunConfig, scenario_file: &str) -> Result
         tokio::select! {
             biased;
             _ = &mut ctrl_c => { interrupted = true; break; }
-            Some(d) = done_rx.recv(), if s.outstanding > 0 => {
-                s.complete(d, true);
-                // Take every answer already waiting, then flush the journal once.
-                while let Ok(d) = done_rx.try_recv() {
-                    s.complete(d, true);
+            Some(m) = from_io.recv(), if s.outstanding > 0 => {
+                // Take every batch of answers already there, then flush the journal once.
+                let mut next = Some(m);
+                while let Some(m) = next {
+                    if let FromIo::Answers(batch) = m {
+                        for d in batch {
+                            s.complete(d, true);
+                        }
+                    }
+                    next = from_io.try_recv().ok();
                 }
                 if let Err(e) = s.journal.flush() {
                     s.journal_error.get_or_insert(e.to_string());
@@ -622,7 +759,7 @@ pub async fn run(spec: Arc<Spec>, cfg: RunConfig, scenario_file: &str) -> Result
                 while let Some((batch, members)) = s.pending_batch.pop() {
                     for m in members {
                         let req = s.batches[batch as usize].request(m);
-                        s.dispatch(now_v, Instant::now(), Owner::Batch { batch, member: m }, req, &mut work_tx);
+                        s.dispatch(now_v, Instant::now(), Owner::Batch { batch, member: m }, req);
                     }
                 }
             }
@@ -631,25 +768,41 @@ pub async fn run(spec: Arc<Spec>, cfg: RunConfig, scenario_file: &str) -> Result
         }
     }
 
-    // Stop sending; wait a bounded time for the answers in flight.
-    drop(work_tx);
+    // Stop sending (what waits for a connection stays unsent); wait a bounded time for the
+    // answers in flight.
+    s.flush_outbox();
+    s.work_tx = None;
     let deadline = tokio::time::Instant::now() + cfg.drain;
-    while s.outstanding > 0 {
+    let mut unsent = 0;
+    let mut told_unsent = false;
+    while s.outstanding > 0 || !told_unsent {
         tokio::select! {
-            d = done_rx.recv() => match d {
-                Some(d) => s.complete(d, true),
+            m = from_io.recv() => match m {
+                Some(FromIo::Answers(batch)) => {
+                    for d in batch {
+                        s.complete(d, true);
+                    }
+                }
+                Some(FromIo::Unsent(n)) => {
+                    told_unsent = true;
+                    unsent = n;
+                    s.outstanding -= n.min(s.outstanding);
+                }
                 None => break,
             },
             _ = tokio::time::sleep_until(deadline) => break,
         }
     }
+    // The connection thread ends as soon as it sees nobody listens.
+    drop(from_io);
+    let _ = io_thread.join();
     progress.finish();
     if let Err(e) = s.journal.flush() {
         s.journal_error.get_or_insert(e.to_string());
     }
     let wall = started.elapsed().as_secs_f64();
     let cpu = cpu_at_start.zip(cpu_seconds()).map(|(a, b)| b - a);
-    s.stats.in_flight_at_end = s.outstanding as u64;
+    s.stats.in_flight_at_end = (s.outstanding + unsent) as u64;
     s.stats.pending_at_end += s.events.len() as u64;
     s.stats.events = s.completed + s.not_sent;
     let mut hook_reports = Vec::new();
@@ -751,6 +904,7 @@ pub async fn run(spec: Arc<Spec>, cfg: RunConfig, scenario_file: &str) -> Result
         target,
         transport: match (&cfg.target, cfg.transport) {
             (TargetChoice::Model, _) => "model".into(),
+            (_, TransportKind::Http1) => "http1".into(),
             (_, TransportKind::Hyper) => "hyper-http1".into(),
             (_, TransportKind::Reqwest) => "reqwest".into(),
         },
@@ -766,6 +920,8 @@ pub async fn run(spec: Arc<Spec>, cfg: RunConfig, scenario_file: &str) -> Result
         response_time_ms: crate::report::latency(&s.response_all),
         service_time_ms: crate::report::latency(&s.service_all),
         not_sent: s.not_sent,
+        clock_sync_round_trip_ms: sync_rtt.map(|d| (d.as_secs_f64() * 1e5).round() / 100.0),
+        audit_margin_ms: (margin_real.as_secs_f64() * 1e5).round() / 100.0,
         errors_by_kind: s.recorder.errors_by_kind.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
         journal: JournalReport { path: s.journal.path.display().to_string(), accepted: s.journal.accepted, unknown: s.journal.unknown },
         reconciliation: rec,

@@ -1,7 +1,9 @@
 //! How one connection of the live driver reaches its target.
 //!
-//! - `Hyper`: one HTTP/1.1 connection through hyper's connection-level client (the fast
-//!   path for plain `http://` targets), reconnecting after a failure;
+//! - `Http1`: the driver's own HTTP/1.1 connection ([`super::http1`]), the fast path for
+//!   plain `http://` targets, reconnecting after a failure;
+//! - `Hyper`: one HTTP/1.1 connection through hyper's connection-level client (kept to
+//!   compare against: it costs more CPU per request);
 //! - `Reqwest`: a shared reqwest client (general, slower);
 //! - `Model`: the in-process reference model, called in real time with the run's clock.
 //!
@@ -49,6 +51,7 @@ impl Base {
 }
 
 pub enum Transport {
+    Http1 { conn: super::http1::Conn, scratch: contract::WireScratch, profile: Option<Arc<Profile>> },
     Hyper { base: Base, sender: Option<SendRequest<Full<Bytes>>>, profile: Option<Arc<Profile>> },
     Reqwest { base: Base, client: reqwest::Client, profile: Option<Arc<Profile>> },
     Model { model: Arc<Mutex<Model>>, clock: VirtualClock },
@@ -61,15 +64,7 @@ pub struct RawAnswer {
     pub body: Bytes,
 }
 
-fn classify(e: &std::io::Error) -> &'static str {
-    use std::io::ErrorKind::*;
-    match e.kind() {
-        ConnectionRefused => "refused",
-        ConnectionReset | ConnectionAborted | BrokenPipe | UnexpectedEof => "reset",
-        TimedOut => "timeout",
-        _ => "transport",
-    }
-}
+use super::http1::classify;
 
 fn classify_hyper(e: &hyper::Error) -> &'static str {
     if e.is_incomplete_message() || e.is_closed() || e.is_canceled() {
@@ -103,10 +98,29 @@ impl Transport {
                     Err(_) => (Response::Error { kind: "transport" }, None),
                 }
             }
+            Transport::Http1 { conn, scratch, profile } => {
+                let rendered;
+                let wire = match profile {
+                    Some(p) => {
+                        rendered = p.render(spec, req);
+                        rendered.as_ref()
+                    }
+                    None => contract::wire_into(spec, req, scratch),
+                };
+                let read = |status: u16, retry_after: Option<&str>, body: &[u8]| match profile {
+                    Some(p) => p.read_answer_timed(req, status, retry_after, body, time_scale),
+                    None => contract::from_wire_timed(status, retry_after, body, time_scale),
+                };
+                match tokio::time::timeout(timeout, conn.exchange(wire, read)).await {
+                    Err(_) => (Response::Error { kind: "timeout" }, None),
+                    Ok(Err(kind)) => (Response::Error { kind }, None),
+                    Ok(Ok(answer)) => answer,
+                }
+            }
             _ => {
                 let profile = match self {
                     Transport::Hyper { profile, .. } | Transport::Reqwest { profile, .. } => profile.clone(),
-                    Transport::Model { .. } => None,
+                    Transport::Model { .. } | Transport::Http1 { .. } => None,
                 };
                 let wire = match &profile {
                     Some(p) => p.render(spec, req),
@@ -206,6 +220,14 @@ impl Transport {
                 let retry_after = resp.headers().get("retry-after").and_then(|v| v.to_str().ok()).map(str::to_string);
                 let body = resp.bytes().await.map_err(|_| "reset")?;
                 Ok(RawAnswer { status, retry_after, body })
+            }
+            Transport::Http1 { conn, .. } => {
+                conn.exchange(wire.as_ref(), |status, retry_after, body| RawAnswer {
+                    status,
+                    retry_after: retry_after.map(str::to_string),
+                    body: Bytes::copy_from_slice(body),
+                })
+                .await
             }
             Transport::Model { .. } => Err("transport"),
         }

@@ -21,10 +21,11 @@ pub mod rules;
 
 pub use rules::Rules;
 
+use crate::FastMap;
 use crate::population::{Items, PayerId};
 use crate::scenario::{ChannelIdx, GroupKind, Insurance, SpecialKind};
 use crate::time::SimTime;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -65,7 +66,16 @@ pub struct IdemKey(pub u128);
 impl IdemKey {
     /// The key as sent over HTTP: 32 lowercase hex digits.
     pub fn to_text(self) -> String {
-        format!("{:032x}", self.0)
+        String::from_utf8_lossy(&self.hex()).into_owned()
+    }
+    /// [`IdemKey::to_text`] without allocating.
+    pub fn hex(self) -> [u8; 32] {
+        const DIGITS: &[u8; 16] = b"0123456789abcdef";
+        let mut out = [0u8; 32];
+        for (i, o) in out.iter_mut().enumerate() {
+            *o = DIGITS[((self.0 >> (124 - 4 * i)) & 0xf) as usize];
+        }
+        out
     }
     /// Parse key text: 32 hex digits are taken as they are; any other text (a real
     /// deployment's keys) is hashed into 128 bits (two FNV-1a passes with distinct seeds).
@@ -226,9 +236,9 @@ pub type LedgerKey = (u8, GroupKind, Insurance);
 pub struct Model {
     rules: Arc<Rules>,
     assessments: Vec<Assessment>,
-    by_key: HashMap<IdemKey, StoredPayment>,
+    by_key: FastMap<IdemKey, StoredPayment>,
     payments: Vec<PaymentRecord>,
-    latest_by_payer: HashMap<PayerId, u64>,
+    latest_by_payer: FastMap<PayerId, u64>,
     ledger: Vec<LedgerCell>,
     leagues: usize,
     certificates: u64,
@@ -260,9 +270,9 @@ impl Model {
         Model {
             rules,
             assessments: Vec::new(),
-            by_key: HashMap::new(),
+            by_key: FastMap::default(),
             payments: Vec::new(),
-            latest_by_payer: HashMap::new(),
+            latest_by_payer: FastMap::default(),
             ledger: vec![LedgerCell::default(); leagues * 5 * 6],
             leagues,
             certificates: 0,

@@ -167,7 +167,7 @@ proptest! {
     fn ledger_holds_each_accepted_key_once(reqs in proptest::collection::vec(arb_request(12), 1..200)) {
         let s = spec();
         let mut m = model(&s);
-        let mut first: HashMap<IdemKey, i64> = HashMap::new();
+        let mut first: std::collections::HashMap<IdemKey, i64> = std::collections::HashMap::new();
         let mut reqs = reqs;
         reqs.sort_by_key(|(h, _)| *h);
         for (hour, req) in &reqs {

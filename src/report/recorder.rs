@@ -5,11 +5,12 @@
 //! payments, independent of the target's ledger, so the final reconciliation
 //! compares two separately kept books.
 
+use crate::FastSet;
 use crate::model::{IdemKey, LedgerCell, LedgerKey, Operation, Request, Response, Rules};
 use crate::scenario::{Insurance, Spec};
 use crate::time::{MICROS_PER_DAY, MICROS_PER_HOUR, SimTime};
 use hdrhistogram::Histogram;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// Largest latency recorded (longer ones are clamped): 30 days, in microseconds.
@@ -78,7 +79,7 @@ pub struct Recorder {
     channels: usize,
     cells: Vec<Option<Box<Cell>>>,
     pub hours: Vec<Hour>,
-    acknowledged: HashSet<IdemKey>,
+    acknowledged: FastSet<IdemKey>,
     expected: BTreeMap<LedgerKey, LedgerCell>,
     pub accepted: u64,
     pub accepted_while_suspended: u64,
@@ -119,7 +120,7 @@ impl Recorder {
             channels,
             cells,
             hours,
-            acknowledged: HashSet::new(),
+            acknowledged: FastSet::default(),
             expected: BTreeMap::new(),
             accepted: 0,
             accepted_while_suspended: 0,
@@ -160,7 +161,7 @@ impl Recorder {
     }
 
     /// Idempotency keys of the payments acknowledged as accepted.
-    pub fn acknowledged(&self) -> &HashSet<IdemKey> {
+    pub fn acknowledged(&self) -> &FastSet<IdemKey> {
         &self.acknowledged
     }
 
