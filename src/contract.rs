@@ -95,6 +95,19 @@ pub struct Answer {
     pub accepted_at: Option<String>,
 }
 
+/// The members of an [`Answer`] the driver reads, borrowed from the body where it can.
+#[derive(Deserialize)]
+struct AnswerIn<'a> {
+    assessment_id: Option<u64>,
+    payment_id: Option<u64>,
+    replayed: Option<bool>,
+    payments: Option<u32>,
+    latest_payment_id: Option<u64>,
+    certificate_id: Option<u64>,
+    #[serde(borrow)]
+    accepted_at: Option<std::borrow::Cow<'a, str>>,
+}
+
 /// RFC 9457 problem details, with this contract's extension members.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct Problem {
@@ -364,7 +377,7 @@ pub fn from_wire(status: u16, retry_after: Option<&str>, body: &[u8], time_scale
 /// [`from_wire`], plus the instant the target says it accepted a payment (`accepted_at`).
 pub fn from_wire_timed(status: u16, retry_after: Option<&str>, body: &[u8], time_scale: f64) -> (Response, Option<SimTime>) {
     if (200..300).contains(&status) {
-        let Ok(a) = serde_json::from_slice::<Answer>(body) else {
+        let Ok(a) = serde_json::from_slice::<AnswerIn>(body) else {
             return (Response::Error { kind: "bad_body" }, None);
         };
         let at = a.accepted_at.as_deref().and_then(parse_instant);

@@ -650,7 +650,7 @@ pub async fn run(spec: Arc<Spec>, cfg: RunConfig, scenario_file: &str) -> Result
         work_tx: Some(work_tx),
         recorder: Recorder::new(spec.clone(), rules),
         auditor: Auditor::new(spec.clone(), margin),
-        journal: Journal::create(&cfg.out).map_err(io(&cfg.out.join("journal.jsonl")))?,
+        journal: Journal::create(&cfg.out, &spec).map_err(io(&cfg.out.join("journal.jsonl")))?,
         not_sent: 0,
         completed: 0,
         unknown_keys: FastSet::default(),
