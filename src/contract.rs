@@ -248,16 +248,25 @@ impl Serialize for ItemsOut<'_> {
     }
 }
 
-/// [`PaymentBody`] borrowed from the scenario: the same JSON text.
-#[derive(Serialize)]
-struct PaymentOut<'a> {
-    payer_id: u32,
-    group: GroupKind,
-    league: &'a str,
-    channel: &'a str,
-    items_fen: ItemsOut<'a>,
-    special: bool,
-    assessment_id: Option<u64>,
+/// Append the items as the JSON object [`ItemsOut`] writes (insurance names are plain ASCII).
+pub fn write_items_json(items: &Items, out: &mut Vec<u8>) {
+    let mut n = itoa::Buffer::new();
+    out.push(b'{');
+    let mut first = true;
+    for i in Insurance::ALL {
+        let a = items[i.index()];
+        if a != 0 {
+            if !first {
+                out.push(b',');
+            }
+            first = false;
+            out.push(b'"');
+            out.extend_from_slice(i.as_str().as_bytes());
+            out.extend_from_slice(b"\":");
+            out.extend_from_slice(n.format(a).as_bytes());
+        }
+    }
+    out.push(b'}');
 }
 
 fn league_str(spec: &Spec, l: u8) -> &str {
@@ -307,15 +316,29 @@ pub fn wire_into<'a>(spec: &Spec, req: &Request, scratch: &'a mut WireScratch) -
         Request::Pay { key, payer, channel, items, special, assessment } => {
             path.push_str("/v1/payments");
             *key_text = key.hex();
-            json(&PaymentOut {
-                payer_id: payer.id,
-                group: payer.group,
-                league: league_str(spec, payer.league),
-                channel: channel_str(spec, *channel),
-                items_fen: ItemsOut(items),
-                special: *special,
-                assessment_id: *assessment,
+            // The body of every payment, written by hand (the same text as serde writes for
+            // `PaymentBody`, held so by a test): names come escaped from the spec.
+            let mut n = itoa::Buffer::new();
+            body.extend_from_slice(b"{\"payer_id\":");
+            body.extend_from_slice(n.format(payer.id).as_bytes());
+            body.extend_from_slice(b",\"group\":\"");
+            body.extend_from_slice(payer.group.as_str().as_bytes());
+            body.extend_from_slice(b"\",\"league\":");
+            body.extend_from_slice(spec.leagues.get(payer.league as usize).map(|x| x.name_json.as_str()).unwrap_or("\"\"").as_bytes());
+            body.extend_from_slice(b",\"channel\":");
+            body.extend_from_slice(spec.channels.get(*channel as usize).map(|x| x.id_json.as_str()).unwrap_or("\"\"").as_bytes());
+            body.extend_from_slice(b",\"items_fen\":");
+            write_items_json(items, body);
+            body.extend_from_slice(if *special {
+                b",\"special\":true,\"assessment_id\":"
+            } else {
+                b",\"special\":false,\"assessment_id\":"
             });
+            match assessment {
+                Some(a) => body.extend_from_slice(n.format(*a).as_bytes()),
+                None => body.extend_from_slice(b"null"),
+            }
+            body.push(b'}');
             ("POST", true)
         }
         Request::Lookup { payer, channel } => {
@@ -365,7 +388,62 @@ mod erased {
 }
 
 pub fn parse_instant(s: &str) -> Option<SimTime> {
-    chrono::DateTime::parse_from_rfc3339(s).ok().map(|d| SimTime::from_datetime(&d))
+    parse_instant_fast(s.as_bytes()).or_else(|| chrono::DateTime::parse_from_rfc3339(s).ok().map(|d| SimTime::from_datetime(&d)))
+}
+
+/// The shape every answer of the bundled server has (`YYYY-MM-DDTHH:MM:SS`, optionally
+/// `.ffffff`, then `Z` or `±HH:MM`), parsed without chrono's general machinery (an
+/// `accepted_at` per payment showed in profiles); anything else is left to chrono.
+fn parse_instant_fast(b: &[u8]) -> Option<SimTime> {
+    let num = |r: std::ops::Range<usize>| -> Option<i64> {
+        let d = b.get(r)?;
+        d.iter().try_fold(0i64, |acc, c| c.is_ascii_digit().then(|| acc * 10 + (c - b'0') as i64))
+    };
+    let sep = |i: usize, c: u8| b.get(i) == Some(&c);
+    if !(sep(4, b'-') && sep(7, b'-') && (sep(10, b'T') || sep(10, b't')) && sep(13, b':') && sep(16, b':')) {
+        return None;
+    }
+    let (y, mo, d, h, mi, sec) = (num(0..4)?, num(5..7)?, num(8..10)?, num(11..13)?, num(14..16)?, num(17..19)?);
+    if !(1..=12).contains(&mo) || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 59 {
+        return None;
+    }
+    let mut at = 19;
+    let mut micros = 0;
+    if sep(at, b'.') {
+        let digits = b[at + 1..].iter().take_while(|c| c.is_ascii_digit()).count();
+        if digits == 0 || digits > 6 {
+            return None; // none, or more than microseconds: left to chrono
+        }
+        micros = num(at + 1..at + 1 + digits)? * 10i64.pow(6 - digits as u32);
+        at += 1 + digits;
+    }
+    let offset = match b.get(at..)? {
+        [b'Z' | b'z'] => 0,
+        [sign @ (b'+' | b'-'), h1, h2, b':', m1, m2] => {
+            let oh = num(at + 1..at + 3)?;
+            let om = num(at + 4..at + 6)?;
+            let _ = (h1, h2, m1, m2);
+            if oh > 23 || om > 59 {
+                return None;
+            }
+            let o = oh * 3600 + om * 60;
+            if *sign == b'-' { -o } else { o }
+        }
+        _ => return None,
+    };
+    // Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil).
+    let days_in_month = [31, if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+    if d > days_in_month[(mo - 1) as usize] {
+        return None;
+    }
+    let yy = if mo <= 2 { y - 1 } else { y };
+    let era = yy.div_euclid(400);
+    let yoe = yy - era * 400;
+    let doy = (153 * (if mo > 2 { mo - 3 } else { mo + 9 }) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    let secs = days * 86_400 + h * 3600 + mi * 60 + sec - offset;
+    Some(SimTime(secs * 1_000_000 + micros))
 }
 
 /// Map an HTTP answer to a model [`Response`]. `retry_after_virtual_micros` converts a
@@ -476,6 +554,31 @@ mod tests {
             assert_eq!(String::from_utf8(w.body.unwrap()).unwrap(), serde_json::to_string(&owned).unwrap());
             assert_eq!(w.idempotency_key.as_deref(), Some(IdemKey(42).to_text().as_str()));
             assert_eq!(w.path, "/v1/payments");
+        }
+    }
+
+    #[test]
+    fn fast_instant_parsing_agrees_with_chrono() {
+        use chrono::FixedOffset;
+        let chrono_parse = |s: &str| chrono::DateTime::parse_from_rfc3339(s).ok().map(|d| SimTime::from_datetime(&d));
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        for i in 0..20_000 {
+            x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            // Instants from 1900 to 2100, some on whole seconds, offsets -12:00..+14:00.
+            let t = (x >> 11) as i64 % (200 * 365 * 86_400_000_000) - 70 * 365 * 86_400_000_000;
+            let t = if i % 3 == 0 { t - t.rem_euclid(1_000_000) } else { t };
+            let off = FixedOffset::east_opt(((x >> 3) % 1561) as i32 * 60 - 12 * 3600).unwrap();
+            let text = SimTime(t).format(off);
+            assert_eq!(parse_instant_fast(text.as_bytes()), Some(SimTime(t)), "{text}");
+            assert_eq!(chrono_parse(&text), Some(SimTime(t)), "{text}");
+        }
+        for s in ["2021-05-01T00:00:00Z", "2021-05-01T00:00:00.5+08:00", "2024-02-29T23:59:59.123-03:30", "2000-02-29T00:00:00Z"] {
+            assert_eq!(parse_instant_fast(s.as_bytes()), chrono_parse(s), "{s}");
+        }
+        // Left to chrono: nanoseconds, leap seconds, impossible dates, other shapes.
+        for s in ["2021-05-01T00:00:00.123456789Z", "2021-02-29T00:00:00Z", "2021-05-01 00:00:00Z", "2021-05-01T00:00:60Z", "x", ""] {
+            assert_eq!(parse_instant_fast(s.as_bytes()), None, "{s}");
+            assert_eq!(parse_instant(s), chrono_parse(s), "{s}");
         }
     }
 

@@ -196,9 +196,9 @@ impl Conn {
 
     /// Whether a kept-alive connection is still open: only probed after a pause, when a
     /// server may have closed it (a busy connection is not probed: no extra system call).
-    fn stale(&self) -> bool {
+    fn stale(&self, now: Instant) -> bool {
         let Some(s) = &self.stream else { return true };
-        if self.last_used.elapsed() < IDLE_PROBE {
+        if now.saturating_duration_since(self.last_used) < IDLE_PROBE {
             return false;
         }
         let mut b = [0u8; 1];
@@ -206,10 +206,15 @@ impl Conn {
         !matches!(s.try_read(&mut b), Err(e) if e.kind() == ErrorKind::WouldBlock)
     }
 
-    /// One exchange. `read` sees the status, the `Retry-After` value and the body while they
-    /// are in the connection's buffers, and its result is returned.
-    pub async fn exchange<R>(&mut self, wire: WireRef<'_>, read: impl FnOnce(u16, Option<&str>, &[u8]) -> R) -> Result<R, &'static str> {
-        if self.busy || self.stale() {
+    /// One exchange, starting `now`. `read` sees the status, the `Retry-After` value and the
+    /// body while they are in the connection's buffers, and its result is returned.
+    pub async fn exchange<R>(
+        &mut self,
+        now: Instant,
+        wire: WireRef<'_>,
+        read: impl FnOnce(u16, Option<&str>, &[u8]) -> R,
+    ) -> Result<R, &'static str> {
+        if self.busy || self.stale(now) {
             self.stream = None;
         }
         self.busy = true;
@@ -218,7 +223,8 @@ impl Conn {
             self.stream = None;
         }
         self.busy = false;
-        self.last_used = Instant::now();
+        // When the exchange started: close enough to tell an idle connection.
+        self.last_used = now;
         r
     }
 

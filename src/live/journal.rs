@@ -15,9 +15,6 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 pub struct Journal {
-    /// League names and channel ids as JSON strings (quoted and escaped once).
-    leagues: Vec<String>,
-    channels: Vec<String>,
     w: BufWriter<File>,
     /// Reused for the instant of each line, and for the line.
     at: String,
@@ -43,13 +40,10 @@ struct Line<'a> {
 }
 
 impl Journal {
-    pub fn create(dir: &Path, spec: &Spec) -> std::io::Result<Journal> {
+    pub fn create(dir: &Path) -> std::io::Result<Journal> {
         let path = dir.join("journal.jsonl");
         let f = File::create(&path)?;
-        let json = |s: &str| serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into());
         Ok(Journal {
-            leagues: spec.leagues.iter().map(|l| json(&l.name)).collect(),
-            channels: spec.channels.iter().map(|c| json(&c.id)).collect(),
             w: BufWriter::with_capacity(64 << 10, f),
             at: String::new(),
             line: Vec::with_capacity(512),
@@ -65,7 +59,7 @@ impl Journal {
         };
         // Written by hand: a line per payment through serde cost more than the rest of
         // the answer's handling. Every string here is ASCII without escapes (event, instant,
-        // hex key, group and insurance names) or was escaped once (league, channel).
+        // hex key, group and insurance names) or was escaped once, in the spec (league, channel).
         self.at.clear();
         at.write_rfc3339(spec.calendar.offset, &mut self.at);
         let mut n = itoa::Buffer::new();
@@ -87,25 +81,12 @@ impl Journal {
         l.extend_from_slice(b",\"group\":\"");
         l.extend_from_slice(payer.group.as_str().as_bytes());
         l.extend_from_slice(b"\",\"league\":");
-        l.extend_from_slice(self.leagues.get(payer.league as usize).map(String::as_str).unwrap_or("\"\"").as_bytes());
+        l.extend_from_slice(spec.leagues.get(payer.league as usize).map(|x| x.name_json.as_str()).unwrap_or("\"\"").as_bytes());
         l.extend_from_slice(b",\"channel\":");
-        l.extend_from_slice(self.channels.get(*channel as usize).map(String::as_str).unwrap_or("\"\"").as_bytes());
-        l.extend_from_slice(b",\"items_fen\":{");
-        let mut first = true;
-        for i in crate::scenario::Insurance::ALL {
-            let a = items[i.index()];
-            if a != 0 {
-                if !first {
-                    l.push(b',');
-                }
-                first = false;
-                l.push(b'"');
-                l.extend_from_slice(i.as_str().as_bytes());
-                l.extend_from_slice(b"\":");
-                l.extend_from_slice(n.format(a).as_bytes());
-            }
-        }
-        l.extend_from_slice(b"}}\n");
+        l.extend_from_slice(spec.channels.get(*channel as usize).map(|x| x.id_json.as_str()).unwrap_or("\"\"").as_bytes());
+        l.extend_from_slice(b",\"items_fen\":");
+        crate::contract::write_items_json(items, l);
+        l.extend_from_slice(b"}\n");
         self.w.write_all(&self.line)
     }
 
@@ -145,7 +126,7 @@ mod tests {
         let spec = crate::scenario::load(Path::new("scenarios/ci-smoke.json")).expect("scenario");
         let dir = std::env::temp_dir().join(format!("cutover-journal-test-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        let mut j = Journal::create(&dir, &spec).unwrap();
+        let mut j = Journal::create(&dir).unwrap();
         let cases = [
             (Some(7u64), [74040i64, 0, 0, 0, 0, 0], GroupKind::Flexible, 0u8, 0u8, SimTime(1_619_798_400_000_000)),
             (None, [1, -2, 3, 0, 5, 6], GroupKind::Unit, 1, 3, SimTime(1_619_798_400_123_456)),

@@ -21,7 +21,6 @@ use hyper::client::conn::http1::SendRequest;
 use hyper_util::rt::TokioIo;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 /// An `http://host:port` base address.
 #[derive(Clone, Debug)]
@@ -81,14 +80,23 @@ fn classify_hyper(e: &hyper::Error) -> &'static str {
 }
 
 impl Transport {
-    /// Send one request and map the answer; `timeout` bounds the whole exchange.
+    /// After a call was abandoned on its deadline: the connection may hold half an
+    /// answer, so start afresh. (`Http1` notices by itself: its exchange never finished.)
+    pub fn after_timeout(&mut self) {
+        if let Transport::Hyper { sender, .. } = self {
+            *sender = None;
+        }
+    }
+
+    /// Send one request and map the answer. No deadline here: the caller races the call
+    /// against the request's deadline and calls [`Transport::after_timeout`] when it loses.
     /// Also returns the instant the target says it decided, when it says so.
     pub async fn call(
         &mut self,
         spec: &crate::scenario::Spec,
         req: &Request,
-        timeout: Duration,
         time_scale: f64,
+        now: std::time::Instant,
     ) -> (Response, Option<SimTime>) {
         match self {
             Transport::Model { model, clock } => {
@@ -111,10 +119,9 @@ impl Transport {
                     Some(p) => p.read_answer_timed(req, status, retry_after, body, time_scale),
                     None => contract::from_wire_timed(status, retry_after, body, time_scale),
                 };
-                match tokio::time::timeout(timeout, conn.exchange(wire, read)).await {
-                    Err(_) => (Response::Error { kind: "timeout" }, None),
-                    Ok(Err(kind)) => (Response::Error { kind }, None),
-                    Ok(Ok(answer)) => answer,
+                match conn.exchange(now, wire, read).await {
+                    Err(kind) => (Response::Error { kind }, None),
+                    Ok(answer) => answer,
                 }
             }
             _ => {
@@ -126,16 +133,9 @@ impl Transport {
                     Some(p) => p.render(spec, req),
                     None => contract::to_wire(spec, req),
                 };
-                match tokio::time::timeout(timeout, self.exchange(&wire)).await {
-                    Err(_) => {
-                        // The connection may hold a half-read answer: start afresh.
-                        if let Transport::Hyper { sender, .. } = self {
-                            *sender = None;
-                        }
-                        (Response::Error { kind: "timeout" }, None)
-                    }
-                    Ok(Err(kind)) => (Response::Error { kind }, None),
-                    Ok(Ok(a)) => match &profile {
+                match self.exchange(&wire).await {
+                    Err(kind) => (Response::Error { kind }, None),
+                    Ok(a) => match &profile {
                         Some(p) => p.read_answer_timed(req, a.status, a.retry_after.as_deref(), &a.body, time_scale),
                         None => contract::from_wire_timed(a.status, a.retry_after.as_deref(), &a.body, time_scale),
                     },
@@ -222,7 +222,7 @@ impl Transport {
                 Ok(RawAnswer { status, retry_after, body })
             }
             Transport::Http1 { conn, .. } => {
-                conn.exchange(wire.as_ref(), |status, retry_after, body| RawAnswer {
+                conn.exchange(std::time::Instant::now(), wire.as_ref(), |status, retry_after, body| RawAnswer {
                     status,
                     retry_after: retry_after.map(str::to_string),
                     body: Bytes::copy_from_slice(body),

@@ -113,9 +113,16 @@ pub struct StagedSpec {
     pub opens: SimTime,
 }
 
+/// `s` as a JSON string: quoted and escaped.
+pub fn json_string(s: &str) -> String {
+    serde_json::Value::from(s).to_string()
+}
+
 #[derive(Clone, Debug)]
 pub struct LeagueSpec {
     pub name: String,
+    /// `name` as a JSON string (quoted, escaped), for writers on the hot path.
+    pub name_json: String,
     pub population: u64,
     pub offline_factor: f64,
 }
@@ -123,6 +130,8 @@ pub struct LeagueSpec {
 #[derive(Clone, Debug)]
 pub struct ChannelSpec {
     pub id: String,
+    /// `id` as a JSON string (quoted, escaped), for writers on the hot path.
+    pub id_json: String,
     pub name: String,
     pub kind: ChannelKind,
     /// Share of each group's attempts, per league (`share[league][group]`), renormalised

@@ -498,6 +498,7 @@ pub fn compile(s: Scenario) -> Result<Spec, Vec<Problem>> {
         });
         channels.push(ChannelSpec {
             id: ch.id.clone(),
+            id_json: super::json_string(&ch.id),
             name: ch.name.clone(),
             kind: ch.kind,
             share: Vec::new(),
@@ -698,8 +699,16 @@ pub fn compile(s: Scenario) -> Result<Spec, Vec<Problem>> {
     let (Some(start), Some(end), Some(notice), Some(offset)) = (start, end, notice, offset) else {
         return Err(vec![Problem::new("timeline", "internal error: unresolved instants")]);
     };
-    let leagues =
-        p.leagues.iter().map(|l| LeagueSpec { name: l.name.clone(), population: l.population, offline_factor: l.offline_factor }).collect();
+    let leagues = p
+        .leagues
+        .iter()
+        .map(|l| LeagueSpec {
+            name: l.name.clone(),
+            name_json: super::json_string(&l.name),
+            population: l.population,
+            offline_factor: l.offline_factor,
+        })
+        .collect();
     Ok(Spec {
         start,
         end,
