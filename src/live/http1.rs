@@ -321,6 +321,65 @@ mod tests {
         assert!(parse_head(b"garbage\r\n\r\n").is_err());
     }
 
+    /// A scripted server on 127.0.0.1:0: for each accepted connection, one list of answers,
+    /// each sent after reading one request head (a request has no body here: GET).
+    fn scripted(conns: Vec<Vec<&'static [u8]>>) -> SocketAddr {
+        use std::io::{Read, Write};
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = l.local_addr().unwrap();
+        std::thread::spawn(move || {
+            for answers in conns {
+                let (mut s, _) = l.accept().unwrap();
+                s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+                for a in answers {
+                    let mut got = Vec::new();
+                    let mut b = [0u8; 1024];
+                    while !got.windows(4).any(|w| w == b"\r\n\r\n") {
+                        let n = s.read(&mut b).unwrap();
+                        assert!(n > 0, "the client closed early");
+                        got.extend_from_slice(&b[..n]);
+                    }
+                    assert!(got.starts_with(b"GET /x HTTP/1.1\r\nhost: h\r\n"), "{}", String::from_utf8_lossy(&got));
+                    // Answer in two pieces, so the client has to read more than once.
+                    let (x, y) = a.split_at(a.len() / 2);
+                    s.write_all(x).unwrap();
+                    s.flush().unwrap();
+                    std::thread::sleep(Duration::from_millis(5));
+                    s.write_all(y).unwrap();
+                }
+            }
+        });
+        addr
+    }
+
+    #[test]
+    fn exchanges_keep_alive_follow_chunks_and_reconnect_after_close() {
+        let addr = scripted(vec![
+            vec![
+                b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nhello",
+                b"HTTP/1.1 503 Service Unavailable\r\nTransfer-Encoding: chunked\r\nRetry-After: 7\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n",
+                b"HTTP/1.1 200 OK\r\nconnection: close\r\ncontent-length: 2\r\n\r\nok",
+            ],
+            vec![b"HTTP/1.0 201 Created\r\n\r\nuntil the end"],
+        ]);
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async {
+            let mut c = Conn::new(addr, "h");
+            let wire = WireRef { method: "GET", path: "/x", idempotency_key: None, headers: &[], body: None };
+            let mut get = async |c: &mut Conn| {
+                c.exchange(Instant::now(), wire, |status, retry, body| (status, retry.map(str::to_string), body.to_vec())).await
+            };
+            assert_eq!(get(&mut c).await, Ok((200, None, b"hello".to_vec())));
+            assert_eq!(get(&mut c).await, Ok((503, Some("7".to_string()), b"abcde".to_vec())));
+            assert_eq!(get(&mut c).await, Ok((200, None, b"ok".to_vec())));
+            assert!(c.stream.is_none(), "connection: close was not honoured");
+            // A new connection, answered by HTTP/1.0 without a length: read to the end.
+            assert_eq!(get(&mut c).await, Ok((201, None, b"until the end".to_vec())));
+            // Nobody listens any more on a second reconnection: an error kind, no panic.
+            assert!(matches!(get(&mut c).await, Err("refused" | "reset" | "transport")));
+        });
+    }
+
     #[test]
     fn chunked_bodies_decode_only_when_complete() {
         let mut out = Vec::new();

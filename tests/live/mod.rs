@@ -157,6 +157,51 @@ fn a_stall_shows_in_response_time_not_only_service_time() {
 }
 
 #[test]
+fn a_stall_past_the_timeout_counts_timeouts_on_both_http_clients() {
+    for transport in ["http1", "hyper"] {
+        let server = Server::start(0, &["--scenario", "scenarios/ci-smoke.json"]);
+        let dir = temp_dir(&format!("timeout-{transport}"));
+        let scenario = write_scenario(&dir, "short.json", &short_smoke());
+        let child = spawn_cutover(&[
+            "run",
+            scenario.to_str().unwrap(),
+            "--target",
+            &server.url,
+            "--transport",
+            transport,
+            "--time-scale",
+            "150000",
+            "--connections",
+            "4",
+            "--timeout-ms",
+            "200",
+            "--out",
+            dir.to_str().unwrap(),
+            "--quiet",
+        ]);
+        assert!(wait_for_lines(&dir.join("journal.jsonl"), 200, Duration::from_secs(30)), "{transport}: the run did not get going");
+        let (status, _, _) = http(server.port, "POST", "/v1/admin/stall", &[], r#"{"millis":1000}"#);
+        assert_eq!(status, 200);
+        let o = wait_bounded(child, Duration::from_secs(60));
+        assert!(matches!(o.status.code(), Some(0) | Some(1)), "{transport}: {}{}", stdout(&o), stderr(&o));
+        let live = &report(&dir)["live"];
+        assert_eq!(live["transport"], if transport == "http1" { "http1" } else { "hyper-http1" });
+        let timeouts = live["errors_by_kind"]["timeout"].as_u64().unwrap_or(0);
+        assert!(timeouts >= 1, "{transport}: no timeout counted: {}", live["errors_by_kind"]);
+        // A request times out between 1 and 1.1 timeouts after it was sent, never at the stall's end.
+        let service_max = live["service_time_ms"]["max"].as_f64().unwrap();
+        assert!((200.0..900.0).contains(&service_max), "{transport}: service max {service_max} ms");
+        let rec = &live["reconciliation"];
+        assert_eq!(rec["lost"], 0, "{transport}: {rec}");
+        assert_eq!(rec["phantoms_or_duplicates"], 0, "{transport}: {rec}");
+        let unknown = rec["unknown"].as_u64().unwrap();
+        assert_eq!(unknown, rec["unknown_present"].as_u64().unwrap() + rec["unknown_absent"].as_u64().unwrap(), "{transport}: {rec}");
+        // After the stall the connections were reopened and the run went on.
+        assert!(live["requests_completed"].as_u64().unwrap() > 200 + timeouts, "{transport}: {live}");
+    }
+}
+
+#[test]
 fn killed_server_restarted_with_data_loses_nothing_and_counts_nothing_twice() {
     let dir = temp_dir("restart");
     let data = dir.join("data");
