@@ -4,7 +4,10 @@
 # against the same server and endpoint (POST /v1/payments, each request a new payment).
 #
 # Usage: bash benches/http-vs-wrk.sh [seconds-for-wrk] [connections]   (defaults 10, 32)
-#        TRANSPORTS="http1" bash benches/http-vs-wrk.sh     (default: http1 hyper reqwest)
+#        TRANSPORTS="http1" ROUNDS=5 bash benches/http-vs-wrk.sh   (defaults: http1 hyper reqwest; 3)
+# Clients take turns, round after round, each against a fresh server; the summary gives the
+# median of each client over the rounds (this machine's speed drifts by 20 % within minutes,
+# so one pass of each would compare a fast minute with a slow one).
 # Needs: wrk, python3, GNU time (/usr/bin/time). Traffic goes to 127.0.0.1 only; every
 # process it starts is stopped by its PID.
 set -euo pipefail
@@ -49,12 +52,12 @@ start_server() {
   url=$(sed -n 's/^listening on //p' "$work/serve.out")
   [ -n "$url" ] || { echo "the server did not start"; exit 1; }
 }
-stop_server() {  # prints the server's CPU seconds (user + system)
+stop_server() {  # sets server_cpu: the server's CPU seconds (user + system)
   local ticks
   ticks=$(awk '{print $14 + $15}' "/proc/$server_pid/stat")
   kill "$server_pid"; wait "$server_pid" 2>/dev/null || true
   server_pid=""
-  python3 -c "print($ticks / 100)"
+  server_cpu=$(python3 -c "print($ticks / 100)")
 }
 
 cat > "$work/pay.lua" <<'LUA'
@@ -66,35 +69,45 @@ request = function()
 end
 LUA
 
-start_server
-echo "$(nproc) cores; $conns connections; a fresh server per client"
-/usr/bin/time -f "%U %S" -o "$work/wrk.time" wrk -t2 -c"$conns" -d"${secs}s" -s "$work/pay.lua" "$url" > "$work/wrk.out"
-wrk_server_cpu=$(stop_server)
-wrk_rps=$(awk '/Requests\/sec/ {print $2}' "$work/wrk.out")
-wrk_total=$(awk '/requests in/ {print $1}' "$work/wrk.out")
-read -r wu ws < "$work/wrk.time"
-wrk_cpu_us=$(python3 -c "print(round(($wu + $ws) * 1e6 / $wrk_total, 1))")
-wrk_server_us=$(python3 -c "print(round($wrk_server_cpu * 1e6 / $wrk_total, 1))")
-
+rounds="${ROUNDS:-3}"
 transports="${TRANSPORTS:-http1 hyper reqwest}"
-for transport in $transports; do
+echo "$(nproc) cores; $conns connections; a fresh server per client; $rounds rounds, clients taking turns"
+: > "$work/lines"
+for round in $(seq 1 "$rounds"); do
   start_server
-  "$bin" run "$work/bench.json" --target "$url" --time-scale 100000000 --connections "$conns" \
-    --queue-bound 10000000 --transport "$transport" --out "$work/run-$transport" --quiet > /dev/null || true
-  server_cpu=$(stop_server)
-  python3 - "$work/run-$transport/report.json" "$transport" "$server_cpu" > "$work/run-$transport.line" <<'PY'
+  /usr/bin/time -f "%U %S" -o "$work/wrk.time" wrk -t2 -c"$conns" -d"${secs}s" -s "$work/pay.lua" "$url" > "$work/wrk.out"
+  stop_server
+  total=$(awk '/requests in/ {print $1}' "$work/wrk.out")
+  read -r wu ws < "$work/wrk.time"
+  python3 -c "print('wrk', $(awk '/Requests\/sec/ {print $2}' "$work/wrk.out"), round(($wu + $ws) * 1e6 / $total, 1), $total, 0, round($server_cpu * 1e6 / $total, 1))" >> "$work/lines"
+  for transport in $transports; do
+    start_server
+    "$bin" run "$work/bench.json" --target "$url" --time-scale 100000000 --connections "$conns" \
+      --queue-bound 10000000 --transport "$transport" --out "$work/run-$transport" --quiet > /dev/null || true
+    stop_server
+    python3 - "$work/run-$transport/report.json" "$transport" "$server_cpu" >> "$work/lines" <<'PY'
 import json, sys
 l = json.load(open(sys.argv[1]))["live"]
 n = l["requests_completed"]
 print(sys.argv[2], l["requests_per_second"], l["client_cpu_micros_per_request"], n, l["not_sent"], round(float(sys.argv[3]) * 1e6 / max(n, 1), 1))
 PY
+  done
+  echo "round $round done" >&2
 done
 
-printf '%-22s %12s %16s %16s %10s\n' "client" "req/s" "client µs/req" "server µs/req" "requests"
-printf '%-22s %12s %16s %16s %10s\n' "wrk" "$wrk_rps" "$wrk_cpu_us" "$wrk_server_us" "$wrk_total"
-for transport in $transports; do
-  read -r name rps cpu n ns scpu < "$work/run-$transport.line"
-  ratio=$(python3 -c "print(round($rps / $wrk_rps, 2))")
-  cratio=$(python3 -c "print(round($cpu / $wrk_cpu_us, 2))")
-  printf '%-22s %12s %16s %16s %10s   (%sx wrk throughput, %sx wrk CPU/request; not sent %s)\n' "cutover run ($name)" "$rps" "$cpu" "$scpu" "$n" "$ratio" "$cratio" "$ns"
-done
+python3 - "$work/lines" $transports <<'PY'
+import statistics, sys
+rows = [l.split() for l in open(sys.argv[1]) if l.strip()]
+clients = ["wrk"] + sys.argv[2:]
+print(f"{'client':<22} {'req/s':>10} {'client µs/req':>14} {'server µs/req':>14} {'requests':>9}")
+for r in rows:
+    name = r[0] if r[0] == "wrk" else f"cutover run ({r[0]})"
+    print(f"{name:<22} {float(r[1]):>10.0f} {float(r[2]):>14.1f} {float(r[5]):>14.1f} {int(float(r[3])):>9}" + ("" if r[0] == "wrk" else f"   not sent {r[4]}"))
+med = {c: (statistics.median(float(r[1]) for r in rows if r[0] == c), statistics.median(float(r[2]) for r in rows if r[0] == c)) for c in clients}
+print(f"medians over {sum(1 for r in rows if r[0] == 'wrk')} rounds:")
+w_rps, w_cpu = med["wrk"]
+print(f"  wrk: {w_rps:.0f} req/s, {w_cpu:.1f} µs CPU/request")
+for c in clients[1:]:
+    rps, cpu = med[c]
+    print(f"  cutover run ({c}): {rps:.0f} req/s, {cpu:.1f} µs CPU/request = {rps / w_rps:.2f}x wrk throughput, {cpu / w_cpu:.2f}x wrk CPU/request")
+PY
