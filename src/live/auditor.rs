@@ -164,6 +164,12 @@ impl Auditor {
         }
     }
 
+    /// Make room for about `payments` payments up front.
+    pub fn reserve(&mut self, payments: usize) {
+        self.shadow.reserve(payments);
+        self.payment_ids.reserve(payments);
+    }
+
     pub fn report(&self) -> AuditReport {
         self.report.clone()
     }

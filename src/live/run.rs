@@ -716,6 +716,9 @@ pub async fn run(spec: Arc<Spec>, cfg: RunConfig, scenario_file: &str) -> Result
         margin_micros: margin,
     };
     s.stats.agents = s.agents.len() as u64;
+    // About one payment per payer: room for them up front.
+    s.recorder.reserve(s.agents.len());
+    s.auditor.reserve(s.agents.len());
     for (idx, next) in cast.first.into_iter().enumerate() {
         if s.agents[idx].displaced {
             s.recorder.displaced(spec.start);

@@ -292,6 +292,14 @@ impl Model {
         matches!(resp, Response::Assessed { .. } | Response::Accepted { replayed: false, .. } | Response::Certificate { .. })
     }
 
+    /// Make room for about `payments` payments up front (the live driver knows how many
+    /// payers it has): growing the maps by doubling showed as rehashing and page faults.
+    pub fn reserve(&mut self, payments: usize) {
+        self.by_key.reserve(payments);
+        self.payments.reserve(payments);
+        self.latest_by_payer.reserve(payments);
+    }
+
     /// The payment stored under an idempotency key, if any.
     pub fn payment_by_key(&self, key: IdemKey) -> Option<PaymentInfo> {
         let s = self.by_key.get(&key)?;

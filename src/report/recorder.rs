@@ -160,6 +160,11 @@ impl Recorder {
         true
     }
 
+    /// Make room for about `payments` acknowledged payments up front.
+    pub fn reserve(&mut self, payments: usize) {
+        self.acknowledged.reserve(payments);
+    }
+
     /// Idempotency keys of the payments acknowledged as accepted.
     pub fn acknowledged(&self) -> &FastSet<IdemKey> {
         &self.acknowledged
