@@ -248,6 +248,22 @@ impl Serialize for ItemsOut<'_> {
     }
 }
 
+/// Append the members every payment text shares, in the order of [`PaymentBody`]:
+/// `"payer_id":N,"group":"…","league":…,"channel":…,"items_fen":{…}`. The group and
+/// insurance names are plain ASCII; league and channel come escaped from the spec.
+pub fn write_payment_members(spec: &Spec, payer: &PayerRef, channel: u8, items: &Items, out: &mut Vec<u8>) {
+    out.extend_from_slice(b"\"payer_id\":");
+    out.extend_from_slice(itoa::Buffer::new().format(payer.id).as_bytes());
+    out.extend_from_slice(b",\"group\":\"");
+    out.extend_from_slice(payer.group.as_str().as_bytes());
+    out.extend_from_slice(b"\",\"league\":");
+    out.extend_from_slice(spec.leagues.get(payer.league as usize).map(|x| x.name_json.as_str()).unwrap_or("\"\"").as_bytes());
+    out.extend_from_slice(b",\"channel\":");
+    out.extend_from_slice(spec.channels.get(channel as usize).map(|x| x.id_json.as_str()).unwrap_or("\"\"").as_bytes());
+    out.extend_from_slice(b",\"items_fen\":");
+    write_items_json(items, out);
+}
+
 /// Append the items as the JSON object [`ItemsOut`] writes (insurance names are plain ASCII).
 pub fn write_items_json(items: &Items, out: &mut Vec<u8>) {
     let mut n = itoa::Buffer::new();
@@ -318,24 +334,15 @@ pub fn wire_into<'a>(spec: &Spec, req: &Request, scratch: &'a mut WireScratch) -
             *key_text = key.hex();
             // The body of every payment, written by hand (the same text as serde writes for
             // `PaymentBody`, held so by a test): names come escaped from the spec.
-            let mut n = itoa::Buffer::new();
-            body.extend_from_slice(b"{\"payer_id\":");
-            body.extend_from_slice(n.format(payer.id).as_bytes());
-            body.extend_from_slice(b",\"group\":\"");
-            body.extend_from_slice(payer.group.as_str().as_bytes());
-            body.extend_from_slice(b"\",\"league\":");
-            body.extend_from_slice(spec.leagues.get(payer.league as usize).map(|x| x.name_json.as_str()).unwrap_or("\"\"").as_bytes());
-            body.extend_from_slice(b",\"channel\":");
-            body.extend_from_slice(spec.channels.get(*channel as usize).map(|x| x.id_json.as_str()).unwrap_or("\"\"").as_bytes());
-            body.extend_from_slice(b",\"items_fen\":");
-            write_items_json(items, body);
+            body.push(b'{');
+            write_payment_members(spec, payer, *channel, items, body);
             body.extend_from_slice(if *special {
                 b",\"special\":true,\"assessment_id\":"
             } else {
                 b",\"special\":false,\"assessment_id\":"
             });
             match assessment {
-                Some(a) => body.extend_from_slice(n.format(*a).as_bytes()),
+                Some(a) => body.extend_from_slice(itoa::Buffer::new().format(*a).as_bytes()),
                 None => body.extend_from_slice(b"null"),
             }
             body.push(b'}');

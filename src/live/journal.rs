@@ -76,16 +76,8 @@ impl Journal {
             Some(p) => l.extend_from_slice(n.format(p).as_bytes()),
             None => l.extend_from_slice(b"null"),
         }
-        l.extend_from_slice(b",\"payer_id\":");
-        l.extend_from_slice(n.format(payer.id).as_bytes());
-        l.extend_from_slice(b",\"group\":\"");
-        l.extend_from_slice(payer.group.as_str().as_bytes());
-        l.extend_from_slice(b"\",\"league\":");
-        l.extend_from_slice(spec.leagues.get(payer.league as usize).map(|x| x.name_json.as_str()).unwrap_or("\"\"").as_bytes());
-        l.extend_from_slice(b",\"channel\":");
-        l.extend_from_slice(spec.channels.get(*channel as usize).map(|x| x.id_json.as_str()).unwrap_or("\"\"").as_bytes());
-        l.extend_from_slice(b",\"items_fen\":");
-        crate::contract::write_items_json(items, l);
+        l.push(b',');
+        crate::contract::write_payment_members(spec, payer, *channel, items, l);
         l.extend_from_slice(b"}\n");
         self.w.write_all(&self.line)
     }
