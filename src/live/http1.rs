@@ -264,11 +264,7 @@ impl Conn {
             let have = &self.buf[head.head_len..];
             match head.framing {
                 Framing::Length(n) if have.len() >= n => break (head.head_len, head.head_len + n),
-                Framing::Chunked => {
-                    if dechunk(have, &mut self.body)?.is_some() {
-                        break (0, 0);
-                    }
-                }
+                Framing::Chunked if dechunk(have, &mut self.body)?.is_some() => break (0, 0),
                 _ => {}
             }
             if self.buf.len() > MAX_ANSWER + head.head_len {
@@ -366,7 +362,7 @@ mod tests {
         rt.block_on(async {
             let mut c = Conn::new(addr, "h");
             let wire = WireRef { method: "GET", path: "/x", idempotency_key: None, headers: &[], body: None };
-            let mut get = async |c: &mut Conn| {
+            let get = async |c: &mut Conn| {
                 c.exchange(Instant::now(), wire, |status, retry, body| (status, retry.map(str::to_string), body.to_vec())).await
             };
             assert_eq!(get(&mut c).await, Ok((200, None, b"hello".to_vec())));
