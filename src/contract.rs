@@ -184,14 +184,6 @@ pub struct WireRequest {
     pub body: Option<Vec<u8>>,
 }
 
-fn league_name(spec: &Spec, l: u8) -> String {
-    spec.leagues.get(l as usize).map(|x| x.name.clone()).unwrap_or_default()
-}
-
-fn channel_id(spec: &Spec, c: u8) -> String {
-    spec.channels.get(c as usize).map(|x| x.id.clone()).unwrap_or_default()
-}
-
 fn encode(s: &str) -> String {
     // Query values here are snake_case ids and league names (ASCII letters): escape the rest.
     s.bytes()
@@ -230,24 +222,6 @@ pub struct WireScratch {
     body: Vec<u8>,
 }
 
-/// The items of a request as the JSON object of its non-zero amounts, written without
-/// building a map: the same text as [`ItemsWire`] (keys in [`Insurance`] order).
-pub struct ItemsOut<'a>(pub &'a Items);
-
-impl Serialize for ItemsOut<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap;
-        let items = self.0;
-        let mut m = s.serialize_map(Some(items.iter().filter(|a| **a != 0).count()))?;
-        for i in Insurance::ALL {
-            if items[i.index()] != 0 {
-                m.serialize_entry(&i, &items[i.index()])?;
-            }
-        }
-        m.end()
-    }
-}
-
 /// Append the members every payment text shares, in the order of [`PaymentBody`]:
 /// `"payer_id":N,"group":"…","league":…,"channel":…,"items_fen":{…}`. The group and
 /// insurance names are plain ASCII; league and channel come escaped from the spec.
@@ -264,7 +238,8 @@ pub fn write_payment_members(spec: &Spec, payer: &PayerRef, channel: u8, items: 
     write_items_json(items, out);
 }
 
-/// Append the items as the JSON object [`ItemsOut`] writes (insurance names are plain ASCII).
+/// Append the items as the JSON object of their non-zero amounts: the text serde writes for
+/// [`ItemsWire`] (keys in [`Insurance`] order; insurance names are plain ASCII).
 pub fn write_items_json(items: &Items, out: &mut Vec<u8>) {
     let mut n = itoa::Buffer::new();
     out.push(b'{');
@@ -322,8 +297,8 @@ pub fn wire_into<'a>(spec: &Spec, req: &Request, scratch: &'a mut WireScratch) -
             json(&AssessmentBody {
                 payer_id: payer.id,
                 group: payer.group,
-                league: league_name(spec, payer.league),
-                channel: channel_id(spec, *channel),
+                league: league_str(spec, payer.league).to_string(),
+                channel: channel_str(spec, *channel).to_string(),
                 kind: *kind,
                 items_fen: items_to_wire(items),
             });
@@ -364,8 +339,8 @@ pub fn wire_into<'a>(spec: &Spec, req: &Request, scratch: &'a mut WireScratch) -
             json(&CertificateBody {
                 payer_id: payer.id,
                 group: payer.group,
-                league: league_name(spec, payer.league),
-                channel: channel_id(spec, *channel),
+                league: league_str(spec, payer.league).to_string(),
+                channel: channel_str(spec, *channel).to_string(),
                 payment_id: *payment,
             });
             ("POST", false)
@@ -426,10 +401,9 @@ fn parse_instant_fast(b: &[u8]) -> Option<SimTime> {
     }
     let offset = match b.get(at..)? {
         [b'Z' | b'z'] => 0,
-        [sign @ (b'+' | b'-'), h1, h2, b':', m1, m2] => {
+        [sign @ (b'+' | b'-'), _, _, b':', _, _] => {
             let oh = num(at + 1..at + 3)?;
             let om = num(at + 4..at + 6)?;
-            let _ = (h1, h2, m1, m2);
             if oh > 23 || om > 59 {
                 return None;
             }

@@ -4,7 +4,7 @@
 //! the answers of that moment, and an interrupted one nothing.
 
 #[cfg(test)]
-use crate::contract::ItemsOut;
+use crate::contract::{ItemsWire, items_to_wire};
 use crate::model::{IdemKey, Request};
 use crate::scenario::Spec;
 use crate::time::SimTime;
@@ -36,7 +36,7 @@ struct Line<'a> {
     group: &'a str,
     league: &'a str,
     channel: &'a str,
-    items_fen: ItemsOut<'a>,
+    items_fen: ItemsWire,
 }
 
 impl Journal {
@@ -141,7 +141,7 @@ mod tests {
                 group: group.as_str(),
                 league: &spec.leagues[league as usize].name,
                 channel: &spec.channels[channel as usize].id,
-                items_fen: ItemsOut(&items),
+                items_fen: items_to_wire(&items),
             };
             expected.push_str(&serde_json::to_string(&line).unwrap());
             expected.push('\n');

@@ -144,8 +144,8 @@ impl Transport {
         }
     }
 
-    /// One HTTP exchange (also used for the ledger and reconciliation reads).
-    pub async fn exchange(&mut self, wire: &WireRequest) -> Result<RawAnswer, &'static str> {
+    /// One HTTP exchange through hyper or reqwest (`call` serves `Http1` and `Model` itself).
+    async fn exchange(&mut self, wire: &WireRequest) -> Result<RawAnswer, &'static str> {
         match self {
             Transport::Hyper { base, sender, .. } => {
                 if sender.as_ref().is_none_or(|s| s.is_closed()) {
@@ -221,15 +221,8 @@ impl Transport {
                 let body = resp.bytes().await.map_err(|_| "reset")?;
                 Ok(RawAnswer { status, retry_after, body })
             }
-            Transport::Http1 { conn, .. } => {
-                conn.exchange(std::time::Instant::now(), wire.as_ref(), |status, retry_after, body| RawAnswer {
-                    status,
-                    retry_after: retry_after.map(str::to_string),
-                    body: Bytes::copy_from_slice(body),
-                })
-                .await
-            }
-            Transport::Model { .. } => Err("transport"),
+            // `call` serves these itself.
+            Transport::Http1 { .. } | Transport::Model { .. } => Err("transport"),
         }
     }
 }
