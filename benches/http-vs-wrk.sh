@@ -6,7 +6,8 @@
 # Usage: bash benches/http-vs-wrk.sh [seconds-for-wrk] [connections]   (defaults 10, 32)
 #        TRANSPORTS="http1" ROUNDS=5 bash benches/http-vs-wrk.sh   (defaults: http1 hyper reqwest; 3)
 #        PIN=1 bash benches/http-vs-wrk.sh   (server on CPU 0, every client on CPU 1: much less
-#        drift between runs, so small changes show; but each client then has one core)
+#        drift between runs, so small changes show; each client then has one core, and one
+#        thread: wrk -t1 and cutover run --threads 1; unpinned, two each)
 # Clients take turns, round after round, each against a fresh server; the summary gives the
 # median of each client over the rounds (this machine's speed drifts by 20 % within minutes,
 # so one pass of each would compare a fast minute with a slow one).
@@ -49,7 +50,9 @@ PY
 # meets the payments of another; the server's own CPU per request is read from /proc.
 server_cpu_set=""
 client_cpu_set=""
+threads=2
 if [ "${PIN:-0}" = 1 ]; then
+  threads=1
   command -v taskset >/dev/null || { echo "PIN=1 needs taskset (util-linux)"; exit 2; }
   server_cpu_set="taskset -c 0"
   client_cpu_set="taskset -c 1"
@@ -81,18 +84,18 @@ LUA
 
 rounds="${ROUNDS:-3}"
 transports="${TRANSPORTS:-http1 hyper reqwest}"
-echo "$(nproc) cores; $conns connections; a fresh server per client; $rounds rounds, clients taking turns${PIN:+; PIN=$PIN}"
+echo "$(nproc) cores; $conns connections; $threads client thread(s); a fresh server per client; $rounds rounds, clients taking turns${PIN:+; PIN=$PIN}"
 : > "$work/lines"
 for round in $(seq 1 "$rounds"); do
   start_server
-  $client_cpu_set /usr/bin/time -f "%U %S" -o "$work/wrk.time" wrk -t2 -c"$conns" -d"${secs}s" -s "$work/pay.lua" "$url" > "$work/wrk.out"
+  $client_cpu_set /usr/bin/time -f "%U %S" -o "$work/wrk.time" wrk -t"$threads" -c"$conns" -d"${secs}s" -s "$work/pay.lua" "$url" > "$work/wrk.out"
   stop_server
   total=$(awk '/requests in/ {print $1}' "$work/wrk.out")
   read -r wu ws < "$work/wrk.time"
   python3 -c "print('wrk', $(awk '/Requests\/sec/ {print $2}' "$work/wrk.out"), round(($wu + $ws) * 1e6 / $total, 1), $total, 0, round($server_cpu * 1e6 / $total, 1))" >> "$work/lines"
   for transport in $transports; do
     start_server
-    $client_cpu_set "$bin" run "$work/bench.json" --target "$url" --time-scale 100000000 --connections "$conns" \
+    $client_cpu_set "$bin" run "$work/bench.json" --target "$url" --time-scale 100000000 --connections "$conns" --threads "$threads" \
       --queue-bound 10000000 --transport "$transport" --out "$work/run-$transport" --quiet > /dev/null || true
     stop_server
     python3 - "$work/run-$transport/report.json" "$transport" "$server_cpu" >> "$work/lines" <<'PY'

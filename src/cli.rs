@@ -119,7 +119,12 @@ pub struct RunArgs {
     /// Connections in the pool.
     #[arg(long, default_value_t = 32)]
     pub connections: usize,
-    /// Arrivals waiting for a free connection; beyond it they are counted as not sent.
+    /// Threads sending requests: the payers and the connections are split among them, and
+    /// each sends and accounts for its own payers' requests (at most one per connection).
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..=64))]
+    pub threads: u64,
+    /// Arrivals waiting for a free connection; beyond it they are counted as not sent
+    /// (split among the threads like the connections).
     #[arg(long, default_value_t = 100_000)]
     pub queue_bound: usize,
     /// Per-request timeout in milliseconds (checked every tenth of it: a request times out

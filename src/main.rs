@@ -204,6 +204,7 @@ fn run_live(args: cutover::cli::RunArgs) -> anyhow::Result<ExitCode> {
         time_scale,
         connections: args.connections,
         queue_bound: args.queue_bound,
+        threads: args.threads as usize,
         timeout: std::time::Duration::from_millis(args.timeout_ms.max(1)),
         seed,
         out: out.clone(),
@@ -218,9 +219,8 @@ fn run_live(args: cutover::cli::RunArgs) -> anyhow::Result<ExitCode> {
         },
     };
     let file = args.scenario.display().to_string();
-    // One thread: the scheduler, the connection tasks and the collector hand requests and
-    // answers to each other constantly, and on one thread that costs no wake-ups across
-    // cores (measured: see BENCHMARKS.md).
+    // The coordinator's runtime (clock sync, hooks, progress, reconciliation); the run
+    // starts its own sending threads.
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let output = rt.block_on(cutover::live::run::run(spec, cfg, &file))?;
     let report = output.report;

@@ -68,6 +68,15 @@ impl BatchRunner {
         }
     }
 
+    /// Which of the scenario's batches this runs.
+    pub fn index(&self) -> usize {
+        self.index as usize
+    }
+
+    pub fn member_count(&self) -> usize {
+        self.members.len()
+    }
+
     /// Start run `run`: every member owes one more period; returns the first debits to send.
     pub fn start_run(&mut self, _now: SimTime, run: usize) -> Vec<u32> {
         for m in &mut self.members {

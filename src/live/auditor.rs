@@ -38,13 +38,32 @@ pub struct AuditReport {
     pub first: Vec<Disagreement>,
 }
 
+impl AuditReport {
+    /// Add another auditor's report (one of another set of payers).
+    pub fn merge(&mut self, other: AuditReport) {
+        self.checked += other.checked;
+        self.disagreements += other.disagreements;
+        for (k, n) in other.by_kind {
+            *self.by_kind.entry(k).or_default() += n;
+        }
+        self.first.extend(other.first);
+    }
+
+    /// After merging: keep the earliest disagreements (each auditor kept its own earliest,
+    /// so the earliest of all are among them).
+    pub fn finish(&mut self) {
+        // Instants share one offset and format, so the text sorts as the time.
+        self.first.sort_by(|a, b| (&a.at, a.payer_id, a.operation).cmp(&(&b.at, b.payer_id, b.operation)));
+        self.first.truncate(KEPT);
+    }
+}
+
 pub struct Auditor {
     spec: Arc<Spec>,
     rules: Arc<Rules>,
     shadow: Model,
     margin_micros: i64,
     assessment_ids: FastMap<u64, u64>,
-    payment_ids: FastMap<u64, u64>,
     report: AuditReport,
 }
 
@@ -75,7 +94,6 @@ impl Auditor {
             spec,
             margin_micros,
             assessment_ids: FastMap::default(),
-            payment_ids: FastMap::default(),
             report: AuditReport::default(),
         }
     }
@@ -103,8 +121,9 @@ impl Auditor {
             Request::Pay { assessment: Some(a), .. } => {
                 *a = self.assessment_ids.get(a).copied().unwrap_or(u64::MAX);
             }
-            Request::Certificate { payment, .. } => {
-                *payment = self.payment_ids.get(payment).copied().unwrap_or(u64::MAX);
+            Request::Certificate { payer, payment, .. } => {
+                // The target's id 0 would match records the target named nothing.
+                *payment = (*payment != 0).then(|| self.shadow.by_external_id(payer.id, *payment)).flatten().unwrap_or(u64::MAX);
             }
             _ => {}
         }
@@ -145,7 +164,7 @@ impl Auditor {
                 self.assessment_ids.insert(*t, *s);
             }
             (Response::Accepted { payment: s, .. }, Response::Accepted { payment: t, .. }) => {
-                self.payment_ids.insert(*t, *s);
+                self.shadow.set_external_id(*s, *t);
             }
             _ => {}
         }
@@ -167,10 +186,51 @@ impl Auditor {
     /// Make room for about `payments` payments up front.
     pub fn reserve(&mut self, payments: usize) {
         self.shadow.reserve(payments);
-        self.payment_ids.reserve(payments);
     }
 
     pub fn report(&self) -> AuditReport {
         self.report.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report(ats: &[&str]) -> AuditReport {
+        let mut r = AuditReport::default();
+        for (i, at) in ats.iter().enumerate() {
+            r.checked += 10;
+            r.disagreements += 1;
+            *r.by_kind.entry(format!("kind_{}", i % 2)).or_default() += 1;
+            r.first.push(Disagreement {
+                kind: format!("kind_{}", i % 2),
+                at: at.to_string(),
+                operation: "pay",
+                channel: "wechat".into(),
+                payer_id: i as u32,
+                expected: "suspended",
+                got: "accepted",
+            });
+        }
+        r
+    }
+
+    #[test]
+    fn merged_reports_add_up_and_keep_the_earliest() {
+        let a: Vec<String> = (0..KEPT).map(|i| format!("2021-04-24T{:02}:00:00+08:00", i)).collect();
+        let b: Vec<String> = (0..KEPT).map(|i| format!("2021-04-24T{:02}:30:00+08:00", i)).collect();
+        let mut m = report(&a.iter().map(|s| s.as_str()).collect::<Vec<_>>());
+        m.merge(report(&b.iter().map(|s| s.as_str()).collect::<Vec<_>>()));
+        m.finish();
+        assert_eq!(m.checked, 20 * KEPT as u64);
+        assert_eq!(m.disagreements, 2 * KEPT as u64);
+        assert_eq!(m.by_kind.values().sum::<u64>(), 2 * KEPT as u64);
+        assert_eq!(m.first.len(), KEPT);
+        // The earliest of both, interleaved, in time order.
+        assert_eq!(m.first[0].at, "2021-04-24T00:00:00+08:00");
+        assert_eq!(m.first[1].at, "2021-04-24T00:30:00+08:00");
+        assert!(m.first.windows(2).all(|w| w[0].at <= w[1].at));
+        assert_eq!(m.first.last().map(|d| d.at.as_str()), Some("2021-04-24T09:30:00+08:00"));
     }
 }

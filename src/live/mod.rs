@@ -6,4 +6,6 @@ pub mod journal;
 pub mod profile;
 pub mod report;
 pub mod run;
+mod shard;
+pub mod timer;
 pub mod transport;

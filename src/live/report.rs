@@ -11,6 +11,8 @@ pub struct LiveReport {
     pub transport: String,
     pub time_scale: f64,
     pub connections: usize,
+    /// Threads that sent requests, each with its share of the payers and connections.
+    pub threads: usize,
     pub queue_bound: usize,
     pub interrupted: bool,
     pub wall_seconds: f64,

@@ -200,13 +200,6 @@ struct Assessment {
     used: bool,
 }
 
-#[derive(Clone, Debug)]
-struct StoredPayment {
-    fingerprint: u64,
-    payment: u64,
-    items: Items,
-}
-
 /// What the model holds for one idempotency key (for reconciliation).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PaymentInfo {
@@ -221,6 +214,13 @@ struct PaymentRecord {
     visible_at: SimTime,
     /// Previous payment of the same payer (0 = none): a per-payer list without a Vec each.
     previous: u64,
+    /// Of the request's body, to tell a replay from a conflict.
+    fingerprint: u64,
+    items: Items,
+    /// The id another system gave this payment (0 = none): the auditor's shadow model
+    /// notes the target's id here, so that a certificate request quoting it finds the
+    /// shadow's record through the payer's few payments instead of a map of all ids.
+    external: u64,
 }
 
 /// Count and sum of one ledger cell.
@@ -236,7 +236,10 @@ pub type LedgerKey = (u8, GroupKind, Insurance);
 pub struct Model {
     rules: Arc<Rules>,
     assessments: Vec<Assessment>,
-    by_key: FastMap<IdemKey, StoredPayment>,
+    /// Payment id (1-based index into `payments`) by idempotency key. The record itself
+    /// lives in `payments`, appended in order: the map's entries stay small (a random
+    /// write per payment into a table of a few bytes each, not of the whole record).
+    by_key: FastMap<IdemKey, u64>,
     payments: Vec<PaymentRecord>,
     latest_by_payer: FastMap<PayerId, u64>,
     ledger: Vec<LedgerCell>,
@@ -302,9 +305,29 @@ impl Model {
 
     /// The payment stored under an idempotency key, if any.
     pub fn payment_by_key(&self, key: IdemKey) -> Option<PaymentInfo> {
-        let s = self.by_key.get(&key)?;
-        let rec = self.payments.get((s.payment - 1) as usize)?;
-        Some(PaymentInfo { payment: s.payment, payer: rec.payer, items: s.items })
+        let &payment = self.by_key.get(&key)?;
+        let rec = self.payments.get((payment - 1) as usize)?;
+        Some(PaymentInfo { payment, payer: rec.payer, items: rec.items })
+    }
+
+    /// Note that another system calls payment `payment` (this model's id) `external`.
+    pub fn set_external_id(&mut self, payment: u64, external: u64) {
+        if let Some(r) = payment.checked_sub(1).and_then(|i| self.payments.get_mut(i as usize)) {
+            r.external = external;
+        }
+    }
+
+    /// This model's id of the payment of `payer` that another system calls `external`.
+    pub fn by_external_id(&self, payer: PayerId, external: u64) -> Option<u64> {
+        let mut id = *self.latest_by_payer.get(&payer)?;
+        while id != 0 {
+            let r = &self.payments[(id - 1) as usize];
+            if r.external == external {
+                return Some(id);
+            }
+            id = r.previous;
+        }
+        None
     }
 
     pub fn rules(&self) -> &Rules {
@@ -383,30 +406,27 @@ impl Model {
             return Response::Invalid { reason: "amount must be positive" };
         }
         let fp = fingerprint(payer.id, items, special, assessment);
-        if let Some(stored) = self.by_key.get(&key) {
-            return if stored.fingerprint == fp {
-                Response::Accepted { payment: stored.payment, replayed: true }
-            } else {
-                Response::Conflict
-            };
-        }
+        let slot = match self.by_key.entry(key) {
+            std::collections::hash_map::Entry::Occupied(e) => {
+                let payment = *e.get();
+                let same = self.payments.get((payment - 1) as usize).is_some_and(|r| r.fingerprint == fp);
+                return if same { Response::Accepted { payment, replayed: true } } else { Response::Conflict };
+            }
+            std::collections::hash_map::Entry::Vacant(v) => v,
+        };
         let total: i64 = items.iter().sum();
         if special || assessment.is_some() {
-            let ok = assessment
-                .and_then(|a| a.checked_sub(1))
-                .and_then(|i| self.assessments.get(i as usize))
-                .is_some_and(|a| a.payer == payer.id && a.total_fen == total && !a.used);
-            if !ok {
-                return Response::AssessmentRequired;
-            }
-            if let Some(a) = assessment.and_then(|a| a.checked_sub(1)).and_then(|i| self.assessments.get_mut(i as usize)) {
-                a.used = true;
+            let a = assessment.and_then(|a| a.checked_sub(1)).and_then(|i| self.assessments.get_mut(i as usize));
+            match a {
+                Some(a) if a.payer == payer.id && a.total_fen == total && !a.used => a.used = true,
+                _ => return Response::AssessmentRequired,
             }
         }
         let id = self.payments.len() as u64 + 1;
+        slot.insert(id);
         let previous = self.latest_by_payer.insert(payer.id, id).unwrap_or(0);
-        self.payments.push(PaymentRecord { payer: payer.id, visible_at: self.rules.record_visible_at(now), previous });
-        self.by_key.insert(key, StoredPayment { fingerprint: fp, payment: id, items: *items });
+        let visible_at = self.rules.record_visible_at(now);
+        self.payments.push(PaymentRecord { payer: payer.id, visible_at, previous, fingerprint: fp, items: *items, external: 0 });
         for ins in Insurance::ALL {
             let a = items[ins.index()];
             if a != 0 {

@@ -210,3 +210,32 @@ proptest! {
         prop_assert_eq!(!closed, matches!(resp, Response::Accepted { .. }));
     }
 }
+
+#[test]
+fn another_systems_ids_are_found_through_the_payers_payments() {
+    let spec = spec();
+    let mut m = model(&spec);
+    let now = at("2021-05-10T10:00:00+08:00");
+    let ids: Vec<u64> = [(7, 1), (7, 2), (8, 3)]
+        .iter()
+        .map(|&(p, k)| match m.handle(now, &pay(&spec, p, k, 1000 + k as i64, "wechat")) {
+            Response::Accepted { payment, .. } => payment,
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    for (i, id) in ids.iter().enumerate() {
+        m.set_external_id(*id, 900 + i as u64);
+    }
+    assert_eq!(m.by_external_id(7, 900), Some(ids[0]));
+    assert_eq!(m.by_external_id(7, 901), Some(ids[1]));
+    assert_eq!(m.by_external_id(8, 902), Some(ids[2]));
+    // Another payer's id, an unknown id, an unknown payer: nothing.
+    assert_eq!(m.by_external_id(8, 900), None);
+    assert_eq!(m.by_external_id(7, 999), None);
+    assert_eq!(m.by_external_id(9, 900), None);
+    // A replay of a key answers with the stored payment; a changed body is a conflict.
+    assert!(
+        matches!(m.handle(now, &pay(&spec, 7, 1, 1001, "wechat")), Response::Accepted { replayed: true, payment } if payment == ids[0])
+    );
+    assert_eq!(m.handle(now, &pay(&spec, 7, 1, 5, "wechat")), Response::Conflict);
+}

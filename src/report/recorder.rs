@@ -97,6 +97,17 @@ pub struct Recorder {
     pub gave_up_displaced: u64,
     /// Failures and refusals by kind (overloaded, timeout, refused, unexpected_status...).
     pub errors_by_kind: BTreeMap<&'static str, u64>,
+    /// Every change of the backlog in order, when kept (see [`Recorder::keep_backlog_steps`]).
+    backlog_steps: Option<Vec<BacklogStep>>,
+}
+
+/// One change of the backlog of displaced payers: what [`Recorder::merge`] replays.
+#[derive(Clone, Copy, Debug)]
+struct BacklogStep {
+    at: SimTime,
+    /// A payer joined the backlog (else: one left it).
+    joined: bool,
+    gave_up: bool,
 }
 
 impl Recorder {
@@ -136,7 +147,87 @@ impl Recorder {
             gave_up: 0,
             gave_up_displaced: 0,
             errors_by_kind: BTreeMap::new(),
+            backlog_steps: None,
         }
+    }
+
+    /// Keep every change of the backlog, so that recorders of disjoint sets of payers can
+    /// be merged into one with the backlog's peak and clearing instants of the whole.
+    pub fn keep_backlog_steps(&mut self) {
+        self.backlog_steps.get_or_insert_with(Vec::new);
+    }
+
+    /// One recorder for the union of `parts`, each of which saw its own disjoint set of
+    /// payers (the live driver's threads). Counters and histograms add up, hourly queue
+    /// maxima take the larger, violations keep the earliest; the backlog, whose peak and
+    /// clearing instants depend on the order of events across parts, is replayed from the
+    /// parts' steps in time order (each part must have kept them).
+    pub fn merge(spec: Arc<Spec>, rules: Arc<Rules>, parts: Vec<Recorder>) -> Recorder {
+        let mut m = Recorder::new(spec, rules);
+        let mut steps = Vec::new();
+        for p in parts {
+            for (i, c) in p.cells.into_iter().enumerate() {
+                let Some(c) = c else { continue };
+                match &mut m.cells[i] {
+                    slot @ None => *slot = Some(c),
+                    Some(into) => {
+                        let (a, b) = (&mut into.counters, &c.counters);
+                        a.attempts += b.attempts;
+                        a.successes += b.successes;
+                        a.rejected_suspended += b.rejected_suspended;
+                        a.rejected_not_yet_visible += b.rejected_not_yet_visible;
+                        a.rejected_unexpected += b.rejected_unexpected;
+                        a.errors += b.errors;
+                        // Same bounds on both sides: adding cannot fail.
+                        let _ = into.latency_micros.add(&c.latency_micros);
+                        match (&mut into.service_micros, c.service_micros) {
+                            (Some(x), Some(y)) => {
+                                let _ = x.add(&y);
+                            }
+                            (x @ None, y) => *x = y,
+                            (Some(_), None) => {}
+                        }
+                    }
+                }
+            }
+            for (into, h) in m.hours.iter_mut().zip(&p.hours) {
+                into.attempts += h.attempts;
+                into.self_paid_attempts += h.self_paid_attempts;
+                into.successes += h.successes;
+                into.rejections += h.rejections;
+                into.errors += h.errors;
+                into.backend_queue_max = into.backend_queue_max.max(h.backend_queue_max);
+                for (a, b) in into.channel_queue_max.iter_mut().zip(&h.channel_queue_max) {
+                    *a = (*a).max(*b);
+                }
+            }
+            m.acknowledged.extend(p.acknowledged);
+            for (k, c) in p.expected {
+                let cell = m.expected.entry(k).or_default();
+                cell.count += c.count;
+                cell.sum_fen = cell.sum_fen.saturating_add(c.sum_fen);
+            }
+            m.accepted += p.accepted;
+            m.accepted_while_suspended += p.accepted_while_suspended;
+            m.violations.extend(p.violations);
+            m.gave_up += p.gave_up;
+            for (k, n) in p.errors_by_kind {
+                *m.errors_by_kind.entry(k).or_default() += n;
+            }
+            steps.extend(p.backlog_steps.unwrap_or_default());
+        }
+        m.violations.sort_by_key(|v| v.at);
+        m.violations.truncate(VIOLATIONS_KEPT);
+        // A stable sort: steps of one part at one instant keep their order.
+        steps.sort_by_key(|s| s.at);
+        for s in steps {
+            if s.joined {
+                m.displaced(s.at);
+            } else {
+                m.resolved(s.at, s.gave_up);
+            }
+        }
+        m
     }
 
     /// Enter an acknowledged payment into the tool's own book, once per idempotency key.
@@ -272,6 +363,9 @@ impl Recorder {
 
     /// A payer joined the backlog of payments displaced by the suspension.
     pub fn displaced(&mut self, now: SimTime) {
+        if let Some(s) = &mut self.backlog_steps {
+            s.push(BacklogStep { at: now, joined: true, gave_up: false });
+        }
         self.backlog += 1;
         self.displaced_total += 1;
         if self.backlog > self.backlog_peak {
@@ -283,6 +377,9 @@ impl Recorder {
 
     /// A displaced payer paid or gave up.
     pub fn resolved(&mut self, now: SimTime, gave_up: bool) {
+        if let Some(s) = &mut self.backlog_steps {
+            s.push(BacklogStep { at: now, joined: false, gave_up });
+        }
         self.backlog = self.backlog.saturating_sub(1);
         if gave_up {
             self.gave_up_displaced += 1;
@@ -312,5 +409,90 @@ impl Recorder {
 
     pub fn expected_ledger(&self) -> &BTreeMap<LedgerKey, LedgerCell> {
         &self.expected
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::PayerRef;
+    use crate::scenario::GroupKind;
+
+    fn spec() -> Arc<Spec> {
+        Arc::new(crate::scenario::load(std::path::Path::new("scenarios/ci-smoke.json")).expect("scenario"))
+    }
+
+    fn pay(id: u32) -> Request {
+        let payer = PayerRef { id, group: GroupKind::Flexible, league: 0 };
+        Request::Pay {
+            key: IdemKey(id as u128),
+            payer,
+            channel: 0,
+            items: [100 * id as i64, 0, 0, 0, 0, 0],
+            special: false,
+            assessment: None,
+        }
+    }
+
+    /// Feed `r` backlog events (at, joined, gave up) in time order.
+    fn feed(r: &mut Recorder, mut events: Vec<(SimTime, bool, bool)>) {
+        events.sort_by_key(|e| e.0);
+        for (at, joined, g) in events {
+            if joined { r.displaced(at) } else { r.resolved(at, g) }
+        }
+    }
+
+    #[test]
+    fn merged_parts_tell_what_one_recorder_of_everything_would() {
+        let spec = spec();
+        let rules = Arc::new(Rules::from_spec(&spec));
+        let reopen = Recorder::new(spec.clone(), rules.clone()).reopen_at.expect("ci-smoke reopens");
+        let t = |s: i64| SimTime(reopen.0 + s * 1_000_000);
+        // Payer stories (displaced at, resolved at, gave up), dealt between two parts. The
+        // backlog peaks at 3 only when both parts' payers are counted together.
+        let stories = [(t(-30), t(10), false), (t(-20), t(40), false), (t(-10), t(20), true), (t(-5), t(30), false)];
+        let events = |which: &dyn Fn(usize) -> bool| {
+            let mut v = Vec::new();
+            for (i, (a, b, g)) in stories.into_iter().enumerate() {
+                if which(i) {
+                    v.push((a, true, false));
+                    v.push((b, false, g));
+                }
+            }
+            v
+        };
+        let mut whole = Recorder::new(spec.clone(), rules.clone());
+        feed(&mut whole, events(&|_| true));
+        let mut parts = vec![Recorder::new(spec.clone(), rules.clone()), Recorder::new(spec.clone(), rules.clone())];
+        for (k, p) in parts.iter_mut().enumerate() {
+            p.keep_backlog_steps();
+            feed(p, events(&|i| i % 2 == k));
+        }
+        // Payments: an accepted one in each part, a latency in each.
+        for (i, p) in parts.iter_mut().enumerate() {
+            let req = pay(i as u32 + 1);
+            p.attempt(t(100), 0, &req);
+            let timing = Timing { response_micros: 1000 * (i as u64 + 1), service_micros: Some(500), decided_from: t(100) };
+            p.outcome(t(100), 0, &req, &Response::Accepted { payment: 1, replayed: false }, timing);
+        }
+        assert_eq!(parts[0].backlog_peak, 2, "each part alone peaks lower");
+        let m = Recorder::merge(spec.clone(), rules, parts);
+        assert_eq!(m.backlog_peak, whole.backlog_peak);
+        assert_eq!(m.backlog_peak, 4);
+        assert_eq!(m.backlog_peak_at, whole.backlog_peak_at);
+        assert_eq!(m.backlog_cleared_at, whole.backlog_cleared_at);
+        assert_eq!(m.backlog_90pct_cleared_at, whole.backlog_90pct_cleared_at);
+        assert_eq!(m.displaced_total, 4);
+        assert_eq!(m.gave_up_displaced, 1);
+        assert_eq!(m.accepted, 2);
+        assert_eq!(m.acknowledged().len(), 2);
+        let cell = m.cells().find(|(phase, ch, op, _)| (*phase, *ch, *op) == (0, 0, Operation::Pay)).expect("cell").3;
+        assert_eq!(cell.counters.attempts, 2);
+        assert_eq!(cell.counters.successes, 2);
+        assert_eq!(cell.latency_micros.len(), 2);
+        assert_eq!(cell.latency_micros.max(), cell.latency_micros.highest_equivalent(2000));
+        assert_eq!(cell.service_micros.as_ref().map(|h| h.len()), Some(2));
+        let sum: i64 = m.expected_ledger().values().map(|c| c.sum_fen).sum();
+        assert_eq!(sum, 300);
     }
 }

@@ -96,6 +96,7 @@ fn run_against_serve_rejects_the_window_and_reconciles() {
     assert_eq!(s["ledger_mismatched_cells"], 0);
     assert_eq!(s["ledger_expected_fen"], s["ledger_actual_fen"]);
     let live = &r["live"];
+    assert_eq!(live["threads"], 2, "the default: two sending threads");
     assert_eq!(live["reconciliation"]["lost"], 0);
     assert_eq!(live["reconciliation"]["phantoms_or_duplicates"], 0);
     assert_eq!(live["reconciliation"]["checked_by_key"], true);
@@ -119,6 +120,49 @@ fn run_against_serve_rejects_the_window_and_reconciles() {
         .map(|l| l["key"].as_str().unwrap().to_string())
         .collect();
     assert_eq!(accepted.len() as u64, s["accepted"].as_u64().unwrap());
+}
+
+#[test]
+fn payers_split_over_three_threads_add_up_to_one_account() {
+    // An odd split (5 connections over 3 threads) against the in-process model: the
+    // threads' recorders, auditors and journal writers merge into one reconciled report.
+    let dir = temp_dir("three_threads");
+    let o = wait_bounded(
+        spawn_cutover(&[
+            "run",
+            "scenarios/ci-smoke.json",
+            "--model",
+            "--threads",
+            "3",
+            "--connections",
+            "5",
+            "--time-scale",
+            "300000",
+            "--out",
+            dir.to_str().unwrap(),
+            "--quiet",
+        ]),
+        Duration::from_secs(60),
+    );
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    let r = report(&dir);
+    let (s, live) = (&r["summary"], &r["live"]);
+    assert_eq!(live["threads"], 3);
+    assert_eq!(live["connections"], 5);
+    assert_eq!(live["audit"]["disagreements"], 0, "{}", live["audit"]);
+    assert_eq!(live["reconciliation"]["lost"], 0);
+    assert_eq!(live["reconciliation"]["phantoms_or_duplicates"], 0);
+    assert_eq!(s["ledger_expected_fen"], s["ledger_actual_fen"]);
+    assert!(s["rejected_suspended"].as_u64().unwrap() > 50);
+    // The backlog of displaced payers is one account of all threads' payers.
+    let b = &r["reopening"];
+    assert!(b["displaced_payers"].as_u64().unwrap() > 100, "{b}");
+    assert!(b["backlog_peak"].as_u64().unwrap() > 100, "{b}");
+    assert!(b["backlog_peak"].as_u64().unwrap() <= b["displaced_payers"].as_u64().unwrap(), "{b}");
+    let journal = std::fs::read_to_string(dir.join("journal.jsonl")).unwrap();
+    let accepted = journal.lines().filter(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["event"] == "accepted").count();
+    assert_eq!(accepted as u64, s["accepted"].as_u64().unwrap());
+    assert_eq!(live["requests_completed"], s["attempts"], "every request answered once");
 }
 
 #[test]

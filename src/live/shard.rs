@@ -1,0 +1,661 @@
+//! One thread of the live driver: a share of the payers and of the connections, and
+//! everything between them.
+//!
+//! `cutover run` splits the payers' agents among its threads (the bank's batch debits all
+//! go to the first), and gives each thread its share of the connections and of the backlog
+//! bound. A thread owns its agents, batch runners, recorder, auditor and journal writer,
+//! and its connections: at a request's scheduled instant it sends the request itself on an
+//! idle connection of its own (one future in its set of requests in flight) or, with every
+//! one busy, puts it in its backlog; past connections plus backlog bound the arrival is
+//! counted as not sent (and its payer told so), never dropped silently. Nothing passes
+//! between threads per request: handing each request and answer between a scheduler thread
+//! and a connection thread cost more CPU per request than everything else on the hot path
+//! (measured: BENCHMARKS.md). A payer's requests all go through one thread, so each
+//! thread's auditor sees the whole history of its payers. The coordinator merges the
+//! threads' results at the end (see [`crate::report::recorder::Recorder::merge`]).
+//!
+//! A request's response time runs from its scheduled instant, so a stalled target shows
+//! in every request that had to wait, not only in those on the wire.
+
+use super::auditor::{AuditReport, Auditor};
+use super::clock::VirtualClock;
+use super::journal::Journal;
+use super::timer::PreciseTimer;
+use super::transport::Transport;
+use crate::FastSet;
+use crate::demand::{Agent, Demand, Next};
+use crate::engine::batch::BatchRunner;
+use crate::engine::queue::{Ev, EventQueue};
+use crate::engine::{Books, EngineStats, Owner, answer_agent, schedule_agent};
+use crate::model::{IdemKey, Request, Response};
+use crate::report::recorder::{LATENCY_MAX_MICROS, Recorder, Timing};
+use crate::scenario::Spec;
+use crate::time::SimTime;
+use futures_util::FutureExt;
+use futures_util::stream::{FuturesUnordered, StreamExt};
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Waker};
+use std::time::{Duration, Instant};
+use tokio::sync::oneshot;
+
+/// What one request in flight needs besides its connection (shared, read-only).
+pub(super) struct CallCtx {
+    pub spec: Arc<Spec>,
+    pub timeout: Duration,
+    pub scale: f64,
+    pub rebase_clock: Option<VirtualClock>,
+}
+
+/// Everything a thread starts with.
+pub(super) struct Plan {
+    pub spec: Arc<Spec>,
+    pub demand: Arc<Demand>,
+    pub clock: VirtualClock,
+    pub agents: Vec<Agent>,
+    pub first: Vec<Next>,
+    pub batches: Vec<BatchRunner>,
+    pub transports: Vec<Transport>,
+    pub ctx: Arc<CallCtx>,
+    /// Requests handed to the connections (in flight or in the backlog) at most.
+    pub capacity: usize,
+    pub journal: Journal,
+    /// Virtual time allowed for clock skew between driver and target.
+    pub margin_micros: i64,
+    /// How long to wait for answers in flight after the end or a stop.
+    pub drain: Duration,
+}
+
+/// What a thread shows the progress display, updated four times a second, and the
+/// coordinator's stop.
+#[derive(Default)]
+pub(super) struct Gauge {
+    /// Set by the coordinator (Ctrl-C): stop sending, wait for the answers in flight.
+    pub stop: AtomicBool,
+    pub completed: AtomicU64,
+    pub outstanding: AtomicU64,
+    pub errors: AtomicU64,
+    /// Whether to copy the response-time histogram into `response`.
+    pub wants_latency: AtomicBool,
+    pub response: Mutex<Option<hdrhistogram::Histogram<u64>>>,
+}
+
+/// What a thread ends with.
+pub(super) struct Output {
+    pub recorder: Recorder,
+    pub audit: AuditReport,
+    pub stats: EngineStats,
+    pub batches: Vec<BatchRunner>,
+    pub journal: Journal,
+    pub journal_error: Option<String>,
+    pub response_all: hdrhistogram::Histogram<u64>,
+    pub service_all: hdrhistogram::Histogram<u64>,
+    pub not_sent: u64,
+    pub completed: u64,
+    /// Payments whose outcome stayed unknown (timeouts, resets) and never got an answer later.
+    pub unknown: Vec<Request>,
+    /// Requests sent whose answers did not come within the drain, plus those still waiting
+    /// for a connection when sending stopped.
+    pub in_flight_at_end: u64,
+}
+
+struct Job {
+    owner: Owner,
+    req: Request,
+    phase: u8,
+    due: Instant,
+}
+
+struct Done {
+    id: u32,
+    resp: Response,
+    /// When the target says it decided (payments), if it says so.
+    decided_at: Option<SimTime>,
+    sent: Instant,
+    done: Instant,
+}
+
+struct Work {
+    id: u32,
+    req: Request,
+}
+
+/// The deadline of the call in flight on one connection. Deadlines are checked by one
+/// sweep every tenth of the timeout, instead of a timer per request (registering and
+/// clearing one per request showed in profiles): a request times out between 1 and 1.1
+/// timeouts after it was sent.
+#[derive(Default)]
+struct Deadline {
+    at: Cell<Option<Instant>>,
+    passed: Cell<bool>,
+    waker: RefCell<Option<Waker>>,
+}
+
+impl Deadline {
+    fn poll_passed(&self, cx: &mut Context<'_>) -> Poll<()> {
+        if self.passed.get() {
+            return Poll::Ready(());
+        }
+        let mut w = self.waker.borrow_mut();
+        if !w.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+            *w = Some(cx.waker().clone());
+        }
+        Poll::Pending
+    }
+}
+
+/// One connection and its deadline.
+struct Slot {
+    t: Transport,
+    deadline: Rc<Deadline>,
+}
+
+/// A thread's connections and the requests waiting for one.
+struct Pool {
+    ctx: Arc<CallCtx>,
+    idle: Vec<Slot>,
+    /// Every slot's deadline, for the sweep.
+    deadlines: Vec<Rc<Deadline>>,
+    in_flight: FuturesUnordered<Call>,
+    backlog: VecDeque<Work>,
+}
+
+type Call = Pin<Box<dyn Future<Output = (Slot, Done)>>>;
+
+/// Send one request on a connection; the future gives the connection back with the answer.
+fn call(mut slot: Slot, ctx: Arc<CallCtx>, id: u32, req: Request) -> Call {
+    Box::pin(async move {
+        let sent = Instant::now();
+        slot.deadline.at.set(Some(sent + ctx.timeout));
+        let deadline = slot.deadline.clone();
+        let answer = tokio::select! {
+            biased;
+            a = slot.t.call(&ctx.spec, &req, ctx.scale, sent) => Some(a),
+            _ = std::future::poll_fn(|cx| deadline.poll_passed(cx)) => None,
+        };
+        slot.deadline.at.set(None);
+        slot.deadline.passed.set(false);
+        let (resp, decided_at) = match answer {
+            Some(a) => a,
+            None => {
+                slot.t.after_timeout();
+                (Response::Error { kind: "timeout" }, None)
+            }
+        };
+        let (resp, decided_at) = match &ctx.rebase_clock {
+            Some(c) => rebase(c, resp, decided_at),
+            None => (resp, decided_at),
+        };
+        (slot, Done { id, resp, decided_at, sent, done: Instant::now() })
+    })
+}
+
+/// Map the instants a real-time target states onto the run's virtual timeline.
+fn rebase(clock: &VirtualClock, resp: Response, decided_at: Option<SimTime>) -> (Response, Option<SimTime>) {
+    let wall_now = super::clock::wall_now();
+    let map = |t: SimTime| clock.virtual_of_wall(t, wall_now);
+    let resp = match resp {
+        Response::Suspended { resume_at } => Response::Suspended { resume_at: resume_at.map(map) },
+        Response::NotYetVisible { visible_at } => Response::NotYetVisible { visible_at: map(visible_at) },
+        other => other,
+    };
+    (resp, decided_at.map(map))
+}
+
+impl Pool {
+    fn new(ctx: Arc<CallCtx>, transports: Vec<Transport>) -> Pool {
+        let idle: Vec<Slot> = transports.into_iter().map(|t| Slot { t, deadline: Rc::new(Deadline::default()) }).collect();
+        let deadlines = idle.iter().map(|s| s.deadline.clone()).collect();
+        Pool { ctx, idle, deadlines, in_flight: FuturesUnordered::new(), backlog: VecDeque::new() }
+    }
+
+    fn start(&mut self, w: Work) {
+        match self.idle.pop() {
+            Some(s) => self.in_flight.push(call(s, self.ctx.clone(), w.id, w.req)),
+            None => self.backlog.push_back(w),
+        }
+    }
+
+    /// Connection `s` is free again: give it the oldest waiting request, if any.
+    fn restart(&mut self, s: Slot) {
+        match self.backlog.pop_front() {
+            Some(w) => self.in_flight.push(call(s, self.ctx.clone(), w.id, w.req)),
+            None => self.idle.push(s),
+        }
+    }
+
+    /// Tell every call whose deadline passed.
+    fn sweep(&self, now: Instant) {
+        for d in &self.deadlines {
+            if d.at.get().is_some_and(|at| at <= now) && !d.passed.get() {
+                d.passed.set(true);
+                if let Some(w) = d.waker.borrow_mut().take() {
+                    w.wake();
+                }
+            }
+        }
+    }
+}
+
+fn micros(d: Duration) -> u64 {
+    d.as_micros().min(u64::MAX as u128) as u64
+}
+
+pub(super) fn histogram() -> hdrhistogram::Histogram<u64> {
+    // Constant bounds within hdrhistogram's limits: creation cannot fail.
+    hdrhistogram::Histogram::new_with_bounds(1, LATENCY_MAX_MICROS, 3).expect("histogram bounds")
+}
+
+struct Shard {
+    spec: Arc<Spec>,
+    demand: Arc<Demand>,
+    clock: VirtualClock,
+    agents: Vec<Agent>,
+    batches: Vec<BatchRunner>,
+    events: EventQueue,
+    jobs: Vec<Option<Job>>,
+    free: Vec<u32>,
+    pool: Pool,
+    /// Requests handed to the pool (in flight or in its backlog) and not answered yet.
+    outstanding: usize,
+    capacity: usize,
+    recorder: Recorder,
+    auditor: Auditor,
+    journal: Journal,
+    not_sent: u64,
+    completed: u64,
+    unknown_keys: FastSet<IdemKey>,
+    unknown_reqs: Vec<Request>,
+    stats: EngineStats,
+    response_all: hdrhistogram::Histogram<u64>,
+    service_all: hdrhistogram::Histogram<u64>,
+    journal_error: Option<String>,
+    /// Batch debits to send, decided while handling an answer.
+    pending_batch: Vec<(u16, Vec<u32>)>,
+    margin_micros: i64,
+    last_flush: Instant,
+    /// The mean time between answers lately (nanoseconds, exponentially weighted), and
+    /// when the last one was read: whether the next answer is worth waiting for awake.
+    answer_gap_ns: f64,
+    last_answer: Instant,
+}
+
+/// How many times a thread looks for answers without blocking before it sleeps, when
+/// answers have lately come less than [`SPIN_GAP_NS`] apart.
+const SPIN_ROUNDS: u32 = 30;
+const SPIN_GAP_NS: f64 = 50_000.0;
+
+/// The journal's lines go to the file at most this long after their answers.
+const JOURNAL_EVERY: Duration = Duration::from_millis(1);
+
+impl Shard {
+    fn new(plan: Plan) -> Shard {
+        let rules = plan.demand.rules.clone();
+        let mut s = Shard {
+            spec: plan.spec.clone(),
+            demand: plan.demand,
+            clock: plan.clock,
+            agents: plan.agents,
+            batches: plan.batches,
+            events: EventQueue::default(),
+            jobs: Vec::new(),
+            free: Vec::new(),
+            pool: Pool::new(plan.ctx, plan.transports),
+            outstanding: 0,
+            capacity: plan.capacity,
+            recorder: Recorder::new(plan.spec.clone(), rules),
+            auditor: Auditor::new(plan.spec.clone(), plan.margin_micros),
+            journal: plan.journal,
+            not_sent: 0,
+            completed: 0,
+            unknown_keys: FastSet::default(),
+            unknown_reqs: Vec::new(),
+            stats: EngineStats::default(),
+            response_all: histogram(),
+            service_all: histogram(),
+            journal_error: None,
+            pending_batch: Vec::new(),
+            margin_micros: plan.margin_micros,
+            last_flush: Instant::now(),
+            answer_gap_ns: f64::INFINITY,
+            last_answer: Instant::now(),
+        };
+        s.recorder.keep_backlog_steps();
+        s.stats.agents = s.agents.len() as u64;
+        // About one payment per payer: room for them up front.
+        s.recorder.reserve(s.agents.len());
+        s.auditor.reserve(s.agents.len());
+        let start = s.spec.start;
+        for (idx, next) in plan.first.into_iter().enumerate() {
+            if s.agents[idx].displaced {
+                s.recorder.displaced(start);
+            }
+            s.follow(idx as u32, next, start);
+        }
+        for (b, runner) in s.batches.iter().enumerate() {
+            s.stats.batch_members += runner.member_count() as u64;
+            for (r, at) in s.spec.batches[runner.index()].runs.iter().enumerate() {
+                s.events.push(*at, Ev::BatchRun { batch: b as u16, run: r as u16 });
+            }
+        }
+        s
+    }
+
+    fn follow(&mut self, idx: u32, next: Next, now: SimTime) {
+        let books = Books { events: &mut self.events, stats: &mut self.stats, recorder: &mut self.recorder, end: self.spec.end };
+        schedule_agent(books, &self.agents[idx as usize], idx, next, now);
+    }
+
+    fn dispatch(&mut self, now_v: SimTime, due: Instant, owner: Owner, req: Request) {
+        let phase = self.spec.phase_at(now_v);
+        self.recorder.attempt(now_v, phase, &req);
+        let job = Job { owner, req: req.clone(), phase: phase as u8, due };
+        let id = match self.free.pop() {
+            Some(i) => {
+                self.jobs[i as usize] = Some(job);
+                i
+            }
+            None => {
+                self.jobs.push(Some(job));
+                (self.jobs.len() - 1) as u32
+            }
+        };
+        if self.outstanding < self.capacity {
+            self.outstanding += 1;
+            self.pool.start(Work { id, req });
+        } else {
+            // Every connection busy and the backlog full: counted as not sent, and the payer hears so.
+            self.not_sent += 1;
+            let now = Instant::now();
+            self.complete(Done { id, resp: Response::Error { kind: "not_sent" }, decided_at: None, sent: now, done: now }, false);
+        }
+    }
+
+    /// Send every request due by `now_real` (at most `limit`, so that answers are read
+    /// between long runs of sends).
+    fn send_due(&mut self, now_real: Instant, limit: usize) {
+        let mut sent_now = 0;
+        while let Some(t) = self.events.peek_time() {
+            if t >= self.spec.end || self.clock.real_instant(t) > now_real || sent_now >= limit {
+                break;
+            }
+            let Some((t, ev)) = self.events.pop() else { break };
+            let due = self.clock.real_instant(t);
+            sent_now += 1;
+            match ev {
+                Ev::Wake(idx) => {
+                    let req = self.agents[idx as usize].request();
+                    self.dispatch(t, due, Owner::Agent(idx), req);
+                }
+                Ev::BatchRun { batch, run } => {
+                    let submit = self.batches[batch as usize].start_run(t, run as usize);
+                    self.pending_batch.push((batch, submit));
+                }
+                Ev::BatchRetry { batch, member } => {
+                    let submit = self.batches[batch as usize].retry(member);
+                    self.pending_batch.push((batch, submit));
+                }
+                Ev::ChannelDone(_) | Ev::BackendDone(_) => {}
+            }
+            self.send_batch(t, due);
+        }
+    }
+
+    /// Send the batch debits decided so far.
+    fn send_batch(&mut self, now_v: SimTime, due: Instant) {
+        while let Some((batch, members)) = self.pending_batch.pop() {
+            for m in members {
+                let req = self.batches[batch as usize].request(m);
+                self.dispatch(now_v, due, Owner::Batch { batch, member: m }, req);
+            }
+        }
+    }
+
+    /// An answer came: put its connection back to work first, then account for it.
+    fn answered(&mut self, slot: Slot, d: Done) {
+        self.pool.restart(slot);
+        self.complete(d, true);
+    }
+
+    fn complete(&mut self, d: Done, was_sent: bool) {
+        let Some(job) = self.jobs[d.id as usize].take() else {
+            return;
+        };
+        self.free.push(d.id);
+        if was_sent {
+            self.outstanding -= 1;
+            self.completed += 1;
+        }
+        let now_v = self.clock.at(d.done);
+        let response = micros(d.done.saturating_duration_since(job.due));
+        let service = micros(d.done.saturating_duration_since(d.sent));
+        // The target decided somewhere between send and answer (widened by the skew margin).
+        let decided_from = SimTime(self.clock.at(d.sent).0 - self.margin_micros);
+        let timing = Timing { response_micros: response, service_micros: was_sent.then_some(service), decided_from };
+        self.recorder.outcome(now_v, job.phase as usize, &job.req, &d.resp, timing);
+        if was_sent {
+            let _ = self.response_all.record(response.clamp(1, LATENCY_MAX_MICROS));
+            let _ = self.service_all.record(service.clamp(1, LATENCY_MAX_MICROS));
+            self.auditor.check(&job.req, &d.resp, self.clock.at(d.sent), now_v, d.decided_at);
+        }
+        if let Request::Pay { key, .. } = &job.req {
+            let written = match &d.resp {
+                Response::Accepted { payment, .. } => {
+                    self.unknown_keys.remove(key);
+                    self.journal.accepted(&self.spec, now_v, &job.req, *payment)
+                }
+                Response::Error { kind } if was_sent && *kind != "refused" => {
+                    // The target may or may not have taken it.
+                    if self.unknown_keys.insert(*key) {
+                        self.unknown_reqs.push(job.req.clone());
+                    }
+                    self.journal.unknown(&self.spec, now_v, &job.req)
+                }
+                _ => Ok(()),
+            };
+            if let Err(e) = written {
+                self.journal_error.get_or_insert(e.to_string());
+            }
+        }
+        match job.owner {
+            Owner::Agent(idx) => {
+                let next = answer_agent(&mut self.agents[idx as usize], &self.demand, &mut self.recorder, now_v, &d.resp);
+                self.follow(idx, next, now_v);
+            }
+            Owner::Batch { batch, member } => {
+                let mut submit = Vec::new();
+                self.batches[batch as usize].on_response(now_v, member, &d.resp, &mut submit, &mut self.events);
+                self.pending_batch.push((batch, submit));
+            }
+        }
+    }
+
+    fn flush_journal(&mut self) {
+        self.last_flush = Instant::now();
+        if let Err(e) = self.journal.flush() {
+            self.journal_error.get_or_insert(e.to_string());
+        }
+    }
+
+    /// Take every answer already there, flush the journal if a millisecond passed since it
+    /// last was, send the batch debits the answers decided.
+    fn take_answers(&mut self, slot: Slot, d: Done) {
+        let mut last = d.done;
+        let mut n = 1u32;
+        self.answered(slot, d);
+        while let Some(Some((slot, d))) = self.pool.in_flight.next().now_or_never() {
+            last = last.max(d.done);
+            n += 1;
+            self.answered(slot, d);
+        }
+        let gap = last.saturating_duration_since(self.last_answer).as_nanos() as f64 / n as f64;
+        self.last_answer = last;
+        self.answer_gap_ns = if self.answer_gap_ns.is_finite() { self.answer_gap_ns * 0.875 + gap * 0.125 } else { gap };
+        if self.journal.pending() && self.last_flush.elapsed() >= JOURNAL_EVERY {
+            self.flush_journal();
+        }
+        if !self.pending_batch.is_empty() {
+            let now = Instant::now();
+            self.send_batch(self.clock.at(now), now);
+        }
+    }
+
+    fn publish(&self, g: &Gauge) {
+        g.completed.store(self.completed, Relaxed);
+        g.outstanding.store(self.outstanding as u64, Relaxed);
+        g.errors.store(self.recorder.errors_by_kind.values().sum(), Relaxed);
+        if g.wants_latency.load(Relaxed)
+            && let Ok(mut h) = g.response.lock()
+        {
+            match &mut *h {
+                Some(h) => {
+                    h.reset();
+                    let _ = h.add(&self.response_all);
+                }
+                slot @ None => *slot = Some(self.response_all.clone()),
+            }
+        }
+    }
+
+    async fn drive(mut self, gauge: Arc<Gauge>, drain: Duration) -> Output {
+        let period = (self.pool.ctx.timeout / 10).clamp(Duration::from_millis(1), Duration::from_secs(1));
+        let mut timer = PreciseTimer::new().ok();
+        // Housekeeping by instants checked once per turn (not by timers polled in every
+        // turn: their polling showed in profiles): the deadline sweep, the progress
+        // figures (also how soon a stop is seen: the thread wakes at least this often), and
+        // the journal's flush when no later answer did it.
+        const TICK: Duration = Duration::from_millis(250);
+        let mut next_sweep = Instant::now() + period;
+        let mut next_tick = Instant::now() + TICK;
+        let mut flush_due: Option<Instant> = None;
+        let mut spins = 0u32;
+        loop {
+            if gauge.stop.load(Relaxed) {
+                break;
+            }
+            let now = Instant::now();
+            if now >= next_sweep {
+                self.pool.sweep(now);
+                next_sweep = now + period;
+            }
+            if now >= next_tick {
+                self.publish(&gauge);
+                next_tick = now + TICK;
+            }
+            if flush_due.is_some_and(|f| now >= f) {
+                flush_due = None;
+                self.flush_journal();
+            }
+            self.send_due(now, 20_000);
+            let next_due = self.events.peek_time().filter(|t| *t < self.spec.end).map(|t| self.clock.real_instant(t));
+            if next_due.is_none() && self.outstanding == 0 && self.pending_batch.is_empty() {
+                break;
+            }
+            let mut wake = next_sweep.min(next_tick);
+            for t in [next_due, flush_due].into_iter().flatten() {
+                wake = wake.min(t);
+            }
+            tokio::select! {
+                biased;
+                Some((slot, d)) = self.pool.in_flight.next(), if !self.pool.in_flight.is_empty() => {
+                    self.take_answers(slot, d);
+                    if self.journal.pending() && flush_due.is_none() {
+                        flush_due = Some(self.last_flush + JOURNAL_EVERY);
+                    }
+                }
+                _ = wait_until(&mut timer, wake) => {}
+                // Answers have lately come close together: look for the next few more
+                // times before sleeping. Each look polls the sockets without blocking; a
+                // sleep would cost a context switch per handful of answers (measured:
+                // BENCHMARKS.md).
+                _ = tokio::task::yield_now(), if spins < SPIN_ROUNDS && !self.pool.in_flight.is_empty() && self.answer_gap_ns < SPIN_GAP_NS => {
+                    spins += 1;
+                    continue;
+                }
+            }
+            spins = 0;
+        }
+
+        // Stop sending (what waits for a connection stays unsent); wait a bounded time for
+        // the answers in flight.
+        let unsent = self.pool.backlog.len();
+        self.pool.backlog.clear();
+        self.outstanding -= unsent.min(self.outstanding);
+        let deadline = Instant::now() + drain;
+        while !self.pool.in_flight.is_empty() {
+            let now = Instant::now();
+            if now >= deadline {
+                break;
+            }
+            if now >= next_sweep {
+                self.pool.sweep(now);
+                next_sweep = now + period;
+            }
+            tokio::select! {
+                biased;
+                Some((slot, d)) = self.pool.in_flight.next() => {
+                    self.complete(d, true);
+                    drop(slot);
+                }
+                _ = wait_until(&mut timer, next_sweep.min(deadline)) => {}
+            }
+        }
+        self.flush_journal();
+        self.publish(&gauge);
+        self.stats.in_flight_at_end = (self.outstanding + unsent) as u64;
+        self.stats.pending_at_end += self.events.len() as u64;
+        self.stats.events = self.completed + self.not_sent;
+        let unknown = self
+            .unknown_reqs
+            .iter()
+            .filter(|r| super::journal::key_of(r).is_some_and(|k| self.unknown_keys.contains(&k)))
+            .cloned()
+            .collect();
+        Output {
+            recorder: self.recorder,
+            audit: self.auditor.report(),
+            stats: self.stats,
+            batches: self.batches,
+            journal: self.journal,
+            journal_error: self.journal_error,
+            response_all: self.response_all,
+            service_all: self.service_all,
+            not_sent: self.not_sent,
+            completed: self.completed,
+            unknown,
+            in_flight_at_end: (self.outstanding + unsent) as u64,
+        }
+    }
+}
+
+/// Wait until `at`: precisely if the thread has its timer, else by the runtime's.
+async fn wait_until(timer: &mut Option<PreciseTimer>, at: Instant) {
+    match timer {
+        Some(t) => t.until(at).await,
+        None => tokio::time::sleep_until(at.into()).await,
+    }
+}
+
+/// Start one thread of the driver (its own single-threaded runtime). Its output arrives on
+/// the returned channel; the channel closes without one if the thread failed.
+pub(super) fn start(
+    name: String,
+    plan: Plan,
+    gauge: Arc<Gauge>,
+) -> std::io::Result<(oneshot::Receiver<Output>, std::thread::JoinHandle<()>)> {
+    let (tx, rx) = oneshot::channel();
+    // Sockets and timers only (no signal or process driver: each turn of the runtime would
+    // also look for child processes to reap).
+    let rt = tokio::runtime::Builder::new_current_thread().enable_io().enable_time().build()?;
+    let handle = std::thread::Builder::new().name(name).spawn(move || {
+        let drain = plan.drain;
+        let out = rt.block_on(async move { Shard::new(plan).drive(gauge, drain).await });
+        let _ = tx.send(out);
+    })?;
+    Ok((rx, handle))
+}
