@@ -83,6 +83,69 @@ impl SimTime {
     }
 }
 
+/// [`SimTime::write_rfc3339`] for instants that mostly fall on the same few days (the
+/// journal's): the date is formatted once per day, the time of day by integer arithmetic.
+/// Writes exactly what `write_rfc3339` writes (a test holds them together).
+pub struct Rfc3339Writer {
+    offset: FixedOffset,
+    offset_micros: i64,
+    /// The local day whose date `date` holds ("YYYY-MM-DDT"); `None` before the first.
+    day: Option<i64>,
+    date: String,
+    /// "+08:00".
+    zone: String,
+}
+
+impl Rfc3339Writer {
+    pub fn new(offset: FixedOffset) -> Rfc3339Writer {
+        let mut zone = String::new();
+        // The zone suffix is what write_rfc3339 puts after the seconds.
+        SimTime(0).write_rfc3339(offset, &mut zone);
+        let zone = zone[19..].to_string();
+        Rfc3339Writer { offset, offset_micros: offset.local_minus_utc() as i64 * MICROS_PER_SECOND, day: None, date: String::new(), zone }
+    }
+
+    pub fn write(&mut self, t: SimTime, out: &mut String) {
+        let Some(local) = t.0.checked_add(self.offset_micros) else {
+            return t.write_rfc3339(self.offset, out);
+        };
+        let day = local.div_euclid(MICROS_PER_DAY);
+        if self.day != Some(day) {
+            let mut full = String::new();
+            SimTime(day * MICROS_PER_DAY - self.offset_micros).write_rfc3339(self.offset, &mut full);
+            // Outside four-digit years the text has another shape: no cache.
+            if full.len() < 11 || full.as_bytes()[10] != b'T' || full.starts_with('@') {
+                return t.write_rfc3339(self.offset, out);
+            }
+            self.date = full[..11].to_string();
+            self.day = Some(day);
+        }
+        let in_day = local.rem_euclid(MICROS_PER_DAY);
+        let (secs, sub) = (in_day / MICROS_PER_SECOND, in_day % MICROS_PER_SECOND);
+        out.push_str(&self.date);
+        let two = |out: &mut String, v: i64| {
+            out.push(char::from(b'0' + (v / 10) as u8));
+            out.push(char::from(b'0' + (v % 10) as u8));
+        };
+        two(out, secs / 3600);
+        out.push(':');
+        two(out, secs % 3600 / 60);
+        out.push(':');
+        two(out, secs % 60);
+        if sub != 0 {
+            out.push('.');
+            let mut d = [b'0'; 6];
+            let mut v = sub;
+            for x in d.iter_mut().rev() {
+                *x = b'0' + (v % 10) as u8;
+                v /= 10;
+            }
+            out.push_str(std::str::from_utf8(&d).unwrap_or("000000"));
+        }
+        out.push_str(&self.zone);
+    }
+}
+
 /// Local calendar arithmetic for one fixed offset.
 #[derive(Clone, Debug)]
 pub struct Calendar {
@@ -205,5 +268,30 @@ mod tests {
         let t = SimTime::from_datetime(&DateTime::parse_from_rfc3339("2021-04-30T10:00:00+08:00").unwrap());
         let visible = c.nth_working_day_after(t, 2);
         assert_eq!(visible.format(c.offset), "2021-05-07T00:00:00+08:00");
+    }
+
+    #[test]
+    fn the_day_caching_writer_writes_what_write_rfc3339_writes() {
+        for offset in
+            [FixedOffset::east_opt(8 * 3600).unwrap(), FixedOffset::west_opt(5 * 3600 + 1800).unwrap(), FixedOffset::east_opt(0).unwrap()]
+        {
+            let mut w = Rfc3339Writer::new(offset);
+            let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+            // Instants around 2021 (back and forth across days), whole seconds, and before 1970.
+            let mut ts: Vec<i64> = vec![0, -1, 1, -1_500_000, 1_619_798_400_000_000, 1_619_798_399_999_999, 1_619_798_400_000_001];
+            for _ in 0..5000 {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                let t = 1_600_000_000_000_000 + (x % 100_000_000_000_000) as i64;
+                ts.push(if x.is_multiple_of(5) { t - t % MICROS_PER_SECOND } else { t });
+            }
+            for t in ts {
+                let (mut a, mut b) = (String::new(), String::new());
+                SimTime(t).write_rfc3339(offset, &mut a);
+                w.write(SimTime(t), &mut b);
+                assert_eq!(a, b, "{t} at {offset}");
+            }
+        }
     }
 }

@@ -13,7 +13,7 @@
 use crate::contract::{ItemsWire, items_to_wire};
 use crate::model::{IdemKey, Request};
 use crate::scenario::Spec;
-use crate::time::SimTime;
+use crate::time::{Rfc3339Writer, SimTime};
 #[cfg(test)]
 use serde::Serialize;
 use std::fs::File;
@@ -30,6 +30,8 @@ pub struct Journal {
     buf: Vec<u8>,
     /// Reused for the instant of each line, and for the line.
     at: String,
+    /// Formats the instants (made at the first line: the spec's offset is known then).
+    clock_text: Option<Rfc3339Writer>,
     line: Vec<u8>,
     pub path: PathBuf,
     pub accepted: u64,
@@ -59,6 +61,7 @@ impl Journal {
             file: Arc::new(Mutex::new(f)),
             buf: Vec::with_capacity(BUFFER),
             at: String::new(),
+            clock_text: None,
             line: Vec::with_capacity(512),
             path,
             accepted: 0,
@@ -74,7 +77,8 @@ impl Journal {
         // the answer's handling. Every string here is ASCII without escapes (event, instant,
         // hex key, group and insurance names) or was escaped once, in the spec (league, channel).
         self.at.clear();
-        at.write_rfc3339(spec.calendar.offset, &mut self.at);
+        let offset = spec.calendar.offset;
+        self.clock_text.get_or_insert_with(|| Rfc3339Writer::new(offset)).write(at, &mut self.at);
         let mut n = itoa::Buffer::new();
         let l = &mut self.line;
         l.clear();
@@ -102,6 +106,7 @@ impl Journal {
             file: self.file.clone(),
             buf: Vec::with_capacity(BUFFER),
             at: String::new(),
+            clock_text: None,
             line: Vec::with_capacity(512),
             path: self.path.clone(),
             accepted: 0,
