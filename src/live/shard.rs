@@ -484,7 +484,7 @@ impl Shard {
 
     /// Take every answer already there, flush the journal if a millisecond passed since it
     /// last was, send the batch debits the answers decided.
-    fn take_answers(&mut self, slot: Slot, d: Done) {
+    fn take_answers(&mut self, slot: Slot, d: Done, flush_due: &mut Option<Instant>) {
         let mut last = d.done;
         let mut n = 1u32;
         self.answered(slot, d);
@@ -498,6 +498,10 @@ impl Shard {
         self.answer_gap_ns = if self.answer_gap_ns.is_finite() { self.answer_gap_ns * 0.875 + gap * 0.125 } else { gap };
         if self.journal.pending() && self.last_flush.elapsed() >= JOURNAL_EVERY {
             self.flush_journal();
+        }
+        // A later turn flushes what is left, if no later answer does first.
+        if self.journal.pending() && flush_due.is_none() {
+            *flush_due = Some(self.last_flush + JOURNAL_EVERY);
         }
         if !self.pending_batch.is_empty() {
             let now = Instant::now();
@@ -556,6 +560,20 @@ impl Shard {
             if next_due.is_none() && self.outstanding == 0 && self.pending_batch.is_empty() {
                 break;
             }
+            // Answers have lately come close together: look for the next a few more times
+            // before sleeping. Each look lets the runtime poll the sockets without blocking
+            // and takes what arrived; a sleep would cost a context switch per handful of
+            // answers (measured: BENCHMARKS.md).
+            if spins < SPIN_ROUNDS && !self.pool.in_flight.is_empty() && self.answer_gap_ns < SPIN_GAP_NS {
+                spins += 1;
+                tokio::task::yield_now().await;
+                if let Some(Some((slot, d))) = self.pool.in_flight.next().now_or_never() {
+                    self.take_answers(slot, d, &mut flush_due);
+                    spins = 0;
+                }
+                continue;
+            }
+            spins = 0;
             let mut wake = next_sweep.min(next_tick);
             for t in [next_due, flush_due].into_iter().flatten() {
                 wake = wake.min(t);
@@ -563,22 +581,10 @@ impl Shard {
             tokio::select! {
                 biased;
                 Some((slot, d)) = self.pool.in_flight.next(), if !self.pool.in_flight.is_empty() => {
-                    self.take_answers(slot, d);
-                    if self.journal.pending() && flush_due.is_none() {
-                        flush_due = Some(self.last_flush + JOURNAL_EVERY);
-                    }
+                    self.take_answers(slot, d, &mut flush_due);
                 }
                 _ = wait_until(&mut timer, wake) => {}
-                // Answers have lately come close together: look for the next few more
-                // times before sleeping. Each look polls the sockets without blocking; a
-                // sleep would cost a context switch per handful of answers (measured:
-                // BENCHMARKS.md).
-                _ = tokio::task::yield_now(), if spins < SPIN_ROUNDS && !self.pool.in_flight.is_empty() && self.answer_gap_ns < SPIN_GAP_NS => {
-                    spins += 1;
-                    continue;
-                }
             }
-            spins = 0;
         }
 
         // Stop sending (what waits for a connection stays unsent); wait a bounded time for

@@ -341,7 +341,8 @@ fn phase_hooks_run_at_their_compressed_instants() {
     v["hooks"] = serde_json::json!([
         {"phase": "peripheral_stopped", "command": ["touch", marker.to_str().unwrap()]},
         {"phase": "new_system", "http": {"method": "GET", "url": format!("{}/v1/health", server.url)}},
-        {"phase": "suspended", "command": ["false"]}
+        {"phase": "suspended", "command": ["false"]},
+        {"phase": "suspended", "command": ["sleep", "30"], "timeout_seconds": 0.3}
     ]);
     let scenario = write_scenario(&dir, "hooks.json", &v);
     let o = wait_bounded(
@@ -361,7 +362,11 @@ fn phase_hooks_run_at_their_compressed_instants() {
     assert!(matches!(o.status.code(), Some(0) | Some(1)), "{}{}", stdout(&o), stderr(&o));
     assert!(marker.exists(), "the command hook did not run");
     let hooks = report(&dir)["live"]["hooks"].as_array().unwrap().clone();
-    assert_eq!(hooks.len(), 3, "{hooks:?}");
+    assert_eq!(hooks.len(), 4, "{hooks:?}");
+    let slow = hooks.iter().find(|h| h["action"] == "sleep 30").unwrap();
+    assert_eq!(slow["ok"], false, "{slow}");
+    assert_eq!(slow["outcome"], "timed out after 0.3 s", "{slow}");
+    assert!(slow["duration_ms"].as_f64().unwrap() < 5000.0, "the command was not stopped: {slow}");
     let by_phase = |p: &str| hooks.iter().find(|h| h["phase"] == p).unwrap().clone();
     let touch = by_phase("peripheral_stopped");
     let health = by_phase("new_system");
