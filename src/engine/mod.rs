@@ -69,6 +69,19 @@ pub struct EngineStats {
     pub turned_away_full_hall: u64,
 }
 
+impl std::ops::AddAssign<&EngineStats> for EngineStats {
+    fn add_assign(&mut self, b: &EngineStats) {
+        self.events += b.events;
+        self.payers_active += b.payers_active;
+        self.agents += b.agents;
+        self.batch_members += b.batch_members;
+        self.in_flight_at_end += b.in_flight_at_end;
+        self.pending_at_end += b.pending_at_end;
+        self.unserved_at_end += b.unserved_at_end;
+        self.turned_away_full_hall += b.turned_away_full_hall;
+    }
+}
+
 pub struct Engine<'t, T: Target> {
     spec: Arc<Spec>,
     demand: Arc<Demand>,

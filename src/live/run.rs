@@ -474,14 +474,8 @@ pub async fn run(spec: Arc<Spec>, cfg: RunConfig, scenario_file: &str) -> Result
     let mut recorders = Vec::new();
     let mut audit = super::auditor::AuditReport::default();
     for p in parts {
-        let st = &p.stats;
-        stats.agents += st.agents;
-        stats.batch_members += st.batch_members;
-        stats.events += st.events;
-        stats.in_flight_at_end += p.in_flight_at_end;
-        stats.pending_at_end += st.pending_at_end;
-        stats.unserved_at_end += st.unserved_at_end;
-        stats.turned_away_full_hall += st.turned_away_full_hall;
+        // The threads' own counts (payers_active is the whole cast's, set above).
+        stats += &p.stats;
         let _ = response_all.add(&p.response_all);
         let _ = service_all.add(&p.service_all);
         completed += p.completed;

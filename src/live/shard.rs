@@ -99,9 +99,6 @@ pub(super) struct Output {
     pub completed: u64,
     /// Payments whose outcome stayed unknown (timeouts, resets) and never got an answer later.
     pub unknown: Vec<Request>,
-    /// Requests sent whose answers did not come within the drain, plus those still waiting
-    /// for a connection when sending stopped.
-    pub in_flight_at_end: u64,
 }
 
 struct Job {
@@ -613,6 +610,7 @@ impl Shard {
         }
         self.flush_journal();
         self.publish(&gauge);
+        // Sent and not answered within the drain, plus those still waiting for a connection.
         self.stats.in_flight_at_end = (self.outstanding + unsent) as u64;
         self.stats.pending_at_end += self.events.len() as u64;
         self.stats.events = self.completed + self.not_sent;
@@ -634,7 +632,6 @@ impl Shard {
             not_sent: self.not_sent,
             completed: self.completed,
             unknown,
-            in_flight_at_end: (self.outstanding + unsent) as u64,
         }
     }
 }

@@ -235,12 +235,7 @@ pub fn build(input: BuildInput) -> Report {
     let mut totals = recorder::CellCounters::default();
     for (phase, ch, op, cell) in rec.cells() {
         let c = &cell.counters;
-        totals.attempts += c.attempts;
-        totals.successes += c.successes;
-        totals.rejected_suspended += c.rejected_suspended;
-        totals.rejected_not_yet_visible += c.rejected_not_yet_visible;
-        totals.rejected_unexpected += c.rejected_unexpected;
-        totals.errors += c.errors;
+        totals += c;
         cells.push(CellReport {
             phase: phase_name(phase),
             channel: spec.channels[ch as usize].id.clone(),

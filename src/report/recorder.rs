@@ -26,6 +26,17 @@ pub struct CellCounters {
     pub errors: u64,
 }
 
+impl std::ops::AddAssign<&CellCounters> for CellCounters {
+    fn add_assign(&mut self, b: &CellCounters) {
+        self.attempts += b.attempts;
+        self.successes += b.successes;
+        self.rejected_suspended += b.rejected_suspended;
+        self.rejected_not_yet_visible += b.rejected_not_yet_visible;
+        self.rejected_unexpected += b.rejected_unexpected;
+        self.errors += b.errors;
+    }
+}
+
 pub struct Cell {
     pub counters: CellCounters,
     /// Response time: from the request's scheduled instant (or its start in the engine).
@@ -171,13 +182,7 @@ impl Recorder {
                 match &mut m.cells[i] {
                     slot @ None => *slot = Some(c),
                     Some(into) => {
-                        let (a, b) = (&mut into.counters, &c.counters);
-                        a.attempts += b.attempts;
-                        a.successes += b.successes;
-                        a.rejected_suspended += b.rejected_suspended;
-                        a.rejected_not_yet_visible += b.rejected_not_yet_visible;
-                        a.rejected_unexpected += b.rejected_unexpected;
-                        a.errors += b.errors;
+                        into.counters += &c.counters;
                         // Same bounds on both sides: adding cannot fail.
                         let _ = into.latency_micros.add(&c.latency_micros);
                         match (&mut into.service_micros, c.service_micros) {
