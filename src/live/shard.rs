@@ -523,9 +523,9 @@ impl Shard {
         }
     }
 
-    async fn drive(mut self, gauge: Arc<Gauge>, drain: Duration) -> Output {
+    /// `timer`: the thread's precise timer, if it has one (else the runtime has timers).
+    async fn drive(mut self, gauge: Arc<Gauge>, drain: Duration, mut timer: Option<PreciseTimer>) -> Output {
         let period = (self.pool.ctx.timeout / 10).clamp(Duration::from_millis(1), Duration::from_secs(1));
-        let mut timer = PreciseTimer::new().ok();
         // Housekeeping by instants checked once per turn (not by timers polled in every
         // turn: their polling showed in profiles): the deadline sweep, the progress
         // figures (also how soon a stop is seen: the thread wakes at least this often), and
@@ -652,12 +652,29 @@ pub(super) fn start(
     gauge: Arc<Gauge>,
 ) -> std::io::Result<(oneshot::Receiver<Output>, std::thread::JoinHandle<()>)> {
     let (tx, rx) = oneshot::channel();
-    // Sockets and timers only (no signal or process driver: each turn of the runtime would
-    // also look for child processes to reap).
-    let rt = tokio::runtime::Builder::new_current_thread().enable_io().enable_time().build()?;
+    // Sockets, and the runtime's timers only for the transports that use them (hyper,
+    // reqwest): this thread's own waits go to its precise timer, and the runtime's timer
+    // driver reads the clock and takes a lock at every turn. No signal or process driver
+    // either (each turn would also look for exited children).
+    let needs_timers = plan.transports.iter().any(|t| matches!(t, Transport::Hyper { .. } | Transport::Reqwest { .. }));
+    let build = |timers: bool| {
+        let mut b = tokio::runtime::Builder::new_current_thread();
+        b.enable_io();
+        if timers {
+            b.enable_time();
+        }
+        b.build()
+    };
+    let rt = build(needs_timers)?;
+    // In case the precise timer cannot be had, a runtime with timers to fall back on.
+    let fallback = if needs_timers { None } else { Some(build(true)?) };
     let handle = std::thread::Builder::new().name(name).spawn(move || {
         let drain = plan.drain;
-        let out = rt.block_on(async move { Shard::new(plan).drive(gauge, drain).await });
+        let (rt, timer) = match rt.block_on(async { PreciseTimer::new() }) {
+            Ok(t) => (rt, Some(t)),
+            Err(_) => (fallback.unwrap_or(rt), None),
+        };
+        let out = rt.block_on(async move { Shard::new(plan).drive(gauge, drain, timer).await });
         let _ = tx.send(out);
     })?;
     Ok((rx, handle))
