@@ -9,8 +9,8 @@
 //! one busy, puts it in its backlog; past connections plus backlog bound the arrival is
 //! counted as not sent (and its payer told so), never dropped silently. Nothing passes
 //! between threads per request: handing each request and answer between a scheduler thread
-//! and a connection thread cost more CPU per request than everything else on the hot path
-//! (measured: BENCHMARKS.md). A payer's requests all go through one thread, so each
+//! and a connection thread cost about an eighth of the CPU per request (measured:
+//! BENCHMARKS.md). A payer's requests all go through one thread, so each
 //! thread's auditor sees the whole history of its payers. The coordinator merges the
 //! threads' results at the end (see [`crate::report::recorder::Recorder::merge`]).
 //!
