@@ -408,20 +408,36 @@ pub async fn run(spec: Arc<Spec>, cfg: RunConfig, scenario_file: &str) -> Result
     let mut hooks = std::collections::VecDeque::from(hooks);
     let mut hook_tasks = Vec::new();
 
-    let started = Instant::now();
-    let cpu_at_start = cpu_seconds();
     let mut gauges = Vec::new();
     let mut results = Vec::new();
     let mut handles = Vec::new();
+    // Every thread sets itself up first; the wall time and CPU of the run count from when
+    // all of them are ready to send.
+    let gate = Arc::new(shard::StartGate::default());
+    let n = plans.len();
     for (i, plan) in plans.into_iter().enumerate() {
         let gauge = Arc::new(Gauge::default());
         gauge.wants_latency.store(cfg.progress, Relaxed);
-        let (rx, handle) = shard::start(format!("cutover-run-{i}"), plan, gauge.clone())
-            .map_err(|e| RunError::Target(format!("cannot start a sending thread: {e}")))?;
-        gauges.push(gauge);
-        results.push(rx);
-        handles.push(handle);
+        match shard::start(format!("cutover-run-{i}"), plan, gauge.clone(), gate.clone()) {
+            Ok((rx, handle)) => {
+                gauges.push(gauge);
+                results.push(rx);
+                handles.push(handle);
+            }
+            Err(e) => {
+                // The threads already started stop at once.
+                for g in &gauges {
+                    g.stop.store(true, Relaxed);
+                }
+                gate.open();
+                return Err(RunError::Target(format!("cannot start a sending thread: {e}")));
+            }
+        }
     }
+    gate.wait_ready(n);
+    gate.open();
+    let started = Instant::now();
+    let cpu_at_start = cpu_seconds();
     let mut progress = Progress::new(cfg.progress, &spec);
     let mut tick = tokio::time::interval(Duration::from_millis(250));
     let ctrl_c = tokio::signal::ctrl_c();

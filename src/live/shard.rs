@@ -646,10 +646,46 @@ async fn wait_until(timer: &mut Option<PreciseTimer>, at: Instant) {
 
 /// Start one thread of the driver (its own single-threaded runtime). Its output arrives on
 /// the returned channel; the channel closes without one if the thread failed.
+/// Where the threads say they are set up (their share of agents scheduled, their tables
+/// reserved) and wait until the coordinator lets them all start, so that the run's wall time
+/// and CPU count the sending alone.
+#[derive(Default)]
+pub(super) struct StartGate {
+    /// Threads ready, and whether the gate is open.
+    state: Mutex<(usize, bool)>,
+    changed: std::sync::Condvar,
+}
+
+impl StartGate {
+    fn ready_then_wait(&self) {
+        let mut g = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        g.0 += 1;
+        self.changed.notify_all();
+        while !g.1 {
+            g = self.changed.wait(g).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+
+    /// Block until `n` threads are ready.
+    pub fn wait_ready(&self, n: usize) {
+        let mut g = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        while g.0 < n {
+            g = self.changed.wait(g).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+
+    pub fn open(&self) {
+        self.state.lock().unwrap_or_else(|e| e.into_inner()).1 = true;
+        self.changed.notify_all();
+    }
+}
+
+/// `gate`: see [`StartGate`].
 pub(super) fn start(
     name: String,
     plan: Plan,
     gauge: Arc<Gauge>,
+    gate: Arc<StartGate>,
 ) -> std::io::Result<(oneshot::Receiver<Output>, std::thread::JoinHandle<()>)> {
     let (tx, rx) = oneshot::channel();
     // Sockets, and the runtime's timers only for the transports that use them (hyper,
@@ -674,7 +710,9 @@ pub(super) fn start(
             Ok(t) => (rt, Some(t)),
             Err(_) => (fallback.unwrap_or(rt), None),
         };
-        let out = rt.block_on(async move { Shard::new(plan).drive(gauge, drain, timer).await });
+        let shard = Shard::new(plan);
+        gate.ready_then_wait();
+        let out = rt.block_on(async move { shard.drive(gauge, drain, timer).await });
         let _ = tx.send(out);
     })?;
     Ok((rx, handle))
