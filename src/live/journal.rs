@@ -28,11 +28,10 @@ pub struct Journal {
     file: Arc<Mutex<File>>,
     /// Whole lines not yet handed to the file.
     buf: Vec<u8>,
-    /// Reused for the instant of each line, and for the line.
+    /// Reused for the instant of each line.
     at: String,
     /// Formats the instants (made at the first line: the spec's offset is known then).
     clock_text: Option<Rfc3339Writer>,
-    line: Vec<u8>,
     pub path: PathBuf,
     pub accepted: u64,
     pub unknown: u64,
@@ -57,16 +56,11 @@ impl Journal {
     pub fn create(dir: &Path) -> std::io::Result<Journal> {
         let path = dir.join("journal.jsonl");
         let f = File::create(&path)?;
-        Ok(Journal {
-            file: Arc::new(Mutex::new(f)),
-            buf: Vec::with_capacity(BUFFER),
-            at: String::new(),
-            clock_text: None,
-            line: Vec::with_capacity(512),
-            path,
-            accepted: 0,
-            unknown: 0,
-        })
+        Ok(Journal::writer(Arc::new(Mutex::new(f)), path))
+    }
+
+    fn writer(file: Arc<Mutex<File>>, path: PathBuf) -> Journal {
+        Journal { file, buf: Vec::with_capacity(BUFFER), at: String::new(), clock_text: None, path, accepted: 0, unknown: 0 }
     }
 
     fn write(&mut self, spec: &Spec, event: &str, at: SimTime, req: &Request, payment: Option<u64>) -> std::io::Result<()> {
@@ -80,8 +74,8 @@ impl Journal {
         let offset = spec.calendar.offset;
         self.clock_text.get_or_insert_with(|| Rfc3339Writer::new(offset)).write(at, &mut self.at);
         let mut n = itoa::Buffer::new();
-        let l = &mut self.line;
-        l.clear();
+        // Straight into the buffer: it only ever holds whole lines when it is written out.
+        let l = &mut self.buf;
         l.extend_from_slice(b"{\"event\":\"");
         l.extend_from_slice(event.as_bytes());
         l.extend_from_slice(b"\",\"at\":\"");
@@ -96,22 +90,12 @@ impl Journal {
         l.push(b',');
         crate::contract::write_payment_members(spec, payer, *channel, items, l);
         l.extend_from_slice(b"}\n");
-        self.buf.extend_from_slice(&self.line);
         if self.buf.len() >= BUFFER { self.flush() } else { Ok(()) }
     }
 
     /// Another writer of the same file, with its own buffer and counts (for another thread).
     pub fn share(&self) -> Journal {
-        Journal {
-            file: self.file.clone(),
-            buf: Vec::with_capacity(BUFFER),
-            at: String::new(),
-            clock_text: None,
-            line: Vec::with_capacity(512),
-            path: self.path.clone(),
-            accepted: 0,
-            unknown: 0,
-        }
+        Journal::writer(self.file.clone(), self.path.clone())
     }
 
     /// Lines written and not yet handed to the file.

@@ -1,5 +1,5 @@
-//! A wait for the next scheduled request that is precise to tens of microseconds without
-//! blocking the thread.
+//! A sending thread's waits (the next scheduled request, its housekeeping), precise to tens
+//! of microseconds without blocking the thread.
 //!
 //! Tokio's timers tick in whole milliseconds, so a request due in 300 µs would go out up to
 //! a millisecond late, and the lag would show in every response time. Sleeping the thread
