@@ -1,43 +1,29 @@
 //! The driver's own HTTP/1.1 client connection, for plain `http://` targets.
 //!
-//! One TCP connection, one request at a time (no pipelining), kept alive. A request is
-//! written with one `write` from a reused buffer; the answer is read into another reused
-//! buffer, its head parsed by `httparse`, and its body (by `Content-Length`, chunked, or up
-//! to the end of the connection) handed to the caller as a borrowed slice, so the common
-//! exchange allocates nothing. Behind the same driver, `--transport http1` needs about 0.72x
-//! the client CPU per request of `--transport hyper` (BENCHMARKS.md: 11.9 against 16.5 µs,
-//! medians of five rounds): hyper runs each connection as a second task with a channel in
-//! front of it and builds header maps for every request and answer, and its path here also
-//! builds an owned request.
+//! One TCP connection, one request at a time (no pipelining), kept alive, driven by
+//! readiness events from the sending thread's own `mio` poll (see [`super::reactor`]): no
+//! future, task or waker per request. A request is written with one `write` from a reused
+//! buffer; the answer is read into another reused buffer, its head parsed by `httparse`,
+//! and its body (by `Content-Length`, chunked, or up to the end of the connection) handed
+//! to the caller as a borrowed slice, so the common exchange allocates nothing. The socket
+//! is registered for readable events only, except while it connects or a request waits for
+//! room to be written: no wake-up for the acknowledgements of requests.
 //!
 //! Errors are kinds, as everywhere in the driver: `refused`, `reset` (closed or cut short),
 //! `timeout`, `transport` (anything else, a malformed answer included).
 
 use crate::contract::WireRef;
-use std::io::ErrorKind;
+use mio::event::Event;
+use mio::net::TcpStream;
+use mio::{Interest, Registry, Token};
+use std::io::{ErrorKind, Read, Write};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 
 /// The largest answer head or body the driver reads (a contract answer is a few hundred bytes).
 const MAX_ANSWER: usize = 16 << 20;
 /// A connection idle longer than this is probed for a close by the server before reuse.
 const IDLE_PROBE: Duration = Duration::from_secs(1);
-
-pub struct Conn {
-    addr: SocketAddr,
-    host: String,
-    stream: Option<TcpStream>,
-    out: Vec<u8>,
-    buf: Vec<u8>,
-    /// The decoded body of a chunked answer.
-    body: Vec<u8>,
-    /// An exchange started and did not finish (its future was dropped on a timeout):
-    /// the connection may hold half an answer, so the next exchange starts afresh.
-    busy: bool,
-    last_used: Instant,
-}
 
 pub fn classify(e: &std::io::Error) -> &'static str {
     match e.kind() {
@@ -151,16 +137,69 @@ fn dechunk(buf: &[u8], out: &mut Vec<u8>) -> Result<Option<usize>, &'static str>
     }
 }
 
+/// Whether an event says the peer closed its side, or the connection failed.
+fn closing(ev: &Event) -> bool {
+    ev.is_read_closed() || ev.is_error()
+}
+
+/// What an exchange did on an event.
+#[derive(Debug, PartialEq)]
+pub enum Step {
+    /// Waiting for the socket.
+    Pending,
+    /// The whole answer is in: read it with [`Conn::answer`], then call [`Conn::done`].
+    Answered,
+    /// The exchange failed (the connection is closed): an error kind.
+    Failed(&'static str),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum State {
+    Idle,
+    Connecting,
+    Writing,
+    Reading,
+    Answered,
+}
+
+/// One keep-alive HTTP/1.1 connection driven by readiness events: the caller owns the
+/// `mio::Poll` it is registered with (under one token) and hands it every event for that
+/// token.
+pub struct Conn {
+    addr: SocketAddr,
+    host: String,
+    stream: Option<TcpStream>,
+    state: State,
+    /// Registered for writable events too: while connecting, or while a request waits for
+    /// room in the socket's send buffer (otherwise only readable: no wake-up per ACK).
+    want_write: bool,
+    out: Vec<u8>,
+    written: usize,
+    /// Read buffer (its length is its usable size) and how much of it holds the answer.
+    buf: Vec<u8>,
+    filled: usize,
+    head: Option<Head>,
+    /// The decoded body of a chunked answer.
+    body: Vec<u8>,
+    body_range: (usize, usize),
+    last_used: Instant,
+}
+
 impl Conn {
     pub fn new(addr: SocketAddr, host: &str) -> Conn {
         Conn {
             addr,
             host: host.to_string(),
             stream: None,
+            state: State::Idle,
+            want_write: false,
             out: Vec::with_capacity(1024),
-            buf: Vec::with_capacity(4096),
+            written: 0,
+            buf: vec![0; 4096],
+            filled: 0,
+            head: None,
             body: Vec::new(),
-            busy: false,
+            body_range: (0, 0),
             last_used: Instant::now(),
         }
     }
@@ -204,93 +243,206 @@ impl Conn {
         }
         let mut b = [0u8; 1];
         // Data or an end of stream while idle: either way the connection is no use.
-        !matches!(s.try_read(&mut b), Err(e) if e.kind() == ErrorKind::WouldBlock)
+        !matches!(s.peek(&mut b), Err(e) if e.kind() == ErrorKind::WouldBlock)
     }
 
-    /// One exchange, starting `now`. `read` sees the status, the `Retry-After` value and the
-    /// body while they are in the connection's buffers, and its result is returned.
-    pub async fn exchange<R>(
-        &mut self,
-        now: Instant,
-        wire: WireRef<'_>,
-        read: impl FnOnce(u16, Option<&str>, &[u8]) -> R,
-    ) -> Result<R, &'static str> {
-        if self.busy || self.stale(now) {
-            self.stream = None;
+    /// Close the connection (a closed socket leaves the poll set by itself).
+    fn close(&mut self) {
+        self.stream = None;
+        self.want_write = false;
+        self.state = State::Idle;
+    }
+
+    fn fail(&mut self, kind: &'static str) -> Step {
+        self.close();
+        Step::Failed(kind)
+    }
+
+    /// Start an exchange at `now`: connect if need be, then write the request.
+    pub fn begin(&mut self, registry: &Registry, token: Token, now: Instant, wire: WireRef<'_>) -> Step {
+        if self.state != State::Idle || self.stale(now) {
+            self.close();
         }
-        self.busy = true;
-        let r = self.exchange_inner(wire, read).await;
-        if r.is_err() {
-            self.stream = None;
-        }
-        self.busy = false;
-        // When the exchange started: close enough to tell an idle connection.
         self.last_used = now;
-        r
+        self.encode(wire);
+        self.written = 0;
+        self.filled = 0;
+        self.head = None;
+        if self.stream.is_none() {
+            let mut s = match TcpStream::connect(self.addr) {
+                Ok(s) => s,
+                Err(e) => return Step::Failed(classify(&e)),
+            };
+            if let Err(e) = registry.register(&mut s, token, Interest::READABLE | Interest::WRITABLE) {
+                return Step::Failed(classify(&e));
+            }
+            self.stream = Some(s);
+            self.want_write = true;
+            self.state = State::Connecting;
+            return Step::Pending;
+        }
+        self.state = State::Writing;
+        self.write(registry, token)
     }
 
-    async fn exchange_inner<R>(&mut self, wire: WireRef<'_>, read: impl FnOnce(u16, Option<&str>, &[u8]) -> R) -> Result<R, &'static str> {
-        if self.stream.is_none() {
-            let s = TcpStream::connect(self.addr).await.map_err(|e| classify(&e))?;
-            let _ = s.set_nodelay(true);
-            self.stream = Some(s);
+    /// Give up the exchange under way (its deadline passed): the connection may hold half
+    /// an answer, so it is closed.
+    pub fn abort(&mut self) {
+        self.close();
+    }
+
+    /// An event for this connection's token.
+    pub fn on_event(&mut self, registry: &Registry, token: Token, ev: &Event) -> Step {
+        match self.state {
+            // A close by the server while idle: found by the probe before the next use.
+            State::Idle | State::Answered => Step::Pending,
+            State::Connecting => {
+                let Some(s) = &self.stream else { return self.fail("transport") };
+                match s.take_error() {
+                    Ok(Some(e)) | Err(e) => return self.fail(classify(&e)),
+                    Ok(None) => {}
+                }
+                match s.peer_addr() {
+                    Ok(_) => {
+                        let _ = s.set_nodelay(true);
+                        self.state = State::Writing;
+                        self.write(registry, token)
+                    }
+                    Err(e) if e.kind() == ErrorKind::NotConnected && !ev.is_error() && !ev.is_write_closed() => Step::Pending,
+                    Err(e) => self.fail(if e.kind() == ErrorKind::NotConnected { "refused" } else { classify(&e) }),
+                }
+            }
+            State::Writing => match self.write(registry, token) {
+                // An answer may come before the whole request is written (a 413, say).
+                Step::Pending if self.state == State::Reading && ev.is_readable() => self.read(closing(ev)),
+                step => step,
+            },
+            State::Reading => self.read(closing(ev)),
         }
-        self.encode(wire);
-        let Some(stream) = self.stream.as_mut() else {
-            return Err("transport");
-        };
-        stream.write_all(&self.out).await.map_err(|e| classify(&e))?;
-        self.buf.clear();
-        let head = loop {
-            if self.buf.capacity() - self.buf.len() < 1024 {
-                self.buf.reserve(4096);
+    }
+
+    fn write(&mut self, registry: &Registry, token: Token) -> Step {
+        let Some(s) = self.stream.as_mut() else { return self.fail("transport") };
+        while self.written < self.out.len() {
+            match s.write(&self.out[self.written..]) {
+                Ok(0) => return self.fail("reset"),
+                Ok(n) => self.written += n,
+                Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                    if !self.want_write {
+                        if let Err(e) = registry.reregister(s, token, Interest::READABLE | Interest::WRITABLE) {
+                            return self.fail(classify(&e));
+                        }
+                        self.want_write = true;
+                    }
+                    return Step::Pending;
+                }
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(e) => return self.fail(classify(&e)),
             }
-            let n = stream.read_buf(&mut self.buf).await.map_err(|e| classify(&e))?;
-            if n == 0 {
-                return Err("reset");
+        }
+        if self.want_write {
+            if let Err(e) = registry.reregister(s, token, Interest::READABLE) {
+                return self.fail(classify(&e));
             }
-            if let Some(h) = parse_head(&self.buf)? {
-                if (100..200).contains(&h.status) && h.status != 101 {
+            self.want_write = false;
+        }
+        self.state = State::Reading;
+        Step::Pending
+    }
+
+    /// Read what the socket holds. `closing`: the event says the peer closed its side, so
+    /// read on to the end of the stream (no later event will tell of it).
+    fn read(&mut self, closing: bool) -> Step {
+        loop {
+            if self.buf.len() - self.filled < 1024 {
+                let grown = (self.buf.len() * 2).max(4096);
+                self.buf.resize(grown, 0);
+            }
+            let Some(s) = self.stream.as_mut() else { return self.fail("transport") };
+            let room = self.buf.len() - self.filled;
+            match s.read(&mut self.buf[self.filled..]) {
+                Ok(0) => {
+                    return match &self.head {
+                        Some(h) if matches!(h.framing, Framing::UntilClose) => {
+                            self.body_range = (h.head_len, self.filled);
+                            self.state = State::Answered;
+                            Step::Answered
+                        }
+                        _ => self.fail("reset"),
+                    };
+                }
+                Ok(n) => {
+                    self.filled += n;
+                    match self.complete() {
+                        Err(kind) => return self.fail(kind),
+                        Ok(true) => {
+                            self.state = State::Answered;
+                            return Step::Answered;
+                        }
+                        // Less than there was room for: the socket is drained, and the next
+                        // bytes to arrive bring a new event.
+                        Ok(false) if n < room && !closing => return Step::Pending,
+                        Ok(false) => {}
+                    }
+                }
+                Err(e) if e.kind() == ErrorKind::WouldBlock => return Step::Pending,
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(e) => return self.fail(classify(&e)),
+            }
+        }
+    }
+
+    /// Whether the bytes read so far hold the whole answer.
+    fn complete(&mut self) -> Result<bool, &'static str> {
+        while self.head.is_none() {
+            match parse_head(&self.buf[..self.filled])? {
+                None if self.filled > MAX_ANSWER => return Err("transport"),
+                None => return Ok(false),
+                Some(h) if (100..200).contains(&h.status) && h.status != 101 => {
                     // An interim answer (100 Continue): drop it and read on.
-                    self.buf.drain(..h.head_len);
-                    continue;
+                    self.buf.copy_within(h.head_len..self.filled, 0);
+                    self.filled -= h.head_len;
                 }
-                break h;
+                Some(h) => self.head = Some(h),
             }
-            if self.buf.len() > MAX_ANSWER {
-                return Err("transport");
-            }
-        };
-        let body_range = loop {
-            let have = &self.buf[head.head_len..];
-            match head.framing {
-                Framing::Length(n) if have.len() >= n => break (head.head_len, head.head_len + n),
-                Framing::Chunked if dechunk(have, &mut self.body)?.is_some() => break (0, 0),
-                _ => {}
-            }
-            if self.buf.len() > MAX_ANSWER + head.head_len {
-                return Err("transport");
-            }
-            if self.buf.capacity() - self.buf.len() < 1024 {
-                self.buf.reserve(self.buf.len().max(4096));
-            }
-            let n = stream.read_buf(&mut self.buf).await.map_err(|e| classify(&e))?;
-            if n == 0 {
-                match head.framing {
-                    Framing::UntilClose => break (head.head_len, self.buf.len()),
-                    _ => return Err("reset"),
-                }
-            }
-        };
-        if head.close || matches!(head.framing, Framing::UntilClose) {
-            self.stream = None;
         }
-        let retry_after = head.retry_after.and_then(|(a, b)| std::str::from_utf8(&self.buf[a..b]).ok()).map(str::trim);
-        let body = match head.framing {
+        let Some(head) = &self.head else { return Ok(false) };
+        let have = &self.buf[head.head_len..self.filled];
+        match head.framing {
+            Framing::Length(n) if have.len() >= n => {
+                self.body_range = (head.head_len, head.head_len + n);
+                Ok(true)
+            }
+            Framing::Length(n) if n > MAX_ANSWER => Err("transport"),
+            Framing::Length(_) | Framing::UntilClose if have.len() > MAX_ANSWER => Err("transport"),
+            Framing::Length(_) | Framing::UntilClose => Ok(false),
+            Framing::Chunked => Ok(dechunk(have, &mut self.body)?.is_some()),
+        }
+    }
+
+    /// The answer just read: status, `Retry-After` value, body.
+    pub fn answer(&self) -> (u16, Option<&str>, &[u8]) {
+        let Some(h) = &self.head else { return (0, None, &[]) };
+        let retry_after = h.retry_after.and_then(|(a, b)| std::str::from_utf8(&self.buf[a..b]).ok()).map(str::trim);
+        let body = match h.framing {
             Framing::Chunked => &self.body[..],
-            _ => &self.buf[body_range.0..body_range.1],
+            _ => &self.buf[self.body_range.0..self.body_range.1],
         };
-        Ok(read(head.status, retry_after, body))
+        (h.status, retry_after, body)
+    }
+
+    /// The answer is read: keep the connection for the next exchange unless it is closing.
+    pub fn done(&mut self) {
+        let closing = self.head.as_ref().is_none_or(|h| h.close || matches!(h.framing, Framing::UntilClose));
+        if closing {
+            self.close();
+        }
+        self.state = State::Idle;
+    }
+
+    #[cfg(test)]
+    fn is_open(&self) -> bool {
+        self.stream.is_some()
     }
 }
 
@@ -319,24 +471,37 @@ mod tests {
     }
 
     /// A scripted server on 127.0.0.1:0: for each accepted connection, one list of answers,
-    /// each sent after reading one request head (a request has no body here: GET).
-    fn scripted(conns: Vec<Vec<&'static [u8]>>) -> SocketAddr {
+    /// each sent after reading one request (its head, and its body by `content-length`).
+    /// Gives the address and a channel of the requests' sizes.
+    fn scripted(conns: Vec<Vec<&'static [u8]>>) -> (SocketAddr, std::sync::mpsc::Receiver<usize>) {
         use std::io::{Read, Write};
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = l.local_addr().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
             for answers in conns {
                 let (mut s, _) = l.accept().unwrap();
                 s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
                 for a in answers {
                     let mut got = Vec::new();
-                    let mut b = [0u8; 1024];
-                    while !got.windows(4).any(|w| w == b"\r\n\r\n") {
+                    let mut b = [0u8; 65536];
+                    let head_end = loop {
+                        if let Some(i) = got.windows(4).position(|w| w == b"\r\n\r\n") {
+                            break i + 4;
+                        }
+                        let n = s.read(&mut b).unwrap();
+                        assert!(n > 0, "the client closed early");
+                        got.extend_from_slice(&b[..n]);
+                    };
+                    let head = String::from_utf8_lossy(&got[..head_end]).to_ascii_lowercase();
+                    assert!(head.contains(" /x http/1.1\r\nhost: h\r\n"), "{head}");
+                    let len: usize = head.split("content-length: ").nth(1).map_or(0, |v| v.split("\r\n").next().unwrap().parse().unwrap());
+                    while got.len() < head_end + len {
                         let n = s.read(&mut b).unwrap();
                         assert!(n > 0, "the client closed early");
                         got.extend_from_slice(&b[..n]);
                     }
-                    assert!(got.starts_with(b"GET /x HTTP/1.1\r\nhost: h\r\n"), "{}", String::from_utf8_lossy(&got));
+                    tx.send(got.len()).unwrap();
                     // Answer in two pieces, so the client has to read more than once.
                     let (x, y) = a.split_at(a.len() / 2);
                     s.write_all(x).unwrap();
@@ -346,35 +511,65 @@ mod tests {
                 }
             }
         });
-        addr
+        (addr, rx)
+    }
+
+    type Answer = (u16, Option<String>, Vec<u8>);
+
+    /// One exchange driven to its end through a poll of its own, as the reactor drives it.
+    fn exchange(poll: &mut mio::Poll, c: &mut Conn, wire: WireRef<'_>) -> Result<Answer, &'static str> {
+        let mut events = mio::Events::with_capacity(8);
+        let mut step = c.begin(poll.registry(), Token(0), Instant::now(), wire);
+        let give_up = Instant::now() + Duration::from_secs(10);
+        loop {
+            match step {
+                Step::Answered => {
+                    let (status, retry, body) = c.answer();
+                    let out = (status, retry.map(str::to_string), body.to_vec());
+                    c.done();
+                    return Ok(out);
+                }
+                Step::Failed(kind) => return Err(kind),
+                Step::Pending => {}
+            }
+            assert!(Instant::now() < give_up, "no answer within 10 s");
+            poll.poll(&mut events, Some(Duration::from_millis(100))).unwrap();
+            for ev in events.iter() {
+                step = c.on_event(poll.registry(), Token(0), ev);
+            }
+        }
     }
 
     #[test]
     fn exchanges_keep_alive_follow_chunks_and_reconnect_after_close() {
-        let addr = scripted(vec![
+        let (addr, sizes) = scripted(vec![
             vec![
                 b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nhello",
                 b"HTTP/1.1 503 Service Unavailable\r\nTransfer-Encoding: chunked\r\nRetry-After: 7\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n",
-                b"HTTP/1.1 200 OK\r\nconnection: close\r\ncontent-length: 2\r\n\r\nok",
+                b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nconnection: close\r\ncontent-length: 2\r\n\r\nok",
             ],
             vec![b"HTTP/1.0 201 Created\r\n\r\nuntil the end"],
+            vec![b"HTTP/1.1 413 Content Too Large\r\ncontent-length: 0\r\n\r\n"],
         ]);
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-        rt.block_on(async {
-            let mut c = Conn::new(addr, "h");
-            let wire = WireRef { method: "GET", path: "/x", idempotency_key: None, headers: &[], body: None };
-            let get = async |c: &mut Conn| {
-                c.exchange(Instant::now(), wire, |status, retry, body| (status, retry.map(str::to_string), body.to_vec())).await
-            };
-            assert_eq!(get(&mut c).await, Ok((200, None, b"hello".to_vec())));
-            assert_eq!(get(&mut c).await, Ok((503, Some("7".to_string()), b"abcde".to_vec())));
-            assert_eq!(get(&mut c).await, Ok((200, None, b"ok".to_vec())));
-            assert!(c.stream.is_none(), "connection: close was not honoured");
-            // A new connection, answered by HTTP/1.0 without a length: read to the end.
-            assert_eq!(get(&mut c).await, Ok((201, None, b"until the end".to_vec())));
-            // Nobody listens any more on a second reconnection: an error kind, no panic.
-            assert!(matches!(get(&mut c).await, Err("refused" | "reset" | "transport")));
-        });
+        let mut poll = mio::Poll::new().unwrap();
+        let mut c = Conn::new(addr, "h");
+        let get = WireRef { method: "GET", path: "/x", idempotency_key: None, headers: &[], body: None };
+        assert_eq!(exchange(&mut poll, &mut c, get), Ok((200, None, b"hello".to_vec())));
+        assert_eq!(exchange(&mut poll, &mut c, get), Ok((503, Some("7".to_string()), b"abcde".to_vec())));
+        assert_eq!(exchange(&mut poll, &mut c, get), Ok((200, None, b"ok".to_vec())));
+        assert!(!c.is_open(), "connection: close was not honoured");
+        // A new connection, answered by HTTP/1.0 without a length: read to the end.
+        assert_eq!(exchange(&mut poll, &mut c, get), Ok((201, None, b"until the end".to_vec())));
+        assert!(!c.is_open());
+        // A body far larger than a socket's send buffer: written over many writable events.
+        let big = vec![b'x'; 8 << 20];
+        let post = WireRef { method: "POST", path: "/x", idempotency_key: Some("k"), headers: &[], body: Some(&big) };
+        assert_eq!(exchange(&mut poll, &mut c, post), Ok((413, None, Vec::new())));
+        let mut seen: Vec<usize> = sizes.try_iter().collect();
+        assert_eq!(seen.len(), 5);
+        assert!(seen.pop().unwrap() > big.len(), "the server did not get the whole body");
+        // Nobody listens any more on a new connection: an error kind, no panic.
+        assert!(matches!(exchange(&mut poll, &mut c, get), Err("refused" | "reset" | "transport")));
     }
 
     #[test]

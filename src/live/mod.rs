@@ -4,6 +4,7 @@ pub mod clock;
 pub mod http1;
 pub mod journal;
 pub mod profile;
+mod reactor;
 pub mod report;
 pub mod run;
 mod shard;

@@ -11,7 +11,8 @@
 use super::clock::VirtualClock;
 use super::journal::Journal;
 use super::report::{HookReport, JournalReport, LiveReport, Reconciliation};
-use super::shard::{self, CallCtx, Gauge, Plan};
+use super::reactor::Lane;
+use super::shard::{self, CallCtx, Conns, Gauge, Plan};
 use super::transport::{Base, Transport};
 use crate::contract;
 use crate::demand::{Cast, Demand};
@@ -345,16 +346,18 @@ pub async fn run(spec: Arc<Spec>, cfg: RunConfig, scenario_file: &str) -> Result
     let connections = cfg.connections.max(1);
     let threads = cfg.threads.clamp(1, connections);
     let shared_reqwest = client(cfg.timeout);
-    let transport = || match (&base, &model, cfg.transport) {
-        (Some(b), _, TransportKind::Http1) => {
-            Transport::Http1 { conn: super::http1::Conn::new(b.addr, &b.host), scratch: Default::default(), profile: cfg.profile.clone() }
+    // One thread's `n` connections.
+    let conns = |n: usize| {
+        let each = |t: &dyn Fn() -> Transport| Conns::Tasks((0..n).map(|_| t()).collect());
+        match (&base, &model, cfg.transport) {
+            (Some(b), _, TransportKind::Http1) => Conns::Http1((0..n).map(|_| Lane::new(b, cfg.profile.clone())).collect()),
+            (Some(b), _, TransportKind::Hyper) => each(&|| Transport::Hyper { base: b.clone(), sender: None, profile: cfg.profile.clone() }),
+            (Some(b), _, TransportKind::Reqwest) => {
+                each(&|| Transport::Reqwest { base: b.clone(), client: shared_reqwest.clone(), profile: cfg.profile.clone() })
+            }
+            (None, Some(m), _) => each(&|| Transport::Model { model: m.clone(), clock }),
+            (None, None, _) => unreachable!("a model target always has a model"),
         }
-        (Some(b), _, TransportKind::Hyper) => Transport::Hyper { base: b.clone(), sender: None, profile: cfg.profile.clone() },
-        (Some(b), _, TransportKind::Reqwest) => {
-            Transport::Reqwest { base: b.clone(), client: shared_reqwest.clone(), profile: cfg.profile.clone() }
-        }
-        (None, Some(m), _) => Transport::Model { model: m.clone(), clock },
-        (None, None, _) => unreachable!("a model target always has a model"),
     };
     let ctx = Arc::new(CallCtx {
         spec: spec.clone(),
@@ -373,16 +376,16 @@ pub async fn run(spec: Arc<Spec>, cfg: RunConfig, scenario_file: &str) -> Result
     let payers_active = cast.payers_active;
     let mut plans: Vec<Plan> = split(connections, threads)
         .zip(split(cfg.queue_bound, threads))
-        .map(|(conns, queue)| Plan {
+        .map(|(n, queue)| Plan {
             spec: spec.clone(),
             demand: demand.clone(),
             clock,
             agents: Vec::new(),
             first: Vec::new(),
             batches: Vec::new(),
-            transports: (0..conns).map(|_| transport()).collect(),
+            conns: conns(n),
             ctx: ctx.clone(),
-            capacity: conns + queue,
+            capacity: n + queue,
             journal: journal.share(),
             margin_micros: margin,
             drain: cfg.drain,

@@ -20,6 +20,7 @@
 use super::auditor::{AuditReport, Auditor};
 use super::clock::VirtualClock;
 use super::journal::Journal;
+use super::reactor::Reactor;
 use super::timer::PreciseTimer;
 use super::transport::Transport;
 use crate::FastSet;
@@ -60,7 +61,7 @@ pub(super) struct Plan {
     pub agents: Vec<Agent>,
     pub first: Vec<Next>,
     pub batches: Vec<BatchRunner>,
-    pub transports: Vec<Transport>,
+    pub conns: Conns,
     pub ctx: Arc<CallCtx>,
     /// Requests handed to the connections (in flight or in the backlog) at most.
     pub capacity: usize,
@@ -69,6 +70,13 @@ pub(super) struct Plan {
     pub margin_micros: i64,
     /// How long to wait for answers in flight after the end or a stop.
     pub drain: Duration,
+}
+
+/// A thread's connections: driven by its own readiness loop (`--transport http1`), or
+/// each a future on its tokio runtime (the other transports and the in-process model).
+pub(super) enum Conns {
+    Http1(Vec<super::reactor::Lane>),
+    Tasks(Vec<Transport>),
 }
 
 /// What a thread shows the progress display, updated four times a second, and the
@@ -108,18 +116,25 @@ struct Job {
     due: Instant,
 }
 
-struct Done {
-    id: u32,
-    resp: Response,
+pub(super) struct Done {
+    pub id: u32,
+    pub resp: Response,
     /// When the target says it decided (payments), if it says so.
-    decided_at: Option<SimTime>,
-    sent: Instant,
-    done: Instant,
+    pub decided_at: Option<SimTime>,
+    pub sent: Instant,
+    pub done: Instant,
 }
 
-struct Work {
-    id: u32,
-    req: Request,
+/// A request for a connection: its job's index and the request.
+pub(super) struct Work {
+    pub id: u32,
+    pub req: Request,
+}
+
+/// A thread's connections, as the code they share sees them.
+pub(super) trait Lanes {
+    /// Send `w` on an idle connection, or give it back when none is idle.
+    fn start(&mut self, w: Work) -> Result<(), Work>;
 }
 
 /// The deadline of the call in flight on one connection. Deadlines are checked by one
@@ -152,14 +167,13 @@ struct Slot {
     deadline: Rc<Deadline>,
 }
 
-/// A thread's connections and the requests waiting for one.
+/// A thread's connections as futures on its runtime.
 struct Pool {
     ctx: Arc<CallCtx>,
     idle: Vec<Slot>,
     /// Every slot's deadline, for the sweep.
     deadlines: Vec<Rc<Deadline>>,
     in_flight: FuturesUnordered<Call>,
-    backlog: VecDeque<Work>,
 }
 
 type Call = Pin<Box<dyn Future<Output = (Slot, Done)>>>;
@@ -172,7 +186,7 @@ fn call(mut slot: Slot, ctx: Arc<CallCtx>, id: u32, req: Request) -> Call {
         let deadline = slot.deadline.clone();
         let answer = tokio::select! {
             biased;
-            a = slot.t.call(&ctx.spec, &req, ctx.scale, sent) => Some(a),
+            a = slot.t.call(&ctx.spec, &req, ctx.scale) => Some(a),
             _ = std::future::poll_fn(|cx| deadline.poll_passed(cx)) => None,
         };
         slot.deadline.at.set(None);
@@ -193,7 +207,7 @@ fn call(mut slot: Slot, ctx: Arc<CallCtx>, id: u32, req: Request) -> Call {
 }
 
 /// Map the instants a real-time target states onto the run's virtual timeline.
-fn rebase(clock: &VirtualClock, resp: Response, decided_at: Option<SimTime>) -> (Response, Option<SimTime>) {
+pub(super) fn rebase(clock: &VirtualClock, resp: Response, decided_at: Option<SimTime>) -> (Response, Option<SimTime>) {
     let wall_now = super::clock::wall_now();
     let map = |t: SimTime| clock.virtual_of_wall(t, wall_now);
     let resp = match resp {
@@ -208,19 +222,12 @@ impl Pool {
     fn new(ctx: Arc<CallCtx>, transports: Vec<Transport>) -> Pool {
         let idle: Vec<Slot> = transports.into_iter().map(|t| Slot { t, deadline: Rc::new(Deadline::default()) }).collect();
         let deadlines = idle.iter().map(|s| s.deadline.clone()).collect();
-        Pool { ctx, idle, deadlines, in_flight: FuturesUnordered::new(), backlog: VecDeque::new() }
+        Pool { ctx, idle, deadlines, in_flight: FuturesUnordered::new() }
     }
 
-    fn start(&mut self, w: Work) {
-        match self.idle.pop() {
-            Some(s) => self.in_flight.push(call(s, self.ctx.clone(), w.id, w.req)),
-            None => self.backlog.push_back(w),
-        }
-    }
-
-    /// Connection `s` is free again: give it the oldest waiting request, if any.
-    fn restart(&mut self, s: Slot) {
-        match self.backlog.pop_front() {
+    /// Connection `s` is free again: give it `next`, or keep it idle.
+    fn restart(&mut self, s: Slot, next: Option<Work>) {
+        match next {
             Some(w) => self.in_flight.push(call(s, self.ctx.clone(), w.id, w.req)),
             None => self.idle.push(s),
         }
@@ -239,6 +246,18 @@ impl Pool {
     }
 }
 
+impl Lanes for Pool {
+    fn start(&mut self, w: Work) -> Result<(), Work> {
+        match self.idle.pop() {
+            Some(s) => {
+                self.in_flight.push(call(s, self.ctx.clone(), w.id, w.req));
+                Ok(())
+            }
+            None => Err(w),
+        }
+    }
+}
+
 fn micros(d: Duration) -> u64 {
     d.as_micros().min(u64::MAX as u128) as u64
 }
@@ -248,7 +267,7 @@ pub(super) fn histogram() -> hdrhistogram::Histogram<u64> {
     hdrhistogram::Histogram::new_with_bounds(1, LATENCY_MAX_MICROS, 3).expect("histogram bounds")
 }
 
-struct Shard {
+struct Shard<P> {
     spec: Arc<Spec>,
     demand: Arc<Demand>,
     clock: VirtualClock,
@@ -257,7 +276,9 @@ struct Shard {
     events: EventQueue,
     jobs: Vec<Option<Job>>,
     free: Vec<u32>,
-    pool: Pool,
+    pool: P,
+    /// Requests waiting for a connection, oldest first.
+    backlog: VecDeque<Work>,
     /// Requests handed to the pool (in flight or in its backlog) and not answered yet.
     outstanding: usize,
     capacity: usize,
@@ -282,16 +303,19 @@ struct Shard {
     last_answer: Instant,
 }
 
-/// How many times a thread looks for answers without blocking before it sleeps, when
-/// answers have lately come less than [`SPIN_GAP_NS`] apart.
+/// How many times a thread on a tokio runtime looks for answers without blocking before it
+/// sleeps, when answers have lately come less than [`SPIN_GAP_NS`] apart.
 const SPIN_ROUNDS: u32 = 30;
 const SPIN_GAP_NS: f64 = 50_000.0;
+/// How long a thread with its own readiness loop (`--transport http1`) looks for answers
+/// without blocking before it sleeps, under the same condition.
+const SPIN_FOR: Duration = Duration::from_micros(40);
 
 /// The journal's lines go to the file at most this long after their answers.
 const JOURNAL_EVERY: Duration = Duration::from_millis(1);
 
-impl Shard {
-    fn new(plan: Plan) -> Shard {
+impl<P: Lanes> Shard<P> {
+    fn new(plan: Plan, pool: P) -> Shard<P> {
         let rules = plan.demand.rules.clone();
         let mut s = Shard {
             spec: plan.spec.clone(),
@@ -302,7 +326,8 @@ impl Shard {
             events: EventQueue::default(),
             jobs: Vec::new(),
             free: Vec::new(),
-            pool: Pool::new(plan.ctx, plan.transports),
+            pool,
+            backlog: VecDeque::new(),
             outstanding: 0,
             capacity: plan.capacity,
             recorder: Recorder::new(plan.spec.clone(), rules),
@@ -364,7 +389,9 @@ impl Shard {
         };
         if self.outstanding < self.capacity {
             self.outstanding += 1;
-            self.pool.start(Work { id, req });
+            if let Err(w) = self.pool.start(Work { id, req }) {
+                self.backlog.push_back(w);
+            }
         } else {
             // Every connection busy and the backlog full: counted as not sent, and the payer hears so.
             self.not_sent += 1;
@@ -411,12 +438,6 @@ impl Shard {
                 self.dispatch(now_v, due, Owner::Batch { batch, member: m }, req);
             }
         }
-    }
-
-    /// An answer came: put its connection back to work first, then account for it.
-    fn answered(&mut self, slot: Slot, d: Done) {
-        self.pool.restart(slot);
-        self.complete(d, true);
     }
 
     fn complete(&mut self, d: Done, was_sent: bool) {
@@ -479,18 +500,11 @@ impl Shard {
         }
     }
 
-    /// Take every answer already there, flush the journal if a millisecond passed since it
-    /// last was, send the batch debits the answers decided.
-    fn take_answers(&mut self, slot: Slot, d: Done, flush_due: &mut Option<Instant>) {
-        let mut last = d.done;
-        let mut n = 1u32;
-        self.answered(slot, d);
-        while let Some(Some((slot, d))) = self.pool.in_flight.next().now_or_never() {
-            last = last.max(d.done);
-            n += 1;
-            self.answered(slot, d);
-        }
-        let gap = last.saturating_duration_since(self.last_answer).as_nanos() as f64 / n as f64;
+    /// After `n` answers, the last read at `last`: the mean gap between answers, the
+    /// journal's flush if a millisecond passed since it last was (else a later turn's), the
+    /// batch debits the answers decided.
+    fn after_answers(&mut self, last: Instant, n: u32, flush_due: &mut Option<Instant>) {
+        let gap = last.saturating_duration_since(self.last_answer).as_nanos() as f64 / n.max(1) as f64;
         self.last_answer = last;
         self.answer_gap_ns = if self.answer_gap_ns.is_finite() { self.answer_gap_ns * 0.875 + gap * 0.125 } else { gap };
         if self.journal.pending() && self.last_flush.elapsed() >= JOURNAL_EVERY {
@@ -506,110 +520,20 @@ impl Shard {
         }
     }
 
-    fn publish(&self, g: &Gauge) {
-        g.completed.store(self.completed, Relaxed);
-        g.outstanding.store(self.outstanding as u64, Relaxed);
-        g.errors.store(self.recorder.errors_by_kind.values().sum(), Relaxed);
-        if g.wants_latency.load(Relaxed)
-            && let Ok(mut h) = g.response.lock()
-        {
-            match &mut *h {
-                Some(h) => {
-                    h.reset();
-                    let _ = h.add(&self.response_all);
-                }
-                slot @ None => *slot = Some(self.response_all.clone()),
-            }
+    /// Whether the run is over for this thread: nothing left to send or wait for.
+    fn finished(&self) -> Option<Option<Instant>> {
+        let next_due = self.events.peek_time().filter(|t| *t < self.spec.end).map(|t| self.clock.real_instant(t));
+        if next_due.is_none() && self.outstanding == 0 && self.pending_batch.is_empty() {
+            return None;
         }
+        Some(next_due)
     }
 
-    /// `timer`: the thread's precise timer, if it has one (else the runtime has timers).
-    async fn drive(mut self, gauge: Arc<Gauge>, drain: Duration, mut timer: Option<PreciseTimer>) -> Output {
-        let period = (self.pool.ctx.timeout / 10).clamp(Duration::from_millis(1), Duration::from_secs(1));
-        // Housekeeping by instants checked once per turn (not by timers polled in every
-        // turn: their polling showed in profiles): the deadline sweep, the progress
-        // figures (also how soon a stop is seen: the thread wakes at least this often), and
-        // the journal's flush when no later answer did it.
-        const TICK: Duration = Duration::from_millis(250);
-        let mut next_sweep = Instant::now() + period;
-        let mut next_tick = Instant::now() + TICK;
-        let mut flush_due: Option<Instant> = None;
-        let mut spins = 0u32;
-        loop {
-            if gauge.stop.load(Relaxed) {
-                break;
-            }
-            let now = Instant::now();
-            if now >= next_sweep {
-                self.pool.sweep(now);
-                next_sweep = now + period;
-            }
-            if now >= next_tick {
-                self.publish(&gauge);
-                next_tick = now + TICK;
-            }
-            if flush_due.is_some_and(|f| now >= f) {
-                flush_due = None;
-                self.flush_journal();
-            }
-            self.send_due(now, 20_000);
-            let next_due = self.events.peek_time().filter(|t| *t < self.spec.end).map(|t| self.clock.real_instant(t));
-            if next_due.is_none() && self.outstanding == 0 && self.pending_batch.is_empty() {
-                break;
-            }
-            // Answers have lately come close together: look for the next a few more times
-            // before sleeping. Each look lets the runtime poll the sockets without blocking
-            // and takes what arrived; a sleep would cost a context switch per handful of
-            // answers (measured: BENCHMARKS.md).
-            if spins < SPIN_ROUNDS && !self.pool.in_flight.is_empty() && self.answer_gap_ns < SPIN_GAP_NS {
-                spins += 1;
-                tokio::task::yield_now().await;
-                if let Some(Some((slot, d))) = self.pool.in_flight.next().now_or_never() {
-                    self.take_answers(slot, d, &mut flush_due);
-                    spins = 0;
-                }
-                continue;
-            }
-            spins = 0;
-            let mut wake = next_sweep.min(next_tick);
-            for t in [next_due, flush_due].into_iter().flatten() {
-                wake = wake.min(t);
-            }
-            tokio::select! {
-                biased;
-                Some((slot, d)) = self.pool.in_flight.next(), if !self.pool.in_flight.is_empty() => {
-                    self.take_answers(slot, d, &mut flush_due);
-                }
-                _ = wait_until(&mut timer, wake) => {}
-            }
-        }
-
-        // Stop sending (what waits for a connection stays unsent); wait a bounded time for
-        // the answers in flight.
-        let unsent = self.pool.backlog.len();
-        self.pool.backlog.clear();
-        self.outstanding -= unsent.min(self.outstanding);
-        let deadline = Instant::now() + drain;
-        while !self.pool.in_flight.is_empty() {
-            let now = Instant::now();
-            if now >= deadline {
-                break;
-            }
-            if now >= next_sweep {
-                self.pool.sweep(now);
-                next_sweep = now + period;
-            }
-            tokio::select! {
-                biased;
-                Some((slot, d)) = self.pool.in_flight.next() => {
-                    self.complete(d, true);
-                    drop(slot);
-                }
-                _ = wait_until(&mut timer, next_sweep.min(deadline)) => {}
-            }
-        }
+    /// After the drain: the thread's results. `unsent`: requests that still waited for a
+    /// connection when sending stopped.
+    fn output(mut self, gauge: &Gauge, unsent: usize) -> Output {
         self.flush_journal();
-        self.publish(&gauge);
+        self.publish(gauge);
         // Sent and not answered within the drain, plus those still waiting for a connection.
         self.stats.in_flight_at_end = (self.outstanding + unsent) as u64;
         self.stats.pending_at_end += self.events.len() as u64;
@@ -633,6 +557,255 @@ impl Shard {
             completed: self.completed,
             unknown,
         }
+    }
+
+    /// Stop sending: what waits for a connection stays unsent. Returns how many did.
+    fn drop_backlog(&mut self) -> usize {
+        let unsent = self.backlog.len();
+        self.backlog.clear();
+        self.outstanding -= unsent.min(self.outstanding);
+        unsent
+    }
+
+    fn publish(&self, g: &Gauge) {
+        g.completed.store(self.completed, Relaxed);
+        g.outstanding.store(self.outstanding as u64, Relaxed);
+        g.errors.store(self.recorder.errors_by_kind.values().sum(), Relaxed);
+        if g.wants_latency.load(Relaxed)
+            && let Ok(mut h) = g.response.lock()
+        {
+            match &mut *h {
+                Some(h) => {
+                    h.reset();
+                    let _ = h.add(&self.response_all);
+                }
+                slot @ None => *slot = Some(self.response_all.clone()),
+            }
+        }
+    }
+
+}
+
+/// How often a thread sweeps its deadlines: a tenth of the timeout, within 1 ms..1 s.
+fn sweep_period(timeout: Duration) -> Duration {
+    (timeout / 10).clamp(Duration::from_millis(1), Duration::from_secs(1))
+}
+
+/// Housekeeping by instants checked once per turn (not by timers polled in every turn:
+/// their polling showed in profiles): the deadline sweep, the progress figures (also how
+/// soon a stop is seen: the thread wakes at least this often), and the journal's flush when
+/// no later answer did it.
+struct Chores {
+    period: Duration,
+    next_sweep: Instant,
+    next_tick: Instant,
+    flush_due: Option<Instant>,
+}
+
+const TICK: Duration = Duration::from_millis(250);
+
+impl Chores {
+    fn new(timeout: Duration) -> Chores {
+        let period = sweep_period(timeout);
+        let now = Instant::now();
+        Chores { period, next_sweep: now + period, next_tick: now + TICK, flush_due: None }
+    }
+
+    /// The chores due at `now`: whether to sweep; the progress figures and the journal's
+    /// flush done here.
+    fn due<P: Lanes>(&mut self, now: Instant, shard: &mut Shard<P>, gauge: &Gauge) -> bool {
+        if now >= self.next_tick {
+            shard.publish(gauge);
+            self.next_tick = now + TICK;
+        }
+        if self.flush_due.is_some_and(|f| now >= f) {
+            self.flush_due = None;
+            shard.flush_journal();
+        }
+        if now >= self.next_sweep {
+            self.next_sweep = now + self.period;
+            return true;
+        }
+        false
+    }
+
+    /// The next chore's instant, or `next_due`'s if sooner.
+    fn wake(&self, next_due: Option<Instant>) -> Instant {
+        let mut wake = self.next_sweep.min(self.next_tick);
+        for t in [next_due, self.flush_due].into_iter().flatten() {
+            wake = wake.min(t);
+        }
+        wake
+    }
+}
+
+impl Shard<Pool> {
+    /// An answer came: put its connection back to work first, then account for it.
+    fn answered(&mut self, slot: Slot, d: Done) {
+        let next = self.backlog.pop_front();
+        self.pool.restart(slot, next);
+        self.complete(d, true);
+    }
+
+
+    /// Take every answer already there, then the chores that follow answers.
+    fn take_answers(&mut self, slot: Slot, d: Done, flush_due: &mut Option<Instant>) {
+        let mut last = d.done;
+        let mut n = 1u32;
+        self.answered(slot, d);
+        while let Some(Some((slot, d))) = self.pool.in_flight.next().now_or_never() {
+            last = last.max(d.done);
+            n += 1;
+            self.answered(slot, d);
+        }
+        self.after_answers(last, n, flush_due);
+    }
+
+    /// `timer`: the thread's precise timer, if it has one (else the runtime has timers).
+    async fn drive(mut self, gauge: Arc<Gauge>, drain: Duration, mut timer: Option<PreciseTimer>) -> Output {
+        let mut chores = Chores::new(self.pool.ctx.timeout);
+        let mut spins = 0u32;
+        loop {
+            if gauge.stop.load(Relaxed) {
+                break;
+            }
+            let now = Instant::now();
+            if chores.due(now, &mut self, &gauge) {
+                self.pool.sweep(now);
+            }
+            self.send_due(now, 20_000);
+            let Some(next_due) = self.finished() else { break };
+            // Answers have lately come close together: look for the next a few more times
+            // before sleeping. Each look lets the runtime poll the sockets without blocking
+            // and takes what arrived; a sleep would cost a context switch per handful of
+            // answers (measured: BENCHMARKS.md).
+            if spins < SPIN_ROUNDS && !self.pool.in_flight.is_empty() && self.answer_gap_ns < SPIN_GAP_NS {
+                spins += 1;
+                tokio::task::yield_now().await;
+                if let Some(Some((slot, d))) = self.pool.in_flight.next().now_or_never() {
+                    self.take_answers(slot, d, &mut chores.flush_due);
+                    spins = 0;
+                }
+                continue;
+            }
+            spins = 0;
+            let wake = chores.wake(next_due);
+            tokio::select! {
+                biased;
+                Some((slot, d)) = self.pool.in_flight.next(), if !self.pool.in_flight.is_empty() => {
+                    self.take_answers(slot, d, &mut chores.flush_due);
+                }
+                _ = wait_until(&mut timer, wake) => {}
+            }
+        }
+
+        // Wait a bounded time for the answers in flight.
+        let unsent = self.drop_backlog();
+        let deadline = Instant::now() + drain;
+        while !self.pool.in_flight.is_empty() {
+            let now = Instant::now();
+            if now >= deadline {
+                break;
+            }
+            if now >= chores.next_sweep {
+                self.pool.sweep(now);
+                chores.next_sweep = now + chores.period;
+            }
+            tokio::select! {
+                biased;
+                Some((slot, d)) = self.pool.in_flight.next() => {
+                    self.complete(d, true);
+                    drop(slot);
+                }
+                _ = wait_until(&mut timer, chores.next_sweep.min(deadline)) => {}
+            }
+        }
+        self.output(&gauge, unsent)
+    }
+}
+
+impl Shard<Reactor> {
+    /// Account for every finished exchange on the ready list (each connection first gets
+    /// the oldest waiting request); `drain`: no new requests, only answers.
+    fn take_ready(&mut self, flush_due: &mut Option<Instant>, drain: bool) -> bool {
+        let mut last = self.last_answer;
+        let mut n = 0u32;
+        // Starting a request may finish it at once (a refused connection): loop until none.
+        while !self.pool.ready.is_empty() {
+            let mut ready = std::mem::replace(&mut self.pool.ready, std::mem::take(&mut self.pool.spare));
+            // Every connection back to work first, then the accounting: the requests leave
+            // together (the target wakes once for them all), and none waits for the
+            // bookkeeping of answers before it.
+            for (lane, _) in &ready {
+                let next = if drain { None } else { self.backlog.pop_front() };
+                self.pool.release(*lane, next);
+            }
+            for (_, d) in ready.drain(..) {
+                last = last.max(d.done);
+                n += 1;
+                self.complete(d, true);
+            }
+            self.pool.spare = ready;
+        }
+        if n > 0 && !drain {
+            self.after_answers(last, n, flush_due);
+        }
+        n > 0
+    }
+
+    /// The thread's loop for `--transport http1`: send what is due, wait in the poll for
+    /// answers or the next due instant, account for the answers.
+    fn drive_http1(mut self, gauge: Arc<Gauge>, drain: Duration) -> Output {
+        let mut chores = Chores::new(self.pool.ctx.timeout);
+        // Since when the thread has looked for answers without sleeping.
+        let mut spin_since: Option<Instant> = None;
+        loop {
+            if gauge.stop.load(Relaxed) {
+                break;
+            }
+            let now = Instant::now();
+            if chores.due(now, &mut self, &gauge) {
+                self.pool.sweep(now);
+            }
+            self.send_due(now, 20_000);
+            self.take_ready(&mut chores.flush_due, false);
+            let Some(next_due) = self.finished() else { break };
+            // Answers have lately come close together: look for the next without blocking,
+            // for up to SPIN_FOR, before sleeping. A sleep costs a context switch, here and
+            // in a target that then finds its client asleep: sleeping at once, or after a
+            // fixed number of looks (each a quick `epoll_wait`), cost both sides more CPU
+            // per request and a tenth of the throughput (measured: BENCHMARKS.md).
+            let spinning = self.pool.busy()
+                && self.answer_gap_ns < SPIN_GAP_NS
+                && now.saturating_duration_since(*spin_since.get_or_insert(now)) < SPIN_FOR;
+            let wait = if spinning {
+                None
+            } else {
+                spin_since = None;
+                Some(chores.wake(next_due))
+            };
+            self.pool.poll(wait);
+            if self.take_ready(&mut chores.flush_due, false) {
+                spin_since = None;
+            }
+        }
+
+        // Wait a bounded time for the answers in flight.
+        let unsent = self.drop_backlog();
+        let deadline = Instant::now() + drain;
+        while self.pool.busy() {
+            let now = Instant::now();
+            if now >= deadline {
+                break;
+            }
+            if now >= chores.next_sweep {
+                self.pool.sweep(now);
+                chores.next_sweep = now + chores.period;
+            }
+            self.pool.poll(Some(chores.next_sweep.min(deadline)));
+            self.take_ready(&mut chores.flush_due, true);
+        }
+        self.output(&gauge, unsent)
     }
 }
 
@@ -683,16 +856,30 @@ impl StartGate {
 /// `gate`: see [`StartGate`].
 pub(super) fn start(
     name: String,
-    plan: Plan,
+    mut plan: Plan,
     gauge: Arc<Gauge>,
     gate: Arc<StartGate>,
 ) -> std::io::Result<(oneshot::Receiver<Output>, std::thread::JoinHandle<()>)> {
     let (tx, rx) = oneshot::channel();
+    let drain = plan.drain;
+    let transports = match std::mem::replace(&mut plan.conns, Conns::Tasks(Vec::new())) {
+        Conns::Http1(lanes) => {
+            // The thread's own readiness loop: no runtime at all.
+            let reactor = Reactor::new(plan.ctx.clone(), lanes)?;
+            let handle = std::thread::Builder::new().name(name).spawn(move || {
+                let shard = Shard::new(plan, reactor);
+                gate.ready_then_wait();
+                let _ = tx.send(shard.drive_http1(gauge, drain));
+            })?;
+            return Ok((rx, handle));
+        }
+        Conns::Tasks(t) => t,
+    };
     // Sockets, and the runtime's timers only for the transports that use them (hyper,
     // reqwest): this thread's own waits go to its precise timer, and the runtime's timer
     // driver reads the clock and takes a lock at every turn. No signal or process driver
     // either (each turn would also look for exited children).
-    let needs_timers = plan.transports.iter().any(|t| matches!(t, Transport::Hyper { .. } | Transport::Reqwest { .. }));
+    let needs_timers = transports.iter().any(|t| matches!(t, Transport::Hyper { .. } | Transport::Reqwest { .. }));
     let build = |timers: bool| {
         let mut b = tokio::runtime::Builder::new_current_thread();
         b.enable_io();
@@ -705,12 +892,12 @@ pub(super) fn start(
     // In case the precise timer cannot be had, a runtime with timers to fall back on.
     let fallback = if needs_timers { None } else { Some(build(true)?) };
     let handle = std::thread::Builder::new().name(name).spawn(move || {
-        let drain = plan.drain;
         let (rt, timer) = match rt.block_on(async { PreciseTimer::new() }) {
             Ok(t) => (rt, Some(t)),
             Err(_) => (fallback.unwrap_or(rt), None),
         };
-        let shard = Shard::new(plan);
+        let pool = Pool::new(plan.ctx.clone(), transports);
+        let shard = Shard::new(plan, pool);
         gate.ready_then_wait();
         let out = rt.block_on(async move { shard.drive(gauge, drain, timer).await });
         let _ = tx.send(out);

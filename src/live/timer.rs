@@ -1,39 +1,47 @@
 //! A sending thread's waits (the next scheduled request, its housekeeping), precise to tens
 //! of microseconds without blocking the thread.
 //!
-//! Tokio's timers tick in whole milliseconds, so a request due in 300 µs would go out up to
-//! a millisecond late, and the lag would show in every response time. Sleeping the thread
-//! instead would be precise but would also stop it reading answers, which are timed when
-//! they are read. On Linux the wait is a `timerfd` (nanosecond resolution, high-resolution
-//! kernel timer) watched by the runtime like any socket; elsewhere, the runtime's timer.
+//! Tokio's timers tick in whole milliseconds, and so does `epoll_wait`'s timeout, so a
+//! request due in 300 µs would go out up to a millisecond late, and the lag would show in
+//! every response time. Sleeping the thread instead would be precise but would also stop it
+//! reading answers, which are timed when they are read. On Linux the wait is a `timerfd`
+//! (nanosecond resolution, high-resolution kernel timer) watched like any socket: by the
+//! thread's own readiness loop ([`TimerFd`], for `--transport http1`) or by its tokio runtime
+//! ([`PreciseTimer`], for the other transports); elsewhere, the runtime's timer or a
+//! millisecond timeout.
 
 #[cfg(target_os = "linux")]
 mod imp {
     use std::io;
-    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
     use std::time::Instant;
     use tokio::io::unix::AsyncFd;
 
-    pub struct PreciseTimer {
-        fd: AsyncFd<OwnedFd>,
+    /// A non-blocking `timerfd` armed at one instant at a time: readable once it passes.
+    pub struct TimerFd {
+        fd: OwnedFd,
         armed: Option<Instant>,
     }
 
-    impl PreciseTimer {
-        pub fn new() -> io::Result<PreciseTimer> {
+    impl AsRawFd for TimerFd {
+        fn as_raw_fd(&self) -> RawFd {
+            self.fd.as_raw_fd()
+        }
+    }
+
+    impl TimerFd {
+        pub fn new() -> io::Result<TimerFd> {
             // SAFETY: timerfd_create takes no pointers; a non-negative result is a new fd we own.
             let raw = unsafe { libc::timerfd_create(libc::CLOCK_MONOTONIC, libc::TFD_NONBLOCK | libc::TFD_CLOEXEC) };
             if raw < 0 {
                 return Err(io::Error::last_os_error());
             }
             // SAFETY: `raw` is a valid, open descriptor that nothing else owns.
-            let fd = unsafe { OwnedFd::from_raw_fd(raw) };
-            // SAFETY: the fd stays open, and the same, for as long as the AsyncFd owns it.
-            let fd = unsafe { AsyncFd::register_with_interest(fd, tokio::io::Interest::READABLE) }?;
-            Ok(PreciseTimer { fd, armed: None })
+            Ok(TimerFd { fd: unsafe { OwnedFd::from_raw_fd(raw) }, armed: None })
         }
 
-        fn arm(&mut self, at: Instant) -> io::Result<()> {
+        /// Make the fd readable at `at` (no system call if it already is armed for `at`).
+        pub fn arm(&mut self, at: Instant) -> io::Result<()> {
             if self.armed == Some(at) {
                 return Ok(());
             }
@@ -54,26 +62,47 @@ mod imp {
             Ok(())
         }
 
+        /// Take the expiry, if it came: true when it did (the timer is then disarmed).
+        pub fn expired(&mut self) -> bool {
+            let mut ticks = [0u8; 8];
+            // SAFETY: reads at most 8 bytes into an 8-byte buffer from a fd we own.
+            let n = unsafe { libc::read(self.fd.as_raw_fd(), ticks.as_mut_ptr().cast(), ticks.len()) };
+            if n == 8 {
+                self.armed = None;
+            }
+            n == 8
+        }
+    }
+
+    pub struct PreciseTimer {
+        fd: AsyncFd<TimerFd>,
+    }
+
+    impl PreciseTimer {
+        pub fn new() -> io::Result<PreciseTimer> {
+            // SAFETY: the TimerFd owns its fd, which stays open, and the same, for as long as
+            // the AsyncFd owns the TimerFd.
+            let fd = unsafe { AsyncFd::register_with_interest(TimerFd::new()?, tokio::io::Interest::READABLE) }?;
+            Ok(PreciseTimer { fd })
+        }
+
         /// Wait until `at` (at once if it has passed).
         pub async fn until(&mut self, at: Instant) {
             if at <= Instant::now() {
                 return;
             }
-            if self.arm(at).is_err() {
+            if self.fd.get_mut().arm(at).is_err() {
                 tokio::time::sleep_until(at.into()).await;
                 return;
             }
             loop {
-                let Ok(mut guard) = self.fd.readable().await else {
+                let Ok(mut guard) = self.fd.readable_mut().await else {
                     tokio::time::sleep_until(at.into()).await;
                     return;
                 };
-                let mut ticks = [0u8; 8];
-                // SAFETY: reads at most 8 bytes into an 8-byte buffer from a fd we own.
-                let n = unsafe { libc::read(self.fd.as_raw_fd(), ticks.as_mut_ptr().cast(), ticks.len()) };
+                let fired = guard.get_inner_mut().expired();
                 guard.clear_ready();
-                if n == 8 {
-                    self.armed = None;
+                if fired {
                     return;
                 }
                 // Nothing to read: a readiness left over from an earlier arming. Wait on.
@@ -103,6 +132,8 @@ mod imp {
 }
 
 pub use imp::PreciseTimer;
+#[cfg(target_os = "linux")]
+pub use imp::TimerFd;
 
 #[cfg(test)]
 mod tests {

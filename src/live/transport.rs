@@ -1,7 +1,9 @@
 //! How one connection of the live driver reaches its target.
 //!
-//! - `Http1`: the driver's own HTTP/1.1 connection ([`super::http1`]), the fast path for
-//!   plain `http://` targets, reconnecting after a failure;
+//! The fast path for plain `http://` targets, the driver's own HTTP/1.1 connections
+//! ([`super::http1`]), is not here: those are driven by the sending thread's own readiness
+//! loop ([`super::reactor`]), not as futures. Here, each connection is a future on the
+//! thread's runtime:
 //! - `Hyper`: one HTTP/1.1 connection through hyper's connection-level client (kept to
 //!   compare against: it costs more CPU per request);
 //! - `Reqwest`: a shared reqwest client (general, slower);
@@ -50,7 +52,6 @@ impl Base {
 }
 
 pub enum Transport {
-    Http1 { conn: super::http1::Conn, scratch: contract::WireScratch, profile: Option<Arc<Profile>> },
     Hyper { base: Base, sender: Option<SendRequest<Full<Bytes>>>, profile: Option<Arc<Profile>> },
     Reqwest { base: Base, client: reqwest::Client, profile: Option<Arc<Profile>> },
     Model { model: Arc<Mutex<Model>>, clock: VirtualClock },
@@ -81,7 +82,7 @@ fn classify_hyper(e: &hyper::Error) -> &'static str {
 
 impl Transport {
     /// After a call was abandoned on its deadline: the connection may hold half an
-    /// answer, so start afresh. (`Http1` notices by itself: its exchange never finished.)
+    /// answer, so start afresh.
     pub fn after_timeout(&mut self) {
         if let Transport::Hyper { sender, .. } = self {
             *sender = None;
@@ -96,7 +97,6 @@ impl Transport {
         spec: &crate::scenario::Spec,
         req: &Request,
         time_scale: f64,
-        now: std::time::Instant,
     ) -> (Response, Option<SimTime>) {
         match self {
             Transport::Model { model, clock } => {
@@ -106,28 +106,10 @@ impl Transport {
                     Err(_) => (Response::Error { kind: "transport" }, None),
                 }
             }
-            Transport::Http1 { conn, scratch, profile } => {
-                let rendered;
-                let wire = match profile {
-                    Some(p) => {
-                        rendered = p.render(spec, req);
-                        rendered.as_ref()
-                    }
-                    None => contract::wire_into(spec, req, scratch),
-                };
-                let read = |status: u16, retry_after: Option<&str>, body: &[u8]| match profile {
-                    Some(p) => p.read_answer_timed(req, status, retry_after, body, time_scale),
-                    None => contract::from_wire_timed(status, retry_after, body, time_scale),
-                };
-                match conn.exchange(now, wire, read).await {
-                    Err(kind) => (Response::Error { kind }, None),
-                    Ok(answer) => answer,
-                }
-            }
             _ => {
                 let profile = match self {
                     Transport::Hyper { profile, .. } | Transport::Reqwest { profile, .. } => profile.clone(),
-                    Transport::Model { .. } | Transport::Http1 { .. } => None,
+                    Transport::Model { .. } => None,
                 };
                 let wire = match &profile {
                     Some(p) => p.render(spec, req),
@@ -144,7 +126,7 @@ impl Transport {
         }
     }
 
-    /// One HTTP exchange through hyper or reqwest (`call` serves `Http1` and `Model` itself).
+    /// One HTTP exchange through hyper or reqwest (`call` serves `Model` itself).
     async fn exchange(&mut self, wire: &WireRequest) -> Result<RawAnswer, &'static str> {
         match self {
             Transport::Hyper { base, sender, .. } => {
@@ -222,7 +204,7 @@ impl Transport {
                 Ok(RawAnswer { status, retry_after, body })
             }
             // `call` serves these itself.
-            Transport::Http1 { .. } | Transport::Model { .. } => Err("transport"),
+            Transport::Model { .. } => Err("transport"),
         }
     }
 }

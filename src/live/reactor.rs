@@ -1,0 +1,222 @@
+//! The connections of one sending thread for `--transport http1`: plain non-blocking
+//! sockets in one `mio` poll (epoll on Linux), and the thread's timer in the same set.
+//!
+//! The thread itself waits in the poll, reads the events and advances each connection's
+//! exchange ([`super::http1::Conn`]); no async runtime, no future, task or waker per
+//! request. A finished exchange (answered, failed, or past its deadline) goes on the ready
+//! list as a [`Done`] with its connection's index, for the thread to account for and to
+//! give the connection its next request.
+
+use super::http1::{Conn, Step};
+use super::profile::Profile;
+use super::shard::{CallCtx, Done, Lanes, Work, rebase};
+use super::transport::Base;
+use crate::contract::{self, WireScratch};
+use crate::model::Response;
+use mio::{Events, Poll, Token};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// The token of the thread's timer in the poll set (connections use their index).
+const TIMER: Token = Token(usize::MAX);
+
+/// One connection and the request it carries.
+pub(super) struct Lane {
+    conn: Conn,
+    scratch: WireScratch,
+    profile: Option<Arc<Profile>>,
+    work: Option<Work>,
+    sent: Instant,
+    deadline: Option<Instant>,
+}
+
+impl Lane {
+    pub fn new(base: &Base, profile: Option<Arc<Profile>>) -> Lane {
+        Lane {
+            conn: Conn::new(base.addr, &base.host),
+            scratch: WireScratch::default(),
+            profile,
+            work: None,
+            sent: Instant::now(),
+            deadline: None,
+        }
+    }
+}
+
+pub(super) struct Reactor {
+    poll: Poll,
+    /// Taken while its events are handled.
+    events: Option<Events>,
+    lanes: Vec<Lane>,
+    idle: Vec<u32>,
+    busy: usize,
+    pub ctx: Arc<CallCtx>,
+    /// Finished exchanges not yet taken by the thread.
+    pub ready: Vec<(u32, Done)>,
+    /// The ready list's other buffer, swapped in while the thread takes the list.
+    pub spare: Vec<(u32, Done)>,
+    #[cfg(target_os = "linux")]
+    timer: Option<super::timer::TimerFd>,
+}
+
+impl Reactor {
+    pub fn new(ctx: Arc<CallCtx>, lanes: Vec<Lane>) -> std::io::Result<Reactor> {
+        let poll = Poll::new()?;
+        #[cfg(target_os = "linux")]
+        let timer = match super::timer::TimerFd::new() {
+            Ok(t) => {
+                use std::os::fd::AsRawFd;
+                poll.registry().register(&mut mio::unix::SourceFd(&t.as_raw_fd()), TIMER, mio::Interest::READABLE)?;
+                Some(t)
+            }
+            // Then waits round up to the poll's millisecond.
+            Err(_) => None,
+        };
+        let idle = (0..lanes.len() as u32).rev().collect();
+        Ok(Reactor {
+            poll,
+            events: Some(Events::with_capacity(1024)),
+            lanes,
+            idle,
+            busy: 0,
+            ctx,
+            ready: Vec::new(),
+            spare: Vec::new(),
+            #[cfg(target_os = "linux")]
+            timer,
+        })
+    }
+
+    /// Whether any exchange is under way.
+    pub fn busy(&self) -> bool {
+        self.busy > 0
+    }
+
+    /// Connection `i` is free: give it `next`, or keep it idle.
+    pub fn release(&mut self, i: u32, next: Option<Work>) {
+        match next {
+            Some(w) => self.send(i, w),
+            None => self.idle.push(i),
+        }
+    }
+
+    fn send(&mut self, i: u32, w: Work) {
+        let now = Instant::now();
+        let lane = &mut self.lanes[i as usize];
+        lane.sent = now;
+        lane.deadline = Some(now + self.ctx.timeout);
+        let rendered;
+        let wire = match &lane.profile {
+            Some(p) => {
+                rendered = p.render(&self.ctx.spec, &w.req);
+                rendered.as_ref()
+            }
+            None => contract::wire_into(&self.ctx.spec, &w.req, &mut lane.scratch),
+        };
+        let step = lane.conn.begin(self.poll.registry(), Token(i as usize), now, wire);
+        lane.work = Some(w);
+        self.busy += 1;
+        self.advance(i, step);
+    }
+
+    /// Act on what an exchange did.
+    fn advance(&mut self, i: u32, step: Step) {
+        let lane = &mut self.lanes[i as usize];
+        let (resp, decided_at) = match step {
+            Step::Pending => return,
+            Step::Failed(kind) => (Response::Error { kind }, None),
+            Step::Answered => {
+                let Some(w) = &lane.work else { return };
+                let (status, retry_after, body) = lane.conn.answer();
+                let scale = self.ctx.scale;
+                let answer = match &lane.profile {
+                    Some(p) => p.read_answer_timed(&w.req, status, retry_after, body, scale),
+                    None => contract::from_wire_timed(status, retry_after, body, scale),
+                };
+                lane.conn.done();
+                answer
+            }
+        };
+        self.finish(i, resp, decided_at);
+    }
+
+    fn finish(&mut self, i: u32, resp: Response, decided_at: Option<crate::time::SimTime>) {
+        let lane = &mut self.lanes[i as usize];
+        let Some(w) = lane.work.take() else { return };
+        lane.deadline = None;
+        self.busy -= 1;
+        let (resp, decided_at) = match &self.ctx.rebase_clock {
+            Some(c) => rebase(c, resp, decided_at),
+            None => (resp, decided_at),
+        };
+        let sent = lane.sent;
+        self.ready.push((i, Done { id: w.id, resp, decided_at, sent, done: Instant::now() }));
+    }
+
+    /// Give up every exchange whose deadline passed by `now`.
+    pub fn sweep(&mut self, now: Instant) {
+        for i in 0..self.lanes.len() {
+            let lane = &mut self.lanes[i];
+            if lane.deadline.is_some_and(|d| d <= now) {
+                lane.conn.abort();
+                self.finish(i as u32, Response::Error { kind: "timeout" }, None);
+            }
+        }
+    }
+
+    /// Wait for events until `until` (`None`: only take what is there) and advance the
+    /// exchanges they concern.
+    pub fn poll(&mut self, until: Option<Instant>) {
+        let now = Instant::now();
+        let timeout = match until {
+            Some(at) if at > now => self.wait_for(at, now),
+            _ => Some(Duration::ZERO),
+        };
+        let Some(mut events) = self.events.take() else { return };
+        // An interrupted wait (a signal) is taken as an early wake-up.
+        let _ = self.poll.poll(&mut events, timeout);
+        for ev in events.iter() {
+            let token = ev.token();
+            if token == TIMER {
+                #[cfg(target_os = "linux")]
+                if let Some(t) = &mut self.timer {
+                    t.expired();
+                }
+                continue;
+            }
+            let i = token.0 as u32;
+            let Some(lane) = self.lanes.get_mut(token.0) else { continue };
+            if lane.work.is_none() {
+                continue;
+            }
+            let step = lane.conn.on_event(self.poll.registry(), token, ev);
+            self.advance(i, step);
+        }
+        self.events = Some(events);
+    }
+
+    /// The poll's timeout for a wait until `at`: none with the timer armed at `at`, else
+    /// `at` rounded up to the poll's millisecond.
+    fn wait_for(&mut self, at: Instant, now: Instant) -> Option<Duration> {
+        #[cfg(target_os = "linux")]
+        if let Some(t) = &mut self.timer
+            && t.arm(at).is_ok()
+        {
+            return None;
+        }
+        let left = at - now;
+        Some(Duration::from_millis(left.as_millis() as u64 + 1))
+    }
+}
+
+impl Lanes for Reactor {
+    fn start(&mut self, w: Work) -> Result<(), Work> {
+        match self.idle.pop() {
+            Some(i) => {
+                self.send(i, w);
+                Ok(())
+            }
+            None => Err(w),
+        }
+    }
+}
