@@ -5,8 +5,9 @@
 //! go to the first), and gives each thread its share of the connections and of the backlog
 //! bound. A thread owns its agents, batch runners, recorder, auditor and journal writer,
 //! and its connections: at a request's scheduled instant it sends the request itself on an
-//! idle connection of its own (one future in its set of requests in flight) or, with every
-//! one busy, puts it in its backlog; past connections plus backlog bound the arrival is
+//! idle connection of its own (for `--transport http1`, a socket in the thread's own
+//! readiness loop, [`super::reactor`]; otherwise one future in its set of requests in
+//! flight on the thread's tokio runtime) or, with every one busy, puts it in its backlog; past connections plus backlog bound the arrival is
 //! counted as not sent (and its payer told so), never dropped silently. Nothing passes
 //! between threads per request: handing each request and answer between a scheduler thread
 //! and a connection thread cost about an eighth of the CPU per request (measured:
