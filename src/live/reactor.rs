@@ -55,6 +55,8 @@ pub(super) struct Reactor {
     pub ready: Vec<(u32, Done)>,
     /// The ready list's other buffer, swapped in while the thread takes the list.
     pub spare: Vec<(u32, Done)>,
+    /// While the events of a wait are handled: when the wait ended.
+    woke: Option<Instant>,
     #[cfg(target_os = "linux")]
     timer: Option<super::timer::TimerFd>,
 }
@@ -82,6 +84,7 @@ impl Reactor {
             ctx,
             ready: Vec::new(),
             spare: Vec::new(),
+            woke: None,
             #[cfg(target_os = "linux")]
             timer,
         })
@@ -92,16 +95,15 @@ impl Reactor {
         self.busy > 0
     }
 
-    /// Connection `i` is free: give it `next`, or keep it idle.
-    pub fn release(&mut self, i: u32, next: Option<Work>) {
+    /// Connection `i` is free: give it `next` (sent `now`), or keep it idle.
+    pub fn release(&mut self, i: u32, next: Option<Work>, now: Instant) {
         match next {
-            Some(w) => self.send(i, w),
+            Some(w) => self.send(i, w, now),
             None => self.idle.push(i),
         }
     }
 
-    fn send(&mut self, i: u32, w: Work) {
-        let now = Instant::now();
+    fn send(&mut self, i: u32, w: Work, now: Instant) {
         let lane = &mut self.lanes[i as usize];
         lane.sent = now;
         lane.deadline = Some(now + self.ctx.timeout);
@@ -150,7 +152,10 @@ impl Reactor {
             None => (resp, decided_at),
         };
         let sent = lane.sent;
-        self.ready.push((i, Done { id: w.id, resp, decided_at, sent, done: Instant::now() }));
+        // An exchange finished by the wait's events is timed at the wait's end; one that
+        // failed when sending, or passed its deadline, now.
+        let done = self.woke.unwrap_or_else(Instant::now);
+        self.ready.push((i, Done { id: w.id, resp, decided_at, sent, done }));
     }
 
     /// Give up every exchange whose deadline passed by `now`.
@@ -164,17 +169,26 @@ impl Reactor {
         }
     }
 
-    /// Wait for events until `until` (`None`: only take what is there) and advance the
-    /// exchanges they concern.
-    pub fn poll(&mut self, until: Option<Instant>) {
-        let now = Instant::now();
+    /// Wait for events until `until` (`None`: only take what is there; `now`: the caller's
+    /// reading of the clock) and advance the exchanges they concern.
+    pub fn poll(&mut self, until: Option<Instant>, now: Instant) {
         let timeout = match until {
             Some(at) if at > now => self.wait_for(at, now),
             _ => Some(Duration::ZERO),
         };
-        let Some(mut events) = self.events.take() else { return };
+        self.take_events(timeout);
+    }
+
+    /// One wait of the poll, its events handled; whether there were any.
+    fn take_events(&mut self, timeout: Option<Duration>) -> bool {
+        let Some(mut events) = self.events.take() else { return false };
         // An interrupted wait (a signal) is taken as an early wake-up.
         let _ = self.poll.poll(&mut events, timeout);
+        let any = !events.is_empty();
+        if any {
+            // One reading for the batch: every answer in it was there when the wait ended.
+            self.woke = Some(Instant::now());
+        }
         for ev in events.iter() {
             let token = ev.token();
             if token == TIMER {
@@ -192,7 +206,30 @@ impl Reactor {
             let step = lane.conn.on_event(self.poll.registry(), token, ev);
             self.advance(i, step);
         }
+        self.woke = None;
         self.events = Some(events);
+        any
+    }
+
+    /// Look for events without sleeping until some come (then true, with them handled) or
+    /// `until` passes. Between looks the thread yields its core to any other thread that
+    /// can run (the target's, on a shared machine); the clock is read every fourth look.
+    pub fn spin(&mut self, until: Instant) -> bool {
+        let mut looks = 0u32;
+        loop {
+            #[cfg(unix)]
+            // SAFETY: sched_yield takes no arguments and only gives up the processor.
+            unsafe {
+                libc::sched_yield();
+            }
+            if self.take_events(Some(Duration::ZERO)) {
+                return true;
+            }
+            looks += 1;
+            if looks % 4 == 0 && Instant::now() >= until {
+                return false;
+            }
+        }
     }
 
     /// The poll's timeout for a wait until `at`: none with the timer armed at `at`, else
@@ -213,7 +250,7 @@ impl Lanes for Reactor {
     fn start(&mut self, w: Work) -> Result<(), Work> {
         match self.idle.pop() {
             Some(i) => {
-                self.send(i, w);
+                self.send(i, w, Instant::now());
                 Ok(())
             }
             None => Err(w),

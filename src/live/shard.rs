@@ -737,9 +737,10 @@ impl Shard<Reactor> {
             // Every connection back to work first, then the accounting: the requests leave
             // together (the target wakes once for them all), and none waits for the
             // bookkeeping of answers before it.
+            let now = Instant::now();
             for (lane, _) in &ready {
                 let next = if drain { None } else { self.backlog.pop_front() };
-                self.pool.release(*lane, next);
+                self.pool.release(*lane, next, now);
             }
             for (_, d) in ready.drain(..) {
                 last = last.max(d.done);
@@ -758,8 +759,6 @@ impl Shard<Reactor> {
     /// answers or the next due instant, account for the answers.
     fn drive_http1(mut self, gauge: Arc<Gauge>, drain: Duration) -> Output {
         let mut chores = Chores::new(self.pool.ctx.timeout);
-        // Since when the thread has looked for answers without sleeping.
-        let mut spin_since: Option<Instant> = None;
         loop {
             if gauge.stop.load(Relaxed) {
                 break;
@@ -776,19 +775,12 @@ impl Shard<Reactor> {
             // in a target that then finds its client asleep: sleeping at once, or after a
             // fixed number of looks (each a quick `epoll_wait`), cost both sides more CPU
             // per request and a tenth of the throughput (measured: BENCHMARKS.md).
-            let spinning = self.pool.busy()
-                && self.answer_gap_ns < SPIN_GAP_NS
-                && now.saturating_duration_since(*spin_since.get_or_insert(now)) < SPIN_FOR;
-            let wait = if spinning {
-                None
-            } else {
-                spin_since = None;
-                Some(chores.wake(next_due))
-            };
-            self.pool.poll(wait);
-            if self.take_ready(&mut chores.flush_due, false) {
-                spin_since = None;
+            let wake = chores.wake(next_due);
+            let spun = self.pool.busy() && self.answer_gap_ns < SPIN_GAP_NS && self.pool.spin(wake.min(now + SPIN_FOR));
+            if !spun {
+                self.pool.poll(Some(wake), now);
             }
+            self.take_ready(&mut chores.flush_due, false);
         }
 
         // Wait a bounded time for the answers in flight.
@@ -803,7 +795,7 @@ impl Shard<Reactor> {
                 self.pool.sweep(now);
                 chores.next_sweep = now + chores.period;
             }
-            self.pool.poll(Some(chores.next_sweep.min(deadline)));
+            self.pool.poll(Some(chores.next_sweep.min(deadline)), now);
             self.take_ready(&mut chores.flush_due, true);
         }
         self.output(&gauge, unsent)
