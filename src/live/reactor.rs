@@ -226,7 +226,7 @@ impl Reactor {
                 return true;
             }
             looks += 1;
-            if looks % 4 == 0 && Instant::now() >= until {
+            if looks.is_multiple_of(4) && Instant::now() >= until {
                 return false;
             }
         }

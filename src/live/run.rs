@@ -10,8 +10,8 @@
 
 use super::clock::VirtualClock;
 use super::journal::Journal;
-use super::report::{HookReport, JournalReport, LiveReport, Reconciliation};
 use super::reactor::Lane;
+use super::report::{HookReport, JournalReport, LiveReport, Reconciliation};
 use super::shard::{self, CallCtx, Conns, Gauge, Plan};
 use super::transport::{Base, Transport};
 use crate::contract;
@@ -351,7 +351,9 @@ pub async fn run(spec: Arc<Spec>, cfg: RunConfig, scenario_file: &str) -> Result
         let each = |t: &dyn Fn() -> Transport| Conns::Tasks((0..n).map(|_| t()).collect());
         match (&base, &model, cfg.transport) {
             (Some(b), _, TransportKind::Http1) => Conns::Http1((0..n).map(|_| Lane::new(b, cfg.profile.clone())).collect()),
-            (Some(b), _, TransportKind::Hyper) => each(&|| Transport::Hyper { base: b.clone(), sender: None, profile: cfg.profile.clone() }),
+            (Some(b), _, TransportKind::Hyper) => {
+                each(&|| Transport::Hyper { base: b.clone(), sender: None, profile: cfg.profile.clone() })
+            }
             (Some(b), _, TransportKind::Reqwest) => {
                 each(&|| Transport::Reqwest { base: b.clone(), client: shared_reqwest.clone(), profile: cfg.profile.clone() })
             }

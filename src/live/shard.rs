@@ -584,7 +584,6 @@ impl<P: Lanes> Shard<P> {
             }
         }
     }
-
 }
 
 /// How often a thread sweeps its deadlines: a tenth of the timeout, within 1 ms..1 s.
@@ -647,7 +646,6 @@ impl Shard<Pool> {
         self.pool.restart(slot, next);
         self.complete(d, true);
     }
-
 
     /// Take every answer already there, then the chores that follow answers.
     fn take_answers(&mut self, slot: Slot, d: Done, flush_due: &mut Option<Instant>) {

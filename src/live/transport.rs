@@ -92,12 +92,7 @@ impl Transport {
     /// Send one request and map the answer. No deadline here: the caller races the call
     /// against the request's deadline and calls [`Transport::after_timeout`] when it loses.
     /// Also returns the instant the target says it decided, when it says so.
-    pub async fn call(
-        &mut self,
-        spec: &crate::scenario::Spec,
-        req: &Request,
-        time_scale: f64,
-    ) -> (Response, Option<SimTime>) {
+    pub async fn call(&mut self, spec: &crate::scenario::Spec, req: &Request, time_scale: f64) -> (Response, Option<SimTime>) {
         match self {
             Transport::Model { model, clock } => {
                 let now = clock.now();

@@ -7,7 +7,7 @@
 
 use crate::FastSet;
 use crate::model::{IdemKey, LedgerCell, LedgerKey, Operation, Request, Response, Rules};
-use crate::scenario::{Insurance, Spec};
+use crate::scenario::{GroupKind, Insurance, Spec};
 use crate::time::{MICROS_PER_DAY, MICROS_PER_HOUR, SimTime};
 use hdrhistogram::Histogram;
 use std::collections::BTreeMap;
@@ -91,7 +91,9 @@ pub struct Recorder {
     cells: Vec<Option<Box<Cell>>>,
     pub hours: Vec<Hour>,
     acknowledged: FastSet<IdemKey>,
-    expected: BTreeMap<LedgerKey, LedgerCell>,
+    /// The ledger the acknowledged payments make, by [`ledger_index`] (a dense table: one
+    /// search of a map per item of every payment showed in profiles of the live driver).
+    expected: Vec<LedgerCell>,
     pub accepted: u64,
     pub accepted_while_suspended: u64,
     pub violations: Vec<Violation>,
@@ -121,6 +123,11 @@ struct BacklogStep {
     gave_up: bool,
 }
 
+/// A ledger cell's place in a dense table: league, then payer group, then insurance type.
+fn ledger_index(league: u8, group: GroupKind, ins: Insurance) -> usize {
+    (league as usize * GroupKind::ALL.len() + group.index()) * Insurance::ALL.len() + ins.index()
+}
+
 impl Recorder {
     pub fn new(spec: Arc<Spec>, rules: Arc<Rules>) -> Recorder {
         let channels = spec.channels.len();
@@ -143,7 +150,7 @@ impl Recorder {
             cells,
             hours,
             acknowledged: FastSet::default(),
-            expected: BTreeMap::new(),
+            expected: Vec::new(),
             accepted: 0,
             accepted_while_suspended: 0,
             violations: Vec::new(),
@@ -207,8 +214,8 @@ impl Recorder {
                 }
             }
             m.acknowledged.extend(p.acknowledged);
-            for (k, c) in p.expected {
-                let cell = m.expected.entry(k).or_default();
+            for (i, c) in p.expected.into_iter().enumerate() {
+                let cell = m.expected_cell(i);
                 cell.count += c.count;
                 cell.sum_fen = cell.sum_fen.saturating_add(c.sum_fen);
             }
@@ -248,12 +255,19 @@ impl Recorder {
         for ins in Insurance::ALL {
             let a = items[ins.index()];
             if a != 0 {
-                let cell = self.expected.entry((payer.league, payer.group, ins)).or_default();
+                let cell = self.expected_cell(ledger_index(payer.league, payer.group, ins));
                 cell.count += 1;
                 cell.sum_fen = cell.sum_fen.saturating_add(a);
             }
         }
         true
+    }
+
+    fn expected_cell(&mut self, i: usize) -> &mut LedgerCell {
+        if i >= self.expected.len() {
+            self.expected.resize(i + 1, LedgerCell::default());
+        }
+        &mut self.expected[i]
     }
 
     /// Make room for about `payments` acknowledged payments up front.
@@ -412,8 +426,16 @@ impl Recorder {
         })
     }
 
-    pub fn expected_ledger(&self) -> &BTreeMap<LedgerKey, LedgerCell> {
-        &self.expected
+    pub fn expected_ledger(&self) -> BTreeMap<LedgerKey, LedgerCell> {
+        let mut out = BTreeMap::new();
+        for (i, c) in self.expected.iter().enumerate() {
+            if c.count > 0 {
+                let (n_ins, n_groups) = (Insurance::ALL.len(), GroupKind::ALL.len());
+                let (rest, ins) = (i / n_ins, Insurance::ALL[i % n_ins]);
+                out.insert(((rest / n_groups) as u8, GroupKind::ALL[rest % n_groups], ins), *c);
+            }
+        }
+        out
     }
 }
 
@@ -437,6 +459,42 @@ mod tests {
             special: false,
             assessment: None,
         }
+    }
+
+    #[test]
+    fn the_expected_ledger_sums_every_item_into_its_cell() {
+        let spec = spec();
+        let rules = Arc::new(Rules::from_spec(&spec));
+        let mut r = Recorder::new(spec, rules);
+        let mut want: BTreeMap<LedgerKey, LedgerCell> = BTreeMap::new();
+        // Every group and insurance, leagues past the spec's own too, some payers twice.
+        for n in 0..200u32 {
+            let (league, group) = ((n % 13) as u8, GroupKind::ALL[(n / 13) as usize % 5]);
+            let mut items = [0i64; 6];
+            for (i, a) in items.iter_mut().enumerate() {
+                if (n as usize + i) % 3 != 0 {
+                    *a = (n as i64 + 1) * 10 + i as i64;
+                }
+            }
+            let req = Request::Pay {
+                key: IdemKey(n as u128),
+                payer: PayerRef { id: n, group, league },
+                channel: 0,
+                items,
+                special: false,
+                assessment: None,
+            };
+            assert!(r.book(&req));
+            assert!(!r.book(&req), "the same key booked twice");
+            for ins in Insurance::ALL {
+                if items[ins.index()] != 0 {
+                    let c = want.entry((league, group, ins)).or_default();
+                    c.count += 1;
+                    c.sum_fen += items[ins.index()];
+                }
+            }
+        }
+        assert_eq!(r.expected_ledger(), want);
     }
 
     /// Feed `r` backlog events (at, joined, gave up) in time order.
