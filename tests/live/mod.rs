@@ -317,19 +317,26 @@ fn the_auditor_flags_a_target_that_accepts_while_suspended() {
 
 #[test]
 fn ctrl_c_writes_an_interrupted_report_and_exits_130() {
-    let dir = temp_dir("interrupt");
-    let child =
-        spawn_cutover(&["run", "scenarios/ci-smoke.json", "--model", "--time-scale", "20000", "--out", dir.to_str().unwrap(), "--quiet"]);
-    assert!(wait_for_lines(&dir.join("journal.jsonl"), 50, Duration::from_secs(30)), "the run did not get going");
-    let status = std::process::Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
-    assert!(status.success());
-    let o = wait_bounded(child, Duration::from_secs(30));
-    assert_eq!(o.status.code(), Some(130), "{}{}", stdout(&o), stderr(&o));
-    let r = report(&dir);
-    assert_eq!(r["live"]["interrupted"], true);
-    assert!(r["summary"]["accepted"].as_u64().unwrap() >= 50);
-    // What was acknowledged before the interrupt is in the journal and reconciled.
-    assert_eq!(r["summary"]["ledger_mismatched_cells"], 0);
+    // Both kinds of sending thread: the model's (tokio) and http1's own readiness loop.
+    let server = Server::start(0, &["--scenario", "scenarios/ci-smoke.json"]);
+    for target in [vec!["--model"], vec!["--target", server.url.as_str()]] {
+        let dir = temp_dir(&format!("interrupt-{}", target.len()));
+        let mut args = vec!["run", "scenarios/ci-smoke.json"];
+        args.extend(&target);
+        args.extend(["--time-scale", "20000", "--out", dir.to_str().unwrap(), "--quiet"]);
+        let child = spawn_cutover(&args);
+        assert!(wait_for_lines(&dir.join("journal.jsonl"), 50, Duration::from_secs(30)), "{target:?}: the run did not get going");
+        let status = std::process::Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+        assert!(status.success());
+        let o = wait_bounded(child, Duration::from_secs(30));
+        assert_eq!(o.status.code(), Some(130), "{target:?}: {}{}", stdout(&o), stderr(&o));
+        let r = report(&dir);
+        assert_eq!(r["live"]["interrupted"], true, "{target:?}");
+        assert!(r["summary"]["accepted"].as_u64().unwrap() >= 50, "{target:?}");
+        // What was acknowledged before the interrupt is in the journal and reconciled.
+        assert_eq!(r["summary"]["ledger_mismatched_cells"], 0, "{target:?}");
+        assert_eq!(r["live"]["reconciliation"]["lost"], 0, "{target:?}");
+    }
 }
 
 #[test]
