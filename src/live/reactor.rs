@@ -52,9 +52,9 @@ pub(super) struct Reactor {
     busy: usize,
     pub ctx: Arc<CallCtx>,
     /// Finished exchanges not yet taken by the thread.
-    pub ready: Vec<(u32, Done)>,
+    ready: Vec<(u32, Done)>,
     /// The ready list's other buffer, swapped in while the thread takes the list.
-    pub spare: Vec<(u32, Done)>,
+    spare: Vec<(u32, Done)>,
     /// While the events of a wait are handled: when the wait ended.
     woke: Option<Instant>,
     #[cfg(target_os = "linux")]
@@ -88,6 +88,21 @@ impl Reactor {
             #[cfg(target_os = "linux")]
             timer,
         })
+    }
+
+    /// Take the finished exchanges, each with its connection's index (hand the list back
+    /// with [`Reactor::recycle`]; exchanges finishing meanwhile go on a new list).
+    pub fn take_ready(&mut self) -> Option<Vec<(u32, Done)>> {
+        if self.ready.is_empty() {
+            return None;
+        }
+        Some(std::mem::replace(&mut self.ready, std::mem::take(&mut self.spare)))
+    }
+
+    /// A list from [`Reactor::take_ready`], emptied, for reuse.
+    pub fn recycle(&mut self, mut list: Vec<(u32, Done)>) {
+        list.clear();
+        self.spare = list;
     }
 
     /// Whether any exchange is under way.
@@ -156,17 +171,6 @@ impl Reactor {
         // failed when sending, or passed its deadline, now.
         let done = self.woke.unwrap_or_else(Instant::now);
         self.ready.push((i, Done { id: w.id, resp, decided_at, sent, done }));
-    }
-
-    /// Give up every exchange whose deadline passed by `now`.
-    pub fn sweep(&mut self, now: Instant) {
-        for i in 0..self.lanes.len() {
-            let lane = &mut self.lanes[i];
-            if lane.deadline.is_some_and(|d| d <= now) {
-                lane.conn.abort();
-                self.finish(i as u32, Response::Error { kind: "timeout" }, None);
-            }
-        }
     }
 
     /// Wait for events until `until` (`None`: only take what is there; `now`: the caller's
@@ -254,6 +258,16 @@ impl Lanes for Reactor {
                 Ok(())
             }
             None => Err(w),
+        }
+    }
+
+    fn sweep(&mut self, now: Instant) {
+        for i in 0..self.lanes.len() {
+            let lane = &mut self.lanes[i];
+            if lane.deadline.is_some_and(|d| d <= now) {
+                lane.conn.abort();
+                self.finish(i as u32, Response::Error { kind: "timeout" }, None);
+            }
         }
     }
 }

@@ -136,6 +136,8 @@ pub(super) struct Work {
 pub(super) trait Lanes {
     /// Send `w` on an idle connection, or give it back when none is idle.
     fn start(&mut self, w: Work) -> Result<(), Work>;
+    /// Give up every exchange whose deadline passed by `now`.
+    fn sweep(&mut self, now: Instant);
 }
 
 /// The deadline of the call in flight on one connection. Deadlines are checked by one
@@ -233,18 +235,6 @@ impl Pool {
             None => self.idle.push(s),
         }
     }
-
-    /// Tell every call whose deadline passed.
-    fn sweep(&self, now: Instant) {
-        for d in &self.deadlines {
-            if d.at.get().is_some_and(|at| at <= now) && !d.passed.get() {
-                d.passed.set(true);
-                if let Some(w) = d.waker.borrow_mut().take() {
-                    w.wake();
-                }
-            }
-        }
-    }
 }
 
 impl Lanes for Pool {
@@ -255,6 +245,17 @@ impl Lanes for Pool {
                 Ok(())
             }
             None => Err(w),
+        }
+    }
+
+    fn sweep(&mut self, now: Instant) {
+        for d in &self.deadlines {
+            if d.at.get().is_some_and(|at| at <= now) && !d.passed.get() {
+                d.passed.set(true);
+                if let Some(w) = d.waker.borrow_mut().take() {
+                    w.wake();
+                }
+            }
         }
     }
 }
@@ -521,6 +522,34 @@ impl<P: Lanes> Shard<P> {
         }
     }
 
+    /// The start of a turn of a thread's loop: the chores due, then the requests due.
+    /// The clock's reading, or `None` when the coordinator says stop.
+    fn begin_turn(&mut self, chores: &mut Chores, gauge: &Gauge) -> Option<Instant> {
+        if gauge.stop.load(Relaxed) {
+            return None;
+        }
+        let now = Instant::now();
+        if chores.due(now, self, gauge) {
+            self.pool.sweep(now);
+        }
+        self.send_due(now, 20_000);
+        Some(now)
+    }
+
+    /// A turn of the drain after the end or a stop: the deadline sweep if due; the clock's
+    /// reading, or `None` once the drain's `deadline` passed.
+    fn drain_turn(&mut self, chores: &mut Chores, deadline: Instant) -> Option<Instant> {
+        let now = Instant::now();
+        if now >= deadline {
+            return None;
+        }
+        if now >= chores.next_sweep {
+            self.pool.sweep(now);
+            chores.next_sweep = now + chores.period;
+        }
+        Some(now)
+    }
+
     /// Whether the run is over for this thread: nothing left to send or wait for.
     fn finished(&self) -> Option<Option<Instant>> {
         let next_due = self.events.peek_time().filter(|t| *t < self.spec.end).map(|t| self.clock.real_instant(t));
@@ -664,15 +693,7 @@ impl Shard<Pool> {
     async fn drive(mut self, gauge: Arc<Gauge>, drain: Duration, mut timer: Option<PreciseTimer>) -> Output {
         let mut chores = Chores::new(self.pool.ctx.timeout);
         let mut spins = 0u32;
-        loop {
-            if gauge.stop.load(Relaxed) {
-                break;
-            }
-            let now = Instant::now();
-            if chores.due(now, &mut self, &gauge) {
-                self.pool.sweep(now);
-            }
-            self.send_due(now, 20_000);
+        while self.begin_turn(&mut chores, &gauge).is_some() {
             let Some(next_due) = self.finished() else { break };
             // Answers have lately come close together: look for the next a few more times
             // before sleeping. Each look lets the runtime poll the sockets without blocking
@@ -701,15 +722,7 @@ impl Shard<Pool> {
         // Wait a bounded time for the answers in flight.
         let unsent = self.drop_backlog();
         let deadline = Instant::now() + drain;
-        while !self.pool.in_flight.is_empty() {
-            let now = Instant::now();
-            if now >= deadline {
-                break;
-            }
-            if now >= chores.next_sweep {
-                self.pool.sweep(now);
-                chores.next_sweep = now + chores.period;
-            }
+        while !self.pool.in_flight.is_empty() && self.drain_turn(&mut chores, deadline).is_some() {
             tokio::select! {
                 biased;
                 Some((slot, d)) = self.pool.in_flight.next() => {
@@ -726,12 +739,11 @@ impl Shard<Pool> {
 impl Shard<Reactor> {
     /// Account for every finished exchange on the ready list (each connection first gets
     /// the oldest waiting request); `drain`: no new requests, only answers.
-    fn take_ready(&mut self, flush_due: &mut Option<Instant>, drain: bool) -> bool {
+    fn take_ready(&mut self, flush_due: &mut Option<Instant>, drain: bool) {
         let mut last = self.last_answer;
         let mut n = 0u32;
         // Starting a request may finish it at once (a refused connection): loop until none.
-        while !self.pool.ready.is_empty() {
-            let mut ready = std::mem::replace(&mut self.pool.ready, std::mem::take(&mut self.pool.spare));
+        while let Some(mut ready) = self.pool.take_ready() {
             // Every connection back to work first, then the accounting: the requests leave
             // together (the target wakes once for them all), and none waits for the
             // bookkeeping of answers before it.
@@ -745,27 +757,19 @@ impl Shard<Reactor> {
                 n += 1;
                 self.complete(d, true);
             }
-            self.pool.spare = ready;
+            self.pool.recycle(ready);
         }
         if n > 0 && !drain {
             self.after_answers(last, n, flush_due);
         }
-        n > 0
     }
 
     /// The thread's loop for `--transport http1`: send what is due, wait in the poll for
     /// answers or the next due instant, account for the answers.
     fn drive_http1(mut self, gauge: Arc<Gauge>, drain: Duration) -> Output {
         let mut chores = Chores::new(self.pool.ctx.timeout);
-        loop {
-            if gauge.stop.load(Relaxed) {
-                break;
-            }
-            let now = Instant::now();
-            if chores.due(now, &mut self, &gauge) {
-                self.pool.sweep(now);
-            }
-            self.send_due(now, 20_000);
+        while let Some(now) = self.begin_turn(&mut chores, &gauge) {
+            // Sends that failed at once (a refused connection) are answers too.
             self.take_ready(&mut chores.flush_due, false);
             let Some(next_due) = self.finished() else { break };
             // Answers have lately come close together: look for the next without blocking,
@@ -784,15 +788,9 @@ impl Shard<Reactor> {
         // Wait a bounded time for the answers in flight.
         let unsent = self.drop_backlog();
         let deadline = Instant::now() + drain;
-        while self.pool.busy() {
-            let now = Instant::now();
-            if now >= deadline {
-                break;
-            }
-            if now >= chores.next_sweep {
-                self.pool.sweep(now);
-                chores.next_sweep = now + chores.period;
-            }
+        while self.pool.busy()
+            && let Some(now) = self.drain_turn(&mut chores, deadline)
+        {
             self.pool.poll(Some(chores.next_sweep.min(deadline)), now);
             self.take_ready(&mut chores.flush_due, true);
         }
@@ -808,8 +806,6 @@ async fn wait_until(timer: &mut Option<PreciseTimer>, at: Instant) {
     }
 }
 
-/// Start one thread of the driver (its own single-threaded runtime). Its output arrives on
-/// the returned channel; the channel closes without one if the thread failed.
 /// Where the threads say they are set up (their share of agents scheduled, their tables
 /// reserved) and wait until the coordinator lets them all start, so that the run's wall time
 /// and CPU count the sending alone.
@@ -844,7 +840,9 @@ impl StartGate {
     }
 }
 
-/// `gate`: see [`StartGate`].
+/// Start one thread of the driver (its own readiness loop, or its own single-threaded tokio
+/// runtime). Its output arrives on the returned channel; the channel closes without one if
+/// the thread failed. `gate`: see [`StartGate`].
 pub(super) fn start(
     name: String,
     mut plan: Plan,
