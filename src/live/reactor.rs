@@ -271,3 +271,79 @@ impl Lanes for Reactor {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reactor(lanes: Vec<Lane>) -> Reactor {
+        let spec = Arc::new(crate::scenario::load(std::path::Path::new("scenarios/ci-smoke.json")).expect("scenario"));
+        let ctx = Arc::new(CallCtx { spec, timeout: Duration::from_millis(200), scale: 1.0, rebase_clock: None });
+        Reactor::new(ctx, lanes).expect("poll")
+    }
+
+    #[test]
+    fn waits_end_at_their_instant_not_at_the_next_millisecond() {
+        let mut r = reactor(Vec::new());
+        let mut lags = Vec::new();
+        for _ in 0..50 {
+            let now = Instant::now();
+            let at = now + Duration::from_micros(300);
+            r.poll(Some(at), now);
+            let woke = Instant::now();
+            assert!(woke >= at, "woke before the instant");
+            lags.push(woke.duration_since(at).as_micros() as u64);
+        }
+        lags.sort_unstable();
+        let median = lags[lags.len() / 2];
+        // The poll's own timeout rounds up to whole milliseconds (a lag of 700 µs or more
+        // here); the thread's timerfd wakes within tens of microseconds on a quiet machine.
+        #[cfg(target_os = "linux")]
+        assert!(median < 500, "median wake-up lag {median} µs; all: {lags:?}");
+        #[cfg(not(target_os = "linux"))]
+        let _ = median;
+    }
+
+    #[test]
+    fn a_refused_connection_and_a_silent_target_end_as_error_kinds() {
+        use crate::model::{IdemKey, PayerRef, Request};
+        use crate::scenario::GroupKind;
+        // A port nobody listens on, and a listener that accepts but never answers.
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let refused_addr = closed.local_addr().unwrap();
+        drop(closed);
+        let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let base = |addr: std::net::SocketAddr| Base { url: format!("http://{addr}"), host: addr.to_string(), addr };
+        let mut r = reactor(vec![Lane::new(&base(refused_addr), None), Lane::new(&base(silent.local_addr().unwrap()), None)]);
+        let req = |n: u32| Request::Pay {
+            key: IdemKey(n as u128),
+            payer: PayerRef { id: n, group: GroupKind::Flexible, league: 0 },
+            channel: 0,
+            items: [100, 0, 0, 0, 0, 0],
+            special: false,
+            assessment: None,
+        };
+        assert!(r.start(Work { id: 7, req: req(1) }).is_ok());
+        assert!(r.start(Work { id: 8, req: req(2) }).is_ok());
+        assert!(r.start(Work { id: 9, req: req(3) }).is_err(), "a third request with two connections busy");
+        let mut done = Vec::new();
+        let give_up = Instant::now() + Duration::from_secs(10);
+        while done.len() < 2 {
+            assert!(Instant::now() < give_up, "not both finished: {:?}", done);
+            let now = Instant::now();
+            r.sweep(now);
+            r.poll(Some(now + Duration::from_millis(20)), now);
+            while let Some(mut list) = r.take_ready() {
+                done.extend(list.drain(..).map(|(lane, d)| (lane, d.id, d.resp, d.done.saturating_duration_since(d.sent))));
+                r.recycle(list);
+            }
+        }
+        done.sort_by_key(|d| d.0);
+        assert!(matches!(done[0], (0, 7, Response::Error { kind: "refused" }, _)), "{:?}", done[0]);
+        // The silent target: given up at its deadline (200 ms), no sooner.
+        assert!(matches!(done[1], (1, 8, Response::Error { kind: "timeout" }, _)), "{:?}", done[1]);
+        assert!(done[1].3 >= Duration::from_millis(200), "{:?}", done[1]);
+        assert!(!r.busy());
+        drop(silent);
+    }
+}
