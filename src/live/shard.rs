@@ -543,9 +543,8 @@ impl<P: Lanes> Shard<P> {
         if now >= deadline {
             return None;
         }
-        if now >= chores.next_sweep {
+        if chores.sweep_due(now) {
             self.pool.sweep(now);
-            chores.next_sweep = now + chores.period;
         }
         Some(now)
     }
@@ -615,11 +614,6 @@ impl<P: Lanes> Shard<P> {
     }
 }
 
-/// How often a thread sweeps its deadlines: a tenth of the timeout, within 1 ms..1 s.
-fn sweep_period(timeout: Duration) -> Duration {
-    (timeout / 10).clamp(Duration::from_millis(1), Duration::from_secs(1))
-}
-
 /// Housekeeping by instants checked once per turn (not by timers polled in every turn:
 /// their polling showed in profiles): the deadline sweep, the progress figures (also how
 /// soon a stop is seen: the thread wakes at least this often), and the journal's flush when
@@ -635,7 +629,8 @@ const TICK: Duration = Duration::from_millis(250);
 
 impl Chores {
     fn new(timeout: Duration) -> Chores {
-        let period = sweep_period(timeout);
+        // A tenth of the timeout, within 1 ms..1 s.
+        let period = (timeout / 10).clamp(Duration::from_millis(1), Duration::from_secs(1));
         let now = Instant::now();
         Chores { period, next_sweep: now + period, next_tick: now + TICK, flush_due: None }
     }
@@ -651,6 +646,11 @@ impl Chores {
             self.flush_due = None;
             shard.flush_journal();
         }
+        self.sweep_due(now)
+    }
+
+    /// Whether the deadline sweep is due at `now` (then the next one is scheduled).
+    fn sweep_due(&mut self, now: Instant) -> bool {
         if now >= self.next_sweep {
             self.next_sweep = now + self.period;
             return true;
