@@ -6,6 +6,7 @@
 //! (the reference [`model`]) → [`report`]. See ARCHITECTURE.md.
 
 pub mod cli;
+pub mod cohort;
 pub mod contract;
 pub mod demand;
 pub mod dist;
@@ -39,18 +40,18 @@ pub fn simulate(spec: Arc<scenario::Spec>, seed: u64, scenario_file: &str, progr
     let rules = Arc::new(model::Rules::from_spec(&spec));
     let mut target = model::Model::new(rules);
     let population = population::Population::new(&spec, seed);
-    let mut engine = engine::Engine::new(spec.clone(), seed, &mut target);
-    engine.populate(&population);
+    let mut engine = engine::Engine::new(spec.clone(), seed, &mut target, &population);
     engine.run(progress);
     let batches = engine.batch_reports();
     let actual = target::Target::ledger(engine.target());
+    let stats = engine.stats();
     let report = report::build(report::BuildInput {
         spec: &spec,
         scenario_file,
         mode: "simulate",
         seed,
-        recorder: &engine.recorder,
-        stats: &engine.stats,
+        recorder: engine.recorder(),
+        stats: &stats,
         batches,
         actual_ledger: actual,
         audit_disagreements: 0,

@@ -16,8 +16,7 @@ use super::shard::{self, CallCtx, Conns, Gauge, Plan};
 use super::transport::{Base, Transport};
 use crate::contract;
 use crate::demand::{Cast, Demand};
-use crate::engine::EngineStats;
-use crate::engine::batch::BatchRunner;
+use crate::cohort::{EngineStats, Members};
 use crate::model::{IdemKey, LedgerCell, LedgerKey, Model, Request, Rules};
 use crate::population::Population;
 use crate::report::recorder::Recorder;
@@ -331,7 +330,7 @@ pub async fn run(spec: Arc<Spec>, cfg: RunConfig, scenario_file: &str) -> Result
     let scale = cfg.time_scale;
     let demand = Arc::new(Demand::new(spec.clone(), cfg.seed));
     let population = Population::new(&spec, cfg.seed);
-    let cast = Cast::new(&demand, &population);
+    let members = Members::all(&spec, Cast::new(&demand, &population));
 
     let base = match &cfg.target {
         TargetChoice::Http { url } => Some(Base::parse(url).map_err(RunError::Target)?),
@@ -375,16 +374,14 @@ pub async fn run(spec: Arc<Spec>, cfg: RunConfig, scenario_file: &str) -> Result
     let journal_path = journal.path.clone();
 
     // Payers' agents dealt round-robin among the threads; the batch debits to the first.
-    let payers_active = cast.payers_active;
-    let mut plans: Vec<Plan> = split(connections, threads)
+    let plans: Vec<Plan> = split(connections, threads)
         .zip(split(cfg.queue_bound, threads))
-        .map(|(n, queue)| Plan {
+        .zip(members.deal(threads))
+        .map(|((n, queue), members)| Plan {
             spec: spec.clone(),
             demand: demand.clone(),
             clock,
-            agents: Vec::new(),
-            first: Vec::new(),
-            batches: Vec::new(),
+            members,
             conns: conns(n),
             ctx: ctx.clone(),
             capacity: n + queue,
@@ -394,14 +391,6 @@ pub async fn run(spec: Arc<Spec>, cfg: RunConfig, scenario_file: &str) -> Result
         })
         .collect();
     drop(journal);
-    for (i, (agent, next)) in cast.agents.into_iter().zip(cast.first).enumerate() {
-        let p = &mut plans[i % threads];
-        p.agents.push(agent);
-        p.first.push(next);
-    }
-    for (b, members) in cast.batch_members.into_iter().enumerate() {
-        plans[0].batches.push(BatchRunner::new(b, &spec.batches[b], members));
-    }
 
     let mut hooks: Vec<(SimTime, crate::scenario::Hook)> = spec
         .raw
@@ -485,7 +474,7 @@ pub async fn run(spec: Arc<Spec>, cfg: RunConfig, scenario_file: &str) -> Result
     }
 
     // One account of the threads' parts.
-    let mut stats = EngineStats { payers_active, ..EngineStats::default() };
+    let mut stats = EngineStats::default();
     let mut response_all = shard::histogram();
     let mut service_all = shard::histogram();
     let (mut completed, mut not_sent, mut accepted_journal, mut unknown_journal) = (0, 0, 0, 0);
@@ -495,7 +484,7 @@ pub async fn run(spec: Arc<Spec>, cfg: RunConfig, scenario_file: &str) -> Result
     let mut recorders = Vec::new();
     let mut audit = super::auditor::AuditReport::default();
     for p in parts {
-        // The threads' own counts (payers_active is the whole cast's, set above).
+        // The first thread's count of active payers is the whole cast's.
         stats += &p.stats;
         let _ = response_all.add(&p.response_all);
         let _ = service_all.add(&p.service_all);

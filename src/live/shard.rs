@@ -25,10 +25,9 @@ use super::reactor::Reactor;
 use super::timer::PreciseTimer;
 use super::transport::Transport;
 use crate::FastSet;
-use crate::demand::{Agent, Demand, Next};
-use crate::engine::batch::BatchRunner;
-use crate::engine::queue::{Ev, EventQueue};
-use crate::engine::{Books, EngineStats, Owner, answer_agent, schedule_agent};
+use crate::cohort::batch::BatchRunner;
+use crate::cohort::{Cohort, EngineStats, Members, NoHostEvents};
+use crate::demand::Demand;
 use crate::model::{IdemKey, Request, Response};
 use crate::report::recorder::{LATENCY_MAX_MICROS, Recorder, Timing};
 use crate::scenario::Spec;
@@ -59,9 +58,7 @@ pub(super) struct Plan {
     pub spec: Arc<Spec>,
     pub demand: Arc<Demand>,
     pub clock: VirtualClock,
-    pub agents: Vec<Agent>,
-    pub first: Vec<Next>,
-    pub batches: Vec<BatchRunner>,
+    pub members: Members,
     pub conns: Conns,
     pub ctx: Arc<CallCtx>,
     /// Requests handed to the connections (in flight or in the backlog) at most.
@@ -108,13 +105,6 @@ pub(super) struct Output {
     pub completed: u64,
     /// Payments whose outcome stayed unknown (timeouts, resets) and never got an answer later.
     pub unknown: Vec<Request>,
-}
-
-struct Job {
-    owner: Owner,
-    req: Request,
-    phase: u8,
-    due: Instant,
 }
 
 pub(super) struct Done {
@@ -269,34 +259,30 @@ pub(super) fn histogram() -> hdrhistogram::Histogram<u64> {
     hdrhistogram::Histogram::new_with_bounds(1, LATENCY_MAX_MICROS, 3).expect("histogram bounds")
 }
 
+/// A sending thread: its cohort plus its connections and the real clock.
 struct Shard<P> {
     spec: Arc<Spec>,
-    demand: Arc<Demand>,
     clock: VirtualClock,
-    agents: Vec<Agent>,
-    batches: Vec<BatchRunner>,
-    events: EventQueue,
-    jobs: Vec<Option<Job>>,
-    free: Vec<u32>,
+    cohort: Cohort<NoHostEvents>,
+    /// The real instant each job (by the cohort's id) was due.
+    due: Vec<Instant>,
+    /// Whether new requests go out (not after the end or a stop: the drain only listens).
+    sending: bool,
     pool: P,
     /// Requests waiting for a connection, oldest first.
     backlog: VecDeque<Work>,
     /// Requests handed to the pool (in flight or in its backlog) and not answered yet.
     outstanding: usize,
     capacity: usize,
-    recorder: Recorder,
     auditor: Auditor,
     journal: Journal,
     not_sent: u64,
     completed: u64,
     unknown_keys: FastSet<IdemKey>,
     unknown_reqs: Vec<Request>,
-    stats: EngineStats,
     response_all: hdrhistogram::Histogram<u64>,
     service_all: hdrhistogram::Histogram<u64>,
     journal_error: Option<String>,
-    /// Batch debits to send, decided while handling an answer.
-    pending_batch: Vec<(u16, Vec<u32>)>,
     margin_micros: i64,
     last_flush: Instant,
     /// The mean time between answers lately (nanoseconds, exponentially weighted), and
@@ -319,86 +305,62 @@ const JOURNAL_EVERY: Duration = Duration::from_millis(1);
 impl<P: Lanes> Shard<P> {
     fn new(plan: Plan, pool: P) -> Shard<P> {
         let rules = plan.demand.rules.clone();
-        let mut s = Shard {
+        let mut recorder = Recorder::new(plan.spec.clone(), rules);
+        recorder.keep_backlog_steps();
+        // About one payment per payer: room for them up front.
+        let payers = plan.members.agents.len();
+        recorder.reserve(payers);
+        let mut auditor = Auditor::new(plan.spec.clone(), plan.margin_micros);
+        auditor.reserve(payers);
+        Shard {
             spec: plan.spec.clone(),
-            demand: plan.demand,
             clock: plan.clock,
-            agents: plan.agents,
-            batches: plan.batches,
-            events: EventQueue::default(),
-            jobs: Vec::new(),
-            free: Vec::new(),
+            cohort: Cohort::new(plan.spec.clone(), plan.demand, plan.members, recorder),
+            due: Vec::new(),
+            sending: true,
             pool,
             backlog: VecDeque::new(),
             outstanding: 0,
             capacity: plan.capacity,
-            recorder: Recorder::new(plan.spec.clone(), rules),
-            auditor: Auditor::new(plan.spec.clone(), plan.margin_micros),
+            auditor,
             journal: plan.journal,
             not_sent: 0,
             completed: 0,
             unknown_keys: FastSet::default(),
             unknown_reqs: Vec::new(),
-            stats: EngineStats::default(),
             response_all: histogram(),
             service_all: histogram(),
             journal_error: None,
-            pending_batch: Vec::new(),
             margin_micros: plan.margin_micros,
             last_flush: Instant::now(),
             answer_gap_ns: f64::INFINITY,
             last_answer: Instant::now(),
-        };
-        s.recorder.keep_backlog_steps();
-        s.stats.agents = s.agents.len() as u64;
-        // About one payment per payer: room for them up front.
-        s.recorder.reserve(s.agents.len());
-        s.auditor.reserve(s.agents.len());
-        let start = s.spec.start;
-        for (idx, next) in plan.first.into_iter().enumerate() {
-            if s.agents[idx].displaced {
-                s.recorder.displaced(start);
-            }
-            s.follow(idx as u32, next, start);
         }
-        for (b, runner) in s.batches.iter().enumerate() {
-            s.stats.batch_members += runner.member_count() as u64;
-            for (r, at) in s.spec.batches[runner.index()].runs.iter().enumerate() {
-                s.events.push(*at, Ev::BatchRun { batch: b as u16, run: r as u16 });
-            }
-        }
-        s
     }
 
-    fn follow(&mut self, idx: u32, next: Next, now: SimTime) {
-        let books = Books { events: &mut self.events, stats: &mut self.stats, recorder: &mut self.recorder, end: self.spec.end };
-        schedule_agent(books, &self.agents[idx as usize], idx, next, now);
-    }
-
-    fn dispatch(&mut self, now_v: SimTime, due: Instant, owner: Owner, req: Request) {
-        let phase = self.spec.phase_at(now_v);
-        self.recorder.attempt(now_v, phase, &req);
-        let job = Job { owner, req: req.clone(), phase: phase as u8, due };
-        let id = match self.free.pop() {
-            Some(i) => {
-                self.jobs[i as usize] = Some(job);
-                i
+    /// Send (or queue for a connection) every request the cohort started, due at `due`.
+    /// Past connections plus backlog bound a request is not sent, and its owner told so.
+    fn send_started(&mut self, due: Instant) {
+        if !self.sending {
+            return;
+        }
+        while let Some(id) = self.cohort.take_started() {
+            if self.due.len() <= id as usize {
+                self.due.resize(id as usize + 1, due);
             }
-            None => {
-                self.jobs.push(Some(job));
-                (self.jobs.len() - 1) as u32
+            self.due[id as usize] = due;
+            if self.outstanding < self.capacity {
+                self.outstanding += 1;
+                let req = self.cohort.job(id).req.clone();
+                if let Err(w) = self.pool.start(Work { id, req }) {
+                    self.backlog.push_back(w);
+                }
+            } else {
+                // Every connection busy and the backlog full: counted as not sent, and the payer hears so.
+                self.not_sent += 1;
+                let resp = Response::Error { kind: "not_sent" };
+                self.account(Done { id, resp, decided_at: None, sent: due, done: due }, false);
             }
-        };
-        if self.outstanding < self.capacity {
-            self.outstanding += 1;
-            if let Err(w) = self.pool.start(Work { id, req }) {
-                self.backlog.push_back(w);
-            }
-        } else {
-            // Every connection busy and the backlog full: counted as not sent, and the payer hears so.
-            self.not_sent += 1;
-            let now = Instant::now();
-            self.complete(Done { id, resp: Response::Error { kind: "not_sent" }, decided_at: None, sent: now, done: now }, false);
         }
     }
 
@@ -406,58 +368,45 @@ impl<P: Lanes> Shard<P> {
     /// between long runs of sends).
     fn send_due(&mut self, now_real: Instant, limit: usize) {
         let mut sent_now = 0;
-        while let Some(t) = self.events.peek_time() {
-            if t >= self.spec.end || self.clock.real_instant(t) > now_real || sent_now >= limit {
+        while let Some(t) = self.cohort.next_due() {
+            let due = self.clock.real_instant(t);
+            if due > now_real || sent_now >= limit {
                 break;
             }
-            let Some((t, ev)) = self.events.pop() else { break };
-            let due = self.clock.real_instant(t);
+            match self.cohort.pop_due(t) {
+                Some((_, Some(never))) => match never {},
+                Some((_, None)) => {}
+                None => break,
+            }
             sent_now += 1;
-            match ev {
-                Ev::Wake(idx) => {
-                    let req = self.agents[idx as usize].request();
-                    self.dispatch(t, due, Owner::Agent(idx), req);
-                }
-                Ev::BatchRun { batch, run } => {
-                    let submit = self.batches[batch as usize].start_run(t, run as usize);
-                    self.pending_batch.push((batch, submit));
-                }
-                Ev::BatchRetry { batch, member } => {
-                    let submit = self.batches[batch as usize].retry(member);
-                    self.pending_batch.push((batch, submit));
-                }
-                Ev::ChannelDone(_) | Ev::BackendDone(_) => {}
-            }
-            self.send_batch(t, due);
+            self.send_started(due);
         }
     }
 
-    /// Send the batch debits decided so far.
-    fn send_batch(&mut self, now_v: SimTime, due: Instant) {
-        while let Some((batch, members)) = self.pending_batch.pop() {
-            for m in members {
-                let req = self.batches[batch as usize].request(m);
-                self.dispatch(now_v, due, Owner::Batch { batch, member: m }, req);
-            }
-        }
-    }
-
+    /// An answer came: account for it, then send what it let start (batch debits).
     fn complete(&mut self, d: Done, was_sent: bool) {
-        let Some(job) = self.jobs[d.id as usize].take() else {
-            return;
-        };
-        self.free.push(d.id);
+        let done = d.done;
+        self.account(d, was_sent);
+        self.send_started(done);
+    }
+
+    /// Account for an answer: the cohort records it and its owner reacts; the thread's
+    /// histograms, auditor and journal.
+    fn account(&mut self, d: Done, was_sent: bool) {
         if was_sent {
             self.outstanding -= 1;
             self.completed += 1;
         }
         let now_v = self.clock.at(d.done);
-        let response = micros(d.done.saturating_duration_since(job.due));
+        let due = self.due.get(d.id as usize).copied().unwrap_or(d.sent);
+        let response = micros(d.done.saturating_duration_since(due));
         let service = micros(d.done.saturating_duration_since(d.sent));
         // The target decided somewhere between send and answer (widened by the skew margin).
         let decided_from = SimTime(self.clock.at(d.sent).0 - self.margin_micros);
         let timing = Timing { response_micros: response, service_micros: was_sent.then_some(service), decided_from };
-        self.recorder.outcome(now_v, job.phase as usize, &job.req, &d.resp, timing);
+        let Some(job) = self.cohort.answer(d.id, now_v, &d.resp, timing) else {
+            return;
+        };
         if was_sent {
             let _ = self.response_all.record(response.clamp(1, LATENCY_MAX_MICROS));
             let _ = self.service_all.record(service.clamp(1, LATENCY_MAX_MICROS));
@@ -482,17 +431,6 @@ impl<P: Lanes> Shard<P> {
                 self.journal_error.get_or_insert(e.to_string());
             }
         }
-        match job.owner {
-            Owner::Agent(idx) => {
-                let next = answer_agent(&mut self.agents[idx as usize], &self.demand, &mut self.recorder, now_v, &d.resp);
-                self.follow(idx, next, now_v);
-            }
-            Owner::Batch { batch, member } => {
-                let mut submit = Vec::new();
-                self.batches[batch as usize].on_response(now_v, member, &d.resp, &mut submit, &mut self.events);
-                self.pending_batch.push((batch, submit));
-            }
-        }
     }
 
     fn flush_journal(&mut self) {
@@ -515,10 +453,6 @@ impl<P: Lanes> Shard<P> {
         // A later turn flushes what is left, if no later answer does first.
         if self.journal.pending() && flush_due.is_none() {
             *flush_due = Some(self.last_flush + JOURNAL_EVERY);
-        }
-        if !self.pending_batch.is_empty() {
-            let now = Instant::now();
-            self.send_batch(self.clock.at(now), now);
         }
     }
 
@@ -551,8 +485,8 @@ impl<P: Lanes> Shard<P> {
 
     /// Whether the run is over for this thread: nothing left to send or wait for.
     fn finished(&self) -> Option<Option<Instant>> {
-        let next_due = self.events.peek_time().filter(|t| *t < self.spec.end).map(|t| self.clock.real_instant(t));
-        if next_due.is_none() && self.outstanding == 0 && self.pending_batch.is_empty() {
+        let next_due = self.cohort.next_due().map(|t| self.clock.real_instant(t));
+        if next_due.is_none() && self.outstanding == 0 && self.cohort.started_waiting() == 0 {
             return None;
         }
         Some(next_due)
@@ -563,10 +497,13 @@ impl<P: Lanes> Shard<P> {
     fn output(mut self, gauge: &Gauge, unsent: usize) -> Output {
         self.flush_journal();
         self.publish(gauge);
+        let pending = self.cohort.pending_events() as u64;
+        let never_sent = self.cohort.started_waiting();
+        let (recorder, mut stats, batches) = self.cohort.into_parts();
         // Sent and not answered within the drain, plus those still waiting for a connection.
-        self.stats.in_flight_at_end = (self.outstanding + unsent) as u64;
-        self.stats.pending_at_end += self.events.len() as u64;
-        self.stats.events = self.completed + self.not_sent;
+        stats.in_flight_at_end = (self.outstanding + unsent + never_sent) as u64;
+        stats.pending_at_end += pending;
+        stats.events = self.completed + self.not_sent;
         let unknown = self
             .unknown_reqs
             .iter()
@@ -574,10 +511,10 @@ impl<P: Lanes> Shard<P> {
             .cloned()
             .collect();
         Output {
-            recorder: self.recorder,
+            recorder,
             audit: self.auditor.report(),
-            stats: self.stats,
-            batches: self.batches,
+            stats,
+            batches,
             journal: self.journal,
             journal_error: self.journal_error,
             response_all: self.response_all,
@@ -590,6 +527,7 @@ impl<P: Lanes> Shard<P> {
 
     /// Stop sending: what waits for a connection stays unsent. Returns how many did.
     fn drop_backlog(&mut self) -> usize {
+        self.sending = false;
         let unsent = self.backlog.len();
         self.backlog.clear();
         self.outstanding -= unsent.min(self.outstanding);
@@ -599,7 +537,7 @@ impl<P: Lanes> Shard<P> {
     fn publish(&self, g: &Gauge) {
         g.completed.store(self.completed, Relaxed);
         g.outstanding.store(self.outstanding as u64, Relaxed);
-        g.errors.store(self.recorder.errors_by_kind.values().sum(), Relaxed);
+        g.errors.store(self.cohort.recorder.errors_by_kind.values().sum(), Relaxed);
         if g.wants_latency.load(Relaxed)
             && let Ok(mut h) = g.response.lock()
         {
@@ -893,3 +831,7 @@ pub(super) fn start(
     })?;
     Ok((rx, handle))
 }
+
+#[cfg(test)]
+#[path = "shard_tests.rs"]
+mod tests;

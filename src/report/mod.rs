@@ -7,7 +7,8 @@
 pub mod markdown;
 pub mod recorder;
 
-use crate::engine::{BatchReport, EngineStats};
+use crate::cohort::EngineStats;
+use crate::cohort::batch::BatchReport;
 use crate::model::{LedgerCell, LedgerKey};
 use crate::scenario::{GateMetric, Spec};
 use crate::time::{MICROS_PER_HOUR, SimTime};

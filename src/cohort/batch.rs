@@ -4,7 +4,6 @@
 //! suspended stops (its remaining debits wait for the next run, which then takes
 //! the missed period too); overloaded debits are sent again a second later.
 
-use super::queue::{Ev, EventQueue};
 use crate::model::{IdemKey, PayerRef, Request, Response};
 use crate::population::Items;
 use crate::scenario::{BatchSpec, Spec};
@@ -119,7 +118,9 @@ impl BatchRunner {
         Request::Pay { key, payer: m.payer, channel: self.channel, items, special: false, assessment: None }
     }
 
-    pub fn on_response(&mut self, now: SimTime, member: u32, resp: &Response, submit: &mut Vec<u32>, events: &mut EventQueue) {
+    /// A member's debit was answered: the debits to send next go to `submit`; an overloaded
+    /// debit is to be sent again at the returned instant.
+    pub fn on_response(&mut self, now: SimTime, member: u32, resp: &Response, submit: &mut Vec<u32>) -> Option<SimTime> {
         self.in_flight = self.in_flight.saturating_sub(1);
         let r = &mut self.runs[self.run];
         match resp {
@@ -137,12 +138,12 @@ impl BatchRunner {
             Response::Overloaded { retry_after_micros } => {
                 r.overloaded += 1;
                 let wait = (*retry_after_micros).max(crate::time::MICROS_PER_SECOND);
-                events.push(now.plus_micros(wait), Ev::BatchRetry { batch: self.index, member });
-                return;
+                return Some(now.plus_micros(wait));
             }
             _ => r.other_failures += 1,
         }
         submit.extend(self.fill());
+        None
     }
 
     pub fn report(&self, spec: &Spec) -> BatchReport {

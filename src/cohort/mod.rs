@@ -1,0 +1,337 @@
+//! The cohort: the payers one host drives, with no I/O and no clock of its own.
+//!
+//! Both hosts are this core plus what they add around it: the virtual-time engine adds
+//! queues at channels and the backend and calls the model; a live sending thread adds its
+//! connections and the real clock. The cohort owns what they share:
+//! - the agents (per-payer state machines, [`crate::demand::Agent`]) and the batch runners
+//!   ([`batch`]) of its payers, built from the population by [`Members`];
+//! - their pending steps in time order (one [`queue::EventQueue`], which also carries the
+//!   host's own events, so that equal instants keep the order they were scheduled in);
+//! - the requests started and not yet answered (jobs, by id), dispatch of an answer to
+//!   the agent or batch that owns it, the batch debits an answer lets start;
+//! - the backlog bookkeeping of displaced payers and the recorder feed.
+//!
+//! Its interface is small: [`Cohort::next_due`] (what is due next and when),
+//! [`Cohort::pop_due`] (take what is due by an instant; the requests it starts wait in
+//! [`Cohort::take_started`]), [`Cohort::answer`] (here is the answer for this job at this
+//! instant). A host never touches an agent or a batch runner itself.
+
+pub mod batch;
+pub(crate) mod queue;
+
+use crate::demand::{Agent, Cast, Demand, Next, Stage};
+use crate::model::{Request, Response};
+use crate::report::recorder::{Recorder, Timing};
+use crate::scenario::Spec;
+use crate::time::SimTime;
+use batch::BatchRunner;
+use queue::EventQueue;
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+/// What a job belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Owner {
+    Agent(u32),
+    Batch { batch: u16, member: u32 },
+}
+
+/// A pending step of the cohort's payers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Step {
+    /// An agent's scheduled attempt.
+    Wake(u32),
+    /// A batch run starts.
+    BatchRun { batch: u16, run: u16 },
+    /// A batch debit refused as overloaded is sent again.
+    BatchRetry { batch: u16, member: u32 },
+}
+
+/// An entry of the cohort's queue: its own step, or an event of the host's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Ev<H> {
+    Step(Step),
+    Host(H),
+}
+
+/// A host with no events of its own (a live sending thread).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum NoHostEvents {}
+
+/// A request started and not answered yet.
+#[derive(Clone, Debug)]
+pub struct Job {
+    pub owner: Owner,
+    pub req: Request,
+    /// The instant it started (its phase is the phase in force then).
+    pub started: SimTime,
+    pub phase: u8,
+}
+
+/// Counts about a run itself (not the target): the cohort keeps those about payers, the
+/// host those about its events and queues.
+#[derive(Clone, Debug, Default)]
+pub struct EngineStats {
+    pub events: u64,
+    pub payers_active: u64,
+    pub agents: u64,
+    pub batch_members: u64,
+    pub in_flight_at_end: u64,
+    pub pending_at_end: u64,
+    pub unserved_at_end: u64,
+    pub turned_away_full_hall: u64,
+}
+
+impl std::ops::AddAssign<&EngineStats> for EngineStats {
+    fn add_assign(&mut self, b: &EngineStats) {
+        self.events += b.events;
+        self.payers_active += b.payers_active;
+        self.agents += b.agents;
+        self.batch_members += b.batch_members;
+        self.in_flight_at_end += b.in_flight_at_end;
+        self.pending_at_end += b.pending_at_end;
+        self.unserved_at_end += b.unserved_at_end;
+        self.turned_away_full_hall += b.turned_away_full_hall;
+    }
+}
+
+/// Who a cohort starts with: agents with their first decisions, and batch runners.
+#[derive(Default)]
+pub struct Members {
+    pub agents: Vec<Agent>,
+    pub first: Vec<Next>,
+    pub batches: Vec<BatchRunner>,
+    pub payers_active: u64,
+}
+
+impl Members {
+    /// Everyone of the population who acts during the timeline.
+    pub fn all(spec: &Spec, cast: Cast) -> Members {
+        let batches =
+            cast.batch_members.into_iter().enumerate().map(|(b, members)| BatchRunner::new(b, &spec.batches[b], members)).collect();
+        Members { agents: cast.agents, first: cast.first, batches, payers_active: cast.payers_active }
+    }
+
+    /// `n` shares: agents dealt round-robin by payer, every batch to the first share (its
+    /// concurrency bound is the batch's own, not to be split).
+    pub fn deal(self, n: usize) -> Vec<Members> {
+        let n = n.max(1);
+        let mut shares: Vec<Members> = (0..n).map(|_| Members::default()).collect();
+        shares[0].payers_active = self.payers_active;
+        for (i, (agent, next)) in self.agents.into_iter().zip(self.first).enumerate() {
+            let s = &mut shares[i % n];
+            s.agents.push(agent);
+            s.first.push(next);
+        }
+        shares[0].batches = self.batches;
+        shares
+    }
+}
+
+pub struct Cohort<H> {
+    spec: Arc<Spec>,
+    demand: Arc<Demand>,
+    agents: Vec<Agent>,
+    batches: Vec<BatchRunner>,
+    events: EventQueue<Ev<H>>,
+    jobs: Vec<Option<Job>>,
+    free_jobs: Vec<u32>,
+    /// Jobs started and not yet taken by the host, oldest first.
+    started: VecDeque<u32>,
+    in_flight: usize,
+    /// Debits an answer let start, reused between answers.
+    submit: Vec<u32>,
+    pub recorder: Recorder,
+    pub stats: EngineStats,
+}
+
+impl<H: Copy + Eq> Cohort<H> {
+    /// The cohort of `members`, their first steps scheduled. `recorder` is set up by the
+    /// host (a live thread keeps the backlog's steps for the merge).
+    pub fn new(spec: Arc<Spec>, demand: Arc<Demand>, members: Members, recorder: Recorder) -> Cohort<H> {
+        let mut c = Cohort {
+            agents: members.agents,
+            batches: members.batches,
+            events: EventQueue::default(),
+            jobs: Vec::new(),
+            free_jobs: Vec::new(),
+            started: VecDeque::new(),
+            in_flight: 0,
+            submit: Vec::new(),
+            recorder,
+            stats: EngineStats { payers_active: members.payers_active, ..EngineStats::default() },
+            spec,
+            demand,
+        };
+        c.stats.agents = c.agents.len() as u64;
+        let start = c.spec.start;
+        for (idx, next) in members.first.into_iter().enumerate() {
+            if c.agents[idx].displaced {
+                c.recorder.displaced(start);
+            }
+            c.follow(idx as u32, next, start);
+        }
+        for (b, runner) in c.batches.iter().enumerate() {
+            c.stats.batch_members += runner.member_count() as u64;
+            for (r, at) in c.spec.batches[runner.index()].runs.iter().enumerate() {
+                c.events.push(*at, Ev::Step(Step::BatchRun { batch: b as u16, run: r as u16 }));
+            }
+        }
+        c
+    }
+
+    /// The instant of the earliest pending event, if it falls before the end of the timeline.
+    pub fn next_due(&self) -> Option<SimTime> {
+        self.events.peek_time().filter(|t| *t < self.spec.end)
+    }
+
+    /// Take the earliest pending event if it is due by `until` (and before the end of the
+    /// timeline). A step of the cohort's is carried out at its instant (the requests it
+    /// starts wait in [`Cohort::take_started`]) and gives `(instant, None)`; a host's event
+    /// is handed back.
+    pub fn pop_due(&mut self, until: SimTime) -> Option<(SimTime, Option<H>)> {
+        let t = self.next_due().filter(|t| *t <= until)?;
+        let (_, ev) = self.events.pop()?;
+        match ev {
+            Ev::Host(h) => return Some((t, Some(h))),
+            Ev::Step(Step::Wake(idx)) => {
+                let req = self.agents[idx as usize].request();
+                self.start(t, Owner::Agent(idx), req);
+            }
+            Ev::Step(Step::BatchRun { batch, run }) => {
+                let members = self.batches[batch as usize].start_run(t, run as usize);
+                self.start_batch(t, batch, &members);
+            }
+            Ev::Step(Step::BatchRetry { batch, member }) => {
+                let members = self.batches[batch as usize].retry(member);
+                self.start_batch(t, batch, &members);
+            }
+        }
+        Some((t, None))
+    }
+
+    /// Schedule an event of the host's.
+    pub fn push_host(&mut self, at: SimTime, h: H) {
+        self.events.push(at, Ev::Host(h));
+    }
+
+    /// The oldest started request the host has not taken yet.
+    pub fn take_started(&mut self) -> Option<u32> {
+        self.started.pop_front()
+    }
+
+    /// Started requests the host has not taken.
+    pub fn started_waiting(&self) -> usize {
+        self.started.len()
+    }
+
+    /// A job started and not answered. Panics on an id that is not one: hosts hold only ids
+    /// the cohort gave them, each until its answer.
+    pub fn job(&self, id: u32) -> &Job {
+        debug_assert!((id as usize) < self.jobs.len(), "job id {id} out of range");
+        self.jobs[id as usize].as_ref().expect("a job in flight")
+    }
+
+    /// Requests started and not answered.
+    pub fn in_flight(&self) -> usize {
+        self.in_flight
+    }
+
+    /// Events (steps and the host's) still pending.
+    pub fn pending_events(&self) -> usize {
+        self.events.len()
+    }
+
+    /// The answer for job `id` reached its owner at `now`: record it, let the owner react
+    /// (an agent's next step, a batch's next debits). Gives the job back, or `None` if `id`
+    /// was already answered.
+    pub fn answer(&mut self, id: u32, now: SimTime, resp: &Response, timing: Timing) -> Option<Job> {
+        let j = self.jobs.get_mut(id as usize)?.take()?;
+        self.free_jobs.push(id);
+        debug_assert!(self.in_flight > 0, "answer without a job in flight");
+        self.in_flight -= 1;
+        self.recorder.outcome(now, j.phase as usize, &j.req, resp, timing);
+        match j.owner {
+            Owner::Agent(idx) => {
+                let next = self.answer_agent(idx, now, resp);
+                self.follow(idx, next, now);
+            }
+            Owner::Batch { batch, member } => {
+                let mut submit = std::mem::take(&mut self.submit);
+                if let Some(at) = self.batches[batch as usize].on_response(now, member, resp, &mut submit) {
+                    self.events.push(at, Ev::Step(Step::BatchRetry { batch, member }));
+                }
+                self.start_batch(now, batch, &submit);
+                submit.clear();
+                self.submit = submit;
+            }
+        }
+        Some(j)
+    }
+
+    /// The recorder, stats and batch runners, once the host is done.
+    pub fn into_parts(self) -> (Recorder, EngineStats, Vec<BatchRunner>) {
+        (self.recorder, self.stats, self.batches)
+    }
+
+    pub fn batch_reports(&self) -> Vec<batch::BatchReport> {
+        self.batches.iter().map(|b| b.report(&self.spec)).collect()
+    }
+
+    fn start(&mut self, now: SimTime, owner: Owner, req: Request) {
+        let phase = self.spec.phase_at(now);
+        self.recorder.attempt(now, phase, &req);
+        let job = Job { owner, req, started: now, phase: phase as u8 };
+        let id = match self.free_jobs.pop() {
+            Some(i) => {
+                self.jobs[i as usize] = Some(job);
+                i
+            }
+            None => {
+                self.jobs.push(Some(job));
+                (self.jobs.len() - 1) as u32
+            }
+        };
+        self.in_flight += 1;
+        self.started.push_back(id);
+    }
+
+    fn start_batch(&mut self, now: SimTime, batch: u16, members: &[u32]) {
+        for &m in members {
+            let req = self.batches[batch as usize].request(m);
+            self.start(now, Owner::Batch { batch, member: m }, req);
+        }
+    }
+
+    /// Hand an answer to a payer's state machine and keep the backlog books.
+    fn answer_agent(&mut self, idx: u32, now: SimTime, resp: &Response) -> Next {
+        let agent = &mut self.agents[idx as usize];
+        let was_displaced = agent.displaced;
+        let next = agent.on_response(&self.demand, now, resp);
+        if agent.displaced && !was_displaced {
+            self.recorder.displaced(now);
+        }
+        let gave_up = agent.stage == Stage::GaveUp && !agent.paid;
+        if agent.displaced && (agent.paid && matches!(resp, Response::Accepted { .. }) || gave_up) {
+            self.recorder.resolved(now, gave_up);
+        }
+        next
+    }
+
+    /// Act on an agent's decision: a step before the end of the timeline, or the end counters.
+    fn follow(&mut self, idx: u32, next: Next, now: SimTime) {
+        let agent = &self.agents[idx as usize];
+        match next {
+            Next::At(t) if t < self.spec.end => self.events.push(t.max(now), Ev::Step(Step::Wake(idx))),
+            Next::At(_) => self.stats.pending_at_end += 1,
+            Next::Finished => {
+                if agent.stage == Stage::GaveUp {
+                    self.recorder.gave_up += 1;
+                }
+                if !matches!(agent.stage, Stage::Done | Stage::GaveUp) && !agent.paid {
+                    self.stats.unserved_at_end += 1;
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,183 @@
+//! Host equivalence: the virtual-time engine and a live sending thread drive the same
+//! cohort, so with the same scripted answers they produce the same traffic.
+//!
+//! The target is scripted: its answer is a seeded hash of the request and the instant it
+//! is decided, so neither host's ordering can change an answer. The engine runs with its
+//! queues and delays set to nothing (every request is decided at the instant it starts);
+//! the live thread runs with a fake lane (no sockets) that answers at once, and its clock
+//! at scale 1 (virtual and real instants map exactly), driven by the test instead of the
+//! wall clock. Both must give the identical trace of (instant, payer, request) and the
+//! identical recorder totals. The test fails if either host changes what a payer does on
+//! its own (a retry, a dispatch, a batch debit the other does not make).
+
+use super::*;
+use crate::cohort::Members;
+use crate::demand::{Cast, Demand};
+use crate::engine::Engine;
+use crate::model::Response;
+use crate::population::Population;
+use crate::scenario::Dist;
+use crate::target::Target;
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+const SEED: u64 = 20210501;
+const SCRIPT_SEED: u64 = 0x005e_ed0f_a115;
+
+/// The scripted target's answer to `req` decided at `now`.
+fn script(spec: &Spec, now: SimTime, req: &Request) -> Response {
+    let mut h = std::hash::DefaultHasher::new();
+    std::hash::Hash::hash(&(SCRIPT_SEED, now.0, format!("{req:?}")), &mut h);
+    let roll = std::hash::Hasher::finish(&h) % 100;
+    let id = std::hash::Hasher::finish(&h) >> 40;
+    let later = now.plus_micros(3 * crate::time::MICROS_PER_HOUR);
+    match req {
+        Request::Assess { .. } if roll < 80 => Response::Assessed { assessment: id + 1 },
+        Request::Pay { .. } if roll < 55 => Response::Accepted { payment: id + 1, replayed: roll < 5 },
+        Request::Pay { .. } if roll < 70 => Response::Suspended { resume_at: (later < spec.end).then_some(later) },
+        Request::Pay { .. } if roll < 75 => Response::AssessmentRequired,
+        Request::Lookup { .. } if roll < 50 => Response::Records { payments: 1, latest: id + 1 },
+        Request::Lookup { .. } if roll < 70 => Response::NotYetVisible { visible_at: later },
+        Request::Lookup { .. } if roll < 80 => Response::NoRecord,
+        Request::Certificate { .. } if roll < 75 => Response::Certificate { certificate: id + 1 },
+        _ if roll < 88 => Response::Overloaded { retry_after_micros: 30 * crate::time::MICROS_PER_SECOND },
+        _ if roll < 94 => Response::Error { kind: "timeout" },
+        _ => Response::Error { kind: "unexpected_status" },
+    }
+}
+
+type Trace = Vec<(SimTime, Request)>;
+
+struct Scripted {
+    spec: Arc<Spec>,
+    trace: Trace,
+}
+
+impl Target for Scripted {
+    fn call(&mut self, now: SimTime, req: &Request) -> Response {
+        self.trace.push((now, req.clone()));
+        script(&self.spec, now, req)
+    }
+    fn ledger(&mut self) -> Result<BTreeMap<crate::model::LedgerKey, crate::model::LedgerCell>, String> {
+        Ok(BTreeMap::new())
+    }
+}
+
+/// The small scenario with nothing between a request's start and its decision.
+fn spec() -> Arc<Spec> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/ci-smoke.json");
+    let mut spec = crate::scenario::load(&path).expect("the bundled scenario loads");
+    for c in &mut spec.channels {
+        c.servers = None;
+        c.service_seconds = Dist::Fixed { value: 0.0 };
+    }
+    spec.raw.backend.service_ms = Dist::Fixed { value: 0.0 };
+    spec.raw.backend.concurrency = u32::MAX;
+    Arc::new(spec)
+}
+
+fn members(spec: &Arc<Spec>) -> (Arc<Demand>, Members) {
+    let demand = Arc::new(Demand::new(spec.clone(), SEED));
+    let population = Population::new(spec, SEED);
+    let members = Members::all(spec, Cast::new(&demand, &population));
+    (demand, members)
+}
+
+/// What a recorder counted, as text to compare.
+fn totals(r: &Recorder) -> String {
+    let mut out = String::new();
+    for (phase, channel, op, cell) in r.cells() {
+        let _ = writeln!(out, "{phase} {channel} {op:?} {:?}", cell.counters);
+    }
+    for (i, h) in r.hours.iter().enumerate() {
+        let _ = writeln!(out, "hour {i} {} {} {} {} {}", h.attempts, h.self_paid_attempts, h.successes, h.rejections, h.errors);
+    }
+    let _ = writeln!(out, "errors {:?}", r.errors_by_kind);
+    let _ = writeln!(out, "accepted {} while suspended {}", r.accepted, r.accepted_while_suspended);
+    let _ = writeln!(out, "gave up {} of them displaced {}", r.gave_up, r.gave_up_displaced);
+    let _ = writeln!(out, "displaced {} backlog {} peak {}", r.displaced_total, r.backlog, r.backlog_peak);
+    let _ = writeln!(out, "ledger {:?}", r.expected_ledger());
+    out
+}
+
+fn engine_host(spec: &Arc<Spec>) -> (Trace, String, EngineStats) {
+    let (demand, members) = members(spec);
+    let mut target = Scripted { spec: spec.clone(), trace: Vec::new() };
+    let mut engine = Engine::with_members(spec.clone(), SEED, &mut target, demand, members);
+    engine.run(None);
+    let totals = totals(engine.recorder());
+    let stats = engine.stats();
+    (target.trace, totals, stats)
+}
+
+/// A lane that takes every request at once and keeps it for the test to answer.
+#[derive(Default)]
+struct FakeLanes {
+    sent: VecDeque<Work>,
+}
+
+impl Lanes for FakeLanes {
+    fn start(&mut self, w: Work) -> Result<(), Work> {
+        self.sent.push_back(w);
+        Ok(())
+    }
+    fn sweep(&mut self, _now: Instant) {}
+}
+
+fn live_host(spec: &Arc<Spec>) -> (Trace, String, EngineStats) {
+    let (demand, members) = members(spec);
+    let dir = std::env::temp_dir().join(format!("cutover-host-equivalence-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a temporary directory");
+    let clock = VirtualClock::starting_now(spec.start, 1.0);
+    let plan = Plan {
+        spec: spec.clone(),
+        demand,
+        clock,
+        members,
+        conns: Conns::Tasks(Vec::new()),
+        ctx: Arc::new(CallCtx { spec: spec.clone(), timeout: Duration::from_secs(5), scale: 1.0, rebase_clock: None }),
+        capacity: usize::MAX / 2,
+        journal: Journal::create(&dir).expect("a journal file"),
+        margin_micros: 0,
+        drain: Duration::ZERO,
+    };
+    let mut shard = Shard::new(plan, FakeLanes::default());
+    let mut trace = Vec::new();
+    // Bounded: every step of the loop answers one request or takes one due step, and the
+    // cohort's payers run out of both before the end of the timeline.
+    for _ in 0..10_000_000u32 {
+        if let Some(w) = shard.pool.sent.pop_front() {
+            let due = shard.due[w.id as usize];
+            let now = clock.at(due);
+            trace.push((now, w.req.clone()));
+            let resp = script(spec, now, &w.req);
+            shard.complete(Done { id: w.id, resp, decided_at: None, sent: due, done: due }, true);
+            continue;
+        }
+        let Some(t) = shard.cohort.next_due() else { break };
+        shard.send_due(clock.real_instant(t), usize::MAX);
+    }
+    assert!(shard.pool.sent.is_empty() && shard.cohort.next_due().is_none(), "the live loop ran out of its bound");
+    let out = shard.output(&Gauge::default(), 0);
+    let _ = std::fs::remove_dir_all(&dir);
+    (trace, totals(&out.recorder), out.stats)
+}
+
+#[test]
+fn engine_and_live_thread_drive_payers_identically() {
+    let spec = spec();
+    let (engine_trace, engine_totals, engine_stats) = engine_host(&spec);
+    let (live_trace, live_totals, live_stats) = live_host(&spec);
+    assert!(engine_trace.len() > 1000, "the scenario makes traffic: {} requests", engine_trace.len());
+    let kinds: std::collections::BTreeSet<_> = engine_trace.iter().map(|(_, r)| r.operation()).collect();
+    assert_eq!(kinds.len(), 4, "every operation occurs: {kinds:?}");
+    assert_eq!(engine_trace.len(), live_trace.len(), "requests sent");
+    for (i, (e, l)) in engine_trace.iter().zip(&live_trace).enumerate() {
+        assert_eq!(e, l, "request {i} of the trace");
+    }
+    assert_eq!(engine_totals, live_totals, "recorder totals");
+    assert_eq!(engine_stats.agents, live_stats.agents);
+    assert_eq!(engine_stats.batch_members, live_stats.batch_members);
+    assert_eq!(engine_stats.unserved_at_end, live_stats.unserved_at_end);
+    assert_eq!(engine_stats.pending_at_end, live_stats.pending_at_end);
+}
