@@ -7,6 +7,7 @@
 //! `application/problem+json` with a machine-readable `code`.
 
 use crate::model::{IdemKey, PayerRef, Request, Response};
+use crate::vocabulary::{Failure, Refusal};
 use crate::population::Items;
 use crate::scenario::{GroupKind, Insurance, Spec, SpecialKind};
 use crate::time::SimTime;
@@ -116,8 +117,7 @@ pub struct Problem {
     pub title: String,
     pub status: u16,
     pub detail: String,
-    /// Machine-readable reason: suspended, overloaded, idempotency_conflict,
-    /// assessment_required, not_yet_visible, no_record, invalid, not_found, unauthorized.
+    /// Machine-readable reason: a [`Refusal`]'s code.
     pub code: String,
     /// Whether anything was accepted (always false on a problem).
     pub accepted: bool,
@@ -556,7 +556,7 @@ pub fn from_wire(status: u16, retry_after: Option<&str>, body: &[u8], time_scale
 pub fn from_wire_timed(status: u16, retry_after: Option<&str>, body: &[u8], time_scale: f64) -> (Response, Option<SimTime>) {
     if (200..300).contains(&status) {
         let Some(a) = scan_answer(body).or_else(|| serde_json::from_slice::<AnswerIn>(body).ok()) else {
-            return (Response::Error { kind: "bad_body" }, None);
+            return (Response::Error { kind: Failure::BadBody }, None);
         };
         let at = a.accepted_at.as_deref().and_then(parse_instant);
         let r = if let Some(id) = a.assessment_id {
@@ -568,7 +568,7 @@ pub fn from_wire_timed(status: u16, retry_after: Option<&str>, body: &[u8], time
         } else if let Some(id) = a.certificate_id {
             Response::Certificate { certificate: id }
         } else {
-            Response::Error { kind: "bad_body" }
+            Response::Error { kind: Failure::BadBody }
         };
         return (r, at);
     }
@@ -578,9 +578,13 @@ pub fn from_wire_timed(status: u16, retry_after: Option<&str>, body: &[u8], time
 fn refusal(status: u16, retry_after: Option<&str>, body: &[u8], time_scale: f64) -> Response {
     let problem: Option<Problem> = serde_json::from_slice(body).ok();
     let code = problem.as_ref().map(|p| p.code.as_str()).unwrap_or("");
-    let retry_secs = retry_after.and_then(|v| v.trim().parse::<f64>().ok());
-    match (status, code) {
-        (503, "suspended") => {
+    let overloaded = || {
+        let secs = retry_after.and_then(|v| v.trim().parse::<f64>().ok()).unwrap_or(1.0).max(0.0);
+        Response::Overloaded { retry_after_micros: (secs * 1e6 * time_scale.max(1.0)) as i64 }
+    };
+    let known = Refusal::from_code(code);
+    match known {
+        Some(Refusal::Suspended) => {
             let at = problem.as_ref().and_then(|p| p.resume_at.as_deref()).and_then(parse_instant).or_else(|| {
                 retry_after.and_then(|v| httpdate::parse_http_date(v).ok()).map(|t| {
                     let micros = t.duration_since(std::time::UNIX_EPOCH).map(|d| d.as_micros() as i64).unwrap_or(0);
@@ -589,19 +593,118 @@ fn refusal(status: u16, retry_after: Option<&str>, body: &[u8], time_scale: f64)
             });
             Response::Suspended { resume_at: at }
         }
-        (429, _) | (503, _) => {
-            let secs = retry_secs.unwrap_or(1.0).max(0.0);
-            Response::Overloaded { retry_after_micros: (secs * 1e6 * time_scale.max(1.0)) as i64 }
-        }
-        (422, "idempotency_conflict") => Response::Conflict,
-        (422, "assessment_required") => Response::AssessmentRequired,
-        (404, "not_yet_visible") => match problem.as_ref().and_then(|p| p.visible_at.as_deref()).and_then(parse_instant) {
+        Some(Refusal::Overloaded) => overloaded(),
+        Some(Refusal::IdempotencyConflict) => Response::Conflict,
+        Some(Refusal::AssessmentRequired) => Response::AssessmentRequired,
+        Some(Refusal::NotYetVisible) => match problem.as_ref().and_then(|p| p.visible_at.as_deref()).and_then(parse_instant) {
             Some(at) => Response::NotYetVisible { visible_at: at },
-            None => Response::Error { kind: "bad_body" },
+            None => Response::Error { kind: Failure::BadBody },
         },
-        (404, "no_record") => Response::NoRecord,
-        (400, _) | (422, _) => Response::Invalid { reason: "refused as invalid" },
-        _ => Response::Error { kind: "unexpected_status" },
+        Some(Refusal::NoRecord) => Response::NoRecord,
+        Some(Refusal::Invalid) => Response::Invalid { reason: "refused as invalid" },
+        Some(Refusal::StorageFailed) => Response::Error { kind: Failure::StorageFailed },
+        Some(Refusal::Error) => Response::Error { kind: Failure::ServerError },
+        Some(Refusal::NotFound | Refusal::Unauthorized | Refusal::Forbidden) => Response::Error { kind: Failure::UnexpectedStatus },
+        // A code nobody here knows is counted as such, never guessed from the status.
+        None if !code.is_empty() => Response::Error { kind: Failure::UnknownCode },
+        // No problem code: a proxy's or load balancer's answer, read by its status.
+        None => match status {
+            429 | 503 => overloaded(),
+            400 | 422 => Response::Invalid { reason: "refused as invalid" },
+            _ => Response::Error { kind: Failure::UnexpectedStatus },
+        },
+    }
+}
+
+/// An answer to send: status, `Retry-After`, body, and whether it is a problem.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WireAnswer {
+    pub status: u16,
+    pub retry_after: Option<String>,
+    pub body: Vec<u8>,
+    pub problem: bool,
+}
+
+/// The problem document of `refusal`, with its detail and instants.
+pub fn problem(refusal: Refusal, detail: &str, resume_at: Option<String>, visible_at: Option<String>) -> WireAnswer {
+    let code = refusal.code();
+    let p = Problem {
+        kind: format!("/v1/openapi.json#problem-{code}"),
+        title: refusal.title().to_string(),
+        status: refusal.status(),
+        detail: detail.to_string(),
+        code: code.to_string(),
+        accepted: false,
+        resume_at,
+        visible_at,
+    };
+    WireAnswer { status: refusal.status(), retry_after: None, body: serde_json::to_vec(&p).unwrap_or_default(), problem: true }
+}
+
+fn http_date(t: SimTime) -> Option<String> {
+    let st = std::time::UNIX_EPOCH.checked_add(std::time::Duration::from_micros(t.0.max(0) as u64))?;
+    Some(httpdate::fmt_http_date(st))
+}
+
+/// A model answer as the contract sends it; `now` is the instant it was decided. The
+/// inverse of [`from_wire`] (tested for every answer).
+pub fn answer_to_wire(spec: &Spec, resp: &Response, now: SimTime) -> WireAnswer {
+    let fmt = |t: SimTime| t.format(spec.calendar.offset);
+    let json = |status: u16, a: &Answer| WireAnswer { status, retry_after: None, body: serde_json::to_vec(a).unwrap_or_default(), problem: false };
+    match *resp {
+        Response::Assessed { assessment } => json(201, &Answer { assessment_id: Some(assessment), ..Answer::default() }),
+        Response::Accepted { payment, replayed } => json(
+            if replayed { 200 } else { 201 },
+            &Answer {
+                payment_id: Some(payment),
+                status: Some("accepted".into()),
+                replayed: Some(replayed),
+                accepted_at: Some(fmt(now)),
+                ..Answer::default()
+            },
+        ),
+        Response::Records { payments, latest } => {
+            json(200, &Answer { payments: Some(payments), latest_payment_id: Some(latest), ..Answer::default() })
+        }
+        Response::Certificate { certificate } => json(201, &Answer { certificate_id: Some(certificate), ..Answer::default() }),
+        Response::Suspended { resume_at } => {
+            let detail = match resume_at {
+                Some(t) => format!("payment is suspended on this channel until {}; nothing was accepted", fmt(t)),
+                None => "payment is suspended on this channel; nothing was accepted".to_string(),
+            };
+            let mut a = problem(Refusal::Suspended, &detail, resume_at.map(fmt), None);
+            a.retry_after = resume_at.and_then(http_date);
+            a
+        }
+        Response::Conflict => problem(
+            Refusal::IdempotencyConflict,
+            "this Idempotency-Key was used with a different body; nothing was accepted",
+            None,
+            None,
+        ),
+        Response::AssessmentRequired => problem(
+            Refusal::AssessmentRequired,
+            "a special payment needs an unused assessment of this payer for this amount; nothing was accepted",
+            None,
+            None,
+        ),
+        Response::NotYetVisible { visible_at } => problem(
+            Refusal::NotYetVisible,
+            &format!("the payment's record is visible from {}", fmt(visible_at)),
+            None,
+            Some(fmt(visible_at)),
+        ),
+        Response::NoRecord => problem(Refusal::NoRecord, "no such payment record", None, None),
+        Response::Invalid { reason } => problem(Refusal::Invalid, reason, None, None),
+        Response::Overloaded { retry_after_micros } => {
+            let mut a = problem(Refusal::Overloaded, "too many requests in flight; nothing was accepted", None, None);
+            a.retry_after = Some((retry_after_micros / 1_000_000).max(1).to_string());
+            a
+        }
+        Response::Error { kind: Failure::StorageFailed } => {
+            problem(Refusal::StorageFailed, "storage failed; the outcome is unknown", None, None)
+        }
+        Response::Error { kind } => problem(Refusal::Error, kind.as_str(), None, None),
     }
 }
 
@@ -618,6 +721,94 @@ pub fn channel_index(spec: &Spec, channel: &str) -> Result<u8, String> {
 /// Key text of an `Idempotency-Key` header.
 pub fn key_from_header(v: &str) -> IdemKey {
     IdemKey::from_text(v)
+}
+
+#[cfg(test)]
+mod vocabulary_tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn spec() -> Spec {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/ci-smoke.json");
+        crate::scenario::load(&path).expect("the bundled scenario loads")
+    }
+
+    /// Instants within the timeline's years, to the microsecond.
+    fn instant() -> impl Strategy<Value = SimTime> {
+        (1_600_000_000_000_000i64..1_700_000_000_000_000).prop_map(SimTime)
+    }
+
+    /// Every answer the server can send.
+    fn answer() -> impl Strategy<Value = Response> {
+        let id = 1u64..(1 << 53);
+        prop_oneof![
+            id.clone().prop_map(|assessment| Response::Assessed { assessment }),
+            (id.clone(), any::<bool>()).prop_map(|(payment, replayed)| Response::Accepted { payment, replayed }),
+            proptest::option::of(instant()).prop_map(|resume_at| Response::Suspended { resume_at }),
+            Just(Response::Conflict),
+            Just(Response::AssessmentRequired),
+            (any::<u32>(), id.clone()).prop_map(|(payments, latest)| Response::Records { payments, latest }),
+            instant().prop_map(|visible_at| Response::NotYetVisible { visible_at }),
+            Just(Response::NoRecord),
+            id.prop_map(|certificate| Response::Certificate { certificate }),
+            Just(Response::Invalid { reason: "amount must be positive" }),
+            (1i64..100_000).prop_map(|s| Response::Overloaded { retry_after_micros: s * 1_000_000 }),
+            Just(Response::Error { kind: Failure::StorageFailed }),
+            Just(Response::Error { kind: Failure::ServerError }),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+        #[test]
+        fn decoding_the_servers_reply_gives_the_answer_back(resp in answer(), now in instant()) {
+            let spec = spec();
+            let wire = answer_to_wire(&spec, &resp, now);
+            let (back, at) = from_wire_timed(wire.status, wire.retry_after.as_deref(), &wire.body, 1.0);
+            let expected = match resp {
+                // The reason is the problem's detail, for people; the driver reads the code.
+                Response::Invalid { .. } => Response::Invalid { reason: "refused as invalid" },
+                ref r => r.clone(),
+            };
+            prop_assert_eq!(&back, &expected, "wire {:?}", wire);
+            if let Response::Accepted { .. } = resp {
+                prop_assert_eq!(at, Some(now));
+            }
+            // The status is the refusal's, written once.
+            if let Some(r) = resp.refusal() {
+                prop_assert_eq!(wire.status, r.status());
+                prop_assert!(wire.problem);
+            }
+        }
+    }
+
+    #[test]
+    fn a_code_nobody_knows_is_counted_as_such_not_as_overload() {
+        let body = br#"{"type":"x","title":"x","status":503,"detail":"x","code":"maintenance_window","accepted":false}"#;
+        assert_eq!(from_wire(503, None, body, 1.0), Response::Error { kind: Failure::UnknownCode });
+        let storage = contract_problem(Refusal::StorageFailed);
+        assert_eq!(from_wire(503, None, &storage, 1.0), Response::Error { kind: Failure::StorageFailed });
+        // Without a problem code (a proxy's page), the status decides.
+        assert!(matches!(from_wire(503, None, b"<html>busy</html>", 1.0), Response::Overloaded { .. }));
+    }
+
+    fn contract_problem(r: Refusal) -> Vec<u8> {
+        problem(r, "x", None, None).body
+    }
+
+    #[test]
+    fn the_openapi_document_lists_every_code() {
+        let doc: serde_json::Value = serde_json::from_str(include_str!("server/openapi.json")).expect("openapi.json is JSON");
+        let codes: Vec<&str> = doc
+            .pointer("/components/schemas/Problem/properties/code/enum")
+            .and_then(|v| v.as_array())
+            .expect("the Problem schema lists its codes")
+            .iter()
+            .filter_map(|v| v.as_str())
+            .collect();
+        let ours: Vec<&str> = Refusal::ALL.iter().map(|r| r.code()).collect();
+        assert_eq!(codes, ours);
+    }
 }
 
 #[cfg(test)]
@@ -733,7 +924,7 @@ mod tests {
         );
         assert_eq!(from_wire(429, Some("2"), &p("overloaded", ""), 10.0), Response::Overloaded { retry_after_micros: 20_000_000 });
         assert_eq!(from_wire(422, None, &p("idempotency_conflict", ""), 1.0), Response::Conflict);
-        assert_eq!(from_wire(500, None, b"oops", 1.0), Response::Error { kind: "unexpected_status" });
+        assert_eq!(from_wire(500, None, b"oops", 1.0), Response::Error { kind: Failure::UnexpectedStatus });
         assert_eq!(
             from_wire(201, None, br#"{"payment_id":4,"status":"accepted","replayed":false}"#, 1.0),
             Response::Accepted { payment: 4, replayed: false }

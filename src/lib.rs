@@ -21,6 +21,7 @@ pub mod server;
 pub mod target;
 pub mod time;
 pub mod validate_view;
+pub mod vocabulary;
 
 use std::sync::Arc;
 

@@ -67,21 +67,8 @@ pub struct Auditor {
     report: AuditReport,
 }
 
-pub fn category(r: &Response) -> &'static str {
-    match r {
-        Response::Assessed { .. } => "assessed",
-        Response::Accepted { .. } => "accepted",
-        Response::Suspended { .. } => "suspended",
-        Response::Conflict => "idempotency_conflict",
-        Response::AssessmentRequired => "assessment_required",
-        Response::Records { .. } => "records",
-        Response::NotYetVisible { .. } => "not_yet_visible",
-        Response::NoRecord => "no_record",
-        Response::Certificate { .. } => "certificate",
-        Response::Invalid { .. } => "invalid",
-        Response::Overloaded { .. } => "overloaded",
-        Response::Error { .. } => "error",
-    }
+fn category(r: &Response) -> &'static str {
+    r.category()
 }
 
 impl Auditor {

@@ -17,6 +17,7 @@ use mio::event::Event;
 use mio::net::TcpStream;
 use mio::{Interest, Registry, Token};
 use std::io::{ErrorKind, Read, Write};
+use crate::vocabulary::Failure;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
@@ -25,12 +26,12 @@ const MAX_ANSWER: usize = 16 << 20;
 /// A connection idle longer than this is probed for a close by the server before reuse.
 const IDLE_PROBE: Duration = Duration::from_secs(1);
 
-pub fn classify(e: &std::io::Error) -> &'static str {
+pub fn classify(e: &std::io::Error) -> Failure {
     match e.kind() {
-        ErrorKind::ConnectionRefused => "refused",
-        ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted | ErrorKind::BrokenPipe | ErrorKind::UnexpectedEof => "reset",
-        ErrorKind::TimedOut => "timeout",
-        _ => "transport",
+        ErrorKind::ConnectionRefused => Failure::Refused,
+        ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted | ErrorKind::BrokenPipe | ErrorKind::UnexpectedEof => Failure::Reset,
+        ErrorKind::TimedOut => Failure::Timeout,
+        _ => Failure::Transport,
     }
 }
 
@@ -55,22 +56,22 @@ fn eq_ignore_case(a: &str, b: &str) -> bool {
 }
 
 /// Parse an answer head at the start of `buf`; `Ok(None)` when more bytes are needed.
-fn parse_head(buf: &[u8]) -> Result<Option<Head>, &'static str> {
+fn parse_head(buf: &[u8]) -> Result<Option<Head>, Failure> {
     let mut headers = [httparse::EMPTY_HEADER; 64];
     let mut r = httparse::Response::new(&mut headers);
     let head_len = match r.parse(buf) {
         Ok(httparse::Status::Complete(n)) => n,
         Ok(httparse::Status::Partial) => return Ok(None),
-        Err(_) => return Err("transport"),
+        Err(_) => return Err(Failure::Transport),
     };
-    let status = r.code.ok_or("transport")?;
+    let status = r.code.ok_or(Failure::Transport)?;
     let mut close = r.version == Some(0);
     let mut framing = Framing::UntilClose;
     let mut retry_after = None;
     let base = buf.as_ptr() as usize;
     for h in r.headers.iter() {
         if eq_ignore_case(h.name, "content-length") {
-            let n = std::str::from_utf8(h.value).ok().and_then(|v| v.trim().parse::<usize>().ok()).ok_or("transport")?;
+            let n = std::str::from_utf8(h.value).ok().and_then(|v| v.trim().parse::<usize>().ok()).ok_or(Failure::Transport)?;
             if !matches!(framing, Framing::Chunked) {
                 framing = Framing::Length(n);
             }
@@ -99,17 +100,17 @@ fn parse_head(buf: &[u8]) -> Result<Option<Head>, &'static str> {
 
 /// Decode a chunked body starting at `buf[0]` into `out`; `Ok(None)` when incomplete,
 /// `Ok(Some(n))` with the bytes consumed when the last chunk and its trailer are in.
-fn dechunk(buf: &[u8], out: &mut Vec<u8>) -> Result<Option<usize>, &'static str> {
+fn dechunk(buf: &[u8], out: &mut Vec<u8>) -> Result<Option<usize>, Failure> {
     out.clear();
     let mut at = 0;
     loop {
         let (size_len, size) = match httparse::parse_chunk_size(&buf[at..]) {
             Ok(httparse::Status::Complete(x)) => x,
             Ok(httparse::Status::Partial) => return Ok(None),
-            Err(_) => return Err("transport"),
+            Err(_) => return Err(Failure::Transport),
         };
         at += size_len;
-        let size = usize::try_from(size).map_err(|_| "transport")?;
+        let size = usize::try_from(size).map_err(|_| Failure::Transport)?;
         if size == 0 {
             // Trailer fields, then an empty line.
             loop {
@@ -128,11 +129,11 @@ fn dechunk(buf: &[u8], out: &mut Vec<u8>) -> Result<Option<usize>, &'static str>
         }
         out.extend_from_slice(&buf[at..at + size]);
         if &buf[at + size..at + size + 2] != b"\r\n" {
-            return Err("transport");
+            return Err(Failure::Transport);
         }
         at += size + 2;
         if out.len() > MAX_ANSWER {
-            return Err("transport");
+            return Err(Failure::Transport);
         }
     }
 }
@@ -150,7 +151,7 @@ pub enum Step {
     /// The whole answer is in: read it with [`Conn::answer`], then call [`Conn::done`].
     Answered,
     /// The exchange failed (the connection is closed): an error kind.
-    Failed(&'static str),
+    Failed(Failure),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -253,7 +254,7 @@ impl Conn {
         self.state = State::Idle;
     }
 
-    fn fail(&mut self, kind: &'static str) -> Step {
+    fn fail(&mut self, kind: Failure) -> Step {
         self.close();
         Step::Failed(kind)
     }
@@ -297,7 +298,7 @@ impl Conn {
             // A close by the server while idle: found by the probe before the next use.
             State::Idle | State::Answered => Step::Pending,
             State::Connecting => {
-                let Some(s) = &self.stream else { return self.fail("transport") };
+                let Some(s) = &self.stream else { return self.fail(Failure::Transport) };
                 match s.take_error() {
                     Ok(Some(e)) | Err(e) => return self.fail(classify(&e)),
                     Ok(None) => {}
@@ -309,7 +310,7 @@ impl Conn {
                         self.write(registry, token)
                     }
                     Err(e) if e.kind() == ErrorKind::NotConnected && !ev.is_error() && !ev.is_write_closed() => Step::Pending,
-                    Err(e) => self.fail(if e.kind() == ErrorKind::NotConnected { "refused" } else { classify(&e) }),
+                    Err(e) => self.fail(if e.kind() == ErrorKind::NotConnected { Failure::Refused } else { classify(&e) }),
                 }
             }
             State::Writing => match self.write(registry, token) {
@@ -322,10 +323,10 @@ impl Conn {
     }
 
     fn write(&mut self, registry: &Registry, token: Token) -> Step {
-        let Some(s) = self.stream.as_mut() else { return self.fail("transport") };
+        let Some(s) = self.stream.as_mut() else { return self.fail(Failure::Transport) };
         while self.written < self.out.len() {
             match s.write(&self.out[self.written..]) {
-                Ok(0) => return self.fail("reset"),
+                Ok(0) => return self.fail(Failure::Reset),
                 Ok(n) => self.written += n,
                 Err(e) if e.kind() == ErrorKind::WouldBlock => {
                     if !self.want_write {
@@ -358,7 +359,7 @@ impl Conn {
                 let grown = (self.buf.len() * 2).max(4096);
                 self.buf.resize(grown, 0);
             }
-            let Some(s) = self.stream.as_mut() else { return self.fail("transport") };
+            let Some(s) = self.stream.as_mut() else { return self.fail(Failure::Transport) };
             let room = self.buf.len() - self.filled;
             match s.read(&mut self.buf[self.filled..]) {
                 Ok(0) => {
@@ -368,7 +369,7 @@ impl Conn {
                             self.state = State::Answered;
                             Step::Answered
                         }
-                        _ => self.fail("reset"),
+                        _ => self.fail(Failure::Reset),
                     };
                 }
                 Ok(n) => {
@@ -393,10 +394,10 @@ impl Conn {
     }
 
     /// Whether the bytes read so far hold the whole answer.
-    fn complete(&mut self) -> Result<bool, &'static str> {
+    fn complete(&mut self) -> Result<bool, Failure> {
         while self.head.is_none() {
             match parse_head(&self.buf[..self.filled])? {
-                None if self.filled > MAX_ANSWER => return Err("transport"),
+                None if self.filled > MAX_ANSWER => return Err(Failure::Transport),
                 None => return Ok(false),
                 Some(h) if (100..200).contains(&h.status) && h.status != 101 => {
                     // An interim answer (100 Continue): drop it and read on.
@@ -413,8 +414,8 @@ impl Conn {
                 self.body_range = (head.head_len, head.head_len + n);
                 Ok(true)
             }
-            Framing::Length(n) if n > MAX_ANSWER => Err("transport"),
-            Framing::Length(_) | Framing::UntilClose if have.len() > MAX_ANSWER => Err("transport"),
+            Framing::Length(n) if n > MAX_ANSWER => Err(Failure::Transport),
+            Framing::Length(_) | Framing::UntilClose if have.len() > MAX_ANSWER => Err(Failure::Transport),
             Framing::Length(_) | Framing::UntilClose => Ok(false),
             Framing::Chunked => Ok(dechunk(have, &mut self.body)?.is_some()),
         }
@@ -517,7 +518,7 @@ mod tests {
     type Answer = (u16, Option<String>, Vec<u8>);
 
     /// One exchange driven to its end through a poll of its own, as the reactor drives it.
-    fn exchange(poll: &mut mio::Poll, c: &mut Conn, wire: WireRef<'_>) -> Result<Answer, &'static str> {
+    fn exchange(poll: &mut mio::Poll, c: &mut Conn, wire: WireRef<'_>) -> Result<Answer, Failure> {
         let mut events = mio::Events::with_capacity(8);
         let mut step = c.begin(poll.registry(), Token(0), Instant::now(), wire);
         let give_up = Instant::now() + Duration::from_secs(10);
@@ -569,7 +570,7 @@ mod tests {
         assert_eq!(seen.len(), 5);
         assert!(seen.pop().unwrap() > big.len(), "the server did not get the whole body");
         // Nobody listens any more on a new connection: an error kind, no panic.
-        assert!(matches!(exchange(&mut poll, &mut c, get), Err("refused" | "reset" | "transport")));
+        assert!(matches!(exchange(&mut poll, &mut c, get), Err(Failure::Refused | Failure::Reset | Failure::Transport)));
     }
 
     #[test]

@@ -11,6 +11,7 @@
 //! `channel`, `key`, `amount_fen`, `items_fen`, `special`, `assessment_id`, `payment_id`,
 //! `kind`.
 
+use crate::vocabulary::Refusal;
 use crate::contract::{self, WireRequest, items_to_wire};
 use crate::model::{IdemKey, LedgerCell, LedgerKey, Request, Response};
 use crate::scenario::{GroupKind, Insurance, Spec};
@@ -130,12 +131,12 @@ impl Profile {
             }
         }
         for (name, v) in p.codes.values().enumerate() {
-            let known =
-                ["suspended", "overloaded", "idempotency_conflict", "assessment_required", "not_yet_visible", "no_record", "invalid"];
-            if !known.contains(&v.as_str()) {
+            let known = Refusal::ANSWERS;
+            if !known.iter().any(|r| r.code() == v) {
+                let names: Vec<&str> = known.iter().map(|r| r.code()).collect();
                 return Err(ProfileError::Invalid {
                     file: file.into(),
-                    message: format!("codes: entry {name} maps to unknown contract code {v:?} (known: {})", known.join(", ")),
+                    message: format!("codes: entry {name} maps to unknown contract code {v:?} (known: {})", names.join(", ")),
                 });
             }
         }
@@ -236,7 +237,7 @@ impl Profile {
                     .map(|n| Response::Records { payments: n as u32, latest: num(&self.read.latest_payment_id).unwrap_or(0) }),
                 Request::Certificate { .. } => num(&self.read.certificate_id).map(|c| Response::Certificate { certificate: c }),
             };
-            return r.unwrap_or(Response::Error { kind: "bad_body" });
+            return r.unwrap_or(Response::Error { kind: crate::vocabulary::Failure::BadBody });
         }
         // Rewrite the refusal into the contract's problem shape and reuse its mapping.
         let code = doc.pointer(&self.read.code).and_then(|v| v.as_str()).unwrap_or("");

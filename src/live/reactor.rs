@@ -13,6 +13,7 @@ use super::shard::{CallCtx, Done, Lanes, Work, rebase};
 use super::transport::Base;
 use crate::contract::{self, WireScratch};
 use crate::model::Response;
+use crate::vocabulary::Failure;
 use mio::{Events, Poll, Token};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -266,7 +267,7 @@ impl Lanes for Reactor {
             let lane = &mut self.lanes[i];
             if lane.deadline.is_some_and(|d| d <= now) {
                 lane.conn.abort();
-                self.finish(i as u32, Response::Error { kind: "timeout" }, None);
+                self.finish(i as u32, Response::Error { kind: Failure::Timeout }, None);
             }
         }
     }
@@ -325,9 +326,9 @@ mod tests {
             }
         }
         done.sort_by_key(|d| d.0);
-        assert!(matches!(done[0], (0, 7, Response::Error { kind: "refused" }, _)), "{:?}", done[0]);
+        assert!(matches!(done[0], (0, 7, Response::Error { kind: Failure::Refused }, _)), "{:?}", done[0]);
         // The silent target: given up at its deadline (200 ms), no sooner.
-        assert!(matches!(done[1], (1, 8, Response::Error { kind: "timeout" }, _)), "{:?}", done[1]);
+        assert!(matches!(done[1], (1, 8, Response::Error { kind: Failure::Timeout }, _)), "{:?}", done[1]);
         assert!(done[1].3 >= Duration::from_millis(200), "{:?}", done[1]);
         assert!(!r.busy());
         drop(silent);

@@ -29,6 +29,7 @@ use crate::cohort::batch::BatchRunner;
 use crate::cohort::{Cohort, EngineStats, Members, NoHostEvents};
 use crate::demand::Demand;
 use crate::model::{IdemKey, Request, Response};
+use crate::vocabulary::Failure;
 use crate::report::recorder::{LATENCY_MAX_MICROS, Recorder, Timing};
 use crate::scenario::Spec;
 use crate::time::SimTime;
@@ -188,7 +189,7 @@ fn call(mut slot: Slot, ctx: Arc<CallCtx>, id: u32, req: Request) -> Call {
             Some(a) => a,
             None => {
                 slot.t.after_timeout();
-                (Response::Error { kind: "timeout" }, None)
+                (Response::Error { kind: Failure::Timeout }, None)
             }
         };
         let (resp, decided_at) = match &ctx.rebase_clock {
@@ -358,7 +359,7 @@ impl<P: Lanes> Shard<P> {
             } else {
                 // Every connection busy and the backlog full: counted as not sent, and the payer hears so.
                 self.not_sent += 1;
-                let resp = Response::Error { kind: "not_sent" };
+                let resp = Response::Error { kind: Failure::NotSent };
                 self.account(Done { id, resp, decided_at: None, sent: due, done: due }, false);
             }
         }
@@ -418,7 +419,7 @@ impl<P: Lanes> Shard<P> {
                     self.unknown_keys.remove(key);
                     self.journal.accepted(&self.spec, now_v, &job.req, *payment)
                 }
-                Response::Error { kind } if was_sent && *kind != "refused" => {
+                Response::Error { kind } if was_sent && kind.outcome_unknown() => {
                     // The target may or may not have taken it.
                     if self.unknown_keys.insert(*key) {
                         self.unknown_reqs.push(job.req.clone());

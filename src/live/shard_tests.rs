@@ -41,8 +41,8 @@ fn script(spec: &Spec, now: SimTime, req: &Request) -> Response {
         Request::Lookup { .. } if roll < 80 => Response::NoRecord,
         Request::Certificate { .. } if roll < 75 => Response::Certificate { certificate: id + 1 },
         _ if roll < 88 => Response::Overloaded { retry_after_micros: 30 * crate::time::MICROS_PER_SECOND },
-        _ if roll < 94 => Response::Error { kind: "timeout" },
-        _ => Response::Error { kind: "unexpected_status" },
+        _ if roll < 94 => Response::Error { kind: crate::vocabulary::Failure::Timeout },
+        _ => Response::Error { kind: crate::vocabulary::Failure::UnexpectedStatus },
     }
 }
 

@@ -65,10 +65,11 @@ pub struct RawAnswer {
 }
 
 use super::http1::classify;
+use crate::vocabulary::Failure;
 
-fn classify_hyper(e: &hyper::Error) -> &'static str {
+fn classify_hyper(e: &hyper::Error) -> Failure {
     if e.is_incomplete_message() || e.is_closed() || e.is_canceled() {
-        return "reset";
+        return Failure::Reset;
     }
     let mut src: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
     while let Some(s) = src {
@@ -77,7 +78,7 @@ fn classify_hyper(e: &hyper::Error) -> &'static str {
         }
         src = s.source();
     }
-    "transport"
+    Failure::Transport
 }
 
 impl Transport {
@@ -98,7 +99,7 @@ impl Transport {
                 let now = clock.now();
                 match model.lock() {
                     Ok(mut m) => (m.handle(now, req), Some(now)),
-                    Err(_) => (Response::Error { kind: "transport" }, None),
+                    Err(_) => (Response::Error { kind: Failure::Transport }, None),
                 }
             }
             _ => {
@@ -122,7 +123,7 @@ impl Transport {
     }
 
     /// One HTTP exchange through hyper or reqwest (`call` serves `Model` itself).
-    async fn exchange(&mut self, wire: &WireRequest) -> Result<RawAnswer, &'static str> {
+    async fn exchange(&mut self, wire: &WireRequest) -> Result<RawAnswer, Failure> {
         match self {
             Transport::Hyper { base, sender, .. } => {
                 if sender.as_ref().is_none_or(|s| s.is_closed()) {
@@ -135,7 +136,7 @@ impl Transport {
                     *sender = Some(s);
                 }
                 let Some(s) = sender.as_mut() else {
-                    return Err("transport");
+                    return Err(Failure::Transport);
                 };
                 s.ready().await.map_err(|e| classify_hyper(&e))?;
                 let mut b = hyper::Request::builder().method(wire.method).uri(&wire.path).header("host", &base.host);
@@ -152,7 +153,7 @@ impl Transport {
                     }
                     None => Full::new(Bytes::new()),
                 };
-                let request = b.body(body).map_err(|_| "transport")?;
+                let request = b.body(body).map_err(|_| Failure::Transport)?;
                 let resp = match s.send_request(request).await {
                     Ok(r) => r,
                     Err(e) => {
@@ -173,7 +174,7 @@ impl Transport {
             }
             Transport::Reqwest { base, client, .. } => {
                 let url = format!("{}{}", base.url, wire.path);
-                let method = reqwest::Method::from_bytes(wire.method.as_bytes()).map_err(|_| "transport")?;
+                let method = reqwest::Method::from_bytes(wire.method.as_bytes()).map_err(|_| Failure::Transport)?;
                 let mut rb = client.request(method, url);
                 if let Some(k) = &wire.idempotency_key {
                     rb = rb.header("idempotency-key", k);
@@ -186,20 +187,20 @@ impl Transport {
                 }
                 let resp = rb.send().await.map_err(|e| {
                     if e.is_timeout() {
-                        "timeout"
+                        Failure::Timeout
                     } else if e.is_connect() {
-                        "refused"
+                        Failure::Refused
                     } else {
-                        "transport"
+                        Failure::Transport
                     }
                 })?;
                 let status = resp.status().as_u16();
                 let retry_after = resp.headers().get("retry-after").and_then(|v| v.to_str().ok()).map(str::to_string);
-                let body = resp.bytes().await.map_err(|_| "reset")?;
+                let body = resp.bytes().await.map_err(|_| Failure::Reset)?;
                 Ok(RawAnswer { status, retry_after, body })
             }
             // `call` serves these itself.
-            Transport::Model { .. } => Err("transport"),
+            Transport::Model { .. } => Err(Failure::Transport),
         }
     }
 }

@@ -25,6 +25,7 @@ use crate::FastMap;
 use crate::population::{Items, PayerId};
 use crate::scenario::{ChannelIdx, GroupKind, Insurance, SpecialKind};
 use crate::time::SimTime;
+pub use crate::vocabulary::{Failure, Refusal};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -183,11 +184,40 @@ pub enum Response {
     },
     /// Not a model answer: the target failed (timeout, reset, unexpected status).
     Error {
-        kind: &'static str,
+        kind: Failure,
     },
 }
 
 impl Response {
+    /// The answer's kind, as the auditor and the report name it: a success's name, a
+    /// refusal's contract code, or `error`.
+    pub fn category(&self) -> &'static str {
+        match self {
+            Response::Assessed { .. } => "assessed",
+            Response::Accepted { .. } => "accepted",
+            Response::Records { .. } => "records",
+            Response::Certificate { .. } => "certificate",
+            Response::Error { .. } => "error",
+            r => r.refusal().map_or("error", Refusal::code),
+        }
+    }
+
+    /// The contract's refusal this answer is sent as, if it is one.
+    pub fn refusal(&self) -> Option<Refusal> {
+        Some(match self {
+            Response::Suspended { .. } => Refusal::Suspended,
+            Response::Conflict => Refusal::IdempotencyConflict,
+            Response::AssessmentRequired => Refusal::AssessmentRequired,
+            Response::NotYetVisible { .. } => Refusal::NotYetVisible,
+            Response::NoRecord => Refusal::NoRecord,
+            Response::Invalid { .. } => Refusal::Invalid,
+            Response::Overloaded { .. } => Refusal::Overloaded,
+            Response::Error { kind: Failure::StorageFailed } => Refusal::StorageFailed,
+            Response::Error { .. } => Refusal::Error,
+            _ => return None,
+        })
+    }
+
     pub fn is_success(&self) -> bool {
         matches!(self, Response::Assessed { .. } | Response::Accepted { .. } | Response::Records { .. } | Response::Certificate { .. })
     }

@@ -307,8 +307,11 @@ impl Recorder {
         let Timing { response_micros, service_micros, decided_from } = timing;
         let latency = response_micros.clamp(1, LATENCY_MAX_MICROS);
         let hour = self.hour_index(now);
-        if let Response::Error { kind } | Response::Invalid { reason: kind } = resp {
-            *self.errors_by_kind.entry(kind).or_default() += 1;
+        if let Response::Error { kind } = resp {
+            *self.errors_by_kind.entry(kind.as_str()).or_default() += 1;
+        }
+        if let Response::Invalid { reason } = resp {
+            *self.errors_by_kind.entry(reason).or_default() += 1;
         }
         if let Response::Overloaded { .. } = resp {
             *self.errors_by_kind.entry("overloaded").or_default() += 1;

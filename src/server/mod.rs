@@ -7,11 +7,12 @@
 
 pub mod store;
 
-use crate::contract::{self, Answer, PROBLEM_JSON, Problem};
+use crate::contract::{self, PROBLEM_JSON};
 use crate::live::clock::VirtualClock;
 use crate::model::{IdemKey, Model, Request, Response};
 use crate::scenario::{GroupKind, Spec};
 use crate::time::SimTime;
+use crate::vocabulary::{Failure, Refusal};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, Query, State};
@@ -76,26 +77,26 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/ledger", get(ledger))
         .route("/v1/admin/clock", post(admin_clock))
         .route("/v1/admin/stall", post(admin_stall))
-        .fallback(|| async { problem(StatusCode::NOT_FOUND, "not_found", "no such resource", None, None) })
+        .fallback(|| async { problem(Refusal::NotFound, "no such resource", None, None) })
         .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
         .with_state(state)
 }
 
 type Reply = axum::response::Response;
 
-fn problem(status: StatusCode, code: &str, detail: &str, resume_at: Option<String>, visible_at: Option<String>) -> Reply {
-    let p = Problem {
-        kind: format!("/v1/openapi.json#problem-{code}"),
-        title: status.canonical_reason().unwrap_or("error").to_string(),
-        status: status.as_u16(),
-        detail: detail.to_string(),
-        code: code.to_string(),
-        accepted: false,
-        resume_at,
-        visible_at,
-    };
-    let body = serde_json::to_vec(&p).unwrap_or_default();
-    (status, [(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON))], body).into_response()
+fn problem(refusal: Refusal, detail: &str, resume_at: Option<String>, visible_at: Option<String>) -> Reply {
+    send(contract::problem(refusal, detail, resume_at, visible_at))
+}
+
+/// An answer of the contract's as HTTP.
+fn send(a: contract::WireAnswer) -> Reply {
+    let status = StatusCode::from_u16(a.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let kind = HeaderValue::from_static(if a.problem { PROBLEM_JSON } else { "application/json" });
+    let mut r = (status, [(header::CONTENT_TYPE, kind)], a.body).into_response();
+    if let Some(v) = a.retry_after.and_then(|v| HeaderValue::from_str(&v).ok()) {
+        r.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    r
 }
 
 fn json<T: serde::Serialize>(status: StatusCode, v: &T) -> Reply {
@@ -103,77 +104,9 @@ fn json<T: serde::Serialize>(status: StatusCode, v: &T) -> Reply {
         .into_response()
 }
 
-fn http_date(t: SimTime) -> Option<HeaderValue> {
-    let st = std::time::UNIX_EPOCH.checked_add(std::time::Duration::from_micros(t.0.max(0) as u64))?;
-    HeaderValue::from_str(&httpdate::fmt_http_date(st)).ok()
-}
-
 /// Turn a model answer into HTTP; `now` is the instant it was decided.
 fn reply(spec: &Spec, resp: Response, now: SimTime) -> Reply {
-    let fmt = |t: SimTime| t.format(spec.calendar.offset);
-    match resp {
-        Response::Assessed { assessment } => json(StatusCode::CREATED, &Answer { assessment_id: Some(assessment), ..Answer::default() }),
-        Response::Accepted { payment, replayed } => json(
-            if replayed { StatusCode::OK } else { StatusCode::CREATED },
-            &Answer {
-                payment_id: Some(payment),
-                status: Some("accepted".into()),
-                replayed: Some(replayed),
-                accepted_at: Some(fmt(now)),
-                ..Answer::default()
-            },
-        ),
-        Response::Suspended { resume_at } => {
-            let detail = match resume_at {
-                Some(t) => format!("payment is suspended on this channel until {}; nothing was accepted", fmt(t)),
-                None => "payment is suspended on this channel; nothing was accepted".to_string(),
-            };
-            let mut r = problem(StatusCode::SERVICE_UNAVAILABLE, "suspended", &detail, resume_at.map(fmt), None);
-            if let Some(v) = resume_at.and_then(http_date) {
-                r.headers_mut().insert(header::RETRY_AFTER, v);
-            }
-            r
-        }
-        Response::Conflict => problem(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "idempotency_conflict",
-            "this Idempotency-Key was used with a different body; nothing was accepted",
-            None,
-            None,
-        ),
-        Response::AssessmentRequired => problem(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "assessment_required",
-            "a special payment needs an unused assessment of this payer for this amount; nothing was accepted",
-            None,
-            None,
-        ),
-        Response::Records { payments, latest } => {
-            json(StatusCode::OK, &Answer { payments: Some(payments), latest_payment_id: Some(latest), ..Answer::default() })
-        }
-        Response::NotYetVisible { visible_at } => problem(
-            StatusCode::NOT_FOUND,
-            "not_yet_visible",
-            &format!("the payment's record is visible from {}", fmt(visible_at)),
-            None,
-            Some(fmt(visible_at)),
-        ),
-        Response::NoRecord => problem(StatusCode::NOT_FOUND, "no_record", "no such payment record", None, None),
-        Response::Certificate { certificate } => {
-            json(StatusCode::CREATED, &Answer { certificate_id: Some(certificate), ..Answer::default() })
-        }
-        Response::Invalid { reason } => problem(StatusCode::BAD_REQUEST, "invalid", reason, None, None),
-        Response::Overloaded { retry_after_micros } => {
-            let mut r =
-                problem(StatusCode::TOO_MANY_REQUESTS, "overloaded", "too many requests in flight; nothing was accepted", None, None);
-            let secs = (retry_after_micros / 1_000_000).max(1);
-            if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
-                r.headers_mut().insert(header::RETRY_AFTER, v);
-            }
-            r
-        }
-        Response::Error { kind } => problem(StatusCode::INTERNAL_SERVER_ERROR, "error", kind, None, None),
-    }
+    send(contract::answer_to_wire(spec, &resp, now))
 }
 
 fn parse_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Reply> {
@@ -182,7 +115,7 @@ fn parse_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Reply> {
         let path = e.path().to_string();
         let detail =
             if path == "." { format!("invalid JSON body: {}", e.inner()) } else { format!("invalid JSON body at {path}: {}", e.inner()) };
-        problem(StatusCode::BAD_REQUEST, "invalid", &detail, None, None)
+        problem(Refusal::Invalid, &detail, None, None)
     })
 }
 
@@ -194,7 +127,7 @@ fn resolve(spec: &Spec, payer_id: u32, group: GroupKind, league: &str, channel: 
 }
 
 fn invalid(detail: String) -> Reply {
-    problem(StatusCode::BAD_REQUEST, "invalid", &detail, None, None)
+    problem(Refusal::Invalid, &detail, None, None)
 }
 
 /// Decide a request: bound the in-flight count, honour a stall, log durably, answer.
@@ -209,7 +142,7 @@ async fn decide(st: &AppState, req: Request) -> Reply {
     let now = st.now();
     let (resp, wait_for) = {
         let Ok(mut model) = st.model.lock() else {
-            return reply(&st.spec, Response::Error { kind: "model lock poisoned" }, now);
+            return reply(&st.spec, Response::Error { kind: Failure::ServerError }, now);
         };
         let resp = model.handle(now, &req);
         let wait_for = match &st.store {
@@ -223,7 +156,7 @@ async fn decide(st: &AppState, req: Request) -> Reply {
     if let (Some(store), Some(seq)) = (&st.store, wait_for)
         && !store.wait(seq).await
     {
-        return problem(StatusCode::SERVICE_UNAVAILABLE, "storage_failed", "storage failed; the outcome is unknown", None, None);
+        return reply(&st.spec, Response::Error { kind: Failure::StorageFailed }, now);
     }
     reply(&st.spec, resp, now)
 }
@@ -303,7 +236,7 @@ async fn payment_by_key(State(st): State<Arc<AppState>>, Path(key): Path<String>
                 ledger_entries: 1,
             },
         ),
-        None => problem(StatusCode::NOT_FOUND, "not_found", "no payment under this key", None, None),
+        None => problem(Refusal::NotFound, "no payment under this key", None, None),
     }
 }
 
@@ -350,8 +283,7 @@ fn admin_allowed(st: &AppState, peer: SocketAddr, headers: &HeaderMap) -> Result
                 Ok(())
             } else {
                 Err(problem(
-                    StatusCode::UNAUTHORIZED,
-                    "unauthorized",
+                    Refusal::Unauthorized,
                     "admin endpoints need Authorization: Bearer <admin token>",
                     None,
                     None,
@@ -360,8 +292,7 @@ fn admin_allowed(st: &AppState, peer: SocketAddr, headers: &HeaderMap) -> Result
         }
         None if peer.ip().is_loopback() => Ok(()),
         None => Err(problem(
-            StatusCode::FORBIDDEN,
-            "unauthorized",
+            Refusal::Forbidden,
             "without --admin-token, admin endpoints answer only loopback callers",
             None,
             None,
@@ -395,7 +326,7 @@ async fn admin_clock(
     if let Some(store) = &st.store
         && let Err(e) = store.save_clock(store::SavedClock { virtual_micros: at.0, wall_micros: wall, scale: b.time_scale })
     {
-        return problem(StatusCode::SERVICE_UNAVAILABLE, "storage_failed", &format!("the clock could not be saved: {e}"), None, None);
+        return problem(Refusal::StorageFailed, &format!("the clock could not be saved: {e}"), None, None);
     }
     json(StatusCode::OK, &serde_json::json!({"virtual_now": at.format(st.spec.calendar.offset), "time_scale": b.time_scale}))
 }

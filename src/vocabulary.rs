@@ -1,0 +1,184 @@
+//! The one vocabulary of refusals and failures.
+//!
+//! A [`Refusal`] is an answer of the target's that says no: its machine-readable code, its
+//! HTTP status and its title are written here once, for the server's replies, the
+//! client's decoding, a target profile's code map and the auditor's categories. A
+//! [`Failure`] is not an answer at all (the exchange failed, or the answer could not be
+//! read): each kind says whether the target may have acted on the request all the same.
+
+/// The contract's refusal codes (`code` of an RFC 9457 problem).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Refusal {
+    Suspended,
+    Overloaded,
+    IdempotencyConflict,
+    AssessmentRequired,
+    NotYetVisible,
+    NoRecord,
+    Invalid,
+    NotFound,
+    Unauthorized,
+    Forbidden,
+    StorageFailed,
+    Error,
+}
+
+impl Refusal {
+    pub const ALL: [Refusal; 12] = [
+        Refusal::Suspended,
+        Refusal::Overloaded,
+        Refusal::IdempotencyConflict,
+        Refusal::AssessmentRequired,
+        Refusal::NotYetVisible,
+        Refusal::NoRecord,
+        Refusal::Invalid,
+        Refusal::NotFound,
+        Refusal::Unauthorized,
+        Refusal::Forbidden,
+        Refusal::StorageFailed,
+        Refusal::Error,
+    ];
+
+    /// The refusals a target profile may map a deployment's codes to: those that are
+    /// answers to a payer's request.
+    pub const ANSWERS: [Refusal; 7] = [
+        Refusal::Suspended,
+        Refusal::Overloaded,
+        Refusal::IdempotencyConflict,
+        Refusal::AssessmentRequired,
+        Refusal::NotYetVisible,
+        Refusal::NoRecord,
+        Refusal::Invalid,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Refusal::Suspended => "suspended",
+            Refusal::Overloaded => "overloaded",
+            Refusal::IdempotencyConflict => "idempotency_conflict",
+            Refusal::AssessmentRequired => "assessment_required",
+            Refusal::NotYetVisible => "not_yet_visible",
+            Refusal::NoRecord => "no_record",
+            Refusal::Invalid => "invalid",
+            Refusal::NotFound => "not_found",
+            Refusal::Unauthorized => "unauthorized",
+            Refusal::Forbidden => "forbidden",
+            Refusal::StorageFailed => "storage_failed",
+            Refusal::Error => "error",
+        }
+    }
+
+    /// The HTTP status the contract answers it with.
+    pub fn status(self) -> u16 {
+        match self {
+            Refusal::Suspended | Refusal::StorageFailed => 503,
+            Refusal::Overloaded => 429,
+            Refusal::IdempotencyConflict | Refusal::AssessmentRequired => 422,
+            Refusal::NotYetVisible | Refusal::NoRecord | Refusal::NotFound => 404,
+            Refusal::Invalid => 400,
+            Refusal::Unauthorized => 401,
+            Refusal::Forbidden => 403,
+            Refusal::Error => 500,
+        }
+    }
+
+    /// The problem's `title`.
+    pub fn title(self) -> &'static str {
+        match self {
+            Refusal::Suspended => "Payment suspended",
+            Refusal::Overloaded => "Too many requests",
+            Refusal::IdempotencyConflict => "Idempotency key reused with another body",
+            Refusal::AssessmentRequired => "Assessment required",
+            Refusal::NotYetVisible => "Record not yet visible",
+            Refusal::NoRecord => "No record",
+            Refusal::Invalid => "Invalid request",
+            Refusal::NotFound => "Not found",
+            Refusal::Unauthorized => "Unauthorized",
+            Refusal::Forbidden => "Forbidden",
+            Refusal::StorageFailed => "Storage failed",
+            Refusal::Error => "Internal error",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Refusal> {
+        Refusal::ALL.into_iter().find(|r| r.code() == code)
+    }
+}
+
+/// Why an exchange gave no answer the driver could use. Counted by kind, never an error
+/// of the tool.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Failure {
+    /// No answer within the timeout.
+    Timeout,
+    /// The connection was refused: nothing was sent.
+    Refused,
+    /// The connection closed or reset mid-exchange.
+    Reset,
+    /// Any other failure of the connection or of the HTTP framing.
+    Transport,
+    /// A success status whose body does not say what succeeded.
+    BadBody,
+    /// A status the contract (or the profile) does not give for this request.
+    UnexpectedStatus,
+    /// A refusal code the client does not know.
+    UnknownCode,
+    /// The target says its storage failed: the outcome is unknown.
+    StorageFailed,
+    /// The target says it failed inside (`error`, 500).
+    ServerError,
+    /// Every connection busy and the queue full: never sent.
+    NotSent,
+}
+
+impl Failure {
+    pub const ALL: [Failure; 10] = [
+        Failure::Timeout,
+        Failure::Refused,
+        Failure::Reset,
+        Failure::Transport,
+        Failure::BadBody,
+        Failure::UnexpectedStatus,
+        Failure::UnknownCode,
+        Failure::StorageFailed,
+        Failure::ServerError,
+        Failure::NotSent,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Failure::Timeout => "timeout",
+            Failure::Refused => "refused",
+            Failure::Reset => "reset",
+            Failure::Transport => "transport",
+            Failure::BadBody => "bad_body",
+            Failure::UnexpectedStatus => "unexpected_status",
+            Failure::UnknownCode => "unknown_code",
+            Failure::StorageFailed => "storage_failed",
+            Failure::ServerError => "server_error",
+            Failure::NotSent => "not_sent",
+        }
+    }
+
+    /// Whether the target may have acted on the request (a payment may have been taken):
+    /// everything but a request that never left.
+    pub fn outcome_unknown(self) -> bool {
+        !matches!(self, Failure::Refused | Failure::NotSent)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_distinct_and_read_back() {
+        for r in Refusal::ALL {
+            assert_eq!(Refusal::from_code(r.code()), Some(r));
+            assert!((400..600).contains(&r.status()), "{r:?}");
+        }
+        assert_eq!(Refusal::from_code("storage"), None);
+        let names: std::collections::BTreeSet<_> = Failure::ALL.iter().map(|f| f.as_str()).collect();
+        assert_eq!(names.len(), Failure::ALL.len());
+    }
+}
