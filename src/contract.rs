@@ -7,10 +7,10 @@
 //! `application/problem+json` with a machine-readable `code`.
 
 use crate::model::{IdemKey, PayerRef, Request, Response};
-use crate::vocabulary::{Failure, Refusal};
 use crate::population::Items;
 use crate::scenario::{GroupKind, Insurance, Spec, SpecialKind};
 use crate::time::SimTime;
+use crate::vocabulary::{Failure, Refusal};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -650,7 +650,8 @@ fn http_date(t: SimTime) -> Option<String> {
 /// inverse of [`from_wire`] (tested for every answer).
 pub fn answer_to_wire(spec: &Spec, resp: &Response, now: SimTime) -> WireAnswer {
     let fmt = |t: SimTime| t.format(spec.calendar.offset);
-    let json = |status: u16, a: &Answer| WireAnswer { status, retry_after: None, body: serde_json::to_vec(a).unwrap_or_default(), problem: false };
+    let json =
+        |status: u16, a: &Answer| WireAnswer { status, retry_after: None, body: serde_json::to_vec(a).unwrap_or_default(), problem: false };
     match *resp {
         Response::Assessed { assessment } => json(201, &Answer { assessment_id: Some(assessment), ..Answer::default() }),
         Response::Accepted { payment, replayed } => json(
@@ -676,12 +677,9 @@ pub fn answer_to_wire(spec: &Spec, resp: &Response, now: SimTime) -> WireAnswer 
             a.retry_after = resume_at.and_then(http_date);
             a
         }
-        Response::Conflict => problem(
-            Refusal::IdempotencyConflict,
-            "this Idempotency-Key was used with a different body; nothing was accepted",
-            None,
-            None,
-        ),
+        Response::Conflict => {
+            problem(Refusal::IdempotencyConflict, "this Idempotency-Key was used with a different body; nothing was accepted", None, None)
+        }
         Response::AssessmentRequired => problem(
             Refusal::AssessmentRequired,
             "a special payment needs an unused assessment of this payer for this amount; nothing was accepted",

@@ -160,13 +160,31 @@ fn serve(args: cutover::cli::ServeArgs) -> anyhow::Result<ExitCode> {
     let mut model = cutover::model::Model::new(Arc::new(cutover::model::Rules::from_spec(&spec)));
     let store = match &args.data {
         Some(dir) => {
-            let (store, replayed, saved) = cutover::server::store::Store::open(dir, &mut model)?;
-            eprintln!("data in {}: replayed {replayed} logged requests", dir.display());
+            let mark = cutover::server::store::ScenarioMark { name: spec.raw.name.clone(), digest: spec.digest() };
+            let opened = cutover::server::store::Store::open(dir, &mut model, &mark)?;
+            if opened.migrated > 0 {
+                eprintln!(
+                    "data in {}: replayed {} requests of an earlier build's log once, kept as decisions",
+                    dir.display(),
+                    opened.migrated
+                );
+            }
+            eprintln!("data in {}: restored {} decided outcomes as they were decided", dir.display(), opened.restored);
+            if let Some(before) = &opened.other_scenario {
+                eprintln!(
+                    "note: {} was last served with scenario {:?} (digest {}), now {:?} (digest {}): its outcomes are kept, not decided again",
+                    dir.display(),
+                    before.name,
+                    before.digest,
+                    mark.name,
+                    mark.digest
+                );
+            }
             // A restarted server keeps following the clock a run set, unless flags say otherwise.
-            if let (Some(c), None, false) = (saved, &args.virtual_start, args.rebase_now) {
+            if let (Some(c), None, false) = (opened.saved_clock, &args.virtual_start, args.rebase_now) {
                 cfg.clock = VirtualClock::from_wall(cutover::time::SimTime(c.virtual_micros), c.wall_micros, c.scale);
             }
-            Some(store)
+            Some(opened.store)
         }
         None => None,
     };

@@ -13,11 +13,11 @@
 //! `timeout`, `transport` (anything else, a malformed answer included).
 
 use crate::contract::WireRef;
+use crate::vocabulary::Failure;
 use mio::event::Event;
 use mio::net::TcpStream;
 use mio::{Interest, Registry, Token};
 use std::io::{ErrorKind, Read, Write};
-use crate::vocabulary::Failure;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 

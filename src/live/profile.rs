@@ -11,10 +11,10 @@
 //! `channel`, `key`, `amount_fen`, `items_fen`, `special`, `assessment_id`, `payment_id`,
 //! `kind`.
 
-use crate::vocabulary::Refusal;
 use crate::contract::{self, WireRequest, items_to_wire};
 use crate::model::{IdemKey, LedgerCell, LedgerKey, Request, Response};
 use crate::scenario::{GroupKind, Insurance, Spec};
+use crate::vocabulary::Refusal;
 use serde::Deserialize;
 use serde_json::Value;
 use std::collections::BTreeMap;

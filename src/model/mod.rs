@@ -297,6 +297,28 @@ fn fingerprint(payer: PayerId, items: &Items, special: bool, assessment: Option<
     h
 }
 
+/// What a state-changing answer decided, as a durable host keeps it: enough to put the
+/// model back in the same state without deciding anything again, whatever the rules (or
+/// the build) are at the restart.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "decided", rename_all = "snake_case")]
+pub enum Decision {
+    Assessed { assessment: u64, payer: PayerId, total_fen: i64 },
+    Paid { payment: u64, key: IdemKey, payer: PayerRef, items: Items, fingerprint: u64, visible_at_micros: i64, assessment: Option<u64> },
+    Certified { certificate: u64 },
+}
+
+/// Why a decision cannot be restored into this model.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum RestoreError {
+    #[error("{what} {id} comes out of order (the next is {expected})")]
+    OutOfOrder { what: &'static str, id: u64, expected: u64 },
+    #[error("payment {payment} is in league {league}, which this scenario does not have ({leagues} leagues)")]
+    UnknownLeague { payment: u64, league: u8, leagues: usize },
+    #[error("payment {payment} repeats idempotency key {key}")]
+    DuplicateKey { payment: u64, key: String },
+}
+
 impl Model {
     pub fn new(rules: Arc<Rules>) -> Model {
         let leagues = rules.leagues();
@@ -317,12 +339,6 @@ impl Model {
     /// rehearsing the auditor (`cutover serve --fault accept-while-suspended`).
     pub fn set_fault_accept_while_suspended(&mut self, on: bool) {
         self.ignore_closures = on;
-    }
-
-    /// Whether answering `resp` changed the model's state (so a durable host must log the
-    /// request before acknowledging it).
-    pub fn mutates(resp: &Response) -> bool {
-        matches!(resp, Response::Assessed { .. } | Response::Accepted { replayed: false, .. } | Response::Certificate { .. })
     }
 
     /// Make room for about `payments` payments up front (the live driver knows how many
@@ -457,6 +473,83 @@ impl Model {
         let previous = self.latest_by_payer.insert(payer.id, id).unwrap_or(0);
         let visible_at = self.rules.record_visible_at(now);
         self.payments.push(PaymentRecord { payer: payer.id, visible_at, previous, fingerprint: fp, items: *items, external: 0 });
+        self.book(payer, items);
+        Response::Accepted { payment: id, replayed: false }
+    }
+
+    fn cell_index(&self, league: u8, group: GroupKind, ins: Insurance) -> usize {
+        (league as usize * 5 + group.index()) * 6 + ins.index()
+    }
+
+    /// What answering `req` with `resp` decided, if it changed the state (see
+    /// a durable host keeps it); call right after [`Model::handle`] gave `resp`.
+    pub fn decision(&self, req: &Request, resp: &Response) -> Option<Decision> {
+        match (req, resp) {
+            (Request::Assess { payer, .. }, Response::Assessed { assessment }) => {
+                let a = self.assessments.get(assessment.checked_sub(1)? as usize)?;
+                Some(Decision::Assessed { assessment: *assessment, payer: payer.id, total_fen: a.total_fen })
+            }
+            (Request::Pay { key, payer, assessment, .. }, Response::Accepted { payment, replayed: false }) => {
+                let r = self.payments.get(payment.checked_sub(1)? as usize)?;
+                Some(Decision::Paid {
+                    payment: *payment,
+                    key: *key,
+                    payer: *payer,
+                    items: r.items,
+                    fingerprint: r.fingerprint,
+                    visible_at_micros: r.visible_at.0,
+                    assessment: *assessment,
+                })
+            }
+            (Request::Certificate { .. }, Response::Certificate { certificate }) => Some(Decision::Certified { certificate: *certificate }),
+            _ => None,
+        }
+    }
+
+    /// Put a decision back, as it was decided: no rule is applied again. Decisions come in
+    /// the order they were made.
+    pub fn restore(&mut self, d: &Decision) -> Result<(), RestoreError> {
+        match d {
+            Decision::Assessed { assessment, payer, total_fen } => {
+                let expected = self.assessments.len() as u64 + 1;
+                if *assessment != expected {
+                    return Err(RestoreError::OutOfOrder { what: "assessment", id: *assessment, expected });
+                }
+                self.assessments.push(Assessment { payer: *payer, total_fen: *total_fen, used: false });
+            }
+            Decision::Paid { payment, key, payer, items, fingerprint, visible_at_micros, assessment } => {
+                let expected = self.payments.len() as u64 + 1;
+                if *payment != expected {
+                    return Err(RestoreError::OutOfOrder { what: "payment", id: *payment, expected });
+                }
+                if payer.league as usize >= self.leagues {
+                    return Err(RestoreError::UnknownLeague { payment: *payment, league: payer.league, leagues: self.leagues });
+                }
+                if self.by_key.contains_key(key) {
+                    return Err(RestoreError::DuplicateKey { payment: *payment, key: key.to_text() });
+                }
+                if let Some(a) = assessment.and_then(|a| a.checked_sub(1)).and_then(|i| self.assessments.get_mut(i as usize)) {
+                    a.used = true;
+                }
+                self.by_key.insert(*key, *payment);
+                let previous = self.latest_by_payer.insert(payer.id, *payment).unwrap_or(0);
+                let visible_at = SimTime(*visible_at_micros);
+                self.payments.push(PaymentRecord {
+                    payer: payer.id,
+                    visible_at,
+                    previous,
+                    fingerprint: *fingerprint,
+                    items: *items,
+                    external: 0,
+                });
+                self.book(*payer, items);
+            }
+            Decision::Certified { certificate } => self.certificates = self.certificates.max(*certificate),
+        }
+        Ok(())
+    }
+
+    fn book(&mut self, payer: PayerRef, items: &Items) {
         for ins in Insurance::ALL {
             let a = items[ins.index()];
             if a != 0 {
@@ -466,11 +559,6 @@ impl Model {
                 cell.sum_fen = cell.sum_fen.checked_add(a).unwrap_or(i64::MAX);
             }
         }
-        Response::Accepted { payment: id, replayed: false }
-    }
-
-    fn cell_index(&self, league: u8, group: GroupKind, ins: Insurance) -> usize {
-        (league as usize * 5 + group.index()) * 6 + ins.index()
     }
 
     /// Ledger totals, non-empty cells only, in key order.

@@ -239,3 +239,67 @@ fn another_systems_ids_are_found_through_the_payers_payments() {
     );
     assert_eq!(m.handle(now, &pay(&spec, 7, 1, 5, "wechat")), Response::Conflict);
 }
+
+/// The smoke scenario with every channel suspended for the whole timeline.
+fn suspended_everywhere() -> Spec {
+    let mut v: serde_json::Value = serde_json::from_str(include_str!("../../scenarios/ci-smoke.json")).unwrap();
+    for p in v["timeline"]["phases"].as_array_mut().unwrap() {
+        p["suspend_all"] = serde_json::Value::Bool(true);
+    }
+    scenario::parse("suspended.json", &v.to_string()).expect("the changed scenario is valid")
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// Decisions put back into a model under rules that would refuse everything give the
+    /// same state: the same ledger, every key's payment, replays, records and conflicts.
+    #[test]
+    fn restored_decisions_keep_every_payment_under_other_rules(reqs in proptest::collection::vec(arb_request(12), 1..200)) {
+        let s = spec();
+        let mut m = model(&s);
+        let mut decisions = Vec::new();
+        let mut reqs = reqs;
+        reqs.sort_by_key(|(h, _)| *h);
+        let assess = Request::Assess { payer: payer(3), channel: 0, kind: SpecialKind::NearRetirement, items: items(900) };
+        let after = at("2021-05-06T10:00:00+08:00");
+        let mut all: Vec<(SimTime, Request)> = reqs.iter().map(|(h, r)| (s.start.plus_micros(h * crate::time::MICROS_PER_HOUR), r.clone())).collect();
+        all.push((after, assess));
+        all.sort_by_key(|(t, _)| *t);
+        for (now, req) in &all {
+            let resp = m.handle(*now, req);
+            if let Some(d) = m.decision(req, &resp) {
+                // Through the text a store keeps.
+                let text = serde_json::to_string(&d).unwrap();
+                decisions.push(serde_json::from_str::<Decision>(&text).unwrap());
+            }
+            let changed = matches!(resp, Response::Accepted { replayed: false, .. } | Response::Assessed { .. });
+            prop_assert_eq!(m.decision(req, &resp).is_some(), changed);
+        }
+        let other = suspended_everywhere();
+        let mut back = model(&other);
+        for d in &decisions {
+            back.restore(d).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        }
+        prop_assert_eq!(back.ledger(), m.ledger());
+        prop_assert_eq!(back.payments_accepted(), m.payments_accepted());
+        for (_, req) in &all {
+            if let Request::Pay { key, .. } = req {
+                prop_assert_eq!(back.payment_by_key(*key), m.payment_by_key(*key));
+            }
+        }
+        // The restored model still answers by its own (new) rules: everything is suspended.
+        if let Some((_, r)) = reqs.first() {
+            let suspended = matches!(back.handle(after, r), Response::Suspended { .. });
+            prop_assert!(suspended, "the restored model answers by the new rules");
+        }
+        // Restoring the same decisions twice is refused, not booked twice.
+        if let Some(d @ Decision::Paid { .. }) = decisions.iter().find(|d| matches!(d, Decision::Paid { .. })) {
+            let mut twice = model(&s);
+            for d in &decisions {
+                twice.restore(d).unwrap();
+            }
+            prop_assert!(twice.restore(d).is_err());
+        }
+    }
+}

@@ -156,6 +156,19 @@ pub struct BatchSpec {
 }
 
 impl Spec {
+    /// A digest of the scenario's content (16 hex digits, FNV-1a over its canonical JSON):
+    /// the same scenario gives the same digest whatever its file's layout.
+    pub fn digest(&self) -> String {
+        // Serializing the scenario's plain data cannot fail.
+        let text = serde_json::to_vec(&self.raw).unwrap_or_default();
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        for b in text {
+            h ^= b as u64;
+            h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+        format!("{h:016x}")
+    }
+
     pub fn channel_index(&self, id: &str) -> Option<ChannelIdx> {
         self.channels.iter().position(|c| c.id == id).map(|i| i as ChannelIdx)
     }

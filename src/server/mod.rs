@@ -145,12 +145,11 @@ async fn decide(st: &AppState, req: Request) -> Reply {
             return reply(&st.spec, Response::Error { kind: Failure::ServerError }, now);
         };
         let resp = model.handle(now, &req);
-        let wait_for = match &st.store {
-            Some(store) if Model::mutates(&resp) => Some(store.log(now, &req)),
+        let wait_for = st.store.as_ref().map(|store| match model.decision(&req, &resp) {
+            Some(d) => store.log(now, &d),
             // An answer may reveal state not yet committed (a replay): wait for it too.
-            Some(store) => Some(store.last_assigned()),
-            None => None,
-        };
+            None => store.last_assigned(),
+        });
         (resp, wait_for)
     };
     if let (Some(store), Some(seq)) = (&st.store, wait_for)
@@ -282,21 +281,11 @@ fn admin_allowed(st: &AppState, peer: SocketAddr, headers: &HeaderMap) -> Result
             if given == Some(token.as_str()) {
                 Ok(())
             } else {
-                Err(problem(
-                    Refusal::Unauthorized,
-                    "admin endpoints need Authorization: Bearer <admin token>",
-                    None,
-                    None,
-                ))
+                Err(problem(Refusal::Unauthorized, "admin endpoints need Authorization: Bearer <admin token>", None, None))
             }
         }
         None if peer.ip().is_loopback() => Ok(()),
-        None => Err(problem(
-            Refusal::Forbidden,
-            "without --admin-token, admin endpoints answer only loopback callers",
-            None,
-            None,
-        )),
+        None => Err(problem(Refusal::Forbidden, "without --admin-token, admin endpoints answer only loopback callers", None, None)),
     }
 }
 

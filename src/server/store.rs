@@ -1,13 +1,18 @@
-//! Durable storage for `cutover serve --data DIR`: an append-only log of the
-//! requests that changed the model, in SQLite, with group commit.
+//! Durable storage for `cutover serve --data DIR`: an append-only log of what the model
+//! decided (accepted payments, assessments, certificates), in SQLite, with group commit,
+//! and the clock a run set.
 //!
-//! The model is pure, so replaying the log (each request at its logged instant)
-//! rebuilds exactly the state that was acknowledged. A request is logged under
-//! the model's lock (so the log keeps the model's order) and its answer is sent
-//! only after the writer thread has committed it: a kill -9 loses no
-//! acknowledged payment.
+//! Outcomes, not requests: a restart puts every decision back as it was made
+//! ([`Model::restore`]), without asking the rules again, so another scenario, another build
+//! or another `--fault` keeps every acknowledged payment exactly once. A decision is logged
+//! under the model's lock (so the log keeps the model's order) and its answer is sent only
+//! after the writer thread has committed it: a kill -9 loses no acknowledged payment. The
+//! data also records which scenario the server was last started with.
+//!
+//! Data written by earlier builds (a log of requests, table `log`) is read once by replaying
+//! it through the current rules and kept from then on as decisions.
 
-use crate::model::{Model, Request};
+use crate::model::{Decision, Model, Request};
 use crate::time::SimTime;
 use rusqlite::Connection;
 use std::path::Path;
@@ -22,10 +27,31 @@ const BATCH: usize = 2048;
 pub enum StoreError {
     #[error("{path}: {source}")]
     Sqlite { path: String, source: rusqlite::Error },
-    #[error("{path}: log entry {seq} is not a request: {reason}")]
+    #[error("{path}: log entry {seq} cannot be read: {reason}")]
     Corrupt { path: String, seq: i64, reason: String },
+    #[error("{path}: decision {seq} cannot be restored under this scenario: {source}")]
+    Restore { path: String, seq: i64, source: crate::model::RestoreError },
     #[error("{path}: cannot create the data directory: {source}")]
     Dir { path: String, source: std::io::Error },
+}
+
+/// The scenario a server runs: its name and a digest of its content.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScenarioMark {
+    pub name: String,
+    pub digest: String,
+}
+
+/// What opening the data found.
+pub struct Opened {
+    pub store: Store,
+    /// Decisions put back into the model.
+    pub restored: u64,
+    /// Requests of an earlier build's log replayed (and kept as decisions from now on).
+    pub migrated: u64,
+    pub saved_clock: Option<SavedClock>,
+    /// The scenario the data was last started with, if it was another.
+    pub other_scenario: Option<ScenarioMark>,
 }
 
 /// A clock setting saved by `POST /v1/admin/clock`: virtual instant, wall-clock instant
@@ -39,54 +65,72 @@ pub struct SavedClock {
 
 pub struct Store {
     clock_conn: std::sync::Mutex<Connection>,
-    tx: mpsc::SyncSender<(u64, i64, String)>,
+    /// Unbounded, so that logging under the model's lock never blocks: every entry not yet
+    /// committed has a handler waiting for it, so the in-flight bound bounds the channel.
+    tx: mpsc::Sender<(u64, i64, String)>,
     committed: watch::Receiver<u64>,
     next_seq: AtomicU64,
 }
 
 impl Store {
-    /// Open (or create) the log in `dir`, replay it into `model`, and start the writer.
-    /// Returns the store and the number of requests replayed.
-    pub fn open(dir: &Path, model: &mut Model) -> Result<(Store, u64, Option<SavedClock>), StoreError> {
+    /// Open (or create) the data in `dir`, restore its decisions into `model`, note which
+    /// scenario this start runs (`scenario`), and start the writer.
+    pub fn open(dir: &Path, model: &mut Model, scenario: &ScenarioMark) -> Result<Opened, StoreError> {
         std::fs::create_dir_all(dir).map_err(|source| StoreError::Dir { path: dir.display().to_string(), source })?;
         let path = dir.join("ledger.sqlite");
         let p = path.display().to_string();
         let err = |source| StoreError::Sqlite { path: p.clone(), source };
-        let conn = Connection::open(&path).map_err(err)?;
+        let mut conn = Connection::open(&path).map_err(err)?;
         conn.execute_batch(
             "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;
-             CREATE TABLE IF NOT EXISTS log (seq INTEGER PRIMARY KEY, at_micros INTEGER NOT NULL, request TEXT NOT NULL);
+             CREATE TABLE IF NOT EXISTS decisions (seq INTEGER PRIMARY KEY, at_micros INTEGER NOT NULL, decision TEXT NOT NULL);
+             CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
              CREATE TABLE IF NOT EXISTS clock (id INTEGER PRIMARY KEY CHECK (id = 1), virtual_micros INTEGER NOT NULL, wall_micros INTEGER NOT NULL, scale REAL NOT NULL);",
         )
         .map_err(err)?;
+        let migrated = migrate_request_log(&mut conn, model, &p)?;
         let mut last = 0u64;
-        let mut replayed = 0u64;
+        let mut restored = 0u64;
         {
-            let mut stmt = conn.prepare("SELECT seq, at_micros, request FROM log ORDER BY seq").map_err(err)?;
-            let rows = stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, String>(2)?))).map_err(err)?;
+            let mut stmt = conn.prepare("SELECT seq, decision FROM decisions ORDER BY seq").map_err(err)?;
+            let rows = stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))).map_err(err)?;
             for row in rows {
-                let (seq, at, text) = row.map_err(err)?;
-                let req: Request =
+                let (seq, text) = row.map_err(err)?;
+                let d: Decision =
                     serde_json::from_str(&text).map_err(|e| StoreError::Corrupt { path: p.clone(), seq, reason: e.to_string() })?;
-                model.handle(SimTime(at), &req);
+                if migrated == 0 {
+                    model.restore(&d).map_err(|source| StoreError::Restore { path: p.clone(), seq, source })?;
+                }
                 last = last.max(seq as u64);
-                replayed += 1;
+                restored += 1;
             }
         }
+        let meta = |key: &str| conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get::<_, String>(0)).ok();
+        let before = match (meta("scenario_name"), meta("scenario_digest")) {
+            (Some(name), Some(digest)) => Some(ScenarioMark { name, digest }),
+            _ => None,
+        };
+        conn.execute(
+            "INSERT INTO meta (key, value) VALUES ('scenario_name', ?1), ('scenario_digest', ?2)
+             ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            rusqlite::params![scenario.name, scenario.digest],
+        )
+        .map_err(err)?;
         let saved = conn
             .query_row("SELECT virtual_micros, wall_micros, scale FROM clock WHERE id = 1", [], |r| {
                 Ok(SavedClock { virtual_micros: r.get(0)?, wall_micros: r.get(1)?, scale: r.get(2)? })
             })
             .ok();
         let clock_conn = Connection::open(&path).map_err(err)?;
-        let (tx, rx) = mpsc::sync_channel::<(u64, i64, String)>(65_536);
+        let (tx, rx) = mpsc::channel::<(u64, i64, String)>();
         let (committed_tx, committed) = watch::channel(last);
         std::thread::Builder::new()
             .name("cutover-store".into())
             .spawn(move || writer(conn, rx, committed_tx))
             .map_err(|source| StoreError::Dir { path: p.clone(), source })?;
         let store = Store { clock_conn: std::sync::Mutex::new(clock_conn), tx, committed, next_seq: AtomicU64::new(last + 1) };
-        Ok((store, replayed, saved))
+        let other_scenario = before.filter(|b| b != scenario);
+        Ok(Opened { store, restored, migrated, saved_clock: saved, other_scenario })
     }
 
     /// Save the clock setting so a restarted server keeps following the run's clock.
@@ -101,11 +145,12 @@ impl Store {
         .map_err(|e| e.to_string())
     }
 
-    /// Log a mutating request (call under the model's lock); returns its sequence number.
-    pub fn log(&self, at: SimTime, req: &Request) -> u64 {
+    /// Log a decision made at `at` (call under the model's lock); returns its sequence
+    /// number. Never blocks.
+    pub fn log(&self, at: SimTime, d: &Decision) -> u64 {
         let seq = self.next_seq.fetch_add(1, Ordering::SeqCst);
         // Serializing plain enums and numbers cannot fail.
-        let text = serde_json::to_string(req).unwrap_or_default();
+        let text = serde_json::to_string(d).unwrap_or_default();
         // If the writer died the entry is never committed and `wait` reports it.
         let _ = self.tx.send((seq, at.0, text));
         seq
@@ -136,7 +181,7 @@ fn writer(mut conn: Connection, rx: mpsc::Receiver<(u64, i64, String)>, committe
             let tx = conn.transaction()?;
             let mut top = 0;
             {
-                let mut stmt = tx.prepare_cached("INSERT INTO log (seq, at_micros, request) VALUES (?1, ?2, ?3)")?;
+                let mut stmt = tx.prepare_cached("INSERT INTO decisions (seq, at_micros, decision) VALUES (?1, ?2, ?3)")?;
                 for (seq, at, text) in &batch {
                     stmt.execute(rusqlite::params![*seq as i64, at, text])?;
                     top = top.max(*seq);
@@ -156,4 +201,39 @@ fn writer(mut conn: Connection, rx: mpsc::Receiver<(u64, i64, String)>, committe
             }
         }
     }
+}
+
+/// Data of an earlier build: a log of requests (table `log`). Replay it once through the
+/// current rules into `model`, keep what that decided as decisions, and drop the request log,
+/// in one transaction. Returns how many requests were replayed.
+fn migrate_request_log(conn: &mut Connection, model: &mut Model, p: &str) -> Result<u64, StoreError> {
+    let err = |source| StoreError::Sqlite { path: p.to_string(), source };
+    let has_log: bool = conn
+        .query_row("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'log'", [], |r| r.get::<_, i64>(0))
+        .map_err(err)?
+        > 0;
+    if !has_log {
+        return Ok(0);
+    }
+    let tx = conn.transaction().map_err(err)?;
+    let mut replayed = 0u64;
+    {
+        let mut stmt = tx.prepare("SELECT seq, at_micros, request FROM log ORDER BY seq").map_err(err)?;
+        let rows: Vec<(i64, i64, String)> =
+            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).map_err(err)?.collect::<Result<_, _>>().map_err(err)?;
+        let mut insert = tx.prepare("INSERT INTO decisions (seq, at_micros, decision) VALUES (?1, ?2, ?3)").map_err(err)?;
+        for (seq, at, text) in rows {
+            let req: Request =
+                serde_json::from_str(&text).map_err(|e| StoreError::Corrupt { path: p.to_string(), seq, reason: e.to_string() })?;
+            let resp = model.handle(SimTime(at), &req);
+            if let Some(d) = model.decision(&req, &resp) {
+                let text = serde_json::to_string(&d).unwrap_or_default();
+                insert.execute(rusqlite::params![seq, at, text]).map_err(err)?;
+            }
+            replayed += 1;
+        }
+    }
+    tx.execute("DROP TABLE log", []).map_err(err)?;
+    tx.commit().map_err(err)?;
+    Ok(replayed)
 }

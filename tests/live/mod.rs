@@ -283,6 +283,48 @@ fn killed_server_restarted_with_data_loses_nothing_and_counts_nothing_twice() {
     assert!(r["summary"]["accepted"].as_u64().unwrap() > 300);
 }
 
+/// Regression: the data used to be a log of requests, replayed through the rules at
+/// restart; restarted with a scenario whose phase suspends payment at that instant, the
+/// three acknowledged payments were refused on replay and the ledger came back empty.
+#[test]
+fn restart_with_a_scenario_that_suspends_everything_keeps_the_ledger() {
+    let dir = temp_dir("restart-other-rules");
+    let data = dir.join("data");
+    let data_arg = data.to_str().unwrap().to_string();
+    let mut server = Server::start(0, &["--scenario", "scenarios/ci-smoke.json", "--data", &data_arg]);
+    let p = server.port;
+    let clock = r#"{"virtual_now":"2021-05-06T10:00:00+08:00","time_scale":1}"#;
+    assert_eq!(http(p, "POST", "/v1/admin/clock", &[], clock).0, 200);
+    for (i, key) in ["k-1", "k-2", "k-3"].iter().enumerate() {
+        let body = PAYMENT.replace("\"payer_id\":7", &format!("\"payer_id\":{}", 7 + i));
+        let (status, _, body) = http(p, "POST", "/v1/payments", &[("Idempotency-Key", key)], &body);
+        assert_eq!(status, 201, "{body}");
+    }
+    let before = http(p, "GET", "/v1/ledger", &[], "").2;
+    server.kill();
+
+    let mut v = smoke_value();
+    for phase in v["timeline"]["phases"].as_array_mut().unwrap() {
+        phase["suspend_all"] = serde_json::Value::Bool(true);
+    }
+    let suspended = write_scenario(&dir, "suspended.json", &v);
+    let restarted = Server::start(p, &["--scenario", suspended.to_str().unwrap(), "--data", &data_arg]);
+    let (status, _, after) = http(restarted.port, "GET", "/v1/ledger", &[], "");
+    assert_eq!(status, 200);
+    assert_eq!(after, before, "the ledger after the restart");
+    let ledger: serde_json::Value = serde_json::from_str(&after).unwrap();
+    let count: u64 = ledger["cells"].as_array().unwrap().iter().map(|c| c["count"].as_u64().unwrap()).sum();
+    assert_eq!(count, 3, "{after}");
+    // Each payment is still held under its key, once; new payments follow the new rules.
+    for key in ["k-1", "k-2", "k-3"] {
+        let (status, _, body) = http(restarted.port, "GET", &format!("/v1/payments/{key}"), &[], "");
+        assert_eq!(status, 200, "{key}: {body}");
+        assert!(body.contains(r#""ledger_entries":1"#), "{key}: {body}");
+    }
+    let (status, _, body) = http(restarted.port, "POST", "/v1/payments", &[("Idempotency-Key", "k-4")], PAYMENT);
+    assert_eq!(status, 503, "{body}");
+}
+
 #[test]
 fn the_auditor_flags_a_target_that_accepts_while_suspended() {
     let server = Server::start(0, &["--scenario", "scenarios/ci-smoke.json", "--fault", "accept-while-suspended"]);
