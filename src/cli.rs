@@ -85,6 +85,10 @@ pub struct ServeArgs {
     /// Deliberately break a rule (for rehearsing the auditor).
     #[arg(long, value_enum)]
     pub fault: Option<Fault>,
+    /// Answer payment, assessment and certificate ids as text ("pay-17"), as most real
+    /// deployments do, and take them back in that form.
+    #[arg(long)]
+    pub text_ids: bool,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

@@ -6,7 +6,7 @@
 //! Money is integer fen; instants are RFC 3339; refusals are RFC 9457
 //! `application/problem+json` with a machine-readable `code`.
 
-use crate::model::{IdemKey, PayerRef, Request, Response};
+use crate::model::{IdemKey, PayerRef, Request, Response, TargetId};
 use crate::population::Items;
 use crate::scenario::{GroupKind, Insurance, Spec, SpecialKind};
 use crate::time::SimTime;
@@ -53,7 +53,7 @@ pub struct PaymentBody {
     #[serde(default)]
     pub special: bool,
     #[serde(default)]
-    pub assessment_id: Option<u64>,
+    pub assessment_id: Option<TargetId>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -63,7 +63,7 @@ pub struct CertificateBody {
     pub group: GroupKind,
     pub league: String,
     pub channel: String,
-    pub payment_id: u64,
+    pub payment_id: TargetId,
 }
 
 /// Query of `GET /v1/payers/{payer_id}/records` and `GET /v1/status`.
@@ -78,9 +78,9 @@ pub struct PayerQuery {
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct Answer {
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub assessment_id: Option<u64>,
+    pub assessment_id: Option<TargetId>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub payment_id: Option<u64>,
+    pub payment_id: Option<TargetId>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -88,9 +88,9 @@ pub struct Answer {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub payments: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub latest_payment_id: Option<u64>,
+    pub latest_payment_id: Option<TargetId>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub certificate_id: Option<u64>,
+    pub certificate_id: Option<TargetId>,
     /// When the payment was accepted (the target's clock).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub accepted_at: Option<String>,
@@ -99,12 +99,12 @@ pub struct Answer {
 /// The members of an [`Answer`] the driver reads, borrowed from the body where it can.
 #[derive(Deserialize, Debug, PartialEq, Default)]
 struct AnswerIn<'a> {
-    assessment_id: Option<u64>,
-    payment_id: Option<u64>,
+    assessment_id: Option<TargetId>,
+    payment_id: Option<TargetId>,
     replayed: Option<bool>,
     payments: Option<u32>,
-    latest_payment_id: Option<u64>,
-    certificate_id: Option<u64>,
+    latest_payment_id: Option<TargetId>,
+    certificate_id: Option<TargetId>,
     #[serde(borrow)]
     accepted_at: Option<std::borrow::Cow<'a, str>>,
 }
@@ -143,7 +143,7 @@ pub struct LedgerWire {
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct PaymentLookup {
-    pub payment_id: u64,
+    pub payment_id: TargetId,
     pub payer_id: u32,
     pub items_fen: ItemsWire,
     /// Ledger entries booked under this key (1 on a correct system).
@@ -317,7 +317,7 @@ pub fn wire_into<'a>(spec: &Spec, req: &Request, scratch: &'a mut WireScratch) -
                 b",\"special\":false,\"assessment_id\":"
             });
             match assessment {
-                Some(a) => body.extend_from_slice(itoa::Buffer::new().format(*a).as_bytes()),
+                Some(a) => a.write_json(body),
                 None => body.extend_from_slice(b"null"),
             }
             body.push(b'}');
@@ -341,7 +341,7 @@ pub fn wire_into<'a>(spec: &Spec, req: &Request, scratch: &'a mut WireScratch) -
                 group: payer.group,
                 league: league_str(spec, payer.league).to_string(),
                 channel: channel_str(spec, *channel).to_string(),
-                payment_id: *payment,
+                payment_id: payment.clone(),
             });
             ("POST", false)
         }
@@ -519,12 +519,12 @@ fn scan_answer(body: &[u8]) -> Option<AnswerIn<'_>> {
             }
             match (slot, val) {
                 (_, Val::Null) | (7, _) => {}
-                (0, Val::Num(n)) => a.assessment_id = Some(n),
-                (1, Val::Num(n)) => a.payment_id = Some(n),
+                (0, Val::Num(n)) => a.assessment_id = Some(TargetId::Num(n)),
+                (1, Val::Num(n)) => a.payment_id = Some(TargetId::Num(n)),
                 (2, Val::Bool(b)) => a.replayed = Some(b),
                 (3, Val::Num(n)) => a.payments = Some(u32::try_from(n).ok()?),
-                (4, Val::Num(n)) => a.latest_payment_id = Some(n),
-                (5, Val::Num(n)) => a.certificate_id = Some(n),
+                (4, Val::Num(n)) => a.latest_payment_id = Some(TargetId::Num(n)),
+                (5, Val::Num(n)) => a.certificate_id = Some(TargetId::Num(n)),
                 (6, Val::Str(t)) => a.accepted_at = Some(std::borrow::Cow::Borrowed(t)),
                 _ => return None,
             }
@@ -564,7 +564,7 @@ pub fn from_wire_timed(status: u16, retry_after: Option<&str>, body: &[u8], time
         } else if let Some(id) = a.payment_id {
             Response::Accepted { payment: id, replayed: a.replayed.unwrap_or(false) }
         } else if let Some(n) = a.payments {
-            Response::Records { payments: n, latest: a.latest_payment_id.unwrap_or(0) }
+            Response::Records { payments: n, latest: a.latest_payment_id }
         } else if let Some(id) = a.certificate_id {
             Response::Certificate { certificate: id }
         } else {
@@ -652,7 +652,7 @@ pub fn answer_to_wire(spec: &Spec, resp: &Response, now: SimTime) -> WireAnswer 
     let fmt = |t: SimTime| t.format(spec.calendar.offset);
     let json =
         |status: u16, a: &Answer| WireAnswer { status, retry_after: None, body: serde_json::to_vec(a).unwrap_or_default(), problem: false };
-    match *resp {
+    match resp.clone() {
         Response::Assessed { assessment } => json(201, &Answer { assessment_id: Some(assessment), ..Answer::default() }),
         Response::Accepted { payment, replayed } => json(
             if replayed { 200 } else { 201 },
@@ -665,7 +665,7 @@ pub fn answer_to_wire(spec: &Spec, resp: &Response, now: SimTime) -> WireAnswer 
             },
         ),
         Response::Records { payments, latest } => {
-            json(200, &Answer { payments: Some(payments), latest_payment_id: Some(latest), ..Answer::default() })
+            json(200, &Answer { payments: Some(payments), latest_payment_id: latest, ..Answer::default() })
         }
         Response::Certificate { certificate } => json(201, &Answer { certificate_id: Some(certificate), ..Answer::default() }),
         Response::Suspended { resume_at } => {
@@ -736,16 +736,21 @@ mod vocabulary_tests {
         (1_600_000_000_000_000i64..1_700_000_000_000_000).prop_map(SimTime)
     }
 
+    /// Identifiers as a target may give them: numbers or text (escapes and all).
+    fn target_id() -> impl Strategy<Value = TargetId> + Clone {
+        prop_oneof![(1u64..(1 << 53)).prop_map(TargetId::Num), "[ -~\\u{4e00}-\\u{4e0f}]{1,12}".prop_map(TargetId::text),]
+    }
+
     /// Every answer the server can send.
     fn answer() -> impl Strategy<Value = Response> {
-        let id = 1u64..(1 << 53);
+        let id = target_id();
         prop_oneof![
             id.clone().prop_map(|assessment| Response::Assessed { assessment }),
             (id.clone(), any::<bool>()).prop_map(|(payment, replayed)| Response::Accepted { payment, replayed }),
             proptest::option::of(instant()).prop_map(|resume_at| Response::Suspended { resume_at }),
             Just(Response::Conflict),
             Just(Response::AssessmentRequired),
-            (any::<u32>(), id.clone()).prop_map(|(payments, latest)| Response::Records { payments, latest }),
+            (any::<u32>(), proptest::option::of(id.clone())).prop_map(|(payments, latest)| Response::Records { payments, latest }),
             instant().prop_map(|visible_at| Response::NotYetVisible { visible_at }),
             Just(Response::NoRecord),
             id.prop_map(|certificate| Response::Certificate { certificate }),
@@ -868,8 +873,13 @@ mod tests {
     fn borrowed_payment_body_is_the_same_json_as_the_owned_one() {
         let spec = crate::scenario::load(std::path::Path::new("scenarios/ci-smoke.json")).expect("scenario");
         let payer = PayerRef { id: 77, group: GroupKind::Flexible, league: 1 };
-        for (items, assessment, special) in [([74040, 0, 0, 0, 0, 0], None, false), ([1, 2, 0, 4, 0, 6], Some(9), true)] {
-            let req = Request::Pay { key: IdemKey(42), payer, channel: 2, items, special, assessment };
+        let cases = [
+            ([74040, 0, 0, 0, 0, 0], None, false),
+            ([1, 2, 0, 4, 0, 6], Some(TargetId::Num(9)), true),
+            ([1, 2, 0, 4, 0, 6], Some(TargetId::text("asm-\"9\"")), true),
+        ];
+        for (items, assessment, special) in cases {
+            let req = Request::Pay { key: IdemKey(42), payer, channel: 2, items, special, assessment: assessment.clone() };
             let w = to_wire(&spec, &req);
             let owned = PaymentBody {
                 payer_id: 77,
@@ -925,7 +935,7 @@ mod tests {
         assert_eq!(from_wire(500, None, b"oops", 1.0), Response::Error { kind: Failure::UnexpectedStatus });
         assert_eq!(
             from_wire(201, None, br#"{"payment_id":4,"status":"accepted","replayed":false}"#, 1.0),
-            Response::Accepted { payment: 4, replayed: false }
+            Response::Accepted { payment: TargetId::Num(4), replayed: false }
         );
     }
 }

@@ -155,6 +155,7 @@ fn serve(args: cutover::cli::ServeArgs) -> anyhow::Result<ExitCode> {
         admin_token: token,
         max_in_flight: args.max_in_flight,
         fault_accept_while_suspended: matches!(args.fault, Some(cutover::cli::Fault::AcceptWhileSuspended)),
+        text_ids: args.text_ids,
         clock: VirtualClock::starting_now(start, args.time_scale),
     };
     let mut model = cutover::model::Model::new(Arc::new(cutover::model::Rules::from_spec(&spec)));

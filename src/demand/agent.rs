@@ -6,7 +6,7 @@
 //! with whatever the target answered; nothing is decided in advance.
 
 use super::Demand;
-use crate::model::{IdemKey, PayerRef, Request, Response};
+use crate::model::{IdemKey, PayerRef, Request, Response, TargetId};
 use crate::population::{Items, Payer};
 use crate::scenario::{ChannelIdx, ChannelKind, GroupKind, SpecialKind};
 use crate::time::SimTime;
@@ -51,8 +51,9 @@ pub struct Agent {
     /// The payment was accepted.
     pub paid: bool,
     rng: Pcg64Mcg,
-    assessment: u64,
-    payment: u64,
+    /// What the target called this payer's assessment and payment, once it answered.
+    assessment: Option<TargetId>,
+    payment: Option<TargetId>,
 }
 
 impl Agent {
@@ -71,8 +72,8 @@ impl Agent {
             displaced: false,
             paid: false,
             rng,
-            assessment: 0,
-            payment: 0,
+            assessment: None,
+            payment: None,
         };
         let intended = d.intended_instant(&mut agent.rng, channel);
         let next = agent.plan_first(d, intended);
@@ -157,10 +158,13 @@ impl Agent {
                 channel: self.channel,
                 items: self.items,
                 special: self.special.is_some(),
-                assessment: (self.assessment != 0).then_some(self.assessment),
+                assessment: self.assessment.clone(),
             },
             Stage::Lookup => Request::Lookup { payer: self.payer, channel: self.channel },
-            Stage::Certificate => Request::Certificate { payer: self.payer, channel: self.channel, payment: self.payment },
+            // A certificate is asked for only after the payment was accepted, which set its id.
+            Stage::Certificate => {
+                Request::Certificate { payer: self.payer, channel: self.channel, payment: self.payment.clone().unwrap_or(TargetId::Num(0)) }
+            }
         }
     }
 
@@ -174,14 +178,14 @@ impl Agent {
         let b = &d.spec.raw.behaviour;
         match (self.stage, resp) {
             (Stage::Assess, Response::Assessed { assessment }) => {
-                self.assessment = *assessment;
+                self.assessment = Some(assessment.clone());
                 self.stage = Stage::Pay;
                 self.attempts = 0;
                 let t = d.next_serving(self.channel, now.plus_micros(THINK_MICROS));
                 self.schedule(t)
             }
             (Stage::Pay, Response::Accepted { payment, .. }) => {
-                self.payment = *payment;
+                self.payment = Some(payment.clone());
                 self.paid = true;
                 self.attempts = 0;
                 let looks_up = matches!(self.payer.group, GroupKind::Flexible | GroupKind::ResidentPension | GroupKind::ResidentMedical)
@@ -335,7 +339,7 @@ mod tests {
         let mut differ = 0;
         for (a, _) in agents(&spec, &d, 100).into_iter().filter(|(a, _)| a.stage == Stage::Pay) {
             let (mut ok, mut busy) = (a.clone(), a.clone());
-            let n1 = ok.on_response(&d, now, &Response::Accepted { payment: 1, replayed: false });
+            let n1 = ok.on_response(&d, now, &Response::Accepted { payment: TargetId::Num(1), replayed: false });
             let n2 = busy.on_response(&d, now, &Response::Overloaded { retry_after_micros: 5_000_000 });
             assert!(ok.paid && !busy.paid);
             if let Next::At(t) = n2 {
@@ -356,7 +360,7 @@ mod tests {
         let visible = at("2021-05-08T00:00:00+08:00");
         let mut checked = 0;
         for (mut a, _) in agents(&spec, &d, 300).into_iter().filter(|(a, _)| a.stage == Stage::Pay) {
-            if let Next::At(_) = a.on_response(&d, now, &Response::Accepted { payment: 3, replayed: false }) {
+            if let Next::At(_) = a.on_response(&d, now, &Response::Accepted { payment: TargetId::Num(3), replayed: false }) {
                 assert_eq!(a.stage, Stage::Lookup);
                 if let Next::At(t) = a.on_response(&d, now, &Response::NotYetVisible { visible_at: visible }) {
                     assert!(t >= visible);

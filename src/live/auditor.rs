@@ -10,7 +10,7 @@
 //! requests that quote them are checked against the right records.
 
 use crate::FastMap;
-use crate::model::{Model, Request, Response, Rules};
+use crate::model::{Model, Request, Response, Rules, TargetId};
 use crate::scenario::Spec;
 use crate::time::SimTime;
 use serde::Serialize;
@@ -63,7 +63,8 @@ pub struct Auditor {
     rules: Arc<Rules>,
     shadow: Model,
     margin_micros: i64,
-    assessment_ids: FastMap<u64, u64>,
+    /// The shadow's assessment id by the target's.
+    assessment_ids: FastMap<TargetId, u64>,
     report: AuditReport,
 }
 
@@ -106,11 +107,10 @@ impl Auditor {
         let mut r = req.clone();
         match &mut r {
             Request::Pay { assessment: Some(a), .. } => {
-                *a = self.assessment_ids.get(a).copied().unwrap_or(u64::MAX);
+                *a = TargetId::Num(self.assessment_ids.get(a).copied().unwrap_or(u64::MAX));
             }
             Request::Certificate { payer, payment, .. } => {
-                // The target's id 0 would match records the target named nothing.
-                *payment = (*payment != 0).then(|| self.shadow.by_external_id(payer.id, *payment)).flatten().unwrap_or(u64::MAX);
+                *payment = TargetId::Num(self.shadow.by_external_id(payer.id, payment).unwrap_or(u64::MAX));
             }
             _ => {}
         }
@@ -148,10 +148,12 @@ impl Auditor {
         let expected = self.shadow.handle(at, &self.translate(req));
         match (&expected, got) {
             (Response::Assessed { assessment: s }, Response::Assessed { assessment: t }) => {
-                self.assessment_ids.insert(*t, *s);
+                if let Some(s) = s.num() {
+                    self.assessment_ids.insert(t.clone(), s);
+                }
             }
             (Response::Accepted { payment: s, .. }, Response::Accepted { payment: t, .. }) => {
-                self.shadow.set_external_id(*s, *t);
+                self.shadow.set_external_id(s, t);
             }
             _ => {}
         }

@@ -11,7 +11,7 @@
 
 #[cfg(test)]
 use crate::contract::{ItemsWire, items_to_wire};
-use crate::model::{IdemKey, Request};
+use crate::model::{IdemKey, Request, TargetId};
 use crate::scenario::Spec;
 use crate::time::{Rfc3339Writer, SimTime};
 #[cfg(test)]
@@ -44,7 +44,7 @@ struct Line<'a> {
     event: &'a str,
     at: &'a str,
     key: &'a str,
-    payment_id: Option<u64>,
+    payment_id: Option<crate::model::TargetId>,
     payer_id: u32,
     group: &'a str,
     league: &'a str,
@@ -63,17 +63,17 @@ impl Journal {
         Journal { file, buf: Vec::with_capacity(BUFFER), at: String::new(), clock_text: None, path, accepted: 0, unknown: 0 }
     }
 
-    fn write(&mut self, spec: &Spec, event: &str, at: SimTime, req: &Request, payment: Option<u64>) -> std::io::Result<()> {
+    fn write(&mut self, spec: &Spec, event: &str, at: SimTime, req: &Request, payment: Option<&TargetId>) -> std::io::Result<()> {
         let Request::Pay { key, payer, channel, items, .. } = req else {
             return Ok(());
         };
         // Written by hand: a line per payment through serde cost more than the rest of
         // the answer's handling. Every string here is ASCII without escapes (event, instant,
-        // hex key, group and insurance names) or was escaped once, in the spec (league, channel).
+        // hex key, group and insurance names), was escaped once, in the spec (league,
+        // channel), or is escaped as it is written (a target's text id).
         self.at.clear();
         let offset = spec.calendar.offset;
         self.clock_text.get_or_insert_with(|| Rfc3339Writer::new(offset)).write(at, &mut self.at);
-        let mut n = itoa::Buffer::new();
         // Straight into the buffer: it only ever holds whole lines when it is written out.
         let l = &mut self.buf;
         l.extend_from_slice(b"{\"event\":\"");
@@ -84,7 +84,7 @@ impl Journal {
         l.extend_from_slice(&key.hex());
         l.extend_from_slice(b"\",\"payment_id\":");
         match payment {
-            Some(p) => l.extend_from_slice(n.format(p).as_bytes()),
+            Some(p) => p.write_json(l),
             None => l.extend_from_slice(b"null"),
         }
         l.push(b',');
@@ -116,7 +116,7 @@ impl Journal {
         r
     }
 
-    pub fn accepted(&mut self, spec: &Spec, at: SimTime, req: &Request, payment: u64) -> std::io::Result<()> {
+    pub fn accepted(&mut self, spec: &Spec, at: SimTime, req: &Request, payment: &TargetId) -> std::io::Result<()> {
         self.accepted += 1;
         self.write(spec, "accepted", at, req, Some(payment))
     }
@@ -148,7 +148,8 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let mut j = Journal::create(&dir).unwrap();
         let cases = [
-            (Some(7u64), [74040i64, 0, 0, 0, 0, 0], GroupKind::Flexible, 0u8, 0u8, SimTime(1_619_798_400_000_000)),
+            (Some(TargetId::Num(7)), [74040i64, 0, 0, 0, 0, 0], GroupKind::Flexible, 0u8, 0u8, SimTime(1_619_798_400_000_000)),
+            (Some(TargetId::text("p-\"9\"")), [5, 0, 0, 0, 0, 0], GroupKind::Unit, 1, 2, SimTime(1_619_798_400_000_001)),
             (None, [1, -2, 3, 0, 5, 6], GroupKind::Unit, 1, 3, SimTime(1_619_798_400_123_456)),
         ];
         let mut expected = String::new();
@@ -156,7 +157,7 @@ mod tests {
             let payer = PayerRef { id: 900 + k as u32, group, league };
             let req = Request::Pay { key: IdemKey(0xabc0 + k as u128), payer, channel, items, special: false, assessment: None };
             let event = if payment.is_some() { "accepted" } else { "unknown" };
-            match payment {
+            match &payment {
                 Some(p) => j.accepted(&spec, at, &req, p).unwrap(),
                 None => j.unknown(&spec, at, &req).unwrap(),
             }
@@ -202,7 +203,7 @@ mod tests {
                             special: false,
                             assessment: None,
                         };
-                        j.accepted(&spec, SimTime(1_619_798_400_000_000), &req, i as u64 + 1).unwrap();
+                        j.accepted(&spec, SimTime(1_619_798_400_000_000), &req, &TargetId::Num(i as u64 + 1)).unwrap();
                         if i % (7 + t) == 0 {
                             j.flush().unwrap();
                         }

@@ -12,7 +12,7 @@
 //! `kind`.
 
 use crate::contract::{self, WireRequest, items_to_wire};
-use crate::model::{IdemKey, LedgerCell, LedgerKey, Request, Response};
+use crate::model::{IdemKey, LedgerCell, LedgerKey, Request, Response, TargetId};
 use crate::scenario::{GroupKind, Insurance, Spec};
 use crate::vocabulary::Refusal;
 use serde::Deserialize;
@@ -103,6 +103,14 @@ pub struct Profile {
 
 pub const CONTRACT_V1: &str = include_str!("../../profiles/contract-v1.json");
 
+/// An identifier as a JSON value: as the target gave it.
+fn id_value(id: &TargetId) -> Value {
+    match id {
+        TargetId::Num(n) => Value::from(*n),
+        TargetId::Text(t) => Value::from(t.as_str()),
+    }
+}
+
 impl Profile {
     pub fn load(path: &std::path::Path) -> Result<Profile, ProfileError> {
         let file = path.display().to_string();
@@ -161,10 +169,10 @@ impl Profile {
                 v.insert("amount_fen", Value::from(items.iter().sum::<i64>()));
                 v.insert("items_fen", serde_json::to_value(items_to_wire(items)).unwrap_or(Value::Null));
                 v.insert("special", Value::from(*special));
-                v.insert("assessment_id", assessment.map(Value::from).unwrap_or(Value::Null));
+                v.insert("assessment_id", assessment.as_ref().map(id_value).unwrap_or(Value::Null));
             }
             Request::Certificate { payment, .. } => {
-                v.insert("payment_id", Value::from(*payment));
+                v.insert("payment_id", id_value(payment));
             }
             Request::Lookup { .. } => {}
         }
@@ -220,10 +228,16 @@ impl Profile {
     pub fn read_answer(&self, req: &Request, status: u16, retry_after: Option<&str>, body: &[u8], time_scale: f64) -> Response {
         let doc: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
         let num = |ptr: &str| doc.pointer(ptr).and_then(|v| v.as_u64().or_else(|| v.as_str().and_then(|s| s.parse().ok())));
+        // Identifiers are kept as they came: a number, or any text.
+        let id = |ptr: &str| match doc.pointer(ptr)? {
+            Value::Number(n) => n.as_u64().map(TargetId::Num),
+            Value::String(s) if !s.is_empty() => Some(TargetId::text(s.as_str())),
+            _ => None,
+        };
         if (200..300).contains(&status) {
             let r = match req {
-                Request::Assess { .. } => num(&self.read.assessment_id).map(|a| Response::Assessed { assessment: a }),
-                Request::Pay { .. } => num(&self.read.payment_id).map(|p| Response::Accepted {
+                Request::Assess { .. } => id(&self.read.assessment_id).map(|a| Response::Assessed { assessment: a }),
+                Request::Pay { .. } => id(&self.read.payment_id).map(|p| Response::Accepted {
                     payment: p,
                     replayed: self
                         .read
@@ -233,9 +247,10 @@ impl Profile {
                         .and_then(|v| v.as_bool())
                         .unwrap_or(status == 200),
                 }),
-                Request::Lookup { .. } => num(&self.read.payments)
-                    .map(|n| Response::Records { payments: n as u32, latest: num(&self.read.latest_payment_id).unwrap_or(0) }),
-                Request::Certificate { .. } => num(&self.read.certificate_id).map(|c| Response::Certificate { certificate: c }),
+                Request::Lookup { .. } => {
+                    num(&self.read.payments).map(|n| Response::Records { payments: n as u32, latest: id(&self.read.latest_payment_id) })
+                }
+                Request::Certificate { .. } => id(&self.read.certificate_id).map(|c| Response::Certificate { certificate: c }),
             };
             return r.unwrap_or(Response::Error { kind: crate::vocabulary::Failure::BadBody });
         }
@@ -381,7 +396,8 @@ mod tests {
         assert_eq!(body["lines"]["pension"], 74_040);
         assert_eq!(body["note"], "cutover rehearsal via wechat");
         let ok = br#"{"result":{"paymentNo":"991","duplicate":false}}"#;
-        assert_eq!(p.read_answer(&pay(&s), 200, None, ok, 1.0), Response::Accepted { payment: 991, replayed: false });
+        // The deployment's id is text, and stays text: opaque, never parsed.
+        assert_eq!(p.read_answer(&pay(&s), 200, None, ok, 1.0), Response::Accepted { payment: TargetId::text("991"), replayed: false });
         let closed = br#"{"error":{"reason":"CHANNEL_FROZEN","reopensAt":"2021-05-01T00:00:00+08:00"}}"#;
         assert_eq!(
             p.read_answer(&pay(&s), 503, None, closed, 1.0),

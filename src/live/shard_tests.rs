@@ -14,7 +14,7 @@ use super::*;
 use crate::cohort::Members;
 use crate::demand::{Cast, Demand};
 use crate::engine::Engine;
-use crate::model::Response;
+use crate::model::{Response, TargetId};
 use crate::population::Population;
 use crate::scenario::Dist;
 use crate::target::Target;
@@ -32,14 +32,14 @@ fn script(spec: &Spec, now: SimTime, req: &Request) -> Response {
     let id = std::hash::Hasher::finish(&h) >> 40;
     let later = now.plus_micros(3 * crate::time::MICROS_PER_HOUR);
     match req {
-        Request::Assess { .. } if roll < 80 => Response::Assessed { assessment: id + 1 },
-        Request::Pay { .. } if roll < 55 => Response::Accepted { payment: id + 1, replayed: roll < 5 },
+        Request::Assess { .. } if roll < 80 => Response::Assessed { assessment: TargetId::text(format!("asm-{id}")) },
+        Request::Pay { .. } if roll < 55 => Response::Accepted { payment: TargetId::Num(id + 1), replayed: roll < 5 },
         Request::Pay { .. } if roll < 70 => Response::Suspended { resume_at: (later < spec.end).then_some(later) },
         Request::Pay { .. } if roll < 75 => Response::AssessmentRequired,
-        Request::Lookup { .. } if roll < 50 => Response::Records { payments: 1, latest: id + 1 },
+        Request::Lookup { .. } if roll < 50 => Response::Records { payments: 1, latest: Some(TargetId::Num(id + 1)) },
         Request::Lookup { .. } if roll < 70 => Response::NotYetVisible { visible_at: later },
         Request::Lookup { .. } if roll < 80 => Response::NoRecord,
-        Request::Certificate { .. } if roll < 75 => Response::Certificate { certificate: id + 1 },
+        Request::Certificate { .. } if roll < 75 => Response::Certificate { certificate: TargetId::Num(id + 1) },
         _ if roll < 88 => Response::Overloaded { retry_after_micros: 30 * crate::time::MICROS_PER_SECOND },
         _ if roll < 94 => Response::Error { kind: crate::vocabulary::Failure::Timeout },
         _ => Response::Error { kind: crate::vocabulary::Failure::UnexpectedStatus },

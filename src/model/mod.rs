@@ -18,8 +18,10 @@
 //!   days after it succeeded.
 
 pub mod rules;
+mod target_id;
 
 pub use rules::Rules;
+pub use target_id::TargetId;
 
 use crate::FastMap;
 use crate::population::{Items, PayerId};
@@ -114,9 +116,9 @@ impl<'de> serde::Deserialize<'de> for IdemKey {
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Request {
     Assess { payer: PayerRef, channel: ChannelIdx, kind: SpecialKind, items: Items },
-    Pay { key: IdemKey, payer: PayerRef, channel: ChannelIdx, items: Items, special: bool, assessment: Option<u64> },
+    Pay { key: IdemKey, payer: PayerRef, channel: ChannelIdx, items: Items, special: bool, assessment: Option<TargetId> },
     Lookup { payer: PayerRef, channel: ChannelIdx },
-    Certificate { payer: PayerRef, channel: ChannelIdx, payment: u64 },
+    Certificate { payer: PayerRef, channel: ChannelIdx, payment: TargetId },
 }
 
 impl Request {
@@ -149,10 +151,10 @@ impl Request {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Response {
     Assessed {
-        assessment: u64,
+        assessment: TargetId,
     },
     Accepted {
-        payment: u64,
+        payment: TargetId,
         replayed: bool,
     },
     /// Refused because the channel (or the region) is suspended; `resume_at` is when
@@ -166,14 +168,15 @@ pub enum Response {
     AssessmentRequired,
     Records {
         payments: u32,
-        latest: u64,
+        /// The newest visible payment, if the target names it.
+        latest: Option<TargetId>,
     },
     NotYetVisible {
         visible_at: SimTime,
     },
     NoRecord,
     Certificate {
-        certificate: u64,
+        certificate: TargetId,
     },
     Invalid {
         reason: &'static str,
@@ -247,9 +250,9 @@ struct PaymentRecord {
     /// Of the request's body, to tell a replay from a conflict.
     fingerprint: u64,
     items: Items,
-    /// The id another system gave this payment (0 = none): the auditor's shadow model
-    /// notes the target's id here, so that a certificate request quoting it finds the
-    /// shadow's record through the payer's few payments instead of a map of all ids.
+    /// The digest of the id another system gave this payment (0 = none): the auditor's
+    /// shadow model notes the target's id here, so that a certificate request quoting it
+    /// finds the shadow's record through the payer's few payments instead of a map of all ids.
     external: u64,
 }
 
@@ -277,6 +280,12 @@ pub struct Model {
     certificates: u64,
     /// Fault injection for tests of auditors: accept payments on closed channels.
     ignore_closures: bool,
+}
+
+/// This model's own number in an identifier a request quotes; an id it never gave (text)
+/// is a number it has not used.
+fn own_id(id: &TargetId) -> u64 {
+    id.num().unwrap_or(u64::MAX)
 }
 
 fn fingerprint(payer: PayerId, items: &Items, special: bool, assessment: Option<u64>) -> u64 {
@@ -357,18 +366,20 @@ impl Model {
     }
 
     /// Note that another system calls payment `payment` (this model's id) `external`.
-    pub fn set_external_id(&mut self, payment: u64, external: u64) {
-        if let Some(r) = payment.checked_sub(1).and_then(|i| self.payments.get_mut(i as usize)) {
-            r.external = external;
+    pub fn set_external_id(&mut self, payment: &TargetId, external: &TargetId) {
+        let r = payment.num().and_then(|p| p.checked_sub(1)).and_then(|i| self.payments.get_mut(i as usize));
+        if let Some(r) = r {
+            r.external = external.digest();
         }
     }
 
     /// This model's id of the payment of `payer` that another system calls `external`.
-    pub fn by_external_id(&self, payer: PayerId, external: u64) -> Option<u64> {
+    pub fn by_external_id(&self, payer: PayerId, external: &TargetId) -> Option<u64> {
+        let digest = external.digest();
         let mut id = *self.latest_by_payer.get(&payer)?;
         while id != 0 {
             let r = &self.payments[(id - 1) as usize];
-            if r.external == external {
+            if r.external == digest {
                 return Some(id);
             }
             id = r.previous;
@@ -401,9 +412,11 @@ impl Model {
                     return Response::Invalid { reason: "assessed amount must be positive" };
                 }
                 self.assessments.push(Assessment { payer: payer.id, total_fen: total, used: false });
-                Response::Assessed { assessment: self.assessments.len() as u64 }
+                Response::Assessed { assessment: TargetId::Num(self.assessments.len() as u64) }
             }
-            Request::Pay { key, payer, items, special, assessment, .. } => self.pay(now, *key, *payer, items, *special, *assessment),
+            Request::Pay { key, payer, items, special, assessment, .. } => {
+                self.pay(now, *key, *payer, items, *special, assessment.as_ref().map(own_id))
+            }
             Request::Lookup { payer, .. } => match self.latest_by_payer.get(&payer.id) {
                 None => Response::NoRecord,
                 Some(&latest) => {
@@ -427,12 +440,12 @@ impl Model {
                     match (visible, earliest_hidden) {
                         (0, Some(at)) => Response::NotYetVisible { visible_at: at },
                         (0, None) => Response::NoRecord,
-                        _ => Response::Records { payments: visible, latest: newest_visible },
+                        _ => Response::Records { payments: visible, latest: Some(TargetId::Num(newest_visible)) },
                     }
                 }
             },
             Request::Certificate { payer, payment, .. } => {
-                let Some(rec) = payment.checked_sub(1).and_then(|i| self.payments.get(i as usize)) else {
+                let Some(rec) = own_id(payment).checked_sub(1).and_then(|i| self.payments.get(i as usize)) else {
                     return Response::NoRecord;
                 };
                 if rec.payer != payer.id {
@@ -442,7 +455,7 @@ impl Model {
                     return Response::NotYetVisible { visible_at: rec.visible_at };
                 }
                 self.certificates += 1;
-                Response::Certificate { certificate: self.certificates }
+                Response::Certificate { certificate: TargetId::Num(self.certificates) }
             }
         }
     }
@@ -456,7 +469,7 @@ impl Model {
             std::collections::hash_map::Entry::Occupied(e) => {
                 let payment = *e.get();
                 let same = self.payments.get((payment - 1) as usize).is_some_and(|r| r.fingerprint == fp);
-                return if same { Response::Accepted { payment, replayed: true } } else { Response::Conflict };
+                return if same { Response::Accepted { payment: TargetId::Num(payment), replayed: true } } else { Response::Conflict };
             }
             std::collections::hash_map::Entry::Vacant(v) => v,
         };
@@ -474,7 +487,7 @@ impl Model {
         let visible_at = self.rules.record_visible_at(now);
         self.payments.push(PaymentRecord { payer: payer.id, visible_at, previous, fingerprint: fp, items: *items, external: 0 });
         self.book(payer, items);
-        Response::Accepted { payment: id, replayed: false }
+        Response::Accepted { payment: TargetId::Num(id), replayed: false }
     }
 
     fn cell_index(&self, league: u8, group: GroupKind, ins: Insurance) -> usize {
@@ -486,22 +499,26 @@ impl Model {
     pub fn decision(&self, req: &Request, resp: &Response) -> Option<Decision> {
         match (req, resp) {
             (Request::Assess { payer, .. }, Response::Assessed { assessment }) => {
+                let assessment = assessment.num()?;
                 let a = self.assessments.get(assessment.checked_sub(1)? as usize)?;
-                Some(Decision::Assessed { assessment: *assessment, payer: payer.id, total_fen: a.total_fen })
+                Some(Decision::Assessed { assessment, payer: payer.id, total_fen: a.total_fen })
             }
             (Request::Pay { key, payer, assessment, .. }, Response::Accepted { payment, replayed: false }) => {
+                let payment = payment.num()?;
                 let r = self.payments.get(payment.checked_sub(1)? as usize)?;
                 Some(Decision::Paid {
-                    payment: *payment,
+                    payment,
                     key: *key,
                     payer: *payer,
                     items: r.items,
                     fingerprint: r.fingerprint,
                     visible_at_micros: r.visible_at.0,
-                    assessment: *assessment,
+                    assessment: assessment.as_ref().map(own_id),
                 })
             }
-            (Request::Certificate { .. }, Response::Certificate { certificate }) => Some(Decision::Certified { certificate: *certificate }),
+            (Request::Certificate { .. }, Response::Certificate { certificate }) => {
+                Some(Decision::Certified { certificate: certificate.num()? })
+            }
             _ => None,
         }
     }

@@ -46,7 +46,7 @@ fn suspension_refuses_and_names_the_reopening() {
     assert!(m.ledger().is_empty());
     // The same key succeeds once the new system is live: refusals are not stored.
     let r = m.handle(at("2021-05-01T00:00:01+08:00"), &pay(&s, 1, 1, 100, "wechat"));
-    assert_eq!(r, Response::Accepted { payment: 1, replayed: false });
+    assert_eq!(r, Response::Accepted { payment: TargetId::Num(1), replayed: false });
 }
 
 #[test]
@@ -63,10 +63,10 @@ fn idempotency_replays_and_detects_conflicts() {
     let s = spec();
     let mut m = model(&s);
     let t = at("2021-05-06T10:00:00+08:00");
-    assert_eq!(m.handle(t, &pay(&s, 7, 99, 500, "alipay")), Response::Accepted { payment: 1, replayed: false });
-    assert_eq!(m.handle(t, &pay(&s, 7, 99, 500, "alipay")), Response::Accepted { payment: 1, replayed: true });
+    assert_eq!(m.handle(t, &pay(&s, 7, 99, 500, "alipay")), Response::Accepted { payment: TargetId::Num(1), replayed: false });
+    assert_eq!(m.handle(t, &pay(&s, 7, 99, 500, "alipay")), Response::Accepted { payment: TargetId::Num(1), replayed: true });
     // Same key and body through another channel is still the same payment.
-    assert_eq!(m.handle(t, &pay(&s, 7, 99, 500, "wechat")), Response::Accepted { payment: 1, replayed: true });
+    assert_eq!(m.handle(t, &pay(&s, 7, 99, 500, "wechat")), Response::Accepted { payment: TargetId::Num(1), replayed: true });
     assert_eq!(m.handle(t, &pay(&s, 7, 99, 501, "alipay")), Response::Conflict);
     let ledger = m.ledger();
     assert_eq!(ledger.len(), 1);
@@ -86,11 +86,13 @@ fn special_payments_need_a_matching_assessment() {
         Response::Assessed { assessment } => assessment,
         other => panic!("expected an assessment, got {other:?}"),
     };
-    assert_eq!(m.handle(t, &special(Some(a), 999)), Response::AssessmentRequired, "amount must be the assessed one");
-    let other_payer = Request::Pay { key: IdemKey(6), payer: payer(4), channel: c, items: items(1000), special: true, assessment: Some(a) };
+    assert_eq!(m.handle(t, &special(Some(a.clone()), 999)), Response::AssessmentRequired, "amount must be the assessed one");
+    let other_payer =
+        Request::Pay { key: IdemKey(6), payer: payer(4), channel: c, items: items(1000), special: true, assessment: Some(a.clone()) };
     assert_eq!(m.handle(t, &other_payer), Response::AssessmentRequired, "assessment belongs to payer 3");
-    assert!(matches!(m.handle(t, &special(Some(a), 1000)), Response::Accepted { replayed: false, .. }));
-    let again = Request::Pay { key: IdemKey(7), payer: payer(3), channel: c, items: items(1000), special: true, assessment: Some(a) };
+    assert!(matches!(m.handle(t, &special(Some(a.clone()), 1000)), Response::Accepted { replayed: false, .. }));
+    let again =
+        Request::Pay { key: IdemKey(7), payer: payer(3), channel: c, items: items(1000), special: true, assessment: Some(a.clone()) };
     assert_eq!(m.handle(t, &again), Response::AssessmentRequired, "an assessment is used once");
 }
 
@@ -104,9 +106,9 @@ fn records_show_two_working_days_later() {
     // Paid Thu 6 May; Fri 7 is the first working day after, Sat 8 (a make-up day) the second.
     assert!(matches!(m.handle(at("2021-05-06T10:00:00+08:00"), &pay(&s, 9, 1, 100, "wechat")), Response::Accepted { .. }));
     assert_eq!(m.handle(at("2021-05-07T23:00:00+08:00"), &lookup), Response::NotYetVisible { visible_at: at("2021-05-08T00:00:00+08:00") });
-    assert_eq!(m.handle(at("2021-05-08T00:00:00+08:00"), &lookup), Response::Records { payments: 1, latest: 1 });
-    let cert = |payment| Request::Certificate { payer: payer(9), channel: c, payment };
-    assert_eq!(m.handle(at("2021-05-08T01:00:00+08:00"), &cert(1)), Response::Certificate { certificate: 1 });
+    assert_eq!(m.handle(at("2021-05-08T00:00:00+08:00"), &lookup), Response::Records { payments: 1, latest: Some(TargetId::Num(1)) });
+    let cert = |payment: u64| Request::Certificate { payer: payer(9), channel: c, payment: TargetId::Num(payment) };
+    assert_eq!(m.handle(at("2021-05-08T01:00:00+08:00"), &cert(1)), Response::Certificate { certificate: TargetId::Num(1) });
     assert_eq!(m.handle(at("2021-05-08T01:00:00+08:00"), &cert(2)), Response::NoRecord);
 }
 
@@ -216,23 +218,27 @@ fn another_systems_ids_are_found_through_the_payers_payments() {
     let spec = spec();
     let mut m = model(&spec);
     let now = at("2021-05-10T10:00:00+08:00");
-    let ids: Vec<u64> = [(7, 1), (7, 2), (8, 3)]
+    let ids: Vec<TargetId> = [(7, 1), (7, 2), (8, 3)]
         .iter()
         .map(|&(p, k)| match m.handle(now, &pay(&spec, p, k, 1000 + k as i64, "wechat")) {
             Response::Accepted { payment, .. } => payment,
             other => panic!("{other:?}"),
         })
         .collect();
-    for (i, id) in ids.iter().enumerate() {
-        m.set_external_id(*id, 900 + i as u64);
+    // The other system's ids: text for two, a number for one.
+    let theirs = [TargetId::text("p-900"), TargetId::Num(901), TargetId::text("6f1c2a")];
+    for (id, ext) in ids.iter().zip(&theirs) {
+        m.set_external_id(id, ext);
     }
-    assert_eq!(m.by_external_id(7, 900), Some(ids[0]));
-    assert_eq!(m.by_external_id(7, 901), Some(ids[1]));
-    assert_eq!(m.by_external_id(8, 902), Some(ids[2]));
-    // Another payer's id, an unknown id, an unknown payer: nothing.
-    assert_eq!(m.by_external_id(8, 900), None);
-    assert_eq!(m.by_external_id(7, 999), None);
-    assert_eq!(m.by_external_id(9, 900), None);
+    let own = |i: usize| ids[i].num();
+    assert_eq!(m.by_external_id(7, &theirs[0]), own(0));
+    assert_eq!(m.by_external_id(7, &theirs[1]), own(1));
+    assert_eq!(m.by_external_id(8, &theirs[2]), own(2));
+    // Another payer's id, an unknown id, the number behind a text id, an unknown payer: nothing.
+    assert_eq!(m.by_external_id(8, &theirs[0]), None);
+    assert_eq!(m.by_external_id(7, &TargetId::text("p-999")), None);
+    assert_eq!(m.by_external_id(7, &TargetId::Num(900)), None);
+    assert_eq!(m.by_external_id(9, &theirs[0]), None);
     // A replay of a key answers with the stored payment; a changed body is a conflict.
     assert!(
         matches!(m.handle(now, &pay(&spec, 7, 1, 1001, "wechat")), Response::Accepted { replayed: true, payment } if payment == ids[0])

@@ -539,7 +539,7 @@ mod tests {
             let req = pay(i as u32 + 1);
             p.attempt(t(100), 0, &req);
             let timing = Timing { response_micros: 1000 * (i as u64 + 1), service_micros: Some(500), decided_from: t(100) };
-            p.outcome(t(100), 0, &req, &Response::Accepted { payment: 1, replayed: false }, timing);
+            p.outcome(t(100), 0, &req, &Response::Accepted { payment: crate::model::TargetId::Num(1), replayed: false }, timing);
         }
         assert_eq!(parts[0].backlog_peak, 2, "each part alone peaks lower");
         let m = Recorder::merge(spec.clone(), rules, parts);

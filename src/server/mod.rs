@@ -9,7 +9,7 @@ pub mod store;
 
 use crate::contract::{self, PROBLEM_JSON};
 use crate::live::clock::VirtualClock;
-use crate::model::{IdemKey, Model, Request, Response};
+use crate::model::{IdemKey, Model, Request, Response, TargetId};
 use crate::scenario::{GroupKind, Spec};
 use crate::time::SimTime;
 use crate::vocabulary::{Failure, Refusal};
@@ -33,7 +33,49 @@ pub struct ServeConfig {
     pub admin_token: Option<String>,
     pub max_in_flight: usize,
     pub fault_accept_while_suspended: bool,
+    /// Answer ids as text (see [`Ids`]).
+    pub text_ids: bool,
     pub clock: VirtualClock,
+}
+
+/// How the server writes the model's ids: as numbers (the contract's own), or as text
+/// ("pay-17", "asm-3", "cert-5"), as most real deployments do, taken back in that form.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Ids {
+    text: bool,
+}
+
+const ID_PREFIXES: [&str; 3] = ["pay-", "asm-", "cert-"];
+
+impl Ids {
+    fn out(self, prefix: &str, id: TargetId) -> TargetId {
+        match (self.text, id) {
+            (true, TargetId::Num(n)) => TargetId::text(format!("{prefix}{n}")),
+            (_, id) => id,
+        }
+    }
+
+    /// The answer with its ids written as this server writes them.
+    fn outward(self, resp: Response) -> Response {
+        match resp {
+            Response::Assessed { assessment } => Response::Assessed { assessment: self.out("asm-", assessment) },
+            Response::Accepted { payment, replayed } => Response::Accepted { payment: self.out("pay-", payment), replayed },
+            Response::Records { payments, latest } => Response::Records { payments, latest: latest.map(|l| self.out("pay-", l)) },
+            Response::Certificate { certificate } => Response::Certificate { certificate: self.out("cert-", certificate) },
+            other => other,
+        }
+    }
+
+    /// An id a request quotes, as the model numbers it (text it never gave stays text).
+    fn inward(self, id: TargetId) -> TargetId {
+        if let TargetId::Text(t) = &id
+            && self.text
+            && let Some(n) = ID_PREFIXES.iter().find_map(|p| t.strip_prefix(p)).and_then(|n| n.parse().ok())
+        {
+            return TargetId::Num(n);
+        }
+        id
+    }
 }
 
 pub struct AppState {
@@ -43,6 +85,7 @@ pub struct AppState {
     store: Option<Store>,
     admin_token: Option<String>,
     in_flight: Semaphore,
+    ids: Ids,
     stall_until: Mutex<Option<tokio::time::Instant>>,
 }
 
@@ -56,6 +99,7 @@ impl AppState {
             store,
             admin_token: cfg.admin_token.clone(),
             in_flight: Semaphore::new(cfg.max_in_flight.max(1)),
+            ids: Ids { text: cfg.text_ids },
             stall_until: Mutex::new(None),
         }
     }
@@ -157,7 +201,7 @@ async fn decide(st: &AppState, req: Request) -> Reply {
     {
         return reply(&st.spec, Response::Error { kind: Failure::StorageFailed }, now);
     }
-    reply(&st.spec, resp, now)
+    reply(&st.spec, st.ids.outward(resp), now)
 }
 
 async fn openapi() -> Reply {
@@ -218,7 +262,7 @@ async fn pay(State(st): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -
         channel,
         items: contract::items_from_wire(&b.items_fen),
         special: b.special,
-        assessment: b.assessment_id,
+        assessment: b.assessment_id.map(|a| st.ids.inward(a)),
     };
     decide(&st, req).await
 }
@@ -229,7 +273,7 @@ async fn payment_by_key(State(st): State<Arc<AppState>>, Path(key): Path<String>
         Some(p) => json(
             StatusCode::OK,
             &contract::PaymentLookup {
-                payment_id: p.payment,
+                payment_id: st.ids.out("pay-", TargetId::Num(p.payment)),
                 payer_id: p.payer,
                 items_fen: contract::items_to_wire(&p.items),
                 ledger_entries: 1,
@@ -256,7 +300,7 @@ async fn certificate(State(st): State<Arc<AppState>>, body: Bytes) -> Reply {
         Ok(x) => x,
         Err(r) => return r,
     };
-    decide(&st, Request::Certificate { payer, channel, payment: b.payment_id }).await
+    decide(&st, Request::Certificate { payer, channel, payment: st.ids.inward(b.payment_id) }).await
 }
 
 async fn ledger(State(st): State<Arc<AppState>>) -> Reply {

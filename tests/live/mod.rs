@@ -471,3 +471,49 @@ fn a_profile_file_drives_the_same_contract_end_to_end() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("bad-profile.json") && stderr(&o).contains("operations"), "{}", stderr(&o));
 }
+
+/// Regression: a deployment answering ids as text ("pay-17", as most real systems do) had
+/// every answer counted as `bad_body` and every payer retrying. Ids are opaque now: kept as
+/// they came, sent back where a later request names them, journaled as received.
+#[test]
+fn a_deployment_that_answers_text_ids_through_a_profile() {
+    let server = Server::start(0, &["--scenario", "scenarios/ci-smoke.json", "--text-ids"]);
+
+    let dir = temp_dir("text-ids");
+    let scenario = write_scenario(&dir, "short.json", &short_smoke());
+    let o = wait_bounded(
+        spawn_cutover(&[
+            "run",
+            scenario.to_str().unwrap(),
+            "--target",
+            &server.url,
+            "--profile",
+            "profiles/contract-v1.json",
+            "--time-scale",
+            "400000",
+            "--out",
+            dir.to_str().unwrap(),
+            "--quiet",
+        ]),
+        Duration::from_secs(60),
+    );
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    let r = report(&dir);
+    assert!(r["summary"]["accepted"].as_u64().unwrap() > 300, "{}", r["summary"]);
+    assert_eq!(r["live"]["errors_by_kind"]["bad_body"].as_u64().unwrap_or(0), 0, "{}", r["live"]["errors_by_kind"]);
+    assert_eq!(r["summary"]["ledger_mismatched_cells"], 0);
+    assert_eq!(r["live"]["reconciliation"]["lost"], 0, "{}", r["live"]["reconciliation"]);
+    assert_eq!(r["live"]["audit"]["disagreements"], 0, "{}", r["live"]["audit"]);
+    // Certificates were asked for with the text ids the target gave, and granted.
+    let cert_ok: u64 = r["cells"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["operation"] == "certificate")
+        .map(|c| c["successes"].as_u64().unwrap_or(0))
+        .sum();
+    assert!(cert_ok > 0, "no certificate was granted");
+    let journal = std::fs::read_to_string(dir.join("journal.jsonl")).unwrap();
+    let first = journal.lines().find(|l| l.contains(r#""event":"accepted""#)).expect("an accepted payment in the journal");
+    assert!(first.contains(r#""payment_id":"pay-"#), "journaled as received: {first}");
+}

@@ -1,0 +1,132 @@
+//! Identifiers a target gives (payments, assessments, certificates), kept as they came.
+//!
+//! The reference model and the bundled contract use numbers; most real deployments answer
+//! text ("p123", a UUID). Either way the driver only keeps the identifier, sends it back
+//! where a later request names it, and writes it to the journal as it was received: it
+//! never reads meaning into it.
+
+use serde::de::{self, Visitor};
+use std::fmt;
+
+/// A target's identifier: a number, or any text.
+///
+/// Text is boxed twice so that the common case (a number) keeps the type at 16 bytes: every
+/// agent holds two of them.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum TargetId {
+    Num(u64),
+    Text(Box<String>),
+}
+
+impl TargetId {
+    pub fn text(s: impl Into<String>) -> TargetId {
+        TargetId::Text(Box::new(s.into()))
+    }
+
+    /// The number, if the target gave one.
+    pub fn num(&self) -> Option<u64> {
+        match self {
+            TargetId::Num(n) => Some(*n),
+            TargetId::Text(_) => None,
+        }
+    }
+
+    /// The identifier as JSON (a number or a string), appended to `out`.
+    pub fn write_json(&self, out: &mut Vec<u8>) {
+        match self {
+            TargetId::Num(n) => out.extend_from_slice(itoa::Buffer::new().format(*n).as_bytes()),
+            // Writing a string into a Vec cannot fail.
+            TargetId::Text(t) => {
+                let _ = serde_json::to_writer(&mut *out, t.as_str());
+            }
+        }
+    }
+
+    /// A stable 64-bit digest of the identifier (FNV-1a over its kind and content), never 0.
+    pub fn digest(&self) -> u64 {
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        let mut feed = |bytes: &[u8]| {
+            for b in bytes {
+                h ^= *b as u64;
+                h = h.wrapping_mul(0x0000_0100_0000_01b3);
+            }
+        };
+        match self {
+            TargetId::Num(n) => {
+                feed(b"n");
+                feed(&n.to_le_bytes());
+            }
+            TargetId::Text(t) => {
+                feed(b"t");
+                feed(t.as_bytes());
+            }
+        }
+        h.max(1)
+    }
+}
+
+impl From<u64> for TargetId {
+    fn from(n: u64) -> TargetId {
+        TargetId::Num(n)
+    }
+}
+
+impl fmt::Display for TargetId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TargetId::Num(n) => write!(f, "{n}"),
+            TargetId::Text(t) => f.write_str(t),
+        }
+    }
+}
+
+impl serde::Serialize for TargetId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            TargetId::Num(n) => s.serialize_u64(*n),
+            TargetId::Text(t) => s.serialize_str(t),
+        }
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for TargetId {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<TargetId, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = TargetId;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an identifier (a non-negative integer or a string)")
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<TargetId, E> {
+                Ok(TargetId::Num(v))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<TargetId, E> {
+                u64::try_from(v).map(TargetId::Num).map_err(|_| E::custom("a negative identifier"))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<TargetId, E> {
+                Ok(TargetId::text(v))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_and_text_keep_their_form() {
+        for (json, id) in [("17", TargetId::Num(17)), (r#""p123""#, TargetId::text("p123")), (r#""17""#, TargetId::text("17"))] {
+            let back: TargetId = serde_json::from_str(json).unwrap();
+            assert_eq!(back, id);
+            assert_eq!(serde_json::to_string(&back).unwrap(), json);
+            let mut out = Vec::new();
+            id.write_json(&mut out);
+            assert_eq!(String::from_utf8(out).unwrap(), json);
+        }
+        assert_ne!(TargetId::Num(17).digest(), TargetId::text("17").digest());
+        assert!(serde_json::from_str::<TargetId>("-1").is_err());
+        assert_eq!(std::mem::size_of::<TargetId>(), 16);
+    }
+}
