@@ -6,6 +6,7 @@
 //! (the reference [`model`]) → [`report`]. See ARCHITECTURE.md.
 
 pub mod cli;
+pub mod clock;
 pub mod cohort;
 pub mod contract;
 pub mod demand;

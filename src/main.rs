@@ -133,7 +133,7 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 }
 
 fn serve(args: cutover::cli::ServeArgs) -> anyhow::Result<ExitCode> {
-    use cutover::live::clock::VirtualClock;
+    use cutover::clock::VirtualClock;
     let spec = match &args.scenario {
         Some(p) => load(p)?,
         None => scenario::parse("(bundled) scenarios/inner-mongolia-2021.json", BUNDLED_SCENARIO)?,
@@ -147,7 +147,7 @@ fn serve(args: cutover::cli::ServeArgs) -> anyhow::Result<ExitCode> {
         (Some(s), false) => {
             cutover::contract::parse_instant(s).ok_or_else(|| anyhow::anyhow!("--virtual-start: not an RFC 3339 instant: {s:?}"))?
         }
-        (None, true) => cutover::live::clock::wall_now(),
+        (None, true) => cutover::clock::wall_now(),
         (None, false) => spec.start,
     };
     let token = args.admin_token.clone().or_else(|| std::env::var("CUTOVER_ADMIN_TOKEN").ok()).filter(|t| !t.is_empty());

@@ -6,36 +6,14 @@
 
 use crate::model::{IdemKey, PayerRef, Request, Response};
 use crate::population::Items;
+use crate::report::{BatchReport, RunReport};
 use crate::scenario::{BatchSpec, Spec};
 use crate::time::SimTime;
-use serde::Serialize;
 
 struct Member {
     payer: PayerRef,
     per_period: Items,
     owed: u16,
-}
-
-#[derive(Clone, Debug, Default, Serialize)]
-pub struct RunReport {
-    pub at: String,
-    pub debits_sent: u64,
-    pub accepted: u64,
-    pub periods_debited: u64,
-    pub refused_suspended: u64,
-    pub overloaded: u64,
-    pub other_failures: u64,
-    pub stopped_as_suspended: bool,
-}
-
-#[derive(Clone, Debug, Serialize)]
-pub struct BatchReport {
-    pub name: String,
-    pub channel: String,
-    pub group: &'static str,
-    pub members: u64,
-    pub members_owing_at_end: u64,
-    pub runs: Vec<RunReport>,
 }
 
 pub struct BatchRunner {

@@ -21,6 +21,7 @@ pub(crate) mod queue;
 
 use crate::demand::{Agent, Cast, Demand, Next, Stage};
 use crate::model::{Request, Response};
+use crate::report::EngineStats;
 use crate::report::recorder::{Recorder, Timing};
 use crate::scenario::Spec;
 use crate::time::SimTime;
@@ -66,33 +67,6 @@ pub struct Job {
     /// The instant it started (its phase is the phase in force then).
     pub started: SimTime,
     pub phase: u8,
-}
-
-/// Counts about a run itself (not the target): the cohort keeps those about payers, the
-/// host those about its events and queues.
-#[derive(Clone, Debug, Default)]
-pub struct EngineStats {
-    pub events: u64,
-    pub payers_active: u64,
-    pub agents: u64,
-    pub batch_members: u64,
-    pub in_flight_at_end: u64,
-    pub pending_at_end: u64,
-    pub unserved_at_end: u64,
-    pub turned_away_full_hall: u64,
-}
-
-impl std::ops::AddAssign<&EngineStats> for EngineStats {
-    fn add_assign(&mut self, b: &EngineStats) {
-        self.events += b.events;
-        self.payers_active += b.payers_active;
-        self.agents += b.agents;
-        self.batch_members += b.batch_members;
-        self.in_flight_at_end += b.in_flight_at_end;
-        self.pending_at_end += b.pending_at_end;
-        self.unserved_at_end += b.unserved_at_end;
-        self.turned_away_full_hall += b.turned_away_full_hall;
-    }
 }
 
 /// Who a cohort starts with: agents with their first decisions, and batch runners.
@@ -274,7 +248,7 @@ impl<H: Copy + Eq> Cohort<H> {
         (self.recorder, self.stats, self.batches)
     }
 
-    pub fn batch_reports(&self) -> Vec<batch::BatchReport> {
+    pub fn batch_reports(&self) -> Vec<crate::report::BatchReport> {
         self.batches.iter().map(|b| b.report(&self.spec)).collect()
     }
 

@@ -25,8 +25,7 @@ use rand_chacha::ChaCha8Rng;
 use std::collections::VecDeque;
 use std::sync::Arc;
 
-pub use crate::cohort::EngineStats;
-pub use crate::cohort::batch::{BatchReport, RunReport};
+pub use crate::report::{BatchReport, EngineStats, RunReport};
 
 /// Most people waiting at one offline channel in one league; beyond it, arrivals are
 /// turned away as overloaded (the hall is full) and come back later.

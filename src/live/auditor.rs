@@ -11,52 +11,10 @@
 
 use crate::FastMap;
 use crate::model::{Model, Request, Response, Rules, TargetId};
+use crate::report::live::{AuditReport, Disagreement, KEPT};
 use crate::scenario::Spec;
 use crate::time::SimTime;
-use serde::Serialize;
-use std::collections::BTreeMap;
 use std::sync::Arc;
-
-const KEPT: usize = 20;
-
-#[derive(Clone, Debug, Serialize)]
-pub struct Disagreement {
-    pub kind: String,
-    pub at: String,
-    pub operation: &'static str,
-    pub channel: String,
-    pub payer_id: u32,
-    pub expected: &'static str,
-    pub got: &'static str,
-}
-
-#[derive(Clone, Debug, Default, Serialize)]
-pub struct AuditReport {
-    pub checked: u64,
-    pub disagreements: u64,
-    pub by_kind: BTreeMap<String, u64>,
-    pub first: Vec<Disagreement>,
-}
-
-impl AuditReport {
-    /// Add another auditor's report (one of another set of payers).
-    pub fn merge(&mut self, other: AuditReport) {
-        self.checked += other.checked;
-        self.disagreements += other.disagreements;
-        for (k, n) in other.by_kind {
-            *self.by_kind.entry(k).or_default() += n;
-        }
-        self.first.extend(other.first);
-    }
-
-    /// After merging: keep the earliest disagreements (each auditor kept its own earliest,
-    /// so the earliest of all are among them).
-    pub fn finish(&mut self) {
-        // Instants share one offset and format, so the text sorts as the time.
-        self.first.sort_by(|a, b| (&a.at, a.payer_id, a.operation).cmp(&(&b.at, b.payer_id, b.operation)));
-        self.first.truncate(KEPT);
-    }
-}
 
 pub struct Auditor {
     spec: Arc<Spec>,

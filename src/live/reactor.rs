@@ -8,8 +8,8 @@
 //! give the connection its next request.
 
 use super::http1::{Conn, Step};
+use super::lanes::{CallCtx, Done, Lanes, Work, rebase};
 use super::profile::Profile;
-use super::shard::{CallCtx, Done, Lanes, Work, rebase};
 use super::transport::Base;
 use crate::contract::{self, WireScratch};
 use crate::model::Response;

@@ -8,17 +8,19 @@
 //! and on Ctrl-C tells the threads to stop. At the end it merges what the threads
 //! recorded and reconciles the journal against the target's books.
 
-use super::clock::VirtualClock;
 use super::journal::Journal;
+use super::lanes::CallCtx;
 use super::reactor::Lane;
-use super::report::{HookReport, JournalReport, LiveReport, Reconciliation};
-use super::shard::{self, CallCtx, Conns, Gauge, Plan};
+use super::shard::{self, Conns, Gauge, Plan};
 use super::transport::{Base, Transport};
-use crate::cohort::{EngineStats, Members};
+use crate::clock::VirtualClock;
+use crate::cohort::Members;
 use crate::contract;
 use crate::demand::{Cast, Demand};
 use crate::model::{IdemKey, LedgerCell, LedgerKey, Model, Request, Rules};
 use crate::population::Population;
+use crate::report::EngineStats;
+use crate::report::live::{HookReport, JournalReport, LiveReport, Reconciliation};
 use crate::report::recorder::Recorder;
 use crate::scenario::Spec;
 use crate::time::SimTime;
@@ -482,7 +484,7 @@ pub async fn run(spec: Arc<Spec>, cfg: RunConfig, scenario_file: &str) -> Result
     let mut unknown_reqs = Vec::new();
     let mut batches = Vec::new();
     let mut recorders = Vec::new();
-    let mut audit = super::auditor::AuditReport::default();
+    let mut audit = crate::report::live::AuditReport::default();
     for p in parts {
         // The first thread's count of active payers is the whole cast's.
         stats += &p.stats;

@@ -18,41 +18,32 @@
 //! A request's response time runs from its scheduled instant, so a stalled target shows
 //! in every request that had to wait, not only in those on the wire.
 
-use super::auditor::{AuditReport, Auditor};
-use super::clock::VirtualClock;
+use super::auditor::Auditor;
 use super::journal::Journal;
+use super::lanes::{CallCtx, Done, Lanes, Work};
 use super::reactor::Reactor;
+use super::tasks::{Pool, Slot};
 use super::timer::PreciseTimer;
 use super::transport::Transport;
 use crate::FastSet;
+use crate::clock::VirtualClock;
 use crate::cohort::batch::BatchRunner;
-use crate::cohort::{Cohort, EngineStats, Members, NoHostEvents};
+use crate::cohort::{Cohort, Members, NoHostEvents};
 use crate::demand::Demand;
 use crate::model::{IdemKey, Request, Response};
+use crate::report::EngineStats;
+use crate::report::live::AuditReport;
 use crate::report::recorder::{LATENCY_MAX_MICROS, Recorder, Timing};
 use crate::scenario::Spec;
 use crate::time::SimTime;
 use crate::vocabulary::Failure;
 use futures_util::FutureExt;
-use futures_util::stream::{FuturesUnordered, StreamExt};
-use std::cell::{Cell, RefCell};
+use futures_util::stream::StreamExt;
 use std::collections::VecDeque;
-use std::future::Future;
-use std::pin::Pin;
-use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
-
-/// What one request in flight needs besides its connection (shared, read-only).
-pub(super) struct CallCtx {
-    pub spec: Arc<Spec>,
-    pub timeout: Duration,
-    pub scale: f64,
-    pub rebase_clock: Option<VirtualClock>,
-}
 
 /// Everything a thread starts with.
 pub(super) struct Plan {
@@ -106,149 +97,6 @@ pub(super) struct Output {
     pub completed: u64,
     /// Payments whose outcome stayed unknown (timeouts, resets) and never got an answer later.
     pub unknown: Vec<Request>,
-}
-
-pub(super) struct Done {
-    pub id: u32,
-    pub resp: Response,
-    /// When the target says it decided (payments), if it says so.
-    pub decided_at: Option<SimTime>,
-    pub sent: Instant,
-    pub done: Instant,
-}
-
-/// A request for a connection: its job's index and the request.
-pub(super) struct Work {
-    pub id: u32,
-    pub req: Request,
-}
-
-/// A thread's connections, as the code they share sees them.
-pub(super) trait Lanes {
-    /// Send `w` on an idle connection, or give it back when none is idle.
-    fn start(&mut self, w: Work) -> Result<(), Work>;
-    /// Give up every exchange whose deadline passed by `now`.
-    fn sweep(&mut self, now: Instant);
-}
-
-/// The deadline of the call in flight on one connection. Deadlines are checked by one
-/// sweep every tenth of the timeout, instead of a timer per request (registering and
-/// clearing one per request showed in profiles): a request times out between 1 and 1.1
-/// timeouts after it was sent.
-#[derive(Default)]
-struct Deadline {
-    at: Cell<Option<Instant>>,
-    passed: Cell<bool>,
-    waker: RefCell<Option<Waker>>,
-}
-
-impl Deadline {
-    fn poll_passed(&self, cx: &mut Context<'_>) -> Poll<()> {
-        if self.passed.get() {
-            return Poll::Ready(());
-        }
-        let mut w = self.waker.borrow_mut();
-        if !w.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
-            *w = Some(cx.waker().clone());
-        }
-        Poll::Pending
-    }
-}
-
-/// One connection and its deadline.
-struct Slot {
-    t: Transport,
-    deadline: Rc<Deadline>,
-}
-
-/// A thread's connections as futures on its runtime.
-struct Pool {
-    ctx: Arc<CallCtx>,
-    idle: Vec<Slot>,
-    /// Every slot's deadline, for the sweep.
-    deadlines: Vec<Rc<Deadline>>,
-    in_flight: FuturesUnordered<Call>,
-}
-
-type Call = Pin<Box<dyn Future<Output = (Slot, Done)>>>;
-
-/// Send one request on a connection; the future gives the connection back with the answer.
-fn call(mut slot: Slot, ctx: Arc<CallCtx>, id: u32, req: Request) -> Call {
-    Box::pin(async move {
-        let sent = Instant::now();
-        slot.deadline.at.set(Some(sent + ctx.timeout));
-        let deadline = slot.deadline.clone();
-        let answer = tokio::select! {
-            biased;
-            a = slot.t.call(&ctx.spec, &req, ctx.scale) => Some(a),
-            _ = std::future::poll_fn(|cx| deadline.poll_passed(cx)) => None,
-        };
-        slot.deadline.at.set(None);
-        slot.deadline.passed.set(false);
-        let (resp, decided_at) = match answer {
-            Some(a) => a,
-            None => {
-                slot.t.after_timeout();
-                (Response::Error { kind: Failure::Timeout }, None)
-            }
-        };
-        let (resp, decided_at) = match &ctx.rebase_clock {
-            Some(c) => rebase(c, resp, decided_at),
-            None => (resp, decided_at),
-        };
-        (slot, Done { id, resp, decided_at, sent, done: Instant::now() })
-    })
-}
-
-/// Map the instants a real-time target states onto the run's virtual timeline.
-pub(super) fn rebase(clock: &VirtualClock, resp: Response, decided_at: Option<SimTime>) -> (Response, Option<SimTime>) {
-    let wall_now = super::clock::wall_now();
-    let map = |t: SimTime| clock.virtual_of_wall(t, wall_now);
-    let resp = match resp {
-        Response::Suspended { resume_at } => Response::Suspended { resume_at: resume_at.map(map) },
-        Response::NotYetVisible { visible_at } => Response::NotYetVisible { visible_at: map(visible_at) },
-        other => other,
-    };
-    (resp, decided_at.map(map))
-}
-
-impl Pool {
-    fn new(ctx: Arc<CallCtx>, transports: Vec<Transport>) -> Pool {
-        let idle: Vec<Slot> = transports.into_iter().map(|t| Slot { t, deadline: Rc::new(Deadline::default()) }).collect();
-        let deadlines = idle.iter().map(|s| s.deadline.clone()).collect();
-        Pool { ctx, idle, deadlines, in_flight: FuturesUnordered::new() }
-    }
-
-    /// Connection `s` is free again: give it `next`, or keep it idle.
-    fn restart(&mut self, s: Slot, next: Option<Work>) {
-        match next {
-            Some(w) => self.in_flight.push(call(s, self.ctx.clone(), w.id, w.req)),
-            None => self.idle.push(s),
-        }
-    }
-}
-
-impl Lanes for Pool {
-    fn start(&mut self, w: Work) -> Result<(), Work> {
-        match self.idle.pop() {
-            Some(s) => {
-                self.in_flight.push(call(s, self.ctx.clone(), w.id, w.req));
-                Ok(())
-            }
-            None => Err(w),
-        }
-    }
-
-    fn sweep(&mut self, now: Instant) {
-        for d in &self.deadlines {
-            if d.at.get().is_some_and(|at| at <= now) && !d.passed.get() {
-                d.passed.set(true);
-                if let Some(w) = d.waker.borrow_mut().take() {
-                    w.wake();
-                }
-            }
-        }
-    }
 }
 
 fn micros(d: Duration) -> u64 {

@@ -12,8 +12,8 @@
 //! A transport never fails the run: every failure becomes [`Response::Error`] with a kind
 //! (`timeout`, `refused`, `reset`, `transport`, `unexpected_status`, `bad_body`).
 
-use super::clock::VirtualClock;
 use super::profile::Profile;
+use crate::clock::VirtualClock;
 use crate::contract::{self, WireRequest};
 use crate::model::{Model, Request, Response};
 use crate::time::SimTime;

@@ -4,11 +4,10 @@
 //! fixed order (phase, channel, operation; hour; league, group, insurance), so
 //! the same run gives the same bytes.
 
+pub mod live;
 pub mod markdown;
 pub mod recorder;
 
-use crate::cohort::EngineStats;
-use crate::cohort::batch::BatchReport;
 use crate::model::{LedgerCell, LedgerKey};
 use crate::scenario::{GateMetric, Spec};
 use crate::time::{MICROS_PER_HOUR, SimTime};
@@ -17,6 +16,56 @@ use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 
 pub const REPORT_FORMAT_VERSION: u32 = 1;
+
+/// Counts about a run itself (not the target): the cohort keeps those about payers, the
+/// host those about its events and queues.
+#[derive(Clone, Debug, Default)]
+pub struct EngineStats {
+    pub events: u64,
+    pub payers_active: u64,
+    pub agents: u64,
+    pub batch_members: u64,
+    pub in_flight_at_end: u64,
+    pub pending_at_end: u64,
+    pub unserved_at_end: u64,
+    pub turned_away_full_hall: u64,
+}
+
+impl std::ops::AddAssign<&EngineStats> for EngineStats {
+    fn add_assign(&mut self, b: &EngineStats) {
+        self.events += b.events;
+        self.payers_active += b.payers_active;
+        self.agents += b.agents;
+        self.batch_members += b.batch_members;
+        self.in_flight_at_end += b.in_flight_at_end;
+        self.pending_at_end += b.pending_at_end;
+        self.unserved_at_end += b.unserved_at_end;
+        self.turned_away_full_hall += b.turned_away_full_hall;
+    }
+}
+
+/// One run of a batch (bank withholding, proxy payments), as the report shows it.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct RunReport {
+    pub at: String,
+    pub debits_sent: u64,
+    pub accepted: u64,
+    pub periods_debited: u64,
+    pub refused_suspended: u64,
+    pub overloaded: u64,
+    pub other_failures: u64,
+    pub stopped_as_suspended: bool,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct BatchReport {
+    pub name: String,
+    pub channel: String,
+    pub group: &'static str,
+    pub members: u64,
+    pub members_owing_at_end: u64,
+    pub runs: Vec<RunReport>,
+}
 
 #[derive(Clone, Debug, Serialize)]
 pub struct Report {
@@ -39,7 +88,7 @@ pub struct Report {
     pub engine: EngineReport,
     /// Live runs only (`cutover run`).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub live: Option<crate::live::report::LiveReport>,
+    pub live: Option<live::LiveReport>,
 }
 
 #[derive(Clone, Debug, Serialize)]

@@ -7,8 +7,8 @@
 
 pub mod store;
 
+use crate::clock::VirtualClock;
 use crate::contract::{self, PROBLEM_JSON};
-use crate::live::clock::VirtualClock;
 use crate::model::{IdemKey, Model, Request, Response, TargetId};
 use crate::scenario::{GroupKind, Spec};
 use crate::time::SimTime;
@@ -352,7 +352,7 @@ async fn admin_clock(
     if !(b.time_scale > 0.0 && b.time_scale <= 1e9) {
         return invalid(format!("time_scale: must be in (0, 1e9], got {}", b.time_scale));
     }
-    let wall = crate::live::clock::wall_now().0;
+    let wall = crate::clock::wall_now().0;
     if let Ok(mut c) = st.clock.write() {
         *c = VirtualClock::starting_now(at, b.time_scale);
     }

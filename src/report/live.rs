@@ -1,7 +1,7 @@
-//! The `live` section of a run's report.
+//! The `live` section of a run's report (`cutover run`): report types only; the live
+//! driver fills them.
 
-use super::auditor::AuditReport;
-use crate::report::Latency;
+use super::Latency;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -75,4 +75,46 @@ pub struct HookReport {
     pub duration_ms: f64,
     pub ok: bool,
     pub outcome: String,
+}
+
+/// Disagreements kept with their request, earliest first.
+pub const KEPT: usize = 20;
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Disagreement {
+    pub kind: String,
+    pub at: String,
+    pub operation: &'static str,
+    pub channel: String,
+    pub payer_id: u32,
+    pub expected: &'static str,
+    pub got: &'static str,
+}
+
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct AuditReport {
+    pub checked: u64,
+    pub disagreements: u64,
+    pub by_kind: BTreeMap<String, u64>,
+    pub first: Vec<Disagreement>,
+}
+
+impl AuditReport {
+    /// Add another auditor's report (one of another set of payers).
+    pub fn merge(&mut self, other: AuditReport) {
+        self.checked += other.checked;
+        self.disagreements += other.disagreements;
+        for (k, n) in other.by_kind {
+            *self.by_kind.entry(k).or_default() += n;
+        }
+        self.first.extend(other.first);
+    }
+
+    /// After merging: keep the earliest disagreements (each auditor kept its own earliest,
+    /// so the earliest of all are among them).
+    pub fn finish(&mut self) {
+        // Instants share one offset and format, so the text sorts as the time.
+        self.first.sort_by(|a, b| (&a.at, a.payer_id, a.operation).cmp(&(&b.at, b.payer_id, b.operation)));
+        self.first.truncate(KEPT);
+    }
 }

@@ -1,0 +1,54 @@
+//! What a sending thread and its connections share, whatever drives the connections: the
+//! request handed to a connection ([`Work`]), the answer it gives back ([`Done`]), the
+//! context of every call ([`CallCtx`]) and the [`Lanes`] a thread sends on (its own
+//! readiness loop, [`super::reactor`], or futures on a runtime, [`super::tasks`]).
+
+use crate::clock::VirtualClock;
+use crate::model::{Request, Response};
+use crate::scenario::Spec;
+use crate::time::SimTime;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// What one request in flight needs besides its connection (shared, read-only).
+pub(super) struct CallCtx {
+    pub spec: Arc<Spec>,
+    pub timeout: Duration,
+    pub scale: f64,
+    pub rebase_clock: Option<VirtualClock>,
+}
+
+pub(super) struct Done {
+    pub id: u32,
+    pub resp: Response,
+    /// When the target says it decided (payments), if it says so.
+    pub decided_at: Option<SimTime>,
+    pub sent: Instant,
+    pub done: Instant,
+}
+
+/// A request for a connection: its job's index and the request.
+pub(super) struct Work {
+    pub id: u32,
+    pub req: Request,
+}
+
+/// A thread's connections, as the code they share sees them.
+pub(super) trait Lanes {
+    /// Send `w` on an idle connection, or give it back when none is idle.
+    fn start(&mut self, w: Work) -> Result<(), Work>;
+    /// Give up every exchange whose deadline passed by `now`.
+    fn sweep(&mut self, now: Instant);
+}
+
+/// Map the instants a real-time target states onto the run's virtual timeline.
+pub(super) fn rebase(clock: &VirtualClock, resp: Response, decided_at: Option<SimTime>) -> (Response, Option<SimTime>) {
+    let wall_now = crate::clock::wall_now();
+    let map = |t: SimTime| clock.virtual_of_wall(t, wall_now);
+    let resp = match resp {
+        Response::Suspended { resume_at } => Response::Suspended { resume_at: resume_at.map(map) },
+        Response::NotYetVisible { visible_at } => Response::NotYetVisible { visible_at: map(visible_at) },
+        other => other,
+    };
+    (resp, decided_at.map(map))
+}
