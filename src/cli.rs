@@ -152,6 +152,10 @@ pub struct RunArgs {
     /// Admin token for the clock call (also CUTOVER_ADMIN_TOKEN).
     #[arg(long)]
     pub admin_token: Option<String>,
+    /// Run although the target, a `cutover serve`, runs another scenario's rules (without
+    /// it the run stops before the load, exit code 2).
+    #[arg(long)]
+    pub allow_other_scenario: bool,
     /// Seconds to wait for answers in flight after the end or Ctrl-C.
     #[arg(long, default_value_t = 5.0)]
     pub drain_seconds: f64,

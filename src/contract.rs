@@ -150,6 +150,25 @@ pub struct PaymentLookup {
     pub ledger_entries: u64,
 }
 
+/// `GET /v1/about`: what a `cutover serve` runs, so that a run can tell it runs the same rules.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct About {
+    /// `cutover`.
+    pub tool: String,
+    pub version: String,
+    pub scenario: AboutScenario,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct AboutScenario {
+    pub name: String,
+    /// Of the whole scenario's content.
+    pub digest: String,
+    /// Of what the rules decide by: phases and their closed channels, staged reopenings,
+    /// channels, leagues, calendar, record visibility.
+    pub rules_digest: String,
+}
+
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct StatusWire {
     pub now: String,

@@ -195,7 +195,8 @@ fn serve(args: cutover::cli::ServeArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn run_live(args: cutover::cli::RunArgs) -> anyhow::Result<ExitCode> {
-    use cutover::live::run::{RunConfig, TargetChoice, TransportKind};
+    use cutover::live::run::{RunConfig, TransportKind};
+    use cutover::live::target::{Api, Target};
     let spec = Arc::new(load(&args.scenario)?);
     let time_scale = args.time_scale.unwrap_or(spec.raw.run.time_scale);
     if !(time_scale > 0.0 && time_scale <= 1e9) {
@@ -210,8 +211,14 @@ fn run_live(args: cutover::cli::RunArgs) -> anyhow::Result<ExitCode> {
     let seed = args.seed.unwrap_or(spec.raw.seed);
     let out = args.out.clone().unwrap_or_else(|| PathBuf::from("reports").join(format!("{}-run", spec.raw.name)));
     let target = match (&args.target, args.model) {
-        (Some(url), false) => TargetChoice::Http { url: url.clone() },
-        _ => TargetChoice::Model,
+        (Some(url), false) => {
+            let api = match &args.profile {
+                Some(p) => Api::Profile(Arc::new(cutover::live::profile::Profile::load(p)?)),
+                None => Api::Contract,
+            };
+            Target::http(url, api).map_err(|e| anyhow::anyhow!(e))?
+        }
+        _ => Target::model(&spec),
     };
     let cfg = RunConfig {
         target,
@@ -232,10 +239,7 @@ fn run_live(args: cutover::cli::RunArgs) -> anyhow::Result<ExitCode> {
         progress: !args.quiet,
         drain: std::time::Duration::from_secs_f64(args.drain_seconds.clamp(0.0, 600.0)),
         rebase_now: args.rebase_now,
-        profile: match &args.profile {
-            Some(p) => Some(Arc::new(cutover::live::profile::Profile::load(p)?)),
-            None => None,
-        },
+        allow_other_scenario: args.allow_other_scenario,
     };
     let file = args.scenario.display().to_string();
     // The coordinator's runtime (clock sync, hooks, progress, reconciliation); the run

@@ -7,6 +7,7 @@ pub mod profile;
 mod reactor;
 pub mod run;
 mod shard;
+pub mod target;
 mod tasks;
 pub mod timer;
 pub mod transport;

@@ -9,9 +9,9 @@
 
 use super::http1::{Conn, Step};
 use super::lanes::{CallCtx, Done, Lanes, Work, rebase};
-use super::profile::Profile;
+use super::target::Api;
 use super::transport::Base;
-use crate::contract::{self, WireScratch};
+use crate::contract::WireScratch;
 use crate::model::Response;
 use crate::vocabulary::Failure;
 use mio::{Events, Poll, Token};
@@ -25,18 +25,18 @@ const TIMER: Token = Token(usize::MAX);
 pub(super) struct Lane {
     conn: Conn,
     scratch: WireScratch,
-    profile: Option<Arc<Profile>>,
+    api: Api,
     work: Option<Work>,
     sent: Instant,
     deadline: Option<Instant>,
 }
 
 impl Lane {
-    pub fn new(base: &Base, profile: Option<Arc<Profile>>) -> Lane {
+    pub fn new(base: &Base, api: Api) -> Lane {
         Lane {
             conn: Conn::new(base.addr, &base.host),
             scratch: WireScratch::default(),
-            profile,
+            api,
             work: None,
             sent: Instant::now(),
             deadline: None,
@@ -123,14 +123,8 @@ impl Reactor {
         let lane = &mut self.lanes[i as usize];
         lane.sent = now;
         lane.deadline = Some(now + self.ctx.timeout);
-        let rendered;
-        let wire = match &lane.profile {
-            Some(p) => {
-                rendered = p.render(&self.ctx.spec, &w.req);
-                rendered.as_ref()
-            }
-            None => contract::wire_into(&self.ctx.spec, &w.req, &mut lane.scratch),
-        };
+        let mut rendered = None;
+        let wire = lane.api.wire(&self.ctx.spec, &w.req, &mut lane.scratch, &mut rendered);
         let step = lane.conn.begin(self.poll.registry(), Token(i as usize), now, wire);
         lane.work = Some(w);
         self.busy += 1;
@@ -147,10 +141,7 @@ impl Reactor {
                 let Some(w) = &lane.work else { return };
                 let (status, retry_after, body) = lane.conn.answer();
                 let scale = self.ctx.scale;
-                let answer = match &lane.profile {
-                    Some(p) => p.read_answer_timed(&w.req, status, retry_after, body, scale),
-                    None => contract::from_wire_timed(status, retry_after, body, scale),
-                };
+                let answer = lane.api.read(&w.req, status, retry_after, body, scale);
                 lane.conn.done();
                 answer
             }
@@ -301,7 +292,10 @@ mod tests {
         drop(closed);
         let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let base = |addr: std::net::SocketAddr| Base { url: format!("http://{addr}"), host: addr.to_string(), addr };
-        let mut r = reactor(vec![Lane::new(&base(refused_addr), None), Lane::new(&base(silent.local_addr().unwrap()), None)]);
+        let mut r = reactor(vec![
+            Lane::new(&base(refused_addr), crate::live::target::Api::Contract),
+            Lane::new(&base(silent.local_addr().unwrap()), crate::live::target::Api::Contract),
+        ]);
         let req = |n: u32| Request::Pay {
             key: IdemKey(n as u128),
             payer: PayerRef { id: n, group: GroupKind::Flexible, league: 0 },

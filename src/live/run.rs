@@ -9,32 +9,22 @@
 //! recorded and reconciles the journal against the target's books.
 
 use super::journal::Journal;
-use super::lanes::CallCtx;
-use super::reactor::Lane;
-use super::shard::{self, Conns, Gauge, Plan};
-use super::transport::{Base, Transport};
+use super::shard::{self, Gauge, Plan};
+use super::target::{PreflightConfig, Target, client};
 use crate::clock::VirtualClock;
 use crate::cohort::Members;
-use crate::contract;
 use crate::demand::{Cast, Demand};
-use crate::model::{IdemKey, LedgerCell, LedgerKey, Model, Request, Rules};
+use crate::model::{IdemKey, Request};
 use crate::population::Population;
 use crate::report::EngineStats;
 use crate::report::live::{HookReport, JournalReport, LiveReport, Reconciliation};
 use crate::report::recorder::Recorder;
 use crate::scenario::Spec;
 use crate::time::SimTime;
-use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-
-#[derive(Clone, Debug)]
-pub enum TargetChoice {
-    Http { url: String },
-    Model,
-}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TransportKind {
@@ -43,9 +33,8 @@ pub enum TransportKind {
     Reqwest,
 }
 
-#[derive(Clone, Debug)]
 pub struct RunConfig {
-    pub target: TargetChoice,
+    pub target: Target,
     pub transport: TransportKind,
     pub time_scale: f64,
     pub connections: usize,
@@ -66,8 +55,8 @@ pub struct RunConfig {
     /// The target keeps real time (`--rebase-now`): instants it states (reopening, record
     /// visibility, acceptance) are wall-clock instants, mapped onto the run's virtual timeline.
     pub rebase_now: bool,
-    /// How the target's API looks; `None` = the bundled contract.
-    pub profile: Option<Arc<super::profile::Profile>>,
+    /// Run although a `cutover serve` target runs other rules.
+    pub allow_other_scenario: bool,
 }
 
 pub struct RunOutput {
@@ -92,104 +81,6 @@ fn cpu_seconds() -> Option<f64> {
     let (utime, stime): (f64, f64) = (f.get(11)?.parse().ok()?, f.get(12)?.parse().ok()?);
     // Linux reports clock ticks of 1/100 s on every common configuration (USER_HZ).
     Some((utime + stime) / 100.0)
-}
-
-/// One-off HTTP calls (clock sync, ledger, reconciliation, hooks) go through reqwest.
-fn client(timeout: Duration) -> reqwest::Client {
-    reqwest::Client::builder().timeout(timeout).build().unwrap_or_default()
-}
-
-/// Set the target's clock to the run's. The target adopts the instant it is sent when it
-/// receives it, so its clock lags by up to the call's round trip: the call is repeated (on
-/// the same connection) until one round trip is short, and the last round trip is returned
-/// so that the auditor's window can allow for it.
-async fn sync_clock(base: &Base, clock: &VirtualClock, spec: &Spec, token: Option<&str>) -> Result<Duration, String> {
-    const SHORT: Duration = Duration::from_millis(2);
-    let http = client(Duration::from_secs(10));
-    let mut rtt = Duration::ZERO;
-    for _ in 0..5 {
-        let body = contract::ClockBody { virtual_now: clock.now().format(spec.calendar.offset), time_scale: clock.scale() };
-        let mut rb = http.post(format!("{}/v1/admin/clock", base.url)).json(&body);
-        if let Some(t) = token {
-            rb = rb.bearer_auth(t);
-        }
-        let sent = Instant::now();
-        match rb.send().await {
-            Ok(r) if r.status().is_success() => rtt = sent.elapsed(),
-            Ok(r) => {
-                return Err(format!(
-                    "{}: POST /v1/admin/clock answered {} (give --admin-token, or --no-clock-sync for a target that keeps its own clock)",
-                    base.url,
-                    r.status()
-                ));
-            }
-            Err(e) => return Err(format!("cannot reach the target {}: {e}", base.url)),
-        }
-        if rtt < SHORT {
-            break;
-        }
-    }
-    Ok(rtt)
-}
-
-async fn read_ledger_profile(base: &Base, spec: &Spec, p: &super::profile::Profile) -> Result<BTreeMap<LedgerKey, LedgerCell>, String> {
-    let w = p.ledger_request();
-    let method = reqwest::Method::from_bytes(w.method.as_bytes()).unwrap_or(reqwest::Method::GET);
-    let r = client(Duration::from_secs(30))
-        .request(method, format!("{}{}", base.url, w.path))
-        .send()
-        .await
-        .map_err(|e| format!("{} {}: {e}", w.method, w.path))?;
-    if !r.status().is_success() {
-        return Err(format!("{} {} answered {}", w.method, w.path, r.status()));
-    }
-    let body = r.bytes().await.map_err(|e| format!("{} {}: {e}", w.method, w.path))?;
-    p.read_ledger(spec, &body)
-}
-
-async fn read_ledger_http(base: &Base, spec: &Spec) -> Result<BTreeMap<LedgerKey, LedgerCell>, String> {
-    let r =
-        client(Duration::from_secs(30)).get(format!("{}/v1/ledger", base.url)).send().await.map_err(|e| format!("GET /v1/ledger: {e}"))?;
-    if !r.status().is_success() {
-        return Err(format!("GET /v1/ledger answered {}", r.status()));
-    }
-    let w: contract::LedgerWire = r.json().await.map_err(|e| format!("GET /v1/ledger: {e}"))?;
-    let mut out = BTreeMap::new();
-    for c in w.cells {
-        let l =
-            spec.leagues.iter().position(|x| x.name == c.league).ok_or_else(|| format!("GET /v1/ledger: unknown league {:?}", c.league))?;
-        let cell: &mut LedgerCell = out.entry((l as u8, c.group, c.insurance)).or_default();
-        cell.count += c.count;
-        cell.sum_fen += c.sum_fen;
-    }
-    Ok(out)
-}
-
-/// Whether the target holds a payment under `key`.
-async fn present(
-    target: &TargetChoice,
-    base: Option<&Base>,
-    model: Option<&Arc<Mutex<Model>>>,
-    http: &reqwest::Client,
-    key: IdemKey,
-    profile: Option<&super::profile::Profile>,
-) -> Result<bool, String> {
-    match (target, base, model) {
-        (TargetChoice::Model, _, Some(m)) => Ok(m.lock().map(|m| m.payment_by_key(key).is_some()).unwrap_or(false)),
-        (_, Some(b), _) => {
-            let path = match profile {
-                Some(p) => p.payment_path(key),
-                None => format!("/v1/payments/{}", key.to_text()),
-            };
-            let r = http.get(format!("{}{path}", b.url)).send().await.map_err(|e| format!("GET {path}: {e}"))?;
-            match r.status().as_u16() {
-                200 => Ok(true),
-                404 => Ok(false),
-                s => Err(format!("GET {path} answered {s}")),
-            }
-        }
-        _ => Err("no target".into()),
-    }
 }
 
 /// Run a hook's command to its end, killing it past `limit` (on a thread of its own: tokio's
@@ -334,40 +225,19 @@ pub async fn run(spec: Arc<Spec>, cfg: RunConfig, scenario_file: &str) -> Result
     let population = Population::new(&spec, cfg.seed);
     let members = Members::all(&spec, Cast::new(&demand, &population));
 
-    let base = match &cfg.target {
-        TargetChoice::Http { url } => Some(Base::parse(url).map_err(RunError::Target)?),
-        TargetChoice::Model => None,
-    };
-    let model = matches!(cfg.target, TargetChoice::Model).then(|| Arc::new(Mutex::new(Model::new(Arc::new(Rules::from_spec(&spec))))));
+    let target = &cfg.target;
     let clock = VirtualClock::starting_now(spec.start, scale);
-    let sync_rtt = match (&base, cfg.sync_clock) {
-        (Some(b), true) => Some(sync_clock(b, &clock, &spec, cfg.admin_token.as_deref()).await.map_err(RunError::Target)?),
-        _ => None,
+    let checks = PreflightConfig {
+        clock: &clock,
+        sync_clock: cfg.sync_clock,
+        admin_token: cfg.admin_token.as_deref(),
+        allow_other_scenario: cfg.allow_other_scenario,
     };
+    let sync_rtt = target.preflight(&spec, &checks).await.map_err(RunError::Target)?.clock_round_trip;
     let connections = cfg.connections.max(1);
     let threads = cfg.threads.clamp(1, connections);
     let shared_reqwest = client(cfg.timeout);
-    // One thread's `n` connections.
-    let conns = |n: usize| {
-        let each = |t: &dyn Fn() -> Transport| Conns::Tasks((0..n).map(|_| t()).collect());
-        match (&base, &model, cfg.transport) {
-            (Some(b), _, TransportKind::Http1) => Conns::Http1((0..n).map(|_| Lane::new(b, cfg.profile.clone())).collect()),
-            (Some(b), _, TransportKind::Hyper) => {
-                each(&|| Transport::Hyper { base: b.clone(), sender: None, profile: cfg.profile.clone() })
-            }
-            (Some(b), _, TransportKind::Reqwest) => {
-                each(&|| Transport::Reqwest { base: b.clone(), client: shared_reqwest.clone(), profile: cfg.profile.clone() })
-            }
-            (None, Some(m), _) => each(&|| Transport::Model { model: m.clone(), clock }),
-            (None, None, _) => unreachable!("a model target always has a model"),
-        }
-    };
-    let ctx = Arc::new(CallCtx {
-        spec: spec.clone(),
-        timeout: cfg.timeout,
-        scale,
-        rebase_clock: (cfg.rebase_now && base.is_some()).then_some(clock),
-    });
+    let ctx = target.call_ctx(&spec, cfg.timeout, scale, cfg.rebase_now.then_some(clock));
     // The auditor's window is widened by 5 ms of real time (clock skew, scheduling)
     // and by the clock call's round trip (how far the target's clock may lag).
     let margin_real = Duration::from_millis(5) + sync_rtt.unwrap_or_default();
@@ -384,7 +254,7 @@ pub async fn run(spec: Arc<Spec>, cfg: RunConfig, scenario_file: &str) -> Result
             demand: demand.clone(),
             clock,
             members,
-            conns: conns(n),
+            conns: target.connections(n, cfg.transport, clock, &shared_reqwest),
             ctx: ctx.clone(),
             capacity: n + queue,
             journal: journal.share(),
@@ -529,14 +399,13 @@ pub async fn run(spec: Arc<Spec>, cfg: RunConfig, scenario_file: &str) -> Result
     }
 
     // Reconciliation against the target's books.
-    let http = client(Duration::from_secs(10));
     let mut rec = Reconciliation { acknowledged: recorder.acknowledged().len() as u64, ..Reconciliation::default() };
     rec.unknown = unknown_reqs.len() as u64;
     for req in &unknown_reqs {
         let Some(key) = contract_key(req) else {
             continue;
         };
-        match present(&cfg.target, base.as_ref(), model.as_ref(), &http, key, cfg.profile.as_deref()).await {
+        match target.holds(key).await {
             Ok(true) => {
                 rec.unknown_present += 1;
                 recorder.book(req);
@@ -553,7 +422,7 @@ pub async fn run(spec: Arc<Spec>, cfg: RunConfig, scenario_file: &str) -> Result
         let mut keys: Vec<IdemKey> = recorder.acknowledged().iter().copied().collect();
         keys.sort();
         for key in keys {
-            match present(&cfg.target, base.as_ref(), model.as_ref(), &http, key, cfg.profile.as_deref()).await {
+            match target.holds(key).await {
                 Ok(true) => {}
                 Ok(false) => {
                     rec.lost += 1;
@@ -568,14 +437,7 @@ pub async fn run(spec: Arc<Spec>, cfg: RunConfig, scenario_file: &str) -> Result
             }
         }
     }
-    let actual = match (&base, &model) {
-        (Some(b), _) => match &cfg.profile {
-            Some(p) => read_ledger_profile(b, &spec, p).await,
-            None => read_ledger_http(b, &spec).await,
-        },
-        (None, Some(m)) => m.lock().map(|m| m.ledger()).map_err(|_| "model lock poisoned".to_string()),
-        _ => Err("no target".into()),
-    };
+    let actual = target.ledger(&spec).await;
     if let Ok(a) = &actual {
         rec.ledger_entries = a.values().map(|c| c.count).sum();
         let expected = recorder.expected_ledger();
@@ -594,18 +456,9 @@ pub async fn run(spec: Arc<Spec>, cfg: RunConfig, scenario_file: &str) -> Result
         actual_ledger: actual,
         audit_disagreements: audit.disagreements,
     });
-    let target = match &cfg.target {
-        TargetChoice::Http { url } => url.clone(),
-        TargetChoice::Model => "in-process model".into(),
-    };
     report.live = Some(LiveReport {
-        target,
-        transport: match (&cfg.target, cfg.transport) {
-            (TargetChoice::Model, _) => "model".into(),
-            (_, TransportKind::Http1) => "http1".into(),
-            (_, TransportKind::Hyper) => "hyper-http1".into(),
-            (_, TransportKind::Reqwest) => "reqwest".into(),
-        },
+        target: target.label(),
+        transport: target.transport_name(cfg.transport).into(),
         time_scale: scale,
         connections,
         threads,

@@ -12,9 +12,9 @@
 //! A transport never fails the run: every failure becomes [`Response::Error`] with a kind
 //! (`timeout`, `refused`, `reset`, `transport`, `unexpected_status`, `bad_body`).
 
-use super::profile::Profile;
+use super::target::Api;
 use crate::clock::VirtualClock;
-use crate::contract::{self, WireRequest};
+use crate::contract::WireRequest;
 use crate::model::{Model, Request, Response};
 use crate::time::SimTime;
 use bytes::Bytes;
@@ -52,8 +52,8 @@ impl Base {
 }
 
 pub enum Transport {
-    Hyper { base: Base, sender: Option<SendRequest<Full<Bytes>>>, profile: Option<Arc<Profile>> },
-    Reqwest { base: Base, client: reqwest::Client, profile: Option<Arc<Profile>> },
+    Hyper { base: Base, sender: Option<SendRequest<Full<Bytes>>>, api: Api },
+    Reqwest { base: Base, client: reqwest::Client, api: Api },
     Model { model: Arc<Mutex<Model>>, clock: VirtualClock },
 }
 
@@ -103,20 +103,14 @@ impl Transport {
                 }
             }
             _ => {
-                let profile = match self {
-                    Transport::Hyper { profile, .. } | Transport::Reqwest { profile, .. } => profile.clone(),
-                    Transport::Model { .. } => None,
+                let api = match self {
+                    Transport::Hyper { api, .. } | Transport::Reqwest { api, .. } => api.clone(),
+                    Transport::Model { .. } => return (Response::Error { kind: Failure::Transport }, None),
                 };
-                let wire = match &profile {
-                    Some(p) => p.render(spec, req),
-                    None => contract::to_wire(spec, req),
-                };
+                let wire = api.request(spec, req);
                 match self.exchange(&wire).await {
                     Err(kind) => (Response::Error { kind }, None),
-                    Ok(a) => match &profile {
-                        Some(p) => p.read_answer_timed(req, a.status, a.retry_after.as_deref(), &a.body, time_scale),
-                        None => contract::from_wire_timed(a.status, a.retry_after.as_deref(), &a.body, time_scale),
-                    },
+                    Ok(a) => api.read(req, a.status, a.retry_after.as_deref(), &a.body, time_scale),
                 }
             }
         }

@@ -155,18 +155,49 @@ pub struct BatchSpec {
     pub concurrency: u32,
 }
 
+/// FNV-1a (64 bits) of `bytes`, as 16 hex digits.
+fn fnv_hex(bytes: &[u8]) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in bytes {
+        h ^= *b as u64;
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    format!("{h:016x}")
+}
+
 impl Spec {
     /// A digest of the scenario's content (16 hex digits, FNV-1a over its canonical JSON):
     /// the same scenario gives the same digest whatever its file's layout.
     pub fn digest(&self) -> String {
         // Serializing the scenario's plain data cannot fail.
-        let text = serde_json::to_vec(&self.raw).unwrap_or_default();
-        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-        for b in text {
-            h ^= b as u64;
-            h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        fnv_hex(&serde_json::to_vec(&self.raw).unwrap_or_default())
+    }
+
+    /// A digest of what the reference model decides by (the phases' starts and closed
+    /// channels, staged reopenings, channel ids, league names, the calendar, the working
+    /// days until a record is visible), so that two scenarios that differ only in
+    /// population, demand, the timeline's end or gates have the same rules digest.
+    pub fn rules_digest(&self) -> String {
+        use std::fmt::Write as _;
+        let mut t = String::new();
+        let ids = |closed: &[bool]| -> Vec<&str> {
+            closed.iter().zip(&self.channels).filter(|(c, _)| **c).map(|(_, ch)| ch.id.as_str()).collect()
+        };
+        for p in &self.phases {
+            let _ = writeln!(t, "phase {} {} {:?}", p.name, p.start.0, ids(&p.closed));
         }
-        format!("{h:016x}")
+        for s in &self.staged {
+            let leagues: Vec<&str> = s.leagues.iter().zip(&self.leagues).filter(|(on, _)| **on).map(|(_, l)| l.name.as_str()).collect();
+            let groups: Vec<&str> = s.groups.iter().map(|g| g.as_str()).collect();
+            let _ = writeln!(t, "staged {} {} {groups:?} {leagues:?}", s.from.0, s.opens.0);
+        }
+        let channels: Vec<&str> = self.channels.iter().map(|c| c.id.as_str()).collect();
+        let leagues: Vec<&str> = self.leagues.iter().map(|l| l.name.as_str()).collect();
+        let c = &self.calendar;
+        let _ = writeln!(t, "channels {channels:?}\nleagues {leagues:?}");
+        let _ = writeln!(t, "calendar {} {:?} {:?} {:?}", c.offset, c.holidays, c.makeup_workdays, c.weekend);
+        let _ = writeln!(t, "visible after {} working days", self.raw.behaviour.record_visible_working_days);
+        fnv_hex(t.as_bytes())
     }
 
     pub fn channel_index(&self, id: &str) -> Option<ChannelIdx> {

@@ -112,6 +112,7 @@ pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/v1/openapi.json", get(openapi))
         .route("/v1/health", get(|| async { "ok" }))
+        .route("/v1/about", get(about))
         .route("/v1/status", get(status))
         .route("/v1/assessments", post(assess))
         .route("/v1/payments", post(pay))
@@ -202,6 +203,12 @@ async fn decide(st: &AppState, req: Request) -> Reply {
         return reply(&st.spec, Response::Error { kind: Failure::StorageFailed }, now);
     }
     reply(&st.spec, st.ids.outward(resp), now)
+}
+
+async fn about(State(st): State<Arc<AppState>>) -> Reply {
+    let scenario =
+        contract::AboutScenario { name: st.spec.raw.name.clone(), digest: st.spec.digest(), rules_digest: st.spec.rules_digest() };
+    json(StatusCode::OK, &contract::About { tool: "cutover".into(), version: env!("CARGO_PKG_VERSION").into(), scenario })
 }
 
 async fn openapi() -> Reply {

@@ -517,3 +517,50 @@ fn a_deployment_that_answers_text_ids_through_a_profile() {
     let first = journal.lines().find(|l| l.contains(r#""event":"accepted""#)).expect("an accepted payment in the journal");
     assert!(first.contains(r#""payment_id":"pay-"#), "journaled as received: {first}");
 }
+
+/// Regression: a profile that does not fit the target used to send every request, show
+/// 100 % errors and end as a failed gate advising to replay the seed. The run checks the
+/// target first and stops at once, exit code 2, with the reason.
+#[test]
+fn the_target_is_checked_before_the_load() {
+    let server = Server::start(0, &["--scenario", "scenarios/ci-smoke.json"]);
+    let dir = temp_dir("preflight");
+    let started = std::time::Instant::now();
+    let o = cutover(&[
+        "run",
+        "scenarios/ci-smoke.json",
+        "--target",
+        &server.url,
+        "--profile",
+        "profiles/example-other-api.json",
+        "--out",
+        dir.to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}{}", stdout(&o), stderr(&o));
+    assert!(stderr(&o).contains("ledger") && stderr(&o).contains("example-other-api"), "{}", stderr(&o));
+    assert!(!dir.join("report.json").exists(), "no load was sent, no report written");
+    assert!(started.elapsed() < Duration::from_secs(20), "stopped before the load");
+
+    // Another scenario's rules on the server: stop, unless the flag says it is meant.
+    let mut v = short_smoke();
+    for phase in v["timeline"]["phases"].as_array_mut().unwrap() {
+        phase["suspend_all"] = serde_json::Value::Bool(true);
+    }
+    let other = write_scenario(&dir, "suspended.json", &v);
+    let args =
+        ["run", other.to_str().unwrap(), "--target", &server.url, "--time-scale", "400000", "--out", dir.to_str().unwrap(), "--quiet"];
+    let o = cutover(&args);
+    assert_eq!(o.status.code(), Some(2), "{}{}", stdout(&o), stderr(&o));
+    assert!(stderr(&o).contains("other rules") && stderr(&o).contains("--allow-other-scenario"), "{}", stderr(&o));
+    let mut allowed = args.to_vec();
+    allowed.push("--allow-other-scenario");
+    let o = wait_bounded(spawn_cutover(&allowed), Duration::from_secs(60));
+    assert!(matches!(o.status.code(), Some(0 | 1)), "the run went ahead: {}{}", stdout(&o), stderr(&o));
+    assert!(dir.join("report.json").exists());
+
+    // Nothing listening: exit 2 at once, naming the target.
+    let o = cutover(&["run", "scenarios/ci-smoke.json", "--target", "http://127.0.0.1:9", "--quiet", "--out", dir.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}{}", stdout(&o), stderr(&o));
+    assert!(stderr(&o).contains("cannot reach the target"), "{}", stderr(&o));
+}

@@ -1,0 +1,290 @@
+//! The target of a run, as one value: the in-process model, or a deployment over HTTP
+//! whose API is the bundled contract or a target profile ([`Api`]: the one place that
+//! knows which). Through it the run sends requests (its connections), reads the ledger,
+//! asks whether a key is held, and checks the target before the load starts
+//! ([`Target::preflight`]).
+
+use super::lanes::CallCtx;
+use super::profile::Profile;
+use super::reactor::Lane;
+use super::run::TransportKind;
+use super::shard::Conns;
+use super::transport::{Base, Transport};
+use crate::clock::VirtualClock;
+use crate::contract::{self, WireRef, WireRequest, WireScratch};
+use crate::model::{IdemKey, LedgerCell, LedgerKey, Model, Request, Response};
+use crate::scenario::Spec;
+use crate::time::SimTime;
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+pub type Ledger = BTreeMap<LedgerKey, LedgerCell>;
+
+/// How a deployment's API looks.
+#[derive(Clone, Debug)]
+pub enum Api {
+    /// The bundled `/v1` contract (`cutover serve`), through the driver's own fast paths.
+    Contract,
+    Profile(Arc<Profile>),
+}
+
+impl Api {
+    /// The HTTP request for `req`; for the contract written into `scratch` without
+    /// allocating, for a profile rendered into `rendered`.
+    pub fn wire<'a>(&self, spec: &Spec, req: &Request, scratch: &'a mut WireScratch, rendered: &'a mut Option<WireRequest>) -> WireRef<'a> {
+        match self {
+            Api::Contract => contract::wire_into(spec, req, scratch),
+            Api::Profile(p) => rendered.insert(p.render(spec, req)).as_ref(),
+        }
+    }
+
+    /// The HTTP request for `req`, owned.
+    pub fn request(&self, spec: &Spec, req: &Request) -> WireRequest {
+        match self {
+            Api::Contract => contract::to_wire(spec, req),
+            Api::Profile(p) => p.render(spec, req),
+        }
+    }
+
+    /// An HTTP answer to `req` as a model answer, with the instant the target says it
+    /// accepted a payment, if it says so.
+    pub fn read(&self, req: &Request, status: u16, retry_after: Option<&str>, body: &[u8], scale: f64) -> (Response, Option<SimTime>) {
+        match self {
+            Api::Contract => contract::from_wire_timed(status, retry_after, body, scale),
+            Api::Profile(p) => p.read_answer_timed(req, status, retry_after, body, scale),
+        }
+    }
+
+    fn ledger_request(&self) -> WireRequest {
+        match self {
+            Api::Contract => {
+                WireRequest { method: "GET", path: "/v1/ledger".into(), idempotency_key: None, headers: Vec::new(), body: None }
+            }
+            Api::Profile(p) => p.ledger_request(),
+        }
+    }
+
+    fn read_ledger(&self, spec: &Spec, body: &[u8]) -> Result<Ledger, String> {
+        match self {
+            Api::Contract => {
+                let w: contract::LedgerWire = serde_json::from_slice(body).map_err(|e| format!("the ledger is not the contract's: {e}"))?;
+                let mut out = BTreeMap::new();
+                for c in w.cells {
+                    let l = spec.leagues.iter().position(|x| x.name == c.league).ok_or_else(|| format!("unknown league {:?}", c.league))?;
+                    let cell: &mut LedgerCell = out.entry((l as u8, c.group, c.insurance)).or_default();
+                    cell.count += c.count;
+                    cell.sum_fen += c.sum_fen;
+                }
+                Ok(out)
+            }
+            Api::Profile(p) => p.read_ledger(spec, body),
+        }
+    }
+
+    fn payment_path(&self, key: IdemKey) -> String {
+        match self {
+            Api::Contract => format!("/v1/payments/{}", key.to_text()),
+            Api::Profile(p) => p.payment_path(key),
+        }
+    }
+
+    fn clock_path(&self) -> Option<&str> {
+        match self {
+            Api::Contract => Some("/v1/admin/clock"),
+            Api::Profile(p) => p.clock_path.as_deref(),
+        }
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            Api::Contract => "the bundled contract".into(),
+            Api::Profile(p) => format!("profile {:?}", p.name),
+        }
+    }
+}
+
+/// The target of a run.
+pub enum Target {
+    Model(Arc<Mutex<Model>>),
+    Http { base: Base, api: Api, http: reqwest::Client },
+}
+
+/// What the checks before the load found.
+#[derive(Clone, Debug, Default)]
+pub struct Preflight {
+    /// The last round trip of the call that set the target's clock, if the run set it.
+    pub clock_round_trip: Option<Duration>,
+}
+
+/// What checking the target before the load needs to know.
+pub struct PreflightConfig<'a> {
+    pub clock: &'a VirtualClock,
+    pub sync_clock: bool,
+    pub admin_token: Option<&'a str>,
+    /// Run although a `cutover serve` target runs other rules (`--allow-other-scenario`).
+    pub allow_other_scenario: bool,
+}
+
+/// One-off HTTP calls (checks, ledger, reconciliation) go through reqwest.
+pub(super) fn client(timeout: Duration) -> reqwest::Client {
+    reqwest::Client::builder().timeout(timeout).build().unwrap_or_default()
+}
+
+impl Target {
+    /// The in-process model with the scenario's rules.
+    pub fn model(spec: &Spec) -> Target {
+        Target::Model(Arc::new(Mutex::new(Model::new(Arc::new(crate::model::Rules::from_spec(spec))))))
+    }
+
+    /// A deployment at `url` (`http://host:port`) speaking `api`.
+    pub fn http(url: &str, api: Api) -> Result<Target, String> {
+        Ok(Target::Http { base: Base::parse(url)?, api, http: client(Duration::from_secs(30)) })
+    }
+
+    /// Where the run sends: the URL, or the in-process model.
+    pub fn label(&self) -> String {
+        match self {
+            Target::Model(_) => "in-process model".into(),
+            Target::Http { base, .. } => base.url.clone(),
+        }
+    }
+
+    pub fn is_http(&self) -> bool {
+        matches!(self, Target::Http { .. })
+    }
+
+    /// The name of the way requests travel, for the report.
+    pub fn transport_name(&self, kind: TransportKind) -> &'static str {
+        match (self, kind) {
+            (Target::Model(_), _) => "model",
+            (_, TransportKind::Http1) => "http1",
+            (_, TransportKind::Hyper) => "hyper-http1",
+            (_, TransportKind::Reqwest) => "reqwest",
+        }
+    }
+
+    /// `n` connections of one sending thread.
+    pub(super) fn connections(&self, n: usize, kind: TransportKind, clock: VirtualClock, shared: &reqwest::Client) -> Conns {
+        match (self, kind) {
+            (Target::Http { base, api, .. }, TransportKind::Http1) => Conns::Http1((0..n).map(|_| Lane::new(base, api.clone())).collect()),
+            (Target::Http { base, api, .. }, TransportKind::Hyper) => {
+                Conns::Tasks((0..n).map(|_| Transport::Hyper { base: base.clone(), sender: None, api: api.clone() }).collect())
+            }
+            (Target::Http { base, api, .. }, TransportKind::Reqwest) => {
+                Conns::Tasks((0..n).map(|_| Transport::Reqwest { base: base.clone(), client: shared.clone(), api: api.clone() }).collect())
+            }
+            (Target::Model(m), _) => Conns::Tasks((0..n).map(|_| Transport::Model { model: m.clone(), clock }).collect()),
+        }
+    }
+
+    /// The context of every call on this target's connections.
+    pub(super) fn call_ctx(&self, spec: &Arc<Spec>, timeout: Duration, scale: f64, rebase: Option<VirtualClock>) -> Arc<CallCtx> {
+        Arc::new(CallCtx { spec: spec.clone(), timeout, scale, rebase_clock: rebase.filter(|_| self.is_http()) })
+    }
+
+    /// The target's ledger totals.
+    pub async fn ledger(&self, spec: &Spec) -> Result<Ledger, String> {
+        let (base, api, http) = match self {
+            Target::Model(m) => return m.lock().map(|m| m.ledger()).map_err(|_| "model lock poisoned".to_string()),
+            Target::Http { base, api, http } => (base, api, http),
+        };
+        let w = api.ledger_request();
+        let method = reqwest::Method::from_bytes(w.method.as_bytes()).unwrap_or(reqwest::Method::GET);
+        let what = format!("{} {}", w.method, w.path);
+        let r = http.request(method, format!("{}{}", base.url, w.path)).send().await.map_err(|e| format!("{what}: {e}"))?;
+        if !r.status().is_success() {
+            return Err(format!("{what} answered {}", r.status()));
+        }
+        let body = r.bytes().await.map_err(|e| format!("{what}: {e}"))?;
+        api.read_ledger(spec, &body).map_err(|e| format!("{what}: {e}"))
+    }
+
+    /// Whether the target holds a payment under `key`.
+    pub async fn holds(&self, key: IdemKey) -> Result<bool, String> {
+        let (base, api, http) = match self {
+            Target::Model(m) => return Ok(m.lock().map(|m| m.payment_by_key(key).is_some()).unwrap_or(false)),
+            Target::Http { base, api, http } => (base, api, http),
+        };
+        let path = api.payment_path(key);
+        let r = http.get(format!("{}{path}", base.url)).send().await.map_err(|e| format!("GET {path}: {e}"))?;
+        match r.status().as_u16() {
+            200 => Ok(true),
+            404 => Ok(false),
+            s => Err(format!("GET {path} answered {s}")),
+        }
+    }
+
+    /// Check the target before the load starts: reachable, running the same rules (a
+    /// `cutover serve` says which through `GET /v1/about`), its ledger readable through the
+    /// API, its clock set. The first failure is the reason the run does not start.
+    pub async fn preflight(&self, spec: &Spec, cfg: &PreflightConfig<'_>) -> Result<Preflight, String> {
+        let Target::Http { base, api, http } = self else {
+            return Ok(Preflight::default());
+        };
+        let url = &base.url;
+        let about = http
+            .get(format!("{url}/v1/about"))
+            .timeout(Duration::from_secs(10))
+            .send()
+            .await
+            .map_err(|e| format!("cannot reach the target {url}: {e}"))?;
+        if about.status().is_success()
+            && let Ok(a) = about.json::<contract::About>().await
+            && a.tool == "cutover"
+            && a.scenario.rules_digest != spec.rules_digest()
+            && !cfg.allow_other_scenario
+        {
+            return Err(format!(
+                "the target {url} is a cutover serve running other rules: scenario {:?} (rules digest {}), this run's {:?} (rules digest {}); \
+                 start it with --scenario naming this run's file, or pass --allow-other-scenario if that is meant",
+                a.scenario.name,
+                a.scenario.rules_digest,
+                spec.raw.name,
+                spec.rules_digest()
+            ));
+        }
+        if let Err(e) = self.ledger(spec).await {
+            return Err(format!("the ledger of {url} cannot be read through {}: {e}", api.describe()));
+        }
+        let clock_round_trip = match (cfg.sync_clock, api.clock_path()) {
+            (true, Some(path)) => Some(sync_clock(base, path, cfg, spec).await?),
+            _ => None,
+        };
+        Ok(Preflight { clock_round_trip })
+    }
+}
+
+/// Set the target's clock to the run's. The target adopts the instant it is sent when it
+/// receives it, so its clock lags by up to the call's round trip: the call is repeated (on
+/// the same connection) until one round trip is short, and the last round trip is returned
+/// so that the auditor's window can allow for it.
+async fn sync_clock(base: &Base, path: &str, cfg: &PreflightConfig<'_>, spec: &Spec) -> Result<Duration, String> {
+    const SHORT: Duration = Duration::from_millis(2);
+    const TRIES: usize = 5;
+    let http = client(Duration::from_secs(10));
+    let mut rtt = Duration::ZERO;
+    for _ in 0..TRIES {
+        let body = contract::ClockBody { virtual_now: cfg.clock.now().format(spec.calendar.offset), time_scale: cfg.clock.scale() };
+        let mut rb = http.post(format!("{}{path}", base.url)).json(&body);
+        if let Some(t) = cfg.admin_token {
+            rb = rb.bearer_auth(t);
+        }
+        let sent = Instant::now();
+        match rb.send().await {
+            Ok(r) if r.status().is_success() => rtt = sent.elapsed(),
+            Ok(r) => {
+                return Err(format!(
+                    "{}: POST {path} answered {} (give --admin-token, or --no-clock-sync for a target that keeps its own clock)",
+                    base.url,
+                    r.status()
+                ));
+            }
+            Err(e) => return Err(format!("cannot reach the target {}: {e}", base.url)),
+        }
+        if rtt < SHORT {
+            break;
+        }
+    }
+    Ok(rtt)
+}
