@@ -133,6 +133,21 @@ fn malformed_scenarios_exit_2_naming_every_field() {
     assert!(e.contains("population.groups.unit.base_floor_fen"), "{e}");
     assert!(e.contains("backend.service_ms: invalid distribution"), "{e}");
 
+    // Gates and hooks are compiled at load: a name nobody has is an error naming the
+    // field, never a gate that silently matches nothing.
+    let mut v = smoke_value();
+    v["gates"] = serde_json::json!([{"metric": "latency_ms_p99", "operation": "payy", "channel": "tax_hal", "phase": "suspendd", "max": 1.0}]);
+    v["hooks"] = serde_json::json!([{"phase": "new_sytem", "http": {"method": "PATCH", "url": "http://127.0.0.1:1/x"}}]);
+    let p = write_scenario(&dir, "names.json", &v);
+    let o = cutover(&["validate", p.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    let e = stderr(&o);
+    assert!(e.contains("gates[0].operation: unknown operation \"payy\" (did you mean `pay`?)"), "{e}");
+    assert!(e.contains("gates[0].channel: unknown channel \"tax_hal\" (did you mean `tax_hall`?)"), "{e}");
+    assert!(e.contains("gates[0].phase: unknown phase \"suspendd\" (did you mean `suspended`?)"), "{e}");
+    assert!(e.contains("hooks[0].phase: unknown phase \"new_sytem\" (did you mean `new_system`?)"), "{e}");
+    assert!(e.contains("hooks[0].http.method: must be GET, POST, PUT or DELETE"), "{e}");
+
     let mut v = smoke_value();
     v["population"]["groups"]["resident_medical"]["count"] = serde_json::json!(900_000_000u64);
     let p = write_scenario(&dir, "huge.json", &v);

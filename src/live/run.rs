@@ -9,6 +9,8 @@
 //! recorded and reconciles the journal against the target's books.
 
 use super::journal::Journal;
+use super::progress::Progress;
+use super::runbook::Runbook;
 use super::shard::{self, Gauge, Plan};
 use super::target::{PreflightConfig, Target, client};
 use crate::clock::VirtualClock;
@@ -17,10 +19,9 @@ use crate::demand::{Cast, Demand};
 use crate::model::{IdemKey, Request};
 use crate::population::Population;
 use crate::report::EngineStats;
-use crate::report::live::{HookReport, JournalReport, LiveReport, Reconciliation};
+use crate::report::live::{JournalReport, LiveReport, Reconciliation};
 use crate::report::recorder::Recorder;
 use crate::scenario::Spec;
-use crate::time::SimTime;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
@@ -83,148 +84,120 @@ fn cpu_seconds() -> Option<f64> {
     Some((utime + stime) / 100.0)
 }
 
-/// Run a hook's command to its end, killing it past `limit` (on a thread of its own: tokio's
-/// child-process support would have every runtime of the driver look for exited children
-/// at each turn, which showed in the sending threads' profile).
-fn run_command(argv: &[String], limit: Duration, secs: f64) -> (bool, String) {
-    use std::process::{Command, Stdio};
-    let mut child = match Command::new(&argv[0]).args(&argv[1..]).stdin(Stdio::null()).stdout(Stdio::null()).spawn() {
-        Ok(c) => c,
-        Err(e) => return (false, format!("cannot start: {e}")),
-    };
-    let begin = Instant::now();
-    loop {
-        match child.try_wait() {
-            Ok(Some(st)) => {
-                return (st.success(), format!("exit status {}", st.code().map(|c| c.to_string()).unwrap_or_else(|| "signal".into())));
-            }
-            Ok(None) if begin.elapsed() >= limit => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return (false, format!("timed out after {secs} s"));
-            }
-            Ok(None) => std::thread::sleep(Duration::from_millis(2)),
-            Err(e) => return (false, format!("cannot wait for it: {e}")),
-        }
-    }
-}
-
-async fn run_hook(hook: crate::scenario::Hook, due_at: String, started: Instant) -> HookReport {
-    let begin = Instant::now();
-    let limit = Duration::from_secs_f64(hook.timeout_seconds);
-    let (action, result) = if let Some(h) = &hook.http {
-        let mut rb = client(limit).request(reqwest::Method::from_bytes(h.method.as_bytes()).unwrap_or(reqwest::Method::GET), &h.url);
-        if let Some(b) = &h.body {
-            rb = rb.json(b);
-        }
-        let r = match rb.send().await {
-            Ok(r) => (r.status().is_success(), format!("HTTP {}", r.status().as_u16())),
-            Err(e) => (false, format!("failed: {e}")),
-        };
-        (format!("{} {}", h.method, h.url), r)
-    } else {
-        let argv = hook.command.clone();
-        let secs = hook.timeout_seconds;
-        let r = tokio::task::spawn_blocking(move || run_command(&argv, limit, secs))
-            .await
-            .unwrap_or_else(|_| (false, "the hook's thread failed".into()));
-        (hook.command.join(" "), r)
-    };
-    HookReport {
-        phase: hook.phase.clone(),
-        action,
-        due_at,
-        started_after_seconds: begin.saturating_duration_since(started).as_secs_f64(),
-        duration_ms: begin.elapsed().as_secs_f64() * 1000.0,
-        ok: result.0,
-        outcome: result.1,
-    }
-}
-
-struct Progress {
-    bar: Option<indicatif::ProgressBar>,
-    last_plain: Instant,
-    enabled: bool,
-}
-
-impl Progress {
-    fn new(enabled: bool, spec: &Spec) -> Progress {
-        use std::io::IsTerminal;
-        let bar = (enabled && std::io::stderr().is_terminal()).then(|| {
-            let total = ((spec.end.0 - spec.start.0) / 1_000_000).max(1) as u64;
-            let b = indicatif::ProgressBar::new(total);
-            if let Ok(style) = indicatif::ProgressStyle::with_template("{bar:24} {msg}") {
-                b.set_style(style);
-            }
-            b
-        });
-        Progress { bar, last_plain: Instant::now(), enabled }
-    }
-
-    /// Show the threads' latest figures (they update them four times a second).
-    fn update(&mut self, spec: &Spec, gauges: &[Arc<Gauge>], now_v: SimTime, started: Instant) {
-        if !self.enabled {
-            return;
-        }
-        let elapsed = started.elapsed().as_secs_f64().max(1e-9);
-        let completed: u64 = gauges.iter().map(|g| g.completed.load(Relaxed)).sum();
-        let outstanding: u64 = gauges.iter().map(|g| g.outstanding.load(Relaxed)).sum();
-        let errors: u64 = gauges.iter().map(|g| g.errors.load(Relaxed)).sum();
-        let mut all = shard::histogram();
-        for g in gauges {
-            if let Ok(h) = g.response.lock()
-                && let Some(h) = &*h
-            {
-                let _ = all.add(h);
-            }
-        }
-        let p99 = all.value_at_quantile(0.99) as f64 / 1000.0;
-        let now_v = now_v.min(spec.end);
-        let phase = &spec.phases[spec.phase_at(now_v)].name;
-        let msg = format!(
-            "{} {:<18} {:>7.0} req/s  p99 {:>8.1} ms  errors {}  in flight {}",
-            &now_v.format(spec.calendar.offset)[..16],
-            phase,
-            completed as f64 / elapsed,
-            p99,
-            errors,
-            outstanding
-        );
-        match &self.bar {
-            Some(b) => {
-                b.set_position(((now_v.0 - spec.start.0) / 1_000_000).max(0) as u64);
-                b.set_message(msg);
-            }
-            None if self.last_plain.elapsed() >= Duration::from_secs(5) => {
-                self.last_plain = Instant::now();
-                eprintln!("run: {msg}");
-            }
-            None => {}
-        }
-    }
-    fn finish(&self) {
-        if let Some(b) = &self.bar {
-            b.finish_and_clear();
-        }
-    }
-}
-
 /// `n` split into `parts` near-equal shares, larger first.
 fn split(n: usize, parts: usize) -> impl Iterator<Item = usize> {
     (0..parts).map(move |i| n / parts + usize::from(i < n % parts))
 }
 
+/// The auditor's window is widened by this much real time (clock skew, scheduling), besides
+/// the clock call's round trip (how far the target's clock may lag).
+const AUDIT_MARGIN: Duration = Duration::from_millis(5);
+/// How often the coordinator refreshes the progress display.
+const PROGRESS_EVERY: Duration = Duration::from_millis(250);
+/// Acknowledged payments looked up one by one at most; beyond it the reconciliation says
+/// it was not by key (`checked_by_key: false`) and relies on the ledger's counts.
+const KEY_CHECK_LIMIT: usize = 200_000;
+/// Keys of lost payments listed in the report.
+const LOST_KEYS_KEPT: usize = 20;
+
+/// What the threads start with, and what the report needs of the setup.
+struct Setup {
+    demand: Arc<Demand>,
+    plans: Vec<Plan>,
+    clock: VirtualClock,
+    sync_rtt: Option<Duration>,
+    margin_real: Duration,
+    journal_path: PathBuf,
+    connections: usize,
+    threads: usize,
+}
+
+/// What the sending threads did, merged into one account.
+struct Merged {
+    recorder: Recorder,
+    stats: EngineStats,
+    response_all: hdrhistogram::Histogram<u64>,
+    service_all: hdrhistogram::Histogram<u64>,
+    completed: u64,
+    not_sent: u64,
+    journal: JournalReport,
+    journal_error: Option<String>,
+    unknown_reqs: Vec<Request>,
+    batches: Vec<crate::cohort::batch::BatchRunner>,
+    audit: crate::report::live::AuditReport,
+}
+
+/// How the sending went, as the coordinator saw it.
+struct Driven {
+    parts: Vec<shard::Output>,
+    hooks: Runbook,
+    interrupted: bool,
+    wall_seconds: f64,
+    cpu_seconds: Option<f64>,
+}
+
 pub async fn run(spec: Arc<Spec>, cfg: RunConfig, scenario_file: &str) -> Result<RunOutput, RunError> {
+    let mut setup = set_up(&spec, &cfg).await?;
+    let plans = std::mem::take(&mut setup.plans);
+    let driven = drive(&spec, &cfg, &setup.clock, plans).await?;
+    let hook_reports = driven.hooks.finish(&spec).await;
+    let mut merged = merge(&spec, &setup.demand, driven.parts, setup.journal_path.display().to_string());
+    let (rec, actual) = reconcile(&cfg.target, &spec, &mut merged).await;
+    let batches = merged.batches.iter().map(|b| b.report(&spec)).collect();
+    let mut report = crate::report::build(crate::report::BuildInput {
+        spec: &spec,
+        scenario_file,
+        mode: "run",
+        seed: cfg.seed,
+        recorder: &merged.recorder,
+        stats: &merged.stats,
+        batches,
+        actual_ledger: actual,
+        audit_disagreements: merged.audit.disagreements,
+    });
+    let wall = driven.wall_seconds;
+    let completed = merged.completed;
+    report.live = Some(LiveReport {
+        target: cfg.target.label(),
+        transport: cfg.target.transport_name(cfg.transport).into(),
+        time_scale: cfg.time_scale,
+        connections: setup.connections,
+        threads: setup.threads,
+        queue_bound: cfg.queue_bound,
+        interrupted: driven.interrupted,
+        wall_seconds: (wall * 1000.0).round() / 1000.0,
+        requests_completed: completed,
+        requests_per_second: (completed as f64 / wall.max(1e-9)).round(),
+        client_cpu_seconds: driven.cpu_seconds.map(|c| (c * 100.0).round() / 100.0),
+        client_cpu_micros_per_request: driven
+            .cpu_seconds
+            .filter(|_| completed > 0)
+            .map(|c| (c * 1e6 / completed as f64 * 10.0).round() / 10.0),
+        response_time_ms: crate::report::latency(&merged.response_all),
+        service_time_ms: crate::report::latency(&merged.service_all),
+        not_sent: merged.not_sent,
+        clock_sync_round_trip_ms: setup.sync_rtt.map(|d| (d.as_secs_f64() * 1e5).round() / 100.0),
+        audit_margin_ms: (setup.margin_real.as_secs_f64() * 1e5).round() / 100.0,
+        errors_by_kind: merged.recorder.errors_by_kind.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
+        journal: merged.journal,
+        reconciliation: rec,
+        audit: merged.audit,
+        hooks: hook_reports,
+    });
+    if let Some(e) = merged.journal_error {
+        return Err(RunError::Io { path: setup.journal_path.display().to_string(), source: std::io::Error::other(e) });
+    }
+    Ok(RunOutput { report, interrupted: driven.interrupted })
+}
+
+/// Check the target, set its clock, deal the payers and connections among the threads.
+async fn set_up(spec: &Arc<Spec>, cfg: &RunConfig) -> Result<Setup, RunError> {
     let io = |path: &std::path::Path| {
         let path = path.display().to_string();
         move |source| RunError::Io { path, source }
     };
     std::fs::create_dir_all(&cfg.out).map_err(io(&cfg.out))?;
     let scale = cfg.time_scale;
-    let demand = Arc::new(Demand::new(spec.clone(), cfg.seed));
-    let population = Population::new(&spec, cfg.seed);
-    let members = Members::all(&spec, Cast::new(&demand, &population));
-
     let target = &cfg.target;
     let clock = VirtualClock::starting_now(spec.start, scale);
     let checks = PreflightConfig {
@@ -233,20 +206,20 @@ pub async fn run(spec: Arc<Spec>, cfg: RunConfig, scenario_file: &str) -> Result
         admin_token: cfg.admin_token.as_deref(),
         allow_other_scenario: cfg.allow_other_scenario,
     };
-    let sync_rtt = target.preflight(&spec, &checks).await.map_err(RunError::Target)?.clock_round_trip;
+    let sync_rtt = target.preflight(spec, &checks).await.map_err(RunError::Target)?.clock_round_trip;
+    let demand = Arc::new(Demand::new(spec.clone(), cfg.seed));
+    let population = Population::new(spec, cfg.seed);
+    let members = Members::all(spec, Cast::new(&demand, &population));
     let connections = cfg.connections.max(1);
     let threads = cfg.threads.clamp(1, connections);
     let shared_reqwest = client(cfg.timeout);
-    let ctx = target.call_ctx(&spec, cfg.timeout, scale, cfg.rebase_now.then_some(clock));
-    // The auditor's window is widened by 5 ms of real time (clock skew, scheduling)
-    // and by the clock call's round trip (how far the target's clock may lag).
-    let margin_real = Duration::from_millis(5) + sync_rtt.unwrap_or_default();
+    let ctx = target.call_ctx(spec, cfg.timeout, scale, cfg.rebase_now.then_some(clock));
+    let margin_real = AUDIT_MARGIN + sync_rtt.unwrap_or_default();
     let margin = (margin_real.as_secs_f64() * 1e6 * scale) as i64;
     let journal = Journal::create(&cfg.out).map_err(io(&cfg.out.join("journal.jsonl")))?;
     let journal_path = journal.path.clone();
-
     // Payers' agents dealt round-robin among the threads; the batch debits to the first.
-    let plans: Vec<Plan> = split(connections, threads)
+    let plans = split(connections, threads)
         .zip(split(cfg.queue_bound, threads))
         .zip(members.deal(threads))
         .map(|((n, queue), members)| Plan {
@@ -262,18 +235,13 @@ pub async fn run(spec: Arc<Spec>, cfg: RunConfig, scenario_file: &str) -> Result
             drain: cfg.drain,
         })
         .collect();
-    drop(journal);
+    Ok(Setup { demand, plans, clock, sync_rtt, margin_real, journal_path, connections, threads })
+}
 
-    let mut hooks: Vec<(SimTime, crate::scenario::Hook)> = spec
-        .raw
-        .hooks
-        .iter()
-        .filter_map(|h| spec.phases.iter().find(|p| p.name == h.phase).map(|p| (p.start.max(spec.start), h.clone())))
-        .collect();
-    hooks.sort_by_key(|(t, _)| *t);
-    let mut hooks = std::collections::VecDeque::from(hooks);
-    let mut hook_tasks = Vec::new();
-
+/// Start the threads together, run the hooks and the progress display while they send,
+/// tell them to stop on Ctrl-C, and collect what they did.
+async fn drive(spec: &Arc<Spec>, cfg: &RunConfig, clock: &VirtualClock, plans: Vec<Plan>) -> Result<Driven, RunError> {
+    let mut hooks = Runbook::new(spec);
     let mut gauges = Vec::new();
     let mut results = Vec::new();
     let mut handles = Vec::new();
@@ -304,15 +272,15 @@ pub async fn run(spec: Arc<Spec>, cfg: RunConfig, scenario_file: &str) -> Result
     gate.open();
     let started = Instant::now();
     let cpu_at_start = cpu_seconds();
-    let mut progress = Progress::new(cfg.progress, &spec);
-    let mut tick = tokio::time::interval(Duration::from_millis(250));
+    let mut progress = Progress::new(cfg.progress, spec);
+    let mut tick = tokio::time::interval(PROGRESS_EVERY);
     let ctrl_c = tokio::signal::ctrl_c();
     tokio::pin!(ctrl_c);
     let mut interrupted = false;
     let all_done = futures_util::future::join_all(results);
     tokio::pin!(all_done);
     let outputs = loop {
-        let next_hook = hooks.front().map(|(t, _)| tokio::time::Instant::from_std(clock.real_instant(*t)));
+        let next_hook = hooks.next_due(clock).map(tokio::time::Instant::from_std);
         tokio::select! {
             biased;
             _ = &mut ctrl_c, if !interrupted => {
@@ -324,32 +292,31 @@ pub async fn run(spec: Arc<Spec>, cfg: RunConfig, scenario_file: &str) -> Result
             }
             outs = &mut all_done => break outs,
             _ = tokio::time::sleep_until(next_hook.unwrap_or_else(tokio::time::Instant::now)), if next_hook.is_some() && !interrupted => {
-                let now_real = Instant::now();
-                while hooks.front().is_some_and(|(t, _)| clock.real_instant(*t) <= now_real) {
-                    if let Some((t, h)) = hooks.pop_front() {
-                        hook_tasks.push(tokio::spawn(run_hook(h, t.format(spec.calendar.offset), started)));
-                    }
-                }
+                hooks.start_due(spec, clock, started);
             }
-            _ = tick.tick() => progress.update(&spec, &gauges, clock.now(), started),
+            _ = tick.tick() => progress.update(spec, &gauges, clock.now(), started),
         }
     };
     for h in handles {
         let _ = h.join();
     }
     progress.finish();
-    let wall = started.elapsed().as_secs_f64();
+    let wall_seconds = started.elapsed().as_secs_f64();
     let cpu = cpu_at_start.zip(cpu_seconds()).map(|(a, b)| b - a);
     let mut parts = Vec::with_capacity(outputs.len());
     for o in outputs {
         parts.push(o.map_err(|_| RunError::Target("a sending thread failed".into()))?);
     }
+    Ok(Driven { parts, hooks, interrupted, wall_seconds, cpu_seconds: cpu })
+}
 
-    // One account of the threads' parts.
+/// One account of the threads' parts.
+fn merge(spec: &Arc<Spec>, demand: &Demand, parts: Vec<shard::Output>, journal_path: String) -> Merged {
     let mut stats = EngineStats::default();
     let mut response_all = shard::histogram();
     let mut service_all = shard::histogram();
-    let (mut completed, mut not_sent, mut accepted_journal, mut unknown_journal) = (0, 0, 0, 0);
+    let (mut completed, mut not_sent) = (0, 0);
+    let mut journal = JournalReport { path: journal_path, accepted: 0, unknown: 0 };
     let mut journal_error = None;
     let mut unknown_reqs = Vec::new();
     let mut batches = Vec::new();
@@ -362,8 +329,8 @@ pub async fn run(spec: Arc<Spec>, cfg: RunConfig, scenario_file: &str) -> Result
         let _ = service_all.add(&p.service_all);
         completed += p.completed;
         not_sent += p.not_sent;
-        accepted_journal += p.journal.accepted;
-        unknown_journal += p.journal.unknown;
+        journal.accepted += p.journal.accepted;
+        journal.unknown += p.journal.unknown;
         if journal_error.is_none() {
             journal_error = p.journal_error;
         }
@@ -373,35 +340,18 @@ pub async fn run(spec: Arc<Spec>, cfg: RunConfig, scenario_file: &str) -> Result
         audit.merge(p.audit);
     }
     audit.finish();
-    let mut recorder = Recorder::merge(spec.clone(), demand.rules.clone(), recorders);
+    let recorder = Recorder::merge(spec.clone(), demand.rules.clone(), recorders);
     unknown_reqs.sort_by_key(contract_key);
+    Merged { recorder, stats, response_all, service_all, completed, not_sent, journal, journal_error, unknown_reqs, batches, audit }
+}
 
-    let mut hook_reports = Vec::new();
-    for t in hook_tasks {
-        if let Ok(r) = t.await {
-            hook_reports.push(r);
-        }
-    }
-    for (t, h) in hooks {
-        hook_reports.push(HookReport {
-            phase: h.phase.clone(),
-            action: if h.command.is_empty() {
-                h.http.as_ref().map(|x| format!("{} {}", x.method, x.url)).unwrap_or_default()
-            } else {
-                h.command.join(" ")
-            },
-            due_at: t.format(spec.calendar.offset),
-            started_after_seconds: 0.0,
-            duration_ms: 0.0,
-            ok: false,
-            outcome: "not run: the run ended first".into(),
-        });
-    }
-
-    // Reconciliation against the target's books.
+/// The journal against the target's books: payments whose outcome stayed unknown looked up
+/// (and booked if present), every acknowledged one looked up, the ledger read.
+async fn reconcile(target: &Target, spec: &Spec, m: &mut Merged) -> (Reconciliation, Result<super::target::Ledger, String>) {
+    let recorder = &mut m.recorder;
     let mut rec = Reconciliation { acknowledged: recorder.acknowledged().len() as u64, ..Reconciliation::default() };
-    rec.unknown = unknown_reqs.len() as u64;
-    for req in &unknown_reqs {
+    rec.unknown = m.unknown_reqs.len() as u64;
+    for req in &m.unknown_reqs {
         let Some(key) = contract_key(req) else {
             continue;
         };
@@ -416,7 +366,6 @@ pub async fn run(spec: Arc<Spec>, cfg: RunConfig, scenario_file: &str) -> Result
             }
         }
     }
-    const KEY_CHECK_LIMIT: usize = 200_000;
     if recorder.acknowledged().len() <= KEY_CHECK_LIMIT {
         rec.checked_by_key = true;
         let mut keys: Vec<IdemKey> = recorder.acknowledged().iter().copied().collect();
@@ -426,7 +375,7 @@ pub async fn run(spec: Arc<Spec>, cfg: RunConfig, scenario_file: &str) -> Result
                 Ok(true) => {}
                 Ok(false) => {
                     rec.lost += 1;
-                    if rec.lost_keys.len() < 20 {
+                    if rec.lost_keys.len() < LOST_KEYS_KEPT {
                         rec.lost_keys.push(key.to_text());
                     }
                 }
@@ -437,53 +386,13 @@ pub async fn run(spec: Arc<Spec>, cfg: RunConfig, scenario_file: &str) -> Result
             }
         }
     }
-    let actual = target.ledger(&spec).await;
+    let actual = target.ledger(spec).await;
     if let Ok(a) = &actual {
         rec.ledger_entries = a.values().map(|c| c.count).sum();
         let expected = recorder.expected_ledger();
         rec.phantoms_or_duplicates = a.iter().map(|(k, c)| c.count.saturating_sub(expected.get(k).map(|e| e.count).unwrap_or(0))).sum();
     }
-
-    let batches = batches.iter().map(|b| b.report(&spec)).collect();
-    let mut report = crate::report::build(crate::report::BuildInput {
-        spec: &spec,
-        scenario_file,
-        mode: "run",
-        seed: cfg.seed,
-        recorder: &recorder,
-        stats: &stats,
-        batches,
-        actual_ledger: actual,
-        audit_disagreements: audit.disagreements,
-    });
-    report.live = Some(LiveReport {
-        target: target.label(),
-        transport: target.transport_name(cfg.transport).into(),
-        time_scale: scale,
-        connections,
-        threads,
-        queue_bound: cfg.queue_bound,
-        interrupted,
-        wall_seconds: (wall * 1000.0).round() / 1000.0,
-        requests_completed: completed,
-        requests_per_second: (completed as f64 / wall.max(1e-9)).round(),
-        client_cpu_seconds: cpu.map(|c| (c * 100.0).round() / 100.0),
-        client_cpu_micros_per_request: cpu.filter(|_| completed > 0).map(|c| (c * 1e6 / completed as f64 * 10.0).round() / 10.0),
-        response_time_ms: crate::report::latency(&response_all),
-        service_time_ms: crate::report::latency(&service_all),
-        not_sent,
-        clock_sync_round_trip_ms: sync_rtt.map(|d| (d.as_secs_f64() * 1e5).round() / 100.0),
-        audit_margin_ms: (margin_real.as_secs_f64() * 1e5).round() / 100.0,
-        errors_by_kind: recorder.errors_by_kind.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
-        journal: JournalReport { path: journal_path.display().to_string(), accepted: accepted_journal, unknown: unknown_journal },
-        reconciliation: rec,
-        audit,
-        hooks: hook_reports,
-    });
-    if let Some(e) = journal_error {
-        return Err(RunError::Io { path: journal_path.display().to_string(), source: std::io::Error::other(e) });
-    }
-    Ok(RunOutput { report, interrupted })
+    (rec, actual)
 }
 
 fn contract_key(req: &Request) -> Option<IdemKey> {

@@ -25,34 +25,12 @@ pub use target_id::TargetId;
 
 use crate::FastMap;
 use crate::population::{Items, PayerId};
+pub use crate::scenario::Operation;
 use crate::scenario::{ChannelIdx, GroupKind, Insurance, SpecialKind};
 use crate::time::SimTime;
 pub use crate::vocabulary::{Failure, Refusal};
 use std::collections::BTreeMap;
 use std::sync::Arc;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Operation {
-    Assess,
-    Pay,
-    Lookup,
-    Certificate,
-}
-
-impl Operation {
-    pub const ALL: [Operation; 4] = [Operation::Assess, Operation::Pay, Operation::Lookup, Operation::Certificate];
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Operation::Assess => "assess",
-            Operation::Pay => "pay",
-            Operation::Lookup => "lookup",
-            Operation::Certificate => "certificate",
-        }
-    }
-    pub fn index(self) -> usize {
-        self as usize
-    }
-}
 
 /// Who a request is about.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]

@@ -17,6 +17,61 @@ use std::collections::{BTreeMap, BTreeSet};
 
 pub const REPORT_FORMAT_VERSION: u32 = 1;
 
+/// The measured figures gates read besides the recorder's cells.
+struct GateInputs {
+    error_rate: f64,
+    mismatched: u64,
+    audit_disagreements: u64,
+}
+
+/// Every gate of the scenario, measured.
+fn gate_results(spec: &Spec, rec: &Recorder, m: GateInputs) -> Vec<GateResult> {
+    spec.gates
+        .iter()
+        .map(|g| {
+            let value = match g.metric {
+                GateMetric::ErrorRate => m.error_rate,
+                GateMetric::AcceptedWhileSuspended => rec.accepted_while_suspended as f64,
+                GateMetric::LedgerMismatchedCells => m.mismatched as f64,
+                GateMetric::AuditorDisagreements => m.audit_disagreements as f64,
+                GateMetric::LatencyMsP50 => latency_gate(rec, g, 0.5),
+                GateMetric::LatencyMsP90 => latency_gate(rec, g, 0.9),
+                GateMetric::LatencyMsP99 => latency_gate(rec, g, 0.99),
+                GateMetric::LatencyMsP999 => latency_gate(rec, g, 0.999),
+            };
+            let star = |name: Option<&str>| name.unwrap_or("*").to_string();
+            GateResult {
+                metric: g.metric,
+                operation: star(g.operation.map(|o| o.as_str())),
+                channel: star(g.channel.map(|c| spec.channels[c as usize].id.as_str())),
+                phase: star(g.phase.map(|p| spec.phases[p].name.as_str())),
+                max: g.max,
+                value,
+                passed: value <= g.max,
+            }
+        })
+        .collect()
+}
+
+/// The `q` quantile (ms) of response times over the cells a gate selects; 0 without any.
+fn latency_gate(rec: &Recorder, g: &crate::scenario::GateSpec, q: f64) -> f64 {
+    let mut merged: Option<hdrhistogram::Histogram<u64>> = None;
+    for (phase, ch, op, cell) in rec.cells() {
+        let ok = g.phase.is_none_or(|p| p == phase) && g.channel.is_none_or(|c| c == ch) && g.operation.is_none_or(|o| o == op);
+        if !ok {
+            continue;
+        }
+        match merged.as_mut() {
+            None => merged = Some(cell.latency_micros.clone()),
+            // Same bounds everywhere, so adding cannot fail.
+            Some(m) => {
+                let _ = m.add(&cell.latency_micros);
+            }
+        }
+    }
+    merged.map(|h| ms(h.value_at_quantile(q))).unwrap_or(0.0)
+}
+
 /// Counts about a run itself (not the target): the cohort keeps those about payers, the
 /// host those about its events and queues.
 #[derive(Clone, Debug, Default)]
@@ -371,53 +426,7 @@ pub fn build(input: BuildInput) -> Report {
 
     let error_rate = if totals.attempts == 0 { 0.0 } else { totals.errors as f64 / totals.attempts as f64 };
 
-    // Gates.
-    let gates: Vec<GateResult> = spec
-        .raw
-        .gates
-        .iter()
-        .map(|g| {
-            let value = match g.metric {
-                GateMetric::ErrorRate => error_rate,
-                GateMetric::AcceptedWhileSuspended => rec.accepted_while_suspended as f64,
-                GateMetric::LedgerMismatchedCells => mismatched as f64,
-                GateMetric::AuditorDisagreements => input.audit_disagreements as f64,
-                m => {
-                    let q = match m {
-                        GateMetric::LatencyMsP50 => 0.5,
-                        GateMetric::LatencyMsP90 => 0.9,
-                        GateMetric::LatencyMsP99 => 0.99,
-                        _ => 0.999,
-                    };
-                    let mut merged: Option<hdrhistogram::Histogram<u64>> = None;
-                    for (phase, ch, op, cell) in rec.cells() {
-                        let ok = (g.phase == "*" || spec.phases[phase].name == g.phase)
-                            && (g.channel == "*" || spec.channels[ch as usize].id == g.channel)
-                            && (g.operation == "*" || op.as_str() == g.operation);
-                        if ok {
-                            match merged.as_mut() {
-                                None => merged = Some(cell.latency_micros.clone()),
-                                // Same bounds everywhere, so adding cannot fail.
-                                Some(m) => {
-                                    let _ = m.add(&cell.latency_micros);
-                                }
-                            }
-                        }
-                    }
-                    merged.map(|h| ms(h.value_at_quantile(q))).unwrap_or(0.0)
-                }
-            };
-            GateResult {
-                metric: g.metric,
-                operation: g.operation.clone(),
-                channel: g.channel.clone(),
-                phase: g.phase.clone(),
-                max: g.max,
-                value,
-                passed: value <= g.max,
-            }
-        })
-        .collect();
+    let gates = gate_results(spec, rec, GateInputs { error_rate, mismatched, audit_disagreements: input.audit_disagreements });
     let gates_passed = gates.iter().all(|g| g.passed);
 
     Report {

@@ -93,6 +93,73 @@ pub struct Spec {
     pub leagues: Vec<LeagueSpec>,
     pub channels: Vec<ChannelSpec>,
     pub batches: Vec<BatchSpec>,
+    /// The scenario's gates, names resolved to indices.
+    pub gates: Vec<GateSpec>,
+    /// The runbook's hooks in the order they fall due.
+    pub hooks: Vec<HookSpec>,
+}
+
+/// A gate: a metric over a selection of cells, and its bound. `None` selects all.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GateSpec {
+    pub metric: GateMetric,
+    pub operation: Option<Operation>,
+    pub channel: Option<ChannelIdx>,
+    pub phase: Option<usize>,
+    /// The run fails when the measured value is greater than this.
+    pub max: f64,
+}
+
+/// A runbook action when a phase starts.
+#[derive(Clone, Debug, PartialEq)]
+pub struct HookSpec {
+    /// Index into [`Spec::phases`].
+    pub phase: usize,
+    /// When it falls due: the phase's start, or the timeline's if the phase began before it.
+    pub at: SimTime,
+    pub action: HookAction,
+    pub timeout_seconds: f64,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum HookAction {
+    /// A program and its arguments (no shell).
+    Command(Vec<String>),
+    Http {
+        method: HookMethod,
+        url: String,
+        body: Option<serde_json::Value>,
+    },
+}
+
+impl HookAction {
+    /// What the report calls it.
+    pub fn describe(&self) -> String {
+        match self {
+            HookAction::Command(argv) => argv.join(" "),
+            HookAction::Http { method, url, .. } => format!("{} {url}", method.as_str()),
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HookMethod {
+    Get,
+    Post,
+    Put,
+    Delete,
+}
+
+impl HookMethod {
+    pub const ALL: [HookMethod; 4] = [HookMethod::Get, HookMethod::Post, HookMethod::Put, HookMethod::Delete];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HookMethod::Get => "GET",
+            HookMethod::Post => "POST",
+            HookMethod::Put => "PUT",
+            HookMethod::Delete => "DELETE",
+        }
+    }
 }
 
 #[derive(Clone, Debug)]

@@ -551,6 +551,33 @@ pub struct Backend {
 
 // ---------------------------------------------------------------- gates
 
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+/// What a request does (also what a gate selects).
+pub enum Operation {
+    Assess,
+    Pay,
+    Lookup,
+    Certificate,
+}
+
+impl Operation {
+    pub const ALL: [Operation; 4] = [Operation::Assess, Operation::Pay, Operation::Lookup, Operation::Certificate];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Operation::Assess => "assess",
+            Operation::Pay => "pay",
+            Operation::Lookup => "lookup",
+            Operation::Certificate => "certificate",
+        }
+    }
+    pub fn index(self) -> usize {
+        self as usize
+    }
+    pub fn from_name(name: &str) -> Option<Operation> {
+        Operation::ALL.into_iter().find(|o| o.as_str() == name)
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum GateMetric {

@@ -4,7 +4,10 @@
 //! user sees every mistake of a file in one run.
 
 use super::types::*;
-use super::{BatchSpec, ChannelSpec, LeagueSpec, MAX_ACTIVE_PAYERS, MAX_AMOUNT_FEN, MAX_PAYERS, PhaseSpec, Spec, StagedSpec};
+use super::{
+    BatchSpec, ChannelIdx, ChannelSpec, GateSpec, HookAction, HookMethod, HookSpec, LeagueSpec, MAX_ACTIVE_PAYERS, MAX_AMOUNT_FEN,
+    MAX_PAYERS, PhaseSpec, Spec, StagedSpec,
+};
 use crate::time::{Calendar, SimTime};
 use chrono::{DateTime, FixedOffset, NaiveDate, Weekday};
 use std::collections::{BTreeSet, HashSet};
@@ -227,12 +230,93 @@ fn parse_weekday(s: &str) -> Option<Weekday> {
     s.parse::<Weekday>().ok()
 }
 
-/// Check the meaning of a structurally valid scenario and compile it.
+/// Longest timeline, in days.
+const MAX_TIMELINE_DAYS: i64 = 400;
+/// Most leagues and channels a scenario may list.
+const MAX_LEAGUES: usize = 200;
+const MAX_CHANNELS: usize = 64;
+/// Most servers (counters, tellers) of one channel, and most requests the backend serves at once.
+const MAX_SERVERS: u32 = 1_000_000;
+/// Most debits a batch keeps in flight.
+const MAX_BATCH_CONCURRENCY: u32 = 100_000;
+const MAX_BACKEND_QUEUE: u32 = 10_000_000;
+const MAX_ATTEMPTS: u32 = 100;
+const MAX_VISIBLE_WORKING_DAYS: u32 = 30;
+/// How far a group's channel shares may sum from 1.
+const SHARE_TOLERANCE: f64 = 1e-3;
+const MAX_HOOK_TIMEOUT_SECONDS: f64 = 3600.0;
+/// Longest period of a flexible employee, in months; largest household.
+const MAX_PERIOD_MONTHS: f64 = 36.0;
+const MAX_HOUSEHOLD: f64 = 20.0;
+/// Largest offline factor of a league.
+const MAX_OFFLINE_FACTOR: f64 = 10.0;
+/// Largest time scale of a live run.
+const MAX_TIME_SCALE: f64 = 1e9;
+
+/// The timeline's instants and offset, each `None` where a problem was pushed.
+struct Times {
+    start: Option<SimTime>,
+    end: Option<SimTime>,
+    notice: Option<SimTime>,
+    offset: Option<FixedOffset>,
+}
+
+/// Check the meaning of a structurally valid scenario and compile it: one section at a
+/// time, every problem collected, names resolved to indices.
 pub fn compile(s: Scenario) -> Result<Spec, Vec<Problem>> {
     let mut c = Checker { problems: Vec::new() };
-    let t = &s.timeline;
+    let times = timeline(&mut c, &s.timeline);
+    let channel_ids: Vec<String> = s.channels.iter().map(|ch| ch.id.clone()).collect();
+    let phase_names: Vec<String> = s.timeline.phases.iter().map(|p| p.name.clone()).collect();
+    let phases = phases(&mut c, &s, &times, &channel_ids);
+    let calendar = calendar(&mut c, &s.timeline.calendar);
+    population(&mut c, &s.population);
+    let staged = staged(&mut c, &s);
+    let channels = channels(&mut c, &s);
+    behaviour(&mut c, &s.behaviour);
+    let batches = batches(&mut c, &s, &times, &channel_ids);
+    backend(&mut c, &s.backend);
+    let gates = gates(&mut c, &s.gates, &phase_names, &channel_ids);
+    if !(s.run.time_scale > 0.0 && s.run.time_scale <= MAX_TIME_SCALE) {
+        c.push("run.time_scale", format!("must be in (0, {MAX_TIME_SCALE:e}], got {}", s.run.time_scale));
+    }
+    let hooks = hooks(&mut c, &s.hooks, &phase_names, &phases, times.start);
+    if !c.problems.is_empty() {
+        return Err(c.problems);
+    }
+    // Every Option below is Some: a None pushed a problem and returned above.
+    let (Some(start), Some(end), Some(notice), Some(offset)) = (times.start, times.end, times.notice, times.offset) else {
+        return Err(vec![Problem::new("timeline", "internal error: unresolved instants")]);
+    };
+    let (weekend, holidays, makeup_workdays) = calendar;
+    let leagues = s
+        .population
+        .leagues
+        .iter()
+        .map(|l| LeagueSpec {
+            name: l.name.clone(),
+            name_json: super::json_string(&l.name),
+            population: l.population,
+            offline_factor: l.offline_factor,
+        })
+        .collect();
+    Ok(Spec {
+        start,
+        end,
+        notice_published: notice,
+        calendar: Calendar { offset, holidays, makeup_workdays, weekend },
+        phases,
+        staged,
+        leagues,
+        channels,
+        batches,
+        gates,
+        hooks,
+        raw: s,
+    })
+}
 
-    // --- timeline
+fn timeline(c: &mut Checker, t: &Timeline) -> Times {
     let start = c.instant("timeline.start", &t.start);
     let end = c.instant("timeline.end", &t.end);
     let notice = c.instant("timeline.notice_published", &t.notice_published);
@@ -246,12 +330,16 @@ pub fn compile(s: Scenario) -> Result<Spec, Vec<Problem>> {
     if let (Some(a), Some(b)) = (start, end) {
         if a >= b {
             c.push("timeline.end", "must be after timeline.start");
-        } else if b.0 - a.0 > 400 * crate::time::MICROS_PER_DAY {
-            c.push("timeline.end", "a timeline may last at most 400 days");
+        } else if b.0 - a.0 > MAX_TIMELINE_DAYS * crate::time::MICROS_PER_DAY {
+            c.push("timeline.end", format!("a timeline may last at most {MAX_TIMELINE_DAYS} days"));
         }
     }
-    let channel_ids: Vec<String> = s.channels.iter().map(|ch| ch.id.clone()).collect();
-    let mut phases = Vec::new();
+    Times { start, end, notice, offset }
+}
+
+fn phases(c: &mut Checker, s: &Scenario, times: &Times, channel_ids: &[String]) -> Vec<PhaseSpec> {
+    let t = &s.timeline;
+    let mut phases: Vec<PhaseSpec> = Vec::new();
     if t.phases.is_empty() {
         c.push("timeline.phases", "must list at least one phase");
     }
@@ -267,49 +355,47 @@ pub fn compile(s: Scenario) -> Result<Spec, Vec<Problem>> {
             match channel_ids.iter().position(|x| x == id) {
                 Some(k) => closed[k] = true,
                 None => {
-                    let hint = c.suggest(id, channel_ids.clone());
+                    let hint = c.suggest(id, channel_ids.iter().cloned());
                     c.push(format!("{path}.closed_channels[{j}]"), format!("unknown channel {id:?}{hint}"));
                 }
             }
         }
-        if let Some(ps) = ps {
-            if let Some(prev) = phases.last() {
-                let prev: &PhaseSpec = prev;
-                if ps <= prev.start {
-                    c.push(format!("{path}.start"), "phases must be in strictly increasing order of start");
-                }
-            }
-            if let (Some(a), Some(b)) = (start, end) {
-                if i == 0 && ps > a {
-                    c.push(format!("{path}.start"), "the first phase must start at or before timeline.start");
-                }
-                if ps >= b {
-                    c.push(format!("{path}.start"), "phase starts at or after timeline.end");
-                }
-            }
-            phases.push(PhaseSpec { name: p.name.clone(), start: ps, end: SimTime(0), closed });
+        let Some(ps) = ps else { continue };
+        if phases.last().is_some_and(|prev| ps <= prev.start) {
+            c.push(format!("{path}.start"), "phases must be in strictly increasing order of start");
         }
+        if let (Some(a), Some(b)) = (times.start, times.end) {
+            if i == 0 && ps > a {
+                c.push(format!("{path}.start"), "the first phase must start at or before timeline.start");
+            }
+            if ps >= b {
+                c.push(format!("{path}.start"), "phase starts at or after timeline.end");
+            }
+        }
+        phases.push(PhaseSpec { name: p.name.clone(), start: ps, end: SimTime(0), closed });
     }
     for i in 0..phases.len() {
-        phases[i].end = if i + 1 < phases.len() { phases[i + 1].start } else { end.unwrap_or(SimTime(i64::MAX)) };
+        phases[i].end = if i + 1 < phases.len() { phases[i + 1].start } else { times.end.unwrap_or(SimTime(i64::MAX)) };
     }
+    phases
+}
 
-    // --- calendar
+fn calendar(c: &mut Checker, cal: &CalendarSpec) -> (Vec<Weekday>, BTreeSet<NaiveDate>, BTreeSet<NaiveDate>) {
     let mut weekend = Vec::new();
-    for (i, w) in t.calendar.weekend.iter().enumerate() {
+    for (i, w) in cal.weekend.iter().enumerate() {
         match parse_weekday(w) {
             Some(d) => weekend.push(d),
             None => c.push(format!("timeline.calendar.weekend[{i}]"), format!("not a weekday name such as Sat: {w:?}")),
         }
     }
     let mut holidays = BTreeSet::new();
-    for (i, d) in t.calendar.holidays.iter().enumerate() {
+    for (i, d) in cal.holidays.iter().enumerate() {
         if let Some(d) = c.date(&format!("timeline.calendar.holidays[{i}]"), d) {
             holidays.insert(d);
         }
     }
     let mut makeup = BTreeSet::new();
-    for (i, d) in t.calendar.makeup_workdays.iter().enumerate() {
+    for (i, d) in cal.makeup_workdays.iter().enumerate() {
         if let Some(d) = c.date(&format!("timeline.calendar.makeup_workdays[{i}]"), d) {
             if holidays.contains(&d) {
                 c.push(format!("timeline.calendar.makeup_workdays[{i}]"), "a day cannot be both a holiday and a make-up working day");
@@ -317,12 +403,12 @@ pub fn compile(s: Scenario) -> Result<Spec, Vec<Problem>> {
             makeup.insert(d);
         }
     }
+    (weekend, holidays, makeup)
+}
 
-    // --- population
-    let p = &s.population;
-    let league_names: Vec<String> = p.leagues.iter().map(|l| l.name.clone()).collect();
-    if p.leagues.is_empty() || p.leagues.len() > 200 {
-        c.push("population.leagues", format!("must list between 1 and 200 leagues, got {}", p.leagues.len()));
+fn population(c: &mut Checker, p: &Population) {
+    if p.leagues.is_empty() || p.leagues.len() > MAX_LEAGUES {
+        c.push("population.leagues", format!("must list between 1 and {MAX_LEAGUES} leagues, got {}", p.leagues.len()));
     }
     let mut seen = HashSet::new();
     for (i, l) in p.leagues.iter().enumerate() {
@@ -332,8 +418,11 @@ pub fn compile(s: Scenario) -> Result<Spec, Vec<Problem>> {
         if l.population == 0 {
             c.push(format!("population.leagues[{i}].population"), "must be greater than 0");
         }
-        if !(l.offline_factor > 0.0 && l.offline_factor <= 10.0) {
-            c.push(format!("population.leagues[{i}].offline_factor"), format!("must be in (0, 10], got {}", l.offline_factor));
+        if !(l.offline_factor > 0.0 && l.offline_factor <= MAX_OFFLINE_FACTOR) {
+            c.push(
+                format!("population.leagues[{i}].offline_factor"),
+                format!("must be in (0, {MAX_OFFLINE_FACTOR}], got {}", l.offline_factor),
+            );
         }
     }
     c.fen("population.average_wage_fen", p.average_wage_fen);
@@ -344,7 +433,24 @@ pub fn compile(s: Scenario) -> Result<Spec, Vec<Problem>> {
     if total > MAX_PAYERS {
         c.push("population.groups", format!("{total} payers in all: the tool holds at most {MAX_PAYERS}"));
     }
-    let u = &g.unit;
+    units(c, &g.unit);
+    flexible(c, &g.flexible);
+    residents(c, g);
+    let (u, f, rp, rm) = (&g.unit, &g.flexible, &g.resident_pension, &g.resident_medical);
+    let expected_active = (u.count as f64 * u.active_share
+        + f.count as f64 * (f.withholding_share + (1.0 - f.withholding_share) * f.active_share)
+        + rp.count as f64 * rp.active_share
+        + rm.count as f64 * rm.active_share
+        + g.proxy.count as f64) as u64;
+    if expected_active > MAX_ACTIVE_PAYERS {
+        c.push(
+            "population.groups",
+            format!("about {expected_active} payers active during the timeline: the engine holds at most {MAX_ACTIVE_PAYERS}"),
+        );
+    }
+}
+
+fn units(c: &mut Checker, u: &UnitGroup) {
     if u.count > u32::MAX as u64 {
         c.push("population.groups.unit.count", "too large");
     }
@@ -375,18 +481,26 @@ pub fn compile(s: Scenario) -> Result<Spec, Vec<Problem>> {
         c.fraction(&format!("population.groups.unit.work_injury_classes[{i}].value"), w.value);
     }
     c.fraction("population.groups.unit.active_share", u.active_share);
-    let f = &g.flexible;
+}
+
+fn flexible(c: &mut Checker, f: &FlexibleGroup) {
     c.fraction("population.groups.flexible.pension_rate", f.pension_rate);
     c.weights("population.groups.flexible.base_tiers", &f.base_tiers);
     c.weights("population.groups.flexible.period_months", &f.period_months);
     for (i, w) in f.period_months.iter().enumerate() {
-        if !(1.0..=36.0).contains(&w.value) || w.value.fract() != 0.0 {
-            c.push(format!("population.groups.flexible.period_months[{i}].value"), "must be a whole number of months from 1 to 36");
+        if !(1.0..=MAX_PERIOD_MONTHS).contains(&w.value) || w.value.fract() != 0.0 {
+            c.push(
+                format!("population.groups.flexible.period_months[{i}].value"),
+                format!("must be a whole number of months from 1 to {MAX_PERIOD_MONTHS}"),
+            );
         }
     }
     for (name, v) in [("withholding_share", f.withholding_share), ("active_share", f.active_share), ("special_share", f.special_share)] {
         c.fraction(&format!("population.groups.flexible.{name}"), v);
     }
+}
+
+fn residents(c: &mut Checker, g: &Groups) {
     let rp = &g.resident_pension;
     c.weights("population.groups.resident_pension.tiers_fen", &rp.tiers_fen);
     for (i, w) in rp.tiers_fen.iter().enumerate() {
@@ -400,35 +514,29 @@ pub fn compile(s: Scenario) -> Result<Spec, Vec<Problem>> {
     c.fen("population.groups.resident_medical.yearly_fen", rm.yearly_fen);
     c.weights("population.groups.resident_medical.household_size", &rm.household_size);
     for (i, w) in rm.household_size.iter().enumerate() {
-        if !(1.0..=20.0).contains(&w.value) || w.value.fract() != 0.0 {
-            c.push(format!("population.groups.resident_medical.household_size[{i}].value"), "must be a whole number from 1 to 20");
+        if !(1.0..=MAX_HOUSEHOLD).contains(&w.value) || w.value.fract() != 0.0 {
+            c.push(
+                format!("population.groups.resident_medical.household_size[{i}].value"),
+                format!("must be a whole number from 1 to {MAX_HOUSEHOLD}"),
+            );
         }
     }
     c.fraction("population.groups.resident_medical.active_share", rm.active_share);
     c.fraction("population.groups.resident_medical.special_share", rm.special_share);
     c.fen("population.groups.proxy.amount_fen", g.proxy.amount_fen);
-    let expected_active = (u.count as f64 * u.active_share
-        + f.count as f64 * (f.withholding_share + (1.0 - f.withholding_share) * f.active_share)
-        + rp.count as f64 * rp.active_share
-        + rm.count as f64 * rm.active_share
-        + g.proxy.count as f64) as u64;
-    if expected_active > MAX_ACTIVE_PAYERS {
-        c.push(
-            "population.groups",
-            format!("about {expected_active} payers active during the timeline: the engine holds at most {MAX_ACTIVE_PAYERS}"),
-        );
-    }
+}
 
-    // --- staged reopening
+fn staged(c: &mut Checker, s: &Scenario) -> Vec<StagedSpec> {
+    let league_names: Vec<String> = s.population.leagues.iter().map(|l| l.name.clone()).collect();
     let mut staged = Vec::new();
-    for (i, st) in t.staged_reopening.iter().enumerate() {
+    for (i, st) in s.timeline.staged_reopening.iter().enumerate() {
         let path = format!("timeline.staged_reopening[{i}]");
-        let mut leagues = vec![st.leagues.is_empty(); p.leagues.len()];
+        let mut leagues = vec![st.leagues.is_empty(); league_names.len()];
         for (j, name) in st.leagues.iter().enumerate() {
             match league_names.iter().position(|x| x == name) {
                 Some(k) => leagues[k] = true,
                 None => {
-                    let hint = c.suggest(name, league_names.clone());
+                    let hint = c.suggest(name, league_names.iter().cloned());
                     c.push(format!("{path}.leagues[{j}]"), format!("unknown league {name:?}{hint}"));
                 }
             }
@@ -442,12 +550,15 @@ pub fn compile(s: Scenario) -> Result<Spec, Vec<Problem>> {
             staged.push(StagedSpec { groups: st.groups.clone(), leagues, from: a, opens: b });
         }
     }
+    staged
+}
 
-    // --- channels
+fn channels(c: &mut Checker, s: &Scenario) -> Vec<ChannelSpec> {
+    let p = &s.population;
     let mut channels = Vec::new();
     let mut seen = HashSet::new();
-    if s.channels.is_empty() || s.channels.len() > 64 {
-        c.push("channels", format!("must list between 1 and 64 channels, got {}", s.channels.len()));
+    if s.channels.is_empty() || s.channels.len() > MAX_CHANNELS {
+        c.push("channels", format!("must list between 1 and {MAX_CHANNELS} channels, got {}", s.channels.len()));
     }
     let total_population: u64 = p.leagues.iter().map(|l| l.population).sum();
     for (i, ch) in s.channels.iter().enumerate() {
@@ -455,38 +566,8 @@ pub fn compile(s: Scenario) -> Result<Spec, Vec<Problem>> {
         if !seen.insert(ch.id.clone()) {
             c.push(format!("{path}.id"), format!("duplicate channel id {:?}", ch.id));
         }
-        if ch.id.is_empty() || !ch.id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_') {
-            c.push(format!("{path}.id"), format!("must be snake_case (a-z, 0-9, _): {:?}", ch.id));
-        }
-        for (gk, v) in &ch.share {
-            c.fraction(&format!("{path}.share.{}", gk.as_str()), *v);
-            if ch.kind == ChannelKind::Batch && *v > 0.0 {
-                c.push(format!("{path}.share.{}", gk.as_str()), "batch channels take no self-paid share");
-            }
-            if matches!(gk, GroupKind::Proxy) && *v > 0.0 {
-                c.push(format!("{path}.share.proxy"), "proxy payments go through a batch, not a channel share");
-            }
-        }
-        let mut hours = Vec::new();
-        for (j, h) in ch.hours.iter().enumerate() {
-            let a = parse_hhmm(&h.from);
-            let b = parse_hhmm(&h.to);
-            match (a, b) {
-                (Some(a), Some(b)) if a < b => hours.push((a, b)),
-                (Some(_), Some(_)) => c.push(format!("{path}.hours[{j}].to"), "must be after from"),
-                _ => c.push(format!("{path}.hours[{j}]"), "times must be HH:MM between 00:00 and 24:00"),
-            }
-        }
-        if ch.kind == ChannelKind::Offline && ch.servers.is_none() {
-            c.push(format!("{path}.servers"), "an offline channel needs servers (counters or tellers)");
-        }
-        if let Some(n) = ch.servers
-            && (n == 0 || n > 1_000_000)
-        {
-            c.push(format!("{path}.servers"), format!("must be between 1 and 1000000, got {n}"));
-        }
-        c.fraction(&format!("{path}.holiday_capacity"), ch.holiday_capacity);
-        c.dist(&format!("{path}.service_seconds"), &ch.service_seconds);
+        channel(c, &path, ch);
+        let hours = opening_hours(c, &path, ch);
         let servers = ch.servers.map(|n| {
             p.leagues
                 .iter()
@@ -509,15 +590,58 @@ pub fn compile(s: Scenario) -> Result<Spec, Vec<Problem>> {
             service_seconds: ch.service_seconds.clone(),
         });
     }
-    // Shares: each self-paying group's shares over non-batch channels must sum to 1.
-    for gk in [GroupKind::Unit, GroupKind::Flexible, GroupKind::ResidentPension, GroupKind::ResidentMedical] {
-        let sum: f64 = s.channels.iter().filter_map(|ch| ch.share.get(&gk)).sum();
-        if (sum - 1.0).abs() > 1e-3 {
-            c.push("channels", format!("shares of group {} sum to {sum:.6}, must sum to 1.0 (within 0.001)", gk.as_str()));
+    shares(c, s, &mut channels);
+    channels
+}
+
+/// One channel's own fields.
+fn channel(c: &mut Checker, path: &str, ch: &Channel) {
+    if ch.id.is_empty() || !ch.id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_') {
+        c.push(format!("{path}.id"), format!("must be snake_case (a-z, 0-9, _): {:?}", ch.id));
+    }
+    for (gk, v) in &ch.share {
+        c.fraction(&format!("{path}.share.{}", gk.as_str()), *v);
+        if ch.kind == ChannelKind::Batch && *v > 0.0 {
+            c.push(format!("{path}.share.{}", gk.as_str()), "batch channels take no self-paid share");
+        }
+        if matches!(gk, GroupKind::Proxy) && *v > 0.0 {
+            c.push(format!("{path}.share.proxy"), "proxy payments go through a batch, not a channel share");
         }
     }
-    for (li, l) in p.leagues.iter().enumerate() {
-        let _ = li;
+    if ch.kind == ChannelKind::Offline && ch.servers.is_none() {
+        c.push(format!("{path}.servers"), "an offline channel needs servers (counters or tellers)");
+    }
+    if let Some(n) = ch.servers
+        && (n == 0 || n > MAX_SERVERS)
+    {
+        c.push(format!("{path}.servers"), format!("must be between 1 and {MAX_SERVERS}, got {n}"));
+    }
+    c.fraction(&format!("{path}.holiday_capacity"), ch.holiday_capacity);
+    c.dist(&format!("{path}.service_seconds"), &ch.service_seconds);
+}
+
+fn opening_hours(c: &mut Checker, path: &str, ch: &Channel) -> Vec<(i64, i64)> {
+    let mut hours = Vec::new();
+    for (j, h) in ch.hours.iter().enumerate() {
+        match (parse_hhmm(&h.from), parse_hhmm(&h.to)) {
+            (Some(a), Some(b)) if a < b => hours.push((a, b)),
+            (Some(_), Some(_)) => c.push(format!("{path}.hours[{j}].to"), "must be after from"),
+            _ => c.push(format!("{path}.hours[{j}]"), "times must be HH:MM between 00:00 and 24:00"),
+        }
+    }
+    hours
+}
+
+/// Each self-paying group's shares over non-batch channels must sum to 1; per league they
+/// are renormalised after the league's offline factor.
+fn shares(c: &mut Checker, s: &Scenario, channels: &mut [ChannelSpec]) {
+    for gk in [GroupKind::Unit, GroupKind::Flexible, GroupKind::ResidentPension, GroupKind::ResidentMedical] {
+        let sum: f64 = s.channels.iter().filter_map(|ch| ch.share.get(&gk)).sum();
+        if (sum - 1.0).abs() > SHARE_TOLERANCE {
+            c.push("channels", format!("shares of group {} sum to {sum:.6}, must sum to 1.0 (within {SHARE_TOLERANCE})", gk.as_str()));
+        }
+    }
+    for l in &s.population.leagues {
         let mut per_league = vec![[0.0f64; 5]; s.channels.len()];
         for gk in GroupKind::ALL {
             let mut total = 0.0;
@@ -539,9 +663,9 @@ pub fn compile(s: Scenario) -> Result<Spec, Vec<Problem>> {
             }
         }
     }
+}
 
-    // --- behaviour
-    let b = &s.behaviour;
+fn behaviour(c: &mut Checker, b: &Behaviour) {
     for (name, v) in [
         ("read_notice_share", b.read_notice_share),
         ("pay_early_share", b.pay_early_share),
@@ -565,11 +689,11 @@ pub fn compile(s: Scenario) -> Result<Spec, Vec<Problem>> {
     ] {
         c.dist(&format!("behaviour.{name}"), d);
     }
-    if b.max_attempts == 0 || b.max_attempts > 100 {
-        c.push("behaviour.max_attempts", format!("must be between 1 and 100, got {}", b.max_attempts));
+    if b.max_attempts == 0 || b.max_attempts > MAX_ATTEMPTS {
+        c.push("behaviour.max_attempts", format!("must be between 1 and {MAX_ATTEMPTS}, got {}", b.max_attempts));
     }
-    if b.record_visible_working_days > 30 {
-        c.push("behaviour.record_visible_working_days", "must be at most 30");
+    if b.record_visible_working_days > MAX_VISIBLE_WORKING_DAYS {
+        c.push("behaviour.record_visible_working_days", format!("must be at most {MAX_VISIBLE_WORKING_DAYS}"));
     }
     for (name, w) in [("online_hour_weights", &b.online_hour_weights), ("offline_hour_weights", &b.offline_hour_weights)] {
         if w.len() != 24 {
@@ -583,15 +707,16 @@ pub fn compile(s: Scenario) -> Result<Spec, Vec<Problem>> {
             c.push(format!("behaviour.day_weights.{name}"), format!("must be >= 0, got {v}"));
         }
     }
+}
 
-    // --- batches
+fn batches(c: &mut Checker, s: &Scenario, times: &Times, channel_ids: &[String]) -> Vec<BatchSpec> {
     let mut batches = Vec::new();
     for (i, bt) in s.batches.iter().enumerate() {
         let path = format!("batches[{i}]");
         let ci = channel_ids.iter().position(|x| *x == bt.channel);
         match ci {
             None => {
-                let hint = c.suggest(&bt.channel, channel_ids.clone());
+                let hint = c.suggest(&bt.channel, channel_ids.iter().cloned());
                 c.push(format!("{path}.channel"), format!("unknown channel {:?}{hint}", bt.channel));
             }
             Some(k) if s.channels[k].kind != ChannelKind::Batch => {
@@ -602,22 +727,21 @@ pub fn compile(s: Scenario) -> Result<Spec, Vec<Problem>> {
         if !matches!(bt.group, GroupKind::Flexible | GroupKind::Proxy) {
             c.push(format!("{path}.group"), "batches debit flexible employees (withholding) or proxy persons");
         }
-        if bt.concurrency == 0 || bt.concurrency > 100_000 {
-            c.push(format!("{path}.concurrency"), format!("must be between 1 and 100000, got {}", bt.concurrency));
+        if bt.concurrency == 0 || bt.concurrency > MAX_BATCH_CONCURRENCY {
+            c.push(format!("{path}.concurrency"), format!("must be between 1 and {MAX_BATCH_CONCURRENCY}, got {}", bt.concurrency));
         }
-        let mut runs = Vec::new();
+        let mut runs: Vec<SimTime> = Vec::new();
         for (j, r) in bt.runs.iter().enumerate() {
-            if let Some(t) = c.instant(&format!("{path}.runs[{j}]"), r) {
-                if let (Some(a), Some(b)) = (start, end)
-                    && (t < a || t >= b)
-                {
-                    c.push(format!("{path}.runs[{j}]"), "must lie within the timeline");
-                }
-                if runs.last().is_some_and(|p| *p >= t) {
-                    c.push(format!("{path}.runs[{j}]"), "runs must be in increasing order");
-                }
-                runs.push(t);
+            let Some(t) = c.instant(&format!("{path}.runs[{j}]"), r) else { continue };
+            if let (Some(a), Some(b)) = (times.start, times.end)
+                && (t < a || t >= b)
+            {
+                c.push(format!("{path}.runs[{j}]"), "must lie within the timeline");
             }
+            if runs.last().is_some_and(|p| *p >= t) {
+                c.push(format!("{path}.runs[{j}]"), "runs must be in increasing order");
+            }
+            runs.push(t);
         }
         batches.push(BatchSpec {
             name: bt.name.clone(),
@@ -627,100 +751,92 @@ pub fn compile(s: Scenario) -> Result<Spec, Vec<Problem>> {
             concurrency: bt.concurrency,
         });
     }
-    if g.proxy.count > 0 && !s.batches.iter().any(|b| b.group == GroupKind::Proxy) {
+    if s.population.groups.proxy.count > 0 && !s.batches.iter().any(|b| b.group == GroupKind::Proxy) {
         c.push("population.groups.proxy.count", "proxy persons are paid by a batch: add one to `batches` with group \"proxy\"");
     }
+    batches
+}
 
-    // --- backend
-    let be = &s.backend;
-    if be.concurrency == 0 || be.concurrency > 1_000_000 {
-        c.push("backend.concurrency", format!("must be between 1 and 1000000, got {}", be.concurrency));
+fn backend(c: &mut Checker, be: &Backend) {
+    if be.concurrency == 0 || be.concurrency > MAX_SERVERS {
+        c.push("backend.concurrency", format!("must be between 1 and {MAX_SERVERS}, got {}", be.concurrency));
     }
-    if be.queue_bound > 10_000_000 {
-        c.push("backend.queue_bound", format!("must be at most 10000000, got {}", be.queue_bound));
+    if be.queue_bound > MAX_BACKEND_QUEUE {
+        c.push("backend.queue_bound", format!("must be at most {MAX_BACKEND_QUEUE}, got {}", be.queue_bound));
     }
     c.dist("backend.service_ms", &be.service_ms);
+}
 
-    // --- gates
-    let phase_names: Vec<String> = t.phases.iter().map(|p| p.name.clone()).collect();
-    for (i, gate) in s.gates.iter().enumerate() {
+/// `name` as an index of `names`, `None` for `*`; an unknown name is a problem at `path`.
+fn select(c: &mut Checker, path: &str, what: &str, name: &str, names: &[String]) -> Option<usize> {
+    if name == "*" {
+        return None;
+    }
+    let found = names.iter().position(|n| n == name);
+    if found.is_none() {
+        let hint = c.suggest(name, names.iter().cloned());
+        c.push(path, format!("unknown {what} {name:?}{hint} (or \"*\" for all)"));
+    }
+    found
+}
+
+fn gates(c: &mut Checker, gates: &[Gate], phase_names: &[String], channel_ids: &[String]) -> Vec<GateSpec> {
+    let operations: Vec<String> = Operation::ALL.iter().map(|o| o.as_str().to_string()).collect();
+    let mut out = Vec::new();
+    for (i, gate) in gates.iter().enumerate() {
         let path = format!("gates[{i}]");
-        let ops = ["*", "pay", "assess", "lookup", "certificate"];
-        if !ops.contains(&gate.operation.as_str()) {
-            let hint = c.suggest(&gate.operation, ops.iter().map(|s| s.to_string()));
-            c.push(format!("{path}.operation"), format!("unknown operation {:?}{hint}", gate.operation));
-        }
-        if gate.channel != "*" && !channel_ids.contains(&gate.channel) {
-            let hint = c.suggest(&gate.channel, channel_ids.clone());
-            c.push(format!("{path}.channel"), format!("unknown channel {:?}{hint}", gate.channel));
-        }
-        if gate.phase != "*" && !phase_names.contains(&gate.phase) {
-            let hint = c.suggest(&gate.phase, phase_names.clone());
-            c.push(format!("{path}.phase"), format!("unknown phase {:?}{hint}", gate.phase));
-        }
+        let operation = select(c, &format!("{path}.operation"), "operation", &gate.operation, &operations).map(|o| Operation::ALL[o]);
+        let channel = select(c, &format!("{path}.channel"), "channel", &gate.channel, channel_ids).map(|ch| ch as ChannelIdx);
+        let phase = select(c, &format!("{path}.phase"), "phase", &gate.phase, phase_names);
         if !(gate.max >= 0.0 && gate.max.is_finite()) {
             c.push(format!("{path}.max"), format!("must be >= 0, got {}", gate.max));
         }
+        out.push(GateSpec { metric: gate.metric, operation, channel, phase, max: gate.max });
     }
+    out
+}
 
-    if !(s.run.time_scale > 0.0 && s.run.time_scale <= 1e9) {
-        c.push("run.time_scale", format!("must be in (0, 1e9], got {}", s.run.time_scale));
-    }
-
-    // --- hooks
-    for (i, h) in s.hooks.iter().enumerate() {
+fn hooks(c: &mut Checker, hooks: &[Hook], phase_names: &[String], phases: &[PhaseSpec], start: Option<SimTime>) -> Vec<HookSpec> {
+    let mut out = Vec::new();
+    for (i, h) in hooks.iter().enumerate() {
         let path = format!("hooks[{i}]");
-        if !phase_names.contains(&h.phase) {
-            let hint = c.suggest(&h.phase, phase_names.clone());
+        let phase = phase_names.iter().position(|n| *n == h.phase);
+        if phase.is_none() {
+            let hint = c.suggest(&h.phase, phase_names.iter().cloned());
             c.push(format!("{path}.phase"), format!("unknown phase {:?}{hint}", h.phase));
         }
-        match (h.command.is_empty(), &h.http) {
-            (true, None) => c.push(path.clone(), "needs a `command` or an `http` action"),
-            (false, Some(_)) => c.push(path.clone(), "give either `command` or `http`, not both"),
-            _ => {}
-        }
-        if let Some(http) = &h.http {
-            if !["GET", "POST", "PUT", "DELETE"].contains(&http.method.as_str()) {
-                c.push(format!("{path}.http.method"), format!("must be GET, POST, PUT or DELETE, got {:?}", http.method));
+        let action = match (h.command.is_empty(), &h.http) {
+            (true, None) => {
+                c.push(path.clone(), "needs a `command` or an `http` action");
+                None
             }
-            if !http.url.starts_with("http://") {
-                c.push(format!("{path}.http.url"), format!("must be an http:// URL, got {:?}", http.url));
+            (false, Some(_)) => {
+                c.push(path.clone(), "give either `command` or `http`, not both");
+                None
             }
+            (false, None) => Some(HookAction::Command(h.command.clone())),
+            (true, Some(http)) => {
+                let method = HookMethod::ALL.into_iter().find(|m| m.as_str() == http.method);
+                if method.is_none() {
+                    c.push(format!("{path}.http.method"), format!("must be GET, POST, PUT or DELETE, got {:?}", http.method));
+                }
+                if !http.url.starts_with("http://") {
+                    c.push(format!("{path}.http.url"), format!("must be an http:// URL, got {:?}", http.url));
+                }
+                method.map(|method| HookAction::Http { method, url: http.url.clone(), body: http.body.clone() })
+            }
+        };
+        if !(h.timeout_seconds > 0.0 && h.timeout_seconds <= MAX_HOOK_TIMEOUT_SECONDS) {
+            c.push(format!("{path}.timeout_seconds"), format!("must be in (0, {MAX_HOOK_TIMEOUT_SECONDS}], got {}", h.timeout_seconds));
         }
-        if !(h.timeout_seconds > 0.0 && h.timeout_seconds <= 3600.0) {
-            c.push(format!("{path}.timeout_seconds"), format!("must be in (0, 3600], got {}", h.timeout_seconds));
+        let at = phase.and_then(|p| phases.get(p)).zip(start).map(|(p, s)| p.start.max(s));
+        if let (Some(phase), Some(action), Some(at)) = (phase, action, at) {
+            out.push(HookSpec { phase, at, action, timeout_seconds: h.timeout_seconds });
         }
     }
-
-    if !c.problems.is_empty() {
-        return Err(c.problems);
-    }
-    // Every Option below is Some: a None pushed a problem and returned above.
-    let (Some(start), Some(end), Some(notice), Some(offset)) = (start, end, notice, offset) else {
-        return Err(vec![Problem::new("timeline", "internal error: unresolved instants")]);
-    };
-    let leagues = p
-        .leagues
-        .iter()
-        .map(|l| LeagueSpec {
-            name: l.name.clone(),
-            name_json: super::json_string(&l.name),
-            population: l.population,
-            offline_factor: l.offline_factor,
-        })
-        .collect();
-    Ok(Spec {
-        start,
-        end,
-        notice_published: notice,
-        calendar: Calendar { offset, holidays, makeup_workdays: makeup, weekend },
-        phases,
-        staged,
-        leagues,
-        channels,
-        batches,
-        raw: s,
-    })
+    // In the order they fall due (a stable sort: equal instants keep the file's order).
+    out.sort_by_key(|h| h.at);
+    out
 }
 
 #[cfg(test)]

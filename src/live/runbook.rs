@@ -1,0 +1,123 @@
+//! The runbook of a live run: the scenario's hooks (a command or an HTTP call when a phase
+//! starts), run at their compressed instants while the load goes on, each reported with
+//! its outcome and timing; those the run never reached are reported as not run.
+
+use super::target::client;
+use crate::clock::VirtualClock;
+use crate::report::live::HookReport;
+use crate::scenario::{HookAction, HookSpec, Spec};
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+/// How often a hook's command is looked at while it runs.
+const COMMAND_POLL: Duration = Duration::from_millis(2);
+
+/// The hooks not yet started, in the order they fall due, and those running.
+pub(super) struct Runbook {
+    due: VecDeque<HookSpec>,
+    running: Vec<tokio::task::JoinHandle<HookReport>>,
+}
+
+impl Runbook {
+    pub(super) fn new(spec: &Spec) -> Runbook {
+        Runbook { due: spec.hooks.iter().cloned().collect(), running: Vec::new() }
+    }
+
+    /// The real instant the next hook falls due.
+    pub(super) fn next_due(&self, clock: &VirtualClock) -> Option<Instant> {
+        self.due.front().map(|h| clock.real_instant(h.at))
+    }
+
+    /// Start every hook due by now.
+    pub(super) fn start_due(&mut self, spec: &Spec, clock: &VirtualClock, started: Instant) {
+        let now = Instant::now();
+        while self.due.front().is_some_and(|h| clock.real_instant(h.at) <= now) {
+            let Some(h) = self.due.pop_front() else { break };
+            let phase = spec.phases[h.phase].name.clone();
+            let due_at = h.at.format(spec.calendar.offset);
+            self.running.push(tokio::spawn(run_hook(h, phase, due_at, started)));
+        }
+    }
+
+    /// Wait for the hooks that started; report the others as not run.
+    pub(super) async fn finish(self, spec: &Spec) -> Vec<HookReport> {
+        let mut reports = Vec::new();
+        for t in self.running {
+            if let Ok(r) = t.await {
+                reports.push(r);
+            }
+        }
+        for h in self.due {
+            reports.push(HookReport {
+                phase: spec.phases[h.phase].name.clone(),
+                action: h.action.describe(),
+                due_at: h.at.format(spec.calendar.offset),
+                started_after_seconds: 0.0,
+                duration_ms: 0.0,
+                ok: false,
+                outcome: "not run: the run ended first".into(),
+            });
+        }
+        reports
+    }
+}
+
+/// Run a hook's command to its end, killing it past `limit` (on a thread of its own: tokio's
+/// child-process support would have every runtime of the driver look for exited children
+/// at each turn, which showed in the sending threads' profile).
+fn run_command(argv: &[String], limit: Duration, secs: f64) -> (bool, String) {
+    use std::process::{Command, Stdio};
+    let mut child = match Command::new(&argv[0]).args(&argv[1..]).stdin(Stdio::null()).stdout(Stdio::null()).spawn() {
+        Ok(c) => c,
+        Err(e) => return (false, format!("cannot start: {e}")),
+    };
+    let begin = Instant::now();
+    loop {
+        match child.try_wait() {
+            Ok(Some(st)) => {
+                return (st.success(), format!("exit status {}", st.code().map(|c| c.to_string()).unwrap_or_else(|| "signal".into())));
+            }
+            Ok(None) if begin.elapsed() >= limit => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return (false, format!("timed out after {secs} s"));
+            }
+            Ok(None) => std::thread::sleep(COMMAND_POLL),
+            Err(e) => return (false, format!("cannot wait for it: {e}")),
+        }
+    }
+}
+
+async fn run_hook(hook: HookSpec, phase: String, due_at: String, started: Instant) -> HookReport {
+    let begin = Instant::now();
+    let limit = Duration::from_secs_f64(hook.timeout_seconds);
+    let result = match &hook.action {
+        HookAction::Http { method, url, body } => {
+            let method = reqwest::Method::from_bytes(method.as_str().as_bytes()).unwrap_or(reqwest::Method::GET);
+            let mut rb = client(limit).request(method, url);
+            if let Some(b) = body {
+                rb = rb.json(b);
+            }
+            match rb.send().await {
+                Ok(r) => (r.status().is_success(), format!("HTTP {}", r.status().as_u16())),
+                Err(e) => (false, format!("failed: {e}")),
+            }
+        }
+        HookAction::Command(argv) => {
+            let argv = argv.clone();
+            let secs = hook.timeout_seconds;
+            tokio::task::spawn_blocking(move || run_command(&argv, limit, secs))
+                .await
+                .unwrap_or_else(|_| (false, "the hook's thread failed".into()))
+        }
+    };
+    HookReport {
+        phase,
+        action: hook.action.describe(),
+        due_at,
+        started_after_seconds: begin.saturating_duration_since(started).as_secs_f64(),
+        duration_ms: begin.elapsed().as_secs_f64() * 1000.0,
+        ok: result.0,
+        outcome: result.1,
+    }
+}
