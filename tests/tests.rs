@@ -136,7 +136,8 @@ fn malformed_scenarios_exit_2_naming_every_field() {
     // Gates and hooks are compiled at load: a name nobody has is an error naming the
     // field, never a gate that silently matches nothing.
     let mut v = smoke_value();
-    v["gates"] = serde_json::json!([{"metric": "latency_ms_p99", "operation": "payy", "channel": "tax_hal", "phase": "suspendd", "max": 1.0}]);
+    v["gates"] =
+        serde_json::json!([{"metric": "latency_ms_p99", "operation": "payy", "channel": "tax_hal", "phase": "suspendd", "max": 1.0}]);
     v["hooks"] = serde_json::json!([{"phase": "new_sytem", "http": {"method": "PATCH", "url": "http://127.0.0.1:1/x"}}]);
     let p = write_scenario(&dir, "names.json", &v);
     let o = cutover(&["validate", p.to_str().unwrap()]);

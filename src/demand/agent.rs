@@ -51,9 +51,10 @@ pub struct Agent {
     /// The payment was accepted.
     pub paid: bool,
     rng: Pcg64Mcg,
-    /// What the target called this payer's assessment and payment, once it answered.
-    assessment: Option<TargetId>,
-    payment: Option<TargetId>,
+    /// What the target called this payer's assessment, until the payment is accepted; from
+    /// then on what it called the payment (one field: an agent needs one at a time, and
+    /// every active payer has an agent).
+    target_id: Option<TargetId>,
 }
 
 impl Agent {
@@ -72,8 +73,7 @@ impl Agent {
             displaced: false,
             paid: false,
             rng,
-            assessment: None,
-            payment: None,
+            target_id: None,
         };
         let intended = d.intended_instant(&mut agent.rng, channel);
         let next = agent.plan_first(d, intended);
@@ -158,13 +158,15 @@ impl Agent {
                 channel: self.channel,
                 items: self.items,
                 special: self.special.is_some(),
-                assessment: self.assessment.clone(),
+                assessment: if self.paid { None } else { self.target_id.clone() },
             },
             Stage::Lookup => Request::Lookup { payer: self.payer, channel: self.channel },
             // A certificate is asked for only after the payment was accepted, which set its id.
-            Stage::Certificate => {
-                Request::Certificate { payer: self.payer, channel: self.channel, payment: self.payment.clone().unwrap_or(TargetId::Num(0)) }
-            }
+            Stage::Certificate => Request::Certificate {
+                payer: self.payer,
+                channel: self.channel,
+                payment: self.target_id.clone().unwrap_or(TargetId::Num(0)),
+            },
         }
     }
 
@@ -178,14 +180,14 @@ impl Agent {
         let b = &d.spec.raw.behaviour;
         match (self.stage, resp) {
             (Stage::Assess, Response::Assessed { assessment }) => {
-                self.assessment = Some(assessment.clone());
+                self.target_id = Some(assessment.clone());
                 self.stage = Stage::Pay;
                 self.attempts = 0;
                 let t = d.next_serving(self.channel, now.plus_micros(THINK_MICROS));
                 self.schedule(t)
             }
             (Stage::Pay, Response::Accepted { payment, .. }) => {
-                self.payment = Some(payment.clone());
+                self.target_id = Some(payment.clone());
                 self.paid = true;
                 self.attempts = 0;
                 let looks_up = matches!(self.payer.group, GroupKind::Flexible | GroupKind::ResidentPension | GroupKind::ResidentMedical)

@@ -12,7 +12,7 @@
 //! Every loop is bounded: the event loop by the timeline's end (events due at
 //! or after it are dropped), queues by their bounds.
 
-use crate::cohort::{Cohort, Members};
+use crate::cohort::{Cohort, HostEvent, Members};
 use crate::demand::{Cast, Demand};
 use crate::model::Response;
 use crate::population::Population;
@@ -38,6 +38,19 @@ pub(crate) enum Service {
     ChannelDone(u32),
     /// The backend finished a job: the target decides now.
     BackendDone(u32),
+}
+
+impl HostEvent for Service {
+    fn encode(self) -> (u8, u32) {
+        match self {
+            Service::ChannelDone(j) => (0, j),
+            Service::BackendDone(j) => (1, j),
+        }
+    }
+    fn decode(kind: u8, id: u32) -> Service {
+        debug_assert!(kind <= 1, "an engine event of unknown kind {kind}");
+        if kind == 0 { Service::ChannelDone(id) } else { Service::BackendDone(id) }
+    }
 }
 
 struct Pool {

@@ -126,11 +126,27 @@ pub fn render(r: &Report) -> String {
         r.mode, r.scenario.file, r.summary.seed, r.summary.seed
     );
     let _ = writeln!(o, "```\n{}```\n", short(r));
+    phases(&mut o, r);
+    cells(&mut o, r);
+    busiest_hours(&mut o, r);
+    batches(&mut o, r);
+    ledger(&mut o, r);
+    gates(&mut o, r);
+    o
+}
+
+/// Busiest hours listed in the summary.
+const BUSIEST_HOURS: usize = 15;
+
+fn phases(o: &mut String, r: &Report) {
     let _ = writeln!(o, "## Phases\n\n| phase | start | end | closed channels |\n|---|---|---|---|");
     for p in &r.phases {
         let closed = if p.closed_channels.is_empty() { "-".to_string() } else { p.closed_channels.join(", ") };
         let _ = writeln!(o, "| {} | {} | {} | {} |", p.name, p.start, p.end, closed);
     }
+}
+
+fn cells(o: &mut String, r: &Report) {
     let _ = writeln!(
         o,
         "\n## Per phase, channel and operation\n\nLatency is waiting plus service, in milliseconds.\n\n\
@@ -158,19 +174,25 @@ pub fn render(r: &Report) -> String {
             l.max
         );
     }
+}
+
+fn busiest_hours(o: &mut String, r: &Report) {
     let _ = writeln!(
         o,
         "\n## Busiest hours\n\n| hour starting | phase | attempts | of which self-paid | successes | rejections | errors | backend queue max |\n|---|---|---:|---:|---:|---:|---:|---:|"
     );
     let mut hours: Vec<_> = r.hourly.iter().filter(|h| h.attempts > 0).collect();
     hours.sort_by(|a, b| b.attempts.cmp(&a.attempts).then(a.hour.cmp(&b.hour)));
-    for h in hours.iter().take(15) {
+    for h in hours.iter().take(BUSIEST_HOURS) {
         let _ = writeln!(
             o,
             "| {} | {} | {} | {} | {} | {} | {} | {} |",
             h.start, h.phase, h.attempts, h.self_paid_attempts, h.successes, h.rejections, h.errors, h.backend_queue_max
         );
     }
+}
+
+fn batches(o: &mut String, r: &Report) {
     if !r.batches.is_empty() {
         let _ = writeln!(
             o,
@@ -193,6 +215,9 @@ pub fn render(r: &Report) -> String {
             }
         }
     }
+}
+
+fn ledger(o: &mut String, r: &Report) {
     let _ = writeln!(
         o,
         "\n## Ledger\n\nExpected (from acknowledged payments) {} yuan; actual (the target's ledger) {} yuan; {} differing cell(s) of {}.\n",
@@ -223,6 +248,9 @@ pub fn render(r: &Report) -> String {
             );
         }
     }
+}
+
+fn gates(o: &mut String, r: &Report) {
     if !r.gates.is_empty() {
         let _ =
             writeln!(o, "\n## Gates\n\n| metric | operation | channel | phase | max | value | result |\n|---|---|---|---|---:|---:|---|");
@@ -240,7 +268,6 @@ pub fn render(r: &Report) -> String {
             );
         }
     }
-    o
 }
 
 #[cfg(test)]

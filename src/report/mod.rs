@@ -331,57 +331,10 @@ pub struct BuildInput<'a> {
 
 pub fn build(input: BuildInput) -> Report {
     let spec = input.spec;
-    let off = spec.calendar.offset;
-    let fmt = |t: SimTime| t.format(off);
+    let fmt = |t: SimTime| t.format(spec.calendar.offset);
     let rec = input.recorder;
-
-    let phase_name = |i: usize| spec.phases[i].name.clone();
-    let mut cells = Vec::new();
-    let mut totals = recorder::CellCounters::default();
-    for (phase, ch, op, cell) in rec.cells() {
-        let c = &cell.counters;
-        totals += c;
-        cells.push(CellReport {
-            phase: phase_name(phase),
-            channel: spec.channels[ch as usize].id.clone(),
-            operation: op.as_str(),
-            attempts: c.attempts,
-            successes: c.successes,
-            rejected_suspended: c.rejected_suspended,
-            rejected_not_yet_visible: c.rejected_not_yet_visible,
-            rejected_unexpected: c.rejected_unexpected,
-            errors: c.errors,
-            latency_ms: latency(&cell.latency_micros),
-            service_ms: cell.service_micros.as_ref().map(latency),
-        });
-    }
-
-    let hourly: Vec<HourReport> = rec
-        .hours
-        .iter()
-        .enumerate()
-        .map(|(i, h)| {
-            let start = spec.start.plus_micros(i as i64 * MICROS_PER_HOUR);
-            HourReport {
-                hour: i,
-                start: fmt(start),
-                phase: phase_name(spec.phase_at(start)),
-                attempts: h.attempts,
-                self_paid_attempts: h.self_paid_attempts,
-                successes: h.successes,
-                rejections: h.rejections,
-                errors: h.errors,
-                backend_queue_max: h.backend_queue_max,
-                channel_queue_max: spec
-                    .channels
-                    .iter()
-                    .zip(&h.channel_queue_max)
-                    .filter(|(c, _)| c.servers.is_some())
-                    .map(|(c, n)| (c.id.clone(), *n))
-                    .collect(),
-            }
-        })
-        .collect();
+    let (cells, totals) = cell_reports(spec, rec);
+    let hourly = hour_reports(spec, rec);
     let peak = |count: fn(&HourReport) -> u64| {
         hourly
             .iter()
@@ -392,43 +345,11 @@ pub fn build(input: BuildInput) -> Report {
     };
     let peak_hour = peak(|h| h.attempts);
     let peak_hour_self_paid = peak(|h| h.self_paid_attempts);
-
-    // Ledger reconciliation: the recorder's book against the target's.
-    let expected = rec.expected_ledger();
-    let (actual, read_error) = match input.actual_ledger {
-        Ok(a) => (a, None),
-        Err(e) => (BTreeMap::new(), Some(e)),
-    };
-    let keys: BTreeSet<LedgerKey> = expected.keys().chain(actual.keys()).copied().collect();
-    let mut ledger_cells = Vec::new();
-    let mut differences = Vec::new();
-    let (mut exp_total, mut act_total) = (0i64, 0i64);
-    for k in keys {
-        let e = expected.get(&k).copied().unwrap_or_default();
-        let a = actual.get(&k).copied().unwrap_or_default();
-        exp_total = exp_total.saturating_add(e.sum_fen);
-        act_total = act_total.saturating_add(a.sum_fen);
-        let row = LedgerRow {
-            league: spec.leagues.get(k.0 as usize).map(|l| l.name.clone()).unwrap_or_else(|| format!("#{}", k.0)),
-            group: k.1.as_str(),
-            insurance: k.2.as_str(),
-            expected_count: e.count,
-            expected_fen: e.sum_fen,
-            actual_count: a.count,
-            actual_fen: a.sum_fen,
-        };
-        if e != a {
-            differences.push(row.clone());
-        }
-        ledger_cells.push(row);
-    }
-    let mismatched = differences.len() as u64 + read_error.is_some() as u64;
-
+    let ledger = ledger_report(spec, rec, input.actual_ledger);
+    let mismatched = ledger.mismatched_cells;
     let error_rate = if totals.attempts == 0 { 0.0 } else { totals.errors as f64 / totals.attempts as f64 };
-
     let gates = gate_results(spec, rec, GateInputs { error_rate, mismatched, audit_disagreements: input.audit_disagreements });
     let gates_passed = gates.iter().all(|g| g.passed);
-
     Report {
         format_version: REPORT_FORMAT_VERSION,
         tool: Tool { name: "cutover", version: env!("CARGO_PKG_VERSION") },
@@ -447,8 +368,8 @@ pub fn build(input: BuildInput) -> Report {
             rejected_suspended: totals.rejected_suspended,
             accepted_while_suspended: rec.accepted_while_suspended,
             errors: totals.errors,
-            ledger_expected_fen: exp_total,
-            ledger_actual_fen: act_total,
+            ledger_expected_fen: ledger.expected_fen,
+            ledger_actual_fen: ledger.actual_fen,
             ledger_mismatched_cells: mismatched,
             gates_passed,
             successes: totals.successes,
@@ -458,16 +379,7 @@ pub fn build(input: BuildInput) -> Report {
             payers_active: input.stats.payers_active,
             gave_up: rec.gave_up,
         },
-        phases: spec
-            .phases
-            .iter()
-            .map(|p| PhaseInfo {
-                name: p.name.clone(),
-                start: fmt(p.start),
-                end: fmt(p.end),
-                closed_channels: spec.channels.iter().zip(&p.closed).filter(|(_, c)| **c).map(|(ch, _)| ch.id.clone()).collect(),
-            })
-            .collect(),
+        phases: phase_infos(spec),
         cells,
         hourly,
         peak_hour,
@@ -484,14 +396,7 @@ pub fn build(input: BuildInput) -> Report {
             displaced_gave_up: rec.gave_up_displaced,
         },
         batches: input.batches,
-        ledger: LedgerReport {
-            expected_fen: exp_total,
-            actual_fen: act_total,
-            mismatched_cells: mismatched,
-            differences,
-            cells: ledger_cells,
-            read_error,
-        },
+        ledger,
         gates,
         violations: rec.violations.iter().map(|v| ViolationReport { at: fmt(v.at), what: v.what.clone() }).collect(),
         engine: EngineReport {
@@ -505,4 +410,104 @@ pub fn build(input: BuildInput) -> Report {
         },
         live: None,
     }
+}
+
+/// Every phase × channel × operation cell that saw traffic, and their totals.
+fn cell_reports(spec: &Spec, rec: &Recorder) -> (Vec<CellReport>, recorder::CellCounters) {
+    let mut cells = Vec::new();
+    let mut totals = recorder::CellCounters::default();
+    for (phase, ch, op, cell) in rec.cells() {
+        let c = &cell.counters;
+        totals += c;
+        cells.push(CellReport {
+            phase: spec.phases[phase].name.clone(),
+            channel: spec.channels[ch as usize].id.clone(),
+            operation: op.as_str(),
+            attempts: c.attempts,
+            successes: c.successes,
+            rejected_suspended: c.rejected_suspended,
+            rejected_not_yet_visible: c.rejected_not_yet_visible,
+            rejected_unexpected: c.rejected_unexpected,
+            errors: c.errors,
+            latency_ms: latency(&cell.latency_micros),
+            service_ms: cell.service_micros.as_ref().map(latency),
+        });
+    }
+    (cells, totals)
+}
+
+fn hour_reports(spec: &Spec, rec: &Recorder) -> Vec<HourReport> {
+    rec.hours
+        .iter()
+        .enumerate()
+        .map(|(i, h)| {
+            let start = spec.start.plus_micros(i as i64 * MICROS_PER_HOUR);
+            HourReport {
+                hour: i,
+                start: start.format(spec.calendar.offset),
+                phase: spec.phases[spec.phase_at(start)].name.clone(),
+                attempts: h.attempts,
+                self_paid_attempts: h.self_paid_attempts,
+                successes: h.successes,
+                rejections: h.rejections,
+                errors: h.errors,
+                backend_queue_max: h.backend_queue_max,
+                channel_queue_max: spec
+                    .channels
+                    .iter()
+                    .zip(&h.channel_queue_max)
+                    .filter(|(c, _)| c.servers.is_some())
+                    .map(|(c, n)| (c.id.clone(), *n))
+                    .collect(),
+            }
+        })
+        .collect()
+}
+
+/// The recorder's book of acknowledged payments against the target's ledger, cell by cell;
+/// a ledger that could not be read counts as one mismatched cell.
+fn ledger_report(spec: &Spec, rec: &Recorder, actual: Result<BTreeMap<LedgerKey, LedgerCell>, String>) -> LedgerReport {
+    let expected = rec.expected_ledger();
+    let (actual, read_error) = match actual {
+        Ok(a) => (a, None),
+        Err(e) => (BTreeMap::new(), Some(e)),
+    };
+    let keys: BTreeSet<LedgerKey> = expected.keys().chain(actual.keys()).copied().collect();
+    let mut cells = Vec::new();
+    let mut differences = Vec::new();
+    let (mut expected_fen, mut actual_fen) = (0i64, 0i64);
+    for k in keys {
+        let e = expected.get(&k).copied().unwrap_or_default();
+        let a = actual.get(&k).copied().unwrap_or_default();
+        expected_fen = expected_fen.saturating_add(e.sum_fen);
+        actual_fen = actual_fen.saturating_add(a.sum_fen);
+        let row = LedgerRow {
+            league: spec.leagues.get(k.0 as usize).map(|l| l.name.clone()).unwrap_or_else(|| format!("#{}", k.0)),
+            group: k.1.as_str(),
+            insurance: k.2.as_str(),
+            expected_count: e.count,
+            expected_fen: e.sum_fen,
+            actual_count: a.count,
+            actual_fen: a.sum_fen,
+        };
+        if e != a {
+            differences.push(row.clone());
+        }
+        cells.push(row);
+    }
+    let mismatched_cells = differences.len() as u64 + read_error.is_some() as u64;
+    LedgerReport { expected_fen, actual_fen, mismatched_cells, differences, cells, read_error }
+}
+
+fn phase_infos(spec: &Spec) -> Vec<PhaseInfo> {
+    let fmt = |t: SimTime| t.format(spec.calendar.offset);
+    spec.phases
+        .iter()
+        .map(|p| PhaseInfo {
+            name: p.name.clone(),
+            start: fmt(p.start),
+            end: fmt(p.end),
+            closed_channels: spec.channels.iter().zip(&p.closed).filter(|(_, c)| **c).map(|(ch, _)| ch.id.clone()).collect(),
+        })
+        .collect()
 }

@@ -10,11 +10,13 @@
 //!
 //! Nothing here does I/O except [`load`], which reads the file.
 
+mod compile;
 pub mod types;
 mod validate;
 
+pub use compile::compile;
 pub use types::*;
-pub use validate::{Problem, compile};
+pub use validate::Problem;
 
 use crate::time::{Calendar, SimTime};
 use std::path::Path;

@@ -1,16 +1,14 @@
-//! Structural and semantic validation of scenario files.
+//! Structural validation of scenario files (JSON Schema, unknown fields with suggestions)
+//! and the checker the semantic pass (`compile.rs`) writes its problems with.
 //!
 //! Every check pushes a [`Problem`] with the field path and carries on, so a
 //! user sees every mistake of a file in one run.
 
+use super::MAX_AMOUNT_FEN;
 use super::types::*;
-use super::{
-    BatchSpec, ChannelIdx, ChannelSpec, GateSpec, HookAction, HookMethod, HookSpec, LeagueSpec, MAX_ACTIVE_PAYERS, MAX_AMOUNT_FEN,
-    MAX_PAYERS, PhaseSpec, Spec, StagedSpec,
-};
-use crate::time::{Calendar, SimTime};
-use chrono::{DateTime, FixedOffset, NaiveDate, Weekday};
-use std::collections::{BTreeSet, HashSet};
+use crate::time::SimTime;
+use chrono::{DateTime, NaiveDate, Weekday};
+use std::collections::BTreeSet;
 use std::fmt;
 
 /// One thing wrong with a scenario, at a field path such as `timeline.phases[2].start`.
@@ -136,30 +134,30 @@ fn collect_properties(root: &serde_json::Value, node: &serde_json::Value, segmen
     }
 }
 
-struct Checker {
-    problems: Vec<Problem>,
+pub(super) struct Checker {
+    pub(super) problems: Vec<Problem>,
 }
 
 impl Checker {
-    fn push(&mut self, path: impl Into<String>, message: impl Into<String>) {
+    pub(super) fn push(&mut self, path: impl Into<String>, message: impl Into<String>) {
         self.problems.push(Problem::new(path, message));
     }
-    fn fraction(&mut self, path: &str, v: f64) {
+    pub(super) fn fraction(&mut self, path: &str, v: f64) {
         if !(0.0..=1.0).contains(&v) || v.is_nan() {
             self.push(path, format!("must be a fraction between 0.0 and 1.0, got {v}"));
         }
     }
-    fn positive(&mut self, path: &str, v: f64) {
+    pub(super) fn positive(&mut self, path: &str, v: f64) {
         if !(v > 0.0 && v.is_finite()) {
             self.push(path, format!("must be greater than 0, got {v}"));
         }
     }
-    fn fen(&mut self, path: &str, v: i64) {
+    pub(super) fn fen(&mut self, path: &str, v: i64) {
         if v <= 0 || v > MAX_AMOUNT_FEN {
             self.push(path, format!("must be an amount in fen between 1 and {MAX_AMOUNT_FEN}, got {v}"));
         }
     }
-    fn instant(&mut self, path: &str, s: &str) -> Option<SimTime> {
+    pub(super) fn instant(&mut self, path: &str, s: &str) -> Option<SimTime> {
         match DateTime::parse_from_rfc3339(s) {
             Ok(dt) => Some(SimTime::from_datetime(&dt)),
             Err(e) => {
@@ -168,7 +166,7 @@ impl Checker {
             }
         }
     }
-    fn date(&mut self, path: &str, s: &str) -> Option<NaiveDate> {
+    pub(super) fn date(&mut self, path: &str, s: &str) -> Option<NaiveDate> {
         match NaiveDate::parse_from_str(s, "%Y-%m-%d") {
             Ok(d) => Some(d),
             Err(_) => {
@@ -177,7 +175,7 @@ impl Checker {
             }
         }
     }
-    fn dist(&mut self, path: &str, d: &Dist) {
+    pub(super) fn dist(&mut self, path: &str, d: &Dist) {
         let ok = match *d {
             Dist::Fixed { value } => value >= 0.0 && value.is_finite(),
             Dist::Uniform { min, max } => min >= 0.0 && min <= max && max.is_finite(),
@@ -192,7 +190,7 @@ impl Checker {
             );
         }
     }
-    fn weights(&mut self, path: &str, w: &[WeightedChoice]) {
+    pub(super) fn weights(&mut self, path: &str, w: &[WeightedChoice]) {
         if w.is_empty() {
             self.push(path, "must list at least one choice");
         }
@@ -208,7 +206,7 @@ impl Checker {
             self.push(path, "weights must not all be zero");
         }
     }
-    fn suggest(&self, name: &str, valid: impl IntoIterator<Item = String>) -> String {
+    pub(super) fn suggest(&self, name: &str, valid: impl IntoIterator<Item = String>) -> String {
         let set: BTreeSet<String> = valid.into_iter().collect();
         match closest(name, &set) {
             Some(s) => format!(" (did you mean `{s}`?)"),
@@ -217,7 +215,7 @@ impl Checker {
     }
 }
 
-fn parse_hhmm(s: &str) -> Option<i64> {
+pub(super) fn parse_hhmm(s: &str) -> Option<i64> {
     let (h, m) = s.split_once(':')?;
     let (h, m): (i64, i64) = (h.parse().ok()?, m.parse().ok()?);
     if !(0..=24).contains(&h) || !(0..60).contains(&m) || (h == 24 && m != 0) {
@@ -226,642 +224,10 @@ fn parse_hhmm(s: &str) -> Option<i64> {
     Some((h * 60 + m) * 60 * crate::time::MICROS_PER_SECOND)
 }
 
-fn parse_weekday(s: &str) -> Option<Weekday> {
+pub(super) fn parse_weekday(s: &str) -> Option<Weekday> {
     s.parse::<Weekday>().ok()
 }
 
-/// Longest timeline, in days.
-const MAX_TIMELINE_DAYS: i64 = 400;
-/// Most leagues and channels a scenario may list.
-const MAX_LEAGUES: usize = 200;
-const MAX_CHANNELS: usize = 64;
-/// Most servers (counters, tellers) of one channel, and most requests the backend serves at once.
-const MAX_SERVERS: u32 = 1_000_000;
-/// Most debits a batch keeps in flight.
-const MAX_BATCH_CONCURRENCY: u32 = 100_000;
-const MAX_BACKEND_QUEUE: u32 = 10_000_000;
-const MAX_ATTEMPTS: u32 = 100;
-const MAX_VISIBLE_WORKING_DAYS: u32 = 30;
-/// How far a group's channel shares may sum from 1.
-const SHARE_TOLERANCE: f64 = 1e-3;
-const MAX_HOOK_TIMEOUT_SECONDS: f64 = 3600.0;
-/// Longest period of a flexible employee, in months; largest household.
-const MAX_PERIOD_MONTHS: f64 = 36.0;
-const MAX_HOUSEHOLD: f64 = 20.0;
-/// Largest offline factor of a league.
-const MAX_OFFLINE_FACTOR: f64 = 10.0;
-/// Largest time scale of a live run.
-const MAX_TIME_SCALE: f64 = 1e9;
-
-/// The timeline's instants and offset, each `None` where a problem was pushed.
-struct Times {
-    start: Option<SimTime>,
-    end: Option<SimTime>,
-    notice: Option<SimTime>,
-    offset: Option<FixedOffset>,
-}
-
-/// Check the meaning of a structurally valid scenario and compile it: one section at a
-/// time, every problem collected, names resolved to indices.
-pub fn compile(s: Scenario) -> Result<Spec, Vec<Problem>> {
-    let mut c = Checker { problems: Vec::new() };
-    let times = timeline(&mut c, &s.timeline);
-    let channel_ids: Vec<String> = s.channels.iter().map(|ch| ch.id.clone()).collect();
-    let phase_names: Vec<String> = s.timeline.phases.iter().map(|p| p.name.clone()).collect();
-    let phases = phases(&mut c, &s, &times, &channel_ids);
-    let calendar = calendar(&mut c, &s.timeline.calendar);
-    population(&mut c, &s.population);
-    let staged = staged(&mut c, &s);
-    let channels = channels(&mut c, &s);
-    behaviour(&mut c, &s.behaviour);
-    let batches = batches(&mut c, &s, &times, &channel_ids);
-    backend(&mut c, &s.backend);
-    let gates = gates(&mut c, &s.gates, &phase_names, &channel_ids);
-    if !(s.run.time_scale > 0.0 && s.run.time_scale <= MAX_TIME_SCALE) {
-        c.push("run.time_scale", format!("must be in (0, {MAX_TIME_SCALE:e}], got {}", s.run.time_scale));
-    }
-    let hooks = hooks(&mut c, &s.hooks, &phase_names, &phases, times.start);
-    if !c.problems.is_empty() {
-        return Err(c.problems);
-    }
-    // Every Option below is Some: a None pushed a problem and returned above.
-    let (Some(start), Some(end), Some(notice), Some(offset)) = (times.start, times.end, times.notice, times.offset) else {
-        return Err(vec![Problem::new("timeline", "internal error: unresolved instants")]);
-    };
-    let (weekend, holidays, makeup_workdays) = calendar;
-    let leagues = s
-        .population
-        .leagues
-        .iter()
-        .map(|l| LeagueSpec {
-            name: l.name.clone(),
-            name_json: super::json_string(&l.name),
-            population: l.population,
-            offline_factor: l.offline_factor,
-        })
-        .collect();
-    Ok(Spec {
-        start,
-        end,
-        notice_published: notice,
-        calendar: Calendar { offset, holidays, makeup_workdays, weekend },
-        phases,
-        staged,
-        leagues,
-        channels,
-        batches,
-        gates,
-        hooks,
-        raw: s,
-    })
-}
-
-fn timeline(c: &mut Checker, t: &Timeline) -> Times {
-    let start = c.instant("timeline.start", &t.start);
-    let end = c.instant("timeline.end", &t.end);
-    let notice = c.instant("timeline.notice_published", &t.notice_published);
-    let offset = match t.utc_offset.parse::<FixedOffset>() {
-        Ok(o) => Some(o),
-        Err(_) => {
-            c.push("timeline.utc_offset", format!("not a UTC offset such as +08:00: {:?}", t.utc_offset));
-            None
-        }
-    };
-    if let (Some(a), Some(b)) = (start, end) {
-        if a >= b {
-            c.push("timeline.end", "must be after timeline.start");
-        } else if b.0 - a.0 > MAX_TIMELINE_DAYS * crate::time::MICROS_PER_DAY {
-            c.push("timeline.end", format!("a timeline may last at most {MAX_TIMELINE_DAYS} days"));
-        }
-    }
-    Times { start, end, notice, offset }
-}
-
-fn phases(c: &mut Checker, s: &Scenario, times: &Times, channel_ids: &[String]) -> Vec<PhaseSpec> {
-    let t = &s.timeline;
-    let mut phases: Vec<PhaseSpec> = Vec::new();
-    if t.phases.is_empty() {
-        c.push("timeline.phases", "must list at least one phase");
-    }
-    let mut phase_names = HashSet::new();
-    for (i, p) in t.phases.iter().enumerate() {
-        let path = format!("timeline.phases[{i}]");
-        if !phase_names.insert(p.name.clone()) {
-            c.push(format!("{path}.name"), format!("duplicate phase name {:?}", p.name));
-        }
-        let ps = c.instant(&format!("{path}.start"), &p.start);
-        let mut closed = vec![p.suspend_all; s.channels.len()];
-        for (j, id) in p.closed_channels.iter().enumerate() {
-            match channel_ids.iter().position(|x| x == id) {
-                Some(k) => closed[k] = true,
-                None => {
-                    let hint = c.suggest(id, channel_ids.iter().cloned());
-                    c.push(format!("{path}.closed_channels[{j}]"), format!("unknown channel {id:?}{hint}"));
-                }
-            }
-        }
-        let Some(ps) = ps else { continue };
-        if phases.last().is_some_and(|prev| ps <= prev.start) {
-            c.push(format!("{path}.start"), "phases must be in strictly increasing order of start");
-        }
-        if let (Some(a), Some(b)) = (times.start, times.end) {
-            if i == 0 && ps > a {
-                c.push(format!("{path}.start"), "the first phase must start at or before timeline.start");
-            }
-            if ps >= b {
-                c.push(format!("{path}.start"), "phase starts at or after timeline.end");
-            }
-        }
-        phases.push(PhaseSpec { name: p.name.clone(), start: ps, end: SimTime(0), closed });
-    }
-    for i in 0..phases.len() {
-        phases[i].end = if i + 1 < phases.len() { phases[i + 1].start } else { times.end.unwrap_or(SimTime(i64::MAX)) };
-    }
-    phases
-}
-
-fn calendar(c: &mut Checker, cal: &CalendarSpec) -> (Vec<Weekday>, BTreeSet<NaiveDate>, BTreeSet<NaiveDate>) {
-    let mut weekend = Vec::new();
-    for (i, w) in cal.weekend.iter().enumerate() {
-        match parse_weekday(w) {
-            Some(d) => weekend.push(d),
-            None => c.push(format!("timeline.calendar.weekend[{i}]"), format!("not a weekday name such as Sat: {w:?}")),
-        }
-    }
-    let mut holidays = BTreeSet::new();
-    for (i, d) in cal.holidays.iter().enumerate() {
-        if let Some(d) = c.date(&format!("timeline.calendar.holidays[{i}]"), d) {
-            holidays.insert(d);
-        }
-    }
-    let mut makeup = BTreeSet::new();
-    for (i, d) in cal.makeup_workdays.iter().enumerate() {
-        if let Some(d) = c.date(&format!("timeline.calendar.makeup_workdays[{i}]"), d) {
-            if holidays.contains(&d) {
-                c.push(format!("timeline.calendar.makeup_workdays[{i}]"), "a day cannot be both a holiday and a make-up working day");
-            }
-            makeup.insert(d);
-        }
-    }
-    (weekend, holidays, makeup)
-}
-
-fn population(c: &mut Checker, p: &Population) {
-    if p.leagues.is_empty() || p.leagues.len() > MAX_LEAGUES {
-        c.push("population.leagues", format!("must list between 1 and {MAX_LEAGUES} leagues, got {}", p.leagues.len()));
-    }
-    let mut seen = HashSet::new();
-    for (i, l) in p.leagues.iter().enumerate() {
-        if !seen.insert(l.name.clone()) {
-            c.push(format!("population.leagues[{i}].name"), format!("duplicate league {:?}", l.name));
-        }
-        if l.population == 0 {
-            c.push(format!("population.leagues[{i}].population"), "must be greater than 0");
-        }
-        if !(l.offline_factor > 0.0 && l.offline_factor <= MAX_OFFLINE_FACTOR) {
-            c.push(
-                format!("population.leagues[{i}].offline_factor"),
-                format!("must be in (0, {MAX_OFFLINE_FACTOR}], got {}", l.offline_factor),
-            );
-        }
-    }
-    c.fen("population.average_wage_fen", p.average_wage_fen);
-    let g = &p.groups;
-    let total = [g.unit.count, g.flexible.count, g.resident_pension.count, g.resident_medical.count, g.proxy.count]
-        .iter()
-        .fold(0u64, |a, b| a.saturating_add(*b));
-    if total > MAX_PAYERS {
-        c.push("population.groups", format!("{total} payers in all: the tool holds at most {MAX_PAYERS}"));
-    }
-    units(c, &g.unit);
-    flexible(c, &g.flexible);
-    residents(c, g);
-    let (u, f, rp, rm) = (&g.unit, &g.flexible, &g.resident_pension, &g.resident_medical);
-    let expected_active = (u.count as f64 * u.active_share
-        + f.count as f64 * (f.withholding_share + (1.0 - f.withholding_share) * f.active_share)
-        + rp.count as f64 * rp.active_share
-        + rm.count as f64 * rm.active_share
-        + g.proxy.count as f64) as u64;
-    if expected_active > MAX_ACTIVE_PAYERS {
-        c.push(
-            "population.groups",
-            format!("about {expected_active} payers active during the timeline: the engine holds at most {MAX_ACTIVE_PAYERS}"),
-        );
-    }
-}
-
-fn units(c: &mut Checker, u: &UnitGroup) {
-    if u.count > u32::MAX as u64 {
-        c.push("population.groups.unit.count", "too large");
-    }
-    c.positive("population.groups.unit.employees_median", u.employees_median);
-    if u.employees_mean < u.employees_median {
-        c.push("population.groups.unit.employees_mean", "a log-normal's mean cannot be below its median");
-    }
-    if u.employees_max == 0 {
-        c.push("population.groups.unit.employees_max", "must be at least 1");
-    }
-    c.fen("population.groups.unit.base_floor_fen", u.base_floor_fen);
-    c.fen("population.groups.unit.base_ceiling_fen", u.base_ceiling_fen);
-    if u.base_ceiling_fen < u.base_floor_fen {
-        c.push("population.groups.unit.base_ceiling_fen", "must be at least base_floor_fen");
-    }
-    let mut seen_ins = HashSet::new();
-    for (i, r) in u.rates.iter().enumerate() {
-        let path = format!("population.groups.unit.rates[{i}]");
-        if !seen_ins.insert(r.insurance) {
-            c.push(format!("{path}.insurance"), format!("{} listed twice", r.insurance.as_str()));
-        }
-        c.fraction(&format!("{path}.unit_rate"), r.unit_rate);
-        c.fraction(&format!("{path}.individual_rate"), r.individual_rate);
-        c.fraction(&format!("{path}.share_of_payers"), r.share_of_payers);
-    }
-    c.weights("population.groups.unit.work_injury_classes", &u.work_injury_classes);
-    for (i, w) in u.work_injury_classes.iter().enumerate() {
-        c.fraction(&format!("population.groups.unit.work_injury_classes[{i}].value"), w.value);
-    }
-    c.fraction("population.groups.unit.active_share", u.active_share);
-}
-
-fn flexible(c: &mut Checker, f: &FlexibleGroup) {
-    c.fraction("population.groups.flexible.pension_rate", f.pension_rate);
-    c.weights("population.groups.flexible.base_tiers", &f.base_tiers);
-    c.weights("population.groups.flexible.period_months", &f.period_months);
-    for (i, w) in f.period_months.iter().enumerate() {
-        if !(1.0..=MAX_PERIOD_MONTHS).contains(&w.value) || w.value.fract() != 0.0 {
-            c.push(
-                format!("population.groups.flexible.period_months[{i}].value"),
-                format!("must be a whole number of months from 1 to {MAX_PERIOD_MONTHS}"),
-            );
-        }
-    }
-    for (name, v) in [("withholding_share", f.withholding_share), ("active_share", f.active_share), ("special_share", f.special_share)] {
-        c.fraction(&format!("population.groups.flexible.{name}"), v);
-    }
-}
-
-fn residents(c: &mut Checker, g: &Groups) {
-    let rp = &g.resident_pension;
-    c.weights("population.groups.resident_pension.tiers_fen", &rp.tiers_fen);
-    for (i, w) in rp.tiers_fen.iter().enumerate() {
-        if w.value.fract() != 0.0 || w.value < 1.0 || w.value > MAX_AMOUNT_FEN as f64 {
-            c.push(format!("population.groups.resident_pension.tiers_fen[{i}].value"), "must be a whole amount in fen");
-        }
-    }
-    c.fraction("population.groups.resident_pension.active_share", rp.active_share);
-    c.fraction("population.groups.resident_pension.special_share", rp.special_share);
-    let rm = &g.resident_medical;
-    c.fen("population.groups.resident_medical.yearly_fen", rm.yearly_fen);
-    c.weights("population.groups.resident_medical.household_size", &rm.household_size);
-    for (i, w) in rm.household_size.iter().enumerate() {
-        if !(1.0..=MAX_HOUSEHOLD).contains(&w.value) || w.value.fract() != 0.0 {
-            c.push(
-                format!("population.groups.resident_medical.household_size[{i}].value"),
-                format!("must be a whole number from 1 to {MAX_HOUSEHOLD}"),
-            );
-        }
-    }
-    c.fraction("population.groups.resident_medical.active_share", rm.active_share);
-    c.fraction("population.groups.resident_medical.special_share", rm.special_share);
-    c.fen("population.groups.proxy.amount_fen", g.proxy.amount_fen);
-}
-
-fn staged(c: &mut Checker, s: &Scenario) -> Vec<StagedSpec> {
-    let league_names: Vec<String> = s.population.leagues.iter().map(|l| l.name.clone()).collect();
-    let mut staged = Vec::new();
-    for (i, st) in s.timeline.staged_reopening.iter().enumerate() {
-        let path = format!("timeline.staged_reopening[{i}]");
-        let mut leagues = vec![st.leagues.is_empty(); league_names.len()];
-        for (j, name) in st.leagues.iter().enumerate() {
-            match league_names.iter().position(|x| x == name) {
-                Some(k) => leagues[k] = true,
-                None => {
-                    let hint = c.suggest(name, league_names.iter().cloned());
-                    c.push(format!("{path}.leagues[{j}]"), format!("unknown league {name:?}{hint}"));
-                }
-            }
-        }
-        let from = c.instant(&format!("{path}.from"), &st.from);
-        let opens = c.instant(&format!("{path}.opens"), &st.opens);
-        if let (Some(a), Some(b)) = (from, opens) {
-            if a >= b {
-                c.push(format!("{path}.opens"), "must be after from");
-            }
-            staged.push(StagedSpec { groups: st.groups.clone(), leagues, from: a, opens: b });
-        }
-    }
-    staged
-}
-
-fn channels(c: &mut Checker, s: &Scenario) -> Vec<ChannelSpec> {
-    let p = &s.population;
-    let mut channels = Vec::new();
-    let mut seen = HashSet::new();
-    if s.channels.is_empty() || s.channels.len() > MAX_CHANNELS {
-        c.push("channels", format!("must list between 1 and {MAX_CHANNELS} channels, got {}", s.channels.len()));
-    }
-    let total_population: u64 = p.leagues.iter().map(|l| l.population).sum();
-    for (i, ch) in s.channels.iter().enumerate() {
-        let path = format!("channels[{i}]");
-        if !seen.insert(ch.id.clone()) {
-            c.push(format!("{path}.id"), format!("duplicate channel id {:?}", ch.id));
-        }
-        channel(c, &path, ch);
-        let hours = opening_hours(c, &path, ch);
-        let servers = ch.servers.map(|n| {
-            p.leagues
-                .iter()
-                .map(|l| {
-                    let share = l.population as f64 / total_population.max(1) as f64;
-                    ((n as f64 * share).round() as u32).max(1)
-                })
-                .collect()
-        });
-        channels.push(ChannelSpec {
-            id: ch.id.clone(),
-            id_json: super::json_string(&ch.id),
-            name: ch.name.clone(),
-            kind: ch.kind,
-            share: Vec::new(),
-            open_days: ch.open_days,
-            hours,
-            servers,
-            holiday_capacity: ch.holiday_capacity,
-            service_seconds: ch.service_seconds.clone(),
-        });
-    }
-    shares(c, s, &mut channels);
-    channels
-}
-
-/// One channel's own fields.
-fn channel(c: &mut Checker, path: &str, ch: &Channel) {
-    if ch.id.is_empty() || !ch.id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_') {
-        c.push(format!("{path}.id"), format!("must be snake_case (a-z, 0-9, _): {:?}", ch.id));
-    }
-    for (gk, v) in &ch.share {
-        c.fraction(&format!("{path}.share.{}", gk.as_str()), *v);
-        if ch.kind == ChannelKind::Batch && *v > 0.0 {
-            c.push(format!("{path}.share.{}", gk.as_str()), "batch channels take no self-paid share");
-        }
-        if matches!(gk, GroupKind::Proxy) && *v > 0.0 {
-            c.push(format!("{path}.share.proxy"), "proxy payments go through a batch, not a channel share");
-        }
-    }
-    if ch.kind == ChannelKind::Offline && ch.servers.is_none() {
-        c.push(format!("{path}.servers"), "an offline channel needs servers (counters or tellers)");
-    }
-    if let Some(n) = ch.servers
-        && (n == 0 || n > MAX_SERVERS)
-    {
-        c.push(format!("{path}.servers"), format!("must be between 1 and {MAX_SERVERS}, got {n}"));
-    }
-    c.fraction(&format!("{path}.holiday_capacity"), ch.holiday_capacity);
-    c.dist(&format!("{path}.service_seconds"), &ch.service_seconds);
-}
-
-fn opening_hours(c: &mut Checker, path: &str, ch: &Channel) -> Vec<(i64, i64)> {
-    let mut hours = Vec::new();
-    for (j, h) in ch.hours.iter().enumerate() {
-        match (parse_hhmm(&h.from), parse_hhmm(&h.to)) {
-            (Some(a), Some(b)) if a < b => hours.push((a, b)),
-            (Some(_), Some(_)) => c.push(format!("{path}.hours[{j}].to"), "must be after from"),
-            _ => c.push(format!("{path}.hours[{j}]"), "times must be HH:MM between 00:00 and 24:00"),
-        }
-    }
-    hours
-}
-
-/// Each self-paying group's shares over non-batch channels must sum to 1; per league they
-/// are renormalised after the league's offline factor.
-fn shares(c: &mut Checker, s: &Scenario, channels: &mut [ChannelSpec]) {
-    for gk in [GroupKind::Unit, GroupKind::Flexible, GroupKind::ResidentPension, GroupKind::ResidentMedical] {
-        let sum: f64 = s.channels.iter().filter_map(|ch| ch.share.get(&gk)).sum();
-        if (sum - 1.0).abs() > SHARE_TOLERANCE {
-            c.push("channels", format!("shares of group {} sum to {sum:.6}, must sum to 1.0 (within {SHARE_TOLERANCE})", gk.as_str()));
-        }
-    }
-    for l in &s.population.leagues {
-        let mut per_league = vec![[0.0f64; 5]; s.channels.len()];
-        for gk in GroupKind::ALL {
-            let mut total = 0.0;
-            for (ci, ch) in s.channels.iter().enumerate() {
-                let base = ch.share.get(&gk).copied().unwrap_or(0.0);
-                let w = if ch.kind == ChannelKind::Offline { base * l.offline_factor } else { base };
-                per_league[ci][gk.index()] = w;
-                total += w;
-            }
-            if total > 0.0 {
-                for row in per_league.iter_mut() {
-                    row[gk.index()] /= total;
-                }
-            }
-        }
-        for (ci, row) in per_league.into_iter().enumerate() {
-            if let Some(ch) = channels.get_mut(ci) {
-                ch.share.push(row);
-            }
-        }
-    }
-}
-
-fn behaviour(c: &mut Checker, b: &Behaviour) {
-    for (name, v) in [
-        ("read_notice_share", b.read_notice_share),
-        ("pay_early_share", b.pay_early_share),
-        ("eager_share", b.eager_share),
-        ("switch_channel_probability", b.switch_channel_probability),
-        ("give_up_probability", b.give_up_probability),
-        ("lookup_share", b.lookup_share),
-        ("certificate_share", b.certificate_share),
-    ] {
-        c.fraction(&format!("behaviour.{name}"), v);
-    }
-    if b.switch_channel_probability + b.give_up_probability > 1.0 {
-        c.push("behaviour.give_up_probability", "switch_channel_probability + give_up_probability must not exceed 1.0");
-    }
-    for (name, d) in [
-        ("deferral_delay_days", &b.deferral_delay_days),
-        ("eager_delay_seconds", &b.eager_delay_seconds),
-        ("retry_delay_days", &b.retry_delay_days),
-        ("overload_retry_seconds", &b.overload_retry_seconds),
-        ("lookup_delay_days", &b.lookup_delay_days),
-    ] {
-        c.dist(&format!("behaviour.{name}"), d);
-    }
-    if b.max_attempts == 0 || b.max_attempts > MAX_ATTEMPTS {
-        c.push("behaviour.max_attempts", format!("must be between 1 and {MAX_ATTEMPTS}, got {}", b.max_attempts));
-    }
-    if b.record_visible_working_days > MAX_VISIBLE_WORKING_DAYS {
-        c.push("behaviour.record_visible_working_days", format!("must be at most {MAX_VISIBLE_WORKING_DAYS}"));
-    }
-    for (name, w) in [("online_hour_weights", &b.online_hour_weights), ("offline_hour_weights", &b.offline_hour_weights)] {
-        if w.len() != 24 {
-            c.push(format!("behaviour.{name}"), format!("must hold 24 weights (one per local hour), got {}", w.len()));
-        } else if w.iter().any(|x| !(*x >= 0.0 && x.is_finite())) || w.iter().sum::<f64>() <= 0.0 {
-            c.push(format!("behaviour.{name}"), "weights must be >= 0 and not all zero");
-        }
-    }
-    for (name, v) in [("working", b.day_weights.working), ("weekend", b.day_weights.weekend), ("holiday", b.day_weights.holiday)] {
-        if !(v >= 0.0 && v.is_finite()) {
-            c.push(format!("behaviour.day_weights.{name}"), format!("must be >= 0, got {v}"));
-        }
-    }
-}
-
-fn batches(c: &mut Checker, s: &Scenario, times: &Times, channel_ids: &[String]) -> Vec<BatchSpec> {
-    let mut batches = Vec::new();
-    for (i, bt) in s.batches.iter().enumerate() {
-        let path = format!("batches[{i}]");
-        let ci = channel_ids.iter().position(|x| *x == bt.channel);
-        match ci {
-            None => {
-                let hint = c.suggest(&bt.channel, channel_ids.iter().cloned());
-                c.push(format!("{path}.channel"), format!("unknown channel {:?}{hint}", bt.channel));
-            }
-            Some(k) if s.channels[k].kind != ChannelKind::Batch => {
-                c.push(format!("{path}.channel"), format!("channel {:?} is not of kind batch", bt.channel));
-            }
-            _ => {}
-        }
-        if !matches!(bt.group, GroupKind::Flexible | GroupKind::Proxy) {
-            c.push(format!("{path}.group"), "batches debit flexible employees (withholding) or proxy persons");
-        }
-        if bt.concurrency == 0 || bt.concurrency > MAX_BATCH_CONCURRENCY {
-            c.push(format!("{path}.concurrency"), format!("must be between 1 and {MAX_BATCH_CONCURRENCY}, got {}", bt.concurrency));
-        }
-        let mut runs: Vec<SimTime> = Vec::new();
-        for (j, r) in bt.runs.iter().enumerate() {
-            let Some(t) = c.instant(&format!("{path}.runs[{j}]"), r) else { continue };
-            if let (Some(a), Some(b)) = (times.start, times.end)
-                && (t < a || t >= b)
-            {
-                c.push(format!("{path}.runs[{j}]"), "must lie within the timeline");
-            }
-            if runs.last().is_some_and(|p| *p >= t) {
-                c.push(format!("{path}.runs[{j}]"), "runs must be in increasing order");
-            }
-            runs.push(t);
-        }
-        batches.push(BatchSpec {
-            name: bt.name.clone(),
-            channel: ci.unwrap_or(0) as u8,
-            group: bt.group,
-            runs,
-            concurrency: bt.concurrency,
-        });
-    }
-    if s.population.groups.proxy.count > 0 && !s.batches.iter().any(|b| b.group == GroupKind::Proxy) {
-        c.push("population.groups.proxy.count", "proxy persons are paid by a batch: add one to `batches` with group \"proxy\"");
-    }
-    batches
-}
-
-fn backend(c: &mut Checker, be: &Backend) {
-    if be.concurrency == 0 || be.concurrency > MAX_SERVERS {
-        c.push("backend.concurrency", format!("must be between 1 and {MAX_SERVERS}, got {}", be.concurrency));
-    }
-    if be.queue_bound > MAX_BACKEND_QUEUE {
-        c.push("backend.queue_bound", format!("must be at most {MAX_BACKEND_QUEUE}, got {}", be.queue_bound));
-    }
-    c.dist("backend.service_ms", &be.service_ms);
-}
-
-/// `name` as an index of `names`, `None` for `*`; an unknown name is a problem at `path`.
-fn select(c: &mut Checker, path: &str, what: &str, name: &str, names: &[String]) -> Option<usize> {
-    if name == "*" {
-        return None;
-    }
-    let found = names.iter().position(|n| n == name);
-    if found.is_none() {
-        let hint = c.suggest(name, names.iter().cloned());
-        c.push(path, format!("unknown {what} {name:?}{hint} (or \"*\" for all)"));
-    }
-    found
-}
-
-fn gates(c: &mut Checker, gates: &[Gate], phase_names: &[String], channel_ids: &[String]) -> Vec<GateSpec> {
-    let operations: Vec<String> = Operation::ALL.iter().map(|o| o.as_str().to_string()).collect();
-    let mut out = Vec::new();
-    for (i, gate) in gates.iter().enumerate() {
-        let path = format!("gates[{i}]");
-        let operation = select(c, &format!("{path}.operation"), "operation", &gate.operation, &operations).map(|o| Operation::ALL[o]);
-        let channel = select(c, &format!("{path}.channel"), "channel", &gate.channel, channel_ids).map(|ch| ch as ChannelIdx);
-        let phase = select(c, &format!("{path}.phase"), "phase", &gate.phase, phase_names);
-        if !(gate.max >= 0.0 && gate.max.is_finite()) {
-            c.push(format!("{path}.max"), format!("must be >= 0, got {}", gate.max));
-        }
-        out.push(GateSpec { metric: gate.metric, operation, channel, phase, max: gate.max });
-    }
-    out
-}
-
-fn hooks(c: &mut Checker, hooks: &[Hook], phase_names: &[String], phases: &[PhaseSpec], start: Option<SimTime>) -> Vec<HookSpec> {
-    let mut out = Vec::new();
-    for (i, h) in hooks.iter().enumerate() {
-        let path = format!("hooks[{i}]");
-        let phase = phase_names.iter().position(|n| *n == h.phase);
-        if phase.is_none() {
-            let hint = c.suggest(&h.phase, phase_names.iter().cloned());
-            c.push(format!("{path}.phase"), format!("unknown phase {:?}{hint}", h.phase));
-        }
-        let action = match (h.command.is_empty(), &h.http) {
-            (true, None) => {
-                c.push(path.clone(), "needs a `command` or an `http` action");
-                None
-            }
-            (false, Some(_)) => {
-                c.push(path.clone(), "give either `command` or `http`, not both");
-                None
-            }
-            (false, None) => Some(HookAction::Command(h.command.clone())),
-            (true, Some(http)) => {
-                let method = HookMethod::ALL.into_iter().find(|m| m.as_str() == http.method);
-                if method.is_none() {
-                    c.push(format!("{path}.http.method"), format!("must be GET, POST, PUT or DELETE, got {:?}", http.method));
-                }
-                if !http.url.starts_with("http://") {
-                    c.push(format!("{path}.http.url"), format!("must be an http:// URL, got {:?}", http.url));
-                }
-                method.map(|method| HookAction::Http { method, url: http.url.clone(), body: http.body.clone() })
-            }
-        };
-        if !(h.timeout_seconds > 0.0 && h.timeout_seconds <= MAX_HOOK_TIMEOUT_SECONDS) {
-            c.push(format!("{path}.timeout_seconds"), format!("must be in (0, {MAX_HOOK_TIMEOUT_SECONDS}], got {}", h.timeout_seconds));
-        }
-        let at = phase.and_then(|p| phases.get(p)).zip(start).map(|(p, s)| p.start.max(s));
-        if let (Some(phase), Some(action), Some(at)) = (phase, action, at) {
-            out.push(HookSpec { phase, at, action, timeout_seconds: h.timeout_seconds });
-        }
-    }
-    // In the order they fall due (a stable sort: equal instants keep the file's order).
-    out.sort_by_key(|h| h.at);
-    out
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn pointers_become_field_paths() {
-        assert_eq!(pointer_to_path("/timeline/phases/2/start"), "timeline.phases[2].start");
-        assert_eq!(pointer_to_path(""), "");
-        assert_eq!(pointer_to_path("/a~1b"), "a/b");
-    }
-
-    #[test]
-    fn closest_name_is_suggested() {
-        let set: BTreeSet<String> = ["read_notice_share", "pay_early_share"].iter().map(|s| s.to_string()).collect();
-        assert_eq!(closest("read_notise_share", &set).as_deref(), Some("read_notice_share"));
-        assert_eq!(closest("completely_else_entirely", &set), None);
-    }
-
-    #[test]
-    fn hours_parse() {
-        assert_eq!(parse_hhmm("08:30"), Some((8 * 60 + 30) * 60 * 1_000_000));
-        assert_eq!(parse_hhmm("24:00"), Some(24 * 3600 * 1_000_000));
-        assert_eq!(parse_hhmm("24:01"), None);
-        assert_eq!(parse_hhmm("8h"), None);
-    }
-}
+#[path = "validate_tests.rs"]
+mod tests;
