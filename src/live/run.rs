@@ -97,8 +97,6 @@ const PROGRESS_EVERY: Duration = Duration::from_millis(250);
 /// Acknowledged payments looked up one by one at most; beyond it the reconciliation says
 /// it was not by key (`checked_by_key: false`) and relies on the ledger's counts.
 const KEY_CHECK_LIMIT: usize = 200_000;
-/// Keys of lost payments listed in the report.
-const LOST_KEYS_KEPT: usize = 20;
 
 /// What the threads start with, and what the report needs of the setup.
 struct Setup {
@@ -345,53 +343,35 @@ fn merge(spec: &Arc<Spec>, demand: &Demand, parts: Vec<shard::Output>, journal_p
     Merged { recorder, stats, response_all, service_all, completed, not_sent, journal, journal_error, unknown_reqs, batches, audit }
 }
 
-/// The journal against the target's books: payments whose outcome stayed unknown looked up
-/// (and booked if present), every acknowledged one looked up, the ledger read.
+/// Ask the target for the keys the reconciliation needs, read its ledger, and let
+/// [`crate::report::reconcile::by_key`] say what the answers mean.
 async fn reconcile(target: &Target, spec: &Spec, m: &mut Merged) -> (Reconciliation, Result<super::target::Ledger, String>) {
-    let recorder = &mut m.recorder;
-    let mut rec = Reconciliation { acknowledged: recorder.acknowledged().len() as u64, ..Reconciliation::default() };
-    rec.unknown = m.unknown_reqs.len() as u64;
+    let mut unknown = Vec::with_capacity(m.unknown_reqs.len());
     for req in &m.unknown_reqs {
-        let Some(key) = contract_key(req) else {
-            continue;
-        };
-        match target.holds(key).await {
-            Ok(true) => {
-                rec.unknown_present += 1;
-                recorder.book(req);
-            }
-            Ok(false) => rec.unknown_absent += 1,
-            Err(e) => {
-                rec.read_error.get_or_insert(e);
-            }
+        if let Some(key) = contract_key(req) {
+            unknown.push((req.clone(), target.holds(key).await));
         }
     }
-    if recorder.acknowledged().len() <= KEY_CHECK_LIMIT {
-        rec.checked_by_key = true;
-        let mut keys: Vec<IdemKey> = recorder.acknowledged().iter().copied().collect();
+    let acknowledged = if m.recorder.acknowledged().len() <= KEY_CHECK_LIMIT {
+        let mut keys: Vec<IdemKey> = m.recorder.acknowledged().iter().copied().collect();
         keys.sort();
+        let mut answers = Vec::with_capacity(keys.len());
         for key in keys {
-            match target.holds(key).await {
-                Ok(true) => {}
-                Ok(false) => {
-                    rec.lost += 1;
-                    if rec.lost_keys.len() < LOST_KEYS_KEPT {
-                        rec.lost_keys.push(key.to_text());
-                    }
-                }
-                Err(e) => {
-                    rec.read_error.get_or_insert(e);
-                    break;
-                }
+            let held = target.holds(key).await;
+            let failed = held.is_err();
+            answers.push((key, held));
+            // A target that cannot answer one lookup will not answer the next ones either.
+            if failed {
+                break;
             }
         }
-    }
+        Some(answers)
+    } else {
+        None
+    };
     let actual = target.ledger(spec).await;
-    if let Ok(a) = &actual {
-        rec.ledger_entries = a.values().map(|c| c.count).sum();
-        let expected = recorder.expected_ledger();
-        rec.phantoms_or_duplicates = a.iter().map(|(k, c)| c.count.saturating_sub(expected.get(k).map(|e| e.count).unwrap_or(0))).sum();
-    }
+    let lookups = crate::report::reconcile::Lookups { unknown, acknowledged };
+    let rec = crate::report::reconcile::by_key(&mut m.recorder, lookups, actual.as_ref().ok());
     (rec, actual)
 }
 

@@ -6,6 +6,7 @@
 
 pub mod live;
 pub mod markdown;
+pub mod reconcile;
 pub mod recorder;
 
 use crate::model::{LedgerCell, LedgerKey};
@@ -13,7 +14,7 @@ use crate::scenario::{GateMetric, Spec};
 use crate::time::{MICROS_PER_HOUR, SimTime};
 use recorder::Recorder;
 use serde::Serialize;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 pub const REPORT_FORMAT_VERSION: u32 = 1;
 
@@ -345,7 +346,7 @@ pub fn build(input: BuildInput) -> Report {
     };
     let peak_hour = peak(|h| h.attempts);
     let peak_hour_self_paid = peak(|h| h.self_paid_attempts);
-    let ledger = ledger_report(spec, rec, input.actual_ledger);
+    let ledger = reconcile::ledger_report(spec, rec, input.actual_ledger);
     let mismatched = ledger.mismatched_cells;
     let error_rate = if totals.attempts == 0 { 0.0 } else { totals.errors as f64 / totals.attempts as f64 };
     let gates = gate_results(spec, rec, GateInputs { error_rate, mismatched, audit_disagreements: input.audit_disagreements });
@@ -462,41 +463,6 @@ fn hour_reports(spec: &Spec, rec: &Recorder) -> Vec<HourReport> {
             }
         })
         .collect()
-}
-
-/// The recorder's book of acknowledged payments against the target's ledger, cell by cell;
-/// a ledger that could not be read counts as one mismatched cell.
-fn ledger_report(spec: &Spec, rec: &Recorder, actual: Result<BTreeMap<LedgerKey, LedgerCell>, String>) -> LedgerReport {
-    let expected = rec.expected_ledger();
-    let (actual, read_error) = match actual {
-        Ok(a) => (a, None),
-        Err(e) => (BTreeMap::new(), Some(e)),
-    };
-    let keys: BTreeSet<LedgerKey> = expected.keys().chain(actual.keys()).copied().collect();
-    let mut cells = Vec::new();
-    let mut differences = Vec::new();
-    let (mut expected_fen, mut actual_fen) = (0i64, 0i64);
-    for k in keys {
-        let e = expected.get(&k).copied().unwrap_or_default();
-        let a = actual.get(&k).copied().unwrap_or_default();
-        expected_fen = expected_fen.saturating_add(e.sum_fen);
-        actual_fen = actual_fen.saturating_add(a.sum_fen);
-        let row = LedgerRow {
-            league: spec.leagues.get(k.0 as usize).map(|l| l.name.clone()).unwrap_or_else(|| format!("#{}", k.0)),
-            group: k.1.as_str(),
-            insurance: k.2.as_str(),
-            expected_count: e.count,
-            expected_fen: e.sum_fen,
-            actual_count: a.count,
-            actual_fen: a.sum_fen,
-        };
-        if e != a {
-            differences.push(row.clone());
-        }
-        cells.push(row);
-    }
-    let mismatched_cells = differences.len() as u64 + read_error.is_some() as u64;
-    LedgerReport { expected_fen, actual_fen, mismatched_cells, differences, cells, read_error }
 }
 
 fn phase_infos(spec: &Spec) -> Vec<PhaseInfo> {

@@ -1,0 +1,157 @@
+//! The reconciliation, all of it: the tool's own book of acknowledged payments (the
+//! recorder's) against what the target holds.
+//!
+//! - Cell by cell ([`ledger_report`]): count and sum per league × payer group × insurance
+//!   type, the recorder's expected ledger against the target's ledger (every run).
+//! - Key by key ([`by_key`], live runs): each acknowledged payment looked up under its
+//!   idempotency key (lost if absent), each payment whose answer never came looked up
+//!   (booked if present), and the ledger's entries beyond all of them counted as phantoms
+//!   or duplicates. The lookups themselves are the live driver's (I/O); what they mean is
+//!   decided here.
+
+use super::live::Reconciliation;
+use super::recorder::Recorder;
+use super::{LedgerReport, LedgerRow};
+use crate::model::{IdemKey, LedgerCell, LedgerKey, Request};
+use crate::scenario::Spec;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Keys of lost payments listed in the report.
+const LOST_KEYS_KEPT: usize = 20;
+
+/// What the target answered when asked for keys: `Ok(held)`, or why it could not say.
+pub struct Lookups {
+    /// Payments whose outcome stayed unknown, with the answer for each.
+    pub unknown: Vec<(Request, Result<bool, String>)>,
+    /// Acknowledged keys in key order with the answer for each, if they were looked up one
+    /// by one (the driver stops at the first failed lookup: the rest are not in the list).
+    pub acknowledged: Option<Vec<(IdemKey, Result<bool, String>)>>,
+}
+
+/// The key-by-key account. Unknown payments found present are booked into `recorder`
+/// (they count in its expected ledger from then on).
+pub fn by_key(recorder: &mut Recorder, lookups: Lookups, actual: Option<&BTreeMap<LedgerKey, LedgerCell>>) -> Reconciliation {
+    let mut rec = Reconciliation { acknowledged: recorder.acknowledged().len() as u64, ..Reconciliation::default() };
+    rec.unknown = lookups.unknown.len() as u64;
+    for (req, held) in &lookups.unknown {
+        match held {
+            Ok(true) => {
+                rec.unknown_present += 1;
+                recorder.book(req);
+            }
+            Ok(false) => rec.unknown_absent += 1,
+            Err(e) => {
+                rec.read_error.get_or_insert(e.clone());
+            }
+        }
+    }
+    if let Some(keys) = lookups.acknowledged {
+        rec.checked_by_key = true;
+        for (key, held) in keys {
+            match held {
+                Ok(true) => {}
+                Ok(false) => {
+                    rec.lost += 1;
+                    if rec.lost_keys.len() < LOST_KEYS_KEPT {
+                        rec.lost_keys.push(key.to_text());
+                    }
+                }
+                Err(e) => {
+                    rec.read_error.get_or_insert(e);
+                }
+            }
+        }
+    }
+    if let Some(a) = actual {
+        rec.ledger_entries = a.values().map(|c| c.count).sum();
+        let expected = recorder.expected_ledger();
+        rec.phantoms_or_duplicates = a.iter().map(|(k, c)| c.count.saturating_sub(expected.get(k).map(|e| e.count).unwrap_or(0))).sum();
+    }
+    rec
+}
+
+/// The recorder's book of acknowledged payments against the target's ledger, cell by cell;
+/// a ledger that could not be read counts as one mismatched cell.
+pub(crate) fn ledger_report(spec: &Spec, rec: &Recorder, actual: Result<BTreeMap<LedgerKey, LedgerCell>, String>) -> LedgerReport {
+    let expected = rec.expected_ledger();
+    let (actual, read_error) = match actual {
+        Ok(a) => (a, None),
+        Err(e) => (BTreeMap::new(), Some(e)),
+    };
+    let keys: BTreeSet<LedgerKey> = expected.keys().chain(actual.keys()).copied().collect();
+    let mut cells = Vec::new();
+    let mut differences = Vec::new();
+    let (mut expected_fen, mut actual_fen) = (0i64, 0i64);
+    for k in keys {
+        let e = expected.get(&k).copied().unwrap_or_default();
+        let a = actual.get(&k).copied().unwrap_or_default();
+        expected_fen = expected_fen.saturating_add(e.sum_fen);
+        actual_fen = actual_fen.saturating_add(a.sum_fen);
+        let row = LedgerRow {
+            league: spec.leagues.get(k.0 as usize).map(|l| l.name.clone()).unwrap_or_else(|| format!("#{}", k.0)),
+            group: k.1.as_str(),
+            insurance: k.2.as_str(),
+            expected_count: e.count,
+            expected_fen: e.sum_fen,
+            actual_count: a.count,
+            actual_fen: a.sum_fen,
+        };
+        if e != a {
+            differences.push(row.clone());
+        }
+        cells.push(row);
+    }
+    let mismatched_cells = differences.len() as u64 + read_error.is_some() as u64;
+    LedgerReport { expected_fen, actual_fen, mismatched_cells, differences, cells, read_error }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{PayerRef, Rules};
+    use crate::scenario::GroupKind;
+    use std::sync::Arc;
+
+    fn pay(id: u32) -> Request {
+        let payer = PayerRef { id, group: GroupKind::Flexible, league: 0 };
+        Request::Pay { key: IdemKey(id as u128), payer, channel: 0, items: [100, 0, 0, 0, 0, 0], special: false, assessment: None }
+    }
+
+    #[test]
+    fn lost_unknown_and_phantom_payments_are_told_apart() {
+        let spec = Arc::new(crate::scenario::load(std::path::Path::new("scenarios/ci-smoke.json")).expect("scenario"));
+        let mut r = Recorder::new(spec.clone(), Arc::new(Rules::from_spec(&spec)));
+        for id in 1..=3 {
+            assert!(r.book(&pay(id)));
+        }
+        // Payments 1 and 3 held, 2 lost; of the unknown 7 and 8, 7 was taken; the ledger
+        // has four entries: 1, 3, 7 and one nobody acknowledged.
+        let lookups = Lookups {
+            unknown: vec![(pay(7), Ok(true)), (pay(8), Ok(false))],
+            acknowledged: Some(vec![(IdemKey(1), Ok(true)), (IdemKey(2), Ok(false)), (IdemKey(3), Ok(true))]),
+        };
+        let key = (0u8, GroupKind::Flexible, crate::scenario::Insurance::ALL[0]);
+        let actual = BTreeMap::from([(key, LedgerCell { count: 4, sum_fen: 400 })]);
+        let rec = by_key(&mut r, lookups, Some(&actual));
+        assert_eq!((rec.acknowledged, rec.lost, rec.unknown, rec.unknown_present, rec.unknown_absent), (3, 1, 2, 1, 1));
+        assert_eq!(rec.lost_keys, vec![IdemKey(2).to_text()]);
+        assert!(rec.checked_by_key);
+        // Expected after booking 7: four payments (1, 2, 3, 7) against four entries, so the
+        // counts show no phantom: only the lookup by key finds that 2 is lost.
+        assert_eq!(rec.ledger_entries, 4);
+        assert_eq!(rec.phantoms_or_duplicates, 0);
+        let more = BTreeMap::from([(key, LedgerCell { count: 6, sum_fen: 600 })]);
+        let mut r2 = Recorder::new(spec.clone(), Arc::new(Rules::from_spec(&spec)));
+        r2.book(&pay(1));
+        let rec = by_key(&mut r2, Lookups { unknown: Vec::new(), acknowledged: None }, Some(&more));
+        assert_eq!(rec.phantoms_or_duplicates, 5);
+        assert!(!rec.checked_by_key, "not looked up by key: the report says so");
+        // A failed lookup is reported, not counted as lost.
+        let mut r3 = Recorder::new(spec.clone(), Arc::new(Rules::from_spec(&spec)));
+        r3.book(&pay(1));
+        let failing = Lookups { unknown: Vec::new(), acknowledged: Some(vec![(IdemKey(1), Err("GET answered 500".into()))]) };
+        let rec = by_key(&mut r3, failing, None);
+        assert_eq!(rec.lost, 0);
+        assert_eq!(rec.read_error.as_deref(), Some("GET answered 500"));
+    }
+}
