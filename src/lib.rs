@@ -7,22 +7,22 @@
 
 pub mod cli;
 pub mod clock;
-pub mod cohort;
+pub(crate) mod cohort;
 pub mod contract;
-pub mod demand;
-pub mod dist;
-pub mod engine;
+pub(crate) mod demand;
+pub(crate) mod dist;
+pub(crate) mod engine;
 pub mod live;
 pub mod model;
 pub mod population;
 pub mod report;
-pub mod rng;
+pub(crate) mod rng;
 pub mod scenario;
 pub mod server;
-pub mod target;
+pub(crate) mod target;
 pub mod time;
 pub mod validate_view;
-pub mod vocabulary;
+pub(crate) mod vocabulary;
 
 use std::sync::Arc;
 

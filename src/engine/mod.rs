@@ -20,12 +20,11 @@ use crate::report::recorder::{Recorder, Timing};
 use crate::scenario::{OpenDays, Spec};
 use crate::target::Target;
 use crate::time::{DayKind, SimTime};
-use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use std::collections::VecDeque;
 use std::sync::Arc;
 
-pub use crate::report::{BatchReport, EngineStats, RunReport};
+pub use crate::report::{BatchReport, EngineStats};
 
 /// Most people waiting at one offline channel in one league; beyond it, arrivals are
 /// turned away as overloaded (the hall is full) and come back later.
@@ -261,10 +260,5 @@ impl<'t, T: Target> Engine<'t, T> {
 
     pub fn target(&mut self) -> &mut T {
         self.target
-    }
-
-    /// Draw from the engine's service stream (exposed for the queueing tests).
-    pub fn service_rng(&mut self) -> &mut impl Rng {
-        &mut self.service_rng
     }
 }

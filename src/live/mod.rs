@@ -1,7 +1,7 @@
 //! The live driver (real time, sockets); see `run`.
-pub mod auditor;
-pub mod http1;
-pub mod journal;
+mod auditor;
+mod http1;
+mod journal;
 mod lanes;
 pub mod profile;
 mod progress;
@@ -11,5 +11,5 @@ mod runbook;
 mod shard;
 pub mod target;
 mod tasks;
-pub mod timer;
-pub mod transport;
+mod timer;
+mod transport;
