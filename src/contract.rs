@@ -450,29 +450,64 @@ fn parse_instant_fast(b: &[u8]) -> Option<SimTime> {
 /// hosts send (numbers, booleans, null, strings without escapes): serde's parse showed in the
 /// driver's profile. `None` for anything else (nesting, escapes, fractions, a member twice),
 /// which serde then reads (or rejects) as before.
-fn scan_answer(body: &[u8]) -> Option<AnswerIn<'_>> {
-    enum Val<'a> {
-        Num(u64),
-        Bool(bool),
-        Null,
-        Str(&'a str),
+/// A value of a flat answer, as [`scan_answer`] reads it.
+enum Val<'a> {
+    Num(u64),
+    Bool(bool),
+    Null,
+    Str(&'a str),
+}
+
+fn skip_ws(body: &[u8], i: &mut usize) {
+    while body.get(*i).is_some_and(|b| b.is_ascii_whitespace()) {
+        *i += 1;
     }
+}
+
+/// The string at `*i` (its opening quote), without escapes (else `None`: serde reads it).
+fn scan_string<'a>(body: &'a [u8], i: &mut usize) -> Option<&'a [u8]> {
+    let start = *i + 1;
+    let len = body.get(start..)?.iter().position(|&b| b == b'"' || b == b'\\' || b < 0x20)?;
+    if body[start + len] != b'"' {
+        return None;
+    }
+    *i = start + len + 1;
+    Some(&body[start..start + len])
+}
+
+/// The value at `*i`: a string, a whole number, true, false or null (else `None`).
+fn scan_value<'a>(body: &'a [u8], i: &mut usize) -> Option<Val<'a>> {
+    Some(match body.get(*i)? {
+        b'"' => Val::Str(std::str::from_utf8(scan_string(body, i)?).ok()?),
+        b'0'..=b'9' => {
+            let len = body[*i..].iter().position(|b| !b.is_ascii_digit()).unwrap_or(body.len() - *i);
+            if matches!(body.get(*i + len), Some(b'.' | b'e' | b'E')) {
+                return None;
+            }
+            let n = std::str::from_utf8(&body[*i..*i + len]).ok()?.parse().ok()?;
+            *i += len;
+            Val::Num(n)
+        }
+        _ if body[*i..].starts_with(b"true") => {
+            *i += 4;
+            Val::Bool(true)
+        }
+        _ if body[*i..].starts_with(b"false") => {
+            *i += 5;
+            Val::Bool(false)
+        }
+        _ if body[*i..].starts_with(b"null") => {
+            *i += 4;
+            Val::Null
+        }
+        _ => return None,
+    })
+}
+
+fn scan_answer(body: &[u8]) -> Option<AnswerIn<'_>> {
     let mut i = 0;
-    let ws = |i: &mut usize| {
-        while body.get(*i).is_some_and(|b| b.is_ascii_whitespace()) {
-            *i += 1;
-        }
-    };
-    let string = |i: &mut usize| -> Option<&[u8]> {
-        // At the opening quote.
-        let start = *i + 1;
-        let len = body.get(start..)?.iter().position(|&b| b == b'"' || b == b'\\' || b < 0x20)?;
-        if body[start + len] != b'"' {
-            return None;
-        }
-        *i = start + len + 1;
-        Some(&body[start..start + len])
-    };
+    let ws = |i: &mut usize| skip_ws(body, i);
+    let string = |i: &mut usize| scan_string(body, i);
     let mut a = AnswerIn::default();
     let mut seen = 0u32;
     ws(&mut i);
@@ -495,31 +530,7 @@ fn scan_answer(body: &[u8]) -> Option<AnswerIn<'_>> {
             }
             i += 1;
             ws(&mut i);
-            let val = match body.get(i)? {
-                b'"' => Val::Str(std::str::from_utf8(string(&mut i)?).ok()?),
-                b'0'..=b'9' => {
-                    let len = body[i..].iter().position(|b| !b.is_ascii_digit()).unwrap_or(body.len() - i);
-                    if matches!(body.get(i + len), Some(b'.' | b'e' | b'E')) {
-                        return None;
-                    }
-                    let n = std::str::from_utf8(&body[i..i + len]).ok()?.parse().ok()?;
-                    i += len;
-                    Val::Num(n)
-                }
-                _ if body[i..].starts_with(b"true") => {
-                    i += 4;
-                    Val::Bool(true)
-                }
-                _ if body[i..].starts_with(b"false") => {
-                    i += 5;
-                    Val::Bool(false)
-                }
-                _ if body[i..].starts_with(b"null") => {
-                    i += 4;
-                    Val::Null
-                }
-                _ => return None,
-            };
+            let val = scan_value(body, &mut i)?;
             let slot = match key {
                 b"assessment_id" => 0,
                 b"payment_id" => 1,
