@@ -377,7 +377,7 @@ pub fn wire_into<'a>(spec: &Spec, req: &Request, scratch: &'a mut WireScratch) -
 
 mod erased {
     /// Object-safe JSON serialization for the few body types above.
-    pub trait Ser {
+    pub(super) trait Ser {
         fn write(&self, out: &mut Vec<u8>);
     }
     impl<T: serde::Serialize> Ser for T {

@@ -46,12 +46,12 @@ impl Dist {
 
 /// Cumulative weights for repeated weighted choice.
 #[derive(Clone, Debug)]
-pub struct Cdf {
+pub(crate) struct Cdf {
     cumulative: Vec<f64>,
 }
 
 impl Cdf {
-    pub fn new(weights: impl IntoIterator<Item = f64>) -> Cdf {
+    pub(crate) fn new(weights: impl IntoIterator<Item = f64>) -> Cdf {
         let mut acc = 0.0;
         let cumulative = weights
             .into_iter()
@@ -62,14 +62,14 @@ impl Cdf {
             .collect();
         Cdf { cumulative }
     }
-    pub fn from_choices(c: &[WeightedChoice]) -> Cdf {
+    pub(crate) fn from_choices(c: &[WeightedChoice]) -> Cdf {
         Cdf::new(c.iter().map(|x| x.weight))
     }
-    pub fn total(&self) -> f64 {
+    pub(crate) fn total(&self) -> f64 {
         self.cumulative.last().copied().unwrap_or(0.0)
     }
     /// An index drawn with probability proportional to its weight (0 if all weights are 0).
-    pub fn pick<R: Rng + ?Sized>(&self, rng: &mut R) -> usize {
+    pub(crate) fn pick<R: Rng + ?Sized>(&self, rng: &mut R) -> usize {
         let total = self.total();
         if total <= 0.0 {
             return 0;

@@ -11,7 +11,7 @@ use rand_chacha::ChaCha8Rng;
 use rand_pcg::Pcg64Mcg;
 
 /// FNV-1a over the name, then SplitMix64 finalisation with the seed and index.
-pub fn sub_seed(master: u64, name: &str, index: u64) -> u64 {
+pub(crate) fn sub_seed(master: u64, name: &str, index: u64) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for b in name.bytes() {
         h ^= b as u64;
@@ -28,12 +28,12 @@ fn splitmix(mut z: u64) -> u64 {
 }
 
 /// A component's stream, e.g. `component(seed, "engine/service")`.
-pub fn component(master: u64, name: &str) -> ChaCha8Rng {
+pub(crate) fn component(master: u64, name: &str) -> ChaCha8Rng {
     ChaCha8Rng::seed_from_u64(sub_seed(master, name, 0))
 }
 
 /// A per-item stream, e.g. `item(seed, "population/unit", 17)`.
-pub fn item(master: u64, name: &str, index: u64) -> Pcg64Mcg {
+pub(crate) fn item(master: u64, name: &str, index: u64) -> Pcg64Mcg {
     Pcg64Mcg::seed_from_u64(sub_seed(master, name, index))
 }
 

@@ -16,7 +16,7 @@ struct Member {
     owed: u16,
 }
 
-pub struct BatchRunner {
+pub(crate) struct BatchRunner {
     index: u16,
     channel: u8,
     concurrency: u32,
@@ -30,7 +30,7 @@ pub struct BatchRunner {
 }
 
 impl BatchRunner {
-    pub fn new(index: usize, spec: &BatchSpec, members: Vec<(PayerRef, Items)>) -> BatchRunner {
+    pub(crate) fn new(index: usize, spec: &BatchSpec, members: Vec<(PayerRef, Items)>) -> BatchRunner {
         BatchRunner {
             index: index as u16,
             channel: spec.channel,
@@ -46,16 +46,16 @@ impl BatchRunner {
     }
 
     /// Which of the scenario's batches this runs.
-    pub fn index(&self) -> usize {
+    pub(crate) fn index(&self) -> usize {
         self.index as usize
     }
 
-    pub fn member_count(&self) -> usize {
+    pub(crate) fn member_count(&self) -> usize {
         self.members.len()
     }
 
     /// Start run `run`: every member owes one more period; returns the first debits to send.
-    pub fn start_run(&mut self, _now: SimTime, run: usize) -> Vec<u32> {
+    pub(crate) fn start_run(&mut self, _now: SimTime, run: usize) -> Vec<u32> {
         for m in &mut self.members {
             m.owed = m.owed.saturating_add(1);
         }
@@ -79,13 +79,13 @@ impl BatchRunner {
         out
     }
 
-    pub fn retry(&mut self, member: u32) -> Vec<u32> {
+    pub(crate) fn retry(&mut self, member: u32) -> Vec<u32> {
         self.in_flight += 1;
         vec![member]
     }
 
     /// The debit request for a member, for all periods it owes.
-    pub fn request(&self, member: u32) -> Request {
+    pub(crate) fn request(&self, member: u32) -> Request {
         let m = &self.members[member as usize];
         let mut items = m.per_period;
         for a in &mut items {
@@ -98,7 +98,7 @@ impl BatchRunner {
 
     /// A member's debit was answered: the debits to send next go to `submit`; an overloaded
     /// debit is to be sent again at the returned instant.
-    pub fn on_response(&mut self, now: SimTime, member: u32, resp: &Response, submit: &mut Vec<u32>) -> Option<SimTime> {
+    pub(crate) fn on_response(&mut self, now: SimTime, member: u32, resp: &Response, submit: &mut Vec<u32>) -> Option<SimTime> {
         self.in_flight = self.in_flight.saturating_sub(1);
         let r = &mut self.runs[self.run];
         match resp {
@@ -124,7 +124,7 @@ impl BatchRunner {
         None
     }
 
-    pub fn report(&self, spec: &Spec) -> BatchReport {
+    pub(crate) fn report(&self, spec: &Spec) -> BatchReport {
         let b = &spec.batches[self.index as usize];
         let mut runs = self.runs.clone();
         for (r, at) in runs.iter_mut().zip(&self.run_at) {

@@ -16,7 +16,7 @@
 //! [`Cohort::take_started`]), [`Cohort::answer`] (here is the answer for this job at this
 //! instant). A host never touches an agent or a batch runner itself.
 
-pub mod batch;
+pub(crate) mod batch;
 pub(crate) mod queue;
 
 use crate::demand::{Agent, Cast, Demand, Next, Stage};
@@ -32,7 +32,7 @@ use std::sync::Arc;
 
 /// What a job belongs to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Owner {
+pub(crate) enum Owner {
     Agent(u32),
     Batch { batch: u16, member: u32 },
 }
@@ -53,7 +53,7 @@ pub(crate) enum Ev {
 }
 
 /// A host's own events, as the cohort's queue carries them.
-pub trait HostEvent: Copy {
+pub(crate) trait HostEvent: Copy {
     fn encode(self) -> (u8, u32);
     fn decode(kind: u8, id: u32) -> Self;
 }
@@ -74,7 +74,7 @@ impl HostEvent for NoHostEvents {
 
 /// A request started and not answered yet.
 #[derive(Clone, Debug)]
-pub struct Job {
+pub(crate) struct Job {
     pub owner: Owner,
     pub req: Request,
     /// The instant it started (its phase is the phase in force then).
@@ -84,7 +84,7 @@ pub struct Job {
 
 /// Who a cohort starts with: agents with their first decisions, and batch runners.
 #[derive(Default)]
-pub struct Members {
+pub(crate) struct Members {
     pub agents: Vec<Agent>,
     pub first: Vec<Next>,
     pub batches: Vec<BatchRunner>,
@@ -93,7 +93,7 @@ pub struct Members {
 
 impl Members {
     /// Everyone of the population who acts during the timeline.
-    pub fn all(spec: &Spec, cast: Cast) -> Members {
+    pub(crate) fn all(spec: &Spec, cast: Cast) -> Members {
         let batches =
             cast.batch_members.into_iter().enumerate().map(|(b, members)| BatchRunner::new(b, &spec.batches[b], members)).collect();
         Members { agents: cast.agents, first: cast.first, batches, payers_active: cast.payers_active }
@@ -101,7 +101,7 @@ impl Members {
 
     /// `n` shares: agents dealt round-robin by payer, every batch to the first share (its
     /// concurrency bound is the batch's own, not to be split).
-    pub fn deal(self, n: usize) -> Vec<Members> {
+    pub(crate) fn deal(self, n: usize) -> Vec<Members> {
         let n = n.max(1);
         let mut shares: Vec<Members> = (0..n).map(|_| Members::default()).collect();
         shares[0].payers_active = self.payers_active;
@@ -115,7 +115,7 @@ impl Members {
     }
 }
 
-pub struct Cohort<H> {
+pub(crate) struct Cohort<H> {
     spec: Arc<Spec>,
     demand: Arc<Demand>,
     agents: Vec<Agent>,
@@ -136,7 +136,7 @@ pub struct Cohort<H> {
 impl<H: HostEvent> Cohort<H> {
     /// The cohort of `members`, their first steps scheduled. `recorder` is set up by the
     /// host (a live thread keeps the backlog's steps for the merge).
-    pub fn new(spec: Arc<Spec>, demand: Arc<Demand>, members: Members, recorder: Recorder) -> Cohort<H> {
+    pub(crate) fn new(spec: Arc<Spec>, demand: Arc<Demand>, members: Members, recorder: Recorder) -> Cohort<H> {
         let mut c = Cohort {
             agents: members.agents,
             batches: members.batches,
@@ -170,7 +170,7 @@ impl<H: HostEvent> Cohort<H> {
     }
 
     /// The instant of the earliest pending event, if it falls before the end of the timeline.
-    pub fn next_due(&self) -> Option<SimTime> {
+    pub(crate) fn next_due(&self) -> Option<SimTime> {
         self.events.peek_time().filter(|t| *t < self.spec.end)
     }
 
@@ -178,7 +178,7 @@ impl<H: HostEvent> Cohort<H> {
     /// timeline). A step of the cohort's is carried out at its instant (the requests it
     /// starts wait in [`Cohort::take_started`]) and gives `(instant, None)`; a host's event
     /// is handed back.
-    pub fn pop_due(&mut self, until: SimTime) -> Option<(SimTime, Option<H>)> {
+    pub(crate) fn pop_due(&mut self, until: SimTime) -> Option<(SimTime, Option<H>)> {
         let t = self.next_due().filter(|t| *t <= until)?;
         let (_, ev) = self.events.pop()?;
         match ev {
@@ -200,42 +200,42 @@ impl<H: HostEvent> Cohort<H> {
     }
 
     /// Schedule an event of the host's.
-    pub fn push_host(&mut self, at: SimTime, h: H) {
+    pub(crate) fn push_host(&mut self, at: SimTime, h: H) {
         let (kind, id) = h.encode();
         self.events.push(at, Ev::Host { kind, id });
     }
 
     /// The oldest started request the host has not taken yet.
-    pub fn take_started(&mut self) -> Option<u32> {
+    pub(crate) fn take_started(&mut self) -> Option<u32> {
         self.started.pop_front()
     }
 
     /// Started requests the host has not taken.
-    pub fn started_waiting(&self) -> usize {
+    pub(crate) fn started_waiting(&self) -> usize {
         self.started.len()
     }
 
     /// A job started and not answered. Panics on an id that is not one: hosts hold only ids
     /// the cohort gave them, each until its answer.
-    pub fn job(&self, id: u32) -> &Job {
+    pub(crate) fn job(&self, id: u32) -> &Job {
         debug_assert!((id as usize) < self.jobs.len(), "job id {id} out of range");
         self.jobs[id as usize].as_ref().expect("a job in flight")
     }
 
     /// Requests started and not answered.
-    pub fn in_flight(&self) -> usize {
+    pub(crate) fn in_flight(&self) -> usize {
         self.in_flight
     }
 
     /// Events (steps and the host's) still pending.
-    pub fn pending_events(&self) -> usize {
+    pub(crate) fn pending_events(&self) -> usize {
         self.events.len()
     }
 
     /// The answer for job `id` reached its owner at `now`: record it, let the owner react
     /// (an agent's next step, a batch's next debits). Gives the job back, or `None` if `id`
     /// was already answered.
-    pub fn answer(&mut self, id: u32, now: SimTime, resp: &Response, timing: Timing) -> Option<Job> {
+    pub(crate) fn answer(&mut self, id: u32, now: SimTime, resp: &Response, timing: Timing) -> Option<Job> {
         let j = self.jobs.get_mut(id as usize)?.take()?;
         self.free_jobs.push(id);
         debug_assert!(self.in_flight > 0, "answer without a job in flight");
@@ -260,11 +260,11 @@ impl<H: HostEvent> Cohort<H> {
     }
 
     /// The recorder, stats and batch runners, once the host is done.
-    pub fn into_parts(self) -> (Recorder, EngineStats, Vec<BatchRunner>) {
+    pub(crate) fn into_parts(self) -> (Recorder, EngineStats, Vec<BatchRunner>) {
         (self.recorder, self.stats, self.batches)
     }
 
-    pub fn batch_reports(&self) -> Vec<crate::report::BatchReport> {
+    pub(crate) fn batch_reports(&self) -> Vec<crate::report::BatchReport> {
         self.batches.iter().map(|b| b.report(&self.spec)).collect()
     }
 

@@ -18,7 +18,7 @@ use rand_pcg::Pcg64Mcg;
 const THINK_MICROS: i64 = 60 * crate::time::MICROS_PER_SECOND;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Stage {
+pub(crate) enum Stage {
     Assess,
     Pay,
     Lookup,
@@ -29,7 +29,7 @@ pub enum Stage {
 
 /// What the agent does next.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Next {
+pub(crate) enum Next {
     /// Send [`Agent::request`] at this instant.
     At(SimTime),
     /// Nothing more to do in this timeline.
@@ -37,7 +37,7 @@ pub enum Next {
 }
 
 #[derive(Clone, Debug)]
-pub struct Agent {
+pub(crate) struct Agent {
     pub payer: PayerRef,
     pub items: Items,
     pub special: Option<SpecialKind>,
@@ -59,7 +59,7 @@ pub struct Agent {
 
 impl Agent {
     /// An agent for an active self-paying payer, with the instant of its first attempt.
-    pub fn new(d: &Demand, payer: &Payer) -> (Agent, Next) {
+    pub(crate) fn new(d: &Demand, payer: &Payer) -> (Agent, Next) {
         let mut rng = crate::rng::item(d.seed, "agent", payer.id as u64);
         let pref = PayerRef { id: payer.id, group: payer.group, league: payer.league };
         let channel = d.pick_channel(&mut rng, payer.league, payer.group);
@@ -139,12 +139,12 @@ impl Agent {
     }
 
     /// The idempotency key of this payer's payment: stable across retries.
-    pub fn key(&self) -> IdemKey {
+    pub(crate) fn key(&self) -> IdemKey {
         IdemKey(((self.payer.id as u128) << 64) | 1)
     }
 
     /// The request for the current stage.
-    pub fn request(&self) -> Request {
+    pub(crate) fn request(&self) -> Request {
         match self.stage {
             Stage::Assess => Request::Assess {
                 payer: self.payer,
@@ -176,7 +176,7 @@ impl Agent {
     }
 
     /// React to the answer the target gave at `now`.
-    pub fn on_response(&mut self, d: &Demand, now: SimTime, resp: &Response) -> Next {
+    pub(crate) fn on_response(&mut self, d: &Demand, now: SimTime, resp: &Response) -> Next {
         let b = &d.spec.raw.behaviour;
         match (self.stage, resp) {
             (Stage::Assess, Response::Assessed { assessment }) => {

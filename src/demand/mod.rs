@@ -9,9 +9,9 @@
 //! answer: the surge after reopening comes out of deferrals, retries and batch
 //! runs reacting to refusals.
 
-pub mod agent;
+pub(crate) mod agent;
 
-pub use agent::{Agent, Next, Stage};
+pub(crate) use agent::{Agent, Next, Stage};
 
 use crate::dist::Cdf;
 use crate::model::Rules;
@@ -21,7 +21,7 @@ use rand::{Rng, RngExt};
 use std::sync::Arc;
 
 /// Everything the agents need to plan, precomputed once per run.
-pub struct Demand {
+pub(crate) struct Demand {
     pub spec: Arc<Spec>,
     pub rules: Arc<Rules>,
     pub seed: u64,
@@ -36,7 +36,7 @@ pub struct Demand {
 }
 
 impl Demand {
-    pub fn new(spec: Arc<Spec>, seed: u64) -> Demand {
+    pub(crate) fn new(spec: Arc<Spec>, seed: u64) -> Demand {
         let rules = Arc::new(Rules::from_spec(&spec));
         let b = &spec.raw.behaviour;
         let channel_cdf = (0..spec.leagues.len())
@@ -62,12 +62,12 @@ impl Demand {
     }
 
     /// A channel for a payer of `group` in `league`, drawn from the mix.
-    pub fn pick_channel<R: Rng + ?Sized>(&self, rng: &mut R, league: u8, group: GroupKind) -> ChannelIdx {
+    pub(crate) fn pick_channel<R: Rng + ?Sized>(&self, rng: &mut R, league: u8, group: GroupKind) -> ChannelIdx {
         self.channel_cdf[league as usize][group.index()].pick(rng) as ChannelIdx
     }
 
     /// Another channel of the group's mix, open to this payer at `t`, if any.
-    pub fn pick_other_open_channel<R: Rng + ?Sized>(
+    pub(crate) fn pick_other_open_channel<R: Rng + ?Sized>(
         &self,
         rng: &mut R,
         league: u8,
@@ -84,7 +84,7 @@ impl Demand {
     }
 
     /// An online channel of the group's mix, for look-ups after a payment made offline.
-    pub fn pick_online_channel<R: Rng + ?Sized>(&self, rng: &mut R, league: u8, group: GroupKind) -> Option<ChannelIdx> {
+    pub(crate) fn pick_online_channel<R: Rng + ?Sized>(&self, rng: &mut R, league: u8, group: GroupKind) -> Option<ChannelIdx> {
         let cdf = Cdf::new(
             self.spec.channels.iter().map(|c| if c.kind == ChannelKind::Online { c.share[league as usize][group.index()] } else { 0.0 }),
         );
@@ -93,14 +93,14 @@ impl Demand {
 
     /// The instant a payer first means to act on channel `c`: a timeline day weighted by
     /// its kind, then an hour from the profile within the channel's opening hours.
-    pub fn intended_instant<R: Rng + ?Sized>(&self, rng: &mut R, c: ChannelIdx) -> SimTime {
+    pub(crate) fn intended_instant<R: Rng + ?Sized>(&self, rng: &mut R, c: ChannelIdx) -> SimTime {
         let day = self.first_day + self.day_cdf[c as usize].pick(rng) as i64;
         let t = self.time_in_day(rng, c, day).unwrap_or_else(|| self.spec.calendar.day_start(day));
         t.max(self.spec.start).min(SimTime(self.spec.end.0 - 1))
     }
 
     /// A time on local `day` when channel `c` serves, drawn from the hour profile.
-    pub fn time_in_day<R: Rng + ?Sized>(&self, rng: &mut R, c: ChannelIdx, day: i64) -> Option<SimTime> {
+    pub(crate) fn time_in_day<R: Rng + ?Sized>(&self, rng: &mut R, c: ChannelIdx, day: i64) -> Option<SimTime> {
         let ch = &self.spec.channels[c as usize];
         let start = self.spec.calendar.day_start(day);
         if !self.spec.channel_serves_at(c, start) && ch.hours.is_empty() {
@@ -121,7 +121,7 @@ impl Demand {
 
     /// The first instant at or after `t_min + delay_days` (placed by the hour profile)
     /// when channel `c` serves; `None` if not before the end of the timeline.
-    pub fn at_or_after<R: Rng + ?Sized>(&self, rng: &mut R, c: ChannelIdx, t_min: SimTime, delay_days: f64) -> Option<SimTime> {
+    pub(crate) fn at_or_after<R: Rng + ?Sized>(&self, rng: &mut R, c: ChannelIdx, t_min: SimTime, delay_days: f64) -> Option<SimTime> {
         let target = t_min.plus_micros((delay_days.max(0.0) * MICROS_PER_DAY as f64) as i64);
         let first = self.spec.calendar.local_day(target);
         for day in first..first + 400 {
@@ -145,7 +145,7 @@ impl Demand {
     }
 
     /// The next instant at or after `t` when channel `c` serves (offline opening hours).
-    pub fn next_serving(&self, c: ChannelIdx, t: SimTime) -> Option<SimTime> {
+    pub(crate) fn next_serving(&self, c: ChannelIdx, t: SimTime) -> Option<SimTime> {
         if self.spec.channel_serves_at(c, t) {
             return Some(t);
         }
@@ -170,7 +170,7 @@ impl Demand {
 
 /// Everyone who acts during the timeline: an agent (with its first decision) per active
 /// self-paying payer, and the members of each batch. Shared by the engine and the live driver.
-pub struct Cast {
+pub(crate) struct Cast {
     pub agents: Vec<Agent>,
     pub first: Vec<Next>,
     /// Per scenario batch: (payer, one period's amounts).
@@ -179,7 +179,7 @@ pub struct Cast {
 }
 
 impl Cast {
-    pub fn new(d: &Demand, population: &crate::population::Population) -> Cast {
+    pub(crate) fn new(d: &Demand, population: &crate::population::Population) -> Cast {
         let mut cast =
             Cast { agents: Vec::new(), first: Vec::new(), batch_members: vec![Vec::new(); d.spec.batches.len()], payers_active: 0 };
         population.for_each(|p| {

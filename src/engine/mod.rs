@@ -24,11 +24,11 @@ use rand_chacha::ChaCha8Rng;
 use std::collections::VecDeque;
 use std::sync::Arc;
 
-pub use crate::report::{BatchReport, EngineStats};
+pub(crate) use crate::report::{BatchReport, EngineStats};
 
 /// Most people waiting at one offline channel in one league; beyond it, arrivals are
 /// turned away as overloaded (the hall is full) and come back later.
-pub const CHANNEL_QUEUE_BOUND: usize = 200_000;
+pub(crate) const CHANNEL_QUEUE_BOUND: usize = 200_000;
 
 /// The engine's own events, beside the cohort's steps in the cohort's queue.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -60,7 +60,7 @@ struct Pool {
 }
 
 /// The cohort of every active payer, plus virtual queues and the target.
-pub struct Engine<'t, T: Target> {
+pub(crate) struct Engine<'t, T: Target> {
     spec: Arc<Spec>,
     target: &'t mut T,
     cohort: Cohort<Service>,
@@ -77,11 +77,11 @@ pub struct Engine<'t, T: Target> {
 }
 
 /// Progress callback: called once per simulated day with the virtual instant and events so far.
-pub type Progress<'a> = &'a mut dyn FnMut(SimTime, u64);
+pub(crate) type Progress<'a> = &'a mut dyn FnMut(SimTime, u64);
 
 impl<'t, T: Target> Engine<'t, T> {
     /// The engine for every active payer of `population`, first attempts scheduled.
-    pub fn new(spec: Arc<Spec>, seed: u64, target: &'t mut T, population: &Population) -> Engine<'t, T> {
+    pub(crate) fn new(spec: Arc<Spec>, seed: u64, target: &'t mut T, population: &Population) -> Engine<'t, T> {
         let demand = Arc::new(Demand::new(spec.clone(), seed));
         let members = Members::all(&spec, Cast::new(&demand, population));
         Engine::with_members(spec, seed, target, demand, members)
@@ -116,12 +116,12 @@ impl<'t, T: Target> Engine<'t, T> {
         }
     }
 
-    pub fn recorder(&self) -> &Recorder {
+    pub(crate) fn recorder(&self) -> &Recorder {
         &self.cohort.recorder
     }
 
     /// Counts about the run.
-    pub fn stats(&self) -> EngineStats {
+    pub(crate) fn stats(&self) -> EngineStats {
         let mut s = self.cohort.stats.clone();
         s.events = self.events;
         s.turned_away_full_hall = self.turned_away_full_hall;
@@ -231,7 +231,7 @@ impl<'t, T: Target> Engine<'t, T> {
     }
 
     /// Run to the end of the timeline. `progress` is called once per simulated day.
-    pub fn run(&mut self, mut progress: Option<Progress>) {
+    pub(crate) fn run(&mut self, mut progress: Option<Progress>) {
         let end = self.spec.end;
         let mut last_day = i64::MIN;
         while let Some((now, ev)) = self.cohort.pop_due(end) {
@@ -254,11 +254,11 @@ impl<'t, T: Target> Engine<'t, T> {
         c.stats.pending_at_end += c.pending_events() as u64;
     }
 
-    pub fn batch_reports(&self) -> Vec<BatchReport> {
+    pub(crate) fn batch_reports(&self) -> Vec<BatchReport> {
         self.cohort.batch_reports()
     }
 
-    pub fn target(&mut self) -> &mut T {
+    pub(crate) fn target(&mut self) -> &mut T {
         self.target
     }
 }

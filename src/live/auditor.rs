@@ -16,7 +16,7 @@ use crate::scenario::Spec;
 use crate::time::SimTime;
 use std::sync::Arc;
 
-pub struct Auditor {
+pub(super) struct Auditor {
     spec: Arc<Spec>,
     rules: Arc<Rules>,
     shadow: Model,
@@ -32,7 +32,7 @@ fn category(r: &Response) -> &'static str {
 
 impl Auditor {
     /// `margin_micros`: virtual time added to each side of the send/receive window.
-    pub fn new(spec: Arc<Spec>, margin_micros: i64) -> Auditor {
+    pub(super) fn new(spec: Arc<Spec>, margin_micros: i64) -> Auditor {
         let rules = Arc::new(Rules::from_spec(&spec));
         Auditor {
             shadow: Model::new(rules.clone()),
@@ -76,7 +76,7 @@ impl Auditor {
     }
 
     /// `decided_at`: the instant the target says it decided, used when it lies in the window.
-    pub fn check(&mut self, req: &Request, got: &Response, sent: SimTime, received: SimTime, decided_at: Option<SimTime>) {
+    pub(super) fn check(&mut self, req: &Request, got: &Response, sent: SimTime, received: SimTime, decided_at: Option<SimTime>) {
         if matches!(got, Response::Overloaded { .. } | Response::Error { .. }) {
             return; // the host's capacity or the transport, not a decision
         }
@@ -131,11 +131,11 @@ impl Auditor {
     }
 
     /// Make room for about `payments` payments up front.
-    pub fn reserve(&mut self, payments: usize) {
+    pub(super) fn reserve(&mut self, payments: usize) {
         self.shadow.reserve(payments);
     }
 
-    pub fn report(&self) -> AuditReport {
+    pub(super) fn report(&self) -> AuditReport {
         self.report.clone()
     }
 }

@@ -24,7 +24,7 @@ use std::sync::{Arc, Mutex};
 /// Written out when a buffer grows past this between flushes.
 const BUFFER: usize = 64 << 10;
 
-pub struct Journal {
+pub(super) struct Journal {
     file: Arc<Mutex<File>>,
     /// Whole lines not yet handed to the file.
     buf: Vec<u8>,
@@ -53,7 +53,7 @@ struct Line<'a> {
 }
 
 impl Journal {
-    pub fn create(dir: &Path) -> std::io::Result<Journal> {
+    pub(super) fn create(dir: &Path) -> std::io::Result<Journal> {
         let path = dir.join("journal.jsonl");
         let f = File::create(&path)?;
         Ok(Journal::writer(Arc::new(Mutex::new(f)), path))
@@ -94,17 +94,17 @@ impl Journal {
     }
 
     /// Another writer of the same file, with its own buffer and counts (for another thread).
-    pub fn share(&self) -> Journal {
+    pub(super) fn share(&self) -> Journal {
         Journal::writer(self.file.clone(), self.path.clone())
     }
 
     /// Lines written and not yet handed to the file.
-    pub fn pending(&self) -> bool {
+    pub(super) fn pending(&self) -> bool {
         !self.buf.is_empty()
     }
 
     /// Hand what was written to the operating system.
-    pub fn flush(&mut self) -> std::io::Result<()> {
+    pub(super) fn flush(&mut self) -> std::io::Result<()> {
         if self.buf.is_empty() {
             return Ok(());
         }
@@ -116,19 +116,19 @@ impl Journal {
         r
     }
 
-    pub fn accepted(&mut self, spec: &Spec, at: SimTime, req: &Request, payment: &TargetId) -> std::io::Result<()> {
+    pub(super) fn accepted(&mut self, spec: &Spec, at: SimTime, req: &Request, payment: &TargetId) -> std::io::Result<()> {
         self.accepted += 1;
         self.write(spec, "accepted", at, req, Some(payment))
     }
 
-    pub fn unknown(&mut self, spec: &Spec, at: SimTime, req: &Request) -> std::io::Result<()> {
+    pub(super) fn unknown(&mut self, spec: &Spec, at: SimTime, req: &Request) -> std::io::Result<()> {
         self.unknown += 1;
         self.write(spec, "unknown", at, req, None)
     }
 }
 
 /// The key of a journaled payment request.
-pub fn key_of(req: &Request) -> Option<IdemKey> {
+pub(super) fn key_of(req: &Request) -> Option<IdemKey> {
     match req {
         Request::Pay { key, .. } => Some(*key),
         _ => None,

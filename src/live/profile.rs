@@ -332,10 +332,10 @@ fn interpolate(t: &str, vars: &BTreeMap<&'static str, Value>, url: bool) -> Stri
 fn fill(v: &Value, vars: &BTreeMap<&'static str, Value>) -> Value {
     match v {
         Value::String(s) => {
-            if let Some(name) = s.strip_prefix('{').and_then(|r| r.strip_suffix('}')) {
-                if let Some(val) = vars.get(name) {
-                    return val.clone();
-                }
+            if let Some(name) = s.strip_prefix('{').and_then(|r| r.strip_suffix('}'))
+                && let Some(val) = vars.get(name)
+            {
+                return val.clone();
             }
             Value::String(interpolate(s, vars, false))
         }

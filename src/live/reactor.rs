@@ -32,7 +32,7 @@ pub(super) struct Lane {
 }
 
 impl Lane {
-    pub fn new(base: &Base, api: Api) -> Lane {
+    pub(super) fn new(base: &Base, api: Api) -> Lane {
         Lane {
             conn: Conn::new(base.addr, &base.host),
             scratch: WireScratch::default(),
@@ -63,7 +63,7 @@ pub(super) struct Reactor {
 }
 
 impl Reactor {
-    pub fn new(ctx: Arc<CallCtx>, lanes: Vec<Lane>) -> std::io::Result<Reactor> {
+    pub(super) fn new(ctx: Arc<CallCtx>, lanes: Vec<Lane>) -> std::io::Result<Reactor> {
         let poll = Poll::new()?;
         #[cfg(target_os = "linux")]
         let timer = match super::timer::TimerFd::new() {
@@ -93,7 +93,7 @@ impl Reactor {
 
     /// Take the finished exchanges, each with its connection's index (hand the list back
     /// with [`Reactor::recycle`]; exchanges finishing meanwhile go on a new list).
-    pub fn take_ready(&mut self) -> Option<Vec<(u32, Done)>> {
+    pub(super) fn take_ready(&mut self) -> Option<Vec<(u32, Done)>> {
         if self.ready.is_empty() {
             return None;
         }
@@ -101,18 +101,18 @@ impl Reactor {
     }
 
     /// A list from [`Reactor::take_ready`], emptied, for reuse.
-    pub fn recycle(&mut self, mut list: Vec<(u32, Done)>) {
+    pub(super) fn recycle(&mut self, mut list: Vec<(u32, Done)>) {
         list.clear();
         self.spare = list;
     }
 
     /// Whether any exchange is under way.
-    pub fn busy(&self) -> bool {
+    pub(super) fn busy(&self) -> bool {
         self.busy > 0
     }
 
     /// Connection `i` is free: give it `next` (sent `now`), or keep it idle.
-    pub fn release(&mut self, i: u32, next: Option<Work>, now: Instant) {
+    pub(super) fn release(&mut self, i: u32, next: Option<Work>, now: Instant) {
         match next {
             Some(w) => self.send(i, w, now),
             None => self.idle.push(i),
@@ -167,7 +167,7 @@ impl Reactor {
 
     /// Wait for events until `until` (`None`: only take what is there; `now`: the caller's
     /// reading of the clock) and advance the exchanges they concern.
-    pub fn poll(&mut self, until: Option<Instant>, now: Instant) {
+    pub(super) fn poll(&mut self, until: Option<Instant>, now: Instant) {
         let timeout = match until {
             Some(at) if at > now => self.wait_for(at, now),
             _ => Some(Duration::ZERO),
@@ -210,7 +210,7 @@ impl Reactor {
     /// Look for events without sleeping until some come (then true, with them handled) or
     /// `until` passes. Between looks the thread yields its core to any other thread that
     /// can run (the target's, on a shared machine); the clock is read every fourth look.
-    pub fn spin(&mut self, until: Instant) -> bool {
+    pub(super) fn spin(&mut self, until: Instant) -> bool {
         let mut looks = 0u32;
         loop {
             #[cfg(unix)]

@@ -614,14 +614,14 @@ impl StartGate {
     }
 
     /// Block until `n` threads are ready.
-    pub fn wait_ready(&self, n: usize) {
+    pub(super) fn wait_ready(&self, n: usize) {
         let mut g = self.state.lock().unwrap_or_else(|e| e.into_inner());
         while g.0 < n {
             g = self.changed.wait(g).unwrap_or_else(|e| e.into_inner());
         }
     }
 
-    pub fn open(&self) {
+    pub(super) fn open(&self) {
         self.state.lock().unwrap_or_else(|e| e.into_inner()).1 = true;
         self.changed.notify_all();
     }

@@ -18,7 +18,7 @@ mod imp {
     use tokio::io::unix::AsyncFd;
 
     /// A non-blocking `timerfd` armed at one instant at a time: readable once it passes.
-    pub struct TimerFd {
+    pub(crate) struct TimerFd {
         fd: OwnedFd,
         armed: Option<Instant>,
     }
@@ -30,7 +30,7 @@ mod imp {
     }
 
     impl TimerFd {
-        pub fn new() -> io::Result<TimerFd> {
+        pub(crate) fn new() -> io::Result<TimerFd> {
             // SAFETY: timerfd_create takes no pointers; a non-negative result is a new fd we own.
             let raw = unsafe { libc::timerfd_create(libc::CLOCK_MONOTONIC, libc::TFD_NONBLOCK | libc::TFD_CLOEXEC) };
             if raw < 0 {
@@ -41,7 +41,7 @@ mod imp {
         }
 
         /// Make the fd readable at `at` (no system call if it already is armed for `at`).
-        pub fn arm(&mut self, at: Instant) -> io::Result<()> {
+        pub(crate) fn arm(&mut self, at: Instant) -> io::Result<()> {
             if self.armed == Some(at) {
                 return Ok(());
             }
@@ -63,7 +63,7 @@ mod imp {
         }
 
         /// Take the expiry, if it came: true when it did (the timer is then disarmed).
-        pub fn expired(&mut self) -> bool {
+        pub(crate) fn expired(&mut self) -> bool {
             let mut ticks = [0u8; 8];
             // SAFETY: reads at most 8 bytes into an 8-byte buffer from a fd we own.
             let n = unsafe { libc::read(self.fd.as_raw_fd(), ticks.as_mut_ptr().cast(), ticks.len()) };
@@ -74,12 +74,12 @@ mod imp {
         }
     }
 
-    pub struct PreciseTimer {
+    pub(crate) struct PreciseTimer {
         fd: AsyncFd<TimerFd>,
     }
 
     impl PreciseTimer {
-        pub fn new() -> io::Result<PreciseTimer> {
+        pub(crate) fn new() -> io::Result<PreciseTimer> {
             // SAFETY: the TimerFd owns its fd, which stays open, and the same, for as long as
             // the AsyncFd owns the TimerFd.
             let fd = unsafe { AsyncFd::register_with_interest(TimerFd::new()?, tokio::io::Interest::READABLE) }?;
@@ -87,7 +87,7 @@ mod imp {
         }
 
         /// Wait until `at` (at once if it has passed).
-        pub async fn until(&mut self, at: Instant) {
+        pub(crate) async fn until(&mut self, at: Instant) {
             if at <= Instant::now() {
                 return;
             }
@@ -131,9 +131,9 @@ mod imp {
     }
 }
 
-pub use imp::PreciseTimer;
+pub(super) use imp::PreciseTimer;
 #[cfg(target_os = "linux")]
-pub use imp::TimerFd;
+pub(super) use imp::TimerFd;
 
 /// For tests of a thread's waits: 50 waits of 300 µs through `wait` (given the instant to
 /// wait until, it returns once it has waited); asserts that none ends early and, on Linux,

@@ -51,14 +51,14 @@ impl Base {
     }
 }
 
-pub enum Transport {
+pub(super) enum Transport {
     Hyper { base: Base, sender: Option<SendRequest<Full<Bytes>>>, api: Api },
     Reqwest { base: Base, client: reqwest::Client, api: Api },
     Model { model: Arc<Mutex<Model>>, clock: VirtualClock },
 }
 
 /// The raw answer of an HTTP exchange.
-pub struct RawAnswer {
+pub(super) struct RawAnswer {
     pub status: u16,
     pub retry_after: Option<String>,
     pub body: Bytes,
@@ -84,7 +84,7 @@ fn classify_hyper(e: &hyper::Error) -> Failure {
 impl Transport {
     /// After a call was abandoned on its deadline: the connection may hold half an
     /// answer, so start afresh.
-    pub fn after_timeout(&mut self) {
+    pub(super) fn after_timeout(&mut self) {
         if let Transport::Hyper { sender, .. } = self {
             *sender = None;
         }
@@ -93,7 +93,7 @@ impl Transport {
     /// Send one request and map the answer. No deadline here: the caller races the call
     /// against the request's deadline and calls [`Transport::after_timeout`] when it loses.
     /// Also returns the instant the target says it decided, when it says so.
-    pub async fn call(&mut self, spec: &crate::scenario::Spec, req: &Request, time_scale: f64) -> (Response, Option<SimTime>) {
+    pub(super) async fn call(&mut self, spec: &crate::scenario::Spec, req: &Request, time_scale: f64) -> (Response, Option<SimTime>) {
         match self {
             Transport::Model { model, clock } => {
                 let now = clock.now();

@@ -475,7 +475,7 @@ mod tests {
             let (league, group) = ((n % 13) as u8, GroupKind::ALL[(n / 13) as usize % 5]);
             let mut items = [0i64; 6];
             for (i, a) in items.iter_mut().enumerate() {
-                if (n as usize + i) % 3 != 0 {
+                if !(n as usize + i).is_multiple_of(3) {
                     *a = (n as i64 + 1) * 10 + i as i64;
                 }
             }

@@ -56,7 +56,7 @@ fn join(path: &str, field: &str) -> String {
 }
 
 /// Structural problems of a parsed JSON value against the scenario schema.
-pub fn structural(value: &serde_json::Value) -> Vec<Problem> {
+pub(super) fn structural(value: &serde_json::Value) -> Vec<Problem> {
     let schema = super::schema();
     let validator = match jsonschema::validator_for(&schema) {
         Ok(v) => v,

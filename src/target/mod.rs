@@ -9,7 +9,7 @@ use crate::model::{LedgerCell, LedgerKey, Model, Request, Response};
 use crate::time::SimTime;
 use std::collections::BTreeMap;
 
-pub trait Target {
+pub(crate) trait Target {
     /// Answer `req`, decided at instant `now`.
     fn call(&mut self, now: SimTime, req: &Request) -> Response;
     /// The target's ledger totals by league × payer group × insurance type.
