@@ -402,6 +402,7 @@ impl Recorder {
         if let Some(s) = &mut self.backlog_steps {
             s.push(BacklogStep { at: now, joined: false, gave_up });
         }
+        debug_assert!(self.backlog > 0, "a payer left a backlog it was not in");
         self.backlog = self.backlog.saturating_sub(1);
         if gave_up {
             self.gave_up_displaced += 1;
