@@ -186,28 +186,7 @@ impl Agent {
                 let t = d.next_serving(self.channel, now.plus_micros(THINK_MICROS));
                 self.schedule(t)
             }
-            (Stage::Pay, Response::Accepted { payment, .. }) => {
-                self.target_id = Some(payment.clone());
-                self.paid = true;
-                self.attempts = 0;
-                let looks_up = matches!(self.payer.group, GroupKind::Flexible | GroupKind::ResidentPension | GroupKind::ResidentMedical)
-                    && self.rng.random::<f64>() < b.lookup_share;
-                if !looks_up {
-                    return self.finish();
-                }
-                self.stage = Stage::Lookup;
-                // Records are looked up online or at a hall; other channels send the payer online.
-                let ch = &d.spec.channels[self.channel as usize];
-                if ch.kind != ChannelKind::Online && !ch.id.contains("hall") {
-                    match d.pick_online_channel(&mut self.rng, self.payer.league, self.payer.group) {
-                        Some(c) => self.channel = c,
-                        None => return self.finish(),
-                    }
-                }
-                let delay = b.lookup_delay_days.sample(&mut self.rng);
-                let t = d.at_or_after(&mut self.rng, self.channel, now, delay);
-                self.schedule(t)
-            }
+            (Stage::Pay, Response::Accepted { payment, .. }) => self.on_accepted(d, now, payment),
             (Stage::Lookup, Response::Records { .. }) => {
                 if self.rng.random::<f64>() < b.certificate_share {
                     self.stage = Stage::Certificate;
@@ -227,39 +206,7 @@ impl Agent {
                 let t = d.at_or_after(&mut self.rng, self.channel, (*visible_at).max(now), delay);
                 self.schedule(t)
             }
-            (_, Response::Suspended { resume_at }) => {
-                if matches!(self.stage, Stage::Assess | Stage::Pay) {
-                    self.displaced = true;
-                }
-                if self.bump_attempts(d) {
-                    return self.give_up();
-                }
-                let u: f64 = self.rng.random();
-                if u < b.give_up_probability {
-                    return self.give_up();
-                }
-                if u < b.give_up_probability + b.switch_channel_probability {
-                    let (l, g) = (self.payer.league, self.payer.group);
-                    if let Some(c) = d.pick_other_open_channel(&mut self.rng, l, g, self.channel, now) {
-                        self.channel = c;
-                        let t = d.next_serving(c, now.plus_micros(THINK_MICROS));
-                        return self.schedule(t);
-                    }
-                }
-                match resume_at {
-                    None => self.give_up(),
-                    Some(r) => {
-                        let t = if self.rng.random::<f64>() < b.eager_share {
-                            let delay = b.eager_delay_seconds.sample(&mut self.rng);
-                            d.next_serving(self.channel, r.plus_seconds_f64(delay))
-                        } else {
-                            let delay = b.retry_delay_days.sample(&mut self.rng);
-                            d.at_or_after(&mut self.rng, self.channel, *r, delay)
-                        };
-                        self.schedule(t)
-                    }
-                }
-            }
+            (_, Response::Suspended { resume_at }) => self.on_suspended(d, now, *resume_at),
             (_, Response::Overloaded { .. } | Response::Error { .. }) if !matches!(self.stage, Stage::Done | Stage::GaveUp) => {
                 if self.bump_attempts(d) {
                     return self.give_up();
@@ -276,6 +223,68 @@ impl Agent {
             // Conflicts, missing assessments, invalid requests, missing records, or an answer
             // that does not fit the stage: a real payer would call the hotline; here it stops.
             _ => self.give_up(),
+        }
+    }
+
+    /// The payment was accepted: done, or on to look the record up (online or at a hall).
+    fn on_accepted(&mut self, d: &Demand, now: SimTime, payment: &TargetId) -> Next {
+        let b = &d.spec.raw.behaviour;
+        self.target_id = Some(payment.clone());
+        self.paid = true;
+        self.attempts = 0;
+        let looks_up = matches!(self.payer.group, GroupKind::Flexible | GroupKind::ResidentPension | GroupKind::ResidentMedical)
+            && self.rng.random::<f64>() < b.lookup_share;
+        if !looks_up {
+            return self.finish();
+        }
+        self.stage = Stage::Lookup;
+        // Records are looked up online or at a hall; other channels send the payer online.
+        let ch = &d.spec.channels[self.channel as usize];
+        if ch.kind != ChannelKind::Online && !ch.id.contains("hall") {
+            match d.pick_online_channel(&mut self.rng, self.payer.league, self.payer.group) {
+                Some(c) => self.channel = c,
+                None => return self.finish(),
+            }
+        }
+        let delay = b.lookup_delay_days.sample(&mut self.rng);
+        let t = d.at_or_after(&mut self.rng, self.channel, now, delay);
+        self.schedule(t)
+    }
+
+    /// Refused as suspended: give up, switch to another open channel, or come back when the
+    /// channel reopens (at once if eager, else some days later).
+    fn on_suspended(&mut self, d: &Demand, now: SimTime, resume_at: Option<SimTime>) -> Next {
+        let b = &d.spec.raw.behaviour;
+        if matches!(self.stage, Stage::Assess | Stage::Pay) {
+            self.displaced = true;
+        }
+        if self.bump_attempts(d) {
+            return self.give_up();
+        }
+        let u: f64 = self.rng.random();
+        if u < b.give_up_probability {
+            return self.give_up();
+        }
+        if u < b.give_up_probability + b.switch_channel_probability {
+            let (l, g) = (self.payer.league, self.payer.group);
+            if let Some(c) = d.pick_other_open_channel(&mut self.rng, l, g, self.channel, now) {
+                self.channel = c;
+                let t = d.next_serving(c, now.plus_micros(THINK_MICROS));
+                return self.schedule(t);
+            }
+        }
+        match resume_at {
+            None => self.give_up(),
+            Some(r) => {
+                let t = if self.rng.random::<f64>() < b.eager_share {
+                    let delay = b.eager_delay_seconds.sample(&mut self.rng);
+                    d.next_serving(self.channel, r.plus_seconds_f64(delay))
+                } else {
+                    let delay = b.retry_delay_days.sample(&mut self.rng);
+                    d.at_or_after(&mut self.rng, self.channel, r, delay)
+                };
+                self.schedule(t)
+            }
         }
     }
 }

@@ -79,6 +79,11 @@ pub struct Population<'a> {
 
 const UNIT_SIZE_CLASSES: [(u32, &str); 5] = [(10, "1-9"), (100, "10-99"), (1000, "100-999"), (10_000, "1000-9999"), (u32::MAX, "10000+")];
 
+/// One of `kinds`, drawn evenly.
+fn special_kind(rng: &mut rand_pcg::Pcg64Mcg, kinds: &[SpecialKind]) -> SpecialKind {
+    kinds[rng.random_range(0..kinds.len())]
+}
+
 impl<'a> Population<'a> {
     pub fn new(spec: &'a Spec, seed: u64) -> Population<'a> {
         let g = &spec.raw.population.groups;
@@ -161,52 +166,9 @@ impl<'a> Population<'a> {
             batch: false,
             special: None,
         };
-        let special_kind = |rng: &mut rand_pcg::Pcg64Mcg, kinds: &[SpecialKind]| kinds[rng.random_range(0..kinds.len())];
         match group {
-            GroupKind::Unit => {
-                let u = &g.unit;
-                p.active = u_active < u.active_share;
-                let e = self.employees.map(|d| d.sample(&mut rng)).unwrap_or(u.employees_median);
-                p.persons = (e.round() as u32).clamp(1, u.employees_max);
-                p.tier = UNIT_SIZE_CLASSES.iter().position(|(lim, _)| p.persons < *lim).unwrap_or(0) as u16;
-                let b = self.unit_base.map(|d| d.sample(&mut rng)).unwrap_or(0.0);
-                // Bases are whole yuan.
-                let base = ((b / 100.0).round() as i64 * 100).clamp(u.base_floor_fen, u.base_ceiling_fen);
-                let wi_rate = u.work_injury_classes.get(self.work_injury.pick(&mut rng)).map(|c| c.value).unwrap_or(0.0);
-                for r in &u.rates {
-                    let pays: f64 = rng.random();
-                    if pays >= r.share_of_payers {
-                        continue;
-                    }
-                    let rate =
-                        if r.insurance == Insurance::WorkInjury { wi_rate + r.individual_rate } else { r.unit_rate + r.individual_rate };
-                    p.items[r.insurance.index()] = apply_rate(base, p.persons as u64, rate_ppm(rate));
-                }
-            }
-            GroupKind::Flexible => {
-                let f = &g.flexible;
-                p.batch = u_batch < f.withholding_share;
-                p.active = p.batch || u_active < f.active_share;
-                let tier = self.flex_base.pick(&mut rng);
-                p.tier = tier as u16;
-                let fraction = f.base_tiers.get(tier).map(|t| t.value).unwrap_or(0.6);
-                let base = (self.spec.raw.population.average_wage_fen as f64 * fraction).round() as i64;
-                p.months =
-                    if p.batch { 1 } else { f.period_months.get(self.flex_period.pick(&mut rng)).map(|m| m.value as u16).unwrap_or(1) };
-                if !p.batch && u_special < f.special_share {
-                    p.special = Some(special_kind(
-                        &mut rng,
-                        &[
-                            SpecialKind::NearRetirement,
-                            SpecialKind::IndividualMonths,
-                            SpecialKind::BaseAdjustmentBackPayment,
-                            SpecialKind::CrossYearBackPayment,
-                        ],
-                    ));
-                    p.months = rng.random_range(2..=24);
-                }
-                p.items[Insurance::Pension.index()] = apply_rate(base, p.months as u64, rate_ppm(f.pension_rate));
-            }
+            GroupKind::Unit => self.unit(&mut p, &mut rng, u_active),
+            GroupKind::Flexible => self.flexible(&mut p, &mut rng, u_active, u_batch, u_special),
             GroupKind::ResidentPension => {
                 let r = &g.resident_pension;
                 p.active = u_active < r.active_share;
@@ -245,6 +207,52 @@ impl<'a> Population<'a> {
             }
         }
         p
+    }
+
+    /// A unit's size, base and contributions.
+    fn unit(&self, p: &mut Payer, rng: &mut rand_pcg::Pcg64Mcg, u_active: f64) {
+        let u = &self.spec.raw.population.groups.unit;
+        p.active = u_active < u.active_share;
+        let e = self.employees.map(|d| d.sample(rng)).unwrap_or(u.employees_median);
+        p.persons = (e.round() as u32).clamp(1, u.employees_max);
+        p.tier = UNIT_SIZE_CLASSES.iter().position(|(lim, _)| p.persons < *lim).unwrap_or(0) as u16;
+        let b = self.unit_base.map(|d| d.sample(rng)).unwrap_or(0.0);
+        // Bases are whole yuan.
+        let base = ((b / 100.0).round() as i64 * 100).clamp(u.base_floor_fen, u.base_ceiling_fen);
+        let wi_rate = u.work_injury_classes.get(self.work_injury.pick(rng)).map(|c| c.value).unwrap_or(0.0);
+        for r in &u.rates {
+            let pays: f64 = rng.random();
+            if pays >= r.share_of_payers {
+                continue;
+            }
+            let rate = if r.insurance == Insurance::WorkInjury { wi_rate + r.individual_rate } else { r.unit_rate + r.individual_rate };
+            p.items[r.insurance.index()] = apply_rate(base, p.persons as u64, rate_ppm(rate));
+        }
+    }
+
+    /// A flexible employee's base tier, period, withholding and special payment.
+    fn flexible(&self, p: &mut Payer, rng: &mut rand_pcg::Pcg64Mcg, u_active: f64, u_batch: f64, u_special: f64) {
+        let f = &self.spec.raw.population.groups.flexible;
+        p.batch = u_batch < f.withholding_share;
+        p.active = p.batch || u_active < f.active_share;
+        let tier = self.flex_base.pick(rng);
+        p.tier = tier as u16;
+        let fraction = f.base_tiers.get(tier).map(|t| t.value).unwrap_or(0.6);
+        let base = (self.spec.raw.population.average_wage_fen as f64 * fraction).round() as i64;
+        p.months = if p.batch { 1 } else { f.period_months.get(self.flex_period.pick(rng)).map(|m| m.value as u16).unwrap_or(1) };
+        if !p.batch && u_special < f.special_share {
+            p.special = Some(special_kind(
+                rng,
+                &[
+                    SpecialKind::NearRetirement,
+                    SpecialKind::IndividualMonths,
+                    SpecialKind::BaseAdjustmentBackPayment,
+                    SpecialKind::CrossYearBackPayment,
+                ],
+            ));
+            p.months = rng.random_range(2..=24);
+        }
+        p.items[Insurance::Pension.index()] = apply_rate(base, p.months as u64, rate_ppm(f.pension_rate));
     }
 
     pub fn tier_label(&self, group: GroupKind, tier: u16) -> String {
