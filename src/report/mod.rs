@@ -75,9 +75,11 @@ fn latency_gate(rec: &Recorder, g: &crate::scenario::GateSpec, q: f64) -> f64 {
 
 /// Counts about a run itself (not the target): the cohort keeps those about payers, the
 /// host those about its events and queues.
-#[derive(Clone, Debug, Default)]
+/// Also the report's `engine` section (`payers_active` goes to the summary instead).
+#[derive(Clone, Debug, Default, Serialize)]
 pub struct EngineStats {
     pub events: u64,
+    #[serde(skip)]
     pub payers_active: u64,
     pub agents: u64,
     pub batch_members: u64,
@@ -141,7 +143,7 @@ pub struct Report {
     pub ledger: LedgerReport,
     pub gates: Vec<GateResult>,
     pub violations: Vec<ViolationReport>,
-    pub engine: EngineReport,
+    pub engine: EngineStats,
     /// Live runs only (`cutover run`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub live: Option<live::LiveReport>,
@@ -290,16 +292,6 @@ pub struct ViolationReport {
     pub what: String,
 }
 
-#[derive(Clone, Debug, Serialize)]
-pub struct EngineReport {
-    pub events: u64,
-    pub agents: u64,
-    pub batch_members: u64,
-    pub in_flight_at_end: u64,
-    pub pending_at_end: u64,
-    pub unserved_at_end: u64,
-    pub turned_away_full_hall: u64,
-}
 
 fn ms(micros: u64) -> f64 {
     // Three decimals: microsecond resolution, stable text.
@@ -400,15 +392,7 @@ pub fn build(input: BuildInput) -> Report {
         ledger,
         gates,
         violations: rec.violations.iter().map(|v| ViolationReport { at: fmt(v.at), what: v.what.clone() }).collect(),
-        engine: EngineReport {
-            events: input.stats.events,
-            agents: input.stats.agents,
-            batch_members: input.stats.batch_members,
-            in_flight_at_end: input.stats.in_flight_at_end,
-            pending_at_end: input.stats.pending_at_end,
-            unserved_at_end: input.stats.unserved_at_end,
-            turned_away_full_hall: input.stats.turned_away_full_hall,
-        },
+        engine: input.stats.clone(),
         live: None,
     }
 }
