@@ -41,22 +41,22 @@ impl VirtualClock {
     }
     /// The virtual instant corresponding to a wall-clock instant `wall` (Unix microseconds,
     /// as a real-time deployment states it), given the wall clock now.
-    pub fn virtual_of_wall(&self, wall: SimTime, wall_now: SimTime) -> SimTime {
+    pub(crate) fn virtual_of_wall(&self, wall: SimTime, wall_now: SimTime) -> SimTime {
         let now = self.now();
         now.plus_micros(((wall.0 - wall_now.0) as f64 * self.scale) as i64)
     }
-    pub fn scale(&self) -> f64 {
+    pub(crate) fn scale(&self) -> f64 {
         self.scale
     }
-    pub fn now(&self) -> SimTime {
+    pub(crate) fn now(&self) -> SimTime {
         self.at(Instant::now())
     }
-    pub fn at(&self, real: Instant) -> SimTime {
+    pub(crate) fn at(&self, real: Instant) -> SimTime {
         let real_micros = real.saturating_duration_since(self.anchor).as_micros() as f64;
         self.virtual_at_anchor.plus_micros((real_micros * self.scale) as i64)
     }
     /// The real instant at which the virtual clock shows `t` (the anchor for instants before it).
-    pub fn real_instant(&self, t: SimTime) -> Instant {
+    pub(crate) fn real_instant(&self, t: SimTime) -> Instant {
         let virt = t.micros_since(self.virtual_at_anchor).max(0) as f64;
         self.anchor + Duration::from_micros((virt / self.scale) as u64)
     }

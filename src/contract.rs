@@ -14,16 +14,16 @@ use crate::vocabulary::{Failure, Refusal};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-pub const PROBLEM_JSON: &str = "application/problem+json";
+pub(crate) const PROBLEM_JSON: &str = "application/problem+json";
 
 /// Amounts per insurance type, in fen, as sent on the wire.
-pub type ItemsWire = BTreeMap<Insurance, i64>;
+pub(crate) type ItemsWire = BTreeMap<Insurance, i64>;
 
-pub fn items_to_wire(items: &Items) -> ItemsWire {
+pub(crate) fn items_to_wire(items: &Items) -> ItemsWire {
     Insurance::ALL.iter().filter(|i| items[i.index()] != 0).map(|i| (*i, items[i.index()])).collect()
 }
 
-pub fn items_from_wire(w: &ItemsWire) -> Items {
+pub(crate) fn items_from_wire(w: &ItemsWire) -> Items {
     let mut items = [0; 6];
     for (i, a) in w {
         items[i.index()] = *a;
@@ -33,7 +33,7 @@ pub fn items_from_wire(w: &ItemsWire) -> Items {
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct AssessmentBody {
+pub(crate) struct AssessmentBody {
     pub payer_id: u32,
     pub group: GroupKind,
     pub league: String,
@@ -44,7 +44,7 @@ pub struct AssessmentBody {
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct PaymentBody {
+pub(crate) struct PaymentBody {
     pub payer_id: u32,
     pub group: GroupKind,
     pub league: String,
@@ -58,7 +58,7 @@ pub struct PaymentBody {
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct CertificateBody {
+pub(crate) struct CertificateBody {
     pub payer_id: u32,
     pub group: GroupKind,
     pub league: String,
@@ -69,14 +69,14 @@ pub struct CertificateBody {
 /// Query of `GET /v1/payers/{payer_id}/records` and `GET /v1/status`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct PayerQuery {
+pub(crate) struct PayerQuery {
     pub group: GroupKind,
     pub league: String,
     pub channel: String,
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
-pub struct Answer {
+pub(crate) struct Answer {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub assessment_id: Option<TargetId>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -111,7 +111,7 @@ struct AnswerIn<'a> {
 
 /// RFC 9457 problem details, with this contract's extension members.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
-pub struct Problem {
+pub(crate) struct Problem {
     #[serde(rename = "type")]
     pub kind: String,
     pub title: String,
@@ -128,7 +128,7 @@ pub struct Problem {
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct LedgerCellWire {
+pub(crate) struct LedgerCellWire {
     pub league: String,
     pub group: GroupKind,
     pub insurance: Insurance,
@@ -137,12 +137,12 @@ pub struct LedgerCellWire {
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct LedgerWire {
+pub(crate) struct LedgerWire {
     pub cells: Vec<LedgerCellWire>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct PaymentLookup {
+pub(crate) struct PaymentLookup {
     pub payment_id: TargetId,
     pub payer_id: u32,
     pub items_fen: ItemsWire,
@@ -152,7 +152,7 @@ pub struct PaymentLookup {
 
 /// `GET /v1/about`: what a `cutover serve` runs, so that a run can tell it runs the same rules.
 #[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct About {
+pub(crate) struct About {
     /// `cutover`.
     pub tool: String,
     pub version: String,
@@ -160,7 +160,7 @@ pub struct About {
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct AboutScenario {
+pub(crate) struct AboutScenario {
     pub name: String,
     /// Of the whole scenario's content.
     pub digest: String,
@@ -170,7 +170,7 @@ pub struct AboutScenario {
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct StatusWire {
+pub(crate) struct StatusWire {
     pub now: String,
     pub open: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -179,7 +179,7 @@ pub struct StatusWire {
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct ClockBody {
+pub(crate) struct ClockBody {
     /// The virtual instant that corresponds to the moment the request is received.
     pub virtual_now: String,
     /// Virtual seconds per real second.
@@ -188,13 +188,13 @@ pub struct ClockBody {
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct StallBody {
+pub(crate) struct StallBody {
     pub millis: u64,
 }
 
 /// An HTTP request to send: method, path (with query) and optional body and key.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct WireRequest {
+pub(crate) struct WireRequest {
     pub method: &'static str,
     pub path: String,
     pub idempotency_key: Option<String>,
@@ -212,7 +212,7 @@ fn encode(s: &str) -> String {
 
 /// A request to send, borrowed from its owner ([`WireRequest`] or a [`WireScratch`]).
 #[derive(Clone, Copy, Debug)]
-pub struct WireRef<'a> {
+pub(crate) struct WireRef<'a> {
     pub method: &'static str,
     pub path: &'a str,
     pub idempotency_key: Option<&'a str>,
@@ -221,7 +221,7 @@ pub struct WireRef<'a> {
 }
 
 impl WireRequest {
-    pub fn as_ref(&self) -> WireRef<'_> {
+    pub(crate) fn as_ref(&self) -> WireRef<'_> {
         WireRef {
             method: self.method,
             path: &self.path,
@@ -235,7 +235,7 @@ impl WireRequest {
 /// Reused buffers for [`wire_into`]: the driver's hot path encodes a request per call
 /// without allocating.
 #[derive(Default)]
-pub struct WireScratch {
+pub(crate) struct WireScratch {
     path: String,
     key: [u8; 32],
     body: Vec<u8>,
@@ -244,7 +244,7 @@ pub struct WireScratch {
 /// Append the members every payment text shares, in the order of [`PaymentBody`]:
 /// `"payer_id":N,"group":"…","league":…,"channel":…,"items_fen":{…}`. The group and
 /// insurance names are plain ASCII; league and channel come escaped from the spec.
-pub fn write_payment_members(spec: &Spec, payer: &PayerRef, channel: u8, items: &Items, out: &mut Vec<u8>) {
+pub(crate) fn write_payment_members(spec: &Spec, payer: &PayerRef, channel: u8, items: &Items, out: &mut Vec<u8>) {
     out.extend_from_slice(b"\"payer_id\":");
     out.extend_from_slice(itoa::Buffer::new().format(payer.id).as_bytes());
     out.extend_from_slice(b",\"group\":\"");
@@ -259,7 +259,7 @@ pub fn write_payment_members(spec: &Spec, payer: &PayerRef, channel: u8, items: 
 
 /// Append the items as the JSON object of their non-zero amounts: the text serde writes for
 /// [`ItemsWire`] (keys in [`Insurance`] order; insurance names are plain ASCII).
-pub fn write_items_json(items: &Items, out: &mut Vec<u8>) {
+pub(crate) fn write_items_json(items: &Items, out: &mut Vec<u8>) {
     let mut n = itoa::Buffer::new();
     out.push(b'{');
     let mut first = true;
@@ -288,7 +288,7 @@ fn channel_str(spec: &Spec, c: u8) -> &str {
 }
 
 /// The bundled contract's HTTP request for a model request.
-pub fn to_wire(spec: &Spec, req: &Request) -> WireRequest {
+pub(crate) fn to_wire(spec: &Spec, req: &Request) -> WireRequest {
     let mut scratch = WireScratch::default();
     let w = wire_into(spec, req, &mut scratch);
     WireRequest {
@@ -301,7 +301,7 @@ pub fn to_wire(spec: &Spec, req: &Request) -> WireRequest {
 }
 
 /// [`to_wire`] into reused buffers.
-pub fn wire_into<'a>(spec: &Spec, req: &Request, scratch: &'a mut WireScratch) -> WireRef<'a> {
+pub(crate) fn wire_into<'a>(spec: &Spec, req: &Request, scratch: &'a mut WireScratch) -> WireRef<'a> {
     use std::fmt::Write;
     let WireScratch { path, key: key_text, body } = scratch;
     path.clear();
@@ -578,12 +578,12 @@ fn scan_answer(body: &[u8]) -> Option<AnswerIn<'_>> {
 
 /// Map an HTTP answer to a model [`Response`]. `retry_after_virtual_micros` converts a
 /// `Retry-After` in real seconds into virtual time (the run's time scale).
-pub fn from_wire(status: u16, retry_after: Option<&str>, body: &[u8], time_scale: f64) -> Response {
+pub(crate) fn from_wire(status: u16, retry_after: Option<&str>, body: &[u8], time_scale: f64) -> Response {
     from_wire_timed(status, retry_after, body, time_scale).0
 }
 
 /// [`from_wire`], plus the instant the target says it accepted a payment (`accepted_at`).
-pub fn from_wire_timed(status: u16, retry_after: Option<&str>, body: &[u8], time_scale: f64) -> (Response, Option<SimTime>) {
+pub(crate) fn from_wire_timed(status: u16, retry_after: Option<&str>, body: &[u8], time_scale: f64) -> (Response, Option<SimTime>) {
     if (200..300).contains(&status) {
         let Some(a) = scan_answer(body).or_else(|| serde_json::from_slice::<AnswerIn>(body).ok()) else {
             return (Response::Error { kind: Failure::BadBody }, None);
@@ -648,7 +648,7 @@ fn refusal(status: u16, retry_after: Option<&str>, body: &[u8], time_scale: f64)
 
 /// An answer to send: status, `Retry-After`, body, and whether it is a problem.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct WireAnswer {
+pub(crate) struct WireAnswer {
     pub status: u16,
     pub retry_after: Option<String>,
     pub body: Vec<u8>,
@@ -656,7 +656,7 @@ pub struct WireAnswer {
 }
 
 /// The problem document of `refusal`, with its detail and instants.
-pub fn problem(refusal: Refusal, detail: &str, resume_at: Option<String>, visible_at: Option<String>) -> WireAnswer {
+pub(crate) fn problem(refusal: Refusal, detail: &str, resume_at: Option<String>, visible_at: Option<String>) -> WireAnswer {
     let code = refusal.code();
     let p = Problem {
         kind: format!("/v1/openapi.json#problem-{code}"),
@@ -678,7 +678,7 @@ fn http_date(t: SimTime) -> Option<String> {
 
 /// A model answer as the contract sends it; `now` is the instant it was decided. The
 /// inverse of [`from_wire`] (tested for every answer).
-pub fn answer_to_wire(spec: &Spec, resp: &Response, now: SimTime) -> WireAnswer {
+pub(crate) fn answer_to_wire(spec: &Spec, resp: &Response, now: SimTime) -> WireAnswer {
     let fmt = |t: SimTime| t.format(spec.calendar.offset);
     let json =
         |status: u16, a: &Answer| WireAnswer { status, retry_after: None, body: serde_json::to_vec(a).unwrap_or_default(), problem: false };
@@ -737,17 +737,17 @@ pub fn answer_to_wire(spec: &Spec, resp: &Response, now: SimTime) -> WireAnswer 
 }
 
 /// The payer of a wire body, resolved against the scenario.
-pub fn payer_ref(spec: &Spec, payer_id: u32, group: GroupKind, league: &str) -> Result<PayerRef, String> {
+pub(crate) fn payer_ref(spec: &Spec, payer_id: u32, group: GroupKind, league: &str) -> Result<PayerRef, String> {
     let l = spec.leagues.iter().position(|x| x.name == league).ok_or_else(|| format!("unknown league {league:?}"))?;
     Ok(PayerRef { id: payer_id, group, league: l as u8 })
 }
 
-pub fn channel_index(spec: &Spec, channel: &str) -> Result<u8, String> {
+pub(crate) fn channel_index(spec: &Spec, channel: &str) -> Result<u8, String> {
     spec.channel_index(channel).ok_or_else(|| format!("unknown channel {channel:?}"))
 }
 
 /// Key text of an `Idempotency-Key` header.
-pub fn key_from_header(v: &str) -> IdemKey {
+pub(crate) fn key_from_header(v: &str) -> IdemKey {
     IdemKey::from_text(v)
 }
 

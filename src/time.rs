@@ -8,9 +8,9 @@
 use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, TimeZone, Weekday};
 use std::collections::BTreeSet;
 
-pub const MICROS_PER_SECOND: i64 = 1_000_000;
-pub const MICROS_PER_HOUR: i64 = 3_600 * MICROS_PER_SECOND;
-pub const MICROS_PER_DAY: i64 = 24 * MICROS_PER_HOUR;
+pub(crate) const MICROS_PER_SECOND: i64 = 1_000_000;
+pub(crate) const MICROS_PER_HOUR: i64 = 3_600 * MICROS_PER_SECOND;
+pub(crate) const MICROS_PER_DAY: i64 = 24 * MICROS_PER_HOUR;
 
 /// An instant, in microseconds since 1970-01-01T00:00:00Z.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
@@ -86,7 +86,7 @@ impl SimTime {
 /// [`SimTime::write_rfc3339`] for instants that mostly fall on the same few days (the
 /// journal's): the date is formatted once per day, the time of day by integer arithmetic.
 /// Writes exactly what `write_rfc3339` writes (a test holds them together).
-pub struct Rfc3339Writer {
+pub(crate) struct Rfc3339Writer {
     offset: FixedOffset,
     offset_micros: i64,
     /// The local day whose date `date` holds ("YYYY-MM-DDT"); `None` before the first.
@@ -97,7 +97,7 @@ pub struct Rfc3339Writer {
 }
 
 impl Rfc3339Writer {
-    pub fn new(offset: FixedOffset) -> Rfc3339Writer {
+    pub(crate) fn new(offset: FixedOffset) -> Rfc3339Writer {
         let mut zone = String::new();
         // The zone suffix is what write_rfc3339 puts after the seconds.
         SimTime(0).write_rfc3339(offset, &mut zone);
@@ -105,7 +105,7 @@ impl Rfc3339Writer {
         Rfc3339Writer { offset, offset_micros: offset.local_minus_utc() as i64 * MICROS_PER_SECOND, day: None, date: String::new(), zone }
     }
 
-    pub fn write(&mut self, t: SimTime, out: &mut String) {
+    pub(crate) fn write(&mut self, t: SimTime, out: &mut String) {
         let Some(local) = t.0.checked_add(self.offset_micros) else {
             return t.write_rfc3339(self.offset, out);
         };

@@ -11,7 +11,7 @@ fn share_of(spec: &Spec, c: usize, g: GroupKind) -> f64 {
 
 /// Expected first attempts per local day, before any refusal, retry or deferral:
 /// active self-payers spread by each channel's day weights, plus batch debits.
-pub fn expected_attempts_per_day(spec: &Spec) -> Vec<(i64, f64)> {
+pub(crate) fn expected_attempts_per_day(spec: &Spec) -> Vec<(i64, f64)> {
     let g = &spec.raw.population.groups;
     let active = [
         (GroupKind::Unit, g.unit.count as f64 * g.unit.active_share),

@@ -8,7 +8,7 @@
 
 /// The contract's refusal codes (`code` of an RFC 9457 problem).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Refusal {
+pub(crate) enum Refusal {
     Suspended,
     Overloaded,
     IdempotencyConflict,
@@ -24,7 +24,7 @@ pub enum Refusal {
 }
 
 impl Refusal {
-    pub const ALL: [Refusal; 12] = [
+    pub(crate) const ALL: [Refusal; 12] = [
         Refusal::Suspended,
         Refusal::Overloaded,
         Refusal::IdempotencyConflict,
@@ -41,7 +41,7 @@ impl Refusal {
 
     /// The refusals a target profile may map a deployment's codes to: those that are
     /// answers to a payer's request.
-    pub const ANSWERS: [Refusal; 7] = [
+    pub(crate) const ANSWERS: [Refusal; 7] = [
         Refusal::Suspended,
         Refusal::Overloaded,
         Refusal::IdempotencyConflict,
@@ -51,7 +51,7 @@ impl Refusal {
         Refusal::Invalid,
     ];
 
-    pub fn code(self) -> &'static str {
+    pub(crate) fn code(self) -> &'static str {
         match self {
             Refusal::Suspended => "suspended",
             Refusal::Overloaded => "overloaded",
@@ -69,7 +69,7 @@ impl Refusal {
     }
 
     /// The HTTP status the contract answers it with.
-    pub fn status(self) -> u16 {
+    pub(crate) fn status(self) -> u16 {
         match self {
             Refusal::Suspended | Refusal::StorageFailed => 503,
             Refusal::Overloaded => 429,
@@ -83,7 +83,7 @@ impl Refusal {
     }
 
     /// The problem's `title`.
-    pub fn title(self) -> &'static str {
+    pub(crate) fn title(self) -> &'static str {
         match self {
             Refusal::Suspended => "Payment suspended",
             Refusal::Overloaded => "Too many requests",
@@ -100,7 +100,7 @@ impl Refusal {
         }
     }
 
-    pub fn from_code(code: &str) -> Option<Refusal> {
+    pub(crate) fn from_code(code: &str) -> Option<Refusal> {
         Refusal::ALL.into_iter().find(|r| r.code() == code)
     }
 }
@@ -108,7 +108,7 @@ impl Refusal {
 /// Why an exchange gave no answer the driver could use. Counted by kind, never an error
 /// of the tool.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Failure {
+pub(crate) enum Failure {
     /// No answer within the timeout.
     Timeout,
     /// The connection was refused: nothing was sent.
@@ -132,7 +132,8 @@ pub enum Failure {
 }
 
 impl Failure {
-    pub const ALL: [Failure; 10] = [
+    #[cfg(test)]
+    pub(crate) const ALL: [Failure; 10] = [
         Failure::Timeout,
         Failure::Refused,
         Failure::Reset,
@@ -145,7 +146,7 @@ impl Failure {
         Failure::NotSent,
     ];
 
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Failure::Timeout => "timeout",
             Failure::Refused => "refused",
@@ -162,7 +163,7 @@ impl Failure {
 
     /// Whether the target may have acted on the request (a payment may have been taken):
     /// everything but a request that never left.
-    pub fn outcome_unknown(self) -> bool {
+    pub(crate) fn outcome_unknown(self) -> bool {
         !matches!(self, Failure::Refused | Failure::NotSent)
     }
 }

@@ -101,7 +101,9 @@ pub struct Profile {
     pub clock_path: Option<String>,
 }
 
-pub const CONTRACT_V1: &str = include_str!("../../profiles/contract-v1.json");
+/// The bundled contract as a profile (the tests hold it to the built-in path).
+#[cfg(test)]
+pub(crate) const CONTRACT_V1: &str = include_str!("../../profiles/contract-v1.json");
 
 /// An identifier as a JSON value: as the target gave it.
 fn id_value(id: &TargetId) -> Value {
@@ -118,7 +120,7 @@ impl Profile {
         Profile::parse(&file, &text)
     }
 
-    pub fn parse(file: &str, text: &str) -> Result<Profile, ProfileError> {
+    pub(crate) fn parse(file: &str, text: &str) -> Result<Profile, ProfileError> {
         let de = &mut serde_json::Deserializer::from_str(text);
         let p: Profile = serde_path_to_error::deserialize(de)
             .map_err(|e| ProfileError::Invalid { file: file.to_string(), message: format!("{}: {}", e.path(), e.inner()) })?;
@@ -180,7 +182,7 @@ impl Profile {
     }
 
     /// The HTTP request for a model request.
-    pub fn render(&self, spec: &Spec, req: &Request) -> WireRequest {
+    pub(crate) fn render(&self, spec: &Spec, req: &Request) -> WireRequest {
         let t = match req {
             Request::Assess { .. } => &self.operations.assess,
             Request::Pay { .. } => &self.operations.pay,
@@ -206,7 +208,7 @@ impl Profile {
     }
 
     /// [`Profile::read_answer`], plus the acceptance instant when `read.accepted_at` names it.
-    pub fn read_answer_timed(
+    pub(crate) fn read_answer_timed(
         &self,
         req: &Request,
         status: u16,
@@ -225,7 +227,7 @@ impl Profile {
     }
 
     /// Map a deployment's answer onto the contract's responses.
-    pub fn read_answer(&self, req: &Request, status: u16, retry_after: Option<&str>, body: &[u8], time_scale: f64) -> Response {
+    pub(crate) fn read_answer(&self, req: &Request, status: u16, retry_after: Option<&str>, body: &[u8], time_scale: f64) -> Response {
         let doc: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
         let num = |ptr: &str| doc.pointer(ptr).and_then(|v| v.as_u64().or_else(|| v.as_str().and_then(|s| s.parse().ok())));
         // Identifiers are kept as they came: a number, or any text.
@@ -267,12 +269,12 @@ impl Profile {
         contract::from_wire(status, retry_after, &bytes, time_scale)
     }
 
-    pub fn ledger_request(&self) -> WireRequest {
+    pub(crate) fn ledger_request(&self) -> WireRequest {
         let method = if self.ledger.method == "POST" { "POST" } else { "GET" };
         WireRequest { method, path: self.ledger.path.clone(), idempotency_key: None, headers: Vec::new(), body: None }
     }
 
-    pub fn read_ledger(&self, spec: &Spec, body: &[u8]) -> Result<BTreeMap<LedgerKey, LedgerCell>, String> {
+    pub(crate) fn read_ledger(&self, spec: &Spec, body: &[u8]) -> Result<BTreeMap<LedgerKey, LedgerCell>, String> {
         let doc: Value = serde_json::from_slice(body).map_err(|e| format!("ledger answer is not JSON: {e}"))?;
         let cells = doc
             .pointer(&self.ledger.cells)
@@ -298,7 +300,7 @@ impl Profile {
         Ok(out)
     }
 
-    pub fn payment_path(&self, key: IdemKey) -> String {
+    pub(crate) fn payment_path(&self, key: IdemKey) -> String {
         self.payment_by_key.replace("{key}", &key.to_text())
     }
 }

@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-pub type Ledger = BTreeMap<LedgerKey, LedgerCell>;
+pub(crate) type Ledger = BTreeMap<LedgerKey, LedgerCell>;
 
 /// How a deployment's API looks.
 #[derive(Clone, Debug)]
@@ -32,7 +32,13 @@ pub enum Api {
 impl Api {
     /// The HTTP request for `req`; for the contract written into `scratch` without
     /// allocating, for a profile rendered into `rendered`.
-    pub fn wire<'a>(&self, spec: &Spec, req: &Request, scratch: &'a mut WireScratch, rendered: &'a mut Option<WireRequest>) -> WireRef<'a> {
+    pub(crate) fn wire<'a>(
+        &self,
+        spec: &Spec,
+        req: &Request,
+        scratch: &'a mut WireScratch,
+        rendered: &'a mut Option<WireRequest>,
+    ) -> WireRef<'a> {
         match self {
             Api::Contract => contract::wire_into(spec, req, scratch),
             Api::Profile(p) => rendered.insert(p.render(spec, req)).as_ref(),
@@ -40,7 +46,7 @@ impl Api {
     }
 
     /// The HTTP request for `req`, owned.
-    pub fn request(&self, spec: &Spec, req: &Request) -> WireRequest {
+    pub(crate) fn request(&self, spec: &Spec, req: &Request) -> WireRequest {
         match self {
             Api::Contract => contract::to_wire(spec, req),
             Api::Profile(p) => p.render(spec, req),
@@ -49,7 +55,14 @@ impl Api {
 
     /// An HTTP answer to `req` as a model answer, with the instant the target says it
     /// accepted a payment, if it says so.
-    pub fn read(&self, req: &Request, status: u16, retry_after: Option<&str>, body: &[u8], scale: f64) -> (Response, Option<SimTime>) {
+    pub(crate) fn read(
+        &self,
+        req: &Request,
+        status: u16,
+        retry_after: Option<&str>,
+        body: &[u8],
+        scale: f64,
+    ) -> (Response, Option<SimTime>) {
         match self {
             Api::Contract => contract::from_wire_timed(status, retry_after, body, scale),
             Api::Profile(p) => p.read_answer_timed(req, status, retry_after, body, scale),
@@ -112,13 +125,13 @@ pub enum Target {
 
 /// What the checks before the load found.
 #[derive(Clone, Debug, Default)]
-pub struct Preflight {
+pub(crate) struct Preflight {
     /// The last round trip of the call that set the target's clock, if the run set it.
     pub clock_round_trip: Option<Duration>,
 }
 
 /// What checking the target before the load needs to know.
-pub struct PreflightConfig<'a> {
+pub(crate) struct PreflightConfig<'a> {
     pub clock: &'a VirtualClock,
     pub sync_clock: bool,
     pub admin_token: Option<&'a str>,
@@ -143,19 +156,19 @@ impl Target {
     }
 
     /// Where the run sends: the URL, or the in-process model.
-    pub fn label(&self) -> String {
+    pub(crate) fn label(&self) -> String {
         match self {
             Target::Model(_) => "in-process model".into(),
             Target::Http { base, .. } => base.url.clone(),
         }
     }
 
-    pub fn is_http(&self) -> bool {
+    pub(crate) fn is_http(&self) -> bool {
         matches!(self, Target::Http { .. })
     }
 
     /// The name of the way requests travel, for the report.
-    pub fn transport_name(&self, kind: TransportKind) -> &'static str {
+    pub(crate) fn transport_name(&self, kind: TransportKind) -> &'static str {
         match (self, kind) {
             (Target::Model(_), _) => "model",
             (_, TransportKind::Http1) => "http1",
@@ -184,7 +197,7 @@ impl Target {
     }
 
     /// The target's ledger totals.
-    pub async fn ledger(&self, spec: &Spec) -> Result<Ledger, String> {
+    pub(crate) async fn ledger(&self, spec: &Spec) -> Result<Ledger, String> {
         let (base, api, http) = match self {
             Target::Model(m) => return m.lock().map(|m| m.ledger()).map_err(|_| "model lock poisoned".to_string()),
             Target::Http { base, api, http } => (base, api, http),
@@ -201,7 +214,7 @@ impl Target {
     }
 
     /// Whether the target holds a payment under `key`.
-    pub async fn holds(&self, key: IdemKey) -> Result<bool, String> {
+    pub(crate) async fn holds(&self, key: IdemKey) -> Result<bool, String> {
         let (base, api, http) = match self {
             Target::Model(m) => return Ok(m.lock().map(|m| m.payment_by_key(key).is_some()).unwrap_or(false)),
             Target::Http { base, api, http } => (base, api, http),
@@ -218,7 +231,7 @@ impl Target {
     /// Check the target before the load starts: reachable, running the same rules (a
     /// `cutover serve` says which through `GET /v1/about`), its ledger readable through the
     /// API, its clock set. The first failure is the reason the run does not start.
-    pub async fn preflight(&self, spec: &Spec, cfg: &PreflightConfig<'_>) -> Result<Preflight, String> {
+    pub(crate) async fn preflight(&self, spec: &Spec, cfg: &PreflightConfig<'_>) -> Result<Preflight, String> {
         let Target::Http { base, api, http } = self else {
             return Ok(Preflight::default());
         };

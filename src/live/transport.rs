@@ -33,7 +33,7 @@ pub struct Base {
 }
 
 impl Base {
-    pub fn parse(url: &str) -> Result<Base, String> {
+    pub(crate) fn parse(url: &str) -> Result<Base, String> {
         let rest = url
             .strip_prefix("http://")
             .ok_or_else(|| format!("--target {url:?}: only http:// targets are supported (no TLS in this build)"))?;

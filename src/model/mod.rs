@@ -17,24 +17,24 @@
 //! - a payment's record (and certificate) is visible a configured number of working
 //!   days after it succeeded.
 
-pub mod rules;
+pub(crate) mod rules;
 mod target_id;
 
 pub use rules::Rules;
-pub use target_id::TargetId;
+pub(crate) use target_id::TargetId;
 
 use crate::FastMap;
 use crate::population::{Items, PayerId};
-pub use crate::scenario::Operation;
+pub(crate) use crate::scenario::Operation;
 use crate::scenario::{ChannelIdx, GroupKind, Insurance, SpecialKind};
 use crate::time::SimTime;
-pub use crate::vocabulary::{Failure, Refusal};
+pub(crate) use crate::vocabulary::{Failure, Refusal};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// Who a request is about.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-pub struct PayerRef {
+pub(crate) struct PayerRef {
     pub id: PayerId,
     pub group: GroupKind,
     pub league: u8,
@@ -42,15 +42,15 @@ pub struct PayerRef {
 
 /// An idempotency key (128 bits; an HTTP host hashes arbitrary key text into one).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct IdemKey(pub u128);
+pub(crate) struct IdemKey(pub u128);
 
 impl IdemKey {
     /// The key as sent over HTTP: 32 lowercase hex digits.
-    pub fn to_text(self) -> String {
+    pub(crate) fn to_text(self) -> String {
         String::from_utf8_lossy(&self.hex()).into_owned()
     }
     /// [`IdemKey::to_text`] without allocating.
-    pub fn hex(self) -> [u8; 32] {
+    pub(crate) fn hex(self) -> [u8; 32] {
         const DIGITS: &[u8; 16] = b"0123456789abcdef";
         let mut out = [0u8; 32];
         for (i, o) in out.iter_mut().enumerate() {
@@ -60,7 +60,7 @@ impl IdemKey {
     }
     /// Parse key text: 32 hex digits are taken as they are; any other text (a real
     /// deployment's keys) is hashed into 128 bits (two FNV-1a passes with distinct seeds).
-    pub fn from_text(text: &str) -> IdemKey {
+    pub(crate) fn from_text(text: &str) -> IdemKey {
         if text.len() == 32
             && let Ok(v) = u128::from_str_radix(text, 16)
         {
@@ -92,7 +92,7 @@ impl<'de> serde::Deserialize<'de> for IdemKey {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub enum Request {
+pub(crate) enum Request {
     Assess { payer: PayerRef, channel: ChannelIdx, kind: SpecialKind, items: Items },
     Pay { key: IdemKey, payer: PayerRef, channel: ChannelIdx, items: Items, special: bool, assessment: Option<TargetId> },
     Lookup { payer: PayerRef, channel: ChannelIdx },
@@ -100,7 +100,7 @@ pub enum Request {
 }
 
 impl Request {
-    pub fn operation(&self) -> Operation {
+    pub(crate) fn operation(&self) -> Operation {
         match self {
             Request::Assess { .. } => Operation::Assess,
             Request::Pay { .. } => Operation::Pay,
@@ -108,7 +108,7 @@ impl Request {
             Request::Certificate { .. } => Operation::Certificate,
         }
     }
-    pub fn payer(&self) -> PayerRef {
+    pub(crate) fn payer(&self) -> PayerRef {
         match self {
             Request::Assess { payer, .. }
             | Request::Pay { payer, .. }
@@ -116,7 +116,7 @@ impl Request {
             | Request::Certificate { payer, .. } => *payer,
         }
     }
-    pub fn channel(&self) -> ChannelIdx {
+    pub(crate) fn channel(&self) -> ChannelIdx {
         match self {
             Request::Assess { channel, .. }
             | Request::Pay { channel, .. }
@@ -127,7 +127,7 @@ impl Request {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Response {
+pub(crate) enum Response {
     Assessed {
         assessment: TargetId,
     },
@@ -172,7 +172,7 @@ pub enum Response {
 impl Response {
     /// The answer's kind, as the auditor and the report name it: a success's name, a
     /// refusal's contract code, or `error`.
-    pub fn category(&self) -> &'static str {
+    pub(crate) fn category(&self) -> &'static str {
         match self {
             Response::Assessed { .. } => "assessed",
             Response::Accepted { .. } => "accepted",
@@ -184,7 +184,7 @@ impl Response {
     }
 
     /// The contract's refusal this answer is sent as, if it is one.
-    pub fn refusal(&self) -> Option<Refusal> {
+    pub(crate) fn refusal(&self) -> Option<Refusal> {
         Some(match self {
             Response::Suspended { .. } => Refusal::Suspended,
             Response::Conflict => Refusal::IdempotencyConflict,
@@ -199,7 +199,7 @@ impl Response {
         })
     }
 
-    pub fn is_success(&self) -> bool {
+    pub(crate) fn is_success(&self) -> bool {
         matches!(self, Response::Assessed { .. } | Response::Accepted { .. } | Response::Records { .. } | Response::Certificate { .. })
     }
 }
@@ -213,7 +213,7 @@ struct Assessment {
 
 /// What the model holds for one idempotency key (for reconciliation).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct PaymentInfo {
+pub(crate) struct PaymentInfo {
     pub payment: u64,
     pub payer: PayerId,
     pub items: Items,
@@ -236,13 +236,13 @@ struct PaymentRecord {
 
 /// Count and sum of one ledger cell.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
-pub struct LedgerCell {
+pub(crate) struct LedgerCell {
     pub count: u64,
     pub sum_fen: i64,
 }
 
 /// Key of a ledger cell: league × payer group × insurance type.
-pub type LedgerKey = (u8, GroupKind, Insurance);
+pub(crate) type LedgerKey = (u8, GroupKind, Insurance);
 
 pub struct Model {
     rules: Arc<Rules>,
@@ -289,7 +289,7 @@ fn fingerprint(payer: PayerId, items: &Items, special: bool, assessment: Option<
 /// the build) are at the restart.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(tag = "decided", rename_all = "snake_case")]
-pub enum Decision {
+pub(crate) enum Decision {
     Assessed { assessment: u64, payer: PayerId, total_fen: i64 },
     Paid { payment: u64, key: IdemKey, payer: PayerRef, items: Items, fingerprint: u64, visible_at_micros: i64, assessment: Option<u64> },
     Certified { certificate: u64 },
@@ -324,27 +324,27 @@ impl Model {
 
     /// Make this model deliberately wrong: it accepts payments while suspended. Only for
     /// rehearsing the auditor (`cutover serve --fault accept-while-suspended`).
-    pub fn set_fault_accept_while_suspended(&mut self, on: bool) {
+    pub(crate) fn set_fault_accept_while_suspended(&mut self, on: bool) {
         self.ignore_closures = on;
     }
 
     /// Make room for about `payments` payments up front (the live driver knows how many
     /// payers it has): growing the maps by doubling showed as rehashing and page faults.
-    pub fn reserve(&mut self, payments: usize) {
+    pub(crate) fn reserve(&mut self, payments: usize) {
         self.by_key.reserve(payments);
         self.payments.reserve(payments);
         self.latest_by_payer.reserve(payments);
     }
 
     /// The payment stored under an idempotency key, if any.
-    pub fn payment_by_key(&self, key: IdemKey) -> Option<PaymentInfo> {
+    pub(crate) fn payment_by_key(&self, key: IdemKey) -> Option<PaymentInfo> {
         let &payment = self.by_key.get(&key)?;
         let rec = self.payments.get((payment - 1) as usize)?;
         Some(PaymentInfo { payment, payer: rec.payer, items: rec.items })
     }
 
     /// Note that another system calls payment `payment` (this model's id) `external`.
-    pub fn set_external_id(&mut self, payment: &TargetId, external: &TargetId) {
+    pub(crate) fn set_external_id(&mut self, payment: &TargetId, external: &TargetId) {
         let r = payment.num().and_then(|p| p.checked_sub(1)).and_then(|i| self.payments.get_mut(i as usize));
         if let Some(r) = r {
             r.external = external.digest();
@@ -352,7 +352,7 @@ impl Model {
     }
 
     /// This model's id of the payment of `payer` that another system calls `external`.
-    pub fn by_external_id(&self, payer: PayerId, external: &TargetId) -> Option<u64> {
+    pub(crate) fn by_external_id(&self, payer: PayerId, external: &TargetId) -> Option<u64> {
         let digest = external.digest();
         let mut id = *self.latest_by_payer.get(&payer)?;
         while id != 0 {
@@ -365,12 +365,12 @@ impl Model {
         None
     }
 
-    pub fn rules(&self) -> &Rules {
+    pub(crate) fn rules(&self) -> &Rules {
         &self.rules
     }
 
     /// Decide one request at instant `now`.
-    pub fn handle(&mut self, now: SimTime, req: &Request) -> Response {
+    pub(crate) fn handle(&mut self, now: SimTime, req: &Request) -> Response {
         let payer = req.payer();
         if payer.league as usize >= self.leagues {
             return Response::Invalid { reason: "unknown league" };
@@ -474,7 +474,7 @@ impl Model {
 
     /// What answering `req` with `resp` decided, if it changed the state (see
     /// a durable host keeps it); call right after [`Model::handle`] gave `resp`.
-    pub fn decision(&self, req: &Request, resp: &Response) -> Option<Decision> {
+    pub(crate) fn decision(&self, req: &Request, resp: &Response) -> Option<Decision> {
         match (req, resp) {
             (Request::Assess { payer, .. }, Response::Assessed { assessment }) => {
                 let assessment = assessment.num()?;
@@ -503,7 +503,7 @@ impl Model {
 
     /// Put a decision back, as it was decided: no rule is applied again. Decisions come in
     /// the order they were made.
-    pub fn restore(&mut self, d: &Decision) -> Result<(), RestoreError> {
+    pub(crate) fn restore(&mut self, d: &Decision) -> Result<(), RestoreError> {
         match d {
             Decision::Assessed { assessment, payer, total_fen } => {
                 let expected = self.assessments.len() as u64 + 1;
@@ -557,7 +557,7 @@ impl Model {
     }
 
     /// Ledger totals, non-empty cells only, in key order.
-    pub fn ledger(&self) -> BTreeMap<LedgerKey, LedgerCell> {
+    pub(crate) fn ledger(&self) -> BTreeMap<LedgerKey, LedgerCell> {
         let mut out = BTreeMap::new();
         for l in 0..self.leagues {
             for g in GroupKind::ALL {
@@ -572,7 +572,8 @@ impl Model {
         out
     }
 
-    pub fn payments_accepted(&self) -> u64 {
+    #[cfg(test)]
+    pub(crate) fn payments_accepted(&self) -> u64 {
         self.payments.len() as u64
     }
 }

@@ -27,10 +27,10 @@ impl Rules {
         }
     }
 
-    pub fn leagues(&self) -> usize {
+    pub(crate) fn leagues(&self) -> usize {
         self.leagues
     }
-    pub fn channels(&self) -> usize {
+    pub(crate) fn channels(&self) -> usize {
         self.channels
     }
 
@@ -55,7 +55,7 @@ impl Rules {
 
     /// `None` when channel `c` takes requests from this payer at `t`; otherwise
     /// `Some(resume_at)`, the instant it reopens (`Some(None)` if never within the timeline).
-    pub fn closure(&self, c: ChannelIdx, group: GroupKind, league: u8, t: SimTime) -> Option<Option<SimTime>> {
+    pub(crate) fn closure(&self, c: ChannelIdx, group: GroupKind, league: u8, t: SimTime) -> Option<Option<SimTime>> {
         if !self.phase_closed(c, t) && self.staged_until(group, league, t).is_none() {
             return None;
         }
@@ -80,7 +80,7 @@ impl Rules {
 
     /// The instant the closure holding `t` began (the start of the run of closing
     /// phases, or of the staged closure).
-    pub fn closed_since(&self, c: ChannelIdx, group: GroupKind, league: u8, t: SimTime) -> SimTime {
+    pub(crate) fn closed_since(&self, c: ChannelIdx, group: GroupKind, league: u8, t: SimTime) -> SimTime {
         if self.phase_closed(c, t) {
             let mut i = self.phase_index(t);
             while i > 0 && self.phases[i - 1].2.get(c as usize).copied().unwrap_or(true) {
@@ -92,19 +92,15 @@ impl Rules {
     }
 
     /// Whether any payment on channel `c` by this payer is refused at `t`.
-    pub fn is_closed(&self, c: ChannelIdx, group: GroupKind, league: u8, t: SimTime) -> bool {
+    pub(crate) fn is_closed(&self, c: ChannelIdx, group: GroupKind, league: u8, t: SimTime) -> bool {
         self.closure(c, group, league, t).is_some()
     }
 
     /// When a payment accepted at `t` shows up in look-ups.
-    pub fn record_visible_at(&self, t: SimTime) -> SimTime {
+    pub(crate) fn record_visible_at(&self, t: SimTime) -> SimTime {
         if self.visible_working_days == 0 {
             return t;
         }
         self.calendar.nth_working_day_after(t, self.visible_working_days)
-    }
-
-    pub fn calendar(&self) -> &Calendar {
-        &self.calendar
     }
 }

@@ -13,18 +13,20 @@ use std::fmt;
 /// Text is boxed twice so that the common case (a number) keeps the type at 16 bytes: every
 /// agent holds two of them.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum TargetId {
+pub(crate) enum TargetId {
     Num(u64),
+    // Boxed on purpose: see above (a `String` would make every id 24 bytes).
+    #[allow(clippy::box_collection)]
     Text(Box<String>),
 }
 
 impl TargetId {
-    pub fn text(s: impl Into<String>) -> TargetId {
+    pub(crate) fn text(s: impl Into<String>) -> TargetId {
         TargetId::Text(Box::new(s.into()))
     }
 
     /// The number, if the target gave one.
-    pub fn num(&self) -> Option<u64> {
+    pub(crate) fn num(&self) -> Option<u64> {
         match self {
             TargetId::Num(n) => Some(*n),
             TargetId::Text(_) => None,
@@ -32,7 +34,7 @@ impl TargetId {
     }
 
     /// The identifier as JSON (a number or a string), appended to `out`.
-    pub fn write_json(&self, out: &mut Vec<u8>) {
+    pub(crate) fn write_json(&self, out: &mut Vec<u8>) {
         match self {
             TargetId::Num(n) => out.extend_from_slice(itoa::Buffer::new().format(*n).as_bytes()),
             // Writing a string into a Vec cannot fail.
@@ -43,7 +45,7 @@ impl TargetId {
     }
 
     /// A stable 64-bit digest of the identifier (FNV-1a over its kind and content), never 0.
-    pub fn digest(&self) -> u64 {
+    pub(crate) fn digest(&self) -> u64 {
         let mut h: u64 = 0xcbf2_9ce4_8422_2325;
         let mut feed = |bytes: &[u8]| {
             for b in bytes {

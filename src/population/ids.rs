@@ -12,7 +12,7 @@ const ID_WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4,
 const ID_CHECK: &[u8; 11] = b"10X98765432";
 
 /// ISO 7064 MOD 11-2 check character of the first 17 digits of a resident ID.
-pub fn resident_check(first17: &[u8]) -> Option<u8> {
+pub(crate) fn resident_check(first17: &[u8]) -> Option<u8> {
     if first17.len() != 17 {
         return None;
     }
@@ -27,7 +27,7 @@ pub fn resident_check(first17: &[u8]) -> Option<u8> {
 }
 
 /// A synthetic 18-character resident ID for person `index` of league `league` (0-based).
-pub fn resident_id(league: u8, index: u64) -> String {
+pub(crate) fn resident_id(league: u8, index: u64) -> String {
     // Birth date: 1930-01-01 plus one day per thousand persons, so (date, sequence) is unique.
     let epoch = chrono::NaiveDate::from_ymd_opt(1930, 1, 1).unwrap_or_default();
     let date = epoch + chrono::Days::new((index / 1000) % 32_000);
@@ -48,7 +48,7 @@ const USCC_WEIGHTS: [u32; 17] = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8,
 const ORG_WEIGHTS: [u32; 8] = [3, 7, 9, 10, 5, 8, 4, 2];
 
 /// GB 11714 check character of an 8-character organisation code body.
-pub fn org_check(body: &[u8]) -> Option<u8> {
+pub(crate) fn org_check(body: &[u8]) -> Option<u8> {
     if body.len() != 8 {
         return None;
     }
@@ -69,7 +69,7 @@ pub fn org_check(body: &[u8]) -> Option<u8> {
 }
 
 /// GB 32100 check character of the first 17 characters of a credit code.
-pub fn uscc_check(first17: &[u8]) -> Option<u8> {
+pub(crate) fn uscc_check(first17: &[u8]) -> Option<u8> {
     if first17.len() != 17 {
         return None;
     }
@@ -83,7 +83,7 @@ pub fn uscc_check(first17: &[u8]) -> Option<u8> {
 }
 
 /// A synthetic unified social credit code for unit `index` in league `league`.
-pub fn unit_code(league: u8, index: u64) -> String {
+pub(crate) fn unit_code(league: u8, index: u64) -> String {
     let body = format!("99{:06}", index % 1_000_000);
     // The body is eight digits, so both check characters exist.
     let oc = org_check(body.as_bytes()).unwrap_or(b'0');

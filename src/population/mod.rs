@@ -18,13 +18,13 @@ use std::collections::BTreeMap;
 use std::io::Write;
 
 /// Amount in fen per insurance type, indexed by [`Insurance::index`].
-pub type Items = [i64; 6];
+pub(crate) type Items = [i64; 6];
 
 /// A payer's global number: group offset + index within the group.
-pub type PayerId = u32;
+pub(crate) type PayerId = u32;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Payer {
+pub(crate) struct Payer {
     pub id: PayerId,
     pub group: GroupKind,
     pub index: u32,
@@ -46,7 +46,7 @@ pub struct Payer {
 }
 
 impl Payer {
-    pub fn amount_fen(&self) -> i64 {
+    pub(crate) fn amount_fen(&self) -> i64 {
         self.items.iter().sum()
     }
 }
@@ -120,13 +120,13 @@ impl<'a> Population<'a> {
     pub fn seed(&self) -> u64 {
         self.seed
     }
-    pub fn count(&self, group: GroupKind) -> u32 {
+    pub(crate) fn count(&self, group: GroupKind) -> u32 {
         self.counts[group.index()]
     }
     pub fn total(&self) -> u64 {
         self.counts.iter().map(|c| *c as u64).sum()
     }
-    pub fn group_of(&self, id: PayerId) -> (GroupKind, u32) {
+    pub(crate) fn group_of(&self, id: PayerId) -> (GroupKind, u32) {
         let mut gi = 0;
         for i in 0..5 {
             if id >= self.offsets[i] {
@@ -139,13 +139,13 @@ impl<'a> Population<'a> {
         }
         (GroupKind::ALL[gi], id - self.offsets[gi])
     }
-    pub fn by_id(&self, id: PayerId) -> Payer {
+    pub(crate) fn by_id(&self, id: PayerId) -> Payer {
         let (g, i) = self.group_of(id);
         self.payer(g, i)
     }
 
     /// Payer `index` of `group`. Deterministic in (seed, group, index).
-    pub fn payer(&self, group: GroupKind, index: u32) -> Payer {
+    pub(crate) fn payer(&self, group: GroupKind, index: u32) -> Payer {
         let g = &self.spec.raw.population.groups;
         let mut rng = crate::rng::item(self.seed, group.as_str(), index as u64);
         // Draw order is part of the format: league, activity, then the rest.
@@ -274,7 +274,7 @@ impl<'a> Population<'a> {
     }
 
     /// The payer's synthetic identifier: a credit code for units, a resident ID otherwise.
-    pub fn identifier(&self, p: &Payer) -> String {
+    pub(crate) fn identifier(&self, p: &Payer) -> String {
         match p.group {
             GroupKind::Unit => ids::unit_code(p.league, p.index as u64),
             _ => ids::resident_id(p.league, (p.id - self.offsets[GroupKind::Flexible.index()]) as u64),
@@ -282,7 +282,7 @@ impl<'a> Population<'a> {
     }
 
     /// Visit every payer of every group in id order.
-    pub fn for_each(&self, mut f: impl FnMut(&Payer)) {
+    pub(crate) fn for_each(&self, mut f: impl FnMut(&Payer)) {
         for g in GroupKind::ALL {
             for i in 0..self.count(g) {
                 f(&self.payer(g, i));

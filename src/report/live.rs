@@ -78,7 +78,7 @@ pub struct HookReport {
 }
 
 /// Disagreements kept with their request, earliest first.
-pub const KEPT: usize = 20;
+pub(crate) const KEPT: usize = 20;
 
 #[derive(Clone, Debug, Serialize)]
 pub struct Disagreement {

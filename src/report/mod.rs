@@ -4,10 +4,10 @@
 //! fixed order (phase, channel, operation; hour; league, group, insurance), so
 //! the same run gives the same bytes.
 
-pub mod live;
+pub(crate) mod live;
 pub mod markdown;
-pub mod reconcile;
-pub mod recorder;
+pub(crate) mod reconcile;
+pub(crate) mod recorder;
 
 use crate::model::{LedgerCell, LedgerKey};
 use crate::scenario::{GateMetric, Spec};
@@ -16,7 +16,7 @@ use recorder::Recorder;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
-pub const REPORT_FORMAT_VERSION: u32 = 1;
+pub(crate) const REPORT_FORMAT_VERSION: u32 = 1;
 
 /// The measured figures gates read besides the recorder's cells.
 struct GateInputs {
@@ -292,13 +292,12 @@ pub struct ViolationReport {
     pub what: String,
 }
 
-
 fn ms(micros: u64) -> f64 {
     // Three decimals: microsecond resolution, stable text.
     (micros as f64 / 1000.0 * 1000.0).round() / 1000.0
 }
 
-pub fn latency(h: &hdrhistogram::Histogram<u64>) -> Latency {
+pub(crate) fn latency(h: &hdrhistogram::Histogram<u64>) -> Latency {
     Latency {
         p50: ms(h.value_at_quantile(0.5)),
         p90: ms(h.value_at_quantile(0.9)),
@@ -309,7 +308,7 @@ pub fn latency(h: &hdrhistogram::Histogram<u64>) -> Latency {
     }
 }
 
-pub struct BuildInput<'a> {
+pub(crate) struct BuildInput<'a> {
     pub spec: &'a Spec,
     pub scenario_file: &'a str,
     pub mode: &'a str,
@@ -322,7 +321,7 @@ pub struct BuildInput<'a> {
     pub audit_disagreements: u64,
 }
 
-pub fn build(input: BuildInput) -> Report {
+pub(crate) fn build(input: BuildInput) -> Report {
     let spec = input.spec;
     let fmt = |t: SimTime| t.format(spec.calendar.offset);
     let rec = input.recorder;

@@ -20,7 +20,7 @@ use std::collections::{BTreeMap, BTreeSet};
 const LOST_KEYS_KEPT: usize = 20;
 
 /// What the target answered when asked for keys: `Ok(held)`, or why it could not say.
-pub struct Lookups {
+pub(crate) struct Lookups {
     /// Payments whose outcome stayed unknown, with the answer for each.
     pub unknown: Vec<(Request, Result<bool, String>)>,
     /// Acknowledged keys in key order with the answer for each, if they were looked up one
@@ -30,7 +30,7 @@ pub struct Lookups {
 
 /// The key-by-key account. Unknown payments found present are booked into `recorder`
 /// (they count in its expected ledger from then on).
-pub fn by_key(recorder: &mut Recorder, lookups: Lookups, actual: Option<&BTreeMap<LedgerKey, LedgerCell>>) -> Reconciliation {
+pub(crate) fn by_key(recorder: &mut Recorder, lookups: Lookups, actual: Option<&BTreeMap<LedgerKey, LedgerCell>>) -> Reconciliation {
     let mut rec = Reconciliation { acknowledged: recorder.acknowledged().len() as u64, ..Reconciliation::default() };
     rec.unknown = lookups.unknown.len() as u64;
     for (req, held) in &lookups.unknown {

@@ -14,10 +14,10 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// Largest latency recorded (longer ones are clamped): 30 days, in microseconds.
-pub const LATENCY_MAX_MICROS: u64 = 30 * MICROS_PER_DAY as u64;
+pub(crate) const LATENCY_MAX_MICROS: u64 = 30 * MICROS_PER_DAY as u64;
 
 #[derive(Clone, Debug, Default)]
-pub struct CellCounters {
+pub(crate) struct CellCounters {
     pub attempts: u64,
     pub successes: u64,
     pub rejected_suspended: u64,
@@ -37,7 +37,7 @@ impl std::ops::AddAssign<&CellCounters> for CellCounters {
     }
 }
 
-pub struct Cell {
+pub(crate) struct Cell {
     pub counters: CellCounters,
     /// Response time: from the request's scheduled instant (or its start in the engine).
     pub latency_micros: Histogram<u64>,
@@ -51,7 +51,7 @@ fn histogram() -> Histogram<u64> {
 }
 
 #[derive(Clone, Debug, Default)]
-pub struct Hour {
+pub(crate) struct Hour {
     pub attempts: u64,
     /// Attempts by payers themselves (batch debits excluded).
     pub self_paid_attempts: u64,
@@ -64,7 +64,7 @@ pub struct Hour {
 
 /// How long an answer took, and the window in which the target decided.
 #[derive(Clone, Copy, Debug)]
-pub struct Timing {
+pub(crate) struct Timing {
     /// From the request's due instant to its answer.
     pub response_micros: u64,
     /// From the actual send to the answer (live runs only).
@@ -77,14 +77,14 @@ pub struct Timing {
 
 /// A rule broken by the target, kept for the report (first few only).
 #[derive(Clone, Debug)]
-pub struct Violation {
+pub(crate) struct Violation {
     pub at: SimTime,
     pub what: String,
 }
 
 const VIOLATIONS_KEPT: usize = 20;
 
-pub struct Recorder {
+pub(crate) struct Recorder {
     spec: Arc<Spec>,
     rules: Arc<Rules>,
     channels: usize,
@@ -129,7 +129,7 @@ fn ledger_index(league: u8, group: GroupKind, ins: Insurance) -> usize {
 }
 
 impl Recorder {
-    pub fn new(spec: Arc<Spec>, rules: Arc<Rules>) -> Recorder {
+    pub(crate) fn new(spec: Arc<Spec>, rules: Arc<Rules>) -> Recorder {
         let channels = spec.channels.len();
         let cells = (0..spec.phases.len() * channels * 4).map(|_| None).collect();
         let hours = vec![Hour { channel_queue_max: vec![0; channels], ..Hour::default() }; spec.hours_total()];
@@ -171,7 +171,7 @@ impl Recorder {
 
     /// Keep every change of the backlog, so that recorders of disjoint sets of payers can
     /// be merged into one with the backlog's peak and clearing instants of the whole.
-    pub fn keep_backlog_steps(&mut self) {
+    pub(crate) fn keep_backlog_steps(&mut self) {
         self.backlog_steps.get_or_insert_with(Vec::new);
     }
 
@@ -180,7 +180,7 @@ impl Recorder {
     /// maxima take the larger, violations keep the earliest; the backlog, whose peak and
     /// clearing instants depend on the order of events across parts, is replayed from the
     /// parts' steps in time order (each part must have kept them).
-    pub fn merge(spec: Arc<Spec>, rules: Arc<Rules>, parts: Vec<Recorder>) -> Recorder {
+    pub(crate) fn merge(spec: Arc<Spec>, rules: Arc<Rules>, parts: Vec<Recorder>) -> Recorder {
         let mut m = Recorder::new(spec, rules);
         let mut steps = Vec::new();
         for p in parts {
@@ -244,7 +244,7 @@ impl Recorder {
 
     /// Enter an acknowledged payment into the tool's own book, once per idempotency key.
     /// Returns false for a key already booked (or a request that is not a payment).
-    pub fn book(&mut self, req: &Request) -> bool {
+    pub(crate) fn book(&mut self, req: &Request) -> bool {
         let Request::Pay { key, payer, items, .. } = req else {
             return false;
         };
@@ -271,12 +271,12 @@ impl Recorder {
     }
 
     /// Make room for about `payments` acknowledged payments up front.
-    pub fn reserve(&mut self, payments: usize) {
+    pub(crate) fn reserve(&mut self, payments: usize) {
         self.acknowledged.reserve(payments);
     }
 
     /// Idempotency keys of the payments acknowledged as accepted.
-    pub fn acknowledged(&self) -> &FastSet<IdemKey> {
+    pub(crate) fn acknowledged(&self) -> &FastSet<IdemKey> {
         &self.acknowledged
     }
 
@@ -292,7 +292,7 @@ impl Recorder {
     }
 
     /// A request was started (scheduled) at `start`.
-    pub fn attempt(&mut self, start: SimTime, phase: usize, req: &Request) {
+    pub(crate) fn attempt(&mut self, start: SimTime, phase: usize, req: &Request) {
         self.cell(phase, req.channel(), req.operation()).counters.attempts += 1;
         if let Some(h) = self.hour_index(start) {
             self.hours[h].attempts += 1;
@@ -303,7 +303,7 @@ impl Recorder {
     }
 
     /// The answer to a request arrived at virtual instant `now`.
-    pub fn outcome(&mut self, now: SimTime, phase: usize, req: &Request, resp: &Response, timing: Timing) {
+    pub(crate) fn outcome(&mut self, now: SimTime, phase: usize, req: &Request, resp: &Response, timing: Timing) {
         let Timing { response_micros, service_micros, decided_from } = timing;
         let latency = response_micros.clamp(1, LATENCY_MAX_MICROS);
         let hour = self.hour_index(now);
@@ -372,7 +372,7 @@ impl Recorder {
         }
     }
 
-    pub fn queue_lengths(&mut self, now: SimTime, backend: u64, channel: Option<(u8, u64)>) {
+    pub(crate) fn queue_lengths(&mut self, now: SimTime, backend: u64, channel: Option<(u8, u64)>) {
         if let Some(h) = self.hour_index(now) {
             let h = &mut self.hours[h];
             h.backend_queue_max = h.backend_queue_max.max(backend);
@@ -384,7 +384,7 @@ impl Recorder {
     }
 
     /// A payer joined the backlog of payments displaced by the suspension.
-    pub fn displaced(&mut self, now: SimTime) {
+    pub(crate) fn displaced(&mut self, now: SimTime) {
         if let Some(s) = &mut self.backlog_steps {
             s.push(BacklogStep { at: now, joined: true, gave_up: false });
         }
@@ -398,7 +398,7 @@ impl Recorder {
     }
 
     /// A displaced payer paid or gave up.
-    pub fn resolved(&mut self, now: SimTime, gave_up: bool) {
+    pub(crate) fn resolved(&mut self, now: SimTime, gave_up: bool) {
         if let Some(s) = &mut self.backlog_steps {
             s.push(BacklogStep { at: now, joined: false, gave_up });
         }
@@ -419,7 +419,7 @@ impl Recorder {
         }
     }
 
-    pub fn cells(&self) -> impl Iterator<Item = (usize, u8, Operation, &Cell)> {
+    pub(crate) fn cells(&self) -> impl Iterator<Item = (usize, u8, Operation, &Cell)> {
         let channels = self.channels;
         self.cells.iter().enumerate().filter_map(move |(i, c)| {
             let c = c.as_ref()?;
@@ -430,7 +430,7 @@ impl Recorder {
         })
     }
 
-    pub fn expected_ledger(&self) -> BTreeMap<LedgerKey, LedgerCell> {
+    pub(crate) fn expected_ledger(&self) -> BTreeMap<LedgerKey, LedgerCell> {
         let mut out = BTreeMap::new();
         for (i, c) in self.expected.iter().enumerate() {
             if c.count > 0 {

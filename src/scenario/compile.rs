@@ -45,7 +45,7 @@ struct Times {
 
 /// Check the meaning of a structurally valid scenario and compile it: one section at a
 /// time, every problem collected, names resolved to indices.
-pub fn compile(s: Scenario) -> Result<Spec, Vec<Problem>> {
+pub(crate) fn compile(s: Scenario) -> Result<Spec, Vec<Problem>> {
     let mut c = Checker { problems: Vec::new() };
     let times = timeline(&mut c, &s.timeline);
     let channel_ids: Vec<String> = s.channels.iter().map(|ch| ch.id.clone()).collect();

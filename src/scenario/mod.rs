@@ -11,12 +11,12 @@
 //! Nothing here does I/O except [`load`], which reads the file.
 
 mod compile;
-pub mod types;
+pub(crate) mod types;
 mod validate;
 
-pub use compile::compile;
+pub(crate) use compile::compile;
 pub use types::*;
-pub use validate::Problem;
+pub(crate) use validate::Problem;
 
 use crate::time::{Calendar, SimTime};
 use std::path::Path;
@@ -24,11 +24,11 @@ use std::path::Path;
 /// Most payers (all groups together) a scenario may describe. The population is
 /// generated lazily, but the engine keeps state for every active payer and the
 /// population report walks all of them; this bound keeps a run within a few GiB.
-pub const MAX_PAYERS: u64 = 100_000_000;
+pub(crate) const MAX_PAYERS: u64 = 100_000_000;
 /// Most payers active during the timeline (the engine holds one state each).
-pub const MAX_ACTIVE_PAYERS: u64 = 20_000_000;
+pub(crate) const MAX_ACTIVE_PAYERS: u64 = 20_000_000;
 /// Largest single amount in fen (one hundred million yuan).
-pub const MAX_AMOUNT_FEN: i64 = 10_000_000_000;
+pub(crate) const MAX_AMOUNT_FEN: i64 = 10_000_000_000;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ScenarioError {
@@ -78,9 +78,7 @@ pub fn parse(file: &str, text: &str) -> Result<Spec, ScenarioError> {
 }
 
 /// Index of a channel in [`Spec::channels`].
-pub type ChannelIdx = u8;
-/// Index of a league in [`Spec::leagues`].
-pub type LeagueIdx = u8;
+pub(crate) type ChannelIdx = u8;
 
 /// A validated scenario with instants resolved and names turned into indices.
 #[derive(Clone, Debug)]
@@ -183,7 +181,7 @@ pub struct StagedSpec {
 }
 
 /// `s` as a JSON string: quoted and escaped.
-pub fn json_string(s: &str) -> String {
+pub(crate) fn json_string(s: &str) -> String {
     serde_json::Value::from(s).to_string()
 }
 

@@ -226,7 +226,7 @@ impl Insurance {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
-pub enum SpecialKind {
+pub(crate) enum SpecialKind {
     CrossYearBackPayment,
     NearRetirement,
     IndividualMonths,
@@ -234,7 +234,7 @@ pub enum SpecialKind {
 }
 
 impl SpecialKind {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             SpecialKind::CrossYearBackPayment => "cross_year_back_payment",
             SpecialKind::NearRetirement => "near_retirement",

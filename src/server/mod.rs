@@ -24,9 +24,9 @@ use std::sync::{Arc, Mutex, RwLock};
 use store::Store;
 use tokio::sync::Semaphore;
 
-pub const OPENAPI: &str = include_str!("openapi.json");
+pub(crate) const OPENAPI: &str = include_str!("openapi.json");
 /// Largest request body accepted.
-pub const BODY_LIMIT_BYTES: usize = 64 * 1024;
+pub(crate) const BODY_LIMIT_BYTES: usize = 64 * 1024;
 
 #[derive(Clone, Debug)]
 pub struct ServeConfig {
@@ -108,7 +108,7 @@ impl AppState {
     }
 }
 
-pub fn router(state: Arc<AppState>) -> Router {
+pub(crate) fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/v1/openapi.json", get(openapi))
         .route("/v1/health", get(|| async { "ok" }))

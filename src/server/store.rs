@@ -134,7 +134,7 @@ impl Store {
     }
 
     /// Save the clock setting so a restarted server keeps following the run's clock.
-    pub fn save_clock(&self, c: SavedClock) -> Result<(), String> {
+    pub(crate) fn save_clock(&self, c: SavedClock) -> Result<(), String> {
         let conn = self.clock_conn.lock().map_err(|_| "storage lock poisoned".to_string())?;
         conn.execute(
             "INSERT INTO clock (id, virtual_micros, wall_micros, scale) VALUES (1, ?1, ?2, ?3)
@@ -147,7 +147,7 @@ impl Store {
 
     /// Log a decision made at `at` (call under the model's lock); returns its sequence
     /// number. Never blocks.
-    pub fn log(&self, at: SimTime, d: &Decision) -> u64 {
+    pub(crate) fn log(&self, at: SimTime, d: &Decision) -> u64 {
         let seq = self.next_seq.fetch_add(1, Ordering::SeqCst);
         // Serializing plain enums and numbers cannot fail.
         let text = serde_json::to_string(d).unwrap_or_default();
@@ -157,12 +157,12 @@ impl Store {
     }
 
     /// The last sequence number handed out.
-    pub fn last_assigned(&self) -> u64 {
+    pub(crate) fn last_assigned(&self) -> u64 {
         self.next_seq.load(Ordering::SeqCst) - 1
     }
 
     /// Wait until everything up to `seq` is committed; false if the writer stopped.
-    pub async fn wait(&self, seq: u64) -> bool {
+    pub(crate) async fn wait(&self, seq: u64) -> bool {
         let mut rx = self.committed.clone();
         rx.wait_for(|c| *c >= seq).await.is_ok()
     }
