@@ -41,6 +41,9 @@ pub enum Command {
         /// No progress lines on standard error.
         #[arg(long)]
         quiet: bool,
+        /// Deliberately break the reference systems (repeatable), to rehearse the checks.
+        #[arg(long, value_enum)]
+        fault: Vec<Fault>,
     },
     /// Serve the reference model over HTTP (the target contract, /v1).
     Serve(ServeArgs),
@@ -48,10 +51,21 @@ pub enum Command {
     Run(RunArgs),
 }
 
-#[derive(Debug, Clone, Copy, ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Fault {
     /// Accept payments on suspended channels (to rehearse the auditor).
     AcceptWhileSuspended,
+    /// The old system acknowledges payments after it stopped.
+    AcceptAfterStop,
+    /// The new system checks idempotency keys only (no check for the same payer, insurance
+    /// and period paid twice).
+    NaiveDedup,
+    /// The migration drops one batch of payments.
+    MigrationDropBatch,
+    /// The migration imports one batch twice.
+    MigrationImportTwice,
+    /// The migration writes one league's payments under another league.
+    MigrationWrongLeague,
 }
 
 #[derive(Debug, Args)]
@@ -82,9 +96,9 @@ pub struct ServeArgs {
     /// Requests handled at once; more are refused with 429.
     #[arg(long, default_value_t = 4096)]
     pub max_in_flight: usize,
-    /// Deliberately break a rule (for rehearsing the auditor).
+    /// Deliberately break a rule (repeatable; for rehearsing the auditor and the checks).
     #[arg(long, value_enum)]
-    pub fault: Option<Fault>,
+    pub fault: Vec<Fault>,
     /// Answer payment, assessment and certificate ids as text ("pay-17"), as most real
     /// deployments do, and take them back in that form.
     #[arg(long)]

@@ -6,7 +6,7 @@
 //! Money is integer fen; instants are RFC 3339; refusals are RFC 9457
 //! `application/problem+json` with a machine-readable `code`.
 
-use crate::model::{IdemKey, PayerRef, Request, Response, TargetId};
+use crate::model::{IdemKey, PayerRef, Period, Request, Response, TargetId};
 use crate::population::Items;
 use crate::scenario::{GroupKind, Insurance, Spec, SpecialKind};
 use crate::time::SimTime;
@@ -50,10 +50,42 @@ pub(crate) struct PaymentBody {
     pub league: String,
     pub channel: String,
     pub items_fen: ItemsWire,
+    /// The first month the payment covers, "YYYY-MM" (absent: not said; then the
+    /// business-level duplicate check does not apply to it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub period: Option<String>,
+    /// Months covered from `period` (default 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub period_months: Option<u16>,
     #[serde(default)]
     pub special: bool,
     #[serde(default)]
     pub assessment_id: Option<TargetId>,
+}
+
+impl PaymentBody {
+    /// The period the body names; `Err` names what is wrong with it.
+    pub(crate) fn period(&self) -> Result<Period, String> {
+        match (&self.period, self.period_months) {
+            (None, None) => Ok(Period::UNKNOWN),
+            (None, Some(_)) => Err("period_months without period".into()),
+            (Some(p), m) => {
+                Period::parse(p, m.unwrap_or(1)).ok_or_else(|| format!("period must be \"YYYY-MM\" with period_months >= 1, got {p:?}"))
+            }
+        }
+    }
+}
+
+/// Append `,"period":"YYYY-MM","period_months":N` for a known period (what serde writes for
+/// [`PaymentBody`]'s two fields).
+pub(crate) fn write_period_members(period: &Period, out: &mut Vec<u8>) {
+    if period.months == 0 {
+        return;
+    }
+    out.extend_from_slice(b",\"period\":\"");
+    out.extend_from_slice(period.first_text().as_bytes());
+    out.extend_from_slice(b"\",\"period_months\":");
+    out.extend_from_slice(itoa::Buffer::new().format(period.months).as_bytes());
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -323,13 +355,14 @@ pub(crate) fn wire_into<'a>(spec: &Spec, req: &Request, scratch: &'a mut WireScr
             });
             ("POST", false)
         }
-        Request::Pay { key, payer, channel, items, special, assessment } => {
+        Request::Pay { key, payer, channel, items, period, special, assessment } => {
             path.push_str("/v1/payments");
             *key_text = key.hex();
             // The body of every payment, written by hand (the same text as serde writes for
             // `PaymentBody`, held so by a test): names come escaped from the spec.
             body.push(b'{');
             write_payment_members(spec, payer, *channel, items, body);
+            write_period_members(period, body);
             body.extend_from_slice(if *special {
                 b",\"special\":true,\"assessment_id\":"
             } else {
@@ -626,6 +659,7 @@ fn refusal(status: u16, retry_after: Option<&str>, body: &[u8], time_scale: f64)
         Some(Refusal::Overloaded) => overloaded(),
         Some(Refusal::IdempotencyConflict) => Response::Conflict,
         Some(Refusal::AssessmentRequired) => Response::AssessmentRequired,
+        Some(Refusal::AlreadyPaid) => Response::AlreadyPaid,
         Some(Refusal::NotYetVisible) => match problem.as_ref().and_then(|p| p.visible_at.as_deref()).and_then(parse_instant) {
             Some(at) => Response::NotYetVisible { visible_at: at },
             None => Response::Error { kind: Failure::BadBody },
@@ -713,6 +747,12 @@ pub(crate) fn answer_to_wire(spec: &Spec, resp: &Response, now: SimTime) -> Wire
         Response::AssessmentRequired => problem(
             Refusal::AssessmentRequired,
             "a special payment needs an unused assessment of this payer for this amount; nothing was accepted",
+            None,
+            None,
+        ),
+        Response::AlreadyPaid => problem(
+            Refusal::AlreadyPaid,
+            "this payer already paid this insurance type for this period (under another key or channel); nothing was accepted",
             None,
             None,
         ),

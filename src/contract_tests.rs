@@ -151,13 +151,15 @@ mod wire {
     fn borrowed_payment_body_is_the_same_json_as_the_owned_one() {
         let spec = crate::scenario::load(std::path::Path::new("scenarios/ci-smoke.json")).expect("scenario");
         let payer = PayerRef { id: 77, group: GroupKind::Flexible, league: 1 };
+        let april = crate::model::Period { first: crate::model::Period::month(2021, 4), months: 1 };
+        let year = crate::model::Period { first: crate::model::Period::month(2021, 1), months: 12 };
         let cases = [
-            ([74040, 0, 0, 0, 0, 0], None, false),
-            ([1, 2, 0, 4, 0, 6], Some(TargetId::Num(9)), true),
-            ([1, 2, 0, 4, 0, 6], Some(TargetId::text("asm-\"9\"")), true),
+            ([74040, 0, 0, 0, 0, 0], None, false, april),
+            ([1, 2, 0, 4, 0, 6], Some(TargetId::Num(9)), true, year),
+            ([1, 2, 0, 4, 0, 6], Some(TargetId::text("asm-\"9\"")), true, crate::model::Period::UNKNOWN),
         ];
-        for (items, assessment, special) in cases {
-            let req = Request::Pay { key: IdemKey(42), payer, channel: 2, items, special, assessment: assessment.clone() };
+        for (items, assessment, special, period) in cases {
+            let req = Request::Pay { key: IdemKey(42), payer, channel: 2, items, period, special, assessment: assessment.clone() };
             let w = to_wire(&spec, &req);
             let owned = PaymentBody {
                 payer_id: 77,
@@ -165,9 +167,13 @@ mod wire {
                 league: spec.leagues[1].name.clone(),
                 channel: spec.channels[2].id.clone(),
                 items_fen: items_to_wire(&items),
+                period: (period.months > 0).then(|| period.first_text()),
+                period_months: (period.months > 0).then_some(period.months),
                 special,
                 assessment_id: assessment,
             };
+            let back: PaymentBody = serde_json::from_str(&serde_json::to_string(&owned).unwrap()).unwrap();
+            assert_eq!(back.period(), Ok(period));
             assert_eq!(String::from_utf8(w.body.unwrap()).unwrap(), serde_json::to_string(&owned).unwrap());
             assert_eq!(w.idempotency_key.as_deref(), Some(IdemKey(42).to_text().as_str()));
             assert_eq!(w.path, "/v1/payments");

@@ -38,15 +38,27 @@ pub struct SimulationOutput {
 }
 
 /// Simulate a scenario through the in-process reference model, in virtual time.
-pub fn simulate(spec: Arc<scenario::Spec>, seed: u64, scenario_file: &str, progress: Option<engine::Progress>) -> SimulationOutput {
+pub fn simulate(
+    spec: Arc<scenario::Spec>,
+    seed: u64,
+    scenario_file: &str,
+    faults: model::Faults,
+    progress: Option<engine::Progress>,
+) -> SimulationOutput {
     let rules = Arc::new(model::Rules::from_spec(&spec));
-    let mut target = model::Model::new(rules);
+    let mut target = model::Systems::from_spec(&spec, rules, faults);
     let population = population::Population::new(&spec, seed);
     let mut engine = engine::Engine::new(spec.clone(), seed, &mut target, &population);
     engine.run(progress);
     let batches = engine.batch_reports();
+    // What falls due by the end (a migration after the last request) runs before the books
+    // are read.
+    engine.target().advance(spec.end);
     let actual = target::Target::ledger(engine.target());
     let stats = engine.stats();
+    let books = Ok(engine.target().books());
+    let migration = engine.target().migration().cloned();
+    let cutover = report::cutover::check(report::cutover::CutoverInput { spec: &spec, recorder: engine.recorder(), books, migration });
     let report = report::build(report::BuildInput {
         spec: &spec,
         scenario_file,
@@ -57,6 +69,7 @@ pub fn simulate(spec: Arc<scenario::Spec>, seed: u64, scenario_file: &str, progr
         batches,
         actual_ledger: actual,
         audit_disagreements: 0,
+        cutover,
     });
     SimulationOutput { report }
 }

@@ -83,7 +83,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Serve(args) => serve(args),
         Command::Run(args) => run_live(args),
-        Command::Simulate { scenario, seed, out, quiet } => {
+        Command::Simulate { scenario, seed, out, quiet, fault } => {
             let spec = Arc::new(load(&scenario)?);
             let seed = seed.unwrap_or(spec.raw.seed);
             let out = out.unwrap_or_else(|| PathBuf::from("reports").join(&spec.raw.name));
@@ -100,7 +100,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
             };
             let started = std::time::Instant::now();
-            let output = cutover::simulate(spec.clone(), seed, &file, if quiet { None } else { Some(&mut progress) });
+            let output = cutover::simulate(spec.clone(), seed, &file, faults(&fault), if quiet { None } else { Some(&mut progress) });
             if tty && !quiet {
                 eprintln!();
             }
@@ -123,6 +123,24 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+    }
+}
+
+/// The faults asked for on the command line, as the reference systems take them.
+fn faults(list: &[cutover::cli::Fault]) -> cutover::model::Faults {
+    use cutover::cli::Fault;
+    use cutover::model::MigrationFault;
+    let migration = list.iter().rev().find_map(|f| match f {
+        Fault::MigrationDropBatch => Some(MigrationFault::DropBatch),
+        Fault::MigrationImportTwice => Some(MigrationFault::ImportTwice),
+        Fault::MigrationWrongLeague => Some(MigrationFault::WrongLeague),
+        _ => None,
+    });
+    cutover::model::Faults {
+        accept_while_suspended: list.contains(&Fault::AcceptWhileSuspended),
+        accept_after_stop: list.contains(&Fault::AcceptAfterStop),
+        naive_dedup: list.contains(&Fault::NaiveDedup),
+        migration,
     }
 }
 
@@ -154,7 +172,7 @@ fn serve(args: cutover::cli::ServeArgs) -> anyhow::Result<ExitCode> {
     let mut cfg = cutover::server::ServeConfig {
         admin_token: token,
         max_in_flight: args.max_in_flight,
-        fault_accept_while_suspended: matches!(args.fault, Some(cutover::cli::Fault::AcceptWhileSuspended)),
+        fault_accept_while_suspended: args.fault.contains(&cutover::cli::Fault::AcceptWhileSuspended),
         text_ids: args.text_ids,
         clock: VirtualClock::starting_now(start, args.time_scale),
     };

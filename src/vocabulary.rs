@@ -13,6 +13,9 @@ pub(crate) enum Refusal {
     Overloaded,
     IdempotencyConflict,
     AssessmentRequired,
+    /// A second payment for a payer, insurance type and period already paid (whatever the
+    /// key or channel): the business-level duplicate check of a cutover's new system.
+    AlreadyPaid,
     NotYetVisible,
     NoRecord,
     Invalid,
@@ -24,11 +27,12 @@ pub(crate) enum Refusal {
 }
 
 impl Refusal {
-    pub(crate) const ALL: [Refusal; 12] = [
+    pub(crate) const ALL: [Refusal; 13] = [
         Refusal::Suspended,
         Refusal::Overloaded,
         Refusal::IdempotencyConflict,
         Refusal::AssessmentRequired,
+        Refusal::AlreadyPaid,
         Refusal::NotYetVisible,
         Refusal::NoRecord,
         Refusal::Invalid,
@@ -41,11 +45,12 @@ impl Refusal {
 
     /// The refusals a target profile may map a deployment's codes to: those that are
     /// answers to a payer's request.
-    pub(crate) const ANSWERS: [Refusal; 7] = [
+    pub(crate) const ANSWERS: [Refusal; 8] = [
         Refusal::Suspended,
         Refusal::Overloaded,
         Refusal::IdempotencyConflict,
         Refusal::AssessmentRequired,
+        Refusal::AlreadyPaid,
         Refusal::NotYetVisible,
         Refusal::NoRecord,
         Refusal::Invalid,
@@ -57,6 +62,7 @@ impl Refusal {
             Refusal::Overloaded => "overloaded",
             Refusal::IdempotencyConflict => "idempotency_conflict",
             Refusal::AssessmentRequired => "assessment_required",
+            Refusal::AlreadyPaid => "already_paid",
             Refusal::NotYetVisible => "not_yet_visible",
             Refusal::NoRecord => "no_record",
             Refusal::Invalid => "invalid",
@@ -73,7 +79,7 @@ impl Refusal {
         match self {
             Refusal::Suspended | Refusal::StorageFailed => 503,
             Refusal::Overloaded => 429,
-            Refusal::IdempotencyConflict | Refusal::AssessmentRequired => 422,
+            Refusal::IdempotencyConflict | Refusal::AssessmentRequired | Refusal::AlreadyPaid => 422,
             Refusal::NotYetVisible | Refusal::NoRecord | Refusal::NotFound => 404,
             Refusal::Invalid => 400,
             Refusal::Unauthorized => 401,
@@ -89,6 +95,7 @@ impl Refusal {
             Refusal::Overloaded => "Too many requests",
             Refusal::IdempotencyConflict => "Idempotency key reused with another body",
             Refusal::AssessmentRequired => "Assessment required",
+            Refusal::AlreadyPaid => "Already paid for this period",
             Refusal::NotYetVisible => "Record not yet visible",
             Refusal::NoRecord => "No record",
             Refusal::Invalid => "Invalid request",
@@ -129,11 +136,14 @@ pub(crate) enum Failure {
     ServerError,
     /// Every connection busy and the queue full: never sent.
     NotSent,
+    /// The target answered, but the payer never got the answer (timeout, app killed,
+    /// network): drawn by the scenario's `cutover.lost_answers`, on top of what was really lost.
+    AnswerLost,
 }
 
 impl Failure {
     #[cfg(test)]
-    pub(crate) const ALL: [Failure; 10] = [
+    pub(crate) const ALL: [Failure; 11] = [
         Failure::Timeout,
         Failure::Refused,
         Failure::Reset,
@@ -144,6 +154,7 @@ impl Failure {
         Failure::StorageFailed,
         Failure::ServerError,
         Failure::NotSent,
+        Failure::AnswerLost,
     ];
 
     pub(crate) fn as_str(self) -> &'static str {
@@ -158,6 +169,7 @@ impl Failure {
             Failure::StorageFailed => "storage_failed",
             Failure::ServerError => "server_error",
             Failure::NotSent => "not_sent",
+            Failure::AnswerLost => "answer_lost",
         }
     }
 

@@ -284,7 +284,7 @@ fn mmc_channel_matches_erlang_c() {
         serde_json::json!({"concurrency": 1_000_000, "service_ms": {"kind": "fixed", "value": 0.0}, "queue_bound": 0, "source": "E"});
     v["gates"] = serde_json::json!([]);
     let spec = Arc::new(cutover::scenario::parse("mmc.json", &v.to_string()).unwrap());
-    let out = cutover::simulate(spec, 42, "mmc.json", None);
+    let out = cutover::simulate(spec, 42, "mmc.json", cutover::model::Faults::default(), None);
     let cell = out.report.cells.iter().find(|c| c.channel == "counter" && c.operation == "pay").unwrap();
     assert!(cell.successes + 20 >= n && cell.successes <= n, "served {} of {n}", cell.successes);
     let measured_wait_s = cell.latency_ms.mean / 1000.0 - service_s;

@@ -4,11 +4,11 @@
 //! suspended stops (its remaining debits wait for the next run, which then takes
 //! the missed period too); overloaded debits are sent again a second later.
 
-use crate::model::{IdemKey, PayerRef, Request, Response};
+use crate::model::{IdemKey, PayerRef, Period, Request, Response};
 use crate::population::Items;
 use crate::report::{BatchReport, RunReport};
 use crate::scenario::{BatchSpec, Spec};
-use crate::time::SimTime;
+use crate::time::{Calendar, SimTime};
 
 struct Member {
     payer: PayerRef,
@@ -23,6 +23,8 @@ pub(crate) struct BatchRunner {
     members: Vec<Member>,
     run: usize,
     run_at: Vec<SimTime>,
+    /// The local month of each run.
+    run_month: Vec<u32>,
     cursor: usize,
     in_flight: u32,
     stopped: bool,
@@ -30,7 +32,7 @@ pub(crate) struct BatchRunner {
 }
 
 impl BatchRunner {
-    pub(crate) fn new(index: usize, spec: &BatchSpec, members: Vec<(PayerRef, Items)>) -> BatchRunner {
+    pub(crate) fn new(index: usize, spec: &BatchSpec, members: Vec<(PayerRef, Items)>, calendar: &Calendar) -> BatchRunner {
         BatchRunner {
             index: index as u16,
             channel: spec.channel,
@@ -38,6 +40,7 @@ impl BatchRunner {
             members: members.into_iter().map(|(payer, per_period)| Member { payer, per_period, owed: 0 }).collect(),
             run: 0,
             run_at: spec.runs.clone(),
+            run_month: spec.runs.iter().map(|t| Period::month_of(*t, calendar)).collect(),
             cursor: 0,
             in_flight: 0,
             stopped: false,
@@ -93,7 +96,10 @@ impl BatchRunner {
         }
         // One key per (payer, run): a retry of the same debit reuses it.
         let key = IdemKey(((m.payer.id as u128) << 64) | (1u128 << 63) | ((self.index as u128) << 32) | (self.run as u128 + 1));
-        Request::Pay { key, payer: m.payer, channel: self.channel, items, special: false, assessment: None }
+        // The months owed, up to the run's month.
+        let month = self.run_month.get(self.run).copied().unwrap_or(0);
+        let period = Period { first: (month + 1).saturating_sub(m.owed as u32), months: m.owed };
+        Request::Pay { key, payer: m.payer, channel: self.channel, items, period, special: false, assessment: None }
     }
 
     /// A member's debit was answered: the debits to send next go to `submit`; an overloaded

@@ -80,6 +80,8 @@ pub(crate) struct Job {
     /// The instant it started (its phase is the phase in force then).
     pub started: SimTime,
     pub phase: u8,
+    /// The system the payer reached (0 with one system).
+    pub system: crate::scenario::SystemIdx,
 }
 
 /// Who a cohort starts with: agents with their first decisions, and batch runners.
@@ -95,7 +97,7 @@ impl Members {
     /// Everyone of the population who acts during the timeline.
     pub(crate) fn all(spec: &Spec, cast: Cast) -> Members {
         let batches =
-            cast.batch_members.into_iter().enumerate().map(|(b, members)| BatchRunner::new(b, &spec.batches[b], members)).collect();
+            cast.batch_members.into_iter().enumerate().map(|(b, members)| BatchRunner::new(b, &spec.batches[b], members, &spec.calendar)).collect();
         Members { agents: cast.agents, first: cast.first, batches, payers_active: cast.payers_active }
     }
 
@@ -241,9 +243,25 @@ impl<H: HostEvent> Cohort<H> {
         debug_assert!(self.in_flight > 0, "answer without a job in flight");
         self.in_flight -= 1;
         self.recorder.outcome(now, j.phase as usize, &j.req, resp, timing);
+        self.recorder.crossed_stops(j.started, now, &j.req, resp);
         match j.owner {
             Owner::Agent(idx) => {
-                let next = self.answer_agent(idx, now, resp);
+                // The payer may never get the answer (the scenario's chance for the channel
+                // and phase): the target decided all the same, and the books say so.
+                let lost = match &self.spec.cutover {
+                    Some(x) if !matches!(resp, Response::Error { .. } | Response::Overloaded { .. }) => {
+                        let p = x.lost_probability(j.phase as usize, j.req.channel(), self.spec.channels.len());
+                        self.agents[idx as usize].draw_lost(p)
+                    }
+                    _ => false,
+                };
+                let seen = if lost {
+                    self.recorder.lost(&j.req, resp);
+                    &Response::Error { kind: crate::model::Failure::AnswerLost }
+                } else {
+                    resp
+                };
+                let next = self.answer_agent(idx, now, seen);
                 self.follow(idx, next, now);
             }
             Owner::Batch { batch, member } => {
@@ -271,7 +289,8 @@ impl<H: HostEvent> Cohort<H> {
     fn start(&mut self, now: SimTime, owner: Owner, req: Request) {
         let phase = self.spec.phase_at(now);
         self.recorder.attempt(now, phase, &req);
-        let job = Job { owner, req, started: now, phase: phase as u8 };
+        let system = self.spec.system_for(req.channel(), now);
+        let job = Job { owner, req, started: now, phase: phase as u8, system };
         let id = match self.free_jobs.pop() {
             Some(i) => {
                 self.jobs[i as usize] = Some(job);
@@ -297,12 +316,18 @@ impl<H: HostEvent> Cohort<H> {
     fn answer_agent(&mut self, idx: u32, now: SimTime, resp: &Response) -> Next {
         let agent = &mut self.agents[idx as usize];
         let was_displaced = agent.displaced;
+        let (was_paid, order) = (agent.paid, agent.order);
         let next = agent.on_response(&self.demand, now, resp);
+        if agent.order != order {
+            self.recorder.cutover.new_orders += 1;
+        }
         if agent.displaced && !was_displaced {
             self.recorder.displaced(now);
         }
         let gave_up = agent.stage == Stage::GaveUp && !agent.paid;
-        if agent.displaced && (agent.paid && matches!(resp, Response::Accepted { .. }) || gave_up) {
+        // Once: the first acceptance (or the first sign the payment had gone through).
+        let paid_now = agent.paid && !was_paid;
+        if agent.displaced && (paid_now || gave_up) {
             self.recorder.resolved(now, gave_up);
         }
         next

@@ -6,7 +6,7 @@
 //! with whatever the target answered; nothing is decided in advance.
 
 use super::Demand;
-use crate::model::{IdemKey, PayerRef, Request, Response, TargetId};
+use crate::model::{IdemKey, PayerRef, Period, Request, Response, TargetId};
 use crate::population::{Items, Payer};
 use crate::scenario::{ChannelIdx, ChannelKind, GroupKind, SpecialKind};
 use crate::time::SimTime;
@@ -40,16 +40,22 @@ pub(crate) enum Next {
 pub(crate) struct Agent {
     pub payer: PayerRef,
     pub items: Items,
+    pub period: Period,
     pub special: Option<SpecialKind>,
     pub channel: ChannelIdx,
+    /// The payer's order for this payment: 1 for the first, one more for each new order
+    /// (a new idempotency key) after a lost answer or a "no record".
+    pub order: u8,
     pub stage: Stage,
     /// Attempts at the current operation.
     pub attempts: u8,
     /// The suspension displaced this payer's payment (read the notice and moved it, or
     /// was refused as suspended); cleared from the backlog when it pays or gives up.
     pub displaced: bool,
-    /// The payment was accepted.
+    /// The payment was accepted (or the payer learnt it had been).
     pub paid: bool,
+    /// Looking the record up to learn whether a payment whose answer was lost went through.
+    pub verifying: bool,
     rng: Pcg64Mcg,
     /// What the target called this payer's assessment, until the payment is accepted; from
     /// then on what it called the payment (one field: an agent needs one at a time, and
@@ -66,12 +72,15 @@ impl Agent {
         let mut agent = Agent {
             payer: pref,
             items: payer.items,
+            period: d.period_of(payer),
             special: payer.special,
             channel,
+            order: 1,
             stage: if payer.special.is_some() { Stage::Assess } else { Stage::Pay },
             attempts: 0,
             displaced: false,
             paid: false,
+            verifying: false,
             rng,
             target_id: None,
         };
@@ -138,9 +147,9 @@ impl Agent {
         Next::Finished
     }
 
-    /// The idempotency key of this payer's payment: stable across retries.
+    /// The idempotency key of this payer's payment: stable across retries of one order.
     pub(crate) fn key(&self) -> IdemKey {
-        IdemKey(((self.payer.id as u128) << 64) | 1)
+        IdemKey(((self.payer.id as u128) << 64) | self.order as u128)
     }
 
     /// The request for the current stage.
@@ -157,6 +166,7 @@ impl Agent {
                 payer: self.payer,
                 channel: self.channel,
                 items: self.items,
+                period: self.period,
                 special: self.special.is_some(),
                 assessment: if self.paid { None } else { self.target_id.clone() },
             },
@@ -168,6 +178,18 @@ impl Agent {
                 payment: self.target_id.clone().unwrap_or(TargetId::Num(0)),
             },
         }
+    }
+
+    /// Whether the answer now arriving is lost on the way (chance `p`). Draws from the
+    /// payer's own stream only when the chance is not zero, so scenarios without lost
+    /// answers draw exactly what they drew before.
+    pub(crate) fn draw_lost(&mut self, p: f64) -> bool {
+        p > 0.0 && self.rng.random::<f64>() < p
+    }
+
+    /// Start a new order for the same payment: a new idempotency key.
+    fn new_order(&mut self) {
+        self.order = self.order.saturating_add(1);
     }
 
     fn bump_attempts(&mut self, d: &Demand) -> bool {
@@ -187,6 +209,34 @@ impl Agent {
                 self.schedule(t)
             }
             (Stage::Pay, Response::Accepted { payment, .. }) => self.on_accepted(d, now, payment),
+            // Told it was paid already (under another key or channel): nothing more to pay.
+            (Stage::Pay, Response::AlreadyPaid) => {
+                self.paid = true;
+                self.finish()
+            }
+            // A payment whose answer never came (lost, timed out): what the payer does next.
+            (Stage::Pay, Response::Error { kind }) if kind.outcome_unknown() && d.spec.cutover.is_some() => self.on_lost(d, now),
+            (Stage::Lookup, Response::Records { .. }) if self.verifying => {
+                // The lost payment went through.
+                self.verifying = false;
+                self.paid = true;
+                self.finish()
+            }
+            (Stage::Lookup, Response::NoRecord) if self.verifying || d.spec.cutover.is_some() => {
+                let x = d.spec.cutover.as_ref().map_or(0.0, |x| x.no_record_pays_again_share);
+                // After a lost answer "no record" means "not paid": pay again. After a payment
+                // the payer saw accepted, some do too (the record is not shown yet).
+                if self.verifying || self.rng.random::<f64>() < x {
+                    self.verifying = false;
+                    self.stage = Stage::Pay;
+                    self.attempts = 0;
+                    self.new_order();
+                    let t = d.next_serving(self.channel, now.plus_micros(THINK_MICROS));
+                    self.schedule(t)
+                } else {
+                    self.give_up()
+                }
+            }
             (Stage::Lookup, Response::Records { .. }) => {
                 if self.rng.random::<f64>() < b.certificate_share {
                     self.stage = Stage::Certificate;
@@ -248,6 +298,41 @@ impl Agent {
         }
         let delay = b.lookup_delay_days.sample(&mut self.rng);
         let t = d.at_or_after(&mut self.rng, self.channel, now, delay);
+        self.schedule(t)
+    }
+
+    /// The answer to a payment never came: ask again with the same key, start a new order
+    /// (here or on another channel), or look the record up first (scenario's weights).
+    fn on_lost(&mut self, d: &Demand, now: SimTime) -> Next {
+        let Some(x) = d.spec.cutover.as_ref() else { return self.give_up() };
+        if self.bump_attempts(d) {
+            return self.give_up();
+        }
+        let u: f64 = self.rng.random();
+        let delay = x.lost_answer_delay_seconds.sample(&mut self.rng);
+        let t = now.plus_seconds_f64(delay);
+        let (l, g) = (self.payer.league, self.payer.group);
+        if u < x.after_lost[0] {
+            // Same key, same channel.
+        } else if u < x.after_lost[1] {
+            self.new_order();
+        } else if u < x.after_lost[2] {
+            self.new_order();
+            if let Some(c) = d.pick_other_open_channel(&mut self.rng, l, g, self.channel, t) {
+                self.channel = c;
+            }
+        } else {
+            self.verifying = true;
+            self.stage = Stage::Lookup;
+            self.attempts = 0;
+            let ch = &d.spec.channels[self.channel as usize];
+            if ch.kind != ChannelKind::Online && !ch.id.contains("hall")
+                && let Some(c) = d.pick_online_channel(&mut self.rng, l, g)
+            {
+                self.channel = c;
+            }
+        }
+        let t = d.next_serving(self.channel, t);
         self.schedule(t)
     }
 

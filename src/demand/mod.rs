@@ -62,6 +62,21 @@ impl Demand {
     }
 
     /// A channel for a payer of `group` in `league`, drawn from the mix.
+    /// The months a payer's regular payment in this timeline covers: a unit's or a flexible
+    /// employee's from the month the timeline starts in (one month, or the payer's period);
+    /// a resident's, the calendar year.
+    pub(crate) fn period_of(&self, payer: &crate::population::Payer) -> crate::model::Period {
+        use crate::model::Period;
+        let start = Period::month_of(self.spec.start, &self.spec.calendar);
+        match payer.group {
+            GroupKind::Unit => Period { first: start, months: 1 },
+            GroupKind::Flexible => Period { first: start, months: payer.months.max(1) },
+            GroupKind::ResidentPension | GroupKind::ResidentMedical | GroupKind::Proxy => {
+                Period { first: start - start % 12, months: 12 }
+            }
+        }
+    }
+
     pub(crate) fn pick_channel<R: Rng + ?Sized>(&self, rng: &mut R, league: u8, group: GroupKind) -> ChannelIdx {
         self.channel_cdf[league as usize][group.index()].pick(rng) as ChannelIdx
     }

@@ -205,7 +205,8 @@ impl<'t, T: Target> Engine<'t, T> {
             let d = self.spec.raw.backend.service_ms.sample(&mut self.service_rng) / 1000.0;
             self.cohort.push_host(now.plus_seconds_f64(d), Service::BackendDone(next));
         }
-        let resp = self.target.call(now, &self.cohort.job(job).req);
+        let j = self.cohort.job(job);
+        let resp = self.target.call(now, j.system, &j.req);
         self.finish_job(now, job, resp);
     }
 

@@ -166,8 +166,10 @@ impl Profile {
                 v.insert("amount_fen", Value::from(items.iter().sum::<i64>()));
                 v.insert("items_fen", serde_json::to_value(items_to_wire(items)).unwrap_or(Value::Null));
             }
-            Request::Pay { key, items, special, assessment, .. } => {
+            Request::Pay { key, items, period, special, assessment, .. } => {
                 v.insert("key", Value::from(key.to_text()));
+                v.insert("period", if period.months > 0 { Value::from(period.first_text()) } else { Value::Null });
+                v.insert("period_months", Value::from(period.months));
                 v.insert("amount_fen", Value::from(items.iter().sum::<i64>()));
                 v.insert("items_fen", serde_json::to_value(items_to_wire(items)).unwrap_or(Value::Null));
                 v.insert("special", Value::from(*special));
@@ -364,7 +366,7 @@ mod tests {
             payer: PayerRef { id: 7, group: GroupKind::Flexible, league: 1 },
             channel: spec.channel_index("wechat").unwrap(),
             items,
-            special: false,
+            period: crate::model::Period::UNKNOWN, special: false,
             assessment: None,
         }
     }

@@ -302,7 +302,7 @@ mod tests {
             payer: PayerRef { id: n, group: GroupKind::Flexible, league: 0 },
             channel: 0,
             items: [100, 0, 0, 0, 0, 0],
-            special: false,
+            period: crate::model::Period::UNKNOWN, special: false,
             assessment: None,
         };
         assert!(r.start(Work { id: 7, req: req(1) }).is_ok());

@@ -152,6 +152,7 @@ pub async fn run(spec: Arc<Spec>, cfg: RunConfig, scenario_file: &str) -> Result
         batches,
         actual_ledger: actual,
         audit_disagreements: merged.audit.disagreements,
+        cutover: None,
     });
     let wall = driven.wall_seconds;
     let completed = merged.completed;

@@ -54,7 +54,7 @@ struct Scripted {
 }
 
 impl Target for Scripted {
-    fn call(&mut self, now: SimTime, req: &Request) -> Response {
+    fn call(&mut self, now: SimTime, _system: crate::scenario::SystemIdx, req: &Request) -> Response {
         self.trace.push((now, req.clone()));
         script(&self.spec, now, req)
     }

@@ -17,8 +17,15 @@
 //! - a payment's record (and certificate) is visible a configured number of working
 //!   days after it succeeded.
 
+pub mod migration;
+mod period;
 pub(crate) mod rules;
+pub mod systems;
 mod target_id;
+
+pub(crate) use period::Period;
+pub use migration::MigrationFault;
+pub use systems::{Faults, Systems};
 
 pub use rules::Rules;
 pub(crate) use target_id::TargetId;
@@ -94,7 +101,7 @@ impl<'de> serde::Deserialize<'de> for IdemKey {
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub(crate) enum Request {
     Assess { payer: PayerRef, channel: ChannelIdx, kind: SpecialKind, items: Items },
-    Pay { key: IdemKey, payer: PayerRef, channel: ChannelIdx, items: Items, special: bool, assessment: Option<TargetId> },
+    Pay { key: IdemKey, payer: PayerRef, channel: ChannelIdx, items: Items, period: Period, special: bool, assessment: Option<TargetId> },
     Lookup { payer: PayerRef, channel: ChannelIdx },
     Certificate { payer: PayerRef, channel: ChannelIdx, payment: TargetId },
 }
@@ -144,6 +151,9 @@ pub(crate) enum Response {
     Conflict,
     /// A special payment without a matching, unused assessment.
     AssessmentRequired,
+    /// The payer already paid this insurance type for this period, under another key or on
+    /// another channel (a system with the business-level duplicate check).
+    AlreadyPaid,
     Records {
         payments: u32,
         /// The newest visible payment, if the target names it.
@@ -189,6 +199,7 @@ impl Response {
             Response::Suspended { .. } => Refusal::Suspended,
             Response::Conflict => Refusal::IdempotencyConflict,
             Response::AssessmentRequired => Refusal::AssessmentRequired,
+            Response::AlreadyPaid => Refusal::AlreadyPaid,
             Response::NotYetVisible { .. } => Refusal::NotYetVisible,
             Response::NoRecord => Refusal::NoRecord,
             Response::Invalid { .. } => Refusal::Invalid,
@@ -209,6 +220,58 @@ struct Assessment {
     payer: PayerId,
     total_fen: i64,
     used: bool,
+    /// The id the old system gave it, if migrated from there (0 = made here).
+    origin: u64,
+}
+
+/// How one system of a cutover behaves beyond the timeline's rules. The default is the one
+/// system of a scenario without a `cutover` section: open for the whole timeline, payments
+/// idempotent by key only, keys kept, ids from 1.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub(crate) struct Policy {
+    /// Takes requests from this instant; before it, refused as suspended until then.
+    pub opens: Option<SimTime>,
+    /// Stops at this instant: from then on everything is refused as suspended, naming
+    /// `resume_after_stop` (the other system's opening).
+    pub stops: Option<SimTime>,
+    pub resume_after_stop: Option<SimTime>,
+    /// Refuse a second payment for the same payer, insurance type and period, whatever the
+    /// key and channel (`already_paid`).
+    pub business_dedup: bool,
+    /// A look-up before the record is visible answers "no record", not the instant.
+    pub hide_visible_at: bool,
+    /// Idempotency keys are forgotten this long after their payment (`None`: kept).
+    pub key_ttl_micros: Option<i64>,
+    /// The ids this system gives are above this number (its own id space).
+    pub id_base: u64,
+    /// Fault injection: payments are acknowledged after the stop too.
+    pub accept_after_stop: bool,
+}
+
+/// One payment as a system's export lists it (and a migration carries it).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct PaymentRow {
+    /// This system's id of the payment.
+    pub payment: u64,
+    pub key: IdemKey,
+    pub payer: PayerRef,
+    pub channel: ChannelIdx,
+    pub items: Items,
+    pub period: Period,
+    pub accepted_at: SimTime,
+    pub visible_at: SimTime,
+    /// The old system's id, for a payment migrated from it.
+    pub origin: Option<u64>,
+}
+
+/// An assessment as a system's export lists it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct AssessmentRow {
+    pub assessment: u64,
+    pub payer: PayerId,
+    pub total_fen: i64,
+    pub used: bool,
+    pub origin: Option<u64>,
 }
 
 /// What the model holds for one idempotency key (for reconciliation).
@@ -221,8 +284,15 @@ pub(crate) struct PaymentInfo {
 
 #[derive(Clone, Debug)]
 struct PaymentRecord {
-    payer: PayerId,
+    payer: PayerRef,
+    channel: ChannelIdx,
+    period: Period,
+    /// The key it was paid under (two words: a `u128` would align the record to 16 bytes).
+    key: [u64; 2],
+    accepted_at: SimTime,
     visible_at: SimTime,
+    /// The old system's id of a migrated payment (0 = paid here).
+    origin: u64,
     /// Previous payment of the same payer (0 = none): a per-payer list without a Vec each.
     previous: u64,
     /// Of the request's body, to tell a replay from a conflict.
@@ -254,16 +324,28 @@ pub struct Model {
     payments: Vec<PaymentRecord>,
     latest_by_payer: FastMap<PayerId, u64>,
     ledger: Vec<LedgerCell>,
+    /// The part of `ledger` that came by migration.
+    migrated: Vec<LedgerCell>,
+    /// Migrated assessments by the old system's id.
+    assessment_by_origin: FastMap<u64, u64>,
     leagues: usize,
     certificates: u64,
+    policy: Policy,
     /// Fault injection for tests of auditors: accept payments on closed channels.
     ignore_closures: bool,
 }
 
-/// This model's own number in an identifier a request quotes; an id it never gave (text)
-/// is a number it has not used.
-fn own_id(id: &TargetId) -> u64 {
-    id.num().unwrap_or(u64::MAX)
+fn key_words(k: IdemKey) -> [u64; 2] {
+    [(k.0 >> 64) as u64, k.0 as u64]
+}
+
+fn key_of(w: [u64; 2]) -> IdemKey {
+    IdemKey(((w[0] as u128) << 64) | w[1] as u128)
+}
+
+/// Whether two payments charge one insurance type twice for a month.
+fn same_fee(a: &Items, pa: &Period, b: &Items, pb: &Period) -> bool {
+    pa.overlaps(pb) && a.iter().zip(b).any(|(x, y)| *x != 0 && *y != 0)
 }
 
 fn fingerprint(payer: PayerId, items: &Items, special: bool, assessment: Option<u64>) -> u64 {
@@ -280,7 +362,7 @@ fn fingerprint(payer: PayerId, items: &Items, special: bool, assessment: Option<
         feed(*a as u64);
     }
     feed(special as u64);
-    feed(assessment.map(|a| a + 1).unwrap_or(0));
+    feed(assessment.map(|a| a.wrapping_add(1)).unwrap_or(0));
     h
 }
 
@@ -291,7 +373,22 @@ fn fingerprint(payer: PayerId, items: &Items, special: bool, assessment: Option<
 #[serde(tag = "decided", rename_all = "snake_case")]
 pub(crate) enum Decision {
     Assessed { assessment: u64, payer: PayerId, total_fen: i64 },
-    Paid { payment: u64, key: IdemKey, payer: PayerRef, items: Items, fingerprint: u64, visible_at_micros: i64, assessment: Option<u64> },
+    Paid {
+        payment: u64,
+        key: IdemKey,
+        payer: PayerRef,
+        items: Items,
+        fingerprint: u64,
+        visible_at_micros: i64,
+        assessment: Option<u64>,
+        // Kept since the cutover rehearsal; a log written before has none of them.
+        #[serde(default)]
+        channel: ChannelIdx,
+        #[serde(default)]
+        period: Period,
+        #[serde(default)]
+        accepted_at_micros: i64,
+    },
     Certified { certificate: u64 },
 }
 
@@ -308,6 +405,11 @@ pub enum RestoreError {
 
 impl Model {
     pub fn new(rules: Arc<Rules>) -> Model {
+        Model::with_policy(rules, Policy::default())
+    }
+
+    /// A model of one system of a cutover.
+    pub(crate) fn with_policy(rules: Arc<Rules>, policy: Policy) -> Model {
         let leagues = rules.leagues();
         Model {
             rules,
@@ -316,10 +418,71 @@ impl Model {
             payments: Vec::new(),
             latest_by_payer: FastMap::default(),
             ledger: vec![LedgerCell::default(); leagues * 5 * 6],
+            migrated: vec![LedgerCell::default(); leagues * 5 * 6],
+            assessment_by_origin: FastMap::default(),
             leagues,
             certificates: 0,
+            policy,
             ignore_closures: false,
         }
+    }
+
+    pub(crate) fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    /// The 0-based index of one of this model's own ids (payments or assessments), if it
+    /// is one (an id it never gave, text or another system's number, is none).
+    fn own_index(&self, id: &TargetId) -> Option<usize> {
+        id.num()?.checked_sub(self.policy.id_base + 1).map(|i| i as usize)
+    }
+
+    fn id_of(&self, index: usize) -> u64 {
+        self.policy.id_base + index as u64 + 1
+    }
+
+    /// The assessment an id names: one of this model's own, or one migrated under the old
+    /// system's id.
+    fn assessment_index(&self, id: &TargetId) -> Option<usize> {
+        match self.own_index(id).filter(|i| *i < self.assessments.len()) {
+            Some(i) => Some(i),
+            None => self.assessment_by_origin.get(&id.num()?).map(|i| *i as usize),
+        }
+    }
+
+    /// The payment of `payer` an id names: one of this model's own, or one migrated under
+    /// the old system's id (found among the payer's few payments).
+    fn payment_index(&self, payer: PayerId, id: &TargetId) -> Option<usize> {
+        if let Some(i) = self.own_index(id).filter(|i| *i < self.payments.len()) {
+            return Some(i);
+        }
+        let origin = id.num()?;
+        let mut p = *self.latest_by_payer.get(&payer)?;
+        while p != 0 {
+            let r = &self.payments[(p - 1) as usize];
+            if r.origin == origin {
+                return Some((p - 1) as usize);
+            }
+            p = r.previous;
+        }
+        None
+    }
+
+    /// Whether this system refuses everything at `now` (not yet open, or stopped), and the
+    /// instant it names.
+    fn window_closed(&self, now: SimTime, req: &Request) -> Option<Option<SimTime>> {
+        if let Some(stops) = self.policy.stops
+            && now >= stops
+            && !(self.policy.accept_after_stop && matches!(req, Request::Pay { .. }))
+        {
+            return Some(self.policy.resume_after_stop);
+        }
+        let opens = self.policy.opens?;
+        if now >= opens {
+            return None;
+        }
+        let p = req.payer();
+        Some(self.rules.closure(req.channel(), p.group, p.league, opens).unwrap_or(Some(opens)))
     }
 
     /// Make this model deliberately wrong: it accepts payments while suspended. Only for
@@ -340,12 +503,12 @@ impl Model {
     pub(crate) fn payment_by_key(&self, key: IdemKey) -> Option<PaymentInfo> {
         let &payment = self.by_key.get(&key)?;
         let rec = self.payments.get((payment - 1) as usize)?;
-        Some(PaymentInfo { payment, payer: rec.payer, items: rec.items })
+        Some(PaymentInfo { payment: self.id_of((payment - 1) as usize), payer: rec.payer.id, items: rec.items })
     }
 
     /// Note that another system calls payment `payment` (this model's id) `external`.
     pub(crate) fn set_external_id(&mut self, payment: &TargetId, external: &TargetId) {
-        let r = payment.num().and_then(|p| p.checked_sub(1)).and_then(|i| self.payments.get_mut(i as usize));
+        let r = self.own_index(payment).and_then(|i| self.payments.get_mut(i));
         if let Some(r) = r {
             r.external = external.digest();
         }
@@ -358,7 +521,7 @@ impl Model {
         while id != 0 {
             let r = &self.payments[(id - 1) as usize];
             if r.external == digest {
-                return Some(id);
+                return Some(self.id_of((id - 1) as usize));
             }
             id = r.previous;
         }
@@ -378,8 +541,12 @@ impl Model {
         if (req.channel() as usize) >= self.rules.channels() {
             return Response::Invalid { reason: "unknown channel" };
         }
+        if let Some(resume_at) = self.window_closed(now, req) {
+            return Response::Suspended { resume_at };
+        }
+        let faulty = (self.ignore_closures || self.policy.accept_after_stop) && matches!(req, Request::Pay { .. });
         if let Some(resume_at) = self.rules.closure(req.channel(), payer.group, payer.league, now)
-            && !(self.ignore_closures && matches!(req, Request::Pay { .. }))
+            && !faulty
         {
             return Response::Suspended { resume_at };
         }
@@ -389,83 +556,198 @@ impl Model {
                 if total <= 0 || items.iter().any(|a| *a < 0) {
                     return Response::Invalid { reason: "assessed amount must be positive" };
                 }
-                self.assessments.push(Assessment { payer: payer.id, total_fen: total, used: false });
-                Response::Assessed { assessment: TargetId::Num(self.assessments.len() as u64) }
+                self.assessments.push(Assessment { payer: payer.id, total_fen: total, used: false, origin: 0 });
+                Response::Assessed { assessment: TargetId::Num(self.id_of(self.assessments.len() - 1)) }
             }
-            Request::Pay { key, payer, items, special, assessment, .. } => {
-                self.pay(now, *key, *payer, items, *special, assessment.as_ref().map(own_id))
+            Request::Pay { key, payer, channel, items, period, special, assessment } => {
+                self.pay(now, *key, *payer, *channel, items, *period, *special, assessment.as_ref())
             }
             Request::Lookup { payer, .. } => match self.latest_by_payer.get(&payer.id) {
                 None => Response::NoRecord,
                 Some(&latest) => {
                     // Count the visible payments, newest first; bounded by the payer's payments.
                     let mut visible = 0u32;
-                    let mut newest_visible = 0u64;
+                    let mut newest_visible = None;
                     let mut earliest_hidden: Option<SimTime> = None;
                     let mut id = latest;
                     while id != 0 {
                         let rec = &self.payments[(id - 1) as usize];
                         if rec.visible_at <= now {
                             visible += 1;
-                            if newest_visible == 0 {
-                                newest_visible = id;
-                            }
+                            newest_visible.get_or_insert(id);
                         } else {
                             earliest_hidden = Some(earliest_hidden.map_or(rec.visible_at, |e: SimTime| e.min(rec.visible_at)));
                         }
                         id = rec.previous;
                     }
-                    match (visible, earliest_hidden) {
-                        (0, Some(at)) => Response::NotYetVisible { visible_at: at },
-                        (0, None) => Response::NoRecord,
-                        _ => Response::Records { payments: visible, latest: Some(TargetId::Num(newest_visible)) },
+                    match (visible, earliest_hidden, newest_visible) {
+                        (0, Some(_), _) if self.policy.hide_visible_at => Response::NoRecord,
+                        (0, Some(at), _) => Response::NotYetVisible { visible_at: at },
+                        (_, _, Some(newest)) => {
+                            Response::Records { payments: visible, latest: Some(TargetId::Num(self.id_of((newest - 1) as usize))) }
+                        }
+                        _ => Response::NoRecord,
                     }
                 }
             },
             Request::Certificate { payer, payment, .. } => {
-                let Some(rec) = own_id(payment).checked_sub(1).and_then(|i| self.payments.get(i as usize)) else {
+                let Some(rec) = self.payment_index(payer.id, payment).map(|i| &self.payments[i]) else {
                     return Response::NoRecord;
                 };
-                if rec.payer != payer.id {
+                if rec.payer.id != payer.id {
                     return Response::NoRecord;
                 }
                 if rec.visible_at > now {
-                    return Response::NotYetVisible { visible_at: rec.visible_at };
+                    return if self.policy.hide_visible_at { Response::NoRecord } else { Response::NotYetVisible { visible_at: rec.visible_at } };
                 }
                 self.certificates += 1;
-                Response::Certificate { certificate: TargetId::Num(self.certificates) }
+                Response::Certificate { certificate: TargetId::Num(self.policy.id_base + self.certificates) }
             }
         }
     }
 
-    fn pay(&mut self, now: SimTime, key: IdemKey, payer: PayerRef, items: &Items, special: bool, assessment: Option<u64>) -> Response {
+    #[allow(clippy::too_many_arguments)]
+    fn pay(
+        &mut self,
+        now: SimTime,
+        key: IdemKey,
+        payer: PayerRef,
+        channel: ChannelIdx,
+        items: &Items,
+        period: Period,
+        special: bool,
+        assessment: Option<&TargetId>,
+    ) -> Response {
         if items.iter().any(|a| *a < 0) || items.iter().sum::<i64>() <= 0 {
             return Response::Invalid { reason: "amount must be positive" };
         }
-        let fp = fingerprint(payer.id, items, special, assessment);
-        let slot = match self.by_key.entry(key) {
-            std::collections::hash_map::Entry::Occupied(e) => {
-                let payment = *e.get();
-                let same = self.payments.get((payment - 1) as usize).is_some_and(|r| r.fingerprint == fp);
-                return if same { Response::Accepted { payment: TargetId::Num(payment), replayed: true } } else { Response::Conflict };
+        let assessment_index = assessment.map(|a| self.assessment_index(a));
+        let fp = fingerprint(payer.id, items, special, assessment.map(|a| a.num().unwrap_or(u64::MAX)));
+        if let Some(&payment) = self.by_key.get(&key) {
+            let rec = &self.payments[(payment - 1) as usize];
+            let expired = self.policy.key_ttl_micros.is_some_and(|ttl| now.micros_since(rec.accepted_at) > ttl);
+            if !expired {
+                let id = TargetId::Num(self.id_of((payment - 1) as usize));
+                return if rec.fingerprint == fp { Response::Accepted { payment: id, replayed: true } } else { Response::Conflict };
             }
-            std::collections::hash_map::Entry::Vacant(v) => v,
-        };
+        }
+        if self.policy.business_dedup && self.already_paid(payer.id, items, &period) {
+            return Response::AlreadyPaid;
+        }
         let total: i64 = items.iter().sum();
         if special || assessment.is_some() {
-            let a = assessment.and_then(|a| a.checked_sub(1)).and_then(|i| self.assessments.get_mut(i as usize));
-            match a {
+            match assessment_index.flatten().and_then(|i| self.assessments.get_mut(i)) {
                 Some(a) if a.payer == payer.id && a.total_fen == total && !a.used => a.used = true,
                 _ => return Response::AssessmentRequired,
             }
         }
-        let id = self.payments.len() as u64 + 1;
-        slot.insert(id);
-        let previous = self.latest_by_payer.insert(payer.id, id).unwrap_or(0);
+        let index = self.payments.len() as u64 + 1;
+        self.by_key.insert(key, index);
+        let previous = self.latest_by_payer.insert(payer.id, index).unwrap_or(0);
         let visible_at = self.rules.record_visible_at(now);
-        self.payments.push(PaymentRecord { payer: payer.id, visible_at, previous, fingerprint: fp, items: *items, external: 0 });
-        self.book(payer, items);
-        Response::Accepted { payment: TargetId::Num(id), replayed: false }
+        self.payments.push(PaymentRecord {
+            payer,
+            channel,
+            period,
+            key: key_words(key),
+            accepted_at: now,
+            visible_at,
+            origin: 0,
+            previous,
+            fingerprint: fp,
+            items: *items,
+            external: 0,
+        });
+        self.book(payer, items, false);
+        Response::Accepted { payment: TargetId::Num(self.id_of(index as usize - 1)), replayed: false }
+    }
+
+    /// Whether one of the payer's payments (made here or migrated) already charged one of
+    /// these insurance types for a month of `period`.
+    fn already_paid(&self, payer: PayerId, items: &Items, period: &Period) -> bool {
+        let mut p = self.latest_by_payer.get(&payer).copied().unwrap_or(0);
+        while p != 0 {
+            let r = &self.payments[(p - 1) as usize];
+            if same_fee(&r.items, &r.period, items, period) {
+                return true;
+            }
+            p = r.previous;
+        }
+        false
+    }
+
+    /// Every payment this system holds, in the order it took them.
+    pub(crate) fn payments(&self) -> impl Iterator<Item = PaymentRow> + '_ {
+        self.payments.iter().enumerate().map(|(i, r)| self.row(i, r))
+    }
+
+    /// Up to `limit` payments whose id is above `after`, in id order (a page of the export).
+    pub(crate) fn payments_page(&self, after: u64, limit: usize) -> Vec<PaymentRow> {
+        let from = after.saturating_sub(self.policy.id_base).min(self.payments.len() as u64) as usize;
+        self.payments[from..].iter().take(limit).enumerate().map(|(k, r)| self.row(from + k, r)).collect()
+    }
+
+    fn row(&self, i: usize, r: &PaymentRecord) -> PaymentRow {
+        PaymentRow {
+            payment: self.id_of(i),
+            key: key_of(r.key),
+            payer: r.payer,
+            channel: r.channel,
+            items: r.items,
+            period: r.period,
+            accepted_at: r.accepted_at,
+            visible_at: r.visible_at,
+            origin: (r.origin != 0).then_some(r.origin),
+        }
+    }
+
+    /// Every assessment this system holds.
+    pub(crate) fn assessments(&self) -> Vec<AssessmentRow> {
+        self.assessments
+            .iter()
+            .enumerate()
+            .map(|(i, a)| AssessmentRow {
+                assessment: self.id_of(i),
+                payer: a.payer,
+                total_fen: a.total_fen,
+                used: a.used,
+                origin: (a.origin != 0).then_some(a.origin),
+            })
+            .collect()
+    }
+
+    /// Take in a payment of the old system (a migration): booked here as migrated, found by
+    /// the payer's look-ups and by the old id, never under the old key. Nothing is checked:
+    /// what a migration did wrong is for the cutover checks to find.
+    pub(crate) fn import_payment(&mut self, row: &PaymentRow) -> Result<u64, RestoreError> {
+        if row.payer.league as usize >= self.leagues {
+            return Err(RestoreError::UnknownLeague { payment: row.payment, league: row.payer.league, leagues: self.leagues });
+        }
+        let index = self.payments.len() as u64 + 1;
+        let previous = self.latest_by_payer.insert(row.payer.id, index).unwrap_or(0);
+        self.payments.push(PaymentRecord {
+            payer: row.payer,
+            channel: row.channel,
+            period: row.period,
+            key: key_words(row.key),
+            accepted_at: row.accepted_at,
+            visible_at: row.visible_at,
+            origin: row.payment,
+            previous,
+            fingerprint: 0,
+            items: row.items,
+            external: 0,
+        });
+        self.book(row.payer, &row.items, true);
+        Ok(self.id_of(index as usize - 1))
+    }
+
+    /// Take in an assessment of the old system: a payment here may quote the old id.
+    pub(crate) fn import_assessment(&mut self, row: &AssessmentRow) -> u64 {
+        self.assessments.push(Assessment { payer: row.payer, total_fen: row.total_fen, used: row.used, origin: row.assessment });
+        let index = self.assessments.len() - 1;
+        self.assessment_by_origin.insert(row.assessment, index as u64);
+        self.id_of(index)
     }
 
     fn cell_index(&self, league: u8, group: GroupKind, ins: Insurance) -> usize {
@@ -477,25 +759,26 @@ impl Model {
     pub(crate) fn decision(&self, req: &Request, resp: &Response) -> Option<Decision> {
         match (req, resp) {
             (Request::Assess { payer, .. }, Response::Assessed { assessment }) => {
-                let assessment = assessment.num()?;
-                let a = self.assessments.get(assessment.checked_sub(1)? as usize)?;
-                Some(Decision::Assessed { assessment, payer: payer.id, total_fen: a.total_fen })
+                let a = self.assessments.get(self.own_index(assessment)?)?;
+                Some(Decision::Assessed { assessment: assessment.num()?, payer: payer.id, total_fen: a.total_fen })
             }
             (Request::Pay { key, payer, assessment, .. }, Response::Accepted { payment, replayed: false }) => {
-                let payment = payment.num()?;
-                let r = self.payments.get(payment.checked_sub(1)? as usize)?;
+                let r = self.payments.get(self.own_index(payment)?)?;
                 Some(Decision::Paid {
-                    payment,
+                    payment: payment.num()?,
                     key: *key,
                     payer: *payer,
                     items: r.items,
                     fingerprint: r.fingerprint,
                     visible_at_micros: r.visible_at.0,
-                    assessment: assessment.as_ref().map(own_id),
+                    assessment: assessment.as_ref().map(|a| a.num().unwrap_or(u64::MAX)),
+                    channel: r.channel,
+                    period: r.period,
+                    accepted_at_micros: r.accepted_at.0,
                 })
             }
             (Request::Certificate { .. }, Response::Certificate { certificate }) => {
-                Some(Decision::Certified { certificate: certificate.num()? })
+                Some(Decision::Certified { certificate: certificate.num()?.saturating_sub(self.policy.id_base) })
             }
             _ => None,
         }
@@ -506,14 +789,25 @@ impl Model {
     pub(crate) fn restore(&mut self, d: &Decision) -> Result<(), RestoreError> {
         match d {
             Decision::Assessed { assessment, payer, total_fen } => {
-                let expected = self.assessments.len() as u64 + 1;
+                let expected = self.id_of(self.assessments.len());
                 if *assessment != expected {
                     return Err(RestoreError::OutOfOrder { what: "assessment", id: *assessment, expected });
                 }
-                self.assessments.push(Assessment { payer: *payer, total_fen: *total_fen, used: false });
+                self.assessments.push(Assessment { payer: *payer, total_fen: *total_fen, used: false, origin: 0 });
             }
-            Decision::Paid { payment, key, payer, items, fingerprint, visible_at_micros, assessment } => {
-                let expected = self.payments.len() as u64 + 1;
+            Decision::Paid {
+                payment,
+                key,
+                payer,
+                items,
+                fingerprint,
+                visible_at_micros,
+                assessment,
+                channel,
+                period,
+                accepted_at_micros,
+            } => {
+                let expected = self.id_of(self.payments.len());
                 if *payment != expected {
                     return Err(RestoreError::OutOfOrder { what: "payment", id: *payment, expected });
                 }
@@ -523,37 +817,60 @@ impl Model {
                 if self.by_key.contains_key(key) {
                     return Err(RestoreError::DuplicateKey { payment: *payment, key: key.to_text() });
                 }
-                if let Some(a) = assessment.and_then(|a| a.checked_sub(1)).and_then(|i| self.assessments.get_mut(i as usize)) {
+                let quoted = assessment.map(TargetId::Num);
+                if let Some(i) = quoted.as_ref().and_then(|a| self.assessment_index(a))
+                    && let Some(a) = self.assessments.get_mut(i)
+                {
                     a.used = true;
                 }
-                self.by_key.insert(*key, *payment);
-                let previous = self.latest_by_payer.insert(payer.id, *payment).unwrap_or(0);
-                let visible_at = SimTime(*visible_at_micros);
+                let index = self.payments.len() as u64 + 1;
+                self.by_key.insert(*key, index);
+                let previous = self.latest_by_payer.insert(payer.id, index).unwrap_or(0);
                 self.payments.push(PaymentRecord {
-                    payer: payer.id,
-                    visible_at,
+                    payer: *payer,
+                    channel: *channel,
+                    period: *period,
+                    key: key_words(*key),
+                    accepted_at: SimTime(*accepted_at_micros),
+                    visible_at: SimTime(*visible_at_micros),
+                    origin: 0,
                     previous,
                     fingerprint: *fingerprint,
                     items: *items,
                     external: 0,
                 });
-                self.book(*payer, items);
+                self.book(*payer, items, false);
             }
             Decision::Certified { certificate } => self.certificates = self.certificates.max(*certificate),
         }
         Ok(())
     }
 
-    fn book(&mut self, payer: PayerRef, items: &Items) {
+    fn book(&mut self, payer: PayerRef, items: &Items, migrated: bool) {
         for ins in Insurance::ALL {
             let a = items[ins.index()];
             if a != 0 {
                 let i = self.cell_index(payer.league, payer.group, ins);
-                let cell = &mut self.ledger[i];
-                cell.count += 1;
-                cell.sum_fen = cell.sum_fen.checked_add(a).unwrap_or(i64::MAX);
+                for table in [Some(&mut self.ledger), migrated.then_some(&mut self.migrated)].into_iter().flatten() {
+                    let cell = &mut table[i];
+                    cell.count += 1;
+                    cell.sum_fen = cell.sum_fen.checked_add(a).unwrap_or(i64::MAX);
+                }
             }
         }
+    }
+
+    /// The ledger's cells counting only the payments taken here (not migrated), non-empty
+    /// cells in key order: what this system's payers paid it.
+    pub(crate) fn native_ledger(&self) -> BTreeMap<LedgerKey, LedgerCell> {
+        let mut out = self.ledger();
+        for (k, cell) in out.iter_mut() {
+            let m = self.migrated[self.cell_index(k.0, k.1, k.2)];
+            cell.count -= m.count;
+            cell.sum_fen = cell.sum_fen.saturating_sub(m.sum_fen);
+        }
+        out.retain(|_, c| c.count > 0);
+        out
     }
 
     /// Ledger totals, non-empty cells only, in key order.
@@ -574,6 +891,11 @@ impl Model {
 
     #[cfg(test)]
     pub(crate) fn payments_accepted(&self) -> u64 {
+        self.payments.len() as u64
+    }
+
+    /// Payments held (taken here or migrated).
+    pub(crate) fn payment_count(&self) -> u64 {
         self.payments.len() as u64
     }
 }

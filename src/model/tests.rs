@@ -32,7 +32,7 @@ fn pay(spec: &Spec, id: u32, key: u128, amount: i64, channel: &str) -> Request {
         payer: payer(id),
         channel: spec.channel_index(channel).unwrap(),
         items: items(amount),
-        special: false,
+        period: crate::model::Period::UNKNOWN, special: false,
         assessment: None,
     }
 }
@@ -80,7 +80,7 @@ fn special_payments_need_a_matching_assessment() {
     let t = at("2021-05-06T10:00:00+08:00");
     let c = s.channel_index("tax_hall").unwrap();
     let special =
-        |assessment, amount| Request::Pay { key: IdemKey(5), payer: payer(3), channel: c, items: items(amount), special: true, assessment };
+        |assessment, amount| Request::Pay { key: IdemKey(5), payer: payer(3), channel: c, items: items(amount), period: crate::model::Period::UNKNOWN, special: true, assessment };
     assert_eq!(m.handle(t, &special(None, 1000)), Response::AssessmentRequired);
     let a = match m.handle(t, &Request::Assess { payer: payer(3), channel: c, kind: SpecialKind::NearRetirement, items: items(1000) }) {
         Response::Assessed { assessment } => assessment,
@@ -88,11 +88,11 @@ fn special_payments_need_a_matching_assessment() {
     };
     assert_eq!(m.handle(t, &special(Some(a.clone()), 999)), Response::AssessmentRequired, "amount must be the assessed one");
     let other_payer =
-        Request::Pay { key: IdemKey(6), payer: payer(4), channel: c, items: items(1000), special: true, assessment: Some(a.clone()) };
+        Request::Pay { key: IdemKey(6), payer: payer(4), channel: c, items: items(1000), period: crate::model::Period::UNKNOWN, special: true, assessment: Some(a.clone()) };
     assert_eq!(m.handle(t, &other_payer), Response::AssessmentRequired, "assessment belongs to payer 3");
     assert!(matches!(m.handle(t, &special(Some(a.clone()), 1000)), Response::Accepted { replayed: false, .. }));
     let again =
-        Request::Pay { key: IdemKey(7), payer: payer(3), channel: c, items: items(1000), special: true, assessment: Some(a.clone()) };
+        Request::Pay { key: IdemKey(7), payer: payer(3), channel: c, items: items(1000), period: crate::model::Period::UNKNOWN, special: true, assessment: Some(a.clone()) };
     assert_eq!(m.handle(t, &again), Response::AssessmentRequired, "an assessment is used once");
 }
 
@@ -131,7 +131,7 @@ fn staged_reopening_keeps_named_groups_closed() {
             i[Insurance::Medical.index()] = 28_000;
             i
         },
-        special: false,
+        period: crate::model::Period::UNKNOWN, special: false,
         assessment: None,
     };
     let t = at("2021-05-02T10:00:00+08:00");
@@ -153,7 +153,7 @@ fn arb_request(channels: u8) -> impl Strategy<Value = (i64, Request)> {
                 payer: PayerRef { id, group: GroupKind::Flexible, league },
                 channel,
                 items: items(amount),
-                special: false,
+                period: crate::model::Period::UNKNOWN, special: false,
                 assessment: None,
             },
         )
@@ -205,7 +205,7 @@ proptest! {
         let s = spec();
         let mut m = model(&s);
         let now = s.start.plus_micros(hour * crate::time::MICROS_PER_HOUR);
-        let req = Request::Pay { key: IdemKey(1), payer: PayerRef { id: 1, group: GroupKind::Flexible, league }, channel, items: items(100), special: false, assessment: None };
+        let req = Request::Pay { key: IdemKey(1), payer: PayerRef { id: 1, group: GroupKind::Flexible, league }, channel, items: items(100), period: crate::model::Period::UNKNOWN, special: false, assessment: None };
         let resp = m.handle(now, &req);
         let closed = s.phases[s.phase_at(now)].closed[channel as usize];
         prop_assert_eq!(closed, matches!(resp, Response::Suspended { .. }));

@@ -4,6 +4,7 @@
 //! fixed order (phase, channel, operation; hour; league, group, insurance), so
 //! the same run gives the same bytes.
 
+pub(crate) mod cutover;
 pub(crate) mod live;
 pub mod markdown;
 pub(crate) mod reconcile;
@@ -23,6 +24,7 @@ struct GateInputs {
     error_rate: f64,
     mismatched: u64,
     audit_disagreements: u64,
+    cutover: cutover::CutoverFigures,
 }
 
 /// Every gate of the scenario, measured.
@@ -35,6 +37,9 @@ fn gate_results(spec: &Spec, rec: &Recorder, m: GateInputs) -> Vec<GateResult> {
                 GateMetric::AcceptedWhileSuspended => rec.accepted_while_suspended as f64,
                 GateMetric::LedgerMismatchedCells => m.mismatched as f64,
                 GateMetric::AuditorDisagreements => m.audit_disagreements as f64,
+                GateMetric::MigrationMismatchedCells => m.cutover.migration_mismatched_cells as f64,
+                GateMetric::DoubleCharges => m.cutover.double_charges as f64,
+                GateMetric::LostAtBoundary => m.cutover.lost_at_boundary as f64,
                 GateMetric::LatencyMsP50 => latency_gate(rec, g, 0.5),
                 GateMetric::LatencyMsP90 => latency_gate(rec, g, 0.9),
                 GateMetric::LatencyMsP99 => latency_gate(rec, g, 0.99),
@@ -144,6 +149,9 @@ pub struct Report {
     pub gates: Vec<GateResult>,
     pub violations: Vec<ViolationReport>,
     pub engine: EngineStats,
+    /// Scenarios with two systems only: the cutover's checks.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cutover: Option<cutover::CutoverReport>,
     /// Live runs only (`cutover run`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub live: Option<live::LiveReport>,
@@ -183,6 +191,13 @@ pub struct Summary {
     pub error_rate: f64,
     pub payers_active: u64,
     pub gave_up: u64,
+    /// Scenarios with two systems only (see the `cutover` section).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub migration_mismatched_cells: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub double_charges: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lost_at_boundary: Option<u64>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -319,6 +334,8 @@ pub(crate) struct BuildInput<'a> {
     pub actual_ledger: Result<BTreeMap<LedgerKey, LedgerCell>, String>,
     /// Answers the auditor found wrong (live runs; 0 in simulate).
     pub audit_disagreements: u64,
+    /// The cutover's checks (scenarios with two systems).
+    pub cutover: Option<cutover::CutoverReport>,
 }
 
 pub(crate) fn build(input: BuildInput) -> Report {
@@ -340,7 +357,12 @@ pub(crate) fn build(input: BuildInput) -> Report {
     let ledger = reconcile::ledger_report(spec, rec, input.actual_ledger);
     let mismatched = ledger.mismatched_cells;
     let error_rate = if totals.attempts == 0 { 0.0 } else { totals.errors as f64 / totals.attempts as f64 };
-    let gates = gate_results(spec, rec, GateInputs { error_rate, mismatched, audit_disagreements: input.audit_disagreements });
+    let figures = input.cutover.as_ref().map(|c| c.figures());
+    let gates = gate_results(
+        spec,
+        rec,
+        GateInputs { error_rate, mismatched, audit_disagreements: input.audit_disagreements, cutover: figures.unwrap_or_default() },
+    );
     let gates_passed = gates.iter().all(|g| g.passed);
     Report {
         format_version: REPORT_FORMAT_VERSION,
@@ -370,6 +392,9 @@ pub(crate) fn build(input: BuildInput) -> Report {
             error_rate: (error_rate * 1e6).round() / 1e6,
             payers_active: input.stats.payers_active,
             gave_up: rec.gave_up,
+            migration_mismatched_cells: figures.map(|f| f.migration_mismatched_cells),
+            double_charges: figures.map(|f| f.double_charges),
+            lost_at_boundary: figures.map(|f| f.lost_at_boundary),
         },
         phases: phase_infos(spec),
         cells,
@@ -392,6 +417,7 @@ pub(crate) fn build(input: BuildInput) -> Report {
         gates,
         violations: rec.violations.iter().map(|v| ViolationReport { at: fmt(v.at), what: v.what.clone() }).collect(),
         engine: input.stats.clone(),
+        cutover: input.cutover,
         live: None,
     }
 }

@@ -112,6 +112,29 @@ pub(crate) struct Recorder {
     pub errors_by_kind: BTreeMap<&'static str, u64>,
     /// Every change of the backlog in order, when kept (see [`Recorder::keep_backlog_steps`]).
     backlog_steps: Option<Vec<BacklogStep>>,
+    /// What the cutover's own counts need (scenarios with a `cutover` section).
+    pub cutover: CutoverTally,
+}
+
+/// Counts of a cutover rehearsal the recorder keeps beside the cells.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct CutoverTally {
+    /// Per stop of [`crate::scenario::CutoverSpec::stops`]: requests on a stopping channel
+    /// started before the stop and answered at or after it.
+    pub in_flight: Vec<StopTally>,
+    /// Answers the payer never got (drawn by the scenario), per channel.
+    pub lost_by_channel: Vec<u64>,
+    /// Of those, acceptances of a payment: the money was taken, the payer does not know.
+    pub lost_acceptances: u64,
+    /// Payments started as a new order (a new key) after a lost answer or a "no record".
+    pub new_orders: u64,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct StopTally {
+    pub in_flight: u64,
+    pub accepted: u64,
+    pub refused_suspended: u64,
 }
 
 /// One change of the backlog of displaced payers: what [`Recorder::merge`] replays.
@@ -143,6 +166,8 @@ impl Recorder {
             .or_else(|| spec.phases.iter().rev().find(|p| p.closed.iter().any(|c| *c)))
             .map(|p| p.end)
             .filter(|t| *t < spec.end);
+        let spec_stops = spec.cutover.as_ref().map_or(0, |x| x.stops.len());
+        let spec_channels = channels;
         Recorder {
             spec,
             rules,
@@ -166,6 +191,38 @@ impl Recorder {
             gave_up_displaced: 0,
             errors_by_kind: BTreeMap::new(),
             backlog_steps: None,
+            cutover: CutoverTally {
+                in_flight: vec![StopTally::default(); spec_stops],
+                lost_by_channel: vec![0; spec_channels],
+                ..CutoverTally::default()
+            },
+        }
+    }
+
+    /// An answer to a request started at `started` reached its owner at `now`: count it
+    /// against every stop it crossed.
+    pub(crate) fn crossed_stops(&mut self, started: SimTime, now: SimTime, req: &Request, resp: &Response) {
+        let Some(x) = &self.spec.cutover else { return };
+        for (i, stop) in x.stops.iter().enumerate() {
+            if started < stop.at && stop.at <= now && stop.channels.get(req.channel() as usize).copied().unwrap_or(false) {
+                let t = &mut self.cutover.in_flight[i];
+                t.in_flight += 1;
+                match resp {
+                    Response::Accepted { .. } => t.accepted += 1,
+                    Response::Suspended { .. } => t.refused_suspended += 1,
+                    _ => {}
+                }
+            }
+        }
+    }
+
+    /// The answer to `req` (`resp`) never reached the payer.
+    pub(crate) fn lost(&mut self, req: &Request, resp: &Response) {
+        if let Some(n) = self.cutover.lost_by_channel.get_mut(req.channel() as usize) {
+            *n += 1;
+        }
+        if matches!(resp, Response::Accepted { replayed: false, .. }) {
+            self.cutover.lost_acceptances += 1;
         }
     }
 
@@ -227,6 +284,17 @@ impl Recorder {
                 *m.errors_by_kind.entry(k).or_default() += n;
             }
             steps.extend(p.backlog_steps.unwrap_or_default());
+            let (a, b) = (&mut m.cutover, &p.cutover);
+            for (x, y) in a.in_flight.iter_mut().zip(&b.in_flight) {
+                x.in_flight += y.in_flight;
+                x.accepted += y.accepted;
+                x.refused_suspended += y.refused_suspended;
+            }
+            for (x, y) in a.lost_by_channel.iter_mut().zip(&b.lost_by_channel) {
+                *x += y;
+            }
+            a.lost_acceptances += b.lost_acceptances;
+            a.new_orders += b.new_orders;
         }
         m.violations.sort_by_key(|v| v.at);
         m.violations.truncate(VIOLATIONS_KEPT);
@@ -460,7 +528,7 @@ mod tests {
             payer,
             channel: 0,
             items: [100 * id as i64, 0, 0, 0, 0, 0],
-            special: false,
+            period: crate::model::Period::UNKNOWN, special: false,
             assessment: None,
         }
     }
@@ -485,7 +553,7 @@ mod tests {
                 payer: PayerRef { id: n, group, league },
                 channel: 0,
                 items,
-                special: false,
+                period: crate::model::Period::UNKNOWN, special: false,
                 assessment: None,
             };
             assert!(r.book(&req));

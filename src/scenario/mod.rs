@@ -97,6 +97,75 @@ pub struct Spec {
     pub gates: Vec<GateSpec>,
     /// The runbook's hooks in the order they fall due.
     pub hooks: Vec<HookSpec>,
+    /// Two systems and what crosses the switch; `None`: one system for the whole timeline.
+    pub cutover: Option<CutoverSpec>,
+}
+
+/// Which system (index into [`CutoverSpec::systems`]; 0 with one system).
+pub(crate) type SystemIdx = u8;
+pub(crate) const OLD: SystemIdx = 0;
+pub(crate) const NEW: SystemIdx = 1;
+
+/// The compiled `cutover` section.
+#[derive(Clone, Debug)]
+pub struct CutoverSpec {
+    /// The old system, then the new one.
+    pub systems: [SystemSpec; 2],
+    pub migration: Option<MigrationSpec>,
+    /// Chance that an answer is lost, `lost[phase * channels + channel]`.
+    pub lost: Vec<f64>,
+    /// Cumulative weights of what a payer does after a lost answer: same key, new order,
+    /// switch channel, look up first.
+    pub after_lost: [f64; 4],
+    pub lost_answer_delay_seconds: Dist,
+    pub no_record_pays_again_share: f64,
+    /// The instants a channel (or the old system) stops, in time order.
+    pub stops: Vec<StopSpec>,
+}
+
+#[derive(Clone, Debug)]
+pub struct SystemSpec {
+    pub name: String,
+    pub opens: Option<SimTime>,
+    pub stops: Option<SimTime>,
+    /// `channels[c]`: channel `c` belongs to this system.
+    pub channels: Vec<bool>,
+    pub business_dedup: bool,
+    pub hide_visible_at: bool,
+    pub key_ttl_micros: Option<i64>,
+    pub id_base: u64,
+}
+
+#[derive(Clone, Debug)]
+pub struct MigrationSpec {
+    pub at: SimTime,
+    pub batch_size: u32,
+}
+
+/// An instant where channels stop taking payments: requests in flight across it are caught.
+#[derive(Clone, Debug)]
+pub struct StopSpec {
+    pub at: SimTime,
+    /// What stops: a phase's name, or the old system.
+    pub what: String,
+    /// `channels[c]`: channel `c` stops here.
+    pub channels: Vec<bool>,
+}
+
+impl CutoverSpec {
+    /// The system a payer reaches through channel `c` at `t`: the new one from its opening
+    /// on (if the channel is its), the old one before (if the channel is its).
+    pub(crate) fn system_for(&self, c: ChannelIdx, t: SimTime) -> SystemIdx {
+        let [old, new] = &self.systems;
+        let owns = |s: &SystemSpec| s.channels.get(c as usize).copied().unwrap_or(false);
+        let new_open = new.opens.is_none_or(|o| t >= o);
+        if (new_open && owns(new)) || !owns(old) { NEW } else { OLD }
+    }
+
+    /// The chance that the answer to a request on channel `c` started in `phase` is lost.
+    pub(crate) fn lost_probability(&self, phase: usize, c: ChannelIdx, channels: usize) -> f64 {
+        self.lost.get(phase * channels + c as usize).copied().unwrap_or(0.0)
+    }
 }
 
 /// A gate: a metric over a selection of cells, and its bound. `None` selects all.
@@ -264,7 +333,36 @@ impl Spec {
         let _ = writeln!(t, "channels {channels:?}\nleagues {leagues:?}");
         let _ = writeln!(t, "calendar {} {:?} {:?} {:?}", c.offset, c.holidays, c.makeup_workdays, c.weekend);
         let _ = writeln!(t, "visible after {} working days", self.raw.behaviour.record_visible_working_days);
+        if let Some(x) = &self.cutover {
+            for s in &x.systems {
+                let _ = writeln!(
+                    t,
+                    "system {} {:?} {:?} {:?} {} {} {:?} {}",
+                    s.name,
+                    s.opens.map(|o| o.0),
+                    s.stops.map(|o| o.0),
+                    ids(&s.channels),
+                    s.business_dedup,
+                    s.hide_visible_at,
+                    s.key_ttl_micros,
+                    s.id_base
+                );
+            }
+        }
         fnv_hex(t.as_bytes())
+    }
+
+    /// The system a request on channel `c` started at `t` goes to.
+    pub(crate) fn system_for(&self, c: ChannelIdx, t: SimTime) -> SystemIdx {
+        self.cutover.as_ref().map_or(OLD, |x| x.system_for(c, t))
+    }
+
+    /// Names of the systems (one: "system").
+    pub(crate) fn system_names(&self) -> Vec<&str> {
+        match &self.cutover {
+            Some(x) => x.systems.iter().map(|s| s.name.as_str()).collect(),
+            None => vec!["system"],
+        }
     }
 
     pub fn channel_index(&self, id: &str) -> Option<ChannelIdx> {

@@ -263,11 +263,16 @@ async fn pay(State(st): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -
         Ok(x) => x,
         Err(r) => return r,
     };
+    let period = match b.period() {
+        Ok(p) => p,
+        Err(e) => return invalid(e),
+    };
     let req = Request::Pay {
         key,
         payer,
         channel,
         items: contract::items_from_wire(&b.items_fen),
+        period,
         special: b.special,
         assessment: b.assessment_id.map(|a| st.ids.inward(a)),
     };

@@ -5,22 +5,32 @@
 //! target; an HTTP deployment is another (issue 3). A target's failures are
 //! answers ([`Response::Error`]), counted by kind, never errors of the tool.
 
-use crate::model::{LedgerCell, LedgerKey, Model, Request, Response};
+use crate::model::{LedgerCell, LedgerKey, Model, Request, Response, Systems};
+use crate::scenario::SystemIdx;
 use crate::time::SimTime;
 use std::collections::BTreeMap;
 
 pub(crate) trait Target {
-    /// Answer `req`, decided at instant `now`.
-    fn call(&mut self, now: SimTime, req: &Request) -> Response;
+    /// Answer `req`, sent to `system` and decided at instant `now`.
+    fn call(&mut self, now: SimTime, system: SystemIdx, req: &Request) -> Response;
     /// The target's ledger totals by league × payer group × insurance type.
     fn ledger(&mut self) -> Result<BTreeMap<LedgerKey, LedgerCell>, String>;
 }
 
 impl Target for Model {
-    fn call(&mut self, now: SimTime, req: &Request) -> Response {
+    fn call(&mut self, now: SimTime, _system: SystemIdx, req: &Request) -> Response {
         self.handle(now, req)
     }
     fn ledger(&mut self) -> Result<BTreeMap<LedgerKey, LedgerCell>, String> {
         Ok(Model::ledger(self))
+    }
+}
+
+impl Target for Systems {
+    fn call(&mut self, now: SimTime, system: SystemIdx, req: &Request) -> Response {
+        self.handle(now, system, req)
+    }
+    fn ledger(&mut self) -> Result<BTreeMap<LedgerKey, LedgerCell>, String> {
+        Ok(Systems::ledger(self))
     }
 }

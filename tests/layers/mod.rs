@@ -20,7 +20,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("validate_view", &["dist", "population", "scenario", "time"]),
     ("contract", &["model", "population", "scenario", "time", "vocabulary"]),
     ("demand", &["dist", "model", "population", "rng", "scenario", "time"]),
-    ("target", &["model", "time"]),
+    ("target", &["model", "scenario", "time"]),
     ("report", &["model", "population", "scenario", "time", "vocabulary"]),
     ("cohort", &["demand", "model", "population", "report", "scenario", "time"]),
     ("engine", &["cohort", "demand", "model", "population", "report", "rng", "scenario", "target", "time"]),

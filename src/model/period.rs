@@ -1,0 +1,80 @@
+//! The months a payment covers: what, with the payer and the insurance type, makes two
+//! payments the same fee paid twice whatever their keys and channels.
+
+use crate::time::{Calendar, SimTime};
+
+/// A run of months: `first` counted from year 0 (`year * 12 + month - 1`), `months` long.
+/// `months == 0` is a period nobody named (a request from a client that does not send one):
+/// it overlaps nothing, so the business-level duplicate check does not apply to it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+pub(crate) struct Period {
+    pub first: u32,
+    pub months: u16,
+}
+
+impl Period {
+    pub(crate) const UNKNOWN: Period = Period { first: 0, months: 0 };
+
+    pub(crate) fn month(year: i32, month: u32) -> u32 {
+        (year.max(0) as u32) * 12 + month.clamp(1, 12) - 1
+    }
+
+    /// The local month holding instant `t`.
+    pub(crate) fn month_of(t: SimTime, calendar: &Calendar) -> u32 {
+        use chrono::Datelike;
+        let d = calendar.date_of_day(calendar.local_day(t));
+        Period::month(d.year(), d.month())
+    }
+
+    /// Whether the two share a month (an unknown period shares none).
+    pub(crate) fn overlaps(&self, o: &Period) -> bool {
+        self.months > 0
+            && o.months > 0
+            && self.first < o.first + o.months as u32
+            && o.first < self.first + self.months as u32
+    }
+
+    /// The first month as "YYYY-MM".
+    pub(crate) fn first_text(&self) -> String {
+        format!("{:04}-{:02}", self.first / 12, self.first % 12 + 1)
+    }
+
+    /// "YYYY-MM" (one month) or "YYYY-MM+N" (N months from it); "" if unknown.
+    pub(crate) fn to_text(&self) -> String {
+        match self.months {
+            0 => String::new(),
+            1 => self.first_text(),
+            n => format!("{}+{n}", self.first_text()),
+        }
+    }
+
+    /// Read "YYYY-MM" and a count of months.
+    pub(crate) fn parse(first: &str, months: u16) -> Option<Period> {
+        let (y, m) = first.split_once('-')?;
+        let (y, m): (i32, u32) = (y.parse().ok()?, m.parse().ok()?);
+        if y.to_string().len() != 4 || !(1..=12).contains(&m) || months == 0 {
+            return None;
+        }
+        Some(Period { first: Period::month(y, m), months })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn periods_overlap_when_they_share_a_month() {
+        let april = Period { first: Period::month(2021, 4), months: 1 };
+        let year = Period { first: Period::month(2021, 1), months: 12 };
+        let may = Period { first: Period::month(2021, 5), months: 1 };
+        assert!(april.overlaps(&year) && year.overlaps(&april));
+        assert!(!april.overlaps(&may) && !may.overlaps(&april));
+        assert!(!april.overlaps(&Period::UNKNOWN));
+        assert_eq!(april.to_text(), "2021-04");
+        assert_eq!(year.to_text(), "2021-01+12");
+        assert_eq!(Period::parse("2021-04", 1), Some(april));
+        assert_eq!(Period::parse("2021-13", 1), None);
+        assert_eq!(Period::parse("21-04", 1), None);
+    }
+}

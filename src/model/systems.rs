@@ -1,0 +1,135 @@
+//! The systems a run talks to, in process: one model, or the old and the new system of a
+//! cutover, each a [`Model`] with its own policy, ledger, idempotency keys and id space,
+//! and the migration between them at its instant.
+//!
+//! A request goes to the system its payer reached when the request started (the host
+//! says which, from [`crate::scenario::Spec::system_for`]) and is decided by that system's
+//! rules at the instant it is decided: a request in flight when its system stops is
+//! refused if it is decided after the stop. The migration runs, once, before the first
+//! request decided at or after its instant (or at the end of the run), so that it sees the
+//! old system exactly as it stood then.
+
+use super::migration::{self, MigrationFault, MigrationTotals};
+use super::{IdemKey, LedgerCell, LedgerKey, Model, PaymentInfo, Policy, Request, Response, Rules};
+use crate::scenario::{MigrationSpec, NEW, OLD, Spec, SystemIdx};
+use crate::time::SimTime;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// Deliberate faults of the reference systems, for rehearsing the checks (`--fault`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Faults {
+    /// Payments are accepted on closed channels.
+    pub accept_while_suspended: bool,
+    /// The old system acknowledges payments after it stopped.
+    pub accept_after_stop: bool,
+    /// The new system checks idempotency keys only (no business-level duplicate check).
+    pub naive_dedup: bool,
+    pub migration: Option<MigrationFault>,
+}
+
+pub struct Systems {
+    models: Vec<Model>,
+    migration: Option<MigrationSpec>,
+    migration_fault: Option<MigrationFault>,
+    /// What the migration did, once it ran.
+    migrated: Option<MigrationTotals>,
+}
+
+impl Systems {
+    /// One model for the whole timeline.
+    pub fn single(model: Model) -> Systems {
+        Systems { models: vec![model], migration: None, migration_fault: None, migrated: None }
+    }
+
+    /// The systems of `spec`: one, or the cutover's two.
+    pub fn from_spec(spec: &Spec, rules: Arc<Rules>, faults: Faults) -> Systems {
+        let Some(x) = &spec.cutover else {
+            let mut m = Model::new(rules);
+            m.set_fault_accept_while_suspended(faults.accept_while_suspended);
+            return Systems::single(m);
+        };
+        let new_opens = x.systems[NEW as usize].opens;
+        let models = x
+            .systems
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                let policy = Policy {
+                    opens: s.opens,
+                    stops: s.stops,
+                    resume_after_stop: if i == OLD as usize { new_opens } else { None },
+                    business_dedup: s.business_dedup && !(i == NEW as usize && faults.naive_dedup),
+                    hide_visible_at: s.hide_visible_at,
+                    key_ttl_micros: s.key_ttl_micros,
+                    id_base: s.id_base,
+                    accept_after_stop: i == OLD as usize && faults.accept_after_stop,
+                };
+                let mut m = Model::with_policy(rules.clone(), policy);
+                m.set_fault_accept_while_suspended(faults.accept_while_suspended);
+                m
+            })
+            .collect();
+        Systems { models, migration: x.migration.clone(), migration_fault: faults.migration, migrated: None }
+    }
+
+    /// Decide `req`, sent to `system`, at `now`.
+    pub(crate) fn handle(&mut self, now: SimTime, system: SystemIdx, req: &Request) -> Response {
+        self.advance(now);
+        let i = (system as usize).min(self.models.len() - 1);
+        self.models[i].handle(now, req)
+    }
+
+    /// Run what falls due by `now` (the migration).
+    pub(crate) fn advance(&mut self, now: SimTime) {
+        let Some(m) = &self.migration else { return };
+        if self.migrated.is_some() || now < m.at || self.models.len() < 2 {
+            return;
+        }
+        let batch = m.batch_size as usize;
+        let (old, new) = self.models.split_at_mut(1);
+        self.migrated = Some(migration::migrate(&old[0], &mut new[0], batch, self.migration_fault));
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.models.len()
+    }
+
+    pub(crate) fn model(&self, system: SystemIdx) -> &Model {
+        &self.models[system as usize]
+    }
+
+    pub(crate) fn model_mut(&mut self, system: SystemIdx) -> &mut Model {
+        &mut self.models[system as usize]
+    }
+
+    /// Every payment of the old and of the new system (with one system: it, and nothing).
+    pub(crate) fn books(&self) -> [Vec<super::PaymentRow>; 2] {
+        let rows = |i: usize| self.models.get(i).map(|m| m.payments().collect()).unwrap_or_default();
+        [rows(0), rows(1)]
+    }
+
+    /// What the migration did, if it ran.
+    pub(crate) fn migration(&self) -> Option<&MigrationTotals> {
+        self.migrated.as_ref()
+    }
+
+    /// The payments the systems' payers paid, by ledger cell: each system's own payments,
+    /// migrated copies not counted again (the migration has checks of its own).
+    pub(crate) fn ledger(&self) -> BTreeMap<LedgerKey, LedgerCell> {
+        let mut out: BTreeMap<LedgerKey, LedgerCell> = BTreeMap::new();
+        for m in &self.models {
+            for (k, c) in m.native_ledger() {
+                let cell = out.entry(k).or_default();
+                cell.count += c.count;
+                cell.sum_fen = cell.sum_fen.saturating_add(c.sum_fen);
+            }
+        }
+        out
+    }
+
+    /// The payment held under `key` in any system (the first that holds it).
+    pub(crate) fn payment_by_key(&self, key: IdemKey) -> Option<PaymentInfo> {
+        self.models.iter().find_map(|m| m.payment_by_key(key))
+    }
+}

@@ -1,0 +1,503 @@
+//! The cutover's checks, all of them, and the report section they make.
+//!
+//! From the two systems' books (every payment each holds, read in bulk at the end) and the
+//! tool's own counts, each check lists the payments it found wrong, not ledger cells:
+//! - **migration**: every payment of the old system is in the new one exactly once, with the
+//!   same payer, league, insurance amounts and period; counts and sums per league × payer
+//!   group × insurance type agree;
+//! - **acknowledged after the stop**: payments the old system took at or after it stopped;
+//! - **double charges**: two payments of one payer charging one insurance type for one
+//!   month, across systems, keys and channels (migrated copies are not payments of their own);
+//! - **lost at the boundary**: money the old system took that the new one does not hold,
+//!   and payments acknowledged to a payer that no system holds;
+//! - **records after migration**: each old payment is among its payer's records in the new
+//!   system (the copy is the payer's and becomes visible within the timeline).
+//!
+//! Pure: the hosts read the books (in process or through the contract's export); what the
+//! books mean is decided here. Every list is in a fixed order and holds the first
+//! [`LISTED`] entries; every count is of all of them.
+
+use super::recorder::Recorder;
+use crate::FastMap;
+use crate::model::migration::MigrationTotals;
+use crate::model::{LedgerCell, LedgerKey, PaymentRow};
+use crate::scenario::{GroupKind, Insurance, NEW, OLD, Spec};
+use crate::time::SimTime;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// Entries kept in each list of the report (the counts are of all).
+pub(crate) const LISTED: usize = 1000;
+
+/// What the checks read.
+pub(crate) struct CutoverInput<'a> {
+    pub spec: &'a Spec,
+    pub recorder: &'a Recorder,
+    /// Every payment the old and the new system hold at the end.
+    pub books: Result<[Vec<PaymentRow>; 2], String>,
+    /// What the migration step reported, if it ran.
+    pub migration: Option<MigrationTotals>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct CutoverReport {
+    pub systems: Vec<SystemReport>,
+    pub in_flight_at_stops: Vec<StopReport>,
+    pub lost_answers: LostAnswersReport,
+    pub migration: MigrationReport,
+    pub acknowledged_after_stop: Listed<PaymentRef>,
+    pub double_charges: DoubleCharges,
+    pub lost_at_boundary: Listed<LostPayment>,
+    pub records_after_migration: RecordsAfterMigration,
+    /// Why the systems' books could not be read (then no check ran).
+    pub read_error: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct SystemReport {
+    pub name: String,
+    pub opens: Option<String>,
+    pub stops: Option<String>,
+    /// Payments taken by this system itself.
+    pub payments: u64,
+    pub payments_fen: i64,
+    /// Payments it holds by migration.
+    pub migrated_payments: u64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct StopReport {
+    pub at: String,
+    pub what: String,
+    /// Requests on a stopping channel started before the instant and answered after it.
+    pub in_flight: u64,
+    pub accepted: u64,
+    pub refused_suspended: u64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct LostAnswersReport {
+    pub total: u64,
+    /// Lost answers that were acceptances: money taken, payer not told.
+    pub acceptances: u64,
+    pub by_channel: BTreeMap<String, u64>,
+    /// Payments started again as a new order (a new key).
+    pub new_orders: u64,
+}
+
+/// A list whose first [`LISTED`] entries are kept; `count` is of all.
+#[derive(Clone, Debug, Serialize)]
+pub struct Listed<T> {
+    pub count: u64,
+    pub listed: Vec<T>,
+}
+
+impl<T> Default for Listed<T> {
+    fn default() -> Self {
+        Listed { count: 0, listed: Vec::new() }
+    }
+}
+
+impl<T> Listed<T> {
+    fn push(&mut self, t: T) {
+        self.count += 1;
+        if self.listed.len() < LISTED {
+            self.listed.push(t);
+        }
+    }
+}
+
+/// One payment as the report names it.
+#[derive(Clone, Debug, Serialize)]
+pub struct PaymentRef {
+    pub system: String,
+    pub payment_id: u64,
+    pub key: String,
+    pub payer_id: u32,
+    pub group: &'static str,
+    pub league: String,
+    pub channel: String,
+    pub period: String,
+    pub items_fen: BTreeMap<&'static str, i64>,
+    pub accepted_at: String,
+    /// The old system's id, for a migrated copy.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub origin: Option<u64>,
+}
+
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct MigrationReport {
+    pub ran: bool,
+    pub at: Option<String>,
+    #[serde(flatten)]
+    pub totals: MigrationTotals,
+    /// Old payments checked (all of them).
+    pub checked: u64,
+    /// Old payments the new system does not hold.
+    pub missing: u64,
+    /// Extra copies of old payments in the new system.
+    pub duplicated: u64,
+    /// Copies whose payer, league, amounts or period differ from the old payment.
+    pub differing: u64,
+    /// Copies naming an old payment the old system does not have.
+    pub unknown_origin: u64,
+    pub mismatched_cells: u64,
+    /// Cells where the copies' count or sum differs from the old system's.
+    pub cells: Vec<MigrationCell>,
+    /// Each payment the migration got wrong.
+    pub differences: Listed<MigrationDifference>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct MigrationCell {
+    pub league: String,
+    pub group: &'static str,
+    pub insurance: &'static str,
+    pub old_count: u64,
+    pub old_fen: i64,
+    pub migrated_count: u64,
+    pub migrated_fen: i64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct MigrationDifference {
+    /// "missing", "duplicated", "differs" or "unknown_origin".
+    pub problem: &'static str,
+    /// The fields that differ ("payer", "group", "league", "items", "period").
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<&'static str>,
+    pub old: Option<PaymentRef>,
+    pub new: Option<PaymentRef>,
+}
+
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct DoubleCharges {
+    /// Payments that charged a payer's insurance type for a month already paid.
+    pub count: u64,
+    /// By the channel of the second payment.
+    pub by_channel: BTreeMap<String, u64>,
+    pub listed: Vec<DoubleCharge>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct DoubleCharge {
+    pub payer_id: u32,
+    pub insurance: Vec<&'static str>,
+    pub first: PaymentRef,
+    pub second: PaymentRef,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct LostPayment {
+    /// "not_migrated" (the old system took it; the new one does not hold it) or
+    /// "in_no_ledger" (acknowledged to the payer; no system holds its key).
+    pub reason: &'static str,
+    pub key: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub payment: Option<PaymentRef>,
+}
+
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct RecordsAfterMigration {
+    pub old_payments: u64,
+    /// Found among the payer's records in the new system, visible within the timeline.
+    pub found: u64,
+    pub missing: u64,
+}
+
+/// The figures the summary and the gates read.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct CutoverFigures {
+    pub migration_mismatched_cells: u64,
+    pub double_charges: u64,
+    pub lost_at_boundary: u64,
+}
+
+impl CutoverReport {
+    pub(crate) fn figures(&self) -> CutoverFigures {
+        CutoverFigures {
+            migration_mismatched_cells: self.migration.mismatched_cells,
+            double_charges: self.double_charges.count,
+            lost_at_boundary: self.lost_at_boundary.count,
+        }
+    }
+}
+
+fn items_map(items: &crate::population::Items) -> BTreeMap<&'static str, i64> {
+    Insurance::ALL.iter().filter(|i| items[i.index()] != 0).map(|i| (i.as_str(), items[i.index()])).collect()
+}
+
+fn payment_ref(spec: &Spec, system: &str, r: &PaymentRow) -> PaymentRef {
+    PaymentRef {
+        system: system.to_string(),
+        payment_id: r.payment,
+        key: r.key.to_text(),
+        payer_id: r.payer.id,
+        group: r.payer.group.as_str(),
+        league: spec.leagues.get(r.payer.league as usize).map_or_else(|| format!("#{}", r.payer.league), |l| l.name.clone()),
+        channel: spec.channels.get(r.channel as usize).map_or_else(|| format!("#{}", r.channel), |c| c.id.clone()),
+        period: r.period.to_text(),
+        items_fen: items_map(&r.items),
+        accepted_at: r.accepted_at.format(spec.calendar.offset),
+        origin: r.origin,
+    }
+}
+
+fn add_cells(into: &mut BTreeMap<LedgerKey, LedgerCell>, r: &PaymentRow) {
+    for ins in Insurance::ALL {
+        let a = r.items[ins.index()];
+        if a != 0 {
+            let c = into.entry((r.payer.league, r.payer.group, ins)).or_default();
+            c.count += 1;
+            c.sum_fen = c.sum_fen.saturating_add(a);
+        }
+    }
+}
+
+/// The fields in which a copy differs from the old payment.
+fn differing_fields(old: &PaymentRow, new: &PaymentRow) -> Vec<&'static str> {
+    let mut f = Vec::new();
+    if old.payer.id != new.payer.id {
+        f.push("payer");
+    }
+    if old.payer.group != new.payer.group {
+        f.push("group");
+    }
+    if old.payer.league != new.payer.league {
+        f.push("league");
+    }
+    if old.items != new.items {
+        f.push("items");
+    }
+    if old.period != new.period {
+        f.push("period");
+    }
+    f
+}
+
+/// Run every check.
+pub(crate) fn check(input: CutoverInput) -> Option<CutoverReport> {
+    let spec = input.spec;
+    let x = spec.cutover.as_ref()?;
+    let fmt = |t: SimTime| t.format(spec.calendar.offset);
+    let names = [x.systems[OLD as usize].name.as_str(), x.systems[NEW as usize].name.as_str()];
+    let tally = &input.recorder.cutover;
+    let in_flight_at_stops = x
+        .stops
+        .iter()
+        .zip(&tally.in_flight)
+        .map(|(s, t)| StopReport {
+            at: fmt(s.at),
+            what: s.what.clone(),
+            in_flight: t.in_flight,
+            accepted: t.accepted,
+            refused_suspended: t.refused_suspended,
+        })
+        .collect();
+    let lost_answers = LostAnswersReport {
+        total: tally.lost_by_channel.iter().sum(),
+        acceptances: tally.lost_acceptances,
+        by_channel: spec.channels.iter().zip(&tally.lost_by_channel).filter(|(_, n)| **n > 0).map(|(c, n)| (c.id.clone(), *n)).collect(),
+        new_orders: tally.new_orders,
+    };
+    let mut report = CutoverReport {
+        systems: x
+            .systems
+            .iter()
+            .map(|s| SystemReport {
+                name: s.name.clone(),
+                opens: s.opens.map(fmt),
+                stops: s.stops.map(fmt),
+                payments: 0,
+                payments_fen: 0,
+                migrated_payments: 0,
+            })
+            .collect(),
+        in_flight_at_stops,
+        lost_answers,
+        migration: MigrationReport {
+            ran: input.migration.is_some(),
+            at: x.migration.as_ref().map(|m| fmt(m.at)),
+            totals: input.migration.clone().unwrap_or_default(),
+            ..MigrationReport::default()
+        },
+        acknowledged_after_stop: Listed::default(),
+        double_charges: DoubleCharges::default(),
+        lost_at_boundary: Listed::default(),
+        records_after_migration: RecordsAfterMigration::default(),
+        read_error: None,
+    };
+    let [old, new] = match input.books {
+        Ok(b) => b,
+        Err(e) => {
+            report.read_error = Some(e);
+            return Some(report);
+        }
+    };
+    for (sys, rows) in report.systems.iter_mut().zip([&old, &new]) {
+        for r in rows {
+            if r.origin.is_some() {
+                sys.migrated_payments += 1;
+            } else {
+                sys.payments += 1;
+                sys.payments_fen = sys.payments_fen.saturating_add(r.items.iter().sum());
+            }
+        }
+    }
+    migration_checks(spec, names, &old, &new, &mut report);
+    if let Some(stops) = x.systems[OLD as usize].stops {
+        for r in old.iter().filter(|r| r.accepted_at >= stops) {
+            report.acknowledged_after_stop.push(payment_ref(spec, names[0], r));
+        }
+    }
+    double_charges(spec, names, &old, &new, &mut report.double_charges);
+    // Acknowledged to a payer, held by no system.
+    let mut held: crate::FastSet<crate::model::IdemKey> = crate::FastSet::default();
+    held.extend(old.iter().chain(new.iter()).filter(|r| r.origin.is_none()).map(|r| r.key));
+    let mut unheld: Vec<_> = input.recorder.acknowledged().iter().filter(|k| !held.contains(k)).copied().collect();
+    unheld.sort();
+    for k in unheld {
+        report.lost_at_boundary.push(LostPayment { reason: "in_no_ledger", key: k.to_text(), payment: None });
+    }
+    Some(report)
+}
+
+fn migration_checks(spec: &Spec, names: [&str; 2], old: &[PaymentRow], new: &[PaymentRow], report: &mut CutoverReport) {
+    let m = &mut report.migration;
+    // The copies of each old payment, by the old id.
+    let mut copies: FastMap<u64, Vec<usize>> = FastMap::default();
+    for (i, r) in new.iter().enumerate() {
+        if let Some(o) = r.origin {
+            copies.entry(o).or_default().push(i);
+        }
+    }
+    let mut old_cells = BTreeMap::new();
+    let mut new_cells = BTreeMap::new();
+    let mut old_ids = crate::FastSet::default();
+    let end = spec.end;
+    let rec = &mut report.records_after_migration;
+    for r in old {
+        m.checked += 1;
+        rec.old_payments += 1;
+        old_ids.insert(r.payment);
+        add_cells(&mut old_cells, r);
+        let found = copies.get(&r.payment).map(Vec::as_slice).unwrap_or(&[]);
+        match found {
+            [] => {
+                m.missing += 1;
+                rec.missing += 1;
+                m.differences.push(MigrationDifference {
+                    problem: "missing",
+                    fields: Vec::new(),
+                    old: Some(payment_ref(spec, names[0], r)),
+                    new: None,
+                });
+                report.lost_at_boundary.push(LostPayment {
+                    reason: "not_migrated",
+                    key: r.key.to_text(),
+                    payment: Some(payment_ref(spec, names[0], r)),
+                });
+            }
+            [first, rest @ ..] => {
+                let c = &new[*first];
+                let fields = differing_fields(r, c);
+                if c.payer.id == r.payer.id && c.visible_at < end {
+                    rec.found += 1;
+                } else {
+                    rec.missing += 1;
+                }
+                if !fields.is_empty() {
+                    m.differing += 1;
+                    m.differences.push(MigrationDifference {
+                        problem: "differs",
+                        fields,
+                        old: Some(payment_ref(spec, names[0], r)),
+                        new: Some(payment_ref(spec, names[1], c)),
+                    });
+                }
+                for extra in rest {
+                    m.duplicated += 1;
+                    m.differences.push(MigrationDifference {
+                        problem: "duplicated",
+                        fields: Vec::new(),
+                        old: Some(payment_ref(spec, names[0], r)),
+                        new: Some(payment_ref(spec, names[1], &new[*extra])),
+                    });
+                }
+            }
+        }
+    }
+    for r in new.iter().filter(|r| r.origin.is_some()) {
+        add_cells(&mut new_cells, r);
+        if r.origin.is_some_and(|o| !old_ids.contains(&o)) {
+            m.unknown_origin += 1;
+            m.differences.push(MigrationDifference {
+                problem: "unknown_origin",
+                fields: Vec::new(),
+                old: None,
+                new: Some(payment_ref(spec, names[1], r)),
+            });
+        }
+    }
+    let keys: std::collections::BTreeSet<LedgerKey> = old_cells.keys().chain(new_cells.keys()).copied().collect();
+    for k in keys {
+        let (a, b) = (old_cells.get(&k).copied().unwrap_or_default(), new_cells.get(&k).copied().unwrap_or_default());
+        if a != b {
+            m.mismatched_cells += 1;
+            let (league, group, ins): (u8, GroupKind, Insurance) = k;
+            m.cells.push(MigrationCell {
+                league: spec.leagues.get(league as usize).map_or_else(|| format!("#{league}"), |l| l.name.clone()),
+                group: group.as_str(),
+                insurance: ins.as_str(),
+                old_count: a.count,
+                old_fen: a.sum_fen,
+                migrated_count: b.count,
+                migrated_fen: b.sum_fen,
+            });
+        }
+    }
+}
+
+/// Every payment charging a payer's insurance type for a month an earlier payment of the
+/// payer (in either system, under any key, on any channel) already charged.
+fn double_charges(spec: &Spec, names: [&str; 2], old: &[PaymentRow], new: &[PaymentRow], out: &mut DoubleCharges) {
+    // Payments of their own (migrated copies are the old payments again), by payer, in the
+    // order they were taken (old system first on equal instants).
+    let mut own: Vec<(u32, SimTime, usize, &PaymentRow)> = old
+        .iter()
+        .map(|r| (0usize, r))
+        .chain(new.iter().map(|r| (1usize, r)))
+        .filter(|(_, r)| r.origin.is_none())
+        .map(|(s, r)| (r.payer.id, r.accepted_at, s, r))
+        .collect();
+    own.sort_by(|a, b| (a.0, a.1, a.2, a.3.payment).cmp(&(b.0, b.1, b.2, b.3.payment)));
+    let mut i = 0;
+    while i < own.len() {
+        let mut j = i;
+        while j < own.len() && own[j].0 == own[i].0 {
+            j += 1;
+        }
+        let payer = &own[i..j];
+        for (k, (_, _, s2, second)) in payer.iter().enumerate() {
+            let earlier = payer[..k].iter().find(|(_, _, _, first)| {
+                first.period.overlaps(&second.period) && first.items.iter().zip(&second.items).any(|(a, b)| *a != 0 && *b != 0)
+            });
+            if let Some((_, _, s1, first)) = earlier {
+                out.count += 1;
+                let ch = spec.channels.get(second.channel as usize).map_or_else(|| format!("#{}", second.channel), |c| c.id.clone());
+                *out.by_channel.entry(ch).or_default() += 1;
+                if out.listed.len() < LISTED {
+                    let insurance =
+                        Insurance::ALL.iter().filter(|i| first.items[i.index()] != 0 && second.items[i.index()] != 0).map(|i| i.as_str()).collect();
+                    out.listed.push(DoubleCharge {
+                        payer_id: second.payer.id,
+                        insurance,
+                        first: payment_ref(spec, names[*s1], first),
+                        second: payment_ref(spec, names[*s2], second),
+                    });
+                }
+            }
+        }
+        i = j;
+    }
+}
