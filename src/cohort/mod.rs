@@ -243,7 +243,7 @@ impl<H: HostEvent> Cohort<H> {
         debug_assert!(self.in_flight > 0, "answer without a job in flight");
         self.in_flight -= 1;
         self.recorder.outcome(now, j.phase as usize, &j.req, resp, timing);
-        self.recorder.crossed_stops(j.started, now, &j.req, resp);
+        self.recorder.cutover_outcome(j.started, now, &j.req, resp);
         match j.owner {
             Owner::Agent(idx) => {
                 // The payer may never get the answer (the scenario's chance for the channel

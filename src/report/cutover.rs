@@ -47,6 +47,9 @@ pub struct CutoverReport {
     pub migration: MigrationReport,
     pub acknowledged_after_stop: Listed<PaymentRef>,
     pub double_charges: DoubleCharges,
+    /// Payments the systems refused as already paid (each a double charge a system checking
+    /// keys only would have taken).
+    pub refused_already_paid: u64,
     pub lost_at_boundary: Listed<LostPayment>,
     pub records_after_migration: RecordsAfterMigration,
     /// Why the systems' books could not be read (then no check ran).
@@ -323,6 +326,7 @@ pub(crate) fn check(input: CutoverInput) -> Option<CutoverReport> {
         },
         acknowledged_after_stop: Listed::default(),
         double_charges: DoubleCharges::default(),
+        refused_already_paid: tally.already_paid,
         lost_at_boundary: Listed::default(),
         records_after_migration: RecordsAfterMigration::default(),
         read_error: None,

@@ -128,6 +128,8 @@ pub(crate) struct CutoverTally {
     pub lost_acceptances: u64,
     /// Payments started as a new order (a new key) after a lost answer or a "no record".
     pub new_orders: u64,
+    /// Payments refused as already paid (under another key or channel).
+    pub already_paid: u64,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -199,10 +201,13 @@ impl Recorder {
         }
     }
 
-    /// An answer to a request started at `started` reached its owner at `now`: count it
-    /// against every stop it crossed.
-    pub(crate) fn crossed_stops(&mut self, started: SimTime, now: SimTime, req: &Request, resp: &Response) {
+    /// An answer to a request started at `started` reached its owner at `now`: what the
+    /// cutover's counts take of it (the stops it crossed, a refusal as already paid).
+    pub(crate) fn cutover_outcome(&mut self, started: SimTime, now: SimTime, req: &Request, resp: &Response) {
         let Some(x) = &self.spec.cutover else { return };
+        if matches!(resp, Response::AlreadyPaid) {
+            self.cutover.already_paid += 1;
+        }
         for (i, stop) in x.stops.iter().enumerate() {
             if started < stop.at && stop.at <= now && stop.channels.get(req.channel() as usize).copied().unwrap_or(false) {
                 let t = &mut self.cutover.in_flight[i];
@@ -295,6 +300,7 @@ impl Recorder {
             }
             a.lost_acceptances += b.lost_acceptances;
             a.new_orders += b.new_orders;
+            a.already_paid += b.already_paid;
         }
         m.violations.sort_by_key(|v| v.at);
         m.violations.truncate(VIOLATIONS_KEPT);
