@@ -466,4 +466,41 @@ mod tests {
         }
         assert!(checked > 20, "only {checked} payers looked up");
     }
+
+    #[test]
+    fn a_lost_answer_leads_to_the_same_key_a_new_order_or_a_look_up() {
+        let spec = Arc::new(scenario::parse("c.json", include_str!("../../scenarios/cutover-2021-ci.json")).unwrap());
+        let d = Demand::new(spec.clone(), 11);
+        let now = at("2021-05-06T10:00:00+08:00");
+        let lost = Response::Error { kind: crate::model::Failure::AnswerLost };
+        let (mut same, mut new_order, mut lookup) = (0, 0, 0);
+        for (mut a, _) in agents(&spec, &d, 400).into_iter().filter(|(a, _)| a.stage == Stage::Pay) {
+            let key = a.key();
+            let Next::At(t) = a.on_response(&d, now, &lost) else { continue };
+            assert!(t >= now);
+            match a.stage {
+                Stage::Pay if a.key() == key => same += 1,
+                Stage::Pay => new_order += 1,
+                Stage::Lookup => {
+                    lookup += 1;
+                    assert!(a.verifying);
+                    // "No record": not paid, so a new order; records: it went through.
+                    let mut b = a.clone();
+                    assert!(matches!(b.on_response(&d, t, &Response::NoRecord), Next::At(_)));
+                    assert_eq!(b.stage, Stage::Pay);
+                    assert_ne!(b.key(), key);
+                    let mut c = a.clone();
+                    let records = Response::Records { payments: 1, latest: None };
+                    assert_eq!(c.on_response(&d, t, &records), Next::Finished);
+                    assert!(c.paid && c.stage == Stage::Done);
+                }
+                s => panic!("unexpected stage {s:?}"),
+            }
+        }
+        assert!(same > 20 && new_order > 20 && lookup > 20, "same {same}, new order {new_order}, look-up {lookup}");
+        // Told it was paid already, the payer stops.
+        let (mut a, _) = agents(&spec, &d, 50).into_iter().find(|(a, _)| a.stage == Stage::Pay).unwrap();
+        assert_eq!(a.on_response(&d, now, &Response::AlreadyPaid), Next::Finished);
+        assert!(a.paid);
+    }
 }

@@ -35,12 +35,12 @@ impl Period {
     }
 
     /// The first month as "YYYY-MM".
-    pub(crate) fn first_text(&self) -> String {
+    pub(crate) fn first_text(self) -> String {
         format!("{:04}-{:02}", self.first / 12, self.first % 12 + 1)
     }
 
     /// "YYYY-MM" (one month) or "YYYY-MM+N" (N months from it); "" if unknown.
-    pub(crate) fn to_text(&self) -> String {
+    pub(crate) fn to_text(self) -> String {
         match self.months {
             0 => String::new(),
             1 => self.first_text(),

@@ -309,3 +309,123 @@ proptest! {
         }
     }
 }
+
+fn cutover_spec() -> Spec {
+    scenario::parse("cutover-2021-ci.json", include_str!("../../scenarios/cutover-2021-ci.json")).expect("cutover-2021-ci is valid")
+}
+
+fn pay_for(spec: &Spec, id: u32, key: u128, amount: i64, channel: &str, period: Period) -> Request {
+    match pay(spec, id, key, amount, channel) {
+        Request::Pay { key, payer, channel, items, special, assessment, .. } => Request::Pay { key, payer, channel, items, period, special, assessment },
+        _ => unreachable!("pay builds a payment"),
+    }
+}
+
+fn month(m: u32) -> Period {
+    Period { first: Period::month(2021, m), months: 1 }
+}
+
+#[test]
+fn the_new_system_refuses_a_fee_paid_twice_under_another_key_or_channel() {
+    let s = cutover_spec();
+    let mut sys = Systems::from_spec(&s, Arc::new(Rules::from_spec(&s)), Faults::default());
+    let may = at("2021-05-06T10:00:00+08:00");
+    let first = sys.handle(may, crate::scenario::NEW, &pay_for(&s, 1, 1, 100, "wechat", month(5)));
+    assert!(matches!(first, Response::Accepted { replayed: false, .. }), "{first:?}");
+    // Another key, another channel, the same payer, insurance and month.
+    assert_eq!(sys.handle(may, crate::scenario::NEW, &pay_for(&s, 1, 2, 100, "alipay", month(5))), Response::AlreadyPaid);
+    // A period that overlaps (a year holding May) is the same fee too; another month is not.
+    let year = Period { first: Period::month(2021, 1), months: 12 };
+    assert_eq!(sys.handle(may, crate::scenario::NEW, &pay_for(&s, 1, 3, 100, "wechat", year)), Response::AlreadyPaid);
+    assert!(matches!(sys.handle(may, crate::scenario::NEW, &pay_for(&s, 1, 4, 100, "wechat", month(6))), Response::Accepted { .. }));
+    // The same key replays, it does not count as a second payment.
+    assert!(matches!(sys.handle(may, crate::scenario::NEW, &pay_for(&s, 1, 1, 100, "wechat", month(5))), Response::Accepted { replayed: true, .. }));
+    // Keys only: the second payment is taken.
+    let naive = Faults { naive_dedup: true, ..Faults::default() };
+    let mut sys = Systems::from_spec(&s, Arc::new(Rules::from_spec(&s)), naive);
+    sys.handle(may, crate::scenario::NEW, &pay_for(&s, 1, 1, 100, "wechat", month(5)));
+    assert!(matches!(sys.handle(may, crate::scenario::NEW, &pay_for(&s, 1, 2, 100, "alipay", month(5))), Response::Accepted { replayed: false, .. }));
+}
+
+#[test]
+fn each_system_keeps_to_its_window_and_its_id_space() {
+    let s = cutover_spec();
+    let mut sys = Systems::from_spec(&s, Arc::new(Rules::from_spec(&s)), Faults::default());
+    let (old, new) = (crate::scenario::OLD, crate::scenario::NEW);
+    let opens = at("2021-05-01T00:00:00+08:00");
+    let april = at("2021-04-20T10:00:00+08:00");
+    let a = sys.handle(april, old, &pay_for(&s, 1, 1, 100, "tax_hall", month(4)));
+    assert_eq!(a, Response::Accepted { payment: TargetId::Num(1), replayed: false });
+    // The new system is not open in April; the old one, once stopped, names the new one's opening.
+    assert_eq!(sys.handle(april, new, &pay_for(&s, 2, 2, 100, "tax_hall", month(4))), Response::Suspended { resume_at: Some(opens) });
+    let after_stop = at("2021-04-24T00:00:00+08:00");
+    assert_eq!(sys.handle(after_stop, old, &pay_for(&s, 3, 3, 100, "tax_hall", month(4))), Response::Suspended { resume_at: Some(opens) });
+    let b = sys.handle(at("2021-05-06T10:00:00+08:00"), new, &pay_for(&s, 4, 4, 100, "tax_hall", month(5)));
+    assert_eq!(b, Response::Accepted { payment: TargetId::Num(900_000_000_000 + 2), replayed: false }, "after the migrated payment");
+    // Faulty: the old system acknowledges after its stop.
+    let f = Faults { accept_after_stop: true, ..Faults::default() };
+    let mut sys = Systems::from_spec(&s, Arc::new(Rules::from_spec(&s)), f);
+    assert!(matches!(sys.handle(after_stop, old, &pay_for(&s, 3, 3, 100, "tax_hall", month(4))), Response::Accepted { .. }));
+}
+
+#[test]
+fn migrated_payments_and_assessments_are_found_under_the_old_ids() {
+    let s = cutover_spec();
+    let mut sys = Systems::from_spec(&s, Arc::new(Rules::from_spec(&s)), Faults::default());
+    let (old, new) = (crate::scenario::OLD, crate::scenario::NEW);
+    let april = at("2021-04-20T10:00:00+08:00");
+    let ch = s.channel_index("tax_hall").unwrap();
+    let p = payer(9);
+    let Response::Accepted { payment, .. } = sys.handle(april, old, &pay_for(&s, 9, 1, 100, "tax_hall", month(4))) else { panic!() };
+    let assess = Request::Assess { payer: p, channel: ch, kind: SpecialKind::IndividualMonths, items: items(500) };
+    let Response::Assessed { assessment } = sys.handle(april, old, &assess) else { panic!() };
+    let may = at("2021-05-10T10:00:00+08:00");
+    // The first request decided after the migration's instant finds it done.
+    let look = sys.handle(may, new, &Request::Lookup { payer: p, channel: ch });
+    assert!(matches!(look, Response::Records { payments: 1, .. }), "{look:?}");
+    assert_eq!(sys.migration().map(|m| (m.payments_written, m.assessments_written)), Some((1, 1)));
+    let cert = sys.handle(may, new, &Request::Certificate { payer: p, channel: ch, payment: payment.clone() });
+    assert!(matches!(cert, Response::Certificate { .. }), "{cert:?}");
+    // The open assessment is honoured by the new system under the old id.
+    let special = Request::Pay {
+        key: IdemKey(77),
+        payer: p,
+        channel: ch,
+        items: items(500),
+        period: month(5),
+        special: true,
+        assessment: Some(assessment),
+    };
+    assert!(matches!(sys.handle(may, new, &special), Response::Accepted { replayed: false, .. }));
+    // The April fee is paid already: a second payment for it is refused in May.
+    assert_eq!(sys.handle(may, new, &pay_for(&s, 9, 5, 100, "wechat", month(4))), Response::AlreadyPaid);
+    let [o, n] = sys.books();
+    assert_eq!(o.len(), 1);
+    assert_eq!(n.iter().filter(|r| r.origin == payment.num()).count(), 1);
+}
+
+#[test]
+fn look_ups_before_the_record_shows_say_no_record_without_the_instant() {
+    let s = cutover_spec();
+    let mut sys = Systems::from_spec(&s, Arc::new(Rules::from_spec(&s)), Faults::default());
+    let new = crate::scenario::NEW;
+    let ch = s.channel_index("wechat").unwrap();
+    let may = at("2021-05-06T10:00:00+08:00");
+    sys.handle(may, new, &pay_for(&s, 5, 1, 100, "wechat", month(5)));
+    assert_eq!(sys.handle(may.plus_micros(60_000_000), new, &Request::Lookup { payer: payer(5), channel: ch }), Response::NoRecord);
+    let later = at("2021-05-20T10:00:00+08:00");
+    assert!(matches!(sys.handle(later, new, &Request::Lookup { payer: payer(5), channel: ch }), Response::Records { payments: 1, .. }));
+}
+
+#[test]
+fn a_key_is_forgotten_after_its_lifetime() {
+    let s = spec();
+    let policy = Policy { key_ttl_micros: Some(3_600_000_000), ..Policy::default() };
+    let mut m = Model::with_policy(Arc::new(Rules::from_spec(&s)), policy);
+    let t = at("2021-05-06T10:00:00+08:00");
+    assert!(matches!(m.handle(t, &pay(&s, 1, 1, 100, "wechat")), Response::Accepted { replayed: false, .. }));
+    assert!(matches!(m.handle(t.plus_micros(1_000_000), &pay(&s, 1, 1, 100, "wechat")), Response::Accepted { replayed: true, .. }));
+    // Two hours later the same key is a new payment: the system charges twice.
+    assert!(matches!(m.handle(t.plus_micros(7_200_000_000), &pay(&s, 1, 1, 100, "wechat")), Response::Accepted { replayed: false, .. }));
+    assert_eq!(m.payments_accepted(), 2);
+}

@@ -357,11 +357,15 @@ pub(crate) fn check(input: CutoverInput) -> Option<CutoverReport> {
     double_charges(spec, names, &old, &new, &mut report.double_charges);
     // Acknowledged to a payer, held by no system.
     let mut held: crate::FastSet<crate::model::IdemKey> = crate::FastSet::default();
-    held.extend(old.iter().chain(new.iter()).filter(|r| r.origin.is_none()).map(|r| r.key));
+    for (system, rows) in [(OLD, &old), (NEW, &new)] {
+        held.extend(rows.iter().filter(|r| r.origin.is_none()).map(|r| super::recorder::book_key(system, r.key)));
+    }
     let mut unheld: Vec<_> = input.recorder.acknowledged().iter().filter(|k| !held.contains(k)).copied().collect();
     unheld.sort();
     for k in unheld {
-        report.lost_at_boundary.push(LostPayment { reason: "in_no_ledger", key: k.to_text(), payment: None });
+        // The key as the payer sent it (the book marks the system in its top bit).
+        let sent = crate::model::IdemKey(k.0 & !(1u128 << 127));
+        report.lost_at_boundary.push(LostPayment { reason: "in_no_ledger", key: sent.to_text(), payment: None });
     }
     Some(report)
 }
@@ -474,7 +478,7 @@ fn double_charges(spec: &Spec, names: [&str; 2], old: &[PaymentRow], new: &[Paym
         .filter(|(_, r)| r.origin.is_none())
         .map(|(s, r)| (r.payer.id, r.accepted_at, s, r))
         .collect();
-    own.sort_by(|a, b| (a.0, a.1, a.2, a.3.payment).cmp(&(b.0, b.1, b.2, b.3.payment)));
+    own.sort_by_key(|a| (a.0, a.1, a.2, a.3.payment));
     let mut i = 0;
     while i < own.len() {
         let mut j = i;

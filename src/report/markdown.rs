@@ -100,6 +100,20 @@ pub fn short(r: &Report) -> String {
             l.audit.disagreements
         );
     }
+    if let Some(c) = &r.cutover {
+        let m = &c.migration;
+        let _ = writeln!(
+            o,
+            "cutover: migration {} ({} of {} old payments differ, {} cells), double charges {}, lost at the boundary {}, acknowledged after the stop {}",
+            if m.ran { "ran" } else { "did not run" },
+            m.missing + m.duplicated + m.differing + m.unknown_origin,
+            m.checked,
+            m.mismatched_cells,
+            c.double_charges.count,
+            c.lost_at_boundary.count,
+            c.acknowledged_after_stop.count
+        );
+    }
     let failed: Vec<_> = r.gates.iter().filter(|g| !g.passed).collect();
     if r.gates.is_empty() {
         let _ = writeln!(o, "gates: none defined");
@@ -131,8 +145,115 @@ pub fn render(r: &Report) -> String {
     busiest_hours(&mut o, r);
     batches(&mut o, r);
     ledger(&mut o, r);
+    cutover(&mut o, r);
     gates(&mut o, r);
     o
+}
+
+/// Rows of each list shown in the summary (report.json lists more).
+const CUTOVER_ROWS: usize = 20;
+
+fn payment(p: &super::cutover::PaymentRef) -> String {
+    let amount: i64 = p.items_fen.values().sum();
+    format!(
+        "{} #{} key {} payer {} ({}, {}) {} period {} {} yuan at {}",
+        p.system,
+        p.payment_id,
+        p.key,
+        p.payer_id,
+        p.group,
+        p.league,
+        p.channel,
+        p.period,
+        yuan(amount),
+        p.accepted_at
+    )
+}
+
+fn cutover(o: &mut String, r: &Report) {
+    let Some(c) = &r.cutover else { return };
+    let _ = writeln!(o, "
+## Cutover
+
+| system | opens | stops | payments taken | yuan | migrated in |
+|---|---|---|---:|---:|---:|");
+    for s in &c.systems {
+        let _ = writeln!(
+            o,
+            "| {} | {} | {} | {} | {} | {} |",
+            s.name,
+            s.opens.as_deref().unwrap_or("-"),
+            s.stops.as_deref().unwrap_or("-"),
+            s.payments,
+            yuan(s.payments_fen),
+            s.migrated_payments
+        );
+    }
+    let _ = writeln!(o, "
+In flight at each stop (started before, answered after):
+
+| at | what stops | in flight | accepted | refused as suspended |
+|---|---|---:|---:|---:|");
+    for s in &c.in_flight_at_stops {
+        let _ = writeln!(o, "| {} | {} | {} | {} | {} |", s.at, s.what, s.in_flight, s.accepted, s.refused_suspended);
+    }
+    let l = &c.lost_answers;
+    let _ = writeln!(
+        o,
+        "
+Answers lost on the way: {} ({} of them acceptances: money taken, payer not told); payments started again as a new order: {}; refused as already paid: {}.",
+        l.total, l.acceptances, l.new_orders, c.refused_already_paid
+    );
+    let m = &c.migration;
+    let _ = writeln!(
+        o,
+        "
+Migration{}: {} batches, {} payments read, {} written, {} open assessments. Of {} old payments: {} missing, {} extra copies, {} differing, {} copies of unknown origin; {} ledger cells differ. Records found after migration: {} of {}.",
+        m.at.as_ref().map(|a| format!(" at {a}")).unwrap_or_default(),
+        m.totals.batches,
+        m.totals.payments_read,
+        m.totals.payments_written,
+        m.totals.assessments_written,
+        m.checked,
+        m.missing,
+        m.duplicated,
+        m.differing,
+        m.unknown_origin,
+        m.mismatched_cells,
+        c.records_after_migration.found,
+        c.records_after_migration.old_payments
+    );
+    if let Some(f) = m.totals.fault {
+        let _ = writeln!(o, "
+The migration ran with the fault `{f}` injected.");
+    }
+    for d in m.differences.listed.iter().take(CUTOVER_ROWS) {
+        let what = d.old.as_ref().or(d.new.as_ref()).map(payment).unwrap_or_default();
+        let fields = if d.fields.is_empty() { String::new() } else { format!(" ({})", d.fields.join(", ")) };
+        let _ = writeln!(o, "- {}{}: {}", d.problem, fields, what);
+    }
+    let _ = writeln!(o, "
+Double charges (a second payment for a payer, insurance type and month, any key or channel): {}.", c.double_charges.count);
+    for (ch, n) in &c.double_charges.by_channel {
+        let _ = writeln!(o, "- on {ch}: {n}");
+    }
+    for d in c.double_charges.listed.iter().take(CUTOVER_ROWS) {
+        let _ = writeln!(o, "- payer {} ({}): {} then {}", d.payer_id, d.insurance.join(", "), payment(&d.first), payment(&d.second));
+    }
+    let _ = writeln!(o, "
+Lost at the boundary (money taken or acknowledged, in no ledger after the switch): {}.", c.lost_at_boundary.count);
+    for p in c.lost_at_boundary.listed.iter().take(CUTOVER_ROWS) {
+        let _ = writeln!(o, "- {}: {}", p.reason, p.payment.as_ref().map(payment).unwrap_or_else(|| format!("key {}", p.key)));
+    }
+    let _ = writeln!(o, "
+Acknowledged by the old system after it stopped: {}.", c.acknowledged_after_stop.count);
+    for p in c.acknowledged_after_stop.listed.iter().take(CUTOVER_ROWS) {
+        let _ = writeln!(o, "- {}", payment(p));
+    }
+    if let Some(e) = &c.read_error {
+        let _ = writeln!(o, "
+The systems' books could not be read, so no check ran: {e}");
+    }
 }
 
 /// Busiest hours listed in the summary.

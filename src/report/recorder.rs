@@ -7,7 +7,7 @@
 
 use crate::FastSet;
 use crate::model::{IdemKey, LedgerCell, LedgerKey, Operation, Request, Response, Rules};
-use crate::scenario::{GroupKind, Insurance, Spec};
+use crate::scenario::{GroupKind, Insurance, Spec, SystemIdx};
 use crate::time::{MICROS_PER_DAY, MICROS_PER_HOUR, SimTime};
 use hdrhistogram::Histogram;
 use std::collections::BTreeMap;
@@ -146,6 +146,12 @@ struct BacklogStep {
     /// A payer joined the backlog (else: one left it).
     joined: bool,
     gave_up: bool,
+}
+
+/// A key as the book holds it: the key itself for the first (or only) system, with the top
+/// bit set for the second (the keys the tool makes never set it).
+pub(crate) fn book_key(system: SystemIdx, key: IdemKey) -> IdemKey {
+    IdemKey(key.0 | ((system as u128 & 1) << 127))
 }
 
 /// A ledger cell's place in a dense table: league, then payer group, then insurance type.
@@ -319,10 +325,16 @@ impl Recorder {
     /// Enter an acknowledged payment into the tool's own book, once per idempotency key.
     /// Returns false for a key already booked (or a request that is not a payment).
     pub(crate) fn book(&mut self, req: &Request) -> bool {
+        self.book_in(0, req)
+    }
+
+    /// [`Recorder::book`] for a payment acknowledged by `system`: each system has keys of
+    /// its own (the new one never saw the old one's), so the book holds a key once per system.
+    pub(crate) fn book_in(&mut self, system: SystemIdx, req: &Request) -> bool {
         let Request::Pay { key, payer, items, .. } = req else {
             return false;
         };
-        if !self.acknowledged.insert(*key) {
+        if !self.acknowledged.insert(book_key(system, *key)) {
             return false;
         }
         self.accepted += 1;
@@ -376,8 +388,8 @@ impl Recorder {
         }
     }
 
-    /// The answer to a request arrived at virtual instant `now`.
-    pub(crate) fn outcome(&mut self, now: SimTime, phase: usize, req: &Request, resp: &Response, timing: Timing) {
+    /// The answer to a request (sent to `system`) arrived at virtual instant `now`.
+    pub(crate) fn outcome(&mut self, now: SimTime, phase: usize, system: SystemIdx, req: &Request, resp: &Response, timing: Timing) {
         let Timing { response_micros, service_micros, decided_from } = timing;
         let latency = response_micros.clamp(1, LATENCY_MAX_MICROS);
         let hour = self.hour_index(now);
@@ -442,7 +454,7 @@ impl Recorder {
                     });
                 }
             }
-            self.book(req);
+            self.book_in(system, req);
         }
     }
 
@@ -614,7 +626,7 @@ mod tests {
             let req = pay(i as u32 + 1);
             p.attempt(t(100), 0, &req);
             let timing = Timing { response_micros: 1000 * (i as u64 + 1), service_micros: Some(500), decided_from: t(100) };
-            p.outcome(t(100), 0, &req, &Response::Accepted { payment: crate::model::TargetId::Num(1), replayed: false }, timing);
+            p.outcome(t(100), 0, 0, &req, &Response::Accepted { payment: crate::model::TargetId::Num(1), replayed: false }, timing);
         }
         assert_eq!(parts[0].backlog_peak, 2, "each part alone peaks lower");
         let m = Recorder::merge(spec.clone(), rules, parts);
@@ -635,5 +647,31 @@ mod tests {
         assert_eq!(cell.service_micros.as_ref().map(|h| h.len()), Some(2));
         let sum: i64 = m.expected_ledger().values().map(|c| c.sum_fen).sum();
         assert_eq!(sum, 300);
+    }
+
+    #[test]
+    fn requests_across_a_stop_are_counted_at_it() {
+        let spec = Arc::new(crate::scenario::parse("c.json", include_str!("../../scenarios/cutover-2021-ci.json")).unwrap());
+        let rules = Arc::new(Rules::from_spec(&spec));
+        let mut r = Recorder::new(spec.clone(), rules);
+        let stops = &spec.cutover.as_ref().unwrap().stops;
+        assert_eq!(stops.len(), 2, "the peripheral stop and the old system's");
+        let (peripheral, old_stops) = (stops[0].at, stops[1].at);
+        let wechat = spec.channel_index("wechat").unwrap();
+        let hall = spec.channel_index("tax_hall").unwrap();
+        let req = |channel| Request::Lookup { payer: PayerRef { id: 1, group: GroupKind::Flexible, league: 0 }, channel };
+        let s = |t: SimTime, secs: i64| t.plus_micros(secs * 1_000_000);
+        let suspended = Response::Suspended { resume_at: None };
+        // Across the peripheral stop on a peripheral channel: counted; on a hall: not.
+        r.cutover_outcome(s(peripheral, -1), s(peripheral, 1), &req(wechat), &suspended);
+        r.cutover_outcome(s(peripheral, -1), s(peripheral, 1), &req(hall), &suspended);
+        // Answered before, or started at the stop: not in flight across it.
+        r.cutover_outcome(s(old_stops, -2), s(old_stops, -1), &req(hall), &suspended);
+        r.cutover_outcome(old_stops, s(old_stops, 1), &req(hall), &suspended);
+        // Across the old system's stop on any channel.
+        r.cutover_outcome(s(old_stops, -1), old_stops, &req(hall), &Response::AlreadyPaid);
+        assert_eq!(r.cutover.in_flight[0], StopTally { in_flight: 1, accepted: 0, refused_suspended: 1 });
+        assert_eq!(r.cutover.in_flight[1], StopTally { in_flight: 1, accepted: 0, refused_suspended: 0 });
+        assert_eq!(r.cutover.already_paid, 1);
     }
 }
