@@ -49,6 +49,49 @@ pub enum Command {
     Serve(ServeArgs),
     /// Replay the scenario's demand in compressed real time against a target, open loop.
     Run(RunArgs),
+    /// Copy the old system's payments and open assessments into the new one (the reference
+    /// servers' admin endpoints), in batches, resumable after a crash.
+    Migrate(MigrateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct MigrateArgs {
+    /// The scenario of the cutover (its leagues, and the default batch size).
+    pub scenario: PathBuf,
+    /// The old system (`cutover serve --role old`), http://host:port.
+    #[arg(long)]
+    pub from: String,
+    /// The new system (`cutover serve --role new`), http://host:port.
+    #[arg(long)]
+    pub to: String,
+    /// Payments per batch (default: the scenario's `cutover.migration.batch_size`, else 500).
+    #[arg(long)]
+    pub batch_size: Option<usize>,
+    /// Where the migration notes how far it got, to go on from there after a crash
+    /// (default: reports/<scenario name>-migrate/state.json).
+    #[arg(long)]
+    pub state: Option<PathBuf>,
+    /// Bearer token of the servers' admin endpoints (or CUTOVER_ADMIN_TOKEN).
+    #[arg(long)]
+    pub admin_token: Option<String>,
+    /// Deliberately break the migration (for rehearsing the checks).
+    #[arg(long, value_enum)]
+    pub fault: Option<Fault>,
+    /// Stop right after sending this many payment batches, without noting the last: what a
+    /// crash there leaves (for rehearsing the resumption).
+    #[arg(long, hide = true)]
+    pub abort_after_batch: Option<u64>,
+    /// No progress lines on standard error.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Role {
+    /// The system that stops.
+    Old,
+    /// The system that opens.
+    New,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -96,6 +139,10 @@ pub struct ServeArgs {
     /// Requests handled at once; more are refused with 429.
     #[arg(long, default_value_t = 4096)]
     pub max_in_flight: usize,
+    /// Which system of the scenario's cutover to play (required for a scenario with a
+    /// `cutover` section, refused without one).
+    #[arg(long, value_enum)]
+    pub role: Option<Role>,
     /// Deliberately break a rule (repeatable; for rehearsing the auditor and the checks).
     #[arg(long, value_enum)]
     pub fault: Vec<Fault>,
@@ -119,11 +166,21 @@ pub enum TransportArg {
 pub struct RunArgs {
     pub scenario: PathBuf,
     /// Base address of the target (http://host:port).
-    #[arg(long, conflicts_with = "model", required_unless_present = "model")]
+    #[arg(long, conflicts_with_all = ["model", "old"], required_unless_present_any = ["model", "old"])]
     pub target: Option<String>,
-    /// Drive the in-process reference model in real time, no network.
+    /// A cutover's old system (http://host:port): a `cutover serve --role old` or a real
+    /// deployment (with --profile).
+    #[arg(long, conflicts_with = "model", requires = "new")]
+    pub old: Option<String>,
+    /// A cutover's new system (http://host:port), with --new-profile if it speaks another API.
+    #[arg(long, conflicts_with = "model", requires = "old")]
+    pub new: Option<String>,
+    /// Drive the in-process reference model (both systems of a cutover) in real time, no network.
     #[arg(long)]
     pub model: bool,
+    /// With --model: deliberately break the in-process systems (repeatable).
+    #[arg(long, value_enum, requires = "model")]
+    pub fault: Vec<Fault>,
     /// Virtual seconds per real second (1440: a day of the timeline per minute; default: the
     /// scenario's `run.time_scale`, else 1440).
     #[arg(long)]
@@ -160,9 +217,12 @@ pub struct RunArgs {
     #[arg(long)]
     pub rebase_now: bool,
     /// Target profile: how the contract's operations map onto the target's API (default:
-    /// the bundled contract, profiles/contract-v1.json).
+    /// the bundled contract, profiles/contract-v1.json); for a cutover, the old system's.
     #[arg(long)]
     pub profile: Option<PathBuf>,
+    /// The new system's profile (default: the bundled contract).
+    #[arg(long, requires = "new")]
+    pub new_profile: Option<PathBuf>,
     /// Admin token for the clock call (also CUTOVER_ADMIN_TOKEN).
     #[arg(long)]
     pub admin_token: Option<String>,

@@ -13,6 +13,7 @@ pub(crate) mod demand;
 pub(crate) mod dist;
 pub(crate) mod engine;
 pub mod live;
+pub mod migrate;
 pub mod model;
 pub mod population;
 pub mod report;

@@ -83,6 +83,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Serve(args) => serve(args),
         Command::Run(args) => run_live(args),
+        Command::Migrate(args) => migrate(args),
         Command::Simulate { scenario, seed, out, quiet, fault } => {
             let spec = Arc::new(load(&scenario)?);
             let seed = seed.unwrap_or(spec.raw.seed);
@@ -175,8 +176,23 @@ fn serve(args: cutover::cli::ServeArgs) -> anyhow::Result<ExitCode> {
         fault_accept_while_suspended: args.fault.contains(&cutover::cli::Fault::AcceptWhileSuspended),
         text_ids: args.text_ids,
         clock: VirtualClock::starting_now(start, args.time_scale),
+        system: None,
     };
-    let mut model = cutover::model::Model::new(Arc::new(cutover::model::Rules::from_spec(&spec)));
+    let system = match (&spec.cutover, args.role) {
+        (Some(_), None) => anyhow::bail!(
+            "--role: scenario {:?} has two systems (its `cutover` section): give --role old or --role new",
+            spec.raw.name
+        ),
+        (None, Some(_)) => anyhow::bail!("--role: scenario {:?} has one system (no `cutover` section)", spec.raw.name),
+        (Some(x), Some(role)) => {
+            let i = if role == cutover::cli::Role::Old { 0 } else { 1 };
+            cfg.system = Some(x.systems[i].name.clone());
+            i as u8
+        }
+        (None, None) => 0,
+    };
+    let rules = Arc::new(cutover::model::Rules::from_spec(&spec));
+    let mut model = cutover::model::system_model(&spec, rules, system, faults(&args.fault));
     let store = match &args.data {
         Some(dir) => {
             let mark = cutover::server::store::ScenarioMark { name: spec.raw.name.clone(), digest: spec.digest() };
@@ -212,6 +228,53 @@ fn serve(args: cutover::cli::ServeArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+fn migrate(args: cutover::cli::MigrateArgs) -> anyhow::Result<ExitCode> {
+    use cutover::cli::Fault;
+    use cutover::model::MigrationFault;
+    let spec = load(&args.scenario)?;
+    let fault = match args.fault {
+        None => None,
+        Some(Fault::MigrationDropBatch) => Some(MigrationFault::DropBatch),
+        Some(Fault::MigrationImportTwice) => Some(MigrationFault::ImportTwice),
+        Some(Fault::MigrationWrongLeague) => Some(MigrationFault::WrongLeague),
+        Some(f) => anyhow::bail!("--fault: {f:?} is not a fault of the migration (migration-drop-batch, migration-import-twice, migration-wrong-league)"),
+    };
+    let batch_size = args
+        .batch_size
+        .or_else(|| spec.cutover.as_ref().and_then(|x| x.migration.as_ref()).map(|m| m.batch_size as usize))
+        .unwrap_or(500);
+    if batch_size == 0 || batch_size > 10_000 {
+        anyhow::bail!("--batch-size: must be between 1 and 10000, got {batch_size}");
+    }
+    for (flag, url) in [("--from", &args.from), ("--to", &args.to)] {
+        if !url.starts_with("http://") {
+            anyhow::bail!("{flag}: must be an http:// URL, got {url:?}");
+        }
+    }
+    let state = args.state.clone().unwrap_or_else(|| PathBuf::from("reports").join(format!("{}-migrate", spec.raw.name)).join("state.json"));
+    let cfg = cutover::migrate::MigrateConfig {
+        from: args.from.trim_end_matches('/').to_string(),
+        to: args.to.trim_end_matches('/').to_string(),
+        batch_size,
+        state,
+        admin_token: args.admin_token.clone().or_else(|| std::env::var("CUTOVER_ADMIN_TOKEN").ok()).filter(|t| !t.is_empty()),
+        fault,
+        abort_after_batch: args.abort_after_batch,
+        progress: !args.quiet,
+    };
+    match runtime()?.block_on(cutover::migrate::migrate(&spec, &cfg))? {
+        cutover::migrate::Ended::Done(s) => {
+            say!("{}", serde_json::to_string_pretty(&s)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        cutover::migrate::Ended::Aborted(s) => {
+            say!("{}", serde_json::to_string_pretty(&s)?);
+            eprintln!("stopped after batch {} without noting it (--abort-after-batch); run again to go on", s.payment_batches);
+            Ok(ExitCode::from(3))
+        }
+    }
+}
+
 fn run_live(args: cutover::cli::RunArgs) -> anyhow::Result<ExitCode> {
     use cutover::live::run::{RunConfig, TransportKind};
     use cutover::live::target::{Api, Target};
@@ -228,18 +291,32 @@ fn run_live(args: cutover::cli::RunArgs) -> anyhow::Result<ExitCode> {
     }
     let seed = args.seed.unwrap_or(spec.raw.seed);
     let out = args.out.clone().unwrap_or_else(|| PathBuf::from("reports").join(format!("{}-run", spec.raw.name)));
-    let target = match (&args.target, args.model) {
-        (Some(url), false) => {
-            let api = match &args.profile {
-                Some(p) => Api::Profile(Arc::new(cutover::live::profile::Profile::load(p)?)),
-                None => Api::Contract,
-            };
-            Target::http(url, api).map_err(|e| anyhow::anyhow!(e))?
-        }
-        _ => Target::model(&spec),
+    let api = |profile: &Option<PathBuf>| -> anyhow::Result<Api> {
+        Ok(match profile {
+            Some(p) => Api::Profile(Arc::new(cutover::live::profile::Profile::load(p)?)),
+            None => Api::Contract,
+        })
     };
+    let (target, new_target) = match (&args.target, &args.old, &args.new) {
+        (Some(url), _, _) => (Target::http(url, api(&args.profile)?).map_err(|e| anyhow::anyhow!(e))?, None),
+        (None, Some(old), Some(new)) => {
+            let old = Target::http(old, api(&args.profile)?).map_err(|e| anyhow::anyhow!("--old: {e}"))?;
+            let new = Target::http(new, api(&args.new_profile)?).map_err(|e| anyhow::anyhow!("--new: {e}"))?;
+            (old, Some(new))
+        }
+        _ => (Target::model(&spec, faults(&args.fault)), None),
+    };
+    match (&spec.cutover, &args.target, &new_target) {
+        (Some(_), Some(_), _) => anyhow::bail!(
+            "--target: scenario {:?} has two systems (its `cutover` section): give --old URL --new URL, or --model",
+            spec.raw.name
+        ),
+        (None, _, Some(_)) => anyhow::bail!("--old/--new: scenario {:?} has one system (no `cutover` section): give --target", spec.raw.name),
+        _ => {}
+    }
     let cfg = RunConfig {
         target,
+        new_target,
         transport: match args.transport {
             cutover::cli::TransportArg::Http1 => TransportKind::Http1,
             cutover::cli::TransportArg::Hyper => TransportKind::Hyper,

@@ -13,7 +13,8 @@ pub(crate) const MICROS_PER_HOUR: i64 = 3_600 * MICROS_PER_SECOND;
 pub(crate) const MICROS_PER_DAY: i64 = 24 * MICROS_PER_HOUR;
 
 /// An instant, in microseconds since 1970-01-01T00:00:00Z.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
 pub struct SimTime(pub i64);
 
 impl SimTime {

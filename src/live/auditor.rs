@@ -10,7 +10,8 @@
 //! requests that quote them are checked against the right records.
 
 use crate::FastMap;
-use crate::model::{Model, Request, Response, Rules, TargetId};
+use crate::model::{Faults, Request, Response, Rules, Systems, TargetId};
+use crate::scenario::{OLD, SystemIdx};
 use crate::report::live::{AuditReport, Disagreement, KEPT};
 use crate::scenario::Spec;
 use crate::time::SimTime;
@@ -18,8 +19,8 @@ use std::sync::Arc;
 
 pub(super) struct Auditor {
     spec: Arc<Spec>,
-    rules: Arc<Rules>,
-    shadow: Model,
+    /// The reference systems (one, or a cutover's two, with the migration at its instant).
+    shadow: Systems,
     margin_micros: i64,
     /// The shadow's assessment id by the target's.
     assessment_ids: FastMap<TargetId, u64>,
@@ -35,8 +36,7 @@ impl Auditor {
     pub(super) fn new(spec: Arc<Spec>, margin_micros: i64) -> Auditor {
         let rules = Arc::new(Rules::from_spec(&spec));
         Auditor {
-            shadow: Model::new(rules.clone()),
-            rules,
+            shadow: Systems::from_spec(&spec, rules, Faults::default()),
             spec,
             margin_micros,
             assessment_ids: FastMap::default(),
@@ -60,33 +60,49 @@ impl Auditor {
         }
     }
 
-    /// The request with the target's ids replaced by the shadow's.
-    fn translate(&self, req: &Request) -> Request {
+    /// The request (to `system`) with the target's ids replaced by the shadow's. A payment
+    /// the old system took and the new one holds by migration is named by the old shadow's
+    /// id, which the new shadow knows as the copy's origin.
+    fn translate(&self, system: SystemIdx, req: &Request) -> Request {
         let mut r = req.clone();
         match &mut r {
             Request::Pay { assessment: Some(a), .. } => {
                 *a = TargetId::Num(self.assessment_ids.get(a).copied().unwrap_or(u64::MAX));
             }
             Request::Certificate { payer, payment, .. } => {
-                *payment = TargetId::Num(self.shadow.by_external_id(payer.id, payment).unwrap_or(u64::MAX));
+                let own = self.shadow.model(system).by_external_id(payer.id, payment);
+                let old = || (system != OLD).then(|| self.shadow.model(OLD).by_external_id(payer.id, payment)).flatten();
+                *payment = TargetId::Num(own.or_else(old).unwrap_or(u64::MAX));
             }
             _ => {}
         }
         r
     }
 
+    /// Whether the right answer to `req` at `t` from `system` is a refusal as suspended.
+    fn closed(&self, system: SystemIdx, req: &Request, t: SimTime) -> bool {
+        self.shadow.model(system).refuses_at(req, t)
+    }
+
     /// `decided_at`: the instant the target says it decided, used when it lies in the window.
-    pub(super) fn check(&mut self, req: &Request, got: &Response, sent: SimTime, received: SimTime, decided_at: Option<SimTime>) {
+    pub(super) fn check(
+        &mut self,
+        req: &Request,
+        system: SystemIdx,
+        got: &Response,
+        sent: SimTime,
+        received: SimTime,
+        decided_at: Option<SimTime>,
+    ) {
         if matches!(got, Response::Overloaded { .. } | Response::Error { .. }) {
             return; // the host's capacity or the transport, not a decision
         }
+        let system = system.min(self.shadow.len() as SystemIdx - 1);
         self.report.checked += 1;
-        let p = req.payer();
-        let c = req.channel();
         let lo = SimTime(sent.0 - self.margin_micros);
         let hi = received.plus_micros(self.margin_micros);
-        let closed_lo = self.rules.is_closed(c, p.group, p.league, lo);
-        let closed_hi = self.rules.is_closed(c, p.group, p.league, hi);
+        let closed_lo = self.closed(system, req, lo);
+        let closed_hi = self.closed(system, req, hi);
         if let Response::Suspended { .. } = got {
             if !(closed_lo || closed_hi) {
                 self.disagree("refused_while_open".into(), received, req, "a decision", "suspended");
@@ -99,11 +115,11 @@ impl Auditor {
             return;
         }
         let at = match decided_at {
-            Some(t) if t >= lo && t <= hi && !self.rules.is_closed(c, p.group, p.league, t) => t,
+            Some(t) if t >= lo && t <= hi && !self.closed(system, req, t) => t,
             _ if !closed_hi => hi,
             _ => lo,
         };
-        let expected = self.shadow.handle(at, &self.translate(req));
+        let expected = self.shadow.handle(at, system, &self.translate(system, req));
         match (&expected, got) {
             (Response::Assessed { assessment: s }, Response::Assessed { assessment: t }) => {
                 if let Some(s) = s.num() {
@@ -111,7 +127,7 @@ impl Auditor {
                 }
             }
             (Response::Accepted { payment: s, .. }, Response::Accepted { payment: t, .. }) => {
-                self.shadow.set_external_id(s, t);
+                self.shadow.model_mut(system).set_external_id(s, t);
             }
             _ => {}
         }
@@ -119,7 +135,7 @@ impl Auditor {
         // instant a record becomes visible may rightly go either way within the window.
         let expected =
             if category(&expected) != category(got) && matches!(req, Request::Lookup { .. } | Request::Certificate { .. }) && !closed_lo {
-                let early = self.shadow.handle(lo, &self.translate(req));
+                let early = self.shadow.handle(lo, system, &self.translate(system, req));
                 if category(&early) == category(got) { early } else { expected }
             } else {
                 expected
@@ -132,7 +148,7 @@ impl Auditor {
 
     /// Make room for about `payments` payments up front.
     pub(super) fn reserve(&mut self, payments: usize) {
-        self.shadow.reserve(payments);
+        self.shadow.model_mut(OLD).reserve(payments);
     }
 
     pub(super) fn report(&self) -> AuditReport {

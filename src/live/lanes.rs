@@ -5,7 +5,7 @@
 
 use crate::clock::VirtualClock;
 use crate::model::{Request, Response};
-use crate::scenario::Spec;
+use crate::scenario::{Spec, SystemIdx};
 use crate::time::SimTime;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -27,15 +27,17 @@ pub(super) struct Done {
     pub done: Instant,
 }
 
-/// A request for a connection: its job's index and the request.
+/// A request for a connection: its job's index, the request, and the system it goes to
+/// (a connection reaches one system; 0 with one system).
 pub(super) struct Work {
     pub id: u32,
     pub req: Request,
+    pub system: SystemIdx,
 }
 
 /// A thread's connections, as the code they share sees them.
 pub(super) trait Lanes {
-    /// Send `w` on an idle connection, or give it back when none is idle.
+    /// Send `w` on an idle connection to its system, or give it back when none is idle.
     fn start(&mut self, w: Work) -> Result<(), Work>;
     /// Give up every exchange whose deadline passed by `now`.
     fn sweep(&mut self, now: Instant);

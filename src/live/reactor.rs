@@ -13,6 +13,7 @@ use super::target::Api;
 use super::transport::Base;
 use crate::contract::WireScratch;
 use crate::model::Response;
+use crate::scenario::SystemIdx;
 use crate::vocabulary::Failure;
 use mio::{Events, Poll, Token};
 use std::sync::Arc;
@@ -23,6 +24,8 @@ const TIMER: Token = Token(usize::MAX);
 
 /// One connection and the request it carries.
 pub(super) struct Lane {
+    /// The system it reaches.
+    system: SystemIdx,
     conn: Conn,
     scratch: WireScratch,
     api: Api,
@@ -32,8 +35,9 @@ pub(super) struct Lane {
 }
 
 impl Lane {
-    pub(super) fn new(base: &Base, api: Api) -> Lane {
+    pub(super) fn new(base: &Base, api: Api, system: SystemIdx) -> Lane {
         Lane {
+            system,
             conn: Conn::new(base.addr, &base.host),
             scratch: WireScratch::default(),
             api,
@@ -49,7 +53,8 @@ pub(super) struct Reactor {
     /// Taken while its events are handled.
     events: Option<Events>,
     lanes: Vec<Lane>,
-    idle: Vec<u32>,
+    /// Idle connections, per system.
+    idle: Vec<Vec<u32>>,
     busy: usize,
     pub ctx: Arc<CallCtx>,
     /// Finished exchanges not yet taken by the thread.
@@ -75,7 +80,11 @@ impl Reactor {
             // Then waits round up to the poll's millisecond.
             Err(_) => None,
         };
-        let idle = (0..lanes.len() as u32).rev().collect();
+        let systems = lanes.iter().map(|l| l.system as usize + 1).max().unwrap_or(1);
+        let mut idle = vec![Vec::new(); systems];
+        for i in (0..lanes.len()).rev() {
+            idle[lanes[i].system as usize].push(i as u32);
+        }
         Ok(Reactor {
             poll,
             events: Some(Events::with_capacity(1024)),
@@ -111,11 +120,20 @@ impl Reactor {
         self.busy > 0
     }
 
-    /// Connection `i` is free: give it `next` (sent `now`), or keep it idle.
+    /// The system connection `i` reaches.
+    pub(super) fn system_of(&self, i: u32) -> SystemIdx {
+        self.lanes[i as usize].system
+    }
+
+    /// Connection `i` is free: give it `next` (sent `now`; a request to its system), or
+    /// keep it idle.
     pub(super) fn release(&mut self, i: u32, next: Option<Work>, now: Instant) {
         match next {
             Some(w) => self.send(i, w, now),
-            None => self.idle.push(i),
+            None => {
+                let s = self.lanes[i as usize].system as usize;
+                self.idle[s].push(i);
+            }
         }
     }
 
@@ -245,7 +263,7 @@ impl Reactor {
 
 impl Lanes for Reactor {
     fn start(&mut self, w: Work) -> Result<(), Work> {
-        match self.idle.pop() {
+        match self.idle.get_mut(w.system as usize).and_then(|idle| idle.pop()) {
             Some(i) => {
                 self.send(i, w, Instant::now());
                 Ok(())
@@ -294,8 +312,8 @@ mod tests {
         let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let base = |addr: std::net::SocketAddr| Base { url: format!("http://{addr}"), host: addr.to_string(), addr };
         let mut r = reactor(vec![
-            Lane::new(&base(refused_addr), crate::live::target::Api::Contract),
-            Lane::new(&base(silent.local_addr().unwrap()), crate::live::target::Api::Contract),
+            Lane::new(&base(refused_addr), crate::live::target::Api::Contract, 0),
+            Lane::new(&base(silent.local_addr().unwrap()), crate::live::target::Api::Contract, 0),
         ]);
         let req = |n: u32| Request::Pay {
             key: IdemKey(n as u128),
@@ -305,9 +323,9 @@ mod tests {
             period: crate::model::Period::UNKNOWN, special: false,
             assessment: None,
         };
-        assert!(r.start(Work { id: 7, req: req(1) }).is_ok());
-        assert!(r.start(Work { id: 8, req: req(2) }).is_ok());
-        assert!(r.start(Work { id: 9, req: req(3) }).is_err(), "a third request with two connections busy");
+        assert!(r.start(Work { id: 7, req: req(1), system: 0 }).is_ok());
+        assert!(r.start(Work { id: 8, req: req(2), system: 0 }).is_ok());
+        assert!(r.start(Work { id: 9, req: req(3), system: 0 }).is_err(), "a third request with two connections busy");
         let mut done = Vec::new();
         let give_up = Instant::now() + Duration::from_secs(10);
         while done.len() < 2 {

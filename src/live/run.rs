@@ -21,7 +21,7 @@ use crate::population::Population;
 use crate::report::EngineStats;
 use crate::report::live::{JournalReport, LiveReport, Reconciliation};
 use crate::report::recorder::Recorder;
-use crate::scenario::Spec;
+use crate::scenario::{NEW, OLD, Spec, SystemIdx};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
@@ -35,7 +35,10 @@ pub enum TransportKind {
 }
 
 pub struct RunConfig {
+    /// The target; for a cutover, the old system's (or, in process, both systems).
     pub target: Target,
+    /// A cutover's new system over HTTP (`--new`).
+    pub new_target: Option<Target>,
     pub transport: TransportKind,
     pub time_scale: f64,
     pub connections: usize,
@@ -58,6 +61,24 @@ pub struct RunConfig {
     pub rebase_now: bool,
     /// Run although a `cutover serve` target runs other rules.
     pub allow_other_scenario: bool,
+}
+
+impl RunConfig {
+    /// The target a request to `system` goes to.
+    pub(crate) fn target_for(&self, system: SystemIdx) -> &Target {
+        match (&self.new_target, system) {
+            (Some(t), NEW) => t,
+            _ => &self.target,
+        }
+    }
+
+    /// Each distinct target once, with the system it is given for (`None`: every system).
+    fn targets(&self) -> Vec<(&Target, Option<SystemIdx>)> {
+        match &self.new_target {
+            Some(n) => vec![(&self.target, Some(OLD)), (n, Some(NEW))],
+            None => vec![(&self.target, None)],
+        }
+    }
 }
 
 pub struct RunOutput {
@@ -108,6 +129,8 @@ struct Setup {
     journal_path: PathBuf,
     connections: usize,
     threads: usize,
+    /// The ids of the payments each system held before the load (cutover runs).
+    baseline: Vec<crate::FastSet<u64>>,
 }
 
 /// What the sending threads did, merged into one account.
@@ -137,10 +160,15 @@ struct Driven {
 pub async fn run(spec: Arc<Spec>, cfg: RunConfig, scenario_file: &str) -> Result<RunOutput, RunError> {
     let mut setup = set_up(&spec, &cfg).await?;
     let plans = std::mem::take(&mut setup.plans);
-    let driven = drive(&spec, &cfg, &setup.clock, plans).await?;
+    let driven = drive(&spec, &cfg, &setup.clock, plans, scenario_file).await?;
     let hook_reports = driven.hooks.finish(&spec).await;
     let mut merged = merge(&spec, &setup.demand, driven.parts, setup.journal_path.display().to_string());
-    let (rec, actual) = reconcile(&cfg.target, &spec, &mut merged).await;
+    let (rec, actual, cutover) = if spec.cutover.is_some() {
+        reconcile_cutover(&cfg, &spec, &mut merged, &setup.baseline).await
+    } else {
+        let (rec, actual) = reconcile(&cfg.target, &spec, &mut merged).await;
+        (rec, actual, None)
+    };
     let batches = merged.batches.iter().map(|b| b.report(&spec)).collect();
     let mut report = crate::report::build(crate::report::BuildInput {
         spec: &spec,
@@ -152,12 +180,15 @@ pub async fn run(spec: Arc<Spec>, cfg: RunConfig, scenario_file: &str) -> Result
         batches,
         actual_ledger: actual,
         audit_disagreements: merged.audit.disagreements,
-        cutover: None,
+        cutover,
     });
     let wall = driven.wall_seconds;
     let completed = merged.completed;
     report.live = Some(LiveReport {
-        target: cfg.target.label(),
+        target: match &cfg.new_target {
+            Some(n) => format!("{} (old), {} (new)", cfg.target.label(), n.label()),
+            None => cfg.target.label(),
+        },
         transport: cfg.target.transport_name(cfg.transport).into(),
         time_scale: cfg.time_scale,
         connections: setup.connections,
@@ -205,7 +236,26 @@ async fn set_up(spec: &Arc<Spec>, cfg: &RunConfig) -> Result<Setup, RunError> {
         admin_token: cfg.admin_token.as_deref(),
         allow_other_scenario: cfg.allow_other_scenario,
     };
-    let sync_rtt = target.preflight(spec, &checks).await.map_err(RunError::Target)?.clock_round_trip;
+    let mut sync_rtt: Option<Duration> = None;
+    for (t, system) in cfg.targets() {
+        if let (Some(x), Some(system)) = (&spec.cutover, system) {
+            let name = &x.systems[system as usize].name;
+            t.check_role(name).await.map_err(|e| RunError::Target(format!("--{}: {e}", if system == OLD { "old" } else { "new" })))?;
+        }
+        let rtt = t.preflight(spec, &checks).await.map_err(RunError::Target)?.clock_round_trip;
+        sync_rtt = sync_rtt.max(rtt);
+    }
+    // The books before the load: a deployment holds payments already, and a second run
+    // meets the first's; the cutover's checks count only what this run added.
+    let mut baseline = Vec::new();
+    if spec.cutover.is_some() {
+        for system in [OLD, NEW] {
+            let rows = cfg.target_for(system).books(spec, system, cfg.admin_token.as_deref()).await.map_err(|e| {
+                RunError::Target(format!("the payments of the {} system cannot be read before the load: {e}", spec.system_names()[system as usize]))
+            })?;
+            baseline.push(rows.into_iter().map(|r| r.payment).collect());
+        }
+    }
     let demand = Arc::new(Demand::new(spec.clone(), cfg.seed));
     let population = Population::new(spec, cfg.seed);
     let members = Members::all(spec, Cast::new(&demand, &population));
@@ -226,7 +276,7 @@ async fn set_up(spec: &Arc<Spec>, cfg: &RunConfig) -> Result<Setup, RunError> {
             demand: demand.clone(),
             clock,
             members,
-            conns: target.connections(n, cfg.transport, clock, &shared_reqwest),
+            conns: thread_connections(cfg, spec, n, clock, &shared_reqwest),
             ctx: ctx.clone(),
             capacity: n + queue,
             journal: journal.share(),
@@ -234,13 +284,48 @@ async fn set_up(spec: &Arc<Spec>, cfg: &RunConfig) -> Result<Setup, RunError> {
             drain: cfg.drain,
         })
         .collect();
-    Ok(Setup { demand, plans, clock, sync_rtt, margin_real, journal_path, connections, threads })
+    Ok(Setup { demand, plans, clock, sync_rtt, margin_real, journal_path, connections, threads, baseline })
+}
+
+/// A thread's `n` connections to each system of the scenario.
+fn thread_connections(cfg: &RunConfig, spec: &Spec, n: usize, clock: VirtualClock, shared: &reqwest::Client) -> shard::Conns {
+    let mut all: Option<shard::Conns> = None;
+    for system in 0..spec.system_names().len() as SystemIdx {
+        let c = cfg.target_for(system).connections(n, cfg.transport, clock, shared, system);
+        all = Some(match (all, c) {
+            (None, c) => c,
+            (Some(shard::Conns::Http1(mut a)), shard::Conns::Http1(b)) => {
+                a.extend(b);
+                shard::Conns::Http1(a)
+            }
+            (Some(shard::Conns::Tasks(mut a)), shard::Conns::Tasks(b)) => {
+                a.extend(b);
+                shard::Conns::Tasks(a)
+            }
+            // The two systems' targets are both HTTP or both the model: one kind.
+            (Some(a), _) => a,
+        });
+    }
+    all.unwrap_or(shard::Conns::Tasks(Vec::new()))
 }
 
 /// Start the threads together, run the hooks and the progress display while they send,
 /// tell them to stop on Ctrl-C, and collect what they did.
-async fn drive(spec: &Arc<Spec>, cfg: &RunConfig, clock: &VirtualClock, plans: Vec<Plan>) -> Result<Driven, RunError> {
-    let mut hooks = Runbook::new(spec);
+async fn drive(spec: &Arc<Spec>, cfg: &RunConfig, clock: &VirtualClock, plans: Vec<Plan>, scenario_file: &str) -> Result<Driven, RunError> {
+    // What a hook may name: this binary, the scenario file, the run's targets.
+    let exe = std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_else(|_| "cutover".into());
+    let vars = vec![
+        ("{cutover}".to_string(), exe),
+        ("{scenario}".to_string(), scenario_file.to_string()),
+        ("{target}".to_string(), cfg.target.label()),
+        ("{old}".to_string(), cfg.target_for(OLD).label()),
+        ("{new}".to_string(), cfg.target_for(NEW).label()),
+        ("{out}".to_string(), cfg.out.display().to_string()),
+        // Unique to this run (for a hook's own state files).
+        ("{run}".to_string(), format!("{}-{}", crate::clock::wall_now().0, std::process::id())),
+    ];
+    let in_process = !cfg.target.is_http();
+    let mut hooks = Runbook::new(spec, vars, in_process);
     let mut gauges = Vec::new();
     let mut results = Vec::new();
     let mut handles = Vec::new();
@@ -350,7 +435,7 @@ async fn reconcile(target: &Target, spec: &Spec, m: &mut Merged) -> (Reconciliat
     let mut unknown = Vec::with_capacity(m.unknown_reqs.len());
     for req in &m.unknown_reqs {
         if let Some(key) = contract_key(req) {
-            unknown.push((req.clone(), target.holds(key).await));
+            unknown.push((req.clone(), OLD, target.holds(key).await));
         }
     }
     let acknowledged = if m.recorder.acknowledged().len() <= KEY_CHECK_LIMIT {
@@ -374,6 +459,69 @@ async fn reconcile(target: &Target, spec: &Spec, m: &mut Merged) -> (Reconciliat
     let lookups = crate::report::reconcile::Lookups { unknown, acknowledged };
     let rec = crate::report::reconcile::by_key(&mut m.recorder, lookups, actual.as_ref().ok());
     (rec, actual)
+}
+
+/// The reconciliation of a cutover run, from both systems' books read in bulk (every
+/// payment each holds, less what it held before the load): the ledger from the payments
+/// taken by each system itself, every acknowledged key and every payment of unknown outcome
+/// looked up in them, and the cutover's checks.
+async fn reconcile_cutover(
+    cfg: &RunConfig,
+    spec: &Arc<Spec>,
+    m: &mut Merged,
+    baseline: &[crate::FastSet<u64>],
+) -> (Reconciliation, Result<super::target::Ledger, String>, Option<crate::report::cutover::CutoverReport>) {
+    use crate::report::recorder::book_key;
+    let mut books: [Vec<crate::model::PaymentRow>; 2] = [Vec::new(), Vec::new()];
+    let mut error = None;
+    for system in [OLD, NEW] {
+        match cfg.target_for(system).books(spec, system, cfg.admin_token.as_deref()).await {
+            Ok(rows) => {
+                let before = baseline.get(system as usize);
+                books[system as usize] = rows.into_iter().filter(|r| !before.is_some_and(|b| b.contains(&r.payment))).collect();
+            }
+            Err(e) => error = Some(e),
+        }
+    }
+    if let Some(e) = error {
+        let unknown = m.unknown_reqs.iter().map(|r| (r.clone(), OLD, Err(e.clone()))).collect();
+        let lookups = crate::report::reconcile::Lookups { unknown, acknowledged: None };
+        let rec = crate::report::reconcile::by_key(&mut m.recorder, lookups, None);
+        let input = crate::report::cutover::CutoverInput { spec, recorder: &m.recorder, books: Err(e.clone()), migration: None };
+        return (rec, Err(e), crate::report::cutover::check(input));
+    }
+    let mut held: crate::FastSet<IdemKey> = crate::FastSet::default();
+    let mut actual = super::target::Ledger::new();
+    for (system, rows) in [(OLD, &books[0]), (NEW, &books[1])] {
+        for r in rows.iter().filter(|r| r.origin.is_none()) {
+            held.insert(book_key(system, r.key));
+            for ins in crate::scenario::Insurance::ALL {
+                let a = r.items[ins.index()];
+                if a != 0 {
+                    let c = actual.entry((r.payer.league, r.payer.group, ins)).or_default();
+                    c.count += 1;
+                    c.sum_fen = c.sum_fen.saturating_add(a);
+                }
+            }
+        }
+    }
+    let unknown = m
+        .unknown_reqs
+        .iter()
+        .filter_map(|r| contract_key(r).map(|k| (r, k)))
+        .map(|(r, k)| {
+            let system = if held.contains(&book_key(NEW, k)) { NEW } else { OLD };
+            (r.clone(), system, Ok(held.contains(&book_key(system, k))))
+        })
+        .collect();
+    let mut keys: Vec<IdemKey> = m.recorder.acknowledged().iter().copied().collect();
+    keys.sort();
+    let acknowledged = Some(keys.into_iter().map(|k| (k, Ok(held.contains(&k)))).collect());
+    let lookups = crate::report::reconcile::Lookups { unknown, acknowledged };
+    let rec = crate::report::reconcile::by_key(&mut m.recorder, lookups, Some(&actual));
+    let migration = cfg.target.migration();
+    let input = crate::report::cutover::CutoverInput { spec, recorder: &m.recorder, books: Ok(books), migration };
+    (rec, Ok(actual), crate::report::cutover::check(input))
 }
 
 fn contract_key(req: &Request) -> Option<IdemKey> {

@@ -16,11 +16,40 @@ const COMMAND_POLL: Duration = Duration::from_millis(2);
 pub(super) struct Runbook {
     due: VecDeque<HookSpec>,
     running: Vec<tokio::task::JoinHandle<HookReport>>,
+    /// Hooks not to run, with why.
+    skipped: Vec<(HookSpec, &'static str)>,
 }
 
 impl Runbook {
-    pub(super) fn new(spec: &Spec) -> Runbook {
-        Runbook { due: spec.hooks.iter().cloned().collect(), running: Vec::new() }
+    /// The scenario's hooks with `vars` (`{name}` → value: the binary, the scenario file,
+    /// the targets) put into their commands, URLs and bodies. `in_process`: the systems are
+    /// the in-process models, which migrate themselves at `cutover.migration.at`; a hook
+    /// naming `{old}` or `{new}` (a migration job, a switch of a deployment) is not run then.
+    pub(super) fn new(spec: &Spec, vars: Vec<(String, String)>, in_process: bool) -> Runbook {
+        let fill = |t: &str| vars.iter().fold(t.to_string(), |acc, (k, v)| acc.replace(k.as_str(), v));
+        let names_systems = |h: &HookSpec| {
+            let text = match &h.action {
+                HookAction::Command(argv) => argv.join(" "),
+                HookAction::Http { url, body, .. } => format!("{url} {}", body.as_ref().map(|b| b.to_string()).unwrap_or_default()),
+            };
+            text.contains("{old}") || text.contains("{new}")
+        };
+        let (skip, run): (Vec<HookSpec>, Vec<HookSpec>) = spec.hooks.iter().cloned().partition(|h| in_process && names_systems(h));
+        let skipped = skip.into_iter().map(|h| (h, "not run: the in-process systems migrate themselves (cutover.migration)")).collect();
+        let due = run
+            .into_iter()
+            .map(|mut h| {
+                h.action = match h.action {
+                    HookAction::Command(argv) => HookAction::Command(argv.iter().map(|a| fill(a)).collect()),
+                    HookAction::Http { method, url, body } => {
+                        let body = body.map(|b| serde_json::from_str(&fill(&b.to_string())).unwrap_or(b));
+                        HookAction::Http { method, url: fill(&url), body }
+                    }
+                };
+                h
+            })
+            .collect();
+        Runbook { due, running: Vec::new(), skipped }
     }
 
     /// The real instant the next hook falls due.
@@ -47,7 +76,8 @@ impl Runbook {
                 reports.push(r);
             }
         }
-        for h in self.due {
+        let not_run = self.due.into_iter().map(|h| (h, "not run: the run ended first")).chain(self.skipped);
+        for (h, why) in not_run {
             reports.push(HookReport {
                 phase: spec.phases[h.phase].name.clone(),
                 action: h.action.describe(),
@@ -55,7 +85,7 @@ impl Runbook {
                 started_after_seconds: 0.0,
                 duration_ms: 0.0,
                 ok: false,
-                outcome: "not run: the run ended first".into(),
+                outcome: why.into(),
             });
         }
         reports

@@ -118,8 +118,8 @@ struct Shard<P> {
     /// Whether new requests go out (not after the end or a stop: the drain only listens).
     sending: bool,
     pool: P,
-    /// Requests waiting for a connection, oldest first.
-    backlog: VecDeque<Work>,
+    /// Requests waiting for a connection, oldest first, per system (a connection reaches one).
+    backlog: Vec<VecDeque<Work>>,
     /// Requests handed to the pool (in flight or in its backlog) and not answered yet.
     outstanding: usize,
     capacity: usize,
@@ -168,7 +168,7 @@ impl<P: Lanes> Shard<P> {
             due: Vec::new(),
             sending: true,
             pool,
-            backlog: VecDeque::new(),
+            backlog: (0..plan.spec.system_names().len()).map(|_| VecDeque::new()).collect(),
             outstanding: 0,
             capacity: plan.capacity,
             auditor,
@@ -200,9 +200,10 @@ impl<P: Lanes> Shard<P> {
             self.due[id as usize] = due;
             if self.outstanding < self.capacity {
                 self.outstanding += 1;
-                let req = self.cohort.job(id).req.clone();
-                if let Err(w) = self.pool.start(Work { id, req }) {
-                    self.backlog.push_back(w);
+                let job = self.cohort.job(id);
+                let (req, system) = (job.req.clone(), job.system);
+                if let Err(w) = self.pool.start(Work { id, req, system }) {
+                    self.backlog[system as usize].push_back(w);
                 }
             } else {
                 // Every connection busy and the backlog full: counted as not sent, and the payer hears so.
@@ -260,7 +261,7 @@ impl<P: Lanes> Shard<P> {
         if was_sent {
             let _ = self.response_all.record(response.clamp(1, LATENCY_MAX_MICROS));
             let _ = self.service_all.record(service.clamp(1, LATENCY_MAX_MICROS));
-            self.auditor.check(&job.req, &d.resp, self.clock.at(d.sent), now_v, d.decided_at);
+            self.auditor.check(&job.req, job.system, &d.resp, self.clock.at(d.sent), now_v, d.decided_at);
         }
         if let Request::Pay { key, .. } = &job.req {
             let written = match &d.resp {
@@ -378,8 +379,8 @@ impl<P: Lanes> Shard<P> {
     /// Stop sending: what waits for a connection stays unsent. Returns how many did.
     fn drop_backlog(&mut self) -> usize {
         self.sending = false;
-        let unsent = self.backlog.len();
-        self.backlog.clear();
+        let unsent: usize = self.backlog.iter().map(VecDeque::len).sum();
+        self.backlog.iter_mut().for_each(VecDeque::clear);
         self.outstanding -= unsent.min(self.outstanding);
         unsent
     }
@@ -459,7 +460,7 @@ impl Chores {
 impl Shard<Pool> {
     /// An answer came: put its connection back to work first, then account for it.
     fn answered(&mut self, slot: Slot, d: Done) {
-        let next = self.backlog.pop_front();
+        let next = self.backlog[slot.system() as usize].pop_front();
         self.pool.restart(slot, next);
         self.complete(d, true);
     }
@@ -537,7 +538,7 @@ impl Shard<Reactor> {
             // bookkeeping of answers before it.
             let now = Instant::now();
             for (lane, _) in &ready {
-                let next = if drain { None } else { self.backlog.pop_front() };
+                let next = if drain { None } else { self.backlog[self.pool.system_of(*lane) as usize].pop_front() };
                 self.pool.release(*lane, next, now);
             }
             for (_, d) in ready.drain(..) {

@@ -12,7 +12,8 @@ use super::shard::Conns;
 use super::transport::{Base, Transport};
 use crate::clock::VirtualClock;
 use crate::contract::{self, WireRef, WireRequest, WireScratch};
-use crate::model::{IdemKey, LedgerCell, LedgerKey, Model, Request, Response};
+use crate::model::{IdemKey, LedgerCell, LedgerKey, PaymentRow, Request, Response, Systems};
+use crate::scenario::SystemIdx;
 use crate::scenario::Spec;
 use crate::time::SimTime;
 use std::collections::BTreeMap;
@@ -119,7 +120,8 @@ impl Api {
 
 /// The target of a run.
 pub enum Target {
-    Model(Arc<Mutex<Model>>),
+    /// The in-process systems (one, or a cutover's two).
+    Model(Arc<Mutex<Systems>>),
     Http { base: Base, api: Api, http: reqwest::Client },
 }
 
@@ -145,9 +147,10 @@ pub(super) fn client(timeout: Duration) -> reqwest::Client {
 }
 
 impl Target {
-    /// The in-process model with the scenario's rules.
-    pub fn model(spec: &Spec) -> Target {
-        Target::Model(Arc::new(Mutex::new(Model::new(Arc::new(crate::model::Rules::from_spec(spec))))))
+    /// The in-process systems of the scenario (one, or its cutover's two), with `faults`.
+    pub fn model(spec: &Spec, faults: crate::model::Faults) -> Target {
+        let rules = Arc::new(crate::model::Rules::from_spec(spec));
+        Target::Model(Arc::new(Mutex::new(Systems::from_spec(spec, rules, faults))))
     }
 
     /// A deployment at `url` (`http://host:port`) speaking `api`.
@@ -177,17 +180,91 @@ impl Target {
         }
     }
 
-    /// `n` connections of one sending thread.
-    pub(super) fn connections(&self, n: usize, kind: TransportKind, clock: VirtualClock, shared: &reqwest::Client) -> Conns {
+    /// `n` connections of one sending thread to `system` of this target.
+    pub(super) fn connections(
+        &self,
+        n: usize,
+        kind: TransportKind,
+        clock: VirtualClock,
+        shared: &reqwest::Client,
+        system: SystemIdx,
+    ) -> Conns {
         match (self, kind) {
-            (Target::Http { base, api, .. }, TransportKind::Http1) => Conns::Http1((0..n).map(|_| Lane::new(base, api.clone())).collect()),
+            (Target::Http { base, api, .. }, TransportKind::Http1) => {
+                Conns::Http1((0..n).map(|_| Lane::new(base, api.clone(), system)).collect())
+            }
             (Target::Http { base, api, .. }, TransportKind::Hyper) => {
-                Conns::Tasks((0..n).map(|_| Transport::Hyper { base: base.clone(), sender: None, api: api.clone() }).collect())
+                Conns::Tasks((0..n).map(|_| Transport::Hyper { base: base.clone(), sender: None, api: api.clone(), system }).collect())
             }
-            (Target::Http { base, api, .. }, TransportKind::Reqwest) => {
-                Conns::Tasks((0..n).map(|_| Transport::Reqwest { base: base.clone(), client: shared.clone(), api: api.clone() }).collect())
+            (Target::Http { base, api, .. }, TransportKind::Reqwest) => Conns::Tasks(
+                (0..n).map(|_| Transport::Reqwest { base: base.clone(), client: shared.clone(), api: api.clone(), system }).collect(),
+            ),
+            (Target::Model(m), _) => Conns::Tasks((0..n).map(|_| Transport::Model { model: m.clone(), clock, system }).collect()),
+        }
+    }
+
+    /// Every payment `system` of this target holds, read in bulk: the in-process model's
+    /// books, or the contract's paged export (`GET /v1/admin/export/payments`).
+    pub(crate) async fn books(&self, spec: &Spec, system: SystemIdx, admin_token: Option<&str>) -> Result<Vec<PaymentRow>, String> {
+        let (base, api, http) = match self {
+            Target::Model(m) => {
+                let m = m.lock().map_err(|_| "model lock poisoned".to_string())?;
+                if (system as usize) >= m.len() {
+                    return Ok(Vec::new());
+                }
+                return Ok(m.model(system).payments().collect());
             }
-            (Target::Model(m), _) => Conns::Tasks((0..n).map(|_| Transport::Model { model: m.clone(), clock }).collect()),
+            Target::Http { base, api, http } => (base, api, http),
+        };
+        if !matches!(api, Api::Contract) {
+            return Err(format!("{}: the payments of a target reached through {} cannot be read in bulk (the profile gives no export)", base.url, api.describe()));
+        }
+        let mut out = Vec::new();
+        let mut after = 0u64;
+        // Each page moves past its last id, so the walk ends; the bound is a safety net.
+        for _ in 0..100_000_000usize {
+            let path = format!("/v1/admin/export/payments?after={after}&limit=10000");
+            let mut rb = http.get(format!("{}{path}", base.url));
+            if let Some(t) = admin_token {
+                rb = rb.bearer_auth(t);
+            }
+            let r = rb.send().await.map_err(|e| format!("GET {path}: {e}"))?;
+            if !r.status().is_success() {
+                return Err(format!("{}: GET {path} answered {}", base.url, r.status()));
+            }
+            let page: contract::PaymentsPage = r.json().await.map_err(|e| format!("{}: GET {path}: not the contract's export: {e}", base.url))?;
+            for w in &page.payments {
+                out.push(contract::payment_from_export(spec, w).map_err(|e| format!("{}: GET {path}: {e}", base.url))?);
+            }
+            match page.next_after {
+                Some(n) if n > after => after = n,
+                _ => break,
+            }
+        }
+        Ok(out)
+    }
+
+    /// What the in-process systems' migration did, if it ran (a deployment's is its own).
+    pub(crate) fn migration(&self) -> Option<crate::model::migration::MigrationTotals> {
+        match self {
+            Target::Model(m) => m.lock().ok()?.migration().cloned(),
+            Target::Http { .. } => None,
+        }
+    }
+
+    /// Which system of a cutover the target says it plays (a `cutover serve --role`).
+    async fn plays(&self) -> Option<String> {
+        let Target::Http { base, http, .. } = self else { return None };
+        let r = http.get(format!("{}/v1/about", base.url)).timeout(Duration::from_secs(10)).send().await.ok()?;
+        r.json::<contract::About>().await.ok()?.system
+    }
+
+    /// Check that a target given for `expected` (the old or the new system) does not say
+    /// it plays another.
+    pub(crate) async fn check_role(&self, expected: &str) -> Result<(), String> {
+        match self.plays().await {
+            Some(s) if s != expected => Err(format!("{} plays the {s:?} system of the cutover, not the {expected:?} one", self.label())),
+            _ => Ok(()),
         }
     }
 

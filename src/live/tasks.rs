@@ -5,6 +5,7 @@
 use super::lanes::{CallCtx, Done, Lanes, Work, rebase};
 use super::transport::Transport;
 use crate::model::{Request, Response};
+use crate::scenario::SystemIdx;
 use crate::vocabulary::Failure;
 use futures_util::stream::FuturesUnordered;
 use std::cell::{Cell, RefCell};
@@ -45,10 +46,18 @@ pub(super) struct Slot {
     deadline: Rc<Deadline>,
 }
 
+impl Slot {
+    /// The system the connection reaches.
+    pub(super) fn system(&self) -> SystemIdx {
+        self.t.system()
+    }
+}
+
 /// A thread's connections as futures on its runtime.
 pub(super) struct Pool {
     pub(super) ctx: Arc<CallCtx>,
-    idle: Vec<Slot>,
+    /// Idle connections, per system.
+    idle: Vec<Vec<Slot>>,
     /// Every slot's deadline, for the sweep.
     deadlines: Vec<Rc<Deadline>>,
     pub(super) in_flight: FuturesUnordered<Call>,
@@ -86,23 +95,31 @@ fn call(mut slot: Slot, ctx: Arc<CallCtx>, id: u32, req: Request) -> Call {
 
 impl Pool {
     pub(super) fn new(ctx: Arc<CallCtx>, transports: Vec<Transport>) -> Pool {
-        let idle: Vec<Slot> = transports.into_iter().map(|t| Slot { t, deadline: Rc::new(Deadline::default()) }).collect();
-        let deadlines = idle.iter().map(|s| s.deadline.clone()).collect();
+        let slots: Vec<Slot> = transports.into_iter().map(|t| Slot { t, deadline: Rc::new(Deadline::default()) }).collect();
+        let deadlines = slots.iter().map(|s| s.deadline.clone()).collect();
+        let systems = slots.iter().map(|s| s.system() as usize + 1).max().unwrap_or(1);
+        let mut idle: Vec<Vec<Slot>> = (0..systems).map(|_| Vec::new()).collect();
+        for s in slots {
+            idle[s.system() as usize].push(s);
+        }
         Pool { ctx, idle, deadlines, in_flight: FuturesUnordered::new() }
     }
 
-    /// Connection `s` is free again: give it `next`, or keep it idle.
+    /// Connection `s` is free again: give it `next` (a request to its system), or keep it idle.
     pub(super) fn restart(&mut self, s: Slot, next: Option<Work>) {
         match next {
             Some(w) => self.in_flight.push(call(s, self.ctx.clone(), w.id, w.req)),
-            None => self.idle.push(s),
+            None => {
+                let i = s.system() as usize;
+                self.idle[i].push(s);
+            }
         }
     }
 }
 
 impl Lanes for Pool {
     fn start(&mut self, w: Work) -> Result<(), Work> {
-        match self.idle.pop() {
+        match self.idle.get_mut(w.system as usize).and_then(|idle| idle.pop()) {
             Some(s) => {
                 self.in_flight.push(call(s, self.ctx.clone(), w.id, w.req));
                 Ok(())

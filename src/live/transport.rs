@@ -15,7 +15,8 @@
 use super::target::Api;
 use crate::clock::VirtualClock;
 use crate::contract::WireRequest;
-use crate::model::{Model, Request, Response};
+use crate::model::{Request, Response, Systems};
+use crate::scenario::SystemIdx;
 use crate::time::SimTime;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -52,9 +53,10 @@ impl Base {
 }
 
 pub(super) enum Transport {
-    Hyper { base: Base, sender: Option<SendRequest<Full<Bytes>>>, api: Api },
-    Reqwest { base: Base, client: reqwest::Client, api: Api },
-    Model { model: Arc<Mutex<Model>>, clock: VirtualClock },
+    Hyper { base: Base, sender: Option<SendRequest<Full<Bytes>>>, api: Api, system: SystemIdx },
+    Reqwest { base: Base, client: reqwest::Client, api: Api, system: SystemIdx },
+    /// The in-process systems; `system` is the one this connection reaches.
+    Model { model: Arc<Mutex<Systems>>, clock: VirtualClock, system: SystemIdx },
 }
 
 /// The raw answer of an HTTP exchange.
@@ -82,6 +84,13 @@ fn classify_hyper(e: &hyper::Error) -> Failure {
 }
 
 impl Transport {
+    /// The system this connection reaches.
+    pub(super) fn system(&self) -> SystemIdx {
+        match self {
+            Transport::Hyper { system, .. } | Transport::Reqwest { system, .. } | Transport::Model { system, .. } => *system,
+        }
+    }
+
     /// After a call was abandoned on its deadline: the connection may hold half an
     /// answer, so start afresh.
     pub(super) fn after_timeout(&mut self) {
@@ -95,10 +104,10 @@ impl Transport {
     /// Also returns the instant the target says it decided, when it says so.
     pub(super) async fn call(&mut self, spec: &crate::scenario::Spec, req: &Request, time_scale: f64) -> (Response, Option<SimTime>) {
         match self {
-            Transport::Model { model, clock } => {
+            Transport::Model { model, clock, system } => {
                 let now = clock.now();
                 match model.lock() {
-                    Ok(mut m) => (m.handle(now, req), Some(now)),
+                    Ok(mut m) => (m.handle(now, *system, req), Some(now)),
                     Err(_) => (Response::Error { kind: Failure::Transport }, None),
                 }
             }

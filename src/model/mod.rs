@@ -25,7 +25,7 @@ mod target_id;
 
 pub(crate) use period::Period;
 pub use migration::MigrationFault;
-pub use systems::{Faults, Systems};
+pub use systems::{Faults, Systems, system_model};
 
 pub use rules::Rules;
 pub(crate) use target_id::TargetId;
@@ -249,7 +249,7 @@ pub(crate) struct Policy {
 }
 
 /// One payment as a system's export lists it (and a migration carries it).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct PaymentRow {
     /// This system's id of the payment.
     pub payment: u64,
@@ -265,7 +265,7 @@ pub(crate) struct PaymentRow {
 }
 
 /// An assessment as a system's export lists it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct AssessmentRow {
     pub assessment: u64,
     pub payer: PayerId,
@@ -328,6 +328,8 @@ pub struct Model {
     migrated: Vec<LedgerCell>,
     /// Migrated assessments by the old system's id.
     assessment_by_origin: FastMap<u64, u64>,
+    /// Migration batches taken in, by batch key: what each wrote.
+    import_batches: BTreeMap<String, (u64, u64)>,
     leagues: usize,
     certificates: u64,
     policy: Policy,
@@ -390,6 +392,17 @@ pub(crate) enum Decision {
         accepted_at_micros: i64,
     },
     Certified { certificate: u64 },
+    /// A batch of a migration taken in (once per batch key).
+    Imported { batch: String, payments: Vec<PaymentRow>, assessments: Vec<AssessmentRow> },
+}
+
+/// What taking in a migration batch did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct ImportAnswer {
+    pub payments: u64,
+    pub assessments: u64,
+    /// The batch key was seen before: nothing was written again.
+    pub replayed: bool,
 }
 
 /// Why a decision cannot be restored into this model.
@@ -420,15 +433,12 @@ impl Model {
             ledger: vec![LedgerCell::default(); leagues * 5 * 6],
             migrated: vec![LedgerCell::default(); leagues * 5 * 6],
             assessment_by_origin: FastMap::default(),
+            import_batches: BTreeMap::new(),
             leagues,
             certificates: 0,
             policy,
             ignore_closures: false,
         }
-    }
-
-    pub(crate) fn policy(&self) -> &Policy {
-        &self.policy
     }
 
     /// The 0-based index of one of this model's own ids (payments or assessments), if it
@@ -466,6 +476,14 @@ impl Model {
             p = r.previous;
         }
         None
+    }
+
+    /// Whether the right answer to `req` at `t` is a refusal as suspended (the system's
+    /// window, then the timeline's closures; faults aside).
+    pub(crate) fn refuses_at(&self, req: &Request, t: SimTime) -> bool {
+        let p = req.payer();
+        let window = self.policy.stops.is_some_and(|s| t >= s) || self.policy.opens.is_some_and(|o| t < o);
+        window || self.rules.is_closed(req.channel(), p.group, p.league, t)
     }
 
     /// Whether this system refuses everything at `now` (not yet open, or stopped), and the
@@ -703,9 +721,17 @@ impl Model {
 
     /// Every assessment this system holds.
     pub(crate) fn assessments(&self) -> Vec<AssessmentRow> {
-        self.assessments
+        self.assessments_page(0, usize::MAX)
+    }
+
+    /// Up to `limit` assessments whose id is above `after`, in id order.
+    pub(crate) fn assessments_page(&self, after: u64, limit: usize) -> Vec<AssessmentRow> {
+        let from = after.saturating_sub(self.policy.id_base).min(self.assessments.len() as u64) as usize;
+        self.assessments[from..]
             .iter()
+            .take(limit)
             .enumerate()
+            .map(|(k, a)| (from + k, a))
             .map(|(i, a)| AssessmentRow {
                 assessment: self.id_of(i),
                 payer: a.payer,
@@ -740,6 +766,26 @@ impl Model {
         });
         self.book(row.payer, &row.items, true);
         Ok(self.id_of(index as usize - 1))
+    }
+
+    /// Take in a batch of a migration under `batch` (its key): once per key, so that a
+    /// migration resumed after a crash may send its last batch again without writing it
+    /// twice. Returns what the batch wrote (the first time) and whether it was a replay.
+    pub(crate) fn import_batch(&mut self, batch: &str, payments: &[PaymentRow], assessments: &[AssessmentRow]) -> Result<ImportAnswer, RestoreError> {
+        if let Some(&(p, a)) = self.import_batches.get(batch) {
+            return Ok(ImportAnswer { payments: p, assessments: a, replayed: true });
+        }
+        let mut done = (0u64, 0u64);
+        for r in payments {
+            self.import_payment(r)?;
+            done.0 += 1;
+        }
+        for a in assessments {
+            self.import_assessment(a);
+            done.1 += 1;
+        }
+        self.import_batches.insert(batch.to_string(), done);
+        Ok(ImportAnswer { payments: done.0, assessments: done.1, replayed: false })
     }
 
     /// Take in an assessment of the old system: a payment here may quote the old id.
@@ -842,6 +888,9 @@ impl Model {
                 self.book(*payer, items, false);
             }
             Decision::Certified { certificate } => self.certificates = self.certificates.max(*certificate),
+            Decision::Imported { batch, payments, assessments } => {
+                self.import_batch(batch, payments, assessments)?;
+            }
         }
         Ok(())
     }
@@ -894,10 +943,6 @@ impl Model {
         self.payments.len() as u64
     }
 
-    /// Payments held (taken here or migrated).
-    pub(crate) fn payment_count(&self) -> u64 {
-        self.payments.len() as u64
-    }
 }
 
 #[cfg(test)]

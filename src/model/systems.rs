@@ -28,6 +28,31 @@ pub struct Faults {
     pub migration: Option<MigrationFault>,
 }
 
+/// The model of system `system` of `spec`'s cutover (the one system without a cutover),
+/// with its policy and the faults that apply to it: what `cutover serve --role` runs.
+pub fn system_model(spec: &Spec, rules: Arc<Rules>, system: SystemIdx, faults: Faults) -> Model {
+    let mut m = match &spec.cutover {
+        None => Model::new(rules),
+        Some(x) => {
+            let i = (system as usize).min(1);
+            let s = &x.systems[i];
+            let policy = Policy {
+                opens: s.opens,
+                stops: s.stops,
+                resume_after_stop: if i == OLD as usize { x.systems[NEW as usize].opens } else { None },
+                business_dedup: s.business_dedup && !(i == NEW as usize && faults.naive_dedup),
+                hide_visible_at: s.hide_visible_at,
+                key_ttl_micros: s.key_ttl_micros,
+                id_base: s.id_base,
+                accept_after_stop: i == OLD as usize && faults.accept_after_stop,
+            };
+            Model::with_policy(rules, policy)
+        }
+    };
+    m.set_fault_accept_while_suspended(faults.accept_while_suspended);
+    m
+}
+
 pub struct Systems {
     models: Vec<Model>,
     migration: Option<MigrationSpec>,
@@ -45,31 +70,9 @@ impl Systems {
     /// The systems of `spec`: one, or the cutover's two.
     pub fn from_spec(spec: &Spec, rules: Arc<Rules>, faults: Faults) -> Systems {
         let Some(x) = &spec.cutover else {
-            let mut m = Model::new(rules);
-            m.set_fault_accept_while_suspended(faults.accept_while_suspended);
-            return Systems::single(m);
+            return Systems::single(system_model(spec, rules, OLD, faults));
         };
-        let new_opens = x.systems[NEW as usize].opens;
-        let models = x
-            .systems
-            .iter()
-            .enumerate()
-            .map(|(i, s)| {
-                let policy = Policy {
-                    opens: s.opens,
-                    stops: s.stops,
-                    resume_after_stop: if i == OLD as usize { new_opens } else { None },
-                    business_dedup: s.business_dedup && !(i == NEW as usize && faults.naive_dedup),
-                    hide_visible_at: s.hide_visible_at,
-                    key_ttl_micros: s.key_ttl_micros,
-                    id_base: s.id_base,
-                    accept_after_stop: i == OLD as usize && faults.accept_after_stop,
-                };
-                let mut m = Model::with_policy(rules.clone(), policy);
-                m.set_fault_accept_while_suspended(faults.accept_while_suspended);
-                m
-            })
-            .collect();
+        let models = (0..2).map(|i| system_model(spec, rules.clone(), i, faults)).collect();
         Systems { models, migration: x.migration.clone(), migration_fault: faults.migration, migrated: None }
     }
 

@@ -132,8 +132,10 @@ pub struct PaymentRef {
 pub struct MigrationReport {
     pub ran: bool,
     pub at: Option<String>,
+    /// What the migration step said it did (in process; a live run's migration is a hook,
+    /// whose own output says it).
     #[serde(flatten)]
-    pub totals: MigrationTotals,
+    pub totals: Option<MigrationTotals>,
     /// Old payments checked (all of them).
     pub checked: u64,
     /// Old payments the new system does not hold.
@@ -321,7 +323,7 @@ pub(crate) fn check(input: CutoverInput) -> Option<CutoverReport> {
         migration: MigrationReport {
             ran: input.migration.is_some(),
             at: x.migration.as_ref().map(|m| fmt(m.at)),
-            totals: input.migration.clone().unwrap_or_default(),
+            totals: input.migration.clone(),
             ..MigrationReport::default()
         },
         acknowledged_after_stop: Listed::default(),
@@ -338,6 +340,8 @@ pub(crate) fn check(input: CutoverInput) -> Option<CutoverReport> {
             return Some(report);
         }
     };
+    // A migration ran if the new system holds copies (in process, its totals say so too).
+    report.migration.ran |= new.iter().any(|r| r.origin.is_some());
     for (sys, rows) in report.systems.iter_mut().zip([&old, &new]) {
         for r in rows {
             if r.origin.is_some() {

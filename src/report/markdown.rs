@@ -223,7 +223,7 @@ Migration{}: {} batches, {} payments read, {} written, {} open assessments. Of {
         c.records_after_migration.found,
         c.records_after_migration.old_payments
     );
-    if let Some(f) = m.totals.fault {
+    if let Some(f) = m.totals.as_ref().and_then(|t| t.fault) {
         let _ = writeln!(o, "
 The migration ran with the fault `{f}` injected.");
     }

@@ -21,8 +21,8 @@ const LOST_KEYS_KEPT: usize = 20;
 
 /// What the target answered when asked for keys: `Ok(held)`, or why it could not say.
 pub(crate) struct Lookups {
-    /// Payments whose outcome stayed unknown, with the answer for each.
-    pub unknown: Vec<(Request, Result<bool, String>)>,
+    /// Payments whose outcome stayed unknown, with the system asked and the answer for each.
+    pub unknown: Vec<(Request, crate::scenario::SystemIdx, Result<bool, String>)>,
     /// Acknowledged keys in key order with the answer for each, if they were looked up one
     /// by one (the driver stops at the first failed lookup: the rest are not in the list).
     pub acknowledged: Option<Vec<(IdemKey, Result<bool, String>)>>,
@@ -33,11 +33,11 @@ pub(crate) struct Lookups {
 pub(crate) fn by_key(recorder: &mut Recorder, lookups: Lookups, actual: Option<&BTreeMap<LedgerKey, LedgerCell>>) -> Reconciliation {
     let mut rec = Reconciliation { acknowledged: recorder.acknowledged().len() as u64, ..Reconciliation::default() };
     rec.unknown = lookups.unknown.len() as u64;
-    for (req, held) in &lookups.unknown {
+    for (req, system, held) in &lookups.unknown {
         match held {
             Ok(true) => {
                 rec.unknown_present += 1;
-                recorder.book(req);
+                recorder.book_in(*system, req);
             }
             Ok(false) => rec.unknown_absent += 1,
             Err(e) => {

@@ -324,6 +324,7 @@ impl Recorder {
 
     /// Enter an acknowledged payment into the tool's own book, once per idempotency key.
     /// Returns false for a key already booked (or a request that is not a payment).
+    #[cfg(test)]
     pub(crate) fn book(&mut self, req: &Request) -> bool {
         self.book_in(0, req)
     }

@@ -604,8 +604,9 @@ fn hooks(c: &mut Checker, hooks: &[Hook], phase_names: &[String], phases: &[Phas
                 if method.is_none() {
                     c.push(format!("{path}.http.method"), format!("must be GET, POST, PUT or DELETE, got {:?}", http.method));
                 }
-                if !http.url.starts_with("http://") {
-                    c.push(format!("{path}.http.url"), format!("must be an http:// URL, got {:?}", http.url));
+                // A URL may start with a run's target, `{old}`, `{new}` or `{target}`.
+                if !(http.url.starts_with("http://") || ["{old}", "{new}", "{target}"].iter().any(|v| http.url.starts_with(v))) {
+                    c.push(format!("{path}.http.url"), format!("must be an http:// URL (or start with {{target}}, {{old}}, {{new}}), got {:?}", http.url));
                 }
                 method.map(|method| HookAction::Http { method, url: http.url.clone(), body: http.body.clone() })
             }

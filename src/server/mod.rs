@@ -36,6 +36,8 @@ pub struct ServeConfig {
     /// Answer ids as text (see [`Ids`]).
     pub text_ids: bool,
     pub clock: VirtualClock,
+    /// The system of the scenario's cutover this server plays (`--role`), by name.
+    pub system: Option<String>,
 }
 
 /// How the server writes the model's ids: as numbers (the contract's own), or as text
@@ -87,6 +89,7 @@ pub struct AppState {
     in_flight: Semaphore,
     ids: Ids,
     stall_until: Mutex<Option<tokio::time::Instant>>,
+    system: Option<String>,
 }
 
 impl AppState {
@@ -101,6 +104,7 @@ impl AppState {
             in_flight: Semaphore::new(cfg.max_in_flight.max(1)),
             ids: Ids { text: cfg.text_ids },
             stall_until: Mutex::new(None),
+            system: cfg.system.clone(),
         }
     }
     fn now(&self) -> SimTime {
@@ -122,6 +126,9 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .route("/v1/ledger", get(ledger))
         .route("/v1/admin/clock", post(admin_clock))
         .route("/v1/admin/stall", post(admin_stall))
+        .route("/v1/admin/export/payments", get(export_payments))
+        .route("/v1/admin/export/assessments", get(export_assessments))
+        .route("/v1/admin/import", post(import))
         .fallback(|| async { problem(Refusal::NotFound, "no such resource", None, None) })
         .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
         .with_state(state)
@@ -208,7 +215,8 @@ async fn decide(st: &AppState, req: Request) -> Reply {
 async fn about(State(st): State<Arc<AppState>>) -> Reply {
     let scenario =
         contract::AboutScenario { name: st.spec.raw.name.clone(), digest: st.spec.digest(), rules_digest: st.spec.rules_digest() };
-    json(StatusCode::OK, &contract::About { tool: "cutover".into(), version: env!("CARGO_PKG_VERSION").into(), scenario })
+    let about = contract::About { tool: "cutover".into(), version: env!("CARGO_PKG_VERSION").into(), scenario, system: st.system.clone() };
+    json(StatusCode::OK, &about)
 }
 
 async fn openapi() -> Reply {
@@ -394,6 +402,120 @@ async fn admin_stall(
         *s = Some(until);
     }
     json(StatusCode::OK, &serde_json::json!({"stalled_millis": b.millis.min(60_000)}))
+}
+
+/// Query of the exports: the page after `after` (an id), `limit` entries at most.
+#[derive(Clone, Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PageQuery {
+    #[serde(default)]
+    after: u64,
+    #[serde(default = "page_default")]
+    limit: usize,
+}
+
+fn page_default() -> usize {
+    1000
+}
+
+/// Most entries of one page of an export.
+const PAGE_MAX: usize = 10_000;
+
+/// Every payment the system holds, page by page, in id order: what the cutover's checks and
+/// a migration read.
+async fn export_payments(
+    State(st): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Query(q): Query<PageQuery>,
+) -> Reply {
+    if let Err(r) = admin_allowed(&st, peer, &headers) {
+        return r;
+    }
+    let limit = q.limit.clamp(1, PAGE_MAX);
+    let rows = match st.model.lock() {
+        Ok(m) => m.payments_page(q.after, limit),
+        Err(_) => return problem(Refusal::Error, "model lock poisoned", None, None),
+    };
+    let next_after = if rows.len() == limit { rows.last().map(|r| r.payment) } else { None };
+    let payments = rows.iter().map(|r| contract::payment_to_export(&st.spec, r)).collect();
+    json(StatusCode::OK, &contract::PaymentsPage { payments, next_after })
+}
+
+async fn export_assessments(
+    State(st): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Query(q): Query<PageQuery>,
+) -> Reply {
+    if let Err(r) = admin_allowed(&st, peer, &headers) {
+        return r;
+    }
+    let limit = q.limit.clamp(1, PAGE_MAX);
+    let rows = match st.model.lock() {
+        Ok(m) => m.assessments_page(q.after, limit),
+        Err(_) => return problem(Refusal::Error, "model lock poisoned", None, None),
+    };
+    let next_after = if rows.len() == limit { rows.last().map(|r| r.assessment) } else { None };
+    let assessments = rows.iter().map(contract::assessment_to_export).collect();
+    json(StatusCode::OK, &contract::AssessmentsPage { assessments, next_after })
+}
+
+/// Take in one batch of a migration, once per batch key, durably (with `--data`) before
+/// answering: a migration resumed after a crash sends its last batch again and nothing is
+/// written twice.
+async fn import(State(st): State<Arc<AppState>>, ConnectInfo(peer): ConnectInfo<SocketAddr>, headers: HeaderMap, body: Bytes) -> Reply {
+    if let Err(r) = admin_allowed(&st, peer, &headers) {
+        return r;
+    }
+    let b: contract::ImportBody = match parse_body(&body) {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    if b.batch.is_empty() || b.batch.len() > 255 {
+        return invalid("batch: a key of 1 to 255 characters is required".into());
+    }
+    let mut payments = Vec::with_capacity(b.payments.len());
+    for (i, w) in b.payments.iter().enumerate() {
+        match contract::payment_from_export(&st.spec, w) {
+            Ok(r) => payments.push(r),
+            Err(e) => return invalid(format!("payments[{i}]: {e}")),
+        }
+    }
+    let assessments: Vec<_> = b.assessments.iter().map(contract::assessment_from_export).collect();
+    let now = st.now();
+    let (answer, wait_for) = {
+        let Ok(mut model) = st.model.lock() else {
+            return problem(Refusal::Error, "model lock poisoned", None, None);
+        };
+        let answer = match model.import_batch(&b.batch, &payments, &assessments) {
+            Ok(a) => a,
+            Err(e) => return invalid(e.to_string()),
+        };
+        let wait_for = st.store.as_ref().map(|store| {
+            if answer.replayed {
+                store.last_assigned()
+            } else {
+                store.log(now, &crate::model::Decision::Imported { batch: b.batch.clone(), payments, assessments })
+            }
+        });
+        (answer, wait_for)
+    };
+    if let (Some(store), Some(seq)) = (&st.store, wait_for)
+        && !store.wait(seq).await
+    {
+        return problem(Refusal::StorageFailed, "the batch could not be stored; the outcome is unknown", None, None);
+    }
+    let status = if answer.replayed { StatusCode::OK } else { StatusCode::CREATED };
+    json(
+        status,
+        &contract::ImportAnswerWire {
+            batch: b.batch,
+            payments_written: answer.payments,
+            assessments_written: answer.assessments,
+            replayed: answer.replayed,
+        },
+    )
 }
 
 /// Bind, print `listening on http://ADDR` as the first line of standard output, and serve

@@ -26,6 +26,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("engine", &["cohort", "demand", "model", "population", "report", "rng", "scenario", "target", "time"]),
     ("live", &["clock", "cohort", "contract", "demand", "model", "population", "report", "scenario", "target", "time", "vocabulary"]),
     ("server", &["clock", "contract", "model", "scenario", "time", "vocabulary"]),
+    ("migrate", &["contract", "model", "scenario"]),
 ];
 
 /// The top-level module a source file belongs to (`src/live/shard.rs` → `live`).
