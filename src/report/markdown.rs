@@ -172,11 +172,7 @@ fn payment(p: &super::cutover::PaymentRef) -> String {
 
 fn cutover(o: &mut String, r: &Report) {
     let Some(c) = &r.cutover else { return };
-    let _ = writeln!(o, "
-## Cutover
-
-| system | opens | stops | payments taken | yuan | migrated in |
-|---|---|---|---:|---:|---:|");
+    let _ = writeln!(o, "\n## Cutover\n\n| system | opens | stops | payments taken | yuan | migrated in |\n|---|---|---|---:|---:|---:|");
     for s in &c.systems {
         let _ = writeln!(
             o,
@@ -189,31 +185,32 @@ fn cutover(o: &mut String, r: &Report) {
             s.migrated_payments
         );
     }
-    let _ = writeln!(o, "
-In flight at each stop (started before, answered after):
-
-| at | what stops | in flight | accepted | refused as suspended |
-|---|---|---:|---:|---:|");
+    let _ = writeln!(
+        o,
+        "\nIn flight at each stop (started before, answered after):\n\n| at | what stops | in flight | accepted | refused as suspended |\n|---|---|---:|---:|---:|"
+    );
     for s in &c.in_flight_at_stops {
         let _ = writeln!(o, "| {} | {} | {} | {} | {} |", s.at, s.what, s.in_flight, s.accepted, s.refused_suspended);
     }
     let l = &c.lost_answers;
     let _ = writeln!(
         o,
-        "
-Answers lost on the way: {} ({} of them acceptances: money taken, payer not told); payments started again as a new order: {}; refused as already paid: {}.",
+        "\nAnswers lost on the way: {} ({} of them acceptances: money taken, payer not told); payments started again as a new order: {}; refused as already paid: {}.",
         l.total, l.acceptances, l.new_orders, c.refused_already_paid
     );
     let m = &c.migration;
+    let how = match &m.totals {
+        Some(t) => format!(
+            ": {} batches, {} payments read, {} written, {} open assessments",
+            t.batches, t.payments_read, t.payments_written, t.assessments_written
+        ),
+        None if m.ran => " (run by the runbook's hook)".to_string(),
+        None => " did not run".to_string(),
+    };
     let _ = writeln!(
         o,
-        "
-Migration{}: {} batches, {} payments read, {} written, {} open assessments. Of {} old payments: {} missing, {} extra copies, {} differing, {} copies of unknown origin; {} ledger cells differ. Records found after migration: {} of {}.",
+        "\nMigration{}{how}. Of {} old payments: {} missing, {} extra copies, {} differing, {} copies of unknown origin; {} ledger cells differ. Records found after migration: {} of {}.",
         m.at.as_ref().map(|a| format!(" at {a}")).unwrap_or_default(),
-        m.totals.batches,
-        m.totals.payments_read,
-        m.totals.payments_written,
-        m.totals.assessments_written,
         m.checked,
         m.missing,
         m.duplicated,
@@ -224,35 +221,34 @@ Migration{}: {} batches, {} payments read, {} written, {} open assessments. Of {
         c.records_after_migration.old_payments
     );
     if let Some(f) = m.totals.as_ref().and_then(|t| t.fault) {
-        let _ = writeln!(o, "
-The migration ran with the fault `{f}` injected.");
+        let _ = writeln!(o, "\nThe migration ran with the fault `{f}` injected.");
     }
     for d in m.differences.listed.iter().take(CUTOVER_ROWS) {
         let what = d.old.as_ref().or(d.new.as_ref()).map(payment).unwrap_or_default();
         let fields = if d.fields.is_empty() { String::new() } else { format!(" ({})", d.fields.join(", ")) };
         let _ = writeln!(o, "- {}{}: {}", d.problem, fields, what);
     }
-    let _ = writeln!(o, "
-Double charges (a second payment for a payer, insurance type and month, any key or channel): {}.", c.double_charges.count);
+    let _ = writeln!(
+        o,
+        "\nDouble charges (a second payment for a payer, insurance type and month, any key or channel): {}.",
+        c.double_charges.count
+    );
     for (ch, n) in &c.double_charges.by_channel {
         let _ = writeln!(o, "- on {ch}: {n}");
     }
     for d in c.double_charges.listed.iter().take(CUTOVER_ROWS) {
         let _ = writeln!(o, "- payer {} ({}): {} then {}", d.payer_id, d.insurance.join(", "), payment(&d.first), payment(&d.second));
     }
-    let _ = writeln!(o, "
-Lost at the boundary (money taken or acknowledged, in no ledger after the switch): {}.", c.lost_at_boundary.count);
+    let _ = writeln!(o, "\nLost at the boundary (money taken or acknowledged, in no ledger after the switch): {}.", c.lost_at_boundary.count);
     for p in c.lost_at_boundary.listed.iter().take(CUTOVER_ROWS) {
         let _ = writeln!(o, "- {}: {}", p.reason, p.payment.as_ref().map(payment).unwrap_or_else(|| format!("key {}", p.key)));
     }
-    let _ = writeln!(o, "
-Acknowledged by the old system after it stopped: {}.", c.acknowledged_after_stop.count);
+    let _ = writeln!(o, "\nAcknowledged by the old system after it stopped: {}.", c.acknowledged_after_stop.count);
     for p in c.acknowledged_after_stop.listed.iter().take(CUTOVER_ROWS) {
         let _ = writeln!(o, "- {}", payment(p));
     }
     if let Some(e) = &c.read_error {
-        let _ = writeln!(o, "
-The systems' books could not be read, so no check ran: {e}");
+        let _ = writeln!(o, "\nThe systems' books could not be read, so no check ran: {e}");
     }
 }
 
