@@ -38,6 +38,8 @@ pub(super) struct Work {
 /// A thread's connections, as the code they share sees them.
 pub(super) trait Lanes {
     /// Send `w` on an idle connection to its system, or give it back when none is idle.
+    // Handed back only when every connection is busy; boxing it would allocate per request.
+    #[allow(clippy::result_large_err)]
     fn start(&mut self, w: Work) -> Result<(), Work>;
     /// Give up every exchange whose deadline passed by `now`.
     fn sweep(&mut self, now: Instant);

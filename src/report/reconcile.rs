@@ -127,7 +127,7 @@ mod tests {
         // Payments 1 and 3 held, 2 lost; of the unknown 7 and 8, 7 was taken; the ledger
         // has four entries: 1, 3, 7 and one nobody acknowledged.
         let lookups = Lookups {
-            unknown: vec![(pay(7), Ok(true)), (pay(8), Ok(false))],
+            unknown: vec![(pay(7), 0, Ok(true)), (pay(8), 0, Ok(false))],
             acknowledged: Some(vec![(IdemKey(1), Ok(true)), (IdemKey(2), Ok(false)), (IdemKey(3), Ok(true))]),
         };
         let key = (0u8, GroupKind::Flexible, crate::scenario::Insurance::ALL[0]);

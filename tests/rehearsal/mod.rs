@@ -147,3 +147,162 @@ fn the_cutover_rehearsal_is_deterministic() {
     assert_eq!(std::fs::read(a.join("report.json")).unwrap(), std::fs::read(b.join("report.json")).unwrap());
     assert_eq!(std::fs::read(a.join("summary.md")).unwrap(), std::fs::read(b.join("summary.md")).unwrap());
 }
+
+// ------------------------------------------------------------------ live: two servers
+
+use crate::util::{Server, http, spawn_cutover, stdout, wait_bounded};
+use std::time::Duration;
+
+/// A run of the cutover scenario against an old and a new `cutover serve`, the migration
+/// run by the scenario's hook; `new_args`: more arguments for the new server, `scenario`:
+/// the file to run.
+fn live(name: &str, scenario: &str, new_args: &[&str]) -> (Option<i32>, Value) {
+    let old = Server::start(0, &["--scenario", scenario, "--role", "old"]);
+    let mut args = vec!["--scenario", scenario, "--role", "new"];
+    args.extend(new_args);
+    let new = Server::start(0, &args);
+    let dir = temp_dir(name);
+    let child = spawn_cutover(&[
+        "run",
+        scenario,
+        "--old",
+        &old.url,
+        "--new",
+        &new.url,
+        "--time-scale",
+        "150000",
+        "--out",
+        dir.to_str().unwrap(),
+        "--quiet",
+    ]);
+    let o = wait_bounded(child, Duration::from_secs(120));
+    let text = std::fs::read_to_string(dir.join("report.json")).unwrap_or_else(|_| panic!("no report: {}{}", stdout(&o), stderr(&o)));
+    (o.status.code(), serde_json::from_str(&text).unwrap())
+}
+
+#[test]
+fn a_live_cutover_across_two_servers_with_the_migration_hook_checks_zero() {
+    let (code, r) = live("live_cutover", SCENARIO, &[]);
+    assert_eq!(code, Some(0), "{}", r["gates"]);
+    let s = &r["summary"];
+    for k in ["migration_mismatched_cells", "double_charges", "lost_at_boundary", "ledger_mismatched_cells", "accepted_while_suspended"] {
+        assert_eq!(n(&s[k]), 0, "{k}");
+    }
+    let l = &r["live"];
+    assert_eq!(n(&l["audit"]["disagreements"]), 0, "{}", l["audit"]);
+    assert!(n(&l["audit"]["checked"]) > 1000);
+    assert_eq!(n(&l["reconciliation"]["lost"]), 0);
+    assert_eq!(l["reconciliation"]["checked_by_key"], true);
+    let hooks = l["hooks"].as_array().unwrap();
+    assert_eq!(hooks.len(), 1);
+    assert_eq!(hooks[0]["ok"], true, "{}", hooks[0]);
+    assert!(hooks[0]["action"].as_str().unwrap().contains(" migrate "));
+    let c = &r["cutover"];
+    let (old, new) = (&c["systems"][0], &c["systems"][1]);
+    assert!(n(&old["payments"]) > 100);
+    assert_eq!(old["payments"], new["migrated_payments"]);
+    assert_eq!(c["migration"]["ran"], true);
+    assert_eq!(c["records_after_migration"]["found"], old["payments"]);
+    assert!(n(&c["refused_already_paid"]) > 10, "the new server's duplicate check answered");
+}
+
+#[test]
+fn a_naive_new_server_and_a_migration_that_drops_a_batch_are_caught_live() {
+    // The scenario's hook with the migration broken; the new server checking keys only.
+    let dir = temp_dir("live_broken_scenario");
+    let mut v: Value = serde_json::from_str(&std::fs::read_to_string(crate::util::root().join(SCENARIO)).unwrap()).unwrap();
+    let argv = v["hooks"][0]["command"].as_array_mut().unwrap();
+    argv.push("--fault".into());
+    argv.push("migration-drop-batch".into());
+    let file = crate::util::write_scenario(&dir, "cutover-broken.json", &v);
+    let (code, r) = live("live_broken", file.to_str().unwrap(), &["--fault", "naive-dedup"]);
+    assert_eq!(code, Some(1));
+    let c = &r["cutover"];
+    let m = &c["migration"];
+    assert!(n(&m["missing"]) > 0, "{}", m);
+    assert!(m["differences"]["listed"].as_array().unwrap().iter().all(|d| d["problem"] == "missing"));
+    assert!(n(&c["lost_at_boundary"]["count"]) >= n(&m["missing"]));
+    assert!(n(&c["double_charges"]["count"]) > 10, "{}", c["double_charges"]["by_channel"]);
+    // The auditor (a correct shadow of both systems) disagrees with the naive server too.
+    assert!(n(&r["live"]["audit"]["disagreements"]) > 0);
+}
+
+#[test]
+fn an_interrupted_migration_resumes_with_nothing_lost_and_nothing_twice() {
+    let old = Server::start(0, &["--scenario", SCENARIO, "--role", "old"]);
+    let new = Server::start(0, &["--scenario", SCENARIO, "--role", "new"]);
+    let clock = r#"{"virtual_now":"2021-04-20T10:00:00+08:00","time_scale":1}"#;
+    assert_eq!(http(old.port, "POST", "/v1/admin/clock", &[], clock).0, 200);
+    for i in 0..7 {
+        let body = format!(
+            r#"{{"payer_id":{},"group":"flexible","league":"Hohhot","channel":"tax_hall","items_fen":{{"pension":{}}},"period":"2021-04","period_months":1}}"#,
+            100 + i,
+            1000 + i
+        );
+        let (status, _, text) = http(old.port, "POST", "/v1/payments", &[("Idempotency-Key", &format!("k-{i}"))], &body);
+        assert_eq!(status, 201, "{text}");
+    }
+    let dir = temp_dir("migrate_resume");
+    let state = dir.join("state.json");
+    let migrate = |extra: &[&str]| {
+        let mut args = vec!["migrate", SCENARIO, "--from", &old.url, "--to", &new.url, "--batch-size", "2", "--quiet"];
+        let state = state.to_str().unwrap();
+        args.extend(["--state", state]);
+        args.extend(extra);
+        wait_bounded(spawn_cutover(&args), Duration::from_secs(60))
+    };
+    // Stopped right after sending the third batch, before noting it: as a crash there.
+    let o = migrate(&["--abort-after-batch", "3"]);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    let export = |port: u16| -> Vec<Value> {
+        let (status, _, body) = http(port, "GET", "/v1/admin/export/payments?after=0&limit=100", &[], "");
+        assert_eq!(status, 200, "{body}");
+        serde_json::from_str::<Value>(&body).unwrap()["payments"].as_array().unwrap().clone()
+    };
+    assert_eq!(export(new.port).len(), 6, "three batches of two arrived");
+    let o = migrate(&[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let s: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(s["done"], true);
+    assert_eq!(n(&s["resumed"]), 1);
+    assert_eq!(n(&s["replayed_batches"]), 1, "the batch sent before the crash came again and was not written twice");
+    let copies = export(new.port);
+    let originals = export(old.port);
+    assert_eq!(copies.len(), originals.len(), "nothing lost, nothing twice");
+    let mut origins: Vec<u64> = copies.iter().map(|c| n(&c["origin_payment_id"])).collect();
+    origins.sort();
+    let ids: Vec<u64> = originals.iter().map(|p| n(&p["payment_id"])).collect();
+    assert_eq!(origins, ids);
+    // Run again when done: nothing more is written.
+    let o = migrate(&[]);
+    assert_eq!(o.status.code(), Some(0));
+    assert_eq!(export(new.port).len(), originals.len());
+    // The new system knows the April fee is paid: a second payment for it, another key, is refused.
+    let clock = r#"{"virtual_now":"2021-05-06T10:00:00+08:00","time_scale":1}"#;
+    assert_eq!(http(new.port, "POST", "/v1/admin/clock", &[], clock).0, 200);
+    let again = r#"{"payer_id":100,"group":"flexible","league":"Hohhot","channel":"wechat","items_fen":{"pension":1000},"period":"2021-04","period_months":1}"#;
+    let (status, _, body) = http(new.port, "POST", "/v1/payments", &[("Idempotency-Key", "another")], again);
+    assert_eq!(status, 422, "{body}");
+    assert!(body.contains("already_paid"), "{body}");
+}
+
+#[test]
+fn two_systems_need_their_roles_and_their_targets() {
+    let o = cutover(&["serve", "--scenario", SCENARIO, "--addr", "127.0.0.1:0"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("--role"), "{}", stderr(&o));
+    let o = cutover(&["serve", "--scenario", "scenarios/ci-smoke.json", "--role", "old", "--addr", "127.0.0.1:0"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("one system"), "{}", stderr(&o));
+    let o = cutover(&["run", SCENARIO, "--target", "http://127.0.0.1:9", "--quiet"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("--old URL --new URL"), "{}", stderr(&o));
+    // The old and the new server swapped: refused before the load.
+    let old = Server::start(0, &["--scenario", SCENARIO, "--role", "old"]);
+    let new = Server::start(0, &["--scenario", SCENARIO, "--role", "new"]);
+    let dir = temp_dir("swapped_roles");
+    let o = cutover(&["run", SCENARIO, "--old", &new.url, "--new", &old.url, "--out", dir.to_str().unwrap(), "--quiet"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("plays the \"new\" system"), "{}", stderr(&o));
+    assert!(!dir.join("report.json").exists());
+}
