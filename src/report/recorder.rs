@@ -332,10 +332,17 @@ impl Recorder {
     /// [`Recorder::book`] for a payment acknowledged by `system`: each system has keys of
     /// its own (the new one never saw the old one's), so the book holds a key once per system.
     pub(crate) fn book_in(&mut self, system: SystemIdx, req: &Request) -> bool {
+        self.book_answer(system, req, true)
+    }
+
+    /// Book a payment acknowledged by `system`; `replay`: the target said it answered an
+    /// earlier payment again (booked only if that one was not). A payment the target says
+    /// is new under a key booked already (a key it forgot) is booked again: money taken twice.
+    fn book_answer(&mut self, system: SystemIdx, req: &Request, replay: bool) -> bool {
         let Request::Pay { key, payer, items, .. } = req else {
             return false;
         };
-        if !self.acknowledged.insert(book_key(system, *key)) {
+        if !self.acknowledged.insert(book_key(system, *key)) && replay {
             return false;
         }
         self.accepted += 1;
@@ -455,7 +462,8 @@ impl Recorder {
                     });
                 }
             }
-            self.book_in(system, req);
+            let replay = matches!(resp, Response::Accepted { replayed: true, .. });
+            self.book_answer(system, req, replay);
         }
     }
 
