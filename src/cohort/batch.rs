@@ -14,6 +14,8 @@ struct Member {
     payer: PayerRef,
     per_period: Items,
     owed: u16,
+    /// This run's debit was cut to the run's own month (the others were paid by hand).
+    reduced: bool,
 }
 
 pub(crate) struct BatchRunner {
@@ -37,7 +39,7 @@ impl BatchRunner {
             index: index as u16,
             channel: spec.channel,
             concurrency: spec.concurrency,
-            members: members.into_iter().map(|(payer, per_period)| Member { payer, per_period, owed: 0 }).collect(),
+            members: members.into_iter().map(|(payer, per_period)| Member { payer, per_period, owed: 0, reduced: false }).collect(),
             run: 0,
             run_at: spec.runs.clone(),
             run_month: spec.runs.iter().map(|t| Period::month_of(*t, calendar)).collect(),
@@ -53,6 +55,11 @@ impl BatchRunner {
         self.index as usize
     }
 
+    /// The payers this batch debits.
+    pub(crate) fn payer_ids(&self) -> impl Iterator<Item = crate::population::PayerId> + '_ {
+        self.members.iter().map(|m| m.payer.id)
+    }
+
     pub(crate) fn member_count(&self) -> usize {
         self.members.len()
     }
@@ -61,6 +68,7 @@ impl BatchRunner {
     pub(crate) fn start_run(&mut self, _now: SimTime, run: usize) -> Vec<u32> {
         for m in &mut self.members {
             m.owed = m.owed.saturating_add(1);
+            m.reduced = false;
         }
         self.run = run;
         self.cursor = 0;
@@ -95,7 +103,9 @@ impl BatchRunner {
             *a = a.saturating_mul(m.owed as i64);
         }
         // One key per (payer, run): a retry of the same debit reuses it.
-        let key = IdemKey(((m.payer.id as u128) << 64) | (1u128 << 63) | ((self.index as u128) << 32) | (self.run as u128 + 1));
+        // A debit cut to one month is another order: another key.
+        let reduced = (m.reduced as u128) << 62;
+        let key = IdemKey(((m.payer.id as u128) << 64) | (1u128 << 63) | reduced | ((self.index as u128) << 32) | (self.run as u128 + 1));
         // The months owed, up to the run's month.
         let month = self.run_month.get(self.run).copied().unwrap_or(0);
         let period = Period { first: (month + 1).saturating_sub(m.owed as u32), months: m.owed };
@@ -120,6 +130,18 @@ impl BatchRunner {
                 r.refused_suspended += 1;
                 r.stopped_as_suspended = true;
                 self.stopped = true;
+            }
+            // Some of the months owed were paid by hand meanwhile: debit the run's own month
+            // only (and nothing if that is paid too).
+            Response::AlreadyPaid => {
+                r.refused_already_paid += 1;
+                let m = &mut self.members[member as usize];
+                if m.owed > 1 {
+                    m.owed = 1;
+                    m.reduced = true;
+                    return Some(now);
+                }
+                m.owed = 0;
             }
             Response::Overloaded { retry_after_micros } => {
                 r.overloaded += 1;

@@ -102,13 +102,23 @@ impl Members {
     }
 
     /// `n` shares: agents dealt round-robin by payer, every batch to the first share (its
-    /// concurrency bound is the batch's own, not to be split).
+    /// concurrency bound is the batch's own, not to be split), and with the batches the
+    /// agents of batch members (who pay a missed month by hand): all of a payer's requests go
+    /// through one share, so that its auditor sees the payer's whole history.
     pub(crate) fn deal(self, n: usize) -> Vec<Members> {
         let n = n.max(1);
         let mut shares: Vec<Members> = (0..n).map(|_| Members::default()).collect();
         shares[0].payers_active = self.payers_active;
-        for (i, (agent, next)) in self.agents.into_iter().zip(self.first).enumerate() {
-            let s = &mut shares[i % n];
+        let in_batches: crate::FastSet<crate::population::PayerId> = self.batches.iter().flat_map(|b| b.payer_ids()).collect();
+        let mut dealt = 0usize;
+        for (agent, next) in self.agents.into_iter().zip(self.first) {
+            let i = if in_batches.contains(&agent.payer.id) {
+                0
+            } else {
+                dealt += 1;
+                (dealt - 1) % n
+            };
+            let s = &mut shares[i];
             s.agents.push(agent);
             s.first.push(next);
         }

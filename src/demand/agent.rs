@@ -89,6 +89,47 @@ impl Agent {
         (agent, next)
     }
 
+    /// A batch member who pays by hand the month a suspended batch run did not debit (the
+    /// cutover's `withheld_pay_by_hand_share`): after the reopening, on a channel of the
+    /// group's mix. `None` for the others (drawn from the payer's own stream, so scenarios
+    /// without the share draw nothing).
+    pub(crate) fn withheld_by_hand(d: &Demand, payer: &Payer) -> Option<(Agent, Next)> {
+        let share = d.spec.cutover.as_ref().map_or(0.0, |x| x.withheld_pay_by_hand_share);
+        if share <= 0.0 {
+            return None;
+        }
+        let mut rng = crate::rng::item(d.seed, "withheld-by-hand", payer.id as u64);
+        if rng.random::<f64>() >= share {
+            return None;
+        }
+        // The first run of the payer's batch refused as suspended, and when payment resumes.
+        let (run, resume) = d.spec.batches.iter().filter(|b| b.group == payer.group).find_map(|b| {
+            b.runs.iter().find_map(|t| d.rules.closure(b.channel, payer.group, payer.league, *t).map(|r| (*t, r)))
+        })?;
+        let resume = resume?;
+        let channel = d.pick_channel(&mut rng, payer.league, payer.group);
+        let month = crate::model::Period::month_of(run, &d.spec.calendar);
+        let mut agent = Agent {
+            payer: PayerRef { id: payer.id, group: payer.group, league: payer.league },
+            items: payer.items,
+            period: Period { first: month, months: 1 },
+            special: None,
+            channel,
+            order: 1,
+            stage: Stage::Pay,
+            attempts: 0,
+            displaced: false,
+            paid: false,
+            verifying: false,
+            rng,
+            target_id: None,
+        };
+        let delay = d.spec.raw.behaviour.deferral_delay_days.sample(&mut agent.rng);
+        let at = d.at_or_after(&mut agent.rng, channel, resume, delay);
+        let next = agent.schedule(at);
+        Some((agent, next))
+    }
+
     fn plan_first(&mut self, d: &Demand, intended: SimTime) -> Next {
         let b = &d.spec.raw.behaviour;
         let (g, l, c) = (self.payer.group, self.payer.league, self.channel);

@@ -209,6 +209,11 @@ impl Cast {
                         cast.batch_members[b].push((crate::model::PayerRef { id: p.id, group: p.group, league: p.league }, p.items));
                     }
                 }
+                // Some, their debit refused during the suspension, pay that month by hand.
+                if let Some((agent, next)) = Agent::withheld_by_hand(d, p) {
+                    cast.agents.push(agent);
+                    cast.first.push(next);
+                }
                 return;
             }
             let (agent, next) = Agent::new(d, p);

@@ -52,6 +52,9 @@ pub struct CutoverReport {
     pub refused_already_paid: u64,
     pub lost_at_boundary: Listed<LostPayment>,
     pub records_after_migration: RecordsAfterMigration,
+    /// The rollback rehearsal, if the scenario has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rollback: Option<RollbackReport>,
     /// Why the systems' books could not be read (then no check ran).
     pub read_error: Option<String>,
 }
@@ -202,6 +205,25 @@ pub struct LostPayment {
     pub payment: Option<PaymentRef>,
 }
 
+/// What the new system took between its opening and the rollback, and what the rollback
+/// refused; the ledger and the checks cover it like everything else.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct RollbackReport {
+    pub phase: String,
+    pub reason: String,
+    pub at: String,
+    /// When payment resumes (the next phase that opens a channel), if within the timeline.
+    pub resumed_at: Option<String>,
+    /// Payments the new system took between its opening and the rollback: the money a
+    /// rollback must keep.
+    pub accepted_before: u64,
+    pub accepted_before_fen: i64,
+    /// Requests refused as suspended during the rollback's phase.
+    pub refused_during: u64,
+    /// Payments taken during the rollback's phase (must be 0).
+    pub accepted_during: u64,
+}
+
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct RecordsAfterMigration {
     pub old_payments: u64,
@@ -331,6 +353,7 @@ pub(crate) fn check(input: CutoverInput) -> Option<CutoverReport> {
         refused_already_paid: tally.already_paid,
         lost_at_boundary: Listed::default(),
         records_after_migration: RecordsAfterMigration::default(),
+        rollback: None,
         read_error: None,
     };
     let [old, new] = match input.books {
@@ -359,6 +382,7 @@ pub(crate) fn check(input: CutoverInput) -> Option<CutoverReport> {
         }
     }
     double_charges(spec, names, &old, &new, &mut report.double_charges);
+    report.rollback = x.rollback.as_ref().map(|(phase, reason)| rollback(spec, input.recorder, *phase, reason, &new));
     // Acknowledged to a payer, held by no system.
     let mut held: crate::FastSet<crate::model::IdemKey> = crate::FastSet::default();
     for (system, rows) in [(OLD, &old), (NEW, &new)] {
@@ -372,6 +396,28 @@ pub(crate) fn check(input: CutoverInput) -> Option<CutoverReport> {
         report.lost_at_boundary.push(LostPayment { reason: "in_no_ledger", key: sent.to_text(), payment: None });
     }
     Some(report)
+}
+
+fn rollback(spec: &Spec, rec: &Recorder, phase: usize, reason: &str, new: &[PaymentRow]) -> RollbackReport {
+    let fmt = |t: SimTime| t.format(spec.calendar.offset);
+    let p = &spec.phases[phase];
+    let opens = spec.cutover.as_ref().and_then(|x| x.systems[NEW as usize].opens).unwrap_or(spec.start);
+    let resumed_at = spec.phases[phase + 1..].iter().find(|q| q.closed.iter().any(|c| !*c)).map(|q| fmt(q.start));
+    let mut r = RollbackReport { phase: p.name.clone(), reason: reason.to_string(), at: fmt(p.start), resumed_at, ..Default::default() };
+    for row in new.iter().filter(|row| row.origin.is_none()) {
+        if row.accepted_at >= opens && row.accepted_at < p.start {
+            r.accepted_before += 1;
+            r.accepted_before_fen = r.accepted_before_fen.saturating_add(row.items.iter().sum());
+        } else if row.accepted_at >= p.start && row.accepted_at < p.end {
+            r.accepted_during += 1;
+        }
+    }
+    for (ph, _, _, cell) in rec.cells() {
+        if ph == phase {
+            r.refused_during += cell.counters.rejected_suspended;
+        }
+    }
+    r
 }
 
 fn migration_checks(spec: &Spec, names: [&str; 2], old: &[PaymentRow], new: &[PaymentRow], report: &mut CutoverReport) {

@@ -247,6 +247,20 @@ fn cutover(o: &mut String, r: &Report) {
     for p in c.acknowledged_after_stop.listed.iter().take(CUTOVER_ROWS) {
         let _ = writeln!(o, "- {}", payment(p));
     }
+    if let Some(rb) = &c.rollback {
+        let _ = writeln!(
+            o,
+            "\nRollback rehearsed ({}): payment suspended again at {} (phase {}), resumed {}; the new system had taken {} payments ({} yuan) since it opened, took {} during the rollback and refused {} requests as suspended. The checks above and the ledger cover them.",
+            if rb.reason.is_empty() { "no reason given" } else { rb.reason.as_str() },
+            rb.at,
+            rb.phase,
+            rb.resumed_at.as_deref().unwrap_or("never within the timeline"),
+            rb.accepted_before,
+            yuan(rb.accepted_before_fen),
+            rb.accepted_during,
+            rb.refused_during
+        );
+    }
     if let Some(e) = &c.read_error {
         let _ = writeln!(o, "\nThe systems' books could not be read, so no check ran: {e}");
     }

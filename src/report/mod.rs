@@ -118,6 +118,14 @@ pub struct RunReport {
     pub overloaded: u64,
     pub other_failures: u64,
     pub stopped_as_suspended: bool,
+    /// Debits refused as already paid (a month paid by hand meanwhile); each is sent again
+    /// for the run's own month only.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub refused_already_paid: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 #[derive(Clone, Debug, Serialize)]

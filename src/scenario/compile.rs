@@ -746,6 +746,7 @@ fn cutover(
     }
     c.dist("cutover.lost_answer_delay_seconds", &x.lost_answer_delay_seconds);
     c.fraction("cutover.no_record_pays_again_share", x.no_record_pays_again_share);
+    c.fraction("cutover.withheld_pay_by_hand_share", x.withheld_pay_by_hand_share);
     // Where channels stop: each phase that closes a channel the previous phase left open,
     // and the old system's stop (merged with a phase starting at the same instant).
     let mut stops: Vec<StopSpec> = Vec::new();
@@ -767,13 +768,35 @@ fn cutover(
         }
         stops.sort_by_key(|s| s.at);
     }
+    let rollback = x.rollback.as_ref().and_then(|r| {
+        let i = phase_names.iter().position(|n| *n == r.phase);
+        match i {
+            None => {
+                let hint = c.suggest(&r.phase, phase_names.iter().cloned());
+                c.push("cutover.rollback.phase", format!("unknown phase {:?}{hint}", r.phase));
+            }
+            Some(i) => {
+                if let (Some(p), Some(o)) = (phases.get(i), new.opens)
+                    && p.start <= o
+                {
+                    c.push("cutover.rollback.phase", "the rollback's phase must start after the new system opens");
+                }
+                if phases.get(i).is_some_and(|p| !p.closed.iter().any(|x| *x)) {
+                    c.push("cutover.rollback.phase", "the rollback's phase must close channels (suspend_all or closed_channels)");
+                }
+            }
+        }
+        i.map(|i| (i, r.reason.clone()))
+    });
     Some(CutoverSpec {
+        rollback,
         systems: [old, new],
         migration,
         lost,
         after_lost,
         lost_answer_delay_seconds: x.lost_answer_delay_seconds.clone(),
         no_record_pays_again_share: x.no_record_pays_again_share,
+        withheld_pay_by_hand_share: x.withheld_pay_by_hand_share,
         stops,
     })
 }

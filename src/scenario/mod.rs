@@ -119,8 +119,11 @@ pub struct CutoverSpec {
     pub after_lost: [f64; 4],
     pub lost_answer_delay_seconds: Dist,
     pub no_record_pays_again_share: f64,
+    pub withheld_pay_by_hand_share: f64,
     /// The instants a channel (or the old system) stops, in time order.
     pub stops: Vec<StopSpec>,
+    /// The rollback rehearsal: the phase that suspends payment again, and why.
+    pub rollback: Option<(usize, String)>,
 }
 
 #[derive(Clone, Debug)]

@@ -75,7 +75,26 @@ pub struct Cutover {
     /// new order (a new key).
     #[serde(default)]
     pub no_record_pays_again_share: f64,
+    /// Share of a batch's members who, their debit refused as suspended, pay the missed
+    /// month by hand after reopening (the next run then debits that month again too).
+    #[serde(default)]
+    pub withheld_pay_by_hand_share: f64,
+    /// A rollback rehearsal: the new system fails at reopening and the runbook suspends
+    /// payment again (a phase of the timeline, with its hooks).
+    #[serde(default)]
+    pub rollback: Option<RollbackDef>,
     pub source: Source,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RollbackDef {
+    /// The phase that suspends payment again (after the new system opens); its hooks are the
+    /// runbook's re-suspension, and the phase after it the retry.
+    pub phase: String,
+    /// Why (the gate that failed at reopening), for the report.
+    #[serde(default)]
+    pub reason: String,
 }
 
 fn lost_answer_delay() -> Dist {

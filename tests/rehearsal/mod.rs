@@ -51,6 +51,12 @@ fn the_reference_systems_cross_the_switch_with_every_check_zero() {
     assert!(n(&c["lost_answers"]["new_orders"]) > 10);
     assert!(n(&c["refused_already_paid"]) > 10);
     assert_eq!(c["in_flight_at_stops"].as_array().unwrap().len(), 2);
+    // The bank run skipped in April debits April and May in May; members who paid April by
+    // hand meanwhile are refused as already paid and debited for May alone.
+    let may = &r["batches"][0]["runs"][1];
+    let refused = n(&may["refused_already_paid"]);
+    assert!(refused > 10, "{may}");
+    assert_eq!(n(&may["periods_debited"]), 2 * n(&may["accepted"]) - refused, "{may}");
     let md = std::fs::read_to_string(dir.join("summary.md")).unwrap();
     assert!(md.contains("## Cutover"), "{md}");
 }
@@ -73,6 +79,8 @@ fn keys_only_dedup_is_caught_as_double_charges_each_listed() {
         assert!(a["key"] != b["key"] || a["system"] != b["system"], "{x}");
         assert!(!x["insurance"].as_array().unwrap().is_empty());
     }
+    // The bank debited April again for members who had paid it by hand.
+    assert!(n(&d["by_channel"]["bank_batch"]) > 10, "{}", d["by_channel"]);
     // Some of them cross the switch: paid to the old system, paid again to the new one.
     assert!(d["listed"].as_array().unwrap().iter().any(|x| x["first"]["system"] == "old" && x["second"]["system"] == "new"));
     // The ledger by cell and by key agrees with the payers' own book: only the business check sees it.
@@ -305,4 +313,40 @@ fn two_systems_need_their_roles_and_their_targets() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("plays the \"new\" system"), "{}", stderr(&o));
     assert!(!dir.join("report.json").exists());
+}
+
+#[test]
+fn a_rollback_at_reopening_suspends_again_and_the_books_still_reconcile() {
+    // The new system fails at reopening: six hours after it opens the runbook suspends
+    // payment again (a phase of the timeline, with its hooks) until 3 May.
+    let dir = temp_dir("cutover_rollback");
+    let mut v: Value = serde_json::from_str(&std::fs::read_to_string(crate::util::root().join(SCENARIO)).unwrap()).unwrap();
+    let phases = v["timeline"]["phases"].as_array_mut().unwrap();
+    phases.push(serde_json::json!({"name": "rolled_back", "start": "2021-05-01T06:00:00+08:00", "suspend_all": true, "source": "E"}));
+    phases.push(serde_json::json!({"name": "new_system_again", "start": "2021-05-03T00:00:00+08:00", "closed_channels": [], "source": "E"}));
+    v["cutover"]["rollback"] = serde_json::json!({"phase": "rolled_back", "reason": "pay p99 above 2 s on wechat in the first hours"});
+    let file = crate::util::write_scenario(&dir, "rollback.json", &v);
+    let o = cutover(&["simulate", file.to_str().unwrap(), "--out", dir.to_str().unwrap(), "--quiet"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let r: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap();
+    let rb = &r["cutover"]["rollback"];
+    assert_eq!(rb["at"], "2021-05-01T06:00:00+08:00");
+    assert_eq!(rb["resumed_at"], "2021-05-03T00:00:00+08:00");
+    assert!(n(&rb["accepted_before"]) > 5, "the surge of the first hours was taken: {rb}");
+    assert!(n(&rb["accepted_before_fen"]) > 0);
+    assert_eq!(n(&rb["accepted_during"]), 0);
+    assert!(n(&rb["refused_during"]) > 10, "{rb}");
+    for k in ["migration_mismatched_cells", "double_charges", "lost_at_boundary", "ledger_mismatched_cells", "accepted_while_suspended"] {
+        assert_eq!(n(&r["summary"][k]), 0, "{k}");
+    }
+    // The rollback is one of the stops: what was in flight across it is counted.
+    let stops = r["cutover"]["in_flight_at_stops"].as_array().unwrap();
+    assert!(stops.iter().any(|s| s["what"] == "phase rolled_back"), "{stops:?}");
+    assert!(std::fs::read_to_string(dir.join("summary.md")).unwrap().contains("Rollback rehearsed"));
+    // A rollback phase that does not exist is a load error naming the field.
+    v["cutover"]["rollback"]["phase"] = "rolledback".into();
+    let bad = crate::util::write_scenario(&dir, "bad.json", &v);
+    let o = cutover(&["validate", bad.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("cutover.rollback.phase"), "{}", stderr(&o));
 }
