@@ -66,23 +66,40 @@ pub(super) fn structural(value: &serde_json::Value) -> Vec<Problem> {
     };
     let mut problems = Vec::new();
     for error in validator.iter_errors(value) {
-        let path = pointer_to_path(&error.instance_path().to_string());
-        match error.kind() {
-            jsonschema::error::ValidationErrorKind::AdditionalProperties { unexpected } => {
-                let segments: Vec<String> =
-                    error.instance_path().to_string().split('/').skip(1).map(|s| s.replace("~1", "/").replace("~0", "~")).collect();
-                let valid = properties_at(&schema, &schema, &segments);
-                for name in unexpected {
-                    let hint = closest(name, &valid).map(|s| format!(" (did you mean `{s}`?)")).unwrap_or_default();
-                    problems.push(Problem::new(join(&path, name), format!("unknown field{hint}")));
-                }
-            }
-            _ => problems.push(Problem::new(path, error.to_string())),
-        }
+        push_error(&schema, &error, &mut problems, 0);
     }
     problems.sort_by(|a, b| a.path.cmp(&b.path).then(a.message.cmp(&b.message)));
     problems.dedup();
     problems
+}
+
+/// One error of the schema's as problems. An optional section (`anyOf` a type or null) that
+/// is present but wrong is reported by the errors of its non-null branch, so that an unknown
+/// field deep inside it is named with its path rather than the whole section quoted.
+fn push_error(schema: &serde_json::Value, error: &jsonschema::ValidationError, problems: &mut Vec<Problem>, depth: usize) {
+    let at = error.instance_path().to_string();
+    let path = pointer_to_path(&at);
+    match error.kind() {
+        jsonschema::error::ValidationErrorKind::AdditionalProperties { unexpected } => {
+            let segments: Vec<String> = at.split('/').skip(1).map(|s| s.replace("~1", "/").replace("~0", "~")).collect();
+            let valid = properties_at(schema, schema, &segments);
+            for name in unexpected {
+                let hint = closest(name, &valid).map(|s| format!(" (did you mean `{s}`?)")).unwrap_or_default();
+                problems.push(Problem::new(join(&path, name), format!("unknown field{hint}")));
+            }
+        }
+        jsonschema::error::ValidationErrorKind::AnyOf { context } if depth < 16 => {
+            // The branch whose errors all lie inside the value (the value has its type).
+            let inside = |branch: &Vec<jsonschema::ValidationError<'static>>| {
+                !branch.is_empty() && branch.iter().all(|e| e.instance_path().to_string().len() > at.len())
+            };
+            match context.iter().find(|b| inside(b)) {
+                Some(branch) => branch.iter().for_each(|e| push_error(schema, e, problems, depth + 1)),
+                None => problems.push(Problem::new(path, error.to_string())),
+            }
+        }
+        _ => problems.push(Problem::new(path, error.to_string())),
+    }
 }
 
 fn closest(name: &str, valid: &BTreeSet<String>) -> Option<String> {

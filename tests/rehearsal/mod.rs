@@ -350,3 +350,25 @@ fn a_rollback_at_reopening_suspends_again_and_the_books_still_reconcile() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("cutover.rollback.phase"), "{}", stderr(&o));
 }
+
+#[test]
+fn mistakes_inside_the_cutover_section_are_named_with_their_paths() {
+    let dir = temp_dir("cutover_bad_fields");
+    let mut v: Value = serde_json::from_str(&std::fs::read_to_string(crate::util::root().join(SCENARIO)).unwrap()).unwrap();
+    v["cutover"]["old"]["stopz"] = 1.into();
+    v["cutover"]["lost_answers"][0]["probabilty"] = 0.1.into();
+    v["cutover"]["new"]["id_base"] = 0.into();
+    let bad = crate::util::write_scenario(&dir, "bad.json", &v);
+    let o = cutover(&["validate", bad.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    let e = stderr(&o);
+    assert!(e.contains("cutover.old.stopz: unknown field (did you mean `stops`?)"), "{e}");
+    assert!(e.contains("cutover.lost_answers[0].probabilty: unknown field (did you mean `probability`?)"), "{e}");
+    // Fixed, the semantic pass names what is left: the two id spaces are the same.
+    v["cutover"]["old"].as_object_mut().unwrap().remove("stopz");
+    v["cutover"]["lost_answers"][0].as_object_mut().unwrap().remove("probabilty");
+    let bad = crate::util::write_scenario(&dir, "bad2.json", &v);
+    let o = cutover(&["validate", bad.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("cutover.new.id_base"), "{}", stderr(&o));
+}
