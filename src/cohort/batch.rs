@@ -19,6 +19,8 @@ struct Member {
 }
 
 pub(crate) struct BatchRunner {
+    /// The seed's part of the debits' keys (the run's `rng::key_tag`).
+    key_tag: u64,
     index: u16,
     channel: u8,
     concurrency: u32,
@@ -34,8 +36,9 @@ pub(crate) struct BatchRunner {
 }
 
 impl BatchRunner {
-    pub(crate) fn new(index: usize, spec: &BatchSpec, members: Vec<(PayerRef, Items)>, calendar: &Calendar) -> BatchRunner {
+    pub(crate) fn new(index: usize, spec: &BatchSpec, members: Vec<(PayerRef, Items)>, calendar: &Calendar, key_tag: u64) -> BatchRunner {
         BatchRunner {
+            key_tag,
             index: index as u16,
             channel: spec.channel,
             concurrency: spec.concurrency,
@@ -105,7 +108,8 @@ impl BatchRunner {
         // One key per (payer, run): a retry of the same debit reuses it.
         // A debit cut to one month is another order: another key.
         let reduced = (m.reduced as u128) << 62;
-        let key = IdemKey(((m.payer.id as u128) << 64) | (1u128 << 63) | reduced | ((self.index as u128) << 32) | (self.run as u128 + 1));
+        let high = (self.key_tag as u128) << 32 | m.payer.id as u128;
+        let key = IdemKey((high << 64) | (1u128 << 63) | reduced | ((self.index as u128) << 32) | (self.run as u128 + 1));
         // The months owed, up to the run's month.
         let month = self.run_month.get(self.run).copied().unwrap_or(0);
         let period = Period { first: (month + 1).saturating_sub(m.owed as u32), months: m.owed };

@@ -61,6 +61,8 @@ pub(crate) struct Agent {
     /// then on what it called the payment (one field: an agent needs one at a time, and
     /// every active payer has an agent).
     target_id: Option<TargetId>,
+    /// The seed's part of the payer's keys ([`crate::rng::key_tag`]).
+    key_tag: u32,
 }
 
 impl Agent {
@@ -83,6 +85,7 @@ impl Agent {
             verifying: false,
             rng,
             target_id: None,
+            key_tag: crate::rng::key_tag(d.seed) as u32,
         };
         let intended = d.intended_instant(&mut agent.rng, channel);
         let next = agent.plan_first(d, intended);
@@ -123,6 +126,7 @@ impl Agent {
             verifying: false,
             rng,
             target_id: None,
+            key_tag: crate::rng::key_tag(d.seed) as u32,
         };
         let delay = d.spec.raw.behaviour.deferral_delay_days.sample(&mut agent.rng);
         let at = d.at_or_after(&mut agent.rng, channel, resume, delay);
@@ -190,7 +194,8 @@ impl Agent {
 
     /// The idempotency key of this payer's payment: stable across retries of one order.
     pub(crate) fn key(&self) -> IdemKey {
-        IdemKey(((self.payer.id as u128) << 64) | self.order as u128)
+        let high = (self.key_tag as u128) << 32 | self.payer.id as u128;
+        IdemKey((high << 64) | self.order as u128)
     }
 
     /// The request for the current stage.

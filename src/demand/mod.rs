@@ -191,12 +191,20 @@ pub(crate) struct Cast {
     /// Per scenario batch: (payer, one period's amounts).
     pub batch_members: Vec<Vec<(crate::model::PayerRef, crate::population::Items)>>,
     pub payers_active: u64,
+    /// The seed's part of the keys the batches send ([`crate::rng::key_tag`]).
+    pub key_tag: u64,
 }
 
 impl Cast {
     pub(crate) fn new(d: &Demand, population: &crate::population::Population) -> Cast {
         let mut cast =
-            Cast { agents: Vec::new(), first: Vec::new(), batch_members: vec![Vec::new(); d.spec.batches.len()], payers_active: 0 };
+            Cast {
+                agents: Vec::new(),
+                first: Vec::new(),
+                batch_members: vec![Vec::new(); d.spec.batches.len()],
+                payers_active: 0,
+                key_tag: crate::rng::key_tag(d.seed),
+            };
         population.for_each(|p| {
             if !p.active {
                 return;

@@ -130,7 +130,9 @@ struct Setup {
     connections: usize,
     threads: usize,
     /// The ids of the payments each system held before the load (cutover runs).
-    baseline: Vec<crate::FastSet<u64>>,
+    /// The ids of the payments each system held before the load, when its books can be read
+    /// in bulk (always for a cutover run).
+    baseline: Option<Vec<crate::FastSet<u64>>>,
 }
 
 /// What the sending threads did, merged into one account.
@@ -163,11 +165,12 @@ pub async fn run(spec: Arc<Spec>, cfg: RunConfig, scenario_file: &str) -> Result
     let driven = drive(&spec, &cfg, &setup.clock, plans, scenario_file).await?;
     let hook_reports = driven.hooks.finish(&spec).await;
     let mut merged = merge(&spec, &setup.demand, driven.parts, setup.journal_path.display().to_string());
-    let (rec, actual, cutover) = if spec.cutover.is_some() {
-        reconcile_cutover(&cfg, &spec, &mut merged, &setup.baseline).await
-    } else {
-        let (rec, actual) = reconcile(&cfg.target, &spec, &mut merged).await;
-        (rec, actual, None)
+    let (rec, actual, cutover) = match &setup.baseline {
+        Some(baseline) => reconcile_books(&cfg, &spec, &mut merged, baseline).await,
+        None => {
+            let (rec, actual) = reconcile(&cfg.target, &spec, &mut merged).await;
+            (rec, actual, None)
+        }
     };
     let batches = merged.batches.iter().map(|b| b.report(&spec)).collect();
     let mut report = crate::report::build(crate::report::BuildInput {
@@ -246,14 +249,24 @@ async fn set_up(spec: &Arc<Spec>, cfg: &RunConfig) -> Result<Setup, RunError> {
         sync_rtt = sync_rtt.max(rtt);
     }
     // The books before the load: a deployment holds payments already, and a second run
-    // meets the first's; the cutover's checks count only what this run added.
-    let mut baseline = Vec::new();
-    if spec.cutover.is_some() {
-        for system in [OLD, NEW] {
-            let rows = cfg.target_for(system).books(spec, system, cfg.admin_token.as_deref()).await.map_err(|e| {
-                RunError::Target(format!("the payments of the {} system cannot be read before the load: {e}", spec.system_names()[system as usize]))
-            })?;
-            baseline.push(rows.into_iter().map(|r| r.payment).collect());
+    // meets the first's; the reconciliation and the checks count only what this run added.
+    // A cutover run needs them; a run of one system uses them when the target has the
+    // contract's export (else it reconciles key by key, as targets without one allow).
+    let mut baseline = Some(Vec::new());
+    for system in 0..spec.system_names().len() as SystemIdx {
+        match cfg.target_for(system).books(spec, system, cfg.admin_token.as_deref()).await {
+            Ok(rows) => {
+                if let Some(b) = baseline.as_mut() {
+                    b.push(rows.into_iter().map(|r| r.payment).collect());
+                }
+            }
+            Err(e) if spec.cutover.is_some() => {
+                return Err(RunError::Target(format!(
+                    "the payments of the {} system cannot be read before the load: {e}",
+                    spec.system_names()[system as usize]
+                )));
+            }
+            Err(_) => baseline = None,
         }
     }
     let demand = Arc::new(Demand::new(spec.clone(), cfg.seed));
@@ -461,11 +474,12 @@ async fn reconcile(target: &Target, spec: &Spec, m: &mut Merged) -> (Reconciliat
     (rec, actual)
 }
 
-/// The reconciliation of a cutover run, from both systems' books read in bulk (every
-/// payment each holds, less what it held before the load): the ledger from the payments
-/// taken by each system itself, every acknowledged key and every payment of unknown outcome
-/// looked up in them, and the cutover's checks.
-async fn reconcile_cutover(
+/// The reconciliation from the systems' books read in bulk (every payment each holds): the
+/// ledger from the payments each system took itself during this run (those it held before
+/// the load count only if this run acknowledged their key, a replay), every acknowledged key
+/// and every payment of unknown outcome looked up in them, with no limit, and for a cutover
+/// the cutover's checks.
+async fn reconcile_books(
     cfg: &RunConfig,
     spec: &Arc<Spec>,
     m: &mut Merged,
@@ -473,12 +487,18 @@ async fn reconcile_cutover(
 ) -> (Reconciliation, Result<super::target::Ledger, String>, Option<crate::report::cutover::CutoverReport>) {
     use crate::report::recorder::book_key;
     let mut books: [Vec<crate::model::PaymentRow>; 2] = [Vec::new(), Vec::new()];
+    let mut held: crate::FastSet<IdemKey> = crate::FastSet::default();
     let mut error = None;
-    for system in [OLD, NEW] {
+    for system in 0..spec.system_names().len() as SystemIdx {
         match cfg.target_for(system).books(spec, system, cfg.admin_token.as_deref()).await {
             Ok(rows) => {
+                held.extend(rows.iter().filter(|r| r.origin.is_none()).map(|r| book_key(system, r.key)));
                 let before = baseline.get(system as usize);
-                books[system as usize] = rows.into_iter().filter(|r| !before.is_some_and(|b| b.contains(&r.payment))).collect();
+                let acknowledged = m.recorder.acknowledged();
+                books[system as usize] = rows
+                    .into_iter()
+                    .filter(|r| !before.is_some_and(|b| b.contains(&r.payment)) || acknowledged.contains(&book_key(system, r.key)))
+                    .collect();
             }
             Err(e) => error = Some(e),
         }
@@ -490,11 +510,9 @@ async fn reconcile_cutover(
         let input = crate::report::cutover::CutoverInput { spec, recorder: &m.recorder, books: Err(e.clone()), migration: None };
         return (rec, Err(e), crate::report::cutover::check(input));
     }
-    let mut held: crate::FastSet<IdemKey> = crate::FastSet::default();
     let mut actual = super::target::Ledger::new();
-    for (system, rows) in [(OLD, &books[0]), (NEW, &books[1])] {
+    for rows in &books {
         for r in rows.iter().filter(|r| r.origin.is_none()) {
-            held.insert(book_key(system, r.key));
             for ins in crate::scenario::Insurance::ALL {
                 let a = r.items[ins.index()];
                 if a != 0 {
