@@ -86,6 +86,39 @@ pub fn describe(spec: &Spec, file: &str) -> String {
             st.opens.format(off)
         );
     }
+    if let Some(x) = &spec.cutover {
+        let _ = writeln!(o, "\nsystems:");
+        for sys in &x.systems {
+            let when = |t: Option<crate::time::SimTime>| t.map_or_else(|| "-".to_string(), |t| t.format(off));
+            let channels: Vec<&str> = spec.channels.iter().zip(&sys.channels).filter(|(_, on)| **on).map(|(c, _)| c.id.as_str()).collect();
+            let _ = writeln!(
+                o,
+                "  {:<8} opens {} stops {}; {}, look-ups before visible: {}, keys kept {}, ids above {}",
+                sys.name,
+                when(sys.opens),
+                when(sys.stops),
+                if sys.business_dedup { "second payments of a fee refused" } else { "keys only" },
+                if sys.hide_visible_at { "no record" } else { "the instant" },
+                sys.key_ttl_micros.map_or_else(|| "for ever".to_string(), |t| format!("{} h", t / crate::time::MICROS_PER_HOUR)),
+                sys.id_base
+            );
+            let _ = writeln!(o, "    channels: {}", channels.join(", "));
+        }
+        match &x.migration {
+            Some(m) => {
+                let _ = writeln!(o, "  migration at {} in batches of {}", m.at.format(off), m.batch_size);
+            }
+            None => {
+                let _ = writeln!(o, "  no migration in process (a live run's hook may run one)");
+            }
+        }
+        for s in &x.stops {
+            let _ = writeln!(o, "  stop at {}: {}", s.at.format(off), s.what);
+        }
+        if let Some((phase, _)) = &x.rollback {
+            let _ = writeln!(o, "  rollback rehearsed in phase {}", spec.phases[*phase].name);
+        }
+    }
     let g = &spec.raw.population.groups;
     let counts = [
         (GroupKind::Unit, g.unit.count),

@@ -59,6 +59,11 @@ fn the_reference_systems_cross_the_switch_with_every_check_zero() {
     assert_eq!(n(&may["periods_debited"]), 2 * n(&may["accepted"]) - refused, "{may}");
     let md = std::fs::read_to_string(dir.join("summary.md")).unwrap();
     assert!(md.contains("## Cutover"), "{md}");
+    // `validate` says what the two systems are.
+    let o = cutover(&["validate", SCENARIO]);
+    assert_eq!(o.status.code(), Some(0));
+    let text = crate::util::stdout(&o);
+    assert!(text.contains("systems:") && text.contains("ids above 900000000000") && text.contains("migration at 2021-04-24"), "{text}");
 }
 
 #[test]
