@@ -52,6 +52,24 @@ pub enum Command {
     /// Copy the old system's payments and open assessments into the new one (the reference
     /// servers' admin endpoints), in batches, resumable after a crash.
     Migrate(MigrateArgs),
+    /// Run the cutover's checks over two systems' export files (JSON Lines of payments, as
+    /// `GET /v1/admin/export/payments` gives them), with a run's journal if given.
+    Reconcile {
+        /// The scenario of the cutover (its leagues, channels and systems).
+        scenario: PathBuf,
+        /// The old system's payments.
+        #[arg(long)]
+        old: PathBuf,
+        /// The new system's payments.
+        #[arg(long)]
+        new: PathBuf,
+        /// A run's journal.jsonl: the payments acknowledged to payers, checked against the books.
+        #[arg(long)]
+        journal: Option<PathBuf>,
+        /// Directory for reconcile.json and reconcile.md (default: reports/<scenario name>-reconcile).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -5,6 +5,7 @@
 //! state machine) → [`engine`] (virtual time, queues) → [`target::Target`]
 //! (the reference [`model`]) → [`report`]. See ARCHITECTURE.md.
 
+pub mod books;
 pub mod cli;
 pub mod clock;
 pub(crate) mod cohort;

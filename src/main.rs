@@ -84,6 +84,23 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Serve(args) => serve(args),
         Command::Run(args) => run_live(args),
         Command::Migrate(args) => migrate(args),
+        Command::Reconcile { scenario, old, new, journal, out } => {
+            let spec = Arc::new(load(&scenario)?);
+            let out = out.unwrap_or_else(|| PathBuf::from("reports").join(format!("{}-reconcile", spec.raw.name)));
+            let report = cutover::books::reconcile(spec, &old, &new, journal.as_deref())?;
+            std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
+            write_atomic(&out.join("reconcile.json"), serde_json::to_string_pretty(&report)?.as_bytes())?;
+            let md = cutover::report::markdown::cutover_section(&report);
+            write_atomic(&out.join("reconcile.md"), md.as_bytes())?;
+            say_raw!("{md}");
+            say!("report in {}", out.join("reconcile.json").display());
+            let m = &report.migration;
+            let wrong = m.missing + m.duplicated + m.differing + m.unknown_origin + m.mismatched_cells
+                + report.double_charges.count
+                + report.lost_at_boundary.count
+                + report.acknowledged_after_stop.count;
+            Ok(if wrong > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
+        }
         Command::Simulate { scenario, seed, out, quiet, fault } => {
             let spec = Arc::new(load(&scenario)?);
             let seed = seed.unwrap_or(spec.raw.seed);

@@ -63,7 +63,15 @@ impl Journal {
         Journal { file, buf: Vec::with_capacity(BUFFER), at: String::new(), clock_text: None, path, accepted: 0, unknown: 0 }
     }
 
-    fn write(&mut self, spec: &Spec, event: &str, at: SimTime, req: &Request, payment: Option<&TargetId>) -> std::io::Result<()> {
+    fn write(
+        &mut self,
+        spec: &Spec,
+        event: &str,
+        at: SimTime,
+        system: crate::scenario::SystemIdx,
+        req: &Request,
+        payment: Option<&TargetId>,
+    ) -> std::io::Result<()> {
         let Request::Pay { key, payer, channel, items, .. } = req else {
             return Ok(());
         };
@@ -89,6 +97,11 @@ impl Journal {
         }
         l.push(b',');
         crate::contract::write_payment_members(spec, payer, *channel, items, l);
+        // A cutover run names the system that answered (names are plain ids, checked at load).
+        if let Some(x) = &spec.cutover {
+            l.extend_from_slice(b",\"system\":");
+            l.extend_from_slice(crate::scenario::json_string(&x.systems[(system as usize).min(1)].name).as_bytes());
+        }
         l.extend_from_slice(b"}\n");
         if self.buf.len() >= BUFFER { self.flush() } else { Ok(()) }
     }
@@ -116,14 +129,21 @@ impl Journal {
         r
     }
 
-    pub(super) fn accepted(&mut self, spec: &Spec, at: SimTime, req: &Request, payment: &TargetId) -> std::io::Result<()> {
+    pub(super) fn accepted(
+        &mut self,
+        spec: &Spec,
+        at: SimTime,
+        system: crate::scenario::SystemIdx,
+        req: &Request,
+        payment: &TargetId,
+    ) -> std::io::Result<()> {
         self.accepted += 1;
-        self.write(spec, "accepted", at, req, Some(payment))
+        self.write(spec, "accepted", at, system, req, Some(payment))
     }
 
-    pub(super) fn unknown(&mut self, spec: &Spec, at: SimTime, req: &Request) -> std::io::Result<()> {
+    pub(super) fn unknown(&mut self, spec: &Spec, at: SimTime, system: crate::scenario::SystemIdx, req: &Request) -> std::io::Result<()> {
         self.unknown += 1;
-        self.write(spec, "unknown", at, req, None)
+        self.write(spec, "unknown", at, system, req, None)
     }
 }
 
@@ -158,8 +178,8 @@ mod tests {
             let req = Request::Pay { key: IdemKey(0xabc0 + k as u128), payer, channel, items, period: crate::model::Period::UNKNOWN, special: false, assessment: None };
             let event = if payment.is_some() { "accepted" } else { "unknown" };
             match &payment {
-                Some(p) => j.accepted(&spec, at, &req, p).unwrap(),
-                None => j.unknown(&spec, at, &req).unwrap(),
+                Some(p) => j.accepted(&spec, at, 0, &req, p).unwrap(),
+                None => j.unknown(&spec, at, 0, &req).unwrap(),
             }
             let line = Line {
                 event,
@@ -203,7 +223,7 @@ mod tests {
                             period: crate::model::Period::UNKNOWN, special: false,
                             assessment: None,
                         };
-                        j.accepted(&spec, SimTime(1_619_798_400_000_000), &req, &TargetId::Num(i as u64 + 1)).unwrap();
+                        j.accepted(&spec, SimTime(1_619_798_400_000_000), 0, &req, &TargetId::Num(i as u64 + 1)).unwrap();
                         if i % (7 + t) == 0 {
                             j.flush().unwrap();
                         }

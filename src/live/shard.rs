@@ -267,14 +267,14 @@ impl<P: Lanes> Shard<P> {
             let written = match &d.resp {
                 Response::Accepted { payment, .. } => {
                     self.unknown_keys.remove(key);
-                    self.journal.accepted(&self.spec, now_v, &job.req, payment)
+                    self.journal.accepted(&self.spec, now_v, job.system, &job.req, payment)
                 }
                 Response::Error { kind } if was_sent && kind.outcome_unknown() => {
                     // The target may or may not have taken it.
                     if self.unknown_keys.insert(*key) {
                         self.unknown_reqs.push(job.req.clone());
                     }
-                    self.journal.unknown(&self.spec, now_v, &job.req)
+                    self.journal.unknown(&self.spec, now_v, job.system, &job.req)
                 }
                 _ => Ok(()),
             };

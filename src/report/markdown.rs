@@ -170,8 +170,20 @@ fn payment(p: &super::cutover::PaymentRef) -> String {
     )
 }
 
+/// The Cutover section alone (what `cutover reconcile` prints).
+pub fn cutover_section(c: &super::cutover::CutoverReport) -> String {
+    let mut o = String::new();
+    cutover_of(&mut o, c);
+    o
+}
+
 fn cutover(o: &mut String, r: &Report) {
-    let Some(c) = &r.cutover else { return };
+    if let Some(c) = &r.cutover {
+        cutover_of(o, c);
+    }
+}
+
+fn cutover_of(o: &mut String, c: &super::cutover::CutoverReport) {
     let _ = writeln!(o, "\n## Cutover\n\n| system | opens | stops | payments taken | yuan | migrated in |\n|---|---|---|---:|---:|---:|");
     for s in &c.systems {
         let _ = writeln!(

@@ -369,6 +369,11 @@ impl Recorder {
         self.acknowledged.reserve(payments);
     }
 
+    /// Note a key acknowledged by `system` (read from a run's journal), without its amounts.
+    pub(crate) fn acknowledge_key(&mut self, system: SystemIdx, key: IdemKey) {
+        self.acknowledged.insert(book_key(system, key));
+    }
+
     /// Idempotency keys of the payments acknowledged as accepted.
     pub(crate) fn acknowledged(&self) -> &FastSet<IdemKey> {
         &self.acknowledged

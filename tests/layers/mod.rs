@@ -27,6 +27,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("live", &["clock", "cohort", "contract", "demand", "model", "population", "report", "scenario", "target", "time", "vocabulary"]),
     ("server", &["clock", "contract", "model", "scenario", "time", "vocabulary"]),
     ("migrate", &["contract", "model", "scenario"]),
+    ("books", &["contract", "model", "report", "scenario"]),
 ];
 
 /// The top-level module a source file belongs to (`src/live/shard.rs` → `live`).

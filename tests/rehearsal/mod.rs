@@ -217,6 +217,13 @@ fn a_live_cutover_across_two_servers_with_the_migration_hook_checks_zero() {
     assert_eq!(c["migration"]["ran"], true);
     assert_eq!(c["records_after_migration"]["found"], old["payments"]);
     assert!(n(&c["refused_already_paid"]) > 10, "the new server's duplicate check answered");
+    // The journal names the system that acknowledged each payment (what `reconcile` reads).
+    let journal = std::fs::read_to_string(crate::util::root().join("target/test-tmp/live_cutover/journal.jsonl")).unwrap();
+    let systems: std::collections::BTreeSet<String> = journal
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap()["system"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(systems.into_iter().collect::<Vec<_>>(), ["new", "old"]);
 }
 
 #[test]
@@ -290,6 +297,44 @@ fn an_interrupted_migration_resumes_with_nothing_lost_and_nothing_twice() {
     let o = migrate(&[]);
     assert_eq!(o.status.code(), Some(0));
     assert_eq!(export(new.port).len(), originals.len());
+    // The same books as files (a deployment's own export), checked by `cutover reconcile`.
+    let lines = |rows: &[Value]| rows.iter().map(|r| r.to_string() + "\n").collect::<String>();
+    let (old_file, new_file) = (dir.join("old.jsonl"), dir.join("new.jsonl"));
+    std::fs::write(&old_file, lines(&originals)).unwrap();
+    std::fs::write(&new_file, lines(&copies)).unwrap();
+    let reconcile = |new: &std::path::Path, journal: Option<&std::path::Path>| {
+        let out = dir.join("reconcile");
+        let mut args = vec!["reconcile", SCENARIO, "--old", old_file.to_str().unwrap(), "--new", new.to_str().unwrap(), "--out", out.to_str().unwrap()];
+        if let Some(j) = journal {
+            args.extend(["--journal", j.to_str().unwrap()]);
+        }
+        let o = cutover(&args);
+        let r: Value = serde_json::from_str(&std::fs::read_to_string(out.join("reconcile.json")).unwrap_or_default()).unwrap_or(Value::Null);
+        (o.status.code(), r)
+    };
+    let (code, r) = reconcile(&new_file, None);
+    assert_eq!(code, Some(0), "{r}");
+    assert_eq!(n(&r["migration"]["checked"]), 7);
+    assert_eq!(n(&r["double_charges"]["count"]), 0);
+    // A copy missing from the new system's file: exit 1, the payment named.
+    let short = dir.join("new-short.jsonl");
+    std::fs::write(&short, lines(&copies[1..])).unwrap();
+    let (code, r) = reconcile(&short, None);
+    assert_eq!(code, Some(1));
+    assert_eq!(n(&r["migration"]["missing"]), 1);
+    assert_eq!(r["migration"]["differences"]["listed"][0]["old"]["payment_id"], copies[0]["origin_payment_id"]);
+    // A journal acknowledging a payment no system holds.
+    let journal = dir.join("journal.jsonl");
+    std::fs::write(&journal, "{\"event\":\"accepted\",\"key\":\"0000000000000000000000000000beef\",\"system\":\"new\"}\n").unwrap();
+    let (code, r) = reconcile(&new_file, Some(&journal));
+    assert_eq!(code, Some(1));
+    assert_eq!(r["lost_at_boundary"]["listed"][0]["reason"], "in_no_ledger");
+    assert_eq!(r["lost_at_boundary"]["listed"][0]["key"], "0000000000000000000000000000beef");
+    // A line that is not a payment: exit 2 naming the file and line.
+    std::fs::write(&short, "{\"payment_id\": 1}\n").unwrap();
+    let o = cutover(&["reconcile", SCENARIO, "--old", old_file.to_str().unwrap(), "--new", short.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("new-short.jsonl:1:"), "{}", stderr(&o));
     // The new system knows the April fee is paid: a second payment for it, another key, is refused.
     let clock = r#"{"virtual_now":"2021-05-06T10:00:00+08:00","time_scale":1}"#;
     assert_eq!(http(new.port, "POST", "/v1/admin/clock", &[], clock).0, 200);
