@@ -26,8 +26,9 @@ pub enum BooksError {
     OneSystem(String),
 }
 
-/// Every payment of one system's export file.
-pub(crate) fn read_export(spec: &Spec, path: &Path) -> Result<Vec<PaymentRow>, BooksError> {
+/// What `each` makes of every non-empty line of a JSON Lines file (`None`: skip the line);
+/// its `Err` is the reason, reported with the file and the line number.
+fn read_lines<T>(path: &Path, mut each: impl FnMut(&str) -> Result<Option<T>, String>) -> Result<Vec<T>, BooksError> {
     let p = path.display().to_string();
     let f = std::fs::File::open(path).map_err(|source| BooksError::Read { path: p.clone(), source })?;
     let mut out = Vec::new();
@@ -36,35 +37,34 @@ pub(crate) fn read_export(spec: &Spec, path: &Path) -> Result<Vec<PaymentRow>, B
         if line.trim().is_empty() {
             continue;
         }
-        let err = |reason: String| BooksError::Line { path: p.clone(), line: i + 1, reason };
-        let w: PaymentExportWire = serde_json::from_str(&line).map_err(|e| err(format!("not a payment of the export: {e}")))?;
-        out.push(crate::contract::payment_from_export(spec, &w).map_err(err)?);
+        if let Some(t) = each(&line).map_err(|reason| BooksError::Line { path: p.clone(), line: i + 1, reason })? {
+            out.push(t);
+        }
     }
     Ok(out)
 }
 
+/// Every payment of one system's export file.
+pub(crate) fn read_export(spec: &Spec, path: &Path) -> Result<Vec<PaymentRow>, BooksError> {
+    read_lines(path, |line| {
+        let w: PaymentExportWire = serde_json::from_str(line).map_err(|e| format!("not a payment of the export: {e}"))?;
+        crate::contract::payment_from_export(spec, &w).map(Some)
+    })
+}
+
 /// The keys a run's journal says were acknowledged, with the system that acknowledged each.
 fn read_journal(spec: &Spec, path: &Path) -> Result<Vec<(SystemIdx, IdemKey)>, BooksError> {
-    let p = path.display().to_string();
-    let f = std::fs::File::open(path).map_err(|source| BooksError::Read { path: p.clone(), source })?;
     let names = spec.system_names();
-    let mut out = Vec::new();
-    for (i, line) in std::io::BufReader::new(f).lines().enumerate() {
-        let line = line.map_err(|source| BooksError::Read { path: p.clone(), source })?;
-        if line.trim().is_empty() {
-            continue;
-        }
-        let err = |reason: String| BooksError::Line { path: p.clone(), line: i + 1, reason };
-        let v: serde_json::Value = serde_json::from_str(&line).map_err(|e| err(format!("not JSON: {e}")))?;
+    read_lines(path, |line| {
+        let v: serde_json::Value = serde_json::from_str(line).map_err(|e| format!("not JSON: {e}"))?;
         if v["event"] != "accepted" {
-            continue;
+            return Ok(None);
         }
-        let key = v["key"].as_str().ok_or_else(|| err("no key".into()))?;
-        let system = v["system"].as_str().ok_or_else(|| err("no system (a journal of a run with two systems names it)".into()))?;
-        let s = names.iter().position(|n| *n == system).ok_or_else(|| err(format!("unknown system {system:?}")))?;
-        out.push((s as SystemIdx, IdemKey::from_text(key)));
-    }
-    Ok(out)
+        let key = v["key"].as_str().ok_or("no key")?;
+        let system = v["system"].as_str().ok_or("no system (a journal of a run with two systems names it)")?;
+        let s = names.iter().position(|n| *n == system).ok_or_else(|| format!("unknown system {system:?}"))?;
+        Ok(Some((s as SystemIdx, IdemKey::from_text(key))))
+    })
 }
 
 /// The checks over the two systems' export files (and a run's journal, if given).

@@ -69,16 +69,23 @@ impl Agent {
     /// An agent for an active self-paying payer, with the instant of its first attempt.
     pub(crate) fn new(d: &Demand, payer: &Payer) -> (Agent, Next) {
         let mut rng = crate::rng::item(d.seed, "agent", payer.id as u64);
-        let pref = PayerRef { id: payer.id, group: payer.group, league: payer.league };
         let channel = d.pick_channel(&mut rng, payer.league, payer.group);
-        let mut agent = Agent {
-            payer: pref,
+        let mut agent = Agent::fresh(d, payer, d.period_of(payer), payer.special, channel, rng);
+        let intended = d.intended_instant(&mut agent.rng, channel);
+        let next = agent.plan_first(d, intended);
+        (agent, next)
+    }
+
+    /// An agent before its first decision: to assess first if its payment is special.
+    fn fresh(d: &Demand, payer: &Payer, period: Period, special: Option<SpecialKind>, channel: ChannelIdx, rng: Pcg64Mcg) -> Agent {
+        Agent {
+            payer: PayerRef { id: payer.id, group: payer.group, league: payer.league },
             items: payer.items,
-            period: d.period_of(payer),
-            special: payer.special,
+            period,
+            special,
             channel,
             order: 1,
-            stage: if payer.special.is_some() { Stage::Assess } else { Stage::Pay },
+            stage: if special.is_some() { Stage::Assess } else { Stage::Pay },
             attempts: 0,
             displaced: false,
             paid: false,
@@ -86,10 +93,7 @@ impl Agent {
             rng,
             target_id: None,
             key_tag: crate::rng::key_tag(d.seed) as u32,
-        };
-        let intended = d.intended_instant(&mut agent.rng, channel);
-        let next = agent.plan_first(d, intended);
-        (agent, next)
+        }
     }
 
     /// A batch member who pays by hand the month a suspended batch run did not debit (the
@@ -112,22 +116,7 @@ impl Agent {
         let resume = resume?;
         let channel = d.pick_channel(&mut rng, payer.league, payer.group);
         let month = crate::model::Period::month_of(run, &d.spec.calendar);
-        let mut agent = Agent {
-            payer: PayerRef { id: payer.id, group: payer.group, league: payer.league },
-            items: payer.items,
-            period: Period { first: month, months: 1 },
-            special: None,
-            channel,
-            order: 1,
-            stage: Stage::Pay,
-            attempts: 0,
-            displaced: false,
-            paid: false,
-            verifying: false,
-            rng,
-            target_id: None,
-            key_tag: crate::rng::key_tag(d.seed) as u32,
-        };
+        let mut agent = Agent::fresh(d, payer, Period { first: month, months: 1 }, None, channel, rng);
         let delay = d.spec.raw.behaviour.deferral_delay_days.sample(&mut agent.rng);
         let at = d.at_or_after(&mut agent.rng, channel, resume, delay);
         let next = agent.schedule(at);

@@ -169,7 +169,7 @@ impl Profile {
             Request::Pay { key, items, period, special, assessment, .. } => {
                 v.insert("key", Value::from(key.to_text()));
                 v.insert("period", if period.months > 0 { Value::from(period.first_text()) } else { Value::Null });
-                v.insert("period_months", Value::from(period.months));
+                v.insert("period_months", if period.months > 0 { Value::from(period.months) } else { Value::Null });
                 v.insert("amount_fen", Value::from(items.iter().sum::<i64>()));
                 v.insert("items_fen", serde_json::to_value(items_to_wire(items)).unwrap_or(Value::Null));
                 v.insert("special", Value::from(*special));
@@ -366,7 +366,9 @@ mod tests {
             payer: PayerRef { id: 7, group: GroupKind::Flexible, league: 1 },
             channel: spec.channel_index("wechat").unwrap(),
             items,
-            period: crate::model::Period::UNKNOWN, special: false,
+            // A payment names its period (both paths write it the same way).
+            period: crate::model::Period { first: crate::model::Period::month(2021, 4), months: 1 },
+            special: false,
             assessment: None,
         }
     }

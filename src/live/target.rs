@@ -217,7 +217,7 @@ impl Target {
             Target::Http { base, api, http } => (base, api, http),
         };
         if !matches!(api, Api::Contract) {
-            return Err(format!("{}: the payments of a target reached through {} cannot be read in bulk (the profile gives no export)", base.url, api.describe()));
+            return Err(format!("{}: the payments of a target reached through {} cannot be read in bulk (the profile gives no export); give the deployment's export files to `cutover reconcile`", base.url, api.describe()));
         }
         let mut out = Vec::new();
         let mut after = 0u64;

@@ -421,6 +421,29 @@ fn page_default() -> usize {
 /// Most entries of one page of an export.
 const PAGE_MAX: usize = 10_000;
 
+/// A page of an export after the admin check: `page(model, after, limit)` gives the rows,
+/// `id` each row's id, `wire` the page's body.
+fn export_page<R, B: serde::Serialize>(
+    st: &AppState,
+    peer: SocketAddr,
+    headers: &HeaderMap,
+    q: PageQuery,
+    page: impl FnOnce(&Model, u64, usize) -> Vec<R>,
+    id: impl Fn(&R) -> u64,
+    wire: impl FnOnce(&[R], Option<u64>) -> B,
+) -> Reply {
+    if let Err(r) = admin_allowed(st, peer, headers) {
+        return r;
+    }
+    let limit = q.limit.clamp(1, PAGE_MAX);
+    let rows = match st.model.lock() {
+        Ok(m) => page(&m, q.after, limit),
+        Err(_) => return problem(Refusal::Error, "model lock poisoned", None, None),
+    };
+    let next_after = if rows.len() == limit { rows.last().map(id) } else { None };
+    json(StatusCode::OK, &wire(&rows, next_after))
+}
+
 /// Every payment the system holds, page by page, in id order: what the cutover's checks and
 /// a migration read.
 async fn export_payments(
@@ -429,17 +452,10 @@ async fn export_payments(
     headers: HeaderMap,
     Query(q): Query<PageQuery>,
 ) -> Reply {
-    if let Err(r) = admin_allowed(&st, peer, &headers) {
-        return r;
-    }
-    let limit = q.limit.clamp(1, PAGE_MAX);
-    let rows = match st.model.lock() {
-        Ok(m) => m.payments_page(q.after, limit),
-        Err(_) => return problem(Refusal::Error, "model lock poisoned", None, None),
-    };
-    let next_after = if rows.len() == limit { rows.last().map(|r| r.payment) } else { None };
-    let payments = rows.iter().map(|r| contract::payment_to_export(&st.spec, r)).collect();
-    json(StatusCode::OK, &contract::PaymentsPage { payments, next_after })
+    export_page(&st, peer, &headers, q, |m, a, l| m.payments_page(a, l), |r| r.payment, |rows, next_after| contract::PaymentsPage {
+        payments: rows.iter().map(|r| contract::payment_to_export(&st.spec, r)).collect(),
+        next_after,
+    })
 }
 
 async fn export_assessments(
@@ -448,17 +464,9 @@ async fn export_assessments(
     headers: HeaderMap,
     Query(q): Query<PageQuery>,
 ) -> Reply {
-    if let Err(r) = admin_allowed(&st, peer, &headers) {
-        return r;
-    }
-    let limit = q.limit.clamp(1, PAGE_MAX);
-    let rows = match st.model.lock() {
-        Ok(m) => m.assessments_page(q.after, limit),
-        Err(_) => return problem(Refusal::Error, "model lock poisoned", None, None),
-    };
-    let next_after = if rows.len() == limit { rows.last().map(|r| r.assessment) } else { None };
-    let assessments = rows.iter().map(contract::assessment_to_export).collect();
-    json(StatusCode::OK, &contract::AssessmentsPage { assessments, next_after })
+    export_page(&st, peer, &headers, q, |m, a, l| m.assessments_page(a, l), |r| r.assessment, |rows, next_after| {
+        contract::AssessmentsPage { assessments: rows.iter().map(contract::assessment_to_export).collect(), next_after }
+    })
 }
 
 /// Take in one batch of a migration, once per batch key, durably (with `--data`) before
