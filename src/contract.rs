@@ -157,6 +157,9 @@ pub(crate) struct Problem {
     pub resume_at: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub visible_at: Option<String>,
+    /// `already_paid` only: the payment was taken and paid back at once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refunded: Option<bool>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -791,7 +794,7 @@ fn refusal(status: u16, retry_after: Option<&str>, body: &[u8], time_scale: f64)
         Some(Refusal::Overloaded) => overloaded(),
         Some(Refusal::IdempotencyConflict) => Response::Conflict,
         Some(Refusal::AssessmentRequired) => Response::AssessmentRequired,
-        Some(Refusal::AlreadyPaid) => Response::AlreadyPaid,
+        Some(Refusal::AlreadyPaid) => Response::AlreadyPaid { refunded: problem.as_ref().and_then(|p| p.refunded).unwrap_or(false) },
         Some(Refusal::NotYetVisible) => match problem.as_ref().and_then(|p| p.visible_at.as_deref()).and_then(parse_instant) {
             Some(at) => Response::NotYetVisible { visible_at: at },
             None => Response::Error { kind: Failure::BadBody },
@@ -823,17 +826,27 @@ pub(crate) struct WireAnswer {
 
 /// The problem document of `refusal`, with its detail and instants.
 pub(crate) fn problem(refusal: Refusal, detail: &str, resume_at: Option<String>, visible_at: Option<String>) -> WireAnswer {
+    problem_with(refusal, detail, |p| {
+        p.resume_at = resume_at;
+        p.visible_at = visible_at;
+    })
+}
+
+/// A problem answer, its optional members set by `fill`.
+fn problem_with(refusal: Refusal, detail: &str, fill: impl FnOnce(&mut Problem)) -> WireAnswer {
     let code = refusal.code();
-    let p = Problem {
+    let mut p = Problem {
         kind: format!("/v1/openapi.json#problem-{code}"),
         title: refusal.title().to_string(),
         status: refusal.status(),
         detail: detail.to_string(),
         code: code.to_string(),
         accepted: false,
-        resume_at,
-        visible_at,
+        resume_at: None,
+        visible_at: None,
+        refunded: None,
     };
+    fill(&mut p);
     WireAnswer { status: refusal.status(), retry_after: None, body: serde_json::to_vec(&p).unwrap_or_default(), problem: true }
 }
 
@@ -882,11 +895,16 @@ pub(crate) fn answer_to_wire(spec: &Spec, resp: &Response, now: SimTime) -> Wire
             None,
             None,
         ),
-        Response::AlreadyPaid => problem(
+        Response::AlreadyPaid { refunded: false } => problem(
             Refusal::AlreadyPaid,
             "this payer already paid this insurance type for this period (under another key or channel); nothing was accepted",
             None,
             None,
+        ),
+        Response::AlreadyPaid { refunded: true } => problem_with(
+            Refusal::AlreadyPaid,
+            "this payer already paid this insurance type for this period (under another key or channel); the payment was refunded, nothing was kept",
+            |p| p.refunded = Some(true),
         ),
         Response::NotYetVisible { visible_at } => problem(
             Refusal::NotYetVisible,

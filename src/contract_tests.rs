@@ -29,6 +29,7 @@ mod vocabulary {
             proptest::option::of(instant()).prop_map(|resume_at| Response::Suspended { resume_at }),
             Just(Response::Conflict),
             Just(Response::AssessmentRequired),
+            any::<bool>().prop_map(|refunded| Response::AlreadyPaid { refunded }),
             (any::<u32>(), proptest::option::of(id.clone())).prop_map(|(payments, latest)| Response::Records { payments, latest }),
             instant().prop_map(|visible_at| Response::NotYetVisible { visible_at }),
             Just(Response::NoRecord),

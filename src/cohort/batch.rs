@@ -137,7 +137,7 @@ impl BatchRunner {
             }
             // Some of the months owed were paid by hand meanwhile: debit the run's own month
             // only (and nothing if that is paid too).
-            Response::AlreadyPaid => {
+            Response::AlreadyPaid { .. } => {
                 r.refused_already_paid += 1;
                 let m = &mut self.members[member as usize];
                 if m.owed > 1 {

@@ -245,7 +245,7 @@ impl Agent {
             }
             (Stage::Pay, Response::Accepted { payment, .. }) => self.on_accepted(d, now, payment),
             // Told it was paid already (under another key or channel): nothing more to pay.
-            (Stage::Pay, Response::AlreadyPaid) => {
+            (Stage::Pay, Response::AlreadyPaid { .. }) => {
                 self.paid = true;
                 self.finish()
             }
@@ -535,7 +535,7 @@ mod tests {
         assert!(same > 20 && new_order > 20 && lookup > 20, "same {same}, new order {new_order}, look-up {lookup}");
         // Told it was paid already, the payer stops.
         let (mut a, _) = agents(&spec, &d, 50).into_iter().find(|(a, _)| a.stage == Stage::Pay).unwrap();
-        assert_eq!(a.on_response(&d, now, &Response::AlreadyPaid), Next::Finished);
+        assert_eq!(a.on_response(&d, now, &Response::AlreadyPaid { refunded: false }), Next::Finished);
         assert!(a.paid);
     }
 }

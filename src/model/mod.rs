@@ -152,8 +152,9 @@ pub(crate) enum Response {
     /// A special payment without a matching, unused assessment.
     AssessmentRequired,
     /// The payer already paid this insurance type for this period, under another key or on
-    /// another channel (a system with the business-level duplicate check).
-    AlreadyPaid,
+    /// another channel (a system with the business-level duplicate check); `refunded`: the
+    /// system took the payment and paid it back at once (nothing kept).
+    AlreadyPaid { refunded: bool },
     Records {
         payments: u32,
         /// The newest visible payment, if the target names it.
@@ -199,7 +200,7 @@ impl Response {
             Response::Suspended { .. } => Refusal::Suspended,
             Response::Conflict => Refusal::IdempotencyConflict,
             Response::AssessmentRequired => Refusal::AssessmentRequired,
-            Response::AlreadyPaid => Refusal::AlreadyPaid,
+            Response::AlreadyPaid { .. } => Refusal::AlreadyPaid,
             Response::NotYetVisible { .. } => Refusal::NotYetVisible,
             Response::NoRecord => Refusal::NoRecord,
             Response::Invalid { .. } => Refusal::Invalid,
@@ -238,6 +239,9 @@ pub(crate) struct Policy {
     /// Refuse a second payment for the same payer, insurance type and period, whatever the
     /// key and channel (`already_paid`).
     pub business_dedup: bool,
+    /// A second payment found by that check is taken and paid back at once (the ledger keeps
+    /// nothing of it) rather than refused.
+    pub refund_duplicates: bool,
     /// A look-up before the record is visible answers "no record", not the instant.
     pub hide_visible_at: bool,
     /// Idempotency keys are forgotten this long after their payment (`None`: kept).
@@ -650,7 +654,7 @@ impl Model {
             }
         }
         if self.policy.business_dedup && self.already_paid(payer.id, items, &period) {
-            return Response::AlreadyPaid;
+            return Response::AlreadyPaid { refunded: self.policy.refund_duplicates };
         }
         let total: i64 = items.iter().sum();
         if special || assessment.is_some() {

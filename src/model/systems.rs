@@ -41,6 +41,7 @@ pub fn system_model(spec: &Spec, rules: Arc<Rules>, system: SystemIdx, faults: F
                 stops: s.stops,
                 resume_after_stop: if i == OLD as usize { x.systems[NEW as usize].opens } else { None },
                 business_dedup: s.business_dedup && !(i == NEW as usize && faults.naive_dedup),
+                refund_duplicates: s.refund_duplicates,
                 hide_visible_at: s.hide_visible_at,
                 key_ttl_micros: s.key_ttl_micros,
                 id_base: s.id_base,

@@ -333,10 +333,10 @@ fn the_new_system_refuses_a_fee_paid_twice_under_another_key_or_channel() {
     let first = sys.handle(may, crate::scenario::NEW, &pay_for(&s, 1, 1, 100, "wechat", month(5)));
     assert!(matches!(first, Response::Accepted { replayed: false, .. }), "{first:?}");
     // Another key, another channel, the same payer, insurance and month.
-    assert_eq!(sys.handle(may, crate::scenario::NEW, &pay_for(&s, 1, 2, 100, "alipay", month(5))), Response::AlreadyPaid);
+    assert_eq!(sys.handle(may, crate::scenario::NEW, &pay_for(&s, 1, 2, 100, "alipay", month(5))), Response::AlreadyPaid { refunded: false });
     // A period that overlaps (a year holding May) is the same fee too; another month is not.
     let year = Period { first: Period::month(2021, 1), months: 12 };
-    assert_eq!(sys.handle(may, crate::scenario::NEW, &pay_for(&s, 1, 3, 100, "wechat", year)), Response::AlreadyPaid);
+    assert_eq!(sys.handle(may, crate::scenario::NEW, &pay_for(&s, 1, 3, 100, "wechat", year)), Response::AlreadyPaid { refunded: false });
     assert!(matches!(sys.handle(may, crate::scenario::NEW, &pay_for(&s, 1, 4, 100, "wechat", month(6))), Response::Accepted { .. }));
     // The same key replays, it does not count as a second payment.
     assert!(matches!(sys.handle(may, crate::scenario::NEW, &pay_for(&s, 1, 1, 100, "wechat", month(5))), Response::Accepted { replayed: true, .. }));
@@ -398,7 +398,7 @@ fn migrated_payments_and_assessments_are_found_under_the_old_ids() {
     };
     assert!(matches!(sys.handle(may, new, &special), Response::Accepted { replayed: false, .. }));
     // The April fee is paid already: a second payment for it is refused in May.
-    assert_eq!(sys.handle(may, new, &pay_for(&s, 9, 5, 100, "wechat", month(4))), Response::AlreadyPaid);
+    assert_eq!(sys.handle(may, new, &pay_for(&s, 9, 5, 100, "wechat", month(4))), Response::AlreadyPaid { refunded: false });
     let [o, n] = sys.books();
     assert_eq!(o.len(), 1);
     assert_eq!(n.iter().filter(|r| r.origin == payment.num()).count(), 1);

@@ -50,6 +50,9 @@ pub struct CutoverReport {
     /// Payments the systems refused as already paid (each a double charge a system checking
     /// keys only would have taken).
     pub refused_already_paid: u64,
+    /// Of them, taken and paid back at once (`duplicate_payments: refund`), and their sum.
+    pub refunded: u64,
+    pub refunded_fen: i64,
     pub lost_at_boundary: Listed<LostPayment>,
     pub records_after_migration: RecordsAfterMigration,
     /// The rollback rehearsal, if the scenario has one.
@@ -351,6 +354,8 @@ pub(crate) fn check(input: CutoverInput) -> Option<CutoverReport> {
         acknowledged_after_stop: Listed::default(),
         double_charges: DoubleCharges::default(),
         refused_already_paid: tally.already_paid,
+        refunded: tally.refunded,
+        refunded_fen: tally.refunded_fen,
         lost_at_boundary: Listed::default(),
         records_after_migration: RecordsAfterMigration::default(),
         rollback: None,

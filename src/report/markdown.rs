@@ -207,8 +207,12 @@ fn cutover_of(o: &mut String, c: &super::cutover::CutoverReport) {
     let l = &c.lost_answers;
     let _ = writeln!(
         o,
-        "\nAnswers lost on the way: {} ({} of them acceptances: money taken, payer not told); payments started again as a new order: {}; refused as already paid: {}.",
-        l.total, l.acceptances, l.new_orders, c.refused_already_paid
+        "\nAnswers lost on the way: {} ({} of them acceptances: money taken, payer not told); payments started again as a new order: {}; refused as already paid: {}{}.",
+        l.total,
+        l.acceptances,
+        l.new_orders,
+        c.refused_already_paid,
+        if c.refunded > 0 { format!(" ({} of them taken and refunded, {} yuan)", c.refunded, yuan(c.refunded_fen)) } else { String::new() }
     );
     let m = &c.migration;
     let how = match &m.totals {

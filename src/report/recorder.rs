@@ -130,6 +130,9 @@ pub(crate) struct CutoverTally {
     pub new_orders: u64,
     /// Payments refused as already paid (under another key or channel).
     pub already_paid: u64,
+    /// Of them, payments taken and paid back at once, and their sum.
+    pub refunded: u64,
+    pub refunded_fen: i64,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -211,8 +214,12 @@ impl Recorder {
     /// cutover's counts take of it (the stops it crossed, a refusal as already paid).
     pub(crate) fn cutover_outcome(&mut self, started: SimTime, now: SimTime, req: &Request, resp: &Response) {
         let Some(x) = &self.spec.cutover else { return };
-        if matches!(resp, Response::AlreadyPaid) {
+        if let Response::AlreadyPaid { refunded } = resp {
             self.cutover.already_paid += 1;
+            if *refunded && let Request::Pay { items, .. } = req {
+                self.cutover.refunded += 1;
+                self.cutover.refunded_fen = self.cutover.refunded_fen.saturating_add(items.iter().sum());
+            }
         }
         for (i, stop) in x.stops.iter().enumerate() {
             if started < stop.at && stop.at <= now && stop.channels.get(req.channel() as usize).copied().unwrap_or(false) {
@@ -307,6 +314,8 @@ impl Recorder {
             a.lost_acceptances += b.lost_acceptances;
             a.new_orders += b.new_orders;
             a.already_paid += b.already_paid;
+            a.refunded += b.refunded;
+            a.refunded_fen = a.refunded_fen.saturating_add(b.refunded_fen);
         }
         m.violations.sort_by_key(|v| v.at);
         m.violations.truncate(VIOLATIONS_KEPT);
@@ -683,7 +692,7 @@ mod tests {
         r.cutover_outcome(s(old_stops, -2), s(old_stops, -1), &req(hall), &suspended);
         r.cutover_outcome(old_stops, s(old_stops, 1), &req(hall), &suspended);
         // Across the old system's stop on any channel.
-        r.cutover_outcome(s(old_stops, -1), old_stops, &req(hall), &Response::AlreadyPaid);
+        r.cutover_outcome(s(old_stops, -1), old_stops, &req(hall), &Response::AlreadyPaid { refunded: false });
         assert_eq!(r.cutover.in_flight[0], StopTally { in_flight: 1, accepted: 0, refused_suspended: 1 });
         assert_eq!(r.cutover.in_flight[1], StopTally { in_flight: 1, accepted: 0, refused_suspended: 0 });
         assert_eq!(r.cutover.already_paid, 1);

@@ -134,6 +134,7 @@ pub struct SystemSpec {
     /// `channels[c]`: channel `c` belongs to this system.
     pub channels: Vec<bool>,
     pub business_dedup: bool,
+    pub refund_duplicates: bool,
     pub hide_visible_at: bool,
     pub key_ttl_micros: Option<i64>,
     pub id_base: u64,

@@ -136,6 +136,8 @@ pub enum DuplicatePayments {
     /// Refused with `already_paid`.
     #[default]
     Refuse,
+    /// Taken and paid back at once: answered `already_paid` with `refunded: true`, nothing kept.
+    Refund,
     /// Only the idempotency key is checked: accepted (a double charge).
     KeysOnly,
 }

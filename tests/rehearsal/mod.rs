@@ -422,3 +422,21 @@ fn mistakes_inside_the_cutover_section_are_named_with_their_paths() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("cutover.new.id_base"), "{}", stderr(&o));
 }
+
+#[test]
+fn a_new_system_that_refunds_second_payments_keeps_nothing_of_them() {
+    let dir = temp_dir("cutover_refund");
+    let mut v: Value = serde_json::from_str(&std::fs::read_to_string(crate::util::root().join(SCENARIO)).unwrap()).unwrap();
+    v["cutover"]["new"]["duplicate_payments"] = "refund".into();
+    let file = crate::util::write_scenario(&dir, "refund.json", &v);
+    let o = cutover(&["simulate", file.to_str().unwrap(), "--out", dir.to_str().unwrap(), "--quiet"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let r: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap();
+    let c = &r["cutover"];
+    assert!(n(&c["refunded"]) > 10, "{c}");
+    assert!(n(&c["refunded"]) <= n(&c["refused_already_paid"]));
+    assert!(c["refunded_fen"].as_i64().unwrap() > 0);
+    for k in ["double_charges", "lost_at_boundary", "ledger_mismatched_cells"] {
+        assert_eq!(n(&r["summary"][k]), 0, "{k}");
+    }
+}
