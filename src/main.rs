@@ -95,7 +95,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             say_raw!("{md}");
             say!("report in {}", out.join("reconcile.json").display());
             let m = &report.migration;
-            let wrong = m.missing + m.duplicated + m.differing + m.unknown_origin + m.mismatched_cells
+            let wrong = m.missing
+                + m.duplicated
+                + m.differing
+                + m.unknown_origin
+                + m.mismatched_cells
                 + report.double_charges.count
                 + report.lost_at_boundary.count
                 + report.acknowledged_after_stop.count;
@@ -196,10 +200,9 @@ fn serve(args: cutover::cli::ServeArgs) -> anyhow::Result<ExitCode> {
         system: None,
     };
     let system = match (&spec.cutover, args.role) {
-        (Some(_), None) => anyhow::bail!(
-            "--role: scenario {:?} has two systems (its `cutover` section): give --role old or --role new",
-            spec.raw.name
-        ),
+        (Some(_), None) => {
+            anyhow::bail!("--role: scenario {:?} has two systems (its `cutover` section): give --role old or --role new", spec.raw.name)
+        }
         (None, Some(_)) => anyhow::bail!("--role: scenario {:?} has one system (no `cutover` section)", spec.raw.name),
         (Some(x), Some(role)) => {
             let i = if role == cutover::cli::Role::Old { 0 } else { 1 };
@@ -254,12 +257,12 @@ fn migrate(args: cutover::cli::MigrateArgs) -> anyhow::Result<ExitCode> {
         Some(Fault::MigrationDropBatch) => Some(MigrationFault::DropBatch),
         Some(Fault::MigrationImportTwice) => Some(MigrationFault::ImportTwice),
         Some(Fault::MigrationWrongLeague) => Some(MigrationFault::WrongLeague),
-        Some(f) => anyhow::bail!("--fault: {f:?} is not a fault of the migration (migration-drop-batch, migration-import-twice, migration-wrong-league)"),
+        Some(f) => anyhow::bail!(
+            "--fault: {f:?} is not a fault of the migration (migration-drop-batch, migration-import-twice, migration-wrong-league)"
+        ),
     };
-    let batch_size = args
-        .batch_size
-        .or_else(|| spec.cutover.as_ref().and_then(|x| x.migration.as_ref()).map(|m| m.batch_size as usize))
-        .unwrap_or(500);
+    let batch_size =
+        args.batch_size.or_else(|| spec.cutover.as_ref().and_then(|x| x.migration.as_ref()).map(|m| m.batch_size as usize)).unwrap_or(500);
     if batch_size == 0 || batch_size > 10_000 {
         anyhow::bail!("--batch-size: must be between 1 and 10000, got {batch_size}");
     }
@@ -268,7 +271,8 @@ fn migrate(args: cutover::cli::MigrateArgs) -> anyhow::Result<ExitCode> {
             anyhow::bail!("{flag}: must be an http:// URL, got {url:?}");
         }
     }
-    let state = args.state.clone().unwrap_or_else(|| PathBuf::from("reports").join(format!("{}-migrate", spec.raw.name)).join("state.json"));
+    let state =
+        args.state.clone().unwrap_or_else(|| PathBuf::from("reports").join(format!("{}-migrate", spec.raw.name)).join("state.json"));
     let cfg = cutover::migrate::MigrateConfig {
         from: args.from.trim_end_matches('/').to_string(),
         to: args.to.trim_end_matches('/').to_string(),
@@ -328,7 +332,9 @@ fn run_live(args: cutover::cli::RunArgs) -> anyhow::Result<ExitCode> {
             "--target: scenario {:?} has two systems (its `cutover` section): give --old URL --new URL, or --model",
             spec.raw.name
         ),
-        (None, _, Some(_)) => anyhow::bail!("--old/--new: scenario {:?} has one system (no `cutover` section): give --target", spec.raw.name),
+        (None, _, Some(_)) => {
+            anyhow::bail!("--old/--new: scenario {:?} has one system (no `cutover` section): give --target", spec.raw.name)
+        }
         _ => {}
     }
     let cfg = RunConfig {

@@ -1,11 +1,11 @@
 //! Integration tests: the real binary and the library's public entry points.
 
-#[path = "rehearsal/mod.rs"]
-mod rehearsal;
 #[path = "layers/mod.rs"]
 mod layers;
 #[path = "live/mod.rs"]
 mod live;
+#[path = "rehearsal/mod.rs"]
+mod rehearsal;
 mod util;
 
 use std::sync::Arc;

@@ -96,8 +96,12 @@ pub(crate) struct Members {
 impl Members {
     /// Everyone of the population who acts during the timeline.
     pub(crate) fn all(spec: &Spec, cast: Cast) -> Members {
-        let batches =
-            cast.batch_members.into_iter().enumerate().map(|(b, members)| BatchRunner::new(b, &spec.batches[b], members, &spec.calendar, cast.key_tag)).collect();
+        let batches = cast
+            .batch_members
+            .into_iter()
+            .enumerate()
+            .map(|(b, members)| BatchRunner::new(b, &spec.batches[b], members, &spec.calendar, cast.key_tag))
+            .collect();
         Members { agents: cast.agents, first: cast.first, batches, payers_active: cast.payers_active }
     }
 

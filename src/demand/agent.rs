@@ -110,9 +110,12 @@ impl Agent {
             return None;
         }
         // The first run of the payer's batch refused as suspended, and when payment resumes.
-        let (run, resume) = d.spec.batches.iter().filter(|b| b.group == payer.group).find_map(|b| {
-            b.runs.iter().find_map(|t| d.rules.closure(b.channel, payer.group, payer.league, *t).map(|r| (*t, r)))
-        })?;
+        let (run, resume) = d
+            .spec
+            .batches
+            .iter()
+            .filter(|b| b.group == payer.group)
+            .find_map(|b| b.runs.iter().find_map(|t| d.rules.closure(b.channel, payer.group, payer.league, *t).map(|r| (*t, r))))?;
         let resume = resume?;
         let channel = d.pick_channel(&mut rng, payer.league, payer.group);
         let month = crate::model::Period::month_of(run, &d.spec.calendar);
@@ -361,7 +364,8 @@ impl Agent {
             self.stage = Stage::Lookup;
             self.attempts = 0;
             let ch = &d.spec.channels[self.channel as usize];
-            if ch.kind != ChannelKind::Online && !ch.id.contains("hall")
+            if ch.kind != ChannelKind::Online
+                && !ch.id.contains("hall")
                 && let Some(c) = d.pick_online_channel(&mut self.rng, l, g)
             {
                 self.channel = c;

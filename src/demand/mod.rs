@@ -71,9 +71,7 @@ impl Demand {
         match payer.group {
             GroupKind::Unit => Period { first: start, months: 1 },
             GroupKind::Flexible => Period { first: start, months: payer.months.max(1) },
-            GroupKind::ResidentPension | GroupKind::ResidentMedical | GroupKind::Proxy => {
-                Period { first: start - start % 12, months: 12 }
-            }
+            GroupKind::ResidentPension | GroupKind::ResidentMedical | GroupKind::Proxy => Period { first: start - start % 12, months: 12 },
         }
     }
 
@@ -197,14 +195,13 @@ pub(crate) struct Cast {
 
 impl Cast {
     pub(crate) fn new(d: &Demand, population: &crate::population::Population) -> Cast {
-        let mut cast =
-            Cast {
-                agents: Vec::new(),
-                first: Vec::new(),
-                batch_members: vec![Vec::new(); d.spec.batches.len()],
-                payers_active: 0,
-                key_tag: crate::rng::key_tag(d.seed),
-            };
+        let mut cast = Cast {
+            agents: Vec::new(),
+            first: Vec::new(),
+            batch_members: vec![Vec::new(); d.spec.batches.len()],
+            payers_active: 0,
+            key_tag: crate::rng::key_tag(d.seed),
+        };
         population.for_each(|p| {
             if !p.active {
                 return;

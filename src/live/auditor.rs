@@ -11,9 +11,9 @@
 
 use crate::FastMap;
 use crate::model::{Faults, Request, Response, Rules, Systems, TargetId};
-use crate::scenario::{OLD, SystemIdx};
 use crate::report::live::{AuditReport, Disagreement, KEPT};
 use crate::scenario::Spec;
+use crate::scenario::{OLD, SystemIdx};
 use crate::time::SimTime;
 use std::sync::Arc;
 

@@ -175,7 +175,15 @@ mod tests {
         let mut expected = String::new();
         for (k, (payment, items, group, league, channel, at)) in cases.into_iter().enumerate() {
             let payer = PayerRef { id: 900 + k as u32, group, league };
-            let req = Request::Pay { key: IdemKey(0xabc0 + k as u128), payer, channel, items, period: crate::model::Period::UNKNOWN, special: false, assessment: None };
+            let req = Request::Pay {
+                key: IdemKey(0xabc0 + k as u128),
+                payer,
+                channel,
+                items,
+                period: crate::model::Period::UNKNOWN,
+                special: false,
+                assessment: None,
+            };
             let event = if payment.is_some() { "accepted" } else { "unknown" };
             match &payment {
                 Some(p) => j.accepted(&spec, at, 0, &req, p).unwrap(),
@@ -220,7 +228,8 @@ mod tests {
                             payer,
                             channel: 0,
                             items: [100, 0, 0, 0, 0, 0],
-                            period: crate::model::Period::UNKNOWN, special: false,
+                            period: crate::model::Period::UNKNOWN,
+                            special: false,
                             assessment: None,
                         };
                         j.accepted(&spec, SimTime(1_619_798_400_000_000), 0, &req, &TargetId::Num(i as u64 + 1)).unwrap();

@@ -320,7 +320,8 @@ mod tests {
             payer: PayerRef { id: n, group: GroupKind::Flexible, league: 0 },
             channel: 0,
             items: [100, 0, 0, 0, 0, 0],
-            period: crate::model::Period::UNKNOWN, special: false,
+            period: crate::model::Period::UNKNOWN,
+            special: false,
             assessment: None,
         };
         assert!(r.start(Work { id: 7, req: req(1), system: 0 }).is_ok());

@@ -13,8 +13,8 @@ use super::transport::{Base, Transport};
 use crate::clock::VirtualClock;
 use crate::contract::{self, WireRef, WireRequest, WireScratch};
 use crate::model::{IdemKey, LedgerCell, LedgerKey, PaymentRow, Request, Response, Systems};
-use crate::scenario::SystemIdx;
 use crate::scenario::Spec;
+use crate::scenario::SystemIdx;
 use crate::time::SimTime;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -122,7 +122,11 @@ impl Api {
 pub enum Target {
     /// The in-process systems (one, or a cutover's two).
     Model(Arc<Mutex<Systems>>),
-    Http { base: Base, api: Api, http: reqwest::Client },
+    Http {
+        base: Base,
+        api: Api,
+        http: reqwest::Client,
+    },
 }
 
 /// What the checks before the load found.
@@ -217,7 +221,11 @@ impl Target {
             Target::Http { base, api, http } => (base, api, http),
         };
         if !matches!(api, Api::Contract) {
-            return Err(format!("{}: the payments of a target reached through {} cannot be read in bulk (the profile gives no export); give the deployment's export files to `cutover reconcile`", base.url, api.describe()));
+            return Err(format!(
+                "{}: the payments of a target reached through {} cannot be read in bulk (the profile gives no export); give the deployment's export files to `cutover reconcile`",
+                base.url,
+                api.describe()
+            ));
         }
         let mut out = Vec::new();
         let mut after = 0u64;
@@ -232,7 +240,8 @@ impl Target {
             if !r.status().is_success() {
                 return Err(format!("{}: GET {path} answered {}", base.url, r.status()));
             }
-            let page: contract::PaymentsPage = r.json().await.map_err(|e| format!("{}: GET {path}: not the contract's export: {e}", base.url))?;
+            let page: contract::PaymentsPage =
+                r.json().await.map_err(|e| format!("{}: GET {path}: not the contract's export: {e}", base.url))?;
             for w in &page.payments {
                 out.push(contract::payment_from_export(spec, w).map_err(|e| format!("{}: GET {path}: {e}", base.url))?);
             }

@@ -53,10 +53,24 @@ impl Base {
 }
 
 pub(super) enum Transport {
-    Hyper { base: Base, sender: Option<SendRequest<Full<Bytes>>>, api: Api, system: SystemIdx },
-    Reqwest { base: Base, client: reqwest::Client, api: Api, system: SystemIdx },
+    Hyper {
+        base: Base,
+        sender: Option<SendRequest<Full<Bytes>>>,
+        api: Api,
+        system: SystemIdx,
+    },
+    Reqwest {
+        base: Base,
+        client: reqwest::Client,
+        api: Api,
+        system: SystemIdx,
+    },
     /// The in-process systems; `system` is the one this connection reaches.
-    Model { model: Arc<Mutex<Systems>>, clock: VirtualClock, system: SystemIdx },
+    Model {
+        model: Arc<Mutex<Systems>>,
+        clock: VirtualClock,
+        system: SystemIdx,
+    },
 }
 
 /// The raw answer of an HTTP exchange.

@@ -59,7 +59,8 @@ pub(crate) fn migrate(old: &Model, new: &mut Model, batch_size: usize, fault: Op
     let rows: Vec<PaymentRow> = old.payments().collect();
     let batches = rows.len().div_ceil(batch_size) as u64;
     let hit = faulty_batch(batches);
-    let mut t = MigrationTotals { batches, payments_read: rows.len() as u64, fault: fault.map(MigrationFault::as_str), ..Default::default() };
+    let mut t =
+        MigrationTotals { batches, payments_read: rows.len() as u64, fault: fault.map(MigrationFault::as_str), ..Default::default() };
     let leagues = new.rules().leagues();
     for (b, chunk) in rows.chunks(batch_size).enumerate() {
         let times = match fault {

@@ -17,14 +17,16 @@
 //! - a payment's record (and certificate) is visible a configured number of working
 //!   days after it succeeded.
 
+mod books;
+mod durable;
 pub mod migration;
 mod period;
 pub(crate) mod rules;
 pub mod systems;
 mod target_id;
 
-pub(crate) use period::Period;
 pub use migration::MigrationFault;
+pub(crate) use period::Period;
 pub use systems::{Faults, Systems, system_model};
 
 pub use rules::Rules;
@@ -154,7 +156,9 @@ pub(crate) enum Response {
     /// The payer already paid this insurance type for this period, under another key or on
     /// another channel (a system with the business-level duplicate check); `refunded`: the
     /// system took the payment and paid it back at once (nothing kept).
-    AlreadyPaid { refunded: bool },
+    AlreadyPaid {
+        refunded: bool,
+    },
     Records {
         payments: u32,
         /// The newest visible payment, if the target names it.
@@ -378,7 +382,11 @@ fn fingerprint(payer: PayerId, items: &Items, special: bool, assessment: Option<
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(tag = "decided", rename_all = "snake_case")]
 pub(crate) enum Decision {
-    Assessed { assessment: u64, payer: PayerId, total_fen: i64 },
+    Assessed {
+        assessment: u64,
+        payer: PayerId,
+        total_fen: i64,
+    },
     Paid {
         payment: u64,
         key: IdemKey,
@@ -395,9 +403,15 @@ pub(crate) enum Decision {
         #[serde(default)]
         accepted_at_micros: i64,
     },
-    Certified { certificate: u64 },
+    Certified {
+        certificate: u64,
+    },
     /// A batch of a migration taken in (once per batch key).
-    Imported { batch: String, payments: Vec<PaymentRow>, assessments: Vec<AssessmentRow> },
+    Imported {
+        batch: String,
+        payments: Vec<PaymentRow>,
+        assessments: Vec<AssessmentRow>,
+    },
 }
 
 /// What taking in a migration batch did.
@@ -620,7 +634,11 @@ impl Model {
                     return Response::NoRecord;
                 }
                 if rec.visible_at > now {
-                    return if self.policy.hide_visible_at { Response::NoRecord } else { Response::NotYetVisible { visible_at: rec.visible_at } };
+                    return if self.policy.hide_visible_at {
+                        Response::NoRecord
+                    } else {
+                        Response::NotYetVisible { visible_at: rec.visible_at }
+                    };
                 }
                 self.certificates += 1;
                 Response::Certificate { certificate: TargetId::Num(self.policy.id_base + self.certificates) }
@@ -698,205 +716,8 @@ impl Model {
         false
     }
 
-    /// Every payment this system holds, in the order it took them.
-    pub(crate) fn payments(&self) -> impl Iterator<Item = PaymentRow> + '_ {
-        self.payments.iter().enumerate().map(|(i, r)| self.row(i, r))
-    }
-
-    /// Up to `limit` payments whose id is above `after`, in id order (a page of the export).
-    pub(crate) fn payments_page(&self, after: u64, limit: usize) -> Vec<PaymentRow> {
-        let from = after.saturating_sub(self.policy.id_base).min(self.payments.len() as u64) as usize;
-        self.payments[from..].iter().take(limit).enumerate().map(|(k, r)| self.row(from + k, r)).collect()
-    }
-
-    fn row(&self, i: usize, r: &PaymentRecord) -> PaymentRow {
-        PaymentRow {
-            payment: self.id_of(i),
-            key: key_of(r.key),
-            payer: r.payer,
-            channel: r.channel,
-            items: r.items,
-            period: r.period,
-            accepted_at: r.accepted_at,
-            visible_at: r.visible_at,
-            origin: (r.origin != 0).then_some(r.origin),
-        }
-    }
-
-    /// Every assessment this system holds.
-    pub(crate) fn assessments(&self) -> Vec<AssessmentRow> {
-        self.assessments_page(0, usize::MAX)
-    }
-
-    /// Up to `limit` assessments whose id is above `after`, in id order.
-    pub(crate) fn assessments_page(&self, after: u64, limit: usize) -> Vec<AssessmentRow> {
-        let from = after.saturating_sub(self.policy.id_base).min(self.assessments.len() as u64) as usize;
-        self.assessments[from..]
-            .iter()
-            .take(limit)
-            .enumerate()
-            .map(|(k, a)| (from + k, a))
-            .map(|(i, a)| AssessmentRow {
-                assessment: self.id_of(i),
-                payer: a.payer,
-                total_fen: a.total_fen,
-                used: a.used,
-                origin: (a.origin != 0).then_some(a.origin),
-            })
-            .collect()
-    }
-
-    /// Take in a payment of the old system (a migration): booked here as migrated, found by
-    /// the payer's look-ups and by the old id, never under the old key. Nothing is checked:
-    /// what a migration did wrong is for the cutover checks to find.
-    pub(crate) fn import_payment(&mut self, row: &PaymentRow) -> Result<u64, RestoreError> {
-        if row.payer.league as usize >= self.leagues {
-            return Err(RestoreError::UnknownLeague { payment: row.payment, league: row.payer.league, leagues: self.leagues });
-        }
-        let index = self.payments.len() as u64 + 1;
-        let previous = self.latest_by_payer.insert(row.payer.id, index).unwrap_or(0);
-        self.payments.push(PaymentRecord {
-            payer: row.payer,
-            channel: row.channel,
-            period: row.period,
-            key: key_words(row.key),
-            accepted_at: row.accepted_at,
-            visible_at: row.visible_at,
-            origin: row.payment,
-            previous,
-            fingerprint: 0,
-            items: row.items,
-            external: 0,
-        });
-        self.book(row.payer, &row.items, true);
-        Ok(self.id_of(index as usize - 1))
-    }
-
-    /// Take in a batch of a migration under `batch` (its key): once per key, so that a
-    /// migration resumed after a crash may send its last batch again without writing it
-    /// twice. Returns what the batch wrote (the first time) and whether it was a replay.
-    pub(crate) fn import_batch(&mut self, batch: &str, payments: &[PaymentRow], assessments: &[AssessmentRow]) -> Result<ImportAnswer, RestoreError> {
-        if let Some(&(p, a)) = self.import_batches.get(batch) {
-            return Ok(ImportAnswer { payments: p, assessments: a, replayed: true });
-        }
-        let mut done = (0u64, 0u64);
-        for r in payments {
-            self.import_payment(r)?;
-            done.0 += 1;
-        }
-        for a in assessments {
-            self.import_assessment(a);
-            done.1 += 1;
-        }
-        self.import_batches.insert(batch.to_string(), done);
-        Ok(ImportAnswer { payments: done.0, assessments: done.1, replayed: false })
-    }
-
-    /// Take in an assessment of the old system: a payment here may quote the old id.
-    pub(crate) fn import_assessment(&mut self, row: &AssessmentRow) -> u64 {
-        self.assessments.push(Assessment { payer: row.payer, total_fen: row.total_fen, used: row.used, origin: row.assessment });
-        let index = self.assessments.len() - 1;
-        self.assessment_by_origin.insert(row.assessment, index as u64);
-        self.id_of(index)
-    }
-
     fn cell_index(&self, league: u8, group: GroupKind, ins: Insurance) -> usize {
         (league as usize * 5 + group.index()) * 6 + ins.index()
-    }
-
-    /// What answering `req` with `resp` decided, if it changed the state (see
-    /// a durable host keeps it); call right after [`Model::handle`] gave `resp`.
-    pub(crate) fn decision(&self, req: &Request, resp: &Response) -> Option<Decision> {
-        match (req, resp) {
-            (Request::Assess { payer, .. }, Response::Assessed { assessment }) => {
-                let a = self.assessments.get(self.own_index(assessment)?)?;
-                Some(Decision::Assessed { assessment: assessment.num()?, payer: payer.id, total_fen: a.total_fen })
-            }
-            (Request::Pay { key, payer, assessment, .. }, Response::Accepted { payment, replayed: false }) => {
-                let r = self.payments.get(self.own_index(payment)?)?;
-                Some(Decision::Paid {
-                    payment: payment.num()?,
-                    key: *key,
-                    payer: *payer,
-                    items: r.items,
-                    fingerprint: r.fingerprint,
-                    visible_at_micros: r.visible_at.0,
-                    assessment: assessment.as_ref().map(|a| a.num().unwrap_or(u64::MAX)),
-                    channel: r.channel,
-                    period: r.period,
-                    accepted_at_micros: r.accepted_at.0,
-                })
-            }
-            (Request::Certificate { .. }, Response::Certificate { certificate }) => {
-                Some(Decision::Certified { certificate: certificate.num()?.saturating_sub(self.policy.id_base) })
-            }
-            _ => None,
-        }
-    }
-
-    /// Put a decision back, as it was decided: no rule is applied again. Decisions come in
-    /// the order they were made.
-    pub(crate) fn restore(&mut self, d: &Decision) -> Result<(), RestoreError> {
-        match d {
-            Decision::Assessed { assessment, payer, total_fen } => {
-                let expected = self.id_of(self.assessments.len());
-                if *assessment != expected {
-                    return Err(RestoreError::OutOfOrder { what: "assessment", id: *assessment, expected });
-                }
-                self.assessments.push(Assessment { payer: *payer, total_fen: *total_fen, used: false, origin: 0 });
-            }
-            Decision::Paid {
-                payment,
-                key,
-                payer,
-                items,
-                fingerprint,
-                visible_at_micros,
-                assessment,
-                channel,
-                period,
-                accepted_at_micros,
-            } => {
-                let expected = self.id_of(self.payments.len());
-                if *payment != expected {
-                    return Err(RestoreError::OutOfOrder { what: "payment", id: *payment, expected });
-                }
-                if payer.league as usize >= self.leagues {
-                    return Err(RestoreError::UnknownLeague { payment: *payment, league: payer.league, leagues: self.leagues });
-                }
-                if self.by_key.contains_key(key) {
-                    return Err(RestoreError::DuplicateKey { payment: *payment, key: key.to_text() });
-                }
-                let quoted = assessment.map(TargetId::Num);
-                if let Some(i) = quoted.as_ref().and_then(|a| self.assessment_index(a))
-                    && let Some(a) = self.assessments.get_mut(i)
-                {
-                    a.used = true;
-                }
-                let index = self.payments.len() as u64 + 1;
-                self.by_key.insert(*key, index);
-                let previous = self.latest_by_payer.insert(payer.id, index).unwrap_or(0);
-                self.payments.push(PaymentRecord {
-                    payer: *payer,
-                    channel: *channel,
-                    period: *period,
-                    key: key_words(*key),
-                    accepted_at: SimTime(*accepted_at_micros),
-                    visible_at: SimTime(*visible_at_micros),
-                    origin: 0,
-                    previous,
-                    fingerprint: *fingerprint,
-                    items: *items,
-                    external: 0,
-                });
-                self.book(*payer, items, false);
-            }
-            Decision::Certified { certificate } => self.certificates = self.certificates.max(*certificate),
-            Decision::Imported { batch, payments, assessments } => {
-                self.import_batch(batch, payments, assessments)?;
-            }
-        }
-        Ok(())
     }
 
     fn book(&mut self, payer: PayerRef, items: &Items, migrated: bool) {
@@ -946,7 +767,6 @@ impl Model {
     pub(crate) fn payments_accepted(&self) -> u64 {
         self.payments.len() as u64
     }
-
 }
 
 #[cfg(test)]

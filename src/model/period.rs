@@ -28,10 +28,7 @@ impl Period {
 
     /// Whether the two share a month (an unknown period shares none).
     pub(crate) fn overlaps(&self, o: &Period) -> bool {
-        self.months > 0
-            && o.months > 0
-            && self.first < o.first + o.months as u32
-            && o.first < self.first + self.months as u32
+        self.months > 0 && o.months > 0 && self.first < o.first + o.months as u32 && o.first < self.first + self.months as u32
     }
 
     /// The first month as "YYYY-MM".

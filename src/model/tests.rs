@@ -32,7 +32,8 @@ fn pay(spec: &Spec, id: u32, key: u128, amount: i64, channel: &str) -> Request {
         payer: payer(id),
         channel: spec.channel_index(channel).unwrap(),
         items: items(amount),
-        period: crate::model::Period::UNKNOWN, special: false,
+        period: crate::model::Period::UNKNOWN,
+        special: false,
         assessment: None,
     }
 }
@@ -79,20 +80,41 @@ fn special_payments_need_a_matching_assessment() {
     let mut m = model(&s);
     let t = at("2021-05-06T10:00:00+08:00");
     let c = s.channel_index("tax_hall").unwrap();
-    let special =
-        |assessment, amount| Request::Pay { key: IdemKey(5), payer: payer(3), channel: c, items: items(amount), period: crate::model::Period::UNKNOWN, special: true, assessment };
+    let special = |assessment, amount| Request::Pay {
+        key: IdemKey(5),
+        payer: payer(3),
+        channel: c,
+        items: items(amount),
+        period: crate::model::Period::UNKNOWN,
+        special: true,
+        assessment,
+    };
     assert_eq!(m.handle(t, &special(None, 1000)), Response::AssessmentRequired);
     let a = match m.handle(t, &Request::Assess { payer: payer(3), channel: c, kind: SpecialKind::NearRetirement, items: items(1000) }) {
         Response::Assessed { assessment } => assessment,
         other => panic!("expected an assessment, got {other:?}"),
     };
     assert_eq!(m.handle(t, &special(Some(a.clone()), 999)), Response::AssessmentRequired, "amount must be the assessed one");
-    let other_payer =
-        Request::Pay { key: IdemKey(6), payer: payer(4), channel: c, items: items(1000), period: crate::model::Period::UNKNOWN, special: true, assessment: Some(a.clone()) };
+    let other_payer = Request::Pay {
+        key: IdemKey(6),
+        payer: payer(4),
+        channel: c,
+        items: items(1000),
+        period: crate::model::Period::UNKNOWN,
+        special: true,
+        assessment: Some(a.clone()),
+    };
     assert_eq!(m.handle(t, &other_payer), Response::AssessmentRequired, "assessment belongs to payer 3");
     assert!(matches!(m.handle(t, &special(Some(a.clone()), 1000)), Response::Accepted { replayed: false, .. }));
-    let again =
-        Request::Pay { key: IdemKey(7), payer: payer(3), channel: c, items: items(1000), period: crate::model::Period::UNKNOWN, special: true, assessment: Some(a.clone()) };
+    let again = Request::Pay {
+        key: IdemKey(7),
+        payer: payer(3),
+        channel: c,
+        items: items(1000),
+        period: crate::model::Period::UNKNOWN,
+        special: true,
+        assessment: Some(a.clone()),
+    };
     assert_eq!(m.handle(t, &again), Response::AssessmentRequired, "an assessment is used once");
 }
 
@@ -131,7 +153,8 @@ fn staged_reopening_keeps_named_groups_closed() {
             i[Insurance::Medical.index()] = 28_000;
             i
         },
-        period: crate::model::Period::UNKNOWN, special: false,
+        period: crate::model::Period::UNKNOWN,
+        special: false,
         assessment: None,
     };
     let t = at("2021-05-02T10:00:00+08:00");
@@ -153,7 +176,8 @@ fn arb_request(channels: u8) -> impl Strategy<Value = (i64, Request)> {
                 payer: PayerRef { id, group: GroupKind::Flexible, league },
                 channel,
                 items: items(amount),
-                period: crate::model::Period::UNKNOWN, special: false,
+                period: crate::model::Period::UNKNOWN,
+                special: false,
                 assessment: None,
             },
         )
@@ -316,7 +340,9 @@ fn cutover_spec() -> Spec {
 
 fn pay_for(spec: &Spec, id: u32, key: u128, amount: i64, channel: &str, period: Period) -> Request {
     match pay(spec, id, key, amount, channel) {
-        Request::Pay { key, payer, channel, items, special, assessment, .. } => Request::Pay { key, payer, channel, items, period, special, assessment },
+        Request::Pay { key, payer, channel, items, special, assessment, .. } => {
+            Request::Pay { key, payer, channel, items, period, special, assessment }
+        }
         _ => unreachable!("pay builds a payment"),
     }
 }
@@ -333,18 +359,27 @@ fn the_new_system_refuses_a_fee_paid_twice_under_another_key_or_channel() {
     let first = sys.handle(may, crate::scenario::NEW, &pay_for(&s, 1, 1, 100, "wechat", month(5)));
     assert!(matches!(first, Response::Accepted { replayed: false, .. }), "{first:?}");
     // Another key, another channel, the same payer, insurance and month.
-    assert_eq!(sys.handle(may, crate::scenario::NEW, &pay_for(&s, 1, 2, 100, "alipay", month(5))), Response::AlreadyPaid { refunded: false });
+    assert_eq!(
+        sys.handle(may, crate::scenario::NEW, &pay_for(&s, 1, 2, 100, "alipay", month(5))),
+        Response::AlreadyPaid { refunded: false }
+    );
     // A period that overlaps (a year holding May) is the same fee too; another month is not.
     let year = Period { first: Period::month(2021, 1), months: 12 };
     assert_eq!(sys.handle(may, crate::scenario::NEW, &pay_for(&s, 1, 3, 100, "wechat", year)), Response::AlreadyPaid { refunded: false });
     assert!(matches!(sys.handle(may, crate::scenario::NEW, &pay_for(&s, 1, 4, 100, "wechat", month(6))), Response::Accepted { .. }));
     // The same key replays, it does not count as a second payment.
-    assert!(matches!(sys.handle(may, crate::scenario::NEW, &pay_for(&s, 1, 1, 100, "wechat", month(5))), Response::Accepted { replayed: true, .. }));
+    assert!(matches!(
+        sys.handle(may, crate::scenario::NEW, &pay_for(&s, 1, 1, 100, "wechat", month(5))),
+        Response::Accepted { replayed: true, .. }
+    ));
     // Keys only: the second payment is taken.
     let naive = Faults { naive_dedup: true, ..Faults::default() };
     let mut sys = Systems::from_spec(&s, Arc::new(Rules::from_spec(&s)), naive);
     sys.handle(may, crate::scenario::NEW, &pay_for(&s, 1, 1, 100, "wechat", month(5)));
-    assert!(matches!(sys.handle(may, crate::scenario::NEW, &pay_for(&s, 1, 2, 100, "alipay", month(5))), Response::Accepted { replayed: false, .. }));
+    assert!(matches!(
+        sys.handle(may, crate::scenario::NEW, &pay_for(&s, 1, 2, 100, "alipay", month(5))),
+        Response::Accepted { replayed: false, .. }
+    ));
 }
 
 #[test]

@@ -550,8 +550,11 @@ fn double_charges(spec: &Spec, names: [&str; 2], old: &[PaymentRow], new: &[Paym
                 let ch = spec.channels.get(second.channel as usize).map_or_else(|| format!("#{}", second.channel), |c| c.id.clone());
                 *out.by_channel.entry(ch).or_default() += 1;
                 if out.listed.len() < LISTED {
-                    let insurance =
-                        Insurance::ALL.iter().filter(|i| first.items[i.index()] != 0 && second.items[i.index()] != 0).map(|i| i.as_str()).collect();
+                    let insurance = Insurance::ALL
+                        .iter()
+                        .filter(|i| first.items[i.index()] != 0 && second.items[i.index()] != 0)
+                        .map(|i| i.as_str())
+                        .collect();
                     out.listed.push(DoubleCharge {
                         payer_id: second.payer.id,
                         insurance,

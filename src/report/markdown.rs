@@ -255,7 +255,8 @@ fn cutover_of(o: &mut String, c: &super::cutover::CutoverReport) {
     for d in c.double_charges.listed.iter().take(CUTOVER_ROWS) {
         let _ = writeln!(o, "- payer {} ({}): {} then {}", d.payer_id, d.insurance.join(", "), payment(&d.first), payment(&d.second));
     }
-    let _ = writeln!(o, "\nLost at the boundary (money taken or acknowledged, in no ledger after the switch): {}.", c.lost_at_boundary.count);
+    let _ =
+        writeln!(o, "\nLost at the boundary (money taken or acknowledged, in no ledger after the switch): {}.", c.lost_at_boundary.count);
     for p in c.lost_at_boundary.listed.iter().take(CUTOVER_ROWS) {
         let _ = writeln!(o, "- {}: {}", p.reason, p.payment.as_ref().map(payment).unwrap_or_else(|| format!("key {}", p.key)));
     }

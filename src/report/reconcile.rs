@@ -114,7 +114,15 @@ mod tests {
 
     fn pay(id: u32) -> Request {
         let payer = PayerRef { id, group: GroupKind::Flexible, league: 0 };
-        Request::Pay { key: IdemKey(id as u128), payer, channel: 0, items: [100, 0, 0, 0, 0, 0], period: crate::model::Period::UNKNOWN, special: false, assessment: None }
+        Request::Pay {
+            key: IdemKey(id as u128),
+            payer,
+            channel: 0,
+            items: [100, 0, 0, 0, 0, 0],
+            period: crate::model::Period::UNKNOWN,
+            special: false,
+            assessment: None,
+        }
     }
 
     #[test]

@@ -569,7 +569,8 @@ mod tests {
             payer,
             channel: 0,
             items: [100 * id as i64, 0, 0, 0, 0, 0],
-            period: crate::model::Period::UNKNOWN, special: false,
+            period: crate::model::Period::UNKNOWN,
+            special: false,
             assessment: None,
         }
     }
@@ -594,7 +595,8 @@ mod tests {
                 payer: PayerRef { id: n, group, league },
                 channel: 0,
                 items,
-                period: crate::model::Period::UNKNOWN, special: false,
+                period: crate::model::Period::UNKNOWN,
+                special: false,
                 assessment: None,
             };
             assert!(r.book(&req));

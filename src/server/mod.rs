@@ -452,10 +452,18 @@ async fn export_payments(
     headers: HeaderMap,
     Query(q): Query<PageQuery>,
 ) -> Reply {
-    export_page(&st, peer, &headers, q, |m, a, l| m.payments_page(a, l), |r| r.payment, |rows, next_after| contract::PaymentsPage {
-        payments: rows.iter().map(|r| contract::payment_to_export(&st.spec, r)).collect(),
-        next_after,
-    })
+    export_page(
+        &st,
+        peer,
+        &headers,
+        q,
+        |m, a, l| m.payments_page(a, l),
+        |r| r.payment,
+        |rows, next_after| contract::PaymentsPage {
+            payments: rows.iter().map(|r| contract::payment_to_export(&st.spec, r)).collect(),
+            next_after,
+        },
+    )
 }
 
 async fn export_assessments(
@@ -464,9 +472,15 @@ async fn export_assessments(
     headers: HeaderMap,
     Query(q): Query<PageQuery>,
 ) -> Reply {
-    export_page(&st, peer, &headers, q, |m, a, l| m.assessments_page(a, l), |r| r.assessment, |rows, next_after| {
-        contract::AssessmentsPage { assessments: rows.iter().map(contract::assessment_to_export).collect(), next_after }
-    })
+    export_page(
+        &st,
+        peer,
+        &headers,
+        q,
+        |m, a, l| m.assessments_page(a, l),
+        |r| r.assessment,
+        |rows, next_after| contract::AssessmentsPage { assessments: rows.iter().map(contract::assessment_to_export).collect(), next_after },
+    )
 }
 
 /// Take in one batch of a migration, once per batch key, durably (with `--data`) before

@@ -219,10 +219,8 @@ fn a_live_cutover_across_two_servers_with_the_migration_hook_checks_zero() {
     assert!(n(&c["refused_already_paid"]) > 10, "the new server's duplicate check answered");
     // The journal names the system that acknowledged each payment (what `reconcile` reads).
     let journal = std::fs::read_to_string(crate::util::root().join("target/test-tmp/live_cutover/journal.jsonl")).unwrap();
-    let systems: std::collections::BTreeSet<String> = journal
-        .lines()
-        .map(|l| serde_json::from_str::<Value>(l).unwrap()["system"].as_str().unwrap().to_string())
-        .collect();
+    let systems: std::collections::BTreeSet<String> =
+        journal.lines().map(|l| serde_json::from_str::<Value>(l).unwrap()["system"].as_str().unwrap().to_string()).collect();
     assert_eq!(systems.into_iter().collect::<Vec<_>>(), ["new", "old"]);
 }
 
@@ -304,12 +302,22 @@ fn an_interrupted_migration_resumes_with_nothing_lost_and_nothing_twice() {
     std::fs::write(&new_file, lines(&copies)).unwrap();
     let reconcile = |new: &std::path::Path, journal: Option<&std::path::Path>| {
         let out = dir.join("reconcile");
-        let mut args = vec!["reconcile", SCENARIO, "--old", old_file.to_str().unwrap(), "--new", new.to_str().unwrap(), "--out", out.to_str().unwrap()];
+        let mut args = vec![
+            "reconcile",
+            SCENARIO,
+            "--old",
+            old_file.to_str().unwrap(),
+            "--new",
+            new.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ];
         if let Some(j) = journal {
             args.extend(["--journal", j.to_str().unwrap()]);
         }
         let o = cutover(&args);
-        let r: Value = serde_json::from_str(&std::fs::read_to_string(out.join("reconcile.json")).unwrap_or_default()).unwrap_or(Value::Null);
+        let r: Value =
+            serde_json::from_str(&std::fs::read_to_string(out.join("reconcile.json")).unwrap_or_default()).unwrap_or(Value::Null);
         (o.status.code(), r)
     };
     let (code, r) = reconcile(&new_file, None);
@@ -373,7 +381,8 @@ fn a_rollback_at_reopening_suspends_again_and_the_books_still_reconcile() {
     let mut v: Value = serde_json::from_str(&std::fs::read_to_string(crate::util::root().join(SCENARIO)).unwrap()).unwrap();
     let phases = v["timeline"]["phases"].as_array_mut().unwrap();
     phases.push(serde_json::json!({"name": "rolled_back", "start": "2021-05-01T06:00:00+08:00", "suspend_all": true, "source": "E"}));
-    phases.push(serde_json::json!({"name": "new_system_again", "start": "2021-05-03T00:00:00+08:00", "closed_channels": [], "source": "E"}));
+    phases
+        .push(serde_json::json!({"name": "new_system_again", "start": "2021-05-03T00:00:00+08:00", "closed_channels": [], "source": "E"}));
     v["cutover"]["rollback"] = serde_json::json!({"phase": "rolled_back", "reason": "pay p99 above 2 s on wechat in the first hours"});
     let file = crate::util::write_scenario(&dir, "rollback.json", &v);
     let o = cutover(&["simulate", file.to_str().unwrap(), "--out", dir.to_str().unwrap(), "--quiet"]);

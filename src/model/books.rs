@@ -1,0 +1,113 @@
+//! A system's books in bulk: every payment and assessment it holds, page by page (what an
+//! export, the cutover's checks and a migration read), and taking in a migration's batches.
+
+use super::*;
+
+impl Model {
+    /// Every payment this system holds, in the order it took them.
+    pub(crate) fn payments(&self) -> impl Iterator<Item = PaymentRow> + '_ {
+        self.payments.iter().enumerate().map(|(i, r)| self.row(i, r))
+    }
+
+    /// Up to `limit` payments whose id is above `after`, in id order (a page of the export).
+    pub(crate) fn payments_page(&self, after: u64, limit: usize) -> Vec<PaymentRow> {
+        let from = after.saturating_sub(self.policy.id_base).min(self.payments.len() as u64) as usize;
+        self.payments[from..].iter().take(limit).enumerate().map(|(k, r)| self.row(from + k, r)).collect()
+    }
+
+    fn row(&self, i: usize, r: &PaymentRecord) -> PaymentRow {
+        PaymentRow {
+            payment: self.id_of(i),
+            key: key_of(r.key),
+            payer: r.payer,
+            channel: r.channel,
+            items: r.items,
+            period: r.period,
+            accepted_at: r.accepted_at,
+            visible_at: r.visible_at,
+            origin: (r.origin != 0).then_some(r.origin),
+        }
+    }
+
+    /// Every assessment this system holds.
+    pub(crate) fn assessments(&self) -> Vec<AssessmentRow> {
+        self.assessments_page(0, usize::MAX)
+    }
+
+    /// Up to `limit` assessments whose id is above `after`, in id order.
+    pub(crate) fn assessments_page(&self, after: u64, limit: usize) -> Vec<AssessmentRow> {
+        let from = after.saturating_sub(self.policy.id_base).min(self.assessments.len() as u64) as usize;
+        self.assessments[from..]
+            .iter()
+            .take(limit)
+            .enumerate()
+            .map(|(k, a)| (from + k, a))
+            .map(|(i, a)| AssessmentRow {
+                assessment: self.id_of(i),
+                payer: a.payer,
+                total_fen: a.total_fen,
+                used: a.used,
+                origin: (a.origin != 0).then_some(a.origin),
+            })
+            .collect()
+    }
+
+    /// Take in a payment of the old system (a migration): booked here as migrated, found by
+    /// the payer's look-ups and by the old id, never under the old key. Nothing is checked:
+    /// what a migration did wrong is for the cutover checks to find.
+    pub(crate) fn import_payment(&mut self, row: &PaymentRow) -> Result<u64, RestoreError> {
+        if row.payer.league as usize >= self.leagues {
+            return Err(RestoreError::UnknownLeague { payment: row.payment, league: row.payer.league, leagues: self.leagues });
+        }
+        let index = self.payments.len() as u64 + 1;
+        let previous = self.latest_by_payer.insert(row.payer.id, index).unwrap_or(0);
+        self.payments.push(PaymentRecord {
+            payer: row.payer,
+            channel: row.channel,
+            period: row.period,
+            key: key_words(row.key),
+            accepted_at: row.accepted_at,
+            visible_at: row.visible_at,
+            origin: row.payment,
+            previous,
+            fingerprint: 0,
+            items: row.items,
+            external: 0,
+        });
+        self.book(row.payer, &row.items, true);
+        Ok(self.id_of(index as usize - 1))
+    }
+
+    /// Take in a batch of a migration under `batch` (its key): once per key, so that a
+    /// migration resumed after a crash may send its last batch again without writing it
+    /// twice. Returns what the batch wrote (the first time) and whether it was a replay.
+    pub(crate) fn import_batch(
+        &mut self,
+        batch: &str,
+        payments: &[PaymentRow],
+        assessments: &[AssessmentRow],
+    ) -> Result<ImportAnswer, RestoreError> {
+        if let Some(&(p, a)) = self.import_batches.get(batch) {
+            return Ok(ImportAnswer { payments: p, assessments: a, replayed: true });
+        }
+        let mut done = (0u64, 0u64);
+        for r in payments {
+            self.import_payment(r)?;
+            done.0 += 1;
+        }
+        for a in assessments {
+            self.import_assessment(a);
+            done.1 += 1;
+        }
+        self.import_batches.insert(batch.to_string(), done);
+        Ok(ImportAnswer { payments: done.0, assessments: done.1, replayed: false })
+    }
+
+    /// Take in an assessment of the old system: a payment here may quote the old id.
+    pub(crate) fn import_assessment(&mut self, row: &AssessmentRow) -> u64 {
+        self.assessments.push(Assessment { payer: row.payer, total_fen: row.total_fen, used: row.used, origin: row.assessment });
+        let index = self.assessments.len() - 1;
+        self.assessment_by_origin.insert(row.assessment, index as u64);
+        self.id_of(index)
+    }
+}

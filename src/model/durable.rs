@@ -1,0 +1,101 @@
+//! What a durable host keeps of the model: the decisions that changed its state, and putting
+//! them back as they were decided ([`Decision`]).
+
+use super::*;
+
+impl Model {
+    /// What answering `req` with `resp` decided, if it changed the state (see
+    /// a durable host keeps it); call right after [`Model::handle`] gave `resp`.
+    pub(crate) fn decision(&self, req: &Request, resp: &Response) -> Option<Decision> {
+        match (req, resp) {
+            (Request::Assess { payer, .. }, Response::Assessed { assessment }) => {
+                let a = self.assessments.get(self.own_index(assessment)?)?;
+                Some(Decision::Assessed { assessment: assessment.num()?, payer: payer.id, total_fen: a.total_fen })
+            }
+            (Request::Pay { key, payer, assessment, .. }, Response::Accepted { payment, replayed: false }) => {
+                let r = self.payments.get(self.own_index(payment)?)?;
+                Some(Decision::Paid {
+                    payment: payment.num()?,
+                    key: *key,
+                    payer: *payer,
+                    items: r.items,
+                    fingerprint: r.fingerprint,
+                    visible_at_micros: r.visible_at.0,
+                    assessment: assessment.as_ref().map(|a| a.num().unwrap_or(u64::MAX)),
+                    channel: r.channel,
+                    period: r.period,
+                    accepted_at_micros: r.accepted_at.0,
+                })
+            }
+            (Request::Certificate { .. }, Response::Certificate { certificate }) => {
+                Some(Decision::Certified { certificate: certificate.num()?.saturating_sub(self.policy.id_base) })
+            }
+            _ => None,
+        }
+    }
+
+    /// Put a decision back, as it was decided: no rule is applied again. Decisions come in
+    /// the order they were made.
+    pub(crate) fn restore(&mut self, d: &Decision) -> Result<(), RestoreError> {
+        match d {
+            Decision::Assessed { assessment, payer, total_fen } => {
+                let expected = self.id_of(self.assessments.len());
+                if *assessment != expected {
+                    return Err(RestoreError::OutOfOrder { what: "assessment", id: *assessment, expected });
+                }
+                self.assessments.push(Assessment { payer: *payer, total_fen: *total_fen, used: false, origin: 0 });
+            }
+            Decision::Paid {
+                payment,
+                key,
+                payer,
+                items,
+                fingerprint,
+                visible_at_micros,
+                assessment,
+                channel,
+                period,
+                accepted_at_micros,
+            } => {
+                let expected = self.id_of(self.payments.len());
+                if *payment != expected {
+                    return Err(RestoreError::OutOfOrder { what: "payment", id: *payment, expected });
+                }
+                if payer.league as usize >= self.leagues {
+                    return Err(RestoreError::UnknownLeague { payment: *payment, league: payer.league, leagues: self.leagues });
+                }
+                if self.by_key.contains_key(key) {
+                    return Err(RestoreError::DuplicateKey { payment: *payment, key: key.to_text() });
+                }
+                let quoted = assessment.map(TargetId::Num);
+                if let Some(i) = quoted.as_ref().and_then(|a| self.assessment_index(a))
+                    && let Some(a) = self.assessments.get_mut(i)
+                {
+                    a.used = true;
+                }
+                let index = self.payments.len() as u64 + 1;
+                self.by_key.insert(*key, index);
+                let previous = self.latest_by_payer.insert(payer.id, index).unwrap_or(0);
+                self.payments.push(PaymentRecord {
+                    payer: *payer,
+                    channel: *channel,
+                    period: *period,
+                    key: key_words(*key),
+                    accepted_at: SimTime(*accepted_at_micros),
+                    visible_at: SimTime(*visible_at_micros),
+                    origin: 0,
+                    previous,
+                    fingerprint: *fingerprint,
+                    items: *items,
+                    external: 0,
+                });
+                self.book(*payer, items, false);
+            }
+            Decision::Certified { certificate } => self.certificates = self.certificates.max(*certificate),
+            Decision::Imported { batch, payments, assessments } => {
+                self.import_batch(batch, payments, assessments)?;
+            }
+        }
+        Ok(())
+    }
+}
