@@ -515,18 +515,10 @@ async fn reconcile_books(
         let input = crate::report::cutover::CutoverInput { spec, recorder: &m.recorder, books: Err(e.clone()), migration: None };
         return (rec, Err(e), crate::report::cutover::check(input));
     }
+    // The payments each system took itself (migrated copies are the migration's to check).
     let mut actual = super::target::Ledger::new();
-    for rows in &books {
-        for r in rows.iter().filter(|r| r.origin.is_none()) {
-            for ins in crate::scenario::Insurance::ALL {
-                let a = r.items[ins.index()];
-                if a != 0 {
-                    let c = actual.entry((r.payer.league, r.payer.group, ins)).or_default();
-                    c.count += 1;
-                    c.sum_fen = c.sum_fen.saturating_add(a);
-                }
-            }
-        }
+    for r in books.iter().flatten().filter(|r| r.origin.is_none()) {
+        crate::report::cutover::add_cells(&mut actual, r);
     }
     let unknown = m
         .unknown_reqs

@@ -273,7 +273,8 @@ fn payment_ref(spec: &Spec, system: &str, r: &PaymentRow) -> PaymentRef {
     }
 }
 
-fn add_cells(into: &mut BTreeMap<LedgerKey, LedgerCell>, r: &PaymentRow) {
+/// Add a payment to ledger cells (league × payer group × insurance type).
+pub(crate) fn add_cells(into: &mut BTreeMap<LedgerKey, LedgerCell>, r: &PaymentRow) {
     for ins in Insurance::ALL {
         let a = r.items[ins.index()];
         if a != 0 {
@@ -396,8 +397,7 @@ pub(crate) fn check(input: CutoverInput) -> Option<CutoverReport> {
     let mut unheld: Vec<_> = input.recorder.acknowledged().iter().filter(|k| !held.contains(k)).copied().collect();
     unheld.sort();
     for k in unheld {
-        // The key as the payer sent it (the book marks the system in its top bit).
-        let sent = crate::model::IdemKey(k.0 & !(1u128 << 127));
+        let sent = super::recorder::sent_key(k);
         report.lost_at_boundary.push(LostPayment { reason: "in_no_ledger", key: sent.to_text(), payment: None });
     }
     Some(report)

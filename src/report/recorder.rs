@@ -157,6 +157,11 @@ pub(crate) fn book_key(system: SystemIdx, key: IdemKey) -> IdemKey {
     IdemKey(key.0 | ((system as u128 & 1) << 127))
 }
 
+/// The key a payer sent, of an entry of the book (see [`book_key`]).
+pub(crate) fn sent_key(booked: IdemKey) -> IdemKey {
+    IdemKey(booked.0 & !(1u128 << 127))
+}
+
 /// A ledger cell's place in a dense table: league, then payer group, then insurance type.
 fn ledger_index(league: u8, group: GroupKind, ins: Insurance) -> usize {
     (league as usize * GroupKind::ALL.len() + group.index()) * Insurance::ALL.len() + ins.index()
