@@ -4,11 +4,12 @@
 //! give is an export of the payments each system holds (JSON Lines, one payment per line,
 //! in the contract's export form: `GET /v1/admin/export/payments` writes the same objects).
 //! With a run's `journal.jsonl` the payments acknowledged to payers are checked too (each
-//! held by the system that acknowledged it). Every payment is read and checked; nothing is
-//! sampled and there is no limit.
+//! held by the system that acknowledged it). With both systems' registration exports (the
+//! objects `GET /v1/admin/export/registrations` writes) the registrations are checked too.
+//! Every payment is read and checked; nothing is sampled and there is no limit.
 
-use crate::contract::PaymentExportWire;
-use crate::model::{IdemKey, PaymentRow, Rules};
+use crate::contract::{PaymentExportWire, RegistrationExportWire};
+use crate::model::{Books, IdemKey, PayerRef, PaymentRow, Rules};
 use crate::report::cutover::{CutoverInput, CutoverReport, check};
 use crate::report::recorder::Recorder;
 use crate::scenario::{Spec, SystemIdx};
@@ -52,6 +53,23 @@ pub(crate) fn read_export(spec: &Spec, path: &Path) -> Result<Vec<PaymentRow>, B
     })
 }
 
+/// Every registration of one system's registration export file.
+pub(crate) fn read_registrations(spec: &Spec, path: &Path) -> Result<Vec<PayerRef>, BooksError> {
+    read_lines(path, |line| {
+        let w: RegistrationExportWire = serde_json::from_str(line).map_err(|e| format!("not a registration of the export: {e}"))?;
+        crate::contract::registration_from_export(spec, &w).map(Some)
+    })
+}
+
+/// The files `cutover reconcile` reads.
+pub struct BookFiles<'a> {
+    pub old: &'a Path,
+    pub new: &'a Path,
+    /// Both systems' registration exports (old, new), if given.
+    pub registrations: Option<(&'a Path, &'a Path)>,
+    pub journal: Option<&'a Path>,
+}
+
 /// The keys a run's journal says were acknowledged, with the system that acknowledged each.
 fn read_journal(spec: &Spec, path: &Path) -> Result<Vec<(SystemIdx, IdemKey)>, BooksError> {
     let names = spec.system_names();
@@ -67,12 +85,18 @@ fn read_journal(spec: &Spec, path: &Path) -> Result<Vec<(SystemIdx, IdemKey)>, B
     })
 }
 
-/// The checks over the two systems' export files (and a run's journal, if given).
-pub fn reconcile(spec: Arc<Spec>, old: &Path, new: &Path, journal: Option<&Path>) -> Result<CutoverReport, BooksError> {
+/// The checks over the two systems' export files (and their registrations and a run's
+/// journal, if given).
+pub fn reconcile(spec: Arc<Spec>, files: BookFiles) -> Result<CutoverReport, BooksError> {
     if spec.cutover.is_none() {
         return Err(BooksError::OneSystem(spec.raw.name.clone()));
     }
-    let books = [read_export(&spec, old)?, read_export(&spec, new)?];
+    let registrations = match files.registrations {
+        Some((o, n)) => Some([read_registrations(&spec, o)?, read_registrations(&spec, n)?]),
+        None => None,
+    };
+    let books = Books { payments: [read_export(&spec, files.old)?, read_export(&spec, files.new)?], registrations };
+    let journal = files.journal;
     let mut recorder = Recorder::new(spec.clone(), Arc::new(Rules::from_spec(&spec)));
     if let Some(j) = journal {
         for (system, key) in read_journal(&spec, j)? {

@@ -63,6 +63,13 @@ pub enum Command {
         /// The new system's payments.
         #[arg(long)]
         new: PathBuf,
+        /// The old system's registrations (JSON Lines, as `GET /v1/admin/export/registrations`
+        /// writes them); with --new-registrations, the registrations are checked too.
+        #[arg(long, requires = "new_registrations")]
+        old_registrations: Option<PathBuf>,
+        /// The new system's registrations.
+        #[arg(long, requires = "old_registrations")]
+        new_registrations: Option<PathBuf>,
         /// A run's journal.jsonl: the payments acknowledged to payers, checked against the books.
         #[arg(long)]
         journal: Option<PathBuf>,

@@ -477,6 +477,7 @@ fn refusal(status: u16, retry_after: Option<&str>, body: &[u8], time_scale: f64)
         Some(Refusal::IdempotencyConflict) => Response::Conflict,
         Some(Refusal::AssessmentRequired) => Response::AssessmentRequired,
         Some(Refusal::AlreadyPaid) => Response::AlreadyPaid { refunded: problem.as_ref().and_then(|p| p.refunded).unwrap_or(false) },
+        Some(Refusal::NotRegistered) => Response::NotRegistered,
         Some(Refusal::NotYetVisible) => match problem.as_ref().and_then(|p| p.visible_at.as_deref()).and_then(parse_instant) {
             Some(at) => Response::NotYetVisible { visible_at: at },
             None => Response::Error { kind: Failure::BadBody },
@@ -587,6 +588,12 @@ pub(crate) fn answer_to_wire(spec: &Spec, resp: &Response, now: SimTime) -> Wire
             Refusal::AlreadyPaid,
             "this payer already paid this insurance type for this period (under another key or channel); the payment was refunded, nothing was kept",
             |p| p.refunded = Some(true),
+        ),
+        Response::NotRegistered => problem(
+            Refusal::NotRegistered,
+            "this payer is not registered in this system (register at the agency first); nothing was accepted",
+            None,
+            None,
         ),
         Response::NotYetVisible { visible_at } => problem(
             Refusal::NotYetVisible,

@@ -84,10 +84,16 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Serve(args) => serve(args),
         Command::Run(args) => run_live(args),
         Command::Migrate(args) => migrate(args),
-        Command::Reconcile { scenario, old, new, journal, out } => {
+        Command::Reconcile { scenario, old, new, old_registrations, new_registrations, journal, out } => {
             let spec = Arc::new(load(&scenario)?);
             let out = out.unwrap_or_else(|| PathBuf::from("reports").join(format!("{}-reconcile", spec.raw.name)));
-            let report = cutover::books::reconcile(spec, &old, &new, journal.as_deref())?;
+            let files = cutover::books::BookFiles {
+                old: &old,
+                new: &new,
+                registrations: old_registrations.as_deref().zip(new_registrations.as_deref()),
+                journal: journal.as_deref(),
+            };
+            let report = cutover::books::reconcile(spec, files)?;
             std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
             write_atomic(&out.join("reconcile.json"), serde_json::to_string_pretty(&report)?.as_bytes())?;
             let md = cutover::report::markdown::cutover_section(&report);
@@ -102,7 +108,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 + m.mismatched_cells
                 + report.double_charges.count
                 + report.lost_at_boundary.count
-                + report.acknowledged_after_stop.count;
+                + report.acknowledged_after_stop.count
+                + report.registrations.mismatched();
             Ok(if wrong > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
         }
         Command::Simulate { scenario, seed, out, quiet, fault } => {

@@ -1,4 +1,4 @@
-//! `cutover migrate`: the old system's payments and open assessments copied into the new one
+//! `cutover migrate`: the old system's registrations, payments and open assessments copied into the new one
 //! through the admin endpoints of the contract, in batches, resumable after a crash.
 //!
 //! Each batch is read from the old system's export after the last id copied, and sent to
@@ -12,7 +12,7 @@
 //! A deliberately broken migration (`--fault migration-drop-batch`, `migration-import-twice`,
 //! `migration-wrong-league`) is kept for rehearsing the checks, as in `simulate`.
 
-use crate::contract::{AssessmentsPage, ImportAnswerWire, ImportBody, PaymentsPage};
+use crate::contract::{AssessmentsPage, ImportAnswerWire, ImportBody, PaymentsPage, RegistrationsPage};
 use crate::model::MigrationFault;
 use crate::model::migration::faulty_batch;
 use crate::scenario::Spec;
@@ -54,6 +54,16 @@ pub struct MigrateState {
     pub payments_read: u64,
     pub payments_written: u64,
     pub assessments_written: u64,
+    /// The last registration's position copied, and what the registrations' batches did
+    /// (registrations go first: a payment's payer is registered before it).
+    #[serde(default)]
+    pub registrations_after: u64,
+    #[serde(default)]
+    pub registration_batches: u64,
+    #[serde(default)]
+    pub registrations_read: u64,
+    #[serde(default)]
+    pub registrations_written: u64,
     /// Batches the new system had taken already (sent again after a crash).
     pub replayed_batches: u64,
     /// Starts that went on from an earlier start's state.
@@ -156,8 +166,8 @@ pub async fn migrate(spec: &Spec, cfg: &MigrateConfig) -> Result<Ended, MigrateE
     let say = |s: &MigrateState| {
         if cfg.progress {
             eprintln!(
-                "migrate: {} payment batches, {} payments read, {} written, {} replayed batches",
-                s.payment_batches, s.payments_read, s.payments_written, s.replayed_batches
+                "migrate: {} registrations written, {} payment batches, {} payments read, {} written, {} replayed batches",
+                s.registrations_written, s.payment_batches, s.payments_read, s.payments_written, s.replayed_batches
             );
         }
     };
@@ -166,6 +176,44 @@ pub async fn migrate(spec: &Spec, cfg: &MigrateConfig) -> Result<Ended, MigrateE
         (Some(a), Some(b)) => (a.name.clone(), b.name.clone()),
         _ => (String::new(), String::new()),
     };
+    loop {
+        let url = format!("{}/v1/admin/export/registrations?after={}&limit={batch}", cfg.from, s.registrations_after);
+        let page: RegistrationsPage = client.get(url).await?;
+        let (Some(first), Some(last)) = (page.registrations.first().map(|r| r.position), page.registrations.last().map(|r| r.position))
+        else {
+            break;
+        };
+        let mut registrations = page.registrations;
+        if cfg.fault == Some(MigrationFault::WrongLeague) {
+            for r in registrations.iter_mut().filter(|r| r.league == wrong_from) {
+                r.league = wrong_to.clone();
+            }
+        }
+        let n = s.registration_batches;
+        s.registrations_read += registrations.len() as u64;
+        let hit = faulty_batch(if page.next_after.is_some() || n > 0 { 2 } else { 1 });
+        let sends = match cfg.fault {
+            Some(MigrationFault::DropBatch) if n == hit => 0,
+            Some(MigrationFault::ImportTwice) if n == hit => 2,
+            _ => 1,
+        };
+        for k in 0..sends {
+            let key = format!("migrate:{}:registrations:{first}-{last}{}", cfg.from, if k == 0 { "" } else { ":again" });
+            let body = ImportBody { batch: key, registrations: registrations.clone(), ..ImportBody::default() };
+            let a = client.import(&cfg.to, &body).await?;
+            if a.replayed {
+                s.replayed_batches += 1;
+            } else {
+                s.registrations_written += a.registrations_written;
+            }
+        }
+        s.registrations_after = last;
+        s.registration_batches += 1;
+        save_state(&cfg.state, &s)?;
+        if page.next_after.is_none() {
+            break;
+        }
+    }
     loop {
         let url = format!("{}/v1/admin/export/payments?after={}&limit={batch}", cfg.from, s.payments_after);
         let page: PaymentsPage = client.get(url).await?;
@@ -191,7 +239,7 @@ pub async fn migrate(spec: &Spec, cfg: &MigrateConfig) -> Result<Ended, MigrateE
             // The key is made of what the batch holds; a broken migration's second send
             // comes under another key, as a buggy job would send it.
             let key = format!("migrate:{}:payments:{first}-{last}{}", cfg.from, if k == 0 { "" } else { ":again" });
-            let a = client.import(&cfg.to, &ImportBody { batch: key, payments: payments.clone(), assessments: Vec::new() }).await?;
+            let a = client.import(&cfg.to, &ImportBody { batch: key, payments: payments.clone(), ..ImportBody::default() }).await?;
             if a.replayed {
                 s.replayed_batches += 1;
             } else {
@@ -222,7 +270,7 @@ pub async fn migrate(spec: &Spec, cfg: &MigrateConfig) -> Result<Ended, MigrateE
         let open: Vec<_> = page.assessments.into_iter().filter(|a| !a.used).collect();
         if !open.is_empty() {
             let key = format!("migrate:{}:assessments:{first}-{last}", cfg.from);
-            let a = client.import(&cfg.to, &ImportBody { batch: key, payments: Vec::new(), assessments: open }).await?;
+            let a = client.import(&cfg.to, &ImportBody { batch: key, assessments: open, ..ImportBody::default() }).await?;
             if a.replayed {
                 s.replayed_batches += 1;
             } else {

@@ -16,6 +16,9 @@ pub(crate) enum Refusal {
     /// A second payment for a payer, insurance type and period already paid (whatever the
     /// key or channel): the business-level duplicate check of a cutover's new system.
     AlreadyPaid,
+    /// The payer has no registration in this system (a cutover's new system takes payments
+    /// and assessments only from the payers it holds, which the migration brought).
+    NotRegistered,
     NotYetVisible,
     NoRecord,
     Invalid,
@@ -27,12 +30,13 @@ pub(crate) enum Refusal {
 }
 
 impl Refusal {
-    pub(crate) const ALL: [Refusal; 13] = [
+    pub(crate) const ALL: [Refusal; 14] = [
         Refusal::Suspended,
         Refusal::Overloaded,
         Refusal::IdempotencyConflict,
         Refusal::AssessmentRequired,
         Refusal::AlreadyPaid,
+        Refusal::NotRegistered,
         Refusal::NotYetVisible,
         Refusal::NoRecord,
         Refusal::Invalid,
@@ -45,12 +49,13 @@ impl Refusal {
 
     /// The refusals a target profile may map a deployment's codes to: those that are
     /// answers to a payer's request.
-    pub(crate) const ANSWERS: [Refusal; 8] = [
+    pub(crate) const ANSWERS: [Refusal; 9] = [
         Refusal::Suspended,
         Refusal::Overloaded,
         Refusal::IdempotencyConflict,
         Refusal::AssessmentRequired,
         Refusal::AlreadyPaid,
+        Refusal::NotRegistered,
         Refusal::NotYetVisible,
         Refusal::NoRecord,
         Refusal::Invalid,
@@ -63,6 +68,7 @@ impl Refusal {
             Refusal::IdempotencyConflict => "idempotency_conflict",
             Refusal::AssessmentRequired => "assessment_required",
             Refusal::AlreadyPaid => "already_paid",
+            Refusal::NotRegistered => "not_registered",
             Refusal::NotYetVisible => "not_yet_visible",
             Refusal::NoRecord => "no_record",
             Refusal::Invalid => "invalid",
@@ -79,7 +85,7 @@ impl Refusal {
         match self {
             Refusal::Suspended | Refusal::StorageFailed => 503,
             Refusal::Overloaded => 429,
-            Refusal::IdempotencyConflict | Refusal::AssessmentRequired | Refusal::AlreadyPaid => 422,
+            Refusal::IdempotencyConflict | Refusal::AssessmentRequired | Refusal::AlreadyPaid | Refusal::NotRegistered => 422,
             Refusal::NotYetVisible | Refusal::NoRecord | Refusal::NotFound => 404,
             Refusal::Invalid => 400,
             Refusal::Unauthorized => 401,
@@ -96,6 +102,7 @@ impl Refusal {
             Refusal::IdempotencyConflict => "Idempotency key reused with another body",
             Refusal::AssessmentRequired => "Assessment required",
             Refusal::AlreadyPaid => "Already paid for this period",
+            Refusal::NotRegistered => "Payer not registered in this system",
             Refusal::NotYetVisible => "Record not yet visible",
             Refusal::NoRecord => "No record",
             Refusal::Invalid => "Invalid request",

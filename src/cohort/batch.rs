@@ -158,6 +158,11 @@ impl BatchRunner {
         None
     }
 
+    /// The payers this batch debits.
+    pub(crate) fn payers(&self) -> impl Iterator<Item = crate::model::PayerRef> + '_ {
+        self.members.iter().map(|m| m.payer)
+    }
+
     pub(crate) fn report(&self, spec: &Spec) -> BatchReport {
         let b = &spec.batches[self.index as usize];
         let mut runs = self.runs.clone();

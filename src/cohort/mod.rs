@@ -105,6 +105,12 @@ impl Members {
         Members { agents: cast.agents, first: cast.first, batches, payers_active: cast.payers_active }
     }
 
+    /// Every payer of these members (a batch member paying a month by hand appears twice):
+    /// the registrations the old system of a cutover holds before the rehearsal.
+    pub(crate) fn payers(&self) -> impl Iterator<Item = crate::model::PayerRef> + '_ {
+        self.agents.iter().map(|a| a.payer).chain(self.batches.iter().flat_map(|b| b.payers()))
+    }
+
     /// `n` shares: agents dealt round-robin by payer, every batch to the first share (its
     /// concurrency bound is the batch's own, not to be split), and with the batches the
     /// agents of batch members (who pay a missed month by hand): all of a payer's requests go

@@ -38,6 +38,19 @@ pub(crate) struct AssessmentExportWire {
     pub origin_assessment_id: Option<u64>,
 }
 
+/// One registration in a system's export (`GET /v1/admin/export/registrations`) and in a
+/// migration's import: a payer the system holds, with its group and league.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RegistrationExportWire {
+    /// Its place in the export (from 1): the `after` of the next page. Ignored on import.
+    #[serde(default)]
+    pub position: u64,
+    pub payer_id: u32,
+    pub group: GroupKind,
+    pub league: String,
+}
+
 /// A page of an export: the entries after the `after` asked for, and the `after` of the
 /// next page (`null` at the end).
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -52,8 +65,14 @@ pub(crate) struct AssessmentsPage {
     pub next_after: Option<u64>,
 }
 
-/// `POST /v1/admin/import`: one batch of a migration, taken in once per `batch` key.
 #[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct RegistrationsPage {
+    pub registrations: Vec<RegistrationExportWire>,
+    pub next_after: Option<u64>,
+}
+
+/// `POST /v1/admin/import`: one batch of a migration, taken in once per `batch` key.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ImportBody {
     pub batch: String,
@@ -61,6 +80,8 @@ pub(crate) struct ImportBody {
     pub payments: Vec<PaymentExportWire>,
     #[serde(default)]
     pub assessments: Vec<AssessmentExportWire>,
+    #[serde(default)]
+    pub registrations: Vec<RegistrationExportWire>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -68,6 +89,9 @@ pub(crate) struct ImportAnswerWire {
     pub batch: String,
     pub payments_written: u64,
     pub assessments_written: u64,
+    /// Registrations written (a payer registered already is not written again).
+    #[serde(default)]
+    pub registrations_written: u64,
     /// The batch was taken in before: nothing was written again.
     pub replayed: bool,
 }
@@ -133,4 +157,14 @@ pub(crate) fn assessment_from_export(w: &AssessmentExportWire) -> crate::model::
         used: w.used,
         origin: w.origin_assessment_id,
     }
+}
+
+/// A registration as the export writes it, at `position` (from 1).
+pub(crate) fn registration_to_export(spec: &Spec, position: u64, r: &PayerRef) -> RegistrationExportWire {
+    RegistrationExportWire { position, payer_id: r.id, group: r.group, league: league_str(spec, r.league).to_string() }
+}
+
+/// A registration of an export read back; `Err` names what does not fit the scenario.
+pub(crate) fn registration_from_export(spec: &Spec, w: &RegistrationExportWire) -> Result<PayerRef, String> {
+    payer_ref(spec, w.payer_id, w.group, &w.league).map_err(|e| format!("payer {}: {e}", w.payer_id))
 }

@@ -84,6 +84,7 @@ impl<'t, T: Target> Engine<'t, T> {
     pub(crate) fn new(spec: Arc<Spec>, seed: u64, target: &'t mut T, population: &Population) -> Engine<'t, T> {
         let demand = Arc::new(Demand::new(spec.clone(), seed));
         let members = Members::all(&spec, Cast::new(&demand, population));
+        target.register(&mut members.payers());
         Engine::with_members(spec, seed, target, demand, members)
     }
 

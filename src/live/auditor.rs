@@ -32,16 +32,13 @@ fn category(r: &Response) -> &'static str {
 }
 
 impl Auditor {
-    /// `margin_micros`: virtual time added to each side of the send/receive window.
-    pub(super) fn new(spec: Arc<Spec>, margin_micros: i64) -> Auditor {
+    /// `margin_micros`: virtual time added to each side of the send/receive window;
+    /// `payers`: those whose requests it sees (registered in the shadow's old system).
+    pub(super) fn new(spec: Arc<Spec>, margin_micros: i64, payers: impl Iterator<Item = crate::model::PayerRef>) -> Auditor {
         let rules = Arc::new(Rules::from_spec(&spec));
-        Auditor {
-            shadow: Systems::from_spec(&spec, rules, Faults::default()),
-            spec,
-            margin_micros,
-            assessment_ids: FastMap::default(),
-            report: AuditReport::default(),
-        }
+        let mut shadow = Systems::from_spec(&spec, rules, Faults::default());
+        shadow.register_old(payers);
+        Auditor { shadow, spec, margin_micros, assessment_ids: FastMap::default(), report: AuditReport::default() }
     }
 
     fn disagree(&mut self, kind: String, at: SimTime, req: &Request, expected: &'static str, got: &'static str) {

@@ -277,6 +277,23 @@ async fn set_up(spec: &Arc<Spec>, cfg: &RunConfig) -> Result<Setup, RunError> {
     let demand = Arc::new(Demand::new(spec.clone(), cfg.seed));
     let population = Population::new(spec, cfg.seed);
     let members = Members::all(spec, Cast::new(&demand, &population));
+    // The old system of a cutover holds the registrations of the rehearsal's payers before
+    // the load (the migration moves them to the new one).
+    if spec.cutover.is_some() {
+        let payers: Vec<_> = members.payers().collect();
+        let old = cfg.target_for(OLD);
+        match old.register(spec, &payers, cfg.admin_token.as_deref()).await {
+            Ok(n) if cfg.progress => eprintln!("registrations: {n} of {} payers registered in the old system", payers.len()),
+            Ok(_) => {}
+            // A deployment reached through a profile keeps its own registrations.
+            Err(e) if old.keeps_own_registrations() => {
+                if cfg.progress {
+                    eprintln!("note: {e}");
+                }
+            }
+            Err(e) => return Err(RunError::Target(format!("--old: the registrations before the load: {e}"))),
+        }
+    }
     let connections = cfg.connections.max(1);
     let threads = cfg.threads.clamp(1, connections);
     let shared_reqwest = client(cfg.timeout);
@@ -492,6 +509,19 @@ async fn reconcile_books(
 ) -> (Reconciliation, Result<super::target::Ledger, String>, Option<crate::report::cutover::CutoverReport>) {
     use crate::report::recorder::book_key;
     let mut books: [Vec<crate::model::PaymentRow>; 2] = [Vec::new(), Vec::new()];
+    // Registrations are checked where both systems' can be read (not through a profile).
+    let mut registrations: Option<[Vec<crate::model::PayerRef>; 2]> = spec.cutover.as_ref().map(|_| [Vec::new(), Vec::new()]);
+    if let Some(regs) = registrations.as_mut() {
+        for system in [OLD, NEW] {
+            match cfg.target_for(system).registrations(spec, system, cfg.admin_token.as_deref()).await {
+                Ok(r) => regs[system as usize] = r,
+                Err(_) => {
+                    registrations = None;
+                    break;
+                }
+            }
+        }
+    }
     let mut held: crate::FastSet<IdemKey> = crate::FastSet::default();
     let mut error = None;
     for system in 0..spec.system_names().len() as SystemIdx {
@@ -535,6 +565,7 @@ async fn reconcile_books(
     let lookups = crate::report::reconcile::Lookups { unknown, acknowledged };
     let rec = crate::report::reconcile::by_key(&mut m.recorder, lookups, Some(&actual));
     let migration = cfg.target.migration();
+    let books = crate::model::Books { payments: books, registrations };
     let input = crate::report::cutover::CutoverInput { spec, recorder: &m.recorder, books: Ok(books), migration };
     (rec, Ok(actual), crate::report::cutover::check(input))
 }

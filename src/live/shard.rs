@@ -159,7 +159,7 @@ impl<P: Lanes> Shard<P> {
         // About one payment per payer: room for them up front.
         let payers = plan.members.agents.len();
         recorder.reserve(payers);
-        let mut auditor = Auditor::new(plan.spec.clone(), plan.margin_micros);
+        let mut auditor = Auditor::new(plan.spec.clone(), plan.margin_micros, plan.members.payers());
         auditor.reserve(payers);
         Shard {
             spec: plan.spec.clone(),

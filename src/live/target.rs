@@ -12,7 +12,7 @@ use super::shard::Conns;
 use super::transport::{Base, Transport};
 use crate::clock::VirtualClock;
 use crate::contract::{self, WireRef, WireRequest, WireScratch};
-use crate::model::{IdemKey, LedgerCell, LedgerKey, PaymentRow, Request, Response, Systems};
+use crate::model::{IdemKey, LedgerCell, LedgerKey, PayerRef, PaymentRow, Request, Response, Systems};
 use crate::scenario::Spec;
 use crate::scenario::SystemIdx;
 use crate::time::SimTime;
@@ -210,28 +210,58 @@ impl Target {
     /// Every payment `system` of this target holds, read in bulk: the in-process model's
     /// books, or the contract's paged export (`GET /v1/admin/export/payments`).
     pub(crate) async fn books(&self, spec: &Spec, system: SystemIdx, admin_token: Option<&str>) -> Result<Vec<PaymentRow>, String> {
-        let (base, api, http) = match self {
-            Target::Model(m) => {
-                let m = m.lock().map_err(|_| "model lock poisoned".to_string())?;
-                if (system as usize) >= m.len() {
-                    return Ok(Vec::new());
-                }
-                return Ok(m.model(system).payments().collect());
+        if let Target::Model(m) = self {
+            let m = m.lock().map_err(|_| "model lock poisoned".to_string())?;
+            return Ok(if (system as usize) < m.len() { m.model(system).payments().collect() } else { Vec::new() });
+        }
+        let mut out = Vec::new();
+        self.export_pages("payments", admin_token, |page: contract::PaymentsPage| {
+            for w in &page.payments {
+                out.push(contract::payment_from_export(spec, w)?);
             }
-            Target::Http { base, api, http } => (base, api, http),
-        };
+            Ok(page.next_after)
+        })
+        .await?;
+        Ok(out)
+    }
+
+    /// Every registration `system` holds, in the order they were made.
+    pub(crate) async fn registrations(&self, spec: &Spec, system: SystemIdx, admin_token: Option<&str>) -> Result<Vec<PayerRef>, String> {
+        if let Target::Model(m) = self {
+            let m = m.lock().map_err(|_| "model lock poisoned".to_string())?;
+            return Ok(if (system as usize) < m.len() { m.model(system).registrations().to_vec() } else { Vec::new() });
+        }
+        let mut out = Vec::new();
+        self.export_pages("registrations", admin_token, |page: contract::RegistrationsPage| {
+            for w in &page.registrations {
+                out.push(contract::registration_from_export(spec, w)?);
+            }
+            Ok(page.next_after)
+        })
+        .await?;
+        Ok(out)
+    }
+
+    /// Walk the contract's export of `what` page by page, `each` taking a page and giving
+    /// the `after` of the next (`None` at the end).
+    async fn export_pages<P: serde::de::DeserializeOwned>(
+        &self,
+        what: &str,
+        admin_token: Option<&str>,
+        mut each: impl FnMut(P) -> Result<Option<u64>, String>,
+    ) -> Result<(), String> {
+        let Target::Http { base, api, http } = self else { return Ok(()) };
         if !matches!(api, Api::Contract) {
             return Err(format!(
-                "{}: the payments of a target reached through {} cannot be read in bulk (the profile gives no export); give the deployment's export files to `cutover reconcile`",
+                "{}: the {what} of a target reached through {} cannot be read in bulk (the profile gives no export); give the deployment's export files to `cutover reconcile`",
                 base.url,
                 api.describe()
             ));
         }
-        let mut out = Vec::new();
         let mut after = 0u64;
-        // Each page moves past its last id, so the walk ends; the bound is a safety net.
+        // Each page moves past its last entry, so the walk ends; the bound is a safety net.
         for _ in 0..100_000_000usize {
-            let path = format!("/v1/admin/export/payments?after={after}&limit=10000");
+            let path = format!("/v1/admin/export/{what}?after={after}&limit=10000");
             let mut rb = http.get(format!("{}{path}", base.url));
             if let Some(t) = admin_token {
                 rb = rb.bearer_auth(t);
@@ -240,17 +270,63 @@ impl Target {
             if !r.status().is_success() {
                 return Err(format!("{}: GET {path} answered {}", base.url, r.status()));
             }
-            let page: contract::PaymentsPage =
-                r.json().await.map_err(|e| format!("{}: GET {path}: not the contract's export: {e}", base.url))?;
-            for w in &page.payments {
-                out.push(contract::payment_from_export(spec, w).map_err(|e| format!("{}: GET {path}: {e}", base.url))?);
-            }
-            match page.next_after {
+            let page: P = r.json().await.map_err(|e| format!("{}: GET {path}: not the contract's export: {e}", base.url))?;
+            match each(page).map_err(|e| format!("{}: GET {path}: {e}", base.url))? {
                 Some(n) if n > after => after = n,
                 _ => break,
             }
         }
-        Ok(out)
+        Ok(())
+    }
+
+    /// A deployment reached through a profile: its registrations are its own.
+    pub(crate) fn keeps_own_registrations(&self) -> bool {
+        matches!(self, Target::Http { api, .. } if !matches!(api, Api::Contract))
+    }
+
+    /// Give the old system of a cutover the registrations it holds before the rehearsal:
+    /// the rehearsal's payers. In process they are registered directly; a `cutover serve`
+    /// takes them as import batches (keyed by what they hold: a second run with the same
+    /// payers writes nothing, and a payer registered already is kept as it was). A
+    /// deployment reached through a profile holds its own registrations: `Err` says so.
+    pub(crate) async fn register(&self, spec: &Spec, payers: &[PayerRef], admin_token: Option<&str>) -> Result<u64, String> {
+        let (base, api, http) = match self {
+            Target::Model(m) => {
+                let mut m = m.lock().map_err(|_| "model lock poisoned".to_string())?;
+                m.register_old(payers.iter().copied());
+                return Ok(payers.len() as u64);
+            }
+            Target::Http { base, api, http } => (base, api, http),
+        };
+        if !matches!(api, Api::Contract) {
+            return Err(format!("{}: a deployment reached through {} keeps its own registrations", base.url, api.describe()));
+        }
+        let mut written = 0;
+        for chunk in payers.chunks(5000) {
+            let (first, last) = (chunk[0].id, chunk[chunk.len() - 1].id);
+            let digest = chunk
+                .iter()
+                .fold(0xcbf2_9ce4_8422_2325u64, |h, p| (h ^ ((p.id as u64) << 8 | p.league as u64)).wrapping_mul(0x0000_0100_0000_01b3));
+            let body = contract::ImportBody {
+                batch: format!("registrations:{first}-{last}:{digest:016x}"),
+                registrations: chunk.iter().map(|p| contract::registration_to_export(spec, 0, p)).collect(),
+                ..contract::ImportBody::default()
+            };
+            let url = format!("{}/v1/admin/import", base.url);
+            let mut rb = http.post(&url).json(&body);
+            if let Some(t) = admin_token {
+                rb = rb.bearer_auth(t);
+            }
+            let r = rb.send().await.map_err(|e| format!("POST /v1/admin/import: {e}"))?;
+            let status = r.status();
+            if !status.is_success() {
+                let text = r.text().await.unwrap_or_default();
+                return Err(format!("{}: POST /v1/admin/import answered {status}: {text}", base.url));
+            }
+            let a: contract::ImportAnswerWire = r.json().await.map_err(|e| format!("{}: POST /v1/admin/import: {e}", base.url))?;
+            written += a.registrations_written;
+        }
+        Ok(written)
     }
 
     /// What the in-process systems' migration did, if it ran (a deployment's is its own).

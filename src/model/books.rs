@@ -86,21 +86,51 @@ impl Model {
         batch: &str,
         payments: &[PaymentRow],
         assessments: &[AssessmentRow],
+        registrations: &[PayerRef],
     ) -> Result<ImportAnswer, RestoreError> {
-        if let Some(&(p, a)) = self.import_batches.get(batch) {
-            return Ok(ImportAnswer { payments: p, assessments: a, replayed: true });
+        if let Some(&done) = self.import_batches.get(batch) {
+            return Ok(ImportAnswer { replayed: true, ..done });
         }
-        let mut done = (0u64, 0u64);
+        if let Some(r) = registrations.iter().find(|r| r.league as usize >= self.leagues) {
+            return Err(RestoreError::UnknownRegistrationLeague { payer: r.id, league: r.league, leagues: self.leagues });
+        }
+        let mut done = ImportAnswer::default();
         for r in payments {
             self.import_payment(r)?;
-            done.0 += 1;
+            done.payments += 1;
         }
         for a in assessments {
             self.import_assessment(a);
-            done.1 += 1;
+            done.assessments += 1;
+        }
+        for r in registrations {
+            done.registrations += self.register(*r) as u64;
         }
         self.import_batches.insert(batch.to_string(), done);
-        Ok(ImportAnswer { payments: done.0, assessments: done.1, replayed: false })
+        Ok(done)
+    }
+
+    /// Register a payer here (the old system's registrations as they stand before a
+    /// rehearsal, or a migration's): `false` if it is registered already, which is kept as
+    /// it was (a registration is unique per payer).
+    pub(crate) fn register(&mut self, payer: PayerRef) -> bool {
+        if self.registered.contains_key(&payer.id) {
+            return false;
+        }
+        self.registered.insert(payer.id, self.registrations.len() as u32);
+        self.registrations.push(payer);
+        true
+    }
+
+    /// Every registration, in the order they were made.
+    pub(crate) fn registrations(&self) -> &[PayerRef] {
+        &self.registrations
+    }
+
+    /// Up to `limit` registrations after the first `after` (positions count from 1).
+    pub(crate) fn registrations_page(&self, after: u64, limit: usize) -> &[PayerRef] {
+        let from = (after as usize).min(self.registrations.len());
+        &self.registrations[from..(from.saturating_add(limit)).min(self.registrations.len())]
     }
 
     /// Take in an assessment of the old system: a payment here may quote the old id.

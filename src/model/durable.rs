@@ -92,8 +92,8 @@ impl Model {
                 self.book(*payer, items, false);
             }
             Decision::Certified { certificate } => self.certificates = self.certificates.max(*certificate),
-            Decision::Imported { batch, payments, assessments } => {
-                self.import_batch(batch, payments, assessments)?;
+            Decision::Imported { batch, payments, assessments, registrations } => {
+                self.import_batch(batch, payments, assessments, registrations)?;
             }
         }
         Ok(())

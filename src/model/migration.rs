@@ -34,6 +34,8 @@ pub struct MigrationTotals {
     pub payments_read: u64,
     pub payments_written: u64,
     pub assessments_written: u64,
+    pub registrations_read: u64,
+    pub registrations_written: u64,
     /// The fault injected, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fault: Option<&'static str>,
@@ -53,22 +55,46 @@ pub(crate) fn map_league(row: &PaymentRow, leagues: usize, fault: Option<Migrati
     r
 }
 
-/// Copy `old`'s payments and open assessments into `new`, `batch_size` payments a batch.
+/// How many times a batch fault writes batch `b` of `batches` (1 without a fault).
+fn times(fault: Option<MigrationFault>, b: u64, batches: u64) -> usize {
+    match fault {
+        Some(MigrationFault::DropBatch) if b == faulty_batch(batches) => 0,
+        Some(MigrationFault::ImportTwice) if b == faulty_batch(batches) => 2,
+        _ => 1,
+    }
+}
+
+/// Copy `old`'s registrations, payments and open assessments into `new`, `batch_size`
+/// entries a batch (registrations first, as `cutover migrate` does).
 pub(crate) fn migrate(old: &Model, new: &mut Model, batch_size: usize, fault: Option<MigrationFault>) -> MigrationTotals {
     let batch_size = batch_size.max(1);
+    let leagues = new.rules().leagues();
+    let regs = old.registrations();
+    let reg_batches = regs.len().div_ceil(batch_size) as u64;
+    let mut registrations_written = 0;
+    for (b, chunk) in regs.chunks(batch_size).enumerate() {
+        for _ in 0..times(fault, b as u64, reg_batches) {
+            for r in chunk {
+                let mut r = *r;
+                if fault == Some(MigrationFault::WrongLeague) && leagues > 1 && r.league == 1 {
+                    r.league = (2 % leagues) as u8;
+                }
+                registrations_written += new.register(r) as u64;
+            }
+        }
+    }
     let rows: Vec<PaymentRow> = old.payments().collect();
     let batches = rows.len().div_ceil(batch_size) as u64;
-    let hit = faulty_batch(batches);
-    let mut t =
-        MigrationTotals { batches, payments_read: rows.len() as u64, fault: fault.map(MigrationFault::as_str), ..Default::default() };
-    let leagues = new.rules().leagues();
+    let mut t = MigrationTotals {
+        batches,
+        payments_read: rows.len() as u64,
+        registrations_read: regs.len() as u64,
+        registrations_written,
+        fault: fault.map(MigrationFault::as_str),
+        ..Default::default()
+    };
     for (b, chunk) in rows.chunks(batch_size).enumerate() {
-        let times = match fault {
-            Some(MigrationFault::DropBatch) if b as u64 == hit => 0,
-            Some(MigrationFault::ImportTwice) if b as u64 == hit => 2,
-            _ => 1,
-        };
-        for _ in 0..times {
+        for _ in 0..times(fault, b as u64, batches) {
             for row in chunk {
                 // A row of a league the new system does not have is not written (and so
                 // found missing by the checks).

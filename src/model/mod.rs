@@ -159,6 +159,9 @@ pub(crate) enum Response {
     AlreadyPaid {
         refunded: bool,
     },
+    /// The payer has no registration in this system (a system that takes payments and
+    /// assessments from registered payers only).
+    NotRegistered,
     Records {
         payments: u32,
         /// The newest visible payment, if the target names it.
@@ -205,6 +208,7 @@ impl Response {
             Response::Conflict => Refusal::IdempotencyConflict,
             Response::AssessmentRequired => Refusal::AssessmentRequired,
             Response::AlreadyPaid { .. } => Refusal::AlreadyPaid,
+            Response::NotRegistered => Refusal::NotRegistered,
             Response::NotYetVisible { .. } => Refusal::NotYetVisible,
             Response::NoRecord => Refusal::NoRecord,
             Response::Invalid { .. } => Refusal::Invalid,
@@ -254,6 +258,8 @@ pub(crate) struct Policy {
     pub id_base: u64,
     /// Fault injection: payments are acknowledged after the stop too.
     pub accept_after_stop: bool,
+    /// Take payments and assessments only from payers registered here (`not_registered`).
+    pub requires_registration: bool,
 }
 
 /// One payment as a system's export lists it (and a migration carries it).
@@ -270,6 +276,14 @@ pub(crate) struct PaymentRow {
     pub visible_at: SimTime,
     /// The old system's id, for a payment migrated from it.
     pub origin: Option<u64>,
+}
+
+/// Both systems' books as the cutover's checks read them: every payment, and every
+/// registration where the systems' registrations could be read.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Books {
+    pub payments: [Vec<PaymentRow>; 2],
+    pub registrations: Option<[Vec<PayerRef>; 2]>,
 }
 
 /// An assessment as a system's export lists it.
@@ -337,7 +351,11 @@ pub struct Model {
     /// Migrated assessments by the old system's id.
     assessment_by_origin: FastMap<u64, u64>,
     /// Migration batches taken in, by batch key: what each wrote.
-    import_batches: BTreeMap<String, (u64, u64)>,
+    import_batches: BTreeMap<String, ImportAnswer>,
+    /// The payers registered here, in the order they were registered (one each).
+    registrations: Vec<PayerRef>,
+    /// Position in `registrations` by payer.
+    registered: FastMap<PayerId, u32>,
     leagues: usize,
     certificates: u64,
     policy: Policy,
@@ -411,6 +429,9 @@ pub(crate) enum Decision {
         batch: String,
         payments: Vec<PaymentRow>,
         assessments: Vec<AssessmentRow>,
+        // Kept since registrations are migrated; a log written before has none.
+        #[serde(default)]
+        registrations: Vec<PayerRef>,
     },
 }
 
@@ -419,6 +440,8 @@ pub(crate) enum Decision {
 pub(crate) struct ImportAnswer {
     pub payments: u64,
     pub assessments: u64,
+    /// Registrations written (a payer registered here already is not written again).
+    pub registrations: u64,
     /// The batch key was seen before: nothing was written again.
     pub replayed: bool,
 }
@@ -430,6 +453,8 @@ pub enum RestoreError {
     OutOfOrder { what: &'static str, id: u64, expected: u64 },
     #[error("payment {payment} is in league {league}, which this scenario does not have ({leagues} leagues)")]
     UnknownLeague { payment: u64, league: u8, leagues: usize },
+    #[error("the registration of payer {payer} is in league {league}, which this scenario does not have ({leagues} leagues)")]
+    UnknownRegistrationLeague { payer: PayerId, league: u8, leagues: usize },
     #[error("payment {payment} repeats idempotency key {key}")]
     DuplicateKey { payment: u64, key: String },
 }
@@ -452,6 +477,8 @@ impl Model {
             migrated: vec![LedgerCell::default(); leagues * 5 * 6],
             assessment_by_origin: FastMap::default(),
             import_batches: BTreeMap::new(),
+            registrations: Vec::new(),
+            registered: FastMap::default(),
             leagues,
             certificates: 0,
             policy,
@@ -579,6 +606,12 @@ impl Model {
         }
         if let Some(resume_at) = self.window_closed(now, req) {
             return Response::Suspended { resume_at };
+        }
+        if self.policy.requires_registration
+            && matches!(req, Request::Pay { .. } | Request::Assess { .. })
+            && !self.registered.contains_key(&payer.id)
+        {
+            return Response::NotRegistered;
         }
         let faulty = (self.ignore_closures || self.policy.accept_after_stop) && matches!(req, Request::Pay { .. });
         if let Some(resume_at) = self.rules.closure(req.channel(), payer.group, payer.league, now)

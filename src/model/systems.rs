@@ -46,6 +46,7 @@ pub fn system_model(spec: &Spec, rules: Arc<Rules>, system: SystemIdx, faults: F
                 key_ttl_micros: s.key_ttl_micros,
                 id_base: s.id_base,
                 accept_after_stop: i == OLD as usize && faults.accept_after_stop,
+                requires_registration: s.registered_payers_only,
             };
             Model::with_policy(rules, policy)
         }
@@ -75,6 +76,17 @@ impl Systems {
         };
         let models = (0..2).map(|i| system_model(spec, rules.clone(), i, faults)).collect();
         Systems { models, migration: x.migration.clone(), migration_fault: faults.migration, migrated: None }
+    }
+
+    /// The registrations the old system holds before the rehearsal: `payers` (those of a
+    /// payer registered already are kept as they were). Nothing without a cutover.
+    pub(crate) fn register_old(&mut self, payers: impl Iterator<Item = super::PayerRef>) {
+        if self.models.len() < 2 {
+            return;
+        }
+        for p in payers {
+            self.models[OLD as usize].register(p);
+        }
     }
 
     /// Decide `req`, sent to `system`, at `now`.
@@ -107,10 +119,12 @@ impl Systems {
         &mut self.models[system as usize]
     }
 
-    /// Every payment of the old and of the new system (with one system: it, and nothing).
-    pub(crate) fn books(&self) -> [Vec<super::PaymentRow>; 2] {
+    /// Every payment and registration of the old and of the new system (with one system:
+    /// it, and nothing).
+    pub(crate) fn books(&self) -> super::Books {
         let rows = |i: usize| self.models.get(i).map(|m| m.payments().collect()).unwrap_or_default();
-        [rows(0), rows(1)]
+        let regs = |i: usize| self.models.get(i).map(|m| m.registrations().to_vec()).unwrap_or_default();
+        super::Books { payments: [rows(0), rows(1)], registrations: Some([regs(0), regs(1)]) }
     }
 
     /// What the migration did, if it ran.

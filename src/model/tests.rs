@@ -338,6 +338,14 @@ fn cutover_spec() -> Spec {
     scenario::parse("cutover-2021-ci.json", include_str!("../../scenarios/cutover-2021-ci.json")).expect("cutover-2021-ci is valid")
 }
 
+/// The cutover's two systems, payers 1 to 20 registered in the old one (as a rehearsal's
+/// payers are).
+fn cutover_systems(s: &Spec, faults: Faults) -> Systems {
+    let mut sys = Systems::from_spec(s, Arc::new(Rules::from_spec(s)), faults);
+    sys.register_old((1..=20).map(payer));
+    sys
+}
+
 fn pay_for(spec: &Spec, id: u32, key: u128, amount: i64, channel: &str, period: Period) -> Request {
     match pay(spec, id, key, amount, channel) {
         Request::Pay { key, payer, channel, items, special, assessment, .. } => {
@@ -354,7 +362,7 @@ fn month(m: u32) -> Period {
 #[test]
 fn the_new_system_refuses_a_fee_paid_twice_under_another_key_or_channel() {
     let s = cutover_spec();
-    let mut sys = Systems::from_spec(&s, Arc::new(Rules::from_spec(&s)), Faults::default());
+    let mut sys = cutover_systems(&s, Faults::default());
     let may = at("2021-05-06T10:00:00+08:00");
     let first = sys.handle(may, crate::scenario::NEW, &pay_for(&s, 1, 1, 100, "wechat", month(5)));
     assert!(matches!(first, Response::Accepted { replayed: false, .. }), "{first:?}");
@@ -374,7 +382,7 @@ fn the_new_system_refuses_a_fee_paid_twice_under_another_key_or_channel() {
     ));
     // Keys only: the second payment is taken.
     let naive = Faults { naive_dedup: true, ..Faults::default() };
-    let mut sys = Systems::from_spec(&s, Arc::new(Rules::from_spec(&s)), naive);
+    let mut sys = cutover_systems(&s, naive);
     sys.handle(may, crate::scenario::NEW, &pay_for(&s, 1, 1, 100, "wechat", month(5)));
     assert!(matches!(
         sys.handle(may, crate::scenario::NEW, &pay_for(&s, 1, 2, 100, "alipay", month(5))),
@@ -385,7 +393,7 @@ fn the_new_system_refuses_a_fee_paid_twice_under_another_key_or_channel() {
 #[test]
 fn each_system_keeps_to_its_window_and_its_id_space() {
     let s = cutover_spec();
-    let mut sys = Systems::from_spec(&s, Arc::new(Rules::from_spec(&s)), Faults::default());
+    let mut sys = cutover_systems(&s, Faults::default());
     let (old, new) = (crate::scenario::OLD, crate::scenario::NEW);
     let opens = at("2021-05-01T00:00:00+08:00");
     let april = at("2021-04-20T10:00:00+08:00");
@@ -399,14 +407,14 @@ fn each_system_keeps_to_its_window_and_its_id_space() {
     assert_eq!(b, Response::Accepted { payment: TargetId::Num(900_000_000_000 + 2), replayed: false }, "after the migrated payment");
     // Faulty: the old system acknowledges after its stop.
     let f = Faults { accept_after_stop: true, ..Faults::default() };
-    let mut sys = Systems::from_spec(&s, Arc::new(Rules::from_spec(&s)), f);
+    let mut sys = cutover_systems(&s, f);
     assert!(matches!(sys.handle(after_stop, old, &pay_for(&s, 3, 3, 100, "tax_hall", month(4))), Response::Accepted { .. }));
 }
 
 #[test]
 fn migrated_payments_and_assessments_are_found_under_the_old_ids() {
     let s = cutover_spec();
-    let mut sys = Systems::from_spec(&s, Arc::new(Rules::from_spec(&s)), Faults::default());
+    let mut sys = cutover_systems(&s, Faults::default());
     let (old, new) = (crate::scenario::OLD, crate::scenario::NEW);
     let april = at("2021-04-20T10:00:00+08:00");
     let ch = s.channel_index("tax_hall").unwrap();
@@ -434,7 +442,7 @@ fn migrated_payments_and_assessments_are_found_under_the_old_ids() {
     assert!(matches!(sys.handle(may, new, &special), Response::Accepted { replayed: false, .. }));
     // The April fee is paid already: a second payment for it is refused in May.
     assert_eq!(sys.handle(may, new, &pay_for(&s, 9, 5, 100, "wechat", month(4))), Response::AlreadyPaid { refunded: false });
-    let [o, n] = sys.books();
+    let [o, n] = sys.books().payments;
     assert_eq!(o.len(), 1);
     assert_eq!(n.iter().filter(|r| r.origin == payment.num()).count(), 1);
 }
@@ -442,7 +450,7 @@ fn migrated_payments_and_assessments_are_found_under_the_old_ids() {
 #[test]
 fn look_ups_before_the_record_shows_say_no_record_without_the_instant() {
     let s = cutover_spec();
-    let mut sys = Systems::from_spec(&s, Arc::new(Rules::from_spec(&s)), Faults::default());
+    let mut sys = cutover_systems(&s, Faults::default());
     let new = crate::scenario::NEW;
     let ch = s.channel_index("wechat").unwrap();
     let may = at("2021-05-06T10:00:00+08:00");
@@ -450,6 +458,31 @@ fn look_ups_before_the_record_shows_say_no_record_without_the_instant() {
     assert_eq!(sys.handle(may.plus_micros(60_000_000), new, &Request::Lookup { payer: payer(5), channel: ch }), Response::NoRecord);
     let later = at("2021-05-20T10:00:00+08:00");
     assert!(matches!(sys.handle(later, new, &Request::Lookup { payer: payer(5), channel: ch }), Response::Records { payments: 1, .. }));
+}
+
+#[test]
+fn the_new_system_takes_only_the_payers_the_migration_registered() {
+    let s = cutover_spec();
+    let (old, new) = (crate::scenario::OLD, crate::scenario::NEW);
+    let may = at("2021-05-06T10:00:00+08:00");
+    let mut sys = cutover_systems(&s, Faults::default());
+    // Payer 21 was never registered in the old system: the new one does not know it.
+    assert_eq!(sys.handle(may, new, &pay_for(&s, 21, 1, 100, "wechat", month(5))), Response::NotRegistered);
+    assert!(matches!(sys.handle(may, new, &pay_for(&s, 20, 2, 100, "wechat", month(5))), Response::Accepted { .. }));
+    assert_eq!(sys.migration().map(|m| (m.registrations_read, m.registrations_written)), Some((20, 20)));
+    let regs = sys.books().registrations.expect("in process, both systems' registrations are read");
+    assert_eq!((regs[0].len(), regs[1].len()), (20, 20));
+    // A registration is one per payer: registering again keeps the first.
+    let m = sys.model_mut(old);
+    assert!(!m.register(PayerRef { league: 0, ..payer(3) }));
+    assert_eq!(m.registrations()[2], payer(3));
+    // The league mapped wrongly by a broken migration is the registration the new system holds.
+    let mut sys = cutover_systems(&s, Faults { migration: Some(MigrationFault::WrongLeague), ..Faults::default() });
+    sys.register_old(std::iter::once(PayerRef { league: 1, ..payer(30) }));
+    sys.advance(may);
+    let regs = sys.books().registrations.unwrap();
+    let moved = regs[1].iter().find(|r| r.id == 30).unwrap();
+    assert_eq!(moved.league as usize, 2 % s.leagues.len());
 }
 
 #[test]

@@ -18,6 +18,7 @@
 //! [`LISTED`] entries; every count is of all of them.
 
 use super::recorder::Recorder;
+pub use super::registrations::RegistrationsReport;
 use crate::FastMap;
 use crate::model::migration::MigrationTotals;
 use crate::model::{LedgerCell, LedgerKey, PaymentRow};
@@ -33,8 +34,9 @@ pub(crate) const LISTED: usize = 1000;
 pub(crate) struct CutoverInput<'a> {
     pub spec: &'a Spec,
     pub recorder: &'a Recorder,
-    /// Every payment the old and the new system hold at the end.
-    pub books: Result<[Vec<PaymentRow>; 2], String>,
+    /// Every payment (and registration, where they could be read) the old and the new
+    /// system hold at the end.
+    pub books: Result<crate::model::Books, String>,
     /// What the migration step reported, if it ran.
     pub migration: Option<MigrationTotals>,
 }
@@ -45,6 +47,7 @@ pub struct CutoverReport {
     pub in_flight_at_stops: Vec<StopReport>,
     pub lost_answers: LostAnswersReport,
     pub migration: MigrationReport,
+    pub registrations: RegistrationsReport,
     pub acknowledged_after_stop: Listed<PaymentRef>,
     pub double_charges: DoubleCharges,
     /// Payments the systems refused as already paid (each a double charge a system checking
@@ -108,7 +111,7 @@ impl<T> Default for Listed<T> {
 }
 
 impl<T> Listed<T> {
-    fn push(&mut self, t: T) {
+    pub(crate) fn push(&mut self, t: T) {
         self.count += 1;
         if self.listed.len() < LISTED {
             self.listed.push(t);
@@ -241,11 +244,13 @@ pub(crate) struct CutoverFigures {
     pub migration_mismatched_cells: u64,
     pub double_charges: u64,
     pub lost_at_boundary: u64,
+    pub registrations_mismatched: u64,
 }
 
 impl CutoverReport {
     pub(crate) fn figures(&self) -> CutoverFigures {
         CutoverFigures {
+            registrations_mismatched: self.registrations.mismatched(),
             migration_mismatched_cells: self.migration.mismatched_cells,
             double_charges: self.double_charges.count,
             lost_at_boundary: self.lost_at_boundary.count,
@@ -352,6 +357,7 @@ pub(crate) fn check(input: CutoverInput) -> Option<CutoverReport> {
             totals: input.migration.clone(),
             ..MigrationReport::default()
         },
+        registrations: RegistrationsReport::default(),
         acknowledged_after_stop: Listed::default(),
         double_charges: DoubleCharges::default(),
         refused_already_paid: tally.already_paid,
@@ -362,13 +368,17 @@ pub(crate) fn check(input: CutoverInput) -> Option<CutoverReport> {
         rollback: None,
         read_error: None,
     };
-    let [old, new] = match input.books {
+    let books = match input.books {
         Ok(b) => b,
         Err(e) => {
             report.read_error = Some(e);
+            report.registrations = super::registrations::check(spec, input.recorder, None);
             return Some(report);
         }
     };
+    report.registrations =
+        super::registrations::check(spec, input.recorder, books.registrations.as_ref().map(|[o, n]| (o.as_slice(), n.as_slice())));
+    let [old, new] = books.payments;
     // A migration ran if the new system holds copies (in process, its totals say so too).
     report.migration.ran |= new.iter().any(|r| r.origin.is_some());
     for (sys, rows) in report.systems.iter_mut().zip([&old, &new]) {

@@ -104,11 +104,16 @@ pub fn short(r: &Report) -> String {
         let m = &c.migration;
         let _ = writeln!(
             o,
-            "cutover: migration {} ({} of {} old payments differ, {} cells), double charges {}, lost at the boundary {}, acknowledged after the stop {}",
+            "cutover: migration {} ({} of {} old payments differ, {} cells; {}), double charges {}, lost at the boundary {}, acknowledged after the stop {}",
             if m.ran { "ran" } else { "did not run" },
             m.missing + m.duplicated + m.differing + m.unknown_origin,
             m.checked,
             m.mismatched_cells,
+            if c.registrations.checked {
+                format!("{} of {} registrations wrong", c.registrations.mismatched(), c.registrations.old)
+            } else {
+                "registrations not read".to_string()
+            },
             c.double_charges.count,
             c.lost_at_boundary.count,
             c.acknowledged_after_stop.count
@@ -217,8 +222,8 @@ fn cutover_of(o: &mut String, c: &super::cutover::CutoverReport) {
     let m = &c.migration;
     let how = match &m.totals {
         Some(t) => format!(
-            ": {} batches, {} payments read, {} written, {} open assessments",
-            t.batches, t.payments_read, t.payments_written, t.assessments_written
+            ": {} registrations written, {} batches, {} payments read, {} written, {} open assessments",
+            t.registrations_written, t.batches, t.payments_read, t.payments_written, t.assessments_written
         ),
         None if m.ran => " (run by the runbook's hook)".to_string(),
         None => " did not run".to_string(),
@@ -243,6 +248,27 @@ fn cutover_of(o: &mut String, c: &super::cutover::CutoverReport) {
         let what = d.old.as_ref().or(d.new.as_ref()).map(payment).unwrap_or_default();
         let fields = if d.fields.is_empty() { String::new() } else { format!(" ({})", d.fields.join(", ")) };
         let _ = writeln!(o, "- {}{}: {}", d.problem, fields, what);
+    }
+    let g = &c.registrations;
+    if g.checked {
+        let _ = writeln!(
+            o,
+            "\nRegistrations: {} in the old system, {} in the new; {} missing, {} differing, {} unknown to the old system.",
+            g.old, g.new, g.missing, g.differing, g.unknown
+        );
+        for d in g.differences.listed.iter().take(CUTOVER_ROWS) {
+            let side = |r: &Option<super::registrations::RegistrationRef>| {
+                r.as_ref().map_or_else(|| "-".to_string(), |r| format!("{} in {}", r.group, r.league))
+            };
+            let fields = if d.fields.is_empty() { String::new() } else { format!(" ({})", d.fields.join(", ")) };
+            let _ = writeln!(o, "- {}{}: payer {}, old {}, new {}", d.problem, fields, d.payer_id, side(&d.old), side(&d.new));
+        }
+    } else {
+        let _ = writeln!(o, "\nRegistrations: not checked (the systems' registrations could not be read).");
+    }
+    if g.refused_not_registered > 0 {
+        let by: Vec<String> = g.refused_by_channel.iter().map(|(c, n)| format!("{n} on {c}")).collect();
+        let _ = writeln!(o, "Refused as not registered: {} ({}).", g.refused_not_registered, by.join(", "));
     }
     let _ = writeln!(
         o,

@@ -9,6 +9,7 @@ pub(crate) mod live;
 pub mod markdown;
 pub(crate) mod reconcile;
 pub(crate) mod recorder;
+pub(crate) mod registrations;
 
 use crate::model::{LedgerCell, LedgerKey};
 use crate::scenario::{GateMetric, Spec};
@@ -40,6 +41,7 @@ fn gate_results(spec: &Spec, rec: &Recorder, m: GateInputs) -> Vec<GateResult> {
                 GateMetric::MigrationMismatchedCells => m.cutover.migration_mismatched_cells as f64,
                 GateMetric::DoubleCharges => m.cutover.double_charges as f64,
                 GateMetric::LostAtBoundary => m.cutover.lost_at_boundary as f64,
+                GateMetric::RegistrationsMismatched => m.cutover.registrations_mismatched as f64,
                 GateMetric::LatencyMsP50 => latency_gate(rec, g, 0.5),
                 GateMetric::LatencyMsP90 => latency_gate(rec, g, 0.9),
                 GateMetric::LatencyMsP99 => latency_gate(rec, g, 0.99),
@@ -206,6 +208,8 @@ pub struct Summary {
     pub double_charges: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub lost_at_boundary: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub registrations_mismatched: Option<u64>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -403,6 +407,7 @@ pub(crate) fn build(input: BuildInput) -> Report {
             migration_mismatched_cells: figures.map(|f| f.migration_mismatched_cells),
             double_charges: figures.map(|f| f.double_charges),
             lost_at_boundary: figures.map(|f| f.lost_at_boundary),
+            registrations_mismatched: figures.map(|f| f.registrations_mismatched),
         },
         phases: phase_infos(spec),
         cells,

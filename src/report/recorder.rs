@@ -133,6 +133,8 @@ pub(crate) struct CutoverTally {
     /// Of them, payments taken and paid back at once, and their sum.
     pub refunded: u64,
     pub refunded_fen: i64,
+    /// Payments and assessments refused because the payer is not registered, per channel.
+    pub not_registered_by_channel: Vec<u64>,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -219,6 +221,14 @@ impl Recorder {
     /// cutover's counts take of it (the stops it crossed, a refusal as already paid).
     pub(crate) fn cutover_outcome(&mut self, started: SimTime, now: SimTime, req: &Request, resp: &Response) {
         let Some(x) = &self.spec.cutover else { return };
+        if matches!(resp, Response::NotRegistered) {
+            let c = req.channel() as usize;
+            let v = &mut self.cutover.not_registered_by_channel;
+            if v.len() <= c {
+                v.resize(c + 1, 0);
+            }
+            v[c] += 1;
+        }
         if let Response::AlreadyPaid { refunded } = resp {
             self.cutover.already_paid += 1;
             if *refunded && let Request::Pay { items, .. } = req {
@@ -321,6 +331,12 @@ impl Recorder {
             a.already_paid += b.already_paid;
             a.refunded += b.refunded;
             a.refunded_fen = a.refunded_fen.saturating_add(b.refunded_fen);
+            if a.not_registered_by_channel.len() < b.not_registered_by_channel.len() {
+                a.not_registered_by_channel.resize(b.not_registered_by_channel.len(), 0);
+            }
+            for (x, y) in a.not_registered_by_channel.iter_mut().zip(&b.not_registered_by_channel) {
+                *x += y;
+            }
         }
         m.violations.sort_by_key(|v| v.at);
         m.violations.truncate(VIOLATIONS_KEPT);

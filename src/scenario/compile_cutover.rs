@@ -47,12 +47,19 @@ pub(super) fn cutover(
             hide_visible_at: d.lookup_before_visible == LookupBeforeVisible::NoRecord,
             key_ttl_micros: d.idempotency_hours.map(|h| (h * crate::time::MICROS_PER_HOUR as f64) as i64),
             id_base: d.id_base,
+            registered_payers_only: d.registered_payers_only,
         }
     };
     let old = system(c, "cutover.old", &x.old);
     let new = system(c, "cutover.new", &x.new);
     if x.old.stops.is_none() {
         c.push("cutover.old.stops", "the old system needs the instant it stops");
+    }
+    if x.new.registered_payers_only && x.migration.is_none() {
+        c.push(
+            "cutover.new.registered_payers_only",
+            "the new system takes only registered payers, but no migration brings it any (add cutover.migration)",
+        );
     }
     if x.new.opens.is_none() {
         c.push("cutover.new.opens", "the new system needs the instant it opens");

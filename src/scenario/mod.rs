@@ -138,6 +138,7 @@ pub struct SystemSpec {
     pub hide_visible_at: bool,
     pub key_ttl_micros: Option<i64>,
     pub id_base: u64,
+    pub registered_payers_only: bool,
 }
 
 #[derive(Clone, Debug)]

@@ -128,6 +128,11 @@ pub struct SystemDef {
     /// The ids this system gives start above this number (distinct id spaces).
     #[serde(default)]
     pub id_base: u64,
+    /// Take payments and assessments only from payers registered in this system (answering
+    /// `not_registered` to the others). The old system holds the registrations of every
+    /// payer of the rehearsal; the new one holds those the migration brought.
+    #[serde(default)]
+    pub registered_payers_only: bool,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -750,6 +755,9 @@ pub enum GateMetric {
     DoubleCharges,
     /// Payments acknowledged (or whose money was taken) and in no ledger after the switch.
     LostAtBoundary,
+    /// Registrations of the old system missing from the new one, held there with another
+    /// group or league, or unknown to the old one.
+    RegistrationsMismatched,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]

@@ -27,6 +27,8 @@ use tokio::sync::Semaphore;
 pub(crate) const OPENAPI: &str = include_str!("openapi.json");
 /// Largest request body accepted.
 pub(crate) const BODY_LIMIT_BYTES: usize = 64 * 1024;
+/// The largest batch `POST /v1/admin/import` takes.
+const IMPORT_LIMIT_BYTES: usize = 64 * 1024 * 1024;
 
 #[derive(Clone, Debug)]
 pub struct ServeConfig {
@@ -128,7 +130,9 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .route("/v1/admin/stall", post(admin_stall))
         .route("/v1/admin/export/payments", get(export_payments))
         .route("/v1/admin/export/assessments", get(export_assessments))
-        .route("/v1/admin/import", post(import))
+        .route("/v1/admin/export/registrations", get(export_registrations))
+        // A migration's batch (thousands of payments) is far larger than a payer's request.
+        .route("/v1/admin/import", post(import).layer(DefaultBodyLimit::max(IMPORT_LIMIT_BYTES)))
         .fallback(|| async { problem(Refusal::NotFound, "no such resource", None, None) })
         .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
         .with_state(state)
@@ -483,6 +487,27 @@ async fn export_assessments(
     )
 }
 
+/// Every registration the system holds, in the order they were made; `after` is a position.
+async fn export_registrations(
+    State(st): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Query(q): Query<PageQuery>,
+) -> Reply {
+    export_page(
+        &st,
+        peer,
+        &headers,
+        q,
+        |m, a, l| m.registrations_page(a, l).iter().enumerate().map(|(k, r)| (a + k as u64 + 1, *r)).collect(),
+        |(position, _)| *position,
+        |rows, next_after| contract::RegistrationsPage {
+            registrations: rows.iter().map(|(p, r)| contract::registration_to_export(&st.spec, *p, r)).collect(),
+            next_after,
+        },
+    )
+}
+
 /// Take in one batch of a migration, once per batch key, durably (with `--data`) before
 /// answering: a migration resumed after a crash sends its last batch again and nothing is
 /// written twice.
@@ -505,12 +530,19 @@ async fn import(State(st): State<Arc<AppState>>, ConnectInfo(peer): ConnectInfo<
         }
     }
     let assessments: Vec<_> = b.assessments.iter().map(contract::assessment_from_export).collect();
+    let mut registrations = Vec::with_capacity(b.registrations.len());
+    for (i, w) in b.registrations.iter().enumerate() {
+        match contract::registration_from_export(&st.spec, w) {
+            Ok(r) => registrations.push(r),
+            Err(e) => return invalid(format!("registrations[{i}]: {e}")),
+        }
+    }
     let now = st.now();
     let (answer, wait_for) = {
         let Ok(mut model) = st.model.lock() else {
             return problem(Refusal::Error, "model lock poisoned", None, None);
         };
-        let answer = match model.import_batch(&b.batch, &payments, &assessments) {
+        let answer = match model.import_batch(&b.batch, &payments, &assessments, &registrations) {
             Ok(a) => a,
             Err(e) => return invalid(e.to_string()),
         };
@@ -518,7 +550,7 @@ async fn import(State(st): State<Arc<AppState>>, ConnectInfo(peer): ConnectInfo<
             if answer.replayed {
                 store.last_assigned()
             } else {
-                store.log(now, &crate::model::Decision::Imported { batch: b.batch.clone(), payments, assessments })
+                store.log(now, &crate::model::Decision::Imported { batch: b.batch.clone(), payments, assessments, registrations })
             }
         });
         (answer, wait_for)
@@ -535,6 +567,7 @@ async fn import(State(st): State<Arc<AppState>>, ConnectInfo(peer): ConnectInfo<
             batch: b.batch,
             payments_written: answer.payments,
             assessments_written: answer.assessments,
+            registrations_written: answer.registrations,
             replayed: answer.replayed,
         },
     )

@@ -15,6 +15,9 @@ pub(crate) trait Target {
     fn call(&mut self, now: SimTime, system: SystemIdx, req: &Request) -> Response;
     /// The target's ledger totals by league × payer group × insurance type.
     fn ledger(&mut self) -> Result<BTreeMap<LedgerKey, LedgerCell>, String>;
+    /// The registrations the target holds before the rehearsal (a cutover's old system):
+    /// the payers of the rehearsal. A target without registrations ignores them.
+    fn register(&mut self, _payers: &mut dyn Iterator<Item = crate::model::PayerRef>) {}
 }
 
 impl Target for Model {
@@ -32,5 +35,8 @@ impl Target for Systems {
     }
     fn ledger(&mut self) -> Result<BTreeMap<LedgerKey, LedgerCell>, String> {
         Ok(Systems::ledger(self))
+    }
+    fn register(&mut self, payers: &mut dyn Iterator<Item = crate::model::PayerRef>) {
+        self.register_old(payers)
     }
 }

@@ -45,6 +45,15 @@ fn the_reference_systems_cross_the_switch_with_every_check_zero() {
     }
     assert_eq!(c["records_after_migration"]["found"], old["payments"]);
     assert_eq!(n(&c["acknowledged_after_stop"]["count"]), 0);
+    // Every payer of the rehearsal registered in the old system, and moved to the new one.
+    let g = &c["registrations"];
+    assert_eq!(g["checked"], true);
+    assert!(n(&g["old"]) > 1000, "{g}");
+    assert_eq!(g["old"], g["new"]);
+    for k in ["missing", "differing", "unknown", "refused_not_registered"] {
+        assert_eq!(n(&g[k]), 0, "registrations {k}");
+    }
+    assert_eq!(n(&s["registrations_mismatched"]), 0);
     // The risky money was there: answers lost (some of them acceptances), payers who started
     // new orders, and second payments the new system refused as already paid.
     assert!(n(&c["lost_answers"]["acceptances"]) > 5, "{}", c["lost_answers"]);
@@ -109,6 +118,17 @@ fn a_dropped_batch_is_caught_as_missing_payments_lost_at_the_boundary() {
     assert!(n(&lost["count"]) >= missing);
     assert!(lost["listed"].as_array().unwrap().iter().all(|l| l["reason"] == "not_migrated"));
     assert_eq!(n(&c["records_after_migration"]["missing"]), missing);
+    // The dropped batch of registrations: those payers are strangers to the new system,
+    // which refuses their payments; each is listed.
+    let g = &c["registrations"];
+    let unregistered = n(&g["missing"]);
+    assert!(unregistered > 0, "{g}");
+    assert_eq!(unregistered, n(&g["old"]) - n(&g["new"]));
+    assert_eq!(n(&r["summary"]["registrations_mismatched"]), unregistered);
+    let listed = g["differences"]["listed"].as_array().unwrap();
+    assert!(listed.iter().all(|d| d["problem"] == "missing" && d["new"].is_null() && d["payer_id"].is_u64()));
+    assert!(n(&g["refused_not_registered"]) > 0);
+    assert!(n(&g["refused_by_channel"]["wechat"]) > 0, "{}", g["refused_by_channel"]);
 }
 
 #[test]
@@ -137,6 +157,13 @@ fn a_league_mapped_wrongly_is_caught_naming_the_field() {
         assert_ne!(d["old"]["league"], d["new"]["league"]);
     }
     assert!(n(&m["mismatched_cells"]) > 0);
+    // The registrations of that league too: held under another league, named.
+    let g = &r["cutover"]["registrations"];
+    assert!(n(&g["differing"]) > 0);
+    assert_eq!(n(&g["missing"]), 0);
+    for d in g["differences"]["listed"].as_array().unwrap() {
+        assert_eq!((&d["problem"], &d["fields"]), (&serde_json::json!("differs"), &serde_json::json!(["league"])));
+    }
 }
 
 #[test]
@@ -217,6 +244,13 @@ fn a_live_cutover_across_two_servers_with_the_migration_hook_checks_zero() {
     assert_eq!(c["migration"]["ran"], true);
     assert_eq!(c["records_after_migration"]["found"], old["payments"]);
     assert!(n(&c["refused_already_paid"]) > 10, "the new server's duplicate check answered");
+    // The run registered its payers in the old server; the hook's migration moved them.
+    let g = &c["registrations"];
+    assert_eq!(g["checked"], true);
+    assert!(n(&g["old"]) > 1000, "{g}");
+    assert_eq!(g["old"], g["new"]);
+    assert_eq!(n(&s["registrations_mismatched"]), 0);
+    assert_eq!(n(&g["refused_not_registered"]), 0);
     // The journal names the system that acknowledged each payment (what `reconcile` reads).
     let journal = std::fs::read_to_string(crate::util::root().join("target/test-tmp/live_cutover/journal.jsonl")).unwrap();
     let systems: std::collections::BTreeSet<String> =
@@ -240,6 +274,10 @@ fn a_naive_new_server_and_a_migration_that_drops_a_batch_are_caught_live() {
     assert!(n(&m["missing"]) > 0, "{}", m);
     assert!(m["differences"]["listed"].as_array().unwrap().iter().all(|d| d["problem"] == "missing"));
     assert!(n(&c["lost_at_boundary"]["count"]) >= n(&m["missing"]));
+    // The dropped batch of registrations, as in simulate: listed, and their payers refused.
+    let g = &c["registrations"];
+    assert!(n(&g["missing"]) > 0, "{g}");
+    assert!(n(&g["refused_not_registered"]) > 0, "{g}");
     assert!(n(&c["double_charges"]["count"]) > 10, "{}", c["double_charges"]["by_channel"]);
     // The auditor (a correct shadow of both systems) disagrees with the naive server too.
     assert!(n(&r["live"]["audit"]["disagreements"]) > 0);
@@ -251,6 +289,12 @@ fn an_interrupted_migration_resumes_with_nothing_lost_and_nothing_twice() {
     let new = Server::start(0, &["--scenario", SCENARIO, "--role", "new"]);
     let clock = r#"{"virtual_now":"2021-04-20T10:00:00+08:00","time_scale":1}"#;
     assert_eq!(http(old.port, "POST", "/v1/admin/clock", &[], clock).0, 200);
+    // The old system's registrations of the payers, as a run gives them before the load.
+    let regs: Vec<String> = (0..7).map(|i| format!(r#"{{"payer_id":{},"group":"flexible","league":"Hohhot"}}"#, 100 + i)).collect();
+    let body = format!(r#"{{"batch":"registrations","registrations":[{}]}}"#, regs.join(","));
+    let (status, _, text) = http(old.port, "POST", "/v1/admin/import", &[], &body);
+    assert_eq!(status, 201, "{text}");
+    assert!(text.contains(r#""registrations_written":7"#), "{text}");
     for i in 0..7 {
         let body = format!(
             r#"{{"payer_id":{},"group":"flexible","league":"Hohhot","channel":"tax_hall","items_fen":{{"pension":{}}},"period":"2021-04","period_months":1}}"#,
@@ -284,6 +328,7 @@ fn an_interrupted_migration_resumes_with_nothing_lost_and_nothing_twice() {
     assert_eq!(s["done"], true);
     assert_eq!(n(&s["resumed"]), 1);
     assert_eq!(n(&s["replayed_batches"]), 1, "the batch sent before the crash came again and was not written twice");
+    assert_eq!((n(&s["registrations_read"]), n(&s["registrations_written"])), (7, 7));
     let copies = export(new.port);
     let originals = export(old.port);
     assert_eq!(copies.len(), originals.len(), "nothing lost, nothing twice");
@@ -324,6 +369,38 @@ fn an_interrupted_migration_resumes_with_nothing_lost_and_nothing_twice() {
     assert_eq!(code, Some(0), "{r}");
     assert_eq!(n(&r["migration"]["checked"]), 7);
     assert_eq!(n(&r["double_charges"]["count"]), 0);
+    assert_eq!(r["registrations"]["checked"], false, "no registration files given");
+    // With both systems' registration exports, one of them dropped from the new one's.
+    let registrations = |port: u16| -> Vec<Value> {
+        let (status, _, body) = http(port, "GET", "/v1/admin/export/registrations?after=0&limit=100", &[], "");
+        assert_eq!(status, 200, "{body}");
+        serde_json::from_str::<Value>(&body).unwrap()["registrations"].as_array().unwrap().clone()
+    };
+    let (old_regs, new_regs) = (registrations(old.port), registrations(new.port));
+    assert_eq!(old_regs.len(), 7);
+    assert_eq!(new_regs.iter().map(|r| &r["payer_id"]).collect::<Vec<_>>(), old_regs.iter().map(|r| &r["payer_id"]).collect::<Vec<_>>());
+    let (old_reg_file, new_reg_file) = (dir.join("old-registrations.jsonl"), dir.join("new-registrations.jsonl"));
+    std::fs::write(&old_reg_file, lines(&old_regs)).unwrap();
+    std::fs::write(&new_reg_file, lines(&new_regs[..6])).unwrap();
+    let out = dir.join("reconcile-registrations");
+    let o = cutover(&[
+        "reconcile",
+        SCENARIO,
+        "--old",
+        old_file.to_str().unwrap(),
+        "--new",
+        new_file.to_str().unwrap(),
+        "--old-registrations",
+        old_reg_file.to_str().unwrap(),
+        "--new-registrations",
+        new_reg_file.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let r: Value = serde_json::from_str(&std::fs::read_to_string(out.join("reconcile.json")).unwrap()).unwrap();
+    assert_eq!(n(&r["registrations"]["missing"]), 1);
+    assert_eq!(r["registrations"]["differences"]["listed"][0]["payer_id"], old_regs[6]["payer_id"]);
     // A copy missing from the new system's file: exit 1, the payment named.
     let short = dir.join("new-short.jsonl");
     std::fs::write(&short, lines(&copies[1..])).unwrap();

@@ -1,0 +1,128 @@
+//! The cutover's check of the registrations: every payer registered in the old system is
+//! registered in the new one, with the same group and league, and the new system holds no
+//! registration the old one did not have. Each difference is listed by payer; what a
+//! missing registration cost is counted too (the payments and assessments the new system
+//! refused as `not_registered`).
+
+use super::cutover::{LISTED, Listed};
+use super::recorder::Recorder;
+use crate::model::PayerRef;
+use crate::population::PayerId;
+use crate::scenario::Spec;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct RegistrationsReport {
+    /// Both systems' registrations were read (a deployment reached through a profile, or
+    /// `cutover reconcile` without registration files: not, and nothing below is checked).
+    pub checked: bool,
+    pub old: u64,
+    pub new: u64,
+    /// Old registrations the new system does not hold.
+    pub missing: u64,
+    /// Held with another group or league.
+    pub differing: u64,
+    /// New registrations of payers the old system never registered.
+    pub unknown: u64,
+    pub differences: Listed<RegistrationDifference>,
+    /// Payments and assessments the systems refused because the payer is not registered,
+    /// by channel: what missing registrations cost the payers.
+    pub refused_not_registered: u64,
+    pub refused_by_channel: BTreeMap<String, u64>,
+}
+
+impl RegistrationsReport {
+    /// Registrations the migration got wrong: missing, differing or unknown.
+    pub fn mismatched(&self) -> u64 {
+        self.missing + self.differing + self.unknown
+    }
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct RegistrationDifference {
+    /// "missing", "differs" or "unknown".
+    pub problem: &'static str,
+    pub payer_id: PayerId,
+    /// The fields that differ ("group", "league").
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<&'static str>,
+    pub old: Option<RegistrationRef>,
+    pub new: Option<RegistrationRef>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct RegistrationRef {
+    pub group: &'static str,
+    pub league: String,
+}
+
+fn reg_ref(spec: &Spec, r: &PayerRef) -> RegistrationRef {
+    RegistrationRef {
+        group: r.group.as_str(),
+        league: spec.leagues.get(r.league as usize).map_or_else(|| format!("#{}", r.league), |l| l.name.clone()),
+    }
+}
+
+/// Check `new` against `old` (`None`: the registrations could not be read).
+pub(crate) fn check(spec: &Spec, rec: &Recorder, books: Option<(&[PayerRef], &[PayerRef])>) -> RegistrationsReport {
+    let by_channel = &rec.cutover.not_registered_by_channel;
+    let mut report = RegistrationsReport {
+        refused_not_registered: by_channel.iter().sum(),
+        refused_by_channel: spec.channels.iter().zip(by_channel).filter(|(_, n)| **n > 0).map(|(c, n)| (c.id.clone(), *n)).collect(),
+        ..RegistrationsReport::default()
+    };
+    let Some((old, new)) = books else { return report };
+    report.checked = true;
+    report.old = old.len() as u64;
+    report.new = new.len() as u64;
+    let held: crate::FastMap<PayerId, PayerRef> = new.iter().map(|r| (r.id, *r)).collect();
+    let known: crate::FastSet<PayerId> = old.iter().map(|r| r.id).collect();
+    // In payer order, so that the listed ones do not depend on either system's order.
+    let mut found: Vec<RegistrationDifference> = Vec::new();
+    let mut note = |report: &mut RegistrationsReport, d: RegistrationDifference| {
+        match d.problem {
+            "missing" => report.missing += 1,
+            "differs" => report.differing += 1,
+            _ => report.unknown += 1,
+        }
+        found.push(d);
+    };
+    for o in old {
+        match held.get(&o.id) {
+            None => note(
+                &mut report,
+                RegistrationDifference { problem: "missing", payer_id: o.id, fields: Vec::new(), old: Some(reg_ref(spec, o)), new: None },
+            ),
+            Some(n) if n != o => {
+                let mut fields = Vec::new();
+                if n.group != o.group {
+                    fields.push("group");
+                }
+                if n.league != o.league {
+                    fields.push("league");
+                }
+                note(
+                    &mut report,
+                    RegistrationDifference {
+                        problem: "differs",
+                        payer_id: o.id,
+                        fields,
+                        old: Some(reg_ref(spec, o)),
+                        new: Some(reg_ref(spec, n)),
+                    },
+                )
+            }
+            Some(_) => {}
+        }
+    }
+    for n in new.iter().filter(|n| !known.contains(&n.id)) {
+        note(
+            &mut report,
+            RegistrationDifference { problem: "unknown", payer_id: n.id, fields: Vec::new(), old: None, new: Some(reg_ref(spec, n)) },
+        );
+    }
+    found.sort_by_key(|d| (d.payer_id, d.problem));
+    report.differences = Listed { count: found.len() as u64, listed: found.into_iter().take(LISTED).collect() };
+    report
+}
