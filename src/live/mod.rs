@@ -4,6 +4,7 @@ mod http1;
 mod journal;
 mod lanes;
 pub mod profile;
+mod profile_books;
 mod progress;
 mod reactor;
 pub mod run;

@@ -99,6 +99,10 @@ pub struct Profile {
     /// Path of the clock endpoint, if the deployment follows a run's clock.
     #[serde(default)]
     pub clock_path: Option<String>,
+    /// Where the deployment exports its payments (and registrations) page by page: what a
+    /// cutover run's checks read in bulk. Without it they come from `cutover reconcile`.
+    #[serde(default)]
+    pub books: Option<super::profile_books::Books>,
 }
 
 /// The bundled contract as a profile (the tests hold it to the built-in path).
@@ -139,6 +143,9 @@ impl Profile {
             if !t.path.starts_with('/') {
                 return Err(ProfileError::Invalid { file: file.into(), message: format!("operations.{name}.path: must start with /") });
             }
+        }
+        if let Some(b) = &p.books {
+            b.check().map_err(|message| ProfileError::Invalid { file: file.into(), message })?;
         }
         for (name, v) in p.codes.values().enumerate() {
             let known = Refusal::ANSWERS;
@@ -315,7 +322,7 @@ fn text_of(v: &Value) -> String {
     }
 }
 
-fn encode(s: &str) -> String {
+pub(super) fn encode(s: &str) -> String {
     s.bytes()
         .map(|b| if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
         .collect()

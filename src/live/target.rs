@@ -215,6 +215,15 @@ impl Target {
             return Ok(if (system as usize) < m.len() { m.model(system).payments().collect() } else { Vec::new() });
         }
         let mut out = Vec::new();
+        if let Some(e) = self.profile_books().map(|b| &b.payments) {
+            self.profile_pages(e, admin_token, |v| {
+                let w: contract::PaymentExportWire = serde_json::from_value(v).map_err(|e| format!("a payment of the export: {e}"))?;
+                out.push(contract::payment_from_export(spec, &w)?);
+                Ok(())
+            })
+            .await?;
+            return Ok(out);
+        }
         self.export_pages("payments", admin_token, |page: contract::PaymentsPage| {
             for w in &page.payments {
                 out.push(contract::payment_from_export(spec, w)?);
@@ -232,6 +241,19 @@ impl Target {
             return Ok(if (system as usize) < m.len() { m.model(system).registrations().to_vec() } else { Vec::new() });
         }
         let mut out = Vec::new();
+        if let Some(b) = self.profile_books() {
+            let Some(e) = &b.registrations else {
+                return Err("the profile's books give no registrations export".to_string());
+            };
+            self.profile_pages(e, admin_token, |v| {
+                let w: contract::RegistrationExportWire =
+                    serde_json::from_value(v).map_err(|e| format!("a registration of the export: {e}"))?;
+                out.push(contract::registration_from_export(spec, &w)?);
+                Ok(())
+            })
+            .await?;
+            return Ok(out);
+        }
         self.export_pages("registrations", admin_token, |page: contract::RegistrationsPage| {
             for w in &page.registrations {
                 out.push(contract::registration_from_export(spec, w)?);
@@ -240,6 +262,50 @@ impl Target {
         })
         .await?;
         Ok(out)
+    }
+
+    /// The books a deployment reached through a profile exports, if its profile says where.
+    fn profile_books(&self) -> Option<&super::profile_books::Books> {
+        match self {
+            Target::Http { api: Api::Profile(p), .. } => p.books.as_ref(),
+            _ => None,
+        }
+    }
+
+    /// Walk a profile's export page by page, `each` taking every entry (in the contract's
+    /// export form).
+    async fn profile_pages(
+        &self,
+        e: &super::profile_books::Export,
+        admin_token: Option<&str>,
+        mut each: impl FnMut(serde_json::Value) -> Result<(), String>,
+    ) -> Result<(), String> {
+        let Target::Http { base, http, .. } = self else { return Ok(()) };
+        let method = reqwest::Method::from_bytes(e.method.as_bytes()).unwrap_or(reqwest::Method::GET);
+        let mut after = e.first_after.clone();
+        let mut seen = std::collections::HashSet::new();
+        // Each page names the next cursor; a cursor seen before would loop, so it ends there.
+        while seen.insert(after.clone()) {
+            let path = e.page_path(&after, 10_000);
+            let mut rb = http.request(method.clone(), format!("{}{path}", base.url));
+            if let Some(t) = admin_token {
+                rb = rb.bearer_auth(t);
+            }
+            let r = rb.send().await.map_err(|err| format!("{} {path}: {err}", e.method))?;
+            if !r.status().is_success() {
+                return Err(format!("{}: {} {path} answered {}", base.url, e.method, r.status()));
+            }
+            let body = r.bytes().await.map_err(|err| format!("{} {path}: {err}", e.method))?;
+            let (entries, next) = e.read_page(&body).map_err(|err| format!("{}: {} {path}: {err}", base.url, e.method))?;
+            for v in entries {
+                each(v).map_err(|err| format!("{}: {} {path}: {err}", base.url, e.method))?;
+            }
+            match next {
+                Some(n) => after = n,
+                None => break,
+            }
+        }
+        Ok(())
     }
 
     /// Walk the contract's export of `what` page by page, `each` taking a page and giving
@@ -253,7 +319,7 @@ impl Target {
         let Target::Http { base, api, http } = self else { return Ok(()) };
         if !matches!(api, Api::Contract) {
             return Err(format!(
-                "{}: the {what} of a target reached through {} cannot be read in bulk (the profile gives no export); give the deployment's export files to `cutover reconcile`",
+                "{}: the {what} of a target reached through {} cannot be read in bulk (the profile has no `books`); give the deployment's export files to `cutover reconcile`",
                 base.url,
                 api.describe()
             ));

@@ -526,3 +526,75 @@ fn a_new_system_that_refunds_second_payments_keeps_nothing_of_them() {
         assert_eq!(n(&r["summary"][k]), 0, "{k}");
     }
 }
+
+#[test]
+fn deployments_reached_through_profiles_are_checked_in_bulk_from_the_profiles_books() {
+    // Two servers spoken to through the bundled contract written as a profile (as another
+    // API's deployment would be): the payments and registrations come from the profile's
+    // `books`. Through a profile the old system keeps its own registrations (none are
+    // posted), so here the new one takes every payer.
+    let dir = temp_dir("cutover_profiles");
+    let mut v: Value = serde_json::from_str(&std::fs::read_to_string(crate::util::root().join(SCENARIO)).unwrap()).unwrap();
+    v["cutover"]["new"]["registered_payers_only"] = false.into();
+    let file = crate::util::write_scenario(&dir, "cutover-profiles.json", &v);
+    let scenario = file.to_str().unwrap();
+    let run = |name: &str, profile: &str| -> (Option<i32>, Value) {
+        let old = Server::start(0, &["--scenario", scenario, "--role", "old"]);
+        let new = Server::start(0, &["--scenario", scenario, "--role", "new"]);
+        let out = dir.join(name);
+        let child = spawn_cutover(&[
+            "run",
+            scenario,
+            "--old",
+            &old.url,
+            "--new",
+            &new.url,
+            "--profile",
+            profile,
+            "--new-profile",
+            profile,
+            "--time-scale",
+            "150000",
+            "--out",
+            out.to_str().unwrap(),
+            "--quiet",
+        ]);
+        let o = wait_bounded(child, Duration::from_secs(120));
+        let text = std::fs::read_to_string(out.join("report.json")).unwrap_or_else(|_| panic!("no report: {}", stderr(&o)));
+        (o.status.code(), serde_json::from_str(&text).unwrap())
+    };
+    let (code, r) = run("with-books", "profiles/contract-v1.json");
+    assert_eq!(code, Some(0), "{}", r["gates"]);
+    let c = &r["cutover"];
+    assert!(c["read_error"].is_null(), "{}", c["read_error"]);
+    let old = &c["systems"][0];
+    assert!(n(&old["payments"]) > 100);
+    assert_eq!(c["migration"]["checked"], old["payments"]);
+    assert_eq!(old["payments"], c["systems"][1]["migrated_payments"]);
+    for k in ["missing", "duplicated", "differing", "unknown_origin", "mismatched_cells"] {
+        assert_eq!(n(&c["migration"][k]), 0, "migration {k}");
+    }
+    assert_eq!(n(&c["double_charges"]["count"]), 0);
+    assert_eq!(n(&c["lost_at_boundary"]["count"]), 0);
+    assert_eq!(c["registrations"]["checked"], true);
+    assert_eq!(n(&r["live"]["reconciliation"]["lost"]), 0);
+    // The same profile without its books: the run goes on and says why nothing was checked.
+    let mut p: Value =
+        serde_json::from_str(&std::fs::read_to_string(crate::util::root().join("profiles/contract-v1.json")).unwrap()).unwrap();
+    p.as_object_mut().unwrap().remove("books");
+    let bare = dir.join("no-books.json");
+    std::fs::write(&bare, p.to_string()).unwrap();
+    let (code, r) = run("without-books", bare.to_str().unwrap());
+    assert_ne!(code, Some(2));
+    let e = r["cutover"]["read_error"].as_str().unwrap_or_else(|| panic!("{}", r["cutover"]));
+    assert!(e.contains("no `books`") && e.contains("cutover reconcile"), "{e}");
+    assert_eq!(r["cutover"]["registrations"]["checked"], false);
+    // A profile whose books name an unknown field is refused before the load, naming it.
+    p["books"] =
+        serde_json::json!({"payments": {"path": "/x?after={after}", "entries": "/e", "next_after": "/n", "fields": {"paid": "/p"}}});
+    let wrong = dir.join("wrong-books.json");
+    std::fs::write(&wrong, p.to_string()).unwrap();
+    let o = cutover(&["run", scenario, "--old", "http://127.0.0.1:9", "--new", "http://127.0.0.1:9", "--profile", wrong.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("books.payments.fields"), "{}", stderr(&o));
+}
