@@ -48,9 +48,9 @@ pub fn simulate(
     progress: Option<engine::Progress>,
 ) -> SimulationOutput {
     let rules = Arc::new(model::Rules::from_spec(&spec));
-    let mut target = model::Systems::from_spec(&spec, rules, faults);
+    let mut target = model::Systems::from_spec(&spec, rules.clone(), faults);
     let population = population::Population::new(&spec, seed);
-    let mut engine = engine::Engine::new(spec.clone(), seed, &mut target, &population);
+    let mut engine = engine::Engine::new(spec.clone(), seed, &mut target, &population, rules);
     engine.run(progress);
     let batches = engine.batch_reports();
     // What falls due by the end (a migration after the last request) runs before the books

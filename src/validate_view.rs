@@ -115,8 +115,13 @@ pub fn describe(spec: &Spec, file: &str) -> String {
         for s in &x.stops {
             let _ = writeln!(o, "  stop at {}: {}", s.at.format(off), s.what);
         }
-        if let Some((phase, _)) = &x.rollback {
-            let _ = writeln!(o, "  rollback rehearsed in phase {}", spec.phases[*phase].name);
+        if let Some(r) = &x.rollback {
+            let when = if r.conditional() {
+                format!(" if one of {} gates fails at {}", r.when.len(), r.decide_at.format(spec.calendar.offset))
+            } else {
+                String::new()
+            };
+            let _ = writeln!(o, "  rollback rehearsed in phase {}{when}", spec.phases[r.phase].name);
         }
     }
     let g = &spec.raw.population.groups;

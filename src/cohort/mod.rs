@@ -158,6 +158,11 @@ pub(crate) struct Cohort<H> {
 impl<H: HostEvent> Cohort<H> {
     /// The cohort of `members`, their first steps scheduled. `recorder` is set up by the
     /// host (a live thread keeps the backlog's steps for the merge).
+    /// The demand its payers plan by (and its rules).
+    pub(crate) fn demand(&self) -> &Arc<Demand> {
+        &self.demand
+    }
+
     pub(crate) fn new(spec: Arc<Spec>, demand: Arc<Demand>, members: Members, recorder: Recorder) -> Cohort<H> {
         let mut c = Cohort {
             agents: members.agents,

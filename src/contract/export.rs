@@ -168,3 +168,12 @@ pub(crate) fn registration_to_export(spec: &Spec, position: u64, r: &PayerRef) -
 pub(crate) fn registration_from_export(spec: &Spec, w: &RegistrationExportWire) -> Result<PayerRef, String> {
     payer_ref(spec, w.payer_id, w.group, &w.league).map_err(|e| format!("payer {}: {e}", w.payer_id))
 }
+
+/// `POST /v1/admin/rollback`: a conditional rollback's decision, told by the run: payment
+/// suspended again from `suspended_from` through the rollback's phase (`null`: no rollback,
+/// the phase keeps the channels open).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RollbackBody {
+    pub suspended_from: Option<String>,
+}

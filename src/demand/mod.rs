@@ -38,6 +38,12 @@ pub(crate) struct Demand {
 impl Demand {
     pub(crate) fn new(spec: Arc<Spec>, seed: u64) -> Demand {
         let rules = Arc::new(Rules::from_spec(&spec));
+        Demand::with_rules(spec, seed, rules)
+    }
+
+    /// The demand under `rules` shared with the systems of the run (a rollback decided
+    /// during the run is one switch for both).
+    pub(crate) fn with_rules(spec: Arc<Spec>, seed: u64, rules: Arc<Rules>) -> Demand {
         let b = &spec.raw.behaviour;
         let channel_cdf = (0..spec.leagues.len())
             .map(|l| GroupKind::ALL.iter().map(|g| Cdf::new(spec.channels.iter().map(|c| c.share[l][g.index()]))).collect())

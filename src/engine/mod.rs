@@ -81,8 +81,15 @@ pub(crate) type Progress<'a> = &'a mut dyn FnMut(SimTime, u64);
 
 impl<'t, T: Target> Engine<'t, T> {
     /// The engine for every active payer of `population`, first attempts scheduled.
-    pub(crate) fn new(spec: Arc<Spec>, seed: u64, target: &'t mut T, population: &Population) -> Engine<'t, T> {
-        let demand = Arc::new(Demand::new(spec.clone(), seed));
+    /// `rules`: the timeline's, shared with the target's systems.
+    pub(crate) fn new(
+        spec: Arc<Spec>,
+        seed: u64,
+        target: &'t mut T,
+        population: &Population,
+        rules: Arc<crate::model::Rules>,
+    ) -> Engine<'t, T> {
+        let demand = Arc::new(Demand::with_rules(spec.clone(), seed, rules));
         let members = Members::all(&spec, Cast::new(&demand, population));
         target.register(&mut members.payers());
         Engine::with_members(spec, seed, target, demand, members)
@@ -236,8 +243,13 @@ impl<'t, T: Target> Engine<'t, T> {
     pub(crate) fn run(&mut self, mut progress: Option<Progress>) {
         let end = self.spec.end;
         let mut last_day = i64::MIN;
+        // A conditional rollback is decided before the first event at or after its instant.
+        let mut rollback = self.spec.cutover.as_ref().and_then(|x| x.rollback.clone()).filter(|r| r.conditional());
         while let Some((now, ev)) = self.cohort.pop_due(end) {
             self.events += 1;
+            if let Some(r) = rollback.take_if(|r| now >= r.decide_at) {
+                self.decide_rollback(&r);
+            }
             if let Some(p) = progress.as_mut() {
                 let day = self.spec.calendar.local_day(now);
                 if day != last_day {
@@ -254,6 +266,15 @@ impl<'t, T: Target> Engine<'t, T> {
         let c = &mut self.cohort;
         c.stats.in_flight_at_end = c.in_flight() as u64;
         c.stats.pending_at_end += c.pending_events() as u64;
+    }
+
+    /// The reopening's gates over what the payers were answered so far: payment suspended
+    /// again from the rollback's phase if one fails.
+    fn decide_rollback(&mut self, r: &crate::scenario::RollbackSpec) {
+        let windows = crate::report::rollback::measure(&self.spec, r, &self.cohort.recorder);
+        let d = crate::report::rollback::decide(&self.spec, r, &windows, None);
+        self.cohort.demand().rules.decide_rollback(d.rolled_back.then(|| self.spec.phases[r.phase].start));
+        self.cohort.recorder.rollback_decision = Some(d);
     }
 
     pub(crate) fn batch_reports(&self) -> Vec<BatchReport> {

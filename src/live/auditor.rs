@@ -34,8 +34,14 @@ fn category(r: &Response) -> &'static str {
 impl Auditor {
     /// `margin_micros`: virtual time added to each side of the send/receive window;
     /// `payers`: those whose requests it sees (registered in the shadow's old system).
-    pub(super) fn new(spec: Arc<Spec>, margin_micros: i64, payers: impl Iterator<Item = crate::model::PayerRef>) -> Auditor {
-        let rules = Arc::new(Rules::from_spec(&spec));
+    /// `rules`: the run's (a rollback decided during the run is one switch for the payers
+    /// and the shadow).
+    pub(super) fn new(
+        spec: Arc<Spec>,
+        rules: Arc<Rules>,
+        margin_micros: i64,
+        payers: impl Iterator<Item = crate::model::PayerRef>,
+    ) -> Auditor {
         let mut shadow = Systems::from_spec(&spec, rules, Faults::default());
         shadow.register_old(payers);
         Auditor { shadow, spec, margin_micros, assessment_ids: FastMap::default(), report: AuditReport::default() }

@@ -7,6 +7,7 @@ pub mod profile;
 mod profile_books;
 mod progress;
 mod reactor;
+mod rollback;
 pub mod run;
 mod runbook;
 mod shard;

@@ -73,7 +73,7 @@ impl RunConfig {
     }
 
     /// Each distinct target once, with the system it is given for (`None`: every system).
-    fn targets(&self) -> Vec<(&Target, Option<SystemIdx>)> {
+    pub(super) fn targets(&self) -> Vec<(&Target, Option<SystemIdx>)> {
         match &self.new_target {
             Some(n) => vec![(&self.target, Some(OLD)), (n, Some(NEW))],
             None => vec![(&self.target, None)],
@@ -154,6 +154,8 @@ struct Merged {
 struct Driven {
     parts: Vec<shard::Output>,
     hooks: Runbook,
+    /// A conditional rollback's go / no-go, if the run reached it.
+    rollback: Option<crate::report::rollback::RollbackDecision>,
     interrupted: bool,
     wall_seconds: f64,
     cpu_seconds: Option<f64>,
@@ -165,6 +167,7 @@ pub async fn run(spec: Arc<Spec>, cfg: RunConfig, scenario_file: &str) -> Result
     let driven = drive(&spec, &cfg, &setup.clock, plans, scenario_file).await?;
     let hook_reports = driven.hooks.finish(&spec).await;
     let mut merged = merge(&spec, &setup.demand, driven.parts, setup.journal_path.display().to_string());
+    merged.recorder.rollback_decision = driven.rollback;
     let (rec, actual, cutover) = match &setup.baseline {
         Some(baseline) => reconcile_books(&cfg, &spec, &mut merged, baseline).await,
         None => {
@@ -361,6 +364,10 @@ async fn drive(spec: &Arc<Spec>, cfg: &RunConfig, clock: &VirtualClock, plans: V
     ];
     let in_process = !cfg.target.is_http();
     let mut hooks = Runbook::new(spec, vars, in_process);
+    // A conditional rollback, decided on every thread's figures at its instant.
+    let rules = plans.first().map(|p| p.demand.rules.clone());
+    let mut rollback = spec.cutover.as_ref().and_then(|x| x.rollback.clone()).filter(|r| r.conditional());
+    let mut decision = None;
     let mut gauges = Vec::new();
     let mut results = Vec::new();
     let mut handles = Vec::new();
@@ -400,6 +407,7 @@ async fn drive(spec: &Arc<Spec>, cfg: &RunConfig, clock: &VirtualClock, plans: V
     tokio::pin!(all_done);
     let outputs = loop {
         let next_hook = hooks.next_due(clock).map(tokio::time::Instant::from_std);
+        let next_decision = rollback.as_ref().map(|r| tokio::time::Instant::from_std(clock.real_instant(r.decide_at)));
         tokio::select! {
             biased;
             _ = &mut ctrl_c, if !interrupted => {
@@ -412,6 +420,11 @@ async fn drive(spec: &Arc<Spec>, cfg: &RunConfig, clock: &VirtualClock, plans: V
             outs = &mut all_done => break outs,
             _ = tokio::time::sleep_until(next_hook.unwrap_or_else(tokio::time::Instant::now)), if next_hook.is_some() && !interrupted => {
                 hooks.start_due(spec, clock, started);
+            }
+            _ = tokio::time::sleep_until(next_decision.unwrap_or_else(tokio::time::Instant::now)), if next_decision.is_some() && !interrupted => {
+                if let Some(r) = rollback.take() {
+                    decision = Some(super::rollback::decide_live(spec, cfg, clock, &r, &gauges, rules.as_deref(), &mut hooks).await);
+                }
             }
             _ = tick.tick() => progress.update(spec, &gauges, clock.now(), started),
         }
@@ -426,7 +439,7 @@ async fn drive(spec: &Arc<Spec>, cfg: &RunConfig, clock: &VirtualClock, plans: V
     for o in outputs {
         parts.push(o.map_err(|_| RunError::Target("a sending thread failed".into()))?);
     }
-    Ok(Driven { parts, hooks, interrupted, wall_seconds, cpu_seconds: cpu })
+    Ok(Driven { parts, hooks, rollback: decision, interrupted, wall_seconds, cpu_seconds: cpu })
 }
 
 /// One account of the threads' parts.

@@ -52,6 +52,13 @@ impl Runbook {
         Runbook { due, running: Vec::new(), skipped }
     }
 
+    /// Do not run the hooks of phase `phase` (a rollback the gates did not call for).
+    pub(super) fn skip_phase(&mut self, phase: usize, why: &'static str) {
+        let (skip, keep): (Vec<HookSpec>, Vec<HookSpec>) = self.due.drain(..).partition(|h| h.phase == phase);
+        self.due = keep.into();
+        self.skipped.extend(skip.into_iter().map(|h| (h, why)));
+    }
+
     /// The real instant the next hook falls due.
     pub(super) fn next_due(&self, clock: &VirtualClock) -> Option<Instant> {
         self.due.front().map(|h| clock.real_instant(h.at))

@@ -81,6 +81,8 @@ pub(super) struct Gauge {
     /// Whether to copy the response-time histogram into `response`.
     pub wants_latency: AtomicBool,
     pub response: Mutex<Option<hdrhistogram::Histogram<u64>>>,
+    /// A conditional rollback's figures of this thread's payers at the decision instant.
+    pub rollback: Mutex<Option<Vec<crate::report::rollback::Window>>>,
 }
 
 /// What a thread ends with.
@@ -138,6 +140,9 @@ struct Shard<P> {
     /// when the last one was read: whether the next answer is worth waiting for awake.
     answer_gap_ns: f64,
     last_answer: Instant,
+    /// The real instant a conditional rollback is decided at, until this thread published
+    /// its figures for it.
+    decide: Option<Instant>,
 }
 
 /// How many times a thread on a tokio runtime looks for answers without blocking before it
@@ -154,12 +159,19 @@ const JOURNAL_EVERY: Duration = Duration::from_millis(1);
 impl<P: Lanes> Shard<P> {
     fn new(plan: Plan, pool: P) -> Shard<P> {
         let rules = plan.demand.rules.clone();
-        let mut recorder = Recorder::new(plan.spec.clone(), rules);
+        let mut recorder = Recorder::new(plan.spec.clone(), rules.clone());
         recorder.keep_backlog_steps();
         // About one payment per payer: room for them up front.
         let payers = plan.members.agents.len();
         recorder.reserve(payers);
-        let mut auditor = Auditor::new(plan.spec.clone(), plan.margin_micros, plan.members.payers());
+        let mut auditor = Auditor::new(plan.spec.clone(), rules.clone(), plan.margin_micros, plan.members.payers());
+        let decide = plan
+            .spec
+            .cutover
+            .as_ref()
+            .and_then(|x| x.rollback.as_ref())
+            .filter(|r| r.conditional())
+            .map(|r| plan.clock.real_instant(r.decide_at));
         auditor.reserve(payers);
         Shard {
             spec: plan.spec.clone(),
@@ -184,7 +196,25 @@ impl<P: Lanes> Shard<P> {
             last_flush: Instant::now(),
             answer_gap_ns: f64::INFINITY,
             last_answer: Instant::now(),
+            decide,
         }
+    }
+
+    /// At a conditional rollback's decision instant: this thread's figures for the
+    /// coordinator, which decides on every thread's.
+    fn publish_rollback(&mut self, gauge: &Gauge) {
+        self.decide = None;
+        let Some(r) = self.spec.cutover.as_ref().and_then(|x| x.rollback.as_ref()) else { return };
+        let w = crate::report::rollback::measure(&self.spec, r, &self.cohort.recorder);
+        if let Ok(mut slot) = gauge.rollback.lock() {
+            *slot = Some(w);
+        }
+    }
+
+    /// When the loop must wake next: the chores', the next request's, the decision's.
+    fn wake(&self, chores: &Chores, next_due: Option<Instant>) -> Instant {
+        let w = chores.wake(next_due);
+        self.decide.map_or(w, |d| w.min(d))
     }
 
     /// Send (or queue for a connection) every request the cohort started, due at `due`.
@@ -317,6 +347,9 @@ impl<P: Lanes> Shard<P> {
         if chores.due(now, self, gauge) {
             self.pool.sweep(now);
         }
+        if self.decide.is_some_and(|d| now >= d) {
+            self.publish_rollback(gauge);
+        }
         self.send_due(now, 20_000);
         Some(now)
     }
@@ -348,6 +381,10 @@ impl<P: Lanes> Shard<P> {
     fn output(mut self, gauge: &Gauge, unsent: usize) -> Output {
         self.flush_journal();
         self.publish(gauge);
+        // Done before the decision (or stopped): its figures are final.
+        if self.decide.is_some() {
+            self.publish_rollback(gauge);
+        }
         let pending = self.cohort.pending_events() as u64;
         let never_sent = self.cohort.started_waiting();
         let (recorder, mut stats, batches) = self.cohort.into_parts();
@@ -498,7 +535,7 @@ impl Shard<Pool> {
                 continue;
             }
             spins = 0;
-            let wake = chores.wake(next_due);
+            let wake = self.wake(&chores, next_due);
             tokio::select! {
                 biased;
                 Some((slot, d)) = self.pool.in_flight.next(), if !self.pool.in_flight.is_empty() => {
@@ -566,7 +603,7 @@ impl Shard<Reactor> {
             // in a target that then finds its client asleep: sleeping at once, or after a
             // fixed number of looks (each a quick `epoll_wait`), cost both sides more CPU
             // per request and a tenth of the throughput (measured: BENCHMARKS.md).
-            let wake = chores.wake(next_due);
+            let wake = self.wake(&chores, next_due);
             let spun = self.pool.busy() && self.answer_gap_ns < SPIN_GAP_NS && self.pool.spin(wake.min(now + SPIN_FOR));
             if !spun {
                 self.pool.poll(Some(wake), now);

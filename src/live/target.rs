@@ -345,6 +345,34 @@ impl Target {
         Ok(())
     }
 
+    /// Tell the systems a conditional rollback's decision: payment suspended again from
+    /// `from` through the rollback's phase (`None`: not rolled back). In process the models'
+    /// rules; a `cutover serve` through `POST /v1/admin/rollback`; a deployment reached
+    /// through a profile is re-suspended by the runbook's hook, not here.
+    pub(crate) async fn decide_rollback(&self, spec: &Spec, from: Option<SimTime>, admin_token: Option<&str>) -> Result<(), String> {
+        let (base, api, http) = match self {
+            Target::Model(m) => {
+                let m = m.lock().map_err(|_| "model lock poisoned".to_string())?;
+                m.model(0).rules().decide_rollback(from);
+                return Ok(());
+            }
+            Target::Http { base, api, http } => (base, api, http),
+        };
+        if !matches!(api, Api::Contract) {
+            return Ok(());
+        }
+        let body = contract::RollbackBody { suspended_from: from.map(|t| t.format(spec.calendar.offset)) };
+        let mut rb = http.post(format!("{}/v1/admin/rollback", base.url)).json(&body);
+        if let Some(t) = admin_token {
+            rb = rb.bearer_auth(t);
+        }
+        let r = rb.send().await.map_err(|e| format!("{}: POST /v1/admin/rollback: {e}", base.url))?;
+        if !r.status().is_success() {
+            return Err(format!("{}: POST /v1/admin/rollback answered {}", base.url, r.status()));
+        }
+        Ok(())
+    }
+
     /// A deployment reached through a profile: its registrations are its own.
     pub(crate) fn keeps_own_registrations(&self) -> bool {
         matches!(self, Target::Http { api, .. } if !matches!(api, Api::Contract))

@@ -92,6 +92,7 @@ impl Model {
                 self.book(*payer, items, false);
             }
             Decision::Certified { certificate } => self.certificates = self.certificates.max(*certificate),
+            Decision::RolledBack { from_micros } => self.rules.decide_rollback(from_micros.map(SimTime)),
             Decision::Imported { batch, payments, assessments, registrations } => {
                 self.import_batch(batch, payments, assessments, registrations)?;
             }

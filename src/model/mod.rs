@@ -424,6 +424,11 @@ pub(crate) enum Decision {
     Certified {
         certificate: u64,
     },
+    /// A conditional rollback decided by the run: payment suspended again from this instant
+    /// through the rollback's phase (`None`: no rollback).
+    RolledBack {
+        from_micros: Option<i64>,
+    },
     /// A batch of a migration taken in (once per batch key).
     Imported {
         batch: String,

@@ -3,6 +3,9 @@
 
 use crate::scenario::{ChannelIdx, GroupKind, Spec, StagedSpec};
 use crate::time::{Calendar, SimTime};
+use std::sync::Arc;
+use std::sync::atomic::AtomicI64;
+use std::sync::atomic::Ordering::Relaxed;
 
 #[derive(Clone, Debug)]
 pub struct Rules {
@@ -13,6 +16,10 @@ pub struct Rules {
     visible_working_days: u32,
     leagues: usize,
     channels: usize,
+    /// A rollback decided by gates during the run: its phase closes channels only from the
+    /// instant in the switch (`i64::MAX`: not rolled back, the phase keeps the channels of
+    /// the phase before it). Every clone shares the switch: one decision for the run.
+    rollback: Option<(usize, Arc<AtomicI64>)>,
 }
 
 impl Rules {
@@ -24,7 +31,34 @@ impl Rules {
             visible_working_days: spec.raw.behaviour.record_visible_working_days,
             leagues: spec.leagues.len(),
             channels: spec.channels.len(),
+            rollback: spec
+                .cutover
+                .as_ref()
+                .and_then(|x| x.rollback.as_ref())
+                .filter(|r| r.conditional())
+                .map(|r| (r.phase, Arc::new(AtomicI64::new(i64::MAX)))),
         }
+    }
+
+    /// The run's rollback decided: payment suspended again from `from` through the
+    /// rollback's phase (`None`: not rolled back; the phase keeps the channels open).
+    /// Without a conditional rollback, nothing to decide.
+    pub(crate) fn decide_rollback(&self, from: Option<SimTime>) {
+        if let Some((_, switch)) = &self.rollback {
+            switch.store(from.map_or(i64::MAX, |t| t.0), Relaxed);
+        }
+    }
+
+    /// Whether phase `i` closes channel `c` at `t` (in it): a conditional rollback's phase
+    /// closes only once decided, else it keeps what the phase before it had.
+    fn closed_in(&self, i: usize, c: ChannelIdx, t: SimTime) -> bool {
+        if let Some((phase, switch)) = &self.rollback
+            && *phase == i
+            && t.0 < switch.load(Relaxed)
+        {
+            return i > 0 && self.closed_in(i - 1, c, t);
+        }
+        self.phases.get(i).is_some_and(|p| p.2.get(c as usize).copied().unwrap_or(true))
     }
 
     pub(crate) fn leagues(&self) -> usize {
@@ -39,7 +73,7 @@ impl Rules {
     }
 
     fn phase_closed(&self, c: ChannelIdx, t: SimTime) -> bool {
-        self.phases.get(self.phase_index(t)).is_some_and(|p| p.2.get(c as usize).copied().unwrap_or(true))
+        self.closed_in(self.phase_index(t), c, t)
     }
 
     /// Staged closures holding this payer at `t`.
@@ -65,8 +99,8 @@ impl Rules {
         for _ in 0..(self.phases.len() + self.staged.len() + 2) {
             if self.phase_closed(c, at) {
                 let i = self.phase_index(at);
-                match self.phases[i + 1..].iter().find(|p| !p.2.get(c as usize).copied().unwrap_or(true)) {
-                    Some(p) => at = p.0,
+                match (i + 1..self.phases.len()).find(|j| !self.closed_in(*j, c, self.phases[*j].0)) {
+                    Some(j) => at = self.phases[j].0,
                     None => return Some(None),
                 }
             } else if let Some(opens) = self.staged_until(group, league, at) {
@@ -83,7 +117,7 @@ impl Rules {
     pub(crate) fn closed_since(&self, c: ChannelIdx, group: GroupKind, league: u8, t: SimTime) -> SimTime {
         if self.phase_closed(c, t) {
             let mut i = self.phase_index(t);
-            while i > 0 && self.phases[i - 1].2.get(c as usize).copied().unwrap_or(true) {
+            while i > 0 && self.closed_in(i - 1, c, self.phases[i - 1].0) {
                 i -= 1;
             }
             return self.phases[i].0;

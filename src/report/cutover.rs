@@ -218,6 +218,11 @@ pub struct RollbackReport {
     pub phase: String,
     pub reason: String,
     pub at: String,
+    /// Whether payment was suspended again (a conditional rollback: a gate failed).
+    pub rolled_back: bool,
+    /// The reopening's gates as evaluated, for a conditional rollback.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decision: Option<super::rollback::RollbackDecision>,
     /// When payment resumes (the next phase that opens a channel), if within the timeline.
     pub resumed_at: Option<String>,
     /// Payments the new system took between its opening and the rollback: the money a
@@ -398,7 +403,7 @@ pub(crate) fn check(input: CutoverInput) -> Option<CutoverReport> {
         }
     }
     double_charges(spec, names, &old, &new, &mut report.double_charges);
-    report.rollback = x.rollback.as_ref().map(|(phase, reason)| rollback(spec, input.recorder, *phase, reason, &new));
+    report.rollback = x.rollback.as_ref().map(|r| rollback(spec, input.recorder, r, &new));
     // Acknowledged to a payer, held by no system.
     let mut held: crate::FastSet<crate::model::IdemKey> = crate::FastSet::default();
     for (system, rows) in [(OLD, &old), (NEW, &new)] {
@@ -413,12 +418,23 @@ pub(crate) fn check(input: CutoverInput) -> Option<CutoverReport> {
     Some(report)
 }
 
-fn rollback(spec: &Spec, rec: &Recorder, phase: usize, reason: &str, new: &[PaymentRow]) -> RollbackReport {
+fn rollback(spec: &Spec, rec: &Recorder, rb: &crate::scenario::RollbackSpec, new: &[PaymentRow]) -> RollbackReport {
     let fmt = |t: SimTime| t.format(spec.calendar.offset);
+    let phase = rb.phase;
     let p = &spec.phases[phase];
     let opens = spec.cutover.as_ref().and_then(|x| x.systems[NEW as usize].opens).unwrap_or(spec.start);
     let resumed_at = spec.phases[phase + 1..].iter().find(|q| q.closed.iter().any(|c| !*c)).map(|q| fmt(q.start));
-    let mut r = RollbackReport { phase: p.name.clone(), reason: reason.to_string(), at: fmt(p.start), resumed_at, ..Default::default() };
+    let decision = rec.rollback_decision.clone();
+    let rolled_back = !rb.conditional() || decision.as_ref().is_some_and(|d| d.rolled_back);
+    let mut r = RollbackReport {
+        phase: p.name.clone(),
+        reason: reason_of(rb, decision.as_ref()),
+        at: fmt(p.start),
+        resumed_at,
+        rolled_back,
+        decision,
+        ..Default::default()
+    };
     for row in new.iter().filter(|row| row.origin.is_none()) {
         if row.accepted_at >= opens && row.accepted_at < p.start {
             r.accepted_before += 1;
@@ -433,6 +449,24 @@ fn rollback(spec: &Spec, rec: &Recorder, phase: usize, reason: &str, new: &[Paym
         }
     }
     r
+}
+
+/// The scenario's reason, and with a decision the gates that failed.
+fn reason_of(rb: &crate::scenario::RollbackSpec, d: Option<&super::rollback::RollbackDecision>) -> String {
+    let failed: Vec<String> = d
+        .map(|d| {
+            d.gates
+                .iter()
+                .filter(|g| !g.passed)
+                .map(|g| format!("{:?} on {} {} = {} > {}", g.metric, g.operation, g.channel, g.value, g.max))
+                .collect()
+        })
+        .unwrap_or_default();
+    match (rb.reason.is_empty(), failed.is_empty()) {
+        (_, true) => rb.reason.clone(),
+        (true, false) => failed.join("; "),
+        (false, false) => format!("{} ({})", rb.reason, failed.join("; ")),
+    }
 }
 
 fn migration_checks(spec: &Spec, names: [&str; 2], old: &[PaymentRow], new: &[PaymentRow], report: &mut CutoverReport) {

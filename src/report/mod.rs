@@ -10,6 +10,7 @@ pub mod markdown;
 pub(crate) mod reconcile;
 pub(crate) mod recorder;
 pub(crate) mod registrations;
+pub(crate) mod rollback;
 
 use crate::model::{LedgerCell, LedgerKey};
 use crate::scenario::{GateMetric, Spec};

@@ -114,6 +114,8 @@ pub(crate) struct Recorder {
     backlog_steps: Option<Vec<BacklogStep>>,
     /// What the cutover's own counts need (scenarios with a `cutover` section).
     pub cutover: CutoverTally,
+    /// A conditional rollback's go / no-go, once decided.
+    pub rollback_decision: Option<super::rollback::RollbackDecision>,
 }
 
 /// Counts of a cutover rehearsal the recorder keeps beside the cells.
@@ -175,13 +177,13 @@ impl Recorder {
         let cells = (0..spec.phases.len() * channels * 4).map(|_| None).collect();
         let hours = vec![Hour { channel_queue_max: vec![0; channels], ..Hour::default() }; spec.hours_total()];
         // Reopening: the end of the last phase that suspends everything (or, failing that,
-        // of the last phase closing any channel).
-        let reopen_at = spec
-            .phases
-            .iter()
-            .rev()
+        // of the last phase closing any channel). A rollback that gates decide is not known
+        // in advance: the reopening is the one before it.
+        let maybe = spec.cutover.as_ref().and_then(|x| x.rollback.as_ref()).filter(|r| r.conditional()).map(|r| r.phase);
+        let phases = || spec.phases.iter().enumerate().rev().filter(|(i, _)| Some(*i) != maybe).map(|(_, p)| p);
+        let reopen_at = phases()
             .find(|p| p.closed.iter().all(|c| *c))
-            .or_else(|| spec.phases.iter().rev().find(|p| p.closed.iter().any(|c| *c)))
+            .or_else(|| phases().find(|p| p.closed.iter().any(|c| *c)))
             .map(|p| p.end)
             .filter(|t| *t < spec.end);
         let spec_stops = spec.cutover.as_ref().map_or(0, |x| x.stops.len());
@@ -209,6 +211,7 @@ impl Recorder {
             gave_up_displaced: 0,
             errors_by_kind: BTreeMap::new(),
             backlog_steps: None,
+            rollback_decision: None,
             cutover: CutoverTally {
                 in_flight: vec![StopTally::default(); spec_stops],
                 lost_by_channel: vec![0; spec_channels],
@@ -274,6 +277,9 @@ impl Recorder {
         let mut m = Recorder::new(spec, rules);
         let mut steps = Vec::new();
         for p in parts {
+            if m.rollback_decision.is_none() {
+                m.rollback_decision = p.rollback_decision.clone();
+            }
             for (i, c) in p.cells.into_iter().enumerate() {
                 let Some(c) = c else { continue };
                 match &mut m.cells[i] {

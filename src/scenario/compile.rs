@@ -565,10 +565,15 @@ fn select(c: &mut Checker, path: &str, what: &str, name: &str, names: &[String])
 }
 
 fn gates(c: &mut Checker, gates: &[Gate], phase_names: &[String], channel_ids: &[String]) -> Vec<GateSpec> {
+    gates_at(c, "gates", gates, phase_names, channel_ids)
+}
+
+/// The gates of the list at `at` (a field path), compiled.
+pub(super) fn gates_at(c: &mut Checker, at: &str, gates: &[Gate], phase_names: &[String], channel_ids: &[String]) -> Vec<GateSpec> {
     let operations: Vec<String> = Operation::ALL.iter().map(|o| o.as_str().to_string()).collect();
     let mut out = Vec::new();
     for (i, gate) in gates.iter().enumerate() {
-        let path = format!("gates[{i}]");
+        let path = format!("{at}[{i}]");
         let operation = select(c, &format!("{path}.operation"), "operation", &gate.operation, &operations).map(|o| Operation::ALL[o]);
         let channel = select(c, &format!("{path}.channel"), "channel", &gate.channel, channel_ids).map(|ch| ch as ChannelIdx);
         let phase = select(c, &format!("{path}.phase"), "phase", &gate.phase, phase_names);

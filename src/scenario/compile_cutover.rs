@@ -176,7 +176,38 @@ pub(super) fn cutover(
                 }
             }
         }
-        i.map(|i| (i, r.reason.clone()))
+        let i = i?;
+        let when = gates_at(c, "cutover.rollback.when", &r.when, phase_names, channel_ids);
+        let opens_phase = new.opens.map(|o| phases.partition_point(|p| p.start <= o).saturating_sub(1)).unwrap_or(0);
+        for (k, g) in when.iter().enumerate() {
+            if !matches!(
+                g.metric,
+                GateMetric::LatencyMsP50 | GateMetric::LatencyMsP90 | GateMetric::LatencyMsP99 | GateMetric::LatencyMsP999 | GateMetric::ErrorRate
+            ) {
+                c.push(
+                    format!("cutover.rollback.when[{k}].metric"),
+                    "a reopening gate is a latency or the error rate of what the payers were answered so far (latency_ms_p50, latency_ms_p90, latency_ms_p99, latency_ms_p999, error_rate)",
+                );
+            }
+            if let Some(p) = g.phase
+                && !(opens_phase <= p && p < i)
+            {
+                c.push(format!("cutover.rollback.when[{k}].phase"), "must be a phase from the new system's opening to the one before the rollback's");
+            }
+        }
+        let minutes = r.decide_minutes_before;
+        if !(minutes > 0.0 && minutes <= 24.0 * 60.0) {
+            c.push("cutover.rollback.decide_minutes_before", format!("must be in (0, 1440], got {minutes}"));
+        }
+        let start = phases.get(i).map_or(SimTime(0), |p| p.start);
+        let decide_at = start.plus_micros(-((minutes.clamp(0.0, 1440.0) * 60e6) as i64));
+        if let Some(o) = new.opens
+            && decide_at <= o
+            && !when.is_empty()
+        {
+            c.push("cutover.rollback.decide_minutes_before", "the gates would be evaluated before the new system opens");
+        }
+        Some(crate::scenario::RollbackSpec { phase: i, reason: r.reason.clone(), when, decide_at })
     });
     Some(CutoverSpec {
         rollback,

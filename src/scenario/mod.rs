@@ -123,7 +123,7 @@ pub struct CutoverSpec {
     /// The instants a channel (or the old system) stops, in time order.
     pub stops: Vec<StopSpec>,
     /// The rollback rehearsal: the phase that suspends payment again, and why.
-    pub rollback: Option<(usize, String)>,
+    pub rollback: Option<RollbackSpec>,
 }
 
 #[derive(Clone, Debug)]
@@ -139,6 +139,24 @@ pub struct SystemSpec {
     pub key_ttl_micros: Option<i64>,
     pub id_base: u64,
     pub registered_payers_only: bool,
+}
+
+/// A rollback rehearsal: phase `phase` suspends payment again, always (no gates) or if a
+/// gate of `when` fails at `decide_at`.
+#[derive(Clone, Debug)]
+pub struct RollbackSpec {
+    pub phase: usize,
+    pub reason: String,
+    /// Gates over the phases from the new system's opening to the one before `phase`.
+    pub when: Vec<GateSpec>,
+    pub decide_at: SimTime,
+}
+
+impl RollbackSpec {
+    /// Whether a gate decides it (else it always happens).
+    pub fn conditional(&self) -> bool {
+        !self.when.is_empty()
+    }
 }
 
 #[derive(Clone, Debug)]

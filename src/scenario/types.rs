@@ -95,6 +95,20 @@ pub struct RollbackDef {
     /// Why (the gate that failed at reopening), for the report.
     #[serde(default)]
     pub reason: String,
+    /// The go / no-go gates of the reopening: evaluated `decide_minutes_before` the phase
+    /// starts, over what the payers were answered since the new system opened; the rollback
+    /// happens only if one fails (else the phase keeps the channels the phase before it
+    /// had, and its hooks do not run). Empty: the rollback always happens.
+    #[serde(default)]
+    pub when: Vec<Gate>,
+    /// How long before the phase the gates are evaluated (virtual minutes): the runbook's
+    /// time to re-suspend payment.
+    #[serde(default = "decide_minutes")]
+    pub decide_minutes_before: f64,
+}
+
+fn decide_minutes() -> f64 {
+    60.0
 }
 
 fn lost_answer_delay() -> Dist {

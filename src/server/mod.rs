@@ -128,6 +128,7 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .route("/v1/ledger", get(ledger))
         .route("/v1/admin/clock", post(admin_clock))
         .route("/v1/admin/stall", post(admin_stall))
+        .route("/v1/admin/rollback", post(admin_rollback))
         .route("/v1/admin/export/payments", get(export_payments))
         .route("/v1/admin/export/assessments", get(export_assessments))
         .route("/v1/admin/export/registrations", get(export_registrations))
@@ -386,6 +387,46 @@ async fn admin_clock(
         return problem(Refusal::StorageFailed, &format!("the clock could not be saved: {e}"), None, None);
     }
     json(StatusCode::OK, &serde_json::json!({"virtual_now": at.format(st.spec.calendar.offset), "time_scale": b.time_scale}))
+}
+
+/// A conditional rollback's decision, told by the run (kept with `--data`): payment
+/// suspended again from `suspended_from` through the rollback's phase, or not at all.
+async fn admin_rollback(
+    State(st): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Reply {
+    if let Err(r) = admin_allowed(&st, peer, &headers) {
+        return r;
+    }
+    let b: contract::RollbackBody = match parse_body(&body) {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    let conditional = st.spec.cutover.as_ref().and_then(|x| x.rollback.as_ref()).is_some_and(|r| r.conditional());
+    if !conditional {
+        return invalid("this scenario has no rollback decided by gates (cutover.rollback.when)".into());
+    }
+    let from = match b.suspended_from.as_deref().map(|t| contract::parse_instant(t).ok_or(t)) {
+        None => None,
+        Some(Ok(t)) => Some(t),
+        Some(Err(t)) => return invalid(format!("suspended_from: not an RFC 3339 instant: {t:?}")),
+    };
+    let now = st.now();
+    let wait_for = {
+        let Ok(model) = st.model.lock() else {
+            return problem(Refusal::Error, "model lock poisoned", None, None);
+        };
+        model.rules().decide_rollback(from);
+        st.store.as_ref().map(|store| store.log(now, &crate::model::Decision::RolledBack { from_micros: from.map(|t| t.0) }))
+    };
+    if let (Some(store), Some(seq)) = (&st.store, wait_for)
+        && !store.wait(seq).await
+    {
+        return problem(Refusal::StorageFailed, "the decision could not be stored; the outcome is unknown", None, None);
+    }
+    json(StatusCode::OK, &serde_json::json!({"suspended_from": from.map(|t| t.format(st.spec.calendar.offset))}))
 }
 
 async fn admin_stall(

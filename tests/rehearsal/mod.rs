@@ -598,3 +598,117 @@ fn deployments_reached_through_profiles_are_checked_in_bulk_from_the_profiles_bo
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("books.payments.fields"), "{}", stderr(&o));
 }
+
+/// The cutover scenario with a rollback decided by the reopening's gates: `p50_max` is
+/// the bound of the first gate (p50 of every answer since the opening, ms).
+fn gated_rollback(dir: &std::path::Path, p50_max: f64) -> std::path::PathBuf {
+    std::fs::create_dir_all(dir).unwrap();
+    let mut v: Value = serde_json::from_str(&std::fs::read_to_string(crate::util::root().join(SCENARIO)).unwrap()).unwrap();
+    let phases = v["timeline"]["phases"].as_array_mut().unwrap();
+    phases.push(serde_json::json!({"name": "rolled_back", "start": "2021-05-01T06:00:00+08:00", "suspend_all": true, "source": "E"}));
+    phases
+        .push(serde_json::json!({"name": "new_system_again", "start": "2021-05-03T00:00:00+08:00", "closed_channels": [], "source": "E"}));
+    v["cutover"]["rollback"] = serde_json::json!({
+        "phase": "rolled_back",
+        "reason": "the new system answers too slowly",
+        "when": [{"metric": "latency_ms_p50", "max": p50_max}, {"metric": "error_rate", "max": 0.05}],
+        "decide_minutes_before": 60
+    });
+    v["hooks"].as_array_mut().unwrap().push(serde_json::json!({"phase": "rolled_back", "command": ["{cutover}", "--version"]}));
+    crate::util::write_scenario(dir, "gated-rollback.json", &v)
+}
+
+#[test]
+fn a_rollback_happens_only_when_a_reopening_gate_fails_in_simulate() {
+    let dir = temp_dir("cutover_gated_rollback");
+    let run = |name: &str, p50_max: f64| -> Value {
+        let file = gated_rollback(&dir.join(name), p50_max);
+        let out = dir.join(name).join("out");
+        let o = cutover(&["simulate", file.to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet"]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap()
+    };
+    // Answers since 1 May 00:00 are slower than 1 ms at the median: rolled back.
+    let r = run("fails", 1.0);
+    let rb = &r["cutover"]["rollback"];
+    assert_eq!(rb["rolled_back"], true, "{rb}");
+    let d = &rb["decision"];
+    assert_eq!(d["decided_at"], "2021-05-01T05:00:00+08:00");
+    assert_eq!(d["gates"][0]["passed"], false);
+    assert!(d["gates"][0]["value"].as_f64().unwrap() > 1.0);
+    assert!(rb["reason"].as_str().unwrap().contains("LatencyMsP50"), "{}", rb["reason"]);
+    assert!(n(&rb["accepted_before"]) > 5);
+    assert_eq!(n(&rb["accepted_during"]), 0);
+    assert!(n(&rb["refused_during"]) > 5, "{rb}");
+    for k in ["accepted_while_suspended", "ledger_mismatched_cells", "double_charges", "lost_at_boundary"] {
+        assert_eq!(n(&r["summary"][k]), 0, "{k}");
+    }
+    // Within bounds: no rollback, the phase takes payments, nothing refused as suspended.
+    let r = run("passes", 1e9);
+    let rb = &r["cutover"]["rollback"];
+    assert_eq!(rb["rolled_back"], false, "{rb}");
+    assert!(rb["decision"]["gates"].as_array().unwrap().iter().all(|g| g["passed"] == true));
+    assert!(n(&rb["accepted_during"]) > 5, "{rb}");
+    assert_eq!(n(&rb["refused_during"]), 0);
+    assert_eq!(r["reopening"]["at"], "2021-05-01T00:00:00+08:00");
+    assert_eq!(n(&r["summary"]["accepted_while_suspended"]), 0);
+    // The decision is part of the seed's run: the same bytes again.
+    let again = run("passes-again", 1e9);
+    assert_eq!(again["cutover"], r["cutover"]);
+    // A gate that cannot be measured at the decision is refused at load, naming the field.
+    let bad = dir.join("bad");
+    let file = gated_rollback(&bad, 1.0);
+    let mut v: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    v["cutover"]["rollback"]["when"][0]["metric"] = "double_charges".into();
+    let file = crate::util::write_scenario(&bad, "bad.json", &v);
+    let o = cutover(&["validate", file.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("cutover.rollback.when[0].metric"), "{}", stderr(&o));
+}
+
+#[test]
+fn a_live_run_decides_the_rollback_on_every_threads_answers_and_tells_the_servers() {
+    let dir = temp_dir("live_gated_rollback");
+    for (name, p50_max, rolled_back) in [("fails", 0.0, true), ("passes", 1e9, false)] {
+        let file = gated_rollback(&dir.join(name), p50_max);
+        let scenario = file.to_str().unwrap();
+        let old = Server::start(0, &["--scenario", scenario, "--role", "old"]);
+        let new = Server::start(0, &["--scenario", scenario, "--role", "new"]);
+        let out = dir.join(name).join("out");
+        let child = spawn_cutover(&[
+            "run",
+            scenario,
+            "--old",
+            &old.url,
+            "--new",
+            &new.url,
+            "--threads",
+            "2",
+            "--time-scale",
+            "150000",
+            "--out",
+            out.to_str().unwrap(),
+            "--quiet",
+        ]);
+        let o = wait_bounded(child, Duration::from_secs(120));
+        let r: Value =
+            serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap_or_else(|_| panic!("{}", stderr(&o)))).unwrap();
+        let rb = &r["cutover"]["rollback"];
+        assert_eq!(rb["rolled_back"], rolled_back, "{rb}");
+        assert!(rb["decision"]["notes"].is_null(), "{rb}");
+        // The servers were told: their answers agree with the shadow's, payment by payment.
+        assert_eq!(n(&r["live"]["audit"]["disagreements"]), 0, "{}", r["live"]["audit"]);
+        assert_eq!(n(&r["summary"]["accepted_while_suspended"]), 0);
+        assert_eq!(n(&r["summary"]["ledger_mismatched_cells"]), 0);
+        assert_eq!(n(&r["live"]["reconciliation"]["lost"]), 0);
+        let hook = r["live"]["hooks"].as_array().unwrap().iter().find(|h| h["phase"] == "rolled_back").unwrap().clone();
+        if rolled_back {
+            assert_eq!(n(&rb["accepted_during"]), 0);
+            assert!(n(&rb["refused_during"]) > 0, "{rb}");
+            assert_eq!(hook["ok"], true, "the runbook's re-suspension ran: {hook}");
+        } else {
+            assert!(n(&rb["accepted_during"]) > 0, "{rb}");
+            assert!(hook["outcome"].as_str().unwrap().contains("gates passed"), "{hook}");
+        }
+    }
+}

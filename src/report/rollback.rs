@@ -1,0 +1,129 @@
+//! The go / no-go decision of a conditional rollback: the reopening's gates evaluated over
+//! what the payers were answered from the new system's opening until the decision instant.
+//!
+//! The figures are mergeable ([`Window`]: a histogram and counts per gate), so that the
+//! live driver's threads each measure their own payers and the coordinator decides on the
+//! sum, as the engine decides on its one recorder: the same rule in both hosts.
+
+use super::GateResult;
+use super::recorder::Recorder;
+use crate::scenario::{GateMetric, GateSpec, NEW, RollbackSpec, Spec};
+use hdrhistogram::Histogram;
+use serde::Serialize;
+
+/// What one gate of the decision measured so far.
+#[derive(Clone, Debug, Default)]
+pub struct Window {
+    latency_micros: Option<Histogram<u64>>,
+    attempts: u64,
+    errors: u64,
+}
+
+/// The decision as the report gives it.
+#[derive(Clone, Debug, Serialize)]
+pub struct RollbackDecision {
+    /// When the gates were evaluated (the scenario's instant).
+    pub decided_at: String,
+    pub rolled_back: bool,
+    pub gates: Vec<GateResult>,
+    /// A live run: how much later than the scenario's instant the decision reached the
+    /// systems (virtual seconds; payment is suspended from the later instant then).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub late_by_seconds: Option<f64>,
+    /// What went wrong telling the systems, or measuring (a live run).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+}
+
+/// The phases a gate of the decision reads: its own, or those from the new system's
+/// opening to the one before the rollback's.
+fn phases_of(spec: &Spec, r: &RollbackSpec, g: &GateSpec) -> std::ops::Range<usize> {
+    if let Some(p) = g.phase {
+        return p..p + 1;
+    }
+    let opens = spec.cutover.as_ref().and_then(|x| x.systems[NEW as usize].opens).unwrap_or(spec.start);
+    spec.phase_at(opens)..r.phase
+}
+
+/// Each gate's figures in `rec` so far.
+pub(crate) fn measure(spec: &Spec, r: &RollbackSpec, rec: &Recorder) -> Vec<Window> {
+    r.when
+        .iter()
+        .map(|g| {
+            let phases = phases_of(spec, r, g);
+            let mut w = Window { latency_micros: None, attempts: 0, errors: 0 };
+            for (phase, ch, op, cell) in rec.cells() {
+                if !phases.contains(&phase) || g.channel.is_some_and(|c| c != ch) || g.operation.is_some_and(|o| o != op) {
+                    continue;
+                }
+                w.attempts += cell.counters.attempts;
+                w.errors += cell.counters.errors;
+                match w.latency_micros.as_mut() {
+                    None => w.latency_micros = Some(cell.latency_micros.clone()),
+                    Some(h) => {
+                        let _ = h.add(&cell.latency_micros);
+                    }
+                }
+            }
+            w
+        })
+        .collect()
+}
+
+/// Add `b`'s figures (another thread's payers) to `a`'s.
+pub(crate) fn merge(a: &mut [Window], b: &[Window]) {
+    for (x, y) in a.iter_mut().zip(b) {
+        x.attempts += y.attempts;
+        x.errors += y.errors;
+        match (&mut x.latency_micros, &y.latency_micros) {
+            (Some(h), Some(k)) => {
+                let _ = h.add(k);
+            }
+            (slot @ None, Some(k)) => *slot = Some(k.clone()),
+            _ => {}
+        }
+    }
+}
+
+/// The decision on the figures: rolled back if a gate fails. A gate with nothing behind it
+/// (no answer yet) measures 0 and passes.
+pub(crate) fn decide(spec: &Spec, r: &RollbackSpec, windows: &[Window], late: Option<f64>) -> RollbackDecision {
+    let gates: Vec<GateResult> = r
+        .when
+        .iter()
+        .zip(windows)
+        .map(|(g, w)| {
+            let q = |q: f64| w.latency_micros.as_ref().map_or(0.0, |h| h.value_at_quantile(q) as f64 / 1000.0);
+            let value = match g.metric {
+                GateMetric::LatencyMsP50 => q(0.5),
+                GateMetric::LatencyMsP90 => q(0.9),
+                GateMetric::LatencyMsP99 => q(0.99),
+                GateMetric::LatencyMsP999 => q(0.999),
+                _ => {
+                    if w.attempts == 0 {
+                        0.0
+                    } else {
+                        w.errors as f64 / w.attempts as f64
+                    }
+                }
+            };
+            let star = |name: Option<&str>| name.unwrap_or("*").to_string();
+            GateResult {
+                metric: g.metric,
+                operation: star(g.operation.map(|o| o.as_str())),
+                channel: star(g.channel.map(|c| spec.channels[c as usize].id.as_str())),
+                phase: star(g.phase.map(|p| spec.phases[p].name.as_str())),
+                max: g.max,
+                value: (value * 1e6).round() / 1e6,
+                passed: value <= g.max,
+            }
+        })
+        .collect();
+    RollbackDecision {
+        decided_at: r.decide_at.format(spec.calendar.offset),
+        rolled_back: gates.iter().any(|g| !g.passed),
+        gates,
+        late_by_seconds: late,
+        notes: Vec::new(),
+    }
+}
