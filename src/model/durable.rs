@@ -3,6 +3,76 @@
 
 use super::*;
 
+/// What a state-changing answer decided, as a durable host keeps it: enough to put the
+/// model back in the same state without deciding anything again, whatever the rules (or
+/// the build) are at the restart.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "decided", rename_all = "snake_case")]
+pub(crate) enum Decision {
+    Assessed {
+        assessment: u64,
+        payer: PayerId,
+        total_fen: i64,
+    },
+    Paid {
+        payment: u64,
+        key: IdemKey,
+        payer: PayerRef,
+        items: Items,
+        fingerprint: u64,
+        visible_at_micros: i64,
+        assessment: Option<u64>,
+        // Kept since the cutover rehearsal; a log written before has none of them.
+        #[serde(default)]
+        channel: ChannelIdx,
+        #[serde(default)]
+        period: Period,
+        #[serde(default)]
+        accepted_at_micros: i64,
+    },
+    Certified {
+        certificate: u64,
+    },
+    /// A conditional rollback decided by the run: payment suspended again from this instant
+    /// through the rollback's phase (`None`: no rollback).
+    RolledBack {
+        from_micros: Option<i64>,
+    },
+    /// A batch of a migration taken in (once per batch key).
+    Imported {
+        batch: String,
+        payments: Vec<PaymentRow>,
+        assessments: Vec<AssessmentRow>,
+        // Kept since registrations are migrated; a log written before has none.
+        #[serde(default)]
+        registrations: Vec<PayerRef>,
+    },
+}
+
+/// What taking in a migration batch did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct ImportAnswer {
+    pub payments: u64,
+    pub assessments: u64,
+    /// Registrations written (a payer registered here already is not written again).
+    pub registrations: u64,
+    /// The batch key was seen before: nothing was written again.
+    pub replayed: bool,
+}
+
+/// Why a decision cannot be restored into this model.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum RestoreError {
+    #[error("{what} {id} comes out of order (the next is {expected})")]
+    OutOfOrder { what: &'static str, id: u64, expected: u64 },
+    #[error("payment {payment} is in league {league}, which this scenario does not have ({leagues} leagues)")]
+    UnknownLeague { payment: u64, league: u8, leagues: usize },
+    #[error("the registration of payer {payer} is in league {league}, which this scenario does not have ({leagues} leagues)")]
+    UnknownRegistrationLeague { payer: PayerId, league: u8, leagues: usize },
+    #[error("payment {payment} repeats idempotency key {key}")]
+    DuplicateKey { payment: u64, key: String },
+}
+
 impl Model {
     /// What answering `req` with `resp` decided, if it changed the state (see
     /// a durable host keeps it); call right after [`Model::handle`] gave `resp`.

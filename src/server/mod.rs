@@ -166,6 +166,8 @@ fn reply(spec: &Spec, resp: Response, now: SimTime) -> Reply {
     send(contract::answer_to_wire(spec, &resp, now))
 }
 
+// The error is the reply itself, made once on the way out: boxing it would add an allocation.
+#[allow(clippy::result_large_err)]
 fn parse_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Reply> {
     let de = &mut serde_json::Deserializer::from_slice(body);
     serde_path_to_error::deserialize(de).map_err(|e| {
@@ -177,6 +179,8 @@ fn parse_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Reply> {
 }
 
 /// The payer and channel a request names, or a 400 problem naming what is unknown.
+// The error is the reply itself, made once on the way out: boxing it would add an allocation.
+#[allow(clippy::result_large_err)]
 fn resolve(spec: &Spec, payer_id: u32, group: GroupKind, league: &str, channel: &str) -> Result<(crate::model::PayerRef, u8), Reply> {
     let payer = contract::payer_ref(spec, payer_id, group, league).map_err(invalid)?;
     let channel = contract::channel_index(spec, channel).map_err(invalid)?;
@@ -228,6 +232,8 @@ async fn openapi() -> Reply {
     (StatusCode::OK, [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], OPENAPI).into_response()
 }
 
+// The error is the reply itself, made once on the way out.
+#[allow(clippy::result_large_err)]
 async fn status(State(st): State<Arc<AppState>>, Query(q): Query<std::collections::BTreeMap<String, String>>) -> Reply {
     let get = |k: &str| q.get(k).cloned().ok_or_else(|| invalid(format!("query parameter {k} is required")));
     let (channel, group, league) = match (get("channel"), get("group"), get("league")) {
@@ -343,6 +349,8 @@ async fn ledger(State(st): State<Arc<AppState>>) -> Reply {
     json(StatusCode::OK, &contract::LedgerWire { cells })
 }
 
+// The error is the reply itself, made once on the way out: boxing it would add an allocation.
+#[allow(clippy::result_large_err)]
 fn admin_allowed(st: &AppState, peer: SocketAddr, headers: &HeaderMap) -> Result<(), Reply> {
     match &st.admin_token {
         Some(token) => {
