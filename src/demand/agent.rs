@@ -230,6 +230,15 @@ impl Agent {
         self.order = self.order.saturating_add(1);
     }
 
+    /// Pay the same fee again, as a new order on the same channel.
+    fn pay_again(&mut self, d: &Demand, now: SimTime) -> Next {
+        self.stage = Stage::Pay;
+        self.attempts = 0;
+        self.new_order();
+        let t = d.next_serving(self.channel, now.plus_micros(THINK_MICROS));
+        self.schedule(t)
+    }
+
     fn bump_attempts(&mut self, d: &Demand) -> bool {
         self.attempts = self.attempts.saturating_add(1);
         self.attempts as u32 >= d.spec.raw.behaviour.max_attempts
@@ -260,19 +269,29 @@ impl Agent {
                 self.paid = true;
                 self.finish()
             }
-            (Stage::Lookup, Response::NoRecord) if self.verifying || d.spec.cutover.is_some() => {
-                let x = d.spec.cutover.as_ref().map_or(0.0, |x| x.no_record_pays_again_share);
-                // After a lost answer "no record" means "not paid": pay again. After a payment
-                // the payer saw accepted, some do too (the record is not shown yet).
-                if self.verifying || self.rng.random::<f64>() < x {
-                    self.verifying = false;
-                    self.stage = Stage::Pay;
-                    self.attempts = 0;
-                    self.new_order();
-                    let t = d.next_serving(self.channel, now.plus_micros(THINK_MICROS));
+            // After a lost answer "no record" means "not paid": pay again, as a new order.
+            (Stage::Lookup, Response::NoRecord) if self.verifying => {
+                self.verifying = false;
+                self.pay_again(d, now)
+            }
+            // After a payment the payer saw accepted, the record is not shown yet and the
+            // system does not say when: look again later, pay again, or stop looking.
+            (Stage::Lookup | Stage::Certificate, Response::NoRecord) if self.paid => {
+                let w = &b.after_no_record;
+                let total = w.look_again + w.pay_again + w.give_up;
+                let roll = self.rng.random::<f64>() * total;
+                // Who stops looking has paid all the same: done, not given up.
+                if roll < w.look_again {
+                    if self.bump_attempts(d) {
+                        return self.finish();
+                    }
+                    let days = b.look_again_days.sample(&mut self.rng);
+                    let t = d.next_serving(self.channel, now.plus_seconds_f64(days * 86_400.0));
                     self.schedule(t)
+                } else if roll < w.look_again + w.pay_again {
+                    self.pay_again(d, now)
                 } else {
-                    self.give_up()
+                    self.finish()
                 }
             }
             (Stage::Lookup, Response::Records { .. }) => {
@@ -504,6 +523,40 @@ mod tests {
             }
         }
         assert!(checked > 20, "only {checked} payers looked up");
+    }
+
+    #[test]
+    fn no_record_after_a_payment_means_look_again_later_pay_again_or_stop() {
+        // The cutover scenario's payers: look again 0.5, pay again 0.3, stop 0.2.
+        let spec = Arc::new(scenario::parse("c.json", include_str!("../../scenarios/cutover-2021-ci.json")).unwrap());
+        let d = Demand::new(spec.clone(), 11);
+        let now = at("2021-05-06T10:00:00+08:00");
+        let (mut again, mut pays, mut stops) = (0, 0, 0);
+        for (mut a, _) in agents(&spec, &d, 2000).into_iter().filter(|(a, _)| a.stage == Stage::Pay) {
+            let Next::At(_) = a.on_response(&d, now, &Response::Accepted { payment: TargetId::Num(3), replayed: false }) else { continue };
+            if a.stage != Stage::Lookup {
+                continue;
+            }
+            let key = a.key();
+            match a.on_response(&d, now, &Response::NoRecord) {
+                Next::At(t) if a.stage == Stage::Lookup => {
+                    // Later, by the payer's own delay: no instant was given to aim at.
+                    assert!(t > now.plus_micros(3_600_000_000), "looked again at {t:?}");
+                    again += 1;
+                }
+                Next::At(_) => {
+                    assert_eq!(a.stage, Stage::Pay);
+                    assert_ne!(a.key(), key, "paying again is a new order");
+                    pays += 1;
+                }
+                Next::Finished => {
+                    assert!(a.paid, "who stops looking has paid");
+                    stops += 1;
+                }
+            }
+        }
+        assert!(again > 20 && pays > 10 && stops > 5, "again {again}, pays {pays}, stops {stops}");
+        assert!(again > pays && pays > stops, "weights 0.5 / 0.3 / 0.2: {again} / {pays} / {stops}");
     }
 
     #[test]

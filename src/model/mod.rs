@@ -397,8 +397,10 @@ fn fingerprint(payer: PayerId, items: &Items, special: bool, assessment: Option<
 }
 
 impl Model {
+    /// The one system of a scenario without a `cutover` section: a look-up before the record
+    /// shows answers "no record", without the instant, as a real system does.
     pub fn new(rules: Arc<Rules>) -> Model {
-        Model::with_policy(rules, Policy::default())
+        Model::with_policy(rules, Policy { hide_visible_at: true, ..Policy::default() })
     }
 
     /// A model of one system of a cutover.

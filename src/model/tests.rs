@@ -127,9 +127,19 @@ fn records_show_two_working_days_later() {
     assert_eq!(m.handle(at("2021-05-06T09:00:00+08:00"), &lookup), Response::NoRecord);
     // Paid Thu 6 May; Fri 7 is the first working day after, Sat 8 (a make-up day) the second.
     assert!(matches!(m.handle(at("2021-05-06T10:00:00+08:00"), &pay(&s, 9, 1, 100, "wechat")), Response::Accepted { .. }));
-    assert_eq!(m.handle(at("2021-05-07T23:00:00+08:00"), &lookup), Response::NotYetVisible { visible_at: at("2021-05-08T00:00:00+08:00") });
-    assert_eq!(m.handle(at("2021-05-08T00:00:00+08:00"), &lookup), Response::Records { payments: 1, latest: Some(TargetId::Num(1)) });
+    // Before it shows, the system says "no record" and never when it will show.
+    assert_eq!(m.handle(at("2021-05-07T23:00:00+08:00"), &lookup), Response::NoRecord);
     let cert = |payment: u64| Request::Certificate { payer: payer(9), channel: c, payment: TargetId::Num(payment) };
+    assert_eq!(m.handle(at("2021-05-07T23:00:00+08:00"), &cert(1)), Response::NoRecord);
+    assert_eq!(m.handle(at("2021-05-08T00:00:00+08:00"), &lookup), Response::Records { payments: 1, latest: Some(TargetId::Num(1)) });
+    // A system told to announce the instant (a cutover system's `lookup_before_visible:
+    // visible_at`) does.
+    let mut announcing = Model::with_policy(Arc::new(Rules::from_spec(&s)), Policy::default());
+    assert!(matches!(announcing.handle(at("2021-05-06T10:00:00+08:00"), &pay(&s, 9, 1, 100, "wechat")), Response::Accepted { .. }));
+    assert_eq!(
+        announcing.handle(at("2021-05-07T23:00:00+08:00"), &lookup),
+        Response::NotYetVisible { visible_at: at("2021-05-08T00:00:00+08:00") }
+    );
     assert_eq!(m.handle(at("2021-05-08T01:00:00+08:00"), &cert(1)), Response::Certificate { certificate: TargetId::Num(1) });
     assert_eq!(m.handle(at("2021-05-08T01:00:00+08:00"), &cert(2)), Response::NoRecord);
 }

@@ -470,8 +470,14 @@ fn behaviour(c: &mut Checker, b: &Behaviour) {
         ("retry_delay_days", &b.retry_delay_days),
         ("overload_retry_seconds", &b.overload_retry_seconds),
         ("lookup_delay_days", &b.lookup_delay_days),
+        ("look_again_days", &b.look_again_days),
     ] {
         c.dist(&format!("behaviour.{name}"), d);
+    }
+    let w = &b.after_no_record;
+    let ws = [w.look_again, w.pay_again, w.give_up];
+    if ws.iter().any(|x| !(*x >= 0.0 && x.is_finite())) || ws.iter().sum::<f64>() <= 0.0 {
+        c.push("behaviour.after_no_record", "weights must be >= 0 and not all zero");
     }
     if b.max_attempts == 0 || b.max_attempts > MAX_ATTEMPTS {
         c.push("behaviour.max_attempts", format!("must be between 1 and {MAX_ATTEMPTS}, got {}", b.max_attempts));

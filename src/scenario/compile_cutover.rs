@@ -135,7 +135,6 @@ pub(super) fn cutover(
         *o = acc;
     }
     c.dist("cutover.lost_answer_delay_seconds", &x.lost_answer_delay_seconds);
-    c.fraction("cutover.no_record_pays_again_share", x.no_record_pays_again_share);
     c.fraction("cutover.withheld_pay_by_hand_share", x.withheld_pay_by_hand_share);
     // Where channels stop: each phase that closes a channel the previous phase left open,
     // and the old system's stop (merged with a phase starting at the same instant).
@@ -216,7 +215,6 @@ pub(super) fn cutover(
         lost,
         after_lost,
         lost_answer_delay_seconds: x.lost_answer_delay_seconds.clone(),
-        no_record_pays_again_share: x.no_record_pays_again_share,
         withheld_pay_by_hand_share: x.withheld_pay_by_hand_share,
         stops,
     })

@@ -118,7 +118,7 @@ pub struct CutoverSpec {
     /// switch channel, look up first.
     pub after_lost: [f64; 4],
     pub lost_answer_delay_seconds: Dist,
-    pub no_record_pays_again_share: f64,
+
     pub withheld_pay_by_hand_share: f64,
     /// The instants a channel (or the old system) stops, in time order.
     pub stops: Vec<StopSpec>,

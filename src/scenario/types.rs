@@ -71,10 +71,6 @@ pub struct Cutover {
     /// How long after losing the answer the payer acts, in seconds.
     #[serde(default = "lost_answer_delay")]
     pub lost_answer_delay_seconds: Dist,
-    /// Share of payers who, told "no record" about a payment they made, pay it again as a
-    /// new order (a new key).
-    #[serde(default)]
-    pub no_record_pays_again_share: f64,
     /// Share of a batch's members who, their debit refused as suspended, pay the missed
     /// month by hand after reopening (the next run then debits that month again too).
     #[serde(default)]
@@ -165,9 +161,9 @@ pub enum DuplicatePayments {
 #[serde(rename_all = "snake_case")]
 pub enum LookupBeforeVisible {
     /// `not_yet_visible` with the instant the record appears.
-    #[default]
     VisibleAt,
     /// `no_record`, without saying when (what a real system usually answers).
+    #[default]
     NoRecord,
 }
 
@@ -679,7 +675,37 @@ pub struct Behaviour {
     pub certificate_share: f64,
     /// Working days after a success before the record is visible (the notice says two).
     pub record_visible_working_days: u32,
+    /// What a payer does when a look-up (or a certificate request) after a payment they saw
+    /// accepted answers "no record" (the record is not visible yet, and the system does not
+    /// say when): relative weights.
+    #[serde(default)]
+    pub after_no_record: AfterNoRecord,
+    /// Days after a "no record" that a payer who looks again does.
+    #[serde(default = "look_again_days")]
+    pub look_again_days: Dist,
     pub source: Source,
+}
+
+/// Relative weights of what a payer told "no record" about a payment does.
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AfterNoRecord {
+    /// Look again later (`look_again_days`), within `max_attempts`.
+    pub look_again: f64,
+    /// Pay again, as a new order (a new key): a double charge where nothing checks.
+    pub pay_again: f64,
+    /// Stop looking.
+    pub give_up: f64,
+}
+
+impl Default for AfterNoRecord {
+    fn default() -> Self {
+        AfterNoRecord { look_again: 0.5, pay_again: 0.0, give_up: 0.5 }
+    }
+}
+
+fn look_again_days() -> Dist {
+    Dist::LogNormal { median: 1.5, p90: 4.0 }
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
