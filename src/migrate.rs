@@ -14,7 +14,7 @@
 
 use crate::contract::{AssessmentsPage, ImportAnswerWire, ImportBody, PaymentsPage, RegistrationsPage};
 use crate::model::MigrationFault;
-use crate::model::migration::faulty_batch;
+use crate::model::migration::times;
 use crate::scenario::Spec;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -191,12 +191,8 @@ pub async fn migrate(spec: &Spec, cfg: &MigrateConfig) -> Result<Ended, MigrateE
         }
         let n = s.registration_batches;
         s.registrations_read += registrations.len() as u64;
-        let hit = faulty_batch(if page.next_after.is_some() || n > 0 { 2 } else { 1 });
-        let sends = match cfg.fault {
-            Some(MigrationFault::DropBatch) if n == hit => 0,
-            Some(MigrationFault::ImportTwice) if n == hit => 2,
-            _ => 1,
-        };
+        // The fault's batch: the second (the first if there is one batch), as in simulate.
+        let sends = times(cfg.fault, n, if page.next_after.is_some() || n > 0 { 2 } else { 1 });
         for k in 0..sends {
             let key = format!("migrate:{}:registrations:{first}-{last}{}", cfg.from, if k == 0 { "" } else { ":again" });
             let body = ImportBody { batch: key, registrations: registrations.clone(), ..ImportBody::default() };
@@ -229,12 +225,7 @@ pub async fn migrate(spec: &Spec, cfg: &MigrateConfig) -> Result<Ended, MigrateE
         let n = s.payment_batches;
         s.payments_read += payments.len() as u64;
         // The fault's batch: the second (the first if there is one batch), as in simulate.
-        let hit = faulty_batch(if page.next_after.is_some() || n > 0 { 2 } else { 1 });
-        let sends = match cfg.fault {
-            Some(MigrationFault::DropBatch) if n == hit => 0,
-            Some(MigrationFault::ImportTwice) if n == hit => 2,
-            _ => 1,
-        };
+        let sends = times(cfg.fault, n, if page.next_after.is_some() || n > 0 { 2 } else { 1 });
         for k in 0..sends {
             // The key is made of what the batch holds; a broken migration's second send
             // comes under another key, as a buggy job would send it.

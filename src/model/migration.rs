@@ -56,7 +56,7 @@ pub(crate) fn map_league(row: &PaymentRow, leagues: usize, fault: Option<Migrati
 }
 
 /// How many times a batch fault writes batch `b` of `batches` (1 without a fault).
-fn times(fault: Option<MigrationFault>, b: u64, batches: u64) -> usize {
+pub(crate) fn times(fault: Option<MigrationFault>, b: u64, batches: u64) -> usize {
     match fault {
         Some(MigrationFault::DropBatch) if b == faulty_batch(batches) => 0,
         Some(MigrationFault::ImportTwice) if b == faulty_batch(batches) => 2,

@@ -48,18 +48,23 @@ fn gate_results(spec: &Spec, rec: &Recorder, m: GateInputs) -> Vec<GateResult> {
                 GateMetric::LatencyMsP99 => latency_gate(rec, g, 0.99),
                 GateMetric::LatencyMsP999 => latency_gate(rec, g, 0.999),
             };
-            let star = |name: Option<&str>| name.unwrap_or("*").to_string();
-            GateResult {
-                metric: g.metric,
-                operation: star(g.operation.map(|o| o.as_str())),
-                channel: star(g.channel.map(|c| spec.channels[c as usize].id.as_str())),
-                phase: star(g.phase.map(|p| spec.phases[p].name.as_str())),
-                max: g.max,
-                value,
-                passed: value <= g.max,
-            }
+            gate_result(spec, g, value)
         })
         .collect()
+}
+
+/// A gate measured at `value`, as the report names it.
+pub(crate) fn gate_result(spec: &Spec, g: &crate::scenario::GateSpec, value: f64) -> GateResult {
+    let star = |name: Option<&str>| name.unwrap_or("*").to_string();
+    GateResult {
+        metric: g.metric,
+        operation: star(g.operation.map(|o| o.as_str())),
+        channel: star(g.channel.map(|c| spec.channels[c as usize].id.as_str())),
+        phase: star(g.phase.map(|p| spec.phases[p].name.as_str())),
+        max: g.max,
+        value,
+        passed: value <= g.max,
+    }
 }
 
 /// The `q` quantile (ms) of response times over the cells a gate selects; 0 without any.

@@ -107,16 +107,7 @@ pub(crate) fn decide(spec: &Spec, r: &RollbackSpec, windows: &[Window], late: Op
                     }
                 }
             };
-            let star = |name: Option<&str>| name.unwrap_or("*").to_string();
-            GateResult {
-                metric: g.metric,
-                operation: star(g.operation.map(|o| o.as_str())),
-                channel: star(g.channel.map(|c| spec.channels[c as usize].id.as_str())),
-                phase: star(g.phase.map(|p| spec.phases[p].name.as_str())),
-                max: g.max,
-                value: (value * 1e6).round() / 1e6,
-                passed: value <= g.max,
-            }
+            super::gate_result(spec, g, (value * 1e6).round() / 1e6)
         })
         .collect();
     RollbackDecision {
