@@ -603,6 +603,12 @@ pub(crate) fn answer_to_wire(spec: &Spec, resp: &Response, now: SimTime) -> Wire
         ),
         Response::NoRecord => problem(Refusal::NoRecord, "no such payment record", None, None),
         Response::Invalid { reason } => problem(Refusal::Invalid, reason, None, None),
+        // Counters are the engine's, never a target's: sent as what a payer hears, come back.
+        Response::TurnedAway { reopens_at } => {
+            let mut a = problem(Refusal::Overloaded, "the counters closed; nothing was accepted", None, None);
+            a.retry_after = reopens_at.map(|t| (t.micros_since(now).max(0) / 1_000_000).max(1).to_string());
+            a
+        }
         Response::Overloaded { retry_after_micros } => {
             let mut a = problem(Refusal::Overloaded, "too many requests in flight; nothing was accepted", None, None);
             a.retry_after = Some((retry_after_micros / 1_000_000).max(1).to_string());

@@ -297,6 +297,47 @@ fn mmc_channel_matches_erlang_c() {
 }
 
 #[test]
+fn counters_close_their_queue_at_closing_time() {
+    // One counter open 08:30-12:00 every day, one server, a minute a payer, far more payers
+    // than a morning can serve: the queue is cut at 12:00, nobody is served after it, and
+    // who was sent away comes back another morning or gives up.
+    let mut v = smoke_value();
+    v["timeline"]["phases"] = serde_json::json!([{"name": "open", "start": "2021-04-19T00:00:00+08:00", "source": "E"}]);
+    v["timeline"]["calendar"]["holidays"] = serde_json::json!([]);
+    v["population"]["leagues"] = serde_json::json!([{"name": "Only", "population": 1, "source": "E"}]);
+    let g = &mut v["population"]["groups"];
+    for k in ["unit", "flexible", "resident_medical", "proxy"] {
+        g[k]["count"] = 0.into();
+    }
+    g["resident_pension"]["count"] = 6000.into();
+    g["resident_pension"]["active_share"] = 1.0.into();
+    g["resident_pension"]["special_share"] = 0.0.into();
+    v["batches"] = serde_json::json!([]);
+    v["channels"] = serde_json::json!([{
+        "id": "counter", "name": "a morning counter", "kind": "offline", "share": {"unit": 1.0, "flexible": 1.0, "resident_pension": 1.0, "resident_medical": 1.0},
+        "share_source": "E", "open_days": "all_days", "hours": [{"from": "08:30", "to": "12:00"}], "servers": 1,
+        "service_seconds": {"kind": "fixed", "value": 60.0}, "capacity_source": "E"
+    }]);
+    v["behaviour"]["lookup_share"] = 0.0.into();
+    v["behaviour"]["offline_hour_weights"] = serde_json::json!(vec![1.0; 24]);
+    v["gates"] = serde_json::json!([]);
+    let spec = Arc::new(cutover::scenario::parse("closing.json", &v.to_string()).unwrap());
+    let out = cutover::simulate(spec, 7, "closing.json", cutover::model::Faults::default(), None);
+    let cell = out.report.cells.iter().find(|c| c.channel == "counter" && c.operation == "pay").unwrap();
+    assert!(cell.turned_away > 100, "{} sent away at closing", cell.turned_away);
+    assert_eq!(out.report.engine.turned_away_at_closing, cell.turned_away);
+    // A morning is 3.5 hours: nobody waits longer, so nobody is served after 12:00.
+    let morning_ms = 3.5 * 3_600_000.0 + 60_000.0;
+    assert!(cell.latency_ms.max <= morning_ms, "waited {} ms, longer than the morning", cell.latency_ms.max);
+    // Every attempt was served or sent away (one morning's 210 places a day at most).
+    assert_eq!(cell.attempts, cell.successes + cell.turned_away, "{cell:?}");
+    let days = 28.0;
+    assert!(cell.successes as f64 <= days * 211.0, "served {} in {days} mornings", cell.successes);
+    // Who was sent away came back: more attempts than payers.
+    assert!(cell.attempts > 6000, "{} attempts", cell.attempts);
+}
+
+#[test]
 fn erlang_c_formula_matches_a_known_value() {
     // Textbook check: M/M/1 with rho 0.5 waits rho/(mu - lambda) = 1 s for mu = 1, lambda = 0.5.
     assert!((erlang_c_wait(0.5, 1.0, 1) - 1.0).abs() < 1e-12);

@@ -314,6 +314,7 @@ impl Agent {
                 self.schedule(t)
             }
             (_, Response::Suspended { resume_at }) => self.on_suspended(d, now, *resume_at),
+            (_, Response::TurnedAway { reopens_at }) => self.on_turned_away(d, now, *reopens_at),
             (_, Response::Overloaded { .. } | Response::Error { .. }) if !matches!(self.stage, Stage::Done | Stage::GaveUp) => {
                 if self.bump_attempts(d) {
                     return self.give_up();
@@ -396,6 +397,34 @@ impl Agent {
 
     /// Refused as suspended: give up, switch to another open channel, or come back when the
     /// channel reopens (at once if eager, else some days later).
+    /// Sent away from closed counters: come back another day (placed by the hour profile on
+    /// or after the reopening, not at its first second), try another open channel, or give up.
+    fn on_turned_away(&mut self, d: &Demand, now: SimTime, reopens_at: Option<SimTime>) -> Next {
+        let b = &d.spec.raw.behaviour;
+        if self.bump_attempts(d) {
+            return self.give_up();
+        }
+        let u: f64 = self.rng.random();
+        if u < b.give_up_probability {
+            return self.give_up();
+        }
+        if u < b.give_up_probability + b.switch_channel_probability {
+            let (l, g) = (self.payer.league, self.payer.group);
+            if let Some(c) = d.pick_other_open_channel(&mut self.rng, l, g, self.channel, now) {
+                self.channel = c;
+                let t = d.next_serving(c, now.plus_micros(THINK_MICROS));
+                return self.schedule(t);
+            }
+        }
+        match reopens_at {
+            None => self.give_up(),
+            Some(r) => {
+                let t = d.at_or_after(&mut self.rng, self.channel, r, 0.0);
+                self.schedule(t)
+            }
+        }
+    }
+
     fn on_suspended(&mut self, d: &Demand, now: SimTime, resume_at: Option<SimTime>) -> Next {
         let b = &d.spec.raw.behaviour;
         if matches!(self.stage, Stage::Assess | Stage::Pay) {

@@ -37,6 +37,8 @@ pub(crate) enum Service {
     ChannelDone(u32),
     /// The backend finished a job: the target decides now.
     BackendDone(u32),
+    /// A counter pool's opening interval ends: who still queues is sent away.
+    Closing(u32),
 }
 
 impl HostEvent for Service {
@@ -44,11 +46,16 @@ impl HostEvent for Service {
         match self {
             Service::ChannelDone(j) => (0, j),
             Service::BackendDone(j) => (1, j),
+            Service::Closing(p) => (2, p),
         }
     }
     fn decode(kind: u8, id: u32) -> Service {
-        debug_assert!(kind <= 1, "an engine event of unknown kind {kind}");
-        if kind == 0 { Service::ChannelDone(id) } else { Service::BackendDone(id) }
+        debug_assert!(kind <= 2, "an engine event of unknown kind {kind}");
+        match kind {
+            0 => Service::ChannelDone(id),
+            1 => Service::BackendDone(id),
+            _ => Service::Closing(id),
+        }
     }
 }
 
@@ -57,6 +64,8 @@ struct Pool {
     servers: u32,
     busy: u32,
     queue: VecDeque<u32>,
+    /// The closing instant a [`Service::Closing`] is pending for.
+    closing_at: Option<SimTime>,
 }
 
 /// The cohort of every active payer, plus virtual queues and the target.
@@ -73,6 +82,7 @@ pub(crate) struct Engine<'t, T: Target> {
     backend_queue: VecDeque<u32>,
     service_rng: ChaCha8Rng,
     turned_away_full_hall: u64,
+    turned_away_at_closing: u64,
     events: u64,
 }
 
@@ -104,7 +114,7 @@ impl<'t, T: Target> Engine<'t, T> {
             if let Some(per_league) = &ch.servers {
                 for (l, n) in per_league.iter().enumerate() {
                     pool_of[c * leagues + l] = Some(pools.len() as u32);
-                    pools.push(Pool { channel: c as u8, servers: *n, busy: 0, queue: VecDeque::new() });
+                    pools.push(Pool { channel: c as u8, servers: *n, busy: 0, queue: VecDeque::new(), closing_at: None });
                 }
             }
         }
@@ -118,6 +128,7 @@ impl<'t, T: Target> Engine<'t, T> {
             backend_busy: 0,
             backend_queue: VecDeque::new(),
             turned_away_full_hall: 0,
+            turned_away_at_closing: 0,
             events: 0,
             target,
             spec,
@@ -133,6 +144,7 @@ impl<'t, T: Target> Engine<'t, T> {
         let mut s = self.cohort.stats.clone();
         s.events = self.events;
         s.turned_away_full_hall = self.turned_away_full_hall;
+        s.turned_away_at_closing = self.turned_away_at_closing;
         s
     }
 
@@ -169,19 +181,56 @@ impl<'t, T: Target> Engine<'t, T> {
 
     fn pool_arrive(&mut self, now: SimTime, p: u32, job: u32) {
         let pool = &self.pools[p as usize];
+        let c = pool.channel;
+        if !self.spec.channel_serves_at(c, now) {
+            // The counters are closed: come back when they open.
+            return self.turn_away(now, job, c);
+        }
         if pool.busy < self.effective_servers(now, pool) {
             self.pools[p as usize].busy += 1;
             self.begin_channel_service(now, p, job);
         } else if pool.queue.len() >= CHANNEL_QUEUE_BOUND {
             self.turned_away_full_hall += 1;
+            // Not at a counter: nothing to free.
+            self.job_pool[job as usize] = None;
             self.finish_job(now, job, Response::Overloaded { retry_after_micros: crate::time::MICROS_PER_HOUR });
         } else {
+            let close = self.spec.closing_at(c, now);
             let pool = &mut self.pools[p as usize];
             pool.queue.push_back(job);
-            let (c, n) = (pool.channel, pool.queue.len() as u64);
+            let n = pool.queue.len() as u64;
+            // Who still queues when the counters close is sent away then.
+            if let Some(close) = close
+                && pool.closing_at != Some(close)
+            {
+                pool.closing_at = Some(close);
+                self.cohort.push_host(close, Service::Closing(p));
+            }
             let backend = self.backend_queue.len() as u64;
             self.cohort.recorder.queue_lengths(now, backend, Some((c, n)));
         }
+    }
+
+    /// The counters of pool `p` close: everyone still queueing is told to come back.
+    fn closing(&mut self, now: SimTime, p: u32) {
+        let pool = &mut self.pools[p as usize];
+        if pool.closing_at != Some(now) {
+            return;
+        }
+        pool.closing_at = None;
+        let c = pool.channel;
+        let sent_away: Vec<u32> = pool.queue.drain(..).collect();
+        for job in sent_away {
+            self.turn_away(now, job, c);
+        }
+    }
+
+    /// A payer at closed counters of channel `c` is told when they open again.
+    fn turn_away(&mut self, now: SimTime, job: u32, c: u8) {
+        self.turned_away_at_closing += 1;
+        self.job_pool[job as usize] = None;
+        let reopens_at = self.cohort.demand().next_serving(c, now.plus_micros(1));
+        self.finish_job(now, job, Response::TurnedAway { reopens_at });
     }
 
     fn begin_channel_service(&mut self, now: SimTime, p: u32, job: u32) {
@@ -261,6 +310,7 @@ impl<'t, T: Target> Engine<'t, T> {
                 None => self.route_started(now),
                 Some(Service::ChannelDone(job)) => self.backend_arrive(now, job),
                 Some(Service::BackendDone(job)) => self.backend_done(now, job),
+                Some(Service::Closing(p)) => self.closing(now, p),
             }
         }
         let c = &mut self.cohort;

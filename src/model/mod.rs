@@ -179,6 +179,11 @@ pub(crate) enum Response {
     Invalid {
         reason: &'static str,
     },
+    /// Not a model answer: the counters closed (or were closed) while the payer queued; they
+    /// open again at `reopens_at` (`None`: not within the timeline).
+    TurnedAway {
+        reopens_at: Option<SimTime>,
+    },
     /// Not a model answer: the host refused for lack of capacity (queue full).
     Overloaded {
         retry_after_micros: i64,
@@ -199,6 +204,7 @@ impl Response {
             Response::Records { .. } => "records",
             Response::Certificate { .. } => "certificate",
             Response::Error { .. } => "error",
+            Response::TurnedAway { .. } => "turned_away",
             r => r.refusal().map_or("error", Refusal::code),
         }
     }

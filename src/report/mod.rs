@@ -100,6 +100,8 @@ pub struct EngineStats {
     pub pending_at_end: u64,
     pub unserved_at_end: u64,
     pub turned_away_full_hall: u64,
+    /// Payers still queueing at counters when they closed, told to come back.
+    pub turned_away_at_closing: u64,
 }
 
 impl std::ops::AddAssign<&EngineStats> for EngineStats {
@@ -112,6 +114,7 @@ impl std::ops::AddAssign<&EngineStats> for EngineStats {
         self.pending_at_end += b.pending_at_end;
         self.unserved_at_end += b.unserved_at_end;
         self.turned_away_full_hall += b.turned_away_full_hall;
+        self.turned_away_at_closing += b.turned_away_at_closing;
     }
 }
 
@@ -247,6 +250,8 @@ pub struct CellReport {
     pub rejected_not_yet_visible: u64,
     pub rejected_unexpected: u64,
     pub errors: u64,
+    /// Payers still queueing when the counters closed, told to come back (`simulate`).
+    pub turned_away: u64,
     /// Response time: from the scheduled instant (live runs) or the start (simulate).
     pub latency_ms: Latency,
     /// Service time from the actual send (live runs only).
@@ -458,6 +463,7 @@ fn cell_reports(spec: &Spec, rec: &Recorder) -> (Vec<CellReport>, recorder::Cell
             rejected_not_yet_visible: c.rejected_not_yet_visible,
             rejected_unexpected: c.rejected_unexpected,
             errors: c.errors,
+            turned_away: c.turned_away,
             latency_ms: latency(&cell.latency_micros),
             service_ms: cell.service_micros.as_ref().map(latency),
         });

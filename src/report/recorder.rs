@@ -24,6 +24,8 @@ pub(crate) struct CellCounters {
     pub rejected_not_yet_visible: u64,
     pub rejected_unexpected: u64,
     pub errors: u64,
+    /// Payers still queueing when the counters closed, told to come back.
+    pub turned_away: u64,
 }
 
 impl std::ops::AddAssign<&CellCounters> for CellCounters {
@@ -33,6 +35,7 @@ impl std::ops::AddAssign<&CellCounters> for CellCounters {
         self.rejected_suspended += b.rejected_suspended;
         self.rejected_not_yet_visible += b.rejected_not_yet_visible;
         self.rejected_unexpected += b.rejected_unexpected;
+        self.turned_away += b.turned_away;
         self.errors += b.errors;
     }
 }
@@ -479,6 +482,10 @@ impl Recorder {
             Response::Overloaded { .. } | Response::Error { .. } => {
                 c.errors += 1;
                 2
+            }
+            Response::TurnedAway { .. } => {
+                c.turned_away += 1;
+                1
             }
             _ => {
                 c.rejected_unexpected += 1;

@@ -427,6 +427,18 @@ impl Spec {
     }
 
     /// Whether a channel is open (opening hours and days, not suspension) at `t`.
+    /// The end of channel `c`'s opening interval holding `t` (`None`: open all day, or not
+    /// open at `t`).
+    pub fn closing_at(&self, c: ChannelIdx, t: SimTime) -> Option<SimTime> {
+        let ch = &self.channels[c as usize];
+        if ch.hours.is_empty() || !self.channel_serves_at(c, t) {
+            return None;
+        }
+        let tod = self.calendar.time_of_day_micros(t);
+        let &(_, b) = ch.hours.iter().find(|&&(a, b)| tod >= a && tod < b)?;
+        Some(t.plus_micros(b - tod))
+    }
+
     pub fn channel_serves_at(&self, c: ChannelIdx, t: SimTime) -> bool {
         let ch = &self.channels[c as usize];
         let day = self.calendar.local_day(t);
