@@ -338,6 +338,50 @@ fn counters_close_their_queue_at_closing_time() {
 }
 
 #[test]
+fn every_offline_channel_keeps_its_holiday_capacity() {
+    // An every-day counter: absent, its holiday capacity is all of it; at 0 it is shut on the
+    // holidays (1-5 May) like a working-day channel, whatever its open days.
+    let run = |holiday_capacity: Option<f64>| -> (u64, u64) {
+        let mut v = smoke_value();
+        v["timeline"]["phases"] = serde_json::json!([
+            {"name": "before", "start": "2021-04-19T00:00:00+08:00", "source": "E"},
+            {"name": "holidays", "start": "2021-05-01T00:00:00+08:00", "source": "E"},
+            {"name": "after", "start": "2021-05-06T00:00:00+08:00", "source": "E"}
+        ]);
+        v["population"]["leagues"] = serde_json::json!([{"name": "Only", "population": 1, "source": "E"}]);
+        let g = &mut v["population"]["groups"];
+        for k in ["unit", "flexible", "resident_medical", "proxy"] {
+            g[k]["count"] = 0.into();
+        }
+        g["resident_pension"]["count"] = 3000.into();
+        g["resident_pension"]["active_share"] = 1.0.into();
+        g["resident_pension"]["special_share"] = 0.0.into();
+        v["batches"] = serde_json::json!([]);
+        let mut ch = serde_json::json!({
+            "id": "village", "name": "village POS", "kind": "offline", "share": {"unit": 1.0, "flexible": 1.0, "resident_pension": 1.0, "resident_medical": 1.0},
+            "share_source": "E", "open_days": "all_days", "hours": [{"from": "08:00", "to": "20:00"}], "servers": 2,
+            "service_seconds": {"kind": "fixed", "value": 60.0}, "capacity_source": "E"
+        });
+        if let Some(h) = holiday_capacity {
+            ch["holiday_capacity"] = h.into();
+        }
+        v["channels"] = serde_json::json!([ch]);
+        v["behaviour"]["lookup_share"] = 0.0.into();
+        v["gates"] = serde_json::json!([]);
+        let spec = Arc::new(cutover::scenario::parse("holiday.json", &v.to_string()).unwrap());
+        let out = cutover::simulate(spec, 7, "holiday.json", cutover::model::Faults::default(), None);
+        let served =
+            |phase: &str| out.report.cells.iter().filter(|c| c.phase == phase && c.operation == "pay").map(|c| c.successes).sum::<u64>();
+        (served("holidays"), served("after"))
+    };
+    let (holidays, after) = run(None);
+    assert!(holidays > 100 && after > 100, "open every day: {holidays} on the holidays, {after} after");
+    let (holidays, after) = run(Some(0.0));
+    assert_eq!(holidays, 0, "shut on the holidays");
+    assert!(after > 100);
+}
+
+#[test]
 fn erlang_c_formula_matches_a_known_value() {
     // Textbook check: M/M/1 with rho 0.5 waits rho/(mu - lambda) = 1 s for mu = 1, lambda = 0.5.
     assert!((erlang_c_wait(0.5, 1.0, 1) - 1.0).abs() < 1e-12);

@@ -17,7 +17,7 @@ use crate::demand::{Cast, Demand};
 use crate::model::Response;
 use crate::population::Population;
 use crate::report::recorder::{Recorder, Timing};
-use crate::scenario::{OpenDays, Spec};
+use crate::scenario::Spec;
 use crate::target::Target;
 use crate::time::{DayKind, SimTime};
 use rand_chacha::ChaCha8Rng;
@@ -172,7 +172,7 @@ impl<'t, T: Target> Engine<'t, T> {
     fn effective_servers(&self, now: SimTime, p: &Pool) -> u32 {
         let ch = &self.spec.channels[p.channel as usize];
         let day = self.spec.calendar.local_day(now);
-        if ch.open_days == OpenDays::WorkingDays && self.spec.calendar.kind_of_day(day) == DayKind::Holiday {
+        if self.spec.calendar.kind_of_day(day) == DayKind::Holiday {
             ((p.servers as f64 * ch.holiday_capacity).ceil() as u32).min(p.servers)
         } else {
             p.servers

@@ -370,7 +370,7 @@ fn channels(c: &mut Checker, s: &Scenario) -> Vec<ChannelSpec> {
             open_days: ch.open_days,
             hours,
             servers,
-            holiday_capacity: ch.holiday_capacity,
+            holiday_capacity: ch.holiday_capacity.unwrap_or(if ch.open_days == OpenDays::AllDays { 1.0 } else { 0.0 }),
             service_seconds: ch.service_seconds.clone(),
         });
     }
@@ -400,7 +400,9 @@ fn channel(c: &mut Checker, path: &str, ch: &Channel) {
     {
         c.push(format!("{path}.servers"), format!("must be between 1 and {MAX_SERVERS}, got {n}"));
     }
-    c.fraction(&format!("{path}.holiday_capacity"), ch.holiday_capacity);
+    if let Some(h) = ch.holiday_capacity {
+        c.fraction(&format!("{path}.holiday_capacity"), h);
+    }
     c.dist(&format!("{path}.service_seconds"), &ch.service_seconds);
 }
 

@@ -444,9 +444,9 @@ impl Spec {
         let day = self.calendar.local_day(t);
         let kind = self.calendar.kind_of_day(day);
         let day_ok = match (ch.open_days, kind) {
+            (_, crate::time::DayKind::Holiday) => ch.holiday_capacity > 0.0,
             (OpenDays::AllDays, _) => true,
             (OpenDays::WorkingDays, crate::time::DayKind::Working) => true,
-            (OpenDays::WorkingDays, crate::time::DayKind::Holiday) => ch.holiday_capacity > 0.0,
             (OpenDays::WorkingDays, crate::time::DayKind::Weekend) => false,
         };
         if !day_ok {

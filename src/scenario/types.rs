@@ -446,9 +446,10 @@ pub struct Channel {
     /// proportion to population (at least one each). Absent: no queue at the channel.
     #[serde(default)]
     pub servers: Option<u32>,
-    /// Fraction of servers working on public holidays (0 = closed on holidays).
+    /// Fraction of servers working on public holidays (0 = closed on holidays). Absent: 0 for
+    /// a working-day channel, 1 for an every-day one.
     #[serde(default)]
-    pub holiday_capacity: f64,
+    pub holiday_capacity: Option<f64>,
     /// Time the channel itself takes per request (counter service, gateway), in seconds.
     pub service_seconds: Dist,
     pub capacity_source: Source,
