@@ -397,24 +397,33 @@ impl Agent {
 
     /// Refused as suspended: give up, switch to another open channel, or come back when the
     /// channel reopens (at once if eager, else some days later).
-    /// Sent away from closed counters: come back another day (placed by the hour profile on
-    /// or after the reopening, not at its first second), try another open channel, or give up.
-    fn on_turned_away(&mut self, d: &Demand, now: SimTime, reopens_at: Option<SimTime>) -> Next {
+    /// After a refusal for a closed channel: give up (out of attempts, or by chance) or try
+    /// another open channel; `None`: wait for this one to open.
+    fn give_up_or_switch(&mut self, d: &Demand, now: SimTime) -> Option<Next> {
         let b = &d.spec.raw.behaviour;
         if self.bump_attempts(d) {
-            return self.give_up();
+            return Some(self.give_up());
         }
         let u: f64 = self.rng.random();
         if u < b.give_up_probability {
-            return self.give_up();
+            return Some(self.give_up());
         }
         if u < b.give_up_probability + b.switch_channel_probability {
             let (l, g) = (self.payer.league, self.payer.group);
             if let Some(c) = d.pick_other_open_channel(&mut self.rng, l, g, self.channel, now) {
                 self.channel = c;
                 let t = d.next_serving(c, now.plus_micros(THINK_MICROS));
-                return self.schedule(t);
+                return Some(self.schedule(t));
             }
+        }
+        None
+    }
+
+    /// Sent away from closed counters: come back another day (placed by the hour profile on
+    /// or after the reopening, not at its first second), try another open channel, or give up.
+    fn on_turned_away(&mut self, d: &Demand, now: SimTime, reopens_at: Option<SimTime>) -> Next {
+        if let Some(next) = self.give_up_or_switch(d, now) {
+            return next;
         }
         match reopens_at {
             None => self.give_up(),
@@ -430,20 +439,8 @@ impl Agent {
         if matches!(self.stage, Stage::Assess | Stage::Pay) {
             self.displaced = true;
         }
-        if self.bump_attempts(d) {
-            return self.give_up();
-        }
-        let u: f64 = self.rng.random();
-        if u < b.give_up_probability {
-            return self.give_up();
-        }
-        if u < b.give_up_probability + b.switch_channel_probability {
-            let (l, g) = (self.payer.league, self.payer.group);
-            if let Some(c) = d.pick_other_open_channel(&mut self.rng, l, g, self.channel, now) {
-                self.channel = c;
-                let t = d.next_serving(c, now.plus_micros(THINK_MICROS));
-                return self.schedule(t);
-            }
+        if let Some(next) = self.give_up_or_switch(d, now) {
+            return next;
         }
         match resume_at {
             None => self.give_up(),
