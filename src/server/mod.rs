@@ -349,6 +349,14 @@ async fn ledger(State(st): State<Arc<AppState>>) -> Reply {
     json(StatusCode::OK, &contract::LedgerWire { cells })
 }
 
+/// An admin request's body, once the caller is allowed (the refusal otherwise).
+// The error is the reply itself, made once on the way out: boxing it would add an allocation.
+#[allow(clippy::result_large_err)]
+fn admin_body<T: serde::de::DeserializeOwned>(st: &AppState, peer: SocketAddr, headers: &HeaderMap, body: &[u8]) -> Result<T, Reply> {
+    admin_allowed(st, peer, headers)?;
+    parse_body(body)
+}
+
 // The error is the reply itself, made once on the way out: boxing it would add an allocation.
 #[allow(clippy::result_large_err)]
 fn admin_allowed(st: &AppState, peer: SocketAddr, headers: &HeaderMap) -> Result<(), Reply> {
@@ -372,10 +380,7 @@ async fn admin_clock(
     headers: HeaderMap,
     body: Bytes,
 ) -> Reply {
-    if let Err(r) = admin_allowed(&st, peer, &headers) {
-        return r;
-    }
-    let b: contract::ClockBody = match parse_body(&body) {
+    let b: contract::ClockBody = match admin_body(&st, peer, &headers, &body) {
         Ok(b) => b,
         Err(r) => return r,
     };
@@ -405,10 +410,7 @@ async fn admin_rollback(
     headers: HeaderMap,
     body: Bytes,
 ) -> Reply {
-    if let Err(r) = admin_allowed(&st, peer, &headers) {
-        return r;
-    }
-    let b: contract::RollbackBody = match parse_body(&body) {
+    let b: contract::RollbackBody = match admin_body(&st, peer, &headers, &body) {
         Ok(b) => b,
         Err(r) => return r,
     };
@@ -443,10 +445,7 @@ async fn admin_stall(
     headers: HeaderMap,
     body: Bytes,
 ) -> Reply {
-    if let Err(r) = admin_allowed(&st, peer, &headers) {
-        return r;
-    }
-    let b: contract::StallBody = match parse_body(&body) {
+    let b: contract::StallBody = match admin_body(&st, peer, &headers, &body) {
         Ok(b) => b,
         Err(r) => return r,
     };
@@ -561,10 +560,7 @@ async fn export_registrations(
 /// answering: a migration resumed after a crash sends its last batch again and nothing is
 /// written twice.
 async fn import(State(st): State<Arc<AppState>>, ConnectInfo(peer): ConnectInfo<SocketAddr>, headers: HeaderMap, body: Bytes) -> Reply {
-    if let Err(r) = admin_allowed(&st, peer, &headers) {
-        return r;
-    }
-    let b: contract::ImportBody = match parse_body(&body) {
+    let b: contract::ImportBody = match admin_body(&st, peer, &headers, &body) {
         Ok(b) => b,
         Err(r) => return r,
     };

@@ -18,6 +18,11 @@ fn simulate(name: &str, faults: &[&str]) -> (Option<i32>, Value, std::path::Path
     (o.status.code(), serde_json::from_str(&text).unwrap(), dir)
 }
 
+/// The CI cutover scenario as JSON, to change before writing it elsewhere.
+fn scenario_value() -> Value {
+    serde_json::from_str(&std::fs::read_to_string(crate::util::root().join(SCENARIO)).unwrap()).unwrap()
+}
+
 fn n(v: &Value) -> u64 {
     v.as_u64().unwrap_or_else(|| panic!("not a count: {v}"))
 }
@@ -197,25 +202,20 @@ use std::time::Duration;
 /// run by the scenario's hook; `new_args`: more arguments for the new server, `scenario`:
 /// the file to run.
 fn live(name: &str, scenario: &str, new_args: &[&str]) -> (Option<i32>, Value) {
+    live_into(&temp_dir(name), scenario, new_args, &[])
+}
+
+/// [`live`] into directory `dir`, with `run_args` for the run.
+fn live_into(dir: &std::path::Path, scenario: &str, new_args: &[&str], run_args: &[&str]) -> (Option<i32>, Value) {
     let old = Server::start(0, &["--scenario", scenario, "--role", "old"]);
     let mut args = vec!["--scenario", scenario, "--role", "new"];
     args.extend(new_args);
     let new = Server::start(0, &args);
-    let dir = temp_dir(name);
-    let child = spawn_cutover(&[
-        "run",
-        scenario,
-        "--old",
-        &old.url,
-        "--new",
-        &new.url,
-        "--time-scale",
-        "150000",
-        "--out",
-        dir.to_str().unwrap(),
-        "--quiet",
-    ]);
-    let o = wait_bounded(child, Duration::from_secs(120));
+    let mut run = vec!["run", scenario, "--old", &old.url, "--new", &new.url, "--time-scale", "150000", "--quiet"];
+    let out = dir.to_str().unwrap();
+    run.extend(["--out", out]);
+    run.extend(run_args);
+    let o = wait_bounded(spawn_cutover(&run), Duration::from_secs(120));
     let text = std::fs::read_to_string(dir.join("report.json")).unwrap_or_else(|_| panic!("no report: {}{}", stdout(&o), stderr(&o)));
     (o.status.code(), serde_json::from_str(&text).unwrap())
 }
@@ -262,7 +262,7 @@ fn a_live_cutover_across_two_servers_with_the_migration_hook_checks_zero() {
 fn a_naive_new_server_and_a_migration_that_drops_a_batch_are_caught_live() {
     // The scenario's hook with the migration broken; the new server checking keys only.
     let dir = temp_dir("live_broken_scenario");
-    let mut v: Value = serde_json::from_str(&std::fs::read_to_string(crate::util::root().join(SCENARIO)).unwrap()).unwrap();
+    let mut v = scenario_value();
     let argv = v["hooks"][0]["command"].as_array_mut().unwrap();
     argv.push("--fault".into());
     argv.push("migration-drop-batch".into());
@@ -455,7 +455,7 @@ fn a_rollback_at_reopening_suspends_again_and_the_books_still_reconcile() {
     // The new system fails at reopening: six hours after it opens the runbook suspends
     // payment again (a phase of the timeline, with its hooks) until 3 May.
     let dir = temp_dir("cutover_rollback");
-    let mut v: Value = serde_json::from_str(&std::fs::read_to_string(crate::util::root().join(SCENARIO)).unwrap()).unwrap();
+    let mut v = scenario_value();
     let phases = v["timeline"]["phases"].as_array_mut().unwrap();
     phases.push(serde_json::json!({"name": "rolled_back", "start": "2021-05-01T06:00:00+08:00", "suspend_all": true, "source": "E"}));
     phases
@@ -490,7 +490,7 @@ fn a_rollback_at_reopening_suspends_again_and_the_books_still_reconcile() {
 #[test]
 fn mistakes_inside_the_cutover_section_are_named_with_their_paths() {
     let dir = temp_dir("cutover_bad_fields");
-    let mut v: Value = serde_json::from_str(&std::fs::read_to_string(crate::util::root().join(SCENARIO)).unwrap()).unwrap();
+    let mut v = scenario_value();
     v["cutover"]["old"]["stopz"] = 1.into();
     v["cutover"]["lost_answers"][0]["probabilty"] = 0.1.into();
     v["cutover"]["new"]["id_base"] = 0.into();
@@ -512,7 +512,7 @@ fn mistakes_inside_the_cutover_section_are_named_with_their_paths() {
 #[test]
 fn a_new_system_that_refunds_second_payments_keeps_nothing_of_them() {
     let dir = temp_dir("cutover_refund");
-    let mut v: Value = serde_json::from_str(&std::fs::read_to_string(crate::util::root().join(SCENARIO)).unwrap()).unwrap();
+    let mut v = scenario_value();
     v["cutover"]["new"]["duplicate_payments"] = "refund".into();
     let file = crate::util::write_scenario(&dir, "refund.json", &v);
     let o = cutover(&["simulate", file.to_str().unwrap(), "--out", dir.to_str().unwrap(), "--quiet"]);
@@ -534,35 +534,11 @@ fn deployments_reached_through_profiles_are_checked_in_bulk_from_the_profiles_bo
     // `books`. Through a profile the old system keeps its own registrations (none are
     // posted), so here the new one takes every payer.
     let dir = temp_dir("cutover_profiles");
-    let mut v: Value = serde_json::from_str(&std::fs::read_to_string(crate::util::root().join(SCENARIO)).unwrap()).unwrap();
+    let mut v = scenario_value();
     v["cutover"]["new"]["registered_payers_only"] = false.into();
     let file = crate::util::write_scenario(&dir, "cutover-profiles.json", &v);
     let scenario = file.to_str().unwrap();
-    let run = |name: &str, profile: &str| -> (Option<i32>, Value) {
-        let old = Server::start(0, &["--scenario", scenario, "--role", "old"]);
-        let new = Server::start(0, &["--scenario", scenario, "--role", "new"]);
-        let out = dir.join(name);
-        let child = spawn_cutover(&[
-            "run",
-            scenario,
-            "--old",
-            &old.url,
-            "--new",
-            &new.url,
-            "--profile",
-            profile,
-            "--new-profile",
-            profile,
-            "--time-scale",
-            "150000",
-            "--out",
-            out.to_str().unwrap(),
-            "--quiet",
-        ]);
-        let o = wait_bounded(child, Duration::from_secs(120));
-        let text = std::fs::read_to_string(out.join("report.json")).unwrap_or_else(|_| panic!("no report: {}", stderr(&o)));
-        (o.status.code(), serde_json::from_str(&text).unwrap())
-    };
+    let run = |name: &str, profile: &str| live_into(&dir.join(name), scenario, &[], &["--profile", profile, "--new-profile", profile]);
     let (code, r) = run("with-books", "profiles/contract-v1.json");
     assert_eq!(code, Some(0), "{}", r["gates"]);
     let c = &r["cutover"];
@@ -603,7 +579,7 @@ fn deployments_reached_through_profiles_are_checked_in_bulk_from_the_profiles_bo
 /// the bound of the first gate (p50 of every answer since the opening, ms).
 fn gated_rollback(dir: &std::path::Path, p50_max: f64) -> std::path::PathBuf {
     std::fs::create_dir_all(dir).unwrap();
-    let mut v: Value = serde_json::from_str(&std::fs::read_to_string(crate::util::root().join(SCENARIO)).unwrap()).unwrap();
+    let mut v = scenario_value();
     let phases = v["timeline"]["phases"].as_array_mut().unwrap();
     phases.push(serde_json::json!({"name": "rolled_back", "start": "2021-05-01T06:00:00+08:00", "suspend_all": true, "source": "E"}));
     phases
@@ -672,27 +648,9 @@ fn a_live_run_decides_the_rollback_on_every_threads_answers_and_tells_the_server
     for (name, p50_max, rolled_back) in [("fails", 0.0, true), ("passes", 1e9, false)] {
         let file = gated_rollback(&dir.join(name), p50_max);
         let scenario = file.to_str().unwrap();
-        let old = Server::start(0, &["--scenario", scenario, "--role", "old"]);
-        let new = Server::start(0, &["--scenario", scenario, "--role", "new"]);
         let out = dir.join(name).join("out");
-        let child = spawn_cutover(&[
-            "run",
-            scenario,
-            "--old",
-            &old.url,
-            "--new",
-            &new.url,
-            "--threads",
-            "2",
-            "--time-scale",
-            "150000",
-            "--out",
-            out.to_str().unwrap(),
-            "--quiet",
-        ]);
-        let o = wait_bounded(child, Duration::from_secs(120));
-        let r: Value =
-            serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap_or_else(|_| panic!("{}", stderr(&o)))).unwrap();
+        std::fs::create_dir_all(&out).unwrap();
+        let (_, r) = live_into(&out, scenario, &[], &["--threads", "2"]);
         let rb = &r["cutover"]["rollback"];
         assert_eq!(rb["rolled_back"], rolled_back, "{rb}");
         assert!(rb["decision"]["notes"].is_null(), "{rb}");
