@@ -77,7 +77,7 @@ cat > "$work/pay.lua" <<'LUA'
 counter = 0
 request = function()
   counter = counter + 1
-  local body = '{"payer_id":' .. counter .. ',"group":"flexible","league":"Hohhot","channel":"wechat","items_fen":{"pension":74040}}'
+  local body = '{"payer_id":' .. counter .. ',"group":"flexible","league":"Hohhot","channel":"wechat_mini","items_fen":{"pension":74040}}'
   return wrk.format("POST", "/v1/payments", {["Content-Type"] = "application/json", ["Idempotency-Key"] = "wrk-" .. counter}, body)
 end
 LUA

@@ -53,10 +53,10 @@ fn simulate_smoke_rejects_the_window_and_reconciles() {
     }
     // Peripheral channels refuse from 04-22; the unit client still takes payments.
     let cell = |phase: &str, ch: &str| cells.iter().find(|c| c["phase"] == phase && c["channel"] == ch && c["operation"] == "pay").cloned();
-    assert_eq!(cell("peripheral_stopped", "wechat").unwrap()["successes"], 0);
+    assert_eq!(cell("peripheral_stopped", "wechat_mini").unwrap()["successes"], 0);
     assert!(cell("peripheral_stopped", "unit_client").unwrap()["successes"].as_u64().unwrap() > 0);
     // Latency was recorded.
-    assert!(cell("new_system", "tax_hall").unwrap()["latency_ms"]["p99"].as_f64().unwrap() > 0.0);
+    assert!(cell("new_system", "hall_cash").unwrap()["latency_ms"]["p99"].as_f64().unwrap() > 0.0);
     // The withholding run in the window stopped; the next one debited two months.
     let runs = &r["batches"][0]["runs"];
     assert_eq!(runs[0]["stopped_as_suspended"], true);
@@ -123,7 +123,7 @@ fn malformed_scenarios_exit_2_naming_every_field() {
 
     let mut v = smoke_value();
     v["behaviour"]["give_up_probability"] = serde_json::json!(1.5);
-    v["timeline"]["phases"][1]["closed_channels"] = serde_json::json!(["wechatt"]);
+    v["timeline"]["phases"][1]["closed_channels"] = serde_json::json!(["wechat_minii"]);
     v["population"]["groups"]["unit"]["base_floor_fen"] = serde_json::json!(-3);
     v["backend"]["service_ms"] = serde_json::json!({"kind": "log_normal", "median": 20.0, "p90": 5.0});
     let p = write_scenario(&dir, "meaning.json", &v);
@@ -131,7 +131,7 @@ fn malformed_scenarios_exit_2_naming_every_field() {
     assert_eq!(o.status.code(), Some(2));
     let e = stderr(&o);
     assert!(e.contains("behaviour.give_up_probability: must be a fraction"), "{e}");
-    assert!(e.contains("timeline.phases[1].closed_channels[0]: unknown channel \"wechatt\" (did you mean `wechat`?)"), "{e}");
+    assert!(e.contains("timeline.phases[1].closed_channels[0]: unknown channel \"wechat_minii\" (did you mean `wechat_mini`?)"), "{e}");
     assert!(e.contains("population.groups.unit.base_floor_fen"), "{e}");
     assert!(e.contains("backend.service_ms: invalid distribution"), "{e}");
 
@@ -139,14 +139,14 @@ fn malformed_scenarios_exit_2_naming_every_field() {
     // field, never a gate that silently matches nothing.
     let mut v = smoke_value();
     v["gates"] =
-        serde_json::json!([{"metric": "latency_ms_p99", "operation": "payy", "channel": "tax_hal", "phase": "suspendd", "max": 1.0}]);
+        serde_json::json!([{"metric": "latency_ms_p99", "operation": "payy", "channel": "hall_cas", "phase": "suspendd", "max": 1.0}]);
     v["hooks"] = serde_json::json!([{"phase": "new_sytem", "http": {"method": "PATCH", "url": "http://127.0.0.1:1/x"}}]);
     let p = write_scenario(&dir, "names.json", &v);
     let o = cutover(&["validate", p.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2));
     let e = stderr(&o);
     assert!(e.contains("gates[0].operation: unknown operation \"payy\" (did you mean `pay`?)"), "{e}");
-    assert!(e.contains("gates[0].channel: unknown channel \"tax_hal\" (did you mean `tax_hall`?)"), "{e}");
+    assert!(e.contains("gates[0].channel: unknown channel \"hall_cas\" (did you mean `hall_cash`?)"), "{e}");
     assert!(e.contains("gates[0].phase: unknown phase \"suspendd\" (did you mean `suspended`?)"), "{e}");
     assert!(e.contains("hooks[0].phase: unknown phase \"new_sytem\" (did you mean `new_system`?)"), "{e}");
     assert!(e.contains("hooks[0].http.method: must be GET, POST, PUT or DELETE"), "{e}");
@@ -182,7 +182,7 @@ fn malformed_scenarios_exit_2_naming_every_field() {
 fn a_failed_gate_exits_1_and_prints_the_seed() {
     let dir = temp_dir("gate");
     let mut v = smoke_value();
-    v["gates"] = serde_json::json!([{"metric": "latency_ms_p99", "operation": "pay", "channel": "tax_hall", "max": 1.0}]);
+    v["gates"] = serde_json::json!([{"metric": "latency_ms_p99", "operation": "pay", "channel": "hall_cash", "max": 1.0}]);
     let p = write_scenario(&dir, "tight.json", &v);
     let o = cutover(&["simulate", p.to_str().unwrap(), "--out", dir.to_str().unwrap(), "--quiet"]);
     assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));

@@ -156,14 +156,23 @@ impl Agent {
                 }
             }
         }
-        match resume {
-            Some(r) => {
-                let delay = b.deferral_delay_days.sample(&mut self.rng);
-                let t = d.at_or_after(&mut self.rng, c, r, delay);
-                self.schedule(t)
-            }
-            None => self.give_up(),
-        }
+        let r = match resume {
+            Some(r) => r,
+            // The channel closes for good: the notice sends the payer to another of the mix.
+            None => match d.pick_channel_that_reopens(&mut self.rng, l, g, c, intended) {
+                Some((other, at)) => {
+                    self.channel = other;
+                    if at == intended {
+                        return self.schedule(d.next_serving(other, intended));
+                    }
+                    at
+                }
+                None => return self.give_up(),
+            },
+        };
+        let delay = b.deferral_delay_days.sample(&mut self.rng);
+        let t = d.at_or_after(&mut self.rng, self.channel, r, delay);
+        self.schedule(t)
     }
 
     fn schedule(&self, t: Option<SimTime>) -> Next {
@@ -442,6 +451,20 @@ impl Agent {
         if let Some(next) = self.give_up_or_switch(d, now) {
             return next;
         }
+        let resume_at = match resume_at {
+            Some(r) => Some(r),
+            // The channel closed for good: another of the mix, now if one is open.
+            None => match d.pick_channel_that_reopens(&mut self.rng, self.payer.league, self.payer.group, self.channel, now) {
+                Some((other, at)) => {
+                    self.channel = other;
+                    if at == now {
+                        return self.schedule(d.next_serving(other, now.plus_micros(THINK_MICROS)));
+                    }
+                    Some(at)
+                }
+                None => None,
+            },
+        };
         match resume_at {
             None => self.give_up(),
             Some(r) => {

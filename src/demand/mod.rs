@@ -102,6 +102,34 @@ impl Demand {
         (cdf.total() > 0.0).then(|| cdf.pick(rng) as ChannelIdx)
     }
 
+    /// Another channel of the group's mix that takes this payer's payment at `t` or opens
+    /// later, with the instant it does: for a payer whose channel closed for good (the old
+    /// system's self-service terminals after the peripheral stop).
+    pub(crate) fn pick_channel_that_reopens<R: Rng + ?Sized>(
+        &self,
+        rng: &mut R,
+        league: u8,
+        group: GroupKind,
+        current: ChannelIdx,
+        t: SimTime,
+    ) -> Option<(ChannelIdx, SimTime)> {
+        let opens: Vec<Option<SimTime>> = (0..self.spec.channels.len())
+            .map(|i| match self.rules.closure(i as ChannelIdx, group, league, t) {
+                _ if i as ChannelIdx == current => None,
+                None => Some(t),
+                Some(r) => r,
+            })
+            .collect();
+        let cdf = Cdf::new(
+            self.spec.channels.iter().zip(&opens).map(|(c, o)| if o.is_some() { c.share[league as usize][group.index()] } else { 0.0 }),
+        );
+        if cdf.total() <= 0.0 {
+            return None;
+        }
+        let c = cdf.pick(rng);
+        opens[c].map(|at| (c as ChannelIdx, at))
+    }
+
     /// An online channel of the group's mix, for look-ups after a payment made offline.
     pub(crate) fn pick_online_channel<R: Rng + ?Sized>(&self, rng: &mut R, league: u8, group: GroupKind) -> Option<ChannelIdx> {
         let cdf = Cdf::new(

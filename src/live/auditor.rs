@@ -173,7 +173,7 @@ mod tests {
                 kind: format!("kind_{}", i % 2),
                 at: at.to_string(),
                 operation: "pay",
-                channel: "wechat".into(),
+                channel: "wechat_mini".into(),
                 payer_id: i as u32,
                 expected: "suspended",
                 got: "accepted",

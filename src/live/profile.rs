@@ -371,7 +371,7 @@ mod tests {
         Request::Pay {
             key: IdemKey(0xab),
             payer: PayerRef { id: 7, group: GroupKind::Flexible, league: 1 },
-            channel: spec.channel_index("wechat").unwrap(),
+            channel: spec.channel_index("wechat_mini").unwrap(),
             items,
             // A payment names its period (both paths write it the same way).
             period: crate::model::Period { first: crate::model::Period::month(2021, 4), months: 1 },
@@ -407,7 +407,7 @@ mod tests {
         assert_eq!(body["payer"]["number"], 7);
         assert_eq!(body["amountFen"], 74_040);
         assert_eq!(body["lines"]["pension"], 74_040);
-        assert_eq!(body["note"], "cutover rehearsal via wechat");
+        assert_eq!(body["note"], "cutover rehearsal via wechat_mini");
         let ok = br#"{"result":{"paymentNo":"991","duplicate":false}}"#;
         // The deployment's id is text, and stays text: opaque, never parsed.
         assert_eq!(p.read_answer(&pay(&s), 200, None, ok, 1.0), Response::Accepted { payment: TargetId::text("991"), replayed: false });

@@ -161,7 +161,7 @@ mod tests {
         Books { payments: e.clone(), registrations: None }.check().unwrap();
         assert_eq!(e.page_path("a b", 50), "/api/v2/payments?cursor=a%20b&size=50");
         let body = serde_json::json!({"result": {"cursor": "c2", "items": [
-            {"id": "pay-17", "requestId": "k1", "payer": {"id": 5, "group": "flexible", "league": "Hohhot"}, "channel": "wechat",
+            {"id": "pay-17", "requestId": "k1", "payer": {"id": 5, "group": "flexible", "league": "Hohhot"}, "channel": "wechat_mini",
              "itemsFen": {"pension": 100}, "at": "2021-04-20T10:00:00+08:00", "visibleAt": "2021-04-22T10:00:00+08:00",
              "origin": null}
         ]}});

@@ -42,11 +42,11 @@ fn pay(spec: &Spec, id: u32, key: u128, amount: i64, channel: &str) -> Request {
 fn suspension_refuses_and_names_the_reopening() {
     let s = spec();
     let mut m = model(&s);
-    let r = m.handle(at("2021-04-27T10:00:00+08:00"), &pay(&s, 1, 1, 100, "wechat"));
+    let r = m.handle(at("2021-04-27T10:00:00+08:00"), &pay(&s, 1, 1, 100, "wechat_mini"));
     assert_eq!(r, Response::Suspended { resume_at: Some(at("2021-05-01T00:00:00+08:00")) });
     assert!(m.ledger().is_empty());
     // The same key succeeds once the new system is live: refusals are not stored.
-    let r = m.handle(at("2021-05-01T00:00:01+08:00"), &pay(&s, 1, 1, 100, "wechat"));
+    let r = m.handle(at("2021-05-01T00:00:01+08:00"), &pay(&s, 1, 1, 100, "wechat_mini"));
     assert_eq!(r, Response::Accepted { payment: TargetId::Num(1), replayed: false });
 }
 
@@ -55,8 +55,8 @@ fn peripheral_channels_close_first() {
     let s = spec();
     let mut m = model(&s);
     let t = at("2021-04-22T12:00:00+08:00");
-    assert_eq!(m.handle(t, &pay(&s, 1, 1, 100, "wechat")), Response::Suspended { resume_at: Some(at("2021-05-01T00:00:00+08:00")) });
-    assert!(matches!(m.handle(t, &pay(&s, 2, 2, 100, "tax_hall")), Response::Accepted { .. }));
+    assert_eq!(m.handle(t, &pay(&s, 1, 1, 100, "wechat_mini")), Response::Suspended { resume_at: Some(at("2021-05-01T00:00:00+08:00")) });
+    assert!(matches!(m.handle(t, &pay(&s, 2, 2, 100, "hall_cash")), Response::Accepted { .. }));
 }
 
 #[test]
@@ -67,7 +67,7 @@ fn idempotency_replays_and_detects_conflicts() {
     assert_eq!(m.handle(t, &pay(&s, 7, 99, 500, "alipay")), Response::Accepted { payment: TargetId::Num(1), replayed: false });
     assert_eq!(m.handle(t, &pay(&s, 7, 99, 500, "alipay")), Response::Accepted { payment: TargetId::Num(1), replayed: true });
     // Same key and body through another channel is still the same payment.
-    assert_eq!(m.handle(t, &pay(&s, 7, 99, 500, "wechat")), Response::Accepted { payment: TargetId::Num(1), replayed: true });
+    assert_eq!(m.handle(t, &pay(&s, 7, 99, 500, "wechat_mini")), Response::Accepted { payment: TargetId::Num(1), replayed: true });
     assert_eq!(m.handle(t, &pay(&s, 7, 99, 501, "alipay")), Response::Conflict);
     let ledger = m.ledger();
     assert_eq!(ledger.len(), 1);
@@ -79,7 +79,7 @@ fn special_payments_need_a_matching_assessment() {
     let s = spec();
     let mut m = model(&s);
     let t = at("2021-05-06T10:00:00+08:00");
-    let c = s.channel_index("tax_hall").unwrap();
+    let c = s.channel_index("hall_cash").unwrap();
     let special = |assessment, amount| Request::Pay {
         key: IdemKey(5),
         payer: payer(3),
@@ -122,11 +122,11 @@ fn special_payments_need_a_matching_assessment() {
 fn records_show_two_working_days_later() {
     let s = spec();
     let mut m = model(&s);
-    let c = s.channel_index("wechat").unwrap();
+    let c = s.channel_index("wechat_mini").unwrap();
     let lookup = Request::Lookup { payer: payer(9), channel: c };
     assert_eq!(m.handle(at("2021-05-06T09:00:00+08:00"), &lookup), Response::NoRecord);
     // Paid Thu 6 May; Fri 7 is the first working day after, Sat 8 (a make-up day) the second.
-    assert!(matches!(m.handle(at("2021-05-06T10:00:00+08:00"), &pay(&s, 9, 1, 100, "wechat")), Response::Accepted { .. }));
+    assert!(matches!(m.handle(at("2021-05-06T10:00:00+08:00"), &pay(&s, 9, 1, 100, "wechat_mini")), Response::Accepted { .. }));
     // Before it shows, the system says "no record" and never when it will show.
     assert_eq!(m.handle(at("2021-05-07T23:00:00+08:00"), &lookup), Response::NoRecord);
     let cert = |payment: u64| Request::Certificate { payer: payer(9), channel: c, payment: TargetId::Num(payment) };
@@ -135,7 +135,7 @@ fn records_show_two_working_days_later() {
     // A system told to announce the instant (a cutover system's `lookup_before_visible:
     // visible_at`) does.
     let mut announcing = Model::with_policy(Arc::new(Rules::from_spec(&s)), Policy::default());
-    assert!(matches!(announcing.handle(at("2021-05-06T10:00:00+08:00"), &pay(&s, 9, 1, 100, "wechat")), Response::Accepted { .. }));
+    assert!(matches!(announcing.handle(at("2021-05-06T10:00:00+08:00"), &pay(&s, 9, 1, 100, "wechat_mini")), Response::Accepted { .. }));
     assert_eq!(
         announcing.handle(at("2021-05-07T23:00:00+08:00"), &lookup),
         Response::NotYetVisible { visible_at: at("2021-05-08T00:00:00+08:00") }
@@ -153,7 +153,7 @@ fn staged_reopening_keeps_named_groups_closed() {
     }]);
     let s = scenario::parse("staged.json", &raw.to_string()).unwrap();
     let mut m = model(&s);
-    let c = s.channel_index("wechat").unwrap();
+    let c = s.channel_index("wechat_mini").unwrap();
     let req = |league| Request::Pay {
         key: IdemKey(league as u128),
         payer: PayerRef { id: 1, group: GroupKind::ResidentMedical, league },
@@ -254,7 +254,7 @@ fn another_systems_ids_are_found_through_the_payers_payments() {
     let now = at("2021-05-10T10:00:00+08:00");
     let ids: Vec<TargetId> = [(7, 1), (7, 2), (8, 3)]
         .iter()
-        .map(|&(p, k)| match m.handle(now, &pay(&spec, p, k, 1000 + k as i64, "wechat")) {
+        .map(|&(p, k)| match m.handle(now, &pay(&spec, p, k, 1000 + k as i64, "wechat_mini")) {
             Response::Accepted { payment, .. } => payment,
             other => panic!("{other:?}"),
         })
@@ -275,9 +275,9 @@ fn another_systems_ids_are_found_through_the_payers_payments() {
     assert_eq!(m.by_external_id(9, &theirs[0]), None);
     // A replay of a key answers with the stored payment; a changed body is a conflict.
     assert!(
-        matches!(m.handle(now, &pay(&spec, 7, 1, 1001, "wechat")), Response::Accepted { replayed: true, payment } if payment == ids[0])
+        matches!(m.handle(now, &pay(&spec, 7, 1, 1001, "wechat_mini")), Response::Accepted { replayed: true, payment } if payment == ids[0])
     );
-    assert_eq!(m.handle(now, &pay(&spec, 7, 1, 5, "wechat")), Response::Conflict);
+    assert_eq!(m.handle(now, &pay(&spec, 7, 1, 5, "wechat_mini")), Response::Conflict);
 }
 
 /// The smoke scenario with every channel suspended for the whole timeline.
@@ -374,7 +374,7 @@ fn the_new_system_refuses_a_fee_paid_twice_under_another_key_or_channel() {
     let s = cutover_spec();
     let mut sys = cutover_systems(&s, Faults::default());
     let may = at("2021-05-06T10:00:00+08:00");
-    let first = sys.handle(may, crate::scenario::NEW, &pay_for(&s, 1, 1, 100, "wechat", month(5)));
+    let first = sys.handle(may, crate::scenario::NEW, &pay_for(&s, 1, 1, 100, "wechat_mini", month(5)));
     assert!(matches!(first, Response::Accepted { replayed: false, .. }), "{first:?}");
     // Another key, another channel, the same payer, insurance and month.
     assert_eq!(
@@ -383,17 +383,20 @@ fn the_new_system_refuses_a_fee_paid_twice_under_another_key_or_channel() {
     );
     // A period that overlaps (a year holding May) is the same fee too; another month is not.
     let year = Period { first: Period::month(2021, 1), months: 12 };
-    assert_eq!(sys.handle(may, crate::scenario::NEW, &pay_for(&s, 1, 3, 100, "wechat", year)), Response::AlreadyPaid { refunded: false });
-    assert!(matches!(sys.handle(may, crate::scenario::NEW, &pay_for(&s, 1, 4, 100, "wechat", month(6))), Response::Accepted { .. }));
+    assert_eq!(
+        sys.handle(may, crate::scenario::NEW, &pay_for(&s, 1, 3, 100, "wechat_mini", year)),
+        Response::AlreadyPaid { refunded: false }
+    );
+    assert!(matches!(sys.handle(may, crate::scenario::NEW, &pay_for(&s, 1, 4, 100, "wechat_mini", month(6))), Response::Accepted { .. }));
     // The same key replays, it does not count as a second payment.
     assert!(matches!(
-        sys.handle(may, crate::scenario::NEW, &pay_for(&s, 1, 1, 100, "wechat", month(5))),
+        sys.handle(may, crate::scenario::NEW, &pay_for(&s, 1, 1, 100, "wechat_mini", month(5))),
         Response::Accepted { replayed: true, .. }
     ));
     // Keys only: the second payment is taken.
     let naive = Faults { naive_dedup: true, ..Faults::default() };
     let mut sys = cutover_systems(&s, naive);
-    sys.handle(may, crate::scenario::NEW, &pay_for(&s, 1, 1, 100, "wechat", month(5)));
+    sys.handle(may, crate::scenario::NEW, &pay_for(&s, 1, 1, 100, "wechat_mini", month(5)));
     assert!(matches!(
         sys.handle(may, crate::scenario::NEW, &pay_for(&s, 1, 2, 100, "alipay", month(5))),
         Response::Accepted { replayed: false, .. }
@@ -407,18 +410,18 @@ fn each_system_keeps_to_its_window_and_its_id_space() {
     let (old, new) = (crate::scenario::OLD, crate::scenario::NEW);
     let opens = at("2021-05-01T00:00:00+08:00");
     let april = at("2021-04-20T10:00:00+08:00");
-    let a = sys.handle(april, old, &pay_for(&s, 1, 1, 100, "tax_hall", month(4)));
+    let a = sys.handle(april, old, &pay_for(&s, 1, 1, 100, "hall_cash", month(4)));
     assert_eq!(a, Response::Accepted { payment: TargetId::Num(1), replayed: false });
     // The new system is not open in April; the old one, once stopped, names the new one's opening.
-    assert_eq!(sys.handle(april, new, &pay_for(&s, 2, 2, 100, "tax_hall", month(4))), Response::Suspended { resume_at: Some(opens) });
+    assert_eq!(sys.handle(april, new, &pay_for(&s, 2, 2, 100, "hall_cash", month(4))), Response::Suspended { resume_at: Some(opens) });
     let after_stop = at("2021-04-24T00:00:00+08:00");
-    assert_eq!(sys.handle(after_stop, old, &pay_for(&s, 3, 3, 100, "tax_hall", month(4))), Response::Suspended { resume_at: Some(opens) });
-    let b = sys.handle(at("2021-05-06T10:00:00+08:00"), new, &pay_for(&s, 4, 4, 100, "tax_hall", month(5)));
+    assert_eq!(sys.handle(after_stop, old, &pay_for(&s, 3, 3, 100, "hall_cash", month(4))), Response::Suspended { resume_at: Some(opens) });
+    let b = sys.handle(at("2021-05-06T10:00:00+08:00"), new, &pay_for(&s, 4, 4, 100, "hall_cash", month(5)));
     assert_eq!(b, Response::Accepted { payment: TargetId::Num(900_000_000_000 + 2), replayed: false }, "after the migrated payment");
     // Faulty: the old system acknowledges after its stop.
     let f = Faults { accept_after_stop: true, ..Faults::default() };
     let mut sys = cutover_systems(&s, f);
-    assert!(matches!(sys.handle(after_stop, old, &pay_for(&s, 3, 3, 100, "tax_hall", month(4))), Response::Accepted { .. }));
+    assert!(matches!(sys.handle(after_stop, old, &pay_for(&s, 3, 3, 100, "hall_cash", month(4))), Response::Accepted { .. }));
 }
 
 #[test]
@@ -427,9 +430,9 @@ fn migrated_payments_and_assessments_are_found_under_the_old_ids() {
     let mut sys = cutover_systems(&s, Faults::default());
     let (old, new) = (crate::scenario::OLD, crate::scenario::NEW);
     let april = at("2021-04-20T10:00:00+08:00");
-    let ch = s.channel_index("tax_hall").unwrap();
+    let ch = s.channel_index("hall_cash").unwrap();
     let p = payer(9);
-    let Response::Accepted { payment, .. } = sys.handle(april, old, &pay_for(&s, 9, 1, 100, "tax_hall", month(4))) else { panic!() };
+    let Response::Accepted { payment, .. } = sys.handle(april, old, &pay_for(&s, 9, 1, 100, "hall_cash", month(4))) else { panic!() };
     let assess = Request::Assess { payer: p, channel: ch, kind: SpecialKind::IndividualMonths, items: items(500) };
     let Response::Assessed { assessment } = sys.handle(april, old, &assess) else { panic!() };
     let may = at("2021-05-10T10:00:00+08:00");
@@ -451,7 +454,7 @@ fn migrated_payments_and_assessments_are_found_under_the_old_ids() {
     };
     assert!(matches!(sys.handle(may, new, &special), Response::Accepted { replayed: false, .. }));
     // The April fee is paid already: a second payment for it is refused in May.
-    assert_eq!(sys.handle(may, new, &pay_for(&s, 9, 5, 100, "wechat", month(4))), Response::AlreadyPaid { refunded: false });
+    assert_eq!(sys.handle(may, new, &pay_for(&s, 9, 5, 100, "wechat_mini", month(4))), Response::AlreadyPaid { refunded: false });
     let [o, n] = sys.books().payments;
     assert_eq!(o.len(), 1);
     assert_eq!(n.iter().filter(|r| r.origin == payment.num()).count(), 1);
@@ -462,9 +465,9 @@ fn look_ups_before_the_record_shows_say_no_record_without_the_instant() {
     let s = cutover_spec();
     let mut sys = cutover_systems(&s, Faults::default());
     let new = crate::scenario::NEW;
-    let ch = s.channel_index("wechat").unwrap();
+    let ch = s.channel_index("wechat_mini").unwrap();
     let may = at("2021-05-06T10:00:00+08:00");
-    sys.handle(may, new, &pay_for(&s, 5, 1, 100, "wechat", month(5)));
+    sys.handle(may, new, &pay_for(&s, 5, 1, 100, "wechat_mini", month(5)));
     assert_eq!(sys.handle(may.plus_micros(60_000_000), new, &Request::Lookup { payer: payer(5), channel: ch }), Response::NoRecord);
     let later = at("2021-05-20T10:00:00+08:00");
     assert!(matches!(sys.handle(later, new, &Request::Lookup { payer: payer(5), channel: ch }), Response::Records { payments: 1, .. }));
@@ -477,8 +480,8 @@ fn the_new_system_takes_only_the_payers_the_migration_registered() {
     let may = at("2021-05-06T10:00:00+08:00");
     let mut sys = cutover_systems(&s, Faults::default());
     // Payer 21 was never registered in the old system: the new one does not know it.
-    assert_eq!(sys.handle(may, new, &pay_for(&s, 21, 1, 100, "wechat", month(5))), Response::NotRegistered);
-    assert!(matches!(sys.handle(may, new, &pay_for(&s, 20, 2, 100, "wechat", month(5))), Response::Accepted { .. }));
+    assert_eq!(sys.handle(may, new, &pay_for(&s, 21, 1, 100, "wechat_mini", month(5))), Response::NotRegistered);
+    assert!(matches!(sys.handle(may, new, &pay_for(&s, 20, 2, 100, "wechat_mini", month(5))), Response::Accepted { .. }));
     assert_eq!(sys.migration().map(|m| (m.registrations_read, m.registrations_written)), Some((20, 20)));
     let regs = sys.books().registrations.expect("in process, both systems' registrations are read");
     assert_eq!((regs[0].len(), regs[1].len()), (20, 20));
@@ -501,9 +504,12 @@ fn a_key_is_forgotten_after_its_lifetime() {
     let policy = Policy { key_ttl_micros: Some(3_600_000_000), ..Policy::default() };
     let mut m = Model::with_policy(Arc::new(Rules::from_spec(&s)), policy);
     let t = at("2021-05-06T10:00:00+08:00");
-    assert!(matches!(m.handle(t, &pay(&s, 1, 1, 100, "wechat")), Response::Accepted { replayed: false, .. }));
-    assert!(matches!(m.handle(t.plus_micros(1_000_000), &pay(&s, 1, 1, 100, "wechat")), Response::Accepted { replayed: true, .. }));
+    assert!(matches!(m.handle(t, &pay(&s, 1, 1, 100, "wechat_mini")), Response::Accepted { replayed: false, .. }));
+    assert!(matches!(m.handle(t.plus_micros(1_000_000), &pay(&s, 1, 1, 100, "wechat_mini")), Response::Accepted { replayed: true, .. }));
     // Two hours later the same key is a new payment: the system charges twice.
-    assert!(matches!(m.handle(t.plus_micros(7_200_000_000), &pay(&s, 1, 1, 100, "wechat")), Response::Accepted { replayed: false, .. }));
+    assert!(matches!(
+        m.handle(t.plus_micros(7_200_000_000), &pay(&s, 1, 1, 100, "wechat_mini")),
+        Response::Accepted { replayed: false, .. }
+    ));
     assert_eq!(m.payments_accepted(), 2);
 }

@@ -229,7 +229,8 @@ pub struct RollbackReport {
     /// rollback must keep.
     pub accepted_before: u64,
     pub accepted_before_fen: i64,
-    /// Requests refused as suspended during the rollback's phase.
+    /// Requests refused as suspended during the rollback's phase, on the channels it closes
+    /// (not those closed before it).
     pub refused_during: u64,
     /// Payments taken during the rollback's phase (must be 0).
     pub accepted_during: u64,
@@ -443,8 +444,12 @@ fn rollback(spec: &Spec, rec: &Recorder, rb: &crate::scenario::RollbackSpec, new
             r.accepted_during += 1;
         }
     }
-    for (ph, _, _, cell) in rec.cells() {
-        if ph == phase {
+    // Refusals on channels the rollback closes: a channel closed already before it (closed
+    // for good, say) is not the rollback's doing.
+    let before = phase.checked_sub(1).map(|i| &spec.phases[i].closed);
+    for (ph, ch, _, cell) in rec.cells() {
+        let closed_before = before.is_some_and(|b| b.get(ch as usize).copied().unwrap_or(false));
+        if ph == phase && !closed_before {
             r.refused_during += cell.counters.rejected_suspended;
         }
     }

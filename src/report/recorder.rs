@@ -721,8 +721,8 @@ mod tests {
         let stops = &spec.cutover.as_ref().unwrap().stops;
         assert_eq!(stops.len(), 2, "the peripheral stop and the old system's");
         let (peripheral, old_stops) = (stops[0].at, stops[1].at);
-        let wechat = spec.channel_index("wechat").unwrap();
-        let hall = spec.channel_index("tax_hall").unwrap();
+        let wechat = spec.channel_index("wechat_mini").unwrap();
+        let hall = spec.channel_index("hall_cash").unwrap();
         let req = |channel| Request::Lookup { payer: PayerRef { id: 1, group: GroupKind::Flexible, league: 0 }, channel };
         let s = |t: SimTime, secs: i64| t.plus_micros(secs * 1_000_000);
         let suspended = Response::Suspended { resume_at: None };

@@ -432,6 +432,10 @@ pub struct Channel {
     /// Identifier used in phases, reports and gates (snake_case).
     pub id: String,
     pub name: String,
+    /// The phrase of the notice this channel stands for, as the notice writes it
+    /// (e.g. "微信城市服务"); absent for channels the notice does not name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notice: Option<String>,
     pub kind: ChannelKind,
     /// Share of each group's self-paid attempts (group -> fraction); groups absent may
     /// not use the channel. Batch channels have no shares.

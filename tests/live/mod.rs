@@ -8,7 +8,7 @@ fn report(dir: &std::path::Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap()
 }
 
-const PAYMENT: &str = r#"{"payer_id":7,"group":"flexible","league":"Hohhot","channel":"wechat","items_fen":{"pension":74040}}"#;
+const PAYMENT: &str = r#"{"payer_id":7,"group":"flexible","league":"Hohhot","channel":"wechat_mini","items_fen":{"pension":74040}}"#;
 
 #[test]
 fn serve_speaks_the_contract() {

@@ -133,7 +133,7 @@ fn a_dropped_batch_is_caught_as_missing_payments_lost_at_the_boundary() {
     let listed = g["differences"]["listed"].as_array().unwrap();
     assert!(listed.iter().all(|d| d["problem"] == "missing" && d["new"].is_null() && d["payer_id"].is_u64()));
     assert!(n(&g["refused_not_registered"]) > 0);
-    assert!(n(&g["refused_by_channel"]["wechat"]) > 0, "{}", g["refused_by_channel"]);
+    assert!(n(&g["refused_by_channel"]["wechat_mini"]) > 0, "{}", g["refused_by_channel"]);
 }
 
 #[test]
@@ -297,7 +297,7 @@ fn an_interrupted_migration_resumes_with_nothing_lost_and_nothing_twice() {
     assert!(text.contains(r#""registrations_written":7"#), "{text}");
     for i in 0..7 {
         let body = format!(
-            r#"{{"payer_id":{},"group":"flexible","league":"Hohhot","channel":"tax_hall","items_fen":{{"pension":{}}},"period":"2021-04","period_months":1}}"#,
+            r#"{{"payer_id":{},"group":"flexible","league":"Hohhot","channel":"hall_cash","items_fen":{{"pension":{}}},"period":"2021-04","period_months":1}}"#,
             100 + i,
             1000 + i
         );
@@ -423,7 +423,7 @@ fn an_interrupted_migration_resumes_with_nothing_lost_and_nothing_twice() {
     // The new system knows the April fee is paid: a second payment for it, another key, is refused.
     let clock = r#"{"virtual_now":"2021-05-06T10:00:00+08:00","time_scale":1}"#;
     assert_eq!(http(new.port, "POST", "/v1/admin/clock", &[], clock).0, 200);
-    let again = r#"{"payer_id":100,"group":"flexible","league":"Hohhot","channel":"wechat","items_fen":{"pension":1000},"period":"2021-04","period_months":1}"#;
+    let again = r#"{"payer_id":100,"group":"flexible","league":"Hohhot","channel":"wechat_mini","items_fen":{"pension":1000},"period":"2021-04","period_months":1}"#;
     let (status, _, body) = http(new.port, "POST", "/v1/payments", &[("Idempotency-Key", "another")], again);
     assert_eq!(status, 422, "{body}");
     assert!(body.contains("already_paid"), "{body}");
@@ -459,7 +459,7 @@ fn a_rollback_at_reopening_suspends_again_and_the_books_still_reconcile() {
     let phases = v["timeline"]["phases"].as_array_mut().unwrap();
     phases.push(serde_json::json!({"name": "rolled_back", "start": "2021-05-01T06:00:00+08:00", "suspend_all": true, "source": "E"}));
     phases
-        .push(serde_json::json!({"name": "new_system_again", "start": "2021-05-03T00:00:00+08:00", "closed_channels": [], "source": "E"}));
+        .push(serde_json::json!({"name": "new_system_again", "start": "2021-05-03T00:00:00+08:00", "closed_channels": ["self_service"], "source": "E"}));
     v["cutover"]["rollback"] = serde_json::json!({"phase": "rolled_back", "reason": "pay p99 above 2 s on wechat in the first hours"});
     let file = crate::util::write_scenario(&dir, "rollback.json", &v);
     let o = cutover(&["simulate", file.to_str().unwrap(), "--out", dir.to_str().unwrap(), "--quiet"]);
@@ -583,7 +583,7 @@ fn gated_rollback(dir: &std::path::Path, p50_max: f64) -> std::path::PathBuf {
     let phases = v["timeline"]["phases"].as_array_mut().unwrap();
     phases.push(serde_json::json!({"name": "rolled_back", "start": "2021-05-01T06:00:00+08:00", "suspend_all": true, "source": "E"}));
     phases
-        .push(serde_json::json!({"name": "new_system_again", "start": "2021-05-03T00:00:00+08:00", "closed_channels": [], "source": "E"}));
+        .push(serde_json::json!({"name": "new_system_again", "start": "2021-05-03T00:00:00+08:00", "closed_channels": ["self_service"], "source": "E"}));
     v["cutover"]["rollback"] = serde_json::json!({
         "phase": "rolled_back",
         "reason": "the new system answers too slowly",
