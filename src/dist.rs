@@ -30,6 +30,32 @@ impl Dist {
             }
         }
     }
+    /// The chance a draw is at most `x`.
+    pub fn cdf(&self, x: f64) -> f64 {
+        match *self {
+            Dist::Fixed { value } => (x >= value) as u8 as f64,
+            Dist::Uniform { min, max } if max > min => ((x - min) / (max - min)).clamp(0.0, 1.0),
+            Dist::Uniform { min, .. } => (x >= min) as u8 as f64,
+            Dist::Exponential { mean } => {
+                if x <= 0.0 {
+                    0.0
+                } else {
+                    1.0 - (-x / mean).exp()
+                }
+            }
+            Dist::LogNormal { median, p90 } => {
+                let sigma = (p90 / median).ln() / Z90;
+                if x <= 0.0 {
+                    0.0
+                } else if sigma <= 0.0 {
+                    (x >= median) as u8 as f64
+                } else {
+                    0.5 * libm::erfc(-((x / median).ln() / sigma) / std::f64::consts::SQRT_2)
+                }
+            }
+        }
+    }
+
     /// The distribution's mean.
     pub fn mean(&self) -> f64 {
         match *self {

@@ -170,7 +170,8 @@ pub fn describe(spec: &Spec, file: &str) -> String {
             if shares.is_empty() { "-".to_string() } else { shares.join(", ") }
         );
     }
-    let _ = writeln!(o, "\nexpected first attempts per day (before refusals, retries and deferrals; batch debits on run days):");
+    let dues = if spec.dues.is_some() { "by the day weights alone, before due dates pull attempts toward them, " } else { "" };
+    let _ = writeln!(o, "\nexpected first attempts per day ({dues}before refusals, retries and deferrals; batch debits on run days):");
     for (day, n) in expected_attempts_per_day(spec) {
         let date = spec.calendar.date_of_day(day);
         let kind = match spec.calendar.kind_of_day(day) {

@@ -322,6 +322,7 @@ fn counters_close_their_queue_at_closing_time() {
     v["behaviour"]["offline_hour_weights"] = serde_json::json!(vec![1.0; 24]);
     v["gates"] = serde_json::json!([]);
     let spec = Arc::new(cutover::scenario::parse("closing.json", &v.to_string()).unwrap());
+    let days = ((spec.end.0 - spec.start.0) / 86_400_000_000) as f64;
     let out = cutover::simulate(spec, 7, "closing.json", cutover::model::Faults::default(), None);
     let cell = out.report.cells.iter().find(|c| c.channel == "counter" && c.operation == "pay").unwrap();
     assert!(cell.turned_away > 100, "{} sent away at closing", cell.turned_away);
@@ -331,7 +332,6 @@ fn counters_close_their_queue_at_closing_time() {
     assert!(cell.latency_ms.max <= morning_ms, "waited {} ms, longer than the morning", cell.latency_ms.max);
     // Every attempt was served or sent away (one morning's 210 places a day at most).
     assert_eq!(cell.attempts, cell.successes + cell.turned_away, "{cell:?}");
-    let days = 28.0;
     assert!(cell.successes as f64 <= days * 211.0, "served {} in {days} mornings", cell.successes);
     // Who was sent away came back: more attempts than payers.
     assert!(cell.attempts > 6000, "{} attempts", cell.attempts);
@@ -403,4 +403,59 @@ fn regression_closed_stdout_pipe_does_not_panic() {
     let o = wait_bounded(child, std::time::Duration::from_secs(60));
     assert!(!stderr(&o).contains("panicked"), "{}", stderr(&o));
     assert_eq!(o.status.code(), Some(0));
+}
+
+/// The whole region as shipped: the calibration table lands within its factors, the offline
+/// backlog lands on the first working day after the holiday (6 May), and the notice's 04-22
+/// stop names exactly its peripheral channels.
+#[test]
+fn the_region_is_calibrated_and_its_offline_backlog_lands_on_6_may() {
+    let dir = temp_dir("region_calibrated");
+    let o = cutover(&["simulate", "scenarios/inner-mongolia-2021.json", "--out", dir.to_str().unwrap(), "--quiet"]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    let r = report(&dir);
+    let cal = r["calibration"].as_array().unwrap();
+    assert_eq!(cal.len(), 5, "{cal:?}");
+    for c in cal {
+        let ratio = c["ratio"].as_f64().unwrap_or_else(|| panic!("nothing measured for {c}"));
+        assert!((1.0 / 1.5..=1.5).contains(&ratio), "{c}");
+        assert_eq!(c["within"], true, "{c}");
+    }
+    assert!(stdout(&o).contains("calibration: 5 of 5 expectations within their factor"), "{}", stdout(&o));
+    // Hall counters: waiting and queue on 6 May above those of 1 May (10 % strength, few come).
+    let day = |date: &str, ch: &str| -> serde_json::Value {
+        let d = r["days"].as_array().unwrap().iter().find(|d| d["date"] == date).unwrap_or_else(|| panic!("no {date}"));
+        d["channels"].as_array().unwrap().iter().find(|c| c["channel"] == ch).cloned().unwrap_or_else(|| panic!("no {ch} on {date}"))
+    };
+    for ch in ["hall_cash", "hall_pos"] {
+        let (may1, may6) = (day("2021-05-01", ch), day("2021-05-06", ch));
+        let f = |v: &serde_json::Value, k: &str| v[k].as_f64().unwrap();
+        assert!(f(&may6, "queue_peak") > f(&may1, "queue_peak"), "{ch}: {may1} / {may6}");
+        assert!(f(&may6, "waiting_min_p99") > f(&may1, "waiting_min_p99"), "{ch}: {may1} / {may6}");
+        assert!(f(&may6, "served_at_counters") > 10.0 * f(&may1, "served_at_counters"), "{ch}: {may1} / {may6}");
+        // Waits end at closing time: no one waits longer than the longest opening interval.
+        assert!(f(&may6, "waiting_min_p99") < 3.5 * 60.0 + 1.0, "{ch}: {may6}");
+        assert!(f(&may6, "turned_away_at_closing") > 0.0, "{ch}: {may6}");
+    }
+    // Every league of an offline channel has its own row; they add up to the channel's.
+    let hall = day("2021-05-06", "hall_cash");
+    let leagues = hall["leagues"].as_array().unwrap();
+    assert_eq!(leagues.len(), 12);
+    let sum: u64 = leagues.iter().map(|l| l["attempts"].as_u64().unwrap()).sum();
+    assert_eq!(sum, hall["attempts"].as_u64().unwrap());
+    // The hourly series splits by channel and operation, and adds up to the hour's answers.
+    let by_channel = r["hourly_by_channel"].as_array().unwrap();
+    let hour = &r["hourly"][24 * 17 + 10];
+    let split: u64 = by_channel.iter().filter(|h| h["start"] == hour["start"]).map(|h| h["successes"].as_u64().unwrap()).sum();
+    assert_eq!(split, hour["successes"].as_u64().unwrap(), "{}", hour["start"]);
+    // Units and flexible employees' April dues moved to 20 May; most paid by one date or the other.
+    let dues = r["dues"].as_array().unwrap();
+    let unit = dues.iter().find(|g| g["group"] == "unit").unwrap();
+    assert_eq!(unit["moved_to"], "2021-05-21T00:00:00+08:00");
+    let paid = unit["paid_by_due"].as_u64().unwrap() + unit["paid_by_moved_due"].as_u64().unwrap();
+    assert_eq!(paid, unit["payments"].as_u64().unwrap());
+    // The 04-22 stop: the notice's peripheral channels, and village POS is not among them.
+    let peripheral = r["phases"].as_array().unwrap().iter().find(|p| p["name"] == "peripheral_stopped").unwrap();
+    let closed: Vec<&str> = peripheral["closed_channels"].as_array().unwrap().iter().map(|c| c.as_str().unwrap()).collect();
+    assert_eq!(closed, ["tax_app", "etax_web", "wechat_mini", "wechat_city", "alipay", "self_service"]);
 }

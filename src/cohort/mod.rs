@@ -367,6 +367,8 @@ impl<H: HostEvent> Cohort<H> {
             Next::Finished => {
                 if agent.stage == Stage::GaveUp {
                     self.recorder.gave_up += 1;
+                    let spec = &self.spec;
+                    self.recorder.days.gave_up(spec, now, agent.channel, agent.payer.league);
                 }
                 if !matches!(agent.stage, Stage::Done | Stage::GaveUp) && !agent.paid {
                     self.stats.unserved_at_end += 1;

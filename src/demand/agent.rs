@@ -5,7 +5,7 @@
 //! arrive. The engine and the live driver both call [`Agent::on_response`]
 //! with whatever the target answered; nothing is decided in advance.
 
-use super::Demand;
+use super::{Aim, Demand};
 use crate::model::{IdemKey, PayerRef, Period, Request, Response, TargetId};
 use crate::population::{Items, Payer};
 use crate::scenario::{ChannelIdx, ChannelKind, GroupKind, SpecialKind};
@@ -71,7 +71,15 @@ impl Agent {
         let mut rng = crate::rng::item(d.seed, "agent", payer.id as u64);
         let channel = d.pick_channel(&mut rng, payer.league, payer.group);
         let mut agent = Agent::fresh(d, payer, d.period_of(payer), payer.special, channel, rng);
-        let intended = d.intended_instant(&mut agent.rng, channel);
+        // Aimed at the due date as published, if one presses in the timeline.
+        let aimed = d
+            .spec
+            .due_of(payer.group, agent.period.first, agent.period.months)
+            .map(|due| d.aim(&mut agent.rng, channel, due, d.spec.start, true));
+        let intended = match aimed {
+            Some(Aim::At(t)) => t,
+            _ => d.intended_instant(&mut agent.rng, channel),
+        };
         let next = agent.plan_first(d, intended);
         (agent, next)
     }
@@ -120,8 +128,7 @@ impl Agent {
         let channel = d.pick_channel(&mut rng, payer.league, payer.group);
         let month = crate::model::Period::month_of(run, &d.spec.calendar);
         let mut agent = Agent::fresh(d, payer, Period { first: month, months: 1 }, None, channel, rng);
-        let delay = d.spec.raw.behaviour.deferral_delay_days.sample(&mut agent.rng);
-        let at = d.at_or_after(&mut agent.rng, channel, resume, delay);
+        let at = agent.come_back(d, resume, &d.spec.raw.behaviour.deferral_delay_days);
         let next = agent.schedule(at);
         Some((agent, next))
     }
@@ -170,9 +177,38 @@ impl Agent {
                 None => return self.give_up(),
             },
         };
-        let delay = b.deferral_delay_days.sample(&mut self.rng);
-        let t = d.at_or_after(&mut self.rng, self.channel, r, delay);
+        let t = self.come_back(d, r, &b.deferral_delay_days);
         self.schedule(t)
+    }
+
+    /// When a payer kept from paying until `r` comes back: aimed at its due date (as the
+    /// suspension moved it) while that lies ahead in the timeline (for the scenario's
+    /// `displaced_wait_for_due_share` of payers); soon after `r` if it is late and a late
+    /// fee runs (`dues.late_delay_days`); otherwise `delay` days after `r`. `None`: not
+    /// before the end of the timeline.
+    fn come_back(&mut self, d: &Demand, r: SimTime, delay: &crate::scenario::Dist) -> Option<SimTime> {
+        let mut delay = delay;
+        // A due date beyond the timeline does not press: who meant to pay now comes back soon.
+        if let Some(due) =
+            d.spec.due_of(self.payer.group, self.period.first, self.period.months).map(|x| d.spec.due_moved(x)).filter(|t| *t <= d.spec.end)
+            && let Some(x) = &d.spec.dues
+        {
+            let waits = r >= due || self.rng.random::<f64>() < x.displaced_wait_for_due_share;
+            match if waits { d.aim(&mut self.rng, self.channel, due, r, false) } else { Aim::NoPressure } {
+                Aim::At(t) => return Some(t),
+                Aim::AfterTimeline => return None,
+                Aim::NoPressure => {
+                    if r >= due
+                        && x.late_fee_ppm_per_day > 0
+                        && let Some(late) = &x.late_delay_days
+                    {
+                        delay = late;
+                    }
+                }
+            }
+        }
+        let days = delay.sample(&mut self.rng);
+        d.at_or_after(&mut self.rng, self.channel, r, days)
     }
 
     fn schedule(&self, t: Option<SimTime>) -> Next {
@@ -470,10 +506,9 @@ impl Agent {
             Some(r) => {
                 let t = if self.rng.random::<f64>() < b.eager_share {
                     let delay = b.eager_delay_seconds.sample(&mut self.rng);
-                    d.next_serving(self.channel, r.plus_seconds_f64(delay))
+                    d.eager_at(&mut self.rng, self.channel, r.plus_seconds_f64(delay))
                 } else {
-                    let delay = b.retry_delay_days.sample(&mut self.rng);
-                    d.at_or_after(&mut self.rng, self.channel, r, delay)
+                    self.come_back(d, r, &b.retry_delay_days)
                 };
                 self.schedule(t)
             }

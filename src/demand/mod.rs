@@ -10,6 +10,8 @@
 //! runs reacting to refusals.
 
 pub(crate) mod agent;
+#[cfg(test)]
+mod tests;
 
 pub(crate) use agent::{Agent, Next, Stage};
 
@@ -33,6 +35,21 @@ pub(crate) struct Demand {
     first_day: i64,
     /// Per channel: the first-attempt day choice over the timeline's days.
     day_cdf: Vec<Cdf>,
+    /// Per channel: each timeline day's weight for a first attempt, and their mean (the
+    /// weight of a day after the timeline).
+    day_weight: Vec<(Vec<f64>, f64)>,
+    /// Per channel: its heaviest day's weight.
+    day_weight_max: Vec<f64>,
+}
+
+/// Where a payer's due date sends it ([`Demand::aim`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Aim {
+    At(SimTime),
+    /// Its lead brings it past the end of the timeline.
+    AfterTimeline,
+    /// No due date ahead presses (none, already past, or too far to weigh).
+    NoPressure,
 }
 
 impl Demand {
@@ -57,14 +74,71 @@ impl Demand {
             channel_cdf,
             first_day,
             day_cdf: Vec::new(),
+            day_weight: Vec::new(),
+            day_weight_max: Vec::new(),
             rules,
             seed,
             spec,
         };
-        d.day_cdf = (0..d.spec.channels.len())
-            .map(|c| Cdf::new((0..days).map(|k| d.spec.first_attempt_day_weight(c as ChannelIdx, first_day + k))))
+        d.day_weight = (0..d.spec.channels.len())
+            .map(|c| {
+                let w: Vec<f64> = (0..days).map(|k| d.spec.first_attempt_day_weight(c as ChannelIdx, first_day + k)).collect();
+                let mean = w.iter().sum::<f64>() / w.len() as f64;
+                (w, mean)
+            })
             .collect();
+        d.day_cdf = d.day_weight.iter().map(|(w, _)| Cdf::new(w.iter().copied())).collect();
+        d.day_weight_max = d.day_weight.iter().map(|(w, _)| w.iter().copied().fold(0.0, f64::max)).collect();
         d
+    }
+
+    /// The instant a payer who must pay by `due` means to pay on channel `c`, from `from`
+    /// on: a day weighted by the chance its lead (days before the due date,
+    /// `dues.lead_days`) brings it there and by the day's kind, then an hour from the
+    /// profile. `within`: the payer acts in the timeline whatever its lead (a first
+    /// attempt of an active payer); otherwise a lead that brings it past the end of the
+    /// timeline means it pays after it (a day there weighs the channel's mean day).
+    pub(crate) fn aim<R: Rng + ?Sized>(&self, rng: &mut R, c: ChannelIdx, due: SimTime, from: SimTime, within: bool) -> Aim {
+        let Some(dues) = &self.spec.dues else { return Aim::NoPressure };
+        if from >= due {
+            return Aim::NoPressure;
+        }
+        let cal = &self.spec.calendar;
+        // The due instant is the end of its day.
+        let due_day = cal.local_day(SimTime(due.0 - 1));
+        let (weights, mean) = &self.day_weight[c as usize];
+        let last_day = self.first_day + weights.len() as i64 - 1;
+        let (first, last) = (cal.local_day(from).max(self.first_day), due_day.min(last_day));
+        let w = |d: i64| weights[(d - self.first_day) as usize] * dues.lead_between(due_day - d, due_day - d + 1);
+        let total: f64 = (first..=last).map(w).sum();
+        let after = if within || due_day <= last_day { 0.0 } else { mean * dues.lead_between(0, due_day - last_day) };
+        if total + after <= 1e-12 || total.is_nan() {
+            return Aim::NoPressure;
+        }
+        // A payer acting in the timeline whatever its lead is led by the due date as often as
+        // its lead lands in the days from `from` (a resident paying in May for December is
+        // not): the others come by the day weights.
+        if within && rng.random::<f64>() >= dues.lead_between(due_day - last, due_day - first + 1) {
+            return Aim::NoPressure;
+        }
+        let mut u = rng.random::<f64>() * (total + after);
+        if u >= total {
+            return Aim::AfterTimeline;
+        }
+        let mut day = last;
+        for d in first..=last {
+            u -= w(d);
+            if u < 0.0 {
+                day = d;
+                break;
+            }
+        }
+        let t = if day == cal.local_day(from) { self.at_or_after(rng, c, from, 0.0) } else { self.time_in_day(rng, c, day) };
+        match t {
+            Some(t) if t < self.spec.end => Aim::At(t),
+            _ if within => Aim::NoPressure,
+            _ => Aim::AfterTimeline,
+        }
     }
 
     /// A channel for a payer of `group` in `league`, drawn from the mix.
@@ -175,6 +249,11 @@ impl Demand {
             if self.spec.calendar.day_start(day) >= self.spec.end {
                 return None;
             }
+            // Days thinned as first attempts are (weekends, holidays at a hall's holiday
+            // capacity): who knows a hall works at a tenth over the holiday mostly waits.
+            if rng.random::<f64>() >= self.day_acceptance(c, day) {
+                continue;
+            }
             for _ in 0..4 {
                 if let Some(t) = self.time_in_day(rng, c, day)
                     && t >= target
@@ -189,6 +268,31 @@ impl Demand {
             }
         }
         None
+    }
+
+    /// The chance a payer who means to come to channel `c` on `day` does, rather than on a
+    /// later day: the day's first-attempt weight against the channel's heaviest day.
+    fn day_acceptance(&self, c: ChannelIdx, day: i64) -> f64 {
+        let (weights, _) = &self.day_weight[c as usize];
+        let max = self.day_weight_max[c as usize];
+        match usize::try_from(day - self.first_day).ok().and_then(|i| weights.get(i)) {
+            Some(w) if max > 0.0 => w / max,
+            _ => 1.0,
+        }
+    }
+
+    /// When an eager payer comes to channel `c` from `t` on: the next instant it serves,
+    /// unless its counters work at reduced strength that day (a hall over the holiday):
+    /// then only at that strength's chance, else a later day as [`Demand::at_or_after`] places it.
+    pub(crate) fn eager_at<R: Rng + ?Sized>(&self, rng: &mut R, c: ChannelIdx, t: SimTime) -> Option<SimTime> {
+        let at = self.next_serving(c, t)?;
+        let ch = &self.spec.channels[c as usize];
+        let day = self.spec.calendar.local_day(at);
+        let reduced = ch.kind == ChannelKind::Offline && self.spec.calendar.kind_of_day(day) == crate::time::DayKind::Holiday;
+        if !reduced || rng.random::<f64>() < ch.holiday_capacity {
+            return Some(at);
+        }
+        self.at_or_after(rng, c, self.spec.calendar.day_start(day + 1), 0.0)
     }
 
     /// The next instant at or after `t` when channel `c` serves (offline opening hours).

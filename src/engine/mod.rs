@@ -61,6 +61,7 @@ impl HostEvent for Service {
 
 struct Pool {
     channel: u8,
+    league: u8,
     servers: u32,
     busy: u32,
     queue: VecDeque<u32>,
@@ -114,7 +115,7 @@ impl<'t, T: Target> Engine<'t, T> {
             if let Some(per_league) = &ch.servers {
                 for (l, n) in per_league.iter().enumerate() {
                     pool_of[c * leagues + l] = Some(pools.len() as u32);
-                    pools.push(Pool { channel: c as u8, servers: *n, busy: 0, queue: VecDeque::new(), closing_at: None });
+                    pools.push(Pool { channel: c as u8, league: l as u8, servers: *n, busy: 0, queue: VecDeque::new(), closing_at: None });
                 }
             }
         }
@@ -206,8 +207,9 @@ impl<'t, T: Target> Engine<'t, T> {
                 pool.closing_at = Some(close);
                 self.cohort.push_host(close, Service::Closing(p));
             }
+            let league = pool.league;
             let backend = self.backend_queue.len() as u64;
-            self.cohort.recorder.queue_lengths(now, backend, Some((c, n)));
+            self.cohort.recorder.queue_lengths(now, backend, Some((c, league, n)));
         }
     }
 
@@ -234,8 +236,11 @@ impl<'t, T: Target> Engine<'t, T> {
     }
 
     fn begin_channel_service(&mut self, now: SimTime, p: u32, job: u32) {
-        let c = self.pools[p as usize].channel as usize;
+        let (c, league) = (self.pools[p as usize].channel as usize, self.pools[p as usize].league);
         let d = self.spec.channels[c].service_seconds.sample(&mut self.service_rng);
+        let arrived = self.cohort.job(job).started;
+        let spec = &self.spec;
+        self.cohort.recorder.days.counter(spec, arrived, now, c as u8, league, d);
         self.cohort.push_host(now.plus_seconds_f64(d), Service::ChannelDone(job));
     }
 
@@ -244,6 +249,7 @@ impl<'t, T: Target> Engine<'t, T> {
         if self.backend_busy < be.concurrency {
             self.backend_busy += 1;
             let d = be.service_ms.sample(&mut self.service_rng) / 1000.0;
+            self.cohort.recorder.days.backend(now, (d * 1e6) as u64);
             self.cohort.push_host(now.plus_seconds_f64(d), Service::BackendDone(job));
         } else if self.backend_queue.len() >= be.queue_bound as usize {
             self.finish_job(now, job, Response::Overloaded { retry_after_micros: crate::time::MICROS_PER_SECOND });
@@ -260,6 +266,7 @@ impl<'t, T: Target> Engine<'t, T> {
         if let Some(next) = self.backend_queue.pop_front() {
             self.backend_busy += 1;
             let d = self.spec.raw.backend.service_ms.sample(&mut self.service_rng) / 1000.0;
+            self.cohort.recorder.days.backend(now, (d * 1e6) as u64);
             self.cohort.push_host(now.plus_seconds_f64(d), Service::BackendDone(next));
         }
         let j = self.cohort.job(job);

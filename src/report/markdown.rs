@@ -3,7 +3,7 @@
 use super::Report;
 use std::fmt::Write;
 
-fn yuan(fen: i64) -> String {
+pub(super) fn yuan(fen: i64) -> String {
     let sign = if fen < 0 { "-" } else { "" };
     let fen = fen.unsigned_abs();
     let y = fen / 100;
@@ -39,11 +39,13 @@ pub fn short(r: &Report) -> String {
         yuan(s.ledger_actual_fen),
         s.ledger_mismatched_cells
     );
-    if let Some(p) = &r.peak_hour {
-        let _ = write!(o, "peak hour {} with {} attempts", p.start, p.attempts);
-        match &r.peak_hour_self_paid {
-            Some(q) if q.start != p.start => {
-                let _ = writeln!(o, "; without batch debits {} with {}", q.start, q.attempts);
+    // The headline is the payers' own busiest hour; batch debits, which contend with
+    // nobody at their night-time runs, apart.
+    if let Some(q) = &r.peak_hour_self_paid {
+        let _ = write!(o, "peak hour of self-paid attempts {} with {}", q.start, q.attempts);
+        match &r.peak_hour {
+            Some(p) if p.start != q.start => {
+                let _ = writeln!(o, "; with batch debits {} with {}", p.start, p.attempts);
             }
             _ => {
                 let _ = writeln!(o);
@@ -119,6 +121,10 @@ pub fn short(r: &Report) -> String {
             c.acknowledged_after_stop.count
         );
     }
+    if !r.calibration.is_empty() {
+        let within = r.calibration.iter().filter(|c| c.within).count();
+        let _ = writeln!(o, "calibration: {within} of {} expectations within their factor", r.calibration.len());
+    }
     let failed: Vec<_> = r.gates.iter().filter(|g| !g.passed).collect();
     if r.gates.is_empty() {
         let _ = writeln!(o, "gates: none defined");
@@ -146,6 +152,9 @@ pub fn render(r: &Report) -> String {
     );
     let _ = writeln!(o, "```\n{}```\n", short(r));
     phases(&mut o, r);
+    super::markdown_plan::calibration(&mut o, r);
+    super::markdown_plan::days(&mut o, r);
+    super::markdown_plan::dues(&mut o, r);
     cells(&mut o, r);
     busiest_hours(&mut o, r);
     batches(&mut o, r);

@@ -4,9 +4,13 @@
 //! fixed order (phase, channel, operation; hour; league, group, insurance), so
 //! the same run gives the same bytes.
 
+pub(crate) mod calibration;
 pub(crate) mod cutover;
+pub(crate) mod days;
+pub(crate) mod dues;
 pub(crate) mod live;
 pub mod markdown;
+mod markdown_plan;
 pub(crate) mod reconcile;
 pub(crate) mod recorder;
 pub(crate) mod registrations;
@@ -171,6 +175,15 @@ pub struct Report {
     /// Scenarios with two systems only: the cutover's checks.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cutover: Option<cutover::CutoverReport>,
+    /// Scenarios with `dues` only: per group, payments by the due date, by the moved one, late.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dues: Option<Vec<dues::GroupDues>>,
+    /// Per local date and channel (offline channels per league too): the planner's view.
+    pub days: Vec<days::DayReport>,
+    /// Attempts and successes per hour, channel and operation (rows with attempts only).
+    pub hourly_by_channel: Vec<days::HourChannelReport>,
+    /// The scenario's expectations beside the run's figures.
+    pub calibration: Vec<calibration::CalibrationRow>,
     /// Live runs only (`cutover run`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub live: Option<live::LiveReport>,
@@ -367,6 +380,8 @@ pub(crate) fn build(input: BuildInput) -> Report {
     let rec = input.recorder;
     let (cells, totals) = cell_reports(spec, rec);
     let hourly = hour_reports(spec, rec);
+    let (days_report, hourly_by_channel) = rec.days.report(spec);
+    let calibration = calibration::table(spec, &rec.days, &input.batches);
     let peak = |count: fn(&HourReport) -> u64| {
         hourly
             .iter()
@@ -437,6 +452,10 @@ pub(crate) fn build(input: BuildInput) -> Report {
             displaced_gave_up: rec.gave_up_displaced,
         },
         batches: input.batches,
+        dues: rec.dues.report(spec),
+        days: days_report,
+        calibration,
+        hourly_by_channel,
         ledger,
         gates,
         violations: rec.violations.iter().map(|v| ViolationReport { at: fmt(v.at), what: v.what.clone() }).collect(),

@@ -102,6 +102,10 @@ pub(crate) struct Recorder {
     pub violations: Vec<Violation>,
     pub reopen_at: Option<SimTime>,
     pub backlog: u64,
+    /// Regular payments against their due dates.
+    pub dues: super::dues::DuesTally,
+    /// Per date and channel, and per hour, channel and operation.
+    pub days: super::days::DaysTally,
     pub backlog_peak: u64,
     pub backlog_peak_at: Option<SimTime>,
     pub backlog_cleared_at: Option<SimTime>,
@@ -190,6 +194,7 @@ impl Recorder {
             .map(|p| p.end)
             .filter(|t| *t < spec.end);
         let spec_stops = spec.cutover.as_ref().map_or(0, |x| x.stops.len());
+        let days = super::days::DaysTally::new(&spec);
         let spec_channels = channels;
         Recorder {
             spec,
@@ -204,6 +209,8 @@ impl Recorder {
             violations: Vec::new(),
             reopen_at,
             backlog: 0,
+            dues: Default::default(),
+            days,
             backlog_peak: 0,
             backlog_peak_at: None,
             backlog_cleared_at: None,
@@ -319,6 +326,8 @@ impl Recorder {
                 cell.sum_fen = cell.sum_fen.saturating_add(c.sum_fen);
             }
             m.accepted += p.accepted;
+            m.dues.add(&p.dues);
+            m.days.add(&p.days);
             m.accepted_while_suspended += p.accepted_while_suspended;
             m.violations.extend(p.violations);
             m.gave_up += p.gave_up;
@@ -436,6 +445,7 @@ impl Recorder {
             self.hours[h].attempts += 1;
             if self.spec.channels[req.channel() as usize].kind != crate::scenario::ChannelKind::Batch {
                 self.hours[h].self_paid_attempts += 1;
+                self.days.self_paid_attempt(start);
             }
         }
     }
@@ -454,6 +464,7 @@ impl Recorder {
         if let Response::Overloaded { .. } = resp {
             *self.errors_by_kind.entry("overloaded").or_default() += 1;
         }
+        self.days.outcome(&self.spec, now, req, resp);
         let cell = self.cell(phase, req.channel(), req.operation());
         // Clamped into the histogram's range, so recording cannot fail.
         let _ = cell.latency_micros.record(latency);
@@ -516,15 +527,22 @@ impl Recorder {
                 }
             }
             let replay = matches!(resp, Response::Accepted { replayed: true, .. });
-            self.book_answer(system, req, replay);
+            if self.book_answer(system, req, replay) {
+                self.dues.accepted(&self.spec, now, req);
+            }
         }
     }
 
-    pub(crate) fn queue_lengths(&mut self, now: SimTime, backend: u64, channel: Option<(u8, u64)>) {
+    /// Queue lengths at `now`: the backend's, and one channel's in a league (`(channel,
+    /// league, people)`).
+    pub(crate) fn queue_lengths(&mut self, now: SimTime, backend: u64, channel: Option<(u8, u8, u64)>) {
+        if let Some((c, l, n)) = channel {
+            self.days.queue(&self.spec, now, c, l, n);
+        }
         if let Some(h) = self.hour_index(now) {
             let h = &mut self.hours[h];
             h.backend_queue_max = h.backend_queue_max.max(backend);
-            if let Some((c, n)) = channel {
+            if let Some((c, _, n)) = channel {
                 let m = &mut h.channel_queue_max[c as usize];
                 *m = (*m).max(n);
             }

@@ -64,6 +64,8 @@ pub(crate) fn compile(s: Scenario) -> Result<Spec, Vec<Problem>> {
     }
     let hooks = hooks(&mut c, &s.hooks, &phase_names, &phases, times.start);
     let cutover = s.cutover.as_ref().and_then(|x| cutover(&mut c, x, &times, &phases, &phase_names, &channel_ids));
+    let dues = s.dues.as_ref().map(|x| super::dues::compile(&mut c, x, &phases, times.offset));
+    let expectations = super::expect::compile(&mut c, &s.expectations, &s.batches, &batches);
     if !c.problems.is_empty() {
         return Err(c.problems);
     }
@@ -96,6 +98,8 @@ pub(crate) fn compile(s: Scenario) -> Result<Spec, Vec<Problem>> {
         gates,
         hooks,
         cutover,
+        dues,
+        expectations,
         raw: s,
     })
 }

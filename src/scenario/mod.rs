@@ -11,10 +11,15 @@
 //! Nothing here does I/O except [`load`], which reads the file.
 
 mod compile;
+mod dues;
+mod expect;
 pub(crate) mod types;
 mod validate;
 
 pub(crate) use compile::compile;
+pub use dues::DuesSpec;
+pub use expect::ExpectationSpec;
+pub(crate) use expect::MINUTES_PER_DAY;
 pub use types::*;
 pub(crate) use validate::Problem;
 
@@ -97,6 +102,10 @@ pub struct Spec {
     pub gates: Vec<GateSpec>,
     /// The runbook's hooks in the order they fall due.
     pub hooks: Vec<HookSpec>,
+    /// Due dates and how payers time their payment against them; `None`: no due pressure.
+    pub dues: Option<DuesSpec>,
+    /// The scenario's expectations, for the calibration table.
+    pub expectations: Vec<ExpectationSpec>,
     /// Two systems and what crosses the switch; `None`: one system for the whole timeline.
     pub cutover: Option<CutoverSpec>,
 }

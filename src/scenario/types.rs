@@ -13,6 +13,12 @@ use std::collections::BTreeMap;
 #[path = "types_cutover.rs"]
 mod cutover;
 pub use cutover::*;
+#[path = "types_dues.rs"]
+mod dues;
+pub use dues::*;
+#[path = "types_expect.rs"]
+mod expect;
+pub use expect::*;
 
 /// Where a number comes from (see `shared/domain.md`): **S** seen in a
 /// published source, **R** a national rule recalled, **E** an estimate.
@@ -21,6 +27,16 @@ pub enum Source {
     S,
     R,
     E,
+}
+
+impl Source {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::S => "S",
+            Source::R => "R",
+            Source::E => "E",
+        }
+    }
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
@@ -51,6 +67,14 @@ pub struct Scenario {
     /// Two systems, the old and the new, and what crosses the switch (absent: one system).
     #[serde(default)]
     pub cutover: Option<Cutover>,
+    /// When each group's fees fall due and how payers time their payment against it
+    /// (absent: first attempts by the day weights alone).
+    #[serde(default)]
+    pub dues: Option<Dues>,
+    /// Figures the scenario's sources expect, set beside the run's in the report's
+    /// calibration table.
+    #[serde(default)]
+    pub expectations: Vec<Expectation>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
