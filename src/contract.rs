@@ -609,6 +609,8 @@ pub(crate) fn answer_to_wire(spec: &Spec, resp: &Response, now: SimTime) -> Wire
             a.retry_after = reopens_at.map(|t| (t.micros_since(now).max(0) / 1_000_000).max(1).to_string());
             a
         }
+        // Hotline calls are the host's, never a target's (nothing sends them over the wire).
+        Response::CallAnswered | Response::CallAbandoned => problem(Refusal::Invalid, "a hotline call is not a system request", None, None),
         Response::Overloaded { retry_after_micros } => {
             let mut a = problem(Refusal::Overloaded, "too many requests in flight; nothing was accepted", None, None);
             a.retry_after = Some((retry_after_micros / 1_000_000).max(1).to_string());

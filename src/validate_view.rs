@@ -170,7 +170,7 @@ pub fn describe(spec: &Spec, file: &str) -> String {
             if shares.is_empty() { "-".to_string() } else { shares.join(", ") }
         );
     }
-    let dues = if spec.dues.is_some() { "by the day weights alone, before due dates pull attempts toward them, " } else { "" };
+    let dues = if spec.dues.is_some() { "by the day weights alone, without the pull of due dates; " } else { "" };
     let _ = writeln!(o, "\nexpected first attempts per day ({dues}before refusals, retries and deferrals; batch debits on run days):");
     for (day, n) in expected_attempts_per_day(spec) {
         let date = spec.calendar.date_of_day(day);

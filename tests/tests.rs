@@ -45,8 +45,11 @@ fn simulate_smoke_rejects_the_window_and_reconciles() {
     assert_eq!(s["gates_passed"], true);
     // In the suspended phase nothing succeeds on any channel; every answer was a refusal.
     let cells = r["cells"].as_array().unwrap();
-    let suspended: Vec<_> = cells.iter().filter(|c| c["phase"] == "suspended").collect();
+    let suspended: Vec<_> = cells.iter().filter(|c| c["phase"] == "suspended" && c["operation"] != "call").collect();
     assert!(!suspended.is_empty());
+    // The hotline works through the suspension: refused payers call it.
+    let calls = cells.iter().find(|c| c["phase"] == "suspended" && c["operation"] == "call").expect("calls in the suspension");
+    assert!(calls["successes"].as_u64().unwrap() > 0, "{calls}");
     for c in &suspended {
         assert_eq!(c["successes"], 0, "{c}");
         assert_eq!(c["attempts"], c["rejected_suspended"], "{c}");
@@ -272,6 +275,8 @@ fn mmc_channel_matches_erlang_c() {
     g["resident_pension"]["active_share"] = 1.0.into();
     g["resident_pension"]["special_share"] = 0.0.into();
     v["batches"] = serde_json::json!([]);
+    // Its own channels, no hotline among them: nobody calls.
+    v["behaviour"]["hotline"] = serde_json::Value::Null;
     v["channels"] = serde_json::json!([{
         "id": "counter", "name": "M/M/c counter", "kind": "offline", "share": {"unit": 1.0, "flexible": 1.0, "resident_pension": 1.0, "resident_medical": 1.0},
         "share_source": "E", "open_days": "all_days", "servers": c,
@@ -296,6 +301,94 @@ fn mmc_channel_matches_erlang_c() {
     assert!(error < 0.03, "mean wait {measured_wait_s:.3} s vs Erlang C {theory_wait_s:.3} s ({:.2}% off)", error * 100.0);
 }
 
+/// A hotline scenario: every payer's only channel is closed for good, so each calls the
+/// hotline once (`after_suspended` 1), at its first attempt plus a minute: arrivals uniform
+/// over the timeline, a Poisson process in the limit. `patience`: callers' patience.
+fn hotline_scenario(c: u32, service_s: f64, n: u64, end: &str, patience: Option<serde_json::Value>) -> serde_json::Value {
+    let mut v = smoke_value();
+    v["timeline"]["end"] = serde_json::json!(end);
+    v["timeline"]["phases"] =
+        serde_json::json!([{"name": "closed", "start": "2021-04-19T00:00:00+08:00", "closed_channels": ["app"], "source": "E"}]);
+    v["timeline"]["calendar"]["holidays"] = serde_json::json!([]);
+    v["population"]["leagues"] = serde_json::json!([{"name": "Only", "population": 1, "source": "E"}]);
+    let g = &mut v["population"]["groups"];
+    for k in ["unit", "flexible", "resident_medical", "proxy"] {
+        g[k]["count"] = 0.into();
+    }
+    g["resident_pension"]["count"] = n.into();
+    g["resident_pension"]["active_share"] = 1.0.into();
+    g["resident_pension"]["special_share"] = 0.0.into();
+    v["batches"] = serde_json::json!([]);
+    v["dues"] = serde_json::Value::Null;
+    v["expectations"] = serde_json::json!([]);
+    let mut hotline = serde_json::json!({
+        "id": "hotline", "name": "M/M/c hotline", "kind": "hotline", "share_source": "E", "open_days": "all_days",
+        "servers": c, "service_seconds": {"kind": "exponential", "mean": service_s}, "capacity_source": "E"
+    });
+    if let Some(p) = patience {
+        hotline["patience_seconds"] = p;
+    }
+    v["channels"] = serde_json::json!([{
+        "id": "app", "name": "the only way to pay, closed", "kind": "online", "share": {"unit": 1.0, "flexible": 1.0, "resident_pension": 1.0, "resident_medical": 1.0},
+        "share_source": "E", "open_days": "all_days", "service_seconds": {"kind": "fixed", "value": 0.0}, "capacity_source": "E"
+    }, hotline]);
+    let b = &mut v["behaviour"];
+    b["read_notice_share"] = 0.0.into();
+    b["lookup_share"] = 0.0.into();
+    b["online_hour_weights"] = serde_json::json!(vec![1.0; 24]);
+    b["day_weights"] = serde_json::json!({"working": 1.0, "weekend": 1.0, "holiday": 1.0});
+    b["hotline"] = serde_json::json!({"channel": "hotline", "after_suspended": 1.0, "redial_share": 0.0, "source": "E"});
+    v["backend"] =
+        serde_json::json!({"concurrency": 1_000_000, "service_ms": {"kind": "fixed", "value": 0.0}, "queue_bound": 0, "source": "E"});
+    v["gates"] = serde_json::json!([]);
+    v
+}
+
+#[test]
+fn the_hotline_queue_matches_erlang_c_without_abandonment() {
+    let (c, service_s, rho, days) = (4u32, 10.0f64, 0.8f64, 60.0f64);
+    let lambda = rho * c as f64 / service_s;
+    let n = (lambda * days * 86_400.0).round() as u64;
+    let v = hotline_scenario(c, service_s, n, "2021-06-18T00:00:00+08:00", None);
+    let spec = Arc::new(cutover::scenario::parse("hotline.json", &v.to_string()).unwrap());
+    let out = cutover::simulate(spec, 42, "hotline.json", cutover::model::Faults::default(), None);
+    let cell = out.report.cells.iter().find(|c| c.channel == "hotline" && c.operation == "call").unwrap();
+    // Every payer called once and was answered: nobody hangs up without a patience.
+    assert!(cell.successes + 20 >= n && cell.successes <= n, "answered {} of {n}", cell.successes);
+    assert_eq!(cell.abandoned, 0);
+    assert_eq!(out.report.engine.hotline_abandoned, 0);
+    // The system under test never saw a call: every payment attempt was refused, nothing else.
+    let app = out.report.cells.iter().find(|c| c.channel == "app" && c.operation == "pay").unwrap();
+    assert_eq!(app.attempts, app.rejected_suspended);
+    let measured_wait_s = cell.latency_ms.mean / 1000.0 - service_s;
+    let theory_wait_s = erlang_c_wait(lambda, 1.0 / service_s, c);
+    let error = (measured_wait_s / theory_wait_s - 1.0).abs();
+    eprintln!("hotline M/M/{c} rho {rho}: mean wait {measured_wait_s:.4} s, Erlang C {theory_wait_s:.4} s");
+    assert!(error < 0.03, "mean wait {measured_wait_s:.3} s vs Erlang C {theory_wait_s:.3} s ({:.2}% off)", error * 100.0);
+}
+
+#[test]
+fn hotline_callers_hang_up_after_their_patience() {
+    // Overloaded (rho 1.5): with a fixed patience of 30 s, nobody answered waited longer,
+    // and those who could not get through hung up.
+    let (c, service_s) = (2u32, 10.0f64);
+    let n = (1.5 * c as f64 / service_s * 5.0 * 86_400.0) as u64;
+    let v = hotline_scenario(c, service_s, n, "2021-04-24T00:00:00+08:00", Some(serde_json::json!({"kind": "fixed", "value": 30.0})));
+    let spec = Arc::new(cutover::scenario::parse("hotline.json", &v.to_string()).unwrap());
+    let out = cutover::simulate(spec, 42, "hotline.json", cutover::model::Faults::default(), None);
+    let cell = out.report.cells.iter().find(|c| c.channel == "hotline" && c.operation == "call").unwrap();
+    assert!(cell.abandoned > n / 5, "{} of {n} hung up", cell.abandoned);
+    assert_eq!(cell.abandoned, out.report.engine.hotline_abandoned);
+    // Every call was answered or hung up, but those still on the line at the end.
+    let ended = cell.successes + cell.abandoned;
+    assert!(ended <= cell.attempts && cell.attempts - ended <= out.report.engine.in_flight_at_end, "{cell:?}");
+    // Answered ones waited at most 30 s, then talked; the latency of a hang-up is its patience.
+    let day = out.report.days.iter().find(|d| d.date == "2021-04-21").unwrap();
+    let h = day.channels.iter().find(|c| c.channel == "hotline").unwrap();
+    assert!(h.figures.waiting_min_p99.unwrap() <= 0.51, "{:?}", h.figures);
+    assert!(h.figures.counter_utilisation.unwrap() > 0.95, "{:?}", h.figures);
+}
+
 #[test]
 fn counters_close_their_queue_at_closing_time() {
     // One counter open 08:30-12:00 every day, one server, a minute a payer, far more payers
@@ -313,6 +406,8 @@ fn counters_close_their_queue_at_closing_time() {
     g["resident_pension"]["active_share"] = 1.0.into();
     g["resident_pension"]["special_share"] = 0.0.into();
     v["batches"] = serde_json::json!([]);
+    // Its own channels, no hotline among them: nobody calls.
+    v["behaviour"]["hotline"] = serde_json::Value::Null;
     v["channels"] = serde_json::json!([{
         "id": "counter", "name": "a morning counter", "kind": "offline", "share": {"unit": 1.0, "flexible": 1.0, "resident_pension": 1.0, "resident_medical": 1.0},
         "share_source": "E", "open_days": "all_days", "hours": [{"from": "08:30", "to": "12:00"}], "servers": 1,
@@ -365,6 +460,8 @@ fn every_offline_channel_keeps_its_holiday_capacity() {
         if let Some(h) = holiday_capacity {
             ch["holiday_capacity"] = h.into();
         }
+        // Its own channels, no hotline among them: nobody calls.
+        v["behaviour"]["hotline"] = serde_json::Value::Null;
         v["channels"] = serde_json::json!([ch]);
         v["behaviour"]["lookup_share"] = 0.0.into();
         v["gates"] = serde_json::json!([]);

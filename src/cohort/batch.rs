@@ -4,10 +4,10 @@
 //! suspended stops (its remaining debits wait for the next run, which then takes
 //! the missed period too); overloaded debits are sent again a second later.
 
-use crate::model::{IdemKey, PayerRef, Period, Request, Response};
+use crate::model::{IdemKey, PayerRef, Period, Request, Response, TargetId};
 use crate::population::Items;
 use crate::report::{BatchReport, RunReport};
-use crate::scenario::{BatchSpec, Spec};
+use crate::scenario::{BatchSpec, Spec, SpecialKind};
 use crate::time::{Calendar, SimTime};
 
 struct Member {
@@ -16,6 +16,8 @@ struct Member {
     owed: u16,
     /// This run's debit was cut to the run's own month (the others were paid by hand).
     reduced: bool,
+    /// An assessed batch: what the target called this run's assessment of the member.
+    assessment: Option<TargetId>,
 }
 
 pub(crate) struct BatchRunner {
@@ -24,6 +26,8 @@ pub(crate) struct BatchRunner {
     index: u16,
     channel: u8,
     concurrency: u32,
+    /// Each debit against an assessment made at the run (`BatchSpec::assessed`).
+    assessed: bool,
     members: Vec<Member>,
     run: usize,
     run_at: Vec<SimTime>,
@@ -42,7 +46,11 @@ impl BatchRunner {
             index: index as u16,
             channel: spec.channel,
             concurrency: spec.concurrency,
-            members: members.into_iter().map(|(payer, per_period)| Member { payer, per_period, owed: 0, reduced: false }).collect(),
+            assessed: spec.assessed,
+            members: members
+                .into_iter()
+                .map(|(payer, per_period)| Member { payer, per_period, owed: 0, reduced: false, assessment: None })
+                .collect(),
             run: 0,
             run_at: spec.runs.clone(),
             run_month: spec.runs.iter().map(|t| Period::month_of(*t, calendar)).collect(),
@@ -72,6 +80,8 @@ impl BatchRunner {
         for m in &mut self.members {
             m.owed = m.owed.saturating_add(1);
             m.reduced = false;
+            // A run assesses anew what is owed now.
+            m.assessment = None;
         }
         self.run = run;
         self.cursor = 0;
@@ -113,7 +123,10 @@ impl BatchRunner {
         // The months owed, up to the run's month.
         let month = self.run_month.get(self.run).copied().unwrap_or(0);
         let period = Period { first: (month + 1).saturating_sub(m.owed as u32), months: m.owed };
-        Request::Pay { key, payer: m.payer, channel: self.channel, items, period, special: false, assessment: None }
+        if self.assessed && m.assessment.is_none() {
+            return Request::Assess { payer: m.payer, channel: self.channel, kind: SpecialKind::GovernmentBehalf, items };
+        }
+        Request::Pay { key, payer: m.payer, channel: self.channel, items, period, special: self.assessed, assessment: m.assessment.clone() }
     }
 
     /// A member's debit was answered: the debits to send next go to `submit`; an overloaded
@@ -124,11 +137,18 @@ impl BatchRunner {
         self.in_flight = self.in_flight.saturating_sub(1);
         let r = &mut self.runs[self.run];
         match resp {
+            // Assessed: the debit itself goes at once, against it.
+            Response::Assessed { assessment } => {
+                r.assessed += 1;
+                self.members[member as usize].assessment = Some(assessment.clone());
+                return Some(now);
+            }
             Response::Accepted { .. } => {
                 r.accepted += 1;
                 let m = &mut self.members[member as usize];
                 r.periods_debited += m.owed as u64;
                 m.owed = 0;
+                m.assessment = None;
             }
             Response::Suspended { .. } => {
                 r.refused_suspended += 1;
@@ -143,6 +163,8 @@ impl BatchRunner {
                 if m.owed > 1 {
                     m.owed = 1;
                     m.reduced = true;
+                    // Another amount: assessed again.
+                    m.assessment = None;
                     return Some(now);
                 }
                 m.owed = 0;

@@ -341,7 +341,7 @@ impl<H: HostEvent> Cohort<H> {
     fn answer_agent(&mut self, idx: u32, now: SimTime, resp: &Response) -> Next {
         let agent = &mut self.agents[idx as usize];
         let was_displaced = agent.displaced;
-        let (was_paid, order) = (agent.paid, agent.order);
+        let (was_paid, order, had_given_up) = (agent.paid, agent.order, agent.stage == Stage::GaveUp);
         let next = agent.on_response(&self.demand, now, resp);
         if agent.order != order {
             self.recorder.cutover.new_orders += 1;
@@ -349,7 +349,8 @@ impl<H: HostEvent> Cohort<H> {
         if agent.displaced && !was_displaced {
             self.recorder.displaced(now);
         }
-        let gave_up = agent.stage == Stage::GaveUp && !agent.paid;
+        // Once: a payer who gave up may still call the hotline, and hear it end after.
+        let gave_up = agent.stage == Stage::GaveUp && !agent.paid && !had_given_up;
         // Once: the first acceptance (or the first sign the payment had gone through).
         let paid_now = agent.paid && !was_paid;
         if agent.displaced && (paid_now || gave_up) {

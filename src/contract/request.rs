@@ -122,6 +122,13 @@ pub(crate) fn wire_into<'a>(spec: &Spec, req: &Request, scratch: &'a mut WireScr
         v.write(body);
     };
     let (method, key) = match req {
+        // Never sent: hosts answer hotline calls themselves (the engine's agents, a live
+        // thread at once); a harmless read if it ever were.
+        Request::Call { .. } => {
+            debug_assert!(false, "a hotline call reached the wire");
+            path.push_str("/v1/about");
+            ("GET", false)
+        }
         Request::Assess { payer, channel, kind, items } => {
             path.push_str("/v1/assessments");
             json(&AssessmentBody {

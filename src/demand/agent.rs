@@ -43,6 +43,8 @@ pub(crate) struct Agent {
     pub period: Period,
     pub special: Option<SpecialKind>,
     pub channel: ChannelIdx,
+    /// The channel it pays on, once assessed (an agency's channel assesses, another pays).
+    pub pay_channel: ChannelIdx,
     /// The payer's order for this payment: 1 for the first, one more for each new order
     /// (a new idempotency key) after a lost answer or a "no record".
     pub order: u8,
@@ -63,7 +65,16 @@ pub(crate) struct Agent {
     target_id: Option<TargetId>,
     /// The seed's part of the payer's keys ([`crate::rng::key_tag`]).
     key_tag: u32,
+    /// On the phone to the hotline: the next request is a call, and then the payer goes on
+    /// at `resume` (`None`: it had finished).
+    calling: bool,
+    calls: u8,
+    hotline: ChannelIdx,
+    resume: Option<SimTime>,
 }
+
+/// Most hotline calls (first calls and redials) one payer makes in a timeline.
+const MAX_CALLS: u8 = 3;
 
 impl Agent {
     /// An agent for an active self-paying payer, with the instant of its first attempt.
@@ -71,6 +82,13 @@ impl Agent {
         let mut rng = crate::rng::item(d.seed, "agent", payer.id as u64);
         let channel = d.pick_channel(&mut rng, payer.league, payer.group);
         let mut agent = Agent::fresh(d, payer, d.period_of(payer), payer.special, channel, rng);
+        // Assessed first at an agency, where the scenario has them: that visit comes first.
+        if agent.stage == Stage::Assess
+            && let Some(a) = d.pick_assessment_channel(&mut agent.rng, payer.group)
+        {
+            agent.channel = a;
+        }
+        let channel = agent.channel;
         // Aimed at the due date as published, if one presses in the timeline.
         let aimed = d
             .spec
@@ -92,8 +110,10 @@ impl Agent {
             period,
             special,
             channel,
+            pay_channel: channel,
             order: 1,
-            stage: if special.is_some() { Stage::Assess } else { Stage::Pay },
+            // A special payment, and a unit's where units are assessed, needs an assessment.
+            stage: if special.is_some() || (payer.group == GroupKind::Unit && d.rules.units_assessed) { Stage::Assess } else { Stage::Pay },
             attempts: 0,
             displaced: false,
             paid: false,
@@ -101,6 +121,10 @@ impl Agent {
             rng,
             target_id: None,
             key_tag: crate::rng::key_tag(d.seed) as u32,
+            calling: false,
+            calls: 0,
+            hotline: 0,
+            resume: None,
         }
     }
 
@@ -235,13 +259,20 @@ impl Agent {
         IdemKey((high << 64) | self.order as u128)
     }
 
-    /// The request for the current stage.
+    /// The request for the current stage (or the hotline call the payer is making).
     pub(crate) fn request(&self) -> Request {
+        if self.calling {
+            return Request::Call { payer: self.payer, channel: self.hotline };
+        }
         match self.stage {
             Stage::Assess => Request::Assess {
                 payer: self.payer,
                 channel: self.channel,
-                kind: self.special.unwrap_or(SpecialKind::IndividualMonths),
+                kind: self.special.unwrap_or(if self.payer.group == GroupKind::Unit {
+                    SpecialKind::UnitContribution
+                } else {
+                    SpecialKind::IndividualMonths
+                }),
                 items: self.items,
             },
             Stage::Pay | Stage::Done | Stage::GaveUp => Request::Pay {
@@ -289,14 +320,73 @@ impl Agent {
         self.attempts as u32 >= d.spec.raw.behaviour.max_attempts
     }
 
-    /// React to the answer the target gave at `now`.
+    /// React to the answer the target (or the hotline) gave at `now`.
     pub(crate) fn on_response(&mut self, d: &Demand, now: SimTime, resp: &Response) -> Next {
+        if self.calling {
+            return self.on_call_ended(d, now, resp);
+        }
+        let next = self.decide(d, now, resp);
+        self.maybe_call(d, now, resp, next)
+    }
+
+    /// Refused or confused, the payer may call the hotline first (`behaviour.hotline`'s
+    /// chance for this answer), then go on as it decided. Draws nothing without a hotline.
+    fn maybe_call(&mut self, d: &Demand, now: SimTime, resp: &Response, next: Next) -> Next {
+        let Some(h) = &d.spec.hotline else { return next };
+        let chance = match resp {
+            Response::Suspended { .. } => h.after_suspended,
+            Response::NoRecord if self.paid => h.after_no_record,
+            Response::TurnedAway { .. } => h.after_turned_away,
+            Response::Conflict | Response::AssessmentRequired | Response::NotRegistered | Response::Invalid { .. } => h.after_refused,
+            _ => 0.0,
+        };
+        if chance <= 0.0 || self.calls >= MAX_CALLS || self.rng.random::<f64>() >= chance {
+            return next;
+        }
+        // At once if the hotline is open; else placed by the hour profile (no burst at its opening).
+        let t0 = now.plus_micros(THINK_MICROS);
+        let at = if d.spec.channel_serves_at(h.channel, t0) { Some(t0) } else { d.at_or_after(&mut self.rng, h.channel, t0, 0.0) };
+        let Some(t) = at.filter(|t| *t < d.spec.end) else { return next };
+        self.calling = true;
+        self.calls += 1;
+        self.hotline = h.channel;
+        self.resume = match next {
+            Next::At(t) => Some(t),
+            Next::Finished => None,
+        };
+        Next::At(t)
+    }
+
+    /// The call ended, answered or not: who hung up may call again; then the payer goes on.
+    fn on_call_ended(&mut self, d: &Demand, now: SimTime, resp: &Response) -> Next {
+        if !matches!(resp, Response::CallAnswered)
+            && let Some(h) = &d.spec.hotline
+            && self.calls < MAX_CALLS
+            && self.rng.random::<f64>() < h.redial_share
+        {
+            let delay = h.redial_delay_seconds.sample(&mut self.rng);
+            if let Some(t) = d.next_serving(h.channel, now.plus_seconds_f64(delay)).filter(|t| *t < d.spec.end) {
+                self.calls += 1;
+                return Next::At(t);
+            }
+        }
+        self.calling = false;
+        match self.resume.take() {
+            Some(t) => Next::At(t.max(now)),
+            None => Next::Finished,
+        }
+    }
+
+    /// What the payer does after the system's answer at `now`.
+    fn decide(&mut self, d: &Demand, now: SimTime, resp: &Response) -> Next {
         let b = &d.spec.raw.behaviour;
         match (self.stage, resp) {
             (Stage::Assess, Response::Assessed { assessment }) => {
                 self.target_id = Some(assessment.clone());
                 self.stage = Stage::Pay;
                 self.attempts = 0;
+                // Assessed at an agency: on to the payment channel, when it serves next.
+                self.channel = self.pay_channel;
                 let t = d.next_serving(self.channel, now.plus_micros(THINK_MICROS));
                 self.schedule(t)
             }
@@ -455,7 +545,16 @@ impl Agent {
         }
         if u < b.give_up_probability + b.switch_channel_probability {
             let (l, g) = (self.payer.league, self.payer.group);
-            if let Some(c) = d.pick_other_open_channel(&mut self.rng, l, g, self.channel, now) {
+            // An assessment moves among the agencies' channels, a payment among the mix.
+            let other = if self.stage == Stage::Assess && self.channel != self.pay_channel {
+                d.pick_other_open_assessment_channel(&mut self.rng, l, g, self.channel, now)
+            } else {
+                d.pick_other_open_channel(&mut self.rng, l, g, self.channel, now)
+            };
+            if let Some(c) = other {
+                if self.stage != Stage::Assess || self.channel == self.pay_channel {
+                    self.pay_channel = c;
+                }
                 self.channel = c;
                 let t = d.next_serving(c, now.plus_micros(THINK_MICROS));
                 return Some(self.schedule(t));
@@ -517,166 +616,5 @@ impl Agent {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::population::Population;
-    use crate::scenario;
-    use std::sync::Arc;
-
-    fn setup() -> (Arc<scenario::Spec>, Demand) {
-        let spec = Arc::new(scenario::parse("ci-smoke.json", include_str!("../../scenarios/ci-smoke.json")).unwrap());
-        let d = Demand::new(spec.clone(), 11);
-        (spec, d)
-    }
-
-    fn agents(spec: &scenario::Spec, d: &Demand, n: u32) -> Vec<(Agent, Next)> {
-        let pop = Population::new(spec, 11);
-        (0..n).map(|i| Agent::new(d, &pop.payer(GroupKind::ResidentPension, i))).collect()
-    }
-
-    fn at(s: &str) -> SimTime {
-        SimTime::from_datetime(&chrono::DateTime::parse_from_rfc3339(s).unwrap())
-    }
-
-    #[test]
-    fn refused_payers_wait_for_the_reopening_switch_or_give_up() {
-        let (spec, d) = setup();
-        let now = at("2021-04-27T10:00:00+08:00");
-        let resume = at("2021-05-01T00:00:00+08:00");
-        let (mut waited, mut switched, mut gave_up) = (0, 0, 0);
-        for (mut a, _) in agents(&spec, &d, 500) {
-            let before = a.channel;
-            let key = a.key();
-            match a.on_response(&d, now, &Response::Suspended { resume_at: Some(resume) }) {
-                Next::At(t) if a.channel == before => {
-                    assert!(t >= resume, "retried at {t:?} before the announced reopening");
-                    waited += 1;
-                }
-                Next::At(t) => {
-                    assert!(t >= now);
-                    switched += 1;
-                }
-                Next::Finished => {
-                    // Gave up, or the drawn retry falls after the end of the timeline.
-                    assert!(matches!(a.stage, Stage::GaveUp | Stage::Pay | Stage::Assess));
-                    gave_up += (a.stage == Stage::GaveUp) as u32;
-                }
-            }
-            assert!(a.displaced);
-            assert_eq!(a.key(), key, "a retry reuses the idempotency key");
-        }
-        // Every channel is closed during the suspension, so nobody can switch.
-        assert_eq!(switched, 0);
-        assert!(waited > 400 && gave_up > 5, "waited {waited}, gave up {gave_up}");
-    }
-
-    #[test]
-    fn the_answer_changes_what_happens_next() {
-        let (spec, d) = setup();
-        let now = at("2021-05-06T10:00:00+08:00");
-        let mut differ = 0;
-        for (a, _) in agents(&spec, &d, 100).into_iter().filter(|(a, _)| a.stage == Stage::Pay) {
-            let (mut ok, mut busy) = (a.clone(), a.clone());
-            let n1 = ok.on_response(&d, now, &Response::Accepted { payment: TargetId::Num(1), replayed: false });
-            let n2 = busy.on_response(&d, now, &Response::Overloaded { retry_after_micros: 5_000_000 });
-            assert!(ok.paid && !busy.paid);
-            if let Next::At(t) = n2 {
-                assert!(t >= now.plus_micros(5_000_000), "overload retry before Retry-After");
-                assert_eq!(busy.request().operation(), crate::model::Operation::Pay);
-            }
-            if n1 != n2 {
-                differ += 1;
-            }
-        }
-        assert!(differ > 80, "{differ}");
-    }
-
-    #[test]
-    fn too_early_lookups_come_back_after_visibility() {
-        let (spec, d) = setup();
-        let now = at("2021-05-06T10:00:00+08:00");
-        let visible = at("2021-05-08T00:00:00+08:00");
-        let mut checked = 0;
-        for (mut a, _) in agents(&spec, &d, 300).into_iter().filter(|(a, _)| a.stage == Stage::Pay) {
-            if let Next::At(_) = a.on_response(&d, now, &Response::Accepted { payment: TargetId::Num(3), replayed: false }) {
-                assert_eq!(a.stage, Stage::Lookup);
-                if let Next::At(t) = a.on_response(&d, now, &Response::NotYetVisible { visible_at: visible }) {
-                    assert!(t >= visible);
-                    checked += 1;
-                }
-            }
-        }
-        assert!(checked > 20, "only {checked} payers looked up");
-    }
-
-    #[test]
-    fn no_record_after_a_payment_means_look_again_later_pay_again_or_stop() {
-        // The cutover scenario's payers: look again 0.5, pay again 0.3, stop 0.2.
-        let spec = Arc::new(scenario::parse("c.json", include_str!("../../scenarios/cutover-2021-ci.json")).unwrap());
-        let d = Demand::new(spec.clone(), 11);
-        let now = at("2021-05-06T10:00:00+08:00");
-        let (mut again, mut pays, mut stops) = (0, 0, 0);
-        for (mut a, _) in agents(&spec, &d, 2000).into_iter().filter(|(a, _)| a.stage == Stage::Pay) {
-            let Next::At(_) = a.on_response(&d, now, &Response::Accepted { payment: TargetId::Num(3), replayed: false }) else { continue };
-            if a.stage != Stage::Lookup {
-                continue;
-            }
-            let key = a.key();
-            match a.on_response(&d, now, &Response::NoRecord) {
-                Next::At(t) if a.stage == Stage::Lookup => {
-                    // Later, by the payer's own delay: no instant was given to aim at.
-                    assert!(t > now.plus_micros(3_600_000_000), "looked again at {t:?}");
-                    again += 1;
-                }
-                Next::At(_) => {
-                    assert_eq!(a.stage, Stage::Pay);
-                    assert_ne!(a.key(), key, "paying again is a new order");
-                    pays += 1;
-                }
-                Next::Finished => {
-                    assert!(a.paid, "who stops looking has paid");
-                    stops += 1;
-                }
-            }
-        }
-        assert!(again > 20 && pays > 10 && stops > 5, "again {again}, pays {pays}, stops {stops}");
-        assert!(again > pays && pays > stops, "weights 0.5 / 0.3 / 0.2: {again} / {pays} / {stops}");
-    }
-
-    #[test]
-    fn a_lost_answer_leads_to_the_same_key_a_new_order_or_a_look_up() {
-        let spec = Arc::new(scenario::parse("c.json", include_str!("../../scenarios/cutover-2021-ci.json")).unwrap());
-        let d = Demand::new(spec.clone(), 11);
-        let now = at("2021-05-06T10:00:00+08:00");
-        let lost = Response::Error { kind: crate::model::Failure::AnswerLost };
-        let (mut same, mut new_order, mut lookup) = (0, 0, 0);
-        for (mut a, _) in agents(&spec, &d, 400).into_iter().filter(|(a, _)| a.stage == Stage::Pay) {
-            let key = a.key();
-            let Next::At(t) = a.on_response(&d, now, &lost) else { continue };
-            assert!(t >= now);
-            match a.stage {
-                Stage::Pay if a.key() == key => same += 1,
-                Stage::Pay => new_order += 1,
-                Stage::Lookup => {
-                    lookup += 1;
-                    assert!(a.verifying);
-                    // "No record": not paid, so a new order; records: it went through.
-                    let mut b = a.clone();
-                    assert!(matches!(b.on_response(&d, t, &Response::NoRecord), Next::At(_)));
-                    assert_eq!(b.stage, Stage::Pay);
-                    assert_ne!(b.key(), key);
-                    let mut c = a.clone();
-                    let records = Response::Records { payments: 1, latest: None };
-                    assert_eq!(c.on_response(&d, t, &records), Next::Finished);
-                    assert!(c.paid && c.stage == Stage::Done);
-                }
-                s => panic!("unexpected stage {s:?}"),
-            }
-        }
-        assert!(same > 20 && new_order > 20 && lookup > 20, "same {same}, new order {new_order}, look-up {lookup}");
-        // Told it was paid already, the payer stops.
-        let (mut a, _) = agents(&spec, &d, 50).into_iter().find(|(a, _)| a.stage == Stage::Pay).unwrap();
-        assert_eq!(a.on_response(&d, now, &Response::AlreadyPaid { refunded: false }), Next::Finished);
-        assert!(a.paid);
-    }
-}
+#[path = "agent_tests.rs"]
+mod tests;

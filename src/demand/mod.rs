@@ -40,6 +40,8 @@ pub(crate) struct Demand {
     day_weight: Vec<(Vec<f64>, f64)>,
     /// Per channel: its heaviest day's weight.
     day_weight_max: Vec<f64>,
+    /// Per group: where its assessments happen (the agencies), if the scenario says.
+    assess_cdf: Vec<Option<Cdf>>,
 }
 
 /// Where a payer's due date sends it ([`Demand::aim`]).
@@ -76,6 +78,13 @@ impl Demand {
             day_cdf: Vec::new(),
             day_weight: Vec::new(),
             day_weight_max: Vec::new(),
+            assess_cdf: GroupKind::ALL
+                .iter()
+                .map(|g| {
+                    let cdf = Cdf::new(spec.channels.iter().map(|c| c.assessment_share[g.index()]));
+                    (cdf.total() > 0.0).then_some(cdf)
+                })
+                .collect(),
             rules,
             seed,
             spec,
@@ -202,6 +211,31 @@ impl Demand {
         }
         let c = cdf.pick(rng);
         opens[c].map(|at| (c as ChannelIdx, at))
+    }
+
+    /// Where a payer of `group` has its payment assessed: an agency's hall or online service
+    /// by the scenario's `assessment_share`; `None`: on its payment channel.
+    pub(crate) fn pick_assessment_channel<R: Rng + ?Sized>(&self, rng: &mut R, group: GroupKind) -> Option<ChannelIdx> {
+        self.assess_cdf[group.index()].as_ref().map(|c| c.pick(rng) as ChannelIdx)
+    }
+
+    /// Another assessment channel of the group open to this payer at `t`, if the group
+    /// assesses at the agencies and one is open.
+    pub(crate) fn pick_other_open_assessment_channel<R: Rng + ?Sized>(
+        &self,
+        rng: &mut R,
+        league: u8,
+        group: GroupKind,
+        current: ChannelIdx,
+        t: SimTime,
+    ) -> Option<ChannelIdx> {
+        self.assess_cdf[group.index()].as_ref()?;
+        let weights = self.spec.channels.iter().enumerate().map(|(i, c)| {
+            let open = i as ChannelIdx != current && !self.rules.is_closed(i as ChannelIdx, group, league, t);
+            if open { c.assessment_share[group.index()] } else { 0.0 }
+        });
+        let cdf = Cdf::new(weights);
+        (cdf.total() > 0.0).then(|| cdf.pick(rng) as ChannelIdx)
     }
 
     /// An online channel of the group's mix, for look-ups after a payment made offline.

@@ -39,6 +39,8 @@ pub(crate) enum Service {
     BackendDone(u32),
     /// A counter pool's opening interval ends: who still queues is sent away.
     Closing(u32),
+    /// A hotline caller's patience runs out (if still waiting for an agent).
+    Abandon(u32),
 }
 
 impl HostEvent for Service {
@@ -47,14 +49,16 @@ impl HostEvent for Service {
             Service::ChannelDone(j) => (0, j),
             Service::BackendDone(j) => (1, j),
             Service::Closing(p) => (2, p),
+            Service::Abandon(j) => (3, j),
         }
     }
     fn decode(kind: u8, id: u32) -> Service {
-        debug_assert!(kind <= 2, "an engine event of unknown kind {kind}");
+        debug_assert!(kind <= 3, "an engine event of unknown kind {kind}");
         match kind {
             0 => Service::ChannelDone(id),
             1 => Service::BackendDone(id),
-            _ => Service::Closing(id),
+            2 => Service::Closing(id),
+            _ => Service::Abandon(id),
         }
     }
 }
@@ -76,6 +80,8 @@ pub(crate) struct Engine<'t, T: Target> {
     cohort: Cohort<Service>,
     /// The channel pool each job (by the cohort's job id) holds a server of, if any.
     job_pool: Vec<Option<u32>>,
+    /// Per job waiting at a hotline with patience: the instant the caller hangs up.
+    hang_up_at: Vec<Option<SimTime>>,
     pools: Vec<Pool>,
     /// `pool_of[channel * leagues + league]`: index into `pools`.
     pool_of: Vec<Option<u32>>,
@@ -84,6 +90,8 @@ pub(crate) struct Engine<'t, T: Target> {
     service_rng: ChaCha8Rng,
     turned_away_full_hall: u64,
     turned_away_at_closing: u64,
+    /// Hotline callers who hung up before an agent answered.
+    abandoned: u64,
     events: u64,
 }
 
@@ -124,12 +132,14 @@ impl<'t, T: Target> Engine<'t, T> {
             service_rng: crate::rng::component(seed, "engine/service"),
             cohort: Cohort::new(spec.clone(), demand, members, recorder),
             job_pool: Vec::new(),
+            hang_up_at: Vec::new(),
             pools,
             pool_of,
             backend_busy: 0,
             backend_queue: VecDeque::new(),
             turned_away_full_hall: 0,
             turned_away_at_closing: 0,
+            abandoned: 0,
             events: 0,
             target,
             spec,
@@ -146,6 +156,7 @@ impl<'t, T: Target> Engine<'t, T> {
         s.events = self.events;
         s.turned_away_full_hall = self.turned_away_full_hall;
         s.turned_away_at_closing = self.turned_away_at_closing;
+        s.hotline_abandoned = self.abandoned;
         s
     }
 
@@ -197,6 +208,15 @@ impl<'t, T: Target> Engine<'t, T> {
             self.finish_job(now, job, Response::Overloaded { retry_after_micros: crate::time::MICROS_PER_HOUR });
         } else {
             let close = self.spec.closing_at(c, now);
+            // A hotline caller waits as long as its patience lasts.
+            if let Some(patience) = &self.spec.channels[c as usize].patience_seconds {
+                let at = now.plus_seconds_f64(patience.sample(&mut self.service_rng));
+                if self.hang_up_at.len() <= job as usize {
+                    self.hang_up_at.resize(job as usize + 1, None);
+                }
+                self.hang_up_at[job as usize] = Some(at);
+                self.cohort.push_host(at, Service::Abandon(job));
+            }
             let pool = &mut self.pools[p as usize];
             pool.queue.push_back(job);
             let n = pool.queue.len() as u64;
@@ -235,7 +255,38 @@ impl<'t, T: Target> Engine<'t, T> {
         self.finish_job(now, job, Response::TurnedAway { reopens_at });
     }
 
+    /// A job's time at its channel ended: a payment, assessment or look-up goes on to the
+    /// backend; a hotline call is over (the system under test never sees it).
+    fn channel_done(&mut self, now: SimTime, job: u32) {
+        let c = self.cohort.job(job).req.channel();
+        if self.spec.channels[c as usize].kind == crate::scenario::ChannelKind::Hotline {
+            self.finish_job(now, job, Response::CallAnswered);
+        } else {
+            self.backend_arrive(now, job);
+        }
+    }
+
+    /// A hotline caller's patience ran out at `now`: if still waiting, it hangs up.
+    fn abandon(&mut self, now: SimTime, job: u32) {
+        if self.hang_up_at.get(job as usize).copied().flatten() != Some(now) {
+            return;
+        }
+        self.hang_up_at[job as usize] = None;
+        let Some(p) = self.job_pool[job as usize] else { return };
+        let queue = &mut self.pools[p as usize].queue;
+        // Bounded by the queue's length (at most CHANNEL_QUEUE_BOUND).
+        let Some(pos) = queue.iter().position(|&j| j == job) else { return };
+        queue.remove(pos);
+        self.abandoned += 1;
+        // Not at a counter: nothing to free.
+        self.job_pool[job as usize] = None;
+        self.finish_job(now, job, Response::CallAbandoned);
+    }
+
     fn begin_channel_service(&mut self, now: SimTime, p: u32, job: u32) {
+        if let Some(h) = self.hang_up_at.get_mut(job as usize) {
+            *h = None;
+        }
         let (c, league) = (self.pools[p as usize].channel as usize, self.pools[p as usize].league);
         let d = self.spec.channels[c].service_seconds.sample(&mut self.service_rng);
         let arrived = self.cohort.job(job).started;
@@ -278,6 +329,10 @@ impl<'t, T: Target> Engine<'t, T> {
     /// records it and lets its owner react.
     fn finish_job(&mut self, now: SimTime, job: u32, resp: Response) {
         let started = self.cohort.job(job).started;
+        // Its id may serve another job next: no hang-up of this one may touch that.
+        if let Some(h) = self.hang_up_at.get_mut(job as usize) {
+            *h = None;
+        }
         if let Some(p) = self.job_pool[job as usize].take() {
             let pool = &mut self.pools[p as usize];
             debug_assert!(pool.busy > 0, "a counter freed twice");
@@ -315,7 +370,8 @@ impl<'t, T: Target> Engine<'t, T> {
             }
             match ev {
                 None => self.route_started(now),
-                Some(Service::ChannelDone(job)) => self.backend_arrive(now, job),
+                Some(Service::ChannelDone(job)) => self.channel_done(now, job),
+                Some(Service::Abandon(job)) => self.abandon(now, job),
                 Some(Service::BackendDone(job)) => self.backend_done(now, job),
                 Some(Service::Closing(p)) => self.closing(now, p),
             }

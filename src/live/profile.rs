@@ -185,7 +185,7 @@ impl Profile {
             Request::Certificate { payment, .. } => {
                 v.insert("payment_id", id_value(payment));
             }
-            Request::Lookup { .. } => {}
+            Request::Lookup { .. } | Request::Call { .. } => {}
         }
         v
     }
@@ -197,6 +197,8 @@ impl Profile {
             Request::Pay { .. } => &self.operations.pay,
             Request::Lookup { .. } => &self.operations.lookup,
             Request::Certificate { .. } => &self.operations.certificate,
+            // Never sent (hosts answer calls themselves): rendered as a look-up if it were.
+            Request::Call { .. } => &self.operations.lookup,
         };
         let vars = Self::vars(spec, req);
         let method: &'static str = match t.method.as_str() {
@@ -262,6 +264,7 @@ impl Profile {
                     num(&self.read.payments).map(|n| Response::Records { payments: n as u32, latest: id(&self.read.latest_payment_id) })
                 }
                 Request::Certificate { .. } => id(&self.read.certificate_id).map(|c| Response::Certificate { certificate: c }),
+                Request::Call { .. } => Some(Response::Invalid { reason: "a hotline call is not a system request" }),
             };
             return r.unwrap_or(Response::Error { kind: crate::vocabulary::Failure::BadBody });
         }

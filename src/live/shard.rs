@@ -228,6 +228,12 @@ impl<P: Lanes> Shard<P> {
                 self.due.resize(id as usize + 1, due);
             }
             self.due[id as usize] = due;
+            // The hotline's agents are not modelled in a live run yet: a call is answered at
+            // once, here, and never sent.
+            if let Request::Call { .. } = self.cohort.job(id).req {
+                self.account(Done { id, resp: Response::CallAnswered, decided_at: None, sent: due, done: due }, false);
+                continue;
+            }
             if self.outstanding < self.capacity {
                 self.outstanding += 1;
                 let job = self.cohort.job(id);

@@ -104,10 +104,35 @@ impl<'de> serde::Deserialize<'de> for IdemKey {
 
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub(crate) enum Request {
-    Assess { payer: PayerRef, channel: ChannelIdx, kind: SpecialKind, items: Items },
-    Pay { key: IdemKey, payer: PayerRef, channel: ChannelIdx, items: Items, period: Period, special: bool, assessment: Option<TargetId> },
-    Lookup { payer: PayerRef, channel: ChannelIdx },
-    Certificate { payer: PayerRef, channel: ChannelIdx, payment: TargetId },
+    Assess {
+        payer: PayerRef,
+        channel: ChannelIdx,
+        kind: SpecialKind,
+        items: Items,
+    },
+    Pay {
+        key: IdemKey,
+        payer: PayerRef,
+        channel: ChannelIdx,
+        items: Items,
+        period: Period,
+        special: bool,
+        assessment: Option<TargetId>,
+    },
+    Lookup {
+        payer: PayerRef,
+        channel: ChannelIdx,
+    },
+    Certificate {
+        payer: PayerRef,
+        channel: ChannelIdx,
+        payment: TargetId,
+    },
+    /// A call to the hotline: answered by the host's agents, never sent to a system.
+    Call {
+        payer: PayerRef,
+        channel: ChannelIdx,
+    },
 }
 
 impl Request {
@@ -117,6 +142,7 @@ impl Request {
             Request::Pay { .. } => Operation::Pay,
             Request::Lookup { .. } => Operation::Lookup,
             Request::Certificate { .. } => Operation::Certificate,
+            Request::Call { .. } => Operation::Call,
         }
     }
     pub(crate) fn payer(&self) -> PayerRef {
@@ -124,7 +150,8 @@ impl Request {
             Request::Assess { payer, .. }
             | Request::Pay { payer, .. }
             | Request::Lookup { payer, .. }
-            | Request::Certificate { payer, .. } => *payer,
+            | Request::Certificate { payer, .. }
+            | Request::Call { payer, .. } => *payer,
         }
     }
     pub(crate) fn channel(&self) -> ChannelIdx {
@@ -132,7 +159,8 @@ impl Request {
             Request::Assess { channel, .. }
             | Request::Pay { channel, .. }
             | Request::Lookup { channel, .. }
-            | Request::Certificate { channel, .. } => *channel,
+            | Request::Certificate { channel, .. }
+            | Request::Call { channel, .. } => *channel,
         }
     }
 }
@@ -184,6 +212,10 @@ pub(crate) enum Response {
     TurnedAway {
         reopens_at: Option<SimTime>,
     },
+    /// Not a model answer: an agent of the hotline took the call.
+    CallAnswered,
+    /// Not a model answer: the caller hung up before an agent answered (or the hotline closed).
+    CallAbandoned,
     /// Not a model answer: the host refused for lack of capacity (queue full).
     Overloaded {
         retry_after_micros: i64,
@@ -205,6 +237,8 @@ impl Response {
             Response::Certificate { .. } => "certificate",
             Response::Error { .. } => "error",
             Response::TurnedAway { .. } => "turned_away",
+            Response::CallAnswered => "call_answered",
+            Response::CallAbandoned => "call_abandoned",
             r => r.refusal().map_or("error", Refusal::code),
         }
     }
@@ -228,7 +262,14 @@ impl Response {
     }
 
     pub(crate) fn is_success(&self) -> bool {
-        matches!(self, Response::Assessed { .. } | Response::Accepted { .. } | Response::Records { .. } | Response::Certificate { .. })
+        matches!(
+            self,
+            Response::Assessed { .. }
+                | Response::Accepted { .. }
+                | Response::Records { .. }
+                | Response::Certificate { .. }
+                | Response::CallAnswered
+        )
     }
 }
 
@@ -558,6 +599,9 @@ impl Model {
         {
             return Response::NotRegistered;
         }
+        if let Request::Call { .. } = req {
+            return Response::Invalid { reason: "a hotline call is not a system request" };
+        }
         let faulty = (self.ignore_closures || self.policy.accept_after_stop) && matches!(req, Request::Pay { .. });
         if let Some(resume_at) = self.rules.closure(req.channel(), payer.group, payer.league, now)
             && !faulty
@@ -621,6 +665,8 @@ impl Model {
                 self.certificates += 1;
                 Response::Certificate { certificate: TargetId::Num(self.policy.id_base + self.certificates) }
             }
+            // Answered above.
+            Request::Call { .. } => Response::Invalid { reason: "a hotline call is not a system request" },
         }
     }
 
@@ -653,7 +699,9 @@ impl Model {
             return Response::AlreadyPaid { refunded: self.policy.refund_duplicates };
         }
         let total: i64 = items.iter().sum();
-        if special || assessment.is_some() {
+        // A special payment, and a unit's where the scenario has units assessed, only against
+        // an unused assessment of this payer, for its amount.
+        if special || assessment.is_some() || (payer.group == GroupKind::Unit && self.rules.units_assessed) {
             match assessment_index.flatten().and_then(|i| self.assessments.get_mut(i)) {
                 Some(a) if a.payer == payer.id && a.total_fen == total && !a.used => a.used = true,
                 _ => return Response::AssessmentRequired,

@@ -20,6 +20,8 @@ pub struct Rules {
     /// instant in the switch (`i64::MAX`: not rolled back, the phase keeps the channels of
     /// the phase before it). Every clone shares the switch: one decision for the run.
     rollback: Option<(usize, Arc<AtomicI64>)>,
+    /// Units pay only against the agency's assessment, for the assessed amount.
+    pub(crate) units_assessed: bool,
 }
 
 impl Rules {
@@ -31,6 +33,7 @@ impl Rules {
             visible_working_days: spec.raw.behaviour.record_visible_working_days,
             leagues: spec.leagues.len(),
             channels: spec.channels.len(),
+            units_assessed: spec.raw.population.groups.unit.assessed,
             rollback: spec
                 .cutover
                 .as_ref()

@@ -119,6 +119,33 @@ fn special_payments_need_a_matching_assessment() {
 }
 
 #[test]
+fn a_unit_pays_only_the_agencys_assessment_of_its_contribution() {
+    // The smoke scenario has units assessed (population.groups.unit.assessed).
+    let s = spec();
+    assert!(s.raw.population.groups.unit.assessed);
+    let mut m = model(&s);
+    let t = at("2021-05-06T10:00:00+08:00");
+    let (agency, client) = (s.channel_index("si_agency_hall").unwrap(), s.channel_index("unit_client").unwrap());
+    let unit = PayerRef { id: 8, group: GroupKind::Unit, league: 2 };
+    let unit_pay = |key: u128, amount: i64, assessment: Option<TargetId>| Request::Pay {
+        key: IdemKey(key),
+        payer: unit,
+        channel: client,
+        items: items(amount),
+        period: crate::model::Period::UNKNOWN,
+        special: false,
+        assessment,
+    };
+    assert_eq!(m.handle(t, &unit_pay(1, 5000, None)), Response::AssessmentRequired, "no assessment, no unit payment");
+    let assess = Request::Assess { payer: unit, channel: agency, kind: SpecialKind::UnitContribution, items: items(5000) };
+    let Response::Assessed { assessment } = m.handle(t, &assess) else { panic!("the agency assesses") };
+    assert_eq!(m.handle(t, &unit_pay(2, 4999, Some(assessment.clone()))), Response::AssessmentRequired, "the assessed amount only");
+    assert!(matches!(m.handle(t, &unit_pay(3, 5000, Some(assessment))), Response::Accepted { replayed: false, .. }));
+    // A flexible employee's regular payment needs none.
+    assert!(matches!(m.handle(t, &pay(&s, 9, 4, 700, "wechat_mini")), Response::Accepted { .. }));
+}
+
+#[test]
 fn records_show_two_working_days_later() {
     let s = spec();
     let mut m = model(&s);

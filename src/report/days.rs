@@ -21,6 +21,7 @@ struct DayCell {
     errors: u64,
     payments: u64,
     turned_away: u64,
+    abandoned: u64,
     gave_up: u64,
     queue_peak: u64,
     busy_micros: u64,
@@ -63,6 +64,7 @@ impl DayCell {
         self.errors += o.errors;
         self.payments += o.payments;
         self.turned_away += o.turned_away;
+        self.abandoned += o.abandoned;
         self.gave_up += o.gave_up;
         self.queue_peak = self.queue_peak.max(o.queue_peak);
         self.busy_micros += o.busy_micros;
@@ -88,7 +90,7 @@ impl DaysTally {
             leagues,
             cells: vec![DayCell::default(); days * channels],
             league_cells: vec![DayCell::default(); days * channels * leagues],
-            hourly: vec![(0, 0); hours * channels * 4],
+            hourly: vec![(0, 0); hours * channels * Operation::COUNT],
             backend_busy_micros: vec![0; hours],
             bursts: spec
                 .expectations
@@ -136,7 +138,7 @@ impl DaysTally {
     pub(crate) fn outcome(&mut self, spec: &Spec, now: SimTime, req: &Request, resp: &Response) {
         let (c, league, op) = (req.channel(), req.payer().league, req.operation());
         if let Some(h) = self.hour(now) {
-            let slot = &mut self.hourly[(h * self.channels + c as usize) * 4 + op.index()];
+            let slot = &mut self.hourly[(h * self.channels + c as usize) * Operation::COUNT + op.index()];
             slot.0 = slot.0.saturating_add(1);
             slot.1 = slot.1.saturating_add(resp.is_success() as u32);
         }
@@ -151,6 +153,10 @@ impl DaysTally {
                 Response::Overloaded { .. } | Response::Error { .. } => x.errors += 1,
                 Response::TurnedAway { .. } => {
                     x.turned_away += 1;
+                    x.refusals += 1;
+                }
+                Response::CallAbandoned => {
+                    x.abandoned += 1;
                     x.refusals += 1;
                 }
                 _ => x.refusals += 1,
@@ -224,7 +230,7 @@ impl DaysTally {
                         let k = spec.channels[c].kind;
                         k != ChannelKind::Batch && kind.is_none_or(|x| x == k)
                     })
-                    .map(|c| self.hourly[(h * self.channels + c) * 4 + Operation::Pay.index()].1 as u64)
+                    .map(|c| self.hourly[(h * self.channels + c) * Operation::COUNT + Operation::Pay.index()].1 as u64)
                     .sum()
             })
             .collect()
@@ -246,7 +252,7 @@ impl DaysTally {
                         }
                         let ch = &spec.channels[c];
                         let capacity = counter_capacity_micros(spec, c, day, None);
-                        let leagues = if ch.kind == ChannelKind::Offline {
+                        let leagues = if ch.servers.is_some() {
                             (0..self.leagues)
                                 .filter_map(|l| {
                                     let lc = &self.league_cells[(d * self.channels + c) * self.leagues + l];
@@ -259,7 +265,13 @@ impl DaysTally {
                         } else {
                             Vec::new()
                         };
-                        Some(ChannelDay { channel: ch.id.clone(), figures: figures(cell, capacity), leagues })
+                        let kind = match ch.kind {
+                            ChannelKind::Online => "online",
+                            ChannelKind::Offline => "offline",
+                            ChannelKind::Batch => "batch",
+                            ChannelKind::Hotline => "hotline",
+                        };
+                        Some(ChannelDay { channel: ch.id.clone(), kind, figures: figures(cell, capacity), leagues })
                     })
                     .collect();
                 let hours: Vec<usize> = (0..24).filter_map(|k| self.hour(start.plus_micros(k * MICROS_PER_HOUR))).collect();
@@ -278,7 +290,7 @@ impl DaysTally {
         for h in 0..self.backend_busy_micros.len() {
             for c in 0..self.channels {
                 for op in Operation::ALL {
-                    let (a, s) = self.hourly[(h * self.channels + c) * 4 + op.index()];
+                    let (a, s) = self.hourly[(h * self.channels + c) * Operation::COUNT + op.index()];
                     if a > 0 {
                         hourly.push(HourChannelReport {
                             start: fmt(self.start.plus_micros(h as i64 * MICROS_PER_HOUR)),
@@ -335,6 +347,7 @@ fn figures(c: &DayCell, capacity_micros: Option<u64>) -> DayFigures {
         refusals: c.refusals,
         errors: c.errors,
         turned_away_at_closing: c.turned_away,
+        abandoned: c.abandoned,
         gave_up: c.gave_up,
         served_at_counters: c.waiting_ms.as_ref().map(|h| h.len()),
         waiting_min_p50: round(q(&c.waiting_ms, 0.5)),
@@ -359,9 +372,11 @@ pub struct DayReport {
 #[derive(Clone, Debug, Serialize)]
 pub struct ChannelDay {
     pub channel: String,
+    /// `online`, `offline`, `batch` or `hotline`.
+    pub kind: &'static str,
     #[serde(flatten)]
     pub figures: DayFigures,
-    /// Offline channels: the same per league.
+    /// Channels with counters or agents: the same per league.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub leagues: Vec<LeagueDay>,
 }
@@ -384,6 +399,8 @@ pub struct DayFigures {
     pub refusals: u64,
     pub errors: u64,
     pub turned_away_at_closing: u64,
+    /// Hotline: callers who hung up before an agent answered.
+    pub abandoned: u64,
     /// Payers whose last channel this was and who gave up that day.
     pub gave_up: u64,
     /// Offline channels in `simulate`: payers who reached a counter, waiting for one apart

@@ -76,7 +76,6 @@ pub(super) fn days(o: &mut String, r: &Report) {
     if r.days.is_empty() {
         return;
     }
-    let batch: Vec<&str> = r.batches.iter().map(|b| b.channel.as_str()).collect();
     let _ = writeln!(
         o,
         "\n## Days\n\nPer local date; requests count on the day their answer came. Self-paid: every channel but the \
@@ -88,17 +87,17 @@ pub(super) fn days(o: &mut String, r: &Report) {
         let (mut attempts, mut pay, mut online, mut offline, mut debits, mut away, mut gave_up) = (0, 0, 0, 0, 0, 0, 0);
         for c in &d.channels {
             let f = &c.figures;
-            if batch.contains(&c.channel.as_str()) {
-                debits += f.payments;
-                continue;
+            match c.kind {
+                "batch" => {
+                    debits += f.payments;
+                    continue;
+                }
+                "hotline" => continue,
+                "offline" => offline += f.payments,
+                _ => online += f.payments,
             }
             attempts += f.attempts;
             pay += f.payments;
-            if f.served_at_counters.is_some() || f.counter_utilisation.is_some() {
-                offline += f.payments;
-            } else {
-                online += f.payments;
-            }
             away += f.turned_away_at_closing;
             gave_up += f.gave_up;
         }
@@ -113,17 +112,17 @@ pub(super) fn days(o: &mut String, r: &Report) {
     }
     let _ = writeln!(
         o,
-        "\n### Counters by day\n\nOffline channels with counters: who reached a counter, waiting for it apart from its \
-         service, the counters' busy share of their open time, most people queueing at once (per league in report.json).\n\n\
-         | date | channel | reached a counter | payments | waiting p50 | waiting p99 | service p50 | counters busy | queue peak | turned away at closing | gave up |\n\
-         |---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+        "\n### Counters by day\n\nChannels with counters, and the hotline's agents: who reached one, waiting for it apart \
+         from its service, their busy share of the open time, most people queueing at once (per league in report.json).\n\n\
+         | date | channel | reached a counter | payments | waiting p50 | waiting p99 | service p50 | counters busy | queue peak | turned away at closing | hung up | gave up |\n\
+         |---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
     );
     for d in &r.days {
         for c in d.channels.iter().filter(|c| c.figures.served_at_counters.is_some()) {
             let f = &c.figures;
             let _ = writeln!(
                 o,
-                "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+                "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
                 d.date,
                 c.channel,
                 f.served_at_counters.unwrap_or(0),
@@ -134,6 +133,7 @@ pub(super) fn days(o: &mut String, r: &Report) {
                 share(f.counter_utilisation),
                 f.queue_peak.unwrap_or(0),
                 f.turned_away_at_closing,
+                f.abandoned,
                 f.gave_up
             );
         }

@@ -106,6 +106,8 @@ pub struct EngineStats {
     pub turned_away_full_hall: u64,
     /// Payers still queueing at counters when they closed, told to come back.
     pub turned_away_at_closing: u64,
+    /// Hotline callers who hung up before an agent answered.
+    pub hotline_abandoned: u64,
 }
 
 impl std::ops::AddAssign<&EngineStats> for EngineStats {
@@ -119,6 +121,7 @@ impl std::ops::AddAssign<&EngineStats> for EngineStats {
         self.unserved_at_end += b.unserved_at_end;
         self.turned_away_full_hall += b.turned_away_full_hall;
         self.turned_away_at_closing += b.turned_away_at_closing;
+        self.hotline_abandoned += b.hotline_abandoned;
     }
 }
 
@@ -127,6 +130,9 @@ impl std::ops::AddAssign<&EngineStats> for EngineStats {
 pub struct RunReport {
     pub at: String,
     pub debits_sent: u64,
+    /// An assessed batch: members assessed for what they owe before their debit.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub assessed: u64,
     pub accepted: u64,
     pub periods_debited: u64,
     pub refused_suspended: u64,
@@ -265,6 +271,8 @@ pub struct CellReport {
     pub errors: u64,
     /// Payers still queueing when the counters closed, told to come back (`simulate`).
     pub turned_away: u64,
+    /// Hotline callers who hung up before an agent answered (`simulate`).
+    pub abandoned: u64,
     /// Response time: from the scheduled instant (live runs) or the start (simulate).
     pub latency_ms: Latency,
     /// Service time from the actual send (live runs only).
@@ -483,6 +491,7 @@ fn cell_reports(spec: &Spec, rec: &Recorder) -> (Vec<CellReport>, recorder::Cell
             rejected_unexpected: c.rejected_unexpected,
             errors: c.errors,
             turned_away: c.turned_away,
+            abandoned: c.abandoned,
             latency_ms: latency(&cell.latency_micros),
             service_ms: cell.service_micros.as_ref().map(latency),
         });
@@ -526,7 +535,14 @@ fn phase_infos(spec: &Spec) -> Vec<PhaseInfo> {
             name: p.name.clone(),
             start: fmt(p.start),
             end: fmt(p.end),
-            closed_channels: spec.channels.iter().zip(&p.closed).filter(|(_, c)| **c).map(|(ch, _)| ch.id.clone()).collect(),
+            // The hotline takes no payments: a suspension does not close its phones.
+            closed_channels: spec
+                .channels
+                .iter()
+                .zip(&p.closed)
+                .filter(|(ch, c)| **c && ch.kind != crate::scenario::ChannelKind::Hotline)
+                .map(|(ch, _)| ch.id.clone())
+                .collect(),
         })
         .collect()
 }

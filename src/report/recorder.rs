@@ -26,6 +26,8 @@ pub(crate) struct CellCounters {
     pub errors: u64,
     /// Payers still queueing when the counters closed, told to come back.
     pub turned_away: u64,
+    /// Hotline callers who hung up before an agent answered.
+    pub abandoned: u64,
 }
 
 impl std::ops::AddAssign<&CellCounters> for CellCounters {
@@ -36,6 +38,7 @@ impl std::ops::AddAssign<&CellCounters> for CellCounters {
         self.rejected_not_yet_visible += b.rejected_not_yet_visible;
         self.rejected_unexpected += b.rejected_unexpected;
         self.turned_away += b.turned_away;
+        self.abandoned += b.abandoned;
         self.errors += b.errors;
     }
 }
@@ -181,7 +184,7 @@ fn ledger_index(league: u8, group: GroupKind, ins: Insurance) -> usize {
 impl Recorder {
     pub(crate) fn new(spec: Arc<Spec>, rules: Arc<Rules>) -> Recorder {
         let channels = spec.channels.len();
-        let cells = (0..spec.phases.len() * channels * 4).map(|_| None).collect();
+        let cells = (0..spec.phases.len() * channels * Operation::COUNT).map(|_| None).collect();
         let hours = vec![Hour { channel_queue_max: vec![0; channels], ..Hour::default() }; spec.hours_total()];
         // Reopening: the end of the last phase that suspends everything (or, failing that,
         // of the last phase closing any channel). A rollback that gates decide is not known
@@ -433,7 +436,7 @@ impl Recorder {
     }
 
     fn cell(&mut self, phase: usize, channel: u8, op: Operation) -> &mut Cell {
-        let i = (phase * self.channels + channel as usize) * 4 + op.index();
+        let i = (phase * self.channels + channel as usize) * Operation::COUNT + op.index();
         self.cells[i]
             .get_or_insert_with(|| Box::new(Cell { counters: CellCounters::default(), latency_micros: histogram(), service_micros: None }))
     }
@@ -443,7 +446,10 @@ impl Recorder {
         self.cell(phase, req.channel(), req.operation()).counters.attempts += 1;
         if let Some(h) = self.hour_index(start) {
             self.hours[h].attempts += 1;
-            if self.spec.channels[req.channel() as usize].kind != crate::scenario::ChannelKind::Batch {
+            if !matches!(
+                self.spec.channels[req.channel() as usize].kind,
+                crate::scenario::ChannelKind::Batch | crate::scenario::ChannelKind::Hotline
+            ) {
                 self.hours[h].self_paid_attempts += 1;
                 self.days.self_paid_attempt(start);
             }
@@ -496,6 +502,10 @@ impl Recorder {
             }
             Response::TurnedAway { .. } => {
                 c.turned_away += 1;
+                1
+            }
+            Response::CallAbandoned => {
+                c.abandoned += 1;
                 1
             }
             _ => {
@@ -589,9 +599,9 @@ impl Recorder {
         let channels = self.channels;
         self.cells.iter().enumerate().filter_map(move |(i, c)| {
             let c = c.as_ref()?;
-            let op = Operation::ALL[i % 4];
-            let ch = ((i / 4) % channels) as u8;
-            let phase = i / 4 / channels;
+            let op = Operation::ALL[i % Operation::COUNT];
+            let ch = ((i / Operation::COUNT) % channels) as u8;
+            let phase = i / Operation::COUNT / channels;
             Some((phase, ch, op, &**c))
         })
     }

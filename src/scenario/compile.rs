@@ -66,6 +66,7 @@ pub(crate) fn compile(s: Scenario) -> Result<Spec, Vec<Problem>> {
     let cutover = s.cutover.as_ref().and_then(|x| cutover(&mut c, x, &times, &phases, &phase_names, &channel_ids));
     let dues = s.dues.as_ref().map(|x| super::dues::compile(&mut c, x, &phases, times.offset));
     let expectations = super::expect::compile(&mut c, &s.expectations, &s.batches, &batches);
+    let hotline = s.behaviour.hotline.as_ref().and_then(|h| hotline(&mut c, h, &s.channels));
     if !c.problems.is_empty() {
         return Err(c.problems);
     }
@@ -100,6 +101,7 @@ pub(crate) fn compile(s: Scenario) -> Result<Spec, Vec<Problem>> {
         cutover,
         dues,
         expectations,
+        hotline,
         raw: s,
     })
 }
@@ -376,9 +378,24 @@ fn channels(c: &mut Checker, s: &Scenario) -> Vec<ChannelSpec> {
             servers,
             holiday_capacity: ch.holiday_capacity.unwrap_or(if ch.open_days == OpenDays::AllDays { 1.0 } else { 0.0 }),
             service_seconds: ch.service_seconds.clone(),
+            patience_seconds: ch.patience_seconds.clone(),
+            assessment_share: {
+                let mut a = [0.0; 5];
+                for (g, v) in &ch.assessment_share {
+                    a[g.index()] = *v;
+                }
+                a
+            },
         });
     }
     shares(c, s, &mut channels);
+    // Where a group assesses, its shares sum to one.
+    for g in GroupKind::ALL {
+        let total: f64 = channels.iter().map(|ch| ch.assessment_share[g.index()]).sum();
+        if total > 0.0 && (total - 1.0).abs() > SHARE_TOLERANCE {
+            c.push(format!("channels[].assessment_share.{}", g.as_str()), format!("must sum to 1.0 over the channels, got {total:.4}"));
+        }
+    }
     channels
 }
 
@@ -399,6 +416,29 @@ fn channel(c: &mut Checker, path: &str, ch: &Channel) {
     if ch.kind == ChannelKind::Offline && ch.servers.is_none() {
         c.push(format!("{path}.servers"), "an offline channel needs servers (counters or tellers)");
     }
+    if ch.kind == ChannelKind::Hotline {
+        if ch.servers.is_none() {
+            c.push(format!("{path}.servers"), "a hotline needs servers (its agents)");
+        }
+        if ch.share.values().any(|v| *v > 0.0) {
+            c.push(format!("{path}.share"), "a hotline takes no payments: payers call it after an answer (behaviour.hotline)");
+        }
+    }
+    for (gk, v) in &ch.assessment_share {
+        c.fraction(&format!("{path}.assessment_share.{}", gk.as_str()), *v);
+        if matches!(ch.kind, ChannelKind::Batch | ChannelKind::Hotline) && *v > 0.0 {
+            c.push(format!("{path}.assessment_share.{}", gk.as_str()), "assessments happen at an agency's hall or online service");
+        }
+        if matches!(gk, GroupKind::Proxy) && *v > 0.0 {
+            c.push(format!("{path}.assessment_share.proxy"), "proxy persons are assessed with their batch");
+        }
+    }
+    if let Some(p) = &ch.patience_seconds {
+        if ch.kind != ChannelKind::Hotline {
+            c.push(format!("{path}.patience_seconds"), "only a hotline's callers hang up; counters keep their queue until closing");
+        }
+        c.dist(&format!("{path}.patience_seconds"), p);
+    }
     if let Some(n) = ch.servers
         && (n == 0 || n > MAX_SERVERS)
     {
@@ -408,6 +448,40 @@ fn channel(c: &mut Checker, path: &str, ch: &Channel) {
         c.fraction(&format!("{path}.holiday_capacity"), h);
     }
     c.dist(&format!("{path}.service_seconds"), &ch.service_seconds);
+}
+
+fn hotline(c: &mut Checker, h: &HotlineCalls, channels: &[Channel]) -> Option<super::HotlineSpec> {
+    for (name, v) in [
+        ("after_suspended", h.after_suspended),
+        ("after_no_record", h.after_no_record),
+        ("after_turned_away", h.after_turned_away),
+        ("after_refused", h.after_refused),
+        ("redial_share", h.redial_share),
+    ] {
+        c.fraction(&format!("behaviour.hotline.{name}"), v);
+    }
+    c.dist("behaviour.hotline.redial_delay_seconds", &h.redial_delay_seconds);
+    let found = channels.iter().position(|ch| ch.id == h.channel);
+    match found {
+        None => {
+            let hint = c.suggest(&h.channel, channels.iter().filter(|ch| ch.kind == ChannelKind::Hotline).map(|ch| ch.id.clone()));
+            c.push("behaviour.hotline.channel", format!("unknown channel {:?}{hint}", h.channel));
+            None
+        }
+        Some(i) if channels[i].kind != ChannelKind::Hotline => {
+            c.push("behaviour.hotline.channel", format!("channel {:?} is not of kind hotline", h.channel));
+            None
+        }
+        Some(i) => Some(super::HotlineSpec {
+            channel: i as ChannelIdx,
+            after_suspended: h.after_suspended,
+            after_no_record: h.after_no_record,
+            after_turned_away: h.after_turned_away,
+            after_refused: h.after_refused,
+            redial_share: h.redial_share,
+            redial_delay_seconds: h.redial_delay_seconds.clone(),
+        }),
+    }
 }
 
 fn opening_hours(c: &mut Checker, path: &str, ch: &Channel) -> Vec<(i64, i64)> {
@@ -545,6 +619,7 @@ fn batches(c: &mut Checker, s: &Scenario, times: &Times, channel_ids: &[String])
             group: bt.group,
             runs,
             concurrency: bt.concurrency,
+            assessed: bt.assessed,
         });
     }
     if s.population.groups.proxy.count > 0 && !s.batches.iter().any(|b| b.group == GroupKind::Proxy) {

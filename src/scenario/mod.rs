@@ -106,6 +106,8 @@ pub struct Spec {
     pub dues: Option<DuesSpec>,
     /// The scenario's expectations, for the calibration table.
     pub expectations: Vec<ExpectationSpec>,
+    /// Who calls the hotline; `None`: nobody.
+    pub hotline: Option<HotlineSpec>,
     /// Two systems and what crosses the switch; `None`: one system for the whole timeline.
     pub cutover: Option<CutoverSpec>,
 }
@@ -312,6 +314,22 @@ pub struct ChannelSpec {
     pub servers: Option<Vec<u32>>,
     pub holiday_capacity: f64,
     pub service_seconds: Dist,
+    /// Hotline: how long a caller waits before hanging up; `None`: as long as it takes.
+    pub patience_seconds: Option<Dist>,
+    /// Share of each group's assessments done here (`[group]`); all 0 for a payment channel.
+    pub assessment_share: [f64; 5],
+}
+
+/// The hotline calls of `behaviour.hotline`, compiled.
+#[derive(Clone, Debug)]
+pub struct HotlineSpec {
+    pub channel: ChannelIdx,
+    pub after_suspended: f64,
+    pub after_no_record: f64,
+    pub after_turned_away: f64,
+    pub after_refused: f64,
+    pub redial_share: f64,
+    pub redial_delay_seconds: Dist,
 }
 
 #[derive(Clone, Debug)]
@@ -321,6 +339,8 @@ pub struct BatchSpec {
     pub group: GroupKind,
     pub runs: Vec<SimTime>,
     pub concurrency: u32,
+    /// Debits are special payments against an assessment made at the run.
+    pub assessed: bool,
 }
 
 /// FNV-1a (64 bits) of `bytes`, as 16 hex digits.

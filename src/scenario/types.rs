@@ -262,6 +262,10 @@ pub(crate) enum SpecialKind {
     NearRetirement,
     IndividualMonths,
     BaseAdjustmentBackPayment,
+    /// Paid by the government on someone's behalf.
+    GovernmentBehalf,
+    /// Not a special payment: a unit's contribution, assessed on its registered base.
+    UnitContribution,
 }
 
 impl SpecialKind {
@@ -271,6 +275,8 @@ impl SpecialKind {
             SpecialKind::NearRetirement => "near_retirement",
             SpecialKind::IndividualMonths => "individual_months",
             SpecialKind::BaseAdjustmentBackPayment => "base_adjustment_back_payment",
+            SpecialKind::GovernmentBehalf => "government_behalf",
+            SpecialKind::UnitContribution => "unit_contribution",
         }
     }
 }
@@ -359,6 +365,10 @@ pub struct UnitGroup {
     pub work_injury_classes: Vec<WeightedChoice>,
     pub work_injury_source: Source,
     /// Share of units that pay during the simulated timeline.
+    /// Units pay only the agency's assessment of their contribution (registration and base
+    /// assessment at the agencies, `channels[].assessment_share`), for the assessed amount.
+    #[serde(default)]
+    pub assessed: bool,
     pub active_share: f64,
     pub active_source: Source,
 }
@@ -433,6 +443,9 @@ pub enum ChannelKind {
     Online,
     Offline,
     Batch,
+    /// A call centre (the 12366 hotline): agents, hours and a queue callers may leave. Not
+    /// a way to pay: payers call it after an answer that refused or confused them.
+    Hotline,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -478,8 +491,16 @@ pub struct Channel {
     /// a working-day channel, 1 for an every-day one.
     #[serde(default)]
     pub holiday_capacity: Option<f64>,
-    /// Time the channel itself takes per request (counter service, gateway), in seconds.
+    /// Time the channel itself takes per request (counter service, gateway, a call), in seconds.
     pub service_seconds: Dist,
+    /// Where each group's assessments happen (the agencies' halls and online service):
+    /// group -> share; a group with shares here assesses only on these channels.
+    #[serde(default)]
+    pub assessment_share: BTreeMap<GroupKind, f64>,
+    /// Hotline only: how long a caller waits for an agent before hanging up, in seconds.
+    /// Absent: callers wait as long as it takes (until closing time).
+    #[serde(default)]
+    pub patience_seconds: Option<Dist>,
     pub capacity_source: Source,
 }
 
@@ -551,7 +572,43 @@ pub struct Behaviour {
     /// Days after a "no record" that a payer who looks again does.
     #[serde(default = "look_again_days")]
     pub look_again_days: Dist,
+    /// Who calls the hotline, after which answers (absent: nobody calls).
+    #[serde(default)]
+    pub hotline: Option<HotlineCalls>,
     pub source: Source,
+}
+
+/// Refused or confused payers call the hotline (a channel of kind `hotline`) before they go
+/// on as they had decided; the chance of a call depends on the answer.
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HotlineCalls {
+    /// The hotline channel's id.
+    pub channel: String,
+    /// Chance of a call after "suspended".
+    #[serde(default)]
+    pub after_suspended: f64,
+    /// After "no record" for a payment the payer saw accepted.
+    #[serde(default)]
+    pub after_no_record: f64,
+    /// After being sent away from closing counters.
+    #[serde(default)]
+    pub after_turned_away: f64,
+    /// After a refusal that does not say what to do (a conflict, an assessment required,
+    /// not registered, invalid).
+    #[serde(default)]
+    pub after_refused: f64,
+    /// Of the callers who hung up before an agent answered, the share who call again.
+    #[serde(default)]
+    pub redial_share: f64,
+    /// When they call again, in seconds after hanging up.
+    #[serde(default = "redial_delay")]
+    pub redial_delay_seconds: Dist,
+    pub source: Source,
+}
+
+fn redial_delay() -> Dist {
+    Dist::Exponential { mean: 600.0 }
 }
 
 /// Relative weights of what a payer told "no record" about a payment does.
@@ -598,6 +655,11 @@ pub struct Batch {
     pub runs: Vec<String>,
     /// Debits kept in flight by the batch processor.
     pub concurrency: u32,
+    /// Each debit is a special payment against the agency's assessment (the government's
+    /// payment on someone's behalf): a run has each member assessed for what it owes, then
+    /// pays that amount.
+    #[serde(default)]
+    pub assessed: bool,
     pub source: Source,
 }
 
@@ -624,16 +686,21 @@ pub enum Operation {
     Pay,
     Lookup,
     Certificate,
+    /// A call to the hotline (served by its agents, never by the system under test).
+    Call,
 }
 
 impl Operation {
-    pub const ALL: [Operation; 4] = [Operation::Assess, Operation::Pay, Operation::Lookup, Operation::Certificate];
+    pub const ALL: [Operation; 5] = [Operation::Assess, Operation::Pay, Operation::Lookup, Operation::Certificate, Operation::Call];
+    /// How many there are (cells are kept per operation).
+    pub const COUNT: usize = Operation::ALL.len();
     pub fn as_str(self) -> &'static str {
         match self {
             Operation::Assess => "assess",
             Operation::Pay => "pay",
             Operation::Lookup => "lookup",
             Operation::Certificate => "certificate",
+            Operation::Call => "call",
         }
     }
     pub fn index(self) -> usize {
