@@ -82,6 +82,8 @@ pub(crate) struct Job {
     pub phase: u8,
     /// The system the payer reached (0 with one system).
     pub system: crate::scenario::SystemIdx,
+    /// A visit at a booked slot: counters serve it before walk-ins.
+    pub booked: bool,
 }
 
 /// Who a cohort starts with: agents with their first decisions, and batch runners.
@@ -315,7 +317,11 @@ impl<H: HostEvent> Cohort<H> {
         let phase = self.spec.phase_at(now);
         self.recorder.attempt(now, phase, &req);
         let system = self.spec.system_for(req.channel(), now);
-        let job = Job { owner, req, started: now, phase: phase as u8, system };
+        let booked = match owner {
+            Owner::Agent(idx) => self.agents[idx as usize].booked && !matches!(req, Request::Call { .. }),
+            Owner::Batch { .. } => false,
+        };
+        let job = Job { owner, req, started: now, phase: phase as u8, system, booked };
         let id = match self.free_jobs.pop() {
             Some(i) => {
                 self.jobs[i as usize] = Some(job);

@@ -70,6 +70,8 @@ pub(crate) struct Agent {
     calling: bool,
     calls: u8,
     hotline: ChannelIdx,
+    /// The next visit is at a booked slot (served before walk-ins).
+    pub booked: bool,
     resume: Option<SimTime>,
 }
 
@@ -124,6 +126,7 @@ impl Agent {
             calling: false,
             calls: 0,
             hotline: 0,
+            booked: false,
             resume: None,
         }
     }
@@ -153,7 +156,7 @@ impl Agent {
         let month = crate::model::Period::month_of(run, &d.spec.calendar);
         let mut agent = Agent::fresh(d, payer, Period { first: month, months: 1 }, None, channel, rng);
         let at = agent.come_back(d, resume, &d.spec.raw.behaviour.deferral_delay_days);
-        let next = agent.schedule(at);
+        let next = agent.schedule(d, at);
         Some((agent, next))
     }
 
@@ -161,12 +164,12 @@ impl Agent {
         let b = &d.spec.raw.behaviour;
         let (g, l, c) = (self.payer.group, self.payer.league, self.channel);
         let Some(resume) = d.rules.closure(c, g, l, intended) else {
-            return Next::At(intended);
+            return self.schedule(d, Some(intended));
         };
         let reads = self.rng.random::<f64>() < b.read_notice_share;
         if !reads || intended < d.spec.notice_published {
             // Comes anyway and will be refused: the state machine takes it from there.
-            return Next::At(intended);
+            return self.schedule(d, Some(intended));
         }
         self.displaced = true;
         if self.rng.random::<f64>() < b.pay_early_share {
@@ -182,7 +185,7 @@ impl Agent {
                         && !d.rules.is_closed(ch, g, l, t)
                     {
                         self.channel = ch;
-                        return Next::At(t);
+                        return self.schedule(d, Some(t));
                     }
                 }
             }
@@ -194,7 +197,7 @@ impl Agent {
                 Some((other, at)) => {
                     self.channel = other;
                     if at == intended {
-                        return self.schedule(d.next_serving(other, intended));
+                        return self.schedule(d, d.next_serving(other, intended));
                     }
                     at
                 }
@@ -202,7 +205,7 @@ impl Agent {
             },
         };
         let t = self.come_back(d, r, &b.deferral_delay_days);
-        self.schedule(t)
+        self.schedule(d, t)
     }
 
     /// When a payer kept from paying until `r` comes back: aimed at its due date (as the
@@ -235,12 +238,24 @@ impl Agent {
         d.at_or_after(&mut self.rng, self.channel, r, days)
     }
 
-    fn schedule(&self, t: Option<SimTime>) -> Next {
+    fn schedule(&mut self, d: &Demand, t: Option<SimTime>) -> Next {
         match t {
-            Some(t) => Next::At(t),
+            Some(t) => Next::At(self.maybe_book(d, t)),
             // Nothing possible before the end of the timeline: the payer stays unserved.
             None => Next::Finished,
         }
+    }
+
+    /// A visit to counters that take appointments: by the channel's share the payer books
+    /// a slot and comes at it. Draws nothing where no channel takes appointments.
+    fn maybe_book(&mut self, d: &Demand, t: SimTime) -> SimTime {
+        self.booked = false;
+        let share = d.spec.channels[self.channel as usize].appointment_share;
+        if share <= 0.0 || !matches!(self.stage, Stage::Assess | Stage::Pay) || self.rng.random::<f64>() >= share {
+            return t;
+        }
+        self.booked = true;
+        d.slot_from(&mut self.rng, self.channel, t)
     }
 
     fn give_up(&mut self) -> Next {
@@ -312,7 +327,7 @@ impl Agent {
         self.attempts = 0;
         self.new_order();
         let t = d.next_serving(self.channel, now.plus_micros(THINK_MICROS));
-        self.schedule(t)
+        self.schedule(d, t)
     }
 
     fn bump_attempts(&mut self, d: &Demand) -> bool {
@@ -388,7 +403,7 @@ impl Agent {
                 // Assessed at an agency: on to the payment channel, when it serves next.
                 self.channel = self.pay_channel;
                 let t = d.next_serving(self.channel, now.plus_micros(THINK_MICROS));
-                self.schedule(t)
+                self.schedule(d, t)
             }
             (Stage::Pay, Response::Accepted { payment, .. }) => self.on_accepted(d, now, payment),
             // Told it was paid already (under another key or channel): nothing more to pay.
@@ -422,7 +437,7 @@ impl Agent {
                     }
                     let days = b.look_again_days.sample(&mut self.rng);
                     let t = d.next_serving(self.channel, now.plus_seconds_f64(days * 86_400.0));
-                    self.schedule(t)
+                    self.schedule(d, t)
                 } else if roll < w.look_again + w.pay_again {
                     self.pay_again(d, now)
                 } else {
@@ -434,7 +449,7 @@ impl Agent {
                     self.stage = Stage::Certificate;
                     self.attempts = 0;
                     let t = d.next_serving(self.channel, now.plus_micros(THINK_MICROS));
-                    self.schedule(t)
+                    self.schedule(d, t)
                 } else {
                     self.finish()
                 }
@@ -446,7 +461,7 @@ impl Agent {
                 }
                 let delay = self.rng.random::<f64>();
                 let t = d.at_or_after(&mut self.rng, self.channel, (*visible_at).max(now), delay);
-                self.schedule(t)
+                self.schedule(d, t)
             }
             (_, Response::Suspended { resume_at }) => self.on_suspended(d, now, *resume_at),
             (_, Response::TurnedAway { reopens_at }) => self.on_turned_away(d, now, *reopens_at),
@@ -461,7 +476,7 @@ impl Agent {
                 };
                 let t = now.plus_micros(hint).plus_seconds_f64(wait);
                 let t = d.next_serving(self.channel, t);
-                self.schedule(t)
+                self.schedule(d, t)
             }
             // Conflicts, missing assessments, invalid requests, missing records, or an answer
             // that does not fit the stage: a real payer would call the hotline; here it stops.
@@ -491,7 +506,7 @@ impl Agent {
         }
         let delay = b.lookup_delay_days.sample(&mut self.rng);
         let t = d.at_or_after(&mut self.rng, self.channel, now, delay);
-        self.schedule(t)
+        self.schedule(d, t)
     }
 
     /// The answer to a payment never came: ask again with the same key, start a new order
@@ -527,7 +542,7 @@ impl Agent {
             }
         }
         let t = d.next_serving(self.channel, t);
-        self.schedule(t)
+        self.schedule(d, t)
     }
 
     /// Refused as suspended: give up, switch to another open channel, or come back when the
@@ -557,7 +572,7 @@ impl Agent {
                 }
                 self.channel = c;
                 let t = d.next_serving(c, now.plus_micros(THINK_MICROS));
-                return Some(self.schedule(t));
+                return Some(self.schedule(d, t));
             }
         }
         None
@@ -573,7 +588,7 @@ impl Agent {
             None => self.give_up(),
             Some(r) => {
                 let t = d.at_or_after(&mut self.rng, self.channel, r, 0.0);
-                self.schedule(t)
+                self.schedule(d, t)
             }
         }
     }
@@ -593,7 +608,7 @@ impl Agent {
                 Some((other, at)) => {
                     self.channel = other;
                     if at == now {
-                        return self.schedule(d.next_serving(other, now.plus_micros(THINK_MICROS)));
+                        return self.schedule(d, d.next_serving(other, now.plus_micros(THINK_MICROS)));
                     }
                     Some(at)
                 }
@@ -609,7 +624,7 @@ impl Agent {
                 } else {
                     self.come_back(d, r, &b.retry_delay_days)
                 };
-                self.schedule(t)
+                self.schedule(d, t)
             }
         }
     }

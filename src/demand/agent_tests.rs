@@ -208,3 +208,35 @@ fn a_lost_answer_leads_to_the_same_key_a_new_order_or_a_look_up() {
     assert_eq!(a.on_response(&d, now, &Response::AlreadyPaid { refunded: false }), Next::Finished);
     assert!(a.paid);
 }
+
+#[test]
+fn who_books_a_slot_comes_at_it_over_the_hours_left_that_day() {
+    // Every visitor of the halls' cash counters books (appointment_share 1).
+    let mut v: serde_json::Value = serde_json::from_str(include_str!("../../scenarios/ci-smoke.json")).unwrap();
+    let hall = v["channels"].as_array().unwrap().iter().position(|c| c["id"] == "hall_cash").unwrap();
+    v["channels"][hall]["appointment_share"] = 1.0.into();
+    let spec = Arc::new(scenario::parse("s.json", &v.to_string()).unwrap());
+    let d = Demand::new(spec.clone(), 11);
+    let c = spec.channel_index("hall_cash").unwrap();
+    let (mut booked, mut afternoon) = (0, 0);
+    for (a, next) in agents(&spec, &d, 3000) {
+        let Next::At(t) = next else { continue };
+        if a.channel != c || a.stage != Stage::Pay {
+            continue;
+        }
+        assert!(a.booked, "every cash-counter visitor books");
+        assert!(spec.channel_serves_at(c, t), "a slot in the opening hours: {t:?}");
+        booked += 1;
+        // The hour profile puts most walk-ins in the morning; slots fill the afternoon too.
+        afternoon += (spec.calendar.time_of_day_micros(t) >= 14 * crate::time::MICROS_PER_HOUR) as u32;
+    }
+    assert!(booked > 20, "{booked} booked");
+    assert!(afternoon * 4 > booked, "{afternoon} of {booked} slots in the afternoon");
+    // A slot is never before the instant meant, and on its day.
+    let t = at("2021-05-06T15:00:00+08:00");
+    for i in 0..200 {
+        let mut rng = crate::rng::item(1, "slot", i);
+        let s = d.slot_from(&mut rng, c, t);
+        assert!(s >= t && spec.calendar.local_day(s) == spec.calendar.local_day(t) && spec.channel_serves_at(c, s), "{s:?}");
+    }
+}

@@ -329,6 +329,27 @@ impl Demand {
         self.at_or_after(rng, c, self.spec.calendar.day_start(day + 1), 0.0)
     }
 
+    /// A booked slot for a visit meant for `t`: uniform over the time channel `c` is still
+    /// open on `t`'s day from `t` on (off-peak as much as on-peak); `t` itself for a channel
+    /// open around the clock or closed then.
+    pub(crate) fn slot_from<R: Rng + ?Sized>(&self, rng: &mut R, c: ChannelIdx, t: SimTime) -> SimTime {
+        let ch = &self.spec.channels[c as usize];
+        let tod = self.spec.calendar.time_of_day_micros(t);
+        let left: Vec<(i64, i64)> = ch.hours.iter().filter(|&&(_, b)| b > tod).map(|&(a, b)| (a.max(tod), b)).collect();
+        let total: i64 = left.iter().map(|(a, b)| b - a).sum();
+        if total <= 0 || !self.spec.channel_serves_at(c, t) && ch.hours.is_empty() {
+            return t;
+        }
+        let mut u = rng.random_range(0..total);
+        for (a, b) in left {
+            if u < b - a {
+                return t.plus_micros(a + u - tod);
+            }
+            u -= b - a;
+        }
+        t
+    }
+
     /// The next instant at or after `t` when channel `c` serves (offline opening hours).
     pub(crate) fn next_serving(&self, c: ChannelIdx, t: SimTime) -> Option<SimTime> {
         if self.spec.channel_serves_at(c, t) {

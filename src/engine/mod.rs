@@ -69,6 +69,8 @@ struct Pool {
     servers: u32,
     busy: u32,
     queue: VecDeque<u32>,
+    /// Those who booked a slot: served before the walk-ins of `queue`.
+    booked: VecDeque<u32>,
     /// The closing instant a [`Service::Closing`] is pending for.
     closing_at: Option<SimTime>,
 }
@@ -123,7 +125,15 @@ impl<'t, T: Target> Engine<'t, T> {
             if let Some(per_league) = &ch.servers {
                 for (l, n) in per_league.iter().enumerate() {
                     pool_of[c * leagues + l] = Some(pools.len() as u32);
-                    pools.push(Pool { channel: c as u8, league: l as u8, servers: *n, busy: 0, queue: VecDeque::new(), closing_at: None });
+                    pools.push(Pool {
+                        channel: c as u8,
+                        league: l as u8,
+                        servers: *n,
+                        busy: 0,
+                        queue: VecDeque::new(),
+                        booked: VecDeque::new(),
+                        closing_at: None,
+                    });
                 }
             }
         }
@@ -194,6 +204,11 @@ impl<'t, T: Target> Engine<'t, T> {
     fn pool_arrive(&mut self, now: SimTime, p: u32, job: u32) {
         let pool = &self.pools[p as usize];
         let c = pool.channel;
+        if self.cohort.job(job).booked {
+            let (spec, league) = (&self.spec, pool.league);
+            self.cohort.recorder.days.booked(spec, now, c, league);
+        }
+        let pool = &self.pools[p as usize];
         if !self.spec.channel_serves_at(c, now) {
             // The counters are closed: come back when they open.
             return self.turn_away(now, job, c);
@@ -201,7 +216,7 @@ impl<'t, T: Target> Engine<'t, T> {
         if pool.busy < self.effective_servers(now, pool) {
             self.pools[p as usize].busy += 1;
             self.begin_channel_service(now, p, job);
-        } else if pool.queue.len() >= CHANNEL_QUEUE_BOUND {
+        } else if pool.queue.len() + pool.booked.len() >= CHANNEL_QUEUE_BOUND {
             self.turned_away_full_hall += 1;
             // Not at a counter: nothing to free.
             self.job_pool[job as usize] = None;
@@ -217,9 +232,14 @@ impl<'t, T: Target> Engine<'t, T> {
                 self.hang_up_at[job as usize] = Some(at);
                 self.cohort.push_host(at, Service::Abandon(job));
             }
+            let booked = self.cohort.job(job).booked;
             let pool = &mut self.pools[p as usize];
-            pool.queue.push_back(job);
-            let n = pool.queue.len() as u64;
+            if booked {
+                pool.booked.push_back(job)
+            } else {
+                pool.queue.push_back(job)
+            }
+            let n = (pool.queue.len() + pool.booked.len()) as u64;
             // Who still queues when the counters close is sent away then.
             if let Some(close) = close
                 && pool.closing_at != Some(close)
@@ -241,7 +261,7 @@ impl<'t, T: Target> Engine<'t, T> {
         }
         pool.closing_at = None;
         let c = pool.channel;
-        let sent_away: Vec<u32> = pool.queue.drain(..).collect();
+        let sent_away: Vec<u32> = pool.booked.drain(..).chain(pool.queue.drain(..)).collect();
         for job in sent_away {
             self.turn_away(now, job, c);
         }
@@ -339,7 +359,10 @@ impl<'t, T: Target> Engine<'t, T> {
             pool.busy -= 1;
             let pool = &self.pools[p as usize];
             if pool.busy < self.effective_servers(now, pool)
-                && let Some(next) = self.pools[p as usize].queue.pop_front()
+                && let Some(next) = {
+                    let pool = &mut self.pools[p as usize];
+                    pool.booked.pop_front().or_else(|| pool.queue.pop_front())
+                }
             {
                 self.pools[p as usize].busy += 1;
                 self.begin_channel_service(now, p, next);

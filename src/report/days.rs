@@ -22,6 +22,7 @@ struct DayCell {
     payments: u64,
     turned_away: u64,
     abandoned: u64,
+    booked: u64,
     gave_up: u64,
     queue_peak: u64,
     busy_micros: u64,
@@ -65,6 +66,7 @@ impl DayCell {
         self.payments += o.payments;
         self.turned_away += o.turned_away;
         self.abandoned += o.abandoned;
+        self.booked += o.booked;
         self.gave_up += o.gave_up;
         self.queue_peak = self.queue_peak.max(o.queue_peak);
         self.busy_micros += o.busy_micros;
@@ -181,6 +183,14 @@ impl DaysTally {
         if let Some((cell, lc)) = self.at(spec, now, channel, league) {
             cell.queue_peak = cell.queue_peak.max(n);
             lc.queue_peak = lc.queue_peak.max(n);
+        }
+    }
+
+    /// A payer came to `channel`'s counters at a booked slot at `now`.
+    pub(crate) fn booked(&mut self, spec: &Spec, now: SimTime, channel: u8, league: u8) {
+        if let Some((cell, lc)) = self.at(spec, now, channel, league) {
+            cell.booked += 1;
+            lc.booked += 1;
         }
     }
 
@@ -348,6 +358,7 @@ fn figures(c: &DayCell, capacity_micros: Option<u64>) -> DayFigures {
         errors: c.errors,
         turned_away_at_closing: c.turned_away,
         abandoned: c.abandoned,
+        booked_visits: c.booked,
         gave_up: c.gave_up,
         served_at_counters: c.waiting_ms.as_ref().map(|h| h.len()),
         waiting_min_p50: round(q(&c.waiting_ms, 0.5)),
@@ -401,6 +412,8 @@ pub struct DayFigures {
     pub turned_away_at_closing: u64,
     /// Hotline: callers who hung up before an agent answered.
     pub abandoned: u64,
+    /// Visits at a booked slot (served before walk-ins).
+    pub booked_visits: u64,
     /// Payers whose last channel this was and who gave up that day.
     pub gave_up: u64,
     /// Offline channels in `simulate`: payers who reached a counter, waiting for one apart

@@ -114,18 +114,19 @@ pub(super) fn days(o: &mut String, r: &Report) {
         o,
         "\n### Counters by day\n\nChannels with counters, and the hotline's agents: who reached one, waiting for it apart \
          from its service, their busy share of the open time, most people queueing at once (per league in report.json).\n\n\
-         | date | channel | reached a counter | payments | waiting p50 | waiting p99 | service p50 | counters busy | queue peak | turned away at closing | hung up | gave up |\n\
-         |---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+         | date | channel | reached a counter | of them booked | payments | waiting p50 | waiting p99 | service p50 | counters busy | queue peak | turned away at closing | hung up | gave up |\n\
+         |---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
     );
     for d in &r.days {
         for c in d.channels.iter().filter(|c| c.figures.served_at_counters.is_some()) {
             let f = &c.figures;
             let _ = writeln!(
                 o,
-                "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+                "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
                 d.date,
                 c.channel,
                 f.served_at_counters.unwrap_or(0),
+                f.booked_visits,
                 f.payments,
                 minutes(f.waiting_min_p50),
                 minutes(f.waiting_min_p99),

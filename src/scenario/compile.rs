@@ -379,6 +379,7 @@ fn channels(c: &mut Checker, s: &Scenario) -> Vec<ChannelSpec> {
             holiday_capacity: ch.holiday_capacity.unwrap_or(if ch.open_days == OpenDays::AllDays { 1.0 } else { 0.0 }),
             service_seconds: ch.service_seconds.clone(),
             patience_seconds: ch.patience_seconds.clone(),
+            appointment_share: ch.appointment_share,
             assessment_share: {
                 let mut a = [0.0; 5];
                 for (g, v) in &ch.assessment_share {
@@ -432,6 +433,10 @@ fn channel(c: &mut Checker, path: &str, ch: &Channel) {
         if matches!(gk, GroupKind::Proxy) && *v > 0.0 {
             c.push(format!("{path}.assessment_share.proxy"), "proxy persons are assessed with their batch");
         }
+    }
+    c.fraction(&format!("{path}.appointment_share"), ch.appointment_share);
+    if ch.appointment_share > 0.0 && (ch.servers.is_none() || ch.kind == ChannelKind::Hotline) {
+        c.push(format!("{path}.appointment_share"), "appointments are for counters: an offline channel with servers");
     }
     if let Some(p) = &ch.patience_seconds {
         if ch.kind != ChannelKind::Hotline {

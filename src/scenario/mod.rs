@@ -318,6 +318,8 @@ pub struct ChannelSpec {
     pub patience_seconds: Option<Dist>,
     /// Share of each group's assessments done here (`[group]`); all 0 for a payment channel.
     pub assessment_share: [f64; 5],
+    /// Share of visitors who book a slot (counters only).
+    pub appointment_share: f64,
 }
 
 /// The hotline calls of `behaviour.hotline`, compiled.

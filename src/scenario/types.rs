@@ -497,6 +497,11 @@ pub struct Channel {
     /// group -> share; a group with shares here assesses only on these channels.
     #[serde(default)]
     pub assessment_share: BTreeMap<GroupKind, f64>,
+    /// Share of this channel's visitors who book a slot first (the notice's advice) and come
+    /// at it: spread over the hours left open that day instead of by the hour profile, and
+    /// served before those who walk in.
+    #[serde(default)]
+    pub appointment_share: f64,
     /// Hotline only: how long a caller waits for an agent before hanging up, in seconds.
     /// Absent: callers wait as long as it takes (until closing time).
     #[serde(default)]
