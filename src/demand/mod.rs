@@ -177,9 +177,22 @@ impl Demand {
         current: ChannelIdx,
         t: SimTime,
     ) -> Option<ChannelIdx> {
+        self.other_open(rng, league, group, current, t, |c| c.share[league as usize][group.index()])
+    }
+
+    /// A channel other than `current` open to this payer at `t`, drawn by `weight`.
+    fn other_open<R: Rng + ?Sized>(
+        &self,
+        rng: &mut R,
+        league: u8,
+        group: GroupKind,
+        current: ChannelIdx,
+        t: SimTime,
+        weight: impl Fn(&crate::scenario::ChannelSpec) -> f64,
+    ) -> Option<ChannelIdx> {
         let weights = self.spec.channels.iter().enumerate().map(|(i, c)| {
             let open = i as ChannelIdx != current && !self.rules.is_closed(i as ChannelIdx, group, league, t);
-            if open { c.share[league as usize][group.index()] } else { 0.0 }
+            if open { weight(c) } else { 0.0 }
         });
         let cdf = Cdf::new(weights);
         (cdf.total() > 0.0).then(|| cdf.pick(rng) as ChannelIdx)
@@ -230,12 +243,7 @@ impl Demand {
         t: SimTime,
     ) -> Option<ChannelIdx> {
         self.assess_cdf[group.index()].as_ref()?;
-        let weights = self.spec.channels.iter().enumerate().map(|(i, c)| {
-            let open = i as ChannelIdx != current && !self.rules.is_closed(i as ChannelIdx, group, league, t);
-            if open { c.assessment_share[group.index()] } else { 0.0 }
-        });
-        let cdf = Cdf::new(weights);
-        (cdf.total() > 0.0).then(|| cdf.pick(rng) as ChannelIdx)
+        self.other_open(rng, league, group, current, t, |c| c.assessment_share[group.index()])
     }
 
     /// An online channel of the group's mix, for look-ups after a payment made offline.
