@@ -17,6 +17,7 @@
 //! instant). A host never touches an agent or a batch runner itself.
 
 pub(crate) mod batch;
+pub(crate) mod counters;
 pub(crate) mod queue;
 
 use crate::demand::{Agent, Cast, Demand, Next, Stage};

@@ -12,6 +12,7 @@
 //! Every loop is bounded: the event loop by the timeline's end (events due at
 //! or after it are dropped), queues by their bounds.
 
+use crate::cohort::counters::{Arrival, CounterEvents, Counters};
 use crate::cohort::{Cohort, HostEvent, Members};
 use crate::demand::{Cast, Demand};
 use crate::model::Response;
@@ -19,16 +20,12 @@ use crate::population::Population;
 use crate::report::recorder::{Recorder, Timing};
 use crate::scenario::Spec;
 use crate::target::Target;
-use crate::time::{DayKind, SimTime};
+use crate::time::SimTime;
 use rand_chacha::ChaCha8Rng;
 use std::collections::VecDeque;
 use std::sync::Arc;
 
 pub(crate) use crate::report::{BatchReport, EngineStats};
-
-/// Most people waiting at one offline channel in one league; beyond it, arrivals are
-/// turned away as overloaded (the hall is full) and come back later.
-pub(crate) const CHANNEL_QUEUE_BOUND: usize = 200_000;
 
 /// The engine's own events, beside the cohort's steps in the cohort's queue.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -41,6 +38,18 @@ pub(crate) enum Service {
     Closing(u32),
     /// A hotline caller's patience runs out (if still waiting for an agent).
     Abandon(u32),
+}
+
+impl CounterEvents for Service {
+    fn served(job: u32) -> Self {
+        Service::ChannelDone(job)
+    }
+    fn closing(pool: u32) -> Self {
+        Service::Closing(pool)
+    }
+    fn hang_up(job: u32) -> Self {
+        Service::Abandon(job)
+    }
 }
 
 impl HostEvent for Service {
@@ -63,37 +72,16 @@ impl HostEvent for Service {
     }
 }
 
-struct Pool {
-    channel: u8,
-    league: u8,
-    servers: u32,
-    busy: u32,
-    queue: VecDeque<u32>,
-    /// Those who booked a slot: served before the walk-ins of `queue`.
-    booked: VecDeque<u32>,
-    /// The closing instant a [`Service::Closing`] is pending for.
-    closing_at: Option<SimTime>,
-}
-
 /// The cohort of every active payer, plus virtual queues and the target.
 pub(crate) struct Engine<'t, T: Target> {
     spec: Arc<Spec>,
     target: &'t mut T,
     cohort: Cohort<Service>,
-    /// The channel pool each job (by the cohort's job id) holds a server of, if any.
-    job_pool: Vec<Option<u32>>,
-    /// Per job waiting at a hotline with patience: the instant the caller hangs up.
-    hang_up_at: Vec<Option<SimTime>>,
-    pools: Vec<Pool>,
-    /// `pool_of[channel * leagues + league]`: index into `pools`.
-    pool_of: Vec<Option<u32>>,
+    /// The counters of offline channels and the hotline's agents.
+    counters: Counters,
     backend_busy: u32,
     backend_queue: VecDeque<u32>,
     service_rng: ChaCha8Rng,
-    turned_away_full_hall: u64,
-    turned_away_at_closing: u64,
-    /// Hotline callers who hung up before an agent answered.
-    abandoned: u64,
     events: u64,
 }
 
@@ -118,38 +106,13 @@ impl<'t, T: Target> Engine<'t, T> {
 
     /// The engine for `members` (the equivalence test deals them itself).
     pub(crate) fn with_members(spec: Arc<Spec>, seed: u64, target: &'t mut T, demand: Arc<Demand>, members: Members) -> Engine<'t, T> {
-        let leagues = spec.leagues.len();
-        let mut pools = Vec::new();
-        let mut pool_of = vec![None; spec.channels.len() * leagues];
-        for (c, ch) in spec.channels.iter().enumerate() {
-            if let Some(per_league) = &ch.servers {
-                for (l, n) in per_league.iter().enumerate() {
-                    pool_of[c * leagues + l] = Some(pools.len() as u32);
-                    pools.push(Pool {
-                        channel: c as u8,
-                        league: l as u8,
-                        servers: *n,
-                        busy: 0,
-                        queue: VecDeque::new(),
-                        booked: VecDeque::new(),
-                        closing_at: None,
-                    });
-                }
-            }
-        }
         let recorder = Recorder::new(spec.clone(), demand.rules.clone());
         Engine {
             service_rng: crate::rng::component(seed, "engine/service"),
             cohort: Cohort::new(spec.clone(), demand, members, recorder),
-            job_pool: Vec::new(),
-            hang_up_at: Vec::new(),
-            pools,
-            pool_of,
+            counters: Counters::new(&spec),
             backend_busy: 0,
             backend_queue: VecDeque::new(),
-            turned_away_full_hall: 0,
-            turned_away_at_closing: 0,
-            abandoned: 0,
             events: 0,
             target,
             spec,
@@ -164,26 +127,22 @@ impl<'t, T: Target> Engine<'t, T> {
     pub(crate) fn stats(&self) -> EngineStats {
         let mut s = self.cohort.stats.clone();
         s.events = self.events;
-        s.turned_away_full_hall = self.turned_away_full_hall;
-        s.turned_away_at_closing = self.turned_away_at_closing;
-        s.hotline_abandoned = self.abandoned;
+        s.turned_away_full_hall = self.counters.turned_away_full_hall;
+        s.turned_away_at_closing = self.counters.turned_away_at_closing;
+        s.hotline_abandoned = self.counters.abandoned;
         s
     }
 
-    /// Route every request the cohort started (at `now`): into its channel's queue or
+    /// Route every request the cohort started (at `now`): to its channel's counters or
     /// through its gateway.
     fn route_started(&mut self, now: SimTime) {
         while let Some(job) = self.cohort.take_started() {
-            let req = &self.cohort.job(job).req;
-            let (c, league) = (req.channel(), req.payer().league);
-            let pool = self.pool_of[c as usize * self.spec.leagues.len() + league as usize];
-            if self.job_pool.len() <= job as usize {
-                self.job_pool.resize(job as usize + 1, None);
-            }
-            self.job_pool[job as usize] = pool;
-            match pool {
-                Some(p) => self.pool_arrive(now, p, job),
-                None => {
+            let backend = self.backend_queue.len() as u64;
+            match self.counters.arrive(&self.spec, &mut self.cohort, &mut self.service_rng, now, job, backend) {
+                Arrival::Taken => {}
+                Arrival::Answer(resp) => self.finish_job(now, job, resp),
+                Arrival::NoCounter => {
+                    let c = self.cohort.job(job).req.channel();
                     let d = self.spec.channels[c as usize].service_seconds.sample(&mut self.service_rng);
                     self.cohort.push_host(now.plus_seconds_f64(d), Service::ChannelDone(job));
                 }
@@ -191,88 +150,11 @@ impl<'t, T: Target> Engine<'t, T> {
         }
     }
 
-    fn effective_servers(&self, now: SimTime, p: &Pool) -> u32 {
-        let ch = &self.spec.channels[p.channel as usize];
-        let day = self.spec.calendar.local_day(now);
-        if self.spec.calendar.kind_of_day(day) == DayKind::Holiday {
-            ((p.servers as f64 * ch.holiday_capacity).ceil() as u32).min(p.servers)
-        } else {
-            p.servers
-        }
-    }
-
-    fn pool_arrive(&mut self, now: SimTime, p: u32, job: u32) {
-        let pool = &self.pools[p as usize];
-        let c = pool.channel;
-        if self.cohort.job(job).booked {
-            let (spec, league) = (&self.spec, pool.league);
-            self.cohort.recorder.days.booked(spec, now, c, league);
-        }
-        let pool = &self.pools[p as usize];
-        if !self.spec.channel_serves_at(c, now) {
-            // The counters are closed: come back when they open.
-            return self.turn_away(now, job, c);
-        }
-        if pool.busy < self.effective_servers(now, pool) {
-            self.pools[p as usize].busy += 1;
-            self.begin_channel_service(now, p, job);
-        } else if pool.queue.len() + pool.booked.len() >= CHANNEL_QUEUE_BOUND {
-            self.turned_away_full_hall += 1;
-            // Not at a counter: nothing to free.
-            self.job_pool[job as usize] = None;
-            self.finish_job(now, job, Response::Overloaded { retry_after_micros: crate::time::MICROS_PER_HOUR });
-        } else {
-            let close = self.spec.closing_at(c, now);
-            // A hotline caller waits as long as its patience lasts.
-            if let Some(patience) = &self.spec.channels[c as usize].patience_seconds {
-                let at = now.plus_seconds_f64(patience.sample(&mut self.service_rng));
-                if self.hang_up_at.len() <= job as usize {
-                    self.hang_up_at.resize(job as usize + 1, None);
-                }
-                self.hang_up_at[job as usize] = Some(at);
-                self.cohort.push_host(at, Service::Abandon(job));
-            }
-            let booked = self.cohort.job(job).booked;
-            let pool = &mut self.pools[p as usize];
-            if booked {
-                pool.booked.push_back(job)
-            } else {
-                pool.queue.push_back(job)
-            }
-            let n = (pool.queue.len() + pool.booked.len()) as u64;
-            // Who still queues when the counters close is sent away then.
-            if let Some(close) = close
-                && pool.closing_at != Some(close)
-            {
-                pool.closing_at = Some(close);
-                self.cohort.push_host(close, Service::Closing(p));
-            }
-            let league = pool.league;
-            let backend = self.backend_queue.len() as u64;
-            self.cohort.recorder.queue_lengths(now, backend, Some((c, league, n)));
-        }
-    }
-
     /// The counters of pool `p` close: everyone still queueing is told to come back.
     fn closing(&mut self, now: SimTime, p: u32) {
-        let pool = &mut self.pools[p as usize];
-        if pool.closing_at != Some(now) {
-            return;
+        for (job, resp) in self.counters.closing(&self.cohort, now, p) {
+            self.finish_job(now, job, resp);
         }
-        pool.closing_at = None;
-        let c = pool.channel;
-        let sent_away: Vec<u32> = pool.booked.drain(..).chain(pool.queue.drain(..)).collect();
-        for job in sent_away {
-            self.turn_away(now, job, c);
-        }
-    }
-
-    /// A payer at closed counters of channel `c` is told when they open again.
-    fn turn_away(&mut self, now: SimTime, job: u32, c: u8) {
-        self.turned_away_at_closing += 1;
-        self.job_pool[job as usize] = None;
-        let reopens_at = self.cohort.demand().next_serving(c, now.plus_micros(1));
-        self.finish_job(now, job, Response::TurnedAway { reopens_at });
     }
 
     /// A job's time at its channel ended: a payment, assessment or look-up goes on to the
@@ -288,31 +170,9 @@ impl<'t, T: Target> Engine<'t, T> {
 
     /// A hotline caller's patience ran out at `now`: if still waiting, it hangs up.
     fn abandon(&mut self, now: SimTime, job: u32) {
-        if self.hang_up_at.get(job as usize).copied().flatten() != Some(now) {
-            return;
+        if let Some(resp) = self.counters.hang_up(now, job) {
+            self.finish_job(now, job, resp);
         }
-        self.hang_up_at[job as usize] = None;
-        let Some(p) = self.job_pool[job as usize] else { return };
-        let queue = &mut self.pools[p as usize].queue;
-        // Bounded by the queue's length (at most CHANNEL_QUEUE_BOUND).
-        let Some(pos) = queue.iter().position(|&j| j == job) else { return };
-        queue.remove(pos);
-        self.abandoned += 1;
-        // Not at a counter: nothing to free.
-        self.job_pool[job as usize] = None;
-        self.finish_job(now, job, Response::CallAbandoned);
-    }
-
-    fn begin_channel_service(&mut self, now: SimTime, p: u32, job: u32) {
-        if let Some(h) = self.hang_up_at.get_mut(job as usize) {
-            *h = None;
-        }
-        let (c, league) = (self.pools[p as usize].channel as usize, self.pools[p as usize].league);
-        let d = self.spec.channels[c].service_seconds.sample(&mut self.service_rng);
-        let arrived = self.cohort.job(job).started;
-        let spec = &self.spec;
-        self.cohort.recorder.days.counter(spec, arrived, now, c as u8, league, d);
-        self.cohort.push_host(now.plus_seconds_f64(d), Service::ChannelDone(job));
     }
 
     fn backend_arrive(&mut self, now: SimTime, job: u32) {
@@ -349,25 +209,7 @@ impl<'t, T: Target> Engine<'t, T> {
     /// records it and lets its owner react.
     fn finish_job(&mut self, now: SimTime, job: u32, resp: Response) {
         let started = self.cohort.job(job).started;
-        // Its id may serve another job next: no hang-up of this one may touch that.
-        if let Some(h) = self.hang_up_at.get_mut(job as usize) {
-            *h = None;
-        }
-        if let Some(p) = self.job_pool[job as usize].take() {
-            let pool = &mut self.pools[p as usize];
-            debug_assert!(pool.busy > 0, "a counter freed twice");
-            pool.busy -= 1;
-            let pool = &self.pools[p as usize];
-            if pool.busy < self.effective_servers(now, pool)
-                && let Some(next) = {
-                    let pool = &mut self.pools[p as usize];
-                    pool.booked.pop_front().or_else(|| pool.queue.pop_front())
-                }
-            {
-                self.pools[p as usize].busy += 1;
-                self.begin_channel_service(now, p, next);
-            }
-        }
+        self.counters.release(&self.spec, &mut self.cohort, &mut self.service_rng, now, job);
         let timing = Timing { response_micros: now.micros_since(started).max(0) as u64, service_micros: None, decided_from: now };
         self.cohort.answer(job, now, &resp, timing);
         self.route_started(now);
