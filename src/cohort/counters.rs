@@ -68,16 +68,23 @@ pub(crate) struct Counters {
 
 impl Counters {
     pub(crate) fn new(spec: &Spec) -> Counters {
+        Counters::share_of(spec, 0, 1)
+    }
+
+    /// Thread `i`'s share of `n` threads: its part of each pool's counters, at least one
+    /// each (every thread serves its share of the payers of every league).
+    pub(crate) fn share_of(spec: &Spec, i: usize, n: usize) -> Counters {
+        let n = n.max(1);
         let leagues = spec.leagues.len();
         let mut c = Counters { pool_of: vec![None; spec.channels.len() * leagues], leagues, ..Counters::default() };
         for (ch_i, ch) in spec.channels.iter().enumerate() {
             if let Some(per_league) = &ch.servers {
-                for (l, n) in per_league.iter().enumerate() {
+                for (l, servers) in per_league.iter().enumerate() {
                     c.pool_of[ch_i * leagues + l] = Some(c.pools.len() as u32);
                     c.pools.push(Pool {
                         channel: ch_i as u8,
                         league: l as u8,
-                        servers: *n,
+                        servers: (*servers as usize / n + (i < *servers as usize % n) as usize).max(1) as u32,
                         busy: 0,
                         queue: VecDeque::new(),
                         booked: VecDeque::new(),

@@ -59,20 +59,6 @@ pub(crate) trait HostEvent: Copy {
     fn decode(kind: u8, id: u32) -> Self;
 }
 
-/// A host with no events of its own (a live sending thread).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum NoHostEvents {}
-
-impl HostEvent for NoHostEvents {
-    fn encode(self) -> (u8, u32) {
-        match self {}
-    }
-    fn decode(_: u8, _: u32) -> Self {
-        // Only events a host pushed come back to it, and this host has none to push.
-        unreachable!("a host without events of its own was handed one")
-    }
-}
-
 /// A request started and not answered yet.
 #[derive(Clone, Debug)]
 pub(crate) struct Job {

@@ -309,7 +309,9 @@ async fn set_up(spec: &Arc<Spec>, cfg: &RunConfig) -> Result<Setup, RunError> {
     let plans = split(connections, threads)
         .zip(split(cfg.queue_bound, threads))
         .zip(members.deal(threads))
-        .map(|((n, queue), members)| Plan {
+        .enumerate()
+        .map(|(thread, ((n, queue), members))| Plan {
+            thread: (thread, threads),
             spec: spec.clone(),
             demand: demand.clone(),
             clock,

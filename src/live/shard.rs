@@ -28,7 +28,8 @@ use super::transport::Transport;
 use crate::FastSet;
 use crate::clock::VirtualClock;
 use crate::cohort::batch::BatchRunner;
-use crate::cohort::{Cohort, Members, NoHostEvents};
+use crate::cohort::counters::{Arrival, CounterEvents, Counters};
+use crate::cohort::{Cohort, HostEvent, Members};
 use crate::demand::Demand;
 use crate::model::{IdemKey, Request, Response};
 use crate::report::EngineStats;
@@ -47,6 +48,8 @@ use tokio::sync::oneshot;
 
 /// Everything a thread starts with.
 pub(super) struct Plan {
+    /// This thread's index and how many there are (for its share of the counters).
+    pub thread: (usize, usize),
     pub spec: Arc<Spec>,
     pub demand: Arc<Demand>,
     pub clock: VirtualClock,
@@ -110,11 +113,53 @@ pub(super) fn histogram() -> hdrhistogram::Histogram<u64> {
     hdrhistogram::Histogram::new_with_bounds(1, LATENCY_MAX_MICROS, 3).expect("histogram bounds")
 }
 
+/// A live thread's own events, in the cohort's virtual time: its counters'.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Local {
+    /// A counter (or hotline agent) finished with the payer: send its request now.
+    Served(u32),
+    Closing(u32),
+    HangUp(u32),
+}
+
+impl HostEvent for Local {
+    fn encode(self) -> (u8, u32) {
+        match self {
+            Local::Served(j) => (0, j),
+            Local::Closing(p) => (1, p),
+            Local::HangUp(j) => (2, j),
+        }
+    }
+    fn decode(kind: u8, id: u32) -> Self {
+        match kind {
+            0 => Local::Served(id),
+            1 => Local::Closing(id),
+            _ => Local::HangUp(id),
+        }
+    }
+}
+
+impl CounterEvents for Local {
+    fn served(job: u32) -> Self {
+        Local::Served(job)
+    }
+    fn closing(pool: u32) -> Self {
+        Local::Closing(pool)
+    }
+    fn hang_up(job: u32) -> Self {
+        Local::HangUp(job)
+    }
+}
+
 /// A sending thread: its cohort plus its connections and the real clock.
 struct Shard<P> {
     spec: Arc<Spec>,
     clock: VirtualClock,
-    cohort: Cohort<NoHostEvents>,
+    cohort: Cohort<Local>,
+    /// The people at counters and the hotline's agents, in the run's compressed time: a
+    /// payer queues there, and its request goes to the target when a counter served it.
+    counters: Counters,
+    counter_rng: rand_chacha::ChaCha8Rng,
     /// The real instant each job (by the cohort's id) was due.
     due: Vec<Instant>,
     /// Whether new requests go out (not after the end or a stop: the drain only listens).
@@ -174,6 +219,8 @@ impl<P: Lanes> Shard<P> {
             .map(|r| plan.clock.real_instant(r.decide_at));
         auditor.reserve(payers);
         Shard {
+            counters: Counters::share_of(&plan.spec, plan.thread.0, plan.thread.1),
+            counter_rng: crate::rng::component(plan.demand.seed ^ plan.thread.0 as u64, "live/counters"),
             spec: plan.spec.clone(),
             clock: plan.clock,
             cohort: Cohort::new(plan.spec.clone(), plan.demand, plan.members, recorder),
@@ -228,25 +275,35 @@ impl<P: Lanes> Shard<P> {
                 self.due.resize(id as usize + 1, due);
             }
             self.due[id as usize] = due;
-            // The hotline's agents are not modelled in a live run yet: a call is answered at
-            // once, here, and never sent.
-            if let Request::Call { .. } = self.cohort.job(id).req {
-                self.account(Done { id, resp: Response::CallAnswered, decided_at: None, sent: due, done: due }, false);
-                continue;
+            // To the counters first, where the channel has them.
+            let now_v = self.clock.at(due);
+            match self.counters.arrive(&self.spec, &mut self.cohort, &mut self.counter_rng, now_v, id, 0) {
+                Arrival::Taken => {}
+                Arrival::Answer(resp) => self.account(Done { id, resp, decided_at: None, sent: due, done: due }, false),
+                Arrival::NoCounter => self.send_job(id, due),
             }
-            if self.outstanding < self.capacity {
-                self.outstanding += 1;
-                let job = self.cohort.job(id);
-                let (req, system) = (job.req.clone(), job.system);
-                if let Err(w) = self.pool.start(Work { id, req, system }) {
-                    self.backlog[system as usize].push_back(w);
-                }
-            } else {
-                // Every connection busy and the backlog full: counted as not sent, and the payer hears so.
-                self.not_sent += 1;
-                let resp = Response::Error { kind: Failure::NotSent };
-                self.account(Done { id, resp, decided_at: None, sent: due, done: due }, false);
+        }
+    }
+
+    /// Send job `id` to its system now (or queue it for a connection); a hotline call is
+    /// answered here, never sent. Past connections plus backlog it is not sent.
+    fn send_job(&mut self, id: u32, due: Instant) {
+        if let Request::Call { .. } = self.cohort.job(id).req {
+            self.account(Done { id, resp: Response::CallAnswered, decided_at: None, sent: due, done: due }, false);
+            return;
+        }
+        if self.outstanding < self.capacity {
+            self.outstanding += 1;
+            let job = self.cohort.job(id);
+            let (req, system) = (job.req.clone(), job.system);
+            if let Err(w) = self.pool.start(Work { id, req, system }) {
+                self.backlog[system as usize].push_back(w);
             }
+        } else {
+            // Every connection busy and the backlog full: counted as not sent, and the payer hears so.
+            self.not_sent += 1;
+            let resp = Response::Error { kind: Failure::NotSent };
+            self.account(Done { id, resp, decided_at: None, sent: due, done: due }, false);
         }
     }
 
@@ -260,12 +317,29 @@ impl<P: Lanes> Shard<P> {
                 break;
             }
             match self.cohort.pop_due(t) {
-                Some((_, Some(never))) => match never {},
+                Some((_, Some(ev))) => self.local(t, due, ev),
                 Some((_, None)) => {}
                 None => break,
             }
             sent_now += 1;
             self.send_started(due);
+        }
+    }
+
+    /// One of the thread's own events, due at virtual `t` (real `due`).
+    fn local(&mut self, t: SimTime, due: Instant, ev: Local) {
+        match ev {
+            Local::Served(job) => self.send_job(job, due),
+            Local::Closing(p) => {
+                for (job, resp) in self.counters.closing(&self.cohort, t, p) {
+                    self.account(Done { id: job, resp, decided_at: None, sent: due, done: due }, false);
+                }
+            }
+            Local::HangUp(job) => {
+                if let Some(resp) = self.counters.hang_up(t, job) {
+                    self.account(Done { id: job, resp, decided_at: None, sent: due, done: due }, false);
+                }
+            }
         }
     }
 
@@ -291,6 +365,8 @@ impl<P: Lanes> Shard<P> {
         // The target decided somewhere between send and answer (widened by the skew margin).
         let decided_from = SimTime(self.clock.at(d.sent).0 - self.margin_micros);
         let timing = Timing { response_micros: response, service_micros: was_sent.then_some(service), decided_from };
+        // Its counter is free for the next in line.
+        self.counters.release(&self.spec, &mut self.cohort, &mut self.counter_rng, now_v, d.id);
         let Some(job) = self.cohort.answer(d.id, now_v, &d.resp, timing) else {
             return;
         };

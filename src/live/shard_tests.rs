@@ -130,6 +130,7 @@ fn live_host(spec: &Arc<Spec>) -> (Trace, String, EngineStats) {
     std::fs::create_dir_all(&dir).expect("a temporary directory");
     let clock = VirtualClock::starting_now(spec.start, 1.0);
     let plan = Plan {
+        thread: (0, 1),
         spec: spec.clone(),
         demand,
         clock,
