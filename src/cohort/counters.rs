@@ -28,6 +28,44 @@ pub(crate) trait CounterEvents: HostEvent {
     fn hang_up(job: u32) -> Self;
 }
 
+/// The events of counters alone, for a host with no others (a live sending thread).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum CounterEvent {
+    /// A counter (or hotline agent) finished with the payer: its request goes on now.
+    Served(u32),
+    Closing(u32),
+    HangUp(u32),
+}
+
+impl HostEvent for CounterEvent {
+    fn encode(self) -> (u8, u32) {
+        match self {
+            CounterEvent::Served(j) => (0, j),
+            CounterEvent::Closing(p) => (1, p),
+            CounterEvent::HangUp(j) => (2, j),
+        }
+    }
+    fn decode(kind: u8, id: u32) -> Self {
+        match kind {
+            0 => CounterEvent::Served(id),
+            1 => CounterEvent::Closing(id),
+            _ => CounterEvent::HangUp(id),
+        }
+    }
+}
+
+impl CounterEvents for CounterEvent {
+    fn served(job: u32) -> Self {
+        CounterEvent::Served(job)
+    }
+    fn closing(pool: u32) -> Self {
+        CounterEvent::Closing(pool)
+    }
+    fn hang_up(job: u32) -> Self {
+        CounterEvent::HangUp(job)
+    }
+}
+
 struct Pool {
     channel: u8,
     league: u8,

@@ -28,8 +28,8 @@ use super::transport::Transport;
 use crate::FastSet;
 use crate::clock::VirtualClock;
 use crate::cohort::batch::BatchRunner;
-use crate::cohort::counters::{Arrival, CounterEvents, Counters};
-use crate::cohort::{Cohort, HostEvent, Members};
+use crate::cohort::counters::{Arrival, CounterEvent as Local, Counters};
+use crate::cohort::{Cohort, Members};
 use crate::demand::Demand;
 use crate::model::{IdemKey, Request, Response};
 use crate::report::EngineStats;
@@ -111,44 +111,6 @@ fn micros(d: Duration) -> u64 {
 pub(super) fn histogram() -> hdrhistogram::Histogram<u64> {
     // Constant bounds within hdrhistogram's limits: creation cannot fail.
     hdrhistogram::Histogram::new_with_bounds(1, LATENCY_MAX_MICROS, 3).expect("histogram bounds")
-}
-
-/// A live thread's own events, in the cohort's virtual time: its counters'.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Local {
-    /// A counter (or hotline agent) finished with the payer: send its request now.
-    Served(u32),
-    Closing(u32),
-    HangUp(u32),
-}
-
-impl HostEvent for Local {
-    fn encode(self) -> (u8, u32) {
-        match self {
-            Local::Served(j) => (0, j),
-            Local::Closing(p) => (1, p),
-            Local::HangUp(j) => (2, j),
-        }
-    }
-    fn decode(kind: u8, id: u32) -> Self {
-        match kind {
-            0 => Local::Served(id),
-            1 => Local::Closing(id),
-            _ => Local::HangUp(id),
-        }
-    }
-}
-
-impl CounterEvents for Local {
-    fn served(job: u32) -> Self {
-        Local::Served(job)
-    }
-    fn closing(pool: u32) -> Self {
-        Local::Closing(pool)
-    }
-    fn hang_up(job: u32) -> Self {
-        Local::HangUp(job)
-    }
 }
 
 /// A sending thread: its cohort plus its connections and the real clock.

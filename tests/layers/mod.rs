@@ -24,7 +24,10 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("report", &["model", "population", "scenario", "time", "vocabulary"]),
     ("cohort", &["demand", "model", "population", "report", "scenario", "time"]),
     ("engine", &["cohort", "demand", "model", "population", "report", "rng", "scenario", "target", "time"]),
-    ("live", &["clock", "cohort", "contract", "demand", "model", "population", "report", "rng", "scenario", "target", "time", "vocabulary"]),
+    (
+        "live",
+        &["clock", "cohort", "contract", "demand", "model", "population", "report", "rng", "scenario", "target", "time", "vocabulary"],
+    ),
     ("server", &["clock", "contract", "model", "scenario", "time", "vocabulary"]),
     ("migrate", &["contract", "model", "scenario"]),
     ("books", &["contract", "model", "report", "scenario"]),
