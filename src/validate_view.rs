@@ -68,8 +68,10 @@ pub fn describe(spec: &Spec, file: &str) -> String {
     );
     let _ = writeln!(o, "\nphases:");
     for p in &spec.phases {
-        let open: Vec<&str> = spec.channels.iter().zip(&p.closed).filter(|(_, c)| !**c).map(|(ch, _)| ch.id.as_str()).collect();
-        let closed: Vec<&str> = spec.channels.iter().zip(&p.closed).filter(|(_, c)| **c).map(|(ch, _)| ch.id.as_str()).collect();
+        // The hotline takes no payments: no phase opens or closes it.
+        let payment = || spec.channels.iter().zip(&p.closed).filter(|(ch, _)| ch.kind != ChannelKind::Hotline);
+        let open: Vec<&str> = payment().filter(|(_, c)| !**c).map(|(ch, _)| ch.id.as_str()).collect();
+        let closed: Vec<&str> = payment().filter(|(_, c)| **c).map(|(ch, _)| ch.id.as_str()).collect();
         let _ = writeln!(o, "  {:<20} {} .. {}", p.name, p.start.format(off), p.end.format(off));
         let _ = writeln!(o, "    open:   {}", if open.is_empty() { "(none)".to_string() } else { open.join(", ") });
         let _ = writeln!(o, "    closed: {}", if closed.is_empty() { "(none)".to_string() } else { closed.join(", ") });
@@ -153,8 +155,15 @@ pub fn describe(spec: &Spec, file: &str) -> String {
     let _ = writeln!(o);
     let _ = writeln!(o, "\nchannels:");
     for ch in &spec.raw.channels {
-        let shares: Vec<String> =
-            ch.share.iter().filter(|(_, v)| **v > 0.0).map(|(g, v)| format!("{} {:.0}%", g.as_str(), v * 100.0)).collect();
+        let list = |m: &std::collections::BTreeMap<GroupKind, f64>| -> Vec<String> {
+            m.iter().filter(|(_, v)| **v > 0.0).map(|(g, v)| format!("{} {:.0}%", g.as_str(), v * 100.0)).collect()
+        };
+        let mut shares = list(&ch.share);
+        // An agency's channel: the groups it assesses.
+        let assesses = list(&ch.assessment_share);
+        if !assesses.is_empty() {
+            shares.push(format!("assesses {}", assesses.join(", ")));
+        }
         let hours: Vec<String> = ch.hours.iter().map(|h| format!("{}-{}", h.from, h.to)).collect();
         let _ = writeln!(
             o,
