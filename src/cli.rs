@@ -38,6 +38,9 @@ pub enum Command {
         /// Directory for report.json and summary.md (default: reports/<scenario name>).
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Also write the gates as JUnit XML to this file (one test case per gate).
+        #[arg(long)]
+        junit: Option<PathBuf>,
         /// No progress lines on standard error.
         #[arg(long)]
         quiet: bool,
@@ -216,6 +219,9 @@ pub struct RunArgs {
     /// Directory for report.json, summary.md and journal.jsonl (default: reports/<name>-run).
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Also write the gates as JUnit XML to this file (one test case per gate).
+    #[arg(long)]
+    pub junit: Option<PathBuf>,
     /// Connections in the pool.
     #[arg(long, default_value_t = 32)]
     pub connections: usize,

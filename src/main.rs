@@ -112,7 +112,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 + report.registrations.mismatched();
             Ok(if wrong > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
         }
-        Command::Simulate { scenario, seed, out, quiet, fault } => {
+        Command::Simulate { scenario, seed, out, junit, quiet, fault } => {
             let spec = Arc::new(load(&scenario)?);
             let seed = seed.unwrap_or(spec.raw.seed);
             let out = out.unwrap_or_else(|| PathBuf::from("reports").join(&spec.raw.name));
@@ -137,6 +137,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let json = serde_json::to_string_pretty(&report)?;
             write_atomic(&out.join("report.json"), json.as_bytes())?;
             write_atomic(&out.join("summary.md"), cutover::report::markdown::render(&report).as_bytes())?;
+            if let Some(path) = &junit {
+                write_atomic(path, cutover::report::junit::render(&report).as_bytes())?;
+            }
             say_raw!("{}", cutover::report::markdown::short(&report));
             let wall = started.elapsed().as_secs_f64();
             say!(
@@ -375,6 +378,9 @@ fn run_live(args: cutover::cli::RunArgs) -> anyhow::Result<ExitCode> {
     let json = serde_json::to_string_pretty(&report)?;
     write_atomic(&out.join("report.json"), json.as_bytes())?;
     write_atomic(&out.join("summary.md"), cutover::report::markdown::render(&report).as_bytes())?;
+    if let Some(path) = &args.junit {
+        write_atomic(path, cutover::report::junit::render(&report).as_bytes())?;
+    }
     say_raw!("{}", cutover::report::markdown::short(&report));
     say!("report in {}", out.join("report.json").display());
     if output.interrupted {

@@ -194,6 +194,47 @@ fn a_failed_gate_exits_1_and_prints_the_seed() {
     assert_eq!(report(&dir)["summary"]["gates_passed"], false);
 }
 
+/// The gates as JUnit XML, read back with a parser that is not this project's.
+fn junit_cases(path: &std::path::Path) -> Vec<(String, Option<String>)> {
+    let text = std::fs::read_to_string(path).unwrap();
+    let doc = roxmltree::Document::parse(&text).unwrap_or_else(|e| panic!("not XML: {e}\n{text}"));
+    let root = doc.root_element();
+    assert_eq!(root.tag_name().name(), "testsuites");
+    let cases: Vec<_> = root.descendants().filter(|n| n.has_tag_name("testcase")).collect();
+    assert_eq!(root.attribute("tests"), Some(cases.len().to_string().as_str()));
+    cases
+        .iter()
+        .map(|c| {
+            let failure = c.children().find(|n| n.has_tag_name("failure")).and_then(|f| f.attribute("message").map(str::to_string));
+            (c.attribute("name").unwrap_or_default().to_string(), failure)
+        })
+        .collect()
+}
+
+#[test]
+fn gates_are_written_as_junit_test_cases_with_value_and_bound() {
+    let dir = temp_dir("junit");
+    // Every gate of the smoke scenario passes: a case each, no failure.
+    let xml = dir.join("gates.xml");
+    let o = cutover(&["simulate", "scenarios/ci-smoke.json", "--out", dir.to_str().unwrap(), "--quiet", "--junit", xml.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let cases = junit_cases(&xml);
+    assert_eq!(cases.len(), report(&dir)["gates"].as_array().unwrap().len());
+    assert!(cases.iter().all(|(_, f)| f.is_none()), "{cases:?}");
+    assert!(cases.iter().any(|(n, _)| n == "latency_ms_p99 operation=pay channel=wechat_mini phase=new_system <= 2000"), "{cases:?}");
+    // A gate that fails is a failed case naming the measured value and the bound.
+    let mut v = smoke_value();
+    v["gates"] = serde_json::json!([{"metric": "latency_ms_p99", "operation": "pay", "channel": "hall_cash", "max": 1.0}, {"metric": "error_rate", "max": 0.5}]);
+    let p = write_scenario(&dir, "tight.json", &v);
+    let o = cutover(&["simulate", p.to_str().unwrap(), "--out", dir.to_str().unwrap(), "--quiet", "--junit", xml.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    let cases = junit_cases(&xml);
+    assert_eq!(cases.len(), 2);
+    let value = report(&dir)["gates"][0]["value"].as_f64().unwrap();
+    assert_eq!(cases[0].1.as_deref(), Some(format!("measured {value} above the bound 1").as_str()), "{cases:?}");
+    assert_eq!(cases[1].1, None);
+}
+
 #[test]
 fn schema_is_json_and_names_the_sections() {
     let o = cutover(&["schema"]);

@@ -8,6 +8,7 @@ pub(crate) mod calibration;
 pub(crate) mod cutover;
 pub(crate) mod days;
 pub(crate) mod dues;
+pub mod junit;
 pub(crate) mod live;
 pub mod markdown;
 mod markdown_plan;

@@ -1,0 +1,60 @@
+//! JUnit XML for CI systems: one test case per gate of the scenario, failed with the
+//! measured value and the bound, so a pipeline shows which gate a rehearsal broke.
+
+use super::{GateResult, Report};
+use std::fmt::Write;
+
+/// `s` with the five XML special characters escaped (attribute and text safe).
+fn escape(s: &str) -> String {
+    let mut o = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => o.push_str("&amp;"),
+            '<' => o.push_str("&lt;"),
+            '>' => o.push_str("&gt;"),
+            '"' => o.push_str("&quot;"),
+            '\'' => o.push_str("&apos;"),
+            c if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') => o.push(' '),
+            c => o.push(c),
+        }
+    }
+    o
+}
+
+/// The gate's name as the scenario spells it, with what it selects.
+fn gate_name(g: &GateResult) -> String {
+    let metric = serde_json::to_value(g.metric).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
+    let mut name = metric;
+    for (what, v) in [("operation", &g.operation), ("channel", &g.channel), ("phase", &g.phase)] {
+        if v != "*" && !v.is_empty() {
+            let _ = write!(name, " {what}={v}");
+        }
+    }
+    let _ = write!(name, " <= {}", g.max);
+    name
+}
+
+/// The report's gates as a JUnit XML document.
+pub fn render(r: &Report) -> String {
+    let failures = r.gates.iter().filter(|g| !g.passed).count();
+    let suite = format!("cutover {} {} (seed {})", r.mode, r.scenario.name, r.summary.seed);
+    let mut o = String::new();
+    let _ = writeln!(o, r#"<?xml version="1.0" encoding="UTF-8"?>"#);
+    let _ = writeln!(o, r#"<testsuites name="cutover" tests="{}" failures="{failures}">"#, r.gates.len());
+    let _ = writeln!(o, r#"  <testsuite name="{}" tests="{}" failures="{failures}" errors="0">"#, escape(&suite), r.gates.len());
+    for g in &r.gates {
+        let name = escape(&gate_name(g));
+        let class = escape(&format!("cutover.gates.{}", r.scenario.name));
+        if g.passed {
+            let _ = writeln!(o, r#"    <testcase classname="{class}" name="{name}"/>"#);
+        } else {
+            let msg = escape(&format!("measured {} above the bound {}", g.value, g.max));
+            let _ = writeln!(o, r#"    <testcase classname="{class}" name="{name}">"#);
+            let _ = writeln!(o, r#"      <failure message="{msg}" type="gate">{msg}; replay with --seed {}</failure>"#, r.summary.seed);
+            let _ = writeln!(o, "    </testcase>");
+        }
+    }
+    let _ = writeln!(o, "  </testsuite>");
+    let _ = writeln!(o, "</testsuites>");
+    o
+}
