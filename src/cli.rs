@@ -41,6 +41,9 @@ pub enum Command {
         /// Also write the gates as JUnit XML to this file (one test case per gate).
         #[arg(long)]
         junit: Option<PathBuf>,
+        /// Standard output at the end: the short summary, or the whole report as JSON.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
         /// No progress lines on standard error.
         #[arg(long)]
         quiet: bool,
@@ -120,6 +123,16 @@ pub enum Role {
     Old,
     /// The system that opens.
     New,
+}
+
+/// What goes to standard output at the end of a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum Format {
+    /// The short summary, for people.
+    #[default]
+    Text,
+    /// The whole report.json, for scripts (nothing else on standard output).
+    Json,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -222,6 +235,9 @@ pub struct RunArgs {
     /// Also write the gates as JUnit XML to this file (one test case per gate).
     #[arg(long)]
     pub junit: Option<PathBuf>,
+    /// Standard output at the end: the short summary, or the whole report as JSON.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
     /// Connections in the pool.
     #[arg(long, default_value_t = 32)]
     pub connections: usize,

@@ -112,7 +112,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 + report.registrations.mismatched();
             Ok(if wrong > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
         }
-        Command::Simulate { scenario, seed, out, junit, quiet, fault } => {
+        Command::Simulate { scenario, seed, out, junit, format, quiet, fault } => {
             let spec = Arc::new(load(&scenario)?);
             let seed = seed.unwrap_or(spec.raw.seed);
             let out = out.unwrap_or_else(|| PathBuf::from("reports").join(&spec.raw.name));
@@ -140,15 +140,19 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             if let Some(path) = &junit {
                 write_atomic(path, cutover::report::junit::render(&report).as_bytes())?;
             }
-            say_raw!("{}", cutover::report::markdown::short(&report));
             let wall = started.elapsed().as_secs_f64();
-            say!(
-                "simulated {} events in {:.2} s ({:.0} events/s); report in {}",
-                report.engine.events,
-                wall,
-                report.engine.events as f64 / wall.max(1e-9),
-                out.join("report.json").display()
-            );
+            if format == cutover::cli::Format::Json {
+                say!("{json}");
+            } else {
+                say_raw!("{}", cutover::report::markdown::short(&report));
+                say!(
+                    "simulated {} events in {:.2} s ({:.0} events/s); report in {}",
+                    report.engine.events,
+                    wall,
+                    report.engine.events as f64 / wall.max(1e-9),
+                    out.join("report.json").display()
+                );
+            }
             if !report.summary.gates_passed {
                 eprintln!("a gate failed; replay this run with --seed {seed}");
                 return Ok(ExitCode::from(1));
@@ -381,8 +385,12 @@ fn run_live(args: cutover::cli::RunArgs) -> anyhow::Result<ExitCode> {
     if let Some(path) = &args.junit {
         write_atomic(path, cutover::report::junit::render(&report).as_bytes())?;
     }
-    say_raw!("{}", cutover::report::markdown::short(&report));
-    say!("report in {}", out.join("report.json").display());
+    if args.format == cutover::cli::Format::Json {
+        say!("{json}");
+    } else {
+        say_raw!("{}", cutover::report::markdown::short(&report));
+        say!("report in {}", out.join("report.json").display());
+    }
     if output.interrupted {
         eprintln!("interrupted: the report above covers what was sent before Ctrl-C");
         return Ok(ExitCode::from(EXIT_INTERRUPTED));

@@ -233,6 +233,11 @@ fn gates_are_written_as_junit_test_cases_with_value_and_bound() {
     let value = report(&dir)["gates"][0]["value"].as_f64().unwrap();
     assert_eq!(cases[0].1.as_deref(), Some(format!("measured {value} above the bound 1").as_str()), "{cases:?}");
     assert_eq!(cases[1].1, None);
+    // `--format json`: standard output is the report itself, for scripts.
+    let o = cutover(&["simulate", "scenarios/ci-smoke.json", "--out", dir.to_str().unwrap(), "--quiet", "--format", "json"]);
+    assert_eq!(o.status.code(), Some(0));
+    let printed: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("standard output is one JSON document");
+    assert_eq!(printed, report(&dir));
 }
 
 #[test]
