@@ -602,3 +602,22 @@ fn the_region_is_calibrated_and_its_offline_backlog_lands_on_6_may() {
     let closed: Vec<&str> = peripheral["closed_channels"].as_array().unwrap().iter().map(|c| c.as_str().unwrap()).collect();
     assert_eq!(closed, ["tax_app", "etax_web", "wechat_mini", "wechat_city", "alipay", "self_service"]);
 }
+
+#[test]
+fn a_newcomers_mistakes_are_answered_with_what_to_do() {
+    // A target without its scheme: add http://, not a word about TLS.
+    let o = cutover(&["run", "scenarios/ci-smoke.json", "--target", "127.0.0.1:9"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("add http:// (http://127.0.0.1:9)"), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("TLS"), "{}", stderr(&o));
+    let o = cutover(&["run", "scenarios/ci-smoke.json", "--target", "https://127.0.0.1:9"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("only http:// targets"), "{}", stderr(&o));
+    // An editor's `$schema` line is welcome in a scenario.
+    let dir = temp_dir("dollar_schema");
+    let mut v = smoke_value();
+    v["$schema"] = "./scenario.schema.json".into();
+    let p = write_scenario(&dir, "with-schema.json", &v);
+    let o = cutover(&["validate", p.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+}

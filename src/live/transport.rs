@@ -35,9 +35,12 @@ pub struct Base {
 
 impl Base {
     pub(crate) fn parse(url: &str) -> Result<Base, String> {
-        let rest = url
-            .strip_prefix("http://")
-            .ok_or_else(|| format!("--target {url:?}: only http:// targets are supported (no TLS in this build)"))?;
+        let rest = match url.strip_prefix("http://") {
+            Some(rest) => rest,
+            // A bare host:port: say what to write, not a word about TLS.
+            None if !url.contains("://") => return Err(format!("--target {url:?}: add http:// (http://{url})")),
+            None => return Err(format!("--target {url:?}: only http:// targets are supported (no TLS in this build)")),
+        };
         let hostport = rest.trim_end_matches('/');
         if hostport.contains('/') {
             return Err(format!("--target {url:?}: give the base address only (http://host:port); paths come from the contract"));

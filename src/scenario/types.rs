@@ -42,6 +42,9 @@ impl Source {
 #[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Scenario {
+    /// Where an editor finds the schema (`cutover schema > scenario.schema.json`); ignored.
+    #[serde(default, rename = "$schema", skip_serializing_if = "Option::is_none")]
+    pub json_schema: Option<String>,
     /// Short name, printed in reports.
     pub name: String,
     #[serde(default)]
