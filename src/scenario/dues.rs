@@ -17,7 +17,6 @@ const MAX_LATE_FEE_DAILY_RATE: f64 = 0.1;
 pub struct DuesSpec {
     /// Per group (index [`GroupKind::index`]): the due date's month of the period and day.
     pub rules: [Option<(DueMonth, u32)>; 5],
-    pub lead_days: Dist,
     /// `lead_cdf[k]`: the chance a payer's lead is at most `k` days, `k` up to [`MAX_LEAD_DAYS`].
     pub lead_cdf: Vec<f64>,
     /// The suspensions (`suspend_all` phases merged), as `[from, to)`.
@@ -131,7 +130,6 @@ pub(super) fn compile(c: &mut Checker, x: &Dues, phases: &[PhaseSpec], offset: O
     });
     DuesSpec {
         rules,
-        lead_days: x.lead_days.clone(),
         lead_cdf: (0..=MAX_LEAD_DAYS).map(|k| x.lead_days.cdf(k as f64)).collect(),
         suspended,
         moved_to,
