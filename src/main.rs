@@ -48,6 +48,13 @@ fn load(path: &Path) -> anyhow::Result<scenario::Spec> {
 }
 
 /// Write a file so that a reader never sees half of it (temp file, then rename).
+/// report.json, summary.md and report.html, each written whole or not at all.
+fn write_report_files(out: &Path, report: &cutover::report::Report, json: &str) -> anyhow::Result<()> {
+    write_atomic(&out.join("report.json"), json.as_bytes())?;
+    write_atomic(&out.join("summary.md"), cutover::report::markdown::render(report).as_bytes())?;
+    write_atomic(&out.join("report.html"), cutover::report::html::render(report).as_bytes())
+}
+
 fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     let tmp = path.with_extension("tmp");
     std::fs::write(&tmp, bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
@@ -135,8 +142,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             let report = output.report;
             let json = serde_json::to_string_pretty(&report)?;
-            write_atomic(&out.join("report.json"), json.as_bytes())?;
-            write_atomic(&out.join("summary.md"), cutover::report::markdown::render(&report).as_bytes())?;
+            write_report_files(&out, &report, &json)?;
             if let Some(path) = &junit {
                 write_atomic(path, cutover::report::junit::render(&report).as_bytes())?;
             }
@@ -380,8 +386,7 @@ fn run_live(args: cutover::cli::RunArgs) -> anyhow::Result<ExitCode> {
     let output = rt.block_on(cutover::live::run::run(spec, cfg, &file))?;
     let report = output.report;
     let json = serde_json::to_string_pretty(&report)?;
-    write_atomic(&out.join("report.json"), json.as_bytes())?;
-    write_atomic(&out.join("summary.md"), cutover::report::markdown::render(&report).as_bytes())?;
+    write_report_files(&out, &report, &json)?;
     if let Some(path) = &args.junit {
         write_atomic(path, cutover::report::junit::render(&report).as_bytes())?;
     }

@@ -1,5 +1,7 @@
 //! Integration tests: the real binary and the library's public entry points.
 
+#[path = "html/mod.rs"]
+mod html;
 #[path = "layers/mod.rs"]
 mod layers;
 #[path = "live/mod.rs"]

@@ -458,15 +458,8 @@ fn rollback(spec: &Spec, rec: &Recorder, rb: &crate::scenario::RollbackSpec, new
 
 /// The scenario's reason, and with a decision the gates that failed.
 fn reason_of(rb: &crate::scenario::RollbackSpec, d: Option<&super::rollback::RollbackDecision>) -> String {
-    let failed: Vec<String> = d
-        .map(|d| {
-            d.gates
-                .iter()
-                .filter(|g| !g.passed)
-                .map(|g| format!("{:?} on {} {} = {} > {}", g.metric, g.operation, g.channel, g.value, g.max))
-                .collect()
-        })
-        .unwrap_or_default();
+    let failed: Vec<String> =
+        d.map(|d| d.gates.iter().filter(|g| !g.passed).map(|g| format!("{} measured {}", g.name(), g.value)).collect()).unwrap_or_default();
     match (rb.reason.is_empty(), failed.is_empty()) {
         (_, true) => rb.reason.clone(),
         (true, false) => failed.join("; "),

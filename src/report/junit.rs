@@ -1,7 +1,7 @@
 //! JUnit XML for CI systems: one test case per gate of the scenario, failed with the
 //! measured value and the bound, so a pipeline shows which gate a rehearsal broke.
 
-use super::{GateResult, Report};
+use super::Report;
 use std::fmt::Write;
 
 /// `s` with the five XML special characters escaped (attribute and text safe).
@@ -21,19 +21,6 @@ fn escape(s: &str) -> String {
     o
 }
 
-/// The gate's name as the scenario spells it, with what it selects.
-fn gate_name(g: &GateResult) -> String {
-    let metric = serde_json::to_value(g.metric).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
-    let mut name = metric;
-    for (what, v) in [("operation", &g.operation), ("channel", &g.channel), ("phase", &g.phase)] {
-        if v != "*" && !v.is_empty() {
-            let _ = write!(name, " {what}={v}");
-        }
-    }
-    let _ = write!(name, " <= {}", g.max);
-    name
-}
-
 /// The report's gates as a JUnit XML document.
 pub fn render(r: &Report) -> String {
     let failures = r.gates.iter().filter(|g| !g.passed).count();
@@ -43,7 +30,7 @@ pub fn render(r: &Report) -> String {
     let _ = writeln!(o, r#"<testsuites name="cutover" tests="{}" failures="{failures}">"#, r.gates.len());
     let _ = writeln!(o, r#"  <testsuite name="{}" tests="{}" failures="{failures}" errors="0">"#, escape(&suite), r.gates.len());
     for g in &r.gates {
-        let name = escape(&gate_name(g));
+        let name = escape(&g.name());
         let class = escape(&format!("cutover.gates.{}", r.scenario.name));
         if g.passed {
             let _ = writeln!(o, r#"    <testcase classname="{class}" name="{name}"/>"#);

@@ -6,14 +6,7 @@ use std::fmt::Write;
 pub(super) fn yuan(fen: i64) -> String {
     let sign = if fen < 0 { "-" } else { "" };
     let fen = fen.unsigned_abs();
-    let y = fen / 100;
-    let mut digits = y.to_string();
-    let mut grouped = String::new();
-    while digits.len() > 3 {
-        let tail = digits.split_off(digits.len() - 3);
-        grouped = format!(",{tail}{grouped}");
-    }
-    format!("{sign}{digits}{grouped}.{:02}", fen % 100)
+    format!("{sign}{}.{:02}", super::human::count(fen / 100), fen % 100)
 }
 
 /// The short summary printed at the end of a run (also the top of `summary.md`).
@@ -132,11 +125,7 @@ pub fn short(r: &Report) -> String {
         let _ = writeln!(o, "gates: all {} passed", r.gates.len());
     } else {
         for g in failed {
-            let _ = writeln!(
-                o,
-                "GATE FAILED: {:?} (operation {}, channel {}, phase {}) = {} > {}",
-                g.metric, g.operation, g.channel, g.phase, g.value, g.max
-            );
+            let _ = writeln!(o, "GATE FAILED: {} (measured {})", g.name(), g.value);
         }
     }
     o
@@ -435,20 +424,9 @@ fn ledger(o: &mut String, r: &Report) {
 
 fn gates(o: &mut String, r: &Report) {
     if !r.gates.is_empty() {
-        let _ =
-            writeln!(o, "\n## Gates\n\n| metric | operation | channel | phase | max | value | result |\n|---|---|---|---|---:|---:|---|");
+        let _ = writeln!(o, "\n## Gates\n\n| gate | measured | result |\n|---|---:|---|");
         for g in &r.gates {
-            let _ = writeln!(
-                o,
-                "| {:?} | {} | {} | {} | {} | {} | {} |",
-                g.metric,
-                g.operation,
-                g.channel,
-                g.phase,
-                g.max,
-                g.value,
-                if g.passed { "pass" } else { "FAIL" }
-            );
+            let _ = writeln!(o, "| `{}` | {} | {} |", g.name(), g.value, if g.passed { "pass" } else { "FAIL" });
         }
     }
 }

@@ -8,6 +8,8 @@ pub(crate) mod calibration;
 pub(crate) mod cutover;
 pub(crate) mod days;
 pub(crate) mod dues;
+pub mod html;
+pub(crate) mod human;
 pub mod junit;
 pub(crate) mod live;
 pub mod markdown;
@@ -16,6 +18,7 @@ pub(crate) mod reconcile;
 pub(crate) mod recorder;
 pub(crate) mod registrations;
 pub(crate) mod rollback;
+mod svg;
 
 use crate::model::{LedgerCell, LedgerKey};
 use crate::scenario::{GateMetric, Spec};
@@ -344,6 +347,22 @@ pub struct GateResult {
     pub max: f64,
     pub value: f64,
     pub passed: bool,
+}
+
+impl GateResult {
+    /// The gate's one spelling everywhere (summary, HTML, JUnit, console): the metric as the
+    /// scenario names it, what it selects, and its bound.
+    pub fn name(&self) -> String {
+        use std::fmt::Write;
+        let mut name = serde_json::to_value(self.metric).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
+        for (what, v) in [("operation", &self.operation), ("channel", &self.channel), ("phase", &self.phase)] {
+            if v != "*" && !v.is_empty() {
+                let _ = write!(name, " {what}={v}");
+            }
+        }
+        let _ = write!(name, " <= {}", self.max);
+        name
+    }
 }
 
 #[derive(Clone, Debug, Serialize)]

@@ -615,7 +615,7 @@ fn a_rollback_happens_only_when_a_reopening_gate_fails_in_simulate() {
     assert_eq!(d["decided_at"], "2021-05-01T05:00:00+08:00");
     assert_eq!(d["gates"][0]["passed"], false);
     assert!(d["gates"][0]["value"].as_f64().unwrap() > 1.0);
-    assert!(rb["reason"].as_str().unwrap().contains("LatencyMsP50"), "{}", rb["reason"]);
+    assert!(rb["reason"].as_str().unwrap().contains("latency_ms_p50"), "{}", rb["reason"]);
     assert!(n(&rb["accepted_before"]) > 5);
     assert_eq!(n(&rb["accepted_during"]), 0);
     assert!(n(&rb["refused_during"]) > 5, "{rb}");

@@ -1,0 +1,338 @@
+//! Charts for `report.html`, drawn as plain inline SVG.
+//!
+//! Plain SVG rather than a plotting crate: the text is laid out by the browser, so Chinese
+//! labels need no font metrics here and the page needs no font files; a chart is a few rects,
+//! one polyline per series, axes with round ticks and a legend.
+
+use std::fmt::Write;
+
+const W: f64 = 960.0;
+const H: f64 = 300.0;
+const LEFT: f64 = 72.0;
+const RIGHT: f64 = 16.0;
+const TOP: f64 = 34.0;
+const BOTTOM: f64 = 46.0;
+
+/// Colours that stay apart for readers with the common colour-vision deficiencies (Okabe–Ito).
+pub(crate) const PALETTE: [&str; 8] = ["#0072B2", "#009E73", "#D55E00", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442"];
+
+/// The colour of marks under the axis (holidays); the page's CSS uses the same.
+const MARK: &str = "#444444";
+
+pub(crate) fn esc(s: &str) -> String {
+    let mut o = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => o.push_str("&amp;"),
+            '<' => o.push_str("&lt;"),
+            '>' => o.push_str("&gt;"),
+            '"' => o.push_str("&quot;"),
+            '\'' => o.push_str("&#39;"),
+            c => o.push(c),
+        }
+    }
+    o
+}
+
+/// One line of a chart: a value per x position (`None`: no point there).
+pub(crate) struct Series {
+    pub name: String,
+    pub values: Vec<Option<f64>>,
+}
+
+/// A shaded stretch of the x axis (a phase), from position `from` up to `to` (exclusive).
+pub(crate) struct Band {
+    pub from: usize,
+    pub to: usize,
+    pub label: String,
+}
+
+/// Stretches marked under the x axis (holidays).
+pub(crate) struct Marks {
+    pub label: String,
+    pub spans: Vec<(usize, usize)>,
+}
+
+pub(crate) struct LineChart<'a> {
+    pub title: &'a str,
+    pub y_label: &'a str,
+    /// How many x positions.
+    pub n: usize,
+    /// Labelled x positions.
+    pub x_ticks: Vec<(usize, String)>,
+    pub series: Vec<Series>,
+    pub bands: Vec<Band>,
+    pub marks: Option<Marks>,
+    /// Step instead of straight lines (counts per interval).
+    pub steps: bool,
+    /// A logarithmic y axis (powers of ten; zero drawn on the axis), for counts whose
+    /// peaks (batch debit runs) dwarf the rest.
+    pub log: bool,
+}
+
+/// Round tick values from 0 to at least `max`: 1, 2 or 5 times a power of ten apart.
+fn ticks(max: f64) -> (f64, Vec<f64>) {
+    let max = if max.is_finite() && max > 0.0 { max } else { 1.0 };
+    let raw = max / 5.0;
+    let pow = 10f64.powf(raw.log10().floor());
+    let step = [1.0, 2.0, 5.0, 10.0].iter().map(|m| m * pow).find(|s| *s >= raw).unwrap_or(10.0 * pow);
+    let top = (max / step).ceil() * step;
+    let n = (top / step).round() as usize;
+    (top, (0..=n).map(|i| i as f64 * step).collect())
+}
+
+/// Powers of ten from 1 to at least `max`.
+fn log_ticks(max: f64) -> (f64, Vec<f64>) {
+    let k = if max > 1.0 { max.log10().ceil().max(1.0) as i32 } else { 1 };
+    let t: Vec<f64> = (0..=k).map(|i| 10f64.powi(i)).collect();
+    (10f64.powi(k), t)
+}
+
+/// A tick's text: no trailing zeros, thousands as k and millions as M.
+pub(crate) fn tick_text(v: f64) -> String {
+    let a = v.abs();
+    let (x, suffix) = if a >= 1e6 {
+        (v / 1e6, "M")
+    } else if a >= 1e4 {
+        (v / 1e3, "k")
+    } else {
+        (v, "")
+    };
+    let s = format!("{x:.2}");
+    let s = s.trim_end_matches('0').trim_end_matches('.');
+    format!("{s}{suffix}")
+}
+
+fn frame(o: &mut String, title: &str, height: f64) {
+    let _ = write!(
+        o,
+        r#"<svg class="chart" role="img" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {W} {height}" width="100%" preserveAspectRatio="xMinYMin meet"><title>{t}</title><text class="title" x="{LEFT}" y="18">{t}</text>"#,
+        t = esc(title)
+    );
+}
+
+fn legend(o: &mut String, names: &[(&str, &str)], y: f64) {
+    let mut x = W - RIGHT;
+    // Right-aligned: lay out from the last name leftwards, with an estimate of text width.
+    let mut items = Vec::new();
+    for (i, (name, _)) in names.iter().enumerate().rev() {
+        let width = 18.0 + 7.0 * name.chars().map(|c| if c.is_ascii() { 1.0 } else { 1.9 }).sum::<f64>();
+        x -= width + 12.0;
+        items.push((i, name, x));
+    }
+    for (i, name, x) in items {
+        let _ = write!(
+            o,
+            r#"<rect x="{x:.1}" y="{:.1}" width="12" height="4" fill="{}"/><text class="legend" x="{:.1}" y="{:.1}">{}</text>"#,
+            y - 4.0,
+            names[i].1,
+            x + 16.0,
+            y,
+            esc(name)
+        );
+    }
+}
+
+impl LineChart<'_> {
+    pub(crate) fn render(&self) -> String {
+        let mut o = String::new();
+        frame(&mut o, self.title, H);
+        let plot_w = W - LEFT - RIGHT;
+        let plot_h = H - TOP - BOTTOM;
+        let n = self.n.max(1) as f64;
+        let x_at = |i: f64| LEFT + plot_w * i / n;
+        let max = self.series.iter().flat_map(|s| s.values.iter().flatten()).fold(0.0f64, |a, b| a.max(*b));
+        let (top, yt) = if self.log { log_ticks(max) } else { ticks(max) };
+        let log = self.log;
+        let y_at = move |v: f64| {
+            let share = if log { if v < 1.0 { 0.0 } else { v.log10() / top.log10() } } else { v / top };
+            TOP + plot_h * (1.0 - share)
+        };
+        for (k, b) in self.bands.iter().enumerate() {
+            let (x0, x1) = (x_at(b.from as f64), x_at(b.to as f64));
+            let _ = write!(
+                o,
+                r#"<rect class="band{}" x="{x0:.1}" y="{TOP}" width="{:.1}" height="{plot_h}"><title>{}</title></rect>"#,
+                k % 2,
+                (x1 - x0).max(0.5),
+                esc(&b.label)
+            );
+            if x1 - x0 > 7.0 * b.label.chars().count() as f64 {
+                let _ = write!(o, r#"<text class="bandlabel" x="{:.1}" y="{:.1}">{}</text>"#, x0 + 3.0, TOP + 12.0, esc(&b.label));
+            }
+        }
+        for v in &yt {
+            let y = y_at(*v);
+            let _ = write!(
+                o,
+                r#"<line class="grid" x1="{LEFT}" x2="{:.1}" y1="{y:.1}" y2="{y:.1}"/><text class="ytick" x="{:.1}" y="{:.1}">{}</text>"#,
+                W - RIGHT,
+                LEFT - 6.0,
+                y + 4.0,
+                tick_text(*v)
+            );
+        }
+        let base = TOP + plot_h;
+        if let Some(m) = &self.marks {
+            for (a, b) in &m.spans {
+                let _ = write!(
+                    o,
+                    r#"<rect class="mark" x="{:.1}" y="{:.1}" width="{:.1}" height="5"><title>{}</title></rect>"#,
+                    x_at(*a as f64),
+                    base + 1.0,
+                    (x_at(*b as f64) - x_at(*a as f64)).max(1.0),
+                    esc(&m.label)
+                );
+            }
+        }
+        for (i, label) in &self.x_ticks {
+            let x = x_at(*i as f64);
+            let _ = write!(
+                o,
+                r#"<line class="axis" x1="{x:.1}" x2="{x:.1}" y1="{base:.1}" y2="{:.1}"/><text class="xtick" x="{x:.1}" y="{:.1}">{}</text>"#,
+                base + 8.0,
+                base + 20.0,
+                esc(label)
+            );
+        }
+        let _ = write!(o, r#"<line class="axis" x1="{LEFT}" x2="{:.1}" y1="{base:.1}" y2="{base:.1}"/>"#, W - RIGHT);
+        let _ = write!(o, r#"<line class="axis" x1="{LEFT}" x2="{LEFT}" y1="{TOP}" y2="{base:.1}"/>"#);
+        let _ = write!(
+            o,
+            r#"<text class="ylabel" transform="translate(14 {:.1}) rotate(-90)">{}</text>"#,
+            TOP + plot_h / 2.0,
+            esc(self.y_label)
+        );
+        for (k, s) in self.series.iter().enumerate() {
+            let mut pts = String::new();
+            let flush = |pts: &mut String, o: &mut String| {
+                if !pts.is_empty() {
+                    let _ = write!(o, r#"<polyline class="series" stroke="{}" points="{}"/>"#, PALETTE[k % PALETTE.len()], pts.trim_end());
+                    pts.clear();
+                }
+            };
+            for (i, v) in s.values.iter().enumerate() {
+                match v {
+                    Some(v) => {
+                        let y = y_at(*v);
+                        if self.steps {
+                            let _ = write!(pts, "{:.1},{y:.1} {:.1},{y:.1} ", x_at(i as f64), x_at(i as f64 + 1.0));
+                        } else {
+                            let _ = write!(pts, "{:.1},{y:.1} ", x_at(i as f64 + 0.5));
+                        }
+                    }
+                    None => flush(&mut pts, &mut o),
+                }
+            }
+            flush(&mut pts, &mut o);
+            if !self.steps {
+                // Points too, so that a lone value between gaps still shows.
+                for (i, v) in s.values.iter().enumerate() {
+                    if let Some(v) = v {
+                        let _ = write!(
+                            o,
+                            r#"<circle cx="{:.1}" cy="{:.1}" r="2.5" fill="{}"><title>{}: {}</title></circle>"#,
+                            x_at(i as f64 + 0.5),
+                            y_at(*v),
+                            PALETTE[k % PALETTE.len()],
+                            esc(&s.name),
+                            tick_text(*v)
+                        );
+                    }
+                }
+            }
+        }
+        let mut names: Vec<(&str, &str)> =
+            self.series.iter().enumerate().map(|(k, s)| (s.name.as_str(), PALETTE[k % PALETTE.len()])).collect();
+        if let Some(m) = &self.marks {
+            names.push((m.label.as_str(), MARK));
+        }
+        legend(&mut o, &names, H - 8.0);
+        o.push_str("</svg>");
+        o
+    }
+}
+
+/// Horizontal bars, one per label, longest first as given.
+pub(crate) fn bars(title: &str, unit: &str, rows: &[(String, f64)]) -> String {
+    let row_h = 20.0;
+    let label_w = 200.0;
+    let height = TOP + row_h * rows.len().max(1) as f64 + 34.0;
+    let mut o = String::new();
+    frame(&mut o, title, height);
+    let max = rows.iter().fold(0.0f64, |a, (_, v)| a.max(*v));
+    let (top, yt) = ticks(max);
+    let x0 = LEFT + label_w;
+    let plot_w = W - x0 - RIGHT - 60.0;
+    let base = TOP + row_h * rows.len().max(1) as f64;
+    for v in &yt {
+        let x = x0 + plot_w * v / top;
+        let _ = write!(
+            o,
+            r#"<line class="grid" x1="{x:.1}" x2="{x:.1}" y1="{TOP}" y2="{base:.1}"/><text class="xtick" x="{x:.1}" y="{:.1}">{}</text>"#,
+            base + 14.0,
+            tick_text(*v)
+        );
+    }
+    for (i, (label, v)) in rows.iter().enumerate() {
+        let y = TOP + row_h * i as f64;
+        let w = plot_w * v / top;
+        let _ = write!(
+            o,
+            r#"<text class="barlabel" x="{:.1}" y="{:.1}">{}</text><rect x="{x0:.1}" y="{:.1}" width="{:.1}" height="{:.1}" fill="{}"><title>{}: {}</title></rect><text class="barvalue" x="{:.1}" y="{:.1}">{}</text>"#,
+            x0 - 6.0,
+            y + 14.0,
+            esc(label),
+            y + 3.0,
+            w.max(0.5),
+            row_h - 6.0,
+            PALETTE[0],
+            esc(label),
+            tick_text(*v),
+            x0 + w + 4.0,
+            y + 14.0,
+            tick_text(*v)
+        );
+    }
+    let _ = write!(o, r#"<text class="legend" x="{:.1}" y="{:.1}">{}</text>"#, x0, height - 6.0, esc(unit));
+    o.push_str("</svg>");
+    o
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ticks_are_round_and_cover_the_maximum() {
+        let (top, t) = ticks(38_508.0);
+        assert_eq!(top, 40_000.0);
+        assert_eq!(t, vec![0.0, 10_000.0, 20_000.0, 30_000.0, 40_000.0]);
+        let (top, t) = ticks(0.7);
+        assert!(top >= 0.7 && t.len() <= 7, "{top} {t:?}");
+        assert_eq!(ticks(0.0).0, 1.0);
+        assert_eq!(tick_text(40_000.0), "40k");
+        assert_eq!(tick_text(2_500_000.0), "2.5M");
+        assert_eq!(tick_text(0.25), "0.25");
+        assert_eq!(log_ticks(1_200_330.0), (10_000_000.0, vec![1.0, 10.0, 100.0, 1e3, 1e4, 1e5, 1e6, 1e7]));
+    }
+
+    #[test]
+    fn text_is_escaped_and_gaps_split_a_line() {
+        let c = LineChart {
+            title: "a <b> & \"c\"",
+            y_label: "n",
+            n: 4,
+            x_ticks: vec![(0, "05-01".into())],
+            series: vec![Series { name: "s".into(), values: vec![Some(1.0), None, Some(2.0), Some(3.0)] }],
+            bands: vec![],
+            marks: None,
+            steps: false,
+            log: false,
+        };
+        let svg = c.render();
+        assert!(svg.contains("a &lt;b&gt; &amp; &quot;c&quot;"), "{svg}");
+        assert_eq!(svg.matches("<polyline").count(), 2, "{svg}");
+        assert_eq!(svg.matches("<circle").count(), 3);
+    }
+}

@@ -1,0 +1,109 @@
+//! report.html in a real browser: headless Chromium loads the page offline, with no console
+//! message (the page's Content-Security-Policy turns any fetch into one), draws every chart,
+//! and gives a screenshot.
+
+use crate::util::*;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The browser: `CUTOVER_BROWSER`, else Debian's `chromium` (`.ci/run` installs it).
+fn browser() -> PathBuf {
+    if let Some(b) = std::env::var_os("CUTOVER_BROWSER") {
+        return PathBuf::from(b);
+    }
+    for b in ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"] {
+        if Path::new(b).exists() {
+            return PathBuf::from(b);
+        }
+    }
+    panic!("this test needs headless Chromium: `apt-get install chromium` (.ci/run installs it), or set CUTOVER_BROWSER");
+}
+
+/// Run the browser headless on `page` with `args`, bounded in time; its stdout and stderr.
+fn headless(page: &Path, args: &[&str]) -> (String, String) {
+    let profile = temp_dir(&format!("chromium-profile-{}", page.parent().unwrap().file_name().unwrap().to_string_lossy()));
+    // Output to files, not pipes: a dumped page is larger than a pipe holds.
+    let (out, err) = (profile.join("stdout"), profile.join("stderr"));
+    let mut child = Command::new(browser())
+        .args(["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .args(["--enable-logging=stderr", "--v=0"])
+        .args(args)
+        .arg(format!("file://{}", page.canonicalize().unwrap().display()))
+        .stdout(Stdio::from(std::fs::File::create(&out).unwrap()))
+        .stderr(Stdio::from(std::fs::File::create(&err).unwrap()))
+        .spawn()
+        .expect("start chromium");
+    let start = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if start.elapsed() > Duration::from_secs(90) {
+            let _ = child.kill();
+            panic!("chromium did not finish within 90 s");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let read = |p: &Path| String::from_utf8_lossy(&std::fs::read(p).unwrap()).into_owned();
+    (read(&out), read(&err))
+}
+
+fn attribute(dom: &str, name: &str) -> Option<usize> {
+    let at = dom.find(&format!("{name}=\""))? + name.len() + 2;
+    dom[at..].split('"').next()?.parse().ok()
+}
+
+/// Load the page, check it, screenshot it; the dumped DOM.
+fn check_page(dir: &Path) -> String {
+    let page = dir.join("report.html");
+    let html = std::fs::read_to_string(&page).unwrap();
+    // Nothing to fetch: links stay on the page, no src= at all.
+    assert!(!html.contains(" src="), "the page loads something");
+    for (i, _) in html.match_indices("href=\"") {
+        assert!(html[i + 6..].starts_with('#'), "a link leaves the page: {}", &html[i..i + 60]);
+    }
+    let (dom, log) = headless(&page, &["--dump-dom"]);
+    let console: Vec<&str> = log.lines().filter(|l| l.contains("CONSOLE")).collect();
+    assert!(console.is_empty(), "the page wrote to the console: {console:#?}");
+    let charts = attribute(&dom, "data-charts").expect("data-charts");
+    let drawn = attribute(&dom, "data-charts-drawn").expect("the page's own check did not run");
+    assert!(charts >= 4, "{charts} charts");
+    assert_eq!(drawn, charts, "charts drawn with a size and marks");
+    assert_eq!(dom.matches("<svg class=\"chart\"").count(), charts);
+    let shot = dir.join("report.png");
+    let _ = std::fs::remove_file(&shot);
+    headless(&page, &[&format!("--screenshot={}", shot.display()), "--window-size=1200,3000", "--hide-scrollbars"]);
+    let png = std::fs::read(&shot).expect("no screenshot");
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+    assert!(png.len() > 20_000, "a near-empty screenshot: {} bytes", png.len());
+    dom
+}
+
+#[test]
+fn report_html_loads_offline_in_a_browser_and_draws_its_charts() {
+    // The cutover: two systems, the migration checks, a go.
+    let dir = temp_dir("html_cutover");
+    let o = cutover(&["simulate", "scenarios/cutover-2021-ci.json", "--out", dir.to_str().unwrap(), "--quiet"]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    let dom = check_page(&dir);
+    assert!(dom.contains("class=\"verdict go\""), "no go verdict");
+    for section in ["timeline", "surge", "counters", "refusals", "latency", "cutover", "ledger", "gates"] {
+        assert!(dom.contains(&format!("<h2 id=\"{section}\"")), "no {section} section");
+    }
+    assert!(dom.contains("double charges"));
+
+    // A live run whose latency gate fails: a no-go naming the gate, and the live section.
+    let dir = temp_dir("html_live");
+    let mut v = short_smoke();
+    v["gates"] = serde_json::json!([{ "metric": "latency_ms_p50", "max": 0.000001 }]);
+    let scenario = write_scenario(&dir, "strict.json", &v);
+    let o = wait_bounded(
+        spawn_cutover(&["run", scenario.to_str().unwrap(), "--model", "--time-scale", "300000", "--out", dir.to_str().unwrap(), "--quiet"]),
+        Duration::from_secs(60),
+    );
+    assert_eq!(o.status.code(), Some(1), "{}{}", stdout(&o), stderr(&o));
+    let dom = check_page(&dir);
+    assert!(dom.contains("class=\"verdict nogo\""), "no no-go verdict");
+    assert!(dom.contains("latency_ms_p50 &lt;= 0.000001: measured"), "the failed gate is not named");
+    assert!(dom.contains("<h2 id=\"live\""), "no live section");
+    assert!(dom.contains("Response time (from the scheduled instant) and service time (from the send)"));
+}
