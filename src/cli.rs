@@ -58,6 +58,10 @@ pub enum Command {
     /// Copy the old system's payments and open assessments into the new one (the reference
     /// servers' admin endpoints), in batches, resumable after a crash.
     Migrate(MigrateArgs),
+    /// Compare two reports (report.json) per phase, channel and operation, and exit 1 when
+    /// the new one regressed past the limit: a percentile, an error rate, refusals, or any
+    /// correctness figure (double charges, differing ledger cells, ...).
+    Compare(CompareArgs),
     /// Run the cutover's checks over two systems' export files (JSON Lines of payments, as
     /// `GET /v1/admin/export/payments` gives them), with a run's journal if given.
     Reconcile {
@@ -83,6 +87,30 @@ pub enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+}
+
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// The baseline report.json (a run kept from an earlier build).
+    pub base: PathBuf,
+    /// The new report.json.
+    pub new: PathBuf,
+    /// How much worse a figure may get before it counts as a regression: `10%` or `0.1`.
+    /// Correctness figures may not get worse at all.
+    #[arg(long, default_value = "10%")]
+    pub max_regression: String,
+    /// Latency changes smaller than this many milliseconds are noise, whatever their ratio.
+    #[arg(long, default_value_t = 1.0)]
+    pub min_change_ms: f64,
+    /// Cells with fewer attempts than this in either report are shown but not judged.
+    #[arg(long, default_value_t = 30)]
+    pub min_samples: u64,
+    /// Show every compared figure, not only those that changed past the limit.
+    #[arg(long)]
+    pub all: bool,
+    /// Standard output: the table, or the comparison as JSON for scripts.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
 }
 
 #[derive(Debug, Args)]

@@ -9,6 +9,7 @@ pub mod books;
 pub mod cli;
 pub mod clock;
 pub(crate) mod cohort;
+pub mod compare;
 pub mod contract;
 pub(crate) mod demand;
 pub(crate) mod dist;

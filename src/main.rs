@@ -62,6 +62,35 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A report.json read for `compare`: the file named once in any error.
+fn read_report(path: &Path) -> anyhow::Result<serde_json::Value> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let v: serde_json::Value = serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))?;
+    if v.get("format_version").is_none() || !v.get("cells").is_some_and(|c| c.is_array()) {
+        anyhow::bail!("{} is not a cutover report.json (no format_version or cells)", path.display());
+    }
+    Ok(v)
+}
+
+fn compare(args: cutover::cli::CompareArgs) -> anyhow::Result<ExitCode> {
+    let max_regression = cutover::compare::parse_share(&args.max_regression).map_err(anyhow::Error::msg)?;
+    if args.min_change_ms.is_nan() || args.min_change_ms < 0.0 {
+        anyhow::bail!("--min-change-ms must be 0 or more");
+    }
+    let (base, new) = (read_report(&args.base)?, read_report(&args.new)?);
+    let limits = cutover::compare::Limits { max_regression, min_change_ms: args.min_change_ms, min_samples: args.min_samples };
+    let c = cutover::compare::compare(&base, &new, limits);
+    if c.base_scenario != c.new_scenario {
+        eprintln!("warning: the reports are of different scenarios ({} and {})", c.base_scenario, c.new_scenario);
+    }
+    if args.format == cutover::cli::Format::Json {
+        say!("{}", serde_json::to_string_pretty(&c)?);
+    } else {
+        say_raw!("{}", cutover::compare::render(&c, args.all));
+    }
+    Ok(if c.regressions > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Schema => {
@@ -69,6 +98,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             say!("{text}");
             Ok(ExitCode::SUCCESS)
         }
+        Command::Compare(args) => compare(args),
         Command::Validate { scenario } => {
             let spec = load(&scenario)?;
             say_raw!("{}", cutover::validate_view::describe(&spec, &scenario.display().to_string()));

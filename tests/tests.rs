@@ -1,5 +1,7 @@
 //! Integration tests: the real binary and the library's public entry points.
 
+#[path = "ci/mod.rs"]
+mod ci;
 #[path = "html/mod.rs"]
 mod html;
 #[path = "layers/mod.rs"]
