@@ -41,6 +41,10 @@ pub enum Command {
         /// Also write the gates as JUnit XML to this file (one test case per gate).
         #[arg(long)]
         junit: Option<PathBuf>,
+        /// Also write HdrHistogram interval logs here, one per channel and operation
+        /// (`<channel>.<operation>.hlog`, an interval per phase), for HdrHistogram's own tools.
+        #[arg(long)]
+        hlog: Option<PathBuf>,
         /// Standard output at the end: the short summary, or the whole report as JSON.
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
@@ -263,6 +267,10 @@ pub struct RunArgs {
     /// Also write the gates as JUnit XML to this file (one test case per gate).
     #[arg(long)]
     pub junit: Option<PathBuf>,
+    /// Also write HdrHistogram interval logs here, one per channel and operation
+    /// (`<channel>.<operation>.hlog`, an interval per phase), for HdrHistogram's own tools.
+    #[arg(long)]
+    pub hlog: Option<PathBuf>,
     /// Standard output at the end: the short summary, or the whole report as JSON.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,

@@ -38,6 +38,15 @@ pub type FastSet<K> = std::collections::HashSet<K, foldhash::fast::RandomState>;
 /// Everything `simulate` produced.
 pub struct SimulationOutput {
     pub report: report::Report,
+    /// HdrHistogram interval logs, one per channel and operation (asked for with `hlog`).
+    pub hlogs: Vec<report::hlog::HistogramLog>,
+}
+
+/// What a simulation writes besides its report.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Extras {
+    /// HdrHistogram interval logs per channel and operation.
+    pub hlog: bool,
 }
 
 /// Simulate a scenario through the in-process reference model, in virtual time.
@@ -47,6 +56,18 @@ pub fn simulate(
     scenario_file: &str,
     faults: model::Faults,
     progress: Option<engine::Progress>,
+) -> SimulationOutput {
+    simulate_with(spec, seed, scenario_file, faults, progress, Extras::default())
+}
+
+/// [`simulate`], with what else to write.
+pub fn simulate_with(
+    spec: Arc<scenario::Spec>,
+    seed: u64,
+    scenario_file: &str,
+    faults: model::Faults,
+    progress: Option<engine::Progress>,
+    extras: Extras,
 ) -> SimulationOutput {
     let rules = Arc::new(model::Rules::from_spec(&spec));
     let mut target = model::Systems::from_spec(&spec, rules.clone(), faults);
@@ -77,5 +98,6 @@ pub fn simulate(
         audit_disagreements: 0,
         cutover,
     });
-    SimulationOutput { report }
+    let hlogs = if extras.hlog { report::hlog::logs(&spec, engine.recorder(), "simulate") } else { Vec::new() };
+    SimulationOutput { report, hlogs }
 }

@@ -55,6 +55,15 @@ fn write_report_files(out: &Path, report: &cutover::report::Report, json: &str) 
     write_atomic(&out.join("report.html"), cutover::report::html::render(report).as_bytes())
 }
 
+/// The interval logs into `dir`, one file each.
+fn write_hlogs(dir: &Path, logs: &[cutover::report::hlog::HistogramLog]) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    for l in logs {
+        write_atomic(&dir.join(&l.file_name), &l.text)?;
+    }
+    Ok(())
+}
+
 fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     let tmp = path.with_extension("tmp");
     std::fs::write(&tmp, bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
@@ -149,7 +158,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 + report.registrations.mismatched();
             Ok(if wrong > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
         }
-        Command::Simulate { scenario, seed, out, junit, format, quiet, fault } => {
+        Command::Simulate { scenario, seed, out, junit, hlog, format, quiet, fault } => {
             let spec = Arc::new(load(&scenario)?);
             let seed = seed.unwrap_or(spec.raw.seed);
             let out = out.unwrap_or_else(|| PathBuf::from("reports").join(&spec.raw.name));
@@ -166,7 +175,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
             };
             let started = std::time::Instant::now();
-            let output = cutover::simulate(spec.clone(), seed, &file, faults(&fault), if quiet { None } else { Some(&mut progress) });
+            let extras = cutover::Extras { hlog: hlog.is_some() };
+            let output =
+                cutover::simulate_with(spec.clone(), seed, &file, faults(&fault), if quiet { None } else { Some(&mut progress) }, extras);
             if tty && !quiet {
                 eprintln!();
             }
@@ -175,6 +186,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             write_report_files(&out, &report, &json)?;
             if let Some(path) = &junit {
                 write_atomic(path, cutover::report::junit::render(&report).as_bytes())?;
+            }
+            if let Some(dir) = &hlog {
+                write_hlogs(dir, &output.hlogs)?;
             }
             let wall = started.elapsed().as_secs_f64();
             if format == cutover::cli::Format::Json {
@@ -408,6 +422,7 @@ fn run_live(args: cutover::cli::RunArgs) -> anyhow::Result<ExitCode> {
         drain: std::time::Duration::from_secs_f64(args.drain_seconds.clamp(0.0, 600.0)),
         rebase_now: args.rebase_now,
         allow_other_scenario: args.allow_other_scenario,
+        hlog: args.hlog.is_some(),
     };
     let file = args.scenario.display().to_string();
     // The coordinator's runtime (clock sync, hooks, progress, reconciliation); the run
@@ -419,6 +434,9 @@ fn run_live(args: cutover::cli::RunArgs) -> anyhow::Result<ExitCode> {
     write_report_files(&out, &report, &json)?;
     if let Some(path) = &args.junit {
         write_atomic(path, cutover::report::junit::render(&report).as_bytes())?;
+    }
+    if let Some(dir) = &args.hlog {
+        write_hlogs(dir, &output.hlogs)?;
     }
     if args.format == cutover::cli::Format::Json {
         say!("{json}");

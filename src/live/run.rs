@@ -61,6 +61,8 @@ pub struct RunConfig {
     pub rebase_now: bool,
     /// Run although a `cutover serve` target runs other rules.
     pub allow_other_scenario: bool,
+    /// Also keep HdrHistogram interval logs per channel and operation.
+    pub hlog: bool,
 }
 
 impl RunConfig {
@@ -84,6 +86,8 @@ impl RunConfig {
 pub struct RunOutput {
     pub report: crate::report::Report,
     pub interrupted: bool,
+    /// HdrHistogram interval logs per channel and operation (`RunConfig::hlog`).
+    pub hlogs: Vec<crate::report::hlog::HistogramLog>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -188,6 +192,7 @@ pub async fn run(spec: Arc<Spec>, cfg: RunConfig, scenario_file: &str) -> Result
         audit_disagreements: merged.audit.disagreements,
         cutover,
     });
+    let hlogs = if cfg.hlog { crate::report::hlog::logs(&spec, &merged.recorder, "run") } else { Vec::new() };
     let wall = driven.wall_seconds;
     let completed = merged.completed;
     report.live = Some(LiveReport {
@@ -223,7 +228,7 @@ pub async fn run(spec: Arc<Spec>, cfg: RunConfig, scenario_file: &str) -> Result
     if let Some(e) = merged.journal_error {
         return Err(RunError::Io { path: setup.journal_path.display().to_string(), source: std::io::Error::other(e) });
     }
-    Ok(RunOutput { report, interrupted: driven.interrupted })
+    Ok(RunOutput { report, interrupted: driven.interrupted, hlogs })
 }
 
 /// Check the target, set its clock, deal the payers and connections among the threads.

@@ -8,6 +8,7 @@ pub(crate) mod calibration;
 pub(crate) mod cutover;
 pub(crate) mod days;
 pub(crate) mod dues;
+pub mod hlog;
 pub mod html;
 pub(crate) mod human;
 pub mod junit;
