@@ -21,6 +21,9 @@ pub struct HistogramLog {
     pub text: Vec<u8>,
 }
 
+/// A phase's response-time histogram and, in a live run, its service-time one.
+type PhaseHistograms<'a> = (usize, &'a hdrhistogram::Histogram<u64>, Option<&'a hdrhistogram::Histogram<u64>>);
+
 fn system_time(micros_since_epoch: i64) -> SystemTime {
     SystemTime::UNIX_EPOCH + Duration::from_micros(micros_since_epoch.max(0) as u64)
 }
@@ -29,10 +32,7 @@ fn system_time(micros_since_epoch: i64) -> SystemTime {
 /// the response-time histogram of every phase with samples (live runs: the service time from
 /// the send as well, tagged `service`).
 pub(crate) fn logs(spec: &Spec, rec: &Recorder, mode: &str) -> Vec<HistogramLog> {
-    let mut by_file: std::collections::BTreeMap<
-        (u8, usize),
-        Vec<(usize, &hdrhistogram::Histogram<u64>, Option<&hdrhistogram::Histogram<u64>>)>,
-    > = Default::default();
+    let mut by_file: std::collections::BTreeMap<(u8, usize), Vec<PhaseHistograms>> = Default::default();
     for (phase, ch, op, cell) in rec.cells() {
         if cell.latency_micros.is_empty() {
             continue;
