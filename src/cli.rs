@@ -62,6 +62,9 @@ pub enum Command {
     /// Copy the old system's payments and open assessments into the new one (the reference
     /// servers' admin endpoints), in batches, resumable after a crash.
     Migrate(MigrateArgs),
+    /// Simulate every combination of varied scenario values (in virtual time, on all cores)
+    /// and name the cheapest that passes every gate: how many counters, agents and backend.
+    Sweep(SweepArgs),
     /// Compare two reports (report.json) per phase, channel and operation, and exit 1 when
     /// the new one regressed past the limit: a percentile, an error rate, refusals, or any
     /// correctness figure (double charges, differing ledger cells, ...).
@@ -91,6 +94,35 @@ pub enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+}
+
+#[derive(Debug, Args)]
+pub struct SweepArgs {
+    /// The scenario to vary (its `costs` price each resource per unit).
+    pub scenario: PathBuf,
+    /// A scenario value to vary and the values to try, `PATH=V1,V2,...` (repeatable; every
+    /// combination runs). PATH names fields by dots, list elements by id or index:
+    /// `backend.concurrency=2,4,8`, `channels.hall_cash.servers=200,250,300`,
+    /// `channels.hotline_12366.servers=80,120`, `behaviour.read_notice_share=0.3,0.6`.
+    #[arg(long, required = true)]
+    pub vary: Vec<String>,
+    /// Run every combination over this many seeds (the scenario's seed and the next ones,
+    /// the same for every combination) and report each figure's min, median and max.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=1000))]
+    pub seeds: u64,
+    /// The first seed (default: the scenario's `seed`).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Simulations at once (default: every core).
+    #[arg(long)]
+    pub jobs: Option<usize>,
+    /// Directory for sweep.json, sweep.md, sweep.html and each combination's scenario
+    /// (default: reports/<scenario name>-sweep).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// No progress lines on standard error.
+    #[arg(long)]
+    pub quiet: bool,
 }
 
 #[derive(Debug, Args)]

@@ -22,6 +22,7 @@ pub mod report;
 pub(crate) mod rng;
 pub mod scenario;
 pub mod server;
+pub mod sweep;
 pub(crate) mod target;
 pub mod time;
 pub mod validate_view;

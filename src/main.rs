@@ -81,6 +81,56 @@ fn read_report(path: &Path) -> anyhow::Result<serde_json::Value> {
     Ok(v)
 }
 
+fn sweep(args: cutover::cli::SweepArgs) -> anyhow::Result<ExitCode> {
+    use cutover::sweep;
+    // The base scenario is checked whole first, so its own problems are reported as such.
+    let base_spec = load(&args.scenario)?;
+    let text = std::fs::read_to_string(&args.scenario).with_context(|| format!("cannot read {}", args.scenario.display()))?;
+    let base: serde_json::Value = serde_json::from_str(&text)?;
+    let varies: Vec<sweep::Vary> = args.vary.iter().map(|v| v.parse()).collect::<Result<_, String>>().map_err(anyhow::Error::msg)?;
+    let planned = sweep::plan(&base, &varies).map_err(anyhow::Error::msg)?;
+    let out = args.out.clone().unwrap_or_else(|| PathBuf::from("reports").join(format!("{}-sweep", base_spec.raw.name)));
+    let dir = out.join("scenarios");
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let mut specs = Vec::new();
+    let mut files = Vec::new();
+    for (i, p) in planned.iter().enumerate() {
+        let file = dir.join(format!("combination-{i}.json"));
+        let text = serde_json::to_string_pretty(&p.scenario)?;
+        write_atomic(&file, text.as_bytes())?;
+        let what: Vec<String> = p.values.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let spec = scenario::parse(&file.display().to_string(), &text).with_context(|| format!("combination {i} ({})", what.join(", ")))?;
+        specs.push(Arc::new(spec));
+        files.push(file.display().to_string());
+    }
+    let first = args.seed.unwrap_or(base_spec.raw.seed);
+    let seeds: Vec<u64> = (0..args.seeds).map(|k| first.wrapping_add(k)).collect();
+    let jobs = args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)).max(1);
+    let total = specs.len() * seeds.len();
+    if !args.quiet {
+        eprintln!("sweep: {} combinations x {} seeds = {total} simulations, {jobs} at once", specs.len(), seeds.len());
+    }
+    let started = std::time::Instant::now();
+    let quiet = args.quiet;
+    let progress = move |done: usize, total: usize| {
+        if !quiet {
+            let elapsed = started.elapsed().as_secs_f64();
+            let left = elapsed / done as f64 * (total - done) as f64;
+            eprintln!("sweep: {done} of {total} done ({:.0} %), about {left:.0} s left", done as f64 * 100.0 / total as f64);
+        }
+    };
+    let file = args.scenario.display().to_string();
+    let run_one = |spec: &Arc<scenario::Spec>, seed: u64| cutover::simulate(spec.clone(), seed, &file, Default::default(), None).report;
+    let result = sweep::run(&base_spec.raw.name, &varies, planned, specs, files, &seeds, jobs, &run_one, &progress);
+    write_atomic(&out.join("sweep.json"), serde_json::to_string_pretty(&result)?.as_bytes())?;
+    let md = cutover::sweep::view::markdown(&result);
+    write_atomic(&out.join("sweep.md"), md.as_bytes())?;
+    write_atomic(&out.join("sweep.html"), cutover::sweep::view::html(&result).as_bytes())?;
+    say_raw!("{md}");
+    say!("sweep in {}", out.join("sweep.html").display());
+    Ok(if result.passing > 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
 fn compare(args: cutover::cli::CompareArgs) -> anyhow::Result<ExitCode> {
     let max_regression = cutover::compare::parse_share(&args.max_regression).map_err(anyhow::Error::msg)?;
     if args.min_change_ms.is_nan() || args.min_change_ms < 0.0 {
@@ -108,6 +158,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Compare(args) => compare(args),
+        Command::Sweep(args) => sweep(args),
         Command::Validate { scenario } => {
             let spec = load(&scenario)?;
             say_raw!("{}", cutover::validate_view::describe(&spec, &scenario.display().to_string()));

@@ -9,7 +9,7 @@ use super::{GateResult, Report};
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
-const STYLE: &str = r#"
+pub(crate) const STYLE: &str = r#"
 body{font-family:system-ui,"Noto Sans CJK SC","Microsoft YaHei",sans-serif;margin:0 auto;max-width:1000px;padding:0 16px 48px;color:#1a1a1a;line-height:1.4}
 h1{font-size:1.5em;margin:20px 0 4px}h2{font-size:1.2em;margin:28px 0 8px;border-bottom:1px solid #ccc}
 .verdict{font-size:1.15em;padding:10px 14px;border-radius:4px;margin:10px 0}
@@ -49,7 +49,7 @@ impl Page {
 
 /// A table; a column whose header starts with `#` is numeric (right-aligned, `#` dropped).
 /// `bad[i]` highlights row i.
-fn table(o: &mut String, headers: &[&str], rows: &[Vec<String>], bad: &[bool]) {
+pub(crate) fn table(o: &mut String, headers: &[&str], rows: &[Vec<String>], bad: &[bool]) {
     o.push_str("<table><thead><tr>");
     let numeric: Vec<bool> = headers.iter().map(|h| h.starts_with('#')).collect();
     for h in headers {

@@ -19,7 +19,7 @@ pub(crate) mod reconcile;
 pub(crate) mod recorder;
 pub(crate) mod registrations;
 pub(crate) mod rollback;
-mod svg;
+pub(crate) mod svg;
 
 use crate::model::{LedgerCell, LedgerKey};
 use crate::scenario::{GateMetric, Spec};

@@ -78,6 +78,11 @@ pub struct Scenario {
     /// calibration table.
     #[serde(default)]
     pub expectations: Vec<Expectation>,
+    /// What one unit of a resource costs, by the path `cutover sweep --vary` names it
+    /// (`backend.concurrency`, `channels.hall_cash.servers`): a sweep adds up each
+    /// combination's cost and names the cheapest that passes every gate.
+    #[serde(default)]
+    pub costs: std::collections::BTreeMap<String, f64>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]

@@ -166,3 +166,92 @@ fn hlog_logs_read_back_with_hdrhistograms_reader_and_agree_with_the_report() {
     }
     assert!(intervals > 20, "{intervals} intervals");
 }
+
+#[test]
+fn sweep_names_the_cheapest_passing_combination_and_agrees_with_each_run_alone() {
+    let dir = temp_dir("sweep");
+    // Ten times the smoke population on a slow backend: one server is too few for the online
+    // gate; the hall's counters change its waits.
+    let mut v = smoke_value();
+    for g in v["population"]["groups"].as_object_mut().unwrap().values_mut() {
+        g["count"] = (g["count"].as_u64().unwrap() * 10).into();
+    }
+    v["backend"]["service_ms"] = serde_json::json!({ "kind": "log_normal", "median": 2000.0, "p90": 5000.0 });
+    v["gates"] = serde_json::json!([
+        { "metric": "accepted_while_suspended", "max": 0 },
+        { "metric": "latency_ms_p99", "operation": "pay", "channel": "wechat_mini", "phase": "new_system", "max": 20000 }
+    ]);
+    v["costs"] = serde_json::json!({ "channels.hall_cash.servers": 30, "backend.concurrency": 100 });
+    let scenario = write_scenario(&dir, "loaded.json", &v);
+    let out = dir.join("sweep");
+    let o = cutover(&[
+        "sweep",
+        scenario.to_str().unwrap(),
+        "--vary",
+        "channels.hall_cash.servers=12,48",
+        "--vary",
+        "backend.concurrency=1,2,4",
+        "--seeds",
+        "2",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    assert!(stderr(&o).contains("6 combinations x 2 seeds = 12 simulations"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("12 of 12 done"), "{}", stderr(&o));
+    let sw: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("sweep.json")).unwrap()).unwrap();
+    let combos = sw["combinations"].as_array().unwrap();
+    assert_eq!(combos.len(), 6);
+    // Each combination alone, at each seed: the same gates fail, the same waits.
+    let mut cheapest: Option<(f64, usize)> = None;
+    for c in combos {
+        let i = c["index"].as_u64().unwrap() as usize;
+        let file = c["scenario_file"].as_str().unwrap();
+        let mut all_pass = true;
+        for run in c["runs"].as_array().unwrap() {
+            let seed = run["seed"].as_u64().unwrap().to_string();
+            let one = dir.join(format!("one-{i}-{seed}"));
+            let o = cutover(&["simulate", file, "--seed", &seed, "--out", one.to_str().unwrap(), "--quiet"]);
+            let r: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(one.join("report.json")).unwrap()).unwrap();
+            let passed = r["summary"]["gates_passed"].as_bool().unwrap();
+            assert_eq!(o.status.code(), Some(if passed { 0 } else { 1 }));
+            assert_eq!(run["gates_passed"].as_bool().unwrap(), passed, "combination {i} seed {seed}");
+            let failed = r["gates"].as_array().unwrap().iter().filter(|g| g["passed"] == false).count();
+            assert_eq!(run["failed_gates"].as_array().unwrap().len(), failed);
+            let hall = r["days"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .flat_map(|d| d["channels"].as_array().unwrap().iter())
+                .filter(|ch| ch["channel"] == "hall_cash")
+                .filter_map(|ch| ch["waiting_min_p99"].as_f64())
+                .fold(0.0f64, f64::max);
+            assert_eq!(run["channel_wait_p99_min"]["hall_cash"].as_f64().unwrap(), hall, "combination {i} seed {seed}");
+            all_pass &= passed;
+        }
+        assert_eq!(c["passed"].as_bool().unwrap(), all_pass);
+        let values = c["values"].as_array().unwrap();
+        let cost = values[0][1].as_f64().unwrap() * 30.0 + values[1][1].as_f64().unwrap() * 100.0;
+        assert_eq!(c["cost"].as_f64().unwrap(), cost);
+        if all_pass && cheapest.is_none_or(|(best, _)| cost < best) {
+            cheapest = Some((cost, i));
+        }
+        // The spread is over the seeds' own figures.
+        let waits: Vec<f64> =
+            c["runs"].as_array().unwrap().iter().map(|r| r["channel_wait_p99_min"]["hall_cash"].as_f64().unwrap()).collect();
+        let s = &c["channel_wait_p99_min"][0][1];
+        assert_eq!(s["min"].as_f64().unwrap(), waits.iter().cloned().fold(f64::MAX, f64::min));
+        assert_eq!(s["max"].as_f64().unwrap(), waits.iter().cloned().fold(0.0, f64::max));
+    }
+    let (_, best) = cheapest.expect("a combination passes");
+    assert!(combos.iter().any(|c| c["passed"] == false), "every combination passes: the grid decides nothing");
+    assert_eq!(sw["cheapest_passing"].as_u64().unwrap() as usize, best);
+    let md = std::fs::read_to_string(out.join("sweep.md")).unwrap();
+    assert!(md.contains(&format!("passes every gate for all 2 seeds: #{best}")), "{md}");
+    assert!(std::fs::read_to_string(out.join("sweep.html")).unwrap().contains("<svg class=\"chart\""));
+
+    // A path the scenario lacks: exit 2, naming it and what is there.
+    let o = cutover(&["sweep", scenario.to_str().unwrap(), "--vary", "backend.servers=1,2", "--out", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("backend.servers") && stderr(&o).contains("concurrency"), "{}", stderr(&o));
+}
