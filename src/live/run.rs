@@ -225,6 +225,7 @@ pub async fn run(spec: Arc<Spec>, cfg: RunConfig, scenario_file: &str) -> Result
         audit: merged.audit,
         hooks: hook_reports,
     });
+    crate::report::hooks_gate(&spec, &mut report);
     if let Some(e) = merged.journal_error {
         return Err(RunError::Io { path: setup.journal_path.display().to_string(), source: std::io::Error::other(e) });
     }

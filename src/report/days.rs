@@ -246,6 +246,46 @@ impl DaysTally {
             .collect()
     }
 
+    /// A gate per day measured over its days, channels and kind: (value, samples behind it).
+    pub(crate) fn gate(&self, spec: &Spec, g: &crate::scenario::GateSpec) -> (f64, u64) {
+        use crate::scenario::GateMetric as M;
+        let mut waits: Option<Box<Histogram<u32>>> = None;
+        let (mut sum, mut peak, mut samples) = (0u64, 0u64, 0u64);
+        for d in 0..self.days {
+            if g.day.is_some_and(|day| day != self.first_day + d as i64) {
+                continue;
+            }
+            for (c, ch) in spec.channels.iter().enumerate() {
+                if g.channel.is_some_and(|x| x as usize != c) || g.kind.is_some_and(|k| ch.kind != k) {
+                    continue;
+                }
+                let cell = &self.cells[d * self.channels + c];
+                if let Some(h) = &cell.waiting_ms {
+                    // Same bounds everywhere: adding cannot fail.
+                    let _ = waits.get_or_insert_with(wait_histogram).add(&**h);
+                }
+                samples += cell.attempts + cell.gave_up;
+                sum += match g.metric {
+                    M::GaveUp => cell.gave_up,
+                    M::TurnedAwayAtClosing => cell.turned_away,
+                    M::HungUp => cell.abandoned,
+                    _ => 0,
+                };
+                peak = peak.max(cell.queue_peak);
+            }
+        }
+        let quantile = |q: f64| match &waits {
+            Some(h) if !h.is_empty() => ((h.value_at_quantile(q) as f64 / 60_000.0 * 100.0).round() / 100.0, h.len()),
+            _ => (0.0, 0),
+        };
+        match g.metric {
+            M::WaitingMinP50 => quantile(0.5),
+            M::WaitingMinP99 => quantile(0.99),
+            M::QueuePeak => (peak as f64, samples),
+            _ => (sum as f64, samples),
+        }
+    }
+
     pub(crate) fn report(&self, spec: &Spec) -> (Vec<DayReport>, Vec<HourChannelReport>) {
         let fmt = |t: SimTime| t.format(spec.calendar.offset);
         let concurrency = spec.raw.backend.concurrency.max(1) as u64;
@@ -275,13 +315,7 @@ impl DaysTally {
                         } else {
                             Vec::new()
                         };
-                        let kind = match ch.kind {
-                            ChannelKind::Online => "online",
-                            ChannelKind::Offline => "offline",
-                            ChannelKind::Batch => "batch",
-                            ChannelKind::Hotline => "hotline",
-                        };
-                        Some(ChannelDay { channel: ch.id.clone(), kind, figures: figures(cell, capacity), leagues })
+                        Some(ChannelDay { channel: ch.id.clone(), kind: ch.kind.as_str(), figures: figures(cell, capacity), leagues })
                     })
                     .collect();
                 let hours: Vec<usize> = (0..24).filter_map(|k| self.hour(start.plus_micros(k * MICROS_PER_HOUR))).collect();

@@ -82,7 +82,13 @@ fn verdict(p: &mut Page, r: &Report) {
     let interrupted = r.live.as_ref().is_some_and(|l| l.interrupted);
     let mut reasons: Vec<String> = failed
         .iter()
-        .map(|g| format!("{}: measured {}, bound {} ({})", g.name(), gate_value(g, g.value), gate_value(g, g.max), past_bound(g)))
+        .map(|g| match (&g.detail, g.no_data) {
+            (_, true) => format!("{}: no data (nothing measured behind it)", g.name()),
+            (Some(d), _) => format!("{}: {d}", g.name()),
+            (None, false) => {
+                format!("{}: measured {}, bound {} ({})", g.name(), gate_value(g, g.value), gate_value(g, g.max), past_bound(g))
+            }
+        })
         .collect();
     if r.ledger.mismatched_cells > 0 {
         reasons.push(format!("{} ledger cells differ", r.ledger.mismatched_cells));
@@ -111,6 +117,8 @@ fn verdict(p: &mut Page, r: &Report) {
 fn gate_value(g: &GateResult, v: f64) -> String {
     use crate::scenario::GateMetric::*;
     match g.metric {
+        WaitingMinP50 | WaitingMinP99 => minutes(v),
+        BacklogClearedHours => duration_ms(v * 3_600_000.0),
         LatencyMsP50 | LatencyMsP90 | LatencyMsP99 | LatencyMsP999 => duration_ms(v),
         ErrorRate => percent(v),
         _ => tick(v),

@@ -35,7 +35,11 @@ pub fn render(r: &Report) -> String {
         if g.passed {
             let _ = writeln!(o, r#"    <testcase classname="{class}" name="{name}"/>"#);
         } else {
-            let msg = escape(&format!("measured {} above the bound {}", g.value, g.max));
+            let msg = escape(&if g.no_data {
+                "no data: nothing measured behind this gate (allow_empty lets it pass)".to_string()
+            } else {
+                format!("measured {} above the bound {}", g.measured(), g.max)
+            });
             let _ = writeln!(o, r#"    <testcase classname="{class}" name="{name}">"#);
             let _ = writeln!(o, r#"      <failure message="{msg}" type="gate">{msg}; replay with --seed {}</failure>"#, r.summary.seed);
             let _ = writeln!(o, "    </testcase>");

@@ -125,7 +125,7 @@ pub fn short(r: &Report) -> String {
         let _ = writeln!(o, "gates: all {} passed", r.gates.len());
     } else {
         for g in failed {
-            let _ = writeln!(o, "GATE FAILED: {} (measured {})", g.name(), g.value);
+            let _ = writeln!(o, "GATE FAILED: {} (measured {})", g.name(), g.measured());
         }
     }
     o
@@ -426,7 +426,7 @@ fn gates(o: &mut String, r: &Report) {
     if !r.gates.is_empty() {
         let _ = writeln!(o, "\n## Gates\n\n| gate | measured | result |\n|---|---:|---|");
         for g in &r.gates {
-            let _ = writeln!(o, "| `{}` | {} | {} |", g.name(), g.value, if g.passed { "pass" } else { "FAIL" });
+            let _ = writeln!(o, "| `{}` | {} | {} |", g.name(), g.measured(), if g.passed { "pass" } else { "FAIL" });
         }
     }
 }

@@ -33,51 +33,134 @@ pub(crate) const REPORT_FORMAT_VERSION: u32 = 1;
 /// The measured figures gates read besides the recorder's cells.
 struct GateInputs {
     error_rate: f64,
+    attempts: u64,
     mismatched: u64,
     audit_disagreements: u64,
-    cutover: cutover::CutoverFigures,
+    cutover: Option<cutover::CutoverFigures>,
 }
 
-/// Every gate of the scenario, measured.
+/// Every gate of the scenario, measured, with the samples behind each.
 fn gate_results(spec: &Spec, rec: &Recorder, m: GateInputs) -> Vec<GateResult> {
     spec.gates
         .iter()
         .map(|g| {
-            let value = match g.metric {
-                GateMetric::ErrorRate => m.error_rate,
-                GateMetric::AcceptedWhileSuspended => rec.accepted_while_suspended as f64,
-                GateMetric::LedgerMismatchedCells => m.mismatched as f64,
-                GateMetric::AuditorDisagreements => m.audit_disagreements as f64,
-                GateMetric::MigrationMismatchedCells => m.cutover.migration_mismatched_cells as f64,
-                GateMetric::DoubleCharges => m.cutover.double_charges as f64,
-                GateMetric::LostAtBoundary => m.cutover.lost_at_boundary as f64,
-                GateMetric::RegistrationsMismatched => m.cutover.registrations_mismatched as f64,
+            let run = m.attempts;
+            let cut = |f: fn(&cutover::CutoverFigures) -> u64| m.cutover.as_ref().map_or((0.0, 0), |c| (f(c) as f64, run));
+            let mut detail = None;
+            let (value, samples) = match g.metric {
+                GateMetric::ErrorRate => (m.error_rate, run),
+                GateMetric::AcceptedWhileSuspended => (rec.accepted_while_suspended as f64, run),
+                GateMetric::LedgerMismatchedCells => (m.mismatched as f64, run),
+                // The auditor checks live answers only; simulate has none to check.
+                GateMetric::AuditorDisagreements => (m.audit_disagreements as f64, if spec_is_live(rec) { run } else { 0 }),
+                GateMetric::MigrationMismatchedCells => cut(|c| c.migration_mismatched_cells),
+                GateMetric::DoubleCharges => cut(|c| c.double_charges),
+                GateMetric::LostAtBoundary => cut(|c| c.lost_at_boundary),
+                GateMetric::RegistrationsMismatched => cut(|c| c.registrations_mismatched),
                 GateMetric::LatencyMsP50 => latency_gate(rec, g, 0.5),
                 GateMetric::LatencyMsP90 => latency_gate(rec, g, 0.9),
                 GateMetric::LatencyMsP99 => latency_gate(rec, g, 0.99),
                 GateMetric::LatencyMsP999 => latency_gate(rec, g, 0.999),
+                GateMetric::WaitingMinP50
+                | GateMetric::WaitingMinP99
+                | GateMetric::GaveUp
+                | GateMetric::TurnedAwayAtClosing
+                | GateMetric::HungUp
+                | GateMetric::QueuePeak => rec.days.gate(spec, g),
+                GateMetric::BacklogClearedHours => {
+                    let at = if g.share >= 1.0 {
+                        rec.backlog_cleared_at
+                    } else if g.share >= 0.99 {
+                        rec.backlog_99pct_cleared_at
+                    } else {
+                        rec.backlog_90pct_cleared_at
+                    };
+                    let hours = |t: SimTime, from: SimTime| (t.micros_since(from) as f64 / MICROS_PER_HOUR as f64 * 100.0).round() / 100.0;
+                    match (rec.reopen_at, at) {
+                        (Some(open), Some(t)) => (hours(t, open), rec.displaced_total),
+                        (Some(open), None) => {
+                            detail = Some(format!(
+                                "never: not cleared by the end of the timeline, {} h after the reopening",
+                                hours(spec.end, open)
+                            ));
+                            (hours(spec.end, open), rec.displaced_total)
+                        }
+                        (None, _) => (0.0, 0),
+                    }
+                }
+                // Hooks run in `cutover run` only; its coordinator measures this gate.
+                GateMetric::HooksFailed => (0.0, 0),
             };
-            gate_result(spec, g, value)
+            let mut r = gate_result(spec, g, value, Some(samples));
+            if detail.is_some() {
+                r.passed = false;
+                r.detail = detail;
+            }
+            r
         })
         .collect()
 }
 
-/// A gate measured at `value`, as the report names it.
-pub(crate) fn gate_result(spec: &Spec, g: &crate::scenario::GateSpec, value: f64) -> GateResult {
+/// A live run's hooks as a check: the scenario's `hooks_failed` gates measured, and with
+/// hooks but no such gate one added (`hooks_failed <= 0`), so a failed hook fails the run.
+pub(crate) fn hooks_gate(spec: &Spec, report: &mut Report) {
+    let Some(live) = &report.live else { return };
+    let (ran, failed) = (live.hooks.len() as u64, live.hooks.iter().filter(|h| !h.ok).count() as u64);
+    let mut found = false;
+    for (g, r) in spec.gates.iter().zip(report.gates.iter_mut()) {
+        if g.metric == GateMetric::HooksFailed {
+            *r = gate_result(spec, g, failed as f64, Some(ran));
+            found = true;
+        }
+    }
+    if !found && ran > 0 {
+        let g = crate::scenario::GateSpec {
+            metric: GateMetric::HooksFailed,
+            operation: None,
+            channel: None,
+            phase: None,
+            day: None,
+            kind: None,
+            share: 1.0,
+            allow_empty: false,
+            max: 0.0,
+        };
+        report.gates.push(gate_result(spec, &g, failed as f64, Some(ran)));
+    }
+    report.summary.gates_passed = report.gates.iter().all(|g| g.passed);
+}
+
+/// Whether the recorder is a live run's (service times from the send are kept only there).
+fn spec_is_live(rec: &Recorder) -> bool {
+    rec.cells().any(|(.., c)| c.service_micros.is_some())
+}
+
+/// A gate measured at `value` with `samples` behind it (None: not judged on data, as a
+/// rollback's decision on the figures so far), as the report names it.
+pub(crate) fn gate_result(spec: &Spec, g: &crate::scenario::GateSpec, value: f64, samples: Option<u64>) -> GateResult {
     let star = |name: Option<&str>| name.unwrap_or("*").to_string();
+    let no_data = samples == Some(0);
     GateResult {
         metric: g.metric,
         operation: star(g.operation.map(|o| o.as_str())),
         channel: star(g.channel.map(|c| spec.channels[c as usize].id.as_str())),
         phase: star(g.phase.map(|p| spec.phases[p].name.as_str())),
+        day: g.day.map(|d| spec.calendar.date_of_day(d).format("%Y-%m-%d").to_string()),
+        kind: g.kind.map(|k| k.as_str()),
+        share: (g.metric == GateMetric::BacklogClearedHours).then_some(g.share),
         max: g.max,
         value,
-        passed: value <= g.max,
+        samples,
+        no_data,
+        allow_empty: g.allow_empty,
+        passed: value <= g.max && (!no_data || g.allow_empty),
+        detail: None,
     }
 }
 
-/// The `q` quantile (ms) of response times over the cells a gate selects; 0 without any.
-fn latency_gate(rec: &Recorder, g: &crate::scenario::GateSpec, q: f64) -> f64 {
+/// The `q` quantile (ms) of response times over the cells a gate selects, and how many
+/// responses there are (0: the value is 0 and means nothing).
+fn latency_gate(rec: &Recorder, g: &crate::scenario::GateSpec, q: f64) -> (f64, u64) {
     let mut merged: Option<hdrhistogram::Histogram<u64>> = None;
     for (phase, ch, op, cell) in rec.cells() {
         let ok = g.phase.is_none_or(|p| p == phase) && g.channel.is_none_or(|c| c == ch) && g.operation.is_none_or(|o| o == op);
@@ -92,7 +175,7 @@ fn latency_gate(rec: &Recorder, g: &crate::scenario::GateSpec, q: f64) -> f64 {
             }
         }
     }
-    merged.map(|h| ms(h.value_at_quantile(q))).unwrap_or(0.0)
+    merged.map(|h| (ms(h.value_at_quantile(q)), h.len())).unwrap_or((0.0, 0))
 }
 
 /// Counts about a run itself (not the target): the cohort keeps those about payers, the
@@ -345,18 +428,58 @@ pub struct GateResult {
     pub operation: String,
     pub channel: String,
     pub phase: String,
+    /// Gates per day: the date selected (absent: every day).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub day: Option<String>,
+    /// Gates per day: the kind of channel selected.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kind: Option<&'static str>,
+    /// backlog_cleared_hours: the share of the displaced payers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub share: Option<f64>,
     pub max: f64,
     pub value: f64,
+    /// What was measured behind the value (requests, waits, displaced payers, hooks); absent
+    /// for a rollback's decision on the figures so far.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub samples: Option<u64>,
+    /// Nothing was measured: the gate fails unless it allows being empty.
+    pub no_data: bool,
+    pub allow_empty: bool,
     pub passed: bool,
+    /// Why a value is not what it seems ("never: not cleared by the end ...").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
 }
 
 impl GateResult {
+    /// What was measured, in words where the number alone misleads.
+    pub fn measured(&self) -> String {
+        if self.no_data {
+            "no data (nothing measured behind it)".to_string()
+        } else if let Some(d) = &self.detail {
+            d.clone()
+        } else {
+            self.value.to_string()
+        }
+    }
+
     /// The gate's one spelling everywhere (summary, HTML, JUnit, console): the metric as the
     /// scenario names it, what it selects, and its bound.
     pub fn name(&self) -> String {
         use std::fmt::Write;
         let mut name = serde_json::to_value(self.metric).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
-        for (what, v) in [("operation", &self.operation), ("channel", &self.channel), ("phase", &self.phase)] {
+        let day = self.day.clone().unwrap_or_default();
+        let kind = self.kind.unwrap_or_default().to_string();
+        let share = self.share.map(|s| s.to_string()).unwrap_or_default();
+        for (what, v) in [
+            ("operation", &self.operation),
+            ("channel", &self.channel),
+            ("phase", &self.phase),
+            ("day", &day),
+            ("kind", &kind),
+            ("share", &share),
+        ] {
             if v != "*" && !v.is_empty() {
                 let _ = write!(name, " {what}={v}");
             }
@@ -428,7 +551,7 @@ pub(crate) fn build(input: BuildInput) -> Report {
     let gates = gate_results(
         spec,
         rec,
-        GateInputs { error_rate, mismatched, audit_disagreements: input.audit_disagreements, cutover: figures.unwrap_or_default() },
+        GateInputs { error_rate, attempts: totals.attempts, mismatched, audit_disagreements: input.audit_disagreements, cutover: figures },
     );
     let gates_passed = gates.iter().all(|g| g.passed);
     Report {

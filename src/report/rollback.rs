@@ -107,7 +107,7 @@ pub(crate) fn decide(spec: &Spec, r: &RollbackSpec, windows: &[Window], late: Op
                     }
                 }
             };
-            super::gate_result(spec, g, (value * 1e6).round() / 1e6)
+            super::gate_result(spec, g, (value * 1e6).round() / 1e6, None)
         })
         .collect();
     RollbackDecision {

@@ -672,7 +672,56 @@ pub(super) fn gates_at(c: &mut Checker, at: &str, gates: &[Gate], phase_names: &
         if !(gate.max >= 0.0 && gate.max.is_finite()) {
             c.push(format!("{path}.max"), format!("must be >= 0, got {}", gate.max));
         }
-        out.push(GateSpec { metric: gate.metric, operation, channel, phase, max: gate.max });
+        let daily = gate.metric.is_daily();
+        let day = match gate.day.as_str() {
+            "*" => None,
+            d if !daily => {
+                c.push(format!("{path}.day"), format!("{d:?}: only gates per day take a day (waiting_min_p50, waiting_min_p99, gave_up, turned_away_at_closing, hung_up, queue_peak); latency gates select a phase"));
+                None
+            }
+            d => c.date(&format!("{path}.day"), d).map(crate::time::Calendar::day_of_date),
+        };
+        let kinds = ["online", "offline", "batch", "hotline"];
+        let kind = match gate.kind.as_str() {
+            "*" => None,
+            k if !daily => {
+                c.push(format!("{path}.kind"), format!("{k:?}: only gates per day take a kind of channel"));
+                None
+            }
+            k => match kinds.iter().position(|x| *x == k) {
+                Some(i) => Some([ChannelKind::Online, ChannelKind::Offline, ChannelKind::Batch, ChannelKind::Hotline][i]),
+                None => {
+                    c.push(format!("{path}.kind"), format!("unknown kind of channel {k:?} (one of {})", kinds.join(", ")));
+                    None
+                }
+            },
+        };
+        if daily && (operation.is_some() || phase.is_some()) {
+            c.push(path.clone(), "gates per day select days, channels and kinds of channel, not an operation or a phase");
+        }
+        let share = match (gate.metric, gate.share) {
+            (GateMetric::BacklogClearedHours, Some(x)) if [0.9, 0.99, 1.0].contains(&x) => x,
+            (GateMetric::BacklogClearedHours, other) => {
+                c.push(format!("{path}.share"), format!("backlog_cleared_hours needs a share of 0.9, 0.99 or 1, got {other:?}"));
+                1.0
+            }
+            (_, Some(x)) => {
+                c.push(format!("{path}.share"), format!("{x}: only backlog_cleared_hours takes a share"));
+                1.0
+            }
+            (_, None) => 1.0,
+        };
+        out.push(GateSpec {
+            metric: gate.metric,
+            operation,
+            channel,
+            phase,
+            day,
+            kind,
+            share,
+            allow_empty: gate.allow_empty,
+            max: gate.max,
+        });
     }
     out
 }

@@ -209,6 +209,14 @@ pub struct GateSpec {
     pub operation: Option<Operation>,
     pub channel: Option<ChannelIdx>,
     pub phase: Option<usize>,
+    /// Gates per day: the local day number selected.
+    pub day: Option<i64>,
+    /// Gates per day: the kind of channel selected.
+    pub kind: Option<ChannelKind>,
+    /// backlog_cleared_hours: the share of the displaced payers.
+    pub share: f64,
+    /// Passes with nothing measured.
+    pub allow_empty: bool,
     /// The run fails when the measured value is greater than this.
     pub max: f64,
 }

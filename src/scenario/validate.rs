@@ -98,6 +98,21 @@ fn push_error(schema: &serde_json::Value, error: &jsonschema::ValidationError, p
                 None => problems.push(Problem::new(path, error.to_string())),
             }
         }
+        jsonschema::error::ValidationErrorKind::OneOfNotValid { .. } | jsonschema::error::ValidationErrorKind::Enum { .. }
+            if error.instance().is_string() =>
+        {
+            // A name outside an enumeration: say which names there are.
+            let segments: Vec<String> = at.split('/').skip(1).map(|s| s.replace("~1", "/").replace("~0", "~")).collect();
+            let valid = values_at(schema, &segments);
+            let given = error.instance().as_str().unwrap_or_default().to_string();
+            if valid.is_empty() {
+                problems.push(Problem::new(path, error.to_string()));
+            } else {
+                let hint = closest(&given, &valid).map(|s| format!(" (did you mean `{s}`?)")).unwrap_or_default();
+                let list: Vec<&str> = valid.iter().map(String::as_str).collect();
+                problems.push(Problem::new(path, format!("unknown name {given:?}{hint}; one of: {}", list.join(", "))));
+            }
+        }
         _ => problems.push(Problem::new(path, error.to_string())),
     }
 }
@@ -109,43 +124,69 @@ fn closest(name: &str, valid: &BTreeSet<String>) -> Option<String> {
 /// The property names the schema allows for the object at `segments` (all branches).
 fn properties_at(root: &serde_json::Value, node: &serde_json::Value, segments: &[String]) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
-    collect_properties(root, node, segments, &mut out, 0);
+    let names = |n: &serde_json::Value, out: &mut BTreeSet<String>| {
+        if let Some(props) = n.get("properties").and_then(|p| p.as_object()) {
+            out.extend(props.keys().cloned());
+        }
+    };
+    collect_at(root, node, segments, &names, &mut out, 0);
     out
 }
 
-fn collect_properties(root: &serde_json::Value, node: &serde_json::Value, segments: &[String], out: &mut BTreeSet<String>, depth: usize) {
+/// The text values the schema allows at `segments` (`const` and `enum`, all branches): the
+/// names of an enumeration such as a gate's metric.
+fn values_at(root: &serde_json::Value, segments: &[String]) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    let values = |n: &serde_json::Value, out: &mut BTreeSet<String>| {
+        if let Some(c) = n.get("const").and_then(|c| c.as_str()) {
+            out.insert(c.to_string());
+        }
+        if let Some(e) = n.get("enum").and_then(|e| e.as_array()) {
+            out.extend(e.iter().filter_map(|v| v.as_str().map(str::to_string)));
+        }
+    };
+    collect_at(root, root, segments, &values, &mut out, 0);
+    out
+}
+
+/// Walk the schema to the node of `segments` (through `$ref`s and every branch) and let
+/// `leaf` collect from each node found there.
+fn collect_at(
+    root: &serde_json::Value,
+    node: &serde_json::Value,
+    segments: &[String],
+    leaf: &dyn Fn(&serde_json::Value, &mut BTreeSet<String>),
+    out: &mut BTreeSet<String>,
+    depth: usize,
+) {
     if depth > 64 {
         return; // bound on $ref chains
     }
     if let Some(r) = node.get("$ref").and_then(|r| r.as_str())
         && let Some(target) = r.strip_prefix('#').and_then(|p| root.pointer(p))
     {
-        collect_properties(root, target, segments, out, depth + 1);
+        collect_at(root, target, segments, leaf, out, depth + 1);
     }
     for key in ["anyOf", "oneOf", "allOf"] {
         if let Some(branches) = node.get(key).and_then(|b| b.as_array()) {
             for b in branches {
-                collect_properties(root, b, segments, out, depth + 1);
+                collect_at(root, b, segments, leaf, out, depth + 1);
             }
         }
     }
     match segments.split_first() {
-        None => {
-            if let Some(props) = node.get("properties").and_then(|p| p.as_object()) {
-                out.extend(props.keys().cloned());
-            }
-        }
+        None => leaf(node, out),
         Some((first, rest)) => {
             if let Some(child) = node.get("properties").and_then(|p| p.get(first)) {
-                collect_properties(root, child, rest, out, depth + 1);
+                collect_at(root, child, rest, leaf, out, depth + 1);
             }
             if first.bytes().all(|b| b.is_ascii_digit())
                 && let Some(items) = node.get("items")
             {
-                collect_properties(root, items, rest, out, depth + 1);
+                collect_at(root, items, rest, leaf, out, depth + 1);
             }
             if let Some(extra) = node.get("additionalProperties").filter(|v| v.is_object()) {
-                collect_properties(root, extra, rest, out, depth + 1);
+                collect_at(root, extra, rest, leaf, out, depth + 1);
             }
         }
     }

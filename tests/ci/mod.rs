@@ -255,3 +255,95 @@ fn sweep_names_the_cheapest_passing_combination_and_agrees_with_each_run_alone()
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("backend.servers") && stderr(&o).contains("concurrency"), "{}", stderr(&o));
 }
+
+/// The smoke scenario with `gates`, simulated: exit code and report.
+fn simulate_gates(name: &str, gates: serde_json::Value) -> (Option<i32>, serde_json::Value, String) {
+    let dir = temp_dir(name);
+    let mut v = smoke_value();
+    v["gates"] = gates;
+    let scenario = write_scenario(&dir, "gates.json", &v);
+    let o = cutover(&["simulate", scenario.to_str().unwrap(), "--out", dir.to_str().unwrap(), "--quiet"]);
+    let text = stdout(&o) + &stderr(&o);
+    let r = std::fs::read_to_string(dir.join("report.json")).map(|t| serde_json::from_str(&t).unwrap()).unwrap_or(serde_json::Value::Null);
+    (o.status.code(), r, text)
+}
+
+#[test]
+fn a_gate_with_no_data_fails_unless_it_may_be_empty() {
+    // Nobody asks the bank's batch channel for a certificate.
+    let (code, r, text) = simulate_gates(
+        "gate_no_data",
+        serde_json::json!([{ "metric": "latency_ms_p99", "operation": "certificate", "channel": "bank_batch", "max": 1000 }]),
+    );
+    assert_eq!(code, Some(1), "{text}");
+    let g = &r["gates"][0];
+    assert_eq!((g["no_data"].as_bool(), g["samples"].as_u64(), g["passed"].as_bool()), (Some(true), Some(0), Some(false)), "{g}");
+    assert!(text.contains("no data"), "{text}");
+    let (code, r, text) = simulate_gates(
+        "gate_no_data_allowed",
+        serde_json::json!([{ "metric": "latency_ms_p99", "operation": "certificate", "channel": "bank_batch", "max": 1000, "allow_empty": true }]),
+    );
+    assert_eq!(code, Some(0), "{text}");
+    assert_eq!(r["gates"][0]["passed"], true);
+}
+
+#[test]
+fn gates_per_day_and_on_the_backlog_measure_what_the_report_shows() {
+    let (_, base, _) = simulate_gates("gate_days_base", serde_json::json!([]));
+    // The day with the longest p99 wait at hall_cash, as days[] shows it.
+    let (day, wait) = base["days"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|d| {
+            let c = d["channels"].as_array().unwrap().iter().find(|c| c["channel"] == "hall_cash")?;
+            Some((d["date"].as_str().unwrap().to_string(), c["waiting_min_p99"].as_f64()?))
+        })
+        .max_by(|a, b| a.1.total_cmp(&b.1))
+        .unwrap();
+    assert!(wait > 0.0);
+    let ro = &base["reopening"];
+    let hours = |t: &str| {
+        let at = chrono::DateTime::parse_from_rfc3339(t).unwrap();
+        let open = chrono::DateTime::parse_from_rfc3339(ro["at"].as_str().unwrap()).unwrap();
+        (at - open).num_microseconds().unwrap() as f64 / 3.6e9
+    };
+    let cleared_90 = hours(ro["backlog_90pct_cleared_at"].as_str().unwrap());
+    let (code, r, text) = simulate_gates(
+        "gate_days",
+        serde_json::json!([
+            { "metric": "waiting_min_p99", "channel": "hall_cash", "day": day, "max": wait },
+            { "metric": "waiting_min_p99", "channel": "hall_cash", "day": day, "max": wait * 0.9 },
+            { "metric": "waiting_min_p99", "kind": "offline", "max": 100000 },
+            { "metric": "backlog_cleared_hours", "share": 0.9, "max": cleared_90 + 0.01 },
+            { "metric": "backlog_cleared_hours", "share": 0.9, "max": cleared_90 - 1.0 },
+            { "metric": "gave_up", "max": 1000000 },
+            { "metric": "hung_up", "kind": "hotline", "max": 1000000, "allow_empty": true }
+        ]),
+    );
+    assert_eq!(code, Some(1), "{text}");
+    let gates = r["gates"].as_array().unwrap();
+    let passed: Vec<bool> = gates.iter().map(|g| g["passed"].as_bool().unwrap()).collect();
+    assert_eq!(passed, vec![true, false, true, true, false, true, true], "{gates:#?}");
+    assert_eq!(gates[0]["value"].as_f64().unwrap(), wait, "{}", gates[0]);
+    assert!((gates[3]["value"].as_f64().unwrap() - cleared_90).abs() < 0.01, "{} against {cleared_90}", gates[3]);
+    assert_eq!(gates[5]["value"].as_f64(), base["summary"]["gave_up"].as_f64(), "gave_up over every day and channel");
+    assert!(text.contains(&format!("GATE FAILED: waiting_min_p99 channel=hall_cash day={day} <=")), "{text}");
+
+    // Checked at load time: a day on a latency gate, an unknown kind, a share, a metric.
+    let (code, _, text) = simulate_gates(
+        "gate_bad",
+        serde_json::json!([
+            { "metric": "latency_ms_p99", "day": "2021-05-06", "max": 1 },
+            { "metric": "waiting_min_p99", "kind": "halls", "max": 1 },
+            { "metric": "backlog_cleared_hours", "share": 0.5, "max": 1 }
+        ]),
+    );
+    assert_eq!(code, Some(2), "{text}");
+    for field in ["gates[0].day", "gates[1].kind", "gates[2].share"] {
+        assert!(text.contains(field), "{field} not named: {text}");
+    }
+    let (code, _, text) = simulate_gates("gate_unknown", serde_json::json!([{ "metric": "p99_wait", "max": 1 }]));
+    assert_eq!(code, Some(2), "{text}");
+    assert!(text.contains("gates[0].metric") && text.contains("waiting_min_p99"), "the valid names are not listed: {text}");
+}

@@ -446,7 +446,11 @@ fn phase_hooks_run_at_their_compressed_instants() {
         ]),
         Duration::from_secs(60),
     );
-    assert!(matches!(o.status.code(), Some(0) | Some(1)), "{}{}", stdout(&o), stderr(&o));
+    // Two hooks failed: a failed check in the verdict and the exit code.
+    assert_eq!(o.status.code(), Some(1), "{}{}", stdout(&o), stderr(&o));
+    assert!(stdout(&o).contains("GATE FAILED: hooks_failed <= 0 (measured 2)"), "{}", stdout(&o));
+    let gate = report(&dir)["gates"].as_array().unwrap().iter().find(|g| g["metric"] == "hooks_failed").cloned().unwrap();
+    assert_eq!((gate["value"].as_f64(), gate["samples"].as_u64(), gate["passed"].as_bool()), (Some(2.0), Some(4), Some(false)), "{gate}");
     assert!(marker.exists(), "the command hook did not run");
     let hooks = report(&dir)["live"]["hooks"].as_array().unwrap().clone();
     assert_eq!(hooks.len(), 4, "{hooks:?}");
