@@ -12,8 +12,12 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Print the JSON Schema of scenario files.
-    Schema,
+    /// Print a JSON Schema: of scenario files (default), of report.json, or of sweep.json.
+    Schema {
+        /// Which file's schema.
+        #[arg(long, value_enum, default_value_t = SchemaOf::Scenario)]
+        of: SchemaOf,
+    },
     /// Check a scenario file and print what it describes.
     Validate {
         /// Scenario file (JSON).
@@ -187,6 +191,17 @@ pub enum Role {
     Old,
     /// The system that opens.
     New,
+}
+
+/// The files whose JSON Schema `cutover schema` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SchemaOf {
+    /// Scenario files (for editors: `$schema`).
+    Scenario,
+    /// report.json (`reports/report.schema.json`).
+    Report,
+    /// sweep.json (`reports/sweep.schema.json`).
+    Sweep,
 }
 
 /// What goes to standard output at the end of a run.

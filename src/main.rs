@@ -152,8 +152,13 @@ fn compare(args: cutover::cli::CompareArgs) -> anyhow::Result<ExitCode> {
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Schema => {
-            let text = serde_json::to_string_pretty(&scenario::schema())?;
+        Command::Schema { of } => {
+            let schema = match of {
+                cutover::cli::SchemaOf::Scenario => scenario::schema(),
+                cutover::cli::SchemaOf::Report => cutover::report::schema(),
+                cutover::cli::SchemaOf::Sweep => cutover::sweep::schema(),
+            };
+            let text = serde_json::to_string_pretty(&schema)?;
             say!("{text}");
             Ok(ExitCode::SUCCESS)
         }

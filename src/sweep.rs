@@ -11,6 +11,12 @@ use serde_json::Value;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+/// The JSON Schema of `sweep.json` (`reports/sweep.schema.json`).
+pub fn schema() -> serde_json::Value {
+    let schema = schemars::generate::SchemaSettings::draft2020_12().for_serialize().into_generator().into_root_schema_for::<Sweep>();
+    serde_json::to_value(schema).expect("schema serializes")
+}
+
 /// One `--vary PATH=V1,V2,...`.
 #[derive(Clone, Debug)]
 pub struct Vary {
@@ -78,7 +84,7 @@ fn locate<'a>(v: &'a mut Value, path: &str) -> Result<&'a mut Value, String> {
 }
 
 /// The figures of one simulation that a planner reads.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
 pub struct Figures {
     pub seed: u64,
     pub gates_passed: bool,
@@ -140,7 +146,7 @@ impl Figures {
 }
 
 /// Min, median and max over seeds.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
 pub struct Spread<T> {
     pub min: T,
     pub median: T,
@@ -167,7 +173,7 @@ fn instant_spread(v: Vec<Option<String>>) -> Option<Spread<String>> {
     spread(keyed).map(|s| Spread { min: s.min.1, median: s.median.1, max: s.max.1 })
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
 pub struct Combination {
     pub index: usize,
     /// Each varied path with its value here.
@@ -190,7 +196,7 @@ pub struct Combination {
     pub scenario_file: String,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
 pub struct Sweep {
     pub scenario: String,
     pub varied: Vec<String>,

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use util::*;
 
 fn report(dir: &std::path::Path) -> serde_json::Value {
-    serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap()
+    read_report(&dir.join("report.json"))
 }
 
 #[test]

@@ -176,3 +176,29 @@ pub fn wait_bounded(mut child: std::process::Child, limit: std::time::Duration) 
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
 }
+
+/// A JSON Schema kept in reports/ (`report.schema.json`, `sweep.schema.json`), compiled once.
+fn schema_validator(file: &'static str) -> &'static jsonschema::Validator {
+    static REPORT: std::sync::OnceLock<jsonschema::Validator> = std::sync::OnceLock::new();
+    static SWEEP: std::sync::OnceLock<jsonschema::Validator> = std::sync::OnceLock::new();
+    let cell = if file == "sweep.schema.json" { &SWEEP } else { &REPORT };
+    cell.get_or_init(|| {
+        let text = std::fs::read_to_string(root().join("reports").join(file)).unwrap();
+        jsonschema::validator_for(&serde_json::from_str(&text).unwrap()).unwrap()
+    })
+}
+
+/// `v` against reports/`file`; panics listing every problem.
+pub fn check_against(file: &'static str, v: &serde_json::Value) {
+    let errors: Vec<String> = schema_validator(file).iter_errors(v).map(|e| format!("{}: {e}", e.instance_path())).take(20).collect();
+    assert!(errors.is_empty(), "not as reports/{file} says: {errors:#?}");
+}
+
+/// A report.json, read and checked against reports/report.schema.json: every report the
+/// suite reads is one the schema describes.
+pub fn read_report(path: &Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    check_against("report.schema.json", &v);
+    v
+}

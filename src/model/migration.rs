@@ -28,7 +28,7 @@ impl MigrationFault {
 }
 
 /// What a migration did.
-#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 pub struct MigrationTotals {
     pub batches: u64,
     pub payments_read: u64,

@@ -7,7 +7,7 @@ use crate::scenario::{ChannelKind, ChannelSelect, ExpectMetric, Spec};
 use crate::time::MICROS_PER_HOUR;
 use serde::Serialize;
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
 pub struct CalibrationRow {
     pub name: String,
     pub metric: &'static str,

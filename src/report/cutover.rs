@@ -41,7 +41,7 @@ pub(crate) struct CutoverInput<'a> {
     pub migration: Option<MigrationTotals>,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
 pub struct CutoverReport {
     pub systems: Vec<SystemReport>,
     pub in_flight_at_stops: Vec<StopReport>,
@@ -65,7 +65,7 @@ pub struct CutoverReport {
     pub read_error: Option<String>,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
 pub struct SystemReport {
     pub name: String,
     pub opens: Option<String>,
@@ -77,7 +77,7 @@ pub struct SystemReport {
     pub migrated_payments: u64,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
 pub struct StopReport {
     pub at: String,
     pub what: String,
@@ -87,7 +87,7 @@ pub struct StopReport {
     pub refused_suspended: u64,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
 pub struct LostAnswersReport {
     pub total: u64,
     /// Lost answers that were acceptances: money taken, payer not told.
@@ -98,7 +98,7 @@ pub struct LostAnswersReport {
 }
 
 /// A list whose first [`LISTED`] entries are kept; `count` is of all.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
 pub struct Listed<T> {
     pub count: u64,
     pub listed: Vec<T>,
@@ -120,7 +120,7 @@ impl<T> Listed<T> {
 }
 
 /// One payment as the report names it.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
 pub struct PaymentRef {
     pub system: String,
     pub payment_id: u64,
@@ -137,7 +137,7 @@ pub struct PaymentRef {
     pub origin: Option<u64>,
 }
 
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default, Serialize, schemars::JsonSchema)]
 pub struct MigrationReport {
     pub ran: bool,
     pub at: Option<String>,
@@ -162,7 +162,7 @@ pub struct MigrationReport {
     pub differences: Listed<MigrationDifference>,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
 pub struct MigrationCell {
     pub league: String,
     pub group: &'static str,
@@ -173,7 +173,7 @@ pub struct MigrationCell {
     pub migrated_fen: i64,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
 pub struct MigrationDifference {
     /// "missing", "duplicated", "differs" or "unknown_origin".
     pub problem: &'static str,
@@ -184,7 +184,7 @@ pub struct MigrationDifference {
     pub new: Option<PaymentRef>,
 }
 
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default, Serialize, schemars::JsonSchema)]
 pub struct DoubleCharges {
     /// Payments that charged a payer's insurance type for a month already paid.
     pub count: u64,
@@ -193,7 +193,7 @@ pub struct DoubleCharges {
     pub listed: Vec<DoubleCharge>,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
 pub struct DoubleCharge {
     pub payer_id: u32,
     pub insurance: Vec<&'static str>,
@@ -201,7 +201,7 @@ pub struct DoubleCharge {
     pub second: PaymentRef,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
 pub struct LostPayment {
     /// "not_migrated" (the old system took it; the new one does not hold it) or
     /// "in_no_ledger" (acknowledged to the payer; no system holds its key).
@@ -213,7 +213,7 @@ pub struct LostPayment {
 
 /// What the new system took between its opening and the rollback, and what the rollback
 /// refused; the ledger and the checks cover it like everything else.
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default, Serialize, schemars::JsonSchema)]
 pub struct RollbackReport {
     pub phase: String,
     pub reason: String,
@@ -236,7 +236,7 @@ pub struct RollbackReport {
     pub accepted_during: u64,
 }
 
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default, Serialize, schemars::JsonSchema)]
 pub struct RecordsAfterMigration {
     pub old_payments: u64,
     /// Found among the payer's records in the new system, visible within the timeline.

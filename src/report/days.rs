@@ -404,7 +404,7 @@ fn figures(c: &DayCell, capacity_micros: Option<u64>) -> DayFigures {
     }
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
 pub struct DayReport {
     /// Local date, `YYYY-MM-DD`.
     pub date: String,
@@ -414,7 +414,7 @@ pub struct DayReport {
     pub backend: BackendDay,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
 pub struct ChannelDay {
     pub channel: String,
     /// `online`, `offline`, `batch` or `hotline`.
@@ -426,7 +426,7 @@ pub struct ChannelDay {
     pub leagues: Vec<LeagueDay>,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
 pub struct LeagueDay {
     pub league: String,
     #[serde(flatten)]
@@ -435,7 +435,7 @@ pub struct LeagueDay {
 
 /// One day of one channel. Requests count on the day their answer came; waiting and service
 /// at counters on the day the payer reached the queue.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
 pub struct DayFigures {
     pub attempts: u64,
     pub successes: u64,
@@ -464,14 +464,14 @@ pub struct DayFigures {
 
 /// The backend's busy share of its servers over the day and in its busiest hour
 /// (`simulate`; 0 for a live run, whose backend is the target's), and the headroom left then.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
 pub struct BackendDay {
     pub utilisation: f64,
     pub peak_hour_utilisation: f64,
     pub headroom: f64,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
 pub struct HourChannelReport {
     pub start: String,
     pub channel: String,

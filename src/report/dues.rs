@@ -25,7 +25,7 @@ struct GroupTally {
 }
 
 /// One group's payments against their due dates.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
 pub struct GroupDues {
     pub group: &'static str,
     /// The earliest due date of the group's payments, as published, and where the

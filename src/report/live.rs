@@ -5,7 +5,7 @@ use super::Latency;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
 pub struct LiveReport {
     pub target: String,
     pub transport: String,
@@ -38,14 +38,14 @@ pub struct LiveReport {
     pub hooks: Vec<HookReport>,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
 pub struct JournalReport {
     pub path: String,
     pub accepted: u64,
     pub unknown: u64,
 }
 
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default, Serialize, schemars::JsonSchema)]
 pub struct Reconciliation {
     /// Distinct payments acknowledged as accepted.
     pub acknowledged: u64,
@@ -65,7 +65,7 @@ pub struct Reconciliation {
     pub read_error: Option<String>,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
 pub struct HookReport {
     pub phase: String,
     pub action: String,
@@ -80,7 +80,7 @@ pub struct HookReport {
 /// Disagreements kept with their request, earliest first.
 pub(crate) const KEPT: usize = 20;
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
 pub struct Disagreement {
     pub kind: String,
     pub at: String,
@@ -91,7 +91,7 @@ pub struct Disagreement {
     pub got: &'static str,
 }
 
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default, Serialize, schemars::JsonSchema)]
 pub struct AuditReport {
     pub checked: u64,
     pub disagreements: u64,

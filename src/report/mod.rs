@@ -30,6 +30,13 @@ use std::collections::BTreeMap;
 
 pub(crate) const REPORT_FORMAT_VERSION: u32 = 1;
 
+/// The JSON Schema of `report.json` (`reports/report.schema.json` is this, kept in the tree).
+pub fn schema() -> serde_json::Value {
+    // A derived schema always serializes.
+    let schema = schemars::generate::SchemaSettings::draft2020_12().for_serialize().into_generator().into_root_schema_for::<Report>();
+    serde_json::to_value(schema).expect("schema serializes")
+}
+
 /// The measured figures gates read besides the recorder's cells.
 struct GateInputs {
     error_rate: f64,
@@ -181,7 +188,7 @@ fn latency_gate(rec: &Recorder, g: &crate::scenario::GateSpec, q: f64) -> (f64, 
 /// Counts about a run itself (not the target): the cohort keeps those about payers, the
 /// host those about its events and queues.
 /// Also the report's `engine` section (`payers_active` goes to the summary instead).
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default, Serialize, schemars::JsonSchema)]
 pub struct EngineStats {
     pub events: u64,
     #[serde(skip)]
@@ -214,7 +221,7 @@ impl std::ops::AddAssign<&EngineStats> for EngineStats {
 }
 
 /// One run of a batch (bank withholding, proxy payments), as the report shows it.
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default, Serialize, schemars::JsonSchema)]
 pub struct RunReport {
     pub at: String,
     pub debits_sent: u64,
@@ -237,7 +244,7 @@ fn is_zero(n: &u64) -> bool {
     *n == 0
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
 pub struct BatchReport {
     pub name: String,
     pub channel: String,
@@ -247,7 +254,7 @@ pub struct BatchReport {
     pub runs: Vec<RunReport>,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
 pub struct Report {
     pub format_version: u32,
     pub tool: Tool,
@@ -283,13 +290,13 @@ pub struct Report {
     pub live: Option<live::LiveReport>,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
 pub struct Tool {
     pub name: &'static str,
     pub version: &'static str,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
 pub struct ScenarioInfo {
     pub name: String,
     pub file: String,
@@ -299,7 +306,7 @@ pub struct ScenarioInfo {
 }
 
 /// The fields scripts and CI read; names are part of the format.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
 pub struct Summary {
     pub seed: u64,
     pub attempts: u64,
@@ -328,7 +335,7 @@ pub struct Summary {
     pub registrations_mismatched: Option<u64>,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
 pub struct PhaseInfo {
     pub name: String,
     pub start: String,
@@ -336,7 +343,7 @@ pub struct PhaseInfo {
     pub closed_channels: Vec<String>,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
 pub struct Latency {
     pub p50: f64,
     pub p90: f64,
@@ -346,7 +353,7 @@ pub struct Latency {
     pub mean: f64,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
 pub struct CellReport {
     pub phase: String,
     pub channel: String,
@@ -368,7 +375,7 @@ pub struct CellReport {
     pub service_ms: Option<Latency>,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
 pub struct HourReport {
     pub hour: usize,
     pub start: String,
@@ -382,13 +389,13 @@ pub struct HourReport {
     pub channel_queue_max: BTreeMap<String, u64>,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
 pub struct PeakHour {
     pub start: String,
     pub attempts: u64,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
 pub struct Reopening {
     pub at: Option<String>,
     pub displaced_payers: u64,
@@ -401,7 +408,7 @@ pub struct Reopening {
     pub displaced_gave_up: u64,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
 pub struct LedgerRow {
     pub league: String,
     pub group: &'static str,
@@ -412,7 +419,7 @@ pub struct LedgerRow {
     pub actual_fen: i64,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
 pub struct LedgerReport {
     pub expected_fen: i64,
     pub actual_fen: i64,
@@ -422,7 +429,7 @@ pub struct LedgerReport {
     pub read_error: Option<String>,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
 pub struct GateResult {
     pub metric: GateMetric,
     pub operation: String,
@@ -489,7 +496,7 @@ impl GateResult {
     }
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
 pub struct ViolationReport {
     pub at: String,
     pub what: String,

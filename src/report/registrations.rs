@@ -12,7 +12,7 @@ use crate::scenario::Spec;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default, Serialize, schemars::JsonSchema)]
 pub struct RegistrationsReport {
     /// Both systems' registrations were read (a deployment reached through a profile, or
     /// `cutover reconcile` without registration files: not, and nothing below is checked).
@@ -39,7 +39,7 @@ impl RegistrationsReport {
     }
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
 pub struct RegistrationDifference {
     /// "missing", "differs" or "unknown".
     pub problem: &'static str,
@@ -51,7 +51,7 @@ pub struct RegistrationDifference {
     pub new: Option<RegistrationRef>,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
 pub struct RegistrationRef {
     pub group: &'static str,
     pub league: String,

@@ -20,7 +20,7 @@ pub struct Window {
 }
 
 /// The decision as the report gives it.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
 pub struct RollbackDecision {
     /// When the gates were evaluated (the scenario's instant).
     pub decided_at: String,

@@ -119,7 +119,7 @@ fn hlog_logs_read_back_with_hdrhistograms_reader_and_agree_with_the_report() {
     let out = dir.join("report");
     let o = cutover(&["simulate", "scenarios/ci-smoke.json", "--out", out.to_str().unwrap(), "--hlog", hlog.to_str().unwrap(), "--quiet"]);
     assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
-    let r: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
+    let r: serde_json::Value = read_report(&out.join("report.json"));
     let phases: Vec<(String, String)> = r["phases"]
         .as_array()
         .unwrap()
@@ -200,6 +200,7 @@ fn sweep_names_the_cheapest_passing_combination_and_agrees_with_each_run_alone()
     assert!(stderr(&o).contains("6 combinations x 2 seeds = 12 simulations"), "{}", stderr(&o));
     assert!(stderr(&o).contains("12 of 12 done"), "{}", stderr(&o));
     let sw: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("sweep.json")).unwrap()).unwrap();
+    check_against("sweep.schema.json", &sw);
     let combos = sw["combinations"].as_array().unwrap();
     assert_eq!(combos.len(), 6);
     // Each combination alone, at each seed: the same gates fail, the same waits.
@@ -212,7 +213,7 @@ fn sweep_names_the_cheapest_passing_combination_and_agrees_with_each_run_alone()
             let seed = run["seed"].as_u64().unwrap().to_string();
             let one = dir.join(format!("one-{i}-{seed}"));
             let o = cutover(&["simulate", file, "--seed", &seed, "--out", one.to_str().unwrap(), "--quiet"]);
-            let r: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(one.join("report.json")).unwrap()).unwrap();
+            let r: serde_json::Value = read_report(&one.join("report.json"));
             let passed = r["summary"]["gates_passed"].as_bool().unwrap();
             assert_eq!(o.status.code(), Some(if passed { 0 } else { 1 }));
             assert_eq!(run["gates_passed"].as_bool().unwrap(), passed, "combination {i} seed {seed}");
@@ -264,7 +265,8 @@ fn simulate_gates(name: &str, gates: serde_json::Value) -> (Option<i32>, serde_j
     let scenario = write_scenario(&dir, "gates.json", &v);
     let o = cutover(&["simulate", scenario.to_str().unwrap(), "--out", dir.to_str().unwrap(), "--quiet"]);
     let text = stdout(&o) + &stderr(&o);
-    let r = std::fs::read_to_string(dir.join("report.json")).map(|t| serde_json::from_str(&t).unwrap()).unwrap_or(serde_json::Value::Null);
+    let path = dir.join("report.json");
+    let r = if path.exists() { read_report(&path) } else { serde_json::Value::Null };
     (o.status.code(), r, text)
 }
 
@@ -346,4 +348,32 @@ fn gates_per_day_and_on_the_backlog_measure_what_the_report_shows() {
     let (code, _, text) = simulate_gates("gate_unknown", serde_json::json!([{ "metric": "p99_wait", "max": 1 }]));
     assert_eq!(code, Some(2), "{text}");
     assert!(text.contains("gates[0].metric") && text.contains("waiting_min_p99"), "the valid names are not listed: {text}");
+}
+
+#[test]
+fn the_report_schemas_in_the_tree_are_the_builds() {
+    // Refreshed with UPDATE_GOLDEN=1, like the golden files.
+    for (of, file) in [("report", "report.schema.json"), ("sweep", "sweep.schema.json")] {
+        let o = cutover(&["schema", "--of", of]);
+        assert_eq!(o.status.code(), Some(0));
+        let path = root().join("reports").join(file);
+        if std::env::var_os("UPDATE_GOLDEN").is_some() {
+            std::fs::write(&path, stdout(&o)).unwrap();
+        }
+        let kept = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(kept, stdout(&o), "reports/{file} is not this build's schema: refresh it with UPDATE_GOLDEN=1 cargo test");
+    }
+    // And the schema is strict enough to fail a report that lacks a field.
+    let mut r: serde_json::Value = serde_json::from_str(&cutover_report_text()).unwrap();
+    r["summary"].as_object_mut().unwrap().remove("accepted");
+    let result = std::panic::catch_unwind(|| check_against("report.schema.json", &r));
+    assert!(result.is_err(), "a report without summary.accepted passed the schema");
+}
+
+/// A small report to tamper with.
+fn cutover_report_text() -> String {
+    let dir = temp_dir("schema_strict");
+    let o = cutover(&["simulate", "scenarios/ci-smoke.json", "--out", dir.to_str().unwrap(), "--quiet"]);
+    assert_eq!(o.status.code(), Some(0));
+    std::fs::read_to_string(dir.join("report.json")).unwrap()
 }

@@ -5,7 +5,7 @@ use crate::util::*;
 use std::time::Duration;
 
 fn report(dir: &std::path::Path) -> serde_json::Value {
-    serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap()
+    read_report(&dir.join("report.json"))
 }
 
 const PAYMENT: &str = r#"{"payer_id":7,"group":"flexible","league":"Hohhot","channel":"wechat_mini","items_fen":{"pension":74040}}"#;

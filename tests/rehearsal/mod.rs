@@ -2,7 +2,7 @@
 //! On the reference systems every check is zero; each deliberately broken variant is caught
 //! and named, with the payments it got wrong listed.
 
-use crate::util::{cutover, stderr, temp_dir};
+use crate::util::{check_against, cutover, read_report, stderr, temp_dir};
 use serde_json::Value;
 
 const SCENARIO: &str = "scenarios/cutover-2021-ci.json";
@@ -15,7 +15,9 @@ fn simulate(name: &str, faults: &[&str]) -> (Option<i32>, Value, std::path::Path
     }
     let o = cutover(&args);
     let text = std::fs::read_to_string(dir.join("report.json")).unwrap_or_else(|_| panic!("no report: {}", stderr(&o)));
-    (o.status.code(), serde_json::from_str(&text).unwrap(), dir)
+    let v: Value = serde_json::from_str(&text).unwrap();
+    check_against("report.schema.json", &v);
+    (o.status.code(), v, dir)
 }
 
 /// The CI cutover scenario as JSON, to change before writing it elsewhere.
@@ -220,7 +222,9 @@ fn live_into(dir: &std::path::Path, scenario: &str, new_args: &[&str], run_args:
     run.extend(run_args);
     let o = wait_bounded(spawn_cutover(&run), Duration::from_secs(120));
     let text = std::fs::read_to_string(dir.join("report.json")).unwrap_or_else(|_| panic!("no report: {}{}", stdout(&o), stderr(&o)));
-    (o.status.code(), serde_json::from_str(&text).unwrap())
+    let v: Value = serde_json::from_str(&text).unwrap();
+    check_against("report.schema.json", &v);
+    (o.status.code(), v)
 }
 
 #[test]
@@ -474,7 +478,7 @@ fn a_rollback_at_reopening_suspends_again_and_the_books_still_reconcile() {
     let file = crate::util::write_scenario(&dir, "rollback.json", &v);
     let o = cutover(&["simulate", file.to_str().unwrap(), "--out", dir.to_str().unwrap(), "--quiet"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    let r: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap();
+    let r: Value = read_report(&dir.join("report.json"));
     let rb = &r["cutover"]["rollback"];
     assert_eq!(rb["at"], "2021-05-01T06:00:00+08:00");
     assert_eq!(rb["resumed_at"], "2021-05-03T00:00:00+08:00");
@@ -527,7 +531,7 @@ fn a_new_system_that_refunds_second_payments_keeps_nothing_of_them() {
     let file = crate::util::write_scenario(&dir, "refund.json", &v);
     let o = cutover(&["simulate", file.to_str().unwrap(), "--out", dir.to_str().unwrap(), "--quiet"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    let r: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap();
+    let r: Value = read_report(&dir.join("report.json"));
     let c = &r["cutover"];
     assert!(n(&c["refunded"]) > 10, "{c}");
     assert!(n(&c["refunded"]) <= n(&c["refused_already_paid"]));
@@ -619,7 +623,7 @@ fn a_rollback_happens_only_when_a_reopening_gate_fails_in_simulate() {
         let out = dir.join(name).join("out");
         let o = cutover(&["simulate", file.to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet"]);
         assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap()
+        read_report(&out.join("report.json"))
     };
     // Answers since 1 May 00:00 are slower than 1 ms at the median: rolled back.
     let r = run("fails", 1.0);
