@@ -318,6 +318,11 @@ pub struct RunArgs {
     /// (`<channel>.<operation>.hlog`, an interval per phase), for HdrHistogram's own tools.
     #[arg(long)]
     pub hlog: Option<PathBuf>,
+    /// Serve the run's figures as Prometheus text at http://ADDR/metrics while it runs
+    /// (requests by phase, channel, operation and outcome; response-time histograms; queue
+    /// depth; not sent; auditor disagreements). Port 0 picks a free one; the address is printed.
+    #[arg(long)]
+    pub metrics_addr: Option<String>,
     /// Standard output at the end: the short summary, or the whole report as JSON.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,

@@ -479,6 +479,7 @@ fn run_live(args: cutover::cli::RunArgs) -> anyhow::Result<ExitCode> {
         rebase_now: args.rebase_now,
         allow_other_scenario: args.allow_other_scenario,
         hlog: args.hlog.is_some(),
+        metrics_addr: args.metrics_addr.clone(),
     };
     let file = args.scenario.display().to_string();
     // The coordinator's runtime (clock sync, hooks, progress, reconciliation); the run

@@ -154,6 +154,11 @@ impl Auditor {
         self.shadow.model_mut(OLD).reserve(payments);
     }
 
+    /// Answers found wrong so far.
+    pub(super) fn disagreements(&self) -> u64 {
+        self.report.disagreements
+    }
+
     pub(super) fn report(&self) -> AuditReport {
         self.report.clone()
     }

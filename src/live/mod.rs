@@ -3,6 +3,7 @@ mod auditor;
 mod http1;
 mod journal;
 mod lanes;
+mod metrics;
 pub mod profile;
 mod profile_books;
 mod progress;

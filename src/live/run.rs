@@ -63,6 +63,8 @@ pub struct RunConfig {
     pub allow_other_scenario: bool,
     /// Also keep HdrHistogram interval logs per channel and operation.
     pub hlog: bool,
+    /// Serve the run's figures as Prometheus text at http://ADDR/metrics while it runs.
+    pub metrics_addr: Option<String>,
 }
 
 impl RunConfig {
@@ -386,6 +388,7 @@ async fn drive(spec: &Arc<Spec>, cfg: &RunConfig, clock: &VirtualClock, plans: V
     for (i, plan) in plans.into_iter().enumerate() {
         let gauge = Arc::new(Gauge::default());
         gauge.wants_latency.store(cfg.progress, Relaxed);
+        gauge.wants_metrics.store(cfg.metrics_addr.is_some(), Relaxed);
         match shard::start(format!("cutover-run-{i}"), plan, gauge.clone(), gate.clone()) {
             Ok((rx, handle)) => {
                 gauges.push(gauge);
@@ -403,6 +406,24 @@ async fn drive(spec: &Arc<Spec>, cfg: &RunConfig, clock: &VirtualClock, plans: V
         }
     }
     gate.wait_ready(n);
+    let metrics = match &cfg.metrics_addr {
+        Some(addr) => match tokio::net::TcpListener::bind(addr.as_str()).await {
+            Ok(l) => {
+                if let Ok(a) = l.local_addr() {
+                    eprintln!("metrics at http://{a}/metrics");
+                }
+                Some(super::metrics::serve(l, spec.clone(), Arc::new(gauges.clone())))
+            }
+            Err(e) => {
+                for g in &gauges {
+                    g.stop.store(true, Relaxed);
+                }
+                gate.open();
+                return Err(RunError::Target(format!("--metrics-addr {addr}: cannot listen there: {e}")));
+            }
+        },
+        None => None,
+    };
     gate.open();
     let started = Instant::now();
     let cpu_at_start = cpu_seconds();
@@ -439,6 +460,9 @@ async fn drive(spec: &Arc<Spec>, cfg: &RunConfig, clock: &VirtualClock, plans: V
     };
     for h in handles {
         let _ = h.join();
+    }
+    if let Some(m) = metrics {
+        m.abort();
     }
     progress.finish();
     let wall_seconds = started.elapsed().as_secs_f64();

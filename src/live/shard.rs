@@ -86,6 +86,9 @@ pub(super) struct Gauge {
     pub response: Mutex<Option<hdrhistogram::Histogram<u64>>>,
     /// A conditional rollback's figures of this thread's payers at the decision instant.
     pub rollback: Mutex<Option<Vec<crate::report::rollback::Window>>>,
+    /// Whether to copy the recorder's cells into `metrics` (`--metrics-addr`).
+    pub wants_metrics: AtomicBool,
+    pub metrics: Mutex<Option<super::metrics::Snapshot>>,
 }
 
 /// What a thread ends with.
@@ -425,6 +428,7 @@ impl<P: Lanes> Shard<P> {
     fn output(mut self, gauge: &Gauge, unsent: usize) -> Output {
         self.flush_journal();
         self.publish(gauge);
+        self.publish_metrics(gauge);
         // Done before the decision (or stopped): its figures are final.
         if self.decide.is_some() {
             self.publish_rollback(gauge);
@@ -466,6 +470,18 @@ impl<P: Lanes> Shard<P> {
         unsent
     }
 
+    /// The figures a metrics scrape reads: this thread's cells, copied.
+    fn publish_metrics(&self, g: &Gauge) {
+        if !g.wants_metrics.load(Relaxed) {
+            return;
+        }
+        let cells = self.cohort.recorder.cells().map(|(p, ch, op, c)| (p, ch, op, c.counters.clone(), c.latency_micros.clone())).collect();
+        let snap = super::metrics::Snapshot { cells, not_sent: self.not_sent, disagreements: self.auditor.disagreements() };
+        if let Ok(mut m) = g.metrics.lock() {
+            *m = Some(snap);
+        }
+    }
+
     fn publish(&self, g: &Gauge) {
         g.completed.store(self.completed, Relaxed);
         g.outstanding.store(self.outstanding as u64, Relaxed);
@@ -492,6 +508,8 @@ struct Chores {
     period: Duration,
     next_sweep: Instant,
     next_tick: Instant,
+    /// Ticks since the last copy of the metrics (made every fourth: once a second).
+    ticks: u32,
     flush_due: Option<Instant>,
 }
 
@@ -502,7 +520,7 @@ impl Chores {
         // A tenth of the timeout, within 1 ms..1 s.
         let period = (timeout / 10).clamp(Duration::from_millis(1), Duration::from_secs(1));
         let now = Instant::now();
-        Chores { period, next_sweep: now + period, next_tick: now + TICK, flush_due: None }
+        Chores { period, next_sweep: now + period, next_tick: now + TICK, ticks: 0, flush_due: None }
     }
 
     /// The chores due at `now`: whether to sweep; the progress figures and the journal's
@@ -510,6 +528,11 @@ impl Chores {
     fn due<P: Lanes>(&mut self, now: Instant, shard: &mut Shard<P>, gauge: &Gauge) -> bool {
         if now >= self.next_tick {
             shard.publish(gauge);
+            self.ticks += 1;
+            if self.ticks >= 4 {
+                self.ticks = 0;
+                shard.publish_metrics(gauge);
+            }
             self.next_tick = now + TICK;
         }
         if self.flush_due.is_some_and(|f| now >= f) {

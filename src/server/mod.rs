@@ -5,6 +5,7 @@
 //! the compressed clock, bounds the requests in flight, and (with `--data`)
 //! logs every state change durably before acknowledging it.
 
+mod metrics;
 pub mod store;
 
 use crate::clock::VirtualClock;
@@ -92,6 +93,8 @@ pub struct AppState {
     ids: Ids,
     stall_until: Mutex<Option<tokio::time::Instant>>,
     system: Option<String>,
+    metrics: metrics::ServeMetrics,
+    max_in_flight: usize,
 }
 
 impl AppState {
@@ -107,6 +110,8 @@ impl AppState {
             ids: Ids { text: cfg.text_ids },
             stall_until: Mutex::new(None),
             system: cfg.system.clone(),
+            metrics: metrics::ServeMetrics::default(),
+            max_in_flight: cfg.max_in_flight.max(1),
         }
     }
     fn now(&self) -> SimTime {
@@ -118,6 +123,7 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/v1/openapi.json", get(openapi))
         .route("/v1/health", get(|| async { "ok" }))
+        .route("/metrics", get(prometheus))
         .route("/v1/about", get(about))
         .route("/v1/status", get(status))
         .route("/v1/assessments", post(assess))
@@ -191,9 +197,17 @@ fn invalid(detail: String) -> Reply {
     problem(Refusal::Invalid, &detail, None, None)
 }
 
+/// Prometheus text: the decisions so far.
+async fn prometheus(State(st): State<Arc<AppState>>) -> impl IntoResponse {
+    let in_flight = st.max_in_flight.saturating_sub(st.in_flight.available_permits());
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], st.metrics.render(&st.spec, in_flight))
+}
+
 /// Decide a request: bound the in-flight count, honour a stall, log durably, answer.
 async fn decide(st: &AppState, req: Request) -> Reply {
+    let started = std::time::Instant::now();
     let Ok(_permit) = st.in_flight.try_acquire() else {
+        st.metrics.count(&req, "overloaded");
         return reply(&st.spec, Response::Overloaded { retry_after_micros: 1_000_000 }, st.now());
     };
     let stall = st.stall_until.lock().ok().and_then(|s| *s);
@@ -206,6 +220,7 @@ async fn decide(st: &AppState, req: Request) -> Reply {
             return reply(&st.spec, Response::Error { kind: Failure::ServerError }, now);
         };
         let resp = model.handle(now, &req);
+        st.metrics.count(&req, metrics::outcome(&resp));
         let wait_for = st.store.as_ref().map(|store| match model.decision(&req, &resp) {
             Some(d) => store.log(now, &d),
             // An answer may reveal state not yet committed (a replay): wait for it too.
@@ -218,6 +233,7 @@ async fn decide(st: &AppState, req: Request) -> Reply {
     {
         return reply(&st.spec, Response::Error { kind: Failure::StorageFailed }, now);
     }
+    st.metrics.decided(&req, started.elapsed().as_micros() as u64);
     reply(&st.spec, st.ids.outward(resp), now)
 }
 

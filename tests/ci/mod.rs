@@ -377,3 +377,132 @@ fn cutover_report_text() -> String {
     assert_eq!(o.status.code(), Some(0));
     std::fs::read_to_string(dir.join("report.json")).unwrap()
 }
+
+/// One scrape of `http://127.0.0.1:port/metrics`, parsed by the prometheus-parse crate.
+fn scrape(port: u16) -> prometheus_parse::Scrape {
+    let (status, _, body) = http(port, "GET", "/metrics", &[], "");
+    assert_eq!(status, 200, "{body}");
+    prometheus_parse::Scrape::parse(body.lines().map(|l| Ok(l.to_string()))).expect("Prometheus text")
+}
+
+fn key(s: &prometheus_parse::Sample) -> String {
+    let mut labels: Vec<String> =
+        ["phase", "channel", "operation", "outcome"].iter().filter_map(|k| s.labels.get(k).map(|v| format!("{k}={v}"))).collect();
+    labels.sort();
+    format!("{}{{{}}}", s.metric, labels.join(","))
+}
+
+#[test]
+fn a_live_run_and_serve_give_prometheus_metrics_that_a_parser_reads_and_that_add_up() {
+    use std::io::BufRead;
+    let server = Server::start(0, &["--scenario", "scenarios/ci-smoke.json"]);
+    let dir = temp_dir("metrics");
+    let mut child = spawn_cutover(&[
+        "run",
+        "scenarios/ci-smoke.json",
+        "--target",
+        &server.url,
+        "--time-scale",
+        "250000",
+        "--metrics-addr",
+        "127.0.0.1:0",
+        "--out",
+        dir.to_str().unwrap(),
+        "--quiet",
+    ]);
+    let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    let port: u16 = first
+        .strip_prefix("metrics at http://127.0.0.1:")
+        .and_then(|r| r.strip_suffix("/metrics"))
+        .unwrap_or_else(|| panic!("{first}"))
+        .parse()
+        .unwrap();
+    // The rest of standard error, drained so the run never blocks on it.
+    let rest = std::thread::spawn(move || lines.map_while(Result::ok).collect::<Vec<_>>());
+    std::thread::sleep(std::time::Duration::from_millis(2500));
+    let a = scrape(port);
+    std::thread::sleep(std::time::Duration::from_millis(2000));
+    let b = scrape(port);
+    let o = wait_bounded(child, std::time::Duration::from_secs(120));
+    assert_eq!(o.status.code(), Some(0), "{:?}", rest.join().unwrap());
+
+    let counters = |s: &prometheus_parse::Scrape| -> std::collections::BTreeMap<String, f64> {
+        s.samples
+            .iter()
+            .filter_map(|x| match x.value {
+                prometheus_parse::Value::Counter(v) => Some((key(x), v)),
+                _ => None,
+            })
+            .collect()
+    };
+    let (ca, cb) = (counters(&a), counters(&b));
+    let answered = |c: &std::collections::BTreeMap<String, f64>| {
+        c.iter().filter(|(k, _)| k.starts_with("cutover_requests_total")).map(|(_, v)| v).sum::<f64>()
+    };
+    assert!(answered(&ca) > 0.0, "nothing answered after 2.5 s: {ca:?}");
+    assert!(answered(&cb) > answered(&ca), "the counters did not move");
+    for (k, v) in &ca {
+        assert!(cb.get(k).is_some_and(|w| w >= v), "{k} went down: {v} then {:?}", cb.get(k));
+    }
+    // Each cell's response-time histogram counts what its outcomes count.
+    let mut histograms = 0;
+    for s in &b.samples {
+        if let prometheus_parse::Value::Histogram(buckets) = &s.value {
+            histograms += 1;
+            assert!(buckets.windows(2).all(|w| w[0].less_than < w[1].less_than && w[0].count <= w[1].count), "{buckets:?}");
+            let same = |x: &prometheus_parse::Sample| ["phase", "channel", "operation"].iter().all(|k| x.labels.get(k) == s.labels.get(k));
+            let cell = key(s);
+            let outcomes: f64 = b
+                .samples
+                .iter()
+                .filter(|x| x.metric == "cutover_requests_total" && same(x))
+                .map(|x| match x.value {
+                    prometheus_parse::Value::Counter(v) => v,
+                    _ => 0.0,
+                })
+                .sum();
+            assert_eq!(buckets.last().unwrap().count, outcomes, "{cell}");
+        }
+    }
+    assert!(histograms > 5, "{histograms} histograms");
+    for name in ["cutover_queue_depth", "cutover_not_sent_total", "cutover_auditor_disagreements_total", "cutover_completed_total"] {
+        assert!(b.samples.iter().any(|s| s.metric == name), "no {name}");
+    }
+
+    // The server's own account: every payment it accepted is one the run's report counts,
+    // and each operation's decision times count its decisions.
+    let s = scrape(server.port);
+    let value = |x: &prometheus_parse::Sample| match x.value {
+        prometheus_parse::Value::Counter(v) | prometheus_parse::Value::Gauge(v) => v,
+        _ => 0.0,
+    };
+    let accepted: f64 = s
+        .samples
+        .iter()
+        .filter(|x| x.metric == "cutover_serve_requests_total" && x.labels.get("outcome") == Some("accepted"))
+        .map(value)
+        .sum();
+    let r = read_report(&dir.join("report.json"));
+    assert_eq!(accepted, r["summary"]["accepted"].as_f64().unwrap(), "payments the server accepted");
+    let mut ops = 0;
+    for h in &s.samples {
+        if let prometheus_parse::Value::Histogram(buckets) = &h.value {
+            ops += 1;
+            let op = h.labels.get("operation").unwrap();
+            let decided: f64 = s
+                .samples
+                .iter()
+                .filter(|x| {
+                    x.metric == "cutover_serve_requests_total"
+                        && x.labels.get("operation") == Some(op)
+                        && x.labels.get("outcome") != Some("overloaded")
+                })
+                .map(value)
+                .sum();
+            assert_eq!(buckets.last().unwrap().count, decided, "{op}");
+        }
+    }
+    assert!(ops >= 3, "{ops} operations with decision times");
+    assert!(s.samples.iter().any(|x| x.metric == "cutover_serve_in_flight"));
+}
