@@ -285,8 +285,9 @@ pub enum TransportArg {
 #[derive(Debug, Args)]
 pub struct RunArgs {
     pub scenario: PathBuf,
-    /// Base address of the target (http://host:port).
-    #[arg(long, conflicts_with_all = ["model", "old"], required_unless_present_any = ["model", "old"])]
+    /// Base address of the target (http://host:port): a deployment or a `cutover serve`.
+    /// Without it, give --model (the in-process reference model) or --old/--new (a cutover).
+    #[arg(long, conflicts_with_all = ["model", "old"])]
     pub target: Option<String>,
     /// A cutover's old system (http://host:port): a `cutover serve --role old` or a real
     /// deployment (with --profile).
@@ -298,6 +299,10 @@ pub struct RunArgs {
     /// Drive the in-process reference model (both systems of a cutover) in real time, no network.
     #[arg(long)]
     pub model: bool,
+    /// Print what the run would do (requests, the peak rate, how long at this time scale, from
+    /// a simulation of the same payers in virtual time) and stop before sending anything.
+    #[arg(long)]
+    pub dry_run: bool,
     /// With --model: deliberately break the in-process systems (repeatable).
     #[arg(long, value_enum, requires = "model")]
     pub fault: Vec<Fault>,

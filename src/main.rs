@@ -222,12 +222,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let file = scenario.display().to_string();
             let tty = std::io::stderr().is_terminal();
             let offset = spec.calendar.offset;
+            let (from, to) = (spec.start.0, spec.end.0);
             let mut progress = |t: cutover::time::SimTime, events: u64| {
                 let day = t.format(offset);
+                let share = (t.0 - from) as f64 * 100.0 / (to - from).max(1) as f64;
                 if tty {
-                    eprint!("\rsimulating {}  {} events   ", &day[..10], events);
+                    eprint!("\rsimulating {} ({share:.0} % of the timeline)  {} events   ", &day[..10], events);
                 } else {
-                    eprintln!("simulating {} ({} events so far)", &day[..10], events);
+                    eprintln!("simulating {} ({share:.0} % of the timeline, {} events so far)", &day[..10], events);
                 }
             };
             let started = std::time::Instant::now();
@@ -416,6 +418,47 @@ fn migrate(args: cutover::cli::MigrateArgs) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// What a live run will do at `time_scale`: its length in real time, and from a simulation of
+/// the same payers at the same seed, the requests and the busiest hour's rate.
+fn run_plan(spec: &Arc<scenario::Spec>, seed: u64, time_scale: f64, file: &str) -> String {
+    use std::fmt::Write;
+    let virtual_s = (spec.end.0 - spec.start.0) as f64 / 1e6;
+    let real_s = virtual_s / time_scale;
+    let r = cutover::simulate(spec.clone(), seed, file, Default::default(), None).report;
+    let mut o = String::new();
+    let _ = writeln!(
+        o,
+        "plan: {} from {} to {} ({:.1} days) at {time_scale}x takes {} of real time",
+        spec.raw.name,
+        &r.scenario.start[..10],
+        &r.scenario.end[..10],
+        virtual_s / 86_400.0,
+        human_seconds(real_s)
+    );
+    let peak = r.peak_hour.as_ref().map(|p| (p.start.clone(), p.attempts)).unwrap_or_default();
+    let _ = writeln!(
+        o,
+        "plan: about {} requests from {} payers (a simulation of the same seed {seed}); the busiest hour, {}, sends {} requests: {:.0} per second at this scale",
+        r.summary.attempts,
+        r.summary.payers_active,
+        if peak.0.is_empty() { "-".to_string() } else { peak.0[..16].replace('T', " ") },
+        peak.1,
+        peak.1 as f64 / 3600.0 * time_scale
+    );
+    o
+}
+
+/// Seconds as people read them.
+fn human_seconds(s: f64) -> String {
+    if s < 120.0 {
+        format!("{s:.1} s")
+    } else if s < 7200.0 {
+        format!("{:.1} min", s / 60.0)
+    } else {
+        format!("{:.1} h", s / 3600.0)
+    }
+}
+
 fn run_live(args: cutover::cli::RunArgs) -> anyhow::Result<ExitCode> {
     use cutover::live::run::{RunConfig, TransportKind};
     use cutover::live::target::{Api, Target};
@@ -431,6 +474,17 @@ fn run_live(args: cutover::cli::RunArgs) -> anyhow::Result<ExitCode> {
         anyhow::bail!("--queue-bound: must be between 1 and 10000000, got {}", args.queue_bound);
     }
     let seed = args.seed.unwrap_or(spec.raw.seed);
+    // What the run will do, from the same payers in virtual time: all a dry run does, and
+    // printed before the load (once the target is known to be well formed).
+    if args.dry_run {
+        say_raw!("{}", run_plan(&spec, seed, time_scale, &args.scenario.display().to_string()));
+        return Ok(ExitCode::SUCCESS);
+    }
+    if args.target.is_none() && args.old.is_none() && !args.model {
+        anyhow::bail!(
+            "no target: give --target http://host:port (a deployment, or `cutover serve`), --model (the in-process reference model, no network), or --old URL --new URL for a cutover's two systems"
+        );
+    }
     let out = args.out.clone().unwrap_or_else(|| PathBuf::from("reports").join(format!("{}-run", spec.raw.name)));
     let api = |profile: &Option<PathBuf>| -> anyhow::Result<Api> {
         Ok(match profile {
@@ -456,6 +510,9 @@ fn run_live(args: cutover::cli::RunArgs) -> anyhow::Result<ExitCode> {
             anyhow::bail!("--old/--new: scenario {:?} has one system (no `cutover` section): give --target", spec.raw.name)
         }
         _ => {}
+    }
+    if !args.quiet {
+        eprint!("{}", run_plan(&spec, seed, time_scale, &args.scenario.display().to_string()));
     }
     let cfg = RunConfig {
         target,

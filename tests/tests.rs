@@ -609,6 +609,23 @@ fn the_region_is_calibrated_and_its_offline_backlog_lands_on_6_may() {
 
 #[test]
 fn a_newcomers_mistakes_are_answered_with_what_to_do() {
+    // No target at all: the message names the ways to give one, --model among them.
+    let o = cutover(&["run", "scenarios/ci-smoke.json"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("--target http://host:port") && stderr(&o).contains("--model"), "{}", stderr(&o));
+    // A dry run says what the run would do, from a simulation of the same payers, and sends
+    // nothing: its request count is simulate's.
+    let dir = temp_dir("dry_run");
+    let o = cutover(&["run", "scenarios/ci-smoke.json", "--dry-run", "--time-scale", "86400", "--out", dir.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let plan = stdout(&o);
+    assert!(plan.contains("(32.0 days) at 86400x takes 32.0 s of real time"), "{plan}");
+    let sim = temp_dir("dry_run_sim");
+    let s = cutover(&["simulate", "scenarios/ci-smoke.json", "--out", sim.to_str().unwrap(), "--quiet"]);
+    assert_eq!(s.status.code(), Some(0));
+    let attempts = read_report(&sim.join("report.json"))["summary"]["attempts"].as_u64().unwrap();
+    assert!(plan.contains(&format!("about {attempts} requests")), "{plan}");
+    assert!(!dir.join("report.json").exists(), "a dry run wrote a report");
     // A target without its scheme: add http://, not a word about TLS.
     let o = cutover(&["run", "scenarios/ci-smoke.json", "--target", "127.0.0.1:9"]);
     assert_eq!(o.status.code(), Some(2));

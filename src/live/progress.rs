@@ -15,10 +15,11 @@ pub(super) struct Progress {
     bar: Option<indicatif::ProgressBar>,
     last_plain: Instant,
     enabled: bool,
+    time_scale: f64,
 }
 
 impl Progress {
-    pub(super) fn new(enabled: bool, spec: &Spec) -> Progress {
+    pub(super) fn new(enabled: bool, spec: &Spec, time_scale: f64) -> Progress {
         use std::io::IsTerminal;
         let bar = (enabled && std::io::stderr().is_terminal()).then(|| {
             let total = ((spec.end.0 - spec.start.0) / 1_000_000).max(1) as u64;
@@ -28,7 +29,7 @@ impl Progress {
             }
             b
         });
-        Progress { bar, last_plain: Instant::now(), enabled }
+        Progress { bar, last_plain: Instant::now(), enabled, time_scale }
     }
 
     /// Show the threads' latest figures (they update them four times a second).
@@ -51,8 +52,12 @@ impl Progress {
         let p99 = all.value_at_quantile(0.99) as f64 / 1000.0;
         let now_v = now_v.min(spec.end);
         let phase = &spec.phases[spec.phase_at(now_v)].name;
+        let share = (now_v.0 - spec.start.0) as f64 / (spec.end.0 - spec.start.0).max(1) as f64;
+        let left_s = (spec.end.0 - now_v.0).max(0) as f64 / 1e6 / self.time_scale;
         let msg = format!(
-            "{} {:<18} {:>7.0} req/s  p99 {:>8.1} ms  errors {}  in flight {}",
+            "{:>3.0} %, {} left  {} {:<18} {:>7.0} req/s  p99 {:>8.1} ms  errors {}  in flight {}",
+            share * 100.0,
+            crate::report::human::duration_ms(left_s * 1000.0),
             &now_v.format(spec.calendar.offset)[..16],
             phase,
             completed as f64 / elapsed,

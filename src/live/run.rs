@@ -427,7 +427,7 @@ async fn drive(spec: &Arc<Spec>, cfg: &RunConfig, clock: &VirtualClock, plans: V
     gate.open();
     let started = Instant::now();
     let cpu_at_start = cpu_seconds();
-    let mut progress = Progress::new(cfg.progress, spec);
+    let mut progress = Progress::new(cfg.progress, spec, cfg.time_scale);
     let mut tick = tokio::time::interval(PROGRESS_EVERY);
     let ctrl_c = tokio::signal::ctrl_c();
     tokio::pin!(ctrl_c);
