@@ -41,6 +41,11 @@ fn simulate_smoke_rejects_the_window_and_reconciles() {
     ] {
         assert!(!s[field].is_null(), "summary.{field} missing");
     }
+    // Outcomes count in the hour their attempt started: no hour answers more than it tried.
+    for h in r["hourly"].as_array().unwrap() {
+        let answered = h["successes"].as_u64().unwrap() + h["rejections"].as_u64().unwrap() + h["errors"].as_u64().unwrap();
+        assert!(answered <= h["attempts"].as_u64().unwrap(), "{h}");
+    }
     assert!(s["rejected_suspended"].as_u64().unwrap() > 50);
     assert_eq!(s["accepted_while_suspended"], 0);
     assert_eq!(s["ledger_mismatched_cells"], 0);

@@ -256,7 +256,7 @@ impl<H: HostEvent> Cohort<H> {
         self.free_jobs.push(id);
         debug_assert!(self.in_flight > 0, "answer without a job in flight");
         self.in_flight -= 1;
-        self.recorder.outcome(now, j.phase as usize, j.system, &j.req, resp, timing);
+        self.recorder.outcome(j.started, now, j.phase as usize, j.system, &j.req, resp, timing);
         self.recorder.cutover_outcome(j.started, now, &j.req, resp);
         match j.owner {
             Owner::Agent(idx) => {

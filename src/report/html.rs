@@ -176,7 +176,7 @@ fn timeline(p: &mut Page, r: &Report) {
         values: r.hourly.iter().map(|h| Some(f(h) as f64)).collect(),
     };
     let chart = LineChart {
-        title: "Requests per hour (by the hour the answer came; logarithmic scale), phases shaded",
+        title: "Requests per hour (by the hour the attempt started; logarithmic scale), phases shaded",
         y_label: "requests per hour (log)",
         n: r.hourly.len(),
         x_ticks: day_ticks_over_hours(r),

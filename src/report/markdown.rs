@@ -53,9 +53,9 @@ pub fn short(r: &Report) -> String {
         ro.displaced_payers,
         ro.backlog_peak,
         ro.backlog_peak_at.as_deref().unwrap_or("-"),
-        ro.backlog_90pct_cleared_at.as_deref().unwrap_or("never"),
-        ro.backlog_99pct_cleared_at.as_deref().unwrap_or("never"),
-        ro.backlog_cleared_at.as_deref().unwrap_or("never"),
+        ro.backlog_90pct_cleared_at.as_deref().unwrap_or("never (not by the end)"),
+        ro.backlog_99pct_cleared_at.as_deref().unwrap_or("never (not by the end)"),
+        ro.backlog_cleared_at.as_deref().unwrap_or("never (not by the end)"),
         ro.backlog_at_end
     );
     if let Some(l) = &r.live {
@@ -150,7 +150,39 @@ pub fn render(r: &Report) -> String {
     ledger(&mut o, r);
     cutover(&mut o, r);
     gates(&mut o, r);
+    outcomes(&mut o, r);
     o
+}
+
+/// Give-ups, errors by kind and the runbook's hooks: what went wrong besides the gates.
+fn outcomes(o: &mut String, r: &Report) {
+    let _ = writeln!(
+        o,
+        "\n## Give-ups, errors and hooks\n\n{} payers gave up ({} of them displaced by the suspension); {} errors in {} attempts.",
+        r.summary.gave_up, r.reopening.displaced_gave_up, r.summary.errors, r.summary.attempts
+    );
+    let Some(l) = &r.live else { return };
+    if !l.errors_by_kind.is_empty() {
+        let _ = writeln!(o, "\n| error | count |\n|---|---:|");
+        for (k, n) in &l.errors_by_kind {
+            let _ = writeln!(o, "| {k} | {n} |");
+        }
+    }
+    if !l.hooks.is_empty() {
+        let _ = writeln!(o, "\n| phase | hook | due at | took | result | outcome |\n|---|---|---|---:|---|---|");
+        for h in &l.hooks {
+            let _ = writeln!(
+                o,
+                "| {} | `{}` | {} | {} | {} | {} |",
+                h.phase,
+                h.action,
+                super::human::instant(&h.due_at),
+                super::human::duration_ms(h.duration_ms),
+                if h.ok { "ok" } else { "FAILED" },
+                h.outcome
+            );
+        }
+    }
 }
 
 /// Rows of each list shown in the summary (report.json lists more).
@@ -321,10 +353,11 @@ fn phases(o: &mut String, r: &Report) {
 fn cells(o: &mut String, r: &Report) {
     let _ = writeln!(
         o,
-        "\n## Per phase, channel and operation\n\nLatency is waiting plus service, in milliseconds.\n\n\
+        "\n## Per phase, channel and operation\n\nLatency is waiting plus service, in ms, s, min or h as fits (report.json keeps milliseconds).\n\n\
          | phase | channel | operation | attempts | successes | suspended | not yet visible | unexpected | errors | p50 | p90 | p99 | p99.9 | max |\n\
          |---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
     );
+    let d = super::human::duration_ms;
     for c in &r.cells {
         let l = &c.latency_ms;
         let _ = writeln!(
@@ -339,11 +372,11 @@ fn cells(o: &mut String, r: &Report) {
             c.rejected_not_yet_visible,
             c.rejected_unexpected,
             c.errors,
-            l.p50,
-            l.p90,
-            l.p99,
-            l.p99_9,
-            l.max
+            d(l.p50),
+            d(l.p90),
+            d(l.p99),
+            d(l.p99_9),
+            d(l.max)
         );
     }
 }
@@ -351,7 +384,7 @@ fn cells(o: &mut String, r: &Report) {
 fn busiest_hours(o: &mut String, r: &Report) {
     let _ = writeln!(
         o,
-        "\n## Busiest hours\n\n| hour starting | phase | attempts | of which self-paid | successes | rejections | errors | backend queue max |\n|---|---|---:|---:|---:|---:|---:|---:|"
+        "\n## Busiest hours\n\nRequests count in the hour their attempt started, the outcomes too (so no hour shows more successes than attempts; a wait at a counter may end hours later).\n\n| hour starting | phase | attempts | of which self-paid | successes | rejections | errors | backend queue max |\n|---|---|---:|---:|---:|---:|---:|---:|"
     );
     let mut hours: Vec<_> = r.hourly.iter().filter(|h| h.attempts > 0).collect();
     hours.sort_by(|a, b| b.attempts.cmp(&a.attempts).then(a.hour.cmp(&b.hour)));

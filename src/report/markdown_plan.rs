@@ -5,14 +5,9 @@
 use super::Report;
 use std::fmt::Write;
 
-/// Minutes as "12 min" or "2.3 h"; "-" when nothing was measured.
+/// Minutes as people read them ("12 min", "2.3 h"); "-" when nothing was measured.
 fn minutes(m: Option<f64>) -> String {
-    match m {
-        None => "-".into(),
-        Some(m) if m >= 90.0 => format!("{:.1} h", m / 60.0),
-        Some(m) if m >= 1.0 => format!("{m:.0} min"),
-        Some(m) => format!("{:.0} s", m * 60.0),
-    }
+    m.map_or("-".into(), super::human::minutes)
 }
 
 fn share(x: Option<f64>) -> String {

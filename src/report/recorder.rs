@@ -456,11 +456,24 @@ impl Recorder {
         }
     }
 
-    /// The answer to a request (sent to `system`) arrived at virtual instant `now`.
-    pub(crate) fn outcome(&mut self, now: SimTime, phase: usize, system: SystemIdx, req: &Request, resp: &Response, timing: Timing) {
+    /// The answer to a request started at `started` (sent to `system`) arrived at virtual
+    /// instant `now`.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn outcome(
+        &mut self,
+        started: SimTime,
+        now: SimTime,
+        phase: usize,
+        system: SystemIdx,
+        req: &Request,
+        resp: &Response,
+        timing: Timing,
+    ) {
         let Timing { response_micros, service_micros, decided_from } = timing;
         let latency = response_micros.clamp(1, LATENCY_MAX_MICROS);
-        let hour = self.hour_index(now);
+        // Outcomes count in the hour their attempt started, as attempts do: no hour shows
+        // more successes than attempts (a wait at a counter can end hours later).
+        let hour = self.hour_index(started);
         if let Response::Error { kind } = resp {
             *self.errors_by_kind.entry(kind.as_str()).or_default() += 1;
         }
@@ -470,7 +483,7 @@ impl Recorder {
         if let Response::Overloaded { .. } = resp {
             *self.errors_by_kind.entry("overloaded").or_default() += 1;
         }
-        self.days.outcome(&self.spec, now, req, resp);
+        self.days.outcome(&self.spec, started, now, req, resp);
         let cell = self.cell(phase, req.channel(), req.operation());
         // Clamped into the histogram's range, so recording cannot fail.
         let _ = cell.latency_micros.record(latency);
@@ -718,7 +731,7 @@ mod tests {
             let req = pay(i as u32 + 1);
             p.attempt(t(100), 0, &req);
             let timing = Timing { response_micros: 1000 * (i as u64 + 1), service_micros: Some(500), decided_from: t(100) };
-            p.outcome(t(100), 0, 0, &req, &Response::Accepted { payment: crate::model::TargetId::Num(1), replayed: false }, timing);
+            p.outcome(t(100), t(100), 0, 0, &req, &Response::Accepted { payment: crate::model::TargetId::Num(1), replayed: false }, timing);
         }
         assert_eq!(parts[0].backlog_peak, 2, "each part alone peaks lower");
         let m = Recorder::merge(spec.clone(), rules, parts);
