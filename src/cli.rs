@@ -10,6 +10,8 @@ pub struct Cli {
     pub command: Command,
 }
 
+// Parsed once per process: the size of the largest variant costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Print a JSON Schema: of scenario files (default), of report.json, or of sweep.json.
@@ -299,6 +301,14 @@ pub struct RunArgs {
     /// Drive the in-process reference model (both systems of a cutover) in real time, no network.
     #[arg(long)]
     pub model: bool,
+    /// Stop the load early when, after the grace period, most answers so far are errors
+    /// (the target is down or drowning): the report is written, marked aborted with the
+    /// reason, and the run exits 1.
+    #[arg(long)]
+    pub abort_early: bool,
+    /// Real seconds before --abort-early judges (default 60: the first minute's answers).
+    #[arg(long, default_value_t = 60.0, requires = "abort_early")]
+    pub abort_grace_seconds: f64,
     /// Print what the run would do (requests, the peak rate, how long at this time scale, from
     /// a simulation of the same payers in virtual time) and stop before sending anything.
     #[arg(long)]

@@ -537,6 +537,7 @@ fn run_live(args: cutover::cli::RunArgs) -> anyhow::Result<ExitCode> {
         allow_other_scenario: args.allow_other_scenario,
         hlog: args.hlog.is_some(),
         metrics_addr: args.metrics_addr.clone(),
+        abort_after: args.abort_early.then(|| std::time::Duration::from_secs_f64(args.abort_grace_seconds.clamp(0.0, 86_400.0))),
     };
     let file = args.scenario.display().to_string();
     // The coordinator's runtime (clock sync, hooks, progress, reconciliation); the run
@@ -561,6 +562,10 @@ fn run_live(args: cutover::cli::RunArgs) -> anyhow::Result<ExitCode> {
     if output.interrupted {
         eprintln!("interrupted: the report above covers what was sent before Ctrl-C");
         return Ok(ExitCode::from(EXIT_INTERRUPTED));
+    }
+    if let Some(reason) = report.live.as_ref().and_then(|l| l.aborted.as_ref()) {
+        eprintln!("the load was aborted early: {reason}");
+        return Ok(ExitCode::from(1));
     }
     if !report.summary.gates_passed {
         eprintln!("a gate failed; replay this run with --seed {seed}");

@@ -65,6 +65,8 @@ pub struct RunConfig {
     pub hlog: bool,
     /// Serve the run's figures as Prometheus text at http://ADDR/metrics while it runs.
     pub metrics_addr: Option<String>,
+    /// Abort the load when, this long after the start, most answers so far are errors.
+    pub abort_after: Option<Duration>,
 }
 
 impl RunConfig {
@@ -163,6 +165,8 @@ struct Driven {
     /// A conditional rollback's go / no-go, if the run reached it.
     rollback: Option<crate::report::rollback::RollbackDecision>,
     interrupted: bool,
+    /// Why the load was stopped early (`--abort-early`).
+    aborted: Option<String>,
     wall_seconds: f64,
     cpu_seconds: Option<f64>,
 }
@@ -208,6 +212,7 @@ pub async fn run(spec: Arc<Spec>, cfg: RunConfig, scenario_file: &str) -> Result
         threads: setup.threads,
         queue_bound: cfg.queue_bound,
         interrupted: driven.interrupted,
+        aborted: driven.aborted.clone(),
         wall_seconds: (wall * 1000.0).round() / 1000.0,
         requests_completed: completed,
         requests_per_second: (completed as f64 / wall.max(1e-9)).round(),
@@ -228,6 +233,9 @@ pub async fn run(spec: Arc<Spec>, cfg: RunConfig, scenario_file: &str) -> Result
         hooks: hook_reports,
     });
     crate::report::hooks_gate(&spec, &mut report);
+    if driven.aborted.is_some() {
+        report.summary.gates_passed = false;
+    }
     if let Some(e) = merged.journal_error {
         return Err(RunError::Io { path: setup.journal_path.display().to_string(), source: std::io::Error::other(e) });
     }
@@ -432,6 +440,7 @@ async fn drive(spec: &Arc<Spec>, cfg: &RunConfig, clock: &VirtualClock, plans: V
     let ctrl_c = tokio::signal::ctrl_c();
     tokio::pin!(ctrl_c);
     let mut interrupted = false;
+    let mut aborted: Option<String> = None;
     let all_done = futures_util::future::join_all(results);
     tokio::pin!(all_done);
     let outputs = loop {
@@ -455,7 +464,16 @@ async fn drive(spec: &Arc<Spec>, cfg: &RunConfig, clock: &VirtualClock, plans: V
                     decision = Some(super::rollback::decide_live(spec, cfg, clock, &r, &gauges, rules.as_deref(), &mut hooks).await);
                 }
             }
-            _ = tick.tick() => progress.update(spec, &gauges, clock.now(), started),
+            _ = tick.tick() => {
+                progress.update(spec, &gauges, clock.now(), started);
+                if aborted.is_none() && !interrupted && let Some(reason) = abort_reason(cfg, &gauges, started) {
+                    eprintln!("aborting: {reason}");
+                    aborted = Some(reason);
+                    for g in &gauges {
+                        g.stop.store(true, Relaxed);
+                    }
+                }
+            }
         }
     };
     for h in handles {
@@ -471,7 +489,27 @@ async fn drive(spec: &Arc<Spec>, cfg: &RunConfig, clock: &VirtualClock, plans: V
     for o in outputs {
         parts.push(o.map_err(|_| RunError::Target("a sending thread failed".into()))?);
     }
-    Ok(Driven { parts, hooks, rollback: decision, interrupted, wall_seconds, cpu_seconds: cpu })
+    Ok(Driven { parts, hooks, rollback: decision, interrupted, aborted, wall_seconds, cpu_seconds: cpu })
+}
+
+/// Answers needed before `--abort-early` judges: a handful of errors is no verdict.
+const ABORT_MIN_ANSWERS: u64 = 20;
+
+/// Why the load should stop now (`--abort-early`): past the grace period, most answers so
+/// far are errors.
+fn abort_reason(cfg: &RunConfig, gauges: &[Arc<Gauge>], started: Instant) -> Option<String> {
+    let grace = cfg.abort_after?;
+    if started.elapsed() < grace {
+        return None;
+    }
+    let completed: u64 = gauges.iter().map(|g| g.completed.load(Relaxed)).sum();
+    let errors: u64 = gauges.iter().map(|g| g.errors.load(Relaxed)).sum();
+    (completed >= ABORT_MIN_ANSWERS && errors * 2 > completed).then(|| {
+        format!(
+            "{errors} of the {completed} answers in the first {:.0} s were errors (more than half): the target is down or drowning",
+            started.elapsed().as_secs_f64()
+        )
+    })
 }
 
 /// One account of the threads' parts.

@@ -96,6 +96,9 @@ fn verdict(p: &mut Page, r: &Report) {
     if interrupted {
         reasons.push("the run was interrupted".to_string());
     }
+    if let Some(why) = r.live.as_ref().and_then(|l| l.aborted.as_ref()) {
+        reasons.push(format!("the load was aborted early: {why}"));
+    }
     if reasons.is_empty() {
         let _ = write!(
             p.body,

@@ -15,6 +15,9 @@ pub struct LiveReport {
     pub threads: usize,
     pub queue_bound: usize,
     pub interrupted: bool,
+    /// Why the load was stopped early (`--abort-early`): the run fails.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aborted: Option<String>,
     pub wall_seconds: f64,
     pub requests_completed: u64,
     pub requests_per_second: f64,

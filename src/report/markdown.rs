@@ -71,6 +71,9 @@ pub fn short(r: &Report) -> String {
             l.not_sent,
             if l.interrupted { ", INTERRUPTED" } else { "" }
         );
+        if let Some(why) = &l.aborted {
+            let _ = writeln!(o, "ABORTED early: {why}");
+        }
         let _ = writeln!(
             o,
             "response time p50 {} ms p99 {} ms max {} ms; service time p50 {} ms p99 {} ms max {} ms",

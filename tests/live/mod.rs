@@ -654,3 +654,66 @@ fn a_live_run_queues_payers_at_the_counters_as_simulate_does() {
     assert_eq!(r["live"]["audit"]["disagreements"], 0, "{}", r["live"]["audit"]);
     assert_eq!(r["summary"]["ledger_mismatched_cells"], 0);
 }
+
+#[test]
+fn abort_early_stops_the_load_when_most_answers_are_errors_and_says_why() {
+    // A target that answers nothing in time: every request times out.
+    let server = Server::start(0, &["--scenario", "scenarios/ci-smoke.json"]);
+    let (status, _, _) = http(server.port, "POST", "/v1/admin/stall", &[], r#"{"millis":60000}"#);
+    assert_eq!(status, 200);
+    let dir = temp_dir("abort_early");
+    let started = std::time::Instant::now();
+    let o = wait_bounded(
+        spawn_cutover(&[
+            "run",
+            "scenarios/ci-smoke.json",
+            "--target",
+            &server.url,
+            "--time-scale",
+            "100000",
+            "--timeout-ms",
+            "20",
+            "--drain-seconds",
+            "1",
+            "--abort-early",
+            "--abort-grace-seconds",
+            "1",
+            "--out",
+            dir.to_str().unwrap(),
+            "--quiet",
+        ]),
+        Duration::from_secs(60),
+    );
+    // The timeline takes 28 s at this scale; the abort comes within seconds of the grace.
+    assert!(started.elapsed() < Duration::from_secs(20), "not aborted early: {:?}", started.elapsed());
+    assert_eq!(o.status.code(), Some(1), "{}{}", stdout(&o), stderr(&o));
+    assert!(stderr(&o).contains("the load was aborted early"), "{}", stderr(&o));
+    let r = report(&dir);
+    let why = r["live"]["aborted"].as_str().unwrap_or_else(|| panic!("not marked aborted: {}", r["live"]));
+    assert!(why.contains("were errors"), "{why}");
+    assert_eq!(r["summary"]["gates_passed"], false);
+    let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
+    assert!(html.contains("NO-GO") && html.contains("aborted early"), "the page does not say it");
+
+    // Without the flag the same run goes to the end of its timeline (not tested here for
+    // time); with a healthy target --abort-early never fires.
+    let dir = temp_dir("abort_early_healthy");
+    let o = wait_bounded(
+        spawn_cutover(&[
+            "run",
+            "scenarios/ci-smoke.json",
+            "--model",
+            "--time-scale",
+            "400000",
+            "--abort-early",
+            "--abort-grace-seconds",
+            "1",
+            "--out",
+            dir.to_str().unwrap(),
+            "--quiet",
+        ]),
+        Duration::from_secs(60),
+    );
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    assert!(report(&dir)["live"]["aborted"].is_null());
+}
