@@ -2,24 +2,8 @@
 //! measured value and the bound, so a pipeline shows which gate a rehearsal broke.
 
 use super::Report;
+use super::svg::esc as escape;
 use std::fmt::Write;
-
-/// `s` with the five XML special characters escaped (attribute and text safe).
-fn escape(s: &str) -> String {
-    let mut o = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => o.push_str("&amp;"),
-            '<' => o.push_str("&lt;"),
-            '>' => o.push_str("&gt;"),
-            '"' => o.push_str("&quot;"),
-            '\'' => o.push_str("&apos;"),
-            c if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') => o.push(' '),
-            c => o.push(c),
-        }
-    }
-    o
-}
 
 /// The report's gates as a JUnit XML document.
 pub fn render(r: &Report) -> String {

@@ -19,6 +19,8 @@ pub(crate) const PALETTE: [&str; 8] = ["#0072B2", "#009E73", "#D55E00", "#CC79A7
 /// The colour of marks under the axis (holidays); the page's CSS uses the same.
 const MARK: &str = "#444444";
 
+/// `s` with the five XML special characters escaped (text and attribute safe; HTML and
+/// JUnit XML alike), control characters XML does not allow as spaces.
 pub(crate) fn esc(s: &str) -> String {
     let mut o = String::with_capacity(s.len());
     for c in s.chars() {
@@ -28,6 +30,7 @@ pub(crate) fn esc(s: &str) -> String {
             '>' => o.push_str("&gt;"),
             '"' => o.push_str("&quot;"),
             '\'' => o.push_str("&#39;"),
+            c if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') => o.push(' '),
             c => o.push(c),
         }
     }

@@ -1,0 +1,96 @@
+//! The file format of a scenario's `gates`: what is measured, what it selects, the bound.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum GateMetric {
+    LatencyMsP50,
+    LatencyMsP90,
+    LatencyMsP99,
+    LatencyMsP999,
+    ErrorRate,
+    AcceptedWhileSuspended,
+    LedgerMismatchedCells,
+    /// Answers of the target that the auditor found wrong (`cutover run`).
+    AuditorDisagreements,
+    /// Ledger cells (league x group x insurance) where the migrated payments differ from the
+    /// old system's.
+    MigrationMismatchedCells,
+    /// Payments charged twice: a second accepted payment for a payer, insurance and period.
+    DoubleCharges,
+    /// Payments acknowledged (or whose money was taken) and in no ledger after the switch.
+    LostAtBoundary,
+    /// Registrations of the old system missing from the new one, held there with another
+    /// group or league, or unknown to the old one.
+    RegistrationsMismatched,
+    /// Waiting for a counter or an agent, minutes, over the days and channels selected
+    /// (`day`, `channel`, `kind`): the median and the 99th percentile of every wait there.
+    WaitingMinP50,
+    WaitingMinP99,
+    /// Payers who gave up on the selected days and channels.
+    GaveUp,
+    /// Payers still queueing when the counters closed, sent away.
+    TurnedAwayAtClosing,
+    /// Hotline callers who hung up before an agent answered.
+    HungUp,
+    /// Most people queueing at once at one channel on one of the selected days.
+    QueuePeak,
+    /// Hours after the reopening until `share` of the payers the suspension displaced had
+    /// paid (never: infinite).
+    BacklogClearedHours,
+    /// Runbook hooks that failed (`cutover run`; a live run with hooks checks this always).
+    HooksFailed,
+}
+
+impl GateMetric {
+    /// Measured over days and channels (`day`, `kind` apply), not over phase cells.
+    pub fn is_daily(self) -> bool {
+        matches!(
+            self,
+            GateMetric::WaitingMinP50
+                | GateMetric::WaitingMinP99
+                | GateMetric::GaveUp
+                | GateMetric::TurnedAwayAtClosing
+                | GateMetric::HungUp
+                | GateMetric::QueuePeak
+        )
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Gate {
+    pub metric: GateMetric,
+    /// For latency gates: operation ("pay", "assess", "lookup", "certificate") or "*".
+    #[serde(default = "star")]
+    pub operation: String,
+    /// For latency gates: channel id or "*".
+    #[serde(default = "star")]
+    pub channel: String,
+    /// For latency gates: phase name or "*".
+    #[serde(default = "star")]
+    pub phase: String,
+    /// For gates per day (waiting, give-ups, sent away, hung up, queue peak): a local date
+    /// YYYY-MM-DD of the timeline, or "*".
+    #[serde(default = "star")]
+    pub day: String,
+    /// For gates per day: the channels of one kind ("online", "offline", "batch",
+    /// "hotline") or "*".
+    #[serde(default = "star")]
+    pub kind: String,
+    /// For backlog_cleared_hours: the share of the displaced payers, 0.9, 0.99 or 1.
+    #[serde(default)]
+    pub share: Option<f64>,
+    /// A gate with nothing measured behind it (no request, no wait, no hook) is "no data"
+    /// and fails, unless it may be empty.
+    #[serde(default)]
+    pub allow_empty: bool,
+    /// The run fails when the measured value is greater than this.
+    pub max: f64,
+}
+
+pub(super) fn star() -> String {
+    "*".to_string()
+}
