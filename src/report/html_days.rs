@@ -120,17 +120,7 @@ pub(super) fn surge(p: &mut Page, r: &Report) {
                 .collect(),
         })
         .collect();
-    let chart = LineChart {
-        title: "Payments accepted per day at the payers' own channels (batch debits below)",
-        y_label: "payments per day",
-        n: r.days.len(),
-        x_ticks: day_ticks(r),
-        series,
-        bands: day_bands(r),
-        marks: Some(holiday_days(r)),
-        steps: true,
-        log: false,
-    };
+    let chart = per_day(r, "Payments accepted per day at the payers' own channels (batch debits below)", "payments per day", series, true);
     p.chart(chart.render());
     let rows: Vec<Vec<String>> = r
         .batches
@@ -151,6 +141,21 @@ pub(super) fn surge(p: &mut Page, r: &Report) {
         .collect();
     if !rows.is_empty() {
         table(&mut p.body, &["batch", "channel", "run at", "#debits sent", "#accepted", "#refused as suspended", "#failed"], &rows, &[]);
+    }
+}
+
+/// A chart over the report's days: day ticks, the phases as bands, holidays marked.
+fn per_day<'a>(r: &Report, title: &'a str, y_label: &'a str, series: Vec<Series>, steps: bool) -> LineChart<'a> {
+    LineChart {
+        title,
+        y_label,
+        n: r.days.len(),
+        x_ticks: day_ticks(r),
+        series,
+        bands: day_bands(r),
+        marks: Some(holiday_days(r)),
+        steps,
+        log: false,
     }
 }
 
@@ -225,17 +230,7 @@ pub(super) fn counters(p: &mut Page, r: &Report) {
                     .collect(),
             })
             .collect();
-        let chart = LineChart {
-            title: "Waiting for a counter or an agent, p99 per day (minutes)",
-            y_label: "minutes",
-            n: r.days.len(),
-            x_ticks: day_ticks(r),
-            series,
-            bands: day_bands(r),
-            marks: Some(holiday_days(r)),
-            steps: false,
-            log: false,
-        };
+        let chart = per_day(r, "Waiting for a counter or an agent, p99 per day (minutes)", "minutes", series, false);
         p.chart(chart.render());
     }
     worst_days(p, r, &queued);
@@ -293,17 +288,7 @@ pub(super) fn counters(p: &mut Page, r: &Report) {
         values: r.days.iter().map(|d| Some(d.backend.peak_hour_utilisation * 100.0)).collect(),
     };
     if util.values.iter().flatten().any(|v| *v > 0.0) {
-        let chart = LineChart {
-            title: "The backend: busy share of its servers in each day's busiest hour (%)",
-            y_label: "%",
-            n: r.days.len(),
-            x_ticks: day_ticks(r),
-            series: vec![util],
-            bands: day_bands(r),
-            marks: Some(holiday_days(r)),
-            steps: false,
-            log: false,
-        };
+        let chart = per_day(r, "The backend: busy share of its servers in each day's busiest hour (%)", "%", vec![util], false);
         p.chart(chart.render());
     }
 }

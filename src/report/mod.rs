@@ -42,7 +42,8 @@ struct GateInputs {
     error_rate: f64,
     attempts: u64,
     mismatched: u64,
-    audit_disagreements: u64,
+    /// None in `simulate`: no auditor ran.
+    audit_disagreements: Option<u64>,
     cutover: Option<cutover::CutoverFigures>,
 }
 
@@ -59,7 +60,7 @@ fn gate_results(spec: &Spec, rec: &Recorder, m: GateInputs) -> Vec<GateResult> {
                 GateMetric::AcceptedWhileSuspended => (rec.accepted_while_suspended as f64, run),
                 GateMetric::LedgerMismatchedCells => (m.mismatched as f64, run),
                 // The auditor checks live answers only; simulate has none to check.
-                GateMetric::AuditorDisagreements => (m.audit_disagreements as f64, if spec_is_live(rec) { run } else { 0 }),
+                GateMetric::AuditorDisagreements => m.audit_disagreements.map_or((0.0, 0), |n| (n as f64, run)),
                 GateMetric::MigrationMismatchedCells => cut(|c| c.migration_mismatched_cells),
                 GateMetric::DoubleCharges => cut(|c| c.double_charges),
                 GateMetric::LostAtBoundary => cut(|c| c.lost_at_boundary),
@@ -135,11 +136,6 @@ pub(crate) fn hooks_gate(spec: &Spec, report: &mut Report) {
         report.gates.push(gate_result(spec, &g, failed as f64, Some(ran)));
     }
     report.summary.gates_passed = report.gates.iter().all(|g| g.passed);
-}
-
-/// Whether the recorder is a live run's (service times from the send are kept only there).
-fn spec_is_live(rec: &Recorder) -> bool {
-    rec.cells().any(|(.., c)| c.service_micros.is_some())
 }
 
 /// A gate measured at `value` with `samples` behind it (None: not judged on data, as a
@@ -558,7 +554,13 @@ pub(crate) fn build(input: BuildInput) -> Report {
     let gates = gate_results(
         spec,
         rec,
-        GateInputs { error_rate, attempts: totals.attempts, mismatched, audit_disagreements: input.audit_disagreements, cutover: figures },
+        GateInputs {
+            error_rate,
+            attempts: totals.attempts,
+            mismatched,
+            audit_disagreements: (input.mode == "run").then_some(input.audit_disagreements),
+            cutover: figures,
+        },
     );
     let gates_passed = gates.iter().all(|g| g.passed);
     Report {
