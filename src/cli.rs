@@ -41,9 +41,13 @@ pub enum Command {
         /// Master seed (default: the scenario's `seed`).
         #[arg(long)]
         seed: Option<u64>,
-        /// Directory for report.json and summary.md (default: reports/<scenario name>).
+        /// Directory for report.json, summary.md and report.html (default: reports/<scenario name>).
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Language of summary.md, report.html and the summary printed at the end (JSON
+        /// stays English); zh names channels, phases and groups by the scenario's `label_zh`.
+        #[arg(long, value_enum, default_value_t = Lang::En)]
+        lang: Lang,
         /// Also write the gates as JUnit XML to this file (one test case per gate).
         #[arg(long)]
         junit: Option<PathBuf>,
@@ -206,6 +210,16 @@ pub enum SchemaOf {
     Sweep,
 }
 
+/// The language of summary.md, report.html and the printed summary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum Lang {
+    /// English.
+    #[default]
+    En,
+    /// Chinese (简体中文), with the scenario's `label_zh` names.
+    Zh,
+}
+
 /// What goes to standard output at the end of a run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
 pub enum Format {
@@ -323,9 +337,13 @@ pub struct RunArgs {
     /// Master seed (default: the scenario's `seed`).
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Directory for report.json, summary.md and journal.jsonl (default: reports/<name>-run).
+    /// Directory for report.json, summary.md, report.html and journal.jsonl (default: reports/<name>-run).
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Language of summary.md, report.html and the summary printed at the end (JSON
+    /// stays English); zh names channels, phases and groups by the scenario's `label_zh`.
+    #[arg(long, value_enum, default_value_t = Lang::En)]
+    pub lang: Lang,
     /// Also write the gates as JUnit XML to this file (one test case per gate).
     #[arg(long)]
     pub junit: Option<PathBuf>,

@@ -7,6 +7,7 @@ use anyhow::Context;
 use clap::Parser;
 use cutover::cli::{Cli, Command};
 use cutover::population::Population;
+use cutover::report::lang::Lang;
 use cutover::scenario::{self, GroupKind, Insurance};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -49,10 +50,10 @@ fn load(path: &Path) -> anyhow::Result<scenario::Spec> {
 
 /// Write a file so that a reader never sees half of it (temp file, then rename).
 /// report.json, summary.md and report.html, each written whole or not at all.
-fn write_report_files(out: &Path, report: &cutover::report::Report, json: &str) -> anyhow::Result<()> {
+fn write_report_files(out: &Path, report: &cutover::report::Report, json: &str, lang: Lang) -> anyhow::Result<()> {
     write_atomic(&out.join("report.json"), json.as_bytes())?;
-    write_atomic(&out.join("summary.md"), cutover::report::markdown::render(report).as_bytes())?;
-    write_atomic(&out.join("report.html"), cutover::report::html::render(report).as_bytes())
+    write_atomic(&out.join("summary.md"), cutover::report::markdown::render(report, lang).as_bytes())?;
+    write_atomic(&out.join("report.html"), cutover::report::html::render(report, lang).as_bytes())
 }
 
 /// The interval logs into `dir`, one file each.
@@ -214,8 +215,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 + report.registrations.mismatched();
             Ok(if wrong > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
         }
-        Command::Simulate { scenario, seed, out, junit, hlog, format, quiet, fault } => {
+        Command::Simulate { scenario, seed, out, lang: cli_lang, junit, hlog, format, quiet, fault } => {
             let spec = Arc::new(load(&scenario)?);
+            let lang = lang_of(cli_lang);
             let seed = seed.unwrap_or(spec.raw.seed);
             let out = out.unwrap_or_else(|| PathBuf::from("reports").join(&spec.raw.name));
             std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
@@ -241,7 +243,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             let report = output.report;
             let json = serde_json::to_string_pretty(&report)?;
-            write_report_files(&out, &report, &json)?;
+            write_report_files(&out, &report, &json, lang)?;
             if let Some(path) = &junit {
                 write_atomic(path, cutover::report::junit::render(&report).as_bytes())?;
             }
@@ -252,7 +254,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             if format == cutover::cli::Format::Json {
                 say!("{json}");
             } else {
-                say_raw!("{}", cutover::report::markdown::short(&report));
+                say_raw!("{}", cutover::report::markdown::short(&report, lang));
                 say!(
                     "simulated {} events in {:.2} s ({:.0} events/s); report in {}",
                     report.engine.events,
@@ -271,6 +273,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 }
 
 /// The faults asked for on the command line, as the reference systems take them.
+fn lang_of(lang: cutover::cli::Lang) -> Lang {
+    match lang {
+        cutover::cli::Lang::En => Lang::En,
+        cutover::cli::Lang::Zh => Lang::Zh,
+    }
+}
+
 fn faults(list: &[cutover::cli::Fault]) -> cutover::model::Faults {
     use cutover::cli::Fault;
     use cutover::model::MigrationFault;
@@ -546,7 +555,7 @@ fn run_live(args: cutover::cli::RunArgs) -> anyhow::Result<ExitCode> {
     let output = rt.block_on(cutover::live::run::run(spec, cfg, &file))?;
     let report = output.report;
     let json = serde_json::to_string_pretty(&report)?;
-    write_report_files(&out, &report, &json)?;
+    write_report_files(&out, &report, &json, lang_of(args.lang))?;
     if let Some(path) = &args.junit {
         write_atomic(path, cutover::report::junit::render(&report).as_bytes())?;
     }
@@ -556,7 +565,7 @@ fn run_live(args: cutover::cli::RunArgs) -> anyhow::Result<ExitCode> {
     if args.format == cutover::cli::Format::Json {
         say!("{json}");
     } else {
-        say_raw!("{}", cutover::report::markdown::short(&report));
+        say_raw!("{}", cutover::report::markdown::short(&report, lang_of(args.lang)));
         say!("report in {}", out.join("report.json").display());
     }
     if output.interrupted {

@@ -106,6 +106,10 @@ fn summary_markdown_matches_golden() {
     assert_eq!(o.status.code(), Some(0));
     let md = std::fs::read_to_string(dir.join("summary.md")).unwrap();
     golden("ci-smoke-summary.md", &md);
+    let o = cutover(&["simulate", "scenarios/ci-smoke.json", "--out", dir.to_str().unwrap(), "--quiet", "--lang", "zh"]);
+    assert_eq!(o.status.code(), Some(0));
+    let md = std::fs::read_to_string(dir.join("summary.md")).unwrap();
+    golden("ci-smoke-summary.zh.md", &md);
 }
 
 #[test]

@@ -202,3 +202,58 @@ pub fn read_report(path: &Path) -> serde_json::Value {
     check_against("report.schema.json", &v);
     v
 }
+
+/// Runs of three or more English words in `text` (outside `code` spans, tags, styles and
+/// scripts): what a Chinese page must not contain. Identifiers (with `_`, `=` or digits),
+/// units and single words between Chinese text are not runs.
+pub fn english_prose(text: &str) -> Vec<String> {
+    // Drop style and script blocks and HTML code spans; then tags and Markdown code spans.
+    let strip = |s: &str, open: &str, close: &str| {
+        let mut out = String::with_capacity(s.len());
+        let mut rest = s;
+        while let Some(i) = rest.find(open) {
+            out.push_str(&rest[..i]);
+            out.push(' ');
+            rest = rest[i..].find(close).map_or("", |j| &rest[i + j + close.len()..]);
+        }
+        out.push_str(rest);
+        out
+    };
+    let plain = [("<style>", "</style>"), ("<script>", "</script>"), ("<code>", "</code>")]
+        .iter()
+        .fold(text.to_string(), |acc, (open, close)| strip(&acc, open, close));
+    let mut text = String::new();
+    let mut in_tag = false;
+    let mut in_code = false;
+    for c in plain.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' if in_tag => {
+                in_tag = false;
+                text.push(' ');
+            }
+            '`' => {
+                in_code = !in_code;
+                text.push(' ');
+            }
+            _c if in_tag || in_code => {}
+            c => text.push(c),
+        }
+    }
+    let mut runs = Vec::new();
+    for line in text.lines() {
+        let mut run: Vec<&str> = Vec::new();
+        for token in line.split_whitespace().chain(std::iter::once("|")) {
+            let word = token.trim_end_matches([',', '.', ';', ':', ')']).trim_start_matches('(');
+            if word.len() >= 2 && word.chars().all(|c| c.is_ascii_alphabetic()) && !matches!(word, "ms" | "min" | "yuan") {
+                run.push(word);
+            } else {
+                if run.len() >= 3 {
+                    runs.push(run.join(" "));
+                }
+                run.clear();
+            }
+        }
+    }
+    runs
+}

@@ -81,6 +81,12 @@ pub struct SystemReport {
 pub struct StopReport {
     pub at: String,
     pub what: String,
+    /// The phase that starts at this stop, if one does.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phase: Option<String>,
+    /// The system that stops here, if one does.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub system: Option<String>,
     /// Requests on a stopping channel started before the instant and answered after it.
     pub in_flight: u64,
     pub accepted: u64,
@@ -331,6 +337,8 @@ pub(crate) fn check(input: CutoverInput) -> Option<CutoverReport> {
         .map(|(s, t)| StopReport {
             at: fmt(s.at),
             what: s.what.clone(),
+            phase: s.phase.clone(),
+            system: s.system.clone(),
             in_flight: t.in_flight,
             accepted: t.accepted,
             refused_suspended: t.refused_suspended,

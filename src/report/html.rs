@@ -3,6 +3,7 @@
 //! Content-Security-Policy forbids it), so it reads offline and travels attached to a ticket.
 
 use super::human::{count, duration_ms, instant, instant_or, minutes, percent};
+use super::lang::{Lang, Say, tr};
 use super::markdown::yuan;
 use super::svg::{self, LineChart, Series, esc};
 use super::{GateResult, Report};
@@ -76,43 +77,57 @@ pub(crate) fn table(o: &mut String, headers: &[&str], rows: &[Vec<String>], bad:
 }
 
 /// How far a failed gate is past its bound.
-fn past_bound(g: &GateResult) -> String {
-    if g.max > 0.0 { format!("{} over", percent((g.value - g.max) / g.max)) } else { format!("{} over", g.value - g.max) }
+fn past_bound(w: &Say, g: &GateResult) -> String {
+    let by = if g.max > 0.0 { percent((g.value - g.max) / g.max) } else { (g.value - g.max).to_string() };
+    tr!(w, "{by} over", "超出 {by}")
 }
 
 /// The verdict at the top: go when every gate passed, the ledger agrees and the run was whole.
-fn verdict(p: &mut Page, r: &Report) {
+fn verdict(p: &mut Page, r: &Report, w: &Say) {
     let failed: Vec<&GateResult> = r.gates.iter().filter(|g| !g.passed).collect();
     let interrupted = r.live.as_ref().is_some_and(|l| l.interrupted);
     let mut reasons: Vec<String> = failed
         .iter()
         .map(|g| match (&g.detail, g.no_data) {
-            (_, true) => format!("{}: no data (nothing measured behind it)", g.name()),
-            (Some(d), _) => format!("{}: {d}", g.name()),
-            (None, false) => {
-                format!("{}: measured {}, bound {} ({})", g.name(), gate_value(g, g.value), gate_value(g, g.max), past_bound(g))
-            }
+            (Some(_), _) | (_, true) => format!("{}: {}", g.name(), w.measured(g)),
+            (None, false) => tr!(
+                w,
+                "{}: measured {}, bound {} ({})",
+                "{}：实测 {}，限值 {}（{}）",
+                g.name(),
+                gate_value(g, g.value),
+                gate_value(g, g.max),
+                past_bound(w, g)
+            ),
         })
         .collect();
     if r.ledger.mismatched_cells > 0 {
-        reasons.push(format!("{} ledger cells differ", r.ledger.mismatched_cells));
+        reasons.push(tr!(w, "{} ledger cells differ", "账本有 {} 个单元格不符", r.ledger.mismatched_cells));
     }
     if interrupted {
-        reasons.push("the run was interrupted".to_string());
+        reasons.push(w.t("the run was interrupted", "运行被中断").to_string());
     }
     if let Some(why) = r.live.as_ref().and_then(|l| l.aborted.as_ref()) {
-        reasons.push(format!("the load was aborted early: {why}"));
+        reasons.push(tr!(w, "the load was aborted early: {why}", "负载被提前中止：{why}"));
     }
     if reasons.is_empty() {
         let _ = write!(
             p.body,
-            r#"<div class="verdict go"><strong>GO</strong>: all {} gates passed and the ledger agrees ({} cells).</div>"#,
-            r.gates.len(),
-            r.ledger.cells.len()
+            r#"<div class="verdict go"><strong>GO</strong>: {}</div>"#,
+            esc(&tr!(
+                w,
+                "all {} gates passed and the ledger agrees ({} cells).",
+                "全部 {} 项门限通过，账本一致（{} 个单元格）。",
+                r.gates.len(),
+                r.ledger.cells.len()
+            ))
         );
     } else {
-        let _ =
-            write!(p.body, r#"<div class="verdict nogo"><strong>NO-GO</strong>: {} of {} gates failed.<ul>"#, failed.len(), r.gates.len());
+        let _ = write!(
+            p.body,
+            r#"<div class="verdict nogo"><strong>NO-GO</strong>: {}<ul>"#,
+            esc(&tr!(w, "{} of {} gates failed.", "{1} 项门限中 {0} 项未通过。", failed.len(), r.gates.len()))
+        );
         for why in reasons {
             let _ = write!(p.body, "<li>{}</li>", esc(&why));
         }
@@ -136,42 +151,54 @@ fn tick(v: f64) -> String {
     if v.fract() == 0.0 && v.abs() < 1e15 { count(v.abs() as u64) } else { format!("{v:.4}").trim_end_matches('0').to_string() }
 }
 
-fn refusals(p: &mut Page, r: &Report) {
+fn refusals(p: &mut Page, r: &Report, w: &Say) {
     let mut by_channel: BTreeMap<&str, u64> = BTreeMap::new();
     for c in &r.cells {
         *by_channel.entry(c.channel.as_str()).or_default() += c.rejected_suspended;
     }
-    let mut rows: Vec<(String, f64)> = by_channel.into_iter().filter(|(_, n)| *n > 0).map(|(c, n)| (c.to_string(), n as f64)).collect();
-    p.h2("refusals", "Refusals during the window, by channel");
+    let mut rows: Vec<(String, f64)> =
+        by_channel.into_iter().filter(|(_, n)| *n > 0).map(|(c, n)| (w.channel(c).to_string(), n as f64)).collect();
+    p.h2("refusals", w.t("Refusals during the window, by channel", "暂停期间的拒绝，按渠道"));
     if rows.is_empty() {
-        p.p("No request was refused as suspended.");
+        p.p(w.t("No request was refused as suspended.", "没有请求因暂停被拒。"));
         return;
     }
     rows.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-    p.chart(svg::bars("Requests refused as suspended, by channel", "requests refused", &rows));
-    let _ = write!(
-        p.body,
-        "<p>{} refused as suspended in all; {} accepted while suspended.</p>",
+    p.chart(svg::bars(
+        w.t("Requests refused as suspended, by channel", "因暂停被拒的请求，按渠道"),
+        w.t("requests refused", "被拒请求"),
+        &rows,
+    ));
+    p.p(&tr!(
+        w,
+        "{} refused as suspended in all; {} accepted while suspended.",
+        "因暂停被拒共 {} 次；暂停期间受理 {} 次。",
         count(r.summary.rejected_suspended),
         count(r.summary.accepted_while_suspended)
-    );
+    ));
 }
 
-fn latency(p: &mut Page, r: &Report) {
-    p.h2("latency", "Latency per phase, channel and operation");
+fn latency(p: &mut Page, r: &Report, w: &Say) {
+    p.h2("latency", w.t("Latency per phase, channel and operation", "按阶段、渠道和业务的延迟"));
     p.p(if r.live.is_some() {
-        "Response time from each request's scheduled instant to its answer (waiting at a counter included)."
+        w.t(
+            "Response time from each request's scheduled instant to its answer (waiting at a counter included).",
+            "响应时间：从每个请求的预定时刻到得到答复（含在窗口前的等待）。",
+        )
     } else {
-        "Response time from the request's start to its answer, in virtual time (waiting at a counter included)."
+        w.t(
+            "Response time from the request's start to its answer, in virtual time (waiting at a counter included).",
+            "响应时间：从请求开始到得到答复，按虚拟时间（含在窗口前的等待）。",
+        )
     });
     let rows: Vec<Vec<String>> = r
         .cells
         .iter()
         .map(|c| {
             vec![
-                c.phase.clone(),
-                c.channel.clone(),
-                c.operation.to_string(),
+                w.phase(&c.phase).to_string(),
+                w.channel(&c.channel).to_string(),
+                w.word(c.operation).to_string(),
                 count(c.attempts),
                 count(c.successes),
                 count(c.rejected_suspended),
@@ -184,28 +211,33 @@ fn latency(p: &mut Page, r: &Report) {
         })
         .collect();
     let bad: Vec<bool> = r.cells.iter().map(|c| c.errors > 0).collect();
-    p.body.push_str("<details><summary>Every phase, channel and operation (rows with errors highlighted)</summary>");
-    table(
-        &mut p.body,
-        &["phase", "channel", "operation", "#attempts", "#successes", "#refused suspended", "#errors", "#p50", "#p90", "#p99", "#max"],
-        &rows,
-        &bad,
+    let _ = write!(
+        p.body,
+        "<details><summary>{}</summary>",
+        w.t("Every phase, channel and operation (rows with errors highlighted)", "每个阶段、渠道和业务（有错误的行突出显示）")
     );
+    let headers = if w.zh {
+        ["阶段", "渠道", "业务", "#尝试", "#成功", "#因暂停被拒", "#错误", "#p50", "#p90", "#p99", "#最大"]
+    } else {
+        ["phase", "channel", "operation", "#attempts", "#successes", "#refused suspended", "#errors", "#p50", "#p90", "#p99", "#max"]
+    };
+    table(&mut p.body, &headers, &rows, &bad);
     p.body.push_str("</details>");
 }
 
-fn cutover(p: &mut Page, r: &Report) {
+fn cutover(p: &mut Page, r: &Report, w: &Say) {
     let Some(c) = &r.cutover else { return };
-    p.h2("cutover", "The cutover: migration, double charges, boundary payments");
+    p.h2("cutover", w.t("The cutover: migration, double charges, boundary payments", "系统切换：数据迁移、重复扣费、切换边界的缴费"));
     if let Some(e) = &c.read_error {
-        let _ = write!(p.body, r#"<p class="fail">The systems' books could not be read: {}</p>"#, esc(e));
+        let _ =
+            write!(p.body, r#"<p class="fail">{}</p>"#, esc(&tr!(w, "The systems' books could not be read: {e}", "无法读取系统账簿：{e}")));
     }
     let rows: Vec<Vec<String>> = c
         .systems
         .iter()
         .map(|s| {
             vec![
-                s.name.clone(),
+                w.word(&s.name).to_string(),
                 instant_or(&s.opens, "-"),
                 instant_or(&s.stops, "-"),
                 count(s.payments),
@@ -214,70 +246,95 @@ fn cutover(p: &mut Page, r: &Report) {
             ]
         })
         .collect();
-    table(&mut p.body, &["system", "opens", "stops", "#payments taken", "#yuan", "#migrated in"], &rows, &[]);
+    let headers = if w.zh {
+        ["系统", "开启", "停止", "#受理缴费", "#元", "#迁入"]
+    } else {
+        ["system", "opens", "stops", "#payments taken", "#yuan", "#migrated in"]
+    };
+    table(&mut p.body, &headers, &rows, &[]);
     let m = &c.migration;
-    let checks: Vec<(String, u64, String)> = vec![
+    let of = |n: u64| tr!(w, "of {}", "共 {}", count(n));
+    let checks: Vec<(&str, u64, String)> = vec![
         (
-            "old payments the migration got wrong (missing, extra, differing, unknown)".into(),
+            w.t(
+                "old payments the migration got wrong (missing, extra, differing, unknown)",
+                "迁移出错的旧缴费（缺失、多余、不符、来源不明）",
+            ),
             m.missing + m.duplicated + m.differing + m.unknown_origin,
-            format!("of {}", count(m.checked)),
+            of(m.checked),
         ),
-        ("ledger cells the migration got wrong".into(), m.mismatched_cells, String::new()),
-        ("double charges".into(), c.double_charges.count, String::new()),
-        ("payments lost at the boundary".into(), c.lost_at_boundary.count, String::new()),
-        ("payments acknowledged after a stop".into(), c.acknowledged_after_stop.count, String::new()),
+        (w.t("ledger cells the migration got wrong", "迁移出错的账本单元格"), m.mismatched_cells, String::new()),
+        (w.t("double charges", "重复扣费"), c.double_charges.count, String::new()),
+        (w.t("payments lost at the boundary", "切换边界丢失的缴费"), c.lost_at_boundary.count, String::new()),
+        (w.t("payments acknowledged after a stop", "停止后仍确认的缴费"), c.acknowledged_after_stop.count, String::new()),
         (
-            "registrations wrong".into(),
+            w.t("registrations wrong", "有误的登记信息"),
             c.registrations.mismatched(),
-            if c.registrations.checked { format!("of {}", count(c.registrations.old)) } else { "not read".into() },
+            if c.registrations.checked { of(c.registrations.old) } else { w.t("not read", "未读取").into() },
         ),
         (
-            "old payments not found among the payer's records after migration".into(),
+            w.t("old payments not found among the payer's records after migration", "迁移后在缴费人记录中查不到的旧缴费"),
             c.records_after_migration.missing,
-            format!("of {}", count(c.records_after_migration.old_payments)),
+            of(c.records_after_migration.old_payments),
         ),
     ];
     let bad: Vec<bool> = checks.iter().map(|(_, n, _)| *n > 0).collect();
-    let rows: Vec<Vec<String>> =
-        checks.into_iter().map(|(what, n, of)| vec![what, count(n), of, if n == 0 { "ok".into() } else { "WRONG".into() }]).collect();
-    table(&mut p.body, &["check", "#count", "", "result"], &rows, &bad);
+    let rows: Vec<Vec<String>> = checks
+        .into_iter()
+        .map(|(what, n, of)| vec![what.to_string(), count(n), of, if n == 0 { w.t("ok", "正确") } else { w.t("WRONG", "错误") }.into()])
+        .collect();
+    let headers = if w.zh { ["核对", "#数量", "", "结果"] } else { ["check", "#count", "", "result"] };
+    table(&mut p.body, &headers, &rows, &bad);
     let rows: Vec<Vec<String>> = c
         .in_flight_at_stops
         .iter()
-        .map(|s| vec![instant(&s.at), s.what.clone(), count(s.in_flight), count(s.accepted), count(s.refused_suspended)])
+        .map(|s| vec![instant(&s.at), w.stop(s), count(s.in_flight), count(s.accepted), count(s.refused_suspended)])
         .collect();
     if !rows.is_empty() {
-        p.p("Payments in flight at each stop (started before it, answered after):");
-        table(&mut p.body, &["at", "what stops", "#in flight", "#accepted", "#refused as suspended"], &rows, &[]);
+        p.p(w.t("Payments in flight at each stop (started before it, answered after):", "每次停止时的在途缴费（停止前发出、停止后答复）："));
+        let headers = if w.zh {
+            ["时刻", "停止的是", "#在途", "#受理", "#因暂停被拒"]
+        } else {
+            ["at", "what stops", "#in flight", "#accepted", "#refused as suspended"]
+        };
+        table(&mut p.body, &headers, &rows, &[]);
     }
     let l = &c.lost_answers;
-    p.p(&format!(
+    p.p(&tr!(
+        w,
         "Answers lost on the way: {} ({} acceptances: money taken, payer not told); started again as a new order: {}; refused as already paid: {}.",
+        "途中丢失的答复：{}（其中受理 {}：已扣款，缴费人不知情）；重新下单：{}；以已缴为由拒绝：{}。",
         count(l.total),
         count(l.acceptances),
         count(l.new_orders),
         count(c.refused_already_paid)
     ));
     if !c.double_charges.by_channel.is_empty() {
-        let rows: Vec<(String, f64)> = c.double_charges.by_channel.iter().map(|(k, v)| (k.clone(), *v as f64)).collect();
-        p.chart(svg::bars("Double charges by the channel of the second payment", "double charges", &rows));
+        let rows: Vec<(String, f64)> = c.double_charges.by_channel.iter().map(|(k, v)| (w.channel(k).to_string(), *v as f64)).collect();
+        p.chart(svg::bars(
+            w.t("Double charges by the channel of the second payment", "重复扣费，按第二笔缴费的渠道"),
+            w.t("double charges", "重复扣费"),
+            &rows,
+        ));
     }
     if let Some(rb) = &c.rollback {
-        p.p(&format!(
+        p.p(&tr!(
+            w,
             "Rollback rehearsal ({}): {} at {}; {}.",
-            rb.phase,
-            if rb.rolled_back { "payment suspended again" } else { "not rolled back" },
+            "回退演练（{}）：{}，{}；{}。",
+            w.phase(&rb.phase),
+            if rb.rolled_back { w.t("payment suspended again", "再次暂停缴费") } else { w.t("not rolled back", "未回退") },
             instant(&rb.at),
             rb.reason
         ));
     }
 }
 
-fn calibration(p: &mut Page, r: &Report) {
+fn calibration(p: &mut Page, r: &Report, w: &Say) {
     if r.calibration.is_empty() {
         return;
     }
-    p.h2("calibration", "Calibration: the run against what was expected");
+    p.h2("calibration", w.t("Calibration: the run against what was expected", "校准：本次运行与预期对照"));
     let rows: Vec<Vec<String>> = r
         .calibration
         .iter()
@@ -285,26 +342,31 @@ fn calibration(p: &mut Page, r: &Report) {
             vec![
                 c.name.clone(),
                 tick(c.expected),
-                c.simulated.map(tick).unwrap_or_else(|| "no data".into()),
+                c.simulated.map(tick).unwrap_or_else(|| w.t("no data", "无数据").into()),
                 c.ratio.map(|x| format!("{x:.2}")).unwrap_or_else(|| "-".into()),
-                format!("1/{0} to {0}", c.within_factor),
-                if c.within { "within".into() } else { "OUTSIDE".into() },
+                tr!(w, "1/{0} to {0}", "1/{0} 至 {0}", c.within_factor),
+                if c.within { w.t("within", "范围内") } else { w.t("OUTSIDE", "超出范围") }.into(),
                 c.source.to_string(),
             ]
         })
         .collect();
     let bad: Vec<bool> = r.calibration.iter().map(|c| !c.within).collect();
-    table(&mut p.body, &["expectation", "#expected", "#simulated", "#ratio", "allowed", "", "source"], &rows, &bad);
+    let headers = if w.zh {
+        ["预期", "#预期值", "#本次", "#比值", "允许", "", "来源"]
+    } else {
+        ["expectation", "#expected", "#simulated", "#ratio", "allowed", "", "source"]
+    };
+    table(&mut p.body, &headers, &rows, &bad);
 }
 
-fn dues(p: &mut Page, r: &Report) {
+fn dues(p: &mut Page, r: &Report, w: &Say) {
     let Some(dues) = &r.dues else { return };
-    p.h2("dues", "Due dates");
+    p.h2("dues", w.t("Due dates", "缴费期限"));
     let rows: Vec<Vec<String>> = dues
         .iter()
         .map(|d| {
             vec![
-                d.group.to_string(),
+                w.group(d.group).to_string(),
                 instant_or(&d.due, "-"),
                 instant_or(&d.moved_to, "-"),
                 count(d.payments),
@@ -315,37 +377,46 @@ fn dues(p: &mut Page, r: &Report) {
             ]
         })
         .collect();
-    table(
-        &mut p.body,
-        &["group", "due", "moved to", "#payments", "#by the due date", "#by the moved date", "#late", "#late fees (yuan)"],
-        &rows,
-        &[],
-    );
+    let headers = if w.zh {
+        ["缴费人群", "期限", "顺延至", "#缴费", "#期限内", "#顺延期限内", "#逾期", "#滞纳金（元）"]
+    } else {
+        ["group", "due", "moved to", "#payments", "#by the due date", "#by the moved date", "#late", "#late fees (yuan)"]
+    };
+    table(&mut p.body, &headers, &rows, &[]);
 }
 
-fn ledger(p: &mut Page, r: &Report) {
-    p.h2("ledger", "Ledger reconciliation");
+fn ledger(p: &mut Page, r: &Report, w: &Say) {
+    p.h2("ledger", w.t("Ledger reconciliation", "账本对账"));
     let l = &r.ledger;
     let _ = write!(
         p.body,
-        r#"<p class="{}">Expected (from acknowledged payments) {} yuan; the target's ledger {} yuan; {} of {} cells differ.</p>"#,
+        r#"<p class="{}">{}</p>"#,
         if l.mismatched_cells == 0 { "ok" } else { "fail" },
-        yuan(l.expected_fen),
-        yuan(l.actual_fen),
-        count(l.mismatched_cells),
-        count(l.cells.len() as u64)
+        esc(&tr!(
+            w,
+            "Expected (from acknowledged payments) {} yuan; the target's ledger {} yuan; {} of {} cells differ.",
+            "应为（按已确认的缴费）{} 元；目标系统账本 {} 元；{3} 个单元格中 {2} 个不符。",
+            yuan(l.expected_fen),
+            yuan(l.actual_fen),
+            count(l.mismatched_cells),
+            count(l.cells.len() as u64)
+        ))
     );
     if let Some(e) = &l.read_error {
-        let _ = write!(p.body, r#"<p class="fail">The target's ledger could not be read: {}</p>"#, esc(e));
+        let _ = write!(
+            p.body,
+            r#"<p class="fail">{}</p>"#,
+            esc(&tr!(w, "The target's ledger could not be read: {e}", "无法读取目标系统的账本：{e}"))
+        );
     }
     let rows: Vec<Vec<String>> = l
         .cells
         .iter()
         .map(|c| {
             vec![
-                c.league.clone(),
-                c.group.to_string(),
-                c.insurance.to_string(),
+                w.league(&c.league).to_string(),
+                w.group(c.group).to_string(),
+                w.word(c.insurance).to_string(),
                 count(c.expected_count),
                 yuan(c.expected_fen),
                 count(c.actual_count),
@@ -355,36 +426,46 @@ fn ledger(p: &mut Page, r: &Report) {
         .collect();
     let bad: Vec<bool> = l.cells.iter().map(|c| c.expected_count != c.actual_count || c.expected_fen != c.actual_fen).collect();
     let open = if l.mismatched_cells > 0 { " open" } else { "" };
-    let _ = write!(p.body, "<details{open}><summary>Every cell: league, group and insurance (differing cells highlighted)</summary>");
-    table(
-        &mut p.body,
-        &["league", "group", "insurance", "#expected count", "#expected yuan", "#actual count", "#actual yuan"],
-        &rows,
-        &bad,
+    let _ = write!(
+        p.body,
+        "<details{open}><summary>{}</summary>",
+        w.t("Every cell: league, group and insurance (differing cells highlighted)", "每个单元格：盟市、缴费人群和险种（不符的突出显示）")
     );
+    let headers = if w.zh {
+        ["盟市", "缴费人群", "险种", "#应有笔数", "#应有金额（元）", "#实有笔数", "#实有金额（元）"]
+    } else {
+        ["league", "group", "insurance", "#expected count", "#expected yuan", "#actual count", "#actual yuan"]
+    };
+    table(&mut p.body, &headers, &rows, &bad);
     p.body.push_str("</details>");
 }
 
-fn gates(p: &mut Page, r: &Report) {
-    p.h2("gates", "Gates");
+fn gates(p: &mut Page, r: &Report, w: &Say) {
+    p.h2("gates", w.t("Gates", "门限"));
     if r.gates.is_empty() {
-        p.p("The scenario defines no gates.");
+        p.p(w.t("The scenario defines no gates.", "场景未定义门限。"));
         return;
     }
     let rows: Vec<Vec<String>> = r
         .gates
         .iter()
-        .map(|g| vec![g.name(), gate_value(g, g.value), gate_value(g, g.max), if g.passed { "pass".into() } else { "FAIL".into() }])
+        .map(|g| {
+            let measured = if g.no_data || g.detail.is_some() { w.measured(g) } else { gate_value(g, g.value) };
+            vec![g.name(), measured, gate_value(g, g.max), if g.passed { w.t("pass", "通过") } else { w.t("FAIL", "未通过") }.into()]
+        })
         .collect();
     let bad: Vec<bool> = r.gates.iter().map(|g| !g.passed).collect();
-    table(&mut p.body, &["gate", "#measured", "#bound", "result"], &rows, &bad);
+    let headers = if w.zh { ["门限", "#实测", "#限值", "结果"] } else { ["gate", "#measured", "#bound", "result"] };
+    table(&mut p.body, &headers, &rows, &bad);
 }
 
-fn live(p: &mut Page, r: &Report) {
+fn live(p: &mut Page, r: &Report, w: &Say) {
     let Some(l) = &r.live else { return };
-    p.h2("live", "The live run");
-    p.p(&format!(
+    p.h2("live", w.t("The live run", "实时演练"));
+    p.p(&tr!(
+        w,
         "{} via {} at {}x time, {} connections on {} threads: {} requests in {:.1} s ({:.0} per second), {} not sent{}.",
+        "{}，经 {}，{} 倍速，{} 个连接、{} 个线程：{} 个请求用时 {:.1} s（每秒 {:.0} 个），未发出 {}{}。",
         l.target,
         l.transport,
         l.time_scale,
@@ -394,17 +475,20 @@ fn live(p: &mut Page, r: &Report) {
         l.wall_seconds,
         l.requests_per_second,
         count(l.not_sent),
-        if l.interrupted { "; INTERRUPTED" } else { "" }
+        if l.interrupted { w.t("; INTERRUPTED", "；已中断") } else { "" }
     ));
     let q = |x: &super::Latency| vec![Some(x.p50), Some(x.p90), Some(x.p99), Some(x.p99_9), Some(x.max)];
     let chart = LineChart {
-        title: "Response time (from the scheduled instant) and service time (from the send), ms",
+        title: w.t(
+            "Response time (from the scheduled instant) and service time (from the send), ms",
+            "响应时间（从预定时刻起）与服务时间（从发出起），ms",
+        ),
         y_label: "ms",
         n: 5,
-        x_ticks: ["p50", "p90", "p99", "p99.9", "max"].iter().enumerate().map(|(i, s)| (i, s.to_string())).collect(),
+        x_ticks: ["p50", "p90", "p99", "p99.9", w.t("max", "最大")].iter().enumerate().map(|(i, s)| (i, s.to_string())).collect(),
         series: vec![
-            Series { name: "response time".into(), values: q(&l.response_time_ms) },
-            Series { name: "service time".into(), values: q(&l.service_time_ms) },
+            Series { name: w.t("response time", "响应时间").into(), values: q(&l.response_time_ms) },
+            Series { name: w.t("service time", "服务时间").into(), values: q(&l.service_time_ms) },
         ],
         bands: vec![],
         marks: None,
@@ -413,8 +497,10 @@ fn live(p: &mut Page, r: &Report) {
     };
     p.chart(chart.render());
     let rc = &l.reconciliation;
-    p.p(&format!(
+    p.p(&tr!(
+        w,
         "Reconciliation: {} acknowledged, {} lost, {} phantom or duplicate ledger entries, {} unknown ({} present, {} absent).",
+        "对账：确认 {}，丢失 {}，虚增或重复入账 {}，结果未知 {}（在账 {}，不在账 {}）。",
         count(rc.acknowledged),
         count(rc.lost),
         count(rc.phantoms_or_duplicates),
@@ -422,22 +508,40 @@ fn live(p: &mut Page, r: &Report) {
         count(rc.unknown_present),
         count(rc.unknown_absent)
     ));
-    p.p(&format!("The auditor checked {} answers: {} disagreements.", count(l.audit.checked), count(l.audit.disagreements)));
+    p.p(&tr!(
+        w,
+        "The auditor checked {} answers: {} disagreements.",
+        "核验检查了 {} 个答复：{} 个不一致。",
+        count(l.audit.checked),
+        count(l.audit.disagreements)
+    ));
     if !l.audit.first.is_empty() {
         let rows: Vec<Vec<String>> = l
             .audit
             .first
             .iter()
             .map(|d| {
-                vec![instant(&d.at), d.kind.clone(), d.operation.to_string(), d.channel.clone(), d.expected.to_string(), d.got.to_string()]
+                vec![
+                    instant(&d.at),
+                    d.kind.clone(),
+                    w.word(d.operation).to_string(),
+                    w.channel(&d.channel).to_string(),
+                    d.expected.to_string(),
+                    d.got.to_string(),
+                ]
             })
             .collect();
         let bad = vec![true; rows.len()];
-        table(&mut p.body, &["at", "kind", "operation", "channel", "expected", "got"], &rows, &bad);
+        let headers = if w.zh {
+            ["时刻", "类别", "业务", "渠道", "应为", "实为"]
+        } else {
+            ["at", "kind", "operation", "channel", "expected", "got"]
+        };
+        table(&mut p.body, &headers, &rows, &bad);
     }
     if !l.errors_by_kind.is_empty() {
         let rows: Vec<Vec<String>> = l.errors_by_kind.iter().map(|(k, n)| vec![k.clone(), count(*n)]).collect();
-        table(&mut p.body, &["error", "#count"], &rows, &[]);
+        table(&mut p.body, &[w.t("error", "错误"), w.t("#count", "#次数")], &rows, &[]);
     }
     if !l.hooks.is_empty() {
         let rows: Vec<Vec<String>> = l
@@ -445,75 +549,90 @@ fn live(p: &mut Page, r: &Report) {
             .iter()
             .map(|h| {
                 vec![
-                    h.phase.clone(),
+                    w.phase(&h.phase).to_string(),
                     h.action.clone(),
                     instant(&h.due_at),
                     duration_ms(h.duration_ms),
-                    if h.ok { "ok".into() } else { "FAILED".into() },
+                    if h.ok { w.t("ok", "成功") } else { w.t("FAILED", "失败") }.into(),
                     h.outcome.clone(),
                 ]
             })
             .collect();
         let bad: Vec<bool> = l.hooks.iter().map(|h| !h.ok).collect();
-        table(&mut p.body, &["phase", "hook", "due at", "#took", "result", "outcome"], &rows, &bad);
+        let headers = if w.zh {
+            ["阶段", "操作步骤", "预定时刻", "#用时", "结果", "输出"]
+        } else {
+            ["phase", "hook", "due at", "#took", "result", "outcome"]
+        };
+        table(&mut p.body, &headers, &rows, &bad);
     }
 }
 
 /// The whole page.
-pub fn render(r: &Report) -> String {
+pub fn render(r: &Report, lang: Lang) -> String {
+    let w = &Say::new(r, lang);
     let mut p = Page { body: String::new(), charts: 0 };
-    let _ = write!(p.body, "<h1>Cutover rehearsal: {}</h1>", esc(&r.scenario.name));
-    let _ = write!(
-        p.body,
-        r#"<p class="meta">{} of <code>{}</code>, seed {} (replay with <code>--seed {}</code>); timeline {} to {} ({}); {} payers active, {} attempts, {} payments accepted.</p>"#,
-        esc(&r.mode),
-        esc(&r.scenario.file),
+    let title = tr!(w, "Cutover rehearsal: {}", "切换演练：{}", r.scenario.name);
+    let _ = write!(p.body, "<h1>{}</h1>", esc(&title));
+    let meta = tr!(
+        w,
+        "{} of {}, seed {} (replay with --seed {}); timeline {} to {} (local time, UTC{}); {} payers active, {} attempts, {} payments accepted.",
+        "{}：{}，种子 {}（用 --seed {} 重放）；时间线 {} 至 {}（当地时间，UTC{}）；活跃缴费人 {}，尝试 {}，缴费受理 {}。",
+        w.word(&r.mode),
+        r.scenario.file,
         r.summary.seed,
         r.summary.seed,
-        esc(&instant(&r.scenario.start)),
-        esc(&instant(&r.scenario.end)),
-        esc(&r.scenario.utc_offset),
+        instant(&r.scenario.start),
+        instant(&r.scenario.end),
+        r.scenario.utc_offset,
         count(r.summary.payers_active),
         count(r.summary.attempts),
         count(r.summary.accepted)
     );
-    verdict(&mut p, r);
-    let mut nav =
-        vec![("timeline", "timeline"), ("surge", "surge"), ("counters", "queues"), ("refusals", "refusals"), ("latency", "latency")];
+    let _ = write!(p.body, r#"<p class="meta">{}</p>"#, esc(&meta));
+    verdict(&mut p, r, w);
+    let mut nav = vec![
+        ("timeline", w.t("timeline", "时间线")),
+        ("surge", w.t("surge", "恢复后高峰")),
+        ("counters", w.t("queues", "排队")),
+        ("refusals", w.t("refusals", "拒绝")),
+        ("latency", w.t("latency", "延迟")),
+    ];
     if r.cutover.is_some() {
-        nav.push(("cutover", "cutover"));
+        nav.push(("cutover", w.t("cutover", "系统切换")));
     }
     if !r.calibration.is_empty() {
-        nav.push(("calibration", "calibration"));
+        nav.push(("calibration", w.t("calibration", "校准")));
     }
-    nav.extend([("ledger", "ledger"), ("gates", "gates")]);
+    nav.extend([("ledger", w.t("ledger", "账本")), ("gates", w.t("gates", "门限"))]);
     if r.live.is_some() {
-        nav.push(("live", "live run"));
+        nav.push(("live", w.t("live run", "实时演练")));
     }
     p.body.push_str("<nav>");
     for (id, label) in nav {
         let _ = write!(p.body, r##"<a href="#{id}">{label}</a>"##);
     }
     p.body.push_str("</nav>");
-    timeline(&mut p, r);
-    surge(&mut p, r);
-    counters(&mut p, r);
-    refusals(&mut p, r);
-    latency(&mut p, r);
-    cutover(&mut p, r);
-    calibration(&mut p, r);
-    dues(&mut p, r);
-    ledger(&mut p, r);
-    gates(&mut p, r);
-    live(&mut p, r);
+    timeline(&mut p, r, w);
+    surge(&mut p, r, w);
+    counters(&mut p, r, w);
+    refusals(&mut p, r, w);
+    latency(&mut p, r, w);
+    cutover(&mut p, r, w);
+    calibration(&mut p, r, w);
+    dues(&mut p, r, w);
+    ledger(&mut p, r, w);
+    gates(&mut p, r, w);
+    live(&mut p, r, w);
     format!(
         r#"<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<html lang="{}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:">
-<title>Cutover rehearsal: {}</title><style>{STYLE}</style></head>
+<title>{}</title><style>{STYLE}</style></head>
 <body data-charts="{}">{}{SELF_CHECK}</body></html>
 "#,
-        esc(&r.scenario.name),
+        if w.zh { "zh-CN" } else { "en" },
+        esc(&title),
         p.charts,
         p.body
     )

@@ -5,14 +5,16 @@ use super::super::human::{count, instant, instant_or, minutes, percent};
 use super::super::svg::{self, Band, LineChart, Marks, Series};
 use super::{Page, table};
 use crate::report::Report;
+use crate::report::lang::{Say, tr};
 
 /// Stretches of equal phase over the hours, as bands.
-fn phase_bands(r: &Report) -> Vec<Band> {
+fn phase_bands(r: &Report, w: &Say) -> Vec<Band> {
     let mut bands: Vec<Band> = Vec::new();
     for (i, h) in r.hourly.iter().enumerate() {
+        let label = w.phase(&h.phase);
         match bands.last_mut() {
-            Some(b) if b.label == h.phase => b.to = i + 1,
-            _ => bands.push(Band { from: i, to: i + 1, label: h.phase.clone() }),
+            Some(b) if b.label == label => b.to = i + 1,
+            _ => bands.push(Band { from: i, to: i + 1, label: label.to_string() }),
         }
     }
     bands
@@ -32,7 +34,7 @@ fn day_ticks_over_hours(r: &Report) -> Vec<(usize, String)> {
 }
 
 /// Holidays as spans over the hours.
-fn holiday_hours(r: &Report) -> Marks {
+fn holiday_hours(r: &Report, w: &Say) -> Marks {
     let holidays: Vec<&str> = r.days.iter().filter(|d| d.kind == "holiday").map(|d| d.date.as_str()).collect();
     let mut spans: Vec<(usize, usize)> = Vec::new();
     for (i, h) in r.hourly.iter().enumerate() {
@@ -43,65 +45,69 @@ fn holiday_hours(r: &Report) -> Marks {
             }
         }
     }
-    Marks { label: "public holiday".to_string(), spans }
+    Marks { label: w.t("public holiday", "法定节假日").to_string(), spans }
 }
 
-pub(super) fn timeline(p: &mut Page, r: &Report) {
-    p.h2("timeline", "Timeline: attempts, successes and refusals per hour");
+pub(super) fn timeline(p: &mut Page, r: &Report, w: &Say) {
+    p.h2("timeline", w.t("Timeline: attempts, successes and refusals per hour", "时间线：每小时的尝试、成功和拒绝"));
     let series = |name: &str, f: fn(&crate::report::HourReport) -> u64| Series {
         name: name.to_string(),
         values: r.hourly.iter().map(|h| Some(f(h) as f64)).collect(),
     };
     let chart = LineChart {
-        title: "Requests per hour (by the hour the attempt started; logarithmic scale), phases shaded",
-        y_label: "requests per hour (log)",
+        title: w.t(
+            "Requests per hour (by the hour the attempt started; logarithmic scale), phases shaded",
+            "每小时请求数（按尝试开始的小时；对数坐标），阴影为阶段",
+        ),
+        y_label: w.t("requests per hour (log)", "每小时请求数（对数）"),
         n: r.hourly.len(),
         x_ticks: day_ticks_over_hours(r),
         series: vec![
-            series("attempts", |h| h.attempts),
-            series("successes", |h| h.successes),
-            series("refusals", |h| h.rejections),
-            series("errors", |h| h.errors),
+            series(w.t("attempts", "尝试"), |h| h.attempts),
+            series(w.t("successes", "成功"), |h| h.successes),
+            series(w.t("refusals", "拒绝"), |h| h.rejections),
+            series(w.t("errors", "错误"), |h| h.errors),
         ],
-        bands: phase_bands(r),
-        marks: Some(holiday_hours(r)),
+        bands: phase_bands(r, w),
+        marks: Some(holiday_hours(r, w)),
         steps: true,
         log: true,
     };
     p.chart(chart.render());
-    let rows: Vec<Vec<String>> =
-        r.phases.iter().map(|ph| vec![ph.name.clone(), instant(&ph.start), instant(&ph.end), ph.closed_channels.join(", ")]).collect();
-    table(&mut p.body, &["phase", "from", "to", "channels closed"], &rows, &[]);
+    let rows: Vec<Vec<String>> = r
+        .phases
+        .iter()
+        .map(|ph| vec![w.phase(&ph.name).to_string(), instant(&ph.start), instant(&ph.end), w.channels(&ph.closed_channels)])
+        .collect();
+    let headers = if w.zh { ["阶段", "自", "至", "关闭的渠道"] } else { ["phase", "from", "to", "channels closed"] };
+    table(&mut p.body, &headers, &rows, &[]);
 }
 
-fn never(at: &Option<String>, end: &str) -> String {
-    instant_or(at, &format!("never (not by the end of the timeline, {})", instant(end)))
+fn never(w: &Say, at: &Option<String>, end: &str) -> String {
+    instant_or(at, &tr!(w, "never (not by the end of the timeline, {})", "从未（截至时间线结束 {} 仍未）", instant(end)))
 }
 
-pub(super) fn surge(p: &mut Page, r: &Report) {
-    p.h2("surge", "The surge after reopening");
+pub(super) fn surge(p: &mut Page, r: &Report, w: &Say) {
+    p.h2("surge", w.t("The surge after reopening", "恢复缴费后的高峰"));
     let ro = &r.reopening;
     let end = &r.scenario.end;
+    let hour = |h: &Option<crate::report::PeakHour>| {
+        h.as_ref().map(|h| tr!(w, "{} with {}", "{}，共 {} 次", instant(&h.start), count(h.attempts))).unwrap_or_else(|| "-".into())
+    };
     let rows = vec![
-        vec!["reopening".to_string(), instant_or(&ro.at, "-")],
-        vec!["payers displaced by the suspension".to_string(), count(ro.displaced_payers)],
-        vec!["backlog peak".to_string(), format!("{} at {}", count(ro.backlog_peak), instant_or(&ro.backlog_peak_at, "-"))],
-        vec!["90 % of the backlog cleared".to_string(), never(&ro.backlog_90pct_cleared_at, end)],
-        vec!["99 % cleared".to_string(), never(&ro.backlog_99pct_cleared_at, end)],
-        vec!["all cleared".to_string(), never(&ro.backlog_cleared_at, end)],
-        vec!["still waiting at the end".to_string(), count(ro.backlog_at_end)],
-        vec!["displaced payers who gave up".to_string(), count(ro.displaced_gave_up)],
+        vec![w.t("reopening", "恢复缴费").to_string(), instant_or(&ro.at, "-")],
+        vec![w.t("payers displaced by the suspension", "因暂停被推迟的缴费人").to_string(), count(ro.displaced_payers)],
         vec![
-            "busiest hour of payers' own attempts".to_string(),
-            r.peak_hour_self_paid
-                .as_ref()
-                .map(|h| format!("{} with {}", instant(&h.start), count(h.attempts)))
-                .unwrap_or_else(|| "-".into()),
+            w.t("backlog peak", "积压峰值").to_string(),
+            tr!(w, "{} at {}", "{}（{}）", count(ro.backlog_peak), instant_or(&ro.backlog_peak_at, "-")),
         ],
-        vec![
-            "busiest hour with batch debits".to_string(),
-            r.peak_hour.as_ref().map(|h| format!("{} with {}", instant(&h.start), count(h.attempts))).unwrap_or_else(|| "-".into()),
-        ],
+        vec![w.t("90 % of the backlog cleared", "积压消化 90 %").to_string(), never(w, &ro.backlog_90pct_cleared_at, end)],
+        vec![w.t("99 % cleared", "消化 99 %").to_string(), never(w, &ro.backlog_99pct_cleared_at, end)],
+        vec![w.t("all cleared", "全部消化").to_string(), never(w, &ro.backlog_cleared_at, end)],
+        vec![w.t("still waiting at the end", "结束时仍在等待").to_string(), count(ro.backlog_at_end)],
+        vec![w.t("displaced payers who gave up", "被推迟后放弃的缴费人").to_string(), count(ro.displaced_gave_up)],
+        vec![w.t("busiest hour of payers' own attempts", "自主缴费尝试最多的小时").to_string(), hour(&r.peak_hour_self_paid)],
+        vec![w.t("busiest hour with batch debits", "含批量扣款最繁忙的小时").to_string(), hour(&r.peak_hour)],
     ];
     table(&mut p.body, &["", ""], &rows, &[]);
     if r.days.is_empty() {
@@ -112,7 +118,7 @@ pub(super) fn surge(p: &mut Page, r: &Report) {
     let series: Vec<Series> = kinds
         .iter()
         .map(|k| Series {
-            name: format!("{k} payments"),
+            name: tr!(w, "{} payments", "{}缴费", w.word(k)),
             values: r
                 .days
                 .iter()
@@ -120,7 +126,14 @@ pub(super) fn surge(p: &mut Page, r: &Report) {
                 .collect(),
         })
         .collect();
-    let chart = per_day(r, "Payments accepted per day at the payers' own channels (batch debits below)", "payments per day", series, true);
+    let chart = per_day(
+        r,
+        w,
+        w.t("Payments accepted per day at the payers' own channels (batch debits below)", "自主缴费渠道每日受理的缴费（批量扣款见下表）"),
+        w.t("payments per day", "每日缴费"),
+        series,
+        true,
+    );
     p.chart(chart.render());
     let rows: Vec<Vec<String>> = r
         .batches
@@ -129,7 +142,7 @@ pub(super) fn surge(p: &mut Page, r: &Report) {
             b.runs.iter().map(|run| {
                 vec![
                     b.name.clone(),
-                    b.channel.clone(),
+                    w.channel(&b.channel).to_string(),
                     instant(&run.at),
                     count(run.debits_sent),
                     count(run.accepted),
@@ -140,20 +153,25 @@ pub(super) fn surge(p: &mut Page, r: &Report) {
         })
         .collect();
     if !rows.is_empty() {
-        table(&mut p.body, &["batch", "channel", "run at", "#debits sent", "#accepted", "#refused as suspended", "#failed"], &rows, &[]);
+        let headers = if w.zh {
+            ["批次", "渠道", "运行时刻", "#发出扣款", "#受理", "#因暂停被拒", "#失败"]
+        } else {
+            ["batch", "channel", "run at", "#debits sent", "#accepted", "#refused as suspended", "#failed"]
+        };
+        table(&mut p.body, &headers, &rows, &[]);
     }
 }
 
 /// A chart over the report's days: day ticks, the phases as bands, holidays marked.
-fn per_day<'a>(r: &Report, title: &'a str, y_label: &'a str, series: Vec<Series>, steps: bool) -> LineChart<'a> {
+fn per_day<'a>(r: &Report, w: &Say, title: &'a str, y_label: &'a str, series: Vec<Series>, steps: bool) -> LineChart<'a> {
     LineChart {
         title,
         y_label,
         n: r.days.len(),
         x_ticks: day_ticks(r),
         series,
-        bands: day_bands(r),
-        marks: Some(holiday_days(r)),
+        bands: day_bands(r, w),
+        marks: Some(holiday_days(r, w)),
         steps,
         log: false,
     }
@@ -164,7 +182,7 @@ fn day_ticks(r: &Report) -> Vec<(usize, String)> {
     r.days.iter().enumerate().filter(|(i, _)| i % every == 0).map(|(i, d)| (i, d.date[5..].to_string())).collect()
 }
 
-fn holiday_days(r: &Report) -> Marks {
+fn holiday_days(r: &Report, w: &Say) -> Marks {
     let mut spans: Vec<(usize, usize)> = Vec::new();
     for (i, _) in r.days.iter().enumerate().filter(|(_, d)| d.kind == "holiday") {
         match spans.last_mut() {
@@ -172,15 +190,15 @@ fn holiday_days(r: &Report) -> Marks {
             _ => spans.push((i, i + 1)),
         }
     }
-    Marks { label: "public holiday".to_string(), spans }
+    Marks { label: w.t("public holiday", "法定节假日").to_string(), spans }
 }
 
 /// The phases as bands over days (a day belongs to the phase of its noon).
-fn day_bands(r: &Report) -> Vec<Band> {
+fn day_bands(r: &Report, w: &Say) -> Vec<Band> {
     let mut bands: Vec<Band> = Vec::new();
     for (i, d) in r.days.iter().enumerate() {
         let noon = format!("{} 12", d.date);
-        let phase = r.hourly.iter().find(|h| h.start.starts_with(&noon)).map(|h| h.phase.clone()).unwrap_or_default();
+        let phase = r.hourly.iter().find(|h| h.start.starts_with(&noon)).map(|h| w.phase(&h.phase).to_string()).unwrap_or_default();
         match bands.last_mut() {
             Some(b) if b.label == phase => b.to = i + 1,
             _ => bands.push(Band { from: i, to: i + 1, label: phase }),
@@ -189,7 +207,7 @@ fn day_bands(r: &Report) -> Vec<Band> {
     bands
 }
 
-pub(super) fn counters(p: &mut Page, r: &Report) {
+pub(super) fn counters(p: &mut Page, r: &Report, w: &Say) {
     let queued: Vec<&str> = {
         let mut v: Vec<&str> = r
             .days
@@ -205,7 +223,13 @@ pub(super) fn counters(p: &mut Page, r: &Report) {
     if queued.is_empty() {
         return;
     }
-    p.h2("counters", "Queues and waiting at halls, bank counters, agencies and the hotline, per day");
+    p.h2(
+        "counters",
+        w.t(
+            "Queues and waiting at halls, bank counters, agencies and the hotline, per day",
+            "办税大厅、银行柜台、经办机构和热线的每日排队与等待",
+        ),
+    );
     // The channels whose worst day waits longest, at most eight lines.
     let worst = |ch: &str| {
         r.days
@@ -222,7 +246,7 @@ pub(super) fn counters(p: &mut Page, r: &Report) {
         let series = ranked
             .iter()
             .map(|(ch, _)| Series {
-                name: ch.to_string(),
+                name: w.channel(ch).to_string(),
                 values: r
                     .days
                     .iter()
@@ -230,10 +254,17 @@ pub(super) fn counters(p: &mut Page, r: &Report) {
                     .collect(),
             })
             .collect();
-        let chart = per_day(r, "Waiting for a counter or an agent, p99 per day (minutes)", "minutes", series, false);
+        let chart = per_day(
+            r,
+            w,
+            w.t("Waiting for a counter or an agent, p99 per day (minutes)", "等待窗口或坐席的时间，每日 p99（分钟）"),
+            w.t("minutes", "分钟"),
+            series,
+            false,
+        );
         p.chart(chart.render());
     }
-    worst_days(p, r, &queued);
+    worst_days(p, r, w, &queued);
     let mut rows = Vec::new();
     let mut bad = Vec::new();
     for d in &r.days {
@@ -245,8 +276,8 @@ pub(super) fn counters(p: &mut Page, r: &Report) {
             let m = |v: Option<f64>| v.map(minutes).unwrap_or_else(|| "-".into());
             rows.push(vec![
                 d.date.clone(),
-                d.kind.to_string(),
-                c.channel.clone(),
+                w.word(d.kind).to_string(),
+                w.channel(&c.channel).to_string(),
                 count(f.served_at_counters.unwrap_or(0)),
                 m(f.waiting_min_p50),
                 m(f.waiting_min_p99),
@@ -261,40 +292,67 @@ pub(super) fn counters(p: &mut Page, r: &Report) {
             bad.push(f.turned_away_at_closing > 0 || f.abandoned > 0);
         }
     }
-    p.body.push_str("<details><summary>Every day and channel (rows with people sent away or hanging up highlighted)</summary>");
-    table(
+    let _ = std::fmt::Write::write_fmt(
         &mut p.body,
-        &[
-            "date",
-            "day",
-            "channel",
-            "#served",
-            "#wait p50",
-            "#wait p99",
-            "#service p50",
-            "#counters busy",
-            "#queue peak",
-            "#sent away at closing",
-            "#hung up",
-            "#booked",
-            "#gave up",
-        ],
-        &rows,
-        &bad,
+        format_args!(
+            "<details><summary>{}</summary>",
+            w.t(
+                "Every day and channel (rows with people sent away or hanging up highlighted)",
+                "每天每个渠道（有人下班时未办理或挂断的行突出显示）"
+            )
+        ),
     );
+    let headers_zh = [
+        "日期",
+        "类型",
+        "渠道",
+        "#办理",
+        "#等待 p50",
+        "#等待 p99",
+        "#服务 p50",
+        "#窗口忙碌",
+        "#排队峰值",
+        "#下班时未办理",
+        "#挂断",
+        "#预约",
+        "#放弃",
+    ];
+    let headers_en = [
+        "date",
+        "day",
+        "channel",
+        "#served",
+        "#wait p50",
+        "#wait p99",
+        "#service p50",
+        "#counters busy",
+        "#queue peak",
+        "#sent away at closing",
+        "#hung up",
+        "#booked",
+        "#gave up",
+    ];
+    table(&mut p.body, if w.zh { &headers_zh } else { &headers_en }, &rows, &bad);
     p.body.push_str("</details>");
     let util = Series {
-        name: "backend busy in its busiest hour".to_string(),
+        name: w.t("backend busy in its busiest hour", "后台在最繁忙小时的忙碌比例").to_string(),
         values: r.days.iter().map(|d| Some(d.backend.peak_hour_utilisation * 100.0)).collect(),
     };
     if util.values.iter().flatten().any(|v| *v > 0.0) {
-        let chart = per_day(r, "The backend: busy share of its servers in each day's busiest hour (%)", "%", vec![util], false);
+        let chart = per_day(
+            r,
+            w,
+            w.t("The backend: busy share of its servers in each day's busiest hour (%)", "后台：每天最繁忙小时的服务能力占用比例（%）"),
+            "%",
+            vec![util],
+            false,
+        );
         p.chart(chart.render());
     }
 }
 
 /// Each channel's worst day: the longest p99 wait (the hotline: the most callers hanging up).
-fn worst_days(p: &mut Page, r: &Report, queued: &[&str]) {
+fn worst_days(p: &mut Page, r: &Report, w: &Say, queued: &[&str]) {
     let mut rows = Vec::new();
     let mut bad = Vec::new();
     for ch in queued {
@@ -308,7 +366,7 @@ fn worst_days(p: &mut Page, r: &Report, queued: &[&str]) {
             continue;
         }
         rows.push(vec![
-            ch.to_string(),
+            w.channel(ch).to_string(),
             d.date.clone(),
             count(f.served_at_counters.unwrap_or(0)),
             f.waiting_min_p50.map(minutes).unwrap_or_else(|| "-".into()),
@@ -319,11 +377,11 @@ fn worst_days(p: &mut Page, r: &Report, queued: &[&str]) {
         ]);
         bad.push(f.turned_away_at_closing > 0 || f.abandoned > 0);
     }
-    p.p("Each channel's worst day (the longest wait at p99):");
-    table(
-        &mut p.body,
-        &["channel", "worst day", "#served", "#wait p50", "#wait p99", "#queue peak", "#sent away at closing", "#hung up"],
-        &rows,
-        &bad,
-    );
+    p.p(w.t("Each channel's worst day (the longest wait at p99):", "每个渠道最差的一天（p99 等待最长）："));
+    let headers = if w.zh {
+        ["渠道", "最差的一天", "#办理", "#等待 p50", "#等待 p99", "#排队峰值", "#下班时未办理", "#挂断"]
+    } else {
+        ["channel", "worst day", "#served", "#wait p50", "#wait p99", "#queue peak", "#sent away at closing", "#hung up"]
+    };
+    table(&mut p.body, &headers, &rows, &bad);
 }

@@ -34,12 +34,13 @@ pub(crate) fn minutes(min: f64) -> String {
 }
 
 /// An instant of the report (RFC 3339 with microseconds) to the second, as people read it:
-/// `2021-05-06 10:00:00`, or the date alone at midnight. The offset is the scenario's, stated
-/// once at the top of the page.
+/// `2021-05-06 10:17:42`, or `2021-05-06 10:00` on a whole minute (a midnight keeps its
+/// `00:00`, so a phase ending `2021-05-01 00:00` does not read as lasting through that day).
+/// The offset is the scenario's, stated once at the top of the page.
 pub(crate) fn instant(s: &str) -> String {
-    match (s.get(..10), s.get(11..19)) {
-        (Some(d), Some("00:00:00")) => d.to_string(),
-        (Some(d), Some(t)) => format!("{d} {t}"),
+    match (s.get(..10), s.get(11..16), s.get(16..19)) {
+        (Some(d), Some(hm), Some(":00")) => format!("{d} {hm}"),
+        (Some(d), Some(hm), Some(sec)) => format!("{d} {hm}{sec}"),
         _ => s.to_string(),
     }
 }
@@ -89,7 +90,9 @@ mod tests {
         assert_eq!(minutes(108.0), "1.8 h");
         assert_eq!(minutes(60.0 * 24.0 * 3.5), "3.5 d");
         assert_eq!(instant("2021-04-30T23:59:57.536841+08:00"), "2021-04-30 23:59:57");
-        assert_eq!(instant("2021-05-01T00:00:00+08:00"), "2021-05-01");
+        assert_eq!(instant("2021-05-01T00:00:00+08:00"), "2021-05-01 00:00");
+        assert_eq!(instant("2021-05-10T03:00:00.000000+08:00"), "2021-05-10 03:00");
+        assert_eq!(instant("not an instant"), "not an instant");
         assert_eq!(count(4_181_472), "4,181,472");
         assert_eq!(count(999), "999");
         assert_eq!(percent(0.0123), "1.2 %");

@@ -1,6 +1,8 @@
-//! The human-readable `summary.md`.
+//! The human-readable `summary.md`, in English or Chinese (`--lang`).
 
 use super::Report;
+use super::human::{duration_ms, instant};
+use super::lang::{Lang, Say, tr};
 use std::fmt::Write;
 
 pub(super) fn yuan(fen: i64) -> String {
@@ -9,59 +11,76 @@ pub(super) fn yuan(fen: i64) -> String {
     format!("{sign}{}.{:02}", super::human::count(fen / 100), fen % 100)
 }
 
+fn at_or(t: &Option<String>, none: &str) -> String {
+    t.as_deref().map_or_else(|| none.to_string(), instant)
+}
+
 /// The short summary printed at the end of a run (also the top of `summary.md`).
-pub fn short(r: &Report) -> String {
+pub fn short(r: &Report, lang: Lang) -> String {
+    let w = Say::new(r, lang);
     let s = &r.summary;
+    let never = w.t("never (not by the end)", "截至时间线结束未达到");
     let mut o = String::new();
-    let _ = writeln!(o, "scenario {} ({}), seed {}", r.scenario.name, r.mode, s.seed);
-    let _ = writeln!(
-        o,
+    let mut line = |text: String| {
+        o.push_str(&text);
+        o.push('\n');
+    };
+    line(tr!(w, "scenario {} ({}), seed {}", "场景 {}（{}），种子 {}", r.scenario.name, w.word(&r.mode), s.seed));
+    line(tr!(
+        w,
         "attempts {}  successes {}  payments accepted {}  rejected as suspended {}  errors {} ({:.4}%)",
+        "尝试 {}  成功 {}  缴费受理 {}  因暂停被拒 {}  错误 {}（{:.4}%）",
         s.attempts,
         s.successes,
         s.accepted,
         s.rejected_suspended,
         s.errors,
         s.error_rate * 100.0
-    );
-    let _ = writeln!(o, "accepted while suspended {}  unexpected rejections {}", s.accepted_while_suspended, s.rejected_unexpected);
-    let _ = writeln!(
-        o,
+    ));
+    line(tr!(
+        w,
+        "accepted while suspended {}  unexpected rejections {}",
+        "暂停期间受理 {}  意外拒绝 {}",
+        s.accepted_while_suspended,
+        s.rejected_unexpected
+    ));
+    line(tr!(
+        w,
         "ledger expected {} yuan, actual {} yuan, mismatched cells {}",
+        "账本应为 {} 元，实为 {} 元，不符单元格 {}",
         yuan(s.ledger_expected_fen),
         yuan(s.ledger_actual_fen),
         s.ledger_mismatched_cells
-    );
+    ));
     // The headline is the payers' own busiest hour; batch debits, which contend with
     // nobody at their night-time runs, apart.
     if let Some(q) = &r.peak_hour_self_paid {
-        let _ = write!(o, "peak hour of self-paid attempts {} with {}", q.start, q.attempts);
-        match &r.peak_hour {
-            Some(p) if p.start != q.start => {
-                let _ = writeln!(o, "; with batch debits {} with {}", p.start, p.attempts);
-            }
-            _ => {
-                let _ = writeln!(o);
-            }
+        let mut text =
+            tr!(w, "peak hour of self-paid attempts {} with {}", "自主缴费尝试最多的小时 {}，共 {} 次", instant(&q.start), q.attempts);
+        if let Some(p) = r.peak_hour.as_ref().filter(|p| p.start != q.start) {
+            text += &tr!(w, "; with batch debits {} with {}", "；含批量扣款 {}，共 {} 次", instant(&p.start), p.attempts);
         }
+        line(text);
     }
     let ro = &r.reopening;
-    let _ = writeln!(
-        o,
+    line(tr!(
+        w,
         "reopening {}: {} payers displaced, backlog peak {} at {}, 90% cleared {}, 99% cleared {}, all cleared {}, {} still waiting at the end",
-        ro.at.as_deref().unwrap_or("-"),
+        "恢复缴费 {}：{} 名缴费人被推迟，积压峰值 {}（{}），90% 消化：{}，99% 消化：{}，全部消化：{}，结束时仍有 {} 人等待",
+        at_or(&ro.at, "-"),
         ro.displaced_payers,
         ro.backlog_peak,
-        ro.backlog_peak_at.as_deref().unwrap_or("-"),
-        ro.backlog_90pct_cleared_at.as_deref().unwrap_or("never (not by the end)"),
-        ro.backlog_99pct_cleared_at.as_deref().unwrap_or("never (not by the end)"),
-        ro.backlog_cleared_at.as_deref().unwrap_or("never (not by the end)"),
+        at_or(&ro.backlog_peak_at, "-"),
+        at_or(&ro.backlog_90pct_cleared_at, never),
+        at_or(&ro.backlog_99pct_cleared_at, never),
+        at_or(&ro.backlog_cleared_at, never),
         ro.backlog_at_end
-    );
+    ));
     if let Some(l) = &r.live {
-        let _ = writeln!(
-            o,
+        line(tr!(
+            w,
             "live: {} via {} at {}x, {} requests in {:.1} s ({} req/s), not sent {}{}",
+            "实时：{}，经 {}，{} 倍速，{} 个请求用时 {:.1} s（{} 请求/秒），未发出 {}{}",
             l.target,
             l.transport,
             l.time_scale,
@@ -69,25 +88,28 @@ pub fn short(r: &Report) -> String {
             l.wall_seconds,
             l.requests_per_second,
             l.not_sent,
-            if l.interrupted { ", INTERRUPTED" } else { "" }
-        );
+            if l.interrupted { w.t(", INTERRUPTED", "，已中断") } else { "" }
+        ));
         if let Some(why) = &l.aborted {
-            let _ = writeln!(o, "ABORTED early: {why}");
+            line(tr!(w, "ABORTED early: {why}", "提前中止：{why}"));
         }
-        let _ = writeln!(
-            o,
+        let (rt, st) = (&l.response_time_ms, &l.service_time_ms);
+        line(tr!(
+            w,
             "response time p50 {} ms p99 {} ms max {} ms; service time p50 {} ms p99 {} ms max {} ms",
-            l.response_time_ms.p50,
-            l.response_time_ms.p99,
-            l.response_time_ms.max,
-            l.service_time_ms.p50,
-            l.service_time_ms.p99,
-            l.service_time_ms.max
-        );
+            "响应时间 p50 {} ms p99 {} ms 最大 {} ms；服务时间 p50 {} ms p99 {} ms 最大 {} ms",
+            rt.p50,
+            rt.p99,
+            rt.max,
+            st.p50,
+            st.p99,
+            st.max
+        ));
         let rc = &l.reconciliation;
-        let _ = writeln!(
-            o,
+        line(tr!(
+            w,
             "reconciliation: {} acknowledged, {} lost, {} phantom or duplicate ledger entries, {} unknown ({} present, {} absent); auditor: {} checked, {} disagreements",
+            "对账：确认 {}，丢失 {}，虚增或重复入账 {}，结果未知 {}（在账 {}，不在账 {}）；核验：检查 {}，不一致 {}",
             rc.acknowledged,
             rc.lost,
             rc.phantoms_or_duplicates,
@@ -96,92 +118,120 @@ pub fn short(r: &Report) -> String {
             rc.unknown_absent,
             l.audit.checked,
             l.audit.disagreements
-        );
+        ));
     }
     if let Some(c) = &r.cutover {
         let m = &c.migration;
-        let _ = writeln!(
-            o,
+        let regs = if c.registrations.checked {
+            tr!(w, "{} of {} registrations wrong", "{} / {} 条登记信息有误", c.registrations.mismatched(), c.registrations.old)
+        } else {
+            w.t("registrations not read", "未读取登记信息").to_string()
+        };
+        line(tr!(
+            w,
             "cutover: migration {} ({} of {} old payments differ, {} cells; {}), double charges {}, lost at the boundary {}, acknowledged after the stop {}",
-            if m.ran { "ran" } else { "did not run" },
+            "切换：数据迁移{}（{} / {} 笔旧缴费不符，{} 个单元格；{}），重复扣费 {}，切换边界丢失 {}，停止后确认 {}",
+            if m.ran { w.t("ran", "已执行") } else { w.t("did not run", "未执行") },
             m.missing + m.duplicated + m.differing + m.unknown_origin,
             m.checked,
             m.mismatched_cells,
-            if c.registrations.checked {
-                format!("{} of {} registrations wrong", c.registrations.mismatched(), c.registrations.old)
-            } else {
-                "registrations not read".to_string()
-            },
+            regs,
             c.double_charges.count,
             c.lost_at_boundary.count,
             c.acknowledged_after_stop.count
-        );
+        ));
     }
     if !r.calibration.is_empty() {
         let within = r.calibration.iter().filter(|c| c.within).count();
-        let _ = writeln!(o, "calibration: {within} of {} expectations within their factor", r.calibration.len());
+        let n = r.calibration.len();
+        line(tr!(w, "calibration: {within} of {n} expectations within their factor", "校准：{n} 项预期中 {within} 项在允许倍数内"));
     }
     let failed: Vec<_> = r.gates.iter().filter(|g| !g.passed).collect();
     if r.gates.is_empty() {
-        let _ = writeln!(o, "gates: none defined");
+        line(w.t("gates: none defined", "门限：未定义").to_string());
     } else if failed.is_empty() {
-        let _ = writeln!(o, "gates: all {} passed", r.gates.len());
+        line(tr!(w, "gates: all {} passed", "门限：全部 {} 项通过", r.gates.len()));
     } else {
         for g in failed {
-            let _ = writeln!(o, "GATE FAILED: {} (measured {})", g.name(), g.measured());
+            line(tr!(w, "GATE FAILED: {} (measured {})", "门限未通过：{}（实测 {}）", g.name(), w.measured(g)));
         }
     }
     o
 }
 
-pub fn render(r: &Report) -> String {
+pub fn render(r: &Report, lang: Lang) -> String {
+    let w = Say::new(r, lang);
     let mut o = String::new();
-    let _ = writeln!(o, "# Cutover rehearsal: {}\n", r.scenario.name);
+    let _ = writeln!(o, "{}\n", tr!(w, "# Cutover rehearsal: {}", "# 切换演练：{}", r.scenario.name));
     let _ = writeln!(
         o,
-        "Mode `{}`, scenario file `{}`, seed {} (replay with `--seed {}`).\n",
-        r.mode, r.scenario.file, r.summary.seed, r.summary.seed
+        "{}\n",
+        tr!(
+            w,
+            "Mode `{}`, scenario file `{}`, seed {} (replay with `--seed {}`); instants are local time, UTC{}, to the second.",
+            "模式 `{}`，场景文件 `{}`，种子 {}（用 `--seed {}` 重放）；时刻为当地时间（UTC{}），精确到秒。",
+            r.mode,
+            r.scenario.file,
+            r.summary.seed,
+            r.summary.seed,
+            r.scenario.utc_offset
+        )
     );
-    let _ = writeln!(o, "```\n{}```\n", short(r));
-    phases(&mut o, r);
-    super::markdown_plan::calibration(&mut o, r);
-    super::markdown_plan::days(&mut o, r);
-    super::markdown_plan::dues(&mut o, r);
-    cells(&mut o, r);
-    busiest_hours(&mut o, r);
-    batches(&mut o, r);
-    ledger(&mut o, r);
-    cutover(&mut o, r);
-    gates(&mut o, r);
-    outcomes(&mut o, r);
+    let _ = writeln!(o, "```\n{}```\n", short(r, lang));
+    phases(&mut o, r, &w);
+    super::markdown_plan::calibration(&mut o, r, &w);
+    super::markdown_plan::days(&mut o, r, &w);
+    super::markdown_plan::dues(&mut o, r, &w);
+    cells(&mut o, r, &w);
+    busiest_hours(&mut o, r, &w);
+    batches(&mut o, r, &w);
+    ledger(&mut o, r, &w);
+    cutover(&mut o, r, &w);
+    gates(&mut o, r, &w);
+    outcomes(&mut o, r, &w);
     o
 }
 
 /// Give-ups, errors by kind and the runbook's hooks: what went wrong besides the gates.
-fn outcomes(o: &mut String, r: &Report) {
+fn outcomes(o: &mut String, r: &Report, w: &Say) {
     let _ = writeln!(
         o,
-        "\n## Give-ups, errors and hooks\n\n{} payers gave up ({} of them displaced by the suspension); {} errors in {} attempts.",
-        r.summary.gave_up, r.reopening.displaced_gave_up, r.summary.errors, r.summary.attempts
+        "{}",
+        tr!(
+            w,
+            "\n## Give-ups, errors and hooks\n\n{} payers gave up ({} of them displaced by the suspension); {} errors in {} attempts.",
+            "\n## 放弃、错误与操作步骤\n\n{} 名缴费人放弃（其中 {} 名因暂停被推迟）；{3} 次尝试中错误 {2} 次。",
+            r.summary.gave_up,
+            r.reopening.displaced_gave_up,
+            r.summary.errors,
+            r.summary.attempts
+        )
     );
     let Some(l) = &r.live else { return };
     if !l.errors_by_kind.is_empty() {
-        let _ = writeln!(o, "\n| error | count |\n|---|---:|");
+        let _ = writeln!(o, "{}", w.t("\n| error | count |\n|---|---:|", "\n| 错误 | 次数 |\n|---|---:|"));
         for (k, n) in &l.errors_by_kind {
             let _ = writeln!(o, "| {k} | {n} |");
         }
     }
     if !l.hooks.is_empty() {
-        let _ = writeln!(o, "\n| phase | hook | due at | took | result | outcome |\n|---|---|---|---:|---|---|");
+        let _ = writeln!(
+            o,
+            "{}",
+            w.t(
+                "\n| phase | hook | due at | took | result | outcome |\n|---|---|---|---:|---|---|",
+                "\n| 阶段 | 操作步骤 | 预定时刻 | 用时 | 结果 | 输出 |\n|---|---|---|---:|---|---|"
+            )
+        );
         for h in &l.hooks {
             let _ = writeln!(
                 o,
                 "| {} | `{}` | {} | {} | {} | {} |",
-                h.phase,
+                w.phase(&h.phase),
                 h.action,
-                super::human::instant(&h.due_at),
-                super::human::duration_ms(h.duration_ms),
-                if h.ok { "ok" } else { "FAILED" },
+                instant(&h.due_at),
+                duration_ms(h.duration_ms),
+                if h.ok { w.t("ok", "成功") } else { w.t("FAILED", "失败") },
                 h.outcome
             );
         }
@@ -191,80 +241,107 @@ fn outcomes(o: &mut String, r: &Report) {
 /// Rows of each list shown in the summary (report.json lists more).
 const CUTOVER_ROWS: usize = 20;
 
-fn payment(p: &super::cutover::PaymentRef) -> String {
+fn payment(w: &Say, p: &super::cutover::PaymentRef) -> String {
     let amount: i64 = p.items_fen.values().sum();
-    format!(
+    tr!(
+        w,
         "{} #{} key {} payer {} ({}, {}) {} period {} {} yuan at {}",
-        p.system,
+        "{} #{}，幂等键 {}，缴费人 {}（{}，{}），{}，所属期 {}，{} 元，{}",
+        w.word(&p.system),
         p.payment_id,
         p.key,
         p.payer_id,
-        p.group,
-        p.league,
-        p.channel,
+        w.group(p.group),
+        w.league(&p.league),
+        w.channel(&p.channel),
         p.period,
         yuan(amount),
-        p.accepted_at
+        instant(&p.accepted_at)
     )
 }
 
 /// The Cutover section alone (what `cutover reconcile` prints).
 pub fn cutover_section(c: &super::cutover::CutoverReport) -> String {
     let mut o = String::new();
-    cutover_of(&mut o, c);
+    cutover_of(&mut o, c, &Say::english());
     o
 }
 
-fn cutover(o: &mut String, r: &Report) {
+fn cutover(o: &mut String, r: &Report, w: &Say) {
     if let Some(c) = &r.cutover {
-        cutover_of(o, c);
+        cutover_of(o, c, w);
     }
 }
 
-fn cutover_of(o: &mut String, c: &super::cutover::CutoverReport) {
-    let _ = writeln!(o, "\n## Cutover\n\n| system | opens | stops | payments taken | yuan | migrated in |\n|---|---|---|---:|---:|---:|");
+fn cutover_of(o: &mut String, c: &super::cutover::CutoverReport, w: &Say) {
+    let mut line = |text: String| {
+        o.push_str(&text);
+        o.push('\n');
+    };
+    line(
+        w.t(
+            "\n## Cutover\n\n| system | opens | stops | payments taken | yuan | migrated in |\n|---|---|---|---:|---:|---:|",
+            "\n## 系统切换\n\n| 系统 | 开启 | 停止 | 受理缴费 | 元 | 迁入 |\n|---|---|---|---:|---:|---:|",
+        )
+        .to_string(),
+    );
     for s in &c.systems {
-        let _ = writeln!(
-            o,
+        line(format!(
             "| {} | {} | {} | {} | {} | {} |",
-            s.name,
-            s.opens.as_deref().unwrap_or("-"),
-            s.stops.as_deref().unwrap_or("-"),
+            w.word(&s.name),
+            at_or(&s.opens, "-"),
+            at_or(&s.stops, "-"),
             s.payments,
             yuan(s.payments_fen),
             s.migrated_payments
-        );
+        ));
     }
-    let _ = writeln!(
-        o,
-        "\nIn flight at each stop (started before, answered after):\n\n| at | what stops | in flight | accepted | refused as suspended |\n|---|---|---:|---:|---:|"
+    line(
+        w.t(
+            "\nIn flight at each stop (started before, answered after):\n\n| at | what stops | in flight | accepted | refused as suspended |\n|---|---|---:|---:|---:|",
+            "\n每次停止时的在途请求（停止前发出、停止后答复）：\n\n| 时刻 | 停止的是 | 在途 | 受理 | 因暂停被拒 |\n|---|---|---:|---:|---:|",
+        )
+        .to_string(),
     );
     for s in &c.in_flight_at_stops {
-        let _ = writeln!(o, "| {} | {} | {} | {} | {} |", s.at, s.what, s.in_flight, s.accepted, s.refused_suspended);
+        line(format!("| {} | {} | {} | {} | {} |", instant(&s.at), w.stop(s), s.in_flight, s.accepted, s.refused_suspended));
     }
     let l = &c.lost_answers;
-    let _ = writeln!(
-        o,
+    let refunded = if c.refunded > 0 {
+        tr!(w, " ({} of them taken and refunded, {} yuan)", "（其中 {} 笔已扣款并退款，{} 元）", c.refunded, yuan(c.refunded_fen))
+    } else {
+        String::new()
+    };
+    line(tr!(
+        w,
         "\nAnswers lost on the way: {} ({} of them acceptances: money taken, payer not told); payments started again as a new order: {}; refused as already paid: {}{}.",
+        "\n途中丢失的答复：{}（其中 {} 笔为受理：已扣款，缴费人不知情）；重新下单的缴费：{}；以已缴为由拒绝：{}{}。",
         l.total,
         l.acceptances,
         l.new_orders,
         c.refused_already_paid,
-        if c.refunded > 0 { format!(" ({} of them taken and refunded, {} yuan)", c.refunded, yuan(c.refunded_fen)) } else { String::new() }
-    );
+        refunded
+    ));
     let m = &c.migration;
     let how = match &m.totals {
-        Some(t) => format!(
+        Some(t) => tr!(
+            w,
             ": {} registrations written, {} batches, {} payments read, {} written, {} open assessments",
-            t.registrations_written, t.batches, t.payments_read, t.payments_written, t.assessments_written
+            "：写入登记 {} 条，{} 批，读取缴费 {} 笔，写入 {} 笔，未完成核定 {} 件",
+            t.registrations_written,
+            t.batches,
+            t.payments_read,
+            t.payments_written,
+            t.assessments_written
         ),
-        None if m.ran => " (run by the runbook's hook)".to_string(),
-        None => " did not run".to_string(),
+        None if m.ran => w.t(" (run by the runbook's hook)", "（由演练手册的操作步骤执行）").to_string(),
+        None => w.t(" did not run", "未执行").to_string(),
     };
-    let _ = writeln!(
-        o,
-        "\nMigration{}{how}. Of {} old payments: {} missing, {} extra copies, {} differing, {} copies of unknown origin; {} ledger cells differ. Records found after migration: {} of {}.",
-        m.at.as_ref().map(|a| format!(" at {a}")).unwrap_or_default(),
+    let when = m.at.as_ref().map(|a| tr!(w, " at {}", "于 {}", instant(a))).unwrap_or_default();
+    line(tr!(
+        w,
+        "\nMigration{when}{how}. Of {} old payments: {} missing, {} extra copies, {} differing, {} copies of unknown origin; {} ledger cells differ. Records found after migration: {} of {}.",
+        "\n数据迁移{when}{how}。{} 笔旧缴费中：缺失 {}，多余副本 {}，不符 {}，来源不明副本 {}；账本不符单元格 {} 个。迁移后查到的缴费记录：{} / {}。",
         m.checked,
         m.missing,
         m.duplicated,
@@ -273,102 +350,157 @@ fn cutover_of(o: &mut String, c: &super::cutover::CutoverReport) {
         m.mismatched_cells,
         c.records_after_migration.found,
         c.records_after_migration.old_payments
-    );
+    ));
     if let Some(f) = m.totals.as_ref().and_then(|t| t.fault) {
-        let _ = writeln!(o, "\nThe migration ran with the fault `{f}` injected.");
+        line(tr!(w, "\nThe migration ran with the fault `{f}` injected.", "\n数据迁移运行时注入了故障 `{f}`。"));
     }
     for d in m.differences.listed.iter().take(CUTOVER_ROWS) {
-        let what = d.old.as_ref().or(d.new.as_ref()).map(payment).unwrap_or_default();
+        let what = d.old.as_ref().or(d.new.as_ref()).map(|p| payment(w, p)).unwrap_or_default();
         let fields = if d.fields.is_empty() { String::new() } else { format!(" ({})", d.fields.join(", ")) };
-        let _ = writeln!(o, "- {}{}: {}", d.problem, fields, what);
+        line(format!("- {}{}: {}", w.word(d.problem), fields, what));
     }
     let g = &c.registrations;
     if g.checked {
-        let _ = writeln!(
-            o,
+        line(tr!(
+            w,
             "\nRegistrations: {} in the old system, {} in the new; {} missing, {} differing, {} unknown to the old system.",
-            g.old, g.new, g.missing, g.differing, g.unknown
-        );
+            "\n登记信息：旧系统 {} 条，新系统 {} 条；缺失 {}，不符 {}，旧系统中没有 {}。",
+            g.old,
+            g.new,
+            g.missing,
+            g.differing,
+            g.unknown
+        ));
         for d in g.differences.listed.iter().take(CUTOVER_ROWS) {
             let side = |r: &Option<super::registrations::RegistrationRef>| {
-                r.as_ref().map_or_else(|| "-".to_string(), |r| format!("{} in {}", r.group, r.league))
+                r.as_ref().map_or_else(|| "-".to_string(), |r| tr!(w, "{} in {}", "{}（{}）", w.group(r.group), w.league(&r.league)))
             };
             let fields = if d.fields.is_empty() { String::new() } else { format!(" ({})", d.fields.join(", ")) };
-            let _ = writeln!(o, "- {}{}: payer {}, old {}, new {}", d.problem, fields, d.payer_id, side(&d.old), side(&d.new));
+            line(tr!(
+                w,
+                "- {}{}: payer {}, old {}, new {}",
+                "- {}{}：缴费人 {}，旧 {}，新 {}",
+                w.word(d.problem),
+                fields,
+                d.payer_id,
+                side(&d.old),
+                side(&d.new)
+            ));
         }
     } else {
-        let _ = writeln!(o, "\nRegistrations: not checked (the systems' registrations could not be read).");
+        line(
+            w.t(
+                "\nRegistrations: not checked (the systems' registrations could not be read).",
+                "\n登记信息：未核对（无法读取系统的登记信息）。",
+            )
+            .to_string(),
+        );
     }
     if g.refused_not_registered > 0 {
-        let by: Vec<String> = g.refused_by_channel.iter().map(|(c, n)| format!("{n} on {c}")).collect();
-        let _ = writeln!(o, "Refused as not registered: {} ({}).", g.refused_not_registered, by.join(", "));
+        let by: Vec<String> = g.refused_by_channel.iter().map(|(c, n)| tr!(w, "{n} on {}", "{} {n} 次", w.channel(c))).collect();
+        line(tr!(w, "Refused as not registered: {} ({}).", "以未登记为由拒绝：{}（{}）。", g.refused_not_registered, by.join(", ")));
     }
-    let _ = writeln!(
-        o,
+    line(tr!(
+        w,
         "\nDouble charges (a second payment for a payer, insurance type and month, any key or channel): {}.",
+        "\n重复扣费（同一缴费人、险种和月份的第二笔缴费，不论幂等键或渠道）：{}。",
         c.double_charges.count
-    );
+    ));
     for (ch, n) in &c.double_charges.by_channel {
-        let _ = writeln!(o, "- on {ch}: {n}");
+        line(tr!(w, "- on {}: {n}", "- {}：{n}", w.channel(ch)));
     }
     for d in c.double_charges.listed.iter().take(CUTOVER_ROWS) {
-        let _ = writeln!(o, "- payer {} ({}): {} then {}", d.payer_id, d.insurance.join(", "), payment(&d.first), payment(&d.second));
+        let ins: Vec<&str> = d.insurance.iter().map(|i| w.word(i)).collect();
+        line(tr!(
+            w,
+            "- payer {} ({}): {} then {}",
+            "- 缴费人 {}（{}）：先 {}，后 {}",
+            d.payer_id,
+            ins.join(", "),
+            payment(w, &d.first),
+            payment(w, &d.second)
+        ));
     }
-    let _ =
-        writeln!(o, "\nLost at the boundary (money taken or acknowledged, in no ledger after the switch): {}.", c.lost_at_boundary.count);
+    line(tr!(
+        w,
+        "\nLost at the boundary (money taken or acknowledged, in no ledger after the switch): {}.",
+        "\n切换边界丢失（已扣款或已确认，切换后不在任何账本中）：{}。",
+        c.lost_at_boundary.count
+    ));
     for p in c.lost_at_boundary.listed.iter().take(CUTOVER_ROWS) {
-        let _ = writeln!(o, "- {}: {}", p.reason, p.payment.as_ref().map(payment).unwrap_or_else(|| format!("key {}", p.key)));
+        let what = p.payment.as_ref().map(|x| payment(w, x)).unwrap_or_else(|| tr!(w, "key {}", "幂等键 {}", p.key));
+        line(format!("- {}: {}", w.word(p.reason), what));
     }
-    let _ = writeln!(o, "\nAcknowledged by the old system after it stopped: {}.", c.acknowledged_after_stop.count);
+    line(tr!(
+        w,
+        "\nAcknowledged by the old system after it stopped: {}.",
+        "\n旧系统停止后仍确认的缴费：{}。",
+        c.acknowledged_after_stop.count
+    ));
     for p in c.acknowledged_after_stop.listed.iter().take(CUTOVER_ROWS) {
-        let _ = writeln!(o, "- {}", payment(p));
+        line(format!("- {}", payment(w, p)));
     }
     if let Some(rb) = &c.rollback {
-        let _ = writeln!(
-            o,
+        let reason = if rb.reason.is_empty() { w.t("no reason given", "未说明原因") } else { rb.reason.as_str() };
+        line(tr!(
+            w,
             "\nRollback rehearsed ({}): payment suspended again at {} (phase {}), resumed {}; the new system had taken {} payments ({} yuan) since it opened, took {} during the rollback and refused {} requests as suspended. The checks above and the ledger cover them.",
-            if rb.reason.is_empty() { "no reason given" } else { rb.reason.as_str() },
-            rb.at,
-            rb.phase,
-            rb.resumed_at.as_deref().unwrap_or("never within the timeline"),
+            "\n演练了回退（{}）：{} 再次暂停缴费（阶段 {}），恢复于 {}；新系统开启以来受理 {} 笔（{} 元），回退期间受理 {} 笔，以暂停为由拒绝 {} 个请求。上述核对和账本均已包含这些缴费。",
+            reason,
+            instant(&rb.at),
+            w.phase(&rb.phase),
+            at_or(&rb.resumed_at, w.t("never within the timeline", "时间线内未恢复")),
             rb.accepted_before,
             yuan(rb.accepted_before_fen),
             rb.accepted_during,
             rb.refused_during
-        );
+        ));
     }
     if let Some(e) = &c.read_error {
-        let _ = writeln!(o, "\nThe systems' books could not be read, so no check ran: {e}");
+        line(tr!(w, "\nThe systems' books could not be read, so no check ran: {e}", "\n无法读取系统账簿，未进行任何核对：{e}"));
     }
 }
 
 /// Busiest hours listed in the summary.
 const BUSIEST_HOURS: usize = 15;
 
-fn phases(o: &mut String, r: &Report) {
-    let _ = writeln!(o, "## Phases\n\n| phase | start | end | closed channels |\n|---|---|---|---|");
+fn phases(o: &mut String, r: &Report, w: &Say) {
+    let _ = writeln!(
+        o,
+        "{}",
+        w.t(
+            "## Phases\n\n| phase | start | end | closed channels |\n|---|---|---|---|",
+            "## 阶段\n\n| 阶段 | 开始 | 结束 | 关闭的渠道 |\n|---|---|---|---|"
+        )
+    );
     for p in &r.phases {
-        let closed = if p.closed_channels.is_empty() { "-".to_string() } else { p.closed_channels.join(", ") };
-        let _ = writeln!(o, "| {} | {} | {} | {} |", p.name, p.start, p.end, closed);
+        let closed = if p.closed_channels.is_empty() { "-".to_string() } else { w.channels(&p.closed_channels) };
+        let _ = writeln!(o, "| {} | {} | {} | {} |", w.phase(&p.name), instant(&p.start), instant(&p.end), closed);
     }
 }
 
-fn cells(o: &mut String, r: &Report) {
+fn cells(o: &mut String, r: &Report, w: &Say) {
     let _ = writeln!(
         o,
-        "\n## Per phase, channel and operation\n\nLatency is waiting plus service, in ms, s, min or h as fits (report.json keeps milliseconds).\n\n\
-         | phase | channel | operation | attempts | successes | suspended | not yet visible | unexpected | errors | p50 | p90 | p99 | p99.9 | max |\n\
-         |---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+        "{}",
+        w.t(
+            "\n## Per phase, channel and operation\n\nLatency is waiting plus service, in ms, s, min or h as fits (report.json keeps milliseconds).\n\n\
+             | phase | channel | operation | attempts | successes | suspended | not yet visible | unexpected | errors | p50 | p90 | p99 | p99.9 | max |\n\
+             |---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+            "\n## 按阶段、渠道和业务\n\n延迟为等待加服务时间，按大小用 ms、s、min 或 h（report.json 保留毫秒）。\n\n\
+             | 阶段 | 渠道 | 业务 | 尝试 | 成功 | 因暂停被拒 | 尚不可见 | 意外拒绝 | 错误 | p50 | p90 | p99 | p99.9 | 最大 |\n\
+             |---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+        )
     );
-    let d = super::human::duration_ms;
+    let d = duration_ms;
     for c in &r.cells {
         let l = &c.latency_ms;
         let _ = writeln!(
             o,
             "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
-            c.phase,
-            c.channel,
-            c.operation,
+            w.phase(&c.phase),
+            w.channel(&c.channel),
+            w.word(c.operation),
             c.attempts,
             c.successes,
             c.rejected_suspended,
@@ -384,10 +516,14 @@ fn cells(o: &mut String, r: &Report) {
     }
 }
 
-fn busiest_hours(o: &mut String, r: &Report) {
+fn busiest_hours(o: &mut String, r: &Report, w: &Say) {
     let _ = writeln!(
         o,
-        "\n## Busiest hours\n\nRequests count in the hour their attempt started, the outcomes too (so no hour shows more successes than attempts; a wait at a counter may end hours later).\n\n| hour starting | phase | attempts | of which self-paid | successes | rejections | errors | backend queue max |\n|---|---|---:|---:|---:|---:|---:|---:|"
+        "{}",
+        w.t(
+            "\n## Busiest hours\n\nRequests count in the hour their attempt started, the outcomes too (so no hour shows more successes than attempts; a wait at a counter may end hours later).\n\n| hour starting | phase | attempts | of which self-paid | successes | rejections | errors | backend queue max |\n|---|---|---:|---:|---:|---:|---:|---:|",
+            "\n## 最繁忙的小时\n\n请求及其结果均计入尝试开始的那个小时（因此没有哪个小时的成功多于尝试；柜台前的等待可能在数小时后才结束）。\n\n| 小时开始于 | 阶段 | 尝试 | 其中自主缴费 | 成功 | 拒绝 | 错误 | 后台队列最长 |\n|---|---|---:|---:|---:|---:|---:|---:|"
+        )
     );
     let mut hours: Vec<_> = r.hourly.iter().filter(|h| h.attempts > 0).collect();
     hours.sort_by(|a, b| b.attempts.cmp(&a.attempts).then(a.hour.cmp(&b.hour)));
@@ -395,60 +531,81 @@ fn busiest_hours(o: &mut String, r: &Report) {
         let _ = writeln!(
             o,
             "| {} | {} | {} | {} | {} | {} | {} | {} |",
-            h.start, h.phase, h.attempts, h.self_paid_attempts, h.successes, h.rejections, h.errors, h.backend_queue_max
+            instant(&h.start),
+            w.phase(&h.phase),
+            h.attempts,
+            h.self_paid_attempts,
+            h.successes,
+            h.rejections,
+            h.errors,
+            h.backend_queue_max
         );
     }
 }
 
-fn batches(o: &mut String, r: &Report) {
-    if !r.batches.is_empty() {
-        let _ = writeln!(
-            o,
-            "\n## Batches\n\n| batch | run | debits sent | accepted | periods debited | refused (suspended) | overloaded | stopped |\n|---|---|---:|---:|---:|---:|---:|---|"
-        );
-        for b in &r.batches {
-            for run in &b.runs {
-                let _ = writeln!(
-                    o,
-                    "| {} | {} | {} | {} | {} | {} | {} | {} |",
-                    b.name,
-                    run.at,
-                    run.debits_sent,
-                    run.accepted,
-                    run.periods_debited,
-                    run.refused_suspended,
-                    run.overloaded,
-                    if run.stopped_as_suspended { "yes" } else { "no" }
-                );
-            }
+fn batches(o: &mut String, r: &Report, w: &Say) {
+    if r.batches.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        o,
+        "{}",
+        w.t(
+            "\n## Batches\n\n| batch | run | debits sent | accepted | periods debited | refused (suspended) | overloaded | stopped |\n|---|---|---:|---:|---:|---:|---:|---|",
+            "\n## 批量扣款\n\n| 批次 | 运行时刻 | 发出扣款 | 受理 | 扣款期数 | 因暂停被拒 | 过载 | 已停止 |\n|---|---|---:|---:|---:|---:|---:|---|"
+        )
+    );
+    for b in &r.batches {
+        for run in &b.runs {
+            let _ = writeln!(
+                o,
+                "| {} | {} | {} | {} | {} | {} | {} | {} |",
+                b.name,
+                instant(&run.at),
+                run.debits_sent,
+                run.accepted,
+                run.periods_debited,
+                run.refused_suspended,
+                run.overloaded,
+                if run.stopped_as_suspended { w.t("yes", "是") } else { w.t("no", "否") }
+            );
         }
     }
 }
 
-fn ledger(o: &mut String, r: &Report) {
+fn ledger(o: &mut String, r: &Report, w: &Say) {
     let _ = writeln!(
         o,
-        "\n## Ledger\n\nExpected (from acknowledged payments) {} yuan; actual (the target's ledger) {} yuan; {} differing cell(s) of {}.\n",
-        yuan(r.ledger.expected_fen),
-        yuan(r.ledger.actual_fen),
-        r.ledger.mismatched_cells,
-        r.ledger.cells.len()
+        "{}",
+        tr!(
+            w,
+            "\n## Ledger\n\nExpected (from acknowledged payments) {} yuan; actual (the target's ledger) {} yuan; {} differing cell(s) of {}.\n",
+            "\n## 账本\n\n应为（按已确认的缴费）{} 元；实为（目标系统的账本）{} 元；{3} 个单元格中 {2} 个不符。\n",
+            yuan(r.ledger.expected_fen),
+            yuan(r.ledger.actual_fen),
+            r.ledger.mismatched_cells,
+            r.ledger.cells.len()
+        )
     );
     if let Some(e) = &r.ledger.read_error {
-        let _ = writeln!(o, "The target's ledger could not be read: {e}\n");
+        let _ = writeln!(o, "{}", tr!(w, "The target's ledger could not be read: {e}\n", "无法读取目标系统的账本：{e}\n"));
     }
     if !r.ledger.differences.is_empty() {
         let _ = writeln!(
             o,
-            "| league | group | insurance | expected count | expected yuan | actual count | actual yuan |\n|---|---|---|---:|---:|---:|---:|"
+            "{}",
+            w.t(
+                "| league | group | insurance | expected count | expected yuan | actual count | actual yuan |\n|---|---|---|---:|---:|---:|---:|",
+                "| 盟市 | 缴费人群 | 险种 | 应有笔数 | 应有金额（元） | 实有笔数 | 实有金额（元） |\n|---|---|---|---:|---:|---:|---:|"
+            )
         );
         for d in &r.ledger.differences {
             let _ = writeln!(
                 o,
                 "| {} | {} | {} | {} | {} | {} | {} |",
-                d.league,
-                d.group,
-                d.insurance,
+                w.league(&d.league),
+                w.group(d.group),
+                w.word(d.insurance),
                 d.expected_count,
                 yuan(d.expected_fen),
                 d.actual_count,
@@ -458,12 +615,18 @@ fn ledger(o: &mut String, r: &Report) {
     }
 }
 
-fn gates(o: &mut String, r: &Report) {
-    if !r.gates.is_empty() {
-        let _ = writeln!(o, "\n## Gates\n\n| gate | measured | result |\n|---|---:|---|");
-        for g in &r.gates {
-            let _ = writeln!(o, "| `{}` | {} | {} |", g.name(), g.measured(), if g.passed { "pass" } else { "FAIL" });
-        }
+fn gates(o: &mut String, r: &Report, w: &Say) {
+    if r.gates.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        o,
+        "{}",
+        w.t("\n## Gates\n\n| gate | measured | result |\n|---|---:|---|", "\n## 门限\n\n| 门限 | 实测 | 结果 |\n|---|---:|---|")
+    );
+    for g in &r.gates {
+        let _ =
+            writeln!(o, "| `{}` | {} | {} |", g.name(), w.measured(g), if g.passed { w.t("pass", "通过") } else { w.t("FAIL", "未通过") });
     }
 }
 

@@ -3,6 +3,8 @@
 //! from service, use, queue peak, people sent away at closing, give-ups).
 
 use super::Report;
+use super::human::instant;
+use super::lang::Say;
 use std::fmt::Write;
 
 /// Minutes as people read them ("12 min", "2.3 h"); "-" when nothing was measured.
@@ -18,14 +20,19 @@ fn fine_share(x: f64) -> String {
     format!("{:.2} %", x * 100.0)
 }
 
-pub(super) fn calibration(o: &mut String, r: &Report) {
+pub(super) fn calibration(o: &mut String, r: &Report, w: &Say) {
     if r.calibration.is_empty() {
         return;
     }
     let _ = writeln!(
         o,
-        "\n## Calibration\n\nThe scenario's expectations beside this run (within: the ratio lies within the row's factor).\n\n\
-         | figure | expected | this run | ratio | within ×f | source |\n|---|---:|---:|---:|---|---|"
+        "{}",
+        w.t(
+            "\n## Calibration\n\nThe scenario's expectations beside this run (within: the ratio lies within the row's factor).\n\n\
+             | figure | expected | this run | ratio | within ×f | source |\n|---|---:|---:|---:|---|---|",
+            "\n## 校准\n\n场景中的预期与本次运行对照（在范围内：比值在该行的倍数之内）。\n\n\
+             | 指标 | 预期 | 本次 | 比值 | 在 ×f 内 | 来源 |\n|---|---:|---:|---:|---|---|"
+        )
     );
     for c in &r.calibration {
         let _ = writeln!(
@@ -35,7 +42,7 @@ pub(super) fn calibration(o: &mut String, r: &Report) {
             c.expected,
             c.simulated.map_or("-".into(), |s| s.to_string()),
             c.ratio.map_or("-".into(), |x| format!("{x:.2}")),
-            if c.within { "yes" } else { "**no**" },
+            if c.within { w.t("yes", "是") } else { w.t("**no**", "**否**") },
             c.within_factor,
             c.source,
             if c.note.is_empty() { String::new() } else { format!(": {}", c.note) }
@@ -43,21 +50,27 @@ pub(super) fn calibration(o: &mut String, r: &Report) {
     }
 }
 
-pub(super) fn dues(o: &mut String, r: &Report) {
+pub(super) fn dues(o: &mut String, r: &Report, w: &Say) {
     let Some(d) = &r.dues else { return };
     let _ = writeln!(
         o,
-        "\n## Due dates\n\nRegular payments against their due date as published and as the suspension moved it.\n\n\
-         | group | due by | moved to | payments | by the due date | by the moved date | late | late fees (yuan) |\n\
-         |---|---|---|---:|---:|---:|---:|---:|"
+        "{}",
+        w.t(
+            "\n## Due dates\n\nRegular payments against their due date as published and as the suspension moved it.\n\n\
+             | group | due by | moved to | payments | by the due date | by the moved date | late | late fees (yuan) |\n\
+             |---|---|---|---:|---:|---:|---:|---:|",
+            "\n## 缴费期限\n\n按期缴费对照公布的期限和因暂停顺延后的期限。\n\n\
+             | 缴费人群 | 期限 | 顺延至 | 缴费 | 期限内 | 顺延期限内 | 逾期 | 滞纳金（元） |\n\
+             |---|---|---|---:|---:|---:|---:|---:|"
+        )
     );
     for g in d {
         let _ = writeln!(
             o,
             "| {} | {} | {} | {} | {} | {} | {} | {} |",
-            g.group,
-            g.due.as_deref().unwrap_or("-"),
-            g.moved_to.as_deref().unwrap_or("-"),
+            w.group(g.group),
+            g.due.as_deref().map_or_else(|| "-".to_string(), instant),
+            g.moved_to.as_deref().map_or_else(|| "-".to_string(), instant),
             g.payments,
             g.paid_by_due,
             g.paid_by_moved_due,
@@ -67,16 +80,23 @@ pub(super) fn dues(o: &mut String, r: &Report) {
     }
 }
 
-pub(super) fn days(o: &mut String, r: &Report) {
+pub(super) fn days(o: &mut String, r: &Report, w: &Say) {
     if r.days.is_empty() {
         return;
     }
     let _ = writeln!(
         o,
-        "\n## Days\n\nPer local date; requests count on the day their answer came. Self-paid: every channel but the \
-         batches (batch debits apart). Backend use: busy share of its servers over the day and in its busiest hour.\n\n\
-         | date | kind | self-paid attempts | payments | online payments | offline payments | batch debits | turned away at closing | gave up | backend use | busiest hour |\n\
-         |---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+        "{}",
+        w.t(
+            "\n## Days\n\nPer local date; requests count on the day their answer came. Self-paid: every channel but the \
+             batches (batch debits apart). Backend use: busy share of its servers over the day and in its busiest hour.\n\n\
+             | date | kind | self-paid attempts | payments | online payments | offline payments | batch debits | turned away at closing | gave up | backend use | busiest hour |\n\
+             |---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+            "\n## 每日\n\n按当地日期；请求计入得到答复的那一天。自主缴费：批量以外的所有渠道（批量扣款另列）。\
+             后台使用率：其服务能力在全天和最繁忙小时的占用比例。\n\n\
+             | 日期 | 类型 | 自主缴费尝试 | 缴费 | 线上缴费 | 线下缴费 | 批量扣款 | 下班时未办理 | 放弃 | 后台使用率 | 最繁忙小时 |\n\
+             |---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+        )
     );
     for d in &r.days {
         let (mut attempts, mut pay, mut online, mut offline, mut debits, mut away, mut gave_up) = (0, 0, 0, 0, 0, 0, 0);
@@ -100,17 +120,24 @@ pub(super) fn days(o: &mut String, r: &Report) {
             o,
             "| {} | {} | {attempts} | {pay} | {online} | {offline} | {debits} | {away} | {gave_up} | {} | {} |",
             d.date,
-            d.kind,
+            w.word(d.kind),
             fine_share(d.backend.utilisation),
             fine_share(d.backend.peak_hour_utilisation)
         );
     }
     let _ = writeln!(
         o,
-        "\n### Counters by day\n\nChannels with counters, and the hotline's agents: who reached one, waiting for it apart \
-         from its service, their busy share of the open time, most people queueing at once (per league in report.json).\n\n\
-         | date | channel | reached a counter | of them booked | payments | waiting p50 | waiting p99 | service p50 | counters busy | queue peak | turned away at closing | hung up | gave up |\n\
-         |---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+        "{}",
+        w.t(
+            "\n### Counters by day\n\nChannels with counters, and the hotline's agents: who reached one, waiting for it apart \
+             from its service, their busy share of the open time, most people queueing at once (per league in report.json).\n\n\
+             | date | channel | reached a counter | of them booked | payments | waiting p50 | waiting p99 | service p50 | counters busy | queue peak | turned away at closing | hung up | gave up |\n\
+             |---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+            "\n### 每日窗口\n\n设有窗口的渠道及热线坐席：办理到的人数、等待与服务时间分列、开放时间内的忙碌比例、\
+             同时排队的最多人数（report.json 中按盟市列出）。\n\n\
+             | 日期 | 渠道 | 办理到窗口 | 其中预约 | 缴费 | 等待 p50 | 等待 p99 | 服务 p50 | 窗口忙碌 | 排队峰值 | 下班时未办理 | 挂断 | 放弃 |\n\
+             |---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+        )
     );
     for d in &r.days {
         for c in d.channels.iter().filter(|c| c.figures.served_at_counters.is_some()) {
@@ -119,7 +146,7 @@ pub(super) fn days(o: &mut String, r: &Report) {
                 o,
                 "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
                 d.date,
-                c.channel,
+                w.channel(&c.channel),
                 f.served_at_counters.unwrap_or(0),
                 f.booked_visits,
                 f.payments,

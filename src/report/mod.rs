@@ -12,6 +12,7 @@ pub mod hlog;
 pub mod html;
 pub(crate) mod human;
 pub mod junit;
+pub mod lang;
 pub(crate) mod live;
 pub mod markdown;
 mod markdown_plan;
@@ -299,6 +300,9 @@ pub struct ScenarioInfo {
     pub start: String,
     pub end: String,
     pub utc_offset: String,
+    /// The scenario's Chinese names (`label_zh`) by identifier, for `--lang zh`.
+    #[serde(skip_serializing_if = "lang::LabelsZh::is_empty")]
+    pub labels_zh: lang::LabelsZh,
 }
 
 /// The fields scripts and CI read; names are part of the format.
@@ -573,6 +577,7 @@ pub(crate) fn build(input: BuildInput) -> Report {
             start: fmt(spec.start),
             end: fmt(spec.end),
             utc_offset: spec.raw.timeline.utc_offset.clone(),
+            labels_zh: lang::LabelsZh::of(&spec.raw),
         },
         summary: Summary {
             seed: input.seed,

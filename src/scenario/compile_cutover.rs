@@ -142,18 +142,31 @@ pub(super) fn cutover(
     for w in phases.windows(2) {
         let closing: Vec<bool> = w[1].closed.iter().zip(&w[0].closed).map(|(now, before)| *now && !*before).collect();
         if closing.iter().any(|x| *x) {
-            stops.push(StopSpec { at: w[1].start, what: format!("phase {}", w[1].name), channels: closing });
+            stops.push(StopSpec {
+                at: w[1].start,
+                what: format!("phase {}", w[1].name),
+                phase: Some(w[1].name.clone()),
+                system: None,
+                channels: closing,
+            });
         }
     }
     if let Some(at) = old.stops {
         match stops.iter_mut().find(|s| s.at == at) {
             Some(s) => {
                 s.what = format!("{} and {} stops", s.what, old.name);
+                s.system = Some(old.name.clone());
                 for (a, b) in s.channels.iter_mut().zip(&old.channels) {
                     *a |= *b;
                 }
             }
-            None => stops.push(StopSpec { at, what: format!("{} stops", old.name), channels: old.channels.clone() }),
+            None => stops.push(StopSpec {
+                at,
+                what: format!("{} stops", old.name),
+                phase: None,
+                system: Some(old.name.clone()),
+                channels: old.channels.clone(),
+            }),
         }
         stops.sort_by_key(|s| s.at);
     }

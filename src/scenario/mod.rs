@@ -180,8 +180,12 @@ pub struct MigrationSpec {
 #[derive(Clone, Debug)]
 pub struct StopSpec {
     pub at: SimTime,
-    /// What stops: a phase's name, or the old system.
+    /// What stops, in words: a phase's name, or the old system.
     pub what: String,
+    /// The phase that starts here, closing channels.
+    pub phase: Option<String>,
+    /// The system that stops here.
+    pub system: Option<String>,
     /// `channels[c]`: channel `c` stops here.
     pub channels: Vec<bool>,
 }

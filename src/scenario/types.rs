@@ -163,6 +163,10 @@ pub struct Timeline {
 #[serde(deny_unknown_fields)]
 pub struct Phase {
     pub name: String,
+    /// The name people read in Chinese (`--lang zh`): summary.md and report.html show it in
+    /// place of the identifier; absent, they show the identifier.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label_zh: Option<String>,
     pub start: String,
     /// Every payment channel is closed in this phase.
     #[serde(default)]
@@ -306,6 +310,10 @@ pub struct Population {
 #[serde(deny_unknown_fields)]
 pub struct League {
     pub name: String,
+    /// The name people read in Chinese (`--lang zh`): summary.md and report.html show it in
+    /// place of the identifier; absent, they show the identifier.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label_zh: Option<String>,
     /// Residents (2020 census); payers are spread over leagues in proportion.
     pub population: u64,
     /// Multiplier on offline channel shares here (then renormalised). 1.0 = regional mix.
@@ -382,6 +390,10 @@ pub struct UnitGroup {
     pub assessed: bool,
     pub active_share: f64,
     pub active_source: Source,
+    /// The name people read in Chinese (`--lang zh`): summary.md and report.html show it in
+    /// place of the identifier; absent, they show the identifier.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label_zh: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
@@ -405,6 +417,10 @@ pub struct FlexibleGroup {
     /// Share of payments that are special payments needing an assessment.
     pub special_share: f64,
     pub active_source: Source,
+    /// The name people read in Chinese (`--lang zh`): summary.md and report.html show it in
+    /// place of the identifier; absent, they show the identifier.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label_zh: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
@@ -418,6 +434,10 @@ pub struct ResidentPensionGroup {
     pub active_share: f64,
     pub special_share: f64,
     pub active_source: Source,
+    /// The name people read in Chinese (`--lang zh`): summary.md and report.html show it in
+    /// place of the identifier; absent, they show the identifier.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label_zh: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
@@ -433,6 +453,10 @@ pub struct ResidentMedicalGroup {
     pub active_share: f64,
     pub special_share: f64,
     pub active_source: Source,
+    /// The name people read in Chinese (`--lang zh`): summary.md and report.html show it in
+    /// place of the identifier; absent, they show the identifier.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label_zh: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
@@ -444,6 +468,10 @@ pub struct ProxyGroup {
     /// Amount paid per person in fen.
     pub amount_fen: i64,
     pub amount_source: Source,
+    /// The name people read in Chinese (`--lang zh`): summary.md and report.html show it in
+    /// place of the identifier; absent, they show the identifier.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label_zh: Option<String>,
 }
 
 // ---------------------------------------------------------------- channels
@@ -491,6 +519,10 @@ pub struct Channel {
     /// Identifier used in phases, reports and gates (snake_case).
     pub id: String,
     pub name: String,
+    /// The name people read in Chinese (`--lang zh`): summary.md and report.html show it in
+    /// place of the identifier; absent, they show the identifier.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label_zh: Option<String>,
     /// The phrase of the notice this channel stands for, as the notice writes it
     /// (e.g. "微信城市服务"); absent for channels the notice does not name.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -107,3 +107,61 @@ fn report_html_loads_offline_in_a_browser_and_draws_its_charts() {
     assert!(dom.contains("<h2 id=\"live\""), "no live section");
     assert!(dom.contains("Response time (from the scheduled instant) and service time (from the send)"));
 }
+
+#[test]
+fn summary_and_page_come_in_chinese_with_the_notices_names() {
+    // The cutover in Chinese: the page in a browser, and the summary beside it.
+    let dir = temp_dir("html_zh");
+    let o = cutover(&["simulate", "scenarios/cutover-2021-ci.json", "--out", dir.to_str().unwrap(), "--quiet", "--lang", "zh"]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    // Without a font that has Chinese glyphs the screenshot shows empty boxes.
+    if let Ok(fonts) = Command::new("fc-list").arg(":lang=zh").output() {
+        assert!(!fonts.stdout.is_empty(), "no font with Chinese glyphs: apt-get install fonts-wqy-zenhei (.ci/run installs it)");
+    }
+    let dom = check_page(&dir);
+    let md = std::fs::read_to_string(dir.join("summary.md")).unwrap();
+    assert!(dom.contains("<html lang=\"zh-CN\""), "the page does not say it is Chinese");
+    for name in ["微信城市服务", "蒙速办", "税务实体大厅（现金缴费）", "暂停办理缴费业务", "灵活就业人员", "呼和浩特市"]
+    {
+        assert!(dom.contains(name), "the page does not name {name}");
+        assert!(md.contains(name) || name == "呼和浩特市", "summary.md does not name {name}");
+    }
+    assert!(!dom.contains("wechat_city") && !md.contains("wechat_city"), "a channel shown by its id");
+    assert_eq!(english_prose(&dom), Vec::<String>::new(), "English left on the Chinese page");
+    assert_eq!(english_prose(&md), Vec::<String>::new(), "English left in the Chinese summary");
+    // The same run in English has its prose, so the check above can fail.
+    let en = temp_dir("html_en");
+    let o = cutover(&["simulate", "scenarios/cutover-2021-ci.json", "--out", en.to_str().unwrap(), "--quiet"]);
+    assert_eq!(o.status.code(), Some(0));
+    let html = std::fs::read_to_string(en.join("report.html")).unwrap();
+    assert!(english_prose(&html).iter().any(|r| r.contains("double charges")), "{:?}", english_prose(&html));
+    // JSON stays English whatever the language: the same bytes.
+    assert_eq!(std::fs::read(dir.join("report.json")).unwrap(), std::fs::read(en.join("report.json")).unwrap());
+
+    // A live run in Chinese: the live section, hooks and reconciliation worded too.
+    let dir = temp_dir("html_zh_live");
+    let v = short_smoke();
+    let scenario = write_scenario(&dir, "short.json", &v);
+    let o = wait_bounded(
+        spawn_cutover(&[
+            "run",
+            scenario.to_str().unwrap(),
+            "--model",
+            "--time-scale",
+            "300000",
+            "--out",
+            dir.to_str().unwrap(),
+            "--quiet",
+            "--lang",
+            "zh",
+        ]),
+        Duration::from_secs(60),
+    );
+    assert!(o.status.code().is_some_and(|c| c <= 1), "{}{}", stdout(&o), stderr(&o));
+    let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
+    let md = std::fs::read_to_string(dir.join("summary.md")).unwrap();
+    assert!(html.contains("<h2 id=\"live\">实时演练</h2>"), "no live section in Chinese");
+    assert_eq!(english_prose(&html), Vec::<String>::new(), "English left on the live run's Chinese page");
+    assert_eq!(english_prose(&md), Vec::<String>::new(), "English left in the live run's Chinese summary");
+    assert!(stdout(&o).contains("对账："), "the printed summary is not in Chinese: {}", stdout(&o));
+}

@@ -1,0 +1,205 @@
+//! The language of `summary.md`, `report.html` and the console summary (`--lang zh|en`).
+//! Both wordings of a sentence stand side by side where it is written (the `tr!` macro), so
+//! a sentence cannot lose its translation; the scenario's names come from its `label_zh`
+//! fields (carried in `report.json` as `scenario.labels_zh`). JSON keys and gate names stay
+//! English: they are identifiers scripts and scenarios use.
+
+use super::Report;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Lang {
+    #[default]
+    En,
+    Zh,
+}
+
+/// The scenario's Chinese names by identifier: channel ids, phase names, groups, leagues.
+#[derive(Clone, Debug, Default, Serialize, schemars::JsonSchema)]
+pub struct LabelsZh {
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub channels: BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub phases: BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub groups: BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub leagues: BTreeMap<String, String>,
+}
+
+impl LabelsZh {
+    pub fn is_empty(&self) -> bool {
+        self.channels.is_empty() && self.phases.is_empty() && self.groups.is_empty() && self.leagues.is_empty()
+    }
+
+    pub(crate) fn of(raw: &crate::scenario::Scenario) -> LabelsZh {
+        let pick = |pairs: Vec<(String, &Option<String>)>| -> BTreeMap<String, String> {
+            pairs.into_iter().filter_map(|(k, v)| v.clone().map(|v| (k, v))).collect()
+        };
+        let g = &raw.population.groups;
+        LabelsZh {
+            channels: pick(raw.channels.iter().map(|c| (c.id.clone(), &c.label_zh)).collect()),
+            phases: pick(raw.timeline.phases.iter().map(|p| (p.name.clone(), &p.label_zh)).collect()),
+            groups: pick(vec![
+                ("unit".into(), &g.unit.label_zh),
+                ("flexible".into(), &g.flexible.label_zh),
+                ("resident_pension".into(), &g.resident_pension.label_zh),
+                ("resident_medical".into(), &g.resident_medical.label_zh),
+                ("proxy".into(), &g.proxy.label_zh),
+            ]),
+            leagues: pick(raw.population.leagues.iter().map(|l| (l.name.clone(), &l.label_zh)).collect()),
+        }
+    }
+}
+
+/// What a renderer needs to speak: the language and the scenario's names.
+pub(crate) struct Say<'a> {
+    pub zh: bool,
+    labels: &'a LabelsZh,
+}
+
+/// A sentence in the renderer's language: `tr!(say, "english {}", "中文 {}", args...)`.
+macro_rules! tr {
+    ($say:expr, $en:literal, $zh:literal $($rest:tt)*) => {
+        if $say.zh { format!($zh $($rest)*) } else { format!($en $($rest)*) }
+    };
+}
+pub(crate) use tr;
+
+impl<'a> Say<'a> {
+    pub fn new(r: &'a Report, lang: Lang) -> Say<'a> {
+        Say::with(lang, &r.scenario.labels_zh)
+    }
+
+    pub fn with(lang: Lang, labels: &'a LabelsZh) -> Say<'a> {
+        Say { zh: lang == Lang::Zh, labels }
+    }
+
+    /// English without a scenario's names (a section printed on its own).
+    pub fn english() -> Say<'static> {
+        static NONE: LabelsZh =
+            LabelsZh { channels: BTreeMap::new(), phases: BTreeMap::new(), groups: BTreeMap::new(), leagues: BTreeMap::new() };
+        Say { zh: false, labels: &NONE }
+    }
+
+    /// A fixed word or phrase.
+    pub fn t(&self, en: &'static str, zh: &'static str) -> &'static str {
+        if self.zh { zh } else { en }
+    }
+
+    fn label<'b>(&self, map: &'b BTreeMap<String, String>, id: &'b str) -> &'b str
+    where
+        'a: 'b,
+    {
+        if self.zh { map.get(id).map_or(id, String::as_str) } else { id }
+    }
+
+    pub fn channel<'b>(&'b self, id: &'b str) -> &'b str {
+        self.label(&self.labels.channels, id)
+    }
+    pub fn phase<'b>(&'b self, name: &'b str) -> &'b str {
+        self.label(&self.labels.phases, name)
+    }
+    pub fn group<'b>(&'b self, name: &'b str) -> &'b str {
+        self.label(&self.labels.groups, name)
+    }
+    pub fn league<'b>(&'b self, name: &'b str) -> &'b str {
+        self.label(&self.labels.leagues, name)
+    }
+
+    /// A gate's measured figure in words: the number, or why there is none.
+    pub fn measured(&self, g: &super::GateResult) -> String {
+        match (self.zh, g.no_data, &g.detail) {
+            (false, _, _) => g.measured(),
+            (true, true, _) => "无数据（没有可测量的样本）".to_string(),
+            (true, false, Some(_)) if g.metric == crate::scenario::GateMetric::BacklogClearedHours => {
+                format!("从未：截至时间线结束（恢复缴费后 {} h）积压仍未消化", g.value)
+            }
+            (true, false, Some(d)) => d.clone(),
+            (true, false, None) => g.value.to_string(),
+        }
+    }
+
+    /// What stops at a cutover's stop: the phase that starts, the system that stops.
+    pub fn stop(&self, s: &super::cutover::StopReport) -> String {
+        if !self.zh {
+            return s.what.clone();
+        }
+        let mut parts = Vec::new();
+        if let Some(p) = &s.phase {
+            parts.push(format!("进入阶段「{}」", self.phase(p)));
+        }
+        if let Some(sys) = &s.system {
+            parts.push(format!("{}停止", self.word(sys)));
+        }
+        if parts.is_empty() { s.what.clone() } else { parts.join("，") }
+    }
+
+    /// Channel ids joined as a list.
+    pub fn channels(&self, ids: &[String]) -> String {
+        let names: Vec<&str> = ids.iter().map(|c| self.channel(c)).collect();
+        names.join(self.t(", ", "、"))
+    }
+
+    /// The fixed vocabulary of the tool: operations, insurance types, kinds of day and
+    /// channel, outcomes. Anything else passes through.
+    pub fn word<'b>(&self, w: &'b str) -> &'b str {
+        if !self.zh {
+            return w;
+        }
+        match w {
+            "assess" => "核定",
+            "pay" => "缴费",
+            "lookup" => "查询",
+            "certificate" => "开具证明",
+            "call" => "来电",
+            "pension" => "养老保险",
+            "medical" => "医疗保险",
+            "unemployment" => "失业保险",
+            "work_injury" => "工伤保险",
+            "supplementary" => "补充医疗保险",
+            "occupational_annuity" => "职业年金",
+            "working" => "工作日",
+            "weekend" => "休息日",
+            "holiday" => "法定节假日",
+            "online" => "线上",
+            "offline" => "线下",
+            "batch" => "批量",
+            "hotline" => "热线",
+            "old" => "旧系统",
+            "new" => "新系统",
+            "simulate" => "虚拟时间模拟",
+            "missing" => "缺失",
+            "differs" => "不符",
+            "duplicated" => "重复",
+            "unknown_origin" => "来源不明",
+            "in_no_ledger" => "不在任何账本",
+            "not_migrated" => "未迁移",
+            "unknown" => "旧系统中没有",
+            "run" => "实时演练",
+            _ => w,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_fall_back_to_the_identifier_and_english_keeps_it() {
+        let mut labels = LabelsZh::default();
+        labels.channels.insert("wechat_city".into(), "微信城市服务".into());
+        let zh = Say { zh: true, labels: &labels };
+        let en = Say { zh: false, labels: &labels };
+        assert_eq!(zh.channel("wechat_city"), "微信城市服务");
+        assert_eq!(zh.channel("alipay"), "alipay");
+        assert_eq!(en.channel("wechat_city"), "wechat_city");
+        assert_eq!(zh.channels(&["wechat_city".into(), "alipay".into()]), "微信城市服务、alipay");
+        assert_eq!(tr!(zh, "{} attempts", "{} 次尝试", 3), "3 次尝试");
+        assert_eq!(tr!(en, "{} attempts", "{} 次尝试", 3), "3 attempts");
+        assert_eq!(zh.word("pay"), "缴费");
+        assert_eq!(en.word("pay"), "pay");
+    }
+}
