@@ -167,6 +167,23 @@ fn malformed_scenarios_exit_2_naming_every_field() {
     assert!(e.contains("hooks[0].phase: unknown phase \"new_sytem\" (did you mean `new_system`?)"), "{e}");
     assert!(e.contains("hooks[0].http.method: must be GET, POST, PUT or DELETE"), "{e}");
 
+    // The schema's problems and the meaning's in one pass: unknown fields and values of the
+    // wrong type are set aside, and the rest of the file is checked too.
+    let mut v = smoke_value();
+    v["behaviour"]["read_notise_share"] = serde_json::json!(0.5);
+    v["channels"][0]["holiday_capacity"] = serde_json::json!("half");
+    v["timeline"]["phases"][1]["closed_channels"] = serde_json::json!(["wechat_minii"]);
+    v["gates"] = serde_json::json!([{"metric": "latency_ms_p99", "operation": "payy", "max": 1.0}]);
+    let p = write_scenario(&dir, "both.json", &v);
+    let o = cutover(&["validate", p.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    let e = stderr(&o);
+    assert!(e.contains("behaviour.read_notise_share: unknown field"), "{e}");
+    assert!(e.contains("channels[0].holiday_capacity:"), "{e}");
+    assert!(e.contains("timeline.phases[1].closed_channels[0]: unknown channel \"wechat_minii\""), "{e}");
+    assert!(e.contains("gates[0].operation: unknown operation \"payy\""), "{e}");
+    assert_eq!(e.matches("unknown.json").count() + e.matches("both.json").count(), 1, "the file is named once: {e}");
+
     let mut v = smoke_value();
     v["population"]["groups"]["resident_medical"]["count"] = serde_json::json!(900_000_000u64);
     let p = write_scenario(&dir, "huge.json", &v);

@@ -71,8 +71,15 @@ pub fn parse(file: &str, text: &str) -> Result<Spec, ScenarioError> {
         column: e.column(),
         message: e.to_string(),
     })?;
-    let problems = validate::structural(&value);
+    let (mut problems, repaired) = validate::structural(&value);
     if !problems.is_empty() {
+        // Unknown fields only: check the rest of the file too, so that one pass names
+        // every problem (a field that is not there cannot be the cause of another one).
+        if let Some(rest) = repaired.and_then(|v| serde_json::from_value::<Scenario>(v).ok())
+            && let Err(more) = compile(rest)
+        {
+            problems.extend(more);
+        }
         return Err(ScenarioError::Invalid { file: file.to_string(), problems });
     }
     let scenario: Scenario = serde_path_to_error::deserialize(&value).map_err(|e| ScenarioError::Invalid {

@@ -55,30 +55,64 @@ fn join(path: &str, field: &str) -> String {
     if path.is_empty() { field.to_string() } else { format!("{path}.{field}") }
 }
 
-/// Structural problems of a parsed JSON value against the scenario schema.
-pub(super) fn structural(value: &serde_json::Value) -> Vec<Problem> {
+/// Structural problems of a parsed JSON value against the scenario schema, and, when every
+/// one of them lies in a field of an object (an unknown field, a value of the wrong type or
+/// out of range), the value without those fields, if it is then valid: the rest of the file
+/// can be checked in the same pass, its semantic problems reported with these. A missing
+/// required field, or a wrong list element, leaves nothing to check the rest with.
+pub(super) fn structural(value: &serde_json::Value) -> (Vec<Problem>, Option<serde_json::Value>) {
     let schema = super::schema();
     let validator = match jsonschema::validator_for(&schema) {
         Ok(v) => v,
         Err(e) => {
-            return vec![Problem::new("", format!("internal error: scenario schema does not compile: {e}"))];
+            return (vec![Problem::new("", format!("internal error: scenario schema does not compile: {e}"))], None);
         }
     };
     let mut problems = Vec::new();
+    let mut removals = Vec::new();
     for error in validator.iter_errors(value) {
-        push_error(&schema, &error, &mut problems, 0);
+        push_error(&schema, &error, &mut problems, &mut removals, 0);
     }
     problems.sort_by(|a, b| a.path.cmp(&b.path).then(a.message.cmp(&b.message)));
     problems.dedup();
-    problems
+    let repaired = removals
+        .iter()
+        .cloned()
+        .collect::<Option<Vec<(String, String)>>>()
+        .filter(|r| !r.is_empty())
+        .map(|fields| {
+            let mut v = value.clone();
+            for (parent, name) in &fields {
+                if let Some(serde_json::Value::Object(map)) = v.pointer_mut(parent) {
+                    map.remove(name);
+                }
+            }
+            v
+        })
+        .filter(|v| validator.iter_errors(v).next().is_none());
+    (problems, repaired)
 }
 
 /// One error of the schema's as problems. An optional section (`anyOf` a type or null) that
 /// is present but wrong is reported by the errors of its non-null branch, so that an unknown
 /// field deep inside it is named with its path rather than the whole section quoted.
-fn push_error(schema: &serde_json::Value, error: &jsonschema::ValidationError, problems: &mut Vec<Problem>, depth: usize) {
+/// `removals` gets, for each problem pushed, the object field to drop to get past it
+/// (`None`: no field to drop).
+fn push_error(
+    schema: &serde_json::Value,
+    error: &jsonschema::ValidationError,
+    problems: &mut Vec<Problem>,
+    removals: &mut Vec<Option<(String, String)>>,
+    depth: usize,
+) {
     let at = error.instance_path().to_string();
     let path = pointer_to_path(&at);
+    // The field holding the value in error, when its parent is an object.
+    let field = || {
+        let (parent, last) = at.rsplit_once('/')?;
+        let last = last.replace("~1", "/").replace("~0", "~");
+        (!last.bytes().all(|b| b.is_ascii_digit())).then(|| (parent.to_string(), last))
+    };
     match error.kind() {
         jsonschema::error::ValidationErrorKind::AdditionalProperties { unexpected } => {
             let segments: Vec<String> = at.split('/').skip(1).map(|s| s.replace("~1", "/").replace("~0", "~")).collect();
@@ -86,6 +120,7 @@ fn push_error(schema: &serde_json::Value, error: &jsonschema::ValidationError, p
             for name in unexpected {
                 let hint = closest(name, &valid).map(|s| format!(" (did you mean `{s}`?)")).unwrap_or_default();
                 problems.push(Problem::new(join(&path, name), format!("unknown field{hint}")));
+                removals.push(Some((at.clone(), name.clone())));
             }
         }
         jsonschema::error::ValidationErrorKind::AnyOf { context } if depth < 16 => {
@@ -94,8 +129,11 @@ fn push_error(schema: &serde_json::Value, error: &jsonschema::ValidationError, p
                 !branch.is_empty() && branch.iter().all(|e| e.instance_path().to_string().len() > at.len())
             };
             match context.iter().find(|b| inside(b)) {
-                Some(branch) => branch.iter().for_each(|e| push_error(schema, e, problems, depth + 1)),
-                None => problems.push(Problem::new(path, error.to_string())),
+                Some(branch) => branch.iter().for_each(|e| push_error(schema, e, problems, removals, depth + 1)),
+                None => {
+                    problems.push(Problem::new(path, error.to_string()));
+                    removals.push(field());
+                }
             }
         }
         jsonschema::error::ValidationErrorKind::OneOfNotValid { .. } | jsonschema::error::ValidationErrorKind::Enum { .. }
@@ -112,8 +150,12 @@ fn push_error(schema: &serde_json::Value, error: &jsonschema::ValidationError, p
                 let list: Vec<&str> = valid.iter().map(String::as_str).collect();
                 problems.push(Problem::new(path, format!("unknown name {given:?}{hint}; one of: {}", list.join(", "))));
             }
+            removals.push(field());
         }
-        _ => problems.push(Problem::new(path, error.to_string())),
+        _ => {
+            problems.push(Problem::new(path, error.to_string()));
+            removals.push(field());
+        }
     }
 }
 
