@@ -27,6 +27,7 @@ pub enum Command {
     },
     /// Generate the synthetic population and print counts and amounts due.
     Population {
+        /// Scenario file (JSON): its population section is drawn.
         scenario: PathBuf,
         /// Master seed (default: the scenario's `seed`).
         #[arg(long)]
@@ -37,6 +38,7 @@ pub enum Command {
     },
     /// Simulate the whole timeline in virtual time through the reference model.
     Simulate {
+        /// Scenario file (JSON); `cutover validate` checks it alone.
         scenario: PathBuf,
         /// Master seed (default: the scenario's `seed`).
         #[arg(long)]
@@ -45,7 +47,7 @@ pub enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
         /// Language of summary.md, report.html and the summary printed at the end (JSON
-        /// stays English); zh names channels, phases and groups by the scenario's `label_zh`.
+        /// stays English); zh names channels, phases, groups and leagues by the scenario's `label_zh`.
         #[arg(long, value_enum, default_value_t = Lang::En)]
         lang: Lang,
         /// Also write the gates as JUnit XML to this file (one test case per gate).
@@ -179,7 +181,8 @@ pub struct MigrateArgs {
     /// Bearer token of the servers' admin endpoints (or CUTOVER_ADMIN_TOKEN).
     #[arg(long)]
     pub admin_token: Option<String>,
-    /// Deliberately break the migration (for rehearsing the checks).
+    /// Deliberately break the migration (for rehearsing the checks): one of the
+    /// `migration-*` faults; the others break a server, not the migration.
     #[arg(long, value_enum)]
     pub fault: Option<Fault>,
     /// Stop right after sending this many payment batches, without noting the last: what a
@@ -223,10 +226,11 @@ pub enum Lang {
 /// What goes to standard output at the end of a run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
 pub enum Format {
-    /// The short summary, for people.
+    /// For people: the short summary (compare: the table).
     #[default]
     Text,
-    /// The whole report.json, for scripts (nothing else on standard output).
+    /// For scripts: the whole report.json (compare: the comparison), nothing else on
+    /// standard output.
     Json,
 }
 
@@ -300,6 +304,7 @@ pub enum TransportArg {
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
+    /// Scenario file (JSON): the demand replayed, its phases, gates and hooks.
     pub scenario: PathBuf,
     /// Base address of the target (http://host:port): a deployment or a `cutover serve`.
     /// Without it, give --model (the in-process reference model) or --old/--new (a cutover).
@@ -341,7 +346,7 @@ pub struct RunArgs {
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// Language of summary.md, report.html and the summary printed at the end (JSON
-    /// stays English); zh names channels, phases and groups by the scenario's `label_zh`.
+    /// stays English); zh names channels, phases, groups and leagues by the scenario's `label_zh`.
     #[arg(long, value_enum, default_value_t = Lang::En)]
     pub lang: Lang,
     /// Also write the gates as JUnit XML to this file (one test case per gate).
@@ -374,6 +379,7 @@ pub struct RunArgs {
     /// between 1 and 1.1 timeouts after it was sent).
     #[arg(long, default_value_t = 10_000)]
     pub timeout_ms: u64,
+    /// How requests go out: the driver's own HTTP/1.1 client (fastest), hyper, or reqwest.
     #[arg(long, value_enum, default_value = "http1")]
     pub transport: TransportArg,
     /// Do not set the target's clock (for a deployment that keeps its own time).
