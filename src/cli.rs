@@ -320,9 +320,10 @@ pub struct RunArgs {
     /// Drive the in-process reference model (both systems of a cutover) in real time, no network.
     #[arg(long)]
     pub model: bool,
-    /// Stop the load early when, after the grace period, most answers so far are errors
-    /// (the target is down or drowning): the report is written, marked aborted with the
-    /// reason, and the run exits 1.
+    /// Stop the load early: at once when a gate that can only get worse is lost
+    /// (accepted_while_suspended, auditor_disagreements), or when, after the grace period,
+    /// most answers so far are errors (the target is down or drowning). The report is
+    /// written, marked aborted with the reason, and the run exits 1.
     #[arg(long)]
     pub abort_early: bool,
     /// Real seconds before --abort-early judges (default 60: the first minute's answers).

@@ -466,7 +466,7 @@ async fn drive(spec: &Arc<Spec>, cfg: &RunConfig, clock: &VirtualClock, plans: V
             }
             _ = tick.tick() => {
                 progress.update(spec, &gauges, clock.now(), started);
-                if aborted.is_none() && !interrupted && let Some(reason) = abort_reason(cfg, &gauges, started) {
+                if aborted.is_none() && !interrupted && let Some(reason) = abort_reason(spec, cfg, &gauges, started) {
                     eprintln!("aborting: {reason}");
                     aborted = Some(reason);
                     for g in &gauges {
@@ -495,10 +495,23 @@ async fn drive(spec: &Arc<Spec>, cfg: &RunConfig, clock: &VirtualClock, plans: V
 /// Answers needed before `--abort-early` judges: a handful of errors is no verdict.
 const ABORT_MIN_ANSWERS: u64 = 20;
 
-/// Why the load should stop now (`--abort-early`): past the grace period, most answers so
-/// far are errors.
-fn abort_reason(cfg: &RunConfig, gauges: &[Arc<Gauge>], started: Instant) -> Option<String> {
+/// Why the load should stop now (`--abort-early`): a gate that can only get worse is
+/// already lost (payments accepted while suspended, the auditor's disagreements: at once,
+/// no grace); or, past the grace period, most answers so far are errors.
+fn abort_reason(spec: &Spec, cfg: &RunConfig, gauges: &[Arc<Gauge>], started: Instant) -> Option<String> {
     let grace = cfg.abort_after?;
+    let sum = |f: fn(&Gauge) -> &std::sync::atomic::AtomicU64| gauges.iter().map(|g| f(g).load(Relaxed)).sum::<u64>();
+    for g in spec.gates.iter().filter(|g| g.operation.is_none() && g.channel.is_none() && g.phase.is_none()) {
+        let so_far = match g.metric {
+            crate::scenario::GateMetric::AcceptedWhileSuspended => sum(|g| &g.accepted_while_suspended),
+            crate::scenario::GateMetric::AuditorDisagreements => sum(|g| &g.disagreements),
+            _ => continue,
+        };
+        if so_far as f64 > g.max {
+            let name = crate::report::gate_result(spec, g, so_far as f64, Some(1)).name();
+            return Some(format!("the gate {name} is already lost: {so_far} so far, and it can only grow"));
+        }
+    }
     if started.elapsed() < grace {
         return None;
     }

@@ -81,6 +81,10 @@ pub(super) struct Gauge {
     pub completed: AtomicU64,
     pub outstanding: AtomicU64,
     pub errors: AtomicU64,
+    /// Payments accepted on a closed channel, and the auditor's disagreements, so far: a
+    /// gate on them, once lost, stays lost (`--abort-early` stops then).
+    pub accepted_while_suspended: AtomicU64,
+    pub disagreements: AtomicU64,
     /// Whether to copy the response-time histogram into `response`.
     pub wants_latency: AtomicBool,
     pub response: Mutex<Option<hdrhistogram::Histogram<u64>>>,
@@ -486,6 +490,8 @@ impl<P: Lanes> Shard<P> {
         g.completed.store(self.completed, Relaxed);
         g.outstanding.store(self.outstanding as u64, Relaxed);
         g.errors.store(self.cohort.recorder.errors_by_kind.values().sum(), Relaxed);
+        g.accepted_while_suspended.store(self.cohort.recorder.accepted_while_suspended, Relaxed);
+        g.disagreements.store(self.auditor.disagreements(), Relaxed);
         if g.wants_latency.load(Relaxed)
             && let Ok(mut h) = g.response.lock()
         {

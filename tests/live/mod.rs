@@ -695,6 +695,34 @@ fn abort_early_stops_the_load_when_most_answers_are_errors_and_says_why() {
     let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
     assert!(html.contains("NO-GO") && html.contains("aborted early"), "the page does not say it");
 
+    // A gate that can only get worse, once lost, stops the load at once (no grace): the
+    // model accepts payments while suspended, and the suspension starts ~4 s into the 28 s.
+    let dir = temp_dir("abort_early_lost_gate");
+    let started = std::time::Instant::now();
+    let o = wait_bounded(
+        spawn_cutover(&[
+            "run",
+            "scenarios/ci-smoke.json",
+            "--model",
+            "--fault",
+            "accept-while-suspended",
+            "--time-scale",
+            "100000",
+            "--abort-early",
+            "--abort-grace-seconds",
+            "600",
+            "--out",
+            dir.to_str().unwrap(),
+            "--quiet",
+        ]),
+        Duration::from_secs(60),
+    );
+    assert!(started.elapsed() < Duration::from_secs(18), "not aborted early: {:?}", started.elapsed());
+    assert_eq!(o.status.code(), Some(1), "{}{}", stdout(&o), stderr(&o));
+    let r = report(&dir);
+    let why = r["live"]["aborted"].as_str().unwrap_or_else(|| panic!("not marked aborted: {}", r["live"]));
+    assert!(why.contains("accepted_while_suspended <= 0 is already lost"), "{why}");
+
     // Without the flag the same run goes to the end of its timeline (not tested here for
     // time); with a healthy target --abort-early never fires.
     let dir = temp_dir("abort_early_healthy");
