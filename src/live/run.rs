@@ -223,6 +223,8 @@ pub async fn run(spec: Arc<Spec>, cfg: RunConfig, scenario_file: &str) -> Result
             .map(|c| (c * 1e6 / completed as f64 * 10.0).round() / 10.0),
         response_time_ms: crate::report::latency(&merged.response_all),
         service_time_ms: crate::report::latency(&merged.service_all),
+        response_time_distribution: crate::report::distribution(&merged.response_all),
+        service_time_distribution: crate::report::distribution(&merged.service_all),
         not_sent: merged.not_sent,
         clock_sync_round_trip_ms: setup.sync_rtt.map(|d| (d.as_secs_f64() * 1e5).round() / 100.0),
         audit_margin_ms: (setup.margin_real.as_secs_f64() * 1e5).round() / 100.0,

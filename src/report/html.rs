@@ -477,25 +477,7 @@ fn live(p: &mut Page, r: &Report, w: &Say) {
         count(l.not_sent),
         if l.interrupted { w.t("; INTERRUPTED", "；已中断") } else { "" }
     ));
-    let q = |x: &super::Latency| vec![Some(x.p50), Some(x.p90), Some(x.p99), Some(x.p99_9), Some(x.max)];
-    let chart = LineChart {
-        title: w.t(
-            "Response time (from the scheduled instant) and service time (from the send), ms",
-            "响应时间（从预定时刻起）与服务时间（从发出起），ms",
-        ),
-        y_label: "ms",
-        n: 5,
-        x_ticks: ["p50", "p90", "p99", "p99.9", w.t("max", "最大")].iter().enumerate().map(|(i, s)| (i, s.to_string())).collect(),
-        series: vec![
-            Series { name: w.t("response time", "响应时间").into(), values: q(&l.response_time_ms) },
-            Series { name: w.t("service time", "服务时间").into(), values: q(&l.service_time_ms) },
-        ],
-        bands: vec![],
-        marks: None,
-        steps: false,
-        log: false,
-    };
-    p.chart(chart.render());
+    distributions(p, l, w);
     let rc = &l.reconciliation;
     p.p(&tr!(
         w,
@@ -566,6 +548,52 @@ fn live(p: &mut Page, r: &Report, w: &Say) {
         };
         table(&mut p.body, &headers, &rows, &bad);
     }
+}
+
+/// Both histograms of a live run as percentile distributions: response time from each
+/// request's scheduled instant, service time from its send; the x axis spreads the tail
+/// (p90, p99, p99.9, ...) as HdrHistogram's plots do, the y axis is logarithmic.
+fn distributions(p: &mut Page, l: &super::live::LiveReport, w: &Say) {
+    let (rt, st) = (&l.response_time_distribution, &l.service_time_distribution);
+    if rt.is_empty() {
+        return;
+    }
+    // Microseconds, so that sub-millisecond service times stay above the log axis's 1.
+    let us = |d: &[super::Quantile]| d.iter().map(|q| Some(q.ms * 1000.0)).collect::<Vec<_>>();
+    let label = |pct: f64| match pct {
+        0.0 => w.t("min", "最小").to_string(),
+        100.0 => w.t("max", "最大").to_string(),
+        _ => format!("p{pct}"),
+    };
+    let chart = LineChart {
+        title: w.t(
+            "Response time (from the scheduled instant) and service time (from the send) by percentile, microseconds",
+            "按百分位的响应时间（从预定时刻起）与服务时间（从发出起），微秒",
+        ),
+        y_label: w.t("µs (log; 1k = 1 ms)", "微秒（对数；1k = 1 ms）"),
+        n: rt.len(),
+        x_ticks: rt
+            .iter()
+            .enumerate()
+            .filter(|(_, q)| [0.0, 50.0, 90.0, 99.0, 99.9, 99.99, 100.0].contains(&q.percentile))
+            .map(|(i, q)| (i, label(q.percentile)))
+            .collect(),
+        series: vec![
+            Series { name: w.t("response time", "响应时间").into(), values: us(rt) },
+            Series { name: w.t("service time", "服务时间").into(), values: us(st) },
+        ],
+        bands: vec![],
+        marks: None,
+        steps: false,
+        log: true,
+    };
+    p.chart(chart.render());
+    let rows: Vec<Vec<String>> =
+        rt.iter().zip(st.iter()).map(|(r, s)| vec![label(r.percentile), duration_ms(r.ms), duration_ms(s.ms)]).collect();
+    let _ = write!(p.body, "<details><summary>{}</summary>", w.t("Both distributions in figures", "两种分布的数值"));
+    let headers = if w.zh { ["百分位", "#响应时间", "#服务时间"] } else { ["percentile", "#response time", "#service time"] };
+    table(&mut p.body, &headers, &rows, &[]);
+    p.body.push_str("</details>");
 }
 
 /// The whole page.

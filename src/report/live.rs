@@ -28,6 +28,11 @@ pub struct LiveReport {
     pub response_time_ms: Latency,
     /// From the actual send to the answer.
     pub service_time_ms: Latency,
+    /// The response times' whole distribution: the value at each of 18 percentiles, from
+    /// the minimum (0) through the tail to the maximum (100).
+    pub response_time_distribution: Vec<super::Quantile>,
+    /// The service times' distribution at the same percentiles.
+    pub service_time_distribution: Vec<super::Quantile>,
     /// Arrivals refused by the driver because its queue was full (counted, never dropped).
     pub not_sent: u64,
     /// Round trip of the call that set the target's clock (None: not set by the run).

@@ -518,6 +518,37 @@ pub(crate) fn latency(h: &hdrhistogram::Histogram<u64>) -> Latency {
     }
 }
 
+/// The percentiles a live run's distributions are given at: the body in tens, then the
+/// tail, closer and closer to the maximum (as HdrHistogram's percentile output spaces them).
+pub(crate) const DISTRIBUTION_PERCENTILES: [f64; 18] =
+    [0.0, 10.0, 20.0, 30.0, 40.0, 50.0, 60.0, 70.0, 80.0, 90.0, 95.0, 97.5, 99.0, 99.5, 99.9, 99.95, 99.99, 100.0];
+
+/// One point of a latency distribution: the value at or below which `percentile` % fall.
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
+pub struct Quantile {
+    pub percentile: f64,
+    pub ms: f64,
+}
+
+/// A histogram as its percentile distribution ([`DISTRIBUTION_PERCENTILES`]); empty when
+/// nothing was recorded.
+pub(crate) fn distribution(h: &hdrhistogram::Histogram<u64>) -> Vec<Quantile> {
+    if h.is_empty() {
+        return Vec::new();
+    }
+    DISTRIBUTION_PERCENTILES
+        .iter()
+        .map(|&p| Quantile {
+            percentile: p,
+            ms: ms(match p {
+                0.0 => h.min(),
+                100.0 => h.max(),
+                _ => h.value_at_quantile(p / 100.0),
+            }),
+        })
+        .collect()
+}
+
 pub(crate) struct BuildInput<'a> {
     pub spec: &'a Spec,
     pub scenario_file: &'a str,

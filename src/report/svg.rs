@@ -188,8 +188,11 @@ impl LineChart<'_> {
                 );
             }
         }
+        // A tick marks its slot's start under steps (an hour, a day from its first instant),
+        // its point otherwise (drawn at the slot's middle).
+        let tick_at = if self.steps { 0.0 } else { 0.5 };
         for (i, label) in &self.x_ticks {
-            let x = x_at(*i as f64);
+            let x = x_at(*i as f64 + tick_at);
             let _ = write!(
                 o,
                 r#"<line class="axis" x1="{x:.1}" x2="{x:.1}" y1="{base:.1}" y2="{:.1}"/><text class="xtick" x="{x:.1}" y="{:.1}">{}</text>"#,

@@ -105,7 +105,18 @@ fn report_html_loads_offline_in_a_browser_and_draws_its_charts() {
     assert!(dom.contains("class=\"verdict nogo\""), "no no-go verdict");
     assert!(dom.contains("latency_ms_p50 &lt;= 0.000001: measured"), "the failed gate is not named");
     assert!(dom.contains("<h2 id=\"live\""), "no live section");
-    assert!(dom.contains("Response time (from the scheduled instant) and service time (from the send)"));
+    assert!(dom.contains("Response time (from the scheduled instant) and service time (from the send) by percentile"));
+    // Both histograms whole, as percentile distributions from the minimum to the maximum.
+    let r = read_report(&dir.join("report.json"));
+    for (dist, summary) in [("response_time_distribution", "response_time_ms"), ("service_time_distribution", "service_time_ms")] {
+        let d = r["live"][dist].as_array().unwrap_or_else(|| panic!("no {dist}"));
+        assert_eq!(d.len(), 18, "{dist}");
+        let ms: Vec<f64> = d.iter().map(|q| q["ms"].as_f64().unwrap()).collect();
+        assert!(ms.windows(2).all(|w| w[0] <= w[1]), "{dist} not monotone: {ms:?}");
+        assert_eq!(d[17]["percentile"], 100.0);
+        assert_eq!(d[17]["ms"], r["live"][summary]["max"], "{dist}'s maximum");
+        assert_eq!(d[5]["ms"], r["live"][summary]["p50"], "{dist}'s median");
+    }
 }
 
 #[test]
