@@ -114,32 +114,57 @@ fn frame(o: &mut String, title: &str, height: f64) {
     );
 }
 
-fn legend(o: &mut String, names: &[(&str, &str)], y: f64) {
-    let mut x = W - RIGHT;
-    // Right-aligned: lay out from the last name leftwards, with an estimate of text width.
-    let mut items = Vec::new();
-    for (i, (name, _)) in names.iter().enumerate().rev() {
-        let width = 18.0 + 7.0 * name.chars().map(|c| if c.is_ascii() { 1.0 } else { 1.9 }).sum::<f64>();
-        x -= width + 12.0;
-        items.push((i, name, x));
+/// Legend rows: the names in order, as many on a row as fit the chart's width (by an
+/// estimate of text width: a Chinese character about twice a Latin one).
+fn legend_rows(names: &[(&str, &str)]) -> Vec<Vec<(usize, f64)>> {
+    let room = W - RIGHT - 8.0;
+    let mut rows: Vec<Vec<(usize, f64)>> = vec![Vec::new()];
+    let mut used = 0.0;
+    for (i, (name, _)) in names.iter().enumerate() {
+        let width = 30.0 + 7.0 * name.chars().map(|c| if c.is_ascii() { 1.0 } else { 1.9 }).sum::<f64>();
+        if used + width > room && !rows.last().is_none_or(Vec::is_empty) {
+            rows.push(Vec::new());
+            used = 0.0;
+        }
+        used += width;
+        rows.last_mut().expect("a row").push((i, width));
     }
-    for (i, name, x) in items {
-        let _ = write!(
-            o,
-            r#"<rect x="{x:.1}" y="{:.1}" width="12" height="4" fill="{}"/><text class="legend" x="{:.1}" y="{:.1}">{}</text>"#,
-            y - 4.0,
-            names[i].1,
-            x + 16.0,
-            y,
-            esc(name)
-        );
+    rows
+}
+
+/// Height a legend adds below the chart past its first row.
+const LEGEND_ROW: f64 = 16.0;
+
+/// The legend, each row right-aligned, the first at `y`.
+fn legend(o: &mut String, names: &[(&str, &str)], y: f64) {
+    for (r, row) in legend_rows(names).iter().enumerate() {
+        let y = y + LEGEND_ROW * r as f64;
+        let mut x = W - RIGHT - row.iter().map(|(_, w)| w).sum::<f64>();
+        for &(i, width) in row {
+            let _ = write!(
+                o,
+                r#"<rect x="{x:.1}" y="{:.1}" width="12" height="4" fill="{}"/><text class="legend" x="{:.1}" y="{:.1}">{}</text>"#,
+                y - 4.0,
+                names[i].1,
+                x + 16.0,
+                y,
+                esc(names[i].0)
+            );
+            x += width;
+        }
     }
 }
 
 impl LineChart<'_> {
     pub(crate) fn render(&self) -> String {
         let mut o = String::new();
-        frame(&mut o, self.title, H);
+        let mut names: Vec<(&str, &str)> =
+            self.series.iter().enumerate().map(|(k, s)| (s.name.as_str(), PALETTE[k % PALETTE.len()])).collect();
+        if let Some(m) = &self.marks {
+            names.push((m.label.as_str(), MARK));
+        }
+        let extra_rows = legend_rows(&names).len().saturating_sub(1) as f64;
+        frame(&mut o, self.title, H + LEGEND_ROW * extra_rows);
         let plot_w = W - LEFT - RIGHT;
         let plot_h = H - TOP - BOTTOM;
         let n = self.n.max(1) as f64;
@@ -248,11 +273,6 @@ impl LineChart<'_> {
                 }
             }
         }
-        let mut names: Vec<(&str, &str)> =
-            self.series.iter().enumerate().map(|(k, s)| (s.name.as_str(), PALETTE[k % PALETTE.len()])).collect();
-        if let Some(m) = &self.marks {
-            names.push((m.label.as_str(), MARK));
-        }
         legend(&mut o, &names, H - 8.0);
         o.push_str("</svg>");
         o
@@ -318,6 +338,13 @@ mod tests {
         assert!(top >= 0.7 && t.len() <= 7, "{top} {t:?}");
         assert_eq!(ticks(0.0).0, 1.0);
         assert_eq!(tick_text(40_000.0), "40k");
+        // A long legend wraps onto rows that fit the width, in order.
+        let names: Vec<(&str, &str)> = (0..9).map(|_| ("税务实体大厅（现金缴费）", "#000")).collect();
+        let rows = legend_rows(&names);
+        assert!(rows.len() >= 3, "{rows:?}");
+        assert!(rows.iter().all(|r| r.iter().map(|(_, w)| w).sum::<f64>() <= W - RIGHT - 8.0));
+        assert_eq!(rows.concat().iter().map(|(i, _)| *i).collect::<Vec<_>>(), (0..9).collect::<Vec<_>>());
+        assert_eq!(legend_rows(&[("a", "#000")]).len(), 1);
         assert_eq!(tick_text(2_500_000.0), "2.5M");
         assert_eq!(tick_text(0.25), "0.25");
         assert_eq!(log_ticks(1_200_330.0), (10_000_000.0, vec![1.0, 10.0, 100.0, 1e3, 1e4, 1e5, 1e6, 1e7]));
