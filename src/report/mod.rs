@@ -56,6 +56,7 @@ fn gate_results(spec: &Spec, rec: &Recorder, m: GateInputs) -> Vec<GateResult> {
             let run = m.attempts;
             let cut = |f: fn(&cutover::CutoverFigures) -> u64| m.cutover.as_ref().map_or((0.0, 0), |c| (f(c) as f64, run));
             let mut detail = None;
+            let mut bound = None;
             let (value, samples) = match g.metric {
                 GateMetric::ErrorRate => (m.error_rate, run),
                 GateMetric::AcceptedWhileSuspended => (rec.accepted_while_suspended as f64, run),
@@ -85,6 +86,10 @@ fn gate_results(spec: &Spec, rec: &Recorder, m: GateInputs) -> Vec<GateResult> {
                         rec.backlog_90pct_cleared_at
                     };
                     let hours = |t: SimTime, from: SimTime| (t.micros_since(from) as f64 / MICROS_PER_HOUR as f64 * 100.0).round() / 100.0;
+                    // `by` an instant: the bound is the hours from the reopening to it.
+                    if let (Some(by), Some(open)) = (g.by, rec.reopen_at) {
+                        bound = Some(hours(by, open));
+                    }
                     match (rec.reopen_at, at) {
                         (Some(open), Some(t)) => (hours(t, open), rec.displaced_total),
                         (Some(open), None) => {
@@ -100,6 +105,7 @@ fn gate_results(spec: &Spec, rec: &Recorder, m: GateInputs) -> Vec<GateResult> {
                 // Hooks run in `cutover run` only; its coordinator measures this gate.
                 GateMetric::HooksFailed => (0.0, 0),
             };
+            let g = &crate::scenario::GateSpec { max: bound.unwrap_or(g.max), ..g.clone() };
             let mut r = gate_result(spec, g, value, Some(samples));
             if detail.is_some() {
                 r.passed = false;
@@ -133,6 +139,7 @@ pub(crate) fn hooks_gate(spec: &Spec, report: &mut Report) {
             share: 1.0,
             allow_empty: false,
             max: 0.0,
+            by: None,
         };
         report.gates.push(gate_result(spec, &g, failed as f64, Some(ran)));
     }
@@ -152,6 +159,7 @@ pub(crate) fn gate_result(spec: &Spec, g: &crate::scenario::GateSpec, value: f64
         day: g.day.map(|d| spec.calendar.date_of_day(d).format("%Y-%m-%d").to_string()),
         kind: g.kind.map(|k| k.as_str()),
         share: (g.metric == GateMetric::BacklogClearedHours).then_some(g.share),
+        by: g.by.map(|t| t.format(spec.calendar.offset)),
         max: g.max,
         value,
         samples,
@@ -444,6 +452,10 @@ pub struct GateResult {
     /// backlog_cleared_hours: the share of the displaced payers.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub share: Option<f64>,
+    /// backlog_cleared_hours given an instant: it; `max` is then the hours from the
+    /// reopening to it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub by: Option<String>,
     pub max: f64,
     pub value: f64,
     /// What was measured behind the value (requests, waits, displaced payers, hooks); absent
@@ -491,7 +503,14 @@ impl GateResult {
                 let _ = write!(name, " {what}={v}");
             }
         }
-        let _ = write!(name, " <= {}", self.max);
+        match &self.by {
+            Some(by) => {
+                let _ = write!(name, " by={by}");
+            }
+            None => {
+                let _ = write!(name, " <= {}", self.max);
+            }
+        }
         name
     }
 }

@@ -669,8 +669,29 @@ pub(super) fn gates_at(c: &mut Checker, at: &str, gates: &[Gate], phase_names: &
         let operation = select(c, &format!("{path}.operation"), "operation", &gate.operation, &operations).map(|o| Operation::ALL[o]);
         let channel = select(c, &format!("{path}.channel"), "channel", &gate.channel, channel_ids).map(|ch| ch as ChannelIdx);
         let phase = select(c, &format!("{path}.phase"), "phase", &gate.phase, phase_names);
-        if !(gate.max >= 0.0 && gate.max.is_finite()) {
-            c.push(format!("{path}.max"), format!("must be >= 0, got {}", gate.max));
+        let by = match (&gate.by, gate.max, gate.metric) {
+            (Some(_), Some(_), _) => {
+                c.push(path.clone(), "give `max` or `by`, not both");
+                None
+            }
+            (Some(t), None, GateMetric::BacklogClearedHours) => c.instant(&format!("{path}.by"), t),
+            (Some(_), None, _) => {
+                c.push(format!("{path}.by"), "only backlog_cleared_hours takes `by` (an instant); the others take `max`");
+                None
+            }
+            (None, None, GateMetric::BacklogClearedHours) => {
+                c.push(format!("{path}.max"), "needs `max` (hours after the reopening) or `by` (an instant)");
+                None
+            }
+            (None, None, _) => {
+                c.push(format!("{path}.max"), "missing: the bound the measured value may not exceed");
+                None
+            }
+            (None, Some(_), _) => None,
+        };
+        let max = gate.max.unwrap_or(0.0);
+        if !(max >= 0.0 && max.is_finite()) {
+            c.push(format!("{path}.max"), format!("must be >= 0, got {max}"));
         }
         let daily = gate.metric.is_daily();
         let day = match gate.day.as_str() {
@@ -711,17 +732,7 @@ pub(super) fn gates_at(c: &mut Checker, at: &str, gates: &[Gate], phase_names: &
             }
             (_, None) => 1.0,
         };
-        out.push(GateSpec {
-            metric: gate.metric,
-            operation,
-            channel,
-            phase,
-            day,
-            kind,
-            share,
-            allow_empty: gate.allow_empty,
-            max: gate.max,
-        });
+        out.push(GateSpec { metric: gate.metric, operation, channel, phase, day, kind, share, allow_empty: gate.allow_empty, max, by });
     }
     out
 }

@@ -230,6 +230,9 @@ pub struct GateSpec {
     pub allow_empty: bool,
     /// The run fails when the measured value is greater than this.
     pub max: f64,
+    /// backlog_cleared_hours given `by`: the instant, the bound then being the hours from
+    /// the reopening to it (`max` is 0 until measured).
+    pub by: Option<SimTime>,
 }
 
 /// A runbook action when a phase starts.

@@ -87,8 +87,14 @@ pub struct Gate {
     /// and fails, unless it may be empty.
     #[serde(default)]
     pub allow_empty: bool,
-    /// The run fails when the measured value is greater than this.
-    pub max: f64,
+    /// The run fails when the measured value is greater than this. Required, except for a
+    /// backlog_cleared_hours gate given `by`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max: Option<f64>,
+    /// For backlog_cleared_hours instead of `max`: the instant (RFC 3339) by which the share
+    /// must have cleared ("90 % of the backlog cleared by 2021-05-06T00:00:00+08:00").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by: Option<String>,
 }
 
 pub(super) fn star() -> String {

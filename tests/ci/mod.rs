@@ -311,6 +311,8 @@ fn gates_per_day_and_on_the_backlog_measure_what_the_report_shows() {
         (at - open).num_microseconds().unwrap() as f64 / 3.6e9
     };
     let cleared_90 = hours(ro["backlog_90pct_cleared_at"].as_str().unwrap());
+    let cleared_at = chrono::DateTime::parse_from_rfc3339(ro["backlog_90pct_cleared_at"].as_str().unwrap()).unwrap();
+    let by = |minutes: i64| (cleared_at + chrono::Duration::minutes(minutes)).to_rfc3339();
     let (code, r, text) = simulate_gates(
         "gate_days",
         serde_json::json!([
@@ -320,13 +322,18 @@ fn gates_per_day_and_on_the_backlog_measure_what_the_report_shows() {
             { "metric": "backlog_cleared_hours", "share": 0.9, "max": cleared_90 + 0.01 },
             { "metric": "backlog_cleared_hours", "share": 0.9, "max": cleared_90 - 1.0 },
             { "metric": "gave_up", "max": 1000000 },
-            { "metric": "hung_up", "kind": "hotline", "max": 1000000, "allow_empty": true }
+            { "metric": "hung_up", "kind": "hotline", "max": 1000000, "allow_empty": true },
+            { "metric": "backlog_cleared_hours", "share": 0.9, "by": by(1) },
+            { "metric": "backlog_cleared_hours", "share": 0.9, "by": by(-60) }
         ]),
     );
     assert_eq!(code, Some(1), "{text}");
     let gates = r["gates"].as_array().unwrap();
     let passed: Vec<bool> = gates.iter().map(|g| g["passed"].as_bool().unwrap()).collect();
-    assert_eq!(passed, vec![true, false, true, true, false, true, true], "{gates:#?}");
+    assert_eq!(passed, vec![true, false, true, true, false, true, true, true, false], "{gates:#?}");
+    // Cleared by an instant: the bound is the hours from the reopening to it.
+    assert!((gates[7]["max"].as_f64().unwrap() - (cleared_90 + 1.0 / 60.0)).abs() < 0.01, "{}", gates[7]);
+    assert!(text.contains("GATE FAILED: backlog_cleared_hours share=0.9 by=2021-05-"), "{text}");
     assert_eq!(gates[0]["value"].as_f64().unwrap(), wait, "{}", gates[0]);
     assert!((gates[3]["value"].as_f64().unwrap() - cleared_90).abs() < 0.01, "{} against {cleared_90}", gates[3]);
     assert_eq!(gates[5]["value"].as_f64(), base["summary"]["gave_up"].as_f64(), "gave_up over every day and channel");
@@ -338,11 +345,14 @@ fn gates_per_day_and_on_the_backlog_measure_what_the_report_shows() {
         serde_json::json!([
             { "metric": "latency_ms_p99", "day": "2021-05-06", "max": 1 },
             { "metric": "waiting_min_p99", "kind": "halls", "max": 1 },
-            { "metric": "backlog_cleared_hours", "share": 0.5, "max": 1 }
+            { "metric": "backlog_cleared_hours", "share": 0.5, "max": 1 },
+            { "metric": "gave_up", "by": "2021-05-06T00:00:00+08:00" },
+            { "metric": "backlog_cleared_hours", "share": 0.9 },
+            { "metric": "backlog_cleared_hours", "share": 0.9, "by": "6 May" }
         ]),
     );
     assert_eq!(code, Some(2), "{text}");
-    for field in ["gates[0].day", "gates[1].kind", "gates[2].share"] {
+    for field in ["gates[0].day", "gates[1].kind", "gates[2].share", "gates[3].by", "gates[4].max", "gates[5].by"] {
         assert!(text.contains(field), "{field} not named: {text}");
     }
     let (code, _, text) = simulate_gates("gate_unknown", serde_json::json!([{ "metric": "p99_wait", "max": 1 }]));
