@@ -132,6 +132,10 @@ pub struct SweepArgs {
     /// (default: reports/<scenario name>-sweep).
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Language of sweep.md and sweep.html (sweep.json stays English); zh names channels
+    /// by the scenario's `label_zh`.
+    #[arg(long, value_enum, default_value_t = Lang::En)]
+    pub lang: Lang,
     /// No progress lines on standard error.
     #[arg(long)]
     pub quiet: bool,

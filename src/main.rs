@@ -124,9 +124,11 @@ fn sweep(args: cutover::cli::SweepArgs) -> anyhow::Result<ExitCode> {
     let run_one = |spec: &Arc<scenario::Spec>, seed: u64| cutover::simulate(spec.clone(), seed, &file, Default::default(), None).report;
     let result = sweep::run(&base_spec.raw.name, &varies, planned, specs, files, &seeds, jobs, &run_one, &progress);
     write_atomic(&out.join("sweep.json"), serde_json::to_string_pretty(&result)?.as_bytes())?;
-    let md = cutover::sweep::view::markdown(&result);
+    let labels = cutover::report::lang::LabelsZh::of(&base_spec.raw);
+    let say = cutover::report::lang::Say::with(lang_of(args.lang), &labels);
+    let md = cutover::sweep::view::markdown(&result, &say);
     write_atomic(&out.join("sweep.md"), md.as_bytes())?;
-    write_atomic(&out.join("sweep.html"), cutover::sweep::view::html(&result).as_bytes())?;
+    write_atomic(&out.join("sweep.html"), cutover::sweep::view::html(&result, &say).as_bytes())?;
     say_raw!("{md}");
     say!("sweep in {}", out.join("sweep.html").display());
     Ok(if result.passing > 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })

@@ -33,7 +33,7 @@ impl LabelsZh {
         self.channels.is_empty() && self.phases.is_empty() && self.groups.is_empty() && self.leagues.is_empty()
     }
 
-    pub(crate) fn of(raw: &crate::scenario::Scenario) -> LabelsZh {
+    pub fn of(raw: &crate::scenario::Scenario) -> LabelsZh {
         let pick = |pairs: Vec<(String, &Option<String>)>| -> BTreeMap<String, String> {
             pairs.into_iter().filter_map(|(k, v)| v.clone().map(|v| (k, v))).collect()
         };
@@ -54,7 +54,7 @@ impl LabelsZh {
 }
 
 /// What a renderer needs to speak: the language and the scenario's names.
-pub(crate) struct Say<'a> {
+pub struct Say<'a> {
     pub zh: bool,
     labels: &'a LabelsZh,
 }

@@ -3,6 +3,7 @@
 
 use super::{Combination, Spread, Sweep};
 use crate::report::human::{count, duration_ms, instant, minutes};
+use crate::report::lang::{Say, tr};
 use crate::report::svg::{self, esc};
 use std::fmt::Write;
 
@@ -22,16 +23,17 @@ fn spread<T>(s: &Option<Spread<T>>, show: impl Fn(&T) -> String, seeds: usize) -
     }
 }
 
-fn when(s: &String) -> String {
-    if s == "never" { s.clone() } else { instant(s) }
-}
-
-fn row(sw: &Sweep, c: &Combination) -> Vec<String> {
+fn row(sw: &Sweep, c: &Combination, w: &Say) -> Vec<String> {
+    let when = |s: &String| if s == "never" { w.t("never", "从未").to_string() } else { instant(s) };
     let n = sw.seeds.len();
     let mut r = vec![c.index.to_string()];
     r.extend(c.values.iter().map(|(_, v)| value(v)));
     r.push(c.cost.map(|x| format!("{x:.0}")).unwrap_or_else(|| "-".into()));
-    r.push(if c.passed { "pass".into() } else { format!("FAIL ({} of {n} seeds pass)", c.seeds_passed) });
+    r.push(if c.passed {
+        w.t("pass", "通过").into()
+    } else {
+        tr!(w, "FAIL ({} of {n} seeds pass)", "未通过（{n} 个种子中 {} 个通过）", c.seeds_passed)
+    });
     for (_, w) in &c.channel_wait_p99_min {
         r.push(spread(w, |m| minutes(*m), n));
     }
@@ -44,64 +46,75 @@ fn row(sw: &Sweep, c: &Combination) -> Vec<String> {
     r
 }
 
-fn headers(sw: &Sweep) -> Vec<String> {
+fn headers(sw: &Sweep, w: &Say) -> Vec<String> {
     let mut h = vec!["#".to_string()];
     h.extend(sw.varied.iter().cloned());
-    h.extend(["cost".to_string(), "gates".to_string()]);
+    h.extend([w.t("cost", "成本").to_string(), w.t("gates", "门限").to_string()]);
     if let Some(c) = sw.combinations.first() {
-        h.extend(c.channel_wait_p99_min.iter().map(|(ch, _)| format!("worst p99 wait at {ch}")));
+        h.extend(c.channel_wait_p99_min.iter().map(|(ch, _)| tr!(w, "worst p99 wait at {}", "{} 最差 p99 等待", w.channel(ch))));
     }
     h.extend(
         [
-            "worst p99 wait at any counter",
-            "worst p99 wait at the hotline",
-            "online pay p99",
-            "90 % of the backlog cleared",
-            "all cleared",
-            "gave up",
+            w.t("worst p99 wait at any counter", "各窗口最差 p99 等待"),
+            w.t("worst p99 wait at the hotline", "热线最差 p99 等待"),
+            w.t("online pay p99", "线上缴费 p99"),
+            w.t("90 % of the backlog cleared", "积压消化 90 %"),
+            w.t("all cleared", "全部消化"),
+            w.t("gave up", "放弃"),
         ]
         .map(String::from),
     );
     h
 }
 
-fn verdict(sw: &Sweep) -> String {
+fn verdict(sw: &Sweep, w: &Say) -> String {
     match sw.cheapest_passing {
         Some(i) => {
             let c = &sw.combinations[i];
             let what: Vec<String> = c.values.iter().map(|(p, v)| format!("{p} = {}", value(v))).collect();
-            format!(
+            let all =
+                if sw.seeds.len() > 1 { tr!(w, " for all {} seeds", "（全部 {} 个种子）", sw.seeds.len()) } else { String::new() };
+            tr!(
+                w,
                 "The cheapest combination that passes every gate{}: #{i}, {} (cost {:.0}).",
-                if sw.seeds.len() > 1 { format!(" for all {} seeds", sw.seeds.len()) } else { String::new() },
+                "通过全部门限的最便宜组合{}：#{i}，{}（成本 {:.0}）。",
+                all,
                 what.join(", "),
                 c.cost.unwrap_or(0.0)
             )
         }
-        None if sw.passing == 0 => "No combination passes every gate.".to_string(),
-        None => format!("{} combinations pass every gate; the scenario gives no `costs` to choose the cheapest.", sw.passing),
+        None if sw.passing == 0 => w.t("No combination passes every gate.", "没有组合通过全部门限。").to_string(),
+        None => tr!(
+            w,
+            "{} combinations pass every gate; the scenario gives no `costs` to choose the cheapest.",
+            "{} 个组合通过全部门限；场景未给出 `costs`，无法选出最便宜的。",
+            sw.passing
+        ),
     }
 }
 
-fn seeds_line(sw: &Sweep) -> String {
+fn seeds_line(sw: &Sweep, w: &Say) -> String {
     if sw.seeds.len() == 1 {
-        format!("Seed {}.", sw.seeds[0])
+        tr!(w, "Seed {}.", "种子 {}。", sw.seeds[0])
     } else {
-        format!(
+        tr!(
+            w,
             "Seeds {} to {} (the same for every combination); each figure is the median over them with its min–max.",
+            "种子 {} 至 {}（每个组合相同）；每个数值为其中位数，括号内为最小–最大。",
             sw.seeds[0],
             sw.seeds[sw.seeds.len() - 1]
         )
     }
 }
 
-pub fn markdown(sw: &Sweep) -> String {
+pub fn markdown(sw: &Sweep, w: &Say) -> String {
     let mut o = String::new();
-    let _ = writeln!(o, "# Sweep: {}\n\n{}\n\n{}\n", sw.scenario, verdict(sw), seeds_line(sw));
-    let h = headers(sw);
+    let _ = writeln!(o, "{}\n\n{}\n\n{}\n", tr!(w, "# Sweep: {}", "# 容量扫描：{}", sw.scenario), verdict(sw, w), seeds_line(sw, w));
+    let h = headers(sw, w);
     let _ = writeln!(o, "| {} |", h.join(" | "));
     let _ = writeln!(o, "|{}", "---|".repeat(h.len()));
     for c in &sw.combinations {
-        let mut r = row(sw, c);
+        let mut r = row(sw, c, w);
         if Some(c.index) == sw.cheapest_passing {
             r[0] = format!("**{}**", r[0]);
         }
@@ -109,19 +122,24 @@ pub fn markdown(sw: &Sweep) -> String {
     }
     let _ = writeln!(
         o,
-        "\nEach combination's scenario is in `scenarios/combination-N.json` beside this file; `cutover simulate` on it with the seed gives the same figures."
+        "\n{}",
+        w.t(
+            "Each combination's scenario is in `scenarios/combination-N.json` beside this file; `cutover simulate` on it with the seed gives the same figures.",
+            "每个组合的场景在本文件旁的 `scenarios/combination-N.json` 中；对它用同一种子运行 `cutover simulate` 得到相同的数值。"
+        )
     );
     o
 }
 
-pub fn html(sw: &Sweep) -> String {
+pub fn html(sw: &Sweep, w: &Say) -> String {
     let mut body = String::new();
-    let _ = write!(body, "<h1>Sweep: {}</h1>", esc(&sw.scenario));
+    let title = tr!(w, "Sweep: {}", "容量扫描：{}", sw.scenario);
+    let _ = write!(body, "<h1>{}</h1>", esc(&title));
     let class = if sw.passing > 0 { "go" } else { "nogo" };
-    let _ = write!(body, r#"<div class="verdict {class}">{}</div><p class="meta">{}</p>"#, esc(&verdict(sw)), esc(&seeds_line(sw)));
-    let h = headers(sw);
+    let _ = write!(body, r#"<div class="verdict {class}">{}</div><p class="meta">{}</p>"#, esc(&verdict(sw, w)), esc(&seeds_line(sw, w)));
+    let h = headers(sw, w);
     let hs: Vec<&str> = h.iter().map(String::as_str).collect();
-    let rows: Vec<Vec<String>> = sw.combinations.iter().map(|c| row(sw, c)).collect();
+    let rows: Vec<Vec<String>> = sw.combinations.iter().map(|c| row(sw, c, w)).collect();
     let bad: Vec<bool> = sw.combinations.iter().map(|c| !c.passed).collect();
     crate::report::html::table(&mut body, &hs, &rows, &bad);
     let label = |c: &Combination| {
@@ -135,19 +153,21 @@ pub fn html(sw: &Sweep) -> String {
             .filter_map(|c| c.channel_wait_p99_min[k].1.as_ref().map(|s| (format!("#{} {}", c.index, label(c)), s.median)))
             .collect();
         if !bars.is_empty() {
-            body.push_str(&svg::bars(&format!("Worst day's p99 wait at {ch} (median over seeds)"), "minutes", &bars));
+            let title = tr!(w, "Worst day's p99 wait at {} (median over seeds)", "{} 最差一天的 p99 等待（各种子的中位数）", w.channel(ch));
+            body.push_str(&svg::bars(&title, w.t("minutes", "分钟"), &bars));
             charts += 1;
         }
     }
-    for (title, unit, get) in [
+    let unit = w.t("minutes", "分钟");
+    for (title, get) in [
         (
-            "Worst day's p99 wait at any counter (median over seeds)",
-            "minutes",
+            w.t("Worst day's p99 wait at any counter (median over seeds)", "各窗口最差一天的 p99 等待（各种子的中位数）"),
             (|c: &Combination| c.offline_wait_p99_min.as_ref().map(|s| s.median)) as fn(&Combination) -> Option<f64>,
         ),
-        ("Worst day's p99 wait at the hotline (median over seeds)", "minutes", |c: &Combination| {
-            c.hotline_wait_p99_min.as_ref().map(|s| s.median)
-        }),
+        (
+            w.t("Worst day's p99 wait at the hotline (median over seeds)", "热线最差一天的 p99 等待（各种子的中位数）"),
+            |c: &Combination| c.hotline_wait_p99_min.as_ref().map(|s| s.median),
+        ),
     ] {
         let bars: Vec<(String, f64)> =
             sw.combinations.iter().filter_map(|c| get(c).map(|v| (format!("#{} {}", c.index, label(c)), v))).collect();
@@ -158,12 +178,13 @@ pub fn html(sw: &Sweep) -> String {
     }
     format!(
         r#"<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<html lang="{}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
-<title>Sweep: {}</title><style>{}</style></head>
+<title>{}</title><style>{}</style></head>
 <body data-charts="{charts}">{body}</body></html>
 "#,
-        esc(&sw.scenario),
+        if w.zh { "zh-CN" } else { "en" },
+        esc(&title),
         crate::report::html::STYLE
     )
 }

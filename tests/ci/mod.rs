@@ -251,6 +251,34 @@ fn sweep_names_the_cheapest_passing_combination_and_agrees_with_each_run_alone()
     assert!(md.contains(&format!("passes every gate for all 2 seeds: #{best}")), "{md}");
     assert!(std::fs::read_to_string(out.join("sweep.html")).unwrap().contains("<svg class=\"chart\""));
 
+    // The same grid in Chinese: sweep.md and sweep.html worded, channels named
+    // by the scenario's label_zh, sweep.json's figures unchanged.
+    let zh = dir.join("sweep-zh");
+    let o = cutover(&[
+        "sweep",
+        scenario.to_str().unwrap(),
+        "--vary",
+        "channels.hall_cash.servers=12,48",
+        "--vary",
+        "backend.concurrency=1,2,4",
+        "--seeds",
+        "2",
+        "--out",
+        zh.to_str().unwrap(),
+        "--quiet",
+        "--lang",
+        "zh",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let md = std::fs::read_to_string(zh.join("sweep.md")).unwrap();
+    let html = std::fs::read_to_string(zh.join("sweep.html")).unwrap();
+    assert!(md.contains("通过全部门限的最便宜组合") && md.contains("税务实体大厅（现金缴费） 最差 p99 等待"), "{md}");
+    assert!(html.contains("<html lang=\"zh-CN\""));
+    assert_eq!(english_prose(&md), Vec::<String>::new(), "English left in the Chinese sweep.md");
+    assert_eq!(english_prose(&html), Vec::<String>::new(), "English left in the Chinese sweep.html");
+    let zh_sw: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(zh.join("sweep.json")).unwrap()).unwrap();
+    assert_eq!(zh_sw["cheapest_passing"], sw["cheapest_passing"]);
+
     // A path the scenario lacks: exit 2, naming it and what is there.
     let o = cutover(&["sweep", scenario.to_str().unwrap(), "--vary", "backend.servers=1,2", "--out", out.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2));
