@@ -19,8 +19,8 @@ use std::sync::Arc;
 
 #[derive(Debug, thiserror::Error)]
 pub enum BooksError {
-    #[error("{path}: cannot read: {source}")]
-    Read { path: String, source: std::io::Error },
+    #[error("{path}: cannot read: {cause}")]
+    Read { path: String, cause: std::io::Error },
     #[error("{path}:{line}: {reason}")]
     Line { path: String, line: usize, reason: String },
     #[error("scenario {0:?} has no `cutover` section: there is nothing to reconcile between two systems")]
@@ -31,10 +31,10 @@ pub enum BooksError {
 /// its `Err` is the reason, reported with the file and the line number.
 fn read_lines<T>(path: &Path, mut each: impl FnMut(&str) -> Result<Option<T>, String>) -> Result<Vec<T>, BooksError> {
     let p = path.display().to_string();
-    let f = std::fs::File::open(path).map_err(|source| BooksError::Read { path: p.clone(), source })?;
+    let f = std::fs::File::open(path).map_err(|cause| BooksError::Read { path: p.clone(), cause })?;
     let mut out = Vec::new();
     for (i, line) in std::io::BufReader::new(f).lines().enumerate() {
-        let line = line.map_err(|source| BooksError::Read { path: p.clone(), source })?;
+        let line = line.map_err(|cause| BooksError::Read { path: p.clone(), cause })?;
         if line.trim().is_empty() {
             continue;
         }

@@ -496,6 +496,20 @@ fn run_live(args: cutover::cli::RunArgs) -> anyhow::Result<ExitCode> {
             "no target: give --target http://host:port (a deployment, or `cutover serve`), --model (the in-process reference model, no network), or --old URL --new URL for a cutover's two systems"
         );
     }
+    // Options that would be ignored are mistakes: say so rather than run something else.
+    if args.model {
+        let http = [("--target", args.target.is_some()), ("--old", args.old.is_some()), ("--new", args.new.is_some())]
+            .into_iter()
+            .chain([("--profile", args.profile.is_some()), ("--new-profile", args.new_profile.is_some())])
+            .filter(|(_, given)| *given)
+            .map(|(name, _)| name)
+            .collect::<Vec<_>>();
+        if !http.is_empty() {
+            anyhow::bail!("--model drives the in-process reference model, no network: drop {}, or drop --model", http.join(", "));
+        }
+    } else if !args.fault.is_empty() {
+        anyhow::bail!("--fault breaks the in-process systems: it needs --model (for a server, give it to `cutover serve --fault`)");
+    }
     let out = args.out.clone().unwrap_or_else(|| PathBuf::from("reports").join(format!("{}-run", spec.raw.name)));
     let api = |profile: &Option<PathBuf>| -> anyhow::Result<Api> {
         Ok(match profile {

@@ -206,6 +206,8 @@ fn malformed_scenarios_exit_2_naming_every_field() {
     let o = cutover(&["validate", "scenarios/does-not-exist.json"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("does-not-exist.json: cannot read"));
+    assert_eq!(stderr(&o).matches("does-not-exist.json").count(), 1, "the file named once: {}", stderr(&o));
+    assert_eq!(stderr(&o).matches("No such file").count(), 1, "the cause said once: {}", stderr(&o));
 
     let o = cutover(&["simulate"]);
     assert_eq!(o.status.code(), Some(2), "missing argument is a usage error");
@@ -660,6 +662,13 @@ fn a_newcomers_mistakes_are_answered_with_what_to_do() {
     let o = cutover(&["run", "scenarios/ci-smoke.json", "--target", "https://127.0.0.1:9"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("only http:// targets"), "{}", stderr(&o));
+    // An option that would be ignored is a mistake, not a silent other run.
+    let o = cutover(&["run", "scenarios/ci-smoke.json", "--model", "--profile", "profiles/contract-v1.json"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("drop --profile, or drop --model"), "{}", stderr(&o));
+    let o = cutover(&["run", "scenarios/ci-smoke.json", "--target", "http://127.0.0.1:9", "--fault", "naive-dedup"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("--fault") && stderr(&o).contains("cutover serve --fault"), "{}", stderr(&o));
     // An editor's `$schema` line is welcome in a scenario.
     let dir = temp_dir("dollar_schema");
     let mut v = smoke_value();

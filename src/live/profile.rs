@@ -21,8 +21,8 @@ use std::collections::BTreeMap;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ProfileError {
-    #[error("{file}: cannot read: {source}")]
-    Read { file: String, source: std::io::Error },
+    #[error("{file}: cannot read: {cause}")]
+    Read { file: String, cause: std::io::Error },
     #[error("{file}: {message}")]
     Invalid { file: String, message: String },
 }
@@ -120,7 +120,7 @@ fn id_value(id: &TargetId) -> Value {
 impl Profile {
     pub fn load(path: &std::path::Path) -> Result<Profile, ProfileError> {
         let file = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| ProfileError::Read { file: file.clone(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|cause| ProfileError::Read { file: file.clone(), cause })?;
         Profile::parse(&file, &text)
     }
 

@@ -37,8 +37,9 @@ pub(crate) const MAX_AMOUNT_FEN: i64 = 10_000_000_000;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ScenarioError {
-    #[error("{file}: cannot read: {source}")]
-    Read { file: String, source: std::io::Error },
+    /// The cause is part of the message, not a source: printed once.
+    #[error("{file}: cannot read: {cause}")]
+    Read { file: String, cause: std::io::Error },
     #[error("{file}:{line}:{column}: invalid JSON: {message}")]
     Syntax { file: String, line: usize, column: usize, message: String },
     #[error("{file}: {} problem{}:\n{}", problems.len(), if problems.len() == 1 { "" } else { "s" }, format_problems(problems))]
@@ -59,7 +60,7 @@ pub fn schema() -> serde_json::Value {
 /// Read, validate and compile a scenario file.
 pub fn load(path: &Path) -> Result<Spec, ScenarioError> {
     let file = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Read { file: file.clone(), source })?;
+    let text = std::fs::read_to_string(path).map_err(|cause| ScenarioError::Read { file: file.clone(), cause })?;
     parse(&file, &text)
 }
 
