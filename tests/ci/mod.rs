@@ -183,19 +183,25 @@ fn sweep_names_the_cheapest_passing_combination_and_agrees_with_each_run_alone()
     ]);
     v["costs"] = serde_json::json!({ "channels.hall_cash.servers": 30, "backend.concurrency": 100 });
     let scenario = write_scenario(&dir, "loaded.json", &v);
+    // The grid: two hall sizes by three backends, over two seeds, into `out`.
+    let grid = |out: &std::path::Path, more: &[&str]| {
+        let mut args = vec![
+            "sweep",
+            scenario.to_str().unwrap(),
+            "--vary",
+            "channels.hall_cash.servers=12,48",
+            "--vary",
+            "backend.concurrency=1,2,4",
+            "--seeds",
+            "2",
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        args.extend(more);
+        cutover(&args)
+    };
     let out = dir.join("sweep");
-    let o = cutover(&[
-        "sweep",
-        scenario.to_str().unwrap(),
-        "--vary",
-        "channels.hall_cash.servers=12,48",
-        "--vary",
-        "backend.concurrency=1,2,4",
-        "--seeds",
-        "2",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let o = grid(&out, &[]);
     assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
     assert!(stderr(&o).contains("6 combinations x 2 seeds = 12 simulations"), "{}", stderr(&o));
     assert!(stderr(&o).contains("12 of 12 done"), "{}", stderr(&o));
@@ -254,21 +260,7 @@ fn sweep_names_the_cheapest_passing_combination_and_agrees_with_each_run_alone()
     // The same grid in Chinese: sweep.md and sweep.html worded, channels named
     // by the scenario's label_zh, sweep.json's figures unchanged.
     let zh = dir.join("sweep-zh");
-    let o = cutover(&[
-        "sweep",
-        scenario.to_str().unwrap(),
-        "--vary",
-        "channels.hall_cash.servers=12,48",
-        "--vary",
-        "backend.concurrency=1,2,4",
-        "--seeds",
-        "2",
-        "--out",
-        zh.to_str().unwrap(),
-        "--quiet",
-        "--lang",
-        "zh",
-    ]);
+    let o = grid(&zh, &["--quiet", "--lang", "zh"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let md = std::fs::read_to_string(zh.join("sweep.md")).unwrap();
     let html = std::fs::read_to_string(zh.join("sweep.html")).unwrap();
