@@ -655,6 +655,16 @@ fn a_live_run_queues_payers_at_the_counters_as_simulate_does() {
     assert_eq!(r["summary"]["ledger_mismatched_cells"], 0);
 }
 
+/// `cutover run scenarios/ci-smoke.json --abort-early` with `args`, into `dir`: its output
+/// and how long it took.
+fn run_abort_early(dir: &std::path::Path, args: &[&str]) -> (std::process::Output, Duration) {
+    let mut argv = vec!["run", "scenarios/ci-smoke.json", "--abort-early", "--out", dir.to_str().unwrap(), "--quiet"];
+    argv.extend(args);
+    let started = std::time::Instant::now();
+    let o = wait_bounded(spawn_cutover(&argv), Duration::from_secs(60));
+    (o, started.elapsed())
+}
+
 #[test]
 fn abort_early_stops_the_load_when_most_answers_are_errors_and_says_why() {
     // A target that answers nothing in time: every request times out.
@@ -662,30 +672,12 @@ fn abort_early_stops_the_load_when_most_answers_are_errors_and_says_why() {
     let (status, _, _) = http(server.port, "POST", "/v1/admin/stall", &[], r#"{"millis":60000}"#);
     assert_eq!(status, 200);
     let dir = temp_dir("abort_early");
-    let started = std::time::Instant::now();
-    let o = wait_bounded(
-        spawn_cutover(&[
-            "run",
-            "scenarios/ci-smoke.json",
-            "--target",
-            &server.url,
-            "--time-scale",
-            "100000",
-            "--timeout-ms",
-            "20",
-            "--drain-seconds",
-            "1",
-            "--abort-early",
-            "--abort-grace-seconds",
-            "1",
-            "--out",
-            dir.to_str().unwrap(),
-            "--quiet",
-        ]),
-        Duration::from_secs(60),
+    let (o, took) = run_abort_early(
+        &dir,
+        &["--target", &server.url, "--time-scale", "100000", "--timeout-ms", "20", "--drain-seconds", "1", "--abort-grace-seconds", "1"],
     );
     // The timeline takes 28 s at this scale; the abort comes within seconds of the grace.
-    assert!(started.elapsed() < Duration::from_secs(20), "not aborted early: {:?}", started.elapsed());
+    assert!(took < Duration::from_secs(20), "not aborted early: {took:?}");
     assert_eq!(o.status.code(), Some(1), "{}{}", stdout(&o), stderr(&o));
     assert!(stderr(&o).contains("the load was aborted early"), "{}", stderr(&o));
     let r = report(&dir);
@@ -698,26 +690,9 @@ fn abort_early_stops_the_load_when_most_answers_are_errors_and_says_why() {
     // A gate that can only get worse, once lost, stops the load at once (no grace): the
     // model accepts payments while suspended, and the suspension starts ~4 s into the 28 s.
     let dir = temp_dir("abort_early_lost_gate");
-    let started = std::time::Instant::now();
-    let o = wait_bounded(
-        spawn_cutover(&[
-            "run",
-            "scenarios/ci-smoke.json",
-            "--model",
-            "--fault",
-            "accept-while-suspended",
-            "--time-scale",
-            "100000",
-            "--abort-early",
-            "--abort-grace-seconds",
-            "600",
-            "--out",
-            dir.to_str().unwrap(),
-            "--quiet",
-        ]),
-        Duration::from_secs(60),
-    );
-    assert!(started.elapsed() < Duration::from_secs(18), "not aborted early: {:?}", started.elapsed());
+    let (o, took) =
+        run_abort_early(&dir, &["--model", "--fault", "accept-while-suspended", "--time-scale", "100000", "--abort-grace-seconds", "600"]);
+    assert!(took < Duration::from_secs(18), "not aborted early: {took:?}");
     assert_eq!(o.status.code(), Some(1), "{}{}", stdout(&o), stderr(&o));
     let r = report(&dir);
     let why = r["live"]["aborted"].as_str().unwrap_or_else(|| panic!("not marked aborted: {}", r["live"]));
@@ -726,22 +701,7 @@ fn abort_early_stops_the_load_when_most_answers_are_errors_and_says_why() {
     // Without the flag the same run goes to the end of its timeline (not tested here for
     // time); with a healthy target --abort-early never fires.
     let dir = temp_dir("abort_early_healthy");
-    let o = wait_bounded(
-        spawn_cutover(&[
-            "run",
-            "scenarios/ci-smoke.json",
-            "--model",
-            "--time-scale",
-            "400000",
-            "--abort-early",
-            "--abort-grace-seconds",
-            "1",
-            "--out",
-            dir.to_str().unwrap(),
-            "--quiet",
-        ]),
-        Duration::from_secs(60),
-    );
+    let (o, _) = run_abort_early(&dir, &["--model", "--time-scale", "400000", "--abort-grace-seconds", "1"]);
     assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
     assert!(report(&dir)["live"]["aborted"].is_null());
 }
