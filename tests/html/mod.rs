@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// The browser: `CUTOVER_BROWSER`, else Debian's `chromium` (`.ci/run` installs it).
+/// The browser: `CUTOVER_BROWSER`, else Debian's `chromium` (`scripts/test-deps` installs it).
 fn browser() -> PathBuf {
     if let Some(b) = std::env::var_os("CUTOVER_BROWSER") {
         return PathBuf::from(b);
@@ -17,7 +17,7 @@ fn browser() -> PathBuf {
             return PathBuf::from(b);
         }
     }
-    panic!("this test needs headless Chromium: `apt-get install chromium` (.ci/run installs it), or set CUTOVER_BROWSER");
+    panic!("this test needs headless Chromium: run scripts/test-deps (the README's test command does), or set CUTOVER_BROWSER");
 }
 
 /// Run the browser headless on `page` with `args`, bounded in time; its stdout and stderr.
@@ -126,9 +126,8 @@ fn summary_and_page_come_in_chinese_with_the_notices_names() {
     let o = cutover(&["simulate", "scenarios/cutover-2021-ci.json", "--out", dir.to_str().unwrap(), "--quiet", "--lang", "zh"]);
     assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
     // Without a font that has Chinese glyphs the screenshot shows empty boxes.
-    if let Ok(fonts) = Command::new("fc-list").arg(":lang=zh").output() {
-        assert!(!fonts.stdout.is_empty(), "no font with Chinese glyphs: apt-get install fonts-wqy-zenhei (.ci/run installs it)");
-    }
+    let fonts = Command::new("fc-list").arg(":lang=zh").output().expect("fc-list (fontconfig) runs: scripts/test-deps installs it");
+    assert!(!fonts.stdout.is_empty(), "no font with Chinese glyphs: scripts/test-deps installs fonts-wqy-zenhei");
     let dom = check_page(&dir);
     let md = std::fs::read_to_string(dir.join("summary.md")).unwrap();
     assert!(dom.contains("<html lang=\"zh-CN\""), "the page does not say it is Chinese");
