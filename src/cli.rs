@@ -37,36 +37,7 @@ pub enum Command {
         jsonl: Option<PathBuf>,
     },
     /// Simulate the whole timeline in virtual time through the reference model.
-    Simulate {
-        /// Scenario file (JSON); `cutover validate` checks it alone.
-        scenario: PathBuf,
-        /// Master seed (default: the scenario's `seed`).
-        #[arg(long)]
-        seed: Option<u64>,
-        /// Directory for report.json, summary.md and report.html (default: reports/<scenario name>).
-        #[arg(long)]
-        out: Option<PathBuf>,
-        /// Language of summary.md, report.html and the summary printed at the end (JSON
-        /// stays English); zh names channels, phases, groups and leagues by the scenario's `label_zh`.
-        #[arg(long, value_enum, default_value_t = Lang::En)]
-        lang: Lang,
-        /// Also write the gates as JUnit XML to this file (one test case per gate).
-        #[arg(long)]
-        junit: Option<PathBuf>,
-        /// Also write HdrHistogram interval logs here, one per channel and operation
-        /// (`<channel>.<operation>.hlog`, an interval per phase), for HdrHistogram's own tools.
-        #[arg(long)]
-        hlog: Option<PathBuf>,
-        /// Standard output at the end: the short summary, or the whole report as JSON.
-        #[arg(long, value_enum, default_value_t = Format::Text)]
-        format: Format,
-        /// No progress lines on standard error.
-        #[arg(long)]
-        quiet: bool,
-        /// Deliberately break the reference systems (repeatable), to rehearse the checks.
-        #[arg(long, value_enum)]
-        fault: Vec<Fault>,
-    },
+    Simulate(SimulateArgs),
     /// Serve the reference model over HTTP (the target contract, /v1).
     Serve(ServeArgs),
     /// Replay the scenario's demand in compressed real time against a target, open loop.
@@ -83,29 +54,64 @@ pub enum Command {
     Compare(CompareArgs),
     /// Run the cutover's checks over two systems' export files (JSON Lines of payments, as
     /// `GET /v1/admin/export/payments` gives them), with a run's journal if given.
-    Reconcile {
-        /// The scenario of the cutover (its leagues, channels and systems).
-        scenario: PathBuf,
-        /// The old system's payments.
-        #[arg(long)]
-        old: PathBuf,
-        /// The new system's payments.
-        #[arg(long)]
-        new: PathBuf,
-        /// The old system's registrations (JSON Lines, as `GET /v1/admin/export/registrations`
-        /// writes them); with --new-registrations, the registrations are checked too.
-        #[arg(long, requires = "new_registrations")]
-        old_registrations: Option<PathBuf>,
-        /// The new system's registrations.
-        #[arg(long, requires = "old_registrations")]
-        new_registrations: Option<PathBuf>,
-        /// A run's journal.jsonl: the payments acknowledged to payers, checked against the books.
-        #[arg(long)]
-        journal: Option<PathBuf>,
-        /// Directory for reconcile.json and reconcile.md (default: reports/<scenario name>-reconcile).
-        #[arg(long)]
-        out: Option<PathBuf>,
-    },
+    Reconcile(ReconcileArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SimulateArgs {
+    /// Scenario file (JSON); `cutover validate` checks it alone.
+    pub scenario: PathBuf,
+    /// Master seed (default: the scenario's `seed`).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Directory for report.json, summary.md and report.html (default: reports/<scenario name>).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Language of summary.md, report.html and the summary printed at the end (JSON
+    /// stays English); zh names channels, phases, groups and leagues by the scenario's `label_zh`.
+    #[arg(long, value_enum, default_value_t = Lang::En)]
+    pub lang: Lang,
+    /// Also write the gates as JUnit XML to this file (one test case per gate).
+    #[arg(long)]
+    pub junit: Option<PathBuf>,
+    /// Also write HdrHistogram interval logs here, one per channel and operation
+    /// (`<channel>.<operation>.hlog`, an interval per phase), for HdrHistogram's own tools.
+    #[arg(long)]
+    pub hlog: Option<PathBuf>,
+    /// Standard output at the end: the short summary, or the whole report as JSON.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// No progress lines on standard error.
+    #[arg(long)]
+    pub quiet: bool,
+    /// Deliberately break the reference systems (repeatable), to rehearse the checks.
+    #[arg(long, value_enum)]
+    pub fault: Vec<Fault>,
+}
+
+#[derive(Debug, Args)]
+pub struct ReconcileArgs {
+    /// The scenario of the cutover (its leagues, channels and systems).
+    pub scenario: PathBuf,
+    /// The old system's payments.
+    #[arg(long)]
+    pub old: PathBuf,
+    /// The new system's payments.
+    #[arg(long)]
+    pub new: PathBuf,
+    /// The old system's registrations (JSON Lines, as `GET /v1/admin/export/registrations`
+    /// writes them); with --new-registrations, the registrations are checked too.
+    #[arg(long, requires = "new_registrations")]
+    pub old_registrations: Option<PathBuf>,
+    /// The new system's registrations.
+    #[arg(long, requires = "old_registrations")]
+    pub new_registrations: Option<PathBuf>,
+    /// A run's journal.jsonl: the payments acknowledged to payers, checked against the books.
+    #[arg(long)]
+    pub journal: Option<PathBuf>,
+    /// Directory for reconcile.json and reconcile.md (default: reports/<scenario name>-reconcile).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

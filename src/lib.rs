@@ -5,16 +5,18 @@
 //! state machine) → [`engine`] (virtual time, queues) → [`target::Target`]
 //! (the reference [`model`]) → [`report`]. See ARCHITECTURE.md.
 
-pub mod books;
 pub mod cli;
 pub mod clock;
 pub(crate) mod cohort;
+pub mod commands;
 pub mod compare;
 pub mod contract;
 pub(crate) mod demand;
 pub(crate) mod dist;
-pub(crate) mod engine;
+pub mod engine;
+pub(crate) mod hash;
 pub mod live;
+pub(crate) mod metrics;
 pub mod migrate;
 pub mod model;
 pub mod population;
@@ -25,80 +27,4 @@ pub mod server;
 pub mod sweep;
 pub(crate) mod target;
 pub mod time;
-pub mod validate_view;
 pub(crate) mod vocabulary;
-
-use std::sync::Arc;
-
-/// The hash maps on the answer path (idempotency keys, payer ids): foldhash, seeded once per
-/// process, is several times cheaper than SipHash here. Nothing iterates them into output
-/// without sorting first, so the seed never shows.
-pub type FastMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
-pub type FastSet<K> = std::collections::HashSet<K, foldhash::fast::RandomState>;
-
-/// Everything `simulate` produced.
-pub struct SimulationOutput {
-    pub report: report::Report,
-    /// HdrHistogram interval logs, one per channel and operation (asked for with `hlog`).
-    pub hlogs: Vec<report::hlog::HistogramLog>,
-}
-
-/// What a simulation writes besides its report.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct Extras {
-    /// HdrHistogram interval logs per channel and operation.
-    pub hlog: bool,
-}
-
-/// Simulate a scenario through the in-process reference model, in virtual time.
-pub fn simulate(
-    spec: Arc<scenario::Spec>,
-    seed: u64,
-    scenario_file: &str,
-    faults: model::Faults,
-    progress: Option<engine::Progress>,
-) -> SimulationOutput {
-    simulate_with(spec, seed, scenario_file, faults, progress, Extras::default())
-}
-
-/// [`simulate`], with what else to write.
-pub fn simulate_with(
-    spec: Arc<scenario::Spec>,
-    seed: u64,
-    scenario_file: &str,
-    faults: model::Faults,
-    progress: Option<engine::Progress>,
-    extras: Extras,
-) -> SimulationOutput {
-    let rules = Arc::new(model::Rules::from_spec(&spec));
-    let mut target = model::Systems::from_spec(&spec, rules.clone(), faults);
-    let population = population::Population::new(&spec, seed);
-    let mut engine = engine::Engine::new(spec.clone(), seed, &mut target, &population, rules);
-    engine.run(progress);
-    let batches = engine.batch_reports();
-    // What falls due by the end (a migration after the last request) runs before the books
-    // are read.
-    engine.target().advance(spec.end);
-    let actual = target::Target::ledger(engine.target());
-    let stats = engine.stats();
-    // The cutover's checks read both systems' books in full (one system: nothing to check).
-    let cutover = spec.cutover.as_ref().and_then(|_| {
-        let books = Ok(engine.target().books());
-        let migration = engine.target().migration().cloned();
-        report::cutover::check(report::cutover::CutoverInput { spec: &spec, recorder: engine.recorder(), books, migration })
-    });
-    let report = report::build(report::BuildInput {
-        spec: &spec,
-        scenario_file,
-        mode: "simulate",
-        seed,
-        recorder: engine.recorder(),
-        stats: &stats,
-        batches,
-        actual_ledger: actual,
-        audit_disagreements: 0,
-        cutover,
-    });
-    let hlogs = if extras.hlog { report::hlog::logs(&spec, engine.recorder(), "simulate") } else { Vec::new() };
-    SimulationOutput { report, hlogs }
-}

@@ -12,11 +12,7 @@ use rand_pcg::Pcg64Mcg;
 
 /// FNV-1a over the name, then SplitMix64 finalisation with the seed and index.
 pub(crate) fn sub_seed(master: u64, name: &str, index: u64) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in name.bytes() {
-        h ^= b as u64;
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
-    }
+    let h = crate::hash::fnv1a(name.as_bytes());
     splitmix(splitmix(master ^ h) ^ index)
 }
 

@@ -1,14 +1,9 @@
 //! Integration tests: the real binary and the library's public entry points.
 
-#[path = "ci/mod.rs"]
 mod ci;
-#[path = "html/mod.rs"]
 mod html;
-#[path = "layers/mod.rs"]
 mod layers;
-#[path = "live/mod.rs"]
 mod live;
-#[path = "rehearsal/mod.rs"]
 mod rehearsal;
 mod util;
 
@@ -369,7 +364,7 @@ fn mmc_channel_matches_erlang_c() {
         serde_json::json!({"concurrency": 1_000_000, "service_ms": {"kind": "fixed", "value": 0.0}, "queue_bound": 0, "source": "E"});
     v["gates"] = serde_json::json!([]);
     let spec = Arc::new(cutover::scenario::parse("mmc.json", &v.to_string()).unwrap());
-    let out = cutover::simulate(spec, 42, "mmc.json", cutover::model::Faults::default(), None);
+    let out = cutover::engine::simulate(spec, 42, "mmc.json", cutover::model::Faults::default(), None);
     let cell = out.report.cells.iter().find(|c| c.channel == "counter" && c.operation == "pay").unwrap();
     assert!(cell.successes + 20 >= n && cell.successes <= n, "served {} of {n}", cell.successes);
     let measured_wait_s = cell.latency_ms.mean / 1000.0 - service_s;
@@ -429,7 +424,7 @@ fn the_hotline_queue_matches_erlang_c_without_abandonment() {
     let n = (lambda * days * 86_400.0).round() as u64;
     let v = hotline_scenario(c, service_s, n, "2021-06-18T00:00:00+08:00", None);
     let spec = Arc::new(cutover::scenario::parse("hotline.json", &v.to_string()).unwrap());
-    let out = cutover::simulate(spec, 42, "hotline.json", cutover::model::Faults::default(), None);
+    let out = cutover::engine::simulate(spec, 42, "hotline.json", cutover::model::Faults::default(), None);
     let cell = out.report.cells.iter().find(|c| c.channel == "hotline" && c.operation == "call").unwrap();
     // Every payer called once and was answered: nobody hangs up without a patience.
     assert!(cell.successes + 20 >= n && cell.successes <= n, "answered {} of {n}", cell.successes);
@@ -453,7 +448,7 @@ fn hotline_callers_hang_up_after_their_patience() {
     let n = (1.5 * c as f64 / service_s * 5.0 * 86_400.0) as u64;
     let v = hotline_scenario(c, service_s, n, "2021-04-24T00:00:00+08:00", Some(serde_json::json!({"kind": "fixed", "value": 30.0})));
     let spec = Arc::new(cutover::scenario::parse("hotline.json", &v.to_string()).unwrap());
-    let out = cutover::simulate(spec, 42, "hotline.json", cutover::model::Faults::default(), None);
+    let out = cutover::engine::simulate(spec, 42, "hotline.json", cutover::model::Faults::default(), None);
     let cell = out.report.cells.iter().find(|c| c.channel == "hotline" && c.operation == "call").unwrap();
     assert!(cell.abandoned > n / 5, "{} of {n} hung up", cell.abandoned);
     assert_eq!(cell.abandoned, out.report.engine.hotline_abandoned);
@@ -496,7 +491,7 @@ fn counters_close_their_queue_at_closing_time() {
     v["gates"] = serde_json::json!([]);
     let spec = Arc::new(cutover::scenario::parse("closing.json", &v.to_string()).unwrap());
     let days = ((spec.end.0 - spec.start.0) / 86_400_000_000) as f64;
-    let out = cutover::simulate(spec, 7, "closing.json", cutover::model::Faults::default(), None);
+    let out = cutover::engine::simulate(spec, 7, "closing.json", cutover::model::Faults::default(), None);
     let cell = out.report.cells.iter().find(|c| c.channel == "counter" && c.operation == "pay").unwrap();
     assert!(cell.turned_away > 100, "{} sent away at closing", cell.turned_away);
     assert_eq!(out.report.engine.turned_away_at_closing, cell.turned_away);
@@ -544,7 +539,7 @@ fn every_offline_channel_keeps_its_holiday_capacity() {
         v["behaviour"]["lookup_share"] = 0.0.into();
         v["gates"] = serde_json::json!([]);
         let spec = Arc::new(cutover::scenario::parse("holiday.json", &v.to_string()).unwrap());
-        let out = cutover::simulate(spec, 7, "holiday.json", cutover::model::Faults::default(), None);
+        let out = cutover::engine::simulate(spec, 7, "holiday.json", cutover::model::Faults::default(), None);
         let served =
             |phase: &str| out.report.cells.iter().filter(|c| c.phase == phase && c.operation == "pay").map(|c| c.successes).sum::<u64>();
         (served("holidays"), served("after"))
@@ -597,6 +592,16 @@ fn the_region_is_calibrated_and_its_offline_backlog_lands_on_6_may() {
         assert_eq!(c["within"], true, "{c}");
     }
     assert!(stdout(&o).contains("calibration: 5 of 5 expectations within their factor"), "{}", stdout(&o));
+    // The README shows this run's printout: line for line what the binary prints.
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let shown = readme
+        .split("The whole-region run prints (seed 20210501, this build):\n\n```\n")
+        .nth(1)
+        .expect("the README shows the region's printout");
+    let shown: Vec<&str> = shown.split("```").next().unwrap().lines().collect();
+    let out = stdout(&o);
+    let printed: Vec<&str> = out.lines().take(shown.len()).collect();
+    assert_eq!(shown, printed, "README.md's sample output is not what the binary prints");
     // Hall counters: waiting and queue on 6 May above those of 1 May (10 % strength, few come).
     let day = |date: &str, ch: &str| -> serde_json::Value {
         let d = r["days"].as_array().unwrap().iter().find(|d| d["date"] == date).unwrap_or_else(|| panic!("no {date}"));
@@ -676,4 +681,23 @@ fn a_newcomers_mistakes_are_answered_with_what_to_do() {
     let p = write_scenario(&dir, "with-schema.json", &v);
     let o = cutover(&["validate", p.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+}
+
+#[test]
+fn every_shipped_scenario_is_listed_and_valid() {
+    let readme = std::fs::read_to_string(root().join("scenarios/README.md")).unwrap();
+    let mut files: Vec<String> = std::fs::read_dir(root().join("scenarios"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".json"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 4, "{files:?}");
+    for f in &files {
+        assert!(readme.contains(&format!("| `{f}` |")), "scenarios/README.md does not list {f}");
+        let o = cutover(&["validate", &format!("scenarios/{f}")]);
+        assert_eq!(o.status.code(), Some(0), "{f}: {}", stderr(&o));
+    }
+    let listed = readme.matches(".json` |").count();
+    assert_eq!(listed, files.len(), "scenarios/README.md lists a file that is not there");
 }

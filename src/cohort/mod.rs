@@ -108,7 +108,7 @@ impl Members {
         let n = n.max(1);
         let mut shares: Vec<Members> = (0..n).map(|_| Members::default()).collect();
         shares[0].payers_active = self.payers_active;
-        let in_batches: crate::FastSet<crate::population::PayerId> = self.batches.iter().flat_map(|b| b.payer_ids()).collect();
+        let in_batches: crate::hash::FastSet<crate::population::PayerId> = self.batches.iter().flat_map(|b| b.payer_ids()).collect();
         let mut dealt = 0usize;
         for (agent, next) in self.agents.into_iter().zip(self.first) {
             let i = if in_batches.contains(&agent.payer.id) {

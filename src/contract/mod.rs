@@ -639,5 +639,4 @@ pub(crate) fn key_from_header(v: &str) -> IdemKey {
 }
 
 #[cfg(test)]
-#[path = "contract_tests.rs"]
 mod tests;

@@ -14,10 +14,12 @@ pub(crate) struct WireRequest {
     pub body: Option<Vec<u8>>,
 }
 
-pub(super) fn encode(s: &str) -> String {
-    // Query values here are snake_case ids and league names (ASCII letters): escape the rest.
+/// Percent-encoding of a path segment or query value (RFC 3986): every byte but the
+/// unreserved characters (letters, digits, `-`, `_`, `.`, `~`) as `%XX`. The one encoder of
+/// the contract's queries and a profile's paths.
+pub(crate) fn percent_encode(s: &str) -> String {
     s.bytes()
-        .map(|b| if b.is_ascii_alphanumeric() || b == b'_' || b == b'-' { (b as char).to_string() } else { format!("%{b:02X}") })
+        .map(|b| if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
         .collect()
 }
 
@@ -167,8 +169,8 @@ pub(crate) fn wire_into<'a>(spec: &Spec, req: &Request, scratch: &'a mut WireScr
                 "/v1/payers/{}/records?group={}&league={}&channel={}",
                 payer.id,
                 payer.group.as_str(),
-                encode(league_str(spec, payer.league)),
-                encode(channel_str(spec, *channel))
+                percent_encode(league_str(spec, payer.league)),
+                percent_encode(channel_str(spec, *channel))
             );
             ("GET", false)
         }

@@ -81,7 +81,7 @@ mod vocabulary {
 
     #[test]
     fn the_openapi_document_lists_every_code() {
-        let doc: serde_json::Value = serde_json::from_str(include_str!("server/openapi.json")).expect("openapi.json is JSON");
+        let doc: serde_json::Value = serde_json::from_str(include_str!("../server/openapi.json")).expect("openapi.json is JSON");
         let codes: Vec<&str> = doc
             .pointer("/components/schemas/Problem/properties/code/enum")
             .and_then(|v| v.as_array())

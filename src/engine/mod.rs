@@ -12,6 +12,10 @@
 //! Every loop is bounded: the event loop by the timeline's end (events due at
 //! or after it are dropped), queues by their bounds.
 
+mod rehearsal;
+
+pub use rehearsal::{Extras, SimulationOutput, simulate, simulate_with};
+
 use crate::cohort::counters::{Arrival, CounterEvents, Counters};
 use crate::cohort::{Cohort, HostEvent, Members};
 use crate::demand::{Cast, Demand};
@@ -86,7 +90,7 @@ pub(crate) struct Engine<'t, T: Target> {
 }
 
 /// Progress callback: called once per simulated day with the virtual instant and events so far.
-pub(crate) type Progress<'a> = &'a mut dyn FnMut(SimTime, u64);
+pub type Progress<'a> = &'a mut dyn FnMut(SimTime, u64);
 
 impl<'t, T: Target> Engine<'t, T> {
     /// The engine for every active payer of `population`, first attempts scheduled.

@@ -9,7 +9,7 @@
 //! target's assessment and payment ids are mapped to the shadow's, so later
 //! requests that quote them are checked against the right records.
 
-use crate::FastMap;
+use crate::hash::FastMap;
 use crate::model::{Faults, Request, Response, Rules, Systems, TargetId};
 use crate::report::live::{AuditReport, Disagreement, KEPT};
 use crate::scenario::Spec;

@@ -325,19 +325,13 @@ fn text_of(v: &Value) -> String {
     }
 }
 
-pub(super) fn encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
-        .collect()
-}
-
 fn interpolate(t: &str, vars: &BTreeMap<&'static str, Value>, url: bool) -> String {
     let mut out = t.to_string();
     for (k, v) in vars {
         let needle = format!("{{{k}}}");
         if out.contains(&needle) {
             let text = text_of(v);
-            out = out.replace(&needle, &if url { encode(&text) } else { text });
+            out = out.replace(&needle, &if url { crate::contract::percent_encode(&text) } else { text });
         }
     }
     out

@@ -97,7 +97,7 @@ fn check_export(path: &str, e: &Export, required: &[&str], optional: &[&str]) ->
 impl Export {
     /// The path of the page after cursor `after`.
     pub(crate) fn page_path(&self, after: &str, limit: usize) -> String {
-        self.path.replace("{after}", &super::profile::encode(after)).replace("{limit}", &limit.to_string())
+        self.path.replace("{after}", &crate::contract::percent_encode(after)).replace("{limit}", &limit.to_string())
     }
 
     /// A page's entries in the contract's export form, and the next page's cursor.

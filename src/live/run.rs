@@ -140,7 +140,7 @@ struct Setup {
     /// The ids of the payments each system held before the load (cutover runs).
     /// The ids of the payments each system held before the load, when its books can be read
     /// in bulk (always for a cutover run).
-    baseline: Option<Vec<crate::FastSet<u64>>>,
+    baseline: Option<Vec<crate::hash::FastSet<u64>>>,
 }
 
 /// What the sending threads did, merged into one account.
@@ -289,7 +289,7 @@ async fn set_up(spec: &Arc<Spec>, cfg: &RunConfig) -> Result<Setup, RunError> {
                     eprintln!("note: the {} system's books: {e}", spec.system_names()[system as usize]);
                 }
                 if let Some(b) = baseline.as_mut() {
-                    b.push(crate::FastSet::default());
+                    b.push(crate::hash::FastSet::default());
                 }
             }
             Err(_) => baseline = None,
@@ -603,7 +603,7 @@ async fn reconcile_books(
     cfg: &RunConfig,
     spec: &Arc<Spec>,
     m: &mut Merged,
-    baseline: &[crate::FastSet<u64>],
+    baseline: &[crate::hash::FastSet<u64>],
 ) -> (Reconciliation, Result<super::target::Ledger, String>, Option<crate::report::cutover::CutoverReport>) {
     use crate::report::recorder::book_key;
     let mut books: [Vec<crate::model::PaymentRow>; 2] = [Vec::new(), Vec::new()];
@@ -620,7 +620,7 @@ async fn reconcile_books(
             }
         }
     }
-    let mut held: crate::FastSet<IdemKey> = crate::FastSet::default();
+    let mut held: crate::hash::FastSet<IdemKey> = crate::hash::FastSet::default();
     let mut error = None;
     for system in 0..spec.system_names().len() as SystemIdx {
         match cfg.target_for(system).books(spec, system, cfg.admin_token.as_deref()).await {

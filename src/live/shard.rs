@@ -25,12 +25,12 @@ use super::reactor::Reactor;
 use super::tasks::{Pool, Slot};
 use super::timer::PreciseTimer;
 use super::transport::Transport;
-use crate::FastSet;
 use crate::clock::VirtualClock;
 use crate::cohort::batch::BatchRunner;
 use crate::cohort::counters::{Arrival, CounterEvent as Local, Counters};
 use crate::cohort::{Cohort, Members};
 use crate::demand::Demand;
+use crate::hash::FastSet;
 use crate::model::{IdemKey, Request, Response};
 use crate::report::EngineStats;
 use crate::report::live::AuditReport;
@@ -115,10 +115,7 @@ fn micros(d: Duration) -> u64 {
     d.as_micros().min(u64::MAX as u128) as u64
 }
 
-pub(super) fn histogram() -> hdrhistogram::Histogram<u64> {
-    // Constant bounds within hdrhistogram's limits: creation cannot fail.
-    hdrhistogram::Histogram::new_with_bounds(1, LATENCY_MAX_MICROS, 3).expect("histogram bounds")
-}
+pub(super) use crate::metrics::latency_histogram as histogram;
 
 /// A sending thread: its cohort plus its connections and the real clock.
 struct Shard<P> {

@@ -398,9 +398,11 @@ impl Target {
         let mut written = 0;
         for chunk in payers.chunks(5000) {
             let (first, last) = (chunk[0].id, chunk[chunk.len() - 1].id);
-            let digest = chunk
-                .iter()
-                .fold(0xcbf2_9ce4_8422_2325u64, |h, p| (h ^ ((p.id as u64) << 8 | p.league as u64)).wrapping_mul(0x0000_0100_0000_01b3));
+            let mut h = crate::hash::Fnv1a::new();
+            chunk.iter().for_each(|p| {
+                h.u64(p.id as u64).u64(p.league as u64);
+            });
+            let digest = h.finish();
             let body = contract::ImportBody {
                 batch: format!("registrations:{first}-{last}:{digest:016x}"),
                 registrations: chunk.iter().map(|p| contract::registration_to_export(spec, 0, p)).collect(),

@@ -5,7 +5,7 @@
 //! virtual-time engine, a real-time in-process target and an HTTP server can
 //! all host the same rules without re-implementing any of them.
 //!
-//! Rules kept (see `shared/domain.md`):
+//! Rules kept (see `docs/domain.md`):
 //! - nothing is accepted on a channel closed by the current phase or by a staged
 //!   reopening; the refusal carries the instant service resumes;
 //! - a special payment is accepted only against an unused agency assessment of the
@@ -34,7 +34,7 @@ pub use systems::{Faults, Systems, system_model};
 pub use rules::Rules;
 pub(crate) use target_id::TargetId;
 
-use crate::FastMap;
+use crate::hash::{FastMap, Fnv1a};
 use crate::population::{Items, PayerId};
 pub(crate) use crate::scenario::Operation;
 use crate::scenario::{ChannelIdx, GroupKind, Insurance, SpecialKind};
@@ -77,15 +77,8 @@ impl IdemKey {
         {
             return IdemKey(v);
         }
-        let fnv = |seed: u64| {
-            let mut h = seed;
-            for b in text.bytes() {
-                h ^= b as u64;
-                h = h.wrapping_mul(0x0000_0100_0000_01b3);
-            }
-            h
-        };
-        IdemKey(((fnv(0xcbf2_9ce4_8422_2325) as u128) << 64) | fnv(0x6c62_272e_07bb_0142) as u128)
+        let fnv = |basis: u64| Fnv1a::with_basis(basis).bytes(text.as_bytes()).finish();
+        IdemKey(((fnv(Fnv1a::OFFSET) as u128) << 64) | fnv(0x6c62_272e_07bb_0142) as u128)
     }
 }
 
@@ -427,20 +420,14 @@ fn same_fee(a: &Items, pa: &Period, b: &Items, pb: &Period) -> bool {
 
 fn fingerprint(payer: PayerId, items: &Items, special: bool, assessment: Option<u64>) -> u64 {
     // FNV-1a over the body's fields; stable across runs and platforms.
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    let mut feed = |x: u64| {
-        for b in x.to_le_bytes() {
-            h ^= b as u64;
-            h = h.wrapping_mul(0x0000_0100_0000_01b3);
-        }
-    };
-    feed(payer as u64);
+    let mut h = Fnv1a::new();
+    h.u64(payer as u64);
     for a in items {
-        feed(*a as u64);
+        h.u64(*a as u64);
     }
-    feed(special as u64);
-    feed(assessment.map(|a| a.wrapping_add(1)).unwrap_or(0));
-    h
+    h.u64(special as u64);
+    h.u64(assessment.map(|a| a.wrapping_add(1)).unwrap_or(0));
+    h.finish()
 }
 
 impl Model {
@@ -796,5 +783,4 @@ impl Model {
 }
 
 #[cfg(test)]
-#[path = "tests.rs"]
 mod tests;

@@ -46,24 +46,12 @@ impl TargetId {
 
     /// A stable 64-bit digest of the identifier (FNV-1a over its kind and content), never 0.
     pub(crate) fn digest(&self) -> u64 {
-        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-        let mut feed = |bytes: &[u8]| {
-            for b in bytes {
-                h ^= *b as u64;
-                h = h.wrapping_mul(0x0000_0100_0000_01b3);
-            }
-        };
+        let mut h = crate::hash::Fnv1a::new();
         match self {
-            TargetId::Num(n) => {
-                feed(b"n");
-                feed(&n.to_le_bytes());
-            }
-            TargetId::Text(t) => {
-                feed(b"t");
-                feed(t.as_bytes());
-            }
-        }
-        h.max(1)
+            TargetId::Num(n) => h.bytes(b"n").u64(*n),
+            TargetId::Text(t) => h.bytes(b"t").bytes(t.as_bytes()),
+        };
+        h.finish().max(1)
     }
 }
 

@@ -19,7 +19,7 @@
 
 use super::recorder::Recorder;
 pub use super::registrations::RegistrationsReport;
-use crate::FastMap;
+use crate::hash::FastMap;
 use crate::model::migration::MigrationTotals;
 use crate::model::{LedgerCell, LedgerKey, PaymentRow};
 use crate::scenario::{GroupKind, Insurance, NEW, OLD, Spec};
@@ -268,6 +268,22 @@ impl CutoverReport {
             lost_at_boundary: self.lost_at_boundary.count,
         }
     }
+
+    /// Everything the checks found wrong, counted together (0: the books agree): the
+    /// migration's differences, double charges, payments lost at the boundary or
+    /// acknowledged after a stop, wrong registrations.
+    pub(crate) fn payments_wrong(&self) -> u64 {
+        let m = &self.migration;
+        m.missing
+            + m.duplicated
+            + m.differing
+            + m.unknown_origin
+            + m.mismatched_cells
+            + self.double_charges.count
+            + self.lost_at_boundary.count
+            + self.acknowledged_after_stop.count
+            + self.registrations.mismatched()
+    }
 }
 
 fn items_map(items: &crate::population::Items) -> BTreeMap<&'static str, i64> {
@@ -414,7 +430,7 @@ pub(crate) fn check(input: CutoverInput) -> Option<CutoverReport> {
     double_charges(spec, names, &old, &new, &mut report.double_charges);
     report.rollback = x.rollback.as_ref().map(|r| rollback(spec, input.recorder, r, &new));
     // Acknowledged to a payer, held by no system.
-    let mut held: crate::FastSet<crate::model::IdemKey> = crate::FastSet::default();
+    let mut held: crate::hash::FastSet<crate::model::IdemKey> = crate::hash::FastSet::default();
     for (system, rows) in [(OLD, &old), (NEW, &new)] {
         held.extend(rows.iter().filter(|r| r.origin.is_none()).map(|r| super::recorder::book_key(system, r.key)));
     }
@@ -486,7 +502,7 @@ fn migration_checks(spec: &Spec, names: [&str; 2], old: &[PaymentRow], new: &[Pa
     }
     let mut old_cells = BTreeMap::new();
     let mut new_cells = BTreeMap::new();
-    let mut old_ids = crate::FastSet::default();
+    let mut old_ids = crate::hash::FastSet::default();
     let end = spec.end;
     let rec = &mut report.records_after_migration;
     for r in old {

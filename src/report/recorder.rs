@@ -5,16 +5,15 @@
 //! payments, independent of the target's ledger, so the final reconciliation
 //! compares two separately kept books.
 
-use crate::FastSet;
+use crate::hash::FastSet;
 use crate::model::{IdemKey, LedgerCell, LedgerKey, Operation, Request, Response, Rules};
 use crate::scenario::{GroupKind, Insurance, Spec, SystemIdx};
-use crate::time::{MICROS_PER_DAY, MICROS_PER_HOUR, SimTime};
+use crate::time::{MICROS_PER_HOUR, SimTime};
 use hdrhistogram::Histogram;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-/// Largest latency recorded (longer ones are clamped): 30 days, in microseconds.
-pub(crate) const LATENCY_MAX_MICROS: u64 = 30 * MICROS_PER_DAY as u64;
+pub(crate) use crate::metrics::LATENCY_MAX_MICROS;
 
 #[derive(Clone, Debug, Default)]
 pub(crate) struct CellCounters {
@@ -51,10 +50,7 @@ pub(crate) struct Cell {
     pub service_micros: Option<Histogram<u64>>,
 }
 
-fn histogram() -> Histogram<u64> {
-    // Bounds are constants within hdrhistogram's limits, so creation cannot fail.
-    Histogram::new_with_bounds(1, LATENCY_MAX_MICROS, 3).expect("histogram bounds")
-}
+use crate::metrics::latency_histogram as histogram;
 
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Hour {

@@ -76,8 +76,8 @@ pub(crate) fn check(spec: &Spec, rec: &Recorder, books: Option<(&[PayerRef], &[P
     report.checked = true;
     report.old = old.len() as u64;
     report.new = new.len() as u64;
-    let held: crate::FastMap<PayerId, PayerRef> = new.iter().map(|r| (r.id, *r)).collect();
-    let known: crate::FastSet<PayerId> = old.iter().map(|r| r.id).collect();
+    let held: crate::hash::FastMap<PayerId, PayerRef> = new.iter().map(|r| (r.id, *r)).collect();
+    let known: crate::hash::FastSet<PayerId> = old.iter().map(|r| r.id).collect();
     // In payer order, so that the listed ones do not depend on either system's order.
     let mut found: Vec<RegistrationDifference> = Vec::new();
     let mut note = |report: &mut RegistrationsReport, d: RegistrationDifference| {

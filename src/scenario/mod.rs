@@ -64,14 +64,26 @@ pub fn load(path: &Path) -> Result<Spec, ScenarioError> {
     parse(&file, &text)
 }
 
-/// Validate and compile scenario text; `file` names it in messages.
-pub fn parse(file: &str, text: &str) -> Result<Spec, ScenarioError> {
-    let value: serde_json::Value = serde_json::from_str(text).map_err(|e| ScenarioError::Syntax {
+/// A scenario file as a JSON value, for tools that change fields by path before compiling
+/// the result (`cutover sweep`); [`load`] checks it whole.
+pub fn load_value(path: &Path) -> Result<serde_json::Value, ScenarioError> {
+    let file = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|cause| ScenarioError::Read { file: file.clone(), cause })?;
+    json(&file, &text)
+}
+
+fn json(file: &str, text: &str) -> Result<serde_json::Value, ScenarioError> {
+    serde_json::from_str(text).map_err(|e| ScenarioError::Syntax {
         file: file.to_string(),
         line: e.line(),
         column: e.column(),
         message: e.to_string(),
-    })?;
+    })
+}
+
+/// Validate and compile scenario text; `file` names it in messages.
+pub fn parse(file: &str, text: &str) -> Result<Spec, ScenarioError> {
+    let value = json(file, text)?;
     let (mut problems, repaired) = validate::structural(&value);
     if !problems.is_empty() {
         // Unknown fields only: check the rest of the file too, so that one pass names
@@ -343,6 +355,8 @@ pub struct ChannelSpec {
     pub assessment_share: [f64; 5],
     /// Share of visitors who book a slot (counters only).
     pub appointment_share: f64,
+    /// Payers look records up here (compiled from `lookups`: online channels by default).
+    pub lookups: bool,
 }
 
 /// The hotline calls of `behaviour.hotline`, compiled.
@@ -370,12 +384,7 @@ pub struct BatchSpec {
 
 /// FNV-1a (64 bits) of `bytes`, as 16 hex digits.
 fn fnv_hex(bytes: &[u8]) -> String {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in bytes {
-        h ^= *b as u64;
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    format!("{h:016x}")
+    format!("{:016x}", crate::hash::fnv1a(bytes))
 }
 
 impl Spec {

@@ -2,10 +2,10 @@
 //! operation, channel and outcome; the time to decide each, durable logging included; the
 //! requests in flight), for an operations room watching a rehearsal.
 
+use crate::metrics::prometheus::{Exposition, Kind};
 use crate::model::{Request, Response};
 use crate::scenario::Spec;
 use std::collections::BTreeMap;
-use std::fmt::Write;
 use std::sync::Mutex;
 
 /// Upper bounds of the decision-time buckets, seconds.
@@ -50,44 +50,27 @@ impl ServeMetrics {
 
     pub(super) fn decided(&self, req: &Request, micros: u64) {
         if let Ok(mut d) = self.decide.lock() {
-            let h = d
-                .entry(req.operation().as_str())
-                // Constant bounds within hdrhistogram's limits: creation cannot fail.
-                .or_insert_with(|| hdrhistogram::Histogram::new_with_bounds(1, 3_600_000_000, 2).expect("histogram bounds"));
-            let _ = h.record(micros.clamp(1, 3_600_000_000));
+            let h = d.entry(req.operation().as_str()).or_insert_with(crate::metrics::latency_histogram);
+            let _ = h.record(crate::metrics::clamp_latency(micros));
         }
     }
 
     pub(super) fn render(&self, spec: &Spec, in_flight: usize) -> String {
-        let mut o = String::new();
-        o.push_str("# HELP cutover_serve_requests_total Requests decided, by operation, channel and outcome.\n");
-        o.push_str("# TYPE cutover_serve_requests_total counter\n");
+        let mut e = Exposition::default();
+        e.family("cutover_serve_requests_total", Kind::Counter, "Requests decided, by operation, channel and outcome.");
         if let Ok(c) = self.counts.lock() {
             for ((op, ch, outcome), n) in c.iter() {
                 let channel = spec.channels.get(*ch as usize).map(|c| c.id.as_str()).unwrap_or("?");
-                let _ = writeln!(o, "cutover_serve_requests_total{{operation=\"{op}\",channel=\"{channel}\",outcome=\"{outcome}\"}} {n}");
+                e.sample("cutover_serve_requests_total", &[("operation", op), ("channel", channel), ("outcome", outcome)], n);
             }
         }
-        o.push_str("# HELP cutover_serve_decide_seconds Time to decide a request, durable logging included.\n");
-        o.push_str("# TYPE cutover_serve_decide_seconds histogram\n");
+        e.family("cutover_serve_decide_seconds", Kind::Histogram, "Time to decide a request, durable logging included.");
         if let Ok(d) = self.decide.lock() {
             for (op, h) in d.iter() {
-                for le in BUCKETS {
-                    let _ = writeln!(
-                        o,
-                        "cutover_serve_decide_seconds_bucket{{operation=\"{op}\",le=\"{le}\"}} {}",
-                        h.count_between(0, (le * 1e6) as u64)
-                    );
-                }
-                let _ = writeln!(o, "cutover_serve_decide_seconds_bucket{{operation=\"{op}\",le=\"+Inf\"}} {}", h.len());
-                let _ = writeln!(o, "cutover_serve_decide_seconds_sum{{operation=\"{op}\"}} {}", h.mean() * h.len() as f64 / 1e6);
-                let _ = writeln!(o, "cutover_serve_decide_seconds_count{{operation=\"{op}\"}} {}", h.len());
+                e.latency("cutover_serve_decide_seconds", &[("operation", op)], h, &BUCKETS);
             }
         }
-        let _ = writeln!(
-            o,
-            "# HELP cutover_serve_in_flight Requests being decided now.\n# TYPE cutover_serve_in_flight gauge\ncutover_serve_in_flight {in_flight}"
-        );
-        o
+        e.single("cutover_serve_in_flight", Kind::Gauge, "Requests being decided now.", in_flight);
+        e.finish()
     }
 }

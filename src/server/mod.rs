@@ -403,8 +403,8 @@ async fn admin_clock(
     let Some(at) = contract::parse_instant(&b.virtual_now) else {
         return invalid(format!("virtual_now: not an RFC 3339 instant: {:?}", b.virtual_now));
     };
-    if !(b.time_scale > 0.0 && b.time_scale <= 1e9) {
-        return invalid(format!("time_scale: must be in (0, 1e9], got {}", b.time_scale));
+    if let Err(e) = crate::time::check_time_scale(b.time_scale) {
+        return invalid(format!("time_scale: {e}"));
     }
     let wall = crate::clock::wall_now().0;
     if let Ok(mut c) = st.clock.write() {

@@ -8,7 +8,7 @@
 use super::{Aim, Demand};
 use crate::model::{IdemKey, PayerRef, Period, Request, Response, TargetId};
 use crate::population::{Items, Payer};
-use crate::scenario::{ChannelIdx, ChannelKind, GroupKind, SpecialKind};
+use crate::scenario::{ChannelIdx, GroupKind, SpecialKind};
 use crate::time::SimTime;
 use rand::RngExt;
 use rand_pcg::Pcg64Mcg;
@@ -496,9 +496,9 @@ impl Agent {
             return self.finish();
         }
         self.stage = Stage::Lookup;
-        // Records are looked up online or at a hall; other channels send the payer online.
-        let ch = &d.spec.channels[self.channel as usize];
-        if ch.kind != ChannelKind::Online && !ch.id.contains("hall") {
+        // Records are looked up where the channel offers it (online, the halls); other
+        // channels send the payer online.
+        if !d.spec.channels[self.channel as usize].lookups {
             match d.pick_online_channel(&mut self.rng, self.payer.league, self.payer.group) {
                 Some(c) => self.channel = c,
                 None => return self.finish(),
@@ -533,9 +533,7 @@ impl Agent {
             self.verifying = true;
             self.stage = Stage::Lookup;
             self.attempts = 0;
-            let ch = &d.spec.channels[self.channel as usize];
-            if ch.kind != ChannelKind::Online
-                && !ch.id.contains("hall")
+            if !d.spec.channels[self.channel as usize].lookups
                 && let Some(c) = d.pick_online_channel(&mut self.rng, l, g)
             {
                 self.channel = c;
@@ -631,5 +629,4 @@ impl Agent {
 }
 
 #[cfg(test)]
-#[path = "agent_tests.rs"]
 mod tests;

@@ -5,7 +5,7 @@ use crate::scenario;
 use std::sync::Arc;
 
 fn setup() -> (Arc<scenario::Spec>, Demand) {
-    let spec = Arc::new(scenario::parse("ci-smoke.json", include_str!("../../scenarios/ci-smoke.json")).unwrap());
+    let spec = Arc::new(scenario::parse("ci-smoke.json", include_str!("../../../scenarios/ci-smoke.json")).unwrap());
     let d = Demand::new(spec.clone(), 11);
     (spec, d)
 }
@@ -105,7 +105,7 @@ fn too_early_lookups_come_back_after_visibility() {
 #[test]
 fn no_record_after_a_payment_means_look_again_later_pay_again_or_stop() {
     // The cutover scenario's payers: look again 0.5, pay again 0.3, stop 0.2.
-    let spec = Arc::new(scenario::parse("c.json", include_str!("../../scenarios/cutover-2021-ci.json")).unwrap());
+    let spec = Arc::new(scenario::parse("c.json", include_str!("../../../scenarios/cutover-2021-ci.json")).unwrap());
     let d = Demand::new(spec.clone(), 11);
     let now = at("2021-05-06T10:00:00+08:00");
     let (mut again, mut pays, mut stops) = (0, 0, 0);
@@ -139,7 +139,7 @@ fn no_record_after_a_payment_means_look_again_later_pay_again_or_stop() {
 
 #[test]
 fn a_refused_payer_calls_the_hotline_then_goes_on_as_it_decided() {
-    let mut v: serde_json::Value = serde_json::from_str(include_str!("../../scenarios/ci-smoke.json")).unwrap();
+    let mut v: serde_json::Value = serde_json::from_str(include_str!("../../../scenarios/ci-smoke.json")).unwrap();
     v["behaviour"]["hotline"]["after_suspended"] = 1.0.into();
     v["behaviour"]["hotline"]["redial_share"] = 1.0.into();
     let spec = Arc::new(scenario::parse("s.json", &v.to_string()).unwrap());
@@ -174,7 +174,7 @@ fn a_refused_payer_calls_the_hotline_then_goes_on_as_it_decided() {
 
 #[test]
 fn a_lost_answer_leads_to_the_same_key_a_new_order_or_a_look_up() {
-    let spec = Arc::new(scenario::parse("c.json", include_str!("../../scenarios/cutover-2021-ci.json")).unwrap());
+    let spec = Arc::new(scenario::parse("c.json", include_str!("../../../scenarios/cutover-2021-ci.json")).unwrap());
     let d = Demand::new(spec.clone(), 11);
     let now = at("2021-05-06T10:00:00+08:00");
     let lost = Response::Error { kind: crate::model::Failure::AnswerLost };
@@ -212,7 +212,7 @@ fn a_lost_answer_leads_to_the_same_key_a_new_order_or_a_look_up() {
 #[test]
 fn who_books_a_slot_comes_at_it_over_the_hours_left_that_day() {
     // Every visitor of the halls' cash counters books (appointment_share 1).
-    let mut v: serde_json::Value = serde_json::from_str(include_str!("../../scenarios/ci-smoke.json")).unwrap();
+    let mut v: serde_json::Value = serde_json::from_str(include_str!("../../../scenarios/ci-smoke.json")).unwrap();
     let hall = v["channels"].as_array().unwrap().iter().position(|c| c["id"] == "hall_cash").unwrap();
     v["channels"][hall]["appointment_share"] = 1.0.into();
     let spec = Arc::new(scenario::parse("s.json", &v.to_string()).unwrap());

@@ -32,8 +32,6 @@ const MAX_PERIOD_MONTHS: f64 = 36.0;
 const MAX_HOUSEHOLD: f64 = 20.0;
 /// Largest offline factor of a league.
 const MAX_OFFLINE_FACTOR: f64 = 10.0;
-/// Largest time scale of a live run.
-const MAX_TIME_SCALE: f64 = 1e9;
 
 /// The timeline's instants and offset, each `None` where a problem was pushed.
 struct Times {
@@ -59,8 +57,8 @@ pub(crate) fn compile(s: Scenario) -> Result<Spec, Vec<Problem>> {
     let batches = batches(&mut c, &s, &times, &channel_ids);
     backend(&mut c, &s.backend);
     let gates = gates(&mut c, &s.gates, &phase_names, &channel_ids);
-    if !(s.run.time_scale > 0.0 && s.run.time_scale <= MAX_TIME_SCALE) {
-        c.push("run.time_scale", format!("must be in (0, {MAX_TIME_SCALE:e}], got {}", s.run.time_scale));
+    if let Err(e) = crate::time::check_time_scale(s.run.time_scale) {
+        c.push("run.time_scale", e);
     }
     let hooks = hooks(&mut c, &s.hooks, &phase_names, &phases, times.start);
     let cutover = s.cutover.as_ref().and_then(|x| cutover(&mut c, x, &times, &phases, &phase_names, &channel_ids));
@@ -380,6 +378,7 @@ fn channels(c: &mut Checker, s: &Scenario) -> Vec<ChannelSpec> {
             service_seconds: ch.service_seconds.clone(),
             patience_seconds: ch.patience_seconds.clone(),
             appointment_share: ch.appointment_share,
+            lookups: ch.lookups.unwrap_or(ch.kind == ChannelKind::Online),
             assessment_share: {
                 let mut a = [0.0; 5];
                 for (g, v) in &ch.assessment_share {
@@ -435,6 +434,9 @@ fn channel(c: &mut Checker, path: &str, ch: &Channel) {
         }
     }
     c.fraction(&format!("{path}.appointment_share"), ch.appointment_share);
+    if ch.lookups == Some(true) && matches!(ch.kind, ChannelKind::Batch | ChannelKind::Hotline) {
+        c.push(format!("{path}.lookups"), "records are looked up online or at a counter, not on a batch or the hotline");
+    }
     if ch.appointment_share > 0.0 && (ch.servers.is_none() || ch.kind == ChannelKind::Hotline) {
         c.push(format!("{path}.appointment_share"), "appointments are for counters: an offline channel with servers");
     }
@@ -784,6 +786,5 @@ fn hooks(c: &mut Checker, hooks: &[Hook], phase_names: &[String], phases: &[Phas
     out
 }
 
-#[path = "compile_cutover.rs"]
-mod cutover_section;
-use cutover_section::cutover;
+mod cutover;
+use cutover::cutover;

@@ -10,20 +10,16 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-#[path = "types_cutover.rs"]
 mod cutover;
 pub use cutover::*;
-#[path = "types_dues.rs"]
 mod dues;
 pub use dues::*;
-#[path = "types_expect.rs"]
 mod expect;
 pub use expect::*;
-#[path = "types_gates.rs"]
 mod gates;
 pub use gates::*;
 
-/// Where a number comes from (see `shared/domain.md`): **S** seen in a
+/// Where a number comes from (see `docs/domain.md`): **S** seen in a
 /// published source, **R** a national rule recalled, **E** an estimate.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub enum Source {
@@ -556,6 +552,11 @@ pub struct Channel {
     /// served before those who walk in.
     #[serde(default)]
     pub appointment_share: f64,
+    /// Payers look up a payment's record here (the notice: the online channels and the
+    /// halls); a payer who paid elsewhere looks it up online. Default: true for online
+    /// channels, false for the others.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lookups: Option<bool>,
     /// Hotline only: how long a caller waits for an agent before hanging up, in seconds.
     /// Absent: callers wait as long as it takes (until closing time).
     #[serde(default)]

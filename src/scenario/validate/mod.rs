@@ -329,5 +329,4 @@ pub(super) fn parse_weekday(s: &str) -> Option<Weekday> {
 }
 
 #[cfg(test)]
-#[path = "validate_tests.rs"]
 mod tests;

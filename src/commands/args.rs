@@ -1,0 +1,66 @@
+//! Parsed arguments made into what the library takes, each value checked once: the flags
+//! several commands share (language, faults, the admin token, the time scale, the scenario)
+//! are converted here and nowhere else.
+
+use crate::cli::{self, Fault};
+use crate::model::{Faults, MigrationFault};
+use crate::report::lang::Lang;
+use crate::scenario::{self, Spec};
+use std::path::Path;
+
+/// Read, validate and compile the scenario a command names.
+pub(crate) fn load(path: &Path) -> anyhow::Result<Spec> {
+    Ok(scenario::load(path)?)
+}
+
+/// The report's language.
+pub(crate) fn lang(lang: cli::Lang) -> Lang {
+    match lang {
+        cli::Lang::En => Lang::En,
+        cli::Lang::Zh => Lang::Zh,
+    }
+}
+
+/// A fault of the migration, or `None` for a fault of a system.
+pub(crate) fn migration_fault(f: Fault) -> Option<MigrationFault> {
+    match f {
+        Fault::MigrationDropBatch => Some(MigrationFault::DropBatch),
+        Fault::MigrationImportTwice => Some(MigrationFault::ImportTwice),
+        Fault::MigrationWrongLeague => Some(MigrationFault::WrongLeague),
+        Fault::AcceptWhileSuspended | Fault::AcceptAfterStop | Fault::NaiveDedup => None,
+    }
+}
+
+/// The faults asked for on the command line, as the reference systems take them (the last
+/// migration fault named wins).
+pub(crate) fn faults(list: &[Fault]) -> Faults {
+    Faults {
+        accept_while_suspended: list.contains(&Fault::AcceptWhileSuspended),
+        accept_after_stop: list.contains(&Fault::AcceptAfterStop),
+        naive_dedup: list.contains(&Fault::NaiveDedup),
+        migration: list.iter().rev().find_map(|f| migration_fault(*f)),
+    }
+}
+
+/// `--admin-token`, else `CUTOVER_ADMIN_TOKEN`; an empty token is none.
+pub(crate) fn admin_token(flag: &Option<String>) -> Option<String> {
+    flag.clone().or_else(|| std::env::var("CUTOVER_ADMIN_TOKEN").ok()).filter(|t| !t.is_empty())
+}
+
+/// `--time-scale`, within the range every clock takes.
+pub(crate) fn time_scale(x: f64) -> anyhow::Result<f64> {
+    crate::time::check_time_scale(x).map_err(|e| anyhow::anyhow!("--time-scale: {e}"))
+}
+
+/// A count flag within `lo..=hi`, named in the error.
+pub(crate) fn within(flag: &str, x: usize, lo: usize, hi: usize) -> anyhow::Result<usize> {
+    if x < lo || x > hi {
+        anyhow::bail!("{flag}: must be between {lo} and {hi}, got {x}");
+    }
+    Ok(x)
+}
+
+/// The cores to use when a command is not told.
+pub(crate) fn cores() -> usize {
+    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+}

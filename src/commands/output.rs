@@ -1,0 +1,40 @@
+//! Files a command writes, each whole or not at all (a temporary file, then a rename), so
+//! that a reader never sees half of one.
+
+use crate::report::Report;
+use crate::report::hlog::HistogramLog;
+use crate::report::lang::Lang;
+use anyhow::Context;
+use std::path::Path;
+
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
+}
+
+pub(crate) fn create_dir(dir: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))
+}
+
+/// report.json (already serialised as `json`), summary.md and report.html into `out`.
+pub(crate) fn write_report_files(out: &Path, report: &Report, json: &str, lang: Lang) -> anyhow::Result<()> {
+    write_atomic(&out.join("report.json"), json.as_bytes())?;
+    write_atomic(&out.join("summary.md"), crate::report::markdown::render(report, lang).as_bytes())?;
+    write_atomic(&out.join("report.html"), crate::report::html::render(report, lang).as_bytes())
+}
+
+/// What a run asked to have beside its report: the gates as JUnit XML, the interval logs.
+pub(crate) fn write_extras(report: &Report, junit: Option<&Path>, hlog: Option<&Path>, logs: &[HistogramLog]) -> anyhow::Result<()> {
+    if let Some(path) = junit {
+        write_atomic(path, crate::report::junit::render(report).as_bytes())?;
+    }
+    if let Some(dir) = hlog {
+        create_dir(dir)?;
+        for l in logs {
+            write_atomic(&dir.join(&l.file_name), &l.text)?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,170 @@
+//! `cutover run`: the scenario's demand replayed in real time, compressed, against a live
+//! deployment (or the in-process model), checked and reconciled at the end.
+
+use super::Exit;
+use super::args::{admin_token, faults, lang, load, time_scale, within};
+use super::output::{create_dir, write_extras, write_report_files};
+use crate::cli::{Format, RunArgs, TransportArg};
+use crate::live::run::{RunConfig, TransportKind};
+use crate::live::target::{Api, Target};
+use crate::scenario::Spec;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub(super) fn run(a: RunArgs) -> anyhow::Result<Exit> {
+    let spec = Arc::new(load(&a.scenario)?);
+    let scale = time_scale(a.time_scale.unwrap_or(spec.raw.run.time_scale))?;
+    within("--connections", a.connections, 1, 10_000)?;
+    within("--queue-bound", a.queue_bound, 1, 10_000_000)?;
+    let seed = a.seed.unwrap_or(spec.raw.seed);
+    let file = a.scenario.display().to_string();
+    // What the run will do, from the same payers in virtual time: all a dry run does, and
+    // printed before the load (once the target is known to be well formed).
+    if a.dry_run {
+        say_raw!("{}", plan(&spec, seed, scale, &file));
+        return Ok(Exit::Ok);
+    }
+    check_options(&a)?;
+    let (target, new_target) = targets(&a, &spec)?;
+    if !a.quiet {
+        eprint!("{}", plan(&spec, seed, scale, &file));
+    }
+    let out = a.out.clone().unwrap_or_else(|| PathBuf::from("reports").join(format!("{}-run", spec.raw.name)));
+    let cfg = RunConfig {
+        target,
+        new_target,
+        transport: match a.transport {
+            TransportArg::Http1 => TransportKind::Http1,
+            TransportArg::Hyper => TransportKind::Hyper,
+            TransportArg::Reqwest => TransportKind::Reqwest,
+        },
+        time_scale: scale,
+        connections: a.connections,
+        queue_bound: a.queue_bound,
+        threads: a.threads as usize,
+        timeout: Duration::from_millis(a.timeout_ms.max(1)),
+        seed,
+        out: out.clone(),
+        sync_clock: !a.no_clock_sync,
+        admin_token: admin_token(&a.admin_token),
+        progress: !a.quiet,
+        drain: Duration::from_secs_f64(a.drain_seconds.clamp(0.0, 600.0)),
+        rebase_now: a.rebase_now,
+        allow_other_scenario: a.allow_other_scenario,
+        hlog: a.hlog.is_some(),
+        metrics_addr: a.metrics_addr.clone(),
+        abort_after: a.abort_early.then(|| Duration::from_secs_f64(a.abort_grace_seconds.clamp(0.0, 86_400.0))),
+    };
+    // The coordinator's runtime (clock sync, hooks, progress, reconciliation); the run
+    // starts its own sending threads.
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let output = rt.block_on(crate::live::run::run(spec, cfg, &file))?;
+    let report = output.report;
+    let json = serde_json::to_string_pretty(&report)?;
+    create_dir(&out)?;
+    write_report_files(&out, &report, &json, lang(a.lang))?;
+    write_extras(&report, a.junit.as_deref(), a.hlog.as_deref(), &output.hlogs)?;
+    if a.format == Format::Json {
+        say!("{json}");
+    } else {
+        say_raw!("{}", crate::report::markdown::short(&report, lang(a.lang)));
+        say!("report in {}", out.join("report.json").display());
+    }
+    if output.interrupted {
+        eprintln!("interrupted: the report above covers what was sent before Ctrl-C");
+        return Ok(Exit::Interrupted);
+    }
+    if let Some(reason) = report.live.as_ref().and_then(|l| l.aborted.as_ref()) {
+        eprintln!("the load was aborted early: {reason}");
+        return Ok(Exit::Failed);
+    }
+    if !report.summary.gates_passed {
+        eprintln!("a gate failed; replay this run with --seed {seed}");
+        return Ok(Exit::Failed);
+    }
+    Ok(Exit::Ok)
+}
+
+/// A target named, and no option given that the run would ignore: those are mistakes, said
+/// rather than running something else.
+fn check_options(a: &RunArgs) -> anyhow::Result<()> {
+    if a.target.is_none() && a.old.is_none() && !a.model {
+        anyhow::bail!(
+            "no target: give --target http://host:port (a deployment, or `cutover serve`), --model (the in-process reference model, no network), or --old URL --new URL for a cutover's two systems"
+        );
+    }
+    if a.model {
+        let http = [
+            ("--target", a.target.is_some()),
+            ("--old", a.old.is_some()),
+            ("--new", a.new.is_some()),
+            ("--profile", a.profile.is_some()),
+            ("--new-profile", a.new_profile.is_some()),
+        ];
+        let given: Vec<&str> = http.iter().filter(|(_, given)| *given).map(|(name, _)| *name).collect();
+        if !given.is_empty() {
+            anyhow::bail!("--model drives the in-process reference model, no network: drop {}, or drop --model", given.join(", "));
+        }
+    } else if !a.fault.is_empty() {
+        anyhow::bail!("--fault breaks the in-process systems: it needs --model (for a server, give it to `cutover serve --fault`)");
+    }
+    Ok(())
+}
+
+/// The run's target (for a cutover the old system's) and a cutover's new system over HTTP,
+/// as many as the scenario has systems.
+fn targets(a: &RunArgs, spec: &Arc<Spec>) -> anyhow::Result<(Target, Option<Target>)> {
+    let api = |profile: &Option<PathBuf>| -> anyhow::Result<Api> {
+        Ok(match profile {
+            Some(p) => Api::Profile(Arc::new(crate::live::profile::Profile::load(p)?)),
+            None => Api::Contract,
+        })
+    };
+    match (&spec.cutover, &a.target, &a.old, &a.new) {
+        (Some(_), Some(_), _, _) => anyhow::bail!(
+            "--target: scenario {:?} has two systems (its `cutover` section): give --old URL --new URL, or --model",
+            spec.raw.name
+        ),
+        (None, None, Some(_), Some(_)) => {
+            anyhow::bail!("--old/--new: scenario {:?} has one system (no `cutover` section): give --target", spec.raw.name)
+        }
+        (_, Some(url), _, _) => Ok((Target::http(url, api(&a.profile)?).map_err(|e| anyhow::anyhow!(e))?, None)),
+        (_, None, Some(old), Some(new)) => {
+            let old = Target::http(old, api(&a.profile)?).map_err(|e| anyhow::anyhow!("--old: {e}"))?;
+            let new = Target::http(new, api(&a.new_profile)?).map_err(|e| anyhow::anyhow!("--new: {e}"))?;
+            Ok((old, Some(new)))
+        }
+        _ => Ok((Target::model(spec, faults(&a.fault)), None)),
+    }
+}
+
+/// What a live run will do at `time_scale`: its length in real time, and from a simulation of
+/// the same payers at the same seed, the requests and the busiest hour's rate.
+fn plan(spec: &Arc<Spec>, seed: u64, time_scale: f64, file: &str) -> String {
+    use std::fmt::Write;
+    let virtual_s = (spec.end.0 - spec.start.0) as f64 / 1e6;
+    let real_s = virtual_s / time_scale;
+    let r = crate::engine::simulate(spec.clone(), seed, file, Default::default(), None).report;
+    let mut o = String::new();
+    let _ = writeln!(
+        o,
+        "plan: {} from {} to {} ({:.1} days) at {time_scale}x takes {} of real time",
+        spec.raw.name,
+        &r.scenario.start[..10],
+        &r.scenario.end[..10],
+        virtual_s / 86_400.0,
+        crate::report::human::duration_ms(real_s * 1000.0)
+    );
+    let peak = r.peak_hour.as_ref().map(|p| (p.start.clone(), p.attempts)).unwrap_or_default();
+    let _ = writeln!(
+        o,
+        "plan: about {} requests from {} payers (a simulation of the same seed {seed}); the busiest hour, {}, sends {} requests: {:.0} per second at this scale",
+        r.summary.attempts,
+        r.summary.payers_active,
+        if peak.0.is_empty() { "-".to_string() } else { peak.0[..16].replace('T', " ") },
+        peak.1,
+        peak.1 as f64 / 3600.0 * time_scale
+    );
+    o
+}

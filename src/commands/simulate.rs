@@ -1,0 +1,60 @@
+//! `cutover simulate`: the whole timeline in virtual time through the reference model.
+
+use super::Exit;
+use super::args::{faults, lang, load};
+use super::output::{create_dir, write_extras, write_report_files};
+use crate::cli::{Format, SimulateArgs};
+use crate::engine::{Extras, simulate_with};
+use crate::time::SimTime;
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+pub(super) fn simulate(a: SimulateArgs) -> anyhow::Result<Exit> {
+    let spec = Arc::new(load(&a.scenario)?);
+    let lang = lang(a.lang);
+    let seed = a.seed.unwrap_or(spec.raw.seed);
+    let out = a.out.clone().unwrap_or_else(|| PathBuf::from("reports").join(&spec.raw.name));
+    create_dir(&out)?;
+    let file = a.scenario.display().to_string();
+    let tty = std::io::stderr().is_terminal();
+    let offset = spec.calendar.offset;
+    let (from, to) = (spec.start.0, spec.end.0);
+    let mut progress = |t: SimTime, events: u64| {
+        let day = t.format(offset);
+        let share = (t.0 - from) as f64 * 100.0 / (to - from).max(1) as f64;
+        if tty {
+            eprint!("\rsimulating {} ({share:.0} % of the timeline)  {} events   ", &day[..10], events);
+        } else {
+            eprintln!("simulating {} ({share:.0} % of the timeline, {} events so far)", &day[..10], events);
+        }
+    };
+    let started = std::time::Instant::now();
+    let extras = Extras { hlog: a.hlog.is_some() };
+    let output = simulate_with(spec.clone(), seed, &file, faults(&a.fault), if a.quiet { None } else { Some(&mut progress) }, extras);
+    if tty && !a.quiet {
+        eprintln!();
+    }
+    let report = output.report;
+    let json = serde_json::to_string_pretty(&report)?;
+    write_report_files(&out, &report, &json, lang)?;
+    write_extras(&report, a.junit.as_deref(), a.hlog.as_deref(), &output.hlogs)?;
+    let wall = started.elapsed().as_secs_f64();
+    if a.format == Format::Json {
+        say!("{json}");
+    } else {
+        say_raw!("{}", crate::report::markdown::short(&report, lang));
+        say!(
+            "simulated {} events in {:.2} s ({:.0} events/s); report in {}",
+            report.engine.events,
+            wall,
+            report.engine.events as f64 / wall.max(1e-9),
+            out.join("report.json").display()
+        );
+    }
+    if !report.summary.gates_passed {
+        eprintln!("a gate failed; replay this run with --seed {seed}");
+        return Ok(Exit::Failed);
+    }
+    Ok(Exit::Ok)
+}

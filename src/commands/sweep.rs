@@ -1,0 +1,62 @@
+//! `cutover sweep`: every combination of `--vary` values simulated on all cores, the
+//! cheapest passing one named.
+
+use super::Exit;
+use super::args::{cores, lang, load};
+use super::output::{create_dir, write_atomic};
+use crate::cli::SweepArgs;
+use crate::scenario::{self, Spec};
+use crate::sweep::{self, Vary};
+use anyhow::Context;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+pub(super) fn sweep(a: SweepArgs) -> anyhow::Result<Exit> {
+    // The base scenario is checked whole first, so its own problems are reported as such.
+    let base_spec = load(&a.scenario)?;
+    let base = scenario::load_value(&a.scenario)?;
+    let varies: Vec<Vary> = a.vary.iter().map(|v| v.parse()).collect::<Result<_, String>>().map_err(anyhow::Error::msg)?;
+    let planned = sweep::plan(&base, &varies).map_err(anyhow::Error::msg)?;
+    let out = a.out.clone().unwrap_or_else(|| PathBuf::from("reports").join(format!("{}-sweep", base_spec.raw.name)));
+    let dir = out.join("scenarios");
+    create_dir(&dir)?;
+    let mut specs: Vec<Arc<Spec>> = Vec::new();
+    let mut files = Vec::new();
+    for (i, p) in planned.iter().enumerate() {
+        let file = dir.join(format!("combination-{i}.json"));
+        let text = serde_json::to_string_pretty(&p.scenario)?;
+        write_atomic(&file, text.as_bytes())?;
+        let what: Vec<String> = p.values.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let spec = scenario::parse(&file.display().to_string(), &text).with_context(|| format!("combination {i} ({})", what.join(", ")))?;
+        specs.push(Arc::new(spec));
+        files.push(file.display().to_string());
+    }
+    let first = a.seed.unwrap_or(base_spec.raw.seed);
+    let seeds: Vec<u64> = (0..a.seeds).map(|k| first.wrapping_add(k)).collect();
+    let jobs = a.jobs.unwrap_or_else(cores).max(1);
+    let total = specs.len() * seeds.len();
+    if !a.quiet {
+        eprintln!("sweep: {} combinations x {} seeds = {total} simulations, {jobs} at once", specs.len(), seeds.len());
+    }
+    let started = std::time::Instant::now();
+    let quiet = a.quiet;
+    let progress = move |done: usize, total: usize| {
+        if !quiet {
+            let elapsed = started.elapsed().as_secs_f64();
+            let left = elapsed / done as f64 * (total - done) as f64;
+            eprintln!("sweep: {done} of {total} done ({:.0} %), about {left:.0} s left", done as f64 * 100.0 / total as f64);
+        }
+    };
+    let file = a.scenario.display().to_string();
+    let run_one = |spec: &Arc<Spec>, seed: u64| crate::engine::simulate(spec.clone(), seed, &file, Default::default(), None).report;
+    let result = sweep::run(&base_spec.raw.name, &varies, planned, specs, files, &seeds, jobs, &run_one, &progress);
+    write_atomic(&out.join("sweep.json"), serde_json::to_string_pretty(&result)?.as_bytes())?;
+    let labels = crate::report::lang::LabelsZh::of(&base_spec.raw);
+    let say = crate::report::lang::Say::with(lang(a.lang), &labels);
+    let md = sweep::view::markdown(&result, &say);
+    write_atomic(&out.join("sweep.md"), md.as_bytes())?;
+    write_atomic(&out.join("sweep.html"), sweep::view::html(&result, &say).as_bytes())?;
+    say_raw!("{md}");
+    say!("sweep in {}", out.join("sweep.html").display());
+    Ok(if result.passing > 0 { Exit::Ok } else { Exit::Failed })
+}
