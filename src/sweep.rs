@@ -6,6 +6,7 @@
 pub mod view;
 
 use crate::report::Report;
+use crate::scenario::ChannelKind;
 use serde::Serialize;
 use serde_json::Value;
 use std::sync::Arc;
@@ -105,7 +106,7 @@ pub struct Figures {
 
 impl Figures {
     pub fn of(r: &Report) -> Figures {
-        let worst = |kind: &str| {
+        let worst = |kind: ChannelKind| {
             r.days
                 .iter()
                 .flat_map(|d| d.channels.iter())
@@ -114,13 +115,13 @@ impl Figures {
                 .fold(None, |a: Option<f64>, b| Some(a.map_or(b, |a| a.max(b))))
         };
         let online: Vec<&str> =
-            r.days.iter().flat_map(|d| d.channels.iter()).filter(|c| c.kind == "online").map(|c| c.channel.as_str()).collect();
+            r.days.iter().flat_map(|d| d.channels.iter()).filter(|c| c.kind == ChannelKind::Online).map(|c| c.channel.as_str()).collect();
         Figures {
             seed: r.summary.seed,
             gates_passed: r.summary.gates_passed,
             failed_gates: r.gates.iter().filter(|g| !g.passed).map(|g| g.name()).collect(),
-            offline_wait_p99_min: worst("offline"),
-            hotline_wait_p99_min: worst("hotline"),
+            offline_wait_p99_min: worst(ChannelKind::Offline),
+            hotline_wait_p99_min: worst(ChannelKind::Hotline),
             channel_wait_p99_min: {
                 let mut m = std::collections::BTreeMap::new();
                 for c in r.days.iter().flat_map(|d| d.channels.iter()) {
@@ -134,7 +135,7 @@ impl Figures {
             online_pay_p99_ms: r
                 .cells
                 .iter()
-                .filter(|c| c.operation == "pay" && c.successes > 0 && online.contains(&c.channel.as_str()))
+                .filter(|c| c.operation == crate::scenario::Operation::Pay && c.successes > 0 && online.contains(&c.channel.as_str()))
                 .map(|c| c.latency_ms.p99)
                 .fold(None, |a: Option<f64>, b| Some(a.map_or(b, |a| a.max(b)))),
             backlog_90pct_cleared_at: r.reopening.backlog_90pct_cleared_at.clone(),

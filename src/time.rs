@@ -212,11 +212,30 @@ impl Calendar {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
 pub enum DayKind {
     Working,
     Weekend,
     Holiday,
+}
+
+impl DayKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DayKind::Working => "working",
+            DayKind::Weekend => "weekend",
+            DayKind::Holiday => "holiday",
+        }
+    }
+    /// Its name in the Chinese reports.
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            DayKind::Working => "工作日",
+            DayKind::Weekend => "休息日",
+            DayKind::Holiday => "法定节假日",
+        }
+    }
 }
 
 #[cfg(test)]

@@ -365,7 +365,7 @@ fn mmc_channel_matches_erlang_c() {
     v["gates"] = serde_json::json!([]);
     let spec = Arc::new(cutover::scenario::parse("mmc.json", &v.to_string()).unwrap());
     let out = cutover::engine::simulate(spec, 42, "mmc.json", cutover::model::Faults::default(), None);
-    let cell = out.report.cells.iter().find(|c| c.channel == "counter" && c.operation == "pay").unwrap();
+    let cell = out.report.cells.iter().find(|c| c.channel == "counter" && c.operation.as_str() == "pay").unwrap();
     assert!(cell.successes + 20 >= n && cell.successes <= n, "served {} of {n}", cell.successes);
     let measured_wait_s = cell.latency_ms.mean / 1000.0 - service_s;
     let theory_wait_s = erlang_c_wait(lambda, 1.0 / service_s, c);
@@ -425,13 +425,13 @@ fn the_hotline_queue_matches_erlang_c_without_abandonment() {
     let v = hotline_scenario(c, service_s, n, "2021-06-18T00:00:00+08:00", None);
     let spec = Arc::new(cutover::scenario::parse("hotline.json", &v.to_string()).unwrap());
     let out = cutover::engine::simulate(spec, 42, "hotline.json", cutover::model::Faults::default(), None);
-    let cell = out.report.cells.iter().find(|c| c.channel == "hotline" && c.operation == "call").unwrap();
+    let cell = out.report.cells.iter().find(|c| c.channel == "hotline" && c.operation.as_str() == "call").unwrap();
     // Every payer called once and was answered: nobody hangs up without a patience.
     assert!(cell.successes + 20 >= n && cell.successes <= n, "answered {} of {n}", cell.successes);
     assert_eq!(cell.abandoned, 0);
     assert_eq!(out.report.engine.hotline_abandoned, 0);
     // The system under test never saw a call: every payment attempt was refused, nothing else.
-    let app = out.report.cells.iter().find(|c| c.channel == "app" && c.operation == "pay").unwrap();
+    let app = out.report.cells.iter().find(|c| c.channel == "app" && c.operation.as_str() == "pay").unwrap();
     assert_eq!(app.attempts, app.rejected_suspended);
     let measured_wait_s = cell.latency_ms.mean / 1000.0 - service_s;
     let theory_wait_s = erlang_c_wait(lambda, 1.0 / service_s, c);
@@ -449,7 +449,7 @@ fn hotline_callers_hang_up_after_their_patience() {
     let v = hotline_scenario(c, service_s, n, "2021-04-24T00:00:00+08:00", Some(serde_json::json!({"kind": "fixed", "value": 30.0})));
     let spec = Arc::new(cutover::scenario::parse("hotline.json", &v.to_string()).unwrap());
     let out = cutover::engine::simulate(spec, 42, "hotline.json", cutover::model::Faults::default(), None);
-    let cell = out.report.cells.iter().find(|c| c.channel == "hotline" && c.operation == "call").unwrap();
+    let cell = out.report.cells.iter().find(|c| c.channel == "hotline" && c.operation.as_str() == "call").unwrap();
     assert!(cell.abandoned > n / 5, "{} of {n} hung up", cell.abandoned);
     assert_eq!(cell.abandoned, out.report.engine.hotline_abandoned);
     // Every call was answered or hung up, but those still on the line at the end.
@@ -492,7 +492,7 @@ fn counters_close_their_queue_at_closing_time() {
     let spec = Arc::new(cutover::scenario::parse("closing.json", &v.to_string()).unwrap());
     let days = ((spec.end.0 - spec.start.0) / 86_400_000_000) as f64;
     let out = cutover::engine::simulate(spec, 7, "closing.json", cutover::model::Faults::default(), None);
-    let cell = out.report.cells.iter().find(|c| c.channel == "counter" && c.operation == "pay").unwrap();
+    let cell = out.report.cells.iter().find(|c| c.channel == "counter" && c.operation.as_str() == "pay").unwrap();
     assert!(cell.turned_away > 100, "{} sent away at closing", cell.turned_away);
     assert_eq!(out.report.engine.turned_away_at_closing, cell.turned_away);
     // A morning is 3.5 hours: nobody waits longer, so nobody is served after 12:00.
@@ -541,7 +541,7 @@ fn every_offline_channel_keeps_its_holiday_capacity() {
         let spec = Arc::new(cutover::scenario::parse("holiday.json", &v.to_string()).unwrap());
         let out = cutover::engine::simulate(spec, 7, "holiday.json", cutover::model::Faults::default(), None);
         let served =
-            |phase: &str| out.report.cells.iter().filter(|c| c.phase == phase && c.operation == "pay").map(|c| c.successes).sum::<u64>();
+            |phase: &str| out.report.cells.iter().filter(|c| c.phase == phase && c.operation.as_str() == "pay").map(|c| c.successes).sum::<u64>();
         (served("holidays"), served("after"))
     };
     let (holidays, after) = run(None);

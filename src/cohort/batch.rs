@@ -194,7 +194,7 @@ impl BatchRunner {
         BatchReport {
             name: b.name.clone(),
             channel: spec.channels[b.channel as usize].id.clone(),
-            group: b.group.as_str(),
+            group: b.group,
             members: self.members.len() as u64,
             members_owing_at_end: self.members.iter().filter(|m| m.owed > 0).count() as u64,
             runs,

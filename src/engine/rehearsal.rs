@@ -58,7 +58,7 @@ pub fn simulate_with(
     let report = report::build(report::BuildInput {
         spec: &spec,
         scenario_file,
-        mode: "simulate",
+        mode: report::Mode::Simulate,
         seed,
         recorder: engine.recorder(),
         stats: &stats,
@@ -67,6 +67,6 @@ pub fn simulate_with(
         audit_disagreements: 0,
         cutover,
     });
-    let hlogs = if extras.hlog { report::hlog::logs(&spec, engine.recorder(), "simulate") } else { Vec::new() };
+    let hlogs = if extras.hlog { report::hlog::logs(&spec, engine.recorder(), report::Mode::Simulate) } else { Vec::new() };
     SimulationOutput { report, hlogs }
 }

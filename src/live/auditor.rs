@@ -54,7 +54,7 @@ impl Auditor {
             self.report.first.push(Disagreement {
                 kind,
                 at: at.format(self.spec.calendar.offset),
-                operation: req.operation().as_str(),
+                operation: req.operation(),
                 channel: self.spec.channels[req.channel() as usize].id.clone(),
                 payer_id: req.payer().id,
                 expected,
@@ -177,7 +177,7 @@ mod tests {
             r.first.push(Disagreement {
                 kind: format!("kind_{}", i % 2),
                 at: at.to_string(),
-                operation: "pay",
+                operation: crate::scenario::Operation::Pay,
                 channel: "wechat_mini".into(),
                 payer_id: i as u32,
                 expected: "suspended",

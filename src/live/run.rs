@@ -189,7 +189,7 @@ pub async fn run(spec: Arc<Spec>, cfg: RunConfig, scenario_file: &str) -> Result
     let mut report = crate::report::build(crate::report::BuildInput {
         spec: &spec,
         scenario_file,
-        mode: "run",
+        mode: crate::report::Mode::Run,
         seed: cfg.seed,
         recorder: &merged.recorder,
         stats: &merged.stats,
@@ -198,7 +198,7 @@ pub async fn run(spec: Arc<Spec>, cfg: RunConfig, scenario_file: &str) -> Result
         audit_disagreements: merged.audit.disagreements,
         cutover,
     });
-    let hlogs = if cfg.hlog { crate::report::hlog::logs(&spec, &merged.recorder, "run") } else { Vec::new() };
+    let hlogs = if cfg.hlog { crate::report::hlog::logs(&spec, &merged.recorder, crate::report::Mode::Run) } else { Vec::new() };
     let wall = driven.wall_seconds;
     let completed = merged.completed;
     report.live = Some(LiveReport {

@@ -132,7 +132,7 @@ pub struct PaymentRef {
     pub payment_id: u64,
     pub key: String,
     pub payer_id: u32,
-    pub group: &'static str,
+    pub group: GroupKind,
     pub league: String,
     pub channel: String,
     pub period: String,
@@ -171,18 +171,80 @@ pub struct MigrationReport {
 #[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
 pub struct MigrationCell {
     pub league: String,
-    pub group: &'static str,
-    pub insurance: &'static str,
+    pub group: GroupKind,
+    pub insurance: Insurance,
     pub old_count: u64,
     pub old_fen: i64,
     pub migrated_count: u64,
     pub migrated_fen: i64,
 }
 
+/// What the migration got wrong about one payment.
+/// (Variants in the order of their names: lists sort by them as they did by the text.)
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum MigrationProblem {
+    /// The copy differs in payer, group, league, items or period.
+    Differs,
+    /// The new system holds more than one copy.
+    Duplicated,
+    /// The old system took it; the new one holds no copy.
+    Missing,
+    /// The new system holds a copy of a payment the old one never took.
+    UnknownOrigin,
+}
+
+impl MigrationProblem {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MigrationProblem::Missing => "missing",
+            MigrationProblem::Duplicated => "duplicated",
+            MigrationProblem::Differs => "differs",
+            MigrationProblem::UnknownOrigin => "unknown_origin",
+        }
+    }
+    /// Its name in the Chinese reports.
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            MigrationProblem::Missing => "缺失",
+            MigrationProblem::Duplicated => "重复",
+            MigrationProblem::Differs => "不符",
+            MigrationProblem::UnknownOrigin => "来源不明",
+        }
+    }
+}
+
+/// Why an acknowledged payment counts as lost at the boundary.
+/// (Variants in the order of their names: lists sort by them as they did by the text.)
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum LostReason {
+    /// Acknowledged to the payer; no system holds its key.
+    InNoLedger,
+    /// The old system took it; the new one does not hold it.
+    NotMigrated,
+}
+
+impl LostReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LostReason::NotMigrated => "not_migrated",
+            LostReason::InNoLedger => "in_no_ledger",
+        }
+    }
+    /// Its name in the Chinese reports.
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            LostReason::NotMigrated => "未迁移",
+            LostReason::InNoLedger => "不在任何账本",
+        }
+    }
+}
+
 #[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
 pub struct MigrationDifference {
     /// "missing", "duplicated", "differs" or "unknown_origin".
-    pub problem: &'static str,
+    pub problem: MigrationProblem,
     /// The fields that differ ("payer", "group", "league", "items", "period").
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub fields: Vec<&'static str>,
@@ -202,7 +264,7 @@ pub struct DoubleCharges {
 #[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
 pub struct DoubleCharge {
     pub payer_id: u32,
-    pub insurance: Vec<&'static str>,
+    pub insurance: Vec<Insurance>,
     pub first: PaymentRef,
     pub second: PaymentRef,
 }
@@ -211,7 +273,7 @@ pub struct DoubleCharge {
 pub struct LostPayment {
     /// "not_migrated" (the old system took it; the new one does not hold it) or
     /// "in_no_ledger" (acknowledged to the payer; no system holds its key).
-    pub reason: &'static str,
+    pub reason: LostReason,
     pub key: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub payment: Option<PaymentRef>,
@@ -296,7 +358,7 @@ fn payment_ref(spec: &Spec, system: &str, r: &PaymentRow) -> PaymentRef {
         payment_id: r.payment,
         key: r.key.to_text(),
         payer_id: r.payer.id,
-        group: r.payer.group.as_str(),
+        group: r.payer.group,
         league: spec.leagues.get(r.payer.league as usize).map_or_else(|| format!("#{}", r.payer.league), |l| l.name.clone()),
         channel: spec.channels.get(r.channel as usize).map_or_else(|| format!("#{}", r.channel), |c| c.id.clone()),
         period: r.period.to_text(),
@@ -438,7 +500,7 @@ pub(crate) fn check(input: CutoverInput) -> Option<CutoverReport> {
     unheld.sort();
     for k in unheld {
         let sent = super::recorder::sent_key(k);
-        report.lost_at_boundary.push(LostPayment { reason: "in_no_ledger", key: sent.to_text(), payment: None });
+        report.lost_at_boundary.push(LostPayment { reason: LostReason::InNoLedger, key: sent.to_text(), payment: None });
     }
     Some(report)
 }
@@ -516,13 +578,13 @@ fn migration_checks(spec: &Spec, names: [&str; 2], old: &[PaymentRow], new: &[Pa
                 m.missing += 1;
                 rec.missing += 1;
                 m.differences.push(MigrationDifference {
-                    problem: "missing",
+                    problem: MigrationProblem::Missing,
                     fields: Vec::new(),
                     old: Some(payment_ref(spec, names[0], r)),
                     new: None,
                 });
                 report.lost_at_boundary.push(LostPayment {
-                    reason: "not_migrated",
+                    reason: LostReason::NotMigrated,
                     key: r.key.to_text(),
                     payment: Some(payment_ref(spec, names[0], r)),
                 });
@@ -538,7 +600,7 @@ fn migration_checks(spec: &Spec, names: [&str; 2], old: &[PaymentRow], new: &[Pa
                 if !fields.is_empty() {
                     m.differing += 1;
                     m.differences.push(MigrationDifference {
-                        problem: "differs",
+                        problem: MigrationProblem::Differs,
                         fields,
                         old: Some(payment_ref(spec, names[0], r)),
                         new: Some(payment_ref(spec, names[1], c)),
@@ -547,7 +609,7 @@ fn migration_checks(spec: &Spec, names: [&str; 2], old: &[PaymentRow], new: &[Pa
                 for extra in rest {
                     m.duplicated += 1;
                     m.differences.push(MigrationDifference {
-                        problem: "duplicated",
+                        problem: MigrationProblem::Duplicated,
                         fields: Vec::new(),
                         old: Some(payment_ref(spec, names[0], r)),
                         new: Some(payment_ref(spec, names[1], &new[*extra])),
@@ -561,7 +623,7 @@ fn migration_checks(spec: &Spec, names: [&str; 2], old: &[PaymentRow], new: &[Pa
         if r.origin.is_some_and(|o| !old_ids.contains(&o)) {
             m.unknown_origin += 1;
             m.differences.push(MigrationDifference {
-                problem: "unknown_origin",
+                problem: MigrationProblem::UnknownOrigin,
                 fields: Vec::new(),
                 old: None,
                 new: Some(payment_ref(spec, names[1], r)),
@@ -576,8 +638,8 @@ fn migration_checks(spec: &Spec, names: [&str; 2], old: &[PaymentRow], new: &[Pa
             let (league, group, ins): (u8, GroupKind, Insurance) = k;
             m.cells.push(MigrationCell {
                 league: spec.leagues.get(league as usize).map_or_else(|| format!("#{league}"), |l| l.name.clone()),
-                group: group.as_str(),
-                insurance: ins.as_str(),
+                group,
+                insurance: ins,
                 old_count: a.count,
                 old_fen: a.sum_fen,
                 migrated_count: b.count,
@@ -616,11 +678,8 @@ fn double_charges(spec: &Spec, names: [&str; 2], old: &[PaymentRow], new: &[Paym
                 let ch = spec.channels.get(second.channel as usize).map_or_else(|| format!("#{}", second.channel), |c| c.id.clone());
                 *out.by_channel.entry(ch).or_default() += 1;
                 if out.listed.len() < LISTED {
-                    let insurance = Insurance::ALL
-                        .iter()
-                        .filter(|i| first.items[i.index()] != 0 && second.items[i.index()] != 0)
-                        .map(|i| i.as_str())
-                        .collect();
+                    let insurance =
+                        Insurance::ALL.iter().filter(|i| first.items[i.index()] != 0 && second.items[i.index()] != 0).copied().collect();
                     out.listed.push(DoubleCharge {
                         payer_id: second.payer.id,
                         insurance,

@@ -317,7 +317,7 @@ impl DaysTally {
                         } else {
                             Vec::new()
                         };
-                        Some(ChannelDay { channel: ch.id.clone(), kind: ch.kind.as_str(), figures: figures(cell, capacity), leagues })
+                        Some(ChannelDay { channel: ch.id.clone(), kind: ch.kind, figures: figures(cell, capacity), leagues })
                     })
                     .collect();
                 let hours: Vec<usize> = (0..24).filter_map(|k| self.hour(start.plus_micros(k * MICROS_PER_HOUR))).collect();
@@ -329,7 +329,7 @@ impl DaysTally {
                     peak_hour_utilisation: ratio(peak, hour_cap),
                     headroom: 1.0 - ratio(peak, hour_cap).min(1.0),
                 };
-                DayReport { date, kind: day_kind(spec, day), channels, backend }
+                DayReport { date, kind: spec.calendar.kind_of_day(day), channels, backend }
             })
             .collect();
         let mut hourly = Vec::new();
@@ -341,7 +341,7 @@ impl DaysTally {
                         hourly.push(HourChannelReport {
                             start: fmt(self.start.plus_micros(h as i64 * MICROS_PER_HOUR)),
                             channel: spec.channels[c].id.clone(),
-                            operation: op.as_str(),
+                            operation: op,
                             attempts: a as u64,
                             successes: s as u64,
                         });
@@ -355,14 +355,6 @@ impl DaysTally {
 
 fn ratio(a: u64, b: u64) -> f64 {
     if b == 0 { 0.0 } else { (a as f64 / b as f64 * 1e4).round() / 1e4 }
-}
-
-fn day_kind(spec: &Spec, day: i64) -> &'static str {
-    match spec.calendar.kind_of_day(day) {
-        DayKind::Working => "working",
-        DayKind::Weekend => "weekend",
-        DayKind::Holiday => "holiday",
-    }
 }
 
 /// Counter time channel `c` offers on `day` (all leagues, or league `l`): servers at the
@@ -410,8 +402,7 @@ fn figures(c: &DayCell, capacity_micros: Option<u64>) -> DayFigures {
 pub struct DayReport {
     /// Local date, `YYYY-MM-DD`.
     pub date: String,
-    /// `working`, `weekend` or `holiday`.
-    pub kind: &'static str,
+    pub kind: DayKind,
     pub channels: Vec<ChannelDay>,
     pub backend: BackendDay,
 }
@@ -419,8 +410,7 @@ pub struct DayReport {
 #[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
 pub struct ChannelDay {
     pub channel: String,
-    /// `online`, `offline`, `batch` or `hotline`.
-    pub kind: &'static str,
+    pub kind: ChannelKind,
     #[serde(flatten)]
     pub figures: DayFigures,
     /// Channels with counters or agents: the same per league.
@@ -477,7 +467,7 @@ pub struct BackendDay {
 pub struct HourChannelReport {
     pub start: String,
     pub channel: String,
-    pub operation: &'static str,
+    pub operation: Operation,
     pub attempts: u64,
     pub successes: u64,
 }

@@ -27,7 +27,7 @@ struct GroupTally {
 /// One group's payments against their due dates.
 #[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
 pub struct GroupDues {
-    pub group: &'static str,
+    pub group: GroupKind,
     /// The earliest due date of the group's payments, as published, and where the
     /// suspension moved it.
     pub due: Option<String>,
@@ -86,7 +86,7 @@ impl DuesTally {
                 .map(|g| {
                     let t = &self.groups[g.index()];
                     GroupDues {
-                        group: g.as_str(),
+                        group: *g,
                         due: t.first_due.map(fmt),
                         moved_to: t.first_moved_due.filter(|m| Some(*m) != t.first_due).map(fmt),
                         payments: t.payments,

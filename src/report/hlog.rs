@@ -31,7 +31,7 @@ fn system_time(micros_since_epoch: i64) -> SystemTime {
 /// A log per channel × operation that saw traffic, in channel then operation order; in each,
 /// the response-time histogram of every phase with samples (live runs: the service time from
 /// the send as well, tagged `service`).
-pub(crate) fn logs(spec: &Spec, rec: &Recorder, mode: &str) -> Vec<HistogramLog> {
+pub(crate) fn logs(spec: &Spec, rec: &Recorder, mode: super::Mode) -> Vec<HistogramLog> {
     let mut by_file: std::collections::BTreeMap<(u8, usize), Vec<PhaseHistograms>> = Default::default();
     for (phase, ch, op, cell) in rec.cells() {
         if cell.latency_micros.is_empty() {

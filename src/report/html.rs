@@ -198,7 +198,7 @@ fn latency(p: &mut Page, r: &Report, w: &Say) {
             vec![
                 w.phase(&c.phase).to_string(),
                 w.channel(&c.channel).to_string(),
-                w.word(c.operation).to_string(),
+                w.name(c.operation).to_string(),
                 count(c.attempts),
                 count(c.successes),
                 count(c.rejected_suspended),
@@ -237,7 +237,7 @@ fn cutover(p: &mut Page, r: &Report, w: &Say) {
         .iter()
         .map(|s| {
             vec![
-                w.word(&s.name).to_string(),
+                w.system(&s.name).to_string(),
                 instant_or(&s.opens, "-"),
                 instant_or(&s.stops, "-"),
                 count(s.payments),
@@ -416,7 +416,7 @@ fn ledger(p: &mut Page, r: &Report, w: &Say) {
             vec![
                 w.league(&c.league).to_string(),
                 w.group(c.group).to_string(),
-                w.word(c.insurance).to_string(),
+                w.name(c.insurance).to_string(),
                 count(c.expected_count),
                 yuan(c.expected_fen),
                 count(c.actual_count),
@@ -506,7 +506,7 @@ fn live(p: &mut Page, r: &Report, w: &Say) {
                 vec![
                     instant(&d.at),
                     d.kind.clone(),
-                    w.word(d.operation).to_string(),
+                    w.name(d.operation).to_string(),
                     w.channel(&d.channel).to_string(),
                     d.expected.to_string(),
                     d.got.to_string(),
@@ -606,7 +606,7 @@ pub fn render(r: &Report, lang: Lang) -> String {
         w,
         "{} of {}, seed {} (replay with --seed {}); timeline {} to {} (local time, UTC{}); {} payers active, {} attempts, {} payments accepted.",
         "{}：{}，种子 {}（用 --seed {} 重放）；时间线 {} 至 {}（当地时间，UTC{}）；活跃缴费人 {}，尝试 {}，缴费受理 {}。",
-        w.word(&r.mode),
+        w.name(r.mode),
         r.scenario.file,
         r.summary.seed,
         r.summary.seed,

@@ -6,6 +6,8 @@ use super::super::svg::{self, Band, LineChart, Marks, Series};
 use super::{Page, table};
 use crate::report::Report;
 use crate::report::lang::{Say, tr};
+use crate::scenario::ChannelKind;
+use crate::time::DayKind;
 
 /// Stretches of equal phase over the hours, as bands.
 fn phase_bands(r: &Report, w: &Say) -> Vec<Band> {
@@ -35,7 +37,7 @@ fn day_ticks_over_hours(r: &Report) -> Vec<(usize, String)> {
 
 /// Holidays as spans over the hours.
 fn holiday_hours(r: &Report, w: &Say) -> Marks {
-    let holidays: Vec<&str> = r.days.iter().filter(|d| d.kind == "holiday").map(|d| d.date.as_str()).collect();
+    let holidays: Vec<&str> = r.days.iter().filter(|d| d.kind == DayKind::Holiday).map(|d| d.date.as_str()).collect();
     let mut spans: Vec<(usize, usize)> = Vec::new();
     for (i, h) in r.hourly.iter().enumerate() {
         if holidays.contains(&&h.start[..10]) {
@@ -114,11 +116,11 @@ pub(super) fn surge(p: &mut Page, r: &Report, w: &Say) {
         return;
     }
     // Payments per day by kind of channel, the suspension's days shaded.
-    let kinds = ["online", "offline"];
+    let kinds = [ChannelKind::Online, ChannelKind::Offline];
     let series: Vec<Series> = kinds
         .iter()
         .map(|k| Series {
-            name: tr!(w, "{} payments", "{}缴费", w.word(k)),
+            name: tr!(w, "{} payments", "{}缴费", w.t(k.as_str(), k.label_zh())),
             values: r
                 .days
                 .iter()
@@ -184,7 +186,7 @@ fn day_ticks(r: &Report) -> Vec<(usize, String)> {
 
 fn holiday_days(r: &Report, w: &Say) -> Marks {
     let mut spans: Vec<(usize, usize)> = Vec::new();
-    for (i, _) in r.days.iter().enumerate().filter(|(_, d)| d.kind == "holiday") {
+    for (i, _) in r.days.iter().enumerate().filter(|(_, d)| d.kind == DayKind::Holiday) {
         match spans.last_mut() {
             Some(s) if s.1 == i => s.1 = i + 1,
             _ => spans.push((i, i + 1)),
@@ -213,7 +215,7 @@ pub(super) fn counters(p: &mut Page, r: &Report, w: &Say) {
             .days
             .iter()
             .flat_map(|d| d.channels.iter())
-            .filter(|c| c.figures.waiting_min_p99.is_some() || c.kind == "hotline")
+            .filter(|c| c.figures.waiting_min_p99.is_some() || c.kind == ChannelKind::Hotline)
             .map(|c| c.channel.as_str())
             .collect();
         v.sort();
@@ -276,7 +278,7 @@ pub(super) fn counters(p: &mut Page, r: &Report, w: &Say) {
             let m = |v: Option<f64>| v.map(minutes).unwrap_or_else(|| "-".into());
             rows.push(vec![
                 d.date.clone(),
-                w.word(d.kind).to_string(),
+                w.t(d.kind.as_str(), d.kind.label_zh()).to_string(),
                 w.channel(&c.channel).to_string(),
                 count(f.served_at_counters.unwrap_or(0)),
                 m(f.waiting_min_p50),

@@ -26,6 +26,9 @@ pub struct LabelsZh {
     pub groups: BTreeMap<String, String>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub leagues: BTreeMap<String, String>,
+    /// A cutover's system names, the old one first: each is labelled by its role.
+    #[serde(skip)]
+    pub systems: Vec<String>,
 }
 
 impl LabelsZh {
@@ -49,6 +52,7 @@ impl LabelsZh {
                 ("proxy".into(), &g.proxy.label_zh),
             ]),
             leagues: pick(raw.population.leagues.iter().map(|l| (l.name.clone(), &l.label_zh)).collect()),
+            systems: raw.cutover.iter().flat_map(|x| [x.old.name.clone(), x.new.name.clone()]).collect(),
         }
     }
 }
@@ -78,8 +82,13 @@ impl<'a> Say<'a> {
 
     /// English without a scenario's names (a section printed on its own).
     pub fn english() -> Say<'static> {
-        static NONE: LabelsZh =
-            LabelsZh { channels: BTreeMap::new(), phases: BTreeMap::new(), groups: BTreeMap::new(), leagues: BTreeMap::new() };
+        static NONE: LabelsZh = LabelsZh {
+            channels: BTreeMap::new(),
+            phases: BTreeMap::new(),
+            groups: BTreeMap::new(),
+            leagues: BTreeMap::new(),
+            systems: Vec::new(),
+        };
         Say { zh: false, labels: &NONE }
     }
 
@@ -101,8 +110,8 @@ impl<'a> Say<'a> {
     pub fn phase<'b>(&'b self, name: &'b str) -> &'b str {
         self.label(&self.labels.phases, name)
     }
-    pub fn group<'b>(&'b self, name: &'b str) -> &'b str {
-        self.label(&self.labels.groups, name)
+    pub fn group(&self, g: crate::scenario::GroupKind) -> &str {
+        self.label(&self.labels.groups, g.as_str())
     }
     pub fn league<'b>(&'b self, name: &'b str) -> &'b str {
         self.label(&self.labels.leagues, name)
@@ -131,7 +140,7 @@ impl<'a> Say<'a> {
             parts.push(format!("进入阶段「{}」", self.phase(p)));
         }
         if let Some(sys) = &s.system {
-            parts.push(format!("{}停止", self.word(sys)));
+            parts.push(format!("{}停止", self.system(sys)));
         }
         if parts.is_empty() { s.what.clone() } else { parts.join("，") }
     }
@@ -142,46 +151,54 @@ impl<'a> Say<'a> {
         names.join(self.t(", ", "、"))
     }
 
-    /// The fixed vocabulary of the tool: operations, insurance types, kinds of day and
-    /// channel, outcomes. Anything else passes through.
-    pub fn word<'b>(&self, w: &'b str) -> &'b str {
+    /// A word of the tool's own vocabulary (operations, insurance types, kinds of day and
+    /// channel, modes, what the checks found), as the reader's language names it.
+    pub fn name<T: Named>(&self, x: T) -> &'static str {
+        if self.zh { x.label_zh() } else { x.as_str() }
+    }
+
+    /// A system of the cutover by its name in the report: its role, old or new.
+    pub fn system<'b>(&self, name: &'b str) -> &'b str {
         if !self.zh {
-            return w;
+            return name;
         }
-        match w {
-            "assess" => "核定",
-            "pay" => "缴费",
-            "lookup" => "查询",
-            "certificate" => "开具证明",
-            "call" => "来电",
-            "pension" => "养老保险",
-            "medical" => "医疗保险",
-            "unemployment" => "失业保险",
-            "work_injury" => "工伤保险",
-            "supplementary" => "补充医疗保险",
-            "occupational_annuity" => "职业年金",
-            "working" => "工作日",
-            "weekend" => "休息日",
-            "holiday" => "法定节假日",
-            "online" => "线上",
-            "offline" => "线下",
-            "batch" => "批量",
-            "hotline" => "热线",
-            "old" => "旧系统",
-            "new" => "新系统",
-            "simulate" => "虚拟时间模拟",
-            "missing" => "缺失",
-            "differs" => "不符",
-            "duplicated" => "重复",
-            "unknown_origin" => "来源不明",
-            "in_no_ledger" => "不在任何账本",
-            "not_migrated" => "未迁移",
-            "unknown" => "旧系统中没有",
-            "run" => "实时演练",
-            _ => w,
+        match self.labels.systems.iter().position(|s| s == name) {
+            Some(0) => "旧系统",
+            Some(_) => "新系统",
+            None => name,
         }
     }
 }
+
+/// An enum of the tool's vocabulary with its identifier and its Chinese label (each written
+/// beside its enum).
+pub trait Named: Copy {
+    fn as_str(self) -> &'static str;
+    fn label_zh(self) -> &'static str;
+}
+
+macro_rules! named {
+    ($($t:ty),*) => {$(
+        impl Named for $t {
+            fn as_str(self) -> &'static str {
+                <$t>::as_str(self)
+            }
+            fn label_zh(self) -> &'static str {
+                <$t>::label_zh(self)
+            }
+        }
+    )*};
+}
+named!(
+    crate::scenario::Operation,
+    crate::scenario::Insurance,
+    crate::scenario::ChannelKind,
+    crate::time::DayKind,
+    super::Mode,
+    super::cutover::MigrationProblem,
+    super::cutover::LostReason,
+    super::registrations::RegistrationProblem
+);
 
 #[cfg(test)]
 mod tests {
@@ -199,7 +216,7 @@ mod tests {
         assert_eq!(zh.channels(&["wechat_city".into(), "alipay".into()]), "微信城市服务、alipay");
         assert_eq!(tr!(zh, "{} attempts", "{} 次尝试", 3), "3 次尝试");
         assert_eq!(tr!(en, "{} attempts", "{} 次尝试", 3), "3 attempts");
-        assert_eq!(zh.word("pay"), "缴费");
-        assert_eq!(en.word("pay"), "pay");
+        assert_eq!(zh.name(crate::scenario::Operation::Pay), "缴费");
+        assert_eq!(en.name(crate::scenario::Operation::Pay), "pay");
     }
 }

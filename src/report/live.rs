@@ -2,6 +2,7 @@
 //! driver fills them.
 
 use super::Latency;
+use crate::scenario::Operation;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -92,7 +93,7 @@ pub(crate) const KEPT: usize = 20;
 pub struct Disagreement {
     pub kind: String,
     pub at: String,
-    pub operation: &'static str,
+    pub operation: Operation,
     pub channel: String,
     pub payer_id: u32,
     pub expected: &'static str,
@@ -122,7 +123,7 @@ impl AuditReport {
     /// so the earliest of all are among them).
     pub fn finish(&mut self) {
         // Instants share one offset and format, so the text sorts as the time.
-        self.first.sort_by(|a, b| (&a.at, a.payer_id, a.operation).cmp(&(&b.at, b.payer_id, b.operation)));
+        self.first.sort_by(|a, b| (&a.at, a.payer_id, a.operation.as_str()).cmp(&(&b.at, b.payer_id, b.operation.as_str())));
         self.first.truncate(KEPT);
     }
 }

@@ -25,7 +25,7 @@ pub fn short(r: &Report, lang: Lang) -> String {
         o.push_str(&text);
         o.push('\n');
     };
-    line(tr!(w, "scenario {} ({}), seed {}", "场景 {}（{}），种子 {}", r.scenario.name, w.word(&r.mode), s.seed));
+    line(tr!(w, "scenario {} ({}), seed {}", "场景 {}（{}），种子 {}", r.scenario.name, w.name(r.mode), s.seed));
     line(tr!(
         w,
         "attempts {}  successes {}  payments accepted {}  rejected as suspended {}  errors {} ({:.4}%)",
@@ -247,7 +247,7 @@ fn payment(w: &Say, p: &super::cutover::PaymentRef) -> String {
         w,
         "{} #{} key {} payer {} ({}, {}) {} period {} {} yuan at {}",
         "{} #{}，幂等键 {}，缴费人 {}（{}，{}），{}，所属期 {}，{} 元，{}",
-        w.word(&p.system),
+        w.system(&p.system),
         p.payment_id,
         p.key,
         p.payer_id,
@@ -288,7 +288,7 @@ fn cutover_of(o: &mut String, c: &super::cutover::CutoverReport, w: &Say) {
     for s in &c.systems {
         line(format!(
             "| {} | {} | {} | {} | {} | {} |",
-            w.word(&s.name),
+            w.system(&s.name),
             at_or(&s.opens, "-"),
             at_or(&s.stops, "-"),
             s.payments,
@@ -357,7 +357,7 @@ fn cutover_of(o: &mut String, c: &super::cutover::CutoverReport, w: &Say) {
     for d in m.differences.listed.iter().take(CUTOVER_ROWS) {
         let what = d.old.as_ref().or(d.new.as_ref()).map(|p| payment(w, p)).unwrap_or_default();
         let fields = if d.fields.is_empty() { String::new() } else { format!(" ({})", d.fields.join(", ")) };
-        line(format!("- {}{}: {}", w.word(d.problem), fields, what));
+        line(format!("- {}{}: {}", w.name(d.problem), fields, what));
     }
     let g = &c.registrations;
     if g.checked {
@@ -380,7 +380,7 @@ fn cutover_of(o: &mut String, c: &super::cutover::CutoverReport, w: &Say) {
                 w,
                 "- {}{}: payer {}, old {}, new {}",
                 "- {}{}：缴费人 {}，旧 {}，新 {}",
-                w.word(d.problem),
+                w.name(d.problem),
                 fields,
                 d.payer_id,
                 side(&d.old),
@@ -410,7 +410,7 @@ fn cutover_of(o: &mut String, c: &super::cutover::CutoverReport, w: &Say) {
         line(tr!(w, "- on {}: {n}", "- {}：{n}", w.channel(ch)));
     }
     for d in c.double_charges.listed.iter().take(CUTOVER_ROWS) {
-        let ins: Vec<&str> = d.insurance.iter().map(|i| w.word(i)).collect();
+        let ins: Vec<&str> = d.insurance.iter().map(|i| w.name(*i)).collect();
         line(tr!(
             w,
             "- payer {} ({}): {} then {}",
@@ -429,7 +429,7 @@ fn cutover_of(o: &mut String, c: &super::cutover::CutoverReport, w: &Say) {
     ));
     for p in c.lost_at_boundary.listed.iter().take(CUTOVER_ROWS) {
         let what = p.payment.as_ref().map(|x| payment(w, x)).unwrap_or_else(|| tr!(w, "key {}", "幂等键 {}", p.key));
-        line(format!("- {}: {}", w.word(p.reason), what));
+        line(format!("- {}: {}", w.name(p.reason), what));
     }
     line(tr!(
         w,
@@ -500,7 +500,7 @@ fn cells(o: &mut String, r: &Report, w: &Say) {
             "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             w.phase(&c.phase),
             w.channel(&c.channel),
-            w.word(c.operation),
+            w.name(c.operation),
             c.attempts,
             c.successes,
             c.rejected_suspended,
@@ -605,7 +605,7 @@ fn ledger(o: &mut String, r: &Report, w: &Say) {
                 "| {} | {} | {} | {} | {} | {} | {} |",
                 w.league(&d.league),
                 w.group(d.group),
-                w.word(d.insurance),
+                w.name(d.insurance),
                 d.expected_count,
                 yuan(d.expected_fen),
                 d.actual_count,

@@ -5,6 +5,7 @@
 use super::Report;
 use super::human::instant;
 use super::lang::Say;
+use crate::scenario::ChannelKind;
 use std::fmt::Write;
 
 /// Minutes as people read them ("12 min", "2.3 h"); "-" when nothing was measured.
@@ -103,13 +104,13 @@ pub(super) fn days(o: &mut String, r: &Report, w: &Say) {
         for c in &d.channels {
             let f = &c.figures;
             match c.kind {
-                "batch" => {
+                ChannelKind::Batch => {
                     debits += f.payments;
                     continue;
                 }
-                "hotline" => continue,
-                "offline" => offline += f.payments,
-                _ => online += f.payments,
+                ChannelKind::Hotline => continue,
+                ChannelKind::Offline => offline += f.payments,
+                ChannelKind::Online => online += f.payments,
             }
             attempts += f.attempts;
             pay += f.payments;
@@ -120,7 +121,7 @@ pub(super) fn days(o: &mut String, r: &Report, w: &Say) {
             o,
             "| {} | {} | {attempts} | {pay} | {online} | {offline} | {debits} | {away} | {gave_up} | {} | {} |",
             d.date,
-            w.word(d.kind),
+            w.t(d.kind.as_str(), d.kind.label_zh()),
             fine_share(d.backend.utilisation),
             fine_share(d.backend.peak_hour_utilisation)
         );

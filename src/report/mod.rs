@@ -23,7 +23,7 @@ pub(crate) mod rollback;
 pub(crate) mod svg;
 
 use crate::model::{LedgerCell, LedgerKey};
-use crate::scenario::{GateMetric, Spec};
+use crate::scenario::{ChannelKind, GateMetric, GroupKind, Insurance, Operation, Spec};
 use crate::time::{MICROS_PER_HOUR, SimTime};
 use recorder::Recorder;
 use serde::Serialize;
@@ -157,7 +157,7 @@ pub(crate) fn gate_result(spec: &Spec, g: &crate::scenario::GateSpec, value: f64
         channel: star(g.channel.map(|c| spec.channels[c as usize].id.as_str())),
         phase: star(g.phase.map(|p| spec.phases[p].name.as_str())),
         day: g.day.map(|d| spec.calendar.date_of_day(d).format("%Y-%m-%d").to_string()),
-        kind: g.kind.map(|k| k.as_str()),
+        kind: g.kind,
         share: (g.metric == GateMetric::BacklogClearedHours).then_some(g.share),
         by: g.by.map(|t| t.format(spec.calendar.offset)),
         max: g.max,
@@ -253,17 +253,49 @@ fn is_zero(n: &u64) -> bool {
 pub struct BatchReport {
     pub name: String,
     pub channel: String,
-    pub group: &'static str,
+    pub group: GroupKind,
     pub members: u64,
     pub members_owing_at_end: u64,
     pub runs: Vec<RunReport>,
+}
+
+/// How a report was made.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    /// In virtual time through the reference model (`cutover simulate`).
+    Simulate,
+    /// In real time against a deployment or the in-process model (`cutover run`).
+    Run,
+}
+
+impl Mode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Simulate => "simulate",
+            Mode::Run => "run",
+        }
+    }
+    /// Its name in the Chinese reports.
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            Mode::Simulate => "虚拟时间模拟",
+            Mode::Run => "实时演练",
+        }
+    }
+}
+
+impl std::fmt::Display for Mode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 #[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
 pub struct Report {
     pub format_version: u32,
     pub tool: Tool,
-    pub mode: String,
+    pub mode: Mode,
     pub scenario: ScenarioInfo,
     pub summary: Summary,
     pub phases: Vec<PhaseInfo>,
@@ -365,7 +397,7 @@ pub struct Latency {
 pub struct CellReport {
     pub phase: String,
     pub channel: String,
-    pub operation: &'static str,
+    pub operation: Operation,
     pub attempts: u64,
     pub successes: u64,
     pub rejected_suspended: u64,
@@ -419,8 +451,8 @@ pub struct Reopening {
 #[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
 pub struct LedgerRow {
     pub league: String,
-    pub group: &'static str,
-    pub insurance: &'static str,
+    pub group: GroupKind,
+    pub insurance: Insurance,
     pub expected_count: u64,
     pub expected_fen: i64,
     pub actual_count: u64,
@@ -448,7 +480,7 @@ pub struct GateResult {
     pub day: Option<String>,
     /// Gates per day: the kind of channel selected.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub kind: Option<&'static str>,
+    pub kind: Option<ChannelKind>,
     /// backlog_cleared_hours: the share of the displaced payers.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub share: Option<f64>,
@@ -489,7 +521,7 @@ impl GateResult {
         use std::fmt::Write;
         let mut name = serde_json::to_value(self.metric).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
         let day = self.day.clone().unwrap_or_default();
-        let kind = self.kind.unwrap_or_default().to_string();
+        let kind = self.kind.map(ChannelKind::as_str).unwrap_or_default().to_string();
         let share = self.share.map(|s| s.to_string()).unwrap_or_default();
         for (what, v) in [
             ("operation", &self.operation),
@@ -571,7 +603,7 @@ pub(crate) fn distribution(h: &hdrhistogram::Histogram<u64>) -> Vec<Quantile> {
 pub(crate) struct BuildInput<'a> {
     pub spec: &'a Spec,
     pub scenario_file: &'a str,
-    pub mode: &'a str,
+    pub mode: Mode,
     pub seed: u64,
     pub recorder: &'a Recorder,
     pub stats: &'a EngineStats,
@@ -612,7 +644,7 @@ pub(crate) fn build(input: BuildInput) -> Report {
             error_rate,
             attempts: totals.attempts,
             mismatched,
-            audit_disagreements: (input.mode == "run").then_some(input.audit_disagreements),
+            audit_disagreements: (input.mode == Mode::Run).then_some(input.audit_disagreements),
             cutover: figures,
         },
     );
@@ -620,7 +652,7 @@ pub(crate) fn build(input: BuildInput) -> Report {
     Report {
         format_version: REPORT_FORMAT_VERSION,
         tool: Tool { name: "cutover", version: env!("CARGO_PKG_VERSION") },
-        mode: input.mode.to_string(),
+        mode: input.mode,
         scenario: ScenarioInfo {
             name: spec.raw.name.clone(),
             file: input.scenario_file.to_string(),
@@ -691,7 +723,7 @@ fn cell_reports(spec: &Spec, rec: &Recorder) -> (Vec<CellReport>, recorder::Cell
         cells.push(CellReport {
             phase: spec.phases[phase].name.clone(),
             channel: spec.channels[ch as usize].id.clone(),
-            operation: op.as_str(),
+            operation: op,
             attempts: c.attempts,
             successes: c.successes,
             rejected_suspended: c.rejected_suspended,

@@ -89,8 +89,8 @@ pub(crate) fn ledger_report(spec: &Spec, rec: &Recorder, actual: Result<BTreeMap
         actual_fen = actual_fen.saturating_add(a.sum_fen);
         let row = LedgerRow {
             league: spec.leagues.get(k.0 as usize).map(|l| l.name.clone()).unwrap_or_else(|| format!("#{}", k.0)),
-            group: k.1.as_str(),
-            insurance: k.2.as_str(),
+            group: k.1,
+            insurance: k.2,
             expected_count: e.count,
             expected_fen: e.sum_fen,
             actual_count: a.count,

@@ -8,7 +8,7 @@ use super::cutover::{LISTED, Listed};
 use super::recorder::Recorder;
 use crate::model::PayerRef;
 use crate::population::PayerId;
-use crate::scenario::Spec;
+use crate::scenario::{GroupKind, Spec};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -39,10 +39,41 @@ impl RegistrationsReport {
     }
 }
 
+/// What is wrong with one payer's registration after the migration.
+/// (Variants in the order of their names: lists sort by them as they did by the text.)
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RegistrationProblem {
+    /// The new system holds it with another group or league.
+    Differs,
+    /// The old system held it; the new one does not.
+    Missing,
+    /// The new system holds a registration the old one never had.
+    Unknown,
+}
+
+impl RegistrationProblem {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RegistrationProblem::Missing => "missing",
+            RegistrationProblem::Differs => "differs",
+            RegistrationProblem::Unknown => "unknown",
+        }
+    }
+    /// Its name in the Chinese reports.
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            RegistrationProblem::Missing => "缺失",
+            RegistrationProblem::Differs => "不符",
+            RegistrationProblem::Unknown => "旧系统中没有",
+        }
+    }
+}
+
 #[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
 pub struct RegistrationDifference {
     /// "missing", "differs" or "unknown".
-    pub problem: &'static str,
+    pub problem: RegistrationProblem,
     pub payer_id: PayerId,
     /// The fields that differ ("group", "league").
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -53,13 +84,13 @@ pub struct RegistrationDifference {
 
 #[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
 pub struct RegistrationRef {
-    pub group: &'static str,
+    pub group: GroupKind,
     pub league: String,
 }
 
 fn reg_ref(spec: &Spec, r: &PayerRef) -> RegistrationRef {
     RegistrationRef {
-        group: r.group.as_str(),
+        group: r.group,
         league: spec.leagues.get(r.league as usize).map_or_else(|| format!("#{}", r.league), |l| l.name.clone()),
     }
 }
@@ -82,8 +113,8 @@ pub(crate) fn check(spec: &Spec, rec: &Recorder, books: Option<(&[PayerRef], &[P
     let mut found: Vec<RegistrationDifference> = Vec::new();
     let mut note = |report: &mut RegistrationsReport, d: RegistrationDifference| {
         match d.problem {
-            "missing" => report.missing += 1,
-            "differs" => report.differing += 1,
+            RegistrationProblem::Missing => report.missing += 1,
+            RegistrationProblem::Differs => report.differing += 1,
             _ => report.unknown += 1,
         }
         found.push(d);
@@ -92,7 +123,13 @@ pub(crate) fn check(spec: &Spec, rec: &Recorder, books: Option<(&[PayerRef], &[P
         match held.get(&o.id) {
             None => note(
                 &mut report,
-                RegistrationDifference { problem: "missing", payer_id: o.id, fields: Vec::new(), old: Some(reg_ref(spec, o)), new: None },
+                RegistrationDifference {
+                    problem: RegistrationProblem::Missing,
+                    payer_id: o.id,
+                    fields: Vec::new(),
+                    old: Some(reg_ref(spec, o)),
+                    new: None,
+                },
             ),
             Some(n) if n != o => {
                 let mut fields = Vec::new();
@@ -105,7 +142,7 @@ pub(crate) fn check(spec: &Spec, rec: &Recorder, books: Option<(&[PayerRef], &[P
                 note(
                     &mut report,
                     RegistrationDifference {
-                        problem: "differs",
+                        problem: RegistrationProblem::Differs,
                         payer_id: o.id,
                         fields,
                         old: Some(reg_ref(spec, o)),
@@ -119,7 +156,13 @@ pub(crate) fn check(spec: &Spec, rec: &Recorder, books: Option<(&[PayerRef], &[P
     for n in new.iter().filter(|n| !known.contains(&n.id)) {
         note(
             &mut report,
-            RegistrationDifference { problem: "unknown", payer_id: n.id, fields: Vec::new(), old: None, new: Some(reg_ref(spec, n)) },
+            RegistrationDifference {
+                problem: RegistrationProblem::Unknown,
+                payer_id: n.id,
+                fields: Vec::new(),
+                old: None,
+                new: Some(reg_ref(spec, n)),
+            },
         );
     }
     found.sort_by_key(|d| (d.payer_id, d.problem));

@@ -261,6 +261,17 @@ impl Insurance {
             Insurance::OccupationalAnnuity => "occupational_annuity",
         }
     }
+    /// Its name in the Chinese reports.
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            Insurance::Pension => "养老保险",
+            Insurance::Medical => "医疗保险",
+            Insurance::Unemployment => "失业保险",
+            Insurance::WorkInjury => "工伤保险",
+            Insurance::Supplementary => "补充医疗保险",
+            Insurance::OccupationalAnnuity => "职业年金",
+        }
+    }
     pub fn index(self) -> usize {
         self as usize
     }
@@ -490,6 +501,15 @@ impl ChannelKind {
             ChannelKind::Offline => "offline",
             ChannelKind::Batch => "batch",
             ChannelKind::Hotline => "hotline",
+        }
+    }
+    /// Its name in the Chinese reports.
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            ChannelKind::Online => "线上",
+            ChannelKind::Offline => "线下",
+            ChannelKind::Batch => "批量",
+            ChannelKind::Hotline => "热线",
         }
     }
 }
@@ -739,8 +759,9 @@ pub struct Backend {
 
 // ---------------------------------------------------------------- gates
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 /// What a request does (also what a gate selects).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
 pub enum Operation {
     Assess,
     Pay,
@@ -761,6 +782,16 @@ impl Operation {
             Operation::Lookup => "lookup",
             Operation::Certificate => "certificate",
             Operation::Call => "call",
+        }
+    }
+    /// Its name in the Chinese reports.
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            Operation::Assess => "核定",
+            Operation::Pay => "缴费",
+            Operation::Lookup => "查询",
+            Operation::Certificate => "开具证明",
+            Operation::Call => "来电",
         }
     }
     pub fn index(self) -> usize {
