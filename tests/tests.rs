@@ -540,8 +540,9 @@ fn every_offline_channel_keeps_its_holiday_capacity() {
         v["gates"] = serde_json::json!([]);
         let spec = Arc::new(cutover::scenario::parse("holiday.json", &v.to_string()).unwrap());
         let out = cutover::engine::simulate(spec, 7, "holiday.json", cutover::model::Faults::default(), None);
-        let served =
-            |phase: &str| out.report.cells.iter().filter(|c| c.phase == phase && c.operation.as_str() == "pay").map(|c| c.successes).sum::<u64>();
+        let served = |phase: &str| {
+            out.report.cells.iter().filter(|c| c.phase == phase && c.operation.as_str() == "pay").map(|c| c.successes).sum::<u64>()
+        };
         (served("holidays"), served("after"))
     };
     let (holidays, after) = run(None);

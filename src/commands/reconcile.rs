@@ -36,7 +36,7 @@ pub(super) fn reconcile(a: ReconcileArgs) -> anyhow::Result<Exit> {
     write_atomic(&out.join("reconcile.md"), md.as_bytes())?;
     say_raw!("{md}");
     say!("report in {}", out.join("reconcile.json").display());
-    Ok(if report.payments_wrong() > 0 { Exit::Failed } else { Exit::Ok })
+    Ok(if report.state() == crate::report::CheckState::Pass { Exit::Ok } else { Exit::Failed })
 }
 #[derive(Debug, thiserror::Error)]
 pub enum BooksError {

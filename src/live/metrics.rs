@@ -6,6 +6,7 @@
 
 use super::shard::Gauge;
 use crate::metrics::prometheus::{Exposition, Kind, LATENCY_BUCKETS_SECONDS};
+use crate::model::Outcome;
 use crate::report::recorder::CellCounters;
 use crate::scenario::{Operation, Spec};
 use std::sync::Arc;
@@ -50,16 +51,8 @@ pub(super) fn render(spec: &Spec, gauges: &[Arc<Gauge>]) -> String {
     e.family("cutover_requests_total", Kind::Counter, "Requests answered, by phase, channel, operation and outcome.");
     for (&(phase, ch, op), (c, _)) in &cells {
         let [p, chan, o] = labels(phase, ch, op);
-        for (outcome, n) in [
-            ("success", c.successes),
-            ("refused_suspended", c.rejected_suspended),
-            ("refused_not_yet_visible", c.rejected_not_yet_visible),
-            ("refused_unexpected", c.rejected_unexpected),
-            ("error", c.errors),
-            ("turned_away", c.turned_away),
-            ("hung_up", c.abandoned),
-        ] {
-            e.sample("cutover_requests_total", &[p, chan, o, ("outcome", outcome)], n);
+        for outcome in Outcome::ALL {
+            e.sample("cutover_requests_total", &[p, chan, o, ("outcome", outcome.as_str())], c.get(outcome));
         }
     }
     e.family("cutover_response_seconds", Kind::Histogram, "Response time from each request's scheduled instant.");

@@ -22,12 +22,14 @@ mod durable;
 pub use durable::RestoreError;
 pub(crate) use durable::{Decision, ImportAnswer};
 pub mod migration;
+mod outcome;
 mod period;
 pub(crate) mod rules;
 pub mod systems;
 mod target_id;
 
 pub use migration::MigrationFault;
+pub use outcome::Outcome;
 pub(crate) use period::Period;
 pub use systems::{Faults, Systems, system_model};
 

@@ -331,6 +331,16 @@ impl CutoverReport {
         }
     }
 
+    /// Where the cutover's checks stand: unknown when the books could not be read (then no
+    /// check ran), failed when any payment or registration is wrong.
+    pub fn state(&self) -> super::CheckState {
+        match &self.read_error {
+            Some(e) => super::CheckState::Unknown { reason: format!("the books could not be read: {e}") },
+            None if self.payments_wrong() > 0 => super::CheckState::Fail,
+            None => super::CheckState::Pass,
+        }
+    }
+
     /// Everything the checks found wrong, counted together (0: the books agree): the
     /// migration's differences, double charges, payments lost at the boundary or
     /// acknowledged after a stop, wrong registrations.
@@ -536,7 +546,7 @@ fn rollback(spec: &Spec, rec: &Recorder, rb: &crate::scenario::RollbackSpec, new
     for (ph, ch, _, cell) in rec.cells() {
         let closed_before = before.is_some_and(|b| b.get(ch as usize).copied().unwrap_or(false));
         if ph == phase && !closed_before {
-            r.refused_during += cell.counters.rejected_suspended;
+            r.refused_during += cell.counters.get(crate::model::Outcome::RefusedSuspended);
         }
     }
     r

@@ -4,7 +4,7 @@
 //! split by channel and operation. Requests are counted on the day their answer came;
 //! waiting on the day the payer reached a counter.
 
-use crate::model::{Request, Response};
+use crate::model::{Outcome, Request, Response};
 use crate::scenario::{ChannelKind, Operation, Spec};
 use crate::time::{DayKind, MICROS_PER_DAY, MICROS_PER_HOUR, SimTime};
 use hdrhistogram::Histogram;
@@ -141,25 +141,26 @@ impl DaysTally {
     /// report's hours count), and on the day its answer came.
     pub(crate) fn outcome(&mut self, spec: &Spec, started: SimTime, now: SimTime, req: &Request, resp: &Response) {
         let (c, league, op) = (req.channel(), req.payer().league, req.operation());
+        let outcome = Outcome::of(req, resp);
         if let Some(h) = self.hour(started) {
             let slot = &mut self.hourly[(h * self.channels + c as usize) * Operation::COUNT + op.index()];
             slot.0 = slot.0.saturating_add(1);
-            slot.1 = slot.1.saturating_add(resp.is_success() as u32);
+            slot.1 = slot.1.saturating_add((outcome == Outcome::Success) as u32);
         }
         let Some((cell, lc)) = self.at(spec, now, c, league) else { return };
         for x in [cell, lc] {
             x.attempts += 1;
-            match resp {
-                r if r.is_success() => {
+            match outcome {
+                Outcome::Success => {
                     x.successes += 1;
-                    x.payments += (op == Operation::Pay && matches!(r, Response::Accepted { .. })) as u64;
+                    x.payments += (op == Operation::Pay && matches!(resp, Response::Accepted { .. })) as u64;
                 }
-                Response::Overloaded { .. } | Response::Error { .. } => x.errors += 1,
-                Response::TurnedAway { .. } => {
+                Outcome::Error => x.errors += 1,
+                Outcome::TurnedAway => {
                     x.turned_away += 1;
                     x.refusals += 1;
                 }
-                Response::CallAbandoned => {
+                Outcome::HungUp => {
                     x.abandoned += 1;
                     x.refusals += 1;
                 }

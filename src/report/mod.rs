@@ -22,7 +22,7 @@ pub(crate) mod registrations;
 pub(crate) mod rollback;
 pub(crate) mod svg;
 
-use crate::model::{LedgerCell, LedgerKey};
+use crate::model::{LedgerCell, LedgerKey, Outcome};
 use crate::scenario::{ChannelKind, GateMetric, GroupKind, Insurance, Operation, Spec};
 use crate::time::{MICROS_PER_HOUR, SimTime};
 use recorder::Recorder;
@@ -469,6 +469,32 @@ pub struct LedgerReport {
     pub read_error: Option<String>,
 }
 
+/// Where a gate or check stands: passed, failed, unknown (what it needs could not be had:
+/// the reason says what and from which system) or not reached (the run ended before the
+/// instant it judges). A run is GO only when every one passes.
+///
+/// Today's results map onto it as they are: a gate with nothing measured behind it is
+/// unknown, and (for now) still fails the run unless it allows being empty; books that could
+/// not be read make the cutover's checks unknown. Nothing yet ends as not reached.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CheckState {
+    Pass,
+    Fail,
+    Unknown { reason: String },
+    NotReached { instant: String },
+}
+
+impl CheckState {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            CheckState::Pass => "pass",
+            CheckState::Fail => "fail",
+            CheckState::Unknown { .. } => "unknown",
+            CheckState::NotReached { .. } => "not_reached",
+        }
+    }
+}
+
 #[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
 pub struct GateResult {
     pub metric: GateMetric,
@@ -504,6 +530,16 @@ pub struct GateResult {
 }
 
 impl GateResult {
+    /// Where it stands (see [`CheckState`]): an empty gate that allows it passes; one that
+    /// does not is unknown.
+    pub fn state(&self) -> CheckState {
+        match (self.passed, self.no_data) {
+            (true, _) => CheckState::Pass,
+            (false, true) => CheckState::Unknown { reason: "no data: nothing measured behind this gate".to_string() },
+            (false, false) => CheckState::Fail,
+        }
+    }
+
     /// What was measured, in words where the number alone misleads.
     pub fn measured(&self) -> String {
         if self.no_data {
@@ -635,7 +671,7 @@ pub(crate) fn build(input: BuildInput) -> Report {
     let peak_hour_self_paid = peak(|h| h.self_paid_attempts);
     let ledger = reconcile::ledger_report(spec, rec, input.actual_ledger);
     let mismatched = ledger.mismatched_cells;
-    let error_rate = if totals.attempts == 0 { 0.0 } else { totals.errors as f64 / totals.attempts as f64 };
+    let error_rate = if totals.attempts == 0 { 0.0 } else { totals.get(Outcome::Error) as f64 / totals.attempts as f64 };
     let figures = input.cutover.as_ref().map(|c| c.figures());
     let gates = gate_results(
         spec,
@@ -665,16 +701,16 @@ pub(crate) fn build(input: BuildInput) -> Report {
             seed: input.seed,
             attempts: totals.attempts,
             accepted: rec.accepted,
-            rejected_suspended: totals.rejected_suspended,
+            rejected_suspended: totals.get(Outcome::RefusedSuspended),
             accepted_while_suspended: rec.accepted_while_suspended,
-            errors: totals.errors,
+            errors: totals.get(Outcome::Error),
             ledger_expected_fen: ledger.expected_fen,
             ledger_actual_fen: ledger.actual_fen,
             ledger_mismatched_cells: mismatched,
             gates_passed,
-            successes: totals.successes,
-            rejected_not_yet_visible: totals.rejected_not_yet_visible,
-            rejected_unexpected: totals.rejected_unexpected,
+            successes: totals.get(Outcome::Success),
+            rejected_not_yet_visible: totals.get(Outcome::RefusedNotYetVisible),
+            rejected_unexpected: totals.get(Outcome::RefusedUnexpected),
             error_rate: (error_rate * 1e6).round() / 1e6,
             payers_active: input.stats.payers_active,
             gave_up: rec.gave_up,
@@ -725,13 +761,13 @@ fn cell_reports(spec: &Spec, rec: &Recorder) -> (Vec<CellReport>, recorder::Cell
             channel: spec.channels[ch as usize].id.clone(),
             operation: op,
             attempts: c.attempts,
-            successes: c.successes,
-            rejected_suspended: c.rejected_suspended,
-            rejected_not_yet_visible: c.rejected_not_yet_visible,
-            rejected_unexpected: c.rejected_unexpected,
-            errors: c.errors,
-            turned_away: c.turned_away,
-            abandoned: c.abandoned,
+            successes: c.get(Outcome::Success),
+            rejected_suspended: c.get(Outcome::RefusedSuspended),
+            rejected_not_yet_visible: c.get(Outcome::RefusedNotYetVisible),
+            rejected_unexpected: c.get(Outcome::RefusedUnexpected),
+            errors: c.get(Outcome::Error),
+            turned_away: c.get(Outcome::TurnedAway),
+            abandoned: c.get(Outcome::HungUp),
             latency_ms: latency(&cell.latency_micros),
             service_ms: cell.service_micros.as_ref().map(latency),
         });

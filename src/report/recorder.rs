@@ -6,7 +6,7 @@
 //! compares two separately kept books.
 
 use crate::hash::FastSet;
-use crate::model::{IdemKey, LedgerCell, LedgerKey, Operation, Request, Response, Rules};
+use crate::model::{IdemKey, LedgerCell, LedgerKey, Operation, Outcome, Request, Response, Rules};
 use crate::scenario::{GroupKind, Insurance, Spec, SystemIdx};
 use crate::time::{MICROS_PER_HOUR, SimTime};
 use hdrhistogram::Histogram;
@@ -15,30 +15,29 @@ use std::sync::Arc;
 
 pub(crate) use crate::metrics::LATENCY_MAX_MICROS;
 
+/// A cell's requests and their answers by [`Outcome`].
 #[derive(Clone, Debug, Default)]
 pub(crate) struct CellCounters {
     pub attempts: u64,
-    pub successes: u64,
-    pub rejected_suspended: u64,
-    pub rejected_not_yet_visible: u64,
-    pub rejected_unexpected: u64,
-    pub errors: u64,
-    /// Payers still queueing when the counters closed, told to come back.
-    pub turned_away: u64,
-    /// Hotline callers who hung up before an agent answered.
-    pub abandoned: u64,
+    outcomes: [u64; Outcome::COUNT],
+}
+
+impl CellCounters {
+    pub(crate) fn count(&mut self, o: Outcome) {
+        self.outcomes[o.index()] += 1;
+    }
+
+    pub(crate) fn get(&self, o: Outcome) -> u64 {
+        self.outcomes[o.index()]
+    }
 }
 
 impl std::ops::AddAssign<&CellCounters> for CellCounters {
     fn add_assign(&mut self, b: &CellCounters) {
         self.attempts += b.attempts;
-        self.successes += b.successes;
-        self.rejected_suspended += b.rejected_suspended;
-        self.rejected_not_yet_visible += b.rejected_not_yet_visible;
-        self.rejected_unexpected += b.rejected_unexpected;
-        self.turned_away += b.turned_away;
-        self.abandoned += b.abandoned;
-        self.errors += b.errors;
+        for (x, y) in self.outcomes.iter_mut().zip(&b.outcomes) {
+            *x += y;
+        }
     }
 }
 
@@ -486,48 +485,14 @@ impl Recorder {
         if let Some(s) = service_micros {
             let _ = cell.service_micros.get_or_insert_with(histogram).record(s.clamp(1, LATENCY_MAX_MICROS));
         }
-        let c = &mut cell.counters;
-        let kind = match resp {
-            r if r.is_success() => {
-                c.successes += 1;
-                0
-            }
-            Response::Suspended { .. } => {
-                c.rejected_suspended += 1;
-                1
-            }
-            // A look-up in a rehearsal follows a payment: "no record" is the record not shown
-            // yet, as a system that does not say when answers it.
-            Response::NotYetVisible { .. } | Response::NoRecord
-                if matches!(req, Request::Lookup { .. } | Request::Certificate { .. })
-                    || matches!(resp, Response::NotYetVisible { .. }) =>
-            {
-                c.rejected_not_yet_visible += 1;
-                1
-            }
-            Response::Overloaded { .. } | Response::Error { .. } => {
-                c.errors += 1;
-                2
-            }
-            Response::TurnedAway { .. } => {
-                c.turned_away += 1;
-                1
-            }
-            Response::CallAbandoned => {
-                c.abandoned += 1;
-                1
-            }
-            _ => {
-                c.rejected_unexpected += 1;
-                1
-            }
-        };
+        let outcome = Outcome::of(req, resp);
+        cell.counters.count(outcome);
         if let Some(h) = hour {
             let h = &mut self.hours[h];
-            match kind {
-                0 => h.successes += 1,
-                1 => h.rejections += 1,
-                _ => h.errors += 1,
+            match outcome {
+                Outcome::Success => h.successes += 1,
+                Outcome::Error => h.errors += 1,
+                _ => h.rejections += 1,
             }
         }
         if let (Request::Pay { key, payer, channel, .. }, Response::Accepted { .. }) = (req, resp) {
@@ -742,7 +707,7 @@ mod tests {
         assert_eq!(m.acknowledged().len(), 2);
         let cell = m.cells().find(|(phase, ch, op, _)| (*phase, *ch, *op) == (0, 0, Operation::Pay)).expect("cell").3;
         assert_eq!(cell.counters.attempts, 2);
-        assert_eq!(cell.counters.successes, 2);
+        assert_eq!(cell.counters.get(Outcome::Success), 2);
         assert_eq!(cell.latency_micros.len(), 2);
         assert_eq!(cell.latency_micros.max(), cell.latency_micros.highest_equivalent(2000));
         assert_eq!(cell.service_micros.as_ref().map(|h| h.len()), Some(2));

@@ -7,6 +7,7 @@
 
 use super::GateResult;
 use super::recorder::Recorder;
+use crate::model::Outcome;
 use crate::scenario::{GateMetric, GateSpec, NEW, RollbackSpec, Spec};
 use hdrhistogram::Histogram;
 use serde::Serialize;
@@ -57,7 +58,7 @@ pub(crate) fn measure(spec: &Spec, r: &RollbackSpec, rec: &Recorder) -> Vec<Wind
                     continue;
                 }
                 w.attempts += cell.counters.attempts;
-                w.errors += cell.counters.errors;
+                w.errors += cell.counters.get(Outcome::Error);
                 match w.latency_micros.as_mut() {
                     None => w.latency_micros = Some(cell.latency_micros.clone()),
                     Some(h) => {

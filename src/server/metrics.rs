@@ -19,25 +19,12 @@ pub(super) struct ServeMetrics {
     decide: Mutex<BTreeMap<&'static str, hdrhistogram::Histogram<u64>>>,
 }
 
-/// The answer's name as the metrics label it.
+/// The answer's name as the metrics label it: the model's response vocabulary (the
+/// refusal's code for a refusal, as the contract sends it), a replayed acceptance apart.
 pub(super) fn outcome(resp: &Response) -> &'static str {
     match resp {
-        Response::Assessed { .. } => "assessed",
-        Response::Accepted { replayed: false, .. } => "accepted",
         Response::Accepted { replayed: true, .. } => "replayed",
-        Response::Suspended { .. } => "suspended",
-        Response::Conflict => "conflict",
-        Response::AssessmentRequired => "assessment_required",
-        Response::AlreadyPaid { .. } => "already_paid",
-        Response::NotRegistered => "not_registered",
-        Response::Records { .. } => "records",
-        Response::NotYetVisible { .. } => "not_yet_visible",
-        Response::NoRecord => "no_record",
-        Response::Certificate { .. } => "certificate",
-        Response::Invalid { .. } => "invalid",
-        Response::Overloaded { .. } => "overloaded",
-        Response::Error { .. } => "error",
-        _ => "other",
+        r => r.category(),
     }
 }
 
