@@ -22,8 +22,10 @@ pub(super) fn population(scenario: &Path, seed: Option<u64>, jsonl: Option<&Path
     Ok(Exit::Ok)
 }
 
+/// An amount in fen as yuan, exact (integer arithmetic), without grouping: a column.
 fn yuan(fen: i64) -> String {
-    format!("{:.2}", fen as f64 / 100.0)
+    let sign = if fen < 0 { "-" } else { "" };
+    format!("{sign}{}.{:02}", fen.unsigned_abs() / 100, fen.unsigned_abs() % 100)
 }
 
 fn print_counts(spec: &Spec, pop: &Population) {

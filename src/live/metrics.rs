@@ -4,22 +4,13 @@
 //! Each sending thread copies its recorder's cells into its gauge about once a second (no
 //! per-request state crosses threads); a scrape adds up the threads' latest copies.
 
-use super::shard::Gauge;
+use super::gauge::{Gauge, Snapshot};
 use crate::metrics::prometheus::{Exposition, Kind, LATENCY_BUCKETS_SECONDS};
 use crate::model::Outcome;
 use crate::report::recorder::CellCounters;
 use crate::scenario::{Operation, Spec};
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
-
-/// What one thread last published.
-#[derive(Clone, Debug, Default)]
-pub(super) struct Snapshot {
-    /// Per phase × channel × operation with traffic: the counters and response times (µs).
-    pub cells: Vec<(usize, u8, Operation, CellCounters, hdrhistogram::Histogram<u64>)>,
-    pub not_sent: u64,
-    pub disagreements: u64,
-}
 
 /// The text exposition of the threads' snapshots (Prometheus text format 0.0.4).
 pub(super) fn render(spec: &Spec, gauges: &[Arc<Gauge>]) -> String {

@@ -1,5 +1,7 @@
 //! The live driver (real time, sockets); see `run`.
+mod api;
 mod auditor;
+mod gauge;
 mod http1;
 mod journal;
 mod lanes;

@@ -1,7 +1,7 @@
 //! The progress display of a live run on standard error: a bar on a terminal, a line every
 //! few seconds otherwise, from the figures the sending threads publish.
 
-use super::shard::{self, Gauge};
+use super::gauge::Gauge;
 use crate::scenario::Spec;
 use crate::time::SimTime;
 use std::sync::Arc;
@@ -41,7 +41,7 @@ impl Progress {
         let completed: u64 = gauges.iter().map(|g| g.completed.load(Relaxed)).sum();
         let outstanding: u64 = gauges.iter().map(|g| g.outstanding.load(Relaxed)).sum();
         let errors: u64 = gauges.iter().map(|g| g.errors.load(Relaxed)).sum();
-        let mut all = shard::histogram();
+        let mut all = crate::metrics::latency_histogram();
         for g in gauges {
             if let Ok(h) = g.response.lock()
                 && let Some(h) = &*h

@@ -7,9 +7,9 @@
 //! list as a [`Done`] with its connection's index, for the thread to account for and to
 //! give the connection its next request.
 
+use super::api::Api;
 use super::http1::{Conn, Step};
 use super::lanes::{CallCtx, Done, Lanes, Work, rebase};
-use super::target::Api;
 use super::transport::Base;
 use crate::contract::WireScratch;
 use crate::model::Response;

@@ -5,12 +5,13 @@
 //! a profile is re-suspended by the runbook's hook), and without a rollback drops the
 //! hooks of the rollback's phase.
 
-use super::run::RunConfig;
+use super::gauge::Gauge;
 use super::runbook::Runbook;
-use super::shard::Gauge;
+use super::target::Target;
 use crate::clock::VirtualClock;
 use crate::model::Rules;
 use crate::report::rollback::{RollbackDecision, Window, decide, merge};
+use crate::scenario::SystemIdx;
 use crate::scenario::{RollbackSpec, Spec};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -20,7 +21,8 @@ const WAIT_FOR_THREADS: Duration = Duration::from_secs(2);
 
 pub(super) async fn decide_live(
     spec: &Spec,
-    cfg: &RunConfig,
+    targets: &[(&Target, Option<SystemIdx>)],
+    admin_token: Option<&str>,
     clock: &VirtualClock,
     r: &RollbackSpec,
     gauges: &[Arc<Gauge>],
@@ -56,8 +58,8 @@ pub(super) async fn decide_live(
     if let Some(rules) = rules {
         rules.decide_rollback(from);
     }
-    for (t, _) in cfg.targets() {
-        if let Err(e) = t.decide_rollback(spec, from, cfg.admin_token.as_deref()).await {
+    for (t, _) in targets {
+        if let Err(e) = t.decide_rollback(spec, from, admin_token).await {
             d.notes.push(e);
         }
     }

@@ -27,12 +27,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::{Duration, Instant};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum TransportKind {
-    Http1,
-    Hyper,
-    Reqwest,
-}
+pub use super::transport::TransportKind;
 
 pub struct RunConfig {
     /// The target; for a cutover, the old system's (or, in process, both systems).
@@ -463,7 +458,7 @@ async fn drive(spec: &Arc<Spec>, cfg: &RunConfig, clock: &VirtualClock, plans: V
             }
             _ = tokio::time::sleep_until(next_decision.unwrap_or_else(tokio::time::Instant::now)), if next_decision.is_some() && !interrupted => {
                 if let Some(r) = rollback.take() {
-                    decision = Some(super::rollback::decide_live(spec, cfg, clock, &r, &gauges, rules.as_deref(), &mut hooks).await);
+                    decision = Some(super::rollback::decide_live(spec, &cfg.targets(), cfg.admin_token.as_deref(), clock, &r, &gauges, rules.as_deref(), &mut hooks).await);
                 }
             }
             _ = tick.tick() => {

@@ -19,6 +19,8 @@
 //! in every request that had to wait, not only in those on the wire.
 
 use super::auditor::Auditor;
+pub(super) use super::gauge::Gauge;
+use super::gauge::Snapshot;
 use super::journal::Journal;
 use super::lanes::{CallCtx, Done, Lanes, Work};
 use super::reactor::Reactor;
@@ -41,7 +43,7 @@ use crate::vocabulary::Failure;
 use futures_util::FutureExt;
 use futures_util::stream::StreamExt;
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
@@ -70,29 +72,6 @@ pub(super) struct Plan {
 pub(super) enum Conns {
     Http1(Vec<super::reactor::Lane>),
     Tasks(Vec<Transport>),
-}
-
-/// What a thread shows the progress display, updated four times a second, and the
-/// coordinator's stop.
-#[derive(Default)]
-pub(super) struct Gauge {
-    /// Set by the coordinator (Ctrl-C): stop sending, wait for the answers in flight.
-    pub stop: AtomicBool,
-    pub completed: AtomicU64,
-    pub outstanding: AtomicU64,
-    pub errors: AtomicU64,
-    /// Payments accepted on a closed channel, and the auditor's disagreements, so far: a
-    /// gate on them, once lost, stays lost (`--abort-early` stops then).
-    pub accepted_while_suspended: AtomicU64,
-    pub disagreements: AtomicU64,
-    /// Whether to copy the response-time histogram into `response`.
-    pub wants_latency: AtomicBool,
-    pub response: Mutex<Option<hdrhistogram::Histogram<u64>>>,
-    /// A conditional rollback's figures of this thread's payers at the decision instant.
-    pub rollback: Mutex<Option<Vec<crate::report::rollback::Window>>>,
-    /// Whether to copy the recorder's cells into `metrics` (`--metrics-addr`).
-    pub wants_metrics: AtomicBool,
-    pub metrics: Mutex<Option<super::metrics::Snapshot>>,
 }
 
 /// What a thread ends with.
@@ -477,7 +456,7 @@ impl<P: Lanes> Shard<P> {
             return;
         }
         let cells = self.cohort.recorder.cells().map(|(p, ch, op, c)| (p, ch, op, c.counters.clone(), c.latency_micros.clone())).collect();
-        let snap = super::metrics::Snapshot { cells, not_sent: self.not_sent, disagreements: self.auditor.disagreements() };
+        let snap = Snapshot { cells, not_sent: self.not_sent, disagreements: self.auditor.disagreements() };
         if let Ok(mut m) = g.metrics.lock() {
             *m = Some(snap);
         }

@@ -12,7 +12,7 @@
 //! A transport never fails the run: every failure becomes [`Response::Error`] with a kind
 //! (`timeout`, `refused`, `reset`, `transport`, `unexpected_status`, `bad_body`).
 
-use super::target::Api;
+use super::api::Api;
 use crate::clock::VirtualClock;
 use crate::contract::WireRequest;
 use crate::model::{Request, Response, Systems};
@@ -24,6 +24,15 @@ use hyper::client::conn::http1::SendRequest;
 use hyper_util::rt::TokioIo;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
+
+/// Which client a run's connections use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TransportKind {
+    /// The driver's own HTTP/1.1 client in the thread's readiness loop.
+    Http1,
+    Hyper,
+    Reqwest,
+}
 
 /// An `http://host:port` base address.
 #[derive(Clone, Debug)]

@@ -17,6 +17,7 @@
 //! books mean is decided here. Every list is in a fixed order and holds the first
 //! [`LISTED`] entries; every count is of all of them.
 
+pub(crate) use super::listed::{LISTED, Listed};
 use super::recorder::Recorder;
 pub use super::registrations::RegistrationsReport;
 use crate::hash::FastMap;
@@ -26,9 +27,6 @@ use crate::scenario::{GroupKind, Insurance, NEW, OLD, Spec};
 use crate::time::SimTime;
 use serde::Serialize;
 use std::collections::BTreeMap;
-
-/// Entries kept in each list of the report (the counts are of all).
-pub(crate) const LISTED: usize = 1000;
 
 /// What the checks read.
 pub(crate) struct CutoverInput<'a> {
@@ -101,28 +99,6 @@ pub struct LostAnswersReport {
     pub by_channel: BTreeMap<String, u64>,
     /// Payments started again as a new order (a new key).
     pub new_orders: u64,
-}
-
-/// A list whose first [`LISTED`] entries are kept; `count` is of all.
-#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
-pub struct Listed<T> {
-    pub count: u64,
-    pub listed: Vec<T>,
-}
-
-impl<T> Default for Listed<T> {
-    fn default() -> Self {
-        Listed { count: 0, listed: Vec::new() }
-    }
-}
-
-impl<T> Listed<T> {
-    pub(crate) fn push(&mut self, t: T) {
-        self.count += 1;
-        if self.listed.len() < LISTED {
-            self.listed.push(t);
-        }
-    }
 }
 
 /// One payment as the report names it.
@@ -290,7 +266,7 @@ pub struct RollbackReport {
     pub rolled_back: bool,
     /// The reopening's gates as evaluated, for a conditional rollback.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub decision: Option<super::rollback::RollbackDecision>,
+    pub decision: Option<super::RollbackDecision>,
     /// When payment resumes (the next phase that opens a channel), if within the timeline.
     pub resumed_at: Option<String>,
     /// Payments the new system took between its opening and the rollback: the money a
@@ -553,7 +529,7 @@ fn rollback(spec: &Spec, rec: &Recorder, rb: &crate::scenario::RollbackSpec, new
 }
 
 /// The scenario's reason, and with a decision the gates that failed.
-fn reason_of(rb: &crate::scenario::RollbackSpec, d: Option<&super::rollback::RollbackDecision>) -> String {
+fn reason_of(rb: &crate::scenario::RollbackSpec, d: Option<&super::RollbackDecision>) -> String {
     let failed: Vec<String> =
         d.map(|d| d.gates.iter().filter(|g| !g.passed).map(|g| format!("{} measured {}", g.name(), g.value)).collect()).unwrap_or_default();
     match (rb.reason.is_empty(), failed.is_empty()) {

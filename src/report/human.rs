@@ -28,6 +28,13 @@ pub(crate) fn duration_ms(ms: f64) -> String {
     }
 }
 
+/// An amount in fen as yuan, thousands grouped: `1,234,567.89` (exact: integer arithmetic).
+pub(crate) fn yuan(fen: i64) -> String {
+    let sign = if fen < 0 { "-" } else { "" };
+    let fen = fen.unsigned_abs();
+    format!("{sign}{}.{:02}", count(fen / 100), fen % 100)
+}
+
 /// A duration given in minutes.
 pub(crate) fn minutes(min: f64) -> String {
     duration_ms(min * 60_000.0)

@@ -5,11 +5,7 @@ use super::human::{duration_ms, instant};
 use super::lang::{Lang, Say, tr};
 use std::fmt::Write;
 
-pub(super) fn yuan(fen: i64) -> String {
-    let sign = if fen < 0 { "-" } else { "" };
-    let fen = fen.unsigned_abs();
-    format!("{sign}{}.{:02}", super::human::count(fen / 100), fen % 100)
-}
+use super::human::yuan;
 
 fn at_or(t: &Option<String>, none: &str) -> String {
     t.as_deref().map_or_else(|| none.to_string(), instant)

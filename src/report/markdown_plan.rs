@@ -76,7 +76,7 @@ pub(super) fn dues(o: &mut String, r: &Report, w: &Say) {
             g.paid_by_due,
             g.paid_by_moved_due,
             g.paid_late,
-            super::markdown::yuan(g.late_fee_fen)
+            super::human::yuan(g.late_fee_fen)
         );
     }
 }

@@ -13,6 +13,7 @@ pub mod html;
 pub(crate) mod human;
 pub mod junit;
 pub mod lang;
+pub(crate) mod listed;
 pub(crate) mod live;
 pub mod markdown;
 mod markdown_plan;
@@ -467,6 +468,22 @@ pub struct LedgerReport {
     pub differences: Vec<LedgerRow>,
     pub cells: Vec<LedgerRow>,
     pub read_error: Option<String>,
+}
+
+/// The decision as the report gives it.
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
+pub struct RollbackDecision {
+    /// When the gates were evaluated (the scenario's instant).
+    pub decided_at: String,
+    pub rolled_back: bool,
+    pub gates: Vec<GateResult>,
+    /// A live run: how much later than the scenario's instant the decision reached the
+    /// systems (virtual seconds; payment is suspended from the later instant then).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub late_by_seconds: Option<f64>,
+    /// What went wrong telling the systems, or measuring (a live run).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 /// Where a gate or check stands: passed, failed, unknown (what it needs could not be had:

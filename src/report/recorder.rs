@@ -120,7 +120,7 @@ pub(crate) struct Recorder {
     /// What the cutover's own counts need (scenarios with a `cutover` section).
     pub cutover: CutoverTally,
     /// A conditional rollback's go / no-go, once decided.
-    pub rollback_decision: Option<super::rollback::RollbackDecision>,
+    pub rollback_decision: Option<super::RollbackDecision>,
 }
 
 /// Counts of a cutover rehearsal the recorder keeps beside the cells.

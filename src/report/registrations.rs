@@ -4,7 +4,7 @@
 //! missing registration cost is counted too (the payments and assessments the new system
 //! refused as `not_registered`).
 
-use super::cutover::{LISTED, Listed};
+use super::listed::{LISTED, Listed};
 use super::recorder::Recorder;
 use crate::model::PayerRef;
 use crate::population::PayerId;

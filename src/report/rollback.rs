@@ -6,11 +6,11 @@
 //! sum, as the engine decides on its one recorder: the same rule in both hosts.
 
 use super::GateResult;
+pub use super::RollbackDecision;
 use super::recorder::Recorder;
 use crate::model::Outcome;
 use crate::scenario::{GateMetric, GateSpec, NEW, RollbackSpec, Spec};
 use hdrhistogram::Histogram;
-use serde::Serialize;
 
 /// What one gate of the decision measured so far.
 #[derive(Clone, Debug, Default)]
@@ -18,22 +18,6 @@ pub struct Window {
     latency_micros: Option<Histogram<u64>>,
     attempts: u64,
     errors: u64,
-}
-
-/// The decision as the report gives it.
-#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
-pub struct RollbackDecision {
-    /// When the gates were evaluated (the scenario's instant).
-    pub decided_at: String,
-    pub rolled_back: bool,
-    pub gates: Vec<GateResult>,
-    /// A live run: how much later than the scenario's instant the decision reached the
-    /// systems (virtual seconds; payment is suspended from the later instant then).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub late_by_seconds: Option<f64>,
-    /// What went wrong telling the systems, or measuring (a live run).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub notes: Vec<String>,
 }
 
 /// The phases a gate of the decision reads: its own, or those from the new system's

@@ -450,13 +450,6 @@ fn a_live_run_and_serve_give_prometheus_metrics_that_a_parser_reads_and_that_add
         .unwrap();
     // The rest of standard error, drained so the run never blocks on it.
     let rest = std::thread::spawn(move || lines.map_while(Result::ok).collect::<Vec<_>>());
-    std::thread::sleep(std::time::Duration::from_millis(2500));
-    let a = scrape(port);
-    std::thread::sleep(std::time::Duration::from_millis(2000));
-    let b = scrape(port);
-    let o = wait_bounded(child, std::time::Duration::from_secs(120));
-    assert_eq!(o.status.code(), Some(0), "{:?}", rest.join().unwrap());
-
     let counters = |s: &prometheus_parse::Scrape| -> std::collections::BTreeMap<String, f64> {
         s.samples
             .iter()
@@ -466,11 +459,29 @@ fn a_live_run_and_serve_give_prometheus_metrics_that_a_parser_reads_and_that_add
             })
             .collect()
     };
-    let (ca, cb) = (counters(&a), counters(&b));
     let answered = |c: &std::collections::BTreeMap<String, f64>| {
         c.iter().filter(|(k, _)| k.starts_with("cutover_requests_total")).map(|(_, v)| v).sum::<f64>()
     };
-    assert!(answered(&ca) > 0.0, "nothing answered after 2.5 s: {ca:?}");
+    // Scrape until the answers counted pass `above` (the threads copy their figures about
+    // once a second), polling, bounded in time.
+    let scrape_past = |above: f64| {
+        let started = std::time::Instant::now();
+        loop {
+            let s = scrape(port);
+            if answered(&counters(&s)) > above {
+                return s;
+            }
+            assert!(started.elapsed() < std::time::Duration::from_secs(60), "no more than {above} answers counted in 60 s");
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    };
+    let a = scrape_past(0.0);
+    let b = scrape_past(answered(&counters(&a)));
+    let o = wait_bounded(child, std::time::Duration::from_secs(120));
+    assert_eq!(o.status.code(), Some(0), "{:?}", rest.join().unwrap());
+
+    let (ca, cb) = (counters(&a), counters(&b));
+    assert!(answered(&ca) > 0.0, "nothing answered: {ca:?}");
     assert!(answered(&cb) > answered(&ca), "the counters did not move");
     for (k, v) in &ca {
         assert!(cb.get(k).is_some_and(|w| w >= v), "{k} went down: {v} then {:?}", cb.get(k));

@@ -144,3 +144,182 @@ fn the_layer_check_sees_a_wrong_import() {
     let server: BTreeSet<&str> = ALLOWED.iter().find(|(m, _)| *m == "server").unwrap().1.iter().copied().collect();
     assert!(!server.contains("live"), "serve must not depend on the live driver");
 }
+
+/// A file's module path (`src/report/markdown.rs` → `report::markdown`, `src/report/mod.rs`
+/// → `report`).
+fn module_path(rel: &std::path::Path) -> Vec<String> {
+    let mut parts: Vec<String> = rel.iter().map(|p| p.to_string_lossy().into_owned()).collect();
+    let last = parts.pop().unwrap_or_default();
+    let stem = last.strip_suffix(".rs").unwrap_or(&last).to_string();
+    if stem != "mod" && stem != "lib" && stem != "main" {
+        parts.push(stem);
+    }
+    parts
+}
+
+fn ident(s: &str) -> String {
+    s.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect()
+}
+
+/// `a::b::C` at the start of `s`: its segments (a trailing `{...}` group is left out).
+fn segments(s: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = s;
+    loop {
+        let name = ident(rest);
+        if name.is_empty() {
+            return out;
+        }
+        rest = &rest[name.len()..];
+        out.push(name);
+        match rest.strip_prefix("::") {
+            Some(r) => rest = r,
+            None => return out,
+        }
+    }
+}
+
+/// The module paths a file names through `crate::`, `super::` and `self::`, as far as a
+/// reader of the text sees them (a name re-exported by a parent is seen at the parent).
+fn paths_named(text: &str, here: &[String]) -> Vec<Vec<String>> {
+    let mut out = Vec::new();
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < text.len() {
+        let rest = &text[i..];
+        let starts = ["crate::", "super::", "self::"].iter().find(|p| rest.starts_with(**p));
+        let boundary = i == 0 || !(bytes[i - 1].is_ascii_alphanumeric() || bytes[i - 1] == b'_' || bytes[i - 1] == b':');
+        let Some(start) = starts.filter(|_| boundary) else {
+            i += rest.chars().next().map_or(1, char::len_utf8);
+            continue;
+        };
+        let mut base: Vec<String> = match *start {
+            "crate::" => Vec::new(),
+            "self::" => here.to_vec(),
+            _ => here[..here.len().saturating_sub(1)].to_vec(),
+        };
+        let mut j = i + start.len();
+        while text[j..].starts_with("super::") {
+            base.pop();
+            j += "super::".len();
+        }
+        let tail = &text[j..];
+        if let Some(group) = tail.strip_prefix('{') {
+            // `use super::{a::X, b::{Y, Z}}`: the first segment of each entry.
+            let inner: String = group.chars().take_while(|c| *c != '}' && *c != ';').collect();
+            for entry in inner.split(',') {
+                let segs = segments(entry.trim());
+                if !segs.is_empty() {
+                    out.push([base.clone(), segs].concat());
+                }
+            }
+        } else {
+            let segs = segments(tail);
+            if !segs.is_empty() {
+                out.push([base.clone(), segs].concat());
+            }
+        }
+        i = j.max(i + 1);
+    }
+    out
+}
+
+/// The circles among the files of each folder (a file using a sibling that uses it back,
+/// directly or round a longer ring), each as its sorted members.
+fn circles_in_folders() -> BTreeSet<Vec<String>> {
+    let src = root().join("src");
+    let mut files = Vec::new();
+    source_files(&src, &mut files);
+    let read: Vec<(std::path::PathBuf, String)> =
+        files.iter().map(|f| (f.strip_prefix(&src).unwrap().to_path_buf(), std::fs::read_to_string(f).unwrap())).collect();
+    circles(&read)
+}
+
+/// The circles among the files (path below `src`, text) of each folder.
+fn circles(files: &[(std::path::PathBuf, String)]) -> BTreeSet<Vec<String>> {
+    // Folder module path → child → children it names.
+    let mut edges: BTreeMap<Vec<String>, BTreeMap<String, BTreeSet<String>>> = BTreeMap::new();
+    let mut children: BTreeMap<Vec<String>, BTreeSet<String>> = BTreeMap::new();
+    for (rel, text) in files {
+        if rel.file_name().and_then(|n| n.to_str()).is_some_and(|n| n == "tests.rs" || n.ends_with("_tests.rs")) {
+            continue;
+        }
+        let here = module_path(rel);
+        for depth in 0..here.len() {
+            let folder = here[..depth].to_vec();
+            children.entry(folder.clone()).or_default().insert(here[depth].clone());
+        }
+        // A file's unit tests (an inline `mod tests` at its end) may reach further, as test
+        // files may; and `super` means another module there.
+        let text = text.split("#[cfg(test)]\nmod tests").next().unwrap_or(&text);
+        // Code only: a doc link to a sibling is not a use of it.
+        let code: String = text.lines().map(|l| l.split("//").next().unwrap_or("")).collect::<Vec<_>>().join("\n");
+        for path in paths_named(&code, &here) {
+            // For every folder holding this file below one of its children: an arrow from
+            // that child to the sibling the path enters.
+            for depth in 0..here.len() {
+                let folder = &here[..depth];
+                if path.len() > depth && path[..depth] == *folder && path[depth] != here[depth] {
+                    edges.entry(folder.to_vec()).or_default().entry(here[depth].clone()).or_default().insert(path[depth].clone());
+                }
+            }
+        }
+    }
+    let mut circles = BTreeSet::new();
+    for (folder, graph) in &edges {
+        let known = children.get(folder).cloned().unwrap_or_default();
+        // Reachability among the folder's children; a circle is a set that all reach each other.
+        let reach = |from: &String| -> BTreeSet<String> {
+            let mut seen = BTreeSet::new();
+            let mut todo = vec![from.clone()];
+            while let Some(n) = todo.pop() {
+                for m in graph.get(&n).into_iter().flatten().filter(|m| known.contains(*m)) {
+                    if seen.insert(m.clone()) {
+                        todo.push(m.clone());
+                    }
+                }
+            }
+            seen
+        };
+        let reaches: BTreeMap<&String, BTreeSet<String>> = known.iter().map(|n| (n, reach(n))).collect();
+        for n in &known {
+            if !reaches[n].contains(n) {
+                continue;
+            }
+            let mut ring: Vec<String> = known.iter().filter(|m| reaches[n].contains(*m) && reaches[*m].contains(n)).cloned().collect();
+            ring.sort();
+            let prefix = if folder.is_empty() { String::new() } else { format!("{}/", folder.join("/")) };
+            circles.insert(ring.into_iter().map(|m| format!("{prefix}{m}")).collect());
+        }
+    }
+    circles
+}
+
+#[test]
+fn no_folder_has_a_circle_between_its_files() {
+    let found = circles_in_folders();
+    assert!(found.is_empty(), "circles between the files of a folder (a file and a sibling that name each other): {found:?}");
+}
+
+#[test]
+fn the_circle_check_sees_a_circle() {
+    let here = vec!["report".to_string(), "markdown".to_string()];
+    let v = |s: &[&str]| s.iter().map(|x| x.to_string()).collect::<Vec<String>>();
+    let named = paths_named("use super::{cutover::X, human::{a, b}};\nlet y = crate::report::days::f();", &here);
+    assert!(named.contains(&v(&["report", "cutover", "X"])), "{named:?}");
+    assert!(named.contains(&v(&["report", "human"])), "{named:?}");
+    assert!(named.contains(&v(&["report", "days", "f"])), "{named:?}");
+    let deep = v(&["report", "html", "days"]);
+    assert_eq!(paths_named("use super::super::svg::Band;", &deep), vec![v(&["report", "svg", "Band"])]);
+    // A ring of three files in a folder, round a subfolder; a doc link and a unit test do not count.
+    let file = |p: &str, t: &str| (std::path::PathBuf::from(p), t.to_string());
+    let ring = [
+        file("live/a.rs", "use super::b::X;"),
+        file("live/b/mod.rs", "use crate::live::c::Y;"),
+        file("live/c.rs", "fn f() { super::a::g() }"),
+        file("live/d.rs", "//! see [`super::a`]\n#[cfg(test)]\nmod tests { use crate::live::a::g; }"),
+        file("live/a2.rs", "use super::d::Z;"),
+    ];
+    assert_eq!(circles(&ring), BTreeSet::from([v(&["live/a", "live/b", "live/c"])]));
+    assert!(circles(&ring[..2]).is_empty());
+}

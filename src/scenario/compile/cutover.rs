@@ -16,42 +16,67 @@ pub(super) fn cutover(
     phase_names: &[String],
     channel_ids: &[String],
 ) -> Option<CutoverSpec> {
-    let system = |c: &mut Checker, path: &str, d: &SystemDef| -> SystemSpec {
-        let opens = d.opens.as_ref().and_then(|o| c.instant(&format!("{path}.opens"), o));
-        let stops = d.stops.as_ref().and_then(|o| c.instant(&format!("{path}.stops"), o));
-        let mut channels = vec![d.channels.is_empty(); channel_ids.len()];
-        for (j, id) in d.channels.iter().enumerate() {
-            match channel_ids.iter().position(|x| x == id) {
-                Some(k) => channels[k] = true,
-                None => {
-                    let hint = c.suggest(id, channel_ids.iter().cloned());
-                    c.push(format!("{path}.channels[{j}]"), format!("unknown channel {id:?}{hint}"));
-                }
+    let old = system(c, "cutover.old", &x.old, channel_ids);
+    let new = system(c, "cutover.new", &x.new, channel_ids);
+    two_systems(c, x, times, &old, &new);
+    let migration = x.migration.as_ref().and_then(|m| migration(c, m, &old, &new));
+    let lost = lost_answers(c, x, phases.len(), phase_names, channel_ids);
+    let after_lost = after_lost_answer(c, x);
+    c.dist("cutover.lost_answer_delay_seconds", &x.lost_answer_delay_seconds);
+    c.fraction("cutover.withheld_pay_by_hand_share", x.withheld_pay_by_hand_share);
+    let stops = stops(phases, &old);
+    let rollback = x.rollback.as_ref().and_then(|r| rollback(c, r, phases, phase_names, channel_ids, &new));
+    Some(CutoverSpec {
+        rollback,
+        systems: [old, new],
+        migration,
+        lost,
+        after_lost,
+        lost_answer_delay_seconds: x.lost_answer_delay_seconds.clone(),
+        withheld_pay_by_hand_share: x.withheld_pay_by_hand_share,
+        stops,
+    })
+}
+
+/// One system of the cutover (`path` is `cutover.old` or `cutover.new`).
+fn system(c: &mut Checker, path: &str, d: &SystemDef, channel_ids: &[String]) -> SystemSpec {
+    let opens = d.opens.as_ref().and_then(|o| c.instant(&format!("{path}.opens"), o));
+    let stops = d.stops.as_ref().and_then(|o| c.instant(&format!("{path}.stops"), o));
+    let mut channels = vec![d.channels.is_empty(); channel_ids.len()];
+    for (j, id) in d.channels.iter().enumerate() {
+        match channel_ids.iter().position(|x| x == id) {
+            Some(k) => channels[k] = true,
+            None => {
+                let hint = c.suggest(id, channel_ids.iter().cloned());
+                c.push(format!("{path}.channels[{j}]"), format!("unknown channel {id:?}{hint}"));
             }
         }
-        if let Some(h) = d.idempotency_hours
-            && !(h > 0.0 && h <= MAX_IDEMPOTENCY_HOURS)
-        {
-            c.push(format!("{path}.idempotency_hours"), format!("must be in (0, {MAX_IDEMPOTENCY_HOURS}], got {h}"));
-        }
-        if d.name.is_empty() {
-            c.push(format!("{path}.name"), "must not be empty");
-        }
-        SystemSpec {
-            name: d.name.clone(),
-            opens,
-            stops,
-            channels,
-            business_dedup: d.duplicate_payments != DuplicatePayments::KeysOnly,
-            refund_duplicates: d.duplicate_payments == DuplicatePayments::Refund,
-            hide_visible_at: d.lookup_before_visible == LookupBeforeVisible::NoRecord,
-            key_ttl_micros: d.idempotency_hours.map(|h| (h * crate::time::MICROS_PER_HOUR as f64) as i64),
-            id_base: d.id_base,
-            registered_payers_only: d.registered_payers_only,
-        }
-    };
-    let old = system(c, "cutover.old", &x.old);
-    let new = system(c, "cutover.new", &x.new);
+    }
+    if let Some(h) = d.idempotency_hours
+        && !(h > 0.0 && h <= MAX_IDEMPOTENCY_HOURS)
+    {
+        c.push(format!("{path}.idempotency_hours"), format!("must be in (0, {MAX_IDEMPOTENCY_HOURS}], got {h}"));
+    }
+    if d.name.is_empty() {
+        c.push(format!("{path}.name"), "must not be empty");
+    }
+    SystemSpec {
+        name: d.name.clone(),
+        opens,
+        stops,
+        channels,
+        business_dedup: d.duplicate_payments != DuplicatePayments::KeysOnly,
+        refund_duplicates: d.duplicate_payments == DuplicatePayments::Refund,
+        hide_visible_at: d.lookup_before_visible == LookupBeforeVisible::NoRecord,
+        key_ttl_micros: d.idempotency_hours.map(|h| (h * crate::time::MICROS_PER_HOUR as f64) as i64),
+        id_base: d.id_base,
+        registered_payers_only: d.registered_payers_only,
+    }
+}
+
+/// The two systems together: the old one stops, the new one opens after it, inside the
+/// timeline, with distinct names and id spaces.
+fn two_systems(c: &mut Checker, x: &Cutover, times: &Times, old: &SystemSpec, new: &SystemSpec) {
     if x.old.stops.is_none() {
         c.push("cutover.old.stops", "the old system needs the instant it stops");
     }
@@ -87,32 +112,38 @@ pub(super) fn cutover(
             "the two systems need distinct id spaces (id_base), both are ".to_string() + &old.id_base.to_string(),
         );
     }
-    let migration = x.migration.as_ref().and_then(|m| {
-        let at = c.instant("cutover.migration.at", &m.at);
-        if !(1..=MAX_MIGRATION_BATCH).contains(&m.batch_size) {
-            c.push("cutover.migration.batch_size", format!("must be in 1..={MAX_MIGRATION_BATCH}, got {}", m.batch_size));
-        }
-        if let (Some(at), Some(s)) = (at, old.stops)
-            && at < s
-        {
-            c.push("cutover.migration.at", "the migration must run after the old system stops");
-        }
-        if let (Some(at), Some(o)) = (at, new.opens)
-            && at > o
-        {
-            c.push("cutover.migration.at", "the migration must run before the new system opens");
-        }
-        at.map(|at| MigrationSpec { at, batch_size: m.batch_size })
-    });
+}
+
+/// The migration: between the old system's stop and the new one's opening.
+fn migration(c: &mut Checker, m: &MigrationDef, old: &SystemSpec, new: &SystemSpec) -> Option<MigrationSpec> {
+    let at = c.instant("cutover.migration.at", &m.at);
+    if !(1..=MAX_MIGRATION_BATCH).contains(&m.batch_size) {
+        c.push("cutover.migration.batch_size", format!("must be in 1..={MAX_MIGRATION_BATCH}, got {}", m.batch_size));
+    }
+    if let (Some(at), Some(s)) = (at, old.stops)
+        && at < s
+    {
+        c.push("cutover.migration.at", "the migration must run after the old system stops");
+    }
+    if let (Some(at), Some(o)) = (at, new.opens)
+        && at > o
+    {
+        c.push("cutover.migration.at", "the migration must run before the new system opens");
+    }
+    at.map(|at| MigrationSpec { at, batch_size: m.batch_size })
+}
+
+/// The chance of a lost answer per phase × channel: the first entry that selects a cell sets it.
+fn lost_answers(c: &mut Checker, x: &Cutover, phases: usize, phase_names: &[String], channel_ids: &[String]) -> Vec<f64> {
     let n = channel_ids.len();
-    let mut lost = vec![0.0; phases.len() * n];
-    let mut set = vec![false; phases.len() * n];
+    let mut lost = vec![0.0; phases * n];
+    let mut set = vec![false; phases * n];
     for (i, l) in x.lost_answers.iter().enumerate() {
         let path = format!("cutover.lost_answers[{i}]");
         let channel = select(c, &format!("{path}.channel"), "channel", &l.channel, channel_ids);
         let phase = select(c, &format!("{path}.phase"), "phase", &l.phase, phase_names);
         c.fraction(&format!("{path}.probability"), l.probability);
-        for p in 0..phases.len() {
+        for p in 0..phases {
             for ch in 0..n {
                 let k = p * n + ch;
                 if phase.is_none_or(|x| x == p) && channel.is_none_or(|x| x == ch) && !set[k] {
@@ -122,6 +153,11 @@ pub(super) fn cutover(
             }
         }
     }
+    lost
+}
+
+/// What a payer does after a lost answer, as cumulative shares of the four choices.
+fn after_lost_answer(c: &mut Checker, x: &Cutover) -> [f64; 4] {
     let w = &x.after_lost_answer;
     let weights = [w.same_key, w.new_order, w.switch_channel, w.lookup_first];
     let total: f64 = weights.iter().sum();
@@ -134,10 +170,12 @@ pub(super) fn cutover(
         acc += v / total.max(f64::MIN_POSITIVE);
         *o = acc;
     }
-    c.dist("cutover.lost_answer_delay_seconds", &x.lost_answer_delay_seconds);
-    c.fraction("cutover.withheld_pay_by_hand_share", x.withheld_pay_by_hand_share);
-    // Where channels stop: each phase that closes a channel the previous phase left open,
-    // and the old system's stop (merged with a phase starting at the same instant).
+    after_lost
+}
+
+/// Where channels stop: each phase that closes a channel the previous phase left open, and
+/// the old system's stop (merged with a phase starting at the same instant).
+fn stops(phases: &[PhaseSpec], old: &SystemSpec) -> Vec<StopSpec> {
     let mut stops: Vec<StopSpec> = Vec::new();
     for w in phases.windows(2) {
         let closing: Vec<bool> = w[1].closed.iter().zip(&w[0].closed).map(|(now, before)| *now && !*before).collect();
@@ -170,65 +208,73 @@ pub(super) fn cutover(
         }
         stops.sort_by_key(|s| s.at);
     }
-    let rollback = x.rollback.as_ref().and_then(|r| {
-        let i = phase_names.iter().position(|n| *n == r.phase);
-        match i {
-            None => {
-                let hint = c.suggest(&r.phase, phase_names.iter().cloned());
-                c.push("cutover.rollback.phase", format!("unknown phase {:?}{hint}", r.phase));
-            }
-            Some(i) => {
-                if let (Some(p), Some(o)) = (phases.get(i), new.opens)
-                    && p.start <= o
-                {
-                    c.push("cutover.rollback.phase", "the rollback's phase must start after the new system opens");
-                }
-                if phases.get(i).is_some_and(|p| !p.closed.iter().any(|x| *x)) {
-                    c.push("cutover.rollback.phase", "the rollback's phase must close channels (suspend_all or closed_channels)");
-                }
-            }
+    stops
+}
+
+/// The rollback rehearsal: its phase after the opening, closing channels; a conditional
+/// one's gates (latency or error rate of the phases since the opening) and decision instant.
+fn rollback(
+    c: &mut Checker,
+    r: &RollbackDef,
+    phases: &[PhaseSpec],
+    phase_names: &[String],
+    channel_ids: &[String],
+    new: &SystemSpec,
+) -> Option<crate::scenario::RollbackSpec> {
+    let i = phase_names.iter().position(|n| *n == r.phase);
+    match i {
+        None => {
+            let hint = c.suggest(&r.phase, phase_names.iter().cloned());
+            c.push("cutover.rollback.phase", format!("unknown phase {:?}{hint}", r.phase));
         }
-        let i = i?;
-        let when = gates_at(c, "cutover.rollback.when", &r.when, phase_names, channel_ids);
-        let opens_phase = new.opens.map(|o| phases.partition_point(|p| p.start <= o).saturating_sub(1)).unwrap_or(0);
-        for (k, g) in when.iter().enumerate() {
-            if !matches!(
-                g.metric,
-                GateMetric::LatencyMsP50 | GateMetric::LatencyMsP90 | GateMetric::LatencyMsP99 | GateMetric::LatencyMsP999 | GateMetric::ErrorRate
-            ) {
-                c.push(
-                    format!("cutover.rollback.when[{k}].metric"),
-                    "a reopening gate is a latency or the error rate of what the payers were answered so far (latency_ms_p50, latency_ms_p90, latency_ms_p99, latency_ms_p999, error_rate)",
-                );
-            }
-            if let Some(p) = g.phase
-                && !(opens_phase <= p && p < i)
+        Some(i) => {
+            if let (Some(p), Some(o)) = (phases.get(i), new.opens)
+                && p.start <= o
             {
-                c.push(format!("cutover.rollback.when[{k}].phase"), "must be a phase from the new system's opening to the one before the rollback's");
+                c.push("cutover.rollback.phase", "the rollback's phase must start after the new system opens");
+            }
+            if phases.get(i).is_some_and(|p| !p.closed.iter().any(|x| *x)) {
+                c.push("cutover.rollback.phase", "the rollback's phase must close channels (suspend_all or closed_channels)");
             }
         }
-        let minutes = r.decide_minutes_before;
-        if !(minutes > 0.0 && minutes <= 24.0 * 60.0) {
-            c.push("cutover.rollback.decide_minutes_before", format!("must be in (0, 1440], got {minutes}"));
+    }
+    let i = i?;
+    let when = gates_at(c, "cutover.rollback.when", &r.when, phase_names, channel_ids);
+    let opens_phase = new.opens.map(|o| phases.partition_point(|p| p.start <= o).saturating_sub(1)).unwrap_or(0);
+    for (k, g) in when.iter().enumerate() {
+        if !matches!(
+            g.metric,
+            GateMetric::LatencyMsP50
+                | GateMetric::LatencyMsP90
+                | GateMetric::LatencyMsP99
+                | GateMetric::LatencyMsP999
+                | GateMetric::ErrorRate
+        ) {
+            c.push(
+                format!("cutover.rollback.when[{k}].metric"),
+                "a reopening gate is a latency or the error rate of what the payers were answered so far (latency_ms_p50, latency_ms_p90, latency_ms_p99, latency_ms_p999, error_rate)",
+            );
         }
-        let start = phases.get(i).map_or(SimTime(0), |p| p.start);
-        let decide_at = start.plus_micros(-((minutes.clamp(0.0, 1440.0) * 60e6) as i64));
-        if let Some(o) = new.opens
-            && decide_at <= o
-            && !when.is_empty()
+        if let Some(p) = g.phase
+            && !(opens_phase <= p && p < i)
         {
-            c.push("cutover.rollback.decide_minutes_before", "the gates would be evaluated before the new system opens");
+            c.push(
+                format!("cutover.rollback.when[{k}].phase"),
+                "must be a phase from the new system's opening to the one before the rollback's",
+            );
         }
-        Some(crate::scenario::RollbackSpec { phase: i, reason: r.reason.clone(), when, decide_at })
-    });
-    Some(CutoverSpec {
-        rollback,
-        systems: [old, new],
-        migration,
-        lost,
-        after_lost,
-        lost_answer_delay_seconds: x.lost_answer_delay_seconds.clone(),
-        withheld_pay_by_hand_share: x.withheld_pay_by_hand_share,
-        stops,
-    })
+    }
+    let minutes = r.decide_minutes_before;
+    if !(minutes > 0.0 && minutes <= 24.0 * 60.0) {
+        c.push("cutover.rollback.decide_minutes_before", format!("must be in (0, 1440], got {minutes}"));
+    }
+    let start = phases.get(i).map_or(SimTime(0), |p| p.start);
+    let decide_at = start.plus_micros(-((minutes.clamp(0.0, 1440.0) * 60e6) as i64));
+    if let Some(o) = new.opens
+        && decide_at <= o
+        && !when.is_empty()
+    {
+        c.push("cutover.rollback.decide_minutes_before", "the gates would be evaluated before the new system opens");
+    }
+    Some(crate::scenario::RollbackSpec { phase: i, reason: r.reason.clone(), when, decide_at })
 }

@@ -2,9 +2,9 @@
 //! no-go, drawn from the report alone. Inline CSS and SVG, nothing fetched (the page's
 //! Content-Security-Policy forbids it), so it reads offline and travels attached to a ticket.
 
+use super::human::yuan;
 use super::human::{count, duration_ms, instant, instant_or, minutes, percent};
 use super::lang::{Lang, Say, tr};
-use super::markdown::yuan;
 use super::svg::{self, LineChart, Series, esc};
 use super::{GateResult, Report};
 use std::collections::BTreeMap;
@@ -30,7 +30,6 @@ svg .legend,svg .barvalue{fill:#333}
 /// The browser test reads `data-charts-drawn` against `data-charts`.
 const SELF_CHECK: &str = r#"<script>(function(){var n=0;document.querySelectorAll('svg.chart').forEach(function(s){var b=s.getBoundingClientRect();if(b.width>0&&b.height>0&&s.querySelector('polyline,rect,circle'))n++;});document.body.setAttribute('data-charts-drawn',String(n));})();</script>"#;
 
-#[path = "html_days.rs"]
 mod days_view;
 use days_view::{counters, surge, timeline};
 
