@@ -18,8 +18,9 @@ cd "$(dirname "$0")/.."
 secs="${1:-10}"
 conns="${2:-32}"
 command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)"; exit 2; }
-cargo build --release --quiet
-bin=target/release/cutover
+# BIN names another build to measure (a checkout of an earlier commit, taking turns).
+bin="${BIN:-target/release/cutover}"
+[ -n "${BIN:-}" ] || cargo build --release --quiet
 work=$(mktemp -d)
 server_pid=""
 cleanup() { [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null; rm -rf "$work"; }

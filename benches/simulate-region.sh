@@ -5,8 +5,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs="${1:-3}"
-cargo build --release --quiet
-bin=target/release/cutover
+# BIN names another build to measure (a checkout of an earlier commit, taking turns).
+bin="${BIN:-target/release/cutover}"
+[ -n "${BIN:-}" ] || cargo build --release --quiet
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB; $(rustc --version)"

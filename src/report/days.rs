@@ -139,9 +139,8 @@ impl DaysTally {
     /// An answer recorded at `now`.
     /// The answer at `now` to a request started at `started`: by the hour it started (as the
     /// report's hours count), and on the day its answer came.
-    pub(crate) fn outcome(&mut self, spec: &Spec, started: SimTime, now: SimTime, req: &Request, resp: &Response) {
+    pub(crate) fn outcome(&mut self, spec: &Spec, started: SimTime, now: SimTime, req: &Request, resp: &Response, outcome: Outcome) {
         let (c, league, op) = (req.channel(), req.payer().league, req.operation());
-        let outcome = Outcome::of(req, resp);
         if let Some(h) = self.hour(started) {
             let slot = &mut self.hourly[(h * self.channels + c as usize) * Operation::COUNT + op.index()];
             slot.0 = slot.0.saturating_add(1);

@@ -478,14 +478,14 @@ impl Recorder {
         if let Response::Overloaded { .. } = resp {
             *self.errors_by_kind.entry("overloaded").or_default() += 1;
         }
-        self.days.outcome(&self.spec, started, now, req, resp);
+        let outcome = Outcome::of(req, resp);
+        self.days.outcome(&self.spec, started, now, req, resp, outcome);
         let cell = self.cell(phase, req.channel(), req.operation());
         // Clamped into the histogram's range, so recording cannot fail.
         let _ = cell.latency_micros.record(latency);
         if let Some(s) = service_micros {
             let _ = cell.service_micros.get_or_insert_with(histogram).record(s.clamp(1, LATENCY_MAX_MICROS));
         }
-        let outcome = Outcome::of(req, resp);
         cell.counters.count(outcome);
         if let Some(h) = hour {
             let h = &mut self.hours[h];
