@@ -12,8 +12,11 @@ pub mod hlog;
 pub mod html;
 pub(crate) mod human;
 pub mod junit;
+mod kinds;
 pub mod lang;
 pub(crate) mod listed;
+
+pub use kinds::{CheckState, Mode};
 pub(crate) mod live;
 pub mod markdown;
 mod markdown_plan;
@@ -260,38 +263,6 @@ pub struct BatchReport {
     pub runs: Vec<RunReport>,
 }
 
-/// How a report was made.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Mode {
-    /// In virtual time through the reference model (`cutover simulate`).
-    Simulate,
-    /// In real time against a deployment or the in-process model (`cutover run`).
-    Run,
-}
-
-impl Mode {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Mode::Simulate => "simulate",
-            Mode::Run => "run",
-        }
-    }
-    /// Its name in the Chinese reports.
-    pub fn label_zh(self) -> &'static str {
-        match self {
-            Mode::Simulate => "虚拟时间模拟",
-            Mode::Run => "实时演练",
-        }
-    }
-}
-
-impl std::fmt::Display for Mode {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
 #[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
 pub struct Report {
     pub format_version: u32,
@@ -484,32 +455,6 @@ pub struct RollbackDecision {
     /// What went wrong telling the systems, or measuring (a live run).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
-}
-
-/// Where a gate or check stands: passed, failed, unknown (what it needs could not be had:
-/// the reason says what and from which system) or not reached (the run ended before the
-/// instant it judges). A run is GO only when every one passes.
-///
-/// Today's results map onto it as they are: a gate with nothing measured behind it is
-/// unknown, and (for now) still fails the run unless it allows being empty; books that could
-/// not be read make the cutover's checks unknown. Nothing yet ends as not reached.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum CheckState {
-    Pass,
-    Fail,
-    Unknown { reason: String },
-    NotReached { instant: String },
-}
-
-impl CheckState {
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            CheckState::Pass => "pass",
-            CheckState::Fail => "fail",
-            CheckState::Unknown { .. } => "unknown",
-            CheckState::NotReached { .. } => "not_reached",
-        }
-    }
 }
 
 #[derive(Clone, Debug, Serialize, schemars::JsonSchema)]

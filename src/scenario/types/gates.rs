@@ -100,3 +100,46 @@ pub struct Gate {
 pub(super) fn star() -> String {
     "*".to_string()
 }
+
+/// What a request does (also what a gate selects).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Operation {
+    Assess,
+    Pay,
+    Lookup,
+    Certificate,
+    /// A call to the hotline (served by its agents, never by the system under test).
+    Call,
+}
+
+impl Operation {
+    pub const ALL: [Operation; 5] = [Operation::Assess, Operation::Pay, Operation::Lookup, Operation::Certificate, Operation::Call];
+    /// How many there are (cells are kept per operation).
+    pub const COUNT: usize = Operation::ALL.len();
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Operation::Assess => "assess",
+            Operation::Pay => "pay",
+            Operation::Lookup => "lookup",
+            Operation::Certificate => "certificate",
+            Operation::Call => "call",
+        }
+    }
+    /// Its name in the Chinese reports.
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            Operation::Assess => "核定",
+            Operation::Pay => "缴费",
+            Operation::Lookup => "查询",
+            Operation::Certificate => "开具证明",
+            Operation::Call => "来电",
+        }
+    }
+    pub fn index(self) -> usize {
+        self as usize
+    }
+    pub fn from_name(name: &str) -> Option<Operation> {
+        Operation::ALL.into_iter().find(|o| o.as_str() == name)
+    }
+}
