@@ -74,20 +74,7 @@ fn serve_speaks_the_contract() {
 fn run_against_serve_rejects_the_window_and_reconciles() {
     let server = Server::start(0, &["--scenario", "scenarios/ci-smoke.json"]);
     let dir = temp_dir("run_against_serve");
-    let o = wait_bounded(
-        spawn_cutover(&[
-            "run",
-            "scenarios/ci-smoke.json",
-            "--target",
-            &server.url,
-            "--time-scale",
-            "300000",
-            "--out",
-            dir.to_str().unwrap(),
-            "--quiet",
-        ]),
-        Duration::from_secs(60),
-    );
+    let o = live_run("scenarios/ci-smoke.json", &dir, &["--target", &server.url, "--time-scale", "300000"]);
     assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
     let r = report(&dir);
     let s = &r["summary"];
@@ -127,22 +114,7 @@ fn run_against_serve_rejects_the_window_and_reconciles() {
     // or the same (the same seed: every payment a replay).
     for (i, seed) in ["7", "20210501"].into_iter().enumerate() {
         let again = temp_dir(&format!("run_against_serve_again_{i}"));
-        let o = wait_bounded(
-            spawn_cutover(&[
-                "run",
-                "scenarios/ci-smoke.json",
-                "--target",
-                &server.url,
-                "--seed",
-                seed,
-                "--time-scale",
-                "300000",
-                "--out",
-                again.to_str().unwrap(),
-                "--quiet",
-            ]),
-            Duration::from_secs(60),
-        );
+        let o = live_run("scenarios/ci-smoke.json", &again, &["--target", &server.url, "--seed", seed, "--time-scale", "300000"]);
         assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
         let r = report(&again);
         assert_eq!(r["summary"]["ledger_mismatched_cells"], 0, "seed {seed}: {}", r["ledger"]["differences"]);
@@ -158,23 +130,7 @@ fn payers_split_over_three_threads_add_up_to_one_account() {
     // An odd split (5 connections over 3 threads) against the in-process model: the
     // threads' recorders, auditors and journal writers merge into one reconciled report.
     let dir = temp_dir("three_threads");
-    let o = wait_bounded(
-        spawn_cutover(&[
-            "run",
-            "scenarios/ci-smoke.json",
-            "--model",
-            "--threads",
-            "3",
-            "--connections",
-            "5",
-            "--time-scale",
-            "300000",
-            "--out",
-            dir.to_str().unwrap(),
-            "--quiet",
-        ]),
-        Duration::from_secs(60),
-    );
+    let o = live_run("scenarios/ci-smoke.json", &dir, &["--model", "--threads", "3", "--connections", "5", "--time-scale", "300000"]);
     assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
     let r = report(&dir);
     let (s, live) = (&r["summary"], &r["live"]);
@@ -368,20 +324,7 @@ fn the_auditor_flags_a_target_that_accepts_while_suspended() {
     let server = Server::start(0, &["--scenario", "scenarios/ci-smoke.json", "--fault", "accept-while-suspended"]);
     let dir = temp_dir("auditor");
     let scenario = write_scenario(&dir, "short.json", &short_smoke());
-    let o = wait_bounded(
-        spawn_cutover(&[
-            "run",
-            scenario.to_str().unwrap(),
-            "--target",
-            &server.url,
-            "--time-scale",
-            "300000",
-            "--out",
-            dir.to_str().unwrap(),
-            "--quiet",
-        ]),
-        Duration::from_secs(60),
-    );
+    let o = live_run(scenario.to_str().unwrap(), &dir, &["--target", &server.url, "--time-scale", "300000"]);
     assert_eq!(o.status.code(), Some(1), "the accepted_while_suspended gate fails: {}", stdout(&o));
     let r = report(&dir);
     assert!(r["summary"]["accepted_while_suspended"].as_u64().unwrap() > 0);
@@ -432,20 +375,7 @@ fn phase_hooks_run_at_their_compressed_instants() {
         {"phase": "suspended", "command": ["sleep", "30"], "timeout_seconds": 0.3}
     ]);
     let scenario = write_scenario(&dir, "hooks.json", &v);
-    let o = wait_bounded(
-        spawn_cutover(&[
-            "run",
-            scenario.to_str().unwrap(),
-            "--target",
-            &server.url,
-            "--time-scale",
-            "400000",
-            "--out",
-            dir.to_str().unwrap(),
-            "--quiet",
-        ]),
-        Duration::from_secs(60),
-    );
+    let o = live_run(scenario.to_str().unwrap(), &dir, &["--target", &server.url, "--time-scale", "400000"]);
     // Two hooks failed: a failed check in the verdict and the exit code.
     assert_eq!(o.status.code(), Some(1), "{}{}", stdout(&o), stderr(&o));
     assert!(stdout(&o).contains("GATE FAILED: hooks_failed <= 0 (measured 2)"), "{}", stdout(&o));
@@ -481,23 +411,10 @@ fn a_profile_file_drives_the_same_contract_end_to_end() {
     let server = Server::start(0, &["--scenario", "scenarios/ci-smoke.json"]);
     let dir = temp_dir("profile");
     let scenario = write_scenario(&dir, "short.json", &short_smoke());
-    let o = wait_bounded(
-        spawn_cutover(&[
-            "run",
-            scenario.to_str().unwrap(),
-            "--target",
-            &server.url,
-            "--profile",
-            "profiles/contract-v1.json",
-            "--transport",
-            "reqwest",
-            "--time-scale",
-            "400000",
-            "--out",
-            dir.to_str().unwrap(),
-            "--quiet",
-        ]),
-        Duration::from_secs(60),
+    let o = live_run(
+        scenario.to_str().unwrap(),
+        &dir,
+        &["--target", &server.url, "--profile", "profiles/contract-v1.json", "--transport", "reqwest", "--time-scale", "400000"],
     );
     assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
     let r = report(&dir);
@@ -523,21 +440,10 @@ fn a_deployment_that_answers_text_ids_through_a_profile() {
 
     let dir = temp_dir("text-ids");
     let scenario = write_scenario(&dir, "short.json", &short_smoke());
-    let o = wait_bounded(
-        spawn_cutover(&[
-            "run",
-            scenario.to_str().unwrap(),
-            "--target",
-            &server.url,
-            "--profile",
-            "profiles/contract-v1.json",
-            "--time-scale",
-            "400000",
-            "--out",
-            dir.to_str().unwrap(),
-            "--quiet",
-        ]),
-        Duration::from_secs(60),
+    let o = live_run(
+        scenario.to_str().unwrap(),
+        &dir,
+        &["--target", &server.url, "--profile", "profiles/contract-v1.json", "--time-scale", "400000"],
     );
     assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
     let r = report(&dir);
@@ -612,10 +518,7 @@ fn a_live_run_queues_payers_at_the_counters_as_simulate_does() {
     // The counters are people, not the target: in a live run too a hall payer waits for a
     // counter and is served (5 min at the median, virtual) before its request is sent.
     let dir = temp_dir("live_counters");
-    let o = wait_bounded(
-        spawn_cutover(&["run", "scenarios/ci-smoke.json", "--model", "--time-scale", "300000", "--out", dir.to_str().unwrap(), "--quiet"]),
-        Duration::from_secs(60),
-    );
+    let o = live_run("scenarios/ci-smoke.json", &dir, &["--model", "--time-scale", "300000"]);
     assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
     let r = report(&dir);
     let cell = |ch: &str| {

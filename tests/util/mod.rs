@@ -162,6 +162,15 @@ pub fn spawn_cutover(args: &[&str]) -> std::process::Child {
 }
 
 /// Wait for a child with a bound; kill it (by its PID) and fail if it overruns.
+/// `cutover run SCENARIO ARGS... --out DIR --quiet`, bounded to a minute: the live tests' one
+/// way to run a rehearsal and wait for it.
+pub fn live_run(scenario: &str, dir: &Path, args: &[&str]) -> Output {
+    let mut argv = vec!["run", scenario];
+    argv.extend_from_slice(args);
+    argv.extend_from_slice(&["--out", dir.to_str().unwrap(), "--quiet"]);
+    wait_bounded(spawn_cutover(&argv), std::time::Duration::from_secs(60))
+}
+
 pub fn wait_bounded(mut child: std::process::Child, limit: std::time::Duration) -> Output {
     let start = std::time::Instant::now();
     loop {
