@@ -2,7 +2,7 @@
 //!
 //! Data path: scenario file → [`scenario::Spec`] → [`population::Population`]
 //! (lazy, per-payer streams) → [`demand`] (first attempts and the per-payer
-//! state machine) → [`engine`] (virtual time, queues) → [`target::Target`]
+//! state machine) → [`engine`] (virtual time, queues) → [`target::VirtualTarget`]
 //! (the reference [`model`]) → [`report`]. See ARCHITECTURE.md.
 
 pub mod cli;

@@ -23,7 +23,7 @@ use crate::model::Response;
 use crate::population::Population;
 use crate::report::recorder::{Recorder, Timing};
 use crate::scenario::Spec;
-use crate::target::Target;
+use crate::target::VirtualTarget;
 use crate::time::SimTime;
 use rand_chacha::ChaCha8Rng;
 use std::collections::VecDeque;
@@ -77,7 +77,7 @@ impl HostEvent for Service {
 }
 
 /// The cohort of every active payer, plus virtual queues and the target.
-pub(crate) struct Engine<'t, T: Target> {
+pub(crate) struct Engine<'t, T: VirtualTarget> {
     spec: Arc<Spec>,
     target: &'t mut T,
     cohort: Cohort<Service>,
@@ -92,7 +92,7 @@ pub(crate) struct Engine<'t, T: Target> {
 /// Progress callback: called once per simulated day with the virtual instant and events so far.
 pub type Progress<'a> = &'a mut dyn FnMut(SimTime, u64);
 
-impl<'t, T: Target> Engine<'t, T> {
+impl<'t, T: VirtualTarget> Engine<'t, T> {
     /// The engine for every active payer of `population`, first attempts scheduled.
     /// `rules`: the timeline's, shared with the target's systems.
     pub(crate) fn new(

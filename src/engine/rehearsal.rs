@@ -47,7 +47,7 @@ pub fn simulate_with(
     // What falls due by the end (a migration after the last request) runs before the books
     // are read.
     engine.target().advance(spec.end);
-    let actual = target::Target::ledger(engine.target());
+    let actual = target::VirtualTarget::ledger(engine.target());
     let stats = engine.stats();
     // The cutover's checks read both systems' books in full (one system: nothing to check).
     let cutover = spec.cutover.as_ref().and_then(|_| {

@@ -17,7 +17,7 @@ use crate::engine::Engine;
 use crate::model::{Response, TargetId};
 use crate::population::Population;
 use crate::scenario::Dist;
-use crate::target::Target;
+use crate::target::VirtualTarget;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
@@ -53,7 +53,7 @@ struct Scripted {
     trace: Trace,
 }
 
-impl Target for Scripted {
+impl VirtualTarget for Scripted {
     fn call(&mut self, now: SimTime, _system: crate::scenario::SystemIdx, req: &Request) -> Response {
         self.trace.push((now, req.clone()));
         script(&self.spec, now, req)

@@ -1,6 +1,6 @@
 //! The system under test, as seen by the engine and the drivers.
 //!
-//! A [`Target`] answers requests at an instant and can report its ledger
+//! A [`VirtualTarget`] answers requests at a virtual instant and can report its ledger
 //! totals for the final reconciliation. The in-process reference model is one
 //! target; an HTTP deployment is another (issue 3). A target's failures are
 //! answers ([`Response::Error`]), counted by kind, never errors of the tool.
@@ -10,7 +10,7 @@ use crate::scenario::SystemIdx;
 use crate::time::SimTime;
 use std::collections::BTreeMap;
 
-pub(crate) trait Target {
+pub(crate) trait VirtualTarget {
     /// Answer `req`, sent to `system` and decided at instant `now`.
     fn call(&mut self, now: SimTime, system: SystemIdx, req: &Request) -> Response;
     /// The target's ledger totals by league × payer group × insurance type.
@@ -20,7 +20,7 @@ pub(crate) trait Target {
     fn register(&mut self, _payers: &mut dyn Iterator<Item = crate::model::PayerRef>) {}
 }
 
-impl Target for Model {
+impl VirtualTarget for Model {
     fn call(&mut self, now: SimTime, _system: SystemIdx, req: &Request) -> Response {
         self.handle(now, req)
     }
@@ -29,7 +29,7 @@ impl Target for Model {
     }
 }
 
-impl Target for Systems {
+impl VirtualTarget for Systems {
     fn call(&mut self, now: SimTime, system: SystemIdx, req: &Request) -> Response {
         self.handle(now, system, req)
     }
