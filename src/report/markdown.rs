@@ -270,6 +270,13 @@ fn cutover(o: &mut String, r: &Report, w: &Say) {
 }
 
 fn cutover_of(o: &mut String, c: &super::cutover::CutoverReport, w: &Say) {
+    cutover_systems(o, c, w);
+    cutover_migration(o, c, w);
+    cutover_payments(o, c, w);
+}
+
+/// The systems, what was in flight at each stop, the answers lost on the way.
+fn cutover_systems(o: &mut String, c: &super::cutover::CutoverReport, w: &Say) {
     let mut line = |text: String| {
         o.push_str(&text);
         o.push('\n');
@@ -318,6 +325,14 @@ fn cutover_of(o: &mut String, c: &super::cutover::CutoverReport, w: &Say) {
         c.refused_already_paid,
         refunded
     ));
+}
+
+/// The migration and the registrations.
+fn cutover_migration(o: &mut String, c: &super::cutover::CutoverReport, w: &Say) {
+    let mut line = |text: String| {
+        o.push_str(&text);
+        o.push('\n');
+    };
     let m = &c.migration;
     let how = match &m.totals {
         Some(t) => tr!(
@@ -396,6 +411,14 @@ fn cutover_of(o: &mut String, c: &super::cutover::CutoverReport, w: &Say) {
         let by: Vec<String> = g.refused_by_channel.iter().map(|(c, n)| tr!(w, "{n} on {}", "{} {n} 次", w.channel(c))).collect();
         line(tr!(w, "Refused as not registered: {} ({}).", "以未登记为由拒绝：{}（{}）。", g.refused_not_registered, by.join(", ")));
     }
+}
+
+/// Double charges, payments lost at the boundary or acknowledged after a stop, the rollback.
+fn cutover_payments(o: &mut String, c: &super::cutover::CutoverReport, w: &Say) {
+    let mut line = |text: String| {
+        o.push_str(&text);
+        o.push('\n');
+    };
     line(tr!(
         w,
         "\nDouble charges (a second payment for a payer, insurance type and month, any key or channel): {}.",
