@@ -52,11 +52,6 @@ impl Outcome {
         }
     }
 
-    /// Neither done nor an error: the payer was told no (sent away and hung up included).
-    pub fn is_refusal(self) -> bool {
-        !matches!(self, Outcome::Success | Outcome::Error)
-    }
-
     /// What `resp` to `req` counts as.
     pub(crate) fn of(req: &Request, resp: &Response) -> Outcome {
         match resp {
@@ -87,7 +82,5 @@ mod tests {
         names.sort();
         names.dedup();
         assert_eq!(names.len(), Outcome::COUNT);
-        assert!(!Outcome::Success.is_refusal() && !Outcome::Error.is_refusal());
-        assert!(Outcome::TurnedAway.is_refusal() && Outcome::RefusedSuspended.is_refusal());
     }
 }

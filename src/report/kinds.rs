@@ -49,14 +49,3 @@ pub enum CheckState {
     Unknown { reason: String },
     NotReached { instant: String },
 }
-
-impl CheckState {
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            CheckState::Pass => "pass",
-            CheckState::Fail => "fail",
-            CheckState::Unknown { .. } => "unknown",
-            CheckState::NotReached { .. } => "not_reached",
-        }
-    }
-}
