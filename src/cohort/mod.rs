@@ -23,7 +23,7 @@ pub(crate) mod queue;
 use crate::demand::{Agent, Cast, Demand, Next, Stage};
 use crate::model::{Request, Response};
 use crate::report::EngineStats;
-use crate::report::recorder::{Recorder, Timing};
+use crate::report::feed::recorder::{Recorder, Timing};
 use crate::scenario::Spec;
 use crate::time::SimTime;
 use batch::BatchRunner;

@@ -4,7 +4,7 @@
 
 use crate::cli::{self, Fault};
 use crate::model::{Faults, MigrationFault};
-use crate::report::lang::Lang;
+use crate::report::render::lang::Lang;
 use crate::scenario::{self, Spec};
 use std::path::Path;
 

@@ -2,8 +2,8 @@
 //! that a reader never sees half of one.
 
 use crate::report::Report;
-use crate::report::hlog::HistogramLog;
-use crate::report::lang::Lang;
+use crate::report::feed::hlog::HistogramLog;
+use crate::report::render::lang::Lang;
 use anyhow::Context;
 use std::path::Path;
 
@@ -21,14 +21,14 @@ pub(crate) fn create_dir(dir: &Path) -> anyhow::Result<()> {
 /// report.json (already serialised as `json`), summary.md and report.html into `out`.
 pub(crate) fn write_report_files(out: &Path, report: &Report, json: &str, lang: Lang) -> anyhow::Result<()> {
     write_atomic(&out.join("report.json"), json.as_bytes())?;
-    write_atomic(&out.join("summary.md"), crate::report::markdown::render(report, lang).as_bytes())?;
-    write_atomic(&out.join("report.html"), crate::report::html::render(report, lang).as_bytes())
+    write_atomic(&out.join("summary.md"), crate::report::render::markdown::render(report, lang).as_bytes())?;
+    write_atomic(&out.join("report.html"), crate::report::render::html::render(report, lang).as_bytes())
 }
 
 /// What a run asked to have beside its report: the gates as JUnit XML, the interval logs.
 pub(crate) fn write_extras(report: &Report, junit: Option<&Path>, hlog: Option<&Path>, logs: &[HistogramLog]) -> anyhow::Result<()> {
     if let Some(path) = junit {
-        write_atomic(path, crate::report::junit::render(report).as_bytes())?;
+        write_atomic(path, crate::report::render::junit::render(report).as_bytes())?;
     }
     if let Some(dir) = hlog {
         create_dir(dir)?;

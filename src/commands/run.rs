@@ -68,7 +68,7 @@ pub(super) fn run(a: RunArgs) -> anyhow::Result<Exit> {
     if a.format == Format::Json {
         say!("{json}");
     } else {
-        say_raw!("{}", crate::report::markdown::short(&report, lang(a.lang)));
+        say_raw!("{}", crate::report::render::markdown::short(&report, lang(a.lang)));
         say!("report in {}", out.join("report.json").display());
     }
     if output.interrupted {
@@ -154,7 +154,7 @@ fn plan(spec: &Arc<Spec>, seed: u64, time_scale: f64, file: &str) -> String {
         &r.scenario.start[..10],
         &r.scenario.end[..10],
         virtual_s / 86_400.0,
-        crate::report::human::duration_ms(real_s * 1000.0)
+        crate::report::render::human::duration_ms(real_s * 1000.0)
     );
     let peak = r.peak_hour.as_ref().map(|p| (p.start.clone(), p.attempts)).unwrap_or_default();
     let _ = writeln!(

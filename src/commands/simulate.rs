@@ -43,7 +43,7 @@ pub(super) fn simulate(a: SimulateArgs) -> anyhow::Result<Exit> {
     if a.format == Format::Json {
         say!("{json}");
     } else {
-        say_raw!("{}", crate::report::markdown::short(&report, lang));
+        say_raw!("{}", crate::report::render::markdown::short(&report, lang));
         say!(
             "simulated {} events in {:.2} s ({:.0} events/s); report in {}",
             report.engine.events,

@@ -51,8 +51,8 @@ pub(super) fn sweep(a: SweepArgs) -> anyhow::Result<Exit> {
     let run_one = |spec: &Arc<Spec>, seed: u64| crate::engine::simulate(spec.clone(), seed, &file, Default::default(), None).report;
     let result = sweep::run(&base_spec.raw.name, &varies, planned, specs, files, &seeds, jobs, &run_one, &progress);
     write_atomic(&out.join("sweep.json"), serde_json::to_string_pretty(&result)?.as_bytes())?;
-    let labels = crate::report::lang::LabelsZh::of(&base_spec.raw);
-    let say = crate::report::lang::Say::with(lang(a.lang), &labels);
+    let labels = crate::report::data::labels::LabelsZh::of(&base_spec.raw);
+    let say = crate::report::render::lang::Say::with(lang(a.lang), &labels);
     let md = sweep::view::markdown(&result, &say);
     write_atomic(&out.join("sweep.md"), md.as_bytes())?;
     write_atomic(&out.join("sweep.html"), sweep::view::html(&result, &say).as_bytes())?;

@@ -21,7 +21,7 @@ use crate::cohort::{Cohort, HostEvent, Members};
 use crate::demand::{Cast, Demand};
 use crate::model::Response;
 use crate::population::Population;
-use crate::report::recorder::{Recorder, Timing};
+use crate::report::feed::recorder::{Recorder, Timing};
 use crate::scenario::Spec;
 use crate::target::VirtualTarget;
 use crate::time::SimTime;
@@ -253,8 +253,8 @@ impl<'t, T: VirtualTarget> Engine<'t, T> {
     /// The reopening's gates over what the payers were answered so far: payment suspended
     /// again from the rollback's phase if one fails.
     fn decide_rollback(&mut self, r: &crate::scenario::RollbackSpec) {
-        let windows = crate::report::rollback::measure(&self.spec, r, &self.cohort.recorder);
-        let d = crate::report::rollback::decide(&self.spec, r, &windows, None);
+        let windows = crate::report::check::rollback::measure(&self.spec, r, &self.cohort.recorder);
+        let d = crate::report::check::rollback::decide(&self.spec, r, &windows, None);
         self.cohort.demand().rules.decide_rollback(d.rolled_back.then(|| self.spec.phases[r.phase].start));
         self.cohort.recorder.rollback_decision = Some(d);
     }

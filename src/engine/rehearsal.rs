@@ -8,7 +8,7 @@ use std::sync::Arc;
 pub struct SimulationOutput {
     pub report: report::Report,
     /// HdrHistogram interval logs, one per channel and operation (asked for with `hlog`).
-    pub hlogs: Vec<report::hlog::HistogramLog>,
+    pub hlogs: Vec<report::feed::hlog::HistogramLog>,
 }
 
 /// What a simulation writes besides its report.
@@ -53,9 +53,9 @@ pub fn simulate_with(
     let cutover = spec.cutover.as_ref().and_then(|_| {
         let books = Ok(engine.target().books());
         let migration = engine.target().migration().cloned();
-        report::cutover::check(report::cutover::CutoverInput { spec: &spec, recorder: engine.recorder(), books, migration })
+        report::check::cutover::check(report::check::cutover::CutoverInput { spec: &spec, recorder: engine.recorder(), books, migration })
     });
-    let report = report::build(report::BuildInput {
+    let report = report::check::build::build(report::check::build::BuildInput {
         spec: &spec,
         scenario_file,
         mode: report::Mode::Simulate,
@@ -67,6 +67,6 @@ pub fn simulate_with(
         audit_disagreements: 0,
         cutover,
     });
-    let hlogs = if extras.hlog { report::hlog::logs(&spec, engine.recorder(), report::Mode::Simulate) } else { Vec::new() };
+    let hlogs = if extras.hlog { report::feed::hlog::logs(&spec, engine.recorder(), report::Mode::Simulate) } else { Vec::new() };
     SimulationOutput { report, hlogs }
 }

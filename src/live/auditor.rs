@@ -11,7 +11,7 @@
 
 use crate::hash::FastMap;
 use crate::model::{Faults, Request, Response, Rules, Systems, TargetId};
-use crate::report::live::{AuditReport, Disagreement, KEPT};
+use crate::report::data::live::{AuditReport, Disagreement, KEPT};
 use crate::scenario::Spec;
 use crate::scenario::{OLD, SystemIdx};
 use crate::time::SimTime;

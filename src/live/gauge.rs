@@ -2,7 +2,7 @@
 //! rollback's figures, `--metrics-addr`), and the coordinator's stop: atomics and copies
 //! made about once a second, nothing per request.
 
-use crate::report::recorder::CellCounters;
+use crate::report::feed::recorder::CellCounters;
 use crate::scenario::Operation;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64};
@@ -24,7 +24,7 @@ pub(super) struct Gauge {
     pub wants_latency: AtomicBool,
     pub response: Mutex<Option<hdrhistogram::Histogram<u64>>>,
     /// A conditional rollback's figures of this thread's payers at the decision instant.
-    pub rollback: Mutex<Option<Vec<crate::report::rollback::Window>>>,
+    pub rollback: Mutex<Option<Vec<crate::report::check::rollback::Window>>>,
     /// Whether to copy the recorder's cells into `metrics` (`--metrics-addr`).
     pub wants_metrics: AtomicBool,
     pub metrics: Mutex<Option<Snapshot>>,

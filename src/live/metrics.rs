@@ -7,7 +7,7 @@
 use super::gauge::{Gauge, Snapshot};
 use crate::metrics::prometheus::{Exposition, Kind, LATENCY_BUCKETS_SECONDS};
 use crate::model::Outcome;
-use crate::report::recorder::CellCounters;
+use crate::report::feed::recorder::CellCounters;
 use crate::scenario::{Operation, Spec};
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;

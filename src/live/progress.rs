@@ -57,7 +57,7 @@ impl Progress {
         let msg = format!(
             "{:>3.0} %, {} left  {} {:<18} {:>7.0} req/s  p99 {:>8.1} ms  errors {}  in flight {}",
             share * 100.0,
-            crate::report::human::duration_ms(left_s * 1000.0),
+            crate::report::render::human::duration_ms(left_s * 1000.0),
             &now_v.format(spec.calendar.offset)[..16],
             phase,
             completed as f64 / elapsed,

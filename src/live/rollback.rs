@@ -1,6 +1,6 @@
 //! A conditional rollback in a live run: at the decision instant every sending thread has
 //! published the figures of its payers; the coordinator decides on their sum (the same rule
-//! as the engine's, `report::rollback`), tells every system (the run's rules, the in-process
+//! as the engine's, `report::check::rollback`), tells every system (the run's rules, the in-process
 //! models, a `cutover serve` through `POST /v1/admin/rollback`; a deployment reached through
 //! a profile is re-suspended by the runbook's hook), and without a rollback drops the
 //! hooks of the rollback's phase.
@@ -10,7 +10,7 @@ use super::runbook::Runbook;
 use super::target::Target;
 use crate::clock::VirtualClock;
 use crate::model::Rules;
-use crate::report::rollback::{RollbackDecision, Window, decide, merge};
+use crate::report::check::rollback::{RollbackDecision, Window, decide, merge};
 use crate::scenario::SystemIdx;
 use crate::scenario::{RollbackSpec, Spec};
 use std::sync::Arc;

@@ -19,8 +19,8 @@ use crate::demand::{Cast, Demand};
 use crate::model::{IdemKey, Request};
 use crate::population::Population;
 use crate::report::EngineStats;
-use crate::report::live::{JournalReport, LiveReport, Reconciliation};
-use crate::report::recorder::Recorder;
+use crate::report::data::live::{JournalReport, LiveReport, Reconciliation};
+use crate::report::feed::recorder::Recorder;
 use crate::scenario::{NEW, OLD, Spec, SystemIdx};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -86,7 +86,7 @@ pub struct RunOutput {
     pub report: crate::report::Report,
     pub interrupted: bool,
     /// HdrHistogram interval logs per channel and operation (`RunConfig::hlog`).
-    pub hlogs: Vec<crate::report::hlog::HistogramLog>,
+    pub hlogs: Vec<crate::report::feed::hlog::HistogramLog>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -150,7 +150,7 @@ struct Merged {
     journal_error: Option<String>,
     unknown_reqs: Vec<Request>,
     batches: Vec<crate::cohort::batch::BatchRunner>,
-    audit: crate::report::live::AuditReport,
+    audit: crate::report::data::live::AuditReport,
 }
 
 /// How the sending went, as the coordinator saw it.
@@ -158,7 +158,7 @@ struct Driven {
     parts: Vec<shard::Output>,
     hooks: Runbook,
     /// A conditional rollback's go / no-go, if the run reached it.
-    rollback: Option<crate::report::rollback::RollbackDecision>,
+    rollback: Option<crate::report::RollbackDecision>,
     interrupted: bool,
     /// Why the load was stopped early (`--abort-early`).
     aborted: Option<String>,
@@ -181,7 +181,7 @@ pub async fn run(spec: Arc<Spec>, cfg: RunConfig, scenario_file: &str) -> Result
         }
     };
     let batches = merged.batches.iter().map(|b| b.report(&spec)).collect();
-    let mut report = crate::report::build(crate::report::BuildInput {
+    let mut report = crate::report::check::build::build(crate::report::check::build::BuildInput {
         spec: &spec,
         scenario_file,
         mode: crate::report::Mode::Run,
@@ -193,7 +193,7 @@ pub async fn run(spec: Arc<Spec>, cfg: RunConfig, scenario_file: &str) -> Result
         audit_disagreements: merged.audit.disagreements,
         cutover,
     });
-    let hlogs = if cfg.hlog { crate::report::hlog::logs(&spec, &merged.recorder, crate::report::Mode::Run) } else { Vec::new() };
+    let hlogs = if cfg.hlog { crate::report::feed::hlog::logs(&spec, &merged.recorder, crate::report::Mode::Run) } else { Vec::new() };
     let wall = driven.wall_seconds;
     let completed = merged.completed;
     report.live = Some(LiveReport {
@@ -216,10 +216,10 @@ pub async fn run(spec: Arc<Spec>, cfg: RunConfig, scenario_file: &str) -> Result
             .cpu_seconds
             .filter(|_| completed > 0)
             .map(|c| (c * 1e6 / completed as f64 * 10.0).round() / 10.0),
-        response_time_ms: crate::report::latency(&merged.response_all),
-        service_time_ms: crate::report::latency(&merged.service_all),
-        response_time_distribution: crate::report::distribution(&merged.response_all),
-        service_time_distribution: crate::report::distribution(&merged.service_all),
+        response_time_ms: crate::report::check::latency::latency(&merged.response_all),
+        service_time_ms: crate::report::check::latency::latency(&merged.service_all),
+        response_time_distribution: crate::report::check::latency::distribution(&merged.response_all),
+        service_time_distribution: crate::report::check::latency::distribution(&merged.service_all),
         not_sent: merged.not_sent,
         clock_sync_round_trip_ms: setup.sync_rtt.map(|d| (d.as_secs_f64() * 1e5).round() / 100.0),
         audit_margin_ms: (setup.margin_real.as_secs_f64() * 1e5).round() / 100.0,
@@ -229,10 +229,7 @@ pub async fn run(spec: Arc<Spec>, cfg: RunConfig, scenario_file: &str) -> Result
         audit: merged.audit,
         hooks: hook_reports,
     });
-    crate::report::hooks_gate(&spec, &mut report);
-    if driven.aborted.is_some() {
-        report.summary.gates_passed = false;
-    }
+    crate::report::check::gates::live_gates(&spec, &mut report);
     if let Some(e) = merged.journal_error {
         return Err(RunError::Io { path: setup.journal_path.display().to_string(), source: std::io::Error::other(e) });
     }
@@ -505,7 +502,7 @@ fn abort_reason(spec: &Spec, cfg: &RunConfig, gauges: &[Arc<Gauge>], started: In
             _ => continue,
         };
         if so_far as f64 > g.max {
-            let name = crate::report::gate_result(spec, g, so_far as f64, Some(1)).name();
+            let name = crate::report::check::gates::gate_result(spec, g, so_far as f64, Some(1)).name();
             return Some(format!("the gate {name} is already lost: {so_far} so far, and it can only grow"));
         }
     }
@@ -533,7 +530,7 @@ fn merge(spec: &Arc<Spec>, demand: &Demand, parts: Vec<shard::Output>, journal_p
     let mut unknown_reqs = Vec::new();
     let mut batches = Vec::new();
     let mut recorders = Vec::new();
-    let mut audit = crate::report::live::AuditReport::default();
+    let mut audit = crate::report::data::live::AuditReport::default();
     for p in parts {
         // The first thread's count of active payers is the whole cast's.
         stats += &p.stats;
@@ -558,7 +555,7 @@ fn merge(spec: &Arc<Spec>, demand: &Demand, parts: Vec<shard::Output>, journal_p
 }
 
 /// Ask the target for the keys the reconciliation needs, read its ledger, and let
-/// [`crate::report::reconcile::by_key`] say what the answers mean.
+/// [`crate::report::check::reconcile::by_key`] say what the answers mean.
 async fn reconcile(target: &Target, spec: &Spec, m: &mut Merged) -> (Reconciliation, Result<super::target::Ledger, String>) {
     let mut unknown = Vec::with_capacity(m.unknown_reqs.len());
     for req in &m.unknown_reqs {
@@ -584,8 +581,8 @@ async fn reconcile(target: &Target, spec: &Spec, m: &mut Merged) -> (Reconciliat
         None
     };
     let actual = target.ledger(spec).await;
-    let lookups = crate::report::reconcile::Lookups { unknown, acknowledged };
-    let rec = crate::report::reconcile::by_key(&mut m.recorder, lookups, actual.as_ref().ok());
+    let lookups = crate::report::check::reconcile::Lookups { unknown, acknowledged };
+    let rec = crate::report::check::reconcile::by_key(&mut m.recorder, lookups, actual.as_ref().ok());
     (rec, actual)
 }
 
@@ -599,8 +596,7 @@ async fn reconcile_books(
     spec: &Arc<Spec>,
     m: &mut Merged,
     baseline: &[crate::hash::FastSet<u64>],
-) -> (Reconciliation, Result<super::target::Ledger, String>, Option<crate::report::cutover::CutoverReport>) {
-    use crate::report::recorder::book_key;
+) -> (Reconciliation, Result<super::target::Ledger, String>, Option<crate::report::data::cutover::CutoverReport>) {
     let mut books: [Vec<crate::model::PaymentRow>; 2] = [Vec::new(), Vec::new()];
     // Registrations are checked where both systems' can be read (not through a profile).
     let mut registrations: Option<[Vec<crate::model::PayerRef>; 2]> = spec.cutover.as_ref().map(|_| [Vec::new(), Vec::new()]);
@@ -620,47 +616,32 @@ async fn reconcile_books(
     for system in 0..spec.system_names().len() as SystemIdx {
         match cfg.target_for(system).books(spec, system, cfg.admin_token.as_deref()).await {
             Ok(rows) => {
-                held.extend(rows.iter().filter(|r| r.origin.is_none()).map(|r| book_key(system, r.key)));
-                let before = baseline.get(system as usize);
-                let acknowledged = m.recorder.acknowledged();
-                books[system as usize] = rows
-                    .into_iter()
-                    .filter(|r| !before.is_some_and(|b| b.contains(&r.payment)) || acknowledged.contains(&book_key(system, r.key)))
-                    .collect();
+                held.extend(crate::report::check::reconcile::held_keys(system, &rows));
+                books[system as usize] = crate::report::check::reconcile::this_runs_payments(
+                    system,
+                    rows,
+                    baseline.get(system as usize),
+                    m.recorder.acknowledged(),
+                );
             }
             Err(e) => error = Some(e),
         }
     }
     if let Some(e) = error {
         let unknown = m.unknown_reqs.iter().map(|r| (r.clone(), OLD, Err(e.clone()))).collect();
-        let lookups = crate::report::reconcile::Lookups { unknown, acknowledged: None };
-        let rec = crate::report::reconcile::by_key(&mut m.recorder, lookups, None);
-        let input = crate::report::cutover::CutoverInput { spec, recorder: &m.recorder, books: Err(e.clone()), migration: None };
-        return (rec, Err(e), crate::report::cutover::check(input));
+        let lookups = crate::report::check::reconcile::Lookups { unknown, acknowledged: None };
+        let rec = crate::report::check::reconcile::by_key(&mut m.recorder, lookups, None);
+        let input = crate::report::check::cutover::CutoverInput { spec, recorder: &m.recorder, books: Err(e.clone()), migration: None };
+        return (rec, Err(e), crate::report::check::cutover::check(input));
     }
-    // The payments each system took itself (migrated copies are the migration's to check).
-    let mut actual = super::target::Ledger::new();
-    for r in books.iter().flatten().filter(|r| r.origin.is_none()) {
-        crate::report::cutover::add_cells(&mut actual, r);
-    }
-    let unknown = m
-        .unknown_reqs
-        .iter()
-        .filter_map(|r| contract_key(r).map(|k| (r, k)))
-        .map(|(r, k)| {
-            let system = if held.contains(&book_key(NEW, k)) { NEW } else { OLD };
-            (r.clone(), system, Ok(held.contains(&book_key(system, k))))
-        })
-        .collect();
-    let mut keys: Vec<IdemKey> = m.recorder.acknowledged().iter().copied().collect();
-    keys.sort();
-    let acknowledged = Some(keys.into_iter().map(|k| (k, Ok(held.contains(&k)))).collect());
-    let lookups = crate::report::reconcile::Lookups { unknown, acknowledged };
-    let rec = crate::report::reconcile::by_key(&mut m.recorder, lookups, Some(&actual));
+    let actual = crate::report::check::reconcile::ledger_of_books(&books);
+    let unknown = m.unknown_reqs.iter().filter_map(|r| contract_key(r).map(|k| (r.clone(), k))).collect();
+    let lookups = crate::report::check::reconcile::lookups_from_books(&held, unknown, m.recorder.acknowledged());
+    let rec = crate::report::check::reconcile::by_key(&mut m.recorder, lookups, Some(&actual));
     let migration = cfg.target.migration();
     let books = crate::model::Books { payments: books, registrations };
-    let input = crate::report::cutover::CutoverInput { spec, recorder: &m.recorder, books: Ok(books), migration };
-    (rec, Ok(actual), crate::report::cutover::check(input))
+    let input = crate::report::check::cutover::CutoverInput { spec, recorder: &m.recorder, books: Ok(books), migration };
+    (rec, Ok(actual), crate::report::check::cutover::check(input))
 }
 
 fn contract_key(req: &Request) -> Option<IdemKey> {

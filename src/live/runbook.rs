@@ -4,7 +4,7 @@
 
 use super::target::client;
 use crate::clock::VirtualClock;
-use crate::report::live::HookReport;
+use crate::report::data::live::HookReport;
 use crate::scenario::{HookAction, HookSpec, Spec};
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};

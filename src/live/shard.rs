@@ -13,7 +13,7 @@
 //! and a connection thread cost about an eighth of the CPU per request (measured:
 //! BENCHMARKS.md). A payer's requests all go through one thread, so each
 //! thread's auditor sees the whole history of its payers. The coordinator merges the
-//! threads' results at the end (see [`crate::report::recorder::Recorder::merge`]).
+//! threads' results at the end (see [`crate::report::feed::recorder::Recorder::merge`]).
 //!
 //! A request's response time runs from its scheduled instant, so a stalled target shows
 //! in every request that had to wait, not only in those on the wire.
@@ -35,8 +35,8 @@ use crate::demand::Demand;
 use crate::hash::FastSet;
 use crate::model::{IdemKey, Request, Response};
 use crate::report::EngineStats;
-use crate::report::live::AuditReport;
-use crate::report::recorder::{LATENCY_MAX_MICROS, Recorder, Timing};
+use crate::report::data::live::AuditReport;
+use crate::report::feed::recorder::{LATENCY_MAX_MICROS, Recorder, Timing};
 use crate::scenario::Spec;
 use crate::time::SimTime;
 use crate::vocabulary::Failure;
@@ -197,7 +197,7 @@ impl<P: Lanes> Shard<P> {
     fn publish_rollback(&mut self, gauge: &Gauge) {
         self.decide = None;
         let Some(r) = self.spec.cutover.as_ref().and_then(|x| x.rollback.as_ref()) else { return };
-        let w = crate::report::rollback::measure(&self.spec, r, &self.cohort.recorder);
+        let w = crate::report::check::rollback::measure(&self.spec, r, &self.cohort.recorder);
         if let Ok(mut slot) = gauge.rollback.lock() {
             *slot = Some(w);
         }

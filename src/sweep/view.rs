@@ -2,9 +2,9 @@
 //! one named.
 
 use super::{Combination, Spread, Sweep};
-use crate::report::human::{count, duration_ms, instant, minutes};
-use crate::report::lang::{Say, tr};
-use crate::report::svg::{self, esc};
+use crate::report::render::human::{count, duration_ms, instant, minutes};
+use crate::report::render::lang::{Say, tr};
+use crate::report::render::svg::{self, esc};
 use std::fmt::Write;
 
 fn value(v: &serde_json::Value) -> String {
@@ -141,7 +141,7 @@ pub fn html(sw: &Sweep, w: &Say) -> String {
     let hs: Vec<&str> = h.iter().map(String::as_str).collect();
     let rows: Vec<Vec<String>> = sw.combinations.iter().map(|c| row(sw, c, w)).collect();
     let bad: Vec<bool> = sw.combinations.iter().map(|c| !c.passed).collect();
-    crate::report::html::table(&mut body, &hs, &rows, &bad);
+    crate::report::render::html::table(&mut body, &hs, &rows, &bad);
     let label = |c: &Combination| {
         c.values.iter().map(|(p, v)| format!("{}={}", p.rsplit('.').next().unwrap_or(p), value(v))).collect::<Vec<_>>().join(" ")
     };
@@ -185,6 +185,6 @@ pub fn html(sw: &Sweep, w: &Say) -> String {
 "#,
         if w.zh { "zh-CN" } else { "en" },
         esc(&title),
-        crate::report::html::STYLE
+        crate::report::render::html::STYLE
     )
 }

@@ -323,3 +323,62 @@ fn the_circle_check_sees_a_circle() {
     assert_eq!(circles(&ring), BTreeSet::from([v(&["live/a", "live/b", "live/c"])]));
     assert!(circles(&ring[..2]).is_empty());
 }
+
+/// The rooms of `report/` by role, from the bottom up, and the rooms each may name: what
+/// `report.json` holds; what the hosts feed; the checks; the renderers, which read the report
+/// and nothing else.
+const REPORT_ROOMS: &[(&str, &[&str])] = &[("data", &[]), ("feed", &["data"]), ("check", &["data", "feed"]), ("render", &["data"])];
+
+/// Every arrow between two rooms of `report/` that the table does not allow.
+fn report_rooms_broken(files: &[(std::path::PathBuf, String)]) -> Vec<String> {
+    let allowed: BTreeMap<&str, &[&str]> = REPORT_ROOMS.iter().copied().collect();
+    let mut wrong = Vec::new();
+    for (rel, text) in files {
+        let here = module_path(rel);
+        if here.first().map(String::as_str) != Some("report") {
+            continue;
+        }
+        let Some(room) = here.get(1).filter(|r| allowed.contains_key(r.as_str())) else { continue };
+        let text = text.split("#[cfg(test)]\nmod tests").next().unwrap_or(text);
+        let code: String = text.lines().map(|l| l.split("//").next().unwrap_or("")).collect::<Vec<_>>().join("\n");
+        for path in paths_named(&code, &here) {
+            let Some(other) = path.get(1).filter(|o| path[0] == "report" && *o != room && allowed.contains_key(o.as_str())) else {
+                continue;
+            };
+            if !allowed[room.as_str()].contains(&other.as_str()) {
+                wrong.push(format!("{}: report/{room} names report/{other}", rel.display()));
+            }
+        }
+    }
+    wrong
+}
+
+#[test]
+fn report_rooms_use_only_the_rooms_below() {
+    let src = root().join("src");
+    let mut paths = Vec::new();
+    source_files(&src.join("report"), &mut paths);
+    paths.sort();
+    let files: Vec<(std::path::PathBuf, String)> =
+        paths.iter().map(|p| (p.strip_prefix(&src).unwrap().to_path_buf(), std::fs::read_to_string(p).unwrap())).collect();
+    let rooms: BTreeSet<String> = files.iter().filter_map(|(rel, _)| module_path(rel).get(1).cloned()).filter(|r| r != "mod").collect();
+    let expected: BTreeSet<String> = REPORT_ROOMS.iter().map(|(r, _)| r.to_string()).collect();
+    assert_eq!(rooms, expected, "report/ holds exactly the rooms of the table");
+    let wrong = report_rooms_broken(&files);
+    assert!(wrong.is_empty(), "arrows between report's rooms against their roles:\n{}", wrong.join("\n"));
+}
+
+#[test]
+fn the_room_check_sees_a_renderer_reaching_into_the_checks() {
+    let file = |p: &str, t: &str| (std::path::PathBuf::from(p), t.to_string());
+    let files = [
+        file("report/render/junit.rs", "use crate::report::check::gates::gate_result;"),
+        file("report/render/html/mod.rs", "use super::super::feed::recorder::Recorder;"),
+        file("report/check/build.rs", "use crate::report::feed::recorder::Recorder;"),
+        file("report/render/markdown/mod.rs", "//! see [`crate::report::check`]\nuse crate::report::Report;"),
+    ];
+    let wrong = report_rooms_broken(&files);
+    assert_eq!(wrong.len(), 2, "{wrong:?}");
+    assert!(wrong[0].contains("report/render names report/check"), "{wrong:?}");
+    assert!(wrong[1].contains("report/render names report/feed"), "{wrong:?}");
+}

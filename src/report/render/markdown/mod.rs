@@ -1,11 +1,13 @@
 //! The human-readable `summary.md`, in English or Chinese (`--lang`).
 
-use super::Report;
-use super::human::{duration_ms, instant};
-use super::lang::{Lang, Say, tr};
+use crate::report::Report;
+use crate::report::render::human::{duration_ms, instant};
+use crate::report::render::lang::{Lang, Say, tr};
 use std::fmt::Write;
 
-use super::human::yuan;
+mod plan;
+
+use crate::report::render::human::yuan;
 
 fn at_or(t: &Option<String>, none: &str) -> String {
     t.as_deref().map_or_else(|| none.to_string(), instant)
@@ -175,9 +177,9 @@ pub fn render(r: &Report, lang: Lang) -> String {
     );
     let _ = writeln!(o, "```\n{}```\n", short(r, lang));
     phases(&mut o, r, &w);
-    super::markdown_plan::calibration(&mut o, r, &w);
-    super::markdown_plan::days(&mut o, r, &w);
-    super::markdown_plan::dues(&mut o, r, &w);
+    plan::calibration(&mut o, r, &w);
+    plan::days(&mut o, r, &w);
+    plan::dues(&mut o, r, &w);
     cells(&mut o, r, &w);
     busiest_hours(&mut o, r, &w);
     batches(&mut o, r, &w);
@@ -237,7 +239,7 @@ fn outcomes(o: &mut String, r: &Report, w: &Say) {
 /// Rows of each list shown in the summary (report.json lists more).
 const CUTOVER_ROWS: usize = 20;
 
-fn payment(w: &Say, p: &super::cutover::PaymentRef) -> String {
+fn payment(w: &Say, p: &crate::report::data::cutover::PaymentRef) -> String {
     let amount: i64 = p.items_fen.values().sum();
     tr!(
         w,
@@ -257,7 +259,7 @@ fn payment(w: &Say, p: &super::cutover::PaymentRef) -> String {
 }
 
 /// The Cutover section alone (what `cutover reconcile` prints).
-pub fn cutover_section(c: &super::cutover::CutoverReport) -> String {
+pub fn cutover_section(c: &crate::report::data::cutover::CutoverReport) -> String {
     let mut o = String::new();
     cutover_of(&mut o, c, &Say::english());
     o
@@ -269,14 +271,14 @@ fn cutover(o: &mut String, r: &Report, w: &Say) {
     }
 }
 
-fn cutover_of(o: &mut String, c: &super::cutover::CutoverReport, w: &Say) {
+fn cutover_of(o: &mut String, c: &crate::report::data::cutover::CutoverReport, w: &Say) {
     cutover_systems(o, c, w);
     cutover_migration(o, c, w);
     cutover_payments(o, c, w);
 }
 
 /// The systems, what was in flight at each stop, the answers lost on the way.
-fn cutover_systems(o: &mut String, c: &super::cutover::CutoverReport, w: &Say) {
+fn cutover_systems(o: &mut String, c: &crate::report::data::cutover::CutoverReport, w: &Say) {
     let mut line = |text: String| {
         o.push_str(&text);
         o.push('\n');
@@ -328,7 +330,7 @@ fn cutover_systems(o: &mut String, c: &super::cutover::CutoverReport, w: &Say) {
 }
 
 /// The migration and the registrations.
-fn cutover_migration(o: &mut String, c: &super::cutover::CutoverReport, w: &Say) {
+fn cutover_migration(o: &mut String, c: &crate::report::data::cutover::CutoverReport, w: &Say) {
     let mut line = |text: String| {
         o.push_str(&text);
         o.push('\n');
@@ -383,7 +385,7 @@ fn cutover_migration(o: &mut String, c: &super::cutover::CutoverReport, w: &Say)
             g.unknown
         ));
         for d in g.differences.listed.iter().take(CUTOVER_ROWS) {
-            let side = |r: &Option<super::registrations::RegistrationRef>| {
+            let side = |r: &Option<crate::report::data::cutover::RegistrationRef>| {
                 r.as_ref().map_or_else(|| "-".to_string(), |r| tr!(w, "{} in {}", "{}（{}）", w.group(r.group), w.league(&r.league)))
             };
             let fields = if d.fields.is_empty() { String::new() } else { format!(" ({})", d.fields.join(", ")) };
@@ -414,7 +416,7 @@ fn cutover_migration(o: &mut String, c: &super::cutover::CutoverReport, w: &Say)
 }
 
 /// Double charges, payments lost at the boundary or acknowledged after a stop, the rollback.
-fn cutover_payments(o: &mut String, c: &super::cutover::CutoverReport, w: &Say) {
+fn cutover_payments(o: &mut String, c: &crate::report::data::cutover::CutoverReport, w: &Say) {
     let mut line = |text: String| {
         o.push_str(&text);
         o.push('\n');

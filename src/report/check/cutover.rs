@@ -17,15 +17,17 @@
 //! books mean is decided here. Every list is in a fixed order and holds the first
 //! [`LISTED`] entries; every count is of all of them.
 
-pub(crate) use super::listed::{LISTED, Listed};
-use super::recorder::Recorder;
-pub use super::registrations::RegistrationsReport;
 use crate::hash::FastMap;
 use crate::model::migration::MigrationTotals;
 use crate::model::{LedgerCell, LedgerKey, PaymentRow};
+use crate::report::data::cutover::{
+    CutoverReport, DoubleCharge, DoubleCharges, LostAnswersReport, LostPayment, LostReason, MigrationCell, MigrationDifference,
+    MigrationProblem, MigrationReport, PaymentRef, RecordsAfterMigration, RegistrationsReport, RollbackReport, StopReport, SystemReport,
+};
+use crate::report::data::listed::{LISTED, Listed};
+use crate::report::feed::recorder::Recorder;
 use crate::scenario::{GroupKind, Insurance, NEW, OLD, Spec};
 use crate::time::SimTime;
-use serde::Serialize;
 use std::collections::BTreeMap;
 
 /// What the checks read.
@@ -37,301 +39,6 @@ pub(crate) struct CutoverInput<'a> {
     pub books: Result<crate::model::Books, String>,
     /// What the migration step reported, if it ran.
     pub migration: Option<MigrationTotals>,
-}
-
-#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
-pub struct CutoverReport {
-    pub systems: Vec<SystemReport>,
-    pub in_flight_at_stops: Vec<StopReport>,
-    pub lost_answers: LostAnswersReport,
-    pub migration: MigrationReport,
-    pub registrations: RegistrationsReport,
-    pub acknowledged_after_stop: Listed<PaymentRef>,
-    pub double_charges: DoubleCharges,
-    /// Payments the systems refused as already paid (each a double charge a system checking
-    /// keys only would have taken).
-    pub refused_already_paid: u64,
-    /// Of them, taken and paid back at once (`duplicate_payments: refund`), and their sum.
-    pub refunded: u64,
-    pub refunded_fen: i64,
-    pub lost_at_boundary: Listed<LostPayment>,
-    pub records_after_migration: RecordsAfterMigration,
-    /// The rollback rehearsal, if the scenario has one.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub rollback: Option<RollbackReport>,
-    /// Why the systems' books could not be read (then no check ran).
-    pub read_error: Option<String>,
-}
-
-#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
-pub struct SystemReport {
-    pub name: String,
-    pub opens: Option<String>,
-    pub stops: Option<String>,
-    /// Payments taken by this system itself.
-    pub payments: u64,
-    pub payments_fen: i64,
-    /// Payments it holds by migration.
-    pub migrated_payments: u64,
-}
-
-#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
-pub struct StopReport {
-    pub at: String,
-    pub what: String,
-    /// The phase that starts at this stop, if one does.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub phase: Option<String>,
-    /// The system that stops here, if one does.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub system: Option<String>,
-    /// Requests on a stopping channel started before the instant and answered after it.
-    pub in_flight: u64,
-    pub accepted: u64,
-    pub refused_suspended: u64,
-}
-
-#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
-pub struct LostAnswersReport {
-    pub total: u64,
-    /// Lost answers that were acceptances: money taken, payer not told.
-    pub acceptances: u64,
-    pub by_channel: BTreeMap<String, u64>,
-    /// Payments started again as a new order (a new key).
-    pub new_orders: u64,
-}
-
-/// One payment as the report names it.
-#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
-pub struct PaymentRef {
-    pub system: String,
-    pub payment_id: u64,
-    pub key: String,
-    pub payer_id: u32,
-    pub group: GroupKind,
-    pub league: String,
-    pub channel: String,
-    pub period: String,
-    pub items_fen: BTreeMap<&'static str, i64>,
-    pub accepted_at: String,
-    /// The old system's id, for a migrated copy.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub origin: Option<u64>,
-}
-
-#[derive(Clone, Debug, Default, Serialize, schemars::JsonSchema)]
-pub struct MigrationReport {
-    pub ran: bool,
-    pub at: Option<String>,
-    /// What the migration step said it did (in process; a live run's migration is a hook,
-    /// whose own output says it).
-    #[serde(flatten)]
-    pub totals: Option<MigrationTotals>,
-    /// Old payments checked (all of them).
-    pub checked: u64,
-    /// Old payments the new system does not hold.
-    pub missing: u64,
-    /// Extra copies of old payments in the new system.
-    pub duplicated: u64,
-    /// Copies whose payer, league, amounts or period differ from the old payment.
-    pub differing: u64,
-    /// Copies naming an old payment the old system does not have.
-    pub unknown_origin: u64,
-    pub mismatched_cells: u64,
-    /// Cells where the copies' count or sum differs from the old system's.
-    pub cells: Vec<MigrationCell>,
-    /// Each payment the migration got wrong.
-    pub differences: Listed<MigrationDifference>,
-}
-
-#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
-pub struct MigrationCell {
-    pub league: String,
-    pub group: GroupKind,
-    pub insurance: Insurance,
-    pub old_count: u64,
-    pub old_fen: i64,
-    pub migrated_count: u64,
-    pub migrated_fen: i64,
-}
-
-/// What the migration got wrong about one payment.
-/// (Variants in the order of their names: lists sort by them as they did by the text.)
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, schemars::JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum MigrationProblem {
-    /// The copy differs in payer, group, league, items or period.
-    Differs,
-    /// The new system holds more than one copy.
-    Duplicated,
-    /// The old system took it; the new one holds no copy.
-    Missing,
-    /// The new system holds a copy of a payment the old one never took.
-    UnknownOrigin,
-}
-
-impl MigrationProblem {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            MigrationProblem::Missing => "missing",
-            MigrationProblem::Duplicated => "duplicated",
-            MigrationProblem::Differs => "differs",
-            MigrationProblem::UnknownOrigin => "unknown_origin",
-        }
-    }
-    /// Its name in the Chinese reports.
-    pub fn label_zh(self) -> &'static str {
-        match self {
-            MigrationProblem::Missing => "缺失",
-            MigrationProblem::Duplicated => "重复",
-            MigrationProblem::Differs => "不符",
-            MigrationProblem::UnknownOrigin => "来源不明",
-        }
-    }
-}
-
-/// Why an acknowledged payment counts as lost at the boundary.
-/// (Variants in the order of their names: lists sort by them as they did by the text.)
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, schemars::JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum LostReason {
-    /// Acknowledged to the payer; no system holds its key.
-    InNoLedger,
-    /// The old system took it; the new one does not hold it.
-    NotMigrated,
-}
-
-impl LostReason {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            LostReason::NotMigrated => "not_migrated",
-            LostReason::InNoLedger => "in_no_ledger",
-        }
-    }
-    /// Its name in the Chinese reports.
-    pub fn label_zh(self) -> &'static str {
-        match self {
-            LostReason::NotMigrated => "未迁移",
-            LostReason::InNoLedger => "不在任何账本",
-        }
-    }
-}
-
-#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
-pub struct MigrationDifference {
-    /// "missing", "duplicated", "differs" or "unknown_origin".
-    pub problem: MigrationProblem,
-    /// The fields that differ ("payer", "group", "league", "items", "period").
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub fields: Vec<&'static str>,
-    pub old: Option<PaymentRef>,
-    pub new: Option<PaymentRef>,
-}
-
-#[derive(Clone, Debug, Default, Serialize, schemars::JsonSchema)]
-pub struct DoubleCharges {
-    /// Payments that charged a payer's insurance type for a month already paid.
-    pub count: u64,
-    /// By the channel of the second payment.
-    pub by_channel: BTreeMap<String, u64>,
-    pub listed: Vec<DoubleCharge>,
-}
-
-#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
-pub struct DoubleCharge {
-    pub payer_id: u32,
-    pub insurance: Vec<Insurance>,
-    pub first: PaymentRef,
-    pub second: PaymentRef,
-}
-
-#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
-pub struct LostPayment {
-    /// "not_migrated" (the old system took it; the new one does not hold it) or
-    /// "in_no_ledger" (acknowledged to the payer; no system holds its key).
-    pub reason: LostReason,
-    pub key: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub payment: Option<PaymentRef>,
-}
-
-/// What the new system took between its opening and the rollback, and what the rollback
-/// refused; the ledger and the checks cover it like everything else.
-#[derive(Clone, Debug, Default, Serialize, schemars::JsonSchema)]
-pub struct RollbackReport {
-    pub phase: String,
-    pub reason: String,
-    pub at: String,
-    /// Whether payment was suspended again (a conditional rollback: a gate failed).
-    pub rolled_back: bool,
-    /// The reopening's gates as evaluated, for a conditional rollback.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub decision: Option<super::RollbackDecision>,
-    /// When payment resumes (the next phase that opens a channel), if within the timeline.
-    pub resumed_at: Option<String>,
-    /// Payments the new system took between its opening and the rollback: the money a
-    /// rollback must keep.
-    pub accepted_before: u64,
-    pub accepted_before_fen: i64,
-    /// Requests refused as suspended during the rollback's phase, on the channels it closes
-    /// (not those closed before it).
-    pub refused_during: u64,
-    /// Payments taken during the rollback's phase (must be 0).
-    pub accepted_during: u64,
-}
-
-#[derive(Clone, Debug, Default, Serialize, schemars::JsonSchema)]
-pub struct RecordsAfterMigration {
-    pub old_payments: u64,
-    /// Found among the payer's records in the new system, visible within the timeline.
-    pub found: u64,
-    pub missing: u64,
-}
-
-/// The figures the summary and the gates read.
-#[derive(Clone, Copy, Debug, Default)]
-pub(crate) struct CutoverFigures {
-    pub migration_mismatched_cells: u64,
-    pub double_charges: u64,
-    pub lost_at_boundary: u64,
-    pub registrations_mismatched: u64,
-}
-
-impl CutoverReport {
-    pub(crate) fn figures(&self) -> CutoverFigures {
-        CutoverFigures {
-            registrations_mismatched: self.registrations.mismatched(),
-            migration_mismatched_cells: self.migration.mismatched_cells,
-            double_charges: self.double_charges.count,
-            lost_at_boundary: self.lost_at_boundary.count,
-        }
-    }
-
-    /// Where the cutover's checks stand: unknown when the books could not be read (then no
-    /// check ran), failed when any payment or registration is wrong.
-    pub fn state(&self) -> super::CheckState {
-        match &self.read_error {
-            Some(e) => super::CheckState::Unknown { reason: format!("the books could not be read: {e}") },
-            None if self.payments_wrong() > 0 => super::CheckState::Fail,
-            None => super::CheckState::Pass,
-        }
-    }
-
-    /// Everything the checks found wrong, counted together (0: the books agree): the
-    /// migration's differences, double charges, payments lost at the boundary or
-    /// acknowledged after a stop, wrong registrations.
-    pub(crate) fn payments_wrong(&self) -> u64 {
-        let m = &self.migration;
-        m.missing
-            + m.duplicated
-            + m.differing
-            + m.unknown_origin
-            + m.mismatched_cells
-            + self.double_charges.count
-            + self.lost_at_boundary.count
-            + self.acknowledged_after_stop.count
-            + self.registrations.mismatched()
-    }
 }
 
 fn items_map(items: &crate::population::Items) -> BTreeMap<&'static str, i64> {
@@ -480,12 +187,12 @@ pub(crate) fn check(input: CutoverInput) -> Option<CutoverReport> {
     // Acknowledged to a payer, held by no system.
     let mut held: crate::hash::FastSet<crate::model::IdemKey> = crate::hash::FastSet::default();
     for (system, rows) in [(OLD, &old), (NEW, &new)] {
-        held.extend(rows.iter().filter(|r| r.origin.is_none()).map(|r| super::recorder::book_key(system, r.key)));
+        held.extend(rows.iter().filter(|r| r.origin.is_none()).map(|r| crate::report::feed::recorder::book_key(system, r.key)));
     }
     let mut unheld: Vec<_> = input.recorder.acknowledged().iter().filter(|k| !held.contains(k)).copied().collect();
     unheld.sort();
     for k in unheld {
-        let sent = super::recorder::sent_key(k);
+        let sent = crate::report::feed::recorder::sent_key(k);
         report.lost_at_boundary.push(LostPayment { reason: LostReason::InNoLedger, key: sent.to_text(), payment: None });
     }
     Some(report)
@@ -529,7 +236,7 @@ fn rollback(spec: &Spec, rec: &Recorder, rb: &crate::scenario::RollbackSpec, new
 }
 
 /// The scenario's reason, and with a decision the gates that failed.
-fn reason_of(rb: &crate::scenario::RollbackSpec, d: Option<&super::RollbackDecision>) -> String {
+fn reason_of(rb: &crate::scenario::RollbackSpec, d: Option<&crate::report::RollbackDecision>) -> String {
     let failed: Vec<String> =
         d.map(|d| d.gates.iter().filter(|g| !g.passed).map(|g| format!("{} measured {}", g.name(), g.value)).collect()).unwrap_or_default();
     match (rb.reason.is_empty(), failed.is_empty()) {

@@ -1,11 +1,11 @@
 //! The sections of `report.html` over time: the timeline per hour with the phases and
 //! holidays, the surge after reopening, and the queues at counters and the hotline per day.
 
-use super::super::human::{count, instant, instant_or, minutes, percent};
-use super::super::svg::{self, Band, LineChart, Marks, Series};
 use super::{Page, table};
 use crate::report::Report;
-use crate::report::lang::{Say, tr};
+use crate::report::render::human::{count, instant, instant_or, minutes, percent};
+use crate::report::render::lang::{Say, tr};
+use crate::report::render::svg::{self, Band, LineChart, Marks, Series};
 use crate::scenario::ChannelKind;
 use crate::time::DayKind;
 
@@ -360,7 +360,7 @@ fn worst_days(p: &mut Page, r: &Report, w: &Say, queued: &[&str]) {
     for ch in queued {
         let days = r.days.iter().filter_map(|d| d.channels.iter().find(|c| c.channel == *ch).map(|c| (d, &c.figures)));
         let worst = days.max_by(|(da, a), (db, b)| {
-            let key = |f: &crate::report::days::DayFigures| (f.waiting_min_p99.unwrap_or(0.0), f.abandoned);
+            let key = |f: &crate::report::data::days::DayFigures| (f.waiting_min_p99.unwrap_or(0.0), f.abandoned);
             key(a).0.total_cmp(&key(b).0).then(key(a).1.cmp(&key(b).1)).then(db.date.cmp(&da.date))
         });
         let Some((d, f)) = worst else { continue };

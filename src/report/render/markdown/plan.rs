@@ -2,15 +2,15 @@
 //! due dates, and the days (traffic per date; counters per date and channel: waiting apart
 //! from service, use, queue peak, people sent away at closing, give-ups).
 
-use super::Report;
-use super::human::instant;
-use super::lang::Say;
+use crate::report::Report;
+use crate::report::render::human::instant;
+use crate::report::render::lang::Say;
 use crate::scenario::ChannelKind;
 use std::fmt::Write;
 
 /// Minutes as people read them ("12 min", "2.3 h"); "-" when nothing was measured.
 fn minutes(m: Option<f64>) -> String {
-    m.map_or("-".into(), super::human::minutes)
+    m.map_or("-".into(), crate::report::render::human::minutes)
 }
 
 fn share(x: Option<f64>) -> String {
@@ -76,7 +76,7 @@ pub(super) fn dues(o: &mut String, r: &Report, w: &Say) {
             g.paid_by_due,
             g.paid_by_moved_due,
             g.paid_late,
-            super::human::yuan(g.late_fee_fen)
+            crate::report::render::human::yuan(g.late_fee_fen)
         );
     }
 }

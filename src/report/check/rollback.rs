@@ -5,10 +5,10 @@
 //! live driver's threads each measure their own payers and the coordinator decides on the
 //! sum, as the engine decides on its one recorder: the same rule in both hosts.
 
-use super::GateResult;
-pub use super::RollbackDecision;
-use super::recorder::Recorder;
 use crate::model::Outcome;
+use crate::report::GateResult;
+pub use crate::report::RollbackDecision;
+use crate::report::feed::recorder::Recorder;
 use crate::scenario::{GateMetric, GateSpec, NEW, RollbackSpec, Spec};
 use hdrhistogram::Histogram;
 
@@ -92,7 +92,7 @@ pub(crate) fn decide(spec: &Spec, r: &RollbackSpec, windows: &[Window], late: Op
                     }
                 }
             };
-            super::gate_result(spec, g, (value * 1e6).round() / 1e6, None)
+            super::gates::gate_result(spec, g, (value * 1e6).round() / 1e6, None)
         })
         .collect();
     RollbackDecision {

@@ -9,10 +9,12 @@
 //!   or duplicates. The lookups themselves are the live driver's (I/O); what they mean is
 //!   decided here.
 
-use super::live::Reconciliation;
-use super::recorder::Recorder;
-use super::{LedgerReport, LedgerRow};
-use crate::model::{IdemKey, LedgerCell, LedgerKey, Request};
+use crate::hash::FastSet;
+use crate::model::{IdemKey, LedgerCell, LedgerKey, PaymentRow, Request};
+use crate::report::data::live::Reconciliation;
+use crate::report::feed::recorder::Recorder;
+use crate::report::feed::recorder::book_key;
+use crate::report::{LedgerReport, LedgerRow};
 use crate::scenario::Spec;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -26,6 +28,53 @@ pub(crate) struct Lookups {
     /// Acknowledged keys in key order with the answer for each, if they were looked up one
     /// by one (the driver stops at the first failed lookup: the rest are not in the list).
     pub acknowledged: Option<Vec<(IdemKey, Result<bool, String>)>>,
+}
+
+/// The payments of one system's books this run answers for: those it took during the run
+/// (absent from `before`, the books as they stood before the load), and those it held
+/// before that this run acknowledged (a replay of an earlier run's key).
+pub(crate) fn this_runs_payments(
+    system: crate::scenario::SystemIdx,
+    rows: Vec<PaymentRow>,
+    before: Option<&FastSet<u64>>,
+    acknowledged: &FastSet<IdemKey>,
+) -> Vec<PaymentRow> {
+    rows.into_iter()
+        .filter(|r| !before.is_some_and(|b| b.contains(&r.payment)) || acknowledged.contains(&book_key(system, r.key)))
+        .collect()
+}
+
+/// The keys one system's books hold of payments it took itself (migrated copies are the
+/// migration's to check), as [`book_key`] writes them.
+pub(crate) fn held_keys(system: crate::scenario::SystemIdx, rows: &[PaymentRow]) -> impl Iterator<Item = IdemKey> + '_ {
+    rows.iter().filter(|r| r.origin.is_none()).map(move |r| book_key(system, r.key))
+}
+
+/// The target's ledger from the systems' books: the payments each took itself.
+pub(crate) fn ledger_of_books(books: &[Vec<PaymentRow>]) -> BTreeMap<LedgerKey, LedgerCell> {
+    let mut actual = BTreeMap::new();
+    for r in books.iter().flatten().filter(|r| r.origin.is_none()) {
+        super::cutover::add_cells(&mut actual, r);
+    }
+    actual
+}
+
+/// The lookups answered from the systems' books read in bulk (`held`: every key a system
+/// took itself, as [`book_key`] writes it): a payment of unknown outcome is the new
+/// system's if the new one holds its key, else the old one's; every acknowledged key is
+/// looked up, with no limit.
+pub(crate) fn lookups_from_books(held: &FastSet<IdemKey>, unknown: Vec<(Request, IdemKey)>, acknowledged: &FastSet<IdemKey>) -> Lookups {
+    use crate::scenario::{NEW, OLD};
+    let unknown = unknown
+        .into_iter()
+        .map(|(r, k)| {
+            let system = if held.contains(&book_key(NEW, k)) { NEW } else { OLD };
+            (r, system, Ok(held.contains(&book_key(system, k))))
+        })
+        .collect();
+    let mut keys: Vec<IdemKey> = acknowledged.iter().copied().collect();
+    keys.sort();
+    Lookups { unknown, acknowledged: Some(keys.into_iter().map(|k| (k, Ok(held.contains(&k)))).collect()) }
 }
 
 /// The key-by-key account. Unknown payments found present are booked into `recorder`

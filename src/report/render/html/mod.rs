@@ -2,11 +2,11 @@
 //! no-go, drawn from the report alone. Inline CSS and SVG, nothing fetched (the page's
 //! Content-Security-Policy forbids it), so it reads offline and travels attached to a ticket.
 
-use super::human::yuan;
-use super::human::{count, duration_ms, instant, instant_or, minutes, percent};
-use super::lang::{Lang, Say, tr};
-use super::svg::{self, LineChart, Series, esc};
-use super::{GateResult, Report};
+use crate::report::render::human::yuan;
+use crate::report::render::human::{count, duration_ms, instant, instant_or, minutes, percent};
+use crate::report::render::lang::{Lang, Say, tr};
+use crate::report::render::svg::{self, LineChart, Series, esc};
+use crate::report::{GateResult, Report};
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
@@ -552,13 +552,13 @@ fn live(p: &mut Page, r: &Report, w: &Say) {
 /// Both histograms of a live run as percentile distributions: response time from each
 /// request's scheduled instant, service time from its send; the x axis spreads the tail
 /// (p90, p99, p99.9, ...) as HdrHistogram's plots do, the y axis is logarithmic.
-fn distributions(p: &mut Page, l: &super::live::LiveReport, w: &Say) {
+fn distributions(p: &mut Page, l: &crate::report::data::live::LiveReport, w: &Say) {
     let (rt, st) = (&l.response_time_distribution, &l.service_time_distribution);
     if rt.is_empty() {
         return;
     }
     // Microseconds, so that sub-millisecond service times stay above the log axis's 1.
-    let us = |d: &[super::Quantile]| d.iter().map(|q| Some(q.ms * 1000.0)).collect::<Vec<_>>();
+    let us = |d: &[crate::report::Quantile]| d.iter().map(|q| Some(q.ms * 1000.0)).collect::<Vec<_>>();
     let label = |pct: f64| match pct {
         0.0 => w.t("min", "最小").to_string(),
         100.0 => w.t("max", "最大").to_string(),

@@ -1,29 +1,11 @@
 //! The calibration table: each figure the scenario expects (`expectations`) beside what the
 //! run produced, their ratio, and whether it lands within the expectation's factor.
 
-use super::BatchReport;
-use super::days::DaysTally;
+use crate::report::BatchReport;
+use crate::report::data::plan::CalibrationRow;
+use crate::report::feed::days::DaysTally;
 use crate::scenario::{ChannelKind, ChannelSelect, ExpectMetric, Spec};
 use crate::time::MICROS_PER_HOUR;
-use serde::Serialize;
-
-#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
-pub struct CalibrationRow {
-    pub name: String,
-    pub metric: &'static str,
-    pub expected: f64,
-    /// What the run produced; `None` when nothing could be measured (a batch run that never
-    /// came, a burst window outside the timeline).
-    pub simulated: Option<f64>,
-    /// simulated / expected.
-    pub ratio: Option<f64>,
-    pub within_factor: f64,
-    /// The ratio lies within [1 / factor, factor].
-    pub within: bool,
-    pub source: &'static str,
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub note: String,
-}
 
 fn metric_name(m: ExpectMetric) -> &'static str {
     match m {

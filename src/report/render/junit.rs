@@ -1,8 +1,8 @@
 //! JUnit XML for CI systems: one test case per gate of the scenario, failed with the
 //! measured value and the bound, so a pipeline shows which gate a rehearsal broke.
 
-use super::svg::esc as escape;
-use super::{CheckState, Report};
+use crate::report::render::svg::esc as escape;
+use crate::report::{CheckState, Report};
 use std::fmt::Write;
 
 /// The report's gates as a JUnit XML document.

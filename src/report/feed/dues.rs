@@ -4,9 +4,9 @@
 //! acknowledged key), so both hosts count the same way.
 
 use crate::model::Request;
+use crate::report::data::plan::GroupDues;
 use crate::scenario::{GroupKind, Spec};
 use crate::time::SimTime;
-use serde::Serialize;
 
 #[derive(Clone, Debug, Default)]
 pub(crate) struct DuesTally {
@@ -22,24 +22,6 @@ struct GroupTally {
     late_fee_fen: i64,
     first_due: Option<SimTime>,
     first_moved_due: Option<SimTime>,
-}
-
-/// One group's payments against their due dates.
-#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
-pub struct GroupDues {
-    pub group: GroupKind,
-    /// The earliest due date of the group's payments, as published, and where the
-    /// suspension moved it.
-    pub due: Option<String>,
-    pub moved_to: Option<String>,
-    /// Regular payments accepted (special payments have assessed dues of their own).
-    pub payments: u64,
-    pub paid_by_due: u64,
-    /// After the published due date but by the moved one.
-    pub paid_by_moved_due: u64,
-    pub paid_late: u64,
-    /// Late fees the late payments owe at `dues.late_fee_daily_rate`, in fen.
-    pub late_fee_fen: i64,
 }
 
 impl DuesTally {

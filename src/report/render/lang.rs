@@ -4,8 +4,8 @@
 //! fields (carried in `report.json` as `scenario.labels_zh`). JSON keys and gate names stay
 //! English: they are identifiers scripts and scenarios use.
 
-use super::Report;
-use serde::Serialize;
+use crate::report::Report;
+use crate::report::data::labels::LabelsZh;
 use std::collections::BTreeMap;
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -13,48 +13,6 @@ pub enum Lang {
     #[default]
     En,
     Zh,
-}
-
-/// The scenario's Chinese names by identifier: channel ids, phase names, groups, leagues.
-#[derive(Clone, Debug, Default, Serialize, schemars::JsonSchema)]
-pub struct LabelsZh {
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    pub channels: BTreeMap<String, String>,
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    pub phases: BTreeMap<String, String>,
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    pub groups: BTreeMap<String, String>,
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    pub leagues: BTreeMap<String, String>,
-    /// A cutover's system names, the old one first: each is labelled by its role.
-    #[serde(skip)]
-    pub systems: Vec<String>,
-}
-
-impl LabelsZh {
-    pub fn is_empty(&self) -> bool {
-        self.channels.is_empty() && self.phases.is_empty() && self.groups.is_empty() && self.leagues.is_empty()
-    }
-
-    pub fn of(raw: &crate::scenario::Scenario) -> LabelsZh {
-        let pick = |pairs: Vec<(String, &Option<String>)>| -> BTreeMap<String, String> {
-            pairs.into_iter().filter_map(|(k, v)| v.clone().map(|v| (k, v))).collect()
-        };
-        let g = &raw.population.groups;
-        LabelsZh {
-            channels: pick(raw.channels.iter().map(|c| (c.id.clone(), &c.label_zh)).collect()),
-            phases: pick(raw.timeline.phases.iter().map(|p| (p.name.clone(), &p.label_zh)).collect()),
-            groups: pick(vec![
-                ("unit".into(), &g.unit.label_zh),
-                ("flexible".into(), &g.flexible.label_zh),
-                ("resident_pension".into(), &g.resident_pension.label_zh),
-                ("resident_medical".into(), &g.resident_medical.label_zh),
-                ("proxy".into(), &g.proxy.label_zh),
-            ]),
-            leagues: pick(raw.population.leagues.iter().map(|l| (l.name.clone(), &l.label_zh)).collect()),
-            systems: raw.cutover.iter().flat_map(|x| [x.old.name.clone(), x.new.name.clone()]).collect(),
-        }
-    }
 }
 
 /// What a renderer needs to speak: the language and the scenario's names.
@@ -118,7 +76,7 @@ impl<'a> Say<'a> {
     }
 
     /// A gate's measured figure in words: the number, or why there is none.
-    pub fn measured(&self, g: &super::GateResult) -> String {
+    pub fn measured(&self, g: &crate::report::GateResult) -> String {
         match (self.zh, g.no_data, &g.detail) {
             (false, _, _) => g.measured(),
             (true, true, _) => "无数据（没有可测量的样本）".to_string(),
@@ -131,7 +89,7 @@ impl<'a> Say<'a> {
     }
 
     /// What stops at a cutover's stop: the phase that starts, the system that stops.
-    pub fn stop(&self, s: &super::cutover::StopReport) -> String {
+    pub fn stop(&self, s: &crate::report::data::cutover::StopReport) -> String {
         if !self.zh {
             return s.what.clone();
         }
@@ -194,10 +152,10 @@ named!(
     crate::scenario::Insurance,
     crate::scenario::ChannelKind,
     crate::time::DayKind,
-    super::Mode,
-    super::cutover::MigrationProblem,
-    super::cutover::LostReason,
-    super::registrations::RegistrationProblem
+    crate::report::Mode,
+    crate::report::data::cutover::MigrationProblem,
+    crate::report::data::cutover::LostReason,
+    crate::report::data::cutover::RegistrationProblem
 );
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! The `live` section of a run's report (`cutover run`): report types only; the live
 //! driver fills them.
 
-use super::Latency;
+use crate::report::Latency;
 use crate::scenario::Operation;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -31,9 +31,9 @@ pub struct LiveReport {
     pub service_time_ms: Latency,
     /// The response times' whole distribution: the value at each of 18 percentiles, from
     /// the minimum (0) through the tail to the maximum (100).
-    pub response_time_distribution: Vec<super::Quantile>,
+    pub response_time_distribution: Vec<crate::report::Quantile>,
     /// The service times' distribution at the same percentiles.
-    pub service_time_distribution: Vec<super::Quantile>,
+    pub service_time_distribution: Vec<crate::report::Quantile>,
     /// Arrivals refused by the driver because its queue was full (counted, never dropped).
     pub not_sent: u64,
     /// Round trip of the call that set the target's clock (None: not set by the run).
@@ -106,24 +106,4 @@ pub struct AuditReport {
     pub disagreements: u64,
     pub by_kind: BTreeMap<String, u64>,
     pub first: Vec<Disagreement>,
-}
-
-impl AuditReport {
-    /// Add another auditor's report (one of another set of payers).
-    pub fn merge(&mut self, other: AuditReport) {
-        self.checked += other.checked;
-        self.disagreements += other.disagreements;
-        for (k, n) in other.by_kind {
-            *self.by_kind.entry(k).or_default() += n;
-        }
-        self.first.extend(other.first);
-    }
-
-    /// After merging: keep the earliest disagreements (each auditor kept its own earliest,
-    /// so the earliest of all are among them).
-    pub fn finish(&mut self) {
-        // Instants share one offset and format, so the text sorts as the time.
-        self.first.sort_by(|a, b| (&a.at, a.payer_id, a.operation.as_str()).cmp(&(&b.at, b.payer_id, b.operation.as_str())));
-        self.first.truncate(KEPT);
-    }
 }

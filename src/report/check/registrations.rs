@@ -4,89 +4,12 @@
 //! missing registration cost is counted too (the payments and assessments the new system
 //! refused as `not_registered`).
 
-use super::listed::{LISTED, Listed};
-use super::recorder::Recorder;
 use crate::model::PayerRef;
 use crate::population::PayerId;
-use crate::scenario::{GroupKind, Spec};
-use serde::Serialize;
-use std::collections::BTreeMap;
-
-#[derive(Clone, Debug, Default, Serialize, schemars::JsonSchema)]
-pub struct RegistrationsReport {
-    /// Both systems' registrations were read (a deployment reached through a profile, or
-    /// `cutover reconcile` without registration files: not, and nothing below is checked).
-    pub checked: bool,
-    pub old: u64,
-    pub new: u64,
-    /// Old registrations the new system does not hold.
-    pub missing: u64,
-    /// Held with another group or league.
-    pub differing: u64,
-    /// New registrations of payers the old system never registered.
-    pub unknown: u64,
-    pub differences: Listed<RegistrationDifference>,
-    /// Payments and assessments the systems refused because the payer is not registered,
-    /// by channel: what missing registrations cost the payers.
-    pub refused_not_registered: u64,
-    pub refused_by_channel: BTreeMap<String, u64>,
-}
-
-impl RegistrationsReport {
-    /// Registrations the migration got wrong: missing, differing or unknown.
-    pub fn mismatched(&self) -> u64 {
-        self.missing + self.differing + self.unknown
-    }
-}
-
-/// What is wrong with one payer's registration after the migration.
-/// (Variants in the order of their names: lists sort by them as they did by the text.)
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, schemars::JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum RegistrationProblem {
-    /// The new system holds it with another group or league.
-    Differs,
-    /// The old system held it; the new one does not.
-    Missing,
-    /// The new system holds a registration the old one never had.
-    Unknown,
-}
-
-impl RegistrationProblem {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RegistrationProblem::Missing => "missing",
-            RegistrationProblem::Differs => "differs",
-            RegistrationProblem::Unknown => "unknown",
-        }
-    }
-    /// Its name in the Chinese reports.
-    pub fn label_zh(self) -> &'static str {
-        match self {
-            RegistrationProblem::Missing => "缺失",
-            RegistrationProblem::Differs => "不符",
-            RegistrationProblem::Unknown => "旧系统中没有",
-        }
-    }
-}
-
-#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
-pub struct RegistrationDifference {
-    /// "missing", "differs" or "unknown".
-    pub problem: RegistrationProblem,
-    pub payer_id: PayerId,
-    /// The fields that differ ("group", "league").
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub fields: Vec<&'static str>,
-    pub old: Option<RegistrationRef>,
-    pub new: Option<RegistrationRef>,
-}
-
-#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
-pub struct RegistrationRef {
-    pub group: GroupKind,
-    pub league: String,
-}
+use crate::report::data::cutover::{RegistrationDifference, RegistrationProblem, RegistrationRef, RegistrationsReport};
+use crate::report::data::listed::{LISTED, Listed};
+use crate::report::feed::recorder::Recorder;
+use crate::scenario::Spec;
 
 fn reg_ref(spec: &Spec, r: &PayerRef) -> RegistrationRef {
     RegistrationRef {

@@ -103,7 +103,7 @@ pub(crate) struct Recorder {
     /// Regular payments against their due dates.
     pub dues: super::dues::DuesTally,
     /// Per date and channel, and per hour, channel and operation.
-    pub days: super::days::DaysTally,
+    pub days: crate::report::feed::days::DaysTally,
     pub backlog_peak: u64,
     pub backlog_peak_at: Option<SimTime>,
     pub backlog_cleared_at: Option<SimTime>,
@@ -120,7 +120,7 @@ pub(crate) struct Recorder {
     /// What the cutover's own counts need (scenarios with a `cutover` section).
     pub cutover: CutoverTally,
     /// A conditional rollback's go / no-go, once decided.
-    pub rollback_decision: Option<super::RollbackDecision>,
+    pub rollback_decision: Option<crate::report::RollbackDecision>,
 }
 
 /// Counts of a cutover rehearsal the recorder keeps beside the cells.
@@ -192,7 +192,7 @@ impl Recorder {
             .map(|p| p.end)
             .filter(|t| *t < spec.end);
         let spec_stops = spec.cutover.as_ref().map_or(0, |x| x.stops.len());
-        let days = super::days::DaysTally::new(&spec);
+        let days = crate::report::feed::days::DaysTally::new(&spec);
         let spec_channels = channels;
         Recorder {
             spec,
@@ -717,7 +717,7 @@ mod tests {
 
     #[test]
     fn requests_across_a_stop_are_counted_at_it() {
-        let spec = Arc::new(crate::scenario::parse("c.json", include_str!("../../scenarios/cutover-2021-ci.json")).unwrap());
+        let spec = Arc::new(crate::scenario::parse("c.json", include_str!("../../../scenarios/cutover-2021-ci.json")).unwrap());
         let rules = Arc::new(Rules::from_spec(&spec));
         let mut r = Recorder::new(spec.clone(), rules);
         let stops = &spec.cutover.as_ref().unwrap().stops;

@@ -9,7 +9,7 @@
 //! the max column is in milliseconds (`max_value_divisor` 1000, as HdrHistogram's Java tools
 //! write latency logs).
 
-use super::recorder::Recorder;
+use crate::report::feed::recorder::Recorder;
 use crate::scenario::Spec;
 use hdrhistogram::serialization::V2DeflateSerializer;
 use hdrhistogram::serialization::interval_log::{IntervalLogWriterBuilder, Tag};
@@ -31,7 +31,7 @@ fn system_time(micros_since_epoch: i64) -> SystemTime {
 /// A log per channel × operation that saw traffic, in channel then operation order; in each,
 /// the response-time histogram of every phase with samples (live runs: the service time from
 /// the send as well, tagged `service`).
-pub(crate) fn logs(spec: &Spec, rec: &Recorder, mode: super::Mode) -> Vec<HistogramLog> {
+pub(crate) fn logs(spec: &Spec, rec: &Recorder, mode: crate::report::Mode) -> Vec<HistogramLog> {
     let mut by_file: std::collections::BTreeMap<(u8, usize), Vec<PhaseHistograms>> = Default::default();
     for (phase, ch, op, cell) in rec.cells() {
         if cell.latency_micros.is_empty() {

@@ -1,0 +1,380 @@
+//! The `cutover` section of `report.json`: what the cutover's checks found, each wrong
+//! payment or registration listed by name.
+
+use crate::model::migration::MigrationTotals;
+use crate::population::PayerId;
+use crate::report::data::listed::Listed;
+use crate::scenario::{GroupKind, Insurance};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
+pub struct CutoverReport {
+    pub systems: Vec<SystemReport>,
+    pub in_flight_at_stops: Vec<StopReport>,
+    pub lost_answers: LostAnswersReport,
+    pub migration: MigrationReport,
+    pub registrations: RegistrationsReport,
+    pub acknowledged_after_stop: Listed<PaymentRef>,
+    pub double_charges: DoubleCharges,
+    /// Payments the systems refused as already paid (each a double charge a system checking
+    /// keys only would have taken).
+    pub refused_already_paid: u64,
+    /// Of them, taken and paid back at once (`duplicate_payments: refund`), and their sum.
+    pub refunded: u64,
+    pub refunded_fen: i64,
+    pub lost_at_boundary: Listed<LostPayment>,
+    pub records_after_migration: RecordsAfterMigration,
+    /// The rollback rehearsal, if the scenario has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rollback: Option<RollbackReport>,
+    /// Why the systems' books could not be read (then no check ran).
+    pub read_error: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
+pub struct SystemReport {
+    pub name: String,
+    pub opens: Option<String>,
+    pub stops: Option<String>,
+    /// Payments taken by this system itself.
+    pub payments: u64,
+    pub payments_fen: i64,
+    /// Payments it holds by migration.
+    pub migrated_payments: u64,
+}
+
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
+pub struct StopReport {
+    pub at: String,
+    pub what: String,
+    /// The phase that starts at this stop, if one does.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phase: Option<String>,
+    /// The system that stops here, if one does.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub system: Option<String>,
+    /// Requests on a stopping channel started before the instant and answered after it.
+    pub in_flight: u64,
+    pub accepted: u64,
+    pub refused_suspended: u64,
+}
+
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
+pub struct LostAnswersReport {
+    pub total: u64,
+    /// Lost answers that were acceptances: money taken, payer not told.
+    pub acceptances: u64,
+    pub by_channel: BTreeMap<String, u64>,
+    /// Payments started again as a new order (a new key).
+    pub new_orders: u64,
+}
+
+/// One payment as the report names it.
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
+pub struct PaymentRef {
+    pub system: String,
+    pub payment_id: u64,
+    pub key: String,
+    pub payer_id: u32,
+    pub group: GroupKind,
+    pub league: String,
+    pub channel: String,
+    pub period: String,
+    pub items_fen: BTreeMap<&'static str, i64>,
+    pub accepted_at: String,
+    /// The old system's id, for a migrated copy.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub origin: Option<u64>,
+}
+
+#[derive(Clone, Debug, Default, Serialize, schemars::JsonSchema)]
+pub struct MigrationReport {
+    pub ran: bool,
+    pub at: Option<String>,
+    /// What the migration step said it did (in process; a live run's migration is a hook,
+    /// whose own output says it).
+    #[serde(flatten)]
+    pub totals: Option<MigrationTotals>,
+    /// Old payments checked (all of them).
+    pub checked: u64,
+    /// Old payments the new system does not hold.
+    pub missing: u64,
+    /// Extra copies of old payments in the new system.
+    pub duplicated: u64,
+    /// Copies whose payer, league, amounts or period differ from the old payment.
+    pub differing: u64,
+    /// Copies naming an old payment the old system does not have.
+    pub unknown_origin: u64,
+    pub mismatched_cells: u64,
+    /// Cells where the copies' count or sum differs from the old system's.
+    pub cells: Vec<MigrationCell>,
+    /// Each payment the migration got wrong.
+    pub differences: Listed<MigrationDifference>,
+}
+
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
+pub struct MigrationCell {
+    pub league: String,
+    pub group: GroupKind,
+    pub insurance: Insurance,
+    pub old_count: u64,
+    pub old_fen: i64,
+    pub migrated_count: u64,
+    pub migrated_fen: i64,
+}
+
+/// What the migration got wrong about one payment.
+/// (Variants in the order of their names: lists sort by them as they did by the text.)
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum MigrationProblem {
+    /// The copy differs in payer, group, league, items or period.
+    Differs,
+    /// The new system holds more than one copy.
+    Duplicated,
+    /// The old system took it; the new one holds no copy.
+    Missing,
+    /// The new system holds a copy of a payment the old one never took.
+    UnknownOrigin,
+}
+
+impl MigrationProblem {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MigrationProblem::Missing => "missing",
+            MigrationProblem::Duplicated => "duplicated",
+            MigrationProblem::Differs => "differs",
+            MigrationProblem::UnknownOrigin => "unknown_origin",
+        }
+    }
+    /// Its name in the Chinese reports.
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            MigrationProblem::Missing => "缺失",
+            MigrationProblem::Duplicated => "重复",
+            MigrationProblem::Differs => "不符",
+            MigrationProblem::UnknownOrigin => "来源不明",
+        }
+    }
+}
+
+/// Why an acknowledged payment counts as lost at the boundary.
+/// (Variants in the order of their names: lists sort by them as they did by the text.)
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum LostReason {
+    /// Acknowledged to the payer; no system holds its key.
+    InNoLedger,
+    /// The old system took it; the new one does not hold it.
+    NotMigrated,
+}
+
+impl LostReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LostReason::NotMigrated => "not_migrated",
+            LostReason::InNoLedger => "in_no_ledger",
+        }
+    }
+    /// Its name in the Chinese reports.
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            LostReason::NotMigrated => "未迁移",
+            LostReason::InNoLedger => "不在任何账本",
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
+pub struct MigrationDifference {
+    /// "missing", "duplicated", "differs" or "unknown_origin".
+    pub problem: MigrationProblem,
+    /// The fields that differ ("payer", "group", "league", "items", "period").
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<&'static str>,
+    pub old: Option<PaymentRef>,
+    pub new: Option<PaymentRef>,
+}
+
+#[derive(Clone, Debug, Default, Serialize, schemars::JsonSchema)]
+pub struct DoubleCharges {
+    /// Payments that charged a payer's insurance type for a month already paid.
+    pub count: u64,
+    /// By the channel of the second payment.
+    pub by_channel: BTreeMap<String, u64>,
+    pub listed: Vec<DoubleCharge>,
+}
+
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
+pub struct DoubleCharge {
+    pub payer_id: u32,
+    pub insurance: Vec<Insurance>,
+    pub first: PaymentRef,
+    pub second: PaymentRef,
+}
+
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
+pub struct LostPayment {
+    /// "not_migrated" (the old system took it; the new one does not hold it) or
+    /// "in_no_ledger" (acknowledged to the payer; no system holds its key).
+    pub reason: LostReason,
+    pub key: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub payment: Option<PaymentRef>,
+}
+
+/// What the new system took between its opening and the rollback, and what the rollback
+/// refused; the ledger and the checks cover it like everything else.
+#[derive(Clone, Debug, Default, Serialize, schemars::JsonSchema)]
+pub struct RollbackReport {
+    pub phase: String,
+    pub reason: String,
+    pub at: String,
+    /// Whether payment was suspended again (a conditional rollback: a gate failed).
+    pub rolled_back: bool,
+    /// The reopening's gates as evaluated, for a conditional rollback.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decision: Option<crate::report::RollbackDecision>,
+    /// When payment resumes (the next phase that opens a channel), if within the timeline.
+    pub resumed_at: Option<String>,
+    /// Payments the new system took between its opening and the rollback: the money a
+    /// rollback must keep.
+    pub accepted_before: u64,
+    pub accepted_before_fen: i64,
+    /// Requests refused as suspended during the rollback's phase, on the channels it closes
+    /// (not those closed before it).
+    pub refused_during: u64,
+    /// Payments taken during the rollback's phase (must be 0).
+    pub accepted_during: u64,
+}
+
+#[derive(Clone, Debug, Default, Serialize, schemars::JsonSchema)]
+pub struct RecordsAfterMigration {
+    pub old_payments: u64,
+    /// Found among the payer's records in the new system, visible within the timeline.
+    pub found: u64,
+    pub missing: u64,
+}
+
+/// The figures the summary and the gates read.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct CutoverFigures {
+    pub migration_mismatched_cells: u64,
+    pub double_charges: u64,
+    pub lost_at_boundary: u64,
+    pub registrations_mismatched: u64,
+}
+
+impl CutoverReport {
+    pub(crate) fn figures(&self) -> CutoverFigures {
+        CutoverFigures {
+            registrations_mismatched: self.registrations.mismatched(),
+            migration_mismatched_cells: self.migration.mismatched_cells,
+            double_charges: self.double_charges.count,
+            lost_at_boundary: self.lost_at_boundary.count,
+        }
+    }
+
+    /// Where the cutover's checks stand: unknown when the books could not be read (then no
+    /// check ran), failed when any payment or registration is wrong.
+    pub fn state(&self) -> crate::report::CheckState {
+        match &self.read_error {
+            Some(e) => crate::report::CheckState::Unknown { reason: format!("the books could not be read: {e}") },
+            None if self.payments_wrong() > 0 => crate::report::CheckState::Fail,
+            None => crate::report::CheckState::Pass,
+        }
+    }
+
+    /// Everything the checks found wrong, counted together (0: the books agree): the
+    /// migration's differences, double charges, payments lost at the boundary or
+    /// acknowledged after a stop, wrong registrations.
+    pub(crate) fn payments_wrong(&self) -> u64 {
+        let m = &self.migration;
+        m.missing
+            + m.duplicated
+            + m.differing
+            + m.unknown_origin
+            + m.mismatched_cells
+            + self.double_charges.count
+            + self.lost_at_boundary.count
+            + self.acknowledged_after_stop.count
+            + self.registrations.mismatched()
+    }
+}
+
+#[derive(Clone, Debug, Default, Serialize, schemars::JsonSchema)]
+pub struct RegistrationsReport {
+    /// Both systems' registrations were read (a deployment reached through a profile, or
+    /// `cutover reconcile` without registration files: not, and nothing below is checked).
+    pub checked: bool,
+    pub old: u64,
+    pub new: u64,
+    /// Old registrations the new system does not hold.
+    pub missing: u64,
+    /// Held with another group or league.
+    pub differing: u64,
+    /// New registrations of payers the old system never registered.
+    pub unknown: u64,
+    pub differences: Listed<RegistrationDifference>,
+    /// Payments and assessments the systems refused because the payer is not registered,
+    /// by channel: what missing registrations cost the payers.
+    pub refused_not_registered: u64,
+    pub refused_by_channel: BTreeMap<String, u64>,
+}
+
+impl RegistrationsReport {
+    /// Registrations the migration got wrong: missing, differing or unknown.
+    pub fn mismatched(&self) -> u64 {
+        self.missing + self.differing + self.unknown
+    }
+}
+
+/// What is wrong with one payer's registration after the migration.
+/// (Variants in the order of their names: lists sort by them as they did by the text.)
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RegistrationProblem {
+    /// The new system holds it with another group or league.
+    Differs,
+    /// The old system held it; the new one does not.
+    Missing,
+    /// The new system holds a registration the old one never had.
+    Unknown,
+}
+
+impl RegistrationProblem {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RegistrationProblem::Missing => "missing",
+            RegistrationProblem::Differs => "differs",
+            RegistrationProblem::Unknown => "unknown",
+        }
+    }
+    /// Its name in the Chinese reports.
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            RegistrationProblem::Missing => "缺失",
+            RegistrationProblem::Differs => "不符",
+            RegistrationProblem::Unknown => "旧系统中没有",
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
+pub struct RegistrationDifference {
+    /// "missing", "differs" or "unknown".
+    pub problem: RegistrationProblem,
+    pub payer_id: PayerId,
+    /// The fields that differ ("group", "league").
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<&'static str>,
+    pub old: Option<RegistrationRef>,
+    pub new: Option<RegistrationRef>,
+}
+
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
+pub struct RegistrationRef {
+    pub group: GroupKind,
+    pub league: String,
+}
