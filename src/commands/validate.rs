@@ -74,6 +74,17 @@ fn describe(spec: &Spec, file: &str) -> String {
         spec.raw.timeline.utc_offset,
         spec.notice_published.format(off)
     );
+    phases(&mut o, spec);
+    systems(&mut o, spec);
+    population(&mut o, spec);
+    channels(&mut o, spec);
+    days(&mut o, spec);
+    o
+}
+
+/// The phases, what each opens and closes, and the staged closings.
+fn phases(o: &mut String, spec: &Spec) {
+    let off = spec.calendar.offset;
     let _ = writeln!(o, "\nphases:");
     for p in &spec.phases {
         // The hotline takes no payments: no phase opens or closes it.
@@ -96,6 +107,11 @@ fn describe(spec: &Spec, file: &str) -> String {
             st.opens.format(off)
         );
     }
+}
+
+/// A cutover's systems, its migration, stops and rollback.
+fn systems(o: &mut String, spec: &Spec) {
+    let off = spec.calendar.offset;
     if let Some(x) = &spec.cutover {
         let _ = writeln!(o, "\nsystems:");
         for sys in &x.systems {
@@ -134,6 +150,10 @@ fn describe(spec: &Spec, file: &str) -> String {
             let _ = writeln!(o, "  rollback rehearsed in phase {}{when}", spec.phases[r.phase].name);
         }
     }
+}
+
+/// The payers per group and league.
+fn population(o: &mut String, spec: &Spec) {
     let g = &spec.raw.population.groups;
     let counts = [
         (GroupKind::Unit, g.unit.count),
@@ -161,6 +181,10 @@ fn describe(spec: &Spec, file: &str) -> String {
         let _ = write!(o, " {:>16}", n);
     }
     let _ = writeln!(o);
+}
+
+/// Each channel: its kind, days, hours, servers and shares.
+fn channels(o: &mut String, spec: &Spec) {
     let _ = writeln!(o, "\nchannels:");
     for ch in &spec.raw.channels {
         let list = |m: &std::collections::BTreeMap<GroupKind, f64>| -> Vec<String> {
@@ -187,6 +211,10 @@ fn describe(spec: &Spec, file: &str) -> String {
             if shares.is_empty() { "-".to_string() } else { shares.join(", ") }
         );
     }
+}
+
+/// The first attempts expected per day.
+fn days(o: &mut String, spec: &Spec) {
     let dues = if spec.dues.is_some() { "by the day weights alone, without the pull of due dates; " } else { "" };
     let _ = writeln!(o, "\nexpected first attempts per day ({dues}before refusals, retries and deferrals; batch debits on run days):");
     for (day, n) in expected_attempts_per_day(spec) {
@@ -199,5 +227,4 @@ fn describe(spec: &Spec, file: &str) -> String {
         let phase = &spec.phases[spec.phase_at(spec.calendar.day_start(day).max(spec.start))].name;
         let _ = writeln!(o, "  {} {} {:<8} {:<20} {:>12.0}", date, date.format("%a"), kind, phase, n);
     }
-    o
 }

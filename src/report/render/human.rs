@@ -82,6 +82,22 @@ pub(crate) fn percent(share: f64) -> String {
     }
 }
 
+/// A gate's figure as people read it: latencies as durations, the rest as numbers.
+pub(crate) fn gate_value(g: &crate::report::GateResult, v: f64) -> String {
+    use crate::scenario::GateMetric::*;
+    match g.metric {
+        WaitingMinP50 | WaitingMinP99 => minutes(v),
+        BacklogClearedHours => duration_ms(v * 3_600_000.0),
+        LatencyMsP50 | LatencyMsP90 | LatencyMsP99 | LatencyMsP999 => duration_ms(v),
+        ErrorRate => percent(v),
+        _ => tick(v),
+    }
+}
+
+pub(crate) fn tick(v: f64) -> String {
+    if v.fract() == 0.0 && v.abs() < 1e15 { count(v.abs() as u64) } else { format!("{v:.4}").trim_end_matches('0').to_string() }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

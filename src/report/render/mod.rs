@@ -7,4 +7,6 @@ pub mod human;
 pub mod junit;
 pub mod lang;
 pub mod markdown;
+pub(crate) mod section;
+pub(crate) mod sections;
 pub mod svg;

@@ -209,19 +209,24 @@ fn day_bands(r: &Report, w: &Say) -> Vec<Band> {
     bands
 }
 
+/// The channels where people queue: those with counters or agents (a p99 wait), the hotline.
+fn queued_channels(r: &Report) -> Vec<&str> {
+    let mut v: Vec<&str> = r
+        .days
+        .iter()
+        .flat_map(|d| d.channels.iter())
+        .filter(|c| c.figures.waiting_min_p99.is_some() || c.kind == ChannelKind::Hotline)
+        .map(|c| c.channel.as_str())
+        .collect();
+    v.sort();
+    v.dedup();
+    v
+}
+
+/// The queues per day: the p99 wait of the channels that wait longest, each channel's worst
+/// day, every day and channel (folded), the backend's busiest hour.
 pub(super) fn counters(p: &mut Page, r: &Report, w: &Say) {
-    let queued: Vec<&str> = {
-        let mut v: Vec<&str> = r
-            .days
-            .iter()
-            .flat_map(|d| d.channels.iter())
-            .filter(|c| c.figures.waiting_min_p99.is_some() || c.kind == ChannelKind::Hotline)
-            .map(|c| c.channel.as_str())
-            .collect();
-        v.sort();
-        v.dedup();
-        v
-    };
+    let queued = queued_channels(r);
     if queued.is_empty() {
         return;
     }
@@ -232,7 +237,14 @@ pub(super) fn counters(p: &mut Page, r: &Report, w: &Say) {
             "办税大厅、银行柜台、经办机构和热线的每日排队与等待",
         ),
     );
-    // The channels whose worst day waits longest, at most eight lines.
+    waiting_chart(p, r, w, &queued);
+    worst_days(p, r, w, &queued);
+    every_day(p, r, w, &queued);
+    backend_chart(p, r, w);
+}
+
+/// The p99 wait per day at the channels whose worst day waits longest, at most eight lines.
+fn waiting_chart(p: &mut Page, r: &Report, w: &Say, queued: &[&str]) {
     let worst = |ch: &str| {
         r.days
             .iter()
@@ -266,7 +278,11 @@ pub(super) fn counters(p: &mut Page, r: &Report, w: &Say) {
         );
         p.chart(chart.render());
     }
-    worst_days(p, r, w, &queued);
+}
+
+/// Every day and channel where people queued, folded; days with people sent away at closing
+/// or hanging up highlighted.
+fn every_day(p: &mut Page, r: &Report, w: &Say, queued: &[&str]) {
     let mut rows = Vec::new();
     let mut bad = Vec::new();
     for d in &r.days {
@@ -336,6 +352,10 @@ pub(super) fn counters(p: &mut Page, r: &Report, w: &Say) {
     ];
     table(&mut p.body, if w.zh { &headers_zh } else { &headers_en }, &rows, &bad);
     p.body.push_str("</details>");
+}
+
+/// The backend's busy share in each day's busiest hour, when it was busy at all.
+fn backend_chart(p: &mut Page, r: &Report, w: &Say) {
     let util = Series {
         name: w.t("backend busy in its busiest hour", "后台在最繁忙小时的忙碌比例").to_string(),
         values: r.days.iter().map(|d| Some(d.backend.peak_hour_utilisation * 100.0)).collect(),

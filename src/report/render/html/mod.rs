@@ -2,9 +2,10 @@
 //! no-go, drawn from the report alone. Inline CSS and SVG, nothing fetched (the page's
 //! Content-Security-Policy forbids it), so it reads offline and travels attached to a ticket.
 
-use crate::report::render::human::yuan;
-use crate::report::render::human::{count, duration_ms, instant, instant_or, minutes, percent};
+use crate::report::render::human::{count, duration_ms, gate_value, instant, percent};
 use crate::report::render::lang::{Lang, Say, tr};
+use crate::report::render::section::{self, Section, Table};
+use crate::report::render::sections;
 use crate::report::render::svg::{self, LineChart, Series, esc};
 use crate::report::{GateResult, Report};
 use std::collections::BTreeMap;
@@ -46,6 +47,11 @@ impl Page {
     fn h2(&mut self, id: &str, title: &str) {
         let _ = write!(self.body, r#"<h2 id="{id}">{}</h2>"#, esc(title));
     }
+    fn section(&mut self, s: Section) {
+        let (html, charts) = section::html(&s);
+        self.body.push_str(&html);
+        self.charts += charts;
+    }
     fn p(&mut self, text: &str) {
         let _ = write!(self.body, "<p>{}</p>", esc(text));
     }
@@ -54,25 +60,11 @@ impl Page {
 /// A table; a column whose header starts with `#` is numeric (right-aligned, `#` dropped).
 /// `bad[i]` highlights row i.
 pub(crate) fn table(o: &mut String, headers: &[&str], rows: &[Vec<String>], bad: &[bool]) {
-    o.push_str("<table><thead><tr>");
-    let numeric: Vec<bool> = headers.iter().map(|h| h.starts_with('#')).collect();
-    for h in headers {
-        let (class, h) = match h.strip_prefix('#') {
-            Some(h) => (r#" class="n""#, h),
-            None => ("", *h),
-        };
-        let _ = write!(o, "<th{class}>{}</th>", esc(h));
-    }
-    o.push_str("</tr></thead><tbody>");
+    let mut t = Table::new(headers);
     for (i, row) in rows.iter().enumerate() {
-        o.push_str(if bad.get(i).copied().unwrap_or(false) { r#"<tr class="bad">"# } else { "<tr>" });
-        for (j, cell) in row.iter().enumerate() {
-            let class = if numeric.get(j).copied().unwrap_or(false) { r#" class="n""# } else { "" };
-            let _ = write!(o, "<td{class}>{}</td>", esc(cell));
-        }
-        o.push_str("</tr>");
+        t.row(row.clone(), bad.get(i).copied().unwrap_or(false));
     }
-    o.push_str("</tbody></table>");
+    section::html_table(o, &t);
 }
 
 /// How far a failed gate is past its bound.
@@ -132,22 +124,6 @@ fn verdict(p: &mut Page, r: &Report, w: &Say) {
         }
         p.body.push_str("</ul></div>");
     }
-}
-
-/// A gate's figure as people read it: latencies as durations, the rest as numbers.
-fn gate_value(g: &GateResult, v: f64) -> String {
-    use crate::scenario::GateMetric::*;
-    match g.metric {
-        WaitingMinP50 | WaitingMinP99 => minutes(v),
-        BacklogClearedHours => duration_ms(v * 3_600_000.0),
-        LatencyMsP50 | LatencyMsP90 | LatencyMsP99 | LatencyMsP999 => duration_ms(v),
-        ErrorRate => percent(v),
-        _ => tick(v),
-    }
-}
-
-fn tick(v: f64) -> String {
-    if v.fract() == 0.0 && v.abs() < 1e15 { count(v.abs() as u64) } else { format!("{v:.4}").trim_end_matches('0').to_string() }
 }
 
 fn refusals(p: &mut Page, r: &Report, w: &Say) {
@@ -222,240 +198,6 @@ fn latency(p: &mut Page, r: &Report, w: &Say) {
     };
     table(&mut p.body, &headers, &rows, &bad);
     p.body.push_str("</details>");
-}
-
-fn cutover(p: &mut Page, r: &Report, w: &Say) {
-    let Some(c) = &r.cutover else { return };
-    p.h2("cutover", w.t("The cutover: migration, double charges, boundary payments", "系统切换：数据迁移、重复扣费、切换边界的缴费"));
-    if let Some(e) = &c.read_error {
-        let _ =
-            write!(p.body, r#"<p class="fail">{}</p>"#, esc(&tr!(w, "The systems' books could not be read: {e}", "无法读取系统账簿：{e}")));
-    }
-    let rows: Vec<Vec<String>> = c
-        .systems
-        .iter()
-        .map(|s| {
-            vec![
-                w.system(&s.name).to_string(),
-                instant_or(&s.opens, "-"),
-                instant_or(&s.stops, "-"),
-                count(s.payments),
-                yuan(s.payments_fen),
-                count(s.migrated_payments),
-            ]
-        })
-        .collect();
-    let headers = if w.zh {
-        ["系统", "开启", "停止", "#受理缴费", "#元", "#迁入"]
-    } else {
-        ["system", "opens", "stops", "#payments taken", "#yuan", "#migrated in"]
-    };
-    table(&mut p.body, &headers, &rows, &[]);
-    let m = &c.migration;
-    let of = |n: u64| tr!(w, "of {}", "共 {}", count(n));
-    let checks: Vec<(&str, u64, String)> = vec![
-        (
-            w.t(
-                "old payments the migration got wrong (missing, extra, differing, unknown)",
-                "迁移出错的旧缴费（缺失、多余、不符、来源不明）",
-            ),
-            m.missing + m.duplicated + m.differing + m.unknown_origin,
-            of(m.checked),
-        ),
-        (w.t("ledger cells the migration got wrong", "迁移出错的账本单元格"), m.mismatched_cells, String::new()),
-        (w.t("double charges", "重复扣费"), c.double_charges.count, String::new()),
-        (w.t("payments lost at the boundary", "切换边界丢失的缴费"), c.lost_at_boundary.count, String::new()),
-        (w.t("payments acknowledged after a stop", "停止后仍确认的缴费"), c.acknowledged_after_stop.count, String::new()),
-        (
-            w.t("registrations wrong", "有误的登记信息"),
-            c.registrations.mismatched(),
-            if c.registrations.checked { of(c.registrations.old) } else { w.t("not read", "未读取").into() },
-        ),
-        (
-            w.t("old payments not found among the payer's records after migration", "迁移后在缴费人记录中查不到的旧缴费"),
-            c.records_after_migration.missing,
-            of(c.records_after_migration.old_payments),
-        ),
-    ];
-    let bad: Vec<bool> = checks.iter().map(|(_, n, _)| *n > 0).collect();
-    let rows: Vec<Vec<String>> = checks
-        .into_iter()
-        .map(|(what, n, of)| vec![what.to_string(), count(n), of, if n == 0 { w.t("ok", "正确") } else { w.t("WRONG", "错误") }.into()])
-        .collect();
-    let headers = if w.zh { ["核对", "#数量", "", "结果"] } else { ["check", "#count", "", "result"] };
-    table(&mut p.body, &headers, &rows, &bad);
-    let rows: Vec<Vec<String>> = c
-        .in_flight_at_stops
-        .iter()
-        .map(|s| vec![instant(&s.at), w.stop(s), count(s.in_flight), count(s.accepted), count(s.refused_suspended)])
-        .collect();
-    if !rows.is_empty() {
-        p.p(w.t("Payments in flight at each stop (started before it, answered after):", "每次停止时的在途缴费（停止前发出、停止后答复）："));
-        let headers = if w.zh {
-            ["时刻", "停止的是", "#在途", "#受理", "#因暂停被拒"]
-        } else {
-            ["at", "what stops", "#in flight", "#accepted", "#refused as suspended"]
-        };
-        table(&mut p.body, &headers, &rows, &[]);
-    }
-    let l = &c.lost_answers;
-    p.p(&tr!(
-        w,
-        "Answers lost on the way: {} ({} acceptances: money taken, payer not told); started again as a new order: {}; refused as already paid: {}.",
-        "途中丢失的答复：{}（其中受理 {}：已扣款，缴费人不知情）；重新下单：{}；以已缴为由拒绝：{}。",
-        count(l.total),
-        count(l.acceptances),
-        count(l.new_orders),
-        count(c.refused_already_paid)
-    ));
-    if !c.double_charges.by_channel.is_empty() {
-        let rows: Vec<(String, f64)> = c.double_charges.by_channel.iter().map(|(k, v)| (w.channel(k).to_string(), *v as f64)).collect();
-        p.chart(svg::bars(
-            w.t("Double charges by the channel of the second payment", "重复扣费，按第二笔缴费的渠道"),
-            w.t("double charges", "重复扣费"),
-            &rows,
-        ));
-    }
-    if let Some(rb) = &c.rollback {
-        p.p(&tr!(
-            w,
-            "Rollback rehearsal ({}): {} at {}; {}.",
-            "回退演练（{}）：{}，{}；{}。",
-            w.phase(&rb.phase),
-            if rb.rolled_back { w.t("payment suspended again", "再次暂停缴费") } else { w.t("not rolled back", "未回退") },
-            instant(&rb.at),
-            rb.reason
-        ));
-    }
-}
-
-fn calibration(p: &mut Page, r: &Report, w: &Say) {
-    if r.calibration.is_empty() {
-        return;
-    }
-    p.h2("calibration", w.t("Calibration: the run against what was expected", "校准：本次运行与预期对照"));
-    let rows: Vec<Vec<String>> = r
-        .calibration
-        .iter()
-        .map(|c| {
-            vec![
-                c.name.clone(),
-                tick(c.expected),
-                c.simulated.map(tick).unwrap_or_else(|| w.t("no data", "无数据").into()),
-                c.ratio.map(|x| format!("{x:.2}")).unwrap_or_else(|| "-".into()),
-                tr!(w, "1/{0} to {0}", "1/{0} 至 {0}", c.within_factor),
-                if c.within { w.t("within", "范围内") } else { w.t("OUTSIDE", "超出范围") }.into(),
-                c.source.to_string(),
-            ]
-        })
-        .collect();
-    let bad: Vec<bool> = r.calibration.iter().map(|c| !c.within).collect();
-    let headers = if w.zh {
-        ["预期", "#预期值", "#本次", "#比值", "允许", "", "来源"]
-    } else {
-        ["expectation", "#expected", "#simulated", "#ratio", "allowed", "", "source"]
-    };
-    table(&mut p.body, &headers, &rows, &bad);
-}
-
-fn dues(p: &mut Page, r: &Report, w: &Say) {
-    let Some(dues) = &r.dues else { return };
-    p.h2("dues", w.t("Due dates", "缴费期限"));
-    let rows: Vec<Vec<String>> = dues
-        .iter()
-        .map(|d| {
-            vec![
-                w.group(d.group).to_string(),
-                instant_or(&d.due, "-"),
-                instant_or(&d.moved_to, "-"),
-                count(d.payments),
-                count(d.paid_by_due),
-                count(d.paid_by_moved_due),
-                count(d.paid_late),
-                yuan(d.late_fee_fen),
-            ]
-        })
-        .collect();
-    let headers = if w.zh {
-        ["缴费人群", "期限", "顺延至", "#缴费", "#期限内", "#顺延期限内", "#逾期", "#滞纳金（元）"]
-    } else {
-        ["group", "due", "moved to", "#payments", "#by the due date", "#by the moved date", "#late", "#late fees (yuan)"]
-    };
-    table(&mut p.body, &headers, &rows, &[]);
-}
-
-fn ledger(p: &mut Page, r: &Report, w: &Say) {
-    p.h2("ledger", w.t("Ledger reconciliation", "账本对账"));
-    let l = &r.ledger;
-    let _ = write!(
-        p.body,
-        r#"<p class="{}">{}</p>"#,
-        if l.mismatched_cells == 0 { "ok" } else { "fail" },
-        esc(&tr!(
-            w,
-            "Expected (from acknowledged payments) {} yuan; the target's ledger {} yuan; {} of {} cells differ.",
-            "应为（按已确认的缴费）{} 元；目标系统账本 {} 元；{3} 个单元格中 {2} 个不符。",
-            yuan(l.expected_fen),
-            yuan(l.actual_fen),
-            count(l.mismatched_cells),
-            count(l.cells.len() as u64)
-        ))
-    );
-    if let Some(e) = &l.read_error {
-        let _ = write!(
-            p.body,
-            r#"<p class="fail">{}</p>"#,
-            esc(&tr!(w, "The target's ledger could not be read: {e}", "无法读取目标系统的账本：{e}"))
-        );
-    }
-    let rows: Vec<Vec<String>> = l
-        .cells
-        .iter()
-        .map(|c| {
-            vec![
-                w.league(&c.league).to_string(),
-                w.group(c.group).to_string(),
-                w.name(c.insurance).to_string(),
-                count(c.expected_count),
-                yuan(c.expected_fen),
-                count(c.actual_count),
-                yuan(c.actual_fen),
-            ]
-        })
-        .collect();
-    let bad: Vec<bool> = l.cells.iter().map(|c| c.expected_count != c.actual_count || c.expected_fen != c.actual_fen).collect();
-    let open = if l.mismatched_cells > 0 { " open" } else { "" };
-    let _ = write!(
-        p.body,
-        "<details{open}><summary>{}</summary>",
-        w.t("Every cell: league, group and insurance (differing cells highlighted)", "每个单元格：盟市、缴费人群和险种（不符的突出显示）")
-    );
-    let headers = if w.zh {
-        ["盟市", "缴费人群", "险种", "#应有笔数", "#应有金额（元）", "#实有笔数", "#实有金额（元）"]
-    } else {
-        ["league", "group", "insurance", "#expected count", "#expected yuan", "#actual count", "#actual yuan"]
-    };
-    table(&mut p.body, &headers, &rows, &bad);
-    p.body.push_str("</details>");
-}
-
-fn gates(p: &mut Page, r: &Report, w: &Say) {
-    p.h2("gates", w.t("Gates", "门限"));
-    if r.gates.is_empty() {
-        p.p(w.t("The scenario defines no gates.", "场景未定义门限。"));
-        return;
-    }
-    let rows: Vec<Vec<String>> = r
-        .gates
-        .iter()
-        .map(|g| {
-            let measured = if g.no_data || g.detail.is_some() { w.measured(g) } else { gate_value(g, g.value) };
-            vec![g.name(), measured, gate_value(g, g.max), if g.passed { w.t("pass", "通过") } else { w.t("FAIL", "未通过") }.into()]
-        })
-        .collect();
-    let bad: Vec<bool> = r.gates.iter().map(|g| !g.passed).collect();
-    let headers = if w.zh { ["门限", "#实测", "#限值", "结果"] } else { ["gate", "#measured", "#bound", "result"] };
-    table(&mut p.body, &headers, &rows, &bad);
 }
 
 fn live(p: &mut Page, r: &Report, w: &Say) {
@@ -645,11 +387,14 @@ pub fn render(r: &Report, lang: Lang) -> String {
     counters(&mut p, r, w);
     refusals(&mut p, r, w);
     latency(&mut p, r, w);
-    cutover(&mut p, r, w);
-    calibration(&mut p, r, w);
-    dues(&mut p, r, w);
-    ledger(&mut p, r, w);
-    gates(&mut p, r, w);
+    if let Some(c) = &r.cutover {
+        p.section(sections::cutover(c, w));
+    }
+    for s in [sections::calibration(r, w), sections::dues(r, w)].into_iter().flatten() {
+        p.section(s);
+    }
+    p.section(sections::ledger(r, w));
+    p.section(sections::gates(r, w));
     live(&mut p, r, w);
     format!(
         r#"<!DOCTYPE html>

@@ -3,7 +3,6 @@
 //! from service, use, queue peak, people sent away at closing, give-ups).
 
 use crate::report::Report;
-use crate::report::render::human::instant;
 use crate::report::render::lang::Say;
 use crate::scenario::ChannelKind;
 use std::fmt::Write;
@@ -19,66 +18,6 @@ fn share(x: Option<f64>) -> String {
 
 fn fine_share(x: f64) -> String {
     format!("{:.2} %", x * 100.0)
-}
-
-pub(super) fn calibration(o: &mut String, r: &Report, w: &Say) {
-    if r.calibration.is_empty() {
-        return;
-    }
-    let _ = writeln!(
-        o,
-        "{}",
-        w.t(
-            "\n## Calibration\n\nThe scenario's expectations beside this run (within: the ratio lies within the row's factor).\n\n\
-             | figure | expected | this run | ratio | within ×f | source |\n|---|---:|---:|---:|---|---|",
-            "\n## 校准\n\n场景中的预期与本次运行对照（在范围内：比值在该行的倍数之内）。\n\n\
-             | 指标 | 预期 | 本次 | 比值 | 在 ×f 内 | 来源 |\n|---|---:|---:|---:|---|---|"
-        )
-    );
-    for c in &r.calibration {
-        let _ = writeln!(
-            o,
-            "| {} | {} | {} | {} | {} ×{} | {}{} |",
-            c.name,
-            c.expected,
-            c.simulated.map_or("-".into(), |s| s.to_string()),
-            c.ratio.map_or("-".into(), |x| format!("{x:.2}")),
-            if c.within { w.t("yes", "是") } else { w.t("**no**", "**否**") },
-            c.within_factor,
-            c.source,
-            if c.note.is_empty() { String::new() } else { format!(": {}", c.note) }
-        );
-    }
-}
-
-pub(super) fn dues(o: &mut String, r: &Report, w: &Say) {
-    let Some(d) = &r.dues else { return };
-    let _ = writeln!(
-        o,
-        "{}",
-        w.t(
-            "\n## Due dates\n\nRegular payments against their due date as published and as the suspension moved it.\n\n\
-             | group | due by | moved to | payments | by the due date | by the moved date | late | late fees (yuan) |\n\
-             |---|---|---|---:|---:|---:|---:|---:|",
-            "\n## 缴费期限\n\n按期缴费对照公布的期限和因暂停顺延后的期限。\n\n\
-             | 缴费人群 | 期限 | 顺延至 | 缴费 | 期限内 | 顺延期限内 | 逾期 | 滞纳金（元） |\n\
-             |---|---|---|---:|---:|---:|---:|---:|"
-        )
-    );
-    for g in d {
-        let _ = writeln!(
-            o,
-            "| {} | {} | {} | {} | {} | {} | {} | {} |",
-            w.group(g.group),
-            g.due.as_deref().map_or_else(|| "-".to_string(), instant),
-            g.moved_to.as_deref().map_or_else(|| "-".to_string(), instant),
-            g.payments,
-            g.paid_by_due,
-            g.paid_by_moved_due,
-            g.paid_late,
-            crate::report::render::human::yuan(g.late_fee_fen)
-        );
-    }
 }
 
 pub(super) fn days(o: &mut String, r: &Report, w: &Say) {

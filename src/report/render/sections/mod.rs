@@ -1,0 +1,152 @@
+//! The sections `summary.md` and `report.html` both hold, each built once as a [`Section`]
+//! with its sentences in both languages; the renderers draw them in their own markup.
+
+mod cutover;
+
+pub(crate) use cutover::cutover;
+
+use super::human::{count, gate_value, instant_or, yuan};
+use super::lang::{Say, tr};
+use super::section::{Block, Section, Table, Tone};
+use crate::report::Report;
+
+/// The ledger: the tool's book against the target's, cell by cell.
+pub(crate) fn ledger(r: &Report, w: &Say) -> Section {
+    let l = &r.ledger;
+    let mut s = Section::new("ledger", w.t("Ledger reconciliation", "账本对账"));
+    s.said(
+        tr!(
+            w,
+            "Expected (from acknowledged payments) {} yuan; the target's ledger {} yuan; {} of {} cells differ.",
+            "应为（按已确认的缴费）{} 元；目标系统账本 {} 元；{3} 个单元格中 {2} 个不符。",
+            yuan(l.expected_fen),
+            yuan(l.actual_fen),
+            count(l.mismatched_cells),
+            count(l.cells.len() as u64)
+        ),
+        if l.mismatched_cells == 0 { Tone::Good } else { Tone::Bad },
+    );
+    if let Some(e) = &l.read_error {
+        s.said(tr!(w, "The target's ledger could not be read: {e}", "无法读取目标系统的账本：{e}"), Tone::Bad);
+    }
+    let mut t = Table::new(if w.zh {
+        &["盟市", "缴费人群", "险种", "#应有笔数", "#应有金额（元）", "#实有笔数", "#实有金额（元）"]
+    } else {
+        &["league", "group", "insurance", "#expected count", "#expected yuan", "#actual count", "#actual yuan"]
+    });
+    for c in &l.cells {
+        t.row(
+            vec![
+                w.league(&c.league).to_string(),
+                w.group(c.group).to_string(),
+                w.name(c.insurance).to_string(),
+                count(c.expected_count),
+                yuan(c.expected_fen),
+                count(c.actual_count),
+                yuan(c.actual_fen),
+            ],
+            c.expected_count != c.actual_count || c.expected_fen != c.actual_fen,
+        );
+    }
+    s.blocks.push(Block::Folded {
+        summary: w
+            .t(
+                "Every cell: league, group and insurance (differing cells highlighted)",
+                "每个单元格：盟市、缴费人群和险种（不符的突出显示）",
+            )
+            .into(),
+        highlighted: w.t("The cells that differ:", "不符的单元格：").into(),
+        open: l.mismatched_cells > 0,
+        table: t,
+    });
+    s
+}
+
+/// The gates: each bound, what was measured against it, and the result.
+pub(crate) fn gates(r: &Report, w: &Say) -> Section {
+    let mut s = Section::new("gates", w.t("Gates", "门限"));
+    if r.gates.is_empty() {
+        s.text(w.t("The scenario defines no gates.", "场景未定义门限。").into());
+        return s;
+    }
+    let mut t = Table::new(if w.zh { &["门限", "#实测", "#限值", "结果"] } else { &["gate", "#measured", "#bound", "result"] });
+    for g in &r.gates {
+        let measured = if g.no_data || g.detail.is_some() { w.measured(g) } else { gate_value(g, g.value) };
+        let result = if g.passed { w.t("pass", "通过") } else { w.t("FAIL", "未通过") };
+        t.row(vec![g.name(), measured, gate_value(g, g.max), result.into()], !g.passed);
+    }
+    s.table(t);
+    s
+}
+
+/// The calibration: each figure the scenario expects beside this run's.
+pub(crate) fn calibration(r: &Report, w: &Say) -> Option<Section> {
+    if r.calibration.is_empty() {
+        return None;
+    }
+    let mut s = Section::new("calibration", w.t("Calibration: the run against what was expected", "校准：本次运行与预期对照"));
+    s.text(
+        w.t(
+            "The scenario's expectations beside this run (within: the ratio lies within the row's factor).",
+            "场景中的预期与本次运行对照（在范围内：比值在该行的倍数之内）。",
+        )
+        .into(),
+    );
+    let mut t = Table::new(if w.zh {
+        &["预期", "#预期值", "#本次", "#比值", "允许", "", "来源"]
+    } else {
+        &["expectation", "#expected", "#simulated", "#ratio", "allowed", "", "source"]
+    });
+    for c in &r.calibration {
+        let source = if c.note.is_empty() { c.source.to_string() } else { format!("{}: {}", c.source, c.note) };
+        t.row(
+            vec![
+                c.name.clone(),
+                super::human::tick(c.expected),
+                c.simulated.map(super::human::tick).unwrap_or_else(|| w.t("no data", "无数据").into()),
+                c.ratio.map(|x| format!("{x:.2}")).unwrap_or_else(|| "-".into()),
+                tr!(w, "1/{0} to {0}", "1/{0} 至 {0}", c.within_factor),
+                if c.within { w.t("within", "范围内") } else { w.t("OUTSIDE", "超出范围") }.into(),
+                source,
+            ],
+            !c.within,
+        );
+    }
+    s.table(t);
+    Some(s)
+}
+
+/// Regular payments against their due dates, as published and as the suspension moved them.
+pub(crate) fn dues(r: &Report, w: &Say) -> Option<Section> {
+    let dues = r.dues.as_ref()?;
+    let mut s = Section::new("dues", w.t("Due dates", "缴费期限"));
+    s.text(
+        w.t(
+            "Regular payments against their due date as published and as the suspension moved it.",
+            "按期缴费对照公布的期限和因暂停顺延后的期限。",
+        )
+        .into(),
+    );
+    let mut t = Table::new(if w.zh {
+        &["缴费人群", "期限", "顺延至", "#缴费", "#期限内", "#顺延期限内", "#逾期", "#滞纳金（元）"]
+    } else {
+        &["group", "due", "moved to", "#payments", "#by the due date", "#by the moved date", "#late", "#late fees (yuan)"]
+    });
+    for d in dues {
+        t.row(
+            vec![
+                w.group(d.group).to_string(),
+                instant_or(&d.due, "-"),
+                instant_or(&d.moved_to, "-"),
+                count(d.payments),
+                count(d.paid_by_due),
+                count(d.paid_by_moved_due),
+                count(d.paid_late),
+                yuan(d.late_fee_fen),
+            ],
+            false,
+        );
+    }
+    s.table(t);
+    Some(s)
+}
