@@ -163,19 +163,45 @@ pub async fn migrate(spec: &Spec, cfg: &MigrateConfig) -> Result<Ended, MigrateE
     let http = reqwest::Client::builder().timeout(Duration::from_secs(60)).build().unwrap_or_default();
     let client = Client { http, token: cfg.admin_token.clone() };
     let batch = cfg.batch_size.max(1);
-    let say = |s: &MigrateState| {
-        if cfg.progress {
-            eprintln!(
-                "migrate: {} registrations written, {} payment batches, {} payments read, {} written, {} replayed batches",
-                s.registrations_written, s.payment_batches, s.payments_read, s.payments_written, s.replayed_batches
-            );
-        }
-    };
-    // The league a wrong mapping writes the second league's payments under.
-    let (wrong_from, wrong_to) = match (spec.leagues.get(1), spec.leagues.get(2 % spec.leagues.len().max(1))) {
+    let wrong = wrong_league(spec);
+    registrations(&client, cfg, &mut s, &wrong, batch).await?;
+    if payments(&client, cfg, &mut s, &wrong, batch).await? {
+        return Ok(Ended::Aborted(s));
+    }
+    assessments(&client, cfg, &mut s, batch).await?;
+    s.done = true;
+    save_state(&cfg.state, &s)?;
+    say(cfg, &s);
+    Ok(Ended::Done(s))
+}
+
+/// The league a wrong mapping writes the second league's payments under (the
+/// `migration-wrong-league` fault): (from, to).
+fn wrong_league(spec: &Spec) -> (String, String) {
+    match (spec.leagues.get(1), spec.leagues.get(2 % spec.leagues.len().max(1))) {
         (Some(a), Some(b)) => (a.name.clone(), b.name.clone()),
         _ => (String::new(), String::new()),
-    };
+    }
+}
+
+/// A line of progress on standard error, when asked for.
+fn say(cfg: &MigrateConfig, s: &MigrateState) {
+    if cfg.progress {
+        eprintln!(
+            "migrate: {} registrations written, {} payment batches, {} payments read, {} written, {} replayed batches",
+            s.registrations_written, s.payment_batches, s.payments_read, s.payments_written, s.replayed_batches
+        );
+    }
+}
+
+/// Every registration, page by page from where the state stands.
+async fn registrations(
+    client: &Client,
+    cfg: &MigrateConfig,
+    s: &mut MigrateState,
+    wrong: &(String, String),
+    batch: usize,
+) -> Result<(), MigrateError> {
     loop {
         let url = format!("{}/v1/admin/export/registrations?after={}&limit={batch}", cfg.from, s.registrations_after);
         let page: RegistrationsPage = client.get(url).await?;
@@ -185,8 +211,8 @@ pub async fn migrate(spec: &Spec, cfg: &MigrateConfig) -> Result<Ended, MigrateE
         };
         let mut registrations = page.registrations;
         if cfg.fault == Some(MigrationFault::WrongLeague) {
-            for r in registrations.iter_mut().filter(|r| r.league == wrong_from) {
-                r.league = wrong_to.clone();
+            for r in registrations.iter_mut().filter(|r| r.league == wrong.0) {
+                r.league = wrong.1.clone();
             }
         }
         let n = s.registration_batches;
@@ -205,11 +231,23 @@ pub async fn migrate(spec: &Spec, cfg: &MigrateConfig) -> Result<Ended, MigrateE
         }
         s.registrations_after = last;
         s.registration_batches += 1;
-        save_state(&cfg.state, &s)?;
+        save_state(&cfg.state, s)?;
         if page.next_after.is_none() {
             break;
         }
     }
+    Ok(())
+}
+
+/// Every payment, page by page from where the state stands; true when the run stopped as a
+/// crash would (`--abort-after-batch`).
+async fn payments(
+    client: &Client,
+    cfg: &MigrateConfig,
+    s: &mut MigrateState,
+    wrong: &(String, String),
+    batch: usize,
+) -> Result<bool, MigrateError> {
     loop {
         let url = format!("{}/v1/admin/export/payments?after={}&limit={batch}", cfg.from, s.payments_after);
         let page: PaymentsPage = client.get(url).await?;
@@ -218,8 +256,8 @@ pub async fn migrate(spec: &Spec, cfg: &MigrateConfig) -> Result<Ended, MigrateE
         };
         let mut payments = page.payments;
         if cfg.fault == Some(MigrationFault::WrongLeague) {
-            for p in payments.iter_mut().filter(|p| p.league == wrong_from) {
-                p.league = wrong_to.clone();
+            for p in payments.iter_mut().filter(|p| p.league == wrong.0) {
+                p.league = wrong.1.clone();
             }
         }
         let n = s.payment_batches;
@@ -241,14 +279,19 @@ pub async fn migrate(spec: &Spec, cfg: &MigrateConfig) -> Result<Ended, MigrateE
         s.payment_batches += 1;
         if cfg.abort_after_batch == Some(s.payment_batches) {
             // As a crash right after the send: the state does not know this batch.
-            return Ok(Ended::Aborted(s));
+            return Ok(true);
         }
-        save_state(&cfg.state, &s)?;
-        say(&s);
+        save_state(&cfg.state, s)?;
+        say(cfg, s);
         if page.next_after.is_none() {
             break;
         }
     }
+    Ok(false)
+}
+
+/// Every open assessment, page by page from where the state stands.
+async fn assessments(client: &Client, cfg: &MigrateConfig, s: &mut MigrateState, batch: usize) -> Result<(), MigrateError> {
     loop {
         let url = format!("{}/v1/admin/export/assessments?after={}&limit={batch}", cfg.from, s.assessments_after);
         let page: AssessmentsPage = client.get(url).await?;
@@ -270,13 +313,10 @@ pub async fn migrate(spec: &Spec, cfg: &MigrateConfig) -> Result<Ended, MigrateE
         }
         s.assessments_after = last;
         s.assessment_batches += 1;
-        save_state(&cfg.state, &s)?;
+        save_state(&cfg.state, s)?;
         if page.next_after.is_none() {
             break;
         }
     }
-    s.done = true;
-    save_state(&cfg.state, &s)?;
-    say(&s);
-    Ok(Ended::Done(s))
+    Ok(())
 }

@@ -362,69 +362,21 @@ fn thread_connections(cfg: &RunConfig, spec: &Spec, n: usize, clock: VirtualCloc
 /// Start the threads together, run the hooks and the progress display while they send,
 /// tell them to stop on Ctrl-C, and collect what they did.
 async fn drive(spec: &Arc<Spec>, cfg: &RunConfig, clock: &VirtualClock, plans: Vec<Plan>, scenario_file: &str) -> Result<Driven, RunError> {
-    // What a hook may name: this binary, the scenario file, the run's targets.
-    let exe = std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_else(|_| "cutover".into());
-    let vars = vec![
-        ("{cutover}".to_string(), exe),
-        ("{scenario}".to_string(), scenario_file.to_string()),
-        ("{target}".to_string(), cfg.target.label()),
-        ("{old}".to_string(), cfg.target_for(OLD).label()),
-        ("{new}".to_string(), cfg.target_for(NEW).label()),
-        ("{out}".to_string(), cfg.out.display().to_string()),
-        // Unique to this run (for a hook's own state files).
-        ("{run}".to_string(), format!("{}-{}", crate::clock::wall_now().0, std::process::id())),
-    ];
+    let vars = hook_vars(cfg, scenario_file);
     let in_process = !cfg.target.is_http();
     let mut hooks = Runbook::new(spec, vars, in_process);
     // A conditional rollback, decided on every thread's figures at its instant.
     let rules = plans.first().map(|p| p.demand.rules.clone());
     let mut rollback = spec.cutover.as_ref().and_then(|x| x.rollback.clone()).filter(|r| r.conditional());
     let mut decision = None;
-    let mut gauges = Vec::new();
-    let mut results = Vec::new();
-    let mut handles = Vec::new();
-    // Every thread sets itself up first; the wall time and CPU of the run count from when
-    // all of them are ready to send.
-    let gate = Arc::new(shard::StartGate::default());
-    let n = plans.len();
-    for (i, plan) in plans.into_iter().enumerate() {
-        let gauge = Arc::new(Gauge::default());
-        gauge.wants_latency.store(cfg.progress, Relaxed);
-        gauge.wants_metrics.store(cfg.metrics_addr.is_some(), Relaxed);
-        match shard::start(format!("cutover-run-{i}"), plan, gauge.clone(), gate.clone()) {
-            Ok((rx, handle)) => {
-                gauges.push(gauge);
-                results.push(rx);
-                handles.push(handle);
-            }
-            Err(e) => {
-                // The threads already started stop at once.
-                for g in &gauges {
-                    g.stop.store(true, Relaxed);
-                }
-                gate.open();
-                return Err(RunError::Target(format!("cannot start a sending thread: {e}")));
-            }
+    let Threads { gauges, results, handles, gate } = start_threads(cfg, plans)?;
+    let metrics = match serve_metrics(cfg, spec, &gauges).await {
+        Ok(m) => m,
+        Err(e) => {
+            stop_all(&gauges);
+            gate.open();
+            return Err(e);
         }
-    }
-    gate.wait_ready(n);
-    let metrics = match &cfg.metrics_addr {
-        Some(addr) => match tokio::net::TcpListener::bind(addr.as_str()).await {
-            Ok(l) => {
-                if let Ok(a) = l.local_addr() {
-                    eprintln!("metrics at http://{a}/metrics");
-                }
-                Some(super::metrics::serve(l, spec.clone(), Arc::new(gauges.clone())))
-            }
-            Err(e) => {
-                for g in &gauges {
-                    g.stop.store(true, Relaxed);
-                }
-                gate.open();
-                return Err(RunError::Target(format!("--metrics-addr {addr}: cannot listen there: {e}")));
-            }
-        },
-        None => None,
     };
     gate.open();
     let started = Instant::now();
@@ -445,9 +397,7 @@ async fn drive(spec: &Arc<Spec>, cfg: &RunConfig, clock: &VirtualClock, plans: V
             _ = &mut ctrl_c, if !interrupted => {
                 // The threads stop sending and wait a bounded time for answers in flight.
                 interrupted = true;
-                for g in &gauges {
-                    g.stop.store(true, Relaxed);
-                }
+                stop_all(&gauges);
             }
             outs = &mut all_done => break outs,
             _ = tokio::time::sleep_until(next_hook.unwrap_or_else(tokio::time::Instant::now)), if next_hook.is_some() && !interrupted => {
@@ -463,9 +413,7 @@ async fn drive(spec: &Arc<Spec>, cfg: &RunConfig, clock: &VirtualClock, plans: V
                 if aborted.is_none() && !interrupted && let Some(reason) = abort_reason(spec, cfg, &gauges, started) {
                     eprintln!("aborting: {reason}");
                     aborted = Some(reason);
-                    for g in &gauges {
-                        g.stop.store(true, Relaxed);
-                    }
+                    stop_all(&gauges);
                 }
             }
         }
@@ -484,6 +432,78 @@ async fn drive(spec: &Arc<Spec>, cfg: &RunConfig, clock: &VirtualClock, plans: V
         parts.push(o.map_err(|_| RunError::Target("a sending thread failed".into()))?);
     }
     Ok(Driven { parts, hooks, rollback: decision, interrupted, aborted, wall_seconds, cpu_seconds: cpu })
+}
+
+/// What a hook may name: this binary, the scenario file, the run's targets, the output
+/// directory, and a name unique to this run (for a hook's own state files).
+fn hook_vars(cfg: &RunConfig, scenario_file: &str) -> Vec<(String, String)> {
+    let exe = std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_else(|_| "cutover".into());
+    vec![
+        ("{cutover}".to_string(), exe),
+        ("{scenario}".to_string(), scenario_file.to_string()),
+        ("{target}".to_string(), cfg.target.label()),
+        ("{old}".to_string(), cfg.target_for(OLD).label()),
+        ("{new}".to_string(), cfg.target_for(NEW).label()),
+        ("{out}".to_string(), cfg.out.display().to_string()),
+        ("{run}".to_string(), format!("{}-{}", crate::clock::wall_now().0, std::process::id())),
+    ]
+}
+
+/// The sending threads, started and ready, waiting at their gate.
+struct Threads {
+    gauges: Vec<Arc<Gauge>>,
+    results: Vec<tokio::sync::oneshot::Receiver<shard::Output>>,
+    handles: Vec<std::thread::JoinHandle<()>>,
+    gate: Arc<shard::StartGate>,
+}
+
+/// Tell every sending thread to stop sending.
+fn stop_all(gauges: &[Arc<Gauge>]) {
+    for g in gauges {
+        g.stop.store(true, Relaxed);
+    }
+}
+
+/// Start a thread per plan; each sets itself up first, then waits at the gate, so the wall
+/// time and CPU of the run count from when all of them are ready to send.
+fn start_threads(cfg: &RunConfig, plans: Vec<Plan>) -> Result<Threads, RunError> {
+    let mut gauges = Vec::new();
+    let mut results = Vec::new();
+    let mut handles = Vec::new();
+    let gate = Arc::new(shard::StartGate::default());
+    let n = plans.len();
+    for (i, plan) in plans.into_iter().enumerate() {
+        let gauge = Arc::new(Gauge::default());
+        gauge.wants_latency.store(cfg.progress, Relaxed);
+        gauge.wants_metrics.store(cfg.metrics_addr.is_some(), Relaxed);
+        match shard::start(format!("cutover-run-{i}"), plan, gauge.clone(), gate.clone()) {
+            Ok((rx, handle)) => {
+                gauges.push(gauge);
+                results.push(rx);
+                handles.push(handle);
+            }
+            Err(e) => {
+                // The threads already started stop at once.
+                stop_all(&gauges);
+                gate.open();
+                return Err(RunError::Target(format!("cannot start a sending thread: {e}")));
+            }
+        }
+    }
+    gate.wait_ready(n);
+    Ok(Threads { gauges, results, handles, gate })
+}
+
+/// The Prometheus endpoint (`--metrics-addr`), if asked for.
+async fn serve_metrics(cfg: &RunConfig, spec: &Arc<Spec>, gauges: &[Arc<Gauge>]) -> Result<Option<tokio::task::JoinHandle<()>>, RunError> {
+    let Some(addr) = &cfg.metrics_addr else { return Ok(None) };
+    let l = tokio::net::TcpListener::bind(addr.as_str())
+        .await
+        .map_err(|e| RunError::Target(format!("--metrics-addr {addr}: cannot listen there: {e}")))?;
+    if let Ok(a) = l.local_addr() {
+        eprintln!("metrics at http://{a}/metrics");
+    }
+    Ok(Some(super::metrics::serve(l, spec.clone(), Arc::new(gauges.to_vec()))))
 }
 
 /// Answers needed before `--abort-early` judges: a handful of errors is no verdict.

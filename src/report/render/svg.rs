@@ -155,6 +155,29 @@ fn legend(o: &mut String, names: &[(&str, &str)], y: f64) {
     }
 }
 
+/// Where a value lands on a line chart's plot.
+#[derive(Clone, Copy)]
+struct Plot {
+    n: f64,
+    top: f64,
+    log: bool,
+}
+
+impl Plot {
+    const W: f64 = W - LEFT - RIGHT;
+    const H: f64 = H - TOP - BOTTOM;
+    const BASE: f64 = TOP + Self::H;
+
+    fn x_at(self, i: f64) -> f64 {
+        LEFT + Self::W * i / self.n
+    }
+
+    fn y_at(self, v: f64) -> f64 {
+        let share = if self.log { if v < 1.0 { 0.0 } else { v.log10() / self.top.log10() } } else { v / self.top };
+        TOP + Self::H * (1.0 - share)
+    }
+}
+
 impl LineChart<'_> {
     pub(crate) fn render(&self) -> String {
         let mut o = String::new();
@@ -165,32 +188,12 @@ impl LineChart<'_> {
         }
         let extra_rows = legend_rows(&names).len().saturating_sub(1) as f64;
         frame(&mut o, self.title, H + LEGEND_ROW * extra_rows);
-        let plot_w = W - LEFT - RIGHT;
-        let plot_h = H - TOP - BOTTOM;
-        let n = self.n.max(1) as f64;
-        let x_at = |i: f64| LEFT + plot_w * i / n;
         let max = self.series.iter().flat_map(|s| s.values.iter().flatten()).fold(0.0f64, |a, b| a.max(*b));
         let (top, yt) = if self.log { log_ticks(max) } else { ticks(max) };
-        let log = self.log;
-        let y_at = move |v: f64| {
-            let share = if log { if v < 1.0 { 0.0 } else { v.log10() / top.log10() } } else { v / top };
-            TOP + plot_h * (1.0 - share)
-        };
-        for (k, b) in self.bands.iter().enumerate() {
-            let (x0, x1) = (x_at(b.from as f64), x_at(b.to as f64));
-            let _ = write!(
-                o,
-                r#"<rect class="band{}" x="{x0:.1}" y="{TOP}" width="{:.1}" height="{plot_h}"><title>{}</title></rect>"#,
-                k % 2,
-                (x1 - x0).max(0.5),
-                esc(&b.label)
-            );
-            if x1 - x0 > 7.0 * b.label.chars().count() as f64 {
-                let _ = write!(o, r#"<text class="bandlabel" x="{:.1}" y="{:.1}">{}</text>"#, x0 + 3.0, TOP + 12.0, esc(&b.label));
-            }
-        }
+        let plot = Plot { n: self.n.max(1) as f64, top, log: self.log };
+        self.bands(&mut o, plot);
         for v in &yt {
-            let y = y_at(*v);
+            let y = plot.y_at(*v);
             let _ = write!(
                 o,
                 r#"<line class="grid" x1="{LEFT}" x2="{:.1}" y1="{y:.1}" y2="{y:.1}"/><text class="ytick" x="{:.1}" y="{:.1}">{}</text>"#,
@@ -200,24 +203,57 @@ impl LineChart<'_> {
                 tick_text(*v)
             );
         }
-        let base = TOP + plot_h;
-        if let Some(m) = &self.marks {
-            for (a, b) in &m.spans {
-                let _ = write!(
-                    o,
-                    r#"<rect class="mark" x="{:.1}" y="{:.1}" width="{:.1}" height="5"><title>{}</title></rect>"#,
-                    x_at(*a as f64),
-                    base + 1.0,
-                    (x_at(*b as f64) - x_at(*a as f64)).max(1.0),
-                    esc(&m.label)
-                );
+        self.marks(&mut o, plot);
+        self.axes(&mut o, plot);
+        for (k, s) in self.series.iter().enumerate() {
+            self.series(&mut o, plot, s, PALETTE[k % PALETTE.len()]);
+        }
+        legend(&mut o, &names, H - 8.0);
+        o.push_str("</svg>");
+        o
+    }
+
+    /// The shaded bands behind the plot (phases, kinds of day), labelled where they fit.
+    fn bands(&self, o: &mut String, plot: Plot) {
+        for (k, b) in self.bands.iter().enumerate() {
+            let (x0, x1) = (plot.x_at(b.from as f64), plot.x_at(b.to as f64));
+            let _ = write!(
+                o,
+                r#"<rect class="band{}" x="{x0:.1}" y="{TOP}" width="{:.1}" height="{}"><title>{}</title></rect>"#,
+                k % 2,
+                (x1 - x0).max(0.5),
+                Plot::H,
+                esc(&b.label)
+            );
+            if x1 - x0 > 7.0 * b.label.chars().count() as f64 {
+                let _ = write!(o, r#"<text class="bandlabel" x="{:.1}" y="{:.1}">{}</text>"#, x0 + 3.0, TOP + 12.0, esc(&b.label));
             }
         }
+    }
+
+    /// The marks under the axis (holidays).
+    fn marks(&self, o: &mut String, plot: Plot) {
+        let Some(m) = &self.marks else { return };
+        for (a, b) in &m.spans {
+            let _ = write!(
+                o,
+                r#"<rect class="mark" x="{:.1}" y="{:.1}" width="{:.1}" height="5"><title>{}</title></rect>"#,
+                plot.x_at(*a as f64),
+                Plot::BASE + 1.0,
+                (plot.x_at(*b as f64) - plot.x_at(*a as f64)).max(1.0),
+                esc(&m.label)
+            );
+        }
+    }
+
+    /// The axes, the x ticks and the y label.
+    fn axes(&self, o: &mut String, plot: Plot) {
+        let base = Plot::BASE;
         // A tick marks its slot's start under steps (an hour, a day from its first instant),
         // its point otherwise (drawn at the slot's middle).
         let tick_at = if self.steps { 0.0 } else { 0.5 };
         for (i, label) in &self.x_ticks {
-            let x = x_at(*i as f64 + tick_at);
+            let x = plot.x_at(*i as f64 + tick_at);
             let _ = write!(
                 o,
                 r#"<line class="axis" x1="{x:.1}" x2="{x:.1}" y1="{base:.1}" y2="{:.1}"/><text class="xtick" x="{x:.1}" y="{:.1}">{}</text>"#,
@@ -231,51 +267,51 @@ impl LineChart<'_> {
         let _ = write!(
             o,
             r#"<text class="ylabel" transform="translate(14 {:.1}) rotate(-90)">{}</text>"#,
-            TOP + plot_h / 2.0,
+            TOP + Plot::H / 2.0,
             esc(self.y_label)
         );
-        for (k, s) in self.series.iter().enumerate() {
-            let mut pts = String::new();
-            let flush = |pts: &mut String, o: &mut String| {
-                if !pts.is_empty() {
-                    let _ = write!(o, r#"<polyline class="series" stroke="{}" points="{}"/>"#, PALETTE[k % PALETTE.len()], pts.trim_end());
-                    pts.clear();
-                }
-            };
-            for (i, v) in s.values.iter().enumerate() {
-                match v {
-                    Some(v) => {
-                        let y = y_at(*v);
-                        if self.steps {
-                            let _ = write!(pts, "{:.1},{y:.1} {:.1},{y:.1} ", x_at(i as f64), x_at(i as f64 + 1.0));
-                        } else {
-                            let _ = write!(pts, "{:.1},{y:.1} ", x_at(i as f64 + 0.5));
-                        }
-                    }
-                    None => flush(&mut pts, &mut o),
-                }
+    }
+
+    /// One series: a polyline per run of values (a gap breaks it), and its points unless
+    /// drawn as steps.
+    fn series(&self, o: &mut String, plot: Plot, s: &Series, colour: &str) {
+        let mut pts = String::new();
+        let flush = |pts: &mut String, o: &mut String| {
+            if !pts.is_empty() {
+                let _ = write!(o, r#"<polyline class="series" stroke="{colour}" points="{}"/>"#, pts.trim_end());
+                pts.clear();
             }
-            flush(&mut pts, &mut o);
-            if !self.steps {
-                // Points too, so that a lone value between gaps still shows.
-                for (i, v) in s.values.iter().enumerate() {
-                    if let Some(v) = v {
-                        let _ = write!(
-                            o,
-                            r#"<circle cx="{:.1}" cy="{:.1}" r="2.5" fill="{}"><title>{}: {}</title></circle>"#,
-                            x_at(i as f64 + 0.5),
-                            y_at(*v),
-                            PALETTE[k % PALETTE.len()],
-                            esc(&s.name),
-                            tick_text(*v)
-                        );
+        };
+        for (i, v) in s.values.iter().enumerate() {
+            match v {
+                Some(v) => {
+                    let y = plot.y_at(*v);
+                    if self.steps {
+                        let _ = write!(pts, "{:.1},{y:.1} {:.1},{y:.1} ", plot.x_at(i as f64), plot.x_at(i as f64 + 1.0));
+                    } else {
+                        let _ = write!(pts, "{:.1},{y:.1} ", plot.x_at(i as f64 + 0.5));
                     }
                 }
+                None => flush(&mut pts, o),
             }
         }
-        legend(&mut o, &names, H - 8.0);
-        o.push_str("</svg>");
-        o
+        flush(&mut pts, o);
+        if self.steps {
+            return;
+        }
+        // Points too, so that a lone value between gaps still shows.
+        for (i, v) in s.values.iter().enumerate() {
+            if let Some(v) = v {
+                let _ = write!(
+                    o,
+                    r#"<circle cx="{:.1}" cy="{:.1}" r="2.5" fill="{colour}"><title>{}: {}</title></circle>"#,
+                    plot.x_at(i as f64 + 0.5),
+                    plot.y_at(*v),
+                    esc(&s.name),
+                    tick_text(*v)
+                );
+            }
+        }
     }
 }
 
