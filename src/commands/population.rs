@@ -3,6 +3,7 @@
 
 use super::Exit;
 use crate::population::Population;
+use crate::report::render::human::yuan_plain;
 use crate::scenario::Spec;
 use anyhow::Context;
 use std::io::Write;
@@ -22,12 +23,6 @@ pub(super) fn population(scenario: &Path, seed: Option<u64>, jsonl: Option<&Path
     Ok(Exit::Ok)
 }
 
-/// An amount in fen as yuan, exact (integer arithmetic), without grouping: a column.
-fn yuan(fen: i64) -> String {
-    let sign = if fen < 0 { "-" } else { "" };
-    format!("{sign}{}.{:02}", fen.unsigned_abs() / 100, fen.unsigned_abs() % 100)
-}
-
 fn print_counts(spec: &Spec, pop: &Population) {
     let stats = pop.stats();
     say!("population of {:?}, seed {}: {} payers", spec.raw.name, pop.seed(), pop.total());
@@ -40,8 +35,8 @@ fn print_counts(spec: &Spec, pop: &Population) {
             c.payers,
             c.active,
             c.special,
-            yuan(c.amount_due_fen),
-            yuan(c.active_amount_due_fen)
+            yuan_plain(c.amount_due_fen),
+            yuan_plain(c.active_amount_due_fen)
         );
     }
     say!("\nper group and league:");
@@ -52,15 +47,15 @@ fn print_counts(spec: &Spec, pop: &Population) {
             spec.leagues[*l as usize].name,
             c.payers,
             c.active,
-            yuan(c.amount_due_fen)
+            yuan_plain(c.amount_due_fen)
         );
     }
     say!("\nper group and tier:");
     for ((g, t), c) in &stats.by_group_tier {
-        say!("  {:<18} {:<32} {:>12} payers {:>22} yuan due", g.as_str(), pop.tier_label(*g, *t), c.payers, yuan(c.amount_due_fen));
+        say!("  {:<18} {:<32} {:>12} payers {:>22} yuan due", g.as_str(), pop.tier_label(*g, *t), c.payers, yuan_plain(c.amount_due_fen));
     }
     say!("\nper group and insurance type:");
     for ((g, i), c) in &stats.by_group_insurance {
-        say!("  {:<18} {:<22} {:>12} payers {:>22} yuan due", g.as_str(), i.as_str(), c.payers, yuan(c.amount_due_fen));
+        say!("  {:<18} {:<22} {:>12} payers {:>22} yuan due", g.as_str(), i.as_str(), c.payers, yuan_plain(c.amount_due_fen));
     }
 }

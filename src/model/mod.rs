@@ -19,6 +19,7 @@
 
 mod books;
 mod durable;
+mod ledger;
 pub use durable::RestoreError;
 pub(crate) use durable::{Decision, ImportAnswer};
 pub mod migration;
@@ -28,6 +29,7 @@ pub(crate) mod rules;
 pub mod systems;
 mod target_id;
 
+pub(crate) use ledger::{LedgerCell, LedgerKey, LedgerTable};
 pub use migration::MigrationFault;
 pub use outcome::Outcome;
 pub(crate) use period::Period;
@@ -39,7 +41,7 @@ pub(crate) use target_id::TargetId;
 use crate::hash::{FastMap, Fnv1a};
 use crate::population::{Items, PayerId};
 pub(crate) use crate::scenario::Operation;
-use crate::scenario::{ChannelIdx, GroupKind, Insurance, SpecialKind};
+use crate::scenario::{ChannelIdx, GroupKind, SpecialKind};
 use crate::time::SimTime;
 pub(crate) use crate::vocabulary::{Failure, Refusal};
 use std::collections::BTreeMap;
@@ -370,16 +372,6 @@ struct PaymentRecord {
     external: u64,
 }
 
-/// Count and sum of one ledger cell.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
-pub(crate) struct LedgerCell {
-    pub count: u64,
-    pub sum_fen: i64,
-}
-
-/// Key of a ledger cell: league × payer group × insurance type.
-pub(crate) type LedgerKey = (u8, GroupKind, Insurance);
-
 pub struct Model {
     rules: Arc<Rules>,
     assessments: Vec<Assessment>,
@@ -389,9 +381,9 @@ pub struct Model {
     by_key: FastMap<IdemKey, u64>,
     payments: Vec<PaymentRecord>,
     latest_by_payer: FastMap<PayerId, u64>,
-    ledger: Vec<LedgerCell>,
+    ledger: LedgerTable,
     /// The part of `ledger` that came by migration.
-    migrated: Vec<LedgerCell>,
+    migrated: LedgerTable,
     /// Migrated assessments by the old system's id.
     assessment_by_origin: FastMap<u64, u64>,
     /// Migration batches taken in, by batch key: what each wrote.
@@ -448,8 +440,8 @@ impl Model {
             by_key: FastMap::default(),
             payments: Vec::new(),
             latest_by_payer: FastMap::default(),
-            ledger: vec![LedgerCell::default(); leagues * 5 * 6],
-            migrated: vec![LedgerCell::default(); leagues * 5 * 6],
+            ledger: LedgerTable::with_leagues(leagues),
+            migrated: LedgerTable::with_leagues(leagues),
             assessment_by_origin: FastMap::default(),
             import_batches: BTreeMap::new(),
             registrations: Vec::new(),
@@ -731,21 +723,10 @@ impl Model {
         false
     }
 
-    fn cell_index(&self, league: u8, group: GroupKind, ins: Insurance) -> usize {
-        (league as usize * 5 + group.index()) * 6 + ins.index()
-    }
-
     fn book(&mut self, payer: PayerRef, items: &Items, migrated: bool) {
-        for ins in Insurance::ALL {
-            let a = items[ins.index()];
-            if a != 0 {
-                let i = self.cell_index(payer.league, payer.group, ins);
-                for table in [Some(&mut self.ledger), migrated.then_some(&mut self.migrated)].into_iter().flatten() {
-                    let cell = &mut table[i];
-                    cell.count += 1;
-                    cell.sum_fen = cell.sum_fen.checked_add(a).unwrap_or(i64::MAX);
-                }
-            }
+        self.ledger.book(payer.league, payer.group, items);
+        if migrated {
+            self.migrated.book(payer.league, payer.group, items);
         }
     }
 
@@ -754,7 +735,7 @@ impl Model {
     pub(crate) fn native_ledger(&self) -> BTreeMap<LedgerKey, LedgerCell> {
         let mut out = self.ledger();
         for (k, cell) in out.iter_mut() {
-            let m = self.migrated[self.cell_index(k.0, k.1, k.2)];
+            let m = self.migrated.get(*k);
             cell.count -= m.count;
             cell.sum_fen = cell.sum_fen.saturating_sub(m.sum_fen);
         }
@@ -764,18 +745,7 @@ impl Model {
 
     /// Ledger totals, non-empty cells only, in key order.
     pub(crate) fn ledger(&self) -> BTreeMap<LedgerKey, LedgerCell> {
-        let mut out = BTreeMap::new();
-        for l in 0..self.leagues {
-            for g in GroupKind::ALL {
-                for ins in Insurance::ALL {
-                    let cell = self.ledger[self.cell_index(l as u8, g, ins)];
-                    if cell.count > 0 {
-                        out.insert((l as u8, g, ins), cell);
-                    }
-                }
-            }
-        }
-        out
+        self.ledger.cells()
     }
 
     #[cfg(test)]

@@ -1,7 +1,7 @@
 //! Unit and property tests of the reference model's rules.
 
 use super::*;
-use crate::scenario::{self, Spec};
+use crate::scenario::{self, Insurance, Spec};
 use proptest::prelude::*;
 
 fn spec() -> Spec {

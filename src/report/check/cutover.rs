@@ -19,7 +19,7 @@
 
 use crate::hash::FastMap;
 use crate::model::migration::MigrationTotals;
-use crate::model::{LedgerCell, LedgerKey, PaymentRow};
+use crate::model::{LedgerKey, LedgerTable, PaymentRow};
 use crate::report::data::cutover::{
     CutoverReport, DoubleCharge, DoubleCharges, LostAnswersReport, LostPayment, LostReason, MigrationCell, MigrationDifference,
     MigrationProblem, MigrationReport, PaymentRef, RecordsAfterMigration, RegistrationsReport, RollbackReport, StopReport, SystemReport,
@@ -61,18 +61,6 @@ fn payment_ref(spec: &Spec, system: &str, r: &PaymentRow) -> PaymentRef {
     }
 }
 
-/// Add a payment to ledger cells (league × payer group × insurance type).
-pub(crate) fn add_cells(into: &mut BTreeMap<LedgerKey, LedgerCell>, r: &PaymentRow) {
-    for ins in Insurance::ALL {
-        let a = r.items[ins.index()];
-        if a != 0 {
-            let c = into.entry((r.payer.league, r.payer.group, ins)).or_default();
-            c.count += 1;
-            c.sum_fen = c.sum_fen.saturating_add(a);
-        }
-    }
-}
-
 /// The fields in which a copy differs from the old payment.
 fn differing_fields(old: &PaymentRow, new: &PaymentRow) -> Vec<&'static str> {
     let mut f = Vec::new();
@@ -98,8 +86,37 @@ fn differing_fields(old: &PaymentRow, new: &PaymentRow) -> Vec<&'static str> {
 pub(crate) fn check(input: CutoverInput) -> Option<CutoverReport> {
     let spec = input.spec;
     let x = spec.cutover.as_ref()?;
-    let fmt = |t: SimTime| t.format(spec.calendar.offset);
     let names = [x.systems[OLD as usize].name.as_str(), x.systems[NEW as usize].name.as_str()];
+    let mut report = before_the_books(spec, x, &input);
+    let books = match input.books {
+        Ok(b) => b,
+        Err(e) => {
+            report.read_error = Some(e);
+            report.registrations = super::registrations::check(spec, input.recorder, None);
+            return Some(report);
+        }
+    };
+    report.registrations =
+        super::registrations::check(spec, input.recorder, books.registrations.as_ref().map(|[o, n]| (o.as_slice(), n.as_slice())));
+    let [old, new] = books.payments;
+    // A migration ran if the new system holds copies (in process, its totals say so too).
+    report.migration.ran |= new.iter().any(|r| r.origin.is_some());
+    count_payments(&mut report, &old, &new);
+    migration_checks(spec, names, &old, &new, &mut report);
+    if let Some(stops) = x.systems[OLD as usize].stops {
+        for r in old.iter().filter(|r| r.accepted_at >= stops) {
+            report.acknowledged_after_stop.push(payment_ref(spec, names[0], r));
+        }
+    }
+    double_charges(spec, names, &old, &new, &mut report.double_charges);
+    report.rollback = x.rollback.as_ref().map(|r| rollback(spec, input.recorder, r, &new));
+    acknowledged_nowhere(&mut report, input.recorder, &old, &new);
+    Some(report)
+}
+
+/// The report before any book is read: the systems, the stops, the answers lost on the way.
+fn before_the_books(spec: &Spec, x: &crate::scenario::CutoverSpec, input: &CutoverInput) -> CutoverReport {
+    let fmt = |t: SimTime| t.format(spec.calendar.offset);
     let tally = &input.recorder.cutover;
     let in_flight_at_stops = x
         .stops
@@ -121,7 +138,7 @@ pub(crate) fn check(input: CutoverInput) -> Option<CutoverReport> {
         by_channel: spec.channels.iter().zip(&tally.lost_by_channel).filter(|(_, n)| **n > 0).map(|(c, n)| (c.id.clone(), *n)).collect(),
         new_orders: tally.new_orders,
     };
-    let mut report = CutoverReport {
+    CutoverReport {
         systems: x
             .systems
             .iter()
@@ -152,21 +169,12 @@ pub(crate) fn check(input: CutoverInput) -> Option<CutoverReport> {
         records_after_migration: RecordsAfterMigration::default(),
         rollback: None,
         read_error: None,
-    };
-    let books = match input.books {
-        Ok(b) => b,
-        Err(e) => {
-            report.read_error = Some(e);
-            report.registrations = super::registrations::check(spec, input.recorder, None);
-            return Some(report);
-        }
-    };
-    report.registrations =
-        super::registrations::check(spec, input.recorder, books.registrations.as_ref().map(|[o, n]| (o.as_slice(), n.as_slice())));
-    let [old, new] = books.payments;
-    // A migration ran if the new system holds copies (in process, its totals say so too).
-    report.migration.ran |= new.iter().any(|r| r.origin.is_some());
-    for (sys, rows) in report.systems.iter_mut().zip([&old, &new]) {
+    }
+}
+
+/// What each system took itself, and the copies it holds from the migration.
+fn count_payments(report: &mut CutoverReport, old: &[PaymentRow], new: &[PaymentRow]) {
+    for (sys, rows) in report.systems.iter_mut().zip([old, new]) {
         for r in rows {
             if r.origin.is_some() {
                 sys.migrated_payments += 1;
@@ -176,26 +184,20 @@ pub(crate) fn check(input: CutoverInput) -> Option<CutoverReport> {
             }
         }
     }
-    migration_checks(spec, names, &old, &new, &mut report);
-    if let Some(stops) = x.systems[OLD as usize].stops {
-        for r in old.iter().filter(|r| r.accepted_at >= stops) {
-            report.acknowledged_after_stop.push(payment_ref(spec, names[0], r));
-        }
-    }
-    double_charges(spec, names, &old, &new, &mut report.double_charges);
-    report.rollback = x.rollback.as_ref().map(|r| rollback(spec, input.recorder, r, &new));
-    // Acknowledged to a payer, held by no system.
+}
+
+/// Payments acknowledged to a payer that no system holds: lost at the boundary.
+fn acknowledged_nowhere(report: &mut CutoverReport, recorder: &Recorder, old: &[PaymentRow], new: &[PaymentRow]) {
     let mut held: crate::hash::FastSet<crate::model::IdemKey> = crate::hash::FastSet::default();
-    for (system, rows) in [(OLD, &old), (NEW, &new)] {
+    for (system, rows) in [(OLD, old), (NEW, new)] {
         held.extend(rows.iter().filter(|r| r.origin.is_none()).map(|r| crate::report::feed::recorder::book_key(system, r.key)));
     }
-    let mut unheld: Vec<_> = input.recorder.acknowledged().iter().filter(|k| !held.contains(k)).copied().collect();
+    let mut unheld: Vec<_> = recorder.acknowledged().iter().filter(|k| !held.contains(k)).copied().collect();
     unheld.sort();
     for k in unheld {
         let sent = crate::report::feed::recorder::sent_key(k);
         report.lost_at_boundary.push(LostPayment { reason: LostReason::InNoLedger, key: sent.to_text(), payment: None });
     }
-    Some(report)
 }
 
 fn rollback(spec: &Spec, rec: &Recorder, rb: &crate::scenario::RollbackSpec, new: &[PaymentRow]) -> RollbackReport {
@@ -255,8 +257,8 @@ fn migration_checks(spec: &Spec, names: [&str; 2], old: &[PaymentRow], new: &[Pa
             copies.entry(o).or_default().push(i);
         }
     }
-    let mut old_cells = BTreeMap::new();
-    let mut new_cells = BTreeMap::new();
+    let mut old_cells = LedgerTable::default();
+    let mut new_cells = LedgerTable::default();
     let mut old_ids = crate::hash::FastSet::default();
     let end = spec.end;
     let rec = &mut report.records_after_migration;
@@ -264,7 +266,7 @@ fn migration_checks(spec: &Spec, names: [&str; 2], old: &[PaymentRow], new: &[Pa
         m.checked += 1;
         rec.old_payments += 1;
         old_ids.insert(r.payment);
-        add_cells(&mut old_cells, r);
+        old_cells.book(r.payer.league, r.payer.group, &r.items);
         let found = copies.get(&r.payment).map(Vec::as_slice).unwrap_or(&[]);
         match found {
             [] => {
@@ -312,7 +314,7 @@ fn migration_checks(spec: &Spec, names: [&str; 2], old: &[PaymentRow], new: &[Pa
         }
     }
     for r in new.iter().filter(|r| r.origin.is_some()) {
-        add_cells(&mut new_cells, r);
+        new_cells.book(r.payer.league, r.payer.group, &r.items);
         if r.origin.is_some_and(|o| !old_ids.contains(&o)) {
             m.unknown_origin += 1;
             m.differences.push(MigrationDifference {
@@ -323,6 +325,7 @@ fn migration_checks(spec: &Spec, names: [&str; 2], old: &[PaymentRow], new: &[Pa
             });
         }
     }
+    let (old_cells, new_cells) = (old_cells.cells(), new_cells.cells());
     let keys: std::collections::BTreeSet<LedgerKey> = old_cells.keys().chain(new_cells.keys()).copied().collect();
     for k in keys {
         let (a, b) = (old_cells.get(&k).copied().unwrap_or_default(), new_cells.get(&k).copied().unwrap_or_default());

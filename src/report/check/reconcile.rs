@@ -10,7 +10,7 @@
 //!   decided here.
 
 use crate::hash::FastSet;
-use crate::model::{IdemKey, LedgerCell, LedgerKey, PaymentRow, Request};
+use crate::model::{IdemKey, LedgerCell, LedgerKey, LedgerTable, PaymentRow, Request};
 use crate::report::data::live::Reconciliation;
 use crate::report::feed::recorder::Recorder;
 use crate::report::feed::recorder::book_key;
@@ -52,11 +52,11 @@ pub(crate) fn held_keys(system: crate::scenario::SystemIdx, rows: &[PaymentRow])
 
 /// The target's ledger from the systems' books: the payments each took itself.
 pub(crate) fn ledger_of_books(books: &[Vec<PaymentRow>]) -> BTreeMap<LedgerKey, LedgerCell> {
-    let mut actual = BTreeMap::new();
+    let mut actual = LedgerTable::default();
     for r in books.iter().flatten().filter(|r| r.origin.is_none()) {
-        super::cutover::add_cells(&mut actual, r);
+        actual.book(r.payer.league, r.payer.group, &r.items);
     }
-    actual
+    actual.cells()
 }
 
 /// The lookups answered from the systems' books read in bulk (`held`: every key a system

@@ -6,8 +6,8 @@
 //! compares two separately kept books.
 
 use crate::hash::FastSet;
-use crate::model::{IdemKey, LedgerCell, LedgerKey, Operation, Outcome, Request, Response, Rules};
-use crate::scenario::{GroupKind, Insurance, Spec, SystemIdx};
+use crate::model::{IdemKey, LedgerCell, LedgerKey, LedgerTable, Operation, Outcome, Request, Response, Rules};
+use crate::scenario::{Spec, SystemIdx};
 use crate::time::{MICROS_PER_HOUR, SimTime};
 use hdrhistogram::Histogram;
 use std::collections::BTreeMap;
@@ -94,7 +94,7 @@ pub(crate) struct Recorder {
     acknowledged: FastSet<IdemKey>,
     /// The ledger the acknowledged payments make, by [`ledger_index`] (a dense table: one
     /// search of a map per item of every payment showed in profiles of the live driver).
-    expected: Vec<LedgerCell>,
+    expected: LedgerTable,
     pub accepted: u64,
     pub accepted_while_suspended: u64,
     pub violations: Vec<Violation>,
@@ -171,11 +171,6 @@ pub(crate) fn sent_key(booked: IdemKey) -> IdemKey {
     IdemKey(booked.0 & !(1u128 << 127))
 }
 
-/// A ledger cell's place in a dense table: league, then payer group, then insurance type.
-fn ledger_index(league: u8, group: GroupKind, ins: Insurance) -> usize {
-    (league as usize * GroupKind::ALL.len() + group.index()) * Insurance::ALL.len() + ins.index()
-}
-
 impl Recorder {
     pub(crate) fn new(spec: Arc<Spec>, rules: Arc<Rules>) -> Recorder {
         let channels = spec.channels.len();
@@ -201,7 +196,7 @@ impl Recorder {
             cells,
             hours,
             acknowledged: FastSet::default(),
-            expected: Vec::new(),
+            expected: LedgerTable::default(),
             accepted: 0,
             accepted_while_suspended: 0,
             violations: Vec::new(),
@@ -318,11 +313,7 @@ impl Recorder {
                 }
             }
             m.acknowledged.extend(p.acknowledged);
-            for (i, c) in p.expected.into_iter().enumerate() {
-                let cell = m.expected_cell(i);
-                cell.count += c.count;
-                cell.sum_fen = cell.sum_fen.saturating_add(c.sum_fen);
-            }
+            m.expected.add(&p.expected);
             m.accepted += p.accepted;
             m.dues.add(&p.dues);
             m.days.add(&p.days);
@@ -392,22 +383,8 @@ impl Recorder {
             return false;
         }
         self.accepted += 1;
-        for ins in Insurance::ALL {
-            let a = items[ins.index()];
-            if a != 0 {
-                let cell = self.expected_cell(ledger_index(payer.league, payer.group, ins));
-                cell.count += 1;
-                cell.sum_fen = cell.sum_fen.saturating_add(a);
-            }
-        }
+        self.expected.book(payer.league, payer.group, items);
         true
-    }
-
-    fn expected_cell(&mut self, i: usize) -> &mut LedgerCell {
-        if i >= self.expected.len() {
-            self.expected.resize(i + 1, LedgerCell::default());
-        }
-        &mut self.expected[i]
     }
 
     /// Make room for about `payments` acknowledged payments up front.
@@ -581,15 +558,7 @@ impl Recorder {
     }
 
     pub(crate) fn expected_ledger(&self) -> BTreeMap<LedgerKey, LedgerCell> {
-        let mut out = BTreeMap::new();
-        for (i, c) in self.expected.iter().enumerate() {
-            if c.count > 0 {
-                let (n_ins, n_groups) = (Insurance::ALL.len(), GroupKind::ALL.len());
-                let (rest, ins) = (i / n_ins, Insurance::ALL[i % n_ins]);
-                out.insert(((rest / n_groups) as u8, GroupKind::ALL[rest % n_groups], ins), *c);
-            }
-        }
-        out
+        self.expected.cells()
     }
 }
 
@@ -597,7 +566,7 @@ impl Recorder {
 mod tests {
     use super::*;
     use crate::model::PayerRef;
-    use crate::scenario::GroupKind;
+    use crate::scenario::{GroupKind, Insurance};
 
     fn spec() -> Arc<Spec> {
         Arc::new(crate::scenario::load(std::path::Path::new("scenarios/ci-smoke.json")).expect("scenario"))

@@ -30,9 +30,18 @@ pub(crate) fn duration_ms(ms: f64) -> String {
 
 /// An amount in fen as yuan, thousands grouped: `1,234,567.89` (exact: integer arithmetic).
 pub(crate) fn yuan(fen: i64) -> String {
+    yuan_with(fen, count)
+}
+
+/// An amount in fen as yuan without grouping, for a column: `1234567.89`.
+pub(crate) fn yuan_plain(fen: i64) -> String {
+    yuan_with(fen, |n| n.to_string())
+}
+
+fn yuan_with(fen: i64, whole: fn(u64) -> String) -> String {
     let sign = if fen < 0 { "-" } else { "" };
     let fen = fen.unsigned_abs();
-    format!("{sign}{}.{:02}", count(fen / 100), fen % 100)
+    format!("{sign}{}.{:02}", whole(fen / 100), fen % 100)
 }
 
 /// A duration given in minutes.
@@ -120,5 +129,8 @@ mod tests {
         assert_eq!(count(999), "999");
         assert_eq!(percent(0.0123), "1.2 %");
         assert_eq!(percent(0.00001), "0.001 %");
+        assert_eq!(yuan(-123_456_789), "-1,234,567.89");
+        assert_eq!(yuan_plain(-123_456_789), "-1234567.89");
+        assert_eq!(yuan_plain(5), "0.05");
     }
 }
