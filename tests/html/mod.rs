@@ -96,7 +96,7 @@ fn report_html_loads_offline_in_a_browser_and_draws_its_charts() {
     let mut v = short_smoke();
     v["gates"] = serde_json::json!([{ "metric": "latency_ms_p50", "max": 0.000001 }]);
     let scenario = write_scenario(&dir, "strict.json", &v);
-    let o = live_run(scenario.to_str().unwrap(), &dir, &["--model", "--time-scale", "300000"]);
+    let o = live_run(scenario.to_str().unwrap(), &dir, &["--model", "--time-scale", "600000"]);
     assert_eq!(o.status.code(), Some(1), "{}{}", stdout(&o), stderr(&o));
     let dom = check_page(&dir);
     assert!(dom.contains("class=\"verdict nogo\""), "no no-go verdict");
@@ -149,7 +149,7 @@ fn summary_and_page_come_in_chinese_with_the_notices_names() {
     let dir = temp_dir("html_zh_live");
     let v = short_smoke();
     let scenario = write_scenario(&dir, "short.json", &v);
-    let o = live_run(scenario.to_str().unwrap(), &dir, &["--model", "--time-scale", "300000", "--lang", "zh"]);
+    let o = live_run(scenario.to_str().unwrap(), &dir, &["--model", "--time-scale", "600000", "--lang", "zh"]);
     assert!(o.status.code().is_some_and(|c| c <= 1), "{}{}", stdout(&o), stderr(&o));
     let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
     let md = std::fs::read_to_string(dir.join("summary.md")).unwrap();

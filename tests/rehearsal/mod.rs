@@ -216,7 +216,7 @@ fn live_into(dir: &std::path::Path, scenario: &str, new_args: &[&str], run_args:
     let mut args = vec!["--scenario", scenario, "--role", "new"];
     args.extend(new_args);
     let new = Server::start(0, &args);
-    let mut run = vec!["run", scenario, "--old", &old.url, "--new", &new.url, "--time-scale", "150000", "--quiet"];
+    let mut run = vec!["run", scenario, "--old", &old.url, "--new", &new.url, "--time-scale", "300000", "--quiet"];
     let out = dir.to_str().unwrap();
     run.extend(["--out", out]);
     run.extend(run_args);
