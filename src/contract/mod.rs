@@ -426,14 +426,14 @@ fn scan_answer(body: &[u8]) -> Option<AnswerIn<'_>> {
     (i == body.len()).then_some(a)
 }
 
-/// Map an HTTP answer to a model [`Response`]. `retry_after_virtual_micros` converts a
-/// `Retry-After` in real seconds into virtual time (the run's time scale).
-pub(crate) fn from_wire(status: u16, retry_after: Option<&str>, body: &[u8], time_scale: f64) -> Response {
-    from_wire_timed(status, retry_after, body, time_scale).0
+/// Map an HTTP answer to a model [`Response`]. Durations stay as the wire gives them, in real
+/// time (a `Retry-After` of 2 is 2 s): the sending thread puts them on its clock.
+pub(crate) fn from_wire(status: u16, retry_after: Option<&str>, body: &[u8]) -> Response {
+    from_wire_timed(status, retry_after, body).0
 }
 
 /// [`from_wire`], plus the instant the target says it accepted a payment (`accepted_at`).
-pub(crate) fn from_wire_timed(status: u16, retry_after: Option<&str>, body: &[u8], time_scale: f64) -> (Response, Option<SimTime>) {
+pub(crate) fn from_wire_timed(status: u16, retry_after: Option<&str>, body: &[u8]) -> (Response, Option<SimTime>) {
     if (200..300).contains(&status) {
         let Some(a) = scan_answer(body).or_else(|| serde_json::from_slice::<AnswerIn>(body).ok()) else {
             return (Response::Error { kind: Failure::BadBody }, None);
@@ -452,15 +452,15 @@ pub(crate) fn from_wire_timed(status: u16, retry_after: Option<&str>, body: &[u8
         };
         return (r, at);
     }
-    (refusal(status, retry_after, body, time_scale), None)
+    (refusal(status, retry_after, body), None)
 }
 
-fn refusal(status: u16, retry_after: Option<&str>, body: &[u8], time_scale: f64) -> Response {
+fn refusal(status: u16, retry_after: Option<&str>, body: &[u8]) -> Response {
     let problem: Option<Problem> = serde_json::from_slice(body).ok();
     let code = problem.as_ref().map(|p| p.code.as_str()).unwrap_or("");
     let overloaded = || {
         let secs = retry_after.and_then(|v| v.trim().parse::<f64>().ok()).unwrap_or(1.0).max(0.0);
-        Response::Overloaded { retry_after_micros: (secs * 1e6 * time_scale.max(1.0)) as i64 }
+        Response::Overloaded { retry_after_micros: (secs * 1e6) as i64 }
     };
     let known = Refusal::from_code(code);
     match known {

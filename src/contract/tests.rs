@@ -47,7 +47,7 @@ mod vocabulary {
         fn decoding_the_servers_reply_gives_the_answer_back(resp in answer(), now in instant()) {
             let spec = spec();
             let wire = answer_to_wire(&spec, &resp, now);
-            let (back, at) = from_wire_timed(wire.status, wire.retry_after.as_deref(), &wire.body, 1.0);
+            let (back, at) = from_wire_timed(wire.status, wire.retry_after.as_deref(), &wire.body);
             let expected = match resp {
                 // The reason is the problem's detail, for people; the driver reads the code.
                 Response::Invalid { .. } => Response::Invalid { reason: "refused as invalid" },
@@ -68,11 +68,11 @@ mod vocabulary {
     #[test]
     fn a_code_nobody_knows_is_counted_as_such_not_as_overload() {
         let body = br#"{"type":"x","title":"x","status":503,"detail":"x","code":"maintenance_window","accepted":false}"#;
-        assert_eq!(from_wire(503, None, body, 1.0), Response::Error { kind: Failure::UnknownCode });
+        assert_eq!(from_wire(503, None, body), Response::Error { kind: Failure::UnknownCode });
         let storage = contract_problem(Refusal::StorageFailed);
-        assert_eq!(from_wire(503, None, &storage, 1.0), Response::Error { kind: Failure::StorageFailed });
+        assert_eq!(from_wire(503, None, &storage), Response::Error { kind: Failure::StorageFailed });
         // Without a problem code (a proxy's page), the status decides.
-        assert!(matches!(from_wire(503, None, b"<html>busy</html>", 1.0), Response::Overloaded { .. }));
+        assert!(matches!(from_wire(503, None, b"<html>busy</html>"), Response::Overloaded { .. }));
     }
 
     fn contract_problem(r: Refusal) -> Vec<u8> {
@@ -212,14 +212,14 @@ mod wire {
             format!(r#"{{"type":"x","title":"t","status":0,"detail":"d","code":"{code}","accepted":false{extra}}}"#).into_bytes()
         };
         assert_eq!(
-            from_wire(503, Some("Sat, 01 May 2021 00:00:00 GMT"), &p("suspended", r#","resume_at":"2021-05-01T00:00:00+08:00""#), 1.0),
+            from_wire(503, Some("Sat, 01 May 2021 00:00:00 GMT"), &p("suspended", r#","resume_at":"2021-05-01T00:00:00+08:00""#)),
             Response::Suspended { resume_at: parse_instant("2021-05-01T00:00:00+08:00") }
         );
-        assert_eq!(from_wire(429, Some("2"), &p("overloaded", ""), 10.0), Response::Overloaded { retry_after_micros: 20_000_000 });
-        assert_eq!(from_wire(422, None, &p("idempotency_conflict", ""), 1.0), Response::Conflict);
-        assert_eq!(from_wire(500, None, b"oops", 1.0), Response::Error { kind: Failure::UnexpectedStatus });
+        assert_eq!(from_wire(429, Some("2"), &p("overloaded", "")), Response::Overloaded { retry_after_micros: 2_000_000 });
+        assert_eq!(from_wire(422, None, &p("idempotency_conflict", "")), Response::Conflict);
+        assert_eq!(from_wire(500, None, b"oops"), Response::Error { kind: Failure::UnexpectedStatus });
         assert_eq!(
-            from_wire(201, None, br#"{"payment_id":4,"status":"accepted","replayed":false}"#, 1.0),
+            from_wire(201, None, br#"{"payment_id":4,"status":"accepted","replayed":false}"#),
             Response::Accepted { payment: TargetId::Num(4), replayed: false }
         );
     }

@@ -18,6 +18,20 @@ pub(super) struct CallCtx {
     pub rebase_clock: Option<VirtualClock>,
 }
 
+impl CallCtx {
+    /// An answer put on the run's clock: a wait the target asks for (`Retry-After`) is real
+    /// time on the wire, and the virtual clock runs `scale` times faster (never slower: a
+    /// run slower than real time waits as asked).
+    pub(super) fn on_the_clock(&self, resp: Response) -> Response {
+        match resp {
+            Response::Overloaded { retry_after_micros } => {
+                Response::Overloaded { retry_after_micros: (retry_after_micros as f64 * self.scale.max(1.0)) as i64 }
+            }
+            other => other,
+        }
+    }
+}
+
 pub(super) struct Done {
     pub id: u32,
     pub resp: Response,
@@ -55,4 +69,20 @@ pub(super) fn rebase(clock: &VirtualClock, resp: Response, decided_at: Option<Si
         other => other,
     };
     (resp, decided_at.map(map))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_wait_asked_on_the_wire_runs_on_the_compressed_clock() {
+        let spec = Arc::new(crate::scenario::parse("ci-smoke.json", include_str!("../../scenarios/ci-smoke.json")).expect("ci-smoke"));
+        let ctx = |scale| CallCtx { spec: spec.clone(), timeout: Duration::from_secs(1), scale, rebase_clock: None };
+        let two_seconds = Response::Overloaded { retry_after_micros: 2_000_000 };
+        assert_eq!(ctx(1000.0).on_the_clock(two_seconds.clone()), Response::Overloaded { retry_after_micros: 2_000_000_000 });
+        // Slower than real time: the wait is not shortened.
+        assert_eq!(ctx(0.5).on_the_clock(two_seconds.clone()), two_seconds);
+        assert_eq!(ctx(1000.0).on_the_clock(Response::Conflict), Response::Conflict);
+    }
 }

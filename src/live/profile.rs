@@ -225,9 +225,8 @@ impl Profile {
         status: u16,
         retry_after: Option<&str>,
         body: &[u8],
-        time_scale: f64,
     ) -> (Response, Option<crate::time::SimTime>) {
-        let r = self.read_answer(req, status, retry_after, body, time_scale);
+        let r = self.read_answer(req, status, retry_after, body);
         let at = match (&r, &self.read.accepted_at) {
             (Response::Accepted { .. }, Some(ptr)) => serde_json::from_slice::<Value>(body)
                 .ok()
@@ -238,7 +237,7 @@ impl Profile {
     }
 
     /// Map a deployment's answer onto the contract's responses.
-    pub(crate) fn read_answer(&self, req: &Request, status: u16, retry_after: Option<&str>, body: &[u8], time_scale: f64) -> Response {
+    pub(crate) fn read_answer(&self, req: &Request, status: u16, retry_after: Option<&str>, body: &[u8]) -> Response {
         let doc: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
         let num = |ptr: &str| doc.pointer(ptr).and_then(|v| v.as_u64().or_else(|| v.as_str().and_then(|s| s.parse().ok())));
         // Identifiers are kept as they came: a number, or any text.
@@ -278,7 +277,7 @@ impl Profile {
             ..contract::Problem::default()
         };
         let bytes = serde_json::to_vec(&problem).unwrap_or_default();
-        contract::from_wire(status, retry_after, &bytes, time_scale)
+        contract::from_wire(status, retry_after, &bytes)
     }
 
     pub(crate) fn ledger_request(&self) -> WireRequest {
@@ -407,14 +406,14 @@ mod tests {
         assert_eq!(body["note"], "cutover rehearsal via wechat_mini");
         let ok = br#"{"result":{"paymentNo":"991","duplicate":false}}"#;
         // The deployment's id is text, and stays text: opaque, never parsed.
-        assert_eq!(p.read_answer(&pay(&s), 200, None, ok, 1.0), Response::Accepted { payment: TargetId::text("991"), replayed: false });
+        assert_eq!(p.read_answer(&pay(&s), 200, None, ok), Response::Accepted { payment: TargetId::text("991"), replayed: false });
         let closed = br#"{"error":{"reason":"CHANNEL_FROZEN","reopensAt":"2021-05-01T00:00:00+08:00"}}"#;
         assert_eq!(
-            p.read_answer(&pay(&s), 503, None, closed, 1.0),
+            p.read_answer(&pay(&s), 503, None, closed),
             Response::Suspended { resume_at: contract::parse_instant("2021-05-01T00:00:00+08:00") }
         );
         let dup = br#"{"error":{"reason":"KEY_REUSED"}}"#;
-        assert_eq!(p.read_answer(&pay(&s), 422, None, dup, 1.0), Response::Conflict);
+        assert_eq!(p.read_answer(&pay(&s), 422, None, dup), Response::Conflict);
     }
 
     #[test]

@@ -158,10 +158,9 @@ impl Reactor {
             Step::Answered => {
                 let Some(w) = &lane.work else { return };
                 let (status, retry_after, body) = lane.conn.answer();
-                let scale = self.ctx.scale;
-                let answer = lane.api.read(&w.req, status, retry_after, body, scale);
+                let (resp, at) = lane.api.read(&w.req, status, retry_after, body);
                 lane.conn.done();
-                answer
+                (self.ctx.on_the_clock(resp), at)
             }
         };
         self.finish(i, resp, decided_at);

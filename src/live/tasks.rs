@@ -73,13 +73,15 @@ fn call(mut slot: Slot, ctx: Arc<CallCtx>, id: u32, req: Request) -> Call {
         let deadline = slot.deadline.clone();
         let answer = tokio::select! {
             biased;
-            a = slot.t.call(&ctx.spec, &req, ctx.scale) => Some(a),
+            a = slot.t.call(&ctx.spec, &req) => Some(a),
             _ = std::future::poll_fn(|cx| deadline.poll_passed(cx)) => None,
         };
         slot.deadline.at.set(None);
         slot.deadline.passed.set(false);
         let (resp, decided_at) = match answer {
-            Some(a) => a,
+            // The in-process model answers on the run's clock already.
+            Some((resp, at)) if slot.t.is_in_process() => (resp, at),
+            Some((resp, at)) => (ctx.on_the_clock(resp), at),
             None => {
                 slot.t.after_timeout();
                 (Response::Error { kind: Failure::Timeout }, None)

@@ -117,6 +117,11 @@ impl Transport {
         }
     }
 
+    /// Whether this is the in-process model (answers in virtual time, not from a wire).
+    pub(super) fn is_in_process(&self) -> bool {
+        matches!(self, Transport::Model { .. })
+    }
+
     /// After a call was abandoned on its deadline: the connection may hold half an
     /// answer, so start afresh.
     pub(super) fn after_timeout(&mut self) {
@@ -128,7 +133,7 @@ impl Transport {
     /// Send one request and map the answer. No deadline here: the caller races the call
     /// against the request's deadline and calls [`Transport::after_timeout`] when it loses.
     /// Also returns the instant the target says it decided, when it says so.
-    pub(super) async fn call(&mut self, spec: &crate::scenario::Spec, req: &Request, time_scale: f64) -> (Response, Option<SimTime>) {
+    pub(super) async fn call(&mut self, spec: &crate::scenario::Spec, req: &Request) -> (Response, Option<SimTime>) {
         match self {
             Transport::Model { model, clock, system } => {
                 let now = clock.now();
@@ -145,7 +150,7 @@ impl Transport {
                 let wire = api.request(spec, req);
                 match self.exchange(&wire).await {
                     Err(kind) => (Response::Error { kind }, None),
-                    Ok(a) => api.read(req, a.status, a.retry_after.as_deref(), &a.body, time_scale),
+                    Ok(a) => api.read(req, a.status, a.retry_after.as_deref(), &a.body),
                 }
             }
         }
