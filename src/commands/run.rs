@@ -5,8 +5,8 @@ use super::Exit;
 use super::args::{admin_token, faults, lang, load, time_scale, within};
 use super::output::{create_dir, write_extras, write_report_files};
 use crate::cli::{Format, RunArgs, TransportArg};
+use crate::live::deployment::target::{Api, Target};
 use crate::live::run::{RunConfig, TransportKind};
-use crate::live::target::{Api, Target};
 use crate::scenario::Spec;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -117,7 +117,7 @@ fn check_options(a: &RunArgs) -> anyhow::Result<()> {
 fn targets(a: &RunArgs, spec: &Arc<Spec>) -> anyhow::Result<(Target, Option<Target>)> {
     let api = |profile: &Option<PathBuf>| -> anyhow::Result<Api> {
         Ok(match profile {
-            Some(p) => Api::Profile(Arc::new(crate::live::profile::Profile::load(p)?)),
+            Some(p) => Api::Profile(Arc::new(crate::live::deployment::profile::Profile::load(p)?)),
             None => Api::Contract,
         })
     };

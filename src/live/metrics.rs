@@ -4,7 +4,7 @@
 //! Each sending thread copies its recorder's cells into its gauge about once a second (no
 //! per-request state crosses threads); a scrape adds up the threads' latest copies.
 
-use super::gauge::{Gauge, Snapshot};
+use super::thread::gauge::{Gauge, Snapshot};
 use crate::metrics::prometheus::{Exposition, Kind, LATENCY_BUCKETS_SECONDS};
 use crate::model::Outcome;
 use crate::report::feed::recorder::CellCounters;

@@ -1,20 +1,11 @@
-//! The live driver (real time, sockets); see `run`.
-mod api;
-mod auditor;
-mod gauge;
-mod http1;
-mod journal;
-mod lanes;
+//! The live driver (real time, sockets), in three rooms: the coordinator here (`run`: the
+//! set-up, the sending threads started and watched, hooks, a rollback's decision, progress,
+//! metrics, the reconciliation at the end); the sending [`thread`] and its transport; the
+//! [`deployment`] it sends to.
+pub mod deployment;
 mod metrics;
-pub mod profile;
-mod profile_books;
 mod progress;
-mod reactor;
 mod rollback;
 pub mod run;
 mod runbook;
-mod shard;
-pub mod target;
-mod tasks;
-mod timer;
-mod transport;
+pub mod thread;

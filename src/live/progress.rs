@@ -1,7 +1,7 @@
 //! The progress display of a live run on standard error: a bar on a terminal, a line every
 //! few seconds otherwise, from the figures the sending threads publish.
 
-use super::gauge::Gauge;
+use super::thread::gauge::Gauge;
 use crate::scenario::Spec;
 use crate::time::SimTime;
 use std::sync::Arc;

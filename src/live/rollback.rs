@@ -5,9 +5,9 @@
 //! a profile is re-suspended by the runbook's hook), and without a rollback drops the
 //! hooks of the rollback's phase.
 
-use super::gauge::Gauge;
+use super::deployment::target::Target;
 use super::runbook::Runbook;
-use super::target::Target;
+use super::thread::gauge::Gauge;
 use crate::clock::VirtualClock;
 use crate::model::Rules;
 use crate::report::check::rollback::{RollbackDecision, Window, decide, merge};

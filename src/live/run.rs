@@ -8,11 +8,11 @@
 //! and on Ctrl-C tells the threads to stop. At the end it merges what the threads
 //! recorded and reconciles the journal against the target's books.
 
-use super::journal::Journal;
+use super::deployment::target::{PreflightConfig, Target, client};
 use super::progress::Progress;
 use super::runbook::Runbook;
-use super::shard::{self, Gauge, Plan};
-use super::target::{PreflightConfig, Target, client};
+use super::thread::journal::Journal;
+use super::thread::shard::{self, Gauge, Plan};
 use crate::clock::VirtualClock;
 use crate::cohort::Members;
 use crate::demand::{Cast, Demand};
@@ -27,7 +27,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::{Duration, Instant};
 
-pub use super::transport::TransportKind;
+pub use super::thread::transport::TransportKind;
 
 pub struct RunConfig {
     /// The target; for a cutover, the old system's (or, in process, both systems).
@@ -201,7 +201,7 @@ pub async fn run(spec: Arc<Spec>, cfg: RunConfig, scenario_file: &str) -> Result
             Some(n) => format!("{} (old), {} (new)", cfg.target.label(), n.label()),
             None => cfg.target.label(),
         },
-        transport: cfg.target.transport_name(cfg.transport).into(),
+        transport: super::thread::transport_name(&cfg.target, cfg.transport).into(),
         time_scale: cfg.time_scale,
         connections: setup.connections,
         threads: setup.threads,
@@ -310,7 +310,7 @@ async fn set_up(spec: &Arc<Spec>, cfg: &RunConfig) -> Result<Setup, RunError> {
     let connections = cfg.connections.max(1);
     let threads = cfg.threads.clamp(1, connections);
     let shared_reqwest = client(cfg.timeout);
-    let ctx = target.call_ctx(spec, cfg.timeout, scale, cfg.rebase_now.then_some(clock));
+    let ctx = super::thread::call_ctx(target, spec, cfg.timeout, scale, cfg.rebase_now.then_some(clock));
     let margin_real = AUDIT_MARGIN + sync_rtt.unwrap_or_default();
     let margin = (margin_real.as_secs_f64() * 1e6 * scale) as i64;
     let journal = Journal::create(&cfg.out).map_err(io(&cfg.out.join("journal.jsonl")))?;
@@ -341,7 +341,7 @@ async fn set_up(spec: &Arc<Spec>, cfg: &RunConfig) -> Result<Setup, RunError> {
 fn thread_connections(cfg: &RunConfig, spec: &Spec, n: usize, clock: VirtualClock, shared: &reqwest::Client) -> shard::Conns {
     let mut all: Option<shard::Conns> = None;
     for system in 0..spec.system_names().len() as SystemIdx {
-        let c = cfg.target_for(system).connections(n, cfg.transport, clock, shared, system);
+        let c = super::thread::connections(cfg.target_for(system), n, cfg.transport, clock, shared, system);
         all = Some(match (all, c) {
             (None, c) => c,
             (Some(shard::Conns::Http1(mut a)), shard::Conns::Http1(b)) => {
@@ -576,7 +576,7 @@ fn merge(spec: &Arc<Spec>, demand: &Demand, parts: Vec<shard::Output>, journal_p
 
 /// Ask the target for the keys the reconciliation needs, read its ledger, and let
 /// [`crate::report::check::reconcile::by_key`] say what the answers mean.
-async fn reconcile(target: &Target, spec: &Spec, m: &mut Merged) -> (Reconciliation, Result<super::target::Ledger, String>) {
+async fn reconcile(target: &Target, spec: &Spec, m: &mut Merged) -> (Reconciliation, Result<super::deployment::target::Ledger, String>) {
     let mut unknown = Vec::with_capacity(m.unknown_reqs.len());
     for req in &m.unknown_reqs {
         if let Some(key) = contract_key(req) {
@@ -616,7 +616,7 @@ async fn reconcile_books(
     spec: &Arc<Spec>,
     m: &mut Merged,
     baseline: &[crate::hash::FastSet<u64>],
-) -> (Reconciliation, Result<super::target::Ledger, String>, Option<crate::report::data::cutover::CutoverReport>) {
+) -> (Reconciliation, Result<super::deployment::target::Ledger, String>, Option<crate::report::data::cutover::CutoverReport>) {
     let mut books: [Vec<crate::model::PaymentRow>; 2] = [Vec::new(), Vec::new()];
     // Registrations are checked where both systems' can be read (not through a profile).
     let mut registrations: Option<[Vec<crate::model::PayerRef>; 2]> = spec.cutover.as_ref().map(|_| [Vec::new(), Vec::new()]);
@@ -665,5 +665,5 @@ async fn reconcile_books(
 }
 
 fn contract_key(req: &Request) -> Option<IdemKey> {
-    super::journal::key_of(req)
+    super::thread::journal::key_of(req)
 }

@@ -2,7 +2,7 @@
 //! starts), run at their compressed instants while the load goes on, each reported with
 //! its outcome and timing; those the run never reached are reported as not run.
 
-use super::target::client;
+use super::deployment::target::client;
 use crate::clock::VirtualClock;
 use crate::report::data::live::HookReport;
 use crate::scenario::{HookAction, HookSpec, Spec};

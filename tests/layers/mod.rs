@@ -329,24 +329,33 @@ fn the_circle_check_sees_a_circle() {
 /// and nothing else.
 const REPORT_ROOMS: &[(&str, &[&str])] = &[("data", &[]), ("feed", &["data"]), ("check", &["data", "feed"]), ("render", &["data"])];
 
+/// The rooms of `live/` (the coordinator's files stand above them): the deployment a run
+/// sends to, and the sending thread with its transport, which reaches the deployment.
+const LIVE_ROOMS: &[(&str, &[&str])] = &[("deployment", &[]), ("thread", &["deployment"])];
+
 /// Every arrow between two rooms of `report/` that the table does not allow.
 fn report_rooms_broken(files: &[(std::path::PathBuf, String)]) -> Vec<String> {
-    let allowed: BTreeMap<&str, &[&str]> = REPORT_ROOMS.iter().copied().collect();
+    rooms_broken("report", REPORT_ROOMS, files)
+}
+
+/// Every arrow between two rooms of the folder `top` that `table` does not allow.
+fn rooms_broken(top: &str, table: &[(&str, &[&str])], files: &[(std::path::PathBuf, String)]) -> Vec<String> {
+    let allowed: BTreeMap<&str, &[&str]> = table.iter().copied().collect();
     let mut wrong = Vec::new();
     for (rel, text) in files {
         let here = module_path(rel);
-        if here.first().map(String::as_str) != Some("report") {
+        if here.first().map(String::as_str) != Some(top) {
             continue;
         }
         let Some(room) = here.get(1).filter(|r| allowed.contains_key(r.as_str())) else { continue };
         let text = text.split("#[cfg(test)]\nmod tests").next().unwrap_or(text);
         let code: String = text.lines().map(|l| l.split("//").next().unwrap_or("")).collect::<Vec<_>>().join("\n");
         for path in paths_named(&code, &here) {
-            let Some(other) = path.get(1).filter(|o| path[0] == "report" && *o != room && allowed.contains_key(o.as_str())) else {
+            let Some(other) = path.get(1).filter(|o| path[0] == top && *o != room && allowed.contains_key(o.as_str())) else {
                 continue;
             };
             if !allowed[room.as_str()].contains(&other.as_str()) {
-                wrong.push(format!("{}: report/{room} names report/{other}", rel.display()));
+                wrong.push(format!("{}: {top}/{room} names {top}/{other}", rel.display()));
             }
         }
     }
@@ -366,6 +375,32 @@ fn report_rooms_use_only_the_rooms_below() {
     assert_eq!(rooms, expected, "report/ holds exactly the rooms of the table");
     let wrong = report_rooms_broken(&files);
     assert!(wrong.is_empty(), "arrows between report's rooms against their roles:\n{}", wrong.join("\n"));
+}
+
+#[test]
+fn live_rooms_use_only_the_rooms_below() {
+    let src = root().join("src");
+    let mut paths = Vec::new();
+    source_files(&src.join("live"), &mut paths);
+    paths.sort();
+    let files: Vec<(std::path::PathBuf, String)> =
+        paths.iter().map(|p| (p.strip_prefix(&src).unwrap().to_path_buf(), std::fs::read_to_string(p).unwrap())).collect();
+    let folders: BTreeSet<String> =
+        files.iter().filter(|(rel, _)| rel.components().count() > 2).filter_map(|(rel, _)| module_path(rel).get(1).cloned()).collect();
+    let expected: BTreeSet<String> = LIVE_ROOMS.iter().map(|(r, _)| r.to_string()).collect();
+    assert_eq!(folders, expected, "live/ holds exactly the rooms of the table");
+    let wrong = rooms_broken("live", LIVE_ROOMS, &files);
+    assert!(wrong.is_empty(), "arrows between live's rooms against their roles:\n{}", wrong.join("\n"));
+    // The deployment room is reached from the thread: the check can see such an arrow.
+    assert_eq!(
+        rooms_broken(
+            "live",
+            LIVE_ROOMS,
+            &[(std::path::PathBuf::from("live/deployment/target.rs"), "use super::super::thread::shard::Conns;".into())]
+        )
+        .len(),
+        1
+    );
 }
 
 #[test]

@@ -19,7 +19,7 @@
 //! in every request that had to wait, not only in those on the wire.
 
 use super::auditor::Auditor;
-pub(super) use super::gauge::Gauge;
+pub(in crate::live) use super::gauge::Gauge;
 use super::gauge::Snapshot;
 use super::journal::Journal;
 use super::lanes::{CallCtx, Done, Lanes, Work};
@@ -49,7 +49,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
 
 /// Everything a thread starts with.
-pub(super) struct Plan {
+pub(in crate::live) struct Plan {
     /// This thread's index and how many there are (for its share of the counters).
     pub thread: (usize, usize),
     pub spec: Arc<Spec>,
@@ -69,13 +69,13 @@ pub(super) struct Plan {
 
 /// A thread's connections: driven by its own readiness loop (`--transport http1`), or
 /// each a future on its tokio runtime (the other transports and the in-process model).
-pub(super) enum Conns {
+pub(in crate::live) enum Conns {
     Http1(Vec<super::reactor::Lane>),
     Tasks(Vec<Transport>),
 }
 
 /// What a thread ends with.
-pub(super) struct Output {
+pub(in crate::live) struct Output {
     pub recorder: Recorder,
     pub audit: AuditReport,
     pub stats: EngineStats,
@@ -94,7 +94,7 @@ fn micros(d: Duration) -> u64 {
     d.as_micros().min(u64::MAX as u128) as u64
 }
 
-pub(super) use crate::metrics::latency_histogram as histogram;
+pub(in crate::live) use crate::metrics::latency_histogram as histogram;
 
 /// A sending thread: its cohort plus its connections and the real clock.
 struct Shard<P> {
@@ -685,7 +685,7 @@ async fn wait_until(timer: &mut Option<PreciseTimer>, at: Instant) {
 /// reserved) and wait until the coordinator lets them all start, so that the run's wall time
 /// and CPU count the sending alone.
 #[derive(Default)]
-pub(super) struct StartGate {
+pub(in crate::live) struct StartGate {
     /// Threads ready, and whether the gate is open.
     state: Mutex<(usize, bool)>,
     changed: std::sync::Condvar,
@@ -702,14 +702,14 @@ impl StartGate {
     }
 
     /// Block until `n` threads are ready.
-    pub(super) fn wait_ready(&self, n: usize) {
+    pub(in crate::live) fn wait_ready(&self, n: usize) {
         let mut g = self.state.lock().unwrap_or_else(|e| e.into_inner());
         while g.0 < n {
             g = self.changed.wait(g).unwrap_or_else(|e| e.into_inner());
         }
     }
 
-    pub(super) fn open(&self) {
+    pub(in crate::live) fn open(&self) {
         self.state.lock().unwrap_or_else(|e| e.into_inner()).1 = true;
         self.changed.notify_all();
     }
@@ -718,7 +718,7 @@ impl StartGate {
 /// Start one thread of the driver (its own readiness loop, or its own single-threaded tokio
 /// runtime). Its output arrives on the returned channel; the channel closes without one if
 /// the thread failed. `gate`: see [`StartGate`].
-pub(super) fn start(
+pub(in crate::live) fn start(
     name: String,
     mut plan: Plan,
     gauge: Arc<Gauge>,
@@ -770,5 +770,4 @@ pub(super) fn start(
 }
 
 #[cfg(test)]
-#[path = "shard_tests.rs"]
 mod tests;

@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64};
 /// What a thread shows the progress display, updated four times a second, and the
 /// coordinator's stop.
 #[derive(Default)]
-pub(super) struct Gauge {
+pub(in crate::live) struct Gauge {
     /// Set by the coordinator (Ctrl-C): stop sending, wait for the answers in flight.
     pub stop: AtomicBool,
     pub completed: AtomicU64,
@@ -32,7 +32,7 @@ pub(super) struct Gauge {
 
 /// What one thread last published.
 #[derive(Clone, Debug, Default)]
-pub(super) struct Snapshot {
+pub(in crate::live) struct Snapshot {
     /// Per phase × channel × operation with traffic: the counters and response times (µs).
     pub cells: Vec<(usize, u8, Operation, CellCounters, hdrhistogram::Histogram<u64>)>,
     pub not_sent: u64,

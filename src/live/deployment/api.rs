@@ -54,7 +54,7 @@ impl Api {
         }
     }
 
-    pub(super) fn ledger_request(&self) -> WireRequest {
+    pub(in crate::live) fn ledger_request(&self) -> WireRequest {
         match self {
             Api::Contract => {
                 WireRequest { method: "GET", path: "/v1/ledger".into(), idempotency_key: None, headers: Vec::new(), body: None }
@@ -63,7 +63,7 @@ impl Api {
         }
     }
 
-    pub(super) fn read_ledger(&self, spec: &Spec, body: &[u8]) -> Result<Ledger, String> {
+    pub(in crate::live) fn read_ledger(&self, spec: &Spec, body: &[u8]) -> Result<Ledger, String> {
         match self {
             Api::Contract => {
                 let w: contract::LedgerWire = serde_json::from_slice(body).map_err(|e| format!("the ledger is not the contract's: {e}"))?;
@@ -80,21 +80,21 @@ impl Api {
         }
     }
 
-    pub(super) fn payment_path(&self, key: IdemKey) -> String {
+    pub(in crate::live) fn payment_path(&self, key: IdemKey) -> String {
         match self {
             Api::Contract => format!("/v1/payments/{}", key.to_text()),
             Api::Profile(p) => p.payment_path(key),
         }
     }
 
-    pub(super) fn clock_path(&self) -> Option<&str> {
+    pub(in crate::live) fn clock_path(&self) -> Option<&str> {
         match self {
             Api::Contract => Some("/v1/admin/clock"),
             Api::Profile(p) => p.clock_path.as_deref(),
         }
     }
 
-    pub(super) fn describe(&self) -> String {
+    pub(in crate::live) fn describe(&self) -> String {
         match self {
             Api::Contract => "the bundled contract".into(),
             Api::Profile(p) => format!("profile {:?}", p.name),

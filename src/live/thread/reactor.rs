@@ -7,10 +7,10 @@
 //! list as a [`Done`] with its connection's index, for the thread to account for and to
 //! give the connection its next request.
 
-use super::api::Api;
+use super::super::deployment::api::Api;
+use super::super::deployment::base::Base;
 use super::http1::{Conn, Step};
 use super::lanes::{CallCtx, Done, Lanes, Work, rebase};
-use super::transport::Base;
 use crate::contract::WireScratch;
 use crate::model::Response;
 use crate::scenario::SystemIdx;
@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 const TIMER: Token = Token(usize::MAX);
 
 /// One connection and the request it carries.
-pub(super) struct Lane {
+pub(in crate::live) struct Lane {
     /// The system it reaches.
     system: SystemIdx,
     conn: Conn,
@@ -35,7 +35,7 @@ pub(super) struct Lane {
 }
 
 impl Lane {
-    pub(super) fn new(base: &Base, api: Api, system: SystemIdx) -> Lane {
+    pub(in crate::live) fn new(base: &Base, api: Api, system: SystemIdx) -> Lane {
         Lane {
             system,
             conn: Conn::new(base.addr, &base.host),
@@ -48,7 +48,7 @@ impl Lane {
     }
 }
 
-pub(super) struct Reactor {
+pub(in crate::live) struct Reactor {
     poll: Poll,
     /// Taken while its events are handled.
     events: Option<Events>,
@@ -68,7 +68,7 @@ pub(super) struct Reactor {
 }
 
 impl Reactor {
-    pub(super) fn new(ctx: Arc<CallCtx>, lanes: Vec<Lane>) -> std::io::Result<Reactor> {
+    pub(in crate::live) fn new(ctx: Arc<CallCtx>, lanes: Vec<Lane>) -> std::io::Result<Reactor> {
         let poll = Poll::new()?;
         #[cfg(target_os = "linux")]
         let timer = match super::timer::TimerFd::new() {
@@ -102,7 +102,7 @@ impl Reactor {
 
     /// Take the finished exchanges, each with its connection's index (hand the list back
     /// with [`Reactor::recycle`]; exchanges finishing meanwhile go on a new list).
-    pub(super) fn take_ready(&mut self) -> Option<Vec<(u32, Done)>> {
+    pub(in crate::live) fn take_ready(&mut self) -> Option<Vec<(u32, Done)>> {
         if self.ready.is_empty() {
             return None;
         }
@@ -110,24 +110,24 @@ impl Reactor {
     }
 
     /// A list from [`Reactor::take_ready`], emptied, for reuse.
-    pub(super) fn recycle(&mut self, mut list: Vec<(u32, Done)>) {
+    pub(in crate::live) fn recycle(&mut self, mut list: Vec<(u32, Done)>) {
         list.clear();
         self.spare = list;
     }
 
     /// Whether any exchange is under way.
-    pub(super) fn busy(&self) -> bool {
+    pub(in crate::live) fn busy(&self) -> bool {
         self.busy > 0
     }
 
     /// The system connection `i` reaches.
-    pub(super) fn system_of(&self, i: u32) -> SystemIdx {
+    pub(in crate::live) fn system_of(&self, i: u32) -> SystemIdx {
         self.lanes[i as usize].system
     }
 
     /// Connection `i` is free: give it `next` (sent `now`; a request to its system), or
     /// keep it idle.
-    pub(super) fn release(&mut self, i: u32, next: Option<Work>, now: Instant) {
+    pub(in crate::live) fn release(&mut self, i: u32, next: Option<Work>, now: Instant) {
         match next {
             Some(w) => self.send(i, w, now),
             None => {
@@ -185,7 +185,7 @@ impl Reactor {
 
     /// Wait for events until `until` (`None`: only take what is there; `now`: the caller's
     /// reading of the clock) and advance the exchanges they concern.
-    pub(super) fn poll(&mut self, until: Option<Instant>, now: Instant) {
+    pub(in crate::live) fn poll(&mut self, until: Option<Instant>, now: Instant) {
         let timeout = match until {
             Some(at) if at > now => self.wait_for(at, now),
             _ => Some(Duration::ZERO),
@@ -228,7 +228,7 @@ impl Reactor {
     /// Look for events without sleeping until some come (then true, with them handled) or
     /// `until` passes. Between looks the thread yields its core to any other thread that
     /// can run (the target's, on a shared machine); the clock is read every fourth look.
-    pub(super) fn spin(&mut self, until: Instant) -> bool {
+    pub(in crate::live) fn spin(&mut self, until: Instant) -> bool {
         let mut looks = 0u32;
         loop {
             #[cfg(unix)]
@@ -297,7 +297,7 @@ mod tests {
         // The poll's own timeout rounds up to whole milliseconds (~790 µs late here); the
         // thread's timerfd ends the wait on time.
         let mut r = reactor(Vec::new());
-        crate::live::timer::assert_waits_are_precise(|at| r.poll(Some(at), Instant::now()));
+        crate::live::thread::timer::assert_waits_are_precise(|at| r.poll(Some(at), Instant::now()));
     }
 
     #[test]
@@ -311,8 +311,8 @@ mod tests {
         let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let base = |addr: std::net::SocketAddr| Base { url: format!("http://{addr}"), host: addr.to_string(), addr };
         let mut r = reactor(vec![
-            Lane::new(&base(refused_addr), crate::live::target::Api::Contract, 0),
-            Lane::new(&base(silent.local_addr().unwrap()), crate::live::target::Api::Contract, 0),
+            Lane::new(&base(refused_addr), crate::live::deployment::target::Api::Contract, 0),
+            Lane::new(&base(silent.local_addr().unwrap()), crate::live::deployment::target::Api::Contract, 0),
         ]);
         let req = |n: u32| Request::Pay {
             key: IdemKey(n as u128),

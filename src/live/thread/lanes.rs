@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// What one request in flight needs besides its connection (shared, read-only).
-pub(super) struct CallCtx {
+pub(in crate::live) struct CallCtx {
     pub spec: Arc<Spec>,
     pub timeout: Duration,
     pub scale: f64,
@@ -22,7 +22,7 @@ impl CallCtx {
     /// An answer put on the run's clock: a wait the target asks for (`Retry-After`) is real
     /// time on the wire, and the virtual clock runs `scale` times faster (never slower: a
     /// run slower than real time waits as asked).
-    pub(super) fn on_the_clock(&self, resp: Response) -> Response {
+    pub(in crate::live) fn on_the_clock(&self, resp: Response) -> Response {
         match resp {
             Response::Overloaded { retry_after_micros } => {
                 Response::Overloaded { retry_after_micros: (retry_after_micros as f64 * self.scale.max(1.0)) as i64 }
@@ -32,7 +32,7 @@ impl CallCtx {
     }
 }
 
-pub(super) struct Done {
+pub(in crate::live) struct Done {
     pub id: u32,
     pub resp: Response,
     /// When the target says it decided (payments), if it says so.
@@ -43,14 +43,14 @@ pub(super) struct Done {
 
 /// A request for a connection: its job's index, the request, and the system it goes to
 /// (a connection reaches one system; 0 with one system).
-pub(super) struct Work {
+pub(in crate::live) struct Work {
     pub id: u32,
     pub req: Request,
     pub system: SystemIdx,
 }
 
 /// A thread's connections, as the code they share sees them.
-pub(super) trait Lanes {
+pub(in crate::live) trait Lanes {
     /// Send `w` on an idle connection to its system, or give it back when none is idle.
     // Handed back only when every connection is busy; boxing it would allocate per request.
     #[allow(clippy::result_large_err)]
@@ -60,7 +60,7 @@ pub(super) trait Lanes {
 }
 
 /// Map the instants a real-time target states onto the run's virtual timeline.
-pub(super) fn rebase(clock: &VirtualClock, resp: Response, decided_at: Option<SimTime>) -> (Response, Option<SimTime>) {
+pub(in crate::live) fn rebase(clock: &VirtualClock, resp: Response, decided_at: Option<SimTime>) -> (Response, Option<SimTime>) {
     let wall_now = crate::clock::wall_now();
     let map = |t: SimTime| clock.virtual_of_wall(t, wall_now);
     let resp = match resp {
@@ -77,7 +77,7 @@ mod tests {
 
     #[test]
     fn a_wait_asked_on_the_wire_runs_on_the_compressed_clock() {
-        let spec = Arc::new(crate::scenario::parse("ci-smoke.json", include_str!("../../scenarios/ci-smoke.json")).expect("ci-smoke"));
+        let spec = Arc::new(crate::scenario::parse("ci-smoke.json", include_str!("../../../scenarios/ci-smoke.json")).expect("ci-smoke"));
         let ctx = |scale| CallCtx { spec: spec.clone(), timeout: Duration::from_secs(1), scale, rebase_clock: None };
         let two_seconds = Response::Overloaded { retry_after_micros: 2_000_000 };
         assert_eq!(ctx(1000.0).on_the_clock(two_seconds.clone()), Response::Overloaded { retry_after_micros: 2_000_000_000 });

@@ -107,7 +107,7 @@ pub struct Profile {
 
 /// The bundled contract as a profile (the tests hold it to the built-in path).
 #[cfg(test)]
-pub(crate) const CONTRACT_V1: &str = include_str!("../../profiles/contract-v1.json");
+pub(crate) const CONTRACT_V1: &str = include_str!("../../../profiles/contract-v1.json");
 
 /// An identifier as a JSON value: as the target gave it.
 fn id_value(id: &TargetId) -> Value {
@@ -358,7 +358,7 @@ mod tests {
     use crate::model::PayerRef;
 
     fn spec() -> Spec {
-        crate::scenario::parse("ci-smoke.json", include_str!("../../scenarios/ci-smoke.json")).unwrap()
+        crate::scenario::parse("ci-smoke.json", include_str!("../../../scenarios/ci-smoke.json")).unwrap()
     }
 
     fn pay(spec: &Spec) -> Request {
@@ -394,7 +394,7 @@ mod tests {
     #[test]
     fn another_api_shape_is_rendered_and_read() {
         let s = spec();
-        let p = Profile::parse("example-other-api.json", include_str!("../../profiles/example-other-api.json")).unwrap();
+        let p = Profile::parse("example-other-api.json", include_str!("../../../profiles/example-other-api.json")).unwrap();
         let w = p.render(&s, &pay(&s));
         assert_eq!(w.method, "POST");
         assert_eq!(w.path, "/api/v2/fee-collection/leagues/Hohhot/payments");

@@ -17,7 +17,7 @@ use crate::scenario::{OLD, SystemIdx};
 use crate::time::SimTime;
 use std::sync::Arc;
 
-pub(super) struct Auditor {
+pub(in crate::live) struct Auditor {
     spec: Arc<Spec>,
     /// The reference systems (one, or a cutover's two, with the migration at its instant).
     shadow: Systems,
@@ -36,7 +36,7 @@ impl Auditor {
     /// `payers`: those whose requests it sees (registered in the shadow's old system).
     /// `rules`: the run's (a rollback decided during the run is one switch for the payers
     /// and the shadow).
-    pub(super) fn new(
+    pub(in crate::live) fn new(
         spec: Arc<Spec>,
         rules: Arc<Rules>,
         margin_micros: i64,
@@ -88,7 +88,7 @@ impl Auditor {
     }
 
     /// `decided_at`: the instant the target says it decided, used when it lies in the window.
-    pub(super) fn check(
+    pub(in crate::live) fn check(
         &mut self,
         req: &Request,
         system: SystemIdx,
@@ -150,16 +150,16 @@ impl Auditor {
     }
 
     /// Make room for about `payments` payments up front.
-    pub(super) fn reserve(&mut self, payments: usize) {
+    pub(in crate::live) fn reserve(&mut self, payments: usize) {
         self.shadow.model_mut(OLD).reserve(payments);
     }
 
     /// Answers found wrong so far.
-    pub(super) fn disagreements(&self) -> u64 {
+    pub(in crate::live) fn disagreements(&self) -> u64 {
         self.report.disagreements
     }
 
-    pub(super) fn report(&self) -> AuditReport {
+    pub(in crate::live) fn report(&self) -> AuditReport {
         self.report.clone()
     }
 }

@@ -26,7 +26,7 @@ const MAX_ANSWER: usize = 16 << 20;
 /// A connection idle longer than this is probed for a close by the server before reuse.
 const IDLE_PROBE: Duration = Duration::from_secs(1);
 
-pub(super) fn classify(e: &std::io::Error) -> Failure {
+pub(in crate::live) fn classify(e: &std::io::Error) -> Failure {
     match e.kind() {
         ErrorKind::ConnectionRefused => Failure::Refused,
         ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted | ErrorKind::BrokenPipe | ErrorKind::UnexpectedEof => Failure::Reset,
@@ -145,7 +145,7 @@ fn closing(ev: &Event) -> bool {
 
 /// What an exchange did on an event.
 #[derive(Debug, PartialEq)]
-pub(super) enum Step {
+pub(in crate::live) enum Step {
     /// Waiting for the socket.
     Pending,
     /// The whole answer is in: read it with [`Conn::answer`], then call [`Conn::done`].
@@ -166,7 +166,7 @@ enum State {
 /// One keep-alive HTTP/1.1 connection driven by readiness events: the caller owns the
 /// `mio::Poll` it is registered with (under one token) and hands it every event for that
 /// token.
-pub(super) struct Conn {
+pub(in crate::live) struct Conn {
     addr: SocketAddr,
     host: String,
     stream: Option<TcpStream>,
@@ -187,7 +187,7 @@ pub(super) struct Conn {
 }
 
 impl Conn {
-    pub(super) fn new(addr: SocketAddr, host: &str) -> Conn {
+    pub(in crate::live) fn new(addr: SocketAddr, host: &str) -> Conn {
         Conn {
             addr,
             host: host.to_string(),
@@ -260,7 +260,7 @@ impl Conn {
     }
 
     /// Start an exchange at `now`: connect if need be, then write the request.
-    pub(super) fn begin(&mut self, registry: &Registry, token: Token, now: Instant, wire: WireRef<'_>) -> Step {
+    pub(in crate::live) fn begin(&mut self, registry: &Registry, token: Token, now: Instant, wire: WireRef<'_>) -> Step {
         if self.state != State::Idle || self.stale(now) {
             self.close();
         }
@@ -288,12 +288,12 @@ impl Conn {
 
     /// Give up the exchange under way (its deadline passed): the connection may hold half
     /// an answer, so it is closed.
-    pub(super) fn abort(&mut self) {
+    pub(in crate::live) fn abort(&mut self) {
         self.close();
     }
 
     /// An event for this connection's token.
-    pub(super) fn on_event(&mut self, registry: &Registry, token: Token, ev: &Event) -> Step {
+    pub(in crate::live) fn on_event(&mut self, registry: &Registry, token: Token, ev: &Event) -> Step {
         match self.state {
             // A close by the server while idle: found by the probe before the next use.
             State::Idle | State::Answered => Step::Pending,
@@ -422,7 +422,7 @@ impl Conn {
     }
 
     /// The answer just read: status, `Retry-After` value, body.
-    pub(super) fn answer(&self) -> (u16, Option<&str>, &[u8]) {
+    pub(in crate::live) fn answer(&self) -> (u16, Option<&str>, &[u8]) {
         let Some(h) = &self.head else { return (0, None, &[]) };
         let retry_after = h.retry_after.and_then(|(a, b)| std::str::from_utf8(&self.buf[a..b]).ok()).map(str::trim);
         let body = match h.framing {
@@ -433,7 +433,7 @@ impl Conn {
     }
 
     /// The answer is read: keep the connection for the next exchange unless it is closing.
-    pub(super) fn done(&mut self) {
+    pub(in crate::live) fn done(&mut self) {
         let closing = self.head.as_ref().is_none_or(|h| h.close || matches!(h.framing, Framing::UntilClose));
         if closing {
             self.close();

@@ -41,29 +41,29 @@ impl Deadline {
 }
 
 /// One connection and its deadline.
-pub(super) struct Slot {
+pub(in crate::live) struct Slot {
     t: Transport,
     deadline: Rc<Deadline>,
 }
 
 impl Slot {
     /// The system the connection reaches.
-    pub(super) fn system(&self) -> SystemIdx {
+    pub(in crate::live) fn system(&self) -> SystemIdx {
         self.t.system()
     }
 }
 
 /// A thread's connections as futures on its runtime.
-pub(super) struct Pool {
-    pub(super) ctx: Arc<CallCtx>,
+pub(in crate::live) struct Pool {
+    pub(in crate::live) ctx: Arc<CallCtx>,
     /// Idle connections, per system.
     idle: Vec<Vec<Slot>>,
     /// Every slot's deadline, for the sweep.
     deadlines: Vec<Rc<Deadline>>,
-    pub(super) in_flight: FuturesUnordered<Call>,
+    pub(in crate::live) in_flight: FuturesUnordered<Call>,
 }
 
-pub(super) type Call = Pin<Box<dyn Future<Output = (Slot, Done)>>>;
+pub(in crate::live) type Call = Pin<Box<dyn Future<Output = (Slot, Done)>>>;
 
 /// Send one request on a connection; the future gives the connection back with the answer.
 fn call(mut slot: Slot, ctx: Arc<CallCtx>, id: u32, req: Request) -> Call {
@@ -96,7 +96,7 @@ fn call(mut slot: Slot, ctx: Arc<CallCtx>, id: u32, req: Request) -> Call {
 }
 
 impl Pool {
-    pub(super) fn new(ctx: Arc<CallCtx>, transports: Vec<Transport>) -> Pool {
+    pub(in crate::live) fn new(ctx: Arc<CallCtx>, transports: Vec<Transport>) -> Pool {
         let slots: Vec<Slot> = transports.into_iter().map(|t| Slot { t, deadline: Rc::new(Deadline::default()) }).collect();
         let deadlines = slots.iter().map(|s| s.deadline.clone()).collect();
         let systems = slots.iter().map(|s| s.system() as usize + 1).max().unwrap_or(1);
@@ -108,7 +108,7 @@ impl Pool {
     }
 
     /// Connection `s` is free again: give it `next` (a request to its system), or keep it idle.
-    pub(super) fn restart(&mut self, s: Slot, next: Option<Work>) {
+    pub(in crate::live) fn restart(&mut self, s: Slot, next: Option<Work>) {
         match next {
             Some(w) => self.in_flight.push(call(s, self.ctx.clone(), w.id, w.req)),
             None => {

@@ -6,11 +6,7 @@
 
 pub use super::api::Api;
 pub(crate) use super::api::Ledger;
-use super::lanes::CallCtx;
-use super::reactor::Lane;
-use super::shard::Conns;
-use super::transport::TransportKind;
-use super::transport::{Base, Transport};
+use super::base::Base;
 use crate::clock::VirtualClock;
 use crate::contract;
 use crate::model::{IdemKey, PayerRef, PaymentRow, Systems};
@@ -48,7 +44,7 @@ pub(crate) struct PreflightConfig<'a> {
 }
 
 /// One-off HTTP calls (checks, ledger, reconciliation) go through reqwest.
-pub(super) fn client(timeout: Duration) -> reqwest::Client {
+pub(in crate::live) fn client(timeout: Duration) -> reqwest::Client {
     reqwest::Client::builder().timeout(timeout).build().unwrap_or_default()
 }
 
@@ -74,39 +70,6 @@ impl Target {
 
     pub(crate) fn is_http(&self) -> bool {
         matches!(self, Target::Http { .. })
-    }
-
-    /// The name of the way requests travel, for the report.
-    pub(crate) fn transport_name(&self, kind: TransportKind) -> &'static str {
-        match (self, kind) {
-            (Target::Model(_), _) => "model",
-            (_, TransportKind::Http1) => "http1",
-            (_, TransportKind::Hyper) => "hyper-http1",
-            (_, TransportKind::Reqwest) => "reqwest",
-        }
-    }
-
-    /// `n` connections of one sending thread to `system` of this target.
-    pub(super) fn connections(
-        &self,
-        n: usize,
-        kind: TransportKind,
-        clock: VirtualClock,
-        shared: &reqwest::Client,
-        system: SystemIdx,
-    ) -> Conns {
-        match (self, kind) {
-            (Target::Http { base, api, .. }, TransportKind::Http1) => {
-                Conns::Http1((0..n).map(|_| Lane::new(base, api.clone(), system)).collect())
-            }
-            (Target::Http { base, api, .. }, TransportKind::Hyper) => {
-                Conns::Tasks((0..n).map(|_| Transport::Hyper { base: base.clone(), sender: None, api: api.clone(), system }).collect())
-            }
-            (Target::Http { base, api, .. }, TransportKind::Reqwest) => Conns::Tasks(
-                (0..n).map(|_| Transport::Reqwest { base: base.clone(), client: shared.clone(), api: api.clone(), system }).collect(),
-            ),
-            (Target::Model(m), _) => Conns::Tasks((0..n).map(|_| Transport::Model { model: m.clone(), clock, system }).collect()),
-        }
     }
 
     /// Every payment `system` of this target holds, read in bulk: the in-process model's
@@ -349,11 +312,6 @@ impl Target {
             Some(s) if s != expected => Err(format!("{} plays the {s:?} system of the cutover, not the {expected:?} one", self.label())),
             _ => Ok(()),
         }
-    }
-
-    /// The context of every call on this target's connections.
-    pub(super) fn call_ctx(&self, spec: &Arc<Spec>, timeout: Duration, scale: f64, rebase: Option<VirtualClock>) -> Arc<CallCtx> {
-        Arc::new(CallCtx { spec: spec.clone(), timeout, scale, rebase_clock: rebase.filter(|_| self.is_http()) })
     }
 
     /// The target's ledger totals.

@@ -24,7 +24,7 @@ use std::sync::{Arc, Mutex};
 /// Written out when a buffer grows past this between flushes.
 const BUFFER: usize = 64 << 10;
 
-pub(super) struct Journal {
+pub(in crate::live) struct Journal {
     file: Arc<Mutex<File>>,
     /// Whole lines not yet handed to the file.
     buf: Vec<u8>,
@@ -53,7 +53,7 @@ struct Line<'a> {
 }
 
 impl Journal {
-    pub(super) fn create(dir: &Path) -> std::io::Result<Journal> {
+    pub(in crate::live) fn create(dir: &Path) -> std::io::Result<Journal> {
         let path = dir.join("journal.jsonl");
         let f = File::create(&path)?;
         Ok(Journal::writer(Arc::new(Mutex::new(f)), path))
@@ -107,17 +107,17 @@ impl Journal {
     }
 
     /// Another writer of the same file, with its own buffer and counts (for another thread).
-    pub(super) fn share(&self) -> Journal {
+    pub(in crate::live) fn share(&self) -> Journal {
         Journal::writer(self.file.clone(), self.path.clone())
     }
 
     /// Lines written and not yet handed to the file.
-    pub(super) fn pending(&self) -> bool {
+    pub(in crate::live) fn pending(&self) -> bool {
         !self.buf.is_empty()
     }
 
     /// Hand what was written to the operating system.
-    pub(super) fn flush(&mut self) -> std::io::Result<()> {
+    pub(in crate::live) fn flush(&mut self) -> std::io::Result<()> {
         if self.buf.is_empty() {
             return Ok(());
         }
@@ -129,7 +129,7 @@ impl Journal {
         r
     }
 
-    pub(super) fn accepted(
+    pub(in crate::live) fn accepted(
         &mut self,
         spec: &Spec,
         at: SimTime,
@@ -141,14 +141,20 @@ impl Journal {
         self.write(spec, "accepted", at, system, req, Some(payment))
     }
 
-    pub(super) fn unknown(&mut self, spec: &Spec, at: SimTime, system: crate::scenario::SystemIdx, req: &Request) -> std::io::Result<()> {
+    pub(in crate::live) fn unknown(
+        &mut self,
+        spec: &Spec,
+        at: SimTime,
+        system: crate::scenario::SystemIdx,
+        req: &Request,
+    ) -> std::io::Result<()> {
         self.unknown += 1;
         self.write(spec, "unknown", at, system, req, None)
     }
 }
 
 /// The key of a journaled payment request.
-pub(super) fn key_of(req: &Request) -> Option<IdemKey> {
+pub(in crate::live) fn key_of(req: &Request) -> Option<IdemKey> {
     match req {
         Request::Pay { key, .. } => Some(*key),
         _ => None,

@@ -131,9 +131,9 @@ mod imp {
     }
 }
 
-pub(super) use imp::PreciseTimer;
+pub(in crate::live) use imp::PreciseTimer;
 #[cfg(target_os = "linux")]
-pub(super) use imp::TimerFd;
+pub(in crate::live) use imp::TimerFd;
 
 /// For tests of a thread's waits: 50 waits of 300 µs through `wait` (given the instant to
 /// wait until, it returns once it has waited); asserts that none ends early and, on Linux,
@@ -142,7 +142,7 @@ pub(super) use imp::TimerFd;
 /// wait within tens of microseconds on a quiet machine. The bound leaves room for a loaded
 /// machine but stays below the tick.
 #[cfg(test)]
-pub(super) fn assert_waits_are_precise(mut wait: impl FnMut(std::time::Instant)) {
+pub(in crate::live) fn assert_waits_are_precise(mut wait: impl FnMut(std::time::Instant)) {
     use std::time::{Duration, Instant};
     let mut lags = Vec::new();
     for _ in 0..50 {

@@ -12,7 +12,8 @@
 //! A transport never fails the run: every failure becomes [`Response::Error`] with a kind
 //! (`timeout`, `refused`, `reset`, `transport`, `unexpected_status`, `bad_body`).
 
-use super::api::Api;
+use super::super::deployment::api::Api;
+use super::super::deployment::base::Base;
 use crate::clock::VirtualClock;
 use crate::contract::WireRequest;
 use crate::model::{Request, Response, Systems};
@@ -22,7 +23,6 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1::SendRequest;
 use hyper_util::rt::TokioIo;
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
 /// Which client a run's connections use.
@@ -34,37 +34,7 @@ pub enum TransportKind {
     Reqwest,
 }
 
-/// An `http://host:port` base address.
-#[derive(Clone, Debug)]
-pub struct Base {
-    pub url: String,
-    pub host: String,
-    pub addr: SocketAddr,
-}
-
-impl Base {
-    pub(crate) fn parse(url: &str) -> Result<Base, String> {
-        let rest = match url.strip_prefix("http://") {
-            Some(rest) => rest,
-            // A bare host:port: say what to write, not a word about TLS.
-            None if !url.contains("://") => return Err(format!("--target {url:?}: add http:// (http://{url})")),
-            None => return Err(format!("--target {url:?}: only http:// targets are supported (no TLS in this build)")),
-        };
-        let hostport = rest.trim_end_matches('/');
-        if hostport.contains('/') {
-            return Err(format!("--target {url:?}: give the base address only (http://host:port); paths come from the contract"));
-        }
-        use std::net::ToSocketAddrs;
-        let addr = hostport
-            .to_socket_addrs()
-            .map_err(|e| format!("--target {url:?}: cannot resolve {hostport}: {e}"))?
-            .next()
-            .ok_or_else(|| format!("--target {url:?}: {hostport} resolves to no address"))?;
-        Ok(Base { url: format!("http://{hostport}"), host: hostport.to_string(), addr })
-    }
-}
-
-pub(super) enum Transport {
+pub(in crate::live) enum Transport {
     Hyper {
         base: Base,
         sender: Option<SendRequest<Full<Bytes>>>,
@@ -86,7 +56,7 @@ pub(super) enum Transport {
 }
 
 /// The raw answer of an HTTP exchange.
-pub(super) struct RawAnswer {
+pub(in crate::live) struct RawAnswer {
     pub status: u16,
     pub retry_after: Option<String>,
     pub body: Bytes,
@@ -111,20 +81,20 @@ fn classify_hyper(e: &hyper::Error) -> Failure {
 
 impl Transport {
     /// The system this connection reaches.
-    pub(super) fn system(&self) -> SystemIdx {
+    pub(in crate::live) fn system(&self) -> SystemIdx {
         match self {
             Transport::Hyper { system, .. } | Transport::Reqwest { system, .. } | Transport::Model { system, .. } => *system,
         }
     }
 
     /// Whether this is the in-process model (answers in virtual time, not from a wire).
-    pub(super) fn is_in_process(&self) -> bool {
+    pub(in crate::live) fn is_in_process(&self) -> bool {
         matches!(self, Transport::Model { .. })
     }
 
     /// After a call was abandoned on its deadline: the connection may hold half an
     /// answer, so start afresh.
-    pub(super) fn after_timeout(&mut self) {
+    pub(in crate::live) fn after_timeout(&mut self) {
         if let Transport::Hyper { sender, .. } = self {
             *sender = None;
         }
@@ -133,7 +103,7 @@ impl Transport {
     /// Send one request and map the answer. No deadline here: the caller races the call
     /// against the request's deadline and calls [`Transport::after_timeout`] when it loses.
     /// Also returns the instant the target says it decided, when it says so.
-    pub(super) async fn call(&mut self, spec: &crate::scenario::Spec, req: &Request) -> (Response, Option<SimTime>) {
+    pub(in crate::live) async fn call(&mut self, spec: &crate::scenario::Spec, req: &Request) -> (Response, Option<SimTime>) {
         match self {
             Transport::Model { model, clock, system } => {
                 let now = clock.now();
