@@ -126,7 +126,7 @@ pub struct SweepArgs {
     pub vary: Vec<String>,
     /// Run every combination over this many seeds (the scenario's seed and the next ones,
     /// the same for every combination) and report each figure's min, median and max.
-    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=1000))]
+    #[arg(long, default_value_t = 1)]
     pub seeds: u64,
     /// The first seed (default: the scenario's `seed`).
     #[arg(long)]
@@ -380,8 +380,8 @@ pub struct RunArgs {
     pub connections: usize,
     /// Threads sending requests: the payers and the connections are split among them, and
     /// each sends and accounts for its own payers' requests (at most one per connection).
-    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..=64))]
-    pub threads: u64,
+    #[arg(long, default_value_t = 2)]
+    pub threads: usize,
     /// Arrivals waiting for a free connection; beyond it they are counted as not sent
     /// (split among the threads like the connections).
     #[arg(long, default_value_t = 100_000)]

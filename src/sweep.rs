@@ -7,6 +7,7 @@ pub mod view;
 
 use crate::report::Report;
 use crate::scenario::ChannelKind;
+use crate::scenario::RawScenario;
 use serde::Serialize;
 use serde_json::Value;
 use std::sync::Arc;
@@ -44,44 +45,6 @@ impl std::str::FromStr for Vary {
         }
         Ok(Vary { path: path.to_string(), values })
     }
-}
-
-/// The place `path` names in a scenario: object keys by name, array elements by index or by
-/// their `id` (or `name`): `channels.hall_cash.servers`, `batches.0.start`.
-fn locate<'a>(v: &'a mut Value, path: &str) -> Result<&'a mut Value, String> {
-    let mut at = v;
-    let mut walked = String::new();
-    for seg in path.split('.') {
-        let here = if walked.is_empty() { "the scenario".to_string() } else { walked.clone() };
-        at = match at {
-            Value::Object(m) => {
-                if !m.contains_key(seg) {
-                    let keys: Vec<&String> = m.keys().collect();
-                    return Err(format!("{path}: {here} has no field {seg:?} (it has {keys:?})"));
-                }
-                m.get_mut(seg).expect("present")
-            }
-            Value::Array(a) => {
-                let i = match seg.parse::<usize>() {
-                    Ok(i) if i < a.len() => i,
-                    _ => a.iter().position(|e| e.get("id").or_else(|| e.get("name")).and_then(Value::as_str) == Some(seg)).ok_or_else(
-                        || {
-                            let ids: Vec<&str> =
-                                a.iter().filter_map(|e| e.get("id").or_else(|| e.get("name")).and_then(Value::as_str)).collect();
-                            format!("{path}: {here} has no element {seg:?} (ids: {ids:?})")
-                        },
-                    )?,
-                };
-                &mut a[i]
-            }
-            _ => return Err(format!("{path}: {here} is not an object or a list")),
-        };
-        if !walked.is_empty() {
-            walked.push('.');
-        }
-        walked.push_str(seg);
-    }
-    Ok(at)
 }
 
 /// The figures of one simulation that a planner reads.
@@ -212,13 +175,13 @@ pub struct Sweep {
 #[derive(Debug)]
 pub struct Planned {
     pub values: Vec<(String, Value)>,
-    pub scenario: Value,
+    pub scenario: RawScenario,
     pub cost: Option<f64>,
 }
 
 /// Every combination, the first `--vary` changing slowest; an unknown path or cost path is an
 /// error naming it.
-pub fn plan(base: &Value, varies: &[Vary]) -> Result<Vec<Planned>, String> {
+pub fn plan(base: &RawScenario, varies: &[Vary]) -> Result<Vec<Planned>, String> {
     let mut combos: Vec<Vec<(String, Value)>> = vec![Vec::new()];
     for v in varies {
         combos = combos
@@ -226,23 +189,17 @@ pub fn plan(base: &Value, varies: &[Vary]) -> Result<Vec<Planned>, String> {
             .flat_map(|c| v.values.iter().map(move |x| [c.clone(), vec![(v.path.clone(), x.clone())]].concat()))
             .collect();
     }
-    let costs: Vec<(String, f64)> = base
-        .get("costs")
-        .and_then(Value::as_object)
-        .map(|m| m.iter().filter_map(|(k, v)| v.as_f64().map(|c| (k.clone(), c))).collect())
-        .unwrap_or_default();
+    let costs = base.costs();
     combos
         .into_iter()
         .map(|values| {
             let mut scenario = base.clone();
             for (path, x) in &values {
-                let at = locate(&mut scenario, path).map_err(|e| format!("--vary {e}"))?;
-                *at = x.clone();
+                scenario.set(path, x.clone()).map_err(|e| format!("--vary {e}"))?;
             }
             let mut cost = None;
             for (path, per_unit) in &costs {
-                let at = locate(&mut scenario, path).map_err(|e| format!("costs.{e}"))?;
-                let n = at.as_f64().ok_or_else(|| format!("costs.{path}: the scenario's value there is not a number"))?;
+                let n = scenario.number(path).map_err(|e| format!("costs.{e}"))?;
                 cost = Some(cost.unwrap_or(0.0) + n * per_unit);
             }
             Ok(Planned { values, scenario, cost })
@@ -339,21 +296,9 @@ mod tests {
     use serde_json::json;
 
     #[test]
-    fn paths_reach_fields_and_list_elements_by_id_and_say_what_is_there() {
-        let mut v = json!({"backend": {"concurrency": 4}, "channels": [{"id": "hall_cash", "servers": 3}]});
-        *locate(&mut v, "channels.hall_cash.servers").unwrap() = json!(9);
-        assert_eq!(v["channels"][0]["servers"], 9);
-        assert_eq!(*locate(&mut v, "channels.0.servers").unwrap(), json!(9));
-        let e = locate(&mut v, "backend.servers").unwrap_err();
-        assert!(e.contains("no field \"servers\"") && e.contains("concurrency"), "{e}");
-        let e = locate(&mut v, "channels.hall_pos.servers").unwrap_err();
-        assert!(e.contains("hall_cash"), "{e}");
-    }
-
-    #[test]
     fn combinations_are_the_product_with_their_cost() {
-        let base = json!({"backend": {"concurrency": 4}, "channels": [{"id": "h", "servers": 3}],
-                          "costs": {"backend.concurrency": 100.0, "channels.h.servers": 10.0}});
+        let base = RawScenario::from_value(json!({"backend": {"concurrency": 4}, "channels": [{"id": "h", "servers": 3}],
+                          "costs": {"backend.concurrency": 100.0, "channels.h.servers": 10.0}}));
         let varies: Vec<Vary> = ["backend.concurrency=2,4", "channels.h.servers=1,2,3"].iter().map(|s| s.parse().unwrap()).collect();
         let p = plan(&base, &varies).unwrap();
         assert_eq!(p.len(), 6);

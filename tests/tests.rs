@@ -702,3 +702,31 @@ fn every_shipped_scenario_is_listed_and_valid() {
     let listed = readme.matches(".json` |").count();
     assert_eq!(listed, files.len(), "scenarios/README.md lists a file that is not there");
 }
+
+#[test]
+fn flags_out_of_range_exit_2_naming_the_flag_before_any_work() {
+    let cases: [(&[&str], &str); 6] = [
+        (&["run", "scenarios/ci-smoke.json", "--model", "--dry-run", "--threads", "0"], "--threads: must be between 1 and 64, got 0"),
+        (&["run", "scenarios/ci-smoke.json", "--model", "--dry-run", "--timeout-ms", "0"], "--timeout-ms: must be between 1 and"),
+        (
+            &["run", "scenarios/ci-smoke.json", "--model", "--dry-run", "--drain-seconds", "nan"],
+            "--drain-seconds: must be between 0 and 600",
+        ),
+        (
+            &["run", "scenarios/ci-smoke.json", "--model", "--dry-run", "--abort-early", "--abort-grace-seconds", "1e9"],
+            "--abort-grace-seconds:",
+        ),
+        (&["run", "scenarios/ci-smoke.json", "--model", "--dry-run", "--connections", "0"], "--connections: must be between 1"),
+        (
+            &["sweep", "scenarios/ci-smoke.json", "--vary", "backend.concurrency=2", "--seeds", "0", "--quiet"],
+            "--seeds: must be between 1 and 1000",
+        ),
+    ];
+    for (args, says) in cases {
+        let o = cutover(args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+        assert!(stderr(&o).contains(says), "{args:?}: {}", stderr(&o));
+        assert!(!stderr(&o).contains("panicked"), "{args:?}: {}", stderr(&o));
+        assert!(stdout(&o).is_empty(), "{args:?} did work before refusing: {}", stdout(&o));
+    }
+}

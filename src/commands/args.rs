@@ -60,6 +60,14 @@ pub(crate) fn within(flag: &str, x: usize, lo: usize, hi: usize) -> anyhow::Resu
     Ok(x)
 }
 
+/// A duration flag in seconds within `lo..=hi`, named in the error.
+pub(crate) fn seconds(flag: &str, x: f64, lo: f64, hi: f64) -> anyhow::Result<std::time::Duration> {
+    if !(lo..=hi).contains(&x) {
+        anyhow::bail!("{flag}: must be between {lo} and {hi} seconds, got {x}");
+    }
+    Ok(std::time::Duration::from_secs_f64(x))
+}
+
 /// The cores to use when a command is not told.
 pub(crate) fn cores() -> usize {
     std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)

@@ -2,7 +2,7 @@
 //! deployment (or the in-process model), checked and reconciled at the end.
 
 use super::Exit;
-use super::args::{admin_token, faults, lang, load, time_scale, within};
+use super::args::{admin_token, faults, lang, load, seconds, time_scale, within};
 use super::output::{create_dir, write_extras, write_report_files};
 use crate::cli::{Format, RunArgs, TransportArg};
 use crate::live::deployment::target::{Api, Target};
@@ -17,6 +17,10 @@ pub(super) fn run(a: RunArgs) -> anyhow::Result<Exit> {
     let scale = time_scale(a.time_scale.unwrap_or(spec.raw.run.time_scale))?;
     within("--connections", a.connections, 1, 10_000)?;
     within("--queue-bound", a.queue_bound, 1, 10_000_000)?;
+    within("--threads", a.threads, 1, 64)?;
+    let timeout = Duration::from_millis(within("--timeout-ms", a.timeout_ms as usize, 1, 3_600_000)? as u64);
+    let drain = seconds("--drain-seconds", a.drain_seconds, 0.0, 600.0)?;
+    let abort_grace = seconds("--abort-grace-seconds", a.abort_grace_seconds, 0.0, 86_400.0)?;
     let seed = a.seed.unwrap_or(spec.raw.seed);
     let file = a.scenario.display().to_string();
     // What the run will do, from the same payers in virtual time: all a dry run does, and
@@ -42,19 +46,19 @@ pub(super) fn run(a: RunArgs) -> anyhow::Result<Exit> {
         time_scale: scale,
         connections: a.connections,
         queue_bound: a.queue_bound,
-        threads: a.threads as usize,
-        timeout: Duration::from_millis(a.timeout_ms.max(1)),
+        threads: a.threads,
+        timeout,
         seed,
         out: out.clone(),
         sync_clock: !a.no_clock_sync,
         admin_token: admin_token(&a.admin_token),
         progress: !a.quiet,
-        drain: Duration::from_secs_f64(a.drain_seconds.clamp(0.0, 600.0)),
+        drain,
         rebase_now: a.rebase_now,
         allow_other_scenario: a.allow_other_scenario,
         hlog: a.hlog.is_some(),
         metrics_addr: a.metrics_addr.clone(),
-        abort_after: a.abort_early.then(|| Duration::from_secs_f64(a.abort_grace_seconds.clamp(0.0, 86_400.0))),
+        abort_after: a.abort_early.then_some(abort_grace),
     };
     // The coordinator's runtime (clock sync, hooks, progress, reconciliation); the run
     // starts its own sending threads.

@@ -12,9 +12,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 pub(super) fn sweep(a: SweepArgs) -> anyhow::Result<Exit> {
+    let n_seeds = super::args::within("--seeds", a.seeds as usize, 1, 1000)? as u64;
     // The base scenario is checked whole first, so its own problems are reported as such.
     let base_spec = load(&a.scenario)?;
-    let base = scenario::load_value(&a.scenario)?;
+    let base = scenario::RawScenario::load(&a.scenario)?;
     let varies: Vec<Vary> = a.vary.iter().map(|v| v.parse()).collect::<Result<_, String>>().map_err(anyhow::Error::msg)?;
     let planned = sweep::plan(&base, &varies).map_err(anyhow::Error::msg)?;
     let out = a.out.clone().unwrap_or_else(|| PathBuf::from("reports").join(format!("{}-sweep", base_spec.raw.name)));
@@ -24,7 +25,7 @@ pub(super) fn sweep(a: SweepArgs) -> anyhow::Result<Exit> {
     let mut files = Vec::new();
     for (i, p) in planned.iter().enumerate() {
         let file = dir.join(format!("combination-{i}.json"));
-        let text = serde_json::to_string_pretty(&p.scenario)?;
+        let text = p.scenario.to_text();
         write_atomic(&file, text.as_bytes())?;
         let what: Vec<String> = p.values.iter().map(|(k, v)| format!("{k}={v}")).collect();
         let spec = scenario::parse(&file.display().to_string(), &text).with_context(|| format!("combination {i} ({})", what.join(", ")))?;
@@ -32,7 +33,7 @@ pub(super) fn sweep(a: SweepArgs) -> anyhow::Result<Exit> {
         files.push(file.display().to_string());
     }
     let first = a.seed.unwrap_or(base_spec.raw.seed);
-    let seeds: Vec<u64> = (0..a.seeds).map(|k| first.wrapping_add(k)).collect();
+    let seeds: Vec<u64> = (0..n_seeds).map(|k| first.wrapping_add(k)).collect();
     let jobs = a.jobs.unwrap_or_else(cores).max(1);
     let total = specs.len() * seeds.len();
     if !a.quiet {

@@ -13,6 +13,7 @@
 mod compile;
 mod dues;
 mod expect;
+mod raw;
 pub(crate) mod types;
 mod validate;
 
@@ -20,6 +21,7 @@ pub(crate) use compile::compile;
 pub use dues::DuesSpec;
 pub use expect::ExpectationSpec;
 pub(crate) use expect::MINUTES_PER_DAY;
+pub use raw::RawScenario;
 pub use types::*;
 pub(crate) use validate::Problem;
 
@@ -62,14 +64,6 @@ pub fn load(path: &Path) -> Result<Spec, ScenarioError> {
     let file = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|cause| ScenarioError::Read { file: file.clone(), cause })?;
     parse(&file, &text)
-}
-
-/// A scenario file as a JSON value, for tools that change fields by path before compiling
-/// the result (`cutover sweep`); [`load`] checks it whole.
-pub fn load_value(path: &Path) -> Result<serde_json::Value, ScenarioError> {
-    let file = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|cause| ScenarioError::Read { file: file.clone(), cause })?;
-    json(&file, &text)
 }
 
 fn json(file: &str, text: &str) -> Result<serde_json::Value, ScenarioError> {
