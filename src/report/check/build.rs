@@ -136,6 +136,12 @@ fn cell_reports(spec: &Spec, rec: &Recorder) -> (Vec<CellReport>, recorder::Cell
     let mut totals = recorder::CellCounters::default();
     for (phase, ch, op, cell) in rec.cells() {
         let c = &cell.counters;
+        assert!(
+            c.answered() <= c.attempts,
+            "{} answers to {} attempts in phase {phase}, channel {ch}, operation {op:?}: an answer counted twice",
+            c.answered(),
+            c.attempts
+        );
         totals += c;
         cells.push(CellReport {
             phase: spec.phases[phase].name.clone(),

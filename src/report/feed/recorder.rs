@@ -30,6 +30,12 @@ impl CellCounters {
     pub(crate) fn get(&self, o: Outcome) -> u64 {
         self.outcomes[o.index()]
     }
+
+    /// Answers of every kind: never more than the attempts (an attempt and its answer count
+    /// in the phase the attempt started in); fewer only by those still in flight at the end.
+    pub(crate) fn answered(&self) -> u64 {
+        self.outcomes.iter().sum()
+    }
 }
 
 impl std::ops::AddAssign<&CellCounters> for CellCounters {
@@ -279,6 +285,7 @@ impl Recorder {
     pub(crate) fn merge(spec: Arc<Spec>, rules: Arc<Rules>, parts: Vec<Recorder>) -> Recorder {
         let mut m = Recorder::new(spec, rules);
         let mut steps = Vec::new();
+        let mut booked = 0;
         for p in parts {
             if m.rollback_decision.is_none() {
                 m.rollback_decision = p.rollback_decision.clone();
@@ -312,6 +319,7 @@ impl Recorder {
                     *a = (*a).max(*b);
                 }
             }
+            booked += p.acknowledged.len();
             m.acknowledged.extend(p.acknowledged);
             m.expected.add(&p.expected);
             m.accepted += p.accepted;
@@ -356,6 +364,9 @@ impl Recorder {
                 m.resolved(s.at, s.gave_up);
             }
         }
+        // Each thread books the payments of its own payers: a key booked by two would be
+        // one payment counted twice in the expected ledger.
+        assert_eq!(m.acknowledged.len(), booked, "two sending threads booked the same payment");
         m
     }
 
