@@ -1,7 +1,7 @@
 //! The gates: each of the scenario's bounds measured over the run, with the samples behind it.
 
 use super::latency::ms;
-use crate::report::data::cutover::CutoverFigures;
+use super::verdicts::CutoverFigures;
 use crate::report::feed::recorder::Recorder;
 use crate::report::{GateResult, Report};
 use crate::scenario::{GateMetric, Spec};

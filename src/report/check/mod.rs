@@ -11,3 +11,4 @@ pub mod latency;
 pub mod reconcile;
 pub mod registrations;
 pub mod rollback;
+pub mod verdicts;
