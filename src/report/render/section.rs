@@ -41,12 +41,14 @@ pub(crate) enum Block {
     Text(String, Tone),
     Table(Table),
     List(Vec<String>),
-    /// Every row, folded on the page (open when `open`) under `summary`; `summary.md`, read in
-    /// terminals, lists only the highlighted rows, under `highlighted` (nothing when none is).
+    /// Every row, folded on the page (open when `open`) under `summary`. `summary.md`, read in
+    /// terminals, lists every row when `all_in_text`, else only the highlighted ones, under
+    /// `highlighted` (nothing when none is).
     Folded {
         summary: String,
         highlighted: String,
         open: bool,
+        all_in_text: bool,
         table: Table,
     },
     /// An SVG chart: on the page only.
@@ -126,6 +128,10 @@ pub(crate) fn markdown(s: &Section) -> String {
                     let _ = writeln!(o, "- {i}");
                 }
             }
+            Block::Folded { table, all_in_text: true, .. } => {
+                o.push('\n');
+                md_table(&mut o, table, false);
+            }
             Block::Folded { highlighted, table, .. } => {
                 if table.bad.iter().any(|b| *b) {
                     let _ = write!(o, "\n{highlighted}\n\n");
@@ -204,7 +210,13 @@ mod tests {
         let mut t = Table::new(&["league", "#yuan"]);
         t.row(vec!["A|B".into(), "1.00".into()], false);
         t.row(vec!["C".into(), "<2>".into()], true);
-        s.blocks.push(Block::Folded { summary: "every cell".into(), highlighted: "the differing cells:".into(), open: true, table: t });
+        s.blocks.push(Block::Folded {
+            summary: "every cell".into(),
+            highlighted: "the differing cells:".into(),
+            open: true,
+            all_in_text: false,
+            table: t,
+        });
         s.list(vec![]);
         s.blocks.push(Block::Chart("<svg></svg>".into()));
         s

@@ -153,53 +153,6 @@ fn refusals(p: &mut Page, r: &Report, w: &Say) {
     ));
 }
 
-fn latency(p: &mut Page, r: &Report, w: &Say) {
-    p.h2("latency", w.t("Latency per phase, channel and operation", "按阶段、渠道和业务的延迟"));
-    p.p(if r.live.is_some() {
-        w.t(
-            "Response time from each request's scheduled instant to its answer (waiting at a counter included).",
-            "响应时间：从每个请求的预定时刻到得到答复（含在窗口前的等待）。",
-        )
-    } else {
-        w.t(
-            "Response time from the request's start to its answer, in virtual time (waiting at a counter included).",
-            "响应时间：从请求开始到得到答复，按虚拟时间（含在窗口前的等待）。",
-        )
-    });
-    let rows: Vec<Vec<String>> = r
-        .cells
-        .iter()
-        .map(|c| {
-            vec![
-                w.phase(&c.phase).to_string(),
-                w.channel(&c.channel).to_string(),
-                w.name(c.operation).to_string(),
-                count(c.attempts),
-                count(c.successes),
-                count(c.rejected_suspended),
-                count(c.errors),
-                duration_ms(c.latency_ms.p50),
-                duration_ms(c.latency_ms.p90),
-                duration_ms(c.latency_ms.p99),
-                duration_ms(c.latency_ms.max),
-            ]
-        })
-        .collect();
-    let bad: Vec<bool> = r.cells.iter().map(|c| c.errors > 0).collect();
-    let _ = write!(
-        p.body,
-        "<details><summary>{}</summary>",
-        w.t("Every phase, channel and operation (rows with errors highlighted)", "每个阶段、渠道和业务（有错误的行突出显示）")
-    );
-    let headers = if w.zh {
-        ["阶段", "渠道", "业务", "#尝试", "#成功", "#因暂停被拒", "#错误", "#p50", "#p90", "#p99", "#最大"]
-    } else {
-        ["phase", "channel", "operation", "#attempts", "#successes", "#refused suspended", "#errors", "#p50", "#p90", "#p99", "#max"]
-    };
-    table(&mut p.body, &headers, &rows, &bad);
-    p.body.push_str("</details>");
-}
-
 fn live(p: &mut Page, r: &Report, w: &Say) {
     let Some(l) = &r.live else { return };
     p.h2("live", w.t("The live run", "实时演练"));
@@ -386,7 +339,7 @@ pub fn render(r: &Report, lang: Lang) -> String {
     surge(&mut p, r, w);
     counters(&mut p, r, w);
     refusals(&mut p, r, w);
-    latency(&mut p, r, w);
+    p.section(sections::cells(r, w));
     if let Some(c) = &r.cutover {
         p.section(sections::cutover(c, w));
     }

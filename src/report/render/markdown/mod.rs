@@ -3,7 +3,8 @@
 use crate::report::Report;
 use crate::report::render::human::{duration_ms, instant};
 use crate::report::render::lang::{Lang, Say, tr};
-use crate::report::render::{section, sections};
+use crate::report::render::section::{self, Section, Table};
+use crate::report::render::sections;
 use std::fmt::Write;
 
 mod plan;
@@ -193,70 +194,28 @@ pub fn render(r: &Report, lang: Lang) -> String {
         )
     );
     let _ = writeln!(o, "```\n{}```\n", short(r, lang));
-    phases(&mut o, r, &w);
+    o.push_str(&section::markdown(&phases(r, &w)));
     if let Some(s) = sections::calibration(r, &w) {
         o.push_str(&section::markdown(&s));
     }
-    plan::days(&mut o, r, &w);
+    for s in plan::days(r, &w) {
+        o.push_str(&section::markdown(&s));
+    }
     if let Some(s) = sections::dues(r, &w) {
         o.push_str(&section::markdown(&s));
     }
-    cells(&mut o, r, &w);
-    busiest_hours(&mut o, r, &w);
-    batches(&mut o, r, &w);
+    o.push_str(&section::markdown(&sections::cells(r, &w)));
+    o.push_str(&section::markdown(&busiest_hours(r, &w)));
+    if let Some(s) = batches(r, &w) {
+        o.push_str(&section::markdown(&s));
+    }
     o.push_str(&section::markdown(&sections::ledger(r, &w)));
     if let Some(c) = &r.cutover {
         o.push_str(&section::markdown(&sections::cutover(c, &w)));
     }
     o.push_str(&section::markdown(&sections::gates(r, &w)));
-    outcomes(&mut o, r, &w);
+    o.push_str(&section::markdown(&outcomes(r, &w)));
     o
-}
-
-/// Give-ups, errors by kind and the runbook's hooks: what went wrong besides the gates.
-fn outcomes(o: &mut String, r: &Report, w: &Say) {
-    let _ = writeln!(
-        o,
-        "{}",
-        tr!(
-            w,
-            "\n## Give-ups, errors and hooks\n\n{} payers gave up ({} of them displaced by the suspension); {} errors in {} attempts.",
-            "\n## 放弃、错误与操作步骤\n\n{} 名缴费人放弃（其中 {} 名因暂停被推迟）；{3} 次尝试中错误 {2} 次。",
-            r.summary.gave_up,
-            r.reopening.displaced_gave_up,
-            r.summary.errors,
-            r.summary.attempts
-        )
-    );
-    let Some(l) = &r.live else { return };
-    if !l.errors_by_kind.is_empty() {
-        let _ = writeln!(o, "{}", w.t("\n| error | count |\n|---|---:|", "\n| 错误 | 次数 |\n|---|---:|"));
-        for (k, n) in &l.errors_by_kind {
-            let _ = writeln!(o, "| {k} | {n} |");
-        }
-    }
-    if !l.hooks.is_empty() {
-        let _ = writeln!(
-            o,
-            "{}",
-            w.t(
-                "\n| phase | hook | due at | took | result | outcome |\n|---|---|---|---:|---|---|",
-                "\n| 阶段 | 操作步骤 | 预定时刻 | 用时 | 结果 | 输出 |\n|---|---|---|---:|---|---|"
-            )
-        );
-        for h in &l.hooks {
-            let _ = writeln!(
-                o,
-                "| {} | `{}` | {} | {} | {} | {} |",
-                w.phase(&h.phase),
-                h.action,
-                instant(&h.due_at),
-                duration_ms(h.duration_ms),
-                if h.ok { w.t("ok", "成功") } else { w.t("FAILED", "失败") },
-                h.outcome
-            );
-        }
-    }
 }
 
 /// The Cutover section alone (what `cutover reconcile` prints).
@@ -267,113 +226,111 @@ pub fn cutover_section(c: &crate::report::data::cutover::CutoverReport) -> Strin
 /// Busiest hours listed in the summary.
 const BUSIEST_HOURS: usize = 15;
 
-fn phases(o: &mut String, r: &Report, w: &Say) {
-    let _ = writeln!(
-        o,
-        "{}",
-        w.t(
-            "## Phases\n\n| phase | start | end | closed channels |\n|---|---|---|---|",
-            "## 阶段\n\n| 阶段 | 开始 | 结束 | 关闭的渠道 |\n|---|---|---|---|"
-        )
-    );
+/// Give-ups, errors by kind and the runbook's hooks: what went wrong besides the gates.
+fn outcomes(r: &Report, w: &Say) -> Section {
+    let mut s = Section::new("outcomes", w.t("Give-ups, errors and hooks", "放弃、错误与操作步骤"));
+    s.text(tr!(
+        w,
+        "{} payers gave up ({} of them displaced by the suspension); {} errors in {} attempts.",
+        "{} 名缴费人放弃（其中 {} 名因暂停被推迟）；{3} 次尝试中错误 {2} 次。",
+        r.summary.gave_up,
+        r.reopening.displaced_gave_up,
+        r.summary.errors,
+        r.summary.attempts
+    ));
+    let Some(l) = &r.live else { return s };
+    if !l.errors_by_kind.is_empty() {
+        let mut t = Table::new(if w.zh { &["错误", "#次数"] } else { &["error", "#count"] });
+        for (k, n) in &l.errors_by_kind {
+            t.row(vec![k.clone(), n.to_string()], false);
+        }
+        s.table(t);
+    }
+    if !l.hooks.is_empty() {
+        let mut t = Table::new(if w.zh {
+            &["阶段", "操作步骤", "预定时刻", "#用时", "结果", "输出"]
+        } else {
+            &["phase", "hook", "due at", "#took", "result", "outcome"]
+        });
+        for h in &l.hooks {
+            let result = if h.ok { w.t("ok", "成功") } else { w.t("FAILED", "失败") };
+            let row = vec![
+                w.phase(&h.phase).to_string(),
+                format!("`{}`", h.action),
+                instant(&h.due_at),
+                duration_ms(h.duration_ms),
+                result.to_string(),
+                h.outcome.clone(),
+            ];
+            t.row(row, !h.ok);
+        }
+        s.table(t);
+    }
+    s
+}
+
+/// The phases and the channels each closes.
+fn phases(r: &Report, w: &Say) -> Section {
+    let mut s = Section::new("phases", w.t("Phases", "阶段"));
+    let mut t =
+        Table::new(if w.zh { &["阶段", "开始", "结束", "关闭的渠道"] } else { &["phase", "start", "end", "closed channels"] });
     for p in &r.phases {
         let closed = if p.closed_channels.is_empty() { "-".to_string() } else { w.channels(&p.closed_channels) };
-        let _ = writeln!(o, "| {} | {} | {} | {} |", w.phase(&p.name), instant(&p.start), instant(&p.end), closed);
+        t.row(vec![w.phase(&p.name).to_string(), instant(&p.start), instant(&p.end), closed], false);
     }
+    s.table(t);
+    s
 }
 
-fn cells(o: &mut String, r: &Report, w: &Say) {
-    let _ = writeln!(
-        o,
-        "{}",
+/// The hours with the most attempts.
+fn busiest_hours(r: &Report, w: &Say) -> Section {
+    let mut s = Section::new("busiest-hours", w.t("Busiest hours", "最繁忙的小时"));
+    s.text(
         w.t(
-            "\n## Per phase, channel and operation\n\nLatency is waiting plus service, in ms, s, min or h as fits (report.json keeps milliseconds).\n\n\
-             | phase | channel | operation | attempts | successes | suspended | not yet visible | unexpected | errors | p50 | p90 | p99 | p99.9 | max |\n\
-             |---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
-            "\n## 按阶段、渠道和业务\n\n延迟为等待加服务时间，按大小用 ms、s、min 或 h（report.json 保留毫秒）。\n\n\
-             | 阶段 | 渠道 | 业务 | 尝试 | 成功 | 因暂停被拒 | 尚不可见 | 意外拒绝 | 错误 | p50 | p90 | p99 | p99.9 | 最大 |\n\
-             |---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+            "Requests count in the hour their attempt started, the outcomes too (so no hour shows more successes than attempts; a wait at a counter may end hours later).",
+            "请求及其结果均计入尝试开始的那个小时（因此没有哪个小时的成功多于尝试；柜台前的等待可能在数小时后才结束）。",
         )
+        .into(),
     );
-    let d = duration_ms;
-    for c in &r.cells {
-        let l = &c.latency_ms;
-        let _ = writeln!(
-            o,
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
-            w.phase(&c.phase),
-            w.channel(&c.channel),
-            w.name(c.operation),
-            c.attempts,
-            c.successes,
-            c.rejected_suspended,
-            c.rejected_not_yet_visible,
-            c.rejected_unexpected,
-            c.errors,
-            d(l.p50),
-            d(l.p90),
-            d(l.p99),
-            d(l.p99_9),
-            d(l.max)
-        );
-    }
-}
-
-fn busiest_hours(o: &mut String, r: &Report, w: &Say) {
-    let _ = writeln!(
-        o,
-        "{}",
-        w.t(
-            "\n## Busiest hours\n\nRequests count in the hour their attempt started, the outcomes too (so no hour shows more successes than attempts; a wait at a counter may end hours later).\n\n| hour starting | phase | attempts | of which self-paid | successes | rejections | errors | backend queue max |\n|---|---|---:|---:|---:|---:|---:|---:|",
-            "\n## 最繁忙的小时\n\n请求及其结果均计入尝试开始的那个小时（因此没有哪个小时的成功多于尝试；柜台前的等待可能在数小时后才结束）。\n\n| 小时开始于 | 阶段 | 尝试 | 其中自主缴费 | 成功 | 拒绝 | 错误 | 后台队列最长 |\n|---|---|---:|---:|---:|---:|---:|---:|"
-        )
-    );
+    let mut t = Table::new(if w.zh {
+        &["小时开始于", "阶段", "#尝试", "#其中自主缴费", "#成功", "#拒绝", "#错误", "#后台队列最长"]
+    } else {
+        &["hour starting", "phase", "#attempts", "#of which self-paid", "#successes", "#rejections", "#errors", "#backend queue max"]
+    });
     let mut hours: Vec<_> = r.hourly.iter().filter(|h| h.attempts > 0).collect();
     hours.sort_by(|a, b| b.attempts.cmp(&a.attempts).then(a.hour.cmp(&b.hour)));
     for h in hours.iter().take(BUSIEST_HOURS) {
-        let _ = writeln!(
-            o,
-            "| {} | {} | {} | {} | {} | {} | {} | {} |",
-            instant(&h.start),
-            w.phase(&h.phase),
-            h.attempts,
-            h.self_paid_attempts,
-            h.successes,
-            h.rejections,
-            h.errors,
-            h.backend_queue_max
-        );
+        let figures = [h.attempts, h.self_paid_attempts, h.successes, h.rejections, h.errors, h.backend_queue_max];
+        let mut row = vec![instant(&h.start), w.phase(&h.phase).to_string()];
+        row.extend(figures.iter().map(u64::to_string));
+        t.row(row, false);
     }
+    s.table(t);
+    s
 }
 
-fn batches(o: &mut String, r: &Report, w: &Say) {
+/// Each batch's runs.
+fn batches(r: &Report, w: &Say) -> Option<Section> {
     if r.batches.is_empty() {
-        return;
+        return None;
     }
-    let _ = writeln!(
-        o,
-        "{}",
-        w.t(
-            "\n## Batches\n\n| batch | run | debits sent | accepted | periods debited | refused (suspended) | overloaded | stopped |\n|---|---|---:|---:|---:|---:|---:|---|",
-            "\n## 批量扣款\n\n| 批次 | 运行时刻 | 发出扣款 | 受理 | 扣款期数 | 因暂停被拒 | 过载 | 已停止 |\n|---|---|---:|---:|---:|---:|---:|---|"
-        )
-    );
+    let mut s = Section::new("batches", w.t("Batches", "批量扣款"));
+    let mut t = Table::new(if w.zh {
+        &["批次", "运行时刻", "#发出扣款", "#受理", "#扣款期数", "#因暂停被拒", "#过载", "已停止"]
+    } else {
+        &["batch", "run", "#debits sent", "#accepted", "#periods debited", "#refused (suspended)", "#overloaded", "stopped"]
+    });
     for b in &r.batches {
         for run in &b.runs {
-            let _ = writeln!(
-                o,
-                "| {} | {} | {} | {} | {} | {} | {} | {} |",
-                b.name,
-                instant(&run.at),
-                run.debits_sent,
-                run.accepted,
-                run.periods_debited,
-                run.refused_suspended,
-                run.overloaded,
-                if run.stopped_as_suspended { w.t("yes", "是") } else { w.t("no", "否") }
-            );
+            let figures = [run.debits_sent, run.accepted, run.periods_debited, run.refused_suspended, run.overloaded];
+            let mut row = vec![b.name.clone(), instant(&run.at)];
+            row.extend(figures.iter().map(u64::to_string));
+            row.push(if run.stopped_as_suspended { w.t("yes", "是") } else { w.t("no", "否") }.to_string());
+            t.row(row, false);
         }
     }
+    s.table(t);
+    Some(s)
 }
 
 #[cfg(test)]

@@ -1,11 +1,10 @@
-//! The planner's sections of `summary.md`: the calibration table, payments against their
-//! due dates, and the days (traffic per date; counters per date and channel: waiting apart
-//! from service, use, queue peak, people sent away at closing, give-ups).
+//! The planner's days in `summary.md`: traffic per local date, and the counters per date and
+//! channel (waiting apart from service, use, queue peak, people sent away at closing, give-ups).
 
 use crate::report::Report;
 use crate::report::render::lang::Say;
+use crate::report::render::section::{Section, Table};
 use crate::scenario::ChannelKind;
-use std::fmt::Write;
 
 /// Minutes as people read them ("12 min", "2.3 h"); "-" when nothing was measured.
 fn minutes(m: Option<f64>) -> String {
@@ -20,24 +19,50 @@ fn fine_share(x: f64) -> String {
     format!("{:.2} %", x * 100.0)
 }
 
-pub(super) fn days(o: &mut String, r: &Report, w: &Say) {
+/// Traffic per local date, then the counters per date and channel.
+pub(super) fn days(r: &Report, w: &Say) -> Vec<Section> {
     if r.days.is_empty() {
-        return;
+        return Vec::new();
     }
-    let _ = writeln!(
-        o,
-        "{}",
+    let mut s = Section::new("days", w.t("Days", "每日"));
+    s.text(
         w.t(
-            "\n## Days\n\nPer local date; requests count on the day their answer came. Self-paid: every channel but the \
-             batches (batch debits apart). Backend use: busy share of its servers over the day and in its busiest hour.\n\n\
-             | date | kind | self-paid attempts | payments | online payments | offline payments | batch debits | turned away at closing | gave up | backend use | busiest hour |\n\
-             |---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
-            "\n## 每日\n\n按当地日期；请求计入得到答复的那一天。自主缴费：批量以外的所有渠道（批量扣款另列）。\
-             后台使用率：其服务能力在全天和最繁忙小时的占用比例。\n\n\
-             | 日期 | 类型 | 自主缴费尝试 | 缴费 | 线上缴费 | 线下缴费 | 批量扣款 | 下班时未办理 | 放弃 | 后台使用率 | 最繁忙小时 |\n\
-             |---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+            "Per local date; requests count on the day their answer came. Self-paid: every channel but the batches (batch debits \
+             apart). Backend use: busy share of its servers over the day and in its busiest hour.",
+            "按当地日期；请求计入得到答复的那一天。自主缴费：批量以外的所有渠道（批量扣款另列）。\
+             后台使用率：其服务能力在全天和最繁忙小时的占用比例。",
         )
+        .into(),
     );
+    let mut t = Table::new(if w.zh {
+        &[
+            "日期",
+            "类型",
+            "#自主缴费尝试",
+            "#缴费",
+            "#线上缴费",
+            "#线下缴费",
+            "#批量扣款",
+            "#下班时未办理",
+            "#放弃",
+            "#后台使用率",
+            "#最繁忙小时",
+        ]
+    } else {
+        &[
+            "date",
+            "kind",
+            "#self-paid attempts",
+            "#payments",
+            "#online payments",
+            "#offline payments",
+            "#batch debits",
+            "#turned away at closing",
+            "#gave up",
+            "#backend use",
+            "#busiest hour",
+        ]
+    });
     for d in &r.days {
         let (mut attempts, mut pay, mut online, mut offline, mut debits, mut away, mut gave_up) = (0, 0, 0, 0, 0, 0, 0);
         for c in &d.channels {
@@ -56,49 +81,81 @@ pub(super) fn days(o: &mut String, r: &Report, w: &Say) {
             away += f.turned_away_at_closing;
             gave_up += f.gave_up;
         }
-        let _ = writeln!(
-            o,
-            "| {} | {} | {attempts} | {pay} | {online} | {offline} | {debits} | {away} | {gave_up} | {} | {} |",
-            d.date,
-            w.t(d.kind.as_str(), d.kind.label_zh()),
-            fine_share(d.backend.utilisation),
-            fine_share(d.backend.peak_hour_utilisation)
-        );
+        let mut row = vec![d.date.clone(), w.t(d.kind.as_str(), d.kind.label_zh()).to_string()];
+        row.extend([attempts, pay, online, offline, debits, away, gave_up].iter().map(u64::to_string));
+        row.extend([fine_share(d.backend.utilisation), fine_share(d.backend.peak_hour_utilisation)]);
+        t.row(row, false);
     }
-    let _ = writeln!(
-        o,
-        "{}",
+    s.table(t);
+    vec![s, counters(r, w)]
+}
+
+/// The channels with counters, and the hotline's agents, per date.
+fn counters(r: &Report, w: &Say) -> Section {
+    let mut s = Section::new("counters", w.t("Counters by day", "每日窗口"));
+    s.text(
         w.t(
-            "\n### Counters by day\n\nChannels with counters, and the hotline's agents: who reached one, waiting for it apart \
-             from its service, their busy share of the open time, most people queueing at once (per league in report.json).\n\n\
-             | date | channel | reached a counter | of them booked | payments | waiting p50 | waiting p99 | service p50 | counters busy | queue peak | turned away at closing | hung up | gave up |\n\
-             |---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
-            "\n### 每日窗口\n\n设有窗口的渠道及热线坐席：办理到的人数、等待与服务时间分列、开放时间内的忙碌比例、\
-             同时排队的最多人数（report.json 中按盟市列出）。\n\n\
-             | 日期 | 渠道 | 办理到窗口 | 其中预约 | 缴费 | 等待 p50 | 等待 p99 | 服务 p50 | 窗口忙碌 | 排队峰值 | 下班时未办理 | 挂断 | 放弃 |\n\
-             |---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+            "Channels with counters, and the hotline's agents: who reached one, waiting for it apart from its service, their busy \
+             share of the open time, most people queueing at once (per league in report.json).",
+            "设有窗口的渠道及热线坐席：办理到的人数、等待与服务时间分列、开放时间内的忙碌比例、\
+             同时排队的最多人数（report.json 中按盟市列出）。",
         )
+        .into(),
     );
+    let mut t = Table::new(if w.zh {
+        &[
+            "日期",
+            "渠道",
+            "#办理到窗口",
+            "#其中预约",
+            "#缴费",
+            "#等待 p50",
+            "#等待 p99",
+            "#服务 p50",
+            "#窗口忙碌",
+            "#排队峰值",
+            "#下班时未办理",
+            "#挂断",
+            "#放弃",
+        ]
+    } else {
+        &[
+            "date",
+            "channel",
+            "#reached a counter",
+            "#of them booked",
+            "#payments",
+            "#waiting p50",
+            "#waiting p99",
+            "#service p50",
+            "#counters busy",
+            "#queue peak",
+            "#turned away at closing",
+            "#hung up",
+            "#gave up",
+        ]
+    });
     for d in &r.days {
         for c in d.channels.iter().filter(|c| c.figures.served_at_counters.is_some()) {
             let f = &c.figures;
-            let _ = writeln!(
-                o,
-                "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
-                d.date,
-                w.channel(&c.channel),
-                f.served_at_counters.unwrap_or(0),
-                f.booked_visits,
-                f.payments,
+            let row = vec![
+                d.date.clone(),
+                w.channel(&c.channel).to_string(),
+                f.served_at_counters.unwrap_or(0).to_string(),
+                f.booked_visits.to_string(),
+                f.payments.to_string(),
                 minutes(f.waiting_min_p50),
                 minutes(f.waiting_min_p99),
                 minutes(f.service_min_p50),
                 share(f.counter_utilisation),
-                f.queue_peak.unwrap_or(0),
-                f.turned_away_at_closing,
-                f.abandoned,
-                f.gave_up
-            );
+                f.queue_peak.unwrap_or(0).to_string(),
+                f.turned_away_at_closing.to_string(),
+                f.abandoned.to_string(),
+                f.gave_up.to_string(),
+            ];
+            t.row(row, f.turned_away_at_closing > 0 || f.abandoned > 0);
         }
     }
+    s.table(t);
+    s
 }

@@ -5,7 +5,7 @@ mod cutover;
 
 pub(crate) use cutover::cutover;
 
-use super::human::{count, gate_value, instant_or, yuan};
+use super::human::{count, duration_ms, gate_value, instant_or, yuan};
 use super::lang::{Say, tr};
 use super::section::{Block, Section, Table, Tone};
 use crate::report::Report;
@@ -57,6 +57,7 @@ pub(crate) fn ledger(r: &Report, w: &Say) -> Section {
             .into(),
         highlighted: w.t("The cells that differ:", "不符的单元格：").into(),
         open: l.mismatched_cells > 0,
+        all_in_text: false,
         table: t,
     });
     s
@@ -149,4 +150,75 @@ pub(crate) fn dues(r: &Report, w: &Say) -> Option<Section> {
     }
     s.table(t);
     Some(s)
+}
+
+/// Every cell: phase × channel × operation, its answers and its response time.
+pub(crate) fn cells(r: &Report, w: &Say) -> Section {
+    let mut s = Section::new("latency", w.t("Latency per phase, channel and operation", "按阶段、渠道和业务的延迟"));
+    s.text(
+        if r.live.is_some() {
+            w.t(
+                "Response time from each request's scheduled instant to its answer (waiting at a counter included), in ms, s, min or h as fits (report.json keeps milliseconds).",
+                "响应时间：从每个请求的预定时刻到得到答复（含在窗口前的等待），按大小用 ms、s、min 或 h（report.json 保留毫秒）。",
+            )
+        } else {
+            w.t(
+                "Response time from the request's start to its answer, in virtual time (waiting at a counter included), in ms, s, min or h as fits (report.json keeps milliseconds).",
+                "响应时间：从请求开始到得到答复，按虚拟时间（含在窗口前的等待），按大小用 ms、s、min 或 h（report.json 保留毫秒）。",
+            )
+        }
+        .into(),
+    );
+    let mut t = Table::new(if w.zh {
+        &[
+            "阶段",
+            "渠道",
+            "业务",
+            "#尝试",
+            "#成功",
+            "#因暂停被拒",
+            "#尚不可见",
+            "#意外拒绝",
+            "#错误",
+            "#p50",
+            "#p90",
+            "#p99",
+            "#p99.9",
+            "#最大",
+        ]
+    } else {
+        &[
+            "phase",
+            "channel",
+            "operation",
+            "#attempts",
+            "#successes",
+            "#suspended",
+            "#not yet visible",
+            "#unexpected",
+            "#errors",
+            "#p50",
+            "#p90",
+            "#p99",
+            "#p99.9",
+            "#max",
+        ]
+    });
+    for c in &r.cells {
+        let l = &c.latency_ms;
+        let mut row = vec![w.phase(&c.phase).to_string(), w.channel(&c.channel).to_string(), w.name(c.operation).to_string()];
+        row.extend([c.attempts, c.successes, c.rejected_suspended, c.rejected_not_yet_visible, c.rejected_unexpected, c.errors].map(count));
+        row.extend([l.p50, l.p90, l.p99, l.p99_9, l.max].map(duration_ms));
+        t.row(row, c.errors > 0);
+    }
+    s.blocks.push(Block::Folded {
+        summary: w
+            .t("Every phase, channel and operation (rows with errors highlighted)", "每个阶段、渠道和业务（有错误的行突出显示）")
+            .into(),
+        highlighted: String::new(),
+        open: false,
+        all_in_text: true,
+        table: t,
+    });
+    s
 }
