@@ -166,38 +166,41 @@ pub(crate) fn html_table(o: &mut String, t: &Table) {
 /// The section on the page, and how many charts it drew.
 pub(crate) fn html(s: &Section) -> (String, usize) {
     let mut o = format!(r#"<h2 id="{}">{}</h2>"#, s.id, esc(&s.title));
-    let mut charts = 0;
-    for b in &s.blocks {
-        match b {
-            Block::Text(t, tone) => {
-                let class = match tone {
-                    Tone::Plain => "",
-                    Tone::Good => r#" class="ok""#,
-                    Tone::Bad => r#" class="fail""#,
-                };
-                let _ = write!(o, "<p{class}>{}</p>", esc(t));
+    let charts = s.blocks.iter().map(|b| html_block(&mut o, b)).sum();
+    (o, charts)
+}
+
+/// One block on the page; 1 if it is a chart.
+pub(crate) fn html_block(o: &mut String, b: &Block) -> usize {
+    match b {
+        Block::Text(t, tone) => {
+            let class = match tone {
+                Tone::Plain => "",
+                Tone::Good => r#" class="ok""#,
+                Tone::Bad => r#" class="fail""#,
+            };
+            let _ = write!(o, "<p{class}>{}</p>", esc(t));
+        }
+        Block::Table(t) => html_table(o, t),
+        Block::List(items) => {
+            o.push_str("<ul>");
+            for i in items {
+                let _ = write!(o, "<li>{}</li>", esc(i));
             }
-            Block::Table(t) => html_table(&mut o, t),
-            Block::List(items) => {
-                o.push_str("<ul>");
-                for i in items {
-                    let _ = write!(o, "<li>{}</li>", esc(i));
-                }
-                o.push_str("</ul>");
-            }
-            Block::Folded { summary, open, table, .. } => {
-                let open = if *open { " open" } else { "" };
-                let _ = write!(o, "<details{open}><summary>{}</summary>", esc(summary));
-                html_table(&mut o, table);
-                o.push_str("</details>");
-            }
-            Block::Chart(svg) => {
-                charts += 1;
-                o.push_str(svg);
-            }
+            o.push_str("</ul>");
+        }
+        Block::Folded { summary, open, table, .. } => {
+            let open = if *open { " open" } else { "" };
+            let _ = write!(o, "<details{open}><summary>{}</summary>", esc(summary));
+            html_table(o, table);
+            o.push_str("</details>");
+        }
+        Block::Chart(svg) => {
+            o.push_str(svg);
+            return 1;
         }
     }
-    (o, charts)
+    0
 }
 
 #[cfg(test)]

@@ -3,9 +3,10 @@
 
 use super::{Page, table};
 use crate::report::Report;
-use crate::report::render::human::{count, instant, instant_or, minutes, percent};
+use crate::report::render::human::{count, instant, instant_or, minutes};
 use crate::report::render::lang::{Say, tr};
 use crate::report::render::svg::{self, Band, LineChart, Marks, Series};
+use crate::report::render::{section, sections};
 use crate::scenario::ChannelKind;
 use crate::time::DayKind;
 
@@ -239,7 +240,7 @@ pub(super) fn counters(p: &mut Page, r: &Report, w: &Say) {
     );
     waiting_chart(p, r, w, &queued);
     worst_days(p, r, w, &queued);
-    every_day(p, r, w, &queued);
+    p.charts += section::html_block(&mut p.body, &sections::counters_by_day(r, w));
     backend_chart(p, r, w);
 }
 
@@ -278,80 +279,6 @@ fn waiting_chart(p: &mut Page, r: &Report, w: &Say, queued: &[&str]) {
         );
         p.chart(chart.render());
     }
-}
-
-/// Every day and channel where people queued, folded; days with people sent away at closing
-/// or hanging up highlighted.
-fn every_day(p: &mut Page, r: &Report, w: &Say, queued: &[&str]) {
-    let mut rows = Vec::new();
-    let mut bad = Vec::new();
-    for d in &r.days {
-        for c in d.channels.iter().filter(|c| queued.contains(&c.channel.as_str())) {
-            let f = &c.figures;
-            if f.attempts == 0 && f.served_at_counters.unwrap_or(0) == 0 {
-                continue;
-            }
-            let m = |v: Option<f64>| v.map(minutes).unwrap_or_else(|| "-".into());
-            rows.push(vec![
-                d.date.clone(),
-                w.t(d.kind.as_str(), d.kind.label_zh()).to_string(),
-                w.channel(&c.channel).to_string(),
-                count(f.served_at_counters.unwrap_or(0)),
-                m(f.waiting_min_p50),
-                m(f.waiting_min_p99),
-                m(f.service_min_p50),
-                f.counter_utilisation.map(percent).unwrap_or_else(|| "-".into()),
-                f.queue_peak.map(count).unwrap_or_else(|| "-".into()),
-                count(f.turned_away_at_closing),
-                count(f.abandoned),
-                count(f.booked_visits),
-                count(f.gave_up),
-            ]);
-            bad.push(f.turned_away_at_closing > 0 || f.abandoned > 0);
-        }
-    }
-    let _ = std::fmt::Write::write_fmt(
-        &mut p.body,
-        format_args!(
-            "<details><summary>{}</summary>",
-            w.t(
-                "Every day and channel (rows with people sent away or hanging up highlighted)",
-                "每天每个渠道（有人下班时未办理或挂断的行突出显示）"
-            )
-        ),
-    );
-    let headers_zh = [
-        "日期",
-        "类型",
-        "渠道",
-        "#办理",
-        "#等待 p50",
-        "#等待 p99",
-        "#服务 p50",
-        "#窗口忙碌",
-        "#排队峰值",
-        "#下班时未办理",
-        "#挂断",
-        "#预约",
-        "#放弃",
-    ];
-    let headers_en = [
-        "date",
-        "day",
-        "channel",
-        "#served",
-        "#wait p50",
-        "#wait p99",
-        "#service p50",
-        "#counters busy",
-        "#queue peak",
-        "#sent away at closing",
-        "#hung up",
-        "#booked",
-        "#gave up",
-    ];
-    table(&mut p.body, if w.zh { &headers_zh } else { &headers_en }, &rows, &bad);
-    p.body.push_str("</details>");
 }
 
 /// The backend's busy share in each day's busiest hour, when it was busy at all.

@@ -6,15 +6,6 @@ use crate::report::render::lang::Say;
 use crate::report::render::section::{Section, Table};
 use crate::scenario::ChannelKind;
 
-/// Minutes as people read them ("12 min", "2.3 h"); "-" when nothing was measured.
-fn minutes(m: Option<f64>) -> String {
-    m.map_or("-".into(), crate::report::render::human::minutes)
-}
-
-fn share(x: Option<f64>) -> String {
-    x.map_or("-".into(), |x| format!("{:.0} %", x * 100.0))
-}
-
 fn fine_share(x: f64) -> String {
     format!("{:.2} %", x * 100.0)
 }
@@ -102,60 +93,6 @@ fn counters(r: &Report, w: &Say) -> Section {
         )
         .into(),
     );
-    let mut t = Table::new(if w.zh {
-        &[
-            "日期",
-            "渠道",
-            "#办理到窗口",
-            "#其中预约",
-            "#缴费",
-            "#等待 p50",
-            "#等待 p99",
-            "#服务 p50",
-            "#窗口忙碌",
-            "#排队峰值",
-            "#下班时未办理",
-            "#挂断",
-            "#放弃",
-        ]
-    } else {
-        &[
-            "date",
-            "channel",
-            "#reached a counter",
-            "#of them booked",
-            "#payments",
-            "#waiting p50",
-            "#waiting p99",
-            "#service p50",
-            "#counters busy",
-            "#queue peak",
-            "#turned away at closing",
-            "#hung up",
-            "#gave up",
-        ]
-    });
-    for d in &r.days {
-        for c in d.channels.iter().filter(|c| c.figures.served_at_counters.is_some()) {
-            let f = &c.figures;
-            let row = vec![
-                d.date.clone(),
-                w.channel(&c.channel).to_string(),
-                f.served_at_counters.unwrap_or(0).to_string(),
-                f.booked_visits.to_string(),
-                f.payments.to_string(),
-                minutes(f.waiting_min_p50),
-                minutes(f.waiting_min_p99),
-                minutes(f.service_min_p50),
-                share(f.counter_utilisation),
-                f.queue_peak.unwrap_or(0).to_string(),
-                f.turned_away_at_closing.to_string(),
-                f.abandoned.to_string(),
-                f.gave_up.to_string(),
-            ];
-            t.row(row, f.turned_away_at_closing > 0 || f.abandoned > 0);
-        }
-    }
-    s.table(t);
+    s.blocks.push(crate::report::render::sections::counters_by_day(r, w));
     s
 }

@@ -222,3 +222,71 @@ pub(crate) fn cells(r: &Report, w: &Say) -> Section {
     });
     s
 }
+
+/// Every day and channel with counters or agents: who reached one, waiting apart from
+/// service, use, queue peak, people sent away at closing, callers hanging up, give-ups.
+pub(crate) fn counters_by_day(r: &Report, w: &Say) -> Block {
+    let mut t = Table::new(if w.zh {
+        &[
+            "日期",
+            "类型",
+            "渠道",
+            "#办理到窗口",
+            "#其中预约",
+            "#缴费",
+            "#等待 p50",
+            "#等待 p99",
+            "#服务 p50",
+            "#窗口忙碌",
+            "#排队峰值",
+            "#下班时未办理",
+            "#挂断",
+            "#放弃",
+        ]
+    } else {
+        &[
+            "date",
+            "day",
+            "channel",
+            "#reached a counter",
+            "#of them booked",
+            "#payments",
+            "#waiting p50",
+            "#waiting p99",
+            "#service p50",
+            "#counters busy",
+            "#queue peak",
+            "#turned away at closing",
+            "#hung up",
+            "#gave up",
+        ]
+    });
+    let minutes = |v: Option<f64>| v.map_or_else(|| "-".to_string(), super::human::minutes);
+    for d in &r.days {
+        for c in d.channels.iter().filter(|c| c.figures.served_at_counters.is_some()) {
+            let f = &c.figures;
+            if f.attempts == 0 && f.served_at_counters == Some(0) {
+                continue;
+            }
+            let mut row = vec![d.date.clone(), w.t(d.kind.as_str(), d.kind.label_zh()).to_string(), w.channel(&c.channel).to_string()];
+            row.extend([f.served_at_counters.unwrap_or(0), f.booked_visits, f.payments].map(count));
+            row.extend([f.waiting_min_p50, f.waiting_min_p99, f.service_min_p50].map(minutes));
+            row.push(f.counter_utilisation.map_or_else(|| "-".to_string(), super::human::percent));
+            row.push(f.queue_peak.map_or_else(|| "-".to_string(), count));
+            row.extend([f.turned_away_at_closing, f.abandoned, f.gave_up].map(count));
+            t.row(row, f.turned_away_at_closing > 0 || f.abandoned > 0);
+        }
+    }
+    Block::Folded {
+        summary: w
+            .t(
+                "Every day and channel (rows with people sent away or hanging up highlighted)",
+                "每天每个渠道（有人下班时未办理或挂断的行突出显示）",
+            )
+            .into(),
+        highlighted: String::new(),
+        open: false,
+        all_in_text: true,
+        table: t,
+    }
+}
