@@ -215,32 +215,8 @@ fn live(p: &mut Page, r: &Report, w: &Say) {
         };
         table(&mut p.body, &headers, &rows, &bad);
     }
-    if !l.errors_by_kind.is_empty() {
-        let rows: Vec<Vec<String>> = l.errors_by_kind.iter().map(|(k, n)| vec![k.clone(), count(*n)]).collect();
-        table(&mut p.body, &[w.t("error", "错误"), w.t("#count", "#次数")], &rows, &[]);
-    }
-    if !l.hooks.is_empty() {
-        let rows: Vec<Vec<String>> = l
-            .hooks
-            .iter()
-            .map(|h| {
-                vec![
-                    w.phase(&h.phase).to_string(),
-                    h.action.clone(),
-                    instant(&h.due_at),
-                    duration_ms(h.duration_ms),
-                    if h.ok { w.t("ok", "成功") } else { w.t("FAILED", "失败") }.into(),
-                    h.outcome.clone(),
-                ]
-            })
-            .collect();
-        let bad: Vec<bool> = l.hooks.iter().map(|h| !h.ok).collect();
-        let headers = if w.zh {
-            ["阶段", "操作步骤", "预定时刻", "#用时", "结果", "输出"]
-        } else {
-            ["phase", "hook", "due at", "#took", "result", "outcome"]
-        };
-        table(&mut p.body, &headers, &rows, &bad);
+    for t in [sections::errors_by_kind(l, w), sections::hooks(l, w)].into_iter().flatten() {
+        section::html_table(&mut p.body, &t);
     }
 }
 

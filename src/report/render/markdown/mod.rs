@@ -1,7 +1,7 @@
 //! The human-readable `summary.md`, in English or Chinese (`--lang`).
 
 use crate::report::Report;
-use crate::report::render::human::{duration_ms, instant};
+use crate::report::render::human::instant;
 use crate::report::render::lang::{Lang, Say, tr};
 use crate::report::render::section::{self, Section, Table};
 use crate::report::render::sections;
@@ -239,31 +239,7 @@ fn outcomes(r: &Report, w: &Say) -> Section {
         r.summary.attempts
     ));
     let Some(l) = &r.live else { return s };
-    if !l.errors_by_kind.is_empty() {
-        let mut t = Table::new(if w.zh { &["错误", "#次数"] } else { &["error", "#count"] });
-        for (k, n) in &l.errors_by_kind {
-            t.row(vec![k.clone(), n.to_string()], false);
-        }
-        s.table(t);
-    }
-    if !l.hooks.is_empty() {
-        let mut t = Table::new(if w.zh {
-            &["阶段", "操作步骤", "预定时刻", "#用时", "结果", "输出"]
-        } else {
-            &["phase", "hook", "due at", "#took", "result", "outcome"]
-        });
-        for h in &l.hooks {
-            let result = if h.ok { w.t("ok", "成功") } else { w.t("FAILED", "失败") };
-            let row = vec![
-                w.phase(&h.phase).to_string(),
-                format!("`{}`", h.action),
-                instant(&h.due_at),
-                duration_ms(h.duration_ms),
-                result.to_string(),
-                h.outcome.clone(),
-            ];
-            t.row(row, !h.ok);
-        }
+    for t in [sections::errors_by_kind(l, w), sections::hooks(l, w)].into_iter().flatten() {
         s.table(t);
     }
     s
