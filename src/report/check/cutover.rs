@@ -190,7 +190,7 @@ fn count_payments(report: &mut CutoverReport, old: &[PaymentRow], new: &[Payment
 fn acknowledged_nowhere(report: &mut CutoverReport, recorder: &Recorder, old: &[PaymentRow], new: &[PaymentRow]) {
     let mut held: crate::hash::FastSet<crate::model::IdemKey> = crate::hash::FastSet::default();
     for (system, rows) in [(OLD, old), (NEW, new)] {
-        held.extend(rows.iter().filter(|r| r.origin.is_none()).map(|r| crate::report::feed::recorder::book_key(system, r.key)));
+        held.extend(super::reconcile::held_keys(system, rows));
     }
     let mut unheld: Vec<_> = recorder.acknowledged().iter().filter(|k| !held.contains(k)).copied().collect();
     unheld.sort();
