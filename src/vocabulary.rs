@@ -8,7 +8,7 @@
 
 /// The contract's refusal codes (`code` of an RFC 9457 problem).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub(crate) enum Refusal {
+pub enum Refusal {
     Suspended,
     Overloaded,
     IdempotencyConflict,
@@ -122,7 +122,7 @@ impl Refusal {
 /// Why an exchange gave no answer the driver could use. Counted by kind, never an error
 /// of the tool.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub(crate) enum Failure {
+pub enum Failure {
     /// No answer within the timeout.
     Timeout,
     /// The connection was refused: nothing was sent.
@@ -180,12 +180,164 @@ impl Failure {
         }
     }
 
+    /// Its name in the Chinese reports.
+    pub(crate) fn label_zh(self) -> &'static str {
+        match self {
+            Failure::Timeout => "超时",
+            Failure::Refused => "连接被拒绝",
+            Failure::Reset => "连接中断",
+            Failure::Transport => "传输错误",
+            Failure::BadBody => "应答无法解读",
+            Failure::UnexpectedStatus => "意外的状态码",
+            Failure::UnknownCode => "未知的拒绝代码",
+            Failure::StorageFailed => "存储失败",
+            Failure::ServerError => "服务器内部错误",
+            Failure::NotSent => "未发送",
+            Failure::AnswerLost => "应答丢失",
+        }
+    }
+
     /// Whether the target may have acted on the request (a payment may have been taken):
     /// everything but a request that never left.
     pub(crate) fn outcome_unknown(self) -> bool {
         !matches!(self, Failure::Refused | Failure::NotSent)
     }
 }
+
+/// Why a request was refused as invalid: the reference model's reasons, or a target's
+/// refusal as invalid (which gives none the driver reads).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum InvalidReason {
+    UnknownLeague,
+    UnknownChannel,
+    /// A hotline call reached a system: calls are the host's, never a system's.
+    HotlineCall,
+    AssessedNotPositive,
+    AmountNotPositive,
+    /// A target refused it as invalid.
+    Refused,
+}
+
+impl InvalidReason {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            InvalidReason::UnknownLeague => "unknown league",
+            InvalidReason::UnknownChannel => "unknown channel",
+            InvalidReason::HotlineCall => "a hotline call is not a system request",
+            InvalidReason::AssessedNotPositive => "assessed amount must be positive",
+            InvalidReason::AmountNotPositive => "amount must be positive",
+            InvalidReason::Refused => "refused as invalid",
+        }
+    }
+
+    pub(crate) fn label_zh(self) -> &'static str {
+        match self {
+            InvalidReason::UnknownLeague => "未知的统筹区",
+            InvalidReason::UnknownChannel => "未知的渠道",
+            InvalidReason::HotlineCall => "热线来电不是系统请求",
+            InvalidReason::AssessedNotPositive => "核定金额必须为正",
+            InvalidReason::AmountNotPositive => "金额必须为正",
+            InvalidReason::Refused => "被拒绝为无效请求",
+        }
+    }
+}
+
+/// What a live run counts among its errors, by kind: a failed exchange, a request refused
+/// as invalid (by its reason), or the target's overload.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ErrorKind {
+    Failure(Failure),
+    Invalid(InvalidReason),
+    Overloaded,
+}
+
+impl ErrorKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::Failure(f) => f.as_str(),
+            ErrorKind::Invalid(r) => r.as_str(),
+            ErrorKind::Overloaded => "overloaded",
+        }
+    }
+
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            ErrorKind::Failure(f) => f.label_zh(),
+            ErrorKind::Invalid(r) => r.label_zh(),
+            ErrorKind::Overloaded => "目标过载",
+        }
+    }
+}
+
+/// What an answer was, by name: a success's name, a refusal's contract code, or `error`.
+/// The auditor compares these; `serve`'s metrics label by them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum AnswerKind {
+    Assessed,
+    Accepted,
+    Records,
+    Certificate,
+    Refused(Refusal),
+    /// An error answer, or a failed exchange.
+    Error,
+    TurnedAway,
+    CallAnswered,
+    CallAbandoned,
+    /// Not an answer: what the auditor expects where any decision (not a refusal as
+    /// suspended) is right.
+    AnyDecision,
+}
+
+impl AnswerKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AnswerKind::Assessed => "assessed",
+            AnswerKind::Accepted => "accepted",
+            AnswerKind::Records => "records",
+            AnswerKind::Certificate => "certificate",
+            AnswerKind::Refused(r) => r.code(),
+            AnswerKind::Error => "error",
+            AnswerKind::TurnedAway => "turned_away",
+            AnswerKind::CallAnswered => "call_answered",
+            AnswerKind::CallAbandoned => "call_abandoned",
+            AnswerKind::AnyDecision => "a decision",
+        }
+    }
+}
+
+/// The kinds above are identifiers in `report.json`: each is written as its name, and maps
+/// keyed by them are ordered by it.
+macro_rules! by_name {
+    ($($t:ty),*) => {$(
+        impl PartialOrd for $t {
+            fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+                Some(self.cmp(other))
+            }
+        }
+        impl Ord for $t {
+            fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+                self.as_str().cmp(other.as_str())
+            }
+        }
+        impl serde::Serialize for $t {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
+            }
+        }
+        impl schemars::JsonSchema for $t {
+            fn inline_schema() -> bool {
+                true
+            }
+            fn schema_name() -> std::borrow::Cow<'static, str> {
+                stringify!($t).into()
+            }
+            fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+                schemars::json_schema!({ "type": "string" })
+            }
+        }
+    )*};
+}
+by_name!(ErrorKind, AnswerKind);
 
 #[cfg(test)]
 mod tests {

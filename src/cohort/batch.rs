@@ -132,8 +132,8 @@ impl BatchRunner {
     /// A member's debit was answered: the debits to send next go to `submit`; an overloaded
     /// debit is to be sent again at the returned instant.
     pub(crate) fn on_response(&mut self, now: SimTime, member: u32, resp: &Response, submit: &mut Vec<u32>) -> Option<SimTime> {
-        debug_assert!(self.in_flight > 0, "an answer for a debit not in flight");
-        debug_assert!((member as usize) < self.members.len(), "member {member} out of range");
+        assert!(self.in_flight > 0, "an answer for a debit not in flight");
+        assert!((member as usize) < self.members.len(), "member {member} out of range");
         self.in_flight = self.in_flight.saturating_sub(1);
         let r = &mut self.runs[self.run];
         match resp {

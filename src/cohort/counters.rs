@@ -268,7 +268,7 @@ impl Counters {
         }
         let Some(p) = self.job_pool.get_mut(job as usize).and_then(Option::take) else { return };
         let pool = &mut self.pools[p as usize];
-        debug_assert!(pool.busy > 0, "a counter freed twice");
+        assert!(pool.busy > 0, "a counter freed twice");
         pool.busy -= 1;
         let pool = &self.pools[p as usize];
         if pool.busy < Self::effective_servers(spec, now, pool)

@@ -234,7 +234,7 @@ impl<H: HostEvent> Cohort<H> {
     /// A job started and not answered. Panics on an id that is not one: hosts hold only ids
     /// the cohort gave them, each until its answer.
     pub(crate) fn job(&self, id: u32) -> &Job {
-        debug_assert!((id as usize) < self.jobs.len(), "job id {id} out of range");
+        assert!((id as usize) < self.jobs.len(), "job id {id} out of range");
         self.jobs[id as usize].as_ref().expect("a job in flight")
     }
 
@@ -254,7 +254,7 @@ impl<H: HostEvent> Cohort<H> {
     pub(crate) fn answer(&mut self, id: u32, now: SimTime, resp: &Response, timing: Timing) -> Option<Job> {
         let j = self.jobs.get_mut(id as usize)?.take()?;
         self.free_jobs.push(id);
-        debug_assert!(self.in_flight > 0, "answer without a job in flight");
+        assert!(self.in_flight > 0, "answer without a job in flight");
         self.in_flight -= 1;
         self.recorder.outcome(j.started, now, j.phase as usize, j.system, &j.req, resp, timing);
         self.recorder.cutover_outcome(j.started, now, &j.req, resp);

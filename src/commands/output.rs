@@ -2,7 +2,6 @@
 //! that a reader never sees half of one.
 
 use crate::report::Report;
-use crate::report::feed::hlog::HistogramLog;
 use crate::report::render::lang::Lang;
 use anyhow::Context;
 use std::path::Path;
@@ -25,14 +24,15 @@ pub(crate) fn write_report_files(out: &Path, report: &Report, json: &str, lang: 
     write_atomic(&out.join("report.html"), crate::report::render::html::render(report, lang).as_bytes())
 }
 
-/// What a run asked to have beside its report: the gates as JUnit XML, the interval logs.
-pub(crate) fn write_extras(report: &Report, junit: Option<&Path>, hlog: Option<&Path>, logs: &[HistogramLog]) -> anyhow::Result<()> {
+/// What a run asked to have beside its report: the gates as JUnit XML, the interval logs
+/// (from the histograms the report kept).
+pub(crate) fn write_extras(report: &Report, junit: Option<&Path>, hlog: Option<&Path>) -> anyhow::Result<()> {
     if let Some(path) = junit {
         write_atomic(path, crate::report::render::junit::render(report).as_bytes())?;
     }
     if let Some(dir) = hlog {
         create_dir(dir)?;
-        for l in logs {
+        for l in crate::report::render::hlog::logs(report) {
             write_atomic(&dir.join(&l.file_name), &l.text)?;
         }
     }

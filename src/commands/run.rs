@@ -68,7 +68,7 @@ pub(super) fn run(a: RunArgs) -> anyhow::Result<Exit> {
     let json = serde_json::to_string_pretty(&report)?;
     create_dir(&out)?;
     write_report_files(&out, &report, &json, lang(a.lang))?;
-    write_extras(&report, a.junit.as_deref(), a.hlog.as_deref(), &output.hlogs)?;
+    write_extras(&report, a.junit.as_deref(), a.hlog.as_deref())?;
     if a.format == Format::Json {
         say!("{json}");
     } else {

@@ -38,7 +38,7 @@ pub(super) fn simulate(a: SimulateArgs) -> anyhow::Result<Exit> {
     let report = output.report;
     let json = serde_json::to_string_pretty(&report)?;
     write_report_files(&out, &report, &json, lang)?;
-    write_extras(&report, a.junit.as_deref(), a.hlog.as_deref(), &output.hlogs)?;
+    write_extras(&report, a.junit.as_deref(), a.hlog.as_deref())?;
     let wall = started.elapsed().as_secs_f64();
     if a.format == Format::Json {
         say!("{json}");

@@ -483,7 +483,7 @@ fn refusal(status: u16, retry_after: Option<&str>, body: &[u8]) -> Response {
             None => Response::Error { kind: Failure::BadBody },
         },
         Some(Refusal::NoRecord) => Response::NoRecord,
-        Some(Refusal::Invalid) => Response::Invalid { reason: "refused as invalid" },
+        Some(Refusal::Invalid) => Response::Invalid { reason: crate::vocabulary::InvalidReason::Refused },
         Some(Refusal::StorageFailed) => Response::Error { kind: Failure::StorageFailed },
         Some(Refusal::Error) => Response::Error { kind: Failure::ServerError },
         Some(Refusal::NotFound | Refusal::Unauthorized | Refusal::Forbidden) => Response::Error { kind: Failure::UnexpectedStatus },
@@ -492,7 +492,7 @@ fn refusal(status: u16, retry_after: Option<&str>, body: &[u8]) -> Response {
         // No problem code: a proxy's or load balancer's answer, read by its status.
         None => match status {
             429 | 503 => overloaded(),
-            400 | 422 => Response::Invalid { reason: "refused as invalid" },
+            400 | 422 => Response::Invalid { reason: crate::vocabulary::InvalidReason::Refused },
             _ => Response::Error { kind: Failure::UnexpectedStatus },
         },
     }
@@ -602,7 +602,7 @@ pub(crate) fn answer_to_wire(spec: &Spec, resp: &Response, now: SimTime) -> Wire
             Some(fmt(visible_at)),
         ),
         Response::NoRecord => problem(Refusal::NoRecord, "no such payment record", None, None),
-        Response::Invalid { reason } => problem(Refusal::Invalid, reason, None, None),
+        Response::Invalid { reason } => problem(Refusal::Invalid, reason.as_str(), None, None),
         // Counters are the engine's, never a target's: sent as what a payer hears, come back.
         Response::TurnedAway { reopens_at } => {
             let mut a = problem(Refusal::Overloaded, "the counters closed; nothing was accepted", None, None);

@@ -34,7 +34,7 @@ mod vocabulary {
             instant().prop_map(|visible_at| Response::NotYetVisible { visible_at }),
             Just(Response::NoRecord),
             id.prop_map(|certificate| Response::Certificate { certificate }),
-            Just(Response::Invalid { reason: "amount must be positive" }),
+            Just(Response::Invalid { reason: crate::vocabulary::InvalidReason::AmountNotPositive }),
             (1i64..100_000).prop_map(|s| Response::Overloaded { retry_after_micros: s * 1_000_000 }),
             Just(Response::Error { kind: Failure::StorageFailed }),
             Just(Response::Error { kind: Failure::ServerError }),
@@ -50,7 +50,7 @@ mod vocabulary {
             let (back, at) = from_wire_timed(wire.status, wire.retry_after.as_deref(), &wire.body);
             let expected = match resp {
                 // The reason is the problem's detail, for people; the driver reads the code.
-                Response::Invalid { .. } => Response::Invalid { reason: "refused as invalid" },
+                Response::Invalid { .. } => Response::Invalid { reason: crate::vocabulary::InvalidReason::Refused },
                 ref r => r.clone(),
             };
             prop_assert_eq!(&back, &expected, "wire {:?}", wire);

@@ -66,7 +66,7 @@ impl HostEvent for Service {
         }
     }
     fn decode(kind: u8, id: u32) -> Service {
-        debug_assert!(kind <= 3, "an engine event of unknown kind {kind}");
+        assert!(kind <= 3, "an engine event of unknown kind {kind}");
         match kind {
             0 => Service::ChannelDone(id),
             1 => Service::BackendDone(id),
@@ -196,7 +196,7 @@ impl<'t, T: VirtualTarget> Engine<'t, T> {
     }
 
     fn backend_done(&mut self, now: SimTime, job: u32) {
-        debug_assert!(self.backend_busy > 0, "backend done with no job in service");
+        assert!(self.backend_busy > 0, "backend done with no job in service");
         self.backend_busy -= 1;
         if let Some(next) = self.backend_queue.pop_front() {
             self.backend_busy += 1;

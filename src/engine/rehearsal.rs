@@ -7,14 +7,12 @@ use std::sync::Arc;
 /// Everything `simulate` produced.
 pub struct SimulationOutput {
     pub report: report::Report,
-    /// HdrHistogram interval logs, one per channel and operation (asked for with `hlog`).
-    pub hlogs: Vec<report::feed::hlog::HistogramLog>,
 }
 
 /// What a simulation writes besides its report.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Extras {
-    /// HdrHistogram interval logs per channel and operation.
+    /// Keep the latency histograms whole in the report, for HdrHistogram interval logs.
     pub hlog: bool,
 }
 
@@ -66,7 +64,7 @@ pub fn simulate_with(
         actual_ledger: actual,
         audit_disagreements: 0,
         cutover,
+        keep_histograms: extras.hlog,
     });
-    let hlogs = if extras.hlog { report::feed::hlog::logs(&spec, engine.recorder(), report::Mode::Simulate) } else { Vec::new() };
-    SimulationOutput { report, hlogs }
+    SimulationOutput { report }
 }

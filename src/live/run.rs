@@ -56,7 +56,7 @@ pub struct RunConfig {
     pub rebase_now: bool,
     /// Run although a `cutover serve` target runs other rules.
     pub allow_other_scenario: bool,
-    /// Also keep HdrHistogram interval logs per channel and operation.
+    /// Keep the latency histograms whole in the report, for HdrHistogram interval logs.
     pub hlog: bool,
     /// Serve the run's figures as Prometheus text at http://ADDR/metrics while it runs.
     pub metrics_addr: Option<String>,
@@ -85,8 +85,6 @@ impl RunConfig {
 pub struct RunOutput {
     pub report: crate::report::Report,
     pub interrupted: bool,
-    /// HdrHistogram interval logs per channel and operation (`RunConfig::hlog`).
-    pub hlogs: Vec<crate::report::feed::hlog::HistogramLog>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -192,8 +190,8 @@ pub async fn run(spec: Arc<Spec>, cfg: RunConfig, scenario_file: &str) -> Result
         actual_ledger: actual,
         audit_disagreements: merged.audit.disagreements,
         cutover,
+        keep_histograms: cfg.hlog,
     });
-    let hlogs = if cfg.hlog { crate::report::feed::hlog::logs(&spec, &merged.recorder, crate::report::Mode::Run) } else { Vec::new() };
     let wall = driven.wall_seconds;
     let completed = merged.completed;
     report.live = Some(LiveReport {
@@ -223,7 +221,7 @@ pub async fn run(spec: Arc<Spec>, cfg: RunConfig, scenario_file: &str) -> Result
         not_sent: merged.not_sent,
         clock_sync_round_trip_ms: setup.sync_rtt.map(|d| (d.as_secs_f64() * 1e5).round() / 100.0),
         audit_margin_ms: (setup.margin_real.as_secs_f64() * 1e5).round() / 100.0,
-        errors_by_kind: merged.recorder.errors_by_kind.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
+        errors_by_kind: merged.recorder.errors_by_kind.clone(),
         journal: merged.journal,
         reconciliation: rec,
         audit: merged.audit,
@@ -233,7 +231,7 @@ pub async fn run(spec: Arc<Spec>, cfg: RunConfig, scenario_file: &str) -> Result
     if let Some(e) = merged.journal_error {
         return Err(RunError::Io { path: setup.journal_path.display().to_string(), source: std::io::Error::other(e) });
     }
-    Ok(RunOutput { report, interrupted: driven.interrupted, hlogs })
+    Ok(RunOutput { report, interrupted: driven.interrupted })
 }
 
 /// Check the target, set its clock, deal the payers and connections among the threads.

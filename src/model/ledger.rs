@@ -40,7 +40,7 @@ impl LedgerTable {
     fn key_at(i: usize) -> LedgerKey {
         let (rest, ins) = (i / Insurance::ALL.len(), Insurance::ALL[i % Insurance::ALL.len()]);
         let league = rest / GroupKind::ALL.len();
-        debug_assert!(league <= u8::MAX as usize, "league {league} out of range");
+        assert!(league <= u8::MAX as usize, "league {league} out of range");
         (league as u8, GroupKind::ALL[rest % GroupKind::ALL.len()], ins)
     }
 

@@ -6,14 +6,17 @@
 
 use super::{AssessmentRow, Model, PaymentRow};
 
-/// A deliberately wrong migration (`--fault`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// A deliberately wrong migration (`--fault`), named in the report as on the command line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 pub enum MigrationFault {
     /// The second batch (the first, if there is one) is never written.
+    #[serde(rename = "migration-drop-batch")]
     DropBatch,
     /// The second batch (the first, if there is one) is written twice.
+    #[serde(rename = "migration-import-twice")]
     ImportTwice,
     /// Payments of the second league are written under the third (the first, if fewer).
+    #[serde(rename = "migration-wrong-league")]
     WrongLeague,
 }
 
@@ -27,8 +30,8 @@ impl MigrationFault {
     }
 }
 
-/// What a migration did.
-#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
+/// What a migration did (the report gives it as `report::data::cutover::MigrationTotals`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct MigrationTotals {
     pub batches: u64,
     pub payments_read: u64,
@@ -37,8 +40,7 @@ pub struct MigrationTotals {
     pub registrations_read: u64,
     pub registrations_written: u64,
     /// The fault injected, if any.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub fault: Option<&'static str>,
+    pub fault: Option<MigrationFault>,
 }
 
 /// Which batch a batch fault hits, of `batches`.
@@ -90,7 +92,7 @@ pub(crate) fn migrate(old: &Model, new: &mut Model, batch_size: usize, fault: Op
         payments_read: rows.len() as u64,
         registrations_read: regs.len() as u64,
         registrations_written,
-        fault: fault.map(MigrationFault::as_str),
+        fault,
         ..Default::default()
     };
     for (b, chunk) in rows.chunks(batch_size).enumerate() {

@@ -43,7 +43,7 @@ use crate::population::{Items, PayerId};
 pub(crate) use crate::scenario::Operation;
 use crate::scenario::{ChannelIdx, GroupKind, SpecialKind};
 use crate::time::SimTime;
-pub(crate) use crate::vocabulary::{Failure, Refusal};
+pub(crate) use crate::vocabulary::{AnswerKind, Failure, InvalidReason, Refusal};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -202,7 +202,7 @@ pub(crate) enum Response {
         certificate: TargetId,
     },
     Invalid {
-        reason: &'static str,
+        reason: InvalidReason,
     },
     /// Not a model answer: the counters closed (or were closed) while the payer queued; they
     /// open again at `reopens_at` (`None`: not within the timeline).
@@ -226,17 +226,17 @@ pub(crate) enum Response {
 impl Response {
     /// The answer's kind, as the auditor and the report name it: a success's name, a
     /// refusal's contract code, or `error`.
-    pub(crate) fn category(&self) -> &'static str {
+    pub(crate) fn category(&self) -> AnswerKind {
         match self {
-            Response::Assessed { .. } => "assessed",
-            Response::Accepted { .. } => "accepted",
-            Response::Records { .. } => "records",
-            Response::Certificate { .. } => "certificate",
-            Response::Error { .. } => "error",
-            Response::TurnedAway { .. } => "turned_away",
-            Response::CallAnswered => "call_answered",
-            Response::CallAbandoned => "call_abandoned",
-            r => r.refusal().map_or("error", Refusal::code),
+            Response::Assessed { .. } => AnswerKind::Assessed,
+            Response::Accepted { .. } => AnswerKind::Accepted,
+            Response::Records { .. } => AnswerKind::Records,
+            Response::Certificate { .. } => AnswerKind::Certificate,
+            Response::Error { .. } => AnswerKind::Error,
+            Response::TurnedAway { .. } => AnswerKind::TurnedAway,
+            Response::CallAnswered => AnswerKind::CallAnswered,
+            Response::CallAbandoned => AnswerKind::CallAbandoned,
+            r => r.refusal().map_or(AnswerKind::Error, AnswerKind::Refused),
         }
     }
 
@@ -566,10 +566,10 @@ impl Model {
     pub(crate) fn handle(&mut self, now: SimTime, req: &Request) -> Response {
         let payer = req.payer();
         if payer.league as usize >= self.leagues {
-            return Response::Invalid { reason: "unknown league" };
+            return Response::Invalid { reason: InvalidReason::UnknownLeague };
         }
         if (req.channel() as usize) >= self.rules.channels() {
-            return Response::Invalid { reason: "unknown channel" };
+            return Response::Invalid { reason: InvalidReason::UnknownChannel };
         }
         if let Some(resume_at) = self.window_closed(now, req) {
             return Response::Suspended { resume_at };
@@ -581,7 +581,7 @@ impl Model {
             return Response::NotRegistered;
         }
         if let Request::Call { .. } = req {
-            return Response::Invalid { reason: "a hotline call is not a system request" };
+            return Response::Invalid { reason: InvalidReason::HotlineCall };
         }
         let faulty = (self.ignore_closures || self.policy.accept_after_stop) && matches!(req, Request::Pay { .. });
         if let Some(resume_at) = self.rules.closure(req.channel(), payer.group, payer.league, now)
@@ -593,7 +593,7 @@ impl Model {
             Request::Assess { payer, items, .. } => {
                 let total: i64 = items.iter().sum();
                 if total <= 0 || items.iter().any(|a| *a < 0) {
-                    return Response::Invalid { reason: "assessed amount must be positive" };
+                    return Response::Invalid { reason: InvalidReason::AssessedNotPositive };
                 }
                 self.assessments.push(Assessment { payer: payer.id, total_fen: total, used: false, origin: 0 });
                 Response::Assessed { assessment: TargetId::Num(self.id_of(self.assessments.len() - 1)) }
@@ -647,7 +647,7 @@ impl Model {
                 Response::Certificate { certificate: TargetId::Num(self.policy.id_base + self.certificates) }
             }
             // Answered above.
-            Request::Call { .. } => Response::Invalid { reason: "a hotline call is not a system request" },
+            Request::Call { .. } => Response::Invalid { reason: InvalidReason::HotlineCall },
         }
     }
 
@@ -664,7 +664,7 @@ impl Model {
         assessment: Option<&TargetId>,
     ) -> Response {
         if items.iter().any(|a| *a < 0) || items.iter().sum::<i64>() <= 0 {
-            return Response::Invalid { reason: "amount must be positive" };
+            return Response::Invalid { reason: InvalidReason::AmountNotPositive };
         }
         let assessment_index = assessment.map(|a| self.assessment_index(a));
         let fp = fingerprint(payer.id, items, special, assessment.map(|a| a.num().unwrap_or(u64::MAX)));

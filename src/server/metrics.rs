@@ -24,7 +24,7 @@ pub(super) struct ServeMetrics {
 pub(super) fn outcome(resp: &Response) -> &'static str {
     match resp {
         Response::Accepted { replayed: true, .. } => "replayed",
-        r => r.category(),
+        r => r.category().as_str(),
     }
 }
 

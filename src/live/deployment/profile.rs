@@ -263,7 +263,7 @@ impl Profile {
                     num(&self.read.payments).map(|n| Response::Records { payments: n as u32, latest: id(&self.read.latest_payment_id) })
                 }
                 Request::Certificate { .. } => id(&self.read.certificate_id).map(|c| Response::Certificate { certificate: c }),
-                Request::Call { .. } => Some(Response::Invalid { reason: "a hotline call is not a system request" }),
+                Request::Call { .. } => Some(Response::Invalid { reason: crate::vocabulary::InvalidReason::HotlineCall }),
             };
             return r.unwrap_or(Response::Error { kind: crate::vocabulary::Failure::BadBody });
         }

@@ -11,7 +11,8 @@
 
 use crate::hash::FastMap;
 use crate::model::{Faults, Request, Response, Rules, Systems, TargetId};
-use crate::report::data::live::{AuditReport, Disagreement, KEPT};
+use crate::report::data::live::{AuditReport, Disagreement, DisagreementKind, KEPT};
+use crate::vocabulary::AnswerKind;
 use crate::scenario::Spec;
 use crate::scenario::{OLD, SystemIdx};
 use crate::time::SimTime;
@@ -27,7 +28,7 @@ pub(in crate::live) struct Auditor {
     report: AuditReport,
 }
 
-fn category(r: &Response) -> &'static str {
+fn category(r: &Response) -> AnswerKind {
     r.category()
 }
 
@@ -47,9 +48,9 @@ impl Auditor {
         Auditor { shadow, spec, margin_micros, assessment_ids: FastMap::default(), report: AuditReport::default() }
     }
 
-    fn disagree(&mut self, kind: String, at: SimTime, req: &Request, expected: &'static str, got: &'static str) {
+    fn disagree(&mut self, kind: DisagreementKind, at: SimTime, req: &Request, expected: AnswerKind, got: AnswerKind) {
         self.report.disagreements += 1;
-        *self.report.by_kind.entry(kind.clone()).or_default() += 1;
+        *self.report.by_kind.entry(kind).or_default() += 1;
         if self.report.first.len() < KEPT {
             self.report.first.push(Disagreement {
                 kind,
@@ -108,13 +109,17 @@ impl Auditor {
         let closed_hi = self.closed(system, req, hi);
         if let Response::Suspended { .. } = got {
             if !(closed_lo || closed_hi) {
-                self.disagree("refused_while_open".into(), received, req, "a decision", "suspended");
+                self.disagree(DisagreementKind::RefusedWhileOpen, received, req, AnswerKind::AnyDecision, category(got));
             }
             return;
         }
         if closed_lo && closed_hi {
-            let kind = if matches!(got, Response::Accepted { .. }) { "accepted_while_suspended" } else { "answered_while_suspended" };
-            self.disagree(kind.into(), received, req, "suspended", category(got));
+            let kind = if matches!(got, Response::Accepted { .. }) {
+                DisagreementKind::AcceptedWhileSuspended
+            } else {
+                DisagreementKind::AnsweredWhileSuspended
+            };
+            self.disagree(kind, received, req, AnswerKind::Refused(crate::vocabulary::Refusal::Suspended), category(got));
             return;
         }
         let at = match decided_at {
@@ -144,8 +149,8 @@ impl Auditor {
                 expected
             };
         if category(&expected) != category(got) {
-            let kind = format!("expected_{}_got_{}", category(&expected), category(got));
-            self.disagree(kind, received, req, category(&expected), category(got));
+            let (expected, got) = (category(&expected), category(got));
+            self.disagree(DisagreementKind::Wrong { expected, got }, received, req, expected, got);
         }
     }
 
@@ -173,15 +178,16 @@ mod tests {
         for (i, at) in ats.iter().enumerate() {
             r.checked += 10;
             r.disagreements += 1;
-            *r.by_kind.entry(format!("kind_{}", i % 2)).or_default() += 1;
+            let kind = [DisagreementKind::RefusedWhileOpen, DisagreementKind::AcceptedWhileSuspended][i % 2];
+            *r.by_kind.entry(kind).or_default() += 1;
             r.first.push(Disagreement {
-                kind: format!("kind_{}", i % 2),
+                kind,
                 at: at.to_string(),
                 operation: crate::scenario::Operation::Pay,
                 channel: "wechat_mini".into(),
                 payer_id: i as u32,
-                expected: "suspended",
-                got: "accepted",
+                expected: AnswerKind::Refused(crate::vocabulary::Refusal::Suspended),
+                got: AnswerKind::Accepted,
             });
         }
         r

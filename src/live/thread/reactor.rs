@@ -170,7 +170,7 @@ impl Reactor {
         let lane = &mut self.lanes[i as usize];
         let Some(w) = lane.work.take() else { return };
         lane.deadline = None;
-        debug_assert!(self.busy > 0, "a lane finished with none busy");
+        assert!(self.busy > 0, "a lane finished with none busy");
         self.busy -= 1;
         let (resp, decided_at) = match &self.ctx.rebase_clock {
             Some(c) => rebase(c, resp, decided_at),

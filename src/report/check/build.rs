@@ -30,6 +30,28 @@ pub(crate) struct BuildInput<'a> {
     pub audit_disagreements: u64,
     /// The cutover's checks (scenarios with two systems).
     pub cutover: Option<crate::report::data::cutover::CutoverReport>,
+    /// Keep the latency histograms whole in the report (for `--hlog`).
+    pub keep_histograms: bool,
+}
+
+/// The recorder's histograms whole, with the instants and names the logs need.
+fn histograms(spec: &Spec, rec: &Recorder) -> crate::report::Histograms {
+    use crate::report::{CellHistograms, Histograms, PhaseBounds};
+    Histograms {
+        start_micros: spec.start.0,
+        phases: spec.phases.iter().map(|p| PhaseBounds { name: p.name.clone(), start_micros: p.start.0, end_micros: p.end.0 }).collect(),
+        channels: spec.channels.iter().map(|c| c.id.clone()).collect(),
+        cells: rec
+            .cells()
+            .map(|(phase, channel, operation, cell)| CellHistograms {
+                phase,
+                channel,
+                operation,
+                response_micros: cell.latency_micros.clone(),
+                service_micros: cell.service_micros.clone(),
+            })
+            .collect(),
+    }
 }
 
 pub(crate) fn build(input: BuildInput) -> Report {
@@ -127,6 +149,7 @@ pub(crate) fn build(input: BuildInput) -> Report {
         engine: input.stats.clone(),
         cutover: input.cutover,
         live: None,
+        histograms: input.keep_histograms.then(|| histograms(spec, rec)),
     }
 }
 
@@ -208,4 +231,27 @@ fn phase_infos(spec: &Spec) -> Vec<PhaseInfo> {
                 .collect(),
         })
         .collect()
+}
+
+impl LabelsZh {
+    /// The scenario's Chinese names, as its file gives them.
+    pub fn of(raw: &crate::scenario::Scenario) -> LabelsZh {
+        let pick = |pairs: Vec<(String, &Option<String>)>| -> BTreeMap<String, String> {
+            pairs.into_iter().filter_map(|(k, v)| v.clone().map(|v| (k, v))).collect()
+        };
+        let g = &raw.population.groups;
+        LabelsZh {
+            channels: pick(raw.channels.iter().map(|c| (c.id.clone(), &c.label_zh)).collect()),
+            phases: pick(raw.timeline.phases.iter().map(|p| (p.name.clone(), &p.label_zh)).collect()),
+            groups: pick(vec![
+                ("unit".into(), &g.unit.label_zh),
+                ("flexible".into(), &g.flexible.label_zh),
+                ("resident_pension".into(), &g.resident_pension.label_zh),
+                ("resident_medical".into(), &g.resident_medical.label_zh),
+                ("proxy".into(), &g.proxy.label_zh),
+            ]),
+            leagues: pick(raw.population.leagues.iter().map(|l| (l.name.clone(), &l.label_zh)).collect()),
+            systems: raw.cutover.iter().flat_map(|x| [x.old.name.clone(), x.new.name.clone()]).collect(),
+        }
+    }
 }

@@ -7,15 +7,6 @@ use crate::report::feed::days::DaysTally;
 use crate::scenario::{ChannelKind, ChannelSelect, ExpectMetric, Spec};
 use crate::time::MICROS_PER_HOUR;
 
-fn metric_name(m: ExpectMetric) -> &'static str {
-    match m {
-        ExpectMetric::PaymentsPerDay => "payments_per_day",
-        ExpectMetric::PeakHourPayments => "peak_hour_payments",
-        ExpectMetric::BurstRatio => "burst_ratio",
-        ExpectMetric::BatchRunDebits => "batch_run_debits",
-    }
-}
-
 pub(crate) fn table(spec: &Spec, days: &DaysTally, batches: &[BatchReport]) -> Vec<CalibrationRow> {
     let by_kind = |sel: ChannelSelect| {
         let kind = match sel {
@@ -58,13 +49,13 @@ pub(crate) fn table(spec: &Spec, days: &DaysTally, batches: &[BatchReport]) -> V
             let ratio = simulated.map(|s| (s / e.expected * 1000.0).round() / 1000.0);
             CalibrationRow {
                 name: e.name.clone(),
-                metric: metric_name(e.metric),
+                metric: e.metric,
                 expected: e.expected,
                 simulated: simulated.map(round),
                 ratio,
                 within_factor: e.within_factor,
                 within: ratio.is_some_and(|r| r >= 1.0 / e.within_factor && r <= e.within_factor),
-                source: e.source.as_str(),
+                source: e.source,
                 note: e.note.clone(),
             }
         })

@@ -19,6 +19,7 @@
 
 use crate::hash::FastMap;
 use crate::model::migration::MigrationTotals;
+use crate::report::data::cutover::{Field, ItemsFen};
 use crate::model::{LedgerKey, LedgerTable, PaymentRow};
 use crate::report::data::cutover::{
     CutoverReport, DoubleCharge, DoubleCharges, LostAnswersReport, LostPayment, LostReason, MigrationCell, MigrationDifference,
@@ -28,7 +29,6 @@ use crate::report::data::listed::{LISTED, Listed};
 use crate::report::feed::recorder::Recorder;
 use crate::scenario::{GroupKind, Insurance, NEW, OLD, Spec};
 use crate::time::SimTime;
-use std::collections::BTreeMap;
 
 /// What the checks read.
 pub(crate) struct CutoverInput<'a> {
@@ -41,8 +41,17 @@ pub(crate) struct CutoverInput<'a> {
     pub migration: Option<MigrationTotals>,
 }
 
-fn items_map(items: &crate::population::Items) -> BTreeMap<&'static str, i64> {
-    Insurance::ALL.iter().filter(|i| items[i.index()] != 0).map(|i| (i.as_str(), items[i.index()])).collect()
+/// The migration step's totals as the report gives them.
+fn migration_totals(t: &MigrationTotals) -> crate::report::data::cutover::MigrationTotals {
+    crate::report::data::cutover::MigrationTotals {
+        batches: t.batches,
+        payments_read: t.payments_read,
+        payments_written: t.payments_written,
+        assessments_written: t.assessments_written,
+        registrations_read: t.registrations_read,
+        registrations_written: t.registrations_written,
+        fault: t.fault,
+    }
 }
 
 fn payment_ref(spec: &Spec, system: &str, r: &PaymentRow) -> PaymentRef {
@@ -55,29 +64,29 @@ fn payment_ref(spec: &Spec, system: &str, r: &PaymentRow) -> PaymentRef {
         league: spec.leagues.get(r.payer.league as usize).map_or_else(|| format!("#{}", r.payer.league), |l| l.name.clone()),
         channel: spec.channels.get(r.channel as usize).map_or_else(|| format!("#{}", r.channel), |c| c.id.clone()),
         period: r.period.to_text(),
-        items_fen: items_map(&r.items),
+        items_fen: ItemsFen(r.items),
         accepted_at: r.accepted_at.format(spec.calendar.offset),
         origin: r.origin,
     }
 }
 
 /// The fields in which a copy differs from the old payment.
-fn differing_fields(old: &PaymentRow, new: &PaymentRow) -> Vec<&'static str> {
+fn differing_fields(old: &PaymentRow, new: &PaymentRow) -> Vec<Field> {
     let mut f = Vec::new();
     if old.payer.id != new.payer.id {
-        f.push("payer");
+        f.push(Field::Payer);
     }
     if old.payer.group != new.payer.group {
-        f.push("group");
+        f.push(Field::Group);
     }
     if old.payer.league != new.payer.league {
-        f.push("league");
+        f.push(Field::League);
     }
     if old.items != new.items {
-        f.push("items");
+        f.push(Field::Items);
     }
     if old.period != new.period {
-        f.push("period");
+        f.push(Field::Period);
     }
     f
 }
@@ -156,7 +165,7 @@ fn before_the_books(spec: &Spec, x: &crate::scenario::CutoverSpec, input: &Cutov
         migration: MigrationReport {
             ran: input.migration.is_some(),
             at: x.migration.as_ref().map(|m| fmt(m.at)),
-            totals: input.migration.clone(),
+            totals: input.migration.as_ref().map(migration_totals),
             ..MigrationReport::default()
         },
         registrations: RegistrationsReport::default(),

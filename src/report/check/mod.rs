@@ -12,3 +12,13 @@ pub mod reconcile;
 pub mod registrations;
 pub mod rollback;
 pub mod verdicts;
+
+/// Lists keep their first entries and count all.
+impl<T> crate::report::data::listed::Listed<T> {
+    pub(crate) fn push(&mut self, t: T) {
+        self.count += 1;
+        if self.listed.len() < crate::report::data::listed::LISTED {
+            self.listed.push(t);
+        }
+    }
+}

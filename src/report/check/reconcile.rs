@@ -111,6 +111,8 @@ pub(crate) fn by_key(recorder: &mut Recorder, lookups: Lookups, actual: Option<&
             }
         }
     }
+    // Each payment whose answer never came is found present, absent, or not read.
+    assert!(rec.unknown_present + rec.unknown_absent <= rec.unknown, "more unknown payments settled than were unknown");
     if let Some(a) = actual {
         rec.ledger_entries = a.values().map(|c| c.count).sum();
         let expected = recorder.expected_ledger();

@@ -57,10 +57,10 @@ pub(crate) fn check(spec: &Spec, rec: &Recorder, books: Option<(&[PayerRef], &[P
             Some(n) if n != o => {
                 let mut fields = Vec::new();
                 if n.group != o.group {
-                    fields.push("group");
+                    fields.push(crate::report::data::cutover::Field::Group);
                 }
                 if n.league != o.league {
-                    fields.push("league");
+                    fields.push(crate::report::data::cutover::Field::League);
                 }
                 note(
                     &mut report,

@@ -1,5 +1,5 @@
 //! Where the cutover's checks stand, as a [`CheckState`], and the cutover's figures the gates
-//! read. (A gate's own standing is a view of its fields, `GateResult::state`, beside it.)
+//! read. (A gate's own standing is a view of its fields, `GateResult::state`, beside its type.)
 
 use crate::report::CheckState;
 use crate::report::data::cutover::CutoverReport;

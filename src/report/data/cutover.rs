@@ -1,7 +1,7 @@
 //! The `cutover` section of `report.json`: what the cutover's checks found, each wrong
 //! payment or registration listed by name.
 
-use crate::model::migration::MigrationTotals;
+use crate::model::MigrationFault;
 use crate::population::PayerId;
 use crate::report::data::listed::Listed;
 use crate::scenario::{GroupKind, Insurance};
@@ -81,11 +81,90 @@ pub struct PaymentRef {
     pub league: String,
     pub channel: String,
     pub period: String,
-    pub items_fen: BTreeMap<&'static str, i64>,
+    pub items_fen: ItemsFen,
     pub accepted_at: String,
     /// The old system's id, for a migrated copy.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub origin: Option<u64>,
+}
+
+/// A field in which a copy differs from its original (a payment or a registration).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Field {
+    Payer,
+    Group,
+    League,
+    Items,
+    Period,
+}
+
+impl Field {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Field::Payer => "payer",
+            Field::Group => "group",
+            Field::League => "league",
+            Field::Items => "items",
+            Field::Period => "period",
+        }
+    }
+}
+
+/// A payment's amount for each insurance type, in fen (indexed as `Insurance::ALL`); written
+/// as an object of the types not zero, by name.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ItemsFen(pub [i64; 6]);
+
+impl ItemsFen {
+    /// The types not zero, by name.
+    pub fn by_name(&self) -> Vec<(Insurance, i64)> {
+        let mut v: Vec<(Insurance, i64)> = Insurance::ALL.iter().map(|i| (*i, self.0[i.index()])).filter(|(_, f)| *f != 0).collect();
+        v.sort_by_key(|(i, _)| i.as_str());
+        v
+    }
+
+    pub fn total(&self) -> i64 {
+        self.0.iter().sum()
+    }
+}
+
+impl Serialize for ItemsFen {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let items = self.by_name();
+        let mut m = s.serialize_map(Some(items.len()))?;
+        for (i, f) in items {
+            m.serialize_entry(i.as_str(), &f)?;
+        }
+        m.end()
+    }
+}
+
+impl schemars::JsonSchema for ItemsFen {
+    fn inline_schema() -> bool {
+        true
+    }
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "ItemsFen".into()
+    }
+    fn json_schema(g: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        <BTreeMap<String, i64>>::json_schema(g)
+    }
+}
+
+/// What a migration did (in process: the reference model's step).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+pub struct MigrationTotals {
+    pub batches: u64,
+    pub payments_read: u64,
+    pub payments_written: u64,
+    pub assessments_written: u64,
+    pub registrations_read: u64,
+    pub registrations_written: u64,
+    /// The fault injected, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fault: Option<MigrationFault>,
 }
 
 #[derive(Clone, Debug, Default, Serialize, schemars::JsonSchema)]
@@ -190,9 +269,9 @@ impl LostReason {
 pub struct MigrationDifference {
     /// "missing", "duplicated", "differs" or "unknown_origin".
     pub problem: MigrationProblem,
-    /// The fields that differ ("payer", "group", "league", "items", "period").
+    /// The fields that differ.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub fields: Vec<&'static str>,
+    pub fields: Vec<Field>,
     pub old: Option<PaymentRef>,
     pub new: Option<PaymentRef>,
 }
@@ -320,9 +399,9 @@ pub struct RegistrationDifference {
     /// "missing", "differs" or "unknown".
     pub problem: RegistrationProblem,
     pub payer_id: PayerId,
-    /// The fields that differ ("group", "league").
+    /// The fields that differ (`group`, `league`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub fields: Vec<&'static str>,
+    pub fields: Vec<Field>,
     pub old: Option<RegistrationRef>,
     pub new: Option<RegistrationRef>,
 }

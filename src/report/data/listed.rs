@@ -18,12 +18,3 @@ impl<T> Default for Listed<T> {
         Listed { count: 0, listed: Vec::new() }
     }
 }
-
-impl<T> Listed<T> {
-    pub(crate) fn push(&mut self, t: T) {
-        self.count += 1;
-        if self.listed.len() < LISTED {
-            self.listed.push(t);
-        }
-    }
-}

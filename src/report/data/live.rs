@@ -3,6 +3,7 @@
 
 use crate::report::Latency;
 use crate::scenario::Operation;
+use crate::vocabulary::{AnswerKind, ErrorKind};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -40,7 +41,7 @@ pub struct LiveReport {
     pub clock_sync_round_trip_ms: Option<f64>,
     /// Real time by which the auditor widens each request's window (5 ms plus that round trip).
     pub audit_margin_ms: f64,
-    pub errors_by_kind: BTreeMap<String, u64>,
+    pub errors_by_kind: BTreeMap<ErrorKind, u64>,
     pub journal: JournalReport,
     pub reconciliation: Reconciliation,
     pub audit: AuditReport,
@@ -91,19 +92,75 @@ pub(crate) const KEPT: usize = 20;
 
 #[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
 pub struct Disagreement {
-    pub kind: String,
+    pub kind: DisagreementKind,
     pub at: String,
     pub operation: Operation,
     pub channel: String,
     pub payer_id: u32,
-    pub expected: &'static str,
-    pub got: &'static str,
+    pub expected: AnswerKind,
+    pub got: AnswerKind,
+}
+
+/// How an answer disagrees with the reference model's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum DisagreementKind {
+    /// Refused as suspended while the channel was open all through the request's window.
+    RefusedWhileOpen,
+    /// Accepted while the channel was closed all through the window.
+    AcceptedWhileSuspended,
+    /// Any other decision while closed all through the window.
+    AnsweredWhileSuspended,
+    /// A decision other than the model's.
+    Wrong { expected: AnswerKind, got: AnswerKind },
+}
+
+impl DisagreementKind {
+    /// Its name in `report.json` (`expected_X_got_Y` for a wrong decision).
+    pub fn name(self) -> std::borrow::Cow<'static, str> {
+        match self {
+            DisagreementKind::RefusedWhileOpen => "refused_while_open".into(),
+            DisagreementKind::AcceptedWhileSuspended => "accepted_while_suspended".into(),
+            DisagreementKind::AnsweredWhileSuspended => "answered_while_suspended".into(),
+            DisagreementKind::Wrong { expected, got } => format!("expected_{}_got_{}", expected.as_str(), got.as_str()).into(),
+        }
+    }
+}
+
+impl PartialOrd for DisagreementKind {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+/// By name, as `report.json` lists them.
+impl Ord for DisagreementKind {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.name().cmp(&other.name())
+    }
+}
+
+impl Serialize for DisagreementKind {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.name())
+    }
+}
+
+impl schemars::JsonSchema for DisagreementKind {
+    fn inline_schema() -> bool {
+        true
+    }
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "DisagreementKind".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({ "type": "string" })
+    }
 }
 
 #[derive(Clone, Debug, Default, Serialize, schemars::JsonSchema)]
 pub struct AuditReport {
     pub checked: u64,
     pub disagreements: u64,
-    pub by_kind: BTreeMap<String, u64>,
+    pub by_kind: BTreeMap<DisagreementKind, u64>,
     pub first: Vec<Disagreement>,
 }

@@ -36,20 +36,6 @@ pub struct EngineStats {
     pub hotline_abandoned: u64,
 }
 
-impl std::ops::AddAssign<&EngineStats> for EngineStats {
-    fn add_assign(&mut self, b: &EngineStats) {
-        self.events += b.events;
-        self.payers_active += b.payers_active;
-        self.agents += b.agents;
-        self.batch_members += b.batch_members;
-        self.in_flight_at_end += b.in_flight_at_end;
-        self.pending_at_end += b.pending_at_end;
-        self.unserved_at_end += b.unserved_at_end;
-        self.turned_away_full_hall += b.turned_away_full_hall;
-        self.turned_away_at_closing += b.turned_away_at_closing;
-        self.hotline_abandoned += b.hotline_abandoned;
-    }
-}
 
 /// One run of a batch (bank withholding, proxy payments), as the report shows it.
 #[derive(Clone, Debug, Default, Serialize, schemars::JsonSchema)]
@@ -119,6 +105,43 @@ pub struct Report {
     /// Live runs only (`cutover run`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub live: Option<live::LiveReport>,
+    /// The recorder's latency histograms whole, when asked for (`--hlog`): for the interval
+    /// logs, never in `report.json`.
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub histograms: Option<Histograms>,
+}
+
+/// The latency histograms of every phase, channel and operation with answers, whole.
+#[derive(Clone, Debug)]
+pub struct Histograms {
+    /// The timeline's start, microseconds since the Unix epoch.
+    pub start_micros: i64,
+    /// The timeline's phases, in order.
+    pub phases: Vec<PhaseBounds>,
+    /// Channel ids by index.
+    pub channels: Vec<String>,
+    pub cells: Vec<CellHistograms>,
+}
+
+#[derive(Clone, Debug)]
+pub struct PhaseBounds {
+    pub name: String,
+    pub start_micros: i64,
+    pub end_micros: i64,
+}
+
+#[derive(Clone, Debug)]
+pub struct CellHistograms {
+    /// Index into [`Histograms::phases`].
+    pub phase: usize,
+    /// Index into [`Histograms::channels`].
+    pub channel: u8,
+    pub operation: Operation,
+    /// From the scheduled instant (live runs) or the start (simulate), µs.
+    pub response_micros: hdrhistogram::Histogram<u64>,
+    /// From the actual send (live runs), µs.
+    pub service_micros: Option<hdrhistogram::Histogram<u64>>,
 }
 
 #[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
@@ -313,6 +336,7 @@ pub struct GateResult {
     pub detail: Option<String>,
 }
 
+/// A gate's views of its own fields: where it stands and its one spelling.
 impl GateResult {
     /// Where it stands (see [`CheckState`]): an empty gate that allows it passes; one that
     /// does not is unknown.
@@ -321,17 +345,6 @@ impl GateResult {
             (true, _) => CheckState::Pass,
             (false, true) => CheckState::Unknown { reason: "no data: nothing measured behind this gate".to_string() },
             (false, false) => CheckState::Fail,
-        }
-    }
-
-    /// What was measured, in words where the number alone misleads.
-    pub fn measured(&self) -> String {
-        if self.no_data {
-            "no data (nothing measured behind it)".to_string()
-        } else if let Some(d) = &self.detail {
-            d.clone()
-        } else {
-            self.value.to_string()
         }
     }
 

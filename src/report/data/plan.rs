@@ -1,7 +1,7 @@
 //! The planner's tables of `report.json`: payments against their due dates, and the
 //! calibration against what the scenario expects.
 
-use crate::scenario::GroupKind;
+use crate::scenario::{ExpectMetric, GroupKind, Source};
 use serde::Serialize;
 
 /// One group's payments against their due dates.
@@ -25,7 +25,7 @@ pub struct GroupDues {
 #[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
 pub struct CalibrationRow {
     pub name: String,
-    pub metric: &'static str,
+    pub metric: ExpectMetric,
     pub expected: f64,
     /// What the run produced; `None` when nothing could be measured (a batch run that never
     /// came, a burst window outside the timeline).
@@ -35,7 +35,7 @@ pub struct CalibrationRow {
     pub within_factor: f64,
     /// The ratio lies within [1 / factor, factor].
     pub within: bool,
-    pub source: &'static str,
+    pub source: Source,
     #[serde(skip_serializing_if = "String::is_empty")]
     pub note: String,
 }

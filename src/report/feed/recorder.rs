@@ -120,7 +120,7 @@ pub(crate) struct Recorder {
     pub gave_up: u64,
     pub gave_up_displaced: u64,
     /// Failures and refusals by kind (overloaded, timeout, refused, unexpected_status...).
-    pub errors_by_kind: BTreeMap<&'static str, u64>,
+    pub errors_by_kind: BTreeMap<crate::vocabulary::ErrorKind, u64>,
     /// Every change of the backlog in order, when kept (see [`Recorder::keep_backlog_steps`]).
     backlog_steps: Option<Vec<BacklogStep>>,
     /// What the cutover's own counts need (scenarios with a `cutover` section).
@@ -457,14 +457,15 @@ impl Recorder {
         // Outcomes count in the hour their attempt started, as attempts do: no hour shows
         // more successes than attempts (a wait at a counter can end hours later).
         let hour = self.hour_index(started);
-        if let Response::Error { kind } = resp {
-            *self.errors_by_kind.entry(kind.as_str()).or_default() += 1;
-        }
-        if let Response::Invalid { reason } = resp {
-            *self.errors_by_kind.entry(reason).or_default() += 1;
-        }
-        if let Response::Overloaded { .. } = resp {
-            *self.errors_by_kind.entry("overloaded").or_default() += 1;
+        use crate::vocabulary::ErrorKind;
+        let error = match resp {
+            Response::Error { kind } => Some(ErrorKind::Failure(*kind)),
+            Response::Invalid { reason } => Some(ErrorKind::Invalid(*reason)),
+            Response::Overloaded { .. } => Some(ErrorKind::Overloaded),
+            _ => None,
+        };
+        if let Some(e) = error {
+            *self.errors_by_kind.entry(e).or_default() += 1;
         }
         let outcome = Outcome::of(req, resp);
         self.days.outcome(&self.spec, started, now, req, resp, outcome);
@@ -540,7 +541,7 @@ impl Recorder {
         if let Some(s) = &mut self.backlog_steps {
             s.push(BacklogStep { at: now, joined: false, gave_up });
         }
-        debug_assert!(self.backlog > 0, "a payer left a backlog it was not in");
+        assert!(self.backlog > 0, "a payer left a backlog it was not in");
         self.backlog = self.backlog.saturating_sub(1);
         if gave_up {
             self.gave_up_displaced += 1;

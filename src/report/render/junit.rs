@@ -18,7 +18,7 @@ pub fn render(r: &Report) -> String {
         let class = escape(&format!("cutover.gates.{}", r.scenario.name));
         let msg = match g.state() {
             CheckState::Pass => None,
-            CheckState::Fail => Some(format!("measured {} above the bound {}", g.measured(), g.max)),
+            CheckState::Fail => Some(format!("measured {} above the bound {}", super::lang::measured_en(g), g.max)),
             // Both still fail the run today (issue 21 gives them their own verdict).
             CheckState::Unknown { reason } => Some(format!("{reason} (allow_empty lets it pass)")),
             CheckState::NotReached { instant } => Some(format!("not reached: the run ended before {instant}")),

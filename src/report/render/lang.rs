@@ -78,7 +78,7 @@ impl<'a> Say<'a> {
     /// A gate's measured figure in words: the number, or why there is none.
     pub fn measured(&self, g: &crate::report::GateResult) -> String {
         match (self.zh, g.no_data, &g.detail) {
-            (false, _, _) => g.measured(),
+            (false, _, _) => measured_en(g),
             (true, true, _) => "无数据（没有可测量的样本）".to_string(),
             (true, false, Some(_)) if g.metric == crate::scenario::GateMetric::BacklogClearedHours => {
                 format!("从未：截至时间线结束（恢复缴费后 {} h）积压仍未消化", g.value)
@@ -157,6 +157,17 @@ named!(
     crate::report::data::cutover::LostReason,
     crate::report::data::cutover::RegistrationProblem
 );
+
+/// A gate's measured figure in English words (the console's and JUnit's too).
+pub(crate) fn measured_en(g: &crate::report::GateResult) -> String {
+    if g.no_data {
+        "no data (nothing measured behind it)".to_string()
+    } else if let Some(d) = &g.detail {
+        d.clone()
+    } else {
+        g.value.to_string()
+    }
+}
 
 #[cfg(test)]
 mod tests {

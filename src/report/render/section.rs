@@ -30,7 +30,7 @@ impl Table {
     }
 
     pub fn row(&mut self, cells: Vec<String>, bad: bool) {
-        debug_assert_eq!(cells.len(), self.columns.len(), "a row of the wrong width");
+        assert_eq!(cells.len(), self.columns.len(), "a row of the wrong width");
         self.rows.push(cells);
         self.bad.push(bad);
     }
@@ -51,8 +51,8 @@ pub(crate) enum Block {
         all_in_text: bool,
         table: Table,
     },
-    /// An SVG chart: on the page only.
-    Chart(String),
+    /// A chart: drawn on the page only.
+    Chart(super::svg::Chart),
 }
 
 #[derive(Clone, Debug)]
@@ -195,8 +195,8 @@ pub(crate) fn html_block(o: &mut String, b: &Block) -> usize {
             html_table(o, table);
             o.push_str("</details>");
         }
-        Block::Chart(svg) => {
-            o.push_str(svg);
+        Block::Chart(chart) => {
+            o.push_str(&chart.render());
             return 1;
         }
     }
@@ -221,7 +221,7 @@ mod tests {
             table: t,
         });
         s.list(vec![]);
-        s.blocks.push(Block::Chart("<svg></svg>".into()));
+        s.blocks.push(Block::Chart(super::super::svg::Chart::Bars("a chart", "things", vec![("one".into(), 1.0)])));
         s
     }
 

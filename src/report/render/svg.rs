@@ -38,12 +38,14 @@ pub(crate) fn esc(s: &str) -> String {
 }
 
 /// One line of a chart: a value per x position (`None`: no point there).
+#[derive(Clone, Debug)]
 pub(crate) struct Series {
     pub name: String,
     pub values: Vec<Option<f64>>,
 }
 
 /// A shaded stretch of the x axis (a phase), from position `from` up to `to` (exclusive).
+#[derive(Clone, Debug)]
 pub(crate) struct Band {
     pub from: usize,
     pub to: usize,
@@ -51,11 +53,13 @@ pub(crate) struct Band {
 }
 
 /// Stretches marked under the x axis (holidays).
+#[derive(Clone, Debug)]
 pub(crate) struct Marks {
     pub label: String,
     pub spans: Vec<(usize, usize)>,
 }
 
+#[derive(Clone, Debug)]
 pub(crate) struct LineChart<'a> {
     pub title: &'a str,
     pub y_label: &'a str,
@@ -316,6 +320,23 @@ impl LineChart<'_> {
 }
 
 /// Horizontal bars, one per label, longest first as given.
+/// A chart a section holds, drawn only where it is shown (on the page).
+#[derive(Clone, Debug)]
+pub(crate) enum Chart {
+    Line(LineChart<'static>),
+    /// Horizontal bars: a title, the unit, a value per label.
+    Bars(&'static str, &'static str, Vec<(String, f64)>),
+}
+
+impl Chart {
+    pub(crate) fn render(&self) -> String {
+        match self {
+            Chart::Line(c) => c.render(),
+            Chart::Bars(title, unit, rows) => bars(title, unit, rows),
+        }
+    }
+}
+
 pub(crate) fn bars(title: &str, unit: &str, rows: &[(String, f64)]) -> String {
     let row_h = 20.0;
     let label_w = 200.0;

@@ -299,7 +299,7 @@ impl<P: Lanes> Shard<P> {
     /// histograms, auditor and journal.
     fn account(&mut self, d: Done, was_sent: bool) {
         if was_sent {
-            debug_assert!(self.outstanding > 0, "an answer with nothing outstanding");
+            assert!(self.outstanding > 0, "an answer with nothing outstanding");
             self.outstanding -= 1;
             self.completed += 1;
         }

@@ -2,13 +2,12 @@
 //! no-go, drawn from the report alone. Inline CSS and SVG, nothing fetched (the page's
 //! Content-Security-Policy forbids it), so it reads offline and travels attached to a ticket.
 
-use crate::report::render::human::{count, duration_ms, gate_value, instant, percent};
+use crate::report::render::human::{count, gate_value, instant, percent};
 use crate::report::render::lang::{Lang, Say, tr};
 use crate::report::render::section::{self, Section, Table};
 use crate::report::render::sections;
-use crate::report::render::svg::{self, LineChart, Series, esc};
+use crate::report::render::svg::esc;
 use crate::report::{GateResult, Report};
-use std::collections::BTreeMap;
 use std::fmt::Write;
 
 pub(crate) const STYLE: &str = r#"
@@ -31,8 +30,6 @@ svg .legend,svg .barvalue{fill:#333}
 /// The browser test reads `data-charts-drawn` against `data-charts`.
 const SELF_CHECK: &str = r#"<script>(function(){var n=0;document.querySelectorAll('svg.chart').forEach(function(s){var b=s.getBoundingClientRect();if(b.width>0&&b.height>0&&s.querySelector('polyline,rect,circle'))n++;});document.body.setAttribute('data-charts-drawn',String(n));})();</script>"#;
 
-mod days_view;
-use days_view::{counters, surge, timeline};
 
 struct Page {
     body: String,
@@ -40,20 +37,10 @@ struct Page {
 }
 
 impl Page {
-    fn chart(&mut self, svg: String) {
-        self.charts += 1;
-        self.body.push_str(&svg);
-    }
-    fn h2(&mut self, id: &str, title: &str) {
-        let _ = write!(self.body, r#"<h2 id="{id}">{}</h2>"#, esc(title));
-    }
     fn section(&mut self, s: Section) {
         let (html, charts) = section::html(&s);
         self.body.push_str(&html);
         self.charts += charts;
-    }
-    fn p(&mut self, text: &str) {
-        let _ = write!(self.body, "<p>{}</p>", esc(text));
     }
 }
 
@@ -126,146 +113,6 @@ fn verdict(p: &mut Page, r: &Report, w: &Say) {
     }
 }
 
-fn refusals(p: &mut Page, r: &Report, w: &Say) {
-    let mut by_channel: BTreeMap<&str, u64> = BTreeMap::new();
-    for c in &r.cells {
-        *by_channel.entry(c.channel.as_str()).or_default() += c.rejected_suspended;
-    }
-    let mut rows: Vec<(String, f64)> =
-        by_channel.into_iter().filter(|(_, n)| *n > 0).map(|(c, n)| (w.channel(c).to_string(), n as f64)).collect();
-    p.h2("refusals", w.t("Refusals during the window, by channel", "暂停期间的拒绝，按渠道"));
-    if rows.is_empty() {
-        p.p(w.t("No request was refused as suspended.", "没有请求因暂停被拒。"));
-        return;
-    }
-    rows.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-    p.chart(svg::bars(
-        w.t("Requests refused as suspended, by channel", "因暂停被拒的请求，按渠道"),
-        w.t("requests refused", "被拒请求"),
-        &rows,
-    ));
-    p.p(&tr!(
-        w,
-        "{} refused as suspended in all; {} accepted while suspended.",
-        "因暂停被拒共 {} 次；暂停期间受理 {} 次。",
-        count(r.summary.rejected_suspended),
-        count(r.summary.accepted_while_suspended)
-    ));
-}
-
-fn live(p: &mut Page, r: &Report, w: &Say) {
-    let Some(l) = &r.live else { return };
-    p.h2("live", w.t("The live run", "实时演练"));
-    p.p(&tr!(
-        w,
-        "{} via {} at {}x time, {} connections on {} threads: {} requests in {:.1} s ({:.0} per second), {} not sent{}.",
-        "{}，经 {}，{} 倍速，{} 个连接、{} 个线程：{} 个请求用时 {:.1} s（每秒 {:.0} 个），未发出 {}{}。",
-        l.target,
-        l.transport,
-        l.time_scale,
-        l.connections,
-        l.threads,
-        count(l.requests_completed),
-        l.wall_seconds,
-        l.requests_per_second,
-        count(l.not_sent),
-        if l.interrupted { w.t("; INTERRUPTED", "；已中断") } else { "" }
-    ));
-    distributions(p, l, w);
-    let rc = &l.reconciliation;
-    p.p(&tr!(
-        w,
-        "Reconciliation: {} acknowledged, {} lost, {} phantom or duplicate ledger entries, {} unknown ({} present, {} absent).",
-        "对账：确认 {}，丢失 {}，虚增或重复入账 {}，结果未知 {}（在账 {}，不在账 {}）。",
-        count(rc.acknowledged),
-        count(rc.lost),
-        count(rc.phantoms_or_duplicates),
-        count(rc.unknown),
-        count(rc.unknown_present),
-        count(rc.unknown_absent)
-    ));
-    p.p(&tr!(
-        w,
-        "The auditor checked {} answers: {} disagreements.",
-        "核验检查了 {} 个答复：{} 个不一致。",
-        count(l.audit.checked),
-        count(l.audit.disagreements)
-    ));
-    if !l.audit.first.is_empty() {
-        let rows: Vec<Vec<String>> = l
-            .audit
-            .first
-            .iter()
-            .map(|d| {
-                vec![
-                    instant(&d.at),
-                    d.kind.clone(),
-                    w.name(d.operation).to_string(),
-                    w.channel(&d.channel).to_string(),
-                    d.expected.to_string(),
-                    d.got.to_string(),
-                ]
-            })
-            .collect();
-        let bad = vec![true; rows.len()];
-        let headers = if w.zh {
-            ["时刻", "类别", "业务", "渠道", "应为", "实为"]
-        } else {
-            ["at", "kind", "operation", "channel", "expected", "got"]
-        };
-        table(&mut p.body, &headers, &rows, &bad);
-    }
-    for t in [sections::errors_by_kind(l, w), sections::hooks(l, w)].into_iter().flatten() {
-        section::html_table(&mut p.body, &t);
-    }
-}
-
-/// Both histograms of a live run as percentile distributions: response time from each
-/// request's scheduled instant, service time from its send; the x axis spreads the tail
-/// (p90, p99, p99.9, ...) as HdrHistogram's plots do, the y axis is logarithmic.
-fn distributions(p: &mut Page, l: &crate::report::data::live::LiveReport, w: &Say) {
-    let (rt, st) = (&l.response_time_distribution, &l.service_time_distribution);
-    if rt.is_empty() {
-        return;
-    }
-    // Microseconds, so that sub-millisecond service times stay above the log axis's 1.
-    let us = |d: &[crate::report::Quantile]| d.iter().map(|q| Some(q.ms * 1000.0)).collect::<Vec<_>>();
-    let label = |pct: f64| match pct {
-        0.0 => w.t("min", "最小").to_string(),
-        100.0 => w.t("max", "最大").to_string(),
-        _ => format!("p{pct}"),
-    };
-    let chart = LineChart {
-        title: w.t(
-            "Response time (from the scheduled instant) and service time (from the send) by percentile, microseconds",
-            "按百分位的响应时间（从预定时刻起）与服务时间（从发出起），微秒",
-        ),
-        y_label: w.t("µs (log; 1k = 1 ms)", "微秒（对数；1k = 1 ms）"),
-        n: rt.len(),
-        x_ticks: rt
-            .iter()
-            .enumerate()
-            .filter(|(_, q)| [0.0, 50.0, 90.0, 99.0, 99.9, 99.99, 100.0].contains(&q.percentile))
-            .map(|(i, q)| (i, label(q.percentile)))
-            .collect(),
-        series: vec![
-            Series { name: w.t("response time", "响应时间").into(), values: us(rt) },
-            Series { name: w.t("service time", "服务时间").into(), values: us(st) },
-        ],
-        bands: vec![],
-        marks: None,
-        steps: false,
-        log: true,
-    };
-    p.chart(chart.render());
-    let rows: Vec<Vec<String>> =
-        rt.iter().zip(st.iter()).map(|(r, s)| vec![label(r.percentile), duration_ms(r.ms), duration_ms(s.ms)]).collect();
-    let _ = write!(p.body, "<details><summary>{}</summary>", w.t("Both distributions in figures", "两种分布的数值"));
-    let headers = if w.zh { ["百分位", "#响应时间", "#服务时间"] } else { ["percentile", "#response time", "#service time"] };
-    table(&mut p.body, &headers, &rows, &[]);
-    p.body.push_str("</details>");
-}
-
 /// The whole page.
 pub fn render(r: &Report, lang: Lang) -> String {
     let w = &Say::new(r, lang);
@@ -311,10 +158,12 @@ pub fn render(r: &Report, lang: Lang) -> String {
         let _ = write!(p.body, r##"<a href="#{id}">{label}</a>"##);
     }
     p.body.push_str("</nav>");
-    timeline(&mut p, r, w);
-    surge(&mut p, r, w);
-    counters(&mut p, r, w);
-    refusals(&mut p, r, w);
+    p.section(sections::timeline(r, w));
+    p.section(sections::surge(r, w));
+    if let Some(s) = sections::queues(r, w) {
+        p.section(s);
+    }
+    p.section(sections::refusals(r, w));
     p.section(sections::cells(r, w));
     if let Some(c) = &r.cutover {
         p.section(sections::cutover(c, w));
@@ -324,7 +173,9 @@ pub fn render(r: &Report, lang: Lang) -> String {
     }
     p.section(sections::ledger(r, w));
     p.section(sections::gates(r, w));
-    live(&mut p, r, w);
+    if let Some(l) = &r.live {
+        p.section(sections::live(l, w));
+    }
     format!(
         r#"<!DOCTYPE html>
 <html lang="{}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">

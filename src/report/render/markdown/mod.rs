@@ -194,27 +194,32 @@ pub fn render(r: &Report, lang: Lang) -> String {
         )
     );
     let _ = writeln!(o, "```\n{}```\n", short(r, lang));
-    o.push_str(&section::markdown(&phases(r, &w)));
+    o.push_str(&section::markdown(&sections::timeline(r, &w)));
     if let Some(s) = sections::calibration(r, &w) {
         o.push_str(&section::markdown(&s));
     }
-    for s in plan::days(r, &w) {
+    if let Some(s) = plan::days(r, &w) {
         o.push_str(&section::markdown(&s));
     }
+    o.push_str(&section::markdown(&sections::surge(r, &w)));
+    if let Some(s) = sections::queues(r, &w) {
+        o.push_str(&section::markdown(&s));
+    }
+    o.push_str(&section::markdown(&sections::refusals(r, &w)));
     if let Some(s) = sections::dues(r, &w) {
         o.push_str(&section::markdown(&s));
     }
     o.push_str(&section::markdown(&sections::cells(r, &w)));
     o.push_str(&section::markdown(&busiest_hours(r, &w)));
-    if let Some(s) = batches(r, &w) {
-        o.push_str(&section::markdown(&s));
-    }
     o.push_str(&section::markdown(&sections::ledger(r, &w)));
     if let Some(c) = &r.cutover {
         o.push_str(&section::markdown(&sections::cutover(c, &w)));
     }
     o.push_str(&section::markdown(&sections::gates(r, &w)));
     o.push_str(&section::markdown(&outcomes(r, &w)));
+    if let Some(l) = &r.live {
+        o.push_str(&section::markdown(&sections::live(l, &w)));
+    }
     o
 }
 
@@ -226,9 +231,10 @@ pub fn cutover_section(c: &crate::report::data::cutover::CutoverReport) -> Strin
 /// Busiest hours listed in the summary.
 const BUSIEST_HOURS: usize = 15;
 
-/// Give-ups, errors by kind and the runbook's hooks: what went wrong besides the gates.
+/// Give-ups and errors: what went wrong besides the gates (a live run's errors by kind and
+/// hooks are in its own section).
 fn outcomes(r: &Report, w: &Say) -> Section {
-    let mut s = Section::new("outcomes", w.t("Give-ups, errors and hooks", "放弃、错误与操作步骤"));
+    let mut s = Section::new("outcomes", w.t("Give-ups and errors", "放弃与错误"));
     s.text(tr!(
         w,
         "{} payers gave up ({} of them displaced by the suspension); {} errors in {} attempts.",
@@ -238,23 +244,6 @@ fn outcomes(r: &Report, w: &Say) -> Section {
         r.summary.errors,
         r.summary.attempts
     ));
-    let Some(l) = &r.live else { return s };
-    for t in [sections::errors_by_kind(l, w), sections::hooks(l, w)].into_iter().flatten() {
-        s.table(t);
-    }
-    s
-}
-
-/// The phases and the channels each closes.
-fn phases(r: &Report, w: &Say) -> Section {
-    let mut s = Section::new("phases", w.t("Phases", "阶段"));
-    let mut t =
-        Table::new(if w.zh { &["阶段", "开始", "结束", "关闭的渠道"] } else { &["phase", "start", "end", "closed channels"] });
-    for p in &r.phases {
-        let closed = if p.closed_channels.is_empty() { "-".to_string() } else { w.channels(&p.closed_channels) };
-        t.row(vec![w.phase(&p.name).to_string(), instant(&p.start), instant(&p.end), closed], false);
-    }
-    s.table(t);
     s
 }
 
@@ -283,30 +272,6 @@ fn busiest_hours(r: &Report, w: &Say) -> Section {
     }
     s.table(t);
     s
-}
-
-/// Each batch's runs.
-fn batches(r: &Report, w: &Say) -> Option<Section> {
-    if r.batches.is_empty() {
-        return None;
-    }
-    let mut s = Section::new("batches", w.t("Batches", "批量扣款"));
-    let mut t = Table::new(if w.zh {
-        &["批次", "运行时刻", "#发出扣款", "#受理", "#扣款期数", "#因暂停被拒", "#过载", "已停止"]
-    } else {
-        &["batch", "run", "#debits sent", "#accepted", "#periods debited", "#refused (suspended)", "#overloaded", "stopped"]
-    });
-    for b in &r.batches {
-        for run in &b.runs {
-            let figures = [run.debits_sent, run.accepted, run.periods_debited, run.refused_suspended, run.overloaded];
-            let mut row = vec![b.name.clone(), instant(&run.at)];
-            row.extend(figures.iter().map(u64::to_string));
-            row.push(if run.stopped_as_suspended { w.t("yes", "是") } else { w.t("no", "否") }.to_string());
-            t.row(row, false);
-        }
-    }
-    s.table(t);
-    Some(s)
 }
 
 #[cfg(test)]

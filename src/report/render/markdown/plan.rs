@@ -1,5 +1,5 @@
-//! The planner's days in `summary.md`: traffic per local date, and the counters per date and
-//! channel (waiting apart from service, use, queue peak, people sent away at closing, give-ups).
+//! The planner's days in `summary.md`: traffic per local date (the page draws them as charts;
+//! the counters per date are in the queues section both files hold).
 
 use crate::report::Report;
 use crate::report::render::lang::Say;
@@ -10,10 +10,10 @@ fn fine_share(x: f64) -> String {
     format!("{:.2} %", x * 100.0)
 }
 
-/// Traffic per local date, then the counters per date and channel.
-pub(super) fn days(r: &Report, w: &Say) -> Vec<Section> {
+/// Traffic per local date.
+pub(super) fn days(r: &Report, w: &Say) -> Option<Section> {
     if r.days.is_empty() {
-        return Vec::new();
+        return None;
     }
     let mut s = Section::new("days", w.t("Days", "每日"));
     s.text(
@@ -78,21 +78,5 @@ pub(super) fn days(r: &Report, w: &Say) -> Vec<Section> {
         t.row(row, false);
     }
     s.table(t);
-    vec![s, counters(r, w)]
-}
-
-/// The channels with counters, and the hotline's agents, per date.
-fn counters(r: &Report, w: &Say) -> Section {
-    let mut s = Section::new("counters", w.t("Counters by day", "每日窗口"));
-    s.text(
-        w.t(
-            "Channels with counters, and the hotline's agents: who reached one, waiting for it apart from its service, their busy \
-             share of the open time, most people queueing at once (per league in report.json).",
-            "设有窗口的渠道及热线坐席：办理到的人数、等待与服务时间分列、开放时间内的忙碌比例、\
-             同时排队的最多人数（report.json 中按盟市列出）。",
-        )
-        .into(),
-    );
-    s.blocks.push(crate::report::render::sections::counters_by_day(r, w));
-    s
+    Some(s)
 }

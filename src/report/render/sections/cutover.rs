@@ -13,7 +13,7 @@ const ROWS: usize = 20;
 
 /// One payment as people name it.
 fn payment(w: &Say, p: &PaymentRef) -> String {
-    let amount: i64 = p.items_fen.values().sum();
+    let amount: i64 = p.items_fen.total();
     tr!(
         w,
         "{} #{} key {} payer {} ({}, {}) {} period {} {} yuan at {}",
@@ -173,7 +173,7 @@ fn migration(s: &mut Section, c: &CutoverReport, w: &Say) {
         count(c.records_after_migration.found),
         count(c.records_after_migration.old_payments)
     ));
-    if let Some(f) = m.totals.as_ref().and_then(|t| t.fault) {
+    if let Some(f) = m.totals.as_ref().and_then(|t| t.fault).map(|f| f.as_str()) {
         s.said(tr!(w, "The migration ran with the fault `{f}` injected.", "数据迁移运行时注入了故障 `{f}`。"), Tone::Bad);
     }
     s.list(
@@ -183,7 +183,7 @@ fn migration(s: &mut Section, c: &CutoverReport, w: &Say) {
             .take(ROWS)
             .map(|d| {
                 let what = d.old.as_ref().or(d.new.as_ref()).map(|p| payment(w, p)).unwrap_or_default();
-                let fields = if d.fields.is_empty() { String::new() } else { format!(" ({})", d.fields.join(", ")) };
+                let fields = if d.fields.is_empty() { String::new() } else { format!(" ({})", d.fields.iter().map(|f| f.as_str()).collect::<Vec<_>>().join(", ")) };
                 format!("{}{}: {}", w.name(d.problem), fields, what)
             })
             .collect(),
@@ -217,7 +217,7 @@ fn registrations(s: &mut Section, c: &CutoverReport, w: &Say) {
             r.as_ref().map_or_else(|| "-".to_string(), |r| tr!(w, "{} in {}", "{}（{}）", w.group(r.group), w.league(&r.league)))
         };
         let items = g.differences.listed.iter().take(ROWS).map(|d| {
-            let fields = if d.fields.is_empty() { String::new() } else { format!(" ({})", d.fields.join(", ")) };
+            let fields = if d.fields.is_empty() { String::new() } else { format!(" ({})", d.fields.iter().map(|f| f.as_str()).collect::<Vec<_>>().join(", ")) };
             tr!(
                 w,
                 "{}{}: payer {}, old {}, new {}",
@@ -272,10 +272,10 @@ fn payments(s: &mut Section, c: &CutoverReport, w: &Say) {
     s.list(by_channel.chain(listed).collect());
     if !d.by_channel.is_empty() {
         let rows: Vec<(String, f64)> = d.by_channel.iter().map(|(k, v)| (w.channel(k).to_string(), *v as f64)).collect();
-        s.blocks.push(Block::Chart(svg::bars(
+        s.blocks.push(Block::Chart(svg::Chart::Bars(
             w.t("Double charges by the channel of the second payment", "重复扣费，按第二笔缴费的渠道"),
             w.t("double charges", "重复扣费"),
-            &rows,
+            rows,
         )));
     }
     let lost = &c.lost_at_boundary;

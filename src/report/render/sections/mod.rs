@@ -2,14 +2,17 @@
 //! with its sentences in both languages; the renderers draw them in their own markup.
 
 mod cutover;
+mod live;
+mod over_time;
 
 pub(crate) use cutover::cutover;
+pub(crate) use live::{live, refusals};
+pub(crate) use over_time::{queues, surge, timeline};
 
 use super::human::{count, duration_ms, gate_value, instant_or, yuan};
 use super::lang::{Say, tr};
 use super::section::{Block, Section, Table, Tone};
 use crate::report::Report;
-use crate::report::data::live::LiveReport;
 
 /// The ledger: the tool's book against the target's, cell by cell.
 pub(crate) fn ledger(r: &Report, w: &Say) -> Section {
@@ -100,7 +103,7 @@ pub(crate) fn calibration(r: &Report, w: &Say) -> Option<Section> {
         &["expectation", "#expected", "#simulated", "#ratio", "allowed", "", "source"]
     });
     for c in &r.calibration {
-        let source = if c.note.is_empty() { c.source.to_string() } else { format!("{}: {}", c.source, c.note) };
+        let source = if c.note.is_empty() { c.source.as_str().to_string() } else { format!("{}: {}", c.source.as_str(), c.note) };
         t.row(
             vec![
                 c.name.clone(),
@@ -292,40 +295,3 @@ pub(crate) fn counters_by_day(r: &Report, w: &Say) -> Block {
     }
 }
 
-/// A live run's errors by kind.
-pub(crate) fn errors_by_kind(l: &LiveReport, w: &Say) -> Option<Table> {
-    if l.errors_by_kind.is_empty() {
-        return None;
-    }
-    let mut t = Table::new(if w.zh { &["错误", "#次数"] } else { &["error", "#count"] });
-    for (k, n) in &l.errors_by_kind {
-        t.row(vec![k.clone(), count(*n)], false);
-    }
-    Some(t)
-}
-
-/// A live run's hooks: when each was due, how long it took, what it said; failed ones
-/// highlighted.
-pub(crate) fn hooks(l: &LiveReport, w: &Say) -> Option<Table> {
-    if l.hooks.is_empty() {
-        return None;
-    }
-    let mut t = Table::new(if w.zh {
-        &["阶段", "操作步骤", "预定时刻", "#用时", "结果", "输出"]
-    } else {
-        &["phase", "hook", "due at", "#took", "result", "outcome"]
-    });
-    for h in &l.hooks {
-        let result = if h.ok { w.t("ok", "成功") } else { w.t("FAILED", "失败") };
-        let row = vec![
-            w.phase(&h.phase).to_string(),
-            h.action.clone(),
-            super::human::instant(&h.due_at),
-            duration_ms(h.duration_ms),
-            result.to_string(),
-            h.outcome.clone(),
-        ];
-        t.row(row, !h.ok);
-    }
-    Some(t)
-}

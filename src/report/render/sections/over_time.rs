@@ -1,14 +1,23 @@
-//! The sections of `report.html` over time: the timeline per hour with the phases and
-//! holidays, the surge after reopening, and the queues at counters and the hotline per day.
+//! The sections over time: the timeline per hour with the phases and holidays, the surge
+//! after reopening with the batches' runs, and the queues at counters and the hotline per
+//! day. Their charts are drawn on the page only; their tables and sentences are in both files.
 
-use super::{Page, table};
 use crate::report::Report;
 use crate::report::render::human::{count, instant, instant_or, minutes};
 use crate::report::render::lang::{Say, tr};
+use crate::report::render::section::{Block, Section, Table};
 use crate::report::render::svg::{self, Band, LineChart, Marks, Series};
-use crate::report::render::{section, sections};
 use crate::scenario::ChannelKind;
 use crate::time::DayKind;
+
+/// A table of `rows` under `headers`; `bad[i]` highlights row i.
+fn table(headers: &[&str], rows: Vec<Vec<String>>, bad: &[bool]) -> Table {
+    let mut t = Table::new(headers);
+    for (i, row) in rows.into_iter().enumerate() {
+        t.row(row, bad.get(i).copied().unwrap_or(false));
+    }
+    t
+}
 
 /// Stretches of equal phase over the hours, as bands.
 fn phase_bands(r: &Report, w: &Say) -> Vec<Band> {
@@ -51,8 +60,9 @@ fn holiday_hours(r: &Report, w: &Say) -> Marks {
     Marks { label: w.t("public holiday", "法定节假日").to_string(), spans }
 }
 
-pub(super) fn timeline(p: &mut Page, r: &Report, w: &Say) {
-    p.h2("timeline", w.t("Timeline: attempts, successes and refusals per hour", "时间线：每小时的尝试、成功和拒绝"));
+/// The requests per hour with the phases shaded, and the phases with the channels each closes.
+pub(crate) fn timeline(r: &Report, w: &Say) -> Section {
+    let mut s = Section::new("timeline", w.t("Timeline", "时间线"));
     let series = |name: &str, f: fn(&crate::report::HourReport) -> u64| Series {
         name: name.to_string(),
         values: r.hourly.iter().map(|h| Some(f(h) as f64)).collect(),
@@ -76,22 +86,28 @@ pub(super) fn timeline(p: &mut Page, r: &Report, w: &Say) {
         steps: true,
         log: true,
     };
-    p.chart(chart.render());
+    s.blocks.push(Block::Chart(svg::Chart::Line(chart)));
     let rows: Vec<Vec<String>> = r
         .phases
         .iter()
-        .map(|ph| vec![w.phase(&ph.name).to_string(), instant(&ph.start), instant(&ph.end), w.channels(&ph.closed_channels)])
+        .map(|ph| {
+            let closed = if ph.closed_channels.is_empty() { "-".to_string() } else { w.channels(&ph.closed_channels) };
+            vec![w.phase(&ph.name).to_string(), instant(&ph.start), instant(&ph.end), closed]
+        })
         .collect();
     let headers = if w.zh { ["阶段", "自", "至", "关闭的渠道"] } else { ["phase", "from", "to", "channels closed"] };
-    table(&mut p.body, &headers, &rows, &[]);
+    s.table(table(&headers, rows, &[]));
+    s
 }
 
 fn never(w: &Say, at: &Option<String>, end: &str) -> String {
     instant_or(at, &tr!(w, "never (not by the end of the timeline, {})", "从未（截至时间线结束 {} 仍未）", instant(end)))
 }
 
-pub(super) fn surge(p: &mut Page, r: &Report, w: &Say) {
-    p.h2("surge", w.t("The surge after reopening", "恢复缴费后的高峰"));
+/// The reopening's backlog and busiest hours, the payments per day by kind of channel, and
+/// every batch run.
+pub(crate) fn surge(r: &Report, w: &Say) -> Section {
+    let mut s = Section::new("surge", w.t("The surge after reopening", "恢复缴费后的高峰"));
     let ro = &r.reopening;
     let end = &r.scenario.end;
     let hour = |h: &Option<crate::report::PeakHour>| {
@@ -112,10 +128,18 @@ pub(super) fn surge(p: &mut Page, r: &Report, w: &Say) {
         vec![w.t("busiest hour of payers' own attempts", "自主缴费尝试最多的小时").to_string(), hour(&r.peak_hour_self_paid)],
         vec![w.t("busiest hour with batch debits", "含批量扣款最繁忙的小时").to_string(), hour(&r.peak_hour)],
     ];
-    table(&mut p.body, &["", ""], &rows, &[]);
-    if r.days.is_empty() {
-        return;
+    s.table(table(&["", ""], rows, &[]));
+    if !r.days.is_empty() {
+        s.blocks.push(Block::Chart(payments_per_day(r, w)));
     }
+    if let Some(t) = batch_runs(r, w) {
+        s.table(t);
+    }
+    s
+}
+
+/// Payments per day by kind of channel, the suspension's days shaded.
+fn payments_per_day(r: &Report, w: &Say) -> svg::Chart {
     // Payments per day by kind of channel, the suspension's days shaded.
     let kinds = [ChannelKind::Online, ChannelKind::Offline];
     let series: Vec<Series> = kinds
@@ -137,7 +161,11 @@ pub(super) fn surge(p: &mut Page, r: &Report, w: &Say) {
         series,
         true,
     );
-    p.chart(chart.render());
+    svg::Chart::Line(chart)
+}
+
+/// Every batch run: what it sent, what was accepted and refused, whether it stopped.
+fn batch_runs(r: &Report, w: &Say) -> Option<Table> {
     let rows: Vec<Vec<String>> = r
         .batches
         .iter()
@@ -149,24 +177,27 @@ pub(super) fn surge(p: &mut Page, r: &Report, w: &Say) {
                     instant(&run.at),
                     count(run.debits_sent),
                     count(run.accepted),
+                    count(run.periods_debited),
                     count(run.refused_suspended),
                     count(run.overloaded + run.other_failures),
+                    if run.stopped_as_suspended { w.t("yes", "是") } else { w.t("no", "否") }.to_string(),
                 ]
             })
         })
         .collect();
-    if !rows.is_empty() {
-        let headers = if w.zh {
-            ["批次", "渠道", "运行时刻", "#发出扣款", "#受理", "#因暂停被拒", "#失败"]
-        } else {
-            ["batch", "channel", "run at", "#debits sent", "#accepted", "#refused as suspended", "#failed"]
-        };
-        table(&mut p.body, &headers, &rows, &[]);
+    if rows.is_empty() {
+        return None;
     }
+    let headers = if w.zh {
+        ["批次", "渠道", "运行时刻", "#发出扣款", "#受理", "#扣款期数", "#因暂停被拒", "#失败", "因暂停停止"]
+    } else {
+        ["batch", "channel", "run at", "#debits sent", "#accepted", "#periods debited", "#refused as suspended", "#failed", "stopped as suspended"]
+    };
+    Some(table(&headers, rows, &[]))
 }
 
 /// A chart over the report's days: day ticks, the phases as bands, holidays marked.
-fn per_day<'a>(r: &Report, w: &Say, title: &'a str, y_label: &'a str, series: Vec<Series>, steps: bool) -> LineChart<'a> {
+fn per_day(r: &Report, w: &Say, title: &'static str, y_label: &'static str, series: Vec<Series>, steps: bool) -> LineChart<'static> {
     LineChart {
         title,
         y_label,
@@ -225,27 +256,38 @@ fn queued_channels(r: &Report) -> Vec<&str> {
 }
 
 /// The queues per day: the p99 wait of the channels that wait longest, each channel's worst
-/// day, every day and channel (folded), the backend's busiest hour.
-pub(super) fn counters(p: &mut Page, r: &Report, w: &Say) {
+/// day, every day and channel (folded on the page), the backend's busiest hour.
+pub(crate) fn queues(r: &Report, w: &Say) -> Option<Section> {
     let queued = queued_channels(r);
     if queued.is_empty() {
-        return;
+        return None;
     }
-    p.h2(
+    let mut s = Section::new(
         "counters",
         w.t(
             "Queues and waiting at halls, bank counters, agencies and the hotline, per day",
             "办税大厅、银行柜台、经办机构和热线的每日排队与等待",
         ),
     );
-    waiting_chart(p, r, w, &queued);
-    worst_days(p, r, w, &queued);
-    p.charts += section::html_block(&mut p.body, &sections::counters_by_day(r, w));
-    backend_chart(p, r, w);
+    s.text(
+        w.t(
+            "Channels with counters, and the hotline's agents: who reached one, waiting for it apart from its service, their busy \
+             share of the open time, most people queueing at once (per league in report.json).",
+            "设有窗口的渠道及热线坐席：办理到的人数、等待与服务时间分列、开放时间内的忙碌比例、\
+             同时排队的最多人数（report.json 中按盟市列出）。",
+        )
+        .into(),
+    );
+    s.blocks.extend(waiting_chart(r, w, &queued).map(Block::Chart));
+    s.text(w.t("Each channel's worst day (the longest wait at p99):", "每个渠道最差的一天（p99 等待最长）：").into());
+    s.table(worst_days(r, w, &queued));
+    s.blocks.push(super::counters_by_day(r, w));
+    s.blocks.extend(backend_chart(r, w).map(Block::Chart));
+    Some(s)
 }
 
 /// The p99 wait per day at the channels whose worst day waits longest, at most eight lines.
-fn waiting_chart(p: &mut Page, r: &Report, w: &Say, queued: &[&str]) {
+fn waiting_chart(r: &Report, w: &Say, queued: &[&str]) -> Option<svg::Chart> {
     let worst = |ch: &str| {
         r.days
             .iter()
@@ -257,51 +299,53 @@ fn waiting_chart(p: &mut Page, r: &Report, w: &Say, queued: &[&str]) {
     let mut ranked: Vec<(&str, f64)> = queued.iter().map(|c| (*c, worst(c))).filter(|(_, w)| *w > 0.0).collect();
     ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(b.0)));
     ranked.truncate(svg::PALETTE.len());
-    if !ranked.is_empty() {
-        let series = ranked
-            .iter()
-            .map(|(ch, _)| Series {
-                name: w.channel(ch).to_string(),
-                values: r
-                    .days
-                    .iter()
-                    .map(|d| d.channels.iter().find(|c| c.channel == *ch).and_then(|c| c.figures.waiting_min_p99))
-                    .collect(),
-            })
-            .collect();
-        let chart = per_day(
-            r,
-            w,
-            w.t("Waiting for a counter or an agent, p99 per day (minutes)", "等待窗口或坐席的时间，每日 p99（分钟）"),
-            w.t("minutes", "分钟"),
-            series,
-            false,
-        );
-        p.chart(chart.render());
+    if ranked.is_empty() {
+        return None;
     }
+    let series = ranked
+        .iter()
+        .map(|(ch, _)| Series {
+            name: w.channel(ch).to_string(),
+            values: r
+                .days
+                .iter()
+                .map(|d| d.channels.iter().find(|c| c.channel == *ch).and_then(|c| c.figures.waiting_min_p99))
+                .collect(),
+        })
+        .collect();
+    let chart = per_day(
+        r,
+        w,
+        w.t("Waiting for a counter or an agent, p99 per day (minutes)", "等待窗口或坐席的时间，每日 p99（分钟）"),
+        w.t("minutes", "分钟"),
+        series,
+        false,
+    );
+    Some(svg::Chart::Line(chart))
 }
 
 /// The backend's busy share in each day's busiest hour, when it was busy at all.
-fn backend_chart(p: &mut Page, r: &Report, w: &Say) {
+fn backend_chart(r: &Report, w: &Say) -> Option<svg::Chart> {
     let util = Series {
         name: w.t("backend busy in its busiest hour", "后台在最繁忙小时的忙碌比例").to_string(),
         values: r.days.iter().map(|d| Some(d.backend.peak_hour_utilisation * 100.0)).collect(),
     };
-    if util.values.iter().flatten().any(|v| *v > 0.0) {
-        let chart = per_day(
-            r,
-            w,
-            w.t("The backend: busy share of its servers in each day's busiest hour (%)", "后台：每天最繁忙小时的服务能力占用比例（%）"),
-            "%",
-            vec![util],
-            false,
-        );
-        p.chart(chart.render());
+    if !util.values.iter().flatten().any(|v| *v > 0.0) {
+        return None;
     }
+    let chart = per_day(
+        r,
+        w,
+        w.t("The backend: busy share of its servers in each day's busiest hour (%)", "后台：每天最繁忙小时的服务能力占用比例（%）"),
+        "%",
+        vec![util],
+        false,
+    );
+    Some(svg::Chart::Line(chart))
 }
 
 /// Each channel's worst day: the longest p99 wait (the hotline: the most callers hanging up).
-fn worst_days(p: &mut Page, r: &Report, w: &Say, queued: &[&str]) {
+fn worst_days(r: &Report, w: &Say, queued: &[&str]) -> Table {
     let mut rows = Vec::new();
     let mut bad = Vec::new();
     for ch in queued {
@@ -326,11 +370,10 @@ fn worst_days(p: &mut Page, r: &Report, w: &Say, queued: &[&str]) {
         ]);
         bad.push(f.turned_away_at_closing > 0 || f.abandoned > 0);
     }
-    p.p(w.t("Each channel's worst day (the longest wait at p99):", "每个渠道最差的一天（p99 等待最长）："));
     let headers = if w.zh {
         ["渠道", "最差的一天", "#办理", "#等待 p50", "#等待 p99", "#排队峰值", "#下班时未办理", "#挂断"]
     } else {
         ["channel", "worst day", "#served", "#wait p50", "#wait p99", "#queue peak", "#sent away at closing", "#hung up"]
     };
-    table(&mut p.body, &headers, &rows, &bad);
+    table(&headers, rows, &bad)
 }

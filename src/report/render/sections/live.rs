@@ -1,0 +1,194 @@
+//! A live run's section (how it was driven, the latency distributions, the reconciliation,
+//! the auditor's disagreements, errors by kind, the runbook's hooks) and the refusals during
+//! the suspension.
+
+use super::super::human::{count, duration_ms, instant};
+use super::super::lang::{Say, tr};
+use super::super::section::{Block, Section, Table};
+use super::super::svg::{self, LineChart, Series};
+use crate::report::Report;
+use crate::report::data::live::LiveReport;
+use std::collections::BTreeMap;
+
+/// Requests refused as suspended, by channel (a chart on the page), and the totals.
+pub(crate) fn refusals(r: &Report, w: &Say) -> Section {
+    let mut s = Section::new("refusals", w.t("Refusals during the window, by channel", "暂停期间的拒绝，按渠道"));
+    let mut by_channel: BTreeMap<&str, u64> = BTreeMap::new();
+    for c in &r.cells {
+        *by_channel.entry(c.channel.as_str()).or_default() += c.rejected_suspended;
+    }
+    let mut rows: Vec<(String, f64)> =
+        by_channel.into_iter().filter(|(_, n)| *n > 0).map(|(c, n)| (w.channel(c).to_string(), n as f64)).collect();
+    if rows.is_empty() {
+        s.text(w.t("No request was refused as suspended.", "没有请求因暂停被拒。").into());
+        return s;
+    }
+    rows.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    s.blocks.push(Block::Chart(svg::Chart::Bars(
+        w.t("Requests refused as suspended, by channel", "因暂停被拒的请求，按渠道"),
+        w.t("requests refused", "被拒请求"),
+        rows,
+    )));
+    s.text(tr!(
+        w,
+        "{} refused as suspended in all; {} accepted while suspended.",
+        "因暂停被拒共 {} 次；暂停期间受理 {} 次。",
+        count(r.summary.rejected_suspended),
+        count(r.summary.accepted_while_suspended)
+    ));
+    s
+}
+
+/// The live run: how it was driven, both latency distributions, the reconciliation, the
+/// auditor's first disagreements, errors by kind and the hooks.
+pub(crate) fn live(l: &LiveReport, w: &Say) -> Section {
+    let mut s = Section::new("live", w.t("The live run", "实时演练"));
+    s.text(tr!(
+        w,
+        "{} via {} at {}x time, {} connections on {} threads: {} requests in {:.1} s ({:.0} per second), {} not sent{}.",
+        "{}，经 {}，{} 倍速，{} 个连接、{} 个线程：{} 个请求用时 {:.1} s（每秒 {:.0} 个），未发出 {}{}。",
+        l.target,
+        l.transport,
+        l.time_scale,
+        l.connections,
+        l.threads,
+        count(l.requests_completed),
+        l.wall_seconds,
+        l.requests_per_second,
+        count(l.not_sent),
+        if l.interrupted { w.t("; INTERRUPTED", "；已中断") } else { "" }
+    ));
+    distributions(&mut s, l, w);
+    let rc = &l.reconciliation;
+    s.text(tr!(
+        w,
+        "Reconciliation: {} acknowledged, {} lost, {} phantom or duplicate ledger entries, {} unknown ({} present, {} absent).",
+        "对账：确认 {}，丢失 {}，虚增或重复入账 {}，结果未知 {}（在账 {}，不在账 {}）。",
+        count(rc.acknowledged),
+        count(rc.lost),
+        count(rc.phantoms_or_duplicates),
+        count(rc.unknown),
+        count(rc.unknown_present),
+        count(rc.unknown_absent)
+    ));
+    s.text(tr!(
+        w,
+        "The auditor checked {} answers: {} disagreements.",
+        "核验检查了 {} 个答复：{} 个不一致。",
+        count(l.audit.checked),
+        count(l.audit.disagreements)
+    ));
+    if !l.audit.first.is_empty() {
+        let mut t = Table::new(if w.zh {
+            &["时刻", "类别", "业务", "渠道", "应为", "实为"]
+        } else {
+            &["at", "kind", "operation", "channel", "expected", "got"]
+        });
+        for d in &l.audit.first {
+            let row = vec![
+                instant(&d.at),
+                d.kind.name().into_owned(),
+                w.name(d.operation).to_string(),
+                w.channel(&d.channel).to_string(),
+                d.expected.as_str().to_string(),
+                d.got.as_str().to_string(),
+            ];
+            t.row(row, true);
+        }
+        s.table(t);
+    }
+    for t in [errors_by_kind(l, w), hooks(l, w)].into_iter().flatten() {
+        s.table(t);
+    }
+    s
+}
+
+/// Both histograms of a live run as percentile distributions: response time from each
+/// request's scheduled instant, service time from its send; the x axis spreads the tail
+/// (p90, p99, p99.9, ...) as HdrHistogram's plots do, the y axis is logarithmic. The figures
+/// are folded on the page and listed in `summary.md`.
+fn distributions(s: &mut Section, l: &LiveReport, w: &Say) {
+    let (rt, st) = (&l.response_time_distribution, &l.service_time_distribution);
+    if rt.is_empty() {
+        return;
+    }
+    // Microseconds, so that sub-millisecond service times stay above the log axis's 1.
+    let us = |d: &[crate::report::Quantile]| d.iter().map(|q| Some(q.ms * 1000.0)).collect::<Vec<_>>();
+    let label = |pct: f64| match pct {
+        0.0 => w.t("min", "最小").to_string(),
+        100.0 => w.t("max", "最大").to_string(),
+        _ => format!("p{pct}"),
+    };
+    let chart = LineChart {
+        title: w.t(
+            "Response time (from the scheduled instant) and service time (from the send) by percentile, microseconds",
+            "按百分位的响应时间（从预定时刻起）与服务时间（从发出起），微秒",
+        ),
+        y_label: w.t("µs (log; 1k = 1 ms)", "微秒（对数；1k = 1 ms）"),
+        n: rt.len(),
+        x_ticks: rt
+            .iter()
+            .enumerate()
+            .filter(|(_, q)| [0.0, 50.0, 90.0, 99.0, 99.9, 99.99, 100.0].contains(&q.percentile))
+            .map(|(i, q)| (i, label(q.percentile)))
+            .collect(),
+        series: vec![
+            Series { name: w.t("response time", "响应时间").into(), values: us(rt) },
+            Series { name: w.t("service time", "服务时间").into(), values: us(st) },
+        ],
+        bands: vec![],
+        marks: None,
+        steps: false,
+        log: true,
+    };
+    s.blocks.push(Block::Chart(svg::Chart::Line(chart)));
+    let mut t = Table::new(if w.zh { &["百分位", "#响应时间", "#服务时间"] } else { &["percentile", "#response time", "#service time"] });
+    for (r, sv) in rt.iter().zip(st.iter()) {
+        t.row(vec![label(r.percentile), duration_ms(r.ms), duration_ms(sv.ms)], false);
+    }
+    s.blocks.push(Block::Folded {
+        summary: w.t("Both distributions in figures", "两种分布的数值").into(),
+        highlighted: String::new(),
+        open: false,
+        all_in_text: true,
+        table: t,
+    });
+}
+
+/// A live run's errors by kind.
+fn errors_by_kind(l: &LiveReport, w: &Say) -> Option<Table> {
+    if l.errors_by_kind.is_empty() {
+        return None;
+    }
+    let mut t = Table::new(if w.zh { &["错误", "#次数"] } else { &["error", "#count"] });
+    for (k, n) in &l.errors_by_kind {
+        t.row(vec![if w.zh { k.label_zh() } else { k.as_str() }.to_string(), count(*n)], false);
+    }
+    Some(t)
+}
+
+/// A live run's hooks: when each was due, how long it took, what it said; failed ones
+/// highlighted.
+fn hooks(l: &LiveReport, w: &Say) -> Option<Table> {
+    if l.hooks.is_empty() {
+        return None;
+    }
+    let mut t = Table::new(if w.zh {
+        &["阶段", "操作步骤", "预定时刻", "#用时", "结果", "输出"]
+    } else {
+        &["phase", "hook", "due at", "#took", "result", "outcome"]
+    });
+    for h in &l.hooks {
+        let result = if h.ok { w.t("ok", "成功") } else { w.t("FAILED", "失败") };
+        let row = vec![
+            w.phase(&h.phase).to_string(),
+            h.action.clone(),
+            instant(&h.due_at),
+            duration_ms(h.duration_ms),
+            result.to_string(),
+            h.outcome.clone(),
+        ];
+        t.row(row, !h.ok);
+    }
+    Some(t)
+}
