@@ -238,6 +238,15 @@ impl DayKind {
     }
 }
 
+/// Largest time scale (virtual seconds per real second) of a compressed clock.
+pub const MAX_TIME_SCALE: f64 = 1e9;
+
+/// A time scale within (0, [`MAX_TIME_SCALE`]]; the error says the range (the caller names
+/// the field).
+pub fn check_time_scale(x: f64) -> Result<f64, String> {
+    if x > 0.0 && x <= MAX_TIME_SCALE { Ok(x) } else { Err(format!("must be in (0, {MAX_TIME_SCALE:e}], got {x}")) }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -314,13 +323,4 @@ mod tests {
             }
         }
     }
-}
-
-/// Largest time scale (virtual seconds per real second) of a compressed clock.
-pub const MAX_TIME_SCALE: f64 = 1e9;
-
-/// A time scale within (0, [`MAX_TIME_SCALE`]]; the error says the range (the caller names
-/// the field).
-pub fn check_time_scale(x: f64) -> Result<f64, String> {
-    if x > 0.0 && x <= MAX_TIME_SCALE { Ok(x) } else { Err(format!("must be in (0, {MAX_TIME_SCALE:e}], got {x}")) }
 }

@@ -216,7 +216,9 @@ fn a_failed_gate_exits_1_and_prints_the_seed() {
     let p = write_scenario(&dir, "tight.json", &v);
     let o = cutover(&["simulate", p.to_str().unwrap(), "--out", dir.to_str().unwrap(), "--quiet"]);
     assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
-    assert!(stdout(&o).contains("GATE FAILED"));
+    assert!(stdout(&o).contains("verdict: NO-GO"), "{}", stdout(&o));
+    assert!(stdout(&o).contains("  - latency_ms_p99 operation=pay channel=hall_cash <= 1: measured"), "{}", stdout(&o));
+    assert_eq!(report(&dir)["verdict"]["verdict"], "no_go");
     assert!(stderr(&o).contains("--seed 20210501"));
     assert_eq!(report(&dir)["summary"]["gates_passed"], false);
 }
@@ -246,8 +248,10 @@ fn gates_are_written_as_junit_test_cases_with_value_and_bound() {
     let o = cutover(&["simulate", "scenarios/ci-smoke.json", "--out", dir.to_str().unwrap(), "--quiet", "--junit", xml.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let cases = junit_cases(&xml);
-    assert_eq!(cases.len(), report(&dir)["gates"].as_array().unwrap().len());
+    // A case per gate, and one for the ledger's check.
+    assert_eq!(cases.len(), report(&dir)["gates"].as_array().unwrap().len() + 1);
     assert!(cases.iter().all(|(_, f)| f.is_none()), "{cases:?}");
+    assert!(cases.iter().any(|(n, _)| n.starts_with("ledger: ")), "{cases:?}");
     assert!(cases.iter().any(|(n, _)| n == "latency_ms_p99 operation=pay channel=wechat_mini phase=new_system <= 2000"), "{cases:?}");
     // A gate that fails is a failed case naming the measured value and the bound.
     let mut v = smoke_value();
@@ -256,7 +260,7 @@ fn gates_are_written_as_junit_test_cases_with_value_and_bound() {
     let o = cutover(&["simulate", p.to_str().unwrap(), "--out", dir.to_str().unwrap(), "--quiet", "--junit", xml.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(1));
     let cases = junit_cases(&xml);
-    assert_eq!(cases.len(), 2);
+    assert_eq!(cases.len(), 3);
     let value = report(&dir)["gates"][0]["value"].as_f64().unwrap();
     assert_eq!(cases[0].1.as_deref(), Some(format!("measured {value} above the bound 1").as_str()), "{cases:?}");
     assert_eq!(cases[1].1, None);

@@ -37,12 +37,16 @@ use crate::cli::{Cli, Command};
 /// How a command ended, as the exit codes the README documents.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Exit {
-    /// 0: ran, every gate passed (`compare`: no regression).
+    /// 0: ran, the verdict is GO: every gate and check passed (`compare`: no regression).
     Ok,
-    /// 1: ran, a gate or check failed (the report is written); `compare`: a regression.
+    /// 1: ran, the verdict is NO-GO: a gate or check failed, or the load was aborted (the
+    /// report is written); `compare`: a regression.
     Failed,
     /// 3: `cutover migrate --abort-after-batch` stopped on purpose.
     Stopped,
+    /// 4: ran, nothing failed, but the verdict is INCOMPLETE: a gate or check could not be
+    /// judged (no data, a ledger or books that could not be read) or was not reached.
+    Incomplete,
     /// 130: `cutover run` interrupted by Ctrl-C (its report is written).
     Interrupted,
 }
@@ -54,7 +58,18 @@ impl Exit {
             Exit::Ok => 0,
             Exit::Failed => 1,
             Exit::Stopped => 3,
+            Exit::Incomplete => 4,
             Exit::Interrupted => 130,
+        }
+    }
+}
+
+impl From<crate::report::Verdict> for Exit {
+    fn from(v: crate::report::Verdict) -> Exit {
+        match v {
+            crate::report::Verdict::Go => Exit::Ok,
+            crate::report::Verdict::NoGo => Exit::Failed,
+            crate::report::Verdict::Incomplete => Exit::Incomplete,
         }
     }
 }

@@ -81,13 +81,11 @@ pub(super) fn run(a: RunArgs) -> anyhow::Result<Exit> {
     }
     if let Some(reason) = report.live.as_ref().and_then(|l| l.aborted.as_ref()) {
         eprintln!("the load was aborted early: {reason}");
-        return Ok(Exit::Failed);
     }
-    if !report.summary.gates_passed {
-        eprintln!("a gate failed; replay this run with --seed {seed}");
-        return Ok(Exit::Failed);
+    if report.verdict.verdict != crate::report::Verdict::Go {
+        eprintln!("verdict {}; replay this run with --seed {seed}", report.verdict.verdict.as_str());
     }
-    Ok(Exit::Ok)
+    Ok(Exit::from(report.verdict.verdict))
 }
 
 /// A target named, and no option given that the run would ignore: those are mistakes, said

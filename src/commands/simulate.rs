@@ -52,9 +52,8 @@ pub(super) fn simulate(a: SimulateArgs) -> anyhow::Result<Exit> {
             out.join("report.json").display()
         );
     }
-    if !report.summary.gates_passed {
-        eprintln!("a gate failed; replay this run with --seed {seed}");
-        return Ok(Exit::Failed);
+    if report.verdict.verdict != crate::report::Verdict::Go {
+        eprintln!("verdict {}; replay this run with --seed {seed}", report.verdict.verdict.as_str());
     }
-    Ok(Exit::Ok)
+    Ok(Exit::from(report.verdict.verdict))
 }

@@ -228,6 +228,7 @@ pub async fn run(spec: Arc<Spec>, cfg: RunConfig, scenario_file: &str) -> Result
         hooks: hook_reports,
     });
     crate::report::check::gates::live_gates(&spec, &mut report);
+    report.verdict = crate::report::check::verdicts::verdict(&report);
     if let Some(e) = merged.journal_error {
         return Err(RunError::Io { path: setup.journal_path.display().to_string(), source: std::io::Error::other(e) });
     }

@@ -257,17 +257,6 @@ impl Response {
             _ => return None,
         })
     }
-
-    pub(crate) fn is_success(&self) -> bool {
-        matches!(
-            self,
-            Response::Assessed { .. }
-                | Response::Accepted { .. }
-                | Response::Records { .. }
-                | Response::Certificate { .. }
-                | Response::CallAnswered
-        )
-    }
 }
 
 #[derive(Clone, Debug)]

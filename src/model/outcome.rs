@@ -52,19 +52,24 @@ impl Outcome {
         }
     }
 
-    /// What `resp` to `req` counts as.
+    /// What `resp` to `req` counts as: the answer's kind ([`Response::category`], which the
+    /// auditor compares and `serve`'s metrics label by), counted in one of the report's
+    /// classes.
     pub(crate) fn of(req: &Request, resp: &Response) -> Outcome {
-        match resp {
-            r if r.is_success() => Outcome::Success,
-            Response::Suspended { .. } => Outcome::RefusedSuspended,
-            Response::NotYetVisible { .. } => Outcome::RefusedNotYetVisible,
+        use crate::vocabulary::{AnswerKind as K, Refusal};
+        match resp.category() {
+            K::Assessed | K::Accepted | K::Records | K::Certificate | K::CallAnswered => Outcome::Success,
+            K::Refused(Refusal::Suspended) => Outcome::RefusedSuspended,
+            K::Refused(Refusal::NotYetVisible) => Outcome::RefusedNotYetVisible,
             // A look-up in a rehearsal follows a payment: "no record" is the record not shown
             // yet, as a system that does not say when answers it.
-            Response::NoRecord if matches!(req, Request::Lookup { .. } | Request::Certificate { .. }) => Outcome::RefusedNotYetVisible,
-            Response::Overloaded { .. } | Response::Error { .. } => Outcome::Error,
-            Response::TurnedAway { .. } => Outcome::TurnedAway,
-            Response::CallAbandoned => Outcome::HungUp,
-            _ => Outcome::RefusedUnexpected,
+            K::Refused(Refusal::NoRecord) if matches!(req, Request::Lookup { .. } | Request::Certificate { .. }) => {
+                Outcome::RefusedNotYetVisible
+            }
+            K::Refused(Refusal::Overloaded | Refusal::StorageFailed | Refusal::Error) | K::Error => Outcome::Error,
+            K::TurnedAway => Outcome::TurnedAway,
+            K::CallAbandoned => Outcome::HungUp,
+            K::Refused(_) | K::AnyDecision => Outcome::RefusedUnexpected,
         }
     }
 }

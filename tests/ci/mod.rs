@@ -291,13 +291,20 @@ fn simulate_gates(name: &str, gates: serde_json::Value) -> (Option<i32>, serde_j
 }
 
 #[test]
-fn a_gate_with_no_data_fails_unless_it_may_be_empty() {
-    // Nobody asks the bank's batch channel for a certificate.
+fn a_gate_with_no_data_is_incomplete_unless_it_may_be_empty() {
+    // Nobody asks the bank's batch channel for a certificate: nothing to judge, so the
+    // verdict is INCOMPLETE (exit 4), neither GO nor NO-GO.
     let (code, r, text) = simulate_gates(
         "gate_no_data",
         serde_json::json!([{ "metric": "latency_ms_p99", "operation": "certificate", "channel": "bank_batch", "max": 1000 }]),
     );
-    assert_eq!(code, Some(1), "{text}");
+    assert_eq!(code, Some(4), "{text}");
+    assert_eq!(r["verdict"]["verdict"], "incomplete", "{}", r["verdict"]);
+    assert_eq!(
+        (r["verdict"]["reasons"][0]["check"].as_str(), r["verdict"]["reasons"][0]["state"].as_str()),
+        (Some("gate"), Some("unknown"))
+    );
+    assert!(text.contains("verdict: INCOMPLETE"), "{text}");
     let g = &r["gates"][0];
     assert_eq!((g["no_data"].as_bool(), g["samples"].as_u64(), g["passed"].as_bool()), (Some(true), Some(0), Some(false)), "{g}");
     assert!(text.contains("no data"), "{text}");
@@ -353,11 +360,11 @@ fn gates_per_day_and_on_the_backlog_measure_what_the_report_shows() {
     assert_eq!(passed, vec![true, false, true, true, false, true, true, true, false], "{gates:#?}");
     // Cleared by an instant: the bound is the hours from the reopening to it.
     assert!((gates[7]["max"].as_f64().unwrap() - (cleared_90 + 1.0 / 60.0)).abs() < 0.01, "{}", gates[7]);
-    assert!(text.contains("GATE FAILED: backlog_cleared_hours share=0.9 by=2021-05-"), "{text}");
+    assert!(text.contains("  - backlog_cleared_hours share=0.9 by=2021-05-"), "{text}");
     assert_eq!(gates[0]["value"].as_f64().unwrap(), wait, "{}", gates[0]);
     assert!((gates[3]["value"].as_f64().unwrap() - cleared_90).abs() < 0.01, "{} against {cleared_90}", gates[3]);
     assert_eq!(gates[5]["value"].as_f64(), base["summary"]["gave_up"].as_f64(), "gave_up over every day and channel");
-    assert!(text.contains(&format!("GATE FAILED: waiting_min_p99 channel=hall_cash day={day} <=")), "{text}");
+    assert!(text.contains(&format!("  - waiting_min_p99 channel=hall_cash day={day} <=")), "{text}");
 
     // Checked at load time: a day on a latency gate, an unknown kind, a share, a metric.
     let (code, _, text) = simulate_gates(

@@ -251,7 +251,7 @@ fn circles(files: &[(std::path::PathBuf, String)]) -> BTreeSet<Vec<String>> {
         }
         // A file's unit tests (an inline `mod tests` at its end) may reach further, as test
         // files may; and `super` means another module there.
-        let text = text.split("#[cfg(test)]\nmod tests").next().unwrap_or(&text);
+        let text = text.split("#[cfg(test)]\nmod tests").next().unwrap_or(text);
         // Code only: a doc link to a sibling is not a use of it.
         let code: String = text.lines().map(|l| l.split("//").next().unwrap_or("")).collect::<Vec<_>>().join("\n");
         for path in paths_named(&code, &here) {

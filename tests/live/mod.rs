@@ -359,6 +359,20 @@ fn ctrl_c_writes_an_interrupted_report_and_exits_130() {
         // What was acknowledged before the interrupt is in the journal and reconciled.
         assert_eq!(r["summary"]["ledger_mismatched_cells"], 0, "{target:?}");
         assert_eq!(r["live"]["reconciliation"]["lost"], 0, "{target:?}");
+        // Not GO, and the same verdict on the console, in report.json and on the page.
+        let v = &r["verdict"];
+        assert!(
+            v["reasons"].as_array().unwrap().iter().any(|x| x["check"] == "interrupted" && x["state"] == "not_reached"),
+            "{target:?}: {v}"
+        );
+        let word = match v["verdict"].as_str() {
+            Some("incomplete") => "INCOMPLETE",
+            Some("no_go") => "NO-GO",
+            other => panic!("{target:?}: an interrupted run's verdict is {other:?}"),
+        };
+        assert!(stdout(&o).contains(&format!("verdict: {word}")), "{target:?}: {}", stdout(&o));
+        let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
+        assert!(html.contains(&format!("<strong>{word}</strong>")), "{target:?}: the page says another verdict");
     }
 }
 
@@ -378,7 +392,7 @@ fn phase_hooks_run_at_their_compressed_instants() {
     let o = live_run(scenario.to_str().unwrap(), &dir, &["--target", &server.url, "--time-scale", "400000"]);
     // Two hooks failed: a failed check in the verdict and the exit code.
     assert_eq!(o.status.code(), Some(1), "{}{}", stdout(&o), stderr(&o));
-    assert!(stdout(&o).contains("GATE FAILED: hooks_failed <= 0 (measured 2)"), "{}", stdout(&o));
+    assert!(stdout(&o).contains("  - hooks_failed <= 0: measured 2, bound 0"), "{}", stdout(&o));
     let gate = report(&dir)["gates"].as_array().unwrap().iter().find(|g| g["metric"] == "hooks_failed").cloned().unwrap();
     assert_eq!((gate["value"].as_f64(), gate["samples"].as_u64(), gate["passed"].as_bool()), (Some(2.0), Some(4), Some(false)), "{gate}");
     assert!(marker.exists(), "the command hook did not run");

@@ -12,10 +12,10 @@
 use crate::hash::FastMap;
 use crate::model::{Faults, Request, Response, Rules, Systems, TargetId};
 use crate::report::data::live::{AuditReport, Disagreement, DisagreementKind, KEPT};
-use crate::vocabulary::AnswerKind;
 use crate::scenario::Spec;
 use crate::scenario::{OLD, SystemIdx};
 use crate::time::SimTime;
+use crate::vocabulary::AnswerKind;
 use std::sync::Arc;
 
 pub(in crate::live) struct Auditor {

@@ -88,10 +88,11 @@ pub(crate) fn build(input: BuildInput) -> Report {
         },
     );
     let gates_passed = gates.iter().all(|g| g.passed);
-    Report {
+    let mut report = Report {
         format_version: REPORT_FORMAT_VERSION,
         tool: Tool { name: "cutover", version: env!("CARGO_PKG_VERSION") },
         mode: input.mode,
+        verdict: crate::report::data::VerdictReport { verdict: crate::report::Verdict::Go, reasons: Vec::new() },
         scenario: ScenarioInfo {
             name: spec.raw.name.clone(),
             file: input.scenario_file.to_string(),
@@ -150,7 +151,9 @@ pub(crate) fn build(input: BuildInput) -> Report {
         cutover: input.cutover,
         live: None,
         histograms: input.keep_histograms.then(|| histograms(spec, rec)),
-    }
+    };
+    report.verdict = super::verdicts::verdict(&report);
+    report
 }
 
 /// Every phase × channel × operation cell that saw traffic, and their totals.

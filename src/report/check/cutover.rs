@@ -19,12 +19,12 @@
 
 use crate::hash::FastMap;
 use crate::model::migration::MigrationTotals;
-use crate::report::data::cutover::{Field, ItemsFen};
 use crate::model::{LedgerKey, LedgerTable, PaymentRow};
 use crate::report::data::cutover::{
     CutoverReport, DoubleCharge, DoubleCharges, LostAnswersReport, LostPayment, LostReason, MigrationCell, MigrationDifference,
     MigrationProblem, MigrationReport, PaymentRef, RecordsAfterMigration, RegistrationsReport, RollbackReport, StopReport, SystemReport,
 };
+use crate::report::data::cutover::{Field, ItemsFen};
 use crate::report::data::listed::{LISTED, Listed};
 use crate::report::feed::recorder::Recorder;
 use crate::scenario::{GroupKind, Insurance, NEW, OLD, Spec};

@@ -1,5 +1,5 @@
-//! The report's own kinds: how a report was made ([`Mode`]) and where a gate or check
-//! stands ([`CheckState`]).
+//! The report's own kinds: how a report was made ([`Mode`]), where a gate or check stands
+//! ([`CheckState`]) and what the run's verdict is ([`Verdict`]).
 
 use serde::Serialize;
 
@@ -39,13 +39,54 @@ impl std::fmt::Display for Mode {
 /// the reason says what and from which system) or not reached (the run ended before the
 /// instant it judges). A run is GO only when every one passes.
 ///
-/// Today's results map onto it as they are: a gate with nothing measured behind it is
-/// unknown, and (for now) still fails the run unless it allows being empty; books that could
-/// not be read make the cutover's checks unknown. Nothing yet ends as not reached.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// A gate with nothing measured behind it is unknown unless it allows being empty; a ledger
+/// or books that could not be read make their checks unknown; a run stopped before its end
+/// (Ctrl-C) has not reached the rest of its timeline.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+#[serde(tag = "state", rename_all = "snake_case")]
 pub enum CheckState {
     Pass,
     Fail,
     Unknown { reason: String },
     NotReached { instant: String },
+}
+
+impl CheckState {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            CheckState::Pass => "pass",
+            CheckState::Fail => "fail",
+            CheckState::Unknown { .. } => "unknown",
+            CheckState::NotReached { .. } => "not_reached",
+        }
+    }
+}
+
+/// The run's verdict: GO only when every gate and check passed, NO-GO when one failed (or the
+/// load was aborted because the target failed), otherwise INCOMPLETE (something could not be
+/// judged or was not reached), with the reasons.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    Go,
+    NoGo,
+    Incomplete,
+}
+
+impl Verdict {
+    /// As the console, the summary and the page spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Go => "GO",
+            Verdict::NoGo => "NO-GO",
+            Verdict::Incomplete => "INCOMPLETE",
+        }
+    }
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            Verdict::Go => "可以切换（GO）",
+            Verdict::NoGo => "不可切换（NO-GO）",
+            Verdict::Incomplete => "不完整（INCOMPLETE）",
+        }
+    }
 }

@@ -10,7 +10,7 @@ pub mod listed;
 pub mod live;
 pub mod plan;
 
-pub use kinds::{CheckState, Mode};
+pub use kinds::{CheckState, Mode, Verdict};
 
 use crate::scenario::{ChannelKind, GateMetric, GroupKind, Insurance, Operation};
 use serde::Serialize;
@@ -35,7 +35,6 @@ pub struct EngineStats {
     /// Hotline callers who hung up before an agent answered.
     pub hotline_abandoned: u64,
 }
-
 
 /// One run of a batch (bank withholding, proxy payments), as the report shows it.
 #[derive(Clone, Debug, Default, Serialize, schemars::JsonSchema)]
@@ -76,6 +75,9 @@ pub struct Report {
     pub format_version: u32,
     pub tool: Tool,
     pub mode: Mode,
+    /// GO, NO-GO or INCOMPLETE, and why: what the console, the summary, the page, JUnit and
+    /// the exit code all say.
+    pub verdict: VerdictReport,
     pub scenario: ScenarioInfo,
     pub summary: Summary,
     pub phases: Vec<PhaseInfo>,
@@ -110,6 +112,62 @@ pub struct Report {
     #[serde(skip)]
     #[schemars(skip)]
     pub histograms: Option<Histograms>,
+}
+
+/// The run's verdict and every gate or check that did not pass.
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
+pub struct VerdictReport {
+    pub verdict: Verdict,
+    /// Failed first, then unknown, then not reached; in each, in the order of the report.
+    pub reasons: Vec<Reason>,
+}
+
+/// A gate or check that did not pass, or how the run fell short of its end.
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
+#[serde(tag = "check", rename_all = "snake_case")]
+pub enum Reason {
+    /// `gates[index]`.
+    Gate {
+        index: usize,
+        name: String,
+        #[serde(flatten)]
+        state: CheckState,
+    },
+    /// The tool's book against the target's ledger.
+    Ledger {
+        mismatched_cells: u64,
+        #[serde(flatten)]
+        state: CheckState,
+    },
+    /// The cutover's checks against both systems' books.
+    Cutover {
+        payments_wrong: u64,
+        #[serde(flatten)]
+        state: CheckState,
+    },
+    /// The load was stopped because the target's answers failed (`--abort-early`): failed.
+    Aborted {
+        why: String,
+        #[serde(flatten)]
+        state: CheckState,
+    },
+    /// The run was stopped (Ctrl-C) before the end of its timeline: not reached.
+    Interrupted {
+        #[serde(flatten)]
+        state: CheckState,
+    },
+}
+
+impl Reason {
+    pub fn state(&self) -> &CheckState {
+        match self {
+            Reason::Gate { state, .. }
+            | Reason::Ledger { state, .. }
+            | Reason::Cutover { state, .. }
+            | Reason::Aborted { state, .. }
+            | Reason::Interrupted { state } => state,
+        }
+    }
 }
 
 /// The latency histograms of every phase, channel and operation with answers, whole.

@@ -53,6 +53,13 @@ pub(crate) enum Block {
     },
     /// A chart: drawn on the page only.
     Chart(super::svg::Chart),
+    /// The run's verdict: its word, a headline and a line per reason.
+    Verdict {
+        verdict: crate::report::Verdict,
+        word: String,
+        headline: String,
+        reasons: Vec<String>,
+    },
 }
 
 #[derive(Clone, Debug)]
@@ -139,6 +146,15 @@ pub(crate) fn markdown(s: &Section) -> String {
                 }
             }
             Block::Chart(_) => {}
+            Block::Verdict { word, headline, reasons, .. } => {
+                let _ = write!(o, "\n**{word}**: {headline}\n");
+                if !reasons.is_empty() {
+                    o.push('\n');
+                    for x in reasons {
+                        let _ = writeln!(o, "- {x}");
+                    }
+                }
+            }
         }
     }
     o
@@ -198,6 +214,22 @@ pub(crate) fn html_block(o: &mut String, b: &Block) -> usize {
         Block::Chart(chart) => {
             o.push_str(&chart.render());
             return 1;
+        }
+        Block::Verdict { verdict, word, headline, reasons } => {
+            let class = match verdict {
+                crate::report::Verdict::Go => "go",
+                crate::report::Verdict::NoGo => "nogo",
+                crate::report::Verdict::Incomplete => "incomplete",
+            };
+            let _ = write!(o, r#"<div class="verdict {class}"><strong>{}</strong>: {}"#, esc(word), esc(headline));
+            if !reasons.is_empty() {
+                o.push_str("<ul>");
+                for x in reasons {
+                    let _ = write!(o, "<li>{}</li>", esc(x));
+                }
+                o.push_str("</ul>");
+            }
+            o.push_str("</div>");
         }
     }
     0

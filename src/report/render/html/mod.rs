@@ -2,19 +2,19 @@
 //! no-go, drawn from the report alone. Inline CSS and SVG, nothing fetched (the page's
 //! Content-Security-Policy forbids it), so it reads offline and travels attached to a ticket.
 
-use crate::report::render::human::{count, gate_value, instant, percent};
+use crate::report::Report;
+use crate::report::render::human::{count, instant};
 use crate::report::render::lang::{Lang, Say, tr};
 use crate::report::render::section::{self, Section, Table};
 use crate::report::render::sections;
 use crate::report::render::svg::esc;
-use crate::report::{GateResult, Report};
 use std::fmt::Write;
 
 pub(crate) const STYLE: &str = r#"
 body{font-family:system-ui,"Noto Sans CJK SC","Microsoft YaHei",sans-serif;margin:0 auto;max-width:1000px;padding:0 16px 48px;color:#1a1a1a;line-height:1.4}
 h1{font-size:1.5em;margin:20px 0 4px}h2{font-size:1.2em;margin:28px 0 8px;border-bottom:1px solid #ccc}
 .verdict{font-size:1.15em;padding:10px 14px;border-radius:4px;margin:10px 0}
-.go{background:#e3f4ea;border-left:6px solid #009E73}.nogo{background:#fbe9e1;border-left:6px solid #D55E00}
+.go{background:#e3f4ea;border-left:6px solid #009E73}.nogo{background:#fbe9e1;border-left:6px solid #D55E00}.incomplete{background:#fff4d6;border-left:6px solid #E69F00}
 .meta{color:#555;font-size:.9em}nav a{margin-right:12px;font-size:.9em}
 table{border-collapse:collapse;font-size:.85em;margin:6px 0 10px}th,td{padding:2px 8px;border-bottom:1px solid #e5e5e5;text-align:left}
 td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}tr.bad td{background:#fbe9e1;font-weight:600}
@@ -29,7 +29,6 @@ svg .legend,svg .barvalue{fill:#333}
 /// The page's own check, run once it is laid out: how many charts have a size and marks.
 /// The browser test reads `data-charts-drawn` against `data-charts`.
 const SELF_CHECK: &str = r#"<script>(function(){var n=0;document.querySelectorAll('svg.chart').forEach(function(s){var b=s.getBoundingClientRect();if(b.width>0&&b.height>0&&s.querySelector('polyline,rect,circle'))n++;});document.body.setAttribute('data-charts-drawn',String(n));})();</script>"#;
-
 
 struct Page {
     body: String,
@@ -54,65 +53,6 @@ pub(crate) fn table(o: &mut String, headers: &[&str], rows: &[Vec<String>], bad:
     section::html_table(o, &t);
 }
 
-/// How far a failed gate is past its bound.
-fn past_bound(w: &Say, g: &GateResult) -> String {
-    let by = if g.max > 0.0 { percent((g.value - g.max) / g.max) } else { (g.value - g.max).to_string() };
-    tr!(w, "{by} over", "超出 {by}")
-}
-
-/// The verdict at the top: go when every gate passed, the ledger agrees and the run was whole.
-fn verdict(p: &mut Page, r: &Report, w: &Say) {
-    let failed: Vec<&GateResult> = r.gates.iter().filter(|g| !g.passed).collect();
-    let interrupted = r.live.as_ref().is_some_and(|l| l.interrupted);
-    let mut reasons: Vec<String> = failed
-        .iter()
-        .map(|g| match (&g.detail, g.no_data) {
-            (Some(_), _) | (_, true) => format!("{}: {}", g.name(), w.measured(g)),
-            (None, false) => tr!(
-                w,
-                "{}: measured {}, bound {} ({})",
-                "{}：实测 {}，限值 {}（{}）",
-                g.name(),
-                gate_value(g, g.value),
-                gate_value(g, g.max),
-                past_bound(w, g)
-            ),
-        })
-        .collect();
-    if r.ledger.mismatched_cells > 0 {
-        reasons.push(tr!(w, "{} ledger cells differ", "账本有 {} 个单元格不符", r.ledger.mismatched_cells));
-    }
-    if interrupted {
-        reasons.push(w.t("the run was interrupted", "运行被中断").to_string());
-    }
-    if let Some(why) = r.live.as_ref().and_then(|l| l.aborted.as_ref()) {
-        reasons.push(tr!(w, "the load was aborted early: {why}", "负载被提前中止：{why}"));
-    }
-    if reasons.is_empty() {
-        let _ = write!(
-            p.body,
-            r#"<div class="verdict go"><strong>GO</strong>: {}</div>"#,
-            esc(&tr!(
-                w,
-                "all {} gates passed and the ledger agrees ({} cells).",
-                "全部 {} 项门限通过，账本一致（{} 个单元格）。",
-                r.gates.len(),
-                r.ledger.cells.len()
-            ))
-        );
-    } else {
-        let _ = write!(
-            p.body,
-            r#"<div class="verdict nogo"><strong>NO-GO</strong>: {}<ul>"#,
-            esc(&tr!(w, "{} of {} gates failed.", "{1} 项门限中 {0} 项未通过。", failed.len(), r.gates.len()))
-        );
-        for why in reasons {
-            let _ = write!(p.body, "<li>{}</li>", esc(&why));
-        }
-        p.body.push_str("</ul></div>");
-    }
-}
-
 /// The whole page.
 pub fn render(r: &Report, lang: Lang) -> String {
     let w = &Say::new(r, lang);
@@ -135,7 +75,7 @@ pub fn render(r: &Report, lang: Lang) -> String {
         count(r.summary.accepted)
     );
     let _ = write!(p.body, r#"<p class="meta">{}</p>"#, esc(&meta));
-    verdict(&mut p, r, w);
+    p.charts += section::html_block(&mut p.body, &sections::verdict_block(r, w));
     let mut nav = vec![
         ("timeline", w.t("timeline", "时间线")),
         ("surge", w.t("surge", "恢复后高峰")),

@@ -163,16 +163,7 @@ fn checks(out: &mut Vec<String>, r: &Report, w: &Say) {
         let n = r.calibration.len();
         out.push(tr!(w, "calibration: {within} of {n} expectations within their factor", "校准：{n} 项预期中 {within} 项在允许倍数内"));
     }
-    let failed: Vec<_> = r.gates.iter().filter(|g| !g.passed).collect();
-    if r.gates.is_empty() {
-        out.push(w.t("gates: none defined", "门限：未定义").to_string());
-    } else if failed.is_empty() {
-        out.push(tr!(w, "gates: all {} passed", "门限：全部 {} 项通过", r.gates.len()));
-    } else {
-        for g in failed {
-            out.push(tr!(w, "GATE FAILED: {} (measured {})", "门限未通过：{}（实测 {}）", g.name(), w.measured(g)));
-        }
-    }
+    out.extend(sections::verdict_lines(r, w));
 }
 
 pub fn render(r: &Report, lang: Lang) -> String {
@@ -194,6 +185,7 @@ pub fn render(r: &Report, lang: Lang) -> String {
         )
     );
     let _ = writeln!(o, "```\n{}```\n", short(r, lang));
+    o.push_str(&section::markdown(&sections::verdict(r, &w)));
     o.push_str(&section::markdown(&sections::timeline(r, &w)));
     if let Some(s) = sections::calibration(r, &w) {
         o.push_str(&section::markdown(&s));

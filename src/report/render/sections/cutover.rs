@@ -183,7 +183,11 @@ fn migration(s: &mut Section, c: &CutoverReport, w: &Say) {
             .take(ROWS)
             .map(|d| {
                 let what = d.old.as_ref().or(d.new.as_ref()).map(|p| payment(w, p)).unwrap_or_default();
-                let fields = if d.fields.is_empty() { String::new() } else { format!(" ({})", d.fields.iter().map(|f| f.as_str()).collect::<Vec<_>>().join(", ")) };
+                let fields = if d.fields.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", d.fields.iter().map(|f| f.as_str()).collect::<Vec<_>>().join(", "))
+                };
                 format!("{}{}: {}", w.name(d.problem), fields, what)
             })
             .collect(),
@@ -217,7 +221,11 @@ fn registrations(s: &mut Section, c: &CutoverReport, w: &Say) {
             r.as_ref().map_or_else(|| "-".to_string(), |r| tr!(w, "{} in {}", "{}（{}）", w.group(r.group), w.league(&r.league)))
         };
         let items = g.differences.listed.iter().take(ROWS).map(|d| {
-            let fields = if d.fields.is_empty() { String::new() } else { format!(" ({})", d.fields.iter().map(|f| f.as_str()).collect::<Vec<_>>().join(", ")) };
+            let fields = if d.fields.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", d.fields.iter().map(|f| f.as_str()).collect::<Vec<_>>().join(", "))
+            };
             tr!(
                 w,
                 "{}{}: payer {}, old {}, new {}",

@@ -142,7 +142,11 @@ fn distributions(s: &mut Section, l: &LiveReport, w: &Say) {
         log: true,
     };
     s.blocks.push(Block::Chart(svg::Chart::Line(chart)));
-    let mut t = Table::new(if w.zh { &["百分位", "#响应时间", "#服务时间"] } else { &["percentile", "#response time", "#service time"] });
+    let mut t = Table::new(if w.zh {
+        &["百分位", "#响应时间", "#服务时间"]
+    } else {
+        &["percentile", "#response time", "#service time"]
+    });
     for (r, sv) in rt.iter().zip(st.iter()) {
         t.row(vec![label(r.percentile), duration_ms(r.ms), duration_ms(sv.ms)], false);
     }

@@ -4,10 +4,12 @@
 mod cutover;
 mod live;
 mod over_time;
+mod verdict;
 
 pub(crate) use cutover::cutover;
 pub(crate) use live::{live, refusals};
 pub(crate) use over_time::{queues, surge, timeline};
+pub(crate) use verdict::{verdict, verdict_block, verdict_lines};
 
 use super::human::{count, duration_ms, gate_value, instant_or, yuan};
 use super::lang::{Say, tr};
@@ -294,4 +296,3 @@ pub(crate) fn counters_by_day(r: &Report, w: &Say) -> Block {
         table: t,
     }
 }
-

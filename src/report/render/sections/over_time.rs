@@ -191,7 +191,17 @@ fn batch_runs(r: &Report, w: &Say) -> Option<Table> {
     let headers = if w.zh {
         ["批次", "渠道", "运行时刻", "#发出扣款", "#受理", "#扣款期数", "#因暂停被拒", "#失败", "因暂停停止"]
     } else {
-        ["batch", "channel", "run at", "#debits sent", "#accepted", "#periods debited", "#refused as suspended", "#failed", "stopped as suspended"]
+        [
+            "batch",
+            "channel",
+            "run at",
+            "#debits sent",
+            "#accepted",
+            "#periods debited",
+            "#refused as suspended",
+            "#failed",
+            "stopped as suspended",
+        ]
     };
     Some(table(&headers, rows, &[]))
 }
@@ -306,11 +316,7 @@ fn waiting_chart(r: &Report, w: &Say, queued: &[&str]) -> Option<svg::Chart> {
         .iter()
         .map(|(ch, _)| Series {
             name: w.channel(ch).to_string(),
-            values: r
-                .days
-                .iter()
-                .map(|d| d.channels.iter().find(|c| c.channel == *ch).and_then(|c| c.figures.waiting_min_p99))
-                .collect(),
+            values: r.days.iter().map(|d| d.channels.iter().find(|c| c.channel == *ch).and_then(|c| c.figures.waiting_min_p99)).collect(),
         })
         .collect();
     let chart = per_day(
