@@ -11,6 +11,18 @@ pub(super) fn compare(a: CompareArgs) -> anyhow::Result<Exit> {
         anyhow::bail!("--min-change-ms must be 0 or more");
     }
     let (base, new) = (read_report(&a.base)?, read_report(&a.new)?);
+    // A simulation's latencies are virtual time through the model's queues; a run's are the
+    // target's answers in real time: the same figure in two units.
+    let mode = |v: &serde_json::Value| v.get("mode").and_then(|m| m.as_str()).unwrap_or("simulate").to_string();
+    if mode(&base) != mode(&new) {
+        anyhow::bail!(
+            "{} is a `{}` report and {} a `{}` report: their figures are in different units (virtual time through the reference model against a target's answers in real time); compare a simulate report with a simulate report, a run with a run",
+            a.base.display(),
+            mode(&base),
+            a.new.display(),
+            mode(&new)
+        );
+    }
     let limits = crate::compare::Limits { max_regression, min_change_ms: a.min_change_ms, min_samples: a.min_samples };
     let c = crate::compare::compare(&base, &new, limits);
     if c.base_scenario != c.new_scenario {

@@ -4,7 +4,7 @@
 
 use super::deployment::target::client;
 use crate::clock::VirtualClock;
-use crate::report::data::live::HookReport;
+use crate::report::data::live::{HookReport, HookState};
 use crate::scenario::{HookAction, HookSpec, Spec};
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
@@ -83,8 +83,9 @@ impl Runbook {
                 reports.push(r);
             }
         }
-        let not_run = self.due.into_iter().map(|h| (h, "not run: the run ended first")).chain(self.skipped);
-        for (h, why) in not_run {
+        let not_reached = self.due.into_iter().map(|h| (h, "not run: the run ended first", HookState::NotReached));
+        let not_needed = self.skipped.into_iter().map(|(h, why)| (h, why, HookState::NotNeeded));
+        for (h, why, state) in not_reached.chain(not_needed) {
             reports.push(HookReport {
                 phase: spec.phases[h.phase].name.clone(),
                 action: h.action.describe(),
@@ -92,6 +93,7 @@ impl Runbook {
                 started_after_seconds: 0.0,
                 duration_ms: 0.0,
                 ok: false,
+                state,
                 outcome: why.into(),
             });
         }
@@ -155,6 +157,7 @@ async fn run_hook(hook: HookSpec, phase: String, due_at: String, started: Instan
         started_after_seconds: begin.saturating_duration_since(started).as_secs_f64(),
         duration_ms: begin.elapsed().as_secs_f64() * 1000.0,
         ok: result.0,
+        state: if result.0 { HookState::Ok } else { HookState::Failed },
         outcome: result.1,
     }
 }

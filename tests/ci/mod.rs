@@ -554,3 +554,25 @@ fn a_live_run_and_serve_give_prometheus_metrics_that_a_parser_reads_and_that_add
     assert!(ops >= 3, "{ops} operations with decision times");
     assert!(s.samples.iter().any(|x| x.metric == "cutover_serve_in_flight"));
 }
+
+#[test]
+fn compare_refuses_a_simulation_against_a_run() {
+    // Regression: a simulate report against a run report read "-99.8 %, 0 regressions" and
+    // exited 0; their latencies are in different units.
+    let dir = temp_dir("compare_modes");
+    let sim = dir.join("sim");
+    let o = cutover(&["simulate", "scenarios/ci-smoke.json", "--out", sim.to_str().unwrap(), "--quiet"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    // The same report marked as a run's: only the mode differs.
+    let mut run: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(sim.join("report.json")).unwrap()).unwrap();
+    run["mode"] = "run".into();
+    let run_path = dir.join("run.json");
+    std::fs::write(&run_path, run.to_string()).unwrap();
+    let base = sim.join("report.json");
+    let o = cutover(&["compare", base.to_str().unwrap(), run_path.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}{}", stdout(&o), stderr(&o));
+    assert!(stderr(&o).contains("a `simulate` report") && stderr(&o).contains("a `run` report"), "{}", stderr(&o));
+    assert!(stdout(&o).is_empty(), "nothing compared: {}", stdout(&o));
+    let o = cutover(&["compare", run_path.to_str().unwrap(), run_path.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "a run against a run: {}", stderr(&o));
+}

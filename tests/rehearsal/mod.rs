@@ -2,7 +2,7 @@
 //! On the reference systems every check is zero; each deliberately broken variant is caught
 //! and named, with the payments it got wrong listed.
 
-use crate::util::{check_against, cutover, read_report, stderr, temp_dir};
+use crate::util::{check_against, cutover, live_run, read_report, stderr, temp_dir};
 use serde_json::Value;
 
 const SCENARIO: &str = "scenarios/cutover-2021-ci.json";
@@ -690,4 +690,23 @@ fn a_live_run_decides_the_rollback_on_every_threads_answers_and_tells_the_server
             assert!(hook["outcome"].as_str().unwrap().contains("gates passed"), "{hook}");
         }
     }
+}
+
+#[test]
+fn a_cutover_run_against_the_in_process_systems_passes() {
+    // Regression: `run --model` on a cutover scenario could never pass, its migration hook
+    // (which the in-process systems make unnecessary: they migrate themselves) counted as
+    // failed.
+    let dir = temp_dir("model_cutover");
+    let o = live_run("scenarios/cutover-2021-ci.json", &dir, &["--model", "--time-scale", "300000"]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    let r = read_report(&dir.join("report.json"));
+    assert_eq!(r["verdict"]["verdict"], "go", "{}", r["verdict"]);
+    let hooks = r["live"]["hooks"].as_array().unwrap();
+    assert!(!hooks.is_empty(), "the scenario's hooks are listed");
+    for h in hooks {
+        assert_eq!((h["state"].as_str(), h["ok"].as_bool()), (Some("not_needed"), Some(false)), "{h}");
+    }
+    assert!(r["gates"].as_array().unwrap().iter().all(|g| g["metric"] != "hooks_failed"), "no hook ran: nothing to gate");
+    assert_eq!(r["cutover"]["migration"]["ran"], true, "{}", r["cutover"]["migration"]);
 }

@@ -62,16 +62,8 @@ pub(crate) fn build(input: BuildInput) -> Report {
     let hourly = hour_reports(spec, rec);
     let (days_report, hourly_by_channel) = rec.days.report(spec);
     let calibration = calibration::table(spec, &rec.days, &input.batches);
-    let peak = |count: fn(&HourReport) -> u64| {
-        hourly
-            .iter()
-            .filter(|h| count(h) > 0)
-            // Highest count; the earliest such hour on ties.
-            .max_by(|a, b| count(a).cmp(&count(b)).then(b.hour.cmp(&a.hour)))
-            .map(|h| PeakHour { start: h.start.clone(), attempts: count(h) })
-    };
-    let peak_hour = peak(|h| h.attempts);
-    let peak_hour_self_paid = peak(|h| h.self_paid_attempts);
+    let peak_hour = peak(&hourly, |h| h.attempts);
+    let peak_hour_self_paid = peak(&hourly, |h| h.self_paid_attempts);
     let ledger = reconcile::ledger_report(spec, rec, input.actual_ledger);
     let mismatched = ledger.mismatched_cells;
     let error_rate = if totals.attempts == 0 { 0.0 } else { totals.get(Outcome::Error) as f64 / totals.attempts as f64 };
@@ -128,17 +120,7 @@ pub(crate) fn build(input: BuildInput) -> Report {
         hourly,
         peak_hour,
         peak_hour_self_paid,
-        reopening: Reopening {
-            at: rec.reopen_at.map(fmt),
-            displaced_payers: rec.displaced_total,
-            backlog_peak: rec.backlog_peak,
-            backlog_peak_at: rec.backlog_peak_at.map(fmt),
-            backlog_cleared_at: rec.backlog_cleared_at.map(fmt),
-            backlog_90pct_cleared_at: rec.backlog_90pct_cleared_at.map(fmt),
-            backlog_99pct_cleared_at: rec.backlog_99pct_cleared_at.map(fmt),
-            backlog_at_end: rec.backlog,
-            displaced_gave_up: rec.gave_up_displaced,
-        },
+        reopening: reopening(spec, rec),
         batches: input.batches,
         dues: rec.dues.report(spec),
         days: days_report,
@@ -154,6 +136,31 @@ pub(crate) fn build(input: BuildInput) -> Report {
     };
     report.verdict = super::verdicts::verdict(&report);
     report
+}
+
+/// The busiest hour by `count`: the highest count, the earliest such hour on ties.
+fn peak(hourly: &[HourReport], count: fn(&HourReport) -> u64) -> Option<PeakHour> {
+    hourly
+        .iter()
+        .filter(|h| count(h) > 0)
+        .max_by(|a, b| count(a).cmp(&count(b)).then(b.hour.cmp(&a.hour)))
+        .map(|h| PeakHour { start: h.start.clone(), attempts: count(h) })
+}
+
+/// The reopening and the backlog of displaced payers after it.
+fn reopening(spec: &Spec, rec: &Recorder) -> Reopening {
+    let fmt = |t: SimTime| t.format(spec.calendar.offset);
+    Reopening {
+        at: rec.reopen_at.map(fmt),
+        displaced_payers: rec.displaced_total,
+        backlog_peak: rec.backlog_peak,
+        backlog_peak_at: rec.backlog_peak_at.map(fmt),
+        backlog_cleared_at: rec.backlog_cleared_at.map(fmt),
+        backlog_90pct_cleared_at: rec.backlog_90pct_cleared_at.map(fmt),
+        backlog_99pct_cleared_at: rec.backlog_99pct_cleared_at.map(fmt),
+        backlog_at_end: rec.backlog,
+        displaced_gave_up: rec.gave_up_displaced,
+    }
 }
 
 /// Every phase × channel × operation cell that saw traffic, and their totals.

@@ -91,7 +91,10 @@ pub(crate) fn gate_results(spec: &Spec, rec: &Recorder, m: GateInputs) -> Vec<Ga
 /// they measured on the part that ran.
 pub(crate) fn live_gates(spec: &Spec, report: &mut Report) {
     let Some(live) = &report.live else { return };
-    let (ran, failed) = (live.hooks.len() as u64, live.hooks.iter().filter(|h| !h.ok).count() as u64);
+    use crate::report::data::live::HookState;
+    // Hooks not needed or not reached did not run: neither passed nor failed.
+    let ran = live.hooks.iter().filter(|h| matches!(h.state, HookState::Ok | HookState::Failed)).count() as u64;
+    let failed = live.hooks.iter().filter(|h| h.state == HookState::Failed).count() as u64;
     let aborted = live.aborted.is_some();
     let mut found = false;
     for (g, r) in spec.gates.iter().zip(report.gates.iter_mut()) {

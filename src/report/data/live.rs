@@ -83,8 +83,42 @@ pub struct HookReport {
     /// Real seconds after the run's start that the action began.
     pub started_after_seconds: f64,
     pub duration_ms: f64,
+    /// It ran and succeeded (`state` is `ok`).
     pub ok: bool,
+    pub state: HookState,
     pub outcome: String,
+}
+
+/// How a hook ended: only a hook that ran and failed counts against the run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum HookState {
+    Ok,
+    Failed,
+    /// Not run because nothing needed it: the in-process systems migrate themselves, a
+    /// rollback the gates did not call for.
+    NotNeeded,
+    /// Not run: the run ended before it was due.
+    NotReached,
+}
+
+impl HookState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HookState::Ok => "ok",
+            HookState::Failed => "FAILED",
+            HookState::NotNeeded => "not needed",
+            HookState::NotReached => "not reached",
+        }
+    }
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            HookState::Ok => "成功",
+            HookState::Failed => "失败",
+            HookState::NotNeeded => "不需要",
+            HookState::NotReached => "未到时间",
+        }
+    }
 }
 
 /// Disagreements kept with their request, earliest first.

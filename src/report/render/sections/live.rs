@@ -183,7 +183,7 @@ fn hooks(l: &LiveReport, w: &Say) -> Option<Table> {
         &["phase", "hook", "due at", "#took", "result", "outcome"]
     });
     for h in &l.hooks {
-        let result = if h.ok { w.t("ok", "成功") } else { w.t("FAILED", "失败") };
+        let result = if w.zh { h.state.label_zh() } else { h.state.as_str() };
         let row = vec![
             w.phase(&h.phase).to_string(),
             h.action.clone(),
@@ -192,7 +192,7 @@ fn hooks(l: &LiveReport, w: &Say) -> Option<Table> {
             result.to_string(),
             h.outcome.clone(),
         ];
-        t.row(row, !h.ok);
+        t.row(row, h.state == crate::report::data::live::HookState::Failed);
     }
     Some(t)
 }
