@@ -289,6 +289,17 @@ pub struct ServeArgs {
     /// Requests handled at once; more are refused with 429.
     #[arg(long, default_value_t = 4096)]
     pub max_in_flight: usize,
+    /// Connections held at once; one more is answered 503 and closed (default: the
+    /// process's descriptor limit less 64, so idle sockets cannot lock every client out).
+    #[arg(long)]
+    pub max_connections: Option<usize>,
+    /// A connection must send a request's head within this many seconds of opening or of
+    /// its last answer, or it is closed (slow or idle clients).
+    #[arg(long, default_value_t = 10.0)]
+    pub header_timeout_seconds: f64,
+    /// A request must be read and decided within this many seconds, or it is answered 408.
+    #[arg(long, default_value_t = 30.0)]
+    pub request_timeout_seconds: f64,
     /// Which system of the scenario's cutover to play (required for a scenario with a
     /// `cutover` section, refused without one).
     #[arg(long, value_enum)]

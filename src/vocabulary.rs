@@ -204,6 +204,11 @@ impl Failure {
     }
 }
 
+/// The largest amount one item (an insurance type's share of a payment or an assessment) may
+/// carry, in fen: 100 million yuan. Six such items sum far below `i64::MAX`, and a ledger cell
+/// holds some 90,000 of them before it could overflow (it saturates rather than wrap).
+pub const MAX_ITEM_FEN: i64 = 10_000_000_000;
+
 /// Why a request was refused as invalid: the reference model's reasons, or a target's
 /// refusal as invalid (which gives none the driver reads).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -214,6 +219,8 @@ pub enum InvalidReason {
     HotlineCall,
     AssessedNotPositive,
     AmountNotPositive,
+    /// An item above [`MAX_ITEM_FEN`]: refused, never summed into a wrapped amount.
+    AmountTooLarge,
     /// A target refused it as invalid.
     Refused,
 }
@@ -226,6 +233,7 @@ impl InvalidReason {
             InvalidReason::HotlineCall => "a hotline call is not a system request",
             InvalidReason::AssessedNotPositive => "assessed amount must be positive",
             InvalidReason::AmountNotPositive => "amount must be positive",
+            InvalidReason::AmountTooLarge => "an item is above the largest amount a payment may carry",
             InvalidReason::Refused => "refused as invalid",
         }
     }
@@ -237,6 +245,7 @@ impl InvalidReason {
             InvalidReason::HotlineCall => "热线来电不是系统请求",
             InvalidReason::AssessedNotPositive => "核定金额必须为正",
             InvalidReason::AmountNotPositive => "金额必须为正",
+            InvalidReason::AmountTooLarge => "单项金额超过一笔缴费允许的上限",
             InvalidReason::Refused => "被拒绝为无效请求",
         }
     }

@@ -5,6 +5,7 @@ mod html;
 mod layers;
 mod live;
 mod rehearsal;
+mod serve;
 mod util;
 
 use std::sync::Arc;

@@ -1,7 +1,7 @@
 //! `cutover serve`: the reference model behind the `/v1` contract, with `--data` durable.
 
 use super::Exit;
-use super::args::{admin_token, faults, load, time_scale};
+use super::args::{admin_token, faults, load, seconds, time_scale, within};
 use crate::cli::{Fault, Role, ServeArgs};
 use crate::clock::VirtualClock;
 use crate::scenario::{self, Spec};
@@ -19,6 +19,14 @@ pub(super) fn serve(a: ServeArgs) -> anyhow::Result<Exit> {
         None => scenario::parse("(bundled) scenarios/inner-mongolia-2021.json", BUNDLED_SCENARIO)?,
     });
     let scale = time_scale(a.time_scale)?;
+    let limits = crate::server::ConnLimits {
+        header: seconds("--header-timeout-seconds", a.header_timeout_seconds, 0.1, 3600.0)?,
+        request: seconds("--request-timeout-seconds", a.request_timeout_seconds, 0.1, 3600.0)?,
+        max_connections: match a.max_connections {
+            Some(n) => within("--max-connections", n, 1, 1_000_000)?,
+            None => default_max_connections(),
+        },
+    };
     let start = match (&a.virtual_start, a.rebase_now) {
         (Some(_), true) => anyhow::bail!("--virtual-start and --rebase-now exclude each other"),
         (Some(s), false) => {
@@ -52,8 +60,18 @@ pub(super) fn serve(a: ServeArgs) -> anyhow::Result<Exit> {
     };
     let state = Arc::new(AppState::new(spec, model, store, &cfg));
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    rt.block_on(crate::server::serve(a.addr, state)).with_context(|| format!("cannot serve on {}", a.addr))?;
+    rt.block_on(crate::server::serve(a.addr, state, limits)).with_context(|| format!("cannot serve on {}", a.addr))?;
     Ok(Exit::Ok)
+}
+
+/// The process's open-descriptor limit less 64 (for the listener, the store, standard
+/// streams and the runtime), at least 16.
+fn default_max_connections() -> usize {
+    let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: getrlimit only writes the struct it is given.
+    let ok = unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } == 0;
+    let soft = if ok && lim.rlim_cur != libc::RLIM_INFINITY { lim.rlim_cur as usize } else { 1024 };
+    soft.saturating_sub(64).clamp(16, 1_000_000)
 }
 
 /// The system of a cutover this server plays (its index and name), required exactly when the

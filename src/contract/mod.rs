@@ -69,9 +69,9 @@ impl PaymentBody {
         match (&self.period, self.period_months) {
             (None, None) => Ok(Period::UNKNOWN),
             (None, Some(_)) => Err("period_months without period".into()),
-            (Some(p), m) => {
-                Period::parse(p, m.unwrap_or(1)).ok_or_else(|| format!("period must be \"YYYY-MM\" with period_months >= 1, got {p:?}"))
-            }
+            (Some(p), m) => Period::parse(p, m.unwrap_or(1)).ok_or_else(|| {
+                format!("period must be \"YYYY-MM\" with period_months from 1 to {}, got {p:?} and {m:?}", Period::MAX_MONTHS)
+            }),
         }
     }
 }

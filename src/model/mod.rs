@@ -580,6 +580,9 @@ impl Model {
         }
         match req {
             Request::Assess { payer, items, .. } => {
+                if items.iter().any(|a| *a > crate::vocabulary::MAX_ITEM_FEN) {
+                    return Response::Invalid { reason: InvalidReason::AmountTooLarge };
+                }
                 let total: i64 = items.iter().sum();
                 if total <= 0 || items.iter().any(|a| *a < 0) {
                     return Response::Invalid { reason: InvalidReason::AssessedNotPositive };
@@ -652,6 +655,10 @@ impl Model {
         special: bool,
         assessment: Option<&TargetId>,
     ) -> Response {
+        // Bounded first, so that the sum below cannot wrap.
+        if items.iter().any(|a| *a > crate::vocabulary::MAX_ITEM_FEN) {
+            return Response::Invalid { reason: InvalidReason::AmountTooLarge };
+        }
         if items.iter().any(|a| *a < 0) || items.iter().sum::<i64>() <= 0 {
             return Response::Invalid { reason: InvalidReason::AmountNotPositive };
         }

@@ -45,11 +45,14 @@ impl Period {
         }
     }
 
-    /// Read "YYYY-MM" and a count of months.
+    /// The most months one payment may cover: twenty years of arrears.
+    pub(crate) const MAX_MONTHS: u16 = 240;
+
+    /// Read "YYYY-MM" and a count of months (1 to [`Period::MAX_MONTHS`]).
     pub(crate) fn parse(first: &str, months: u16) -> Option<Period> {
         let (y, m) = first.split_once('-')?;
         let (y, m): (i32, u32) = (y.parse().ok()?, m.parse().ok()?);
-        if y.to_string().len() != 4 || !(1..=12).contains(&m) || months == 0 {
+        if y.to_string().len() != 4 || !(1..=12).contains(&m) || !(1..=Period::MAX_MONTHS).contains(&months) {
             return None;
         }
         Some(Period { first: Period::month(y, m), months })
@@ -73,5 +76,8 @@ mod tests {
         assert_eq!(Period::parse("2021-04", 1), Some(april));
         assert_eq!(Period::parse("2021-13", 1), None);
         assert_eq!(Period::parse("21-04", 1), None);
+        assert_eq!(Period::parse("2021-04", Period::MAX_MONTHS).map(|p| p.months), Some(240));
+        assert_eq!(Period::parse("2021-04", Period::MAX_MONTHS + 1), None);
+        assert_eq!(Period::parse("2021-04", u16::MAX), None);
     }
 }
