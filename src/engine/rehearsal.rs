@@ -51,7 +51,13 @@ pub fn simulate_with(
     let cutover = spec.cutover.as_ref().and_then(|_| {
         let books = Ok(engine.target().books());
         let migration = engine.target().migration().cloned();
-        report::check::cutover::check(report::check::cutover::CutoverInput { spec: &spec, recorder: engine.recorder(), books, migration })
+        report::check::cutover::check(report::check::cutover::CutoverInput {
+            spec: &spec,
+            recorder: engine.recorder(),
+            books,
+            migration,
+            reached: spec.end,
+        })
     });
     let report = report::check::build::build(report::check::build::BuildInput {
         spec: &spec,
@@ -65,6 +71,7 @@ pub fn simulate_with(
         audit_disagreements: 0,
         cutover,
         keep_histograms: extras.hlog,
+        reached: spec.end,
     });
     SimulationOutput { report }
 }

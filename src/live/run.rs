@@ -22,6 +22,7 @@ use crate::report::EngineStats;
 use crate::report::data::live::{JournalReport, LiveReport, Reconciliation};
 use crate::report::feed::recorder::Recorder;
 use crate::scenario::{NEW, OLD, Spec, SystemIdx};
+use crate::time::SimTime;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
@@ -160,6 +161,8 @@ struct Driven {
     interrupted: bool,
     /// Why the load was stopped early (`--abort-early`).
     aborted: Option<String>,
+    /// The timeline's instant the load reached: its end, or where it was stopped.
+    reached: SimTime,
     wall_seconds: f64,
     cpu_seconds: Option<f64>,
 }
@@ -172,7 +175,7 @@ pub async fn run(spec: Arc<Spec>, cfg: RunConfig, scenario_file: &str) -> Result
     let mut merged = merge(&spec, &setup.demand, driven.parts, setup.journal_path.display().to_string());
     merged.recorder.rollback_decision = driven.rollback;
     let (rec, actual, cutover) = match &setup.baseline {
-        Some(baseline) => reconcile_books(&cfg, &spec, &mut merged, baseline).await,
+        Some(baseline) => reconcile_books(&cfg, &spec, &mut merged, baseline, driven.reached).await,
         None => {
             let (rec, actual) = reconcile(&cfg.target, &spec, &mut merged).await;
             (rec, actual, None)
@@ -191,6 +194,7 @@ pub async fn run(spec: Arc<Spec>, cfg: RunConfig, scenario_file: &str) -> Result
         audit_disagreements: merged.audit.disagreements,
         cutover,
         keep_histograms: cfg.hlog,
+        reached: driven.reached,
     });
     let wall = driven.wall_seconds;
     let completed = merged.completed;
@@ -206,6 +210,7 @@ pub async fn run(spec: Arc<Spec>, cfg: RunConfig, scenario_file: &str) -> Result
         queue_bound: cfg.queue_bound,
         interrupted: driven.interrupted,
         aborted: driven.aborted.clone(),
+        reached: driven.reached.format(spec.calendar.offset),
         wall_seconds: (wall * 1000.0).round() / 1000.0,
         requests_completed: completed,
         requests_per_second: (completed as f64 / wall.max(1e-9)).round(),
@@ -386,6 +391,7 @@ async fn drive(spec: &Arc<Spec>, cfg: &RunConfig, clock: &VirtualClock, plans: V
     tokio::pin!(ctrl_c);
     let mut interrupted = false;
     let mut aborted: Option<String> = None;
+    let mut stopped_at: Option<SimTime> = None;
     let all_done = futures_util::future::join_all(results);
     tokio::pin!(all_done);
     let outputs = loop {
@@ -396,6 +402,7 @@ async fn drive(spec: &Arc<Spec>, cfg: &RunConfig, clock: &VirtualClock, plans: V
             _ = &mut ctrl_c, if !interrupted => {
                 // The threads stop sending and wait a bounded time for answers in flight.
                 interrupted = true;
+                stopped_at.get_or_insert(clock.now());
                 stop_all(&gauges);
             }
             outs = &mut all_done => break outs,
@@ -412,6 +419,7 @@ async fn drive(spec: &Arc<Spec>, cfg: &RunConfig, clock: &VirtualClock, plans: V
                 if aborted.is_none() && !interrupted && let Some(reason) = abort_reason(spec, cfg, &gauges, started) {
                     eprintln!("aborting: {reason}");
                     aborted = Some(reason);
+                    stopped_at.get_or_insert(clock.now());
                     stop_all(&gauges);
                 }
             }
@@ -430,7 +438,8 @@ async fn drive(spec: &Arc<Spec>, cfg: &RunConfig, clock: &VirtualClock, plans: V
     for o in outputs {
         parts.push(o.map_err(|_| RunError::Target("a sending thread failed".into()))?);
     }
-    Ok(Driven { parts, hooks, rollback: decision, interrupted, aborted, wall_seconds, cpu_seconds: cpu })
+    let reached = stopped_at.map_or(spec.end, |t| t.min(spec.end));
+    Ok(Driven { parts, hooks, rollback: decision, interrupted, aborted, reached, wall_seconds, cpu_seconds: cpu })
 }
 
 /// What a hook may name: this binary, the scenario file, the run's targets, the output
@@ -615,6 +624,7 @@ async fn reconcile_books(
     spec: &Arc<Spec>,
     m: &mut Merged,
     baseline: &[crate::hash::FastSet<u64>],
+    reached: SimTime,
 ) -> (Reconciliation, Result<super::deployment::target::Ledger, String>, Option<crate::report::data::cutover::CutoverReport>) {
     let mut books: [Vec<crate::model::PaymentRow>; 2] = [Vec::new(), Vec::new()];
     // Registrations are checked where both systems' can be read (not through a profile).
@@ -650,7 +660,8 @@ async fn reconcile_books(
         let unknown = m.unknown_reqs.iter().map(|r| (r.clone(), OLD, Err(e.clone()))).collect();
         let lookups = crate::report::check::reconcile::Lookups { unknown, acknowledged: None };
         let rec = crate::report::check::reconcile::by_key(&mut m.recorder, lookups, None);
-        let input = crate::report::check::cutover::CutoverInput { spec, recorder: &m.recorder, books: Err(e.clone()), migration: None };
+        let input =
+            crate::report::check::cutover::CutoverInput { spec, recorder: &m.recorder, books: Err(e.clone()), migration: None, reached };
         return (rec, Err(e), crate::report::check::cutover::check(input));
     }
     let actual = crate::report::check::reconcile::ledger_of_books(&books);
@@ -659,7 +670,7 @@ async fn reconcile_books(
     let rec = crate::report::check::reconcile::by_key(&mut m.recorder, lookups, Some(&actual));
     let migration = cfg.target.migration();
     let books = crate::model::Books { payments: books, registrations };
-    let input = crate::report::check::cutover::CutoverInput { spec, recorder: &m.recorder, books: Ok(books), migration };
+    let input = crate::report::check::cutover::CutoverInput { spec, recorder: &m.recorder, books: Ok(books), migration, reached };
     (rec, Ok(actual), crate::report::check::cutover::check(input))
 }
 

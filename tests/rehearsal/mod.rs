@@ -710,3 +710,37 @@ fn a_cutover_run_against_the_in_process_systems_passes() {
     assert!(r["gates"].as_array().unwrap().iter().all(|g| g["metric"] != "hooks_failed"), "no hook ran: nothing to gate");
     assert_eq!(r["cutover"]["migration"]["ran"], true, "{}", r["cutover"]["migration"]);
 }
+
+#[test]
+fn ctrl_c_before_the_migration_is_not_reached_not_lost() {
+    // Regression: Ctrl-C before 24 April read as 212,404 payments "lost at the boundary" and
+    // 2,428,772 registrations "wrong": the migration had not been due yet.
+    use crate::util::{spawn_cutover, wait_for_lines};
+    let dir = temp_dir("cutover_interrupted");
+    // 20000x: the migration is due about 20 s of real time after the start.
+    let args = ["run", SCENARIO, "--model", "--time-scale", "20000", "--out", dir.to_str().unwrap(), "--quiet"];
+    let child = spawn_cutover(&args);
+    assert!(wait_for_lines(&dir.join("journal.jsonl"), 20, std::time::Duration::from_secs(30)), "the run did not get going");
+    let status = std::process::Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    assert!(status.success());
+    let o = wait_bounded(child, std::time::Duration::from_secs(30));
+    assert_eq!(o.status.code(), Some(130), "{}", stderr(&o));
+    let r = read_report(&dir.join("report.json"));
+    let c = &r["cutover"];
+    let reached = r["live"]["reached"].as_str().unwrap();
+    let due = c["not_reached"].as_str().unwrap_or_else(|| panic!("stopped at {reached}, yet the migration's checks ran: {c}"));
+    assert!(reached < due, "reached {reached}, migration due {due}");
+    assert_eq!(n(&c["lost_at_boundary"]["count"]), 0, "{}", c["lost_at_boundary"]);
+    assert_eq!(c["registrations"]["checked"], false, "{}", c["registrations"]);
+    assert_eq!(n(&c["migration"]["mismatched_cells"]), 0);
+    // The gates on the migration are not reached, and the verdict INCOMPLETE, not NO-GO.
+    for metric in ["migration_mismatched_cells", "lost_at_boundary", "registrations_mismatched"] {
+        let g = r["gates"].as_array().unwrap().iter().find(|g| g["metric"] == metric).unwrap_or_else(|| panic!("no {metric} gate"));
+        assert_eq!(g["not_reached"].as_str(), Some(due), "{g}");
+    }
+    assert_eq!(r["verdict"]["verdict"], "incomplete", "{}", r["verdict"]);
+    let reasons = r["verdict"]["reasons"].as_array().unwrap();
+    assert!(reasons.iter().any(|x| x["check"] == "cutover" && x["state"] == "not_reached"), "{reasons:?}");
+    assert!(reasons.iter().any(|x| x["check"] == "interrupted" && x["at"] == reached), "{reasons:?}");
+    assert!(stdout(&o).contains("verdict: INCOMPLETE"), "{}", stdout(&o));
+}

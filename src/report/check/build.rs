@@ -32,6 +32,9 @@ pub(crate) struct BuildInput<'a> {
     pub cutover: Option<crate::report::data::cutover::CutoverReport>,
     /// Keep the latency histograms whole in the report (for `--hlog`).
     pub keep_histograms: bool,
+    /// The timeline's instant the run reached (its end, or where it was stopped): gates
+    /// judging later instants are not reached.
+    pub reached: SimTime,
 }
 
 /// The recorder's histograms whole, with the instants and names the logs need.
@@ -79,6 +82,10 @@ pub(crate) fn build(input: BuildInput) -> Report {
             cutover: figures,
         },
     );
+    let mut gates = gates;
+    if input.reached < spec.end {
+        super::gates::mark_not_reached(spec, &mut gates, input.reached);
+    }
     let gates_passed = gates.iter().all(|g| g.passed);
     let mut report = Report {
         format_version: REPORT_FORMAT_VERSION,

@@ -142,6 +142,30 @@ pub(crate) fn gate_result(spec: &Spec, g: &crate::scenario::GateSpec, value: f64
         allow_empty: g.allow_empty,
         passed: value <= g.max && (!no_data || g.allow_empty),
         detail: None,
+        not_reached: None,
+    }
+}
+
+/// The instant a gate judges, where it has one: its phase's start, its day's, its `by`
+/// instant, or for the migration's checks the instant the migration is due.
+fn judges_from(spec: &Spec, g: &crate::scenario::GateSpec, migration_due: Option<SimTime>) -> Option<SimTime> {
+    let own = [g.phase.map(|p| spec.phases[p].start), g.day.map(|d| spec.calendar.day_start(d)), g.by].into_iter().flatten().max();
+    let cutover =
+        matches!(g.metric, GateMetric::MigrationMismatchedCells | GateMetric::LostAtBoundary | GateMetric::RegistrationsMismatched)
+            .then_some(migration_due)
+            .flatten();
+    own.max(cutover)
+}
+
+/// Gates whose instant the run did not reach (it was stopped at `reached`): not reached,
+/// and not passed, whatever they measured on the part that ran.
+pub(crate) fn mark_not_reached(spec: &Spec, gates: &mut [GateResult], reached: SimTime) {
+    let due = spec.cutover.as_ref().and_then(super::cutover::migration_due);
+    for (g, r) in spec.gates.iter().zip(gates.iter_mut()) {
+        if let Some(t) = judges_from(spec, g, due).filter(|t| *t > reached) {
+            r.not_reached = Some(t.format(spec.calendar.offset));
+            r.passed = false;
+        }
     }
 }
 

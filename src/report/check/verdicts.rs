@@ -26,12 +26,14 @@ impl CutoverReport {
     }
 
     /// Where the cutover's checks stand: unknown when the books could not be read (then no
-    /// check ran), failed when any payment or registration is wrong.
+    /// check ran), failed when any payment or registration is wrong, not reached when the run
+    /// ended before the migration was due.
     pub fn state(&self) -> CheckState {
-        match &self.read_error {
-            Some(e) => CheckState::Unknown { reason: format!("the books could not be read: {e}") },
-            None if self.payments_wrong() > 0 => CheckState::Fail,
-            None => CheckState::Pass,
+        match (&self.read_error, &self.not_reached) {
+            (Some(e), _) => CheckState::Unknown { reason: format!("the books could not be read: {e}") },
+            _ if self.payments_wrong() > 0 => CheckState::Fail,
+            (None, Some(instant)) => CheckState::NotReached { instant: instant.clone() },
+            (None, None) => CheckState::Pass,
         }
     }
 
@@ -82,7 +84,7 @@ pub(crate) fn verdict(r: &Report) -> VerdictReport {
             reasons.push(Reason::Aborted { why: why.clone(), state: CheckState::Fail });
         }
         if l.interrupted {
-            reasons.push(Reason::Interrupted { state: CheckState::NotReached { instant: r.scenario.end.clone() } });
+            reasons.push(Reason::Interrupted { at: l.reached.clone(), state: CheckState::NotReached { instant: r.scenario.end.clone() } });
         }
     }
     let rank = |s: &CheckState| match s {
@@ -123,6 +125,7 @@ mod tests {
             audit_disagreements: 0,
             cutover: None,
             keep_histograms: false,
+            reached: spec.end,
         });
         // Nothing was measured: every gate without `allow_empty` is unknown.
         assert!(r.gates.iter().any(|g| !g.passed && g.no_data));

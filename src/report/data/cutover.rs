@@ -30,6 +30,10 @@ pub struct CutoverReport {
     pub rollback: Option<RollbackReport>,
     /// Why the systems' books could not be read (then no check ran).
     pub read_error: Option<String>,
+    /// The migration's instant, which the run ended before: the migration's and the
+    /// registrations' checks did not run (nothing is missing from the new system yet).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub not_reached: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize, schemars::JsonSchema)]

@@ -17,6 +17,9 @@ pub struct LiveReport {
     pub threads: usize,
     pub queue_bound: usize,
     pub interrupted: bool,
+    /// The timeline's instant the load reached: its end, or where Ctrl-C or an abort stopped
+    /// it (what lies beyond is not reached, not lost).
+    pub reached: String,
     /// Why the load was stopped early (`--abort-early`): the run fails.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub aborted: Option<String>,

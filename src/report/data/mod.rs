@@ -151,8 +151,10 @@ pub enum Reason {
         #[serde(flatten)]
         state: CheckState,
     },
-    /// The run was stopped (Ctrl-C) before the end of its timeline: not reached.
+    /// The run was stopped (Ctrl-C) `at` an instant before the end of its timeline: not
+    /// reached.
     Interrupted {
+        at: String,
         #[serde(flatten)]
         state: CheckState,
     },
@@ -165,7 +167,7 @@ impl Reason {
             | Reason::Ledger { state, .. }
             | Reason::Cutover { state, .. }
             | Reason::Aborted { state, .. }
-            | Reason::Interrupted { state } => state,
+            | Reason::Interrupted { state, .. } => state,
         }
     }
 }
@@ -392,6 +394,10 @@ pub struct GateResult {
     /// Why a value is not what it seems ("never: not cleared by the end ...").
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
+    /// The instant this gate judges, which the run ended before (Ctrl-C, an abort): not
+    /// reached, whatever was measured.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub not_reached: Option<String>,
 }
 
 /// A gate's views of its own fields: where it stands and its one spelling.
@@ -399,6 +405,9 @@ impl GateResult {
     /// Where it stands (see [`CheckState`]): an empty gate that allows it passes; one that
     /// does not is unknown.
     pub fn state(&self) -> CheckState {
+        if let Some(instant) = &self.not_reached {
+            return CheckState::NotReached { instant: instant.clone() };
+        }
         match (self.passed, self.no_data) {
             (true, _) => CheckState::Pass,
             (false, true) => CheckState::Unknown { reason: "no data: nothing measured behind this gate".to_string() },

@@ -139,12 +139,22 @@ fn live(out: &mut Vec<String>, l: &crate::report::data::live::LiveReport, w: &Sa
 fn checks(out: &mut Vec<String>, r: &Report, w: &Say) {
     if let Some(c) = &r.cutover {
         let m = &c.migration;
-        let regs = if c.registrations.checked {
-            tr!(w, "{} of {} registrations wrong", "{} / {} 条登记信息有误", c.registrations.mismatched(), c.registrations.old)
+        if let Some(due) = &c.not_reached {
+            out.push(tr!(
+                w,
+                "cutover: the migration's checks not reached (the run ended before the migration, due {}); double charges {}, acknowledged after the stop {}",
+                "切换：迁移核查未达到（运行在 {} 的数据迁移之前结束）；重复扣费 {}，停止后确认 {}",
+                instant(due),
+                c.double_charges.count,
+                c.acknowledged_after_stop.count
+            ));
         } else {
-            w.t("registrations not read", "未读取登记信息").to_string()
-        };
-        out.push(tr!(
+            let regs = if c.registrations.checked {
+                tr!(w, "{} of {} registrations wrong", "{} / {} 条登记信息有误", c.registrations.mismatched(), c.registrations.old)
+            } else {
+                w.t("registrations not read", "未读取登记信息").to_string()
+            };
+            out.push(tr!(
             w,
             "cutover: migration {} ({} of {} old payments differ, {} cells; {}), double charges {}, lost at the boundary {}, acknowledged after the stop {}",
             "切换：数据迁移{}（{} / {} 笔旧缴费不符，{} 个单元格；{}），重复扣费 {}，切换边界丢失 {}，停止后确认 {}",
@@ -156,7 +166,8 @@ fn checks(out: &mut Vec<String>, r: &Report, w: &Say) {
             c.double_charges.count,
             c.lost_at_boundary.count,
             c.acknowledged_after_stop.count
-        ));
+            ));
+        }
     }
     if !r.calibration.is_empty() {
         let within = r.calibration.iter().filter(|c| c.within).count();

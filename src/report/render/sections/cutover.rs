@@ -40,6 +40,17 @@ pub(crate) fn cutover(c: &CutoverReport, w: &Say) -> Section {
     if let Some(e) = &c.read_error {
         s.said(tr!(w, "The systems' books could not be read, so no check ran: {e}", "无法读取系统账簿，未进行任何核对：{e}"), Tone::Bad);
     }
+    if let Some(due) = &c.not_reached {
+        s.said(
+            tr!(
+                w,
+                "Not reached: the run ended before the migration was due ({}), so the migration's and the registrations' checks did not run; nothing is missing from the new system yet.",
+                "未达到：运行在数据迁移（{}）之前结束，迁移与登记信息的核查没有进行；新系统此时尚不缺少任何数据。",
+                instant(due)
+            ),
+            Tone::Plain,
+        );
+    }
     systems(&mut s, c, w);
     checks(&mut s, c, w);
     stops(&mut s, c, w);

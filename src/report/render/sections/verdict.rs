@@ -52,9 +52,19 @@ fn reason(r: &Report, w: &Say, why: &Reason) -> String {
             tr!(w, "not verified: {}", "未能核实：{}", reason)
         }
         (Reason::Aborted { why, .. }, _) => tr!(w, "the load was aborted early: {why}", "负载被提前中止：{why}"),
-        (Reason::Interrupted { .. }, _) => {
-            tr!(w, "the run was interrupted before the end of its timeline ({})", "运行在时间线结束（{}）之前被中断", r.scenario.end)
-        }
+        (Reason::Interrupted { at, .. }, _) => tr!(
+            w,
+            "the run was interrupted at {}, before the end of its timeline ({}): what lies beyond was not reached",
+            "运行在 {} 被中断，早于时间线结束（{}）：此后的部分未达到",
+            at,
+            r.scenario.end
+        ),
+        (Reason::Cutover { .. }, CheckState::NotReached { instant }) => tr!(
+            w,
+            "the cutover's migration checks: not reached (the run ended before the migration, due {})",
+            "切换的迁移核查：未达到（运行在 {} 的数据迁移之前结束）",
+            instant
+        ),
         (_, s) => s.as_str().to_string(),
     }
 }
