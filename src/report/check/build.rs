@@ -78,6 +78,7 @@ pub(crate) fn build(input: BuildInput) -> Report {
             error_rate,
             attempts: totals.attempts,
             mismatched,
+            ledger_read: ledger.read_error.is_none(),
             audit_disagreements: (input.mode == Mode::Run).then_some(input.audit_disagreements),
             cutover: figures,
         },

@@ -12,6 +12,8 @@ pub(crate) struct GateInputs {
     pub error_rate: f64,
     pub attempts: u64,
     pub mismatched: u64,
+    /// The target's ledger was read (else the ledger's gate has nothing behind it).
+    pub ledger_read: bool,
     /// None in `simulate`: no auditor ran.
     pub audit_disagreements: Option<u64>,
     pub cutover: Option<CutoverFigures>,
@@ -29,7 +31,7 @@ pub(crate) fn gate_results(spec: &Spec, rec: &Recorder, m: GateInputs) -> Vec<Ga
             let (value, samples) = match g.metric {
                 GateMetric::ErrorRate => (m.error_rate, run),
                 GateMetric::AcceptedWhileSuspended => (rec.accepted_while_suspended as f64, run),
-                GateMetric::LedgerMismatchedCells => (m.mismatched as f64, run),
+                GateMetric::LedgerMismatchedCells => (m.mismatched as f64, if m.ledger_read { run } else { 0 }),
                 // The auditor checks live answers only; simulate has none to check.
                 GateMetric::AuditorDisagreements => m.audit_disagreements.map_or((0.0, 0), |n| (n as f64, run)),
                 GateMetric::MigrationMismatchedCells => cut(|c| c.migration_mismatched_cells),

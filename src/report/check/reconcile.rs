@@ -121,21 +121,23 @@ pub(crate) fn by_key(recorder: &mut Recorder, lookups: Lookups, actual: Option<&
     rec
 }
 
-/// The recorder's book of acknowledged payments against the target's ledger, cell by cell;
-/// a ledger that could not be read counts as one mismatched cell.
+/// The recorder's book of acknowledged payments against the target's ledger, cell by cell.
+/// A ledger that could not be read is not verified: no cell is compared (none "differs"),
+/// the expected cells are listed, and the error says why.
 pub(crate) fn ledger_report(spec: &Spec, rec: &Recorder, actual: Result<BTreeMap<LedgerKey, LedgerCell>, String>) -> LedgerReport {
     let expected = rec.expected_ledger();
     let (actual, read_error) = match actual {
-        Ok(a) => (a, None),
-        Err(e) => (BTreeMap::new(), Some(e)),
+        Ok(a) => (Some(a), None),
+        Err(e) => (None, Some(e)),
     };
-    let keys: BTreeSet<LedgerKey> = expected.keys().chain(actual.keys()).copied().collect();
+    let actual = actual.as_ref();
+    let keys: BTreeSet<LedgerKey> = expected.keys().chain(actual.into_iter().flat_map(|a| a.keys())).copied().collect();
     let mut cells = Vec::new();
     let mut differences = Vec::new();
     let (mut expected_fen, mut actual_fen) = (0i64, 0i64);
     for k in keys {
         let e = expected.get(&k).copied().unwrap_or_default();
-        let a = actual.get(&k).copied().unwrap_or_default();
+        let a = actual.and_then(|a| a.get(&k)).copied().unwrap_or_default();
         expected_fen = expected_fen.saturating_add(e.sum_fen);
         actual_fen = actual_fen.saturating_add(a.sum_fen);
         let row = LedgerRow {
@@ -147,12 +149,12 @@ pub(crate) fn ledger_report(spec: &Spec, rec: &Recorder, actual: Result<BTreeMap
             actual_count: a.count,
             actual_fen: a.sum_fen,
         };
-        if e != a {
+        if actual.is_some() && e != a {
             differences.push(row.clone());
         }
         cells.push(row);
     }
-    let mismatched_cells = differences.len() as u64 + read_error.is_some() as u64;
+    let mismatched_cells = differences.len() as u64;
     LedgerReport { expected_fen, actual_fen, mismatched_cells, differences, cells, read_error }
 }
 
@@ -174,6 +176,26 @@ mod tests {
             special: false,
             assessment: None,
         }
+    }
+
+    #[test]
+    fn an_unreadable_ledger_is_not_verified_and_no_cell_differs() {
+        // Regression: the new system killed mid-run read as "95 ledger cells differ" (every
+        // expected cell against an empty ledger).
+        let spec = Arc::new(crate::scenario::load(std::path::Path::new("scenarios/ci-smoke.json")).expect("scenario"));
+        let mut r = Recorder::new(spec.clone(), Arc::new(Rules::from_spec(&spec)));
+        for id in 1..=3 {
+            assert!(r.book(&pay(id)));
+        }
+        let l = ledger_report(&spec, &r, Err("GET http://127.0.0.1:9/v1/ledger: connection refused".into()));
+        assert_eq!((l.mismatched_cells, l.differences.len()), (0, 0));
+        assert_eq!(l.cells.len(), 1, "the expected cells are listed");
+        assert_eq!((l.expected_fen, l.actual_fen), (300, 0));
+        assert!(l.read_error.as_deref().is_some_and(|e| e.contains("connection refused")));
+        // Read, the same ledger short of one payment differs in its one cell.
+        let key = (0u8, GroupKind::Flexible, crate::scenario::Insurance::ALL[0]);
+        let l = ledger_report(&spec, &r, Ok(BTreeMap::from([(key, LedgerCell { count: 2, sum_fen: 200 })])));
+        assert_eq!((l.mismatched_cells, l.differences.len()), (1, 1));
     }
 
     #[test]

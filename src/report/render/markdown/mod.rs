@@ -55,14 +55,22 @@ fn totals(out: &mut Vec<String>, r: &Report, w: &Say) {
         s.accepted_while_suspended,
         s.rejected_unexpected
     ));
-    out.push(tr!(
-        w,
-        "ledger expected {} yuan, actual {} yuan, mismatched cells {}",
-        "账本应为 {} 元，实为 {} 元，不符单元格 {}",
-        yuan(s.ledger_expected_fen),
-        yuan(s.ledger_actual_fen),
-        s.ledger_mismatched_cells
-    ));
+    out.push(match &r.ledger.read_error {
+        Some(e) => tr!(
+            w,
+            "ledger expected {} yuan, not verified: the target's ledger could not be read ({e})",
+            "账本应为 {} 元，未能核实：无法读取目标系统的账本（{e}）",
+            yuan(s.ledger_expected_fen)
+        ),
+        None => tr!(
+            w,
+            "ledger expected {} yuan, actual {} yuan, mismatched cells {}",
+            "账本应为 {} 元，实为 {} 元，不符单元格 {}",
+            yuan(s.ledger_expected_fen),
+            yuan(s.ledger_actual_fen),
+            s.ledger_mismatched_cells
+        ),
+    });
     // The headline is the payers' own busiest hour; batch debits, which contend with
     // nobody at their night-time runs, apart.
     if let Some(q) = &r.peak_hour_self_paid {

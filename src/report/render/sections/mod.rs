@@ -20,6 +20,19 @@ use crate::report::Report;
 pub(crate) fn ledger(r: &Report, w: &Say) -> Section {
     let l = &r.ledger;
     let mut s = Section::new("ledger", w.t("Ledger reconciliation", "账本对账"));
+    if let Some(e) = &l.read_error {
+        s.said(
+            tr!(
+                w,
+                "Not verified: the target's ledger could not be read ({e}). Expected (from acknowledged payments) {} yuan in {} cells.",
+                "未能核实：无法读取目标系统的账本（{e}）。应为（按已确认的缴费）{} 元，共 {} 个单元格。",
+                yuan(l.expected_fen),
+                count(l.cells.len() as u64)
+            ),
+            Tone::Bad,
+        );
+        return s;
+    }
     s.said(
         tr!(
             w,
@@ -32,9 +45,6 @@ pub(crate) fn ledger(r: &Report, w: &Say) -> Section {
         ),
         if l.mismatched_cells == 0 { Tone::Good } else { Tone::Bad },
     );
-    if let Some(e) = &l.read_error {
-        s.said(tr!(w, "The target's ledger could not be read: {e}", "无法读取目标系统的账本：{e}"), Tone::Bad);
-    }
     let mut t = Table::new(if w.zh {
         &["盟市", "缴费人群", "险种", "#应有笔数", "#应有金额（元）", "#实有笔数", "#实有金额（元）"]
     } else {
