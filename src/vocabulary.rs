@@ -314,10 +314,11 @@ impl AnswerKind {
     }
 }
 
-/// The kinds above are identifiers in `report.json`: each is written as its name, and maps
-/// keyed by them are ordered by it.
+/// A kind that is an identifier in `report.json`: written as its name (`$name`, a method
+/// giving `&str` or `Cow<str>`), and ordered by it, so that maps keyed by it list in the
+/// names' order.
 macro_rules! by_name {
-    ($($t:ty),*) => {$(
+    ($($t:ty => $name:ident),*) => {$(
         impl PartialOrd for $t {
             fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
                 Some(self.cmp(other))
@@ -325,12 +326,12 @@ macro_rules! by_name {
         }
         impl Ord for $t {
             fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-                self.as_str().cmp(other.as_str())
+                AsRef::<str>::as_ref(&self.$name()).cmp(AsRef::<str>::as_ref(&other.$name()))
             }
         }
         impl serde::Serialize for $t {
             fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                s.serialize_str(self.as_str())
+                s.serialize_str(AsRef::<str>::as_ref(&self.$name()))
             }
         }
         impl schemars::JsonSchema for $t {
@@ -346,7 +347,9 @@ macro_rules! by_name {
         }
     )*};
 }
-by_name!(ErrorKind, AnswerKind);
+pub(crate) use by_name;
+
+by_name!(ErrorKind => as_str, AnswerKind => as_str);
 
 #[cfg(test)]
 mod tests {

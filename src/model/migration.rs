@@ -30,8 +30,8 @@ impl MigrationFault {
     }
 }
 
-/// What a migration did (the report gives it as `report::data::cutover::MigrationTotals`).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+/// What a migration did (in process: the reference model's step), as the report gives it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 pub struct MigrationTotals {
     pub batches: u64,
     pub payments_read: u64,
@@ -40,6 +40,7 @@ pub struct MigrationTotals {
     pub registrations_read: u64,
     pub registrations_written: u64,
     /// The fault injected, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub fault: Option<MigrationFault>,
 }
 

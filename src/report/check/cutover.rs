@@ -50,19 +50,6 @@ pub(crate) fn migration_due(x: &crate::scenario::CutoverSpec) -> Option<SimTime>
     x.migration.as_ref().map(|m| m.at).or(x.systems[NEW as usize].opens)
 }
 
-/// The migration step's totals as the report gives them.
-fn migration_totals(t: &MigrationTotals) -> crate::report::data::cutover::MigrationTotals {
-    crate::report::data::cutover::MigrationTotals {
-        batches: t.batches,
-        payments_read: t.payments_read,
-        payments_written: t.payments_written,
-        assessments_written: t.assessments_written,
-        registrations_read: t.registrations_read,
-        registrations_written: t.registrations_written,
-        fault: t.fault,
-    }
-}
-
 fn payment_ref(spec: &Spec, system: &str, r: &PaymentRow) -> PaymentRef {
     PaymentRef {
         system: system.to_string(),
@@ -181,7 +168,7 @@ fn before_the_books(spec: &Spec, x: &crate::scenario::CutoverSpec, input: &Cutov
         migration: MigrationReport {
             ran: input.migration.is_some(),
             at: x.migration.as_ref().map(|m| fmt(m.at)),
-            totals: input.migration.as_ref().map(migration_totals),
+            totals: input.migration.clone(),
             ..MigrationReport::default()
         },
         registrations: RegistrationsReport::default(),

@@ -1,7 +1,7 @@
 //! The `cutover` section of `report.json`: what the cutover's checks found, each wrong
 //! payment or registration listed by name.
 
-use crate::model::MigrationFault;
+use crate::model::migration::MigrationTotals;
 use crate::population::PayerId;
 use crate::report::data::listed::Listed;
 use crate::scenario::{GroupKind, Insurance};
@@ -155,20 +155,6 @@ impl schemars::JsonSchema for ItemsFen {
     fn json_schema(g: &mut schemars::SchemaGenerator) -> schemars::Schema {
         <BTreeMap<String, i64>>::json_schema(g)
     }
-}
-
-/// What a migration did (in process: the reference model's step).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, schemars::JsonSchema)]
-pub struct MigrationTotals {
-    pub batches: u64,
-    pub payments_read: u64,
-    pub payments_written: u64,
-    pub assessments_written: u64,
-    pub registrations_read: u64,
-    pub registrations_written: u64,
-    /// The fault injected, if any.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub fault: Option<MigrationFault>,
 }
 
 #[derive(Clone, Debug, Default, Serialize, schemars::JsonSchema)]

@@ -163,36 +163,7 @@ impl DisagreementKind {
     }
 }
 
-impl PartialOrd for DisagreementKind {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-/// By name, as `report.json` lists them.
-impl Ord for DisagreementKind {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.name().cmp(&other.name())
-    }
-}
-
-impl Serialize for DisagreementKind {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.name())
-    }
-}
-
-impl schemars::JsonSchema for DisagreementKind {
-    fn inline_schema() -> bool {
-        true
-    }
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        "DisagreementKind".into()
-    }
-    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        schemars::json_schema!({ "type": "string" })
-    }
-}
+crate::vocabulary::by_name!(DisagreementKind => name);
 
 #[derive(Clone, Debug, Default, Serialize, schemars::JsonSchema)]
 pub struct AuditReport {
