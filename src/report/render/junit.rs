@@ -67,7 +67,8 @@ fn cases(r: &Report) -> Vec<Case> {
     if let Some(why) = aborted {
         out.push(Case { name: "run: the load ran to its end".into(), failed: Some(format!("aborted early: {why}")), skipped: None });
     }
-    if r.live.as_ref().is_some_and(|l| l.interrupted) {
+    // Interrupted while an abort was already stopping the load: the abort's case says it.
+    if aborted.is_none() && r.live.as_ref().is_some_and(|l| l.interrupted) {
         let why = format!("not reached: interrupted before the end of the timeline ({})", r.scenario.end);
         out.push(Case { name: "run: the load ran to its end".into(), failed: None, skipped: Some(why) });
     }
