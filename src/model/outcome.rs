@@ -13,8 +13,11 @@ pub enum Outcome {
     /// A look-up or certificate before the record shows ("not yet visible", or "no record"
     /// from a system that does not say when).
     RefusedNotYetVisible,
-    /// Any other refusal (already paid, not registered, a conflict, invalid, ...).
+    /// Any other refusal (not registered, a conflict, invalid, ...).
     RefusedUnexpected,
+    /// A second payment for a payer, insurance type and period already paid, refused: a
+    /// double charge prevented, the right answer (never "unexpected").
+    RefusedAlreadyPaid,
     /// The host's capacity or the transport: overloaded, timed out, refused, reset.
     Error,
     /// Still queueing at a counter when it closed: told to come back.
@@ -24,11 +27,12 @@ pub enum Outcome {
 }
 
 impl Outcome {
-    pub const ALL: [Outcome; 7] = [
+    pub const ALL: [Outcome; 8] = [
         Outcome::Success,
         Outcome::RefusedSuspended,
         Outcome::RefusedNotYetVisible,
         Outcome::RefusedUnexpected,
+        Outcome::RefusedAlreadyPaid,
         Outcome::Error,
         Outcome::TurnedAway,
         Outcome::HungUp,
@@ -46,6 +50,7 @@ impl Outcome {
             Outcome::RefusedSuspended => "refused_suspended",
             Outcome::RefusedNotYetVisible => "refused_not_yet_visible",
             Outcome::RefusedUnexpected => "refused_unexpected",
+            Outcome::RefusedAlreadyPaid => "refused_already_paid",
             Outcome::Error => "error",
             Outcome::TurnedAway => "turned_away",
             Outcome::HungUp => "hung_up",
@@ -61,6 +66,7 @@ impl Outcome {
             K::Assessed | K::Accepted | K::Records | K::Certificate | K::CallAnswered => Outcome::Success,
             K::Refused(Refusal::Suspended) => Outcome::RefusedSuspended,
             K::Refused(Refusal::NotYetVisible) => Outcome::RefusedNotYetVisible,
+            K::Refused(Refusal::AlreadyPaid) => Outcome::RefusedAlreadyPaid,
             // A look-up in a rehearsal follows a payment: "no record" is the record not shown
             // yet, as a system that does not say when answers it.
             K::Refused(Refusal::NoRecord) if matches!(req, Request::Lookup { .. } | Request::Certificate { .. }) => {

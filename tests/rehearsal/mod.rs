@@ -66,6 +66,12 @@ fn the_reference_systems_cross_the_switch_with_every_check_zero() {
     assert!(n(&c["lost_answers"]["acceptances"]) > 5, "{}", c["lost_answers"]);
     assert!(n(&c["lost_answers"]["new_orders"]) > 10);
     assert!(n(&c["refused_already_paid"]) > 10);
+    // A correct refusal is never "unexpected": each is a double charge prevented, counted
+    // apart in the summary and in the cells.
+    assert_eq!(s["rejected_already_paid"], c["refused_already_paid"], "{s}");
+    let cells = r["cells"].as_array().unwrap();
+    assert_eq!(cells.iter().map(|x| x["rejected_already_paid"].as_u64().unwrap_or(0)).sum::<u64>(), n(&s["rejected_already_paid"]));
+    assert_eq!(n(&s["rejected_unexpected"]), cells.iter().map(|x| n(&x["rejected_unexpected"])).sum::<u64>());
     assert_eq!(c["in_flight_at_stops"].as_array().unwrap().len(), 2);
     // The bank run skipped in April debits April and May in May; members who paid April by
     // hand meanwhile are refused as already paid and debited for May alone.

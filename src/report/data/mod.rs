@@ -238,6 +238,10 @@ pub struct Summary {
     pub successes: u64,
     pub rejected_not_yet_visible: u64,
     pub rejected_unexpected: u64,
+    /// Second payments for a period already paid, refused: double charges prevented (a
+    /// cutover's new system; absent when none).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub rejected_already_paid: u64,
     pub error_rate: f64,
     pub payers_active: u64,
     pub gave_up: u64,
@@ -280,6 +284,9 @@ pub struct CellReport {
     pub rejected_suspended: u64,
     pub rejected_not_yet_visible: u64,
     pub rejected_unexpected: u64,
+    /// Second payments for a period already paid, refused (absent when none).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub rejected_already_paid: u64,
     pub errors: u64,
     /// Payers still queueing when the counters closed, told to come back (`simulate`).
     pub turned_away: u64,

@@ -48,13 +48,22 @@ fn totals(out: &mut Vec<String>, r: &Report, w: &Say) {
         s.errors,
         s.error_rate * 100.0
     ));
-    out.push(tr!(
+    let mut line = tr!(
         w,
         "accepted while suspended {}  unexpected rejections {}",
         "暂停期间受理 {}  意外拒绝 {}",
         s.accepted_while_suspended,
         s.rejected_unexpected
-    ));
+    );
+    if s.rejected_already_paid > 0 {
+        line += &tr!(
+            w,
+            "  refused as already paid (double charges prevented) {}",
+            "  因已缴费被拒（避免的重复扣费）{}",
+            s.rejected_already_paid
+        );
+    }
+    out.push(line);
     out.push(match &r.ledger.read_error {
         Some(e) => tr!(
             w,
