@@ -96,14 +96,16 @@ fn headline(r: &Report, w: &Say) -> String {
     }
 }
 
+/// The verdict's word, headline and a line per reason, in the report's language.
+fn worded(r: &Report, w: &Say) -> (String, String, Vec<String>) {
+    let word = if w.zh { r.verdict.verdict.label_zh() } else { r.verdict.verdict.as_str() };
+    (word.to_string(), headline(r, w), r.verdict.reasons.iter().map(|x| reason(r, w, x)).collect())
+}
+
 /// The verdict as a block: the word, the headline, a line per reason.
 pub(crate) fn verdict_block(r: &Report, w: &Say) -> Block {
-    Block::Verdict {
-        verdict: r.verdict.verdict,
-        word: if w.zh { r.verdict.verdict.label_zh() } else { r.verdict.verdict.as_str() }.to_string(),
-        headline: headline(r, w),
-        reasons: r.verdict.reasons.iter().map(|x| reason(r, w, x)).collect(),
-    }
+    let (word, headline, reasons) = worded(r, w);
+    Block::Verdict { verdict: r.verdict.verdict, word, headline, reasons }
 }
 
 /// The verdict as `summary.md`'s section.
@@ -115,7 +117,7 @@ pub(crate) fn verdict(r: &Report, w: &Say) -> Section {
 
 /// The verdict as the console's last lines.
 pub(crate) fn verdict_lines(r: &Report, w: &Say) -> Vec<String> {
-    let Block::Verdict { word, headline, reasons, .. } = verdict_block(r, w) else { unreachable!("verdict_block gives a verdict") };
+    let (word, headline, reasons) = worded(r, w);
     let mut lines = vec![tr!(w, "verdict: {word}: {headline}", "结论：{word}：{headline}")];
     lines.extend(reasons.into_iter().map(|x| format!("  - {x}")));
     lines
