@@ -749,4 +749,9 @@ fn ctrl_c_before_the_migration_is_not_reached_not_lost() {
     assert!(reasons.iter().any(|x| x["check"] == "cutover" && x["state"] == "not_reached"), "{reasons:?}");
     assert!(reasons.iter().any(|x| x["check"] == "interrupted" && x["at"] == reached), "{reasons:?}");
     assert!(stdout(&o).contains("verdict: INCOMPLETE"), "{}", stdout(&o));
+    // The reopening was not reached either: no "never cleared", no peak to judge it by.
+    let ro = &r["reopening"];
+    assert_eq!(ro["not_reached"].as_str(), ro["at"].as_str(), "{ro}");
+    assert!(ro["backlog_90pct_cleared_at"].is_null() && ro["backlog_cleared_at"].is_null(), "{ro}");
+    assert!(stdout(&o).contains("not reached (the run ended before it)"), "{}", stdout(&o));
 }

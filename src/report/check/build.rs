@@ -129,7 +129,7 @@ pub(crate) fn build(input: BuildInput) -> Report {
         hourly,
         peak_hour,
         peak_hour_self_paid,
-        reopening: reopening(spec, rec),
+        reopening: reopening(spec, rec, input.reached),
         batches: input.batches,
         dues: rec.dues.report(spec),
         days: days_report,
@@ -156,8 +156,9 @@ fn peak(hourly: &[HourReport], count: fn(&HourReport) -> u64) -> Option<PeakHour
         .map(|h| PeakHour { start: h.start.clone(), attempts: count(h) })
 }
 
-/// The reopening and the backlog of displaced payers after it.
-fn reopening(spec: &Spec, rec: &Recorder) -> Reopening {
+/// The reopening and the backlog of displaced payers after it; not reached when the run
+/// ended (at `reached`) before it.
+fn reopening(spec: &Spec, rec: &Recorder, reached: SimTime) -> Reopening {
     let fmt = |t: SimTime| t.format(spec.calendar.offset);
     Reopening {
         at: rec.reopen_at.map(fmt),
@@ -169,6 +170,7 @@ fn reopening(spec: &Spec, rec: &Recorder) -> Reopening {
         backlog_99pct_cleared_at: rec.backlog_99pct_cleared_at.map(fmt),
         backlog_at_end: rec.backlog,
         displaced_gave_up: rec.gave_up_displaced,
+        not_reached: rec.reopen_at.filter(|at| *at > reached).map(fmt),
     }
 }
 

@@ -330,6 +330,10 @@ pub struct Reopening {
     pub backlog_99pct_cleared_at: Option<String>,
     pub backlog_at_end: u64,
     pub displaced_gave_up: u64,
+    /// The reopening's instant, when the run ended before it: the backlog figures are those
+    /// so far, and none of it can have cleared.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub not_reached: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize, schemars::JsonSchema)]

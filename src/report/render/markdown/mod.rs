@@ -91,6 +91,18 @@ fn totals(out: &mut Vec<String>, r: &Report, w: &Say) {
         out.push(text);
     }
     let ro = &r.reopening;
+    if let Some(at) = &ro.not_reached {
+        out.push(tr!(
+            w,
+            "reopening {}: not reached (the run ended before it); so far {} payers displaced, backlog peak {}, {} waiting at the end",
+            "恢复缴费 {}：未达到（运行在此之前结束）；截至结束 {} 名缴费人被推迟，积压峰值 {}，结束时 {} 人等待",
+            instant(at),
+            ro.displaced_payers,
+            ro.backlog_peak,
+            ro.backlog_at_end
+        ));
+        return;
+    }
     out.push(tr!(
         w,
         "reopening {}: {} payers displaced, backlog peak {} at {}, 90% cleared {}, 99% cleared {}, all cleared {}, {} still waiting at the end",

@@ -100,7 +100,10 @@ pub(crate) fn timeline(r: &Report, w: &Say) -> Section {
     s
 }
 
-fn never(w: &Say, at: &Option<String>, end: &str) -> String {
+fn never(w: &Say, at: &Option<String>, end: &str, not_reached: bool) -> String {
+    if not_reached {
+        return w.t("not reached (the run ended before the reopening)", "未达到（运行在恢复缴费之前结束）").to_string();
+    }
     instant_or(at, &tr!(w, "never (not by the end of the timeline, {})", "从未（截至时间线结束 {} 仍未）", instant(end)))
 }
 
@@ -120,9 +123,12 @@ pub(crate) fn surge(r: &Report, w: &Say) -> Section {
             w.t("backlog peak", "积压峰值").to_string(),
             tr!(w, "{} at {}", "{}（{}）", count(ro.backlog_peak), instant_or(&ro.backlog_peak_at, "-")),
         ],
-        vec![w.t("90 % of the backlog cleared", "积压消化 90 %").to_string(), never(w, &ro.backlog_90pct_cleared_at, end)],
-        vec![w.t("99 % cleared", "消化 99 %").to_string(), never(w, &ro.backlog_99pct_cleared_at, end)],
-        vec![w.t("all cleared", "全部消化").to_string(), never(w, &ro.backlog_cleared_at, end)],
+        vec![
+            w.t("90 % of the backlog cleared", "积压消化 90 %").to_string(),
+            never(w, &ro.backlog_90pct_cleared_at, end, ro.not_reached.is_some()),
+        ],
+        vec![w.t("99 % cleared", "消化 99 %").to_string(), never(w, &ro.backlog_99pct_cleared_at, end, ro.not_reached.is_some())],
+        vec![w.t("all cleared", "全部消化").to_string(), never(w, &ro.backlog_cleared_at, end, ro.not_reached.is_some())],
         vec![w.t("still waiting at the end", "结束时仍在等待").to_string(), count(ro.backlog_at_end)],
         vec![w.t("displaced payers who gave up", "被推迟后放弃的缴费人").to_string(), count(ro.displaced_gave_up)],
         vec![w.t("busiest hour of payers' own attempts", "自主缴费尝试最多的小时").to_string(), hour(&r.peak_hour_self_paid)],
