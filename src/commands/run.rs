@@ -83,7 +83,7 @@ pub(super) fn run(a: RunArgs) -> anyhow::Result<Exit> {
         eprintln!("the load was aborted early: {reason}");
     }
     if report.verdict.verdict != crate::report::Verdict::Go {
-        eprintln!("verdict {}; replay this run with --seed {seed}", report.verdict.verdict.as_str());
+        eprintln!("verdict {}; replay this run with --seed {seed}", report.verdict.verdict.word());
     }
     Ok(Exit::from(report.verdict.verdict))
 }

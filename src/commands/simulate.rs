@@ -53,7 +53,7 @@ pub(super) fn simulate(a: SimulateArgs) -> anyhow::Result<Exit> {
         );
     }
     if report.verdict.verdict != crate::report::Verdict::Go {
-        eprintln!("verdict {}; replay this run with --seed {seed}", report.verdict.verdict.as_str());
+        eprintln!("verdict {}; replay this run with --seed {seed}", report.verdict.verdict.word());
     }
     Ok(Exit::from(report.verdict.verdict))
 }

@@ -74,8 +74,9 @@ pub enum Verdict {
 }
 
 impl Verdict {
-    /// As the console, the summary and the page spell it.
-    pub fn as_str(self) -> &'static str {
+    /// The word the console, the summary and the page say (`report.json` writes `go`,
+    /// `no_go`, `incomplete`).
+    pub fn word(self) -> &'static str {
         match self {
             Verdict::Go => "GO",
             Verdict::NoGo => "NO-GO",

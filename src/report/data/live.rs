@@ -106,7 +106,9 @@ pub enum HookState {
 }
 
 impl HookState {
-    pub fn as_str(self) -> &'static str {
+    /// As the hooks table says it in English (`report.json` writes `ok`, `failed`,
+    /// `not_needed`, `not_reached`).
+    pub fn label(self) -> &'static str {
         match self {
             HookState::Ok => "ok",
             HookState::Failed => "FAILED",

@@ -16,35 +16,34 @@ struct Case {
     skipped: Option<String>,
 }
 
+/// A case from where a gate or check stands: `failed` words a failure.
+fn case(name: String, state: &CheckState, failed: impl FnOnce() -> String) -> Case {
+    let (failed, skipped) = match state {
+        CheckState::Pass => (None, None),
+        CheckState::Fail => (Some(failed()), None),
+        CheckState::Unknown { reason } => (None, Some(format!("unknown: {reason}"))),
+        CheckState::NotReached { instant } => (None, Some(format!("not reached: the run ended before {instant}"))),
+    };
+    Case { name, failed, skipped }
+}
+
 fn cases(r: &Report) -> Vec<Case> {
     let aborted = r.live.as_ref().and_then(|l| l.aborted.as_ref());
     let mut out: Vec<Case> = r
         .gates
         .iter()
-        .map(|g| {
-            let (mut failed, mut skipped) = (None, None);
-            match g.state() {
-                CheckState::Pass => {}
-                CheckState::Fail if aborted.is_some() => {
-                    skipped = Some(format!("not judged: the load was aborted early (measured {})", super::lang::measured_en(g)))
-                }
-                CheckState::Fail => failed = Some(format!("measured {} above the bound {}", super::lang::measured_en(g), g.max)),
-                CheckState::Unknown { reason } => skipped = Some(format!("unknown: {reason}")),
-                CheckState::NotReached { instant } => skipped = Some(format!("not reached: the run ended before {instant}")),
-            }
-            Case { name: g.name(), failed, skipped }
+        .map(|g| match g.state() {
+            // The load's abort is the failure; what it left failing is its knock-on effect.
+            CheckState::Fail if aborted.is_some() => Case {
+                name: g.name(),
+                failed: None,
+                skipped: Some(format!("not judged: the load was aborted early (measured {})", super::lang::measured_en(g))),
+            },
+            state => case(g.name(), &state, || format!("measured {} above the bound {}", super::lang::measured_en(g), g.max)),
         })
         .collect();
-    let check = |name: &str, state: Option<&CheckState>, failed: String| {
-        let (mut f, mut s) = (None, None);
-        match state {
-            None | Some(CheckState::Pass) => {}
-            Some(CheckState::Fail) => f = Some(failed),
-            Some(CheckState::Unknown { reason }) => s = Some(format!("unknown: {reason}")),
-            Some(CheckState::NotReached { instant }) => s = Some(format!("not reached: the run ended before {instant}")),
-        }
-        Case { name: name.to_string(), failed: f, skipped: s }
-    };
+    let check =
+        |name: &str, state: Option<&CheckState>, failed: String| case(name.to_string(), state.unwrap_or(&CheckState::Pass), || failed);
     let of = |pick: fn(&Reason) -> bool| r.verdict.reasons.iter().find(|x| pick(x));
     let ledger = of(|x| matches!(x, Reason::Ledger { .. }));
     out.push(check(
@@ -80,7 +79,7 @@ pub fn render(r: &Report) -> String {
     let cases = cases(r);
     let failures = cases.iter().filter(|c| c.failed.is_some()).count();
     let skipped = cases.iter().filter(|c| c.skipped.is_some()).count();
-    let suite = format!("cutover {} {} (seed {}): {}", r.mode, r.scenario.name, r.summary.seed, r.verdict.verdict.as_str());
+    let suite = format!("cutover {} {} (seed {}): {}", r.mode, r.scenario.name, r.summary.seed, r.verdict.verdict.word());
     let mut o = String::new();
     let _ = writeln!(o, r#"<?xml version="1.0" encoding="UTF-8"?>"#);
     let _ = writeln!(o, r#"<testsuites name="cutover" tests="{}" failures="{failures}" skipped="{skipped}">"#, cases.len());

@@ -183,7 +183,7 @@ fn hooks(l: &LiveReport, w: &Say) -> Option<Table> {
         &["phase", "hook", "due at", "#took", "result", "outcome"]
     });
     for h in &l.hooks {
-        let result = if w.zh { h.state.label_zh() } else { h.state.as_str() };
+        let result = if w.zh { h.state.label_zh() } else { h.state.label() };
         let row = vec![
             w.phase(&h.phase).to_string(),
             h.action.clone(),

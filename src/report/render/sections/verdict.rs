@@ -98,7 +98,7 @@ fn headline(r: &Report, w: &Say) -> String {
 
 /// The verdict's word, headline and a line per reason, in the report's language.
 fn worded(r: &Report, w: &Say) -> (String, String, Vec<String>) {
-    let word = if w.zh { r.verdict.verdict.label_zh() } else { r.verdict.verdict.as_str() };
+    let word = if w.zh { r.verdict.verdict.label_zh() } else { r.verdict.verdict.word() };
     (word.to_string(), headline(r, w), r.verdict.reasons.iter().map(|x| reason(r, w, x)).collect())
 }
 
