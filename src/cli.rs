@@ -188,6 +188,10 @@ pub struct MigrateArgs {
     /// (default: reports/<scenario name>-migrate/state.json).
     #[arg(long)]
     pub state: Option<PathBuf>,
+    /// The rehearsal this migration belongs to (a hook's `{run}`): its batches' keys carry
+    /// it, so that one run's migration is never taken as a replay of another's.
+    #[arg(long)]
+    pub run_id: Option<String>,
     /// Bearer token of the servers' admin endpoints (or CUTOVER_ADMIN_TOKEN).
     #[arg(long)]
     pub admin_token: Option<String>,
@@ -364,6 +368,11 @@ pub struct RunArgs {
     /// Master seed (default: the scenario's `seed`).
     #[arg(long)]
     pub seed: Option<u64>,
+    /// This run's name (default: its start in UTC and the process id): in report.json, a
+    /// hook's `{run}`, and every idempotency key the run makes, so that no run replays an
+    /// earlier one's payments. Letters, digits, `.`, `_` and `-`, at most 64.
+    #[arg(long)]
+    pub run_id: Option<String>,
     /// Directory for report.json, summary.md, report.html and journal.jsonl (default: reports/<name>-run).
     #[arg(long)]
     pub out: Option<PathBuf>,

@@ -33,6 +33,8 @@ pub struct MigrateConfig {
     pub to: String,
     pub batch_size: usize,
     pub state: PathBuf,
+    /// The rehearsal run this migration belongs to: in every batch's key.
+    pub run: Option<String>,
     pub admin_token: Option<String>,
     pub fault: Option<MigrationFault>,
     /// Stop without noting the batch just sent, as a crash there would (`--abort-after-batch`).
@@ -220,7 +222,7 @@ async fn registrations(
         // The fault's batch: the second (the first if there is one batch), as in simulate.
         let sends = times(cfg.fault, n, if page.next_after.is_some() || n > 0 { 2 } else { 1 });
         for k in 0..sends {
-            let key = format!("migrate:{}:registrations:{first}-{last}{}", cfg.from, if k == 0 { "" } else { ":again" });
+            let key = format!("migrate:{}:registrations:{first}-{last}{}", batch_prefix(cfg), if k == 0 { "" } else { ":again" });
             let body = ImportBody { batch: key, registrations: registrations.clone(), ..ImportBody::default() };
             let a = client.import(&cfg.to, &body).await?;
             if a.replayed {
@@ -237,6 +239,14 @@ async fn registrations(
         }
     }
     Ok(())
+}
+
+/// What every batch key of this migration starts with: the old system, and the run if named.
+fn batch_prefix(cfg: &MigrateConfig) -> String {
+    match &cfg.run {
+        Some(run) => format!("{run}:{}", cfg.from),
+        None => cfg.from.clone(),
+    }
 }
 
 /// Every payment, page by page from where the state stands; true when the run stopped as a
@@ -267,7 +277,7 @@ async fn payments(
         for k in 0..sends {
             // The key is made of what the batch holds; a broken migration's second send
             // comes under another key, as a buggy job would send it.
-            let key = format!("migrate:{}:payments:{first}-{last}{}", cfg.from, if k == 0 { "" } else { ":again" });
+            let key = format!("migrate:{}:payments:{first}-{last}{}", batch_prefix(cfg), if k == 0 { "" } else { ":again" });
             let a = client.import(&cfg.to, &ImportBody { batch: key, payments: payments.clone(), ..ImportBody::default() }).await?;
             if a.replayed {
                 s.replayed_batches += 1;
@@ -303,7 +313,7 @@ async fn assessments(client: &Client, cfg: &MigrateConfig, s: &mut MigrateState,
         // Open assessments only: a used one was paid, and its payment is migrated.
         let open: Vec<_> = page.assessments.into_iter().filter(|a| !a.used).collect();
         if !open.is_empty() {
-            let key = format!("migrate:{}:assessments:{first}-{last}", cfg.from);
+            let key = format!("migrate:{}:assessments:{first}-{last}", batch_prefix(cfg));
             let a = client.import(&cfg.to, &ImportBody { batch: key, assessments: open, ..ImportBody::default() }).await?;
             if a.replayed {
                 s.replayed_batches += 1;

@@ -33,13 +33,18 @@ pub(crate) fn item(master: u64, name: &str, index: u64) -> Pcg64Mcg {
     Pcg64Mcg::seed_from_u64(sub_seed(master, name, index))
 }
 
-/// 31 bits of the master seed for the idempotency keys the tool makes: runs with other seeds
-/// (other populations under the same payer numbers) send other keys, so a second run against
-/// the same target does not replay, or conflict with, the first one's payments; the same seed
-/// sends the same keys, and a rerun is a replay. The top bit stays clear (the tool's book
-/// marks a system there).
-pub(crate) fn key_tag(master: u64) -> u64 {
-    sub_seed(master, "idempotency-keys", 0) & 0x7fff_ffff
+/// 31 bits of the master seed, and of a live run's id, for the idempotency keys the tool
+/// makes: runs with other seeds (other populations under the same payer numbers) or other
+/// run ids send other keys, so a second run against the same target does not replay, or
+/// conflict with, the first one's payments. `simulate` has no run id: the same seed sends
+/// the same keys. The top bit stays clear (the tool's book marks a system there).
+pub(crate) fn key_tag(master: u64, run_id: Option<&str>) -> u64 {
+    let index = match run_id {
+        None => 0,
+        // Never 0: a run's keys are never simulate's.
+        Some(id) => crate::hash::fnv1a(id.as_bytes()) | 1,
+    };
+    sub_seed(master, "idempotency-keys", index) & 0x7fff_ffff
 }
 
 #[cfg(test)]

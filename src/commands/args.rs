@@ -47,6 +47,21 @@ pub(crate) fn admin_token(flag: &Option<String>) -> Option<String> {
     flag.clone().or_else(|| std::env::var("CUTOVER_ADMIN_TOKEN").ok()).filter(|t| !t.is_empty())
 }
 
+/// `--run-id`, checked (it names files through a hook's `{run}`), else the start in UTC and
+/// the process id (`20261202T165128Z-4821`).
+pub(crate) fn run_id(flag: &Option<String>) -> anyhow::Result<String> {
+    let Some(id) = flag else {
+        let now = crate::clock::wall_now().format(chrono::FixedOffset::east_opt(0).expect("0 is a valid offset"));
+        let stamp: String = now[..19].chars().filter(|c| *c != '-' && *c != ':').collect();
+        return Ok(format!("{stamp}Z-{}", std::process::id()));
+    };
+    let fine = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-');
+    if id.is_empty() || id.len() > 64 || !id.chars().all(fine) || id.starts_with('.') {
+        anyhow::bail!("--run-id: letters, digits, '.', '_' and '-' only, 1 to 64 of them, not starting with '.', got {id:?}");
+    }
+    Ok(id.clone())
+}
+
 /// `--time-scale`, within the range every clock takes.
 pub(crate) fn time_scale(x: f64) -> anyhow::Result<f64> {
     crate::time::check_time_scale(x).map_err(|e| anyhow::anyhow!("--time-scale: {e}"))

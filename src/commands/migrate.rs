@@ -29,6 +29,10 @@ pub(super) fn migrate(a: MigrateArgs) -> anyhow::Result<Exit> {
         to: a.to.trim_end_matches('/').to_string(),
         batch_size,
         state,
+        run: match &a.run_id {
+            Some(_) => Some(super::args::run_id(&a.run_id)?),
+            None => None,
+        },
         admin_token: super::args::admin_token(&a.admin_token),
         fault,
         abort_after_batch: a.abort_after_batch,

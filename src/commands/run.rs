@@ -22,6 +22,7 @@ pub(super) fn run(a: RunArgs) -> anyhow::Result<Exit> {
     let drain = seconds("--drain-seconds", a.drain_seconds, 0.0, 600.0)?;
     let abort_grace = seconds("--abort-grace-seconds", a.abort_grace_seconds, 0.0, 86_400.0)?;
     let seed = a.seed.unwrap_or(spec.raw.seed);
+    let run_id = super::args::run_id(&a.run_id)?;
     let file = a.scenario.display().to_string();
     // What the run will do, from the same payers in virtual time: all a dry run does, and
     // printed before the load (once the target is known to be well formed).
@@ -49,6 +50,7 @@ pub(super) fn run(a: RunArgs) -> anyhow::Result<Exit> {
         threads: a.threads,
         timeout,
         seed,
+        run_id: run_id.clone(),
         out: out.clone(),
         sync_clock: !a.no_clock_sync,
         admin_token: admin_token(&a.admin_token),
@@ -83,7 +85,7 @@ pub(super) fn run(a: RunArgs) -> anyhow::Result<Exit> {
         eprintln!("the load was aborted early: {reason}");
     }
     if report.verdict.verdict != crate::report::Verdict::Go {
-        eprintln!("verdict {}; replay this run with --seed {seed}", report.verdict.verdict.word());
+        eprintln!("verdict {}; replay this run with --seed {seed} --run-id {run_id} (against a fresh deployment)", report.verdict.verdict.word());
     }
     Ok(Exit::from(report.verdict.verdict))
 }

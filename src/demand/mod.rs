@@ -27,6 +27,9 @@ pub(crate) struct Demand {
     pub spec: Arc<Spec>,
     pub rules: Arc<Rules>,
     pub seed: u64,
+    /// The seed's (and a live run's id's) part of the idempotency keys payers and batches
+    /// send ([`crate::rng::key_tag`]).
+    pub key_tag: u64,
     online_hours: Cdf,
     offline_hours: Cdf,
     /// Channel choice per league and group: `channel_cdf[league][group]`.
@@ -55,6 +58,13 @@ pub(crate) enum Aim {
 }
 
 impl Demand {
+    /// The keys of a live run named `run_id`: its own, apart from every other run's at the
+    /// same seed (a second run against the same deployment replays nothing of the first).
+    pub(crate) fn for_run(mut self, run_id: &str) -> Demand {
+        self.key_tag = crate::rng::key_tag(self.seed, Some(run_id));
+        self
+    }
+
     pub(crate) fn new(spec: Arc<Spec>, seed: u64) -> Demand {
         let rules = Arc::new(Rules::from_spec(&spec));
         Demand::with_rules(spec, seed, rules)
@@ -71,6 +81,7 @@ impl Demand {
         let last_day = spec.calendar.local_day(SimTime(spec.end.0 - 1));
         let days = (last_day - first_day + 1).max(1);
         let mut d = Demand {
+            key_tag: crate::rng::key_tag(seed, None),
             online_hours: Cdf::new(b.online_hour_weights.iter().copied()),
             offline_hours: Cdf::new(b.offline_hour_weights.iter().copied()),
             channel_cdf,
@@ -390,7 +401,7 @@ pub(crate) struct Cast {
     /// Per scenario batch: (payer, one period's amounts).
     pub batch_members: Vec<Vec<(crate::model::PayerRef, crate::population::Items)>>,
     pub payers_active: u64,
-    /// The seed's part of the keys the batches send ([`crate::rng::key_tag`]).
+    /// The seed's and the run's part of the keys the batches send ([`Demand::key_tag`]).
     pub key_tag: u64,
 }
 
@@ -401,7 +412,7 @@ impl Cast {
             first: Vec::new(),
             batch_members: vec![Vec::new(); d.spec.batches.len()],
             payers_active: 0,
-            key_tag: crate::rng::key_tag(d.seed),
+            key_tag: d.key_tag,
         };
         population.for_each(|p| {
             if !p.active {

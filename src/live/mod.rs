@@ -3,6 +3,7 @@
 //! metrics, the reconciliation at the end); the sending [`thread`] and its transport; the
 //! [`deployment`] it sends to.
 pub mod deployment;
+mod leftovers;
 mod metrics;
 mod progress;
 mod rollback;

@@ -44,6 +44,8 @@ pub struct RunConfig {
     pub threads: usize,
     pub timeout: Duration,
     pub seed: u64,
+    /// This run's name: in its idempotency keys, the report and a hook's `{run}`.
+    pub run_id: String,
     pub out: PathBuf,
     /// Tell the target the run's virtual clock through `POST /v1/admin/clock`.
     pub sync_clock: bool,
@@ -199,6 +201,7 @@ pub async fn run(spec: Arc<Spec>, cfg: RunConfig, scenario_file: &str) -> Result
     let wall = driven.wall_seconds;
     let completed = merged.completed;
     report.live = Some(LiveReport {
+        run_id: cfg.run_id.clone(),
         target: match &cfg.new_target {
             Some(n) => format!("{} (old), {} (new)", cfg.target.label(), n.label()),
             None => cfg.target.label(),
@@ -269,10 +272,28 @@ async fn set_up(spec: &Arc<Spec>, cfg: &RunConfig) -> Result<Setup, RunError> {
     // meets the first's; the reconciliation and the checks count only what this run added.
     // A cutover run needs them; a run of one system uses them when the target has the
     // contract's export (else it reconciles key by key, as targets without one allow).
+    let demand = Arc::new(Demand::new(spec.clone(), cfg.seed).for_run(&cfg.run_id));
+    let population = Population::new(spec, cfg.seed);
+    let members = Members::all(spec, Cast::new(&demand, &population));
+    let payers: crate::hash::FastSet<crate::population::PayerId> = members.payers().map(|p| p.id).collect();
     let mut baseline = Some(Vec::new());
+    let mut found = Vec::new();
     for system in 0..spec.system_names().len() as SystemIdx {
-        match cfg.target_for(system).books(spec, system, cfg.admin_token.as_deref()).await {
+        let target = cfg.target_for(system);
+        match target.books(spec, system, cfg.admin_token.as_deref()).await {
             Ok(rows) => {
+                // The new system of a cutover gets its registrations by the migration: ones
+                // it holds already were an earlier run's.
+                let registrations = match spec.cutover.is_some() && system == NEW {
+                    true => target.registrations(spec, system, cfg.admin_token.as_deref()).await.unwrap_or_default(),
+                    false => Vec::new(),
+                };
+                let held = super::leftovers::held(&payers, &rows, &registrations);
+                let name = match spec.cutover {
+                    Some(_) => format!("the {} system ({})", spec.system_names()[system as usize], target.label()),
+                    None => format!("the target ({})", target.label()),
+                };
+                found.push((name, held));
                 if let Some(b) = baseline.as_mut() {
                     b.push(rows.into_iter().map(|r| r.payment).collect());
                 }
@@ -288,12 +309,27 @@ async fn set_up(spec: &Arc<Spec>, cfg: &RunConfig) -> Result<Setup, RunError> {
                     b.push(crate::hash::FastSet::default());
                 }
             }
-            Err(_) => baseline = None,
+            Err(e) => {
+                if cfg.progress {
+                    eprintln!("note: the target's payments cannot be read in bulk ({e}): an earlier run's are not looked for");
+                }
+                baseline = None
+            }
         }
     }
-    let demand = Arc::new(Demand::new(spec.clone(), cfg.seed));
-    let population = Population::new(spec, cfg.seed);
-    let members = Members::all(spec, Cast::new(&demand, &population));
+    // A cutover's checks cannot tell an earlier run's payments and registrations from this
+    // run's (the same payers, refused as already paid, the migration's batches replays):
+    // refused. One system's reconciliation counts what changed during this run, and this
+    // run's keys are its own: a note, for a deployment that refuses a second payment for a
+    // month.
+    if let Some(refusal) = super::leftovers::refusal(&found) {
+        if spec.cutover.is_some() {
+            return Err(RunError::Target(refusal));
+        }
+        if cfg.progress {
+            eprintln!("note: {}", super::leftovers::note(&found));
+        }
+    }
     // The old system of a cutover holds the registrations of the rehearsal's payers before
     // the load (the migration moves them to the new one).
     if spec.cutover.is_some() {
@@ -453,7 +489,7 @@ fn hook_vars(cfg: &RunConfig, scenario_file: &str) -> Vec<(String, String)> {
         ("{old}".to_string(), cfg.target_for(OLD).label()),
         ("{new}".to_string(), cfg.target_for(NEW).label()),
         ("{out}".to_string(), cfg.out.display().to_string()),
-        ("{run}".to_string(), format!("{}-{}", crate::clock::wall_now().0, std::process::id())),
+        ("{run}".to_string(), cfg.run_id.clone()),
     ]
 }
 

@@ -110,8 +110,14 @@ fn run_against_serve_rejects_the_window_and_reconciles() {
     assert_eq!(accepted.len() as u64, s["accepted"].as_u64().unwrap());
 
     // A second run against the same server meets the first's payments: the reconciliation is
-    // relative to the books read before the load, whether the keys are new (another seed)
-    // or the same (the same seed: every payment a replay).
+    // relative to the books read before the load. Its keys are its own whatever the seed (the
+    // run's id is part of them): with the same seed it used to replay every payment of the
+    // first run and send nothing new.
+    let keys = |dir: &std::path::Path| -> std::collections::BTreeSet<String> {
+        let journal = std::fs::read_to_string(dir.join("journal.jsonl")).unwrap();
+        journal.lines().map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["key"].as_str().unwrap().to_string()).collect()
+    };
+    let first = keys(&dir);
     for (i, seed) in ["7", "20210501"].into_iter().enumerate() {
         let again = temp_dir(&format!("run_against_serve_again_{i}"));
         let o = live_run("scenarios/ci-smoke.json", &again, &["--target", &server.url, "--seed", seed, "--time-scale", "600000"]);
@@ -122,6 +128,8 @@ fn run_against_serve_rejects_the_window_and_reconciles() {
         assert_eq!(rec["lost"], 0, "seed {seed}");
         assert_eq!(rec["phantoms_or_duplicates"], 0, "seed {seed}: {rec}");
         assert!(r["summary"]["accepted"].as_u64().unwrap() > 100);
+        assert!(keys(&again).is_disjoint(&first), "seed {seed}: a key of the first run sent again");
+        assert_ne!(r["live"]["run_id"], report(&dir)["live"]["run_id"]);
     }
 }
 

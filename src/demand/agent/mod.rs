@@ -63,7 +63,7 @@ pub(crate) struct Agent {
     /// then on what it called the payment (one field: an agent needs one at a time, and
     /// every active payer has an agent).
     target_id: Option<TargetId>,
-    /// The seed's part of the payer's keys ([`crate::rng::key_tag`]).
+    /// The seed's and the run's part of the payer's keys ([`Demand::key_tag`]).
     key_tag: u32,
     /// On the phone to the hotline: the next request is a call, and then the payer goes on
     /// at `resume` (`None`: it had finished).
@@ -122,7 +122,7 @@ impl Agent {
             verifying: false,
             rng,
             target_id: None,
-            key_tag: crate::rng::key_tag(d.seed) as u32,
+            key_tag: d.key_tag as u32,
             calling: false,
             calls: 0,
             hotline: 0,

@@ -9,6 +9,9 @@ use std::collections::BTreeMap;
 
 #[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
 pub struct LiveReport {
+    /// The run's name (`--run-id`, else its start and process id): part of every idempotency
+    /// key it made, and a hook's `{run}`.
+    pub run_id: String,
     pub target: String,
     pub transport: String,
     pub time_scale: f64,
