@@ -347,13 +347,18 @@ pub struct RunArgs {
     pub model: bool,
     /// Stop the load early: at once when a gate that can only get worse is lost
     /// (accepted_while_suspended, auditor_disagreements), or when, after the grace period,
-    /// most answers so far are errors (the target is down or drowning). The report is
-    /// written, marked aborted with the reason, and the run exits 1.
+    /// most of one system's answers in the last --abort-window-seconds are errors (it is
+    /// down or drowning). The report is written, marked aborted with the reason naming the
+    /// system, and the run exits 1.
     #[arg(long)]
     pub abort_early: bool,
     /// Real seconds before --abort-early judges (default 60: the first minute's answers).
     #[arg(long, default_value_t = 60.0, requires = "abort_early")]
     pub abort_grace_seconds: f64,
+    /// The real seconds of answers --abort-early judges: the most recent ones, so that a
+    /// system that dies late in a long run is caught within this window (default 30).
+    #[arg(long, default_value_t = 30.0, requires = "abort_early")]
+    pub abort_window_seconds: f64,
     /// Print what the run would do (requests, the peak rate, how long at this time scale, from
     /// a simulation of the same payers in virtual time) and stop before sending anything.
     #[arg(long)]

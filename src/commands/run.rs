@@ -21,6 +21,7 @@ pub(super) fn run(a: RunArgs) -> anyhow::Result<Exit> {
     let timeout = Duration::from_millis(within("--timeout-ms", a.timeout_ms as usize, 1, 3_600_000)? as u64);
     let drain = seconds("--drain-seconds", a.drain_seconds, 0.0, 600.0)?;
     let abort_grace = seconds("--abort-grace-seconds", a.abort_grace_seconds, 0.0, 86_400.0)?;
+    let abort_window = seconds("--abort-window-seconds", a.abort_window_seconds, 1.0, 86_400.0)?;
     let seed = a.seed.unwrap_or(spec.raw.seed);
     let run_id = super::args::run_id(&a.run_id)?;
     let file = a.scenario.display().to_string();
@@ -60,7 +61,7 @@ pub(super) fn run(a: RunArgs) -> anyhow::Result<Exit> {
         allow_other_scenario: a.allow_other_scenario,
         hlog: a.hlog.is_some(),
         metrics_addr: a.metrics_addr.clone(),
-        abort_after: a.abort_early.then_some(abort_grace),
+        abort: a.abort_early.then_some(crate::live::run::AbortRule { grace: abort_grace, window: abort_window }),
     };
     // The coordinator's runtime (clock sync, hooks, progress, reconciliation); the run
     // starts its own sending threads.
@@ -85,7 +86,10 @@ pub(super) fn run(a: RunArgs) -> anyhow::Result<Exit> {
         eprintln!("the load was aborted early: {reason}");
     }
     if report.verdict.verdict != crate::report::Verdict::Go {
-        eprintln!("verdict {}; replay this run with --seed {seed} --run-id {run_id} (against a fresh deployment)", report.verdict.verdict.word());
+        eprintln!(
+            "verdict {}; replay this run with --seed {seed} --run-id {run_id} (against a fresh deployment)",
+            report.verdict.verdict.word()
+        );
     }
     Ok(Exit::from(report.verdict.verdict))
 }

@@ -55,9 +55,10 @@ pub(super) fn refusal(found: &[(String, Held)]) -> Option<String> {
         .map(|(system, h)| {
             let mut what = Vec::new();
             if h.payments > 0 {
-                let first = h.first.as_ref().map(|r| {
-                    format!(" (the first: payment {} of payer {}, key {})", r.payment, r.payer.id, r.key.to_text())
-                });
+                let first = h
+                    .first
+                    .as_ref()
+                    .map(|r| format!(" (the first: payment {} of payer {}, key {})", r.payment, r.payer.id, r.key.to_text()));
                 what.push(format!("{} payments of this rehearsal's payers{}", h.payments, first.unwrap_or_default()));
             }
             if h.registrations > 0 {

@@ -63,8 +63,16 @@ pub struct RunConfig {
     pub hlog: bool,
     /// Serve the run's figures as Prometheus text at http://ADDR/metrics while it runs.
     pub metrics_addr: Option<String>,
-    /// Abort the load when, this long after the start, most answers so far are errors.
-    pub abort_after: Option<Duration>,
+    /// `--abort-early`: when most of a system's recent answers are errors.
+    pub abort: Option<AbortRule>,
+}
+
+/// When `--abort-early` judges a system down or drowning: past `grace` after the start,
+/// more than half of its answers in the last `window` were errors.
+#[derive(Clone, Copy, Debug)]
+pub struct AbortRule {
+    pub grace: Duration,
+    pub window: Duration,
 }
 
 impl RunConfig {
@@ -152,6 +160,7 @@ struct Merged {
     unknown_reqs: Vec<Request>,
     batches: Vec<crate::cohort::batch::BatchRunner>,
     audit: crate::report::data::live::AuditReport,
+    failures: super::thread::failures::FailureLog,
 }
 
 /// How the sending went, as the coordinator saw it.
@@ -230,6 +239,7 @@ pub async fn run(spec: Arc<Spec>, cfg: RunConfig, scenario_file: &str) -> Result
         clock_sync_round_trip_ms: setup.sync_rtt.map(|d| (d.as_secs_f64() * 1e5).round() / 100.0),
         audit_margin_ms: (setup.margin_real.as_secs_f64() * 1e5).round() / 100.0,
         errors_by_kind: merged.recorder.errors_by_kind.clone(),
+        failures: std::mem::take(&mut merged.failures).rows(&spec, &cfg.admin_token.as_deref().into_iter().collect::<Vec<_>>()),
         journal: merged.journal,
         reconciliation: rec,
         audit: merged.audit,
@@ -427,6 +437,7 @@ async fn drive(spec: &Arc<Spec>, cfg: &RunConfig, clock: &VirtualClock, plans: V
     tokio::pin!(ctrl_c);
     let mut interrupted = false;
     let mut aborted: Option<String> = None;
+    let mut abort_window = AbortWindow::default();
     let mut stopped_at: Option<SimTime> = None;
     let all_done = futures_util::future::join_all(results);
     tokio::pin!(all_done);
@@ -452,7 +463,7 @@ async fn drive(spec: &Arc<Spec>, cfg: &RunConfig, clock: &VirtualClock, plans: V
             }
             _ = tick.tick() => {
                 progress.update(spec, &gauges, clock.now(), started);
-                if aborted.is_none() && !interrupted && let Some(reason) = abort_reason(spec, cfg, &gauges, started) {
+                if aborted.is_none() && !interrupted && let Some(reason) = abort_reason(spec, cfg, &gauges, started, &mut abort_window) {
                     eprintln!("aborting: {reason}");
                     aborted = Some(reason);
                     stopped_at.get_or_insert(clock.now());
@@ -555,9 +566,10 @@ const ABORT_MIN_ANSWERS: u64 = 20;
 
 /// Why the load should stop now (`--abort-early`): a gate that can only get worse is
 /// already lost (payments accepted while suspended, the auditor's disagreements: at once,
-/// no grace); or, past the grace period, most answers so far are errors.
-fn abort_reason(spec: &Spec, cfg: &RunConfig, gauges: &[Arc<Gauge>], started: Instant) -> Option<String> {
-    let grace = cfg.abort_after?;
+/// no grace); or, past the grace period, most of one system's answers in the recent window
+/// are errors (`window`: the threads' totals as the coordinator sampled them).
+fn abort_reason(spec: &Spec, cfg: &RunConfig, gauges: &[Arc<Gauge>], started: Instant, window: &mut AbortWindow) -> Option<String> {
+    let rule = cfg.abort?;
     let sum = |f: fn(&Gauge) -> &std::sync::atomic::AtomicU64| gauges.iter().map(|g| f(g).load(Relaxed)).sum::<u64>();
     for g in spec.gates.iter().filter(|g| g.operation.is_none() && g.channel.is_none() && g.phase.is_none()) {
         let so_far = match g.metric {
@@ -570,17 +582,65 @@ fn abort_reason(spec: &Spec, cfg: &RunConfig, gauges: &[Arc<Gauge>], started: In
             return Some(format!("the gate {name} is already lost: {so_far} so far, and it can only grow"));
         }
     }
-    if started.elapsed() < grace {
+    let now = Instant::now();
+    let (answers, errors) = per_system(gauges);
+    let (span, d_answers, d_errors) = window.slide(now, answers, errors, rule.window);
+    if now.duration_since(started) < rule.grace {
         return None;
     }
-    let completed: u64 = gauges.iter().map(|g| g.completed.load(Relaxed)).sum();
-    let errors: u64 = gauges.iter().map(|g| g.errors.load(Relaxed)).sum();
-    (completed >= ABORT_MIN_ANSWERS && errors * 2 > completed).then(|| {
-        format!(
-            "{errors} of the {completed} answers in the first {:.0} s were errors (more than half): the target is down or drowning",
-            started.elapsed().as_secs_f64()
-        )
-    })
+    if let Some(system) = failing_system(d_answers, d_errors, spec.system_names().len()) {
+        let (a, e) = (d_answers[system], d_errors[system]);
+        {
+            let who = match spec.cutover {
+                Some(_) => format!("the {} system ({})", spec.system_names()[system], cfg.target_for(system as SystemIdx).label()),
+                None => format!("the target ({})", cfg.target.label()),
+            };
+            return Some(format!(
+                "{e} of the {a} answers from {who} in the last {:.0} s were errors (more than half): it is down or drowning \
+                 (the report's failures table says which requests failed and how)",
+                span.as_secs_f64()
+            ));
+        }
+    }
+    None
+}
+
+/// The first system of `systems` most of whose answers (of enough) were errors.
+fn failing_system(answers: [u64; 2], errors: [u64; 2], systems: usize) -> Option<usize> {
+    (0..systems.min(2)).find(|&s| answers[s] >= ABORT_MIN_ANSWERS && errors[s] * 2 > answers[s])
+}
+
+/// Every thread's answers and errors so far, per system.
+fn per_system(gauges: &[Arc<Gauge>]) -> ([u64; 2], [u64; 2]) {
+    let (mut answers, mut errors) = ([0u64; 2], [0u64; 2]);
+    for g in gauges {
+        for s in 0..2 {
+            answers[s] += g.answers[s].load(Relaxed);
+            errors[s] += g.failed[s].load(Relaxed);
+        }
+    }
+    (answers, errors)
+}
+
+/// The totals the coordinator sampled lately, for judging a recent window of answers.
+#[derive(Default)]
+struct AbortWindow {
+    samples: std::collections::VecDeque<(Instant, [u64; 2], [u64; 2])>,
+}
+
+impl AbortWindow {
+    /// Note the totals at `now`; the span judged (at most `window`, back to the newest sample
+    /// at least that old) and the answers and errors per system within it.
+    fn slide(&mut self, now: Instant, answers: [u64; 2], errors: [u64; 2], window: Duration) -> (Duration, [u64; 2], [u64; 2]) {
+        self.samples.push_back((now, answers, errors));
+        // Keep one sample at or before the window's start as its baseline.
+        while self.samples.len() > 1 && self.samples.get(1).is_some_and(|s| now.duration_since(s.0) >= window) {
+            self.samples.pop_front();
+        }
+        let (t0, a0, e0) = self.samples.front().copied().unwrap_or((now, answers, errors));
+        let d = |x: [u64; 2], y: [u64; 2]| [x[0].saturating_sub(y[0]), x[1].saturating_sub(y[1])];
+        (now.duration_since(t0), d(answers, a0), d(errors, e0))
+    }
 }
 
 /// One account of the threads' parts.
@@ -595,6 +655,7 @@ fn merge(spec: &Arc<Spec>, demand: &Demand, parts: Vec<shard::Output>, journal_p
     let mut batches = Vec::new();
     let mut recorders = Vec::new();
     let mut audit = crate::report::data::live::AuditReport::default();
+    let mut failures = super::thread::failures::FailureLog::default();
     for p in parts {
         // The first thread's count of active payers is the whole cast's.
         stats += &p.stats;
@@ -608,6 +669,7 @@ fn merge(spec: &Arc<Spec>, demand: &Demand, parts: Vec<shard::Output>, journal_p
             journal_error = p.journal_error;
         }
         unknown_reqs.extend(p.unknown);
+        failures.merge(p.failures);
         batches.extend(p.batches);
         recorders.push(p.recorder);
         audit.merge(p.audit);
@@ -615,7 +677,20 @@ fn merge(spec: &Arc<Spec>, demand: &Demand, parts: Vec<shard::Output>, journal_p
     audit.finish();
     let recorder = Recorder::merge(spec.clone(), demand.rules.clone(), recorders);
     unknown_reqs.sort_by_key(contract_key);
-    Merged { recorder, stats, response_all, service_all, completed, not_sent, journal, journal_error, unknown_reqs, batches, audit }
+    Merged {
+        recorder,
+        stats,
+        response_all,
+        service_all,
+        completed,
+        not_sent,
+        journal,
+        journal_error,
+        unknown_reqs,
+        batches,
+        audit,
+        failures,
+    }
 }
 
 /// Ask the target for the keys the reconciliation needs, read its ledger, and let
@@ -712,4 +787,40 @@ async fn reconcile_books(
 
 fn contract_key(req: &Request) -> Option<IdemKey> {
     super::thread::journal::key_of(req)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Regression: a system that failed after many good answers was judged on the whole run
+    /// so far, and noticed as late again; the window sees only the recent answers.
+    #[test]
+    fn a_late_death_among_many_good_answers_is_judged_on_the_window() {
+        let t0 = Instant::now();
+        let at = |s: u64| t0 + Duration::from_secs(s);
+        let window = Duration::from_secs(30);
+        let mut w = AbortWindow::default();
+        // 20 minutes of good answers from the new system, sampled every 10 s.
+        for i in 0..=120u64 {
+            w.slide(at(i * 10), [0, i * 1000], [0, 0], window);
+        }
+        // Then it dies: every answer an error, 100 a second, for 30 s.
+        let (good, mut bad) = (120_000u64, 0u64);
+        for i in 1..=3u64 {
+            bad = i * 1000;
+            let (span, a, e) = w.slide(at(1200 + i * 10), [0, good + bad], [0, bad], window);
+            if i == 3 {
+                assert_eq!(span, window);
+                assert_eq!((a[1], e[1]), (3000, 3000));
+                assert_eq!(failing_system(a, e, 2), Some(1), "caught within the window");
+            }
+        }
+        // Judged on the whole run so far it would not be.
+        assert_eq!(failing_system([0, good + bad], [0, bad], 2), None);
+        // Few answers are no verdict; the old system is judged apart.
+        assert_eq!(failing_system([5, 0], [5, 0], 2), None);
+        assert_eq!(failing_system([100, 100], [60, 0], 2), Some(0));
+        assert_eq!(failing_system([100, 100], [0, 60], 1), None, "one system: only the first");
+    }
 }

@@ -224,6 +224,18 @@ pub(crate) enum Response {
 }
 
 impl Response {
+    /// What a live run counts this answer among its errors as, if it is one: a failed
+    /// exchange, a request refused as invalid, or the target's overload.
+    pub(crate) fn error_kind(&self) -> Option<crate::vocabulary::ErrorKind> {
+        use crate::vocabulary::ErrorKind;
+        match self {
+            Response::Error { kind } => Some(ErrorKind::Failure(*kind)),
+            Response::Invalid { reason } => Some(ErrorKind::Invalid(*reason)),
+            Response::Overloaded { .. } => Some(ErrorKind::Overloaded),
+            _ => None,
+        }
+    }
+
     /// The answer's kind, as the auditor and the report name it: a success's name, a
     /// refusal's contract code, or `error`.
     pub(crate) fn category(&self) -> AnswerKind {

@@ -533,6 +533,71 @@ fn the_target_is_checked_before_the_load() {
     let o = cutover(&["run", "scenarios/ci-smoke.json", "--target", "http://127.0.0.1:9", "--quiet", "--out", dir.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2), "{}{}", stdout(&o), stderr(&o));
     assert!(stderr(&o).contains("cannot reach the target"), "{}", stderr(&o));
+    // Regression: a refused connection, a reset and a malformed answer all read "error
+    // sending request"; each is told apart (a timeout says after how long: `why` in target.rs).
+    assert!(stderr(&o).contains("connection refused: nothing listens there"), "{}", stderr(&o));
+    for (answer, expected) in
+        [(None, "connection closed before a whole answer came (reset)"), (Some(&b"garbage\r\n\r\n"[..]), "malformed answer, not HTTP")]
+    {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let serving = std::thread::spawn(move || {
+            use std::io::{Read, Write};
+            // One connection: read the request, answer `answer` or nothing, close.
+            if let Ok((mut c, _)) = listener.accept() {
+                let _ = c.read(&mut [0u8; 4096]);
+                if let Some(a) = answer {
+                    let _ = c.write_all(a);
+                }
+            }
+        });
+        let o = cutover(&["run", "scenarios/ci-smoke.json", "--target", &url, "--quiet", "--out", dir.to_str().unwrap()]);
+        serving.join().unwrap();
+        assert_eq!(o.status.code(), Some(2), "{}{}", stdout(&o), stderr(&o));
+        assert!(stderr(&o).contains(expected), "{expected:?} not in {}", stderr(&o));
+    }
+}
+
+/// Regression: a wrong path gave `unexpected_status 2242` and nothing else. Each failed
+/// answer is counted per phase × channel × operation with the request's method and path,
+/// its HTTP status and a sample body, in report.json, summary.md and report.html.
+#[test]
+fn a_wrong_path_is_diagnosed_by_status_method_path_and_body() {
+    let server = Server::start(0, &["--scenario", "scenarios/ci-smoke.json"]);
+    let dir = temp_dir("wrong_path");
+    let profile = std::fs::read_to_string(crate::util::root().join("profiles/contract-v1.json")).unwrap();
+    let wrong = profile.replacen(r#""path": "/v1/payments","#, r#""path": "/v1/paymentz","#, 1);
+    assert_ne!(wrong, profile);
+    let file = dir.join("wrong-path.json");
+    std::fs::write(&file, wrong).unwrap();
+    let scenario = write_scenario(&dir, "short.json", &short_smoke());
+    let o = live_run(
+        scenario.to_str().unwrap(),
+        &dir,
+        &["--target", &server.url, "--profile", file.to_str().unwrap(), "--time-scale", "400000"],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}{}", stdout(&o), stderr(&o));
+    let r = report(&dir);
+    let live = &r["live"];
+    let rows = live["failures"].as_array().unwrap();
+    let pay: Vec<_> = rows.iter().filter(|f| f["operation"] == "pay").collect();
+    assert!(!pay.is_empty(), "{rows:?}");
+    for f in &pay {
+        assert_eq!((f["method"].as_str(), f["path"].as_str()), (Some("POST"), Some("/v1/paymentz")), "{f}");
+        assert_eq!(f["by_status"]["404"], f["count"], "{f}");
+        assert_eq!(f["by_kind"]["unexpected_status"], f["count"], "{f}");
+        let sample = &f["samples"][0];
+        assert_eq!(sample["status"], 404, "{f}");
+        assert!(sample["body"].as_str().unwrap().contains("not_found"), "{f}");
+    }
+    // Every error is in the table, once.
+    let in_rows: u64 = rows.iter().map(|f| f["count"].as_u64().unwrap()).sum();
+    let by_kind: u64 = live["errors_by_kind"].as_object().unwrap().values().map(|n| n.as_u64().unwrap()).sum();
+    assert_eq!(in_rows, by_kind);
+    let md = std::fs::read_to_string(dir.join("summary.md")).unwrap();
+    assert!(md.contains("POST /v1/paymentz") && md.contains("404: "), "summary.md does not show the failures");
+    let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
+    assert!(html.contains("POST /v1/paymentz") && html.contains("not_found"), "report.html does not show the failures");
 }
 
 #[test]
@@ -610,7 +675,11 @@ fn abort_early_stops_the_load_when_most_answers_are_errors_and_says_why() {
     assert!(stderr(&o).contains("the load was aborted early"), "{}", stderr(&o));
     let r = report(&dir);
     let why = r["live"]["aborted"].as_str().unwrap_or_else(|| panic!("not marked aborted: {}", r["live"]));
-    assert!(why.contains("were errors"), "{why}");
+    assert!(why.contains("were errors") && why.contains(&format!("from the target ({})", server.url)), "{why}");
+    // The failures say how: timed out, no HTTP answer.
+    let timeouts: Vec<_> = r["live"]["failures"].as_array().unwrap().iter().filter(|f| f["by_kind"]["timeout"].is_u64()).collect();
+    assert!(!timeouts.is_empty(), "{}", r["live"]["failures"]);
+    assert!(timeouts.iter().all(|f| f["by_status"]["none"].as_u64() >= f["by_kind"]["timeout"].as_u64()), "{timeouts:?}");
     // The timeline takes 28 s at this scale; the abort comes within seconds of the grace.
     assert!(reached(&r) < 0.75, "not aborted early: the payers reached {:.0} % of the timeline", reached(&r) * 100.0);
     assert_eq!(r["summary"]["gates_passed"], false);
@@ -627,6 +696,44 @@ fn abort_early_stops_the_load_when_most_answers_are_errors_and_says_why() {
     let why = r["live"]["aborted"].as_str().unwrap_or_else(|| panic!("not marked aborted: {}", r["live"]));
     assert!(why.contains("accepted_while_suspended <= 0 is already lost"), "{why}");
     assert!(reached(&r) < 0.6, "not aborted early: the payers reached {:.0} % of the timeline", reached(&r) * 100.0);
+
+    // Regression: abort-early judged the whole run so far, so a target dying late in a long
+    // run was noticed as late again. It judges the last --abort-window-seconds (the window's
+    // arithmetic is unit-tested in live/run.rs, where a late death among many good answers
+    // is caught only by the window): a target that stalls part way through is caught, and
+    // the reason names the window.
+    let server = Server::start(0, &["--scenario", "scenarios/ci-smoke.json"]);
+    let dir = temp_dir("abort_early_late");
+    let run = spawn_cutover(&[
+        "run",
+        "scenarios/ci-smoke.json",
+        "--abort-early",
+        "--out",
+        dir.to_str().unwrap(),
+        "--quiet",
+        "--target",
+        &server.url,
+        "--time-scale",
+        "100000",
+        "--timeout-ms",
+        "20",
+        "--drain-seconds",
+        "1",
+        "--abort-grace-seconds",
+        "1",
+        "--abort-window-seconds",
+        "2",
+    ]);
+    assert!(wait_for_lines(&dir.join("journal.jsonl"), 1, Duration::from_secs(30)), "the run did not get going");
+    std::thread::sleep(Duration::from_secs(8));
+    let (status, _, _) = http(server.port, "POST", "/v1/admin/stall", &[], r#"{"millis":60000}"#);
+    assert_eq!(status, 200);
+    let o = wait_bounded(run, Duration::from_secs(60));
+    assert_eq!(o.status.code(), Some(1), "{}{}", stdout(&o), stderr(&o));
+    let r = report(&dir);
+    let why = r["live"]["aborted"].as_str().unwrap_or_else(|| panic!("not marked aborted: {}", r["live"]));
+    assert!(why.contains("in the last 2 s"), "{why}");
+    assert!(reached(&r) < 0.6, "the stall was noticed late: the payers reached {:.0} % of the timeline", reached(&r) * 100.0);
 
     // Without the flag the same run goes to the end of its timeline (not tested here for
     // time); with a healthy target --abort-early never fires.

@@ -294,7 +294,9 @@ fn a_live_cutover_across_two_servers_with_the_migration_hook_checks_zero() {
         let o = live_cutover(&old_server, &new_server, &again, SCENARIO, &["--seed", seed]);
         assert_eq!(o.status.code(), Some(2), "seed {seed}: {}{}", stdout(&o), stderr(&o));
         let e = stderr(&o);
-        for part in ["the old system", "the new system", "payments of this rehearsal's payers", "registrations", "restart each `cutover serve`"] {
+        for part in
+            ["the old system", "the new system", "payments of this rehearsal's payers", "registrations", "restart each `cutover serve`"]
+        {
             assert!(e.contains(part), "seed {seed}: no {part:?} in {e}");
         }
         assert!(!again.join("journal.jsonl").exists(), "seed {seed}: the refused run sent nothing");

@@ -94,6 +94,25 @@ impl Api {
         }
     }
 
+    /// The method and path template of `req` (ids as placeholders, no query): how the
+    /// failures table names a request.
+    pub(in crate::live) fn route(&self, req: &Request) -> (&'static str, String) {
+        match self {
+            Api::Contract => {
+                let (method, path) = match req {
+                    Request::Assess { .. } => ("POST", "/v1/assessments"),
+                    Request::Pay { .. } => ("POST", "/v1/payments"),
+                    Request::Lookup { .. } => ("GET", "/v1/payers/{payer_id}/records"),
+                    Request::Certificate { .. } => ("POST", "/v1/certificates"),
+                    // Never sent: answered by the host itself.
+                    Request::Call { .. } => ("-", "(hotline, not sent)"),
+                };
+                (method, path.to_string())
+            }
+            Api::Profile(p) => p.route(req),
+        }
+    }
+
     pub(in crate::live) fn describe(&self) -> String {
         match self {
             Api::Contract => "the bundled contract".into(),

@@ -190,6 +190,18 @@ impl Profile {
         v
     }
 
+    /// The operation's method and path as the profile writes them (placeholders kept, the
+    /// query left out): how the failures table names a request.
+    pub(crate) fn route(&self, req: &Request) -> (&'static str, String) {
+        let t = match req {
+            Request::Assess { .. } => &self.operations.assess,
+            Request::Pay { .. } => &self.operations.pay,
+            Request::Lookup { .. } | Request::Call { .. } => &self.operations.lookup,
+            Request::Certificate { .. } => &self.operations.certificate,
+        };
+        (method_of(&t.method), t.path.split('?').next().unwrap_or_default().to_string())
+    }
+
     /// The HTTP request for a model request.
     pub(crate) fn render(&self, spec: &Spec, req: &Request) -> WireRequest {
         let t = match req {
@@ -201,13 +213,7 @@ impl Profile {
             Request::Call { .. } => &self.operations.lookup,
         };
         let vars = Self::vars(spec, req);
-        let method: &'static str = match t.method.as_str() {
-            "GET" => "GET",
-            "PUT" => "PUT",
-            "PATCH" => "PATCH",
-            "DELETE" => "DELETE",
-            _ => "POST",
-        };
+        let method = method_of(&t.method);
         let headers: Vec<(String, String)> = t.headers.iter().map(|(k, v)| (k.clone(), interpolate(v, &vars, false))).collect();
         WireRequest {
             method,
@@ -423,5 +429,16 @@ mod tests {
         let bad = CONTRACT_V1.replace(r#""method": "POST""#, r#""method": "BREW""#);
         let e = Profile::parse("p.json", &bad).unwrap_err().to_string();
         assert!(e.contains("unsupported method"), "{e}");
+    }
+}
+
+/// A profile's method as the wire writes it (the profile's loading checked it).
+fn method_of(m: &str) -> &'static str {
+    match m {
+        "GET" => "GET",
+        "PUT" => "PUT",
+        "PATCH" => "PATCH",
+        "DELETE" => "DELETE",
+        _ => "POST",
     }
 }

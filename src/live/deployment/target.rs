@@ -44,6 +44,44 @@ pub(crate) struct PreflightConfig<'a> {
 }
 
 /// One-off HTTP calls (checks, ledger, reconciliation) go through reqwest.
+/// Why an exchange failed, as people tell failures apart: timed out (after how long),
+/// refused (nothing listens there), reset, malformed, or the underlying error.
+pub(in crate::live) fn why(e: &reqwest::Error, timeout: Duration) -> String {
+    if e.is_timeout() {
+        return format!("timed out: no answer within {} s", timeout.as_secs_f64());
+    }
+    let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
+    while let Some(s) = source {
+        if let Some(io) = s.downcast_ref::<std::io::Error>() {
+            use std::io::ErrorKind as K;
+            return match io.kind() {
+                K::ConnectionRefused => "connection refused: nothing listens there".to_string(),
+                K::ConnectionReset | K::ConnectionAborted | K::BrokenPipe | K::UnexpectedEof => {
+                    format!("connection reset before the answer ({io})")
+                }
+                K::TimedOut => format!("timed out connecting ({io})"),
+                _ => format!("connection failed: {io}"),
+            };
+        }
+        if let Some(h) = s.downcast_ref::<hyper::Error>() {
+            if h.is_incomplete_message() || h.is_closed() {
+                return "connection closed before a whole answer came (reset)".to_string();
+            }
+            if h.is_parse() {
+                return format!("malformed answer, not HTTP: {h}");
+            }
+        }
+        source = s.source();
+    }
+    if e.is_decode() || e.is_body() {
+        return format!("malformed answer: {e}");
+    }
+    e.to_string()
+}
+
+/// The timeout of the coordinator's own calls to a deployment (books, ledger, look-ups).
+const HTTP_TIMEOUT: Duration = Duration::from_secs(30);
+
 pub(in crate::live) fn client(timeout: Duration) -> reqwest::Client {
     reqwest::Client::builder().timeout(timeout).build().unwrap_or_default()
 }
@@ -57,7 +95,7 @@ impl Target {
 
     /// A deployment at `url` (`http://host:port`) speaking `api`.
     pub fn http(url: &str, api: Api) -> Result<Target, String> {
-        Ok(Target::Http { base: Base::parse(url)?, api, http: client(Duration::from_secs(30)) })
+        Ok(Target::Http { base: Base::parse(url)?, api, http: client(HTTP_TIMEOUT) })
     }
 
     /// Where the run sends: the URL, or the in-process model.
@@ -197,7 +235,7 @@ impl Target {
             if let Some(t) = admin_token {
                 rb = rb.bearer_auth(t);
             }
-            let r = rb.send().await.map_err(|e| format!("GET {path}: {e}"))?;
+            let r = rb.send().await.map_err(|e| format!("GET {path}: {}", why(&e, HTTP_TIMEOUT)))?;
             if !r.status().is_success() {
                 return Err(format!("{}: GET {path} answered {}", base.url, r.status()));
             }
@@ -231,7 +269,7 @@ impl Target {
         if let Some(t) = admin_token {
             rb = rb.bearer_auth(t);
         }
-        let r = rb.send().await.map_err(|e| format!("{}: POST /v1/admin/rollback: {e}", base.url))?;
+        let r = rb.send().await.map_err(|e| format!("{}: POST /v1/admin/rollback: {}", base.url, why(&e, HTTP_TIMEOUT)))?;
         if !r.status().is_success() {
             return Err(format!("{}: POST /v1/admin/rollback answered {}", base.url, r.status()));
         }
@@ -278,7 +316,7 @@ impl Target {
             if let Some(t) = admin_token {
                 rb = rb.bearer_auth(t);
             }
-            let r = rb.send().await.map_err(|e| format!("POST /v1/admin/import: {e}"))?;
+            let r = rb.send().await.map_err(|e| format!("POST /v1/admin/import: {}", why(&e, HTTP_TIMEOUT)))?;
             let status = r.status();
             if !status.is_success() {
                 let text = r.text().await.unwrap_or_default();
@@ -323,7 +361,11 @@ impl Target {
         let w = api.ledger_request();
         let method = reqwest::Method::from_bytes(w.method.as_bytes()).unwrap_or(reqwest::Method::GET);
         let what = format!("{} {}", w.method, w.path);
-        let r = http.request(method, format!("{}{}", base.url, w.path)).send().await.map_err(|e| format!("{what}: {e}"))?;
+        let r = http
+            .request(method, format!("{}{}", base.url, w.path))
+            .send()
+            .await
+            .map_err(|e| format!("{what}: {}", why(&e, HTTP_TIMEOUT)))?;
         if !r.status().is_success() {
             return Err(format!("{what} answered {}", r.status()));
         }
@@ -338,7 +380,7 @@ impl Target {
             Target::Http { base, api, http } => (base, api, http),
         };
         let path = api.payment_path(key);
-        let r = http.get(format!("{}{path}", base.url)).send().await.map_err(|e| format!("GET {path}: {e}"))?;
+        let r = http.get(format!("{}{path}", base.url)).send().await.map_err(|e| format!("GET {path}: {}", why(&e, HTTP_TIMEOUT)))?;
         match r.status().as_u16() {
             200 => Ok(true),
             404 => Ok(false),
@@ -359,7 +401,7 @@ impl Target {
             .timeout(Duration::from_secs(10))
             .send()
             .await
-            .map_err(|e| format!("cannot reach the target {url}: {e}"))?;
+            .map_err(|e| format!("cannot reach the target {url}: {}", why(&e, Duration::from_secs(10))))?;
         if about.status().is_success()
             && let Ok(a) = about.json::<contract::About>().await
             && a.tool == "cutover"
@@ -411,7 +453,7 @@ async fn sync_clock(base: &Base, path: &str, cfg: &PreflightConfig<'_>, spec: &S
                     r.status()
                 ));
             }
-            Err(e) => return Err(format!("cannot reach the target {}: {e}", base.url)),
+            Err(e) => return Err(format!("cannot reach the target {}: {}", base.url, why(&e, Duration::from_secs(10)))),
         }
         if rtt < SHORT {
             break;

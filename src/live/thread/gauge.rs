@@ -16,6 +16,10 @@ pub(in crate::live) struct Gauge {
     pub completed: AtomicU64,
     pub outstanding: AtomicU64,
     pub errors: AtomicU64,
+    /// Per system: the answers that came over a wire (or were never sent for lack of a
+    /// connection), and those of them counted as errors (`--abort-early` judges a window).
+    pub answers: [AtomicU64; 2],
+    pub failed: [AtomicU64; 2],
     /// Payments accepted on a closed channel, and the auditor's disagreements, so far: a
     /// gate on them, once lost, stays lost (`--abort-early` stops then).
     pub accepted_while_suspended: AtomicU64,

@@ -39,6 +39,43 @@ pub(in crate::live) struct Done {
     pub decided_at: Option<SimTime>,
     pub sent: Instant,
     pub done: Instant,
+    /// What the wire showed, for an answer counted as an error (none for others, and for
+    /// answers that never went over a wire).
+    pub seen: Option<Box<Seen>>,
+}
+
+/// The body bytes kept of a failed answer (the report shows fewer).
+pub(in crate::live) const SEEN_BODY_BYTES: usize = 512;
+
+/// What the wire showed of an answer counted as an error ([`Response::error_kind`]), for the
+/// failures table: the request's method and path template, the HTTP status (none when no
+/// answer came: a timeout, a refused or reset connection) and the body's first bytes.
+#[derive(Clone, Debug, PartialEq)]
+pub(in crate::live) struct Seen {
+    pub method: &'static str,
+    pub path: String,
+    pub status: Option<u16>,
+    pub body: Vec<u8>,
+}
+
+impl Seen {
+    /// For `resp`, the answer to `req` through `api` (`answer`: its status and body, if one
+    /// came): something only when `resp` counts as an error, so answers that do not cost
+    /// nothing.
+    pub(in crate::live) fn of(
+        api: &crate::live::deployment::api::Api,
+        req: &Request,
+        resp: &Response,
+        answer: Option<(u16, &[u8])>,
+    ) -> Option<Box<Seen>> {
+        resp.error_kind()?;
+        let (method, path) = api.route(req);
+        let (status, body) = match answer {
+            Some((status, body)) => (Some(status), body[..body.len().min(SEEN_BODY_BYTES)].to_vec()),
+            None => (None, Vec::new()),
+        };
+        Some(Box::new(Seen { method, path, status, body }))
+    }
 }
 
 /// A request for a connection: its job's index, the request, and the system it goes to

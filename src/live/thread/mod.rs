@@ -5,6 +5,7 @@
 //! it keeps of every answer: the [`auditor`]'s check and the [`journal`].
 
 pub(crate) mod auditor;
+pub(in crate::live) mod failures;
 pub(crate) mod gauge;
 mod http1;
 pub(crate) mod journal;

@@ -10,7 +10,7 @@
 use super::super::deployment::api::Api;
 use super::super::deployment::base::Base;
 use super::http1::{Conn, Step};
-use super::lanes::{CallCtx, Done, Lanes, Work, rebase};
+use super::lanes::{CallCtx, Done, Lanes, Seen, Work, rebase};
 use crate::contract::WireScratch;
 use crate::model::Response;
 use crate::scenario::SystemIdx;
@@ -152,23 +152,27 @@ impl Reactor {
     /// Act on what an exchange did.
     fn advance(&mut self, i: u32, step: Step) {
         let lane = &mut self.lanes[i as usize];
-        let (resp, decided_at) = match step {
+        let (resp, decided_at, seen) = match step {
             Step::Pending => return,
-            Step::Failed(kind) => (Response::Error { kind }, None),
+            Step::Failed(kind) => (Response::Error { kind }, None, None),
             Step::Answered => {
                 let Some(w) = &lane.work else { return };
                 let (status, retry_after, body) = lane.conn.answer();
                 let (resp, at) = lane.api.read(&w.req, status, retry_after, body);
+                let seen = Seen::of(&lane.api, &w.req, &resp, Some((status, body)));
                 lane.conn.done();
-                (self.ctx.on_the_clock(resp), at)
+                (self.ctx.on_the_clock(resp), at, seen)
             }
         };
-        self.finish(i, resp, decided_at);
+        self.finish(i, resp, decided_at, seen);
     }
 
-    fn finish(&mut self, i: u32, resp: Response, decided_at: Option<crate::time::SimTime>) {
+    /// The exchange on connection `i` ended with `resp` (`seen`: what its answer showed, if
+    /// one came).
+    fn finish(&mut self, i: u32, resp: Response, decided_at: Option<crate::time::SimTime>, seen: Option<Box<Seen>>) {
         let lane = &mut self.lanes[i as usize];
         let Some(w) = lane.work.take() else { return };
+        let seen = seen.or_else(|| Seen::of(&lane.api, &w.req, &resp, None));
         lane.deadline = None;
         assert!(self.busy > 0, "a lane finished with none busy");
         self.busy -= 1;
@@ -180,7 +184,7 @@ impl Reactor {
         // An exchange finished by the wait's events is timed at the wait's end; one that
         // failed when sending, or passed its deadline, now.
         let done = self.woke.unwrap_or_else(Instant::now);
-        self.ready.push((i, Done { id: w.id, resp, decided_at, sent, done }));
+        self.ready.push((i, Done { id: w.id, resp, decided_at, sent, done, seen }));
     }
 
     /// Wait for events until `until` (`None`: only take what is there; `now`: the caller's
@@ -276,7 +280,7 @@ impl Lanes for Reactor {
             let lane = &mut self.lanes[i];
             if lane.deadline.is_some_and(|d| d <= now) {
                 lane.conn.abort();
-                self.finish(i as u32, Response::Error { kind: Failure::Timeout }, None);
+                self.finish(i as u32, Response::Error { kind: Failure::Timeout }, None, None);
             }
         }
     }

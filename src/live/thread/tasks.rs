@@ -78,20 +78,22 @@ fn call(mut slot: Slot, ctx: Arc<CallCtx>, id: u32, req: Request) -> Call {
         };
         slot.deadline.at.set(None);
         slot.deadline.passed.set(false);
-        let (resp, decided_at) = match answer {
+        let (resp, decided_at, seen) = match answer {
             // The in-process model answers on the run's clock already.
-            Some((resp, at)) if slot.t.is_in_process() => (resp, at),
-            Some((resp, at)) => (ctx.on_the_clock(resp), at),
+            Some((resp, at, seen)) if slot.t.is_in_process() => (resp, at, seen),
+            Some((resp, at, seen)) => (ctx.on_the_clock(resp), at, seen),
             None => {
                 slot.t.after_timeout();
-                (Response::Error { kind: Failure::Timeout }, None)
+                let resp = Response::Error { kind: Failure::Timeout };
+                let seen = slot.t.timed_out(&req, &resp);
+                (resp, None, seen)
             }
         };
         let (resp, decided_at) = match &ctx.rebase_clock {
             Some(c) => rebase(c, resp, decided_at),
             None => (resp, decided_at),
         };
-        (slot, Done { id, resp, decided_at, sent, done: Instant::now() })
+        (slot, Done { id, resp, decided_at, sent, done: Instant::now(), seen })
     })
 }
 

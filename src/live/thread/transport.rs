@@ -14,6 +14,7 @@
 
 use super::super::deployment::api::Api;
 use super::super::deployment::base::Base;
+use super::lanes::Seen;
 use crate::clock::VirtualClock;
 use crate::contract::WireRequest;
 use crate::model::{Request, Response, Systems};
@@ -103,26 +104,47 @@ impl Transport {
     /// Send one request and map the answer. No deadline here: the caller races the call
     /// against the request's deadline and calls [`Transport::after_timeout`] when it loses.
     /// Also returns the instant the target says it decided, when it says so.
-    pub(in crate::live) async fn call(&mut self, spec: &crate::scenario::Spec, req: &Request) -> (Response, Option<SimTime>) {
+    /// With what the wire showed of an answer counted as an error (none in process).
+    pub(in crate::live) async fn call(
+        &mut self,
+        spec: &crate::scenario::Spec,
+        req: &Request,
+    ) -> (Response, Option<SimTime>, Option<Box<Seen>>) {
         match self {
             Transport::Model { model, clock, system } => {
                 let now = clock.now();
                 match model.lock() {
-                    Ok(mut m) => (m.handle(now, *system, req), Some(now)),
-                    Err(_) => (Response::Error { kind: Failure::Transport }, None),
+                    Ok(mut m) => (m.handle(now, *system, req), Some(now), None),
+                    Err(_) => (Response::Error { kind: Failure::Transport }, None, None),
                 }
             }
             _ => {
                 let api = match self {
                     Transport::Hyper { api, .. } | Transport::Reqwest { api, .. } => api.clone(),
-                    Transport::Model { .. } => return (Response::Error { kind: Failure::Transport }, None),
+                    Transport::Model { .. } => return (Response::Error { kind: Failure::Transport }, None, None),
                 };
                 let wire = api.request(spec, req);
                 match self.exchange(&wire).await {
-                    Err(kind) => (Response::Error { kind }, None),
-                    Ok(a) => api.read(req, a.status, a.retry_after.as_deref(), &a.body),
+                    Err(kind) => {
+                        let resp = Response::Error { kind };
+                        let seen = Seen::of(&api, req, &resp, None);
+                        (resp, None, seen)
+                    }
+                    Ok(a) => {
+                        let (resp, at) = api.read(req, a.status, a.retry_after.as_deref(), &a.body);
+                        let seen = Seen::of(&api, req, &resp, Some((a.status, &a.body)));
+                        (resp, at, seen)
+                    }
                 }
             }
+        }
+    }
+
+    /// What the wire showed of a call abandoned on its deadline (none in process).
+    pub(in crate::live) fn timed_out(&self, req: &Request, resp: &Response) -> Option<Box<Seen>> {
+        match self {
+            Transport::Hyper { api, .. } | Transport::Reqwest { api, .. } => Seen::of(api, req, resp, None),
+            Transport::Model { .. } => None,
         }
     }
 

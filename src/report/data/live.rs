@@ -48,6 +48,9 @@ pub struct LiveReport {
     /// Real time by which the auditor widens each request's window (5 ms plus that round trip).
     pub audit_margin_ms: f64,
     pub errors_by_kind: BTreeMap<ErrorKind, u64>,
+    /// Every answer counted in `errors_by_kind`, by phase × channel × operation × system, with
+    /// what the wire showed: the rows' counts add up to `errors_by_kind`'s.
+    pub failures: Vec<FailureRow>,
     pub journal: JournalReport,
     pub reconciliation: Reconciliation,
     pub audit: AuditReport,
@@ -176,4 +179,34 @@ pub struct AuditReport {
     pub disagreements: u64,
     pub by_kind: BTreeMap<DisagreementKind, u64>,
     pub first: Vec<Disagreement>,
+}
+
+/// The answers of one phase × channel × operation × system counted as errors, with what the
+/// wire showed.
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
+pub struct FailureRow {
+    pub phase: String,
+    pub channel: String,
+    pub operation: Operation,
+    /// The system the requests went to (`system` with one).
+    pub system: String,
+    /// The request as the deployment's API writes it: the method and the path template (ids
+    /// as placeholders, no query); `-` for requests that never crossed a wire.
+    pub method: String,
+    pub path: String,
+    pub count: u64,
+    pub by_kind: BTreeMap<ErrorKind, u64>,
+    /// By HTTP status (`"404"`), `"none"` where no answer came (a timeout, a refused or reset
+    /// connection, a request never sent).
+    pub by_status: BTreeMap<String, u64>,
+    /// The first few distinct answers (at most 3): their kind, status and body (at most 300
+    /// characters, secrets redacted).
+    pub samples: Vec<FailureSample>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
+pub struct FailureSample {
+    pub kind: ErrorKind,
+    pub status: Option<u16>,
+    pub body: String,
 }

@@ -457,14 +457,7 @@ impl Recorder {
         // Outcomes count in the hour their attempt started, as attempts do: no hour shows
         // more successes than attempts (a wait at a counter can end hours later).
         let hour = self.hour_index(started);
-        use crate::vocabulary::ErrorKind;
-        let error = match resp {
-            Response::Error { kind } => Some(ErrorKind::Failure(*kind)),
-            Response::Invalid { reason } => Some(ErrorKind::Invalid(*reason)),
-            Response::Overloaded { .. } => Some(ErrorKind::Overloaded),
-            _ => None,
-        };
-        if let Some(e) = error {
+        if let Some(e) = resp.error_kind() {
             *self.errors_by_kind.entry(e).or_default() += 1;
         }
         let outcome = Outcome::of(req, resp);

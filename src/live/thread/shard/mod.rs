@@ -88,6 +88,8 @@ pub(in crate::live) struct Output {
     pub completed: u64,
     /// Payments whose outcome stayed unknown (timeouts, resets) and never got an answer later.
     pub unknown: Vec<Request>,
+    /// Answers counted as errors, with what the wire showed.
+    pub failures: super::failures::FailureLog,
 }
 
 fn micros(d: Duration) -> u64 {
@@ -121,6 +123,10 @@ struct Shard<P> {
     completed: u64,
     unknown_keys: FastSet<IdemKey>,
     unknown_reqs: Vec<Request>,
+    failures: super::failures::FailureLog,
+    /// Per system: answers over the wire (or never sent), and those counted as errors.
+    answers_by_system: [u64; 2],
+    failed_by_system: [u64; 2],
     response_all: hdrhistogram::Histogram<u64>,
     service_all: hdrhistogram::Histogram<u64>,
     journal_error: Option<String>,
@@ -181,6 +187,9 @@ impl<P: Lanes> Shard<P> {
             completed: 0,
             unknown_keys: FastSet::default(),
             unknown_reqs: Vec::new(),
+            failures: Default::default(),
+            answers_by_system: [0; 2],
+            failed_by_system: [0; 2],
             response_all: histogram(),
             service_all: histogram(),
             journal_error: None,
@@ -224,7 +233,7 @@ impl<P: Lanes> Shard<P> {
             let now_v = self.clock.at(due);
             match self.counters.arrive(&self.spec, &mut self.cohort, &mut self.counter_rng, now_v, id, 0) {
                 Arrival::Taken => {}
-                Arrival::Answer(resp) => self.account(Done { id, resp, decided_at: None, sent: due, done: due }, false),
+                Arrival::Answer(resp) => self.account(Done { id, resp, decided_at: None, sent: due, done: due, seen: None }, false),
                 Arrival::NoCounter => self.send_job(id, due),
             }
         }
@@ -234,7 +243,7 @@ impl<P: Lanes> Shard<P> {
     /// answered here, never sent. Past connections plus backlog it is not sent.
     fn send_job(&mut self, id: u32, due: Instant) {
         if let Request::Call { .. } = self.cohort.job(id).req {
-            self.account(Done { id, resp: Response::CallAnswered, decided_at: None, sent: due, done: due }, false);
+            self.account(Done { id, resp: Response::CallAnswered, decided_at: None, sent: due, done: due, seen: None }, false);
             return;
         }
         if self.outstanding < self.capacity {
@@ -248,7 +257,7 @@ impl<P: Lanes> Shard<P> {
             // Every connection busy and the backlog full: counted as not sent, and the payer hears so.
             self.not_sent += 1;
             let resp = Response::Error { kind: Failure::NotSent };
-            self.account(Done { id, resp, decided_at: None, sent: due, done: due }, false);
+            self.account(Done { id, resp, decided_at: None, sent: due, done: due, seen: None }, false);
         }
     }
 
@@ -277,12 +286,12 @@ impl<P: Lanes> Shard<P> {
             Local::Served(job) => self.send_job(job, due),
             Local::Closing(p) => {
                 for (job, resp) in self.counters.closing(&self.cohort, t, p) {
-                    self.account(Done { id: job, resp, decided_at: None, sent: due, done: due }, false);
+                    self.account(Done { id: job, resp, decided_at: None, sent: due, done: due, seen: None }, false);
                 }
             }
             Local::HangUp(job) => {
                 if let Some(resp) = self.counters.hang_up(t, job) {
-                    self.account(Done { id: job, resp, decided_at: None, sent: due, done: due }, false);
+                    self.account(Done { id: job, resp, decided_at: None, sent: due, done: due, seen: None }, false);
                 }
             }
         }
@@ -315,6 +324,13 @@ impl<P: Lanes> Shard<P> {
         let Some(job) = self.cohort.answer(d.id, now_v, &d.resp, timing) else {
             return;
         };
+        self.failures.add(job.phase, job.system, &job.req, &d.resp, d.seen.as_deref());
+        let error = d.resp.error_kind();
+        if was_sent || error == Some(crate::vocabulary::ErrorKind::Failure(crate::vocabulary::Failure::NotSent)) {
+            let s = (job.system as usize).min(1);
+            self.answers_by_system[s] += 1;
+            self.failed_by_system[s] += error.is_some() as u64;
+        }
         if was_sent {
             let _ = self.response_all.record(response.clamp(1, LATENCY_MAX_MICROS));
             let _ = self.service_all.record(service.clamp(1, LATENCY_MAX_MICROS));
@@ -438,6 +454,7 @@ impl<P: Lanes> Shard<P> {
             not_sent: self.not_sent,
             completed: self.completed,
             unknown,
+            failures: self.failures,
         }
     }
 
@@ -466,6 +483,10 @@ impl<P: Lanes> Shard<P> {
         g.completed.store(self.completed, Relaxed);
         g.outstanding.store(self.outstanding as u64, Relaxed);
         g.errors.store(self.cohort.recorder.errors_by_kind.values().sum(), Relaxed);
+        for s in 0..2 {
+            g.answers[s].store(self.answers_by_system[s], Relaxed);
+            g.failed[s].store(self.failed_by_system[s], Relaxed);
+        }
         g.accepted_while_suspended.store(self.cohort.recorder.accepted_while_suspended, Relaxed);
         g.disagreements.store(self.auditor.disagreements(), Relaxed);
         if g.wants_latency.load(Relaxed)

@@ -152,7 +152,7 @@ fn live_host(spec: &Arc<Spec>) -> (Trace, String, EngineStats) {
             let now = clock.at(due);
             trace.push((now, w.req.clone()));
             let resp = script(spec, now, &w.req);
-            shard.complete(Done { id: w.id, resp, decided_at: None, sent: due, done: due }, true);
+            shard.complete(Done { id: w.id, resp, decided_at: None, sent: due, done: due, seen: None }, true);
             continue;
         }
         let Some(t) = shard.cohort.next_due() else { break };

@@ -97,7 +97,20 @@ pub(crate) fn live(l: &LiveReport, w: &Say) -> Section {
         }
         s.table(t);
     }
-    for t in [errors_by_kind(l, w), hooks(l, w)].into_iter().flatten() {
+    if let Some(t) = errors_by_kind(l, w) {
+        s.table(t);
+    }
+    if let Some(t) = failures(l, w) {
+        s.text(
+            w.t(
+                "Where the errors came from: each request as the deployment's API writes it, the kinds, the HTTP statuses (\"no answer\": timed out, refused or reset) and the first answer's body (report.json keeps up to three).",
+                "错误出自何处：按目标接口写法的请求、错误类型、HTTP 状态（“无应答”：超时、拒绝连接或连接重置）及首个应答正文（report.json 保留至多三个）。",
+            )
+            .to_string(),
+        );
+        s.table(t);
+    }
+    if let Some(t) = hooks(l, w) {
         s.table(t);
     }
     s
@@ -167,6 +180,53 @@ fn errors_by_kind(l: &LiveReport, w: &Say) -> Option<Table> {
     let mut t = Table::new(if w.zh { &["错误", "#次数"] } else { &["error", "#count"] });
     for (k, n) in &l.errors_by_kind {
         t.row(vec![if w.zh { k.label_zh() } else { k.as_str() }.to_string(), count(*n)], false);
+    }
+    Some(t)
+}
+
+/// Characters of a failed answer's body the table shows (report.json keeps more).
+const BODY_SHOWN: usize = 120;
+
+/// Where a live run's errors came from: per phase, channel, operation (and system, in a
+/// cutover) the request, the kinds, the HTTP statuses and the first body.
+fn failures(l: &LiveReport, w: &Say) -> Option<Table> {
+    if l.failures.is_empty() {
+        return None;
+    }
+    let two = l.failures.iter().any(|f| f.system != "system");
+    let mut columns: Vec<&str> = if w.zh {
+        vec!["阶段", "渠道", "操作", "请求", "#次数", "类型", "HTTP 状态", "首个应答"]
+    } else {
+        vec!["phase", "channel", "operation", "request", "#count", "kinds", "HTTP status", "first answer"]
+    };
+    if two {
+        columns.insert(3, if w.zh { "系统" } else { "system" });
+    }
+    let mut t = Table::new(&columns);
+    for f in &l.failures {
+        let kinds = f.by_kind.iter().map(|(k, n)| format!("{} {}", if w.zh { k.label_zh() } else { k.as_str() }, count(*n)));
+        let statuses = f.by_status.iter().map(|(st, n)| {
+            let st = if st == "none" { w.t("no answer", "无应答").to_string() } else { st.clone() };
+            format!("{st}: {}", count(*n))
+        });
+        let body = f.samples.first().map(|x| {
+            let b: String = x.body.chars().take(BODY_SHOWN).collect();
+            if b.len() < x.body.len() { b + "…" } else { b }
+        });
+        let mut row = vec![
+            w.phase(&f.phase).to_string(),
+            w.channel(&f.channel).to_string(),
+            w.name(f.operation).to_string(),
+            format!("{} {}", f.method, f.path),
+            count(f.count),
+            kinds.collect::<Vec<_>>().join(", "),
+            statuses.collect::<Vec<_>>().join(", "),
+            body.unwrap_or_default(),
+        ];
+        if two {
+            row.insert(3, f.system.clone());
+        }
+        t.row(row, true);
     }
     Some(t)
 }

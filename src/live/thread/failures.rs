@@ -1,0 +1,158 @@
+//! The failures table's figures on one sending thread: every answer counted as an error
+//! ([`Response::error_kind`]), by phase × channel × operation × system, with each kind, each
+//! HTTP status, the request's method and path template, and the first few bodies. Bounded:
+//! a cell per phase, channel, operation and system, and [`SAMPLES`] bodies of at most
+//! [`super::lanes::SEEN_BODY_BYTES`] each per cell.
+
+use super::lanes::Seen;
+use crate::model::{Request, Response};
+use crate::report::data::live::{FailureRow, FailureSample};
+use crate::scenario::{ChannelIdx, Operation, Spec, SystemIdx};
+use crate::vocabulary::{ErrorKind, Failure};
+use std::collections::BTreeMap;
+
+/// Bodies kept per cell.
+pub(in crate::live) const SAMPLES: usize = 3;
+
+/// Characters of a body the report shows.
+const SHOWN_CHARS: usize = 300;
+
+#[derive(Default)]
+pub(in crate::live) struct FailureLog {
+    cells: BTreeMap<(u8, ChannelIdx, Operation, SystemIdx), Acc>,
+}
+
+struct Acc {
+    method: &'static str,
+    path: String,
+    count: u64,
+    by_kind: BTreeMap<ErrorKind, u64>,
+    by_status: BTreeMap<Option<u16>, u64>,
+    samples: Vec<(ErrorKind, Option<u16>, Vec<u8>)>,
+}
+
+impl FailureLog {
+    /// The answer `resp` to `req`, started in `phase` and sent to `system`; `seen`: what the
+    /// wire showed, none for an answer that never crossed one (not sent, in process).
+    pub(in crate::live) fn add(&mut self, phase: u8, system: SystemIdx, req: &Request, resp: &Response, seen: Option<&Seen>) {
+        let Some(kind) = resp.error_kind() else { return };
+        let acc = self.cells.entry((phase, req.channel(), req.operation(), system)).or_insert_with(|| {
+            let (method, path) = match (seen, kind) {
+                (Some(s), _) => (s.method, s.path.clone()),
+                (None, ErrorKind::Failure(Failure::NotSent)) => ("-", "(not sent: every connection busy, the queue full)".to_string()),
+                (None, _) => ("-", "(in process)".to_string()),
+            };
+            Acc { method, path, count: 0, by_kind: BTreeMap::new(), by_status: BTreeMap::new(), samples: Vec::new() }
+        });
+        acc.count += 1;
+        *acc.by_kind.entry(kind).or_default() += 1;
+        let status = seen.and_then(|s| s.status);
+        *acc.by_status.entry(status).or_default() += 1;
+        // A body is worth showing when it differs from those kept (a status alone too).
+        let body = seen.map(|s| s.body.as_slice()).unwrap_or_default();
+        if acc.samples.len() < SAMPLES && !acc.samples.iter().any(|(k, st, b)| *k == kind && *st == status && b == body) {
+            acc.samples.push((kind, status, body.to_vec()));
+        }
+    }
+
+    /// Another thread's log added to this one (samples kept up to the bound, this one's first).
+    pub(in crate::live) fn merge(&mut self, other: FailureLog) {
+        for (k, o) in other.cells {
+            match self.cells.get_mut(&k) {
+                None => {
+                    self.cells.insert(k, o);
+                }
+                Some(acc) => {
+                    acc.count += o.count;
+                    for (kind, n) in o.by_kind {
+                        *acc.by_kind.entry(kind).or_default() += n;
+                    }
+                    for (status, n) in o.by_status {
+                        *acc.by_status.entry(status).or_default() += n;
+                    }
+                    for s in o.samples {
+                        if acc.samples.len() < SAMPLES && !acc.samples.contains(&s) {
+                            acc.samples.push(s);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The report's rows in phase, channel, operation and system order; `secrets` (tokens the
+    /// run sends) never appear in a body shown.
+    pub(in crate::live) fn rows(self, spec: &Spec, secrets: &[&str]) -> Vec<FailureRow> {
+        let systems = spec.system_names();
+        self.cells
+            .into_iter()
+            .map(|((phase, channel, operation, system), a)| FailureRow {
+                phase: spec.phases[phase as usize].name.clone(),
+                channel: spec.channels[channel as usize].id.clone(),
+                operation,
+                system: systems.get(system as usize).copied().unwrap_or("system").to_string(),
+                method: a.method.to_string(),
+                path: a.path,
+                count: a.count,
+                by_kind: a.by_kind,
+                by_status: a.by_status.into_iter().map(|(s, n)| (s.map_or_else(|| "none".to_string(), |s| s.to_string()), n)).collect(),
+                samples: a
+                    .samples
+                    .into_iter()
+                    .map(|(kind, status, body)| FailureSample { kind, status, body: shown(&body, secrets) })
+                    .collect(),
+            })
+            .collect()
+    }
+}
+
+/// A body as the report shows it: text (invalid UTF-8 replaced), controls as spaces, at most
+/// [`SHOWN_CHARS`] characters (an ellipsis when cut), every secret and bearer token redacted.
+fn shown(body: &[u8], secrets: &[&str]) -> String {
+    let mut text: String = String::from_utf8_lossy(body).chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+    for s in secrets.iter().filter(|s| !s.is_empty()) {
+        text = text.replace(s, "[redacted]");
+    }
+    text = redact_bearer(&text);
+    if text.chars().count() > SHOWN_CHARS {
+        text = text.chars().take(SHOWN_CHARS).collect::<String>() + "…";
+    }
+    text
+}
+
+/// Every `Bearer <token>` with its token replaced (any case of "bearer").
+fn redact_bearer(text: &str) -> String {
+    let lower = text.to_ascii_lowercase();
+    let mut out = String::with_capacity(text.len());
+    let mut at = 0;
+    while let Some(i) = lower[at..].find("bearer ") {
+        let start = at + i + "bearer ".len();
+        out.push_str(&text[at..start]);
+        let end = text[start..].find(|c: char| c.is_whitespace() || c == '"' || c == '\'' || c == ',').map_or(text.len(), |e| start + e);
+        if end > start {
+            out.push_str("[redacted]");
+        }
+        at = end;
+    }
+    out.push_str(&text[at..]);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bodies_are_cut_cleaned_and_never_show_a_secret() {
+        let body = b"{\"error\":\"bad token s3cret\",\"auth\":\"Bearer abc.def\"}\n\x01tail";
+        let s = shown(body, &["s3cret"]);
+        assert!(!s.contains("s3cret") && !s.contains("abc.def"), "{s}");
+        assert!(s.contains("bad token [redacted]") && s.contains("Bearer [redacted]"), "{s}");
+        assert!(!s.chars().any(char::is_control), "{s:?}");
+        let long = "é".repeat(1000);
+        let s = shown(long.as_bytes(), &[]);
+        assert_eq!(s.chars().count(), SHOWN_CHARS + 1);
+        assert!(s.ends_with('…'));
+        assert_eq!(shown(b"\xff\xfeok", &[]), "\u{fffd}\u{fffd}ok");
+    }
+}
