@@ -20,6 +20,12 @@ pub(crate) fn create_dir(dir: &Path) -> anyhow::Result<()> {
 /// report.json (already serialised as `json`), summary.md and report.html into `out`.
 pub(crate) fn write_report_files(out: &Path, report: &Report, json: &str, lang: Lang) -> anyhow::Result<()> {
     write_atomic(&out.join("report.json"), json.as_bytes())?;
+    let mut wrong = Vec::new();
+    for w in &report.wrong_payments.all {
+        serde_json::to_writer(&mut wrong, w)?;
+        wrong.push(b'\n');
+    }
+    write_atomic(&out.join(crate::report::data::cutover::WRONG_FILE), &wrong)?;
     write_atomic(&out.join("summary.md"), crate::report::render::markdown::render(report, lang).as_bytes())?;
     write_atomic(&out.join("report.html"), crate::report::render::html::render(report, lang).as_bytes())
 }

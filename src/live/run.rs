@@ -245,6 +245,8 @@ pub async fn run(spec: Arc<Spec>, cfg: RunConfig, scenario_file: &str) -> Result
         audit: merged.audit,
         hooks: hook_reports,
     });
+    report.wrong_payments = crate::report::check::wrong::collect(&report);
+    complete_from_journal(&mut report.wrong_payments, &setup.journal_path);
     crate::report::check::gates::live_gates(&spec, &mut report);
     report.verdict = crate::report::check::verdicts::verdict(&report);
     if let Some(e) = merged.journal_error {
@@ -783,6 +785,53 @@ async fn reconcile_books(
     let books = crate::model::Books { payments: books, registrations };
     let input = crate::report::check::cutover::CutoverInput { spec, recorder: &m.recorder, books: Ok(books), migration, reached };
     (rec, Ok(actual), crate::report::check::cutover::check(input))
+}
+
+/// A lost payment is known to the checks by its key only: the journal's line of its
+/// acknowledgement says the rest (payer, channel, items, when, the target's id).
+fn complete_from_journal(wrong: &mut crate::report::data::cutover::WrongPayments, journal: &std::path::Path) {
+    use crate::report::data::cutover::WrongKind;
+    let wanted: std::collections::BTreeSet<String> =
+        wrong.all.iter().filter(|w| w.kind == WrongKind::Lost && w.payer_id.is_none()).map(|w| w.key.clone()).collect();
+    if wanted.is_empty() {
+        return;
+    }
+    let Ok(text) = std::fs::read_to_string(journal) else { return };
+    let mut lines: std::collections::BTreeMap<String, serde_json::Value> = std::collections::BTreeMap::new();
+    for line in text.lines() {
+        let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else { continue };
+        if v["event"] == "accepted"
+            && let Some(k) = v["key"].as_str().filter(|k| wanted.contains(*k))
+        {
+            lines.entry(k.to_string()).or_insert(v);
+        }
+    }
+    let fill = |w: &mut crate::report::data::cutover::WrongPayment| {
+        let Some(v) = lines.get(&w.key).filter(|_| w.kind == WrongKind::Lost) else { return };
+        let text = |f: &str| v[f].as_str().map(str::to_string);
+        w.payer_id = v["payer_id"].as_u64().map(|p| p as u32);
+        w.group = serde_json::from_value(v["group"].clone()).ok();
+        w.league = text("league");
+        w.channel = text("channel");
+        w.accepted_at = text("at");
+        w.system = text("system").or(w.system.take());
+        w.payment_id = match &v["payment_id"] {
+            serde_json::Value::String(s) => Some(s.clone()),
+            serde_json::Value::Null => None,
+            other => Some(other.to_string()),
+        };
+        if let Some(items) = v["items_fen"].as_object() {
+            let mut fen = [0i64; 6];
+            for i in crate::scenario::Insurance::ALL {
+                fen[i.index()] = items.get(i.as_str()).and_then(|x| x.as_i64()).unwrap_or(0);
+            }
+            w.amount_fen = Some(fen.iter().sum());
+            w.items_fen = Some(crate::report::data::cutover::ItemsFen(fen));
+        }
+        w.detail = "acknowledged as the journal says; the target does not hold it".into();
+    };
+    wrong.all.iter_mut().for_each(fill);
+    wrong.first.iter_mut().for_each(fill);
 }
 
 fn contract_key(req: &Request) -> Option<IdemKey> {

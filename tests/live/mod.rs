@@ -285,6 +285,48 @@ fn killed_server_restarted_with_data_loses_nothing_and_counts_nothing_twice() {
     assert!(r["summary"]["accepted"].as_u64().unwrap() > 300);
 }
 
+/// A server that forgets what it acknowledged (in memory, killed and started again empty):
+/// every payment acknowledged before the kill is lost, and each is named from the journal
+/// (payer, channel, items) in wrong-payments.jsonl, as many as the reconciliation counts.
+#[test]
+fn payments_lost_by_a_forgetful_server_are_each_named() {
+    let dir = temp_dir("forgetful");
+    let scenario = write_scenario(&dir, "short.json", &short_smoke());
+    let mut server = Server::start(0, &["--scenario", scenario.to_str().unwrap()]);
+    let port = server.port;
+    let child = spawn_cutover(&[
+        "run",
+        scenario.to_str().unwrap(),
+        "--target",
+        &server.url,
+        "--time-scale",
+        "100000",
+        "--timeout-ms",
+        "2000",
+        "--out",
+        dir.to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert!(wait_for_lines(&dir.join("journal.jsonl"), 200, Duration::from_secs(30)), "the run did not get going");
+    server.kill();
+    let _restarted = Server::start(port, &["--scenario", scenario.to_str().unwrap()]);
+    let o = wait_bounded(child, Duration::from_secs(90));
+    assert_eq!(o.status.code(), Some(1), "{}{}", stdout(&o), stderr(&o));
+    let r = report(&dir);
+    let lost = r["live"]["reconciliation"]["lost"].as_u64().unwrap();
+    assert!(lost >= 200, "{}", r["live"]["reconciliation"]);
+    let text = std::fs::read_to_string(dir.join("wrong-payments.jsonl")).unwrap();
+    let rows: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(rows.len() as u64, lost, "a line per lost payment");
+    assert_eq!(r["wrong_payments"]["count"].as_u64(), Some(lost));
+    for w in &rows {
+        assert_eq!(w["kind"], "lost", "{w}");
+        assert!(w["payer_id"].is_u64() && w["channel"].is_string() && w["amount_fen"].as_i64() > Some(0), "named from the journal: {w}");
+    }
+    let md = std::fs::read_to_string(dir.join("summary.md")).unwrap();
+    assert!(md.contains(rows[0]["key"].as_str().unwrap()), "summary.md names the first");
+}
+
 /// Regression: the data used to be a log of requests, replayed through the rules at
 /// restart; restarted with a scenario whose phase suspends payment at that instant, the
 /// three acknowledged payments were refused on replay and the ledger came back empty.

@@ -17,7 +17,42 @@ fn simulate(name: &str, faults: &[&str]) -> (Option<i32>, Value, std::path::Path
     let text = std::fs::read_to_string(dir.join("report.json")).unwrap_or_else(|_| panic!("no report: {}", stderr(&o)));
     let v: Value = serde_json::from_str(&text).unwrap();
     check_against("report.schema.json", &v);
+    every_wrong_payment_named(&dir, &v);
     (o.status.code(), v, dir)
+}
+
+/// `wrong-payments.jsonl` beside the report names every payment the cutover's checks count,
+/// a line each: its lines by kind equal the report's counts.
+fn every_wrong_payment_named(dir: &std::path::Path, r: &Value) {
+    let text = std::fs::read_to_string(dir.join("wrong-payments.jsonl")).expect("wrong-payments.jsonl beside the report");
+    let mut lines: std::collections::BTreeMap<String, u64> = Default::default();
+    for line in text.lines() {
+        let w: Value = serde_json::from_str(line).unwrap();
+        *lines.entry(w["kind"].as_str().unwrap().to_string()).or_default() += 1;
+        assert!(w["key"].as_str().is_some_and(|k| !k.is_empty()), "{w}");
+        if let Some(items) = w["items_fen"].as_object() {
+            let sum: i64 = items.values().map(|f| f.as_i64().unwrap()).sum();
+            assert_eq!(w["amount_fen"].as_i64(), Some(sum), "{w}");
+            assert!(w["payer_id"].is_u64() && w["channel"].is_string() && w["period"].is_string(), "{w}");
+        }
+    }
+    let c = &r["cutover"];
+    let m = &c["migration"];
+    let expected = [
+        ("double_charged", n(&c["double_charges"]["count"])),
+        ("unmigrated", n(&m["missing"])),
+        ("duplicate", n(&m["duplicated"])),
+        ("misbooked", n(&m["differing"])),
+        ("phantom", n(&m["unknown_origin"])),
+        ("acknowledged_after_stop", n(&c["acknowledged_after_stop"]["count"])),
+        // Lost at the boundary: those not migrated are named as unmigrated, once.
+        ("lost", n(&c["lost_at_boundary"]["count"]) - n(&m["missing"])),
+    ];
+    for (kind, count) in expected {
+        assert_eq!(lines.get(kind).copied().unwrap_or(0), count, "{kind}: the file's lines against the report's count");
+        assert_eq!(r["wrong_payments"]["by_kind"][kind].as_u64().unwrap_or(0), count, "{kind}");
+    }
+    assert_eq!(n(&r["wrong_payments"]["count"]), text.lines().count() as u64);
 }
 
 /// The CI cutover scenario as JSON, to change before writing it elsewhere.
@@ -90,7 +125,15 @@ fn the_reference_systems_cross_the_switch_with_every_check_zero() {
 
 #[test]
 fn keys_only_dedup_is_caught_as_double_charges_each_listed() {
-    let (code, r, _) = simulate("cutover_naive", &["naive-dedup"]);
+    let (code, r, dir) = simulate("cutover_naive", &["naive-dedup"]);
+    // The first few named in both files, every one in the file beside them.
+    for file in ["summary.md", "report.html"] {
+        let text = std::fs::read_to_string(dir.join(file)).unwrap();
+        assert!(
+            text.contains("wrong-payments.jsonl") && text.contains("double_charged") && text.contains("charges pension again"),
+            "{file}"
+        );
+    }
     assert_eq!(code, Some(1), "a gate on double_charges fails");
     let d = &r["cutover"]["double_charges"];
     let count = n(&d["count"]);
@@ -236,6 +279,7 @@ fn live_on(old: &Server, new: &Server, dir: &std::path::Path, scenario: &str, ru
     let text = std::fs::read_to_string(dir.join("report.json")).unwrap_or_else(|_| panic!("no report: {}{}", stdout(&o), stderr(&o)));
     let v: Value = serde_json::from_str(&text).unwrap();
     check_against("report.schema.json", &v);
+    every_wrong_payment_named(dir, &v);
     (o.status.code(), v)
 }
 

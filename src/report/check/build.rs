@@ -140,9 +140,11 @@ pub(crate) fn build(input: BuildInput) -> Report {
         violations: rec.violations.iter().map(|v| ViolationReport { at: fmt(v.at), what: v.what.clone() }).collect(),
         engine: input.stats.clone(),
         cutover: input.cutover,
+        wrong_payments: Default::default(),
         live: None,
         histograms: input.keep_histograms.then(|| histograms(spec, rec)),
     };
+    report.wrong_payments = super::wrong::collect(&report);
     report.verdict = super::verdicts::verdict(&report);
     report
 }

@@ -20,6 +20,7 @@
 use crate::hash::FastMap;
 use crate::model::migration::MigrationTotals;
 use crate::model::{LedgerKey, LedgerTable, PaymentRow};
+use crate::report::data::cutover::WrongKind;
 use crate::report::data::cutover::{
     CutoverReport, DoubleCharge, DoubleCharges, LostAnswersReport, LostPayment, LostReason, MigrationCell, MigrationDifference,
     MigrationProblem, MigrationReport, PaymentRef, RecordsAfterMigration, RegistrationsReport, RollbackReport, StopReport, SystemReport,
@@ -117,12 +118,18 @@ pub(crate) fn check(input: CutoverInput) -> Option<CutoverReport> {
     }
     if let Some(stops) = x.systems[OLD as usize].stops {
         for r in old.iter().filter(|r| r.accepted_at >= stops) {
-            report.acknowledged_after_stop.push(payment_ref(spec, names[0], r));
+            let p = payment_ref(spec, names[0], r);
+            report.wrong.push(super::wrong::named(
+                WrongKind::AcknowledgedAfterStop,
+                &p,
+                format!("after the stop at {}", fmt_at(spec, stops)),
+            ));
+            report.acknowledged_after_stop.push(p);
         }
     }
-    double_charges(spec, names, &old, &new, &mut report.double_charges);
+    double_charges(spec, names, &old, &new, &mut report.double_charges, &mut report.wrong);
     report.rollback = x.rollback.as_ref().map(|r| rollback(spec, input.recorder, r, &new));
-    acknowledged_nowhere(&mut report, input.recorder, &old, &new);
+    acknowledged_nowhere(&mut report, input.recorder, names, &old, &new);
     Some(report)
 }
 
@@ -182,6 +189,7 @@ fn before_the_books(spec: &Spec, x: &crate::scenario::CutoverSpec, input: &Cutov
         rollback: None,
         read_error: None,
         not_reached: None,
+        wrong: Vec::new(),
     }
 }
 
@@ -200,7 +208,7 @@ fn count_payments(report: &mut CutoverReport, old: &[PaymentRow], new: &[Payment
 }
 
 /// Payments acknowledged to a payer that no system holds: lost at the boundary.
-fn acknowledged_nowhere(report: &mut CutoverReport, recorder: &Recorder, old: &[PaymentRow], new: &[PaymentRow]) {
+fn acknowledged_nowhere(report: &mut CutoverReport, recorder: &Recorder, names: [&str; 2], old: &[PaymentRow], new: &[PaymentRow]) {
     let mut held: crate::hash::FastSet<crate::model::IdemKey> = crate::hash::FastSet::default();
     for (system, rows) in [(OLD, old), (NEW, new)] {
         held.extend(super::reconcile::held_keys(system, rows));
@@ -209,6 +217,8 @@ fn acknowledged_nowhere(report: &mut CutoverReport, recorder: &Recorder, old: &[
     unheld.sort();
     for k in unheld {
         let sent = crate::report::feed::recorder::sent_key(k);
+        let system = booked_system(names, k).to_string();
+        report.wrong.push(super::wrong::by_key(WrongKind::Lost, sent.to_text(), Some(system)));
         report.lost_at_boundary.push(LostPayment { reason: LostReason::InNoLedger, key: sent.to_text(), payment: None });
     }
 }
@@ -285,6 +295,7 @@ fn migration_checks(spec: &Spec, names: [&str; 2], old: &[PaymentRow], new: &[Pa
             [] => {
                 m.missing += 1;
                 rec.missing += 1;
+                report.wrong.push(super::wrong::named(WrongKind::Unmigrated, &payment_ref(spec, names[0], r), String::new()));
                 m.differences.push(MigrationDifference {
                     problem: MigrationProblem::Missing,
                     fields: Vec::new(),
@@ -307,6 +318,9 @@ fn migration_checks(spec: &Spec, names: [&str; 2], old: &[PaymentRow], new: &[Pa
                 }
                 if !fields.is_empty() {
                     m.differing += 1;
+                    let what: Vec<&str> = fields.iter().map(|f| f.as_str()).collect();
+                    let detail = format!("the copy of {} payment {} differs in {}", names[0], r.payment, what.join(", "));
+                    report.wrong.push(super::wrong::named(WrongKind::Misbooked, &payment_ref(spec, names[1], c), detail));
                     m.differences.push(MigrationDifference {
                         problem: MigrationProblem::Differs,
                         fields,
@@ -316,6 +330,8 @@ fn migration_checks(spec: &Spec, names: [&str; 2], old: &[PaymentRow], new: &[Pa
                 }
                 for extra in rest {
                     m.duplicated += 1;
+                    let detail = format!("another copy of {} payment {}", names[0], r.payment);
+                    report.wrong.push(super::wrong::named(WrongKind::Duplicate, &payment_ref(spec, names[1], &new[*extra]), detail));
                     m.differences.push(MigrationDifference {
                         problem: MigrationProblem::Duplicated,
                         fields: Vec::new(),
@@ -328,8 +344,10 @@ fn migration_checks(spec: &Spec, names: [&str; 2], old: &[PaymentRow], new: &[Pa
     }
     for r in new.iter().filter(|r| r.origin.is_some()) {
         new_cells.book(r.payer.league, r.payer.group, &r.items);
-        if r.origin.is_some_and(|o| !old_ids.contains(&o)) {
+        if let Some(o) = r.origin.filter(|o| !old_ids.contains(o)) {
             m.unknown_origin += 1;
+            let detail = format!("a copy of {} payment {o}, which the {} system never took", names[0], names[0]);
+            report.wrong.push(super::wrong::named(WrongKind::Phantom, &payment_ref(spec, names[1], r), detail));
             m.differences.push(MigrationDifference {
                 problem: MigrationProblem::UnknownOrigin,
                 fields: Vec::new(),
@@ -360,7 +378,14 @@ fn migration_checks(spec: &Spec, names: [&str; 2], old: &[PaymentRow], new: &[Pa
 
 /// Every payment charging a payer's insurance type for a month an earlier payment of the
 /// payer (in either system, under any key, on any channel) already charged.
-fn double_charges(spec: &Spec, names: [&str; 2], old: &[PaymentRow], new: &[PaymentRow], out: &mut DoubleCharges) {
+fn double_charges(
+    spec: &Spec,
+    names: [&str; 2],
+    old: &[PaymentRow],
+    new: &[PaymentRow],
+    out: &mut DoubleCharges,
+    wrong: &mut Vec<crate::report::data::cutover::WrongPayment>,
+) {
     // Payments of their own (migrated copies are the old payments again), by payer, in the
     // order they were taken (old system first on equal instants).
     let mut own: Vec<(u32, SimTime, usize, &PaymentRow)> = old
@@ -386,9 +411,18 @@ fn double_charges(spec: &Spec, names: [&str; 2], old: &[PaymentRow], new: &[Paym
                 out.count += 1;
                 let ch = spec.channels.get(second.channel as usize).map_or_else(|| format!("#{}", second.channel), |c| c.id.clone());
                 *out.by_channel.entry(ch).or_default() += 1;
+                let insurance: Vec<Insurance> =
+                    Insurance::ALL.iter().filter(|i| first.items[i.index()] != 0 && second.items[i.index()] != 0).copied().collect();
+                let names_of: Vec<&str> = insurance.iter().map(|i| i.as_str()).collect();
+                let detail = format!(
+                    "charges {} again: {} payment {} (key {}) charged it first",
+                    names_of.join(", "),
+                    names[*s1],
+                    first.payment,
+                    first.key.to_text()
+                );
+                wrong.push(super::wrong::named(WrongKind::DoubleCharged, &payment_ref(spec, names[*s2], second), detail));
                 if out.listed.len() < LISTED {
-                    let insurance =
-                        Insurance::ALL.iter().filter(|i| first.items[i.index()] != 0 && second.items[i.index()] != 0).copied().collect();
                     out.listed.push(DoubleCharge {
                         payer_id: second.payer.id,
                         insurance,
@@ -400,4 +434,14 @@ fn double_charges(spec: &Spec, names: [&str; 2], old: &[PaymentRow], new: &[Paym
         }
         i = j;
     }
+}
+
+/// An instant as the report writes it.
+fn fmt_at(spec: &Spec, t: SimTime) -> String {
+    t.format(spec.calendar.offset)
+}
+
+/// The system whose acknowledgement the recorder booked under `booked` (its top bit), by name.
+fn booked_system<'a>(names: [&'a str; 2], booked: crate::model::IdemKey) -> &'a str {
+    names[(booked.0 >> 127) as usize & 1]
 }

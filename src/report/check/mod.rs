@@ -12,6 +12,7 @@ pub mod reconcile;
 pub mod registrations;
 pub mod rollback;
 pub mod verdicts;
+pub mod wrong;
 
 /// Lists keep their first entries and count all.
 impl<T> crate::report::data::listed::Listed<T> {

@@ -104,6 +104,7 @@ pub(crate) fn by_key(recorder: &mut Recorder, lookups: Lookups, actual: Option<&
                     if rec.lost_keys.len() < LOST_KEYS_KEPT {
                         rec.lost_keys.push(key.to_text());
                     }
+                    rec.lost_every.push(key.to_text());
                 }
                 Err(e) => {
                     rec.read_error.get_or_insert(e);

@@ -34,6 +34,10 @@ pub struct CutoverReport {
     /// registrations' checks did not run (nothing is missing from the new system yet).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub not_reached: Option<String>,
+    /// Every payment the checks found wrong, named (the lists above keep their first 1,000).
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub wrong: Vec<WrongPayment>,
 }
 
 #[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
@@ -401,3 +405,98 @@ pub struct RegistrationRef {
     pub group: GroupKind,
     pub league: String,
 }
+
+// Every payment that went wrong, named: what `wrong-payments.jsonl` holds, a line each, and
+// the report's count of them by kind with the first few (one-system runs' lost payments too).
+
+/// How a payment went wrong. (Variants in the order of their names.)
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum WrongKind {
+    /// The old system acknowledged it after its stop.
+    AcknowledgedAfterStop,
+    /// It charged a payer's insurance type for a month an earlier payment already charged.
+    DoubleCharged,
+    /// The new system holds more than one copy of it.
+    Duplicate,
+    /// Acknowledged to the payer; no system holds it.
+    Lost,
+    /// Its copy in the new system differs from it (payer, group, league, items or period).
+    Misbooked,
+    /// The new system holds a copy of a payment the old one never took.
+    Phantom,
+    /// The old system took it; the new one holds no copy.
+    Unmigrated,
+}
+
+impl WrongKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WrongKind::AcknowledgedAfterStop => "acknowledged_after_stop",
+            WrongKind::DoubleCharged => "double_charged",
+            WrongKind::Duplicate => "duplicate",
+            WrongKind::Lost => "lost",
+            WrongKind::Misbooked => "misbooked",
+            WrongKind::Phantom => "phantom",
+            WrongKind::Unmigrated => "unmigrated",
+        }
+    }
+
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            WrongKind::AcknowledgedAfterStop => "停机后仍确认",
+            WrongKind::DoubleCharged => "重复扣费",
+            WrongKind::Duplicate => "重复副本",
+            WrongKind::Lost => "丢失",
+            WrongKind::Misbooked => "记账有误",
+            WrongKind::Phantom => "凭空出现",
+            WrongKind::Unmigrated => "未迁移",
+        }
+    }
+}
+
+/// One payment that went wrong: what is known of it (a payment lost in no ledger is known
+/// only by its key and, in a live run, by the journal's line).
+#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
+pub struct WrongPayment {
+    pub kind: WrongKind,
+    pub key: String,
+    /// The system that holds it (or acknowledged it, for a lost one).
+    pub system: Option<String>,
+    pub payment_id: Option<String>,
+    pub payer_id: Option<u32>,
+    pub group: Option<GroupKind>,
+    pub league: Option<String>,
+    pub channel: Option<String>,
+    pub period: Option<String>,
+    /// Per insurance type, and their sum.
+    pub items_fen: Option<ItemsFen>,
+    pub amount_fen: Option<i64>,
+    pub accepted_at: Option<String>,
+    /// What else names it: the fields a copy differs in, the payment charged first, the
+    /// original of a duplicate or a misbooked copy.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub detail: String,
+}
+
+/// Rows the report keeps (the file holds all).
+pub const WRONG_SHOWN: usize = 20;
+
+/// The wrong payments: counted by kind, the first few in report.json, every one in the file.
+#[derive(Clone, Debug, Default, Serialize, schemars::JsonSchema)]
+pub struct WrongPayments {
+    /// Every wrong payment, named in `file` (a line each): the counts equal its lines.
+    pub count: u64,
+    pub by_kind: BTreeMap<WrongKind, u64>,
+    /// `wrong-payments.jsonl` beside report.json.
+    pub file: String,
+    /// The first 20, in the file's order (by kind, then key).
+    pub first: Vec<WrongPayment>,
+    /// All of them, for the file; never serialised into report.json.
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub all: Vec<WrongPayment>,
+}
+
+/// The file beside report.json.
+pub const WRONG_FILE: &str = "wrong-payments.jsonl";

@@ -73,6 +73,10 @@ pub struct Reconciliation {
     /// Acknowledged payments the target does not hold.
     pub lost: u64,
     pub lost_keys: Vec<String>,
+    /// Every lost key (`lost_keys` keeps the first 20), for the wrong payments' file.
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub lost_every: Vec<String>,
     /// Payments whose answer never came (timeouts, resets) and no retry settled.
     pub unknown: u64,
     pub unknown_present: u64,

@@ -95,6 +95,9 @@ pub struct Report {
     /// Scenarios with two systems only: the cutover's checks.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cutover: Option<cutover::CutoverReport>,
+    /// Every payment that went wrong (lost, phantom, duplicate, double-charged, misbooked,
+    /// unmigrated, acknowledged after the stop), named in `wrong-payments.jsonl`.
+    pub wrong_payments: cutover::WrongPayments,
     /// Scenarios with `dues` only: per group, payments by the due date, by the moved one, late.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dues: Option<Vec<plan::GroupDues>>,

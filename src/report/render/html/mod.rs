@@ -89,7 +89,11 @@ pub fn render(r: &Report, lang: Lang) -> String {
     if !r.calibration.is_empty() {
         nav.push(("calibration", w.t("calibration", "校准")));
     }
-    nav.extend([("ledger", w.t("ledger", "账本")), ("gates", w.t("gates", "门限"))]);
+    nav.push(("ledger", w.t("ledger", "账本")));
+    if r.wrong_payments.count > 0 {
+        nav.push(("wrong", w.t("wrong payments", "出错的缴费")));
+    }
+    nav.push(("gates", w.t("gates", "门限")));
     if r.live.is_some() {
         nav.push(("live", w.t("live run", "实时演练")));
     }
@@ -112,6 +116,9 @@ pub fn render(r: &Report, lang: Lang) -> String {
         p.section(s);
     }
     p.section(sections::ledger(r, w));
+    if let Some(s) = sections::wrong_payments(r, w) {
+        p.section(s);
+    }
     p.section(sections::gates(r, w));
     if let Some(l) = &r.live {
         p.section(sections::live(l, w));

@@ -244,6 +244,9 @@ pub fn render(r: &Report, lang: Lang) -> String {
     o.push_str(&section::markdown(&sections::cells(r, &w)));
     o.push_str(&section::markdown(&busiest_hours(r, &w)));
     o.push_str(&section::markdown(&sections::ledger(r, &w)));
+    if let Some(s) = sections::wrong_payments(r, &w) {
+        o.push_str(&section::markdown(&s));
+    }
     if let Some(c) = &r.cutover {
         o.push_str(&section::markdown(&sections::cutover(c, &w)));
     }

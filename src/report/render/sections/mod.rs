@@ -16,6 +16,54 @@ use super::lang::{Say, tr};
 use super::section::{Block, Section, Table, Tone};
 use crate::report::Report;
 
+/// Rows of the wrong payments both files show (the file beside the report holds every one).
+const WRONG_ROWS: usize = 10;
+
+/// Every payment that went wrong, counted by kind, the first few named; none: no section.
+pub(crate) fn wrong_payments(r: &Report, w: &Say) -> Option<Section> {
+    let wp = &r.wrong_payments;
+    if wp.count == 0 {
+        return None;
+    }
+    let mut s = Section::new("wrong", w.t("Wrong payments", "出错的缴费"));
+    let kinds: Vec<String> =
+        wp.by_kind.iter().map(|(k, n)| format!("{} {}", if w.zh { k.label_zh() } else { k.as_str() }, count(*n))).collect();
+    s.said(
+        tr!(
+            w,
+            "{} payments went wrong ({}); every one is named in {}, a line each.",
+            "{} 笔缴费出错（{}）；每一笔都列在 {} 中，一行一笔。",
+            count(wp.count),
+            kinds.join(", "),
+            wp.file
+        ),
+        Tone::Bad,
+    );
+    let mut t = Table::new(if w.zh {
+        &["问题", "幂等键", "系统", "缴费人", "渠道", "所属期", "#金额（元）", "说明"]
+    } else {
+        &["problem", "key", "system", "payer", "channel", "period", "#amount (yuan)", "detail"]
+    });
+    let dash = || "-".to_string();
+    for x in wp.first.iter().take(WRONG_ROWS) {
+        t.row(
+            vec![
+                if w.zh { x.kind.label_zh() } else { x.kind.as_str() }.to_string(),
+                x.key.clone(),
+                x.system.clone().unwrap_or_else(dash),
+                x.payer_id.map_or_else(dash, |p| p.to_string()),
+                x.channel.as_deref().map_or_else(dash, |c| w.channel(c).to_string()),
+                x.period.clone().unwrap_or_else(dash),
+                x.amount_fen.map_or_else(dash, yuan),
+                x.detail.clone(),
+            ],
+            true,
+        );
+    }
+    s.table(t);
+    Some(s)
+}
+
 /// The ledger: the tool's book against the target's, cell by cell.
 pub(crate) fn ledger(r: &Report, w: &Say) -> Section {
     let l = &r.ledger;
