@@ -49,6 +49,10 @@ pub(crate) enum Ev {
     BatchRun { batch: u16, run: u16 },
     /// A batch debit refused as overloaded is sent again.
     BatchRetry { batch: u16, member: u32 },
+    /// The notice comes out: the payers it displaced (their payments moved past the
+    /// suspension) join the backlog now, not at the timeline's start (a run stopped before
+    /// it has no backlog).
+    NoticeRead,
     /// An event of the host's.
     Host { kind: u8, id: u32 },
 }
@@ -141,6 +145,8 @@ pub(crate) struct Cohort<H> {
     /// Debits an answer let start, reused between answers.
     submit: Vec<u32>,
     pub recorder: Recorder,
+    /// Agents the notice displaced: they join the backlog when it comes out ([`Ev::NoticeRead`]).
+    notice_readers: u32,
     pub stats: EngineStats,
 }
 
@@ -164,16 +170,19 @@ impl<H: HostEvent> Cohort<H> {
             in_flight: 0,
             submit: Vec::new(),
             recorder,
+            notice_readers: 0,
             stats: EngineStats { payers_active: members.payers_active, ..EngineStats::default() },
             spec,
             demand,
         };
         c.stats.agents = c.agents.len() as u64;
         let start = c.spec.start;
+        // Before any agent's step: at the notice's instant the backlog is joined first.
+        c.notice_readers = c.agents.iter().filter(|a| a.displaced).count() as u32;
+        if c.notice_readers > 0 {
+            c.events.push(c.spec.notice_published.max(start), Ev::NoticeRead);
+        }
         for (idx, next) in members.first.into_iter().enumerate() {
-            if c.agents[idx].displaced {
-                c.recorder.displaced(start);
-            }
             c.follow(idx as u32, next, start);
         }
         for (b, runner) in c.batches.iter().enumerate() {
@@ -210,6 +219,11 @@ impl<H: HostEvent> Cohort<H> {
             Ev::BatchRetry { batch, member } => {
                 let members = self.batches[batch as usize].retry(member);
                 self.start_batch(t, batch, &members);
+            }
+            Ev::NoticeRead => {
+                for _ in 0..self.notice_readers {
+                    self.recorder.displaced(t);
+                }
             }
         }
         Some((t, None))
@@ -374,6 +388,31 @@ impl<H: HostEvent> Cohort<H> {
 
 #[cfg(test)]
 mod tests {
+    /// Regression: the payers the notice displaced joined the backlog at the timeline's
+    /// start, so a run stopped before the notice showed a backlog peak at its first instant.
+    /// They join when the notice comes out.
+    #[test]
+    fn the_notice_displaces_payers_when_it_comes_out_not_at_the_start() {
+        use crate::demand::{Cast, Demand};
+        use std::sync::Arc;
+        let spec = Arc::new(crate::scenario::load(std::path::Path::new("scenarios/ci-smoke.json")).expect("scenario"));
+        assert!(spec.notice_published > spec.start, "the test needs a notice after the start");
+        let demand = Arc::new(Demand::new(spec.clone(), 7));
+        let population = crate::population::Population::new(&spec, 7);
+        let members = super::Members::all(&spec, Cast::new(&demand, &population));
+        let recorder = crate::report::feed::recorder::Recorder::new(spec.clone(), demand.rules.clone());
+        let mut c: super::Cohort<crate::cohort::counters::CounterEvent> = super::Cohort::new(spec.clone(), demand, members, recorder);
+        let readers = c.notice_readers as u64;
+        assert!(readers > 10, "payers read the notice: {readers}");
+        // Every step before the notice: no one displaced yet (answers are not given here).
+        let before = crate::time::SimTime(spec.notice_published.0 - 1);
+        while c.pop_due(before).is_some() {}
+        assert_eq!((c.recorder.displaced_total, c.recorder.backlog_peak), (0, 0));
+        c.pop_due(spec.notice_published);
+        assert_eq!(c.recorder.displaced_total, readers, "they join at the notice, first");
+        assert_eq!(c.recorder.backlog_peak_at, Some(spec.notice_published));
+    }
+
     #[test]
     fn a_queue_entry_stays_small() {
         assert_eq!(std::mem::size_of::<super::Ev>(), 8);

@@ -161,6 +161,8 @@ struct Merged {
     batches: Vec<crate::cohort::batch::BatchRunner>,
     audit: crate::report::data::live::AuditReport,
     failures: super::thread::failures::FailureLog,
+    /// Per system: the timeline's instant of its last answer that was not an error.
+    last_good: [Option<SimTime>; 2],
 }
 
 /// How the sending went, as the coordinator saw it.
@@ -658,7 +660,11 @@ fn merge(spec: &Arc<Spec>, demand: &Demand, parts: Vec<shard::Output>, journal_p
     let mut recorders = Vec::new();
     let mut audit = crate::report::data::live::AuditReport::default();
     let mut failures = super::thread::failures::FailureLog::default();
+    let mut last_good: [Option<SimTime>; 2] = [None; 2];
     for p in parts {
+        for (l, p) in last_good.iter_mut().zip(p.last_good) {
+            *l = (*l).max(p);
+        }
         // The first thread's count of active payers is the whole cast's.
         stats += &p.stats;
         let _ = response_all.add(&p.response_all);
@@ -692,6 +698,7 @@ fn merge(spec: &Arc<Spec>, demand: &Demand, parts: Vec<shard::Output>, journal_p
         batches,
         audit,
         failures,
+        last_good,
     }
 }
 
@@ -721,7 +728,7 @@ async fn reconcile(target: &Target, spec: &Spec, m: &mut Merged) -> (Reconciliat
     } else {
         None
     };
-    let actual = target.ledger(spec).await;
+    let actual = target.ledger(spec).await.map_err(|e| format!("the target ({}): {e}{}", target.label(), since(spec, m.last_good[0])));
     let lookups = crate::report::check::reconcile::Lookups { unknown, acknowledged };
     let rec = crate::report::check::reconcile::by_key(&mut m.recorder, lookups, actual.as_ref().ok());
     (rec, actual)
@@ -766,7 +773,7 @@ async fn reconcile_books(
                     m.recorder.acknowledged(),
                 );
             }
-            Err(e) => error = Some(e),
+            Err(e) => error = Some(unreadable(cfg, spec, system, &e, m.last_good[system as usize])),
         }
     }
     if let Some(e) = error {
@@ -785,6 +792,24 @@ async fn reconcile_books(
     let books = crate::model::Books { payments: books, registrations };
     let input = crate::report::check::cutover::CutoverInput { spec, recorder: &m.recorder, books: Ok(books), migration, reached };
     (rec, Ok(actual), crate::report::check::cutover::check(input))
+}
+
+/// Why a system's books could not be read: which system, the error, and since when it has
+/// not answered well (its last good answer on the timeline, if the run had one).
+fn unreadable(cfg: &RunConfig, spec: &Spec, system: SystemIdx, e: &str, last_good: Option<SimTime>) -> String {
+    let who = match spec.cutover {
+        Some(_) => format!("the {} system ({})", spec.system_names()[system as usize], cfg.target_for(system).label()),
+        None => format!("the target ({})", cfg.target.label()),
+    };
+    format!("{who}: {e}{}", since(spec, last_good))
+}
+
+/// "since" a system's last good answer, as the unreadable books' error says it.
+fn since(spec: &Spec, last_good: Option<SimTime>) -> String {
+    match last_good {
+        Some(t) => format!("; its last good answer during the run came at {}", t.format(spec.calendar.offset)),
+        None => "; it gave no good answer during the run".to_string(),
+    }
 }
 
 /// A lost payment is known to the checks by its key only: the journal's line of its

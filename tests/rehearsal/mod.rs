@@ -671,6 +671,36 @@ fn deployments_reached_through_profiles_are_checked_in_bulk_from_the_profiles_bo
     assert!(stderr(&o).contains("books.payments.fields"), "{}", stderr(&o));
 }
 
+/// Regression: the new system killed mid-run read as "95 ledger cells differ" (its books
+/// could not be read; they were not empty). Its books are "not verified", naming the system,
+/// the error and its last good answer; no cell or payment counts as wrong.
+#[test]
+fn a_dead_new_system_is_not_verified_naming_it_and_since_when() {
+    let (old, mut new) = servers(SCENARIO, &[]);
+    let dir = temp_dir("live_dead_new");
+    let mut run = vec!["run", SCENARIO, "--old", &old.url, "--new", &new.url, "--time-scale", "300000", "--quiet"];
+    run.extend(["--timeout-ms", "500", "--out", dir.to_str().unwrap()]);
+    let child = spawn_cutover(&run);
+    // Once the new system has acknowledged payments, it dies.
+    let journal = dir.join("journal.jsonl");
+    let start = std::time::Instant::now();
+    while !std::fs::read_to_string(&journal).is_ok_and(|j| j.matches(r#""system":"new""#).count() >= 20) {
+        assert!(start.elapsed() < Duration::from_secs(60), "the new system took no payments");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    new.kill();
+    let o = wait_bounded(child, Duration::from_secs(120));
+    assert!(matches!(o.status.code(), Some(1 | 4)), "{}{}", stdout(&o), stderr(&o));
+    let r = read_report(&dir.join("report.json"));
+    let e = r["cutover"]["read_error"].as_str().unwrap_or_else(|| panic!("{}", r["cutover"]));
+    assert!(e.contains(&format!("the new system ({})", new.url)) && e.contains("connection refused"), "{e}");
+    assert!(e.contains("its last good answer during the run came at 2021-05-"), "{e}");
+    assert_eq!(r["ledger"]["mismatched_cells"], 0, "{}", r["ledger"]);
+    assert!(r["ledger"]["read_error"].as_str().is_some_and(|l| l.contains("the new system")), "{}", r["ledger"]);
+    assert_eq!(n(&r["wrong_payments"]["count"]), 0, "nothing counted wrong that was not checked");
+    assert_ne!(r["verdict"]["verdict"], "go");
+}
+
 /// The cutover scenario with a rollback decided by the reopening's gates: `p50_max` is
 /// the bound of the first gate (p50 of every answer since the opening, ms).
 fn gated_rollback(dir: &std::path::Path, p50_max: f64) -> std::path::PathBuf {

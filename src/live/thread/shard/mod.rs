@@ -90,6 +90,8 @@ pub(in crate::live) struct Output {
     pub unknown: Vec<Request>,
     /// Answers counted as errors, with what the wire showed.
     pub failures: super::failures::FailureLog,
+    /// Per system: the timeline's instant of its last answer that was not an error.
+    pub last_good: [Option<SimTime>; 2],
 }
 
 fn micros(d: Duration) -> u64 {
@@ -127,6 +129,7 @@ struct Shard<P> {
     /// Per system: answers over the wire (or never sent), and those counted as errors.
     answers_by_system: [u64; 2],
     failed_by_system: [u64; 2],
+    last_good: [Option<SimTime>; 2],
     response_all: hdrhistogram::Histogram<u64>,
     service_all: hdrhistogram::Histogram<u64>,
     journal_error: Option<String>,
@@ -190,6 +193,7 @@ impl<P: Lanes> Shard<P> {
             failures: Default::default(),
             answers_by_system: [0; 2],
             failed_by_system: [0; 2],
+            last_good: [None; 2],
             response_all: histogram(),
             service_all: histogram(),
             journal_error: None,
@@ -330,6 +334,9 @@ impl<P: Lanes> Shard<P> {
             let s = (job.system as usize).min(1);
             self.answers_by_system[s] += 1;
             self.failed_by_system[s] += error.is_some() as u64;
+            if error.is_none() && was_sent {
+                self.last_good[s] = self.last_good[s].max(Some(now_v));
+            }
         }
         if was_sent {
             let _ = self.response_all.record(response.clamp(1, LATENCY_MAX_MICROS));
@@ -455,6 +462,7 @@ impl<P: Lanes> Shard<P> {
             completed: self.completed,
             unknown,
             failures: self.failures,
+            last_good: self.last_good,
         }
     }
 
