@@ -659,11 +659,30 @@ fn a_live_run_queues_payers_at_the_counters_as_simulate_does() {
             .cloned()
             .unwrap()
     };
-    // 300 s of counter service at 300000x is 1 ms of real time, before the model's microseconds.
+    // Regression: a wait at a counter counted in compressed real time (300 s of service at
+    // 600000x is half a millisecond), so the bundled 6-hour hall gate measured milliseconds
+    // and could not fail. It is the payer's wait, in virtual time as in `simulate`: the
+    // cell's response time is that wait plus the target's answer time.
     let (hall, app) = (cell("hall_cash"), cell("wechat_mini"));
     let p50 = |c: &serde_json::Value| c["latency_ms"]["p50"].as_f64().unwrap();
-    assert!(p50(&hall) > 0.3, "hall p50 {} ms: no counter in the way", p50(&hall));
-    assert!(p50(&hall) > 5.0 * p50(&app), "hall {} ms, app {} ms", p50(&hall), p50(&app));
+    let sim_dir = temp_dir("live_counters_simulated");
+    let o = cutover(&["simulate", "scenarios/ci-smoke.json", "--out", sim_dir.to_str().unwrap(), "--quiet"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let simulated = report(&sim_dir);
+    let sim_hall = simulated["cells"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["phase"] == "new_system" && c["channel"] == "hall_cash" && c["operation"] == "pay")
+        .cloned()
+        .unwrap();
+    let ratio = p50(&hall) / p50(&sim_hall);
+    assert!((0.5..2.0).contains(&ratio), "hall p50 {} ms live, {} ms simulated", p50(&hall), p50(&sim_hall));
+    assert!(p50(&hall) > 60_000.0, "hall p50 {} ms: minutes of queueing and service", p50(&hall));
+    assert!(p50(&app) < 1_000.0, "app p50 {} ms: the target's time only", p50(&app));
+    // The headline is the target's answer time, counters apart.
+    let headline = r["live"]["response_time_ms"]["p99"].as_f64().unwrap();
+    assert!(headline < 1_000.0, "headline p99 {headline} ms carries counter waits");
     // The planner's view has the counters' figures, in virtual minutes.
     let served: u64 = r["days"]
         .as_array()

@@ -111,6 +111,10 @@ struct Shard<P> {
     counter_rng: rand_chacha::ChaCha8Rng,
     /// The real instant each job (by the cohort's id) was due.
     due: Vec<Instant>,
+    /// The real instant a job left its counter (served, or sent away), for jobs of a channel
+    /// with counters: its wait there counts in the payer's virtual minutes, apart from the
+    /// target's answer time.
+    left_counter: Vec<Option<Instant>>,
     /// Whether new requests go out (not after the end or a stop: the drain only listens).
     sending: bool,
     pool: P,
@@ -179,6 +183,7 @@ impl<P: Lanes> Shard<P> {
             clock: plan.clock,
             cohort: Cohort::new(plan.spec.clone(), plan.demand, plan.members, recorder),
             due: Vec::new(),
+            left_counter: Vec::new(),
             sending: true,
             pool,
             backlog: (0..plan.spec.system_names().len()).map(|_| VecDeque::new()).collect(),
@@ -231,8 +236,10 @@ impl<P: Lanes> Shard<P> {
         while let Some(id) = self.cohort.take_started() {
             if self.due.len() <= id as usize {
                 self.due.resize(id as usize + 1, due);
+                self.left_counter.resize(id as usize + 1, None);
             }
             self.due[id as usize] = due;
+            self.left_counter[id as usize] = None;
             // To the counters first, where the channel has them.
             let now_v = self.clock.at(due);
             match self.counters.arrive(&self.spec, &mut self.cohort, &mut self.counter_rng, now_v, id, 0) {
@@ -240,6 +247,13 @@ impl<P: Lanes> Shard<P> {
                 Arrival::Answer(resp) => self.account(Done { id, resp, decided_at: None, sent: due, done: due, seen: None }, false),
                 Arrival::NoCounter => self.send_job(id, due),
             }
+        }
+    }
+
+    /// Job `id` left its counter at `at` (served, or sent away).
+    fn left_counter_at(&mut self, id: u32, at: Instant) {
+        if let Some(l) = self.left_counter.get_mut(id as usize) {
+            *l = Some(at);
         }
     }
 
@@ -287,14 +301,19 @@ impl<P: Lanes> Shard<P> {
     /// One of the thread's own events, due at virtual `t` (real `due`).
     fn local(&mut self, t: SimTime, due: Instant, ev: Local) {
         match ev {
-            Local::Served(job) => self.send_job(job, due),
+            Local::Served(job) => {
+                self.left_counter_at(job, due);
+                self.send_job(job, due)
+            }
             Local::Closing(p) => {
                 for (job, resp) in self.counters.closing(&self.cohort, t, p) {
+                    self.left_counter_at(job, due);
                     self.account(Done { id: job, resp, decided_at: None, sent: due, done: due, seen: None }, false);
                 }
             }
             Local::HangUp(job) => {
                 if let Some(resp) = self.counters.hang_up(t, job) {
+                    self.left_counter_at(job, due);
                     self.account(Done { id: job, resp, decided_at: None, sent: due, done: due, seen: None }, false);
                 }
             }
@@ -318,7 +337,13 @@ impl<P: Lanes> Shard<P> {
         }
         let now_v = self.clock.at(d.done);
         let due = self.due.get(d.id as usize).copied().unwrap_or(d.sent);
-        let response = micros(d.done.saturating_duration_since(due));
+        // The target's part: from the instant the request was due to leave for it (after a
+        // counter, when it left the counter). A wait at a counter is the payer's, in virtual
+        // time as in `simulate`: the cell's response time is both, the headline the target's.
+        let left = self.left_counter.get(d.id as usize).copied().flatten();
+        let target = micros(d.done.saturating_duration_since(left.unwrap_or(due)));
+        let at_counter = left.map_or(0, |l| (micros(l.saturating_duration_since(due)) as f64 * self.clock.scale()) as u64);
+        let response = target.saturating_add(at_counter);
         let service = micros(d.done.saturating_duration_since(d.sent));
         // The target decided somewhere between send and answer (widened by the skew margin).
         let decided_from = SimTime(self.clock.at(d.sent).0 - self.margin_micros);
@@ -339,7 +364,7 @@ impl<P: Lanes> Shard<P> {
             }
         }
         if was_sent {
-            let _ = self.response_all.record(response.clamp(1, LATENCY_MAX_MICROS));
+            let _ = self.response_all.record(target.clamp(1, LATENCY_MAX_MICROS));
             let _ = self.service_all.record(service.clamp(1, LATENCY_MAX_MICROS));
             self.auditor.check(&job.req, job.system, &d.resp, self.clock.at(d.sent), now_v, d.decided_at);
         }
