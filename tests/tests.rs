@@ -150,8 +150,11 @@ fn malformed_scenarios_exit_2_naming_every_field() {
     // Gates and hooks are compiled at load: a name nobody has is an error naming the
     // field, never a gate that silently matches nothing.
     let mut v = smoke_value();
-    v["gates"] =
-        serde_json::json!([{"metric": "latency_ms_p99", "operation": "payy", "channel": "hall_cas", "phase": "suspendd", "max": 1.0}]);
+    v["gates"] = serde_json::json!([
+        {"metric": "latency_ms_p99", "operation": "payy", "channel": "hall_cas", "phase": "suspendd", "max": 1.0},
+        {"metric": "auditor_disagreements", "disagreement": "refused_while_opn", "max": 0},
+        {"metric": "error_rate", "disagreement": "refused_while_open", "max": 0}
+    ]);
     v["hooks"] = serde_json::json!([{"phase": "new_sytem", "http": {"method": "PATCH", "url": "http://127.0.0.1:1/x"}}]);
     let p = write_scenario(&dir, "names.json", &v);
     let o = cutover(&["validate", p.to_str().unwrap()]);
@@ -160,6 +163,11 @@ fn malformed_scenarios_exit_2_naming_every_field() {
     assert!(e.contains("gates[0].operation: unknown operation \"payy\" (did you mean `pay`?)"), "{e}");
     assert!(e.contains("gates[0].channel: unknown channel \"hall_cas\" (did you mean `hall_cash`?)"), "{e}");
     assert!(e.contains("gates[0].phase: unknown phase \"suspendd\" (did you mean `suspended`?)"), "{e}");
+    assert!(
+        e.contains("gates[1].disagreement: unknown kind of disagreement \"refused_while_opn\" (did you mean `refused_while_open`?)"),
+        "{e}"
+    );
+    assert!(e.contains("gates[2].disagreement: \"refused_while_open\": only auditor_disagreements gates take"), "{e}");
     assert!(e.contains("hooks[0].phase: unknown phase \"new_sytem\" (did you mean `new_system`?)"), "{e}");
     assert!(e.contains("hooks[0].http.method: must be GET, POST, PUT or DELETE"), "{e}");
 

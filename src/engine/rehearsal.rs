@@ -68,7 +68,7 @@ pub fn simulate_with(
         stats: &stats,
         batches,
         actual_ledger: actual,
-        audit_disagreements: 0,
+        audit: None,
         cutover,
         keep_histograms: extras.hlog,
         reached: spec.end,

@@ -204,7 +204,7 @@ pub async fn run(spec: Arc<Spec>, cfg: RunConfig, scenario_file: &str) -> Result
         stats: &merged.stats,
         batches,
         actual_ledger: actual,
-        audit_disagreements: merged.audit.disagreements,
+        audit: Some(&merged.audit),
         cutover,
         keep_histograms: cfg.hlog,
         reached: driven.reached,

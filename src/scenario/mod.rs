@@ -233,6 +233,8 @@ pub struct GateSpec {
     pub kind: Option<ChannelKind>,
     /// backlog_cleared_hours: the share of the displaced payers.
     pub share: f64,
+    /// auditor_disagreements: the one kind counted, by its name in the report.
+    pub disagreement: Option<String>,
     /// Passes with nothing measured.
     pub allow_empty: bool,
     /// The run fails when the measured value is greater than this.

@@ -327,6 +327,32 @@ fn payments_lost_by_a_forgetful_server_are_each_named() {
     assert!(md.contains(rows[0]["key"].as_str().unwrap()), "summary.md names the first");
 }
 
+/// Regression: against a deployment that never reopens the CI scenario exited 0 (4,923
+/// refusals while open). Its gates on the reopening and the planner's figures fail it: the
+/// payers refused after the reopening give up, and the auditor counts every refusal while
+/// open.
+#[test]
+fn a_deployment_that_never_reopens_fails_ci_smoke() {
+    let dir = temp_dir("never_reopens");
+    let mut v = smoke_value();
+    let phases = v["timeline"]["phases"].as_array_mut().unwrap();
+    let last = phases.last_mut().unwrap();
+    assert_eq!(last["name"], "new_system");
+    last["suspend_all"] = serde_json::Value::Bool(true);
+    let closed = write_scenario(&dir, "never-reopens.json", &v);
+    let server = Server::start(0, &["--scenario", closed.to_str().unwrap()]);
+    let o = live_run("scenarios/ci-smoke.json", &dir, &["--target", &server.url, "--time-scale", "600000", "--allow-other-scenario"]);
+    assert_eq!(o.status.code(), Some(1), "{}{}", stdout(&o), stderr(&o));
+    let r = report(&dir);
+    let failed: Vec<String> =
+        r["gates"].as_array().unwrap().iter().filter(|g| g["passed"] == false).map(|g| g["metric"].as_str().unwrap().to_string()).collect();
+    assert!(failed.contains(&"gave_up".to_string()), "{failed:?}");
+    let refused = r["gates"].as_array().unwrap().iter().find(|g| g["disagreement"] == "refused_while_open").expect("the gate on one kind");
+    assert_eq!(refused["passed"], false, "{refused}");
+    assert!(refused["value"].as_f64().unwrap() > 10.0, "{refused}");
+    assert_eq!(r["verdict"]["verdict"], "no_go");
+}
+
 /// Regression: the data used to be a log of requests, replayed through the rules at
 /// restart; restarted with a scenario whose phase suspends payment at that instant, the
 /// three acknowledged payments were refused on replay and the ledger came back empty.

@@ -556,6 +556,10 @@ fn a_rollback_at_reopening_suspends_again_and_the_books_still_reconcile() {
             g["allow_empty"] = true.into();
         }
     }
+    // Suspended again for two days, payers give up: the CI scenario's gates on the planner's
+    // figures would fail it, and are not what this test is about.
+    let planner = ["gave_up", "turned_away_at_closing", "hung_up", "backlog_cleared_hours"];
+    v["gates"].as_array_mut().unwrap().retain(|g| !planner.contains(&g["metric"].as_str().unwrap()));
     v["cutover"]["rollback"] = serde_json::json!({"phase": "rolled_back", "reason": "pay p99 above 2 s on wechat in the first hours"});
     let file = crate::util::write_scenario(&dir, "rollback.json", &v);
     let o = cutover(&["simulate", file.to_str().unwrap(), "--out", dir.to_str().unwrap(), "--quiet"]);

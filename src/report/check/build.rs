@@ -27,7 +27,8 @@ pub(crate) struct BuildInput<'a> {
     pub batches: Vec<BatchReport>,
     pub actual_ledger: Result<BTreeMap<LedgerKey, LedgerCell>, String>,
     /// Answers the auditor found wrong (live runs; 0 in simulate).
-    pub audit_disagreements: u64,
+    /// The auditor's report (`run`; none in `simulate`).
+    pub audit: Option<&'a crate::report::data::live::AuditReport>,
     /// The cutover's checks (scenarios with two systems).
     pub cutover: Option<crate::report::data::cutover::CutoverReport>,
     /// Keep the latency histograms whole in the report (for `--hlog`).
@@ -79,7 +80,7 @@ pub(crate) fn build(input: BuildInput) -> Report {
             attempts: totals.attempts,
             mismatched,
             ledger_read: ledger.read_error.is_none(),
-            audit_disagreements: (input.mode == Mode::Run).then_some(input.audit_disagreements),
+            audit: input.audit,
             cutover: figures,
         },
     );

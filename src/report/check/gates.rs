@@ -8,14 +8,14 @@ use crate::scenario::{GateMetric, Spec};
 use crate::time::{MICROS_PER_HOUR, SimTime};
 
 /// The measured figures gates read besides the recorder's cells.
-pub(crate) struct GateInputs {
+pub(crate) struct GateInputs<'a> {
     pub error_rate: f64,
     pub attempts: u64,
     pub mismatched: u64,
     /// The target's ledger was read (else the ledger's gate has nothing behind it).
     pub ledger_read: bool,
     /// None in `simulate`: no auditor ran.
-    pub audit_disagreements: Option<u64>,
+    pub audit: Option<&'a crate::report::data::live::AuditReport>,
     pub cutover: Option<CutoverFigures>,
 }
 
@@ -33,7 +33,13 @@ pub(crate) fn gate_results(spec: &Spec, rec: &Recorder, m: GateInputs) -> Vec<Ga
                 GateMetric::AcceptedWhileSuspended => (rec.accepted_while_suspended as f64, run),
                 GateMetric::LedgerMismatchedCells => (m.mismatched as f64, if m.ledger_read { run } else { 0 }),
                 // The auditor checks live answers only; simulate has none to check.
-                GateMetric::AuditorDisagreements => m.audit_disagreements.map_or((0.0, 0), |n| (n as f64, run)),
+                GateMetric::AuditorDisagreements => m.audit.map_or((0.0, 0), |a| {
+                    let n = match &g.disagreement {
+                        Some(kind) => a.by_kind.iter().filter(|(k, _)| k.name() == kind.as_str()).map(|(_, n)| n).sum(),
+                        None => a.disagreements,
+                    };
+                    (n as f64, run)
+                }),
                 GateMetric::MigrationMismatchedCells => cut(|c| c.migration_mismatched_cells),
                 GateMetric::DoubleCharges => cut(|c| c.double_charges),
                 GateMetric::LostAtBoundary => cut(|c| c.lost_at_boundary),
@@ -114,6 +120,7 @@ pub(crate) fn live_gates(spec: &Spec, report: &mut Report) {
             day: None,
             kind: None,
             share: 1.0,
+            disagreement: None,
             allow_empty: false,
             max: 0.0,
             by: None,
@@ -136,6 +143,7 @@ pub(crate) fn gate_result(spec: &Spec, g: &crate::scenario::GateSpec, value: f64
         day: g.day.map(|d| spec.calendar.date_of_day(d).format("%Y-%m-%d").to_string()),
         kind: g.kind,
         share: (g.metric == GateMetric::BacklogClearedHours).then_some(g.share),
+        disagreement: g.disagreement.clone(),
         by: g.by.map(|t| t.format(spec.calendar.offset)),
         max: g.max,
         value,

@@ -122,7 +122,7 @@ mod tests {
             stats: &crate::report::EngineStats::default(),
             batches: Vec::new(),
             actual_ledger: Ok(Default::default()),
-            audit_disagreements: 0,
+            audit: None,
             cutover: None,
             keep_histograms: false,
             reached: spec.end,

@@ -391,6 +391,9 @@ pub struct GateResult {
     /// backlog_cleared_hours: the share of the displaced payers.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub share: Option<f64>,
+    /// auditor_disagreements: the one kind counted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub disagreement: Option<String>,
     /// backlog_cleared_hours given an instant: it; `max` is then the hours from the
     /// reopening to it.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -437,6 +440,7 @@ impl GateResult {
         let day = self.day.clone().unwrap_or_default();
         let kind = self.kind.map(ChannelKind::as_str).unwrap_or_default().to_string();
         let share = self.share.map(|s| s.to_string()).unwrap_or_default();
+        let disagreement = self.disagreement.clone().unwrap_or_default();
         for (what, v) in [
             ("operation", &self.operation),
             ("channel", &self.channel),
@@ -444,6 +448,7 @@ impl GateResult {
             ("day", &day),
             ("kind", &kind),
             ("share", &share),
+            ("disagreement", &disagreement),
         ] {
             if v != "*" && !v.is_empty() {
                 let _ = write!(name, " {what}={v}");

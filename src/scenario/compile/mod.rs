@@ -734,9 +734,48 @@ pub(super) fn gates_at(c: &mut Checker, at: &str, gates: &[Gate], phase_names: &
             }
             (_, None) => 1.0,
         };
-        out.push(GateSpec { metric: gate.metric, operation, channel, phase, day, kind, share, allow_empty: gate.allow_empty, max, by });
+        let disagreement = disagreement_of(c, &format!("{path}.disagreement"), gate);
+        out.push(GateSpec {
+            metric: gate.metric,
+            operation,
+            channel,
+            phase,
+            day,
+            kind,
+            share,
+            disagreement,
+            allow_empty: gate.allow_empty,
+            max,
+            by,
+        });
     }
     out
+}
+
+/// The kinds of the auditor's disagreements a gate may name, besides `expected_X_got_Y`.
+const DISAGREEMENTS: [&str; 3] = ["refused_while_open", "accepted_while_suspended", "answered_while_suspended"];
+
+/// A gate's `disagreement`: only an auditor_disagreements gate takes one, and only a kind the
+/// auditor reports.
+fn disagreement_of(c: &mut Checker, path: &str, gate: &Gate) -> Option<String> {
+    let d = gate.disagreement.as_str();
+    if d == "*" {
+        return None;
+    }
+    if gate.metric != GateMetric::AuditorDisagreements {
+        c.push(path.to_string(), format!("{d:?}: only auditor_disagreements gates take a kind of disagreement"));
+        return None;
+    }
+    let wrong = d.strip_prefix("expected_").and_then(|rest| rest.split_once("_got_")).is_some_and(|(a, b)| !a.is_empty() && !b.is_empty());
+    if !DISAGREEMENTS.contains(&d) && !wrong {
+        let hint = c.suggest(d, DISAGREEMENTS.iter().map(|s| s.to_string()));
+        c.push(
+            path.to_string(),
+            format!("unknown kind of disagreement {d:?}{hint}: one of {}, or expected_X_got_Y", DISAGREEMENTS.join(", ")),
+        );
+        return None;
+    }
+    Some(d.to_string())
 }
 
 fn hooks(c: &mut Checker, hooks: &[Hook], phase_names: &[String], phases: &[PhaseSpec], start: Option<SimTime>) -> Vec<HookSpec> {

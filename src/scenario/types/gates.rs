@@ -80,6 +80,10 @@ pub struct Gate {
     /// "hotline") or "*".
     #[serde(default = "star")]
     pub kind: String,
+    /// For auditor_disagreements: one kind of disagreement only ("refused_while_open",
+    /// "accepted_while_suspended", "answered_while_suspended", "expected_X_got_Y"), or "*".
+    #[serde(default = "star")]
+    pub disagreement: String,
     /// For backlog_cleared_hours: the share of the displaced payers, 0.9, 0.99 or 1.
     #[serde(default)]
     pub share: Option<f64>,
