@@ -163,6 +163,8 @@ struct Merged {
     failures: super::thread::failures::FailureLog,
     /// Per system: the timeline's instant of its last answer that was not an error.
     last_good: [Option<SimTime>; 2],
+    /// The driver's own lateness per phase × channel (µs), every thread's merged.
+    lateness: Vec<Option<hdrhistogram::Histogram<u64>>>,
 }
 
 /// How the sending went, as the coordinator saw it.
@@ -240,6 +242,7 @@ pub async fn run(spec: Arc<Spec>, cfg: RunConfig, scenario_file: &str) -> Result
         not_sent: merged.not_sent,
         clock_sync_round_trip_ms: setup.sync_rtt.map(|d| (d.as_secs_f64() * 1e5).round() / 100.0),
         audit_margin_ms: (setup.margin_real.as_secs_f64() * 1e5).round() / 100.0,
+        driver_lateness: driver_lateness(&spec, &merged.lateness),
         errors_by_kind: merged.recorder.errors_by_kind.clone(),
         failures: std::mem::take(&mut merged.failures).rows(&spec, &cfg.admin_token.as_deref().into_iter().collect::<Vec<_>>()),
         journal: merged.journal,
@@ -247,6 +250,7 @@ pub async fn run(spec: Arc<Spec>, cfg: RunConfig, scenario_file: &str) -> Result
         audit: merged.audit,
         hooks: hook_reports,
     });
+    mark_driver_late(&mut report);
     report.wrong_payments = crate::report::check::wrong::collect(&report);
     complete_from_journal(&mut report.wrong_payments, &setup.journal_path);
     crate::report::check::gates::live_gates(&spec, &mut report);
@@ -661,7 +665,16 @@ fn merge(spec: &Arc<Spec>, demand: &Demand, parts: Vec<shard::Output>, journal_p
     let mut audit = crate::report::data::live::AuditReport::default();
     let mut failures = super::thread::failures::FailureLog::default();
     let mut last_good: [Option<SimTime>; 2] = [None; 2];
+    let mut lateness: Vec<Option<hdrhistogram::Histogram<u64>>> = Vec::new();
     for p in parts {
+        if lateness.len() < p.lateness.len() {
+            lateness.resize_with(p.lateness.len(), || None);
+        }
+        for (into, h) in lateness.iter_mut().zip(&p.lateness) {
+            if let Some(h) = h {
+                let _ = into.get_or_insert_with(shard::lateness_histogram).add(h);
+            }
+        }
         for (l, p) in last_good.iter_mut().zip(p.last_good) {
             *l = (*l).max(p);
         }
@@ -699,6 +712,7 @@ fn merge(spec: &Arc<Spec>, demand: &Demand, parts: Vec<shard::Output>, journal_p
         audit,
         failures,
         last_good,
+        lateness,
     }
 }
 
@@ -792,6 +806,41 @@ async fn reconcile_books(
     let books = crate::model::Books { payments: books, registrations };
     let input = crate::report::check::cutover::CutoverInput { spec, recorder: &m.recorder, books: Ok(books), migration, reached };
     (rec, Ok(actual), crate::report::check::cutover::check(input))
+}
+
+/// The driver's own lateness past which the latency figures it touches are marked (p99, ms).
+const DRIVER_LATE_MS: f64 = 10.0;
+
+/// The driver's lateness as the report gives it: all together, and per phase × channel.
+fn driver_lateness(spec: &Spec, lateness: &[Option<hdrhistogram::Histogram<u64>>]) -> crate::report::data::live::DriverLateness {
+    let channels = spec.channels.len();
+    let mut all = shard::lateness_histogram();
+    let mut cells = Vec::new();
+    for (i, h) in lateness.iter().enumerate() {
+        let Some(h) = h.as_ref().filter(|h| h.len() > 0) else { continue };
+        let _ = all.add(h);
+        cells.push(crate::report::data::live::LatenessRow {
+            phase: spec.phases[i / channels].name.clone(),
+            channel: spec.channels[i % channels].id.clone(),
+            requests: h.len(),
+            ms: crate::report::check::latency::latency(h),
+        });
+    }
+    let ms = crate::report::check::latency::latency(&all);
+    crate::report::data::live::DriverLateness { bound_ms: DRIVER_LATE_MS, late: ms.p99 > DRIVER_LATE_MS, ms, cells }
+}
+
+/// The cells whose phase and channel the driver was late in (p99 past the bound): their
+/// response times include its lateness.
+fn mark_driver_late(report: &mut crate::report::Report) {
+    let Some(d) = report.live.as_ref().map(|l| &l.driver_lateness) else { return };
+    let late: Vec<(String, String, f64)> =
+        d.cells.iter().filter(|c| c.ms.p99 > d.bound_ms).map(|c| (c.phase.clone(), c.channel.clone(), c.ms.p99)).collect();
+    for cell in &mut report.cells {
+        if let Some((_, _, p99)) = late.iter().find(|(p, c, _)| *p == cell.phase && *c == cell.channel) {
+            cell.driver_late_ms_p99 = Some(*p99);
+        }
+    }
 }
 
 /// Why a system's books could not be read: which system, the error, and since when it has

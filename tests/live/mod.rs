@@ -353,6 +353,37 @@ fn a_deployment_that_never_reopens_fails_ci_smoke() {
     assert_eq!(r["verdict"]["verdict"], "no_go");
 }
 
+/// Regression: the driver's own lateness was charged to the target (a 4.7 s p99 in the
+/// first minute of a region run whose target answered within 45 ms). The lateness with which
+/// the driver itself starts requests is measured apart; past its bound (p99 10 ms) the cells
+/// it touched are marked and the verdict carries a note. Twenty times the smoke scenario's
+/// payers through one thread at 4,000,000x: more than a thread can start on time.
+#[test]
+fn the_drivers_own_lateness_is_reported_apart_and_marks_the_cells() {
+    let dir = temp_dir("driver_late");
+    let mut v = smoke_value();
+    for (_, g) in v["population"]["groups"].as_object_mut().unwrap() {
+        if let Some(n) = g["count"].as_u64() {
+            g["count"] = (n * 20).into();
+        }
+    }
+    let scenario = write_scenario(&dir, "twenty-times.json", &v);
+    let o = live_run(scenario.to_str().unwrap(), &dir, &["--model", "--threads", "1", "--time-scale", "4000000"]);
+    assert!(matches!(o.status.code(), Some(0 | 1)), "{}{}", stdout(&o), stderr(&o));
+    let r = report(&dir);
+    let d = &r["live"]["driver_lateness"];
+    assert_eq!(d["late"], true, "{d}");
+    assert!(d["ms"]["p99"].as_f64().unwrap() > d["bound_ms"].as_f64().unwrap(), "{d}");
+    let marked = r["cells"].as_array().unwrap().iter().filter(|c| c["driver_late_ms_p99"].is_f64()).count();
+    assert!(marked > 0, "no cell marked");
+    let notes = r["verdict"]["notes"].as_array().unwrap();
+    assert!(notes.iter().any(|n| n.as_str().unwrap().contains("the driver itself was late")), "{notes:?}");
+    let md = std::fs::read_to_string(dir.join("summary.md")).unwrap();
+    assert!(md.contains("note: the driver itself was late") && md.contains("The driver's own lateness"), "summary.md does not say it");
+    // Per phase and channel, for every one with requests.
+    assert!(d["cells"].as_array().unwrap().len() > 10, "{d}");
+}
+
 /// Regression: the data used to be a log of requests, replayed through the rules at
 /// restart; restarted with a scenario whose phase suspends payment at that instant, the
 /// three acknowledged payments were refused on replay and the ledger came back empty.

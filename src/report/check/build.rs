@@ -93,7 +93,7 @@ pub(crate) fn build(input: BuildInput) -> Report {
         format_version: REPORT_FORMAT_VERSION,
         tool: Tool { name: "cutover", version: env!("CARGO_PKG_VERSION") },
         mode: input.mode,
-        verdict: crate::report::data::VerdictReport { verdict: crate::report::Verdict::Go, reasons: Vec::new() },
+        verdict: crate::report::data::VerdictReport { verdict: crate::report::Verdict::Go, reasons: Vec::new(), notes: Vec::new() },
         scenario: ScenarioInfo {
             name: spec.raw.name.clone(),
             file: input.scenario_file.to_string(),
@@ -205,6 +205,7 @@ fn cell_reports(spec: &Spec, rec: &Recorder) -> (Vec<CellReport>, recorder::Cell
             abandoned: c.get(Outcome::HungUp),
             latency_ms: latency(&cell.latency_micros),
             service_ms: cell.service_micros.as_ref().map(latency),
+            driver_late_ms_p99: None,
         });
     }
     (cells, totals)

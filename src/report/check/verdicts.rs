@@ -100,7 +100,14 @@ pub(crate) fn verdict(r: &Report) -> VerdictReport {
         Some(CheckState::Fail) => Verdict::NoGo,
         Some(_) => Verdict::Incomplete,
     };
-    VerdictReport { verdict, reasons }
+    let mut notes = Vec::new();
+    if let Some(d) = r.live.as_ref().map(|l| &l.driver_lateness).filter(|d| d.late) {
+        notes.push(format!(
+            "the driver itself was late: {} ms at the 99th percentile (bound {} ms); the response times of the cells marked driver_late_ms_p99 include it",
+            d.ms.p99, d.bound_ms
+        ));
+    }
+    VerdictReport { verdict, reasons, notes }
 }
 
 #[cfg(test)]

@@ -48,6 +48,9 @@ pub struct LiveReport {
     /// Real time by which the auditor widens each request's window (5 ms plus that round trip).
     pub audit_margin_ms: f64,
     pub errors_by_kind: BTreeMap<ErrorKind, u64>,
+    /// How late the driver itself started requests against their instants, apart from the
+    /// target's latency.
+    pub driver_lateness: DriverLateness,
     /// Every answer counted in `errors_by_kind`, by phase × channel × operation × system, with
     /// what the wire showed: the rows' counts add up to `errors_by_kind`'s.
     pub failures: Vec<FailureRow>,
@@ -213,4 +216,25 @@ pub struct FailureSample {
     pub kind: ErrorKind,
     pub status: Option<u16>,
     pub body: String,
+}
+
+/// How late the driver itself started each request against its intended instant (its own
+/// busy or sleeping thread, not the connection pool or the queue bound, which the target's
+/// slowness causes). Past `bound_ms` at the 99th percentile, the response times of the cells
+/// it touched carry the driver's lateness: `late`, the cells marked, a note in the verdict.
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
+pub struct DriverLateness {
+    pub bound_ms: f64,
+    pub late: bool,
+    pub ms: Latency,
+    /// Per phase × channel with requests, in the scenario's order.
+    pub cells: Vec<LatenessRow>,
+}
+
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
+pub struct LatenessRow {
+    pub phase: String,
+    pub channel: String,
+    pub requests: u64,
+    pub ms: Latency,
 }

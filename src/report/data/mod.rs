@@ -123,6 +123,9 @@ pub struct VerdictReport {
     pub verdict: Verdict,
     /// Failed first, then unknown, then not reached; in each, in the order of the report.
     pub reasons: Vec<Reason>,
+    /// What the verdict's figures should be read with (the driver's own lateness).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 /// A gate or check that did not pass, or how the run fell short of its end.
@@ -300,6 +303,10 @@ pub struct CellReport {
     /// Service time from the actual send (live runs only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub service_ms: Option<Latency>,
+    /// Live runs whose driver was late here (`live.driver_lateness`): the driver's own
+    /// lateness at the 99th percentile, ms, which the response times include.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub driver_late_ms_p99: Option<f64>,
 }
 
 #[derive(Clone, Debug, Serialize, schemars::JsonSchema)]

@@ -38,7 +38,7 @@ pub enum GateMetric {
     /// Most people queueing at once at one channel on one of the selected days.
     QueuePeak,
     /// Hours after the reopening until `share` of the payers the suspension displaced had
-    /// paid (never: infinite).
+    /// paid or given up (never: infinite).
     BacklogClearedHours,
     /// Runbook hooks that failed (`cutover run`; a live run with hooks checks this always).
     HooksFailed,

@@ -92,6 +92,18 @@ pub(in crate::live) struct Output {
     pub failures: super::failures::FailureLog,
     /// Per system: the timeline's instant of its last answer that was not an error.
     pub last_good: [Option<SimTime>; 2],
+    /// How late the thread itself started each request against its due instant (µs), per
+    /// phase × channel (`phase * channels + channel`).
+    pub lateness: Vec<Option<hdrhistogram::Histogram<u64>>>,
+}
+
+/// The largest lateness a histogram keeps (an hour; more is recorded as that).
+const LATENESS_MAX_MICROS: u64 = 3_600_000_000;
+
+/// A histogram of the thread's lateness: 1 µs to an hour, 2 significant digits (small: one
+/// per phase × channel per thread).
+pub(in crate::live) fn lateness_histogram() -> hdrhistogram::Histogram<u64> {
+    hdrhistogram::Histogram::new_with_bounds(1, LATENESS_MAX_MICROS, 2).expect("valid bounds")
 }
 
 fn micros(d: Duration) -> u64 {
@@ -134,6 +146,8 @@ struct Shard<P> {
     answers_by_system: [u64; 2],
     failed_by_system: [u64; 2],
     last_good: [Option<SimTime>; 2],
+    /// See [`Output::lateness`].
+    lateness: Vec<Option<hdrhistogram::Histogram<u64>>>,
     response_all: hdrhistogram::Histogram<u64>,
     service_all: hdrhistogram::Histogram<u64>,
     journal_error: Option<String>,
@@ -199,6 +213,7 @@ impl<P: Lanes> Shard<P> {
             answers_by_system: [0; 2],
             failed_by_system: [0; 2],
             last_good: [None; 2],
+            lateness: Vec::new(),
             response_all: histogram(),
             service_all: histogram(),
             journal_error: None,
@@ -229,11 +244,14 @@ impl<P: Lanes> Shard<P> {
 
     /// Send (or queue for a connection) every request the cohort started, due at `due`.
     /// Past connections plus backlog bound a request is not sent, and its owner told so.
-    fn send_started(&mut self, due: Instant) {
+    fn send_started(&mut self, due: Instant, late: Option<Duration>) {
         if !self.sending {
             return;
         }
         while let Some(id) = self.cohort.take_started() {
+            if let Some(late) = late {
+                self.note_lateness(id, late);
+            }
             if self.due.len() <= id as usize {
                 self.due.resize(id as usize + 1, due);
                 self.left_counter.resize(id as usize + 1, None);
@@ -248,6 +266,18 @@ impl<P: Lanes> Shard<P> {
                 Arrival::NoCounter => self.send_job(id, due),
             }
         }
+    }
+
+    /// Job `id` was started `late` after its instant by the thread itself.
+    fn note_lateness(&mut self, id: u32, late: Duration) {
+        let job = self.cohort.job(id);
+        let channels = self.spec.channels.len();
+        let i = job.phase as usize * channels + job.req.channel() as usize;
+        if self.lateness.len() <= i {
+            self.lateness.resize_with(i + 1, || None);
+        }
+        let h = self.lateness[i].get_or_insert_with(lateness_histogram);
+        let _ = h.record(micros(late).clamp(1, LATENESS_MAX_MICROS));
     }
 
     /// Job `id` left its counter at `at` (served, or sent away).
@@ -294,7 +324,9 @@ impl<P: Lanes> Shard<P> {
                 None => break,
             }
             sent_now += 1;
-            self.send_started(due);
+            // The thread's own lateness: the turn that reached this step began after its
+            // instant (the pool and the queue bound come later, and are the target's doing).
+            self.send_started(due, Some(now_real.saturating_duration_since(due)));
         }
     }
 
@@ -324,7 +356,7 @@ impl<P: Lanes> Shard<P> {
     fn complete(&mut self, d: Done, was_sent: bool) {
         let done = d.done;
         self.account(d, was_sent);
-        self.send_started(done);
+        self.send_started(done, None);
     }
 
     /// Account for an answer: the cohort records it and its owner reacts; the thread's
@@ -488,6 +520,7 @@ impl<P: Lanes> Shard<P> {
             unknown,
             failures: self.failures,
             last_good: self.last_good,
+            lateness: self.lateness,
         }
     }
 

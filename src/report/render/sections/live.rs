@@ -4,7 +4,7 @@
 
 use super::super::human::{count, duration_ms, instant};
 use super::super::lang::{Say, tr};
-use super::super::section::{Block, Section, Table};
+use super::super::section::{Block, Section, Table, Tone};
 use super::super::svg::{self, LineChart, Series};
 use crate::report::Report;
 use crate::report::data::live::LiveReport;
@@ -97,6 +97,7 @@ pub(crate) fn live(l: &LiveReport, w: &Say) -> Section {
         }
         s.table(t);
     }
+    lateness(&mut s, l, w);
     if let Some(t) = errors_by_kind(l, w) {
         s.table(t);
     }
@@ -182,6 +183,44 @@ fn errors_by_kind(l: &LiveReport, w: &Say) -> Option<Table> {
         t.row(vec![if w.zh { k.label_zh() } else { k.as_str() }.to_string(), count(*n)], false);
     }
     Some(t)
+}
+
+/// The driver's own lateness: a sentence, and past its bound the phases and channels where
+/// it was late (their response times include it).
+fn lateness(s: &mut Section, l: &LiveReport, w: &Say) {
+    let d = &l.driver_lateness;
+    s.said(
+        tr!(
+            w,
+            "The driver's own lateness in starting requests: p50 {} ms, p99 {} ms, max {} ms (bound {} ms at p99).",
+            "压测端自身发出请求的滞后：p50 {} 毫秒，p99 {} 毫秒，最大 {} 毫秒（p99 界限 {} 毫秒）。",
+            d.ms.p50,
+            d.ms.p99,
+            d.ms.max,
+            d.bound_ms
+        ),
+        if d.late { Tone::Bad } else { Tone::Good },
+    );
+    if !d.late {
+        return;
+    }
+    let mut t = Table::new(if w.zh {
+        &["阶段", "渠道", "#请求", "#p50 毫秒", "#p99 毫秒", "#最大 毫秒"]
+    } else {
+        &["phase", "channel", "#requests", "#p50 ms", "#p99 ms", "#max ms"]
+    });
+    for c in d.cells.iter().filter(|c| c.ms.p99 > d.bound_ms) {
+        let row = vec![
+            w.phase(&c.phase).to_string(),
+            w.channel(&c.channel).to_string(),
+            count(c.requests),
+            c.ms.p50.to_string(),
+            c.ms.p99.to_string(),
+            c.ms.max.to_string(),
+        ];
+        t.row(row, true);
+    }
+    s.table(t);
 }
 
 /// Characters of a failed answer's body the table shows (report.json keeps more).

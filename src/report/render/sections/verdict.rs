@@ -99,7 +99,18 @@ fn headline(r: &Report, w: &Say) -> String {
 /// The verdict's word, headline and a line per reason, in the report's language.
 fn worded(r: &Report, w: &Say) -> (String, String, Vec<String>) {
     let word = if w.zh { r.verdict.verdict.label_zh() } else { r.verdict.verdict.word() };
-    (word.to_string(), headline(r, w), r.verdict.reasons.iter().map(|x| reason(r, w, x)).collect())
+    let mut lines: Vec<String> = r.verdict.reasons.iter().map(|x| reason(r, w, x)).collect();
+    // A note, not a reason: the figures stand, read with the driver's own lateness.
+    if let Some(d) = r.live.as_ref().map(|l| &l.driver_lateness).filter(|d| d.late) {
+        lines.push(tr!(
+            w,
+            "note: the driver itself was late, {} ms at the 99th percentile (bound {} ms): the response times of the cells marked include it",
+            "注意：压测端自身滞后，第 99 百分位 {} 毫秒（界限 {} 毫秒）：所标记单元格的响应时间包含这部分滞后",
+            d.ms.p99,
+            d.bound_ms
+        ));
+    }
+    (word.to_string(), headline(r, w), lines)
 }
 
 /// The verdict as a block: the word, the headline, a line per reason.
