@@ -247,15 +247,12 @@ fn a_stall_past_the_timeout_counts_timeouts_on_both_http_clients() {
     }
 }
 
-#[test]
-fn killed_server_restarted_with_data_loses_nothing_and_counts_nothing_twice() {
-    let dir = temp_dir("restart");
-    let data = dir.join("data");
-    let mut v = short_smoke();
-    v["gates"] = serde_json::json!([{"metric": "ledger_mismatched_cells", "max": 0}]);
-    let scenario = write_scenario(&dir, "short.json", &v);
-    let data_arg = data.to_str().unwrap().to_string();
-    let mut server = Server::start(0, &["--scenario", scenario.to_str().unwrap(), "--data", &data_arg]);
+/// A run of `scenario` into `dir` against a `cutover serve` (with `server_args`) that is
+/// killed once `lines` payments are journaled and started again on its port: the run's output.
+fn run_through_a_restart(dir: &std::path::Path, scenario: &std::path::Path, server_args: &[&str], lines: usize) -> std::process::Output {
+    let mut args = vec!["--scenario", scenario.to_str().unwrap()];
+    args.extend(server_args);
+    let mut server = Server::start(0, &args);
     let port = server.port;
     let child = spawn_cutover(&[
         "run",
@@ -270,10 +267,21 @@ fn killed_server_restarted_with_data_loses_nothing_and_counts_nothing_twice() {
         dir.to_str().unwrap(),
         "--quiet",
     ]);
-    assert!(wait_for_lines(&dir.join("journal.jsonl"), 300, Duration::from_secs(30)), "the run did not get going");
+    assert!(wait_for_lines(&dir.join("journal.jsonl"), lines, Duration::from_secs(30)), "the run did not get going");
     server.kill();
-    let _restarted = Server::start(port, &["--scenario", scenario.to_str().unwrap(), "--data", &data_arg]);
-    let o = wait_bounded(child, Duration::from_secs(90));
+    let _restarted = Server::start(port, &args);
+    wait_bounded(child, Duration::from_secs(90))
+}
+
+#[test]
+fn killed_server_restarted_with_data_loses_nothing_and_counts_nothing_twice() {
+    let dir = temp_dir("restart");
+    let data = dir.join("data");
+    let mut v = short_smoke();
+    v["gates"] = serde_json::json!([{"metric": "ledger_mismatched_cells", "max": 0}]);
+    let scenario = write_scenario(&dir, "short.json", &v);
+    let data_arg = data.to_str().unwrap().to_string();
+    let o = run_through_a_restart(&dir, &scenario, &["--data", &data_arg], 300);
     assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
     let r = report(&dir);
     let live = &r["live"];
@@ -292,25 +300,8 @@ fn killed_server_restarted_with_data_loses_nothing_and_counts_nothing_twice() {
 fn payments_lost_by_a_forgetful_server_are_each_named() {
     let dir = temp_dir("forgetful");
     let scenario = write_scenario(&dir, "short.json", &short_smoke());
-    let mut server = Server::start(0, &["--scenario", scenario.to_str().unwrap()]);
-    let port = server.port;
-    let child = spawn_cutover(&[
-        "run",
-        scenario.to_str().unwrap(),
-        "--target",
-        &server.url,
-        "--time-scale",
-        "100000",
-        "--timeout-ms",
-        "2000",
-        "--out",
-        dir.to_str().unwrap(),
-        "--quiet",
-    ]);
-    assert!(wait_for_lines(&dir.join("journal.jsonl"), 200, Duration::from_secs(30)), "the run did not get going");
-    server.kill();
-    let _restarted = Server::start(port, &["--scenario", scenario.to_str().unwrap()]);
-    let o = wait_bounded(child, Duration::from_secs(90));
+    // In memory: started again, it holds nothing.
+    let o = run_through_a_restart(&dir, &scenario, &[], 200);
     assert_eq!(o.status.code(), Some(1), "{}{}", stdout(&o), stderr(&o));
     let r = report(&dir);
     let lost = r["live"]["reconciliation"]["lost"].as_u64().unwrap();
