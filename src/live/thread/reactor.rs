@@ -120,6 +120,14 @@ impl Reactor {
         self.busy > 0
     }
 
+    /// Open every connection ahead of the first request (the run's warm-up), each within
+    /// `timeout`; one that cannot be opened now is opened by its first request.
+    pub(in crate::live) fn open_ahead(&mut self, timeout: Duration) {
+        for (i, lane) in self.lanes.iter_mut().enumerate() {
+            lane.conn.open_ahead(self.poll.registry(), Token(i), timeout);
+        }
+    }
+
     /// The system connection `i` reaches.
     pub(in crate::live) fn system_of(&self, i: u32) -> SystemIdx {
         self.lanes[i as usize].system

@@ -816,8 +816,10 @@ pub(in crate::live) fn start(
     let transports = match std::mem::replace(&mut plan.conns, Conns::Tasks(Vec::new())) {
         Conns::Http1(lanes) => {
             // The thread's own readiness loop: no runtime at all.
-            let reactor = Reactor::new(plan.ctx.clone(), lanes)?;
+            let mut reactor = Reactor::new(plan.ctx.clone(), lanes)?;
             let handle = std::thread::Builder::new().name(name).spawn(move || {
+                // Warm up before the start: the payers built (below), the connections open.
+                reactor.open_ahead(plan.ctx.timeout.min(Duration::from_secs(2)));
                 let shard = Shard::new(plan, reactor);
                 gate.ready_then_wait();
                 let _ = tx.send(shard.drive_http1(gauge, drain));
