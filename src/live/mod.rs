@@ -2,7 +2,9 @@
 //! set-up, the sending threads started and watched, hooks, a rollback's decision, progress,
 //! metrics, the reconciliation at the end); the sending [`thread`] and its transport; the
 //! [`deployment`] it sends to.
+mod abort;
 pub mod deployment;
+mod findings;
 mod leftovers;
 mod metrics;
 mod progress;

@@ -8,7 +8,10 @@
 //! and on Ctrl-C tells the threads to stop. At the end it merges what the threads
 //! recorded and reconciles the journal against the target's books.
 
+pub use super::abort::AbortRule;
+use super::abort::{AbortWindow, abort_reason};
 use super::deployment::target::{PreflightConfig, Target, client};
+use super::findings::{complete_from_journal, driver_lateness, mark_driver_late, since, unreadable};
 use super::progress::Progress;
 use super::runbook::Runbook;
 use super::thread::journal::Journal;
@@ -65,14 +68,6 @@ pub struct RunConfig {
     pub metrics_addr: Option<String>,
     /// `--abort-early`: when most of a system's recent answers are errors.
     pub abort: Option<AbortRule>,
-}
-
-/// When `--abort-early` judges a system down or drowning: past `grace` after the start,
-/// more than half of its answers in the last `window` were errors.
-#[derive(Clone, Copy, Debug)]
-pub struct AbortRule {
-    pub grace: Duration,
-    pub window: Duration,
 }
 
 impl RunConfig {
@@ -446,6 +441,7 @@ async fn drive(spec: &Arc<Spec>, cfg: &RunConfig, clock: &VirtualClock, plans: V
     let mut interrupted = false;
     let mut aborted: Option<String> = None;
     let mut abort_window = AbortWindow::default();
+    let labels: Vec<String> = (0..spec.system_names().len() as SystemIdx).map(|s| cfg.target_for(s).label()).collect();
     let mut stopped_at: Option<SimTime> = None;
     let all_done = futures_util::future::join_all(results);
     tokio::pin!(all_done);
@@ -471,7 +467,7 @@ async fn drive(spec: &Arc<Spec>, cfg: &RunConfig, clock: &VirtualClock, plans: V
             }
             _ = tick.tick() => {
                 progress.update(spec, &gauges, clock.now(), started);
-                if aborted.is_none() && !interrupted && let Some(reason) = abort_reason(spec, cfg, &gauges, started, &mut abort_window) {
+                if aborted.is_none() && !interrupted && let Some(reason) = abort_reason(spec, cfg.abort, &labels, &gauges, started, &mut abort_window) {
                     eprintln!("aborting: {reason}");
                     aborted = Some(reason);
                     stopped_at.get_or_insert(clock.now());
@@ -569,88 +565,6 @@ async fn serve_metrics(cfg: &RunConfig, spec: &Arc<Spec>, gauges: &[Arc<Gauge>])
     Ok(Some(super::metrics::serve(l, spec.clone(), Arc::new(gauges.to_vec()))))
 }
 
-/// Answers needed before `--abort-early` judges: a handful of errors is no verdict.
-const ABORT_MIN_ANSWERS: u64 = 20;
-
-/// Why the load should stop now (`--abort-early`): a gate that can only get worse is
-/// already lost (payments accepted while suspended, the auditor's disagreements: at once,
-/// no grace); or, past the grace period, most of one system's answers in the recent window
-/// are errors (`window`: the threads' totals as the coordinator sampled them).
-fn abort_reason(spec: &Spec, cfg: &RunConfig, gauges: &[Arc<Gauge>], started: Instant, window: &mut AbortWindow) -> Option<String> {
-    let rule = cfg.abort?;
-    let sum = |f: fn(&Gauge) -> &std::sync::atomic::AtomicU64| gauges.iter().map(|g| f(g).load(Relaxed)).sum::<u64>();
-    for g in spec.gates.iter().filter(|g| g.operation.is_none() && g.channel.is_none() && g.phase.is_none()) {
-        let so_far = match g.metric {
-            crate::scenario::GateMetric::AcceptedWhileSuspended => sum(|g| &g.accepted_while_suspended),
-            crate::scenario::GateMetric::AuditorDisagreements => sum(|g| &g.disagreements),
-            _ => continue,
-        };
-        if so_far as f64 > g.max {
-            let name = crate::report::check::gates::gate_result(spec, g, so_far as f64, Some(1)).name();
-            return Some(format!("the gate {name} is already lost: {so_far} so far, and it can only grow"));
-        }
-    }
-    let now = Instant::now();
-    let (answers, errors) = per_system(gauges);
-    let (span, d_answers, d_errors) = window.slide(now, answers, errors, rule.window);
-    if now.duration_since(started) < rule.grace {
-        return None;
-    }
-    if let Some(system) = failing_system(d_answers, d_errors, spec.system_names().len()) {
-        let (a, e) = (d_answers[system], d_errors[system]);
-        {
-            let who = match spec.cutover {
-                Some(_) => format!("the {} system ({})", spec.system_names()[system], cfg.target_for(system as SystemIdx).label()),
-                None => format!("the target ({})", cfg.target.label()),
-            };
-            return Some(format!(
-                "{e} of the {a} answers from {who} in the last {:.0} s were errors (more than half): it is down or drowning \
-                 (the report's failures table says which requests failed and how)",
-                span.as_secs_f64()
-            ));
-        }
-    }
-    None
-}
-
-/// The first system of `systems` most of whose answers (of enough) were errors.
-fn failing_system(answers: [u64; 2], errors: [u64; 2], systems: usize) -> Option<usize> {
-    (0..systems.min(2)).find(|&s| answers[s] >= ABORT_MIN_ANSWERS && errors[s] * 2 > answers[s])
-}
-
-/// Every thread's answers and errors so far, per system.
-fn per_system(gauges: &[Arc<Gauge>]) -> ([u64; 2], [u64; 2]) {
-    let (mut answers, mut errors) = ([0u64; 2], [0u64; 2]);
-    for g in gauges {
-        for s in 0..2 {
-            answers[s] += g.answers[s].load(Relaxed);
-            errors[s] += g.failed[s].load(Relaxed);
-        }
-    }
-    (answers, errors)
-}
-
-/// The totals the coordinator sampled lately, for judging a recent window of answers.
-#[derive(Default)]
-struct AbortWindow {
-    samples: std::collections::VecDeque<(Instant, [u64; 2], [u64; 2])>,
-}
-
-impl AbortWindow {
-    /// Note the totals at `now`; the span judged (at most `window`, back to the newest sample
-    /// at least that old) and the answers and errors per system within it.
-    fn slide(&mut self, now: Instant, answers: [u64; 2], errors: [u64; 2], window: Duration) -> (Duration, [u64; 2], [u64; 2]) {
-        self.samples.push_back((now, answers, errors));
-        // Keep one sample at or before the window's start as its baseline.
-        while self.samples.len() > 1 && self.samples.get(1).is_some_and(|s| now.duration_since(s.0) >= window) {
-            self.samples.pop_front();
-        }
-        let (t0, a0, e0) = self.samples.front().copied().unwrap_or((now, answers, errors));
-        let d = |x: [u64; 2], y: [u64; 2]| [x[0].saturating_sub(y[0]), x[1].saturating_sub(y[1])];
-        (now.duration_since(t0), d(answers, a0), d(errors, e0))
-    }
-}
-
 /// One account of the threads' parts.
 fn merge(spec: &Arc<Spec>, demand: &Demand, parts: Vec<shard::Output>, journal_path: String) -> Merged {
     let mut stats = EngineStats::default();
@@ -672,7 +586,7 @@ fn merge(spec: &Arc<Spec>, demand: &Demand, parts: Vec<shard::Output>, journal_p
         }
         for (into, h) in lateness.iter_mut().zip(&p.lateness) {
             if let Some(h) = h {
-                let _ = into.get_or_insert_with(shard::lateness_histogram).add(h);
+                let _ = into.get_or_insert_with(crate::metrics::lateness_histogram).add(h);
             }
         }
         for (l, p) in last_good.iter_mut().zip(p.last_good) {
@@ -787,7 +701,7 @@ async fn reconcile_books(
                     m.recorder.acknowledged(),
                 );
             }
-            Err(e) => error = Some(unreadable(cfg, spec, system, &e, m.last_good[system as usize])),
+            Err(e) => error = Some(unreadable(&cfg.target_for(system).label(), spec, system, &e, m.last_good[system as usize])),
         }
     }
     if let Some(e) = error {
@@ -808,142 +722,6 @@ async fn reconcile_books(
     (rec, Ok(actual), crate::report::check::cutover::check(input))
 }
 
-/// The driver's own lateness past which the latency figures it touches are marked (p99, ms).
-const DRIVER_LATE_MS: f64 = 10.0;
-
-/// The driver's lateness as the report gives it: all together, and per phase × channel.
-fn driver_lateness(spec: &Spec, lateness: &[Option<hdrhistogram::Histogram<u64>>]) -> crate::report::data::live::DriverLateness {
-    let channels = spec.channels.len();
-    let mut all = shard::lateness_histogram();
-    let mut cells = Vec::new();
-    for (i, h) in lateness.iter().enumerate() {
-        let Some(h) = h.as_ref().filter(|h| h.len() > 0) else { continue };
-        let _ = all.add(h);
-        cells.push(crate::report::data::live::LatenessRow {
-            phase: spec.phases[i / channels].name.clone(),
-            channel: spec.channels[i % channels].id.clone(),
-            requests: h.len(),
-            ms: crate::report::check::latency::latency(h),
-        });
-    }
-    let ms = crate::report::check::latency::latency(&all);
-    crate::report::data::live::DriverLateness { bound_ms: DRIVER_LATE_MS, late: ms.p99 > DRIVER_LATE_MS, ms, cells }
-}
-
-/// The cells whose phase and channel the driver was late in (p99 past the bound): their
-/// response times include its lateness.
-fn mark_driver_late(report: &mut crate::report::Report) {
-    let Some(d) = report.live.as_ref().map(|l| &l.driver_lateness) else { return };
-    let late: Vec<(String, String, f64)> =
-        d.cells.iter().filter(|c| c.ms.p99 > d.bound_ms).map(|c| (c.phase.clone(), c.channel.clone(), c.ms.p99)).collect();
-    for cell in &mut report.cells {
-        if let Some((_, _, p99)) = late.iter().find(|(p, c, _)| *p == cell.phase && *c == cell.channel) {
-            cell.driver_late_ms_p99 = Some(*p99);
-        }
-    }
-}
-
-/// Why a system's books could not be read: which system, the error, and since when it has
-/// not answered well (its last good answer on the timeline, if the run had one).
-fn unreadable(cfg: &RunConfig, spec: &Spec, system: SystemIdx, e: &str, last_good: Option<SimTime>) -> String {
-    let who = match spec.cutover {
-        Some(_) => format!("the {} system ({})", spec.system_names()[system as usize], cfg.target_for(system).label()),
-        None => format!("the target ({})", cfg.target.label()),
-    };
-    format!("{who}: {e}{}", since(spec, last_good))
-}
-
-/// "since" a system's last good answer, as the unreadable books' error says it.
-fn since(spec: &Spec, last_good: Option<SimTime>) -> String {
-    match last_good {
-        Some(t) => format!("; its last good answer during the run came at {}", t.format(spec.calendar.offset)),
-        None => "; it gave no good answer during the run".to_string(),
-    }
-}
-
-/// A lost payment is known to the checks by its key only: the journal's line of its
-/// acknowledgement says the rest (payer, channel, items, when, the target's id).
-fn complete_from_journal(wrong: &mut crate::report::data::cutover::WrongPayments, journal: &std::path::Path) {
-    use crate::report::data::cutover::WrongKind;
-    let wanted: std::collections::BTreeSet<String> =
-        wrong.all.iter().filter(|w| w.kind == WrongKind::Lost && w.payer_id.is_none()).map(|w| w.key.clone()).collect();
-    if wanted.is_empty() {
-        return;
-    }
-    let Ok(text) = std::fs::read_to_string(journal) else { return };
-    let mut lines: std::collections::BTreeMap<String, serde_json::Value> = std::collections::BTreeMap::new();
-    for line in text.lines() {
-        let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else { continue };
-        if v["event"] == "accepted"
-            && let Some(k) = v["key"].as_str().filter(|k| wanted.contains(*k))
-        {
-            lines.entry(k.to_string()).or_insert(v);
-        }
-    }
-    let fill = |w: &mut crate::report::data::cutover::WrongPayment| {
-        let Some(v) = lines.get(&w.key).filter(|_| w.kind == WrongKind::Lost) else { return };
-        let text = |f: &str| v[f].as_str().map(str::to_string);
-        w.payer_id = v["payer_id"].as_u64().map(|p| p as u32);
-        w.group = serde_json::from_value(v["group"].clone()).ok();
-        w.league = text("league");
-        w.channel = text("channel");
-        w.accepted_at = text("at");
-        w.system = text("system").or(w.system.take());
-        w.payment_id = match &v["payment_id"] {
-            serde_json::Value::String(s) => Some(s.clone()),
-            serde_json::Value::Null => None,
-            other => Some(other.to_string()),
-        };
-        if let Some(items) = v["items_fen"].as_object() {
-            let mut fen = [0i64; 6];
-            for i in crate::scenario::Insurance::ALL {
-                fen[i.index()] = items.get(i.as_str()).and_then(|x| x.as_i64()).unwrap_or(0);
-            }
-            w.amount_fen = Some(fen.iter().sum());
-            w.items_fen = Some(crate::report::data::cutover::ItemsFen(fen));
-        }
-        w.detail = "acknowledged as the journal says; the target does not hold it".into();
-    };
-    wrong.all.iter_mut().for_each(fill);
-    wrong.first.iter_mut().for_each(fill);
-}
-
 fn contract_key(req: &Request) -> Option<IdemKey> {
     super::thread::journal::key_of(req)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Regression: a system that failed after many good answers was judged on the whole run
-    /// so far, and noticed as late again; the window sees only the recent answers.
-    #[test]
-    fn a_late_death_among_many_good_answers_is_judged_on_the_window() {
-        let t0 = Instant::now();
-        let at = |s: u64| t0 + Duration::from_secs(s);
-        let window = Duration::from_secs(30);
-        let mut w = AbortWindow::default();
-        // 20 minutes of good answers from the new system, sampled every 10 s.
-        for i in 0..=120u64 {
-            w.slide(at(i * 10), [0, i * 1000], [0, 0], window);
-        }
-        // Then it dies: every answer an error, 100 a second, for 30 s.
-        let (good, mut bad) = (120_000u64, 0u64);
-        for i in 1..=3u64 {
-            bad = i * 1000;
-            let (span, a, e) = w.slide(at(1200 + i * 10), [0, good + bad], [0, bad], window);
-            if i == 3 {
-                assert_eq!(span, window);
-                assert_eq!((a[1], e[1]), (3000, 3000));
-                assert_eq!(failing_system(a, e, 2), Some(1), "caught within the window");
-            }
-        }
-        // Judged on the whole run so far it would not be.
-        assert_eq!(failing_system([0, good + bad], [0, bad], 2), None);
-        // Few answers are no verdict; the old system is judged apart.
-        assert_eq!(failing_system([5, 0], [5, 0], 2), None);
-        assert_eq!(failing_system([100, 100], [60, 0], 2), Some(0));
-        assert_eq!(failing_system([100, 100], [0, 60], 1), None, "one system: only the first");
-    }
 }

@@ -23,6 +23,15 @@ pub(crate) fn latency_histogram() -> Histogram<u64> {
     histogram(LATENCY_MAX_MICROS, 3)
 }
 
+/// The largest lateness a lateness histogram keeps (an hour; more is recorded as that).
+pub(crate) const LATENESS_MAX_MICROS: u64 = 3_600_000_000;
+
+/// A histogram of the live driver's own lateness: 1 µs to an hour, 2 significant digits
+/// (small: one per phase × channel per sending thread).
+pub(crate) fn lateness_histogram() -> Histogram<u64> {
+    histogram(LATENESS_MAX_MICROS, 2)
+}
+
 /// A latency in microseconds clamped into a latency histogram's range.
 pub(crate) fn clamp_latency(micros: u64) -> u64 {
     micros.clamp(1, LATENCY_MAX_MICROS)

@@ -23,6 +23,9 @@ pub(in crate::live) use super::gauge::Gauge;
 use super::gauge::Snapshot;
 use super::journal::Journal;
 use super::lanes::{CallCtx, Done, Lanes, Work};
+use chores::Chores;
+
+mod chores;
 use super::reactor::Reactor;
 use super::tasks::{Pool, Slot};
 use super::timer::PreciseTimer;
@@ -95,15 +98,6 @@ pub(in crate::live) struct Output {
     /// How late the thread itself started each request against its due instant (µs), per
     /// phase × channel (`phase * channels + channel`).
     pub lateness: Vec<Option<hdrhistogram::Histogram<u64>>>,
-}
-
-/// The largest lateness a histogram keeps (an hour; more is recorded as that).
-const LATENESS_MAX_MICROS: u64 = 3_600_000_000;
-
-/// A histogram of the thread's lateness: 1 µs to an hour, 2 significant digits (small: one
-/// per phase × channel per thread).
-pub(in crate::live) fn lateness_histogram() -> hdrhistogram::Histogram<u64> {
-    hdrhistogram::Histogram::new_with_bounds(1, LATENESS_MAX_MICROS, 2).expect("valid bounds")
 }
 
 fn micros(d: Duration) -> u64 {
@@ -276,8 +270,8 @@ impl<P: Lanes> Shard<P> {
         if self.lateness.len() <= i {
             self.lateness.resize_with(i + 1, || None);
         }
-        let h = self.lateness[i].get_or_insert_with(lateness_histogram);
-        let _ = h.record(micros(late).clamp(1, LATENESS_MAX_MICROS));
+        let h = self.lateness[i].get_or_insert_with(crate::metrics::lateness_histogram);
+        let _ = h.record(micros(late).clamp(1, crate::metrics::LATENESS_MAX_MICROS));
     }
 
     /// Job `id` left its counter at `at` (served, or sent away).
@@ -566,67 +560,6 @@ impl<P: Lanes> Shard<P> {
                 slot @ None => *slot = Some(self.response_all.clone()),
             }
         }
-    }
-}
-
-/// Housekeeping by instants checked once per turn (not by timers polled in every turn:
-/// their polling showed in profiles): the deadline sweep, the progress figures (also how
-/// soon a stop is seen: the thread wakes at least this often), and the journal's flush when
-/// no later answer did it.
-struct Chores {
-    period: Duration,
-    next_sweep: Instant,
-    next_tick: Instant,
-    /// Ticks since the last copy of the metrics (made every fourth: once a second).
-    ticks: u32,
-    flush_due: Option<Instant>,
-}
-
-const TICK: Duration = Duration::from_millis(250);
-
-impl Chores {
-    fn new(timeout: Duration) -> Chores {
-        // A tenth of the timeout, within 1 ms..1 s.
-        let period = (timeout / 10).clamp(Duration::from_millis(1), Duration::from_secs(1));
-        let now = Instant::now();
-        Chores { period, next_sweep: now + period, next_tick: now + TICK, ticks: 0, flush_due: None }
-    }
-
-    /// The chores due at `now`: whether to sweep; the progress figures and the journal's
-    /// flush done here.
-    fn due<P: Lanes>(&mut self, now: Instant, shard: &mut Shard<P>, gauge: &Gauge) -> bool {
-        if now >= self.next_tick {
-            shard.publish(gauge);
-            self.ticks += 1;
-            if self.ticks >= 4 {
-                self.ticks = 0;
-                shard.publish_metrics(gauge);
-            }
-            self.next_tick = now + TICK;
-        }
-        if self.flush_due.is_some_and(|f| now >= f) {
-            self.flush_due = None;
-            shard.flush_journal();
-        }
-        self.sweep_due(now)
-    }
-
-    /// Whether the deadline sweep is due at `now` (then the next one is scheduled).
-    fn sweep_due(&mut self, now: Instant) -> bool {
-        if now >= self.next_sweep {
-            self.next_sweep = now + self.period;
-            return true;
-        }
-        false
-    }
-
-    /// The next chore's instant, or `next_due`'s if sooner.
-    fn wake(&self, next_due: Option<Instant>) -> Instant {
-        let mut wake = self.next_sweep.min(self.next_tick);
-        for t in [next_due, self.flush_due].into_iter().flatten() {
-            wake = wake.min(t);
-        }
-        wake
     }
 }
 
