@@ -53,6 +53,8 @@ fn every_wrong_payment_named(dir: &std::path::Path, r: &Value) {
         assert_eq!(r["wrong_payments"]["by_kind"][kind].as_u64().unwrap_or(0), count, "{kind}");
     }
     assert_eq!(n(&r["wrong_payments"]["count"]), text.lines().count() as u64);
+    let checked = c["read_error"].is_null() && c["not_reached"].is_null();
+    assert_eq!(r["wrong_payments"]["not_verified"].is_null(), checked, "{}", r["wrong_payments"]);
 }
 
 /// The CI cutover scenario as JSON, to change before writing it elsewhere.
@@ -702,6 +704,10 @@ fn a_dead_new_system_is_not_verified_naming_it_and_since_when() {
     assert_eq!(r["ledger"]["mismatched_cells"], 0, "{}", r["ledger"]);
     assert!(r["ledger"]["read_error"].as_str().is_some_and(|l| l.contains("the new system")), "{}", r["ledger"]);
     assert_eq!(n(&r["wrong_payments"]["count"]), 0, "nothing counted wrong that was not checked");
+    let why =
+        r["wrong_payments"]["not_verified"].as_str().unwrap_or_else(|| panic!("0 wrong payments read as checked: {}", r["wrong_payments"]));
+    assert!(why.contains("the new system"), "{why}");
+    assert!(std::fs::read_to_string(dir.join("summary.md")).unwrap().contains("Not verified in full"), "summary.md does not say it");
     assert_ne!(r["verdict"]["verdict"], "go");
 }
 

@@ -54,6 +54,7 @@ pub(crate) fn wrong_payments(mut rows: Vec<WrongPayment>) -> WrongPayments {
         count: rows.len() as u64,
         by_kind,
         file: WRONG_FILE.to_string(),
+        not_verified: None,
         first: rows.iter().take(WRONG_SHOWN).cloned().collect(),
         all: rows,
     }
@@ -70,5 +71,20 @@ pub(crate) fn collect(report: &crate::report::Report) -> WrongPayments {
         }
         (None, None) => Vec::new(),
     };
-    wrong_payments(rows)
+    let mut out = wrong_payments(rows);
+    // "0 wrong" is an answer only where the checks could look.
+    out.not_verified = match (&report.cutover, &report.live) {
+        (Some(c), _) => c
+            .read_error
+            .as_ref()
+            .map(|e| format!("the books could not be read: {e}"))
+            .or_else(|| c.not_reached.as_ref().map(|at| format!("the migration, due {at}, was not reached"))),
+        (None, Some(l)) => match &l.reconciliation.read_error {
+            Some(e) => Some(format!("the target could not be asked for every key: {e}")),
+            None if !l.reconciliation.checked_by_key => Some("acknowledged payments were not looked up one by one (too many)".to_string()),
+            None => None,
+        },
+        (None, None) => None,
+    };
+    out
 }

@@ -490,6 +490,11 @@ pub struct WrongPayments {
     pub by_kind: BTreeMap<WrongKind, u64>,
     /// `wrong-payments.jsonl` beside report.json.
     pub file: String,
+    /// Why the list may be short: what the checks could not look at (books that could not
+    /// be read, a migration the run did not reach, keys not looked up one by one). Absent:
+    /// everything was checked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub not_verified: Option<String>,
     /// The first 20, in the file's order (by kind, then key).
     pub first: Vec<WrongPayment>,
     /// All of them, for the file; never serialised into report.json.

@@ -90,7 +90,7 @@ pub fn render(r: &Report, lang: Lang) -> String {
         nav.push(("calibration", w.t("calibration", "校准")));
     }
     nav.push(("ledger", w.t("ledger", "账本")));
-    if r.wrong_payments.count > 0 {
+    if r.wrong_payments.count > 0 || r.wrong_payments.not_verified.is_some() {
         nav.push(("wrong", w.t("wrong payments", "出错的缴费")));
     }
     nav.push(("gates", w.t("gates", "门限")));

@@ -22,10 +22,23 @@ const WRONG_ROWS: usize = 10;
 /// Every payment that went wrong, counted by kind, the first few named; none: no section.
 pub(crate) fn wrong_payments(r: &Report, w: &Say) -> Option<Section> {
     let wp = &r.wrong_payments;
-    if wp.count == 0 {
+    if wp.count == 0 && wp.not_verified.is_none() {
         return None;
     }
     let mut s = Section::new("wrong", w.t("Wrong payments", "出错的缴费"));
+    if let Some(why) = &wp.not_verified {
+        s.said(
+            tr!(
+                w,
+                "Not verified in full: {why}; the list below names only what could be checked.",
+                "未能全部核实：{why}；下表只列出能核对的部分。"
+            ),
+            Tone::Bad,
+        );
+    }
+    if wp.count == 0 {
+        return Some(s);
+    }
     let kinds: Vec<String> =
         wp.by_kind.iter().map(|(k, n)| format!("{} {}", if w.zh { k.label_zh() } else { k.as_str() }, count(*n))).collect();
     s.said(
