@@ -130,7 +130,6 @@ const KEY_CHECK_LIMIT: usize = 200_000;
 struct Setup {
     demand: Arc<Demand>,
     plans: Vec<Plan>,
-    clock: VirtualClock,
     sync_rtt: Option<Duration>,
     margin_real: Duration,
     journal_path: PathBuf,
@@ -180,7 +179,7 @@ struct Driven {
 pub async fn run(spec: Arc<Spec>, cfg: RunConfig, scenario_file: &str) -> Result<RunOutput, RunError> {
     let mut setup = set_up(&spec, &cfg).await?;
     let plans = std::mem::take(&mut setup.plans);
-    let driven = drive(&spec, &cfg, &setup.clock, plans, scenario_file).await?;
+    let driven = drive(&spec, &cfg, plans, scenario_file).await?;
     let hook_reports = driven.hooks.finish(&spec).await;
     let mut merged = merge(&spec, &setup.demand, driven.parts, setup.journal_path.display().to_string());
     merged.recorder.rollback_decision = driven.rollback;
@@ -265,6 +264,8 @@ async fn set_up(spec: &Arc<Spec>, cfg: &RunConfig) -> Result<Setup, RunError> {
     std::fs::create_dir_all(&cfg.out).map_err(io(&cfg.out))?;
     let scale = cfg.time_scale;
     let target = &cfg.target;
+    // The clock of the checks; the run's own starts when the threads are ready ([`drive`]),
+    // and every copy made here is replaced by it then.
     let clock = VirtualClock::starting_now(spec.start, scale);
     let checks = PreflightConfig {
         clock: &clock,
@@ -387,7 +388,7 @@ async fn set_up(spec: &Arc<Spec>, cfg: &RunConfig) -> Result<Setup, RunError> {
             drain: cfg.drain,
         })
         .collect();
-    Ok(Setup { demand, plans, clock, sync_rtt, margin_real, journal_path, connections, threads, baseline })
+    Ok(Setup { demand, plans, sync_rtt, margin_real, journal_path, connections, threads, baseline })
 }
 
 /// A thread's `n` connections to each system of the scenario.
@@ -414,7 +415,7 @@ fn thread_connections(cfg: &RunConfig, spec: &Spec, n: usize, clock: VirtualCloc
 
 /// Start the threads together, run the hooks and the progress display while they send,
 /// tell them to stop on Ctrl-C, and collect what they did.
-async fn drive(spec: &Arc<Spec>, cfg: &RunConfig, clock: &VirtualClock, plans: Vec<Plan>, scenario_file: &str) -> Result<Driven, RunError> {
+async fn drive(spec: &Arc<Spec>, cfg: &RunConfig, plans: Vec<Plan>, scenario_file: &str) -> Result<Driven, RunError> {
     let vars = hook_vars(cfg, scenario_file);
     let in_process = !cfg.target.is_http();
     let mut hooks = Runbook::new(spec, vars, in_process);
@@ -427,11 +428,25 @@ async fn drive(spec: &Arc<Spec>, cfg: &RunConfig, clock: &VirtualClock, plans: V
         Ok(m) => m,
         Err(e) => {
             stop_all(&gauges);
-            gate.open();
+            gate.open(None);
             return Err(e);
         }
     };
-    gate.open();
+    // Warm: the payers built, the connections open. The timeline starts now, not when the
+    // set-up began (at 1440x each second of set-up would be 24 minutes of requests due at
+    // once), and the targets' clocks are set to it again.
+    let clock = VirtualClock::starting_now(spec.start, cfg.time_scale);
+    let checks =
+        PreflightConfig { clock: &clock, sync_clock: cfg.sync_clock, admin_token: cfg.admin_token.as_deref(), allow_other_scenario: true };
+    for (t, _) in cfg.targets() {
+        if let Err(e) = t.set_clock(spec, &checks).await {
+            stop_all(&gauges);
+            gate.open(None);
+            return Err(RunError::Target(e));
+        }
+    }
+    let clock = &clock;
+    gate.open(Some(*clock));
     let started = Instant::now();
     let cpu_at_start = cpu_seconds();
     let mut progress = Progress::new(cfg.progress, spec, cfg.time_scale);
@@ -544,7 +559,7 @@ fn start_threads(cfg: &RunConfig, plans: Vec<Plan>) -> Result<Threads, RunError>
             Err(e) => {
                 // The threads already started stop at once.
                 stop_all(&gauges);
-                gate.open();
+                gate.open(None);
                 return Err(RunError::Target(format!("cannot start a sending thread: {e}")));
             }
         }

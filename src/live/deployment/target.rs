@@ -420,11 +420,20 @@ impl Target {
         if let Err(e) = self.ledger(spec).await {
             return Err(format!("the ledger of {url} cannot be read through {}: {e}", api.describe()));
         }
-        let clock_round_trip = match (cfg.sync_clock, api.clock_path()) {
-            (true, Some(path)) => Some(sync_clock(base, path, cfg, spec).await?),
-            _ => None,
+        Ok(Preflight { clock_round_trip: self.set_clock(spec, cfg).await? })
+    }
+
+    /// Set the target's clock to `cfg.clock` (when the run syncs clocks and the target has a
+    /// clock endpoint): in the preflight, and again when the load starts. The last round
+    /// trip, if set.
+    pub(crate) async fn set_clock(&self, spec: &Spec, cfg: &PreflightConfig<'_>) -> Result<Option<Duration>, String> {
+        let Target::Http { base, api, .. } = self else {
+            return Ok(None);
         };
-        Ok(Preflight { clock_round_trip })
+        match (cfg.sync_clock, api.clock_path()) {
+            (true, Some(path)) => Ok(Some(sync_clock(base, path, cfg, spec).await?)),
+            _ => Ok(None),
+        }
     }
 }
 

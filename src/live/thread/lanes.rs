@@ -30,6 +30,15 @@ impl CallCtx {
             other => other,
         }
     }
+
+    /// The context on `clock`, when its answers are rebased onto the run's clock (else
+    /// unchanged).
+    pub(in crate::live) fn anchored(self: &Arc<Self>, clock: VirtualClock) -> Arc<CallCtx> {
+        match self.rebase_clock {
+            Some(_) => Arc::new(CallCtx { spec: self.spec.clone(), timeout: self.timeout, scale: self.scale, rebase_clock: Some(clock) }),
+            None => self.clone(),
+        }
+    }
 }
 
 pub(in crate::live) struct Done {
@@ -94,6 +103,8 @@ pub(in crate::live) trait Lanes {
     fn start(&mut self, w: Work) -> Result<(), Work>;
     /// Give up every exchange whose deadline passed by `now`.
     fn sweep(&mut self, now: Instant);
+    /// Run on `clock` from now on (see [`CallCtx::anchored`]).
+    fn anchor(&mut self, clock: VirtualClock);
 }
 
 /// Map the instants a real-time target states onto the run's virtual timeline.

@@ -11,6 +11,7 @@ use super::super::deployment::api::Api;
 use super::super::deployment::base::Base;
 use super::http1::{Conn, Step};
 use super::lanes::{CallCtx, Done, Lanes, Seen, Work, rebase};
+use crate::clock::VirtualClock;
 use crate::contract::WireScratch;
 use crate::model::Response;
 use crate::scenario::SystemIdx;
@@ -273,6 +274,10 @@ impl Reactor {
 }
 
 impl Lanes for Reactor {
+    fn anchor(&mut self, clock: VirtualClock) {
+        self.ctx = self.ctx.anchored(clock);
+    }
+
     fn start(&mut self, w: Work) -> Result<(), Work> {
         match self.idle.get_mut(w.system as usize).and_then(|idle| idle.pop()) {
             Some(i) => {

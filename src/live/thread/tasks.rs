@@ -4,6 +4,7 @@
 
 use super::lanes::{CallCtx, Done, Lanes, Work, rebase};
 use super::transport::Transport;
+use crate::clock::VirtualClock;
 use crate::model::{Request, Response};
 use crate::scenario::SystemIdx;
 use crate::vocabulary::Failure;
@@ -140,6 +141,14 @@ impl Lanes for Pool {
                     w.wake();
                 }
             }
+        }
+    }
+
+    /// Before the first request: every connection is idle.
+    fn anchor(&mut self, clock: VirtualClock) {
+        self.ctx = self.ctx.anchored(clock);
+        for s in self.idle.iter_mut().flatten() {
+            s.t.anchor(clock);
         }
     }
 }

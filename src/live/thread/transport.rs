@@ -101,6 +101,13 @@ impl Transport {
         }
     }
 
+    /// Run on `clock` from now on (the in-process model answers on it).
+    pub(in crate::live) fn anchor(&mut self, to: VirtualClock) {
+        if let Transport::Model { clock, .. } = self {
+            *clock = to;
+        }
+    }
+
     /// Send one request and map the answer. No deadline here: the caller races the call
     /// against the request's deadline and calls [`Transport::after_timeout`] when it loses.
     /// Also returns the instant the target says it decided, when it says so.

@@ -221,6 +221,16 @@ impl<P: Lanes> Shard<P> {
 
     /// At a conditional rollback's decision instant: this thread's figures for the
     /// coordinator, which decides on every thread's.
+    /// Run on `clock` from now on: the one the start gate handed over, anchored when it
+    /// opened (every copy of the run's clock shows the same instant).
+    fn anchor(&mut self, clock: VirtualClock) {
+        self.clock = clock;
+        if self.decide.is_some() {
+            self.decide = self.spec.cutover.as_ref().and_then(|x| x.rollback.as_ref()).map(|r| clock.real_instant(r.decide_at));
+        }
+        self.pool.anchor(clock);
+    }
+
     fn publish_rollback(&mut self, gauge: &Gauge) {
         self.decide = None;
         let Some(r) = self.spec.cutover.as_ref().and_then(|x| x.rollback.as_ref()) else { return };
@@ -702,23 +712,26 @@ async fn wait_until(timer: &mut Option<PreciseTimer>, at: Instant) {
 }
 
 /// Where the threads say they are set up (their share of agents scheduled, their tables
-/// reserved) and wait until the coordinator lets them all start, so that the run's wall time
-/// and CPU count the sending alone.
+/// reserved, their connections open) and wait until the coordinator lets them all start, so
+/// that the run's wall time and CPU count the sending alone. The gate hands them the run's
+/// clock, anchored when it opens: set-up time does not make the first requests late.
 #[derive(Default)]
 pub(in crate::live) struct StartGate {
-    /// Threads ready, and whether the gate is open.
-    state: Mutex<(usize, bool)>,
+    /// Threads ready, whether the gate is open, and the clock it opened with (none when
+    /// it opened only to let stopped threads end).
+    state: Mutex<(usize, bool, Option<VirtualClock>)>,
     changed: std::sync::Condvar,
 }
 
 impl StartGate {
-    fn ready_then_wait(&self) {
+    fn ready_then_wait(&self) -> Option<VirtualClock> {
         let mut g = self.state.lock().unwrap_or_else(|e| e.into_inner());
         g.0 += 1;
         self.changed.notify_all();
         while !g.1 {
             g = self.changed.wait(g).unwrap_or_else(|e| e.into_inner());
         }
+        g.2
     }
 
     /// Block until `n` threads are ready.
@@ -729,8 +742,11 @@ impl StartGate {
         }
     }
 
-    pub(in crate::live) fn open(&self) {
-        self.state.lock().unwrap_or_else(|e| e.into_inner()).1 = true;
+    /// Let the threads start on `clock` (or, with none, end: they were told to stop).
+    pub(in crate::live) fn open(&self, clock: Option<VirtualClock>) {
+        let mut g = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        g.1 = true;
+        g.2 = clock;
         self.changed.notify_all();
     }
 }
@@ -753,8 +769,10 @@ pub(in crate::live) fn start(
             let handle = std::thread::Builder::new().name(name).spawn(move || {
                 // Warm up before the start: the payers built (below), the connections open.
                 reactor.open_ahead(plan.ctx.timeout.min(Duration::from_secs(2)));
-                let shard = Shard::new(plan, reactor);
-                gate.ready_then_wait();
+                let mut shard = Shard::new(plan, reactor);
+                if let Some(clock) = gate.ready_then_wait() {
+                    shard.anchor(clock);
+                }
                 let _ = tx.send(shard.drive_http1(gauge, drain));
             })?;
             return Ok((rx, handle));
@@ -783,8 +801,10 @@ pub(in crate::live) fn start(
             Err(_) => (fallback.unwrap_or(rt), None),
         };
         let pool = Pool::new(plan.ctx.clone(), transports);
-        let shard = Shard::new(plan, pool);
-        gate.ready_then_wait();
+        let mut shard = Shard::new(plan, pool);
+        if let Some(clock) = gate.ready_then_wait() {
+            shard.anchor(clock);
+        }
         let out = rt.block_on(async move { shard.drive(gauge, drain, timer).await });
         let _ = tx.send(out);
     })?;

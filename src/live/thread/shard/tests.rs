@@ -114,6 +114,7 @@ fn engine_host(spec: &Arc<Spec>) -> (Trace, String, EngineStats) {
 #[derive(Default)]
 struct FakeLanes {
     sent: VecDeque<Work>,
+    anchored: Option<VirtualClock>,
 }
 
 impl Lanes for FakeLanes {
@@ -122,14 +123,15 @@ impl Lanes for FakeLanes {
         Ok(())
     }
     fn sweep(&mut self, _now: Instant) {}
+    fn anchor(&mut self, clock: VirtualClock) {
+        self.anchored = Some(clock);
+    }
 }
 
-fn live_host(spec: &Arc<Spec>) -> (Trace, String, EngineStats) {
+/// The plan of one thread with every payer, on `clock`, its journal in `dir`.
+fn plan(spec: &Arc<Spec>, clock: VirtualClock, dir: &std::path::Path) -> Plan {
     let (demand, members) = members(spec);
-    let dir = std::env::temp_dir().join(format!("cutover-host-equivalence-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("a temporary directory");
-    let clock = VirtualClock::starting_now(spec.start, 1.0);
-    let plan = Plan {
+    Plan {
         thread: (0, 1),
         spec: spec.clone(),
         demand,
@@ -138,10 +140,52 @@ fn live_host(spec: &Arc<Spec>) -> (Trace, String, EngineStats) {
         conns: Conns::Tasks(Vec::new()),
         ctx: Arc::new(CallCtx { spec: spec.clone(), timeout: Duration::from_secs(5), scale: 1.0, rebase_clock: None }),
         capacity: usize::MAX / 2,
-        journal: Journal::create(&dir).expect("a journal file"),
+        journal: Journal::create(dir).expect("a journal file"),
         margin_micros: 0,
         drain: Duration::ZERO,
+    }
+}
+
+/// Set-up time does not make the first requests late: a thread built on a clock that started
+/// a day before (a long set-up, as far as the clock knows) runs on the one the start gate
+/// hands over when it opens, and so do its connections.
+#[test]
+fn the_start_gate_hands_over_the_clock_anchored_when_it_opens() {
+    let spec = spec();
+    let dir = std::env::temp_dir().join(format!("cutover-start-gate-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a temporary directory");
+    let a_day = 86_400_000_000;
+    let set_up_long_ago = VirtualClock::from_wall(spec.start, crate::clock::wall_now().0 - a_day, 1.0);
+    assert!(set_up_long_ago.now().micros_since(spec.start) >= a_day - 1_000_000, "the set-up clock is a day on");
+    let mut shard = Shard::new(plan(&spec, set_up_long_ago, &dir), FakeLanes::default());
+    let gate = Arc::new(StartGate::default());
+    let opener = {
+        let gate = gate.clone();
+        let start = spec.start;
+        std::thread::spawn(move || {
+            gate.wait_ready(1);
+            gate.open(Some(VirtualClock::starting_now(start, 1.0)));
+        })
     };
+    if let Some(clock) = gate.ready_then_wait() {
+        shard.anchor(clock);
+    }
+    opener.join().expect("the opener");
+    let since_start = shard.clock.now().micros_since(spec.start);
+    assert!((0..1_000_000).contains(&since_start), "the thread's clock is {since_start} µs into the timeline");
+    let lanes = shard.pool.anchored.expect("the connections were handed the clock");
+    assert!(lanes.now().micros_since(spec.start) < 1_000_000);
+    // The first request is due at its own instant after the start, not a day ago.
+    let first = shard.cohort.next_due().expect("a first request");
+    assert!(shard.clock.real_instant(first) + Duration::from_secs(1) >= Instant::now());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn live_host(spec: &Arc<Spec>) -> (Trace, String, EngineStats) {
+    let dir = std::env::temp_dir().join(format!("cutover-host-equivalence-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a temporary directory");
+    let clock = VirtualClock::starting_now(spec.start, 1.0);
+    let plan = plan(spec, clock, &dir);
     let mut shard = Shard::new(plan, FakeLanes::default());
     let mut trace = Vec::new();
     // Bounded: every step of the loop answers one request or takes one due step, and the
