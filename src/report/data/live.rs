@@ -185,6 +185,12 @@ pub struct AuditReport {
     pub checked: u64,
     pub disagreements: u64,
     pub by_kind: BTreeMap<DisagreementKind, u64>,
+    /// Look-ups and certificates a deployment keeping real time (`--rebase-now`) answered
+    /// "no record" or "not yet visible" where the model, in the run's compressed time, shows
+    /// the record: the deployment's visibility delay runs in real time, `time_scale` times
+    /// slower than the model's. Counted apart, not as disagreements (a lost payment is still
+    /// found by the reconciliation, key by key); 0 in any other run.
+    pub visibility_in_real_time: u64,
     pub first: Vec<Disagreement>,
 }
 

@@ -8,6 +8,7 @@ impl AuditReport {
     pub fn merge(&mut self, other: AuditReport) {
         self.checked += other.checked;
         self.disagreements += other.disagreements;
+        self.visibility_in_real_time += other.visibility_in_real_time;
         for (k, n) in other.by_kind {
             *self.by_kind.entry(k).or_default() += n;
         }

@@ -175,7 +175,8 @@ impl<P: Lanes> Shard<P> {
         // About one payment per payer: room for them up front.
         let payers = plan.members.agents.len();
         recorder.reserve(payers);
-        let mut auditor = Auditor::new(plan.spec.clone(), rules.clone(), plan.margin_micros, plan.members.payers());
+        let real_time = plan.ctx.rebase_clock.is_some() && plan.clock.scale() > 1.0;
+        let mut auditor = Auditor::new(plan.spec.clone(), rules.clone(), plan.margin_micros, plan.members.payers(), real_time);
         let decide = plan
             .spec
             .cutover

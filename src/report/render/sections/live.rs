@@ -78,6 +78,15 @@ pub(crate) fn live(l: &LiveReport, w: &Say) -> Section {
         count(l.audit.checked),
         count(l.audit.disagreements)
     ));
+    if l.audit.visibility_in_real_time > 0 {
+        s.text(tr!(
+            w,
+            "Besides: {} look-ups or certificates answered \"not visible\" where the model shows the record. The deployment keeps real time, so its records become visible {}x later on the run's clock than the model's: counted apart, not as disagreements (the reconciliation still finds a lost payment, key by key).",
+            "另有 {} 次查询或开具证明答复“尚不可见”，而模型已显示该记录：部署按真实时间运行，其记录在本次运行的时钟上比模型晚 {} 倍可见，单独计数，不算不一致（丢失的缴费仍由逐笔对账发现）。",
+            count(l.audit.visibility_in_real_time),
+            l.time_scale
+        ));
+    }
     if !l.audit.first.is_empty() {
         let mut t = Table::new(if w.zh {
             &["时刻", "类别", "业务", "渠道", "应为", "实为"]
