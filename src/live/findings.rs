@@ -14,7 +14,7 @@ pub(super) fn driver_lateness(spec: &Spec, lateness: &[Option<hdrhistogram::Hist
     let mut all = crate::metrics::lateness_histogram();
     let mut cells = Vec::new();
     for (i, h) in lateness.iter().enumerate() {
-        let Some(h) = h.as_ref().filter(|h| h.len() > 0) else { continue };
+        let Some(h) = h.as_ref().filter(|h| !h.is_empty()) else { continue };
         let _ = all.add(h);
         cells.push(crate::report::data::live::LatenessRow {
             phase: spec.phases[i / channels].name.clone(),

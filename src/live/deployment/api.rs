@@ -87,6 +87,19 @@ impl Api {
         }
     }
 
+    /// Whether an answer to [`Api::payment_path`] says a payment is held under the key
+    /// (`Some(true)`), none is (`Some(false)`), or neither: then the key is not known.
+    pub(in crate::live) fn read_held(&self, status: u16, body: &[u8]) -> Option<bool> {
+        match self {
+            Api::Contract => match status {
+                200 => Some(true),
+                404 => Some(false),
+                _ => None,
+            },
+            Api::Profile(p) => p.payment_by_key.read(status, body),
+        }
+    }
+
     pub(in crate::live) fn clock_path(&self) -> Option<&str> {
         match self {
             Api::Contract => Some("/v1/admin/clock"),

@@ -36,6 +36,107 @@ pub struct Template {
     pub headers: BTreeMap<String, String>,
     #[serde(default)]
     pub body: Option<Value>,
+    /// What success is for this operation (else the profile's `success`, else any 2xx).
+    #[serde(default)]
+    pub success: Option<Judge>,
+}
+
+/// A condition on an answer: its status and/or a value in its body. A deployment that
+/// refuses in a 200 body (`{"code": "E1003", "msg": "..."}`) says success with
+/// `{"pointer": "/code", "equals": "0000"}`.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Judge {
+    /// The statuses it may have (default: any 2xx).
+    #[serde(default)]
+    pub status: Option<Vec<u16>>,
+    /// A JSON pointer into the body, with `equals`.
+    #[serde(default)]
+    pub pointer: Option<String>,
+    /// The value the body holds at `pointer` (any JSON type, compared exactly).
+    #[serde(default)]
+    pub equals: Option<Value>,
+}
+
+impl Judge {
+    /// Whether an answer of `status` with body `doc` meets it.
+    pub(crate) fn holds(&self, status: u16, doc: &Value) -> bool {
+        let status_ok = match &self.status {
+            Some(list) => list.contains(&status),
+            None => (200..300).contains(&status),
+        };
+        let body_ok = match (&self.pointer, &self.equals) {
+            (Some(ptr), Some(want)) => doc.pointer(ptr) == Some(want),
+            _ => true,
+        };
+        status_ok && body_ok
+    }
+
+    /// The first problem, with its field path (`at`).
+    fn check(&self, at: &str) -> Result<(), String> {
+        match (&self.pointer, &self.equals) {
+            (Some(p), Some(_)) if !(p.is_empty() || p.starts_with('/')) => {
+                Err(format!("{at}.pointer: a JSON pointer starts with /, got {p:?}"))
+            }
+            (Some(_), None) => Err(format!("{at}.equals: missing (the value the body holds at the pointer)")),
+            (None, Some(_)) => Err(format!("{at}.pointer: missing (where in the body `equals` is looked for)")),
+            _ => match &self.status {
+                Some(list) if list.is_empty() || list.iter().any(|s| !(100..600).contains(s)) => {
+                    Err(format!("{at}.status: a list of HTTP statuses (100 to 599), got {list:?}"))
+                }
+                _ => Ok(()),
+            },
+        }
+    }
+}
+
+/// `payment_by_key`: a path template, or the path with how its answers read.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(untagged)]
+pub enum KeyLookup {
+    /// 200: held; 404: not held.
+    Path(String),
+    Judged(JudgedKeyLookup),
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JudgedKeyLookup {
+    /// Path template (`{key}`).
+    pub path: String,
+    /// When a payment is held under the key (default: status 200).
+    #[serde(default)]
+    pub held: Option<Judge>,
+    /// When none is (default: status 404). Any other answer is an error, never "absent".
+    #[serde(default)]
+    pub absent: Option<Judge>,
+}
+
+impl KeyLookup {
+    fn path(&self) -> &str {
+        match self {
+            KeyLookup::Path(p) => p,
+            KeyLookup::Judged(j) => &j.path,
+        }
+    }
+
+    /// Whether the answer says held (`Some(true)`), absent (`Some(false)`), or neither.
+    pub(crate) fn read(&self, status: u16, body: &[u8]) -> Option<bool> {
+        let doc: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+        let (held, absent) = match self {
+            KeyLookup::Path(_) => (None, None),
+            KeyLookup::Judged(j) => (j.held.as_ref(), j.absent.as_ref()),
+        };
+        let default_held = Judge { status: Some(vec![200]), ..Judge::default() };
+        let default_absent = Judge { status: Some(vec![404]), ..Judge::default() };
+        if held.unwrap_or(&default_held).holds(status, &doc) {
+            Some(true)
+        } else if absent.unwrap_or(&default_absent).holds(status, &doc) {
+            Some(false)
+        } else {
+            None
+        }
+    }
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -94,8 +195,14 @@ pub struct Profile {
     #[serde(default)]
     pub codes: BTreeMap<String, String>,
     pub ledger: LedgerRead,
-    /// Path template of the payment stored under an idempotency key (`{key}`); 200 = held.
-    pub payment_by_key: String,
+    /// What success is for every operation without its own `success` (default: any 2xx).
+    /// An answer that does not meet it is a refusal, read by `read.code` and `codes`, even
+    /// with a 2xx status.
+    #[serde(default)]
+    pub success: Option<Judge>,
+    /// The payment stored under an idempotency key: a path template (`{key}`; 200 = held,
+    /// 404 = not), or `{path, held, absent}` judged by content.
+    pub payment_by_key: KeyLookup,
     /// Path of the clock endpoint, if the deployment follows a run's clock.
     #[serde(default)]
     pub clock_path: Option<String>,
@@ -143,6 +250,23 @@ impl Profile {
             if !t.path.starts_with('/') {
                 return Err(ProfileError::Invalid { file: file.into(), message: format!("operations.{name}.path: must start with /") });
             }
+            if let Some(j) = &t.success {
+                j.check(&format!("operations.{name}.success")).map_err(|message| ProfileError::Invalid { file: file.into(), message })?;
+            }
+        }
+        let invalid = |message: String| ProfileError::Invalid { file: file.into(), message };
+        if let Some(j) = &p.success {
+            j.check("success").map_err(invalid)?;
+        }
+        if let KeyLookup::Judged(k) = &p.payment_by_key {
+            for (name, j) in [("held", &k.held), ("absent", &k.absent)] {
+                if let Some(j) = j {
+                    j.check(&format!("payment_by_key.{name}")).map_err(invalid)?;
+                }
+            }
+        }
+        if !p.payment_by_key.path().starts_with('/') {
+            return Err(invalid("payment_by_key: the path must start with /".into()));
         }
         if let Some(b) = &p.books {
             b.check().map_err(|message| ProfileError::Invalid { file: file.into(), message })?;
@@ -193,25 +317,13 @@ impl Profile {
     /// The operation's method and path as the profile writes them (placeholders kept, the
     /// query left out): how the failures table names a request.
     pub(crate) fn route(&self, req: &Request) -> (&'static str, String) {
-        let t = match req {
-            Request::Assess { .. } => &self.operations.assess,
-            Request::Pay { .. } => &self.operations.pay,
-            Request::Lookup { .. } | Request::Call { .. } => &self.operations.lookup,
-            Request::Certificate { .. } => &self.operations.certificate,
-        };
+        let t = self.template(req);
         (method_of(&t.method), t.path.split('?').next().unwrap_or_default().to_string())
     }
 
     /// The HTTP request for a model request.
     pub(crate) fn render(&self, spec: &Spec, req: &Request) -> WireRequest {
-        let t = match req {
-            Request::Assess { .. } => &self.operations.assess,
-            Request::Pay { .. } => &self.operations.pay,
-            Request::Lookup { .. } => &self.operations.lookup,
-            Request::Certificate { .. } => &self.operations.certificate,
-            // Never sent (hosts answer calls themselves): rendered as a look-up if it were.
-            Request::Call { .. } => &self.operations.lookup,
-        };
+        let t = self.template(req);
         let vars = Self::vars(spec, req);
         let method = method_of(&t.method);
         let headers: Vec<(String, String)> = t.headers.iter().map(|(k, v)| (k.clone(), interpolate(v, &vars, false))).collect();
@@ -242,7 +354,20 @@ impl Profile {
         (r, at)
     }
 
-    /// Map a deployment's answer onto the contract's responses.
+    /// The template of `req`'s operation.
+    fn template(&self, req: &Request) -> &Template {
+        match req {
+            Request::Assess { .. } => &self.operations.assess,
+            Request::Pay { .. } => &self.operations.pay,
+            // Calls are never sent (hosts answer them): read as a look-up if one were.
+            Request::Lookup { .. } | Request::Call { .. } => &self.operations.lookup,
+            Request::Certificate { .. } => &self.operations.certificate,
+        }
+    }
+
+    /// Map a deployment's answer onto the contract's responses: a success when it meets the
+    /// operation's `success` (else the profile's, else any 2xx), otherwise a refusal read from
+    /// its body by `read.code` and `codes`, whatever its status.
     pub(crate) fn read_answer(&self, req: &Request, status: u16, retry_after: Option<&str>, body: &[u8]) -> Response {
         let doc: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
         let num = |ptr: &str| doc.pointer(ptr).and_then(|v| v.as_u64().or_else(|| v.as_str().and_then(|s| s.parse().ok())));
@@ -252,18 +377,20 @@ impl Profile {
             Value::String(s) if !s.is_empty() => Some(TargetId::text(s.as_str())),
             _ => None,
         };
-        if (200..300).contains(&status) {
+        let judged = self.template(req).success.as_ref().or(self.success.as_ref());
+        let success = match judged {
+            Some(j) => j.holds(status, &doc),
+            None => (200..300).contains(&status),
+        };
+        if success {
             let r = match req {
                 Request::Assess { .. } => id(&self.read.assessment_id).map(|a| Response::Assessed { assessment: a }),
                 Request::Pay { .. } => id(&self.read.payment_id).map(|p| Response::Accepted {
                     payment: p,
-                    replayed: self
-                        .read
-                        .replayed
-                        .as_deref()
-                        .and_then(|ptr| doc.pointer(ptr))
-                        .and_then(|v| v.as_bool())
-                        .unwrap_or(status == 200),
+                    replayed: match self.read.replayed.as_deref() {
+                        Some(ptr) => doc.pointer(ptr).is_some_and(truthy),
+                        None => status == 200,
+                    },
                 }),
                 Request::Lookup { .. } => {
                     num(&self.read.payments).map(|n| Response::Records { payments: n as u32, latest: id(&self.read.latest_payment_id) })
@@ -274,8 +401,16 @@ impl Profile {
             return r.unwrap_or(Response::Error { kind: crate::vocabulary::Failure::BadBody });
         }
         // Rewrite the refusal into the contract's problem shape and reuse its mapping.
-        let code = doc.pointer(&self.read.code).and_then(|v| v.as_str()).unwrap_or("");
-        let code = self.codes.get(code).map(String::as_str).unwrap_or(code);
+        let code = match doc.pointer(&self.read.code) {
+            Some(Value::String(s)) => s.clone(),
+            Some(Value::Number(n)) => n.to_string(),
+            _ => String::new(),
+        };
+        // A 2xx answer that is neither the success nor a refusal with a code is malformed.
+        if code.is_empty() && (200..300).contains(&status) {
+            return Response::Error { kind: crate::vocabulary::Failure::BadBody };
+        }
+        let code = self.codes.get(&code).map(String::as_str).unwrap_or(&code);
         let problem = contract::Problem {
             code: code.to_string(),
             resume_at: doc.pointer(&self.read.resume_at).and_then(|v| v.as_str()).map(str::to_string),
@@ -283,7 +418,7 @@ impl Profile {
             ..contract::Problem::default()
         };
         let bytes = serde_json::to_vec(&problem).unwrap_or_default();
-        contract::from_wire(status, retry_after, &bytes)
+        contract::from_wire(refusal_status(status), retry_after, &bytes)
     }
 
     pub(crate) fn ledger_request(&self) -> WireRequest {
@@ -318,8 +453,25 @@ impl Profile {
     }
 
     pub(crate) fn payment_path(&self, key: IdemKey) -> String {
-        self.payment_by_key.replace("{key}", &key.to_text())
+        self.payment_by_key.path().replace("{key}", &key.to_text())
     }
+}
+
+/// A flag of any JSON type: `true`, a non-zero number, or text such as "true", "1", "Y",
+/// "yes" or "是".
+fn truthy(v: &Value) -> bool {
+    match v {
+        Value::Bool(b) => *b,
+        Value::Number(n) => n.as_f64().is_some_and(|x| x != 0.0),
+        Value::String(s) => ["true", "1", "y", "yes", "t", "是"].contains(&s.trim().to_lowercase().as_str()),
+        _ => false,
+    }
+}
+
+/// The status a refusal is read with: a refusal in a 2xx body is read as the contract reads
+/// a refusal (its code decides; a 2xx status would say nothing about it).
+fn refusal_status(status: u16) -> u16 {
+    if (200..300).contains(&status) { 400 } else { status }
 }
 
 fn text_of(v: &Value) -> String {
@@ -355,6 +507,17 @@ fn fill(v: &Value, vars: &BTreeMap<&'static str, Value>) -> Value {
         Value::Array(a) => Value::Array(a.iter().map(|x| fill(x, vars)).collect()),
         Value::Object(o) => Value::Object(o.iter().map(|(k, x)| (k.clone(), fill(x, vars))).collect()),
         other => other.clone(),
+    }
+}
+
+/// A profile's method as the wire writes it (the profile's loading checked it).
+fn method_of(m: &str) -> &'static str {
+    match m {
+        "GET" => "GET",
+        "PUT" => "PUT",
+        "PATCH" => "PATCH",
+        "DELETE" => "DELETE",
+        _ => "POST",
     }
 }
 
@@ -422,6 +585,80 @@ mod tests {
         assert_eq!(p.read_answer(&pay(&s), 422, None, dup), Response::Conflict);
     }
 
+    /// A vendor that answers every call 200 and says what happened in its body.
+    fn in_body() -> Profile {
+        let mut v: Value = serde_json::from_str(include_str!("../../../profiles/example-other-api.json")).unwrap();
+        v["success"] = serde_json::json!({"pointer": "/code", "equals": "0000"});
+        v["read"]["code"] = Value::from("/code");
+        v["read"]["replayed"] = Value::from("/result/duplicate");
+        v["codes"]["E1003"] = Value::from("suspended");
+        v["payment_by_key"] = serde_json::json!({
+            "path": "/api/v2/fee-collection/requests/{key}",
+            "held": {"status": [200], "pointer": "/code", "equals": "0000"},
+            "absent": {"status": [200], "pointer": "/code", "equals": "E4040"}
+        });
+        Profile::parse("in-body.json", &v.to_string()).unwrap()
+    }
+
+    #[test]
+    fn answers_are_judged_by_their_body_when_the_profile_says_so() {
+        let s = spec();
+        let p = in_body();
+        let pay = pay(&s);
+        // A refusal in a 200 body is a refusal, not an acceptance or an error.
+        let closed = r#"{"code":"E1003","msg":"系统维护中"}"#.as_bytes();
+        assert_eq!(p.read_answer(&pay, 200, None, closed), Response::Suspended { resume_at: None });
+        let ok = br#"{"code":"0000","result":{"paymentNo":"P-1","duplicate":"N"}}"#;
+        assert_eq!(p.read_answer(&pay, 200, None, ok), Response::Accepted { payment: TargetId::text("P-1"), replayed: false });
+        // `replayed` from a flag of any JSON type.
+        for flag in [r#""Y""#, "1", "true", r#""是""#] {
+            let again = format!(r#"{{"code":"0000","result":{{"paymentNo":"P-1","duplicate":{flag}}}}}"#);
+            assert_eq!(
+                p.read_answer(&pay, 200, None, again.as_bytes()),
+                Response::Accepted { payment: TargetId::text("P-1"), replayed: true },
+                "{flag}"
+            );
+        }
+        // A code nobody mapped is counted as such; a 200 with neither is malformed.
+        assert_eq!(
+            p.read_answer(&pay, 200, None, br#"{"code":"E9999"}"#),
+            Response::Error { kind: crate::vocabulary::Failure::UnknownCode }
+        );
+        assert_eq!(p.read_answer(&pay, 200, None, br#"{"msg":"?"}"#), Response::Error { kind: crate::vocabulary::Failure::BadBody });
+        // Without a success rule a 2xx is a success, as before.
+        let plain = Profile::parse("example-other-api.json", include_str!("../../../profiles/example-other-api.json")).unwrap();
+        assert_eq!(plain.read_answer(&pay, 200, None, closed), Response::Error { kind: crate::vocabulary::Failure::BadBody });
+    }
+
+    #[test]
+    fn a_key_lookup_says_not_found_in_its_body() {
+        let p = in_body();
+        assert_eq!(p.payment_by_key.read(200, br#"{"code":"0000","data":{}}"#), Some(true));
+        assert_eq!(p.payment_by_key.read(200, br#"{"code":"E4040","msg":"not found"}"#), Some(false));
+        // Anything else is neither: the key is unknown, never "absent" (a 500, an outage page).
+        assert_eq!(p.payment_by_key.read(200, br#"{"code":"E5000"}"#), None);
+        assert_eq!(p.payment_by_key.read(404, b"<html>"), None);
+        assert_eq!(p.payment_by_key.read(500, br#"{"code":"E4040"}"#), None);
+        // The plain form: 200 held, 404 not.
+        let plain = Profile::parse("contract-v1.json", CONTRACT_V1).unwrap();
+        assert_eq!(
+            (plain.payment_by_key.read(200, b""), plain.payment_by_key.read(404, b""), plain.payment_by_key.read(503, b"")),
+            (Some(true), Some(false), None)
+        );
+    }
+
+    #[test]
+    fn bad_success_rules_name_the_field() {
+        let mut v: Value = serde_json::from_str(CONTRACT_V1).unwrap();
+        v["operations"]["pay"]["success"] = serde_json::json!({"pointer": "/code"});
+        let e = Profile::parse("p.json", &v.to_string()).unwrap_err().to_string();
+        assert!(e.contains("operations.pay.success.equals"), "{e}");
+        let mut v: Value = serde_json::from_str(CONTRACT_V1).unwrap();
+        v["success"] = serde_json::json!({"status": [2000]});
+        let e = Profile::parse("p.json", &v.to_string()).unwrap_err().to_string();
+        assert!(e.contains("success.status"), "{e}");
+    }
+
     #[test]
     fn bad_profiles_name_the_field() {
         let e = Profile::parse("p.json", r#"{"name": "x"}"#).unwrap_err().to_string();
@@ -429,16 +666,5 @@ mod tests {
         let bad = CONTRACT_V1.replace(r#""method": "POST""#, r#""method": "BREW""#);
         let e = Profile::parse("p.json", &bad).unwrap_err().to_string();
         assert!(e.contains("unsupported method"), "{e}");
-    }
-}
-
-/// A profile's method as the wire writes it (the profile's loading checked it).
-fn method_of(m: &str) -> &'static str {
-    match m {
-        "GET" => "GET",
-        "PUT" => "PUT",
-        "PATCH" => "PATCH",
-        "DELETE" => "DELETE",
-        _ => "POST",
     }
 }

@@ -381,11 +381,12 @@ impl Target {
         };
         let path = api.payment_path(key);
         let r = http.get(format!("{}{path}", base.url)).send().await.map_err(|e| format!("GET {path}: {}", why(&e, HTTP_TIMEOUT)))?;
-        match r.status().as_u16() {
-            200 => Ok(true),
-            404 => Ok(false),
-            s => Err(format!("GET {path} answered {s}")),
-        }
+        let status = r.status().as_u16();
+        let body = r.bytes().await.map_err(|e| format!("GET {path}: {e}"))?;
+        api.read_held(status, &body).ok_or_else(|| {
+            let text = String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned();
+            format!("GET {path} answered {status}, neither held nor absent by {}: {text}", api.describe())
+        })
     }
 
     /// Check the target before the load starts: reachable, running the same rules (a
