@@ -317,7 +317,7 @@ pub struct ServeArgs {
     pub text_ids: bool,
 }
 
-#[derive(Debug, Clone, Copy, ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum TransportArg {
     /// The driver's own HTTP/1.1 client, one connection per pool slot (fast path for http:// targets).
     Http1,
@@ -415,9 +415,17 @@ pub struct RunArgs {
     /// between 1 and 1.1 timeouts after it was sent).
     #[arg(long, default_value_t = 10_000)]
     pub timeout_ms: u64,
-    /// How requests go out: the driver's own HTTP/1.1 client (fastest), hyper, or reqwest.
-    #[arg(long, value_enum, default_value = "http1")]
-    pub transport: TransportArg,
+    /// How requests go out: the driver's own HTTP/1.1 client (fastest), hyper, or reqwest
+    /// (default: http1 for http:// targets, reqwest for https://, the one with TLS).
+    #[arg(long, value_enum)]
+    pub transport: Option<TransportArg>,
+    /// PEM certificates to trust for https:// targets besides the system's (a staging CA).
+    #[arg(long)]
+    pub ca_file: Option<PathBuf>,
+    /// Accept any certificate of an https:// target, unverified: a self-signed staging
+    /// certificate only (prefer --ca-file).
+    #[arg(long)]
+    pub accept_invalid_certificate: bool,
     /// Do not set the target's clock (for a deployment that keeps its own time).
     #[arg(long)]
     pub no_clock_sync: bool,

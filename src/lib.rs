@@ -23,6 +23,7 @@ pub mod population;
 pub mod report;
 pub(crate) mod rng;
 pub mod scenario;
+pub mod secrets;
 pub mod server;
 pub mod sweep;
 pub(crate) mod target;

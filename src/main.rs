@@ -12,7 +12,7 @@ fn main() -> ExitCode {
     match dispatch(Cli::parse()) {
         Ok(exit) => ExitCode::from(exit.code()),
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", cutover::secrets::redact(&format!("{e:#}")));
             ExitCode::from(EXIT_ERROR)
         }
     }

@@ -6,6 +6,7 @@ mod layers;
 mod live;
 mod rehearsal;
 mod serve;
+mod staging;
 mod util;
 
 use std::sync::Arc;
@@ -676,11 +677,18 @@ fn a_newcomers_mistakes_are_answered_with_what_to_do() {
     // A target without its scheme: add http://, not a word about TLS.
     let o = cutover(&["run", "scenarios/ci-smoke.json", "--target", "127.0.0.1:9"]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("add http:// (http://127.0.0.1:9)"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("add http:// or https:// (http://127.0.0.1:9)"), "{}", stderr(&o));
     assert!(!stderr(&o).contains("TLS"), "{}", stderr(&o));
-    let o = cutover(&["run", "scenarios/ci-smoke.json", "--target", "https://127.0.0.1:9"]);
+    // https:// goes through the client with TLS; one without it is refused, saying why.
+    let o = cutover(&["run", "scenarios/ci-smoke.json", "--target", "https://127.0.0.1:9", "--transport", "http1"]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("only http:// targets"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("speaks plain HTTP only"), "{}", stderr(&o));
+    let o = cutover(&["run", "scenarios/ci-smoke.json", "--target", "https://127.0.0.1:9", "--quiet"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("cannot reach the target https://127.0.0.1:9"), "{}", stderr(&o));
+    let o = cutover(&["run", "scenarios/ci-smoke.json", "--target", "https://127.0.0.1:9", "--ca-file", "Cargo.toml"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("--ca-file Cargo.toml: no PEM certificate"), "{}", stderr(&o));
     // An option that would be ignored is a mistake, not a silent other run.
     let o = cutover(&["run", "scenarios/ci-smoke.json", "--model", "--profile", "profiles/contract-v1.json"]);
     assert_eq!(o.status.code(), Some(2));

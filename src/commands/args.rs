@@ -43,8 +43,13 @@ pub(crate) fn faults(list: &[Fault]) -> Faults {
 }
 
 /// `--admin-token`, else `CUTOVER_ADMIN_TOKEN`; an empty token is none.
+/// `--admin-token`, else `CUTOVER_ADMIN_TOKEN`; kept out of every output.
 pub(crate) fn admin_token(flag: &Option<String>) -> Option<String> {
-    flag.clone().or_else(|| std::env::var("CUTOVER_ADMIN_TOKEN").ok()).filter(|t| !t.is_empty())
+    let t = flag.clone().or_else(|| std::env::var("CUTOVER_ADMIN_TOKEN").ok()).filter(|t| !t.is_empty());
+    if let Some(t) = &t {
+        crate::secrets::register(t);
+    }
+    t
 }
 
 /// `--run-id`, checked (it names files through a hook's `{run}`), else the start in UTC and

@@ -7,7 +7,7 @@
 macro_rules! say {
     ($($arg:tt)*) => {{
         use std::io::Write as _;
-        let _ = writeln!(std::io::stdout(), $($arg)*);
+        let _ = writeln!(std::io::stdout(), "{}", crate::secrets::redact(&format!($($arg)*)));
     }};
 }
 
@@ -15,7 +15,7 @@ macro_rules! say {
 macro_rules! say_raw {
     ($($arg:tt)*) => {{
         use std::io::Write as _;
-        let _ = write!(std::io::stdout(), $($arg)*);
+        let _ = write!(std::io::stdout(), "{}", crate::secrets::redact(&format!($($arg)*)));
     }};
 }
 

@@ -18,23 +18,30 @@ pub(crate) fn create_dir(dir: &Path) -> anyhow::Result<()> {
 }
 
 /// report.json (already serialised as `json`), summary.md and report.html into `out`.
+/// Every report file is written with the secrets it was given taken out (a token a
+/// deployment echoed into an error message, say), whatever section it reached.
 pub(crate) fn write_report_files(out: &Path, report: &Report, json: &str, lang: Lang) -> anyhow::Result<()> {
-    write_atomic(&out.join("report.json"), json.as_bytes())?;
+    write_text(&out.join("report.json"), json)?;
     let mut wrong = Vec::new();
     for w in &report.wrong_payments.all {
         serde_json::to_writer(&mut wrong, w)?;
         wrong.push(b'\n');
     }
-    write_atomic(&out.join(crate::report::data::cutover::WRONG_FILE), &wrong)?;
-    write_atomic(&out.join("summary.md"), crate::report::render::markdown::render(report, lang).as_bytes())?;
-    write_atomic(&out.join("report.html"), crate::report::render::html::render(report, lang).as_bytes())
+    write_text(&out.join(crate::report::data::cutover::WRONG_FILE), &String::from_utf8_lossy(&wrong))?;
+    write_text(&out.join("summary.md"), &crate::report::render::markdown::render(report, lang))?;
+    write_text(&out.join("report.html"), &crate::report::render::html::render(report, lang))
+}
+
+/// [`write_atomic`] of `text` with every secret redacted.
+fn write_text(path: &Path, text: &str) -> anyhow::Result<()> {
+    write_atomic(path, crate::secrets::redact(text).as_bytes())
 }
 
 /// What a run asked to have beside its report: the gates as JUnit XML, the interval logs
 /// (from the histograms the report kept).
 pub(crate) fn write_extras(report: &Report, junit: Option<&Path>, hlog: Option<&Path>) -> anyhow::Result<()> {
     if let Some(path) = junit {
-        write_atomic(path, crate::report::render::junit::render(report).as_bytes())?;
+        write_text(path, &crate::report::render::junit::render(report))?;
     }
     if let Some(dir) = hlog {
         create_dir(dir)?;

@@ -5,7 +5,7 @@ use super::Exit;
 use super::args::{admin_token, faults, lang, load, seconds, time_scale, within};
 use super::output::{create_dir, write_extras, write_report_files};
 use crate::cli::{Format, RunArgs, TransportArg};
-use crate::live::deployment::target::{Api, Target};
+use crate::live::deployment::target::{Api, Target, Tls};
 use crate::live::run::{RunConfig, TransportKind};
 use crate::scenario::Spec;
 use std::path::PathBuf;
@@ -33,6 +33,7 @@ pub(super) fn run(a: RunArgs) -> anyhow::Result<Exit> {
     }
     check_options(&a)?;
     let (target, new_target) = targets(&a, &spec)?;
+    let transport = transport(&a, &target, new_target.as_ref())?;
     if !a.quiet {
         eprint!("{}", plan(&spec, seed, scale, &file));
     }
@@ -40,11 +41,7 @@ pub(super) fn run(a: RunArgs) -> anyhow::Result<Exit> {
     let cfg = RunConfig {
         target,
         new_target,
-        transport: match a.transport {
-            TransportArg::Http1 => TransportKind::Http1,
-            TransportArg::Hyper => TransportKind::Hyper,
-            TransportArg::Reqwest => TransportKind::Reqwest,
-        },
+        transport,
         time_scale: scale,
         connections: a.connections,
         queue_bound: a.queue_bound,
@@ -120,9 +117,40 @@ fn check_options(a: &RunArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// How requests go out: as asked, else the built-in HTTP/1.1 client, or reqwest (the one with
+/// TLS) when a target is `https://`.
+fn transport(a: &RunArgs, target: &Target, new: Option<&Target>) -> anyhow::Result<TransportKind> {
+    let https = target.is_https() || new.is_some_and(Target::is_https);
+    Ok(match (a.transport, https) {
+        (None, true) | (Some(TransportArg::Reqwest), _) => TransportKind::Reqwest,
+        (None, false) | (Some(TransportArg::Http1), false) => TransportKind::Http1,
+        (Some(TransportArg::Hyper), false) => TransportKind::Hyper,
+        (Some(t), true) => anyhow::bail!(
+            "--transport {}: speaks plain HTTP only, and the target is https://: drop --transport (reqwest, with TLS, is the default for https://) or give --transport reqwest",
+            if t == TransportArg::Http1 { "http1" } else { "hyper" }
+        ),
+    })
+}
+
+/// How to trust an `https://` target's certificate (`--ca-file`, read and checked here).
+fn tls(a: &RunArgs) -> anyhow::Result<Tls> {
+    let ca_pem = match &a.ca_file {
+        None => None,
+        Some(path) => {
+            let pem = std::fs::read(path).map_err(|e| anyhow::anyhow!("--ca-file {}: cannot read: {e}", path.display()))?;
+            match reqwest::Certificate::from_pem_bundle(&pem) {
+                Ok(certs) if !certs.is_empty() => Some(Arc::new(pem)),
+                _ => anyhow::bail!("--ca-file {}: no PEM certificate in it (-----BEGIN CERTIFICATE-----)", path.display()),
+            }
+        }
+    };
+    Ok(Tls { ca_pem, accept_invalid: a.accept_invalid_certificate })
+}
+
 /// The run's target (for a cutover the old system's) and a cutover's new system over HTTP,
 /// as many as the scenario has systems.
 fn targets(a: &RunArgs, spec: &Arc<Spec>) -> anyhow::Result<(Target, Option<Target>)> {
+    let tls = tls(a)?;
     let api = |profile: &Option<PathBuf>| -> anyhow::Result<Api> {
         Ok(match profile {
             Some(p) => Api::Profile(Arc::new(crate::live::deployment::profile::Profile::load(p)?)),
@@ -137,10 +165,10 @@ fn targets(a: &RunArgs, spec: &Arc<Spec>) -> anyhow::Result<(Target, Option<Targ
         (None, None, Some(_), Some(_)) => {
             anyhow::bail!("--old/--new: scenario {:?} has one system (no `cutover` section): give --target", spec.raw.name)
         }
-        (_, Some(url), _, _) => Ok((Target::http(url, api(&a.profile)?).map_err(|e| anyhow::anyhow!(e))?, None)),
+        (_, Some(url), _, _) => Ok((Target::http(url, api(&a.profile)?, &tls).map_err(|e| anyhow::anyhow!(e))?, None)),
         (_, None, Some(old), Some(new)) => {
-            let old = Target::http(old, api(&a.profile)?).map_err(|e| anyhow::anyhow!("--old: {e}"))?;
-            let new = Target::http(new, api(&a.new_profile)?).map_err(|e| anyhow::anyhow!("--new: {e}"))?;
+            let old = Target::http(old, api(&a.profile)?, &tls).map_err(|e| anyhow::anyhow!("--old: {e}"))?;
+            let new = Target::http(new, api(&a.new_profile)?, &tls).map_err(|e| anyhow::anyhow!("--new: {e}"))?;
             Ok((old, Some(new)))
         }
         _ => Ok((Target::model(spec, faults(&a.fault)), None)),

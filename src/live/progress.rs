@@ -72,7 +72,7 @@ impl Progress {
             }
             None if self.last_plain.elapsed() >= PLAIN_EVERY => {
                 self.last_plain = Instant::now();
-                eprintln!("run: {msg}");
+                eprintln!("run: {}", crate::secrets::redact(&msg));
             }
             None => {}
         }

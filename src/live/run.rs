@@ -10,7 +10,7 @@
 
 pub use super::abort::AbortRule;
 use super::abort::{AbortWindow, abort_reason};
-use super::deployment::target::{PreflightConfig, Target, client};
+use super::deployment::target::{PreflightConfig, Target, client_for};
 use super::findings::{complete_from_journal, driver_lateness, mark_driver_late, since, unreadable};
 use super::progress::Progress;
 use super::runbook::Runbook;
@@ -317,7 +317,10 @@ async fn set_up(spec: &Arc<Spec>, cfg: &RunConfig) -> Result<Setup, RunError> {
             // `cutover reconcile` afterwards (the report's cutover section says so).
             Err(e) if spec.cutover.is_some() => {
                 if cfg.progress {
-                    eprintln!("note: the {} system's books: {e}", spec.system_names()[system as usize]);
+                    eprintln!(
+                        "{}",
+                        crate::secrets::redact(&format!("note: the {} system's books: {e}", spec.system_names()[system as usize]))
+                    );
                 }
                 if let Some(b) = baseline.as_mut() {
                     b.push(crate::hash::FastSet::default());
@@ -325,7 +328,12 @@ async fn set_up(spec: &Arc<Spec>, cfg: &RunConfig) -> Result<Setup, RunError> {
             }
             Err(e) => {
                 if cfg.progress {
-                    eprintln!("note: the target's payments cannot be read in bulk ({e}): an earlier run's are not looked for");
+                    eprintln!(
+                        "{}",
+                        crate::secrets::redact(&format!(
+                            "note: the target's payments cannot be read in bulk ({e}): an earlier run's are not looked for"
+                        ))
+                    );
                 }
                 baseline = None
             }
@@ -355,7 +363,7 @@ async fn set_up(spec: &Arc<Spec>, cfg: &RunConfig) -> Result<Setup, RunError> {
             // A deployment reached through a profile keeps its own registrations.
             Err(e) if old.keeps_own_registrations() => {
                 if cfg.progress {
-                    eprintln!("note: {e}");
+                    eprintln!("note: {}", crate::secrets::redact(&e));
                 }
             }
             Err(e) => return Err(RunError::Target(format!("--old: the registrations before the load: {e}"))),
@@ -363,7 +371,13 @@ async fn set_up(spec: &Arc<Spec>, cfg: &RunConfig) -> Result<Setup, RunError> {
     }
     let connections = cfg.connections.max(1);
     let threads = cfg.threads.clamp(1, connections);
-    let shared_reqwest = client(cfg.timeout);
+    // One reqwest client per system (its TLS trust and headers), shared by the threads.
+    let shared_reqwest: Vec<reqwest::Client> = (0..spec.system_names().len() as SystemIdx)
+        .map(|s| match cfg.target_for(s) {
+            Target::Http { base, api, .. } => client_for(base, api, cfg.timeout),
+            Target::Model(_) => reqwest::Client::new(),
+        })
+        .collect();
     let ctx = super::thread::call_ctx(target, spec, cfg.timeout, scale, cfg.rebase_now.then_some(clock));
     let margin_real = AUDIT_MARGIN + sync_rtt.unwrap_or_default();
     let margin = (margin_real.as_secs_f64() * 1e6 * scale) as i64;
@@ -392,10 +406,10 @@ async fn set_up(spec: &Arc<Spec>, cfg: &RunConfig) -> Result<Setup, RunError> {
 }
 
 /// A thread's `n` connections to each system of the scenario.
-fn thread_connections(cfg: &RunConfig, spec: &Spec, n: usize, clock: VirtualClock, shared: &reqwest::Client) -> shard::Conns {
+fn thread_connections(cfg: &RunConfig, spec: &Spec, n: usize, clock: VirtualClock, shared: &[reqwest::Client]) -> shard::Conns {
     let mut all: Option<shard::Conns> = None;
     for system in 0..spec.system_names().len() as SystemIdx {
-        let c = super::thread::connections(cfg.target_for(system), n, cfg.transport, clock, shared, system);
+        let c = super::thread::connections(cfg.target_for(system), n, cfg.transport, clock, &shared[system as usize], system);
         all = Some(match (all, c) {
             (None, c) => c,
             (Some(shard::Conns::Http1(mut a)), shard::Conns::Http1(b)) => {
@@ -483,7 +497,7 @@ async fn drive(spec: &Arc<Spec>, cfg: &RunConfig, plans: Vec<Plan>, scenario_fil
             _ = tick.tick() => {
                 progress.update(spec, &gauges, clock.now(), started);
                 if aborted.is_none() && !interrupted && let Some(reason) = abort_reason(spec, cfg.abort, &labels, &gauges, started, &mut abort_window) {
-                    eprintln!("aborting: {reason}");
+                    eprintln!("aborting: {}", crate::secrets::redact(&reason));
                     aborted = Some(reason);
                     stopped_at.get_or_insert(clock.now());
                     stop_all(&gauges);

@@ -100,6 +100,14 @@ impl Api {
         }
     }
 
+    /// The headers of every request (a profile's, secrets resolved).
+    pub(in crate::live) fn headers(&self) -> Vec<(&str, &str)> {
+        match self {
+            Api::Contract => Vec::new(),
+            Api::Profile(p) => p.headers.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect(),
+        }
+    }
+
     pub(in crate::live) fn clock_path(&self) -> Option<&str> {
         match self {
             Api::Contract => Some("/v1/admin/clock"),

@@ -195,6 +195,11 @@ pub struct Profile {
     #[serde(default)]
     pub codes: BTreeMap<String, String>,
     pub ledger: LedgerRead,
+    /// Headers of every request to the deployment (operations, ledger, books, key lookup,
+    /// clock): values may take `{env:NAME}` (an environment variable) or `{file:PATH}` (a
+    /// file's text, trailing newline cut), read when the profile loads and never shown.
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
     /// What success is for every operation without its own `success` (default: any 2xx).
     /// An answer that does not meet it is a refusal, read by `read.code` and `codes`, even
     /// with a 2xx status.
@@ -255,6 +260,26 @@ impl Profile {
             }
         }
         let invalid = |message: String| ProfileError::Invalid { file: file.into(), message };
+        let mut p = p;
+        for (name, value) in p.headers.iter_mut() {
+            *value = resolve_secrets(value, &format!("headers.{name}")).map_err(invalid)?;
+            if reqwest::header::HeaderName::from_bytes(name.as_bytes()).is_err() {
+                return Err(invalid(format!("headers.{name}: not a header name")));
+            }
+            if reqwest::header::HeaderValue::from_str(value).is_err() {
+                return Err(invalid(format!("headers.{name}: the value is not a header value (a line break, a control character?)")));
+            }
+        }
+        for (op, t) in [
+            ("assess", &mut p.operations.assess),
+            ("pay", &mut p.operations.pay),
+            ("lookup", &mut p.operations.lookup),
+            ("certificate", &mut p.operations.certificate),
+        ] {
+            for (name, value) in t.headers.iter_mut() {
+                *value = resolve_secrets(value, &format!("operations.{op}.headers.{name}")).map_err(invalid)?;
+            }
+        }
         if let Some(j) = &p.success {
             j.check("success").map_err(invalid)?;
         }
@@ -326,7 +351,12 @@ impl Profile {
         let t = self.template(req);
         let vars = Self::vars(spec, req);
         let method = method_of(&t.method);
-        let headers: Vec<(String, String)> = t.headers.iter().map(|(k, v)| (k.clone(), interpolate(v, &vars, false))).collect();
+        let mut headers: Vec<(String, String)> = t.headers.iter().map(|(k, v)| (k.clone(), interpolate(v, &vars, false))).collect();
+        for (k, v) in &self.headers {
+            if !headers.iter().any(|(h, _)| h.eq_ignore_ascii_case(k)) {
+                headers.push((k.clone(), v.clone()));
+            }
+        }
         WireRequest {
             method,
             path: interpolate(&t.path, &vars, true),
@@ -455,6 +485,40 @@ impl Profile {
     pub(crate) fn payment_path(&self, key: IdemKey) -> String {
         self.payment_by_key.path().replace("{key}", &key.to_text())
     }
+}
+
+/// `value` with each `{env:NAME}` and `{file:PATH}` replaced by what it names, each
+/// registered as a secret (`at`: the field, for the message when it cannot be read).
+fn resolve_secrets(value: &str, at: &str) -> Result<String, String> {
+    let mut out = String::new();
+    let mut rest = value;
+    while let Some(i) = rest.find('{') {
+        let Some(j) = rest[i..].find('}') else { break };
+        let inner = &rest[i + 1..i + j];
+        let secret = if let Some(name) = inner.strip_prefix("env:") {
+            match std::env::var(name) {
+                Ok(v) if !v.trim().is_empty() => v.trim().to_string(),
+                _ => return Err(format!("{at}: the environment variable {name} is not set (or empty)")),
+            }
+        } else if let Some(path) = inner.strip_prefix("file:") {
+            let text = std::fs::read_to_string(path).map_err(|e| format!("{at}: cannot read {path}: {e}"))?;
+            let text = text.trim_end_matches(['\n', '\r']).to_string();
+            if text.trim().is_empty() {
+                return Err(format!("{at}: {path} is empty"));
+            }
+            text
+        } else {
+            out.push_str(&rest[..i + j + 1]);
+            rest = &rest[i + j + 1..];
+            continue;
+        };
+        crate::secrets::register(&secret);
+        out.push_str(&rest[..i]);
+        out.push_str(&secret);
+        rest = &rest[i + j + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
 }
 
 /// A flag of any JSON type: `true`, a non-zero number, or text such as "true", "1", "Y",

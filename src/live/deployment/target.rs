@@ -7,6 +7,7 @@
 pub use super::api::Api;
 pub(crate) use super::api::Ledger;
 use super::base::Base;
+pub use super::base::Tls;
 use crate::clock::VirtualClock;
 use crate::contract;
 use crate::model::{IdemKey, PayerRef, PaymentRow, Systems};
@@ -60,6 +61,9 @@ pub(in crate::live) fn why(e: &reqwest::Error, timeout: Duration) -> String {
                     format!("connection reset before the answer ({io})")
                 }
                 K::TimedOut => format!("timed out connecting ({io})"),
+                _ if io.to_string().contains("certificate") => format!(
+                    "TLS: {io} (give --ca-file with the deployment's CA, or --accept-invalid-certificate for a self-signed staging certificate)"
+                ),
                 _ => format!("connection failed: {io}"),
             };
         }
@@ -83,7 +87,44 @@ pub(in crate::live) fn why(e: &reqwest::Error, timeout: Duration) -> String {
 const HTTP_TIMEOUT: Duration = Duration::from_secs(30);
 
 pub(in crate::live) fn client(timeout: Duration) -> reqwest::Client {
+    crypto();
     reqwest::Client::builder().timeout(timeout).build().unwrap_or_default()
+}
+
+/// The TLS implementation's cryptography (ring), installed once for the process.
+fn crypto() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+}
+
+/// A client for the deployment at `base` speaking `api`: its certificate trusted as the run
+/// was told (`--ca-file`, `--accept-invalid-certificate`), the profile's headers on every
+/// request, marked sensitive. The CA file and the headers were checked when they were read.
+pub(in crate::live) fn client_for(base: &Base, api: &Api, timeout: Duration) -> reqwest::Client {
+    crypto();
+    let mut b = reqwest::Client::builder().timeout(timeout);
+    if let Some(tls) = &base.tls {
+        if let Some(pem) = &tls.ca_pem {
+            for c in reqwest::Certificate::from_pem_bundle(pem).unwrap_or_default() {
+                b = b.add_root_certificate(c);
+            }
+        }
+        if tls.accept_invalid {
+            b = b.tls_danger_accept_invalid_certs(true);
+        }
+    }
+    let mut headers = reqwest::header::HeaderMap::new();
+    for (k, v) in api.headers() {
+        if let (Ok(name), Ok(mut value)) =
+            (reqwest::header::HeaderName::from_bytes(k.as_bytes()), reqwest::header::HeaderValue::from_str(v))
+        {
+            value.set_sensitive(true);
+            headers.insert(name, value);
+        }
+    }
+    b.default_headers(headers).build().unwrap_or_default()
 }
 
 impl Target {
@@ -93,9 +134,17 @@ impl Target {
         Target::Model(Arc::new(Mutex::new(Systems::from_spec(spec, rules, faults))))
     }
 
-    /// A deployment at `url` (`http://host:port`) speaking `api`.
-    pub fn http(url: &str, api: Api) -> Result<Target, String> {
-        Ok(Target::Http { base: Base::parse(url)?, api, http: client(HTTP_TIMEOUT) })
+    /// A deployment at `url` (`http://host:port` or `https://host:port`) speaking `api`,
+    /// its certificate trusted as `tls` says.
+    pub fn http(url: &str, api: Api, tls: &Tls) -> Result<Target, String> {
+        let base = Base::parse(url, tls)?;
+        let http = client_for(&base, &api, HTTP_TIMEOUT);
+        Ok(Target::Http { base, api, http })
+    }
+
+    /// Whether it is reached over TLS.
+    pub fn is_https(&self) -> bool {
+        matches!(self, Target::Http { base, .. } if base.tls.is_some())
     }
 
     /// Where the run sends: the URL, or the in-process model.
@@ -432,7 +481,7 @@ impl Target {
             return Ok(None);
         };
         match (cfg.sync_clock, api.clock_path()) {
-            (true, Some(path)) => Ok(Some(sync_clock(base, path, cfg, spec).await?)),
+            (true, Some(path)) => Ok(Some(sync_clock(base, api, path, cfg, spec).await?)),
             _ => Ok(None),
         }
     }
@@ -442,10 +491,10 @@ impl Target {
 /// receives it, so its clock lags by up to the call's round trip: the call is repeated (on
 /// the same connection) until one round trip is short, and the last round trip is returned
 /// so that the auditor's window can allow for it.
-async fn sync_clock(base: &Base, path: &str, cfg: &PreflightConfig<'_>, spec: &Spec) -> Result<Duration, String> {
+async fn sync_clock(base: &Base, api: &super::api::Api, path: &str, cfg: &PreflightConfig<'_>, spec: &Spec) -> Result<Duration, String> {
     const SHORT: Duration = Duration::from_millis(2);
     const TRIES: usize = 5;
-    let http = client(Duration::from_secs(10));
+    let http = client_for(base, api, Duration::from_secs(10));
     let mut rtt = Duration::ZERO;
     for _ in 0..TRIES {
         let body = contract::ClockBody { virtual_now: cfg.clock.now().format(spec.calendar.offset), time_scale: cfg.clock.scale() };

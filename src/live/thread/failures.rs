@@ -113,7 +113,7 @@ fn shown(body: &[u8], secrets: &[&str]) -> String {
     for s in secrets.iter().filter(|s| !s.is_empty()) {
         text = text.replace(s, "[redacted]");
     }
-    text = redact_bearer(&text);
+    text = redact_bearer(&crate::secrets::redact(&text));
     if text.chars().count() > SHOWN_CHARS {
         text = text.chars().take(SHOWN_CHARS).collect::<String>() + "…";
     }

@@ -326,7 +326,7 @@ mod tests {
         let refused_addr = closed.local_addr().unwrap();
         drop(closed);
         let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let base = |addr: std::net::SocketAddr| Base { url: format!("http://{addr}"), host: addr.to_string(), addr };
+        let base = |addr: std::net::SocketAddr| Base { url: format!("http://{addr}"), host: addr.to_string(), addr, tls: None };
         let mut r = reactor(vec![
             Lane::new(&base(refused_addr), crate::live::deployment::target::Api::Contract, 0),
             Lane::new(&base(silent.local_addr().unwrap()), crate::live::deployment::target::Api::Contract, 0),

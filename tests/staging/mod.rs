@@ -1,0 +1,127 @@
+//! A staging deployment as operations teams have them: HTTPS with their own CA, a bearer token
+//! on every request, error pages that echo what they were sent. The front is
+//! `tests/fixtures/tls_proxy.py` (Python's standard library) before a `cutover serve`.
+
+use crate::util::{Server, live_run, root, stderr, stdout, temp_dir};
+use std::io::BufRead;
+use std::process::{Child, Command, Stdio};
+
+/// The HTTPS front on a free loopback port; stopped (by its PID) on drop.
+struct Front {
+    child: Child,
+    port: u16,
+}
+
+impl Front {
+    fn start(upstream: u16, token: &str) -> Front {
+        let tls = root().join("tests/fixtures/tls");
+        let mut child = Command::new("python3")
+            .arg(root().join("tests/fixtures/tls_proxy.py"))
+            .arg(upstream.to_string())
+            .arg(tls.join("server.pem"))
+            .arg(tls.join("server.key"))
+            .env("CUTOVER_TEST_TOKEN", token)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("python3 runs the HTTPS front");
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        let port = line.trim().parse().unwrap_or_else(|_| panic!("the front printed {line:?}, not its port"));
+        Front { child, port }
+    }
+}
+
+impl Drop for Front {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The bundled contract as a profile, with the token read from the environment.
+fn profile_with_token(dir: &std::path::Path) -> std::path::PathBuf {
+    let mut p: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(root().join("profiles/contract-v1.json")).unwrap()).unwrap();
+    p["headers"] = serde_json::json!({"Authorization": "Bearer {env:STAGING_TOKEN}"});
+    let path = dir.join("staging-profile.json");
+    std::fs::write(&path, serde_json::to_string_pretty(&p).unwrap()).unwrap();
+    path
+}
+
+/// Every file the run wrote, and what it printed, as text.
+fn every_output(dir: &std::path::Path, o: &std::process::Output) -> Vec<(String, String)> {
+    let mut all = vec![("stdout".to_string(), stdout(o)), ("stderr".to_string(), stderr(o))];
+    for e in std::fs::read_dir(dir).unwrap() {
+        let path = e.unwrap().path();
+        if path.is_file() {
+            all.push((path.display().to_string(), String::from_utf8_lossy(&std::fs::read(&path).unwrap()).into_owned()));
+        }
+    }
+    all
+}
+
+/// Over HTTPS with a CA of its own and a token from the environment, the run reaches the
+/// deployment (the payments reconcile key by key, the ledger agrees), and the token is in no
+/// output although the deployment echoed it into its error bodies.
+#[test]
+fn a_staging_deployment_over_https_with_a_token_is_rehearsed_and_the_token_never_shown() {
+    let token = "stg-7f3e9c1d5b2a4e60-token";
+    let server = Server::start(0, &["--scenario", "scenarios/ci-smoke.json"]);
+    let front = Front::start(server.port, token);
+    let dir = temp_dir("staging_https");
+    let profile = profile_with_token(&dir);
+    let url = format!("https://localhost:{}", front.port);
+    let ca = root().join("tests/fixtures/tls/ca.pem");
+    let out = dir.join("out");
+    let mut argv = vec!["run", "scenarios/ci-smoke.json", "--target", &url, "--profile", profile.to_str().unwrap()];
+    let ca_arg = ca.to_str().unwrap().to_string();
+    argv.extend_from_slice(&["--ca-file", &ca_arg, "--time-scale", "600000", "--connections", "16", "--junit"]);
+    let junit = out.join("junit.xml");
+    let junit_arg = junit.to_str().unwrap().to_string();
+    argv.push(&junit_arg);
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_cutover"));
+    cmd.args(&argv).args(["--out", out.to_str().unwrap()]).current_dir(root()).env("STAGING_TOKEN", token);
+    let o =
+        crate::util::wait_bounded(cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap(), std::time::Duration::from_secs(120));
+    // The certificates fail on purpose (the error rate gate): a NO-GO, not an error.
+    assert_eq!(o.status.code(), Some(1), "{}{}", stdout(&o), stderr(&o));
+    let r: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
+    let live = &r["live"];
+    assert_eq!(live["transport"], "reqwest", "https goes through the client with TLS");
+    assert_eq!(live["reconciliation"]["lost"], 0, "{}", live["reconciliation"]);
+    assert_eq!(live["reconciliation"]["checked_by_key"], true);
+    assert_eq!(r["summary"]["ledger_mismatched_cells"], 0);
+    assert!(r["summary"]["accepted"].as_u64().unwrap() > 500, "{}", r["summary"]);
+    // The deployment echoed the token into its certificate errors: shown redacted.
+    let failures = live["failures"].as_array().unwrap();
+    let cert = failures.iter().find(|f| f["operation"] == "certificate").expect("the certificates' failures");
+    let sample = cert["samples"][0]["body"].as_str().unwrap();
+    assert!(sample.contains("Authorization: Bearer [redacted] (token [redacted])"), "{sample}");
+    for (name, text) in every_output(&out, &o) {
+        assert!(!text.contains(token), "{name} shows the token");
+    }
+    // Without the CA the certificate is not trusted: the run stops before the load, saying so.
+    let untrusted = dir.join("untrusted");
+    let o = crate::util::wait_bounded(
+        Command::new(env!("CARGO_BIN_EXE_cutover"))
+            .args(["run", "scenarios/ci-smoke.json", "--target", &url, "--profile", profile.to_str().unwrap(), "--quiet"])
+            .args(["--out", untrusted.to_str().unwrap()])
+            .current_dir(root())
+            .env("STAGING_TOKEN", token)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+        std::time::Duration::from_secs(60),
+    );
+    assert_eq!(o.status.code(), Some(2), "{}{}", stdout(&o), stderr(&o));
+    assert!(stderr(&o).contains("--ca-file"), "{}", stderr(&o));
+    assert!(!stderr(&o).contains(token));
+    // Nor does a profile whose token is missing start: the variable is named.
+    let o = live_run("scenarios/ci-smoke.json", &dir.join("no-token"), &["--target", &url, "--profile", profile.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}{}", stdout(&o), stderr(&o));
+    assert!(stderr(&o).contains("STAGING_TOKEN"), "{}", stderr(&o));
+    drop(front);
+}
