@@ -9,6 +9,9 @@ use cutover::commands::{EXIT_ERROR, dispatch};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    // The cryptography of every TLS client (reqwest through rustls, with ring), before any
+    // client is built.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     match dispatch(Cli::parse()) {
         Ok(exit) => ExitCode::from(exit.code()),
         Err(e) => {

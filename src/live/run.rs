@@ -375,7 +375,7 @@ async fn set_up(spec: &Arc<Spec>, cfg: &RunConfig) -> Result<Setup, RunError> {
     let shared_reqwest: Vec<reqwest::Client> = (0..spec.system_names().len() as SystemIdx)
         .map(|s| match cfg.target_for(s) {
             Target::Http { base, api, .. } => client_for(base, api, cfg.timeout),
-            Target::Model(_) => reqwest::Client::new(),
+            Target::Model(_) => super::deployment::target::client(cfg.timeout),
         })
         .collect();
     let ctx = super::thread::call_ctx(target, spec, cfg.timeout, scale, cfg.rebase_now.then_some(clock));
