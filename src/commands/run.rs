@@ -153,7 +153,14 @@ fn targets(a: &RunArgs, spec: &Arc<Spec>) -> anyhow::Result<(Target, Option<Targ
     let tls = tls(a)?;
     let api = |profile: &Option<PathBuf>| -> anyhow::Result<Api> {
         Ok(match profile {
-            Some(p) => Api::Profile(Arc::new(crate::live::deployment::profile::Profile::load(p)?)),
+            Some(p) => {
+                let loaded = crate::live::deployment::profile::Profile::load(p)?;
+                // A code table names every league, channel, group and insurance type this run can send.
+                if let Err(e) = loaded.values.check_against(spec, "values") {
+                    anyhow::bail!("{}: {e}", p.display());
+                }
+                Api::Profile(Arc::new(loaded))
+            }
             None => Api::Contract,
         })
     };

@@ -87,17 +87,7 @@ fn special_kind(rng: &mut rand_pcg::Pcg64Mcg, kinds: &[SpecialKind]) -> SpecialK
 impl<'a> Population<'a> {
     pub fn new(spec: &'a Spec, seed: u64) -> Population<'a> {
         let g = &spec.raw.population.groups;
-        let counts = [
-            g.unit.count as u32,
-            g.flexible.count as u32,
-            g.resident_pension.count as u32,
-            g.resident_medical.count as u32,
-            g.proxy.count as u32,
-        ];
-        let mut offsets = [0u32; 5];
-        for i in 1..5 {
-            offsets[i] = offsets[i - 1] + counts[i - 1];
-        }
+        let (counts, offsets) = counts_and_offsets(spec);
         let sigma = (2.0 * (g.unit.employees_mean / g.unit.employees_median).ln()).max(0.0).sqrt();
         let avg = spec.raw.population.average_wage_fen as f64;
         Population {
@@ -431,8 +421,73 @@ impl PopulationStats {
     }
 }
 
+/// Each group's payer count and its first payer id, from the scenario alone.
+fn counts_and_offsets(spec: &Spec) -> ([u32; 5], [u32; 5]) {
+    let g = &spec.raw.population.groups;
+    let counts = [
+        g.unit.count as u32,
+        g.flexible.count as u32,
+        g.resident_pension.count as u32,
+        g.resident_medical.count as u32,
+        g.proxy.count as u32,
+    ];
+    let mut offsets = [0u32; 5];
+    for i in 1..5 {
+        offsets[i] = offsets[i - 1] + counts[i - 1];
+    }
+    (counts, offsets)
+}
+
+/// The 18-character number a deployment knows a payer by ([`Population::identifier`]): a
+/// unified social credit code for a unit, a resident ID otherwise; from the scenario alone.
+pub fn payer_number(spec: &Spec, id: u32, group: GroupKind, league: u8) -> String {
+    let (_, offsets) = counts_and_offsets(spec);
+    match group {
+        GroupKind::Unit => ids::unit_code(league, id.saturating_sub(offsets[GroupKind::Unit.index()]) as u64),
+        _ => ids::resident_id(league, id.saturating_sub(offsets[GroupKind::Flexible.index()]) as u64),
+    }
+}
+
+/// The payer id a number of [`payer_number`] names, if it is one of the scenario's payers.
+pub fn payer_of_number(spec: &Spec, number: &str) -> Option<u32> {
+    let (counts, offsets) = counts_and_offsets(spec);
+    let total: u32 = counts.iter().sum();
+    let id = if number.starts_with("911599") && ids::unit_code_valid(number) {
+        let index: u32 = number.get(10..16)?.parse().ok()?;
+        (index < counts[GroupKind::Unit.index()]).then_some(offsets[GroupKind::Unit.index()] + index)?
+    } else if number.starts_with("1599") && ids::resident_id_valid(number) {
+        let date = chrono::NaiveDate::parse_from_str(number.get(6..14)?, "%Y%m%d").ok()?;
+        let epoch = chrono::NaiveDate::from_ymd_opt(1930, 1, 1)?;
+        let days = (date - epoch).num_days();
+        let seq: u32 = number.get(14..17)?.parse().ok()?;
+        let index = u32::try_from(days).ok()?.checked_mul(1000)?.checked_add(seq)?;
+        offsets[GroupKind::Flexible.index()].checked_add(index)?
+    } else {
+        return None;
+    };
+    (id < total).then_some(id)
+}
+
 #[cfg(test)]
 mod tests {
+    /// Every payer's number names it again, and nothing else names a payer.
+    #[test]
+    fn payer_numbers_name_their_payers_both_ways() {
+        let spec = crate::scenario::parse("ci-smoke.json", include_str!("../../scenarios/ci-smoke.json")).unwrap();
+        let p = super::Population::new(&spec, 7);
+        let mut n = 0;
+        p.for_each(|payer| {
+            let number = super::payer_number(&spec, payer.id, payer.group, payer.league);
+            assert_eq!(number, p.identifier(payer), "the number a deployment sees is the population's");
+            assert_eq!(super::payer_of_number(&spec, &number), Some(payer.id), "{number}");
+            n += 1;
+        });
+        assert!(n > 20_000, "{n} payers");
+        for bad in ["", "150102199001011234", "91150000MA0000000X", "1599011930010100x0"] {
+            assert_eq!(super::payer_of_number(&spec, bad), None, "{bad}");
+        }
+    }
+
     #[test]
     fn rates_round_half_up_in_fen() {
         // 3,700.00 yuan * 16% = 592.00 yuan.

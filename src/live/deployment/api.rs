@@ -47,10 +47,17 @@ impl Api {
 
     /// An HTTP answer to `req` as a model answer, with the instant the target says it
     /// accepted a payment, if it says so.
-    pub(crate) fn read(&self, req: &Request, status: u16, retry_after: Option<&str>, body: &[u8]) -> (Response, Option<SimTime>) {
+    pub(crate) fn read(
+        &self,
+        spec: &Spec,
+        req: &Request,
+        status: u16,
+        retry_after: Option<&str>,
+        body: &[u8],
+    ) -> (Response, Option<SimTime>) {
         match self {
             Api::Contract => contract::from_wire_timed(status, retry_after, body),
-            Api::Profile(p) => p.read_answer_timed(req, status, retry_after, body),
+            Api::Profile(p) => p.read_answer_timed(spec, req, status, retry_after, body),
         }
     }
 

@@ -9,3 +9,4 @@ pub(crate) mod base;
 pub mod profile;
 mod profile_books;
 pub mod target;
+pub mod values;

@@ -11,7 +11,7 @@
 //! `channel`, `key`, `amount_fen`, `items_fen`, `special`, `assessment_id`, `payment_id`,
 //! `kind`.
 
-use crate::contract::{self, WireRequest, items_to_wire};
+use crate::contract::{self, WireRequest};
 use crate::model::{IdemKey, LedgerCell, LedgerKey, Request, Response, TargetId};
 use crate::scenario::{GroupKind, Insurance, Spec};
 use crate::vocabulary::Refusal;
@@ -200,6 +200,10 @@ pub struct Profile {
     /// file's text, trailing newline cut), read when the profile loads and never shown.
     #[serde(default)]
     pub headers: BTreeMap<String, String>,
+    /// How the deployment writes amounts, periods, times, payers, codes and items (default:
+    /// as the contract does).
+    #[serde(default)]
+    pub values: super::values::Values,
     /// What success is for every operation without its own `success` (default: any 2xx).
     /// An answer that does not meet it is a refusal, read by `read.code` and `codes`, even
     /// with a 2xx status.
@@ -283,6 +287,7 @@ impl Profile {
         if let Some(j) = &p.success {
             j.check("success").map_err(invalid)?;
         }
+        p.values.check("values").map_err(invalid)?;
         if let KeyLookup::Judged(k) = &p.payment_by_key {
             for (name, j) in [("held", &k.held), ("absent", &k.absent)] {
                 if let Some(j) = j {
@@ -309,25 +314,30 @@ impl Profile {
         Ok(p)
     }
 
-    fn vars(spec: &Spec, req: &Request) -> BTreeMap<&'static str, Value> {
+    fn vars(&self, spec: &Spec, req: &Request) -> BTreeMap<&'static str, Value> {
+        use super::values::Kind;
+        let values = &self.values;
         let mut v = BTreeMap::new();
         let p = req.payer();
-        v.insert("payer_id", Value::from(p.id));
-        v.insert("group", Value::from(p.group.as_str()));
-        v.insert("league", Value::from(spec.leagues.get(p.league as usize).map(|l| l.name.clone()).unwrap_or_default()));
-        v.insert("channel", Value::from(spec.channels.get(req.channel() as usize).map(|c| c.id.clone()).unwrap_or_default()));
+        v.insert("payer_id", values.payer(spec, p.id, p.group, p.league));
+        v.insert("payer_no", Value::from(crate::population::payer_number(spec, p.id, p.group, p.league)));
+        v.insert("group", Value::from(values.code(Kind::Group, p.group.as_str())));
+        let league = spec.leagues.get(p.league as usize).map(|l| l.name.as_str()).unwrap_or_default();
+        v.insert("league", Value::from(values.code(Kind::League, league)));
+        let channel = spec.channels.get(req.channel() as usize).map(|c| c.id.as_str()).unwrap_or_default();
+        v.insert("channel", Value::from(values.code(Kind::Channel, channel)));
         match req {
             Request::Assess { kind, items, .. } => {
                 v.insert("kind", Value::from(kind.as_str()));
-                v.insert("amount_fen", Value::from(items.iter().sum::<i64>()));
-                v.insert("items_fen", serde_json::to_value(items_to_wire(items)).unwrap_or(Value::Null));
+                v.insert("amount_fen", values.amount(items.iter().sum::<i64>()));
+                v.insert("items_fen", values.items(items));
             }
             Request::Pay { key, items, period, special, assessment, .. } => {
                 v.insert("key", Value::from(key.to_text()));
-                v.insert("period", if period.months > 0 { Value::from(period.first_text()) } else { Value::Null });
+                v.insert("period", if period.months > 0 { Value::from(values.period(&period.first_text())) } else { Value::Null });
                 v.insert("period_months", if period.months > 0 { Value::from(period.months) } else { Value::Null });
-                v.insert("amount_fen", Value::from(items.iter().sum::<i64>()));
-                v.insert("items_fen", serde_json::to_value(items_to_wire(items)).unwrap_or(Value::Null));
+                v.insert("amount_fen", values.amount(items.iter().sum::<i64>()));
+                v.insert("items_fen", values.items(items));
                 v.insert("special", Value::from(*special));
                 v.insert("assessment_id", assessment.as_ref().map(id_value).unwrap_or(Value::Null));
             }
@@ -349,7 +359,7 @@ impl Profile {
     /// The HTTP request for a model request.
     pub(crate) fn render(&self, spec: &Spec, req: &Request) -> WireRequest {
         let t = self.template(req);
-        let vars = Self::vars(spec, req);
+        let vars = self.vars(spec, req);
         let method = method_of(&t.method);
         let mut headers: Vec<(String, String)> = t.headers.iter().map(|(k, v)| (k.clone(), interpolate(v, &vars, false))).collect();
         for (k, v) in &self.headers {
@@ -369,16 +379,18 @@ impl Profile {
     /// [`Profile::read_answer`], plus the acceptance instant when `read.accepted_at` names it.
     pub(crate) fn read_answer_timed(
         &self,
+        spec: &Spec,
         req: &Request,
         status: u16,
         retry_after: Option<&str>,
         body: &[u8],
     ) -> (Response, Option<crate::time::SimTime>) {
-        let r = self.read_answer(req, status, retry_after, body);
+        let r = self.read_answer(spec, req, status, retry_after, body);
         let at = match (&r, &self.read.accepted_at) {
             (Response::Accepted { .. }, Some(ptr)) => serde_json::from_slice::<Value>(body)
                 .ok()
-                .and_then(|d| d.pointer(ptr).and_then(|v| v.as_str()).and_then(contract::parse_instant)),
+                .and_then(|d| d.pointer(ptr).and_then(|v| self.values.read_time(spec, v).ok()))
+                .and_then(|t| contract::parse_instant(&t)),
             _ => None,
         };
         (r, at)
@@ -398,7 +410,7 @@ impl Profile {
     /// Map a deployment's answer onto the contract's responses: a success when it meets the
     /// operation's `success` (else the profile's, else any 2xx), otherwise a refusal read from
     /// its body by `read.code` and `codes`, whatever its status.
-    pub(crate) fn read_answer(&self, req: &Request, status: u16, retry_after: Option<&str>, body: &[u8]) -> Response {
+    pub(crate) fn read_answer(&self, spec: &Spec, req: &Request, status: u16, retry_after: Option<&str>, body: &[u8]) -> Response {
         let doc: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
         let num = |ptr: &str| doc.pointer(ptr).and_then(|v| v.as_u64().or_else(|| v.as_str().and_then(|s| s.parse().ok())));
         // Identifiers are kept as they came: a number, or any text.
@@ -443,8 +455,8 @@ impl Profile {
         let code = self.codes.get(&code).map(String::as_str).unwrap_or(&code);
         let problem = contract::Problem {
             code: code.to_string(),
-            resume_at: doc.pointer(&self.read.resume_at).and_then(|v| v.as_str()).map(str::to_string),
-            visible_at: doc.pointer(&self.read.visible_at).and_then(|v| v.as_str()).map(str::to_string),
+            resume_at: doc.pointer(&self.read.resume_at).filter(|v| !v.is_null()).and_then(|v| self.values.read_time(spec, v).ok()),
+            visible_at: doc.pointer(&self.read.visible_at).filter(|v| !v.is_null()).and_then(|v| self.values.read_time(spec, v).ok()),
             ..contract::Problem::default()
         };
         let bytes = serde_json::to_vec(&problem).unwrap_or_default();
@@ -463,21 +475,31 @@ impl Profile {
             .and_then(|c| c.as_array())
             .ok_or_else(|| format!("ledger answer has no array at {}", self.ledger.cells))?;
         let mut out = BTreeMap::new();
+        use super::values::Kind;
+        let v = &self.values;
         for (i, c) in cells.iter().enumerate() {
-            let s = |ptr: &str| {
-                c.pointer(ptr).and_then(|v| v.as_str()).map(str::to_string).ok_or_else(|| format!("ledger cell {i}: no text at {ptr}"))
+            let at = |ptr: &str| c.pointer(ptr).filter(|x| !x.is_null()).ok_or_else(|| format!("ledger cell {i}: nothing at {ptr}"));
+            let name = |kind: Kind, ptr: &str| -> Result<String, String> {
+                let x = at(ptr)?;
+                let code = x.as_str().map(str::to_string).unwrap_or_else(|| x.to_string());
+                v.name_of(kind, &code).map_err(|e| format!("ledger cell {i}: {e}"))
             };
-            let n = |ptr: &str| c.pointer(ptr).and_then(|v| v.as_i64()).ok_or_else(|| format!("ledger cell {i}: no integer at {ptr}"));
-            let league = s(&self.ledger.league)?;
+            let league = name(Kind::League, &self.ledger.league)?;
             let l =
                 spec.leagues.iter().position(|x| x.name == league).ok_or_else(|| format!("ledger cell {i}: unknown league {league:?}"))?;
-            let group: GroupKind =
-                serde_json::from_value(Value::from(s(&self.ledger.group)?)).map_err(|e| format!("ledger cell {i}: group: {e}"))?;
-            let ins: Insurance =
-                serde_json::from_value(Value::from(s(&self.ledger.insurance)?)).map_err(|e| format!("ledger cell {i}: insurance: {e}"))?;
+            let group: GroupKind = serde_json::from_value(Value::from(name(Kind::Group, &self.ledger.group)?))
+                .map_err(|e| format!("ledger cell {i}: group: {e}"))?;
+            let ins: Insurance = serde_json::from_value(Value::from(name(Kind::Insurance, &self.ledger.insurance)?))
+                .map_err(|e| format!("ledger cell {i}: insurance: {e}"))?;
+            let count = at(&self.ledger.count)?;
+            let count = count
+                .as_u64()
+                .or_else(|| count.as_str().and_then(|t| t.trim().parse().ok()))
+                .ok_or_else(|| format!("ledger cell {i}: count {count}: not a count"))?;
+            let sum = v.read_amount(at(&self.ledger.sum_fen)?).map_err(|e| format!("ledger cell {i}: sum: {e}"))?;
             let cell: &mut LedgerCell = out.entry((l as u8, group, ins)).or_default();
-            cell.count += n(&self.ledger.count)?.max(0) as u64;
-            cell.sum_fen += n(&self.ledger.sum_fen)?;
+            cell.count += count;
+            cell.sum_fen += sum;
         }
         Ok(out)
     }
@@ -586,149 +608,5 @@ fn method_of(m: &str) -> &'static str {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::model::PayerRef;
-
-    fn spec() -> Spec {
-        crate::scenario::parse("ci-smoke.json", include_str!("../../../scenarios/ci-smoke.json")).unwrap()
-    }
-
-    fn pay(spec: &Spec) -> Request {
-        let mut items = [0; 6];
-        items[Insurance::Pension.index()] = 74_040;
-        Request::Pay {
-            key: IdemKey(0xab),
-            payer: PayerRef { id: 7, group: GroupKind::Flexible, league: 1 },
-            channel: spec.channel_index("wechat_mini").unwrap(),
-            items,
-            // A payment names its period (both paths write it the same way).
-            period: crate::model::Period { first: crate::model::Period::month(2021, 4), months: 1 },
-            special: false,
-            assessment: None,
-        }
-    }
-
-    #[test]
-    fn the_bundled_profile_renders_what_the_built_in_path_sends() {
-        let s = spec();
-        let p = Profile::parse("contract-v1.json", CONTRACT_V1).unwrap();
-        let req = pay(&s);
-        let generic = p.render(&s, &req);
-        let builtin = contract::to_wire(&s, &req);
-        assert_eq!(generic.method, builtin.method);
-        assert_eq!(generic.path, builtin.path);
-        assert_eq!(generic.headers, vec![("Idempotency-Key".to_string(), builtin.idempotency_key.clone().unwrap())]);
-        let a: Value = serde_json::from_slice(&generic.body.unwrap()).unwrap();
-        let b: Value = serde_json::from_slice(&builtin.body.unwrap()).unwrap();
-        assert_eq!(a, b);
-    }
-
-    #[test]
-    fn another_api_shape_is_rendered_and_read() {
-        let s = spec();
-        let p = Profile::parse("example-other-api.json", include_str!("../../../profiles/example-other-api.json")).unwrap();
-        let w = p.render(&s, &pay(&s));
-        assert_eq!(w.method, "POST");
-        assert_eq!(w.path, "/api/v2/fee-collection/leagues/Hohhot/payments");
-        assert!(w.headers.contains(&("X-Request-Id".to_string(), IdemKey(0xab).to_text())));
-        let body: Value = serde_json::from_slice(&w.body.unwrap()).unwrap();
-        assert_eq!(body["payer"]["number"], 7);
-        assert_eq!(body["amountFen"], 74_040);
-        assert_eq!(body["lines"]["pension"], 74_040);
-        assert_eq!(body["note"], "cutover rehearsal via wechat_mini");
-        let ok = br#"{"result":{"paymentNo":"991","duplicate":false}}"#;
-        // The deployment's id is text, and stays text: opaque, never parsed.
-        assert_eq!(p.read_answer(&pay(&s), 200, None, ok), Response::Accepted { payment: TargetId::text("991"), replayed: false });
-        let closed = br#"{"error":{"reason":"CHANNEL_FROZEN","reopensAt":"2021-05-01T00:00:00+08:00"}}"#;
-        assert_eq!(
-            p.read_answer(&pay(&s), 503, None, closed),
-            Response::Suspended { resume_at: contract::parse_instant("2021-05-01T00:00:00+08:00") }
-        );
-        let dup = br#"{"error":{"reason":"KEY_REUSED"}}"#;
-        assert_eq!(p.read_answer(&pay(&s), 422, None, dup), Response::Conflict);
-    }
-
-    /// A vendor that answers every call 200 and says what happened in its body.
-    fn in_body() -> Profile {
-        let mut v: Value = serde_json::from_str(include_str!("../../../profiles/example-other-api.json")).unwrap();
-        v["success"] = serde_json::json!({"pointer": "/code", "equals": "0000"});
-        v["read"]["code"] = Value::from("/code");
-        v["read"]["replayed"] = Value::from("/result/duplicate");
-        v["codes"]["E1003"] = Value::from("suspended");
-        v["payment_by_key"] = serde_json::json!({
-            "path": "/api/v2/fee-collection/requests/{key}",
-            "held": {"status": [200], "pointer": "/code", "equals": "0000"},
-            "absent": {"status": [200], "pointer": "/code", "equals": "E4040"}
-        });
-        Profile::parse("in-body.json", &v.to_string()).unwrap()
-    }
-
-    #[test]
-    fn answers_are_judged_by_their_body_when_the_profile_says_so() {
-        let s = spec();
-        let p = in_body();
-        let pay = pay(&s);
-        // A refusal in a 200 body is a refusal, not an acceptance or an error.
-        let closed = r#"{"code":"E1003","msg":"系统维护中"}"#.as_bytes();
-        assert_eq!(p.read_answer(&pay, 200, None, closed), Response::Suspended { resume_at: None });
-        let ok = br#"{"code":"0000","result":{"paymentNo":"P-1","duplicate":"N"}}"#;
-        assert_eq!(p.read_answer(&pay, 200, None, ok), Response::Accepted { payment: TargetId::text("P-1"), replayed: false });
-        // `replayed` from a flag of any JSON type.
-        for flag in [r#""Y""#, "1", "true", r#""是""#] {
-            let again = format!(r#"{{"code":"0000","result":{{"paymentNo":"P-1","duplicate":{flag}}}}}"#);
-            assert_eq!(
-                p.read_answer(&pay, 200, None, again.as_bytes()),
-                Response::Accepted { payment: TargetId::text("P-1"), replayed: true },
-                "{flag}"
-            );
-        }
-        // A code nobody mapped is counted as such; a 200 with neither is malformed.
-        assert_eq!(
-            p.read_answer(&pay, 200, None, br#"{"code":"E9999"}"#),
-            Response::Error { kind: crate::vocabulary::Failure::UnknownCode }
-        );
-        assert_eq!(p.read_answer(&pay, 200, None, br#"{"msg":"?"}"#), Response::Error { kind: crate::vocabulary::Failure::BadBody });
-        // Without a success rule a 2xx is a success, as before.
-        let plain = Profile::parse("example-other-api.json", include_str!("../../../profiles/example-other-api.json")).unwrap();
-        assert_eq!(plain.read_answer(&pay, 200, None, closed), Response::Error { kind: crate::vocabulary::Failure::BadBody });
-    }
-
-    #[test]
-    fn a_key_lookup_says_not_found_in_its_body() {
-        let p = in_body();
-        assert_eq!(p.payment_by_key.read(200, br#"{"code":"0000","data":{}}"#), Some(true));
-        assert_eq!(p.payment_by_key.read(200, br#"{"code":"E4040","msg":"not found"}"#), Some(false));
-        // Anything else is neither: the key is unknown, never "absent" (a 500, an outage page).
-        assert_eq!(p.payment_by_key.read(200, br#"{"code":"E5000"}"#), None);
-        assert_eq!(p.payment_by_key.read(404, b"<html>"), None);
-        assert_eq!(p.payment_by_key.read(500, br#"{"code":"E4040"}"#), None);
-        // The plain form: 200 held, 404 not.
-        let plain = Profile::parse("contract-v1.json", CONTRACT_V1).unwrap();
-        assert_eq!(
-            (plain.payment_by_key.read(200, b""), plain.payment_by_key.read(404, b""), plain.payment_by_key.read(503, b"")),
-            (Some(true), Some(false), None)
-        );
-    }
-
-    #[test]
-    fn bad_success_rules_name_the_field() {
-        let mut v: Value = serde_json::from_str(CONTRACT_V1).unwrap();
-        v["operations"]["pay"]["success"] = serde_json::json!({"pointer": "/code"});
-        let e = Profile::parse("p.json", &v.to_string()).unwrap_err().to_string();
-        assert!(e.contains("operations.pay.success.equals"), "{e}");
-        let mut v: Value = serde_json::from_str(CONTRACT_V1).unwrap();
-        v["success"] = serde_json::json!({"status": [2000]});
-        let e = Profile::parse("p.json", &v.to_string()).unwrap_err().to_string();
-        assert!(e.contains("success.status"), "{e}");
-    }
-
-    #[test]
-    fn bad_profiles_name_the_field() {
-        let e = Profile::parse("p.json", r#"{"name": "x"}"#).unwrap_err().to_string();
-        assert!(e.contains("p.json") && e.contains("operations"), "{e}");
-        let bad = CONTRACT_V1.replace(r#""method": "POST""#, r#""method": "BREW""#);
-        let e = Profile::parse("p.json", &bad).unwrap_err().to_string();
-        assert!(e.contains("unsupported method"), "{e}");
-    }
-}
+#[path = "profile_tests.rs"]
+mod tests;

@@ -8,7 +8,9 @@
 //! digest (the same text always the same number, as the checks need to match a migrated
 //! copy's origin to the old payment).
 
+use super::values::{Kind, Values};
 use crate::model::TargetId;
+use crate::scenario::Spec;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
@@ -100,8 +102,9 @@ impl Export {
         self.path.replace("{after}", &crate::contract::percent_encode(after)).replace("{limit}", &limit.to_string())
     }
 
-    /// A page's entries in the contract's export form, and the next page's cursor.
-    pub(crate) fn read_page(&self, body: &[u8]) -> Result<(Vec<Value>, Option<String>), String> {
+    /// A page's entries in the contract's export form (values read back through `values`),
+    /// and the next page's cursor.
+    pub(crate) fn read_page(&self, body: &[u8], values: &Values, spec: &Spec) -> Result<(Vec<Value>, Option<String>), String> {
         let doc: Value = serde_json::from_slice(body).map_err(|e| format!("not JSON: {e}"))?;
         let entries = doc.pointer(&self.entries).and_then(Value::as_array).ok_or_else(|| format!("no array at {}", self.entries))?;
         let mut out = Vec::with_capacity(entries.len());
@@ -114,10 +117,18 @@ impl Export {
                     }
                     return Err(format!("entry {i}: no {name} at {ptr:?}"));
                 };
+                let read = |r: Result<Value, String>| r.map_err(|e| format!("entry {i}: {name}: {e}"));
                 let v = match name.as_str() {
                     // Opaque ids: a number as it is, text as its digest.
                     "payment_id" | "origin_payment_id" => Value::from(opaque_number(v)),
                     "key" => Value::from(text(v)),
+                    "payer_id" => read(values.read_payer(spec, v).map(Value::from))?,
+                    "group" => read(values.name_of(Kind::Group, &text(v)).map(Value::from))?,
+                    "league" => read(values.name_of(Kind::League, &text(v)).map(Value::from))?,
+                    "channel" => read(values.name_of(Kind::Channel, &text(v)).map(Value::from))?,
+                    "items_fen" => read(values.read_items(v))?,
+                    "accepted_at" | "visible_at" => read(values.read_time(spec, v).map(Value::from))?,
+                    "period" => read(values.read_period(v).map(Value::from))?,
                     _ => v.clone(),
                 };
                 m.insert(name.clone(), v);
@@ -147,6 +158,10 @@ fn opaque_number(v: &Value) -> u64 {
 mod tests {
     use super::*;
 
+    fn spec() -> Spec {
+        crate::scenario::parse("ci-smoke.json", include_str!("../../../scenarios/ci-smoke.json")).unwrap()
+    }
+
     #[test]
     fn an_export_page_of_another_shape_reads_into_the_contracts_form() {
         let e: Export = serde_json::from_value(serde_json::json!({
@@ -165,7 +180,7 @@ mod tests {
              "itemsFen": {"pension": 100}, "at": "2021-04-20T10:00:00+08:00", "visibleAt": "2021-04-22T10:00:00+08:00",
              "origin": null}
         ]}});
-        let (rows, next) = e.read_page(body.to_string().as_bytes()).unwrap();
+        let (rows, next) = e.read_page(body.to_string().as_bytes(), &Values::default(), &spec()).unwrap();
         assert_eq!(next.as_deref(), Some("c2"));
         let row = &rows[0];
         // A text id is kept as its digest; absent optional fields are left out.
@@ -175,10 +190,10 @@ mod tests {
         let w: crate::contract::PaymentExportWire = serde_json::from_value(row.clone()).unwrap();
         assert_eq!(w.key, "k1");
         // The end: an empty page, whatever the cursor says.
-        let (rows, next) = e.read_page(br#"{"result": {"cursor": "c3", "items": []}}"#).unwrap();
+        let (rows, next) = e.read_page(br#"{"result": {"cursor": "c3", "items": []}}"#, &Values::default(), &spec()).unwrap();
         assert!(rows.is_empty() && next.is_none());
         // A required field missing from an entry is named.
-        let err = e.read_page(br#"{"result": {"items": [{"id": 1}]}}"#).unwrap_err();
+        let err = e.read_page(br#"{"result": {"items": [{"id": 1}]}}"#, &Values::default(), &spec()).unwrap_err();
         assert!(err.starts_with("entry 0: no accepted_at"), "{err}");
     }
 }

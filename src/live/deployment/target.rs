@@ -168,7 +168,7 @@ impl Target {
         }
         let mut out = Vec::new();
         if let Some(e) = self.profile_books().map(|b| &b.payments) {
-            self.profile_pages(e, admin_token, |v| {
+            self.profile_pages(spec, e, admin_token, |v| {
                 let w: contract::PaymentExportWire = serde_json::from_value(v).map_err(|e| format!("a payment of the export: {e}"))?;
                 out.push(contract::payment_from_export(spec, &w)?);
                 Ok(())
@@ -197,7 +197,7 @@ impl Target {
             let Some(e) = &b.registrations else {
                 return Err("the profile's books give no registrations export".to_string());
             };
-            self.profile_pages(e, admin_token, |v| {
+            self.profile_pages(spec, e, admin_token, |v| {
                 let w: contract::RegistrationExportWire =
                     serde_json::from_value(v).map_err(|e| format!("a registration of the export: {e}"))?;
                 out.push(contract::registration_from_export(spec, &w)?);
@@ -228,11 +228,17 @@ impl Target {
     /// export form).
     async fn profile_pages(
         &self,
+        spec: &Spec,
         e: &super::profile_books::Export,
         admin_token: Option<&str>,
         mut each: impl FnMut(serde_json::Value) -> Result<(), String>,
     ) -> Result<(), String> {
-        let Target::Http { base, http, .. } = self else { return Ok(()) };
+        let Target::Http { base, http, api } = self else { return Ok(()) };
+        let default_values = super::values::Values::default();
+        let values = match api {
+            Api::Profile(p) => &p.values,
+            Api::Contract => &default_values,
+        };
         let method = reqwest::Method::from_bytes(e.method.as_bytes()).unwrap_or(reqwest::Method::GET);
         let mut after = e.first_after.clone();
         let mut seen = std::collections::HashSet::new();
@@ -248,7 +254,7 @@ impl Target {
                 return Err(format!("{}: {} {path} answered {}", base.url, e.method, r.status()));
             }
             let body = r.bytes().await.map_err(|err| format!("{} {path}: {err}", e.method))?;
-            let (entries, next) = e.read_page(&body).map_err(|err| format!("{}: {} {path}: {err}", base.url, e.method))?;
+            let (entries, next) = e.read_page(&body, values, spec).map_err(|err| format!("{}: {} {path}: {err}", base.url, e.method))?;
             for v in entries {
                 each(v).map_err(|err| format!("{}: {} {path}: {err}", base.url, e.method))?;
             }

@@ -167,7 +167,7 @@ impl Reactor {
             Step::Answered => {
                 let Some(w) = &lane.work else { return };
                 let (status, retry_after, body) = lane.conn.answer();
-                let (resp, at) = lane.api.read(&w.req, status, retry_after, body);
+                let (resp, at) = lane.api.read(&self.ctx.spec, &w.req, status, retry_after, body);
                 let seen = Seen::of(&lane.api, &w.req, &resp, Some((status, body)));
                 lane.conn.done();
                 (self.ctx.on_the_clock(resp), at, seen)

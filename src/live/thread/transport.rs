@@ -138,7 +138,7 @@ impl Transport {
                         (resp, None, seen)
                     }
                     Ok(a) => {
-                        let (resp, at) = api.read(req, a.status, a.retry_after.as_deref(), &a.body);
+                        let (resp, at) = api.read(spec, req, a.status, a.retry_after.as_deref(), &a.body);
                         let seen = Seen::of(&api, req, &resp, Some((a.status, &a.body)));
                         (resp, at, seen)
                     }
