@@ -363,6 +363,11 @@ pub struct RunArgs {
     /// a simulation of the same payers in virtual time) and stop before sending anything.
     #[arg(long)]
     pub dry_run: bool,
+    /// Run the checks before the load alone and print what each mapping read (the ledger's
+    /// first cells, the books' first rows, the key lookup, the clock): how a profile is
+    /// written and fixed in minutes. Sends no load; exit 0 when the run could rely on all.
+    #[arg(long, conflicts_with = "dry_run")]
+    pub probe: bool,
     /// With --model: deliberately break the in-process systems (repeatable).
     #[arg(long, value_enum, requires = "model")]
     pub fault: Vec<Fault>,

@@ -125,3 +125,61 @@ fn a_staging_deployment_over_https_with_a_token_is_rehearsed_and_the_token_never
     assert!(stderr(&o).contains("STAGING_TOKEN"), "{}", stderr(&o));
     drop(front);
 }
+
+/// A profile author's loop: `run --probe` reads every mapping once and prints what it read,
+/// and a mapping that does not fit the deployment is named before any load, with its field.
+#[test]
+fn a_probe_prints_what_each_mapping_read_and_names_the_one_that_does_not_fit() {
+    let server = Server::start(0, &["--scenario", "scenarios/ci-smoke.json"]);
+    let clock = r#"{"virtual_now":"2021-05-06T10:00:00+08:00","time_scale":1}"#;
+    assert_eq!(crate::util::http(server.port, "POST", "/v1/admin/clock", &[], clock).0, 200);
+    let pay = r#"{"payer_id":7,"group":"flexible","league":"Hohhot","channel":"wechat_mini","items_fen":{"pension":74040}}"#;
+    assert_eq!(crate::util::http(server.port, "POST", "/v1/payments", &[("Idempotency-Key", "probe-1")], pay).0, 201);
+    let dir = temp_dir("probe");
+    let probe = |profile: &std::path::Path| {
+        crate::util::cutover(&[
+            "run",
+            "scenarios/ci-smoke.json",
+            "--target",
+            &server.url,
+            "--profile",
+            profile.to_str().unwrap(),
+            "--probe",
+        ])
+    };
+    let o = probe(&root().join("profiles/contract-v1.json"));
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    let out = stdout(&o);
+    for shown in [
+        "ledger: 1 cells, 1 payments, 740.40 yuan",
+        "Hohhot flexible pension: 1 payments, 740.40 yuan",
+        "reads absent",
+        "books.payments: the first page has 1 entries",
+    ] {
+        assert!(out.contains(shown), "{shown:?} not in:\n{out}");
+    }
+    assert!(out.contains("\"payer_id\":7,\"payment_id\":1"), "the first row of the books is shown: {out}");
+    // A books mapping pointing where the deployment has nothing: exit 2, the export, the entry
+    // and the field named, nothing sent.
+    let mut p: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(root().join("profiles/contract-v1.json")).unwrap()).unwrap();
+    p["books"]["payments"]["fields"]["key"] = "/idempotency_key".into();
+    let bad = dir.join("bad-books.json");
+    std::fs::write(&bad, p.to_string()).unwrap();
+    let o = probe(&bad);
+    assert_eq!(o.status.code(), Some(2), "{}{}", stdout(&o), stderr(&o));
+    assert!(stderr(&o).contains("books.payments") && stderr(&o).contains("entry 0: no key at \"/idempotency_key\""), "{}", stderr(&o));
+    // So does a run: the preflight is the same.
+    let o = live_run("scenarios/ci-smoke.json", &dir.join("run"), &["--target", &server.url, "--profile", bad.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}{}", stdout(&o), stderr(&o));
+    assert!(!dir.join("run/journal.jsonl").exists(), "nothing was sent");
+    // A key lookup that says "held" for a key never used is refused too.
+    let mut p: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(root().join("profiles/contract-v1.json")).unwrap()).unwrap();
+    p["payment_by_key"] = serde_json::json!({"path": "/v1/payments/{key}", "held": {"status": [200, 404]}});
+    let lax = dir.join("lax-lookup.json");
+    std::fs::write(&lax, p.to_string()).unwrap();
+    let o = probe(&lax);
+    assert_eq!(o.status.code(), Some(2), "{}{}", stdout(&o), stderr(&o));
+    assert!(stderr(&o).contains("says a payment is held under a key never used"), "{}", stderr(&o));
+}

@@ -155,6 +155,22 @@ impl Target {
         }
     }
 
+    /// How its API looks, in words ("the bundled contract", "profile \"vendor\"").
+    pub(crate) fn api_described(&self) -> String {
+        match self {
+            Target::Model(_) => "the in-process model".into(),
+            Target::Http { api, .. } => api.describe(),
+        }
+    }
+
+    /// The path its key lookup takes for `key`.
+    pub(crate) fn key_path(&self, key: IdemKey) -> Option<String> {
+        match self {
+            Target::Model(_) => None,
+            Target::Http { api, .. } => Some(api.payment_path(key)),
+        }
+    }
+
     pub(crate) fn is_http(&self) -> bool {
         matches!(self, Target::Http { .. })
     }
@@ -168,7 +184,7 @@ impl Target {
         }
         let mut out = Vec::new();
         if let Some(e) = self.profile_books().map(|b| &b.payments) {
-            self.profile_pages(spec, e, admin_token, |v| {
+            self.profile_pages(spec, e, admin_token, false, |v| {
                 let w: contract::PaymentExportWire = serde_json::from_value(v).map_err(|e| format!("a payment of the export: {e}"))?;
                 out.push(contract::payment_from_export(spec, &w)?);
                 Ok(())
@@ -197,7 +213,7 @@ impl Target {
             let Some(e) = &b.registrations else {
                 return Err("the profile's books give no registrations export".to_string());
             };
-            self.profile_pages(spec, e, admin_token, |v| {
+            self.profile_pages(spec, e, admin_token, false, |v| {
                 let w: contract::RegistrationExportWire =
                     serde_json::from_value(v).map_err(|e| format!("a registration of the export: {e}"))?;
                 out.push(contract::registration_from_export(spec, &w)?);
@@ -231,6 +247,7 @@ impl Target {
         spec: &Spec,
         e: &super::profile_books::Export,
         admin_token: Option<&str>,
+        first_only: bool,
         mut each: impl FnMut(serde_json::Value) -> Result<(), String>,
     ) -> Result<(), String> {
         let Target::Http { base, http, api } = self else { return Ok(()) };
@@ -259,11 +276,47 @@ impl Target {
                 each(v).map_err(|err| format!("{}: {} {path}: {err}", base.url, e.method))?;
             }
             match next {
-                Some(n) => after = n,
-                None => break,
+                Some(n) if !first_only => after = n,
+                _ => break,
             }
         }
         Ok(())
+    }
+
+    /// The first page of each export a profile's `books` names, read and parsed through its
+    /// mapping as the checks will read them all (payments, then registrations, if named); a
+    /// failure names the export, the request and what could not be read.
+    pub(crate) async fn books_first_pages(
+        &self,
+        spec: &Spec,
+        admin_token: Option<&str>,
+    ) -> Result<Vec<(&'static str, Vec<serde_json::Value>)>, String> {
+        let Some(b) = self.profile_books() else { return Ok(Vec::new()) };
+        let mut out = Vec::new();
+        for (name, e) in [("books.payments", Some(&b.payments)), ("books.registrations", b.registrations.as_ref())] {
+            let Some(e) = e else { continue };
+            let mut rows = Vec::new();
+            self.profile_pages(spec, e, admin_token, true, |v| {
+                rows.push(v);
+                Ok(())
+            })
+            .await
+            .map_err(|err| format!("{name}: {err}"))?;
+            // Each row in the contract's form must be one the checks can take.
+            for (i, v) in rows.iter().enumerate() {
+                let ok = match name {
+                    "books.payments" => serde_json::from_value::<contract::PaymentExportWire>(v.clone())
+                        .map_err(|e| e.to_string())
+                        .and_then(|w| contract::payment_from_export(spec, &w).map(|_| ())),
+                    _ => serde_json::from_value::<contract::RegistrationExportWire>(v.clone())
+                        .map_err(|e| e.to_string())
+                        .and_then(|w| contract::registration_from_export(spec, &w).map(|_| ())),
+                };
+                ok.map_err(|err| format!("{name}: entry {i} of the first page: {err}"))?;
+            }
+            out.push((name, rows));
+        }
+        Ok(out)
     }
 
     /// Walk the contract's export of `what` page by page, `each` taking a page and giving
@@ -476,6 +529,24 @@ impl Target {
         if let Err(e) = self.ledger(spec).await {
             return Err(format!("the ledger of {url} cannot be read through {}: {e}", api.describe()));
         }
+        // The key lookup must say "absent" for a key nobody used, or the reconciliation could
+        // never tell a lost payment (its key unknown) from one held.
+        let unknown = IdemKey::from_text("00000000000000000000000000c0ffee");
+        match self.holds(unknown).await {
+            Ok(false) => {}
+            Ok(true) => {
+                return Err(format!(
+                    "the key lookup of {url} ({}) says a payment is held under a key never used ({}): its `held` condition holds for any answer",
+                    api.describe(),
+                    api.payment_path(unknown)
+                ));
+            }
+            Err(e) => return Err(format!("the key lookup of {url} cannot say a payment is absent: {e}")),
+        }
+        // The books the checks will read, their first page parsed through the mapping.
+        self.books_first_pages(spec, cfg.admin_token)
+            .await
+            .map_err(|e| format!("the books of {url} cannot be read through {}: {e}", api.describe()))?;
         Ok(Preflight { clock_round_trip: self.set_clock(spec, cfg).await? })
     }
 
