@@ -183,3 +183,65 @@ fn a_probe_prints_what_each_mapping_read_and_names_the_one_that_does_not_fit() {
     assert_eq!(o.status.code(), Some(2), "{}{}", stdout(&o), stderr(&o));
     assert!(stderr(&o).contains("says a payment is held under a key never used"), "{}", stderr(&o));
 }
+
+/// The vendor-style service (`tests/fixtures/vendor_facade.py`: its own paths and codes, every
+/// answer 200 with a code, yuan strings, lines, payer numbers, local times, text order numbers,
+/// HTTPS, a token) before a `cutover serve` that keeps the rules, rehearsed through
+/// `profiles/vendor-example.json` with no change to it: the checks exact, its maintenance code
+/// read as the suspension, the token nowhere.
+#[test]
+fn a_vendor_style_deployment_is_rehearsed_through_its_profile_as_it_is() {
+    let token = "vnd-51c0e7a9d3b24f68-token";
+    let server = Server::start(0, &["--scenario", "scenarios/ci-smoke.json"]);
+    let tls = root().join("tests/fixtures/tls");
+    let mut child = Command::new("python3")
+        .arg(root().join("tests/fixtures/vendor_facade.py"))
+        .arg(server.port.to_string())
+        .arg(tls.join("server.pem"))
+        .arg(tls.join("server.key"))
+        .arg(root().join("profiles/vendor-example.json"))
+        .env("VENDOR_TOKEN", token)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("python3 runs the vendor service");
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let front = Front { child, port: line.trim().parse().unwrap_or_else(|_| panic!("the vendor printed {line:?}")) };
+    let url = format!("https://127.0.0.1:{}", front.port);
+    let dir = temp_dir("vendor");
+    let out = dir.join("out");
+    let o = crate::util::wait_bounded(
+        Command::new(env!("CARGO_BIN_EXE_cutover"))
+            .args(["run", "scenarios/ci-smoke.json", "--target", &url, "--profile", "profiles/vendor-example.json"])
+            .args(["--ca-file", tls.join("ca.pem").to_str().unwrap(), "--time-scale", "600000", "--connections", "16", "--quiet"])
+            .args(["--out", out.to_str().unwrap()])
+            .current_dir(root())
+            .env("VENDOR_TOKEN", token)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+        std::time::Duration::from_secs(180),
+    );
+    assert!(matches!(o.status.code(), Some(0 | 1)), "{}{}", stdout(&o), stderr(&o));
+    let r: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
+    let (s, live) = (&r["summary"], &r["live"]);
+    // Its maintenance answers (200 with E1003) are the suspension's refusals, none accepted.
+    assert!(s["rejected_suspended"].as_u64().unwrap() > 50, "{s}");
+    assert_eq!(s["accepted_while_suspended"], 0);
+    assert_eq!(s["errors"], 0, "{}", live["failures"]);
+    // Yuan strings, codes and lines read back exactly: the ledger and every key agree.
+    assert_eq!(s["ledger_mismatched_cells"], 0);
+    assert_eq!(s["ledger_expected_fen"], s["ledger_actual_fen"]);
+    assert_eq!(live["reconciliation"]["lost"], 0, "{}", live["reconciliation"]);
+    assert_eq!(live["reconciliation"]["phantoms_or_duplicates"], 0);
+    assert_eq!(live["reconciliation"]["checked_by_key"], true);
+    assert_eq!(live["audit"]["disagreements"], 0, "{}", live["audit"]);
+    assert!(s["accepted"].as_u64().unwrap() > 500, "{s}");
+    for (name, text) in every_output(&out, &o) {
+        assert!(!text.contains(token), "{name} shows the token");
+    }
+    drop(front);
+}
