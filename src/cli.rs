@@ -368,6 +368,11 @@ pub struct RunArgs {
     /// written and fixed in minutes. Sends no load; exit 0 when the run could rely on all.
     #[arg(long, conflicts_with = "dry_run")]
     pub probe: bool,
+    /// Do not try each operation of a profile before the load (a look-up, a payment and an
+    /// assessment of zero fen, a certificate for no order: changing nothing, each answer
+    /// must read as a success or a known refusal).
+    #[arg(long)]
+    pub skip_operation_probe: bool,
     /// With --model: deliberately break the in-process systems (repeatable).
     #[arg(long, value_enum, requires = "model")]
     pub fault: Vec<Fault>,

@@ -55,6 +55,7 @@ pub(super) fn run(a: RunArgs) -> anyhow::Result<Exit> {
         run_id: run_id.clone(),
         out: out.clone(),
         sync_clock: !a.no_clock_sync,
+        probe_operations: !a.skip_operation_probe,
         admin_token: admin_token(&a.admin_token),
         progress: !a.quiet,
         drain,
@@ -133,6 +134,7 @@ async fn probe(a: &RunArgs, spec: &Arc<Spec>, target: &Target, new: Option<&Targ
         sync_clock: !a.no_clock_sync && !a.rebase_now,
         admin_token: token.as_deref(),
         allow_other_scenario: a.allow_other_scenario,
+        probe_operations: !a.skip_operation_probe,
     };
     let names = spec.system_names();
     let both: Vec<(&Target, String)> = match new {
@@ -144,6 +146,9 @@ async fn probe(a: &RunArgs, spec: &Arc<Spec>, target: &Target, new: Option<&Targ
         let _ = writeln!(o, "{who}: {} through {}", t.label(), t.api_described());
         let pre = t.preflight(spec, &checks).await.map_err(|e| anyhow::anyhow!("{who}: {e}"))?;
         let _ = writeln!(o, "  reached; its ledger, its books and its key lookup read as below");
+        for line in &pre.operations {
+            let _ = writeln!(o, "  {line}");
+        }
         let _ = match pre.clock_round_trip {
             Some(rtt) => writeln!(o, "  clock: set to the timeline's start (round trip {:.1} ms)", rtt.as_secs_f64() * 1e3),
             None => writeln!(o, "  clock: not set (no clock endpoint, or --no-clock-sync / --rebase-now)"),

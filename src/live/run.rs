@@ -52,6 +52,8 @@ pub struct RunConfig {
     pub out: PathBuf,
     /// Tell the target the run's virtual clock through `POST /v1/admin/clock`.
     pub sync_clock: bool,
+    /// Before the load, try each operation of a profile once, changing nothing.
+    pub probe_operations: bool,
     pub admin_token: Option<String>,
     /// Progress display on standard error.
     pub progress: bool,
@@ -272,6 +274,7 @@ async fn set_up(spec: &Arc<Spec>, cfg: &RunConfig) -> Result<Setup, RunError> {
         sync_clock: cfg.sync_clock,
         admin_token: cfg.admin_token.as_deref(),
         allow_other_scenario: cfg.allow_other_scenario,
+        probe_operations: cfg.probe_operations,
     };
     let mut sync_rtt: Option<Duration> = None;
     for (t, system) in cfg.targets() {
@@ -450,8 +453,13 @@ async fn drive(spec: &Arc<Spec>, cfg: &RunConfig, plans: Vec<Plan>, scenario_fil
     // set-up began (at 1440x each second of set-up would be 24 minutes of requests due at
     // once), and the targets' clocks are set to it again.
     let clock = VirtualClock::starting_now(spec.start, cfg.time_scale);
-    let checks =
-        PreflightConfig { clock: &clock, sync_clock: cfg.sync_clock, admin_token: cfg.admin_token.as_deref(), allow_other_scenario: true };
+    let checks = PreflightConfig {
+        clock: &clock,
+        sync_clock: cfg.sync_clock,
+        admin_token: cfg.admin_token.as_deref(),
+        allow_other_scenario: true,
+        probe_operations: false,
+    };
     for (t, _) in cfg.targets() {
         if let Err(e) = t.set_clock(spec, &checks).await {
             stop_all(&gauges);

@@ -661,10 +661,15 @@ fn a_wrong_path_is_diagnosed_by_status_method_path_and_body() {
     let file = dir.join("wrong-path.json");
     std::fs::write(&file, wrong).unwrap();
     let scenario = write_scenario(&dir, "short.json", &short_smoke());
+    // The operations' probe before the load catches it: the request, the status, nothing sent.
+    let o = live_run(scenario.to_str().unwrap(), &dir.join("probed"), &["--target", &server.url, "--profile", file.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}{}", stdout(&o), stderr(&o));
+    assert!(stderr(&o).contains("operations.pay: POST /v1/paymentz answered 404"), "{}", stderr(&o));
+    // Past the probe, the run diagnoses it in its failures table.
     let o = live_run(
         scenario.to_str().unwrap(),
         &dir,
-        &["--target", &server.url, "--profile", file.to_str().unwrap(), "--time-scale", "400000"],
+        &["--target", &server.url, "--profile", file.to_str().unwrap(), "--time-scale", "400000", "--skip-operation-probe"],
     );
     assert_eq!(o.status.code(), Some(1), "{}{}", stdout(&o), stderr(&o));
     let r = report(&dir);

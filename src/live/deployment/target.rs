@@ -33,6 +33,8 @@ pub enum Target {
 pub(crate) struct Preflight {
     /// The last round trip of the call that set the target's clock, if the run set it.
     pub clock_round_trip: Option<Duration>,
+    /// What each operation's round trip read (profiles, when tried).
+    pub operations: Vec<String>,
 }
 
 /// What checking the target before the load needs to know.
@@ -42,6 +44,8 @@ pub(crate) struct PreflightConfig<'a> {
     pub admin_token: Option<&'a str>,
     /// Run although a `cutover serve` target runs other rules (`--allow-other-scenario`).
     pub allow_other_scenario: bool,
+    /// Try each operation of a profile once, changing nothing (see [`Target::probe_operations`]).
+    pub probe_operations: bool,
 }
 
 /// One-off HTTP calls (checks, ledger, reconciliation) go through reqwest.
@@ -543,11 +547,78 @@ impl Target {
             }
             Err(e) => return Err(format!("the key lookup of {url} cannot say a payment is absent: {e}")),
         }
+        let operations = if cfg.probe_operations { self.probe_operations(spec).await? } else { Vec::new() };
         // The books the checks will read, their first page parsed through the mapping.
         self.books_first_pages(spec, cfg.admin_token)
             .await
             .map_err(|e| format!("the books of {url} cannot be read through {}: {e}", api.describe()))?;
-        Ok(Preflight { clock_round_trip: self.set_clock(spec, cfg).await? })
+        Ok(Preflight { clock_round_trip: self.set_clock(spec, cfg).await?, operations })
+    }
+
+    /// One round trip per operation of a profile, each changing nothing at the deployment: a
+    /// look-up of one of the scenario's payers, a payment and an assessment of zero fen (a
+    /// correct deployment refuses them as invalid), a certificate for an order nobody has.
+    /// Each answer must read, through the profile, as a success or a refusal the contract
+    /// knows; one that reads as an error is the reason the run does not start, with the
+    /// request and what came back. What each read, one line per operation.
+    pub(crate) async fn probe_operations(&self, spec: &Spec) -> Result<Vec<String>, String> {
+        let Target::Http { base, api: api @ Api::Profile(_), http } = self else { return Ok(Vec::new()) };
+        let channel =
+            spec.channels.iter().position(|c| c.kind == crate::scenario::ChannelKind::Online).unwrap_or(0) as crate::scenario::ChannelIdx;
+        // The scenario's first payer (a look-up reads; the rest are refused or find nothing).
+        let population = crate::population::Population::new(spec, 0);
+        let first = crate::scenario::GroupKind::ALL.iter().find(|g| population.count(**g) > 0).map(|g| population.payer(*g, 0));
+        let payer = first.map_or(PayerRef { id: 0, group: crate::scenario::GroupKind::Flexible, league: 0 }, |p| PayerRef {
+            id: p.id,
+            group: p.group,
+            league: p.league,
+        });
+        let requests = [
+            crate::model::Request::Lookup { payer, channel },
+            crate::model::Request::Pay {
+                key: IdemKey::from_text("00000000000000000000000000c0ffef"),
+                payer,
+                channel,
+                items: [0; 6],
+                period: crate::model::Period::UNKNOWN,
+                special: false,
+                assessment: None,
+            },
+            crate::model::Request::Assess { payer, channel, kind: crate::scenario::SpecialKind::IndividualMonths, items: [0; 6] },
+            crate::model::Request::Certificate { payer, channel, payment: crate::model::TargetId::text("cutover-preflight-no-such-order") },
+        ];
+        let mut lines = Vec::new();
+        for req in &requests {
+            let w = api.request(spec, req);
+            let what = format!("{} {}", w.method, w.path);
+            let op = req.operation().as_str();
+            let method = reqwest::Method::from_bytes(w.method.as_bytes()).unwrap_or(reqwest::Method::POST);
+            let mut rb = http.request(method, format!("{}{}", base.url, w.path));
+            if let Some(k) = &w.idempotency_key {
+                rb = rb.header("idempotency-key", k);
+            }
+            for (k, v) in &w.headers {
+                rb = rb.header(k.as_str(), v.as_str());
+            }
+            if let Some(b) = w.body {
+                rb = rb.header("content-type", "application/json").body(b);
+            }
+            let r = rb.send().await.map_err(|e| format!("operations.{op}: {what}: {}", why(&e, HTTP_TIMEOUT)))?;
+            let status = r.status().as_u16();
+            let retry_after = r.headers().get("retry-after").and_then(|v| v.to_str().ok()).map(str::to_string);
+            let body = r.bytes().await.map_err(|e| format!("operations.{op}: {what}: {e}"))?;
+            let (resp, _) = api.read(spec, req, status, retry_after.as_deref(), &body);
+            let shown = crate::secrets::redact(&String::from_utf8_lossy(&body[..body.len().min(300)])).into_owned();
+            if let crate::model::Response::Error { kind } = resp {
+                return Err(format!(
+                    "operations.{op}: {what} answered {status} {shown:?}, read through {} as an error ({}): the operation's path, `success`, `read` or `codes` do not fit (or give --skip-operation-probe)",
+                    api.describe(),
+                    kind.as_str()
+                ));
+            }
+            lines.push(format!("{op}: {what} answered {status}, read as {}", resp.category().as_str()));
+        }
+        Ok(lines)
     }
 
     /// Set the target's clock to `cfg.clock` (when the run syncs clocks and the target has a
