@@ -46,8 +46,8 @@ use crate::vocabulary::Failure;
 use futures_util::FutureExt;
 use futures_util::stream::StreamExt;
 use std::collections::VecDeque;
+use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
 
@@ -712,46 +712,6 @@ async fn wait_until(timer: &mut Option<PreciseTimer>, at: Instant) {
     }
 }
 
-/// Where the threads say they are set up (their share of agents scheduled, their tables
-/// reserved, their connections open) and wait until the coordinator lets them all start, so
-/// that the run's wall time and CPU count the sending alone. The gate hands them the run's
-/// clock, anchored when it opens: set-up time does not make the first requests late.
-#[derive(Default)]
-pub(in crate::live) struct StartGate {
-    /// Threads ready, whether the gate is open, and the clock it opened with (none when
-    /// it opened only to let stopped threads end).
-    state: Mutex<(usize, bool, Option<VirtualClock>)>,
-    changed: std::sync::Condvar,
-}
-
-impl StartGate {
-    fn ready_then_wait(&self) -> Option<VirtualClock> {
-        let mut g = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        g.0 += 1;
-        self.changed.notify_all();
-        while !g.1 {
-            g = self.changed.wait(g).unwrap_or_else(|e| e.into_inner());
-        }
-        g.2
-    }
-
-    /// Block until `n` threads are ready.
-    pub(in crate::live) fn wait_ready(&self, n: usize) {
-        let mut g = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        while g.0 < n {
-            g = self.changed.wait(g).unwrap_or_else(|e| e.into_inner());
-        }
-    }
-
-    /// Let the threads start on `clock` (or, with none, end: they were told to stop).
-    pub(in crate::live) fn open(&self, clock: Option<VirtualClock>) {
-        let mut g = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        g.1 = true;
-        g.2 = clock;
-        self.changed.notify_all();
-    }
-}
-
 /// Start one thread of the driver (its own readiness loop, or its own single-threaded tokio
 /// runtime). Its output arrives on the returned channel; the channel closes without one if
 /// the thread failed. `gate`: see [`StartGate`].
@@ -811,6 +771,9 @@ pub(in crate::live) fn start(
     })?;
     Ok((rx, handle))
 }
+
+mod gate;
+pub(in crate::live) use gate::StartGate;
 
 #[cfg(test)]
 mod tests;
