@@ -13,23 +13,26 @@ struct Front {
 }
 
 impl Front {
-    fn start(upstream: u16, token: &str) -> Front {
+    /// `tests/fixtures/SCRIPT UPSTREAM CERT KEY EXTRA...` with the token in `env`: a test
+    /// deployment before the `cutover serve` on port `upstream`.
+    fn start(script: &str, upstream: u16, extra: &[std::path::PathBuf], env: (&str, &str)) -> Front {
         let tls = root().join("tests/fixtures/tls");
         let mut child = Command::new("python3")
             .env("PYTHONDONTWRITEBYTECODE", "1")
-            .arg(root().join("tests/fixtures/tls_proxy.py"))
+            .arg(root().join("tests/fixtures").join(script))
             .arg(upstream.to_string())
             .arg(tls.join("server.pem"))
             .arg(tls.join("server.key"))
-            .env("CUTOVER_TEST_TOKEN", token)
+            .args(extra)
+            .env(env.0, env.1)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
-            .expect("python3 runs the HTTPS front");
+            .unwrap_or_else(|e| panic!("python3 runs {script}: {e}"));
         let mut line = String::new();
         std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-        let port = line.trim().parse().unwrap_or_else(|_| panic!("the front printed {line:?}, not its port"));
+        let port = line.trim().parse().unwrap_or_else(|_| panic!("{script} printed {line:?}, not its port"));
         Front { child, port }
     }
 }
@@ -87,7 +90,7 @@ fn every_output(dir: &std::path::Path, o: &std::process::Output) -> Vec<(String,
 fn a_staging_deployment_over_https_with_a_token_is_rehearsed_and_the_token_never_shown() {
     let token = "stg-7f3e9c1d5b2a4e60-token";
     let server = Server::start(0, &["--scenario", "scenarios/ci-smoke.json"]);
-    let front = Front::start(server.port, token);
+    let front = Front::start("tls_proxy.py", server.port, &[], ("CUTOVER_TEST_TOKEN", token));
     let dir = temp_dir("staging_https");
     let profile = profile_with_token(&dir);
     let url = format!("https://localhost:{}", front.port);
@@ -210,22 +213,7 @@ fn a_vendor_style_deployment_is_rehearsed_through_its_profile_as_it_is() {
     let token = "vnd-51c0e7a9d3b24f68-token";
     let server = Server::start(0, &["--scenario", "scenarios/ci-smoke.json"]);
     let tls = root().join("tests/fixtures/tls");
-    let mut child = Command::new("python3")
-        .env("PYTHONDONTWRITEBYTECODE", "1")
-        .arg(root().join("tests/fixtures/vendor_facade.py"))
-        .arg(server.port.to_string())
-        .arg(tls.join("server.pem"))
-        .arg(tls.join("server.key"))
-        .arg(root().join("profiles/vendor-example.json"))
-        .env("VENDOR_TOKEN", token)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("python3 runs the vendor service");
-    let mut line = String::new();
-    std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let front = Front { child, port: line.trim().parse().unwrap_or_else(|_| panic!("the vendor printed {line:?}")) };
+    let front = Front::start("vendor_facade.py", server.port, &[root().join("profiles/vendor-example.json")], ("VENDOR_TOKEN", token));
     let url = format!("https://127.0.0.1:{}", front.port);
     let dir = temp_dir("vendor");
     let out = dir.join("out");
