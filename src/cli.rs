@@ -287,7 +287,10 @@ pub struct ServeArgs {
     /// Virtual instant at start (RFC 3339; default: the scenario's start).
     #[arg(long)]
     pub virtual_start: Option<String>,
-    /// Re-base the timeline to now: the virtual clock starts at the real current time.
+    /// Play a deployment that keeps real time: its clock is the wall clock, it knows nothing
+    /// of the scenario's timeline (no phase closes a channel, it never opens or stops by the
+    /// scenario's instants), and only its maintenance switch, `POST /v1/admin/maintenance`,
+    /// closes channels (a run switches it through a profile's `switch`).
     #[arg(long)]
     pub rebase_now: bool,
     /// Requests handled at once; more are refused with 429.
@@ -441,7 +444,7 @@ pub struct RunArgs {
     pub no_clock_sync: bool,
     /// The target keeps real time: do not set its clock, and read the instants it states
     /// (reopening, visibility, acceptance) as wall-clock times re-based onto the timeline.
-    /// Use with --time-scale 1 and hooks that switch the deployment's own suspension.
+    /// Its suspension is switched at each phase start by the profile's `switch` (or hooks).
     #[arg(long)]
     pub rebase_now: bool,
     /// Target profile: how the contract's operations map onto the target's API (default:

@@ -252,6 +252,11 @@ impl<H: HostEvent> Cohort<H> {
         self.jobs[id as usize].as_ref().expect("a job in flight")
     }
 
+    /// The system job `id` went to, while it waits for its answer.
+    pub(crate) fn system_of(&self, id: u32) -> Option<crate::scenario::SystemIdx> {
+        self.jobs.get(id as usize)?.as_ref().map(|j| j.system)
+    }
+
     /// Requests started and not answered.
     pub(crate) fn in_flight(&self) -> usize {
         self.in_flight

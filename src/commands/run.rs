@@ -54,7 +54,8 @@ pub(super) fn run(a: RunArgs) -> anyhow::Result<Exit> {
         seed,
         run_id: run_id.clone(),
         out: out.clone(),
-        sync_clock: !a.no_clock_sync,
+        // A deployment keeping real time keeps its own clock.
+        sync_clock: !a.no_clock_sync && !a.rebase_now,
         probe_operations: !a.skip_operation_probe,
         admin_token: admin_token(&a.admin_token),
         progress: !a.quiet,

@@ -45,8 +45,14 @@ pub(super) fn serve(a: ServeArgs) -> anyhow::Result<Exit> {
     };
     let (system, name) = role(&spec, a.role)?.unzip();
     cfg.system = name;
-    let rules = Arc::new(crate::model::Rules::from_spec(&spec));
+    // A deployment keeping real time knows nothing of the rehearsal's timeline: only its
+    // maintenance switch (`POST /v1/admin/maintenance`) closes a channel.
+    let rules = crate::model::Rules::from_spec(&spec);
+    let rules = Arc::new(if a.rebase_now { rules.keeping_real_time() } else { rules });
     let mut model = crate::model::system_model(&spec, rules, system.unwrap_or(0), faults(&a.fault));
+    if a.rebase_now {
+        model.keep_real_time();
+    }
     let store = match &a.data {
         Some(dir) => {
             let opened = open_store(dir, &spec, &mut model)?;

@@ -169,6 +169,14 @@ pub(crate) fn registration_from_export(spec: &Spec, w: &RegistrationExportWire) 
     payer_ref(spec, w.payer_id, w.group, &w.league).map_err(|e| format!("payer {}: {e}", w.payer_id))
 }
 
+/// `POST /v1/admin/maintenance`: the operators' maintenance switch: exactly these channels
+/// (the scenario's ids) refuse as suspended, every other takes requests as the rules say.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct MaintenanceBody {
+    pub closed_channels: Vec<String>,
+}
+
 /// `POST /v1/admin/rollback`: a conditional rollback's decision, told by the run: payment
 /// suspended again from `suspended_from` through the rollback's phase (`null`: no rollback,
 /// the phase keeps the channels open).

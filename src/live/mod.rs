@@ -11,4 +11,5 @@ mod progress;
 mod rollback;
 pub mod run;
 mod runbook;
+mod switching;
 pub mod thread;

@@ -14,6 +14,7 @@ use super::deployment::target::{PreflightConfig, Target, client_for};
 use super::findings::{complete_from_journal, driver_lateness, mark_driver_late, since, unreadable};
 use super::progress::Progress;
 use super::runbook::Runbook;
+use super::switching::Switching;
 use super::thread::journal::Journal;
 use super::thread::shard::{self, Gauge, Plan};
 use crate::clock::VirtualClock;
@@ -141,6 +142,8 @@ struct Setup {
     /// The ids of the payments each system held before the load, when its books can be read
     /// in bulk (always for a cutover run).
     baseline: Option<Vec<crate::hash::FastSet<u64>>>,
+    /// The systems' maintenance switches, set before the load.
+    switching: Option<Switching>,
 }
 
 /// What the sending threads did, merged into one account.
@@ -167,6 +170,7 @@ struct Merged {
 struct Driven {
     parts: Vec<shard::Output>,
     hooks: Runbook,
+    switching: Switching,
     /// A conditional rollback's go / no-go, if the run reached it.
     rollback: Option<crate::report::RollbackDecision>,
     interrupted: bool,
@@ -181,8 +185,10 @@ struct Driven {
 pub async fn run(spec: Arc<Spec>, cfg: RunConfig, scenario_file: &str) -> Result<RunOutput, RunError> {
     let mut setup = set_up(&spec, &cfg).await?;
     let plans = std::mem::take(&mut setup.plans);
-    let driven = drive(&spec, &cfg, plans, scenario_file).await?;
-    let hook_reports = driven.hooks.finish(&spec).await;
+    let switching = setup.switching.take().unwrap_or_else(|| Switching::new(&spec, setup.demand.rules.clone(), Vec::new()));
+    let driven = drive(&spec, &cfg, plans, switching, scenario_file).await?;
+    let mut hook_reports = driven.hooks.finish(&spec).await;
+    hook_reports.extend(driven.switching.finish(&spec).await);
     let mut merged = merge(&spec, &setup.demand, driven.parts, setup.journal_path.display().to_string());
     merged.recorder.rollback_decision = driven.rollback;
     let (rec, actual, cutover) = match &setup.baseline {
@@ -292,6 +298,16 @@ async fn set_up(spec: &Arc<Spec>, cfg: &RunConfig) -> Result<Setup, RunError> {
     let demand = Arc::new(Demand::new(spec.clone(), cfg.seed).for_run(&cfg.run_id));
     let population = Population::new(spec, cfg.seed);
     let members = Members::all(spec, Cast::new(&demand, &population));
+    // A deployment that does not follow the run's clock is switched as the timeline's start
+    // has it, before anything is read or sent.
+    let switchers = (0..spec.system_names().len() as SystemIdx)
+        .filter_map(|s| {
+            let name = spec.system_names()[s as usize].to_string();
+            cfg.target_for(s).switcher(&name, cfg.sync_clock, cfg.admin_token.as_deref()).map(|sw| (s, sw))
+        })
+        .collect();
+    let mut switching = Switching::new(spec, demand.rules.clone(), switchers);
+    switching.before_load(spec).await.map_err(RunError::Target)?;
     let payers: crate::hash::FastSet<crate::population::PayerId> = members.payers().map(|p| p.id).collect();
     let mut baseline = Some(Vec::new());
     let mut found = Vec::new();
@@ -403,9 +419,10 @@ async fn set_up(spec: &Arc<Spec>, cfg: &RunConfig) -> Result<Setup, RunError> {
             journal: journal.share(),
             margin_micros: margin,
             drain: cfg.drain,
+            switches: switching.board(),
         })
         .collect();
-    Ok(Setup { demand, plans, sync_rtt, margin_real, journal_path, connections, threads, baseline })
+    Ok(Setup { demand, plans, sync_rtt, margin_real, journal_path, connections, threads, baseline, switching: Some(switching) })
 }
 
 /// A thread's `n` connections to each system of the scenario.
@@ -432,7 +449,13 @@ fn thread_connections(cfg: &RunConfig, spec: &Spec, n: usize, clock: VirtualCloc
 
 /// Start the threads together, run the hooks and the progress display while they send,
 /// tell them to stop on Ctrl-C, and collect what they did.
-async fn drive(spec: &Arc<Spec>, cfg: &RunConfig, plans: Vec<Plan>, scenario_file: &str) -> Result<Driven, RunError> {
+async fn drive(
+    spec: &Arc<Spec>,
+    cfg: &RunConfig,
+    plans: Vec<Plan>,
+    mut switching: Switching,
+    scenario_file: &str,
+) -> Result<Driven, RunError> {
     let vars = hook_vars(cfg, scenario_file);
     let in_process = !cfg.target.is_http();
     let mut hooks = Runbook::new(spec, vars, in_process);
@@ -484,6 +507,7 @@ async fn drive(spec: &Arc<Spec>, cfg: &RunConfig, plans: Vec<Plan>, scenario_fil
     tokio::pin!(all_done);
     let outputs = loop {
         let next_hook = hooks.next_due(clock).map(tokio::time::Instant::from_std);
+        let next_switch = switching.next_due(clock).map(tokio::time::Instant::from_std);
         let next_decision = rollback.as_ref().map(|r| tokio::time::Instant::from_std(clock.real_instant(r.decide_at)));
         tokio::select! {
             biased;
@@ -496,6 +520,9 @@ async fn drive(spec: &Arc<Spec>, cfg: &RunConfig, plans: Vec<Plan>, scenario_fil
             outs = &mut all_done => break outs,
             _ = tokio::time::sleep_until(next_hook.unwrap_or_else(tokio::time::Instant::now)), if next_hook.is_some() && !interrupted => {
                 hooks.start_due(spec, clock, started);
+            }
+            _ = tokio::time::sleep_until(next_switch.unwrap_or_else(tokio::time::Instant::now)), if next_switch.is_some() && !interrupted => {
+                switching.start_due(spec, clock, started);
             }
             _ = tokio::time::sleep_until(next_decision.unwrap_or_else(tokio::time::Instant::now)), if next_decision.is_some() && !interrupted => {
                 if let Some(r) = rollback.take() {
@@ -527,7 +554,7 @@ async fn drive(spec: &Arc<Spec>, cfg: &RunConfig, plans: Vec<Plan>, scenario_fil
         parts.push(o.map_err(|_| RunError::Target("a sending thread failed".into()))?);
     }
     let reached = stopped_at.map_or(spec.end, |t| t.min(spec.end));
-    Ok(Driven { parts, hooks, rollback: decision, interrupted, aborted, reached, wall_seconds, cpu_seconds: cpu })
+    Ok(Driven { parts, hooks, switching, rollback: decision, interrupted, aborted, reached, wall_seconds, cpu_seconds: cpu })
 }
 
 /// What a hook may name: this binary, the scenario file, the run's targets, the output

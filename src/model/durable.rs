@@ -38,6 +38,11 @@ pub(crate) enum Decision {
     RolledBack {
         from_micros: Option<i64>,
     },
+    /// The maintenance switch set by the deployment's operators: these channels closed (by
+    /// index), every other open.
+    Maintenance {
+        closed: Vec<ChannelIdx>,
+    },
     /// A batch of a migration taken in (once per batch key).
     Imported {
         batch: String,
@@ -163,6 +168,15 @@ impl Model {
             }
             Decision::Certified { certificate } => self.certificates = self.certificates.max(*certificate),
             Decision::RolledBack { from_micros } => self.rules.decide_rollback(from_micros.map(SimTime)),
+            Decision::Maintenance { closed } => {
+                let mut flags = vec![false; self.rules.channels()];
+                for c in closed {
+                    if let Some(f) = flags.get_mut(*c as usize) {
+                        *f = true;
+                    }
+                }
+                self.rules.set_maintenance(&flags);
+            }
             Decision::Imported { batch, payments, assessments, registrations } => {
                 self.import_batch(batch, payments, assessments, registrations)?;
             }

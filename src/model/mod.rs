@@ -516,6 +516,15 @@ impl Model {
         Some(self.rules.closure(req.channel(), p.group, p.league, opens).unwrap_or(Some(opens)))
     }
 
+    /// This system keeps real time and knows nothing of the rehearsal's timeline: it never
+    /// opens or stops by the scenario's instants (its rules should be
+    /// [`Rules::keeping_real_time`]; its maintenance switch alone closes channels).
+    pub(crate) fn keep_real_time(&mut self) {
+        self.policy.opens = None;
+        self.policy.stops = None;
+        self.policy.resume_after_stop = None;
+    }
+
     /// Make this model deliberately wrong: it accepts payments while suspended. Only for
     /// rehearsing the auditor (`cutover serve --fault accept-while-suspended`).
     pub(crate) fn set_fault_accept_while_suspended(&mut self, on: bool) {

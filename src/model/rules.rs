@@ -4,8 +4,8 @@
 use crate::scenario::{ChannelIdx, GroupKind, Spec, StagedSpec};
 use crate::time::{Calendar, SimTime};
 use std::sync::Arc;
-use std::sync::atomic::AtomicI64;
 use std::sync::atomic::Ordering::Relaxed;
+use std::sync::atomic::{AtomicBool, AtomicI64};
 
 #[derive(Clone, Debug)]
 pub struct Rules {
@@ -20,6 +20,10 @@ pub struct Rules {
     /// instant in the switch (`i64::MAX`: not rolled back, the phase keeps the channels of
     /// the phase before it). Every clone shares the switch: one decision for the run.
     rollback: Option<(usize, Arc<AtomicI64>)>,
+    /// Channels a deployment's operators closed, whatever the timeline says (`cutover serve`'s
+    /// `POST /v1/admin/maintenance`): closed until switched open again, with no reopening
+    /// announced. Every clone shares it; the run's own rules never set it.
+    maintenance: Arc<[AtomicBool]>,
     /// Units pay only against the agency's assessment, for the assessed amount.
     pub(crate) units_assessed: bool,
 }
@@ -34,12 +38,30 @@ impl Rules {
             leagues: spec.leagues.len(),
             channels: spec.channels.len(),
             units_assessed: spec.raw.population.groups.unit.assessed,
+            maintenance: spec.channels.iter().map(|_| AtomicBool::new(false)).collect(),
             rollback: spec
                 .cutover
                 .as_ref()
                 .and_then(|x| x.rollback.as_ref())
                 .filter(|r| r.conditional())
                 .map(|r| (r.phase, Arc::new(AtomicI64::new(i64::MAX)))),
+        }
+    }
+
+    /// The rules of a deployment that keeps real time and knows nothing of the rehearsal's
+    /// timeline: no phase, staged opening or rollback closes a channel; only its maintenance
+    /// switch does ([`Rules::set_maintenance`]). Visibility and the calendar stay.
+    pub fn keeping_real_time(mut self) -> Rules {
+        self.phases = vec![(SimTime(0), SimTime(i64::MAX), vec![false; self.channels])];
+        self.staged.clear();
+        self.rollback = None;
+        self
+    }
+
+    /// Close exactly the channels flagged in `closed` (by index; missing ones open).
+    pub(crate) fn set_maintenance(&self, closed: &[bool]) {
+        for (i, m) in self.maintenance.iter().enumerate() {
+            m.store(closed.get(i).copied().unwrap_or(false), Relaxed);
         }
     }
 
@@ -76,7 +98,20 @@ impl Rules {
     }
 
     fn phase_closed(&self, c: ChannelIdx, t: SimTime) -> bool {
-        self.closed_in(self.phase_index(t), c, t)
+        self.maintenance.get(c as usize).is_some_and(|m| m.load(Relaxed)) || self.closed_in(self.phase_index(t), c, t)
+    }
+
+    /// Whether channel `c` is closed to everyone at `t` by the timeline's phases (a staged
+    /// opening, which holds some payers only, aside): what a deployment's maintenance switch
+    /// is set to at each phase start.
+    pub(crate) fn channel_closed(&self, c: ChannelIdx, t: SimTime) -> bool {
+        self.phase_closed(c, t)
+    }
+
+    /// The instants within `[from, until)` at which some phase starts (where a maintenance
+    /// switch may have to change).
+    pub(crate) fn phase_starts(&self, from: SimTime, until: SimTime) -> Vec<SimTime> {
+        self.phases.iter().map(|p| p.0).filter(|t| *t > from && *t < until).collect()
     }
 
     /// Staged closures holding this payer at `t`.

@@ -151,3 +151,25 @@ impl Systems {
         self.models.iter().find_map(|m| m.payment_by_key(key))
     }
 }
+
+/// What a deployment's maintenance switch is set to, for a system that does not follow the
+/// run's clock: the channels this system closes to everyone, and when that may change.
+impl Model {
+    /// Per channel, whether this system is closed to everyone at `t`: its window (not yet
+    /// open, or stopped), then the timeline's phases (a staged opening, holding some payers
+    /// only, aside).
+    pub(crate) fn closed_channels(&self, t: SimTime) -> Vec<bool> {
+        let window = self.policy.stops.is_some_and(|s| t >= s) || self.policy.opens.is_some_and(|o| t < o);
+        (0..self.rules.channels()).map(|c| window || self.rules.channel_closed(c as crate::scenario::ChannelIdx, t)).collect()
+    }
+
+    /// The instants after `from` and before `until` at which [`Model::closed_channels`] may
+    /// change: the phases' starts, this system's opening and stop.
+    pub(crate) fn switch_instants(&self, from: SimTime, until: SimTime) -> Vec<SimTime> {
+        let mut at = self.rules.phase_starts(from, until);
+        at.extend([self.policy.opens, self.policy.stops].into_iter().flatten().filter(|t| *t > from && *t < until));
+        at.sort_unstable();
+        at.dedup();
+        at
+    }
+}

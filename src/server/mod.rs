@@ -135,6 +135,7 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .route("/v1/admin/clock", post(admin_clock))
         .route("/v1/admin/stall", post(admin_stall))
         .route("/v1/admin/rollback", post(admin_rollback))
+        .route("/v1/admin/maintenance", post(admin_maintenance))
         .route("/v1/admin/export/payments", get(export_payments))
         .route("/v1/admin/export/assessments", get(export_assessments))
         .route("/v1/admin/export/registrations", get(export_registrations))
@@ -416,6 +417,48 @@ async fn admin_clock(
         return problem(Refusal::StorageFailed, &format!("the clock could not be saved: {e}"), None, None);
     }
     json(StatusCode::OK, &serde_json::json!({"virtual_now": at.format(st.spec.calendar.offset), "time_scale": b.time_scale}))
+}
+
+/// The operators' maintenance switch (kept with `--data`): exactly the channels named refuse
+/// as suspended, with no reopening announced, until the switch is set again.
+async fn admin_maintenance(
+    State(st): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Reply {
+    let b: contract::MaintenanceBody = match admin_body(&st, peer, &headers, &body) {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    let mut closed = Vec::new();
+    for (i, id) in b.closed_channels.iter().enumerate() {
+        match st.spec.channel_index(id) {
+            Some(c) => closed.push(c),
+            None => return invalid(format!("closed_channels[{i}]: unknown channel {id:?}")),
+        }
+    }
+    closed.sort_unstable();
+    closed.dedup();
+    let now = st.now();
+    let wait_for = {
+        let Ok(model) = st.model.lock() else {
+            return problem(Refusal::Error, "model lock poisoned", None, None);
+        };
+        let mut flags = vec![false; st.spec.channels.len()];
+        for c in &closed {
+            flags[*c as usize] = true;
+        }
+        model.rules().set_maintenance(&flags);
+        st.store.as_ref().map(|store| store.log(now, &crate::model::Decision::Maintenance { closed: closed.clone() }))
+    };
+    if let (Some(store), Some(seq)) = (&st.store, wait_for)
+        && !store.wait(seq).await
+    {
+        return problem(Refusal::StorageFailed, "the switch could not be stored; the outcome is unknown", None, None);
+    }
+    let names: Vec<&str> = closed.iter().map(|c| st.spec.channels[*c as usize].id.as_str()).collect();
+    json(StatusCode::OK, &serde_json::json!({"closed_channels": names}))
 }
 
 /// A conditional rollback's decision, told by the run (kept with `--data`): payment

@@ -858,3 +858,42 @@ fn abort_early_stops_the_load_when_most_answers_are_errors_and_says_why() {
     assert!(r["live"]["aborted"].is_null());
     assert!(reached(&r) > 0.9, "a whole run reached {:.0} % of the timeline", reached(&r) * 100.0);
 }
+
+/// `serve --rebase-now` plays a deployment keeping real time: the scenario's timeline closes
+/// nothing (its wall clock is years past it), only its operators' maintenance switch does,
+/// refusing as suspended with no reopening announced; an unknown channel is refused by name;
+/// the switch is kept with `--data` across a restart, and opening it again takes payments.
+#[test]
+fn a_real_time_server_is_suspended_only_by_its_maintenance_switch_and_keeps_it() {
+    let dir = temp_dir("maintenance-switch");
+    let data = dir.join("data");
+    let data_arg = data.to_str().unwrap().to_string();
+    let args = ["--scenario", "scenarios/ci-smoke.json", "--rebase-now", "--time-scale", "1", "--data", &data_arg];
+    let mut server = Server::start(0, &args);
+    let p = server.port;
+    let pay = |port: u16, key: &str, channel: &str| {
+        let body = PAYMENT.replace("wechat_mini", channel).replace("\"payer_id\":7", &format!("\"payer_id\":{}", 7 + key.len()));
+        http(port, "POST", "/v1/payments", &[("Idempotency-Key", key)], &body)
+    };
+    // self_service is closed in ci-smoke's last phase; a real-time deployment knows nothing of it.
+    assert_eq!(pay(p, "k-1", "self_service").0, 201);
+    let (status, _, body) = http(p, "POST", "/v1/admin/maintenance", &[], r#"{"closed_channels":["wechat_mini","etax_web"]}"#);
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("wechat_mini") && body.contains("etax_web"), "{body}");
+    let (status, _, body) = pay(p, "k-22", "wechat_mini");
+    assert_eq!(status, 503, "{body}");
+    let problem: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(problem["code"], "suspended");
+    assert!(problem["resume_at"].is_null(), "{body}");
+    assert_eq!(pay(p, "k-333", "hall_cash").0, 201);
+    let (status, _, body) = http(p, "POST", "/v1/admin/maintenance", &[], r#"{"closed_channels":["wechat_mini","no_such"]}"#);
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("closed_channels[1]") && body.contains("no_such"), "{body}");
+    server.kill();
+
+    let restarted = Server::start(p, &args);
+    assert_eq!(pay(restarted.port, "k-4444", "wechat_mini").0, 503, "the switch kept across the restart");
+    assert_eq!(http(restarted.port, "POST", "/v1/admin/maintenance", &[], r#"{"closed_channels":[]}"#).0, 200);
+    let (status, _, body) = pay(restarted.port, "k-4444", "wechat_mini");
+    assert_eq!(status, 201, "{body}");
+}

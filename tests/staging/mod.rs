@@ -268,3 +268,66 @@ fn a_vendor_style_deployment_is_rehearsed_through_its_profile_as_it_is() {
     }
     drop(front);
 }
+
+/// The same vendor service keeping real time (before a `cutover serve --rebase-now`: no clock
+/// endpoint followed, the scenario's timeline unknown to it), suspended only by its operators'
+/// maintenance switch: the run switches it through the profile's `switch` before the load and
+/// at each phase start that changes the closed channels, reads its wall-clock instants back
+/// onto the timeline, and judges its answers at the instants the switches went through:
+/// the refusals are the suspension's, nothing accepted while suspended, no disagreement, the
+/// checks exact.
+#[test]
+fn a_vendor_deployment_keeping_real_time_is_suspended_by_its_maintenance_switch() {
+    let token = "vnd-0d9c4b7e22a14f35-token";
+    let server = Server::start(0, &["--scenario", "scenarios/ci-smoke.json", "--rebase-now", "--time-scale", "1"]);
+    let tls = root().join("tests/fixtures/tls");
+    let front = Front::start("vendor_facade.py", server.port, &[root().join("profiles/vendor-example.json")], ("VENDOR_TOKEN", token));
+    let url = format!("https://127.0.0.1:{}", front.port);
+    let dir = temp_dir("vendor-real-time");
+    let out = dir.join("out");
+    let ca = tls.join("ca.pem");
+    let args = [
+        "run",
+        "scenarios/ci-smoke.json",
+        "--target",
+        &url,
+        "--profile",
+        "profiles/vendor-example.json",
+        "--ca-file",
+        ca.to_str().unwrap(),
+        "--rebase-now",
+        "--time-scale",
+        "600000",
+        "--connections",
+        "16",
+        "--quiet",
+    ];
+    let o = cutover_with(&args, &out, ("VENDOR_TOKEN", token), 180);
+    assert!(matches!(o.status.code(), Some(0 | 1)), "{}{}", stdout(&o), stderr(&o));
+    let r: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
+    let (s, live) = (&r["summary"], &r["live"]);
+    // Switched before the load and at each phase start of ci-smoke (peripheral channels
+    // stopped, everything suspended, the new system without the self-service terminals).
+    let switches: Vec<&serde_json::Value> =
+        live["hooks"].as_array().unwrap().iter().filter(|h| h["action"].as_str().unwrap().contains("maintenance")).collect();
+    assert_eq!(switches.len(), 4, "{}", live["hooks"]);
+    for h in &switches {
+        assert_eq!(h["ok"], true, "{h}");
+    }
+    assert!(switches.iter().any(|h| h["action"].as_str().unwrap().ends_with("every channel closed")), "{switches:?}");
+    // Its maintenance answers are the suspension's refusals; none accepted while suspended.
+    assert!(s["rejected_suspended"].as_u64().unwrap() > 50, "{s}");
+    assert_eq!(s["accepted_while_suspended"], 0, "{s}");
+    // Judged at the instants the switches went through: no disagreement (records that become
+    // visible in real time are counted apart).
+    assert_eq!(live["audit"]["disagreements"], 0, "{}", live["audit"]);
+    assert_eq!(live["reconciliation"]["lost"], 0, "{}", live["reconciliation"]);
+    assert_eq!(live["reconciliation"]["phantoms_or_duplicates"], 0);
+    assert_eq!(s["ledger_mismatched_cells"], 0);
+    assert!(s["accepted"].as_u64().unwrap() > 500, "{s}");
+    assert!(s["errors"].as_u64().unwrap() <= 5, "{}", live["failures"]);
+    for (name, text) in every_output(&out, &o) {
+        assert!(!text.contains(token), "{name} shows the token");
+    }
+    drop(front);
+}

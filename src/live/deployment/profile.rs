@@ -73,7 +73,7 @@ impl Judge {
     }
 
     /// The first problem, with its field path (`at`).
-    fn check(&self, at: &str) -> Result<(), String> {
+    pub(crate) fn check(&self, at: &str) -> Result<(), String> {
         match (&self.pointer, &self.equals) {
             (Some(p), Some(_)) if !(p.is_empty() || p.starts_with('/')) => {
                 Err(format!("{at}.pointer: a JSON pointer starts with /, got {p:?}"))
@@ -87,6 +87,55 @@ impl Judge {
                 _ => Ok(()),
             },
         }
+    }
+}
+
+/// A profile's `switch`: exactly one of `http` and `command`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Switch {
+    /// A call to the deployment: the path under its base address, with the profile's headers
+    /// (a token reaches it as it reaches the operations); success as `http.success` says,
+    /// else the profile's `success`, else any 2xx.
+    #[serde(default)]
+    pub http: Option<Template>,
+    /// A program and its arguments, run without a shell; exit status 0 is success.
+    #[serde(default)]
+    pub command: Option<Vec<String>>,
+    /// The call is given up and reported failed after this long (default 30, at most 3600).
+    #[serde(default = "default_timeout")]
+    pub timeout_seconds: f64,
+}
+
+fn default_timeout() -> f64 {
+    30.0
+}
+
+impl Switch {
+    /// The first problem, its field named.
+    pub(crate) fn check(&self) -> Result<(), String> {
+        match (&self.http, &self.command) {
+            (Some(_), Some(_)) | (None, None) => return Err("switch: give exactly one of `http` and `command`".into()),
+            (Some(t), None) => {
+                if !["GET", "POST", "PUT", "PATCH", "DELETE"].contains(&t.method.as_str()) {
+                    return Err(format!("switch.http.method: unsupported method {:?}", t.method));
+                }
+                if !t.path.starts_with('/') {
+                    return Err("switch.http.path: must start with /".into());
+                }
+                if let Some(j) = &t.success {
+                    j.check("switch.http.success")?;
+                }
+            }
+            (None, Some(argv)) if argv.is_empty() || argv[0].trim().is_empty() => {
+                return Err("switch.command: give the program and its arguments".into());
+            }
+            (None, Some(_)) => {}
+        }
+        if !(self.timeout_seconds > 0.0 && self.timeout_seconds <= 3600.0) {
+            return Err(format!("switch.timeout_seconds: between 0 and 3600, got {}", self.timeout_seconds));
+        }
+        Ok(())
     }
 }
 
@@ -219,6 +268,10 @@ pub struct Profile {
     /// cutover run's checks read in bulk. Without it they come from `cutover reconcile`.
     #[serde(default)]
     pub books: Option<super::profile_books::Books>,
+    /// The deployment's maintenance switch, called before the load and at each phase start
+    /// that changes which channels are closed (`switch.rs`).
+    #[serde(default)]
+    pub switch: Option<Switch>,
 }
 
 /// The bundled contract as a profile (the tests hold it to the built-in path).
@@ -297,6 +350,9 @@ impl Profile {
         }
         if !p.payment_by_key.path().starts_with('/') {
             return Err(invalid("payment_by_key: the path must start with /".into()));
+        }
+        if let Some(sw) = &p.switch {
+            sw.check().map_err(invalid)?;
         }
         if let Some(b) = &p.books {
             b.check().map_err(|message| ProfileError::Invalid { file: file.into(), message })?;

@@ -388,6 +388,24 @@ impl Target {
         Ok(())
     }
 
+    /// How the run switches this system's maintenance, if it does: a profile with a
+    /// `switch`, or a `cutover serve` whose clock the run does not set (`sync_clock` false:
+    /// it keeps real time, `serve --rebase-now`, and only its maintenance closes channels).
+    pub(crate) fn switcher(&self, system: &str, sync_clock: bool, admin_token: Option<&str>) -> Option<super::switch::Switcher> {
+        let Target::Http { base, api, http } = self else { return None };
+        let switched = match api {
+            Api::Contract => !sync_clock,
+            Api::Profile(p) => p.switch.is_some(),
+        };
+        switched.then(|| super::switch::Switcher {
+            api: api.clone(),
+            client: http.clone(),
+            base_url: base.url.clone(),
+            bearer: admin_token.map(str::to_string),
+            system: system.to_string(),
+        })
+    }
+
     /// A deployment reached through a profile: its registrations are its own.
     pub(crate) fn keeps_own_registrations(&self) -> bool {
         matches!(self, Target::Http { api, .. } if !matches!(api, Api::Contract))

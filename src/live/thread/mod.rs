@@ -2,7 +2,8 @@
 //! ([`shard`]), its connections driven by its own readiness loop ([`reactor`] with the
 //! HTTP/1.1 client of [`http1`] and the [`timer`]) or as futures ([`tasks`] over
 //! [`transport`]), what they share ([`lanes`]), the figures it publishes ([`gauge`]), and what
-//! it keeps of every answer: the [`auditor`]'s check and the [`journal`].
+//! it keeps of every answer: the [`auditor`]'s check and the [`journal`]; when each system's
+//! maintenance switch went through ([`switchboard`]).
 
 pub(crate) mod auditor;
 pub(in crate::live) mod failures;
@@ -12,6 +13,7 @@ pub(crate) mod journal;
 pub(crate) mod lanes;
 mod reactor;
 pub(crate) mod shard;
+pub(in crate::live) mod switchboard;
 mod tasks;
 mod timer;
 pub(crate) mod transport;

@@ -68,6 +68,8 @@ pub(in crate::live) struct Plan {
     pub margin_micros: i64,
     /// How long to wait for answers in flight after the end or a stop.
     pub drain: Duration,
+    /// When the systems' maintenance switches went through.
+    pub switches: Arc<super::switchboard::Switchboard>,
 }
 
 /// A thread's connections: driven by its own readiness loop (`--transport http1`), or
@@ -146,6 +148,7 @@ struct Shard<P> {
     service_all: hdrhistogram::Histogram<u64>,
     journal_error: Option<String>,
     margin_micros: i64,
+    switches: Arc<super::switchboard::Switchboard>,
     last_flush: Instant,
     /// The mean time between answers lately (nanoseconds, exponentially weighted), and
     /// when the last one was read: whether the next answer is worth waiting for awake.
@@ -213,6 +216,7 @@ impl<P: Lanes> Shard<P> {
             service_all: histogram(),
             journal_error: None,
             margin_micros: plan.margin_micros,
+            switches: plan.switches,
             last_flush: Instant::now(),
             answer_gap_ns: f64::INFINITY,
             last_answer: Instant::now(),
@@ -382,8 +386,11 @@ impl<P: Lanes> Shard<P> {
         let at_counter = left.map_or(0, |l| (micros(l.saturating_duration_since(due)) as f64 * self.clock.scale()) as u64);
         let response = target.saturating_add(at_counter);
         let service = micros(d.done.saturating_duration_since(d.sent));
-        // The target decided somewhere between send and answer (widened by the skew margin).
-        let decided_from = SimTime(self.clock.at(d.sent).0 - self.margin_micros);
+        // The target decided somewhere between send and answer (widened by the skew margin),
+        // by the rules before a switch still under way when it was sent.
+        let system = self.cohort.system_of(d.id).unwrap_or(0);
+        let sent_v = self.switches.effective_from(system, self.clock.at(d.sent));
+        let decided_from = SimTime(sent_v.0 - self.margin_micros);
         let timing = Timing { response_micros: response, service_micros: was_sent.then_some(service), decided_from };
         // Its counter is free for the next in line.
         self.counters.release(&self.spec, &mut self.cohort, &mut self.counter_rng, now_v, d.id);
@@ -403,7 +410,7 @@ impl<P: Lanes> Shard<P> {
         if was_sent {
             let _ = self.response_all.record(target.clamp(1, LATENCY_MAX_MICROS));
             let _ = self.service_all.record(service.clamp(1, LATENCY_MAX_MICROS));
-            self.auditor.check(&job.req, job.system, &d.resp, self.clock.at(d.sent), now_v, d.decided_at);
+            self.auditor.check(&job.req, job.system, &d.resp, sent_v, now_v, d.decided_at);
         }
         if let Request::Pay { key, .. } = &job.req {
             let written = match &d.resp {

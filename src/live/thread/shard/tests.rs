@@ -143,6 +143,7 @@ fn plan(spec: &Arc<Spec>, clock: VirtualClock, dir: &std::path::Path) -> Plan {
         journal: Journal::create(dir).expect("a journal file"),
         margin_micros: 0,
         drain: Duration::ZERO,
+        switches: Arc::new(crate::live::thread::switchboard::Switchboard::none()),
     }
 }
 
