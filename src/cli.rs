@@ -383,6 +383,13 @@ pub struct RunArgs {
     /// scenario's `run.time_scale`, else 1440).
     #[arg(long)]
     pub time_scale: Option<f64>,
+    /// A stretch of the timeline run at one virtual second per real second, FROM/UNTIL (RFC
+    /// 3339, e.g. 2021-04-30T23:00:00+08:00/2021-05-01T03:00:00+08:00), the rest at
+    /// --time-scale: a deployment keeping real time lives through it as it will, with the
+    /// payers' whole history before it; a target following the run's clock is told each change
+    /// of pace.
+    #[arg(long)]
+    pub real_time: Option<String>,
     /// Master seed (default: the scenario's `seed`).
     #[arg(long)]
     pub seed: Option<u64>,

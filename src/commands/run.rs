@@ -24,11 +24,12 @@ pub(super) fn run(a: RunArgs) -> anyhow::Result<Exit> {
     let abort_window = seconds("--abort-window-seconds", a.abort_window_seconds, 1.0, 86_400.0)?;
     let seed = a.seed.unwrap_or(spec.raw.seed);
     let run_id = super::args::run_id(&a.run_id)?;
+    let real_time = real_time_window(&spec, a.real_time.as_deref())?;
     let file = a.scenario.display().to_string();
     // What the run will do, from the same payers in virtual time: all a dry run does, and
     // printed before the load (once the target is known to be well formed).
     if a.dry_run {
-        say_raw!("{}", plan(&spec, seed, scale, &file));
+        say_raw!("{}", plan(&spec, seed, scale, real_time, &file));
         return Ok(Exit::Ok);
     }
     check_options(&a)?;
@@ -39,7 +40,7 @@ pub(super) fn run(a: RunArgs) -> anyhow::Result<Exit> {
         return rt.block_on(probe(&a, &spec, &target, new_target.as_ref()));
     }
     if !a.quiet {
-        eprint!("{}", plan(&spec, seed, scale, &file));
+        eprint!("{}", plan(&spec, seed, scale, real_time, &file));
     }
     let out = a.out.clone().unwrap_or_else(|| PathBuf::from("reports").join(format!("{}-run", spec.raw.name)));
     let cfg = RunConfig {
@@ -62,6 +63,7 @@ pub(super) fn run(a: RunArgs) -> anyhow::Result<Exit> {
         drain,
         rebase_now: a.rebase_now,
         allow_other_scenario: a.allow_other_scenario,
+        real_time,
         hlog: a.hlog.is_some(),
         metrics_addr: a.metrics_addr.clone(),
         abort: a.abort_early.then_some(crate::live::run::AbortRule { grace: abort_grace, window: abort_window }),
@@ -253,21 +255,56 @@ fn targets(a: &RunArgs, spec: &Arc<Spec>) -> anyhow::Result<(Target, Option<Targ
     }
 }
 
-/// What a live run will do at `time_scale`: its length in real time, and from a simulation of
-/// the same payers at the same seed, the requests and the busiest hour's rate.
-fn plan(spec: &Arc<Spec>, seed: u64, time_scale: f64, file: &str) -> String {
+/// `--real-time FROM/UNTIL`: two RFC 3339 instants, the first before the second, the stretch
+/// overlapping the timeline (clipped to it).
+fn real_time_window(spec: &Spec, arg: Option<&str>) -> anyhow::Result<Option<(crate::time::SimTime, crate::time::SimTime)>> {
+    let Some(arg) = arg else { return Ok(None) };
+    let (from, until) =
+        arg.split_once('/').ok_or_else(|| anyhow::anyhow!("--real-time: FROM/UNTIL, two RFC 3339 instants joined by /, got {arg:?}"))?;
+    let instant =
+        |t: &str| crate::contract::parse_instant(t.trim()).ok_or_else(|| anyhow::anyhow!("--real-time: not an RFC 3339 instant: {t:?}"));
+    let (from, until) = (instant(from)?, instant(until)?);
+    if from >= until {
+        anyhow::bail!("--real-time: {} is not before {}", from.format(spec.calendar.offset), until.format(spec.calendar.offset));
+    }
+    if until <= spec.start || from >= spec.end {
+        anyhow::bail!(
+            "--real-time: the stretch lies outside the timeline ({} to {})",
+            spec.start.format(spec.calendar.offset),
+            spec.end.format(spec.calendar.offset)
+        );
+    }
+    Ok(Some((from.max(spec.start), until.min(spec.end))))
+}
+
+/// What a live run will do at `time_scale` (with a stretch in real time): its length in real
+/// time, and from a simulation of the same payers at the same seed, the requests and the
+/// busiest hour's rate.
+fn plan(
+    spec: &Arc<Spec>,
+    seed: u64,
+    time_scale: f64,
+    real_time: Option<(crate::time::SimTime, crate::time::SimTime)>,
+    file: &str,
+) -> String {
     use std::fmt::Write;
     let virtual_s = (spec.end.0 - spec.start.0) as f64 / 1e6;
-    let real_s = virtual_s / time_scale;
+    let in_real_time = real_time.map_or(0.0, |(a, b)| (b.0 - a.0) as f64 / 1e6);
+    let real_s = (virtual_s - in_real_time) / time_scale + in_real_time;
     let r = crate::engine::simulate(spec.clone(), seed, file, Default::default(), None).report;
     let mut o = String::new();
     let _ = writeln!(
         o,
-        "plan: {} from {} to {} ({:.1} days) at {time_scale}x takes {} of real time",
+        "plan: {} from {} to {} ({:.1} days) at {time_scale}x{} takes {} of real time",
         spec.raw.name,
         &r.scenario.start[..10],
         &r.scenario.end[..10],
         virtual_s / 86_400.0,
+        real_time.map_or(String::new(), |(a, b)| format!(
+            " (from {} to {} at 1x)",
+            a.format(spec.calendar.offset),
+            b.format(spec.calendar.offset)
+        )),
         crate::report::render::human::duration_ms(real_s * 1000.0)
     );
     let peak = r.peak_hour.as_ref().map(|p| (p.start.clone(), p.attempts)).unwrap_or_default();

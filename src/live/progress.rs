@@ -3,7 +3,6 @@
 
 use super::thread::gauge::Gauge;
 use crate::scenario::Spec;
-use crate::time::SimTime;
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::{Duration, Instant};
@@ -15,11 +14,10 @@ pub(super) struct Progress {
     bar: Option<indicatif::ProgressBar>,
     last_plain: Instant,
     enabled: bool,
-    time_scale: f64,
 }
 
 impl Progress {
-    pub(super) fn new(enabled: bool, spec: &Spec, time_scale: f64) -> Progress {
+    pub(super) fn new(enabled: bool, spec: &Spec) -> Progress {
         use std::io::IsTerminal;
         let bar = (enabled && std::io::stderr().is_terminal()).then(|| {
             let total = ((spec.end.0 - spec.start.0) / 1_000_000).max(1) as u64;
@@ -29,14 +27,15 @@ impl Progress {
             }
             b
         });
-        Progress { bar, last_plain: Instant::now(), enabled, time_scale }
+        Progress { bar, last_plain: Instant::now(), enabled }
     }
 
     /// Show the threads' latest figures (they update them four times a second).
-    pub(super) fn update(&mut self, spec: &Spec, gauges: &[Arc<Gauge>], now_v: SimTime, started: Instant) {
+    pub(super) fn update(&mut self, spec: &Spec, gauges: &[Arc<Gauge>], clock: &crate::clock::VirtualClock, started: Instant) {
         if !self.enabled {
             return;
         }
+        let now_v = clock.now();
         let elapsed = started.elapsed().as_secs_f64().max(1e-9);
         let completed: u64 = gauges.iter().map(|g| g.completed.load(Relaxed)).sum();
         let outstanding: u64 = gauges.iter().map(|g| g.outstanding.load(Relaxed)).sum();
@@ -53,7 +52,7 @@ impl Progress {
         let now_v = now_v.min(spec.end);
         let phase = &spec.phases[spec.phase_at(now_v)].name;
         let share = (now_v.0 - spec.start.0) as f64 / (spec.end.0 - spec.start.0).max(1) as f64;
-        let left_s = (spec.end.0 - now_v.0).max(0) as f64 / 1e6 / self.time_scale;
+        let left_s = clock.real_instant(spec.end).saturating_duration_since(Instant::now()).as_secs_f64();
         let msg = format!(
             "{:>3.0} %, {} left  {} {:<18} {:>7.0} req/s  p99 {:>8.1} ms  errors {}  in flight {}",
             share * 100.0,

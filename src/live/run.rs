@@ -12,6 +12,8 @@ pub use super::abort::AbortRule;
 use super::abort::{AbortWindow, abort_reason};
 use super::deployment::target::{PreflightConfig, Target, client_for};
 use super::findings::{complete_from_journal, driver_lateness, mark_driver_late, since, unreadable};
+use super::merged::{Merged, merge};
+use super::pace::Pace;
 use super::progress::Progress;
 use super::runbook::Runbook;
 use super::switching::Switching;
@@ -22,9 +24,7 @@ use crate::cohort::Members;
 use crate::demand::{Cast, Demand};
 use crate::model::{IdemKey, Request};
 use crate::population::Population;
-use crate::report::EngineStats;
-use crate::report::data::live::{JournalReport, LiveReport, Reconciliation};
-use crate::report::feed::recorder::Recorder;
+use crate::report::data::live::{LiveReport, Reconciliation};
 use crate::scenario::{NEW, OLD, Spec, SystemIdx};
 use crate::time::SimTime;
 use std::path::PathBuf;
@@ -65,6 +65,9 @@ pub struct RunConfig {
     pub rebase_now: bool,
     /// Run although a `cutover serve` target runs other rules.
     pub allow_other_scenario: bool,
+    /// A stretch of the timeline (from, until) run at one virtual second per real second,
+    /// the rest at `time_scale` (`--real-time`).
+    pub real_time: Option<(SimTime, SimTime)>,
     /// Keep the latency histograms whole in the report, for HdrHistogram interval logs.
     pub hlog: bool,
     /// Serve the run's figures as Prometheus text at http://ADDR/metrics while it runs.
@@ -146,31 +149,13 @@ struct Setup {
     switching: Option<Switching>,
 }
 
-/// What the sending threads did, merged into one account.
-struct Merged {
-    recorder: Recorder,
-    stats: EngineStats,
-    response_all: hdrhistogram::Histogram<u64>,
-    service_all: hdrhistogram::Histogram<u64>,
-    completed: u64,
-    not_sent: u64,
-    journal: JournalReport,
-    journal_error: Option<String>,
-    unknown_reqs: Vec<Request>,
-    batches: Vec<crate::cohort::batch::BatchRunner>,
-    audit: crate::report::data::live::AuditReport,
-    failures: super::thread::failures::FailureLog,
-    /// Per system: the timeline's instant of its last answer that was not an error.
-    last_good: [Option<SimTime>; 2],
-    /// The driver's own lateness per phase × channel (µs), every thread's merged.
-    lateness: Vec<Option<hdrhistogram::Histogram<u64>>>,
-}
-
 /// How the sending went, as the coordinator saw it.
 struct Driven {
     parts: Vec<shard::Output>,
     hooks: Runbook,
     switching: Switching,
+    /// The targets' clocks told the run's pace at the edges of its real-time stretch.
+    paced: Vec<crate::report::data::live::HookReport>,
     /// A conditional rollback's go / no-go, if the run reached it.
     rollback: Option<crate::report::RollbackDecision>,
     interrupted: bool,
@@ -189,6 +174,7 @@ pub async fn run(spec: Arc<Spec>, cfg: RunConfig, scenario_file: &str) -> Result
     let driven = drive(&spec, &cfg, plans, switching, scenario_file).await?;
     let mut hook_reports = driven.hooks.finish(&spec).await;
     hook_reports.extend(driven.switching.finish(&spec).await);
+    hook_reports.extend(driven.paced);
     let mut merged = merge(&spec, &setup.demand, driven.parts, setup.journal_path.display().to_string());
     merged.recorder.rollback_decision = driven.rollback;
     let (rec, actual, cutover) = match &setup.baseline {
@@ -274,7 +260,7 @@ async fn set_up(spec: &Arc<Spec>, cfg: &RunConfig) -> Result<Setup, RunError> {
     let target = &cfg.target;
     // The clock of the checks; the run's own starts when the threads are ready ([`drive`]),
     // and every copy made here is replaced by it then.
-    let clock = VirtualClock::starting_now(spec.start, scale);
+    let clock = VirtualClock::starting_now(spec.start, scale).with_real_time(cfg.real_time);
     let checks = PreflightConfig {
         clock: &clock,
         sync_clock: cfg.sync_clock,
@@ -397,7 +383,7 @@ async fn set_up(spec: &Arc<Spec>, cfg: &RunConfig) -> Result<Setup, RunError> {
             Target::Model(_) => super::deployment::target::client(cfg.timeout),
         })
         .collect();
-    let ctx = super::thread::call_ctx(target, spec, cfg.timeout, scale, cfg.rebase_now.then_some(clock));
+    let ctx = super::thread::call_ctx(target, spec, cfg.timeout, clock, cfg.rebase_now);
     let margin_real = AUDIT_MARGIN + sync_rtt.unwrap_or_default();
     let margin = (margin_real.as_secs_f64() * 1e6 * scale) as i64;
     let journal = Journal::create(&cfg.out).map_err(io(&cfg.out.join("journal.jsonl")))?;
@@ -475,7 +461,7 @@ async fn drive(
     // Warm: the payers built, the connections open. The timeline starts now, not when the
     // set-up began (at 1440x each second of set-up would be 24 minutes of requests due at
     // once), and the targets' clocks are set to it again.
-    let clock = VirtualClock::starting_now(spec.start, cfg.time_scale);
+    let clock = VirtualClock::starting_now(spec.start, cfg.time_scale).with_real_time(cfg.real_time);
     let checks = PreflightConfig {
         clock: &clock,
         sync_clock: cfg.sync_clock,
@@ -492,9 +478,11 @@ async fn drive(
     }
     let clock = &clock;
     gate.open(Some(*clock));
+    let mut pace = Pace::new(spec, clock, cfg.sync_clock);
+    let targets: Vec<&Target> = cfg.targets().into_iter().map(|(t, _)| t).collect();
     let started = Instant::now();
     let cpu_at_start = cpu_seconds();
-    let mut progress = Progress::new(cfg.progress, spec, cfg.time_scale);
+    let mut progress = Progress::new(cfg.progress, spec);
     let mut tick = tokio::time::interval(PROGRESS_EVERY);
     let ctrl_c = tokio::signal::ctrl_c();
     tokio::pin!(ctrl_c);
@@ -508,6 +496,7 @@ async fn drive(
     let outputs = loop {
         let next_hook = hooks.next_due(clock).map(tokio::time::Instant::from_std);
         let next_switch = switching.next_due(clock).map(tokio::time::Instant::from_std);
+        let next_pace = pace.next_due(clock).map(tokio::time::Instant::from_std);
         let next_decision = rollback.as_ref().map(|r| tokio::time::Instant::from_std(clock.real_instant(r.decide_at)));
         tokio::select! {
             biased;
@@ -524,13 +513,16 @@ async fn drive(
             _ = tokio::time::sleep_until(next_switch.unwrap_or_else(tokio::time::Instant::now)), if next_switch.is_some() && !interrupted => {
                 switching.start_due(spec, clock, started);
             }
+            _ = tokio::time::sleep_until(next_pace.unwrap_or_else(tokio::time::Instant::now)), if next_pace.is_some() && !interrupted => {
+                pace.tell(spec, &targets, &checks, started).await;
+            }
             _ = tokio::time::sleep_until(next_decision.unwrap_or_else(tokio::time::Instant::now)), if next_decision.is_some() && !interrupted => {
                 if let Some(r) = rollback.take() {
                     decision = Some(super::rollback::decide_live(spec, &cfg.targets(), cfg.admin_token.as_deref(), clock, &r, &gauges, rules.as_deref(), &mut hooks).await);
                 }
             }
             _ = tick.tick() => {
-                progress.update(spec, &gauges, clock.now(), started);
+                progress.update(spec, &gauges, clock, started);
                 if aborted.is_none() && !interrupted && let Some(reason) = abort_reason(spec, cfg.abort, &labels, &gauges, started, &mut abort_window) {
                     eprintln!("aborting: {}", crate::secrets::redact(&reason));
                     aborted = Some(reason);
@@ -554,7 +546,8 @@ async fn drive(
         parts.push(o.map_err(|_| RunError::Target("a sending thread failed".into()))?);
     }
     let reached = stopped_at.map_or(spec.end, |t| t.min(spec.end));
-    Ok(Driven { parts, hooks, switching, rollback: decision, interrupted, aborted, reached, wall_seconds, cpu_seconds: cpu })
+    let paced = pace.finish(spec);
+    Ok(Driven { parts, hooks, switching, paced, rollback: decision, interrupted, aborted, reached, wall_seconds, cpu_seconds: cpu })
 }
 
 /// What a hook may name: this binary, the scenario file, the run's targets, the output
@@ -627,71 +620,6 @@ async fn serve_metrics(cfg: &RunConfig, spec: &Arc<Spec>, gauges: &[Arc<Gauge>])
         eprintln!("metrics at http://{a}/metrics");
     }
     Ok(Some(super::metrics::serve(l, spec.clone(), Arc::new(gauges.to_vec()))))
-}
-
-/// One account of the threads' parts.
-fn merge(spec: &Arc<Spec>, demand: &Demand, parts: Vec<shard::Output>, journal_path: String) -> Merged {
-    let mut stats = EngineStats::default();
-    let mut response_all = shard::histogram();
-    let mut service_all = shard::histogram();
-    let (mut completed, mut not_sent) = (0, 0);
-    let mut journal = JournalReport { path: journal_path, accepted: 0, unknown: 0 };
-    let mut journal_error = None;
-    let mut unknown_reqs = Vec::new();
-    let mut batches = Vec::new();
-    let mut recorders = Vec::new();
-    let mut audit = crate::report::data::live::AuditReport::default();
-    let mut failures = super::thread::failures::FailureLog::default();
-    let mut last_good: [Option<SimTime>; 2] = [None; 2];
-    let mut lateness: Vec<Option<hdrhistogram::Histogram<u64>>> = Vec::new();
-    for p in parts {
-        if lateness.len() < p.lateness.len() {
-            lateness.resize_with(p.lateness.len(), || None);
-        }
-        for (into, h) in lateness.iter_mut().zip(&p.lateness) {
-            if let Some(h) = h {
-                let _ = into.get_or_insert_with(crate::metrics::lateness_histogram).add(h);
-            }
-        }
-        for (l, p) in last_good.iter_mut().zip(p.last_good) {
-            *l = (*l).max(p);
-        }
-        // The first thread's count of active payers is the whole cast's.
-        stats += &p.stats;
-        let _ = response_all.add(&p.response_all);
-        let _ = service_all.add(&p.service_all);
-        completed += p.completed;
-        not_sent += p.not_sent;
-        journal.accepted += p.journal.accepted;
-        journal.unknown += p.journal.unknown;
-        if journal_error.is_none() {
-            journal_error = p.journal_error;
-        }
-        unknown_reqs.extend(p.unknown);
-        failures.merge(p.failures);
-        batches.extend(p.batches);
-        recorders.push(p.recorder);
-        audit.merge(p.audit);
-    }
-    audit.finish();
-    let recorder = Recorder::merge(spec.clone(), demand.rules.clone(), recorders);
-    unknown_reqs.sort_by_key(contract_key);
-    Merged {
-        recorder,
-        stats,
-        response_all,
-        service_all,
-        completed,
-        not_sent,
-        journal,
-        journal_error,
-        unknown_reqs,
-        batches,
-        audit,
-        failures,
-        last_good,
-        lateness,
-    }
 }
 
 /// Ask the target for the keys the reconciliation needs, read its ledger, and let

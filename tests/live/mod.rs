@@ -897,3 +897,45 @@ fn a_real_time_server_is_suspended_only_by_its_maintenance_switch_and_keeps_it()
     let (status, _, body) = pay(restarted.port, "k-4444", "wechat_mini");
     assert_eq!(status, 201, "{body}");
 }
+
+/// `--real-time FROM/UNTIL`: the stretch of the timeline around the suspension's start runs one
+/// virtual second per real second and the rest at the time scale; the server following the
+/// run's clock is told each change of pace (were it not, it would run 600000 times faster
+/// through the stretch and judge everything after it weeks late: refusals missing, payments
+/// taken while suspended, the auditor disagreeing). The dry run counts the stretch in the
+/// run's length; a malformed stretch is refused by name.
+#[test]
+fn a_stretch_of_the_timeline_runs_in_real_time_and_the_server_is_told_the_pace() {
+    let server = Server::start(0, &["--scenario", "scenarios/ci-smoke.json"]);
+    let dir = temp_dir("real-time-window");
+    let window = "2021-04-23T23:59:58+08:00/2021-04-24T00:00:04+08:00";
+    let o = live_run("scenarios/ci-smoke.json", &dir, &["--target", &server.url, "--time-scale", "600000", "--real-time", window]);
+    assert!(matches!(o.status.code(), Some(0 | 1)), "{}{}", stdout(&o), stderr(&o));
+    let r = report(&dir);
+    let (s, live) = (&r["summary"], &r["live"]);
+    // 32 days at 600000x take 4.6 s; the 6 s stretch adds its own length, whatever the machine.
+    let wall = live["wall_seconds"].as_f64().unwrap();
+    assert!(wall >= 6.0 + 4.5, "the run took {wall} s");
+    assert!(s["rejected_suspended"].as_u64().unwrap() > 50, "{s}");
+    assert_eq!(s["accepted_while_suspended"], 0, "{s}");
+    assert_eq!(live["audit"]["disagreements"], 0, "{}", live["audit"]);
+    assert_eq!(live["reconciliation"]["lost"], 0);
+    assert_eq!(s["ledger_mismatched_cells"], 0);
+    let paced: Vec<&serde_json::Value> =
+        live["hooks"].as_array().unwrap().iter().filter(|h| h["action"].as_str().unwrap().starts_with("set the clock")).collect();
+    assert_eq!(paced.len(), 2, "{}", live["hooks"]);
+    assert!(paced[0]["action"].as_str().unwrap().ends_with("to 1 virtual seconds per real second"), "{}", paced[0]);
+    assert!(paced[1]["action"].as_str().unwrap().ends_with("to 600000 virtual seconds per real second"), "{}", paced[1]);
+    assert!(paced.iter().all(|h| h["ok"] == true), "{paced:?}");
+
+    let o = crate::util::cutover(&["run", "scenarios/ci-smoke.json", "--dry-run", "--time-scale", "600000", "--real-time", window]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).contains("takes 10.6 s of real time"), "{}", stdout(&o));
+    for bad in
+        ["2021-04-24T00:00:00+08:00", "2021-04-24T00:00:04+08:00/2021-04-24T00:00:00+08:00", "2030-01-01T00:00:00Z/2030-01-02T00:00:00Z"]
+    {
+        let o = crate::util::cutover(&["run", "scenarios/ci-smoke.json", "--dry-run", "--real-time", bad]);
+        assert_eq!(o.status.code(), Some(2), "{bad}: {}", stdout(&o));
+        assert!(stderr(&o).contains("--real-time"), "{bad}: {}", stderr(&o));
+    }
+}

@@ -663,7 +663,8 @@ async fn sync_clock(base: &Base, api: &super::api::Api, path: &str, cfg: &Prefli
     let http = client_for(base, api, Duration::from_secs(10));
     let mut rtt = Duration::ZERO;
     for _ in 0..TRIES {
-        let body = contract::ClockBody { virtual_now: cfg.clock.now().format(spec.calendar.offset), time_scale: cfg.clock.scale() };
+        let now = cfg.clock.now();
+        let body = contract::ClockBody { virtual_now: now.format(spec.calendar.offset), time_scale: cfg.clock.scale_at(now) };
         let mut rb = http.post(format!("{}{path}", base.url)).json(&body);
         if let Some(t) = cfg.admin_token {
             rb = rb.bearer_auth(t);

@@ -14,30 +14,38 @@ use std::time::{Duration, Instant};
 pub(in crate::live) struct CallCtx {
     pub spec: Arc<Spec>,
     pub timeout: Duration,
-    pub scale: f64,
-    pub rebase_clock: Option<VirtualClock>,
+    /// The run's clock (replaced by the one anchored when the start gate opens).
+    pub clock: VirtualClock,
+    /// The target keeps real time: the instants it states are rebased onto `clock`.
+    pub rebase: bool,
 }
 
 impl CallCtx {
     /// An answer put on the run's clock: a wait the target asks for (`Retry-After`) is real
-    /// time on the wire, and the virtual clock runs `scale` times faster (never slower: a
-    /// run slower than real time waits as asked).
+    /// time on the wire, and the virtual clock runs that many times faster now (never
+    /// slower: a run slower than real time waits as asked).
     pub(in crate::live) fn on_the_clock(&self, resp: Response) -> Response {
         match resp {
             Response::Overloaded { retry_after_micros } => {
-                Response::Overloaded { retry_after_micros: (retry_after_micros as f64 * self.scale.max(1.0)) as i64 }
+                let scale = self.clock.scale_at(self.clock.now()).max(1.0);
+                Response::Overloaded { retry_after_micros: (retry_after_micros as f64 * scale) as i64 }
             }
             other => other,
         }
     }
 
-    /// The context on `clock`, when its answers are rebased onto the run's clock (else
-    /// unchanged).
-    pub(in crate::live) fn anchored(self: &Arc<Self>, clock: VirtualClock) -> Arc<CallCtx> {
-        match self.rebase_clock {
-            Some(_) => Arc::new(CallCtx { spec: self.spec.clone(), timeout: self.timeout, scale: self.scale, rebase_clock: Some(clock) }),
-            None => self.clone(),
+    /// An answer and the instant the target says it decided, on the run's clock: a target
+    /// keeping real time states wall-clock instants, rebased here.
+    pub(in crate::live) fn timed(&self, resp: Response, decided_at: Option<SimTime>) -> (Response, Option<SimTime>) {
+        match self.rebase {
+            true => rebase(&self.clock, resp, decided_at),
+            false => (resp, decided_at),
         }
+    }
+
+    /// The context on `clock`, the run's, anchored when the start gate opened.
+    pub(in crate::live) fn anchored(self: &Arc<Self>, clock: VirtualClock) -> Arc<CallCtx> {
+        Arc::new(CallCtx { spec: self.spec.clone(), timeout: self.timeout, clock, rebase: self.rebase })
     }
 }
 
@@ -126,7 +134,12 @@ mod tests {
     #[test]
     fn a_wait_asked_on_the_wire_runs_on_the_compressed_clock() {
         let spec = Arc::new(crate::scenario::parse("ci-smoke.json", include_str!("../../../scenarios/ci-smoke.json")).expect("ci-smoke"));
-        let ctx = |scale| CallCtx { spec: spec.clone(), timeout: Duration::from_secs(1), scale, rebase_clock: None };
+        let ctx = |scale| CallCtx {
+            spec: spec.clone(),
+            timeout: Duration::from_secs(1),
+            clock: VirtualClock::starting_now(spec.start, scale),
+            rebase: false,
+        };
         let two_seconds = Response::Overloaded { retry_after_micros: 2_000_000 };
         assert_eq!(ctx(1000.0).on_the_clock(two_seconds.clone()), Response::Overloaded { retry_after_micros: 2_000_000_000 });
         // Slower than real time: the wait is not shortened.

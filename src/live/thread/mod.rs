@@ -61,14 +61,8 @@ pub(in crate::live) fn connections(
     }
 }
 
-/// The context of every call on `target`'s connections; answers are rebased onto the run's
-/// clock (`rebase`) only when they come over the wire.
-pub(in crate::live) fn call_ctx(
-    target: &Target,
-    spec: &Arc<Spec>,
-    timeout: Duration,
-    scale: f64,
-    rebase: Option<VirtualClock>,
-) -> Arc<CallCtx> {
-    Arc::new(CallCtx { spec: spec.clone(), timeout, scale, rebase_clock: rebase.filter(|_| target.is_http()) })
+/// The context of every call on `target`'s connections on `clock`; answers are rebased onto
+/// it (`rebase`: the target keeps real time) only when they come over the wire.
+pub(in crate::live) fn call_ctx(target: &Target, spec: &Arc<Spec>, timeout: Duration, clock: VirtualClock, rebase: bool) -> Arc<CallCtx> {
+    Arc::new(CallCtx { spec: spec.clone(), timeout, clock, rebase: rebase && target.is_http() })
 }

@@ -10,7 +10,7 @@
 use super::super::deployment::api::Api;
 use super::super::deployment::base::Base;
 use super::http1::{Conn, Step};
-use super::lanes::{CallCtx, Done, Lanes, Seen, Work, rebase};
+use super::lanes::{CallCtx, Done, Lanes, Seen, Work};
 use crate::clock::VirtualClock;
 use crate::contract::WireScratch;
 use crate::model::Response;
@@ -185,10 +185,7 @@ impl Reactor {
         lane.deadline = None;
         assert!(self.busy > 0, "a lane finished with none busy");
         self.busy -= 1;
-        let (resp, decided_at) = match &self.ctx.rebase_clock {
-            Some(c) => rebase(c, resp, decided_at),
-            None => (resp, decided_at),
-        };
+        let (resp, decided_at) = self.ctx.timed(resp, decided_at);
         let sent = lane.sent;
         // An exchange finished by the wait's events is timed at the wait's end; one that
         // failed when sending, or passed its deadline, now.
@@ -305,7 +302,12 @@ mod tests {
 
     fn reactor(lanes: Vec<Lane>) -> Reactor {
         let spec = Arc::new(crate::scenario::load(std::path::Path::new("scenarios/ci-smoke.json")).expect("scenario"));
-        let ctx = Arc::new(CallCtx { spec, timeout: Duration::from_millis(200), scale: 1.0, rebase_clock: None });
+        let ctx = Arc::new(CallCtx {
+            spec: spec.clone(),
+            timeout: Duration::from_millis(200),
+            clock: VirtualClock::starting_now(spec.start, 1.0),
+            rebase: false,
+        });
         Reactor::new(ctx, lanes).expect("poll")
     }
 

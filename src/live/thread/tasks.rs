@@ -2,7 +2,7 @@
 //! and the in-process model (`--transport http1` has its own readiness loop instead,
 //! [`super::reactor`]).
 
-use super::lanes::{CallCtx, Done, Lanes, Work, rebase};
+use super::lanes::{CallCtx, Done, Lanes, Work};
 use super::transport::Transport;
 use crate::clock::VirtualClock;
 use crate::model::{Request, Response};
@@ -90,10 +90,7 @@ fn call(mut slot: Slot, ctx: Arc<CallCtx>, id: u32, req: Request) -> Call {
                 (resp, None, seen)
             }
         };
-        let (resp, decided_at) = match &ctx.rebase_clock {
-            Some(c) => rebase(c, resp, decided_at),
-            None => (resp, decided_at),
-        };
+        let (resp, decided_at) = ctx.timed(resp, decided_at);
         (slot, Done { id, resp, decided_at, sent, done: Instant::now(), seen })
     })
 }

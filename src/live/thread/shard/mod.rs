@@ -178,7 +178,7 @@ impl<P: Lanes> Shard<P> {
         // About one payment per payer: room for them up front.
         let payers = plan.members.agents.len();
         recorder.reserve(payers);
-        let real_time = plan.ctx.rebase_clock.is_some() && plan.clock.scale() > 1.0;
+        let real_time = plan.ctx.rebase && plan.clock.scale() > 1.0;
         let mut auditor = Auditor::new(plan.spec.clone(), rules.clone(), plan.margin_micros, plan.members.payers(), real_time);
         let decide = plan
             .spec
@@ -383,7 +383,7 @@ impl<P: Lanes> Shard<P> {
         // time as in `simulate`: the cell's response time is both, the headline the target's.
         let left = self.left_counter.get(d.id as usize).copied().flatten();
         let target = micros(d.done.saturating_duration_since(left.unwrap_or(due)));
-        let at_counter = left.map_or(0, |l| (micros(l.saturating_duration_since(due)) as f64 * self.clock.scale()) as u64);
+        let at_counter = left.map_or(0, |l| self.clock.at(l).micros_since(self.clock.at(due)).max(0) as u64);
         let response = target.saturating_add(at_counter);
         let service = micros(d.done.saturating_duration_since(d.sent));
         // The target decided somewhere between send and answer (widened by the skew margin),

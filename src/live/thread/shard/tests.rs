@@ -138,7 +138,7 @@ fn plan(spec: &Arc<Spec>, clock: VirtualClock, dir: &std::path::Path) -> Plan {
         clock,
         members,
         conns: Conns::Tasks(Vec::new()),
-        ctx: Arc::new(CallCtx { spec: spec.clone(), timeout: Duration::from_secs(5), scale: 1.0, rebase_clock: None }),
+        ctx: Arc::new(CallCtx { spec: spec.clone(), timeout: Duration::from_secs(5), clock, rebase: false }),
         capacity: usize::MAX / 2,
         journal: Journal::create(dir).expect("a journal file"),
         margin_micros: 0,
