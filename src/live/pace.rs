@@ -63,15 +63,14 @@ impl Pace {
     /// What was told, and the edges never reached as not run.
     pub(super) fn finish(self, spec: &Spec) -> Vec<HookReport> {
         let mut reports = self.reports;
-        reports.extend(self.due.into_iter().map(|at| HookReport {
-            phase: spec.phases[spec.phase_at(at)].name.clone(),
-            action: "set the targets' clocks to the run's pace".into(),
-            due_at: at.format(spec.calendar.offset),
-            started_after_seconds: 0.0,
-            duration_ms: 0.0,
-            ok: false,
-            state: HookState::NotReached,
-            outcome: "not run: the run ended first".into(),
+        reports.extend(self.due.into_iter().map(|at| {
+            HookReport::not_run(
+                spec.phases[spec.phase_at(at)].name.clone(),
+                "set the targets' clocks to the run's pace".into(),
+                at.format(spec.calendar.offset),
+                HookState::NotReached,
+                "not run: the run ended first",
+            )
         }));
         reports
     }

@@ -2,15 +2,13 @@
 //! starts), run at their compressed instants while the load goes on, each reported with
 //! its outcome and timing; those the run never reached are reported as not run.
 
+use super::deployment::switch::run_command;
 use super::deployment::target::client;
 use crate::clock::VirtualClock;
 use crate::report::data::live::{HookReport, HookState};
 use crate::scenario::{HookAction, HookSpec, Spec};
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
-
-/// How often a hook's command is looked at while it runs.
-const COMMAND_POLL: Duration = Duration::from_millis(2);
 
 /// The hooks not yet started, in the order they fall due, and those running.
 pub(super) struct Runbook {
@@ -86,44 +84,15 @@ impl Runbook {
         let not_reached = self.due.into_iter().map(|h| (h, "not run: the run ended first", HookState::NotReached));
         let not_needed = self.skipped.into_iter().map(|(h, why)| (h, why, HookState::NotNeeded));
         for (h, why, state) in not_reached.chain(not_needed) {
-            reports.push(HookReport {
-                phase: spec.phases[h.phase].name.clone(),
-                action: h.action.describe(),
-                due_at: h.at.format(spec.calendar.offset),
-                started_after_seconds: 0.0,
-                duration_ms: 0.0,
-                ok: false,
+            reports.push(HookReport::not_run(
+                spec.phases[h.phase].name.clone(),
+                h.action.describe(),
+                h.at.format(spec.calendar.offset),
                 state,
-                outcome: why.into(),
-            });
+                why,
+            ));
         }
         reports
-    }
-}
-
-/// Run a hook's command to its end, killing it past `limit` (on a thread of its own: tokio's
-/// child-process support would have every runtime of the driver look for exited children
-/// at each turn, which showed in the sending threads' profile).
-fn run_command(argv: &[String], limit: Duration, secs: f64) -> (bool, String) {
-    use std::process::{Command, Stdio};
-    let mut child = match Command::new(&argv[0]).args(&argv[1..]).stdin(Stdio::null()).stdout(Stdio::null()).spawn() {
-        Ok(c) => c,
-        Err(e) => return (false, format!("cannot start: {e}")),
-    };
-    let begin = Instant::now();
-    loop {
-        match child.try_wait() {
-            Ok(Some(st)) => {
-                return (st.success(), format!("exit status {}", st.code().map(|c| c.to_string()).unwrap_or_else(|| "signal".into())));
-            }
-            Ok(None) if begin.elapsed() >= limit => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return (false, format!("timed out after {secs} s"));
-            }
-            Ok(None) => std::thread::sleep(COMMAND_POLL),
-            Err(e) => return (false, format!("cannot wait for it: {e}")),
-        }
     }
 }
 
@@ -144,8 +113,7 @@ async fn run_hook(hook: HookSpec, phase: String, due_at: String, started: Instan
         }
         HookAction::Command(argv) => {
             let argv = argv.clone();
-            let secs = hook.timeout_seconds;
-            tokio::task::spawn_blocking(move || run_command(&argv, limit, secs))
+            tokio::task::spawn_blocking(move || run_command(&argv, limit))
                 .await
                 .unwrap_or_else(|_| (false, "the hook's thread failed".into()))
         }

@@ -137,16 +137,13 @@ impl Switching {
         }
         for (at, system) in self.due {
             let name = self.switched.iter().find(|(s, _, _)| *s == system).map(|(_, sw, _)| sw.system.clone()).unwrap_or_default();
-            reports.push(HookReport {
-                phase: spec.phases[spec.phase_at(at)].name.clone(),
-                action: format!("switch {} maintenance", whose(spec, &name)),
-                due_at: at.format(spec.calendar.offset),
-                started_after_seconds: 0.0,
-                duration_ms: 0.0,
-                ok: false,
-                state: HookState::NotReached,
-                outcome: "not run: the run ended first".into(),
-            });
+            reports.push(HookReport::not_run(
+                spec.phases[spec.phase_at(at)].name.clone(),
+                format!("switch {} maintenance", whose(spec, &name)),
+                at.format(spec.calendar.offset),
+                HookState::NotReached,
+                "not run: the run ended first",
+            ));
         }
         reports
     }

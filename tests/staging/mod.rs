@@ -140,7 +140,6 @@ fn a_staging_deployment_over_https_with_a_token_is_rehearsed_and_the_token_never
     let o = live_run("scenarios/ci-smoke.json", &dir.join("no-token"), &["--target", &url, "--profile", profile.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2), "{}{}", stdout(&o), stderr(&o));
     assert!(stderr(&o).contains("STAGING_TOKEN"), "{}", stderr(&o));
-    drop(front);
 }
 
 /// A profile author's loop: `run --probe` reads every mapping once and prints what it read,
@@ -203,20 +202,15 @@ fn a_probe_prints_what_each_mapping_read_and_names_the_one_that_does_not_fit() {
     assert!(stderr(&o).contains("says a payment is held under a key never used"), "{}", stderr(&o));
 }
 
-/// The vendor-style service (`tests/fixtures/vendor_facade.py`: its own paths and codes, every
-/// answer 200 with a code, yuan strings, lines, payer numbers, local times, text order numbers,
-/// HTTPS, a token) before a `cutover serve` that keeps the rules, rehearsed through
-/// `profiles/vendor-example.json` with no change to it: the checks exact, its maintenance code
-/// read as the suspension, the token nowhere.
-#[test]
-fn a_vendor_style_deployment_is_rehearsed_through_its_profile_as_it_is() {
-    let token = "vnd-51c0e7a9d3b24f68-token";
-    let server = Server::start(0, &["--scenario", "scenarios/ci-smoke.json"]);
+/// ci-smoke rehearsed at 600000x through `profiles/vendor-example.json` against the vendor
+/// service (`tests/fixtures/vendor_facade.py`, HTTPS, `token`) before a `cutover serve` started
+/// with `serve_args`, the run given `run_args` too: what it printed and where its report is.
+fn rehearse_the_vendor(name: &str, token: &str, serve_args: &[&str], run_args: &[&str]) -> (std::process::Output, std::path::PathBuf) {
+    let server = Server::start(0, &[&["--scenario", "scenarios/ci-smoke.json"], serve_args].concat());
     let tls = root().join("tests/fixtures/tls");
     let front = Front::start("vendor_facade.py", server.port, &[root().join("profiles/vendor-example.json")], ("VENDOR_TOKEN", token));
     let url = format!("https://127.0.0.1:{}", front.port);
-    let dir = temp_dir("vendor");
-    let out = dir.join("out");
+    let out = temp_dir(name).join("out");
     let ca = tls.join("ca.pem");
     let args = [
         "run",
@@ -227,14 +221,26 @@ fn a_vendor_style_deployment_is_rehearsed_through_its_profile_as_it_is() {
         "profiles/vendor-example.json",
         "--ca-file",
         ca.to_str().unwrap(),
+        "--time-scale",
+        "600000",
+        "--connections",
+        "16",
+        "--quiet",
     ];
-    let o = cutover_with(
-        &[&args[..], &["--time-scale", "600000", "--connections", "16", "--quiet"]].concat(),
-        &out,
-        ("VENDOR_TOKEN", token),
-        180,
-    );
+    let o = cutover_with(&[&args[..], run_args].concat(), &out, ("VENDOR_TOKEN", token), 180);
     assert!(matches!(o.status.code(), Some(0 | 1)), "{}{}", stdout(&o), stderr(&o));
+    (o, out)
+}
+
+/// The vendor-style service (`tests/fixtures/vendor_facade.py`: its own paths and codes, every
+/// answer 200 with a code, yuan strings, lines, payer numbers, local times, text order numbers,
+/// HTTPS, a token) before a `cutover serve` that keeps the rules, rehearsed through
+/// `profiles/vendor-example.json` with no change to it: the checks exact, its maintenance code
+/// read as the suspension, the token nowhere.
+#[test]
+fn a_vendor_style_deployment_is_rehearsed_through_its_profile_as_it_is() {
+    let token = "vnd-51c0e7a9d3b24f68-token";
+    let (o, out) = rehearse_the_vendor("vendor", token, &[], &[]);
     let r: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
     let (s, live) = (&r["summary"], &r["live"]);
     // Its maintenance answers (200 with E1003) are the suspension's refusals, none accepted.
@@ -266,7 +272,6 @@ fn a_vendor_style_deployment_is_rehearsed_through_its_profile_as_it_is() {
     for (name, text) in every_output(&out, &o) {
         assert!(!text.contains(token), "{name} shows the token");
     }
-    drop(front);
 }
 
 /// The same vendor service keeping real time (before a `cutover serve --rebase-now`: no clock
@@ -279,31 +284,7 @@ fn a_vendor_style_deployment_is_rehearsed_through_its_profile_as_it_is() {
 #[test]
 fn a_vendor_deployment_keeping_real_time_is_suspended_by_its_maintenance_switch() {
     let token = "vnd-0d9c4b7e22a14f35-token";
-    let server = Server::start(0, &["--scenario", "scenarios/ci-smoke.json", "--rebase-now", "--time-scale", "1"]);
-    let tls = root().join("tests/fixtures/tls");
-    let front = Front::start("vendor_facade.py", server.port, &[root().join("profiles/vendor-example.json")], ("VENDOR_TOKEN", token));
-    let url = format!("https://127.0.0.1:{}", front.port);
-    let dir = temp_dir("vendor-real-time");
-    let out = dir.join("out");
-    let ca = tls.join("ca.pem");
-    let args = [
-        "run",
-        "scenarios/ci-smoke.json",
-        "--target",
-        &url,
-        "--profile",
-        "profiles/vendor-example.json",
-        "--ca-file",
-        ca.to_str().unwrap(),
-        "--rebase-now",
-        "--time-scale",
-        "600000",
-        "--connections",
-        "16",
-        "--quiet",
-    ];
-    let o = cutover_with(&args, &out, ("VENDOR_TOKEN", token), 180);
-    assert!(matches!(o.status.code(), Some(0 | 1)), "{}{}", stdout(&o), stderr(&o));
+    let (o, out) = rehearse_the_vendor("vendor-real-time", token, &["--rebase-now", "--time-scale", "1"], &["--rebase-now"]);
     let r: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
     let (s, live) = (&r["summary"], &r["live"]);
     // Switched before the load and at each phase start of ci-smoke (peripheral channels
@@ -329,5 +310,4 @@ fn a_vendor_deployment_keeping_real_time_is_suspended_by_its_maintenance_switch(
     for (name, text) in every_output(&out, &o) {
         assert!(!text.contains(token), "{name} shows the token");
     }
-    drop(front);
 }

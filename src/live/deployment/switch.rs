@@ -173,7 +173,9 @@ fn short(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).chars().take(200).map(|c| if c.is_control() { ' ' } else { c }).collect()
 }
 
-/// Run a command to its end, killing it past `limit` (on a blocking thread).
+/// Run a command (a switch's, a runbook hook's) to its end, killing it past `limit`: on a
+/// blocking thread of its own (tokio's child-process support would have every runtime of the
+/// driver look for exited children at each turn, which showed in the sending threads' profile).
 pub(crate) fn run_command(argv: &[String], limit: Duration) -> (bool, String) {
     use std::process::{Command, Stdio};
     let Some(program) = argv.first() else { return (false, "no command".into()) };

@@ -105,6 +105,13 @@ pub struct HookReport {
     pub outcome: String,
 }
 
+impl HookReport {
+    /// An action that did not run (`state`: not needed or not reached), and why.
+    pub fn not_run(phase: String, action: String, due_at: String, state: HookState, why: &str) -> HookReport {
+        HookReport { phase, action, due_at, started_after_seconds: 0.0, duration_ms: 0.0, ok: false, state, outcome: why.into() }
+    }
+}
+
 /// How a hook ended: only a hook that ran and failed counts against the run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
