@@ -144,7 +144,8 @@ async fn probe(a: &RunArgs, spec: &Arc<Spec>, target: &Target, new: Option<&Targ
         Some(n) => vec![(target, format!("the {} system", names[0])), (n, format!("the {} system", names[1]))],
         None => vec![(target, "the target".to_string())],
     };
-    for (t, who) in both {
+    let reference = crate::model::Systems::from_spec(spec, Arc::new(crate::model::Rules::from_spec(spec)), Default::default());
+    for (system, (t, who)) in both.into_iter().enumerate() {
         let mut o = String::new();
         let _ = writeln!(o, "{who}: {} through {}", t.label(), t.api_described());
         let pre = t.preflight(spec, &checks).await.map_err(|e| anyhow::anyhow!("{who}: {e}"))?;
@@ -156,6 +157,17 @@ async fn probe(a: &RunArgs, spec: &Arc<Spec>, target: &Target, new: Option<&Targ
             Some(rtt) => writeln!(o, "  clock: set to the timeline's start (round trip {:.1} ms)", rtt.as_secs_f64() * 1e3),
             None => writeln!(o, "  clock: not set (no clock endpoint, or --no-clock-sync / --rebase-now)"),
         };
+        // The maintenance switch set as the run sets it before the load: the timeline's start.
+        if let Some(sw) = t.switcher(names[system], checks.sync_clock, token.as_deref()) {
+            use crate::live::deployment::switch::State;
+            let closed = reference.model(system as crate::scenario::SystemIdx).closed_channels(spec.start);
+            let state = State { closed, phase: spec.phases[spec.phase_at(spec.start)].name.clone(), system: names[system].to_string() };
+            let (ok, said) = sw.set(spec, &state).await;
+            if !ok {
+                anyhow::bail!("{who}: the maintenance switch ({}): {said}", state.describe(spec));
+            }
+            let _ = writeln!(o, "  switch: set as the timeline's start has it ({}), answered {said}", state.describe(spec));
+        }
         let ledger = t.ledger(spec).await.map_err(|e| anyhow::anyhow!("{who}: the ledger: {e}"))?;
         let (n, fen): (u64, i64) = ledger.values().fold((0, 0), |(n, f), c| (n + c.count, f + c.sum_fen));
         let _ = writeln!(o, "  ledger: {} cells, {n} payments, {} yuan", ledger.len(), crate::live::deployment::values::yuan_text(fen));

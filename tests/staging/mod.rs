@@ -205,6 +205,30 @@ fn a_probe_prints_what_each_mapping_read_and_names_the_one_that_does_not_fit() {
     let o = probe(&lax);
     assert_eq!(o.status.code(), Some(2), "{}{}", stdout(&o), stderr(&o));
     assert!(stderr(&o).contains("says a payment is held under a key never used"), "{}", stderr(&o));
+    // A maintenance switch given as a command: set as the timeline's start has it (ci-smoke's
+    // first phase closes nothing), its placeholders filled; one that fails is named, exit 2.
+    let said = dir.join("switch.txt");
+    let mut p: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(root().join("profiles/contract-v1.json")).unwrap()).unwrap();
+    let script = format!("echo {{phase}} {{suspended}} closed={{closed}} open={{open}} > {}", said.display());
+    p["switch"] = serde_json::json!({"command": ["sh", "-c", script]});
+    let switched = dir.join("switched.json");
+    std::fs::write(&switched, p.to_string()).unwrap();
+    let o = probe(&switched);
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    assert!(
+        stdout(&o).contains("switch: set as the timeline's start has it (every channel open), answered exit status 0"),
+        "{}",
+        stdout(&o)
+    );
+    let line = std::fs::read_to_string(&said).unwrap();
+    assert!(line.starts_with("old_system false closed= open=unit_client,"), "{line}");
+    assert!(line.trim_end().ends_with(",hotline_12366"), "{line}");
+    p["switch"] = serde_json::json!({"command": ["false"]});
+    std::fs::write(&switched, p.to_string()).unwrap();
+    let o = probe(&switched);
+    assert_eq!(o.status.code(), Some(2), "{}{}", stdout(&o), stderr(&o));
+    assert!(stderr(&o).contains("the maintenance switch (every channel open): exit status 1"), "{}", stderr(&o));
 }
 
 /// ci-smoke rehearsed at 60000x through `profiles/vendor-example.json` against the vendor
