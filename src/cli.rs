@@ -446,7 +446,8 @@ pub struct RunArgs {
     /// certificate only (prefer --ca-file).
     #[arg(long)]
     pub accept_invalid_certificate: bool,
-    /// Do not set the target's clock (for a deployment that keeps its own time).
+    /// Do not set the target's clock (for a deployment that keeps its own time): a `cutover
+    /// serve` is then suspended through its maintenance switch at each phase start.
     #[arg(long)]
     pub no_clock_sync: bool,
     /// The target keeps real time: do not set its clock, and read the instants it states
