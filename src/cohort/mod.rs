@@ -257,6 +257,12 @@ impl<H: HostEvent> Cohort<H> {
         self.jobs.get(id as usize)?.as_ref().map(|j| j.system)
     }
 
+    /// Whether a payment of `payer` is in flight (started and not answered). Scans the jobs:
+    /// for the rare answer that needs it.
+    pub(crate) fn pays_in_flight(&self, payer: crate::population::PayerId) -> bool {
+        self.jobs.iter().flatten().any(|j| matches!(j.req, crate::model::Request::Pay { .. }) && j.req.payer().id == payer)
+    }
+
     /// Requests started and not answered.
     pub(crate) fn in_flight(&self) -> usize {
         self.in_flight

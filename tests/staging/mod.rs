@@ -448,19 +448,11 @@ fn a_cutover_between_two_vendor_systems_is_rehearsed_through_their_profiles() {
     assert!(n(&s["rejected_suspended"]) > 50, "{s}");
     assert_eq!(n(&live["reconciliation"]["lost"]), 0, "{}", live["reconciliation"]);
     assert!(n(&s["errors"]) <= 5, "{}", live["failures"]);
-    // The auditor's disagreements, classified: a slower deployment can decide two concurrent
-    // payments of one payer for one month in the other order than their answers arrive (one
-    // accepted, the other refused as already paid, each the reverse of what the shadow
-    // expected), which shows as a pair of mirror kinds for that payer; nothing else.
+    // No disagreement: a slower deployment may decide two concurrent payments of one payer for
+    // one month in the other order than their answers come back (one accepted, the other
+    // refused as already paid); such a refusal is counted apart, not judged out of order.
     let audit = &live["audit"];
-    let kinds = audit["by_kind"].as_object().unwrap();
-    let pair = ["expected_accepted_got_already_paid", "expected_already_paid_got_accepted"];
-    assert!(kinds.keys().all(|k| pair.contains(&k.as_str())), "{audit}");
-    assert_eq!(kinds.get(pair[0]), kinds.get(pair[1]), "{audit}");
-    let mut payers: Vec<u64> = audit["first"].as_array().unwrap().iter().map(|d| n(&d["payer_id"])).collect();
-    payers.sort_unstable();
-    assert!(payers.chunks(2).all(|p| p.len() == 2 && p[0] == p[1]), "{audit}");
-    assert!(n(&audit["disagreements"]) <= 10, "{audit}");
+    assert_eq!(n(&audit["disagreements"]), 0, "{audit}");
     // Slow enough for the vendor's Python front not to fill the halls' queues: the verdict the
     // same as against the servers themselves.
     assert_eq!(r["verdict"]["verdict"], "go", "{}", r["verdict"]);

@@ -101,7 +101,10 @@ impl Auditor {
         self.shadow.model(system).refuses_at(req, t)
     }
 
-    /// `decided_at`: the instant the target says it decided, used when it lies in the window.
+    /// `decided_at`: the instant the target says it decided, used when it lies in the window;
+    /// `another_in_flight`: whether another payment of the same payer is in flight now (asked
+    /// only of a refusal as already paid).
+    #[allow(clippy::too_many_arguments)]
     pub(in crate::live) fn check(
         &mut self,
         req: &Request,
@@ -110,6 +113,7 @@ impl Auditor {
         sent: SimTime,
         received: SimTime,
         decided_at: Option<SimTime>,
+        another_in_flight: impl FnOnce() -> bool,
     ) {
         if matches!(got, Response::Overloaded { .. } | Response::Error { .. }) {
             return; // the host's capacity or the transport, not a decision
@@ -133,6 +137,12 @@ impl Auditor {
                 DisagreementKind::AnsweredWhileSuspended
             };
             self.disagree(kind, received, req, AnswerKind::Refused(crate::vocabulary::Refusal::Suspended), category(got));
+            return;
+        }
+        // Two payments of one payer in flight together: the deployment may have decided the
+        // other first. This refusal is not judged, and the shadow does not take this payment.
+        if matches!(got, Response::AlreadyPaid { .. }) && matches!(req, Request::Pay { .. }) && another_in_flight() {
+            self.report.already_paid_while_another_in_flight += 1;
             return;
         }
         let at = match decided_at {
@@ -228,6 +238,50 @@ mod tests {
         assert_eq!(m.first.last().map(|d| d.at.as_str()), Some("2021-04-24T09:30:00+08:00"));
     }
 
+    /// Two payments of one payer for one month in flight together (a system refusing a second
+    /// payment for a month, as cutover-2021-ci's old one does): the deployment decided the
+    /// second first (accepted) and the first answer back is the other's refusal as already
+    /// paid. Not judged while the other is in flight; the shadow then takes the acceptance. A
+    /// deployment refusing both is still caught on the second.
+    #[test]
+    fn a_refusal_as_already_paid_while_another_payment_is_in_flight_is_not_judged_out_of_order() {
+        let spec = Arc::new(
+            crate::scenario::parse("cutover-2021-ci.json", include_str!("../../../scenarios/cutover-2021-ci.json"))
+                .expect("cutover-2021-ci"),
+        );
+        let t = SimTime::from_datetime(&chrono::DateTime::parse_from_rfc3339("2021-04-20T10:00:00+08:00").unwrap());
+        let payer = crate::model::PayerRef { id: 9, group: crate::scenario::GroupKind::Flexible, league: 1 };
+        let mut items = [0; 6];
+        items[crate::scenario::Insurance::Pension.index()] = 100;
+        let pay = |key: u128, channel: &str| Request::Pay {
+            key: crate::model::IdemKey(key),
+            payer,
+            channel: spec.channel_index(channel).unwrap(),
+            items,
+            period: crate::model::Period::parse("2021-04", 1).unwrap(),
+            special: false,
+            assessment: None,
+        };
+        let (hall, bank) = (pay(1, "hall_pos"), pay(2, "wechat_mini"));
+        let refused = Response::AlreadyPaid { refunded: false };
+        let accepted = Response::Accepted { payment: TargetId::Num(1), replayed: false };
+        let audit = |second: &Response, concurrent: bool| {
+            let mut a = Auditor::new(spec.clone(), Arc::new(Rules::from_spec(&spec)), 0, std::iter::once(payer), false);
+            a.check(&hall, 0, &refused, t, t, None, || concurrent);
+            a.check(&bank, 0, second, t, t, None, || false);
+            a.report()
+        };
+        let r = audit(&accepted, true);
+        assert_eq!((r.disagreements, r.already_paid_while_another_in_flight), (0, 1));
+        // Judged in answer order without the other in flight: the pair of mirror kinds.
+        let r = audit(&accepted, false);
+        assert_eq!(r.disagreements, 2);
+        // Both refused: the second refusal has nothing to hide behind.
+        let r = audit(&refused, true);
+        assert_eq!((r.disagreements, r.already_paid_while_another_in_flight), (1, 1));
+        assert_eq!(r.first[0].kind.name(), "expected_accepted_got_already_paid");
+    }
+
     /// A deployment keeping real time shows a record days of real time after it took it: in
     /// a run compressed 1440 times, its "no record" where the model shows the record is
     /// counted apart; the same answer from a target on the run's clock is a disagreement.
@@ -253,9 +307,9 @@ mod tests {
             let rules = Arc::new(Rules::from_spec(&spec));
             let mut a = Auditor::new(spec.clone(), rules, 0, std::iter::once(payer), real_time);
             let paid = at("2021-05-06T10:00:00+08:00");
-            a.check(&pay, 0, &Response::Accepted { payment: TargetId::Num(1), replayed: false }, paid, paid, None);
+            a.check(&pay, 0, &Response::Accepted { payment: TargetId::Num(1), replayed: false }, paid, paid, None, || false);
             let later = at("2021-05-12T10:00:00+08:00");
-            a.check(&lookup, 0, &Response::NoRecord, later, later, None);
+            a.check(&lookup, 0, &Response::NoRecord, later, later, None, || false);
             a.report()
         };
         let real_time = audit(true);

@@ -198,6 +198,12 @@ pub struct AuditReport {
     /// slower than the model's. Counted apart, not as disagreements (a lost payment is still
     /// found by the reconciliation, key by key); 0 in any other run.
     pub visibility_in_real_time: u64,
+    /// Payments refused as already paid while another payment of the same payer was in
+    /// flight: the deployment may have decided that one first, whatever order the answers
+    /// came back in, so neither answer is judged against the other's (the shadow takes the
+    /// other when it is answered; a second refusal, or a second acceptance, is still judged).
+    /// Counted apart, not as disagreements.
+    pub already_paid_while_another_in_flight: u64,
     pub first: Vec<Disagreement>,
 }
 

@@ -9,6 +9,7 @@ impl AuditReport {
         self.checked += other.checked;
         self.disagreements += other.disagreements;
         self.visibility_in_real_time += other.visibility_in_real_time;
+        self.already_paid_while_another_in_flight += other.already_paid_while_another_in_flight;
         for (k, n) in other.by_kind {
             *self.by_kind.entry(k).or_default() += n;
         }

@@ -410,7 +410,8 @@ impl<P: Lanes> Shard<P> {
         if was_sent {
             let _ = self.response_all.record(target.clamp(1, LATENCY_MAX_MICROS));
             let _ = self.service_all.record(service.clamp(1, LATENCY_MAX_MICROS));
-            self.auditor.check(&job.req, job.system, &d.resp, sent_v, now_v, d.decided_at);
+            let (cohort, payer) = (&self.cohort, job.req.payer().id);
+            self.auditor.check(&job.req, job.system, &d.resp, sent_v, now_v, d.decided_at, || cohort.pays_in_flight(payer));
         }
         if let Request::Pay { key, .. } = &job.req {
             let written = match &d.resp {

@@ -87,6 +87,14 @@ pub(crate) fn live(l: &LiveReport, w: &Say) -> Section {
             l.time_scale
         ));
     }
+    if l.audit.already_paid_while_another_in_flight > 0 {
+        s.text(tr!(
+            w,
+            "Besides: {} payments refused as already paid while another payment of the same payer was in flight: the deployment may have decided that one first, whatever order the answers came back in. Not judged, not counted as disagreements (a second refusal or a second acceptance still is).",
+            "另有 {} 笔缴费在同一缴费人的另一笔缴费处理中时被答复“已缴费”：部署可能先处理了另一笔，与答复返回的先后无关。不作判断，不算不一致（再次拒绝或再次受理仍会判断）。",
+            count(l.audit.already_paid_while_another_in_flight)
+        ));
+    }
     if !l.audit.first.is_empty() {
         let mut t = Table::new(if w.zh {
             &["时刻", "类别", "业务", "渠道", "应为", "实为"]
