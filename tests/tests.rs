@@ -674,6 +674,23 @@ fn a_newcomers_mistakes_are_answered_with_what_to_do() {
     let attempts = read_report(&sim.join("report.json"))["summary"]["attempts"].as_u64().unwrap();
     assert!(plan.contains(&format!("about {attempts} requests")), "{plan}");
     assert!(!dir.join("report.json").exists(), "a dry run wrote a report");
+    // It measures what one generator sends here and says how many the plan needs, or the time
+    // scale one keeps: the figures agree with each other.
+    let number_after = |text: &str, marker: &str| -> f64 {
+        let at = text.find(marker).unwrap_or_else(|| panic!("{marker:?} not in:\n{text}")) + marker.len();
+        text[at..].split(|c: char| !(c.is_ascii_digit() || c == '.')).next().unwrap().parse().unwrap()
+    };
+    let sends = number_after(&plan, "one generator here sends at most ");
+    let requests = number_after(&plan, "requests per second (");
+    let seconds = number_after(&plan, "requests flat out in ");
+    let peak = number_after(&plan, "the busiest hour needs ");
+    let needed = number_after(&plan, "per second at 86400x: ");
+    let keeps = number_after(&plan, "or one at --time-scale ");
+    assert!(requests > 0.0 && seconds > 0.0, "{plan}");
+    assert!((sends - requests / seconds).abs() <= sends * 0.01, "the rate is the requests over the seconds (printed to 0.01 s): {plan}");
+    assert_eq!(peak, number_after(&plan, "requests: "), "the busiest hour's rate as the plan gives it: {plan}");
+    assert_eq!(needed, (peak / sends).ceil().max(1.0), "{plan}");
+    assert_eq!(keeps, (86400.0 * sends / peak).floor().max(1.0), "{plan}");
     // A target without its scheme: add http://, not a word about TLS.
     let o = cutover(&["run", "scenarios/ci-smoke.json", "--target", "127.0.0.1:9"]);
     assert_eq!(o.status.code(), Some(2));

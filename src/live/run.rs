@@ -74,6 +74,8 @@ pub struct RunConfig {
     pub metrics_addr: Option<String>,
     /// `--abort-early`: when most of a system's recent answers are errors.
     pub abort: Option<AbortRule>,
+    /// A calibration (`run --dry-run`): send for this long, run no hook, then stop and drain.
+    pub calibrate: Option<Duration>,
 }
 
 impl RunConfig {
@@ -445,6 +447,11 @@ async fn drive(
     let vars = hook_vars(cfg, scenario_file);
     let in_process = !cfg.target.is_http();
     let mut hooks = Runbook::new(spec, vars, in_process);
+    if cfg.calibrate.is_some() {
+        for phase in 0..spec.phases.len() {
+            hooks.skip_phase(phase, "not run: a calibration");
+        }
+    }
     // A conditional rollback, decided on every thread's figures at its instant.
     let rules = plans.first().map(|p| p.demand.rules.clone());
     let mut rollback = spec.cutover.as_ref().and_then(|x| x.rollback.clone()).filter(|r| r.conditional());
@@ -493,6 +500,7 @@ async fn drive(
     let mut stopped_at: Option<SimTime> = None;
     let all_done = futures_util::future::join_all(results);
     tokio::pin!(all_done);
+    let calibrated = cfg.calibrate.map(|d| tokio::time::Instant::from_std(started + d));
     let outputs = loop {
         let next_hook = hooks.next_due(clock).map(tokio::time::Instant::from_std);
         let next_switch = switching.next_due(clock).map(tokio::time::Instant::from_std);
@@ -507,6 +515,10 @@ async fn drive(
                 stop_all(&gauges);
             }
             outs = &mut all_done => break outs,
+            _ = tokio::time::sleep_until(calibrated.unwrap_or_else(tokio::time::Instant::now)), if calibrated.is_some() && stopped_at.is_none() => {
+                stopped_at = Some(clock.now());
+                stop_all(&gauges);
+            }
             _ = tokio::time::sleep_until(next_hook.unwrap_or_else(tokio::time::Instant::now)), if next_hook.is_some() && !interrupted => {
                 hooks.start_due(spec, clock, started);
             }
