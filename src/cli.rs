@@ -364,8 +364,9 @@ pub struct RunArgs {
     pub abort_window_seconds: f64,
     /// Print what the run would do (requests, the peak rate, how long at this time scale, from
     /// a simulation of the same payers in virtual time) and what one generator sends on this
-    /// machine (a short calibration flat out against the in-process model): how many
-    /// generators the plan needs, or the time scale one keeps. Sends nothing to any target.
+    /// machine at most (a short calibration flat out against the in-process model): how many
+    /// generators the plan needs at least, or the time scale one keeps at most. Sends nothing
+    /// to any target.
     #[arg(long)]
     pub dry_run: bool,
     /// Run the checks before the load alone and print what each mapping read (the ledger's

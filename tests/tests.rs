@@ -680,9 +680,8 @@ fn a_newcomers_mistakes_are_answered_with_what_to_do() {
         let at = text.find(marker).unwrap_or_else(|| panic!("{marker:?} not in:\n{text}")) + marker.len();
         text[at..].split(|c: char| !(c.is_ascii_digit() || c == '.')).next().unwrap().parse().unwrap()
     };
-    let sends = number_after(&plan, "one generator here sends at most ");
-    let requests = number_after(&plan, "requests per second (");
-    let seconds = number_after(&plan, "requests flat out in ");
+    let sends = number_after(&plan, "connections) sends at most ");
+    let (requests, seconds) = (number_after(&plan, "requests per second ("), number_after(&plan, "requests flat out in "));
     let peak = number_after(&plan, "the busiest hour needs ");
     let needed = number_after(&plan, "per second at 86400x: ");
     let keeps = number_after(&plan, "or one at --time-scale ");

@@ -20,6 +20,7 @@ macro_rules! say_raw {
 }
 
 pub(crate) mod args;
+mod calibrate;
 mod compare;
 mod migrate;
 mod output;

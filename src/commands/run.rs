@@ -31,8 +31,8 @@ pub(super) fn run(a: RunArgs) -> anyhow::Result<Exit> {
     if a.dry_run {
         let (text, peak_per_second) = plan_and_peak(&spec, seed, scale, real_time, &file);
         say_raw!("{text}");
-        let measured = calibrate(&spec, seed, &a, &file)?;
-        say_raw!("{}", capacity(measured, peak_per_second, scale, &a));
+        let measured = super::calibrate::calibrate(&spec, seed, &a, &file)?;
+        say_raw!("{}", super::calibrate::capacity(&measured, peak_per_second, scale, &a));
         return Ok(Exit::Ok);
     }
     check_options(&a)?;
@@ -304,81 +304,6 @@ fn plan(
     file: &str,
 ) -> String {
     plan_and_peak(spec, seed, time_scale, real_time, file).0
-}
-
-/// How long one calibration sends.
-const CALIBRATION: Duration = Duration::from_secs(2);
-
-/// What one generator sends on this machine at most: the scenario's payers sent flat out
-/// against the in-process model (no network and no server: against a deployment a generator
-/// sends fewer), with the run's threads, connections and queue bound, no hook run, nothing
-/// kept; again (at most [`CALIBRATION_ROUNDS`] times) until [`CALIBRATION`] has been spent
-/// sending, so that a small scenario is not judged on its start-up alone. The requests
-/// answered and the seconds they took.
-fn calibrate(spec: &Arc<Spec>, seed: u64, a: &RunArgs, file: &str) -> anyhow::Result<(u64, f64)> {
-    let (mut requests, mut seconds) = (0, 0.0);
-    for _ in 0..CALIBRATION_ROUNDS {
-        let (r, s) = calibration_round(spec, seed, a, file)?;
-        requests += r;
-        seconds += s;
-        if seconds >= CALIBRATION.as_secs_f64() {
-            break;
-        }
-    }
-    Ok((requests, seconds))
-}
-
-/// Calibration runs at most.
-const CALIBRATION_ROUNDS: usize = 30;
-
-/// One calibration run, sending for [`CALIBRATION`] at most.
-fn calibration_round(spec: &Arc<Spec>, seed: u64, a: &RunArgs, file: &str) -> anyhow::Result<(u64, f64)> {
-    let out = std::env::temp_dir().join(format!("cutover-calibration-{}", std::process::id()));
-    let cfg = RunConfig {
-        target: Target::model(spec, Default::default()),
-        new_target: None,
-        transport: TransportKind::Http1,
-        time_scale: crate::time::MAX_TIME_SCALE,
-        connections: a.connections,
-        queue_bound: a.queue_bound,
-        threads: a.threads,
-        timeout: Duration::from_secs(10),
-        seed,
-        run_id: format!("calibration-{}", std::process::id()),
-        out: out.clone(),
-        sync_clock: false,
-        probe_operations: false,
-        admin_token: None,
-        progress: false,
-        drain: Duration::from_secs(1),
-        rebase_now: false,
-        allow_other_scenario: true,
-        real_time: None,
-        hlog: false,
-        metrics_addr: None,
-        abort: None,
-        calibrate: Some(CALIBRATION),
-    };
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-    let output = rt.block_on(crate::live::run::run(spec.clone(), cfg, file));
-    let _ = std::fs::remove_dir_all(&out);
-    let live = output?.report.live.ok_or_else(|| anyhow::anyhow!("the calibration ran no live load"))?;
-    Ok((live.requests_completed, live.wall_seconds))
-}
-
-/// How many generators the plan needs at `time_scale`, from what one sends here (`sends`,
-/// requests per second) and the busiest hour's rate (`peak`), and the time scale one keeps.
-fn capacity(measured: (u64, f64), peak: f64, time_scale: f64, a: &RunArgs) -> String {
-    let (requests, seconds) = measured;
-    let sends = (requests as f64 / seconds.max(1e-6)).round().max(1.0);
-    let peak = peak.round();
-    let needed = (peak / sends).ceil().max(1.0);
-    let keeps = (time_scale * sends / peak.max(1.0)).floor().max(1.0);
-    format!(
-        "capacity: one generator here sends at most {sends:.0} requests per second ({requests} requests flat out in {seconds:.2} s against the in-process model, {} threads, {} connections: no network and no server, so against a deployment it sends fewer)\n\
-         capacity: the busiest hour needs {peak:.0} per second at {time_scale}x: {needed:.0} generator(s) at least (several generators sharing one rehearsal: not yet available), or one at --time-scale {keeps:.0} at most\n",
-        a.threads, a.connections,
-    )
 }
 
 /// [`plan`]'s text, and the busiest hour's rate at `time_scale` (requests per second).

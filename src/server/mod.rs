@@ -700,13 +700,25 @@ pub async fn serve(addr: SocketAddr, state: Arc<AppState>, limits: ConnLimits) -
         writeln!(out, "listening on http://{local}")?;
         out.flush()?;
     }
+    serve_on(listener, state, limits, std::future::pending()).await
+}
+
+/// Serve on `listener` until Ctrl-C or `stop` (a calibration's own server, `run --dry-run`).
+pub async fn serve_on(
+    listener: tokio::net::TcpListener,
+    state: Arc<AppState>,
+    limits: ConnLimits,
+    stop: impl std::future::Future<Output = ()>,
+) -> std::io::Result<()> {
     let app = router(state);
     let slots = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
     let ctrl_c = tokio::signal::ctrl_c();
     tokio::pin!(ctrl_c);
+    tokio::pin!(stop);
     loop {
         let (stream, peer) = tokio::select! {
             _ = &mut ctrl_c => break,
+            _ = &mut stop => break,
             accepted = listener.accept() => match accepted {
                 Ok(a) => a,
                 // Out of descriptors or memory for a moment: let connections finish.

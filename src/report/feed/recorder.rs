@@ -515,11 +515,21 @@ impl Recorder {
         }
     }
 
+    /// Keep a step of the backlog, never before the one kept last: a live thread stamps the
+    /// notice's readers with its instant when it takes the event, which may be a little ahead
+    /// of the answers it reads next (at a high time scale, a few µs of look-ahead are hours);
+    /// replayed in time order with other threads' steps, a payer must not leave the backlog
+    /// before it joined.
+    fn keep_step(&mut self, now: SimTime, joined: bool, gave_up: bool) {
+        if let Some(s) = &mut self.backlog_steps {
+            let at = s.last().map_or(now, |l| l.at.max(now));
+            s.push(BacklogStep { at, joined, gave_up });
+        }
+    }
+
     /// A payer joined the backlog of payments displaced by the suspension.
     pub(crate) fn displaced(&mut self, now: SimTime) {
-        if let Some(s) = &mut self.backlog_steps {
-            s.push(BacklogStep { at: now, joined: true, gave_up: false });
-        }
+        self.keep_step(now, true, false);
         self.backlog += 1;
         self.displaced_total += 1;
         if self.backlog > self.backlog_peak {
@@ -531,9 +541,7 @@ impl Recorder {
 
     /// A displaced payer paid or gave up.
     pub(crate) fn resolved(&mut self, now: SimTime, gave_up: bool) {
-        if let Some(s) = &mut self.backlog_steps {
-            s.push(BacklogStep { at: now, joined: false, gave_up });
-        }
+        self.keep_step(now, false, gave_up);
         assert!(self.backlog > 0, "a payer left a backlog it was not in");
         self.backlog = self.backlog.saturating_sub(1);
         if gave_up {
@@ -633,6 +641,26 @@ mod tests {
         for (at, joined, g) in events {
             if joined { r.displaced(at) } else { r.resolved(at, g) }
         }
+    }
+
+    /// Regression: a live run of the region at 1e9x panicked merging its threads ("a payer left
+    /// a backlog it was not in"): a thread took the notice's event (its readers join the
+    /// backlog at the notice's instant) a little ahead of time, then read an answer stamped
+    /// 200 virtual seconds before it that resolved one of them. A part's steps are kept in
+    /// order, so the replay never sees a payer leave before it joined.
+    #[test]
+    fn a_part_whose_answers_come_stamped_before_the_notice_still_merges() {
+        let spec = spec();
+        let rules = Arc::new(Rules::from_spec(&spec));
+        let notice = spec.notice_published;
+        let mut part = Recorder::new(spec.clone(), rules.clone());
+        part.keep_backlog_steps();
+        part.displaced(notice);
+        part.resolved(SimTime(notice.0 - 200_000_000), false);
+        let mut other = Recorder::new(spec.clone(), rules.clone());
+        other.keep_backlog_steps();
+        let m = Recorder::merge(spec, rules, vec![part, other]);
+        assert_eq!((m.displaced_total, m.backlog, m.backlog_peak), (1, 0, 1));
     }
 
     #[test]
