@@ -616,15 +616,19 @@ fn refusal_status(status: u16) -> u16 {
     if (200..300).contains(&status) { 400 } else { status }
 }
 
+/// A value as text: a string as it is, nothing for null, a list's items joined by commas
+/// (a switch's `{closed}` channels), anything else as JSON.
 fn text_of(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
         Value::Null => String::new(),
+        Value::Array(a) => a.iter().map(text_of).collect::<Vec<_>>().join(","),
         other => other.to_string(),
     }
 }
 
-fn interpolate(t: &str, vars: &BTreeMap<&'static str, Value>, url: bool) -> String {
+/// `t` with each `{name}` of `vars` replaced by its text (percent-encoded for a URL).
+pub(super) fn interpolate(t: &str, vars: &BTreeMap<&'static str, Value>, url: bool) -> String {
     let mut out = t.to_string();
     for (k, v) in vars {
         let needle = format!("{{{k}}}");
@@ -636,7 +640,9 @@ fn interpolate(t: &str, vars: &BTreeMap<&'static str, Value>, url: bool) -> Stri
     out
 }
 
-fn fill(v: &Value, vars: &BTreeMap<&'static str, Value>) -> Value {
+/// A body template filled: a string that is exactly `"{name}"` becomes the typed value, any
+/// other string is interpolated.
+pub(super) fn fill(v: &Value, vars: &BTreeMap<&'static str, Value>) -> Value {
     match v {
         Value::String(s) => {
             if let Some(name) = s.strip_prefix('{').and_then(|r| r.strip_suffix('}'))

@@ -11,7 +11,7 @@
 //! phase's name and `{system}` the system's (`old`, `new`, or the scenario's name). The
 //! switch's fields are the profile's (`profile::Switch`).
 
-use super::profile::{Judge, Switch};
+use super::profile::{Judge, Switch, fill, interpolate};
 use super::values::{Kind, Values};
 use crate::scenario::Spec;
 use serde_json::Value;
@@ -21,18 +21,18 @@ use std::time::{Duration, Instant};
 /// The call that sets the deployment to `state`, its success judged by `success` when
 /// the switch gives none.
 pub(crate) fn call(sw: &Switch, spec: &Spec, values: &Values, state: &State, success: Option<&Judge>) -> Call {
-    let (typed, text) = state.vars(spec, values);
+    let vars = state.vars(spec, values);
     let limit = Duration::from_secs_f64(sw.timeout_seconds);
     match (&sw.http, &sw.command) {
         (Some(t), _) => Call::Http {
             method: t.method.clone(),
-            path: interpolate(&t.path, &text, true),
-            headers: t.headers.iter().map(|(k, v)| (k.clone(), interpolate(v, &text, false))).collect(),
-            body: t.body.as_ref().map(|b| fill(b, &typed, &text)),
+            path: interpolate(&t.path, &vars, true),
+            headers: t.headers.iter().map(|(k, v)| (k.clone(), interpolate(v, &vars, false))).collect(),
+            body: t.body.as_ref().map(|b| fill(b, &vars)),
             success: t.success.clone().or_else(|| success.cloned()).unwrap_or_default(),
             limit,
         },
-        (None, Some(argv)) => Call::Command { argv: argv.iter().map(|a| interpolate(a, &text, false)).collect(), limit },
+        (None, Some(argv)) => Call::Command { argv: argv.iter().map(|a| interpolate(a, &vars, false)).collect(), limit },
         (None, None) => Call::Command { argv: Vec::new(), limit },
     }
 }
@@ -51,8 +51,9 @@ impl State {
         spec.channels.iter().zip(&self.closed).filter(|(_, c)| **c).map(|(ch, _)| ch.id.as_str()).collect()
     }
 
-    /// The placeholders' values: typed (for a body's whole strings) and as text.
-    fn vars(&self, spec: &Spec, values: &Values) -> (BTreeMap<&'static str, Value>, BTreeMap<&'static str, String>) {
+    /// The placeholders' values, typed (a body's whole strings take them so; elsewhere a list is
+    /// its items joined by commas).
+    fn vars(&self, spec: &Spec, values: &Values) -> BTreeMap<&'static str, Value> {
         let codes = |closed: bool| -> Vec<String> {
             spec.channels
                 .iter()
@@ -63,19 +64,13 @@ impl State {
         };
         let (closed, open) = (codes(true), codes(false));
         let suspended = !self.closed.is_empty() && self.closed.iter().all(|c| *c);
-        let mut typed = BTreeMap::new();
-        let mut text = BTreeMap::new();
-        text.insert("closed", closed.join(","));
-        text.insert("open", open.join(","));
-        text.insert("suspended", suspended.to_string());
-        text.insert("phase", self.phase.clone());
-        text.insert("system", self.system.clone());
-        typed.insert("closed", Value::from(closed));
-        typed.insert("open", Value::from(open));
-        typed.insert("suspended", Value::from(suspended));
-        typed.insert("phase", Value::from(self.phase.clone()));
-        typed.insert("system", Value::from(self.system.clone()));
-        (typed, text)
+        BTreeMap::from([
+            ("closed", Value::from(closed)),
+            ("open", Value::from(open)),
+            ("suspended", Value::from(suspended)),
+            ("phase", Value::from(self.phase.clone())),
+            ("system", Value::from(self.system.clone())),
+        ])
     }
 
     /// In words, for the report: "closed: etax_web, tax_app" or "every channel open".
@@ -202,33 +197,6 @@ pub(crate) fn run_command(argv: &[String], limit: Duration) -> (bool, String) {
 
 /// How often a running command is looked at.
 const COMMAND_POLL: Duration = Duration::from_millis(2);
-
-fn interpolate(t: &str, vars: &BTreeMap<&'static str, String>, url: bool) -> String {
-    let mut out = t.to_string();
-    for (k, v) in vars {
-        let needle = format!("{{{k}}}");
-        if out.contains(&needle) {
-            out = out.replace(&needle, &if url { crate::contract::percent_encode(v) } else { v.clone() });
-        }
-    }
-    out
-}
-
-fn fill(v: &Value, typed: &BTreeMap<&'static str, Value>, text: &BTreeMap<&'static str, String>) -> Value {
-    match v {
-        Value::String(s) => {
-            if let Some(name) = s.strip_prefix('{').and_then(|r| r.strip_suffix('}'))
-                && let Some(val) = typed.get(name)
-            {
-                return val.clone();
-            }
-            Value::String(interpolate(s, text, false))
-        }
-        Value::Array(a) => Value::Array(a.iter().map(|x| fill(x, typed, text)).collect()),
-        Value::Object(o) => Value::Object(o.iter().map(|(k, x)| (k.clone(), fill(x, typed, text))).collect()),
-        other => other.clone(),
-    }
-}
 
 #[cfg(test)]
 mod tests {
