@@ -29,7 +29,7 @@ pub(super) fn run(a: RunArgs) -> anyhow::Result<Exit> {
     // What the run will do, from the same payers in virtual time: all a dry run does, and
     // printed before the load (once the target is known to be well formed).
     if a.dry_run {
-        let (text, peak_per_second) = plan_and_peak(&spec, seed, scale, real_time, &file);
+        let (text, peak_per_second) = plan(&spec, seed, scale, real_time, &file);
         say_raw!("{text}");
         let measured = super::calibrate::calibrate(&spec, seed, &a, &file)?;
         say_raw!("{}", super::calibrate::capacity(&measured, peak_per_second, scale, &a));
@@ -43,7 +43,7 @@ pub(super) fn run(a: RunArgs) -> anyhow::Result<Exit> {
         return rt.block_on(probe(&a, &spec, &target, new_target.as_ref()));
     }
     if !a.quiet {
-        eprint!("{}", plan(&spec, seed, scale, real_time, &file));
+        eprint!("{}", plan(&spec, seed, scale, real_time, &file).0);
     }
     let out = a.out.clone().unwrap_or_else(|| PathBuf::from("reports").join(format!("{}-run", spec.raw.name)));
     let cfg = RunConfig {
@@ -163,9 +163,13 @@ async fn probe(a: &RunArgs, spec: &Arc<Spec>, target: &Target, new: Option<&Targ
         };
         // The maintenance switch set as the run sets it before the load: the timeline's start.
         if let Some(sw) = t.switcher(names[system], checks.sync_clock, token.as_deref()) {
-            use crate::live::deployment::switch::State;
-            let closed = reference.model(system as crate::scenario::SystemIdx).closed_channels(spec.start);
-            let state = State { closed, phase: spec.phases[spec.phase_at(spec.start)].name.clone(), system: names[system].to_string() };
+            let state = crate::live::deployment::switch::State::at(
+                spec,
+                &reference,
+                system as crate::scenario::SystemIdx,
+                spec.start,
+                names[system],
+            );
             let (ok, said) = sw.set(spec, &state).await;
             if !ok {
                 anyhow::bail!("{who}: the maintenance switch ({}): {said}", state.describe(spec));
@@ -295,19 +299,8 @@ fn real_time_window(spec: &Spec, arg: Option<&str>) -> anyhow::Result<Option<(cr
 
 /// What a live run will do at `time_scale` (with a stretch in real time): its length in real
 /// time, and from a simulation of the same payers at the same seed, the requests and the
-/// busiest hour's rate.
+/// busiest hour's rate; that rate too (requests per second at `time_scale`).
 fn plan(
-    spec: &Arc<Spec>,
-    seed: u64,
-    time_scale: f64,
-    real_time: Option<(crate::time::SimTime, crate::time::SimTime)>,
-    file: &str,
-) -> String {
-    plan_and_peak(spec, seed, time_scale, real_time, file).0
-}
-
-/// [`plan`]'s text, and the busiest hour's rate at `time_scale` (requests per second).
-fn plan_and_peak(
     spec: &Arc<Spec>,
     seed: u64,
     time_scale: f64,

@@ -64,11 +64,7 @@ impl Switching {
 
     /// The state of `system` at `at`.
     fn state(&self, spec: &Spec, system: SystemIdx, at: SimTime, name: &str) -> State {
-        State {
-            closed: self.reference.model(system).closed_channels(at),
-            phase: spec.phases[spec.phase_at(at)].name.clone(),
-            system: name.into(),
-        }
+        State::at(spec, &self.reference, system, at, name)
     }
 
     /// Set every switched system as the timeline's start has it, before the load: `Err`
@@ -118,9 +114,10 @@ impl Switching {
             self.running.push(tokio::spawn(async move {
                 let begin = Instant::now();
                 let (ok, said) = sw.set(&spec, &state).await;
-                if ok {
-                    board.settled(system, at, clock.now());
-                }
+                // A failed switch is taken as over at its answer: the deployment was left as it
+                // was, and what it then takes on closed channels is counted (the failed switch,
+                // in the hooks, fails the run and says why), never judged leniently for good.
+                board.settled(system, at, clock.now());
                 let after = begin.saturating_duration_since(started).as_secs_f64();
                 report(&spec, &sw.system, &state, at, after, begin, ok, said)
             }));

@@ -939,3 +939,31 @@ fn a_stretch_of_the_timeline_runs_in_real_time_and_the_server_is_told_the_pace()
         assert!(stderr(&o).contains("--real-time"), "{bad}: {}", stderr(&o));
     }
 }
+
+/// A maintenance switch that fails leaves the deployment as it was: a real-time server never
+/// suspended takes payments on closed channels, and the run counts them (accepted while
+/// suspended) and fails on the failed switches, rather than judging every later answer
+/// leniently as if the switch were still under way.
+#[test]
+fn a_failed_maintenance_switch_is_counted_against_the_run_not_forgiven() {
+    let server = Server::start(0, &["--scenario", "scenarios/ci-smoke.json", "--rebase-now", "--time-scale", "1"]);
+    let dir = temp_dir("failed-switch");
+    let mut p: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(crate::util::root().join("profiles/contract-v1.json")).unwrap()).unwrap();
+    // Goes through while nothing is closed (before the load), fails whenever a channel should close.
+    p["switch"] = serde_json::json!({"command": ["sh", "-c", "test -z '{closed}'"]});
+    let profile = dir.join("failing-switch.json");
+    std::fs::write(&profile, p.to_string()).unwrap();
+    let out = dir.join("out");
+    let o = live_run(
+        "scenarios/ci-smoke.json",
+        &out,
+        &["--target", &server.url, "--profile", profile.to_str().unwrap(), "--rebase-now", "--time-scale", "600000"],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}{}", stdout(&o), stderr(&o));
+    let r = report(&out);
+    let hooks = r["live"]["hooks"].as_array().unwrap();
+    assert!(hooks.iter().filter(|h| h["state"] == "failed").count() >= 2, "{}", r["live"]["hooks"]);
+    assert!(r["summary"]["accepted_while_suspended"].as_u64().unwrap() > 10, "{}", r["summary"]);
+    assert_eq!(r["verdict"]["verdict"], "no_go", "{}", r["verdict"]);
+}

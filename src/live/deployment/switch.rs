@@ -46,6 +46,22 @@ pub(crate) struct State {
 }
 
 impl State {
+    /// What `system` (named `name`) is set to at `at`: the channels the reference systems
+    /// close to everyone then, and the phase in force.
+    pub(crate) fn at(
+        spec: &Spec,
+        reference: &crate::model::Systems,
+        system: crate::scenario::SystemIdx,
+        at: crate::time::SimTime,
+        name: &str,
+    ) -> State {
+        State {
+            closed: reference.model(system).closed_channels(at),
+            phase: spec.phases[spec.phase_at(at)].name.clone(),
+            system: name.into(),
+        }
+    }
+
     /// The channels it closes, by the scenario's ids.
     pub(crate) fn closed_ids<'a>(&self, spec: &'a Spec) -> Vec<&'a str> {
         spec.channels.iter().zip(&self.closed).filter(|(_, c)| **c).map(|(ch, _)| ch.id.as_str()).collect()

@@ -14,7 +14,7 @@ use crate::time::SimTime;
 use std::sync::atomic::AtomicI64;
 use std::sync::atomic::Ordering::Relaxed;
 
-/// Not switched yet (or the switch failed: its instant stays unknown).
+/// Not switched yet.
 const PENDING: i64 = i64::MAX;
 
 /// Per system, the instants a switch falls due, in time order, each with the virtual
@@ -43,7 +43,8 @@ impl Switchboard {
         Switchboard { systems }
     }
 
-    /// The switch of `system` due at `due` went through by virtual instant `at`.
+    /// The switch of `system` due at `due` was answered by virtual instant `at` (gone through,
+    /// or failed: the deployment then stays as it was, and is judged so from then on).
     pub(in crate::live) fn settled(&self, system: SystemIdx, due: SimTime, at: SimTime) {
         if let Some(s) = self.systems.get(system as usize).and_then(|s| s.iter().find(|(t, _)| *t == due)) {
             s.1.store(at.0.max(due.0), Relaxed);
