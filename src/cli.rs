@@ -42,6 +42,10 @@ pub enum Command {
     Serve(ServeArgs),
     /// Replay the scenario's demand in compressed real time against a target, open loop.
     Run(RunArgs),
+    /// Merge the shards of one rehearsal (`run --shard`) into one report: counts summed,
+    /// histograms merged from their encoding, journals joined, the books reconciled and the
+    /// gates judged once; a missing or stopped shard makes the verdict INCOMPLETE.
+    Merge(MergeArgs),
     /// Copy the old system's payments and open assessments into the new one (the reference
     /// servers' admin endpoints), in batches, resumable after a crash.
     Migrate(MigrateArgs),
@@ -478,4 +482,61 @@ pub struct RunArgs {
     /// No progress display.
     #[arg(long)]
     pub quiet: bool,
+    /// Send one shard of the rehearsal: `I/N` (shard I of N, from 0), or `N` alone with I
+    /// from `JOB_COMPLETION_INDEX` (a Kubernetes Indexed Job). Each payer's whole story goes
+    /// to one shard; the N shards together send the run's requests, `--connections` and
+    /// `--queue-bound` being the rehearsal's totals. A shard writes `part.json` in `--out`
+    /// instead of a report: `cutover merge` makes the one report and verdict of all of them.
+    #[arg(long, conflicts_with_all = ["dry_run", "probe", "model"])]
+    pub shard: Option<String>,
+    /// The instant the rehearsal's timeline starts (RFC 3339, or Unix seconds): shards of one
+    /// rehearsal share it, so their compressed clocks agree (required with more than one
+    /// shard). A shard ready after it starts late and says so; one ready before waits.
+    #[arg(long, conflicts_with_all = ["dry_run", "probe"])]
+    pub start_at: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// The shards' output directories (each holding the `part.json` and `journal.jsonl` a
+    /// `run --shard` wrote), or directories holding those directories.
+    #[arg(required = true)]
+    pub parts: Vec<PathBuf>,
+    /// Where the merged report goes (default: reports/<scenario>-merged).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// The target whose books the merged result is reconciled against (default: the one the
+    /// shards sent to).
+    #[arg(long, conflicts_with = "old")]
+    pub target: Option<String>,
+    /// A cutover's old system (default: the shards').
+    #[arg(long, requires = "new")]
+    pub old: Option<String>,
+    /// A cutover's new system (default: the shards').
+    #[arg(long, requires = "old")]
+    pub new: Option<String>,
+    /// Target profile (default: the shards').
+    #[arg(long)]
+    pub profile: Option<PathBuf>,
+    /// The new system's profile (default: the shards').
+    #[arg(long)]
+    pub new_profile: Option<PathBuf>,
+    /// PEM certificates to trust for https:// targets (default: the shards').
+    #[arg(long)]
+    pub ca_file: Option<PathBuf>,
+    /// Admin token for the books (also CUTOVER_ADMIN_TOKEN).
+    #[arg(long)]
+    pub admin_token: Option<String>,
+    /// Language of summary.md and report.html.
+    #[arg(long, value_enum, default_value_t = Lang::En)]
+    pub lang: Lang,
+    /// Also write the gates as JUnit XML to this file.
+    #[arg(long)]
+    pub junit: Option<PathBuf>,
+    /// Also write HdrHistogram interval logs into this directory.
+    #[arg(long)]
+    pub hlog: Option<PathBuf>,
+    /// What goes to standard output: the short summary, or the whole report as JSON.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
 }

@@ -149,7 +149,6 @@ pub enum Failure {
 }
 
 impl Failure {
-    #[cfg(test)]
     pub(crate) const ALL: [Failure; 11] = [
         Failure::Timeout,
         Failure::Refused,
@@ -226,6 +225,16 @@ pub enum InvalidReason {
 }
 
 impl InvalidReason {
+    pub(crate) const ALL: [InvalidReason; 7] = [
+        InvalidReason::UnknownLeague,
+        InvalidReason::UnknownChannel,
+        InvalidReason::HotlineCall,
+        InvalidReason::AssessedNotPositive,
+        InvalidReason::AmountNotPositive,
+        InvalidReason::AmountTooLarge,
+        InvalidReason::Refused,
+    ];
+
     pub(crate) fn as_str(self) -> &'static str {
         match self {
             InvalidReason::UnknownLeague => "unknown league",
@@ -349,7 +358,43 @@ macro_rules! by_name {
 }
 pub(crate) use by_name;
 
+/// A kind [`by_name`] writes, read back from its name: the one value of `$all` (every value
+/// of the kind) with that name. What a shard's part file holds (`run --shard`), read by
+/// `cutover merge`.
+macro_rules! from_name {
+    ($($t:ty => $name:ident, $all:expr),*) => {$(
+        impl<'de> serde::Deserialize<'de> for $t {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let text = <std::borrow::Cow<'de, str> as serde::Deserialize>::deserialize(d)?;
+                let all: Vec<$t> = $all;
+                all.into_iter()
+                    .find(|v| AsRef::<str>::as_ref(&v.$name()) == text.as_ref())
+                    .ok_or_else(|| serde::de::Error::custom(format!("unknown {}: {text}", stringify!($t))))
+            }
+        }
+    )*};
+}
+pub(crate) use from_name;
+
 by_name!(ErrorKind => as_str, AnswerKind => as_str);
+from_name!(ErrorKind => as_str, ErrorKind::all(), AnswerKind => as_str, AnswerKind::all());
+
+impl ErrorKind {
+    /// Every kind.
+    pub(crate) fn all() -> Vec<ErrorKind> {
+        let invalid = InvalidReason::ALL.into_iter().map(ErrorKind::Invalid);
+        Failure::ALL.into_iter().map(ErrorKind::Failure).chain(invalid).chain([ErrorKind::Overloaded]).collect()
+    }
+}
+
+impl AnswerKind {
+    /// Every kind.
+    pub(crate) fn all() -> Vec<AnswerKind> {
+        use AnswerKind::*;
+        let refused = Refusal::ALL.into_iter().map(Refused);
+        [Assessed, Accepted, Records, Certificate, Error, TurnedAway, CallAnswered, CallAbandoned, AnyDecision].into_iter().chain(refused).collect()
+    }
+}
 
 #[cfg(test)]
 mod tests {
@@ -364,5 +409,22 @@ mod tests {
         assert_eq!(Refusal::from_code("storage"), None);
         let names: std::collections::BTreeSet<_> = Failure::ALL.iter().map(|f| f.as_str()).collect();
         assert_eq!(names.len(), Failure::ALL.len());
+    }
+
+    #[test]
+    fn every_kind_reads_back_from_its_name() {
+        for k in ErrorKind::all() {
+            let text = serde_json::to_string(&k).unwrap();
+            assert_eq!(serde_json::from_str::<ErrorKind>(&text).unwrap(), k, "{text}");
+        }
+        // A refusal coded `error` and an error answer share their name (maps keyed by a kind
+        // already hold them as one): the name reads back, as the first kind of that name.
+        for k in AnswerKind::all() {
+            let text = serde_json::to_string(&k).unwrap();
+            let back = serde_json::from_str::<AnswerKind>(&text).unwrap();
+            assert_eq!(serde_json::to_string(&back).unwrap(), text);
+            assert!(back == k || k == AnswerKind::Refused(Refusal::Error), "{text}");
+        }
+        assert!(serde_json::from_str::<ErrorKind>("\"no such kind\"").is_err());
     }
 }

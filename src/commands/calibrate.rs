@@ -80,11 +80,13 @@ fn round(spec: &Arc<Spec>, seed: u64, a: &RunArgs, file: &str, target: Target) -
         metrics_addr: None,
         abort: None,
         calibrate: Some(CALIBRATION),
+        shard: None,
+        start_at: None,
     };
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let output = rt.block_on(crate::live::run::run(spec.clone(), cfg, file));
     let _ = std::fs::remove_dir_all(&out);
-    let live = output?.report.live.ok_or_else(|| anyhow::anyhow!("the calibration ran no live load"))?;
+    let live = output?.report.and_then(|r| r.live).ok_or_else(|| anyhow::anyhow!("the calibration ran no live load"))?;
     Ok(Measured { requests: live.requests_completed, seconds: live.wall_seconds })
 }
 

@@ -22,6 +22,7 @@ macro_rules! say_raw {
 pub(crate) mod args;
 mod calibrate;
 mod compare;
+mod merge;
 mod migrate;
 mod output;
 mod population;
@@ -87,6 +88,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<Exit> {
         Command::Simulate(a) => simulate::simulate(a),
         Command::Serve(a) => serve::serve(a),
         Command::Run(a) => run::run(a),
+        Command::Merge(a) => merge::merge(a),
         Command::Migrate(a) => migrate::migrate(a),
         Command::Sweep(a) => sweep::sweep(a),
         Command::Compare(a) => compare::compare(a),

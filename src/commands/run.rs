@@ -5,6 +5,7 @@ use super::Exit;
 use super::args::{admin_token, faults, lang, load, seconds, time_scale, within};
 use super::output::{create_dir, write_extras, write_report_files};
 use crate::cli::{Format, RunArgs, TransportArg};
+use crate::live::account::TargetChoice;
 use crate::live::deployment::target::{Api, Target, Tls};
 use crate::live::run::{RunConfig, TransportKind};
 use crate::scenario::Spec;
@@ -23,7 +24,13 @@ pub(super) fn run(a: RunArgs) -> anyhow::Result<Exit> {
     let abort_grace = seconds("--abort-grace-seconds", a.abort_grace_seconds, 0.0, 86_400.0)?;
     let abort_window = seconds("--abort-window-seconds", a.abort_window_seconds, 1.0, 86_400.0)?;
     let seed = a.seed.unwrap_or(spec.raw.seed);
-    let run_id = super::args::run_id(&a.run_id)?;
+    let start_at = a.start_at.as_deref().map(start_instant).transpose()?;
+    let shard = a.shard.as_deref().map(shard_of).transpose()?;
+    // The shards of one rehearsal make the same keys: one run id for all of them.
+    let run_id = match (&a.run_id, shard, start_at) {
+        (None, Some(_), Some(at)) => format!("rehearsal-{}", at.div_euclid(1_000_000)),
+        _ => super::args::run_id(&a.run_id)?,
+    };
     let real_time = real_time_window(&spec, a.real_time.as_deref())?;
     let file = a.scenario.display().to_string();
     // What the run will do, from the same payers in virtual time: all a dry run does, and
@@ -36,6 +43,9 @@ pub(super) fn run(a: RunArgs) -> anyhow::Result<Exit> {
         return Ok(Exit::Ok);
     }
     check_options(&a)?;
+    if let Some((_, count)) = shard {
+        check_shard(&a, &spec, count, start_at)?;
+    }
     let (target, new_target) = targets(&a, &spec)?;
     let transport = transport(&a, &target, new_target.as_ref())?;
     if a.probe {
@@ -71,12 +81,33 @@ pub(super) fn run(a: RunArgs) -> anyhow::Result<Exit> {
         metrics_addr: a.metrics_addr.clone(),
         abort: a.abort_early.then_some(crate::live::run::AbortRule { grace: abort_grace, window: abort_window }),
         calibrate: None,
+        shard: match shard {
+            Some((index, count)) => Some(crate::live::run::Sharding {
+                index,
+                count,
+                scenario_text: std::fs::read_to_string(&a.scenario)
+                    .map_err(|e| anyhow::anyhow!("{}: cannot read: {e}", a.scenario.display()))?,
+                targets: choice(&a),
+            }),
+            None => None,
+        },
+        start_at,
     };
     // The coordinator's runtime (clock sync, hooks, progress, reconciliation); the run
     // starts its own sending threads.
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let output = rt.block_on(crate::live::run::run(spec, cfg, &file))?;
-    let report = output.report;
+    let report = match (output.report, &output.part, shard) {
+        (Some(r), _, _) => r,
+        (None, Some(part), Some((index, count))) => {
+            say!(
+                "shard {index}/{count} (run {run_id}): part written to {}; `cutover merge` with every shard's directory makes the report and the verdict",
+                part.display()
+            );
+            return Ok(if output.interrupted { Exit::Interrupted } else { Exit::Ok });
+        }
+        _ => anyhow::bail!("the run ended without a report"),
+    };
     let json = serde_json::to_string_pretty(&report)?;
     create_dir(&out)?;
     write_report_files(&out, &report, &json, lang(a.lang))?;
@@ -125,6 +156,60 @@ fn check_options(a: &RunArgs) -> anyhow::Result<()> {
         }
     } else if !a.fault.is_empty() {
         anyhow::bail!("--fault breaks the in-process systems: it needs --model (for a server, give it to `cutover serve --fault`)");
+    }
+    Ok(())
+}
+
+/// `--shard I/N`, or `--shard N` with I from `JOB_COMPLETION_INDEX`: (I, N), I below N.
+fn shard_of(arg: &str) -> anyhow::Result<(usize, usize)> {
+    let number = |what: &str, t: &str| -> anyhow::Result<usize> {
+        t.trim().parse::<usize>().map_err(|_| anyhow::anyhow!("--shard: {what} is not a whole number: {t:?} (I/N, or N with JOB_COMPLETION_INDEX set)"))
+    };
+    let (index, count) = match arg.split_once('/') {
+        Some((i, n)) => (number("the shard's index", i)?, number("the number of shards", n)?),
+        None => {
+            let count = number("the number of shards", arg)?;
+            let index = std::env::var("JOB_COMPLETION_INDEX").map_err(|_| {
+                anyhow::anyhow!("--shard {arg}: no index given (I/N) and JOB_COMPLETION_INDEX (a Kubernetes Indexed Job's) is not set")
+            })?;
+            (number("JOB_COMPLETION_INDEX", &index)?, count)
+        }
+    };
+    if count == 0 || count > 1024 {
+        anyhow::bail!("--shard: the number of shards must be between 1 and 1024, got {count}");
+    }
+    if index >= count {
+        anyhow::bail!("--shard: shard {index} of {count}: shards are numbered from 0 to {}", count - 1);
+    }
+    Ok((index, count))
+}
+
+/// `--start-at`: an RFC 3339 instant or Unix seconds, as Unix microseconds.
+fn start_instant(arg: &str) -> anyhow::Result<i64> {
+    if let Ok(secs) = arg.trim().parse::<f64>() {
+        if secs.is_finite() && (0.0..1e11).contains(&secs) {
+            return Ok((secs * 1e6).round() as i64);
+        }
+        anyhow::bail!("--start-at: {arg:?} is not a Unix time in seconds");
+    }
+    crate::contract::parse_instant(arg.trim())
+        .map(|t| t.0)
+        .ok_or_else(|| anyhow::anyhow!("--start-at: neither an RFC 3339 instant nor Unix seconds: {arg:?}"))
+}
+
+/// What shards cannot do yet, or need: said before anything is sent.
+fn check_shard(a: &RunArgs, spec: &Spec, count: usize, start_at: Option<i64>) -> anyhow::Result<()> {
+    if count > 1 && start_at.is_none() {
+        anyhow::bail!("--shard: {count} shards need one start instant: give every shard the same --start-at (e.g. --start-at $(date -d '+2 min' +%s))");
+    }
+    if a.junit.is_some() || a.hlog.is_some() {
+        anyhow::bail!("--shard writes a part, not a report: give --junit and --hlog to `cutover merge`");
+    }
+    if count > 1 && spec.cutover.as_ref().and_then(|x| x.rollback.as_ref()).is_some_and(|r| r.conditional()) {
+        anyhow::bail!(
+            "--shard: scenario {:?} decides a rollback on its gates' figures at one instant; shards cannot decide it together yet: run it as one process",
+            spec.raw.name
+        );
     }
     Ok(())
 }
@@ -225,8 +310,21 @@ fn transport(a: &RunArgs, target: &Target, new: Option<&Target>) -> anyhow::Resu
     })
 }
 
+/// The targets as given on the command line (what a shard's part keeps for the merge).
+fn choice(a: &RunArgs) -> TargetChoice {
+    TargetChoice {
+        target: a.target.clone(),
+        old: a.old.clone(),
+        new: a.new.clone(),
+        profile: a.profile.clone(),
+        new_profile: a.new_profile.clone(),
+        ca_file: a.ca_file.clone(),
+        accept_invalid_certificate: a.accept_invalid_certificate,
+    }
+}
+
 /// How to trust an `https://` target's certificate (`--ca-file`, read and checked here).
-fn tls(a: &RunArgs) -> anyhow::Result<Tls> {
+fn tls(a: &TargetChoice) -> anyhow::Result<Tls> {
     let ca_pem = match &a.ca_file {
         None => None,
         Some(path) => {
@@ -241,8 +339,16 @@ fn tls(a: &RunArgs) -> anyhow::Result<Tls> {
 }
 
 /// The run's target (for a cutover the old system's) and a cutover's new system over HTTP,
-/// as many as the scenario has systems.
+/// as many as the scenario has systems; or the in-process model.
 fn targets(a: &RunArgs, spec: &Arc<Spec>) -> anyhow::Result<(Target, Option<Target>)> {
+    match a.model || (a.target.is_none() && a.old.is_none()) {
+        true => Ok((Target::model(spec, faults(&a.fault)), None)),
+        false => http_targets(&choice(a), spec),
+    }
+}
+
+/// The targets over HTTP given by `a`, as many as the scenario has systems.
+pub(super) fn http_targets(a: &TargetChoice, spec: &Arc<Spec>) -> anyhow::Result<(Target, Option<Target>)> {
     let tls = tls(a)?;
     let api = |profile: &Option<PathBuf>| -> anyhow::Result<Api> {
         Ok(match profile {
@@ -271,7 +377,7 @@ fn targets(a: &RunArgs, spec: &Arc<Spec>) -> anyhow::Result<(Target, Option<Targ
             let new = Target::http(new, api(&a.new_profile)?, &tls).map_err(|e| anyhow::anyhow!("--new: {e}"))?;
             Ok((old, Some(new)))
         }
-        _ => Ok((Target::model(spec, faults(&a.fault)), None)),
+        _ => anyhow::bail!("no target: give --target URL, or --old URL --new URL for a cutover's two systems"),
     }
 }
 

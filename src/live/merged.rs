@@ -4,8 +4,7 @@
 
 use super::thread::journal::key_of;
 use super::thread::shard;
-use crate::demand::Demand;
-use crate::model::Request;
+use crate::model::{Request, Rules};
 use crate::report::EngineStats;
 use crate::report::data::live::JournalReport;
 use crate::report::feed::recorder::Recorder;
@@ -24,7 +23,7 @@ pub(super) struct Merged {
     pub journal: JournalReport,
     pub journal_error: Option<String>,
     pub unknown_reqs: Vec<Request>,
-    pub batches: Vec<crate::cohort::batch::BatchRunner>,
+    pub batches: Vec<crate::report::BatchReport>,
     pub audit: crate::report::data::live::AuditReport,
     pub failures: super::thread::failures::FailureLog,
     /// Per system: the timeline's instant of its last answer that was not an error.
@@ -34,7 +33,7 @@ pub(super) struct Merged {
 }
 
 /// One account of the threads' parts.
-pub(super) fn merge(spec: &Arc<Spec>, demand: &Demand, parts: Vec<shard::Output>, journal_path: String) -> Merged {
+pub(super) fn merge(spec: &Arc<Spec>, rules: Arc<Rules>, parts: Vec<shard::Output>, journal_path: String) -> Merged {
     let mut stats = EngineStats::default();
     let mut response_all = shard::histogram();
     let mut service_all = shard::histogram();
@@ -62,12 +61,13 @@ pub(super) fn merge(spec: &Arc<Spec>, demand: &Demand, parts: Vec<shard::Output>
         }
         // The first thread's count of active payers is the whole cast's.
         stats += &p.stats;
+        stats.payers_active += p.payers_active - p.stats.payers_active;
         let _ = response_all.add(&p.response_all);
         let _ = service_all.add(&p.service_all);
         completed += p.completed;
         not_sent += p.not_sent;
-        journal.accepted += p.journal.accepted;
-        journal.unknown += p.journal.unknown;
+        journal.accepted += p.journal_accepted;
+        journal.unknown += p.journal_unknown;
         if journal_error.is_none() {
             journal_error = p.journal_error;
         }
@@ -78,7 +78,7 @@ pub(super) fn merge(spec: &Arc<Spec>, demand: &Demand, parts: Vec<shard::Output>
         audit.merge(p.audit);
     }
     audit.finish();
-    let recorder = Recorder::merge(spec.clone(), demand.rules.clone(), recorders);
+    let recorder = Recorder::merge(spec.clone(), rules, recorders.into_iter().collect());
     unknown_reqs.sort_by_key(key_of);
     Merged {
         recorder,

@@ -3,8 +3,10 @@
 //! metrics, the reconciliation at the end); the sending [`thread`] and its transport; the
 //! [`deployment`] it sends to.
 mod abort;
+pub mod account;
 pub mod deployment;
 mod findings;
+pub mod finish;
 mod leftovers;
 mod merged;
 mod metrics;

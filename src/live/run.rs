@@ -11,8 +11,8 @@
 pub use super::abort::AbortRule;
 use super::abort::{AbortWindow, abort_reason};
 use super::deployment::target::{PreflightConfig, Target, client_for};
-use super::findings::{complete_from_journal, driver_lateness, mark_driver_late, since, unreadable};
-use super::merged::{Merged, merge};
+use super::account::{Account, Part};
+use super::finish::{Reading, finish};
 use super::pace::Pace;
 use super::progress::Progress;
 use super::runbook::Runbook;
@@ -22,9 +22,7 @@ use super::thread::shard::{self, Gauge, Plan};
 use crate::clock::VirtualClock;
 use crate::cohort::Members;
 use crate::demand::{Cast, Demand};
-use crate::model::{IdemKey, Request};
 use crate::population::Population;
-use crate::report::data::live::{LiveReport, Reconciliation};
 use crate::scenario::{NEW, OLD, Spec, SystemIdx};
 use crate::time::SimTime;
 use std::path::PathBuf;
@@ -76,6 +74,20 @@ pub struct RunConfig {
     pub abort: Option<AbortRule>,
     /// A calibration (`run --dry-run`): send for this long, run no hook, then stop and drain.
     pub calibrate: Option<Duration>,
+    /// `--shard I/N`: this process sends one shard of the rehearsal and writes its part.
+    pub shard: Option<Sharding>,
+    /// `--start-at`: the wall-clock instant (Unix µs) the timeline starts at.
+    pub start_at: Option<i64>,
+}
+
+/// One shard of a rehearsal sent by several generators (`run --shard I/N`).
+pub struct Sharding {
+    pub index: usize,
+    pub count: usize,
+    /// The scenario file's text, for the part (the merge builds the same spec from it).
+    pub scenario_text: String,
+    /// The targets as given, for the merge to read their books.
+    pub targets: super::account::TargetChoice,
 }
 
 impl RunConfig {
@@ -97,17 +109,16 @@ impl RunConfig {
 }
 
 pub struct RunOutput {
-    pub report: crate::report::Report,
+    /// The report; none for a shard, whose part (`part.json`) a merge reads instead.
+    pub report: Option<crate::report::Report>,
+    /// Where a shard wrote its part.
+    pub part: Option<PathBuf>,
     pub interrupted: bool,
+    /// How late a run given a start instant began sending after it (real seconds).
+    pub late_by_seconds: f64,
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum RunError {
-    #[error("{0}")]
-    Target(String),
-    #[error("cannot write {path}: {source}")]
-    Io { path: String, source: std::io::Error },
-}
+pub use super::finish::RunError;
 
 /// CPU time (user + system) of this process so far, from /proc (Linux); None elsewhere.
 fn cpu_seconds() -> Option<f64> {
@@ -130,9 +141,6 @@ fn split(n: usize, parts: usize) -> impl Iterator<Item = usize> {
 const AUDIT_MARGIN: Duration = Duration::from_millis(5);
 /// How often the coordinator refreshes the progress display.
 const PROGRESS_EVERY: Duration = Duration::from_millis(250);
-/// Acknowledged payments looked up one by one at most; beyond it the reconciliation says
-/// it was not by key (`checked_by_key: false`) and relies on the ledger's counts.
-const KEY_CHECK_LIMIT: usize = 200_000;
 
 /// What the threads start with, and what the report needs of the setup.
 struct Setup {
@@ -143,7 +151,7 @@ struct Setup {
     journal_path: PathBuf,
     connections: usize,
     threads: usize,
-    /// The ids of the payments each system held before the load (cutover runs).
+    queue_bound: usize,
     /// The ids of the payments each system held before the load, when its books can be read
     /// in bulk (always for a cutover run).
     baseline: Option<Vec<crate::hash::FastSet<u64>>>,
@@ -167,6 +175,8 @@ struct Driven {
     reached: SimTime,
     wall_seconds: f64,
     cpu_seconds: Option<f64>,
+    /// How late the sending began after `--start-at` (real seconds).
+    late_by_seconds: f64,
 }
 
 pub async fn run(spec: Arc<Spec>, cfg: RunConfig, scenario_file: &str) -> Result<RunOutput, RunError> {
@@ -174,81 +184,59 @@ pub async fn run(spec: Arc<Spec>, cfg: RunConfig, scenario_file: &str) -> Result
     let plans = std::mem::take(&mut setup.plans);
     let switching = setup.switching.take().unwrap_or_else(|| Switching::new(&spec, setup.demand.rules.clone(), Vec::new()));
     let driven = drive(&spec, &cfg, plans, switching, scenario_file).await?;
-    let mut hook_reports = driven.hooks.finish(&spec).await;
-    hook_reports.extend(driven.switching.finish(&spec).await);
-    hook_reports.extend(driven.paced);
-    let mut merged = merge(&spec, &setup.demand, driven.parts, setup.journal_path.display().to_string());
-    merged.recorder.rollback_decision = driven.rollback;
-    let (rec, actual, cutover) = match &setup.baseline {
-        Some(baseline) => reconcile_books(&cfg, &spec, &mut merged, baseline, driven.reached).await,
-        None => {
-            let (rec, actual) = reconcile(&cfg.target, &spec, &mut merged).await;
-            (rec, actual, None)
-        }
+    let mut hooks = driven.hooks.finish(&spec).await;
+    hooks.extend(driven.switching.finish(&spec).await);
+    hooks.extend(driven.paced);
+    let sorted = |ids: &crate::hash::FastSet<u64>| {
+        let mut v: Vec<u64> = ids.iter().copied().collect();
+        v.sort_unstable();
+        v
     };
-    let batches = merged.batches.iter().map(|b| b.report(&spec)).collect();
-    let mut report = crate::report::check::build::build(crate::report::check::build::BuildInput {
-        spec: &spec,
-        scenario_file,
-        mode: crate::report::Mode::Run,
-        seed: cfg.seed,
-        recorder: &merged.recorder,
-        stats: &merged.stats,
-        batches,
-        actual_ledger: actual,
-        audit: Some(&merged.audit),
-        cutover,
-        keep_histograms: cfg.hlog,
-        reached: driven.reached,
-    });
-    let wall = driven.wall_seconds;
-    let completed = merged.completed;
-    report.live = Some(LiveReport {
+    let account = Account {
         run_id: cfg.run_id.clone(),
-        target: match &cfg.new_target {
-            Some(n) => format!("{} (old), {} (new)", cfg.target.label(), n.label()),
-            None => cfg.target.label(),
-        },
-        transport: super::thread::transport_name(&cfg.target, cfg.transport).into(),
+        seed: cfg.seed,
         time_scale: cfg.time_scale,
+        transport: super::thread::transport_name(&cfg.target, cfg.transport).into(),
         connections: setup.connections,
         threads: setup.threads,
-        queue_bound: cfg.queue_bound,
+        queue_bound: setup.queue_bound,
+        sync_rtt_micros: setup.sync_rtt.map(|d| d.as_micros() as u64),
+        margin_real_micros: setup.margin_real.as_micros() as u64,
+        journal_path: setup.journal_path.clone(),
+        baseline: setup.baseline.as_ref().map(|b| b.iter().map(sorted).collect()),
+        hooks,
+        rollback: driven.rollback,
         interrupted: driven.interrupted,
-        aborted: driven.aborted.clone(),
-        reached: driven.reached.format(spec.calendar.offset),
-        wall_seconds: (wall * 1000.0).round() / 1000.0,
-        requests_completed: completed,
-        requests_per_second: (completed as f64 / wall.max(1e-9)).round(),
-        client_cpu_seconds: driven.cpu_seconds.map(|c| (c * 100.0).round() / 100.0),
-        client_cpu_micros_per_request: driven
-            .cpu_seconds
-            .filter(|_| completed > 0)
-            .map(|c| (c * 1e6 / completed as f64 * 10.0).round() / 10.0),
-        response_time_ms: crate::report::check::latency::latency(&merged.response_all),
-        service_time_ms: crate::report::check::latency::latency(&merged.service_all),
-        response_time_distribution: crate::report::check::latency::distribution(&merged.response_all),
-        service_time_distribution: crate::report::check::latency::distribution(&merged.service_all),
-        not_sent: merged.not_sent,
-        clock_sync_round_trip_ms: setup.sync_rtt.map(|d| (d.as_secs_f64() * 1e5).round() / 100.0),
-        audit_margin_ms: (setup.margin_real.as_secs_f64() * 1e5).round() / 100.0,
-        driver_lateness: driver_lateness(&spec, &merged.lateness),
-        errors_by_kind: merged.recorder.errors_by_kind.clone(),
-        failures: std::mem::take(&mut merged.failures).rows(&spec, &cfg.admin_token.as_deref().into_iter().collect::<Vec<_>>()),
-        journal: merged.journal,
-        reconciliation: rec,
-        audit: merged.audit,
-        hooks: hook_reports,
-    });
-    mark_driver_late(&mut report);
-    report.wrong_payments = crate::report::check::wrong::collect(&report);
-    complete_from_journal(&mut report.wrong_payments, &setup.journal_path);
-    crate::report::check::gates::live_gates(&spec, &mut report);
-    report.verdict = crate::report::check::verdicts::verdict(&report);
-    if let Some(e) = merged.journal_error {
-        return Err(RunError::Io { path: setup.journal_path.display().to_string(), source: std::io::Error::other(e) });
+        aborted: driven.aborted,
+        reached: driven.reached,
+        wall_seconds: driven.wall_seconds,
+        cpu_seconds: driven.cpu_seconds,
+        shards: None,
+    };
+    let (interrupted, late_by_seconds) = (driven.interrupted, driven.late_by_seconds);
+    if let Some(shard) = &cfg.shard {
+        let mut threads = driven.parts;
+        let secrets: Vec<&str> = cfg.admin_token.as_deref().into_iter().collect();
+        for t in &mut threads {
+            if let Some(e) = t.journal_error.take() {
+                return Err(RunError::Io { path: setup.journal_path.display().to_string(), source: std::io::Error::other(e) });
+            }
+            t.failures.redact(&secrets);
+        }
+        let part = Part::new(
+            (shard.index, shard.count),
+            (scenario_file.to_string(), shard.scenario_text.clone()),
+            (cfg.start_at, late_by_seconds),
+            shard.targets.clone(),
+            account,
+            threads,
+        );
+        let path = part.write(&cfg.out).map_err(|source| RunError::Io { path: cfg.out.join(super::account::PART_FILE).display().to_string(), source })?;
+        return Ok(RunOutput { report: None, part: Some(path), interrupted, late_by_seconds });
     }
-    Ok(RunOutput { report, interrupted: driven.interrupted })
+    let reading = Reading { target: &cfg.target, new_target: cfg.new_target.as_ref(), admin_token: cfg.admin_token.as_deref(), hlog: cfg.hlog };
+    let report = finish(&spec, setup.demand.rules.clone(), &reading, &account, driven.parts, scenario_file).await?;
+    Ok(RunOutput { report: Some(report), part: None, interrupted, late_by_seconds })
 }
 
 /// Check the target, set its clock, deal the payers and connections among the threads.
@@ -285,18 +273,41 @@ async fn set_up(spec: &Arc<Spec>, cfg: &RunConfig) -> Result<Setup, RunError> {
     // contract's export (else it reconciles key by key, as targets without one allow).
     let demand = Arc::new(Demand::new(spec.clone(), cfg.seed).for_run(&cfg.run_id));
     let population = Population::new(spec, cfg.seed);
-    let members = Members::all(spec, Cast::new(&demand, &population));
+    // Dealt among every sending thread of the rehearsal: a shard's are threads I·T to
+    // I·T + T - 1 of N·T (payers, connections, the queue bound and the counters alike), so
+    // that N shards send what one process with N·T threads sends.
+    let connections = cfg.connections.max(1);
+    let (index, shards) = cfg.shard.as_ref().map_or((0, 1), |s| (s.index, s.count));
+    if connections < shards {
+        return Err(RunError::Target(format!("--connections {connections}: fewer than the {shards} shards (each needs one at least)")));
+    }
+    let threads = cfg.threads.clamp(1, connections / shards);
+    let global = threads * shards;
+    let mine = index * threads..(index + 1) * threads;
+    let shares: Vec<(usize, ((usize, usize), Members))> = split(connections, global)
+        .zip(split(cfg.queue_bound, global))
+        .zip(Members::all(spec, Cast::new(&demand, &population)).deal(global))
+        .enumerate()
+        .filter(|(i, _)| mine.contains(i))
+        .collect();
+    let members: Vec<&Members> = shares.iter().map(|(_, (_, m))| m).collect();
     // A deployment that does not follow the run's clock is switched as the timeline's start
     // has it, before anything is read or sent.
-    let switchers = (0..spec.system_names().len() as SystemIdx)
+    let switchers: Vec<_> = (0..spec.system_names().len() as SystemIdx)
         .filter_map(|s| {
             let name = spec.system_names()[s as usize].to_string();
             cfg.target_for(s).switcher(&name, cfg.sync_clock, cfg.admin_token.as_deref()).map(|sw| (s, sw))
         })
         .collect();
+    if shards > 1 && !switchers.is_empty() {
+        return Err(RunError::Target(
+            "--shard: a deployment switched through its maintenance switch (a profile's `switch`, or a server keeping real time) is not yet rehearsed in shards: the other shards would not know when each switch went through; run it as one process".into(),
+        ));
+    }
     let mut switching = Switching::new(spec, demand.rules.clone(), switchers);
     switching.before_load(spec).await.map_err(RunError::Target)?;
-    let payers: crate::hash::FastSet<crate::population::PayerId> = members.payers().map(|p| p.id).collect();
+    // This process's payers (a shard's own: the others' payments in the books are theirs).
+    let payers: crate::hash::FastSet<crate::population::PayerId> = members.iter().flat_map(|m| m.payers()).map(|p| p.id).collect();
     let mut baseline = Some(Vec::new());
     let mut found = Vec::new();
     for system in 0..spec.system_names().len() as SystemIdx {
@@ -362,7 +373,7 @@ async fn set_up(spec: &Arc<Spec>, cfg: &RunConfig) -> Result<Setup, RunError> {
     // The old system of a cutover holds the registrations of the rehearsal's payers before
     // the load (the migration moves them to the new one).
     if spec.cutover.is_some() {
-        let payers: Vec<_> = members.payers().collect();
+        let payers: Vec<_> = members.iter().flat_map(|m| m.payers()).collect();
         let old = cfg.target_for(OLD);
         match old.register(spec, &payers, cfg.admin_token.as_deref()).await {
             Ok(n) if cfg.progress => eprintln!("registrations: {n} of {} payers registered in the old system", payers.len()),
@@ -376,8 +387,6 @@ async fn set_up(spec: &Arc<Spec>, cfg: &RunConfig) -> Result<Setup, RunError> {
             Err(e) => return Err(RunError::Target(format!("--old: the registrations before the load: {e}"))),
         }
     }
-    let connections = cfg.connections.max(1);
-    let threads = cfg.threads.clamp(1, connections);
     // One reqwest client per system (its TLS trust and headers), shared by the threads.
     let shared_reqwest: Vec<reqwest::Client> = (0..spec.system_names().len() as SystemIdx)
         .map(|s| match cfg.target_for(s) {
@@ -391,12 +400,12 @@ async fn set_up(spec: &Arc<Spec>, cfg: &RunConfig) -> Result<Setup, RunError> {
     let journal = Journal::create(&cfg.out).map_err(io(&cfg.out.join("journal.jsonl")))?;
     let journal_path = journal.path.clone();
     // Payers' agents dealt round-robin among the threads; the batch debits to the first.
-    let plans = split(connections, threads)
-        .zip(split(cfg.queue_bound, threads))
-        .zip(members.deal(threads))
-        .enumerate()
+    let my_connections = shares.iter().map(|(_, ((n, _), _))| n).sum();
+    let my_queue = shares.iter().map(|(_, ((_, q), _))| q).sum();
+    let plans = shares
+        .into_iter()
         .map(|(thread, ((n, queue), members))| Plan {
-            thread: (thread, threads),
+            thread: (thread, global),
             spec: spec.clone(),
             demand: demand.clone(),
             clock,
@@ -410,7 +419,18 @@ async fn set_up(spec: &Arc<Spec>, cfg: &RunConfig) -> Result<Setup, RunError> {
             switches: switching.board(),
         })
         .collect();
-    Ok(Setup { demand, plans, sync_rtt, margin_real, journal_path, connections, threads, baseline, switching: Some(switching) })
+    Ok(Setup {
+        demand,
+        plans,
+        sync_rtt,
+        margin_real,
+        journal_path,
+        connections: my_connections,
+        threads,
+        queue_bound: my_queue,
+        baseline,
+        switching: Some(switching),
+    })
 }
 
 /// A thread's `n` connections to each system of the scenario.
@@ -447,9 +467,11 @@ async fn drive(
     let vars = hook_vars(cfg, scenario_file);
     let in_process = !cfg.target.is_http();
     let mut hooks = Runbook::new(spec, vars, in_process);
-    if cfg.calibrate.is_some() {
+    let other_shard = cfg.shard.as_ref().filter(|s| s.index > 0);
+    if cfg.calibrate.is_some() || other_shard.is_some() {
+        let why = if cfg.calibrate.is_some() { "not run: a calibration" } else { "not run here: the runbook is shard 0's" };
         for phase in 0..spec.phases.len() {
-            hooks.skip_phase(phase, "not run: a calibration");
+            hooks.skip_phase(phase, why);
         }
     }
     // A conditional rollback, decided on every thread's figures at its instant.
@@ -468,7 +490,14 @@ async fn drive(
     // Warm: the payers built, the connections open. The timeline starts now, not when the
     // set-up began (at 1440x each second of set-up would be 24 minutes of requests due at
     // once), and the targets' clocks are set to it again.
-    let clock = VirtualClock::starting_now(spec.start, cfg.time_scale).with_real_time(cfg.real_time);
+    let (clock, late_by_seconds) = match start_clock(spec, cfg).await {
+        Ok(c) => c,
+        Err(e) => {
+            stop_all(&gauges);
+            gate.open(None);
+            return Err(e);
+        }
+    };
     let checks = PreflightConfig {
         clock: &clock,
         sync_clock: cfg.sync_clock,
@@ -485,7 +514,8 @@ async fn drive(
     }
     let clock = &clock;
     gate.open(Some(*clock));
-    let mut pace = Pace::new(spec, clock, cfg.sync_clock);
+    // The targets are told each change of pace once, by shard 0.
+    let mut pace = Pace::new(spec, clock, cfg.sync_clock && other_shard.is_none());
     let targets: Vec<&Target> = cfg.targets().into_iter().map(|(t, _)| t).collect();
     let started = Instant::now();
     let cpu_at_start = cpu_seconds();
@@ -559,7 +589,46 @@ async fn drive(
     }
     let reached = stopped_at.map_or(spec.end, |t| t.min(spec.end));
     let paced = pace.finish(spec);
-    Ok(Driven { parts, hooks, switching, paced, rollback: decision, interrupted, aborted, reached, wall_seconds, cpu_seconds: cpu })
+    Ok(Driven {
+        parts,
+        hooks,
+        switching,
+        paced,
+        rollback: decision,
+        interrupted,
+        aborted,
+        reached,
+        wall_seconds,
+        cpu_seconds: cpu,
+        late_by_seconds,
+    })
+}
+
+/// The run's clock: its timeline starts now (the threads are ready), or at `--start-at`,
+/// waited for when ahead; a run ready after it starts late, says so, and sends what fell due
+/// meanwhile at once. Also how late (real seconds).
+async fn start_clock(spec: &Spec, cfg: &RunConfig) -> Result<(VirtualClock, f64), RunError> {
+    let Some(at) = cfg.start_at else {
+        return Ok((VirtualClock::starting_now(spec.start, cfg.time_scale).with_real_time(cfg.real_time), 0.0));
+    };
+    let ahead = at - crate::clock::wall_now().0;
+    if ahead > 0 {
+        if cfg.progress {
+            eprintln!("waiting {:.1} s for --start-at", ahead as f64 / 1e6);
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_micros(ahead as u64)) => {}
+            _ = tokio::signal::ctrl_c() => return Err(RunError::Target("interrupted while waiting for --start-at: nothing was sent".into())),
+        }
+    }
+    let late = (crate::clock::wall_now().0 - at).max(0) as f64 / 1e6;
+    if late > 0.05 {
+        eprintln!(
+            "note: started sending {late:.2} s after --start-at: the requests due meanwhile (about {:.0} virtual minutes) go out at once, late",
+            late * cfg.time_scale / 60.0
+        );
+    }
+    Ok((VirtualClock::from_wall(spec.start, at, cfg.time_scale).with_real_time(cfg.real_time), late))
 }
 
 /// What a hook may name: this binary, the scenario file, the run's targets, the output
@@ -634,98 +703,3 @@ async fn serve_metrics(cfg: &RunConfig, spec: &Arc<Spec>, gauges: &[Arc<Gauge>])
     Ok(Some(super::metrics::serve(l, spec.clone(), Arc::new(gauges.to_vec()))))
 }
 
-/// Ask the target for the keys the reconciliation needs, read its ledger, and let
-/// [`crate::report::check::reconcile::by_key`] say what the answers mean.
-async fn reconcile(target: &Target, spec: &Spec, m: &mut Merged) -> (Reconciliation, Result<super::deployment::target::Ledger, String>) {
-    let mut unknown = Vec::with_capacity(m.unknown_reqs.len());
-    for req in &m.unknown_reqs {
-        if let Some(key) = contract_key(req) {
-            unknown.push((req.clone(), OLD, target.holds(key).await));
-        }
-    }
-    let acknowledged = if m.recorder.acknowledged().len() <= KEY_CHECK_LIMIT {
-        let mut keys: Vec<IdemKey> = m.recorder.acknowledged().iter().copied().collect();
-        keys.sort();
-        let mut answers = Vec::with_capacity(keys.len());
-        for key in keys {
-            let held = target.holds(key).await;
-            let failed = held.is_err();
-            answers.push((key, held));
-            // A target that cannot answer one lookup will not answer the next ones either.
-            if failed {
-                break;
-            }
-        }
-        Some(answers)
-    } else {
-        None
-    };
-    let actual = target.ledger(spec).await.map_err(|e| format!("the target ({}): {e}{}", target.label(), since(spec, m.last_good[0])));
-    let lookups = crate::report::check::reconcile::Lookups { unknown, acknowledged };
-    let rec = crate::report::check::reconcile::by_key(&mut m.recorder, lookups, actual.as_ref().ok());
-    (rec, actual)
-}
-
-/// The reconciliation from the systems' books read in bulk (every payment each holds): the
-/// ledger from the payments each system took itself during this run (those it held before
-/// the load count only if this run acknowledged their key, a replay), every acknowledged key
-/// and every payment of unknown outcome looked up in them, with no limit, and for a cutover
-/// the cutover's checks.
-async fn reconcile_books(
-    cfg: &RunConfig,
-    spec: &Arc<Spec>,
-    m: &mut Merged,
-    baseline: &[crate::hash::FastSet<u64>],
-    reached: SimTime,
-) -> (Reconciliation, Result<super::deployment::target::Ledger, String>, Option<crate::report::data::cutover::CutoverReport>) {
-    let mut books: [Vec<crate::model::PaymentRow>; 2] = [Vec::new(), Vec::new()];
-    // Registrations are checked where both systems' can be read (not through a profile).
-    let mut registrations: Option<[Vec<crate::model::PayerRef>; 2]> = spec.cutover.as_ref().map(|_| [Vec::new(), Vec::new()]);
-    if let Some(regs) = registrations.as_mut() {
-        for system in [OLD, NEW] {
-            match cfg.target_for(system).registrations(spec, system, cfg.admin_token.as_deref()).await {
-                Ok(r) => regs[system as usize] = r,
-                Err(_) => {
-                    registrations = None;
-                    break;
-                }
-            }
-        }
-    }
-    let mut held: crate::hash::FastSet<IdemKey> = crate::hash::FastSet::default();
-    let mut error = None;
-    for system in 0..spec.system_names().len() as SystemIdx {
-        match cfg.target_for(system).books(spec, system, cfg.admin_token.as_deref()).await {
-            Ok(rows) => {
-                held.extend(crate::report::check::reconcile::held_keys(system, &rows));
-                books[system as usize] = crate::report::check::reconcile::this_runs_payments(
-                    system,
-                    rows,
-                    baseline.get(system as usize),
-                    m.recorder.acknowledged(),
-                );
-            }
-            Err(e) => error = Some(unreadable(&cfg.target_for(system).label(), spec, system, &e, m.last_good[system as usize])),
-        }
-    }
-    if let Some(e) = error {
-        let unknown = m.unknown_reqs.iter().map(|r| (r.clone(), OLD, Err(e.clone()))).collect();
-        let lookups = crate::report::check::reconcile::Lookups { unknown, acknowledged: None };
-        let rec = crate::report::check::reconcile::by_key(&mut m.recorder, lookups, None);
-        let input =
-            crate::report::check::cutover::CutoverInput { spec, recorder: &m.recorder, books: Err(e.clone()), migration: None, reached };
-        return (rec, Err(e), crate::report::check::cutover::check(input));
-    }
-    let actual = crate::report::check::reconcile::ledger_of_books(&books);
-    let unknown = m.unknown_reqs.iter().filter_map(|r| contract_key(r).map(|k| (r.clone(), k))).collect();
-    let lookups = crate::report::check::reconcile::lookups_from_books(&held, unknown, m.recorder.acknowledged());
-    let rec = crate::report::check::reconcile::by_key(&mut m.recorder, lookups, Some(&actual));
-    let migration = cfg.target.migration();
-    let books = crate::model::Books { payments: books, registrations };
-    let input = crate::report::check::cutover::CutoverInput { spec, recorder: &m.recorder, books: Ok(books), migration, reached };
-    (rec, Ok(actual), crate::report::check::cutover::check(input))
-}
-
-fn contract_key(req: &Request) -> Option<IdemKey> {
-    super::thread::journal::key_of(req)
-}

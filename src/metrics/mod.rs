@@ -2,6 +2,7 @@
 //! server uses, and the Prometheus text format that `run --metrics-addr` and `serve`'s
 //! `/metrics` both write ([`prometheus`]).
 
+pub(crate) mod encoded;
 pub(crate) mod prometheus;
 
 use hdrhistogram::{Counter, Histogram};

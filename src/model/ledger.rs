@@ -8,7 +8,7 @@ use crate::scenario::{GroupKind, Insurance};
 use std::collections::BTreeMap;
 
 /// Count and sum of one ledger cell.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct LedgerCell {
     pub count: u64,
     pub sum_fen: i64,
@@ -18,7 +18,7 @@ pub(crate) struct LedgerCell {
 pub(crate) type LedgerKey = (u8, GroupKind, Insurance);
 
 /// Every cell of a ledger, league by league; it grows to the leagues it is given.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub(crate) struct LedgerTable {
     cells: Vec<LedgerCell>,
 }

@@ -17,16 +17,19 @@ pub(in crate::live) const SAMPLES: usize = 3;
 /// Characters of a body the report shows.
 const SHOWN_CHARS: usize = 300;
 
-#[derive(Default)]
+#[derive(Default, serde::Serialize, serde::Deserialize)]
 pub(in crate::live) struct FailureLog {
+    #[serde(with = "pairs")]
     cells: BTreeMap<(u8, ChannelIdx, Operation, SystemIdx), Acc>,
 }
 
+#[derive(serde::Serialize, serde::Deserialize)]
 struct Acc {
-    method: &'static str,
+    method: std::borrow::Cow<'static, str>,
     path: String,
     count: u64,
     by_kind: BTreeMap<ErrorKind, u64>,
+    #[serde(with = "pairs")]
     by_status: BTreeMap<Option<u16>, u64>,
     samples: Vec<(ErrorKind, Option<u16>, Vec<u8>)>,
 }
@@ -38,9 +41,9 @@ impl FailureLog {
         let Some(kind) = resp.error_kind() else { return };
         let acc = self.cells.entry((phase, req.channel(), req.operation(), system)).or_insert_with(|| {
             let (method, path) = match (seen, kind) {
-                (Some(s), _) => (s.method, s.path.clone()),
-                (None, ErrorKind::Failure(Failure::NotSent)) => ("-", "(not sent: every connection busy, the queue full)".to_string()),
-                (None, _) => ("-", "(in process)".to_string()),
+                (Some(s), _) => (s.method.into(), s.path.clone()),
+                (None, ErrorKind::Failure(Failure::NotSent)) => ("-".into(), "(not sent: every connection busy, the queue full)".to_string()),
+                (None, _) => ("-".into(), "(in process)".to_string()),
             };
             Acc { method, path, count: 0, by_kind: BTreeMap::new(), by_status: BTreeMap::new(), samples: Vec::new() }
         });
@@ -80,6 +83,20 @@ impl FailureLog {
         }
     }
 
+    /// Every secret and bearer token taken out of the bodies kept (before they are written to
+    /// a shard's part file; [`FailureLog::rows`] cuts them to length).
+    pub(in crate::live) fn redact(&mut self, secrets: &[&str]) {
+        for acc in self.cells.values_mut() {
+            for (_, _, body) in &mut acc.samples {
+                let mut text = String::from_utf8_lossy(body).into_owned();
+                for s in secrets.iter().filter(|s| !s.is_empty()) {
+                    text = text.replace(s, "[redacted]");
+                }
+                *body = redact_bearer(&crate::secrets::redact(&text)).into_bytes();
+            }
+        }
+    }
+
     /// The report's rows in phase, channel, operation and system order; `secrets` (tokens the
     /// run sends) never appear in a body shown.
     pub(in crate::live) fn rows(self, spec: &Spec, secrets: &[&str]) -> Vec<FailureRow> {
@@ -103,6 +120,21 @@ impl FailureLog {
                     .collect(),
             })
             .collect()
+    }
+}
+
+/// A map written as a list of pairs (its keys are not text), in key order.
+mod pairs {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+    use std::collections::BTreeMap;
+
+    pub(super) fn serialize<K: Serialize, V: Serialize, S: Serializer>(m: &BTreeMap<K, V>, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(m.iter())
+    }
+    pub(super) fn deserialize<'de, K: Deserialize<'de> + Ord, V: Deserialize<'de>, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<BTreeMap<K, V>, D::Error> {
+        Ok(Vec::<(K, V)>::deserialize(d)?.into_iter().collect())
     }
 }
 

@@ -65,18 +65,31 @@ pub(crate) fn verdict(r: &Report) -> VerdictReport {
             reasons.push(Reason::Gate { index, name: g.name(), state });
         }
     }
+    // A sharded rehearsal with a shard missing: the books hold what that shard sent, its
+    // account does not; a difference found there is not judged a failure.
+    let missing = r.live.as_ref().and_then(|l| l.shards.as_ref()).filter(|s| !s.missing.is_empty());
+    let not_judged = |state: CheckState| match (state, missing) {
+        (CheckState::Fail, Some(s)) => CheckState::Unknown {
+            reason: format!("not judged: shard {} missing, whose payments the books hold", list(&s.missing, s.of)),
+        },
+        (state, _) => state,
+    };
+    if let Some(s) = missing {
+        let reason = format!("shard {} of the rehearsal missing", list(&s.missing, s.of));
+        reasons.push(Reason::ShardsMissing { missing: s.missing.clone(), of: s.of, state: CheckState::Unknown { reason } });
+    }
     let ledger = match &r.ledger.read_error {
         Some(e) => CheckState::Unknown { reason: format!("the target's ledger could not be read: {e}") },
         None if r.ledger.mismatched_cells > 0 => CheckState::Fail,
         None => CheckState::Pass,
     };
     if ledger != CheckState::Pass {
-        reasons.push(Reason::Ledger { mismatched_cells: r.ledger.mismatched_cells, state: ledger });
+        reasons.push(Reason::Ledger { mismatched_cells: r.ledger.mismatched_cells, state: not_judged(ledger) });
     }
     if let Some(c) = &r.cutover {
         let state = c.state();
         if state != CheckState::Pass {
-            reasons.push(Reason::Cutover { payments_wrong: c.payments_wrong(), state });
+            reasons.push(Reason::Cutover { payments_wrong: c.payments_wrong(), state: not_judged(state) });
         }
     }
     if let Some(l) = &r.live {
@@ -108,6 +121,11 @@ pub(crate) fn verdict(r: &Report) -> VerdictReport {
         ));
     }
     VerdictReport { verdict, reasons, notes }
+}
+
+/// Shards as people name them: `1/3, 2/3`.
+fn list(shards: &[usize], of: usize) -> String {
+    shards.iter().map(|i| format!("{i}/{of}")).collect::<Vec<_>>().join(", ")
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 use crate::report::Latency;
 use crate::scenario::Operation;
 use crate::vocabulary::{AnswerKind, ErrorKind};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 #[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
@@ -26,6 +26,10 @@ pub struct LiveReport {
     /// Why the load was stopped early (`--abort-early`): the run fails.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub aborted: Option<String>,
+    /// A rehearsal sent by several generators (`run --shard`), merged by `cutover merge`:
+    /// which shards the account holds, which are missing.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shards: Option<ShardsReport>,
     pub wall_seconds: f64,
     pub requests_completed: u64,
     pub requests_per_second: f64,
@@ -91,7 +95,7 @@ pub struct Reconciliation {
     pub read_error: Option<String>,
 }
 
-#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
+#[derive(Clone, Debug, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct HookReport {
     pub phase: String,
     pub action: String,
@@ -112,8 +116,35 @@ impl HookReport {
     }
 }
 
+/// The shards of a rehearsal merged into one account (`cutover merge`).
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
+pub struct ShardsReport {
+    /// How many shards the rehearsal was split into.
+    pub of: usize,
+    /// Each shard merged, by index.
+    pub merged: Vec<ShardRow>,
+    /// Shards of which no part was found (never started, killed, or its directory not
+    /// given): their payers' requests are not in the account, so nothing is judged as if
+    /// they were, and the verdict is INCOMPLETE.
+    pub missing: Vec<usize>,
+}
+
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
+pub struct ShardRow {
+    pub shard: usize,
+    /// Where its part was read.
+    pub part: String,
+    pub requests_completed: u64,
+    /// How much later than the shared start instant the shard started sending (real seconds;
+    /// 0 when it was ready in time).
+    pub late_by_seconds: f64,
+    pub interrupted: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aborted: Option<String>,
+}
+
 /// How a hook ended: only a hook that ran and failed counts against the run.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum HookState {
     Ok,
@@ -149,7 +180,7 @@ impl HookState {
 /// Disagreements kept with their request, earliest first.
 pub(crate) const KEPT: usize = 20;
 
-#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
+#[derive(Clone, Debug, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Disagreement {
     pub kind: DisagreementKind,
     pub at: String,
@@ -186,8 +217,21 @@ impl DisagreementKind {
 }
 
 crate::vocabulary::by_name!(DisagreementKind => name);
+crate::vocabulary::from_name!(DisagreementKind => name, DisagreementKind::all());
 
-#[derive(Clone, Debug, Default, Serialize, schemars::JsonSchema)]
+impl DisagreementKind {
+    /// Every kind.
+    fn all() -> Vec<DisagreementKind> {
+        let kinds = AnswerKind::all();
+        let wrong = kinds.iter().flat_map(|&expected| kinds.iter().map(move |&got| DisagreementKind::Wrong { expected, got }));
+        [DisagreementKind::RefusedWhileOpen, DisagreementKind::AcceptedWhileSuspended, DisagreementKind::AnsweredWhileSuspended]
+            .into_iter()
+            .chain(wrong)
+            .collect()
+    }
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct AuditReport {
     pub checked: u64,
     pub disagreements: u64,

@@ -13,13 +13,13 @@ pub mod plan;
 pub use kinds::{CheckState, Mode, Verdict};
 
 use crate::scenario::{ChannelKind, GateMetric, GroupKind, Insurance, Operation};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// Counts about a run itself (not the target): the cohort keeps those about payers, the
 /// host those about its events and queues.
 /// Also the report's `engine` section (`payers_active` goes to the summary instead).
-#[derive(Clone, Debug, Default, Serialize, schemars::JsonSchema)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct EngineStats {
     pub events: u64,
     #[serde(skip)]
@@ -37,12 +37,12 @@ pub struct EngineStats {
 }
 
 /// One run of a batch (bank withholding, proxy payments), as the report shows it.
-#[derive(Clone, Debug, Default, Serialize, schemars::JsonSchema)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RunReport {
     pub at: String,
     pub debits_sent: u64,
     /// An assessed batch: members assessed for what they owe before their debit.
-    #[serde(skip_serializing_if = "is_zero")]
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub assessed: u64,
     pub accepted: u64,
     pub periods_debited: u64,
@@ -52,7 +52,7 @@ pub struct RunReport {
     pub stopped_as_suspended: bool,
     /// Debits refused as already paid (a month paid by hand meanwhile); each is sent again
     /// for the run's own month only.
-    #[serde(skip_serializing_if = "is_zero")]
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub refused_already_paid: u64,
 }
 
@@ -60,7 +60,7 @@ fn is_zero(n: &u64) -> bool {
     *n == 0
 }
 
-#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
+#[derive(Clone, Debug, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct BatchReport {
     pub name: String,
     pub channel: String,
@@ -164,6 +164,13 @@ pub enum Reason {
         #[serde(flatten)]
         state: CheckState,
     },
+    /// Shards of a sharded rehearsal whose part is missing (`cutover merge`): unknown.
+    ShardsMissing {
+        missing: Vec<usize>,
+        of: usize,
+        #[serde(flatten)]
+        state: CheckState,
+    },
 }
 
 impl Reason {
@@ -173,7 +180,8 @@ impl Reason {
             | Reason::Ledger { state, .. }
             | Reason::Cutover { state, .. }
             | Reason::Aborted { state, .. }
-            | Reason::Interrupted { state, .. } => state,
+            | Reason::Interrupted { state, .. }
+            | Reason::ShardsMissing { state, .. } => state,
         }
     }
 }

@@ -13,7 +13,7 @@ use hdrhistogram::Histogram;
 /// Longest wait a day's histogram holds, in milliseconds (two days); longer ones count there.
 const WAIT_MAX_MS: u64 = 2 * 86_400_000;
 
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 struct DayCell {
     attempts: u64,
     successes: u64,
@@ -27,12 +27,14 @@ struct DayCell {
     queue_peak: u64,
     busy_micros: u64,
     /// Waiting for a counter, and the counter's service, in milliseconds (offline only).
+    #[serde(with = "crate::metrics::encoded::optional_boxed")]
     waiting_ms: Option<Box<Histogram<u32>>>,
+    #[serde(with = "crate::metrics::encoded::optional_boxed")]
     service_ms: Option<Box<Histogram<u32>>>,
 }
 
 /// The tally behind `days` and `hourly_by_channel` in `report.json`.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub(crate) struct DaysTally {
     start: SimTime,
     first_day: i64,

@@ -8,12 +8,12 @@ use crate::report::data::plan::GroupDues;
 use crate::scenario::{GroupKind, Spec};
 use crate::time::SimTime;
 
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub(crate) struct DuesTally {
     groups: [GroupTally; 5],
 }
 
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug, Default, serde::Serialize, serde::Deserialize)]
 struct GroupTally {
     payments: u64,
     by_due: u64,

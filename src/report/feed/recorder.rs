@@ -16,7 +16,7 @@ use std::sync::Arc;
 pub(crate) use crate::metrics::LATENCY_MAX_MICROS;
 
 /// A cell's requests and their answers by [`Outcome`].
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub(crate) struct CellCounters {
     pub attempts: u64,
     outcomes: [u64; Outcome::COUNT],
@@ -47,17 +47,20 @@ impl std::ops::AddAssign<&CellCounters> for CellCounters {
     }
 }
 
+#[derive(serde::Serialize, serde::Deserialize)]
 pub(crate) struct Cell {
     pub counters: CellCounters,
     /// Response time: from the request's scheduled instant (or its start in the engine).
+    #[serde(with = "crate::metrics::encoded::one")]
     pub latency_micros: Histogram<u64>,
     /// Service time from the actual send (live runs only).
+    #[serde(with = "crate::metrics::encoded::optional")]
     pub service_micros: Option<Histogram<u64>>,
 }
 
 use crate::metrics::latency_histogram as histogram;
 
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Hour {
     pub attempts: u64,
     /// Attempts by payers themselves (batch debits excluded).
@@ -83,7 +86,7 @@ pub(crate) struct Timing {
 }
 
 /// A rule broken by the target, kept for the report (first few only).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Violation {
     pub at: SimTime,
     pub what: String,
@@ -130,7 +133,7 @@ pub(crate) struct Recorder {
 }
 
 /// Counts of a cutover rehearsal the recorder keeps beside the cells.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub(crate) struct CutoverTally {
     /// Per stop of [`crate::scenario::CutoverSpec::stops`]: requests on a stopping channel
     /// started before the stop and answered at or after it.
@@ -150,15 +153,37 @@ pub(crate) struct CutoverTally {
     pub not_registered_by_channel: Vec<u64>,
 }
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct StopTally {
     pub in_flight: u64,
     pub accepted: u64,
     pub refused_suspended: u64,
 }
 
+/// What a merge adds up of a recorder ([`Recorder::into_part`], [`Recorder::merge`]): each
+/// field as the recorder keeps it, the book's keys sorted. Serialised in a shard's part file.
+#[derive(serde::Serialize, serde::Deserialize)]
+pub(crate) struct RecorderPart {
+    cells: Vec<Option<Box<Cell>>>,
+    hours: Vec<Hour>,
+    acknowledged: Vec<IdemKey>,
+    expected: LedgerTable,
+    accepted: u64,
+    accepted_while_suspended: u64,
+    violations: Vec<Violation>,
+    dues: super::dues::DuesTally,
+    days: crate::report::feed::days::DaysTally,
+    gave_up: u64,
+    errors_by_kind: BTreeMap<crate::vocabulary::ErrorKind, u64>,
+    backlog_steps: Option<Vec<BacklogStep>>,
+    cutover: CutoverTally,
+    /// Decided by the coordinator on every part's figures, never by one part: not written.
+    #[serde(skip)]
+    rollback_decision: Option<crate::report::RollbackDecision>,
+}
+
 /// One change of the backlog of displaced payers: what [`Recorder::merge`] replays.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, serde::Serialize, serde::Deserialize)]
 struct BacklogStep {
     at: SimTime,
     /// A payer joined the backlog (else: one left it).
@@ -277,12 +302,64 @@ impl Recorder {
         self.backlog_steps.get_or_insert_with(Vec::new);
     }
 
+    /// What of this recorder a merge adds up ([`Recorder::merge`]), apart from the scenario:
+    /// what a sending thread hands the coordinator, or a shard writes in its part file.
+    pub(crate) fn into_part(self) -> RecorderPart {
+        // Every field named: one added to the recorder must be placed here, merged or not.
+        let Recorder {
+            spec: _,
+            rules: _,
+            channels: _,
+            cells,
+            hours,
+            acknowledged,
+            expected,
+            accepted,
+            accepted_while_suspended,
+            violations,
+            reopen_at: _,
+            backlog: _,
+            dues,
+            days,
+            backlog_peak: _,
+            backlog_peak_at: _,
+            backlog_cleared_at: _,
+            backlog_90pct_cleared_at: _,
+            backlog_99pct_cleared_at: _,
+            displaced_total: _,
+            gave_up,
+            gave_up_displaced: _,
+            errors_by_kind,
+            backlog_steps,
+            cutover,
+            rollback_decision,
+        } = self;
+        let mut acknowledged: Vec<IdemKey> = acknowledged.into_iter().collect();
+        acknowledged.sort();
+        RecorderPart {
+            cells,
+            hours,
+            acknowledged,
+            expected,
+            accepted,
+            accepted_while_suspended,
+            violations,
+            dues,
+            days,
+            gave_up,
+            errors_by_kind,
+            backlog_steps,
+            cutover,
+            rollback_decision,
+        }
+    }
+
     /// One recorder for the union of `parts`, each of which saw its own disjoint set of
-    /// payers (the live driver's threads). Counters and histograms add up, hourly queue
-    /// maxima take the larger, violations keep the earliest; the backlog, whose peak and
-    /// clearing instants depend on the order of events across parts, is replayed from the
-    /// parts' steps in time order (each part must have kept them).
-    pub(crate) fn merge(spec: Arc<Spec>, rules: Arc<Rules>, parts: Vec<Recorder>) -> Recorder {
+    /// payers (the live driver's threads, of one process or of several shards). Counters and
+    /// histograms add up, hourly queue maxima take the larger, violations keep the earliest;
+    /// the backlog, whose peak and clearing instants depend on the order of events across
+    /// parts, is replayed from the parts' steps in time order (each part must have kept them).
+    pub(crate) fn merge(spec: Arc<Spec>, rules: Arc<Rules>, parts: Vec<RecorderPart>) -> Recorder {
         let mut m = Recorder::new(spec, rules);
         let mut steps = Vec::new();
         let mut booked = 0;
@@ -659,7 +736,7 @@ mod tests {
         part.resolved(SimTime(notice.0 - 200_000_000), false);
         let mut other = Recorder::new(spec.clone(), rules.clone());
         other.keep_backlog_steps();
-        let m = Recorder::merge(spec, rules, vec![part, other]);
+        let m = Recorder::merge(spec, rules, vec![part.into_part(), other.into_part()]);
         assert_eq!((m.displaced_total, m.backlog, m.backlog_peak), (1, 0, 1));
     }
 
@@ -697,7 +774,12 @@ mod tests {
             p.outcome(t(100), t(100), 0, 0, &req, &Response::Accepted { payment: crate::model::TargetId::Num(1), replayed: false }, timing);
         }
         assert_eq!(parts[0].backlog_peak, 2, "each part alone peaks lower");
-        let m = Recorder::merge(spec.clone(), rules, parts);
+        // Through the text a shard's part file holds, as `cutover merge` reads it: nothing lost.
+        let through_text = |p: Recorder| -> RecorderPart {
+            let text = serde_json::to_string(&p.into_part()).unwrap();
+            serde_json::from_str(&text).unwrap()
+        };
+        let m = Recorder::merge(spec.clone(), rules, parts.into_iter().map(through_text).collect());
         assert_eq!(m.backlog_peak, whole.backlog_peak);
         assert_eq!(m.backlog_peak, 4);
         assert_eq!(m.backlog_peak_at, whole.backlog_peak_at);

@@ -31,7 +31,6 @@ use super::tasks::{Pool, Slot};
 use super::timer::PreciseTimer;
 use super::transport::Transport;
 use crate::clock::VirtualClock;
-use crate::cohort::batch::BatchRunner;
 use crate::cohort::counters::{Arrival, CounterEvent as Local, Counters};
 use crate::cohort::{Cohort, Members};
 use crate::demand::Demand;
@@ -39,7 +38,7 @@ use crate::hash::FastSet;
 use crate::model::{IdemKey, Request, Response};
 use crate::report::EngineStats;
 use crate::report::data::live::AuditReport;
-use crate::report::feed::recorder::{LATENCY_MAX_MICROS, Recorder, Timing};
+use crate::report::feed::recorder::{LATENCY_MAX_MICROS, Recorder, RecorderPart, Timing};
 use crate::scenario::Spec;
 use crate::time::SimTime;
 use crate::vocabulary::Failure;
@@ -79,15 +78,23 @@ pub(in crate::live) enum Conns {
     Tasks(Vec<Transport>),
 }
 
-/// What a thread ends with.
+/// What a thread ends with: all the coordinator merges, and what a shard writes in its part
+/// file for `cutover merge` (histograms in their own encoding, so the merge adds counts).
+#[derive(serde::Serialize, serde::Deserialize)]
 pub(in crate::live) struct Output {
-    pub recorder: Recorder,
+    pub recorder: RecorderPart,
     pub audit: AuditReport,
     pub stats: EngineStats,
-    pub batches: Vec<BatchRunner>,
-    pub journal: Journal,
+    /// `stats.payers_active`, which the report's engine section does not write.
+    pub payers_active: u64,
+    pub batches: Vec<crate::report::BatchReport>,
+    /// Lines the thread wrote to the journal: acknowledged payments, and outcomes unknown.
+    pub journal_accepted: u64,
+    pub journal_unknown: u64,
     pub journal_error: Option<String>,
+    #[serde(with = "crate::metrics::encoded::one")]
     pub response_all: hdrhistogram::Histogram<u64>,
+    #[serde(with = "crate::metrics::encoded::one")]
     pub service_all: hdrhistogram::Histogram<u64>,
     pub not_sent: u64,
     pub completed: u64,
@@ -99,6 +106,7 @@ pub(in crate::live) struct Output {
     pub last_good: [Option<SimTime>; 2],
     /// How late the thread itself started each request against its due instant (µs), per
     /// phase × channel (`phase * channels + channel`).
+    #[serde(with = "crate::metrics::encoded::list_of_optional")]
     pub lateness: Vec<Option<hdrhistogram::Histogram<u64>>>,
 }
 
@@ -520,11 +528,13 @@ impl<P: Lanes> Shard<P> {
             .cloned()
             .collect();
         Output {
-            recorder,
+            recorder: recorder.into_part(),
             audit: self.auditor.report(),
+            payers_active: stats.payers_active,
             stats,
-            batches,
-            journal: self.journal,
+            batches: batches.iter().map(|b| b.report(&self.spec)).collect(),
+            journal_accepted: self.journal.accepted,
+            journal_unknown: self.journal.unknown,
             journal_error: self.journal_error,
             response_all: self.response_all,
             service_all: self.service_all,

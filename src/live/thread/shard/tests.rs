@@ -206,7 +206,10 @@ fn live_host(spec: &Arc<Spec>) -> (Trace, String, EngineStats) {
     assert!(shard.pool.sent.is_empty() && shard.cohort.next_due().is_none(), "the live loop ran out of its bound");
     let out = shard.output(&Gauge::default(), 0);
     let _ = std::fs::remove_dir_all(&dir);
-    (trace, totals(&out.recorder), out.stats)
+    // What the coordinator makes of the thread's part: the recorder merged from it alone.
+    let rules = std::sync::Arc::new(crate::model::Rules::from_spec(spec));
+    let recorder = Recorder::merge(spec.clone(), rules, vec![out.recorder]);
+    (trace, totals(&recorder), out.stats)
 }
 
 #[test]

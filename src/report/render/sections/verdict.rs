@@ -59,6 +59,14 @@ fn reason(r: &Report, w: &Say, why: &Reason) -> String {
             at,
             r.scenario.end
         ),
+        (Reason::ShardsMissing { missing, of, .. }, _) => {
+            let list = missing.iter().map(|i| format!("{i}/{of}")).collect::<Vec<_>>().join(", ");
+            tr!(
+                w,
+                "shard {list} missing: its payers' requests are not in this account, so the books are not judged",
+                "分片 {list} 缺失：其缴费人的请求不在本次汇总中，账本未作判定"
+            )
+        }
         (Reason::Cutover { .. }, CheckState::NotReached { instant }) => tr!(
             w,
             "the cutover's migration checks: not reached (the run ended before the migration, due {})",

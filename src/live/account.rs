@@ -1,0 +1,186 @@
+//! What a live run's coordinator saw, apart from what its sending threads recorded
+//! ([`Account`]), and a shard's part file (`run --shard`): the account, the threads' outputs
+//! and who the shard was, written whole for `cutover merge`, which joins the parts of every
+//! shard into the account one process sending everything would have kept.
+
+use super::thread::shard::Output;
+use crate::report::data::live::{HookReport, ShardRow, ShardsReport};
+use crate::time::SimTime;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// The part file's name in a shard's output directory.
+pub const PART_FILE: &str = "part.json";
+/// Its format: a merge reads only parts of this format.
+const PART_FORMAT: u32 = 1;
+
+/// What the coordinator saw of a run, besides the threads' outputs: what the report's live
+/// section and the reconciliation need.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct Account {
+    pub run_id: String,
+    pub seed: u64,
+    pub time_scale: f64,
+    /// The transport's name, as the report gives it.
+    pub transport: String,
+    pub connections: usize,
+    pub threads: usize,
+    pub queue_bound: usize,
+    pub sync_rtt_micros: Option<u64>,
+    pub margin_real_micros: u64,
+    pub journal_path: PathBuf,
+    /// The ids of the payments each system held before the load, sorted, when its books
+    /// could be read in bulk.
+    pub baseline: Option<Vec<Vec<u64>>>,
+    pub hooks: Vec<HookReport>,
+    /// A conditional rollback's go / no-go (never sharded: decided on every thread's figures).
+    #[serde(skip)]
+    pub rollback: Option<crate::report::RollbackDecision>,
+    pub interrupted: bool,
+    pub aborted: Option<String>,
+    /// The timeline's instant the load reached.
+    pub reached: SimTime,
+    pub wall_seconds: f64,
+    pub cpu_seconds: Option<f64>,
+    /// The shards merged into this account (`cutover merge`), none for one process.
+    #[serde(skip)]
+    pub shards: Option<ShardsReport>,
+}
+
+/// How to reach the targets again, as the shard was given them: a merge reads the books
+/// there unless told otherwise.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct TargetChoice {
+    pub target: Option<String>,
+    pub old: Option<String>,
+    pub new: Option<String>,
+    pub profile: Option<PathBuf>,
+    pub new_profile: Option<PathBuf>,
+    pub ca_file: Option<PathBuf>,
+    pub accept_invalid_certificate: bool,
+}
+
+/// One shard's part file.
+#[derive(Serialize, Deserialize)]
+pub(crate) struct Part {
+    pub format: u32,
+    pub shard: usize,
+    pub shards: usize,
+    /// The scenario as the shard read it (its file's text): the merge builds the same spec.
+    pub scenario_file: String,
+    pub scenario_text: String,
+    /// The shared start instant (Unix µs), and how late the shard started sending after it.
+    pub start_at: Option<i64>,
+    pub late_by_seconds: f64,
+    pub targets: TargetChoice,
+    pub account: Account,
+    pub(in crate::live) threads: Vec<Output>,
+}
+
+impl Part {
+    pub(in crate::live) fn new(shard: (usize, usize), scenario: (String, String), start: (Option<i64>, f64), targets: TargetChoice, account: Account, threads: Vec<Output>) -> Part {
+        Part {
+            format: PART_FORMAT,
+            shard: shard.0,
+            shards: shard.1,
+            scenario_file: scenario.0,
+            scenario_text: scenario.1,
+            start_at: start.0,
+            late_by_seconds: start.1,
+            targets,
+            account,
+            threads,
+        }
+    }
+
+    /// Written whole (a temporary file renamed), so a merge never reads half a part.
+    pub(crate) fn write(&self, dir: &Path) -> std::io::Result<PathBuf> {
+        let path = dir.join(PART_FILE);
+        let tmp = dir.join(format!("{PART_FILE}.tmp"));
+        let file = std::fs::File::create(&tmp)?;
+        let mut w = std::io::BufWriter::new(file);
+        serde_json::to_writer(&mut w, self).map_err(std::io::Error::other)?;
+        let file = w.into_inner().map_err(|e| e.into_error())?;
+        file.sync_all()?;
+        std::fs::rename(&tmp, &path)?;
+        Ok(path)
+    }
+
+    pub(crate) fn read(path: &Path) -> Result<Part, String> {
+        let file = std::fs::File::open(path).map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
+        let mut de = serde_json::Deserializer::from_reader(std::io::BufReader::new(file));
+        let part: Part = serde_path_to_error::deserialize(&mut de).map_err(|e| format!("{}: not a shard's part: {e}", path.display()))?;
+        if part.format != PART_FORMAT {
+            return Err(format!("{}: part format {}, this build reads {PART_FORMAT}", path.display(), part.format));
+        }
+        Ok(part)
+    }
+
+    pub(crate) fn requests_completed(&self) -> u64 {
+        self.threads.iter().map(|t| t.completed).sum()
+    }
+}
+
+/// The parts of one rehearsal joined: one account, every thread's output in the global
+/// threads' order, and the shards present and missing.
+pub(in crate::live) fn join(parts: Vec<(PathBuf, Part)>, journal_path: PathBuf) -> (Account, Vec<Output>) {
+    let of = parts.first().map_or(1, |(_, p)| p.shards);
+    let mut present = Vec::new();
+    let mut rows = Vec::new();
+    let mut outputs = Vec::new();
+    let mut joined: Option<Account> = None;
+    for (path, p) in parts {
+        present.push(p.shard);
+        rows.push(ShardRow {
+            shard: p.shard,
+            part: path.display().to_string(),
+            requests_completed: p.requests_completed(),
+            late_by_seconds: p.late_by_seconds,
+            interrupted: p.account.interrupted,
+            aborted: p.account.aborted.clone(),
+        });
+        let mut a = p.account;
+        a.aborted = a.aborted.map(|why| format!("shard {}/{of}: {why}", p.shard));
+        joined = Some(match joined {
+            None => a,
+            Some(mut j) => {
+                j.connections += a.connections;
+                j.threads += a.threads;
+                j.queue_bound += a.queue_bound;
+                j.sync_rtt_micros = j.sync_rtt_micros.max(a.sync_rtt_micros);
+                j.margin_real_micros = j.margin_real_micros.max(a.margin_real_micros);
+                // Held before the load: in every shard's view of it (a shard reading late sees
+                // what the others sent meanwhile).
+                j.baseline = match (j.baseline, a.baseline) {
+                    (Some(x), Some(y)) => Some(x.into_iter().zip(y).map(|(x, y)| intersect(&x, &y)).collect()),
+                    _ => None,
+                };
+                // The runbook is shard 0's alone.
+                if p.shard == 0 {
+                    j.hooks = a.hooks;
+                }
+                j.interrupted |= a.interrupted;
+                if j.aborted.is_none() {
+                    j.aborted = a.aborted;
+                }
+                j.reached = j.reached.min(a.reached);
+                j.wall_seconds = j.wall_seconds.max(a.wall_seconds);
+                j.cpu_seconds = j.cpu_seconds.zip(a.cpu_seconds).map(|(x, y)| x + y);
+                j
+            }
+        });
+        outputs.extend(p.threads);
+    }
+    let missing = (0..of).filter(|i| !present.contains(i)).collect();
+    // [`report`] gives one part at least.
+    let mut account = joined.expect("join is given at least one part");
+    account.journal_path = journal_path;
+    account.shards = Some(ShardsReport { of, merged: rows, missing });
+    (account, outputs)
+}
+
+/// Two sorted lists' common items.
+fn intersect(a: &[u64], b: &[u64]) -> Vec<u64> {
+    let set: std::collections::BTreeSet<u64> = b.iter().copied().collect();
+    a.iter().copied().filter(|x| set.contains(x)).collect()
+}
