@@ -6,6 +6,7 @@ mod layers;
 mod live;
 mod rehearsal;
 mod serve;
+mod shards;
 mod staging;
 mod util;
 

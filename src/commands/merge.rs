@@ -64,7 +64,10 @@ pub(super) fn merge(a: MergeArgs) -> anyhow::Result<Exit> {
 
 /// The part of each directory given, or of each directory inside one given; the directories
 /// holding none (a shard that never finished) apart.
-fn find_parts(dirs: &[PathBuf]) -> anyhow::Result<(Vec<(PathBuf, Part)>, Vec<PathBuf>)> {
+/// Parts read, each with where it was read.
+type Found = Vec<(PathBuf, Part)>;
+
+fn find_parts(dirs: &[PathBuf]) -> anyhow::Result<(Found, Vec<PathBuf>)> {
     let mut parts = Vec::new();
     let mut without = Vec::new();
     for dir in dirs {

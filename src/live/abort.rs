@@ -34,7 +34,7 @@ pub(super) fn abort_reason(
 ) -> Option<String> {
     let rule = rule?;
     let sum = |f: fn(&Gauge) -> &std::sync::atomic::AtomicU64| gauges.iter().map(|g| f(g).load(Relaxed)).sum::<u64>();
-    for g in spec.gates.iter().filter(|g| g.operation.is_none() && g.channel.is_none() && g.phase.is_none()) {
+    for g in spec.gates.iter().filter(|g| g.metric.only_grows() && g.operation.is_none() && g.channel.is_none() && g.phase.is_none()) {
         let so_far = match g.metric {
             crate::scenario::GateMetric::AcceptedWhileSuspended => sum(|g| &g.accepted_while_suspended),
             crate::scenario::GateMetric::AuditorDisagreements => sum(|g| &g.disagreements),

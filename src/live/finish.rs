@@ -196,7 +196,7 @@ async fn reconcile_books(
     let mut registrations: Option<[Vec<crate::model::PayerRef>; 2]> = spec.cutover.as_ref().map(|_| [Vec::new(), Vec::new()]);
     if let Some(regs) = registrations.as_mut() {
         for system in [OLD, NEW] {
-            match cfg.target_for(system).registrations(spec, system, cfg.admin_token.as_deref()).await {
+            match cfg.target_for(system).registrations(spec, system, cfg.admin_token).await {
                 Ok(r) => regs[system as usize] = r,
                 Err(_) => {
                     registrations = None;
@@ -208,7 +208,7 @@ async fn reconcile_books(
     let mut held: crate::hash::FastSet<IdemKey> = crate::hash::FastSet::default();
     let mut error = None;
     for system in 0..spec.system_names().len() as SystemIdx {
-        match cfg.target_for(system).books(spec, system, cfg.admin_token.as_deref()).await {
+        match cfg.target_for(system).books(spec, system, cfg.admin_token).await {
             Ok(rows) => {
                 held.extend(crate::report::check::reconcile::held_keys(system, &rows));
                 books[system as usize] = crate::report::check::reconcile::this_runs_payments(

@@ -284,7 +284,9 @@ async fn set_up(spec: &Arc<Spec>, cfg: &RunConfig) -> Result<Setup, RunError> {
     let threads = cfg.threads.clamp(1, connections / shards);
     let global = threads * shards;
     let mine = index * threads..(index + 1) * threads;
-    let shares: Vec<(usize, ((usize, usize), Members))> = split(connections, global)
+    // (global thread, ((connections, queue bound), members)).
+    type Share = (usize, ((usize, usize), Members));
+    let shares: Vec<Share> = split(connections, global)
         .zip(split(cfg.queue_bound, global))
         .zip(Members::all(spec, Cast::new(&demand, &population)).deal(global))
         .enumerate()

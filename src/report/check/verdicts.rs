@@ -59,21 +59,25 @@ impl CutoverReport {
 /// then unknown, then not reached.
 pub(crate) fn verdict(r: &Report) -> VerdictReport {
     let mut reasons: Vec<Reason> = Vec::new();
+    // A sharded rehearsal with a shard missing: the books hold what that shard sent, its
+    // account does not; a difference found there, or a figure of part of the payers, is not
+    // judged a failure (a count that only grows, past its bound already, still is).
+    let missing = r.live.as_ref().and_then(|l| l.shards.as_ref()).filter(|s| !s.missing.is_empty());
+    let not_judged = |state: CheckState| match (state, missing) {
+        (CheckState::Fail, Some(s)) => CheckState::Unknown {
+            reason: format!("not judged: shard {} missing, whose requests the account lacks", list(&s.missing, s.of)),
+        },
+        (state, _) => state,
+    };
     for (index, g) in r.gates.iter().enumerate() {
-        let state = g.state();
+        let state = match g.state() {
+            CheckState::Fail if g.metric.only_grows() => CheckState::Fail,
+            state => not_judged(state),
+        };
         if state != CheckState::Pass {
             reasons.push(Reason::Gate { index, name: g.name(), state });
         }
     }
-    // A sharded rehearsal with a shard missing: the books hold what that shard sent, its
-    // account does not; a difference found there is not judged a failure.
-    let missing = r.live.as_ref().and_then(|l| l.shards.as_ref()).filter(|s| !s.missing.is_empty());
-    let not_judged = |state: CheckState| match (state, missing) {
-        (CheckState::Fail, Some(s)) => CheckState::Unknown {
-            reason: format!("not judged: shard {} missing, whose payments the books hold", list(&s.missing, s.of)),
-        },
-        (state, _) => state,
-    };
     if let Some(s) = missing {
         let reason = format!("shard {} of the rehearsal missing", list(&s.missing, s.of));
         reasons.push(Reason::ShardsMissing { missing: s.missing.clone(), of: s.of, state: CheckState::Unknown { reason } });

@@ -45,6 +45,12 @@ pub enum GateMetric {
 }
 
 impl GateMetric {
+    /// A count that only grows as more answers come (payments accepted while suspended, the
+    /// auditor's disagreements): past its bound on part of the answers, the gate is lost
+    /// whatever the rest says (`--abort-early`, a merge with a shard missing).
+    pub fn only_grows(self) -> bool {
+        matches!(self, GateMetric::AcceptedWhileSuspended | GateMetric::AuditorDisagreements)
+    }
     /// Measured over days and channels (`day`, `kind` apply), not over phase cells.
     pub fn is_daily(self) -> bool {
         matches!(

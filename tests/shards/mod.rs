@@ -1,0 +1,231 @@
+//! A rehearsal sent by several generator processes (`run --shard I/N`) and merged
+//! (`cutover merge`), against the same kind of servers as one process sending everything:
+//! the merged account is that process's, where a live run is exact (the payments accepted,
+//! each named; the books; the checks), and a shard missing makes the verdict INCOMPLETE.
+
+use crate::util::*;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Every sending thread of the rehearsal: one process with 6 threads, or N shards of 6 / N.
+const THREADS: usize = 6;
+
+/// A start instant a few seconds ahead, shared by the shards of one rehearsal.
+fn start_soon() -> String {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    (now + 4).to_string()
+}
+
+/// `cutover run` of `scenario` with `args`, into `dir`, as one process (`shards` 0) or as
+/// `shards` processes started together, then merged into `dir`. Exit code and report.
+fn rehearse(scenario: &str, shards: usize, targets: &[&str], dir: &Path, args: &[&str]) -> (Option<i32>, Value) {
+    let common = |out: &Path, threads: usize| -> Vec<String> {
+        let mut v: Vec<String> = vec!["run".into(), scenario.into()];
+        v.extend(targets.iter().map(|s| s.to_string()));
+        v.extend(args.iter().map(|s| s.to_string()));
+        v.extend(["--run-id", "sharded", "--connections", "12", "--quiet", "--out"].map(String::from));
+        v.push(out.display().to_string());
+        v.extend(["--threads".to_string(), threads.to_string()]);
+        v
+    };
+    if shards == 0 {
+        let argv = common(dir, THREADS);
+        let o = wait_bounded(spawn_cutover(&argv.iter().map(String::as_str).collect::<Vec<_>>()), Duration::from_secs(120));
+        return (o.status.code(), report_of(dir, &o));
+    }
+    let start = start_soon();
+    let children: Vec<(PathBuf, std::process::Child)> = (0..shards)
+        .map(|i| {
+            let out = dir.join(format!("shard-{i}"));
+            let mut argv = common(&out, THREADS / shards);
+            argv.extend(["--shard".to_string(), format!("{i}/{shards}"), "--start-at".to_string(), start.clone()]);
+            let child = spawn_cutover(&argv.iter().map(String::as_str).collect::<Vec<_>>());
+            (out, child)
+        })
+        .collect();
+    for (out, child) in children {
+        let o = wait_bounded(child, Duration::from_secs(120));
+        assert_eq!(o.status.code(), Some(0), "{}: {}{}", out.display(), stdout(&o), stderr(&o));
+        assert!(stdout(&o).contains("part written to"), "{}", stdout(&o));
+    }
+    merge(dir, &[dir.to_str().unwrap()])
+}
+
+/// `cutover merge` of `parts` into `dir/merged`: exit code and report.
+fn merge(dir: &Path, parts: &[&str]) -> (Option<i32>, Value) {
+    let merged = dir.join("merged");
+    let mut argv = vec!["merge"];
+    argv.extend_from_slice(parts);
+    argv.extend(["--out", merged.to_str().unwrap()]);
+    let o = cutover(&argv);
+    (o.status.code(), report_of(&merged, &o))
+}
+
+fn report_of(dir: &Path, o: &std::process::Output) -> Value {
+    let text = std::fs::read_to_string(dir.join("report.json")).unwrap_or_else(|_| panic!("no report in {}: {}{}", dir.display(), stdout(o), stderr(o)));
+    let v: Value = serde_json::from_str(&text).unwrap();
+    check_against("report.schema.json", &v);
+    v
+}
+
+/// The payments accepted, each named as the journal names it (key, payer, channel, items),
+/// sorted: what a run that accepted the same payments writes, whatever order they came in.
+fn journal(report: &Value) -> Vec<String> {
+    let path = report["live"]["journal"]["path"].as_str().unwrap();
+    let mut v: Vec<String> = std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|e| e["event"] == "accepted")
+        .map(|e| format!("{} {} {} {}", e["key"], e["payer_id"], e["channel"], e["items_fen"]))
+        .collect();
+    v.sort();
+    v
+}
+
+fn n(v: &Value) -> u64 {
+    v.as_u64().unwrap_or_else(|| panic!("not a count: {v}"))
+}
+
+/// What a live rehearsal fixes whatever its answers' timing: the payments accepted and the
+/// books, both kept by the tool and read from the target, and the checks' standing.
+fn assert_same_account(one: &Value, merged: &Value, what: &str) {
+    assert_eq!(merged["verdict"]["verdict"], one["verdict"]["verdict"], "{what}: {}", merged["verdict"]);
+    for k in ["accepted", "payers_active", "ledger_expected_fen", "ledger_actual_fen", "ledger_mismatched_cells", "accepted_while_suspended"] {
+        assert_eq!(merged["summary"][k], one["summary"][k], "{what}: summary.{k}");
+    }
+    assert_eq!(merged["ledger"]["cells"], one["ledger"]["cells"], "{what}: the ledger's cells");
+    let rec = |r: &Value| {
+        let mut r = r["live"]["reconciliation"].clone();
+        r.as_object_mut().unwrap().remove("checked_by_key");
+        r
+    };
+    assert_eq!(rec(merged), rec(one), "{what}: the reconciliation");
+    assert_eq!(journal(merged), journal(one), "{what}: the payments accepted, each named");
+    assert_eq!(n(&merged["live"]["audit"]["disagreements"]), 0, "{what}: {}", merged["live"]["audit"]);
+}
+
+/// The merged account adds up its shards: every request answered counted once.
+fn assert_adds_up(merged: &Value, shards: usize) {
+    let s = &merged["live"]["shards"];
+    assert_eq!(n(&s["of"]), shards as u64);
+    assert_eq!(s["missing"], serde_json::json!([]));
+    let rows = s["merged"].as_array().unwrap();
+    assert_eq!(rows.iter().map(|r| n(&r["shard"])).collect::<Vec<_>>(), (0..shards as u64).collect::<Vec<_>>());
+    let sum: u64 = rows.iter().map(|r| n(&r["requests_completed"])).sum();
+    assert_eq!(sum, n(&merged["live"]["requests_completed"]));
+    assert_eq!(n(&merged["live"]["threads"]), THREADS as u64);
+    assert_eq!(n(&merged["live"]["connections"]), 12);
+    let journal_lines = std::fs::read_to_string(merged["live"]["journal"]["path"].as_str().unwrap()).unwrap().lines().count() as u64;
+    assert_eq!(journal_lines, n(&merged["live"]["journal"]["accepted"]) + n(&merged["live"]["journal"]["unknown"]));
+}
+
+#[test]
+fn one_two_and_three_shards_merge_into_the_account_of_one_process() {
+    let dir = temp_dir("shards_one_system");
+    let servers: Vec<Server> = (0..4).map(|_| Server::start(0, &["--scenario", "scenarios/ci-smoke.json"])).collect();
+    let scale = ["--time-scale", "200000"];
+    // The four rehearsals at once, each against its own fresh server.
+    let runs: Vec<_> = [0usize, 1, 2, 3]
+        .into_iter()
+        .zip(&servers)
+        .map(|(shards, server)| {
+            let d = dir.join(format!("n{shards}"));
+            let url = server.url.clone();
+            std::thread::spawn(move || rehearse("scenarios/ci-smoke.json", shards, &["--target", &url], &d, &scale))
+        })
+        .collect();
+    let results: Vec<(Option<i32>, Value)> = runs.into_iter().map(|h| h.join().unwrap()).collect();
+    let (code, one) = &results[0];
+    assert_eq!(*code, Some(0), "{}", one["verdict"]);
+    assert!(n(&one["summary"]["accepted"]) > 1000);
+    assert!(n(&one["summary"]["rejected_suspended"]) > 50);
+    for (shards, (code, merged)) in results.iter().enumerate().skip(1) {
+        assert_eq!(*code, Some(0), "{shards} shards: {}", merged["verdict"]);
+        assert_same_account(one, merged, &format!("{shards} shards"));
+        assert_adds_up(merged, shards);
+    }
+}
+
+#[test]
+fn a_cutover_in_two_shards_merges_into_the_account_of_one_process() {
+    let dir = temp_dir("shards_cutover");
+    let scenario = "scenarios/cutover-2021-ci.json";
+    let pair = || {
+        let old = Server::start(0, &["--scenario", scenario, "--role", "old"]);
+        let new = Server::start(0, &["--scenario", scenario, "--role", "new"]);
+        (old, new)
+    };
+    let (a, b) = (pair(), pair());
+    let scale = ["--time-scale", "300000"];
+    let (d1, d2) = (dir.join("one"), dir.join("two"));
+    let (oa, na, ob, nb) = (a.0.url.clone(), a.1.url.clone(), b.0.url.clone(), b.1.url.clone());
+    let one = std::thread::spawn(move || rehearse(scenario, 0, &["--old", &oa, "--new", &na], &d1, &scale));
+    let two = std::thread::spawn(move || rehearse(scenario, 2, &["--old", &ob, "--new", &nb], &d2, &scale));
+    let ((code1, one), (code2, merged)) = (one.join().unwrap(), two.join().unwrap());
+    assert_eq!(code1, Some(0), "{}", one["verdict"]);
+    assert_eq!(code2, Some(0), "{}", merged["verdict"]);
+    assert_same_account(&one, &merged, "2 shards");
+    assert_adds_up(&merged, 2);
+    // The cutover's checks, once, on both systems' books: the same findings.
+    for k in ["migration_mismatched_cells", "double_charges", "lost_at_boundary"] {
+        assert_eq!(merged["summary"][k], one["summary"][k], "summary.{k}");
+        assert_eq!(n(&merged["summary"][k]), 0, "{k}");
+    }
+    assert_eq!(merged["cutover"]["migration"], one["cutover"]["migration"]);
+    assert_eq!(merged["cutover"]["systems"], one["cutover"]["systems"]);
+    // The runbook ran once, by shard 0: one migration.
+    let hooks = merged["live"]["hooks"].as_array().unwrap();
+    assert_eq!(hooks.len(), 1, "{hooks:?}");
+    assert_eq!(hooks[0]["ok"], true, "{}", hooks[0]);
+    assert!(hooks[0]["action"].as_str().unwrap().contains(" migrate "));
+}
+
+#[test]
+fn a_shard_killed_mid_run_makes_the_merged_verdict_incomplete_naming_it() {
+    let dir = temp_dir("shards_killed");
+    let server = Server::start(0, &["--scenario", "scenarios/ci-smoke.json"]);
+    let start = start_soon();
+    let shard = |i: usize| {
+        let out = dir.join(format!("shard-{i}"));
+        let argv = [
+            "run",
+            "scenarios/ci-smoke.json",
+            "--target",
+            &server.url,
+            "--time-scale",
+            "200000",
+            "--run-id",
+            "killed",
+            "--quiet",
+            "--out",
+            out.to_str().unwrap(),
+            "--shard",
+            &format!("{i}/2"),
+            "--start-at",
+            &start,
+        ];
+        spawn_cutover(&argv)
+    };
+    let (first, mut second) = (shard(0), shard(1));
+    // Killed (SIGKILL, by its PID) once it has sent some of its payments.
+    let journal = dir.join("shard-1").join("journal.jsonl");
+    assert!(wait_for_lines(&journal, 50, Duration::from_secs(60)), "shard 1 never sent");
+    second.kill().unwrap();
+    let _ = second.wait();
+    let o = wait_bounded(first, Duration::from_secs(120));
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    let merged = dir.join("merged");
+    let o = cutover(&["merge", dir.to_str().unwrap(), "--out", merged.to_str().unwrap()]);
+    let r = report_of(&merged, &o);
+    assert_eq!(r["verdict"]["verdict"], "incomplete", "{}", r["verdict"]);
+    assert_eq!(o.status.code(), Some(4));
+    assert_eq!(r["live"]["shards"]["missing"], serde_json::json!([1]));
+    let reasons = r["verdict"]["reasons"].as_array().unwrap();
+    let missing = reasons.iter().find(|x| x["check"] == "shards_missing").unwrap_or_else(|| panic!("{reasons:?}"));
+    assert_eq!((&missing["missing"], &missing["of"], &missing["state"]), (&serde_json::json!([1]), &serde_json::json!(2), &serde_json::json!("unknown")));
+    // Shard 1's payments are in the books, not in the account: not judged as lost or wrong.
+    assert!(reasons.iter().all(|x| x["state"] != "fail"), "{reasons:?}");
+    assert!(stdout(&o).contains("shard 1/2 missing"), "{}", stdout(&o));
+}
