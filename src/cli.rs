@@ -91,6 +91,15 @@ pub struct SimulateArgs {
     /// Deliberately break the reference systems (repeatable), to rehearse the checks.
     #[arg(long, value_enum)]
     pub fault: Vec<Fault>,
+    /// Say what shard I of N of a live rehearsal sends (`I/N`, or `N` with I from
+    /// `JOB_COMPLETION_INDEX`), its payers dealt as `run --shard I/N --threads T` deals them:
+    /// the whole timeline simulated, the requests reaching the systems counted for the
+    /// shard's payers (in `--out`, `shard-I-of-N.json`, with its requests per hour).
+    #[arg(long, conflicts_with_all = ["junit", "hlog", "fault"])]
+    pub shard: Option<String>,
+    /// With --shard: the sending threads of each shard (`run --threads`, default 2).
+    #[arg(long, requires = "shard", default_value_t = 2)]
+    pub threads: usize,
 }
 
 #[derive(Debug, Args)]

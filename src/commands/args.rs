@@ -92,3 +92,27 @@ pub(crate) fn seconds(flag: &str, x: f64, lo: f64, hi: f64) -> anyhow::Result<st
 pub(crate) fn cores() -> usize {
     std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
 }
+
+/// `--shard I/N`, or `--shard N` with I from `JOB_COMPLETION_INDEX`: (I, N), I below N.
+pub(crate) fn shard_of(arg: &str) -> anyhow::Result<(usize, usize)> {
+    let number = |what: &str, t: &str| -> anyhow::Result<usize> {
+        t.trim().parse::<usize>().map_err(|_| anyhow::anyhow!("--shard: {what} is not a whole number: {t:?} (I/N, or N with JOB_COMPLETION_INDEX set)"))
+    };
+    let (index, count) = match arg.split_once('/') {
+        Some((i, n)) => (number("the shard's index", i)?, number("the number of shards", n)?),
+        None => {
+            let count = number("the number of shards", arg)?;
+            let index = std::env::var("JOB_COMPLETION_INDEX").map_err(|_| {
+                anyhow::anyhow!("--shard {arg}: no index given (I/N) and JOB_COMPLETION_INDEX (a Kubernetes Indexed Job's) is not set")
+            })?;
+            (number("JOB_COMPLETION_INDEX", &index)?, count)
+        }
+    };
+    if count == 0 || count > 1024 {
+        anyhow::bail!("--shard: the number of shards must be between 1 and 1024, got {count}");
+    }
+    if index >= count {
+        anyhow::bail!("--shard: shard {index} of {count}: shards are numbered from 0 to {}", count - 1);
+    }
+    Ok((index, count))
+}

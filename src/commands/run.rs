@@ -25,7 +25,7 @@ pub(super) fn run(a: RunArgs) -> anyhow::Result<Exit> {
     let abort_window = seconds("--abort-window-seconds", a.abort_window_seconds, 1.0, 86_400.0)?;
     let seed = a.seed.unwrap_or(spec.raw.seed);
     let start_at = a.start_at.as_deref().map(start_instant).transpose()?;
-    let shard = a.shard.as_deref().map(shard_of).transpose()?;
+    let shard = a.shard.as_deref().map(super::args::shard_of).transpose()?;
     // The shards of one rehearsal make the same keys: one run id for all of them.
     let run_id = match (&a.run_id, shard, start_at) {
         (None, Some(_), Some(at)) => format!("rehearsal-{}", at.div_euclid(1_000_000)),
@@ -158,30 +158,6 @@ fn check_options(a: &RunArgs) -> anyhow::Result<()> {
         anyhow::bail!("--fault breaks the in-process systems: it needs --model (for a server, give it to `cutover serve --fault`)");
     }
     Ok(())
-}
-
-/// `--shard I/N`, or `--shard N` with I from `JOB_COMPLETION_INDEX`: (I, N), I below N.
-fn shard_of(arg: &str) -> anyhow::Result<(usize, usize)> {
-    let number = |what: &str, t: &str| -> anyhow::Result<usize> {
-        t.trim().parse::<usize>().map_err(|_| anyhow::anyhow!("--shard: {what} is not a whole number: {t:?} (I/N, or N with JOB_COMPLETION_INDEX set)"))
-    };
-    let (index, count) = match arg.split_once('/') {
-        Some((i, n)) => (number("the shard's index", i)?, number("the number of shards", n)?),
-        None => {
-            let count = number("the number of shards", arg)?;
-            let index = std::env::var("JOB_COMPLETION_INDEX").map_err(|_| {
-                anyhow::anyhow!("--shard {arg}: no index given (I/N) and JOB_COMPLETION_INDEX (a Kubernetes Indexed Job's) is not set")
-            })?;
-            (number("JOB_COMPLETION_INDEX", &index)?, count)
-        }
-    };
-    if count == 0 || count > 1024 {
-        anyhow::bail!("--shard: the number of shards must be between 1 and 1024, got {count}");
-    }
-    if index >= count {
-        anyhow::bail!("--shard: shard {index} of {count}: shards are numbered from 0 to {}", count - 1);
-    }
-    Ok((index, count))
 }
 
 /// `--start-at`: an RFC 3339 instant or Unix seconds, as Unix microseconds.

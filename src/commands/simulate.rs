@@ -17,6 +17,11 @@ pub(super) fn simulate(a: SimulateArgs) -> anyhow::Result<Exit> {
     let out = a.out.clone().unwrap_or_else(|| PathBuf::from("reports").join(&spec.raw.name));
     create_dir(&out)?;
     let file = a.scenario.display().to_string();
+    if let Some(arg) = &a.shard {
+        let (index, count) = super::args::shard_of(arg)?;
+        super::args::within("--threads", a.threads, 1, 64)?;
+        return shard_plan(spec, seed, (index, count), a.threads, &out, a.format);
+    }
     let tty = std::io::stderr().is_terminal();
     let offset = spec.calendar.offset;
     let (from, to) = (spec.start.0, spec.end.0);
@@ -57,3 +62,32 @@ pub(super) fn simulate(a: SimulateArgs) -> anyhow::Result<Exit> {
     }
     Ok(Exit::from(report.verdict.verdict))
 }
+
+/// `simulate --shard I/N`: what shard I sends, beside the whole, printed and written.
+fn shard_plan(spec: Arc<crate::scenario::Spec>, seed: u64, (index, count): (usize, usize), threads: usize, out: &std::path::Path, format: Format) -> anyhow::Result<Exit> {
+    let scale = spec.raw.run.time_scale;
+    let p = crate::engine::shards::plan(spec, seed, index, count, threads);
+    let json = serde_json::to_string_pretty(&p)?;
+    let path = out.join(format!("shard-{index}-of-{count}.json"));
+    super::output::write_atomic(&path, json.as_bytes())?;
+    if format == Format::Json {
+        say!("{json}");
+        return Ok(Exit::Ok);
+    }
+    let share = |a: u64, b: u64| a as f64 * 100.0 / b.max(1) as f64;
+    say!(
+        "shard {index}/{count} ({threads} thread(s) each): {} of {} payers ({:.1} %), {} of {} requests to the systems ({:.1} %)",
+        p.payers,
+        p.payers_all,
+        share(p.payers, p.payers_all),
+        p.requests,
+        p.requests_all,
+        share(p.requests, p.requests_all)
+    );
+    if let Some((at, n)) = &p.busiest_hour {
+        say!("its busiest hour, {}, sends {n} requests: {:.0} per second at the scenario's {scale}x", &at[..16].replace('T', " "), *n as f64 / 3600.0 * scale);
+    }
+    say!("per hour in {}", path.display());
+    Ok(Exit::Ok)
+}
+

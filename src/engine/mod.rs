@@ -13,6 +13,7 @@
 //! or after it are dropped), queues by their bounds.
 
 mod rehearsal;
+pub mod shards;
 
 pub use rehearsal::{Extras, SimulationOutput, simulate, simulate_with};
 

@@ -229,3 +229,34 @@ fn a_shard_killed_mid_run_makes_the_merged_verdict_incomplete_naming_it() {
     assert!(reasons.iter().all(|x| x["state"] != "fail"), "{reasons:?}");
     assert!(stdout(&o).contains("shard 1/2 missing"), "{}", stdout(&o));
 }
+
+#[test]
+fn simulate_shows_each_payer_in_one_shard_and_the_shards_adding_up_to_the_whole() {
+    let dir = temp_dir("simulate_shards");
+    let plan = |i: usize| -> Value {
+        let o = cutover(&["simulate", "scenarios/ci-smoke.json", "--shard", &format!("{i}/3"), "--threads", "2", "--out", dir.to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+        assert!(stdout(&o).contains(&format!("shard {i}/3")), "{}", stdout(&o));
+        serde_json::from_str(&std::fs::read_to_string(dir.join(format!("shard-{i}-of-3.json"))).unwrap()).unwrap()
+    };
+    let plans: Vec<Value> = (0..3).map(plan).collect();
+    let whole = cutover(&["simulate", "scenarios/ci-smoke.json", "--out", dir.join("whole").to_str().unwrap(), "--quiet", "--format", "json"]);
+    let whole: Value = serde_json::from_str(&stdout(&whole)).unwrap();
+    let sum = |k: &str| plans.iter().map(|p| n(&p[k])).sum::<u64>();
+    assert_eq!(sum("payers"), n(&whole["summary"]["payers_active"]));
+    assert_eq!(sum("requests"), n(&plans[0]["requests_all"]));
+    for p in &plans {
+        assert!(n(&p["requests"]) > 0, "{p}");
+        assert_eq!(p["requests_all"], plans[0]["requests_all"]);
+        assert_eq!(n(&p["requests"]), p["per_hour"].as_array().unwrap().iter().map(n).sum::<u64>());
+    }
+    // The requests reaching the systems: every attempt but the hotline's calls and those sent
+    // away at a counter.
+    let cells = whole["cells"].as_array().unwrap();
+    let local: u64 = cells.iter().map(|c| if c["operation"] == "call" { n(&c["attempts"]) } else { n(&c["turned_away"]) }).sum();
+    assert_eq!(sum("requests") + local, n(&whole["summary"]["attempts"]));
+    // A shard outside the range is refused, naming the flag.
+    let o = cutover(&["simulate", "scenarios/ci-smoke.json", "--shard", "3/3", "--out", dir.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("--shard"), "{}", stderr(&o));
+}
