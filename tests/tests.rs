@@ -1,6 +1,7 @@
 //! Integration tests: the real binary and the library's public entry points.
 
 mod ci;
+mod deploy;
 mod html;
 mod layers;
 mod live;

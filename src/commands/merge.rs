@@ -96,7 +96,8 @@ fn find_parts(dirs: &[PathBuf]) -> anyhow::Result<(Found, Vec<PathBuf>)> {
             if p.is_file() {
                 parts.push((p.clone(), Part::read(&p).map_err(|e| anyhow::anyhow!(e))?));
                 found = true;
-            } else {
+            } else if d.join("journal.jsonl").is_file() {
+                // A shard that started (its journal is there) and wrote no part.
                 without.push(d);
             }
         }
