@@ -503,6 +503,11 @@ pub struct RunArgs {
     /// shard). A shard ready after it starts late and says so; one ready before waits.
     #[arg(long, conflicts_with_all = ["dry_run", "probe"])]
     pub start_at: Option<String>,
+    /// With --shard: a directory every shard of the rehearsal reaches (default: the parent of
+    /// --out), where they tell each other a stop (`--abort-early` on the sum of their counts)
+    /// and a conditional rollback's figures (shard 0 decides on all of them).
+    #[arg(long, requires = "shard")]
+    pub shared_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

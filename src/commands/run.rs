@@ -44,7 +44,7 @@ pub(super) fn run(a: RunArgs) -> anyhow::Result<Exit> {
     }
     check_options(&a)?;
     if let Some((_, count)) = shard {
-        check_shard(&a, &spec, count, start_at)?;
+        check_shard(&a, count, start_at)?;
     }
     let (target, new_target) = targets(&a, &spec)?;
     let transport = transport(&a, &target, new_target.as_ref())?;
@@ -88,6 +88,7 @@ pub(super) fn run(a: RunArgs) -> anyhow::Result<Exit> {
                 scenario_text: std::fs::read_to_string(&a.scenario)
                     .map_err(|e| anyhow::anyhow!("{}: cannot read: {e}", a.scenario.display()))?,
                 targets: choice(&a),
+                shared_dir: a.shared_dir.clone().unwrap_or_else(|| out.parent().map(PathBuf::from).unwrap_or_else(|| PathBuf::from("."))),
             }),
             None => None,
         },
@@ -174,18 +175,12 @@ fn start_instant(arg: &str) -> anyhow::Result<i64> {
 }
 
 /// What shards cannot do yet, or need: said before anything is sent.
-fn check_shard(a: &RunArgs, spec: &Spec, count: usize, start_at: Option<i64>) -> anyhow::Result<()> {
+fn check_shard(a: &RunArgs, count: usize, start_at: Option<i64>) -> anyhow::Result<()> {
     if count > 1 && start_at.is_none() {
         anyhow::bail!("--shard: {count} shards need one start instant: give every shard the same --start-at (e.g. --start-at $(date -d '+2 min' +%s))");
     }
     if a.junit.is_some() || a.hlog.is_some() {
         anyhow::bail!("--shard writes a part, not a report: give --junit and --hlog to `cutover merge`");
-    }
-    if count > 1 && spec.cutover.as_ref().and_then(|x| x.rollback.as_ref()).is_some_and(|r| r.conditional()) {
-        anyhow::bail!(
-            "--shard: scenario {:?} decides a rollback on its gates' figures at one instant; shards cannot decide it together yet: run it as one process",
-            spec.raw.name
-        );
     }
     Ok(())
 }

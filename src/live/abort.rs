@@ -2,6 +2,7 @@
 //! is already lost, or most of one system's answers in a recent window were errors; the
 //! reason names the gate or the system.
 
+use super::shared::Growing;
 use super::thread::shard::Gauge;
 use crate::scenario::Spec;
 use std::sync::Arc;
@@ -19,6 +20,12 @@ pub struct AbortRule {
 /// Answers needed before `--abort-early` judges: a handful of errors is no verdict.
 const ABORT_MIN_ANSWERS: u64 = 20;
 
+/// This process's counts that only grow, summed over its threads.
+pub(super) fn growing(gauges: &[Arc<Gauge>]) -> Growing {
+    let sum = |f: fn(&Gauge) -> &std::sync::atomic::AtomicU64| gauges.iter().map(|g| f(g).load(Relaxed)).sum::<u64>();
+    Growing { accepted_while_suspended: sum(|g| &g.accepted_while_suspended), disagreements: sum(|g| &g.disagreements) }
+}
+
 /// Why the load should stop now (`--abort-early`): a gate that can only get worse is
 /// already lost (payments accepted while suspended, the auditor's disagreements: at once,
 /// no grace); or, past the grace period, most of one system's answers in the recent window
@@ -31,13 +38,14 @@ pub(super) fn abort_reason(
     gauges: &[Arc<Gauge>],
     started: Instant,
     window: &mut AbortWindow,
+    others: Growing,
 ) -> Option<String> {
     let rule = rule?;
-    let sum = |f: fn(&Gauge) -> &std::sync::atomic::AtomicU64| gauges.iter().map(|g| f(g).load(Relaxed)).sum::<u64>();
+    let mine = growing(gauges);
     for g in spec.gates.iter().filter(|g| g.metric.only_grows() && g.operation.is_none() && g.channel.is_none() && g.phase.is_none()) {
         let so_far = match g.metric {
-            crate::scenario::GateMetric::AcceptedWhileSuspended => sum(|g| &g.accepted_while_suspended),
-            crate::scenario::GateMetric::AuditorDisagreements => sum(|g| &g.disagreements),
+            crate::scenario::GateMetric::AcceptedWhileSuspended => mine.accepted_while_suspended + others.accepted_while_suspended,
+            crate::scenario::GateMetric::AuditorDisagreements => mine.disagreements + others.disagreements,
             _ => continue,
         };
         if so_far as f64 > g.max {

@@ -33,9 +33,8 @@ pub(crate) struct Account {
     /// could be read in bulk.
     pub baseline: Option<Vec<Vec<u64>>>,
     pub hooks: Vec<HookReport>,
-    /// A conditional rollback's go / no-go (never sharded: decided on every thread's figures).
-    #[serde(skip)]
-    pub rollback: Option<crate::report::RollbackDecision>,
+    /// A conditional rollback's figures, as decided (in shards: shard 0's, of every shard).
+    pub rollback: Option<crate::report::check::rollback::Decided>,
     pub interrupted: bool,
     pub aborted: Option<String>,
     /// The timeline's instant the load reached.
@@ -129,6 +128,7 @@ pub(in crate::live) fn join(parts: Vec<(PathBuf, Part)>, journal_path: PathBuf) 
     let mut rows = Vec::new();
     let mut outputs = Vec::new();
     let mut joined: Option<Account> = None;
+    let mut rollback_notes = Vec::new();
     for (path, p) in parts {
         present.push(p.shard);
         rows.push(ShardRow {
@@ -140,7 +140,13 @@ pub(in crate::live) fn join(parts: Vec<(PathBuf, Part)>, journal_path: PathBuf) 
             aborted: p.account.aborted.clone(),
         });
         let mut a = p.account;
-        a.aborted = a.aborted.map(|why| format!("shard {}/{of}: {why}", p.shard));
+        a.aborted = a.aborted.map(|why| if why.starts_with("shard ") { why } else { format!("shard {}/{of}: {why}", p.shard) });
+        if p.shard != 0 {
+            // The runbook and a rollback's decision are shard 0's alone (missing with it);
+            // what the others noted of following it is kept.
+            a.hooks.clear();
+            rollback_notes.extend(a.rollback.take().map(|d| d.notes).unwrap_or_default());
+        }
         joined = Some(match joined {
             None => a,
             Some(mut j) => {
@@ -155,9 +161,10 @@ pub(in crate::live) fn join(parts: Vec<(PathBuf, Part)>, journal_path: PathBuf) 
                     (Some(x), Some(y)) => Some(x.into_iter().zip(y).map(|(x, y)| intersect(&x, &y)).collect()),
                     _ => None,
                 };
-                // The runbook is shard 0's alone.
+                // The runbook and a rollback's decision are shard 0's alone.
                 if p.shard == 0 {
                     j.hooks = a.hooks;
+                    j.rollback = a.rollback;
                 }
                 j.interrupted |= a.interrupted;
                 if j.aborted.is_none() {
@@ -176,6 +183,9 @@ pub(in crate::live) fn join(parts: Vec<(PathBuf, Part)>, journal_path: PathBuf) 
     let mut account = joined.expect("join is given at least one part");
     account.journal_path = journal_path;
     account.shards = Some(ShardsReport { of, merged: rows, missing });
+    if let Some(d) = account.rollback.as_mut() {
+        d.notes.extend(rollback_notes);
+    }
     (account, outputs)
 }
 

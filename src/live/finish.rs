@@ -71,7 +71,8 @@ pub(in crate::live) async fn finish(
     scenario_file: &str,
 ) -> Result<crate::report::Report, RunError> {
     let mut merged = merge(spec, rules, outputs, account.journal_path.display().to_string());
-    merged.recorder.rollback_decision = account.rollback.clone();
+    let rollback = spec.cutover.as_ref().and_then(|x| x.rollback.as_ref());
+    merged.recorder.rollback_decision = account.rollback.as_ref().zip(rollback).map(|(d, r)| d.decision(spec, r));
     let baseline: Option<Vec<crate::hash::FastSet<u64>>> =
         account.baseline.as_ref().map(|b| b.iter().map(|ids| ids.iter().copied().collect()).collect());
     let (rec, actual, cutover) = match &baseline {

@@ -15,5 +15,6 @@ mod progress;
 mod rollback;
 pub mod run;
 mod runbook;
+mod shared;
 mod switching;
 pub mod thread;

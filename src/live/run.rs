@@ -88,6 +88,9 @@ pub struct Sharding {
     pub scenario_text: String,
     /// The targets as given, for the merge to read their books.
     pub targets: super::account::TargetChoice,
+    /// Where the shards tell each other a stop and a rollback's figures (a directory every
+    /// shard reaches).
+    pub shared_dir: PathBuf,
 }
 
 impl RunConfig {
@@ -166,8 +169,8 @@ struct Driven {
     switching: Switching,
     /// The targets' clocks told the run's pace at the edges of its real-time stretch.
     paced: Vec<crate::report::data::live::HookReport>,
-    /// A conditional rollback's go / no-go, if the run reached it.
-    rollback: Option<crate::report::RollbackDecision>,
+    /// A conditional rollback's figures and how it was told, if the run reached it.
+    rollback: Option<crate::report::check::rollback::Decided>,
     interrupted: bool,
     /// Why the load was stopped early (`--abort-early`).
     aborted: Option<String>,
@@ -480,6 +483,13 @@ async fn drive(
     let rules = plans.first().map(|p| p.demand.rules.clone());
     let mut rollback = spec.cutover.as_ref().and_then(|x| x.rollback.clone()).filter(|r| r.conditional());
     let mut decision = None;
+    let shared = match cfg.shard.as_ref().filter(|s| s.count > 1) {
+        Some(s) => Some(
+            super::shared::Shared::new(&s.shared_dir, &cfg.run_id, cfg.start_at, s.index, s.count)
+                .map_err(|source| RunError::Io { path: s.shared_dir.display().to_string(), source })?,
+        ),
+        None => None,
+    };
     let Threads { gauges, results, handles, gate } = start_threads(cfg, plans)?;
     let metrics = match serve_metrics(cfg, spec, &gauges).await {
         Ok(m) => m,
@@ -562,16 +572,33 @@ async fn drive(
             }
             _ = tokio::time::sleep_until(next_decision.unwrap_or_else(tokio::time::Instant::now)), if next_decision.is_some() && !interrupted => {
                 if let Some(r) = rollback.take() {
-                    decision = Some(super::rollback::decide_live(spec, &cfg.targets(), cfg.admin_token.as_deref(), clock, &r, &gauges, rules.as_deref(), &mut hooks).await);
+                    let targets = cfg.targets();
+                    let to = super::rollback::Deciding {
+                        targets: &targets,
+                        admin_token: cfg.admin_token.as_deref(),
+                        clock,
+                        rules: rules.as_deref(),
+                        shared: shared.as_ref(),
+                    };
+                    decision = Some(super::rollback::decide_live(spec, to, &r, &gauges, &mut hooks).await);
                 }
             }
             _ = tick.tick() => {
                 progress.update(spec, &gauges, clock, started);
-                if aborted.is_none() && !interrupted && let Some(reason) = abort_reason(spec, cfg.abort, &labels, &gauges, started, &mut abort_window) {
-                    eprintln!("aborting: {}", crate::secrets::redact(&reason));
-                    aborted = Some(reason);
-                    stopped_at.get_or_insert(clock.now());
-                    stop_all(&gauges);
+                // The other shards' counts that only grow, this shard's told them.
+                let others = shared.as_ref().map(|sh| sh.exchange(super::abort::growing(&gauges))).unwrap_or_default();
+                if aborted.is_none() && !interrupted {
+                    let told = shared.as_ref().and_then(|sh| sh.stop_raised());
+                    let reason = told.clone().or_else(|| abort_reason(spec, cfg.abort, &labels, &gauges, started, &mut abort_window, others));
+                    if let Some(reason) = reason {
+                        eprintln!("aborting: {}", crate::secrets::redact(&reason));
+                        if let (Some(sh), None) = (&shared, &told) {
+                            sh.raise_stop(&reason);
+                        }
+                        aborted = Some(reason);
+                        stopped_at.get_or_insert(clock.now());
+                        stop_all(&gauges);
+                    }
                 }
             }
         }

@@ -713,7 +713,7 @@ fn a_dead_new_system_is_not_verified_naming_it_and_since_when() {
 
 /// The cutover scenario with a rollback decided by the reopening's gates: `p50_max` is
 /// the bound of the first gate (p50 of every answer since the opening, ms).
-fn gated_rollback(dir: &std::path::Path, p50_max: f64) -> std::path::PathBuf {
+pub(crate) fn gated_rollback(dir: &std::path::Path, p50_max: f64) -> std::path::PathBuf {
     std::fs::create_dir_all(dir).unwrap();
     let mut v = scenario_value();
     let phases = v["timeline"]["phases"].as_array_mut().unwrap();

@@ -260,3 +260,93 @@ fn simulate_shows_each_payer_in_one_shard_and_the_shards_adding_up_to_the_whole(
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("--shard"), "{}", stderr(&o));
 }
+
+#[test]
+fn a_rollback_is_decided_once_by_shard_0_on_every_shards_figures() {
+    let dir = temp_dir("shards_rollback");
+    let cases: Vec<_> = [("fails", 0.0, true), ("passes", 1e9, false)]
+        .into_iter()
+        .map(|(name, p50_max, rolled_back)| {
+            let d = dir.join(name);
+            let file = crate::rehearsal::gated_rollback(&d, p50_max);
+            std::thread::spawn(move || {
+                let scenario = file.to_str().unwrap().to_string();
+                let old = Server::start(0, &["--scenario", &scenario, "--role", "old"]);
+                let new = Server::start(0, &["--scenario", &scenario, "--role", "new"]);
+                // An hour of the timeline between the decision and the rollback is 60 ms at
+                // this scale: the shards' exchange through their shared directory takes less.
+                let r = rehearse(&scenario, 2, &["--old", &old.url, "--new", &new.url], &d.join("out"), &["--time-scale", "60000"]);
+                (rolled_back, r)
+            })
+        })
+        .collect();
+    for case in cases {
+        let (rolled_back, (code, r)) = case.join().unwrap();
+        let rb = &r["cutover"]["rollback"];
+        assert_eq!(rb["rolled_back"], rolled_back, "{rb}");
+        assert!(rb["decision"]["notes"].is_null(), "every shard's figures in time: {rb}");
+        // Both shards followed the decision (the servers told once, by shard 0): every
+        // answer as the shadow expects, nothing accepted while suspended, nothing lost.
+        assert_eq!(n(&r["live"]["audit"]["disagreements"]), 0, "{}", r["live"]["audit"]);
+        assert_eq!(n(&r["summary"]["accepted_while_suspended"]), 0);
+        assert_eq!(n(&r["live"]["reconciliation"]["lost"]), 0);
+        assert_eq!(code, Some(0), "{}", r["verdict"]);
+        let hook = r["live"]["hooks"].as_array().unwrap().iter().find(|h| h["phase"] == "rolled_back").unwrap().clone();
+        if rolled_back {
+            assert_eq!(n(&rb["accepted_during"]), 0);
+            assert!(n(&rb["refused_during"]) > 0, "{rb}");
+            assert_eq!(hook["ok"], true, "the runbook's re-suspension ran, by shard 0: {hook}");
+        } else {
+            assert!(n(&rb["accepted_during"]) > 0, "{rb}");
+            assert!(hook["outcome"].as_str().unwrap().contains("gates passed"), "{hook}");
+        }
+    }
+}
+
+#[test]
+fn a_shard_losing_a_gate_that_only_grows_stops_every_shard() {
+    // Shard 1 sends to a server that accepts while suspended; shard 0 to a correct one. With
+    // --abort-early, shard 1 loses the accepted_while_suspended gate, and shard 0, which sees
+    // nothing wrong itself, stops too.
+    let dir = temp_dir("shards_global_stop");
+    let good = Server::start(0, &["--scenario", "scenarios/ci-smoke.json"]);
+    let bad = Server::start(0, &["--scenario", "scenarios/ci-smoke.json", "--fault", "accept-while-suspended"]);
+    let start = start_soon();
+    let shard = |i: usize, url: &str| {
+        let out = dir.join(format!("shard-{i}"));
+        let argv = [
+            "run",
+            "scenarios/ci-smoke.json",
+            "--target",
+            url,
+            "--time-scale",
+            "60000",
+            "--abort-early",
+            "--run-id",
+            "stop",
+            "--quiet",
+            "--out",
+            out.to_str().unwrap(),
+            "--shard",
+            &format!("{i}/2"),
+            "--start-at",
+            &start,
+        ];
+        spawn_cutover(&argv)
+    };
+    let (zero, one) = (shard(0, &good.url), shard(1, &bad.url));
+    let (zero, one) = (wait_bounded(zero, Duration::from_secs(120)), wait_bounded(one, Duration::from_secs(120)));
+    assert_eq!(one.status.code(), Some(0), "{}", stderr(&one));
+    assert!(stderr(&one).contains("aborting: the gate accepted_while_suspended"), "{}", stderr(&one));
+    assert!(stderr(&zero).contains("aborting: shard 1/2: the gate accepted_while_suspended"), "{}", stderr(&zero));
+    let merged = dir.join("merged");
+    let o = cutover(&["merge", dir.to_str().unwrap(), "--out", merged.to_str().unwrap()]);
+    let r = report_of(&merged, &o);
+    assert_eq!(r["verdict"]["verdict"], "no_go", "{}", r["verdict"]);
+    let rows = r["live"]["shards"]["merged"].as_array().unwrap();
+    assert!(rows[0]["aborted"].as_str().unwrap().starts_with("shard 1/2: the gate accepted_while_suspended"), "{}", rows[0]);
+    // Stopped within seconds of the loss, far before the timeline's end (46 s at this scale).
+    let wall = r["live"]["wall_seconds"].as_f64().unwrap();
+    assert!(wall < 30.0, "{wall}");
+    assert_ne!(r["live"]["reached"], r["scenario"]["end"]);
+}

@@ -13,8 +13,9 @@ use crate::scenario::{GateMetric, GateSpec, NEW, RollbackSpec, Spec};
 use hdrhistogram::Histogram;
 
 /// What one gate of the decision measured so far.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct Window {
+    #[serde(with = "crate::metrics::encoded::optional")]
     latency_micros: Option<Histogram<u64>>,
     attempts: u64,
     errors: u64,
@@ -67,6 +68,24 @@ pub(crate) fn merge(a: &mut [Window], b: &[Window]) {
             (slot @ None, Some(k)) => *slot = Some(k.clone()),
             _ => {}
         }
+    }
+}
+
+/// A live run's decision as it was made: the figures of every thread (of every shard), how
+/// much later than its instant it reached the systems, and what went wrong. The report's
+/// decision is made from it ([`Decided::decision`]) once, by the run or by `cutover merge`.
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
+pub struct Decided {
+    pub windows: Vec<Window>,
+    pub late_by_seconds: Option<f64>,
+    pub notes: Vec<String>,
+}
+
+impl Decided {
+    pub(crate) fn decision(&self, spec: &Spec, r: &RollbackSpec) -> RollbackDecision {
+        let mut d = decide(spec, r, &self.windows, self.late_by_seconds);
+        d.notes = self.notes.clone();
+        d
     }
 }
 
