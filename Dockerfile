@@ -10,6 +10,9 @@
 
 FROM rust:1.95-slim-trixie AS build
 WORKDIR /src
+# No line tables in the image's binary (the repository's release profile keeps them for
+# profiling): about 120 MB smaller.
+ENV CARGO_PROFILE_RELEASE_DEBUG=false
 # The dependencies first, built once and cached while only src/ changes.
 COPY Cargo.toml Cargo.lock ./
 RUN mkdir src && echo 'fn main() {}' > src/main.rs && touch src/lib.rs \

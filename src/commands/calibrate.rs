@@ -99,7 +99,7 @@ pub(super) fn capacity(m: &Measured, peak: f64, time_scale: f64, a: &RunArgs) ->
     let keeps = (time_scale * sends / peak.max(1.0)).floor().max(1.0);
     format!(
         "capacity: one generator here ({} threads, {} connections) sends at most {sends:.0} requests per second ({} requests flat out in {:.2} s against the in-process model: no network and no server, so over HTTP to a deployment it sends fewer)\n\
-         capacity: the busiest hour needs {peak:.0} per second at {time_scale}x: {needed:.0} generator(s) at least (several generators sharing one rehearsal: not yet available), or one at --time-scale {keeps:.0} at most\n",
+         capacity: the busiest hour needs {peak:.0} per second at {time_scale}x: {needed:.0} generator(s) at least (`run --shard I/N` on each, `cutover merge` after; README, \"Several generators\"), or one at --time-scale {keeps:.0} at most\n",
         a.threads, a.connections, m.requests, m.seconds,
     )
 }

@@ -88,22 +88,66 @@ fn n(v: &Value) -> u64 {
     v.as_u64().unwrap_or_else(|| panic!("not a count: {v}"))
 }
 
-/// What a live rehearsal fixes whatever its answers' timing: the payments accepted and the
-/// books, both kept by the tool and read from the target, and the checks' standing.
+/// How far two live rehearsals of one seed may differ in the payments they accept: a request
+/// answered a millisecond later is minutes later on the compressed timeline, so a payer's
+/// attempt near a phase's edge (a stop, the reopening) or a retry's instant can fall the other
+/// way in any two runs, sharded or not (measured, two runs of one process at 60000x: 4,119 and
+/// 4,122 attempts, the same 2,399 accepted; one cutover run in four at 300000x on a loaded
+/// machine: 2,428 and 2,430 accepted). At most 0.2 % of them, 3 at least.
+fn timing_slack(accepted: u64) -> u64 {
+    (accepted / 500).max(3)
+}
+
+/// What a sharded rehearsal must agree on with one process: the payers and the verdict
+/// exactly, each run's own account exact (nothing lost, no phantom, the books agreeing with the
+/// tool's own, no disagreement), and what each payer paid the same but for the few payers the
+/// answers' timing decides ([`timing_slack`]); most payments the same key by key.
 fn assert_same_account(one: &Value, merged: &Value, what: &str) {
     assert_eq!(merged["verdict"]["verdict"], one["verdict"]["verdict"], "{what}: {}", merged["verdict"]);
-    for k in ["accepted", "payers_active", "ledger_expected_fen", "ledger_actual_fen", "ledger_mismatched_cells", "accepted_while_suspended"] {
-        assert_eq!(merged["summary"][k], one["summary"][k], "{what}: summary.{k}");
+    assert_eq!(merged["summary"]["payers_active"], one["summary"]["payers_active"], "{what}: the payers");
+    for r in [one, merged] {
+        for k in ["ledger_mismatched_cells", "accepted_while_suspended"] {
+            assert_eq!(n(&r["summary"][k]), 0, "{what}: summary.{k}");
+        }
+        assert_eq!(r["summary"]["ledger_expected_fen"], r["summary"]["ledger_actual_fen"], "{what}: the books against the tool's");
+        let rec = &r["live"]["reconciliation"];
+        for k in ["lost", "phantoms_or_duplicates", "unknown"] {
+            assert_eq!(n(&rec[k]), 0, "{what}: reconciliation.{k}: {rec}");
+        }
+        assert_eq!(n(&r["live"]["audit"]["disagreements"]), 0, "{what}: {}", r["live"]["audit"]);
     }
-    assert_eq!(merged["ledger"]["cells"], one["ledger"]["cells"], "{what}: the ledger's cells");
-    let rec = |r: &Value| {
-        let mut r = r["live"]["reconciliation"].clone();
-        r.as_object_mut().unwrap().remove("checked_by_key");
-        r
-    };
-    assert_eq!(rec(merged), rec(one), "{what}: the reconciliation");
-    assert_eq!(journal(merged), journal(one), "{what}: the payments accepted, each named");
-    assert_eq!(n(&merged["live"]["audit"]["disagreements"]), 0, "{what}: {}", merged["live"]["audit"]);
+    let (a, b) = (journal(one), journal(merged));
+    assert!(a.len() as u64 >= n(&one["summary"]["accepted"]) && !b.is_empty());
+    let (sa, sb): (std::collections::BTreeSet<_>, std::collections::BTreeSet<_>) = (a.iter().collect(), b.iter().collect());
+    let same = sa.intersection(&sb).count();
+    // What each payer paid in all: a month paid by hand in one run may be in the bank's debit
+    // in the other (which came first is the answers' timing), the same money either way.
+    let (pa, pb) = (paid_by_payer(one), paid_by_payer(merged));
+    let payers: std::collections::BTreeSet<&u64> = pa.keys().chain(pb.keys()).collect();
+    let differ: Vec<_> = payers.into_iter().filter(|p| pa.get(p) != pb.get(p)).collect();
+    assert!(
+        differ.len() as u64 <= timing_slack(pa.len() as u64),
+        "{what}: {} of {} payers paid another sum ({same} of {} payments the same, key by key), first {:?}",
+        differ.len(),
+        pa.len(),
+        a.len(),
+        &differ[..differ.len().min(5)]
+    );
+    assert!(same as u64 + 4 * timing_slack(a.len() as u64) >= a.len() as u64, "{what}: {same} of {} payments the same", a.len());
+}
+
+/// Per payer, the sum of the payments the journal says were accepted (fen).
+fn paid_by_payer(report: &Value) -> std::collections::BTreeMap<u64, i64> {
+    let path = report["live"]["journal"]["path"].as_str().unwrap();
+    let mut m = std::collections::BTreeMap::new();
+    for l in std::fs::read_to_string(path).unwrap().lines() {
+        let e: Value = serde_json::from_str(l).unwrap();
+        if e["event"] == "accepted" {
+            let fen: i64 = e["items_fen"].as_object().unwrap().values().map(|v| v.as_i64().unwrap()).sum();
+            *m.entry(n(&e["payer_id"])).or_insert(0) += fen;
+        }
+    }
+    m
 }
 
 /// The merged account adds up its shards: every request answered counted once.
@@ -149,37 +193,46 @@ fn one_two_and_three_shards_merge_into_the_account_of_one_process() {
 }
 
 #[test]
-fn a_cutover_in_two_shards_merges_into_the_account_of_one_process() {
+fn a_cutover_in_one_two_and_three_shards_merges_into_the_account_of_one_process() {
     let dir = temp_dir("shards_cutover");
     let scenario = "scenarios/cutover-2021-ci.json";
-    let pair = || {
-        let old = Server::start(0, &["--scenario", scenario, "--role", "old"]);
-        let new = Server::start(0, &["--scenario", scenario, "--role", "new"]);
-        (old, new)
-    };
-    let (a, b) = (pair(), pair());
-    let scale = ["--time-scale", "300000"];
-    let (d1, d2) = (dir.join("one"), dir.join("two"));
-    let (oa, na, ob, nb) = (a.0.url.clone(), a.1.url.clone(), b.0.url.clone(), b.1.url.clone());
-    let one = std::thread::spawn(move || rehearse(scenario, 0, &["--old", &oa, "--new", &na], &d1, &scale));
-    let two = std::thread::spawn(move || rehearse(scenario, 2, &["--old", &ob, "--new", &nb], &d2, &scale));
-    let ((code1, one), (code2, merged)) = (one.join().unwrap(), two.join().unwrap());
-    assert_eq!(code1, Some(0), "{}", one["verdict"]);
-    assert_eq!(code2, Some(0), "{}", merged["verdict"]);
-    assert_same_account(&one, &merged, "2 shards");
-    assert_adds_up(&merged, 2);
-    // The cutover's checks, once, on both systems' books: the same findings.
-    for k in ["migration_mismatched_cells", "double_charges", "lost_at_boundary"] {
-        assert_eq!(merged["summary"][k], one["summary"][k], "summary.{k}");
-        assert_eq!(n(&merged["summary"][k]), 0, "{k}");
+    // The four rehearsals at once, each against its own fresh old and new servers.
+    let runs: Vec<_> = [0usize, 1, 2, 3]
+        .into_iter()
+        .map(|shards| {
+            let d = dir.join(format!("n{shards}"));
+            std::thread::spawn(move || {
+                let old = Server::start(0, &["--scenario", scenario, "--role", "old"]);
+                let new = Server::start(0, &["--scenario", scenario, "--role", "new"]);
+                rehearse(scenario, shards, &["--old", &old.url, "--new", &new.url], &d, &["--time-scale", "300000"])
+            })
+        })
+        .collect();
+    let results: Vec<(Option<i32>, Value)> = runs.into_iter().map(|h| h.join().unwrap()).collect();
+    let (code, one) = &results[0];
+    assert_eq!(*code, Some(0), "{}", one["verdict"]);
+    for (shards, (code, merged)) in results.iter().enumerate().skip(1) {
+        let what = format!("{shards} shards");
+        assert_eq!(*code, Some(0), "{what}: {}", merged["verdict"]);
+        assert_same_account(one, merged, &what);
+        assert_adds_up(merged, shards);
+        // The cutover's checks, once, on both systems' books: the same findings.
+        for k in ["migration_mismatched_cells", "double_charges", "lost_at_boundary"] {
+            assert_eq!(merged["summary"][k], one["summary"][k], "{what}: summary.{k}");
+            assert_eq!(n(&merged["summary"][k]), 0, "{what}: {k}");
+        }
+        // Both systems' books: the same payments but for those the answers' timing decides.
+        for sys in 0..2 {
+            let (x, y) = (n(&one["cutover"]["systems"][sys]["payments"]), n(&merged["cutover"]["systems"][sys]["payments"]));
+            assert!(x.abs_diff(y) <= timing_slack(x), "{what}: system {sys}: {x} and {y} payments");
+        }
+        assert_eq!(n(&merged["cutover"]["migration"]["missing"]), 0, "{what}: {}", merged["cutover"]["migration"]);
+        // The runbook ran once, by shard 0: one migration.
+        let hooks = merged["live"]["hooks"].as_array().unwrap();
+        assert_eq!(hooks.len(), 1, "{what}: {hooks:?}");
+        assert_eq!(hooks[0]["ok"], true, "{what}: {}", hooks[0]);
+        assert!(hooks[0]["action"].as_str().unwrap().contains(" migrate "));
     }
-    assert_eq!(merged["cutover"]["migration"], one["cutover"]["migration"]);
-    assert_eq!(merged["cutover"]["systems"], one["cutover"]["systems"]);
-    // The runbook ran once, by shard 0: one migration.
-    let hooks = merged["live"]["hooks"].as_array().unwrap();
-    assert_eq!(hooks.len(), 1, "{hooks:?}");
-    assert_eq!(hooks[0]["ok"], true, "{}", hooks[0]);
-    assert!(hooks[0]["action"].as_str().unwrap().contains(" migrate "));
 }
 
 #[test]
