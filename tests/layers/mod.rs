@@ -25,7 +25,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("target", &["model", "scenario", "time"]),
     ("report", &["hash", "metrics", "model", "population", "scenario", "time", "vocabulary"]),
     ("cohort", &["demand", "hash", "model", "population", "report", "scenario", "time"]),
-    ("engine", &["cohort", "demand", "model", "population", "report", "rng", "scenario", "target", "time"]),
+    ("engine", &["cohort", "demand", "hash", "model", "population", "report", "rng", "scenario", "target", "time"]),
     (
         "live",
         &[
