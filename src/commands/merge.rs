@@ -6,7 +6,7 @@
 
 use super::Exit;
 use super::args::{admin_token, lang};
-use super::output::{create_dir, write_extras, write_report_files};
+use super::output::{create_dir, publish_live};
 use crate::cli::{Format, MergeArgs};
 use crate::live::account::{PART_FILE, Part, TargetChoice};
 use crate::live::finish::Reading;
@@ -50,15 +50,7 @@ pub(super) fn merge(a: MergeArgs) -> anyhow::Result<Exit> {
     let reading = Reading { target: &target, new_target: new_target.as_ref(), admin_token: token.as_deref(), hlog: a.hlog.is_some() };
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let report = rt.block_on(crate::live::finish::report_of_parts(&spec, parts, journal, &reading, &file))?;
-    let json = serde_json::to_string_pretty(&report)?;
-    write_report_files(&out, &report, &json, lang(a.lang))?;
-    write_extras(&report, a.junit.as_deref(), a.hlog.as_deref())?;
-    if a.format == Format::Json {
-        say!("{json}");
-    } else {
-        say_raw!("{}", crate::report::render::markdown::short(&report, lang(a.lang)));
-        say!("report in {}", out.join("report.json").display());
-    }
+    publish_live(&out, &report, lang(a.lang), a.format == Format::Json, a.junit.as_deref(), a.hlog.as_deref())?;
     Ok(Exit::from(report.verdict.verdict))
 }
 

@@ -37,6 +37,22 @@ fn write_text(path: &Path, text: &str) -> anyhow::Result<()> {
     write_atomic(path, crate::secrets::redact(text).as_bytes())
 }
 
+/// A live report written (the report files and what was asked beside them) and told on
+/// standard output: the whole report as JSON, or the short summary and where it is.
+pub(crate) fn publish_live(out: &Path, report: &Report, lang: Lang, json_out: bool, junit: Option<&Path>, hlog: Option<&Path>) -> anyhow::Result<()> {
+    let json = serde_json::to_string_pretty(report)?;
+    create_dir(out)?;
+    write_report_files(out, report, &json, lang)?;
+    write_extras(report, junit, hlog)?;
+    if json_out {
+        say!("{json}");
+    } else {
+        say_raw!("{}", crate::report::render::markdown::short(report, lang));
+        say!("report in {}", out.join("report.json").display());
+    }
+    Ok(())
+}
+
 /// What a run asked to have beside its report: the gates as JUnit XML, the interval logs
 /// (from the histograms the report kept).
 pub(crate) fn write_extras(report: &Report, junit: Option<&Path>, hlog: Option<&Path>) -> anyhow::Result<()> {

@@ -3,7 +3,7 @@
 
 use super::Exit;
 use super::args::{admin_token, faults, lang, load, seconds, time_scale, within};
-use super::output::{create_dir, write_extras, write_report_files};
+use super::output::publish_live;
 use crate::cli::{Format, RunArgs, TransportArg};
 use crate::live::account::TargetChoice;
 use crate::live::deployment::target::{Api, Target, Tls};
@@ -109,16 +109,7 @@ pub(super) fn run(a: RunArgs) -> anyhow::Result<Exit> {
         }
         _ => anyhow::bail!("the run ended without a report"),
     };
-    let json = serde_json::to_string_pretty(&report)?;
-    create_dir(&out)?;
-    write_report_files(&out, &report, &json, lang(a.lang))?;
-    write_extras(&report, a.junit.as_deref(), a.hlog.as_deref())?;
-    if a.format == Format::Json {
-        say!("{json}");
-    } else {
-        say_raw!("{}", crate::report::render::markdown::short(&report, lang(a.lang)));
-        say!("report in {}", out.join("report.json").display());
-    }
+    publish_live(&out, &report, lang(a.lang), a.format == Format::Json, a.junit.as_deref(), a.hlog.as_deref())?;
     if output.interrupted {
         eprintln!("interrupted: the report above covers what was sent before Ctrl-C");
         return Ok(Exit::Interrupted);

@@ -194,3 +194,94 @@ fn intersect(a: &[u64], b: &[u64]) -> Vec<u64> {
     let set: std::collections::BTreeSet<u64> = b.iter().copied().collect();
     a.iter().copied().filter(|x| set.contains(x)).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::feed::recorder::Recorder;
+    use std::sync::Arc;
+
+    /// A thread's output with `latencies` (µs) as its answers' response times.
+    fn output(spec: &Arc<crate::scenario::Spec>, latencies: &[u64]) -> Output {
+        let rules = Arc::new(crate::model::Rules::from_spec(spec));
+        let mut recorder = Recorder::new(spec.clone(), rules);
+        recorder.keep_backlog_steps();
+        let mut h = crate::metrics::latency_histogram();
+        for v in latencies {
+            h.record(*v).unwrap();
+        }
+        Output {
+            recorder: recorder.into_part(),
+            audit: Default::default(),
+            stats: Default::default(),
+            payers_active: 0,
+            batches: Vec::new(),
+            journal_accepted: 0,
+            journal_unknown: 0,
+            journal_error: None,
+            response_all: h.clone(),
+            service_all: h,
+            not_sent: 0,
+            completed: latencies.len() as u64,
+            unknown: Vec::new(),
+            failures: Default::default(),
+            last_good: [None; 2],
+            lateness: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn shards_parts_read_back_merge_into_the_union_of_their_histograms() {
+        let spec = Arc::new(crate::scenario::parse("s.json", include_str!("../../scenarios/ci-smoke.json")).unwrap());
+        let a: Vec<u64> = (1..=2000).map(|i| i * 37).collect();
+        let b: Vec<u64> = (1..=500).map(|i| 90_000 + i * 1_013).collect();
+        let account = Account {
+            run_id: "r".into(),
+            seed: 1,
+            time_scale: 1.0,
+            transport: "http1".into(),
+            connections: 2,
+            threads: 1,
+            queue_bound: 10,
+            sync_rtt_micros: None,
+            margin_real_micros: 5_000,
+            journal_path: PathBuf::from("journal.jsonl"),
+            baseline: Some(vec![vec![1, 2, 3]]),
+            hooks: Vec::new(),
+            rollback: None,
+            interrupted: false,
+            aborted: None,
+            reached: spec.end,
+            wall_seconds: 1.0,
+            cpu_seconds: Some(0.5),
+            shards: None,
+        };
+        let dir = std::env::temp_dir().join(format!("cutover-part-test-{}", std::process::id()));
+        let part = |shard: usize, latencies: &[u64], baseline: Vec<u64>| -> (PathBuf, Part) {
+            let d = dir.join(format!("s{shard}"));
+            std::fs::create_dir_all(&d).unwrap();
+            let mut acc = account.clone();
+            acc.baseline = Some(vec![baseline]);
+            let p = Part::new((shard, 2), ("s.json".into(), String::new()), (Some(0), 0.0), TargetChoice::default(), acc, vec![output(&spec, latencies)]);
+            let path = p.write(&d).unwrap();
+            (path.clone(), Part::read(&path).unwrap())
+        };
+        let parts = vec![part(0, &a, vec![1, 2, 3]), part(1, &b, vec![2, 3, 4])];
+        let (joined, outputs) = join(parts, dir.join("journal.jsonl"));
+        let _ = std::fs::remove_dir_all(&dir);
+        assert_eq!((joined.connections, joined.cpu_seconds), (4, Some(1.0)));
+        assert_eq!(joined.baseline, Some(vec![vec![2, 3]]), "held before the load: what every shard saw");
+        assert_eq!(joined.shards.as_ref().map(|s| s.missing.len()), Some(0));
+        let rules = Arc::new(crate::model::Rules::from_spec(&spec));
+        let merged = crate::live::merged::merge(&spec, rules, outputs, "journal.jsonl".into());
+        let mut union = crate::metrics::latency_histogram();
+        for v in a.iter().chain(&b) {
+            union.record(*v).unwrap();
+        }
+        assert_eq!(merged.response_all, union);
+        for q in [0.0, 0.5, 0.9, 0.99, 0.999, 1.0] {
+            assert_eq!(merged.response_all.value_at_quantile(q), union.value_at_quantile(q), "q {q}");
+        }
+        assert_eq!(merged.completed, 2500);
+    }
+}
