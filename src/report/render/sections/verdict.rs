@@ -35,6 +35,11 @@ fn gate_failed(w: &Say, g: &GateResult) -> String {
 fn reason(r: &Report, w: &Say, why: &Reason) -> String {
     match (why, why.state()) {
         (Reason::Gate { index, .. }, CheckState::Fail) => gate_failed(w, &r.gates[*index]),
+        // Measured, but on part of the payers (a merge with a shard missing): said why.
+        (Reason::Gate { index, .. }, CheckState::Unknown { reason }) if !r.gates[*index].no_data && !r.gates[*index].passed => {
+            let g = &r.gates[*index];
+            tr!(w, "{}: {} (measured {})", "{}：{}（实测 {}）", g.name(), reason, gate_value(g, g.value))
+        }
         (Reason::Gate { index, .. }, CheckState::Unknown { .. }) => {
             let g = &r.gates[*index];
             tr!(w, "{}: unknown, {}", "{}：无法判定，{}", g.name(), w.measured(g))
