@@ -392,7 +392,10 @@ impl AnswerKind {
     pub(crate) fn all() -> Vec<AnswerKind> {
         use AnswerKind::*;
         let refused = Refusal::ALL.into_iter().map(Refused);
-        [Assessed, Accepted, Records, Certificate, Error, TurnedAway, CallAnswered, CallAbandoned, AnyDecision].into_iter().chain(refused).collect()
+        [Assessed, Accepted, Records, Certificate, Error, TurnedAway, CallAnswered, CallAbandoned, AnyDecision]
+            .into_iter()
+            .chain(refused)
+            .collect()
     }
 }
 

@@ -96,7 +96,9 @@ pub(crate) fn cores() -> usize {
 /// `--shard I/N`, or `--shard N` with I from `JOB_COMPLETION_INDEX`: (I, N), I below N.
 pub(crate) fn shard_of(arg: &str) -> anyhow::Result<(usize, usize)> {
     let number = |what: &str, t: &str| -> anyhow::Result<usize> {
-        t.trim().parse::<usize>().map_err(|_| anyhow::anyhow!("--shard: {what} is not a whole number: {t:?} (I/N, or N with JOB_COMPLETION_INDEX set)"))
+        t.trim()
+            .parse::<usize>()
+            .map_err(|_| anyhow::anyhow!("--shard: {what} is not a whole number: {t:?} (I/N, or N with JOB_COMPLETION_INDEX set)"))
     };
     let (index, count) = match arg.split_once('/') {
         Some((i, n)) => (number("the shard's index", i)?, number("the number of shards", n)?),

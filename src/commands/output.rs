@@ -39,7 +39,14 @@ fn write_text(path: &Path, text: &str) -> anyhow::Result<()> {
 
 /// A live report written (the report files and what was asked beside them) and told on
 /// standard output: the whole report as JSON, or the short summary and where it is.
-pub(crate) fn publish_live(out: &Path, report: &Report, lang: Lang, json_out: bool, junit: Option<&Path>, hlog: Option<&Path>) -> anyhow::Result<()> {
+pub(crate) fn publish_live(
+    out: &Path,
+    report: &Report,
+    lang: Lang,
+    json_out: bool,
+    junit: Option<&Path>,
+    hlog: Option<&Path>,
+) -> anyhow::Result<()> {
     let json = serde_json::to_string_pretty(report)?;
     create_dir(out)?;
     write_report_files(out, report, &json, lang)?;

@@ -168,7 +168,9 @@ fn start_instant(arg: &str) -> anyhow::Result<i64> {
 /// What shards cannot do yet, or need: said before anything is sent.
 fn check_shard(a: &RunArgs, count: usize, start_at: Option<i64>) -> anyhow::Result<()> {
     if count > 1 && start_at.is_none() {
-        anyhow::bail!("--shard: {count} shards need one start instant: give every shard the same --start-at (e.g. --start-at $(date -d '+2 min' +%s))");
+        anyhow::bail!(
+            "--shard: {count} shards need one start instant: give every shard the same --start-at (e.g. --start-at $(date -d '+2 min' +%s))"
+        );
     }
     if a.junit.is_some() || a.hlog.is_some() {
         anyhow::bail!("--shard writes a part, not a report: give --junit and --hlog to `cutover merge`");

@@ -64,7 +64,14 @@ pub(super) fn simulate(a: SimulateArgs) -> anyhow::Result<Exit> {
 }
 
 /// `simulate --shard I/N`: what shard I sends, beside the whole, printed and written.
-fn shard_plan(spec: Arc<crate::scenario::Spec>, seed: u64, (index, count): (usize, usize), threads: usize, out: &std::path::Path, format: Format) -> anyhow::Result<Exit> {
+fn shard_plan(
+    spec: Arc<crate::scenario::Spec>,
+    seed: u64,
+    (index, count): (usize, usize),
+    threads: usize,
+    out: &std::path::Path,
+    format: Format,
+) -> anyhow::Result<Exit> {
     let scale = spec.raw.run.time_scale;
     let p = crate::engine::shards::plan(spec, seed, index, count, threads);
     let json = serde_json::to_string_pretty(&p)?;
@@ -85,9 +92,12 @@ fn shard_plan(spec: Arc<crate::scenario::Spec>, seed: u64, (index, count): (usiz
         share(p.requests, p.requests_all)
     );
     if let Some((at, n)) = &p.busiest_hour {
-        say!("its busiest hour, {}, sends {n} requests: {:.0} per second at the scenario's {scale}x", &at[..16].replace('T', " "), *n as f64 / 3600.0 * scale);
+        say!(
+            "its busiest hour, {}, sends {n} requests: {:.0} per second at the scenario's {scale}x",
+            &at[..16].replace('T', " "),
+            *n as f64 / 3600.0 * scale
+        );
     }
     say!("per hour in {}", path.display());
     Ok(Exit::Ok)
 }
-

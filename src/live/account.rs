@@ -77,7 +77,14 @@ pub(crate) struct Part {
 }
 
 impl Part {
-    pub(in crate::live) fn new(shard: (usize, usize), scenario: (String, String), start: (Option<i64>, f64), targets: TargetChoice, account: Account, threads: Vec<Output>) -> Part {
+    pub(in crate::live) fn new(
+        shard: (usize, usize),
+        scenario: (String, String),
+        start: (Option<i64>, f64),
+        targets: TargetChoice,
+        account: Account,
+        threads: Vec<Output>,
+    ) -> Part {
         Part {
             format: PART_FORMAT,
             shard: shard.0,
@@ -262,7 +269,14 @@ mod tests {
             std::fs::create_dir_all(&d).unwrap();
             let mut acc = account.clone();
             acc.baseline = Some(vec![baseline]);
-            let p = Part::new((shard, 2), ("s.json".into(), String::new()), (Some(0), 0.0), TargetChoice::default(), acc, vec![output(&spec, latencies)]);
+            let p = Part::new(
+                (shard, 2),
+                ("s.json".into(), String::new()),
+                (Some(0), 0.0),
+                TargetChoice::default(),
+                acc,
+                vec![output(&spec, latencies)],
+            );
             let path = p.write(&d).unwrap();
             (path.clone(), Part::read(&path).unwrap())
         };

@@ -7,10 +7,10 @@
 
 use super::deployment::target::Target;
 use super::runbook::Runbook;
+use super::shared::{Shared, Verdict};
 use super::thread::gauge::Gauge;
 use crate::clock::VirtualClock;
 use crate::model::Rules;
-use super::shared::{Shared, Verdict};
 use crate::report::check::rollback::{Decided, Window, decide, merge};
 use crate::scenario::SystemIdx;
 use crate::scenario::{RollbackSpec, Spec};
@@ -63,13 +63,17 @@ pub(super) async fn decide_live(spec: &Spec, to: Deciding<'_>, r: &RollbackSpec,
                     let now = to.clock.now();
                     if v.rolled_back && v.from.is_some_and(|f| now > f) {
                         let late = now.micros_since(v.from.unwrap_or(now)) as f64 / 1e6;
-                        d.notes.push(format!("shard {}/{}: learnt the rollback {late:.0} virtual seconds after it began", sh.index, sh.count));
+                        d.notes
+                            .push(format!("shard {}/{}: learnt the rollback {late:.0} virtual seconds after it began", sh.index, sh.count));
                     }
                     if !v.rolled_back {
                         hooks.skip_phase(r.phase, "not run: the reopening's gates passed (no rollback)");
                     }
                 }
-                None => d.notes.push(format!("shard {}/{}: shard 0's decision did not come in time; this shard went on without a rollback", sh.index, sh.count)),
+                None => d.notes.push(format!(
+                    "shard {}/{}: shard 0's decision did not come in time; this shard went on without a rollback",
+                    sh.index, sh.count
+                )),
             }
             return d;
         }

@@ -10,8 +10,8 @@
 
 pub use super::abort::AbortRule;
 use super::abort::{AbortWindow, abort_reason};
-use super::deployment::target::{PreflightConfig, Target, client_for};
 use super::account::{Account, Part};
+use super::deployment::target::{PreflightConfig, Target, client_for};
 use super::finish::{Reading, finish};
 use super::pace::Pace;
 use super::progress::Progress;
@@ -234,10 +234,13 @@ pub async fn run(spec: Arc<Spec>, cfg: RunConfig, scenario_file: &str) -> Result
             account,
             threads,
         );
-        let path = part.write(&cfg.out).map_err(|source| RunError::Io { path: cfg.out.join(super::account::PART_FILE).display().to_string(), source })?;
+        let path = part
+            .write(&cfg.out)
+            .map_err(|source| RunError::Io { path: cfg.out.join(super::account::PART_FILE).display().to_string(), source })?;
         return Ok(RunOutput { report: None, part: Some(path), interrupted, late_by_seconds });
     }
-    let reading = Reading { target: &cfg.target, new_target: cfg.new_target.as_ref(), admin_token: cfg.admin_token.as_deref(), hlog: cfg.hlog };
+    let reading =
+        Reading { target: &cfg.target, new_target: cfg.new_target.as_ref(), admin_token: cfg.admin_token.as_deref(), hlog: cfg.hlog };
     let report = finish(&spec, setup.demand.rules.clone(), &reading, &account, driven.parts, scenario_file).await?;
     Ok(RunOutput { report: Some(report), part: None, interrupted, late_by_seconds })
 }
@@ -731,4 +734,3 @@ async fn serve_metrics(cfg: &RunConfig, spec: &Arc<Spec>, gauges: &[Arc<Gauge>])
     }
     Ok(Some(super::metrics::serve(l, spec.clone(), Arc::new(gauges.to_vec()))))
 }
-

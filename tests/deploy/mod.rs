@@ -22,11 +22,7 @@ fn validator() -> PathBuf {
 }
 
 fn validate(files: &[PathBuf]) -> std::process::Output {
-    std::process::Command::new(validator())
-        .args(["-k", KUBERNETES, "--strict"])
-        .args(files)
-        .output()
-        .expect("run kubernetes-validate")
+    std::process::Command::new(validator()).args(["-k", KUBERNETES, "--strict"]).args(files).output().expect("run kubernetes-validate")
 }
 
 fn manifests() -> Vec<PathBuf> {
@@ -73,7 +69,9 @@ fn the_generators_job_runs_one_shard_per_index_and_the_merge_reads_their_parts()
     let config = std::fs::read_to_string(root().join("deploy/kubernetes/rehearsal-config.yaml")).unwrap();
     let merge = std::fs::read_to_string(root().join("deploy/kubernetes/merge-job.yaml")).unwrap();
     let field = |text: &str, key: &str| -> String {
-        text.lines().find_map(|l| l.trim().strip_prefix(&format!("{key}:")).map(|v| v.trim().trim_matches('"').to_string())).unwrap_or_default()
+        text.lines()
+            .find_map(|l| l.trim().strip_prefix(&format!("{key}:")).map(|v| v.trim().trim_matches('"').to_string()))
+            .unwrap_or_default()
     };
     assert_eq!(field(&job, "completionMode"), "Indexed");
     assert_eq!(field(&job, "backoffLimitPerIndex"), "0");
@@ -82,7 +80,12 @@ fn the_generators_job_runs_one_shard_per_index_and_the_merge_reads_their_parts()
     assert_eq!(field(&job, "parallelism"), shards, "parallelism = SHARDS");
     let args = |text: &str| -> Vec<String> {
         let start = text.find("args:").unwrap();
-        text[start..].lines().skip(1).take_while(|l| l.trim_start().starts_with("- ")).map(|l| l.trim_start()[2..].trim().to_string()).collect()
+        text[start..]
+            .lines()
+            .skip(1)
+            .take_while(|l| l.trim_start().starts_with("- "))
+            .map(|l| l.trim_start()[2..].trim().to_string())
+            .collect()
     };
     let a = args(&job);
     let after = |flag: &str| a.iter().position(|x| x == flag).map(|i| a[i + 1].clone()).unwrap_or_else(|| panic!("{flag} in {a:?}"));
@@ -98,7 +101,18 @@ fn the_generators_job_runs_one_shard_per_index_and_the_merge_reads_their_parts()
     // machine without the targets lacks, never for a flag.
     let scenario = field(&config, "SCENARIO");
     assert!(root().join(&scenario).is_file(), "{scenario}");
-    let o = cutover(&["run", &scenario, "--shard", "5/4", "--start-at", &field(&config, "START_AT"), "--old", "http://127.0.0.1:9", "--new", "http://127.0.0.1:9"]);
+    let o = cutover(&[
+        "run",
+        &scenario,
+        "--shard",
+        "5/4",
+        "--start-at",
+        &field(&config, "START_AT"),
+        "--old",
+        "http://127.0.0.1:9",
+        "--new",
+        "http://127.0.0.1:9",
+    ]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("--shard: shard 5 of 4"), "{}", stderr(&o));
 }
@@ -109,11 +123,15 @@ fn the_generators_job_runs_one_shard_per_index_and_the_merge_reads_their_parts()
 fn the_dockerfile_copies_what_the_build_needs() {
     let docker = std::fs::read_to_string(root().join("Dockerfile")).unwrap();
     let ignored = std::fs::read_to_string(root().join(".dockerignore")).unwrap();
-    let copied: Vec<&str> =
-        docker.lines().filter_map(|l| l.strip_prefix("COPY ")).filter(|l| !l.starts_with("--from")).flat_map(|l| {
+    let copied: Vec<&str> = docker
+        .lines()
+        .filter_map(|l| l.strip_prefix("COPY "))
+        .filter(|l| !l.starts_with("--from"))
+        .flat_map(|l| {
             let words: Vec<&str> = l.split_whitespace().collect();
             words[..words.len() - 1].to_vec()
-        }).collect();
+        })
+        .collect();
     for c in &copied {
         assert!(root().join(c).exists(), "COPY {c}: not in the repository");
         assert!(!ignored.lines().any(|i| i.trim() == *c), "COPY {c}: left out by .dockerignore");

@@ -63,7 +63,8 @@ fn merge(dir: &Path, parts: &[&str]) -> (Option<i32>, Value) {
 }
 
 fn report_of(dir: &Path, o: &std::process::Output) -> Value {
-    let text = std::fs::read_to_string(dir.join("report.json")).unwrap_or_else(|_| panic!("no report in {}: {}{}", dir.display(), stdout(o), stderr(o)));
+    let text = std::fs::read_to_string(dir.join("report.json"))
+        .unwrap_or_else(|_| panic!("no report in {}: {}{}", dir.display(), stdout(o), stderr(o)));
     let v: Value = serde_json::from_str(&text).unwrap();
     check_against("report.schema.json", &v);
     v
@@ -300,7 +301,10 @@ fn a_shard_killed_mid_run_makes_the_merged_verdict_incomplete_naming_it() {
     assert_eq!(r["live"]["shards"]["missing"], serde_json::json!([1]));
     let reasons = r["verdict"]["reasons"].as_array().unwrap();
     let missing = reasons.iter().find(|x| x["check"] == "shards_missing").unwrap_or_else(|| panic!("{reasons:?}"));
-    assert_eq!((&missing["missing"], &missing["of"], &missing["state"]), (&serde_json::json!([1]), &serde_json::json!(2), &serde_json::json!("unknown")));
+    assert_eq!(
+        (&missing["missing"], &missing["of"], &missing["state"]),
+        (&serde_json::json!([1]), &serde_json::json!(2), &serde_json::json!("unknown"))
+    );
     // Shard 1's payments are in the books, not in the account: not judged as lost or wrong.
     assert!(reasons.iter().all(|x| x["state"] != "fail"), "{reasons:?}");
     assert!(stdout(&o).contains("shard 1/2 missing"), "{}", stdout(&o));
@@ -310,13 +314,23 @@ fn a_shard_killed_mid_run_makes_the_merged_verdict_incomplete_naming_it() {
 fn simulate_shows_each_payer_in_one_shard_and_the_shards_adding_up_to_the_whole() {
     let dir = temp_dir("simulate_shards");
     let plan = |i: usize| -> Value {
-        let o = cutover(&["simulate", "scenarios/ci-smoke.json", "--shard", &format!("{i}/3"), "--threads", "2", "--out", dir.to_str().unwrap()]);
+        let o = cutover(&[
+            "simulate",
+            "scenarios/ci-smoke.json",
+            "--shard",
+            &format!("{i}/3"),
+            "--threads",
+            "2",
+            "--out",
+            dir.to_str().unwrap(),
+        ]);
         assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
         assert!(stdout(&o).contains(&format!("shard {i}/3")), "{}", stdout(&o));
         serde_json::from_str(&std::fs::read_to_string(dir.join(format!("shard-{i}-of-3.json"))).unwrap()).unwrap()
     };
     let plans: Vec<Value> = (0..3).map(plan).collect();
-    let whole = cutover(&["simulate", "scenarios/ci-smoke.json", "--out", dir.join("whole").to_str().unwrap(), "--quiet", "--format", "json"]);
+    let whole =
+        cutover(&["simulate", "scenarios/ci-smoke.json", "--out", dir.join("whole").to_str().unwrap(), "--quiet", "--format", "json"]);
     let whole: Value = serde_json::from_str(&stdout(&whole)).unwrap();
     let sum = |k: &str| plans.iter().map(|p| n(&p[k])).sum::<u64>();
     assert_eq!(sum("payers"), n(&whole["summary"]["payers_active"]));

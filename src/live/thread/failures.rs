@@ -42,7 +42,9 @@ impl FailureLog {
         let acc = self.cells.entry((phase, req.channel(), req.operation(), system)).or_insert_with(|| {
             let (method, path) = match (seen, kind) {
                 (Some(s), _) => (s.method.into(), s.path.clone()),
-                (None, ErrorKind::Failure(Failure::NotSent)) => ("-".into(), "(not sent: every connection busy, the queue full)".to_string()),
+                (None, ErrorKind::Failure(Failure::NotSent)) => {
+                    ("-".into(), "(not sent: every connection busy, the queue full)".to_string())
+                }
                 (None, _) => ("-".into(), "(in process)".to_string()),
             };
             Acc { method, path, count: 0, by_kind: BTreeMap::new(), by_status: BTreeMap::new(), samples: Vec::new() }
