@@ -230,3 +230,89 @@ fn engine_and_live_thread_drive_payers_identically() {
     assert_eq!(engine_stats.unserved_at_end, live_stats.unserved_at_end);
     assert_eq!(engine_stats.pending_at_end, live_stats.pending_at_end);
 }
+
+/// One thread of `shards`, sending `members` with the scripted answers, its output, and its
+/// trace.
+fn live_share(spec: &Arc<Spec>, demand: Arc<Demand>, members: Members, thread: (usize, usize), dir: &std::path::Path) -> (Trace, Output) {
+    let clock = VirtualClock::starting_now(spec.start, 1.0);
+    let mut p = plan(spec, clock, dir);
+    (p.demand, p.members, p.thread) = (demand, members, thread);
+    let mut shard = Shard::new(p, FakeLanes::default());
+    let mut trace = Vec::new();
+    for _ in 0..10_000_000u32 {
+        if let Some(w) = shard.pool.sent.pop_front() {
+            let due = shard.due[w.id as usize];
+            let now = clock.at(due);
+            trace.push((now, w.req.clone()));
+            let resp = script(spec, now, &w.req);
+            shard.complete(Done { id: w.id, resp, decided_at: None, sent: due, done: due, seen: None }, true);
+            continue;
+        }
+        let Some(t) = shard.cohort.next_due() else { break };
+        shard.send_due(clock.real_instant(t), usize::MAX);
+    }
+    assert!(shard.pool.sent.is_empty() && shard.cohort.next_due().is_none(), "the live loop ran out of its bound");
+    (trace, shard.output(&Gauge::default(), 0))
+}
+
+/// The rehearsal in three shards, each a thread of its own with the scripted answers, each
+/// written to its part file and read back, joined and merged as `cutover merge` does: the
+/// same requests at the same instants as the engine sending everything, and the same account,
+/// count for count (with scripted answers nothing is left to the timing of a live run).
+#[test]
+fn three_shards_written_read_and_merged_equal_one_host_sending_everything() {
+    use crate::live::account::{Account, Part, TargetChoice, join};
+    let spec = spec();
+    let (engine_trace, engine_totals, engine_stats) = engine_host(&spec);
+    let (demand, members) = members(&spec);
+    let dir = std::env::temp_dir().join(format!("cutover-shard-parts-{}", std::process::id()));
+    let mut traces = Vec::new();
+    let mut parts = Vec::new();
+    for (i, share) in members.deal(3).into_iter().enumerate() {
+        let d = dir.join(format!("shard-{i}"));
+        std::fs::create_dir_all(&d).expect("a temporary directory");
+        let (trace, out) = live_share(&spec, demand.clone(), share, (i, 3), &d);
+        traces.extend(trace);
+        let account = Account {
+            run_id: "parts".into(),
+            seed: SEED,
+            time_scale: 1.0,
+            transport: "model".into(),
+            connections: 1,
+            threads: 1,
+            queue_bound: 0,
+            sync_rtt_micros: None,
+            margin_real_micros: 0,
+            journal_path: d.join("journal.jsonl"),
+            baseline: None,
+            hooks: Vec::new(),
+            rollback: None,
+            interrupted: false,
+            aborted: None,
+            reached: spec.end,
+            wall_seconds: 1.0,
+            cpu_seconds: None,
+            shards: None,
+        };
+        let part = Part::new((i, 3), ("s.json".into(), String::new()), (None, 0.0), TargetChoice::default(), account, vec![out]);
+        let path = part.write(&d).expect("the part written");
+        parts.push((path.clone(), Part::read(&path).expect("the part read back")));
+    }
+    let (joined, outputs) = join(parts, dir.join("journal.jsonl"));
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(joined.shards.as_ref().map(|s| (s.of, s.missing.len())), Some((3, 0)));
+    let rules = Arc::new(crate::model::Rules::from_spec(&spec));
+    let merged = crate::live::merged::merge(&spec, rules, outputs, "journal.jsonl".into());
+    // The shards' requests, in instant order, are the engine's.
+    let key = |(t, r): &(SimTime, Request)| (*t, format!("{r:?}"));
+    let mut sorted_engine: Vec<_> = engine_trace.iter().map(key).collect();
+    let mut sorted_shards: Vec<_> = traces.iter().map(key).collect();
+    sorted_engine.sort();
+    sorted_shards.sort();
+    assert_eq!(sorted_engine.len(), sorted_shards.len(), "requests sent");
+    assert!(sorted_engine == sorted_shards, "the shards' requests are the engine's, instant for instant");
+    assert_eq!(totals(&merged.recorder), engine_totals, "the merged account is the engine's");
+    assert_eq!(merged.stats.agents, engine_stats.agents);
+    assert_eq!(merged.stats.batch_members, engine_stats.batch_members);
+    assert_eq!(merged.stats.pending_at_end, engine_stats.pending_at_end);
+}
