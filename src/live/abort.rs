@@ -43,14 +43,19 @@ pub(super) fn abort_reason(
     let rule = rule?;
     let mine = growing(gauges);
     for g in spec.gates.iter().filter(|g| g.metric.only_grows() && g.operation.is_none() && g.channel.is_none() && g.phase.is_none()) {
-        let so_far = match g.metric {
-            crate::scenario::GateMetric::AcceptedWhileSuspended => mine.accepted_while_suspended + others.accepted_while_suspended,
-            crate::scenario::GateMetric::AuditorDisagreements => mine.disagreements + others.disagreements,
+        let (here, elsewhere) = match g.metric {
+            crate::scenario::GateMetric::AcceptedWhileSuspended => (mine.accepted_while_suspended, others.accepted_while_suspended),
+            crate::scenario::GateMetric::AuditorDisagreements => (mine.disagreements, others.disagreements),
             _ => continue,
         };
+        let so_far = here + elsewhere;
         if so_far as f64 > g.max {
             let name = crate::report::check::gates::gate_result(spec, g, so_far as f64, Some(1)).name();
-            return Some(format!("the gate {name} is already lost: {so_far} so far, and it can only grow"));
+            let count = match elsewhere {
+                0 => format!("{so_far} so far"),
+                _ => format!("{so_far} so far in all shards ({here} in this one)"),
+            };
+            return Some(format!("the gate {name} is already lost: {count}, and it can only grow"));
         }
     }
     let now = Instant::now();

@@ -169,25 +169,24 @@ fn assert_adds_up(merged: &Value, shards: usize) {
 #[test]
 fn one_two_and_three_shards_merge_into_the_account_of_one_process() {
     let dir = temp_dir("shards_one_system");
-    let servers: Vec<Server> = (0..4).map(|_| Server::start(0, &["--scenario", "scenarios/ci-smoke.json"])).collect();
-    // 60000x (46 s): four rehearsals at once, seven generators and four servers on the
-    // machine's cores beside the rest of the suite; faster, the auditor's margins (a
-    // millisecond is a minute of the timeline here) are what a loaded machine breaks first.
-    let scale = ["--time-scale", "60000"];
-    // The four rehearsals at once, each against its own fresh server.
-    let runs: Vec<_> = [0usize, 1, 2, 3]
-        .into_iter()
-        .zip(&servers)
+    // The smoke scenario to 8 May (16 s at 100000x), one rehearsal after the other, each
+    // against its own fresh server: at most three generators and a server on the machine's
+    // cores beside the rest of the suite. (Four rehearsals at once, seven generators, broke
+    // the auditor's margins on a loaded machine: a millisecond late is minutes of timeline.)
+    let scenario = write_scenario(&dir, "short.json", &short_smoke());
+    let scenario = scenario.to_str().unwrap();
+    // The servers stay up to the end: the parts are merged once more below.
+    let servers: Vec<Server> = (0..4).map(|_| Server::start(0, &["--scenario", scenario])).collect();
+    let results: Vec<(Option<i32>, Value)> = servers
+        .iter()
+        .enumerate()
         .map(|(shards, server)| {
-            let d = dir.join(format!("n{shards}"));
-            let url = server.url.clone();
-            std::thread::spawn(move || rehearse("scenarios/ci-smoke.json", shards, &["--target", &url], &d, &scale))
+            rehearse(scenario, shards, &["--target", &server.url], &dir.join(format!("n{shards}")), &["--time-scale", "100000"])
         })
         .collect();
-    let results: Vec<(Option<i32>, Value)> = runs.into_iter().map(|h| h.join().unwrap()).collect();
     let (code, one) = &results[0];
     assert_eq!(*code, Some(0), "{}", one["verdict"]);
-    assert!(n(&one["summary"]["accepted"]) > 1000);
+    assert!(n(&one["summary"]["accepted"]) > 500);
     assert!(n(&one["summary"]["rejected_suspended"]) > 50);
     for (shards, (code, merged)) in results.iter().enumerate().skip(1) {
         assert_eq!(*code, Some(0), "{shards} shards: {}", merged["verdict"]);
@@ -220,19 +219,22 @@ fn one_two_and_three_shards_merge_into_the_account_of_one_process() {
 fn a_cutover_in_one_two_and_three_shards_merges_into_the_account_of_one_process() {
     let dir = temp_dir("shards_cutover");
     let scenario = "scenarios/cutover-2021-ci.json";
-    // The four rehearsals at once, each against its own fresh old and new servers.
-    let runs: Vec<_> = [0usize, 1, 2, 3]
+    // One rehearsal after the other (28 s each at 100000x), each against its own fresh old
+    // and new servers.
+    let results: Vec<(Option<i32>, Value)> = [0usize, 1, 2, 3]
         .into_iter()
         .map(|shards| {
-            let d = dir.join(format!("n{shards}"));
-            std::thread::spawn(move || {
-                let old = Server::start(0, &["--scenario", scenario, "--role", "old"]);
-                let new = Server::start(0, &["--scenario", scenario, "--role", "new"]);
-                rehearse(scenario, shards, &["--old", &old.url, "--new", &new.url], &d, &["--time-scale", "100000"])
-            })
+            let old = Server::start(0, &["--scenario", scenario, "--role", "old"]);
+            let new = Server::start(0, &["--scenario", scenario, "--role", "new"]);
+            rehearse(
+                scenario,
+                shards,
+                &["--old", &old.url, "--new", &new.url],
+                &dir.join(format!("n{shards}")),
+                &["--time-scale", "100000"],
+            )
         })
         .collect();
-    let results: Vec<(Option<i32>, Value)> = runs.into_iter().map(|h| h.join().unwrap()).collect();
     let (code, one) = &results[0];
     assert_eq!(*code, Some(0), "{}", one["verdict"]);
     for (shards, (code, merged)) in results.iter().enumerate().skip(1) {
@@ -354,24 +356,24 @@ fn simulate_shows_each_payer_in_one_shard_and_the_shards_adding_up_to_the_whole(
 #[test]
 fn a_rollback_is_decided_once_by_shard_0_on_every_shards_figures() {
     let dir = temp_dir("shards_rollback");
+    // One after the other: four generators and four servers at once on a loaded machine
+    // could be late by more than the hour (60 ms) between the decision and the rollback.
     let cases: Vec<_> = [("fails", 0.0, true), ("passes", 1e9, false)]
         .into_iter()
         .map(|(name, p50_max, rolled_back)| {
             let d = dir.join(name);
             let file = crate::rehearsal::gated_rollback(&d, p50_max);
-            std::thread::spawn(move || {
-                let scenario = file.to_str().unwrap().to_string();
-                let old = Server::start(0, &["--scenario", &scenario, "--role", "old"]);
-                let new = Server::start(0, &["--scenario", &scenario, "--role", "new"]);
-                // An hour of the timeline between the decision and the rollback is 60 ms at
-                // this scale: the shards' exchange through their shared directory takes less.
-                let r = rehearse(&scenario, 2, &["--old", &old.url, "--new", &new.url], &d.join("out"), &["--time-scale", "60000"]);
-                (rolled_back, r)
-            })
+            let scenario = file.to_str().unwrap().to_string();
+            let old = Server::start(0, &["--scenario", &scenario, "--role", "old"]);
+            let new = Server::start(0, &["--scenario", &scenario, "--role", "new"]);
+            // An hour of the timeline between the decision and the rollback is 60 ms at
+            // this scale: the shards' exchange through their shared directory takes less.
+            let r = rehearse(&scenario, 2, &["--old", &old.url, "--new", &new.url], &d.join("out"), &["--time-scale", "60000"]);
+            (rolled_back, r)
         })
         .collect();
     for case in cases {
-        let (rolled_back, (code, r)) = case.join().unwrap();
+        let (rolled_back, (code, r)) = case;
         let rb = &r["cutover"]["rollback"];
         assert_eq!(rb["rolled_back"], rolled_back, "{rb}");
         assert!(rb["decision"]["notes"].is_null(), "every shard's figures in time: {rb}");
@@ -427,14 +429,21 @@ fn a_shard_losing_a_gate_that_only_grows_stops_every_shard() {
     let (zero, one) = (shard(0, &good.url), shard(1, &bad.url));
     let (zero, one) = (wait_bounded(zero, Duration::from_secs(120)), wait_bounded(one, Duration::from_secs(120)));
     assert_eq!(one.status.code(), Some(0), "{}", stderr(&one));
-    assert!(stderr(&one).contains("aborting: the gate accepted_while_suspended"), "{}", stderr(&one));
-    assert!(stderr(&zero).contains("aborting: shard 1/2: the gate accepted_while_suspended"), "{}", stderr(&zero));
+    // Both stop on the loss, which is shard 1's alone: whichever shard saw the sum past the
+    // bound first raised the stop, the other was told (`aborting: shard I/2: ...`).
+    for o in [&zero, &one] {
+        let said = stderr(o);
+        assert!(said.contains("aborting:") && said.contains("the gate accepted_while_suspended"), "{said}");
+    }
+    let said = stderr(&zero);
+    assert!(said.contains("aborting: shard 1/2: the gate accepted_while_suspended") || said.contains("(0 in this one)"), "{said}");
     let merged = dir.join("merged");
     let o = cutover(&["merge", dir.to_str().unwrap(), "--out", merged.to_str().unwrap()]);
     let r = report_of(&merged, &o);
     assert_eq!(r["verdict"]["verdict"], "no_go", "{}", r["verdict"]);
     let rows = r["live"]["shards"]["merged"].as_array().unwrap();
-    assert!(rows[0]["aborted"].as_str().unwrap().starts_with("shard 1/2: the gate accepted_while_suspended"), "{}", rows[0]);
+    let why = rows[0]["aborted"].as_str().unwrap();
+    assert!(why.starts_with("shard 1/2: the gate accepted_while_suspended") || why.contains("(0 in this one)"), "{}", rows[0]);
     // Stopped within seconds of the loss, far before the timeline's end (46 s at this scale).
     let wall = r["live"]["wall_seconds"].as_f64().unwrap();
     assert!(wall < 30.0, "{wall}");
