@@ -185,26 +185,8 @@ fn the_start_gate_hands_over_the_clock_anchored_when_it_opens() {
 fn live_host(spec: &Arc<Spec>) -> (Trace, String, EngineStats) {
     let dir = std::env::temp_dir().join(format!("cutover-host-equivalence-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("a temporary directory");
-    let clock = VirtualClock::starting_now(spec.start, 1.0);
-    let plan = plan(spec, clock, &dir);
-    let mut shard = Shard::new(plan, FakeLanes::default());
-    let mut trace = Vec::new();
-    // Bounded: every step of the loop answers one request or takes one due step, and the
-    // cohort's payers run out of both before the end of the timeline.
-    for _ in 0..10_000_000u32 {
-        if let Some(w) = shard.pool.sent.pop_front() {
-            let due = shard.due[w.id as usize];
-            let now = clock.at(due);
-            trace.push((now, w.req.clone()));
-            let resp = script(spec, now, &w.req);
-            shard.complete(Done { id: w.id, resp, decided_at: None, sent: due, done: due, seen: None }, true);
-            continue;
-        }
-        let Some(t) = shard.cohort.next_due() else { break };
-        shard.send_due(clock.real_instant(t), usize::MAX);
-    }
-    assert!(shard.pool.sent.is_empty() && shard.cohort.next_due().is_none(), "the live loop ran out of its bound");
-    let out = shard.output(&Gauge::default(), 0);
+    let (demand, members) = members(spec);
+    let (trace, out) = live_share(spec, demand, members, (0, 1), &dir);
     let _ = std::fs::remove_dir_all(&dir);
     // What the coordinator makes of the thread's part: the recorder merged from it alone.
     let rules = std::sync::Arc::new(crate::model::Rules::from_spec(spec));
@@ -231,8 +213,9 @@ fn engine_and_live_thread_drive_payers_identically() {
     assert_eq!(engine_stats.pending_at_end, live_stats.pending_at_end);
 }
 
-/// One thread of `shards`, sending `members` with the scripted answers, its output, and its
-/// trace.
+/// One thread (`thread`: its index and how many) sending `members` with the scripted answers,
+/// its journal in `dir`: its trace and its output. Bounded: every step of the loop answers
+/// one request or takes one due step, and the payers run out of both before the timeline's end.
 fn live_share(spec: &Arc<Spec>, demand: Arc<Demand>, members: Members, thread: (usize, usize), dir: &std::path::Path) -> (Trace, Output) {
     let clock = VirtualClock::starting_now(spec.start, 1.0);
     let mut p = plan(spec, clock, dir);
