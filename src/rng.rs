@@ -12,8 +12,18 @@ use rand_pcg::Pcg64Mcg;
 
 /// FNV-1a over the name, then SplitMix64 finalisation with the seed and index.
 pub(crate) fn sub_seed(master: u64, name: &str, index: u64) -> u64 {
-    let h = crate::hash::fnv1a(name.as_bytes());
-    splitmix(splitmix(master ^ h) ^ index)
+    splitmix(stream_base(master, name) ^ index)
+}
+
+/// The part of [`sub_seed`] that does not depend on the index: kept by whoever draws
+/// millions of items of one stream (the population's payers), see [`item_at`].
+pub(crate) fn stream_base(master: u64, name: &str) -> u64 {
+    splitmix(master ^ crate::hash::fnv1a(name.as_bytes()))
+}
+
+/// [`item`] from a kept [`stream_base`]: `item_at(stream_base(m, n), i)` is `item(m, n, i)`.
+pub(crate) fn item_at(base: u64, index: u64) -> Pcg64Mcg {
+    Pcg64Mcg::seed_from_u64(splitmix(base ^ index))
 }
 
 fn splitmix(mut z: u64) -> u64 {
@@ -51,6 +61,14 @@ pub(crate) fn key_tag(master: u64, run_id: Option<&str>) -> u64 {
 mod tests {
     use super::*;
     use rand::Rng;
+
+    #[test]
+    fn an_item_from_a_kept_base_is_the_item() {
+        for (name, index) in [("unit", 0u64), ("resident-pension", 17), ("flexible", 24_000_000)] {
+            let base = stream_base(20210501, name);
+            assert_eq!(item_at(base, index).next_u64(), item(20210501, name, index).next_u64(), "{name} {index}");
+        }
+    }
 
     #[test]
     fn streams_are_reproducible_and_distinct() {

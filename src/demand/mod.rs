@@ -406,37 +406,57 @@ pub(crate) struct Cast {
 }
 
 impl Cast {
+    /// Everyone of the population who acts in the timeline, made on all cores and joined in
+    /// payer order (each payer's agent depends on the payer alone).
     pub(crate) fn new(d: &Demand, population: &crate::population::Population) -> Cast {
-        let mut cast = Cast {
+        let parts = population.fold_active_parts(|| Cast::empty(d), |cast, p| cast.add(d, p));
+        let mut cast = Cast::empty(d);
+        cast.agents.reserve_exact(parts.iter().map(|c| c.agents.len()).sum());
+        cast.first.reserve_exact(parts.iter().map(|c| c.first.len()).sum());
+        for (b, members) in cast.batch_members.iter_mut().enumerate() {
+            members.reserve_exact(parts.iter().map(|c| c.batch_members[b].len()).sum());
+        }
+        for part in parts {
+            cast.payers_active += part.payers_active;
+            cast.agents.extend(part.agents);
+            cast.first.extend(part.first);
+            for (all, some) in cast.batch_members.iter_mut().zip(part.batch_members) {
+                all.extend(some);
+            }
+        }
+        cast
+    }
+
+    fn empty(d: &Demand) -> Cast {
+        Cast {
             agents: Vec::new(),
             first: Vec::new(),
             batch_members: vec![Vec::new(); d.spec.batches.len()],
             payers_active: 0,
             key_tag: d.key_tag,
-        };
-        population.for_each(|p| {
-            if !p.active {
-                return;
-            }
-            cast.payers_active += 1;
-            if p.batch {
-                // Debited by every batch of its group.
-                for (b, bs) in d.spec.batches.iter().enumerate() {
-                    if bs.group == p.group {
-                        cast.batch_members[b].push((crate::model::PayerRef { id: p.id, group: p.group, league: p.league }, p.items));
-                    }
+        }
+    }
+
+    /// Payer `p`: an agent if it acts by itself, a member of its group's batches if debited.
+    fn add(&mut self, d: &Demand, p: &crate::population::Payer) {
+        debug_assert!(p.active, "only active payers are cast");
+        self.payers_active += 1;
+        if p.batch {
+            // Debited by every batch of its group.
+            for (b, bs) in d.spec.batches.iter().enumerate() {
+                if bs.group == p.group {
+                    self.batch_members[b].push((crate::model::PayerRef { id: p.id, group: p.group, league: p.league }, p.items));
                 }
-                // Some, their debit refused during the suspension, pay that month by hand.
-                if let Some((agent, next)) = Agent::withheld_by_hand(d, p) {
-                    cast.agents.push(agent);
-                    cast.first.push(next);
-                }
-                return;
             }
-            let (agent, next) = Agent::new(d, p);
-            cast.agents.push(agent);
-            cast.first.push(next);
-        });
-        cast
+            // Some, their debit refused during the suspension, pay that month by hand.
+            if let Some((agent, next)) = Agent::withheld_by_hand(d, p) {
+                self.agents.push(agent);
+                self.first.push(next);
+            }
+            return;
+        }
+        let (agent, next) = Agent::new(d, p);
+        self.agents.push(agent);
+        self.first.push(next);
     }
 }

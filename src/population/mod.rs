@@ -65,6 +65,9 @@ fn apply_rate(base_fen: i64, count: u64, ppm: i128) -> i64 {
 pub struct Population<'a> {
     spec: &'a Spec,
     seed: u64,
+    /// Each group's stream base ([`crate::rng::stream_base`]), kept: a payer's stream is
+    /// then one finalisation away.
+    streams: [u64; 5],
     counts: [u32; 5],
     offsets: [u32; 5],
     league_cdf: Cdf,
@@ -75,6 +78,14 @@ pub struct Population<'a> {
     flex_period: Cdf,
     rp_tiers: Cdf,
     rm_household: Cdf,
+}
+
+/// What a payer's first draws decide ([`Population::opening`]).
+struct Opening {
+    league: u8,
+    u_special: f64,
+    active: bool,
+    batch: bool,
 }
 
 const UNIT_SIZE_CLASSES: [(u32, &str); 5] = [(10, "1-9"), (100, "10-99"), (1000, "100-999"), (10_000, "1000-9999"), (u32::MAX, "10000+")];
@@ -93,6 +104,7 @@ impl<'a> Population<'a> {
         Population {
             spec,
             seed,
+            streams: GroupKind::ALL.map(|g| crate::rng::stream_base(seed, g.as_str())),
             counts,
             offsets,
             league_cdf: Cdf::new(spec.leagues.iter().map(|l| l.population as f64)),
@@ -136,32 +148,67 @@ impl<'a> Population<'a> {
 
     /// Payer `index` of `group`. Deterministic in (seed, group, index).
     pub(crate) fn payer(&self, group: GroupKind, index: u32) -> Payer {
+        let (rng, opening) = self.opening(group, index);
+        self.rest(group, index, rng, opening)
+    }
+
+    /// Payer `index` of `group` if it is active in the timeline; an inactive payer's draws
+    /// stop once its activity is known (most of a region's payers are inactive).
+    pub(crate) fn active_payer(&self, group: GroupKind, index: u32) -> Option<Payer> {
+        let (rng, opening) = self.opening(group, index);
+        opening.active.then(|| self.rest(group, index, rng, opening))
+    }
+
+    /// The payer by its global id if active ([`Population::active_payer`]).
+    pub(crate) fn active_by_id(&self, id: PayerId) -> Option<Payer> {
+        let (g, i) = self.group_of(id);
+        self.active_payer(g, i)
+    }
+
+    /// A payer's first draws and what they decide: its stream, league and activity.
+    fn opening(&self, group: GroupKind, index: u32) -> (rand_pcg::Pcg64Mcg, Opening) {
         let g = &self.spec.raw.population.groups;
-        let mut rng = crate::rng::item(self.seed, group.as_str(), index as u64);
+        let mut rng = crate::rng::item_at(self.streams[group.index()], index as u64);
         // Draw order is part of the format: league, activity, then the rest.
         let league = self.league_cdf.pick(&mut rng) as u8;
         let u_active: f64 = rng.random();
         let u_batch: f64 = rng.random();
         let u_special: f64 = rng.random();
+        let (active, batch) = match group {
+            GroupKind::Unit => (u_active < g.unit.active_share, false),
+            GroupKind::Flexible => {
+                let batch = u_batch < g.flexible.withholding_share;
+                (batch || u_active < g.flexible.active_share, batch)
+            }
+            GroupKind::ResidentPension => (u_active < g.resident_pension.active_share, false),
+            GroupKind::ResidentMedical => (u_active < g.resident_medical.active_share, false),
+            GroupKind::Proxy => (true, true),
+        };
+        (rng, Opening { league, u_special, active, batch })
+    }
+
+    /// The rest of a payer's draws, after [`Population::opening`].
+    fn rest(&self, group: GroupKind, index: u32, mut rng: rand_pcg::Pcg64Mcg, o: Opening) -> Payer {
+        let g = &self.spec.raw.population.groups;
+        let u_special = o.u_special;
         let mut p = Payer {
             id: self.offsets[group.index()] + index,
             group,
             index,
-            league,
+            league: o.league,
             tier: 0,
             persons: 1,
             months: 1,
             items: [0; 6],
-            active: false,
-            batch: false,
+            active: o.active,
+            batch: o.batch,
             special: None,
         };
         match group {
-            GroupKind::Unit => self.unit(&mut p, &mut rng, u_active),
-            GroupKind::Flexible => self.flexible(&mut p, &mut rng, u_active, u_batch, u_special),
+            GroupKind::Unit => self.unit(&mut p, &mut rng),
+            GroupKind::Flexible => self.flexible(&mut p, &mut rng, u_special),
             GroupKind::ResidentPension => {
                 let r = &g.resident_pension;
-                p.active = u_active < r.active_share;
                 let tier = self.rp_tiers.pick(&mut rng);
                 p.tier = tier as u16;
                 p.months = 12;
@@ -176,7 +223,6 @@ impl<'a> Population<'a> {
             }
             GroupKind::ResidentMedical => {
                 let r = &g.resident_medical;
-                p.active = u_active < r.active_share;
                 let h = self.rm_household.pick(&mut rng);
                 p.persons = r.household_size.get(h).map(|x| x.value as u32).unwrap_or(1);
                 p.tier = p.persons.min(u16::MAX as u32) as u16;
@@ -190,8 +236,6 @@ impl<'a> Population<'a> {
                 p.items[Insurance::Medical.index()] = r.yearly_fen * p.persons as i64 * years;
             }
             GroupKind::Proxy => {
-                p.active = true;
-                p.batch = true;
                 p.months = 12;
                 p.items[Insurance::Pension.index()] = g.proxy.amount_fen;
             }
@@ -200,9 +244,8 @@ impl<'a> Population<'a> {
     }
 
     /// A unit's size, base and contributions.
-    fn unit(&self, p: &mut Payer, rng: &mut rand_pcg::Pcg64Mcg, u_active: f64) {
+    fn unit(&self, p: &mut Payer, rng: &mut rand_pcg::Pcg64Mcg) {
         let u = &self.spec.raw.population.groups.unit;
-        p.active = u_active < u.active_share;
         let e = self.employees.map(|d| d.sample(rng)).unwrap_or(u.employees_median);
         p.persons = (e.round() as u32).clamp(1, u.employees_max);
         p.tier = UNIT_SIZE_CLASSES.iter().position(|(lim, _)| p.persons < *lim).unwrap_or(0) as u16;
@@ -221,10 +264,8 @@ impl<'a> Population<'a> {
     }
 
     /// A flexible employee's base tier, period, withholding and special payment.
-    fn flexible(&self, p: &mut Payer, rng: &mut rand_pcg::Pcg64Mcg, u_active: f64, u_batch: f64, u_special: f64) {
+    fn flexible(&self, p: &mut Payer, rng: &mut rand_pcg::Pcg64Mcg, u_special: f64) {
         let f = &self.spec.raw.population.groups.flexible;
-        p.batch = u_batch < f.withholding_share;
-        p.active = p.batch || u_active < f.active_share;
         let tier = self.flex_base.pick(rng);
         p.tier = tier as u16;
         let fraction = f.base_tiers.get(tier).map(|t| t.value).unwrap_or(0.6);
@@ -280,31 +321,50 @@ impl<'a> Population<'a> {
         }
     }
 
-    /// Counts and amounts due, computed on all cores; the result does not depend on how
-    /// the work was split because every cell is a sum.
-    pub fn stats(&self) -> PopulationStats {
+    /// Visit every payer on all cores: the ids split into one consecutive range per core,
+    /// each folded into its own `T` from `init`, the parts given back in id order (so that
+    /// joining them in order is the same as one fold over [`Population::for_each`]).
+    pub(crate) fn fold_parts<T: Send>(&self, init: impl Fn() -> T + Sync, add: impl Fn(&mut T, &Payer) + Sync) -> Vec<T> {
+        self.fold_ids(init, |part, id| add(part, &self.by_id(id)))
+    }
+
+    /// [`Population::fold_parts`] over the active payers only, the others' draws cut short
+    /// ([`Population::active_payer`]).
+    pub(crate) fn fold_active_parts<T: Send>(&self, init: impl Fn() -> T + Sync, add: impl Fn(&mut T, &Payer) + Sync) -> Vec<T> {
+        self.fold_ids(init, |part, id| {
+            if let Some(p) = self.active_by_id(id) {
+                add(part, &p)
+            }
+        })
+    }
+
+    fn fold_ids<T: Send>(&self, init: impl Fn() -> T + Sync, visit: impl Fn(&mut T, PayerId) + Sync) -> Vec<T> {
         let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).clamp(1, 16) as u64;
         let total = self.total();
         let chunk = total.div_ceil(threads).max(1);
-        let parts: Vec<PopulationStats> = std::thread::scope(|s| {
+        let (init, visit) = (&init, &visit);
+        std::thread::scope(|s| {
             let handles: Vec<_> = (0..threads)
                 .map(|t| {
                     s.spawn(move || {
-                        let mut st = PopulationStats::default();
-                        let lo = t * chunk;
-                        let hi = ((t + 1) * chunk).min(total);
-                        for id in lo..hi {
-                            st.add(self, &self.by_id(id as PayerId));
+                        let mut part = init();
+                        for id in (t * chunk)..((t + 1) * chunk).min(total) {
+                            visit(&mut part, id as PayerId);
                         }
-                        st
+                        part
                     })
                 })
                 .collect();
-            // A worker only panics on a bug; propagate it rather than report partial counts.
+            // A worker only panics on a bug; propagate it rather than give partial parts.
             handles.into_iter().map(|h| h.join().expect("population worker")).collect()
-        });
+        })
+    }
+
+    /// Counts and amounts due, computed on all cores; the result does not depend on how
+    /// the work was split because every cell is a sum.
+    pub fn stats(&self) -> PopulationStats {
         let mut out = PopulationStats::default();
-        for p in parts {
+        for p in self.fold_parts(PopulationStats::default, |st, payer| st.add(self, payer)) {
             out.merge(p);
         }
         out
@@ -486,6 +546,25 @@ mod tests {
         for bad in ["", "150102199001011234", "91150000MA0000000X", "1599011930010100x0"] {
             assert_eq!(super::payer_of_number(&spec, bad), None, "{bad}");
         }
+    }
+
+    /// The short cut that stops an inactive payer's draws early gives exactly the active
+    /// payers, whole, and the parallel fold visits them in id order.
+    #[test]
+    fn active_payers_are_the_payers_marked_active() {
+        let spec = crate::scenario::parse("ci-smoke.json", include_str!("../../scenarios/ci-smoke.json")).unwrap();
+        let p = super::Population::new(&spec, 11);
+        let (mut active, mut all) = (Vec::new(), 0u64);
+        p.for_each(|payer| {
+            all += 1;
+            assert_eq!(p.active_by_id(payer.id).as_ref(), payer.active.then_some(payer), "payer {}", payer.id);
+            if payer.active {
+                active.push(payer.id);
+            }
+        });
+        assert!(active.len() > 100 && (active.len() as u64) < all, "some active, some not: {} of {all}", active.len());
+        let folded: Vec<u32> = p.fold_active_parts(Vec::new, |ids, payer| ids.push(payer.id)).concat();
+        assert_eq!(folded, active);
     }
 
     #[test]
