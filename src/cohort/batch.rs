@@ -119,7 +119,7 @@ impl BatchRunner {
         // A debit cut to one month is another order: another key.
         let reduced = (m.reduced as u128) << 62;
         let high = (self.key_tag as u128) << 32 | m.payer.id as u128;
-        let key = IdemKey((high << 64) | (1u128 << 63) | reduced | ((self.index as u128) << 32) | (self.run as u128 + 1));
+        let key = IdemKey::new((high << 64) | (1u128 << 63) | reduced | ((self.index as u128) << 32) | (self.run as u128 + 1));
         // The months owed, up to the run's month.
         let month = self.run_month.get(self.run).copied().unwrap_or(0);
         let period = Period { first: (month + 1).saturating_sub(m.owed as u32), months: m.owed };

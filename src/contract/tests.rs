@@ -139,10 +139,10 @@ mod wire {
 
     #[test]
     fn keys_round_trip_and_foreign_keys_hash() {
-        let k = IdemKey(0x1234_5678_9abc_def0_1122_3344_5566_7788);
+        let k = IdemKey::new(0x1234_5678_9abc_def0_1122_3344_5566_7788);
         assert_eq!(IdemKey::from_text(&k.to_text()), k);
         for v in [0u128, 1, u128::MAX, 0x0f0e_0d0c_0b0a_0908_0706_0504_0302_0100] {
-            assert_eq!(IdemKey(v).to_text(), format!("{v:032x}"));
+            assert_eq!(IdemKey::new(v).to_text(), format!("{v:032x}"));
         }
         assert_ne!(IdemKey::from_text("order-1"), IdemKey::from_text("order-2"));
         assert_eq!(IdemKey::from_text("order-1"), IdemKey::from_text("order-1"));
@@ -160,7 +160,7 @@ mod wire {
             ([1, 2, 0, 4, 0, 6], Some(TargetId::text("asm-\"9\"")), true, crate::model::Period::UNKNOWN),
         ];
         for (items, assessment, special, period) in cases {
-            let req = Request::Pay { key: IdemKey(42), payer, channel: 2, items, period, special, assessment: assessment.clone() };
+            let req = Request::Pay { key: IdemKey::new(42), payer, channel: 2, items, period, special, assessment: assessment.clone() };
             let w = to_wire(&spec, &req);
             let owned = PaymentBody {
                 payer_id: 77,
@@ -176,7 +176,7 @@ mod wire {
             let back: PaymentBody = serde_json::from_str(&serde_json::to_string(&owned).unwrap()).unwrap();
             assert_eq!(back.period(), Ok(period));
             assert_eq!(String::from_utf8(w.body.unwrap()).unwrap(), serde_json::to_string(&owned).unwrap());
-            assert_eq!(w.idempotency_key.as_deref(), Some(IdemKey(42).to_text().as_str()));
+            assert_eq!(w.idempotency_key.as_deref(), Some(IdemKey::new(42).to_text().as_str()));
             assert_eq!(w.path, "/v1/payments");
         }
     }

@@ -100,7 +100,7 @@ mod tests {
     fn row(payment: u64, payer: PayerId) -> PaymentRow {
         PaymentRow {
             payment,
-            key: IdemKey(payment as u128 + 1000),
+            key: IdemKey::new(payment as u128 + 1000),
             payer: PayerRef { id: payer, group: GroupKind::Flexible, league: 0 },
             channel: 0,
             items: [0; 6],

@@ -18,7 +18,7 @@ impl Model {
     fn row(&self, i: usize, r: &PaymentRecord) -> PaymentRow {
         PaymentRow {
             payment: self.id_of(i),
-            key: key_of(r.key),
+            key: r.key,
             payer: r.payer,
             channel: r.channel,
             items: r.items,
@@ -59,21 +59,22 @@ impl Model {
         if row.payer.league as usize >= self.leagues {
             return Err(RestoreError::UnknownLeague { payment: row.payment, league: row.payer.league, leagues: self.leagues });
         }
-        let index = self.payments.len() as u64 + 1;
-        let previous = self.latest_by_payer.insert(row.payer.id, index).unwrap_or(0);
-        self.payments.push(PaymentRecord {
-            payer: row.payer,
-            channel: row.channel,
-            period: row.period,
-            key: key_words(row.key),
-            accepted_at: row.accepted_at,
-            visible_at: row.visible_at,
-            origin: row.payment,
-            previous,
-            fingerprint: 0,
-            items: row.items,
-            external: 0,
-        });
+        let index = self.payments.push(
+            PaymentRecord {
+                payer: row.payer,
+                channel: row.channel,
+                period: row.period,
+                key: row.key,
+                accepted_at: row.accepted_at,
+                visible_at: row.visible_at,
+                origin: row.payment,
+                previous: 0,
+                fingerprint: 0,
+                items: row.items,
+                external: 0,
+            },
+            false,
+        );
         self.book(row.payer, &row.items, true);
         Ok(self.id_of(index as usize - 1))
     }

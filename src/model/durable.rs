@@ -139,7 +139,7 @@ impl Model {
                 if payer.league as usize >= self.leagues {
                     return Err(RestoreError::UnknownLeague { payment: *payment, league: payer.league, leagues: self.leagues });
                 }
-                if self.by_key.contains_key(key) {
+                if self.payments.by_key(key).is_some() {
                     return Err(RestoreError::DuplicateKey { payment: *payment, key: key.to_text() });
                 }
                 let quoted = assessment.map(TargetId::Num);
@@ -148,22 +148,22 @@ impl Model {
                 {
                     a.used = true;
                 }
-                let index = self.payments.len() as u64 + 1;
-                self.by_key.insert(*key, index);
-                let previous = self.latest_by_payer.insert(payer.id, index).unwrap_or(0);
-                self.payments.push(PaymentRecord {
-                    payer: *payer,
-                    channel: *channel,
-                    period: *period,
-                    key: key_words(*key),
-                    accepted_at: SimTime(*accepted_at_micros),
-                    visible_at: SimTime(*visible_at_micros),
-                    origin: 0,
-                    previous,
-                    fingerprint: *fingerprint,
-                    items: *items,
-                    external: 0,
-                });
+                self.payments.push(
+                    PaymentRecord {
+                        payer: *payer,
+                        channel: *channel,
+                        period: *period,
+                        key: *key,
+                        accepted_at: SimTime(*accepted_at_micros),
+                        visible_at: SimTime(*visible_at_micros),
+                        origin: 0,
+                        previous: 0,
+                        fingerprint: *fingerprint,
+                        items: *items,
+                        external: 0,
+                    },
+                    true,
+                );
                 self.book(*payer, items, false);
             }
             Decision::Certified { certificate } => self.certificates = self.certificates.max(*certificate),

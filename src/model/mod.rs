@@ -24,6 +24,7 @@ pub use durable::RestoreError;
 pub(crate) use durable::{Decision, ImportAnswer};
 pub mod migration;
 mod outcome;
+mod payments;
 mod period;
 pub(crate) mod rules;
 pub mod systems;
@@ -44,6 +45,7 @@ pub(crate) use crate::scenario::Operation;
 use crate::scenario::{ChannelIdx, GroupKind, SpecialKind};
 use crate::time::SimTime;
 pub(crate) use crate::vocabulary::{AnswerKind, Failure, InvalidReason, Refusal};
+use payments::{PaymentRecord, Payments};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -55,11 +57,24 @@ pub(crate) struct PayerRef {
     pub league: u8,
 }
 
-/// An idempotency key (128 bits; an HTTP host hashes arbitrary key text into one).
+/// An idempotency key (128 bits; an HTTP host hashes arbitrary key text into one). Kept as
+/// two words, high first (the order of the 128-bit number): a `u128` would align every
+/// record, row and map entry holding a key to 16 bytes (the model's key map took 32 bytes an
+/// entry instead of 24).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub(crate) struct IdemKey(pub u128);
+pub(crate) struct IdemKey {
+    high: u64,
+    low: u64,
+}
 
 impl IdemKey {
+    pub(crate) const fn new(value: u128) -> IdemKey {
+        IdemKey { high: (value >> 64) as u64, low: value as u64 }
+    }
+    /// The 128-bit number.
+    pub(crate) const fn value(self) -> u128 {
+        ((self.high as u128) << 64) | self.low as u128
+    }
     /// The key as sent over HTTP: 32 lowercase hex digits.
     pub(crate) fn to_text(self) -> String {
         String::from_utf8_lossy(&self.hex()).into_owned()
@@ -69,7 +84,7 @@ impl IdemKey {
         const DIGITS: &[u8; 16] = b"0123456789abcdef";
         let mut out = [0u8; 32];
         for (i, o) in out.iter_mut().enumerate() {
-            *o = DIGITS[((self.0 >> (124 - 4 * i)) & 0xf) as usize];
+            *o = DIGITS[((self.value() >> (124 - 4 * i)) & 0xf) as usize];
         }
         out
     }
@@ -79,10 +94,10 @@ impl IdemKey {
         if text.len() == 32
             && let Ok(v) = u128::from_str_radix(text, 16)
         {
-            return IdemKey(v);
+            return IdemKey::new(v);
         }
         let fnv = |basis: u64| Fnv1a::with_basis(basis).bytes(text.as_bytes()).finish();
-        IdemKey(((fnv(Fnv1a::OFFSET) as u128) << 64) | fnv(0x6c62_272e_07bb_0142) as u128)
+        IdemKey::new(((fnv(Fnv1a::OFFSET) as u128) << 64) | fnv(0x6c62_272e_07bb_0142) as u128)
     }
 }
 
@@ -351,37 +366,11 @@ pub(crate) struct PaymentInfo {
     pub items: Items,
 }
 
-#[derive(Clone, Debug)]
-struct PaymentRecord {
-    payer: PayerRef,
-    channel: ChannelIdx,
-    period: Period,
-    /// The key it was paid under (two words: a `u128` would align the record to 16 bytes).
-    key: [u64; 2],
-    accepted_at: SimTime,
-    visible_at: SimTime,
-    /// The old system's id of a migrated payment (0 = paid here).
-    origin: u64,
-    /// Previous payment of the same payer (0 = none): a per-payer list without a Vec each.
-    previous: u64,
-    /// Of the request's body, to tell a replay from a conflict.
-    fingerprint: u64,
-    items: Items,
-    /// The digest of the id another system gave this payment (0 = none): the auditor's
-    /// shadow model notes the target's id here, so that a certificate request quoting it
-    /// finds the shadow's record through the payer's few payments instead of a map of all ids.
-    external: u64,
-}
-
 pub struct Model {
     rules: Arc<Rules>,
     assessments: Vec<Assessment>,
-    /// Payment id (1-based index into `payments`) by idempotency key. The record itself
-    /// lives in `payments`, appended in order: the map's entries stay small (a random
-    /// write per payment into a table of a few bytes each, not of the whole record).
-    by_key: FastMap<IdemKey, u64>,
-    payments: Vec<PaymentRecord>,
-    latest_by_payer: FastMap<PayerId, u64>,
+    /// The payments in the order taken, found by key and by payer.
+    payments: Payments,
     ledger: LedgerTable,
     /// The part of `ledger` that came by migration.
     migrated: LedgerTable,
@@ -398,14 +387,6 @@ pub struct Model {
     policy: Policy,
     /// Fault injection for tests of auditors: accept payments on closed channels.
     ignore_closures: bool,
-}
-
-fn key_words(k: IdemKey) -> [u64; 2] {
-    [(k.0 >> 64) as u64, k.0 as u64]
-}
-
-fn key_of(w: [u64; 2]) -> IdemKey {
-    IdemKey(((w[0] as u128) << 64) | w[1] as u128)
 }
 
 /// Whether two payments charge one insurance type twice for a month.
@@ -438,9 +419,7 @@ impl Model {
         Model {
             rules,
             assessments: Vec::new(),
-            by_key: FastMap::default(),
-            payments: Vec::new(),
-            latest_by_payer: FastMap::default(),
+            payments: Payments::default(),
             ledger: LedgerTable::with_leagues(leagues),
             migrated: LedgerTable::with_leagues(leagues),
             assessment_by_origin: FastMap::default(),
@@ -480,7 +459,7 @@ impl Model {
             return Some(i);
         }
         let origin = id.num()?;
-        let mut p = *self.latest_by_payer.get(&payer)?;
+        let mut p = self.payments.latest(payer)?;
         while p != 0 {
             let r = &self.payments[(p - 1) as usize];
             if r.origin == origin {
@@ -534,14 +513,12 @@ impl Model {
     /// Make room for about `payments` payments up front (the live driver knows how many
     /// payers it has): growing the maps by doubling showed as rehashing and page faults.
     pub(crate) fn reserve(&mut self, payments: usize) {
-        self.by_key.reserve(payments);
         self.payments.reserve(payments);
-        self.latest_by_payer.reserve(payments);
     }
 
     /// The payment stored under an idempotency key, if any.
     pub(crate) fn payment_by_key(&self, key: IdemKey) -> Option<PaymentInfo> {
-        let &payment = self.by_key.get(&key)?;
+        let payment = self.payments.by_key(&key)?;
         let rec = self.payments.get((payment - 1) as usize)?;
         Some(PaymentInfo { payment: self.id_of((payment - 1) as usize), payer: rec.payer.id, items: rec.items })
     }
@@ -557,7 +534,7 @@ impl Model {
     /// This model's id of the payment of `payer` that another system calls `external`.
     pub(crate) fn by_external_id(&self, payer: PayerId, external: &TargetId) -> Option<u64> {
         let digest = external.digest();
-        let mut id = *self.latest_by_payer.get(&payer)?;
+        let mut id = self.payments.latest(payer)?;
         while id != 0 {
             let r = &self.payments[(id - 1) as usize];
             if r.external == digest {
@@ -614,9 +591,9 @@ impl Model {
             Request::Pay { key, payer, channel, items, period, special, assessment } => {
                 self.pay(now, *key, *payer, *channel, items, *period, *special, assessment.as_ref())
             }
-            Request::Lookup { payer, .. } => match self.latest_by_payer.get(&payer.id) {
+            Request::Lookup { payer, .. } => match self.payments.latest(payer.id) {
                 None => Response::NoRecord,
-                Some(&latest) => {
+                Some(latest) => {
                     // Count the visible payments, newest first; bounded by the payer's payments.
                     let mut visible = 0u32;
                     let mut newest_visible = None;
@@ -685,7 +662,7 @@ impl Model {
         }
         let assessment_index = assessment.map(|a| self.assessment_index(a));
         let fp = fingerprint(payer.id, items, special, assessment.map(|a| a.num().unwrap_or(u64::MAX)));
-        if let Some(&payment) = self.by_key.get(&key) {
+        if let Some(payment) = self.payments.by_key(&key) {
             let rec = &self.payments[(payment - 1) as usize];
             let expired = self.policy.key_ttl_micros.is_some_and(|ttl| now.micros_since(rec.accepted_at) > ttl);
             if !expired {
@@ -705,23 +682,23 @@ impl Model {
                 _ => return Response::AssessmentRequired,
             }
         }
-        let index = self.payments.len() as u64 + 1;
-        self.by_key.insert(key, index);
-        let previous = self.latest_by_payer.insert(payer.id, index).unwrap_or(0);
         let visible_at = self.rules.record_visible_at(now);
-        self.payments.push(PaymentRecord {
-            payer,
-            channel,
-            period,
-            key: key_words(key),
-            accepted_at: now,
-            visible_at,
-            origin: 0,
-            previous,
-            fingerprint: fp,
-            items: *items,
-            external: 0,
-        });
+        let index = self.payments.push(
+            PaymentRecord {
+                payer,
+                channel,
+                period,
+                key,
+                accepted_at: now,
+                visible_at,
+                origin: 0,
+                previous: 0,
+                fingerprint: fp,
+                items: *items,
+                external: 0,
+            },
+            true,
+        );
         self.book(payer, items, false);
         Response::Accepted { payment: TargetId::Num(self.id_of(index as usize - 1)), replayed: false }
     }
@@ -729,7 +706,7 @@ impl Model {
     /// Whether one of the payer's payments (made here or migrated) already charged one of
     /// these insurance types for a month of `period`.
     fn already_paid(&self, payer: PayerId, items: &Items, period: &Period) -> bool {
-        let mut p = self.latest_by_payer.get(&payer).copied().unwrap_or(0);
+        let mut p = self.payments.latest(payer).unwrap_or(0);
         while p != 0 {
             let r = &self.payments[(p - 1) as usize];
             if same_fee(&r.items, &r.period, items, period) {

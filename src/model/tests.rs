@@ -28,7 +28,7 @@ fn items(pension: i64) -> Items {
 
 fn pay(spec: &Spec, id: u32, key: u128, amount: i64, channel: &str) -> Request {
     Request::Pay {
-        key: IdemKey(key),
+        key: IdemKey::new(key),
         payer: payer(id),
         channel: spec.channel_index(channel).unwrap(),
         items: items(amount),
@@ -81,7 +81,7 @@ fn special_payments_need_a_matching_assessment() {
     let t = at("2021-05-06T10:00:00+08:00");
     let c = s.channel_index("hall_cash").unwrap();
     let special = |assessment, amount| Request::Pay {
-        key: IdemKey(5),
+        key: IdemKey::new(5),
         payer: payer(3),
         channel: c,
         items: items(amount),
@@ -96,7 +96,7 @@ fn special_payments_need_a_matching_assessment() {
     };
     assert_eq!(m.handle(t, &special(Some(a.clone()), 999)), Response::AssessmentRequired, "amount must be the assessed one");
     let other_payer = Request::Pay {
-        key: IdemKey(6),
+        key: IdemKey::new(6),
         payer: payer(4),
         channel: c,
         items: items(1000),
@@ -107,7 +107,7 @@ fn special_payments_need_a_matching_assessment() {
     assert_eq!(m.handle(t, &other_payer), Response::AssessmentRequired, "assessment belongs to payer 3");
     assert!(matches!(m.handle(t, &special(Some(a.clone()), 1000)), Response::Accepted { replayed: false, .. }));
     let again = Request::Pay {
-        key: IdemKey(7),
+        key: IdemKey::new(7),
         payer: payer(3),
         channel: c,
         items: items(1000),
@@ -128,7 +128,7 @@ fn a_unit_pays_only_the_agencys_assessment_of_its_contribution() {
     let (agency, client) = (s.channel_index("si_agency_hall").unwrap(), s.channel_index("unit_client").unwrap());
     let unit = PayerRef { id: 8, group: GroupKind::Unit, league: 2 };
     let unit_pay = |key: u128, amount: i64, assessment: Option<TargetId>| Request::Pay {
-        key: IdemKey(key),
+        key: IdemKey::new(key),
         payer: unit,
         channel: client,
         items: items(amount),
@@ -182,7 +182,7 @@ fn staged_reopening_keeps_named_groups_closed() {
     let mut m = model(&s);
     let c = s.channel_index("wechat_mini").unwrap();
     let req = |league| Request::Pay {
-        key: IdemKey(league as u128),
+        key: IdemKey::new(league as u128),
         payer: PayerRef { id: 1, group: GroupKind::ResidentMedical, league },
         channel: c,
         items: {
@@ -209,7 +209,7 @@ fn arb_request(channels: u8) -> impl Strategy<Value = (i64, Request)> {
         (
             hour,
             Request::Pay {
-                key: IdemKey(key),
+                key: IdemKey::new(key),
                 payer: PayerRef { id, group: GroupKind::Flexible, league },
                 channel,
                 items: items(amount),
@@ -266,7 +266,7 @@ proptest! {
         let s = spec();
         let mut m = model(&s);
         let now = s.start.plus_micros(hour * crate::time::MICROS_PER_HOUR);
-        let req = Request::Pay { key: IdemKey(1), payer: PayerRef { id: 1, group: GroupKind::Flexible, league }, channel, items: items(100), period: crate::model::Period::UNKNOWN, special: false, assessment: None };
+        let req = Request::Pay { key: IdemKey::new(1), payer: PayerRef { id: 1, group: GroupKind::Flexible, league }, channel, items: items(100), period: crate::model::Period::UNKNOWN, special: false, assessment: None };
         let resp = m.handle(now, &req);
         let closed = s.phases[s.phase_at(now)].closed[channel as usize];
         prop_assert_eq!(closed, matches!(resp, Response::Suspended { .. }));
@@ -471,7 +471,7 @@ fn migrated_payments_and_assessments_are_found_under_the_old_ids() {
     assert!(matches!(cert, Response::Certificate { .. }), "{cert:?}");
     // The open assessment is honoured by the new system under the old id.
     let special = Request::Pay {
-        key: IdemKey(77),
+        key: IdemKey::new(77),
         payer: p,
         channel: ch,
         items: items(500),

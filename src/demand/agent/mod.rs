@@ -271,7 +271,7 @@ impl Agent {
     /// The idempotency key of this payer's payment: stable across retries of one order.
     pub(crate) fn key(&self) -> IdemKey {
         let high = (self.key_tag as u128) << 32 | self.payer.id as u128;
-        IdemKey((high << 64) | self.order as u128)
+        IdemKey::new((high << 64) | self.order as u128)
     }
 
     /// The request for the current stage (or the hotline call the payer is making).

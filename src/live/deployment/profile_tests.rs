@@ -11,7 +11,7 @@ fn pay(spec: &Spec) -> Request {
     let mut items = [0; 6];
     items[Insurance::Pension.index()] = 74_040;
     Request::Pay {
-        key: IdemKey(0xab),
+        key: IdemKey::new(0xab),
         payer: PayerRef { id: 7, group: GroupKind::Flexible, league: 1 },
         channel: spec.channel_index("wechat_mini").unwrap(),
         items,
@@ -44,7 +44,7 @@ fn another_api_shape_is_rendered_and_read() {
     let w = p.render(&s, &pay(&s));
     assert_eq!(w.method, "POST");
     assert_eq!(w.path, "/api/v2/fee-collection/leagues/Hohhot/payments");
-    assert!(w.headers.contains(&("X-Request-Id".to_string(), IdemKey(0xab).to_text())));
+    assert!(w.headers.contains(&("X-Request-Id".to_string(), IdemKey::new(0xab).to_text())));
     let body: Value = serde_json::from_slice(&w.body.unwrap()).unwrap();
     assert_eq!(body["payer"]["number"], 7);
     assert_eq!(body["amountFen"], 74_040);

@@ -254,7 +254,7 @@ mod tests {
         let mut items = [0; 6];
         items[crate::scenario::Insurance::Pension.index()] = 100;
         let pay = |key: u128, channel: &str| Request::Pay {
-            key: crate::model::IdemKey(key),
+            key: crate::model::IdemKey::new(key),
             payer,
             channel: spec.channel_index(channel).unwrap(),
             items,
@@ -294,7 +294,7 @@ mod tests {
         let mut items = [0; 6];
         items[crate::scenario::Insurance::Pension.index()] = 100;
         let pay = Request::Pay {
-            key: crate::model::IdemKey(1),
+            key: crate::model::IdemKey::new(1),
             payer,
             channel,
             items,

@@ -182,7 +182,7 @@ mod tests {
         for (k, (payment, items, group, league, channel, at)) in cases.into_iter().enumerate() {
             let payer = PayerRef { id: 900 + k as u32, group, league };
             let req = Request::Pay {
-                key: IdemKey(0xabc0 + k as u128),
+                key: IdemKey::new(0xabc0 + k as u128),
                 payer,
                 channel,
                 items,
@@ -198,7 +198,7 @@ mod tests {
             let line = Line {
                 event,
                 at: &at.format(spec.calendar.offset),
-                key: &IdemKey(0xabc0 + k as u128).to_text(),
+                key: &IdemKey::new(0xabc0 + k as u128).to_text(),
                 payment_id: payment,
                 payer_id: payer.id,
                 group: group.as_str(),
@@ -230,7 +230,7 @@ mod tests {
                     for i in 0..3000u32 {
                         let payer = PayerRef { id: t * 100_000 + i, group: GroupKind::Flexible, league: 0 };
                         let req = Request::Pay {
-                            key: IdemKey(payer.id as u128),
+                            key: IdemKey::new(payer.id as u128),
                             payer,
                             channel: 0,
                             items: [100, 0, 0, 0, 0, 0],

@@ -334,7 +334,7 @@ mod tests {
             Lane::new(&base(silent.local_addr().unwrap()), crate::live::deployment::target::Api::Contract, 0),
         ]);
         let req = |n: u32| Request::Pay {
-            key: IdemKey(n as u128),
+            key: IdemKey::new(n as u128),
             payer: PayerRef { id: n, group: GroupKind::Flexible, league: 0 },
             channel: 0,
             items: [100, 0, 0, 0, 0, 0],

@@ -443,5 +443,5 @@ fn fmt_at(spec: &Spec, t: SimTime) -> String {
 
 /// The system whose acknowledgement the recorder booked under `booked` (its top bit), by name.
 fn booked_system(names: [&str; 2], booked: crate::model::IdemKey) -> &str {
-    names[(booked.0 >> 127) as usize & 1]
+    names[(booked.value() >> 127) as usize & 1]
 }

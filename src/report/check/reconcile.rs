@@ -169,7 +169,7 @@ mod tests {
     fn pay(id: u32) -> Request {
         let payer = PayerRef { id, group: GroupKind::Flexible, league: 0 };
         Request::Pay {
-            key: IdemKey(id as u128),
+            key: IdemKey::new(id as u128),
             payer,
             channel: 0,
             items: [100, 0, 0, 0, 0, 0],
@@ -210,13 +210,13 @@ mod tests {
         // has four entries: 1, 3, 7 and one nobody acknowledged.
         let lookups = Lookups {
             unknown: vec![(pay(7), 0, Ok(true)), (pay(8), 0, Ok(false))],
-            acknowledged: Some(vec![(IdemKey(1), Ok(true)), (IdemKey(2), Ok(false)), (IdemKey(3), Ok(true))]),
+            acknowledged: Some(vec![(IdemKey::new(1), Ok(true)), (IdemKey::new(2), Ok(false)), (IdemKey::new(3), Ok(true))]),
         };
         let key = (0u8, GroupKind::Flexible, crate::scenario::Insurance::ALL[0]);
         let actual = BTreeMap::from([(key, LedgerCell { count: 4, sum_fen: 400 })]);
         let rec = by_key(&mut r, lookups, Some(&actual));
         assert_eq!((rec.acknowledged, rec.lost, rec.unknown, rec.unknown_present, rec.unknown_absent), (3, 1, 2, 1, 1));
-        assert_eq!(rec.lost_keys, vec![IdemKey(2).to_text()]);
+        assert_eq!(rec.lost_keys, vec![IdemKey::new(2).to_text()]);
         assert!(rec.checked_by_key);
         // Expected after booking 7: four payments (1, 2, 3, 7) against four entries, so the
         // counts show no phantom: only the lookup by key finds that 2 is lost.
@@ -231,7 +231,7 @@ mod tests {
         // A failed lookup is reported, not counted as lost.
         let mut r3 = Recorder::new(spec.clone(), Arc::new(Rules::from_spec(&spec)));
         r3.book(&pay(1));
-        let failing = Lookups { unknown: Vec::new(), acknowledged: Some(vec![(IdemKey(1), Err("GET answered 500".into()))]) };
+        let failing = Lookups { unknown: Vec::new(), acknowledged: Some(vec![(IdemKey::new(1), Err("GET answered 500".into()))]) };
         let rec = by_key(&mut r3, failing, None);
         assert_eq!(rec.lost, 0);
         assert_eq!(rec.read_error.as_deref(), Some("GET answered 500"));

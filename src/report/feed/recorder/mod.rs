@@ -175,12 +175,12 @@ struct BacklogStep {
 /// A key as the book holds it: the key itself for the first (or only) system, with the top
 /// bit set for the second (the keys the tool makes never set it).
 pub(crate) fn book_key(system: SystemIdx, key: IdemKey) -> IdemKey {
-    IdemKey(key.0 | ((system as u128 & 1) << 127))
+    IdemKey::new(key.value() | ((system as u128 & 1) << 127))
 }
 
 /// The key a payer sent, of an entry of the book (see [`book_key`]).
 pub(crate) fn sent_key(booked: IdemKey) -> IdemKey {
-    IdemKey(booked.0 & !(1u128 << 127))
+    IdemKey::new(booked.value() & !(1u128 << 127))
 }
 
 impl Recorder {
@@ -400,7 +400,9 @@ impl Recorder {
                         at: now,
                         what: format!(
                             "payment {:032x} of payer {} accepted on closed channel {}",
-                            key.0, payer.id, self.spec.channels[*channel as usize].id
+                            key.value(),
+                            payer.id,
+                            self.spec.channels[*channel as usize].id
                         ),
                     });
                 }
@@ -501,7 +503,7 @@ mod tests {
     fn pay(id: u32) -> Request {
         let payer = PayerRef { id, group: GroupKind::Flexible, league: 0 };
         Request::Pay {
-            key: IdemKey(id as u128),
+            key: IdemKey::new(id as u128),
             payer,
             channel: 0,
             items: [100 * id as i64, 0, 0, 0, 0, 0],
@@ -527,7 +529,7 @@ mod tests {
                 }
             }
             let req = Request::Pay {
-                key: IdemKey(n as u128),
+                key: IdemKey::new(n as u128),
                 payer: PayerRef { id: n, group, league },
                 channel: 0,
                 items,
