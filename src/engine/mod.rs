@@ -90,6 +90,14 @@ pub(crate) struct Engine<'t, T: VirtualTarget> {
     events: u64,
 }
 
+/// What a finished engine leaves ([`Engine::finish`]).
+pub(crate) struct Finished<'t, T> {
+    pub recorder: Recorder,
+    pub stats: EngineStats,
+    pub batches: Vec<BatchReport>,
+    pub target: &'t mut T,
+}
+
 /// Progress callback: called once per simulated day with the virtual instant and events so far.
 pub type Progress<'a> = &'a mut dyn FnMut(SimTime, u64);
 
@@ -124,6 +132,7 @@ impl<'t, T: VirtualTarget> Engine<'t, T> {
         }
     }
 
+    #[cfg(test)]
     pub(crate) fn recorder(&self) -> &Recorder {
         &self.cohort.recorder
     }
@@ -264,7 +273,13 @@ impl<'t, T: VirtualTarget> Engine<'t, T> {
         self.cohort.batch_reports()
     }
 
-    pub(crate) fn target(&mut self) -> &mut T {
-        self.target
+    /// The run is over: what the report needs (the recorder, the counts, the batches'
+    /// reports) and the target, everything else dropped (a region's agents and pending
+    /// events, a few hundred MB, before the books are read in full).
+    pub(crate) fn finish(self) -> Finished<'t, T> {
+        let stats = self.stats();
+        let batches = self.batch_reports();
+        let (recorder, _, _) = self.cohort.into_parts();
+        Finished { recorder, stats, batches, target: self.target }
     }
 }

@@ -41,19 +41,18 @@ pub fn simulate_with(
     let population = population::Population::new(&spec, seed);
     let mut engine = super::Engine::new(spec.clone(), seed, &mut target, &population, rules);
     engine.run(progress);
-    let batches = engine.batch_reports();
+    let super::Finished { recorder, stats, batches, target } = engine.finish();
     // What falls due by the end (a migration after the last request) runs before the books
     // are read.
-    engine.target().advance(spec.end);
-    let actual = target::VirtualTarget::ledger(engine.target());
-    let stats = engine.stats();
+    target.advance(spec.end);
+    let actual = target::VirtualTarget::ledger(target);
     // The cutover's checks read both systems' books in full (one system: nothing to check).
     let cutover = spec.cutover.as_ref().and_then(|_| {
-        let books = Ok(engine.target().books());
-        let migration = engine.target().migration().cloned();
+        let books = Ok(target.books());
+        let migration = target.migration().cloned();
         report::check::cutover::check(report::check::cutover::CutoverInput {
             spec: &spec,
-            recorder: engine.recorder(),
+            recorder: &recorder,
             books,
             migration,
             reached: spec.end,
@@ -64,7 +63,7 @@ pub fn simulate_with(
         scenario_file,
         mode: report::Mode::Simulate,
         seed,
-        recorder: engine.recorder(),
+        recorder: &recorder,
         stats: &stats,
         batches,
         actual_ledger: actual,
