@@ -104,6 +104,13 @@ impl Members {
         self.agents.iter().map(|a| a.payer).chain(self.batches.iter().flat_map(|b| b.payers()))
     }
 
+    /// About as many payments as these members make at most: one an agent (a payer pays
+    /// once, bar a double charge), one a batch member per run of its batch.
+    pub(crate) fn payments_at_most(&self, spec: &Spec) -> usize {
+        let debits: usize = self.batches.iter().map(|b| b.member_count() * spec.batches[b.index()].runs.len()).sum();
+        self.agents.len() + debits
+    }
+
     /// `n` shares: agents dealt round-robin by payer, every batch to the first share (its
     /// concurrency bound is the batch's own, not to be split), and with the batches the
     /// agents of batch members (who pay a missed month by hand): all of a payer's requests go

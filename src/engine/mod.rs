@@ -114,12 +114,14 @@ impl<'t, T: VirtualTarget> Engine<'t, T> {
         let demand = Arc::new(Demand::with_rules(spec.clone(), seed, rules));
         let members = Members::all(&spec, Cast::new(&demand, population));
         target.register(&mut members.payers());
+        target.reserve(members.payments_at_most(&spec));
         Engine::with_members(spec, seed, target, demand, members)
     }
 
     /// The engine for `members` (the equivalence test deals them itself).
     pub(crate) fn with_members(spec: Arc<Spec>, seed: u64, target: &'t mut T, demand: Arc<Demand>, members: Members) -> Engine<'t, T> {
-        let recorder = Recorder::new(spec.clone(), demand.rules.clone());
+        let mut recorder = Recorder::new(spec.clone(), demand.rules.clone());
+        recorder.reserve(members.payments_at_most(&spec));
         Engine {
             service_rng: crate::rng::component(seed, "engine/service"),
             cohort: Cohort::new(spec.clone(), demand, members, recorder),

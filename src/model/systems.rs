@@ -115,6 +115,13 @@ impl Systems {
         &self.models[system as usize]
     }
 
+    /// Room for about `payments` payments in each system (either may take them all).
+    pub(crate) fn reserve(&mut self, payments: usize) {
+        for m in &mut self.models {
+            m.reserve(payments);
+        }
+    }
+
     pub(crate) fn model_mut(&mut self, system: SystemIdx) -> &mut Model {
         &mut self.models[system as usize]
     }

@@ -18,6 +18,9 @@ pub(crate) trait VirtualTarget {
     /// The registrations the target holds before the rehearsal (a cutover's old system):
     /// the payers of the rehearsal. A target without registrations ignores them.
     fn register(&mut self, _payers: &mut dyn Iterator<Item = crate::model::PayerRef>) {}
+    /// Make room for about `payments` payments up front (growing a table of millions by
+    /// doubling rehashes it each time). A target that cannot ignores it.
+    fn reserve(&mut self, _payments: usize) {}
 }
 
 impl VirtualTarget for Model {
@@ -26,6 +29,9 @@ impl VirtualTarget for Model {
     }
     fn ledger(&mut self) -> Result<BTreeMap<LedgerKey, LedgerCell>, String> {
         Ok(Model::ledger(self))
+    }
+    fn reserve(&mut self, payments: usize) {
+        Model::reserve(self, payments)
     }
 }
 
@@ -38,5 +44,8 @@ impl VirtualTarget for Systems {
     }
     fn register(&mut self, payers: &mut dyn Iterator<Item = crate::model::PayerRef>) {
         self.register_old(payers)
+    }
+    fn reserve(&mut self, payments: usize) {
+        Systems::reserve(self, payments)
     }
 }
