@@ -144,7 +144,8 @@ pub struct SweepArgs {
     /// The first seed (default: the scenario's `seed`).
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Simulations at once (default: every core).
+    /// Simulations at once (default: every core, as many as fit in the memory available; a
+    /// number that would not fit is refused, saying how many would).
     #[arg(long)]
     pub jobs: Option<usize>,
     /// Directory for sweep.json, sweep.md, sweep.html and each combination's scenario

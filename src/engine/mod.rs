@@ -12,6 +12,7 @@
 //! Every loop is bounded: the event loop by the timeline's end (events due at
 //! or after it are dropped), queues by their bounds.
 
+pub mod memory;
 mod rehearsal;
 pub mod shards;
 

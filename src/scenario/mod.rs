@@ -11,6 +11,7 @@
 //! Nothing here does I/O except [`load`], which reads the file.
 
 mod compile;
+pub(crate) use compile::expected_active;
 mod dues;
 mod expect;
 mod raw;

@@ -576,3 +576,46 @@ fn compare_refuses_a_simulation_against_a_run() {
     let o = cutover(&["compare", run_path.to_str().unwrap(), run_path.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(0), "a run against a run: {}", stderr(&o));
 }
+
+/// Issue 24, item 5: a sweep never starts more simulations at once than fit in memory. Two
+/// hundred whole regions at once need far more than any machine here has: refused before
+/// anything is written, saying how many would fit.
+#[test]
+fn sweep_refuses_more_simulations_at_once_than_fit_in_memory() {
+    let dir = temp_dir("sweep_memory");
+    let out = dir.join("sweep");
+    let values: Vec<String> = (1..=200).map(|n| n.to_string()).collect();
+    let vary = format!("backend.concurrency={}", values.join(","));
+    let o = cutover(&["sweep", "scenarios/inner-mongolia-2021.json", "--vary", &vary, "--jobs", "200", "--out", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}{}", stdout(&o), stderr(&o));
+    let e = stderr(&o);
+    assert!(e.contains("--jobs 200: 200 simulations at once need about"), "{e}");
+    assert!(e.contains("available: use --jobs"), "{e}");
+    assert!(!out.exists(), "nothing written for a refused sweep");
+}
+
+/// The estimate a sweep runs by bounds what a simulation really takes: the peak resident
+/// memory of `simulate` (the child's own, from wait4) stays under it, one system and two.
+#[test]
+fn a_simulations_peak_memory_stays_under_its_estimate() {
+    let dir = temp_dir("memory_estimate");
+    for scenario in ["scenarios/ci-smoke.json", "scenarios/cutover-2021-ci.json"] {
+        let out = dir.join(scenario.replace('/', "-"));
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_cutover"))
+            .args(["simulate", scenario, "--quiet", "--out", out.to_str().unwrap()])
+            .current_dir(root())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let (mut status, mut usage) = (0, unsafe { std::mem::zeroed::<libc::rusage>() });
+        // SAFETY: waits for our own child, once, with valid out-pointers.
+        let reaped = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) };
+        assert_eq!(reaped, child.id() as i32);
+        assert!(libc::WIFEXITED(status), "{scenario}: exited");
+        let peak = usage.ru_maxrss as u64 * 1024;
+        let spec = cutover::scenario::load(&root().join(scenario)).unwrap();
+        let estimate = cutover::engine::memory::peak_bytes_estimate(&spec);
+        assert!(peak > 1 << 20 && peak < estimate, "{scenario}: peak {peak} bytes, estimate {estimate}");
+    }
+}

@@ -224,18 +224,24 @@ fn population(c: &mut Checker, p: &Population) {
     units(c, &g.unit);
     flexible(c, &g.flexible);
     residents(c, g);
-    let (u, f, rp, rm) = (&g.unit, &g.flexible, &g.resident_pension, &g.resident_medical);
-    let expected_active = (u.count as f64 * u.active_share
-        + f.count as f64 * (f.withholding_share + (1.0 - f.withholding_share) * f.active_share)
-        + rp.count as f64 * rp.active_share
-        + rm.count as f64 * rm.active_share
-        + g.proxy.count as f64) as u64;
+    let expected_active = expected_active(g);
     if expected_active > MAX_ACTIVE_PAYERS {
         c.push(
             "population.groups",
             format!("about {expected_active} payers active during the timeline: the engine holds at most {MAX_ACTIVE_PAYERS}"),
         );
     }
+}
+
+/// About how many payers act in the timeline: each group's count by its active share (a
+/// flexible employee whose fee is withheld always acts; every proxy payer does).
+pub(crate) fn expected_active(g: &Groups) -> u64 {
+    let (u, f, rp, rm) = (&g.unit, &g.flexible, &g.resident_pension, &g.resident_medical);
+    (u.count as f64 * u.active_share
+        + f.count as f64 * (f.withholding_share + (1.0 - f.withholding_share) * f.active_share)
+        + rp.count as f64 * rp.active_share
+        + rm.count as f64 * rm.active_share
+        + g.proxy.count as f64) as u64
 }
 
 fn units(c: &mut Checker, u: &UnitGroup) {
