@@ -25,7 +25,7 @@ impl Model {
             period: r.period,
             accepted_at: r.accepted_at,
             visible_at: r.visible_at,
-            origin: (r.origin != 0).then_some(r.origin),
+            origin: Some(self.payments.origin(r)).filter(|o| *o != 0),
         }
     }
 
@@ -67,13 +67,12 @@ impl Model {
                 key: row.key,
                 accepted_at: row.accepted_at,
                 visible_at: row.visible_at,
-                origin: row.payment,
                 previous: 0,
+                extra: 0,
                 fingerprint: 0,
                 items: row.items,
-                external: 0,
             },
-            false,
+            row.payment,
         );
         self.book(row.payer, &row.items, true);
         Ok(self.id_of(index as usize - 1))

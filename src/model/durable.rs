@@ -156,13 +156,12 @@ impl Model {
                         key: *key,
                         accepted_at: SimTime(*accepted_at_micros),
                         visible_at: SimTime(*visible_at_micros),
-                        origin: 0,
                         previous: 0,
+                        extra: 0,
                         fingerprint: *fingerprint,
                         items: *items,
-                        external: 0,
                     },
-                    true,
+                    0,
                 );
                 self.book(*payer, items, false);
             }

@@ -462,10 +462,10 @@ impl Model {
         let mut p = self.payments.latest(payer)?;
         while p != 0 {
             let r = &self.payments[(p - 1) as usize];
-            if r.origin == origin {
+            if self.payments.origin(r) == origin {
                 return Some((p - 1) as usize);
             }
-            p = r.previous;
+            p = r.previous as u64;
         }
         None
     }
@@ -525,9 +525,8 @@ impl Model {
 
     /// Note that another system calls payment `payment` (this model's id) `external`.
     pub(crate) fn set_external_id(&mut self, payment: &TargetId, external: &TargetId) {
-        let r = self.own_index(payment).and_then(|i| self.payments.get_mut(i));
-        if let Some(r) = r {
-            r.external = external.digest();
+        if let Some(i) = self.own_index(payment) {
+            self.payments.set_external(i + 1, external.digest());
         }
     }
 
@@ -537,10 +536,10 @@ impl Model {
         let mut id = self.payments.latest(payer)?;
         while id != 0 {
             let r = &self.payments[(id - 1) as usize];
-            if r.external == digest {
+            if self.payments.external(r) == digest {
                 return Some(self.id_of((id - 1) as usize));
             }
-            id = r.previous;
+            id = r.previous as u64;
         }
         None
     }
@@ -607,7 +606,7 @@ impl Model {
                         } else {
                             earliest_hidden = Some(earliest_hidden.map_or(rec.visible_at, |e: SimTime| e.min(rec.visible_at)));
                         }
-                        id = rec.previous;
+                        id = rec.previous as u64;
                     }
                     match (visible, earliest_hidden, newest_visible) {
                         (0, Some(_), _) if self.policy.hide_visible_at => Response::NoRecord,
@@ -691,13 +690,12 @@ impl Model {
                 key,
                 accepted_at: now,
                 visible_at,
-                origin: 0,
                 previous: 0,
+                extra: 0,
                 fingerprint: fp,
                 items: *items,
-                external: 0,
             },
-            true,
+            0,
         );
         self.book(payer, items, false);
         Response::Accepted { payment: TargetId::Num(self.id_of(index as usize - 1)), replayed: false }
@@ -712,7 +710,7 @@ impl Model {
             if same_fee(&r.items, &r.period, items, period) {
                 return true;
             }
-            p = r.previous;
+            p = r.previous as u64;
         }
         false
     }

@@ -22,18 +22,26 @@ pub(super) struct PaymentRecord {
     pub key: IdemKey,
     pub accepted_at: SimTime,
     pub visible_at: SimTime,
-    /// The old system's id of a migrated payment (0 = paid here).
-    pub origin: u64,
     /// Previous payment of the same payer (0 = none): a per-payer list without a Vec each.
     /// Set by [`Payments::push`].
-    pub previous: u64,
+    pub previous: u32,
+    /// Where this payment's rarer fields are ([`Extra`]; 0 = none of them). Set by
+    /// [`Payments::push`] and [`Payments::set_external`].
+    pub extra: u32,
     /// Of the request's body, to tell a replay from a conflict.
     pub fingerprint: u64,
     pub items: Items,
+}
+
+/// What few payments have, kept beside the records (two words fewer in each of millions).
+#[derive(Clone, Copy, Debug, Default)]
+struct Extra {
+    /// The old system's id of a migrated payment (0 = paid here).
+    origin: u64,
     /// The digest of the id another system gave this payment (0 = none): the auditor's
     /// shadow model notes the target's id here, so that a certificate request quoting it
     /// finds the shadow's record through the payer's few payments instead of a map of all ids.
-    pub external: u64,
+    external: u64,
 }
 
 /// The records, read as a slice (`payments[n - 1]` is payment number `n`), and their
@@ -45,6 +53,8 @@ pub(super) struct Payments {
     by_key: HashTable<u32>,
     /// The latest payment number by the record's payer.
     latest: HashTable<u32>,
+    /// `extras[r.extra - 1]` for a record with any.
+    extras: Vec<Extra>,
     hasher: foldhash::fast::RandomState,
 }
 
@@ -62,17 +72,23 @@ impl std::ops::DerefMut for Payments {
 }
 
 impl Payments {
-    /// Append `r` as the payer's latest payment (its `previous` set here), found by its key
-    /// too if `keyed` (a migrated copy is not: it is found by the old system's id). Gives
-    /// its number (1-based).
-    pub(super) fn push(&mut self, mut r: PaymentRecord, keyed: bool) -> u64 {
+    /// Append `r` as the payer's latest payment (its `previous` set here). A payment made
+    /// here (`origin` 0) is found by its key too; a migrated copy, by the old system's id
+    /// `origin`, not by the old key. Gives its number (1-based).
+    pub(super) fn push(&mut self, mut r: PaymentRecord, origin: u64) -> u64 {
         // A number is 32 bits: four billion payments would be a machine's memory many times.
         let n = u32::try_from(self.records.len() + 1).expect("fewer than 2^32 payments in one system");
-        let Payments { records, by_key, latest, hasher } = self;
+        r.extra = 0;
+        if origin != 0 {
+            self.extras.push(Extra { origin, external: 0 });
+            r.extra = self.extras.len() as u32;
+        }
+        let keyed = origin == 0;
+        let Payments { records, by_key, latest, hasher, .. } = self;
         let (key, payer) = (r.key, r.payer.id);
         let at = |i: u32| &records[i as usize - 1];
         r.previous = match latest.entry(hasher.hash_one(payer), |&i| at(i).payer.id == payer, |&i| hasher.hash_one(at(i).payer.id)) {
-            Entry::Occupied(mut e) => std::mem::replace(e.get_mut(), n) as u64,
+            Entry::Occupied(mut e) => std::mem::replace(e.get_mut(), n),
             Entry::Vacant(e) => {
                 e.insert(n);
                 0
@@ -100,12 +116,88 @@ impl Payments {
         self.latest.find(self.hasher.hash_one(payer), |&i| self.records[i as usize - 1].payer.id == payer).map(|&i| i as u64)
     }
 
+    /// The old system's id of a migrated payment (0: paid here).
+    pub(super) fn origin(&self, r: &PaymentRecord) -> u64 {
+        self.extra(r).origin
+    }
+
+    /// The digest of the id another system gave the payment (0: none noted).
+    pub(super) fn external(&self, r: &PaymentRecord) -> u64 {
+        self.extra(r).external
+    }
+
+    /// Note the digest of the id another system gave payment `number`.
+    pub(super) fn set_external(&mut self, number: usize, digest: u64) {
+        let Some(r) = number.checked_sub(1).and_then(|i| self.records.get_mut(i)) else { return };
+        if r.extra == 0 {
+            self.extras.push(Extra::default());
+            r.extra = self.extras.len() as u32;
+        }
+        self.extras[r.extra as usize - 1].external = digest;
+    }
+
+    fn extra(&self, r: &PaymentRecord) -> Extra {
+        r.extra.checked_sub(1).map(|i| self.extras[i as usize]).unwrap_or_default()
+    }
+
     /// Room for `n` more payments.
     pub(super) fn reserve(&mut self, n: usize) {
-        let Payments { records, by_key, latest, hasher } = self;
+        let Payments { records, by_key, latest, hasher, .. } = self;
         let at = |i: u32| &records[i as usize - 1];
         by_key.reserve(n, |&i| hasher.hash_one(at(i).key));
         latest.reserve(n, |&i| hasher.hash_one(at(i).payer.id));
         records.reserve(n);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::GroupKind;
+
+    fn record(payer: PayerId, key: u128) -> PaymentRecord {
+        PaymentRecord {
+            payer: PayerRef { id: payer, group: GroupKind::Flexible, league: 0 },
+            channel: 0,
+            period: Period::UNKNOWN,
+            key: IdemKey::new(key),
+            accepted_at: SimTime(0),
+            visible_at: SimTime(0),
+            previous: 0,
+            extra: 0,
+            fingerprint: 0,
+            items: [0; 6],
+        }
+    }
+
+    /// The indexes find what was pushed, through growth: each payer's chain newest first, a
+    /// key's latest payment, a migrated copy by its origin and never by its old key.
+    #[test]
+    fn the_indexes_find_every_payment_through_growth() {
+        let mut p = Payments::default();
+        for n in 1..=5000u32 {
+            assert_eq!(p.push(record(n % 7, n as u128), 0), n as u64);
+        }
+        let migrated = p.push(record(3, 42), 900);
+        let again = p.push(record(4, 17), 0);
+        assert_eq!(p.by_key(&IdemKey::new(1234)), Some(1234));
+        assert_eq!(p.by_key(&IdemKey::new(17)), Some(again), "a key paid again finds the later payment");
+        assert_eq!(p.by_key(&IdemKey::new(42)), Some(42), "not the migrated copy under the old key");
+        assert_eq!(p.by_key(&IdemKey::new(5001)), None);
+        assert_eq!((p.origin(&p[migrated as usize - 1]), p.origin(&p[0])), (900, 0));
+        let mut chain = Vec::new();
+        let mut at = p.latest(3);
+        while let Some(n) = at.filter(|n| *n != 0) {
+            chain.push(n);
+            at = Some(p[n as usize - 1].previous as u64);
+        }
+        let mut want: Vec<u64> = (1..=5000u64).filter(|n| n % 7 == 3).collect();
+        want.push(migrated);
+        want.reverse();
+        assert_eq!(chain, want);
+        p.set_external(10, 77);
+        assert_eq!((p.external(&p[9]), p.external(&p[10]), p.origin(&p[9])), (77, 0, 0));
+        p.set_external(migrated as usize, 78);
+        assert_eq!((p.external(&p[migrated as usize - 1]), p.origin(&p[migrated as usize - 1])), (78, 900));
     }
 }
