@@ -456,4 +456,10 @@ mod tests {
     fn a_queue_entry_stays_small() {
         assert_eq!(std::mem::size_of::<super::Ev>(), 8);
     }
+
+    /// Millions of agents: a field that grows one shows in a region's memory.
+    #[test]
+    fn an_agent_stays_128_bytes() {
+        assert_eq!(std::mem::size_of::<crate::demand::Agent>(), 128);
+    }
 }

@@ -91,12 +91,11 @@ pub(crate) struct Engine<'t, T: VirtualTarget> {
     events: u64,
 }
 
-/// What a finished engine leaves ([`Engine::finish`]).
-pub(crate) struct Finished<'t, T> {
+/// What a finished engine leaves ([`Engine::finish`]); the target is its owner's again.
+pub(crate) struct Finished {
     pub recorder: Recorder,
     pub stats: EngineStats,
     pub batches: Vec<BatchReport>,
-    pub target: &'t mut T,
 }
 
 /// Progress callback: called once per simulated day with the virtual instant and events so far.
@@ -277,12 +276,12 @@ impl<'t, T: VirtualTarget> Engine<'t, T> {
     }
 
     /// The run is over: what the report needs (the recorder, the counts, the batches'
-    /// reports) and the target, everything else dropped (a region's agents and pending
-    /// events, a few hundred MB, before the books are read in full).
-    pub(crate) fn finish(self) -> Finished<'t, T> {
+    /// reports), everything else dropped (a region's agents and pending events, a few
+    /// hundred MB, before the books are read in full).
+    pub(crate) fn finish(self) -> Finished {
         let stats = self.stats();
         let batches = self.batch_reports();
         let (recorder, _, _) = self.cohort.into_parts();
-        Finished { recorder, stats, batches, target: self.target }
+        Finished { recorder, stats, batches }
     }
 }

@@ -41,15 +41,16 @@ pub fn simulate_with(
     let population = population::Population::new(&spec, seed);
     let mut engine = super::Engine::new(spec.clone(), seed, &mut target, &population, rules);
     engine.run(progress);
-    let super::Finished { recorder, stats, batches, target } = engine.finish();
+    let super::Finished { recorder, stats, batches } = engine.finish();
     // What falls due by the end (a migration after the last request) runs before the books
     // are read.
     target.advance(spec.end);
-    let actual = target::VirtualTarget::ledger(target);
-    // The cutover's checks read both systems' books in full (one system: nothing to check).
+    let actual = target::VirtualTarget::ledger(&mut target);
+    // The cutover's checks read both systems' books in full (one system: nothing to check),
+    // the systems given up for them.
     let cutover = spec.cutover.as_ref().and_then(|_| {
-        let books = Ok(target.books());
         let migration = target.migration().cloned();
+        let books = Ok(target.into_books());
         report::check::cutover::check(report::check::cutover::CutoverInput {
             spec: &spec,
             recorder: &recorder,

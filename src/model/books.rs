@@ -3,10 +3,45 @@
 
 use super::*;
 
+/// Payment `payment`'s row, of record `r` (`origin` 0: paid here).
+fn row_of(payment: u64, r: &PaymentRecord, origin: u64) -> PaymentRow {
+    PaymentRow {
+        payment,
+        key: r.key,
+        payer: r.payer,
+        channel: r.channel,
+        items: r.items,
+        period: r.period,
+        accepted_at: r.accepted_at,
+        visible_at: r.visible_at,
+        origin: Some(origin).filter(|o| *o != 0),
+    }
+}
+
 impl Model {
     /// Every payment this system holds, in the order it took them.
     pub(crate) fn payments(&self) -> impl Iterator<Item = PaymentRow> + '_ {
         self.payments.iter().enumerate().map(|(i, r)| self.row(i, r))
+    }
+
+    /// Every payment as [`Model::payments`] lists them, the model consumed: the records are
+    /// turned into rows a slice at a time from the end, each slice's memory given back as its
+    /// rows are made, so that the records and the rows are not both held whole (a region's
+    /// books at the end of a simulation).
+    pub(crate) fn into_payments(self) -> Vec<PaymentRow> {
+        const SLICE: usize = 1 << 16;
+        let (id_base, n) = (self.policy.id_base, self.payments.len());
+        let (mut records, origin) = self.payments.into_records();
+        let mut rows = Vec::with_capacity(SLICE.min(n));
+        while !records.is_empty() {
+            let from = records.len().saturating_sub(SLICE);
+            for (k, r) in records.drain(from..).enumerate().rev() {
+                rows.push(row_of(id_base + (from + k) as u64 + 1, &r, origin(&r)));
+            }
+            records.shrink_to_fit();
+        }
+        rows.reverse();
+        rows
     }
 
     /// Up to `limit` payments whose id is above `after`, in id order (a page of the export).
@@ -16,17 +51,7 @@ impl Model {
     }
 
     fn row(&self, i: usize, r: &PaymentRecord) -> PaymentRow {
-        PaymentRow {
-            payment: self.id_of(i),
-            key: r.key,
-            payer: r.payer,
-            channel: r.channel,
-            items: r.items,
-            period: r.period,
-            accepted_at: r.accepted_at,
-            visible_at: r.visible_at,
-            origin: Some(self.payments.origin(r)).filter(|o| *o != 0),
-        }
+        row_of(self.id_of(i), r, self.payments.origin(r))
     }
 
     /// Every assessment this system holds.
@@ -114,10 +139,9 @@ impl Model {
     /// rehearsal, or a migration's): `false` if it is registered already, which is kept as
     /// it was (a registration is unique per payer).
     pub(crate) fn register(&mut self, payer: PayerRef) -> bool {
-        if self.registered.contains_key(&payer.id) {
+        if !self.registered.insert(payer.id) {
             return false;
         }
-        self.registered.insert(payer.id, self.registrations.len() as u32);
         self.registrations.push(payer);
         true
     }

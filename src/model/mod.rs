@@ -380,8 +380,8 @@ pub struct Model {
     import_batches: BTreeMap<String, ImportAnswer>,
     /// The payers registered here, in the order they were registered (one each).
     registrations: Vec<PayerRef>,
-    /// Position in `registrations` by payer.
-    registered: FastMap<PayerId, u32>,
+    /// The payers in `registrations`.
+    registered: crate::hash::FastSet<PayerId>,
     leagues: usize,
     certificates: u64,
     policy: Policy,
@@ -425,7 +425,7 @@ impl Model {
             assessment_by_origin: FastMap::default(),
             import_batches: BTreeMap::new(),
             registrations: Vec::new(),
-            registered: FastMap::default(),
+            registered: Default::default(),
             leagues,
             certificates: 0,
             policy,
@@ -562,7 +562,7 @@ impl Model {
         }
         if self.policy.requires_registration
             && matches!(req, Request::Pay { .. } | Request::Assess { .. })
-            && !self.registered.contains_key(&payer.id)
+            && !self.registered.contains(&payer.id)
         {
             return Response::NotRegistered;
         }

@@ -140,6 +140,12 @@ impl Payments {
         r.extra.checked_sub(1).map(|i| self.extras[i as usize]).unwrap_or_default()
     }
 
+    /// The records, taken out: the indexes and the rare fields dropped first.
+    pub(super) fn into_records(self) -> (Vec<PaymentRecord>, impl Fn(&PaymentRecord) -> u64) {
+        let Payments { records, extras, .. } = self;
+        (records, move |r: &PaymentRecord| r.extra.checked_sub(1).map(|i| extras[i as usize].origin).unwrap_or(0))
+    }
+
     /// Room for `n` more payments.
     pub(super) fn reserve(&mut self, n: usize) {
         let Payments { records, by_key, latest, hasher, .. } = self;

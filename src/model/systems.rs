@@ -115,11 +115,25 @@ impl Systems {
         &self.models[system as usize]
     }
 
-    /// Room for about `payments` payments in each system (either may take them all).
+    /// Room for about `payments` payments in the system that takes them last (the new one of
+    /// a cutover: the old one takes the weeks before its stop, and grows as it needs).
     pub(crate) fn reserve(&mut self, payments: usize) {
-        for m in &mut self.models {
+        if let Some(m) = self.models.last_mut() {
             m.reserve(payments);
         }
+    }
+
+    /// [`Systems::books`], the systems consumed: each model's records become its rows a slice
+    /// at a time, its indexes dropped first (what `simulate` does once the run is over).
+    pub(crate) fn into_books(self) -> super::Books {
+        let mut books = super::Books { payments: Default::default(), registrations: Some(Default::default()) };
+        for (i, mut m) in self.models.into_iter().enumerate().take(2) {
+            if let Some(regs) = books.registrations.as_mut() {
+                regs[i] = std::mem::take(&mut m.registrations);
+            }
+            books.payments[i] = m.into_payments();
+        }
+        books
     }
 
     pub(crate) fn model_mut(&mut self, system: SystemIdx) -> &mut Model {
@@ -127,7 +141,8 @@ impl Systems {
     }
 
     /// Every payment and registration of the old and of the new system (with one system:
-    /// it, and nothing).
+    /// it, and nothing), the systems kept ([`Systems::into_books`] outside tests).
+    #[cfg(test)]
     pub(crate) fn books(&self) -> super::Books {
         let rows = |i: usize| self.models.get(i).map(|m| m.payments().collect()).unwrap_or_default();
         let regs = |i: usize| self.models.get(i).map(|m| m.registrations().to_vec()).unwrap_or_default();

@@ -487,6 +487,32 @@ fn migrated_payments_and_assessments_are_found_under_the_old_ids() {
     assert_eq!(n.iter().filter(|r| r.origin == payment.num()).count(), 1);
 }
 
+/// The books taken from the systems a slice at a time, the systems consumed, are the books
+/// read from them whole: more payments than a slice, migrated copies among them.
+#[test]
+fn books_taken_a_slice_at_a_time_are_the_books_read_whole() {
+    let s = cutover_spec();
+    let mut sys = cutover_systems(&s, Faults::default());
+    sys.register_old((21..=70_000).map(payer));
+    let (old, new) = (crate::scenario::OLD, crate::scenario::NEW);
+    let april = at("2021-04-20T10:00:00+08:00");
+    for id in 1..=70_000u32 {
+        let answer = sys.handle(april, old, &pay_for(&s, id, id as u128, 100 + id as i64, "hall_cash", month(4)));
+        assert!(matches!(answer, Response::Accepted { .. }), "{answer:?}");
+    }
+    let may = at("2021-05-10T10:00:00+08:00");
+    for id in 1..=3u32 {
+        let answer = sys.handle(may, new, &pay_for(&s, id, 100_000 + id as u128, 100, "wechat_mini", month(5)));
+        assert!(matches!(answer, Response::Accepted { .. }), "{answer:?}");
+    }
+    let whole = sys.books();
+    assert_eq!((whole.payments[0].len(), whole.payments[1].len()), (70_000, 70_003));
+    assert!(whole.payments[1].iter().filter(|r| r.origin.is_some()).count() == 70_000, "the migrated copies");
+    let taken = sys.into_books();
+    assert!(taken.payments == whole.payments, "the rows, in order");
+    assert_eq!(taken.registrations, whole.registrations);
+}
+
 #[test]
 fn look_ups_before_the_record_shows_say_no_record_without_the_instant() {
     let s = cutover_spec();

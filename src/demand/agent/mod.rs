@@ -72,8 +72,13 @@ pub(crate) struct Agent {
     hotline: ChannelIdx,
     /// The next visit is at a booked slot (served before walk-ins).
     pub booked: bool,
-    resume: Option<SimTime>,
+    /// `NOT_RESUMING` for none: an `Option<SimTime>` took 16 bytes, and with them the agent
+    /// 144 instead of 128 (millions of agents).
+    resume: SimTime,
 }
+
+/// [`Agent`]'s `resume` when the payer had finished before it called.
+const NOT_RESUMING: SimTime = SimTime(i64::MIN);
 
 /// Most hotline calls (first calls and redials) one payer makes in a timeline.
 const MAX_CALLS: u8 = 3;
@@ -127,7 +132,7 @@ impl Agent {
             calls: 0,
             hotline: 0,
             booked: false,
-            resume: None,
+            resume: NOT_RESUMING,
         }
     }
 
@@ -366,8 +371,8 @@ impl Agent {
         self.calls += 1;
         self.hotline = h.channel;
         self.resume = match next {
-            Next::At(t) => Some(t),
-            Next::Finished => None,
+            Next::At(t) => t,
+            Next::Finished => NOT_RESUMING,
         };
         Next::At(t)
     }
@@ -386,9 +391,9 @@ impl Agent {
             }
         }
         self.calling = false;
-        match self.resume.take() {
-            Some(t) => Next::At(t.max(now)),
-            None => Next::Finished,
+        match std::mem::replace(&mut self.resume, NOT_RESUMING) {
+            NOT_RESUMING => Next::Finished,
+            t => Next::At(t.max(now)),
         }
     }
 
