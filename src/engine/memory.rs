@@ -3,11 +3,12 @@
 //!
 //! A simulation's memory is its active payers' (agents, batch members, their payments in
 //! every system, the indexes and the recorder's book) plus a part that grows with the
-//! timeline (the day-by-day tallies and their histograms). Measured peaks (maximum resident
-//! set, release build, BENCHMARKS.md, issue 24): ci-smoke 63 MiB with 2,421 active payers
-//! over 32 days; the region 872 MiB with 2.43 M (357 bytes each above the smoke's); the
-//! two-system cutover-2021 1,345 MiB with 2.43 M (565 bytes each, the old system's books and
-//! the checks reading both). The constants below are those with a quarter's margin.
+//! timeline (the day-by-day tallies and their histograms). The constants below are measured
+//! peaks (maximum resident set, release build, BENCHMARKS.md, issue 24) with a quarter's
+//! margin: ci-smoke 63 MiB with 2,421 active payers over 32 days; the region 872 MiB with
+//! 2.43 M (357 bytes each above the smoke's); the two-system cutover-2021 1,345 MiB with 2.43 M
+//! (565 bytes each). Both have fallen since (835 and 979 MiB at 7855d61): the estimate is
+//! kept on the safe side of them.
 
 use crate::scenario::Spec;
 
