@@ -48,10 +48,8 @@ async fn main() -> std::io::Result<()> {
         let counter = counter.clone();
         tokio::spawn(async move {
             let service = hyper::service::service_fn(move |req| answer(counter.clone(), req));
-            let _ = hyper::server::conn::http1::Builder::new()
-                .timer(TokioTimer::new())
-                .serve_connection(TokioIo::new(stream), service)
-                .await;
+            let _ =
+                hyper::server::conn::http1::Builder::new().timer(TokioTimer::new()).serve_connection(TokioIo::new(stream), service).await;
         });
     }
 }
