@@ -22,9 +22,8 @@ command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)"
 bin="${BIN:-target/release/cutover}"
 [ -n "${BIN:-}" ] || cargo build --release --quiet
 work=$(mktemp -d)
-server_pid=""
-cleanup() { [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null; rm -rf "$work"; }
-trap cleanup EXIT
+source benches/lib.sh
+trap bench_cleanup EXIT
 
 # A payments-only scenario, always open, ~530k payments all due at once (time scale 1e8),
 # so the run lasts about as long as wrk does:
@@ -59,43 +58,23 @@ if [ "${PIN:-0}" = 1 ]; then
   client_cpu_set="taskset -c 1"
 fi
 
-start_server() {
-  $server_cpu_set "$bin" serve --addr 127.0.0.1:0 --scenario "$work/bench.json" --max-in-flight 100000 > "$work/serve.out" 2>/dev/null &
-  server_pid=$!
-  for _ in $(seq 1 100); do grep -q listening "$work/serve.out" 2>/dev/null && break; sleep 0.1; done
-  url=$(sed -n 's/^listening on //p' "$work/serve.out")
-  [ -n "$url" ] || { echo "the server did not start"; exit 1; }
-}
-stop_server() {  # sets server_cpu: the server's CPU seconds (user + system)
-  local ticks
-  ticks=$(awk '{print $14 + $15}' "/proc/$server_pid/stat")
-  kill "$server_pid"; wait "$server_pid" 2>/dev/null || true
-  server_pid=""
-  server_cpu=$(python3 -c "print($ticks / 100)")
-}
+serve() { start_server $server_cpu_set "$bin" serve --addr 127.0.0.1:0 --scenario "$work/bench.json" --max-in-flight 100000; }
 
-cat > "$work/pay.lua" <<'LUA'
-counter = 0
-request = function()
-  counter = counter + 1
-  local body = '{"payer_id":' .. counter .. ',"group":"flexible","league":"Hohhot","channel":"wechat_mini","items_fen":{"pension":74040}}'
-  return wrk.format("POST", "/v1/payments", {["Content-Type"] = "application/json", ["Idempotency-Key"] = "wrk-" .. counter}, body)
-end
-LUA
+write_pay_lua "$work/pay.lua"
 
 rounds="${ROUNDS:-3}"
 transports="${TRANSPORTS:-http1 hyper reqwest}"
 echo "$(nproc) cores; $conns connections; $threads client thread(s); a fresh server per client; $rounds rounds, clients taking turns${PIN:+; PIN=$PIN}"
 : > "$work/lines"
 for round in $(seq 1 "$rounds"); do
-  start_server
+  serve
   $client_cpu_set /usr/bin/time -f "%U %S" -o "$work/wrk.time" wrk -t"$threads" -c"$conns" -d"${secs}s" -s "$work/pay.lua" "$url" > "$work/wrk.out"
   stop_server
   total=$(awk '/requests in/ {print $1}' "$work/wrk.out")
   read -r wu ws < "$work/wrk.time"
   python3 -c "print('wrk', $(awk '/Requests\/sec/ {print $2}' "$work/wrk.out"), round(($wu + $ws) * 1e6 / $total, 1), $total, 0, round($server_cpu * 1e6 / $total, 1))" >> "$work/lines"
   for transport in $transports; do
-    start_server
+    serve
     $client_cpu_set "$bin" run "$work/bench.json" --target "$url" --time-scale 100000000 --connections "$conns" --threads "$threads" \
       --queue-bound 10000000 --transport "$transport" --out "$work/run-$transport" --quiet > /dev/null || true
     stop_server

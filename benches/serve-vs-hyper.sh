@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Benchmark (issue 24, item 4): `cutover serve` under wrk beside a bare hyper server
-# (benches/hyper-minimal/main.rs: reads the body, answers 201 with a JSON body of the same
+# (examples/hyper-minimal.rs: reads the body, answers 201 with a JSON body of the same
 # size, nothing else), and `cutover serve --data DIR` (every decision committed to SQLite
 # before its answer) beside `serve` in memory. The same wrk load against each: POST
 # /v1/payments, each request a new payment (a new idempotency key).
@@ -24,9 +24,8 @@ bin="${BIN:-target/release/cutover}"
 cargo build --release --quiet --example hyper-minimal
 hyper=target/release/examples/hyper-minimal
 work=$(mktemp -d)
-server_pid=""
-cleanup() { [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null; rm -rf "$work"; }
-trap cleanup EXIT
+source benches/lib.sh
+trap bench_cleanup EXIT
 
 # Always open, payments only (as benches/http-vs-wrk.sh).
 python3 - "$work/bench.json" <<'PY'
@@ -40,33 +39,15 @@ v["gates"] = []
 json.dump(v, open(sys.argv[1], "w"))
 PY
 
-cat > "$work/pay.lua" <<'LUA'
-counter = 0
-request = function()
-  counter = counter + 1
-  local body = '{"payer_id":' .. counter .. ',"group":"flexible","league":"Hohhot","channel":"wechat_mini","items_fen":{"pension":74040}}'
-  return wrk.format("POST", "/v1/payments", {["Content-Type"] = "application/json", ["Idempotency-Key"] = "wrk-" .. counter}, body)
-end
-LUA
+write_pay_lua "$work/pay.lua"
 
 start() {  # start NAME: the server under test, on a free port
   case "$1" in
-    hyper) "$hyper" 127.0.0.1:0 > "$work/serve.out" 2>/dev/null & ;;
-    serve) "$bin" serve --addr 127.0.0.1:0 --scenario "$work/bench.json" --max-in-flight 100000 > "$work/serve.out" 2>/dev/null & ;;
+    hyper) start_server "$hyper" 127.0.0.1:0 ;;
+    serve) start_server "$bin" serve --addr 127.0.0.1:0 --scenario "$work/bench.json" --max-in-flight 100000 ;;
     data) rm -rf "$work/data"
-          "$bin" serve --addr 127.0.0.1:0 --scenario "$work/bench.json" --max-in-flight 100000 --data "$work/data" > "$work/serve.out" 2>/dev/null & ;;
+          start_server "$bin" serve --addr 127.0.0.1:0 --scenario "$work/bench.json" --max-in-flight 100000 --data "$work/data" ;;
   esac
-  server_pid=$!
-  for _ in $(seq 1 100); do grep -q listening "$work/serve.out" 2>/dev/null && break; sleep 0.1; done
-  url=$(sed -n 's/^listening on //p' "$work/serve.out")
-  [ -n "$url" ] || { echo "$1 did not start"; exit 1; }
-}
-stop() {  # sets server_cpu: the server's CPU seconds (user + system)
-  local ticks
-  ticks=$(awk '{print $14 + $15}' "/proc/$server_pid/stat")
-  kill "$server_pid"; wait "$server_pid" 2>/dev/null || true
-  server_pid=""
-  server_cpu=$(python3 -c "print($ticks / 100)")
 }
 
 echo "$(nproc) cores; wrk -t2 -c$conns -d${secs}s; $rounds rounds, servers taking turns, each fresh"
@@ -75,7 +56,7 @@ for round in $(seq 1 "$rounds"); do
   for s in hyper serve data; do
     start "$s"
     wrk -t2 -c"$conns" -d"${secs}s" -s "$work/pay.lua" "$url" > "$work/wrk.out"
-    stop
+    stop_server
     total=$(awk '/requests in/ {print $1}' "$work/wrk.out")
     non2xx=$(awk '/Non-2xx/ {print $NF}' "$work/wrk.out")
     python3 -c "print('$s', $(awk '/Requests\/sec/ {print $2}' "$work/wrk.out"), round($server_cpu * 1e6 / $total, 1), $total, ${non2xx:-0})" >> "$work/lines"

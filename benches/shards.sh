@@ -15,9 +15,8 @@ cd "$(dirname "$0")/.."
 bin="${BIN:-target/release/cutover}"
 [ -n "${BIN:-}" ] || cargo build --release --quiet
 work=$(mktemp -d)
-server_pid=""
-cleanup() { [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null; rm -rf "$work"; }
-trap cleanup EXIT
+source benches/lib.sh
+trap bench_cleanup EXIT
 
 # A payments-only scenario, always open, every payment due at once (time scale 1e8).
 python3 - "$work/bench.json" "${SCALE:-200}" <<'PY'
@@ -37,27 +36,14 @@ v["gates"] = []
 json.dump(v, open(sys.argv[1], "w"))
 PY
 
-start_server() {
-  "$bin" serve --addr 127.0.0.1:0 --scenario "$work/bench.json" --max-in-flight 100000 > "$work/serve.out" 2>/dev/null &
-  server_pid=$!
-  for _ in $(seq 1 100); do grep -q listening "$work/serve.out" 2>/dev/null && break; sleep 0.1; done
-  url=$(sed -n 's/^listening on //p' "$work/serve.out")
-  [ -n "$url" ] || { echo "the server did not start"; exit 1; }
-}
-stop_server() {  # sets server_cpu: the server's CPU seconds (user + system)
-  local ticks
-  ticks=$(awk '{print $14 + $15}' "/proc/$server_pid/stat")
-  kill "$server_pid"; wait "$server_pid" 2>/dev/null || true
-  server_pid=""
-  server_cpu=$(python3 -c "print($ticks / 100)")
-}
+serve() { start_server "$bin" serve --addr 127.0.0.1:0 --scenario "$work/bench.json" --max-in-flight 100000; }
 common=(--time-scale 100000000 --connections 32 --queue-bound 10000000 --run-id bench --quiet)
 
 rounds="${ROUNDS:-3}"
 echo "$(nproc) cores; 32 connections in all; a fresh server per rehearsal; $rounds rounds, taking turns"
 : > "$work/lines"
 for round in $(seq 1 "$rounds"); do
-  start_server
+  serve
   "$bin" run "$work/bench.json" --target "$url" --threads 2 "${common[@]}" --out "$work/one" > /dev/null || true
   stop_server
   python3 - "$work/one/report.json" one "$server_cpu" >> "$work/lines" <<'PY'
@@ -65,7 +51,7 @@ import json, sys
 l = json.load(open(sys.argv[1]))["live"]
 print(sys.argv[2], l["requests_completed"], l["wall_seconds"], l["client_cpu_seconds"], sys.argv[3])
 PY
-  start_server
+  serve
   rm -rf "$work/two"; mkdir -p "$work/two"
   at=$(( $(date +%s) + 3 ))
   "$bin" run "$work/bench.json" --target "$url" --threads 1 "${common[@]}" --shard 0/2 --start-at "$at" --out "$work/two/s0" > /dev/null &

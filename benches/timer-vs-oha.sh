@@ -40,12 +40,11 @@ if [ -z "$oha" ]; then
   fi
 fi
 work=$(mktemp -d)
-server_pid=""
+source benches/lib.sh
 sampler_pid=""
 cleanup() {
   [ -n "$sampler_pid" ] && kill "$sampler_pid" 2>/dev/null
-  [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null
-  rm -rf "$work"
+  bench_cleanup
 }
 trap cleanup EXIT
 
@@ -82,17 +81,7 @@ json.dump(v, open(sys.argv[1], "w"))
 PY
 }
 
-start_server() {  # start_server SCENARIO
-  "$bin" serve --addr 127.0.0.1:0 --scenario "$1" --max-in-flight 100000 > "$work/serve.out" 2>/dev/null &
-  server_pid=$!
-  for _ in $(seq 1 100); do grep -q listening "$work/serve.out" 2>/dev/null && break; sleep 0.1; done
-  url=$(sed -n 's/^listening on //p' "$work/serve.out")
-  [ -n "$url" ] || { echo "the server did not start"; exit 1; }
-}
-stop_server() {
-  kill "$server_pid"; wait "$server_pid" 2>/dev/null || true
-  server_pid=""
-}
+serve() { start_server "$bin" serve --addr 127.0.0.1:0 --scenario "$1" --max-in-flight 100000; }
 
 body='{"payer_id":1,"group":"flexible","league":"Hohhot","channel":"wechat_mini","items_fen":{"pension":74040}}'
 scale=$(python3 -c "print(86400 / $secs)")
@@ -103,14 +92,14 @@ for round in $(seq 1 "$rounds"); do
     n=$((rate * secs))
     scenario "$work/s.json" "$n"
 
-    start_server "$work/s.json"
+    serve "$work/s.json"
     /usr/bin/time -f "%U %S %M" -o "$work/oha.time" "$oha" -q "$rate" -n "$n" -c "$conns" -m POST \
       -H "Content-Type: application/json" -H "Idempotency-Key: bench-oha" -d "$body" --no-tui "$url/v1/payments" > "$work/oha.out"
     stop_server
     read -r u s m < "$work/oha.time"
     python3 -c "print('oha', $rate, round(($u + $s) * 1e6 / $n, 1), $n, $m, '-', '-', '-', '-')" >> "$work/lines"
 
-    start_server "$work/s.json"
+    serve "$work/s.json"
     /usr/bin/time -f "%U %S %M" -o "$work/run.time" "$bin" run "$work/s.json" --target "$url" --time-scale "$scale" \
       --connections "$conns" --out "$work/run" --quiet > /dev/null &
     run_pid=$!

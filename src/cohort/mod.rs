@@ -459,7 +459,7 @@ mod tests {
 
     /// Millions of agents: a field that grows one shows in a region's memory.
     #[test]
-    fn an_agent_stays_128_bytes() {
-        assert_eq!(std::mem::size_of::<crate::demand::Agent>(), 128);
+    fn an_agent_stays_112_bytes() {
+        assert_eq!(std::mem::size_of::<crate::demand::Agent>(), 112);
     }
 }

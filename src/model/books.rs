@@ -3,14 +3,14 @@
 
 use super::*;
 
-/// Payment `payment`'s row, of record `r` (`origin` 0: paid here).
-fn row_of(payment: u64, r: &PaymentRecord, origin: u64) -> PaymentRow {
+/// Payment `payment`'s row, of record `r` with its `items` (`origin` 0: paid here).
+fn row_of(payment: u64, r: &PaymentRecord, (origin, items): (u64, Items)) -> PaymentRow {
     PaymentRow {
         payment,
         key: r.key,
         payer: r.payer,
         channel: r.channel,
-        items: r.items,
+        items,
         period: r.period,
         accepted_at: r.accepted_at,
         visible_at: r.visible_at,
@@ -31,12 +31,12 @@ impl Model {
     pub(crate) fn into_payments(self) -> Vec<PaymentRow> {
         const SLICE: usize = 1 << 16;
         let (id_base, n) = (self.policy.id_base, self.payments.len());
-        let (mut records, origin) = self.payments.into_records();
+        let (mut records, side) = self.payments.into_records();
         let mut rows = Vec::with_capacity(SLICE.min(n));
         while !records.is_empty() {
             let from = records.len().saturating_sub(SLICE);
             for (k, r) in records.drain(from..).enumerate().rev() {
-                rows.push(row_of(id_base + (from + k) as u64 + 1, &r, origin(&r)));
+                rows.push(row_of(id_base + (from + k) as u64 + 1, &r, side(&r)));
             }
             records.shrink_to_fit();
         }
@@ -51,7 +51,7 @@ impl Model {
     }
 
     fn row(&self, i: usize, r: &PaymentRecord) -> PaymentRow {
-        row_of(self.id_of(i), r, self.payments.origin(r))
+        row_of(self.id_of(i), r, (self.payments.origin(r), *self.payments.items(r)))
     }
 
     /// Every assessment this system holds.

@@ -93,7 +93,7 @@ impl Model {
                     payment: payment.num()?,
                     key: *key,
                     payer: *payer,
-                    items: r.items,
+                    items: *self.payments.items(r),
                     fingerprint: r.fingerprint,
                     visible_at_micros: r.visible_at.0,
                     assessment: assessment.as_ref().map(|a| a.num().unwrap_or(u64::MAX)),

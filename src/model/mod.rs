@@ -520,7 +520,7 @@ impl Model {
     pub(crate) fn payment_by_key(&self, key: IdemKey) -> Option<PaymentInfo> {
         let payment = self.payments.by_key(&key)?;
         let rec = self.payments.get((payment - 1) as usize)?;
-        Some(PaymentInfo { payment: self.id_of((payment - 1) as usize), payer: rec.payer.id, items: rec.items })
+        Some(PaymentInfo { payment: self.id_of((payment - 1) as usize), payer: rec.payer.id, items: *self.payments.items(rec) })
     }
 
     /// Note that another system calls payment `payment` (this model's id) `external`.
@@ -707,7 +707,7 @@ impl Model {
         let mut p = self.payments.latest(payer).unwrap_or(0);
         while p != 0 {
             let r = &self.payments[(p - 1) as usize];
-            if same_fee(&r.items, &r.period, items, period) {
+            if same_fee(self.payments.items(r), &r.period, items, period) {
                 return true;
             }
             p = r.previous as u64;

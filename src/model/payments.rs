@@ -4,6 +4,10 @@
 //! from the record. A map from a 16-byte key to an 8-byte number took 24 bytes an entry,
 //! and a region's 2.4 M payments fill tables of 4 M entries: the indexes were as large as
 //! the records.
+//!
+//! A record holds its items (six amounts, 48 bytes) as the number of an entry in the
+//! system's table of distinct items: payers of a tier, a household size or a batch pay the
+//! same amounts, and a region's 2.4 M records hold a few hundred thousand distinct ones.
 
 use super::{IdemKey, PayerId, PayerRef, Period};
 use crate::population::Items;
@@ -13,8 +17,10 @@ use hashbrown::HashTable;
 use hashbrown::hash_table::Entry;
 use std::hash::BuildHasher;
 
+/// A payment as taken (`I`: its items whole, [`Items`]) and as held (`I`: their number in
+/// the system's table, [`ItemsId`]; read them with [`Payments::items`]).
 #[derive(Clone, Debug)]
-pub(super) struct PaymentRecord {
+pub(super) struct PaymentRecord<I = ItemsId> {
     pub payer: PayerRef,
     pub channel: ChannelIdx,
     pub period: Period,
@@ -30,8 +36,12 @@ pub(super) struct PaymentRecord {
     pub extra: u32,
     /// Of the request's body, to tell a replay from a conflict.
     pub fingerprint: u64,
-    pub items: Items,
+    pub items: I,
 }
+
+/// A record's items: an entry of [`Payments`]' table of distinct items.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct ItemsId(u32);
 
 /// What few payments have, kept beside the records (two words fewer in each of millions).
 #[derive(Clone, Copy, Debug, Default)]
@@ -55,6 +65,9 @@ pub(super) struct Payments {
     latest: HashTable<u32>,
     /// `extras[r.extra - 1]` for a record with any.
     extras: Vec<Extra>,
+    /// Every distinct items a record holds, once ([`ItemsId`] is the index), and their index.
+    items: Vec<Items>,
+    items_index: HashTable<u32>,
     hasher: foldhash::fast::RandomState,
 }
 
@@ -75,10 +88,22 @@ impl Payments {
     /// Append `r` as the payer's latest payment (its `previous` set here). A payment made
     /// here (`origin` 0) is found by its key too; a migrated copy, by the old system's id
     /// `origin`, not by the old key. Gives its number (1-based).
-    pub(super) fn push(&mut self, mut r: PaymentRecord, origin: u64) -> u64 {
+    pub(super) fn push(&mut self, taken: PaymentRecord<Items>, origin: u64) -> u64 {
         // A number is 32 bits: four billion payments would be a machine's memory many times.
         let n = u32::try_from(self.records.len() + 1).expect("fewer than 2^32 payments in one system");
-        r.extra = 0;
+        let items = self.intern(&taken.items);
+        let mut r = PaymentRecord {
+            payer: taken.payer,
+            channel: taken.channel,
+            period: taken.period,
+            key: taken.key,
+            accepted_at: taken.accepted_at,
+            visible_at: taken.visible_at,
+            previous: 0,
+            extra: 0,
+            fingerprint: taken.fingerprint,
+            items,
+        };
         if origin != 0 {
             self.extras.push(Extra { origin, external: 0 });
             r.extra = self.extras.len() as u32;
@@ -104,6 +129,28 @@ impl Payments {
         }
         records.push(r);
         n as u64
+    }
+
+    /// The number of `items` in the table, entered if new (fewer distinct items than
+    /// payments: a number fits 32 bits).
+    fn intern(&mut self, items: &Items) -> ItemsId {
+        let Payments { items: all, items_index, hasher, .. } = self;
+        let hash = hasher.hash_one(items);
+        let entry = items_index.entry(hash, |&i| all[i as usize] == *items, |&i| hasher.hash_one(&all[i as usize]));
+        ItemsId(match entry {
+            Entry::Occupied(e) => *e.get(),
+            Entry::Vacant(e) => {
+                let i = all.len() as u32;
+                all.push(*items);
+                e.insert(i);
+                i
+            }
+        })
+    }
+
+    /// A record's items.
+    pub(super) fn items(&self, r: &PaymentRecord) -> &Items {
+        &self.items[r.items.0 as usize]
     }
 
     /// The number of the latest payment made under `key`.
@@ -140,10 +187,13 @@ impl Payments {
         r.extra.checked_sub(1).map(|i| self.extras[i as usize]).unwrap_or_default()
     }
 
-    /// The records, taken out: the indexes and the rare fields dropped first.
-    pub(super) fn into_records(self) -> (Vec<PaymentRecord>, impl Fn(&PaymentRecord) -> u64) {
-        let Payments { records, extras, .. } = self;
-        (records, move |r: &PaymentRecord| r.extra.checked_sub(1).map(|i| extras[i as usize].origin).unwrap_or(0))
+    /// The records, taken out, with what reads a record's origin (the old system's id, 0:
+    /// paid here) and items: the indexes dropped first.
+    pub(super) fn into_records(self) -> (Vec<PaymentRecord>, impl Fn(&PaymentRecord) -> (u64, Items)) {
+        let Payments { records, extras, items, .. } = self;
+        let side =
+            move |r: &PaymentRecord| (r.extra.checked_sub(1).map(|i| extras[i as usize].origin).unwrap_or(0), items[r.items.0 as usize]);
+        (records, side)
     }
 
     /// Room for `n` more payments.
@@ -161,7 +211,7 @@ mod tests {
     use super::*;
     use crate::scenario::GroupKind;
 
-    fn record(payer: PayerId, key: u128) -> PaymentRecord {
+    fn record(payer: PayerId, key: u128) -> PaymentRecord<Items> {
         PaymentRecord {
             payer: PayerRef { id: payer, group: GroupKind::Flexible, league: 0 },
             channel: 0,
@@ -172,8 +222,14 @@ mod tests {
             previous: 0,
             extra: 0,
             fingerprint: 0,
-            items: [0; 6],
+            items: [0, 0, 0, 0, 0, key as i64 % 3],
         }
+    }
+
+    /// Millions of records in a region: a field that grows one shows in its memory.
+    #[test]
+    fn a_record_stays_72_bytes() {
+        assert_eq!(std::mem::size_of::<PaymentRecord>(), 72);
     }
 
     /// The indexes find what was pushed, through growth: each payer's chain newest first, a
@@ -205,5 +261,11 @@ mod tests {
         assert_eq!((p.external(&p[9]), p.external(&p[10]), p.origin(&p[9])), (77, 0, 0));
         p.set_external(migrated as usize, 78);
         assert_eq!((p.external(&p[migrated as usize - 1]), p.origin(&p[migrated as usize - 1])), (78, 900));
+        // Each record reads back its own items, held once each however many records have them.
+        for (i, r) in p.iter().enumerate() {
+            let key = r.key.value() as i64;
+            assert_eq!(p.items(r), &[0, 0, 0, 0, 0, key % 3], "record {i}");
+        }
+        assert_eq!(p.items.len(), 3);
     }
 }

@@ -8,6 +8,8 @@
 //! is computed in `i128` before rounding.
 
 pub mod ids;
+mod packed;
+pub(crate) use packed::PackedItems;
 
 use crate::dist::Cdf;
 use crate::scenario::{GroupKind, Insurance, Spec, SpecialKind};

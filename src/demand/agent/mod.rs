@@ -7,7 +7,7 @@
 
 use super::{Aim, Demand};
 use crate::model::{IdemKey, PayerRef, Period, Request, Response, TargetId};
-use crate::population::{Items, Payer};
+use crate::population::{PackedItems, Payer};
 use crate::scenario::{ChannelIdx, GroupKind, SpecialKind};
 use crate::time::SimTime;
 use rand::RngExt;
@@ -39,7 +39,8 @@ pub(crate) enum Next {
 #[derive(Clone, Debug)]
 pub(crate) struct Agent {
     pub payer: PayerRef,
-    pub items: Items,
+    /// The payer's items, packed (32 bytes of the agent's 112 instead of 48).
+    pub items: PackedItems,
     pub period: Period,
     pub special: Option<SpecialKind>,
     pub channel: ChannelIdx,
@@ -73,7 +74,7 @@ pub(crate) struct Agent {
     /// The next visit is at a booked slot (served before walk-ins).
     pub booked: bool,
     /// `NOT_RESUMING` for none: an `Option<SimTime>` took 16 bytes, and with them the agent
-    /// 144 instead of 128 (millions of agents).
+    /// 16 bytes more (millions of agents).
     resume: SimTime,
 }
 
@@ -113,7 +114,7 @@ impl Agent {
     fn fresh(d: &Demand, payer: &Payer, period: Period, special: Option<SpecialKind>, channel: ChannelIdx, rng: Pcg64Mcg) -> Agent {
         Agent {
             payer: PayerRef { id: payer.id, group: payer.group, league: payer.league },
-            items: payer.items,
+            items: PackedItems::new(&payer.items),
             period,
             special,
             channel,
@@ -293,13 +294,13 @@ impl Agent {
                 } else {
                     SpecialKind::IndividualMonths
                 }),
-                items: self.items,
+                items: self.items.get(),
             },
             Stage::Pay | Stage::Done | Stage::GaveUp => Request::Pay {
                 key: self.key(),
                 payer: self.payer,
                 channel: self.channel,
-                items: self.items,
+                items: self.items.get(),
                 period: self.period,
                 special: self.special.is_some(),
                 assessment: if self.paid { None } else { self.target_id.clone() },

@@ -1,0 +1,41 @@
+# What the benchmark scripts share; sourced by them, not run. Each script sets `work` (a
+# temporary directory) before using these, and calls `bench_cleanup` on exit.
+
+server_pid=""
+
+# start_server COMMAND...: start a server that prints "listening on URL" (on a free loopback
+# port); sets server_pid and url.
+start_server() {
+  "$@" > "$work/serve.out" 2>/dev/null &
+  server_pid=$!
+  for _ in $(seq 1 100); do grep -q listening "$work/serve.out" 2>/dev/null && break; sleep 0.1; done
+  url=$(sed -n 's/^listening on //p' "$work/serve.out")
+  [ -n "$url" ] || { echo "the server did not start: $*"; exit 1; }
+}
+
+# stop_server: stop it by its PID; sets server_cpu, its CPU seconds (user + system).
+stop_server() {
+  local ticks
+  ticks=$(awk '{print $14 + $15}' "/proc/$server_pid/stat")
+  kill "$server_pid"; wait "$server_pid" 2>/dev/null || true
+  server_pid=""
+  server_cpu=$(python3 -c "print($ticks / 100)")
+}
+
+# bench_cleanup: the server, if one is running, and the temporary directory.
+bench_cleanup() {
+  [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null
+  rm -rf "$work"
+}
+
+# write_pay_lua FILE: a wrk script posting a new payment (a new idempotency key) per request.
+write_pay_lua() {
+  cat > "$1" <<'LUA'
+counter = 0
+request = function()
+  counter = counter + 1
+  local body = '{"payer_id":' .. counter .. ',"group":"flexible","league":"Hohhot","channel":"wechat_mini","items_fen":{"pension":74040}}'
+  return wrk.format("POST", "/v1/payments", {["Content-Type"] = "application/json", ["Idempotency-Key"] = "wrk-" .. counter}, body)
+end
+LUA
+}
