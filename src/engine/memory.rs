@@ -5,10 +5,9 @@
 //! every system, the indexes and the recorder's book) plus a part that grows with the
 //! timeline (the day-by-day tallies and their histograms). The constants below are measured
 //! peaks (maximum resident set, release build, BENCHMARKS.md, issue 24) with a quarter's
-//! margin: ci-smoke 63 MiB with 2,421 active payers over 32 days; the region 872 MiB with
-//! 2.43 M (357 bytes each above the smoke's); the two-system cutover-2021 1,345 MiB with 2.43 M
-//! (565 bytes each). Both have fallen since (835 and 979 MiB at 7855d61): the estimate is
-//! kept on the safe side of them.
+//! margin: ci-smoke 66 MiB with 2,421 active payers over 32 days; the region 689 MiB with
+//! 2.43 M (269 bytes each above the smoke's); the two-system cutover-2021 827 MiB with 2.43 M
+//! (329 bytes each), at a135243 (items interned in records, packed in agents and members).
 
 use crate::scenario::Spec;
 
@@ -16,8 +15,8 @@ use crate::scenario::Spec;
 const PER_DAY_BYTES: u64 = 5 << 19;
 /// The process itself, whatever the scenario.
 const BASE_BYTES: u64 = 16 << 20;
-const PER_ACTIVE_ONE_SYSTEM_BYTES: u64 = 450;
-const PER_ACTIVE_TWO_SYSTEMS_BYTES: u64 = 710;
+const PER_ACTIVE_ONE_SYSTEM_BYTES: u64 = 340;
+const PER_ACTIVE_TWO_SYSTEMS_BYTES: u64 = 415;
 
 /// The peak resident memory one `simulate` of `spec` should stay under, in bytes.
 pub fn peak_bytes_estimate(spec: &Spec) -> u64 {
