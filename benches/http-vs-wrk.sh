@@ -26,25 +26,8 @@ source benches/lib.sh
 trap bench_cleanup EXIT
 
 # A payments-only scenario, always open, ~530k payments all due at once (time scale 1e8),
-# so the run lasts about as long as wrk does:
-# the driver runs saturated, like wrk.
-python3 - "$work/bench.json" <<'PY'
-import json, sys
-v = json.load(open("scenarios/ci-smoke.json"))
-v["name"] = "bench-payments"
-v["timeline"]["phases"] = [{"name": "open", "start": v["timeline"]["start"], "source": "E"}]
-g = v["population"]["groups"]
-for k in ("unit", "flexible", "resident_pension", "resident_medical"):
-    g[k]["count"] *= 400
-g["proxy"]["count"] = 0
-g["flexible"]["special_share"] = 0.0
-g["resident_pension"]["special_share"] = 0.0
-g["resident_medical"]["special_share"] = 0.0
-v["batches"] = []
-v["behaviour"]["lookup_share"] = 0.0
-v["gates"] = []
-json.dump(v, open(sys.argv[1], "w"))
-PY
+# so the run lasts about as long as wrk does: the driver runs saturated, like wrk.
+write_payments_scenario "$work/bench.json" 400
 
 # Each client gets a fresh server (the same binary, scenario and flags), so none of them
 # meets the payments of another; the server's own CPU per request is read from /proc.

@@ -39,3 +39,25 @@ request = function()
 end
 LUA
 }
+
+# write_payments_scenario FILE SCALE: the smoke scenario's payers (each group x SCALE, no
+# proxies), payments only (no special payments, look-ups, batches or gates), always open:
+# with a time scale of 1e8 every payment is due at once and the driver runs saturated.
+write_payments_scenario() {
+  python3 - "$1" "$2" <<'PY'
+import json, sys
+v = json.load(open("scenarios/ci-smoke.json"))
+v["name"] = "bench-payments"
+v["timeline"]["phases"] = [{"name": "open", "start": v["timeline"]["start"], "source": "E"}]
+g = v["population"]["groups"]
+for k in ("unit", "flexible", "resident_pension", "resident_medical"):
+    g[k]["count"] *= int(sys.argv[2])
+g["proxy"]["count"] = 0
+for k in ("flexible", "resident_pension", "resident_medical"):
+    g[k]["special_share"] = 0.0
+v["batches"] = []
+v["behaviour"]["lookup_share"] = 0.0
+v["gates"] = []
+json.dump(v, open(sys.argv[1], "w"))
+PY
+}

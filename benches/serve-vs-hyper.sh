@@ -27,17 +27,8 @@ work=$(mktemp -d)
 source benches/lib.sh
 trap bench_cleanup EXIT
 
-# Always open, payments only (as benches/http-vs-wrk.sh).
-python3 - "$work/bench.json" <<'PY'
-import json, sys
-v = json.load(open("scenarios/ci-smoke.json"))
-v["name"] = "bench-payments"
-v["timeline"]["phases"] = [{"name": "open", "start": v["timeline"]["start"], "source": "E"}]
-v["population"]["groups"]["proxy"]["count"] = 0
-v["batches"] = []
-v["gates"] = []
-json.dump(v, open(sys.argv[1], "w"))
-PY
+# Always open, payments only (as benches/http-vs-wrk.sh), the smoke scenario's payers.
+write_payments_scenario "$work/bench.json" 1
 
 write_pay_lua "$work/pay.lua"
 

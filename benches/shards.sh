@@ -19,22 +19,7 @@ source benches/lib.sh
 trap bench_cleanup EXIT
 
 # A payments-only scenario, always open, every payment due at once (time scale 1e8).
-python3 - "$work/bench.json" "${SCALE:-200}" <<'PY'
-import json, sys
-v = json.load(open("scenarios/ci-smoke.json"))
-v["name"] = "bench-shards"
-v["timeline"]["phases"] = [{"name": "open", "start": v["timeline"]["start"], "source": "E"}]
-g = v["population"]["groups"]
-for k in ("unit", "flexible", "resident_pension", "resident_medical"):
-    g[k]["count"] *= int(sys.argv[2])
-g["proxy"]["count"] = 0
-for k in ("flexible", "resident_pension", "resident_medical"):
-    g[k]["special_share"] = 0.0
-v["batches"] = []
-v["behaviour"]["lookup_share"] = 0.0
-v["gates"] = []
-json.dump(v, open(sys.argv[1], "w"))
-PY
+write_payments_scenario "$work/bench.json" "${SCALE:-200}"
 
 serve() { start_server "$bin" serve --addr 127.0.0.1:0 --scenario "$work/bench.json" --max-in-flight 100000; }
 common=(--time-scale 100000000 --connections 32 --queue-bound 10000000 --run-id bench --quiet)
