@@ -5,6 +5,7 @@
 # Usage: bash benches/timer-vs-oha.sh [seconds] [connections]   (defaults 27, 32)
 #        RATES="1000 5000 20000" ROUNDS=3 bash benches/timer-vs-oha.sh   (the defaults)
 #        BIN=/path/to/cutover bash benches/timer-vs-oha.sh   (another build, taking turns)
+#        RUN_ARGS="--threads 1" bash benches/timer-vs-oha.sh   (more flags for `cutover run`)
 #        OHA=/path/to/oha ...   (else oha from PATH, else target/bench-tools/bin/oha, which
 #        this script installs there with `cargo install oha --version 1.16.0 --locked` when
 #        missing: about 6 minutes on 2 cores, once)
@@ -101,7 +102,7 @@ for round in $(seq 1 "$rounds"); do
 
     serve "$work/s.json"
     /usr/bin/time -f "%U %S %M" -o "$work/run.time" "$bin" run "$work/s.json" --target "$url" --time-scale "$scale" \
-      --connections "$conns" --out "$work/run" --quiet > /dev/null &
+      --connections "$conns" ${RUN_ARGS:-} --out "$work/run" --quiet > /dev/null &
     run_pid=$!
     # The driver's resident memory every half second (the time wrapper's child is the run).
     (while kill -0 "$run_pid" 2>/dev/null; do
