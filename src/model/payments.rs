@@ -7,7 +7,7 @@
 //!
 //! A record holds its items (six amounts, 48 bytes) as the number of an entry in the
 //! system's table of distinct items: payers of a tier, a household size or a batch pay the
-//! same amounts, and a region's 2.4 M records hold a few hundred thousand distinct ones.
+//! same amounts (cutover-2021's new system: 121,044 distinct among 2,432,382 records).
 
 use super::{IdemKey, PayerId, PayerRef, Period};
 use crate::population::Items;
