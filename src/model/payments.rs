@@ -136,7 +136,7 @@ impl Payments {
     fn intern(&mut self, items: &Items) -> ItemsId {
         let Payments { items: all, items_index, hasher, .. } = self;
         let hash = hasher.hash_one(items);
-        let entry = items_index.entry(hash, |&i| all[i as usize] == *items, |&i| hasher.hash_one(&all[i as usize]));
+        let entry = items_index.entry(hash, |&i| all[i as usize] == *items, |&i| hasher.hash_one(all[i as usize]));
         ItemsId(match entry {
             Entry::Occupied(e) => *e.get(),
             Entry::Vacant(e) => {
