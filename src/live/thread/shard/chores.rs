@@ -55,11 +55,15 @@ impl Chores {
         false
     }
 
-    /// The next chore's instant, or `next_due`'s if sooner.
-    pub(super) fn wake(&self, next_due: Option<Instant>) -> Instant {
-        let mut wake = self.next_sweep.min(self.next_tick);
-        for t in [next_due, self.flush_due].into_iter().flatten() {
-            wake = wake.min(t);
+    /// When the loop's next sleep ends: the next chore's instant, `next_due`'s or the
+    /// rollback decision's, whichever is first. A journal flush that would end the sleep by
+    /// itself is done now instead: a write costs the thread less than a wake-up (a context
+    /// switch), and the lines reach the file sooner, never later.
+    pub(super) fn wake<P: Lanes>(&mut self, shard: &mut Shard<P>, next_due: Option<Instant>) -> Instant {
+        let wake = [next_due, shard.decide].into_iter().flatten().fold(self.next_sweep.min(self.next_tick), Instant::min);
+        if self.flush_due.is_some_and(|f| f < wake) {
+            self.flush_due = None;
+            shard.flush_journal();
         }
         wake
     }

@@ -253,12 +253,6 @@ impl<P: Lanes> Shard<P> {
         }
     }
 
-    /// When the loop must wake next: the chores', the next request's, the decision's.
-    fn wake(&self, chores: &Chores, next_due: Option<Instant>) -> Instant {
-        let w = chores.wake(next_due);
-        self.decide.map_or(w, |d| w.min(d))
-    }
-
     /// Send (or queue for a connection) every request the cohort started, due at `due`.
     /// Past connections plus backlog bound a request is not sent, and its owner told so.
     fn send_started(&mut self, due: Instant, late: Option<Duration>) {
@@ -633,7 +627,7 @@ impl Shard<Pool> {
                 continue;
             }
             spins = 0;
-            let wake = self.wake(&chores, next_due);
+            let wake = chores.wake(&mut self, next_due);
             tokio::select! {
                 biased;
                 Some((slot, d)) = self.pool.in_flight.next(), if !self.pool.in_flight.is_empty() => {
@@ -701,7 +695,7 @@ impl Shard<Reactor> {
             // in a target that then finds its client asleep: sleeping at once, or after a
             // fixed number of looks (each a quick `epoll_wait`), cost both sides more CPU
             // per request and a tenth of the throughput (measured: BENCHMARKS.md).
-            let wake = self.wake(&chores, next_due);
+            let wake = chores.wake(&mut self, next_due);
             let spun = self.pool.busy() && self.answer_gap_ns < SPIN_GAP_NS && self.pool.spin(wake.min(now + SPIN_FOR));
             if !spun {
                 self.pool.poll(Some(wake), now);

@@ -299,3 +299,43 @@ fn three_shards_written_read_and_merged_equal_one_host_sending_everything() {
     assert_eq!(merged.stats.batch_members, engine_stats.batch_members);
     assert_eq!(merged.stats.pending_at_end, engine_stats.pending_at_end);
 }
+
+/// A journal flush that would end a sleep by itself is done as the thread goes to sleep (a
+/// write instead of a wake-up); one that a sooner wake-up can do is left to it. Either way
+/// the lines never reach the file later than the flush was due.
+#[test]
+fn a_flush_that_alone_would_wake_the_thread_is_done_before_it_sleeps() {
+    use super::chores::Chores;
+    let spec = spec();
+    let dir = std::env::temp_dir().join(format!("cutover-flush-before-sleep-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a temporary directory");
+    let mut shard = Shard::new(plan(&spec, VirtualClock::starting_now(spec.start, 1.0), &dir), FakeLanes::default());
+    let req = Request::Pay {
+        key: crate::model::IdemKey::new(7),
+        payer: crate::model::PayerRef { id: 7, group: crate::scenario::GroupKind::Flexible, league: 0 },
+        channel: 0,
+        items: [700, 0, 0, 0, 0, 0],
+        period: crate::model::Period::UNKNOWN,
+        special: false,
+        assessment: None,
+    };
+    let journal = dir.join("journal.jsonl");
+    let lines = || std::fs::read_to_string(&journal).expect("the journal").lines().count();
+    let mut chores = Chores::new(Duration::from_secs(5));
+    let now = Instant::now();
+
+    // A request due before the flush: that wake-up comes first and the flush waits for it.
+    shard.journal.accepted(&spec, spec.start, 0, &req, &TargetId::Num(1)).expect("a line");
+    chores.flush_due = Some(now + Duration::from_millis(1));
+    let wake = chores.wake(&mut shard, Some(now + Duration::from_micros(200)));
+    assert_eq!(wake, now + Duration::from_micros(200));
+    assert!(shard.journal.pending() && chores.flush_due.is_some(), "left to the sooner wake-up");
+    assert_eq!(lines(), 0);
+
+    // Nothing due before the flush: written now, and the sleep ends at the next request.
+    let wake = chores.wake(&mut shard, Some(now + Duration::from_millis(40)));
+    assert_eq!(wake, now + Duration::from_millis(40));
+    assert!(!shard.journal.pending() && chores.flush_due.is_none(), "written before the sleep");
+    assert_eq!(lines(), 1);
+    let _ = std::fs::remove_dir_all(&dir);
+}
