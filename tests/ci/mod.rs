@@ -601,6 +601,8 @@ fn a_simulations_peak_memory_stays_under_its_estimate() {
     let dir = temp_dir("memory_estimate");
     for scenario in ["scenarios/ci-smoke.json", "scenarios/cutover-2021-ci.json"] {
         let out = dir.join(scenario.replace('/', "-"));
+        // Reaped by wait4 below, which also gives its peak memory.
+        #[allow(clippy::zombie_processes)]
         let child = std::process::Command::new(env!("CARGO_BIN_EXE_cutover"))
             .args(["simulate", scenario, "--quiet", "--out", out.to_str().unwrap()])
             .current_dir(root())
