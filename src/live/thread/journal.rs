@@ -1,9 +1,10 @@
 //! `journal.jsonl`: every acknowledged payment (and every payment whose outcome stayed
 //! unknown) appended as it arrives. The driver hands the lines to the file at most a
-//! millisecond after their answers (one write per millisecond at most, instead of one per
-//! wake-up, which under load cost as much CPU as the rest of an answer's accounting), so a
-//! killed run loses at most the answers of its last millisecond or two, and an interrupted
-//! one nothing.
+//! millisecond after their answers: while answers keep coming, once a millisecond (a write
+//! per wake-up, under load, cost as much CPU as the rest of an answer's accounting); when
+//! the thread would sleep past that millisecond, before it sleeps (a write costs less than
+//! waking up for it). A killed run loses at most the answers of its last millisecond or two,
+//! and an interrupted one nothing.
 //!
 //! Each of the driver's threads has its own [`Journal`] (see [`Journal::share`]) over the one
 //! file: lines gather in the thread's buffer and go to the file whole, under a lock, so
