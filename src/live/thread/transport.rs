@@ -80,6 +80,28 @@ fn classify_hyper(e: &hyper::Error) -> Failure {
     Failure::Transport
 }
 
+/// A failed exchange through reqwest, in the words of the other transports: what hyper or
+/// the socket underneath said (a connection closed mid-exchange is a reset, as with them).
+fn classify_reqwest(e: &reqwest::Error) -> Failure {
+    if e.is_timeout() {
+        return Failure::Timeout;
+    }
+    if e.is_connect() {
+        return Failure::Refused;
+    }
+    let mut src: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
+    while let Some(s) = src {
+        if let Some(h) = s.downcast_ref::<hyper::Error>() {
+            return classify_hyper(h);
+        }
+        if let Some(io) = s.downcast_ref::<std::io::Error>() {
+            return classify(io);
+        }
+        src = s.source();
+    }
+    Failure::Transport
+}
+
 impl Transport {
     /// The system this connection reaches.
     pub(in crate::live) fn system(&self) -> SystemIdx {
@@ -218,15 +240,7 @@ impl Transport {
                 if let Some(bytes) = &wire.body {
                     rb = rb.header("content-type", "application/json").body(bytes.clone());
                 }
-                let resp = rb.send().await.map_err(|e| {
-                    if e.is_timeout() {
-                        Failure::Timeout
-                    } else if e.is_connect() {
-                        Failure::Refused
-                    } else {
-                        Failure::Transport
-                    }
-                })?;
+                let resp = rb.send().await.map_err(|e| classify_reqwest(&e))?;
                 let status = resp.status().as_u16();
                 let retry_after = resp.headers().get("retry-after").and_then(|v| v.to_str().ok()).map(str::to_string);
                 let body = resp.bytes().await.map_err(|_| Failure::Reset)?;
@@ -235,5 +249,33 @@ impl Transport {
             // `call` serves these itself.
             Transport::Model { .. } => Err(Failure::Transport),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A server that reads a request and closes without answering: reqwest's error is
+    /// counted as the other transports count it, a reset, not an unnamed transport failure.
+    #[test]
+    fn a_connection_closed_before_the_answer_is_a_reset_through_reqwest_too() {
+        use std::io::Read;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
+        let addr = listener.local_addr().expect("its address");
+        let server = std::thread::spawn(move || {
+            let (mut s, _) = listener.accept().expect("a connection");
+            let mut buf = [0u8; 4096];
+            let _ = s.read(&mut buf);
+        });
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
+        let url = format!("http://{addr}/v1/payments");
+        let err = rt
+            .block_on(async {
+                crate::live::deployment::target::client(std::time::Duration::from_secs(5)).post(url).body("{}").send().await
+            })
+            .expect_err("no answer came");
+        server.join().expect("the server");
+        assert_eq!(classify_reqwest(&err), Failure::Reset, "{err:?}");
     }
 }
