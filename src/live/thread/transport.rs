@@ -263,10 +263,22 @@ mod tests {
         use std::io::Read;
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
         let addr = listener.local_addr().expect("its address");
+        // Bounded: it gives up waiting for the connection, and for the request, after 5 s.
+        listener.set_nonblocking(true).expect("a non-blocking listener");
         let server = std::thread::spawn(move || {
-            let (mut s, _) = listener.accept().expect("a connection");
-            let mut buf = [0u8; 4096];
-            let _ = s.read(&mut buf);
+            let give_up = std::time::Instant::now() + std::time::Duration::from_secs(5);
+            while std::time::Instant::now() < give_up {
+                match listener.accept() {
+                    Ok((mut s, _)) => {
+                        let _ = s.set_nonblocking(false);
+                        let _ = s.set_read_timeout(Some(std::time::Duration::from_secs(5)));
+                        let mut buf = [0u8; 4096];
+                        let _ = s.read(&mut buf);
+                        return;
+                    }
+                    Err(_) => std::thread::sleep(std::time::Duration::from_millis(5)),
+                }
+            }
         });
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
         let url = format!("http://{addr}/v1/payments");
