@@ -182,7 +182,8 @@ fn reply(spec: &Spec, resp: Response, now: SimTime) -> Reply {
 #[allow(clippy::result_large_err)]
 fn parse_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Reply> {
     // Most bodies are well formed: parse them directly, and only a refused one a second time
-    // to name where it goes wrong (tracking the path costs a tenth of a request's handling).
+    // to name where it goes wrong (tracking the path took about 4 % of the server's time in a
+    // profile, paid by every body).
     if let Ok(v) = serde_json::from_slice(body) {
         return Ok(v);
     }
