@@ -235,13 +235,13 @@ async fn decide(st: &AppState, req: Request) -> Reply {
         let wait_for = st.store.as_ref().map(|store| match model.decision(&req, &resp) {
             Some(d) => store.log(now, &d),
             // An answer may reveal state not yet committed (a replay): wait for it too.
-            None => store.last_assigned(),
+            None => store.settled(),
         });
         (resp, wait_for)
     };
     let outcome = metrics::outcome(&resp);
-    if let (Some(store), Some(seq)) = (&st.store, wait_for)
-        && !store.wait(seq).await
+    if let (Some(store), Some(durable)) = (&st.store, wait_for)
+        && !store.wait(durable).await
     {
         st.metrics.count(&req, outcome);
         return reply(&st.spec, Response::Error { kind: Failure::StorageFailed }, now);
@@ -464,8 +464,8 @@ async fn admin_maintenance(
         model.rules().set_maintenance(&flags);
         st.store.as_ref().map(|store| store.log(now, &crate::model::Decision::Maintenance { closed: closed.clone() }))
     };
-    if let (Some(store), Some(seq)) = (&st.store, wait_for)
-        && !store.wait(seq).await
+    if let (Some(store), Some(durable)) = (&st.store, wait_for)
+        && !store.wait(durable).await
     {
         return problem(Refusal::StorageFailed, "the switch could not be stored; the outcome is unknown", None, None);
     }
@@ -502,8 +502,8 @@ async fn admin_rollback(
         model.rules().decide_rollback(from);
         st.store.as_ref().map(|store| store.log(now, &crate::model::Decision::RolledBack { from_micros: from.map(|t| t.0) }))
     };
-    if let (Some(store), Some(seq)) = (&st.store, wait_for)
-        && !store.wait(seq).await
+    if let (Some(store), Some(durable)) = (&st.store, wait_for)
+        && !store.wait(durable).await
     {
         return problem(Refusal::StorageFailed, "the decision could not be stored; the outcome is unknown", None, None);
     }
@@ -664,15 +664,15 @@ async fn import(State(st): State<Arc<AppState>>, ConnectInfo(peer): ConnectInfo<
         };
         let wait_for = st.store.as_ref().map(|store| {
             if answer.replayed {
-                store.last_assigned()
+                store.settled()
             } else {
                 store.log(now, &crate::model::Decision::Imported { batch: b.batch.clone(), payments, assessments, registrations })
             }
         });
         (answer, wait_for)
     };
-    if let (Some(store), Some(seq)) = (&st.store, wait_for)
-        && !store.wait(seq).await
+    if let (Some(store), Some(durable)) = (&st.store, wait_for)
+        && !store.wait(durable).await
     {
         return problem(Refusal::StorageFailed, "the batch could not be stored; the outcome is unknown", None, None);
     }

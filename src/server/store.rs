@@ -18,7 +18,7 @@ use rusqlite::Connection;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
-use tokio::sync::watch;
+use tokio::sync::{oneshot, watch};
 
 /// Most log entries committed in one transaction.
 const BATCH: usize = 2048;
@@ -63,11 +63,25 @@ pub struct SavedClock {
     pub scale: f64,
 }
 
+/// A decision on its way to the disk: its sequence number, instant, text, and the handler to
+/// tell once it is committed.
+type Entry = (u64, i64, String, oneshot::Sender<()>);
+
+/// What a handler waits for before it answers ([`Store::wait`]).
+pub(crate) enum Durable {
+    /// Its own decision: the writer tells it alone once committed (waking every waiting
+    /// handler at every commit, to see whose turn it was, cost a wake-up per handler per commit).
+    Logged(oneshot::Receiver<()>),
+    /// Everything logged up to this sequence number (an answer that reveals state decided by
+    /// other handlers, a replay).
+    Upto(u64),
+}
+
 pub struct Store {
     clock_conn: std::sync::Mutex<Connection>,
     /// Unbounded, so that logging under the model's lock never blocks: every entry not yet
     /// committed has a handler waiting for it, so the in-flight bound bounds the channel.
-    tx: mpsc::Sender<(u64, i64, String)>,
+    tx: mpsc::Sender<Entry>,
     committed: watch::Receiver<u64>,
     next_seq: AtomicU64,
 }
@@ -122,7 +136,7 @@ impl Store {
             })
             .ok();
         let clock_conn = Connection::open(&path).map_err(err)?;
-        let (tx, rx) = mpsc::channel::<(u64, i64, String)>();
+        let (tx, rx) = mpsc::channel::<Entry>();
         let (committed_tx, committed) = watch::channel(last);
         std::thread::Builder::new()
             .name("cutover-store".into())
@@ -145,30 +159,36 @@ impl Store {
         .map_err(|e| e.to_string())
     }
 
-    /// Log a decision made at `at` (call under the model's lock); returns its sequence
-    /// number. Never blocks.
-    pub(crate) fn log(&self, at: SimTime, d: &Decision) -> u64 {
+    /// Log a decision made at `at` (call under the model's lock: the order of sequence numbers
+    /// is the order of decisions). Never blocks.
+    pub(crate) fn log(&self, at: SimTime, d: &Decision) -> Durable {
         let seq = self.next_seq.fetch_add(1, Ordering::SeqCst);
         // Serializing plain enums and numbers cannot fail.
         let text = serde_json::to_string(d).unwrap_or_default();
+        let (done, committed) = oneshot::channel();
         // If the writer died the entry is never committed and `wait` reports it.
-        let _ = self.tx.send((seq, at.0, text));
-        seq
+        let _ = self.tx.send((seq, at.0, text, done));
+        Durable::Logged(committed)
     }
 
-    /// The last sequence number handed out.
-    pub(crate) fn last_assigned(&self) -> u64 {
-        self.next_seq.load(Ordering::SeqCst) - 1
+    /// Everything logged so far (call under the model's lock).
+    pub(crate) fn settled(&self) -> Durable {
+        Durable::Upto(self.next_seq.load(Ordering::SeqCst) - 1)
     }
 
-    /// Wait until everything up to `seq` is committed; false if the writer stopped.
-    pub(crate) async fn wait(&self, seq: u64) -> bool {
-        let mut rx = self.committed.clone();
-        rx.wait_for(|c| *c >= seq).await.is_ok()
+    /// Wait until `d` is committed; false if the writer stopped first.
+    pub(crate) async fn wait(&self, d: Durable) -> bool {
+        match d {
+            Durable::Logged(committed) => committed.await.is_ok(),
+            Durable::Upto(seq) => {
+                let mut rx = self.committed.clone();
+                rx.wait_for(|c| *c >= seq).await.is_ok()
+            }
+        }
     }
 }
 
-fn writer(mut conn: Connection, rx: mpsc::Receiver<(u64, i64, String)>, committed: watch::Sender<u64>) {
+fn writer(mut conn: Connection, rx: mpsc::Receiver<Entry>, committed: watch::Sender<u64>) {
     while let Ok(first) = rx.recv() {
         let mut batch = vec![first];
         while batch.len() < BATCH {
@@ -182,7 +202,7 @@ fn writer(mut conn: Connection, rx: mpsc::Receiver<(u64, i64, String)>, committe
             let mut top = 0;
             {
                 let mut stmt = tx.prepare_cached("INSERT INTO decisions (seq, at_micros, decision) VALUES (?1, ?2, ?3)")?;
-                for (seq, at, text) in &batch {
+                for (seq, at, text, _) in &batch {
                     stmt.execute(rusqlite::params![*seq as i64, at, text])?;
                     top = top.max(*seq);
                 }
@@ -192,6 +212,9 @@ fn writer(mut conn: Connection, rx: mpsc::Receiver<(u64, i64, String)>, committe
         })();
         match result {
             Ok(top) => {
+                for (_, _, _, done) in batch {
+                    let _ = done.send(());
+                }
                 committed.send_modify(|c| *c = (*c).max(top));
             }
             Err(e) => {
