@@ -64,16 +64,80 @@ pub(crate) struct PaymentBody {
 }
 
 impl PaymentBody {
-    /// The period the body names; `Err` names what is wrong with it.
-    pub(crate) fn period(&self) -> Result<Period, String> {
-        match (&self.period, self.period_months) {
-            (None, None) => Ok(Period::UNKNOWN),
-            (None, Some(_)) => Err("period_months without period".into()),
-            (Some(p), m) => Period::parse(p, m.unwrap_or(1)).ok_or_else(|| {
-                format!("period must be \"YYYY-MM\" with period_months from 1 to {}, got {p:?} and {m:?}", Period::MAX_MONTHS)
-            }),
+    /// The body as [`PaymentIn`] sees one.
+    pub(crate) fn as_in(&self) -> PaymentIn<'_> {
+        PaymentIn {
+            payer_id: self.payer_id,
+            group: self.group,
+            league: &self.league,
+            channel: &self.channel,
+            items_fen: items_from_wire(&self.items_fen),
+            period: self.period.as_deref(),
+            period_months: self.period_months,
+            special: self.special,
+            assessment_id: self.assessment_id.clone(),
         }
     }
+}
+
+fn period_of(period: Option<&str>, months: Option<u16>) -> Result<Period, String> {
+    match (period, months) {
+        (None, None) => Ok(Period::UNKNOWN),
+        (None, Some(_)) => Err("period_months without period".into()),
+        (Some(p), m) => Period::parse(p, m.unwrap_or(1))
+            .ok_or_else(|| format!("period must be \"YYYY-MM\" with period_months from 1 to {}, got {p:?} and {m:?}", Period::MAX_MONTHS)),
+    }
+}
+
+/// A payment's body as the server reads every one: the names borrowed from the body and the
+/// amounts read straight into [`Items`], where [`PaymentBody`] allocates a string for each
+/// name and a map for the amounts. It takes no body [`PaymentBody`] refuses (held so by a
+/// test); the server reads a body it refuses again as a `PaymentBody`, which takes names
+/// written with JSON escapes and names where a bad body goes wrong.
+#[derive(Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PaymentIn<'a> {
+    pub payer_id: u32,
+    pub group: GroupKind,
+    pub league: &'a str,
+    pub channel: &'a str,
+    #[serde(deserialize_with = "items_in")]
+    pub items_fen: Items,
+    #[serde(default, borrow)]
+    pub period: Option<&'a str>,
+    #[serde(default)]
+    pub period_months: Option<u16>,
+    #[serde(default)]
+    pub special: bool,
+    #[serde(default)]
+    pub assessment_id: Option<TargetId>,
+}
+
+impl PaymentIn<'_> {
+    /// The period the body names; `Err` names what is wrong with it.
+    pub(crate) fn period(&self) -> Result<Period, String> {
+        period_of(self.period, self.period_months)
+    }
+}
+
+/// `items_fen` as [`ItemsWire`] reads it (a later amount of the same type replaces an
+/// earlier one), into [`Items`].
+fn items_in<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Items, D::Error> {
+    struct Amounts;
+    impl<'de> serde::de::Visitor<'de> for Amounts {
+        type Value = Items;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a map of insurance types to amounts in fen")
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(self, mut m: A) -> Result<Items, A::Error> {
+            let mut items = [0; 6];
+            while let Some((kind, fen)) = m.next_entry::<Insurance, i64>()? {
+                items[kind.index()] = fen;
+            }
+            Ok(items)
+        }
+    }
+    d.deserialize_map(Amounts)
 }
 
 /// Append `,"period":"YYYY-MM","period_months":N` for a known period (what serde writes for
@@ -507,6 +571,25 @@ pub(crate) struct WireAnswer {
     pub problem: bool,
 }
 
+/// The answer to an accepted payment, the one every payment gets: written by hand, the same
+/// text as serde writes for the [`Answer`] it is (held so by a test), without building one.
+fn accepted(spec: &Spec, payment: &TargetId, replayed: bool, now: SimTime) -> WireAnswer {
+    let mut body = Vec::with_capacity(128);
+    body.extend_from_slice(b"{\"payment_id\":");
+    payment.write_json(&mut body);
+    body.extend_from_slice(if replayed {
+        b",\"status\":\"accepted\",\"replayed\":true,\"accepted_at\":\""
+    } else {
+        b",\"status\":\"accepted\",\"replayed\":false,\"accepted_at\":\""
+    });
+    // An RFC 3339 instant has nothing JSON escapes.
+    let mut at = String::with_capacity(32);
+    now.write_rfc3339(spec.calendar.offset, &mut at);
+    body.extend_from_slice(at.as_bytes());
+    body.extend_from_slice(b"\"}");
+    WireAnswer { status: if replayed { 200 } else { 201 }, retry_after: None, body, problem: false }
+}
+
 /// The problem document of `refusal`, with its detail and instants.
 pub(crate) fn problem(refusal: Refusal, detail: &str, resume_at: Option<String>, visible_at: Option<String>) -> WireAnswer {
     problem_with(refusal, detail, |p| {
@@ -546,16 +629,7 @@ pub(crate) fn answer_to_wire(spec: &Spec, resp: &Response, now: SimTime) -> Wire
         |status: u16, a: &Answer| WireAnswer { status, retry_after: None, body: serde_json::to_vec(a).unwrap_or_default(), problem: false };
     match resp.clone() {
         Response::Assessed { assessment } => json(201, &Answer { assessment_id: Some(assessment), ..Answer::default() }),
-        Response::Accepted { payment, replayed } => json(
-            if replayed { 200 } else { 201 },
-            &Answer {
-                payment_id: Some(payment),
-                status: Some("accepted".into()),
-                replayed: Some(replayed),
-                accepted_at: Some(fmt(now)),
-                ..Answer::default()
-            },
-        ),
+        Response::Accepted { payment, replayed } => accepted(spec, &payment, replayed, now),
         Response::Records { payments, latest } => {
             json(200, &Answer { payments: Some(payments), latest_payment_id: latest, ..Answer::default() })
         }

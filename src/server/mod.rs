@@ -298,16 +298,35 @@ async fn assess(State(st): State<Arc<AppState>>, body: Bytes) -> Reply {
     decide(&st, Request::Assess { payer, channel, kind: b.kind, items: contract::items_from_wire(&b.items_fen) }).await
 }
 
-async fn pay(State(st): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -> Reply {
-    let Some(key) = headers.get("idempotency-key").and_then(|v| v.to_str().ok()).filter(|k| !k.is_empty() && k.len() <= 255) else {
+/// The `Idempotency-Key` header alone: taking the whole `HeaderMap` as an argument clones
+/// every header of every payment.
+struct KeyHeader(Option<HeaderValue>);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for KeyHeader {
+    type Rejection = std::convert::Infallible;
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(KeyHeader(parts.headers.get("idempotency-key").cloned()))
+    }
+}
+
+async fn pay(State(st): State<Arc<AppState>>, KeyHeader(key): KeyHeader, body: Bytes) -> Reply {
+    let Some(key) = key.as_ref().and_then(|v| v.to_str().ok()).filter(|k| !k.is_empty() && k.len() <= 255) else {
         return invalid("the Idempotency-Key header is required (1 to 255 characters)".into());
     };
     let key = contract::key_from_header(key);
-    let b: contract::PaymentBody = match parse_body(&body) {
+    let owned: contract::PaymentBody;
+    let b = match serde_json::from_slice::<contract::PaymentIn>(&body) {
         Ok(b) => b,
-        Err(r) => return r,
+        // Escaped names, or a bad body: read as the contract's type, which names the fault.
+        Err(_) => {
+            owned = match parse_body(&body) {
+                Ok(b) => b,
+                Err(r) => return r,
+            };
+            owned.as_in()
+        }
     };
-    let (payer, channel) = match resolve(&st.spec, b.payer_id, b.group, &b.league, &b.channel) {
+    let (payer, channel) = match resolve(&st.spec, b.payer_id, b.group, b.league, b.channel) {
         Ok(x) => x,
         Err(r) => return r,
     };
@@ -319,7 +338,7 @@ async fn pay(State(st): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -
         key,
         payer,
         channel,
-        items: contract::items_from_wire(&b.items_fen),
+        items: b.items_fen,
         period,
         special: b.special,
         assessment: b.assessment_id.map(|a| st.ids.inward(a)),
