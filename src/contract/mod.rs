@@ -12,6 +12,7 @@ use crate::scenario::{GroupKind, Insurance, Spec, SpecialKind};
 use crate::time::SimTime;
 use crate::vocabulary::{Failure, Refusal};
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 pub(crate) const PROBLEM_JSON: &str = "application/problem+json";
@@ -42,6 +43,10 @@ pub(crate) struct AssessmentBody {
     pub items_fen: ItemsWire,
 }
 
+/// A payment's body as serde writes and reads it: the reference the driver's hand-written
+/// text ([`request::write_payment_members`]) and the server's reading ([`PaymentIn`]) are held
+/// to by tests.
+#[cfg(test)]
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct PaymentBody {
@@ -63,16 +68,17 @@ pub(crate) struct PaymentBody {
     pub assessment_id: Option<TargetId>,
 }
 
+#[cfg(test)]
 impl PaymentBody {
     /// The body as [`PaymentIn`] sees one.
     pub(crate) fn as_in(&self) -> PaymentIn<'_> {
         PaymentIn {
             payer_id: self.payer_id,
             group: self.group,
-            league: &self.league,
-            channel: &self.channel,
+            league: Cow::Borrowed(&self.league),
+            channel: Cow::Borrowed(&self.channel),
             items_fen: items_from_wire(&self.items_fen),
-            period: self.period.as_deref(),
+            period: self.period.as_deref().map(Cow::Borrowed),
             period_months: self.period_months,
             special: self.special,
             assessment_id: self.assessment_id.clone(),
@@ -89,22 +95,23 @@ fn period_of(period: Option<&str>, months: Option<u16>) -> Result<Period, String
     }
 }
 
-/// A payment's body as the server reads every one: the names borrowed from the body and the
-/// amounts read straight into [`Items`], where [`PaymentBody`] allocates a string for each
-/// name and a map for the amounts. It takes no body [`PaymentBody`] refuses (held so by a
-/// test); the server reads a body it refuses again as a `PaymentBody`, which takes names
-/// written with JSON escapes and names where a bad body goes wrong.
+/// A payment's body as the server reads it: the names borrowed from the body (unless written
+/// with JSON escapes) and the amounts read straight into [`Items`], where [`PaymentBody`]
+/// allocates a string for each name and a map for the amounts. It takes exactly the bodies
+/// [`PaymentBody`] takes (held so by a test).
 #[derive(Debug, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct PaymentIn<'a> {
     pub payer_id: u32,
     pub group: GroupKind,
-    pub league: &'a str,
-    pub channel: &'a str,
+    #[serde(borrow)]
+    pub league: Cow<'a, str>,
+    #[serde(borrow)]
+    pub channel: Cow<'a, str>,
     #[serde(deserialize_with = "items_in")]
     pub items_fen: Items,
     #[serde(default, borrow)]
-    pub period: Option<&'a str>,
+    pub period: Option<Cow<'a, str>>,
     #[serde(default)]
     pub period_months: Option<u16>,
     #[serde(default)]
@@ -116,7 +123,7 @@ pub(crate) struct PaymentIn<'a> {
 impl PaymentIn<'_> {
     /// The period the body names; `Err` names what is wrong with it.
     pub(crate) fn period(&self) -> Result<Period, String> {
-        period_of(self.period, self.period_months)
+        period_of(self.period.as_deref(), self.period_months)
     }
 }
 
