@@ -59,3 +59,70 @@ fn the_store_tells_each_handler_of_its_own_commit_and_keeps_what_it_acknowledged
     assert_eq!(opened.restored, 300, "every acknowledged decision is on disk");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `POST /v1/payments` is taken beside the router (`pay_direct`): for every kind of payment
+/// request, accepted, replayed, in conflict, without a key, malformed, too large, with
+/// escaped names, it answers what the router's own route answers, header for header and
+/// byte for byte, each against a fresh server of the same scenario on a stopped clock.
+#[test]
+fn a_payment_taken_beside_the_router_is_answered_as_the_router_answers_it() {
+    use super::{AppState, ServeConfig, pay_direct, router};
+    use axum::http::Request;
+    use http_body_util::Full;
+    use std::sync::Arc;
+    use tower_service::Service;
+    let spec = Arc::new(crate::scenario::parse("ci-smoke.json", include_str!("../../scenarios/ci-smoke.json")).expect("ci-smoke"));
+    let state = || {
+        let rules = Arc::new(crate::model::Rules::from_spec(&spec));
+        let model = crate::model::system_model(&spec, rules, 0, crate::model::Faults::default());
+        let at = crate::contract::parse_instant("2021-05-06T10:00:00+08:00").expect("an instant");
+        let cfg = ServeConfig {
+            admin_token: None,
+            max_in_flight: 8,
+            fault_accept_while_suspended: false,
+            text_ids: false,
+            clock: crate::clock::VirtualClock::starting_now(at, 0.0),
+            system: None,
+        };
+        Arc::new(AppState::new(spec.clone(), model, None, &cfg))
+    };
+    let good = r#"{"payer_id":7,"group":"flexible","league":"Hohhot","channel":"wechat_mini","items_fen":{"pension":74040}}"#;
+    let long = "x".repeat(super::BODY_LIMIT_BYTES + 1);
+    let requests: Vec<(Option<&str>, String)> = vec![
+        (Some("k-1"), good.to_string()),
+        (Some("k-1"), good.to_string()),
+        (Some("k-1"), good.replace("74040", "74041")),
+        (None, good.to_string()),
+        (Some(""), good.to_string()),
+        (Some("k-2"), good.replace("payer_id", "payer")),
+        (Some("k-3"), good.replace("74040", "\"x\"")),
+        (Some("k-4"), "{not json".to_string()),
+        (Some("k-5"), long),
+        (Some("k-6"), good.replace("Hohhot", "Hohho\\u0074").replace("\"payer_id\":7", "\"payer_id\":8")),
+        (Some("k-7"), good.replace("Hohhot", "Atlantis")),
+    ];
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
+    let (routed, direct) = (state(), state());
+    let mut app = router(routed);
+    let mut statuses = Vec::new();
+    for (key, body) in requests {
+        let head = || {
+            let r = Request::post("/v1/payments").header("content-type", "application/json");
+            match key {
+                Some(k) => r.header("idempotency-key", k),
+                None => r,
+            }
+        };
+        let a = rt.block_on(app.call(head().body(axum::body::Body::from(body.clone())).expect("a request"))).expect("an answer");
+        let b = rt.block_on(pay_direct(&direct, head().body(Full::new(axum::body::Bytes::from(body.clone()))).expect("a request")));
+        assert_eq!(a.status(), b.status(), "{key:?} {body:.80}");
+        for h in ["content-type", "retry-after"] {
+            assert_eq!(a.headers().get(h), b.headers().get(h), "{h} of {key:?} {body:.80}");
+        }
+        statuses.push(a.status().as_u16());
+        let (a, b) = (text(a), text(b));
+        assert_eq!(a, b, "{key:?} {body:.80}");
+    }
+    // The requests above reach every answer they are meant to.
+    assert_eq!(statuses, [201, 200, 422, 400, 400, 400, 400, 400, 413, 201, 400]);
+}
