@@ -151,12 +151,40 @@ impl Rfc3339Writer {
 #[derive(Clone, Debug)]
 pub struct Calendar {
     pub offset: FixedOffset,
-    pub holidays: BTreeSet<NaiveDate>,
-    pub makeup_workdays: BTreeSet<NaiveDate>,
-    pub weekend: Vec<Weekday>,
+    holidays: BTreeSet<NaiveDate>,
+    makeup_workdays: BTreeSet<NaiveDate>,
+    weekend: Vec<Weekday>,
+    /// The kind of each day from `first_day` on, worked out once: a payer's next arrival, a
+    /// counter's hours and a due date each ask several times per request (a date from its
+    /// day number and two set look-ups took about a tenth of a sending thread's instructions).
+    /// Days outside it are worked out when asked, the same way.
+    kinds: Vec<DayKind>,
+    first_day: i64,
 }
 
 impl Calendar {
+    /// A calendar whose days from `days.start` to `days.end` (day numbers, see
+    /// [`Calendar::local_day`]) are looked up, not worked out, each time.
+    pub fn new(
+        offset: FixedOffset,
+        holidays: BTreeSet<NaiveDate>,
+        makeup_workdays: BTreeSet<NaiveDate>,
+        weekend: Vec<Weekday>,
+        days: std::ops::Range<i64>,
+    ) -> Calendar {
+        let mut c = Calendar { offset, holidays, makeup_workdays, weekend, kinds: Vec::new(), first_day: days.start };
+        c.kinds = days.map(|d| c.work_out_kind(d)).collect();
+        c
+    }
+    pub fn holidays(&self) -> &BTreeSet<NaiveDate> {
+        &self.holidays
+    }
+    pub fn makeup_workdays(&self) -> &BTreeSet<NaiveDate> {
+        &self.makeup_workdays
+    }
+    pub fn weekend(&self) -> &[Weekday] {
+        &self.weekend
+    }
     pub fn offset_micros(&self) -> i64 {
         self.offset.local_minus_utc() as i64 * MICROS_PER_SECOND
     }
@@ -180,6 +208,12 @@ impl Calendar {
         date.num_days_from_ce() as i64 - 719_163
     }
     pub fn kind_of_day(&self, day: i64) -> DayKind {
+        match usize::try_from(day - self.first_day).ok().and_then(|i| self.kinds.get(i)) {
+            Some(k) => *k,
+            None => self.work_out_kind(day),
+        }
+    }
+    fn work_out_kind(&self, day: i64) -> DayKind {
         let date = self.date_of_day(day);
         if self.holidays.contains(&date) {
             DayKind::Holiday
@@ -253,12 +287,31 @@ mod tests {
 
     fn cal() -> Calendar {
         let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
-        Calendar {
-            offset: FixedOffset::east_opt(8 * 3600).unwrap(),
-            holidays: ["2021-05-01", "2021-05-02", "2021-05-03", "2021-05-04", "2021-05-05"].iter().map(|s| d(s)).collect(),
-            makeup_workdays: ["2021-04-25", "2021-05-08"].iter().map(|s| d(s)).collect(),
-            weekend: vec![Weekday::Sat, Weekday::Sun],
+        Calendar::new(
+            FixedOffset::east_opt(8 * 3600).unwrap(),
+            ["2021-05-01", "2021-05-02", "2021-05-03", "2021-05-04", "2021-05-05"].iter().map(|s| d(s)).collect(),
+            ["2021-04-25", "2021-05-08"].iter().map(|s| d(s)).collect(),
+            vec![Weekday::Sat, Weekday::Sun],
+            // April 2021 and the first days of May: the holidays at the edge and beyond.
+            Calendar::day_of_date(d("2021-04-01"))..Calendar::day_of_date(d("2021-05-03")),
+        )
+    }
+
+    #[test]
+    fn a_day_looked_up_is_the_day_worked_out() {
+        // The table covers 1-30 April 2021; the holidays run past its end, the make-up day of
+        // 8 May lies beyond it, and the weekends fall on both sides.
+        let c = cal();
+        let day = |s: &str| Calendar::day_of_date(NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap());
+        for d in day("2021-03-01")..day("2021-06-30") {
+            assert_eq!(c.kind_of_day(d), c.work_out_kind(d), "{}", c.date_of_day(d));
         }
+        let kinds: Vec<DayKind> = ["2021-04-24", "2021-04-25", "2021-04-30", "2021-05-01", "2021-05-05", "2021-05-08", "2021-05-09"]
+            .iter()
+            .map(|s| c.kind_of_day(day(s)))
+            .collect();
+        use DayKind::*;
+        assert_eq!(kinds, [Weekend, Working, Working, Holiday, Holiday, Working, Weekend]);
     }
 
     #[test]

@@ -414,7 +414,7 @@ impl Spec {
         let leagues: Vec<&str> = self.leagues.iter().map(|l| l.name.as_str()).collect();
         let c = &self.calendar;
         let _ = writeln!(t, "channels {channels:?}\nleagues {leagues:?}");
-        let _ = writeln!(t, "calendar {} {:?} {:?} {:?}", c.offset, c.holidays, c.makeup_workdays, c.weekend);
+        let _ = writeln!(t, "calendar {} {:?} {:?} {:?}", c.offset, c.holidays(), c.makeup_workdays(), c.weekend());
         let _ = writeln!(t, "visible after {} working days", self.raw.behaviour.record_visible_working_days);
         if let Some(x) = &self.cutover {
             for s in &x.systems {
