@@ -163,17 +163,22 @@ pub struct Calendar {
 }
 
 impl Calendar {
-    /// A calendar whose days from `days.start` to `days.end` (day numbers, see
-    /// [`Calendar::local_day`]) are looked up, not worked out, each time.
+    /// A calendar for a timeline from `start` to `end`: the kinds of its days are looked up,
+    /// not worked out each time, from a year before it (a payer's history) to a year after (a
+    /// due date's working days, counted up to a year on); of a timeline longer than twenty
+    /// years, the first twenty.
     pub fn new(
         offset: FixedOffset,
         holidays: BTreeSet<NaiveDate>,
         makeup_workdays: BTreeSet<NaiveDate>,
         weekend: Vec<Weekday>,
-        days: std::ops::Range<i64>,
+        (start, end): (SimTime, SimTime),
     ) -> Calendar {
-        let mut c = Calendar { offset, holidays, makeup_workdays, weekend, kinds: Vec::new(), first_day: days.start };
-        c.kinds = days.map(|d| c.work_out_kind(d)).collect();
+        let mut c = Calendar { offset, holidays, makeup_workdays, weekend, kinds: Vec::new(), first_day: 0 };
+        let first = c.local_day(start) - 366;
+        let last = (c.local_day(end) + 367).min(first + 20 * 366);
+        c.first_day = first;
+        c.kinds = (first..last).map(|d| c.work_out_kind(d)).collect();
         c
     }
     pub fn holidays(&self) -> &BTreeSet<NaiveDate> {
@@ -287,23 +292,25 @@ mod tests {
 
     fn cal() -> Calendar {
         let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        let at = |s: &str| SimTime::from_datetime(&DateTime::parse_from_rfc3339(s).unwrap());
         Calendar::new(
             FixedOffset::east_opt(8 * 3600).unwrap(),
             ["2021-05-01", "2021-05-02", "2021-05-03", "2021-05-04", "2021-05-05"].iter().map(|s| d(s)).collect(),
             ["2021-04-25", "2021-05-08"].iter().map(|s| d(s)).collect(),
             vec![Weekday::Sat, Weekday::Sun],
-            // April 2021 and the first days of May: the holidays at the edge and beyond.
-            Calendar::day_of_date(d("2021-04-01"))..Calendar::day_of_date(d("2021-05-03")),
+            // A timeline of one day: the table runs from 24 April 2020 to 26 April 2022.
+            (at("2021-04-25T00:00:00+08:00"), at("2021-04-25T00:00:00+08:00")),
         )
     }
 
     #[test]
     fn a_day_looked_up_is_the_day_worked_out() {
-        // The table covers 1-30 April 2021; the holidays run past its end, the make-up day of
-        // 8 May lies beyond it, and the weekends fall on both sides.
+        // The table covers 24 April 2020 to 26 April 2022: the days checked run across both
+        // its edges, and the holidays and make-up days of 2021 lie within it.
         let c = cal();
         let day = |s: &str| Calendar::day_of_date(NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap());
-        for d in day("2021-03-01")..day("2021-06-30") {
+        assert_eq!((c.first_day, c.first_day + c.kinds.len() as i64), (day("2020-04-24"), day("2022-04-27")));
+        for d in day("2020-03-01")..day("2022-06-30") {
             assert_eq!(c.kind_of_day(d), c.work_out_kind(d), "{}", c.date_of_day(d));
         }
         let kinds: Vec<DayKind> = ["2021-04-24", "2021-04-25", "2021-04-30", "2021-05-01", "2021-05-05", "2021-05-08", "2021-05-09"]

@@ -88,7 +88,7 @@ pub(crate) fn compile(s: Scenario) -> Result<Spec, Vec<Problem>> {
         start,
         end,
         notice_published: notice,
-        calendar: Calendar::new(offset, holidays, makeup_workdays, weekend, looked_up_days(start, end, offset)),
+        calendar: Calendar::new(offset, holidays, makeup_workdays, weekend, (start, end)),
         phases,
         staged,
         leagues,
@@ -166,16 +166,6 @@ fn phases(c: &mut Checker, s: &Scenario, times: &Times, channel_ids: &[String]) 
         phases[i].end = if i + 1 < phases.len() { phases[i + 1].start } else { times.end.unwrap_or(SimTime(i64::MAX)) };
     }
     phases
-}
-
-/// The days whose kind a run asks for most: the timeline's, from a year before it (a payer's
-/// history) to a year after (a due date's working days, counted up to a year on). Others are
-/// worked out when asked.
-fn looked_up_days(start: SimTime, end: SimTime, offset: FixedOffset) -> std::ops::Range<i64> {
-    let day = |t: SimTime| (t.0 + offset.local_minus_utc() as i64 * crate::time::MICROS_PER_SECOND).div_euclid(crate::time::MICROS_PER_DAY);
-    // A validated timeline is at most a few years long; a longer one is looked up in part.
-    let (first, last) = (day(start) - 366, day(end) + 367);
-    first..last.min(first + 20 * 366)
 }
 
 fn calendar(c: &mut Checker, cal: &CalendarSpec) -> (Vec<Weekday>, BTreeSet<NaiveDate>, BTreeSet<NaiveDate>) {
