@@ -43,6 +43,11 @@ LUA
 # write_payments_scenario FILE SCALE: the smoke scenario's payers (each group x SCALE, no
 # proxies), payments only (no special payments, look-ups, batches or gates), always open:
 # with a time scale of 1e8 every payment is due at once and the driver runs saturated.
+# Online channels only, each group's online shares (of payments, and of a unit's assessments)
+# scaled up to the whole, and no hotline:
+# at 1e8 a counter serves a handful and turns the rest away, so with the counters two of
+# every three attempts never reached the wire, and a load tool's figures per request would
+# charge the driver for them (wrk's every request is a payment on the wire).
 write_payments_scenario() {
   python3 - "$1" "$2" <<'PY'
 import json, sys
@@ -57,7 +62,19 @@ for k in ("flexible", "resident_pension", "resident_medical"):
     g[k]["special_share"] = 0.0
 v["batches"] = []
 v["behaviour"]["lookup_share"] = 0.0
+v["behaviour"].pop("hotline", None)
 v["gates"] = []
+online = [c for c in v["channels"] if c["kind"] == "online"]
+for c in v["channels"]:
+    if c["kind"] != "online":
+        c.pop("share", None)
+        c.pop("assessment_share", None)
+for field in ("share", "assessment_share"):
+    for k in ("unit", "flexible", "resident_pension", "resident_medical"):
+        total = sum(c.get(field, {}).get(k, 0.0) for c in online)
+        for c in online:
+            if k in c.get(field, {}):
+                c[field][k] /= total
 json.dump(v, open(sys.argv[1], "w"))
 PY
 }
