@@ -1,5 +1,5 @@
 //! The listener of `cutover serve`: connections accepted under their limits, each served
-//! by hyper with the router of [`super`].
+//! by hyper with the router of [`super`], a payment (`POST /v1/payments`) beside it.
 
 use super::{AppState, pay_direct, problem, router};
 use crate::contract::{self, PROBLEM_JSON};
