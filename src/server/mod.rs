@@ -346,7 +346,7 @@ async fn pay(State(st): State<Arc<AppState>>, KeyHeader(key): KeyHeader, Body(bo
 /// `POST /v1/payments` taken straight from the connection, beside the router (which keeps the
 /// route, and so the path's 405 for other methods): most of a rehearsal's requests are
 /// payments, and the router's layers (routing, extensions, the body boxed three times over)
-/// cost a payment about a sixth of the server's instructions. The same answers as the
+/// cost a payment about a fifth of the server's instructions (32.0 k -> 25.7 k). The same answers as the
 /// router's route, held so by a test.
 pub(crate) async fn pay_direct<B>(st: &AppState, req: axum::http::Request<B>) -> Reply
 where
