@@ -9,6 +9,12 @@
 //! is registered for readable events only, except while it connects or a request waits for
 //! room to be written: no wake-up for the acknowledgements of requests.
 //!
+//! On Linux each socket asks the kernel to stamp what arrives (`SO_TIMESTAMPNS`), and an
+//! answer's bytes are read with `recvmsg`, which gives the instant its last bytes arrived
+//! ([`Conn::arrived`]): an answer is timed by its arrival, not by when the thread came to
+//! read it, so a thread busy elsewhere or asleep does not lengthen the response times it
+//! records, and the thread may sleep through answers ([`super::reactor::Reactor::nap`]).
+//!
 //! Errors are kinds, as everywhere in the driver: `refused`, `reset` (closed or cut short),
 //! `timeout`, `transport` (anything else, a malformed answer included).
 
@@ -32,6 +38,85 @@ pub(in crate::live) fn classify(e: &std::io::Error) -> Failure {
         ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted | ErrorKind::BrokenPipe | ErrorKind::UnexpectedEof => Failure::Reset,
         ErrorKind::TimedOut => Failure::Timeout,
         _ => Failure::Transport,
+    }
+}
+
+/// The kernel's arrival stamps on a TCP socket (Linux, where the option's number is the
+/// generic one). Elsewhere there are none and answers are timed when read.
+#[cfg(all(target_os = "linux", any(target_arch = "x86_64", target_arch = "aarch64", target_arch = "riscv64")))]
+mod stamp {
+    use mio::net::TcpStream;
+    use std::io;
+    use std::os::fd::AsRawFd;
+    use std::time::Duration;
+
+    /// `SO_TIMESTAMPNS` (and `SCM_TIMESTAMPNS`) in `asm-generic/socket.h`: a `timespec` of
+    /// `CLOCK_REALTIME` with each read; 64-bit on these targets.
+    const SO_TIMESTAMPNS: libc::c_int = 35;
+
+    /// Ask for the stamps on `s`; false if the kernel refuses.
+    pub(super) fn enable(s: &TcpStream) -> bool {
+        let on: libc::c_int = 1;
+        // SAFETY: `on` outlives the call and its size is passed; the fd is an open socket.
+        unsafe {
+            libc::setsockopt(
+                s.as_raw_fd(),
+                libc::SOL_SOCKET,
+                SO_TIMESTAMPNS,
+                (&on as *const libc::c_int).cast(),
+                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+            ) == 0
+        }
+    }
+
+    /// Read from `s` into `buf`; with the bytes, when the last of them arrived (since the
+    /// Unix epoch, the real-time clock), if the kernel said.
+    pub(super) fn recv(s: &TcpStream, buf: &mut [u8]) -> io::Result<(usize, Option<Duration>)> {
+        let mut iov = libc::iovec { iov_base: buf.as_mut_ptr().cast(), iov_len: buf.len() };
+        // Room for one control message holding a timespec, aligned as cmsghdr needs.
+        let mut control = [0u64; 8];
+        // SAFETY: an all-zero msghdr is valid (no name, no buffers) before the fields are set.
+        let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+        msg.msg_iov = &mut iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = control.as_mut_ptr().cast();
+        msg.msg_controllen = std::mem::size_of_val(&control) as _;
+        // SAFETY: `msg` points at `iov` (into `buf`) and `control`, all alive for the call.
+        let n = unsafe { libc::recvmsg(s.as_raw_fd(), &mut msg, 0) };
+        if n < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let mut at = None;
+        // SAFETY: the CMSG macros walk the control buffer the kernel filled, within the length
+        // it set; the data of a SCM_TIMESTAMPNS message is one timespec, read unaligned.
+        unsafe {
+            let mut c = libc::CMSG_FIRSTHDR(&msg);
+            while !c.is_null() {
+                if (*c).cmsg_level == libc::SOL_SOCKET && (*c).cmsg_type == SO_TIMESTAMPNS {
+                    let ts: libc::timespec = std::ptr::read_unaligned(libc::CMSG_DATA(c).cast());
+                    if ts.tv_sec > 0 && (0..1_000_000_000).contains(&ts.tv_nsec) {
+                        at = Some(Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32));
+                    }
+                }
+                c = libc::CMSG_NXTHDR(&msg, c);
+            }
+        }
+        Ok((n as usize, at))
+    }
+}
+
+#[cfg(not(all(target_os = "linux", any(target_arch = "x86_64", target_arch = "aarch64", target_arch = "riscv64"))))]
+mod stamp {
+    use mio::net::TcpStream;
+    use std::time::Duration;
+
+    pub(super) fn enable(_: &TcpStream) -> bool {
+        false
+    }
+
+    pub(super) fn recv(s: &TcpStream, buf: &mut [u8]) -> std::io::Result<(usize, Option<Duration>)> {
+        use std::io::Read;
+        Ok(((&*s).read(buf)?, None))
     }
 }
 
@@ -184,6 +269,11 @@ pub(in crate::live) struct Conn {
     body: Vec<u8>,
     body_range: (usize, usize),
     last_used: Instant,
+    /// Whether the kernel stamps what arrives on the open socket.
+    stamped: bool,
+    /// When the last bytes of the answer being read arrived (real-time clock, since the
+    /// Unix epoch), as the kernel stamped them.
+    arrived: Option<Duration>,
 }
 
 impl Conn {
@@ -202,6 +292,8 @@ impl Conn {
             body: Vec::new(),
             body_range: (0, 0),
             last_used: Instant::now(),
+            stamped: false,
+            arrived: None,
         }
     }
 
@@ -247,9 +339,22 @@ impl Conn {
         !matches!(s.peek(&mut b), Err(e) if e.kind() == ErrorKind::WouldBlock)
     }
 
+    /// Whether what arrives on this connection is stamped by the kernel: its answers are
+    /// then timed by [`Conn::arrived`].
+    pub(in crate::live) fn stamped(&self) -> bool {
+        self.stamped
+    }
+
+    /// When the last bytes of the answer just read arrived (real-time clock, since the Unix
+    /// epoch), if the kernel stamped them.
+    pub(in crate::live) fn arrived(&self) -> Option<Duration> {
+        self.arrived
+    }
+
     /// Close the connection (a closed socket leaves the poll set by itself).
     fn close(&mut self) {
         self.stream = None;
+        self.stamped = false;
         self.want_write = false;
         self.state = State::Idle;
     }
@@ -275,6 +380,7 @@ impl Conn {
         if registry.register(&mut s, token, Interest::READABLE).is_err() {
             return;
         }
+        self.stamped = stamp::enable(&s);
         self.stream = Some(s);
         self.want_write = false;
         self.state = State::Idle;
@@ -291,6 +397,7 @@ impl Conn {
         self.written = 0;
         self.filled = 0;
         self.head = None;
+        self.arrived = None;
         if self.stream.is_none() {
             let mut s = match TcpStream::connect(self.addr) {
                 Ok(s) => s,
@@ -299,6 +406,7 @@ impl Conn {
             if let Err(e) = registry.register(&mut s, token, Interest::READABLE | Interest::WRITABLE) {
                 return Step::Failed(classify(&e));
             }
+            self.stamped = stamp::enable(&s);
             self.stream = Some(s);
             self.want_write = true;
             self.state = State::Connecting;
@@ -383,7 +491,15 @@ impl Conn {
             }
             let Some(s) = self.stream.as_mut() else { return self.fail(Failure::Transport) };
             let room = self.buf.len() - self.filled;
-            match s.read(&mut self.buf[self.filled..]) {
+            let got = if self.stamped {
+                stamp::recv(s, &mut self.buf[self.filled..]).map(|(n, at)| {
+                    self.arrived = at.or(self.arrived);
+                    n
+                })
+            } else {
+                s.read(&mut self.buf[self.filled..])
+            };
+            match got {
                 Ok(0) => {
                     return match &self.head {
                         Some(h) if matches!(h.framing, Framing::UntilClose) => {

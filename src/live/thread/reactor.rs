@@ -62,8 +62,12 @@ pub(in crate::live) struct Reactor {
     ready: Vec<(u32, Done)>,
     /// The ready list's other buffer, swapped in while the thread takes the list.
     spare: Vec<(u32, Done)>,
-    /// While the events of a wait are handled: when the wait ended.
-    woke: Option<Instant>,
+    /// While the events of a wait are handled: when the wait ended, by the monotonic clock
+    /// and by the real-time one (the kernel's arrival stamps are real time).
+    woke: Option<(Instant, Duration)>,
+    /// Whether some connection's socket could not be stamped by the kernel: its answers are
+    /// timed when read, so the thread may not sleep through them ([`Reactor::nap`]).
+    unstamped: bool,
     #[cfg(target_os = "linux")]
     timer: Option<super::timer::TimerFd>,
 }
@@ -96,6 +100,7 @@ impl Reactor {
             ready: Vec::new(),
             spare: Vec::new(),
             woke: None,
+            unstamped: false,
             #[cfg(target_os = "linux")]
             timer,
         })
@@ -153,6 +158,7 @@ impl Reactor {
         let mut rendered = None;
         let wire = lane.api.wire(&self.ctx.spec, &w.req, &mut lane.scratch, &mut rendered);
         let step = lane.conn.begin(self.poll.registry(), Token(i as usize), now, wire);
+        self.unstamped |= !lane.conn.stamped();
         lane.work = Some(w);
         self.busy += 1;
         self.advance(i, step);
@@ -161,35 +167,50 @@ impl Reactor {
     /// Act on what an exchange did.
     fn advance(&mut self, i: u32, step: Step) {
         let lane = &mut self.lanes[i as usize];
-        let (resp, decided_at, seen) = match step {
+        let (resp, decided_at, seen, arrived) = match step {
             Step::Pending => return,
-            Step::Failed(kind) => (Response::Error { kind }, None, None),
+            Step::Failed(kind) => (Response::Error { kind }, None, None, None),
             Step::Answered => {
                 let Some(w) = &lane.work else { return };
                 let (status, retry_after, body) = lane.conn.answer();
                 let (resp, at) = lane.api.read(&self.ctx.spec, &w.req, status, retry_after, body);
                 let seen = Seen::of(&lane.api, &w.req, &resp, Some((status, body)));
+                let arrived = lane.conn.arrived();
                 lane.conn.done();
-                (self.ctx.on_the_clock(resp), at, seen)
+                (self.ctx.on_the_clock(resp), at, seen, arrived)
             }
         };
-        self.finish(i, resp, decided_at, seen);
+        self.finish(i, resp, decided_at, seen, arrived);
     }
 
     /// The exchange on connection `i` ended with `resp` (`seen`: what its answer showed, if
-    /// one came).
-    fn finish(&mut self, i: u32, resp: Response, decided_at: Option<crate::time::SimTime>, seen: Option<Box<Seen>>) {
+    /// one came; `arrived`: when its last bytes arrived, by the kernel's real-time stamp).
+    fn finish(
+        &mut self,
+        i: u32,
+        resp: Response,
+        decided_at: Option<crate::time::SimTime>,
+        seen: Option<Box<Seen>>,
+        arrived: Option<Duration>,
+    ) {
         let lane = &mut self.lanes[i as usize];
         let Some(w) = lane.work.take() else { return };
+        let sent = lane.sent;
         let seen = seen.or_else(|| Seen::of(&lane.api, &w.req, &resp, None));
         lane.deadline = None;
         assert!(self.busy > 0, "a lane finished with none busy");
         self.busy -= 1;
         let (resp, decided_at) = self.ctx.timed(resp, decided_at);
-        let sent = lane.sent;
-        // An exchange finished by the wait's events is timed at the wait's end; one that
-        // failed when sending, or passed its deadline, now.
-        let done = self.woke.unwrap_or_else(Instant::now);
+        // An answer the kernel stamped is timed by its arrival: the wait's end less how long
+        // before it the stamp is, by the real-time clock (within the send and the wait's end,
+        // should that clock have been stepped meanwhile). Another exchange finished by the
+        // wait's events is timed at the wait's end; one that failed when sending, or passed
+        // its deadline, now.
+        let done = match (self.woke, arrived) {
+            (Some((woke, real)), Some(at)) => woke.checked_sub(real.saturating_sub(at)).map_or(sent, |t| t.max(sent).min(woke)),
+            (Some((woke, _)), None) => woke,
+            (None, _) => Instant::now(),
+        };
         self.ready.push((i, Done { id: w.id, resp, decided_at, sent, done, seen }));
     }
 
@@ -203,6 +224,20 @@ impl Reactor {
         self.take_events(timeout);
     }
 
+    /// Whether the thread may sleep without watching its connections ([`Reactor::nap`]):
+    /// every answer it would then read late is timed by its arrival, stamped by the kernel.
+    pub(in crate::live) fn can_nap(&self) -> bool {
+        cfg!(target_os = "linux") && !self.unstamped
+    }
+
+    /// Sleep until `until` without watching the connections, then take what came meanwhile
+    /// (one look at the poll): one wake-up for the due instant and the answers together,
+    /// where a wait in the poll wakes for each answer as it comes. Only when [`Reactor::can_nap`].
+    pub(in crate::live) fn nap(&mut self, until: Instant) {
+        sleep_until(until);
+        self.take_events(Some(Duration::ZERO));
+    }
+
     /// One wait of the poll, its events handled; whether there were any.
     fn take_events(&mut self, timeout: Option<Duration>) -> bool {
         let Some(mut events) = self.events.take() else { return false };
@@ -211,7 +246,7 @@ impl Reactor {
         let any = !events.is_empty();
         if any {
             // One reading for the batch: every answer in it was there when the wait ended.
-            self.woke = Some(Instant::now());
+            self.woke = Some((Instant::now(), real_now()));
         }
         for ev in events.iter() {
             let token = ev.token();
@@ -290,15 +325,47 @@ impl Lanes for Reactor {
             let lane = &mut self.lanes[i];
             if lane.deadline.is_some_and(|d| d <= now) {
                 lane.conn.abort();
-                self.finish(i as u32, Response::Error { kind: Failure::Timeout }, None, None);
+                self.finish(i as u32, Response::Error { kind: Failure::Timeout }, None, None, None);
             }
         }
     }
 }
 
+/// The real-time clock's reading, since the Unix epoch (the kernel's arrival stamps are on it).
+fn real_now() -> Duration {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default()
+}
+
+/// Sleep the thread until `at`, to the kernel's high-resolution timer on Linux (an absolute
+/// `clock_nanosleep` on the monotonic clock `Instant` reads: no timer to arm or read back).
+fn sleep_until(at: Instant) {
+    let now = Instant::now();
+    if at <= now {
+        return;
+    }
+    #[cfg(target_os = "linux")]
+    {
+        let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+        // SAFETY: clock_gettime writes one timespec into `ts`, which outlives the call.
+        if unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) } == 0 {
+            let left = at - now;
+            let nanos = ts.tv_nsec as u64 + u64::from(left.subsec_nanos());
+            ts.tv_sec += (left.as_secs() + nanos / 1_000_000_000) as libc::time_t;
+            ts.tv_nsec = (nanos % 1_000_000_000) as libc::c_long;
+            // An interrupted sleep (a signal) ends early, as a wait in the poll would.
+            // SAFETY: `ts` is a valid timespec; no remainder is asked for with TIMER_ABSTIME.
+            unsafe { libc::clock_nanosleep(libc::CLOCK_MONOTONIC, libc::TIMER_ABSTIME, &ts, std::ptr::null_mut()) };
+            return;
+        }
+    }
+    std::thread::sleep(at - now);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::{IdemKey, PayerRef, Request};
+    use crate::scenario::GroupKind;
 
     fn reactor(lanes: Vec<Lane>) -> Reactor {
         let spec = Arc::new(crate::scenario::load(std::path::Path::new("scenarios/ci-smoke.json")).expect("scenario"));
@@ -319,10 +386,89 @@ mod tests {
         crate::live::thread::timer::assert_waits_are_precise(|at| r.poll(Some(at), Instant::now()));
     }
 
+    /// An answer read long after it came is timed by its arrival, not by the read: the
+    /// thread sleeps through it ([`Reactor::nap`]) and reads it 50 ms later.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn an_answer_read_late_is_timed_by_its_arrival() {
+        use std::io::{Read, Write};
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = l.local_addr().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let server = std::thread::spawn(move || {
+            let (mut s, _) = l.accept().unwrap();
+            s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+            let mut got = Vec::new();
+            let mut b = [0u8; 4096];
+            // The head, then the body by its length.
+            let need = loop {
+                if let Some(i) = got.windows(4).position(|w| w == b"\r\n\r\n") {
+                    let head = String::from_utf8_lossy(&got[..i]).to_ascii_lowercase();
+                    let len: usize = head.split("content-length: ").nth(1).map_or(0, |v| v.split("\r\n").next().unwrap().parse().unwrap());
+                    break i + 4 + len;
+                }
+                let n = s.read(&mut b).unwrap();
+                assert!(n > 0);
+                got.extend_from_slice(&b[..n]);
+            };
+            while got.len() < need {
+                let n = s.read(&mut b).unwrap();
+                assert!(n > 0);
+                got.extend_from_slice(&b[..n]);
+            }
+            let before = Instant::now();
+            s.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}").unwrap();
+            tx.send((before, Instant::now())).unwrap();
+            // Held open until the client is done.
+            let _ = s.read(&mut b);
+        });
+        let base = Base { url: format!("http://{addr}"), host: addr.to_string(), addr, tls: None };
+        let mut r = reactor(vec![Lane::new(&base, crate::live::deployment::target::Api::Contract, 0)]);
+        assert!(r.can_nap(), "a plain socket on Linux is stamped");
+        let req = Request::Pay {
+            key: IdemKey::new(1),
+            payer: PayerRef { id: 1, group: GroupKind::Flexible, league: 0 },
+            channel: 0,
+            items: [100, 0, 0, 0, 0, 0],
+            period: crate::model::Period::UNKNOWN,
+            special: false,
+            assessment: None,
+        };
+        assert!(r.start(Work { id: 7, req, system: 0 }).is_ok());
+        let give_up = Instant::now() + Duration::from_secs(10);
+        let mut done = Vec::new();
+        while done.is_empty() {
+            assert!(Instant::now() < give_up, "no answer");
+            // Connecting and writing take a few turns; the answer is then slept through.
+            let (before, after) = match rx.try_recv() {
+                Ok(t) => t,
+                Err(_) => {
+                    r.poll(Some(Instant::now() + Duration::from_millis(1)), Instant::now());
+                    continue;
+                }
+            };
+            let nap_until = after + Duration::from_millis(50);
+            r.nap(nap_until);
+            assert!(Instant::now() >= nap_until, "the nap ended early");
+            while let Some(mut list) = r.take_ready() {
+                done.extend(list.drain(..).map(|(_, d)| (d.id, d.sent, d.done, before, after)));
+                r.recycle(list);
+            }
+            assert_eq!(done.len(), 1, "the answer taken after the nap");
+        }
+        let (id, sent, at, before, after) = done[0];
+        assert_eq!(id, 7);
+        // On loopback the answer arrives while the server writes it; the clocks' conversion
+        // leaves a few microseconds either way.
+        let slack = Duration::from_millis(2);
+        assert!(at + slack >= before && at >= sent, "timed before the answer was written: {:?}", before.checked_duration_since(at));
+        assert!(at <= after + slack, "timed {:?} after the answer was written, not at its arrival", at.duration_since(after));
+        drop(r);
+        server.join().unwrap();
+    }
+
     #[test]
     fn a_refused_connection_and_a_silent_target_end_as_error_kinds() {
-        use crate::model::{IdemKey, PayerRef, Request};
-        use crate::scenario::GroupKind;
         // A port nobody listens on, and a listener that accepts but never answers.
         let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let refused_addr = closed.local_addr().unwrap();

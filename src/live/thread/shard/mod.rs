@@ -174,6 +174,10 @@ const SPIN_GAP_NS: f64 = 50_000.0;
 /// How long a thread with its own readiness loop (`--transport http1`) looks for answers
 /// without blocking before it sleeps, under the same condition.
 const SPIN_FOR: Duration = Duration::from_micros(40);
+/// The longest a sending thread sleeps through answers it could read ([`Reactor::nap`]): how
+/// much later than their arrival an answer's connection may be back to work, its payer's
+/// next step taken, its line journaled.
+const NAP_AT_MOST: Duration = Duration::from_millis(2);
 
 /// The journal's lines go to the file at most this long after their answers.
 const JOURNAL_EVERY: Duration = Duration::from_millis(1);
@@ -695,10 +699,20 @@ impl Shard<Reactor> {
             // in a target that then finds its client asleep: sleeping at once, or after a
             // fixed number of looks (each a quick `epoll_wait`), cost both sides more CPU
             // per request and a tenth of the throughput (measured: BENCHMARKS.md).
+            // Otherwise, when the answers can wait (each is timed by its arrival, stamped by
+            // the kernel) and nothing waits for a connection they would free, sleep to the
+            // next due instant without waking for each answer, if it is near; else wait in
+            // the poll, which wakes for each answer.
             let wake = chores.wake(&mut self, next_due);
             let spun = self.pool.busy() && self.answer_gap_ns < SPIN_GAP_NS && self.pool.spin(wake.min(now + SPIN_FOR));
             if !spun {
-                self.pool.poll(Some(wake), now);
+                let nap =
+                    self.pool.can_nap() && self.backlog.iter().all(VecDeque::is_empty) && (!self.pool.busy() || wake <= now + NAP_AT_MOST);
+                if nap {
+                    self.pool.nap(wake);
+                } else {
+                    self.pool.poll(Some(wake), now);
+                }
             }
             self.take_ready(&mut chores.flush_due, false);
         }
