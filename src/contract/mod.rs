@@ -154,7 +154,7 @@ pub(crate) fn write_period_members(period: &Period, out: &mut Vec<u8>) {
         return;
     }
     out.extend_from_slice(b",\"period\":\"");
-    out.extend_from_slice(period.first_text().as_bytes());
+    period.write_first(out);
     out.extend_from_slice(b"\",\"period_months\":");
     out.extend_from_slice(itoa::Buffer::new().format(period.months).as_bytes());
 }

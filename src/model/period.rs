@@ -36,6 +36,18 @@ impl Period {
         format!("{:04}-{:02}", self.first / 12, self.first % 12 + 1)
     }
 
+    /// [`Period::first_text`] appended to `out` without a `String` of its own (every payment
+    /// a run sends names its period).
+    pub(crate) fn write_first(self, out: &mut Vec<u8>) {
+        let (y, m) = (self.first / 12, self.first % 12 + 1);
+        if y >= 10_000 {
+            out.extend_from_slice(self.first_text().as_bytes());
+            return;
+        }
+        let digit = |n: u32| b'0' + (n % 10) as u8;
+        out.extend_from_slice(&[digit(y / 1000), digit(y / 100), digit(y / 10), digit(y), b'-', digit(m / 10), digit(m)]);
+    }
+
     /// "YYYY-MM" (one month) or "YYYY-MM+N" (N months from it); "" if unknown.
     pub(crate) fn to_text(self) -> String {
         match self.months {
@@ -62,6 +74,16 @@ impl Period {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_first_month_written_in_place_is_its_text() {
+        for first in (0..200_000).step_by(7).chain([0, 11, 12, 119_999, 120_000, 120_011, u32::MAX]) {
+            let p = Period { first, months: 1 };
+            let mut out = b"x".to_vec();
+            p.write_first(&mut out);
+            assert_eq!(&out[1..], p.first_text().as_bytes(), "{first}");
+        }
+    }
 
     #[test]
     fn periods_overlap_when_they_share_a_month() {

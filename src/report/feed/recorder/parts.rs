@@ -64,7 +64,8 @@ impl Recorder {
             rollback_decision,
         } = self;
         let mut acknowledged: Vec<IdemKey> = acknowledged.into_iter().collect();
-        acknowledged.sort();
+        // Distinct keys (from a set): an unstable sort gives the same order, faster.
+        acknowledged.sort_unstable();
         RecorderPart {
             cells,
             hours,
