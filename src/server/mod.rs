@@ -368,7 +368,8 @@ async fn pay_with(st: &AppState, key: Option<&HeaderValue>, body: &[u8]) -> Repl
         return invalid("the Idempotency-Key header is required (1 to 255 characters)".into());
     };
     let key = contract::key_from_header(key);
-    let b: contract::PaymentIn = match parse_body(body) {
+    // The common shape read by hand, anything else (or a refusal's explanation) by serde.
+    let b: contract::PaymentIn = match contract::scan_payment(body).map_or_else(|| parse_body(body), Ok) {
         Ok(b) => b,
         Err(r) => return r,
     };
