@@ -369,9 +369,12 @@ async fn pay_with(st: &AppState, key: Option<&HeaderValue>, body: &[u8]) -> Repl
     };
     let key = contract::key_from_header(key);
     // The common shape read by hand, anything else (or a refusal's explanation) by serde.
-    let b: contract::PaymentIn = match contract::scan_payment(body).map_or_else(|| parse_body(body), Ok) {
-        Ok(b) => b,
-        Err(r) => return r,
+    let b: contract::PaymentIn = match contract::scan_payment(body) {
+        Some(b) => b,
+        None => match parse_body(body) {
+            Ok(b) => b,
+            Err(r) => return r,
+        },
     };
     let (payer, channel) = match resolve(&st.spec, b.payer_id, b.group, &b.league, &b.channel) {
         Ok(x) => x,
