@@ -235,7 +235,11 @@ impl Reactor {
     /// where a wait in the poll wakes for each answer as it comes. Only when [`Reactor::can_nap`].
     pub(in crate::live) fn nap(&mut self, until: Instant) {
         sleep_until(until);
-        self.take_events(Some(Duration::ZERO));
+        // With nothing under way there is nothing to take (a server closing an idle
+        // connection is found by the probe before its next use).
+        if self.busy > 0 {
+            self.take_events(Some(Duration::ZERO));
+        }
     }
 
     /// One wait of the poll, its events handled; whether there were any.
