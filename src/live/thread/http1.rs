@@ -339,10 +339,11 @@ impl Conn {
         !matches!(s.peek(&mut b), Err(e) if e.kind() == ErrorKind::WouldBlock)
     }
 
-    /// Whether what arrives on this connection is stamped by the kernel: its answers are
-    /// then timed by [`Conn::arrived`].
-    pub(in crate::live) fn stamped(&self) -> bool {
-        self.stamped
+    /// Whether the connection is open and what arrives on it is not stamped by the kernel
+    /// (its answers are then timed when read, not by [`Conn::arrived`]). A connection that
+    /// could not be opened is not that: it has nothing to read.
+    pub(in crate::live) fn unstamped(&self) -> bool {
+        self.stream.is_some() && !self.stamped
     }
 
     /// When the last bytes of the answer just read arrived (real-time clock, since the Unix
@@ -677,6 +678,22 @@ mod tests {
                 step = c.on_event(poll.registry(), Token(0), ev);
             }
         }
+    }
+
+    /// Only an open socket the kernel does not stamp keeps a thread from sleeping through
+    /// answers: a connection never opened (or closed, as one that failed) has nothing to read.
+    #[test]
+    fn only_an_open_unstamped_socket_counts_as_unstamped() {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let poll = mio::Poll::new().unwrap();
+        let mut c = Conn::new(l.local_addr().unwrap(), "h");
+        assert!(!c.unstamped(), "a connection never opened");
+        c.open_ahead(poll.registry(), Token(0), Duration::from_secs(2));
+        assert!(c.is_open());
+        #[cfg(all(target_os = "linux", any(target_arch = "x86_64", target_arch = "aarch64", target_arch = "riscv64")))]
+        assert!(!c.unstamped(), "a plain socket on Linux is stamped");
+        c.abort();
+        assert!(!c.unstamped(), "a closed connection");
     }
 
     /// The warm-up: a connection opened ahead carries the first request itself (the scripted

@@ -158,7 +158,7 @@ impl Reactor {
         let mut rendered = None;
         let wire = lane.api.wire(&self.ctx.spec, &w.req, &mut lane.scratch, &mut rendered);
         let step = lane.conn.begin(self.poll.registry(), Token(i as usize), now, wire);
-        self.unstamped |= !lane.conn.stamped();
+        self.unstamped |= lane.conn.unstamped();
         lane.work = Some(w);
         self.busy += 1;
         self.advance(i, step);
