@@ -29,13 +29,22 @@ bench_cleanup() {
 }
 
 # write_pay_lua FILE: a wrk script posting a new payment (a new idempotency key) per request.
+# Each wrk thread runs its own copy of the script, so the keys carry the thread's number:
+# with one counter per thread and nothing else, `-t2` sent every key twice, and half the
+# requests were replays.
 write_pay_lua() {
   cat > "$1" <<'LUA'
+local threads = 0
+function setup(thread)
+  thread:set("tid", threads)
+  threads = threads + 1
+end
 counter = 0
 request = function()
   counter = counter + 1
-  local body = '{"payer_id":' .. counter .. ',"group":"flexible","league":"Hohhot","channel":"wechat_mini","items_fen":{"pension":74040}}'
-  return wrk.format("POST", "/v1/payments", {["Content-Type"] = "application/json", ["Idempotency-Key"] = "wrk-" .. counter}, body)
+  local n = counter * 64 + tid
+  local body = '{"payer_id":' .. n .. ',"group":"flexible","league":"Hohhot","channel":"wechat_mini","items_fen":{"pension":74040}}'
+  return wrk.format("POST", "/v1/payments", {["Content-Type"] = "application/json", ["Idempotency-Key"] = "wrk-" .. tid .. "-" .. counter}, body)
 end
 LUA
 }
