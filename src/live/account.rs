@@ -26,6 +26,9 @@ pub(crate) struct Account {
     pub connections: usize,
     pub threads: usize,
     pub queue_bound: usize,
+    /// `--slack-us` (parts written before it: none).
+    #[serde(default)]
+    pub slack_micros: u64,
     pub sync_rtt_micros: Option<u64>,
     pub margin_real_micros: u64,
     pub journal_path: PathBuf,
@@ -160,6 +163,7 @@ pub(in crate::live) fn join(parts: Vec<(PathBuf, Part)>, journal_path: PathBuf) 
                 j.connections += a.connections;
                 j.threads += a.threads;
                 j.queue_bound += a.queue_bound;
+                j.slack_micros = j.slack_micros.max(a.slack_micros);
                 j.sync_rtt_micros = j.sync_rtt_micros.max(a.sync_rtt_micros);
                 j.margin_real_micros = j.margin_real_micros.max(a.margin_real_micros);
                 // Held before the load: in every shard's view of it (a shard reading late sees
@@ -250,6 +254,7 @@ mod tests {
             connections: 2,
             threads: 1,
             queue_bound: 10,
+            slack_micros: 0,
             sync_rtt_micros: None,
             margin_real_micros: 5_000,
             journal_path: PathBuf::from("journal.jsonl"),

@@ -9,7 +9,12 @@ use crate::time::SimTime;
 const DRIVER_LATE_MS: f64 = 10.0;
 
 /// The driver's lateness as the report gives it: all together, and per phase × channel.
-pub(super) fn driver_lateness(spec: &Spec, lateness: &[Option<hdrhistogram::Histogram<u64>>]) -> crate::report::data::live::DriverLateness {
+/// `slack_micros`: how late the driver was allowed to be (`--slack-us`).
+pub(super) fn driver_lateness(
+    spec: &Spec,
+    lateness: &[Option<hdrhistogram::Histogram<u64>>],
+    slack_micros: u64,
+) -> crate::report::data::live::DriverLateness {
     let channels = spec.channels.len();
     let mut all = crate::metrics::lateness_histogram();
     let mut cells = Vec::new();
@@ -24,7 +29,13 @@ pub(super) fn driver_lateness(spec: &Spec, lateness: &[Option<hdrhistogram::Hist
         });
     }
     let ms = crate::report::check::latency::latency(&all);
-    crate::report::data::live::DriverLateness { bound_ms: DRIVER_LATE_MS, late: ms.p99 > DRIVER_LATE_MS, ms, cells }
+    crate::report::data::live::DriverLateness {
+        bound_ms: DRIVER_LATE_MS,
+        slack_ms: slack_micros as f64 / 1000.0,
+        late: ms.p99 > DRIVER_LATE_MS,
+        ms,
+        cells,
+    }
 }
 
 /// The cells whose phase and channel the driver was late in (p99 past the bound): their

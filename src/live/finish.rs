@@ -129,7 +129,7 @@ pub(in crate::live) async fn finish(
         not_sent: merged.not_sent,
         clock_sync_round_trip_ms: account.sync_rtt_micros.map(|us| (us as f64 / 10.0).round() / 100.0),
         audit_margin_ms: (account.margin_real_micros as f64 / 10.0).round() / 100.0,
-        driver_lateness: driver_lateness(spec, &merged.lateness),
+        driver_lateness: driver_lateness(spec, &merged.lateness, account.slack_micros),
         errors_by_kind: merged.recorder.errors_by_kind.clone(),
         failures: std::mem::take(&mut merged.failures).rows(spec, &reading.admin_token.into_iter().collect::<Vec<_>>()),
         journal: merged.journal,

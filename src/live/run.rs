@@ -45,6 +45,9 @@ pub struct RunConfig {
     /// one per connection.
     pub threads: usize,
     pub timeout: Duration,
+    /// How late a sending thread may take a step while steps fall due closer together
+    /// (`--slack-us`).
+    pub slack: Duration,
     pub seed: u64,
     /// This run's name: in its idempotency keys, the report and a hook's `{run}`.
     pub run_id: String,
@@ -203,6 +206,7 @@ pub async fn run(spec: Arc<Spec>, cfg: RunConfig, scenario_file: &str) -> Result
         connections: setup.connections,
         threads: setup.threads,
         queue_bound: setup.queue_bound,
+        slack_micros: cfg.slack.as_micros() as u64,
         sync_rtt_micros: setup.sync_rtt.map(|d| d.as_micros() as u64),
         margin_real_micros: setup.margin_real.as_micros() as u64,
         journal_path: setup.journal_path.clone(),
@@ -425,6 +429,7 @@ async fn set_up(spec: &Arc<Spec>, cfg: &RunConfig) -> Result<Setup, RunError> {
             margin_micros: margin,
             drain: cfg.drain,
             switches: switching.board(),
+            slack: cfg.slack,
         })
         .collect();
     Ok(Setup {

@@ -288,6 +288,9 @@ pub struct FailureSample {
 #[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
 pub struct DriverLateness {
     pub bound_ms: f64,
+    /// How late the driver was allowed to send while requests fell due close together, so
+    /// that one wake-up sent several (`run --slack-us`; 0: each at its instant).
+    pub slack_ms: f64,
     pub late: bool,
     pub ms: Latency,
     /// Per phase × channel with requests, in the scenario's order.

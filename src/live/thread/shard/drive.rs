@@ -56,8 +56,8 @@ impl Shard<Pool> {
     async fn drive(mut self, gauge: Arc<Gauge>, drain: Duration, mut timer: Option<PreciseTimer>) -> Output {
         let mut chores = Chores::new(self.pool.ctx.timeout);
         let mut spins = 0u32;
-        while self.begin_turn(&mut chores, &gauge).is_some() {
-            let Some(next_due) = self.finished() else { break };
+        while let Some(now) = self.begin_turn(&mut chores, &gauge) {
+            let Some(next_due) = self.finished(now) else { break };
             // Answers have lately come close together: look for the next a few more times
             // before sleeping. Each look lets the runtime poll the sockets without blocking
             // and takes what arrived; a sleep would cost a context switch per handful of
@@ -134,7 +134,7 @@ impl Shard<Reactor> {
         while let Some(now) = self.begin_turn(&mut chores, &gauge) {
             // Sends that failed at once (a refused connection) are answers too.
             self.take_ready(&mut chores.flush_due, false);
-            let Some(next_due) = self.finished() else { break };
+            let Some(next_due) = self.finished(now) else { break };
             // Answers have lately come close together: look for the next without blocking,
             // for up to SPIN_FOR, before sleeping. A sleep costs a context switch, here and
             // in a target that then finds its client asleep: sleeping at once, or after a

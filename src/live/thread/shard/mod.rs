@@ -65,6 +65,9 @@ pub(in crate::live) struct Plan {
     pub drain: Duration,
     /// When the systems' maintenance switches went through.
     pub switches: Arc<super::switchboard::Switchboard>,
+    /// How late a step may be taken while steps fall due closer together than this
+    /// (`--slack-ms`, see [`Shard::wake_for`]).
+    pub slack: Duration,
 }
 
 /// A thread's connections: driven by its own readiness loop (`--transport http1`), or
@@ -158,6 +161,12 @@ struct Shard<P> {
     /// when the last one was read: whether the next answer is worth waiting for awake.
     answer_gap_ns: f64,
     last_answer: Instant,
+    /// See [`Plan::slack`].
+    slack: Duration,
+    /// The mean time between due steps lately (nanoseconds, exponentially weighted), and the
+    /// last one's instant: whether the steps come close enough together to wake for several.
+    due_gap_ns: f64,
+    last_due: Option<Instant>,
     /// The real instant a conditional rollback is decided at, until this thread published
     /// its figures for it.
     decide: Option<Instant>,
@@ -216,6 +225,9 @@ impl<P: Lanes> Shard<P> {
             last_flush: Instant::now(),
             answer_gap_ns: f64::INFINITY,
             last_answer: Instant::now(),
+            slack: plan.slack,
+            due_gap_ns: f64::INFINITY,
+            last_due: None,
             decide,
         }
     }
@@ -317,6 +329,7 @@ impl<P: Lanes> Shard<P> {
             if due > now_real || sent_now >= limit {
                 break;
             }
+            self.note_due(due);
             match self.cohort.pop_due(t) {
                 Some((_, Some(ev))) => self.local(t, due, ev),
                 Some((_, None)) => {}
@@ -477,13 +490,33 @@ impl<P: Lanes> Shard<P> {
         Some(now)
     }
 
-    /// Whether the run is over for this thread: nothing left to send or wait for.
-    fn finished(&self) -> Option<Option<Instant>> {
+    /// Whether the run is over for this thread: nothing left to send or wait for. Else when
+    /// to wake for the next due step ([`Shard::wake_for`]), if there is one.
+    fn finished(&self, now: Instant) -> Option<Option<Instant>> {
         let next_due = self.cohort.next_due().map(|t| self.clock.real_instant(t));
         if next_due.is_none() && self.outstanding == 0 && self.cohort.started_waiting() == 0 {
             return None;
         }
-        Some(next_due)
+        Some(next_due.map(|due| self.wake_for(due, now)))
+    }
+
+    /// A step fell due at `due`: the mean gap between due steps follows.
+    fn note_due(&mut self, due: Instant) {
+        if let Some(last) = self.last_due {
+            let gap = due.saturating_duration_since(last).as_nanos() as f64;
+            self.due_gap_ns = if self.due_gap_ns.is_finite() { self.due_gap_ns * 0.875 + gap * 0.125 } else { gap };
+        }
+        self.last_due = Some(due);
+    }
+
+    /// When to wake for a step due at `due`, it being `now`: at its instant; or, while steps
+    /// have lately fallen due closer together than the slack, the slack after it, so that one
+    /// wake-up takes every step of that stretch. Each wake-up costs a sleep and a context
+    /// switch, the larger part of a request's CPU at a few thousand a second (measured:
+    /// BENCHMARKS.md). A step taken late is late in the report too: its response time counts
+    /// from its instant, and the driver's lateness shows the slack.
+    fn wake_for(&self, due: Instant, now: Instant) -> Instant {
+        if due > now && self.due_gap_ns < self.slack.as_nanos() as f64 { due + self.slack } else { due }
     }
 
     /// After the drain: the thread's results. `unsent`: requests that still waited for a

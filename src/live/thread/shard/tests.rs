@@ -144,6 +144,7 @@ fn plan(spec: &Arc<Spec>, clock: VirtualClock, dir: &std::path::Path) -> Plan {
         margin_micros: 0,
         drain: Duration::ZERO,
         switches: Arc::new(crate::live::thread::switchboard::Switchboard::none()),
+        slack: Duration::ZERO,
     }
 }
 
@@ -264,6 +265,7 @@ fn three_shards_written_read_and_merged_equal_one_host_sending_everything() {
             connections: 1,
             threads: 1,
             queue_bound: 0,
+            slack_micros: 0,
             sync_rtt_micros: None,
             margin_real_micros: 0,
             journal_path: d.join("journal.jsonl"),
@@ -337,5 +339,39 @@ fn a_flush_that_alone_would_wake_the_thread_is_done_before_it_sleeps() {
     assert_eq!(wake, now + Duration::from_millis(40));
     assert!(!shard.journal.pending() && chores.flush_due.is_none(), "written before the sleep");
     assert_eq!(lines(), 1);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// With a slack, a thread wakes late only for steps that come close together: one wake-up
+/// then takes a stretch of them. Steps far apart, a step already due, or no slack: each at its
+/// instant.
+#[test]
+fn the_slack_delays_a_wake_up_only_while_steps_come_close_together() {
+    let spec = spec();
+    let dir = std::env::temp_dir().join(format!("cutover-slack-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a temporary directory");
+    let mut p = plan(&spec, VirtualClock::starting_now(spec.start, 1.0), &dir);
+    p.slack = Duration::from_micros(500);
+    let mut shard = Shard::new(p, FakeLanes::default());
+    let now = Instant::now();
+    let due = now + Duration::from_millis(3);
+    let us = Duration::from_micros;
+
+    assert_eq!(shard.wake_for(due, now), due, "nothing fell due yet: no gap known");
+    // One step a millisecond: farther apart than the slack.
+    for i in 0..20 {
+        shard.note_due(now + Duration::from_millis(i));
+    }
+    assert_eq!(shard.wake_for(due, now), due, "steps a millisecond apart");
+    // Then five thousand a second: the gap falls under the slack within a few steps.
+    let from = now + Duration::from_millis(20);
+    for i in 0..40 {
+        shard.note_due(from + us(200 * i));
+    }
+    assert_eq!(shard.wake_for(due, now), due + us(500), "steps 200 µs apart");
+    assert_eq!(shard.wake_for(now, now), now, "a step due already is taken at once");
+    assert_eq!(shard.wake_for(now - us(10), now), now - us(10));
+    shard.slack = Duration::ZERO;
+    assert_eq!(shard.wake_for(due, now), due, "no slack");
     let _ = std::fs::remove_dir_all(&dir);
 }

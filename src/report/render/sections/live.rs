@@ -209,12 +209,13 @@ fn lateness(s: &mut Section, l: &LiveReport, w: &Say) {
     s.said(
         tr!(
             w,
-            "The driver's own lateness in starting requests: p50 {} ms, p99 {} ms, max {} ms (bound {} ms at p99).",
-            "压测端自身发出请求的滞后：p50 {} 毫秒，p99 {} 毫秒，最大 {} 毫秒（p99 界限 {} 毫秒）。",
+            "The driver's own lateness in starting requests: p50 {} ms, p99 {} ms, max {} ms (bound {} ms at p99; up to {} ms of it allowed while requests fell due close together, so that one wake-up sent several).",
+            "压测端自身发出请求的滞后：p50 {} 毫秒，p99 {} 毫秒，最大 {} 毫秒（p99 界限 {} 毫秒；请求密集到期时允许至多 {} 毫秒，以便一次唤醒发出多个请求）。",
             d.ms.p50,
             d.ms.p99,
             d.ms.max,
-            d.bound_ms
+            d.bound_ms,
+            d.slack_ms
         ),
         if d.late { Tone::Bad } else { Tone::Good },
     );
