@@ -160,6 +160,10 @@ pub struct Calendar {
     /// Days outside it are worked out when asked, the same way.
     kinds: Vec<DayKind>,
     first_day: i64,
+    /// The first and last day any holiday or make-up working day is listed for: outside
+    /// them the weekday alone decides (a run compressed a millionfold passes the table's
+    /// years within seconds, and each look-up then took a date and two set searches).
+    listed: Option<(i64, i64)>,
 }
 
 impl Calendar {
@@ -174,7 +178,9 @@ impl Calendar {
         weekend: Vec<Weekday>,
         (start, end): (SimTime, SimTime),
     ) -> Calendar {
-        let mut c = Calendar { offset, holidays, makeup_workdays, weekend, kinds: Vec::new(), first_day: 0 };
+        let days = holidays.iter().chain(&makeup_workdays).map(|d| Calendar::day_of_date(*d));
+        let listed = days.clone().min().zip(days.max());
+        let mut c = Calendar { offset, holidays, makeup_workdays, weekend, kinds: Vec::new(), first_day: 0, listed };
         let first = c.local_day(start) - 366;
         let last = (c.local_day(end) + 367).min(first + 20 * 366);
         c.first_day = first;
@@ -219,6 +225,11 @@ impl Calendar {
         }
     }
     fn work_out_kind(&self, day: i64) -> DayKind {
+        if self.listed.is_none_or(|(first, last)| day < first || day > last) {
+            // 1970-01-01 was a Thursday (3 days from Monday).
+            let weekday = Weekday::try_from((day + 3).rem_euclid(7) as u8).unwrap_or(Weekday::Mon);
+            return if self.weekend.contains(&weekday) { DayKind::Weekend } else { DayKind::Working };
+        }
         let date = self.date_of_day(day);
         if self.holidays.contains(&date) {
             DayKind::Holiday
@@ -319,6 +330,39 @@ mod tests {
             .collect();
         use DayKind::*;
         assert_eq!(kinds, [Weekend, Working, Working, Holiday, Holiday, Working, Weekend]);
+    }
+
+    /// Far from the listed holidays and make-up days (a run compressed a millionfold gets
+    /// there), a day's kind is its weekday's, worked out without its date: the same kind as
+    /// the date gives, over seventy years, with and without listed days, for two weekends.
+    #[test]
+    fn outside_the_listed_days_the_weekday_alone_decides() {
+        let at = |s: &str| SimTime::from_datetime(&DateTime::parse_from_rfc3339(s).unwrap());
+        let bare = Calendar::new(
+            FixedOffset::east_opt(8 * 3600).unwrap(),
+            BTreeSet::new(),
+            BTreeSet::new(),
+            vec![Weekday::Fri, Weekday::Sat],
+            (at("2021-04-25T00:00:00+08:00"), at("2021-04-25T00:00:00+08:00")),
+        );
+        let day = |s: &str| Calendar::day_of_date(NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap());
+        for c in [cal(), bare] {
+            let by_date = |d: i64| {
+                let date = c.date_of_day(d);
+                if c.holidays.contains(&date) {
+                    DayKind::Holiday
+                } else if c.makeup_workdays.contains(&date) {
+                    DayKind::Working
+                } else if c.weekend.contains(&date.weekday()) {
+                    DayKind::Weekend
+                } else {
+                    DayKind::Working
+                }
+            };
+            for d in day("1990-01-01")..day("2060-12-31") {
+                assert_eq!(c.kind_of_day(d), by_date(d), "{} ({:?})", c.date_of_day(d), c.weekend);
+            }
+        }
     }
 
     #[test]
