@@ -566,3 +566,13 @@ fn a_key_is_forgotten_after_its_lifetime() {
     ));
     assert_eq!(m.payments_accepted(), 2);
 }
+
+/// A key's text is its 128 bits as 32 lowercase hex digits, read back as the same key.
+#[test]
+fn a_keys_text_is_its_value_in_hex_and_reads_back() {
+    for v in [0u128, 1, 0xabc0, u128::MAX, 0x07e5_2880_0000_0344_0000_0000_0000_0001, 1 << 127, 0x0123_4567_89ab_cdef_fedc_ba98_7654_3210] {
+        let k = IdemKey::new(v);
+        assert_eq!(k.to_text(), format!("{v:032x}"));
+        assert_eq!(IdemKey::from_text(&k.to_text()), k);
+    }
+}

@@ -80,7 +80,11 @@ impl Auditor {
     /// The request (to `system`) with the target's ids replaced by the shadow's. A payment
     /// the old system took and the new one holds by migration is named by the old shadow's
     /// id, which the new shadow knows as the copy's origin.
-    fn translate(&self, system: SystemIdx, req: &Request) -> Request {
+    fn translate<'a>(&self, system: SystemIdx, req: &'a Request) -> std::borrow::Cow<'a, Request> {
+        // Most requests quote no id of the target's: those are checked as they are.
+        if !matches!(req, Request::Pay { assessment: Some(_), .. } | Request::Certificate { .. }) {
+            return std::borrow::Cow::Borrowed(req);
+        }
         let mut r = req.clone();
         match &mut r {
             Request::Pay { assessment: Some(a), .. } => {
@@ -93,7 +97,7 @@ impl Auditor {
             }
             _ => {}
         }
-        r
+        std::borrow::Cow::Owned(r)
     }
 
     /// Whether the right answer to `req` at `t` from `system` is a refusal as suspended.

@@ -503,7 +503,7 @@ impl<P: Lanes> Shard<P> {
     /// A step fell due at `due`: the mean gap between due steps follows.
     fn note_due(&mut self, due: Instant) {
         if let Some(last) = self.last_due {
-            let gap = due.saturating_duration_since(last).as_nanos() as f64;
+            let gap = due.saturating_duration_since(last).as_secs_f64() * 1e9;
             self.due_gap_ns = if self.due_gap_ns.is_finite() { self.due_gap_ns * 0.875 + gap * 0.125 } else { gap };
         }
         self.last_due = Some(due);
