@@ -88,6 +88,11 @@ pub(crate) fn seconds(flag: &str, x: f64, lo: f64, hi: f64) -> anyhow::Result<st
     Ok(std::time::Duration::from_secs_f64(x))
 }
 
+/// `run --slack-us`, checked: 0 to 5000 microseconds.
+pub(crate) fn slack(micros: u64) -> anyhow::Result<std::time::Duration> {
+    Ok(std::time::Duration::from_micros(within("--slack-us", usize::try_from(micros).unwrap_or(usize::MAX), 0, 5_000)? as u64))
+}
+
 /// The cores to use when a command is not told.
 pub(crate) fn cores() -> usize {
     std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)

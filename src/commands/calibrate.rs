@@ -65,7 +65,7 @@ fn round(spec: &Arc<Spec>, seed: u64, a: &RunArgs, file: &str, target: Target) -
         queue_bound: a.queue_bound,
         threads: a.threads,
         timeout: Duration::from_secs(10),
-        slack: super::run::slack(a)?,
+        slack: super::args::slack(a.slack_us)?,
         seed,
         run_id: format!("calibration-{}", std::process::id()),
         out: out.clone(),

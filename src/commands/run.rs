@@ -13,11 +13,6 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// `--slack-us`, checked.
-pub(super) fn slack(a: &RunArgs) -> anyhow::Result<Duration> {
-    Ok(Duration::from_micros(within("--slack-us", usize::try_from(a.slack_us).unwrap_or(usize::MAX), 0, 5_000)? as u64))
-}
-
 pub(super) fn run(a: RunArgs) -> anyhow::Result<Exit> {
     let spec = Arc::new(load(&a.scenario)?);
     let scale = time_scale(a.time_scale.unwrap_or(spec.raw.run.time_scale))?;
@@ -25,7 +20,7 @@ pub(super) fn run(a: RunArgs) -> anyhow::Result<Exit> {
     within("--queue-bound", a.queue_bound, 1, 10_000_000)?;
     within("--threads", a.threads, 1, 64)?;
     let timeout = Duration::from_millis(within("--timeout-ms", a.timeout_ms as usize, 1, 3_600_000)? as u64);
-    let slack = slack(&a)?;
+    let slack = super::args::slack(a.slack_us)?;
     let drain = seconds("--drain-seconds", a.drain_seconds, 0.0, 600.0)?;
     let abort_grace = seconds("--abort-grace-seconds", a.abort_grace_seconds, 0.0, 86_400.0)?;
     let abort_window = seconds("--abort-window-seconds", a.abort_window_seconds, 1.0, 86_400.0)?;
