@@ -66,7 +66,7 @@ pub(in crate::live) struct Plan {
     /// When the systems' maintenance switches went through.
     pub switches: Arc<super::switchboard::Switchboard>,
     /// How late a step may be taken while steps fall due closer together than this
-    /// (`--slack-ms`, see [`Shard::wake_for`]).
+    /// (`--slack-us`, see [`Shard::wake_for`]).
     pub slack: Duration,
 }
 
