@@ -346,6 +346,11 @@ impl Conn {
         self.stream.is_some() && !self.stamped
     }
 
+    /// Whether the kernel was asked to stamp what arrives on the open socket.
+    pub(in crate::live) fn stamped(&self) -> bool {
+        self.stamped
+    }
+
     /// When the last bytes of the answer just read arrived (real-time clock, since the Unix
     /// epoch), if the kernel stamped them.
     pub(in crate::live) fn arrived(&self) -> Option<Duration> {

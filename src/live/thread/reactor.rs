@@ -68,6 +68,11 @@ pub(in crate::live) struct Reactor {
     /// Whether some connection's socket could not be stamped by the kernel: its answers are
     /// timed when read, so the thread may not sleep through them ([`Reactor::nap`]).
     unstamped: bool,
+    /// Whether the last answer read on a stamped socket carried its stamp. The kernel turns
+    /// its stamping on a moment after the first socket asks for it (a deferred switch), so
+    /// the first answers may come unstamped: until one comes stamped, the thread does not
+    /// sleep through answers.
+    stamps_seen: bool,
     #[cfg(target_os = "linux")]
     timer: Option<super::timer::TimerFd>,
 }
@@ -101,6 +106,7 @@ impl Reactor {
             spare: Vec::new(),
             woke: None,
             unstamped: false,
+            stamps_seen: false,
             #[cfg(target_os = "linux")]
             timer,
         })
@@ -176,6 +182,9 @@ impl Reactor {
                 let (resp, at) = lane.api.read(&self.ctx.spec, &w.req, status, retry_after, body);
                 let seen = Seen::of(&lane.api, &w.req, &resp, Some((status, body)));
                 let arrived = lane.conn.arrived();
+                if lane.conn.stamped() {
+                    self.stamps_seen = arrived.is_some();
+                }
                 lane.conn.done();
                 (self.ctx.on_the_clock(resp), at, seen, arrived)
             }
@@ -225,9 +234,10 @@ impl Reactor {
     }
 
     /// Whether the thread may sleep without watching its connections ([`Reactor::nap`]):
-    /// every answer it would then read late is timed by its arrival, stamped by the kernel.
+    /// every answer it would then read late is timed by its arrival, stamped by the kernel
+    /// (every socket asked for stamps, and the last answer read carried one).
     pub(in crate::live) fn can_nap(&self) -> bool {
-        cfg!(target_os = "linux") && !self.unstamped
+        cfg!(target_os = "linux") && !self.unstamped && self.stamps_seen
     }
 
     /// Sleep until `until` without watching the connections, then take what came meanwhile
@@ -391,7 +401,9 @@ mod tests {
     }
 
     /// An answer read long after it came is timed by its arrival, not by the read: the
-    /// thread sleeps through it ([`Reactor::nap`]) and reads it 50 ms later.
+    /// thread sleeps through it ([`Reactor::nap`]) and reads it 50 ms later. The thread
+    /// naps only once an answer has come stamped (the kernel switches its stamping on a
+    /// moment after the first socket asks), so a first exchange is read as it comes.
     #[cfg(target_os = "linux")]
     #[test]
     fn an_answer_read_late_is_timed_by_its_arrival() {
@@ -404,33 +416,36 @@ mod tests {
             s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
             let mut got = Vec::new();
             let mut b = [0u8; 4096];
-            // The head, then the body by its length.
-            let need = loop {
-                if let Some(i) = got.windows(4).position(|w| w == b"\r\n\r\n") {
-                    let head = String::from_utf8_lossy(&got[..i]).to_ascii_lowercase();
-                    let len: usize = head.split("content-length: ").nth(1).map_or(0, |v| v.split("\r\n").next().unwrap().parse().unwrap());
-                    break i + 4 + len;
+            // Each request answered until the client closes.
+            'serve: loop {
+                // The head, then the body by its length.
+                let need = loop {
+                    if let Some(i) = got.windows(4).position(|w| w == b"\r\n\r\n") {
+                        let head = String::from_utf8_lossy(&got[..i]).to_ascii_lowercase();
+                        let len: usize = head.split("content-length: ").nth(1).map_or(0, |v| v.split("\r\n").next().unwrap().parse().unwrap());
+                        break i + 4 + len;
+                    }
+                    match s.read(&mut b) {
+                        Ok(n) if n > 0 => got.extend_from_slice(&b[..n]),
+                        _ => break 'serve,
+                    }
+                };
+                while got.len() < need {
+                    let n = s.read(&mut b).unwrap();
+                    assert!(n > 0);
+                    got.extend_from_slice(&b[..n]);
                 }
-                let n = s.read(&mut b).unwrap();
-                assert!(n > 0);
-                got.extend_from_slice(&b[..n]);
-            };
-            while got.len() < need {
-                let n = s.read(&mut b).unwrap();
-                assert!(n > 0);
-                got.extend_from_slice(&b[..n]);
+                got.drain(..need);
+                let before = Instant::now();
+                s.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}").unwrap();
+                let _ = tx.send((before, Instant::now()));
             }
-            let before = Instant::now();
-            s.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}").unwrap();
-            tx.send((before, Instant::now())).unwrap();
-            // Held open until the client is done.
-            let _ = s.read(&mut b);
         });
         let base = Base { url: format!("http://{addr}"), host: addr.to_string(), addr, tls: None };
         let mut r = reactor(vec![Lane::new(&base, crate::live::deployment::target::Api::Contract, 0)]);
-        assert!(r.can_nap(), "a plain socket on Linux is stamped");
-        let req = Request::Pay {
-            key: IdemKey::new(1),
+        assert!(!r.can_nap(), "no answer has shown the kernel's stamps yet");
+        let req = |key| Request::Pay {
+            key: IdemKey::new(key),
             payer: PayerRef { id: 1, group: GroupKind::Flexible, league: 0 },
             channel: 0,
             items: [100, 0, 0, 0, 0, 0],
@@ -438,12 +453,32 @@ mod tests {
             special: false,
             assessment: None,
         };
-        assert!(r.start(Work { id: 7, req, system: 0 }).is_ok());
         let give_up = Instant::now() + Duration::from_secs(10);
+        // Exchanges read as they come, until one shows the kernel's stamps.
+        let mut id = 0;
+        while !r.can_nap() {
+            id += 1;
+            assert!(id <= 100, "a plain socket on Linux is stamped, yet 100 answers came without");
+            let w = Work { id, req: req(u128::from(id)), system: 0 };
+            if id == 1 { assert!(r.start(w).is_ok()) } else { r.release(0, Some(w), Instant::now()) }
+            let mut got = Vec::new();
+            while got.is_empty() {
+                assert!(Instant::now() < give_up, "no answer to exchange {id}");
+                r.poll(Some(Instant::now() + Duration::from_millis(1)), Instant::now());
+                while let Some(mut list) = r.take_ready() {
+                    got.extend(list.drain(..).map(|(i, d)| (i, d.id)));
+                    r.recycle(list);
+                }
+            }
+            assert_eq!(got, vec![(0, id)]);
+            rx.recv().unwrap();
+        }
+        id += 1;
+        r.release(0, Some(Work { id, req: req(u128::from(id)), system: 0 }), Instant::now());
         let mut done = Vec::new();
         while done.is_empty() {
             assert!(Instant::now() < give_up, "no answer");
-            // Connecting and writing take a few turns; the answer is then slept through.
+            // Writing takes a turn or two; the answer is then slept through.
             let (before, after) = match rx.try_recv() {
                 Ok(t) => t,
                 Err(_) => {
@@ -460,8 +495,8 @@ mod tests {
             }
             assert_eq!(done.len(), 1, "the answer taken after the nap");
         }
-        let (id, sent, at, before, after) = done[0];
-        assert_eq!(id, 7);
+        let (got, sent, at, before, after) = done[0];
+        assert_eq!(got, id);
         // On loopback the answer arrives while the server writes it; the clocks' conversion
         // leaves a few microseconds either way.
         let slack = Duration::from_millis(2);
