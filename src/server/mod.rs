@@ -493,7 +493,7 @@ async fn admin_clock(
         *c = VirtualClock::starting_now(at, b.time_scale);
     }
     if let Some(store) = &st.store
-        && let Err(e) = store.save_clock(store::SavedClock { virtual_micros: at.0, wall_micros: wall, scale: b.time_scale })
+        && let Err(e) = store.save_clock(store::SavedClock { virtual_micros: at.0, wall_micros: wall, scale: b.time_scale }).await
     {
         return problem(Refusal::StorageFailed, &format!("the clock could not be saved: {e}"), None, None);
     }

@@ -31,6 +31,8 @@ pub enum StoreError {
     Corrupt { path: String, seq: i64, reason: String },
     #[error("{path}: decision {seq} cannot be restored under this scenario: {source}")]
     Restore { path: String, seq: i64, source: crate::model::RestoreError },
+    #[error("{path}: held by another process (a server already running on this data?); one server at a time keeps it")]
+    InUse { path: String },
     #[error("{path}: cannot create the data directory: {source}")]
     Dir { path: String, source: std::io::Error },
 }
@@ -63,9 +65,12 @@ pub struct SavedClock {
     pub scale: f64,
 }
 
-/// A decision on its way to the disk: its sequence number, instant, text, and the handler to
-/// tell once it is committed.
-type Entry = (u64, i64, String, oneshot::Sender<()>);
+/// What the writer thread is handed: a decision on its way to the disk (its sequence number,
+/// instant, text, and the handler to tell once it is committed), or a clock setting to save.
+enum Entry {
+    Decision(u64, i64, String, oneshot::Sender<()>),
+    Clock(SavedClock, oneshot::Sender<Result<(), String>>),
+}
 
 /// What a handler waits for before it answers ([`Store::wait`]).
 pub(crate) enum Durable {
@@ -78,12 +83,24 @@ pub(crate) enum Durable {
 }
 
 pub struct Store {
-    clock_conn: std::sync::Mutex<Connection>,
     /// Unbounded, so that logging under the model's lock never blocks: every entry not yet
     /// committed has a handler waiting for it, so the in-flight bound bounds the channel.
     tx: mpsc::Sender<Entry>,
     committed: watch::Receiver<u64>,
     next_seq: AtomicU64,
+    /// The writer thread, joined when the store is dropped: it holds the file's lock until
+    /// it ends, and the data may be opened again only then.
+    writer: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for Store {
+    fn drop(&mut self) {
+        // Closing the channel ends the writer, after what it was handed.
+        drop(std::mem::replace(&mut self.tx, mpsc::channel().0));
+        if let Some(w) = self.writer.take() {
+            let _ = w.join();
+        }
+    }
 }
 
 impl Store {
@@ -93,10 +110,18 @@ impl Store {
         std::fs::create_dir_all(dir).map_err(|source| StoreError::Dir { path: dir.display().to_string(), source })?;
         let path = dir.join("ledger.sqlite");
         let p = path.display().to_string();
-        let err = |source| StoreError::Sqlite { path: p.clone(), source };
+        let err = |source: rusqlite::Error| match source.sqlite_error_code() {
+            Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) => StoreError::InUse { path: p.clone() },
+            _ => StoreError::Sqlite { path: p.clone(), source },
+        };
         let mut conn = Connection::open(&path).map_err(err)?;
+        // One connection, the writer's, holding the file's lock from the first write to the
+        // end: no shared-memory index and no file locking at every commit (a fifth of the
+        // writer's system calls), and a second server started on the same data is refused
+        // here, where two would have written the same sequence numbers.
+        conn.busy_timeout(std::time::Duration::ZERO).map_err(err)?;
         conn.execute_batch(
-            "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;
+            "PRAGMA locking_mode=EXCLUSIVE; PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;
              CREATE TABLE IF NOT EXISTS decisions (seq INTEGER PRIMARY KEY, at_micros INTEGER NOT NULL, decision TEXT NOT NULL);
              CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
              CREATE TABLE IF NOT EXISTS clock (id INTEGER PRIMARY KEY CHECK (id = 1), virtual_micros INTEGER NOT NULL, wall_micros INTEGER NOT NULL, scale REAL NOT NULL);",
@@ -135,28 +160,23 @@ impl Store {
                 Ok(SavedClock { virtual_micros: r.get(0)?, wall_micros: r.get(1)?, scale: r.get(2)? })
             })
             .ok();
-        let clock_conn = Connection::open(&path).map_err(err)?;
         let (tx, rx) = mpsc::channel::<Entry>();
         let (committed_tx, committed) = watch::channel(last);
-        std::thread::Builder::new()
+        let writer = std::thread::Builder::new()
             .name("cutover-store".into())
             .spawn(move || writer(conn, rx, committed_tx))
             .map_err(|source| StoreError::Dir { path: p.clone(), source })?;
-        let store = Store { clock_conn: std::sync::Mutex::new(clock_conn), tx, committed, next_seq: AtomicU64::new(last + 1) };
+        let store = Store { tx, committed, next_seq: AtomicU64::new(last + 1), writer: Some(writer) };
         let other_scenario = before.filter(|b| b != scenario);
         Ok(Opened { store, restored, migrated, saved_clock: saved, other_scenario })
     }
 
-    /// Save the clock setting so a restarted server keeps following the run's clock.
-    pub(crate) fn save_clock(&self, c: SavedClock) -> Result<(), String> {
-        let conn = self.clock_conn.lock().map_err(|_| "storage lock poisoned".to_string())?;
-        conn.execute(
-            "INSERT INTO clock (id, virtual_micros, wall_micros, scale) VALUES (1, ?1, ?2, ?3)
-             ON CONFLICT(id) DO UPDATE SET virtual_micros = ?1, wall_micros = ?2, scale = ?3",
-            rusqlite::params![c.virtual_micros, c.wall_micros, c.scale],
-        )
-        .map(|_| ())
-        .map_err(|e| e.to_string())
+    /// Save the clock setting so a restarted server keeps following the run's clock (by the
+    /// writer, on the one connection).
+    pub(crate) async fn save_clock(&self, c: SavedClock) -> Result<(), String> {
+        let (done, saved) = oneshot::channel();
+        self.tx.send(Entry::Clock(c, done)).map_err(|_| "the storage writer has stopped".to_string())?;
+        saved.await.map_err(|_| "the storage writer has stopped".to_string())?
     }
 
     /// Log a decision made at `at` (call under the model's lock: the order of sequence numbers
@@ -167,7 +187,7 @@ impl Store {
         let text = serde_json::to_string(d).unwrap_or_default();
         let (done, committed) = oneshot::channel();
         // If the writer died the entry is never committed and `wait` reports it.
-        let _ = self.tx.send((seq, at.0, text, done));
+        let _ = self.tx.send(Entry::Decision(seq, at.0, text, done));
         Durable::Logged(committed)
     }
 
@@ -189,13 +209,32 @@ impl Store {
 }
 
 fn writer(mut conn: Connection, rx: mpsc::Receiver<Entry>, committed: watch::Sender<u64>) {
+    let mut batch = Vec::new();
+    let mut clocks = Vec::new();
     while let Ok(first) = rx.recv() {
-        let mut batch = vec![first];
-        while batch.len() < BATCH {
-            match rx.try_recv() {
-                Ok(e) => batch.push(e),
-                Err(_) => break,
+        let mut next = Some(first);
+        while let Some(e) = next.take() {
+            match e {
+                Entry::Decision(seq, at, text, done) => batch.push((seq, at, text, done)),
+                Entry::Clock(c, done) => clocks.push((c, done)),
             }
+            if batch.len() < BATCH {
+                next = rx.try_recv().ok();
+            }
+        }
+        for (c, done) in clocks.drain(..) {
+            let saved = conn
+                .execute(
+                    "INSERT INTO clock (id, virtual_micros, wall_micros, scale) VALUES (1, ?1, ?2, ?3)
+                     ON CONFLICT(id) DO UPDATE SET virtual_micros = ?1, wall_micros = ?2, scale = ?3",
+                    rusqlite::params![c.virtual_micros, c.wall_micros, c.scale],
+                )
+                .map(|_| ())
+                .map_err(|e| e.to_string());
+            let _ = done.send(saved);
+        }
+        if batch.is_empty() {
+            continue;
         }
         let result = (|| -> rusqlite::Result<u64> {
             let tx = conn.transaction()?;
@@ -212,7 +251,7 @@ fn writer(mut conn: Connection, rx: mpsc::Receiver<Entry>, committed: watch::Sen
         })();
         match result {
             Ok(top) => {
-                for (_, _, _, done) in batch {
+                for (_, _, _, done) in batch.drain(..) {
                     let _ = done.send(());
                 }
                 committed.send_modify(|c| *c = (*c).max(top));

@@ -42,6 +42,11 @@ fn the_store_tells_each_handler_of_its_own_commit_and_keeps_what_it_acknowledged
         let opened = Store::open(&dir, &mut model, &mark).expect("a new store");
         assert_eq!(opened.restored, 0);
         let store = opened.store;
+        // A second server on the same data is refused while the first holds it.
+        let mut other = Model::new(Arc::new(Rules::from_spec(&spec)));
+        let refused = Store::open(&dir, &mut other, &mark).err().expect("a second store on the same data is refused");
+        assert!(refused.to_string().contains("ledger.sqlite: held by another process"), "{refused}");
+        rt.block_on(store.save_clock(super::store::SavedClock { virtual_micros: 7, wall_micros: 8, scale: 9.0 })).expect("the clock saved");
         // 300 decisions logged at once (several commits), each waited for by its own handler.
         let pending: Vec<_> = (0..300u32)
             .map(|i| store.log(crate::time::SimTime(i as i64), &Decision::Maintenance { closed: vec![(i % 3) as u8] }))
@@ -55,8 +60,10 @@ fn the_store_tells_each_handler_of_its_own_commit_and_keeps_what_it_acknowledged
         });
     }
     let mut model = Model::new(Arc::new(Rules::from_spec(&spec)));
-    let opened = Store::open(&dir, &mut model, &mark).expect("the store again");
+    let opened = Store::open(&dir, &mut model, &mark).expect("the store again, once the first is dropped");
     assert_eq!(opened.restored, 300, "every acknowledged decision is on disk");
+    let clock = opened.saved_clock.expect("the clock kept");
+    assert_eq!((clock.virtual_micros, clock.wall_micros, clock.scale), (7, 8, 9.0));
     let _ = std::fs::remove_dir_all(&dir);
 }
 
