@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Benchmark (issue 24, item 4): the floor under `serve --data`'s commits on this machine's
+# disk. Overwrites a 4 KiB page of a file and syncs it, N times, with fsync and with
+# fdatasync, and prints the wall time and the CPU time (user + system) of one write and sync.
+# Each group commit of `serve --data` costs at least one of these (SQLite writes the WAL's
+# frames and syncs the file), so with B decisions a commit the durable path adds at least
+# (CPU per sync) / B to each request's CPU, whatever the storage code does.
+#
+# Usage: bash benches/fsync-floor.sh [directory] [count]   (defaults: a new temporary
+#        directory under target/, 3000)
+# Needs: python3.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mkdir -p target
+dir="${1:-}"
+[ -n "$dir" ] || { dir=$(mktemp -d -p target fsync-floor.XXXXXX); trap 'rm -rf "$dir"' EXIT; }
+count="${2:-3000}"
+python3 - "$dir/floor.bin" "$count" <<'PY'
+import os, resource, sys, time
+path, n = sys.argv[1], int(sys.argv[2])
+fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o644)
+page = b"x" * 4096
+# Written and synced once first: the loop overwrites blocks that exist (no file growth).
+os.pwrite(fd, page * 256, 0)
+os.fsync(fd)
+print(f"{path}: {n} overwrites of a 4 KiB page, each synced")
+for name, sync in (("fsync", os.fsync), ("fdatasync", os.fdatasync)):
+    r0, t0 = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
+    for i in range(n):
+        os.pwrite(fd, page, (i % 256) * 4096)
+        sync(fd)
+    t1, r1 = time.perf_counter(), resource.getrusage(resource.RUSAGE_SELF)
+    cpu = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
+    print(f"  {name:<9}: {1e6 * (t1 - t0) / n:6.1f} µs wall, {1e6 * cpu / n:5.1f} µs CPU per write and sync")
+os.close(fd)
+PY
