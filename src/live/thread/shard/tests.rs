@@ -339,6 +339,25 @@ fn a_flush_that_alone_would_wake_the_thread_is_done_before_it_sleeps() {
     assert_eq!(wake, now + Duration::from_millis(40));
     assert!(!shard.journal.pending() && chores.flush_due.is_none(), "written before the sleep");
     assert_eq!(lines(), 1);
+
+    // After answers, a line waits up to a millisecond from when it was taken (not from the
+    // last flush): later turns within it leave it waiting, the first after it writes it.
+    shard.journal.accepted(&spec, spec.start, 0, &req, &TargetId::Num(2)).expect("a line");
+    let taken = Instant::now();
+    shard.after_answers(taken, 1, &mut chores.flush_due);
+    let due = chores.flush_due.expect("a flush set for later");
+    assert!(due >= taken + Duration::from_millis(1) && due <= Instant::now() + Duration::from_millis(1), "due a millisecond after it was taken");
+    assert_eq!(lines(), 1, "not written at once");
+    shard.journal.accepted(&spec, spec.start, 0, &req, &TargetId::Num(3)).expect("a line");
+    shard.after_answers(Instant::now(), 1, &mut chores.flush_due);
+    if Instant::now() < due {
+        assert_eq!((chores.flush_due, lines()), (Some(due), 1), "a later line does not move the flush");
+    }
+    std::thread::sleep(due.saturating_duration_since(Instant::now()));
+    shard.journal.accepted(&spec, spec.start, 0, &req, &TargetId::Num(4)).expect("a line");
+    shard.after_answers(Instant::now(), 1, &mut chores.flush_due);
+    assert!(!shard.journal.pending() && chores.flush_due.is_none(), "written once the first line waited a millisecond");
+    assert_eq!(lines(), 4);
     let _ = std::fs::remove_dir_all(&dir);
 }
 
