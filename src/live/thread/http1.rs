@@ -9,8 +9,9 @@
 //! is registered for readable events only, except while it connects or a request waits for
 //! room to be written: no wake-up for the acknowledgements of requests.
 //!
-//! On Linux each socket asks the kernel to stamp what arrives (`SO_TIMESTAMPNS`), and an
-//! answer's bytes are read with `recvmsg`, which gives the instant its last bytes arrived
+//! On Linux, once the thread would sleep through answers ([`Conn::ask_stamps`]), each
+//! socket asks the kernel to stamp what arrives (`SO_TIMESTAMPNS`), and an answer's bytes
+//! are read with `recvmsg`, which gives the instant its last bytes arrived
 //! ([`Conn::arrived`]): an answer is timed by its arrival, not by when the thread came to
 //! read it, so a thread busy elsewhere or asleep does not lengthen the response times it
 //! records, and the thread may sleep through answers ([`super::reactor::Reactor::nap`]).
@@ -269,6 +270,8 @@ pub(in crate::live) struct Conn {
     body: Vec<u8>,
     body_range: (usize, usize),
     last_used: Instant,
+    /// Whether the thread asked for the kernel's arrival stamps ([`Conn::ask_stamps`]).
+    stamps: bool,
     /// Whether the kernel stamps what arrives on the open socket.
     stamped: bool,
     /// When the last bytes of the answer being read arrived (real-time clock, since the
@@ -292,6 +295,7 @@ impl Conn {
             body: Vec::new(),
             body_range: (0, 0),
             last_used: Instant::now(),
+            stamps: false,
             stamped: false,
             arrived: None,
         }
@@ -340,8 +344,8 @@ impl Conn {
     }
 
     /// Whether the connection is open and what arrives on it is not stamped by the kernel
-    /// (its answers are then timed when read, not by [`Conn::arrived`]). A connection that
-    /// could not be opened is not that: it has nothing to read.
+    /// (its answers are then timed when read, not by [`Conn::arrived`]), stamps asked or
+    /// not. A connection that could not be opened is not that: it has nothing to read.
     pub(in crate::live) fn unstamped(&self) -> bool {
         self.stream.is_some() && !self.stamped
     }
@@ -349,6 +353,19 @@ impl Conn {
     /// Whether the kernel was asked to stamp what arrives on the open socket.
     pub(in crate::live) fn stamped(&self) -> bool {
         self.stamped
+    }
+
+    /// Ask the kernel to stamp what arrives, on the open socket now and on every one opened
+    /// later. Not asked until a thread would sleep through answers: a stamp costs each read
+    /// its control message, and while any socket asks, the kernel stamps every packet the
+    /// machine receives (the target's requests too).
+    pub(in crate::live) fn ask_stamps(&mut self) {
+        self.stamps = true;
+        if let Some(s) = &self.stream
+            && !self.stamped
+        {
+            self.stamped = stamp::enable(s);
+        }
     }
 
     /// When the last bytes of the answer just read arrived (real-time clock, since the Unix
@@ -386,7 +403,7 @@ impl Conn {
         if registry.register(&mut s, token, Interest::READABLE).is_err() {
             return;
         }
-        self.stamped = stamp::enable(&s);
+        self.stamped = self.stamps && stamp::enable(&s);
         self.stream = Some(s);
         self.want_write = false;
         self.state = State::Idle;
@@ -412,7 +429,7 @@ impl Conn {
             if let Err(e) = registry.register(&mut s, token, Interest::READABLE | Interest::WRITABLE) {
                 return Step::Failed(classify(&e));
             }
-            self.stamped = stamp::enable(&s);
+            self.stamped = self.stamps && stamp::enable(&s);
             self.stream = Some(s);
             self.want_write = true;
             self.state = State::Connecting;
@@ -695,10 +712,16 @@ mod tests {
         assert!(!c.unstamped(), "a connection never opened");
         c.open_ahead(poll.registry(), Token(0), Duration::from_secs(2));
         assert!(c.is_open());
+        assert!(c.unstamped() && !c.stamped(), "stamps not asked for");
+        c.ask_stamps();
         #[cfg(all(target_os = "linux", any(target_arch = "x86_64", target_arch = "aarch64", target_arch = "riscv64")))]
-        assert!(!c.unstamped(), "a plain socket on Linux is stamped");
+        assert!(!c.unstamped() && c.stamped(), "a plain socket on Linux is stamped once asked");
         c.abort();
         assert!(!c.unstamped(), "a closed connection");
+        // Asked once, a connection opened later is stamped from the start.
+        c.open_ahead(poll.registry(), Token(0), Duration::from_secs(2));
+        #[cfg(all(target_os = "linux", any(target_arch = "x86_64", target_arch = "aarch64", target_arch = "riscv64")))]
+        assert!(c.is_open() && c.stamped(), "stamped when opened again");
     }
 
     /// The warm-up: a connection opened ahead carries the first request itself (the scripted

@@ -65,8 +65,11 @@ pub(in crate::live) struct Reactor {
     /// While the events of a wait are handled: when the wait ended, by the monotonic clock
     /// and by the real-time one (the kernel's arrival stamps are real time).
     woke: Option<(Instant, Duration)>,
-    /// Whether some connection's socket could not be stamped by the kernel: its answers are
-    /// timed when read, so the thread may not sleep through them ([`Reactor::nap`]).
+    /// Whether the thread asked its connections for the kernel's arrival stamps
+    /// ([`Reactor::want_naps`]).
+    stamps_asked: bool,
+    /// Whether some connection's socket could not be stamped by the kernel, once asked: its
+    /// answers are timed when read, so the thread may not sleep through them ([`Reactor::nap`]).
     unstamped: bool,
     /// Whether the last answer read on a stamped socket carried its stamp. The kernel turns
     /// its stamping on a moment after the first socket asks for it (a deferred switch), so
@@ -105,6 +108,7 @@ impl Reactor {
             ready: Vec::new(),
             spare: Vec::new(),
             woke: None,
+            stamps_asked: false,
             unstamped: false,
             stamps_seen: false,
             #[cfg(target_os = "linux")]
@@ -164,7 +168,7 @@ impl Reactor {
         let mut rendered = None;
         let wire = lane.api.wire(&self.ctx.spec, &w.req, &mut lane.scratch, &mut rendered);
         let step = lane.conn.begin(self.poll.registry(), Token(i as usize), now, wire);
-        self.unstamped |= lane.conn.unstamped();
+        self.unstamped |= self.stamps_asked && lane.conn.unstamped();
         lane.work = Some(w);
         self.busy += 1;
         self.advance(i, step);
@@ -235,9 +239,23 @@ impl Reactor {
 
     /// Whether the thread may sleep without watching its connections ([`Reactor::nap`]):
     /// every answer it would then read late is timed by its arrival, stamped by the kernel
-    /// (every socket asked for stamps, and the last answer read carried one).
+    /// (stamps asked for, every socket stamped, and the last answer read carried one).
     pub(in crate::live) fn can_nap(&self) -> bool {
-        cfg!(target_os = "linux") && !self.unstamped && self.stamps_seen
+        cfg!(target_os = "linux") && self.stamps_asked && !self.unstamped && self.stamps_seen
+    }
+
+    /// The thread would sleep through answers: ask every connection for the kernel's
+    /// arrival stamps, once (the naps begin when an answer shows them, [`Reactor::can_nap`]).
+    /// A thread that never would (one sending saturated) reads its answers without them.
+    pub(in crate::live) fn want_naps(&mut self) {
+        if self.stamps_asked || !cfg!(target_os = "linux") {
+            return;
+        }
+        self.stamps_asked = true;
+        for lane in &mut self.lanes {
+            lane.conn.ask_stamps();
+            self.unstamped |= lane.conn.unstamped();
+        }
     }
 
     /// Sleep until `until` without watching the connections, then take what came meanwhile
@@ -454,11 +472,9 @@ mod tests {
             assessment: None,
         };
         let give_up = Instant::now() + Duration::from_secs(10);
-        // Exchanges read as they come, until one shows the kernel's stamps.
+        // Exchanges read as they come: none carries a stamp until the thread would nap.
         let mut id = 0;
-        while !r.can_nap() {
-            id += 1;
-            assert!(id <= 100, "a plain socket on Linux is stamped, yet 100 answers came without");
+        let exchange = |r: &mut Reactor, id: u32| {
             let w = Work { id, req: req(u128::from(id)), system: 0 };
             if id == 1 { assert!(r.start(w).is_ok()) } else { r.release(0, Some(w), Instant::now()) }
             let mut got = Vec::new();
@@ -472,6 +488,18 @@ mod tests {
             }
             assert_eq!(got, vec![(0, id)]);
             rx.recv().unwrap();
+        };
+        for _ in 0..3 {
+            id += 1;
+            exchange(&mut r, id);
+            assert!(!r.can_nap() && !r.lanes[0].conn.stamped(), "stamps not asked for");
+        }
+        // Asked for, they come after the kernel turns them on.
+        r.want_naps();
+        while !r.can_nap() {
+            id += 1;
+            assert!(id <= 100, "a plain socket on Linux is stamped, yet 100 answers came without");
+            exchange(&mut r, id);
         }
         id += 1;
         r.release(0, Some(Work { id, req: req(u128::from(id)), system: 0 }), Instant::now());

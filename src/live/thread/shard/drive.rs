@@ -147,9 +147,12 @@ impl Shard<Reactor> {
             let wake = chores.wake(&mut self, next_due);
             let spun = self.pool.busy() && self.answer_gap_ns < SPIN_GAP_NS && self.pool.spin(wake.min(now + SPIN_FOR));
             if !spun {
-                let nap =
-                    self.pool.can_nap() && self.backlog.iter().all(VecDeque::is_empty) && (!self.pool.busy() || wake <= now + NAP_AT_MOST);
-                if nap {
+                let nap_fits = self.backlog.iter().all(VecDeque::is_empty) && (!self.pool.busy() || wake <= now + NAP_AT_MOST);
+                if nap_fits {
+                    // The stamps a nap needs are asked for the first time one would fit.
+                    self.pool.want_naps();
+                }
+                if nap_fits && self.pool.can_nap() {
                     self.pool.nap(wake);
                 } else {
                     self.pool.poll(Some(wake), now);
