@@ -440,7 +440,8 @@ mod tests {
                 let need = loop {
                     if let Some(i) = got.windows(4).position(|w| w == b"\r\n\r\n") {
                         let head = String::from_utf8_lossy(&got[..i]).to_ascii_lowercase();
-                        let len: usize = head.split("content-length: ").nth(1).map_or(0, |v| v.split("\r\n").next().unwrap().parse().unwrap());
+                        let len: usize =
+                            head.split("content-length: ").nth(1).map_or(0, |v| v.split("\r\n").next().unwrap().parse().unwrap());
                         break i + 4 + len;
                     }
                     match s.read(&mut b) {
@@ -476,7 +477,11 @@ mod tests {
         let mut id = 0;
         let exchange = |r: &mut Reactor, id: u32| {
             let w = Work { id, req: req(u128::from(id)), system: 0 };
-            if id == 1 { assert!(r.start(w).is_ok()) } else { r.release(0, Some(w), Instant::now()) }
+            if id == 1 {
+                assert!(r.start(w).is_ok())
+            } else {
+                r.release(0, Some(w), Instant::now())
+            }
             let mut got = Vec::new();
             while got.is_empty() {
                 assert!(Instant::now() < give_up, "no answer to exchange {id}");

@@ -346,7 +346,10 @@ fn a_flush_that_alone_would_wake_the_thread_is_done_before_it_sleeps() {
     let taken = Instant::now();
     shard.after_answers(taken, 1, &mut chores.flush_due);
     let due = chores.flush_due.expect("a flush set for later");
-    assert!(due >= taken + Duration::from_millis(1) && due <= Instant::now() + Duration::from_millis(1), "due a millisecond after it was taken");
+    assert!(
+        due >= taken + Duration::from_millis(1) && due <= Instant::now() + Duration::from_millis(1),
+        "due a millisecond after it was taken"
+    );
     assert_eq!(lines(), 1, "not written at once");
     shard.journal.accepted(&spec, spec.start, 0, &req, &TargetId::Num(3)).expect("a line");
     shard.after_answers(Instant::now(), 1, &mut chores.flush_due);
