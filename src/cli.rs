@@ -288,7 +288,8 @@ pub struct ServeArgs {
     /// inner-mongolia-2021 scenario).
     #[arg(long)]
     pub scenario: Option<PathBuf>,
-    /// Keep the ledger durable in DIR (SQLite); without it, memory only.
+    /// Keep the ledger durable in DIR (SQLite); without it, memory only. The server holds
+    /// the file while it runs: a second server (or another program) cannot open it meanwhile.
     #[arg(long)]
     pub data: Option<PathBuf>,
     /// Token required by the admin endpoints (also CUTOVER_ADMIN_TOKEN); without one they
