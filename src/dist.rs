@@ -96,11 +96,18 @@ impl Cdf {
     }
     /// An index drawn with probability proportional to its weight (0 if all weights are 0).
     pub(crate) fn pick<R: Rng + ?Sized>(&self, rng: &mut R) -> usize {
-        let total = self.total();
-        if total <= 0.0 {
-            return 0;
-        }
-        let x = rng.random::<f64>() * total;
+        let u = self.draw(rng);
+        self.index_of(u)
+    }
+    /// [`Cdf::pick`] in two steps: the draw it takes (none if all weights are 0), then
+    /// [`Cdf::index_of`] the index it picks, for a caller that may not need the index.
+    pub(crate) fn draw<R: Rng + ?Sized>(&self, rng: &mut R) -> Option<f64> {
+        (self.total() > 0.0).then(|| rng.random::<f64>())
+    }
+    /// The index a [`Cdf::draw`] picks.
+    pub(crate) fn index_of(&self, u: Option<f64>) -> usize {
+        let Some(u) = u else { return 0 };
+        let x = u * self.total();
         self.cumulative.partition_point(|&c| c <= x).min(self.cumulative.len() - 1)
     }
 }
