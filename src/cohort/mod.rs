@@ -353,7 +353,8 @@ impl<H: HostEvent> Cohort<H> {
     }
 
     /// The recorder, stats and batch runners, once the host is done.
-    pub(crate) fn into_parts(self) -> (Recorder, EngineStats, Vec<BatchRunner>) {
+    pub(crate) fn into_parts(mut self) -> (Recorder, EngineStats, Vec<BatchRunner>) {
+        self.recorder.settle();
         (self.recorder, self.stats, self.batches)
     }
 

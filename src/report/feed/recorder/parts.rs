@@ -33,7 +33,8 @@ pub(crate) struct RecorderPart {
 impl Recorder {
     /// What of this recorder a merge adds up ([`Recorder::merge`]), apart from the scenario:
     /// what a sending thread hands the coordinator, or a shard writes in its part file.
-    pub(crate) fn into_part(self) -> RecorderPart {
+    pub(crate) fn into_part(mut self) -> RecorderPart {
+        self.settle();
         // Every field named: one added to the recorder must be placed here, merged or not.
         let Recorder {
             spec: _,
@@ -42,6 +43,7 @@ impl Recorder {
             cells,
             hours,
             acknowledged,
+            pending: _,
             expected,
             accepted,
             accepted_while_suspended,
