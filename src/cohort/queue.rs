@@ -88,6 +88,11 @@ impl<E: Eq> EventQueue<E> {
         }
     }
 
+    /// The earliest event.
+    pub(crate) fn peek(&self) -> Option<&E> {
+        self.near.peek().map(|e| &e.ev)
+    }
+
     /// The instant of the earliest event.
     pub(crate) fn peek_time(&self) -> Option<SimTime> {
         self.near.peek().map(|e| e.at)
@@ -153,6 +158,7 @@ mod tests {
             }
             assert_eq!(q.len(), one.len());
             assert_eq!(q.peek_time(), one.peek().map(|e| e.at));
+            assert_eq!(q.peek(), one.peek().map(|e| &e.ev), "what pops next");
         }
         while let Some(want) = one.pop() {
             assert_eq!(q.pop(), Some((want.at, want.ev)));
