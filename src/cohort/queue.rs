@@ -8,12 +8,14 @@
 //! after it wait unsorted in buckets of that width, each taken into the heap when the
 //! horizon reaches it. A region's millions of first attempts, due days ahead, so stay out
 //! of the heap that the next minute's events are popped from (a heap of every pending event
-//! cost a third of a region's simulation, most of it in cache misses). The order is exactly
-//! the one heap's: a bucket's entries keep their sequence numbers.
+//! cost a third of a region's simulation, most of it in cache misses). The later buckets lie
+//! in a row indexed by bucket number (about 100 days of them), the rare bucket beyond in an
+//! ordered map. The order is exactly the one heap's: a bucket's entries keep their sequence
+//! numbers.
 
 use crate::time::SimTime;
 use std::cmp::Ordering;
-use std::collections::{BTreeMap, BinaryHeap};
+use std::collections::{BTreeMap, BinaryHeap, VecDeque};
 
 /// A bucket's width: 2^26 µs, about 67 s of virtual time.
 const BUCKET_SHIFT: u32 = 26;
@@ -38,12 +40,22 @@ impl<E: Eq> PartialOrd for Entry<E> {
     }
 }
 
-/// Invariants: `near` holds exactly the pending events before `horizon`, `far` those at or
-/// after it (keyed by `instant >> BUCKET_SHIFT`, no bucket empty); `near` is empty only if
-/// `far` is too; `len` counts both.
+/// Later buckets kept in a row, one slot each, from the first after the horizon: a bucket is
+/// found by subtraction (a search of an ordered map for each later event was two fifths of a
+/// push). At most this many; a bucket farther ahead waits in the map.
+const ROW_SPAN: usize = 1 << 17;
+
+/// Invariants: `near` holds exactly the pending events before `horizon`; `row` and `distant`
+/// those at or after it, bucket `b` (`instant >> BUCKET_SHIFT`) in `row[b - first]` or in
+/// `distant[b]` (a bucket may be in both: pushed once while too far ahead for the row, then
+/// again when the row had come near); `row` is empty or starts with a bucket that holds
+/// events; no bucket in `distant` is empty; `near` is empty only if every bucket is; `len`
+/// counts them all.
 pub(crate) struct EventQueue<E> {
     near: BinaryHeap<Entry<E>>,
-    far: BTreeMap<i64, Vec<Entry<E>>>,
+    row: VecDeque<Vec<Entry<E>>>,
+    first: i64,
+    distant: BTreeMap<i64, Vec<Entry<E>>>,
     horizon: SimTime,
     seq: u64,
     len: usize,
@@ -51,7 +63,15 @@ pub(crate) struct EventQueue<E> {
 
 impl<E> Default for EventQueue<E> {
     fn default() -> Self {
-        EventQueue { near: BinaryHeap::new(), far: BTreeMap::new(), horizon: SimTime(i64::MIN), seq: 0, len: 0 }
+        EventQueue {
+            near: BinaryHeap::new(),
+            row: VecDeque::new(),
+            first: 0,
+            distant: BTreeMap::new(),
+            horizon: SimTime(i64::MIN),
+            seq: 0,
+            len: 0,
+        }
     }
 }
 
@@ -63,10 +83,34 @@ impl<E: Eq> EventQueue<E> {
         if at < self.horizon {
             self.near.push(e);
         } else {
-            self.far.entry(at.0 >> BUCKET_SHIFT).or_default().push(e);
+            self.push_later(at.0 >> BUCKET_SHIFT, e);
             if self.near.is_empty() {
                 self.advance();
             }
+        }
+    }
+
+    /// An event for bucket `b`, at or after the horizon: into the row if it reaches that far
+    /// (grown at either end), else into the map.
+    fn push_later(&mut self, b: i64, e: Entry<E>) {
+        if self.row.is_empty() {
+            self.first = b;
+        }
+        let span = ROW_SPAN as i64;
+        if b >= self.first && b - self.first < span {
+            let i = (b - self.first) as usize;
+            if i >= self.row.len() {
+                self.row.resize_with(i + 1, Vec::new);
+            }
+            self.row[i].push(e);
+        } else if b < self.first && self.first - b + (self.row.len() as i64) <= span {
+            for _ in b..self.first {
+                self.row.push_front(Vec::new());
+            }
+            self.first = b;
+            self.row[0].push(e);
+        } else {
+            self.distant.entry(b).or_default().push(e);
         }
     }
 
@@ -82,10 +126,33 @@ impl<E: Eq> EventQueue<E> {
     /// The near heap ran empty: the earliest bucket becomes it, the horizon its end.
     fn advance(&mut self) {
         debug_assert!(self.near.is_empty(), "the horizon moves only past an empty heap");
-        if let Some((bucket, entries)) = self.far.pop_first() {
-            self.horizon = SimTime((bucket + 1) << BUCKET_SHIFT);
-            self.near = BinaryHeap::from(entries);
+        while self.row.front().is_some_and(Vec::is_empty) {
+            self.row.pop_front();
+            self.first += 1;
         }
+        let in_row = (!self.row.is_empty()).then_some(self.first);
+        let in_map = self.distant.first_key_value().map(|(b, _)| *b);
+        let bucket = match (in_row, in_map) {
+            (None, None) => return,
+            (Some(r), Some(m)) => r.min(m),
+            (r, m) => r.or(m).expect("one of the two is some"),
+        };
+        let mut entries = Vec::new();
+        if in_row == Some(bucket) {
+            entries = self.row.pop_front().unwrap_or_default();
+            self.first += 1;
+        }
+        if in_map == Some(bucket)
+            && let Some((_, more)) = self.distant.pop_first()
+        {
+            if entries.is_empty() {
+                entries = more;
+            } else {
+                entries.extend(more);
+            }
+        }
+        self.horizon = SimTime((bucket + 1) << BUCKET_SHIFT);
+        self.near = BinaryHeap::from(entries);
     }
 
     /// The earliest event.
@@ -136,10 +203,12 @@ mod tests {
         for round in 0..20_000u32 {
             for _ in 0..draw(4) {
                 // Same instants often (ties), now and then hours ahead or slightly behind.
-                let ahead = match draw(4) {
-                    0 => 0,
-                    1 => draw(1 << 20) as i64,
-                    2 => draw(1 << 34) as i64,
+                let ahead = match draw(9) {
+                    0 | 1 => 0,
+                    2 | 3 => draw(1 << 20) as i64,
+                    4 | 5 => draw(1 << 34) as i64,
+                    // Beyond the row's reach (ROW_SPAN buckets): into the map.
+                    6 => (ROW_SPAN as i64 + draw(1 << 10) as i64) << BUCKET_SHIFT,
                     _ => -(draw(1000) as i64),
                 };
                 let at = SimTime(now + ahead);
