@@ -34,15 +34,38 @@ impl Fnv1a {
         self
     }
 
-    /// A number, as its 8 little-endian bytes.
+    /// A number, as its 8 little-endian bytes. The same as [`Fnv1a::bytes`] of them, in fewer
+    /// steps: a zero byte only multiplies by the prime, so the zero bytes above the highest
+    /// one set (the most of an amount in fen, all of a zero) are one multiplication by a
+    /// power of it. (Byte by byte, the fingerprint of every payment was 4 % of a region's
+    /// simulation.)
     pub(crate) fn u64(&mut self, x: u64) -> &mut Fnv1a {
-        self.bytes(&x.to_le_bytes())
+        let used = 8 - (x.leading_zeros() / 8) as usize;
+        let mut h = self.0;
+        for b in &x.to_le_bytes()[..used] {
+            h ^= *b as u64;
+            h = h.wrapping_mul(Self::PRIME);
+        }
+        self.0 = h.wrapping_mul(PRIME_POWERS[8 - used]);
+        self
     }
 
     pub(crate) fn finish(&self) -> u64 {
         self.0
     }
 }
+
+/// `PRIME_POWERS[k]`: the FNV prime to the power `k` (wrapping), what `k` zero bytes
+/// multiply a hash by.
+const PRIME_POWERS: [u64; 9] = {
+    let mut p = [1u64; 9];
+    let mut k = 1;
+    while k < 9 {
+        p[k] = p[k - 1].wrapping_mul(Fnv1a::PRIME);
+        k += 1;
+    }
+    p
+};
 
 /// FNV-1a of `bytes`.
 pub(crate) fn fnv1a(bytes: &[u8]) -> u64 {
@@ -60,5 +83,24 @@ mod tests {
         assert_eq!(fnv1a(b"a"), 0xaf63_dc4c_8601_ec8c);
         assert_eq!(fnv1a(b"foobar"), 0x8594_4171_f739_67e8);
         assert_eq!(Fnv1a::new().bytes(b"foo").bytes(b"bar").finish(), fnv1a(b"foobar"), "feeding in parts is feeding the whole");
+    }
+
+    /// A number fed whole hashes as its eight bytes fed one by one: zero, every byte width,
+    /// zero bytes inside and at the top, the largest.
+    #[test]
+    fn a_number_hashes_as_its_bytes() {
+        let mut values = vec![0u64, 1, 0xff, 0x100, 0x1_0000, 0x80_0000_0000, u64::MAX, 1 << 63, 0x0100_0000_0000_0001];
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        for shift in 0..64 {
+            x = x.rotate_left(7).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+            values.push(x >> shift);
+        }
+        for v in values {
+            let mut whole = Fnv1a::new();
+            whole.u64(0x1234).u64(v);
+            let mut bytes = Fnv1a::new();
+            bytes.bytes(&0x1234u64.to_le_bytes()).bytes(&v.to_le_bytes());
+            assert_eq!(whole.finish(), bytes.finish(), "{v:#x}");
+        }
     }
 }
