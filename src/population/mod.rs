@@ -91,8 +91,9 @@ struct Opening {
 }
 
 /// Payers a core folds at a time ([`Population::fold_parts`]): a region of 24 M payers in
-/// 24 chunks, enough for the cores to finish together. (A tenth of that, 370 chunks, kept
-/// 15 MiB more at the region's peak: memory the many parts' buffers left to the allocator.)
+/// 24 chunks, enough for the cores to finish together. (Chunks a sixteenth of the size, 370
+/// of them, kept 15 MiB more at the region's peak: memory the many parts' buffers left to
+/// the allocator.)
 const FOLD_CHUNK: u64 = 1 << 20;
 
 const UNIT_SIZE_CLASSES: [(u32, &str); 5] = [(10, "1-9"), (100, "10-99"), (1000, "100-999"), (10_000, "1000-9999"), (u32::MAX, "10000+")];
