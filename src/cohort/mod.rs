@@ -21,6 +21,7 @@ pub(crate) mod counters;
 pub(crate) mod queue;
 
 use crate::demand::{Agent, Cast, Demand, Next, Stage};
+use crate::hash::prefetch;
 use crate::model::{Request, Response};
 use crate::report::EngineStats;
 use crate::report::feed::recorder::{Recorder, Timing};
@@ -55,25 +56,6 @@ pub(crate) enum Ev {
     NoticeRead,
     /// An event of the host's.
     Host { kind: u8, id: u32 },
-}
-
-/// Ask the processor to bring `item` into its cache (both lines of an item up to 128
-/// bytes). A hint only: nothing is read, and on other processors it does nothing.
-#[inline]
-fn prefetch<T>(item: Option<&T>) {
-    #[cfg(target_arch = "x86_64")]
-    if let Some(item) = item {
-        use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
-        let p = (item as *const T).cast::<i8>();
-        // SAFETY: SSE, which the instruction needs, is part of every x86_64 processor, and a
-        // prefetch neither reads nor faults, whatever the address.
-        unsafe {
-            _mm_prefetch::<_MM_HINT_T0>(p);
-            _mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(64));
-        }
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = item;
 }
 
 /// A host's own events, as the cohort's queue carries them.
@@ -294,8 +276,16 @@ impl<H: HostEvent> Cohort<H> {
     /// never read.
     fn prefetch_next(&self) {
         match self.events.peek() {
-            Some(Ev::Wake(idx)) => prefetch(self.agents.get(*idx as usize)),
-            Some(Ev::Host { id, .. }) => prefetch(self.jobs.get(*id as usize)),
+            Some(Ev::Wake(idx)) => {
+                if let Some(a) = self.agents.get(*idx as usize) {
+                    prefetch(a)
+                }
+            }
+            Some(Ev::Host { id, .. }) => {
+                if let Some(j) = self.jobs.get(*id as usize) {
+                    prefetch(j)
+                }
+            }
             _ => {}
         }
     }

@@ -195,6 +195,7 @@ impl<'t, T: VirtualTarget> Engine<'t, T> {
         let be = &self.spec.raw.backend;
         if self.backend_busy < be.concurrency {
             self.backend_busy += 1;
+            self.prefetch_decision(job);
             let d = be.service_ms.sample(&mut self.service_rng) / 1000.0;
             self.cohort.recorder.days.backend(now, (d * 1e6) as u64);
             self.cohort.push_host(now.plus_seconds_f64(d), Service::BackendDone(job));
@@ -212,6 +213,7 @@ impl<'t, T: VirtualTarget> Engine<'t, T> {
         self.backend_busy -= 1;
         if let Some(next) = self.backend_queue.pop_front() {
             self.backend_busy += 1;
+            self.prefetch_decision(next);
             let d = self.spec.raw.backend.service_ms.sample(&mut self.service_rng) / 1000.0;
             self.cohort.recorder.days.backend(now, (d * 1e6) as u64);
             self.cohort.push_host(now.plus_seconds_f64(d), Service::BackendDone(next));
@@ -219,6 +221,15 @@ impl<'t, T: VirtualTarget> Engine<'t, T> {
         let j = self.cohort.job(job);
         let resp = self.target.call(now, j.system, &j.req);
         self.finish_job(now, job, resp);
+    }
+
+    /// Job `job` enters the backend's service: let the target ask for what its decision, at
+    /// the service's end, will read first. Many other events come between, and the target's
+    /// indexes are tables of millions read at random: their first read missed the cache at
+    /// nearly every request (BENCHMARKS.md, tenth sitting).
+    fn prefetch_decision(&self, job: u32) {
+        let j = self.cohort.job(job);
+        self.target.prefetch(j.system, &j.req);
     }
 
     /// The answer reached the payer (or the batch): free the counter, then the cohort

@@ -19,6 +19,7 @@
 
 mod books;
 mod durable;
+mod index;
 mod ledger;
 pub use durable::RestoreError;
 pub(crate) use durable::{Decision, ImportAnswer};
@@ -516,6 +517,16 @@ impl Model {
     /// payers it has): growing the maps by doubling showed as rehashing and page faults.
     pub(crate) fn reserve(&mut self, payments: usize) {
         self.payments.reserve(payments);
+    }
+
+    /// Ask the processor for the index slots that deciding `req` reads first (a hint, given
+    /// while the request is still in service: the engine does, through its target).
+    pub(crate) fn prefetch(&self, req: &Request) {
+        match req {
+            Request::Pay { key, payer, .. } => self.payments.prefetch(Some(key), payer.id),
+            Request::Lookup { payer, .. } | Request::Certificate { payer, .. } => self.payments.prefetch(None, payer.id),
+            Request::Assess { .. } | Request::Call { .. } => {}
+        }
     }
 
     /// The payment stored under an idempotency key, if any.

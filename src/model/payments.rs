@@ -9,6 +9,7 @@
 //! system's table of distinct items: payers of a tier, a household size or a batch pay the
 //! same amounts (cutover-2021's new system: 121,044 distinct among 2,432,382 records).
 
+use super::index::Index;
 use super::{IdemKey, PayerId, PayerRef, Period};
 use crate::population::Items;
 use crate::scenario::ChannelIdx;
@@ -59,10 +60,11 @@ struct Extra {
 #[derive(Default)]
 pub(super) struct Payments {
     records: Vec<PaymentRecord>,
-    /// Payment numbers by the record's key (the latest payment under a key).
-    by_key: HashTable<u32>,
-    /// The latest payment number by the record's payer.
-    latest: HashTable<u32>,
+    /// Payment numbers by the record's key (the latest payment under a key), tagged with
+    /// the high half of the key's hash.
+    by_key: Index,
+    /// The latest payment number by the record's payer, tagged with the payer's id.
+    latest: Index,
     /// `extras[r.extra - 1]` for a record with any.
     extras: Vec<Extra>,
     /// Every distinct items a record holds, once ([`ItemsId`] is the index), and their index.
@@ -111,21 +113,11 @@ impl Payments {
         let keyed = origin == 0;
         let Payments { records, by_key, latest, hasher, .. } = self;
         let (key, payer) = (r.key, r.payer.id);
-        let at = |i: u32| &records[i as usize - 1];
-        r.previous = match latest.entry(hasher.hash_one(payer), |&i| at(i).payer.id == payer, |&i| hasher.hash_one(at(i).payer.id)) {
-            Entry::Occupied(mut e) => std::mem::replace(e.get_mut(), n),
-            Entry::Vacant(e) => {
-                e.insert(n);
-                0
-            }
-        };
+        r.previous = latest.put(hasher.hash_one(payer), payer, n, |_| true, |s| hasher.hash_one((s >> 32) as PayerId)).unwrap_or(0);
         if keyed {
-            match by_key.entry(hasher.hash_one(key), |&i| at(i).key == key, |&i| hasher.hash_one(at(i).key)) {
-                Entry::Occupied(mut e) => *e.get_mut() = n,
-                Entry::Vacant(e) => {
-                    e.insert(n);
-                }
-            }
+            let hash = hasher.hash_one(key);
+            let rehash = |s: u64| hasher.hash_one(records[(s as u32) as usize - 1].key);
+            by_key.put(hash, (hash >> 32) as u32, n, |i| records[i as usize - 1].key == key, rehash);
         }
         records.push(r);
         n as u64
@@ -155,12 +147,22 @@ impl Payments {
 
     /// The number of the latest payment made under `key`.
     pub(super) fn by_key(&self, key: &IdemKey) -> Option<u64> {
-        self.by_key.find(self.hasher.hash_one(key), |&i| self.records[i as usize - 1].key == *key).map(|&i| i as u64)
+        let hash = self.hasher.hash_one(key);
+        self.by_key.find(hash, (hash >> 32) as u32, |i| self.records[i as usize - 1].key == *key).map(|i| i as u64)
     }
 
     /// The number of `payer`'s latest payment.
     pub(super) fn latest(&self, payer: PayerId) -> Option<u64> {
-        self.latest.find(self.hasher.hash_one(payer), |&i| self.records[i as usize - 1].payer.id == payer).map(|&i| i as u64)
+        self.latest.find(self.hasher.hash_one(payer), payer, |_| true).map(|i| i as u64)
+    }
+
+    /// Ask the processor for the slots that [`Payments::by_key`] of `key` (if any) and
+    /// [`Payments::latest`] of `payer` read first: a hint, for a request still in service.
+    pub(super) fn prefetch(&self, key: Option<&IdemKey>, payer: PayerId) {
+        if let Some(key) = key {
+            self.by_key.prefetch(self.hasher.hash_one(key));
+        }
+        self.latest.prefetch(self.hasher.hash_one(payer));
     }
 
     /// The old system's id of a migrated payment (0: paid here).
@@ -199,9 +201,8 @@ impl Payments {
     /// Room for `n` more payments.
     pub(super) fn reserve(&mut self, n: usize) {
         let Payments { records, by_key, latest, hasher, .. } = self;
-        let at = |i: u32| &records[i as usize - 1];
-        by_key.reserve(n, |&i| hasher.hash_one(at(i).key));
-        latest.reserve(n, |&i| hasher.hash_one(at(i).payer.id));
+        by_key.reserve(n, |s| hasher.hash_one(records[(s as u32) as usize - 1].key));
+        latest.reserve(n, |s| hasher.hash_one((s >> 32) as PayerId));
         records.reserve(n);
     }
 }

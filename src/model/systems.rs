@@ -96,6 +96,11 @@ impl Systems {
         self.models[i].handle(now, req)
     }
 
+    /// [`Model::prefetch`] in the system `req` is bound for.
+    pub(crate) fn prefetch(&self, system: SystemIdx, req: &Request) {
+        self.models[(system as usize).min(self.models.len() - 1)].prefetch(req)
+    }
+
     /// Run what falls due by `now` (the migration).
     pub(crate) fn advance(&mut self, now: SimTime) {
         let Some(m) = &self.migration else { return };

@@ -21,6 +21,9 @@ pub(crate) trait VirtualTarget {
     /// Make room for about `payments` payments up front (growing a table of millions by
     /// doubling rehashes it each time). A target that cannot ignores it.
     fn reserve(&mut self, _payments: usize) {}
+    /// A request bound for `system` will be decided soon: a target may ask the processor
+    /// for the memory its decision reads first (a hint; a target that cannot ignores it).
+    fn prefetch(&self, _system: SystemIdx, _req: &Request) {}
 }
 
 impl VirtualTarget for Model {
@@ -32,6 +35,9 @@ impl VirtualTarget for Model {
     }
     fn reserve(&mut self, payments: usize) {
         Model::reserve(self, payments)
+    }
+    fn prefetch(&self, _system: SystemIdx, req: &Request) {
+        Model::prefetch(self, req)
     }
 }
 
@@ -47,5 +53,8 @@ impl VirtualTarget for Systems {
     }
     fn reserve(&mut self, payments: usize) {
         Systems::reserve(self, payments)
+    }
+    fn prefetch(&self, system: SystemIdx, req: &Request) {
+        Systems::prefetch(self, system, req)
     }
 }
