@@ -93,6 +93,19 @@ pub(crate) fn prefetch<T>(item: &T) {
     let _ = item;
 }
 
+/// [`prefetch`] of the one cache line at `item` (an item of a few bytes).
+#[inline]
+pub(crate) fn prefetch_line<T>(item: &T) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
+        // SAFETY: as in `prefetch`.
+        unsafe { _mm_prefetch::<_MM_HINT_T0>((item as *const T).cast::<i8>()) }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = item;
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -34,7 +34,7 @@ impl Index {
     /// Ask the processor for the slot a look-up of `hash` reads first. A hint only.
     pub(super) fn prefetch(&self, hash: u64) {
         if !self.slots.is_empty() {
-            crate::hash::prefetch(&self.slots[self.home(hash)]);
+            crate::hash::prefetch_line(&self.slots[self.home(hash)]);
         }
     }
 
