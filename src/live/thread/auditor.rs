@@ -185,6 +185,13 @@ impl Auditor {
         }
     }
 
+    /// `req` was just sent to `system`: ask the processor for the shadow's index slots that
+    /// checking its answer will read (a hint; the answer comes a round trip later, after
+    /// other connections' answers, and the shadow's tables are as large as the run).
+    pub(in crate::live) fn prefetch(&self, system: SystemIdx, req: &Request) {
+        self.shadow.prefetch(system, req);
+    }
+
     /// Make room for about `payments` payments up front.
     pub(in crate::live) fn reserve(&mut self, payments: usize) {
         self.shadow.model_mut(OLD).reserve(payments);

@@ -310,8 +310,9 @@ impl<P: Lanes> Shard<P> {
             self.outstanding += 1;
             let job = self.cohort.job(id);
             let (req, system) = (job.req.clone(), job.system);
-            if let Err(w) = self.pool.start(Work { id, req, system }) {
-                self.backlog[system as usize].push_back(w);
+            match self.pool.start(Work { id, req, system }) {
+                Ok(()) => self.auditor.prefetch(system, &self.cohort.job(id).req),
+                Err(w) => self.backlog[system as usize].push_back(w),
             }
         } else {
             // Every connection busy and the backlog full: counted as not sent, and the payer hears so.
@@ -572,6 +573,14 @@ impl<P: Lanes> Shard<P> {
     }
 
     /// Stop sending: what waits for a connection stays unsent. Returns how many did.
+    /// The oldest request waiting for a connection to `system`, which is about to be sent:
+    /// the auditor is told, to ask for what checking its answer will read.
+    fn from_backlog(&mut self, system: crate::scenario::SystemIdx) -> Option<Work> {
+        let w = self.backlog[system as usize].pop_front()?;
+        self.auditor.prefetch(w.system, &w.req);
+        Some(w)
+    }
+
     fn drop_backlog(&mut self) -> usize {
         self.sending = false;
         let unsent: usize = self.backlog.iter().map(VecDeque::len).sum();
