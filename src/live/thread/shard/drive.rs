@@ -34,7 +34,7 @@ const NAP_AT_MOST: Duration = Duration::from_millis(2);
 impl Shard<Pool> {
     /// An answer came: put its connection back to work first, then account for it.
     fn answered(&mut self, slot: Slot, d: Done) {
-        let next = self.from_backlog(slot.system());
+        let next = self.next_waiting(slot.system());
         self.pool.restart(slot, next);
         self.complete(d, true);
     }
@@ -112,7 +112,7 @@ impl Shard<Reactor> {
             // bookkeeping of answers before it.
             let now = Instant::now();
             for (lane, _) in &ready {
-                let next = if drain { None } else { self.from_backlog(self.pool.system_of(*lane)) };
+                let next = if drain { None } else { self.next_waiting(self.pool.system_of(*lane)) };
                 self.pool.release(*lane, next, now);
             }
             for (_, d) in ready.drain(..) {

@@ -575,7 +575,7 @@ impl<P: Lanes> Shard<P> {
     /// Stop sending: what waits for a connection stays unsent. Returns how many did.
     /// The oldest request waiting for a connection to `system`, which is about to be sent:
     /// the auditor is told, to ask for what checking its answer will read.
-    fn from_backlog(&mut self, system: crate::scenario::SystemIdx) -> Option<Work> {
+    fn next_waiting(&mut self, system: crate::scenario::SystemIdx) -> Option<Work> {
         let w = self.backlog[system as usize].pop_front()?;
         self.auditor.prefetch(w.system, &w.req);
         Some(w)
