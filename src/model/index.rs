@@ -11,7 +11,8 @@
 //! tag is the hash's high half and the caller confirms a match against the record. Entries
 //! are only added or replaced, never removed, so probing needs no tombstones.
 
-/// The table, at most 7/8 full (as hashbrown's), its size a power of two.
+/// The table, at most 3/4 full, its size a power of two. (Linear probing's misses read
+/// about (1 + 1/(1 - load)^2) / 2 slots: 8.5 at 3/4, 32.5 at hashbrown's 7/8.)
 #[derive(Default)]
 pub(super) struct Index {
     slots: Vec<u64>,
@@ -89,10 +90,10 @@ impl Index {
     /// Room for `additional` more entries without growing.
     pub(super) fn reserve(&mut self, additional: usize, rehash: impl Fn(u64) -> u64) {
         let want = self.len + additional;
-        if want <= self.slots.len() / 8 * 7 {
+        if want <= self.slots.len() / 4 * 3 {
             return;
         }
-        let size = (want * 8).div_ceil(7).next_power_of_two().max(MIN_SLOTS);
+        let size = (want * 4).div_ceil(3).next_power_of_two().max(MIN_SLOTS);
         let old = std::mem::replace(&mut self.slots, vec![0; size]);
         let mask = size - 1;
         for s in old.into_iter().filter(|s| *s != 0) {
@@ -134,7 +135,7 @@ mod tests {
             assert_eq!(t.put(crowded(k), k, k + 5000, |_| true, rehash), Some(k), "key {k} replaced");
         }
         assert_eq!(t.len, 1000);
-        assert!(t.bytes() <= 2048 * 8, "at most twice the 7/8 bound");
+        assert!(t.bytes() <= 2048 * 8, "at most twice the 3/4 bound");
         for k in 1..=1000u32 {
             let want = if (k - 1) % 3 == 0 { k + 5000 } else { k };
             assert_eq!(t.find(crowded(k), k, |_| true), Some(want), "key {k}");
