@@ -572,7 +572,6 @@ impl<P: Lanes> Shard<P> {
         }
     }
 
-    /// Stop sending: what waits for a connection stays unsent. Returns how many did.
     /// The oldest request waiting for a connection to `system`, which is about to be sent:
     /// the auditor is told, to ask for what checking its answer will read.
     fn next_waiting(&mut self, system: crate::scenario::SystemIdx) -> Option<Work> {
@@ -581,6 +580,7 @@ impl<P: Lanes> Shard<P> {
         Some(w)
     }
 
+    /// Stop sending: what waits for a connection stays unsent. Returns how many did.
     fn drop_backlog(&mut self) -> usize {
         self.sending = false;
         let unsent: usize = self.backlog.iter().map(VecDeque::len).sum();
