@@ -1,7 +1,7 @@
 //! Hashing, written once: the fast maps of the answer path, a prefetch for tables read at
-//! random, and FNV-1a for digests that must
-//! be the same on every run and platform (sub-seeds, idempotency keys from text, request
-//! fingerprints, identifier and scenario digests, batch keys).
+//! random, and FNV-1a for digests that must be the same on every run and platform (sub-seeds,
+//! idempotency keys from text, request fingerprints, identifier and scenario digests, batch
+//! keys).
 
 /// The hash maps on the answer path (idempotency keys, payer ids): foldhash, seeded once per
 /// process, is several times cheaper than SipHash here. Nothing iterates them into output
@@ -78,32 +78,27 @@ pub(crate) fn fnv1a(bytes: &[u8]) -> u64 {
 /// tables of millions read at random, where the next read's address is known early.
 #[inline]
 pub(crate) fn prefetch<T>(item: &T) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
-        let p = (item as *const T).cast::<i8>();
-        // SAFETY: SSE, which the instruction needs, is part of every x86_64 processor, and a
-        // prefetch neither reads nor faults, whatever the address.
-        unsafe {
-            _mm_prefetch::<_MM_HINT_T0>(p);
-            _mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(64));
-        }
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = item;
+    let p = (item as *const T).cast::<i8>();
+    prefetch_at(p);
+    prefetch_at(p.wrapping_add(64));
 }
 
 /// [`prefetch`] of the one cache line at `item` (an item of a few bytes).
 #[inline]
 pub(crate) fn prefetch_line<T>(item: &T) {
+    prefetch_at((item as *const T).cast::<i8>());
+}
+
+#[inline]
+fn prefetch_at(p: *const i8) {
     #[cfg(target_arch = "x86_64")]
-    {
-        use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
-        // SAFETY: as in `prefetch`.
-        unsafe { _mm_prefetch::<_MM_HINT_T0>((item as *const T).cast::<i8>()) }
+    // SAFETY: SSE, which the instruction needs, is part of every x86_64 processor, and a
+    // prefetch neither reads nor faults, whatever the address.
+    unsafe {
+        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(p)
     }
     #[cfg(not(target_arch = "x86_64"))]
-    let _ = item;
+    let _ = p;
 }
 
 #[cfg(test)]
