@@ -277,11 +277,14 @@ fn a_vendor_style_deployment_is_rehearsed_through_its_profile_as_it_is() {
     assert_eq!(s["accepted_while_suspended"], 0);
     // Every answer read through the mapping: no error says a value was misread (a malformed
     // body, an unknown code, an unexpected status). A loaded machine may reset a connection
-    // now and then: a transport's failure, counted honestly, and few.
+    // now and then: a transport's failure, counted honestly, and few (at most five, below).
+    // The TLS connection may also end in a way the socket does not name as a reset (a
+    // fresh-clone CI run met one: kind `transport`, no status, no body): the connection's
+    // failure, not the profile's reading.
     let failures = live["failures"].as_array().unwrap();
     // (Its own failures, when its upstream fails, carry its code E9999, which the profile leaves
     // unmapped: shown as an unknown code with the body.)
-    let transport = ["reset", "timeout", "refused"];
+    let transport = ["reset", "timeout", "refused", "transport"];
     for f in failures {
         for kind in f["by_kind"].as_object().unwrap().keys() {
             let its_own =
