@@ -11,8 +11,9 @@ use std::path::{Path, PathBuf};
 
 /// The part file's name in a shard's output directory.
 pub const PART_FILE: &str = "part.json";
-/// Its format: a merge reads only parts of this format.
-const PART_FORMAT: u32 = 1;
+/// Its format: a merge reads only parts of this format (2: a failure sample carries the
+/// client's words when no answer came).
+const PART_FORMAT: u32 = 2;
 
 /// What the coordinator saw of a run, besides the threads' outputs: what the report's live
 /// section and the reconciliation need.
@@ -118,7 +119,24 @@ impl Part {
     pub(crate) fn read(path: &Path) -> Result<Part, String> {
         let file = std::fs::File::open(path).map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
         let mut de = serde_json::Deserializer::from_reader(std::io::BufReader::new(file));
-        let part: Part = serde_path_to_error::deserialize(&mut de).map_err(|e| format!("{}: not a shard's part: {e}", path.display()))?;
+        let part: Part = match serde_path_to_error::deserialize(&mut de) {
+            Ok(p) => p,
+            Err(e) => {
+                // A part of another build's format reads as that, not as a field it lacks.
+                #[derive(serde::Deserialize)]
+                struct Format {
+                    format: u32,
+                }
+                let other = std::fs::File::open(path)
+                    .ok()
+                    .and_then(|f| serde_json::from_reader::<_, Format>(std::io::BufReader::new(f)).ok())
+                    .filter(|f| f.format != PART_FORMAT);
+                return Err(match other {
+                    Some(f) => format!("{}: part format {}, this build reads {PART_FORMAT}", path.display(), f.format),
+                    None => format!("{}: not a shard's part: {e}", path.display()),
+                });
+            }
+        };
         if part.format != PART_FORMAT {
             return Err(format!("{}: part format {}, this build reads {PART_FORMAT}", path.display(), part.format));
         }
@@ -302,5 +320,27 @@ mod tests {
             assert_eq!(merged.response_all.value_at_quantile(q), union.value_at_quantile(q), "q {q}");
         }
         assert_eq!(merged.completed, 2500);
+    }
+
+    /// A part another build wrote, in another format, is refused as that; a file that is no
+    /// part at all, as that, with the field it lacks.
+    #[test]
+    fn a_part_of_another_format_is_named_as_such() {
+        let dir = std::env::temp_dir().join(format!("cutover-part-format-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let old = dir.join("old.json");
+        std::fs::write(
+            &old,
+            r#"{"format": 1, "shard": 0, "threads": [{"failures": {"cells": [[[0, 0, "pay", 0], {"samples": [["reset", null, []]]}]]}}]}"#,
+        )
+        .unwrap();
+        let other = dir.join("other.json");
+        std::fs::write(&other, r#"{"shard": 0}"#).unwrap();
+        let (old, other) = (Part::read(&old), Part::read(&other));
+        let _ = std::fs::remove_dir_all(&dir);
+        let old = old.err().unwrap_or_default();
+        assert!(old.ends_with(&format!("old.json: part format 1, this build reads {PART_FORMAT}")), "{old}");
+        let other = other.err().unwrap_or_default();
+        assert!(other.contains("other.json: not a shard's part: ") && other.contains("format"), "{other}");
     }
 }

@@ -287,6 +287,22 @@ fn killed_server_restarted_with_data_loses_nothing_and_counts_nothing_twice() {
     let live = &r["live"];
     let failures: u64 = ["refused", "reset", "timeout", "transport"].iter().map(|k| live["errors_by_kind"][k].as_u64().unwrap_or(0)).sum();
     assert!(failures > 0, "the kill went unnoticed: {}", live["errors_by_kind"]);
+    // Each exchange the kill broke says why in its sample (the socket's words, or the
+    // deadline), not only its kind; the summary shows it where an answer's body would be.
+    let md = std::fs::read_to_string(dir.join("summary.md")).unwrap();
+    let mut broken = 0;
+    for f in live["failures"].as_array().unwrap() {
+        for x in f["samples"].as_array().unwrap().iter().filter(|x| x["status"].is_null() && x["kind"] != "not_sent") {
+            let why = x["error"].as_str().unwrap_or_default();
+            assert!(!why.is_empty(), "a failure without its words: {f}");
+            broken += 1;
+        }
+        if let Some(why) = f["samples"][0]["error"].as_str() {
+            let start: String = why.chars().take(40).collect();
+            assert!(md.contains(&start), "summary.md does not show {why:?}");
+        }
+    }
+    assert!(broken > 0, "no broken exchange sampled: {}", live["failures"]);
     assert_eq!(live["reconciliation"]["lost"], 0, "{}", live["reconciliation"]);
     assert_eq!(live["reconciliation"]["phantoms_or_duplicates"], 0, "{}", live["reconciliation"]);
     assert_eq!(r["summary"]["ledger_mismatched_cells"], 0, "{}", r["ledger"]["differences"]);

@@ -31,7 +31,16 @@ struct Acc {
     by_kind: BTreeMap<ErrorKind, u64>,
     #[serde(with = "pairs")]
     by_status: BTreeMap<Option<u16>, u64>,
-    samples: Vec<(ErrorKind, Option<u16>, Vec<u8>)>,
+    samples: Vec<Sample>,
+}
+
+/// One answer kept: its kind, status and body, or, when none came, what the client said.
+#[derive(Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+struct Sample {
+    kind: ErrorKind,
+    status: Option<u16>,
+    body: Vec<u8>,
+    error: Option<String>,
 }
 
 impl FailureLog {
@@ -53,10 +62,14 @@ impl FailureLog {
         *acc.by_kind.entry(kind).or_default() += 1;
         let status = seen.and_then(|s| s.status);
         *acc.by_status.entry(status).or_default() += 1;
-        // A body is worth showing when it differs from those kept (a status alone too).
+        // A body is worth showing when it differs from those kept (a status alone too, and
+        // the words of a failure).
         let body = seen.map(|s| s.body.as_slice()).unwrap_or_default();
-        if acc.samples.len() < SAMPLES && !acc.samples.iter().any(|(k, st, b)| *k == kind && *st == status && b == body) {
-            acc.samples.push((kind, status, body.to_vec()));
+        let error = seen.and_then(|s| s.error.as_deref());
+        if acc.samples.len() < SAMPLES
+            && !acc.samples.iter().any(|x| x.kind == kind && x.status == status && x.body == body && x.error.as_deref() == error)
+        {
+            acc.samples.push(Sample { kind, status, body: body.to_vec(), error: error.map(str::to_string) });
         }
     }
 
@@ -89,12 +102,11 @@ impl FailureLog {
     /// a shard's part file; [`FailureLog::rows`] cuts them to length).
     pub(in crate::live) fn redact(&mut self, secrets: &[&str]) {
         for acc in self.cells.values_mut() {
-            for (_, _, body) in &mut acc.samples {
-                let mut text = String::from_utf8_lossy(body).into_owned();
-                for s in secrets.iter().filter(|s| !s.is_empty()) {
-                    text = text.replace(s, "[redacted]");
+            for x in &mut acc.samples {
+                x.body = redact_text(&String::from_utf8_lossy(&x.body), secrets).into_bytes();
+                if let Some(e) = &mut x.error {
+                    *e = redact_text(e, secrets);
                 }
-                *body = redact_bearer(&crate::secrets::redact(&text)).into_bytes();
             }
         }
     }
@@ -118,7 +130,12 @@ impl FailureLog {
                 samples: a
                     .samples
                     .into_iter()
-                    .map(|(kind, status, body)| FailureSample { kind, status, body: shown(&body, secrets) })
+                    .map(|x| FailureSample {
+                        kind: x.kind,
+                        status: x.status,
+                        body: shown(&x.body, secrets),
+                        error: x.error.map(|e| shown(e.as_bytes(), secrets)),
+                    })
                     .collect(),
             })
             .collect()
@@ -143,15 +160,21 @@ mod pairs {
 /// A body as the report shows it: text (invalid UTF-8 replaced), controls as spaces, at most
 /// [`SHOWN_CHARS`] characters (an ellipsis when cut), every secret and bearer token redacted.
 fn shown(body: &[u8], secrets: &[&str]) -> String {
-    let mut text: String = String::from_utf8_lossy(body).chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
-    for s in secrets.iter().filter(|s| !s.is_empty()) {
-        text = text.replace(s, "[redacted]");
-    }
-    text = redact_bearer(&crate::secrets::redact(&text));
+    let text: String = String::from_utf8_lossy(body).chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+    let mut text = redact_text(&text, secrets);
     if text.chars().count() > SHOWN_CHARS {
         text = text.chars().take(SHOWN_CHARS).collect::<String>() + "…";
     }
     text
+}
+
+/// `text` with every secret, credential and bearer token replaced.
+fn redact_text(text: &str, secrets: &[&str]) -> String {
+    let mut text = text.to_string();
+    for s in secrets.iter().filter(|s| !s.is_empty()) {
+        text = text.replace(s, "[redacted]");
+    }
+    redact_bearer(&crate::secrets::redact(&text))
 }
 
 /// Every `Bearer <token>` with its token replaced (any case of "bearer").

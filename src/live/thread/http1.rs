@@ -17,7 +17,8 @@
 //! records, and the thread may sleep through answers ([`super::reactor::Reactor::nap`]).
 //!
 //! Errors are kinds, as everywhere in the driver: `refused`, `reset` (closed or cut short),
-//! `timeout`, `transport` (anything else, a malformed answer included).
+//! `timeout`, `transport` (anything else, a malformed answer included), each with the words
+//! of what went wrong ([`Broken`]) for the report's failure samples.
 
 use crate::contract::WireRef;
 use crate::vocabulary::Failure;
@@ -32,6 +33,31 @@ use std::time::{Duration, Instant};
 const MAX_ANSWER: usize = 16 << 20;
 /// A connection idle longer than this is probed for a close by the server before reuse.
 const IDLE_PROBE: Duration = Duration::from_secs(1);
+
+/// Why an exchange failed: its kind, and what the socket or the parser said, for a failure
+/// sample (an answer that never came has no body to show).
+#[derive(Clone, Debug, PartialEq)]
+pub(in crate::live) struct Broken {
+    pub kind: Failure,
+    pub why: std::borrow::Cow<'static, str>,
+}
+
+impl Broken {
+    /// A socket's error, classified.
+    pub(in crate::live) fn io(e: &std::io::Error) -> Broken {
+        Broken { kind: classify(e), why: e.to_string().into() }
+    }
+
+    /// A failure the driver names itself.
+    pub(in crate::live) fn said(kind: Failure, why: &'static str) -> Broken {
+        Broken { kind, why: why.into() }
+    }
+
+    /// An answer the driver could not read.
+    fn malformed(why: &'static str) -> Broken {
+        Broken::said(Failure::Transport, why)
+    }
+}
 
 pub(in crate::live) fn classify(e: &std::io::Error) -> Failure {
     match e.kind() {
@@ -142,22 +168,25 @@ fn eq_ignore_case(a: &str, b: &str) -> bool {
 }
 
 /// Parse an answer head at the start of `buf`; `Ok(None)` when more bytes are needed.
-fn parse_head(buf: &[u8]) -> Result<Option<Head>, Failure> {
+fn parse_head(buf: &[u8]) -> Result<Option<Head>, Broken> {
     let mut headers = [httparse::EMPTY_HEADER; 64];
     let mut r = httparse::Response::new(&mut headers);
     let head_len = match r.parse(buf) {
         Ok(httparse::Status::Complete(n)) => n,
         Ok(httparse::Status::Partial) => return Ok(None),
-        Err(_) => return Err(Failure::Transport),
+        Err(e) => return Err(Broken { kind: Failure::Transport, why: format!("malformed answer head: {e}").into() }),
     };
-    let status = r.code.ok_or(Failure::Transport)?;
+    let status = r.code.ok_or(Broken::malformed("answer head without a status"))?;
     let mut close = r.version == Some(0);
     let mut framing = Framing::UntilClose;
     let mut retry_after = None;
     let base = buf.as_ptr() as usize;
     for h in r.headers.iter() {
         if eq_ignore_case(h.name, "content-length") {
-            let n = std::str::from_utf8(h.value).ok().and_then(|v| v.trim().parse::<usize>().ok()).ok_or(Failure::Transport)?;
+            let n = std::str::from_utf8(h.value)
+                .ok()
+                .and_then(|v| v.trim().parse::<usize>().ok())
+                .ok_or(Broken::malformed("unreadable Content-Length"))?;
             if !matches!(framing, Framing::Chunked) {
                 framing = Framing::Length(n);
             }
@@ -186,17 +215,17 @@ fn parse_head(buf: &[u8]) -> Result<Option<Head>, Failure> {
 
 /// Decode a chunked body starting at `buf[0]` into `out`; `Ok(None)` when incomplete,
 /// `Ok(Some(n))` with the bytes consumed when the last chunk and its trailer are in.
-fn dechunk(buf: &[u8], out: &mut Vec<u8>) -> Result<Option<usize>, Failure> {
+fn dechunk(buf: &[u8], out: &mut Vec<u8>) -> Result<Option<usize>, Broken> {
     out.clear();
     let mut at = 0;
     loop {
         let (size_len, size) = match httparse::parse_chunk_size(&buf[at..]) {
             Ok(httparse::Status::Complete(x)) => x,
             Ok(httparse::Status::Partial) => return Ok(None),
-            Err(_) => return Err(Failure::Transport),
+            Err(_) => return Err(Broken::malformed("malformed chunk size")),
         };
         at += size_len;
-        let size = usize::try_from(size).map_err(|_| Failure::Transport)?;
+        let size = usize::try_from(size).map_err(|_| Broken::malformed("chunk size past memory"))?;
         if size == 0 {
             // Trailer fields, then an empty line.
             loop {
@@ -215,11 +244,11 @@ fn dechunk(buf: &[u8], out: &mut Vec<u8>) -> Result<Option<usize>, Failure> {
         }
         out.extend_from_slice(&buf[at..at + size]);
         if &buf[at + size..at + size + 2] != b"\r\n" {
-            return Err(Failure::Transport);
+            return Err(Broken::malformed("a chunk not ended by CRLF"));
         }
         at += size + 2;
         if out.len() > MAX_ANSWER {
-            return Err(Failure::Transport);
+            return Err(Broken::malformed("answer body past 16 MiB"));
         }
     }
 }
@@ -236,8 +265,8 @@ pub(in crate::live) enum Step {
     Pending,
     /// The whole answer is in: read it with [`Conn::answer`], then call [`Conn::done`].
     Answered,
-    /// The exchange failed (the connection is closed): an error kind.
-    Failed(Failure),
+    /// The exchange failed (the connection is closed): an error kind and its words.
+    Failed(Broken),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -382,9 +411,9 @@ impl Conn {
         self.state = State::Idle;
     }
 
-    fn fail(&mut self, kind: Failure) -> Step {
+    fn fail(&mut self, broken: Broken) -> Step {
         self.close();
-        Step::Failed(kind)
+        Step::Failed(broken)
     }
 
     /// Open the connection ahead of its first request (the run's warm-up, before its first
@@ -424,10 +453,10 @@ impl Conn {
         if self.stream.is_none() {
             let mut s = match TcpStream::connect(self.addr) {
                 Ok(s) => s,
-                Err(e) => return Step::Failed(classify(&e)),
+                Err(e) => return Step::Failed(Broken::io(&e)),
             };
             if let Err(e) = registry.register(&mut s, token, Interest::READABLE | Interest::WRITABLE) {
-                return Step::Failed(classify(&e));
+                return Step::Failed(Broken::io(&e));
             }
             self.stamped = self.stamps && stamp::enable(&s);
             self.stream = Some(s);
@@ -451,9 +480,9 @@ impl Conn {
             // A close by the server while idle: found by the probe before the next use.
             State::Idle | State::Answered => Step::Pending,
             State::Connecting => {
-                let Some(s) = &self.stream else { return self.fail(Failure::Transport) };
+                let Some(s) = &self.stream else { return self.fail(Broken::said(Failure::Transport, "connection gone")) };
                 match s.take_error() {
-                    Ok(Some(e)) | Err(e) => return self.fail(classify(&e)),
+                    Ok(Some(e)) | Err(e) => return self.fail(Broken::io(&e)),
                     Ok(None) => {}
                 }
                 match s.peer_addr() {
@@ -463,7 +492,8 @@ impl Conn {
                         self.write(registry, token)
                     }
                     Err(e) if e.kind() == ErrorKind::NotConnected && !ev.is_error() && !ev.is_write_closed() => Step::Pending,
-                    Err(e) => self.fail(if e.kind() == ErrorKind::NotConnected { Failure::Refused } else { classify(&e) }),
+                    Err(e) if e.kind() == ErrorKind::NotConnected => self.fail(Broken::said(Failure::Refused, "connection not made")),
+                    Err(e) => self.fail(Broken::io(&e)),
                 }
             }
             State::Writing => match self.write(registry, token) {
@@ -476,27 +506,27 @@ impl Conn {
     }
 
     fn write(&mut self, registry: &Registry, token: Token) -> Step {
-        let Some(s) = self.stream.as_mut() else { return self.fail(Failure::Transport) };
+        let Some(s) = self.stream.as_mut() else { return self.fail(Broken::said(Failure::Transport, "connection gone")) };
         while self.written < self.out.len() {
             match s.write(&self.out[self.written..]) {
-                Ok(0) => return self.fail(Failure::Reset),
+                Ok(0) => return self.fail(Broken::said(Failure::Reset, "connection closed while the request was written")),
                 Ok(n) => self.written += n,
                 Err(e) if e.kind() == ErrorKind::WouldBlock => {
                     if !self.want_write {
                         if let Err(e) = registry.reregister(s, token, Interest::READABLE | Interest::WRITABLE) {
-                            return self.fail(classify(&e));
+                            return self.fail(Broken::io(&e));
                         }
                         self.want_write = true;
                     }
                     return Step::Pending;
                 }
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}
-                Err(e) => return self.fail(classify(&e)),
+                Err(e) => return self.fail(Broken::io(&e)),
             }
         }
         if self.want_write {
             if let Err(e) = registry.reregister(s, token, Interest::READABLE) {
-                return self.fail(classify(&e));
+                return self.fail(Broken::io(&e));
             }
             self.want_write = false;
         }
@@ -512,7 +542,7 @@ impl Conn {
                 let grown = (self.buf.len() * 2).max(4096);
                 self.buf.resize(grown, 0);
             }
-            let Some(s) = self.stream.as_mut() else { return self.fail(Failure::Transport) };
+            let Some(s) = self.stream.as_mut() else { return self.fail(Broken::said(Failure::Transport, "connection gone")) };
             let room = self.buf.len() - self.filled;
             let got = if self.stamped {
                 stamp::recv(s, &mut self.buf[self.filled..]).map(|(n, at)| {
@@ -530,13 +560,13 @@ impl Conn {
                             self.state = State::Answered;
                             Step::Answered
                         }
-                        _ => self.fail(Failure::Reset),
+                        _ => self.fail(Broken::said(Failure::Reset, "connection closed before the whole answer")),
                     };
                 }
                 Ok(n) => {
                     self.filled += n;
                     match self.complete() {
-                        Err(kind) => return self.fail(kind),
+                        Err(broken) => return self.fail(broken),
                         Ok(true) => {
                             self.state = State::Answered;
                             return Step::Answered;
@@ -549,16 +579,16 @@ impl Conn {
                 }
                 Err(e) if e.kind() == ErrorKind::WouldBlock => return Step::Pending,
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}
-                Err(e) => return self.fail(classify(&e)),
+                Err(e) => return self.fail(Broken::io(&e)),
             }
         }
     }
 
     /// Whether the bytes read so far hold the whole answer.
-    fn complete(&mut self) -> Result<bool, Failure> {
+    fn complete(&mut self) -> Result<bool, Broken> {
         while self.head.is_none() {
             match parse_head(&self.buf[..self.filled])? {
-                None if self.filled > MAX_ANSWER => return Err(Failure::Transport),
+                None if self.filled > MAX_ANSWER => return Err(Broken::malformed("answer head past 16 MiB")),
                 None => return Ok(false),
                 Some(h) if (100..200).contains(&h.status) && h.status != 101 => {
                     // An interim answer (100 Continue): drop it and read on.
@@ -575,8 +605,8 @@ impl Conn {
                 self.body_range = (head.head_len, head.head_len + n);
                 Ok(true)
             }
-            Framing::Length(n) if n > MAX_ANSWER => Err(Failure::Transport),
-            Framing::Length(_) | Framing::UntilClose if have.len() > MAX_ANSWER => Err(Failure::Transport),
+            Framing::Length(n) if n > MAX_ANSWER => Err(Broken::malformed("answer body past 16 MiB")),
+            Framing::Length(_) | Framing::UntilClose if have.len() > MAX_ANSWER => Err(Broken::malformed("answer body past 16 MiB")),
             Framing::Length(_) | Framing::UntilClose => Ok(false),
             Framing::Chunked => Ok(dechunk(have, &mut self.body)?.is_some()),
         }
@@ -679,7 +709,7 @@ mod tests {
     type Answer = (u16, Option<String>, Vec<u8>);
 
     /// One exchange driven to its end through a poll of its own, as the reactor drives it.
-    fn exchange(poll: &mut mio::Poll, c: &mut Conn, wire: WireRef<'_>) -> Result<Answer, Failure> {
+    fn exchange(poll: &mut mio::Poll, c: &mut Conn, wire: WireRef<'_>) -> Result<Answer, Broken> {
         let mut events = mio::Events::with_capacity(8);
         let mut step = c.begin(poll.registry(), Token(0), Instant::now(), wire);
         let give_up = Instant::now() + Duration::from_secs(10);
@@ -691,7 +721,7 @@ mod tests {
                     c.done();
                     return Ok(out);
                 }
-                Step::Failed(kind) => return Err(kind),
+                Step::Failed(broken) => return Err(broken),
                 Step::Pending => {}
             }
             assert!(Instant::now() < give_up, "no answer within 10 s");
@@ -772,7 +802,29 @@ mod tests {
         assert_eq!(seen.len(), 5);
         assert!(seen.pop().unwrap() > big.len(), "the server did not get the whole body");
         // Nobody listens any more on a new connection: an error kind, no panic.
-        assert!(matches!(exchange(&mut poll, &mut c, get), Err(Failure::Refused | Failure::Reset | Failure::Transport)));
+        let broken = exchange(&mut poll, &mut c, get).expect_err("nobody listens");
+        assert!(matches!(broken.kind, Failure::Refused | Failure::Reset | Failure::Transport), "{broken:?}");
+        assert!(!broken.why.is_empty(), "a failure without its words");
+    }
+
+    /// A failure carries its words: a malformed answer says what was wrong with it, a
+    /// connection closed mid-answer says so, each with its kind.
+    #[test]
+    fn a_broken_exchange_says_why() {
+        let (addr, _sizes) = scripted(vec![
+            vec![b"HTTP/1.1 2x0 OK\r\ncontent-length: 0\r\n\r\n"],
+            vec![b"HTTP/1.1 200 OK\r\ncontent-length: x\r\n\r\n"],
+            vec![b"HTTP/1.1 200 OK\r\ncontent-length: 9\r\nconnection: close\r\n\r\nhalf"],
+        ]);
+        let mut poll = mio::Poll::new().unwrap();
+        let mut c = Conn::new(addr, "h");
+        let get = WireRef { method: "GET", path: "/x", idempotency_key: None, headers: &[], body: None };
+        let b = exchange(&mut poll, &mut c, get).expect_err("a status that is not a number");
+        assert_eq!((b.kind, b.why.as_ref()), (Failure::Transport, "malformed answer head: invalid response status"));
+        let b = exchange(&mut poll, &mut c, get).expect_err("a length that is not a number");
+        assert_eq!((b.kind, b.why.as_ref()), (Failure::Transport, "unreadable Content-Length"));
+        let b = exchange(&mut poll, &mut c, get).expect_err("an answer cut short");
+        assert_eq!((b.kind, b.why.as_ref()), (Failure::Reset, "connection closed before the whole answer"));
     }
 
     #[test]

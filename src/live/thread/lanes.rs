@@ -66,13 +66,15 @@ pub(in crate::live) const SEEN_BODY_BYTES: usize = 512;
 
 /// What the wire showed of an answer counted as an error ([`Response::error_kind`]), for the
 /// failures table: the request's method and path template, the HTTP status (none when no
-/// answer came: a timeout, a refused or reset connection) and the body's first bytes.
+/// answer came: a timeout, a refused or reset connection) and the body's first bytes; for an
+/// exchange that broke before its answer, what the client said instead.
 #[derive(Clone, Debug, PartialEq)]
 pub(in crate::live) struct Seen {
     pub method: &'static str,
     pub path: String,
     pub status: Option<u16>,
     pub body: Vec<u8>,
+    pub error: Option<String>,
 }
 
 impl Seen {
@@ -91,8 +93,20 @@ impl Seen {
             Some((status, body)) => (Some(status), body[..body.len().min(SEEN_BODY_BYTES)].to_vec()),
             None => (None, Vec::new()),
         };
-        Some(Box::new(Seen { method, path, status, body }))
+        Some(Box::new(Seen { method, path, status, body, error: None }))
     }
+
+    /// For `resp`, an exchange with `req` through `api` that broke before its answer, and why.
+    pub(in crate::live) fn broken(api: &crate::live::deployment::api::Api, req: &Request, resp: &Response, why: &str) -> Option<Box<Seen>> {
+        let mut seen = Seen::of(api, req, resp, None)?;
+        seen.error = Some(why.to_string());
+        Some(seen)
+    }
+}
+
+/// The words of a call given up at its deadline, `timeout` after it was sent.
+pub(in crate::live) fn no_answer_within(timeout: std::time::Duration) -> String {
+    format!("no answer within {} ms (--timeout-ms)", timeout.as_millis())
 }
 
 /// A request for a connection: its job's index, the request, and the system it goes to

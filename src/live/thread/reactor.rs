@@ -179,7 +179,11 @@ impl Reactor {
         let lane = &mut self.lanes[i as usize];
         let (resp, decided_at, seen, arrived) = match step {
             Step::Pending => return,
-            Step::Failed(kind) => (Response::Error { kind }, None, None, None),
+            Step::Failed(broken) => {
+                let resp = Response::Error { kind: broken.kind };
+                let seen = lane.work.as_ref().and_then(|w| Seen::broken(&lane.api, &w.req, &resp, &broken.why));
+                (resp, None, seen, None)
+            }
             Step::Answered => {
                 let Some(w) = &lane.work else { return };
                 let (status, retry_after, body) = lane.conn.answer();
@@ -357,7 +361,10 @@ impl Lanes for Reactor {
             let lane = &mut self.lanes[i];
             if lane.deadline.is_some_and(|d| d <= now) {
                 lane.conn.abort();
-                self.finish(i as u32, Response::Error { kind: Failure::Timeout }, None, None, None);
+                let resp = Response::Error { kind: Failure::Timeout };
+                let why = super::lanes::no_answer_within(self.ctx.timeout);
+                let seen = lane.work.as_ref().and_then(|w| Seen::broken(&lane.api, &w.req, &resp, &why));
+                self.finish(i as u32, resp, None, seen, None);
             }
         }
     }
@@ -571,15 +578,21 @@ mod tests {
             r.sweep(now);
             r.poll(Some(now + Duration::from_millis(20)), now);
             while let Some(mut list) = r.take_ready() {
-                done.extend(list.drain(..).map(|(lane, d)| (lane, d.id, d.resp, d.done.saturating_duration_since(d.sent))));
+                done.extend(list.drain(..).map(|(lane, d)| {
+                    let why = d.seen.and_then(|s| s.error).unwrap_or_default();
+                    (lane, d.id, d.resp, d.done.saturating_duration_since(d.sent), why)
+                }));
                 r.recycle(list);
             }
         }
         done.sort_by_key(|d| d.0);
-        assert!(matches!(done[0], (0, 7, Response::Error { kind: Failure::Refused }, _)), "{:?}", done[0]);
+        assert!(matches!(done[0], (0, 7, Response::Error { kind: Failure::Refused }, _, _)), "{:?}", done[0]);
         // The silent target: given up at its deadline (200 ms), no sooner.
-        assert!(matches!(done[1], (1, 8, Response::Error { kind: Failure::Timeout }, _)), "{:?}", done[1]);
+        assert!(matches!(done[1], (1, 8, Response::Error { kind: Failure::Timeout }, _, _)), "{:?}", done[1]);
         assert!(done[1].3 >= Duration::from_millis(200), "{:?}", done[1]);
+        // Each says why, for the report's failure samples: the socket's words, the deadline.
+        assert!(done[0].4.contains("refused"), "{:?}", done[0]);
+        assert_eq!(done[1].4, "no answer within 200 ms (--timeout-ms)");
         assert!(!r.busy());
         drop(silent);
     }

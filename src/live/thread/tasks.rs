@@ -86,7 +86,7 @@ fn call(mut slot: Slot, ctx: Arc<CallCtx>, id: u32, req: Request) -> Call {
             None => {
                 slot.t.after_timeout();
                 let resp = Response::Error { kind: Failure::Timeout };
-                let seen = slot.t.timed_out(&req, &resp);
+                let seen = slot.t.timed_out(&req, &resp, &super::lanes::no_answer_within(ctx.timeout));
                 (resp, None, seen)
             }
         };

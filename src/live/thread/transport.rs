@@ -63,8 +63,32 @@ pub(in crate::live) struct RawAnswer {
     pub body: Bytes,
 }
 
-use super::http1::classify;
+use super::http1::{Broken, classify};
 use crate::vocabulary::Failure;
+
+/// An error and each of its sources, joined as the report shows them.
+fn words(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = e.to_string();
+    let mut src = e.source();
+    while let Some(s) = src {
+        let text = s.to_string();
+        // Some errors repeat their source's words in their own.
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        src = s.source();
+    }
+    out
+}
+
+fn broken_hyper(e: &hyper::Error) -> Broken {
+    Broken { kind: classify_hyper(e), why: words(e).into() }
+}
+
+fn broken_reqwest(e: &reqwest::Error) -> Broken {
+    Broken { kind: classify_reqwest(e), why: words(e).into() }
+}
 
 fn classify_hyper(e: &hyper::Error) -> Failure {
     if e.is_incomplete_message() || e.is_closed() || e.is_canceled() {
@@ -154,9 +178,9 @@ impl Transport {
                 };
                 let wire = api.request(spec, req);
                 match self.exchange(&wire).await {
-                    Err(kind) => {
-                        let resp = Response::Error { kind };
-                        let seen = Seen::of(&api, req, &resp, None);
+                    Err(broken) => {
+                        let resp = Response::Error { kind: broken.kind };
+                        let seen = Seen::broken(&api, req, &resp, &broken.why);
                         (resp, None, seen)
                     }
                     Ok(a) => {
@@ -169,31 +193,31 @@ impl Transport {
         }
     }
 
-    /// What the wire showed of a call abandoned on its deadline (none in process).
-    pub(in crate::live) fn timed_out(&self, req: &Request, resp: &Response) -> Option<Box<Seen>> {
+    /// What the wire showed of a call abandoned on its deadline, and `why` (none in process).
+    pub(in crate::live) fn timed_out(&self, req: &Request, resp: &Response, why: &str) -> Option<Box<Seen>> {
         match self {
-            Transport::Hyper { api, .. } | Transport::Reqwest { api, .. } => Seen::of(api, req, resp, None),
+            Transport::Hyper { api, .. } | Transport::Reqwest { api, .. } => Seen::broken(api, req, resp, why),
             Transport::Model { .. } => None,
         }
     }
 
     /// One HTTP exchange through hyper or reqwest (`call` serves `Model` itself).
-    async fn exchange(&mut self, wire: &WireRequest) -> Result<RawAnswer, Failure> {
+    async fn exchange(&mut self, wire: &WireRequest) -> Result<RawAnswer, Broken> {
         match self {
             Transport::Hyper { base, sender, .. } => {
                 if sender.as_ref().is_none_or(|s| s.is_closed()) {
-                    let stream = tokio::net::TcpStream::connect(base.addr).await.map_err(|e| classify(&e))?;
+                    let stream = tokio::net::TcpStream::connect(base.addr).await.map_err(|e| Broken::io(&e))?;
                     let _ = stream.set_nodelay(true);
-                    let (s, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.map_err(|e| classify_hyper(&e))?;
+                    let (s, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.map_err(|e| broken_hyper(&e))?;
                     tokio::spawn(async move {
                         let _ = conn.await;
                     });
                     *sender = Some(s);
                 }
                 let Some(s) = sender.as_mut() else {
-                    return Err(Failure::Transport);
+                    return Err(Broken::said(Failure::Transport, "connection gone"));
                 };
-                s.ready().await.map_err(|e| classify_hyper(&e))?;
+                s.ready().await.map_err(|e| broken_hyper(&e))?;
                 let mut b = hyper::Request::builder().method(wire.method).uri(&wire.path).header("host", &base.host);
                 if let Some(k) = &wire.idempotency_key {
                     b = b.header("idempotency-key", k);
@@ -208,12 +232,12 @@ impl Transport {
                     }
                     None => Full::new(Bytes::new()),
                 };
-                let request = b.body(body).map_err(|_| Failure::Transport)?;
+                let request = b.body(body).map_err(|e| Broken { kind: Failure::Transport, why: words(&e).into() })?;
                 let resp = match s.send_request(request).await {
                     Ok(r) => r,
                     Err(e) => {
                         *sender = None;
-                        return Err(classify_hyper(&e));
+                        return Err(broken_hyper(&e));
                     }
                 };
                 let status = resp.status().as_u16();
@@ -222,14 +246,15 @@ impl Transport {
                     Ok(c) => c.to_bytes(),
                     Err(e) => {
                         *sender = None;
-                        return Err(classify_hyper(&e));
+                        return Err(broken_hyper(&e));
                     }
                 };
                 Ok(RawAnswer { status, retry_after, body })
             }
             Transport::Reqwest { base, client, .. } => {
                 let url = format!("{}{}", base.url, wire.path);
-                let method = reqwest::Method::from_bytes(wire.method.as_bytes()).map_err(|_| Failure::Transport)?;
+                let method = reqwest::Method::from_bytes(wire.method.as_bytes())
+                    .map_err(|e| Broken { kind: Failure::Transport, why: words(&e).into() })?;
                 let mut rb = client.request(method, url);
                 if let Some(k) = &wire.idempotency_key {
                     rb = rb.header("idempotency-key", k);
@@ -240,14 +265,14 @@ impl Transport {
                 if let Some(bytes) = &wire.body {
                     rb = rb.header("content-type", "application/json").body(bytes.clone());
                 }
-                let resp = rb.send().await.map_err(|e| classify_reqwest(&e))?;
+                let resp = rb.send().await.map_err(|e| broken_reqwest(&e))?;
                 let status = resp.status().as_u16();
                 let retry_after = resp.headers().get("retry-after").and_then(|v| v.to_str().ok()).map(str::to_string);
-                let body = resp.bytes().await.map_err(|_| Failure::Reset)?;
+                let body = resp.bytes().await.map_err(|e| Broken { kind: Failure::Reset, why: words(&e).into() })?;
                 Ok(RawAnswer { status, retry_after, body })
             }
             // `call` serves these itself.
-            Transport::Model { .. } => Err(Failure::Transport),
+            Transport::Model { .. } => Err(Broken::said(Failure::Transport, "no wire in process")),
         }
     }
 }
@@ -288,6 +313,9 @@ mod tests {
             })
             .expect_err("no answer came");
         server.join().expect("the server");
-        assert_eq!(classify_reqwest(&err), Failure::Reset, "{err:?}");
+        let broken = broken_reqwest(&err);
+        assert_eq!(broken.kind, Failure::Reset, "{err:?}");
+        // The report's sample says what happened, through the sources reqwest wraps.
+        assert!(broken.why.starts_with("error sending request") && broken.why.len() > "error sending request".len(), "{}", broken.why);
     }
 }

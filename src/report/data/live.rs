@@ -279,6 +279,10 @@ pub struct FailureSample {
     pub kind: ErrorKind,
     pub status: Option<u16>,
     pub body: String,
+    /// When no answer came: what the client said of the exchange's end (the socket's error, a
+    /// malformed answer, the TLS layer's complaint), secrets redacted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 /// How late the driver itself started each request against its intended instant (its own

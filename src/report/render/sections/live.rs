@@ -121,8 +121,8 @@ pub(crate) fn live(l: &LiveReport, w: &Say) -> Section {
     if let Some(t) = failures(l, w) {
         s.text(
             w.t(
-                "Where the errors came from: each request as the deployment's API writes it, the kinds, the HTTP statuses (\"no answer\": timed out, refused or reset) and the first answer's body (report.json keeps up to three).",
-                "错误出自何处：按目标接口写法的请求、错误类型、HTTP 状态（“无应答”：超时、拒绝连接或连接重置）及首个应答正文（report.json 保留至多三个）。",
+                "Where the errors came from: each request as the deployment's API writes it, the kinds, the HTTP statuses (\"no answer\": timed out, refused or reset) and the first answer's body, or, when none came, what the client said of it (report.json keeps up to three).",
+                "错误出自何处：按目标接口写法的请求、错误类型、HTTP 状态（“无应答”：超时、拒绝连接或连接重置）及首个应答正文；无应答时为客户端所报的原因（report.json 保留至多三个）。",
             )
             .to_string(),
         );
@@ -266,9 +266,14 @@ fn failures(l: &LiveReport, w: &Say) -> Option<Table> {
             let st = if st == "none" { w.t("no answer", "无应答").to_string() } else { st.clone() };
             format!("{st}: {}", count(*n))
         });
+        // The first answer's body; for an exchange that got none, what the client said.
         let body = f.samples.first().map(|x| {
-            let b: String = x.body.chars().take(BODY_SHOWN).collect();
-            if b.len() < x.body.len() { b + "…" } else { b }
+            let text = match &x.error {
+                Some(e) if x.body.is_empty() => e,
+                _ => &x.body,
+            };
+            let b: String = text.chars().take(BODY_SHOWN).collect();
+            if b.len() < text.len() { b + "…" } else { b }
         });
         let mut row = vec![
             w.phase(&f.phase).to_string(),
