@@ -20,8 +20,14 @@
 //! `timeout`, `transport` (anything else, a malformed answer included), each with the words
 //! of what went wrong ([`Broken`]) for the report's failure samples.
 
+mod answer;
+mod broken;
+mod stamp;
+
 use crate::contract::WireRef;
 use crate::vocabulary::Failure;
+use answer::{Framing, Head, MAX_ANSWER, dechunk, parse_head};
+pub(in crate::live) use broken::{Broken, classify};
 use mio::event::Event;
 use mio::net::TcpStream;
 use mio::{Interest, Registry, Token};
@@ -29,229 +35,8 @@ use std::io::{ErrorKind, Read, Write};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-/// The largest answer head or body the driver reads (a contract answer is a few hundred bytes).
-const MAX_ANSWER: usize = 16 << 20;
 /// A connection idle longer than this is probed for a close by the server before reuse.
 const IDLE_PROBE: Duration = Duration::from_secs(1);
-
-/// Why an exchange failed: its kind, and what the socket or the parser said, for a failure
-/// sample (an answer that never came has no body to show).
-#[derive(Clone, Debug, PartialEq)]
-pub(in crate::live) struct Broken {
-    pub kind: Failure,
-    pub why: std::borrow::Cow<'static, str>,
-}
-
-impl Broken {
-    /// A socket's error, classified.
-    pub(in crate::live) fn io(e: &std::io::Error) -> Broken {
-        Broken { kind: classify(e), why: e.to_string().into() }
-    }
-
-    /// A failure the driver names itself.
-    pub(in crate::live) fn said(kind: Failure, why: &'static str) -> Broken {
-        Broken { kind, why: why.into() }
-    }
-
-    /// An answer the driver could not read.
-    fn malformed(why: &'static str) -> Broken {
-        Broken::said(Failure::Transport, why)
-    }
-}
-
-pub(in crate::live) fn classify(e: &std::io::Error) -> Failure {
-    match e.kind() {
-        ErrorKind::ConnectionRefused => Failure::Refused,
-        ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted | ErrorKind::BrokenPipe | ErrorKind::UnexpectedEof => Failure::Reset,
-        ErrorKind::TimedOut => Failure::Timeout,
-        _ => Failure::Transport,
-    }
-}
-
-/// The kernel's arrival stamps on a TCP socket (Linux, where the option's number is the
-/// generic one). Elsewhere there are none and answers are timed when read.
-#[cfg(all(target_os = "linux", any(target_arch = "x86_64", target_arch = "aarch64", target_arch = "riscv64")))]
-mod stamp {
-    use mio::net::TcpStream;
-    use std::io;
-    use std::os::fd::AsRawFd;
-    use std::time::Duration;
-
-    /// `SO_TIMESTAMPNS` (and `SCM_TIMESTAMPNS`) in `asm-generic/socket.h`: a `timespec` of
-    /// `CLOCK_REALTIME` with each read; 64-bit on these targets.
-    const SO_TIMESTAMPNS: libc::c_int = 35;
-
-    /// Ask for the stamps on `s`; false if the kernel refuses.
-    pub(super) fn enable(s: &TcpStream) -> bool {
-        let on: libc::c_int = 1;
-        // SAFETY: `on` outlives the call and its size is passed; the fd is an open socket.
-        unsafe {
-            libc::setsockopt(
-                s.as_raw_fd(),
-                libc::SOL_SOCKET,
-                SO_TIMESTAMPNS,
-                (&on as *const libc::c_int).cast(),
-                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-            ) == 0
-        }
-    }
-
-    /// Read from `s` into `buf`; with the bytes, when the last of them arrived (since the
-    /// Unix epoch, the real-time clock), if the kernel said.
-    pub(super) fn recv(s: &TcpStream, buf: &mut [u8]) -> io::Result<(usize, Option<Duration>)> {
-        let mut iov = libc::iovec { iov_base: buf.as_mut_ptr().cast(), iov_len: buf.len() };
-        // Room for one control message holding a timespec, aligned as cmsghdr needs.
-        let mut control = [0u64; 8];
-        // SAFETY: an all-zero msghdr is valid (no name, no buffers) before the fields are set.
-        let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
-        msg.msg_iov = &mut iov;
-        msg.msg_iovlen = 1;
-        msg.msg_control = control.as_mut_ptr().cast();
-        msg.msg_controllen = std::mem::size_of_val(&control) as _;
-        // SAFETY: `msg` points at `iov` (into `buf`) and `control`, all alive for the call.
-        let n = unsafe { libc::recvmsg(s.as_raw_fd(), &mut msg, 0) };
-        if n < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        let mut at = None;
-        // SAFETY: the CMSG macros walk the control buffer the kernel filled, within the length
-        // it set; the data of a SCM_TIMESTAMPNS message is one timespec, read unaligned.
-        unsafe {
-            let mut c = libc::CMSG_FIRSTHDR(&msg);
-            while !c.is_null() {
-                if (*c).cmsg_level == libc::SOL_SOCKET && (*c).cmsg_type == SO_TIMESTAMPNS {
-                    let ts: libc::timespec = std::ptr::read_unaligned(libc::CMSG_DATA(c).cast());
-                    if ts.tv_sec > 0 && (0..1_000_000_000).contains(&ts.tv_nsec) {
-                        at = Some(Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32));
-                    }
-                }
-                c = libc::CMSG_NXTHDR(&msg, c);
-            }
-        }
-        Ok((n as usize, at))
-    }
-}
-
-#[cfg(not(all(target_os = "linux", any(target_arch = "x86_64", target_arch = "aarch64", target_arch = "riscv64"))))]
-mod stamp {
-    use mio::net::TcpStream;
-    use std::time::Duration;
-
-    pub(super) fn enable(_: &TcpStream) -> bool {
-        false
-    }
-
-    pub(super) fn recv(s: &TcpStream, buf: &mut [u8]) -> std::io::Result<(usize, Option<Duration>)> {
-        use std::io::Read;
-        Ok(((&*s).read(buf)?, None))
-    }
-}
-
-/// Where the body of an answer is, once its head is parsed.
-enum Framing {
-    Length(usize),
-    Chunked,
-    UntilClose,
-}
-
-struct Head {
-    status: u16,
-    head_len: usize,
-    framing: Framing,
-    /// Byte range of the `Retry-After` value within the read buffer.
-    retry_after: Option<(usize, usize)>,
-    close: bool,
-}
-
-fn eq_ignore_case(a: &str, b: &str) -> bool {
-    a.len() == b.len() && a.eq_ignore_ascii_case(b)
-}
-
-/// Parse an answer head at the start of `buf`; `Ok(None)` when more bytes are needed.
-fn parse_head(buf: &[u8]) -> Result<Option<Head>, Broken> {
-    let mut headers = [httparse::EMPTY_HEADER; 64];
-    let mut r = httparse::Response::new(&mut headers);
-    let head_len = match r.parse(buf) {
-        Ok(httparse::Status::Complete(n)) => n,
-        Ok(httparse::Status::Partial) => return Ok(None),
-        Err(e) => return Err(Broken { kind: Failure::Transport, why: format!("malformed answer head: {e}").into() }),
-    };
-    let status = r.code.ok_or(Broken::malformed("answer head without a status"))?;
-    let mut close = r.version == Some(0);
-    let mut framing = Framing::UntilClose;
-    let mut retry_after = None;
-    let base = buf.as_ptr() as usize;
-    for h in r.headers.iter() {
-        if eq_ignore_case(h.name, "content-length") {
-            let n = std::str::from_utf8(h.value)
-                .ok()
-                .and_then(|v| v.trim().parse::<usize>().ok())
-                .ok_or(Broken::malformed("unreadable Content-Length"))?;
-            if !matches!(framing, Framing::Chunked) {
-                framing = Framing::Length(n);
-            }
-        } else if eq_ignore_case(h.name, "transfer-encoding") {
-            if h.value.to_ascii_lowercase().windows(7).any(|w| w == b"chunked") {
-                framing = Framing::Chunked;
-            }
-        } else if eq_ignore_case(h.name, "connection") {
-            let v = h.value.to_ascii_lowercase();
-            if v.windows(5).any(|w| w == b"close") {
-                close = true;
-            } else if v.windows(10).any(|w| w == b"keep-alive") {
-                close = false;
-            }
-        } else if eq_ignore_case(h.name, "retry-after") {
-            let start = h.value.as_ptr() as usize - base;
-            retry_after = Some((start, start + h.value.len()));
-        }
-    }
-    // Answers that never carry a body.
-    if status == 204 || status == 304 || (100..200).contains(&status) {
-        framing = Framing::Length(0);
-    }
-    Ok(Some(Head { status, head_len, framing, retry_after, close }))
-}
-
-/// Decode a chunked body starting at `buf[0]` into `out`; `Ok(None)` when incomplete,
-/// `Ok(Some(n))` with the bytes consumed when the last chunk and its trailer are in.
-fn dechunk(buf: &[u8], out: &mut Vec<u8>) -> Result<Option<usize>, Broken> {
-    out.clear();
-    let mut at = 0;
-    loop {
-        let (size_len, size) = match httparse::parse_chunk_size(&buf[at..]) {
-            Ok(httparse::Status::Complete(x)) => x,
-            Ok(httparse::Status::Partial) => return Ok(None),
-            Err(_) => return Err(Broken::malformed("malformed chunk size")),
-        };
-        at += size_len;
-        let size = usize::try_from(size).map_err(|_| Broken::malformed("chunk size past memory"))?;
-        if size == 0 {
-            // Trailer fields, then an empty line.
-            loop {
-                let rest = &buf[at..];
-                let Some(eol) = rest.windows(2).position(|w| w == b"\r\n") else {
-                    return Ok(None);
-                };
-                at += eol + 2;
-                if eol == 0 {
-                    return Ok(Some(at));
-                }
-            }
-        }
-        if buf.len() < at + size + 2 {
-            return Ok(None);
-        }
-        out.extend_from_slice(&buf[at..at + size]);
-        if &buf[at + size..at + size + 2] != b"\r\n" {
-            return Err(Broken::malformed("a chunk not ended by CRLF"));
-        }
-        at += size + 2;
-        if out.len() > MAX_ANSWER {
-            return Err(Broken::malformed("answer body past 16 MiB"));
-        }
-    }
-}
 
 /// Whether an event says the peer closed its side, or the connection failed.
 fn closing(ev: &Event) -> bool {
@@ -642,26 +427,6 @@ impl Conn {
 mod tests {
     use super::*;
 
-    #[test]
-    fn heads_are_framed_by_length_chunks_or_close() {
-        let h = parse_head(b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 120\r\nContent-Length: 5\r\n\r\nhello").unwrap().unwrap();
-        assert_eq!(h.status, 503);
-        assert!(matches!(h.framing, Framing::Length(5)));
-        let (a, b) = h.retry_after.unwrap();
-        assert_eq!(&b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 120\r\nContent-Length: 5\r\n\r\nhello"[a..b], b"120");
-        assert!(!h.close);
-        let h = parse_head(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n").unwrap().unwrap();
-        assert!(matches!(h.framing, Framing::Chunked));
-        let h = parse_head(b"HTTP/1.0 200 OK\r\n\r\n").unwrap().unwrap();
-        assert!(matches!(h.framing, Framing::UntilClose));
-        assert!(h.close);
-        let h = parse_head(b"HTTP/1.1 200 OK\r\nConnection: close\r\ncontent-length: 0\r\n\r\n").unwrap().unwrap();
-        assert!(h.close);
-        assert!(parse_head(b"HTTP/1.1 200 OK\r\ncontent-le").unwrap().is_none());
-        assert!(parse_head(b"HTTP/1.1 200 OK\r\ncontent-length: x\r\n\r\n").is_err());
-        assert!(parse_head(b"garbage\r\n\r\n").is_err());
-    }
-
     /// A scripted server on 127.0.0.1:0: for each accepted connection, one list of answers,
     /// each sent after reading one request (its head, and its body by `content-length`).
     /// Gives the address and a channel of the requests' sizes.
@@ -825,17 +590,5 @@ mod tests {
         assert_eq!((b.kind, b.why.as_ref()), (Failure::Transport, "unreadable Content-Length"));
         let b = exchange(&mut poll, &mut c, get).expect_err("an answer cut short");
         assert_eq!((b.kind, b.why.as_ref()), (Failure::Reset, "connection closed before the whole answer"));
-    }
-
-    #[test]
-    fn chunked_bodies_decode_only_when_complete() {
-        let mut out = Vec::new();
-        let whole = b"4\r\nabcd\r\n3;ext=1\r\nefg\r\n0\r\nx-trailer: 1\r\n\r\n";
-        assert_eq!(dechunk(whole, &mut out).unwrap(), Some(whole.len()));
-        assert_eq!(out, b"abcdefg");
-        for cut in 0..whole.len() {
-            assert_eq!(dechunk(&whole[..cut], &mut out).unwrap(), None, "cut at {cut}");
-        }
-        assert!(dechunk(b"4\r\nabcdXY0\r\n\r\n", &mut out).is_err());
     }
 }
