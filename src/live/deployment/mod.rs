@@ -13,3 +13,4 @@ mod profile_books;
 pub(crate) mod switch;
 pub mod target;
 pub mod values;
+pub(crate) mod why;

@@ -168,7 +168,7 @@ impl Call {
                         let said = if ok { String::new() } else { format!(": {}", crate::secrets::redact(&short(&bytes))) };
                         (ok, format!("HTTP {status}{said}"))
                     }
-                    Err(e) if e.is_timeout() => (false, format!("timed out: no answer within {} s", limit.as_secs_f64())),
+                    Err(e) if e.is_timeout() => (false, super::why::no_answer_within(limit)),
                     Err(e) => (false, format!("failed: {}", crate::secrets::redact(&e.to_string()))),
                 }
             }

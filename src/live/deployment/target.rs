@@ -8,6 +8,7 @@ pub use super::api::Api;
 pub(crate) use super::api::Ledger;
 use super::base::Base;
 pub use super::base::Tls;
+use super::why::why;
 use crate::clock::VirtualClock;
 use crate::contract;
 use crate::model::{IdemKey, PayerRef, PaymentRow, Systems};
@@ -48,45 +49,8 @@ pub(crate) struct PreflightConfig<'a> {
     pub probe_operations: bool,
 }
 
-/// One-off HTTP calls (checks, ledger, reconciliation) go through reqwest.
-/// Why an exchange failed, as people tell failures apart: timed out (after how long),
-/// refused (nothing listens there), reset, malformed, or the underlying error.
-pub(in crate::live) fn why(e: &reqwest::Error, timeout: Duration) -> String {
-    if e.is_timeout() {
-        return format!("timed out: no answer within {} s", timeout.as_secs_f64());
-    }
-    let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
-    while let Some(s) = source {
-        if let Some(io) = s.downcast_ref::<std::io::Error>() {
-            use std::io::ErrorKind as K;
-            return match io.kind() {
-                K::ConnectionRefused => "connection refused: nothing listens there".to_string(),
-                K::ConnectionReset | K::ConnectionAborted | K::BrokenPipe | K::UnexpectedEof => {
-                    format!("connection reset before the answer ({io})")
-                }
-                K::TimedOut => format!("timed out connecting ({io})"),
-                _ if io.to_string().contains("certificate") => format!(
-                    "TLS: {io} (give --ca-file with the deployment's CA, or --accept-invalid-certificate for a self-signed staging certificate)"
-                ),
-                _ => format!("connection failed: {io}"),
-            };
-        }
-        if let Some(h) = s.downcast_ref::<hyper::Error>() {
-            if h.is_incomplete_message() || h.is_closed() {
-                return "connection closed before a whole answer came (reset)".to_string();
-            }
-            if h.is_parse() {
-                return format!("malformed answer, not HTTP: {h}");
-            }
-        }
-        source = s.source();
-    }
-    if e.is_decode() || e.is_body() {
-        return format!("malformed answer: {e}");
-    }
-    e.to_string()
-}
-
+/// One-off HTTP calls (checks, ledger, reconciliation) go through reqwest; a failed one is
+/// told by [`why`].
 /// The timeout of the coordinator's own calls to a deployment (books, ledger, look-ups).
 const HTTP_TIMEOUT: Duration = Duration::from_secs(30);
 

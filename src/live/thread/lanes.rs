@@ -104,11 +104,6 @@ impl Seen {
     }
 }
 
-/// The words of a call given up at its deadline, `timeout` after it was sent.
-pub(in crate::live) fn no_answer_within(timeout: std::time::Duration) -> String {
-    format!("no answer within {} ms (--timeout-ms)", timeout.as_millis())
-}
-
 /// A request for a connection: its job's index, the request, and the system it goes to
 /// (a connection reaches one system; 0 with one system).
 pub(in crate::live) struct Work {

@@ -362,7 +362,7 @@ impl Lanes for Reactor {
             if lane.deadline.is_some_and(|d| d <= now) {
                 lane.conn.abort();
                 let resp = Response::Error { kind: Failure::Timeout };
-                let why = super::lanes::no_answer_within(self.ctx.timeout);
+                let why = crate::live::deployment::why::no_answer_within(self.ctx.timeout);
                 let seen = lane.work.as_ref().and_then(|w| Seen::broken(&lane.api, &w.req, &resp, &why));
                 self.finish(i as u32, resp, None, seen, None);
             }
@@ -592,7 +592,7 @@ mod tests {
         assert!(done[1].3 >= Duration::from_millis(200), "{:?}", done[1]);
         // Each says why, for the report's failure samples: the socket's words, the deadline.
         assert!(done[0].4.contains("refused"), "{:?}", done[0]);
-        assert_eq!(done[1].4, "no answer within 200 ms (--timeout-ms)");
+        assert_eq!(done[1].4, "timed out: no answer within 0.2 s");
         assert!(!r.busy());
         drop(silent);
     }

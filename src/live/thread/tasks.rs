@@ -74,7 +74,7 @@ fn call(mut slot: Slot, ctx: Arc<CallCtx>, id: u32, req: Request) -> Call {
         let deadline = slot.deadline.clone();
         let answer = tokio::select! {
             biased;
-            a = slot.t.call(&ctx.spec, &req) => Some(a),
+            a = slot.t.call(&ctx, &req) => Some(a),
             _ = std::future::poll_fn(|cx| deadline.poll_passed(cx)) => None,
         };
         slot.deadline.at.set(None);
@@ -86,7 +86,7 @@ fn call(mut slot: Slot, ctx: Arc<CallCtx>, id: u32, req: Request) -> Call {
             None => {
                 slot.t.after_timeout();
                 let resp = Response::Error { kind: Failure::Timeout };
-                let seen = slot.t.timed_out(&req, &resp, &super::lanes::no_answer_within(ctx.timeout));
+                let seen = slot.t.timed_out(&req, &resp, &crate::live::deployment::why::no_answer_within(ctx.timeout));
                 (resp, None, seen)
             }
         };

@@ -14,7 +14,7 @@
 
 use super::super::deployment::api::Api;
 use super::super::deployment::base::Base;
-use super::lanes::Seen;
+use super::lanes::{CallCtx, Seen};
 use crate::clock::VirtualClock;
 use crate::contract::WireRequest;
 use crate::model::{Request, Response, Systems};
@@ -66,28 +66,15 @@ pub(in crate::live) struct RawAnswer {
 use super::http1::{Broken, classify};
 use crate::vocabulary::Failure;
 
-/// An error and each of its sources, joined as the report shows them.
-fn words(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut out = e.to_string();
-    let mut src = e.source();
-    while let Some(s) = src {
-        let text = s.to_string();
-        // Some errors repeat their source's words in their own.
-        if !out.contains(&text) {
-            out.push_str(": ");
-            out.push_str(&text);
-        }
-        src = s.source();
-    }
-    out
-}
+use crate::live::deployment::why::{why, words};
 
 fn broken_hyper(e: &hyper::Error) -> Broken {
     Broken { kind: classify_hyper(e), why: words(e).into() }
 }
 
-fn broken_reqwest(e: &reqwest::Error) -> Broken {
-    Broken { kind: classify_reqwest(e), why: words(e).into() }
+/// In the words of the checks before the load (`timeout`: the client's own).
+fn broken_reqwest(e: &reqwest::Error, timeout: std::time::Duration) -> Broken {
+    Broken { kind: classify_reqwest(e), why: why(e, timeout).into() }
 }
 
 fn classify_hyper(e: &hyper::Error) -> Failure {
@@ -158,11 +145,8 @@ impl Transport {
     /// against the request's deadline and calls [`Transport::after_timeout`] when it loses.
     /// Also returns the instant the target says it decided, when it says so.
     /// With what the wire showed of an answer counted as an error (none in process).
-    pub(in crate::live) async fn call(
-        &mut self,
-        spec: &crate::scenario::Spec,
-        req: &Request,
-    ) -> (Response, Option<SimTime>, Option<Box<Seen>>) {
+    pub(in crate::live) async fn call(&mut self, ctx: &CallCtx, req: &Request) -> (Response, Option<SimTime>, Option<Box<Seen>>) {
+        let spec = &*ctx.spec;
         match self {
             Transport::Model { model, clock, system } => {
                 let now = clock.now();
@@ -177,7 +161,7 @@ impl Transport {
                     Transport::Model { .. } => return (Response::Error { kind: Failure::Transport }, None, None),
                 };
                 let wire = api.request(spec, req);
-                match self.exchange(&wire).await {
+                match self.exchange(&wire, ctx.timeout).await {
                     Err(broken) => {
                         let resp = Response::Error { kind: broken.kind };
                         let seen = Seen::broken(&api, req, &resp, &broken.why);
@@ -202,7 +186,8 @@ impl Transport {
     }
 
     /// One HTTP exchange through hyper or reqwest (`call` serves `Model` itself).
-    async fn exchange(&mut self, wire: &WireRequest) -> Result<RawAnswer, Broken> {
+    /// `timeout`: reqwest's own, which the run's deadline races.
+    async fn exchange(&mut self, wire: &WireRequest, timeout: std::time::Duration) -> Result<RawAnswer, Broken> {
         match self {
             Transport::Hyper { base, sender, .. } => {
                 if sender.as_ref().is_none_or(|s| s.is_closed()) {
@@ -265,10 +250,10 @@ impl Transport {
                 if let Some(bytes) = &wire.body {
                     rb = rb.header("content-type", "application/json").body(bytes.clone());
                 }
-                let resp = rb.send().await.map_err(|e| broken_reqwest(&e))?;
+                let resp = rb.send().await.map_err(|e| broken_reqwest(&e, timeout))?;
                 let status = resp.status().as_u16();
                 let retry_after = resp.headers().get("retry-after").and_then(|v| v.to_str().ok()).map(str::to_string);
-                let body = resp.bytes().await.map_err(|e| Broken { kind: Failure::Reset, why: words(&e).into() })?;
+                let body = resp.bytes().await.map_err(|e| Broken { kind: Failure::Reset, why: why(&e, timeout).into() })?;
                 Ok(RawAnswer { status, retry_after, body })
             }
             // `call` serves these itself.
@@ -313,9 +298,9 @@ mod tests {
             })
             .expect_err("no answer came");
         server.join().expect("the server");
-        let broken = broken_reqwest(&err);
+        let broken = broken_reqwest(&err, std::time::Duration::from_secs(5));
         assert_eq!(broken.kind, Failure::Reset, "{err:?}");
         // The report's sample says what happened, through the sources reqwest wraps.
-        assert!(broken.why.starts_with("error sending request") && broken.why.len() > "error sending request".len(), "{}", broken.why);
+        assert_eq!(broken.why, "connection closed before a whole answer came (reset)");
     }
 }
