@@ -168,8 +168,7 @@ impl Call {
                         let said = if ok { String::new() } else { format!(": {}", crate::secrets::redact(&short(&bytes))) };
                         (ok, format!("HTTP {status}{said}"))
                     }
-                    Err(e) if e.is_timeout() => (false, super::why::no_answer_within(limit)),
-                    Err(e) => (false, format!("failed: {}", crate::secrets::redact(&e.to_string()))),
+                    Err(e) => (false, crate::secrets::redact(&super::why::why(&e, limit)).into_owned()),
                 }
             }
             Call::Command { argv, limit } => tokio::task::spawn_blocking(move || run_command(&argv, limit))

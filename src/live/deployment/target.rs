@@ -49,8 +49,9 @@ pub(crate) struct PreflightConfig<'a> {
     pub probe_operations: bool,
 }
 
-/// One-off HTTP calls (checks, ledger, reconciliation) go through reqwest; a failed one is
-/// told by [`why`].
+// One-off HTTP calls (checks, ledger, reconciliation) go through reqwest; a failed one is
+// told by `why`.
+
 /// The timeout of the coordinator's own calls to a deployment (books, ledger, look-ups).
 const HTTP_TIMEOUT: Duration = Duration::from_secs(30);
 
