@@ -443,8 +443,11 @@ pub struct RunArgs {
     pub connections: usize,
     /// Threads sending requests: the payers and the connections are split among them, and
     /// each sends and accounts for its own payers' requests (at most one per connection).
-    #[arg(long, default_value_t = 2)]
-    pub threads: usize,
+    /// Default: one per 30,000 first attempts in the plan's busiest second at this time
+    /// scale, at most the cores (one thread sends a moderate rate for less CPU per request
+    /// than two; flat out, every core); with --shard, 2, as `simulate --shard` deals them.
+    #[arg(long)]
+    pub threads: Option<usize>,
     /// Arrivals waiting for a free connection; beyond it they are counted as not sent
     /// (split among the threads like the connections).
     #[arg(long, default_value_t = 100_000)]

@@ -24,6 +24,8 @@ const CALIBRATION_ROUNDS: usize = 30;
 pub(super) struct Measured {
     pub requests: u64,
     pub seconds: f64,
+    /// The sending threads (`--threads`, or as many as the calibration's rate needs: every core).
+    pub threads: usize,
 }
 
 impl Measured {
@@ -41,11 +43,12 @@ pub(super) fn calibrate(spec: &Arc<Spec>, seed: u64, a: &RunArgs, file: &str) ->
 /// `once` again until [`CALIBRATION`] has been spent sending, at most
 /// [`CALIBRATION_ROUNDS`] times, summed.
 fn rounds(mut once: impl FnMut() -> anyhow::Result<Measured>) -> anyhow::Result<Measured> {
-    let mut sum = Measured { requests: 0, seconds: 0.0 };
+    let mut sum = Measured { requests: 0, seconds: 0.0, threads: 0 };
     for _ in 0..CALIBRATION_ROUNDS {
         let m = once()?;
         sum.requests += m.requests;
         sum.seconds += m.seconds;
+        sum.threads = m.threads;
         if sum.seconds >= CALIBRATION.as_secs_f64() {
             break;
         }
@@ -88,7 +91,7 @@ fn round(spec: &Arc<Spec>, seed: u64, a: &RunArgs, file: &str, target: Target) -
     let output = rt.block_on(crate::live::run::run(spec.clone(), cfg, file));
     let _ = std::fs::remove_dir_all(&out);
     let live = output?.report.and_then(|r| r.live).ok_or_else(|| anyhow::anyhow!("the calibration ran no live load"))?;
-    Ok(Measured { requests: live.requests_completed, seconds: live.wall_seconds })
+    Ok(Measured { requests: live.requests_completed, seconds: live.wall_seconds, threads: live.threads })
 }
 
 /// How many generators the plan needs at `time_scale` for the busiest hour's rate (`peak`,
@@ -101,6 +104,6 @@ pub(super) fn capacity(m: &Measured, peak: f64, time_scale: f64, a: &RunArgs) ->
     format!(
         "capacity: one generator here ({} threads, {} connections) sends at most {sends:.0} requests per second ({} requests flat out in {:.2} s against the in-process model: no network and no server, so over HTTP to a deployment it sends fewer)\n\
          capacity: the busiest hour needs {peak:.0} per second at {time_scale}x: {needed:.0} generator(s) at least (`run --shard I/N` on each, `cutover merge` after; README, \"Several generators\"), or one at --time-scale {keeps:.0} at most\n",
-        a.threads, a.connections, m.requests, m.seconds,
+        m.threads, a.connections, m.requests, m.seconds,
     )
 }

@@ -18,7 +18,9 @@ pub(super) fn run(a: RunArgs) -> anyhow::Result<Exit> {
     let scale = time_scale(a.time_scale.unwrap_or(spec.raw.run.time_scale))?;
     within("--connections", a.connections, 1, 10_000)?;
     within("--queue-bound", a.queue_bound, 1, 10_000_000)?;
-    within("--threads", a.threads, 1, 64)?;
+    if let Some(t) = a.threads {
+        within("--threads", t, 1, 64)?;
+    }
     let timeout = Duration::from_millis(within("--timeout-ms", a.timeout_ms as usize, 1, 3_600_000)? as u64);
     let slack = super::args::slack(a.slack_us)?;
     let drain = seconds("--drain-seconds", a.drain_seconds, 0.0, 600.0)?;

@@ -101,3 +101,19 @@ fn shard_plan(
     say!("per hour in {}", path.display());
     Ok(Exit::Ok)
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::cli::{Cli, Command};
+    use clap::Parser;
+
+    /// `simulate --shard` plans each shard's threads as `run --shard` sends with them when
+    /// neither is told `--threads`: the same number, or the shards would deal the payers
+    /// otherwise than their plan.
+    #[test]
+    fn a_shard_plans_the_threads_a_shard_run_sends_with() {
+        let cli = Cli::try_parse_from(["cutover", "simulate", "s.json", "--shard", "0/2"]).expect("parsed");
+        let Command::Simulate(a) = cli.command else { panic!("not simulate") };
+        assert_eq!(a.threads, crate::live::run::SHARD_THREADS);
+    }
+}

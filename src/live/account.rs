@@ -26,6 +26,9 @@ pub(crate) struct Account {
     pub transport: String,
     pub connections: usize,
     pub threads: usize,
+    /// How the threads were chosen, when `--threads` was not given (never in a shard's part).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub threads_chosen: Option<crate::report::data::live::ThreadsChosen>,
     pub queue_bound: usize,
     /// `--slack-us` (parts written before it: none).
     #[serde(default)]
@@ -180,6 +183,7 @@ pub(in crate::live) fn join(parts: Vec<(PathBuf, Part)>, journal_path: PathBuf) 
             Some(mut j) => {
                 j.connections += a.connections;
                 j.threads += a.threads;
+                j.threads_chosen = None;
                 j.queue_bound += a.queue_bound;
                 j.slack_micros = j.slack_micros.max(a.slack_micros);
                 j.sync_rtt_micros = j.sync_rtt_micros.max(a.sync_rtt_micros);
@@ -271,6 +275,7 @@ mod tests {
             transport: "http1".into(),
             connections: 2,
             threads: 1,
+            threads_chosen: None,
             queue_bound: 10,
             slack_micros: 0,
             sync_rtt_micros: None,

@@ -109,6 +109,7 @@ pub(in crate::live) async fn finish(
         time_scale: account.time_scale,
         connections: account.connections,
         threads: account.threads,
+        threads_chosen: account.threads_chosen,
         queue_bound: account.queue_bound,
         interrupted: account.interrupted,
         aborted: account.aborted.clone(),

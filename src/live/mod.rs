@@ -16,5 +16,6 @@ mod rollback;
 pub mod run;
 mod runbook;
 mod shared;
+mod sizing;
 mod switching;
 pub mod thread;

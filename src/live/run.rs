@@ -32,6 +32,10 @@ use std::time::{Duration, Instant};
 
 pub use super::thread::transport::TransportKind;
 
+/// The sending threads of each shard when `--threads` is not given: the same as `simulate
+/// --shard`'s default, so that the shards deal the payers as their plan does.
+pub const SHARD_THREADS: usize = 2;
+
 pub struct RunConfig {
     /// The target; for a cutover, the old system's (or, in process, both systems).
     pub target: Target,
@@ -42,8 +46,9 @@ pub struct RunConfig {
     pub connections: usize,
     pub queue_bound: usize,
     /// Threads sending requests (each with its share of payers and connections); at most
-    /// one per connection.
-    pub threads: usize,
+    /// one per connection. `None`: as many as the planned rate needs, at most the cores
+    /// ([`super::sizing`]); with `shard`, two (the shard plan's default).
+    pub threads: Option<usize>,
     pub timeout: Duration,
     /// How late a sending thread may take a step while steps fall due closer together
     /// (`--slack-us`).
@@ -157,6 +162,8 @@ struct Setup {
     journal_path: PathBuf,
     connections: usize,
     threads: usize,
+    /// How the threads were chosen for the plan's busiest second, when not by `--threads`.
+    threads_chosen: Option<crate::report::data::live::ThreadsChosen>,
     queue_bound: usize,
     /// The ids of the payments each system held before the load, when its books can be read
     /// in bulk (always for a cutover run).
@@ -205,6 +212,7 @@ pub async fn run(spec: Arc<Spec>, cfg: RunConfig, scenario_file: &str) -> Result
         transport: super::thread::transport_name(&cfg.target, cfg.transport).into(),
         connections: setup.connections,
         threads: setup.threads,
+        threads_chosen: setup.threads_chosen,
         queue_bound: setup.queue_bound,
         slack_micros: cfg.slack.as_micros() as u64,
         sync_rtt_micros: setup.sync_rtt.map(|d| d.as_micros() as u64),
@@ -291,14 +299,38 @@ async fn set_up(spec: &Arc<Spec>, cfg: &RunConfig) -> Result<Setup, RunError> {
     if connections < shards {
         return Err(RunError::Target(format!("--connections {connections}: fewer than the {shards} shards (each needs one at least)")));
     }
-    let threads = cfg.threads.clamp(1, connections / shards);
+    let members = Members::all(spec, Cast::new(&demand, &population));
+    let mut threads_chosen = None;
+    let threads = match (cfg.threads, &cfg.shard) {
+        (Some(t), _) => t,
+        (None, Some(_)) => SHARD_THREADS,
+        (None, None) => {
+            let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+            let sized = super::sizing::threads_for(&members.first, scale, cores);
+            if cfg.progress {
+                eprintln!(
+                    "threads: {} sending (the busiest second plans {} first attempts, one thread per {}; {cores} cores; --threads N to choose)",
+                    sized.threads,
+                    sized.peak_per_second,
+                    super::sizing::PER_THREAD
+                );
+            }
+            threads_chosen = Some(crate::report::data::live::ThreadsChosen {
+                busiest_second: sized.peak_per_second,
+                per_thread: super::sizing::PER_THREAD,
+                cores,
+            });
+            sized.threads
+        }
+    }
+    .clamp(1, connections / shards);
     let global = threads * shards;
     let mine = index * threads..(index + 1) * threads;
     // (global thread, ((connections, queue bound), members)).
     type Share = (usize, ((usize, usize), Members));
     let shares: Vec<Share> = split(connections, global)
         .zip(split(cfg.queue_bound, global))
-        .zip(Members::all(spec, Cast::new(&demand, &population)).deal(global))
+        .zip(members.deal(global))
         .enumerate()
         .filter(|(i, _)| mine.contains(i))
         .collect();
@@ -440,6 +472,7 @@ async fn set_up(spec: &Arc<Spec>, cfg: &RunConfig) -> Result<Setup, RunError> {
         journal_path,
         connections: my_connections,
         threads,
+        threads_chosen,
         queue_bound: my_queue,
         baseline,
         switching: Some(switching),

@@ -83,7 +83,20 @@ fn run_against_serve_rejects_the_window_and_reconciles() {
     assert_eq!(s["ledger_mismatched_cells"], 0);
     assert_eq!(s["ledger_expected_fen"], s["ledger_actual_fen"]);
     let live = &r["live"];
-    assert_eq!(live["threads"], 2, "the default: two sending threads");
+    // Not told, the run chose its threads for the plan's busiest second, and says so.
+    let chosen = &live["threads_chosen"];
+    let (busiest, per_thread, cores) =
+        (chosen["busiest_second"].as_u64().unwrap(), chosen["per_thread"].as_u64().unwrap(), chosen["cores"].as_u64().unwrap());
+    assert!(busiest > 0 && per_thread > 0 && cores > 0, "{chosen}");
+    assert_eq!(live["threads"].as_u64().unwrap(), busiest.div_ceil(per_thread).clamp(1, cores), "{chosen}");
+    let summary = std::fs::read_to_string(dir.join("summary.md")).unwrap();
+    let digits = busiest.to_string();
+    let with_commas: String = digits
+        .chars()
+        .enumerate()
+        .flat_map(|(i, c)| (i > 0 && (digits.len() - i) % 3 == 0).then_some(',').into_iter().chain([c]))
+        .collect();
+    assert!(summary.contains(&format!("busiest second: {with_commas} first attempts")), "{summary}");
     assert_eq!(live["reconciliation"]["lost"], 0);
     assert_eq!(live["reconciliation"]["phantoms_or_duplicates"], 0);
     assert_eq!(live["reconciliation"]["checked_by_key"], true);

@@ -7,6 +7,18 @@ use crate::vocabulary::{AnswerKind, ErrorKind};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+/// The sending threads chosen for the plan's rate (`run` without `--threads`): one per
+/// `per_thread` first attempts in the busiest second, at least one, at most `cores`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct ThreadsChosen {
+    /// First attempts the plan puts in its busiest second of real time at the run's time scale.
+    pub busiest_second: u64,
+    /// First attempts a second one thread is planned for.
+    pub per_thread: u64,
+    /// The cores the process could use.
+    pub cores: usize,
+}
+
 #[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
 pub struct LiveReport {
     /// The run's name (`--run-id`, else its start and process id): part of every idempotency
@@ -18,6 +30,9 @@ pub struct LiveReport {
     pub connections: usize,
     /// Threads that sent requests, each with its share of the payers and connections.
     pub threads: usize,
+    /// How the threads were chosen, when `--threads` was not given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub threads_chosen: Option<ThreadsChosen>,
     pub queue_bound: usize,
     pub interrupted: bool,
     /// The timeline's instant the load reached: its end, or where Ctrl-C or an abort stopped

@@ -264,6 +264,7 @@ fn three_shards_written_read_and_merged_equal_one_host_sending_everything() {
             transport: "model".into(),
             connections: 1,
             threads: 1,
+            threads_chosen: None,
             queue_bound: 0,
             slack_micros: 0,
             sync_rtt_micros: None,

@@ -58,6 +58,16 @@ pub(crate) fn live(l: &LiveReport, w: &Say) -> Section {
         count(l.not_sent),
         if l.interrupted { w.t("; INTERRUPTED", "；已中断") } else { "" }
     ));
+    if let Some(c) = &l.threads_chosen {
+        s.text(tr!(
+            w,
+            "The threads were chosen for the plan's busiest second: {} first attempts, one thread per {}, at most the {} cores (`--threads` chooses).",
+            "线程数按计划中最忙一秒的首次请求数选定：{} 个，每 {} 个一个线程，至多 {} 个核（可用 `--threads` 指定）。",
+            count(c.busiest_second),
+            count(c.per_thread),
+            c.cores
+        ));
+    }
     distributions(&mut s, l, w);
     let rc = &l.reconciliation;
     s.text(tr!(
