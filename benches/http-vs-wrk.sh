@@ -58,6 +58,8 @@ for round in $(seq 1 "$rounds"); do
   python3 -c "print('wrk', $(awk '/Requests\/sec/ {print $2}' "$work/wrk.out"), round(($wu + $ws) * 1e6 / $total, 1), $total, 0, round($server_cpu * 1e6 / $total, 1))" >> "$work/lines"
   for transport in $transports; do
     serve
+    # A fresh directory: a run that writes no report must not be read as the last round's.
+    rm -rf "$work/run-$transport"
     $client_cpu_set "$bin" run "$work/bench.json" --target "$url" --time-scale 100000000 --connections "$conns" --threads "$threads" \
       --queue-bound 10000000 --transport "$transport" --out "$work/run-$transport" --quiet > /dev/null || true
     stop_server

@@ -97,12 +97,14 @@ for round in $(seq 1 "$rounds"); do
     /usr/bin/time -f "%U %S %M" -o "$work/oha.time" "$oha" -q "$rate" -n "$n" -c "$conns" -m POST \
       -H "Content-Type: application/json" -H "Idempotency-Key: bench-oha" -d "$body" --no-tui "$url/v1/payments" > "$work/oha.out"
     stop_server
-    read -r u s m < "$work/oha.time"
-    python3 -c "print('oha', $rate, round(($u + $s) * 1e6 / $n, 1), $n, $m, '-', '-', '-', '-')" >> "$work/lines"
+    # GNU time puts "Command exited with non-zero status N" before its figures when the
+    # command fails: the figures are the last line.
+    read -r u s m < <(tail -1 "$work/oha.time")
+    python3 -c "print('oha', $rate, round(($u + $s) * 1e6 / $n, 1), $n, $m, '-', '-', '-', '-', '-')" >> "$work/lines"
 
     serve "$work/s.json"
     /usr/bin/time -f "%U %S %M" -o "$work/run.time" "$bin" run "$work/s.json" --target "$url" --time-scale "$scale" \
-      --connections "$conns" ${RUN_ARGS:-} --out "$work/run" --quiet > /dev/null &
+      --connections "$conns" ${RUN_ARGS:-} --out "$work/run" --quiet > "$work/run.out" 2> "$work/run.err" &
     run_pid=$!
     # The driver's resident memory every half second (the time wrapper's child is the run).
     (while kill -0 "$run_pid" 2>/dev/null; do
@@ -111,19 +113,27 @@ for round in $(seq 1 "$rounds"); do
        sleep 0.5
      done) > "$work/rss" &
     sampler_pid=$!
-    wait "$run_pid" || true
+    run_status=0
+    wait "$run_pid" || run_status=$?
     wait "$sampler_pid" 2>/dev/null || true
     sampler_pid=""
     stop_server
-    read -r u s m < "$work/run.time"
-    python3 - "$work/run/report.json" "$rate" "$m" "$work/rss" >> "$work/lines" <<'PY'
+    if [ "$run_status" != 0 ]; then
+      # Its figures still count when it wrote a report (a verdict other than GO exits 1);
+      # what it said is shown, so that a failed run is diagnosed rather than dropped.
+      echo "cutover run exited $run_status at $rate/s: $(tail -3 "$work/run.out" | tr '\n' ' ') $(tail -3 "$work/run.err" | tr '\n' ' ')" >&2
+    fi
+    read -r u s m < <(tail -1 "$work/run.time")
+    [ -f "$work/run/report.json" ] || { echo "cutover run wrote no report at $rate/s (exit $run_status): $(tail -5 "$work/run.err")"; continue; }
+    python3 - "$work/run/report.json" "$rate" "$m" "$work/rss" "$run_status" >> "$work/lines" <<'PY'
 import json, sys
 live = json.load(open(sys.argv[1]))["live"]
 rss = [int(x) for x in open(sys.argv[4]).read().split()]
 at = lambda f: rss[int(len(rss) * f)] if rss else 0
 print("cutover", sys.argv[2], live["client_cpu_micros_per_request"], live["requests_completed"], sys.argv[3],
-      live["driver_lateness"]["ms"]["p99"], at(0.25), at(0.75), live["not_sent"])
+      live["driver_lateness"]["ms"]["p99"], at(0.25), at(0.75), live["not_sent"], sys.argv[5])
 PY
+    rm -rf "$work/run"
     echo "round $round, $rate/s done" >&2
   done
 done
@@ -135,11 +145,14 @@ mib = lambda x: "-" if x == "-" else f"{int(x) / 1024:.0f}"
 print(f"{'client':<8} {'req/s':>6} {'CPU µs/req':>11} {'requests':>9} {'peak MiB':>9} {'lateness p99 ms':>16} {'MiB at 1/4, 3/4':>16}")
 for r in rows:
     print(f"{r[0]:<8} {r[1]:>6} {float(r[2]):>11.1f} {r[3]:>9} {mib(r[4]):>9} {r[5]:>16} {mib(r[6]) + ', ' + mib(r[7]):>16}"
-          + ("" if r[0] == "oha" else f"   not sent {r[8]}"))
+          + ("" if r[0] == "oha" else f"   not sent {r[8]}" + ("" if r[9] == "0" else f", exit {r[9]}")))
 print("medians:")
 for rate in sys.argv[2:]:
     def med(client, col):
         return statistics.median(float(r[col]) for r in rows if r[0] == client and r[1] == rate)
+    if not any(r[0] == "cutover" and r[1] == rate for r in rows) or not any(r[0] == "oha" and r[1] == rate for r in rows):
+        print(f"  {rate}/s: no figures of one of the clients (see above)")
+        continue
     o, c = med("oha", 2), med("cutover", 2)
     print(f"  {rate}/s: oha {o:.1f} µs CPU/request, cutover run {c:.1f} ({c / o:.2f}x oha); cutover lateness p99 {med('cutover', 5):.3f} ms, "
           f"memory a quarter and three quarters through {med('cutover', 6) / 1024:.0f} and {med('cutover', 7) / 1024:.0f} MiB, peak {med('cutover', 4) / 1024:.0f} MiB")
