@@ -24,7 +24,7 @@ const CALIBRATION_ROUNDS: usize = 30;
 pub(super) struct Measured {
     pub requests: u64,
     pub seconds: f64,
-    /// The sending threads (`--threads`, or as many as the calibration's rate needs: every core).
+    /// The sending threads (`--threads`, else one per core).
     pub threads: usize,
 }
 
@@ -66,7 +66,9 @@ fn round(spec: &Arc<Spec>, seed: u64, a: &RunArgs, file: &str, target: Target) -
         time_scale: crate::time::MAX_TIME_SCALE,
         connections: a.connections,
         queue_bound: a.queue_bound,
-        threads: a.threads,
+        // Not told, a run takes as many threads as its plan's rate needs, up to the cores:
+        // flat out, what it sends at most is with every core.
+        threads: Some(a.threads.unwrap_or_else(super::args::cores)),
         timeout: Duration::from_secs(10),
         slack: super::args::slack(a.slack_us)?,
         seed,
@@ -102,7 +104,7 @@ pub(super) fn capacity(m: &Measured, peak: f64, time_scale: f64, a: &RunArgs) ->
     let needed = (peak / sends).ceil().max(1.0);
     let keeps = (time_scale * sends / peak.max(1.0)).floor().max(1.0);
     format!(
-        "capacity: one generator here ({} threads, {} connections) sends at most {sends:.0} requests per second ({} requests flat out in {:.2} s against the in-process model: no network and no server, so over HTTP to a deployment it sends fewer)\n\
+        "capacity: one generator here ({} thread(s), {} connections) sends at most {sends:.0} requests per second ({} requests flat out in {:.2} s against the in-process model: no network and no server, so over HTTP to a deployment it sends fewer)\n\
          capacity: the busiest hour needs {peak:.0} per second at {time_scale}x: {needed:.0} generator(s) at least (`run --shard I/N` on each, `cutover merge` after; README, \"Several generators\"), or one at --time-scale {keeps:.0} at most\n",
         m.threads, a.connections, m.requests, m.seconds,
     )
