@@ -306,21 +306,15 @@ async fn set_up(spec: &Arc<Spec>, cfg: &RunConfig) -> Result<Setup, RunError> {
         (None, Some(_)) => SHARD_THREADS,
         (None, None) => {
             let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
-            let sized = super::sizing::threads_for(&members.first, scale, cores);
+            let (threads, chosen) = super::sizing::threads_for(&members.first, scale, cores);
             if cfg.progress {
                 eprintln!(
-                    "threads: {} sending (the busiest second plans {} first attempts, one thread per {}; {cores} cores; --threads N to choose)",
-                    sized.threads,
-                    sized.peak_per_second,
-                    super::sizing::PER_THREAD
+                    "threads: {threads} sending (the busiest second plans {} first attempts, one thread per {}; {cores} cores; --threads N to choose)",
+                    chosen.busiest_second, chosen.per_thread
                 );
             }
-            threads_chosen = Some(crate::report::data::live::ThreadsChosen {
-                busiest_second: sized.peak_per_second,
-                per_thread: super::sizing::PER_THREAD,
-                cores,
-            });
-            sized.threads
+            threads_chosen = Some(chosen);
+            threads
         }
     }
     .clamp(1, connections / shards);

@@ -2,32 +2,25 @@
 //! planned rate needs, at most the cores.
 //!
 //! A thread's CPU per request falls as its wake-ups find more to send, so at a moderate rate
-//! one thread sends for less than two (at 5,000 requests a second about a fifth less CPU per
-//! request, at 1,000 a quarter less); flat out, two threads on two cores sent a fifth more
-//! than one. The planned rate is the busiest second of real time of the payers' first
+//! one thread sends for less than two (at 1,000 and 5,000 requests a second about a fifth
+//! less CPU per request); flat out, two threads on two cores sent a fifth more than one. The planned rate is the busiest second of real time of the payers' first
 //! attempts, at the run's time scale; follow-ups, retries and the batches' debits come on top,
 //! so a thread is given half of what one was measured to sustain (BENCHMARKS.md, "Speed,
 //! twelfth sitting").
 
 use crate::demand::agent::Next;
+use crate::report::data::live::ThreadsChosen;
 
 /// First attempts a second one thread is planned for: one thread sent 60,000 requests a
 /// second on its timers with a lateness p99 under 1 ms, so the rest is room for follow-ups.
-pub(in crate::live) const PER_THREAD: u64 = 30_000;
-
-/// The threads chosen, and the rate they were chosen for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(in crate::live) struct Sizing {
-    pub threads: usize,
-    /// First attempts in the busiest second of real time.
-    pub peak_per_second: u64,
-}
+const PER_THREAD: u64 = 30_000;
 
 /// Threads for these first steps at `time_scale` (virtual seconds per real second): one per
-/// [`PER_THREAD`] first attempts in the busiest second, at least one, at most `cores`.
+/// [`PER_THREAD`] first attempts in the busiest second, at least one, at most `cores`; with
+/// what they were chosen for, as the report states it.
 /// A stretch run at one virtual second per real second (`--real-time`) is counted at
 /// `time_scale` too: its rate is lower than counted, never higher.
-pub(in crate::live) fn threads_for(first: &[Next], time_scale: f64, cores: usize) -> Sizing {
+pub(in crate::live) fn threads_for(first: &[Next], time_scale: f64, cores: usize) -> (usize, ThreadsChosen) {
     let mut at: Vec<i64> = first
         .iter()
         .filter_map(|n| match n {
@@ -49,9 +42,9 @@ pub(in crate::live) fn threads_for(first: &[Next], time_scale: f64, cores: usize
         }
         peak = peak.max(end - start);
     }
-    let peak = peak as u64;
-    let threads = (peak.div_ceil(PER_THREAD) as usize).clamp(1, cores.max(1));
-    Sizing { threads, peak_per_second: peak }
+    let busiest_second = peak as u64;
+    let threads = (busiest_second.div_ceil(PER_THREAD) as usize).clamp(1, cores.max(1));
+    (threads, ThreadsChosen { busiest_second, per_thread: PER_THREAD, cores })
 }
 
 #[cfg(test)]
@@ -67,18 +60,18 @@ mod tests {
     #[test]
     fn a_moderate_rate_gets_one_thread() {
         // 200,000 over a day at 8,640x: 10 s of real time, 20,000 a second.
-        let s = threads_for(&even(200_000, 86_400), 8_640.0, 8);
-        assert_eq!(s, Sizing { threads: 1, peak_per_second: 20_000 });
+        let (threads, chosen) = threads_for(&even(200_000, 86_400), 8_640.0, 8);
+        assert_eq!((threads, chosen), (1, ThreadsChosen { busiest_second: 20_000, per_thread: PER_THREAD, cores: 8 }));
     }
 
     #[test]
     fn a_rate_past_a_thread_gets_more_up_to_the_cores() {
         // 700,000 over a day at 8,640x: 70,000 a second needs three.
-        assert_eq!(threads_for(&even(700_000, 86_400), 8_640.0, 8).threads, 3);
-        assert_eq!(threads_for(&even(700_000, 86_400), 8_640.0, 2).threads, 2);
+        assert_eq!(threads_for(&even(700_000, 86_400), 8_640.0, 8).0, 3);
+        assert_eq!(threads_for(&even(700_000, 86_400), 8_640.0, 2).0, 2);
         // Everything due at once (a saturated run): every core.
-        let at_once = threads_for(&even(100_000, 3_600), 1e8, 4);
-        assert_eq!(at_once, Sizing { threads: 4, peak_per_second: 100_000 });
+        let (threads, chosen) = threads_for(&even(100_000, 3_600), 1e8, 4);
+        assert_eq!((threads, chosen.busiest_second), (4, 100_000));
     }
 
     #[test]
@@ -87,14 +80,15 @@ mod tests {
         let mut first = even(3_600_000, 3_600);
         first.extend((0..40_000).map(|i| Next::At(SimTime(1_000_000_000 + 1_800_000_000 + i * 20))));
         first.push(Next::Finished);
-        let s = threads_for(&first, 1.0, 8);
-        assert!(s.peak_per_second >= 41_000, "{s:?}");
-        assert_eq!(s.threads, 2);
+        let (threads, chosen) = threads_for(&first, 1.0, 8);
+        assert!(chosen.busiest_second >= 41_000, "{chosen:?}");
+        assert_eq!(threads, 2);
     }
 
     #[test]
     fn nothing_planned_still_gets_a_thread() {
-        assert_eq!(threads_for(&[Next::Finished], 60_000.0, 2), Sizing { threads: 1, peak_per_second: 0 });
-        assert_eq!(threads_for(&[], 1.0, 0).threads, 1);
+        let (threads, chosen) = threads_for(&[Next::Finished], 60_000.0, 2);
+        assert_eq!((threads, chosen.busiest_second), (1, 0));
+        assert_eq!(threads_for(&[], 1.0, 0).0, 1);
     }
 }
