@@ -3,10 +3,10 @@
 //!
 //! A thread's CPU per request falls as its wake-ups find more to send, so at a moderate rate
 //! one thread sends for less than two (at 1,000 and 5,000 requests a second about a fifth
-//! less CPU per request); flat out, two threads on two cores sent a fifth more than one. The planned rate is the busiest second of real time of the payers' first
-//! attempts, at the run's time scale; follow-ups, retries and the batches' debits come on top,
-//! so a thread is given half of what one was measured to sustain (BENCHMARKS.md, "Speed,
-//! twelfth sitting").
+//! less CPU per request); flat out, two threads on two cores sent a fifth more than one. The
+//! planned rate is the busiest second of real time of the payers' first attempts, at the
+//! run's time scale; follow-ups, retries and the batches' debits come on top, so a thread is
+//! given half of what one was measured to sustain (BENCHMARKS.md, "Speed, twelfth sitting").
 
 use crate::demand::agent::Next;
 use crate::report::data::live::ThreadsChosen;
