@@ -168,6 +168,19 @@ impl<E: Eq> EventQueue<E> {
     pub(crate) fn len(&self) -> usize {
         self.len
     }
+
+    /// The earliest and latest instants in the near level (tests: what a fill left there).
+    #[cfg(test)]
+    pub(crate) fn near_span(&self) -> Option<(SimTime, SimTime)> {
+        let first = self.near.iter().map(|e| e.at).min()?;
+        Some((first, self.near.iter().map(|e| e.at).max()?))
+    }
+
+    /// The bucket an instant falls in.
+    #[cfg(test)]
+    pub(crate) fn bucket_of(at: SimTime) -> i64 {
+        at.0 >> BUCKET_SHIFT
+    }
 }
 
 #[cfg(test)]
