@@ -12,6 +12,13 @@
 //! in a row indexed by bucket number (about 100 days of them), the rare bucket beyond in an
 //! ordered map. The order is exactly the one heap's: a bucket's entries keep their sequence
 //! numbers.
+//!
+//! The near level is the bucket of the first event pushed, and a push before the horizon
+//! joins its heap. Until the first pop, a push into an earlier bucket than the near level's
+//! moves that level back to its bucket and makes the earlier one near: a host's first steps,
+//! pushed in its members' order rather than in time order, put about half of a live thread's
+//! run into one heap, whose pops then missed the cache (BENCHMARKS.md, thirteenth sitting).
+//! Once popping has begun, an event pushed into the past joins the heap as it is.
 
 use crate::time::SimTime;
 use std::cmp::Ordering;
@@ -50,7 +57,7 @@ const ROW_SPAN: usize = 1 << 17;
 /// `distant[b]` (a bucket may be in both: pushed once while too far ahead for the row, then
 /// again when the row had come near); `row` is empty or starts with a bucket that holds
 /// events; no bucket in `distant` is empty; `near` is empty only if every bucket is; `len`
-/// counts them all.
+/// counts them all. Until `popped`, `near` holds one bucket, the earliest.
 pub(crate) struct EventQueue<E> {
     near: BinaryHeap<Entry<E>>,
     row: VecDeque<Vec<Entry<E>>>,
@@ -59,6 +66,7 @@ pub(crate) struct EventQueue<E> {
     horizon: SimTime,
     seq: u64,
     len: usize,
+    popped: bool,
 }
 
 impl<E> Default for EventQueue<E> {
@@ -71,6 +79,7 @@ impl<E> Default for EventQueue<E> {
             horizon: SimTime(i64::MIN),
             seq: 0,
             len: 0,
+            popped: false,
         }
     }
 }
@@ -80,13 +89,21 @@ impl<E: Eq> EventQueue<E> {
         self.seq += 1;
         self.len += 1;
         let e = Entry { at, seq: self.seq, ev };
-        if at < self.horizon {
+        let bucket = at.0 >> BUCKET_SHIFT;
+        if at < self.horizon && (self.popped || bucket >= (self.horizon.0 >> BUCKET_SHIFT) - 1) {
             self.near.push(e);
-        } else {
-            self.push_later(at.0 >> BUCKET_SHIFT, e);
-            if self.near.is_empty() {
-                self.advance();
+            return;
+        }
+        if at < self.horizon {
+            // Still filling, and earlier than the near level: that level goes back to its
+            // bucket (its entries keep their sequence numbers), the earliest becomes near.
+            for e in std::mem::take(&mut self.near).into_vec() {
+                self.push_later(e.at.0 >> BUCKET_SHIFT, e);
             }
+        }
+        self.push_later(bucket, e);
+        if self.near.is_empty() {
+            self.advance();
         }
     }
 
@@ -116,6 +133,7 @@ impl<E: Eq> EventQueue<E> {
 
     pub(crate) fn pop(&mut self) -> Option<(SimTime, E)> {
         let e = self.near.pop()?;
+        self.popped = true;
         self.len -= 1;
         if self.near.is_empty() {
             self.advance();
@@ -168,19 +186,6 @@ impl<E: Eq> EventQueue<E> {
     pub(crate) fn len(&self) -> usize {
         self.len
     }
-
-    /// The earliest and latest instants in the near level (tests: what a fill left there).
-    #[cfg(test)]
-    pub(crate) fn near_span(&self) -> Option<(SimTime, SimTime)> {
-        let first = self.near.iter().map(|e| e.at).min()?;
-        Some((first, self.near.iter().map(|e| e.at).max()?))
-    }
-
-    /// The bucket an instant falls in.
-    #[cfg(test)]
-    pub(crate) fn bucket_of(at: SimTime) -> i64 {
-        at.0 >> BUCKET_SHIFT
-    }
 }
 
 #[cfg(test)]
@@ -196,6 +201,50 @@ mod tests {
         q.push(SimTime(3), 4);
         let order: Vec<_> = std::iter::from_fn(|| q.pop()).collect();
         assert_eq!(order, vec![(SimTime(3), 2), (SimTime(3), 4), (SimTime(5), 1), (SimTime(5), 3)]);
+    }
+
+    /// Filled out of time order, as a host's first steps are (in its members' order), the
+    /// near level holds the earliest bucket alone, and the order is one heap's; once popping
+    /// has begun, a push into the past joins the near level instead.
+    #[test]
+    fn filled_out_of_order_the_near_level_is_the_earliest_bucket() {
+        let mut q = EventQueue::default();
+        let mut one: BinaryHeap<Entry<u32>> = BinaryHeap::new();
+        let day = 86_400_000_000i64;
+        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        for i in 0..50_000u32 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            // Over three days, the first push late on the second; a few at one instant.
+            let at = SimTime(if i == 0 {
+                day + day / 2
+            } else if i % 7 == 0 {
+                day
+            } else {
+                (state % (3 * day as u64)) as i64
+            });
+            q.push(at, i);
+            one.push(Entry { at, seq: u64::from(i) + 1, ev: i });
+        }
+        let bucket = |t: SimTime| t.0 >> BUCKET_SHIFT;
+        let first = one.peek().expect("pushed").at;
+        assert!(q.near.iter().all(|e| bucket(e.at) == bucket(first)), "the near level holds the earliest bucket alone");
+        assert!(q.near.len() < 200, "{} in the near level", q.near.len());
+        let mut n = 0;
+        while let Some(want) = one.pop() {
+            assert_eq!(q.pop(), Some((want.at, want.ev)), "pop {n}");
+            n += 1;
+            if n == 10 {
+                // Into the past of the near level, after the first pop: into its heap.
+                let late = SimTime(want.at.0 - (1 << BUCKET_SHIFT) * 3);
+                let near = q.near.len();
+                q.push(late, 99_999);
+                assert_eq!(q.near.len(), near + 1, "joined the near level, which stayed");
+                assert_eq!(q.pop(), Some((late, 99_999)));
+            }
+        }
+        assert_eq!((q.pop(), q.len()), (None, 0));
     }
 
     /// The two levels pop what one heap of every entry pops, entry for entry, while pushes
