@@ -6,6 +6,13 @@
 //! request. A finished exchange (answered, failed, or past its deadline) goes on the ready
 //! list as a [`Done`] with its connection's index, for the thread to account for and to
 //! give the connection its next request.
+//!
+//! On Linux the requests a turn starts are written together, by one `io_uring` submission,
+//! when the thread next waits (polls, looks, naps). Written one `send` each, every request
+//! woke the target's thread onto this one's core, which it then took from the sender on its
+//! way out of each `send`: a context switch a request (BENCHMARKS.md, thirteenth sitting).
+//! Without a ring (an older kernel, one that forbids it), or once one fails, each request is
+//! written at once.
 
 use super::super::deployment::api::Api;
 use super::super::deployment::base::Base;
@@ -78,6 +85,21 @@ pub(in crate::live) struct Reactor {
     stamps_seen: bool,
     #[cfg(target_os = "linux")]
     timer: Option<super::timer::TimerFd>,
+    /// The requests started since the thread last waited, written together before it waits
+    /// again: one system call for them all (`io_uring`), where a write each let the target's
+    /// thread, woken by each, take the core between them.
+    #[cfg(target_os = "linux")]
+    batch: Option<Batch>,
+}
+
+/// The writes of one turn, submitted to the kernel at once.
+#[cfg(target_os = "linux")]
+struct Batch {
+    ring: io_uring::IoUring,
+    lanes: Vec<u32>,
+    /// Submissions made (tests).
+    #[cfg(test)]
+    submissions: u32,
 }
 
 impl Reactor {
@@ -93,6 +115,19 @@ impl Reactor {
             // Then waits round up to the poll's millisecond.
             Err(_) => None,
         };
+        #[cfg(target_os = "linux")]
+        let batch = io_uring::IoUring::new((lanes.len() as u32).next_power_of_two().max(8)).ok().map(|ring| Batch {
+            ring,
+            lanes: Vec::new(),
+            #[cfg(test)]
+            submissions: 0,
+        });
+        #[cfg(target_os = "linux")]
+        let mut lanes = lanes;
+        #[cfg(target_os = "linux")]
+        for l in &mut lanes {
+            l.conn.defer = batch.is_some();
+        }
         let systems = lanes.iter().map(|l| l.system as usize + 1).max().unwrap_or(1);
         let mut idle = vec![Vec::new(); systems];
         for i in (0..lanes.len()).rev() {
@@ -113,7 +148,74 @@ impl Reactor {
             stamps_seen: false,
             #[cfg(target_os = "linux")]
             timer,
+            #[cfg(target_os = "linux")]
+            batch,
         })
+    }
+
+    /// Write the requests waiting for the batch, in one submission; whether an exchange
+    /// finished meanwhile (a socket's error).
+    #[cfg(target_os = "linux")]
+    fn flush(&mut self) -> bool {
+        let Some(b) = &mut self.batch else { return false };
+        if b.lanes.is_empty() {
+            return false;
+        }
+        let before = self.ready.len();
+        let mut lanes = std::mem::take(&mut b.lanes);
+        let mut n = 0;
+        for &i in &lanes {
+            let Some((fd, out)) = self.lanes[i as usize].conn.deferred() else { continue };
+            let sqe = io_uring::opcode::Send::new(io_uring::types::Fd(fd), out.as_ptr(), out.len() as u32).build().user_data(u64::from(i));
+            // SAFETY: the bytes stay in the connection's buffer, untouched, until the
+            // submission below returns with every completion (each socket is non-blocking,
+            // so each send completes or fails within it), or until the ring is dropped.
+            if unsafe { b.ring.submission().push(&sqe) }.is_ok() {
+                n += 1;
+            }
+        }
+        #[cfg(test)]
+        {
+            b.submissions += 1;
+        }
+        let failed = loop {
+            match b.ring.submit_and_wait(n) {
+                Ok(_) => break false,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(_) => break true,
+            }
+        };
+        let done: Vec<(u32, i32)> = b.ring.completion().map(|c| (c.user_data() as u32, c.result())).collect();
+        if failed {
+            // What the ring still holds goes with it; from now on each request is written
+            // at once.
+            self.batch = None;
+            for l in &mut self.lanes {
+                l.conn.defer = false;
+            }
+        }
+        for (i, res) in done {
+            let step = self.lanes[i as usize].conn.wrote(self.poll.registry(), Token(i as usize), res);
+            self.advance(i, step);
+        }
+        // Not written by the batch (the ring refused it, or the socket was full): as a lone
+        // write would be.
+        for &i in &lanes {
+            if self.lanes[i as usize].conn.unwritten() {
+                let step = self.lanes[i as usize].conn.wrote(self.poll.registry(), Token(i as usize), -1);
+                self.advance(i, step);
+            }
+        }
+        if let Some(b) = &mut self.batch {
+            lanes.clear();
+            b.lanes = lanes;
+        }
+        self.ready.len() > before
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    fn flush(&mut self) -> bool {
+        false
     }
 
     /// Take the finished exchanges, each with its connection's index (hand the list back
@@ -168,6 +270,13 @@ impl Reactor {
         let mut rendered = None;
         let wire = lane.api.wire(&self.ctx.spec, &w.req, &mut lane.scratch, &mut rendered);
         let step = lane.conn.begin(self.poll.registry(), Token(i as usize), now, wire);
+        #[cfg(target_os = "linux")]
+        if let Some(b) = &mut self.batch
+            && lane.conn.deferred().is_some()
+            && !b.lanes.contains(&i)
+        {
+            b.lanes.push(i);
+        }
         self.unstamped |= self.stamps_asked && lane.conn.unstamped();
         lane.work = Some(w);
         self.busy += 1;
@@ -266,6 +375,9 @@ impl Reactor {
     /// (one look at the poll): one wake-up for the due instant and the answers together,
     /// where a wait in the poll wakes for each answer as it comes. Only when [`Reactor::can_nap`].
     pub(in crate::live) fn nap(&mut self, until: Instant) {
+        if self.flush() {
+            return;
+        }
         sleep_until(until);
         // With nothing under way there is nothing to take (a server closing an idle
         // connection is found by the probe before its next use).
@@ -276,6 +388,8 @@ impl Reactor {
 
     /// One wait of the poll, its events handled; whether there were any.
     fn take_events(&mut self, timeout: Option<Duration>) -> bool {
+        // The turn's writes first; an exchange that failed in them is not waited past.
+        let timeout = if self.flush() { Some(Duration::ZERO) } else { timeout };
         let Some(mut events) = self.events.take() else { return false };
         // An interrupted wait (a signal) is taken as an early wake-up.
         let _ = self.poll.poll(&mut events, timeout);
@@ -310,6 +424,9 @@ impl Reactor {
     /// `until` passes. Between looks the thread yields its core to any other thread that
     /// can run (the target's, on a shared machine); the clock is read every fourth look.
     pub(in crate::live) fn spin(&mut self, until: Instant) -> bool {
+        if self.flush() {
+            return true;
+        }
         let mut looks = 0u32;
         loop {
             #[cfg(unix)]
@@ -423,6 +540,137 @@ mod tests {
         // thread's timerfd ends the wait on time.
         let mut r = reactor(Vec::new());
         crate::live::thread::timer::assert_waits_are_precise(|at| r.poll(Some(at), Instant::now()));
+    }
+
+    /// A server on loopback answering `{}` to every request on every connection it accepts.
+    #[cfg(target_os = "linux")]
+    fn answering_server() -> std::net::SocketAddr {
+        use std::io::{Read, Write};
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = l.local_addr().unwrap();
+        std::thread::spawn(move || {
+            for s in l.incoming() {
+                let Ok(mut s) = s else { return };
+                std::thread::spawn(move || {
+                    let mut got = Vec::new();
+                    let mut b = [0u8; 4096];
+                    loop {
+                        let Some(i) = got.windows(4).position(|w| w == b"\r\n\r\n") else {
+                            match s.read(&mut b) {
+                                Ok(n) if n > 0 => got.extend_from_slice(&b[..n]),
+                                _ => return,
+                            }
+                            continue;
+                        };
+                        let head = String::from_utf8_lossy(&got[..i]).to_ascii_lowercase();
+                        let len: usize =
+                            head.split("content-length: ").nth(1).map_or(0, |v| v.split("\r\n").next().unwrap().parse().unwrap());
+                        while got.len() < i + 4 + len {
+                            match s.read(&mut b) {
+                                Ok(n) if n > 0 => got.extend_from_slice(&b[..n]),
+                                _ => return,
+                            }
+                        }
+                        got.drain(..i + 4 + len);
+                        if s.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}").is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        addr
+    }
+
+    #[cfg(target_os = "linux")]
+    fn pay(id: u32) -> Work {
+        let req = Request::Pay {
+            key: IdemKey::new(u128::from(id)),
+            payer: PayerRef { id, group: GroupKind::Flexible, league: 0 },
+            channel: 0,
+            items: [100, 0, 0, 0, 0, 0],
+            period: crate::model::Period::UNKNOWN,
+            special: false,
+            assessment: None,
+        };
+        Work { id, req, system: 0 }
+    }
+
+    /// Every answer of `n` requests started on `r`'s open connections, by the polls' turns.
+    #[cfg(target_os = "linux")]
+    fn answers(r: &mut Reactor, n: usize) -> Vec<u32> {
+        let give_up = Instant::now() + Duration::from_secs(10);
+        let mut got = Vec::new();
+        while got.len() < n {
+            assert!(Instant::now() < give_up, "{} answers of {n}", got.len());
+            r.poll(Some(Instant::now() + Duration::from_millis(1)), Instant::now());
+            while let Some(mut list) = r.take_ready() {
+                for (i, d) in list.drain(..) {
+                    r.release(i, None, Instant::now());
+                    // Answered on the wire (the server's `{}` is no payment's answer).
+                    let lost = |r: &Response| {
+                        matches!(
+                            r,
+                            Response::Error {
+                                kind: Failure::Timeout | Failure::Refused | Failure::Reset | Failure::Transport | Failure::NotSent
+                            }
+                        )
+                    };
+                    assert!(!lost(&d.resp), "{:?}", d.resp);
+                    got.push(d.id);
+                }
+                r.recycle(list);
+            }
+        }
+        got.sort_unstable();
+        got
+    }
+
+    /// The requests a thread starts in one turn are written together, by one submission,
+    /// when it next waits; none is written before.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_turns_requests_are_written_by_one_submission() {
+        let addr = answering_server();
+        let base = Base { url: format!("http://{addr}"), host: addr.to_string(), addr, tls: None };
+        let lanes = (0..8).map(|_| Lane::new(&base, crate::live::deployment::target::Api::Contract, 0)).collect();
+        let mut r = reactor(lanes);
+        r.open_ahead(Duration::from_secs(5));
+        assert!(r.batch.is_some(), "io_uring is there on this machine");
+        for id in 1..=8 {
+            assert!(r.start(pay(id)).is_ok());
+        }
+        assert!(r.lanes.iter().all(|l| l.conn.unwritten()), "nothing written before the thread waits");
+        assert_eq!(answers(&mut r, 8), (1..=8).collect::<Vec<_>>());
+        assert_eq!(r.batch.as_ref().map(|b| b.submissions), Some(1), "one submission for the eight");
+    }
+
+    /// A ring that fails (here: its descriptor replaced under it) is dropped, the requests
+    /// waiting for it are written one by one, and later ones at once.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_failed_ring_leaves_the_requests_to_lone_writes() {
+        use std::os::fd::AsRawFd;
+        let addr = answering_server();
+        let base = Base { url: format!("http://{addr}"), host: addr.to_string(), addr, tls: None };
+        let lanes = (0..4).map(|_| Lane::new(&base, crate::live::deployment::target::Api::Contract, 0)).collect();
+        let mut r = reactor(lanes);
+        r.open_ahead(Duration::from_secs(5));
+        for id in 1..=4 {
+            assert!(r.start(pay(id)).is_ok());
+        }
+        let null = std::fs::File::open("/dev/null").unwrap();
+        let ring = r.batch.as_ref().expect("a ring").ring.as_raw_fd();
+        // SAFETY: both descriptors are open; the ring's is replaced by /dev/null's (the
+        // ring's own file then closes), and closed once, by the ring when dropped.
+        assert_eq!(unsafe { libc::dup2(null.as_raw_fd(), ring) }, ring);
+        assert_eq!(answers(&mut r, 4), vec![1, 2, 3, 4]);
+        assert!(r.batch.is_none() && r.lanes.iter().all(|l| !l.conn.defer), "the ring given up");
+        for id in 5..=8 {
+            assert!(r.start(pay(id)).is_ok());
+        }
+        assert!(r.lanes.iter().all(|l| !l.conn.unwritten()), "written at once");
+        assert_eq!(answers(&mut r, 4), vec![5, 6, 7, 8]);
     }
 
     /// An answer read long after it came is timed by its arrival, not by the read: the

@@ -86,6 +86,9 @@ pub(in crate::live) struct Conn {
     last_used: Instant,
     /// Whether the thread asked for the kernel's arrival stamps ([`Conn::ask_stamps`]).
     stamps: bool,
+    /// Whether a request on an open connection waits for the thread's batch of writes
+    /// ([`Conn::deferred`]) rather than being written at once.
+    pub(in crate::live) defer: bool,
     /// Whether the kernel stamps what arrives on the open socket.
     stamped: bool,
     /// When the last bytes of the answer being read arrived (real-time clock, since the
@@ -110,6 +113,7 @@ impl Conn {
             body_range: (0, 0),
             last_used: Instant::now(),
             stamps: false,
+            defer: false,
             stamped: false,
             arrived: None,
         }
@@ -250,6 +254,31 @@ impl Conn {
             return Step::Pending;
         }
         self.state = State::Writing;
+        if self.defer {
+            return Step::Pending;
+        }
+        self.write(registry, token)
+    }
+
+    /// The request waiting to be written by the thread's batch (`begin` with `defer`): the
+    /// socket and the bytes, if it waits.
+    pub(in crate::live) fn deferred(&self) -> Option<(std::os::fd::RawFd, &[u8])> {
+        use std::os::fd::AsRawFd;
+        let s = self.stream.as_ref()?;
+        (self.defer && self.state == State::Writing && self.written == 0).then(|| (s.as_raw_fd(), &self.out[..]))
+    }
+
+    /// Whether the request is still to be written from its start.
+    pub(in crate::live) fn unwritten(&self) -> bool {
+        self.stream.is_some() && self.state == State::Writing && self.written == 0
+    }
+
+    /// The batch wrote `n` bytes of the request (or none: `n` < 0, the socket's error):
+    /// write the rest as a lone write would.
+    pub(in crate::live) fn wrote(&mut self, registry: &Registry, token: Token, n: i32) -> Step {
+        if n > 0 {
+            self.written += n as usize;
+        }
         self.write(registry, token)
     }
 
