@@ -40,6 +40,9 @@ pub(in crate::live) struct Lane {
     work: Option<Work>,
     sent: Instant,
     deadline: Option<Instant>,
+    /// Waiting for the thread's batch of writes ([`Reactor::flush`]).
+    #[cfg(target_os = "linux")]
+    queued: bool,
 }
 
 impl Lane {
@@ -52,6 +55,8 @@ impl Lane {
             work: None,
             sent: Instant::now(),
             deadline: None,
+            #[cfg(target_os = "linux")]
+            queued: false,
         }
     }
 }
@@ -165,6 +170,7 @@ impl Reactor {
         let mut lanes = std::mem::take(&mut b.lanes);
         let mut n = 0;
         for &i in &lanes {
+            self.lanes[i as usize].queued = false;
             let Some((fd, out)) = self.lanes[i as usize].conn.deferred() else { continue };
             let sqe = io_uring::opcode::Send::new(io_uring::types::Fd(fd), out.as_ptr(), out.len() as u32).build().user_data(u64::from(i));
             // SAFETY: the bytes stay in the connection's buffer, untouched, until the
@@ -273,8 +279,9 @@ impl Reactor {
         #[cfg(target_os = "linux")]
         if let Some(b) = &mut self.batch
             && lane.conn.deferred().is_some()
-            && !b.lanes.contains(&i)
+            && !lane.queued
         {
+            lane.queued = true;
             b.lanes.push(i);
         }
         self.unstamped |= self.stamps_asked && lane.conn.unstamped();

@@ -262,6 +262,7 @@ impl Conn {
 
     /// The request waiting to be written by the thread's batch (`begin` with `defer`): the
     /// socket and the bytes, if it waits.
+    #[cfg(target_os = "linux")]
     pub(in crate::live) fn deferred(&self) -> Option<(std::os::fd::RawFd, &[u8])> {
         use std::os::fd::AsRawFd;
         let s = self.stream.as_ref()?;
@@ -269,12 +270,14 @@ impl Conn {
     }
 
     /// Whether the request is still to be written from its start.
+    #[cfg(target_os = "linux")]
     pub(in crate::live) fn unwritten(&self) -> bool {
         self.stream.is_some() && self.state == State::Writing && self.written == 0
     }
 
     /// The batch wrote `n` bytes of the request (or none: `n` < 0, the socket's error):
     /// write the rest as a lone write would.
+    #[cfg(target_os = "linux")]
     pub(in crate::live) fn wrote(&mut self, registry: &Registry, token: Token, n: i32) -> Step {
         if n > 0 {
             self.written += n as usize;
