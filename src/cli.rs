@@ -461,9 +461,9 @@ pub struct RunArgs {
     /// wake-up each (a wake-up costs more CPU than a request at a few thousand a second). 0:
     /// every request at its instant. The lateness is the driver's, reported as such, and
     /// counts in response times (from each request's instant); at most 5000. The default
-    /// keeps the driver's lateness p99 under 1 ms at 5,000 requests a second on a 2-core
-    /// machine (BENCHMARKS.md, "Speed, eleventh sitting").
-    #[arg(long, default_value_t = 800)]
+    /// keeps the driver's lateness p99 under 1 ms at 5,000 and 20,000 requests a second on a
+    /// 2-core machine, with room for a noisy one (BENCHMARKS.md, "Speed, fourteenth sitting").
+    #[arg(long, default_value_t = 500)]
     pub slack_us: u64,
     /// How requests go out: the driver's own HTTP/1.1 client (fastest), hyper, or reqwest
     /// (default: http1 for http:// targets, reqwest for https://, the one with TLS).

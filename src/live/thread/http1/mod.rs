@@ -266,7 +266,7 @@ impl Conn {
     pub(in crate::live) fn deferred(&self) -> Option<(std::os::fd::RawFd, &[u8])> {
         use std::os::fd::AsRawFd;
         let s = self.stream.as_ref()?;
-        (self.defer && self.state == State::Writing && self.written == 0).then(|| (s.as_raw_fd(), &self.out[..]))
+        (self.defer && self.unwritten()).then(|| (s.as_raw_fd(), &self.out[..]))
     }
 
     /// Whether the request is still to be written from its start.
