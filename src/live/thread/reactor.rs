@@ -172,10 +172,10 @@ impl Reactor {
         for &i in &lanes {
             self.lanes[i as usize].queued = false;
             let Some((fd, out)) = self.lanes[i as usize].conn.deferred() else { continue };
-            let sqe = io_uring::opcode::Send::new(io_uring::types::Fd(fd), out.as_ptr(), out.len() as u32).build().user_data(u64::from(i));
+            let sqe = send_entry(fd, out, i);
             // SAFETY: the bytes stay in the connection's buffer, untouched, until the
-            // submission below returns with every completion (each socket is non-blocking,
-            // so each send completes or fails within it), or until the ring is dropped.
+            // submission below returns with every completion (each send completes or fails
+            // within it, MSG_DONTWAIT), or until the ring is dropped.
             if unsafe { b.ring.submission().push(&sqe) }.is_ok() {
                 n += 1;
             }
@@ -497,6 +497,19 @@ impl Lanes for Reactor {
 /// The real-time clock's reading, since the Unix epoch (the kernel's arrival stamps are on it).
 fn real_now() -> Duration {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default()
+}
+
+/// The batch's send of `out` on socket `fd` for lane `i`. MSG_DONTWAIT: on a full socket the
+/// send fails at once (EAGAIN; the lone write that follows waits for room in the poll). The
+/// ring does not take the socket's O_NONBLOCK for that (Linux 6.18): without the flag it
+/// arms the send, and `submit_and_wait` waits for a target that does not read, past every
+/// deadline.
+#[cfg(target_os = "linux")]
+fn send_entry(fd: std::os::fd::RawFd, out: &[u8], i: u32) -> io_uring::squeue::Entry {
+    io_uring::opcode::Send::new(io_uring::types::Fd(fd), out.as_ptr(), out.len() as u32)
+        .flags(libc::MSG_DONTWAIT)
+        .build()
+        .user_data(u64::from(i))
 }
 
 /// Sleep the thread until `at`, to the kernel's high-resolution timer on Linux (an absolute

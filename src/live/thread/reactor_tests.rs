@@ -325,3 +325,36 @@ fn a_refused_connection_and_a_silent_target_end_as_error_kinds() {
     assert!(!r.busy());
     drop(silent);
 }
+
+/// The batch's send on a socket whose buffers are full (a target that does not read) fails
+/// at once with EAGAIN, for a lone write to wait on: the ring does not arm it, which would
+/// hold `submit_and_wait`, and the whole thread, until the target reads.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_batched_send_on_a_full_socket_fails_at_once() {
+    use std::io::Write;
+    use std::os::fd::AsRawFd;
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let mut c = std::net::TcpStream::connect(l.local_addr().unwrap()).unwrap();
+    let (_peer, _) = l.accept().unwrap();
+    c.set_nonblocking(true).unwrap();
+    let chunk = vec![0u8; 65_536];
+    let mut filled = 0usize;
+    while let Ok(n) = c.write(&chunk) {
+        filled += n;
+        assert!(filled < 1 << 30, "the socket's buffers never filled");
+    }
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut ring = io_uring::IoUring::new(8).unwrap();
+        let out = b"POST /v1/payments HTTP/1.1\r\n\r\n".to_vec();
+        // SAFETY: `out` outlives the wait for its completion below.
+        unsafe { ring.submission().push(&super::send_entry(c.as_raw_fd(), &out, 3)).unwrap() };
+        ring.submit_and_wait(1).unwrap();
+        let done: Vec<(u64, i32)> = ring.completion().map(|e| (e.user_data(), e.result())).collect();
+        let _ = tx.send(done);
+        drop(c);
+    });
+    let done = rx.recv_timeout(Duration::from_secs(5)).expect("the send waited in the ring for a target that does not read");
+    assert_eq!(done, vec![(3, -libc::EAGAIN)]);
+}
