@@ -15,9 +15,11 @@
 /// about (1 + 1/(1 - load)^2) / 2 slots: 8.5 at 3/4, 32.5 at hashbrown's 7/8.)
 #[derive(Default)]
 pub(super) struct Index {
-    slots: Vec<u64>,
+    slots: Slots,
     len: usize,
 }
+
+use super::slots::Slots;
 
 /// The smallest table made.
 const MIN_SLOTS: usize = 16;
@@ -94,9 +96,9 @@ impl Index {
             return;
         }
         let size = (want * 4).div_ceil(3).next_power_of_two().max(MIN_SLOTS);
-        let old = std::mem::replace(&mut self.slots, vec![0; size]);
+        let old = std::mem::replace(&mut self.slots, Slots::zeroed(size));
         let mask = size - 1;
-        for s in old.into_iter().filter(|s| *s != 0) {
+        for &s in old.iter().filter(|s| **s != 0) {
             let mut i = rehash(s) as usize & mask;
             while self.slots[i] != 0 {
                 i = (i + 1) & mask;

@@ -28,6 +28,7 @@ mod outcome;
 mod payments;
 mod period;
 pub(crate) mod rules;
+mod slots;
 pub mod systems;
 mod target_id;
 

@@ -116,7 +116,7 @@ impl Payments {
         r.previous = latest.put(hasher.hash_one(payer), payer, n, |_| true, |s| payer_slot_hash(hasher, s)).unwrap_or(0);
         if keyed {
             let (hash, tag) = key_hash(hasher, &key);
-            by_key.put(hash, tag, n, |i| records[i as usize - 1].key == key, |s| key_slot_hash(hasher, records, s));
+            by_key.put(hash, tag, n, |i| records[i as usize - 1].key == key, key_slot_hash);
         }
         records.push(r);
         n as u64
@@ -200,21 +200,24 @@ impl Payments {
     /// Room for `n` more payments.
     pub(super) fn reserve(&mut self, n: usize) {
         let Payments { records, by_key, latest, hasher, .. } = self;
-        by_key.reserve(n, |s| key_slot_hash(hasher, records, s));
+        by_key.reserve(n, key_slot_hash);
         latest.reserve(n, |s| payer_slot_hash(hasher, s));
         records.reserve(n);
     }
 }
 
-/// Where a key lies in the by-key index: its hash, and the hash's high half as its tag.
+/// Where a key lies in the by-key index: the hash's high half, both as the tag and as where
+/// its probe starts. So a stored slot tells where it belongs by itself, and the table grows
+/// without reading a record for each entry (a random read of the records apiece, in a
+/// server's ledger of millions).
 fn key_hash(hasher: &foldhash::fast::RandomState, key: &IdemKey) -> (u64, u32) {
-    let hash = hasher.hash_one(key);
-    (hash, (hash >> 32) as u32)
+    let tag = (hasher.hash_one(key) >> 32) as u32;
+    (tag as u64, tag)
 }
 
-/// The hash a slot of the by-key index was stored under: its record's key's.
-fn key_slot_hash(hasher: &foldhash::fast::RandomState, records: &[PaymentRecord], slot: u64) -> u64 {
-    hasher.hash_one(records[(slot as u32) as usize - 1].key)
+/// The hash a slot of the by-key index was stored under: its tag.
+fn key_slot_hash(slot: u64) -> u64 {
+    slot >> 32
 }
 
 /// The hash a slot of the by-payer index was stored under: its tag is the payer.

@@ -261,6 +261,9 @@ async fn decide(st: &AppState, req: Request) -> Reply {
         let Ok(mut model) = st.model.lock() else {
             return reply(&st.spec, Response::Error { kind: Failure::ServerError }, now);
         };
+        // The two index slots a payment reads (by key, by payer) are each a cache miss in a
+        // ledger of millions: asked for together, their waits overlap.
+        model.prefetch(&req);
         let resp = model.handle(now, &req);
         let wait_for = st.store.as_ref().map(|store| match model.decision(&req, &resp) {
             Some(d) => store.log(now, &d),
