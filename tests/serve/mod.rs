@@ -99,6 +99,35 @@ fn slow_and_idle_connections_are_closed_after_the_header_timeout() {
 }
 
 #[test]
+fn a_body_that_never_comes_whole_is_answered_408_after_the_request_timeout() {
+    // The request timeout had no test: a payment whose head promises more body than is sent
+    // is answered 408 (a problem naming the limit) and its connection closed, while others
+    // are served.
+    let server = Server::start(0, &["--scenario", "scenarios/ci-smoke.json", "--request-timeout-seconds", "0.5"]);
+    let p = server.port;
+    assert_eq!(http(p, "POST", "/v1/admin/clock", &[], OPEN).0, 200);
+    let body = payment(r#"{"pension":100}"#, "");
+    let mut s = TcpStream::connect(("127.0.0.1", p)).unwrap();
+    let head = format!(
+        "POST /v1/payments HTTP/1.1\r\nHost: 127.0.0.1\r\nIdempotency-Key: half\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    s.write_all(head.as_bytes()).unwrap();
+    s.write_all(&body.as_bytes()[..body.len() / 2]).unwrap();
+    let start = Instant::now();
+    let got = read_until_closed(&mut s, Duration::from_secs(10)).expect("answered and closed within 10 s of a 0.5 s request timeout");
+    assert!(start.elapsed() >= Duration::from_millis(400), "answered before the timeout: {got}");
+    assert!(got.starts_with("HTTP/1.1 408"), "{got}");
+    let problem: serde_json::Value = serde_json::from_str(got.split("\r\n\r\n").nth(1).unwrap()).unwrap();
+    assert_eq!(problem["code"], "invalid", "{problem}");
+    assert!(problem["detail"].as_str().unwrap().contains("within 0.5 s"), "{problem}");
+    // Nothing of it was decided; a whole payment is.
+    let (_, _, ledger) = http(p, "GET", "/v1/ledger", &[], "");
+    assert!(ledger.contains("\"cells\":[]"), "{ledger}");
+    assert_eq!(http(p, "POST", "/v1/payments", &[("Idempotency-Key", "whole")], &body).0, 201);
+}
+
+#[test]
 fn connections_past_the_cap_get_a_clear_503_and_the_server_recovers() {
     // Regression: 1,100 idle sockets locked every client out at a 1,024-descriptor limit.
     let server = Server::start(0, &["--scenario", "scenarios/ci-smoke.json", "--max-connections", "3", "--header-timeout-seconds", "60"]);
