@@ -99,7 +99,7 @@ pub struct AppState {
     ids: Ids,
     /// Until when decisions are held (`POST /v1/admin/stall`): nanoseconds after `started`,
     /// 0 for never. An atomic, read by every decision without a lock (a mutex here, with the
-    /// metrics', cost a tenth of the server's CPU a request: BENCHMARKS.md, fifteenth sitting).
+    /// metrics', cost 6-11 % of the server's CPU a request: BENCHMARKS.md, fifteenth sitting).
     stall_until: AtomicU64,
     started: tokio::time::Instant,
     system: Option<String>,
