@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Benchmark (issue 24, item 4): the floor under `serve --data`'s commits on this machine's
-# disk. Overwrites a 4 KiB page of a file and syncs it, N times, with fsync and with
-# fdatasync, and prints the wall time and the CPU time (user + system) of one write and sync.
-# Each group commit of `serve --data` costs at least one of these (SQLite writes the WAL's
-# frames and syncs the file), so with B decisions a commit the durable path adds at least
-# (CPU per sync) / B to each request's CPU, whatever the storage code does.
+# disk. Overwrites a 4 KiB page of a file and syncs it, N times: with fsync, with
+# fdatasync, and with the descriptor opened O_DIRECT | O_DSYNC (the write synced by itself,
+# past the page cache: how `serve --data` appends each group commit to its log). Prints the
+# wall time and the CPU time (user + system) of one write and sync. With B
+# decisions a commit the durable path adds at least (CPU per synced write) / B to each
+# request's CPU, whatever the storage code does.
 #
 # Usage: bash benches/fsync-floor.sh [directory] [count]   (defaults: a new temporary
 #        directory under target/, 3000)
@@ -16,7 +17,7 @@ dir="${1:-}"
 [ -n "$dir" ] || { dir=$(mktemp -d -p target fsync-floor.XXXXXX); trap 'rm -rf "$dir"' EXIT; }
 count="${2:-3000}"
 python3 - "$dir/floor.bin" "$count" <<'PY'
-import os, resource, sys, time
+import mmap, os, resource, sys, time
 path, n = sys.argv[1], int(sys.argv[2])
 fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o644)
 page = b"x" * 4096
@@ -32,5 +33,20 @@ for name, sync in (("fsync", os.fsync), ("fdatasync", os.fdatasync)):
     t1, r1 = time.perf_counter(), resource.getrusage(resource.RUSAGE_SELF)
     cpu = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
     print(f"  {name:<9}: {1e6 * (t1 - t0) / n:6.1f} µs wall, {1e6 * cpu / n:5.1f} µs CPU per write and sync")
+os.close(fd)
+# O_DIRECT needs memory aligned to the block: an anonymous mapping is aligned to the page.
+aligned = mmap.mmap(-1, 4096)
+aligned.write(page)
+try:
+    fd = os.open(path, os.O_RDWR | os.O_DIRECT | os.O_DSYNC)
+except OSError as e:
+    print(f"  direct,dsync: cannot open with O_DIRECT here ({e})")
+    sys.exit(0)
+r0, t0 = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
+for i in range(n):
+    os.pwritev(fd, [aligned], (i % 256) * 4096)
+t1, r1 = time.perf_counter(), resource.getrusage(resource.RUSAGE_SELF)
+cpu = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
+print(f"  {'direct,dsync':<9}: {1e6 * (t1 - t0) / n:6.1f} µs wall, {1e6 * cpu / n:5.1f} µs CPU per synced write")
 os.close(fd)
 PY

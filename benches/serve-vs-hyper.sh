@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Benchmark (issue 24, item 4): `cutover serve` under wrk beside a bare hyper server
 # (examples/hyper-minimal.rs: reads the body, answers 201 with a JSON body of the same
-# size, nothing else), and `cutover serve --data DIR` (every decision committed to SQLite
+# size, nothing else), and `cutover serve --data DIR` (every decision on the disk, in its log,
 # before its answer) beside `serve` in memory. The same wrk load against each: POST
 # /v1/payments, each request a new payment (a new idempotency key).
 #

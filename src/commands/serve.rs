@@ -103,6 +103,14 @@ fn open_store(dir: &std::path::Path, spec: &Spec, model: &mut crate::model::Mode
     if opened.migrated > 0 {
         eprintln!("data in {}: replayed {} requests of an earlier build's log once, kept as decisions", dir.display(), opened.migrated);
     }
+    if opened.folded > 0 || opened.cut {
+        eprintln!(
+            "data in {}: the server before was stopped without closing its data: {} decisions of its log folded into ledger.sqlite{}",
+            dir.display(),
+            opened.folded,
+            if opened.cut { "; a write the stop cut short (never acknowledged) dropped" } else { "" }
+        );
+    }
     eprintln!("data in {}: restored {} decided outcomes as they were decided", dir.display(), opened.restored);
     if let Some(before) = &opened.other_scenario {
         eprintln!(
