@@ -25,7 +25,8 @@ use crate::time::SimTime;
 use rusqlite::Connection;
 use std::path::{Path, PathBuf};
 use std::sync::{Condvar, Mutex};
-use tokio::sync::{oneshot, watch};
+use std::task::{Poll, Waker};
+use tokio::sync::oneshot;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -76,21 +77,21 @@ pub struct SavedClock {
     pub scale: f64,
 }
 
-/// What a handler waits for before it answers ([`Store::wait`]).
-pub(crate) enum Durable {
-    /// Its own decision: the writer tells it alone once committed (waking every waiting
-    /// handler at every commit, to see whose turn it was, cost a wake-up per handler per commit).
-    Logged(oneshot::Receiver<()>),
-    /// Everything logged up to this sequence number (an answer that reveals state decided by
-    /// other handlers, a replay).
-    Upto(u64),
-}
+/// What a handler waits for before it answers ([`Store::wait`]): everything logged up to
+/// this sequence number on the disk (its own decision, or, for an answer that reveals state
+/// decided by other handlers, a replay, everything logged before it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Durable(u64);
 
 /// What the handlers hand the writer, under one lock: the records of the next commit, whom
 /// to tell once it is on the disk, and clock settings to save.
 struct Pending {
     records: Vec<u8>,
-    waiters: Vec<oneshot::Sender<()>>,
+    /// Handlers waiting, by the sequence number they wait for. A waker, not a channel: no
+    /// allocation a request, none freed by another thread.
+    waiters: Vec<(u64, Waker)>,
+    /// Everything up to this sequence number is on the disk.
+    committed: u64,
     clocks: Vec<(SavedClock, oneshot::Sender<Result<(), String>>)>,
     /// The sequence number of the next decision logged.
     next_seq: u64,
@@ -110,7 +111,6 @@ struct Shared {
 
 pub struct Store {
     shared: std::sync::Arc<Shared>,
-    committed: watch::Receiver<u64>,
     /// The writer thread, joined when the store is dropped: it folds the log and holds the
     /// file's lock until it ends, and the data may be opened again only then.
     writer: Option<std::thread::JoinHandle<()>>,
@@ -195,6 +195,7 @@ impl Store {
             pending: Mutex::new(Pending {
                 records: Vec::new(),
                 waiters: Vec::new(),
+                committed: last,
                 clocks: Vec::new(),
                 next_seq: last + 1,
                 idle: false,
@@ -203,15 +204,14 @@ impl Store {
             }),
             work: Condvar::new(),
         });
-        let (committed_tx, committed) = watch::channel(last);
         let writer = {
             let shared = shared.clone();
             std::thread::Builder::new()
                 .name("cutover-store".into())
-                .spawn(move || writer(conn, appender, log_path, shared, committed_tx))
+                .spawn(move || writer(conn, appender, log_path, shared))
                 .map_err(|source| StoreError::Dir { path: p.clone(), source })?
         };
-        let store = Store { shared, committed, writer: Some(writer) };
+        let store = Store { shared, writer: Some(writer) };
         let other_scenario = before.filter(|b| b != scenario);
         Ok(Opened { store, restored, migrated, folded, cut, saved_clock: saved, other_scenario })
     }
@@ -236,48 +236,57 @@ impl Store {
     /// Log a decision made at `at` (call under the model's lock: the order of sequence numbers
     /// is the order of decisions). Never blocks on the disk.
     pub(crate) fn log(&self, at: SimTime, d: &Decision) -> Durable {
-        let (done, committed) = oneshot::channel();
-        // A poisoned lock or a failed writer: `done` is dropped, `wait` reports it.
-        if let Ok(mut p) = self.shared.pending.lock()
-            && !p.failed
-        {
-            let seq = p.next_seq;
+        // A poisoned lock or a failed writer: `wait` reports it.
+        let Ok(mut p) = self.shared.pending.lock() else { return Durable(u64::MAX) };
+        let seq = p.next_seq;
+        if !p.failed {
             p.next_seq += 1;
             // Serializing plain enums and numbers into a vector cannot fail.
             log::encode(&mut p.records, seq, at.0, |out| {
                 let _ = serde_json::to_writer(out, d);
             });
-            p.waiters.push(done);
             if p.idle {
                 self.shared.work.notify_one();
             }
         }
-        Durable::Logged(committed)
+        Durable(seq)
     }
 
     /// Everything logged so far (call under the model's lock).
     pub(crate) fn settled(&self) -> Durable {
-        Durable::Upto(self.shared.pending.lock().map(|p| p.next_seq - 1).unwrap_or(u64::MAX))
+        Durable(self.shared.pending.lock().map(|p| p.next_seq - 1).unwrap_or(u64::MAX))
     }
 
-    /// Wait until `d` is committed; false if the writer stopped first.
+    /// Wait until `d` is on the disk; false if the writer stopped first.
     pub(crate) async fn wait(&self, d: Durable) -> bool {
-        match d {
-            Durable::Logged(committed) => committed.await.is_ok(),
-            Durable::Upto(seq) => {
-                let mut rx = self.committed.clone();
-                rx.wait_for(|c| *c >= seq).await.is_ok()
+        let mut registered = false;
+        std::future::poll_fn(|cx| {
+            let Ok(mut p) = self.shared.pending.lock() else { return Poll::Ready(false) };
+            if p.committed >= d.0 {
+                return Poll::Ready(true);
             }
-        }
+            if p.failed {
+                return Poll::Ready(false);
+            }
+            // Polled again before its commit: the newest waker replaces the one left.
+            if registered && let Some(w) = p.waiters.iter_mut().find(|(seq, _)| *seq == d.0) {
+                w.1.clone_from(cx.waker());
+            } else {
+                p.waiters.push((d.0, cx.waker().clone()));
+                registered = true;
+            }
+            Poll::Pending
+        })
+        .await
     }
 }
 
 /// The writer thread: each turn takes everything handed over since the last, saves the clock
 /// settings, appends the decisions to the log in one synced write and tells their handlers.
 /// When the store is dropped, folds the log into `ledger.sqlite`.
-fn writer(mut conn: Connection, mut log: log::Appender, log_path: PathBuf, shared: std::sync::Arc<Shared>, committed: watch::Sender<u64>) {
+fn writer(mut conn: Connection, mut log: log::Appender, log_path: PathBuf, shared: std::sync::Arc<Shared>) {
     let mut records = Vec::new();
-    let mut waiters = Vec::new();
+    let mut ready = Vec::new();
     let mut clocks = Vec::new();
     loop {
         let (top, closing) = {
@@ -291,7 +300,6 @@ fn writer(mut conn: Connection, mut log: log::Appender, log_path: PathBuf, share
             }
             p.idle = false;
             std::mem::swap(&mut records, &mut p.records);
-            std::mem::swap(&mut waiters, &mut p.waiters);
             std::mem::swap(&mut clocks, &mut p.clocks);
             (p.next_seq - 1, p.closing)
         };
@@ -312,16 +320,26 @@ fn writer(mut conn: Connection, mut log: log::Appender, log_path: PathBuf, share
                 eprintln!("error: storage failed, no further payment will be acknowledged: {}: {e}", log_path.display());
                 if let Ok(mut p) = shared.pending.lock() {
                     p.failed = true;
-                    p.waiters.clear();
+                    p.waiters.drain(..).for_each(|(_, w)| w.wake());
                     p.clocks.clear();
                 }
                 return;
             }
             records.clear();
-            for done in waiters.drain(..) {
-                let _ = done.send(());
+            if let Ok(mut p) = shared.pending.lock() {
+                p.committed = top;
+                // Those waiting for what this commit wrote (a handler of the next commit may
+                // already wait).
+                let mut i = 0;
+                while i < p.waiters.len() {
+                    if p.waiters[i].0 <= top {
+                        ready.push(p.waiters.swap_remove(i).1);
+                    } else {
+                        i += 1;
+                    }
+                }
             }
-            committed.send_modify(|c| *c = (*c).max(top));
+            ready.drain(..).for_each(Waker::wake);
         } else if closing {
             drop(log);
             let ledger = conn.path().unwrap_or("ledger.sqlite").to_string();
@@ -440,8 +458,7 @@ mod tests {
         assert_eq!((opened.folded, opened.cut, opened.restored), (2, true, 7));
         assert_eq!(std::fs::metadata(dir.join("decisions.log")).expect("the log").len(), 0, "the log emptied once folded");
         // Numbering goes on after the folded ones.
-        let next = opened.store.settled();
-        assert!(matches!(next, Durable::Upto(7)));
+        assert_eq!(opened.store.settled(), Durable(7));
         drop(opened);
         let again = Store::open(&dir, &mut model(), &mark).expect("the store a third time");
         assert_eq!((again.folded, again.cut, again.restored), (0, false, 7), "nothing folded twice");
