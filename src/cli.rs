@@ -288,8 +288,9 @@ pub struct ServeArgs {
     /// inner-mongolia-2021 scenario).
     #[arg(long)]
     pub scenario: Option<PathBuf>,
-    /// Keep the ledger durable in DIR (SQLite); without it, memory only. The server holds
-    /// the file while it runs: a second server (or another program) cannot open it meanwhile.
+    /// Keep the ledger durable in DIR (decisions.log while it runs, folded into the SQLite
+    /// file ledger.sqlite when it stops); without it, memory only. The server holds the data
+    /// while it runs: a second server (or another program) cannot open it meanwhile.
     #[arg(long)]
     pub data: Option<PathBuf>,
     /// Token required by the admin endpoints (also CUTOVER_ADMIN_TOKEN); without one they
