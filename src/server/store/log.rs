@@ -36,8 +36,10 @@ pub(super) struct Record {
     pub text: String,
 }
 
-/// What reading a log found: its records in order, and whether something after them was
-/// not a record (a write the crash cut).
+/// What reading a whole log found: its records in order, and whether something after them
+/// was not a record (a write the crash cut). Tests read a log whole; the fold streams it
+/// ([`Reader`]).
+#[cfg(test)]
 pub(super) struct Read {
     pub records: Vec<Record>,
     pub cut: bool,
@@ -74,35 +76,130 @@ fn check(len: u32, rest: &[u8]) -> u32 {
     h as u32
 }
 
-/// Every whole record of the log at `path` (none when there is no file).
-pub(super) fn read(path: &Path) -> io::Result<Read> {
-    let bytes = match std::fs::read(path) {
-        Ok(b) => b,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Vec::new(),
-        Err(e) => return Err(e),
-    };
-    Ok(parse(&bytes))
+/// The log's records one at a time, read through a buffer: a killed server's log holds
+/// everything it decided since it started (hundreds of bytes a decision, gigabytes after a
+/// long rehearsal), and the fold must not hold it all in memory.
+pub(super) struct Reader<R> {
+    input: R,
+    /// Bytes left in the input, when known: a length past them ends the log without
+    /// reading (or allocating) it.
+    left: Option<u64>,
+    expected: Option<u64>,
+    /// Bytes read after the last whole record: not zero means the log was cut.
+    after: Vec<u8>,
+    ended: bool,
 }
 
-fn parse(bytes: &[u8]) -> Read {
-    let mut records = Vec::new();
-    let mut at = 0;
-    let mut expected: Option<u64> = None;
-    while at + HEAD <= bytes.len() {
-        let word = |i: usize| u32::from_le_bytes(bytes[at + i..at + i + 4].try_into().unwrap_or_default());
-        let long = |i: usize| u64::from_le_bytes(bytes[at + i..at + i + 8].try_into().unwrap_or_default());
-        let (len, sum, seq) = (word(0), word(4), long(8));
-        let end = at + HEAD + len as usize;
-        if len == 0 || end > bytes.len() || check(len, &bytes[at + 8..end]) != sum || expected.is_some_and(|e| e != seq) {
-            break;
+impl Reader<io::BufReader<File>> {
+    /// The log at `path`; `None` when there is no file.
+    pub(super) fn open(path: &Path) -> io::Result<Option<Self>> {
+        match File::open(path) {
+            Ok(f) => {
+                let len = f.metadata()?.len();
+                Ok(Some(Reader::new(io::BufReader::with_capacity(1 << 16, f), Some(len))))
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
         }
-        let Ok(text) = std::str::from_utf8(&bytes[at + HEAD..end]) else { break };
-        records.push(Record { seq, at_micros: long(16) as i64, text: text.to_string() });
-        expected = Some(seq + 1);
-        at = end;
     }
-    let cut = bytes[at..].iter().any(|b| *b != 0);
-    Read { records, cut }
+}
+
+impl<R: io::Read> Reader<R> {
+    pub(super) fn new(input: R, left: Option<u64>) -> Self {
+        Reader { input, left, expected: None, after: Vec::new(), ended: false }
+    }
+
+    /// The next whole record, or `None` where the log ends (see the module's text).
+    pub(super) fn next_record(&mut self) -> io::Result<Option<Record>> {
+        if self.ended {
+            return Ok(None);
+        }
+        self.after.clear();
+        let mut head = [0u8; HEAD];
+        if !self.fill(&mut head)? {
+            return self.end();
+        }
+        let word = |i: usize| u32::from_le_bytes(head[i..i + 4].try_into().unwrap_or_default());
+        let long = |i: usize| u64::from_le_bytes(head[i..i + 8].try_into().unwrap_or_default());
+        let (len, sum, seq, at) = (word(0), word(4), long(8), long(16) as i64);
+        if len == 0 || self.left.is_some_and(|l| (len as u64) > l) || self.expected.is_some_and(|e| e != seq) {
+            return self.end();
+        }
+        let mut body = vec![0u8; 16 + len as usize];
+        body[..16].copy_from_slice(&head[8..]);
+        if !self.fill(&mut body[16..])? || check(len, &body) != sum {
+            return self.end();
+        }
+        let Ok(text) = String::from_utf8(body.split_off(16)) else { return self.end() };
+        self.expected = Some(seq + 1);
+        Ok(Some(Record { seq, at_micros: at, text }))
+    }
+
+    /// Read `buf` whole, keeping what was read in `after` until the record is known whole;
+    /// false at the input's end.
+    fn fill(&mut self, buf: &mut [u8]) -> io::Result<bool> {
+        let mut got = 0;
+        while got < buf.len() {
+            match self.input.read(&mut buf[got..]) {
+                Ok(0) => break,
+                Ok(n) => got += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        self.after.extend_from_slice(&buf[..got]);
+        if let Some(l) = self.left.as_mut() {
+            *l = l.saturating_sub(got as u64);
+        }
+        Ok(got == buf.len())
+    }
+
+    fn end(&mut self) -> io::Result<Option<Record>> {
+        self.ended = true;
+        Ok(None)
+    }
+
+    /// After the last record: whether anything but zeros follows it (a write the crash
+    /// cut). Reads the rest of the input.
+    pub(super) fn cut(mut self) -> io::Result<bool> {
+        while self.next_record()?.is_some() {}
+        if self.after.iter().any(|b| *b != 0) {
+            return Ok(true);
+        }
+        let mut buf = [0u8; 1 << 16];
+        loop {
+            match self.input.read(&mut buf) {
+                Ok(0) => return Ok(false),
+                Ok(n) if buf[..n].iter().any(|b| *b != 0) => return Ok(true),
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
+
+/// Every whole record of the log at `path` (none when there is no file).
+#[cfg(test)]
+pub(super) fn read(path: &Path) -> io::Result<Read> {
+    match Reader::open(path)? {
+        Some(r) => collect(r),
+        None => Ok(Read { records: Vec::new(), cut: false }),
+    }
+}
+
+#[cfg(test)]
+fn parse(bytes: &[u8]) -> Read {
+    collect(Reader::new(bytes, Some(bytes.len() as u64))).expect("reading memory cannot fail")
+}
+
+#[cfg(test)]
+fn collect<R: io::Read>(mut r: Reader<R>) -> io::Result<Read> {
+    let mut records = Vec::new();
+    while let Some(rec) = r.next_record()? {
+        records.push(rec);
+    }
+    Ok(Read { records, cut: r.cut()? })
 }
 
 /// The log's file, open for the writer's appends.
@@ -244,5 +341,51 @@ mod tests {
         let z = parse(&[0; 3 * BLOCK]);
         assert!(z.records.is_empty() && !z.cut);
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// An input that gives a few bytes a read, as a pipe or a slow disk may.
+    struct Dribble<'a>(&'a [u8], usize);
+
+    impl io::Read for Dribble<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            self.1 += 1;
+            let n = (1 + self.1 % 7).min(buf.len()).min(self.0.len());
+            buf[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
+    }
+
+    /// The fold reads the log a record at a time: records split across short reads come
+    /// whole, and a length past the input's end ends the log (cut) without reading on.
+    #[test]
+    fn the_log_is_read_a_record_at_a_time_whatever_the_reads_give() {
+        let mut v = Vec::new();
+        for seq in 1..=30u64 {
+            v.extend(record(seq, &"y".repeat(seq as usize * 11)));
+        }
+        v.extend([0u8; 100]);
+        let mut r = Reader::new(Dribble(&v, 0), None);
+        let mut seqs = Vec::new();
+        while let Some(rec) = r.next_record().expect("memory") {
+            assert_eq!(rec.text.len(), rec.seq as usize * 11);
+            seqs.push(rec.seq);
+        }
+        assert_eq!(seqs, (1..=30).collect::<Vec<_>>());
+        assert!(!r.cut().expect("memory"), "zeros after the last record are not a cut");
+
+        let mut long = record(1, "a");
+        let claims = u32::MAX.to_le_bytes();
+        let mut bad = record(2, "b");
+        bad[..4].copy_from_slice(&claims);
+        long.extend(bad);
+        let mut input = Dribble(&long, 0);
+        let mut r = Reader::new(&mut input, Some(long.len() as u64));
+        assert!(r.next_record().expect("memory").is_some());
+        assert!(r.next_record().expect("memory").is_none(), "a length past the end ends the log");
+        drop(r);
+        assert_eq!(input.0.len(), long.len() - record(1, "a").len() - HEAD, "its body was not read");
+        let r = collect(Reader::new(Dribble(&long, 0), Some(long.len() as u64))).expect("memory");
+        assert_eq!((r.records.len(), r.cut), (1, true));
     }
 }

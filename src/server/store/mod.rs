@@ -356,26 +356,40 @@ fn writer(mut conn: Connection, mut log: log::Appender, log_path: PathBuf, share
 /// ended in something not whole (a write cut by a kill: never acknowledged, dropped).
 fn fold(conn: &mut Connection, log_path: &Path, p: &str) -> Result<(u64, bool), StoreError> {
     let log_err = |source| StoreError::Log { path: log_path.display().to_string(), source };
-    let read = log::read(log_path).map_err(log_err)?;
-    if read.records.is_empty() && !read.cut {
-        return Ok((0, false));
-    }
+    // Record by record: the log may hold gigabytes.
+    let Some(mut read) = log::Reader::open(log_path).map_err(log_err)? else { return Ok((0, false)) };
+    let Some(first) = read.next_record().map_err(log_err)? else {
+        let cut = read.cut().map_err(log_err)?;
+        if cut {
+            empty_log(log_path).map_err(log_err)?;
+        }
+        return Ok((0, cut));
+    };
     let err = |source| StoreError::Sqlite { path: p.to_string(), source };
     let tx = conn.transaction().map_err(err)?;
     let last: i64 = tx.query_row("SELECT coalesce(max(seq), 0) FROM decisions", [], |r| r.get(0)).map_err(err)?;
     let mut folded = 0;
     {
         let mut insert = tx.prepare("INSERT INTO decisions (seq, at_micros, decision) VALUES (?1, ?2, ?3)").map_err(err)?;
-        // Folded before and the log not emptied (a kill in between): those are skipped.
-        for r in read.records.iter().filter(|r| r.seq as i64 > last) {
-            insert.execute(rusqlite::params![r.seq as i64, r.at_micros, r.text]).map_err(err)?;
-            folded += 1;
+        let mut next = Some(first);
+        while let Some(r) = next {
+            // Folded before and the log not emptied (a kill in between): those are skipped.
+            if r.seq as i64 > last {
+                insert.execute(rusqlite::params![r.seq as i64, r.at_micros, r.text]).map_err(err)?;
+                folded += 1;
+            }
+            next = read.next_record().map_err(log_err)?;
         }
     }
+    let cut = read.cut().map_err(log_err)?;
     tx.commit().map_err(err)?;
     // In `ledger.sqlite`, synced: the log can go.
-    std::fs::OpenOptions::new().write(true).open(log_path).and_then(|f| f.set_len(0).and_then(|_| f.sync_all())).map_err(log_err)?;
-    Ok((folded, read.cut))
+    empty_log(log_path).map_err(log_err)?;
+    Ok((folded, cut))
+}
+
+fn empty_log(log_path: &Path) -> std::io::Result<()> {
+    std::fs::OpenOptions::new().write(true).open(log_path).and_then(|f| f.set_len(0).and_then(|_| f.sync_all()))
 }
 
 /// Data of an earlier build: a log of requests (table `log`). Replay it once through the
