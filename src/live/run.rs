@@ -157,8 +157,8 @@ const PROGRESS_EVERY: Duration = Duration::from_millis(250);
 struct Setup {
     demand: Arc<Demand>,
     plans: Vec<Plan>,
+    /// The preflight's clock call's round trip (the longest over the targets).
     sync_rtt: Option<Duration>,
-    margin_real: Duration,
     journal_path: PathBuf,
     connections: usize,
     threads: usize,
@@ -190,13 +190,17 @@ struct Driven {
     cpu_seconds: Option<f64>,
     /// How late the sending began after `--start-at` (real seconds).
     late_by_seconds: f64,
+    /// The longest round trip of the calls that set the targets' clocks (the preflight's
+    /// and the start's), and the auditor's margin in real time that allowed for it.
+    sync_rtt: Option<Duration>,
+    margin_real: Duration,
 }
 
 pub async fn run(spec: Arc<Spec>, cfg: RunConfig, scenario_file: &str) -> Result<RunOutput, RunError> {
     let mut setup = set_up(&spec, &cfg).await?;
     let plans = std::mem::take(&mut setup.plans);
     let switching = setup.switching.take().unwrap_or_else(|| Switching::new(&spec, setup.demand.rules.clone(), Vec::new()));
-    let driven = drive(&spec, &cfg, plans, switching, scenario_file).await?;
+    let driven = drive(&spec, &cfg, plans, switching, scenario_file, setup.sync_rtt).await?;
     let mut hooks = driven.hooks.finish(&spec).await;
     hooks.extend(driven.switching.finish(&spec).await);
     hooks.extend(driven.paced);
@@ -215,8 +219,8 @@ pub async fn run(spec: Arc<Spec>, cfg: RunConfig, scenario_file: &str) -> Result
         threads_chosen: setup.threads_chosen,
         queue_bound: setup.queue_bound,
         slack_micros: cfg.slack.as_micros() as u64,
-        sync_rtt_micros: setup.sync_rtt.map(|d| d.as_micros() as u64),
-        margin_real_micros: setup.margin_real.as_micros() as u64,
+        sync_rtt_micros: driven.sync_rtt.map(|d| d.as_micros() as u64),
+        margin_real_micros: driven.margin_real.as_micros() as u64,
         journal_path: setup.journal_path.clone(),
         baseline: setup.baseline.as_ref().map(|b| b.iter().map(sorted).collect()),
         hooks,
@@ -433,8 +437,6 @@ async fn set_up(spec: &Arc<Spec>, cfg: &RunConfig) -> Result<Setup, RunError> {
         })
         .collect();
     let ctx = super::thread::call_ctx(target, spec, cfg.timeout, clock, cfg.rebase_now);
-    let margin_real = AUDIT_MARGIN + sync_rtt.unwrap_or_default();
-    let margin = (margin_real.as_secs_f64() * 1e6 * scale) as i64;
     let journal = Journal::create(&cfg.out).map_err(io(&cfg.out.join("journal.jsonl")))?;
     let journal_path = journal.path.clone();
     // Payers' agents dealt round-robin among the threads; the batch debits to the first.
@@ -452,7 +454,6 @@ async fn set_up(spec: &Arc<Spec>, cfg: &RunConfig) -> Result<Setup, RunError> {
             ctx: ctx.clone(),
             capacity: n + queue,
             journal: journal.share(),
-            margin_micros: margin,
             drain: cfg.drain,
             switches: switching.board(),
             slack: cfg.slack,
@@ -462,7 +463,6 @@ async fn set_up(spec: &Arc<Spec>, cfg: &RunConfig) -> Result<Setup, RunError> {
         demand,
         plans,
         sync_rtt,
-        margin_real,
         journal_path,
         connections: my_connections,
         threads,
@@ -503,6 +503,7 @@ async fn drive(
     plans: Vec<Plan>,
     mut switching: Switching,
     scenario_file: &str,
+    preflight_rtt: Option<Duration>,
 ) -> Result<Driven, RunError> {
     let vars = hook_vars(cfg, scenario_file);
     let in_process = !cfg.target.is_http();
@@ -552,15 +553,24 @@ async fn drive(
         allow_other_scenario: true,
         probe_operations: false,
     };
+    // Each target's clock lags the run's by up to its call's round trip: the auditor's window
+    // allows for the longest (under load a call at the start may take far longer than the
+    // preflight's did).
+    let mut sync_rtt = preflight_rtt;
     for (t, _) in cfg.targets() {
-        if let Err(e) = t.set_clock(spec, &checks).await {
-            stop_all(&gauges);
-            gate.open(None);
-            return Err(RunError::Target(e));
+        match t.set_clock(spec, &checks).await {
+            Ok(rtt) => sync_rtt = sync_rtt.max(rtt),
+            Err(e) => {
+                stop_all(&gauges);
+                gate.open(None);
+                return Err(RunError::Target(e));
+            }
         }
     }
+    let margin_real = AUDIT_MARGIN + sync_rtt.unwrap_or_default();
+    let margin_micros = (margin_real.as_secs_f64() * 1e6 * cfg.time_scale) as i64;
     let clock = &clock;
-    gate.open(Some(*clock));
+    gate.open(Some(shard::Start { clock: *clock, margin_micros }));
     // The targets are told each change of pace once, by shard 0.
     let mut pace = Pace::new(spec, clock, cfg.sync_clock && other_shard.is_none());
     let targets: Vec<&Target> = cfg.targets().into_iter().map(|(t, _)| t).collect();
@@ -665,6 +675,8 @@ async fn drive(
         wall_seconds,
         cpu_seconds: cpu,
         late_by_seconds,
+        sync_rtt,
+        margin_real,
     })
 }
 

@@ -2,7 +2,7 @@
 //! on every request, error pages that echo what they were sent. The front is
 //! `tests/fixtures/tls_proxy.py` (Python's standard library) before a `cutover serve`.
 
-use crate::util::{Server, live_run, root, stderr, stdout, temp_dir};
+use crate::util::{Server, live_run, root, short_smoke, stderr, stdout, temp_dir, write_scenario};
 use std::io::BufRead;
 use std::process::{Child, Command, Stdio};
 
@@ -259,6 +259,54 @@ fn rehearse_the_vendor(name: &str, token: &str, serve_args: &[&str], run_args: &
     let o = cutover_with(&[&args[..], run_args].concat(), &out, ("VENDOR_TOKEN", token), 180);
     assert!(matches!(o.status.code(), Some(0 | 1)), "{}{}", stdout(&o), stderr(&o));
     (o, out)
+}
+
+/// Regression: the targets' clocks are set again when the load starts, and a deployment's
+/// clock lags the run's by up to that call's round trip. The auditor's window allowed only for
+/// the preflight's, so a slow call at the start (a loaded CI machine's: the text-ids test met
+/// it) read the target's last minutes of suspension as refusals while open. Here the vendor's
+/// clock endpoint waits 150 ms on every connection after the preflight's: 17 virtual hours
+/// at 400000x, around the reopening of ci-smoke's timeline.
+#[test]
+fn a_clock_set_slowly_when_the_load_starts_widens_the_auditors_window() {
+    let token = "vnd-7d1e40c2b95a3f86-token";
+    let server = Server::start(0, &["--scenario", "scenarios/ci-smoke.json"]);
+    let envs = [("VENDOR_TOKEN", token), ("VENDOR_CLOCK_DELAY_MS", "150")];
+    let front = Front::start_with("vendor_facade.py", server.port, &[root().join("profiles/vendor-example.json")], &envs);
+    let dir = temp_dir("slow-clock");
+    // A third of the payers: the Python front serves about a hundred requests a second.
+    let mut v = short_smoke();
+    for (group, n) in [("unit", 60), ("flexible", 460), ("resident_pension", 1700), ("resident_medical", 5600)] {
+        v["population"]["groups"][group]["count"] = n.into();
+    }
+    let scenario = write_scenario(&dir, "short.json", &v);
+    let url = format!("https://127.0.0.1:{}", front.port);
+    let ca = root().join("tests/fixtures/tls/ca.pem");
+    let out = dir.join("out");
+    let args = [
+        "run",
+        scenario.to_str().unwrap(),
+        "--target",
+        &url,
+        "--profile",
+        "profiles/vendor-example.json",
+        "--ca-file",
+        ca.to_str().unwrap(),
+        "--time-scale",
+        "400000",
+        "--connections",
+        "16",
+        "--quiet",
+    ];
+    let o = cutover_with(&args, &out, ("VENDOR_TOKEN", token), 120);
+    let r: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
+    let live = &r["live"];
+    assert!(live["clock_sync_round_trip_ms"].as_f64().unwrap() >= 150.0, "the start's round trip is counted: {live}");
+    assert!(live["audit_margin_ms"].as_f64().unwrap() >= 155.0, "{live}");
+    assert!(r["summary"]["rejected_suspended"].as_u64().unwrap() > 20, "{}", r["summary"]);
+    assert_eq!(live["audit"]["disagreements"], 0, "{}", live["audit"]);
+    // Through the slow front some gates fail (a NO-GO, exit 1); the run itself completed.
+    assert!(matches!(o.status.code(), Some(0 | 1)), "{}{}", stdout(&o), stderr(&o));
 }
 
 /// The vendor-style service (`tests/fixtures/vendor_facade.py`: its own paths and codes, every

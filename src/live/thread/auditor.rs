@@ -45,20 +45,24 @@ fn visible_later(expected: &Response, got: &Response) -> bool {
 }
 
 impl Auditor {
-    /// `margin_micros`: virtual time added to each side of the send/receive window;
     /// `payers`: those whose requests it sees (registered in the shadow's old system).
     /// `rules`: the run's (a rollback decided during the run is one switch for the payers
     /// and the shadow). `real_time`: the target keeps real time and the run is compressed.
     pub(in crate::live) fn new(
         spec: Arc<Spec>,
         rules: Arc<Rules>,
-        margin_micros: i64,
         payers: impl Iterator<Item = crate::model::PayerRef>,
         real_time: bool,
     ) -> Auditor {
         let mut shadow = Systems::from_spec(&spec, rules, Faults::default());
         shadow.register_old(payers);
-        Auditor { shadow, spec, margin_micros, real_time, assessment_ids: FastMap::default(), report: AuditReport::default() }
+        Auditor { shadow, spec, margin_micros: 0, real_time, assessment_ids: FastMap::default(), report: AuditReport::default() }
+    }
+
+    /// Virtual time added to each side of a request's send/answer window (the targets'
+    /// clocks may lag the run's by that much): set when the run starts.
+    pub(in crate::live) fn set_margin(&mut self, margin_micros: i64) {
+        self.margin_micros = margin_micros;
     }
 
     fn disagree(&mut self, kind: DisagreementKind, at: SimTime, req: &Request, expected: AnswerKind, got: AnswerKind) {
@@ -277,7 +281,7 @@ mod tests {
         let refused = Response::AlreadyPaid { refunded: false };
         let accepted = Response::Accepted { payment: TargetId::Num(1), replayed: false };
         let audit = |second: &Response, concurrent: bool| {
-            let mut a = Auditor::new(spec.clone(), Arc::new(Rules::from_spec(&spec)), 0, std::iter::once(payer), false);
+            let mut a = Auditor::new(spec.clone(), Arc::new(Rules::from_spec(&spec)), std::iter::once(payer), false);
             a.check(&hall, 0, &refused, t, t, None, || concurrent);
             a.check(&bank, 0, second, t, t, None, || false);
             a.report()
@@ -316,7 +320,7 @@ mod tests {
         let lookup = Request::Lookup { payer, channel };
         let audit = |real_time: bool| {
             let rules = Arc::new(Rules::from_spec(&spec));
-            let mut a = Auditor::new(spec.clone(), rules, 0, std::iter::once(payer), real_time);
+            let mut a = Auditor::new(spec.clone(), rules, std::iter::once(payer), real_time);
             let paid = at("2021-05-06T10:00:00+08:00");
             a.check(&pay, 0, &Response::Accepted { payment: TargetId::Num(1), replayed: false }, paid, paid, None, || false);
             let later = at("2021-05-12T10:00:00+08:00");

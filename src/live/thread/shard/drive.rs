@@ -201,8 +201,8 @@ pub(in crate::live) fn start(
                 // Warm up before the start: the payers built (below), the connections open.
                 reactor.open_ahead(plan.ctx.timeout.min(Duration::from_secs(2)));
                 let mut shard = Shard::new(plan, reactor);
-                if let Some(clock) = gate.ready_then_wait() {
-                    shard.anchor(clock);
+                if let Some(start) = gate.ready_then_wait() {
+                    shard.start(start);
                 }
                 let _ = tx.send(shard.drive_http1(gauge, drain));
             })?;
@@ -233,8 +233,8 @@ pub(in crate::live) fn start(
         };
         let pool = Pool::new(plan.ctx.clone(), transports);
         let mut shard = Shard::new(plan, pool);
-        if let Some(clock) = gate.ready_then_wait() {
-            shard.anchor(clock);
+        if let Some(start) = gate.ready_then_wait() {
+            shard.start(start);
         }
         let out = rt.block_on(async move { shard.drive(gauge, drain, timer).await });
         let _ = tx.send(out);

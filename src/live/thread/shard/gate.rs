@@ -1,5 +1,5 @@
 //! The start gate: the sending threads wait at it, set up, until the coordinator opens it
-//! with the run's clock.
+//! with the run's clock and the auditor's margin.
 
 use crate::clock::VirtualClock;
 use std::sync::Mutex;
@@ -8,16 +8,26 @@ use std::sync::Mutex;
 /// reserved, their connections open) and wait until the coordinator lets them all start, so
 /// that the run's wall time and CPU count the sending alone. The gate hands them the run's
 /// clock, anchored when it opens: set-up time does not make the first requests late.
+/// What the threads start with when the gate opens: the run's clock, anchored then, and the
+/// auditor's margin (virtual microseconds each side of a request's send/answer window), which
+/// allows for the targets' clocks as set just before: each lags by up to that call's round
+/// trip.
+#[derive(Clone, Copy, Debug)]
+pub(in crate::live) struct Start {
+    pub clock: VirtualClock,
+    pub margin_micros: i64,
+}
+
 #[derive(Default)]
 pub(in crate::live) struct StartGate {
-    /// Threads ready, whether the gate is open, and the clock it opened with (none when
-    /// it opened only to let stopped threads end).
-    state: Mutex<(usize, bool, Option<VirtualClock>)>,
+    /// Threads ready, whether the gate is open, and what it opened with (none when it
+    /// opened only to let stopped threads end).
+    state: Mutex<(usize, bool, Option<Start>)>,
     changed: std::sync::Condvar,
 }
 
 impl StartGate {
-    pub(super) fn ready_then_wait(&self) -> Option<VirtualClock> {
+    pub(super) fn ready_then_wait(&self) -> Option<Start> {
         let mut g = self.state.lock().unwrap_or_else(|e| e.into_inner());
         g.0 += 1;
         self.changed.notify_all();
@@ -35,11 +45,11 @@ impl StartGate {
         }
     }
 
-    /// Let the threads start on `clock` (or, with none, end: they were told to stop).
-    pub(in crate::live) fn open(&self, clock: Option<VirtualClock>) {
+    /// Let the threads start (or, with none, end: they were told to stop).
+    pub(in crate::live) fn open(&self, start: Option<Start>) {
         let mut g = self.state.lock().unwrap_or_else(|e| e.into_inner());
         g.1 = true;
-        g.2 = clock;
+        g.2 = start;
         self.changed.notify_all();
     }
 }

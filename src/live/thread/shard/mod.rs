@@ -59,8 +59,6 @@ pub(in crate::live) struct Plan {
     /// Requests handed to the connections (in flight or in the backlog) at most.
     pub capacity: usize,
     pub journal: Journal,
-    /// Virtual time allowed for clock skew between driver and target.
-    pub margin_micros: i64,
     /// How long to wait for answers in flight after the end or a stop.
     pub drain: Duration,
     /// When the systems' maintenance switches went through.
@@ -154,6 +152,8 @@ struct Shard<P> {
     response_all: hdrhistogram::Histogram<u64>,
     service_all: hdrhistogram::Histogram<u64>,
     journal_error: Option<String>,
+    /// Virtual time allowed each side of a request's window for the targets' clocks (from
+    /// the start gate).
     margin_micros: i64,
     switches: Arc<super::switchboard::Switchboard>,
     /// When the oldest journal line not yet written was taken (None: none waits).
@@ -185,7 +185,7 @@ impl<P: Lanes> Shard<P> {
         let payers = plan.members.agents.len();
         recorder.reserve(payers);
         let real_time = plan.ctx.rebase && plan.clock.scale() > 1.0;
-        let mut auditor = Auditor::new(plan.spec.clone(), rules.clone(), plan.margin_micros, plan.members.payers(), real_time);
+        let mut auditor = Auditor::new(plan.spec.clone(), rules.clone(), plan.members.payers(), real_time);
         let decide = plan
             .spec
             .cutover
@@ -221,7 +221,7 @@ impl<P: Lanes> Shard<P> {
             response_all: histogram(),
             service_all: histogram(),
             journal_error: None,
-            margin_micros: plan.margin_micros,
+            margin_micros: 0,
             switches: plan.switches,
             pending_since: None,
             answer_gap_ns: f64::INFINITY,
@@ -237,7 +237,11 @@ impl<P: Lanes> Shard<P> {
     /// coordinator, which decides on every thread's.
     /// Run on `clock` from now on: the one the start gate handed over, anchored when it
     /// opened (every copy of the run's clock shows the same instant).
-    fn anchor(&mut self, clock: VirtualClock) {
+    /// The gate opened: the run's clock from now, and the auditor's margin.
+    fn start(&mut self, start: Start) {
+        let clock = start.clock;
+        self.margin_micros = start.margin_micros;
+        self.auditor.set_margin(start.margin_micros);
         self.clock = clock;
         if self.decide.is_some() {
             self.decide = self.spec.cutover.as_ref().and_then(|x| x.rollback.as_ref()).map(|r| clock.real_instant(r.decide_at));
@@ -626,7 +630,7 @@ impl<P: Lanes> Shard<P> {
 }
 
 mod gate;
-pub(in crate::live) use gate::StartGate;
+pub(in crate::live) use gate::{Start, StartGate};
 
 #[cfg(test)]
 mod tests;

@@ -141,7 +141,6 @@ fn plan(spec: &Arc<Spec>, clock: VirtualClock, dir: &std::path::Path) -> Plan {
         ctx: Arc::new(CallCtx { spec: spec.clone(), timeout: Duration::from_secs(5), clock, rebase: false }),
         capacity: usize::MAX / 2,
         journal: Journal::create(dir).expect("a journal file"),
-        margin_micros: 0,
         drain: Duration::ZERO,
         switches: Arc::new(crate::live::thread::switchboard::Switchboard::none()),
         slack: Duration::ZERO,
@@ -166,12 +165,13 @@ fn the_start_gate_hands_over_the_clock_anchored_when_it_opens() {
         let start = spec.start;
         std::thread::spawn(move || {
             gate.wait_ready(1);
-            gate.open(Some(VirtualClock::starting_now(start, 1.0)));
+            gate.open(Some(Start { clock: VirtualClock::starting_now(start, 1.0), margin_micros: 7_000 }));
         })
     };
-    if let Some(clock) = gate.ready_then_wait() {
-        shard.anchor(clock);
+    if let Some(start) = gate.ready_then_wait() {
+        shard.start(start);
     }
+    assert_eq!(shard.margin_micros, 7_000, "the auditor's margin comes with the gate");
     opener.join().expect("the opener");
     let since_start = shard.clock.now().micros_since(spec.start);
     assert!((0..1_000_000).contains(&since_start), "the thread's clock is {since_start} µs into the timeline");
