@@ -65,6 +65,10 @@ impl Auditor {
         self.margin_micros = margin_micros;
     }
 
+    pub(in crate::live) fn margin(&self) -> i64 {
+        self.margin_micros
+    }
+
     fn disagree(&mut self, kind: DisagreementKind, at: SimTime, req: &Request, expected: AnswerKind, got: AnswerKind) {
         self.report.disagreements += 1;
         *self.report.by_kind.entry(kind).or_default() += 1;

@@ -4,10 +4,6 @@
 use crate::clock::VirtualClock;
 use std::sync::Mutex;
 
-/// Where the threads say they are set up (their share of agents scheduled, their tables
-/// reserved, their connections open) and wait until the coordinator lets them all start, so
-/// that the run's wall time and CPU count the sending alone. The gate hands them the run's
-/// clock, anchored when it opens: set-up time does not make the first requests late.
 /// What the threads start with when the gate opens: the run's clock, anchored then, and the
 /// auditor's margin (virtual microseconds each side of a request's send/answer window), which
 /// allows for the targets' clocks as set just before: each lags by up to that call's round
@@ -18,6 +14,10 @@ pub(in crate::live) struct Start {
     pub margin_micros: i64,
 }
 
+/// Where the threads say they are set up (their share of agents scheduled, their tables
+/// reserved, their connections open) and wait until the coordinator lets them all start, so
+/// that the run's wall time and CPU count the sending alone. The gate hands them the run's
+/// clock, anchored when it opens: set-up time does not make the first requests late.
 #[derive(Default)]
 pub(in crate::live) struct StartGate {
     /// Threads ready, whether the gate is open, and what it opened with (none when it

@@ -152,9 +152,6 @@ struct Shard<P> {
     response_all: hdrhistogram::Histogram<u64>,
     service_all: hdrhistogram::Histogram<u64>,
     journal_error: Option<String>,
-    /// Virtual time allowed each side of a request's window for the targets' clocks (from
-    /// the start gate).
-    margin_micros: i64,
     switches: Arc<super::switchboard::Switchboard>,
     /// When the oldest journal line not yet written was taken (None: none waits).
     pending_since: Option<Instant>,
@@ -221,7 +218,6 @@ impl<P: Lanes> Shard<P> {
             response_all: histogram(),
             service_all: histogram(),
             journal_error: None,
-            margin_micros: 0,
             switches: plan.switches,
             pending_since: None,
             answer_gap_ns: f64::INFINITY,
@@ -240,7 +236,6 @@ impl<P: Lanes> Shard<P> {
     /// The gate opened: the run's clock from now, and the auditor's margin.
     fn start(&mut self, start: Start) {
         let clock = start.clock;
-        self.margin_micros = start.margin_micros;
         self.auditor.set_margin(start.margin_micros);
         self.clock = clock;
         if self.decide.is_some() {
@@ -399,7 +394,7 @@ impl<P: Lanes> Shard<P> {
         // by the rules before a switch still under way when it was sent.
         let system = self.cohort.system_of(d.id).unwrap_or(0);
         let sent_v = self.switches.effective_from(system, self.clock.at(d.sent));
-        let decided_from = SimTime(sent_v.0 - self.margin_micros);
+        let decided_from = SimTime(sent_v.0 - self.auditor.margin());
         let timing = Timing { response_micros: response, service_micros: was_sent.then_some(service), decided_from };
         // Its counter is free for the next in line.
         self.counters.release(&self.spec, &mut self.cohort, &mut self.counter_rng, now_v, d.id);

@@ -171,7 +171,7 @@ fn the_start_gate_hands_over_the_clock_anchored_when_it_opens() {
     if let Some(start) = gate.ready_then_wait() {
         shard.start(start);
     }
-    assert_eq!(shard.margin_micros, 7_000, "the auditor's margin comes with the gate");
+    assert_eq!(shard.auditor.margin(), 7_000, "the auditor's margin comes with the gate");
     opener.join().expect("the opener");
     let since_start = shard.clock.now().micros_since(spec.start);
     assert!((0..1_000_000).contains(&since_start), "the thread's clock is {since_start} µs into the timeline");
