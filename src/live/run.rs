@@ -13,7 +13,7 @@ use super::abort::{AbortWindow, abort_reason};
 use super::account::{Account, Part};
 use super::deployment::target::{PreflightConfig, Target, client_for};
 use super::finish::{Reading, finish};
-use super::pace::Pace;
+use super::pace::{self, ClockLag, Pace};
 use super::progress::Progress;
 use super::runbook::Runbook;
 use super::switching::Switching;
@@ -147,9 +147,6 @@ fn split(n: usize, parts: usize) -> impl Iterator<Item = usize> {
     (0..parts).map(move |i| n / parts + usize::from(i < n % parts))
 }
 
-/// The auditor's window is widened by this much real time (clock skew, scheduling), besides
-/// the clock call's round trip (how far the target's clock may lag).
-const AUDIT_MARGIN: Duration = Duration::from_millis(5);
 /// How often the coordinator refreshes the progress display.
 const PROGRESS_EVERY: Duration = Duration::from_millis(250);
 
@@ -190,8 +187,9 @@ struct Driven {
     cpu_seconds: Option<f64>,
     /// How late the sending began after `--start-at` (real seconds).
     late_by_seconds: f64,
-    /// The longest round trip of the calls that set the targets' clocks (the preflight's
-    /// and the start's), and the auditor's margin in real time that allowed for it.
+    /// The longest round trip of the calls that set the targets' clocks before the load (the
+    /// preflight's and the start's), and the widest margin the auditors allowed in real time
+    /// (those calls', or a change of pace's, from its edge until it was told).
     sync_rtt: Option<Duration>,
     margin_real: Duration,
 }
@@ -567,12 +565,13 @@ async fn drive(
             }
         }
     }
-    let margin_real = AUDIT_MARGIN + sync_rtt.unwrap_or_default();
-    let margin_micros = (margin_real.as_secs_f64() * 1e6 * cfg.time_scale) as i64;
     let clock = &clock;
-    gate.open(Some(shard::Start { clock: *clock, margin_micros }));
-    // The targets are told each change of pace once, by shard 0.
-    let mut pace = Pace::new(spec, clock, cfg.sync_clock && other_shard.is_none());
+    // The targets are told each change of pace once, by shard 0; until that is done (and,
+    // on another shard, known done) the auditors' window widens with the time since the edge.
+    let edges = pace::edges(spec, clock, cfg.sync_clock).iter().map(|t| clock.real_instant(*t)).collect();
+    let lag = Arc::new(ClockLag::new(edges, sync_rtt.unwrap_or_default(), cfg.time_scale));
+    gate.open(Some(shard::Start { clock: *clock, lag: lag.clone() }));
+    let mut pace = Pace::new(spec, clock, cfg.sync_clock, other_shard.is_none(), lag.clone());
     let targets: Vec<&Target> = cfg.targets().into_iter().map(|(t, _)| t).collect();
     let started = Instant::now();
     let cpu_at_start = cpu_seconds();
@@ -613,7 +612,7 @@ async fn drive(
                 switching.start_due(spec, clock, started);
             }
             _ = tokio::time::sleep_until(next_pace.unwrap_or_else(tokio::time::Instant::now)), if next_pace.is_some() && !interrupted => {
-                pace.tell(spec, &targets, &checks, started).await;
+                pace.tell(spec, &targets, &checks, started, shared.as_ref()).await;
             }
             _ = tokio::time::sleep_until(next_decision.unwrap_or_else(tokio::time::Instant::now)), if next_decision.is_some() && !interrupted => {
                 if let Some(r) = rollback.take() {
@@ -630,6 +629,7 @@ async fn drive(
             }
             _ = tick.tick() => {
                 progress.update(spec, &gauges, clock, started);
+                pace.learn(shared.as_ref());
                 // The other shards' counts that only grow, this shard's told them.
                 let others = shared.as_ref().map(|sh| sh.exchange(super::abort::growing(&gauges))).unwrap_or_default();
                 if aborted.is_none() && !interrupted {
@@ -676,7 +676,7 @@ async fn drive(
         cpu_seconds: cpu,
         late_by_seconds,
         sync_rtt,
-        margin_real,
+        margin_real: lag.widest(),
     })
 }
 

@@ -2,7 +2,8 @@
 //! they all reach (the results volume on Kubernetes, the shards' output directories' parent
 //! by default): each shard's figures that only grow, so that any shard seeing a gate lost on
 //! the sum stops every shard (`--abort-early`); a stop, once raised; and a conditional
-//! rollback's figures, decided once by shard 0 on all of them. Each file is written whole
+//! rollback's figures, decided once by shard 0 on all of them; when shard 0 had told the
+//! targets each change of the run's pace. Each file is written whole
 //! (a temporary file renamed) and named after the rehearsal (its run id and start instant),
 //! so an earlier rehearsal's files are never read.
 
@@ -106,6 +107,17 @@ impl Shared {
             }
             tokio::time::sleep(POLL).await;
         }
+    }
+
+    /// Shard 0 told the targets the pace at edge `edge` of the real-time stretch, `took`
+    /// after the edge.
+    pub(crate) fn publish_pace(&self, edge: usize, took: Duration) {
+        self.write(&format!("pace-{edge}.json"), &(took.as_micros() as u64));
+    }
+
+    /// How long after edge `edge` shard 0 had told the targets, once it has.
+    pub(crate) fn pace_told(&self, edge: usize) -> Option<Duration> {
+        self.read::<u64>(&format!("pace-{edge}.json")).map(Duration::from_micros)
     }
 
     pub(crate) fn publish_verdict(&self, v: Verdict) {

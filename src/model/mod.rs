@@ -482,6 +482,18 @@ impl Model {
         window || self.rules.is_closed(req.channel(), p.group, p.league, t)
     }
 
+    /// The first instant at or after `t` at which `req` is not refused as suspended (none
+    /// within the timeline, or the system stopped by then).
+    pub(crate) fn open_from(&self, req: &Request, t: SimTime) -> Option<SimTime> {
+        let p = req.payer();
+        let from = self.policy.opens.map_or(t, |o| t.max(o));
+        let at = match self.rules.closure(req.channel(), p.group, p.league, from) {
+            None => from,
+            Some(reopens) => reopens?,
+        };
+        self.policy.stops.is_none_or(|s| at < s).then_some(at)
+    }
+
     /// Whether this system refuses everything at `now` (not yet open, or stopped), and the
     /// instant it names.
     fn window_closed(&self, now: SimTime, req: &Request) -> Option<Option<SimTime>> {

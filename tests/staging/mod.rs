@@ -303,6 +303,37 @@ fn a_clock_set_slowly_when_the_load_starts_widens_the_auditors_window() {
     assert!(live["audit_margin_ms"].as_f64().unwrap() >= 155.0, "{live}");
 }
 
+/// A change of pace is a clock call in the middle of the load: until it arrives the target
+/// keeps the old pace. Here the stretch just before the reopening runs in real time, and the
+/// vendor's clock endpoint waits 150 ms on the call that carries the stretch's end (each of
+/// the call's tries): for that long the vendor's clock stays at one second a second while the
+/// run's races through the reopening at 400000x, and the vendor refuses the first days of
+/// payments as suspended. The auditor's window widens from the edge until the call was done;
+/// with the start's round trip alone it read them as refusals while open.
+#[test]
+fn a_change_of_pace_told_slowly_widens_the_auditors_window_until_it_is_told() {
+    let mut v = short_smoke();
+    for (group, n) in [("unit", 60), ("flexible", 460), ("resident_pension", 1700), ("resident_medical", 5600)] {
+        v["population"]["groups"][group]["count"] = n.into();
+    }
+    let token = "vnd-2c7f91e04ab3d658-token";
+    let env = [("VENDOR_CLOCK_DELAY_MS", "150"), ("VENDOR_CLOCK_DELAY_FROM", "2021-04-30T23:59:59+08:00")];
+    let stretch = "2021-04-30T23:59:57+08:00/2021-04-30T23:59:59+08:00";
+    let (_, out) = rehearse_the_vendor_on("slow-pace", token, Some(&v), "400000", &env, &[], &["--real-time", stretch]);
+    let r: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
+    let live = &r["live"];
+    let paced: Vec<&serde_json::Value> =
+        live["hooks"].as_array().unwrap().iter().filter(|h| h["action"].as_str().unwrap().starts_with("set the clock")).collect();
+    assert_eq!(paced.len(), 2, "{}", live["hooks"]);
+    assert!(paced.iter().all(|h| h["ok"] == true), "{paced:?}");
+    assert!(paced[1]["duration_ms"].as_f64().unwrap() >= 150.0, "the second edge's call was slow: {}", paced[1]);
+    // The start's call was quick; the margin the auditors allowed is the slow edge's.
+    assert!(live["clock_sync_round_trip_ms"].as_f64().unwrap() < 150.0, "{live}");
+    assert!(live["audit_margin_ms"].as_f64().unwrap() >= 155.0, "{live}");
+    assert!(live["audit"]["checked"].as_u64().unwrap() > 500, "{}", live["audit"]);
+    assert_eq!(live["audit"]["disagreements"], 0, "{}", live["audit"]);
+}
+
 /// The vendor-style service (`tests/fixtures/vendor_facade.py`: its own paths and codes, every
 /// answer 200 with a code, yuan strings, lines, payer numbers, local times, text order numbers,
 /// HTTPS, a token) before a `cutover serve` that keeps the rules, rehearsed through

@@ -60,7 +60,7 @@ impl Auditor {
     }
 
     /// Virtual time added to each side of a request's send/answer window (the targets'
-    /// clocks may lag the run's by that much): set when the run starts.
+    /// clocks may lag the run's by that much): set before each answer is checked.
     pub(in crate::live) fn set_margin(&mut self, margin_micros: i64) {
         self.margin_micros = margin_micros;
     }
@@ -175,14 +175,19 @@ impl Auditor {
             _ => {}
         }
         // Visibility is a function of time too: a look-up or certificate answered near the
-        // instant a record becomes visible may rightly go either way within the window.
-        let expected =
-            if category(&expected) != category(got) && matches!(req, Request::Lookup { .. } | Request::Certificate { .. }) && !closed_lo {
-                let early = self.shadow.handle(lo, system, &self.translate(system, req));
-                if category(&early) == category(got) { early } else { expected }
-            } else {
-                expected
-            };
+        // instant a record becomes visible may rightly go either way within the window. The
+        // earliest instant of the window at which the target could have answered it is its
+        // start, or, when that was suspended, the reopening (a wide window may span both).
+        let expected = match req {
+            Request::Lookup { .. } | Request::Certificate { .. } if category(&expected) != category(got) => {
+                let open = if closed_lo { self.shadow.model(system).open_from(req, lo).filter(|t| *t <= hi) } else { Some(lo) };
+                match open.map(|t| self.shadow.handle(t, system, &self.translate(system, req))) {
+                    Some(early) if category(&early) == category(got) => early,
+                    _ => expected,
+                }
+            }
+            _ => expected,
+        };
         if category(&expected) != category(got) && self.real_time && visible_later(&expected, got) {
             self.report.visibility_in_real_time += 1;
             return;
@@ -336,5 +341,56 @@ mod tests {
         let same_clock = audit(false);
         assert_eq!((same_clock.checked, same_clock.disagreements, same_clock.visibility_in_real_time), (2, 1, 0));
         assert_eq!(same_clock.first[0].kind.name(), "expected_records_got_no_record");
+    }
+
+    /// A window wide enough to span the reopening (a target's clock lagging by days of the
+    /// run's time, as when a change of pace is told slowly): a look-up's "no record" is right
+    /// if the record was not yet visible at the window's first open instant, the reopening,
+    /// though the window's start lies in the suspension.
+    #[test]
+    fn a_lookup_whose_window_spans_the_reopening_is_judged_from_the_reopening() {
+        let spec = Arc::new(crate::scenario::parse("ci-smoke.json", include_str!("../../../scenarios/ci-smoke.json")).expect("ci-smoke"));
+        let at = |s: &str| SimTime::from_datetime(&chrono::DateTime::parse_from_rfc3339(s).unwrap());
+        let payer = crate::model::PayerRef { id: 9, group: crate::scenario::GroupKind::Flexible, league: 1 };
+        let channel = spec.channel_index("wechat_mini").unwrap();
+        let mut items = [0; 6];
+        items[crate::scenario::Insurance::Pension.index()] = 100;
+        let pay = Request::Pay {
+            key: crate::model::IdemKey::new(1),
+            payer,
+            channel,
+            items,
+            period: crate::model::Period::UNKNOWN,
+            special: false,
+            assessment: None,
+        };
+        let lookup = Request::Lookup { payer, channel };
+        let audit = |margin_days: i64| {
+            let rules = Arc::new(Rules::from_spec(&spec));
+            let mut a = Auditor::new(spec.clone(), rules, std::iter::once(payer), false);
+            // Taken on the first morning after the reopening: visible two working days after
+            // the May Day holidays, on 7 May.
+            let paid = at("2021-05-01T08:00:00+08:00");
+            a.check(&pay, 0, &Response::Accepted { payment: TargetId::Num(1), replayed: false }, paid, paid, None, || false);
+            a.set_margin(margin_days * 86_400_000_000);
+            let asked = at("2021-05-03T12:00:00+08:00");
+            a.check(&lookup, 0, &Response::NoRecord, asked, asked, None, || false);
+            a.report()
+        };
+        // From 28 April (suspended) to 8 May: at the reopening the record was not yet visible.
+        let wide = audit(5);
+        assert_eq!((wide.checked, wide.disagreements), (2, 0), "{:?}", wide.first);
+        // From 29 April to 4 May: the record is not visible at either end, nothing to judge.
+        assert_eq!(audit(1).disagreements, 0);
+        // Asked on 10 May with a day's margin: the record shows at every instant of the
+        // window, and "no record" is wrong.
+        let rules = Arc::new(Rules::from_spec(&spec));
+        let mut a = Auditor::new(spec.clone(), rules, std::iter::once(payer), false);
+        let paid = at("2021-05-01T08:00:00+08:00");
+        a.check(&pay, 0, &Response::Accepted { payment: TargetId::Num(1), replayed: false }, paid, paid, None, || false);
+        a.set_margin(86_400_000_000);
+        let asked = at("2021-05-10T12:00:00+08:00");
+        a.check(&lookup, 0, &Response::NoRecord, asked, asked, None, || false);
+        assert_eq!(a.report().disagreements, 1);
     }
 }

@@ -1,17 +1,18 @@
 //! The start gate: the sending threads wait at it, set up, until the coordinator opens it
-//! with the run's clock and the auditor's margin.
+//! with the run's clock and how far the targets' clocks may lag it.
 
 use crate::clock::VirtualClock;
-use std::sync::Mutex;
+use crate::live::pace::ClockLag;
+use std::sync::{Arc, Mutex};
 
-/// What the threads start with when the gate opens: the run's clock, anchored then, and the
-/// auditor's margin (virtual microseconds each side of a request's send/answer window), which
-/// allows for the targets' clocks as set just before: each lags by up to that call's round
-/// trip.
-#[derive(Clone, Copy, Debug)]
+/// What the threads start with when the gate opens: the run's clock, anchored then, and how
+/// far the targets' clocks may lag it (the auditor's margin each side of a request's
+/// send/answer window): each was set just before and lags by up to that call's round trip,
+/// and the coordinator widens it at each change of pace.
+#[derive(Clone)]
 pub(in crate::live) struct Start {
     pub clock: VirtualClock,
-    pub margin_micros: i64,
+    pub lag: Arc<ClockLag>,
 }
 
 /// Where the threads say they are set up (their share of agents scheduled, their tables
@@ -34,7 +35,7 @@ impl StartGate {
         while !g.1 {
             g = self.changed.wait(g).unwrap_or_else(|e| e.into_inner());
         }
-        g.2
+        g.2.clone()
     }
 
     /// Block until `n` threads are ready.

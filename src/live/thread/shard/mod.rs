@@ -168,6 +168,9 @@ struct Shard<P> {
     /// The real instant a conditional rollback is decided at, until this thread published
     /// its figures for it.
     decide: Option<Instant>,
+    /// How far the targets' clocks may lag the run's (from the start gate): the auditor's
+    /// margin at each answer.
+    lag: Option<Arc<crate::live::pace::ClockLag>>,
 }
 
 /// The journal's lines go to the file at most this long after their answers.
@@ -226,17 +229,15 @@ impl<P: Lanes> Shard<P> {
             due_gap_ns: f64::INFINITY,
             last_due: None,
             decide,
+            lag: None,
         }
     }
 
-    /// At a conditional rollback's decision instant: this thread's figures for the
-    /// coordinator, which decides on every thread's.
-    /// Run on `clock` from now on: the one the start gate handed over, anchored when it
-    /// opened (every copy of the run's clock shows the same instant).
-    /// The gate opened: the run's clock from now, and the auditor's margin.
+    /// The gate opened: run on its clock from now on, anchored when it opened (every copy of
+    /// the run's clock shows the same instant), and allow for the targets' clocks' lag.
     fn start(&mut self, start: Start) {
         let clock = start.clock;
-        self.auditor.set_margin(start.margin_micros);
+        self.lag = Some(start.lag);
         self.clock = clock;
         if self.decide.is_some() {
             self.decide = self.spec.cutover.as_ref().and_then(|x| x.rollback.as_ref()).map(|r| clock.real_instant(r.decide_at));
@@ -244,6 +245,8 @@ impl<P: Lanes> Shard<P> {
         self.pool.anchor(clock);
     }
 
+    /// At a conditional rollback's decision instant: this thread's figures for the
+    /// coordinator, which decides on every thread's.
     fn publish_rollback(&mut self, gauge: &Gauge) {
         self.decide = None;
         let Some(r) = self.spec.cutover.as_ref().and_then(|x| x.rollback.as_ref()) else { return };
@@ -390,8 +393,11 @@ impl<P: Lanes> Shard<P> {
         let at_counter = left.map_or(0, |l| self.clock.at(l).micros_since(self.clock.at(due)).max(0) as u64);
         let response = target.saturating_add(at_counter);
         let service = micros(d.done.saturating_duration_since(d.sent));
-        // The target decided somewhere between send and answer (widened by the skew margin),
-        // by the rules before a switch still under way when it was sent.
+        // The target decided somewhere between send and answer (widened by how far its clock
+        // may lag the run's now), by the rules before a switch still under way when it was sent.
+        if let Some(lag) = &self.lag {
+            self.auditor.set_margin(lag.virtual_micros_at(d.done));
+        }
         let system = self.cohort.system_of(d.id).unwrap_or(0);
         let sent_v = self.switches.effective_from(system, self.clock.at(d.sent));
         let decided_from = SimTime(sent_v.0 - self.auditor.margin());

@@ -14,6 +14,7 @@ use super::*;
 use crate::cohort::Members;
 use crate::demand::{Cast, Demand};
 use crate::engine::Engine;
+use crate::live::pace::ClockLag;
 use crate::model::{Response, TargetId};
 use crate::population::Population;
 use crate::scenario::Dist;
@@ -165,13 +166,15 @@ fn the_start_gate_hands_over_the_clock_anchored_when_it_opens() {
         let start = spec.start;
         std::thread::spawn(move || {
             gate.wait_ready(1);
-            gate.open(Some(Start { clock: VirtualClock::starting_now(start, 1.0), margin_micros: 7_000 }));
+            let lag = Arc::new(ClockLag::new(Vec::new(), Duration::from_millis(2), 1.0));
+            gate.open(Some(Start { clock: VirtualClock::starting_now(start, 1.0), lag }));
         })
     };
     if let Some(start) = gate.ready_then_wait() {
         shard.start(start);
     }
-    assert_eq!(shard.auditor.margin(), 7_000, "the auditor's margin comes with the gate");
+    let lag = shard.lag.as_ref().expect("the targets' clocks' lag comes with the gate");
+    assert_eq!(lag.virtual_micros_at(Instant::now()), 7_000, "5 ms and the start's 2 ms round trip");
     opener.join().expect("the opener");
     let since_start = shard.clock.now().micros_since(spec.start);
     assert!((0..1_000_000).contains(&since_start), "the thread's clock is {since_start} µs into the timeline");
