@@ -113,6 +113,16 @@ impl VirtualClock {
         let real_micros = real.saturating_duration_since(self.anchor).as_micros() as f64;
         self.virtual_at_anchor.plus_micros(self.virtual_offset(real_micros) as i64)
     }
+    /// The virtual instant `micros` real microseconds after `real` (before it, if negative);
+    /// before the anchor, at the pace the run started with.
+    pub(crate) fn at_offset(&self, real: Instant, micros: i64) -> SimTime {
+        let since = if real >= self.anchor {
+            real.duration_since(self.anchor).as_micros() as f64
+        } else {
+            -(self.anchor.duration_since(real).as_micros() as f64)
+        };
+        self.virtual_at_anchor.plus_micros(self.virtual_offset(since + micros as f64) as i64)
+    }
     /// The real instant at which the virtual clock shows `t` (the anchor for instants before it).
     pub(crate) fn real_instant(&self, t: SimTime) -> Instant {
         let virt = t.micros_since(self.virtual_at_anchor).max(0) as f64;

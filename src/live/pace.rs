@@ -18,64 +18,101 @@ use crate::scenario::Spec;
 use crate::time::SimTime;
 use std::collections::VecDeque;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Acquire, Ordering::Release};
 use std::time::{Duration, Instant};
 
 /// The auditor's window is widened by this much real time (clock skew, scheduling), besides
 /// how far a target's clock may lag the run's.
 pub(super) const AUDIT_MARGIN: Duration = Duration::from_millis(5);
 
-/// How far a target's clock may lag (or lead) the run's, in real time, shared by the
-/// coordinator, which sets the targets' clocks, and the sending threads, whose auditors allow
-/// for it. A target adopts the instant a clock call carries when the call arrives, so after a
-/// call its clock is off by up to that call's duration; at an edge of the real-time stretch
-/// the run's clock changes pace at once and the target's only when told, so from the edge
-/// until the call is done (and known done: another shard learns it from shard 0's file) the
-/// lag grows with the time since the edge.
+/// How far a target's clock may lag (or lead) the run's, shared by the coordinator, which
+/// sets the targets' clocks, and the sending threads, whose auditors allow for it. A target
+/// adopts the instant a clock call carries when the call arrives, so after a call its clock is
+/// off by up to that call's duration, in real time: an answer's window is widened by that much
+/// real time each side, read through the run's clock (at one virtual second per real second
+/// inside the real-time stretch, where the window is as narrow as real time allows). At an
+/// edge of the stretch the run's clock changes pace at once and the target's only when told:
+/// from the edge until the call is done (and known done: another shard learns it from shard
+/// 0's file) the target may keep the old pace, so a window reaching into that time is widened
+/// by the time since the edge at the fastest pace.
 pub(in crate::live) struct ClockLag {
+    clock: VirtualClock,
     /// The real instants of the pace's edges, in order.
     edges: Vec<Instant>,
-    /// How many edges have been told and settled.
-    settled_edges: AtomicUsize,
+    /// Per edge, how long after it its calls were done (µs; `UNTOLD` until then).
+    took: Vec<AtomicU64>,
+    /// How many edges have been told.
+    told: AtomicUsize,
     /// The longest call that set a target's clock (µs): the start's round trip, then each
     /// edge's calls from the edge until they were done.
     settled_micros: AtomicU64,
-    /// Virtual seconds per real second outside the real-time stretch (the fastest pace).
-    scale: f64,
+    /// Virtual seconds per real second at the fastest pace.
+    fastest: f64,
 }
 
+const UNTOLD: u64 = u64::MAX;
+
 impl ClockLag {
-    /// `settled`: the longest round trip of the calls that set the clocks before the load.
-    pub(in crate::live) fn new(edges: Vec<Instant>, settled: Duration, scale: f64) -> ClockLag {
-        ClockLag { edges, settled_edges: AtomicUsize::new(0), settled_micros: AtomicU64::new(settled.as_micros() as u64), scale }
+    /// The run's `clock`, the real instants of its pace's `edges`, and the longest round trip
+    /// of the calls that set the targets' clocks before the load (`settled`).
+    pub(in crate::live) fn new(clock: VirtualClock, edges: Vec<Instant>, settled: Duration) -> ClockLag {
+        let fastest = if clock.real_time().is_some() { clock.scale().max(1.0) } else { clock.scale() };
+        ClockLag {
+            clock,
+            took: edges.iter().map(|_| AtomicU64::new(UNTOLD)).collect(),
+            edges,
+            told: AtomicUsize::new(0),
+            settled_micros: AtomicU64::new(settled.as_micros() as u64),
+            fastest,
+        }
     }
 
-    /// The auditor's margin in real time for an answer received at `now`.
-    pub(in crate::live) fn real_at(&self, now: Instant) -> Duration {
-        let settled = Duration::from_micros(self.settled_micros.load(Relaxed));
-        let told = self.settled_edges.load(Relaxed);
-        let under_way = self.edges.get(told).map_or(Duration::ZERO, |edge| now.saturating_duration_since(*edge));
-        AUDIT_MARGIN + settled.max(under_way)
+    /// The auditor's margins for a request sent at `sent` and answered at `done` (real
+    /// instants): virtual microseconds before its virtual send instant and after its answer's.
+    pub(in crate::live) fn margins(&self, sent: Instant, done: Instant) -> (i64, i64) {
+        let settled = Duration::from_micros(self.settled_micros.load(Acquire));
+        let m = AUDIT_MARGIN + settled;
+        for (edge, took) in self.edges.iter().zip(&self.took) {
+            let took = took.load(Acquire);
+            let told_at = (took != UNTOLD).then(|| *edge + Duration::from_micros(took));
+            // The target decided between send and answer: after the edge, and before it was
+            // told, its clock may have kept the old pace.
+            if *edge <= done && told_at.is_none_or(|t| t >= sent) {
+                // Told, the settled lag is at least as long as the call took.
+                let under_way = if told_at.is_some() { Duration::ZERO } else { done.saturating_duration_since(*edge) };
+                let wide = ((AUDIT_MARGIN + settled.max(under_way)).as_secs_f64() * 1e6 * self.fastest) as i64;
+                return (wide, wide);
+            }
+        }
+        let m = m.as_micros() as i64;
+        if self.clock.real_time().is_none() {
+            // One pace throughout (most runs): no need to read the clock.
+            let v = (m as f64 * self.fastest) as i64;
+            return (v, v);
+        }
+        let before = self.clock.at_offset(sent, 0).micros_since(self.clock.at_offset(sent, -m));
+        let after = self.clock.at_offset(done, m).micros_since(self.clock.at_offset(done, 0));
+        (before, after)
     }
 
-    /// The same in virtual microseconds (at the fastest pace, so that it holds at every pace).
-    pub(in crate::live) fn virtual_micros_at(&self, now: Instant) -> i64 {
-        (self.real_at(now).as_secs_f64() * 1e6 * self.scale) as i64
-    }
-
-    /// The widest margin settled (for the report).
+    /// The widest margin settled, in real time (for the report).
     pub(in crate::live) fn widest(&self) -> Duration {
-        AUDIT_MARGIN + Duration::from_micros(self.settled_micros.load(Relaxed))
+        AUDIT_MARGIN + Duration::from_micros(self.settled_micros.load(Acquire))
     }
 
     /// The next edge's calls are done, `took` after the edge.
     fn settle(&self, took: Duration) {
-        self.settled_micros.fetch_max(took.as_micros() as u64, Relaxed);
-        self.settled_edges.fetch_add(1, Relaxed);
+        let micros = took.as_micros() as u64;
+        self.settled_micros.fetch_max(micros, Release);
+        let k = self.told.load(Acquire);
+        if let Some(t) = self.took.get(k) {
+            t.store(micros, Release);
+            self.told.store(k + 1, Release);
+        }
     }
 
-    fn settled_edges(&self) -> usize {
-        self.settled_edges.load(Relaxed)
+    fn told(&self) -> usize {
+        self.told.load(Acquire)
     }
 }
 
@@ -156,7 +193,7 @@ impl Pace {
     /// Another shard: the edges shard 0 has told since last asked.
     pub(super) fn learn(&self, shared: Option<&Shared>) {
         let Some(sh) = shared.filter(|_| !self.tells) else { return };
-        while let Some(took) = sh.pace_told(self.lag.settled_edges()) {
+        while let Some(took) = sh.pace_told(self.lag.told()) {
             self.lag.settle(took);
         }
     }
@@ -186,28 +223,43 @@ mod tests {
 
     const MS: Duration = Duration::from_millis(1);
 
+    /// A stretch of one virtual second at one virtual second per real second, 100 virtual
+    /// seconds after the start of a run at 1000x; its edges' real instants.
+    fn stretched() -> (VirtualClock, Instant, Instant) {
+        let start = SimTime(1_000_000_000_000);
+        let stretch = (start.plus_micros(100_000_000), start.plus_micros(101_000_000));
+        let clock = VirtualClock::starting_now(start, 1000.0).with_real_time(Some(stretch));
+        (clock, clock.real_instant(stretch.0), clock.real_instant(stretch.1))
+    }
+
+    fn near(got: (i64, i64), want: i64) {
+        assert!((got.0 - want).abs() <= 2 && (got.1 - want).abs() <= 2, "{got:?}, not {want} each side");
+    }
+
     #[test]
-    fn the_lag_is_the_longest_call_and_grows_from_an_edge_until_it_is_told() {
-        let t0 = Instant::now();
-        let (edge1, edge2) = (t0 + 100 * MS, t0 + 300 * MS);
-        let lag = ClockLag::new(vec![edge1, edge2], 2 * MS, 1000.0);
-        // Before the first edge: the start's round trip.
-        assert_eq!(lag.real_at(t0 + 50 * MS), AUDIT_MARGIN + 2 * MS);
-        assert_eq!(lag.virtual_micros_at(t0 + 50 * MS), 7_000 * 1000);
-        // Past it, untold: the target may still keep the old pace, for as long as since the edge.
-        assert_eq!(lag.real_at(edge1 + MS), AUDIT_MARGIN + 2 * MS, "the start's call is longer still");
-        assert_eq!(lag.real_at(edge1 + 40 * MS), AUDIT_MARGIN + 40 * MS);
-        // Told 30 ms after the edge: the margin keeps that, and stops growing.
+    fn the_window_is_real_time_through_the_clock_and_wide_while_a_pace_is_untold() {
+        let (clock, e1, e2) = stretched();
+        let lag = ClockLag::new(clock, vec![e1, e2], 2 * MS);
+        // Before the first edge: 5 ms and the start's round trip, at 1000x.
+        near(lag.margins(e1 - 90 * MS, e1 - 80 * MS), 7_000_000);
+        // Past it, untold: the target may keep the old pace, as long as since the edge, at the
+        // fastest pace.
+        near(lag.margins(e1 + 30 * MS, e1 + 40 * MS), 45_000_000);
+        // Told 30 ms after the edge: an answer whose window reaches into those 30 ms is judged
+        // as widely; one well inside the stretch by real time, 35 ms each side.
         lag.settle(30 * MS);
-        assert_eq!(lag.real_at(edge1 + 40 * MS), AUDIT_MARGIN + 30 * MS);
-        assert_eq!(lag.real_at(edge2 - MS), AUDIT_MARGIN + 30 * MS);
-        // The second edge, then told quickly: the widest stays.
-        assert_eq!(lag.real_at(edge2 + 90 * MS), AUDIT_MARGIN + 90 * MS);
+        near(lag.margins(e1 + 20 * MS, e1 + 50 * MS), 35_000_000);
+        near(lag.margins(e1 + 500 * MS, e1 + 510 * MS), 35_000);
+        // A window reaching past the stretch's end: 35 ms of real time each side through the
+        // clock, part at 1x and part at 1000x.
+        let (before, after) = lag.margins(e2 - 20 * MS, e2 - 10 * MS);
+        assert_eq!(before, 35_000);
+        assert!((after - (10_000 + 25_000_000)).abs() <= 2, "{after}");
+        // The second edge, untold, then told quickly: the widest settled stays.
+        near(lag.margins(e2 + 80 * MS, e2 + 90 * MS), 95_000_000);
         lag.settle(3 * MS);
-        assert_eq!(lag.real_at(edge2 + 90 * MS), AUDIT_MARGIN + 30 * MS);
         assert_eq!(lag.widest(), AUDIT_MARGIN + 30 * MS);
-        // No edge left: nothing under way.
-        assert_eq!(lag.real_at(edge2 + 10_000 * MS), AUDIT_MARGIN + 30 * MS);
+        near(lag.margins(e2 + 5_000 * MS, e2 + 5_010 * MS), 35_000_000);
     }
 
     /// Another shard does not tell the targets: it learns from shard 0's file when each edge
@@ -216,18 +268,18 @@ mod tests {
     fn another_shard_learns_when_shard_0_told_the_pace() {
         let root = std::env::temp_dir().join(format!("cutover-pace-{}", std::process::id()));
         let (zero, one) = (Shared::new(&root, "r", Some(1), 0, 2).unwrap(), Shared::new(&root, "r", Some(1), 1, 2).unwrap());
-        let t0 = Instant::now();
-        let lag = Arc::new(ClockLag::new(vec![t0, t0 + 10 * MS], Duration::ZERO, 1.0));
+        let (clock, e1, e2) = stretched();
+        let lag = Arc::new(ClockLag::new(clock, vec![e1, e2], Duration::ZERO));
         let pace = Pace { due: VecDeque::new(), passed: 0, tells: false, lag: lag.clone(), reports: Vec::new() };
         pace.learn(Some(&one));
-        assert_eq!(lag.real_at(t0 + 500 * MS), AUDIT_MARGIN + 500 * MS, "nothing told yet: under way since the edge");
+        near(lag.margins(e1 + 490 * MS, e1 + 500 * MS), 505_000_000);
         zero.publish_pace(0, 40 * MS);
         pace.learn(Some(&one));
-        assert_eq!(lag.settled_edges(), 1);
-        assert_eq!(lag.real_at(t0 + 500 * MS), AUDIT_MARGIN + 490 * MS, "the second edge is under way");
+        assert_eq!(lag.told(), 1);
+        near(lag.margins(e1 + 490 * MS, e1 + 500 * MS), 45_000);
         zero.publish_pace(1, 20 * MS);
         pace.learn(Some(&one));
-        assert_eq!((lag.settled_edges(), lag.widest()), (2, AUDIT_MARGIN + 40 * MS));
+        assert_eq!((lag.told(), lag.widest()), (2, AUDIT_MARGIN + 40 * MS));
         std::fs::remove_dir_all(&root).unwrap();
     }
 }

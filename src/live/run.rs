@@ -569,7 +569,7 @@ async fn drive(
     // The targets are told each change of pace once, by shard 0; until that is done (and,
     // on another shard, known done) the auditors' window widens with the time since the edge.
     let edges = pace::edges(spec, clock, cfg.sync_clock).iter().map(|t| clock.real_instant(*t)).collect();
-    let lag = Arc::new(ClockLag::new(edges, sync_rtt.unwrap_or_default(), cfg.time_scale));
+    let lag = Arc::new(ClockLag::new(*clock, edges, sync_rtt.unwrap_or_default()));
     gate.open(Some(shard::Start { clock: *clock, lag: lag.clone() }));
     let mut pace = Pace::new(spec, clock, cfg.sync_clock, other_shard.is_none(), lag.clone());
     let targets: Vec<&Target> = cfg.targets().into_iter().map(|(t, _)| t).collect();

@@ -22,7 +22,9 @@ pub(in crate::live) struct Auditor {
     spec: Arc<Spec>,
     /// The reference systems (one, or a cutover's two, with the migration at its instant).
     shadow: Systems,
-    margin_micros: i64,
+    /// Virtual µs before a request's send instant and after its answer's that the target's
+    /// clock may have shown when it decided.
+    margins: (i64, i64),
     /// The target keeps real time and the run compresses it: its records become visible
     /// `time_scale` times later on the run's clock than the shadow's (see
     /// [`AuditReport::visibility_in_real_time`]).
@@ -56,17 +58,18 @@ impl Auditor {
     ) -> Auditor {
         let mut shadow = Systems::from_spec(&spec, rules, Faults::default());
         shadow.register_old(payers);
-        Auditor { shadow, spec, margin_micros: 0, real_time, assessment_ids: FastMap::default(), report: AuditReport::default() }
+        Auditor { shadow, spec, margins: (0, 0), real_time, assessment_ids: FastMap::default(), report: AuditReport::default() }
     }
 
-    /// Virtual time added to each side of a request's send/answer window (the targets'
+    /// Virtual time added before and after a request's send/answer window (the targets'
     /// clocks may lag the run's by that much): set before each answer is checked.
-    pub(in crate::live) fn set_margin(&mut self, margin_micros: i64) {
-        self.margin_micros = margin_micros;
+    pub(in crate::live) fn set_margins(&mut self, before: i64, after: i64) {
+        self.margins = (before, after);
     }
 
-    pub(in crate::live) fn margin(&self) -> i64 {
-        self.margin_micros
+    /// The virtual time added before the send instant.
+    pub(in crate::live) fn margin_before(&self) -> i64 {
+        self.margins.0
     }
 
     fn disagree(&mut self, kind: DisagreementKind, at: SimTime, req: &Request, expected: AnswerKind, got: AnswerKind) {
@@ -132,8 +135,8 @@ impl Auditor {
         }
         let system = system.min(self.shadow.len() as SystemIdx - 1);
         self.report.checked += 1;
-        let lo = SimTime(sent.0 - self.margin_micros);
-        let hi = received.plus_micros(self.margin_micros);
+        let lo = SimTime(sent.0 - self.margins.0);
+        let hi = received.plus_micros(self.margins.1);
         let closed_lo = self.closed(system, req, lo);
         let closed_hi = self.closed(system, req, hi);
         if let Response::Suspended { .. } = got {
@@ -372,7 +375,7 @@ mod tests {
             // the May Day holidays, on 7 May.
             let paid = at("2021-05-01T08:00:00+08:00");
             a.check(&pay, 0, &Response::Accepted { payment: TargetId::Num(1), replayed: false }, paid, paid, None, || false);
-            a.set_margin(margin_days * 86_400_000_000);
+            a.set_margins(margin_days * 86_400_000_000, margin_days * 86_400_000_000);
             let asked = at("2021-05-03T12:00:00+08:00");
             a.check(&lookup, 0, &Response::NoRecord, asked, asked, None, || false);
             a.report()
@@ -388,7 +391,7 @@ mod tests {
         let mut a = Auditor::new(spec.clone(), rules, std::iter::once(payer), false);
         let paid = at("2021-05-01T08:00:00+08:00");
         a.check(&pay, 0, &Response::Accepted { payment: TargetId::Num(1), replayed: false }, paid, paid, None, || false);
-        a.set_margin(86_400_000_000);
+        a.set_margins(86_400_000_000, 86_400_000_000);
         let asked = at("2021-05-10T12:00:00+08:00");
         a.check(&lookup, 0, &Response::NoRecord, asked, asked, None, || false);
         assert_eq!(a.report().disagreements, 1);

@@ -396,11 +396,12 @@ impl<P: Lanes> Shard<P> {
         // The target decided somewhere between send and answer (widened by how far its clock
         // may lag the run's now), by the rules before a switch still under way when it was sent.
         if let Some(lag) = &self.lag {
-            self.auditor.set_margin(lag.virtual_micros_at(d.done));
+            let (before, after) = lag.margins(d.sent, d.done);
+            self.auditor.set_margins(before, after);
         }
         let system = self.cohort.system_of(d.id).unwrap_or(0);
         let sent_v = self.switches.effective_from(system, self.clock.at(d.sent));
-        let decided_from = SimTime(sent_v.0 - self.auditor.margin());
+        let decided_from = SimTime(sent_v.0 - self.auditor.margin_before());
         let timing = Timing { response_micros: response, service_micros: was_sent.then_some(service), decided_from };
         // Its counter is free for the next in line.
         self.counters.release(&self.spec, &mut self.cohort, &mut self.counter_rng, now_v, d.id);

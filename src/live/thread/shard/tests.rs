@@ -166,15 +166,17 @@ fn the_start_gate_hands_over_the_clock_anchored_when_it_opens() {
         let start = spec.start;
         std::thread::spawn(move || {
             gate.wait_ready(1);
-            let lag = Arc::new(ClockLag::new(Vec::new(), Duration::from_millis(2), 1.0));
-            gate.open(Some(Start { clock: VirtualClock::starting_now(start, 1.0), lag }));
+            let clock = VirtualClock::starting_now(start, 1.0);
+            let lag = Arc::new(ClockLag::new(clock, Vec::new(), Duration::from_millis(2)));
+            gate.open(Some(Start { clock, lag }));
         })
     };
     if let Some(start) = gate.ready_then_wait() {
         shard.start(start);
     }
     let lag = shard.lag.as_ref().expect("the targets' clocks' lag comes with the gate");
-    assert_eq!(lag.virtual_micros_at(Instant::now()), 7_000, "5 ms and the start's 2 ms round trip");
+    let now = Instant::now();
+    assert_eq!(lag.margins(now, now), (7_000, 7_000), "5 ms and the start's 2 ms round trip");
     opener.join().expect("the opener");
     let since_start = shard.clock.now().micros_since(spec.start);
     assert!((0..1_000_000).contains(&since_start), "the thread's clock is {since_start} µs into the timeline");
