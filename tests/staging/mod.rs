@@ -279,6 +279,16 @@ fn rehearse_the_vendor_on(
     (o, out)
 }
 
+/// The short smoke scenario with a third of its payers: the Python front serves about a
+/// hundred requests a second.
+fn a_third_of_the_payers() -> serde_json::Value {
+    let mut v = short_smoke();
+    for (group, n) in [("unit", 60), ("flexible", 460), ("resident_pension", 1700), ("resident_medical", 5600)] {
+        v["population"]["groups"][group]["count"] = n.into();
+    }
+    v
+}
+
 /// Regression: the targets' clocks are set again when the load starts, and a deployment's
 /// clock lags the run's by up to that call's round trip. The auditor's window allowed only for
 /// the preflight's, so a slow call at the start (a loaded CI machine's: the text-ids test met
@@ -287,11 +297,7 @@ fn rehearse_the_vendor_on(
 /// at 400000x, around the reopening of ci-smoke's timeline.
 #[test]
 fn a_clock_set_slowly_when_the_load_starts_widens_the_auditors_window() {
-    // A third of the payers: the Python front serves about a hundred requests a second.
-    let mut v = short_smoke();
-    for (group, n) in [("unit", 60), ("flexible", 460), ("resident_pension", 1700), ("resident_medical", 5600)] {
-        v["population"]["groups"][group]["count"] = n.into();
-    }
+    let v = a_third_of_the_payers();
     let token = "vnd-7d1e40c2b95a3f86-token";
     // Through the slow front some gates fail (a NO-GO, exit 1); the run itself completes.
     let (_, out) = rehearse_the_vendor_on("slow-clock", token, Some(&v), "400000", &[("VENDOR_CLOCK_DELAY_MS", "150")], &[], &[]);
@@ -312,10 +318,7 @@ fn a_clock_set_slowly_when_the_load_starts_widens_the_auditors_window() {
 /// with the start's round trip alone it read them as refusals while open.
 #[test]
 fn a_change_of_pace_told_slowly_widens_the_auditors_window_until_it_is_told() {
-    let mut v = short_smoke();
-    for (group, n) in [("unit", 60), ("flexible", 460), ("resident_pension", 1700), ("resident_medical", 5600)] {
-        v["population"]["groups"][group]["count"] = n.into();
-    }
+    let v = a_third_of_the_payers();
     let token = "vnd-2c7f91e04ab3d658-token";
     let env = [("VENDOR_CLOCK_DELAY_MS", "150"), ("VENDOR_CLOCK_DELAY_FROM", "2021-04-30T23:59:59+08:00")];
     let stretch = "2021-04-30T23:59:57+08:00/2021-04-30T23:59:59+08:00";

@@ -309,11 +309,9 @@ mod tests {
         assert_eq!(r.first[0].kind.name(), "expected_accepted_got_already_paid");
     }
 
-    /// A deployment keeping real time shows a record days of real time after it took it: in
-    /// a run compressed 1440 times, its "no record" where the model shows the record is
-    /// counted apart; the same answer from a target on the run's clock is a disagreement.
-    #[test]
-    fn a_real_time_deployments_late_visibility_is_counted_apart() {
+    /// A flexible employee's payment on the mini program accepted at `paid`, then its look-up
+    /// answered "no record" at `asked`, checked with `margin_days` each side: the audit.
+    fn no_record_after_payment(real_time: bool, paid: &str, margin_days: i64, asked: &str) -> AuditReport {
         let spec = Arc::new(crate::scenario::parse("ci-smoke.json", include_str!("../../../scenarios/ci-smoke.json")).expect("ci-smoke"));
         let at = |s: &str| SimTime::from_datetime(&chrono::DateTime::parse_from_rfc3339(s).unwrap());
         let payer = crate::model::PayerRef { id: 9, group: crate::scenario::GroupKind::Flexible, league: 1 };
@@ -329,16 +327,22 @@ mod tests {
             special: false,
             assessment: None,
         };
-        let lookup = Request::Lookup { payer, channel };
-        let audit = |real_time: bool| {
-            let rules = Arc::new(Rules::from_spec(&spec));
-            let mut a = Auditor::new(spec.clone(), rules, std::iter::once(payer), real_time);
-            let paid = at("2021-05-06T10:00:00+08:00");
-            a.check(&pay, 0, &Response::Accepted { payment: TargetId::Num(1), replayed: false }, paid, paid, None, || false);
-            let later = at("2021-05-12T10:00:00+08:00");
-            a.check(&lookup, 0, &Response::NoRecord, later, later, None, || false);
-            a.report()
-        };
+        let rules = Arc::new(Rules::from_spec(&spec));
+        let mut a = Auditor::new(spec.clone(), rules, std::iter::once(payer), real_time);
+        let paid = at(paid);
+        a.check(&pay, 0, &Response::Accepted { payment: TargetId::Num(1), replayed: false }, paid, paid, None, || false);
+        a.set_margins(margin_days * 86_400_000_000, margin_days * 86_400_000_000);
+        let asked = at(asked);
+        a.check(&Request::Lookup { payer, channel }, 0, &Response::NoRecord, asked, asked, None, || false);
+        a.report()
+    }
+
+    /// A deployment keeping real time shows a record days of real time after it took it: in
+    /// a run compressed 1440 times, its "no record" where the model shows the record is
+    /// counted apart; the same answer from a target on the run's clock is a disagreement.
+    #[test]
+    fn a_real_time_deployments_late_visibility_is_counted_apart() {
+        let audit = |real_time: bool| no_record_after_payment(real_time, "2021-05-06T10:00:00+08:00", 0, "2021-05-12T10:00:00+08:00");
         let real_time = audit(true);
         assert_eq!((real_time.checked, real_time.disagreements, real_time.visibility_in_real_time), (2, 0, 1));
         let same_clock = audit(false);
@@ -352,48 +356,16 @@ mod tests {
     /// though the window's start lies in the suspension.
     #[test]
     fn a_lookup_whose_window_spans_the_reopening_is_judged_from_the_reopening() {
-        let spec = Arc::new(crate::scenario::parse("ci-smoke.json", include_str!("../../../scenarios/ci-smoke.json")).expect("ci-smoke"));
-        let at = |s: &str| SimTime::from_datetime(&chrono::DateTime::parse_from_rfc3339(s).unwrap());
-        let payer = crate::model::PayerRef { id: 9, group: crate::scenario::GroupKind::Flexible, league: 1 };
-        let channel = spec.channel_index("wechat_mini").unwrap();
-        let mut items = [0; 6];
-        items[crate::scenario::Insurance::Pension.index()] = 100;
-        let pay = Request::Pay {
-            key: crate::model::IdemKey::new(1),
-            payer,
-            channel,
-            items,
-            period: crate::model::Period::UNKNOWN,
-            special: false,
-            assessment: None,
-        };
-        let lookup = Request::Lookup { payer, channel };
-        let audit = |margin_days: i64| {
-            let rules = Arc::new(Rules::from_spec(&spec));
-            let mut a = Auditor::new(spec.clone(), rules, std::iter::once(payer), false);
-            // Taken on the first morning after the reopening: visible two working days after
-            // the May Day holidays, on 7 May.
-            let paid = at("2021-05-01T08:00:00+08:00");
-            a.check(&pay, 0, &Response::Accepted { payment: TargetId::Num(1), replayed: false }, paid, paid, None, || false);
-            a.set_margins(margin_days * 86_400_000_000, margin_days * 86_400_000_000);
-            let asked = at("2021-05-03T12:00:00+08:00");
-            a.check(&lookup, 0, &Response::NoRecord, asked, asked, None, || false);
-            a.report()
-        };
+        // Taken on the first morning after the reopening: visible two working days after the
+        // May Day holidays, on 7 May.
+        let paid = "2021-05-01T08:00:00+08:00";
         // From 28 April (suspended) to 8 May: at the reopening the record was not yet visible.
-        let wide = audit(5);
+        let wide = no_record_after_payment(false, paid, 5, "2021-05-03T12:00:00+08:00");
         assert_eq!((wide.checked, wide.disagreements), (2, 0), "{:?}", wide.first);
-        // From 29 April to 4 May: the record is not visible at either end, nothing to judge.
-        assert_eq!(audit(1).disagreements, 0);
+        // From 2 to 4 May: the record is not visible at either end, nothing to judge.
+        assert_eq!(no_record_after_payment(false, paid, 1, "2021-05-03T12:00:00+08:00").disagreements, 0);
         // Asked on 10 May with a day's margin: the record shows at every instant of the
         // window, and "no record" is wrong.
-        let rules = Arc::new(Rules::from_spec(&spec));
-        let mut a = Auditor::new(spec.clone(), rules, std::iter::once(payer), false);
-        let paid = at("2021-05-01T08:00:00+08:00");
-        a.check(&pay, 0, &Response::Accepted { payment: TargetId::Num(1), replayed: false }, paid, paid, None, || false);
-        a.set_margins(86_400_000_000, 86_400_000_000);
-        let asked = at("2021-05-10T12:00:00+08:00");
-        a.check(&lookup, 0, &Response::NoRecord, asked, asked, None, || false);
-        assert_eq!(a.report().disagreements, 1);
+        assert_eq!(no_record_after_payment(false, paid, 1, "2021-05-10T12:00:00+08:00").disagreements, 1);
     }
 }
