@@ -95,9 +95,13 @@ impl ClockLag {
         (before, after)
     }
 
-    /// The widest margin settled, in real time (for the report).
-    pub(in crate::live) fn widest(&self) -> Duration {
-        AUDIT_MARGIN + Duration::from_micros(self.settled_micros.load(Acquire))
+    /// The widest margin in real time the auditors allowed by `now` (for the report): the
+    /// longest call settled, or the time since an edge whose call is still under way (a run
+    /// stopped before it was told).
+    pub(in crate::live) fn widest(&self, now: Instant) -> Duration {
+        let settled = Duration::from_micros(self.settled_micros.load(Acquire));
+        let under_way = self.edges.get(self.told()).map_or(Duration::ZERO, |edge| now.saturating_duration_since(*edge));
+        AUDIT_MARGIN + settled.max(under_way)
     }
 
     /// The next edge's calls are done, `took` after the edge.
@@ -257,8 +261,9 @@ mod tests {
         assert!((after - (10_000 + 25_000_000)).abs() <= 2, "{after}");
         // The second edge, untold, then told quickly: the widest settled stays.
         near(lag.margins(e2 + 80 * MS, e2 + 90 * MS), 95_000_000);
+        assert_eq!(lag.widest(e2 + 90 * MS), AUDIT_MARGIN + 90 * MS, "a run stopped now allowed that much");
         lag.settle(3 * MS);
-        assert_eq!(lag.widest(), AUDIT_MARGIN + 30 * MS);
+        assert_eq!(lag.widest(e2 + 90 * MS), AUDIT_MARGIN + 30 * MS);
         near(lag.margins(e2 + 5_000 * MS, e2 + 5_010 * MS), 35_000_000);
     }
 
@@ -279,7 +284,7 @@ mod tests {
         near(lag.margins(e1 + 490 * MS, e1 + 500 * MS), 45_000);
         zero.publish_pace(1, 20 * MS);
         pace.learn(Some(&one));
-        assert_eq!((lag.told(), lag.widest()), (2, AUDIT_MARGIN + 40 * MS));
+        assert_eq!((lag.told(), lag.widest(e2 + 90 * MS)), (2, AUDIT_MARGIN + 40 * MS));
         std::fs::remove_dir_all(&root).unwrap();
     }
 }

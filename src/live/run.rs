@@ -676,7 +676,7 @@ async fn drive(
         cpu_seconds: cpu,
         late_by_seconds,
         sync_rtt,
-        margin_real: lag.widest(),
+        margin_real: lag.widest(Instant::now()),
     })
 }
 
