@@ -122,7 +122,7 @@ impl ClockLag {
 
 /// The edges of `clock`'s real-time stretch that fall inside `spec`'s timeline, when the run
 /// sets its targets' clocks (`sync_clock`).
-pub(super) fn edges(spec: &Spec, clock: &VirtualClock, sync_clock: bool) -> VecDeque<SimTime> {
+fn edges(spec: &Spec, clock: &VirtualClock, sync_clock: bool) -> VecDeque<SimTime> {
     match (clock.real_time(), sync_clock) {
         (Some((a, b)), true) => [a, b].into_iter().filter(|t| *t > spec.start && *t < spec.end).collect(),
         _ => VecDeque::new(),
@@ -132,8 +132,6 @@ pub(super) fn edges(spec: &Spec, clock: &VirtualClock, sync_clock: bool) -> VecD
 pub(super) struct Pace {
     /// The edges of the real-time stretch inside the timeline, not yet passed.
     due: VecDeque<SimTime>,
-    /// How many edges were passed.
-    passed: usize,
     /// Whether this shard tells the targets (shard 0, or the only one); another learns when
     /// the calls were done from shard 0's file.
     tells: bool,
@@ -142,9 +140,17 @@ pub(super) struct Pace {
 }
 
 impl Pace {
-    /// `lag`'s edges are `edges(spec, clock, sync_clock)`'s.
-    pub(super) fn new(spec: &Spec, clock: &VirtualClock, sync_clock: bool, tells: bool, lag: Arc<ClockLag>) -> Pace {
-        Pace { due: edges(spec, clock, sync_clock), passed: 0, tells, lag, reports: Vec::new() }
+    /// The edges of the run's real-time stretch, from the instant `clock` was anchored; the
+    /// targets' clocks lag it by up to `settled` (the calls that set them before the load).
+    pub(super) fn new(spec: &Spec, clock: &VirtualClock, sync_clock: bool, tells: bool, settled: Duration) -> Pace {
+        let due = edges(spec, clock, sync_clock);
+        let lag = Arc::new(ClockLag::new(*clock, due.iter().map(|t| clock.real_instant(*t)).collect(), settled));
+        Pace { due, tells, lag, reports: Vec::new() }
+    }
+
+    /// How far the targets' clocks may lag the run's, for the sending threads' auditors.
+    pub(super) fn lag(&self) -> Arc<ClockLag> {
+        self.lag.clone()
     }
 
     /// The real instant of the next edge.
@@ -162,9 +168,8 @@ impl Pace {
         started: Instant,
         shared: Option<&Shared>,
     ) {
+        let edge = self.lag.edges.len() - self.due.len();
         let Some(at) = self.due.pop_front() else { return };
-        let edge = self.passed;
-        self.passed += 1;
         if !self.tells {
             return;
         }
@@ -275,7 +280,7 @@ mod tests {
         let (zero, one) = (Shared::new(&root, "r", Some(1), 0, 2).unwrap(), Shared::new(&root, "r", Some(1), 1, 2).unwrap());
         let (clock, e1, e2) = stretched();
         let lag = Arc::new(ClockLag::new(clock, vec![e1, e2], Duration::ZERO));
-        let pace = Pace { due: VecDeque::new(), passed: 0, tells: false, lag: lag.clone(), reports: Vec::new() };
+        let pace = Pace { due: VecDeque::new(), tells: false, lag: lag.clone(), reports: Vec::new() };
         pace.learn(Some(&one));
         near(lag.margins(e1 + 490 * MS, e1 + 500 * MS), 505_000_000);
         zero.publish_pace(0, 40 * MS);

@@ -13,7 +13,7 @@ use super::abort::{AbortWindow, abort_reason};
 use super::account::{Account, Part};
 use super::deployment::target::{PreflightConfig, Target, client_for};
 use super::finish::{Reading, finish};
-use super::pace::{self, ClockLag, Pace};
+use super::pace::Pace;
 use super::progress::Progress;
 use super::runbook::Runbook;
 use super::switching::Switching;
@@ -568,10 +568,8 @@ async fn drive(
     let clock = &clock;
     // The targets are told each change of pace once, by shard 0; until that is done (and,
     // on another shard, known done) the auditors' window widens with the time since the edge.
-    let edges = pace::edges(spec, clock, cfg.sync_clock).iter().map(|t| clock.real_instant(*t)).collect();
-    let lag = Arc::new(ClockLag::new(*clock, edges, sync_rtt.unwrap_or_default()));
-    gate.open(Some(shard::Start { clock: *clock, lag: lag.clone() }));
-    let mut pace = Pace::new(spec, clock, cfg.sync_clock, other_shard.is_none(), lag.clone());
+    let mut pace = Pace::new(spec, clock, cfg.sync_clock, other_shard.is_none(), sync_rtt.unwrap_or_default());
+    gate.open(Some(shard::Start { clock: *clock, lag: pace.lag() }));
     let targets: Vec<&Target> = cfg.targets().into_iter().map(|(t, _)| t).collect();
     let started = Instant::now();
     let cpu_at_start = cpu_seconds();
@@ -662,6 +660,7 @@ async fn drive(
         parts.push(o.map_err(|_| RunError::Target("a sending thread failed".into()))?);
     }
     let reached = stopped_at.map_or(spec.end, |t| t.min(spec.end));
+    let margin_real = pace.lag().widest(Instant::now());
     let paced = pace.finish(spec);
     Ok(Driven {
         parts,
@@ -676,7 +675,7 @@ async fn drive(
         cpu_seconds: cpu,
         late_by_seconds,
         sync_rtt,
-        margin_real: lag.widest(Instant::now()),
+        margin_real,
     })
 }
 
