@@ -3,10 +3,14 @@
 //! host's own events share one queue, so their order at equal instants is the order they
 //! were scheduled in.
 //!
-//! Two levels, as a calendar queue keeps them: a binary heap holds the events before a
+//! Two levels, as a calendar queue keeps them: the near level holds the events before a
 //! horizon (the current bucket of about a minute of virtual time), and the events at or
-//! after it wait unsorted in buckets of that width, each taken into the heap when the
-//! horizon reaches it. A region's millions of first attempts, due days ahead, so stay out
+//! after it wait unsorted in buckets of that width, each taken into the near level when the
+//! horizon reaches it. There the bucket is sorted once, and popped from its end; what is
+//! pushed into the near level afterwards (a request's service, a retry seconds later) goes
+//! into a binary heap beside it, and a pop takes the earlier of the two fronts. (A heap of
+//! the whole bucket cost a sift through it at every pop, with a batch run's hundreds of
+//! thousands of debits in one bucket: BENCHMARKS.md, nineteenth sitting.) A region's millions of first attempts, due days ahead, so stay out
 //! of the heap that the next minute's events are popped from (a heap of every pending event
 //! cost a third of a region's simulation, most of it in cache misses). The later buckets lie
 //! in a row indexed by bucket number (about 100 days of them), the rare bucket beyond in an
@@ -52,13 +56,17 @@ impl<E: Eq> PartialOrd for Entry<E> {
 /// push). At most this many; a bucket farther ahead waits in the map.
 const ROW_SPAN: usize = 1 << 17;
 
-/// Invariants: `near` holds exactly the pending events before `horizon`; `row` and `distant`
+/// Invariants: `sorted` and `near` (the near level) hold exactly the pending events before
+/// `horizon`, `sorted` in descending order of (instant, sequence number); `row` and `distant`
 /// those at or after it, bucket `b` (`instant >> BUCKET_SHIFT`) in `row[b - first]` or in
 /// `distant[b]` (a bucket may be in both: pushed once while too far ahead for the row, then
 /// again when the row had come near); `row` is empty or starts with a bucket that holds
-/// events; no bucket in `distant` is empty; `near` is empty only if every bucket is; `len`
-/// counts them all. Until `popped`, `near` holds one bucket, the earliest.
+/// events; no bucket in `distant` is empty; the near level is empty only if every bucket is; `len`
+/// counts them all. Until `popped`, the near level holds one bucket, the earliest.
 pub(crate) struct EventQueue<E> {
+    /// The near level's entries as its bucket was taken in, sorted with the earliest last.
+    sorted: Vec<Entry<E>>,
+    /// The near level's entries pushed since.
     near: BinaryHeap<Entry<E>>,
     row: VecDeque<Vec<Entry<E>>>,
     first: i64,
@@ -72,6 +80,7 @@ pub(crate) struct EventQueue<E> {
 impl<E> Default for EventQueue<E> {
     fn default() -> Self {
         EventQueue {
+            sorted: Vec::new(),
             near: BinaryHeap::new(),
             row: VecDeque::new(),
             first: 0,
@@ -97,12 +106,13 @@ impl<E: Eq> EventQueue<E> {
         if at < self.horizon {
             // Still filling, and earlier than the near level: that level goes back to its
             // bucket (its entries keep their sequence numbers), the earliest becomes near.
-            for e in std::mem::take(&mut self.near).into_vec() {
+            let near = std::mem::take(&mut self.near).into_vec();
+            for e in std::mem::take(&mut self.sorted).into_iter().chain(near) {
                 self.push_later(e.at.0 >> BUCKET_SHIFT, e);
             }
         }
         self.push_later(bucket, e);
-        if self.near.is_empty() {
+        if self.near_is_empty() {
             self.advance();
         }
     }
@@ -132,18 +142,35 @@ impl<E: Eq> EventQueue<E> {
     }
 
     pub(crate) fn pop(&mut self) -> Option<(SimTime, E)> {
-        let e = self.near.pop()?;
+        // `Entry`'s order is reversed: the greater of the two is the earlier.
+        let e = match (self.sorted.last(), self.near.peek()) {
+            (Some(s), Some(h)) if h > s => self.near.pop(),
+            (Some(_), _) => self.sorted.pop(),
+            (None, _) => self.near.pop(),
+        }?;
         self.popped = true;
         self.len -= 1;
-        if self.near.is_empty() {
+        if self.near_is_empty() {
             self.advance();
         }
         Some((e.at, e.ev))
     }
 
-    /// The near heap ran empty: the earliest bucket becomes it, the horizon its end.
+    fn near_is_empty(&self) -> bool {
+        self.sorted.is_empty() && self.near.is_empty()
+    }
+
+    /// The near level's earliest entry.
+    fn first(&self) -> Option<&Entry<E>> {
+        match (self.sorted.last(), self.near.peek()) {
+            (Some(s), Some(h)) => Some(if h > s { h } else { s }),
+            (s, h) => s.or(h),
+        }
+    }
+
+    /// The near level ran empty: the earliest bucket becomes it, the horizon its end.
     fn advance(&mut self) {
-        debug_assert!(self.near.is_empty(), "the horizon moves only past an empty heap");
+        debug_assert!(self.near_is_empty(), "the horizon moves only past an empty near level");
         while self.row.front().is_some_and(Vec::is_empty) {
             self.row.pop_front();
             self.first += 1;
@@ -170,17 +197,20 @@ impl<E: Eq> EventQueue<E> {
             }
         }
         self.horizon = SimTime((bucket + 1) << BUCKET_SHIFT);
-        self.near = BinaryHeap::from(entries);
+        // Ascending in `Entry`'s reversed order: the earliest last, popped from the end.
+        entries.sort_unstable();
+        let spare = std::mem::replace(&mut self.sorted, entries);
+        debug_assert!(spare.is_empty());
     }
 
     /// The earliest event.
     pub(crate) fn peek(&self) -> Option<&E> {
-        self.near.peek().map(|e| &e.ev)
+        self.first().map(|e| &e.ev)
     }
 
     /// The instant of the earliest event.
     pub(crate) fn peek_time(&self) -> Option<SimTime> {
-        self.near.peek().map(|e| e.at)
+        self.first().map(|e| e.at)
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -191,6 +221,12 @@ impl<E: Eq> EventQueue<E> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    impl<E> EventQueue<E> {
+        fn near_len(&self) -> usize {
+            self.sorted.len() + self.near.len()
+        }
+    }
 
     #[test]
     fn earliest_first_then_fifo() {
@@ -229,8 +265,11 @@ mod tests {
         }
         let bucket = |t: SimTime| t.0 >> BUCKET_SHIFT;
         let first = one.peek().expect("pushed").at;
-        assert!(q.near.iter().all(|e| bucket(e.at) == bucket(first)), "the near level holds the earliest bucket alone");
-        assert!(q.near.len() < 200, "{} in the near level", q.near.len());
+        assert!(
+            q.sorted.iter().chain(q.near.iter()).all(|e| bucket(e.at) == bucket(first)),
+            "the near level holds the earliest bucket alone"
+        );
+        assert!(q.near_len() < 200, "{} in the near level", q.near_len());
         let mut n = 0;
         while let Some(want) = one.pop() {
             assert_eq!(q.pop(), Some((want.at, want.ev)), "pop {n}");
@@ -238,9 +277,9 @@ mod tests {
             if n == 10 {
                 // Into the past of the near level, after the first pop: into its heap.
                 let late = SimTime(want.at.0 - (1 << BUCKET_SHIFT) * 3);
-                let near = q.near.len();
+                let near = q.near_len();
                 q.push(late, 99_999);
-                assert_eq!(q.near.len(), near + 1, "joined the near level, which stayed");
+                assert_eq!(q.near_len(), near + 1, "joined the near level, which stayed");
                 assert_eq!(q.pop(), Some((late, 99_999)));
             }
         }
