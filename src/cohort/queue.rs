@@ -6,13 +6,14 @@
 //! Two levels, as a calendar queue keeps them: the near level holds the events before a
 //! horizon (the current bucket of about a minute of virtual time), and the events at or
 //! after it wait unsorted in buckets of that width, each taken into the near level when the
-//! horizon reaches it. There the bucket is sorted once, and popped from its end; what is
-//! pushed into the near level afterwards (a request's service, a retry seconds later) goes
-//! into a binary heap beside it, and a pop takes the earlier of the two fronts. (A heap of
-//! the whole bucket cost a sift through it at every pop, with a batch run's hundreds of
-//! thousands of debits in one bucket: BENCHMARKS.md, nineteenth sitting.) A region's millions of first attempts, due days ahead, so stay out
-//! of the heap that the next minute's events are popped from (a heap of every pending event
-//! cost a third of a region's simulation, most of it in cache misses). The later buckets lie
+//! horizon reaches it. A region's millions of first attempts, due days ahead, so stay out
+//! of the near level that the next minute's events are popped from (a heap of every pending
+//! event cost a third of a region's simulation, most of it in cache misses). There a bucket
+//! is sorted once and popped from its end; what is pushed into the near level afterwards (a
+//! request's service, a retry seconds later) goes into a binary heap beside it, and a pop
+//! takes the earlier of the two fronts (a heap of the whole bucket sifted through it at
+//! every pop, and a batch run puts hundreds of thousands of debits into one bucket:
+//! BENCHMARKS.md, nineteenth sitting). The later buckets lie
 //! in a row indexed by bucket number (about 100 days of them), the rare bucket beyond in an
 //! ordered map. The order is exactly the one heap's: a bucket's entries keep their sequence
 //! numbers.
@@ -61,8 +62,8 @@ const ROW_SPAN: usize = 1 << 17;
 /// those at or after it, bucket `b` (`instant >> BUCKET_SHIFT`) in `row[b - first]` or in
 /// `distant[b]` (a bucket may be in both: pushed once while too far ahead for the row, then
 /// again when the row had come near); `row` is empty or starts with a bucket that holds
-/// events; no bucket in `distant` is empty; the near level is empty only if every bucket is; `len`
-/// counts them all. Until `popped`, the near level holds one bucket, the earliest.
+/// events; no bucket in `distant` is empty; the near level is empty only if every bucket
+/// is; `len` counts them all. Until `popped`, the near level holds one bucket, the earliest.
 pub(crate) struct EventQueue<E> {
     /// The near level's entries as its bucket was taken in, sorted with the earliest last.
     sorted: Vec<Entry<E>>,
@@ -142,12 +143,7 @@ impl<E: Eq> EventQueue<E> {
     }
 
     pub(crate) fn pop(&mut self) -> Option<(SimTime, E)> {
-        // `Entry`'s order is reversed: the greater of the two is the earlier.
-        let e = match (self.sorted.last(), self.near.peek()) {
-            (Some(s), Some(h)) if h > s => self.near.pop(),
-            (Some(_), _) => self.sorted.pop(),
-            (None, _) => self.near.pop(),
-        }?;
+        let e = if self.heap_first() { self.near.pop() } else { self.sorted.pop() }?;
         self.popped = true;
         self.len -= 1;
         if self.near_is_empty() {
@@ -160,12 +156,18 @@ impl<E: Eq> EventQueue<E> {
         self.sorted.is_empty() && self.near.is_empty()
     }
 
+    /// Whether the near level's earliest entry is the heap's, not the sorted bucket's.
+    fn heap_first(&self) -> bool {
+        match (self.sorted.last(), self.near.peek()) {
+            // `Entry`'s order is reversed: the greater of the two is the earlier.
+            (Some(s), Some(h)) => h > s,
+            (s, _) => s.is_none(),
+        }
+    }
+
     /// The near level's earliest entry.
     fn first(&self) -> Option<&Entry<E>> {
-        match (self.sorted.last(), self.near.peek()) {
-            (Some(s), Some(h)) => Some(if h > s { h } else { s }),
-            (s, h) => s.or(h),
-        }
+        if self.heap_first() { self.near.peek() } else { self.sorted.last() }
     }
 
     /// The near level ran empty: the earliest bucket becomes it, the horizon its end.
@@ -199,8 +201,7 @@ impl<E: Eq> EventQueue<E> {
         self.horizon = SimTime((bucket + 1) << BUCKET_SHIFT);
         // Ascending in `Entry`'s reversed order: the earliest last, popped from the end.
         entries.sort_unstable();
-        let spare = std::mem::replace(&mut self.sorted, entries);
-        debug_assert!(spare.is_empty());
+        self.sorted = entries;
     }
 
     /// The earliest event.
