@@ -166,7 +166,7 @@ impl<E: Eq> EventQueue<E> {
     }
 
     /// The near level's earliest entry.
-    fn first(&self) -> Option<&Entry<E>> {
+    fn earliest(&self) -> Option<&Entry<E>> {
         if self.heap_first() { self.near.peek() } else { self.sorted.last() }
     }
 
@@ -206,12 +206,12 @@ impl<E: Eq> EventQueue<E> {
 
     /// The earliest event.
     pub(crate) fn peek(&self) -> Option<&E> {
-        self.first().map(|e| &e.ev)
+        self.earliest().map(|e| &e.ev)
     }
 
     /// The instant of the earliest event.
     pub(crate) fn peek_time(&self) -> Option<SimTime> {
-        self.first().map(|e| e.at)
+        self.earliest().map(|e| e.at)
     }
 
     pub(crate) fn len(&self) -> usize {
