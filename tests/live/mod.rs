@@ -572,24 +572,6 @@ fn a_profile_file_drives_the_same_contract_end_to_end() {
     assert!(stderr(&o).contains("bad-profile.json") && stderr(&o).contains("operations"), "{}", stderr(&o));
 }
 
-/// The tolerance of [`go_but_for_full_halls`] is the halls' gate alone: any other reason, or a
-/// NO-GO without reasons, is a failure.
-#[test]
-fn a_verdict_is_excused_for_full_halls_only() {
-    let verdict = |v: &str, reasons: serde_json::Value| serde_json::json!({ "verdict": { "verdict": v, "reasons": reasons } });
-    let halls = serde_json::json!({ "check": "gate", "index": 9, "name": "turned_away_at_closing <= 25", "state": "fail" });
-    let errors = serde_json::json!({ "check": "gate", "index": 1, "name": "error_rate <= 0.01", "state": "fail" });
-    let lost = serde_json::json!({ "check": "reconciliation", "state": "fail" });
-    let unknown = serde_json::json!({ "check": "gate", "index": 9, "name": "turned_away_at_closing <= 25", "state": "unknown" });
-    assert!(go_but_for_full_halls(&verdict("go", serde_json::json!([]))));
-    assert!(go_but_for_full_halls(&verdict("no_go", serde_json::json!([halls]))));
-    assert!(!go_but_for_full_halls(&verdict("no_go", serde_json::json!([]))));
-    assert!(!go_but_for_full_halls(&verdict("no_go", serde_json::json!([halls, errors]))));
-    assert!(!go_but_for_full_halls(&verdict("no_go", serde_json::json!([lost]))));
-    assert!(!go_but_for_full_halls(&verdict("no_go", serde_json::json!([unknown]))));
-    assert!(!go_but_for_full_halls(&verdict("inconclusive", serde_json::json!([halls]))));
-}
-
 /// Regression: a deployment answering ids as text ("pay-17", as most real systems do) had
 /// every answer counted as `bad_body` and every payer retrying. Ids are opaque now: kept as
 /// they came, sent back where a later request names them, journaled as received.
@@ -602,13 +584,13 @@ fn a_deployment_that_answers_text_ids_through_a_profile() {
     let o = live_run(
         scenario.to_str().unwrap(),
         &dir,
-        &["--target", &server.url, "--profile", "profiles/contract-v1.json", "--time-scale", "400000"],
+        // 200000x: a hall's counter is held until its answer comes back, and at 400000x a
+        // loaded machine's round trips filled the halls (a fresh-clone CI run turned 26 away
+        // at closing against the gate's 25, the driver itself 23 ms late).
+        &["--target", &server.url, "--profile", "profiles/contract-v1.json", "--time-scale", "200000"],
     );
-    // NO-GO only where the halls filled at this speed on a loaded machine (a fresh-clone CI run
-    // turned 26 away at closing against the gate's 25, the driver itself 23 ms late).
-    assert!(matches!(o.status.code(), Some(0 | 1)), "{}{}", stdout(&o), stderr(&o));
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
     let r = report(&dir);
-    assert!(go_but_for_full_halls(&r), "{}{}", r["verdict"], stdout(&o));
     assert!(r["summary"]["accepted"].as_u64().unwrap() > 300, "{}", r["summary"]);
     assert_eq!(r["live"]["errors_by_kind"]["bad_body"].as_u64().unwrap_or(0), 0, "{}", r["live"]["errors_by_kind"]);
     assert_eq!(r["summary"]["ledger_mismatched_cells"], 0);

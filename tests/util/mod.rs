@@ -164,27 +164,6 @@ pub fn spawn_cutover(args: &[&str]) -> std::process::Child {
 /// Wait for a child with a bound; kill it (by its PID) and fail if it overruns.
 /// `cutover run SCENARIO ARGS... --out DIR --quiet`, bounded to a minute: the live tests' one
 /// way to run a rehearsal and wait for it.
-/// Whether a live run's verdict is GO, or NO-GO for one reason only: a hall sent more people
-/// away at closing than its gate allows. A counter is held until its request's answer comes
-/// back, so at a time scale of hundreds of thousands each millisecond of a round trip slowed by
-/// a loaded machine is minutes at the hall; for a test of what goes over the wire that gate
-/// measures the machine, not the code (every other failed check still fails the test).
-pub fn go_but_for_full_halls(r: &serde_json::Value) -> bool {
-    let v = &r["verdict"];
-    match v["verdict"].as_str() {
-        Some("go") => true,
-        Some("no_go") => v["reasons"].as_array().is_some_and(|rs| {
-            !rs.is_empty()
-                && rs.iter().all(|x| {
-                    x["check"] == "gate"
-                        && x["state"] == "fail"
-                        && x["name"].as_str().is_some_and(|n| n.starts_with("turned_away_at_closing "))
-                })
-        }),
-        _ => false,
-    }
-}
-
 pub fn live_run(scenario: &str, dir: &Path, args: &[&str]) -> Output {
     let mut argv = vec!["run", scenario];
     argv.extend_from_slice(args);
