@@ -81,7 +81,7 @@ pub(crate) struct Job {
 /// Who a cohort starts with: agents with their first decisions, and batch runners.
 #[derive(Default)]
 pub(crate) struct Members {
-    pub agents: Vec<Agent>,
+    pub agents: crate::demand::Agents,
     pub first: Vec<Next>,
     pub batches: Vec<BatchRunner>,
     pub payers_active: u64,
@@ -189,6 +189,7 @@ impl<H: HostEvent> Cohort<H> {
             position[*old as usize] = new as u32;
         }
         let source = members.agents;
+        let by_index = source.refs();
         let mut events = EventQueue::default();
         let mut stats = EngineStats { payers_active: members.payers_active, agents: source.len() as u64, ..EngineStats::default() };
         let mut recorder = recorder;
@@ -200,17 +201,18 @@ impl<H: HostEvent> Cohort<H> {
         }
         let agents = std::thread::scope(|s| {
             // Where no thread can be had, the gather runs here after the queueing.
-            let gathered = std::thread::Builder::new().name("cohort-gather".into()).spawn_scoped(s, || gather(&source, &order)).ok();
+            let gathered = std::thread::Builder::new().name("cohort-gather".into()).spawn_scoped(s, || gather(&by_index, &order)).ok();
             let mut first = Following { spec: &spec, events: &mut events, stats: &mut stats, recorder: &mut recorder };
-            for (old, next) in members.first.into_iter().enumerate() {
-                first.follow(&source[old], position[old], next, start);
+            for ((old, next), agent) in members.first.into_iter().enumerate().zip(source.iter()) {
+                first.follow(agent, position[old], next, start);
             }
             match gathered {
                 Some(h) => h.join().expect("the agents' gather"),
-                None => gather(&source, &order),
+                None => gather(&by_index, &order),
             }
         });
-        drop((order, position, source));
+        drop((order, position, by_index));
+        drop(source);
         let mut c = Cohort {
             agents,
             batches: members.batches,
@@ -482,12 +484,16 @@ impl Following<'_> {
 }
 
 /// `agents` in the order of `order`'s indexes, as a new array: each read asked for
-/// [`GATHER_AHEAD`] agents before it is made, so that the misses overlap.
-fn gather(agents: &[Agent], order: &[(SimTime, u32)]) -> Vec<Agent> {
+/// [`GATHER_AHEAD`] agents before it is made (and the reference to it twice as far ahead), so
+/// that the misses overlap.
+fn gather(agents: &[&Agent], order: &[(SimTime, u32)]) -> Vec<Agent> {
     let mut out = Vec::with_capacity(order.len());
     for (k, (_, old)) in order.iter().enumerate() {
+        if let Some((_, further)) = order.get(k + 2 * GATHER_AHEAD) {
+            prefetch(&agents[*further as usize]);
+        }
         if let Some((_, ahead)) = order.get(k + GATHER_AHEAD) {
-            prefetch(&agents[*ahead as usize]);
+            prefetch(agents[*ahead as usize]);
         }
         out.push(agents[*old as usize].clone());
     }
