@@ -9,7 +9,8 @@
 //! `transparent_hugepage=madvise`, gives huge pages only where asked); elsewhere, and if the
 //! mapping fails, a plain vector. Advice only: where huge pages are off, the table is the same
 //! memory on small pages. (BENCHMARKS.md, fifteenth sitting: why only these tables, not every
-//! allocation.)
+//! allocation.) A mapped table's pages are mapped in by a thread of its own as soon as it is
+//! made ([`Mapped::populate`]), not at their first touch in the event loop.
 
 /// From this size a table is mapped on its own and asked to be on huge pages: one huge page.
 pub(super) const HUGE_BYTES: usize = 2 << 20;
@@ -74,6 +75,9 @@ pub(super) struct Mapped {
     ptr: std::ptr::NonNull<u64>,
     len: usize,
     bytes: usize,
+    /// The thread mapping the table's pages in ahead of use ([`Mapped::populate`]), and what
+    /// tells it to stop.
+    populating: Option<(std::thread::JoinHandle<()>, std::sync::Arc<std::sync::atomic::AtomicBool>)>,
 }
 
 // The mapping is owned memory like a `Vec`'s: nothing else holds its address.
@@ -98,7 +102,37 @@ impl Mapped {
         // refusal (huge pages compiled out) leaves ordinary pages, which is fine.
         unsafe { libc::madvise(p, bytes, libc::MADV_HUGEPAGE) };
         // Anonymous memory reads as zero, and a mapping is page-aligned: valid `u64`s.
-        Some(Mapped { ptr: std::ptr::NonNull::new(p.cast())?, len, bytes })
+        let mut m = Mapped { ptr: std::ptr::NonNull::new(p.cast())?, len, bytes, populating: None };
+        m.populate();
+        Some(m)
+    }
+
+    /// Map the table's pages in on another thread, a huge page at a time, while the owner goes
+    /// on (`MADV_POPULATE_WRITE`: as if each page were written, without writing). On a virtual
+    /// machine whose host takes back free memory, a fresh huge page cost up to 23 ms at its
+    /// first touch, where the engine's event loop paid it (a few hundred ms of a region's
+    /// run), while the second core waited: BENCHMARKS.md, twenty-first sitting. Advice only:
+    /// where the kernel refuses it (before Linux 5.14) or no thread can be had, the pages
+    /// come at their first touch as before.
+    fn populate(&mut self) {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let stop = std::sync::Arc::new(AtomicBool::new(false));
+        let (start, bytes, halt) = (self.ptr.as_ptr() as usize, self.bytes, stop.clone());
+        let worker = move || {
+            for at in (0..bytes).step_by(HUGE_BYTES) {
+                if halt.load(Ordering::Relaxed) {
+                    return;
+                }
+                // SAFETY: advice on whole pages of the mapping, which `Drop` unmaps only after
+                // this thread has ended; it changes no byte of it.
+                if unsafe { libc::madvise((start + at) as *mut libc::c_void, HUGE_BYTES.min(bytes - at), libc::MADV_POPULATE_WRITE) } != 0 {
+                    return;
+                }
+            }
+        };
+        if let Ok(h) = std::thread::Builder::new().name("table-pages".into()).spawn(worker) {
+            self.populating = Some((h, stop));
+        }
     }
 
     fn slice(&self) -> &[u64] {
@@ -115,6 +149,10 @@ impl Mapped {
 #[cfg(target_os = "linux")]
 impl Drop for Mapped {
     fn drop(&mut self) {
+        if let Some((h, stop)) = self.populating.take() {
+            stop.store(true, std::sync::atomic::Ordering::Relaxed);
+            let _ = h.join();
+        }
         // SAFETY: the mapping made in `new`, with its length, unmapped once.
         unsafe { libc::munmap(self.ptr.as_ptr().cast(), self.bytes) };
     }
