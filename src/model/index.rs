@@ -71,7 +71,7 @@ impl Index {
         rehash: impl Fn(u64) -> u64,
     ) -> Option<u32> {
         assert!(number != 0, "payment numbers start at 1");
-        self.reserve(1, rehash);
+        self.grow(1, rehash, false);
         let mut i = self.home(hash);
         let slot = (tag as u64) << 32 | number as u64;
         loop {
@@ -89,14 +89,21 @@ impl Index {
         }
     }
 
-    /// Room for `additional` more entries without growing.
+    /// Room for `additional` more entries without growing, made ahead of them: a new table's
+    /// pages are mapped in on another thread while the entries come ([`Slots::zeroed`]).
     pub(super) fn reserve(&mut self, additional: usize, rehash: impl Fn(u64) -> u64) {
+        self.grow(additional, rehash, true);
+    }
+
+    /// Room for `additional` more entries; `ahead`: see [`Slots::zeroed`]. Not ahead when the
+    /// table grows for the next entry: moving the old entries touches every page at once.
+    fn grow(&mut self, additional: usize, rehash: impl Fn(u64) -> u64, ahead: bool) {
         let want = self.len + additional;
         if want <= self.slots.len() / 4 * 3 {
             return;
         }
         let size = (want * 4).div_ceil(3).next_power_of_two().max(MIN_SLOTS);
-        let old = std::mem::replace(&mut self.slots, Slots::zeroed(size));
+        let old = std::mem::replace(&mut self.slots, Slots::zeroed(size, ahead));
         let mask = size - 1;
         for &s in old.iter().filter(|s| **s != 0) {
             let mut i = rehash(s) as usize & mask;

@@ -9,8 +9,8 @@
 //! `transparent_hugepage=madvise`, gives huge pages only where asked); elsewhere, and if the
 //! mapping fails, a plain vector. Advice only: where huge pages are off, the table is the same
 //! memory on small pages. (BENCHMARKS.md, fifteenth sitting: why only these tables, not every
-//! allocation.) A mapped table's pages are mapped in by a thread of its own as soon as it is
-//! made ([`Mapped::populate`]), not at their first touch in the event loop.
+//! allocation.) A mapped table made ahead of its entries has its pages mapped in by a thread
+//! of its own ([`Mapped::populate`]), not at their first touch in the event loop.
 
 /// From this size a table is mapped on its own and asked to be on huge pages: one huge page.
 pub(super) const HUGE_BYTES: usize = 2 << 20;
@@ -29,12 +29,17 @@ impl Default for Slots {
 }
 
 impl Slots {
-    /// `len` zeroed words.
-    pub(super) fn zeroed(len: usize) -> Slots {
+    /// `len` zeroed words. `ahead`: the table is made before the entries that will fill it
+    /// come, so a mapped table's pages are mapped in by a thread of its own meanwhile
+    /// ([`Mapped::populate`]); a table filled at once (grown, its entries moved) is not.
+    pub(super) fn zeroed(len: usize, ahead: bool) -> Slots {
         #[cfg(target_os = "linux")]
         if len * 8 >= HUGE_BYTES
-            && let Some(m) = Mapped::new(len)
+            && let Some(mut m) = Mapped::new(len)
         {
+            if ahead {
+                m.populate();
+            }
             return Slots::Mapped(m);
         }
         Slots::Vec(vec![0; len])
@@ -44,6 +49,16 @@ impl Slots {
     #[cfg(test)]
     pub(super) fn advised(&self) -> bool {
         !matches!(self, Slots::Vec(_))
+    }
+
+    /// Whether a thread was started to map this table's pages in.
+    #[cfg(test)]
+    pub(super) fn populating(&self) -> bool {
+        match self {
+            Slots::Vec(_) => false,
+            #[cfg(target_os = "linux")]
+            Slots::Mapped(m) => m.populating.is_some(),
+        }
     }
 }
 
@@ -102,9 +117,7 @@ impl Mapped {
         // refusal (huge pages compiled out) leaves ordinary pages, which is fine.
         unsafe { libc::madvise(p, bytes, libc::MADV_HUGEPAGE) };
         // Anonymous memory reads as zero, and a mapping is page-aligned: valid `u64`s.
-        let mut m = Mapped { ptr: std::ptr::NonNull::new(p.cast())?, len, bytes, populating: None };
-        m.populate();
-        Some(m)
+        Some(Mapped { ptr: std::ptr::NonNull::new(p.cast())?, len, bytes, populating: None })
     }
 
     /// Map the table's pages in on another thread, a huge page at a time, while the owner goes
@@ -166,15 +179,20 @@ mod tests {
     /// mapped apart (on Linux) while a small one is a vector.
     #[test]
     fn tables_start_zeroed_and_keep_their_words() {
-        for len in [0, 16, HUGE_BYTES / 8 - 1, HUGE_BYTES / 8, 3 * HUGE_BYTES / 8 + 5] {
-            let mut s = Slots::zeroed(len);
+        for (len, ahead) in
+            [0, 16, HUGE_BYTES / 8 - 1, HUGE_BYTES / 8, 3 * HUGE_BYTES / 8 + 5].into_iter().flat_map(|l| [(l, false), (l, true)])
+        {
+            let mut s = Slots::zeroed(len, ahead);
+            let mapped = cfg!(target_os = "linux") && len * 8 >= HUGE_BYTES;
+            // A table made ahead has its pages mapped in on another thread while it is written.
+            assert_eq!(s.populating(), mapped && ahead, "{len} words, ahead {ahead}");
             assert_eq!(s.len(), len);
             assert!(s.iter().all(|w| *w == 0), "{len} words zeroed");
             for (i, w) in s.iter_mut().enumerate() {
                 *w = i as u64 * 7 + 1;
             }
             assert!(s.iter().enumerate().all(|(i, w)| *w == i as u64 * 7 + 1), "{len} words kept");
-            assert_eq!(s.advised(), cfg!(target_os = "linux") && len * 8 >= HUGE_BYTES, "{len} words");
+            assert_eq!(s.advised(), mapped, "{len} words");
         }
     }
 }
