@@ -453,8 +453,9 @@ pub(crate) struct Cast {
 }
 
 impl Cast {
-    /// Everyone of the population who acts in the timeline, made on all cores and joined in
-    /// payer order (each payer's agent depends on the payer alone).
+    /// Everyone of the population who acts in the timeline, made on all cores and kept in
+    /// payer order (each payer's agent depends on the payer alone): the agents in the cores'
+    /// parts ([`Agents`]), the first decisions and the batches' members joined.
     pub(crate) fn new(d: &Demand, population: &crate::population::Population) -> Cast {
         let parts = population.fold_active_parts(|| Cast::empty(d), |cast, p| cast.add(d, p));
         let mut cast = Cast::empty(d);
